@@ -1,0 +1,93 @@
+use super::*;
+
+fn input() -> EventInput {
+    EventInput {
+        calendar_id: "local".into(),
+        title: "Quarterly review".into(),
+        all_day: false,
+        start: "2026-11-23T09:00".into(),
+        end: "2026-11-23T10:00".into(),
+        time_zone: "Europe/Berlin".into(),
+        recurrence: None,
+        location: String::new(),
+        description: String::new(),
+        show_as: ShowAs::Busy,
+        importance: Importance::Normal,
+        categories: vec![],
+    }
+}
+
+#[test]
+fn valid_timed_event_resolves_to_utc() {
+    let v = input().validate().unwrap_or_else(|e| panic!("{e}"));
+    match v.timing {
+        ValidTiming::Timed { start, end, .. } => {
+            assert_eq!(crate::time::format_instant(start), "2026-11-23T08:00:00Z");
+            assert_eq!(crate::time::format_instant(end), "2026-11-23T09:00:00Z");
+        }
+        ValidTiming::AllDay { .. } => panic!("expected timed"),
+    }
+    assert_eq!(v.input.start, "2026-11-23T09:00:00");
+}
+
+#[test]
+fn refusals_name_the_problem() {
+    let cases: Vec<(Box<dyn Fn(&mut EventInput)>, &str)> = vec![
+        (Box::new(|i| i.end = "2026-11-23T08:00".into()), "ends before it starts"),
+        (Box::new(|i| i.time_zone = "Mars/Base".into()), "Unknown time zone"),
+        (Box::new(|i| i.title = "x".repeat(MAX_TITLE_LEN + 1)), "title is too long"),
+        (Box::new(|i| i.title = "a\0b".into()), "NUL"),
+        (Box::new(|i| i.description = "a\0b".into()), "description contains a NUL"),
+        (Box::new(|i| i.title = "   ".into()), "title is empty"),
+        (Box::new(|i| i.start = "next tuesday".into()), "not a valid date and time"),
+        (
+            Box::new(|i| {
+                i.all_day = true;
+                i.start = "2026-11-23".into();
+                i.end = "2026-11-23".into();
+            }),
+            "at least one day",
+        ),
+        (
+            Box::new(|i| {
+                i.recurrence = Some(RecurrenceInput { rrule: "FREQ=NEVER".into(), exdates: vec![], rdates: vec![] })
+            }),
+            "repeat rule",
+        ),
+        (
+            Box::new(|i| {
+                i.recurrence = Some(RecurrenceInput { rrule: "FREQ=MINUTELY".into(), exdates: vec![], rdates: vec![] })
+            }),
+            "repeats too often",
+        ),
+    ];
+    for (mutate, needle) in cases {
+        let mut i = input();
+        mutate(&mut i);
+        let err = i.validate().expect_err(needle).to_string();
+        assert!(err.contains(needle), "{err:?} should mention {needle:?}");
+    }
+}
+
+#[test]
+fn all_day_keeps_civil_dates() {
+    let mut i = input();
+    i.all_day = true;
+    i.start = "2028-02-28".into();
+    i.end = "2028-03-01".into();
+    let v = i.validate().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        v.timing,
+        ValidTiming::AllDay {
+            start: NaiveDate::from_ymd_opt(2028, 2, 28).unwrap_or_default(),
+            end: NaiveDate::from_ymd_opt(2028, 3, 1).unwrap_or_default(),
+        }
+    );
+}
+
+#[test]
+fn ipc_shape_is_camel_case() {
+    let json = serde_json::to_value(input()).unwrap_or_default();
+    assert!(json.get("calendarId").is_some());
+    assert_eq!(json["showAs"], "busy");
+}

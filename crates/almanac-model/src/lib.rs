@@ -1,0 +1,19 @@
+//! Almanac's domain: calendars, events, time resolution, recurrence expansion and
+//! validation. Pure: no I/O, no clock — callers pass "now" in.
+
+mod calendar;
+mod error;
+mod event;
+mod input;
+mod occurrence;
+pub mod recurrence;
+pub mod time;
+
+pub use calendar::{Calendar, LOCAL_CALENDAR_ID};
+pub use error::{AppError, ErrorCode, ValidationError};
+pub use event::{EditScope, EventKind, EventView, Importance, Sensitivity, ShowAs};
+pub use input::{instance_key, 
+    EventChange, EventInput, EventMove, EventTarget, RecurrenceInput, ValidEvent, ValidTiming,
+    MAX_CATEGORIES, MAX_TEXT_LEN, MAX_TITLE_LEN,
+};
+pub use occurrence::{Occurrence, RangeQuery};

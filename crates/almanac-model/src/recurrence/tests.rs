@@ -1,0 +1,219 @@
+use chrono::{Datelike, Duration, NaiveDateTime, Timelike, Utc};
+use chrono_tz::Tz;
+use proptest::prelude::*;
+
+use super::*;
+use crate::time::{format_wall_time, parse_instant, parse_wall_time, to_local};
+
+fn wall(s: &str) -> NaiveDateTime {
+    parse_wall_time(s).unwrap_or_else(|| panic!("bad wall time {s}"))
+}
+
+fn utc(s: &str) -> DateTime<Utc> {
+    parse_instant(s).unwrap_or_else(|| panic!("bad instant {s}"))
+}
+
+fn spec(start: &str, tz: Tz, rule: &str) -> SeriesSpec {
+    SeriesSpec {
+        start: wall(start),
+        tz,
+        all_day: false,
+        duration: Duration::hours(1),
+        rrule: rule.to_owned(),
+        exdates: vec![],
+        rdates: vec![],
+    }
+}
+
+fn walls(s: &SeriesSpec, from: &str, to: &str) -> Vec<String> {
+    s.expand(utc(from), utc(to), 10_000)
+        .unwrap_or_else(|e| panic!("expand failed: {e}"))
+        .into_iter()
+        .map(|i| format_wall_time(to_local(i.start, s.tz)))
+        .collect()
+}
+
+#[test]
+fn weekly_stays_at_wall_time_across_dst() {
+    let s = spec("2026-03-16T09:00", Tz::Europe__Berlin, "FREQ=WEEKLY;BYDAY=MO");
+    let got = s
+        .expand(utc("2026-03-16T00:00:00Z"), utc("2026-04-07T00:00:00Z"), 100)
+        .unwrap_or_default();
+    let starts: Vec<String> = got.iter().map(|i| crate::time::format_instant(i.start)).collect();
+    // CET (+1) before 29 March, CEST (+2) after: 09:00 local each time.
+    assert_eq!(
+        starts,
+        [
+            "2026-03-16T08:00:00Z",
+            "2026-03-23T08:00:00Z",
+            "2026-03-30T07:00:00Z",
+            "2026-04-06T07:00:00Z"
+        ]
+    );
+}
+
+#[test]
+fn instance_in_dst_gap_moves_forward() {
+    let s = spec("2026-03-28T02:30", Tz::Europe__Berlin, "FREQ=DAILY;COUNT=3");
+    assert_eq!(
+        walls(&s, "2026-03-27T00:00:00Z", "2026-04-01T00:00:00Z"),
+        ["2026-03-28T02:30:00", "2026-03-29T03:30:00", "2026-03-30T02:30:00"]
+    );
+}
+
+#[test]
+fn leap_day_yearly_only_in_leap_years() {
+    let s = spec("2024-02-29T10:00", Tz::UTC, "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29");
+    let got = walls(&s, "2024-01-01T00:00:00Z", "2033-01-01T00:00:00Z");
+    assert_eq!(got, ["2024-02-29T10:00:00", "2028-02-29T10:00:00", "2032-02-29T10:00:00"]);
+}
+
+#[test]
+fn bymonthday_31_skips_short_months() {
+    let s = spec("2026-01-31T09:00", Tz::America__New_York, "FREQ=MONTHLY;BYMONTHDAY=31");
+    let got = walls(&s, "2026-01-01T00:00:00Z", "2026-09-01T00:00:00Z");
+    assert_eq!(
+        got,
+        [
+            "2026-01-31T09:00:00",
+            "2026-03-31T09:00:00",
+            "2026-05-31T09:00:00",
+            "2026-07-31T09:00:00",
+            "2026-08-31T09:00:00"
+        ]
+    );
+}
+
+#[test]
+fn bymonthday_minus_one_is_last_day() {
+    let s = spec("2026-01-31T09:00", Tz::UTC, "FREQ=MONTHLY;BYMONTHDAY=-1;COUNT=4");
+    let got = walls(&s, "2026-01-01T00:00:00Z", "2027-01-01T00:00:00Z");
+    assert_eq!(
+        got,
+        ["2026-01-31T09:00:00", "2026-02-28T09:00:00", "2026-03-31T09:00:00", "2026-04-30T09:00:00"]
+    );
+}
+
+#[test]
+fn bysetpos_last_weekday_of_month() {
+    let s = spec(
+        "2026-01-30T17:00",
+        Tz::Europe__London,
+        "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1;COUNT=3",
+    );
+    let got = walls(&s, "2026-01-01T00:00:00Z", "2027-01-01T00:00:00Z");
+    assert_eq!(got, ["2026-01-30T17:00:00", "2026-02-27T17:00:00", "2026-03-31T17:00:00"]);
+}
+
+#[test]
+fn until_in_utc_is_inclusive_and_converted_to_the_zone() {
+    // 09:00 New York = 14:00Z in winter; UNTIL exactly at the third instance.
+    let s = spec("2026-01-05T09:00", Tz::America__New_York, "FREQ=DAILY;UNTIL=20260107T140000Z");
+    let got = walls(&s, "2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z");
+    assert_eq!(got, ["2026-01-05T09:00:00", "2026-01-06T09:00:00", "2026-01-07T09:00:00"]);
+}
+
+#[test]
+fn no_end_rule_is_bounded_by_the_window() {
+    let s = spec("2000-01-03T09:00", Tz::UTC, "FREQ=WEEKLY");
+    let got = walls(&s, "2026-06-01T00:00:00Z", "2026-06-29T00:00:00Z");
+    assert_eq!(got.len(), 4);
+    assert!(s.expand(utc("2000-01-01T00:00:00Z"), utc("2100-01-01T00:00:00Z"), 100).is_err());
+}
+
+#[test]
+fn exdates_remove_and_rdates_add() {
+    let mut s = spec("2026-06-01T09:00", Tz::UTC, "FREQ=DAILY;COUNT=3");
+    s.exdates = vec![wall("2026-06-02T09:00")];
+    s.rdates = vec![wall("2026-06-10T15:00")];
+    let got = walls(&s, "2026-06-01T00:00:00Z", "2026-07-01T00:00:00Z");
+    assert_eq!(got, ["2026-06-01T09:00:00", "2026-06-03T09:00:00", "2026-06-10T15:00:00"]);
+}
+
+#[test]
+fn all_day_series_are_floating_dates() {
+    let s = SeriesSpec {
+        start: wall("2026-12-24T00:00"),
+        tz: Tz::UTC,
+        all_day: true,
+        duration: Duration::days(2),
+        rrule: "FREQ=YEARLY".into(),
+        exdates: vec![],
+        rdates: vec![],
+    };
+    let got = s.expand(utc("2027-12-01T00:00:00Z"), utc("2028-01-01T00:00:00Z"), 10).unwrap_or_default();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].start, utc("2027-12-24T00:00:00Z"));
+    assert_eq!(got[0].end, utc("2027-12-26T00:00:00Z"));
+}
+
+#[test]
+fn overlong_and_malformed_rules_are_refused() {
+    for rule in ["FREQ=MINUTELY", "FREQ=HOURLY", "FREQ=SECONDLY;INTERVAL=1"] {
+        let e = spec("2026-01-01T00:00", Tz::UTC, rule).validate();
+        assert!(matches!(e, Err(ValidationError::UnboundedRecurrence { .. })), "{rule}: {e:?}");
+    }
+    for rule in [
+        "",
+        "FREQ=SOMETIMES",
+        "BYDAY=MO",
+        "FREQ=DAILY;INTERVAL=x",
+        "FREQ=DAILY\nRDATE:20260101T000000Z",
+        "FREQ=DAILY;DTSTART=20260101",
+        "FREQ=DAILY;UNTIL=tomorrow",
+    ] {
+        let e = spec("2026-01-01T00:00", Tz::UTC, rule).validate();
+        assert!(matches!(e, Err(ValidationError::BadRecurrence { .. })), "{rule:?}: {e:?}");
+    }
+    assert!(spec("2026-01-01T00:00", Tz::UTC, "RRULE:FREQ=DAILY;COUNT=2").validate().is_ok());
+}
+
+fn zones() -> impl Strategy<Value = Tz> {
+    prop::sample::select(vec![
+        Tz::Europe__Berlin,
+        Tz::America__New_York,
+        Tz::Australia__Lord_Howe,
+        Tz::Asia__Kolkata,
+        Tz::America__Sao_Paulo,
+        Tz::Pacific__Auckland,
+        Tz::UTC,
+    ])
+}
+
+proptest! {
+    /// Every instance of a daily rule is at the requested wall time, or — only when
+    /// that wall time does not exist — shifted forward by less than the gap, and
+    /// instances come sorted, inside the window, with the requested length.
+    #[test]
+    fn daily_instances_keep_wall_time(
+        tz in zones(),
+        day in 0i64..3000,
+        hour in 0u32..24,
+        minute in prop::sample::select(vec![0u32, 15, 30, 45]),
+        len_min in 1i64..600,
+        window_days in 1i64..60,
+    ) {
+        let base = wall("2020-01-01T00:00") + Duration::days(day);
+        let start = base.with_hour(hour).and_then(|t| t.with_minute(minute)).unwrap_or(base);
+        let s = SeriesSpec { start, tz, all_day: false, duration: Duration::minutes(len_min),
+            rrule: "FREQ=DAILY".into(), exdates: vec![], rdates: vec![] };
+        let from = Utc.from_utc_datetime(&(start + Duration::days(3)));
+        let to = from + Duration::days(window_days);
+        let got = s.expand(from, to, 10_000).unwrap_or_default();
+        prop_assert!(!got.is_empty());
+        for w in got.windows(2) { prop_assert!(w[0].start <= w[1].start); }
+        for i in &got {
+            prop_assert!(i.start < to && i.end > from);
+            prop_assert_eq!(i.end - i.start, Duration::minutes(len_min));
+            let local = to_local(i.start, tz);
+            prop_assert_eq!(i.original.date(), local.date().min(i.original.date()).max(i.original.date()));
+            if local != i.original {
+                // Only allowed inside a gap: the original wall time does not exist.
+                prop_assert!(i.original.and_local_timezone(tz).single().is_none());
+                prop_assert!(local > i.original && local - i.original <= Duration::hours(2));
+            }
+            prop_assert_eq!(i.original.time(), start.time());
+            prop_assert!(i.original.ordinal0() < 367);
+        }
+    }
+}
