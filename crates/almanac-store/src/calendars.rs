@@ -1,0 +1,38 @@
+use almanac_model::Calendar;
+use rusqlite::{params, OptionalExtension};
+
+use crate::error::{Result, StoreError};
+use crate::Store;
+
+pub(crate) struct CalendarAccess {
+    pub can_edit: bool,
+}
+
+impl Store {
+    pub fn list_calendars(&self) -> Result<Vec<Calendar>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, name, color, account_id, can_edit, is_primary, visible
+             FROM calendars ORDER BY account_id IS NOT NULL, is_primary DESC, name",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Calendar {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                color: r.get(2)?,
+                account_id: r.get(3)?,
+                can_edit: r.get(4)?,
+                is_primary: r.get(5)?,
+                visible: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub(crate) fn calendar_access(conn: &rusqlite::Connection, id: &str) -> Result<CalendarAccess> {
+        conn.query_row("SELECT can_edit FROM calendars WHERE id = ?1", params![id], |r| {
+            Ok(CalendarAccess { can_edit: r.get(0)? })
+        })
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("There is no calendar with id \"{id}\".")))
+    }
+}

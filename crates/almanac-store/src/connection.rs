@@ -1,0 +1,141 @@
+//! Opening the database: file mode, connection settings, migrations.
+
+use std::path::Path;
+use std::sync::LazyLock;
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite_migration::{Migrations, M};
+
+use crate::data_dir::DataDir;
+use crate::error::{Result, StoreError};
+
+static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
+    Migrations::new(vec![M::up(include_str!("migrations/0001_initial.sql"))])
+});
+
+/// The schema version this build writes (`PRAGMA user_version`).
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// The store: the one writer connection of a locked data directory.
+#[derive(Debug)]
+pub struct Store {
+    pub(crate) conn: Connection,
+    dir: DataDir,
+}
+
+impl Store {
+    /// Locks `path` (see [`DataDir::lock`]) and opens the database in it.
+    pub fn open_at(path: &Path) -> Result<Self> {
+        Self::open(DataDir::lock(path)?)
+    }
+
+    /// Opens (creating if needed) the database of a locked data directory and brings
+    /// its schema up to date. A database from a newer Almanac is refused untouched.
+    pub fn open(dir: DataDir) -> Result<Self> {
+        let db = dir.db_path();
+        create_private_file(&db).map_err(|source| StoreError::Io {
+            path: db.display().to_string(),
+            source,
+        })?;
+        let mut conn = Connection::open_with_flags(
+            &db,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        configure(&conn)?;
+        let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::TooNew {
+                found,
+                known: SCHEMA_VERSION,
+            });
+        }
+        // Each migration runs in its own transaction: a failure leaves the previous
+        // version intact.
+        MIGRATIONS.to_latest(&mut conn)?;
+        Ok(Self { conn, dir })
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Runs `f` in one immediate transaction with `synchronous=FULL`: a user edit is
+    /// on disk before the UI is told it was saved.
+    pub(crate) fn durable<T>(&mut self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
+        self.conn.pragma_update(None, "synchronous", "FULL")?;
+        let out = (|| {
+            let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let v = f(&tx)?;
+            tx.commit()?;
+            Ok(v)
+        })();
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        out
+    }
+
+    /// `PRAGMA integrity_check` and `PRAGMA foreign_key_check`: the problems found, if any.
+    pub fn check(&self) -> Result<Vec<String>> {
+        let mut problems = Vec::new();
+        let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
+        for row in stmt.query_map([], |r| r.get::<_, String>(0))? {
+            let row = row?;
+            if row != "ok" {
+                problems.push(format!("integrity: {row}"));
+            }
+        }
+        let mut stmt = self.conn.prepare("PRAGMA foreign_key_check")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(format!(
+                "foreign key: table {} row {} references missing {}",
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<i64>>(1)?.unwrap_or_default(),
+                r.get::<_, String>(2)?
+            ))
+        })?;
+        for row in rows {
+            problems.push(row?);
+        }
+        Ok(problems)
+    }
+
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+}
+
+/// Connection settings, in this order, on every connection.
+fn configure(conn: &Connection) -> Result<()> {
+    // First, so that the statements below wait for a busy database instead of failing.
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // WAL: readers never block the writer and the writer never blocks readers.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // Off by default in SQLite and per connection: without it ON DELETE CASCADE and
+    // every REFERENCES clause are silently ignored.
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // NORMAL is corruption-safe in WAL mode; transactions carrying a user edit switch
+    // to FULL (see `Store::durable`) so a saved edit survives power loss.
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // Keep the WAL bounded after checkpoints (64 MiB).
+    conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
+    Ok(())
+}
+
+/// Creates the database file with mode 0600 before SQLite does (SQLite copies the
+/// main file's mode to its -wal and -shm files).
+#[cfg(unix)]
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    if !path.exists() {
+        std::fs::OpenOptions::new()
+            .create_new(true)
+            .write(true)
+            .mode(0o600)
+            .open(path)?;
+    }
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+}
+
+#[cfg(not(unix))]
+fn create_private_file(_: &Path) -> std::io::Result<()> {
+    Ok(())
+}

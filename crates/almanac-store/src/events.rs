@@ -1,0 +1,312 @@
+//! Event writes: create, edit and delete, with "this occurrence" / "all occurrences".
+//! Each write is one durable transaction: the row, its occurrence index rows and a
+//! change-feed row commit together or not at all.
+
+use almanac_model::time::{format_date, format_wall_time, parse_date, parse_instant, parse_zone, to_local};
+use almanac_model::{
+    instance_key, EditScope, EventChange, EventInput, EventKind, EventMove, EventTarget, EventView,
+    ValidEvent,
+};
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Transaction};
+
+use crate::calendars::CalendarAccess;
+use crate::error::{Result, StoreError};
+use crate::event_rows::{bounds, importance_str, load, show_as_str, wall_key, EventRow};
+use crate::feed::{record, Source};
+use crate::occurrences::{is_instance, reindex};
+use crate::Store;
+
+fn require_editable(tx: &Transaction<'_>, calendar_id: &str) -> Result<()> {
+    let CalendarAccess { can_edit } = Store::calendar_access(tx, calendar_id)?;
+    if !can_edit {
+        let name: String = tx.query_row("SELECT name FROM calendars WHERE id = ?1", params![calendar_id], |r| r.get(0))?;
+        return Err(StoreError::ReadOnly(name));
+    }
+    Ok(())
+}
+
+fn to_json(v: &[String]) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
+
+/// Writes every editable column of `v` into row `id` (insert or update).
+fn write_row(
+    tx: &Transaction<'_>,
+    id: &str,
+    kind: EventKind,
+    series: Option<(&str, &str)>,
+    v: &ValidEvent,
+    now: i64,
+    insert: bool,
+) -> Result<()> {
+    let i = &v.input;
+    let (start_utc, end_utc) = bounds(v);
+    let (rrule, exdates, rdates) = match &i.recurrence {
+        Some(r) => (Some(r.rrule.as_str()), to_json(&r.exdates), to_json(&r.rdates)),
+        None => (None, "[]".to_owned(), "[]".to_owned()),
+    };
+    let (series_id, original_start) = series.map_or((None, None), |(s, o)| (Some(s), Some(o)));
+    let sql = if insert {
+        "INSERT INTO events (id, calendar_id, kind, series_id, original_start, title, body_text,
+            all_day, start_local, end_local, time_zone, start_utc, end_utc, show_as, importance,
+            categories, location, rrule, exdates, rdates, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+            ?19, ?20, ?21, ?21)"
+    } else {
+        "UPDATE events SET calendar_id = ?2, kind = ?3, series_id = ?4, original_start = ?5,
+            title = ?6, body_text = ?7, all_day = ?8, start_local = ?9, end_local = ?10,
+            time_zone = ?11, start_utc = ?12, end_utc = ?13, show_as = ?14, importance = ?15,
+            categories = ?16, location = ?17, rrule = ?18, exdates = ?19, rdates = ?20,
+            updated_at = ?21
+         WHERE id = ?1"
+    };
+    tx.execute(
+        sql,
+        params![
+            id,
+            i.calendar_id,
+            kind.as_str(),
+            series_id,
+            original_start,
+            i.title,
+            i.description,
+            i.all_day,
+            i.start,
+            i.end,
+            i.time_zone,
+            start_utc,
+            end_utc,
+            show_as_str(i.show_as),
+            importance_str(i.importance),
+            to_json(&i.categories),
+            i.location,
+            rrule,
+            exdates,
+            rdates,
+            now,
+        ],
+    )?;
+    tx.execute(
+        "UPDATE store_meta SET value = max(value, ?1) WHERE key = 'max_span'",
+        params![end_utc - start_utc],
+    )?;
+    Ok(())
+}
+
+fn view(tx: &Transaction<'_>, id: &str) -> Result<EventView> {
+    Ok(load(tx, id)?.view())
+}
+
+/// The instance key a caller named, checked against the series.
+fn occurrence_key(tx: &Transaction<'_>, master: &EventRow, original_start: Option<&str>) -> Result<String> {
+    let raw = original_start.ok_or_else(|| {
+        StoreError::BadRequest("Say which occurrence: its original start is missing.".into())
+    })?;
+    let wall = instance_key("original start", raw, master.input.all_day)?;
+    let spec = master.series()?.ok_or_else(|| StoreError::Corrupt("master without rule".into()))?;
+    if !is_instance(&spec, wall)? {
+        return Err(StoreError::NotFound(format!(
+            "\"{}\" has no occurrence starting at {raw}.",
+            master.input.title
+        )));
+    }
+    let _ = tx;
+    Ok(wall_key(wall, master.input.all_day))
+}
+
+fn exception_at(tx: &Transaction<'_>, master_id: &str, key: &str) -> Result<Option<String>> {
+    use rusqlite::OptionalExtension;
+    Ok(tx
+        .query_row(
+            "SELECT id FROM events WHERE series_id = ?1 AND original_start = ?2",
+            params![master_id, key],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+impl Store {
+    pub fn get_event(&self, id: &str) -> Result<EventView> {
+        Ok(load(&self.conn, id)?.view())
+    }
+
+    /// Creates an event (a series when it has a repeat rule).
+    pub fn create_event(&mut self, input: EventInput, source: Source, now: DateTime<Utc>) -> Result<EventView> {
+        let v = input.validate()?;
+        let now = now.timestamp();
+        self.durable(|tx| {
+            require_editable(tx, &v.input.calendar_id)?;
+            let id = uuid::Uuid::new_v4().to_string();
+            let kind = if v.series.is_some() { EventKind::Master } else { EventKind::Single };
+            write_row(tx, &id, kind, None, &v, now, true)?;
+            reindex(tx, &id)?;
+            record(tx, now, source, &id, "insert")?;
+            view(tx, &id)
+        })
+    }
+
+    /// Edits an event, a whole series, or one occurrence of a series.
+    pub fn update_event(&mut self, change: EventChange, source: Source, now: DateTime<Utc>) -> Result<EventView> {
+        let now = now.timestamp();
+        let mut input = change.input;
+        self.durable(|tx| {
+            let row = load(tx, &change.id)?;
+            require_editable(tx, &row.input.calendar_id)?;
+            match (row.kind, change.scope) {
+                (EventKind::Single | EventKind::Master, EditScope::All) => {
+                    require_editable(tx, &input.calendar_id)?;
+                    let v = input.validate()?;
+                    let kind = if v.series.is_some() { EventKind::Master } else { EventKind::Single };
+                    if kind == EventKind::Single {
+                        // Without a rule the exceptions have nothing to belong to.
+                        tx.execute("DELETE FROM events WHERE series_id = ?1", params![row.id])?;
+                    } else if v.input.calendar_id != row.input.calendar_id {
+                        tx.execute(
+                            "UPDATE events SET calendar_id = ?2 WHERE series_id = ?1",
+                            params![row.id, v.input.calendar_id],
+                        )?;
+                    }
+                    write_row(tx, &row.id, kind, None, &v, now, false)?;
+                    reindex(tx, &row.id)?;
+                    record(tx, now, source, &row.id, "update")?;
+                    view(tx, &row.id)
+                }
+                (EventKind::Single, EditScope::Occurrence) => Err(StoreError::BadRequest(
+                    "This event does not repeat; edit it with scope \"all\".".into(),
+                )),
+                (EventKind::Master, EditScope::Occurrence) => {
+                    let key = occurrence_key(tx, &row, change.original_start.as_deref())?;
+                    input.recurrence = None;
+                    input.calendar_id = row.input.calendar_id.clone();
+                    let v = input.validate()?;
+                    let id = match exception_at(tx, &row.id, &key)? {
+                        Some(id) => {
+                            write_row(tx, &id, EventKind::Exception, Some((&row.id, &key)), &v, now, false)?;
+                            record(tx, now, source, &id, "update")?;
+                            id
+                        }
+                        None => {
+                            let id = uuid::Uuid::new_v4().to_string();
+                            write_row(tx, &id, EventKind::Exception, Some((&row.id, &key)), &v, now, true)?;
+                            record(tx, now, source, &id, "insert")?;
+                            id
+                        }
+                    };
+                    reindex(tx, &id)?;
+                    reindex(tx, &row.id)?;
+                    view(tx, &id)
+                }
+                (EventKind::Exception, _) => {
+                    // An exception already is one occurrence: both scopes edit it.
+                    input.recurrence = None;
+                    input.calendar_id = row.input.calendar_id.clone();
+                    let v = input.validate()?;
+                    let series = row.series_id.clone().zip(row.original_start.clone());
+                    let series = series.as_ref().map(|(s, o)| (s.as_str(), o.as_str()));
+                    write_row(tx, &row.id, EventKind::Exception, series, &v, now, false)?;
+                    reindex(tx, &row.id)?;
+                    record(tx, now, source, &row.id, "update")?;
+                    view(tx, &row.id)
+                }
+            }
+        })
+    }
+
+    /// A drag-move or resize. For a whole series, `start`/`end` are the series' new
+    /// first bounds; otherwise the new bounds of the event or occurrence.
+    pub fn move_event(&mut self, mv: EventMove, source: Source, now: DateTime<Utc>) -> Result<EventView> {
+        let row = load(&self.conn, &mv.id)?;
+        let mut input = if mv.scope == EditScope::Occurrence && row.kind == EventKind::Master {
+            let mut i = row.input.clone();
+            i.recurrence = None;
+            i
+        } else {
+            row.input.clone()
+        };
+        input.all_day = mv.all_day;
+        if mv.all_day {
+            let bad = |v: &str| StoreError::BadRequest(format!("\"{v}\" is not a date (YYYY-MM-DD)."));
+            let s = parse_date(&mv.start).ok_or_else(|| bad(&mv.start))?;
+            let e = parse_date(&mv.end).ok_or_else(|| bad(&mv.end))?;
+            input.start = format_date(s);
+            input.end = format_date(e);
+        } else {
+            let tz = parse_zone(&input.time_zone)?;
+            let bad = |v: &str| StoreError::BadRequest(format!("\"{v}\" is not an RFC 3339 instant."));
+            let s = parse_instant(&mv.start).ok_or_else(|| bad(&mv.start))?;
+            let e = parse_instant(&mv.end).ok_or_else(|| bad(&mv.end))?;
+            input.start = format_wall_time(to_local(s, tz));
+            input.end = format_wall_time(to_local(e, tz));
+        }
+        self.update_event(
+            EventChange {
+                id: mv.id,
+                scope: mv.scope,
+                original_start: mv.original_start,
+                input,
+            },
+            source,
+            now,
+        )
+    }
+
+    /// Deletes an event, a whole series, or one occurrence (recorded as an EXDATE).
+    pub fn delete_event(&mut self, target: EventTarget, source: Source, now: DateTime<Utc>) -> Result<()> {
+        let now = now.timestamp();
+        self.durable(|tx| {
+            let row = load(tx, &target.id)?;
+            require_editable(tx, &row.input.calendar_id)?;
+            match (row.kind, target.scope) {
+                (EventKind::Single | EventKind::Master, EditScope::All) => {
+                    tx.execute("DELETE FROM events WHERE id = ?1", params![row.id])?;
+                    record(tx, now, source, &row.id, "delete")?;
+                }
+                (EventKind::Single, EditScope::Occurrence) => {
+                    return Err(StoreError::BadRequest(
+                        "This event does not repeat; delete it with scope \"all\".".into(),
+                    ))
+                }
+                (EventKind::Master, EditScope::Occurrence) => {
+                    let key = occurrence_key(tx, &row, target.original_start.as_deref())?;
+                    add_exdate(tx, &row, &key, now, source)?;
+                }
+                (EventKind::Exception, _) => {
+                    let (Some(master_id), Some(key)) = (&row.series_id, &row.original_start) else {
+                        return Err(StoreError::Corrupt(format!("exception {} has no series", row.id)));
+                    };
+                    tx.execute("DELETE FROM events WHERE id = ?1", params![row.id])?;
+                    record(tx, now, source, &row.id, "delete")?;
+                    let master = load(tx, master_id)?;
+                    add_exdate(tx, &master, key, now, source)?;
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Removes one instance from a series: EXDATE on the master, exception row gone.
+fn add_exdate(tx: &Transaction<'_>, master: &EventRow, key: &str, now: i64, source: Source) -> Result<()> {
+    let mut exdates = master
+        .input
+        .recurrence
+        .as_ref()
+        .map(|r| r.exdates.clone())
+        .unwrap_or_default();
+    if !exdates.iter().any(|d| d == key) {
+        exdates.push(key.to_owned());
+        exdates.sort();
+    }
+    tx.execute(
+        "DELETE FROM events WHERE series_id = ?1 AND original_start = ?2",
+        params![master.id, key],
+    )?;
+    tx.execute(
+        "UPDATE events SET exdates = ?2, updated_at = ?3 WHERE id = ?1",
+        params![master.id, to_json(&exdates), now],
+    )?;
+    reindex(tx, &master.id)?;
+    record(tx, now, source, &master.id, "update")?;
+    Ok(())
+}

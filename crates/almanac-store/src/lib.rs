@@ -1,0 +1,17 @@
+//! Almanac's local store: SQLite through rusqlite (bundled), embedded append-only
+//! migrations, typed queries, the occurrence index and the change feed.
+
+mod calendars;
+mod connection;
+mod data_dir;
+mod error;
+mod event_rows;
+mod events;
+mod feed;
+mod occurrences;
+
+pub use connection::{Store, SCHEMA_VERSION};
+pub use data_dir::{DataDir, DB_FILE_NAME};
+pub use error::StoreError;
+pub use feed::Source;
+pub use occurrences::MAX_QUERY_DAYS;
