@@ -5,6 +5,7 @@ mod calendar;
 mod error;
 mod event;
 mod input;
+mod ipc_bindings;
 mod occurrence;
 pub mod recurrence;
 pub mod time;
@@ -17,3 +18,4 @@ pub use input::{instance_key,
     MAX_CATEGORIES, MAX_TEXT_LEN, MAX_TITLE_LEN,
 };
 pub use occurrence::{Occurrence, RangeQuery};
+pub use ipc_bindings::{typescript_bindings, BINDINGS_HEADER};

@@ -1,0 +1,75 @@
+//! IPC commands: thin adapters from the window to the store. Argument and result
+//! types are the model's (generated for TypeScript); errors are `{code, message}`.
+
+use almanac_model::{
+    AppError, Calendar, ErrorCode, EventChange, EventInput, EventMove, EventTarget, EventView,
+    Occurrence, RangeQuery,
+};
+use almanac_store::{Source, Store};
+use tauri::State;
+
+use crate::AppState;
+
+type CmdResult<T> = Result<T, AppError>;
+
+fn with_store<T>(
+    state: &State<'_, AppState>,
+    f: impl FnOnce(&mut Store) -> Result<T, almanac_store::StoreError>,
+) -> CmdResult<T> {
+    let mut store = state
+        .store
+        .lock()
+        .map_err(|_| AppError::new(ErrorCode::Internal, "The store is unavailable after an earlier failure; restart Almanac."))?;
+    f(&mut store).map_err(AppError::from)
+}
+
+#[tauri::command]
+pub async fn list_calendars(state: State<'_, AppState>) -> CmdResult<Vec<Calendar>> {
+    with_store(&state, |s| s.list_calendars())
+}
+
+#[tauri::command]
+pub async fn list_occurrences(state: State<'_, AppState>, query: RangeQuery) -> CmdResult<Vec<Occurrence>> {
+    with_store(&state, |s| s.list_occurrences(&query))
+}
+
+#[tauri::command]
+pub async fn get_event(state: State<'_, AppState>, id: String) -> CmdResult<EventView> {
+    with_store(&state, |s| s.get_event(&id))
+}
+
+#[tauri::command]
+pub async fn create_event(state: State<'_, AppState>, input: EventInput) -> CmdResult<EventView> {
+    let now = chrono::Utc::now();
+    with_store(&state, |s| s.create_event(input, Source::UserWindow, now))
+}
+
+#[tauri::command]
+pub async fn update_event(state: State<'_, AppState>, change: EventChange) -> CmdResult<EventView> {
+    let now = chrono::Utc::now();
+    with_store(&state, |s| s.update_event(change, Source::UserWindow, now))
+}
+
+#[tauri::command]
+pub async fn move_event(state: State<'_, AppState>, change: EventMove) -> CmdResult<EventView> {
+    let now = chrono::Utc::now();
+    with_store(&state, |s| s.move_event(change, Source::UserWindow, now))
+}
+
+#[tauri::command]
+pub async fn delete_event(state: State<'_, AppState>, target: EventTarget) -> CmdResult<()> {
+    let now = chrono::Utc::now();
+    with_store(&state, |s| s.delete_event(target, Source::UserWindow, now))
+}
+
+#[tauri::command]
+pub async fn list_time_zones() -> CmdResult<Vec<String>> {
+    Ok(chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name().to_owned()).collect())
+}
+
+/// The system's IANA zone, or UTC when it cannot be determined.
+#[tauri::command]
+pub async fn default_time_zone() -> CmdResult<String> {
+    let zone = iana_time_zone::get_timezone().unwrap_or_default();
+    Ok(if zone.parse::<chrono_tz::Tz>().is_ok() { zone } else { "UTC".into() })
+}

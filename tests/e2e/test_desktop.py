@@ -1,0 +1,119 @@
+"""End-to-end tests of the real desktop app in a real WebKitGTK window.
+
+Run by tests/e2e/run.sh inside Xvfb + a D-Bus session, with tauri-driver on :4444.
+Creates an event through the UI, sees it in the week view, restarts the app and sees
+it again; checks that a bad edit shows its error and keeps the dialog. Screenshots go
+to tests/e2e/artifacts/.
+"""
+import os
+import sys
+import time
+import traceback
+
+from wd import Session, WebDriverError
+
+APP = os.environ["ALMANAC_APP"]
+DRIVER = os.environ.get("WEBDRIVER_URL", "http://127.0.0.1:4444")
+ART = os.environ.get("E2E_ARTIFACTS", os.path.join(os.path.dirname(__file__), "artifacts"))
+os.makedirs(ART, exist_ok=True)
+
+CAPS = {"alwaysMatch": {"browserName": "wry", "tauri:options": {"application": APP}}}
+
+TODAY_JS = """
+const d = new Date();
+const p = n => String(n).padStart(2, '0');
+return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+"""
+
+
+def launch():
+    last = None
+    for _ in range(3):  # tauri-driver occasionally drops the first connection
+        try:
+            s = Session(DRIVER, CAPS)
+            s.wait_for("#calendar", timeout=30)
+            s.wait_for(".fc-timegrid", timeout=15)  # week view painted
+            return s
+        except Exception as e:  # noqa: BLE001
+            last = e
+            time.sleep(1)
+    raise last
+
+
+def create_event(s, title, day, start, end):
+    s.click("#btn-new-event")
+    s.wait_for("#event-editor")
+    s.set_value("#ev-title", title)
+    s.set_value("#ev-start-date", day)
+    s.set_value("#ev-start-time", start)
+    s.set_value("#ev-end-date", day)
+    s.set_value("#ev-end-time", end)
+    s.click("#ev-save")
+
+
+def test_create_see_restart_still_there():
+    s = launch()
+    try:
+        s.screenshot(os.path.join(ART, "01-empty-week.png"))
+        assert "fc-timeGridWeek-view" in s.execute(
+            "return document.querySelector('.fc-view').className"), "week view is the default"
+        day = s.execute(TODAY_JS)
+        create_event(s, "E2E customer kickoff", day, "10:00", "11:00")
+        s.wait_gone("#event-editor")
+        s.wait_for('[data-title="E2E customer kickoff"]')
+        s.screenshot(os.path.join(ART, "02-event-created.png"))
+    finally:
+        s.quit()
+    time.sleep(1.5)  # let the first process release the data directory
+    s = launch()
+    try:
+        s.wait_for('[data-title="E2E customer kickoff"]', timeout=20)
+        s.screenshot(os.path.join(ART, "03-after-restart.png"))
+        n = s.execute("return document.querySelectorAll('[data-title=\"E2E customer kickoff\"]').length")
+        assert n == 1, f"expected the event once after restart, saw {n}"
+    finally:
+        s.quit()
+    time.sleep(1.5)
+
+
+def test_bad_input_shows_error_and_keeps_dialog():
+    s = launch()
+    try:
+        day = s.execute(TODAY_JS)
+        create_event(s, "Backwards meeting", day, "15:00", "14:00")
+        msg = ""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not msg.strip():
+            msg = s.text("#ev-error")
+            time.sleep(0.2)
+        assert "ends before it starts" in msg, f"error shown: {msg!r}"
+        assert s.find("#event-editor"), "the dialog stays open"
+        title = s.execute("return document.querySelector('#ev-title').value")
+        assert title == "Backwards meeting", "the input is kept"
+        s.screenshot(os.path.join(ART, "04-validation-error.png"))
+        s.execute("document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', bubbles: true}))")
+        s.wait_gone("#event-editor")
+        assert not s.find('[data-title="Backwards meeting"]'), "nothing was saved"
+    finally:
+        s.quit()
+    time.sleep(1.5)
+
+
+def main():
+    tests = [v for k, v in sorted(globals().items()) if k.startswith("test_")]
+    passed = failed = 0
+    for t in tests:
+        try:
+            t()
+            passed += 1
+            print(f"ok   {t.__name__}", flush=True)
+        except (AssertionError, WebDriverError, Exception):  # noqa: BLE001
+            failed += 1
+            print(f"FAIL {t.__name__}", flush=True)
+            traceback.print_exc()
+    print(f"e2e: {passed} passed, {failed} failed", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

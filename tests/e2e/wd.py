@@ -1,0 +1,87 @@
+"""A minimal W3C WebDriver client (stdlib only) for the desktop end-to-end tests."""
+import base64
+import json
+import time
+import urllib.error
+import urllib.request
+
+
+class WebDriverError(Exception):
+    pass
+
+
+class Session:
+    def __init__(self, url, capabilities):
+        self.url = url.rstrip("/")
+        value = self._call("POST", "/session", {"capabilities": capabilities}, timeout=60)
+        self.id = value["sessionId"]
+
+    def _call(self, method, path, body=None, timeout=30):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.url + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                return json.loads(resp.read() or b"{}").get("value")
+        except urllib.error.HTTPError as e:
+            raise WebDriverError(f"{method} {path}: {e.code} {e.read()[:500]!r}") from e
+
+    def cmd(self, method, path, body=None):
+        return self._call(method, f"/session/{self.id}{path}", body)
+
+    def execute(self, script, *args):
+        return self.cmd("POST", "/execute/sync", {"script": script, "args": list(args)})
+
+    def find(self, css):
+        els = self.cmd("POST", "/elements", {"using": "css selector", "value": css})
+        return [next(iter(e.values())) for e in els]
+
+    def wait_for(self, css, timeout=15.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.find(css)
+            if found:
+                return found[0]
+            time.sleep(0.2)
+        raise WebDriverError(f"timed out waiting for {css}")
+
+    def wait_gone(self, css, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.find(css):
+                return
+            time.sleep(0.2)
+        raise WebDriverError(f"{css} still present")
+
+    def click(self, css):
+        el = self.wait_for(css)
+        self.cmd("POST", f"/element/{el}/click", {})
+
+    def text(self, css):
+        el = self.wait_for(css)
+        return self.cmd("GET", f"/element/{el}/text")
+
+    def set_value(self, css, value):
+        """Sets an input's value the way React notices (native setter + input event)."""
+        self.wait_for(css)
+        self.execute(
+            """
+            const el = document.querySelector(arguments[0]);
+            const proto = el instanceof HTMLTextAreaElement ? HTMLTextAreaElement.prototype
+                : el instanceof HTMLSelectElement ? HTMLSelectElement.prototype : HTMLInputElement.prototype;
+            Object.getOwnPropertyDescriptor(proto, 'value').set.call(el, arguments[1]);
+            el.dispatchEvent(new Event('input', {bubbles: true}));
+            el.dispatchEvent(new Event('change', {bubbles: true}));
+            """,
+            css, value)
+
+    def screenshot(self, path):
+        png = self.cmd("GET", "/screenshot")
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(png))
+
+    def quit(self):
+        try:
+            self._call("DELETE", f"/session/{self.id}", timeout=30)
+        except Exception:  # the app may already be gone
+            pass

@@ -1,0 +1,386 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import FullCalendar from "@fullcalendar/react";
+import dayGridPlugin from "@fullcalendar/daygrid";
+import timeGridPlugin from "@fullcalendar/timegrid";
+import listPlugin from "@fullcalendar/list";
+import interactionPlugin, { type EventResizeDoneArg } from "@fullcalendar/interaction";
+import type {
+  DatesSetArg,
+  DateSelectArg,
+  EventClickArg,
+  EventDropArg,
+  EventMountArg,
+  EventSourceFuncArg,
+  EventInput as FcEventInput,
+} from "@fullcalendar/core";
+import {
+  createEvent,
+  defaultTimeZone,
+  deleteEvent,
+  getEvent,
+  listCalendars,
+  listOccurrences,
+  listTimeZones,
+  moveEvent,
+  toAppError,
+  updateEvent,
+  type Calendar,
+  type EditScope,
+  type EventView,
+  type Occurrence,
+} from "./platform";
+import { Toolbar, type ViewName } from "./components/Toolbar";
+import { Sidebar } from "./components/Sidebar";
+import { EventEditor } from "./components/EventEditor";
+import { ScopeDialog, type ScopeAction } from "./components/ScopeDialog";
+import { occurrenceToEvent } from "./lib/mapping";
+import { occurrenceDomId } from "./lib/ids";
+import { shortcutFor } from "./lib/keyboard";
+import {
+  blankForm,
+  formToInput,
+  inputToForm,
+  occurrenceWallRange,
+  rebaseOnSeries,
+  withOccurrenceTimes,
+  type FormState,
+} from "./lib/editorForm";
+import { instantToWall, localDateString, nextFullHour, wallToInstant } from "./lib/time";
+
+type EditorState = {
+  key: number;
+  mode: "create" | "edit";
+  initial: FormState;
+  view: EventView | null;
+  occurrence: Occurrence | null;
+};
+
+/** Is this occurrence an instance of a series (not a standalone exception)? */
+const isSeriesInstance = (o: Occurrence) => o.recurring && !o.exception;
+const seriesIdOf = (o: Occurrence) => o.seriesId ?? o.eventId;
+
+export default function App() {
+  const calRef = useRef<FullCalendar>(null);
+  const api = () => calRef.current?.getApi();
+
+  const [calendars, setCalendars] = useState<Calendar[]>([]);
+  const [visible, setVisible] = useState<Record<string, boolean>>({});
+  const [timeZones, setTimeZones] = useState<string[]>([]);
+  const [defaultTz, setDefaultTz] = useState<string>(() => Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC");
+  const [title, setTitle] = useState("");
+  const [view, setView] = useState<ViewName>("timeGridWeek");
+  const [editor, setEditor] = useState<EditorState | null>(null);
+  const [scopePrompt, setScopePrompt] = useState<{ action: ScopeAction; resolve: (s: EditScope | null) => void } | null>(null);
+  const [toast, setToast] = useState<string>("");
+
+  // Refs read by FullCalendar callbacks (which must keep a stable identity).
+  const calendarsRef = useRef<Map<string, Calendar>>(new Map());
+  const visibleRef = useRef<Record<string, boolean>>({});
+  const loadedRef = useRef(false);
+
+  const showToast = useCallback((e: unknown) => {
+    setToast(typeof e === "string" ? e : toAppError(e).message);
+  }, []);
+
+  useEffect(() => {
+    if (!toast) return;
+    const t = window.setTimeout(() => setToast(""), 6000);
+    return () => window.clearTimeout(t);
+  }, [toast]);
+
+  const refetch = useCallback(() => api()?.refetchEvents(), []);
+
+  // Initial load.
+  useEffect(() => {
+    let cancelled = false;
+    (async () => {
+      try {
+        const [cals, tz] = await Promise.all([listCalendars(), defaultTimeZone()]);
+        if (cancelled) return;
+        calendarsRef.current = new Map(cals.map((c) => [c.id, c]));
+        const vis = Object.fromEntries(cals.map((c) => [c.id, c.visible]));
+        visibleRef.current = vis;
+        loadedRef.current = true;
+        setCalendars(cals);
+        setVisible(vis);
+        setDefaultTz(tz);
+        refetch();
+      } catch (e) {
+        showToast(e);
+      }
+      try {
+        const zones = await listTimeZones();
+        if (!cancelled) setTimeZones(zones);
+      } catch (e) {
+        showToast(e);
+      }
+    })();
+    return () => {
+      cancelled = true;
+    };
+  }, [refetch, showToast]);
+
+  const eventSource = useCallback(
+    (info: EventSourceFuncArg, success: (events: FcEventInput[]) => void, failure: (e: Error) => void) => {
+      if (!loadedRef.current) {
+        success([]);
+        return;
+      }
+      const ids = [...calendarsRef.current.keys()].filter((id) => visibleRef.current[id] !== false);
+      listOccurrences({ from: info.start.toISOString(), to: info.end.toISOString(), calendarIds: ids })
+        .then((occs) => success(occs.map((o) => occurrenceToEvent(o, calendarsRef.current))))
+        .catch((e) => {
+          failure(toAppError(e));
+          showToast(e);
+        });
+    },
+    [showToast],
+  );
+  const eventSources = useMemo(() => [{ events: eventSource }], [eventSource]);
+
+  const toggleCalendar = (id: string, on: boolean) => {
+    visibleRef.current = { ...visibleRef.current, [id]: on };
+    setVisible(visibleRef.current);
+    refetch();
+  };
+
+  // ----- scope prompt -----
+  const askScope = (action: ScopeAction) =>
+    new Promise<EditScope | null>((resolve) => setScopePrompt({ action, resolve }));
+  const chooseScope = (s: EditScope | null) => {
+    scopePrompt?.resolve(s);
+    setScopePrompt(null);
+  };
+
+  // ----- editor -----
+  const editorKey = useRef(0);
+  const defaultCalendarId = () => {
+    const editable = calendars.filter((c) => c.canEdit);
+    return (editable.find((c) => c.isPrimary) ?? editable[0])?.id ?? "";
+  };
+
+  const openCreate = (start: Date, end: Date, allDay: boolean) => {
+    setEditor({
+      key: ++editorKey.current,
+      mode: "create",
+      initial: blankForm({ start, end, allDay, timeZone: defaultTz, calendarId: defaultCalendarId() }),
+      view: null,
+      occurrence: null,
+    });
+  };
+
+  const newEventNow = () => {
+    const start = nextFullHour(new Date());
+    openCreate(start, new Date(start.getTime() + 3600000), false);
+  };
+
+  const openExisting = async (o: Occurrence) => {
+    try {
+      const series = isSeriesInstance(o);
+      const ev = await getEvent(series ? seriesIdOf(o) : o.eventId);
+      let initial = inputToForm(ev.input);
+      if (series) initial = withOccurrenceTimes(initial, o);
+      setEditor({ key: ++editorKey.current, mode: "edit", initial, view: ev, occurrence: o });
+    } catch (e) {
+      showToast(e);
+    }
+  };
+
+  const closeEditor = () => setEditor(null);
+
+  const saveEditor = async (form: FormState) => {
+    if (!editor) return;
+    const { view: ev, occurrence: o } = editor;
+    if (!ev) {
+      await createEvent(formToInput(form, null));
+    } else if (o && isSeriesInstance(o)) {
+      const input = formToInput(form, ev.input.recurrence);
+      const scope = await askScope("save");
+      if (!scope) return; // keep the editor open with the user's input
+      if (scope === "occurrence") {
+        await updateEvent({ id: seriesIdOf(o), scope, originalStart: o.originalStart, input: { ...input, recurrence: null } });
+      } else {
+        const occ = occurrenceWallRange(o, ev.input.timeZone);
+        const r = rebaseOnSeries(ev.input, occ.start, occ.end, input.start, input.end, input.allDay);
+        await updateEvent({ id: seriesIdOf(o), scope, originalStart: null, input: { ...input, ...r } });
+      }
+    } else {
+      await updateEvent({ id: ev.id, scope: "all", originalStart: null, input: formToInput(form, ev.input.recurrence) });
+    }
+    setEditor(null);
+    refetch();
+  };
+
+  const deleteFromEditor = async () => {
+    if (!editor?.view) return;
+    const { view: ev, occurrence: o } = editor;
+    if (o && isSeriesInstance(o)) {
+      const scope = await askScope("delete");
+      if (!scope) return;
+      await deleteEvent({ id: seriesIdOf(o), scope, originalStart: scope === "occurrence" ? o.originalStart : null });
+    } else {
+      await deleteEvent({ id: ev.id, scope: "all", originalStart: null });
+    }
+    setEditor(null);
+    refetch();
+  };
+
+  // ----- FullCalendar callbacks -----
+  const onDatesSet = (arg: DatesSetArg) => {
+    setTitle(arg.view.title);
+    setView(arg.view.type as ViewName);
+  };
+
+  const onSelect = (info: DateSelectArg) => {
+    api()?.unselect();
+    openCreate(info.start, info.end, info.allDay);
+  };
+
+  const onEventClick = (info: EventClickArg) => {
+    info.jsEvent.preventDefault();
+    const o = info.event.extendedProps.occurrence as Occurrence | undefined;
+    if (o) void openExisting(o);
+  };
+
+  const onEventDidMount = (info: EventMountArg) => {
+    const o = info.event.extendedProps.occurrence as Occurrence | undefined;
+    if (!o) return;
+    info.el.id = occurrenceDomId(o.eventId, o.originalStart);
+    info.el.setAttribute("data-title", o.title);
+  };
+
+  const onMove = async (info: EventDropArg | EventResizeDoneArg) => {
+    const o = info.event.extendedProps.occurrence as Occurrence | undefined;
+    const start = info.event.start;
+    if (!o || !start) return info.revert();
+    const allDay = info.event.allDay;
+    const end = info.event.end ?? (allDay ? new Date(start.getFullYear(), start.getMonth(), start.getDate() + 1) : new Date(start.getTime() + 3600000));
+    const fmt = (d: Date) => (allDay ? localDateString(d) : d.toISOString());
+    try {
+      if (isSeriesInstance(o)) {
+        const scope = await askScope("move");
+        if (!scope) return info.revert();
+        if (scope === "occurrence") {
+          await moveEvent({ id: seriesIdOf(o), scope, originalStart: o.originalStart, allDay, start: fmt(start), end: fmt(end) });
+        } else {
+          // Shift the whole series by the same amount, starting from its own first occurrence.
+          const master = await getEvent(seriesIdOf(o));
+          const tz = master.input.timeZone;
+          const old = occurrenceWallRange(o, tz);
+          const nw = allDay
+            ? { start: localDateString(start), end: localDateString(end) }
+            : { start: instantToWall(start, tz), end: instantToWall(end, tz) };
+          const r = rebaseOnSeries(master.input, old.start, old.end, nw.start, nw.end, allDay);
+          const toWire = (w: string) => (allDay ? w.slice(0, 10) : wallToInstant(w, tz).toISOString());
+          await moveEvent({ id: seriesIdOf(o), scope, originalStart: null, allDay, start: toWire(r.start), end: toWire(r.end) });
+        }
+      } else {
+        await moveEvent({ id: o.eventId, scope: "all", originalStart: null, allDay, start: fmt(start), end: fmt(end) });
+      }
+      refetch();
+    } catch (e) {
+      info.revert();
+      showToast(e);
+    }
+  };
+
+  // ----- keyboard -----
+  const keyState = useRef({ dialogOpen: false, closeTop: () => {}, newEvent: () => {} });
+  keyState.current = {
+    dialogOpen: editor !== null || scopePrompt !== null,
+    closeTop: () => (scopePrompt ? chooseScope(null) : editor ? closeEditor() : undefined),
+    newEvent: newEventNow,
+  };
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const action = shortcutFor(e, keyState.current.dialogOpen);
+      if (!action) return;
+      const cal = api();
+      switch (action) {
+        case "escape":
+          if (!keyState.current.dialogOpen) return;
+          keyState.current.closeTop();
+          break;
+        case "today":
+          cal?.today();
+          break;
+        case "new":
+          keyState.current.newEvent();
+          break;
+        case "prev":
+          cal?.prev();
+          break;
+        case "next":
+          cal?.next();
+          break;
+        case "search":
+          break; // reserved
+      }
+      e.preventDefault();
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, []);
+
+  const editorReadOnly = editor?.view ? calendarsRef.current.get(editor.view.input.calendarId)?.canEdit === false : false;
+
+  return (
+    <div className="app">
+      <Sidebar calendars={calendars} visible={visible} onToggle={toggleCalendar} />
+      <main className="main">
+        <Toolbar
+          title={title}
+          view={view}
+          onToday={() => api()?.today()}
+          onPrev={() => api()?.prev()}
+          onNext={() => api()?.next()}
+          onView={(v) => api()?.changeView(v)}
+          onNew={newEventNow}
+        />
+        <div id="calendar" className="calendar">
+          <FullCalendar
+            ref={calRef}
+            plugins={[dayGridPlugin, timeGridPlugin, listPlugin, interactionPlugin]}
+            initialView="timeGridWeek"
+            headerToolbar={false}
+            timeZone="local"
+            height="100%"
+            firstDay={1}
+            nowIndicator
+            selectable
+            selectMirror
+            editable
+            dayMaxEvents
+            scrollTime="08:00:00"
+            eventSources={eventSources}
+            datesSet={onDatesSet}
+            select={onSelect}
+            eventClick={onEventClick}
+            eventDidMount={onEventDidMount}
+            eventDrop={(i) => void onMove(i)}
+            eventResize={(i) => void onMove(i)}
+          />
+        </div>
+      </main>
+
+      {editor && (
+        <EventEditor
+          key={editor.key}
+          mode={editor.mode}
+          initial={editor.initial}
+          calendars={calendars}
+          timeZones={timeZones}
+          readOnly={editorReadOnly}
+          onSave={saveEditor}
+          onDelete={deleteFromEditor}
+          onCancel={closeEditor}
+        />
+      )}
+      {scopePrompt && <ScopeDialog action={scopePrompt.action} onChoose={chooseScope} />}
+
+      <div id="toast" className={toast ? "toast visible" : "toast"} role="status" aria-live="polite" onClick={() => setToast("")}>
+        {toast}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,212 @@
+import { useEffect, useRef, useState } from "react";
+import type { Calendar, Importance, ShowAs } from "../platform";
+import { REPEAT_OPTIONS, repeatFromRrule, rruleForRepeat, type FormState, type Repeat } from "../lib/editorForm";
+
+const SHOW_AS: ReadonlyArray<[ShowAs, string]> = [
+  ["busy", "Busy"],
+  ["tentative", "Tentative"],
+  ["free", "Free"],
+  ["oof", "Out of office"],
+  ["workingElsewhere", "Working elsewhere"],
+];
+const IMPORTANCE: ReadonlyArray<[Importance, string]> = [
+  ["low", "Low"],
+  ["normal", "Normal"],
+  ["high", "High"],
+];
+
+export type EditorProps = {
+  mode: "create" | "edit";
+  initial: FormState;
+  calendars: Calendar[]; // all calendars; only editable ones (plus the current one) are offered
+  timeZones: string[];
+  readOnly: boolean;
+  /** Resolves when done; rejects with an error whose message is shown in ev-error. */
+  onSave: (form: FormState) => Promise<void>;
+  onDelete: (form: FormState) => Promise<void>;
+  onCancel: () => void;
+};
+
+export function EventEditor(props: EditorProps) {
+  const [form, setForm] = useState<FormState>(props.initial);
+  const [error, setError] = useState<string>("");
+  const [busy, setBusy] = useState(false);
+  const titleRef = useRef<HTMLInputElement>(null);
+
+  useEffect(() => titleRef.current?.focus(), []);
+
+  const set = <K extends keyof FormState>(k: K, v: FormState[K]) => setForm((f) => ({ ...f, [k]: v }));
+
+  const run = async (fn: (f: FormState) => Promise<void>) => {
+    setBusy(true);
+    setError("");
+    try {
+      await fn(form);
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const calendarOptions = props.calendars.filter((c) => c.canEdit || c.id === form.calendarId);
+
+  return (
+    <div className="modal-backdrop">
+      <form
+        id="event-editor"
+        className="dialog editor"
+        role="dialog"
+        aria-modal="true"
+        aria-labelledby="ev-heading"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void run(props.onSave);
+        }}
+      >
+        <h2 id="ev-heading">{props.mode === "create" ? "New event" : props.readOnly ? "Event (read-only)" : "Edit event"}</h2>
+
+        <label className="field wide">
+          <span>Title</span>
+          <input id="ev-title" ref={titleRef} value={form.title} onChange={(e) => set("title", e.target.value)} placeholder="Add title" />
+        </label>
+
+        <label className="field checkbox">
+          <input id="ev-all-day" type="checkbox" checked={form.allDay} onChange={(e) => set("allDay", e.target.checked)} />
+          <span>All day</span>
+        </label>
+
+        <div className="row">
+          <label className="field">
+            <span>Start</span>
+            <input id="ev-start-date" value={form.startDate} onChange={(e) => set("startDate", e.target.value)} placeholder="YYYY-MM-DD" inputMode="numeric" />
+          </label>
+          <label className="field time" hidden={form.allDay}>
+            <span>&nbsp;</span>
+            <input id="ev-start-time" value={form.startTime} onChange={(e) => set("startTime", e.target.value)} placeholder="HH:MM" inputMode="numeric" />
+          </label>
+          <label className="field">
+            <span>{form.allDay ? "End (last day)" : "End"}</span>
+            <input id="ev-end-date" value={form.endDate} onChange={(e) => set("endDate", e.target.value)} placeholder="YYYY-MM-DD" inputMode="numeric" />
+          </label>
+          <label className="field time" hidden={form.allDay}>
+            <span>&nbsp;</span>
+            <input id="ev-end-time" value={form.endTime} onChange={(e) => set("endTime", e.target.value)} placeholder="HH:MM" inputMode="numeric" />
+          </label>
+        </div>
+
+        <div className="row">
+          <label className="field">
+            <span>Time zone</span>
+            <input id="ev-time-zone" list="ev-time-zone-list" value={form.timeZone} onChange={(e) => set("timeZone", e.target.value)} autoComplete="off" />
+            <datalist id="ev-time-zone-list">
+              {props.timeZones.map((z) => (
+                <option key={z} value={z} />
+              ))}
+            </datalist>
+          </label>
+          <label className="field">
+            <span>Calendar</span>
+            <select id="ev-calendar" value={form.calendarId} onChange={(e) => set("calendarId", e.target.value)}>
+              {calendarOptions.map((c) => (
+                <option key={c.id} value={c.id} disabled={!c.canEdit}>
+                  {c.name}
+                </option>
+              ))}
+            </select>
+          </label>
+        </div>
+
+        <div className="row">
+          <label className="field repeat">
+            <span>Repeat</span>
+            <select
+              id="ev-repeat"
+              value={form.repeat}
+              onChange={(e) => {
+                const repeat = e.target.value as Repeat;
+                setForm((f) => ({ ...f, repeat, rrule: rruleForRepeat(repeat, f.rrule) }));
+              }}
+            >
+              {REPEAT_OPTIONS.map(([v, label]) => (
+                <option key={v} value={v}>
+                  {label}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label className="field grow">
+            <span>Recurrence rule (RRULE)</span>
+            <input
+              id="ev-rrule"
+              value={form.rrule}
+              placeholder="e.g. FREQ=WEEKLY;BYDAY=MO"
+              spellCheck={false}
+              onChange={(e) => {
+                const rrule = e.target.value;
+                // Keep "custom" while the user is typing into an empty rule.
+                setForm((f) => ({ ...f, rrule, repeat: rrule.trim() ? repeatFromRrule(rrule) : f.repeat === "custom" ? "custom" : "none" }));
+              }}
+            />
+          </label>
+        </div>
+
+        <label className="field wide">
+          <span>Location</span>
+          <input id="ev-location" value={form.location} onChange={(e) => set("location", e.target.value)} />
+        </label>
+
+        <label className="field wide">
+          <span>Description</span>
+          <textarea id="ev-description" rows={4} value={form.description} onChange={(e) => set("description", e.target.value)} />
+        </label>
+
+        <div className="row">
+          <label className="field">
+            <span>Show as</span>
+            <select id="ev-show-as" value={form.showAs} onChange={(e) => set("showAs", e.target.value as ShowAs)}>
+              {SHOW_AS.map(([v, label]) => (
+                <option key={v} value={v}>
+                  {label}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label className="field">
+            <span>Importance</span>
+            <select id="ev-importance" value={form.importance} onChange={(e) => set("importance", e.target.value as Importance)}>
+              {IMPORTANCE.map(([v, label]) => (
+                <option key={v} value={v}>
+                  {label}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label className="field grow">
+            <span>Categories</span>
+            <input id="ev-categories" value={form.categories} onChange={(e) => set("categories", e.target.value)} placeholder="comma, separated" />
+          </label>
+        </div>
+
+        <div id="ev-error" className="error" role="alert" hidden={!error}>
+          {error}
+        </div>
+
+        <div className="dialog-buttons">
+          {props.mode === "edit" && (
+            <button id="ev-delete" type="button" className="danger" disabled={busy} onClick={() => void run(props.onDelete)}>
+              Delete
+            </button>
+          )}
+          <span className="spacer" />
+          <button id="ev-cancel" type="button" className="secondary" onClick={props.onCancel}>
+            Cancel
+          </button>
+          <button id="ev-save" type="submit" className="primary" disabled={busy}>
+            Save
+          </button>
+        </div>
+      </form>
+    </div>
+  );
+}

@@ -1,0 +1,104 @@
+import { describe, expect, it } from "vitest";
+import type { EventInput } from "../platform/bindings";
+import {
+  blankForm,
+  formToInput,
+  inputToForm,
+  parseCategories,
+  rebaseOnSeries,
+  repeatFromRrule,
+  rruleForRepeat,
+  withOccurrenceTimes,
+} from "./editorForm";
+
+const input = (over: Partial<EventInput> = {}): EventInput => ({
+  calendarId: "c1", title: "Standup", allDay: false, start: "2025-03-10T09:30", end: "2025-03-10T09:45",
+  timeZone: "Europe/Berlin", recurrence: null, location: "Room", description: "<b>hi</b>", showAs: "busy",
+  importance: "normal", categories: ["a", "b"], ...over,
+});
+
+describe("form ↔ input", () => {
+  it("round-trips a timed event", () => {
+    const i = input();
+    expect(formToInput(inputToForm(i), null)).toEqual(i);
+  });
+  it("shows the inclusive end for all-day events and converts back", () => {
+    const i = input({ allDay: true, start: "2025-03-10", end: "2025-03-12" });
+    const f = inputToForm(i);
+    expect(f.endDate).toBe("2025-03-11");
+    expect(formToInput(f, null)).toEqual(i);
+  });
+  it("accepts wall times with seconds", () => {
+    const f = inputToForm(input({ start: "2025-03-10T09:30:00", end: "2025-03-10T10:00:00" }));
+    expect([f.startTime, f.endTime]).toEqual(["09:30", "10:00"]);
+  });
+  it("keeps exdates/rdates of an existing series", () => {
+    const rec = { rrule: "FREQ=WEEKLY", exdates: ["2025-03-17T09:30:00"], rdates: [] };
+    const f = inputToForm(input({ recurrence: rec }));
+    expect(f.repeat).toBe("weekly");
+    expect(formToInput({ ...f, rrule: "FREQ=WEEKLY;BYDAY=MO", repeat: "custom" }, rec).recurrence).toEqual({
+      ...rec, rrule: "FREQ=WEEKLY;BYDAY=MO",
+    });
+    expect(formToInput({ ...f, repeat: "none" }, rec).recurrence).toBeNull();
+  });
+  it("parses categories", () => {
+    expect(parseCategories(" a, ,b ,c,")).toEqual(["a", "b", "c"]);
+  });
+});
+
+describe("repeat presets", () => {
+  it("classifies rrules", () => {
+    expect(repeatFromRrule("")).toBe("none");
+    expect(repeatFromRrule("FREQ=DAILY")).toBe("daily");
+    expect(repeatFromRrule("freq=monthly")).toBe("monthly");
+    expect(repeatFromRrule("FREQ=WEEKLY;BYDAY=MO")).toBe("custom");
+    expect(rruleForRepeat("yearly", "x")).toBe("FREQ=YEARLY");
+    expect(rruleForRepeat("custom", "FREQ=DAILY;INTERVAL=2")).toBe("FREQ=DAILY;INTERVAL=2");
+    expect(rruleForRepeat("none", "FREQ=DAILY")).toBe("");
+  });
+});
+
+describe("blankForm / occurrence times", () => {
+  it("prefills a timed range in the zone", () => {
+    const f = blankForm({
+      start: new Date("2025-03-10T08:00:00Z"), end: new Date("2025-03-10T09:00:00Z"), allDay: false,
+      timeZone: "Europe/Berlin", calendarId: "c1",
+    });
+    expect([f.startDate, f.startTime, f.endDate, f.endTime]).toEqual(["2025-03-10", "09:00", "2025-03-10", "10:00"]);
+  });
+  it("prefills an all-day selection with the inclusive end", () => {
+    const f = blankForm({ start: new Date(2025, 2, 10), end: new Date(2025, 2, 12), allDay: true, timeZone: "UTC", calendarId: "c1" });
+    expect([f.allDay, f.startDate, f.endDate]).toEqual([true, "2025-03-10", "2025-03-11"]);
+  });
+  it("uses the occurrence's own times converted to the event zone", () => {
+    const f = withOccurrenceTimes(inputToForm(input()), {
+      allDay: false, start: "2025-03-12T08:30:00Z", end: "2025-03-12T08:45:00Z",
+    });
+    expect([f.startDate, f.startTime, f.endDate, f.endTime]).toEqual(["2025-03-12", "09:30", "2025-03-12", "09:45"]);
+  });
+});
+
+describe("rebaseOnSeries", () => {
+  const series = { start: "2025-03-10T09:30", end: "2025-03-10T09:45", allDay: false };
+  it("keeps the series untouched when the occurrence times were not changed", () => {
+    expect(rebaseOnSeries(series, "2025-03-12T09:30", "2025-03-12T09:45", "2025-03-12T09:30", "2025-03-12T09:45", false)).toEqual({
+      start: "2025-03-10T09:30", end: "2025-03-10T09:45",
+    });
+  });
+  it("applies new time of day and duration to the series start", () => {
+    expect(rebaseOnSeries(series, "2025-03-12T09:30", "2025-03-12T09:45", "2025-03-12T10:00", "2025-03-12T10:30", false)).toEqual({
+      start: "2025-03-10T10:00", end: "2025-03-10T10:30",
+    });
+  });
+  it("applies a day shift", () => {
+    expect(rebaseOnSeries(series, "2025-03-12T09:30", "2025-03-12T09:45", "2025-03-13T09:30", "2025-03-13T09:45", false)).toEqual({
+      start: "2025-03-11T09:30", end: "2025-03-11T09:45",
+    });
+  });
+  it("handles all-day series", () => {
+    const s = { start: "2025-03-10", end: "2025-03-11", allDay: true };
+    expect(rebaseOnSeries(s, "2025-03-17", "2025-03-18", "2025-03-18", "2025-03-20", true)).toEqual({
+      start: "2025-03-11", end: "2025-03-13",
+    });
+  });
+});

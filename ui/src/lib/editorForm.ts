@@ -1,0 +1,193 @@
+import type { EventInput, Importance, Occurrence, RecurrenceInput, ShowAs } from "../platform";
+import {
+  addDays,
+  exclusiveToInclusiveEnd,
+  inclusiveToExclusiveEnd,
+  instantToWall,
+  localDateString,
+  shiftWall,
+  wallDiffMinutes,
+} from "./time";
+
+export type Repeat = "none" | "daily" | "weekly" | "monthly" | "yearly" | "custom";
+
+export const REPEAT_OPTIONS: ReadonlyArray<[Repeat, string]> = [
+  ["none", "Does not repeat"],
+  ["daily", "Daily"],
+  ["weekly", "Weekly"],
+  ["monthly", "Monthly"],
+  ["yearly", "Yearly"],
+  ["custom", "Custom…"],
+];
+
+const PRESETS: Record<Exclude<Repeat, "none" | "custom">, string> = {
+  daily: "FREQ=DAILY",
+  weekly: "FREQ=WEEKLY",
+  monthly: "FREQ=MONTHLY",
+  yearly: "FREQ=YEARLY",
+};
+
+/** The editor's form state: everything as the user sees it (all-day end inclusive). */
+export type FormState = {
+  title: string;
+  allDay: boolean;
+  startDate: string; // YYYY-MM-DD
+  startTime: string; // HH:MM
+  endDate: string; // YYYY-MM-DD, inclusive for all-day events
+  endTime: string; // HH:MM
+  timeZone: string;
+  calendarId: string;
+  repeat: Repeat;
+  rrule: string;
+  location: string;
+  description: string;
+  showAs: ShowAs;
+  importance: Importance;
+  categories: string; // comma separated
+};
+
+export function repeatFromRrule(rrule: string | null | undefined): Repeat {
+  const r = (rrule || "").trim().toUpperCase().replace(/^RRULE:/, "");
+  if (!r) return "none";
+  for (const [k, v] of Object.entries(PRESETS)) if (r === v) return k as Repeat;
+  return "custom";
+}
+
+/** The RRULE text to show after the user picks `repeat` (custom keeps the current text). */
+export function rruleForRepeat(repeat: Repeat, current: string): string {
+  if (repeat === "none") return "";
+  if (repeat === "custom") return current;
+  return PRESETS[repeat];
+}
+
+export function parseCategories(s: string): string[] {
+  return s
+    .split(",")
+    .map((c) => c.trim())
+    .filter((c) => c.length > 0);
+}
+
+const datePart = (s: string) => s.slice(0, 10);
+const timePart = (s: string, fallback: string) => (s.length >= 16 ? s.slice(11, 16) : fallback);
+
+export function inputToForm(input: EventInput): FormState {
+  const rrule = input.recurrence?.rrule ?? "";
+  return {
+    title: input.title,
+    allDay: input.allDay,
+    startDate: datePart(input.start),
+    startTime: timePart(input.start, "09:00"),
+    endDate: input.allDay ? exclusiveToInclusiveEnd(datePart(input.end)) : datePart(input.end),
+    endTime: timePart(input.end, "10:00"),
+    timeZone: input.timeZone,
+    calendarId: input.calendarId,
+    repeat: repeatFromRrule(rrule),
+    rrule,
+    location: input.location,
+    description: input.description,
+    showAs: input.showAs,
+    importance: input.importance,
+    categories: input.categories.join(", "),
+  };
+}
+
+/**
+ * Form → EventInput. `base` carries the existing exdates/rdates so editing a
+ * series does not drop them.
+ */
+export function formToInput(f: FormState, base: RecurrenceInput | null): EventInput {
+  const recurrence: RecurrenceInput | null =
+    f.repeat === "none"
+      ? null
+      : { rrule: f.rrule.trim(), exdates: base?.exdates ?? [], rdates: base?.rdates ?? [] };
+  return {
+    calendarId: f.calendarId,
+    title: f.title,
+    allDay: f.allDay,
+    start: f.allDay ? f.startDate : `${f.startDate}T${f.startTime}`,
+    end: f.allDay ? inclusiveToExclusiveEnd(f.endDate) : `${f.endDate}T${f.endTime}`,
+    timeZone: f.timeZone,
+    recurrence,
+    location: f.location,
+    description: f.description,
+    showAs: f.showAs,
+    importance: f.importance,
+    categories: parseCategories(f.categories),
+  };
+}
+
+/** A new-event form for the range [start, end) (end exclusive, as FullCalendar gives it). */
+export function blankForm(opts: {
+  start: Date;
+  end: Date;
+  allDay: boolean;
+  timeZone: string;
+  calendarId: string;
+}): FormState {
+  const { start, end, allDay, timeZone, calendarId } = opts;
+  const s = allDay ? `${localDateString(start)}T09:00` : instantToWall(start, timeZone);
+  const e = allDay ? `${exclusiveToInclusiveEnd(localDateString(end))}T10:00` : instantToWall(end, timeZone);
+  return {
+    title: "",
+    allDay,
+    startDate: datePart(s),
+    startTime: timePart(s, "09:00"),
+    endDate: datePart(e),
+    endTime: timePart(e, "10:00"),
+    timeZone,
+    calendarId,
+    repeat: "none",
+    rrule: "",
+    location: "",
+    description: "",
+    showAs: "busy",
+    importance: "normal",
+    categories: "",
+  };
+}
+
+/** Start/end of an occurrence as wall times ("YYYY-MM-DDTHH:MM") or dates (all-day, end exclusive). */
+export function occurrenceWallRange(o: Pick<Occurrence, "start" | "end" | "allDay">, timeZone: string) {
+  if (o.allDay) return { start: datePart(o.start), end: datePart(o.end) };
+  return { start: instantToWall(o.start, timeZone), end: instantToWall(o.end, timeZone) };
+}
+
+/** Replace the form's start/end with the clicked occurrence's own times. */
+export function withOccurrenceTimes(f: FormState, o: Pick<Occurrence, "start" | "end" | "allDay">): FormState {
+  const r = occurrenceWallRange(o, f.timeZone);
+  return {
+    ...f,
+    allDay: o.allDay,
+    startDate: datePart(r.start),
+    startTime: o.allDay ? f.startTime : timePart(r.start, f.startTime),
+    endDate: o.allDay ? exclusiveToInclusiveEnd(r.end) : datePart(r.end),
+    endTime: o.allDay ? f.endTime : timePart(r.end, f.endTime),
+  };
+}
+
+/**
+ * Editing or moving a whole series from one of its occurrences: the user changed
+ * that occurrence from `occStart`/`occEnd` to `newStart`/`newEnd` (all wall times
+ * or dates, all-day ends exclusive). Apply the same day shift, time of day and
+ * duration to the series' own start so that earlier occurrences are not lost.
+ */
+export function rebaseOnSeries(
+  series: { start: string; end: string; allDay: boolean },
+  occStart: string,
+  occEnd: string,
+  newStart: string,
+  newEnd: string,
+  newAllDay: boolean,
+): { start: string; end: string } {
+  if (newStart === occStart && newEnd === occEnd && newAllDay === series.allDay) {
+    return { start: series.start, end: series.end };
+  }
+  const dayShift = Math.round(wallDiffMinutes(datePart(occStart), datePart(newStart)) / 1440);
+  const startDate = addDays(datePart(series.start), dayShift);
+  if (newAllDay) {
+    const days = Math.round(wallDiffMinutes(datePart(newStart), datePart(newEnd)) / 1440);
+    return { start: startDate, end: addDays(startDate, Math.max(1, days)) };
+  }
+  const start = `${startDate}T${timePart(newStart, "09:00")}`;
+  return { start, end: shiftWall(start, wallDiffMinutes(newStart, newEnd)) };
+}

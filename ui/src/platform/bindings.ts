@@ -1,0 +1,89 @@
+// Generated from crates/almanac-model by `UPDATE_BINDINGS=1 cargo test -p almanac-model`. Do not edit.
+export type ErrorCode = "invalid_input" | "not_found" | "read_only" | "conflict" | "storage" | "locked" | "auth_expired" | "throttled" | "offline" | "precondition_failed" | "internal";
+export type AppErrorPayload = { code: ErrorCode, message: string, };
+export type ShowAs = "free" | "tentative" | "busy" | "oof" | "workingElsewhere";
+export type Importance = "low" | "normal" | "high";
+export type EditScope = "occurrence" | "all";
+export type EventKind = "single" | "master" | "exception";
+export type Calendar = { id: string, name: string, 
+/**
+ * CSS colour, `#rrggbb`.
+ */
+color: string, 
+/**
+ * `None` for calendars that live only on this computer.
+ */
+accountId: string | null, canEdit: boolean, isPrimary: boolean, visible: boolean, };
+export type RecurrenceInput = { 
+/**
+ * RRULE value, e.g. `FREQ=WEEKLY;BYDAY=MO` (an `RRULE:` prefix is accepted).
+ */
+rrule: string, 
+/**
+ * Removed instances, as wall times like `start`.
+ */
+exdates: Array<string>, 
+/**
+ * Added instances, as wall times like `start`.
+ */
+rdates: Array<string>, };
+export type EventInput = { calendarId: string, title: string, allDay: boolean, 
+/**
+ * Timed: `YYYY-MM-DDTHH:MM[:SS]` in `time_zone`. All-day: `YYYY-MM-DD`.
+ */
+start: string, 
+/**
+ * As `start`; for all-day events the end date is exclusive.
+ */
+end: string, 
+/**
+ * IANA zone name.
+ */
+timeZone: string, recurrence: RecurrenceInput | null, location: string, description: string, showAs: ShowAs, importance: Importance, categories: Array<string>, };
+export type EventView = { id: string, kind: EventKind, seriesId: string | null, 
+/**
+ * For exceptions: the original start (local wall time) of the instance it replaces.
+ */
+originalStart: string | null, input: EventInput, 
+/**
+ * RFC 3339 UTC.
+ */
+createdAt: string, updatedAt: string, };
+export type Occurrence = { 
+/**
+ * The row to open: the master for series instances, the exception row for exceptions.
+ */
+eventId: string, seriesId: string | null, 
+/**
+ * Series instance key: local wall time of the original start in the event's zone
+ * (`YYYY-MM-DDTHH:MM:SS`, or `YYYY-MM-DD` for all-day series).
+ */
+originalStart: string | null, calendarId: string, title: string, allDay: boolean, 
+/**
+ * Timed: RFC 3339 UTC instant. All-day: `YYYY-MM-DD`.
+ */
+start: string, 
+/**
+ * Timed: RFC 3339 UTC instant. All-day: `YYYY-MM-DD`, exclusive.
+ */
+end: string, timeZone: string, location: string, showAs: ShowAs, importance: Importance, categories: Array<string>, recurring: boolean, exception: boolean, };
+export type RangeQuery = { 
+/**
+ * RFC 3339 instant, inclusive.
+ */
+from: string, 
+/**
+ * RFC 3339 instant, exclusive.
+ */
+to: string, calendarIds: Array<string> | null, };
+export type EventChange = { id: string, scope: EditScope, originalStart: string | null, input: EventInput, };
+export type EventTarget = { id: string, scope: EditScope, originalStart: string | null, };
+export type EventMove = { id: string, scope: EditScope, originalStart: string | null, allDay: boolean, 
+/**
+ * Timed: RFC 3339 instant. All-day: `YYYY-MM-DD`.
+ */
+start: string, 
+/**
+ * Timed: RFC 3339 instant. All-day: `YYYY-MM-DD`, exclusive.
+ */
+end: string, };

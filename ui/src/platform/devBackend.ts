@@ -1,0 +1,246 @@
+// DEV ONLY: an in-memory stand-in for the Rust backend, used by `npm run dev`
+// in a plain browser (no window.__TAURI_INTERNALS__). Never used inside Tauri
+// and excluded from production builds (ipc.ts imports it behind import.meta.env.DEV).
+import type {
+  AppErrorPayload,
+  Calendar,
+  EventChange,
+  EventInput,
+  EventMove,
+  EventTarget,
+  EventView,
+  Occurrence,
+  RangeQuery,
+} from "./bindings";
+import {
+  addDays,
+  instantToWall,
+  isValidTimeZone,
+  localDateString,
+  parseWall,
+  shiftWall,
+  wallDiffMinutes,
+  wallToInstant,
+} from "../lib/time";
+
+type Row = EventView;
+
+const fail = (code: AppErrorPayload["code"], message: string): never => {
+  throw { code, message } satisfies AppErrorPayload;
+};
+
+const calendars: Calendar[] = [
+  { id: "personal", name: "Personal", color: "#3b82f6", accountId: null, canEdit: true, isPrimary: true, visible: true },
+  { id: "work", name: "Work", color: "#16a34a", accountId: null, canEdit: true, isPrimary: false, visible: true },
+  { id: "holidays", name: "Holidays (read-only)", color: "#f59e0b", accountId: null, canEdit: false, isPrimary: false, visible: true },
+];
+
+const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+let seq = 1;
+const rows = new Map<string, Row>();
+const now = () => new Date().toISOString();
+
+function base(over: Partial<EventInput>): EventInput {
+  return {
+    calendarId: "personal", title: "", allDay: false, start: "", end: "", timeZone: zone, recurrence: null,
+    location: "", description: "", showAs: "busy", importance: "normal", categories: [], ...over,
+  };
+}
+
+function insert(input: EventInput, kind: Row["kind"] = "single", seriesId: string | null = null, originalStart: string | null = null): Row {
+  const id = `ev${seq++}`;
+  const row: Row = { id, kind: input.recurrence ? "master" : kind, seriesId, originalStart, input, createdAt: now(), updatedAt: now() };
+  rows.set(id, row);
+  return row;
+}
+
+(function seed() {
+  const today = localDateString(new Date());
+  const monday = addDays(today, -((new Date().getDay() + 6) % 7));
+  insert(base({ title: "Dentist", start: `${addDays(monday, 1)}T10:00`, end: `${addDays(monday, 1)}T11:00`, location: "Main St 1" }));
+  insert(base({ title: "Team stand-up", calendarId: "work", start: `${monday}T09:30`, end: `${monday}T09:45`,
+    recurrence: { rrule: "FREQ=DAILY;COUNT=30", exdates: [], rdates: [] }, categories: ["team"] }));
+  insert(base({ title: "Gym", start: `${addDays(monday, 2)}T18:00`, end: `${addDays(monday, 2)}T19:30`,
+    recurrence: { rrule: "FREQ=WEEKLY", exdates: [], rdates: [] }, description: "<b>not bold</b> – plain text only" }));
+  insert(base({ title: "Conference", calendarId: "work", allDay: true, start: addDays(monday, 3), end: addDays(monday, 5) }));
+  insert(base({ title: "Public holiday", calendarId: "holidays", allDay: true, start: addDays(monday, 4), end: addDays(monday, 5), showAs: "free" }));
+})();
+
+function validate(input: EventInput) {
+  if (!calendars.some((c) => c.id === input.calendarId)) fail("invalid_input", "Unknown calendar.");
+  if (!calendars.find((c) => c.id === input.calendarId)!.canEdit) fail("read_only", "This calendar is read-only.");
+  if (!input.title.trim()) fail("invalid_input", "Title must not be empty.");
+  if (!isValidTimeZone(input.timeZone)) fail("invalid_input", `Unknown time zone: ${input.timeZone}`);
+  const re = input.allDay ? /^\d{4}-\d{2}-\d{2}$/ : /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/;
+  if (!re.test(input.start) || !re.test(input.end)) fail("invalid_input", "Start and end must be valid dates/times.");
+  if (wallDiffMinutes(input.start, input.end) <= 0) fail("invalid_input", "End must be after start.");
+  if (input.recurrence && !/^FREQ=(DAILY|WEEKLY|MONTHLY|YEARLY)(;[A-Z]+=[A-Z0-9,+-]+)*$/i.test(input.recurrence.rrule))
+    fail("invalid_input", `Invalid recurrence rule: ${input.recurrence.rrule || "(empty)"}`);
+}
+
+/** Very small RRULE expander: FREQ, INTERVAL, COUNT, UNTIL, BYDAY (weekly). Yields wall starts. */
+function* expand(input: EventInput): Generator<string> {
+  const rule: Record<string, string> = {};
+  for (const part of input.recurrence!.rrule.toUpperCase().split(";")) {
+    const [k, v] = part.split("=");
+    rule[k] = v;
+  }
+  const interval = Math.max(1, Number(rule.INTERVAL || 1));
+  const count = rule.COUNT ? Number(rule.COUNT) : Infinity;
+  const until = rule.UNTIL ? `${rule.UNTIL.slice(0, 4)}-${rule.UNTIL.slice(4, 6)}-${rule.UNTIL.slice(6, 8)}` : null;
+  const days = ["SU", "MO", "TU", "WE", "TH", "FR", "SA"];
+  const byday = rule.BYDAY ? rule.BYDAY.split(",").map((d) => days.indexOf(d.slice(-2))) : null;
+  const start = input.start.length === 10 ? `${input.start}T00:00` : input.start.slice(0, 16);
+  let n = 0;
+  for (let i = 0; i < 5000 && n < count; i++) {
+    let cands: string[];
+    const p = parseWall(start);
+    if (rule.FREQ === "DAILY") cands = [shiftWall(start, i * interval * 1440)];
+    else if (rule.FREQ === "WEEKLY") {
+      const wk = shiftWall(start, i * interval * 7 * 1440);
+      const dow = new Date(Date.UTC(p.year, p.month - 1, p.day)).getUTCDay();
+      cands = byday ? byday.map((d) => shiftWall(wk, ((d - dow + 7) % 7) * 1440)).sort() : [wk];
+    } else {
+      const months = rule.FREQ === "MONTHLY" ? i * interval : i * interval * 12;
+      const d = new Date(Date.UTC(p.year, p.month - 1 + months, p.day));
+      if (d.getUTCDate() !== p.day) continue; // skip 31st in short months
+      cands = [`${localIso(d)}${start.slice(10)}`];
+    }
+    for (const c of cands) {
+      if (c < start) continue;
+      if (until && c.slice(0, 10) > until) return;
+      if (n++ >= count) return;
+      yield c;
+    }
+  }
+}
+const localIso = (d: Date) => d.toISOString().slice(0, 10);
+
+function toInstantRange(input: EventInput, wallStart: string): { start: string; end: string } {
+  if (input.allDay) {
+    const s = wallStart.slice(0, 10);
+    return { start: s, end: addDays(s, wallDiffMinutes(input.start, input.end) / 1440) };
+  }
+  const dur = wallDiffMinutes(input.start, input.end);
+  return {
+    start: wallToInstant(wallStart, input.timeZone).toISOString(),
+    end: wallToInstant(shiftWall(wallStart, dur), input.timeZone).toISOString(),
+  };
+}
+
+function occ(row: Row, input: EventInput, range: { start: string; end: string }, originalStart: string | null, recurring: boolean): Occurrence {
+  return {
+    eventId: row.id, seriesId: row.seriesId ?? (row.kind === "master" ? row.id : null), originalStart,
+    calendarId: input.calendarId, title: input.title, allDay: input.allDay, ...range, timeZone: input.timeZone,
+    location: input.location, showAs: input.showAs, importance: input.importance, categories: input.categories,
+    recurring, exception: row.kind === "exception",
+  };
+}
+
+function listOccurrences(q: RangeQuery): Occurrence[] {
+  const out: Occurrence[] = [];
+  const overlaps = (r: { start: string; end: string }) => {
+    const s = r.start.length === 10 ? wallToInstant(r.start, zone).toISOString() : r.start;
+    const e = r.end.length === 10 ? wallToInstant(r.end, zone).toISOString() : r.end;
+    return new Date(s) < new Date(q.to) && new Date(e) > new Date(q.from);
+  };
+  for (const row of rows.values()) {
+    const input = row.input;
+    if (q.calendarIds && !q.calendarIds.includes(input.calendarId)) continue;
+    if (row.kind === "master") {
+      const exceptions = new Set([...rows.values()].filter((r) => r.seriesId === row.id).map((r) => r.originalStart));
+      for (const w of expand(input)) {
+        const key = input.allDay ? w.slice(0, 10) : `${w.slice(0, 16)}:00`;
+        const range = toInstantRange(input, w);
+        if (new Date(range.start.length === 10 ? range.start : range.start) > new Date(q.to)) break;
+        if (exceptions.has(key) || input.recurrence!.exdates.includes(key)) continue;
+        if (overlaps(range)) out.push(occ(row, input, range, key, true));
+      }
+    } else {
+      const range = toInstantRange(input, input.start);
+      if (overlaps(range)) out.push(occ(row, input, range, row.originalStart, row.kind === "exception"));
+    }
+  }
+  return out;
+}
+
+function get(id: string): Row {
+  return rows.get(id) ?? fail("not_found", `No event ${id}.`);
+}
+
+function writeOccurrence(master: Row, originalStart: string, input: EventInput): Row {
+  const existing = [...rows.values()].find((r) => r.seriesId === master.id && r.originalStart === originalStart);
+  const exInput = { ...input, recurrence: null };
+  if (existing) {
+    existing.input = exInput;
+    existing.updatedAt = now();
+    return existing;
+  }
+  return insert(exInput, "exception", master.id, originalStart);
+}
+
+function update(c: EventChange): Row {
+  const row = get(c.id);
+  validate(c.input);
+  if (c.scope === "occurrence" && row.kind === "master") {
+    if (!c.originalStart) fail("invalid_input", "originalStart is required for scope occurrence.");
+    return writeOccurrence(row, c.originalStart!, c.input);
+  }
+  row.input = row.kind === "exception" ? { ...c.input, recurrence: null } : c.input;
+  if (row.kind !== "exception") row.kind = c.input.recurrence ? "master" : "single";
+  row.updatedAt = now();
+  return row;
+}
+
+function move(m: EventMove): Row {
+  const row = get(m.id);
+  const wall = (s: string, tz: string) => (m.allDay ? s.slice(0, 10) : instantToWall(s, tz));
+  const input: EventInput = { ...row.input, allDay: m.allDay, start: wall(m.start, row.input.timeZone), end: wall(m.end, row.input.timeZone) };
+  return update({ id: m.id, scope: m.scope, originalStart: m.originalStart, input });
+}
+
+function remove(t: EventTarget): null {
+  const row = get(t.id);
+  if (!calendars.find((c) => c.id === row.input.calendarId)?.canEdit) fail("read_only", "This calendar is read-only.");
+  if (t.scope === "occurrence" && row.kind === "master") {
+    if (!t.originalStart) fail("invalid_input", "originalStart is required for scope occurrence.");
+    row.input.recurrence!.exdates.push(t.originalStart!);
+    return null;
+  }
+  rows.delete(row.id);
+  for (const r of [...rows.values()]) if (r.seriesId === row.id) rows.delete(r.id);
+  return null;
+}
+
+const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v));
+
+export async function devInvoke(cmd: string, args: Record<string, unknown>): Promise<unknown> {
+  await new Promise((r) => setTimeout(r, 30));
+  switch (cmd) {
+    case "list_calendars":
+      return clone(calendars);
+    case "list_occurrences":
+      return clone(listOccurrences(args.query as RangeQuery));
+    case "get_event":
+      return clone(get(args.id as string));
+    case "create_event": {
+      const input = args.input as EventInput;
+      validate(input);
+      return clone(insert(clone(input)));
+    }
+    case "update_event":
+      return clone(update(clone(args.change as EventChange)));
+    case "move_event":
+      return clone(move(args.change as EventMove));
+    case "delete_event":
+      return remove(args.target as EventTarget);
+    case "list_time_zones": {
+      const sv = (Intl as unknown as { supportedValuesOf?: (k: string) => string[] }).supportedValuesOf;
+      return sv ? sv("timeZone") : ["UTC", "Europe/Berlin", "America/New_York", "Asia/Tokyo", zone];
+    }
+    case "default_time_zone":
+      return zone;
+    default:
+      return fail("internal", `Unknown command ${cmd}`);
+  }
+}

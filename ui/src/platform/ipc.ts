@@ -1,0 +1,72 @@
+// Typed wrappers around the Tauri commands. The only place (with the rest of
+// platform/) allowed to import @tauri-apps/*.
+import { invoke } from "@tauri-apps/api/core";
+import type {
+  AppErrorPayload,
+  Calendar,
+  ErrorCode,
+  EventChange,
+  EventInput,
+  EventMove,
+  EventTarget,
+  EventView,
+  Occurrence,
+  RangeQuery,
+} from "./bindings";
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = "AppError";
+    this.code = code;
+    Object.setPrototypeOf(this, AppError.prototype);
+  }
+}
+
+function isPayload(e: unknown): e is AppErrorPayload {
+  return (
+    typeof e === "object" &&
+    e !== null &&
+    typeof (e as AppErrorPayload).code === "string" &&
+    typeof (e as AppErrorPayload).message === "string"
+  );
+}
+
+/** Normalise anything a command can reject with into an AppError. */
+export function toAppError(e: unknown): AppError {
+  if (e instanceof AppError) return e;
+  if (isPayload(e)) return new AppError(e.code, e.message);
+  if (typeof e === "string") return new AppError("internal", e);
+  if (e instanceof Error) return new AppError("internal", e.message);
+  return new AppError("internal", String(e));
+}
+
+/** True inside the Tauri webview. */
+export function inTauri(): boolean {
+  return typeof window !== "undefined" && "__TAURI_INTERNALS__" in window;
+}
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    if (inTauri()) return await invoke<T>(cmd, args);
+    if (import.meta.env.DEV) {
+      // Dev-only in-memory backend for `npm run dev` in a plain browser.
+      const { devInvoke } = await import("./devBackend");
+      return (await devInvoke(cmd, args ?? {})) as T;
+    }
+    throw new AppError("internal", "The Almanac backend is not available outside the desktop app.");
+  } catch (e) {
+    throw toAppError(e);
+  }
+}
+
+export const listCalendars = () => call<Calendar[]>("list_calendars");
+export const listOccurrences = (query: RangeQuery) => call<Occurrence[]>("list_occurrences", { query });
+export const getEvent = (id: string) => call<EventView>("get_event", { id });
+export const createEvent = (input: EventInput) => call<EventView>("create_event", { input });
+export const updateEvent = (change: EventChange) => call<EventView>("update_event", { change });
+export const moveEvent = (change: EventMove) => call<EventView>("move_event", { change });
+export const deleteEvent = (target: EventTarget) => call<null>("delete_event", { target });
+export const listTimeZones = () => call<string[]>("list_time_zones");
+export const defaultTimeZone = () => call<string>("default_time_zone");
