@@ -83,7 +83,9 @@ class Session:
             """,
             css, value)
 
-    def screenshot(self, path):
+    def screenshot(self, path, settle=1.0):
+        # WebKit's screenshot can lag the DOM right after a change: let it paint.
+        time.sleep(settle)
         png = self.cmd("GET", "/screenshot")
         with open(path, "wb") as f:
             f.write(base64.b64decode(png))
