@@ -16,10 +16,12 @@ fn with_store<T>(
     state: &State<'_, AppState>,
     f: impl FnOnce(&mut Store) -> Result<T, almanac_store::StoreError>,
 ) -> CmdResult<T> {
-    let mut store = state
-        .store
-        .lock()
-        .map_err(|_| AppError::new(ErrorCode::Internal, "The store is unavailable after an earlier failure; restart Almanac."))?;
+    let mut store = state.store.lock().map_err(|_| {
+        AppError::new(
+            ErrorCode::Internal,
+            "The store is unavailable after an earlier failure; restart Almanac.",
+        )
+    })?;
     f(&mut store).map_err(AppError::from)
 }
 
@@ -29,7 +31,10 @@ pub async fn list_calendars(state: State<'_, AppState>) -> CmdResult<Vec<Calenda
 }
 
 #[tauri::command]
-pub async fn list_occurrences(state: State<'_, AppState>, query: RangeQuery) -> CmdResult<Vec<Occurrence>> {
+pub async fn list_occurrences(
+    state: State<'_, AppState>,
+    query: RangeQuery,
+) -> CmdResult<Vec<Occurrence>> {
     with_store(&state, |s| s.list_occurrences(&query))
 }
 
@@ -64,12 +69,19 @@ pub async fn delete_event(state: State<'_, AppState>, target: EventTarget) -> Cm
 
 #[tauri::command]
 pub async fn list_time_zones() -> CmdResult<Vec<String>> {
-    Ok(chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name().to_owned()).collect())
+    Ok(chrono_tz::TZ_VARIANTS
+        .iter()
+        .map(|tz| tz.name().to_owned())
+        .collect())
 }
 
 /// The system's IANA zone, or UTC when it cannot be determined.
 #[tauri::command]
 pub async fn default_time_zone() -> CmdResult<String> {
     let zone = iana_time_zone::get_timezone().unwrap_or_default();
-    Ok(if zone.parse::<chrono_tz::Tz>().is_ok() { zone } else { "UTC".into() })
+    Ok(if zone.parse::<chrono_tz::Tz>().is_ok() {
+        zone
+    } else {
+        "UTC".into()
+    })
 }

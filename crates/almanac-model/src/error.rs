@@ -91,8 +91,14 @@ pub enum ValidationError {
     TooLongSpan { max_days: i64 },
     #[error("The repeat rule \"{rule}\" is not valid: {reason}")]
     BadRecurrence { rule: String, reason: String },
-    #[error("The repeat rule \"{rule}\" repeats too often ({count} times in a year; at most {max}).")]
-    UnboundedRecurrence { rule: String, count: usize, max: usize },
+    #[error(
+        "The repeat rule \"{rule}\" repeats too often ({count} times in a year; at most {max})."
+    )]
+    UnboundedRecurrence {
+        rule: String,
+        count: usize,
+        max: usize,
+    },
     #[error("Too many categories ({len}; at most {max}).")]
     TooManyCategories { len: usize, max: usize },
 }

@@ -216,11 +216,21 @@ impl EventInput {
                     });
                 }
                 let parse = |field: &'static str, v: &String| instance_key(field, v, input.all_day);
-                let exdates = rec.exdates.iter().map(|v| parse("removed date", v)).collect::<Result<Vec<_>, _>>()?;
-                let rdates = rec.rdates.iter().map(|v| parse("added date", v)).collect::<Result<Vec<_>, _>>()?;
+                let exdates = rec
+                    .exdates
+                    .iter()
+                    .map(|v| parse("removed date", v))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let rdates = rec
+                    .rdates
+                    .iter()
+                    .map(|v| parse("added date", v))
+                    .collect::<Result<Vec<_>, _>>()?;
                 let (duration, stz) = match timing {
                     ValidTiming::Timed { start, end, tz, .. } => (end - start, tz),
-                    ValidTiming::AllDay { start, end } => (Duration::days((end - start).num_days()), Tz::UTC),
+                    ValidTiming::AllDay { start, end } => {
+                        (Duration::days((end - start).num_days()), Tz::UTC)
+                    }
                 };
                 rec.rrule = rec.rrule.trim().to_owned();
                 let spec = SeriesSpec {
@@ -261,7 +271,11 @@ fn wall_field(field: &'static str, v: &str) -> Result<NaiveDateTime, ValidationE
 }
 
 /// Parses a series instance key: a wall time, or a date for all-day series.
-pub fn instance_key(field: &'static str, v: &str, all_day: bool) -> Result<NaiveDateTime, ValidationError> {
+pub fn instance_key(
+    field: &'static str,
+    v: &str,
+    all_day: bool,
+) -> Result<NaiveDateTime, ValidationError> {
     if all_day {
         if let Some(d) = parse_date(v) {
             return Ok(d.and_time(chrono::NaiveTime::MIN));

@@ -46,10 +46,12 @@ mod tests {
 
     #[test]
     fn committed_typescript_bindings_match_the_rust_types() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui/src/platform/bindings.ts");
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../ui/src/platform/bindings.ts");
         let want = typescript_bindings();
         if std::env::var_os("UPDATE_BINDINGS").is_some() {
-            std::fs::write(&path, &want).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+            std::fs::write(&path, &want)
+                .unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
         }
         let have = std::fs::read_to_string(&path).unwrap_or_default();
         assert!(

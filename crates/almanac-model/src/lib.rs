@@ -13,9 +13,9 @@ pub mod time;
 pub use calendar::{Calendar, LOCAL_CALENDAR_ID};
 pub use error::{AppError, ErrorCode, ValidationError};
 pub use event::{EditScope, EventKind, EventView, Importance, Sensitivity, ShowAs};
-pub use input::{instance_key, 
-    EventChange, EventInput, EventMove, EventTarget, RecurrenceInput, ValidEvent, ValidTiming,
-    MAX_CATEGORIES, MAX_TEXT_LEN, MAX_TITLE_LEN,
+pub use input::{
+    instance_key, EventChange, EventInput, EventMove, EventTarget, RecurrenceInput, ValidEvent,
+    ValidTiming, MAX_CATEGORIES, MAX_TEXT_LEN, MAX_TITLE_LEN,
 };
-pub use occurrence::{Occurrence, RangeQuery};
 pub use ipc_bindings::{typescript_bindings, BINDINGS_HEADER};
+pub use occurrence::{Occurrence, RangeQuery};

@@ -147,7 +147,9 @@ impl SeriesSpec {
             rule: self.rrule.clone(),
             reason,
         };
-        let rule: RRule<Unvalidated> = floating.parse().map_err(|e: rrule::RRuleError| bad(e.to_string()))?;
+        let rule: RRule<Unvalidated> = floating
+            .parse()
+            .map_err(|e: rrule::RRuleError| bad(e.to_string()))?;
         let start = rrule::Tz::UTC.from_utc_datetime(&self.start);
         let set = rule.build(start).map_err(|e| bad(e.to_string()))?;
         Ok(set.limit())
@@ -189,8 +191,9 @@ fn floating_rule(rule: &str, tz: Tz, all_day: bool) -> Result<String, Validation
             return Err(bad("DTSTART belongs to the event, not the rule"));
         }
         if key == "UNTIL" {
-            let wall = parse_until(value, tz, all_day)
-                .ok_or_else(|| bad("UNTIL must be YYYYMMDD, YYYYMMDDTHHMMSS or YYYYMMDDTHHMMSSZ"))?;
+            let wall = parse_until(value, tz, all_day).ok_or_else(|| {
+                bad("UNTIL must be YYYYMMDD, YYYYMMDDTHHMMSS or YYYYMMDDTHHMMSSZ")
+            })?;
             parts.push(format!("UNTIL={}Z", wall.format("%Y%m%dT%H%M%S")));
         } else {
             parts.push(part.to_owned());

@@ -29,9 +29,15 @@ impl Store {
     }
 
     pub(crate) fn calendar_access(conn: &rusqlite::Connection, id: &str) -> Result<CalendarAccess> {
-        conn.query_row("SELECT can_edit FROM calendars WHERE id = ?1", params![id], |r| {
-            Ok(CalendarAccess { can_edit: r.get(0)? })
-        })
+        conn.query_row(
+            "SELECT can_edit FROM calendars WHERE id = ?1",
+            params![id],
+            |r| {
+                Ok(CalendarAccess {
+                    can_edit: r.get(0)?,
+                })
+            },
+        )
         .optional()?
         .ok_or_else(|| StoreError::NotFound(format!("There is no calendar with id \"{id}\".")))
     }

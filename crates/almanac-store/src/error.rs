@@ -41,9 +41,11 @@ impl StoreError {
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::ReadOnly(_) => ErrorCode::ReadOnly,
             Self::Locked(_) => ErrorCode::Locked,
-            Self::TooNew { .. } | Self::Io { .. } | Self::Sqlite(_) | Self::Migration(_) | Self::Corrupt(_) => {
-                ErrorCode::Storage
-            }
+            Self::TooNew { .. }
+            | Self::Io { .. }
+            | Self::Sqlite(_)
+            | Self::Migration(_)
+            | Self::Corrupt(_) => ErrorCode::Storage,
         }
     }
 }

@@ -147,11 +147,18 @@ impl EventRow {
         };
         let corrupt = |what: &str| StoreError::Corrupt(format!("event {}: {what}", self.id));
         let all_day = self.input.all_day;
-        let key = |s: &String| almanac_model::instance_key("date", s, all_day).map_err(|_| corrupt("bad date in series"));
+        let key = |s: &String| {
+            almanac_model::instance_key("date", s, all_day)
+                .map_err(|_| corrupt("bad date in series"))
+        };
         let (start, tz, duration) = if all_day {
             let s = parse_date(&self.input.start).ok_or_else(|| corrupt("bad start date"))?;
             let e = parse_date(&self.input.end).ok_or_else(|| corrupt("bad end date"))?;
-            (s.and_time(chrono::NaiveTime::MIN), chrono_tz::Tz::UTC, Duration::days((e - s).num_days()))
+            (
+                s.and_time(chrono::NaiveTime::MIN),
+                chrono_tz::Tz::UTC,
+                Duration::days((e - s).num_days()),
+            )
         } else {
             let s = parse_wall_time(&self.input.start).ok_or_else(|| corrupt("bad start"))?;
             let tz = parse_zone(&self.input.time_zone).map_err(|_| corrupt("bad zone"))?;

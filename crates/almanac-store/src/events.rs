@@ -2,7 +2,9 @@
 //! Each write is one durable transaction: the row, its occurrence index rows and a
 //! change-feed row commit together or not at all.
 
-use almanac_model::time::{format_date, format_wall_time, parse_date, parse_instant, parse_zone, to_local};
+use almanac_model::time::{
+    format_date, format_wall_time, parse_date, parse_instant, parse_zone, to_local,
+};
 use almanac_model::{
     instance_key, EditScope, EventChange, EventInput, EventKind, EventMove, EventTarget, EventView,
     ValidEvent,
@@ -20,7 +22,11 @@ use crate::Store;
 fn require_editable(tx: &Transaction<'_>, calendar_id: &str) -> Result<()> {
     let CalendarAccess { can_edit } = Store::calendar_access(tx, calendar_id)?;
     if !can_edit {
-        let name: String = tx.query_row("SELECT name FROM calendars WHERE id = ?1", params![calendar_id], |r| r.get(0))?;
+        let name: String = tx.query_row(
+            "SELECT name FROM calendars WHERE id = ?1",
+            params![calendar_id],
+            |r| r.get(0),
+        )?;
         return Err(StoreError::ReadOnly(name));
     }
     Ok(())
@@ -43,7 +49,11 @@ fn write_row(
     let i = &v.input;
     let (start_utc, end_utc) = bounds(v);
     let (rrule, exdates, rdates) = match &i.recurrence {
-        Some(r) => (Some(r.rrule.as_str()), to_json(&r.exdates), to_json(&r.rdates)),
+        Some(r) => (
+            Some(r.rrule.as_str()),
+            to_json(&r.exdates),
+            to_json(&r.rdates),
+        ),
         None => (None, "[]".to_owned(), "[]".to_owned()),
     };
     let (series_id, original_start) = series.map_or((None, None), |(s, o)| (Some(s), Some(o)));
@@ -99,12 +109,18 @@ fn view(tx: &Transaction<'_>, id: &str) -> Result<EventView> {
 }
 
 /// The instance key a caller named, checked against the series.
-fn occurrence_key(tx: &Transaction<'_>, master: &EventRow, original_start: Option<&str>) -> Result<String> {
+fn occurrence_key(
+    tx: &Transaction<'_>,
+    master: &EventRow,
+    original_start: Option<&str>,
+) -> Result<String> {
     let raw = original_start.ok_or_else(|| {
         StoreError::BadRequest("Say which occurrence: its original start is missing.".into())
     })?;
     let wall = instance_key("original start", raw, master.input.all_day)?;
-    let spec = master.series()?.ok_or_else(|| StoreError::Corrupt("master without rule".into()))?;
+    let spec = master
+        .series()?
+        .ok_or_else(|| StoreError::Corrupt("master without rule".into()))?;
     if !is_instance(&spec, wall)? {
         return Err(StoreError::NotFound(format!(
             "\"{}\" has no occurrence starting at {raw}.",
@@ -132,13 +148,22 @@ impl Store {
     }
 
     /// Creates an event (a series when it has a repeat rule).
-    pub fn create_event(&mut self, input: EventInput, source: Source, now: DateTime<Utc>) -> Result<EventView> {
+    pub fn create_event(
+        &mut self,
+        input: EventInput,
+        source: Source,
+        now: DateTime<Utc>,
+    ) -> Result<EventView> {
         let v = input.validate()?;
         let now = now.timestamp();
         self.durable(|tx| {
             require_editable(tx, &v.input.calendar_id)?;
             let id = uuid::Uuid::new_v4().to_string();
-            let kind = if v.series.is_some() { EventKind::Master } else { EventKind::Single };
+            let kind = if v.series.is_some() {
+                EventKind::Master
+            } else {
+                EventKind::Single
+            };
             write_row(tx, &id, kind, None, &v, now, true)?;
             reindex(tx, &id)?;
             record(tx, now, source, &id, "insert")?;
@@ -147,7 +172,12 @@ impl Store {
     }
 
     /// Edits an event, a whole series, or one occurrence of a series.
-    pub fn update_event(&mut self, change: EventChange, source: Source, now: DateTime<Utc>) -> Result<EventView> {
+    pub fn update_event(
+        &mut self,
+        change: EventChange,
+        source: Source,
+        now: DateTime<Utc>,
+    ) -> Result<EventView> {
         let now = now.timestamp();
         let mut input = change.input;
         self.durable(|tx| {
@@ -157,7 +187,11 @@ impl Store {
                 (EventKind::Single | EventKind::Master, EditScope::All) => {
                     require_editable(tx, &input.calendar_id)?;
                     let v = input.validate()?;
-                    let kind = if v.series.is_some() { EventKind::Master } else { EventKind::Single };
+                    let kind = if v.series.is_some() {
+                        EventKind::Master
+                    } else {
+                        EventKind::Single
+                    };
                     if kind == EventKind::Single {
                         // Without a rule the exceptions have nothing to belong to.
                         tx.execute("DELETE FROM events WHERE series_id = ?1", params![row.id])?;
@@ -182,13 +216,29 @@ impl Store {
                     let v = input.validate()?;
                     let id = match exception_at(tx, &row.id, &key)? {
                         Some(id) => {
-                            write_row(tx, &id, EventKind::Exception, Some((&row.id, &key)), &v, now, false)?;
+                            write_row(
+                                tx,
+                                &id,
+                                EventKind::Exception,
+                                Some((&row.id, &key)),
+                                &v,
+                                now,
+                                false,
+                            )?;
                             record(tx, now, source, &id, "update")?;
                             id
                         }
                         None => {
                             let id = uuid::Uuid::new_v4().to_string();
-                            write_row(tx, &id, EventKind::Exception, Some((&row.id, &key)), &v, now, true)?;
+                            write_row(
+                                tx,
+                                &id,
+                                EventKind::Exception,
+                                Some((&row.id, &key)),
+                                &v,
+                                now,
+                                true,
+                            )?;
                             record(tx, now, source, &id, "insert")?;
                             id
                         }
@@ -215,7 +265,12 @@ impl Store {
 
     /// A drag-move or resize. For a whole series, `start`/`end` are the series' new
     /// first bounds; otherwise the new bounds of the event or occurrence.
-    pub fn move_event(&mut self, mv: EventMove, source: Source, now: DateTime<Utc>) -> Result<EventView> {
+    pub fn move_event(
+        &mut self,
+        mv: EventMove,
+        source: Source,
+        now: DateTime<Utc>,
+    ) -> Result<EventView> {
         let row = load(&self.conn, &mv.id)?;
         let mut input = if mv.scope == EditScope::Occurrence && row.kind == EventKind::Master {
             let mut i = row.input.clone();
@@ -226,14 +281,16 @@ impl Store {
         };
         input.all_day = mv.all_day;
         if mv.all_day {
-            let bad = |v: &str| StoreError::BadRequest(format!("\"{v}\" is not a date (YYYY-MM-DD)."));
+            let bad =
+                |v: &str| StoreError::BadRequest(format!("\"{v}\" is not a date (YYYY-MM-DD)."));
             let s = parse_date(&mv.start).ok_or_else(|| bad(&mv.start))?;
             let e = parse_date(&mv.end).ok_or_else(|| bad(&mv.end))?;
             input.start = format_date(s);
             input.end = format_date(e);
         } else {
             let tz = parse_zone(&input.time_zone)?;
-            let bad = |v: &str| StoreError::BadRequest(format!("\"{v}\" is not an RFC 3339 instant."));
+            let bad =
+                |v: &str| StoreError::BadRequest(format!("\"{v}\" is not an RFC 3339 instant."));
             let s = parse_instant(&mv.start).ok_or_else(|| bad(&mv.start))?;
             let e = parse_instant(&mv.end).ok_or_else(|| bad(&mv.end))?;
             input.start = format_wall_time(to_local(s, tz));
@@ -252,7 +309,12 @@ impl Store {
     }
 
     /// Deletes an event, a whole series, or one occurrence (recorded as an EXDATE).
-    pub fn delete_event(&mut self, target: EventTarget, source: Source, now: DateTime<Utc>) -> Result<()> {
+    pub fn delete_event(
+        &mut self,
+        target: EventTarget,
+        source: Source,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let now = now.timestamp();
         self.durable(|tx| {
             let row = load(tx, &target.id)?;
@@ -273,7 +335,10 @@ impl Store {
                 }
                 (EventKind::Exception, _) => {
                     let (Some(master_id), Some(key)) = (&row.series_id, &row.original_start) else {
-                        return Err(StoreError::Corrupt(format!("exception {} has no series", row.id)));
+                        return Err(StoreError::Corrupt(format!(
+                            "exception {} has no series",
+                            row.id
+                        )));
                     };
                     tx.execute("DELETE FROM events WHERE id = ?1", params![row.id])?;
                     record(tx, now, source, &row.id, "delete")?;
@@ -287,7 +352,13 @@ impl Store {
 }
 
 /// Removes one instance from a series: EXDATE on the master, exception row gone.
-fn add_exdate(tx: &Transaction<'_>, master: &EventRow, key: &str, now: i64, source: Source) -> Result<()> {
+fn add_exdate(
+    tx: &Transaction<'_>,
+    master: &EventRow,
+    key: &str,
+    now: i64,
+    source: Source,
+) -> Result<()> {
     let mut exdates = master
         .input
         .recurrence

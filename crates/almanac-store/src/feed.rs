@@ -25,7 +25,13 @@ impl Source {
     }
 }
 
-pub(crate) fn record(conn: &Connection, now: i64, source: Source, entity_id: &str, op: &str) -> Result<()> {
+pub(crate) fn record(
+    conn: &Connection,
+    now: i64,
+    source: Source,
+    entity_id: &str,
+    op: &str,
+) -> Result<()> {
     conn.execute(
         "INSERT INTO change_feed (at, source, entity, entity_id, op) VALUES (?1, ?2, 'event', ?3, ?4)",
         params![now, source.as_str(), entity_id, op],

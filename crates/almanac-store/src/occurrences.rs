@@ -24,7 +24,11 @@ const WINDOW_MARGIN_DAYS: i64 = 180;
 
 fn meta(conn: &Connection, key: &str) -> Result<Option<i64>> {
     Ok(conn
-        .query_row("SELECT value FROM store_meta WHERE key = ?1", params![key], |r| r.get(0))
+        .query_row(
+            "SELECT value FROM store_meta WHERE key = ?1",
+            params![key],
+            |r| r.get(0),
+        )
         .optional()?)
 }
 
@@ -60,11 +64,25 @@ pub(crate) fn reindex(conn: &Connection, id: &str) -> Result<()> {
     let row = load(conn, id)?;
     match row.kind {
         EventKind::Single => {
-            insert(conn, id, "", &row.input.calendar_id, row.start_utc, row.end_utc)?;
+            insert(
+                conn,
+                id,
+                "",
+                &row.input.calendar_id,
+                row.start_utc,
+                row.end_utc,
+            )?;
         }
         EventKind::Exception => {
             let key = row.original_start.clone().unwrap_or_default();
-            insert(conn, id, &key, &row.input.calendar_id, row.start_utc, row.end_utc)?;
+            insert(
+                conn,
+                id,
+                &key,
+                &row.input.calendar_id,
+                row.start_utc,
+                row.end_utc,
+            )?;
         }
         EventKind::Master => {
             if let Some((from, to)) = window(conn)? {
@@ -75,7 +93,14 @@ pub(crate) fn reindex(conn: &Connection, id: &str) -> Result<()> {
     Ok(())
 }
 
-fn insert(conn: &Connection, id: &str, key: &str, calendar: &str, start: i64, end: i64) -> Result<()> {
+fn insert(
+    conn: &Connection,
+    id: &str,
+    key: &str,
+    calendar: &str,
+    start: i64,
+    end: i64,
+) -> Result<()> {
     conn.execute(
         "INSERT OR IGNORE INTO occurrences (event_id, original_start, calendar_id, start_utc, end_utc)
          VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -91,8 +116,9 @@ fn index_series(conn: &Connection, id: &str, from: DateTime<Utc>, to: DateTime<U
         return Ok(());
     };
     let mut stmt = conn.prepare_cached("SELECT original_start FROM events WHERE series_id = ?1")?;
-    let replaced: std::collections::HashSet<String> =
-        stmt.query_map(params![id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    let replaced: std::collections::HashSet<String> = stmt
+        .query_map(params![id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
     let instances = spec
         .expand(from, to, MAX_INSTANCES_PER_SERIES)
         .map_err(|e| expand_err(id, e))?;
@@ -105,7 +131,13 @@ fn index_series(conn: &Connection, id: &str, from: DateTime<Utc>, to: DateTime<U
         if replaced.contains(&key) {
             continue;
         }
-        ins.execute(params![id, key, row.input.calendar_id, i.start.timestamp(), i.end.timestamp()])?;
+        ins.execute(params![
+            id,
+            key,
+            row.input.calendar_id,
+            i.start.timestamp(),
+            i.end.timestamp()
+        ])?;
     }
     Ok(())
 }
@@ -149,17 +181,23 @@ impl Store {
     /// The expanded instances overlapping `[from, to)` in the chosen calendars, in
     /// start order. Extends the index first when the range is outside it.
     pub fn list_occurrences(&mut self, q: &RangeQuery) -> Result<Vec<Occurrence>> {
-        let from = parse_instant(&q.from).ok_or_else(|| bad(format!("\"{}\" is not an RFC 3339 instant.", q.from)))?;
-        let to = parse_instant(&q.to).ok_or_else(|| bad(format!("\"{}\" is not an RFC 3339 instant.", q.to)))?;
+        let from = parse_instant(&q.from)
+            .ok_or_else(|| bad(format!("\"{}\" is not an RFC 3339 instant.", q.from)))?;
+        let to = parse_instant(&q.to)
+            .ok_or_else(|| bad(format!("\"{}\" is not an RFC 3339 instant.", q.to)))?;
         if to <= from {
             return Err(bad("The end of the range must be after its start.".into()));
         }
         if to - from > Duration::days(MAX_QUERY_DAYS) {
-            return Err(bad(format!("Ask for at most {MAX_QUERY_DAYS} days at a time.")));
+            return Err(bad(format!(
+                "Ask for at most {MAX_QUERY_DAYS} days at a time."
+            )));
         }
         let (from, to) = (from.timestamp(), to.timestamp());
         if !matches!(window(&self.conn)?, Some((wf, wt)) if wf <= from && wt >= to) {
-            let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             ensure_window(&tx, from, to)?;
             tx.commit()?;
         }
@@ -183,11 +221,21 @@ impl Store {
             let all_day: bool = r.get(5)?;
             let key: String = r.get(2)?;
             let (start, end) = (instant(r.get(6)?), instant(r.get(7)?));
-            let fmt = |t: DateTime<Utc>| if all_day { format_date(t.date_naive()) } else { format_instant(t) };
+            let fmt = |t: DateTime<Utc>| {
+                if all_day {
+                    format_date(t.date_naive())
+                } else {
+                    format_instant(t)
+                }
+            };
             let id: String = r.get(0)?;
             let series_id: Option<String> = r.get(1)?;
             Ok(Occurrence {
-                series_id: if kind == "master" { Some(id.clone()) } else { series_id },
+                series_id: if kind == "master" {
+                    Some(id.clone())
+                } else {
+                    series_id
+                },
                 event_id: id,
                 original_start: (!key.is_empty()).then_some(key),
                 calendar_id: r.get(3)?,

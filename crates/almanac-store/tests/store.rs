@@ -6,7 +6,9 @@ use almanac_store::{DataDir, Source, Store, StoreError};
 use chrono::{DateTime, Utc};
 
 fn now() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-11-22T12:00:00Z").map(|t| t.with_timezone(&Utc)).unwrap_or_default()
+    DateTime::parse_from_rfc3339("2026-11-22T12:00:00Z")
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default()
 }
 
 fn open() -> (tempfile::TempDir, Store) {
@@ -33,12 +35,20 @@ fn event(title: &str, start: &str, end: &str, tz: &str) -> EventInput {
 }
 
 fn weekly(mut e: EventInput, rule: &str) -> EventInput {
-    e.recurrence = Some(RecurrenceInput { rrule: rule.into(), exdates: vec![], rdates: vec![] });
+    e.recurrence = Some(RecurrenceInput {
+        rrule: rule.into(),
+        exdates: vec![],
+        rdates: vec![],
+    });
     e
 }
 
 fn range(from: &str, to: &str) -> RangeQuery {
-    RangeQuery { from: from.into(), to: to.into(), calendar_ids: None }
+    RangeQuery {
+        from: from.into(),
+        to: to.into(),
+        calendar_ids: None,
+    }
 }
 
 fn titles_and_starts(store: &mut Store, from: &str, to: &str) -> Vec<(String, String)> {
@@ -53,7 +63,8 @@ fn titles_and_starts(store: &mut Store, from: &str, to: &str) -> Vec<(String, St
 fn count(store: &Store, table: &str) -> i64 {
     let conn = rusqlite::Connection::open(store.data_dir().join(almanac_store::DB_FILE_NAME))
         .unwrap_or_else(|e| panic!("{e}"));
-    conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).unwrap_or(-1)
+    conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+        .unwrap_or(-1)
 }
 
 fn ok<T>(r: Result<T, StoreError>) -> T {
@@ -91,12 +102,15 @@ fn a_database_from_a_newer_schema_is_refused_untouched() {
     drop(ok(Store::open_at(dir.path())));
     let db = dir.path().join(almanac_store::DB_FILE_NAME);
     let conn = rusqlite::Connection::open(&db).unwrap_or_else(|e| panic!("{e}"));
-    conn.pragma_update(None, "user_version", 99).unwrap_or_else(|e| panic!("{e}"));
+    conn.pragma_update(None, "user_version", 99)
+        .unwrap_or_else(|e| panic!("{e}"));
     drop(conn);
     let err = Store::open_at(dir.path()).expect_err("newer schema must be refused");
     assert!(matches!(err, StoreError::TooNew { found: 99, .. }), "{err}");
     let conn = rusqlite::Connection::open(&db).unwrap_or_else(|e| panic!("{e}"));
-    let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap_or(0);
+    let v: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap_or(0);
     assert_eq!(v, 99);
 }
 
@@ -105,11 +119,23 @@ fn reopening_keeps_events_and_foreign_keys_are_enforced() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     {
         let mut s = ok(Store::open_at(dir.path()));
-        ok(s.create_event(event("Kickoff", "2026-11-23T09:00", "2026-11-23T10:00", "Europe/Berlin"), Source::Cli, now()));
+        ok(s.create_event(
+            event(
+                "Kickoff",
+                "2026-11-23T09:00",
+                "2026-11-23T10:00",
+                "Europe/Berlin",
+            ),
+            Source::Cli,
+            now(),
+        ));
     }
     let mut s = ok(Store::open(ok(DataDir::lock(dir.path()))));
     let got = titles_and_starts(&mut s, "2026-11-23T00:00:00Z", "2026-11-24T00:00:00Z");
-    assert_eq!(got, [("Kickoff".to_string(), "2026-11-23T08:00:00Z".to_string())]);
+    assert_eq!(
+        got,
+        [("Kickoff".to_string(), "2026-11-23T08:00:00Z".to_string())]
+    );
     let fk: i64 = rusqlite::Connection::open(dir.path().join(almanac_store::DB_FILE_NAME))
         .and_then(|c| {
             c.pragma_update(None, "foreign_keys", "ON")?;
@@ -124,20 +150,45 @@ fn reopening_keeps_events_and_foreign_keys_are_enforced() {
 #[test]
 fn create_edit_delete_single_event_writes_the_change_feed() {
     let (_d, mut s) = open();
-    let v = ok(s.create_event(event("Call", "2026-11-23T09:00", "2026-11-23T09:30", "America/New_York"), Source::UserWindow, now()));
+    let v = ok(s.create_event(
+        event(
+            "Call",
+            "2026-11-23T09:00",
+            "2026-11-23T09:30",
+            "America/New_York",
+        ),
+        Source::UserWindow,
+        now(),
+    ));
     assert_eq!(v.input.start, "2026-11-23T09:00:00");
     let mut edited = v.input.clone();
     edited.title = "Call with ACME".into();
     edited.start = "2026-11-23T11:00".into();
     edited.end = "2026-11-23T12:00".into();
-    let change = EventChange { id: v.id.clone(), scope: EditScope::All, original_start: None, input: edited };
+    let change = EventChange {
+        id: v.id.clone(),
+        scope: EditScope::All,
+        original_start: None,
+        input: edited,
+    };
     let v2 = ok(s.update_event(change, Source::UserWindow, now()));
     assert_eq!(v2.input.title, "Call with ACME");
     assert_eq!(
         titles_and_starts(&mut s, "2026-11-23T00:00:00Z", "2026-11-24T00:00:00Z"),
-        [("Call with ACME".to_string(), "2026-11-23T16:00:00Z".to_string())]
+        [(
+            "Call with ACME".to_string(),
+            "2026-11-23T16:00:00Z".to_string()
+        )]
     );
-    ok(s.delete_event(EventTarget { id: v.id.clone(), scope: EditScope::All, original_start: None }, Source::UserWindow, now()));
+    ok(s.delete_event(
+        EventTarget {
+            id: v.id.clone(),
+            scope: EditScope::All,
+            original_start: None,
+        },
+        Source::UserWindow,
+        now(),
+    ));
     assert!(titles_and_starts(&mut s, "2026-11-23T00:00:00Z", "2026-11-24T00:00:00Z").is_empty());
     assert_eq!(count(&s, "change_feed"), 3);
     assert_eq!(count(&s, "events"), 0);
@@ -148,14 +199,26 @@ fn create_edit_delete_single_event_writes_the_change_feed() {
 fn invalid_input_writes_nothing() {
     let (_d, mut s) = open();
     let mut bad = event("Broken", "2026-11-23T10:00", "2026-11-23T09:00", "UTC");
-    let err = s.create_event(bad.clone(), Source::Cli, now()).expect_err("end before start");
+    let err = s
+        .create_event(bad.clone(), Source::Cli, now())
+        .expect_err("end before start");
     assert_eq!(err.code(), ErrorCode::InvalidInput);
     bad.end = "2026-11-23T11:00".into();
     bad.time_zone = "Nowhere/Special".into();
-    assert_eq!(s.create_event(bad.clone(), Source::Cli, now()).map(|_| ()).map_err(|e| e.code()), Err(ErrorCode::InvalidInput));
+    assert_eq!(
+        s.create_event(bad.clone(), Source::Cli, now())
+            .map(|_| ())
+            .map_err(|e| e.code()),
+        Err(ErrorCode::InvalidInput)
+    );
     bad.calendar_id = "missing".into();
     bad.time_zone = "UTC".into();
-    assert_eq!(s.create_event(bad, Source::Cli, now()).map(|_| ()).map_err(|e| e.code()), Err(ErrorCode::NotFound));
+    assert_eq!(
+        s.create_event(bad, Source::Cli, now())
+            .map(|_| ())
+            .map_err(|e| e.code()),
+        Err(ErrorCode::NotFound)
+    );
     assert_eq!(count(&s, "events"), 0);
     assert_eq!(count(&s, "change_feed"), 0);
 }
@@ -163,12 +226,18 @@ fn invalid_input_writes_nothing() {
 #[test]
 fn read_only_calendars_are_never_written() {
     let (dir, mut s) = open();
-    let conn = rusqlite::Connection::open(dir.path().join(almanac_store::DB_FILE_NAME)).unwrap_or_else(|e| panic!("{e}"));
-    conn.execute("INSERT INTO calendars (id, name, color, can_edit) VALUES ('ro', 'Holidays', '#888888', 0)", [])
+    let conn = rusqlite::Connection::open(dir.path().join(almanac_store::DB_FILE_NAME))
         .unwrap_or_else(|e| panic!("{e}"));
+    conn.execute(
+        "INSERT INTO calendars (id, name, color, can_edit) VALUES ('ro', 'Holidays', '#888888', 0)",
+        [],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let mut e = event("Nope", "2026-11-23T09:00", "2026-11-23T10:00", "UTC");
     e.calendar_id = "ro".into();
-    let err = s.create_event(e, Source::UserWindow, now()).expect_err("read-only");
+    let err = s
+        .create_event(e, Source::UserWindow, now())
+        .expect_err("read-only");
     assert_eq!(err.code(), ErrorCode::ReadOnly);
     assert!(err.to_string().contains("Holidays"));
 }
@@ -182,21 +251,40 @@ fn all_day_events_are_civil_dates_with_exclusive_end() {
     let occ = ok(s.list_occurrences(&range("2026-11-20T00:00:00Z", "2026-11-30T00:00:00Z")));
     assert_eq!(occ.len(), 1);
     assert!(occ[0].all_day);
-    assert_eq!((occ[0].start.as_str(), occ[0].end.as_str()), ("2026-11-23", "2026-11-25"));
+    assert_eq!(
+        (occ[0].start.as_str(), occ[0].end.as_str()),
+        ("2026-11-23", "2026-11-25")
+    );
 }
 
 #[test]
 fn series_edit_and_delete_one_occurrence_or_all() {
     let (_d, mut s) = open();
     let master = ok(s.create_event(
-        weekly(event("Standup", "2026-03-16T09:00", "2026-03-16T09:15", "Europe/Berlin"), "FREQ=WEEKLY;BYDAY=MO;COUNT=4"),
+        weekly(
+            event(
+                "Standup",
+                "2026-03-16T09:00",
+                "2026-03-16T09:15",
+                "Europe/Berlin",
+            ),
+            "FREQ=WEEKLY;BYDAY=MO;COUNT=4",
+        ),
         Source::UserWindow,
         now(),
     ));
     let all = titles_and_starts(&mut s, "2026-03-01T00:00:00Z", "2026-05-01T00:00:00Z");
     // 09:00 Berlin is 08:00Z in winter and 07:00Z after 29 March.
     let starts: Vec<&str> = all.iter().map(|(_, s)| s.as_str()).collect();
-    assert_eq!(starts, ["2026-03-16T08:00:00Z", "2026-03-23T08:00:00Z", "2026-03-30T07:00:00Z", "2026-04-06T07:00:00Z"]);
+    assert_eq!(
+        starts,
+        [
+            "2026-03-16T08:00:00Z",
+            "2026-03-23T08:00:00Z",
+            "2026-03-30T07:00:00Z",
+            "2026-04-06T07:00:00Z"
+        ]
+    );
 
     // This occurrence: move the 23 March one to 10:00 and rename it.
     let mut one = master.input.clone();
@@ -204,20 +292,38 @@ fn series_edit_and_delete_one_occurrence_or_all() {
     one.start = "2026-03-23T10:00".into();
     one.end = "2026-03-23T10:15".into();
     let exc = ok(s.update_event(
-        EventChange { id: master.id.clone(), scope: EditScope::Occurrence, original_start: Some("2026-03-23T09:00:00".into()), input: one.clone() },
+        EventChange {
+            id: master.id.clone(),
+            scope: EditScope::Occurrence,
+            original_start: Some("2026-03-23T09:00:00".into()),
+            input: one.clone(),
+        },
         Source::UserWindow,
         now(),
     ));
     assert_eq!(exc.series_id.as_deref(), Some(master.id.as_str()));
     assert_eq!(exc.original_start.as_deref(), Some("2026-03-23T09:00:00"));
     let occ = ok(s.list_occurrences(&range("2026-03-01T00:00:00Z", "2026-05-01T00:00:00Z")));
-    assert_eq!(occ.len(), 4, "the exception replaces its instance, no duplicate");
-    assert!(occ[1].exception && occ[1].title == "Standup (moved)" && occ[1].start == "2026-03-23T09:00:00Z");
+    assert_eq!(
+        occ.len(),
+        4,
+        "the exception replaces its instance, no duplicate"
+    );
+    assert!(
+        occ[1].exception
+            && occ[1].title == "Standup (moved)"
+            && occ[1].start == "2026-03-23T09:00:00Z"
+    );
 
     // Editing the same occurrence again updates the exception, never adds a second.
     one.title = "Standup (moved again)".into();
     let exc2 = ok(s.update_event(
-        EventChange { id: master.id.clone(), scope: EditScope::Occurrence, original_start: Some("2026-03-23T09:00".into()), input: one },
+        EventChange {
+            id: master.id.clone(),
+            scope: EditScope::Occurrence,
+            original_start: Some("2026-03-23T09:00".into()),
+            input: one,
+        },
         Source::UserWindow,
         now(),
     ));
@@ -225,26 +331,63 @@ fn series_edit_and_delete_one_occurrence_or_all() {
 
     // An occurrence that does not exist is refused.
     let err = s
-        .delete_event(EventTarget { id: master.id.clone(), scope: EditScope::Occurrence, original_start: Some("2026-03-24T09:00".into()) }, Source::UserWindow, now())
+        .delete_event(
+            EventTarget {
+                id: master.id.clone(),
+                scope: EditScope::Occurrence,
+                original_start: Some("2026-03-24T09:00".into()),
+            },
+            Source::UserWindow,
+            now(),
+        )
         .expect_err("not an instance");
     assert_eq!(err.code(), ErrorCode::NotFound);
 
     // Delete one occurrence: an EXDATE.
     ok(s.delete_event(
-        EventTarget { id: master.id.clone(), scope: EditScope::Occurrence, original_start: Some("2026-03-30T09:00:00".into()) },
+        EventTarget {
+            id: master.id.clone(),
+            scope: EditScope::Occurrence,
+            original_start: Some("2026-03-30T09:00:00".into()),
+        },
         Source::UserWindow,
         now(),
     ));
     let after = titles_and_starts(&mut s, "2026-03-01T00:00:00Z", "2026-05-01T00:00:00Z");
     assert_eq!(after.len(), 3);
-    assert_eq!(ok(s.get_event(&master.id)).input.recurrence.map(|r| r.exdates), Some(vec!["2026-03-30T09:00:00".to_string()]));
+    assert_eq!(
+        ok(s.get_event(&master.id))
+            .input
+            .recurrence
+            .map(|r| r.exdates),
+        Some(vec!["2026-03-30T09:00:00".to_string()])
+    );
 
     // Deleting the exception removes that instance too (it does not come back).
-    ok(s.delete_event(EventTarget { id: exc.id.clone(), scope: EditScope::Occurrence, original_start: None }, Source::UserWindow, now()));
-    assert_eq!(titles_and_starts(&mut s, "2026-03-01T00:00:00Z", "2026-05-01T00:00:00Z").len(), 2);
+    ok(s.delete_event(
+        EventTarget {
+            id: exc.id.clone(),
+            scope: EditScope::Occurrence,
+            original_start: None,
+        },
+        Source::UserWindow,
+        now(),
+    ));
+    assert_eq!(
+        titles_and_starts(&mut s, "2026-03-01T00:00:00Z", "2026-05-01T00:00:00Z").len(),
+        2
+    );
 
     // All occurrences.
-    ok(s.delete_event(EventTarget { id: master.id, scope: EditScope::All, original_start: None }, Source::UserWindow, now()));
+    ok(s.delete_event(
+        EventTarget {
+            id: master.id,
+            scope: EditScope::All,
+            original_start: None,
+        },
+        Source::UserWindow,
+        now(),
+    ));
     assert!(titles_and_starts(&mut s, "2026-03-01T00:00:00Z", "2026-05-01T00:00:00Z").is_empty());
     assert_eq!(count(&s, "events"), 0);
     assert!(ok(s.check()).is_empty());
@@ -253,28 +396,69 @@ fn series_edit_and_delete_one_occurrence_or_all() {
 #[test]
 fn queries_far_from_the_index_window_extend_it() {
     let (_d, mut s) = open();
-    ok(s.create_event(weekly(event("Weekly", "2020-01-06T09:00", "2020-01-06T10:00", "UTC"), "FREQ=WEEKLY"), Source::Cli, now()));
-    assert_eq!(titles_and_starts(&mut s, "2026-11-23T00:00:00Z", "2026-11-30T00:00:00Z").len(), 1);
-    assert_eq!(titles_and_starts(&mut s, "2035-01-01T00:00:00Z", "2035-02-01T00:00:00Z").len(), 5);
-    assert_eq!(titles_and_starts(&mut s, "2020-01-01T00:00:00Z", "2020-01-08T00:00:00Z").len(), 1);
-    let err = s.list_occurrences(&range("2000-01-01T00:00:00Z", "2030-01-01T00:00:00Z")).expect_err("too long");
+    ok(s.create_event(
+        weekly(
+            event("Weekly", "2020-01-06T09:00", "2020-01-06T10:00", "UTC"),
+            "FREQ=WEEKLY",
+        ),
+        Source::Cli,
+        now(),
+    ));
+    assert_eq!(
+        titles_and_starts(&mut s, "2026-11-23T00:00:00Z", "2026-11-30T00:00:00Z").len(),
+        1
+    );
+    assert_eq!(
+        titles_and_starts(&mut s, "2035-01-01T00:00:00Z", "2035-02-01T00:00:00Z").len(),
+        5
+    );
+    assert_eq!(
+        titles_and_starts(&mut s, "2020-01-01T00:00:00Z", "2020-01-08T00:00:00Z").len(),
+        1
+    );
+    let err = s
+        .list_occurrences(&range("2000-01-01T00:00:00Z", "2030-01-01T00:00:00Z"))
+        .expect_err("too long");
     assert_eq!(err.code(), ErrorCode::InvalidInput);
 }
 
 #[test]
 fn calendar_filter_and_long_events_overlapping_the_range() {
     let (_d, mut s) = open();
-    ok(s.create_event(event("Conference", "2026-11-20T09:00", "2026-11-27T17:00", "UTC"), Source::Cli, now()));
-    let q = RangeQuery { from: "2026-11-24T00:00:00Z".into(), to: "2026-11-25T00:00:00Z".into(), calendar_ids: Some(vec!["local".into()]) };
+    ok(s.create_event(
+        event("Conference", "2026-11-20T09:00", "2026-11-27T17:00", "UTC"),
+        Source::Cli,
+        now(),
+    ));
+    let q = RangeQuery {
+        from: "2026-11-24T00:00:00Z".into(),
+        to: "2026-11-25T00:00:00Z".into(),
+        calendar_ids: Some(vec!["local".into()]),
+    };
     assert_eq!(ok(s.list_occurrences(&q)).len(), 1);
-    let q = RangeQuery { calendar_ids: Some(vec!["other".into()]), ..q };
+    let q = RangeQuery {
+        calendar_ids: Some(vec!["other".into()]),
+        ..q
+    };
     assert!(ok(s.list_occurrences(&q)).is_empty());
 }
 
 #[test]
 fn drag_move_of_one_occurrence_and_of_a_single_event() {
     let (_d, mut s) = open();
-    let m = ok(s.create_event(weekly(event("1:1", "2026-11-23T15:00", "2026-11-23T15:30", "Europe/London"), "FREQ=DAILY;COUNT=3"), Source::UserWindow, now()));
+    let m = ok(s.create_event(
+        weekly(
+            event(
+                "1:1",
+                "2026-11-23T15:00",
+                "2026-11-23T15:30",
+                "Europe/London",
+            ),
+            "FREQ=DAILY;COUNT=3",
+        ),
+        Source::UserWindow,
+        now(),
+    ));
     let v = ok(s.move_event(
         EventMove {
             id: m.id.clone(),
@@ -287,12 +471,38 @@ fn drag_move_of_one_occurrence_and_of_a_single_event() {
         Source::UserWindow,
         now(),
     ));
-    assert_eq!((v.input.start.as_str(), v.input.end.as_str()), ("2026-11-24T16:00:00", "2026-11-24T17:00:00"));
+    assert_eq!(
+        (v.input.start.as_str(), v.input.end.as_str()),
+        ("2026-11-24T16:00:00", "2026-11-24T17:00:00")
+    );
     let got = titles_and_starts(&mut s, "2026-11-23T00:00:00Z", "2026-11-26T00:00:00Z");
-    assert_eq!(got.iter().map(|(_, s)| s.as_str()).collect::<Vec<_>>(), ["2026-11-23T15:00:00Z", "2026-11-24T16:00:00Z", "2026-11-25T15:00:00Z"]);
-    let single = ok(s.create_event(event("Lunch", "2026-11-26T12:00", "2026-11-26T13:00", "Europe/London"), Source::UserWindow, now()));
+    assert_eq!(
+        got.iter().map(|(_, s)| s.as_str()).collect::<Vec<_>>(),
+        [
+            "2026-11-23T15:00:00Z",
+            "2026-11-24T16:00:00Z",
+            "2026-11-25T15:00:00Z"
+        ]
+    );
+    let single = ok(s.create_event(
+        event(
+            "Lunch",
+            "2026-11-26T12:00",
+            "2026-11-26T13:00",
+            "Europe/London",
+        ),
+        Source::UserWindow,
+        now(),
+    ));
     let moved = ok(s.move_event(
-        EventMove { id: single.id, scope: EditScope::All, original_start: None, all_day: true, start: "2026-11-27".into(), end: "2026-11-28".into() },
+        EventMove {
+            id: single.id,
+            scope: EditScope::All,
+            original_start: None,
+            all_day: true,
+            start: "2026-11-27".into(),
+            end: "2026-11-28".into(),
+        },
         Source::UserWindow,
         now(),
     ));

@@ -32,14 +32,30 @@ fn valid_timed_event_resolves_to_utc() {
 
 #[test]
 fn refusals_name_the_problem() {
-    let cases: Vec<(Box<dyn Fn(&mut EventInput)>, &str)> = vec![
-        (Box::new(|i| i.end = "2026-11-23T08:00".into()), "ends before it starts"),
-        (Box::new(|i| i.time_zone = "Mars/Base".into()), "Unknown time zone"),
-        (Box::new(|i| i.title = "x".repeat(MAX_TITLE_LEN + 1)), "title is too long"),
+    type Mutation = Box<dyn Fn(&mut EventInput)>;
+    let cases: Vec<(Mutation, &str)> = vec![
+        (
+            Box::new(|i| i.end = "2026-11-23T08:00".into()),
+            "ends before it starts",
+        ),
+        (
+            Box::new(|i| i.time_zone = "Mars/Base".into()),
+            "Unknown time zone",
+        ),
+        (
+            Box::new(|i| i.title = "x".repeat(MAX_TITLE_LEN + 1)),
+            "title is too long",
+        ),
         (Box::new(|i| i.title = "a\0b".into()), "NUL"),
-        (Box::new(|i| i.description = "a\0b".into()), "description contains a NUL"),
+        (
+            Box::new(|i| i.description = "a\0b".into()),
+            "description contains a NUL",
+        ),
         (Box::new(|i| i.title = "   ".into()), "title is empty"),
-        (Box::new(|i| i.start = "next tuesday".into()), "not a valid date and time"),
+        (
+            Box::new(|i| i.start = "next tuesday".into()),
+            "not a valid date and time",
+        ),
         (
             Box::new(|i| {
                 i.all_day = true;
@@ -50,13 +66,21 @@ fn refusals_name_the_problem() {
         ),
         (
             Box::new(|i| {
-                i.recurrence = Some(RecurrenceInput { rrule: "FREQ=NEVER".into(), exdates: vec![], rdates: vec![] })
+                i.recurrence = Some(RecurrenceInput {
+                    rrule: "FREQ=NEVER".into(),
+                    exdates: vec![],
+                    rdates: vec![],
+                })
             }),
             "repeat rule",
         ),
         (
             Box::new(|i| {
-                i.recurrence = Some(RecurrenceInput { rrule: "FREQ=MINUTELY".into(), exdates: vec![], rdates: vec![] })
+                i.recurrence = Some(RecurrenceInput {
+                    rrule: "FREQ=MINUTELY".into(),
+                    exdates: vec![],
+                    rdates: vec![],
+                })
             }),
             "repeats too often",
         ),

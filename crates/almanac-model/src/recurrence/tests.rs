@@ -35,11 +35,22 @@ fn walls(s: &SeriesSpec, from: &str, to: &str) -> Vec<String> {
 
 #[test]
 fn weekly_stays_at_wall_time_across_dst() {
-    let s = spec("2026-03-16T09:00", Tz::Europe__Berlin, "FREQ=WEEKLY;BYDAY=MO");
+    let s = spec(
+        "2026-03-16T09:00",
+        Tz::Europe__Berlin,
+        "FREQ=WEEKLY;BYDAY=MO",
+    );
     let got = s
-        .expand(utc("2026-03-16T00:00:00Z"), utc("2026-04-07T00:00:00Z"), 100)
+        .expand(
+            utc("2026-03-16T00:00:00Z"),
+            utc("2026-04-07T00:00:00Z"),
+            100,
+        )
         .unwrap_or_default();
-    let starts: Vec<String> = got.iter().map(|i| crate::time::format_instant(i.start)).collect();
+    let starts: Vec<String> = got
+        .iter()
+        .map(|i| crate::time::format_instant(i.start))
+        .collect();
     // CET (+1) before 29 March, CEST (+2) after: 09:00 local each time.
     assert_eq!(
         starts,
@@ -57,20 +68,39 @@ fn instance_in_dst_gap_moves_forward() {
     let s = spec("2026-03-28T02:30", Tz::Europe__Berlin, "FREQ=DAILY;COUNT=3");
     assert_eq!(
         walls(&s, "2026-03-27T00:00:00Z", "2026-04-01T00:00:00Z"),
-        ["2026-03-28T02:30:00", "2026-03-29T03:30:00", "2026-03-30T02:30:00"]
+        [
+            "2026-03-28T02:30:00",
+            "2026-03-29T03:30:00",
+            "2026-03-30T02:30:00"
+        ]
     );
 }
 
 #[test]
 fn leap_day_yearly_only_in_leap_years() {
-    let s = spec("2024-02-29T10:00", Tz::UTC, "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29");
+    let s = spec(
+        "2024-02-29T10:00",
+        Tz::UTC,
+        "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29",
+    );
     let got = walls(&s, "2024-01-01T00:00:00Z", "2033-01-01T00:00:00Z");
-    assert_eq!(got, ["2024-02-29T10:00:00", "2028-02-29T10:00:00", "2032-02-29T10:00:00"]);
+    assert_eq!(
+        got,
+        [
+            "2024-02-29T10:00:00",
+            "2028-02-29T10:00:00",
+            "2032-02-29T10:00:00"
+        ]
+    );
 }
 
 #[test]
 fn bymonthday_31_skips_short_months() {
-    let s = spec("2026-01-31T09:00", Tz::America__New_York, "FREQ=MONTHLY;BYMONTHDAY=31");
+    let s = spec(
+        "2026-01-31T09:00",
+        Tz::America__New_York,
+        "FREQ=MONTHLY;BYMONTHDAY=31",
+    );
     let got = walls(&s, "2026-01-01T00:00:00Z", "2026-09-01T00:00:00Z");
     assert_eq!(
         got,
@@ -86,11 +116,20 @@ fn bymonthday_31_skips_short_months() {
 
 #[test]
 fn bymonthday_minus_one_is_last_day() {
-    let s = spec("2026-01-31T09:00", Tz::UTC, "FREQ=MONTHLY;BYMONTHDAY=-1;COUNT=4");
+    let s = spec(
+        "2026-01-31T09:00",
+        Tz::UTC,
+        "FREQ=MONTHLY;BYMONTHDAY=-1;COUNT=4",
+    );
     let got = walls(&s, "2026-01-01T00:00:00Z", "2027-01-01T00:00:00Z");
     assert_eq!(
         got,
-        ["2026-01-31T09:00:00", "2026-02-28T09:00:00", "2026-03-31T09:00:00", "2026-04-30T09:00:00"]
+        [
+            "2026-01-31T09:00:00",
+            "2026-02-28T09:00:00",
+            "2026-03-31T09:00:00",
+            "2026-04-30T09:00:00"
+        ]
     );
 }
 
@@ -102,15 +141,33 @@ fn bysetpos_last_weekday_of_month() {
         "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1;COUNT=3",
     );
     let got = walls(&s, "2026-01-01T00:00:00Z", "2027-01-01T00:00:00Z");
-    assert_eq!(got, ["2026-01-30T17:00:00", "2026-02-27T17:00:00", "2026-03-31T17:00:00"]);
+    assert_eq!(
+        got,
+        [
+            "2026-01-30T17:00:00",
+            "2026-02-27T17:00:00",
+            "2026-03-31T17:00:00"
+        ]
+    );
 }
 
 #[test]
 fn until_in_utc_is_inclusive_and_converted_to_the_zone() {
     // 09:00 New York = 14:00Z in winter; UNTIL exactly at the third instance.
-    let s = spec("2026-01-05T09:00", Tz::America__New_York, "FREQ=DAILY;UNTIL=20260107T140000Z");
+    let s = spec(
+        "2026-01-05T09:00",
+        Tz::America__New_York,
+        "FREQ=DAILY;UNTIL=20260107T140000Z",
+    );
     let got = walls(&s, "2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z");
-    assert_eq!(got, ["2026-01-05T09:00:00", "2026-01-06T09:00:00", "2026-01-07T09:00:00"]);
+    assert_eq!(
+        got,
+        [
+            "2026-01-05T09:00:00",
+            "2026-01-06T09:00:00",
+            "2026-01-07T09:00:00"
+        ]
+    );
 }
 
 #[test]
@@ -118,7 +175,13 @@ fn no_end_rule_is_bounded_by_the_window() {
     let s = spec("2000-01-03T09:00", Tz::UTC, "FREQ=WEEKLY");
     let got = walls(&s, "2026-06-01T00:00:00Z", "2026-06-29T00:00:00Z");
     assert_eq!(got.len(), 4);
-    assert!(s.expand(utc("2000-01-01T00:00:00Z"), utc("2100-01-01T00:00:00Z"), 100).is_err());
+    assert!(s
+        .expand(
+            utc("2000-01-01T00:00:00Z"),
+            utc("2100-01-01T00:00:00Z"),
+            100
+        )
+        .is_err());
 }
 
 #[test]
@@ -127,7 +190,14 @@ fn exdates_remove_and_rdates_add() {
     s.exdates = vec![wall("2026-06-02T09:00")];
     s.rdates = vec![wall("2026-06-10T15:00")];
     let got = walls(&s, "2026-06-01T00:00:00Z", "2026-07-01T00:00:00Z");
-    assert_eq!(got, ["2026-06-01T09:00:00", "2026-06-03T09:00:00", "2026-06-10T15:00:00"]);
+    assert_eq!(
+        got,
+        [
+            "2026-06-01T09:00:00",
+            "2026-06-03T09:00:00",
+            "2026-06-10T15:00:00"
+        ]
+    );
 }
 
 #[test]
@@ -141,7 +211,9 @@ fn all_day_series_are_floating_dates() {
         exdates: vec![],
         rdates: vec![],
     };
-    let got = s.expand(utc("2027-12-01T00:00:00Z"), utc("2028-01-01T00:00:00Z"), 10).unwrap_or_default();
+    let got = s
+        .expand(utc("2027-12-01T00:00:00Z"), utc("2028-01-01T00:00:00Z"), 10)
+        .unwrap_or_default();
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].start, utc("2027-12-24T00:00:00Z"));
     assert_eq!(got[0].end, utc("2027-12-26T00:00:00Z"));
@@ -151,7 +223,10 @@ fn all_day_series_are_floating_dates() {
 fn overlong_and_malformed_rules_are_refused() {
     for rule in ["FREQ=MINUTELY", "FREQ=HOURLY", "FREQ=SECONDLY;INTERVAL=1"] {
         let e = spec("2026-01-01T00:00", Tz::UTC, rule).validate();
-        assert!(matches!(e, Err(ValidationError::UnboundedRecurrence { .. })), "{rule}: {e:?}");
+        assert!(
+            matches!(e, Err(ValidationError::UnboundedRecurrence { .. })),
+            "{rule}: {e:?}"
+        );
     }
     for rule in [
         "",
@@ -163,9 +238,16 @@ fn overlong_and_malformed_rules_are_refused() {
         "FREQ=DAILY;UNTIL=tomorrow",
     ] {
         let e = spec("2026-01-01T00:00", Tz::UTC, rule).validate();
-        assert!(matches!(e, Err(ValidationError::BadRecurrence { .. })), "{rule:?}: {e:?}");
+        assert!(
+            matches!(e, Err(ValidationError::BadRecurrence { .. })),
+            "{rule:?}: {e:?}"
+        );
     }
-    assert!(spec("2026-01-01T00:00", Tz::UTC, "RRULE:FREQ=DAILY;COUNT=2").validate().is_ok());
+    assert!(
+        spec("2026-01-01T00:00", Tz::UTC, "RRULE:FREQ=DAILY;COUNT=2")
+            .validate()
+            .is_ok()
+    );
 }
 
 fn zones() -> impl Strategy<Value = Tz> {
