@@ -23,23 +23,13 @@ fn show_main_window(app: &tauri::AppHandle) {
     }
 }
 
-/// Opens the store and runs the app; returns the process exit code.
+/// Runs the app; returns the process exit code.
 pub fn run() -> i32 {
-    let store = match DataDir::default_path().and_then(|p| Store::open_at(&p)) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("almanac: {e}");
-            return 1;
-        }
-    };
     let result = tauri::Builder::default()
         // First: a second launch hands over to this window and exits.
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
             show_main_window(app);
         }))
-        .manage(AppState {
-            store: Mutex::new(store),
-        })
         .invoke_handler(tauri::generate_handler![
             commands::list_calendars,
             commands::list_occurrences,
@@ -52,6 +42,18 @@ pub fn run() -> i32 {
             commands::default_time_zone,
         ])
         .setup(|app| {
+            // Opened only after single-instance had its say: a second launch has been
+            // forwarded to the running window and exited before it gets here.
+            let store = match DataDir::default_path().and_then(|p| Store::open_at(&p)) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("almanac: {e}");
+                    std::process::exit(1);
+                }
+            };
+            app.manage(AppState {
+                store: Mutex::new(store),
+            });
             tray::build(app.handle())?;
             Ok(())
         })

@@ -25,6 +25,7 @@ for _ in $(seq 1 100); do curl -fs http://127.0.0.1:4444/status >/dev/null 2>&1 
 
 status=0
 command -p python3 "$here/test_desktop.py" || status=$?
+"$here/test_tray_and_instance.sh" "$app" || status=$?
 if [ "$status" -ne 0 ]; then echo "--- tauri-driver log ---"; tail -n 50 "$tmp/driver.log"; fi
 echo "screenshots: $E2E_ARTIFACTS"
 exit "$status"

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Tray and single-instance checks on the real app binary (run inside run.sh's Xvfb +
+# D-Bus session): the tray offers Open and Quit, a second launch on the same data
+# directory hands over and exits, and Quit in the tray ends the app.
+set -uo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+app="$1"
+pass=0 fail=0
+check() { if eval "$2"; then echo "ok   $1"; pass=$((pass+1)); else echo "FAIL $1"; fail=$((fail+1)); fi; }
+log="$(mktemp -d)"
+
+command -p python3 "$here/sni_watcher.py" --click "Quit" --delay 8 --timeout 40 >"$log/watcher.out" 2>&1 &
+watcher=$!
+until grep -q "watcher ready" "$log/watcher.out" 2>/dev/null; do sleep 0.1; done
+
+"$app" >"$log/app1.out" 2>&1 &
+app1=$!
+sleep 4
+# The second launch must not open a second window: it forwards to the first and exits.
+timeout 20 "$app" >"$log/app2.out" 2>&1
+second=$?
+check "second launch on the same data directory exits at once (code $second)" '[ "$second" -eq 0 ]'
+check "first instance keeps running after a second launch" 'kill -0 $app1 2>/dev/null'
+
+wait "$watcher"
+check "tray menu lists Open and Quit" 'grep -q "\"Open Almanac\"" "$log/watcher.out" && grep -q "\"Quit\"" "$log/watcher.out"'
+for _ in $(seq 1 50); do kill -0 $app1 2>/dev/null || break; sleep 0.2; done
+check "Quit in the tray ends the app" '! kill -0 $app1 2>/dev/null'
+kill $app1 2>/dev/null || true
+[ "$fail" -eq 0 ] || { echo "--- watcher ---"; cat "$log/watcher.out"; echo "--- app ---"; tail -n 20 "$log/app1.out"; }
+echo "tray: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
