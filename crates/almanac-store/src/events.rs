@@ -154,21 +154,7 @@ impl Store {
         source: Source,
         now: DateTime<Utc>,
     ) -> Result<EventView> {
-        let v = input.validate()?;
-        let now = now.timestamp();
-        self.durable(|tx| {
-            require_editable(tx, &v.input.calendar_id)?;
-            let id = uuid::Uuid::new_v4().to_string();
-            let kind = if v.series.is_some() {
-                EventKind::Master
-            } else {
-                EventKind::Single
-            };
-            write_row(tx, &id, kind, None, &v, now, true)?;
-            reindex(tx, &id)?;
-            record(tx, now, source, &id, "insert")?;
-            view(tx, &id)
-        })
+        self.durable(|tx| create_event_in(tx, input, source, now))
     }
 
     /// Edits an event, a whole series, or one occurrence of a series.
@@ -178,89 +164,7 @@ impl Store {
         source: Source,
         now: DateTime<Utc>,
     ) -> Result<EventView> {
-        let now = now.timestamp();
-        let mut input = change.input;
-        self.durable(|tx| {
-            let row = load(tx, &change.id)?;
-            require_editable(tx, &row.input.calendar_id)?;
-            match (row.kind, change.scope) {
-                (EventKind::Single | EventKind::Master, EditScope::All) => {
-                    require_editable(tx, &input.calendar_id)?;
-                    let v = input.validate()?;
-                    let kind = if v.series.is_some() {
-                        EventKind::Master
-                    } else {
-                        EventKind::Single
-                    };
-                    if kind == EventKind::Single {
-                        // Without a rule the exceptions have nothing to belong to.
-                        tx.execute("DELETE FROM events WHERE series_id = ?1", params![row.id])?;
-                    } else if v.input.calendar_id != row.input.calendar_id {
-                        tx.execute(
-                            "UPDATE events SET calendar_id = ?2 WHERE series_id = ?1",
-                            params![row.id, v.input.calendar_id],
-                        )?;
-                    }
-                    write_row(tx, &row.id, kind, None, &v, now, false)?;
-                    reindex(tx, &row.id)?;
-                    record(tx, now, source, &row.id, "update")?;
-                    view(tx, &row.id)
-                }
-                (EventKind::Single, EditScope::Occurrence) => Err(StoreError::BadRequest(
-                    "This event does not repeat; edit it with scope \"all\".".into(),
-                )),
-                (EventKind::Master, EditScope::Occurrence) => {
-                    let key = occurrence_key(tx, &row, change.original_start.as_deref())?;
-                    input.recurrence = None;
-                    input.calendar_id = row.input.calendar_id.clone();
-                    let v = input.validate()?;
-                    let id = match exception_at(tx, &row.id, &key)? {
-                        Some(id) => {
-                            write_row(
-                                tx,
-                                &id,
-                                EventKind::Exception,
-                                Some((&row.id, &key)),
-                                &v,
-                                now,
-                                false,
-                            )?;
-                            record(tx, now, source, &id, "update")?;
-                            id
-                        }
-                        None => {
-                            let id = uuid::Uuid::new_v4().to_string();
-                            write_row(
-                                tx,
-                                &id,
-                                EventKind::Exception,
-                                Some((&row.id, &key)),
-                                &v,
-                                now,
-                                true,
-                            )?;
-                            record(tx, now, source, &id, "insert")?;
-                            id
-                        }
-                    };
-                    reindex(tx, &id)?;
-                    reindex(tx, &row.id)?;
-                    view(tx, &id)
-                }
-                (EventKind::Exception, _) => {
-                    // An exception already is one occurrence: both scopes edit it.
-                    input.recurrence = None;
-                    input.calendar_id = row.input.calendar_id.clone();
-                    let v = input.validate()?;
-                    let series = row.series_id.clone().zip(row.original_start.clone());
-                    let series = series.as_ref().map(|(s, o)| (s.as_str(), o.as_str()));
-                    write_row(tx, &row.id, EventKind::Exception, series, &v, now, false)?;
-                    reindex(tx, &row.id)?;
-                    record(tx, now, source, &row.id, "update")?;
-                    view(tx, &row.id)
-                }
-            }
-        })
+        self.durable(|tx| update_event_in(tx, change, source, now))
     }
 
     /// A drag-move or resize. For a whole series, `start`/`end` are the series' new
@@ -315,39 +219,191 @@ impl Store {
         source: Source,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let now = now.timestamp();
-        self.durable(|tx| {
-            let row = load(tx, &target.id)?;
-            require_editable(tx, &row.input.calendar_id)?;
-            match (row.kind, target.scope) {
-                (EventKind::Single | EventKind::Master, EditScope::All) => {
-                    tx.execute("DELETE FROM events WHERE id = ?1", params![row.id])?;
-                    record(tx, now, source, &row.id, "delete")?;
-                }
-                (EventKind::Single, EditScope::Occurrence) => {
-                    return Err(StoreError::BadRequest(
-                        "This event does not repeat; delete it with scope \"all\".".into(),
-                    ))
-                }
-                (EventKind::Master, EditScope::Occurrence) => {
-                    let key = occurrence_key(tx, &row, target.original_start.as_deref())?;
-                    add_exdate(tx, &row, &key, now, source)?;
-                }
-                (EventKind::Exception, _) => {
-                    let (Some(master_id), Some(key)) = (&row.series_id, &row.original_start) else {
-                        return Err(StoreError::Corrupt(format!(
-                            "exception {} has no series",
-                            row.id
-                        )));
-                    };
-                    tx.execute("DELETE FROM events WHERE id = ?1", params![row.id])?;
-                    record(tx, now, source, &row.id, "delete")?;
-                    let master = load(tx, master_id)?;
-                    add_exdate(tx, &master, key, now, source)?;
-                }
+        self.durable(|tx| delete_event_in(tx, target, source, now))
+    }
+}
+
+fn create_event_in(
+    tx: &Transaction<'_>,
+    input: EventInput,
+    source: Source,
+    now: DateTime<Utc>,
+) -> Result<EventView> {
+    let v = input.validate()?;
+    let now = now.timestamp();
+    require_editable(tx, &v.input.calendar_id)?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let kind = if v.series.is_some() {
+        EventKind::Master
+    } else {
+        EventKind::Single
+    };
+    write_row(tx, &id, kind, None, &v, now, true)?;
+    reindex(tx, &id)?;
+    record(tx, now, source, &id, "insert")?;
+    view(tx, &id)
+}
+
+fn update_event_in(
+    tx: &Transaction<'_>,
+    change: EventChange,
+    source: Source,
+    now: DateTime<Utc>,
+) -> Result<EventView> {
+    let now = now.timestamp();
+    let mut input = change.input;
+    let row = load(tx, &change.id)?;
+    require_editable(tx, &row.input.calendar_id)?;
+    match (row.kind, change.scope) {
+        (EventKind::Single | EventKind::Master, EditScope::All) => {
+            require_editable(tx, &input.calendar_id)?;
+            let v = input.validate()?;
+            let kind = if v.series.is_some() {
+                EventKind::Master
+            } else {
+                EventKind::Single
+            };
+            if kind == EventKind::Single {
+                // Without a rule the exceptions have nothing to belong to.
+                tx.execute("DELETE FROM events WHERE series_id = ?1", params![row.id])?;
+            } else if v.input.calendar_id != row.input.calendar_id {
+                tx.execute(
+                    "UPDATE events SET calendar_id = ?2 WHERE series_id = ?1",
+                    params![row.id, v.input.calendar_id],
+                )?;
             }
-            Ok(())
-        })
+            write_row(tx, &row.id, kind, None, &v, now, false)?;
+            reindex(tx, &row.id)?;
+            record(tx, now, source, &row.id, "update")?;
+            view(tx, &row.id)
+        }
+        (EventKind::Single, EditScope::Occurrence) => Err(StoreError::BadRequest(
+            "This event does not repeat; edit it with scope \"all\".".into(),
+        )),
+        (EventKind::Master, EditScope::Occurrence) => {
+            let key = occurrence_key(tx, &row, change.original_start.as_deref())?;
+            input.recurrence = None;
+            input.calendar_id = row.input.calendar_id.clone();
+            let v = input.validate()?;
+            let id = match exception_at(tx, &row.id, &key)? {
+                Some(id) => {
+                    write_row(
+                        tx,
+                        &id,
+                        EventKind::Exception,
+                        Some((&row.id, &key)),
+                        &v,
+                        now,
+                        false,
+                    )?;
+                    record(tx, now, source, &id, "update")?;
+                    id
+                }
+                None => {
+                    let id = uuid::Uuid::new_v4().to_string();
+                    write_row(
+                        tx,
+                        &id,
+                        EventKind::Exception,
+                        Some((&row.id, &key)),
+                        &v,
+                        now,
+                        true,
+                    )?;
+                    record(tx, now, source, &id, "insert")?;
+                    id
+                }
+            };
+            reindex(tx, &id)?;
+            reindex(tx, &row.id)?;
+            view(tx, &id)
+        }
+        (EventKind::Exception, _) => {
+            // An exception already is one occurrence: both scopes edit it.
+            input.recurrence = None;
+            input.calendar_id = row.input.calendar_id.clone();
+            let v = input.validate()?;
+            let series = row.series_id.clone().zip(row.original_start.clone());
+            let series = series.as_ref().map(|(s, o)| (s.as_str(), o.as_str()));
+            write_row(tx, &row.id, EventKind::Exception, series, &v, now, false)?;
+            reindex(tx, &row.id)?;
+            record(tx, now, source, &row.id, "update")?;
+            view(tx, &row.id)
+        }
+    }
+}
+
+fn delete_event_in(
+    tx: &Transaction<'_>,
+    target: EventTarget,
+    source: Source,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let now = now.timestamp();
+    let row = load(tx, &target.id)?;
+    require_editable(tx, &row.input.calendar_id)?;
+    match (row.kind, target.scope) {
+        (EventKind::Single | EventKind::Master, EditScope::All) => {
+            tx.execute("DELETE FROM events WHERE id = ?1", params![row.id])?;
+            record(tx, now, source, &row.id, "delete")?;
+        }
+        (EventKind::Single, EditScope::Occurrence) => {
+            return Err(StoreError::BadRequest(
+                "This event does not repeat; delete it with scope \"all\".".into(),
+            ))
+        }
+        (EventKind::Master, EditScope::Occurrence) => {
+            let key = occurrence_key(tx, &row, target.original_start.as_deref())?;
+            add_exdate(tx, &row, &key, now, source)?;
+        }
+        (EventKind::Exception, _) => {
+            let (Some(master_id), Some(key)) = (&row.series_id, &row.original_start) else {
+                return Err(StoreError::Corrupt(format!(
+                    "exception {} has no series",
+                    row.id
+                )));
+            };
+            tx.execute("DELETE FROM events WHERE id = ?1", params![row.id])?;
+            record(tx, now, source, &row.id, "delete")?;
+            let master = load(tx, master_id)?;
+            add_exdate(tx, &master, key, now, source)?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs several writes as one durable transaction (see [`Store::batch`]).
+#[derive(Debug)]
+pub struct Batch<'a, 'c> {
+    tx: &'a Transaction<'c>,
+    source: Source,
+    now: DateTime<Utc>,
+}
+
+impl Batch<'_, '_> {
+    pub fn create_event(&mut self, input: EventInput) -> Result<EventView> {
+        create_event_in(self.tx, input, self.source, self.now)
+    }
+
+    pub fn update_event(&mut self, change: EventChange) -> Result<EventView> {
+        update_event_in(self.tx, change, self.source, self.now)
+    }
+
+    pub fn delete_event(&mut self, target: EventTarget) -> Result<()> {
+        delete_event_in(self.tx, target, self.source, self.now)
+    }
+}
+
+impl Store {
+    /// Runs `f`'s writes as one durable transaction: all land or none do (an ICS
+    /// import, for instance).
+    pub fn batch<T>(
+        &mut self,
+        source: Source,
+        now: DateTime<Utc>,
+        f: impl FnOnce(&mut Batch<'_, '_>) -> Result<T>,
+    ) -> Result<T> {
+        self.durable(|tx| f(&mut Batch { tx, source, now }))
     }
 }
 

@@ -13,5 +13,6 @@ mod occurrences;
 pub use connection::{Store, SCHEMA_VERSION};
 pub use data_dir::{DataDir, DB_FILE_NAME};
 pub use error::StoreError;
+pub use events::Batch;
 pub use feed::Source;
 pub use occurrences::MAX_QUERY_DAYS;

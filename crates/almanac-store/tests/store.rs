@@ -509,3 +509,34 @@ fn drag_move_of_one_occurrence_and_of_a_single_event() {
     assert!(moved.input.all_day);
     assert_eq!(moved.input.start, "2026-11-27");
 }
+
+#[test]
+fn a_batch_is_all_or_nothing() {
+    let (_d, mut s) = open();
+    let good = event("First", "2026-11-23T09:00", "2026-11-23T10:00", "UTC");
+    let bad = event("Second", "2026-11-23T10:00", "2026-11-23T09:00", "UTC");
+    let err = s
+        .batch(Source::Import, now(), |b| {
+            b.create_event(good.clone())?;
+            b.create_event(bad)?;
+            Ok(())
+        })
+        .expect_err("the second event is invalid");
+    assert_eq!(err.code(), ErrorCode::InvalidInput);
+    assert_eq!(count(&s, "events"), 0, "the first write was rolled back");
+    assert_eq!(count(&s, "change_feed"), 0);
+    let ids = ok(s.batch(Source::Import, now(), |b| {
+        let m = b.create_event(weekly(good.clone(), "FREQ=DAILY;COUNT=2"))?;
+        let mut one = good.clone();
+        one.title = "First (moved)".into();
+        b.update_event(EventChange {
+            id: m.id.clone(),
+            scope: EditScope::Occurrence,
+            original_start: Some("2026-11-24T09:00".into()),
+            input: one,
+        })?;
+        Ok(m.id)
+    }));
+    assert!(!ids.is_empty());
+    assert_eq!(count(&s, "events"), 2);
+}

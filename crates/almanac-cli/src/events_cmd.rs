@@ -1,0 +1,333 @@
+//! `almanac events list|add|edit|rm`.
+
+use std::collections::HashMap;
+
+use almanac_model::time::{
+    format_date, format_wall_time, parse_date, parse_wall_time, parse_zone, to_instant, to_local,
+};
+use almanac_model::{
+    instance_key, EditScope, EventChange, EventInput, EventKind, EventTarget, EventView,
+    Importance, RangeQuery, RecurrenceInput, ShowAs,
+};
+use almanac_store::{Source, Store};
+use chrono::{Duration, NaiveTime};
+
+use crate::args::{AddArgs, EditArgs, ImportanceArg, ListArgs, RmArgs, ShowAsArg};
+use crate::error::{invalid, CliResult};
+use crate::output;
+use crate::zone::{default_end, event_time, instant_text, local_zone, range_end, range_start};
+use crate::Ctx;
+
+pub fn show_as(v: ShowAsArg) -> ShowAs {
+    match v {
+        ShowAsArg::Busy => ShowAs::Busy,
+        ShowAsArg::Free => ShowAs::Free,
+        ShowAsArg::Tentative => ShowAs::Tentative,
+        ShowAsArg::Oof => ShowAs::Oof,
+        ShowAsArg::WorkingElsewhere => ShowAs::WorkingElsewhere,
+    }
+}
+
+pub fn importance(v: ImportanceArg) -> Importance {
+    match v {
+        ImportanceArg::Low => Importance::Low,
+        ImportanceArg::Normal => Importance::Normal,
+        ImportanceArg::High => Importance::High,
+    }
+}
+
+pub fn list(store: &mut Store, ctx: &Ctx, a: &ListArgs) -> CliResult<()> {
+    let tz = local_zone(ctx.tz.as_deref())?;
+    let from = range_start(&a.from, tz)?;
+    let to = range_end(&a.to, tz)?;
+    let query = RangeQuery {
+        from: instant_text(from),
+        to: instant_text(to),
+        calendar_ids: (!a.calendars.is_empty()).then(|| a.calendars.clone()),
+    };
+    let occurrences = store.list_occurrences(&query)?;
+    if ctx.json {
+        return output::json(&occurrences);
+    }
+    let names: HashMap<String, String> = store
+        .list_calendars()?
+        .into_iter()
+        .map(|c| (c.id, c.name))
+        .collect();
+    for o in &occurrences {
+        output::line(&output::occurrence_line(o, tz, &names))?;
+    }
+    Ok(())
+}
+
+pub fn add(store: &mut Store, ctx: &Ctx, a: &AddArgs) -> CliResult<()> {
+    let zone = local_zone(ctx.tz.as_deref())?.name().to_owned();
+    let start = if a.all_day {
+        a.start.trim().to_owned()
+    } else {
+        event_time(&a.start, &zone)
+    };
+    let end = match &a.end {
+        Some(e) if a.all_day => e.trim().to_owned(),
+        Some(e) => event_time(e, &zone),
+        None => default_end(&start, a.all_day),
+    };
+    let input = EventInput {
+        calendar_id: a.calendar.clone(),
+        title: a.title.clone(),
+        all_day: a.all_day,
+        start,
+        end,
+        time_zone: zone,
+        recurrence: a.rrule.as_ref().map(|rule| RecurrenceInput {
+            rrule: rule.clone(),
+            exdates: a.exdates.clone(),
+            rdates: a.rdates.clone(),
+        }),
+        location: a.location.clone(),
+        description: a.description.clone(),
+        show_as: show_as(a.show_as),
+        importance: importance(a.importance),
+        categories: a.categories.clone(),
+    };
+    let view = store.create_event(input, Source::Cli, ctx.now)?;
+    print_view(ctx, &view)
+}
+
+fn print_view(ctx: &Ctx, view: &EventView) -> CliResult<()> {
+    if ctx.json {
+        output::json(view)
+    } else {
+        output::line(&view.id)
+    }
+}
+
+pub fn edit(store: &mut Store, ctx: &Ctx, a: &EditArgs) -> CliResult<()> {
+    let view = store.get_event(&a.id)?;
+    let (mut input, scope) = match (&a.occurrence, view.kind) {
+        (None, _) => (view.input.clone(), EditScope::All),
+        (Some(occ), EventKind::Master) => {
+            if a.rrule.is_some() || a.no_rrule || !a.exdates.is_empty() || !a.rdates.is_empty() {
+                return Err(invalid(
+                    "The repeat rule and its dates belong to the whole series; drop --occurrence to change them.",
+                ));
+            }
+            if a.calendar.is_some() {
+                return Err(invalid("An occurrence stays in its series' calendar; drop --occurrence to move the series."));
+            }
+            (occurrence_base(store, &view, occ)?, EditScope::Occurrence)
+        }
+        // A single event is refused by the store with a clear message; an exception is
+        // one occurrence already, edited in place whatever the scope.
+        (Some(_), _) => (view.input.clone(), EditScope::Occurrence),
+    };
+    apply(&mut input, ctx, a)?;
+    let change = EventChange {
+        id: view.id.clone(),
+        scope,
+        original_start: a.occurrence.clone(),
+        input,
+    };
+    let updated = store.update_event(change, Source::Cli, ctx.now)?;
+    print_view(ctx, &updated)
+}
+
+/// The current state of one occurrence of a series: its exception if it has one
+/// (found among the occurrences within ~500 days of the original start), else the
+/// master's fields at the occurrence's own times.
+fn occurrence_base(
+    store: &mut Store,
+    master: &EventView,
+    occurrence: &str,
+) -> CliResult<EventInput> {
+    let m = &master.input;
+    let key = instance_key("occurrence", occurrence, m.all_day)?;
+    let tz = parse_zone(&m.time_zone)?;
+    let key_text = if m.all_day {
+        format_date(key.date())
+    } else {
+        format_wall_time(key)
+    };
+    let center = if m.all_day {
+        key.and_utc()
+    } else {
+        to_instant(key, tz)
+    };
+    let query = RangeQuery {
+        from: instant_text(center - Duration::days(500)),
+        to: instant_text(center + Duration::days(500)),
+        calendar_ids: Some(vec![m.calendar_id.clone()]),
+    };
+    let existing = store.list_occurrences(&query)?.into_iter().find(|o| {
+        o.exception
+            && o.series_id.as_deref() == Some(master.id.as_str())
+            && o.original_start.as_deref() == Some(key_text.as_str())
+    });
+    if let Some(o) = existing {
+        return Ok(store.get_event(&o.event_id)?.input);
+    }
+    let mut input = m.clone();
+    input.recurrence = None;
+    if m.all_day {
+        let days = parse_date(&m.start)
+            .zip(parse_date(&m.end))
+            .map(|(s, e)| (e - s).num_days())
+            .unwrap_or(1);
+        input.start = format_date(key.date());
+        input.end = format_date(key.date() + Duration::days(days.max(1)));
+    } else {
+        let length = parse_wall_time(&m.start)
+            .zip(parse_wall_time(&m.end))
+            .map(|(s, e)| to_instant(e, tz) - to_instant(s, tz))
+            .unwrap_or_else(Duration::zero);
+        input.start = format_wall_time(key);
+        input.end = format_wall_time(to_local(to_instant(key, tz) + length, tz));
+    }
+    Ok(input)
+}
+
+/// Applies the fields given on the command line; everything else is kept.
+fn apply(input: &mut EventInput, ctx: &Ctx, a: &EditArgs) -> CliResult<()> {
+    if let Some(t) = &a.title {
+        input.title = t.clone();
+    }
+    if let Some(zone) = &ctx.tz {
+        input.time_zone = zone.trim().to_owned();
+    }
+    if a.all_day && !input.all_day {
+        input.all_day = true;
+        let start = parse_wall_time(&input.start).map(|t| t.date());
+        let end = parse_wall_time(&input.end).map(|t| {
+            if t.time() == NaiveTime::MIN {
+                t.date()
+            } else {
+                t.date() + Duration::days(1)
+            }
+        });
+        if let Some(s) = start {
+            input.start = format_date(s);
+            input.end = format_date(end.filter(|e| *e > s).unwrap_or(s + Duration::days(1)));
+        }
+    }
+    if a.timed && input.all_day {
+        if a.start.is_none() || a.end.is_none() {
+            return Err(invalid(
+                "To make an all-day event timed, give --start and --end.",
+            ));
+        }
+        input.all_day = false;
+    }
+    let old_length = length_of(input);
+    if let Some(s) = &a.start {
+        input.start = if input.all_day {
+            s.trim().to_owned()
+        } else {
+            event_time(s, &input.time_zone)
+        };
+        if a.end.is_none() {
+            // Moving the start keeps the length.
+            if let Some(end) = old_length.and_then(|l| shifted(&input.start, l, input.all_day)) {
+                input.end = end;
+            }
+        }
+    }
+    if let Some(e) = &a.end {
+        input.end = if input.all_day {
+            e.trim().to_owned()
+        } else {
+            event_time(e, &input.time_zone)
+        };
+    }
+    if let Some(c) = &a.calendar {
+        input.calendar_id = c.clone();
+    }
+    if a.no_rrule {
+        input.recurrence = None;
+    }
+    if let Some(rule) = &a.rrule {
+        match &mut input.recurrence {
+            Some(r) => r.rrule = rule.clone(),
+            None => {
+                input.recurrence = Some(RecurrenceInput {
+                    rrule: rule.clone(),
+                    exdates: Vec::new(),
+                    rdates: Vec::new(),
+                })
+            }
+        }
+    }
+    if !a.exdates.is_empty() || !a.rdates.is_empty() {
+        let Some(r) = &mut input.recurrence else {
+            return Err(invalid(
+                "--exdate and --rdate need a repeating event; give --rrule too.",
+            ));
+        };
+        for d in &a.exdates {
+            if !r.exdates.contains(d) {
+                r.exdates.push(d.clone());
+            }
+        }
+        for d in &a.rdates {
+            if !r.rdates.contains(d) {
+                r.rdates.push(d.clone());
+            }
+        }
+    }
+    if let Some(l) = &a.location {
+        input.location = l.clone();
+    }
+    if let Some(d) = &a.description {
+        input.description = d.clone();
+    }
+    if let Some(v) = a.show_as {
+        input.show_as = show_as(v);
+    }
+    if let Some(v) = a.importance {
+        input.importance = importance(v);
+    }
+    if !a.categories.is_empty() {
+        input.categories = a.categories.clone();
+    }
+    Ok(())
+}
+
+/// Wall-clock length of an event (whole days for all-day events).
+fn length_of(input: &EventInput) -> Option<Duration> {
+    if input.all_day {
+        parse_date(&input.start)
+            .zip(parse_date(&input.end))
+            .map(|(s, e)| e - s)
+    } else {
+        parse_wall_time(&input.start)
+            .zip(parse_wall_time(&input.end))
+            .map(|(s, e)| e - s)
+    }
+}
+
+fn shifted(start: &str, length: Duration, all_day: bool) -> Option<String> {
+    if all_day {
+        parse_date(start).map(|s| format_date(s + length))
+    } else {
+        parse_wall_time(start).map(|s| format_wall_time(s + length))
+    }
+}
+
+pub fn rm(store: &mut Store, ctx: &Ctx, a: &RmArgs) -> CliResult<()> {
+    let target = EventTarget {
+        id: a.id.clone(),
+        scope: if a.occurrence.is_some() {
+            EditScope::Occurrence
+        } else {
+            EditScope::All
+        },
+        original_start: a.occurrence.clone(),
+    };
+    store.delete_event(target, Source::Cli, ctx.now)?;
+    if ctx.json {
+        return output::json(&serde_json::json!({ "deleted": a.id, "occurrence": a.occurrence }));
+    }
+    match &a.occurrence {
+        Some(o) => output::line(&format!("Removed the occurrence {o} of {}.", a.id)),
+        None => output::line(&format!("Removed {}.", a.id)),
+    }
+}

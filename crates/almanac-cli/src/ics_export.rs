@@ -1,0 +1,326 @@
+//! `almanac export --ics FILE`: every event with an occurrence in the export window,
+//! as an RFC 5545 VCALENDAR.
+//!
+//! The store has no "all event rows" API, so the rows are found through the public
+//! API: `list_occurrences` over the window in chunks (one query is capped at
+//! `MAX_QUERY_DAYS`), deduplicated to series masters, single events and exceptions,
+//! then loaded with `get_event`. An exception moved outside the window is missed;
+//! widen `--from/--to` if that matters.
+//!
+//! TZID parameters carry IANA names without VTIMEZONE components, as Google and
+//! Outlook accept (and as Almanac's import expects).
+
+use std::collections::{HashMap, HashSet};
+
+use almanac_model::time::{parse_date, parse_instant, parse_wall_time, parse_zone, to_instant};
+use almanac_model::{EventView, Importance, RangeQuery, ShowAs};
+use almanac_store::Store;
+use chrono::{DateTime, Duration, NaiveTime, Utc};
+
+use crate::args::ExportArgs;
+use crate::error::{file_error, invalid, storage, CliResult};
+use crate::ics_text::{escape, ics_date, ics_wall, push_line};
+use crate::output;
+use crate::zone::{instant_text, local_zone, range_end, range_start};
+use crate::Ctx;
+
+/// One query asks for at most this many days (below the store's cap).
+const CHUNK_DAYS: i64 = 1_000;
+const DEFAULT_YEARS: i64 = 5;
+
+pub fn export(store: &mut Store, ctx: &Ctx, a: &ExportArgs) -> CliResult<()> {
+    let tz = local_zone(ctx.tz.as_deref())?;
+    let from = match &a.from {
+        Some(v) => range_start(v, tz)?,
+        None => ctx.now - Duration::days(365 * DEFAULT_YEARS),
+    };
+    let to = match &a.to {
+        Some(v) => range_end(v, tz)?,
+        None => ctx.now + Duration::days(365 * DEFAULT_YEARS),
+    };
+    if to <= from {
+        return Err(invalid(
+            "The end of the export range must be after its start.",
+        ));
+    }
+    let calendars = (!a.calendars.is_empty()).then(|| a.calendars.clone());
+    let (events, exceptions) = gather(store, from, to, calendars)?;
+    let text = render(&events, &exceptions, ctx.now)?;
+    if a.ics.as_os_str() == "-" {
+        return output::line(text.trim_end());
+    }
+    std::fs::write(&a.ics, text).map_err(|e| file_error(&a.ics, &e))?;
+    if ctx.json {
+        output::json(&serde_json::json!({
+            "file": a.ics.display().to_string(),
+            "events": events.len(),
+            "exceptions": exceptions.len(),
+        }))
+    } else {
+        output::line(&format!(
+            "Exported {} events and {} changed occurrences to {}.",
+            events.len(),
+            exceptions.len(),
+            a.ics.display()
+        ))
+    }
+}
+
+/// Masters and single events, and exceptions, each once, in first-seen order.
+fn gather(
+    store: &mut Store,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    calendar_ids: Option<Vec<String>>,
+) -> CliResult<(Vec<EventView>, Vec<EventView>)> {
+    let mut main_ids = Vec::new();
+    let mut exception_ids = Vec::new();
+    let mut seen = HashSet::new();
+    let mut cur = from;
+    while cur < to {
+        let next = (cur + Duration::days(CHUNK_DAYS)).min(to);
+        let query = RangeQuery {
+            from: instant_text(cur),
+            to: instant_text(next),
+            calendar_ids: calendar_ids.clone(),
+        };
+        for o in store.list_occurrences(&query)? {
+            let main = if o.exception {
+                o.series_id.clone()
+            } else {
+                Some(o.series_id.clone().unwrap_or_else(|| o.event_id.clone()))
+            };
+            if let Some(id) = main {
+                if seen.insert(id.clone()) {
+                    main_ids.push(id);
+                }
+            }
+            if o.exception && seen.insert(o.event_id.clone()) {
+                exception_ids.push(o.event_id);
+            }
+        }
+        cur = next;
+    }
+    let events = main_ids
+        .iter()
+        .map(|id| store.get_event(id))
+        .collect::<Result<Vec<_>, _>>()?;
+    let exceptions = exception_ids
+        .iter()
+        .map(|id| store.get_event(id))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((events, exceptions))
+}
+
+pub fn render(
+    events: &[EventView],
+    exceptions: &[EventView],
+    now: DateTime<Utc>,
+) -> CliResult<String> {
+    let mut out = String::new();
+    for l in [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//Almanac//Almanac CLI//EN",
+        "CALSCALE:GREGORIAN",
+    ] {
+        push_line(&mut out, l);
+    }
+    let masters: HashMap<&str, &EventView> = events.iter().map(|e| (e.id.as_str(), e)).collect();
+    for e in events {
+        vevent(&mut out, e, None, now)?;
+    }
+    for e in exceptions {
+        let master = e
+            .series_id
+            .as_deref()
+            .and_then(|id| masters.get(id))
+            .copied();
+        let Some(master) = master else {
+            return Err(storage(format!(
+                "The changed occurrence {} has no series to belong to.",
+                e.id
+            )));
+        };
+        vevent(&mut out, e, Some(master), now)?;
+    }
+    push_line(&mut out, "END:VCALENDAR");
+    Ok(out)
+}
+
+fn is_utc(zone: &str) -> bool {
+    matches!(
+        zone,
+        "UTC" | "Etc/UTC" | "Etc/Universal" | "Universal" | "Zulu" | "Etc/Zulu" | "GMT" | "Etc/GMT"
+    )
+}
+
+fn damaged(e: &EventView, what: &str) -> almanac_model::AppError {
+    storage(format!("Event {} has an unreadable {what}.", e.id))
+}
+
+/// `NAME;VALUE=DATE:…`, `NAME:…Z` (UTC) or `NAME;TZID=zone:…` for a list of values.
+fn time_prop(
+    name: &str,
+    values: &[String],
+    all_day: bool,
+    zone: &str,
+    e: &EventView,
+) -> CliResult<String> {
+    let mut formatted = Vec::new();
+    for v in values {
+        if all_day {
+            let d = parse_date(v).ok_or_else(|| damaged(e, name))?;
+            formatted.push(ics_date(d));
+        } else {
+            let t = parse_wall_time(v).ok_or_else(|| damaged(e, name))?;
+            formatted.push(if is_utc(zone) {
+                format!("{}Z", ics_wall(t))
+            } else {
+                ics_wall(t)
+            });
+        }
+    }
+    let params = if all_day {
+        ";VALUE=DATE".to_owned()
+    } else if is_utc(zone) {
+        String::new()
+    } else {
+        format!(";TZID={zone}")
+    };
+    Ok(format!("{name}{params}:{}", formatted.join(",")))
+}
+
+fn utc_stamp(rfc3339: &str) -> Option<String> {
+    parse_instant(rfc3339).map(|t| t.format("%Y%m%dT%H%M%SZ").to_string())
+}
+
+/// The stored rule with `UNTIL` written as RFC 5545 wants it: UTC for timed events
+/// (the model reads a floating UNTIL as a wall time in the event's zone), a date for
+/// all-day ones.
+fn export_rule(rule: &str, all_day: bool, zone: &str) -> String {
+    let body = rule.trim();
+    let body = body
+        .strip_prefix("RRULE:")
+        .or_else(|| body.strip_prefix("rrule:"))
+        .unwrap_or(body);
+    let tz = parse_zone(zone).unwrap_or(chrono_tz::Tz::UTC);
+    body.split(';')
+        .filter(|p| !p.is_empty())
+        .map(|part| {
+            let Some((key, value)) = part.split_once('=') else {
+                return part.to_ascii_uppercase();
+            };
+            let key = key.to_ascii_uppercase();
+            if key != "UNTIL" {
+                return format!("{key}={}", value.to_ascii_uppercase());
+            }
+            let value = value.to_ascii_uppercase();
+            let until = if all_day {
+                value.get(..8).unwrap_or(&value).to_owned()
+            } else if value.ends_with('Z') {
+                value
+            } else if let Some(wall) = crate::ics_text::parse_ics_wall(&value) {
+                to_instant(wall, tz).format("%Y%m%dT%H%M%SZ").to_string()
+            } else if let Some(d) = crate::ics_text::parse_ics_date(&value) {
+                let wall =
+                    d.and_time(NaiveTime::from_hms_opt(23, 59, 59).unwrap_or(NaiveTime::MIN));
+                to_instant(wall, tz).format("%Y%m%dT%H%M%SZ").to_string()
+            } else {
+                value
+            };
+            format!("UNTIL={until}")
+        })
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+fn vevent(
+    out: &mut String,
+    e: &EventView,
+    master: Option<&EventView>,
+    now: DateTime<Utc>,
+) -> CliResult<()> {
+    let i = &e.input;
+    let mut lines = vec![
+        "BEGIN:VEVENT".to_owned(),
+        format!("UID:{}", escape(master.map_or(&e.id, |m| &m.id))),
+    ];
+    lines.push(format!("DTSTAMP:{}", now.format("%Y%m%dT%H%M%SZ")));
+    if let Some(t) = utc_stamp(&e.created_at) {
+        lines.push(format!("CREATED:{t}"));
+    }
+    if let Some(t) = utc_stamp(&e.updated_at) {
+        lines.push(format!("LAST-MODIFIED:{t}"));
+    }
+    if let Some(m) = master {
+        let key = e
+            .original_start
+            .clone()
+            .ok_or_else(|| damaged(e, "original start"))?;
+        lines.push(time_prop(
+            "RECURRENCE-ID",
+            &[key],
+            m.input.all_day,
+            &m.input.time_zone,
+            e,
+        )?);
+    }
+    lines.push(format!("SUMMARY:{}", escape(&i.title)));
+    if !i.description.is_empty() {
+        lines.push(format!("DESCRIPTION:{}", escape(&i.description)));
+    }
+    if !i.location.is_empty() {
+        lines.push(format!("LOCATION:{}", escape(&i.location)));
+    }
+    lines.push(time_prop(
+        "DTSTART",
+        std::slice::from_ref(&i.start),
+        i.all_day,
+        &i.time_zone,
+        e,
+    )?);
+    lines.push(time_prop(
+        "DTEND",
+        std::slice::from_ref(&i.end),
+        i.all_day,
+        &i.time_zone,
+        e,
+    )?);
+    if let (Some(r), None) = (&i.recurrence, master) {
+        lines.push(format!(
+            "RRULE:{}",
+            export_rule(&r.rrule, i.all_day, &i.time_zone)
+        ));
+        if !r.exdates.is_empty() {
+            lines.push(time_prop("EXDATE", &r.exdates, i.all_day, &i.time_zone, e)?);
+        }
+        if !r.rdates.is_empty() {
+            lines.push(time_prop("RDATE", &r.rdates, i.all_day, &i.time_zone, e)?);
+        }
+    }
+    if !i.categories.is_empty() {
+        let list: Vec<String> = i.categories.iter().map(|c| escape(c)).collect();
+        lines.push(format!("CATEGORIES:{}", list.join(",")));
+    }
+    let (transp, busy) = match i.show_as {
+        ShowAs::Free => ("TRANSPARENT", "FREE"),
+        ShowAs::Tentative => ("OPAQUE", "TENTATIVE"),
+        ShowAs::Busy => ("OPAQUE", "BUSY"),
+        ShowAs::Oof => ("OPAQUE", "OOF"),
+        ShowAs::WorkingElsewhere => ("OPAQUE", "WORKINGELSEWHERE"),
+    };
+    lines.push(format!("TRANSP:{transp}"));
+    lines.push(format!("X-MICROSOFT-CDO-BUSYSTATUS:{busy}"));
+    let priority = match i.importance {
+        Importance::High => 1,
+        Importance::Normal => 5,
+        Importance::Low => 9,
+    };
+    lines.push(format!("PRIORITY:{priority}"));
+    lines.push("END:VEVENT".to_owned());
+    for l in &lines {
+        push_line(out, l);
+    }
+    Ok(())
+}

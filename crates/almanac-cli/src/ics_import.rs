@@ -1,0 +1,653 @@
+//! `almanac import --ics FILE`: VEVENTs → events, all or nothing.
+//!
+//! 1. Bounded read: at most [`MAX_FILE_BYTES`] and [`MAX_EVENTS`] VEVENTs.
+//! 2. Parse with the icalendar crate and map every VEVENT to an [`EventInput`];
+//!    validate every one (the same `EventInput::validate` the store runs) and check
+//!    that every RECURRENCE-ID names an occurrence of a series with the same UID in
+//!    the file. Every bad VEVENT is reported (index, UID, reason) and nothing is written.
+//! 3. Write: masters and single events first, then the RECURRENCE-ID VEVENTs as
+//!    occurrence edits of their series.
+//!
+//! Step 3 is one store transaction ([`Store::batch`]): if any write fails, none lands.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+
+use almanac_model::recurrence::SeriesSpec;
+use almanac_model::time::{format_date, format_wall_time, to_instant, to_local};
+use almanac_model::{
+    AppError, EditScope, ErrorCode, EventChange, EventInput, Importance, RecurrenceInput, ShowAs,
+};
+use almanac_store::{Source, Store};
+use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
+use chrono_tz::Tz;
+use icalendar::parser::{Component, Property};
+
+use crate::args::ImportArgs;
+use crate::error::{file_error, invalid, not_found, CliResult};
+use crate::ics_text::{parse_duration, parse_ics_date, parse_ics_wall, split_text_list, unescape};
+use crate::output;
+use crate::zone::local_zone;
+use crate::Ctx;
+
+pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
+pub const MAX_EVENTS: usize = 10_000;
+
+/// A DTSTART/DTEND/RECURRENCE-ID/EXDATE/RDATE value as written in the file.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum When {
+    Date(NaiveDate),
+    Floating(NaiveDateTime),
+    Utc(NaiveDateTime),
+    Zoned(NaiveDateTime, Tz),
+}
+
+impl When {
+    /// The wall time in `zone` (floating times are read in `zone`).
+    fn wall_in(self, zone: Tz) -> NaiveDateTime {
+        match self {
+            Self::Date(d) => d.and_time(NaiveTime::MIN),
+            Self::Floating(t) => t,
+            Self::Utc(t) => to_local(t.and_utc(), zone),
+            Self::Zoned(t, z) if z == zone => t,
+            Self::Zoned(t, z) => to_local(to_instant(t, z), zone),
+        }
+    }
+
+    fn date_in(self, zone: Tz) -> NaiveDate {
+        match self {
+            Self::Date(d) => d,
+            other => other.wall_in(zone).date(),
+        }
+    }
+}
+
+/// One VEVENT after mapping.
+#[derive(Debug)]
+struct Mapped {
+    index: usize,
+    uid: Option<String>,
+    recurrence_id: Option<When>,
+    cancelled: bool,
+    input: EventInput,
+}
+
+impl Mapped {
+    fn label(&self) -> String {
+        label(self.index, self.uid.as_deref())
+    }
+}
+
+fn label(index: usize, uid: Option<&str>) -> String {
+    match uid {
+        Some(u) => format!(
+            "VEVENT #{} (UID {})",
+            index + 1,
+            u.chars().take(80).collect::<String>()
+        ),
+        None => format!("VEVENT #{} (no UID)", index + 1),
+    }
+}
+
+/// What will be written.
+#[derive(Debug, Default)]
+struct Plan {
+    /// Masters and single events, in file order, with their UID.
+    events: Vec<(Option<String>, String, EventInput)>,
+    /// (master UID, instance key, changed occurrence, label).
+    exceptions: Vec<(String, String, EventInput, String)>,
+    skipped_cancelled: usize,
+}
+
+pub fn import(store: &mut Store, ctx: &Ctx, a: &ImportArgs) -> CliResult<()> {
+    let local = local_zone(ctx.tz.as_deref())?;
+    let text = read_bounded(&a.ics)?;
+    let calendars = store.list_calendars()?;
+    let Some(calendar) = calendars.iter().find(|c| c.id == a.calendar) else {
+        return Err(not_found(format!(
+            "There is no calendar with id \"{}\".",
+            a.calendar
+        )));
+    };
+    if !calendar.can_edit {
+        return Err(AppError::new(
+            ErrorCode::ReadOnly,
+            format!("The calendar \"{}\" is read-only.", calendar.name),
+        ));
+    }
+    let plan = plan(&text, &a.calendar, local)?;
+    let (created, exceptions) = write(store, ctx, plan.events, plan.exceptions)?;
+    if ctx.json {
+        return output::json(&serde_json::json!({
+            "file": a.ics.display().to_string(),
+            "created": created,
+            "exceptions": exceptions,
+            "skippedCancelled": plan.skipped_cancelled,
+        }));
+    }
+    let mut msg = format!(
+        "Imported {} events and {} changed occurrences from {}.",
+        created.len(),
+        exceptions,
+        a.ics.display()
+    );
+    if plan.skipped_cancelled > 0 {
+        msg.push_str(&format!(
+            " Skipped {} cancelled events.",
+            plan.skipped_cancelled
+        ));
+    }
+    output::line(&msg)
+}
+
+fn read_bounded(path: &std::path::Path) -> CliResult<String> {
+    let too_big = || {
+        invalid(format!(
+            "The file {} is larger than 10 MiB; Almanac imports at most 10 MiB at a time. Split the file and import the parts.",
+            path.display()
+        ))
+    };
+    let meta = std::fs::metadata(path).map_err(|e| file_error(path, &e))?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(too_big());
+    }
+    let file = std::fs::File::open(path).map_err(|e| file_error(path, &e))?;
+    let mut bytes = Vec::new();
+    // `take` also bounds files whose size the metadata does not tell (pipes, /dev/…).
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| file_error(path, &e))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_big());
+    }
+    let text = String::from_utf8(bytes).map_err(|_| {
+        invalid(format!(
+            "The file {} is not UTF-8 text, so it is not an iCalendar file.",
+            path.display()
+        ))
+    })?;
+    Ok(text.trim_start_matches('\u{feff}').to_owned())
+}
+
+fn too_many(n: usize) -> AppError {
+    invalid(format!(
+        "The file has {n} events; Almanac imports at most {MAX_EVENTS} at a time. Split the file and import the parts."
+    ))
+}
+
+/// Parses, maps and validates everything; `Err` lists every bad VEVENT.
+fn plan(text: &str, calendar_id: &str, local: Tz) -> CliResult<Plan> {
+    // Cheap count before parsing, so a huge number of events costs no parse.
+    let begins = text
+        .lines()
+        .filter(|l| l.trim().eq_ignore_ascii_case("BEGIN:VEVENT"))
+        .count();
+    if begins > MAX_EVENTS {
+        return Err(too_many(begins));
+    }
+    let unfolded = icalendar::parser::unfold(text);
+    // The parser wants one property per line and no blank lines.
+    let normalized: String = unfolded
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.is_empty())
+        .flat_map(|l| [l, "\n"])
+        .collect();
+    if normalized.is_empty() {
+        return Err(invalid("The file is empty; it is not an iCalendar file."));
+    }
+    let calendar =
+        icalendar::parser::read_calendar(&normalized).map_err(|e| parse_error(&e, &normalized))?;
+    let vevents: Vec<&Component<'_>> = calendar
+        .components
+        .iter()
+        .filter(|c| c.name.as_str().eq_ignore_ascii_case("VEVENT"))
+        .collect();
+    if vevents.len() > MAX_EVENTS {
+        return Err(too_many(vevents.len()));
+    }
+
+    let mut problems = Vec::new();
+    let mut mapped = Vec::new();
+    for (index, c) in vevents.iter().enumerate() {
+        let uid = first(c, "UID")
+            .map(|p| p.val.as_str().trim().to_owned())
+            .filter(|u| !u.is_empty());
+        match map_vevent(c, calendar_id, local) {
+            Ok((input, recurrence_id, cancelled)) => mapped.push(Mapped {
+                index,
+                uid,
+                recurrence_id,
+                cancelled,
+                input,
+            }),
+            Err(reason) => problems.push(format!("{}: {reason}", label(index, uid.as_deref()))),
+        }
+    }
+
+    // Masters and single events, by UID.
+    let mut plan = Plan::default();
+    let mut by_uid: HashMap<String, usize> = HashMap::new();
+    let mut uids_seen: HashSet<String> = HashSet::new();
+    let mut masters: Vec<(Option<String>, EventInput, Option<SeriesSpec>, String)> = Vec::new();
+    for m in mapped.iter().filter(|m| m.recurrence_id.is_none()) {
+        if let Some(uid) = &m.uid {
+            if !uids_seen.insert(uid.clone()) {
+                problems.push(format!(
+                    "{}: another VEVENT has the same UID and no RECURRENCE-ID.",
+                    m.label()
+                ));
+                continue;
+            }
+        }
+        if m.cancelled {
+            plan.skipped_cancelled += 1;
+            continue;
+        }
+        match m.input.clone().validate() {
+            Ok(v) => {
+                if let Some(uid) = &m.uid {
+                    by_uid.insert(uid.clone(), masters.len());
+                }
+                masters.push((m.uid.clone(), m.input.clone(), v.series, m.label()));
+            }
+            Err(e) => problems.push(format!("{}: {e}", m.label())),
+        }
+    }
+
+    // RECURRENCE-ID VEVENTs: occurrence edits (or, cancelled, removals) of a series.
+    let mut keys_seen = HashSet::new();
+    for m in mapped.iter() {
+        let Some(rid) = m.recurrence_id else { continue };
+        let Some(uid) = &m.uid else {
+            problems.push(format!(
+                "{}: it has a RECURRENCE-ID but no UID naming its series.",
+                m.label()
+            ));
+            continue;
+        };
+        let Some(&mi) = by_uid.get(uid) else {
+            problems.push(format!("{}: its RECURRENCE-ID refers to a repeating event with this UID, but the file has none (or it is not valid).", m.label()));
+            continue;
+        };
+        let (master_all_day, master_calendar) =
+            (masters[mi].1.all_day, masters[mi].1.calendar_id.clone());
+        let Some(spec) = masters[mi].2.clone() else {
+            problems.push(format!(
+                "{}: its RECURRENCE-ID refers to an event with this UID that does not repeat.",
+                m.label()
+            ));
+            continue;
+        };
+        let zone = if master_all_day { Tz::UTC } else { spec.tz };
+        let wall = if master_all_day {
+            rid.date_in(local).and_time(NaiveTime::MIN)
+        } else {
+            rid.wall_in(zone)
+        };
+        let key = if master_all_day {
+            format_date(wall.date())
+        } else {
+            format_wall_time(wall)
+        };
+        if !is_instance(&spec, wall) {
+            problems.push(format!(
+                "{}: its RECURRENCE-ID {key} is not an occurrence of the series.",
+                m.label()
+            ));
+            continue;
+        }
+        if !keys_seen.insert((uid.clone(), key.clone())) {
+            problems.push(format!(
+                "{}: another VEVENT already changes the occurrence {key}.",
+                m.label()
+            ));
+            continue;
+        }
+        if m.cancelled {
+            let exdates = &mut masters[mi]
+                .1
+                .recurrence
+                .get_or_insert_with(|| RecurrenceInput {
+                    rrule: spec.rrule.clone(),
+                    exdates: Vec::new(),
+                    rdates: Vec::new(),
+                })
+                .exdates;
+            if !exdates.contains(&key) {
+                exdates.push(key);
+            }
+            continue;
+        }
+        let mut input = m.input.clone();
+        input.recurrence = None;
+        input.calendar_id = master_calendar;
+        match input.clone().validate() {
+            Ok(_) => plan.exceptions.push((uid.clone(), key, input, m.label())),
+            Err(e) => problems.push(format!("{}: {e}", m.label())),
+        }
+    }
+
+    // Cancelled occurrences became EXDATEs: validate the masters again.
+    for (_, input, _, lbl) in &masters {
+        if let Err(e) = input.clone().validate() {
+            problems.push(format!("{lbl}: {e}"));
+        }
+    }
+    if !problems.is_empty() {
+        problems.sort_by_key(|p| {
+            p.strip_prefix("VEVENT #")
+                .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+                .and_then(|n| n.parse::<usize>().ok())
+                .unwrap_or(0)
+        });
+        problems.dedup();
+        return Err(invalid(format!(
+            "Nothing was imported: {} of {} events cannot be imported:\n  {}",
+            problems.len(),
+            vevents.len(),
+            problems.join("\n  ")
+        )));
+    }
+    plan.events = masters
+        .into_iter()
+        .map(|(uid, input, _, lbl)| (uid, lbl, input))
+        .collect();
+    Ok(plan)
+}
+
+/// The parser's error names a line of the unfolded text: show that line.
+fn parse_error(e: &str, text: &str) -> AppError {
+    let line_no = e
+        .split("at line ")
+        .nth(1)
+        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse::<usize>().ok());
+    let detail = match line_no.and_then(|n| text.lines().nth(n.saturating_sub(1)).map(|l| (n, l))) {
+        Some((n, l)) => format!(
+            " (near unfolded line {n}: \"{}\")",
+            l.chars().take(80).collect::<String>()
+        ),
+        None => String::new(),
+    };
+    invalid(format!(
+        "The file is not valid iCalendar{detail}; expected BEGIN:VCALENDAR … END:VCALENDAR with one property per line."
+    ))
+}
+
+/// Whether `wall` is an instance of the series (EXDATEs excluded), as the store checks it.
+fn is_instance(spec: &SeriesSpec, wall: NaiveDateTime) -> bool {
+    let probe = wall.and_utc();
+    spec.expand(probe - Duration::days(2), probe + Duration::days(2), 10_000)
+        .map(|found| found.iter().any(|i| i.original == wall))
+        .unwrap_or(false)
+}
+
+/// Creates the events, then the occurrence edits, in one store transaction: a failure
+/// anywhere rolls every write back.
+fn write(
+    store: &mut Store,
+    ctx: &Ctx,
+    events: Vec<(Option<String>, String, EventInput)>,
+    exceptions: Vec<(String, String, EventInput, String)>,
+) -> CliResult<(Vec<String>, usize)> {
+    let count = exceptions.len();
+    // The label of the VEVENT being written, for the error message.
+    let mut current = String::new();
+    let result = store.batch(Source::Import, ctx.now, |b| {
+        let mut created: Vec<String> = Vec::new();
+        let mut ids_by_uid: HashMap<String, String> = HashMap::new();
+        for (uid, lbl, input) in events {
+            current = lbl;
+            let v = b.create_event(input)?;
+            if let Some(uid) = uid {
+                ids_by_uid.insert(uid, v.id.clone());
+            }
+            created.push(v.id);
+        }
+        for (uid, key, input, lbl) in exceptions {
+            current = lbl;
+            let Some(master) = ids_by_uid.get(&uid).cloned() else {
+                return Err(almanac_store::StoreError::BadRequest(
+                    "its series was not created".into(),
+                ));
+            };
+            b.update_event(EventChange {
+                id: master,
+                scope: EditScope::Occurrence,
+                original_start: Some(key),
+                input,
+            })?;
+        }
+        Ok(created)
+    });
+    match result {
+        Ok(created) => Ok((created, count)),
+        Err(e) => {
+            let e: AppError = e.into();
+            Err(AppError::new(
+                e.code,
+                format!("{current}: {}; nothing was imported.", e.message),
+            ))
+        }
+    }
+}
+
+fn props<'c>(
+    c: &'c Component<'_>,
+    name: &'static str,
+) -> impl Iterator<Item = &'c Property<'c>> + 'c {
+    c.properties
+        .iter()
+        .filter(move |p| p.name.as_str().eq_ignore_ascii_case(name))
+}
+
+fn first<'c>(c: &'c Component<'_>, name: &'static str) -> Option<&'c Property<'c>> {
+    props(c, name).next()
+}
+
+fn param<'p>(p: &'p Property<'_>, key: &str) -> Option<&'p str> {
+    p.params
+        .iter()
+        .find(|x| x.key.as_str().eq_ignore_ascii_case(key))
+        .and_then(|x| x.val.as_ref())
+        .map(|v| v.as_str().trim().trim_matches('"'))
+}
+
+/// A TEXT value; the parser unescapes only properties written in upper case.
+fn text(p: &Property<'_>) -> String {
+    let v = p.val.as_str();
+    if p.name.as_str().chars().any(|c| c.is_ascii_lowercase()) {
+        unescape(v)
+    } else {
+        v.to_owned()
+    }
+}
+
+/// An IANA zone from a TZID, also in the `/vendor/…/Europe/Berlin` forms some producers use.
+fn zone(tzid: &str) -> Result<Tz, String> {
+    let tzid = tzid.trim();
+    if let Ok(tz) = tzid.parse::<Tz>() {
+        return Ok(tz);
+    }
+    for (i, c) in tzid.char_indices() {
+        if c == '/' {
+            if let Ok(tz) = tzid[i + 1..].parse::<Tz>() {
+                return Ok(tz);
+            }
+        }
+    }
+    Err(format!(
+        "unknown time zone \"{}\" (TZID); only IANA names such as Europe/Berlin are supported.",
+        tzid.chars().take(60).collect::<String>()
+    ))
+}
+
+/// One date or date-time value with the property's VALUE and TZID parameters.
+fn when(name: &str, value: &str, p: &Property<'_>) -> Result<When, String> {
+    let v = value.trim();
+    let bad = || {
+        format!(
+            "{name} \"{}\" is not a date or date-time.",
+            v.chars().take(60).collect::<String>()
+        )
+    };
+    let is_date = param(p, "VALUE").is_some_and(|t| t.eq_ignore_ascii_case("DATE"))
+        || (v.len() == 8 && !v.contains('T'));
+    if is_date {
+        return parse_ics_date(v).map(When::Date).ok_or_else(bad);
+    }
+    if let Some(utc) = v.strip_suffix('Z').or_else(|| v.strip_suffix('z')) {
+        return parse_ics_wall(utc).map(When::Utc).ok_or_else(bad);
+    }
+    let t = parse_ics_wall(v).ok_or_else(bad)?;
+    match param(p, "TZID") {
+        Some(tzid) => Ok(When::Zoned(t, zone(tzid)?)),
+        None => Ok(When::Floating(t)),
+    }
+}
+
+/// All values of a multi-valued date property (EXDATE, RDATE) as instance keys.
+fn date_list(
+    c: &Component<'_>,
+    name: &'static str,
+    all_day: bool,
+    tz: Tz,
+) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for p in props(c, name) {
+        for v in p.val.as_str().split(',').filter(|v| !v.trim().is_empty()) {
+            // RDATE;VALUE=PERIOD: the start of the period.
+            let v = v.split('/').next().unwrap_or(v);
+            let w = when(name, v, p)?;
+            out.push(if all_day {
+                format_date(w.date_in(tz))
+            } else {
+                format_wall_time(w.wall_in(tz))
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Maps one VEVENT; returns the input, its RECURRENCE-ID and whether it is cancelled.
+fn map_vevent(
+    c: &Component<'_>,
+    calendar_id: &str,
+    local: Tz,
+) -> Result<(EventInput, Option<When>, bool), String> {
+    let dtstart = first(c, "DTSTART").ok_or("it has no DTSTART.")?;
+    let start = when("DTSTART", dtstart.val.as_str(), dtstart)?;
+    let rules: Vec<&Property<'_>> = props(c, "RRULE").collect();
+    if rules.len() > 1 {
+        return Err("it has more than one RRULE, which Almanac does not support.".into());
+    }
+    let all_day = matches!(start, When::Date(_));
+    // UTC times keep their exact instants: a series stays in UTC (RFC 5545 repeats it
+    // in UTC); a single event is shown in the local zone.
+    let tz = match start {
+        When::Zoned(_, z) => z,
+        When::Utc(_) if !rules.is_empty() => Tz::UTC,
+        _ => local,
+    };
+    let start_wall = start.wall_in(tz);
+    let (start_text, end_text) = if all_day {
+        let s = start_wall.date();
+        let end = if let Some(p) = first(c, "DTEND") {
+            when("DTEND", p.val.as_str(), p)?.date_in(tz)
+        } else if let Some(p) = first(c, "DURATION") {
+            let secs = parse_duration(p.val.as_str())
+                .ok_or_else(|| format!("DURATION \"{}\" is not valid.", p.val.as_str()))?;
+            s + Duration::days(secs.div_euclid(86_400))
+        } else {
+            s + Duration::days(1)
+        };
+        // Some producers write DTEND = DTSTART for one-day events.
+        let end = if end == s { s + Duration::days(1) } else { end };
+        (format_date(s), format_date(end))
+    } else {
+        let end = if let Some(p) = first(c, "DTEND") {
+            match when("DTEND", p.val.as_str(), p)? {
+                When::Date(_) => return Err("DTEND is a date but DTSTART is a date-time.".into()),
+                w => w.wall_in(tz),
+            }
+        } else if let Some(p) = first(c, "DURATION") {
+            let secs = parse_duration(p.val.as_str())
+                .ok_or_else(|| format!("DURATION \"{}\" is not valid.", p.val.as_str()))?;
+            to_local(to_instant(start_wall, tz) + Duration::seconds(secs), tz)
+        } else {
+            start_wall
+        };
+        (format_wall_time(start_wall), format_wall_time(end))
+    };
+    let recurrence = match rules.first() {
+        Some(rule) => Some(RecurrenceInput {
+            rrule: rule.val.as_str().trim().to_owned(),
+            exdates: date_list(c, "EXDATE", all_day, tz)?,
+            rdates: date_list(c, "RDATE", all_day, tz)?,
+        }),
+        None if first(c, "RDATE").is_some() && first(c, "RECURRENCE-ID").is_none() => {
+            return Err("it has RDATE without RRULE, which Almanac does not support.".into())
+        }
+        None => None,
+    };
+    let recurrence_id = match first(c, "RECURRENCE-ID") {
+        Some(p) => {
+            if param(p, "RANGE").is_some_and(|r| r.eq_ignore_ascii_case("THISANDFUTURE")) {
+                return Err("RECURRENCE-ID with RANGE=THISANDFUTURE is not supported.".into());
+            }
+            Some(when("RECURRENCE-ID", p.val.as_str(), p)?)
+        }
+        None => None,
+    };
+    let title = first(c, "SUMMARY")
+        .map(text)
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty());
+    let show_as = match first(c, "X-MICROSOFT-CDO-BUSYSTATUS")
+        .map(|p| p.val.as_str().trim().to_ascii_uppercase())
+        .as_deref()
+    {
+        Some("FREE") => ShowAs::Free,
+        Some("TENTATIVE") => ShowAs::Tentative,
+        Some("OOF") => ShowAs::Oof,
+        Some("WORKINGELSEWHERE") => ShowAs::WorkingElsewhere,
+        Some("BUSY") => ShowAs::Busy,
+        _ if first(c, "TRANSP")
+            .is_some_and(|p| p.val.as_str().trim().eq_ignore_ascii_case("TRANSPARENT")) =>
+        {
+            ShowAs::Free
+        }
+        _ if first(c, "STATUS")
+            .is_some_and(|p| p.val.as_str().trim().eq_ignore_ascii_case("TENTATIVE")) =>
+        {
+            ShowAs::Tentative
+        }
+        _ => ShowAs::Busy,
+    };
+    let importance =
+        match first(c, "PRIORITY").and_then(|p| p.val.as_str().trim().parse::<u8>().ok()) {
+            Some(1..=4) => Importance::High,
+            Some(6..=9) => Importance::Low,
+            _ => Importance::Normal,
+        };
+    let cancelled =
+        first(c, "STATUS").is_some_and(|p| p.val.as_str().trim().eq_ignore_ascii_case("CANCELLED"));
+    let input = EventInput {
+        calendar_id: calendar_id.to_owned(),
+        title: title.unwrap_or_else(|| "(no title)".to_owned()),
+        all_day,
+        start: start_text,
+        end: end_text,
+        time_zone: tz.name().to_owned(),
+        recurrence,
+        location: first(c, "LOCATION").map(text).unwrap_or_default(),
+        description: first(c, "DESCRIPTION").map(text).unwrap_or_default(),
+        show_as,
+        importance,
+        categories: props(c, "CATEGORIES")
+            .flat_map(|p| split_text_list(p.val.as_str()))
+            .collect(),
+    };
+    Ok((input, recurrence_id, cancelled))
+}

@@ -1,0 +1,172 @@
+//! RFC 5545 text details shared by export and import: TEXT escaping, line folding,
+//! and the DATE / DATE-TIME value forms.
+
+use chrono::{NaiveDate, NaiveDateTime};
+
+/// Escapes a TEXT value (§3.3.11).
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            ';' => out.push_str("\\;"),
+            ',' => out.push_str("\\,"),
+            '\n' => out.push_str("\\n"),
+            '\r' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Reverses [`escape`] (for values the parser left escaped).
+pub fn unescape(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n' | 'N') => out.push('\n'),
+            Some(other) => out.push(other),
+            None => {}
+        }
+    }
+    out
+}
+
+/// Splits a raw TEXT list (CATEGORIES) on unescaped commas and unescapes each item.
+pub fn split_text_list(raw: &str) -> Vec<String> {
+    let mut items = Vec::new();
+    let mut cur = String::new();
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some('n' | 'N') => cur.push('\n'),
+                Some(other) => cur.push(other),
+                None => {}
+            },
+            ',' => items.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    items.push(cur);
+    items
+        .into_iter()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// Folds a content line at 75 octets (never inside a UTF-8 character) and ends it with CRLF.
+pub fn push_line(out: &mut String, line: &str) {
+    let mut rest = line;
+    let mut first = true;
+    while !rest.is_empty() {
+        let limit = if first { 75 } else { 74 };
+        let mut cut = rest.len().min(limit);
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        if !first {
+            out.push(' ');
+        }
+        out.push_str(&rest[..cut]);
+        out.push_str("\r\n");
+        rest = &rest[cut..];
+        first = false;
+    }
+    if line.is_empty() {
+        out.push_str("\r\n");
+    }
+}
+
+pub fn ics_date(d: NaiveDate) -> String {
+    d.format("%Y%m%d").to_string()
+}
+
+pub fn ics_wall(t: NaiveDateTime) -> String {
+    t.format("%Y%m%dT%H%M%S").to_string()
+}
+
+pub fn parse_ics_date(v: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(v.trim(), "%Y%m%d").ok()
+}
+
+/// `YYYYMMDDTHHMMSS` (the caller strips a trailing `Z`).
+pub fn parse_ics_wall(v: &str) -> Option<NaiveDateTime> {
+    NaiveDateTime::parse_from_str(v.trim(), "%Y%m%dT%H%M%S")
+        .or_else(|_| NaiveDateTime::parse_from_str(v.trim(), "%Y%m%dT%H%M"))
+        .ok()
+}
+
+/// An RFC 5545 DURATION (`P1D`, `PT1H30M`, `-P1W`, …) in seconds.
+pub fn parse_duration(v: &str) -> Option<i64> {
+    let v = v.trim();
+    let (sign, v) = match v.strip_prefix('-') {
+        Some(rest) => (-1, rest),
+        None => (1, v.strip_prefix('+').unwrap_or(v)),
+    };
+    let v = v.strip_prefix('P')?;
+    let mut total: i64 = 0;
+    let mut num = String::new();
+    let mut in_time = false;
+    let mut any = false;
+    for c in v.chars() {
+        match c {
+            'T' if num.is_empty() => in_time = true,
+            '0'..='9' => num.push(c),
+            _ => {
+                let n: i64 = num.parse().ok()?;
+                num.clear();
+                let unit = match (c, in_time) {
+                    ('W', false) => 7 * 86_400,
+                    ('D', false) => 86_400,
+                    ('H', true) => 3_600,
+                    ('M', true) => 60,
+                    ('S', true) => 1,
+                    _ => return None,
+                };
+                total = total.checked_add(n.checked_mul(unit)?)?;
+                any = true;
+            }
+        }
+    }
+    (any && num.is_empty()).then_some(sign * total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_and_split_round_trip() {
+        assert_eq!(escape("a,b;c\\d\ne"), "a\\,b\\;c\\\\d\\ne");
+        assert_eq!(split_text_list("A\\,B,C , ,D\\;"), vec!["A,B", "C", "D;"]);
+    }
+
+    #[test]
+    fn folding_keeps_utf8_and_length() {
+        let mut out = String::new();
+        let line = format!("SUMMARY:{}", "ü".repeat(100));
+        push_line(&mut out, &line);
+        assert!(out.split("\r\n").all(|l| l.len() <= 75));
+        let unfolded = out.replace("\r\n ", "");
+        assert_eq!(unfolded, format!("{line}\r\n"));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("PT1H30M"), Some(5400));
+        assert_eq!(parse_duration("P1D"), Some(86_400));
+        assert_eq!(parse_duration("P2W"), Some(14 * 86_400));
+        assert_eq!(parse_duration("P1DT1S"), Some(86_401));
+        assert_eq!(parse_duration("-PT15M"), Some(-900));
+        assert_eq!(parse_duration("PT"), None);
+        assert_eq!(parse_duration("P1H"), None);
+        assert_eq!(parse_duration("1H"), None);
+    }
+}

@@ -1,0 +1,96 @@
+//! `almanac`: the command line over the same model and store as the desktop app.
+//! Exit codes: 0 ok, 1 the command failed, 2 usage error (from clap).
+
+mod args;
+mod error;
+mod events_cmd;
+mod ics_export;
+mod ics_import;
+mod ics_text;
+mod output;
+mod zone;
+
+use std::process::ExitCode;
+
+use almanac_store::{DataDir, Store};
+use chrono::{DateTime, Utc};
+use clap::Parser;
+
+use crate::args::{CalendarsCmd, Cli, Command, DbCmd, EventsCmd};
+use crate::error::CliResult;
+
+/// What every command gets besides its own arguments.
+#[derive(Debug)]
+pub struct Ctx {
+    pub json: bool,
+    /// `--tz` as given (not `$TZ`): the zone for dates on the command line.
+    pub tz: Option<String>,
+    /// Read once per run.
+    pub now: DateTime<Utc>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let ctx = Ctx {
+        json: cli.json,
+        tz: cli.tz.clone(),
+        now: Utc::now(),
+    };
+    match run(cli, &ctx) {
+        Ok(code) => code,
+        Err(e) => {
+            error::report(&e, ctx.json);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn open_store(cli: &Cli) -> CliResult<Store> {
+    let path = match &cli.data_dir {
+        Some(p) => p.clone(),
+        None => DataDir::default_path()?,
+    };
+    Ok(Store::open_at(&path)?)
+}
+
+fn run(cli: Cli, ctx: &Ctx) -> CliResult<ExitCode> {
+    // An explicit but unknown --tz is an error before anything is opened.
+    zone::local_zone(ctx.tz.as_deref())?;
+    let mut store = open_store(&cli)?;
+    match &cli.command {
+        Command::Calendars(CalendarsCmd::List) => {
+            let calendars = store.list_calendars()?;
+            if ctx.json {
+                output::json(&calendars)?;
+            } else {
+                for c in &calendars {
+                    output::line(&output::calendar_line(c))?;
+                }
+            }
+        }
+        Command::Events(EventsCmd::List(a)) => events_cmd::list(&mut store, ctx, a)?,
+        Command::Events(EventsCmd::Add(a)) => events_cmd::add(&mut store, ctx, a)?,
+        Command::Events(EventsCmd::Edit(a)) => events_cmd::edit(&mut store, ctx, a)?,
+        Command::Events(EventsCmd::Rm(a)) => events_cmd::rm(&mut store, ctx, a)?,
+        Command::Export(a) => ics_export::export(&mut store, ctx, a)?,
+        Command::Import(a) => ics_import::import(&mut store, ctx, a)?,
+        Command::Db(DbCmd::Check) => {
+            let problems = store.check()?;
+            if ctx.json {
+                output::json(
+                    &serde_json::json!({ "ok": problems.is_empty(), "problems": problems }),
+                )?;
+            } else if problems.is_empty() {
+                output::line("ok")?;
+            } else {
+                for p in &problems {
+                    output::line(p)?;
+                }
+            }
+            if !problems.is_empty() {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,88 @@
+//! Writing to stdout (a closed pipe is not an error) and the human formats.
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use almanac_model::time::{parse_date, parse_instant, to_local};
+use almanac_model::{Calendar, Occurrence};
+use chrono_tz::Tz;
+use serde::Serialize;
+
+use crate::error::{storage, CliResult};
+
+/// Prints one line. `almanac events list | head` closing the pipe ends output quietly.
+pub fn line(text: &str) -> CliResult<()> {
+    match writeln!(std::io::stdout().lock(), "{text}") {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(storage(format!("Could not write the output: {e}"))),
+    }
+}
+
+/// Prints a value as pretty JSON.
+pub fn json<T: Serialize + ?Sized>(value: &T) -> CliResult<()> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| storage(format!("Could not encode the output as JSON: {e}")))?;
+    line(&text)
+}
+
+pub fn calendar_line(c: &Calendar) -> String {
+    let mut flags = Vec::new();
+    if c.is_primary {
+        flags.push("primary");
+    }
+    if !c.can_edit {
+        flags.push("read-only");
+    }
+    if !c.visible {
+        flags.push("hidden");
+    }
+    let flags = if flags.is_empty() {
+        String::new()
+    } else {
+        format!("  ({})", flags.join(", "))
+    };
+    format!("{}  {}{flags}", c.id, c.name)
+}
+
+/// `2026-11-23 09:00–10:00  Standup  [On this computer]  id=… occurrence=…`
+pub fn occurrence_line(o: &Occurrence, tz: Tz, calendars: &HashMap<String, String>) -> String {
+    let when = if o.all_day {
+        let days = parse_date(&o.start)
+            .zip(parse_date(&o.end))
+            .map(|(s, e)| (e - s).num_days())
+            .unwrap_or(1);
+        if days > 1 {
+            format!("{}  (all day, {days} days)", o.start)
+        } else {
+            format!("{}  (all day)", o.start)
+        }
+    } else {
+        match (parse_instant(&o.start), parse_instant(&o.end)) {
+            (Some(s), Some(e)) => {
+                let (s, e) = (to_local(s, tz), to_local(e, tz));
+                if s.date() == e.date() {
+                    format!(
+                        "{} {}–{}",
+                        s.format("%Y-%m-%d"),
+                        s.format("%H:%M"),
+                        e.format("%H:%M")
+                    )
+                } else {
+                    format!(
+                        "{}–{}",
+                        s.format("%Y-%m-%d %H:%M"),
+                        e.format("%Y-%m-%d %H:%M")
+                    )
+                }
+            }
+            _ => format!("{}–{}", o.start, o.end),
+        }
+    };
+    let calendar = calendars.get(&o.calendar_id).unwrap_or(&o.calendar_id);
+    let mut text = format!("{when}  {}  [{calendar}]  id={}", o.title, o.event_id);
+    if let Some(key) = &o.original_start {
+        text.push_str(&format!(" occurrence={key}"));
+    }
+    text
+}

@@ -1,0 +1,76 @@
+//! The local zone and the date/time forms accepted on the command line.
+
+use almanac_model::time::{
+    format_instant, format_wall_time, parse_date, parse_instant, parse_zone, to_instant, to_local,
+};
+use chrono::{DateTime, Duration, NaiveTime, Utc};
+use chrono_tz::Tz;
+
+use crate::error::{invalid, CliResult};
+
+/// `--tz` if given (must be a valid IANA name), else `$TZ`, else the system zone, else UTC.
+pub fn local_zone(explicit: Option<&str>) -> CliResult<Tz> {
+    if let Some(name) = explicit {
+        return Ok(parse_zone(name.trim())?);
+    }
+    let from_env = std::env::var("TZ")
+        .ok()
+        .and_then(|v| v.trim().trim_start_matches(':').parse::<Tz>().ok());
+    Ok(from_env
+        .or_else(|| {
+            iana_time_zone::get_timezone()
+                .ok()
+                .and_then(|n| n.parse::<Tz>().ok())
+        })
+        .unwrap_or(Tz::UTC))
+}
+
+/// Start of a range: `YYYY-MM-DD` is local midnight; RFC 3339 instants are taken as is.
+pub fn range_start(value: &str, tz: Tz) -> CliResult<DateTime<Utc>> {
+    if let Some(d) = parse_date(value) {
+        return Ok(to_instant(d.and_time(NaiveTime::MIN), tz));
+    }
+    parse_instant(value).ok_or_else(|| bad_range(value))
+}
+
+/// End of a range: `YYYY-MM-DD` includes that whole local day; instants are exclusive.
+pub fn range_end(value: &str, tz: Tz) -> CliResult<DateTime<Utc>> {
+    if let Some(d) = parse_date(value) {
+        let next = d.succ_opt().ok_or_else(|| bad_range(value))?;
+        return Ok(to_instant(next.and_time(NaiveTime::MIN), tz));
+    }
+    parse_instant(value).ok_or_else(|| bad_range(value))
+}
+
+fn bad_range(value: &str) -> almanac_model::AppError {
+    invalid(format!(
+        "\"{}\" is not a date (YYYY-MM-DD) or an RFC 3339 instant (2026-11-23T09:00:00Z).",
+        value.chars().take(60).collect::<String>()
+    ))
+}
+
+/// A `--start`/`--end` value for an event in `zone`: an RFC 3339 instant becomes the
+/// wall time in `zone`; anything else is passed through for the model to validate.
+pub fn event_time(value: &str, zone: &str) -> String {
+    match (parse_instant(value), parse_zone(zone)) {
+        (Some(t), Ok(tz)) if !value.trim().is_empty() => format_wall_time(to_local(t, tz)),
+        _ => value.trim().to_owned(),
+    }
+}
+
+/// The default end of an event: one hour after a timed start, one day after an all-day one.
+pub fn default_end(start: &str, all_day: bool) -> String {
+    if all_day {
+        return parse_date(start)
+            .and_then(|d| d.succ_opt())
+            .map(almanac_model::time::format_date)
+            .unwrap_or_else(|| start.to_owned());
+    }
+    almanac_model::time::parse_wall_time(start)
+        .map(|t| format_wall_time(t + Duration::hours(1)))
+        .unwrap_or_else(|| start.to_owned())
+}
+
+pub fn instant_text(t: DateTime<Utc>) -> String {
+    format_instant(t)
+}

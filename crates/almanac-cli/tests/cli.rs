@@ -1,0 +1,807 @@
+//! End-to-end tests: the real `almanac` binary on a data directory in a tempdir.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_almanac");
+
+fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"))
+}
+
+/// Runs `almanac --data-dir DIR --tz Europe/Berlin ARGS…`.
+fn run(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["--tz", "Europe/Berlin"])
+        .args(args)
+        .env_remove("ALMANAC_DATA_DIR")
+        .env("TZ", "UTC")
+        .output()
+        .unwrap_or_else(|e| panic!("running almanac: {e}"))
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Runs and requires success; returns stdout.
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let o = run(dir, args);
+    assert!(
+        o.status.success(),
+        "almanac {args:?} failed: {}",
+        stderr(&o)
+    );
+    stdout(&o)
+}
+
+/// Runs and requires exit code 1; returns stderr.
+fn fails(dir: &Path, args: &[&str]) -> String {
+    let o = run(dir, args);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "almanac {args:?}: stdout {} stderr {}",
+        stdout(&o),
+        stderr(&o)
+    );
+    let err = stderr(&o);
+    assert!(err.starts_with("almanac: "), "{err}");
+    err
+}
+
+fn json(dir: &Path, args: &[&str]) -> Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let out = ok(dir, &all);
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
+}
+
+fn add(dir: &Path, args: &[&str]) -> String {
+    let mut all = vec!["events", "add"];
+    all.extend_from_slice(args);
+    ok(dir, &all).trim().to_owned()
+}
+
+fn occurrences(dir: &Path, from: &str, to: &str) -> Vec<Value> {
+    match json(dir, &["events", "list", "--from", from, "--to", to]) {
+        Value::Array(v) => v,
+        other => panic!("not an array: {other}"),
+    }
+}
+
+fn s<'a>(v: &'a Value, key: &str) -> &'a str {
+    v[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("{key} missing in {v}"))
+}
+
+/// Occurrences without the ids, which differ between data directories.
+fn comparable(dir: &Path, from: &str, to: &str) -> Vec<Value> {
+    occurrences(dir, from, to)
+        .into_iter()
+        .map(|mut o| {
+            if let Value::Object(m) = &mut o {
+                m.remove("eventId");
+                m.remove("seriesId");
+            }
+            o
+        })
+        .collect()
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+}
+
+#[test]
+fn calendars_list_and_db_check() {
+    let d = tempdir();
+    let human = ok(d.path(), &["calendars", "list"]);
+    assert_eq!(human, "local  On this computer  (primary)\n");
+    let cals = json(d.path(), &["calendars", "list"]);
+    assert_eq!(cals[0]["id"], "local");
+    assert_eq!(cals[0]["name"], "On this computer");
+    assert_eq!(cals[0]["canEdit"], true);
+    assert_eq!(ok(d.path(), &["db", "check"]), "ok\n");
+    assert_eq!(
+        json(d.path(), &["db", "check"]),
+        serde_json::json!({"ok": true, "problems": []})
+    );
+}
+
+#[test]
+fn timed_event_add_list_edit_rm() {
+    let d = tempdir();
+    let view = json(
+        d.path(),
+        &[
+            "events",
+            "add",
+            "--title",
+            "Standup",
+            "--start",
+            "2026-11-23T09:00",
+            "--end",
+            "2026-11-23T10:00",
+            "--location",
+            "Room 1",
+            "--show-as",
+            "free",
+            "--importance",
+            "high",
+            "--category",
+            "Team",
+        ],
+    );
+    let id = s(&view, "id").to_owned();
+    assert_eq!(view["kind"], "single");
+    assert_eq!(view["input"]["timeZone"], "Europe/Berlin");
+    assert_eq!(view["input"]["start"], "2026-11-23T09:00:00");
+    assert_eq!(view["input"]["showAs"], "free");
+    assert_eq!(view["input"]["importance"], "high");
+    assert_eq!(view["input"]["categories"], serde_json::json!(["Team"]));
+
+    let human = ok(
+        d.path(),
+        &[
+            "events",
+            "list",
+            "--from",
+            "2026-11-23",
+            "--to",
+            "2026-11-23",
+        ],
+    );
+    assert_eq!(
+        human,
+        format!("2026-11-23 09:00–10:00  Standup  [On this computer]  id={id}\n")
+    );
+    let occ = occurrences(d.path(), "2026-11-23", "2026-11-23");
+    assert_eq!(occ.len(), 1);
+    assert_eq!(occ[0]["start"], "2026-11-23T08:00:00Z");
+    assert_eq!(occ[0]["end"], "2026-11-23T09:00:00Z");
+    assert_eq!(occ[0]["eventId"], id.as_str());
+    assert_eq!(occ[0]["recurring"], false);
+    // RFC 3339 range bounds work too; --to DATE is inclusive of the whole day.
+    assert_eq!(
+        occurrences(d.path(), "2026-11-23T08:30:00Z", "2026-11-23T08:31:00Z").len(),
+        1
+    );
+    assert!(occurrences(d.path(), "2026-11-24", "2026-11-30").is_empty());
+
+    // Only the given fields change; moving the start keeps the length.
+    let edited = json(
+        d.path(),
+        &[
+            "events",
+            "edit",
+            &id,
+            "--title",
+            "Daily",
+            "--start",
+            "2026-11-23T11:00",
+        ],
+    );
+    assert_eq!(edited["input"]["title"], "Daily");
+    assert_eq!(edited["input"]["end"], "2026-11-23T12:00:00");
+    assert_eq!(edited["input"]["location"], "Room 1");
+    assert_eq!(edited["input"]["showAs"], "free");
+    // An RFC 3339 instant is written as the wall time in the event's zone.
+    ok(
+        d.path(),
+        &[
+            "events",
+            "edit",
+            &id,
+            "--start",
+            "2026-11-23T13:00:00Z",
+            "--end",
+            "2026-11-23T14:00:00Z",
+        ],
+    );
+    let occ = occurrences(d.path(), "2026-11-23", "2026-11-23");
+    assert_eq!(
+        (s(&occ[0], "title"), s(&occ[0], "start")),
+        ("Daily", "2026-11-23T13:00:00Z")
+    );
+
+    let removed = ok(d.path(), &["events", "rm", &id]);
+    assert!(removed.contains(&id));
+    assert!(occurrences(d.path(), "2026-11-23", "2026-11-23").is_empty());
+    let err = fails(d.path(), &["events", "rm", &id]);
+    assert!(err.contains("no event"), "{err}");
+}
+
+#[test]
+fn all_day_events() {
+    let d = tempdir();
+    let id = add(
+        d.path(),
+        &["--title", "Holiday", "--start", "2026-11-23", "--all-day"],
+    );
+    add(
+        d.path(),
+        &[
+            "--title",
+            "Trip",
+            "--start",
+            "2026-11-25",
+            "--end",
+            "2026-11-28",
+            "--all-day",
+        ],
+    );
+    let human = ok(
+        d.path(),
+        &[
+            "events",
+            "list",
+            "--from",
+            "2026-11-23",
+            "--to",
+            "2026-11-30",
+        ],
+    );
+    let lines: Vec<&str> = human.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!("2026-11-23  (all day)  Holiday  [On this computer]  id={id}")
+    );
+    assert!(
+        lines[1].starts_with("2026-11-25  (all day, 3 days)  Trip"),
+        "{human}"
+    );
+    let occ = occurrences(d.path(), "2026-11-23", "2026-11-23");
+    assert_eq!(occ.len(), 1);
+    assert_eq!(occ[0]["allDay"], true);
+    assert_eq!(
+        (s(&occ[0], "start"), s(&occ[0], "end")),
+        ("2026-11-23", "2026-11-24")
+    );
+    // The exclusive end date is refused when it equals the start.
+    let err = fails(
+        d.path(),
+        &[
+            "events",
+            "add",
+            "--title",
+            "X",
+            "--start",
+            "2026-11-23",
+            "--end",
+            "2026-11-23",
+            "--all-day",
+        ],
+    );
+    assert!(err.contains("at least one day"), "{err}");
+    // Switching a timed event to all-day derives the dates.
+    let t = add(
+        d.path(),
+        &[
+            "--title",
+            "Focus",
+            "--start",
+            "2026-12-01T09:00",
+            "--end",
+            "2026-12-01T12:00",
+        ],
+    );
+    let v = json(d.path(), &["events", "edit", &t, "--all-day"]);
+    assert_eq!(
+        (s(&v["input"], "start"), s(&v["input"], "end")),
+        ("2026-12-01", "2026-12-02")
+    );
+}
+
+#[test]
+fn series_occurrence_edit_and_rm() {
+    let d = tempdir();
+    let id = add(
+        d.path(),
+        &[
+            "--title",
+            "Standup",
+            "--start",
+            "2026-03-16T09:00",
+            "--end",
+            "2026-03-16T09:15",
+            "--rrule",
+            "FREQ=WEEKLY;COUNT=4",
+        ],
+    );
+    let human = ok(
+        d.path(),
+        &[
+            "events",
+            "list",
+            "--from",
+            "2026-03-16",
+            "--to",
+            "2026-03-16",
+        ],
+    );
+    assert!(
+        human
+            .trim_end()
+            .ends_with(&format!("id={id} occurrence=2026-03-16T09:00:00")),
+        "{human}"
+    );
+
+    let exc = json(
+        d.path(),
+        &[
+            "events",
+            "edit",
+            &id,
+            "--occurrence",
+            "2026-03-23T09:00",
+            "--title",
+            "Standup (moved)",
+            "--start",
+            "2026-03-23T10:00",
+        ],
+    );
+    assert_eq!(exc["kind"], "exception");
+    assert_eq!(exc["seriesId"], id.as_str());
+    assert_eq!(exc["originalStart"], "2026-03-23T09:00:00");
+    // The occurrence kept its own length (15 minutes), not the series' first dates.
+    assert_eq!(exc["input"]["end"], "2026-03-23T10:15:00");
+    // Editing the same occurrence again starts from the exception, not the series.
+    let again = json(
+        d.path(),
+        &[
+            "events",
+            "edit",
+            &id,
+            "--occurrence",
+            "2026-03-23T09:00:00",
+            "--location",
+            "Hall",
+        ],
+    );
+    assert_eq!(again["id"], exc["id"]);
+    assert_eq!(again["input"]["title"], "Standup (moved)");
+    assert_eq!(again["input"]["start"], "2026-03-23T10:00:00");
+
+    ok(
+        d.path(),
+        &["events", "rm", &id, "--occurrence", "2026-03-30T09:00"],
+    );
+    let occ = occurrences(d.path(), "2026-03-01", "2026-04-30");
+    let got: Vec<(&str, &str, bool)> = occ
+        .iter()
+        .map(|o| (s(o, "title"), s(o, "start"), o["exception"] == true))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("Standup", "2026-03-16T08:00:00Z", false),
+            ("Standup (moved)", "2026-03-23T09:00:00Z", true),
+            // After the DST change, 09:00 Berlin is 07:00 UTC.
+            ("Standup", "2026-04-06T07:00:00Z", false),
+        ]
+    );
+    let master = json(
+        d.path(),
+        &["events", "edit", &id, "--description", "daily sync"],
+    );
+    assert_eq!(
+        master["input"]["recurrence"]["exdates"],
+        serde_json::json!(["2026-03-30T09:00:00"])
+    );
+
+    // An instant that is not an occurrence, and --occurrence on a single event, fail.
+    let err = fails(
+        d.path(),
+        &["events", "rm", &id, "--occurrence", "2026-03-17T09:00"],
+    );
+    assert!(err.contains("no occurrence"), "{err}");
+    let single = add(d.path(), &["--title", "One", "--start", "2026-03-18T09:00"]);
+    let err = fails(
+        d.path(),
+        &[
+            "events",
+            "edit",
+            &single,
+            "--occurrence",
+            "2026-03-18T09:00",
+            "--title",
+            "x",
+        ],
+    );
+    assert!(err.contains("does not repeat"), "{err}");
+
+    // --no-rrule makes it a single event again.
+    ok(d.path(), &["events", "edit", &id, "--no-rrule"]);
+    let left: Vec<String> = occurrences(d.path(), "2026-03-01", "2026-04-30")
+        .iter()
+        .map(|o| s(o, "title").to_owned())
+        .collect();
+    assert_eq!(left, ["Standup", "One"]);
+}
+
+#[test]
+fn validation_errors_exit_1_and_write_nothing() {
+    let d = tempdir();
+    let base = [
+        "events",
+        "add",
+        "--title",
+        "Bad",
+        "--start",
+        "2026-11-23T10:00",
+    ];
+    let with = |extra: &[&str]| -> Vec<String> {
+        base.iter().chain(extra).map(|s| s.to_string()).collect()
+    };
+    let cases: [(Vec<String>, &str); 4] = [
+        (
+            with(&["--end", "2026-11-23T09:00"]),
+            "ends before it starts",
+        ),
+        (with(&["--rrule", "FREQ=SOMETIMES"]), "repeat rule"),
+        (with(&["--calendar", "nope"]), "no calendar"),
+        (with(&["--end", "tomorrow"]), "not a valid date and time"),
+    ];
+    for (args, msg) in &cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let err = fails(d.path(), &args);
+        assert!(err.contains(msg), "{args:?}: {err}");
+    }
+    let err = fails(
+        d.path(),
+        &[
+            "--tz",
+            "Mars/Olympus",
+            "events",
+            "add",
+            "--title",
+            "X",
+            "--start",
+            "2026-11-23T10:00",
+        ],
+    );
+    assert!(err.contains("Unknown time zone \"Mars/Olympus\""), "{err}");
+    // JSON errors: {"code","message"} on stderr.
+    let o = run(
+        d.path(),
+        &[
+            "--json",
+            "events",
+            "add",
+            "--title",
+            " ",
+            "--start",
+            "2026-11-23T10:00",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let e: Value =
+        serde_json::from_str(stderr(&o).trim()).unwrap_or_else(|e| panic!("{e}: {}", stderr(&o)));
+    assert_eq!(e["code"], "invalid_input");
+    assert_eq!(e["message"], "The title is empty.");
+    assert!(o.stdout.is_empty());
+    // Usage errors are clap's: exit 2.
+    assert_eq!(
+        run(d.path(), &["events", "add", "--title", "x"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        run(d.path(), &["events", "frobnicate"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        run(
+            d.path(),
+            &[
+                "events",
+                "add",
+                "--title",
+                "x",
+                "--start",
+                "2026-11-23T10:00",
+                "--show-as",
+                "maybe"
+            ]
+        )
+        .status
+        .code(),
+        Some(2)
+    );
+    assert!(occurrences(d.path(), "2026-11-01", "2026-11-30").is_empty());
+    assert_eq!(ok(d.path(), &["db", "check"]), "ok\n");
+}
+
+#[test]
+fn export_then_import_reproduces_the_occurrences() {
+    let a = tempdir();
+    let series = add(
+        a.path(),
+        &[
+            "--title",
+            "Weekly; sync, Berlin",
+            "--start",
+            "2026-03-16T09:00",
+            "--end",
+            "2026-03-16T10:00",
+            "--rrule",
+            "FREQ=WEEKLY;UNTIL=20260420",
+            "--category",
+            "Team",
+            "--description",
+            "line 1\nline 2",
+            "--importance",
+            "low",
+        ],
+    );
+    ok(
+        a.path(),
+        &[
+            "events",
+            "edit",
+            &series,
+            "--occurrence",
+            "2026-03-23T09:00",
+            "--title",
+            "Moved",
+            "--start",
+            "2026-03-24T15:00",
+            "--end",
+            "2026-03-24T16:30",
+        ],
+    );
+    ok(
+        a.path(),
+        &["events", "rm", &series, "--occurrence", "2026-04-06T09:00"],
+    );
+    add(
+        a.path(),
+        &[
+            "--title",
+            "Holiday",
+            "--start",
+            "2026-04-03",
+            "--end",
+            "2026-04-07",
+            "--all-day",
+            "--show-as",
+            "oof",
+        ],
+    );
+    add(
+        a.path(),
+        &[
+            "--tz",
+            "America/New_York",
+            "--title",
+            "NY call",
+            "--start",
+            "2026-03-20T09:00",
+            "--show-as",
+            "tentative",
+        ],
+    );
+    add(
+        a.path(),
+        &[
+            "--title",
+            "Birthday",
+            "--start",
+            "2026-03-18",
+            "--all-day",
+            "--rrule",
+            "FREQ=YEARLY",
+            "--show-as",
+            "free",
+        ],
+    );
+
+    let file = a.path().join("out.ics");
+    let file_s = file.to_string_lossy().into_owned();
+    let msg = ok(a.path(), &["export", "--ics", &file_s]);
+    assert!(
+        msg.contains("Exported 4 events and 1 changed occurrences"),
+        "{msg}"
+    );
+    let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{e}"));
+    for needle in [
+        "BEGIN:VCALENDAR\r\n",
+        "VERSION:2.0\r\n",
+        &format!("UID:{series}\r\n"),
+        "DTSTART;TZID=Europe/Berlin:20260316T090000\r\n",
+        "RRULE:FREQ=WEEKLY;UNTIL=20260420T215959Z\r\n",
+        "EXDATE;TZID=Europe/Berlin:20260406T090000\r\n",
+        "RECURRENCE-ID;TZID=Europe/Berlin:20260323T090000\r\n",
+        "SUMMARY:Weekly\\; sync\\, Berlin\r\n",
+        "DESCRIPTION:line 1\\nline 2\r\n",
+        "DTSTART;VALUE=DATE:20260403\r\n",
+        "DTEND;VALUE=DATE:20260407\r\n",
+        "TRANSP:TRANSPARENT\r\n",
+        "PRIORITY:9\r\n",
+        "CATEGORIES:Team\r\n",
+        "DTSTAMP:",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+    }
+    assert_eq!(text.matches("BEGIN:VEVENT").count(), 5);
+    assert_eq!(text.matches(&format!("UID:{series}")).count(), 2);
+
+    let b = tempdir();
+    let msg = ok(b.path(), &["import", "--ics", &file_s]);
+    assert!(
+        msg.contains("Imported 4 events and 1 changed occurrences"),
+        "{msg}"
+    );
+    let before = comparable(a.path(), "2026-03-01", "2027-03-31");
+    let after = comparable(b.path(), "2026-03-01", "2027-03-31");
+    assert_eq!(before.len(), 9, "{before:#?}");
+    assert_eq!(before, after);
+    // Spot checks: the DST crossing and the exception survived.
+    let starts: Vec<&str> = after
+        .iter()
+        .filter(|o| o["title"] == "Weekly; sync, Berlin")
+        .map(|o| s(o, "start"))
+        .collect();
+    assert_eq!(
+        starts,
+        [
+            "2026-03-16T08:00:00Z",
+            "2026-03-30T07:00:00Z",
+            "2026-04-13T07:00:00Z",
+            "2026-04-20T07:00:00Z"
+        ]
+    );
+    assert!(after.iter().any(|o| o["title"] == "Moved"
+        && o["exception"] == true
+        && o["originalStart"] == "2026-03-23T09:00:00"));
+    let imported = occurrences(b.path(), "2026-03-16", "2026-03-16");
+    let view = json(
+        b.path(),
+        &[
+            "events",
+            "edit",
+            s(&imported[0], "eventId"),
+            "--location",
+            "x",
+        ],
+    );
+    assert_eq!(view["input"]["description"], "line 1\nline 2");
+    assert_eq!(view["input"]["importance"], "low");
+    assert_eq!(view["input"]["categories"], serde_json::json!(["Team"]));
+    // A second export of the imported data has the same events.
+    let again = b.path().join("again.ics");
+    ok(b.path(), &["export", "--ics", &again.to_string_lossy()]);
+    let text2 = std::fs::read_to_string(&again).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(text2.matches("BEGIN:VEVENT").count(), 5);
+}
+
+#[test]
+fn import_of_foreign_ics_maps_the_fields() {
+    let d = tempdir();
+    let file = d.path().join("in.ics");
+    write(
+        &file,
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:test\r\n\
+         BEGIN:VEVENT\r\nUID:utc-1\r\nDTSTAMP:20260101T000000Z\r\nSUMMARY:UTC meeting with a long title that is folded over\r\n  two lines\r\n\
+         DTSTART:20260310T140000Z\r\nDURATION:PT45M\r\nPRIORITY:2\r\nTRANSP:TRANSPARENT\r\nCATEGORIES:A,B\\,C\r\nEND:VEVENT\r\n\
+         BEGIN:VEVENT\r\nUID:allday-1\r\nDTSTART;VALUE=DATE:20260311\r\nEND:VEVENT\r\n\
+         BEGIN:VEVENT\r\nUID:ser-1\r\nSUMMARY:Daily\r\nDTSTART;TZID=/citadel.org/20190101_1/Europe/Berlin:20260312T080000\r\n\
+         DTEND;TZID=Europe/Berlin:20260312T083000\r\nRRULE:FREQ=DAILY;COUNT=4\r\nEXDATE;TZID=Europe/Berlin:20260313T080000\r\nEND:VEVENT\r\n\
+         BEGIN:VEVENT\r\nUID:ser-1\r\nRECURRENCE-ID:20260314T070000Z\r\nSTATUS:CANCELLED\r\nDTSTART;TZID=Europe/Berlin:20260314T080000\r\nEND:VEVENT\r\n\
+         BEGIN:VEVENT\r\nUID:ser-1\r\nRECURRENCE-ID;TZID=Europe/Berlin:20260315T080000\r\nSUMMARY:Late\r\n\
+         DTSTART;TZID=Europe/Berlin:20260315T180000\r\nDTEND;TZID=Europe/Berlin:20260315T190000\r\nEND:VEVENT\r\n\
+         END:VCALENDAR\r\n",
+    );
+    let out = json(d.path(), &["import", "--ics", &file.to_string_lossy()]);
+    assert_eq!(out["created"].as_array().map(Vec::len), Some(3));
+    assert_eq!(out["exceptions"], 1);
+    let occ = occurrences(d.path(), "2026-03-10", "2026-03-16");
+    let got: Vec<(&str, &str, &str)> = occ
+        .iter()
+        .map(|o| (s(o, "title"), s(o, "start"), s(o, "end")))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "UTC meeting with a long title that is folded over two lines",
+                "2026-03-10T14:00:00Z",
+                "2026-03-10T14:45:00Z"
+            ),
+            ("(no title)", "2026-03-11", "2026-03-12"),
+            ("Daily", "2026-03-12T07:00:00Z", "2026-03-12T07:30:00Z"),
+            ("Late", "2026-03-15T17:00:00Z", "2026-03-15T18:00:00Z"),
+        ]
+    );
+    assert_eq!(occ[0]["showAs"], "free");
+    assert_eq!(occ[0]["importance"], "high");
+    assert_eq!(occ[0]["categories"], serde_json::json!(["A", "B,C"]));
+    // A single UTC event is shown in the local zone (here --tz Europe/Berlin).
+    assert_eq!(occ[0]["timeZone"], "Europe/Berlin");
+}
+
+#[test]
+fn import_with_a_bad_vevent_writes_nothing_and_names_it() {
+    let d = tempdir();
+    let file = d.path().join("bad.ics");
+    write(
+        &file,
+        "BEGIN:VCALENDAR\r\n\
+         BEGIN:VEVENT\r\nUID:good-1\r\nSUMMARY:Fine\r\nDTSTART:20260310T090000Z\r\nDTEND:20260310T100000Z\r\nEND:VEVENT\r\n\
+         BEGIN:VEVENT\r\nUID:bad-1\r\nSUMMARY:Backwards\r\nDTSTART:20260310T100000Z\r\nDTEND:20260310T090000Z\r\nEND:VEVENT\r\n\
+         BEGIN:VEVENT\r\nUID:bad-2\r\nSUMMARY:Nowhere\r\nDTSTART;TZID=Mars/Olympus:20260310T100000\r\nEND:VEVENT\r\n\
+         BEGIN:VEVENT\r\nUID:bad-3\r\nRECURRENCE-ID:20260310T090000Z\r\nDTSTART:20260310T090000Z\r\nEND:VEVENT\r\n\
+         BEGIN:VEVENT\r\nUID:good-2\r\nDTSTART:20260311T090000Z\r\nRRULE:FREQ=SECONDLY\r\nEND:VEVENT\r\n\
+         END:VCALENDAR\r\n",
+    );
+    let err = fails(d.path(), &["import", "--ics", &file.to_string_lossy()]);
+    assert!(err.contains("Nothing was imported: 4 of 5 events"), "{err}");
+    assert!(
+        err.contains("VEVENT #2 (UID bad-1): The event ends before it starts."),
+        "{err}"
+    );
+    assert!(
+        err.contains("VEVENT #3 (UID bad-2): unknown time zone \"Mars/Olympus\""),
+        "{err}"
+    );
+    assert!(
+        err.contains("VEVENT #4 (UID bad-3): its RECURRENCE-ID"),
+        "{err}"
+    );
+    assert!(
+        err.contains("VEVENT #5 (UID good-2): The repeat rule"),
+        "{err}"
+    );
+    assert!(!err.contains("good-1"), "{err}");
+    assert!(occurrences(d.path(), "2026-03-01", "2026-03-31").is_empty());
+
+    let garbage = d.path().join("garbage.ics");
+    write(&garbage, "this is not a calendar\n");
+    let err = fails(d.path(), &["import", "--ics", &garbage.to_string_lossy()]);
+    assert!(err.contains("not valid iCalendar"), "{err}");
+    let err = fails(
+        d.path(),
+        &[
+            "import",
+            "--ics",
+            &d.path().join("missing.ics").to_string_lossy(),
+        ],
+    );
+    assert!(err.contains("missing.ics"), "{err}");
+}
+
+#[test]
+fn oversize_and_overfull_files_are_refused() {
+    let d = tempdir();
+    let big = d.path().join("big.ics");
+    write(&big, &"X".repeat(10 * 1024 * 1024 + 1));
+    let err = fails(d.path(), &["import", "--ics", &big.to_string_lossy()]);
+    assert!(err.contains("larger than 10 MiB"), "{err}");
+
+    let many = d.path().join("many.ics");
+    let mut text = String::from("BEGIN:VCALENDAR\r\n");
+    for i in 0..10_001 {
+        text.push_str(&format!(
+            "BEGIN:VEVENT\r\nUID:{i}\r\nDTSTART:20260310T090000Z\r\nEND:VEVENT\r\n"
+        ));
+    }
+    text.push_str("END:VCALENDAR\r\n");
+    write(&many, &text);
+    let err = fails(d.path(), &["import", "--ics", &many.to_string_lossy()]);
+    assert!(
+        err.contains("10001 events") && err.contains("at most 10000"),
+        "{err}"
+    );
+    assert!(occurrences(d.path(), "2026-03-01", "2026-03-31").is_empty());
+}
