@@ -21,6 +21,13 @@ timeout 20 "$app" >"$log/app2.out" 2>&1
 second=$?
 check "second launch on the same data directory exits at once (code $second)" '[ "$second" -eq 0 ]'
 check "first instance keeps running after a second launch" 'kill -0 $app1 2>/dev/null'
+cli="$(dirname "$app")/almanac"
+if [ -x "$cli" ]; then
+    "$cli" calendars list >"$log/cli.out" 2>&1
+    cli_status=$?
+    check "the CLI is refused with a clear message while the app holds the data directory" \
+        '[ "$cli_status" -eq 1 ] && grep -q "already running" "$log/cli.out"'
+fi
 
 wait "$watcher"
 check "tray menu lists Open and Quit" 'grep -q "\"Open Almanac\"" "$log/watcher.out" && grep -q "\"Quit\"" "$log/watcher.out"'
