@@ -145,3 +145,41 @@ fn create_private_file(path: &Path) -> std::io::Result<()> {
 fn create_private_file(_: &Path) -> std::io::Result<()> {
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_valid_and_reach_the_declared_version() {
+        MIGRATIONS
+            .validate()
+            .unwrap_or_else(|e| panic!("migrations do not apply to an empty database: {e}"));
+        let mut conn = Connection::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+        MIGRATIONS
+            .to_latest(&mut conn)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap_or(-1);
+        assert_eq!(
+            v, SCHEMA_VERSION,
+            "SCHEMA_VERSION must equal the number of migrations"
+        );
+    }
+
+    #[test]
+    fn every_connection_enforces_foreign_keys_and_uses_wal() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = Store::open_at(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let fk: i64 = store
+            .conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap_or(0);
+        let mode: String = store
+            .conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap_or_default();
+        assert_eq!((fk, mode.as_str()), (1, "wal"));
+    }
+}
