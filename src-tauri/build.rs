@@ -15,6 +15,7 @@ const COMMANDS: &[&str] = &[
     "delete_event",
     "list_time_zones",
     "default_time_zone",
+    "report_ready",
 ];
 
 fn main() {

@@ -85,3 +85,13 @@ pub async fn default_time_zone() -> CmdResult<String> {
         "UTC".into()
     })
 }
+
+/// The UI's "week view painted with the first events" signal. Under
+/// `ALMANAC_STARTUP_PROBE=1` it prints `startup_ms=…` and quits (see
+/// `scripts/bench-startup`); otherwise it does nothing.
+#[tauri::command]
+pub fn report_ready(app: tauri::AppHandle) {
+    if crate::startup_probe::report() {
+        app.exit(0);
+    }
+}

@@ -2,6 +2,7 @@
 //! design — behaviour lives in `almanac-model` and `almanac-store`.
 
 mod commands;
+pub mod startup_probe;
 mod tray;
 
 use std::sync::Mutex;
@@ -40,6 +41,7 @@ pub fn run() -> i32 {
             commands::delete_event,
             commands::list_time_zones,
             commands::default_time_zone,
+            commands::report_ready,
         ])
         .setup(|app| {
             // Opened only after single-instance had its say: a second launch has been

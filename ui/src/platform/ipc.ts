@@ -70,3 +70,5 @@ export const moveEvent = (change: EventMove) => call<EventView>("move_event", { 
 export const deleteEvent = (target: EventTarget) => call<null>("delete_event", { target });
 export const listTimeZones = () => call<string[]>("list_time_zones");
 export const defaultTimeZone = () => call<string>("default_time_zone");
+/** Startup probe: the week view is painted with its first events (see scripts/bench-startup). */
+export const reportReady = () => (inTauri() ? call<null>("report_ready") : Promise.resolve(null));
