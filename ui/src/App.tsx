@@ -368,6 +368,7 @@ export default function App() {
             selectMirror
             editable
             dayMaxEvents
+            eventMaxStack={3}
             scrollTime="08:00:00"
             eventSources={eventSources}
             datesSet={onDatesSet}
