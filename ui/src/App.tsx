@@ -112,17 +112,26 @@ export default function App() {
       } catch (e) {
         showToast(e);
       }
-      try {
-        const zones = await listTimeZones();
-        if (!cancelled) setTimeZones(zones);
-      } catch (e) {
-        showToast(e);
-      }
     })();
     return () => {
       cancelled = true;
     };
   }, [refetch, showToast]);
+
+  // The zone list (~600 names) is only needed by the editor: load it when the editor
+  // first opens, so it does not re-render the calendar during startup.
+  useEffect(() => {
+    if (!editor || timeZones.length > 0) return;
+    let cancelled = false;
+    listTimeZones()
+      .then((zones) => {
+        if (!cancelled) setTimeZones(zones);
+      })
+      .catch(showToast);
+    return () => {
+      cancelled = true;
+    };
+  }, [editor, timeZones.length, showToast]);
 
   const eventSource = useCallback(
     (info: EventSourceFuncArg, success: (events: FcEventInput[]) => void, failure: (e: Error) => void) => {
