@@ -219,7 +219,7 @@ fn build(dir: &Path) -> Res<()> {
     // A database the app has used has its occurrence index built around "now" (the
     // window is persisted); do what the first start would, so the benchmark measures a
     // cold start of a used database rather than the one-time index build.
-    let today = chrono::Utc::now();
+    let today = Utc::now();
     store.list_occurrences(&almanac_model::RangeQuery {
         from: almanac_model::time::format_instant(today - Duration::days(7)),
         to: almanac_model::time::format_instant(today + Duration::days(14)),
