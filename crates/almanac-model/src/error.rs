@@ -16,6 +16,14 @@ pub enum ErrorCode {
     Throttled,
     Offline,
     PreconditionFailed,
+    /// The account needs the user to sign in again (revoked or expired grant).
+    ActionRequired,
+    /// No usable OS keyring (Secret Service) to keep tokens in.
+    KeyringUnavailable,
+    /// A sign-in did not complete: declined, timed out, or the provider refused it.
+    SignInFailed,
+    /// The configuration file is missing something or holds a bad value.
+    Config,
     Internal,
 }
 
@@ -32,6 +40,10 @@ impl ErrorCode {
             Self::Throttled => "throttled",
             Self::Offline => "offline",
             Self::PreconditionFailed => "precondition_failed",
+            Self::ActionRequired => "action_required",
+            Self::KeyringUnavailable => "keyring_unavailable",
+            Self::SignInFailed => "sign_in_failed",
+            Self::Config => "config",
             Self::Internal => "internal",
         }
     }

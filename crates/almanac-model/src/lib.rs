@@ -1,6 +1,7 @@
 //! Almanac's domain: calendars, events, time resolution, recurrence expansion and
 //! validation. Pure: no I/O, no clock — callers pass "now" in.
 
+mod account;
 mod calendar;
 mod error;
 mod event;
@@ -10,6 +11,7 @@ mod occurrence;
 pub mod recurrence;
 pub mod time;
 
+pub use account::{Account, AccountStatus, Provider};
 pub use calendar::{Calendar, LOCAL_CALENDAR_ID};
 pub use error::{AppError, ErrorCode, ValidationError};
 pub use event::{EditScope, EventKind, EventView, Importance, Sensitivity, ShowAs};

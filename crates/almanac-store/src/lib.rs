@@ -1,6 +1,7 @@
 //! Almanac's local store: SQLite through rusqlite (bundled), embedded append-only
 //! migrations, typed queries, the occurrence index and the change feed.
 
+mod accounts;
 mod calendars;
 mod connection;
 mod data_dir;
@@ -10,6 +11,7 @@ mod events;
 mod feed;
 mod occurrences;
 
+pub use accounts::{SignedIn, StatusChange};
 pub use connection::{Store, SCHEMA_VERSION};
 pub use data_dir::{DataDir, DB_FILE_NAME};
 pub use error::StoreError;

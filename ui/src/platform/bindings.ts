@@ -1,5 +1,5 @@
 // Generated from crates/almanac-model by `UPDATE_BINDINGS=1 cargo test -p almanac-model`. Do not edit.
-export type ErrorCode = "invalid_input" | "not_found" | "read_only" | "conflict" | "storage" | "locked" | "auth_expired" | "throttled" | "offline" | "precondition_failed" | "internal";
+export type ErrorCode = "invalid_input" | "not_found" | "read_only" | "conflict" | "storage" | "locked" | "auth_expired" | "throttled" | "offline" | "precondition_failed" | "action_required" | "keyring_unavailable" | "sign_in_failed" | "config" | "internal";
 export type AppErrorPayload = { code: ErrorCode, message: string, };
 export type ShowAs = "free" | "tentative" | "busy" | "oof" | "workingElsewhere";
 export type Importance = "low" | "normal" | "high";
@@ -14,6 +14,17 @@ color: string,
  * `None` for calendars that live only on this computer.
  */
 accountId: string | null, canEdit: boolean, isPrimary: boolean, visible: boolean, };
+export type Provider = "microsoft" | "google";
+export type AccountStatus = "connected" | "action_required" | "error" | "paused";
+export type Account = { id: string, provider: Provider, email: string, displayName: string, status: AccountStatus, 
+/**
+ * Plain-language reason for `action_required` / `error`.
+ */
+statusMessage: string | null, 
+/**
+ * Unix seconds.
+ */
+createdAt: number, };
 export type RecurrenceInput = { 
 /**
  * RRULE value, e.g. `FREQ=WEEKLY;BYDAY=MO` (an `RRULE:` prefix is accepted).
