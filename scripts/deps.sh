@@ -1,8 +1,8 @@
 # Installs what Almanac needs to build, run and test, when it is missing.
 # Sourced by scripts/desktop and scripts/test; safe to run again.
 
-APT_BUILD=(build-essential pkg-config curl libwebkit2gtk-4.1-dev libayatana-appindicator3-dev)
-APT_TEST=(xvfb xauth webkit2gtk-driver dbus dbus-x11)
+APT_BUILD=(build-essential pkg-config curl libwebkit2gtk-4.1-dev libayatana-appindicator3-dev libdbus-1-dev)
+APT_TEST=(xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring)
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

@@ -46,6 +46,49 @@ pub enum Command {
     /// Database maintenance.
     #[command(subcommand)]
     Db(DbCmd),
+    /// Microsoft 365 and Google accounts (configured in the config file; see README).
+    #[command(subcommand)]
+    Accounts(AccountsCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountsCmd {
+    /// Sign in to an account in the browser and keep its tokens in the OS keyring.
+    Add(AccountAddArgs),
+    /// List accounts with their status.
+    List,
+    /// Disconnect an account: revoke where the provider supports it, delete its tokens
+    /// and its local copy. Events at the provider are not touched.
+    Remove(AccountIdArg),
+    /// Check that accounts can still get access (refreshing tokens as needed); exit
+    /// code 1 if one needs action.
+    Check(AccountCheckArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProviderArg {
+    Microsoft,
+    Google,
+}
+
+#[derive(Debug, Args)]
+pub struct AccountAddArgs {
+    pub provider: ProviderArg,
+    /// Give up waiting for the browser after this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(5..=3600))]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct AccountIdArg {
+    pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct AccountCheckArgs {
+    /// Only this account (default: all).
+    pub id: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,6 +1,7 @@
 //! `almanac`: the command line over the same model and store as the desktop app.
 //! Exit codes: 0 ok, 1 the command failed, 2 usage error (from clap).
 
+mod accounts_cmd;
 mod args;
 mod error;
 mod events_cmd;
@@ -16,7 +17,7 @@ use almanac_store::{DataDir, Store};
 use chrono::{DateTime, Utc};
 use clap::Parser;
 
-use crate::args::{CalendarsCmd, Cli, Command, DbCmd, EventsCmd};
+use crate::args::{AccountsCmd, CalendarsCmd, Cli, Command, DbCmd, EventsCmd};
 use crate::error::CliResult;
 
 /// What every command gets besides its own arguments.
@@ -58,6 +59,14 @@ fn run(cli: Cli, ctx: &Ctx) -> CliResult<ExitCode> {
     zone::local_zone(ctx.tz.as_deref())?;
     let mut store = open_store(&cli)?;
     match &cli.command {
+        Command::Accounts(AccountsCmd::Add(a)) => accounts_cmd::add(&mut store, ctx, a)?,
+        Command::Accounts(AccountsCmd::List) => accounts_cmd::list(&store, ctx)?,
+        Command::Accounts(AccountsCmd::Remove(a)) => accounts_cmd::remove(store, ctx, &a.id)?,
+        Command::Accounts(AccountsCmd::Check(a)) => {
+            if !accounts_cmd::check(&mut store, ctx, a)? {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
         Command::Calendars(CalendarsCmd::List) => {
             let calendars = store.list_calendars()?;
             if ctx.json {

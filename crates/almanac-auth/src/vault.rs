@@ -1,0 +1,120 @@
+//! Tokens in the OS keyring (the Secret Service on Linux), and nowhere else. With no
+//! keyring the caller gets a clear error; there is no plaintext fallback.
+
+use crate::error::{AuthError, Result};
+use crate::secret::{Secret, TokenSet};
+
+/// The keyring service name Almanac's entries are filed under.
+pub const SERVICE: &str = "almanac";
+
+/// One account's tokens in the keyring: `<account id>/refresh` and
+/// `<account id>/access` (the access token with its expiry).
+#[derive(Debug, Clone)]
+pub struct Vault {
+    service: String,
+}
+
+impl Default for Vault {
+    fn default() -> Self {
+        Self::new(SERVICE)
+    }
+}
+
+impl Vault {
+    /// A vault under another service name (tests use their own, so they never touch
+    /// a real user's entries).
+    pub fn new(service: &str) -> Self {
+        Self {
+            service: service.to_string(),
+        }
+    }
+
+    /// Fails with [`AuthError::KeyringUnavailable`] unless an entry can be written,
+    /// read back and deleted. Run before a sign-in so the user does not sign in only
+    /// to find the tokens cannot be kept.
+    pub fn probe(&self) -> Result<()> {
+        let e = self.entry("probe")?;
+        e.set_password("probe").map_err(unavailable)?;
+        let back = e.get_password().map_err(unavailable)?;
+        e.delete_credential().map_err(unavailable)?;
+        if back == "probe" {
+            Ok(())
+        } else {
+            Err(AuthError::KeyringUnavailable(
+                "it returned something else than was stored".into(),
+            ))
+        }
+    }
+
+    /// Stores a fresh sign-in's tokens.
+    pub fn save(&self, account_id: &str, t: &TokenSet) -> Result<()> {
+        if let Some(r) = &t.refresh_token {
+            self.set_refresh(account_id, r)?;
+        }
+        self.set_access(account_id, &t.access_token, t.expires_at)
+    }
+
+    pub fn refresh_token(&self, account_id: &str) -> Result<Option<Secret>> {
+        self.get(&format!("{account_id}/refresh"))
+            .map(|v| v.map(Secret::new))
+    }
+
+    /// Replaces the refresh token: the new one is stored (and the old one gone)
+    /// before anything uses it.
+    pub fn set_refresh(&self, account_id: &str, token: &Secret) -> Result<()> {
+        self.entry(&format!("{account_id}/refresh"))?
+            .set_password(token.expose())
+            .map_err(unavailable)
+    }
+
+    /// The stored access token and its expiry (Unix seconds).
+    pub fn access_token(&self, account_id: &str) -> Result<Option<(Secret, i64)>> {
+        let Some(v) = self.get(&format!("{account_id}/access"))? else {
+            return Ok(None);
+        };
+        Ok(v.split_once(' ')
+            .and_then(|(exp, tok)| Some((Secret::new(tok), exp.parse().ok()?))))
+    }
+
+    pub fn set_access(&self, account_id: &str, token: &Secret, expires_at: i64) -> Result<()> {
+        self.entry(&format!("{account_id}/access"))?
+            .set_password(&format!("{expires_at} {}", token.expose()))
+            .map_err(unavailable)
+    }
+
+    /// Deletes both entries; absent entries are fine.
+    pub fn delete(&self, account_id: &str) -> Result<()> {
+        for kind in ["access", "refresh"] {
+            match self
+                .entry(&format!("{account_id}/{kind}"))?
+                .delete_credential()
+            {
+                Ok(()) | Err(keyring::Error::NoEntry) => {}
+                Err(e) => return Err(unavailable(e)),
+            }
+        }
+        Ok(())
+    }
+
+    fn get(&self, user: &str) -> Result<Option<String>> {
+        match self.entry(user)?.get_password() {
+            Ok(v) => Ok(Some(v)),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    fn entry(&self, user: &str) -> Result<keyring::Entry> {
+        keyring::Entry::new(&self.service, user).map_err(unavailable)
+    }
+}
+
+fn unavailable(e: keyring::Error) -> AuthError {
+    // keyring's messages name the platform failure, never the stored value.
+    let why = match &e {
+        keyring::Error::NoStorageAccess(_) => "the keyring is locked or not running".to_string(),
+        keyring::Error::PlatformFailure(_) => format!("the Secret Service failed: {e}"),
+        other => other.to_string(),
+    };
+    AuthError::KeyringUnavailable(why)
+}
