@@ -2,7 +2,7 @@
 # Sourced by scripts/desktop and scripts/test; safe to run again.
 
 APT_BUILD=(build-essential pkg-config curl libwebkit2gtk-4.1-dev libayatana-appindicator3-dev libdbus-1-dev)
-APT_TEST=(xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring)
+APT_TEST=(xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring dunst libglib2.0-bin desktop-file-utils xdg-utils)
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -36,6 +36,14 @@ ensure_ui_packages() {
     if [ ! -d "$ROOT/ui/node_modules" ] || [ "$ROOT/ui/package-lock.json" -nt "$ROOT/ui/node_modules/.package-lock.json" ]; then
         echo "==> installing UI packages (npm ci)"
         (cd "$ROOT/ui" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+}
+
+ensure_oauth_server_packages() {
+    local d="$ROOT/tests/oauth-server"
+    if [ ! -d "$d/node_modules" ] || [ "$d/package-lock.json" -nt "$d/node_modules/.package-lock.json" ]; then
+        echo "==> installing the test authorization server's packages (npm ci)"
+        (cd "$d" && npm ci --no-audit --no-fund --loglevel=error)
     fi
 }
 

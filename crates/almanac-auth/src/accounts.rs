@@ -1,13 +1,13 @@
 //! What the hosts do with accounts: keep a finished sign-in, disconnect, and record
 //! what a token failure means for the account's badge.
 
-use almanac_model::{Account, AccountStatus};
+use almanac_model::{Account, AccountStatus, Disconnected, RevokeOutcome};
 use almanac_store::{StatusChange, Store};
-use oauth2::StandardRevocableToken;
 
-use crate::config::AuthConfig;
+use crate::config::{AuthConfig, ProviderConfig};
 use crate::error::{AuthError, Result};
 use crate::oauth;
+use crate::secret::Secret;
 use crate::sign_in::SignedIn;
 use crate::vault::Vault;
 
@@ -40,24 +40,8 @@ pub fn keep(store: &mut Store, vault: &Vault, s: &SignedIn, now: i64) -> Result<
     Ok(account)
 }
 
-/// How a disconnect went.
-#[derive(Debug)]
-pub struct Disconnected {
-    pub account: Account,
-    /// Whether the provider revoked the grant. Microsoft offers public clients no
-    /// revocation; a Google revocation that failed (offline) is reported, not fatal.
-    pub revoked: Revocation,
-}
-
-#[derive(Debug, PartialEq, Eq)]
-pub enum Revocation {
-    Revoked,
-    NotSupported,
-    Failed(String),
-    NoToken,
-}
-
-/// Revokes the grant where the provider supports it, deletes the keyring entries and
+/// Revokes the grant where the provider supports it (Microsoft offers public clients
+/// no revocation; a failed Google revocation is reported, not fatal), deletes the keyring entries and
 /// the account's local mirror. Never touches remote events.
 pub async fn disconnect(
     store: &std::sync::Mutex<Store>,
@@ -67,25 +51,14 @@ pub async fn disconnect(
 ) -> Result<Disconnected> {
     let account = lock(store).account(account_id)?;
     let revoked = match vault.refresh_token(account_id)? {
-        None => Revocation::NoToken,
+        None => RevokeOutcome::NoToken,
         Some(token) => match config.provider(account.provider) {
-            Ok(cfg) if cfg.revoke_url.is_some() => {
-                let client = oauth::client(cfg, None)?;
-                match client.revoke_token(StandardRevocableToken::RefreshToken(
-                    oauth2::RefreshToken::new(token.expose().to_string()),
-                )) {
-                    Ok(req) => match req.request_async(&oauth::http()?).await {
-                        Ok(()) => Revocation::Revoked,
-                        Err(_) => Revocation::Failed(
-                            "the provider could not be reached or refused; remove Almanac's \
-                             access in your account's security settings if you want it gone now."
-                                .into(),
-                        ),
-                    },
-                    Err(_) => Revocation::NotSupported,
-                }
-            }
-            _ => Revocation::NotSupported,
+            Ok(cfg) => match &cfg.revoke_url {
+                Some(url) => revoke(cfg, url, &token).await,
+                None => RevokeOutcome::NotSupported,
+            },
+            // Not configured any more: nowhere to send a revocation.
+            Err(_) => RevokeOutcome::Failed,
         },
     };
     vault.delete(account_id)?;
@@ -116,4 +89,27 @@ pub fn record_failure(store: &mut Store, account_id: &str, e: &AuthError) -> Res
 
 fn lock(store: &std::sync::Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
     store.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// RFC 7009 revocation of the refresh token (which at Google ends the whole grant).
+/// Sent directly rather than through oauth2, whose revocation refuses the http
+/// loopback endpoints the configuration allows for local test servers.
+async fn revoke(cfg: &ProviderConfig, url: &url::Url, token: &Secret) -> RevokeOutcome {
+    let Ok(http) = oauth::http() else {
+        return RevokeOutcome::Failed;
+    };
+    let mut form = vec![
+        ("token", token.expose()),
+        ("token_type_hint", "refresh_token"),
+        ("client_id", cfg.client_id.as_str()),
+    ];
+    if let Some(secret) = &cfg.client_secret {
+        form.push(("client_secret", secret.as_str()));
+    }
+    match http.post(url.clone()).form(&form).send().await {
+        Ok(r) if r.status().is_success() => RevokeOutcome::Revoked,
+        // Google answers 400 invalid_token for a token that is already dead.
+        Ok(r) if r.status() == reqwest::StatusCode::BAD_REQUEST => RevokeOutcome::Revoked,
+        _ => RevokeOutcome::Failed,
+    }
 }

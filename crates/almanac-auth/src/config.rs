@@ -312,9 +312,11 @@ pub fn endpoint(v: &str, key: &str) -> std::result::Result<Url, String> {
     match url.scheme() {
         "https" if url.host().is_some() => {}
         "http" if loopback => {}
-        "http" => return Err(format!(
+        "http" => {
+            return Err(format!(
             "{key} {v:?} must use https (http is allowed only for 127.0.0.1, [::1] and localhost)."
-        )),
+        ))
+        }
         _ => return Err(format!("{key} {v:?} must be an https URL.")),
     }
     if !url.username().is_empty() || url.password().is_some() {

@@ -18,6 +18,7 @@ mod vault;
 
 pub use config::{config_path, AuthConfig, ProviderConfig, RedirectKind};
 pub use credentials::{Credentials, REFRESH_AHEAD_SECS};
+pub use deep_link::DeepLinks;
 pub use error::{AuthError, Result};
 pub use id_token::Identity;
 pub use loopback::Loopback;

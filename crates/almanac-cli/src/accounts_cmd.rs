@@ -4,7 +4,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use almanac_auth::{accounts, AuthConfig, AuthError, Credentials, SignIn, Vault};
-use almanac_model::{Account, AccountStatus, AppError, ErrorCode, Provider};
+use almanac_model::{Account, AccountStatus, AppError, ErrorCode, Provider, RevokeOutcome};
 use almanac_store::Store;
 use serde::Serialize;
 
@@ -100,28 +100,15 @@ fn account_line(a: &Account) -> String {
     )
 }
 
-#[derive(Serialize)]
-struct Removed<'a> {
-    account: &'a Account,
-    revoked: &'a str,
-}
-
 pub fn remove(store: Store, ctx: &Ctx, id: &str) -> CliResult<()> {
-    let config = AuthConfig::load()?;
+    // A broken config file must not keep anyone from removing an account; it only
+    // means the revocation cannot be sent (reported as failed).
+    let config = AuthConfig::load().unwrap_or_default();
     let vault = Vault::default();
     let store = Mutex::new(store);
     let done = runtime()?.block_on(accounts::disconnect(&store, &config, &vault, id))?;
-    let revoked = match &done.revoked {
-        accounts::Revocation::Revoked => "revoked",
-        accounts::Revocation::NotSupported => "not_supported",
-        accounts::Revocation::NoToken => "no_token",
-        accounts::Revocation::Failed(_) => "failed",
-    };
     if ctx.json {
-        return output::json(&Removed {
-            account: &done.account,
-            revoked,
-        });
+        return output::json(&done);
     }
     output::line(&format!(
         "Removed {} ({}) and its local copy; events at {} were not touched.",
@@ -130,13 +117,21 @@ pub fn remove(store: Store, ctx: &Ctx, id: &str) -> CliResult<()> {
         done.account.provider.display_name()
     ))?;
     match done.revoked {
-        accounts::Revocation::Revoked => output::line("Almanac's access was revoked."),
-        accounts::Revocation::NotSupported => output::line(
+        RevokeOutcome::Revoked => output::line("Almanac's access was revoked."),
+        RevokeOutcome::NotSupported => output::line(
             "Microsoft does not let apps revoke their own access; remove Almanac under \
              https://myaccount.microsoft.com → Privacy → Apps if you want it gone now.",
         ),
-        accounts::Revocation::Failed(why) => output::line(&format!("Revocation failed: {why}")),
-        accounts::Revocation::NoToken => Ok(()),
+        RevokeOutcome::Failed => output::line(&format!(
+            "{} could not be asked to revoke Almanac's access; remove it under {} if you \
+             want it gone now.",
+            done.account.provider.display_name(),
+            match done.account.provider {
+                Provider::Google => "https://myaccount.google.com/permissions",
+                Provider::Microsoft => "https://myaccount.microsoft.com (Privacy → Apps)",
+            }
+        )),
+        RevokeOutcome::NoToken => Ok(()),
     }
 }
 

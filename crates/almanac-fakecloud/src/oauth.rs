@@ -97,9 +97,17 @@ fn with_query(redirect_uri: &str, pairs: &[(&str, &str)]) -> String {
     format!("{redirect_uri}?{}", query.finish())
 }
 
+/// The deep-link redirect registered for Microsoft clients besides the loopback one.
+pub const MICROSOFT_DEEP_LINK_REDIRECT: &str = "almanac://oauth/callback";
+
 /// Checks a loopback redirect URI against the client's registered path: `http`, host
 /// `127.0.0.1` or `localhost` (Google also `[::1]`), any port, then exactly the path.
 fn check_redirect_uri(provider: Provider, registered_path: &str, uri: &str) -> Result<(), String> {
+    // Microsoft clients may also register a custom-scheme ("Mobile and desktop")
+    // redirect; such URIs match exactly. Almanac's is registered with every client.
+    if provider == Provider::Microsoft && uri == MICROSOFT_DEEP_LINK_REDIRECT {
+        return Ok(());
+    }
     let Some(rest) = uri.strip_prefix("http://") else {
         return Err("only http:// loopback redirect URIs are registered".to_string());
     };
@@ -666,6 +674,9 @@ mod tests {
         assert!(ms("http://127.0.0.1:49152/callback/microsoft").is_ok());
         assert!(ms("http://localhost:8080/callback/microsoft").is_ok());
         assert!(ms("http://127.0.0.1/callback/microsoft").is_ok());
+        assert!(ms("almanac://oauth/callback").is_ok());
+        assert!(ms("almanac://oauth/callback/").is_err());
+        assert!(g("almanac://oauth/callback").is_err());
         assert!(ms("http://[::1]:1234/callback/microsoft").is_err());
         assert!(ms("http://127.0.0.1:1234/callback/microsoft?x=1").is_err());
         assert!(ms("https://127.0.0.1:1234/callback/microsoft").is_err());

@@ -91,3 +91,26 @@ pub struct Account {
     #[ts(type = "number")]
     pub created_at: i64,
 }
+
+/// What happened to the provider-side grant when an account was disconnected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum RevokeOutcome {
+    /// The provider revoked Almanac's access.
+    Revoked,
+    /// The provider offers apps no revocation (Microsoft); the user can remove the
+    /// app in their account settings.
+    NotSupported,
+    /// Revocation was attempted and failed (offline, refused); local data is gone anyway.
+    Failed,
+    /// There was no token left to revoke.
+    NoToken,
+}
+
+/// The result of disconnecting an account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Disconnected {
+    pub account: Account,
+    pub revoked: RevokeOutcome,
+}

@@ -25,6 +25,8 @@ pub fn typescript_bindings() -> String {
         Provider::decl(&cfg),
         AccountStatus::decl(&cfg),
         Account::decl(&cfg),
+        RevokeOutcome::decl(&cfg),
+        Disconnected::decl(&cfg),
         RecurrenceInput::decl(&cfg),
         EventInput::decl(&cfg),
         EventView::decl(&cfg),

@@ -11,7 +11,7 @@ mod occurrence;
 pub mod recurrence;
 pub mod time;
 
-pub use account::{Account, AccountStatus, Provider};
+pub use account::{Account, AccountStatus, Disconnected, Provider, RevokeOutcome};
 pub use calendar::{Calendar, LOCAL_CALENDAR_ID};
 pub use error::{AppError, ErrorCode, ValidationError};
 pub use event::{EditScope, EventKind, EventView, Importance, Sensitivity, ShowAs};

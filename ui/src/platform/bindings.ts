@@ -25,6 +25,8 @@ statusMessage: string | null,
  * Unix seconds.
  */
 createdAt: number, };
+export type RevokeOutcome = "revoked" | "not_supported" | "failed" | "no_token";
+export type Disconnected = { account: Account, revoked: RevokeOutcome, };
 export type RecurrenceInput = { 
 /**
  * RRULE value, e.g. `FREQ=WEEKLY;BYDAY=MO` (an `RRULE:` prefix is accepted).

@@ -1,0 +1,449 @@
+//! Sign-in, refresh, rotation, revocation and lost grants against the project's fake
+//! cloud, with tokens in a real Secret Service. Run under `scripts/with-keyring`
+//! (scripts/test does): without a keyring these tests fail and say so.
+
+use std::path::Path;
+use std::time::Duration;
+
+use almanac_auth::{accounts, AuthConfig, AuthError, Credentials, SignIn, SignedIn, Vault};
+use almanac_fakecloud::{
+    ConfigUpdate, FakeCloud, FaultsUpdate, Provider as FakeProvider, RotationMode, RotationUpdate,
+    TokenErrorFault,
+};
+use almanac_model::{AccountStatus, Provider, RevokeOutcome};
+use almanac_store::Store;
+
+const CANARY: &str = "CANARYtok";
+
+fn vault() -> Vault {
+    let v = Vault::new(&format!("almanac-test-{}", uuid::Uuid::new_v4()));
+    if let Err(e) = v.probe() {
+        panic!("these tests need a Secret Service; run them through scripts/with-keyring ({e})");
+    }
+    v
+}
+
+fn config(base: &str) -> AuthConfig {
+    let text = format!(
+        "[microsoft]\nclient_id = \"{}\"\nauthority = \"{base}\"\ngraph_url = \"{base}/v1.0\"\n\
+         [google]\nclient_id = \"{}\"\nclient_secret = \"{}\"\n\
+         auth_url = \"{base}/o/oauth2/v2/auth\"\ntoken_url = \"{base}/token\"\n\
+         revoke_url = \"{base}/revoke\"\ncalendar_url = \"{base}/calendar/v3\"\n",
+        almanac_fakecloud::state::DEFAULT_MICROSOFT_CLIENT_ID,
+        almanac_fakecloud::state::DEFAULT_GOOGLE_CLIENT_ID,
+        almanac_fakecloud::state::DEFAULT_GOOGLE_CLIENT_SECRET,
+    );
+    AuthConfig::parse(&text, Path::new("test-config.toml")).expect("config")
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// Plays the browser: follows the authorize redirect to the loopback callback.
+fn browser(url: &str) -> almanac_auth::Result<()> {
+    let url = url.to_string();
+    tokio::spawn(async move {
+        let c = http();
+        let r = c.get(&url).send().await.expect("authorize");
+        let to = r.headers()["location"]
+            .to_str()
+            .expect("location")
+            .to_string();
+        c.get(&to).send().await.expect("callback");
+    });
+    Ok(())
+}
+
+/// A browser that is raced by a forged callback (someone else's code and state)
+/// before the real response arrives.
+fn forging_browser(url: &str) -> almanac_auth::Result<()> {
+    let url = url.to_string();
+    tokio::spawn(async move {
+        let c = http();
+        let redirect = url::Url::parse(&url)
+            .expect("url")
+            .query_pairs()
+            .find(|(k, _)| k == "redirect_uri")
+            .map(|(_, v)| v.into_owned())
+            .expect("redirect_uri");
+        for forged in [
+            "?code=stolen&state=forged",
+            "?code=stolen",
+            "?error=access_denied",
+        ] {
+            let r = c
+                .get(format!("{redirect}{forged}"))
+                .send()
+                .await
+                .expect("forged");
+            assert_eq!(r.status(), 400);
+        }
+        let r = c.get(&url).send().await.expect("authorize");
+        let to = r.headers()["location"]
+            .to_str()
+            .expect("location")
+            .to_string();
+        c.get(&to).send().await.expect("callback");
+    });
+    Ok(())
+}
+
+async fn sign_in(
+    cfg: &AuthConfig,
+    provider: Provider,
+    open: fn(&str) -> almanac_auth::Result<()>,
+) -> almanac_auth::Result<SignedIn> {
+    SignIn {
+        config: cfg.provider(provider)?,
+        timeout: Duration::from_secs(20),
+        deep_links: None,
+        open,
+    }
+    .run(now)
+    .await
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+async fn cloud() -> FakeCloud {
+    let cloud = FakeCloud::start().await.expect("fake cloud");
+    cloud
+        .state()
+        .update_config(ConfigUpdate {
+            token_prefix: Some(CANARY.into()),
+            ..ConfigUpdate::default()
+        })
+        .expect("config");
+    cloud
+}
+
+fn fault(provider: FakeProvider, error: &str, count: u32) -> FaultsUpdate {
+    let f: TokenErrorFault = serde_json::from_value(serde_json::json!({
+        "provider": provider, "error": error, "count": count
+    }))
+    .expect("fault");
+    FaultsUpdate {
+        token_error: Some(f),
+        ..FaultsUpdate::default()
+    }
+}
+
+fn store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open_at(dir.path()).expect("store");
+    (dir, store)
+}
+
+/// Every file of the data directory (database, WAL, shm) is free of `needle`.
+fn assert_no_canary(dir: &Path) {
+    for entry in std::fs::read_dir(dir).expect("read dir") {
+        let path = entry.expect("entry").path();
+        if path.is_file() {
+            let bytes = std::fs::read(&path).expect("read");
+            assert!(
+                !bytes.windows(CANARY.len()).any(|w| w == CANARY.as_bytes()),
+                "a token leaked into {}",
+                path.display()
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_providers_sign_in_and_keep_tokens_only_in_the_keyring() {
+    let cloud = cloud().await;
+    let cfg = config(&cloud.base_url());
+    let vault = vault();
+    let (dir, mut store) = store();
+    for provider in [Provider::Microsoft, Provider::Google] {
+        let s = sign_in(&cfg, provider, browser).await.expect("sign in");
+        assert!(!format!("{s:?}").contains(CANARY), "Debug shows a token");
+        let account = accounts::keep(&mut store, &vault, &s, now()).expect("keep");
+        assert_eq!(account.status, AccountStatus::Connected);
+        assert_eq!(account.provider, provider);
+        let refresh = vault
+            .refresh_token(&account.id)
+            .expect("vault")
+            .expect("refresh token");
+        assert!(refresh.expose().starts_with(CANARY));
+        assert!(vault.access_token(&account.id).expect("vault").is_some());
+    }
+    let emails: Vec<String> = store
+        .list_accounts()
+        .expect("list")
+        .into_iter()
+        .map(|a| a.email)
+        .collect();
+    assert_eq!(
+        emails,
+        vec!["alex.kim@gmail.example", "adele@contoso.example"]
+    );
+    // Signing in again to the same account reconnects it: no duplicate.
+    let google_id = store.list_accounts().expect("list")[0].id.clone();
+    let again = sign_in(&cfg, Provider::Google, browser)
+        .await
+        .expect("sign in");
+    let again = accounts::keep(&mut store, &vault, &again, now()).expect("keep");
+    assert_eq!(again.id, google_id);
+    assert_eq!(store.list_accounts().expect("list").len(), 2);
+    drop(store);
+    assert_no_canary(dir.path());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_callbacks_never_cause_a_token_request() {
+    let cloud = cloud().await;
+    let cfg = config(&cloud.base_url());
+    let s = sign_in(&cfg, Provider::Google, forging_browser)
+        .await
+        .expect("sign in");
+    assert_eq!(s.identity.email, "alex.kim@gmail.example");
+    let stats = cloud.state().stats();
+    assert_eq!(stats.total.token.authorization_code, 1, "{stats:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declined_sign_in_ends_without_a_token_request() {
+    let cloud = cloud().await;
+    let cfg = config(&cloud.base_url());
+    let f: almanac_fakecloud::AuthorizeErrorFault = serde_json::from_value(
+        serde_json::json!({"provider": "microsoft", "error": "access_denied"}),
+    )
+    .expect("fault");
+    cloud
+        .state()
+        .set_faults(FaultsUpdate {
+            authorize_error: Some(f),
+            ..FaultsUpdate::default()
+        })
+        .expect("faults");
+    match sign_in(&cfg, Provider::Microsoft, browser).await {
+        Err(AuthError::SignInFailed(why)) => assert!(why.contains("declined"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(cloud.state().stats().total.token.authorization_code, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_share_one_refresh_and_rotation_is_stored_first() {
+    let cloud = cloud().await;
+    cloud
+        .state()
+        .update_config(ConfigUpdate {
+            token_delay_ms: Some(300),
+            rotation: Some(RotationUpdate {
+                microsoft: None,
+                google: Some(RotationMode::InvalidateOld),
+            }),
+            ..ConfigUpdate::default()
+        })
+        .expect("config");
+    let cfg = config(&cloud.base_url());
+    let vault = vault();
+    let (_dir, mut store) = store();
+    let s = sign_in(&cfg, Provider::Google, browser)
+        .await
+        .expect("sign in");
+    let account = accounts::keep(&mut store, &vault, &s, now()).expect("keep");
+    let first_refresh = vault
+        .refresh_token(&account.id)
+        .expect("vault")
+        .expect("rt");
+    let creds = std::sync::Arc::new(Credentials::new(cfg.clone(), vault.clone()).expect("creds"));
+
+    // Fresh access token: served from the keyring, no refresh.
+    creds
+        .access_token(&account.id, Provider::Google, now)
+        .await
+        .expect("token");
+    assert_eq!(cloud.state().stats().total.token.refresh_token, 0);
+
+    // Two hours later, eight callers at once: one refresh.
+    let later = || now() + 2 * 3600;
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let creds = creds.clone();
+        let id = account.id.clone();
+        tasks.push(tokio::spawn(async move {
+            creds.access_token(&id, Provider::Google, later).await
+        }));
+    }
+    let mut tokens = Vec::new();
+    for t in tasks {
+        tokens.push(t.await.expect("join").expect("token"));
+    }
+    let stats = cloud.state().stats();
+    assert_eq!(stats.total.token.refresh_token, 1, "{stats:?}");
+    assert_eq!(stats.max_concurrent_refresh, 1);
+    assert!(tokens.windows(2).all(|w| w[0] == w[1]));
+    // The rotated refresh token replaced the old one, which the server no longer takes.
+    let rotated = vault
+        .refresh_token(&account.id)
+        .expect("vault")
+        .expect("rt");
+    assert_ne!(rotated, first_refresh);
+    creds
+        .refresh(&account.id, Provider::Google, later)
+        .await
+        .expect("refresh with the rotated token");
+    assert_eq!(cloud.state().stats().total.token.refresh_token, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_grant_means_action_required_once_never_a_loop_never_a_wipe() {
+    for (provider, fake, error) in [
+        (
+            Provider::Microsoft,
+            FakeProvider::Microsoft,
+            "invalid_grant",
+        ),
+        (
+            Provider::Microsoft,
+            FakeProvider::Microsoft,
+            "interaction_required",
+        ),
+        (Provider::Google, FakeProvider::Google, "invalid_grant"),
+    ] {
+        let cloud = cloud().await;
+        let cfg = config(&cloud.base_url());
+        let vault = vault();
+        let (_dir, mut store) = store();
+        let s = sign_in(&cfg, provider, browser).await.expect("sign in");
+        let account = accounts::keep(&mut store, &vault, &s, now()).expect("keep");
+        let creds = Credentials::new(cfg.clone(), vault.clone()).expect("creds");
+        cloud
+            .state()
+            .set_faults(fault(fake, error, 100))
+            .expect("fault");
+        let later = || now() + 2 * 3600;
+        let mut notified = 0;
+        for _ in 0..3 {
+            let e = creds
+                .access_token(&account.id, provider, later)
+                .await
+                .expect_err("refresh must fail");
+            assert!(
+                matches!(e, AuthError::ActionRequired { .. }),
+                "{error}: {e:?}"
+            );
+            let change = accounts::record_failure(&mut store, &account.id, &e).expect("record");
+            notified += usize::from(change.notify_action_required);
+        }
+        assert_eq!(notified, 1, "{error}: one notification");
+        // One token request per attempt: no retry loop inside.
+        assert_eq!(
+            cloud.state().stats().total.token.refresh_token,
+            3,
+            "{error}"
+        );
+        let a = store.account(&account.id).expect("account");
+        assert_eq!(a.status, AccountStatus::ActionRequired);
+        let msg = a.status_message.unwrap_or_default();
+        assert!(msg.contains("sign in again"), "{msg}");
+        assert!(!msg.contains(CANARY));
+        // Nothing wiped: the account, and its keyring entries, are still there.
+        assert!(vault.refresh_token(&account.id).expect("vault").is_some());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transient_failures_are_not_lost_grants() {
+    let cloud = cloud().await;
+    let cfg = config(&cloud.base_url());
+    let vault = vault();
+    let (_dir, mut store) = store();
+    let s = sign_in(&cfg, Provider::Microsoft, browser)
+        .await
+        .expect("sign in");
+    let account = accounts::keep(&mut store, &vault, &s, now()).expect("keep");
+    let creds = Credentials::new(cfg.clone(), vault.clone()).expect("creds");
+    cloud
+        .state()
+        .set_faults(fault(FakeProvider::Microsoft, "temporarily_unavailable", 1))
+        .expect("fault");
+    let later = || now() + 2 * 3600;
+    let e = creds
+        .access_token(&account.id, Provider::Microsoft, later)
+        .await
+        .expect_err("503");
+    assert!(matches!(e, AuthError::Provider { .. }), "{e:?}");
+    // The next attempt works with the same refresh token.
+    creds
+        .access_token(&account.id, Provider::Microsoft, later)
+        .await
+        .expect("token");
+    // And an unreachable server is "offline", which leaves the badge alone.
+    cloud.stop().await;
+    let e = creds
+        .refresh(&account.id, Provider::Microsoft, later)
+        .await
+        .expect_err("offline");
+    assert!(matches!(e, AuthError::Offline { .. }), "{e:?}");
+    let change = accounts::record_failure(&mut store, &account.id, &e).expect("record");
+    assert!(!change.notify_action_required);
+    assert_eq!(
+        store.account(&account.id).expect("a").status,
+        AccountStatus::Connected
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disconnect_revokes_at_google_and_deletes_keyring_entries_and_mirror() {
+    let cloud = cloud().await;
+    let cfg = config(&cloud.base_url());
+    let vault = vault();
+    let (_dir, mut store) = store();
+    let g = sign_in(&cfg, Provider::Google, browser)
+        .await
+        .expect("sign in");
+    let g = accounts::keep(&mut store, &vault, &g, now()).expect("keep");
+    let m = sign_in(&cfg, Provider::Microsoft, browser)
+        .await
+        .expect("sign in");
+    let m = accounts::keep(&mut store, &vault, &m, now()).expect("keep");
+    let google_refresh = vault.refresh_token(&g.id).expect("vault").expect("rt");
+    let store = std::sync::Mutex::new(store);
+
+    let done = accounts::disconnect(&store, &cfg, &vault, &g.id)
+        .await
+        .expect("disconnect");
+    assert_eq!(done.revoked, RevokeOutcome::Revoked);
+    assert_eq!(cloud.state().stats().total.revoke, 1);
+    assert!(vault.refresh_token(&g.id).expect("vault").is_none());
+    assert!(vault.access_token(&g.id).expect("vault").is_none());
+    // Revoked at the server: the old refresh token no longer works.
+    let r = http()
+        .post(format!("{}/token", cloud.base_url()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "grant_type=refresh_token&refresh_token={}&client_id={}&client_secret={}",
+            google_refresh.expose(),
+            almanac_fakecloud::state::DEFAULT_GOOGLE_CLIENT_ID,
+            almanac_fakecloud::state::DEFAULT_GOOGLE_CLIENT_SECRET
+        ))
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(r.status(), 400);
+
+    let done = accounts::disconnect(&store, &cfg, &vault, &m.id)
+        .await
+        .expect("disconnect");
+    assert_eq!(done.revoked, RevokeOutcome::NotSupported);
+    assert!(vault.refresh_token(&m.id).expect("vault").is_none());
+    assert!(store
+        .lock()
+        .expect("lock")
+        .list_accounts()
+        .expect("list")
+        .is_empty());
+}

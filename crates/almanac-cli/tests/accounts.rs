@@ -1,0 +1,276 @@
+//! `almanac accounts …` end to end: the real binary signing in through a stand-in
+//! browser ($BROWSER) against a real, independent authorization server
+//! (oidc-provider, tests/oauth-server) and the project's fake cloud, with tokens in
+//! a real Secret Service. Run under `scripts/with-keyring` (scripts/test does).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use almanac_fakecloud::{ConfigUpdate, FakeCloud, FaultsUpdate};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_almanac");
+const CANARY: &str = "CANARYcli";
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn browser() -> PathBuf {
+    root().join("tests/oauth-server/browser.py")
+}
+
+struct Env {
+    dir: tempfile::TempDir,
+    config: PathBuf,
+    transcript: std::cell::RefCell<String>,
+}
+
+impl Env {
+    fn new(config_text: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = dir.path().join("config.toml");
+        std::fs::write(&config, config_text).expect("config");
+        std::fs::create_dir(dir.path().join("data")).expect("data dir");
+        Self {
+            dir,
+            config,
+            transcript: Default::default(),
+        }
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.arg("--data-dir")
+            .arg(self.data())
+            .args(args)
+            .env("ALMANAC_CONFIG", &self.config)
+            .env("BROWSER", browser())
+            .env("BROWSER_LOG", self.dir.path().join("browser.log"));
+        c
+    }
+
+    fn run_with(&self, mut c: Command) -> Output {
+        let o = c.output().expect("run almanac");
+        let mut t = self.transcript.borrow_mut();
+        t.push_str(&String::from_utf8_lossy(&o.stdout));
+        t.push_str(&String::from_utf8_lossy(&o.stderr));
+        o
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.run_with(self.command(args))
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let o = self.run(args);
+        assert!(
+            o.status.success(),
+            "almanac {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        serde_json::from_slice(&o.stdout).expect("json output")
+    }
+
+    /// No canary token in anything the CLI printed or left in the data directory
+    /// (database, WAL, shm).
+    fn assert_no_leak(&self) {
+        assert!(
+            !self.transcript.borrow().contains(CANARY),
+            "a token reached the output"
+        );
+        for entry in std::fs::read_dir(self.data()).expect("data dir") {
+            let path = entry.expect("entry").path();
+            let bytes = std::fs::read(&path).expect("read");
+            assert!(
+                !bytes.windows(CANARY.len()).any(|w| w == CANARY.as_bytes()),
+                "a token leaked into {}",
+                path.display()
+            );
+        }
+    }
+}
+
+/// The oidc-provider server of tests/oauth-server, stopped on drop.
+struct OidcServer {
+    child: Child,
+    endpoints: Value,
+    log: PathBuf,
+}
+
+impl OidcServer {
+    fn start(email: &str, log: PathBuf) -> Self {
+        let dir = root().join("tests/oauth-server");
+        assert!(
+            dir.join("node_modules/oidc-provider").is_dir(),
+            "run `npm ci` in tests/oauth-server (scripts/test does)"
+        );
+        let mut child = Command::new("node")
+            .arg(dir.join("server.mjs"))
+            .env("OIDC_ACCOUNT_EMAIL", email)
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).expect("log"))
+            .spawn()
+            .expect("start node");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("read");
+        let endpoints = serde_json::from_str(&line).expect("server line");
+        Self {
+            child,
+            endpoints,
+            log,
+        }
+    }
+
+    fn endpoint(&self, key: &str) -> &str {
+        self.endpoints[key].as_str().expect("endpoint")
+    }
+
+    fn token_requests(&self, grant: &str) -> usize {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.starts_with(&format!("token grant_type={grant} ")))
+            .count()
+    }
+}
+
+impl Drop for OidcServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn google_sign_in_against_a_real_oidc_provider() {
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let email = "casey.cli@example.test";
+    let server = OidcServer::start(email, scratch.path().join("server.log"));
+    let env = Env::new(&format!(
+        "[google]\nclient_id = \"almanac-desktop\"\nclient_secret = \"almanac-desktop-not-secret\"\n\
+         auth_url = \"{}\"\ntoken_url = \"{}\"\nrevoke_url = \"{}\"\n",
+        server.endpoint("authorization_endpoint"),
+        server.endpoint("token_endpoint"),
+        server.endpoint("revocation_endpoint"),
+    ));
+    let account = env.json(&["--json", "accounts", "add", "google", "--timeout", "60"]);
+    assert_eq!(account["email"], email);
+    assert_eq!(account["provider"], "google");
+    assert_eq!(account["status"], "connected");
+    assert_eq!(server.token_requests("authorization_code"), 1);
+    let log = std::fs::read_to_string(env.dir.path().join("browser.log")).unwrap_or_default();
+    assert!(log.contains("status=200 path=/callback/google"), "{log}");
+
+    let list = env.json(&["--json", "accounts", "list"]);
+    assert_eq!(list.as_array().map(Vec::len), Some(1));
+    // A fresh access token is used from the keyring: no refresh request.
+    let checked = env.json(&["--json", "accounts", "check"]);
+    assert_eq!(checked[0]["ok"], true);
+    assert_eq!(server.token_requests("refresh_token"), 0);
+
+    let id = account["id"].as_str().expect("id");
+    let removed = env.json(&["--json", "accounts", "remove", id]);
+    assert_eq!(removed["revoked"], "revoked");
+    assert_eq!(env.json(&["--json", "accounts", "list"]), serde_json::json!([]));
+    // Nothing the server logged carries a token or code, and nothing here either.
+    env.assert_no_leak();
+}
+
+fn fake_config(base: &str) -> String {
+    format!(
+        "[microsoft]\nclient_id = \"{}\"\nauthority = \"{base}\"\n\
+         [google]\nclient_id = \"{}\"\nclient_secret = \"{}\"\n\
+         auth_url = \"{base}/o/oauth2/v2/auth\"\ntoken_url = \"{base}/token\"\nrevoke_url = \"{base}/revoke\"\n",
+        almanac_fakecloud::state::DEFAULT_MICROSOFT_CLIENT_ID,
+        almanac_fakecloud::state::DEFAULT_GOOGLE_CLIENT_ID,
+        almanac_fakecloud::state::DEFAULT_GOOGLE_CLIENT_SECRET,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_lost_grant_and_removal_through_the_cli_leave_no_token_behind() {
+    let cloud = FakeCloud::start().await.expect("fake cloud");
+    let state = cloud.state();
+    state
+        .update_config(ConfigUpdate {
+            token_prefix: Some(CANARY.into()),
+            // Shorter than the refresh-ahead margin: every check refreshes.
+            access_token_lifetime_secs: Some(60),
+            ..ConfigUpdate::default()
+        })
+        .expect("config");
+    let env = Env::new(&fake_config(&cloud.base_url()));
+    let account = tokio::task::block_in_place(|| {
+        env.json(&["--json", "accounts", "add", "microsoft", "--timeout", "60"])
+    });
+    assert_eq!(account["email"], "adele@contoso.example");
+    let id = account["id"].as_str().expect("id").to_string();
+
+    let checked = tokio::task::block_in_place(|| env.json(&["--json", "accounts", "check"]));
+    assert_eq!(checked[0]["ok"], true, "{checked}");
+    assert_eq!(state.stats().total.token.refresh_token, 1);
+
+    // The grant is revoked at the provider: Action required, exit code 1, no loop,
+    // and the account stays.
+    let f: FaultsUpdate = serde_json::from_value(serde_json::json!({
+        "token_error": {"provider": "microsoft", "error": "invalid_grant", "count": 100}
+    }))
+    .expect("fault");
+    state.set_faults(f).expect("faults");
+    let o = tokio::task::block_in_place(|| env.run(&["--json", "accounts", "check"]));
+    assert_eq!(o.status.code(), Some(1));
+    let checked: Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(checked[0]["error"]["code"], "action_required");
+    assert_eq!(checked[0]["account"]["status"], "action_required");
+    assert_eq!(state.stats().total.token.refresh_token, 2);
+    let list = tokio::task::block_in_place(|| env.run(&["accounts", "list"]));
+    let text = String::from_utf8_lossy(&list.stdout);
+    assert!(text.contains("Action required"), "{text}");
+
+    let removed = tokio::task::block_in_place(|| env.json(&["--json", "accounts", "remove", &id]));
+    assert_eq!(removed["revoked"], "not_supported");
+    env.assert_no_leak();
+}
+
+#[test]
+fn without_a_keyring_sign_in_stops_before_the_browser_with_a_fix() {
+    let env = Env::new(&fake_config("http://127.0.0.1:9"));
+    let marker = env.dir.path().join("browser-opened");
+    let mut c = env.command(&["accounts", "add", "google"]);
+    c.env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+        .env("BROWSER", format!("touch {}", marker.display()));
+    let o = env.run_with(c);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("keyring") && err.contains("gnome-keyring"), "{err}");
+    assert!(err.contains("never written to a plain file"), "{err}");
+    assert!(!marker.exists(), "the browser must not open");
+}
+
+#[test]
+fn configuration_problems_are_explained() {
+    let env = Env::new("");
+    let o = env.run(&["accounts", "add", "google"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("[google]") && err.contains("config.toml"), "{err}");
+
+    let env = Env::new("[microsoft]\nclient_id = \"x\"\nauthority = \"http://login.example.com\"\n");
+    let o = env.run(&["--json", "accounts", "add", "microsoft"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err: Value = serde_json::from_slice(&o.stderr).expect("json error");
+    assert_eq!(err["code"], "config");
+    assert!(err["message"].as_str().unwrap_or("").contains("https"), "{err}");
+
+    let o = env.run(&["accounts", "remove", "no-such-id"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("accounts list"));
+}
