@@ -16,6 +16,10 @@ const COMMANDS: &[&str] = &[
     "list_time_zones",
     "default_time_zone",
     "report_ready",
+    "list_accounts",
+    "configured_providers",
+    "connect_account",
+    "disconnect_account",
 ];
 
 fn main() {

@@ -1,22 +1,30 @@
 //! The desktop host: Tauri window, tray and commands over the core crates. Thin by
 //! design — behaviour lives in `almanac-model` and `almanac-store`.
 
+mod accounts;
 mod commands;
+mod notify;
 pub mod startup_probe;
 mod tray;
 
 use std::sync::Mutex;
 
+use almanac_auth::{deep_link, AuthConfig, DeepLinks, Vault};
 use almanac_store::{DataDir, Store};
 use tauri::Manager;
 
-/// Shared app state: the store behind one writer lock.
+/// Shared app state: the store behind one writer lock, the provider configuration
+/// (or why it could not be read), the keyring vault, and sign-ins waiting for a
+/// deep link.
 #[derive(Debug)]
 pub struct AppState {
     store: Mutex<Store>,
+    config: Result<AuthConfig, String>,
+    vault: Vault,
+    deep_links: DeepLinks,
 }
 
-fn show_main_window(app: &tauri::AppHandle) {
+pub(crate) fn show_main_window(app: &tauri::AppHandle) {
     if let Some(w) = app.get_webview_window("main") {
         let _ = w.unminimize();
         let _ = w.show();
@@ -24,13 +32,37 @@ fn show_main_window(app: &tauri::AppHandle) {
     }
 }
 
+/// Makes `almanac://` open this app (on Linux: a handler .desktop file and the
+/// x-scheme-handler default). A failure only disables the deep-link redirect.
+fn register_deep_link(app: &tauri::App) {
+    #[cfg(any(target_os = "linux", windows))]
+    {
+        use tauri_plugin_deep_link::DeepLinkExt;
+        if let Err(e) = app.deep_link().register_all() {
+            eprintln!("almanac: could not register the almanac:// link handler: {e}");
+        }
+    }
+    #[cfg(not(any(target_os = "linux", windows)))]
+    let _ = app;
+}
+
 /// Runs the app; returns the process exit code.
 pub fn run() -> i32 {
     let result = tauri::Builder::default()
         // First: a second launch hands over to this window and exits.
-        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+        .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
+            // Another launch, maybe by the browser with our OAuth deep link. Only a
+            // command line that is exactly `almanac <link>` carries a link, and only a
+            // sign-in waiting for its state takes it; anything else just shows the window.
+            if let Some(link) = deep_link::from_args(&argv) {
+                let state = app.state::<AppState>();
+                if let Err(why) = state.deep_links.deliver(link) {
+                    eprintln!("almanac: ignored a deep link ({why:?})");
+                }
+            }
             show_main_window(app);
         }))
+        .plugin(tauri_plugin_deep_link::init())
         .invoke_handler(tauri::generate_handler![
             commands::list_calendars,
             commands::list_occurrences,
@@ -42,6 +74,10 @@ pub fn run() -> i32 {
             commands::list_time_zones,
             commands::default_time_zone,
             commands::report_ready,
+            accounts::list_accounts,
+            accounts::configured_providers,
+            accounts::connect_account,
+            accounts::disconnect_account,
         ])
         .setup(|app| {
             // Opened only after single-instance had its say: a second launch has been
@@ -55,8 +91,13 @@ pub fn run() -> i32 {
             };
             app.manage(AppState {
                 store: Mutex::new(store),
+                config: AuthConfig::load().map_err(|e| e.to_string()),
+                vault: Vault::default(),
+                deep_links: DeepLinks::new(),
             });
+            register_deep_link(app);
             tray::build(app.handle())?;
+            accounts::check_at_start(app.handle());
             Ok(())
         })
         .on_window_event(|window, event| {

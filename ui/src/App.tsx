@@ -34,6 +34,8 @@ import { Toolbar, type ViewName } from "./components/Toolbar";
 import { Sidebar } from "./components/Sidebar";
 import { EventEditor } from "./components/EventEditor";
 import { ScopeDialog, type ScopeAction } from "./components/ScopeDialog";
+import { SettingsDialog } from "./components/SettingsDialog";
+import { useAccounts } from "./components/useAccounts";
 import { occurrenceToEvent } from "./lib/mapping";
 import { occurrenceDomId } from "./lib/ids";
 import { shortcutFor } from "./lib/keyboard";
@@ -73,6 +75,7 @@ export default function App() {
   const [editor, setEditor] = useState<EditorState | null>(null);
   const [scopePrompt, setScopePrompt] = useState<{ action: ScopeAction; resolve: (s: EditScope | null) => void } | null>(null);
   const [toast, setToast] = useState<string>("");
+  const [settingsOpen, setSettingsOpen] = useState(false);
 
   // Refs read by FullCalendar callbacks (which must keep a stable identity).
   const calendarsRef = useRef<Map<string, Calendar>>(new Map());
@@ -94,6 +97,16 @@ export default function App() {
 
   const refetch = useCallback(() => api()?.refetchEvents(), []);
 
+  /** Take a new calendar list, keeping the user's visibility toggles for known calendars. */
+  const applyCalendars = useCallback((cals: Calendar[]) => {
+    const prev = visibleRef.current;
+    calendarsRef.current = new Map(cals.map((c) => [c.id, c]));
+    const vis = Object.fromEntries(cals.map((c) => [c.id, prev[c.id] ?? c.visible]));
+    visibleRef.current = vis;
+    setCalendars(cals);
+    setVisible(vis);
+  }, []);
+
   // Initial load.
   useEffect(() => {
     let cancelled = false;
@@ -101,12 +114,8 @@ export default function App() {
       try {
         const [cals, tz] = await Promise.all([listCalendars(), defaultTimeZone()]);
         if (cancelled) return;
-        calendarsRef.current = new Map(cals.map((c) => [c.id, c]));
-        const vis = Object.fromEntries(cals.map((c) => [c.id, c.visible]));
-        visibleRef.current = vis;
+        applyCalendars(cals);
         loadedRef.current = true;
-        setCalendars(cals);
-        setVisible(vis);
         setDefaultTz(tz);
         refetch();
       } catch (e) {
@@ -116,7 +125,20 @@ export default function App() {
     return () => {
       cancelled = true;
     };
-  }, [refetch, showToast]);
+  }, [applyCalendars, refetch, showToast]);
+
+  // An account was connected or disconnected: its calendars may have come or gone.
+  const reloadCalendars = useCallback(() => {
+    if (!loadedRef.current) return;
+    listCalendars()
+      .then((cals) => {
+        applyCalendars(cals);
+        refetch();
+      })
+      .catch(showToast);
+  }, [applyCalendars, refetch, showToast]);
+
+  const accounts = useAccounts(settingsOpen, reloadCalendars);
 
   // The zone list (~600 names) is only needed by the editor: load it when the editor
   // first opens, so it does not re-render the calendar during startup.
@@ -311,11 +333,17 @@ export default function App() {
   };
 
   // ----- keyboard -----
-  const keyState = useRef({ dialogOpen: false, closeTop: () => {}, newEvent: () => {} });
+  const keyState = useRef({ dialogOpen: false, closeTop: () => {}, newEvent: () => {}, openSettings: () => {} });
   keyState.current = {
-    dialogOpen: editor !== null || scopePrompt !== null,
-    closeTop: () => (scopePrompt ? chooseScope(null) : editor ? closeEditor() : undefined),
+    dialogOpen: editor !== null || scopePrompt !== null || settingsOpen,
+    closeTop: () => {
+      if (scopePrompt) chooseScope(null);
+      else if (editor) closeEditor();
+      else if (accounts.confirm) accounts.cancelDisconnect();
+      else if (settingsOpen) setSettingsOpen(false);
+    },
     newEvent: newEventNow,
+    openSettings: () => setSettingsOpen(true),
   };
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
@@ -338,6 +366,9 @@ export default function App() {
           break;
         case "next":
           cal?.next();
+          break;
+        case "settings":
+          keyState.current.openSettings();
           break;
         case "search":
           break; // reserved
@@ -362,6 +393,7 @@ export default function App() {
           onNext={() => api()?.next()}
           onView={(v) => api()?.changeView(v)}
           onNew={newEventNow}
+          onSettings={() => setSettingsOpen(true)}
         />
         <div id="calendar" className="calendar">
           <FullCalendar
@@ -405,6 +437,7 @@ export default function App() {
         />
       )}
       {scopePrompt && <ScopeDialog action={scopePrompt.action} onChoose={chooseScope} />}
+      {settingsOpen && <SettingsDialog accounts={accounts} onClose={() => setSettingsOpen(false)} />}
 
       <div id="toast" className={toast ? "toast visible" : "toast"} role="status" aria-live="polite" onClick={() => setToast("")}>
         {toast}

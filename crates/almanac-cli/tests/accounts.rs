@@ -179,7 +179,10 @@ fn google_sign_in_against_a_real_oidc_provider() {
     let id = account["id"].as_str().expect("id");
     let removed = env.json(&["--json", "accounts", "remove", id]);
     assert_eq!(removed["revoked"], "revoked");
-    assert_eq!(env.json(&["--json", "accounts", "list"]), serde_json::json!([]));
+    assert_eq!(
+        env.json(&["--json", "accounts", "list"]),
+        serde_json::json!([])
+    );
     // Nothing the server logged carries a token or code, and nothing here either.
     env.assert_no_leak();
 }
@@ -250,7 +253,10 @@ fn without_a_keyring_sign_in_stops_before_the_browser_with_a_fix() {
     let o = env.run_with(c);
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("keyring") && err.contains("gnome-keyring"), "{err}");
+    assert!(
+        err.contains("keyring") && err.contains("gnome-keyring"),
+        "{err}"
+    );
     assert!(err.contains("never written to a plain file"), "{err}");
     assert!(!marker.exists(), "the browser must not open");
 }
@@ -261,14 +267,21 @@ fn configuration_problems_are_explained() {
     let o = env.run(&["accounts", "add", "google"]);
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("[google]") && err.contains("config.toml"), "{err}");
+    assert!(
+        err.contains("[google]") && err.contains("config.toml"),
+        "{err}"
+    );
 
-    let env = Env::new("[microsoft]\nclient_id = \"x\"\nauthority = \"http://login.example.com\"\n");
+    let env =
+        Env::new("[microsoft]\nclient_id = \"x\"\nauthority = \"http://login.example.com\"\n");
     let o = env.run(&["--json", "accounts", "add", "microsoft"]);
     assert_eq!(o.status.code(), Some(1));
     let err: Value = serde_json::from_slice(&o.stderr).expect("json error");
     assert_eq!(err["code"], "config");
-    assert!(err["message"].as_str().unwrap_or("").contains("https"), "{err}");
+    assert!(
+        err["message"].as_str().unwrap_or("").contains("https"),
+        "{err}"
+    );
 
     let o = env.run(&["accounts", "remove", "no-such-id"]);
     assert_eq!(o.status.code(), Some(1));

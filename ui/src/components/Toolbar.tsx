@@ -15,6 +15,7 @@ export function Toolbar(props: {
   onNext: () => void;
   onView: (v: ViewName) => void;
   onNew: () => void;
+  onSettings: () => void;
 }) {
   return (
     <header className="toolbar">
@@ -41,6 +42,11 @@ export function Toolbar(props: {
             {label}
           </button>
         ))}
+      </div>
+      <div className="group">
+        <button id="btn-settings" onClick={props.onSettings} title="Settings (,)">
+          Settings
+        </button>
       </div>
     </header>
   );

@@ -12,6 +12,12 @@ describe("shortcutFor", () => {
     expect(shortcutFor({ key: "/", target: body }, false)).toBe("search");
     expect(shortcutFor({ key: "x", target: body }, false)).toBeNull();
   });
+  it("maps ',' to settings (unmodified, not while typing or in a dialog)", () => {
+    expect(shortcutFor({ key: ",", target: body }, false)).toBe("settings");
+    expect(shortcutFor({ key: ",", target: { tagName: "INPUT" } }, false)).toBeNull();
+    expect(shortcutFor({ key: ",", target: body }, true)).toBeNull();
+    expect(shortcutFor({ key: ",", ctrlKey: true, target: body }, false)).toBeNull();
+  });
   it("ignores keys while typing", () => {
     for (const tagName of ["INPUT", "TEXTAREA", "SELECT", "input"]) {
       expect(shortcutFor({ key: "n", target: { tagName } }, false)).toBeNull();

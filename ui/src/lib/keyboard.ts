@@ -1,4 +1,4 @@
-export type ShortcutAction = "today" | "new" | "prev" | "next" | "search" | "escape";
+export type ShortcutAction = "today" | "new" | "prev" | "next" | "search" | "settings" | "escape";
 
 export type KeyLike = {
   key: string;
@@ -36,6 +36,8 @@ export function shortcutFor(e: KeyLike, dialogOpen: boolean): ShortcutAction | n
       return "next";
     case "/":
       return "search"; // reserved, no-op for now
+    case ",":
+      return "settings";
     default:
       return null;
   }

@@ -2,14 +2,17 @@
 // in a plain browser (no window.__TAURI_INTERNALS__). Never used inside Tauri
 // and excluded from production builds (ipc.ts imports it behind import.meta.env.DEV).
 import type {
+  Account,
   AppErrorPayload,
   Calendar,
+  Disconnected,
   EventChange,
   EventInput,
   EventMove,
   EventTarget,
   EventView,
   Occurrence,
+  Provider,
   RangeQuery,
 } from "./bindings";
 import {
@@ -31,7 +34,7 @@ const fail = (code: AppErrorPayload["code"], message: string): never => {
 
 const calendars: Calendar[] = [
   { id: "personal", name: "Personal", color: "#3b82f6", accountId: null, canEdit: true, isPrimary: true, visible: true },
-  { id: "work", name: "Work", color: "#16a34a", accountId: null, canEdit: true, isPrimary: false, visible: true },
+  { id: "work", name: "Work", color: "#16a34a", accountId: "acc-ms-1", canEdit: true, isPrimary: false, visible: true },
   { id: "holidays", name: "Holidays (read-only)", color: "#f59e0b", accountId: null, canEdit: false, isPrimary: false, visible: true },
 ];
 
@@ -212,6 +215,61 @@ function remove(t: EventTarget): null {
   return null;
 }
 
+// ----- accounts -----
+// Both providers count as configured so both Connect buttons work; set
+// localStorage["almanac.dev.configured"] = "microsoft" (comma-separated) to see the
+// "Not set up" state.
+const accounts: Account[] = [
+  { id: "acc-ms-1", provider: "microsoft", email: "ann.example@contoso.com", displayName: "Ann Example", status: "connected",
+    statusMessage: null, createdAt: Math.floor(Date.now() / 1000) - 86400 * 30 },
+  { id: "acc-g-1", provider: "google", email: "ann.example@gmail.com", displayName: "Ann Example", status: "action_required",
+    statusMessage: "Google no longer accepts Almanac's sign-in for this account. Reconnect to continue syncing.",
+    createdAt: Math.floor(Date.now() / 1000) - 86400 * 3 },
+];
+
+function configuredProviders(): Provider[] {
+  let raw: string | null = null;
+  try {
+    raw = globalThis.localStorage?.getItem("almanac.dev.configured") ?? null;
+  } catch {
+    raw = null;
+  }
+  if (raw === null) return ["microsoft", "google"];
+  return raw.split(",").map((p) => p.trim()).filter((p): p is Provider => p === "microsoft" || p === "google");
+}
+
+async function connect(provider: Provider): Promise<Account> {
+  if (provider !== "microsoft" && provider !== "google") fail("invalid_input", `Unknown provider ${String(provider)}.`);
+  if (!configuredProviders().includes(provider)) fail("config", `There is no [${provider}] section in config.toml.`);
+  // Pretend the user takes a few seconds in the browser.
+  await new Promise((r) => setTimeout(r, 4000));
+  const existing = accounts.find((a) => a.provider === provider);
+  if (existing) {
+    existing.status = "connected";
+    existing.statusMessage = null;
+    return existing;
+  }
+  const a: Account = {
+    id: `acc-${provider}-${seq++}`, provider, email: provider === "google" ? "new.user@gmail.com" : "new.user@contoso.com",
+    displayName: "New User", status: "connected", statusMessage: null, createdAt: Math.floor(Date.now() / 1000),
+  };
+  accounts.push(a);
+  return a;
+}
+
+function disconnect(accountId: string): Disconnected {
+  const i = accounts.findIndex((a) => a.id === accountId);
+  if (i < 0) fail("not_found", "No such account.");
+  const [account] = accounts.splice(i, 1);
+  // Like the real back end: the local copy of the account's calendars goes away.
+  for (let c = calendars.length - 1; c >= 0; c--) {
+    if (calendars[c].accountId !== accountId) continue;
+    for (const [id, r] of rows) if (r.input.calendarId === calendars[c].id) rows.delete(id);
+    calendars.splice(c, 1);
+  }
+  return { account, revoked: account.provider === "microsoft" ? "not_supported" : "revoked" };
+}
+
 const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v));
 
 export async function devInvoke(cmd: string, args: Record<string, unknown>): Promise<unknown> {
@@ -240,6 +298,14 @@ export async function devInvoke(cmd: string, args: Record<string, unknown>): Pro
     }
     case "default_time_zone":
       return zone;
+    case "list_accounts":
+      return clone(accounts);
+    case "configured_providers":
+      return configuredProviders();
+    case "connect_account":
+      return clone(await connect(args.provider as Provider));
+    case "disconnect_account":
+      return clone(disconnect(args.accountId as string));
     default:
       return fail("internal", `Unknown command ${cmd}`);
   }

@@ -1,9 +1,12 @@
 // Typed wrappers around the Tauri commands. The only place (with the rest of
 // platform/) allowed to import @tauri-apps/*.
 import { invoke } from "@tauri-apps/api/core";
+import { listen } from "@tauri-apps/api/event";
 import type {
+  Account,
   AppErrorPayload,
   Calendar,
+  Disconnected,
   ErrorCode,
   EventChange,
   EventInput,
@@ -11,6 +14,7 @@ import type {
   EventTarget,
   EventView,
   Occurrence,
+  Provider,
   RangeQuery,
 } from "./bindings";
 
@@ -72,3 +76,25 @@ export const listTimeZones = () => call<string[]>("list_time_zones");
 export const defaultTimeZone = () => call<string>("default_time_zone");
 /** Startup probe: the week view is painted with its first events (see scripts/bench-startup). */
 export const reportReady = () => (inTauri() ? call<null>("report_ready") : Promise.resolve(null));
+
+// ----- accounts -----
+export const listAccounts = () => call<Account[]>("list_accounts");
+/** Providers that have a section in the user's config.toml. */
+export const configuredProviders = () => call<Provider[]>("configured_providers");
+/** Opens the system browser; resolves only when the sign-in has finished (may take minutes). */
+export const connectAccount = (provider: Provider) => call<Account>("connect_account", { provider });
+export const disconnectAccount = (accountId: string) => call<Disconnected>("disconnect_account", { accountId });
+
+/**
+ * Calls `cb` whenever the back end reports that some account's status changed
+ * (event `accounts-changed`, no payload). Resolves to an unsubscribe function.
+ * Outside Tauri (dev in a plain browser) this is a no-op.
+ */
+export async function onAccountsChanged(cb: () => void): Promise<() => void> {
+  if (!inTauri()) return () => {};
+  try {
+    return await listen("accounts-changed", () => cb());
+  } catch (e) {
+    throw toAppError(e);
+  }
+}

@@ -1,0 +1,138 @@
+//! Account commands and the account check at start: thin adapters over
+//! `almanac-auth`. Sign-in runs without holding the store; only the short writes at
+//! its end take the lock.
+
+use std::time::Duration;
+
+use almanac_auth::{accounts, AuthConfig, AuthError, Credentials, SignIn};
+use almanac_model::{Account, AccountStatus, AppError, Disconnected, ErrorCode, Provider};
+use tauri::{AppHandle, Emitter, Manager, State};
+
+use crate::{notify, AppState};
+
+type CmdResult<T> = Result<T, AppError>;
+
+/// Emitted (no payload) whenever an account is added, removed or changes status.
+pub const ACCOUNTS_CHANGED: &str = "accounts-changed";
+
+fn unix_now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn config(state: &AppState) -> CmdResult<&AuthConfig> {
+    state
+        .config
+        .as_ref()
+        .map_err(|message| AppError::new(ErrorCode::Config, message.clone()))
+}
+
+fn store_error() -> AppError {
+    AppError::new(
+        ErrorCode::Internal,
+        "The store is unavailable after an earlier failure; restart Almanac.",
+    )
+}
+
+#[tauri::command]
+pub async fn list_accounts(state: State<'_, AppState>) -> CmdResult<Vec<Account>> {
+    let store = state.store.lock().map_err(|_| store_error())?;
+    Ok(store.list_accounts()?)
+}
+
+#[tauri::command]
+pub async fn configured_providers(state: State<'_, AppState>) -> CmdResult<Vec<Provider>> {
+    Ok(config(&state)?.configured())
+}
+
+#[tauri::command]
+pub async fn connect_account(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    provider: Provider,
+) -> CmdResult<Account> {
+    let cfg = config(&state)?.provider(provider)?;
+    // Before the browser: no point signing in if the tokens cannot be kept.
+    state.vault.probe()?;
+    let signed_in = SignIn {
+        config: cfg,
+        timeout: almanac_auth::DEFAULT_TIMEOUT,
+        deep_links: Some(&state.deep_links),
+        open: almanac_auth::browser::open,
+    }
+    .run(unix_now)
+    .await?;
+    let account = {
+        let mut store = state.store.lock().map_err(|_| store_error())?;
+        accounts::keep(&mut store, &state.vault, &signed_in, unix_now())?
+    };
+    let _ = app.emit(ACCOUNTS_CHANGED, ());
+    crate::show_main_window(&app);
+    Ok(account)
+}
+
+#[tauri::command]
+pub async fn disconnect_account(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    account_id: String,
+) -> CmdResult<Disconnected> {
+    let empty = AuthConfig::default();
+    // A broken config file must not keep the user from disconnecting.
+    let cfg = state.config.as_ref().unwrap_or(&empty);
+    let done = accounts::disconnect(&state.store, cfg, &state.vault, &account_id).await?;
+    let _ = app.emit(ACCOUNTS_CHANGED, ());
+    Ok(done)
+}
+
+/// At start (after a short delay, off the first paint's path): make sure every
+/// account can still get access. A lost grant turns the badge to "Action required"
+/// with one OS notification; a transient failure changes nothing.
+pub fn check_at_start(app: &AppHandle) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let state = app.state::<AppState>();
+        let Ok(config) = state.config.clone() else {
+            return;
+        };
+        let Ok(creds) = Credentials::new(config, state.vault.clone()) else {
+            return;
+        };
+        let list = match state.store.lock() {
+            Ok(s) => s.list_accounts().unwrap_or_default(),
+            Err(_) => return,
+        };
+        let mut changed = false;
+        for account in list {
+            if account.status == AccountStatus::Paused {
+                continue;
+            }
+            let outcome = creds
+                .access_token(&account.id, account.provider, unix_now)
+                .await;
+            let Ok(mut store) = state.store.lock() else {
+                return;
+            };
+            match outcome {
+                Ok(_) if account.status != AccountStatus::Connected => {
+                    changed |= store
+                        .set_account_status(&account.id, AccountStatus::Connected, None, None)
+                        .is_ok();
+                }
+                Ok(_) => {}
+                Err(AuthError::KeyringUnavailable(_) | AuthError::Config(_)) => {}
+                Err(e) => {
+                    if let Ok(change) = accounts::record_failure(&mut store, &account.id, &e) {
+                        changed = true;
+                        if change.notify_action_required {
+                            notify::action_required(&account, &e.to_string());
+                        }
+                    }
+                }
+            }
+        }
+        if changed {
+            let _ = app.emit(ACCOUNTS_CHANGED, ());
+        }
+    });
+}

@@ -1,0 +1,201 @@
+"""Sign-in in the real window: Settings → Accounts against the project's fake cloud.
+
+Run by tests/e2e/run.sh, which starts the fake cloud, writes the app's config.toml
+pointing at it (Google over loopback, Microsoft over the almanac:// deep link),
+unlocks a throwaway Secret Service, runs a notification server with a D-Bus monitor,
+and sets $BROWSER to tests/e2e/browser.py.
+
+One scenario, in order: connect Google (loopback) and Microsoft (deep link) and see
+the Connected badges; hostile deep links change nothing; a revoked grant shows
+"Action required" after a restart with exactly one notification across restarts;
+Reconnect fixes it; Disconnect asks first and removes the account; no canary token
+reaches the page, the database or the logs.
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+import traceback
+import urllib.request
+
+from wd import Session
+
+APP = os.environ["ALMANAC_APP"]
+DRIVER = os.environ.get("WEBDRIVER_URL", "http://127.0.0.1:4444")
+ART = os.environ.get("E2E_ARTIFACTS", os.path.join(os.path.dirname(__file__), "artifacts"))
+CLOUD = os.environ["E2E_FAKECLOUD"]
+CANARY = os.environ["E2E_CANARY"]
+NOTIFY_LOG = os.environ["E2E_NOTIFY_LOG"]
+DATA = os.environ["ALMANAC_DATA_DIR"]
+CAPS = {"alwaysMatch": {"browserName": "wry", "tauri:options": {"application": APP}}}
+STATUS = '[id^="account-"][id$="-status"]'
+
+
+def control(path, body=None):
+    req = urllib.request.Request(
+        f"{CLOUD}/_control/{path}",
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"content-type": "application/json"},
+        method="GET" if body is None else "POST",
+    )
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read() or b"null")
+
+
+def launch():
+    last = None
+    for _ in range(3):  # tauri-driver occasionally drops the first connection
+        try:
+            s = Session(DRIVER, CAPS)
+            s.wait_for(".fc-timegrid", timeout=30)
+            return s
+        except Exception as e:  # noqa: BLE001
+            last = e
+            time.sleep(1)
+    raise last
+
+
+def open_settings(s):
+    s.click("#btn-settings")
+    s.wait_for("#settings-dialog")
+
+
+def badges(s):
+    return s.execute(
+        f"""return [...document.querySelectorAll('{STATUS}')].map(e =>
+              [e.closest('.account-row').querySelector('.account-email').textContent,
+               e.dataset.status]);"""
+    )
+
+
+def wait_badges(s, want, timeout=40):
+    deadline = time.monotonic() + timeout
+    got = None
+    while time.monotonic() < deadline:
+        got = sorted(map(tuple, badges(s)))
+        if got == sorted(want):
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"badges {got}, want {sorted(want)}")
+
+
+def page_has_canary(s):
+    return s.execute("return document.documentElement.outerHTML.includes(arguments[0]);", CANARY)
+
+
+def notifications():
+    try:
+        with open(NOTIFY_LOG) as f:
+            return f.read().count("Almanac: sign in again")
+    except FileNotFoundError:
+        return 0
+
+
+GOOGLE = "alex.kim@gmail.example"
+MICROSOFT = "adele@contoso.example"
+
+
+def scenario():
+    # Access tokens shorter than the refresh-ahead margin: every start refreshes.
+    control("config", {"token_prefix": CANARY, "access_token_lifetime_secs": 60})
+    s = launch()
+    try:
+        open_settings(s)
+        s.wait_for("#accounts-empty")
+        s.click("#connect-google")
+        wait_badges(s, [(GOOGLE, "connected")])
+        s.screenshot(os.path.join(ART, "accounts-01-google-connected.png"))
+        s.click("#connect-microsoft")
+        wait_badges(s, [(GOOGLE, "connected"), (MICROSOFT, "connected")])
+        s.screenshot(os.path.join(ART, "accounts-02-both-connected.png"))
+        assert control("stats")["token"]["authorization_code"] == 2
+        print("ok   connect Google (loopback) and Microsoft (deep link)", flush=True)
+
+        # Hostile deep links through the OS and the command line: ignored.
+        for argv in (
+            [APP, "almanac://oauth/callback?code=forged&state=forged"],
+            [APP, "--inject", "almanac://oauth/callback?code=x&state=y"],
+            [APP, "almanac://oauth/../../etc/passwd"],
+            [APP, "almanac://evil/callback?code=x"],
+            [APP, "almanac://oauth/callback?" + "a" * 100_000],
+        ) + tuple([APP, "almanac://oauth/callback?code=r&state=r"] for _ in range(10)):
+            subprocess.run(argv, timeout=30, capture_output=True)
+        subprocess.run(["gio", "open", "almanac://oauth/callback?code=gio&state=gio"],
+                       timeout=30, capture_output=True)
+        time.sleep(1)
+        wait_badges(s, [(GOOGLE, "connected"), (MICROSOFT, "connected")])
+        assert control("stats")["token"]["authorization_code"] == 2, "a hostile link caused a token request"
+        print("ok   hostile deep links are ignored", flush=True)
+        assert not page_has_canary(s), "a token reached the page"
+    finally:
+        s.quit()
+
+    # Google revokes the grant; refreshes fail from now on (sign-ins still work).
+    control("faults", {"token_error": {"provider": "google", "error": "invalid_grant",
+                                       "count": 1000, "grant_type": "refresh_token"}})
+    for round_ in (1, 2):
+        s = launch()
+        try:
+            open_settings(s)
+            wait_badges(s, [(GOOGLE, "action_required"), (MICROSOFT, "connected")])
+            if round_ == 1:
+                s.screenshot(os.path.join(ART, "accounts-03-action-required.png"))
+            time.sleep(1)
+        finally:
+            s.quit()
+    assert notifications() == 1, f"{notifications()} notifications, want exactly 1"
+    print("ok   revoked grant: Action required, one notification across restarts", flush=True)
+
+    s = launch()
+    try:
+        open_settings(s)
+        wait_badges(s, [(GOOGLE, "action_required"), (MICROSOFT, "connected")])
+        google_id = s.execute(
+            f"""return [...document.querySelectorAll('.account-row')]
+                 .find(r => r.querySelector('.account-email').textContent === '{GOOGLE}').id;""")
+        microsoft_id = s.execute(
+            f"""return [...document.querySelectorAll('.account-row')]
+                 .find(r => r.querySelector('.account-email').textContent === '{MICROSOFT}').id;""")
+        s.click(f"#{google_id}-reconnect")
+        wait_badges(s, [(GOOGLE, "connected"), (MICROSOFT, "connected")])
+        print("ok   Reconnect clears Action required", flush=True)
+
+        s.click(f"#{microsoft_id}-disconnect")
+        s.wait_for("#confirm-disconnect")
+        s.click("#confirm-disconnect-cancel")
+        s.wait_gone("#confirm-disconnect")
+        wait_badges(s, [(GOOGLE, "connected"), (MICROSOFT, "connected")])
+        s.click(f"#{microsoft_id}-disconnect")
+        s.click("#confirm-disconnect-ok")
+        wait_badges(s, [(GOOGLE, "connected")])
+        notice = s.text("#accounts-notice")
+        assert "does not let apps revoke" in notice, notice
+        s.screenshot(os.path.join(ART, "accounts-04-disconnected.png"))
+        assert not page_has_canary(s), "a token reached the page"
+        print("ok   Disconnect asks first, then removes the account", flush=True)
+    finally:
+        s.quit()
+
+    for name in os.listdir(DATA):
+        path = os.path.join(DATA, name)
+        if os.path.isfile(path):
+            with open(path, "rb") as f:
+                assert CANARY.encode() not in f.read(), f"a token leaked into {path}"
+    print("ok   no canary token in the page or the data directory", flush=True)
+
+
+def main():
+    os.makedirs(ART, exist_ok=True)
+    try:
+        scenario()
+    except Exception:  # noqa: BLE001
+        traceback.print_exc()
+        print("accounts: 0 passed, 1 failed", flush=True)
+        return 1
+    print("accounts: 1 passed, 0 failed", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
