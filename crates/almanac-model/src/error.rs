@@ -24,6 +24,13 @@ pub enum ErrorCode {
     SignInFailed,
     /// The configuration file is missing something or holds a bad value.
     Config,
+    /// The provider failed or answered with something that is not its API (5xx,
+    /// an HTML page from a captive portal or proxy); try again later.
+    ProviderUnavailable,
+    /// The provider refused a request as malformed; retrying it unchanged will not help.
+    InvalidRequest,
+    /// The provider refuses this for good (no access, quota for the day used up).
+    Forbidden,
     Internal,
 }
 
@@ -44,6 +51,9 @@ impl ErrorCode {
             Self::KeyringUnavailable => "keyring_unavailable",
             Self::SignInFailed => "sign_in_failed",
             Self::Config => "config",
+            Self::ProviderUnavailable => "provider_unavailable",
+            Self::InvalidRequest => "invalid_request",
+            Self::Forbidden => "forbidden",
             Self::Internal => "internal",
         }
     }

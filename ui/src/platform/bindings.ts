@@ -1,5 +1,5 @@
 // Generated from crates/almanac-model by `UPDATE_BINDINGS=1 cargo test -p almanac-model`. Do not edit.
-export type ErrorCode = "invalid_input" | "not_found" | "read_only" | "conflict" | "storage" | "locked" | "auth_expired" | "throttled" | "offline" | "precondition_failed" | "action_required" | "keyring_unavailable" | "sign_in_failed" | "config" | "internal";
+export type ErrorCode = "invalid_input" | "not_found" | "read_only" | "conflict" | "storage" | "locked" | "auth_expired" | "throttled" | "offline" | "precondition_failed" | "action_required" | "keyring_unavailable" | "sign_in_failed" | "config" | "provider_unavailable" | "invalid_request" | "forbidden" | "internal";
 export type AppErrorPayload = { code: ErrorCode, message: string, };
 export type ShowAs = "free" | "tentative" | "busy" | "oof" | "workingElsewhere";
 export type Importance = "low" | "normal" | "high";

@@ -1,0 +1,17 @@
+//! What the provider clients (Microsoft Graph, Google Calendar) share: an HTTP client
+//! with timeouts, retries with exponential backoff and jitter that honour
+//! `Retry-After`, a per-mailbox concurrency cap, bearer tokens refreshed once on a
+//! 401, and the classification of every failure into a closed set of kinds with a
+//! plain-language message. A non-JSON answer is a transport error, never an empty
+//! calendar.
+
+mod backoff;
+mod error;
+mod http;
+
+pub use backoff::{Backoff, RetryDecision};
+pub use error::{ErrorKind, ProviderError, Result};
+pub use http::{
+    AccountTokens, ApiClient, ApiRequest, ApiResponse, Dialect, TokenSource,
+    GRAPH_CONCURRENCY_PER_MAILBOX,
+};
