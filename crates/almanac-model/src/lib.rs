@@ -8,6 +8,7 @@ mod event;
 mod input;
 mod ipc_bindings;
 mod occurrence;
+mod people;
 pub mod recurrence;
 pub mod time;
 
@@ -21,3 +22,4 @@ pub use input::{
 };
 pub use ipc_bindings::{typescript_bindings, BINDINGS_HEADER};
 pub use occurrence::{Occurrence, RangeQuery};
+pub use people::{Attendee, AttendeeKind, MeetingProvider, OnlineMeeting, Person, Response};

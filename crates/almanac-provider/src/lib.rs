@@ -7,11 +7,17 @@
 
 mod backoff;
 mod error;
+mod event;
 mod http;
+mod provider;
 
 pub use backoff::{Backoff, RetryDecision};
 pub use error::{ErrorKind, ProviderError, Result};
+pub use event::{OriginalStart, RemoteEvent, RemoteKind, RemoteRecurrence, SeriesLink, Timing};
 pub use http::{
     AccountTokens, ApiClient, ApiRequest, ApiResponse, Dialect, TokenSource,
     GRAPH_CONCURRENCY_PER_MAILBOX,
+};
+pub use provider::{
+    BoxFuture, CalendarProvider, Change, ChangePage, Cursor, RemoteCalendar, Window,
 };

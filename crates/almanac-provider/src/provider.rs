@@ -1,0 +1,97 @@
+//! The interface the sync engine drives, implemented by the Graph and Google clients.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use crate::error::Result;
+use crate::event::RemoteEvent;
+
+/// A calendar in the account's list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteCalendar {
+    pub remote_id: String,
+    pub name: String,
+    /// `#rrggbb`.
+    pub color: String,
+    pub can_edit: bool,
+    pub is_primary: bool,
+    /// Set for calendars shared with or delegated to the user: the owner's address.
+    pub owner_email: Option<String>,
+    /// The calendar's IANA zone, when the provider says.
+    pub time_zone: Option<String>,
+    pub extra: Map<String, Value>,
+}
+
+/// The span incremental sync covers (Graph's delta window is fixed per cursor).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Created or changed at the provider (full representation).
+    Upsert(RemoteEvent),
+    /// Deleted at the provider, or moved out of reach.
+    Removed { remote_id: String },
+}
+
+/// Where listing goes on from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cursor {
+    /// More pages in this round (Graph nextLink, Google pageToken): ask again with it.
+    More(String),
+    /// The round is complete; keep this for the next incremental round (Graph
+    /// deltaLink, Google nextSyncToken). Only ever returned with the last page.
+    Done(String),
+}
+
+/// One page of changes. A page may be empty and still have more after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangePage {
+    pub changes: Vec<Change>,
+    pub cursor: Cursor,
+}
+
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// A provider client for one account. Every method is one logical request (with the
+/// client's retries inside); errors are classified [`crate::ProviderError`]s.
+pub trait CalendarProvider: Send + Sync {
+    fn list_calendars(&self) -> BoxFuture<'_, Result<Vec<RemoteCalendar>>>;
+
+    /// One page of changes of `calendar`: from scratch when `cursor` is `None` (a full
+    /// listing of `window`), else from a `Cursor::More` or `Cursor::Done` value.
+    fn changes<'a>(
+        &'a self,
+        calendar: &'a RemoteCalendar,
+        cursor: Option<&'a str>,
+        window: Window,
+    ) -> BoxFuture<'a, Result<ChangePage>>;
+
+    /// Creates `event`; `idempotency_key` makes a retried create land once (Graph
+    /// `transactionId`, Google client-chosen id; a "duplicate" answer means done).
+    fn create<'a>(
+        &'a self,
+        calendar: &'a RemoteCalendar,
+        event: &'a RemoteEvent,
+        idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<RemoteEvent>>;
+
+    /// Updates `event` (by its `remote_id`) if it still has `etag` (412 otherwise).
+    fn update<'a>(
+        &'a self,
+        calendar: &'a RemoteCalendar,
+        event: &'a RemoteEvent,
+        etag: &'a str,
+    ) -> BoxFuture<'a, Result<RemoteEvent>>;
+
+    /// Deletes; an already deleted event is success.
+    fn delete<'a>(
+        &'a self,
+        calendar: &'a RemoteCalendar,
+        remote_id: &'a str,
+        etag: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<()>>;
+}
