@@ -32,7 +32,7 @@ pub struct Window {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
     /// Created or changed at the provider (full representation).
-    Upsert(RemoteEvent),
+    Upsert(Box<RemoteEvent>),
     /// Deleted at the provider, or moved out of reach.
     Removed { remote_id: String },
 }
