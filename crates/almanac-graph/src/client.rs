@@ -1,0 +1,371 @@
+//! The Microsoft Graph calendar client: one account's mailbox (and the calendars
+//! shared with it), as a [`CalendarProvider`].
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use almanac_provider::{
+    ApiClient, ApiRequest, BoxFuture, CalendarProvider, Change, ChangePage, Cursor, ErrorKind,
+    ProviderError, RemoteCalendar, RemoteEvent, Result, Window,
+};
+use chrono::{DateTime, SecondsFormat, Utc};
+use reqwest::header::{HeaderName, IF_MATCH};
+use reqwest::Method;
+use serde_json::{json, Value};
+use url::Url;
+
+use crate::mapping;
+
+/// Events per delta page we ask for (Graph may send more for recurring series).
+pub const PAGE_SIZE: u32 = 100;
+/// Pages after which a delta round is abandoned: Graph has been seen to loop through
+/// nextLinks forever (reference F.2).
+pub const MAX_PAGES_PER_ROUND: usize = 500;
+
+static PREFER: HeaderName = HeaderName::from_static("prefer");
+
+#[derive(Debug)]
+pub struct GraphCalendar {
+    api: ApiClient,
+    /// The Graph base, e.g. `https://graph.microsoft.com/v1.0` (national clouds differ).
+    base: Url,
+    /// The signed-in user's address: the mailbox key for the concurrency cap.
+    mailbox: String,
+    /// Zone for events whose own zone cannot be mapped (legacy custom zones).
+    fallback_zone: String,
+    pages: Mutex<HashMap<String, usize>>,
+}
+
+fn bad(kind: ErrorKind, message: impl Into<String>) -> ProviderError {
+    ProviderError::new(kind, message)
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+impl GraphCalendar {
+    pub fn new(api: ApiClient, base: Url, mailbox: &str, fallback_zone: &str) -> Self {
+        Self {
+            api,
+            base,
+            mailbox: mailbox.to_ascii_lowercase(),
+            fallback_zone: fallback_zone.to_string(),
+            pages: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base.as_str().trim_end_matches('/'), path)
+    }
+
+    /// A link Graph handed us (nextLink, deltaLink) is followed only if it points back
+    /// at the configured Graph host: the bearer token goes with it.
+    fn trusted_link(&self, link: &str) -> Result<String> {
+        let ok = Url::parse(link).ok().is_some_and(|u| {
+            u.origin() == self.base.origin() && u.path().starts_with(self.base.path())
+        });
+        if ok {
+            Ok(link.to_string())
+        } else {
+            Err(bad(
+                ErrorKind::ProviderUnavailable,
+                "Microsoft 365 sent a paging link to another host; it was not followed.",
+            ))
+        }
+    }
+
+    fn request(&self, method: Method, url: String) -> ApiRequest {
+        ApiRequest {
+            method,
+            url,
+            headers: vec![(PREFER.clone(), "IdType=\"ImmutableId\"".into())],
+            body: None,
+            retry_safe: true,
+        }
+    }
+
+    async fn get_json(&self, url: String) -> Result<Value> {
+        Ok(self
+            .api
+            .send(&self.mailbox, self.request(Method::GET, url))
+            .await?
+            .body)
+    }
+
+    fn count_page(&self, calendar: &str, first: bool) -> Result<()> {
+        let mut pages = self.pages.lock().unwrap_or_else(|p| p.into_inner());
+        let n = pages.entry(calendar.to_string()).or_insert(0);
+        *n = if first { 1 } else { *n + 1 };
+        if *n > MAX_PAGES_PER_ROUND {
+            *n = 0;
+            return Err(bad(
+                ErrorKind::ProviderUnavailable,
+                format!(
+                    "Microsoft 365 kept sending pages ({MAX_PAGES_PER_ROUND}) without finishing \
+                     the listing; Almanac stopped and will start over later."
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Free/busy of people (`getSchedule`). Personal Microsoft accounts do not offer
+    /// it; that comes back as a plain message.
+    pub async fn get_schedule(
+        &self,
+        addresses: &[String],
+        window: Window,
+        interval_minutes: u32,
+    ) -> Result<Value> {
+        let mut req = self.request(Method::POST, self.url("/me/calendar/getSchedule"));
+        req.body = Some(json!({
+            "schedules": addresses,
+            "startTime": {"dateTime": window.start.naive_utc().format("%Y-%m-%dT%H:%M:%S").to_string(), "timeZone": "UTC"},
+            "endTime": {"dateTime": window.end.naive_utc().format("%Y-%m-%dT%H:%M:%S").to_string(), "timeZone": "UTC"},
+            "availabilityViewInterval": interval_minutes,
+        }));
+        self.api
+            .send(&self.mailbox, req)
+            .await
+            .map(|r| r.body)
+            .map_err(personal_account)
+    }
+
+    /// Meeting time suggestions (`findMeetingTimes`); same limits as `get_schedule`.
+    pub async fn find_meeting_times(&self, body: Value) -> Result<Value> {
+        let mut req = self.request(Method::POST, self.url("/me/findMeetingTimes"));
+        req.body = Some(body);
+        self.api
+            .send(&self.mailbox, req)
+            .await
+            .map(|r| r.body)
+            .map_err(personal_account)
+    }
+}
+
+/// Graph refuses free/busy for personal (consumer) accounts with 400/403.
+fn personal_account(e: ProviderError) -> ProviderError {
+    if matches!(e.kind, ErrorKind::Forbidden | ErrorKind::InvalidRequest) {
+        ProviderError {
+            message: "Free/busy and meeting suggestions need a work or school Microsoft 365 \
+                      account; personal Microsoft accounts do not offer them."
+                .into(),
+            ..e
+        }
+    } else {
+        e
+    }
+}
+
+fn calendar(v: &Value, me: &str) -> Option<RemoteCalendar> {
+    let id = v.get("id")?.as_str()?.to_string();
+    let owner = v
+        .get("owner")
+        .and_then(|o| o.get("address"))
+        .and_then(Value::as_str)
+        .map(str::to_ascii_lowercase);
+    let color = v
+        .get("hexColor")
+        .and_then(Value::as_str)
+        .filter(|c| c.len() == 7 && c.starts_with('#'))
+        .unwrap_or("#0078d4")
+        .to_string();
+    let mut extra = v.as_object().cloned().unwrap_or_default();
+    for k in ["id", "name", "hexColor", "canEdit", "isDefaultCalendar"] {
+        extra.remove(k);
+    }
+    Some(RemoteCalendar {
+        remote_id: id,
+        name: v
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("Calendar")
+            .to_string(),
+        color,
+        can_edit: v.get("canEdit").and_then(Value::as_bool).unwrap_or(false),
+        is_primary: v
+            .get("isDefaultCalendar")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        owner_email: owner.filter(|o| o != me),
+        time_zone: None,
+        extra,
+    })
+}
+
+impl CalendarProvider for GraphCalendar {
+    fn list_calendars(&self) -> BoxFuture<'_, Result<Vec<RemoteCalendar>>> {
+        Box::pin(async move {
+            let mut out = Vec::new();
+            let mut url = self.url("/me/calendars");
+            for _ in 0..MAX_PAGES_PER_ROUND {
+                let page = self.get_json(url).await?;
+                let items = page.get("value").and_then(Value::as_array).ok_or_else(|| {
+                    bad(
+                        ErrorKind::ProviderUnavailable,
+                        "Microsoft 365 sent a calendar list without a list.",
+                    )
+                })?;
+                out.extend(items.iter().filter_map(|c| calendar(c, &self.mailbox)));
+                match page.get("@odata.nextLink").and_then(Value::as_str) {
+                    Some(next) => url = self.trusted_link(next)?,
+                    None => return Ok(out),
+                }
+            }
+            Err(bad(
+                ErrorKind::ProviderUnavailable,
+                "Microsoft 365's calendar list did not end.",
+            ))
+        })
+    }
+
+    fn changes<'a>(
+        &'a self,
+        cal: &'a RemoteCalendar,
+        cursor: Option<&'a str>,
+        window: Window,
+    ) -> BoxFuture<'a, Result<ChangePage>> {
+        Box::pin(async move {
+            let url = match cursor {
+                Some(link) => self.trusted_link(link)?,
+                None => {
+                    let mut u = Url::parse(&self.url(&format!(
+                        "/me/calendars/{}/calendarView/delta",
+                        urlencode(&cal.remote_id)
+                    )))
+                    .map_err(|_| bad(ErrorKind::InvalidRequest, "Bad calendar id."))?;
+                    u.query_pairs_mut()
+                        .append_pair("startDateTime", &rfc3339(window.start))
+                        .append_pair("endDateTime", &rfc3339(window.end));
+                    u.to_string()
+                }
+            };
+            self.count_page(&cal.remote_id, cursor.is_none())?;
+            let mut req = self.request(Method::GET, url);
+            req.headers
+                .push((PREFER.clone(), format!("odata.maxpagesize={PAGE_SIZE}")));
+            let page = self.api.send(&self.mailbox, req).await?.body;
+            let items = page.get("value").and_then(Value::as_array).ok_or_else(|| {
+                bad(
+                    ErrorKind::ProviderUnavailable,
+                    "Microsoft 365 sent a page of changes without a list.",
+                )
+            })?;
+            // The same event can appear more than once in a round: the last one wins.
+            let mut order: Vec<String> = Vec::new();
+            let mut latest: HashMap<String, Change> = HashMap::new();
+            for item in items {
+                let Some(id) = item.get("id").and_then(Value::as_str) else {
+                    continue;
+                };
+                let change = if item.get("@removed").is_some() {
+                    Change::Removed {
+                        remote_id: id.to_string(),
+                    }
+                } else {
+                    let e: RemoteEvent = mapping::from_graph(item, &self.fallback_zone)
+                        .map_err(|e| bad(ErrorKind::ProviderUnavailable, e.to_string()))?;
+                    Change::Upsert(Box::new(e))
+                };
+                if latest.insert(id.to_string(), change).is_none() {
+                    order.push(id.to_string());
+                }
+            }
+            let changes = order
+                .into_iter()
+                .filter_map(|id| latest.remove(&id))
+                .collect();
+            let next = page.get("@odata.nextLink").and_then(Value::as_str);
+            let delta = page.get("@odata.deltaLink").and_then(Value::as_str);
+            let cursor = match (next, delta) {
+                (Some(n), _) => Cursor::More(self.trusted_link(n)?),
+                (None, Some(d)) => Cursor::Done(self.trusted_link(d)?),
+                // A page with neither is not the end of anything: never read it as one.
+                (None, None) => {
+                    return Err(bad(
+                        ErrorKind::ProviderUnavailable,
+                        "Microsoft 365 sent a page of changes with no way to continue; nothing was applied.",
+                    ))
+                }
+            };
+            Ok(ChangePage { changes, cursor })
+        })
+    }
+
+    fn create<'a>(
+        &'a self,
+        cal: &'a RemoteCalendar,
+        event: &'a RemoteEvent,
+        idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<RemoteEvent>> {
+        Box::pin(async move {
+            let mut body =
+                mapping::to_graph(event).map_err(|why| bad(ErrorKind::InvalidRequest, why))?;
+            // Graph de-duplicates creates that carry the same transactionId.
+            body["transactionId"] = json!(idempotency_key);
+            let mut req = self.request(
+                Method::POST,
+                self.url(&format!(
+                    "/me/calendars/{}/events",
+                    urlencode(&cal.remote_id)
+                )),
+            );
+            req.body = Some(body);
+            let created = self.api.send(&self.mailbox, req).await?.body;
+            mapping::from_graph(&created, &self.fallback_zone)
+                .map_err(|e| bad(ErrorKind::ProviderUnavailable, e.to_string()))
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        _cal: &'a RemoteCalendar,
+        event: &'a RemoteEvent,
+        etag: &'a str,
+    ) -> BoxFuture<'a, Result<RemoteEvent>> {
+        Box::pin(async move {
+            let body =
+                mapping::to_graph(event).map_err(|why| bad(ErrorKind::InvalidRequest, why))?;
+            let mut req = self.request(
+                Method::PATCH,
+                self.url(&format!("/me/events/{}", urlencode(&event.remote_id))),
+            );
+            req.headers.push((IF_MATCH, etag.to_string()));
+            req.body = Some(body);
+            let updated = self.api.send(&self.mailbox, req).await?.body;
+            mapping::from_graph(&updated, &self.fallback_zone)
+                .map_err(|e| bad(ErrorKind::ProviderUnavailable, e.to_string()))
+        })
+    }
+
+    fn delete<'a>(
+        &'a self,
+        _cal: &'a RemoteCalendar,
+        remote_id: &'a str,
+        etag: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let mut req = self.request(
+                Method::DELETE,
+                self.url(&format!("/me/events/{}", urlencode(remote_id))),
+            );
+            if let Some(etag) = etag {
+                req.headers.push((IF_MATCH, etag.to_string()));
+            }
+            match self.api.send(&self.mailbox, req).await {
+                Ok(_) => Ok(()),
+                // Already gone is what we wanted.
+                Err(e) if matches!(e.kind, ErrorKind::NotFound | ErrorKind::Gone) => Ok(()),
+                Err(e) => Err(e),
+            }
+        })
+    }
+}
+
+/// Graph ids are base64-ish (`+`, `/`, `=`): escape them in a path segment.
+fn urlencode(id: &str) -> String {
+    url::form_urlencoded::byte_serialize(id.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}

@@ -1,0 +1,326 @@
+#![recursion_limit = "256"]
+//! Graph event JSON ↔ RemoteEvent: every field both ways, nothing dropped, and every
+//! body Almanac would send valid against the Graph OpenAPI subset.
+
+#[path = "support/schema.rs"]
+mod schema;
+
+use almanac_graph::mapping::{from_graph, to_graph};
+use almanac_model::{AttendeeKind, Importance, MeetingProvider, Response, Sensitivity, ShowAs};
+use almanac_provider::{OriginalStart, RemoteKind, RemoteRecurrence, Timing};
+use chrono::{DateTime, NaiveDate, Utc};
+use schema::assert_valid;
+use serde_json::{json, Value};
+
+fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .expect("time")
+        .with_timezone(&Utc)
+}
+
+/// A single meeting as Graph returns it (default UTC times, HTML body wrapped).
+fn meeting() -> Value {
+    json!({
+        "@odata.etag": "W/\"DwAAABYAAABr\"",
+        "id": "AAMkAGI2TG93AAA=",
+        "createdDateTime": "2026-11-01T10:00:00.1234567Z",
+        "lastModifiedDateTime": "2026-11-02T10:00:00.1234567Z",
+        "changeKey": "DwAAABYAAABr",
+        "categories": ["Customer", "Renewal"],
+        "transactionId": null,
+        "originalStartTimeZone": "W. Europe Standard Time",
+        "originalEndTimeZone": "W. Europe Standard Time",
+        "iCalUId": "040000008200E00074C5B7101A82E008",
+        "reminderMinutesBeforeStart": 15,
+        "isReminderOn": true,
+        "hasAttachments": false,
+        "subject": "Contoso renewal",
+        "bodyPreview": "Agenda: pricing",
+        "importance": "high",
+        "sensitivity": "private",
+        "isAllDay": false,
+        "isCancelled": false,
+        "isOrganizer": true,
+        "responseRequested": true,
+        "seriesMasterId": null,
+        "showAs": "tentative",
+        "type": "singleInstance",
+        "webLink": "https://outlook.office365.com/owa/?itemid=AAMk",
+        "onlineMeetingUrl": null,
+        "isOnlineMeeting": true,
+        "onlineMeetingProvider": "teamsForBusiness",
+        "allowNewTimeProposals": false,
+        "hideAttendees": false,
+        "responseStatus": {"response": "organizer", "time": "0001-01-01T00:00:00Z"},
+        "body": {"contentType": "html", "content": "<html><head>\r\n<meta http-equiv=\"Content-Type\" content=\"text/html; charset=utf-8\"></head><body><p>Agenda: <b>pricing</b> &amp; terms</p></body></html>"},
+        "start": {"dateTime": "2026-11-23T08:00:00.0000000", "timeZone": "UTC"},
+        "end": {"dateTime": "2026-11-23T09:00:00.0000000", "timeZone": "UTC"},
+        "location": {
+            "displayName": "Room 4.12",
+            "locationType": "conferenceRoom",
+            "locationEmailAddress": "room412@contoso.example",
+            "uniqueId": "room412@contoso.example",
+            "uniqueIdType": "directory",
+            "address": {"street": "1 Main St", "city": "Berlin", "countryOrRegion": "DE"}
+        },
+        "locations": [{"displayName": "Room 4.12", "locationType": "conferenceRoom"}],
+        "attendees": [
+            {"type": "required", "status": {"response": "accepted", "time": "2026-11-02T09:00:00Z"},
+             "emailAddress": {"name": "Pat Buyer", "address": "pat@fabrikam.example"}},
+            {"type": "optional", "status": {"response": "none", "time": "0001-01-01T00:00:00Z"},
+             "emailAddress": {"name": "Lee", "address": "lee@fabrikam.example"}},
+            {"type": "resource", "status": {"response": "tentativelyAccepted", "time": "0001-01-01T00:00:00Z"},
+             "emailAddress": {"name": "Room 4.12", "address": "room412@contoso.example"}}
+        ],
+        "organizer": {"emailAddress": {"name": "Adele Vance", "address": "adele@contoso.example"}},
+        "onlineMeeting": {"joinUrl": "https://teams.microsoft.com/l/meetup-join/19%3ameeting", "conferenceId": "177513992", "tollNumber": "+1 425-555-0100"}
+    })
+}
+
+#[test]
+fn a_full_meeting_reads_every_field() {
+    let v = meeting();
+    assert_valid("event", &v);
+    let e = from_graph(&v, "UTC").expect("maps");
+    assert_eq!(e.remote_id, "AAMkAGI2TG93AAA=");
+    assert_eq!(e.etag.as_deref(), Some("W/\"DwAAABYAAABr\""));
+    assert_eq!(
+        e.ical_uid.as_deref(),
+        Some("040000008200E00074C5B7101A82E008")
+    );
+    assert_eq!(e.kind, RemoteKind::Single);
+    assert_eq!(e.title, "Contoso renewal");
+    assert_eq!(
+        e.body_html.as_deref(),
+        Some("<p>Agenda: <b>pricing</b> &amp; terms</p>")
+    );
+    assert_eq!(e.body_text, "Agenda: pricing & terms");
+    assert_eq!(
+        e.timing,
+        Timing::Timed {
+            start: utc("2026-11-23T08:00:00Z"),
+            end: utc("2026-11-23T09:00:00Z"),
+            time_zone: "Europe/Berlin".into()
+        }
+    );
+    assert_eq!(e.show_as, ShowAs::Tentative);
+    assert_eq!(e.importance, Importance::High);
+    assert_eq!(e.sensitivity, Sensitivity::Private);
+    assert_eq!(e.categories, vec!["Customer", "Renewal"]);
+    assert_eq!(e.location, "Room 4.12");
+    assert_eq!(e.attendees.len(), 3);
+    assert_eq!(e.attendees[0].response, Response::Accepted);
+    assert_eq!(e.attendees[1].kind, AttendeeKind::Optional);
+    assert_eq!(e.attendees[2].kind, AttendeeKind::Resource);
+    assert_eq!(e.attendees[2].response, Response::Tentative);
+    assert_eq!(
+        e.organizer.as_ref().map(|o| o.email.as_str()),
+        Some("adele@contoso.example")
+    );
+    let m = e.online_meeting.as_ref().expect("teams");
+    assert_eq!(m.provider, MeetingProvider::Teams);
+    assert_eq!(m.conference_id.as_deref(), Some("177513992"));
+    assert_eq!(m.toll_number.as_deref(), Some("+1 425-555-0100"));
+    assert_eq!(e.reminder_minutes, Some(15));
+    assert!(e.extra.contains_key("webLink") && e.extra.contains_key("allowNewTimeProposals"));
+}
+
+#[test]
+fn writing_back_keeps_what_almanac_does_not_model_and_sends_only_writable_fields() {
+    let e = from_graph(&meeting(), "UTC").expect("maps");
+    let out = to_graph(&e).expect("writable");
+    assert_valid("event", &out);
+    // Wall times in the event's own zone, named the Windows way.
+    assert_eq!(
+        out["start"],
+        json!({"dateTime": "2026-11-23T09:00:00", "timeZone": "W. Europe Standard Time"})
+    );
+    assert_eq!(out["end"]["dateTime"], "2026-11-23T10:00:00");
+    // Unmodelled writable fields survive; the location object keeps its room mailbox
+    // and address; attendee objects keep their response times.
+    assert_eq!(out["allowNewTimeProposals"], false);
+    assert_eq!(out["responseRequested"], true);
+    assert_eq!(out["hideAttendees"], false);
+    assert_eq!(
+        out["location"]["locationEmailAddress"],
+        "room412@contoso.example"
+    );
+    assert_eq!(out["location"]["address"]["city"], "Berlin");
+    assert_eq!(
+        out["attendees"][0]["status"]["time"],
+        "2026-11-02T09:00:00Z"
+    );
+    assert_eq!(
+        out["body"],
+        json!({"contentType": "html", "content": "<p>Agenda: <b>pricing</b> &amp; terms</p>"})
+    );
+    assert_eq!(out["isOnlineMeeting"], true);
+    // Read-only properties are not sent back.
+    for k in [
+        "id",
+        "changeKey",
+        "webLink",
+        "iCalUId",
+        "createdDateTime",
+        "bodyPreview",
+        "type",
+        "onlineMeeting",
+        "responseStatus",
+        "isOrganizer",
+    ] {
+        assert!(out.get(k).is_none(), "{k} must not be written");
+    }
+    // Reading the written body back (as Graph would echo it) gives the same event.
+    let mut echoed = out.clone();
+    echoed["id"] = json!(e.remote_id);
+    echoed["@odata.etag"] = json!(e.etag);
+    echoed["iCalUId"] = json!(e.ical_uid);
+    echoed["type"] = json!("singleInstance");
+    echoed["onlineMeeting"] = meeting()["onlineMeeting"].clone();
+    echoed["organizer"] = meeting()["organizer"].clone();
+    echoed["originalStartTimeZone"] = json!("W. Europe Standard Time");
+    let again = from_graph(&echoed, "UTC").expect("maps");
+    assert_eq!(again.timing, e.timing);
+    assert_eq!(again.title, e.title);
+    assert_eq!(again.body_html, e.body_html);
+    assert_eq!(again.attendees, e.attendees);
+    assert_eq!(again.location, e.location);
+    assert_eq!(
+        (again.show_as, again.importance, again.sensitivity),
+        (e.show_as, e.importance, e.sensitivity)
+    );
+    assert_eq!(again.categories, e.categories);
+    assert_eq!(again.reminder_minutes, e.reminder_minutes);
+}
+
+#[test]
+fn an_edited_location_replaces_the_old_object() {
+    let mut e = from_graph(&meeting(), "UTC").expect("maps");
+    e.location = "Café Lindt".into();
+    e.attendees.remove(1);
+    let out = to_graph(&e).expect("writable");
+    assert_eq!(out["location"], json!({"displayName": "Café Lindt"}));
+    assert_eq!(out["attendees"].as_array().map(Vec::len), Some(2));
+    assert_valid("event", &out);
+}
+
+#[test]
+fn all_day_events_are_civil_dates_with_an_exclusive_end() {
+    let v = json!({
+        "id": "x", "subject": "Offsite", "isAllDay": true, "type": "singleInstance",
+        "start": {"dateTime": "2026-12-24T00:00:00.0000000", "timeZone": "UTC"},
+        "end": {"dateTime": "2026-12-27T00:00:00.0000000", "timeZone": "UTC"},
+        "originalStartTimeZone": "Pacific Standard Time",
+        "isReminderOn": false, "reminderMinutesBeforeStart": 1080,
+        "body": {"contentType": "text", "content": "Bring <snacks>"}
+    });
+    assert_valid("event", &v);
+    let e = from_graph(&v, "UTC").expect("maps");
+    assert_eq!(
+        e.timing,
+        Timing::AllDay {
+            start: NaiveDate::from_ymd_opt(2026, 12, 24).expect("date"),
+            end: NaiveDate::from_ymd_opt(2026, 12, 27).expect("date")
+        }
+    );
+    assert_eq!(e.reminder_minutes, None);
+    assert_eq!(e.body_text, "Bring <snacks>");
+    assert_eq!(e.body_html, None);
+    let out = to_graph(&e).expect("writable");
+    assert_valid("event", &out);
+    assert_eq!(out["isAllDay"], true);
+    assert_eq!(out["start"]["dateTime"], "2026-12-24T00:00:00");
+    assert_eq!(out["end"]["dateTime"], "2026-12-27T00:00:00");
+    assert_eq!(
+        out["body"],
+        json!({"contentType": "text", "content": "Bring <snacks>"})
+    );
+}
+
+#[test]
+fn series_masters_occurrences_and_exceptions() {
+    let master = json!({
+        "id": "M", "type": "seriesMaster", "subject": "Weekly sync", "isAllDay": false,
+        "originalStartTimeZone": "Pacific Standard Time",
+        "start": {"dateTime": "2026-11-02T17:00:00.0000000", "timeZone": "UTC"},
+        "end": {"dateTime": "2026-11-02T17:30:00.0000000", "timeZone": "UTC"},
+        "recurrence": {
+            "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["monday", "wednesday"], "firstDayOfWeek": "sunday"},
+            "range": {"type": "numbered", "startDate": "2026-11-02", "numberOfOccurrences": 10, "recurrenceTimeZone": "Pacific Standard Time"}
+        }
+    });
+    assert_valid("event", &master);
+    let m = from_graph(&master, "UTC").expect("maps");
+    assert_eq!(m.kind, RemoteKind::Master);
+    let rule = m.recurrence.clone().expect("rule").rrule;
+    assert!(
+        rule.contains("FREQ=WEEKLY") && rule.contains("BYDAY=MO,WE") && rule.contains("COUNT=10"),
+        "{rule}"
+    );
+    let out = to_graph(&m).expect("writable");
+    assert_valid("event", &out);
+    assert_eq!(
+        out["recurrence"]["pattern"]["daysOfWeek"],
+        json!(["monday", "wednesday"])
+    );
+    assert_eq!(out["recurrence"]["range"]["numberOfOccurrences"], 10);
+    assert_eq!(
+        out["start"],
+        json!({"dateTime": "2026-11-02T09:00:00", "timeZone": "Pacific Standard Time"})
+    );
+
+    let exception = json!({
+        "id": "E", "type": "exception", "seriesMasterId": "M", "subject": "Weekly sync (moved)",
+        "originalStart": "2026-11-04T17:00:00Z", "isAllDay": false,
+        "start": {"dateTime": "2026-11-04T19:00:00.0000000", "timeZone": "UTC"},
+        "end": {"dateTime": "2026-11-04T19:30:00.0000000", "timeZone": "UTC"}
+    });
+    assert_valid("event", &exception);
+    let x = from_graph(&exception, "America/Los_Angeles").expect("maps");
+    assert_eq!(x.kind, RemoteKind::Exception);
+    let link = x.series.expect("series link");
+    assert_eq!(link.master_id, "M");
+    assert_eq!(
+        link.original_start,
+        OriginalStart::Timed(utc("2026-11-04T17:00:00Z"))
+    );
+    // No zone of its own: the fallback zone.
+    assert!(
+        matches!(x.timing, Timing::Timed { ref time_zone, .. } if time_zone == "America/Los_Angeles")
+    );
+}
+
+#[test]
+fn rules_graph_cannot_hold_are_refused_not_altered() {
+    let mut m = from_graph(&meeting(), "UTC").expect("maps");
+    for (rule, rdates) in [
+        ("FREQ=HOURLY;INTERVAL=2", vec![]),
+        ("FREQ=MONTHLY;BYMONTHDAY=1,15", vec![]),
+        ("FREQ=WEEKLY;BYDAY=MO", vec!["2026-12-01T09:00".to_string()]),
+    ] {
+        m.recurrence = Some(RemoteRecurrence {
+            rrule: rule.into(),
+            exdates: vec![],
+            rdates,
+        });
+        let why = to_graph(&m).expect_err(rule);
+        assert!(why.contains("cannot hold"), "{why}");
+    }
+}
+
+#[test]
+fn hostile_events_are_errors_not_panics() {
+    for v in [
+        json!(null),
+        json!({"id": ""}),
+        json!({"id": "x"}),
+        json!({"id": "x", "start": {"dateTime": "yesterday", "timeZone": "UTC"}, "end": {}}),
+        json!({"id": "x", "start": {"dateTime": "2026-01-01T00:00:00", "timeZone": "Mars/Olympus"}, "end": {"dateTime": "2026-01-01T00:00:00", "timeZone": "UTC"}}),
+        json!({"id": "x", "type": "exception", "seriesMasterId": "M", "originalStart": "garbage",
+               "start": {"dateTime": "2026-01-01T00:00:00", "timeZone": "UTC"}, "end": {"dateTime": "2026-01-01T01:00:00", "timeZone": "UTC"}}),
+        json!({"id": "x", "recurrence": {"pattern": {"type": "weekly"}},
+               "start": {"dateTime": "2026-01-01T00:00:00", "timeZone": "UTC"}, "end": {"dateTime": "2026-01-01T01:00:00", "timeZone": "UTC"}}),
+    ] {
+        assert!(from_graph(&v, "UTC").is_err(), "{v}");
+    }
+}
