@@ -5,7 +5,8 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-app="${1:-$root/target/debug/almanac-desktop}"
+target_dir="${CARGO_TARGET_DIR:-$root/target}"
+app="${1:-$target_dir/debug/almanac-desktop}"
 [ -x "$app" ] || { echo "e2e: app binary $app not found; build it with 'cargo build -p almanac-desktop'" >&2; exit 1; }
 
 if [ -z "${E2E_INSIDE:-}" ]; then
@@ -28,7 +29,7 @@ dbus-monitor --session "type='method_call',interface='org.freedesktop.Notificati
 dunst >/dev/null 2>&1 &
 # The fake cloud, and the app's config pointing at it: Google over loopback,
 # Microsoft over the almanac:// deep link.
-fakecloud="$root/target/debug/almanac-fakecloud"
+fakecloud="$target_dir/debug/almanac-fakecloud"
 [ -x "$fakecloud" ] || { echo "e2e: $fakecloud not found; build it with 'cargo build -p almanac-fakecloud'" >&2; exit 1; }
 "$fakecloud" --port 0 >"$tmp/fakecloud.out" 2>"$tmp/fakecloud.err" &
 for _ in $(seq 1 100); do [ -s "$tmp/fakecloud.out" ] && break; sleep 0.1; done
