@@ -29,8 +29,12 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub mod control;
+pub mod google_calendar;
 pub mod google_oauth;
+pub mod google_store;
 pub mod graph;
+pub mod graph_calendar;
+pub mod graph_store;
 pub mod id_token;
 pub mod microsoft_identity;
 mod oauth;
@@ -126,7 +130,9 @@ pub fn router(state: SharedState) -> Router {
     Router::new()
         .merge(microsoft_identity::routes())
         .merge(google_oauth::routes())
+        .merge(google_calendar::routes())
         .merge(graph::routes())
+        .merge(graph_calendar::routes())
         .merge(control::routes())
         .fallback(not_found)
         .with_state(state)

@@ -374,6 +374,11 @@ pub(crate) struct State {
     pub(crate) refresh_tokens: HashMap<String, RefreshToken>,
     pub(crate) faults: Faults,
     pub(crate) counters: Counters,
+    /// Google Calendar v3 data, faults and statistics (see `google_store`).
+    pub(crate) google_calendar: crate::google_store::GoogleStore,
+    /// Microsoft Graph mailboxes (calendars, events, delta), faults and statistics (see
+    /// `graph_store`).
+    pub(crate) graph: crate::graph_store::GraphStore,
 }
 
 /// Deterministic ids, so a reset or a restart gives a user the same ids again.
@@ -411,6 +416,8 @@ impl State {
             refresh_tokens: HashMap::new(),
             faults: Faults::default(),
             counters: Counters::default(),
+            google_calendar: crate::google_store::GoogleStore::default(),
+            graph: crate::graph_store::GraphStore::default(),
         };
         let seeds = [
             (
@@ -871,6 +878,67 @@ impl SharedState {
         let mut state = self.lock();
         let base_url = state.base_url.clone();
         *state = State::new(base_url);
+    }
+
+    /// Issues a valid access token for `email` without the browser flow, as if the
+    /// provider's default client had signed them in (a grant with a calendar scope).
+    /// For tests of the API surfaces (Graph, Google Calendar); the user must be seeded.
+    pub fn mint_access_token(
+        &self,
+        provider: Provider,
+        email: &str,
+    ) -> Result<String, ControlError> {
+        let client_id = match provider {
+            Provider::Microsoft => DEFAULT_MICROSOFT_CLIENT_ID,
+            Provider::Google => DEFAULT_GOOGLE_CLIENT_ID,
+        };
+        self.mint_access_token_for(provider, email, client_id)
+    }
+
+    /// [`SharedState::mint_access_token`] for a given (registered) client.
+    pub fn mint_access_token_for(
+        &self,
+        provider: Provider,
+        email: &str,
+        client_id: &str,
+    ) -> Result<String, ControlError> {
+        let mut state = self.lock();
+        let Some(user) = state.find_user(provider, email).cloned() else {
+            return control_err(format!("no {} user {email:?}", provider.as_str()));
+        };
+        if state
+            .clients
+            .get(client_id)
+            .is_none_or(|c| c.provider != provider)
+        {
+            return control_err(format!("no {} client {client_id:?}", provider.as_str()));
+        }
+        let scope = match provider {
+            Provider::Microsoft => "openid profile email offline_access Calendars.ReadWrite",
+            Provider::Google => "openid email https://www.googleapis.com/auth/calendar",
+        };
+        let grant = state.new_grant(Grant {
+            provider,
+            client_id: client_id.to_string(),
+            email: user.email,
+            scope: scope.to_string(),
+            revoked: false,
+        });
+        let prefix = state.config.token_prefix.clone();
+        let token = match provider {
+            Provider::Microsoft => format!("{prefix}EwB{}", util::random_token()),
+            Provider::Google => format!("{prefix}ya29.a0{}", util::random_token()),
+        };
+        let expires_at = state.access_token_expiry();
+        state.access_tokens.insert(
+            token.clone(),
+            AccessToken {
+                grant,
+                expires_at,
+                force_expired: false,
+            },
+        );
+        Ok(token)
     }
 
     /// Marks one `refresh_token` request in flight for the chain of `refresh_token`

@@ -4,13 +4,13 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use almanac_provider::header::{HeaderName, IF_MATCH};
+use almanac_provider::Method;
 use almanac_provider::{
     ApiClient, ApiRequest, BoxFuture, CalendarProvider, Change, ChangePage, Cursor, ErrorKind,
     ProviderError, RemoteCalendar, RemoteEvent, Result, Window,
 };
 use chrono::{DateTime, SecondsFormat, Utc};
-use reqwest::header::{HeaderName, IF_MATCH};
-use reqwest::Method;
 use serde_json::{json, Value};
 use url::Url;
 
@@ -21,6 +21,10 @@ pub const PAGE_SIZE: u32 = 100;
 /// Pages after which a delta round is abandoned: Graph has been seen to loop through
 /// nextLinks forever (reference F.2).
 pub const MAX_PAGES_PER_ROUND: usize = 500;
+/// Requests per `$batch` (Graph's limit).
+pub const BATCH_LIMIT: usize = 20;
+/// Longest inner `Retry-After` waited out before retrying a batched request alone.
+const MAX_INNER_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(120);
 
 static PREFER: HeaderName = HeaderName::from_static("prefer");
 
@@ -108,6 +112,108 @@ impl GraphCalendar {
             ));
         }
         Ok(())
+    }
+
+    /// Deletes several events (e.g. the occurrences a local EXDATE removes) in `$batch`
+    /// requests of at most 20. An inner request that failed for a passing reason
+    /// (429, 503, 504) is retried on its own, with the client's backoff; one that was
+    /// already gone counts as deleted. Results are in the order of `targets`.
+    pub async fn delete_many(&self, targets: &[(String, Option<String>)]) -> Vec<Result<()>> {
+        let mut results: Vec<Option<Result<()>>> = vec![None; targets.len()];
+        for (chunk_no, chunk) in targets.chunks(BATCH_LIMIT).enumerate() {
+            let requests: Vec<Value> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, (id, etag))| {
+                    let mut headers = json!({"Prefer": "IdType=\"ImmutableId\""});
+                    if let Some(etag) = etag {
+                        headers["If-Match"] = json!(etag);
+                    }
+                    json!({"id": i.to_string(), "method": "DELETE",
+                           "url": format!("/me/events/{}", urlencode(id)), "headers": headers})
+                })
+                .collect();
+            let mut req = self.request(Method::POST, self.url("/$batch"));
+            req.body = Some(json!({"requests": requests}));
+            let answers = match self.api.send(&self.mailbox, req).await {
+                Ok(r) => r.body,
+                Err(e) => {
+                    for i in 0..chunk.len() {
+                        results[chunk_no * BATCH_LIMIT + i] = Some(Err(e.clone()));
+                    }
+                    continue;
+                }
+            };
+            let inner = answers
+                .get("responses")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            for (i, (id, etag)) in chunk.iter().enumerate() {
+                let answer = inner
+                    .iter()
+                    .find(|r| r.get("id").and_then(Value::as_str) == Some(&i.to_string()));
+                let outcome = match answer {
+                    Some(a) => {
+                        let status = a.get("status").and_then(Value::as_u64).unwrap_or(502) as u16;
+                        if (200..300).contains(&status) {
+                            Ok(())
+                        } else {
+                            let retry_after = a
+                                .get("headers")
+                                .and_then(|h| h.get("Retry-After").or_else(|| h.get("retry-after")))
+                                .and_then(|v| {
+                                    v.as_str()
+                                        .and_then(|s| s.parse().ok())
+                                        .or_else(|| v.as_u64())
+                                });
+                            Err(almanac_provider::classify_inner(
+                                almanac_provider::Dialect::Graph,
+                                status,
+                                retry_after,
+                                a.get("body"),
+                            ))
+                        }
+                    }
+                    None => Err(bad(
+                        ErrorKind::ProviderUnavailable,
+                        "Microsoft 365 left a request of a batch unanswered.",
+                    )),
+                };
+                let outcome = match outcome {
+                    Err(e) if matches!(e.kind, ErrorKind::NotFound | ErrorKind::Gone) => Ok(()),
+                    Err(e) if e.kind.retryable() => {
+                        // Honour the inner Retry-After before going again on our own.
+                        if let Some(wait) = e.retry_after.filter(|w| *w <= MAX_INNER_RETRY_AFTER) {
+                            tokio::time::sleep(wait).await;
+                        }
+                        self.delete_one(id, etag.as_deref()).await
+                    }
+                    other => other,
+                };
+                results[chunk_no * BATCH_LIMIT + i] = Some(outcome);
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(bad(ErrorKind::ProviderUnavailable, "not attempted"))))
+            .collect()
+    }
+
+    async fn delete_one(&self, remote_id: &str, etag: Option<&str>) -> Result<()> {
+        let mut req = self.request(
+            Method::DELETE,
+            self.url(&format!("/me/events/{}", urlencode(remote_id))),
+        );
+        if let Some(etag) = etag {
+            req.headers.push((IF_MATCH, etag.to_string()));
+        }
+        match self.api.send(&self.mailbox, req).await {
+            Ok(_) => Ok(()),
+            // Already gone is what we wanted.
+            Err(e) if matches!(e.kind, ErrorKind::NotFound | ErrorKind::Gone) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// Free/busy of people (`getSchedule`). Personal Microsoft accounts do not offer

@@ -264,6 +264,22 @@ fn not_json(dialect: Dialect, status: StatusCode) -> ProviderError {
     }
 }
 
+/// Classifies an answer that did not come as an HTTP response of its own (an inner
+/// response of a Graph `$batch`): its status, `Retry-After` seconds and JSON body.
+pub fn classify_inner(
+    dialect: Dialect,
+    status: u16,
+    retry_after_secs: Option<u64>,
+    body: Option<&Value>,
+) -> ProviderError {
+    let mut headers = HeaderMap::new();
+    if let Some(secs) = retry_after_secs {
+        headers.insert(RETRY_AFTER, reqwest::header::HeaderValue::from(secs));
+    }
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+    classify(dialect, status, &headers, body)
+}
+
 /// Seconds (`Retry-After: 7`) or an HTTP date.
 pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let v = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();

@@ -15,9 +15,12 @@ pub use backoff::{Backoff, RetryDecision};
 pub use error::{ErrorKind, ProviderError, Result};
 pub use event::{OriginalStart, RemoteEvent, RemoteKind, RemoteRecurrence, SeriesLink, Timing};
 pub use http::{
-    AccountTokens, ApiClient, ApiRequest, ApiResponse, Dialect, TokenSource,
+    classify_inner, AccountTokens, ApiClient, ApiRequest, ApiResponse, Dialect, TokenSource,
     GRAPH_CONCURRENCY_PER_MAILBOX,
 };
 pub use provider::{
     BoxFuture, CalendarProvider, Change, ChangePage, Cursor, RemoteCalendar, Window,
 };
+
+/// The HTTP types of [`ApiRequest`], so clients need no HTTP crate of their own.
+pub use reqwest::{header, Method};

@@ -1,0 +1,403 @@
+//! The Graph client against the project's fake Graph: listing, incremental sync,
+//! writes with idempotency and If-Match, resets, throttling, captive portals, the
+//! per-mailbox concurrency cap.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use almanac_auth::Secret;
+use almanac_fakecloud::graph_store::{GraphEventSeed, GraphFaultsUpdate};
+use almanac_fakecloud::{FakeCloud, Provider as FakeProvider, SharedState};
+use almanac_graph::GraphCalendar;
+use almanac_provider::{
+    ApiClient, Backoff, CalendarProvider, Change, Cursor, Dialect, ErrorKind, RemoteCalendar,
+    RemoteEvent, Timing, TokenSource, Window,
+};
+use chrono::{DateTime, Duration as Days, Utc};
+use serde_json::{json, Value};
+
+const ME: &str = "adele@contoso.example";
+
+struct Minted(SharedState);
+
+impl TokenSource for Minted {
+    fn token(
+        &self,
+        _force: bool,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = almanac_provider::Result<Secret>> + Send + '_>,
+    > {
+        Box::pin(async move {
+            Ok(Secret::new(
+                self.0
+                    .mint_access_token(FakeProvider::Microsoft, ME)
+                    .expect("mint"),
+            ))
+        })
+    }
+}
+
+fn backoff() -> Backoff {
+    Backoff {
+        max_attempts: 5,
+        base: Duration::from_millis(20),
+        cap: Duration::from_millis(200),
+        max_retry_after: Duration::from_secs(5),
+    }
+}
+
+async fn setup() -> (FakeCloud, GraphCalendar) {
+    let cloud = FakeCloud::start().await.expect("fake cloud");
+    let api =
+        ApiClient::new(Dialect::Graph, Arc::new(Minted(cloud.state())), backoff()).expect("api");
+    let base = url::Url::parse(&format!("{}/v1.0", cloud.base_url())).expect("url");
+    let graph = GraphCalendar::new(api, base, ME, "UTC");
+    (cloud, graph)
+}
+
+fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+fn window() -> Window {
+    Window {
+        start: now() - Days::days(90),
+        end: now() + Days::days(365),
+    }
+}
+
+fn seed(state: &SharedState, subject: &str, day: i64) -> Value {
+    let start = (now() + Days::days(day))
+        .format("%Y-%m-%dT10:00:00")
+        .to_string();
+    let end = (now() + Days::days(day))
+        .format("%Y-%m-%dT11:00:00")
+        .to_string();
+    state
+        .graph_seed_event(GraphEventSeed {
+            email: ME.into(),
+            calendar_id: None,
+            event: json!({
+                "subject": subject,
+                "start": {"dateTime": start, "timeZone": "UTC"},
+                "end": {"dateTime": end, "timeZone": "UTC"},
+                "body": {"contentType": "html", "content": "<p>Agenda</p>"},
+                "categories": ["Customer"],
+            }),
+        })
+        .expect("seed")
+}
+
+async fn primary(graph: &GraphCalendar) -> RemoteCalendar {
+    let cals = graph.list_calendars().await.expect("calendars");
+    cals.into_iter()
+        .find(|c| c.is_primary)
+        .expect("a default calendar")
+}
+
+/// Runs a round to its end: the upserts and removals, and the cursor to go on from.
+async fn round(
+    graph: &GraphCalendar,
+    cal: &RemoteCalendar,
+    from: Option<String>,
+) -> (Vec<RemoteEvent>, Vec<String>, String, usize) {
+    let (mut upserts, mut removed, mut pages) = (Vec::new(), Vec::new(), 0);
+    let mut cursor = from;
+    loop {
+        let page = graph
+            .changes(cal, cursor.as_deref(), window())
+            .await
+            .expect("page");
+        pages += 1;
+        for c in page.changes {
+            match c {
+                Change::Upsert(e) => upserts.push(*e),
+                Change::Removed { remote_id } => removed.push(remote_id),
+            }
+        }
+        match page.cursor {
+            Cursor::More(next) => cursor = Some(next),
+            Cursor::Done(delta) => return (upserts, removed, delta, pages),
+        }
+    }
+}
+
+fn faults(state: &SharedState, v: Value) {
+    let update: GraphFaultsUpdate = serde_json::from_value(v).expect("faults");
+    state.graph_set_faults(update).expect("set faults");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_then_incremental_sync_with_immutable_ids() {
+    let (cloud, graph) = setup().await;
+    let state = cloud.state();
+    for i in 0..25 {
+        seed(&state, &format!("Customer call {i}"), i % 20);
+    }
+    let cal = primary(&graph).await;
+    let (events, removed, delta, pages) = round(&graph, &cal, None).await;
+    assert_eq!(events.len(), 25);
+    assert!(removed.is_empty());
+    assert!(pages >= 1);
+    let e = events
+        .iter()
+        .find(|e| e.title == "Customer call 3")
+        .expect("event");
+    assert_eq!(e.body_html.as_deref(), Some("<p>Agenda</p>"));
+    assert_eq!(e.categories, vec!["Customer"]);
+    assert!(matches!(e.timing, Timing::Timed { .. }));
+
+    // Another client edits one and deletes another.
+    let edited = events[0].remote_id.clone();
+    let deleted = events[1].remote_id.clone();
+    state
+        .graph_edit_event(
+            serde_json::from_value(
+                json!({"email": ME, "id": edited, "patch": {"subject": "Moved by the customer"}}),
+            )
+            .expect("edit"),
+        )
+        .expect("edit");
+    state
+        .graph_delete_event(
+            serde_json::from_value(json!({"email": ME, "id": deleted})).expect("delete"),
+        )
+        .expect("delete");
+    let (events, removed, _, _) = round(&graph, &cal, Some(delta)).await;
+    assert_eq!(
+        events.iter().map(|e| e.title.as_str()).collect::<Vec<_>>(),
+        vec!["Moved by the customer"]
+    );
+    assert_eq!(removed, vec![deleted]);
+    assert!(
+        state.graph_stats().immutable_id.always,
+        "every request must ask for immutable ids"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_whose_answer_is_lost_lands_once() {
+    let (cloud, graph) = setup().await;
+    let state = cloud.state();
+    let cal = primary(&graph).await;
+    let mut template = {
+        seed(&state, "template", 1);
+        let (events, ..) = round(&graph, &cal, None).await;
+        events.into_iter().next().expect("one")
+    };
+    template.title = "QBR with Fabrikam".into();
+    template.extra.clear();
+    // The first POST is carried out but its answer never arrives.
+    faults(
+        &state,
+        json!({"add": [{"kind": "drop_connection", "method": "POST", "path_contains": "/events", "after_processing": true}]}),
+    );
+    let created = graph
+        .create(&cal, &template, "7d4c2a9e-0000-4000-8000-000000000001")
+        .await
+        .expect("create");
+    assert_eq!(created.title, "QBR with Fabrikam");
+    let all = state.graph_events(ME).expect("events");
+    let n = all["value"].as_array().map(|a| {
+        a.iter()
+            .filter(|e| e["subject"] == "QBR with Fabrikam")
+            .count()
+    });
+    assert_eq!(n, Some(1), "exactly one remote event");
+    assert_eq!(state.graph_stats().deduplicated_creates, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn updates_need_the_current_etag_and_deletes_are_idempotent() {
+    let (cloud, graph) = setup().await;
+    let state = cloud.state();
+    seed(&state, "Kickoff", 2);
+    let cal = primary(&graph).await;
+    let (events, ..) = round(&graph, &cal, None).await;
+    let mut e = events.into_iter().next().expect("event");
+    let stale = e.etag.clone().expect("etag");
+    e.title = "Kickoff (agenda attached)".into();
+    let updated = graph.update(&cal, &e, &stale).await.expect("update");
+    assert_ne!(
+        updated.etag.as_deref(),
+        Some(stale.as_str()),
+        "changeKey moves"
+    );
+    e.title = "Lost update".into();
+    let err = graph
+        .update(&cal, &e, &stale)
+        .await
+        .expect_err("stale etag");
+    assert_eq!(err.kind, ErrorKind::PreconditionFailed);
+    graph
+        .delete(&cal, &e.remote_id, updated.etag.as_deref())
+        .await
+        .expect("delete");
+    graph
+        .delete(&cal, &e.remote_id, None)
+        .await
+        .expect("deleting again is done");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_cursor_is_a_sync_reset_and_a_new_round_works() {
+    let (cloud, graph) = setup().await;
+    let state = cloud.state();
+    seed(&state, "One", 1);
+    let cal = primary(&graph).await;
+    let (_, _, delta, _) = round(&graph, &cal, None).await;
+    for mode in ["gone", "sync_state_not_found", "resync_required"] {
+        faults(
+            &state,
+            json!({"invalidate_delta": {"email": ME, "mode": mode}}),
+        );
+        let err = graph
+            .changes(&cal, Some(&delta), window())
+            .await
+            .expect_err("reset");
+        assert_eq!(err.kind, ErrorKind::SyncReset, "{mode}");
+    }
+    let (events, ..) = round(&graph, &cal, None).await;
+    assert_eq!(events.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_is_ridden_out_and_portals_are_never_empty_calendars() {
+    let (cloud, graph) = setup().await;
+    let state = cloud.state();
+    seed(&state, "One", 1);
+    let cal = primary(&graph).await;
+    faults(
+        &state,
+        json!({"add": [{"kind": "throttle", "count": 2, "retry_after_secs": 1}, {"kind": "unavailable", "count": 1}]}),
+    );
+    let t = Instant::now();
+    let (events, ..) = round(&graph, &cal, None).await;
+    assert_eq!(events.len(), 1);
+    assert!(
+        t.elapsed() >= Duration::from_secs(2),
+        "Retry-After honoured"
+    );
+    faults(
+        &state,
+        json!({"add": [{"kind": "captive_portal", "count": 1}]}),
+    );
+    let err = graph
+        .changes(&cal, None, window())
+        .await
+        .expect_err("portal");
+    assert!(err.not_json);
+    assert_eq!(err.kind, ErrorKind::ProviderUnavailable);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_pages_and_duplicates_within_a_round() {
+    let (cloud, graph) = setup().await;
+    let state = cloud.state();
+    for i in 0..3 {
+        seed(&state, &format!("E{i}"), i);
+    }
+    let cal = primary(&graph).await;
+    faults(
+        &state,
+        json!({"empty_page": {"email": ME}, "duplicate_in_round": {"email": ME}}),
+    );
+    let first = graph.changes(&cal, None, window()).await.expect("page");
+    assert!(first.changes.is_empty(), "the fault's empty first page");
+    assert!(
+        matches!(first.cursor, Cursor::More(_)),
+        "an empty page with a nextLink is not the end"
+    );
+    let Cursor::More(next) = first.cursor else {
+        unreachable!()
+    };
+    let (events, ..) = round(&graph, &cal, Some(next)).await;
+    let mut ids: Vec<_> = events.iter().map(|e| e.remote_id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn never_more_than_four_requests_per_mailbox() {
+    let (cloud, graph) = setup().await;
+    let state = cloud.state();
+    faults(
+        &state,
+        json!({"add": [{"kind": "delay", "count": 12, "delay_ms": 150}]}),
+    );
+    let graph = Arc::new(graph);
+    let mut tasks = Vec::new();
+    for _ in 0..12 {
+        let g = graph.clone();
+        tasks.push(tokio::spawn(async move { g.list_calendars().await }));
+    }
+    for t in tasks {
+        t.await.expect("join").expect("calendars");
+    }
+    let stats = state.graph_stats();
+    assert!(
+        stats.max_concurrency.get(ME).copied().unwrap_or(0) <= 4,
+        "{:?}",
+        stats.max_concurrency
+    );
+    assert_eq!(stats.concurrency_rejections, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn free_busy_on_a_personal_account_says_why_not() {
+    let (cloud, graph) = setup().await;
+    let state = cloud.state();
+    state
+        .graph_set_personal(
+            serde_json::from_value(json!({"email": ME, "personal": true})).expect("spec"),
+        )
+        .expect("personal");
+    let err = graph
+        .get_schedule(&[ME.to_string()], window(), 30)
+        .await
+        .expect_err("personal accounts have no getSchedule");
+    assert!(err.message.contains("work or school"), "{}", err.message);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batched_deletes_retry_throttled_items_one_by_one() {
+    let (cloud, graph) = setup().await;
+    let state = cloud.state();
+    let ids: Vec<String> = (0..4)
+        .map(|i| {
+            seed(&state, &format!("Occurrence {i}"), i)["id"]
+                .as_str()
+                .expect("id")
+                .to_string()
+        })
+        .collect();
+    // One inner request is throttled; the gone one counts as deleted.
+    faults(
+        &state,
+        json!({"add": [{"kind": "throttle", "count": 1, "method": "DELETE", "retry_after_secs": 1}]}),
+    );
+    state
+        .graph_delete_event(
+            serde_json::from_value(json!({"email": ME, "id": ids[3]})).expect("delete"),
+        )
+        .expect("delete");
+    let targets: Vec<(String, Option<String>)> = ids.iter().map(|id| (id.clone(), None)).collect();
+    let t = Instant::now();
+    let results = graph.delete_many(&targets).await;
+    assert!(
+        t.elapsed() >= Duration::from_secs(1),
+        "the inner Retry-After is honoured"
+    );
+    assert_eq!(results.len(), 4);
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let left = state.graph_events(ME).expect("events");
+    assert_eq!(left["value"].as_array().map(Vec::len), Some(0));
+    let stats = state.graph_stats();
+    assert!(
+        stats.requests.keys().any(|k| k.contains("$batch")),
+        "{:?}",
+        stats.requests
+    );
+    assert_eq!(stats.faults_injected, 1, "one inner request was throttled");
+}
