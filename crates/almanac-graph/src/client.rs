@@ -37,7 +37,19 @@ pub struct GraphCalendar {
     mailbox: String,
     /// Zone for events whose own zone cannot be mapped (legacy custom zones).
     fallback_zone: String,
+    /// Mailboxes whose calendars are shared with or delegated to the user
+    /// (`Calendars.ReadWrite.Shared`), read through `/users/{owner}/…`.
+    delegates: Vec<String>,
     pages: Mutex<HashMap<String, usize>>,
+}
+
+/// Who is signed in, from `GET /me`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Me {
+    pub id: String,
+    pub display_name: String,
+    /// `mail`, else `userPrincipalName`.
+    pub email: String,
 }
 
 fn bad(kind: ErrorKind, message: impl Into<String>) -> ProviderError {
@@ -55,8 +67,43 @@ impl GraphCalendar {
             base,
             mailbox: mailbox.to_ascii_lowercase(),
             fallback_zone: fallback_zone.to_string(),
+            delegates: Vec::new(),
             pages: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Also lists the calendars these mailboxes share with the user.
+    pub fn with_delegates(mut self, owners: &[String]) -> Self {
+        self.delegates = owners.iter().map(|o| o.to_ascii_lowercase()).collect();
+        self
+    }
+
+    /// `/me` for the user's own calendars, `/users/{owner}` for a shared one; and the
+    /// mailbox whose concurrency budget the request spends (Graph counts per mailbox).
+    fn scope(&self, cal: &RemoteCalendar) -> (String, String) {
+        match &cal.owner_email {
+            Some(owner) => (format!("/users/{}", urlencode(owner)), owner.clone()),
+            None => ("/me".to_string(), self.mailbox.clone()),
+        }
+    }
+
+    /// The signed-in user.
+    pub async fn me(&self) -> Result<Me> {
+        let v = self.get_json(self.url("/me")).await?;
+        let text = |k: &str| {
+            v.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let email = Some(text("mail"))
+            .filter(|m| !m.is_empty())
+            .unwrap_or_else(|| text("userPrincipalName"));
+        Ok(Me {
+            id: text("id"),
+            display_name: text("displayName"),
+            email,
+        })
     }
 
     fn url(&self, path: &str) -> String {
@@ -114,11 +161,43 @@ impl GraphCalendar {
         Ok(())
     }
 
+    async fn calendars_of(&self, scope: &str, mailbox: &str) -> Result<Vec<RemoteCalendar>> {
+        let mut out = Vec::new();
+        let mut url = self.url(&format!("{scope}/calendars"));
+        for _ in 0..MAX_PAGES_PER_ROUND {
+            let page = self
+                .api
+                .send(mailbox, self.request(Method::GET, url))
+                .await?
+                .body;
+            let items = page.get("value").and_then(Value::as_array).ok_or_else(|| {
+                bad(
+                    ErrorKind::ProviderUnavailable,
+                    "Microsoft 365 sent a calendar list without a list.",
+                )
+            })?;
+            out.extend(items.iter().filter_map(|c| calendar(c, &self.mailbox)));
+            match page.get("@odata.nextLink").and_then(Value::as_str) {
+                Some(next) => url = self.trusted_link(next)?,
+                None => return Ok(out),
+            }
+        }
+        Err(bad(
+            ErrorKind::ProviderUnavailable,
+            "Microsoft 365's calendar list did not end.",
+        ))
+    }
+
     /// Deletes several events (e.g. the occurrences a local EXDATE removes) in `$batch`
     /// requests of at most 20. An inner request that failed for a passing reason
     /// (429, 503, 504) is retried on its own, with the client's backoff; one that was
     /// already gone counts as deleted. Results are in the order of `targets`.
-    pub async fn delete_many(&self, targets: &[(String, Option<String>)]) -> Vec<Result<()>> {
+    pub async fn delete_many(
+        &self,
+        cal: &RemoteCalendar,
+        targets: &[(String, Option<String>)],
+    ) -> Vec<Result<()>> {
+        let scope = self.scope(cal);
         let mut results: Vec<Option<Result<()>>> = vec![None; targets.len()];
         for (chunk_no, chunk) in targets.chunks(BATCH_LIMIT).enumerate() {
             let requests: Vec<Value> = chunk
@@ -130,12 +209,12 @@ impl GraphCalendar {
                         headers["If-Match"] = json!(etag);
                     }
                     json!({"id": i.to_string(), "method": "DELETE",
-                           "url": format!("/me/events/{}", urlencode(id)), "headers": headers})
+                           "url": format!("{}/events/{}", scope.0, urlencode(id)), "headers": headers})
                 })
                 .collect();
             let mut req = self.request(Method::POST, self.url("/$batch"));
             req.body = Some(json!({"requests": requests}));
-            let answers = match self.api.send(&self.mailbox, req).await {
+            let answers = match self.api.send(&scope.1, req).await {
                 Ok(r) => r.body,
                 Err(e) => {
                     for i in 0..chunk.len() {
@@ -187,7 +266,7 @@ impl GraphCalendar {
                         if let Some(wait) = e.retry_after.filter(|w| *w <= MAX_INNER_RETRY_AFTER) {
                             tokio::time::sleep(wait).await;
                         }
-                        self.delete_one(id, etag.as_deref()).await
+                        self.delete_one(&scope, id, etag.as_deref()).await
                     }
                     other => other,
                 };
@@ -200,15 +279,20 @@ impl GraphCalendar {
             .collect()
     }
 
-    async fn delete_one(&self, remote_id: &str, etag: Option<&str>) -> Result<()> {
+    async fn delete_one(
+        &self,
+        scope: &(String, String),
+        remote_id: &str,
+        etag: Option<&str>,
+    ) -> Result<()> {
         let mut req = self.request(
             Method::DELETE,
-            self.url(&format!("/me/events/{}", urlencode(remote_id))),
+            self.url(&format!("{}/events/{}", scope.0, urlencode(remote_id))),
         );
         if let Some(etag) = etag {
             req.headers.push((IF_MATCH, etag.to_string()));
         }
-        match self.api.send(&self.mailbox, req).await {
+        match self.api.send(&scope.1, req).await {
             Ok(_) => Ok(()),
             // Already gone is what we wanted.
             Err(e) if matches!(e.kind, ErrorKind::NotFound | ErrorKind::Gone) => Ok(()),
@@ -303,26 +387,18 @@ fn calendar(v: &Value, me: &str) -> Option<RemoteCalendar> {
 impl CalendarProvider for GraphCalendar {
     fn list_calendars(&self) -> BoxFuture<'_, Result<Vec<RemoteCalendar>>> {
         Box::pin(async move {
-            let mut out = Vec::new();
-            let mut url = self.url("/me/calendars");
-            for _ in 0..MAX_PAGES_PER_ROUND {
-                let page = self.get_json(url).await?;
-                let items = page.get("value").and_then(Value::as_array).ok_or_else(|| {
-                    bad(
-                        ErrorKind::ProviderUnavailable,
-                        "Microsoft 365 sent a calendar list without a list.",
-                    )
-                })?;
-                out.extend(items.iter().filter_map(|c| calendar(c, &self.mailbox)));
-                match page.get("@odata.nextLink").and_then(Value::as_str) {
-                    Some(next) => url = self.trusted_link(next)?,
-                    None => return Ok(out),
+            let mut out = self.calendars_of("/me", &self.mailbox).await?;
+            for owner in &self.delegates {
+                let scope = format!("/users/{}", urlencode(owner));
+                let mut shared = self.calendars_of(&scope, owner).await?;
+                for c in &mut shared {
+                    c.owner_email = Some(owner.clone());
+                    // The owner's default calendar is not the user's.
+                    c.is_primary = false;
                 }
+                out.extend(shared);
             }
-            Err(bad(
-                ErrorKind::ProviderUnavailable,
-                "Microsoft 365's calendar list did not end.",
-            ))
+            Ok(out)
         })
     }
 
@@ -337,7 +413,8 @@ impl CalendarProvider for GraphCalendar {
                 Some(link) => self.trusted_link(link)?,
                 None => {
                     let mut u = Url::parse(&self.url(&format!(
-                        "/me/calendars/{}/calendarView/delta",
+                        "{}/calendars/{}/calendarView/delta",
+                        self.scope(cal).0,
                         urlencode(&cal.remote_id)
                     )))
                     .map_err(|_| bad(ErrorKind::InvalidRequest, "Bad calendar id."))?;
@@ -351,7 +428,7 @@ impl CalendarProvider for GraphCalendar {
             let mut req = self.request(Method::GET, url);
             req.headers
                 .push((PREFER.clone(), format!("odata.maxpagesize={PAGE_SIZE}")));
-            let page = self.api.send(&self.mailbox, req).await?.body;
+            let page = self.api.send(&self.scope(cal).1, req).await?.body;
             let items = page.get("value").and_then(Value::as_array).ok_or_else(|| {
                 bad(
                     ErrorKind::ProviderUnavailable,
@@ -410,15 +487,16 @@ impl CalendarProvider for GraphCalendar {
                 mapping::to_graph(event).map_err(|why| bad(ErrorKind::InvalidRequest, why))?;
             // Graph de-duplicates creates that carry the same transactionId.
             body["transactionId"] = json!(idempotency_key);
+            let (scope, mailbox) = self.scope(cal);
             let mut req = self.request(
                 Method::POST,
                 self.url(&format!(
-                    "/me/calendars/{}/events",
+                    "{scope}/calendars/{}/events",
                     urlencode(&cal.remote_id)
                 )),
             );
             req.body = Some(body);
-            let created = self.api.send(&self.mailbox, req).await?.body;
+            let created = self.api.send(&mailbox, req).await?.body;
             mapping::from_graph(&created, &self.fallback_zone)
                 .map_err(|e| bad(ErrorKind::ProviderUnavailable, e.to_string()))
         })
@@ -426,20 +504,21 @@ impl CalendarProvider for GraphCalendar {
 
     fn update<'a>(
         &'a self,
-        _cal: &'a RemoteCalendar,
+        cal: &'a RemoteCalendar,
         event: &'a RemoteEvent,
         etag: &'a str,
     ) -> BoxFuture<'a, Result<RemoteEvent>> {
         Box::pin(async move {
             let body =
                 mapping::to_graph(event).map_err(|why| bad(ErrorKind::InvalidRequest, why))?;
+            let (scope, mailbox) = self.scope(cal);
             let mut req = self.request(
                 Method::PATCH,
-                self.url(&format!("/me/events/{}", urlencode(&event.remote_id))),
+                self.url(&format!("{scope}/events/{}", urlencode(&event.remote_id))),
             );
             req.headers.push((IF_MATCH, etag.to_string()));
             req.body = Some(body);
-            let updated = self.api.send(&self.mailbox, req).await?.body;
+            let updated = self.api.send(&mailbox, req).await?.body;
             mapping::from_graph(&updated, &self.fallback_zone)
                 .map_err(|e| bad(ErrorKind::ProviderUnavailable, e.to_string()))
         })
@@ -447,25 +526,11 @@ impl CalendarProvider for GraphCalendar {
 
     fn delete<'a>(
         &'a self,
-        _cal: &'a RemoteCalendar,
+        cal: &'a RemoteCalendar,
         remote_id: &'a str,
         etag: Option<&'a str>,
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            let mut req = self.request(
-                Method::DELETE,
-                self.url(&format!("/me/events/{}", urlencode(remote_id))),
-            );
-            if let Some(etag) = etag {
-                req.headers.push((IF_MATCH, etag.to_string()));
-            }
-            match self.api.send(&self.mailbox, req).await {
-                Ok(_) => Ok(()),
-                // Already gone is what we wanted.
-                Err(e) if matches!(e.kind, ErrorKind::NotFound | ErrorKind::Gone) => Ok(()),
-                Err(e) => Err(e),
-            }
-        })
+        Box::pin(async move { self.delete_one(&self.scope(cal), remote_id, etag).await })
     }
 }
 

@@ -384,7 +384,8 @@ async fn batched_deletes_retry_throttled_items_one_by_one() {
         .expect("delete");
     let targets: Vec<(String, Option<String>)> = ids.iter().map(|id| (id.clone(), None)).collect();
     let t = Instant::now();
-    let results = graph.delete_many(&targets).await;
+    let cal = primary(&graph).await;
+    let results = graph.delete_many(&cal, &targets).await;
     assert!(
         t.elapsed() >= Duration::from_secs(1),
         "the inner Retry-After is honoured"
@@ -400,4 +401,57 @@ async fn batched_deletes_retry_throttled_items_one_by_one() {
         stats.requests
     );
     assert_eq!(stats.faults_injected, 1, "one inner request was throttled");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn me_and_calendars_delegated_by_another_mailbox() {
+    let (cloud, graph) = setup().await;
+    let state = cloud.state();
+    let boss = "megan@contoso.example";
+    state
+        .add_user(
+            serde_json::from_value(
+                json!({"provider": "microsoft", "email": boss, "name": "Megan Bowen"}),
+            )
+            .expect("user"),
+        )
+        .expect("add user");
+    state
+        .graph_seed_event(GraphEventSeed {
+            email: boss.into(),
+            calendar_id: None,
+            event: json!({"subject": "Board prep",
+                "start": {"dateTime": (now() + Days::days(1)).format("%Y-%m-%dT10:00:00").to_string(), "timeZone": "UTC"},
+                "end": {"dateTime": (now() + Days::days(1)).format("%Y-%m-%dT11:00:00").to_string(), "timeZone": "UTC"}}),
+        })
+        .expect("seed");
+    state
+        .graph_share(
+            serde_json::from_value(json!({"owner": boss, "with": ME, "role": "write"}))
+                .expect("share"),
+        )
+        .expect("share");
+    let me = graph.me().await.expect("me");
+    assert_eq!(me.email, ME);
+    let graph = graph.with_delegates(&[boss.to_string()]);
+    let cals = graph.list_calendars().await.expect("calendars");
+    let shared = cals
+        .iter()
+        .find(|c| c.owner_email.as_deref() == Some(boss))
+        .expect("the shared calendar");
+    assert!(shared.can_edit && !shared.is_primary);
+    let (events, ..) = round(&graph, shared, None).await;
+    assert_eq!(
+        events.iter().map(|e| e.title.as_str()).collect::<Vec<_>>(),
+        vec!["Board prep"]
+    );
+    let mut e = events.into_iter().next().expect("event");
+    let etag = e.etag.clone().expect("etag");
+    e.title = "Board prep (deck v2)".into();
+    graph
+        .update(shared, &e, &etag)
+        .await
+        .expect("write to the delegated calendar");
+    let stored = state.graph_events(boss).expect("events");
+    assert_eq!(stored["value"][0]["subject"], "Board prep (deck v2)");
 }
