@@ -28,7 +28,7 @@ use crate::util;
 /// plus the enum-like values their descriptions list ("Possible values are: - \"x\"").
 /// Types: `"string"`, `"boolean"`, `"integer"`, `"any"`, `"@Schema"` (a reference),
 /// `[type]` (an array), `{...}` (an inline object), `{"*": type}` (a map). Generated
-/// from `shared/specs/google-calendar-v3.discovery.json`; `tests/google_calendar.rs`
+/// from `tests/specs/google-calendar-v3.discovery.json`; `tests/google_calendar.rs`
 /// re-derives it from that file and fails if the two differ.
 pub const SCHEMA_SUBSET: &str = r#"{"schemas":{
 "CalendarList":{"etag":"string","items":["@CalendarListEntry"],"kind":"string","nextPageToken":"string","nextSyncToken":"string"},

@@ -14,7 +14,7 @@ const SAM: &str = "sam.lee@gmail.example";
 const G_CLIENT: &str = "almanac-test-google.apps.googleusercontent.com";
 const G_SECRET: &str = "almanac-test-google-secret";
 
-/// Validation of bodies against `shared/specs/google-calendar-v3.discovery.json`.
+/// Validation of bodies against `tests/specs/google-calendar-v3.discovery.json`.
 mod schema {
     use std::path::PathBuf;
     use std::sync::OnceLock;
@@ -23,7 +23,7 @@ mod schema {
 
     pub fn discovery_path() -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/specs/google-calendar-v3.discovery.json")
+            .join("../../tests/specs/google-calendar-v3.discovery.json")
     }
 
     fn schemas() -> &'static Map<String, Value> {
@@ -33,7 +33,7 @@ mod schema {
             let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
                 panic!(
                     "the Google Calendar discovery document is missing: {} ({e}). The schema \
-                     checks of these tests need it (see shared/specs/README.md).",
+                     checks of these tests need it (see tests/specs/README.md).",
                     path.display()
                 )
             });

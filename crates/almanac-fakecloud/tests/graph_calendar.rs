@@ -1,6 +1,6 @@
 //! The fake Microsoft Graph calendar API over real HTTP on loopback. Every JSON the fake
 //! answers (events, calendars, schedules, suggestions, errors) and every body the tests
-//! send is checked against the OpenAPI subset in `shared/specs/` (see `spec` below).
+//! send is checked against the OpenAPI subset in `tests/specs/` (see `spec` below).
 
 use std::collections::BTreeSet;
 
@@ -25,10 +25,10 @@ mod spec {
     }
 
     impl Spec {
-        /// `shared/specs/msgraph-v1.0-calendar.openapi.json`, beside the repository.
+        /// `tests/specs/msgraph-v1.0-calendar.openapi.json` in the repository.
         pub fn default_path() -> PathBuf {
             PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../../../shared/specs/msgraph-v1.0-calendar.openapi.json")
+                .join("../../tests/specs/msgraph-v1.0-calendar.openapi.json")
         }
 
         pub fn load_from(path: &Path) -> Result<Spec, String> {
@@ -36,8 +36,8 @@ mod spec {
                 format!(
                     "cannot read the Microsoft Graph OpenAPI subset at {}: {e}. The Graph fake's \
                      tests validate every request and response against \
-                     shared/specs/msgraph-v1.0-calendar.openapi.json; shared/ must sit beside \
-                     the repository checkout.",
+                     tests/specs/msgraph-v1.0-calendar.openapi.json (a copy of the project's \
+                     shared/specs, kept in the repository).",
                     path.display()
                 )
             })?;
@@ -582,7 +582,7 @@ fn spec_helper_fails_clearly_and_is_not_vacuous() {
     let missing = Spec::load_from(std::path::Path::new("/nonexistent/msgraph.json"))
         .expect_err("a missing spec is an error");
     assert!(
-        missing.contains("/nonexistent/msgraph.json") && missing.contains("shared/specs"),
+        missing.contains("/nonexistent/msgraph.json") && missing.contains("tests/specs"),
         "{missing}"
     );
     let spec = Spec::load();

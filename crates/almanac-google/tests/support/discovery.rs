@@ -1,5 +1,5 @@
 //! Checks a JSON body against Google's discovery document
-//! (`shared/specs/google-calendar-v3.discovery.json`): every property name must exist
+//! (`tests/specs/google-calendar-v3.discovery.json`): every property name must exist
 //! in the schema (after resolving `$ref`), recursively, and scalar types must match.
 //! `null` is accepted anywhere: a PATCH uses it to delete.
 
@@ -12,7 +12,7 @@ fn document() -> &'static Value {
     static DOC: OnceLock<Value> = OnceLock::new();
     DOC.get_or_init(|| {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/specs/google-calendar-v3.discovery.json");
+            .join("../../tests/specs/google-calendar-v3.discovery.json");
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
             panic!(
                 "the Google discovery document is missing at {} ({e}); the body checks \

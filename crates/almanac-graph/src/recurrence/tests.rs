@@ -10,7 +10,7 @@ use super::*;
 
 static SPEC: LazyLock<Value> = LazyLock::new(|| {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/specs/msgraph-v1.0-calendar.openapi.json");
+        .join("../../tests/specs/msgraph-v1.0-calendar.openapi.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
             "the Graph OpenAPI spec {} is needed to validate emitted JSON: {e}",

@@ -7,7 +7,7 @@ use super::*;
 
 fn spec_path(file: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/specs")
+        .join("../../tests/specs")
         .join(file)
 }
 
@@ -48,7 +48,7 @@ fn embedded_copy_is_the_official_table() {
     assert_eq!(
         include_str!("../../data/windowsZones.json"),
         official_text("cldr-48-windowsZones.json"),
-        "data/windowsZones.json differs from shared/specs/cldr-48-windowsZones.json"
+        "data/windowsZones.json differs from tests/specs/cldr-48-windowsZones.json"
     );
     // The XML twin has the same rows.
     let xml: Vec<MapZone> = official_text("windowsZones.xml")

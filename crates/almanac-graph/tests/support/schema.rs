@@ -1,4 +1,4 @@
-//! Checks JSON against the Graph OpenAPI subset in ../shared/specs: every property
+//! Checks JSON against the Graph OpenAPI subset in tests/specs: every property
 //! must be declared (through `$ref`, `allOf`, `anyOf`), enums must hold one of their
 //! values. OData annotations (`@odata.etag`, `@removed`) are allowed anywhere.
 
@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 static SPEC: LazyLock<Value> = LazyLock::new(|| {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/specs/msgraph-v1.0-calendar.openapi.json");
+        .join("../../tests/specs/msgraph-v1.0-calendar.openapi.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
             "the Graph OpenAPI spec {} is needed to validate JSON: {e}",
