@@ -85,6 +85,9 @@ struct CursorState {
     page_token: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sync_token: Option<String>,
+    /// The round is a full listing (see `ChangePage::full_listing`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    full: bool,
 }
 
 impl CursorState {
@@ -443,6 +446,7 @@ impl GoogleCalendar {
             Some(c) => CursorState::decode(c)?,
             None => CursorState {
                 v: 1,
+                full: true,
                 ..CursorState::default()
             },
         };
@@ -477,6 +481,7 @@ impl GoogleCalendar {
                     v: 1,
                     page_token: Some(p.clone()),
                     sync_token: state.sync_token.clone(),
+                    full: state.full,
                 }
                 .encode(),
             ),
@@ -486,6 +491,7 @@ impl GoogleCalendar {
                     v: 1,
                     page_token: None,
                     sync_token: Some(s.clone()),
+                    full: false,
                 }
                 .encode(),
             ),
@@ -502,6 +508,7 @@ impl GoogleCalendar {
         Ok(ChangePage {
             changes: dedup_last_wins(changes),
             cursor: next,
+            full_listing: state.full,
         })
     }
 
@@ -605,7 +612,16 @@ impl CalendarProvider for GoogleCalendar {
         cursor: Option<&'a str>,
         _window: Window,
     ) -> BoxFuture<'a, Result<ChangePage>> {
-        Box::pin(self.changes_impl(calendar, cursor))
+        Box::pin(async move {
+            match self.changes_impl(calendar, cursor).await {
+                // 410 fullSyncRequired, or a cursor we cannot read: list again from
+                // scratch, and say so (the engine reconciles by id; its outbox stays).
+                Err(e) if e.kind == ErrorKind::SyncReset && cursor.is_some() => {
+                    self.changes_impl(calendar, None).await
+                }
+                other => other,
+            }
+        })
     }
 
     fn create<'a>(
@@ -678,6 +694,7 @@ mod tests {
             v: 1,
             page_token: Some("p2".into()),
             sync_token: Some("s1".into()),
+            full: true,
         };
         assert_eq!(CursorState::decode(&c.encode()).expect("decode"), c);
         let err = CursorState::decode("raw-token").expect_err("garbage");

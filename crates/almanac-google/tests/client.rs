@@ -418,7 +418,7 @@ async fn a_cancelled_instance_stays_a_hidden_instance() {
 }
 
 #[tokio::test]
-async fn an_invalidated_sync_token_is_a_sync_reset() {
+async fn an_invalidated_sync_token_restarts_as_a_full_listing() {
     let env = env().await;
     env.seed(timed(
         "one",
@@ -426,24 +426,38 @@ async fn an_invalidated_sync_token_is_a_sync_reset() {
         "2025-04-01T10:00:00+02:00",
     ));
     let cal = env.primary().await;
+    let first = env
+        .google
+        .changes(&cal, None, window())
+        .await
+        .expect("page");
+    assert!(first.full_listing, "the first round lists everything");
     let (_, done, _) = env.round(&cal, None).await.expect("full");
+    let incremental = env
+        .google
+        .changes(&cal, Some(&done), window())
+        .await
+        .expect("page");
+    assert!(!incremental.full_listing);
     env.state
         .google_invalidate_sync_tokens(ME, Some("primary"))
         .expect("invalidate");
-    let err = env.round(&cal, Some(done)).await.expect_err("410");
-    assert_eq!(err.kind, ErrorKind::SyncReset, "{err:?}");
-    assert_eq!(err.status, Some(410));
-    assert_eq!(err.provider_code.as_deref(), Some("fullSyncRequired"));
-    // The engine lists again from scratch.
-    let (changes, _, _) = env.round(&cal, None).await.expect("full again");
-    assert_eq!(upserts(&changes).len(), 1);
+    // 410 fullSyncRequired: the client lists again from scratch and says so.
+    let page = env
+        .google
+        .changes(&cal, Some(&done), window())
+        .await
+        .expect("restarted");
+    assert!(page.full_listing);
+    assert_eq!(upserts(&page.changes).len(), 1);
     // An unreadable saved cursor also means "start over", never a silent empty round.
-    let err = env
+    let page = env
         .google
         .changes(&cal, Some("not a cursor"), window())
         .await
-        .expect_err("bad cursor");
-    assert_eq!(err.kind, ErrorKind::SyncReset);
+        .expect("restarted");
+    assert!(page.full_listing);
+    assert_eq!(upserts(&page.changes).len(), 1);
 }
 
 fn rich_new_event() -> RemoteEvent {

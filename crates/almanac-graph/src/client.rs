@@ -41,6 +41,8 @@ pub struct GraphCalendar {
     /// (`Calendars.ReadWrite.Shared`), read through `/users/{owner}/…`.
     delegates: Vec<String>,
     pages: Mutex<HashMap<String, usize>>,
+    /// Calendars whose current round is a full listing (started without a cursor).
+    full_rounds: Mutex<HashMap<String, bool>>,
 }
 
 /// Who is signed in, from `GET /me`.
@@ -69,6 +71,7 @@ impl GraphCalendar {
             fallback_zone: fallback_zone.to_string(),
             delegates: Vec::new(),
             pages: Mutex::new(HashMap::new()),
+            full_rounds: Mutex::new(HashMap::new()),
         }
     }
 
@@ -186,6 +189,97 @@ impl GraphCalendar {
             ErrorKind::ProviderUnavailable,
             "Microsoft 365's calendar list did not end.",
         ))
+    }
+
+    async fn changes_once(
+        &self,
+        cal: &RemoteCalendar,
+        cursor: Option<&str>,
+        window: Window,
+    ) -> Result<ChangePage> {
+        let cursor_in = cursor;
+        let url = match cursor {
+            Some(link) => self.trusted_link(link)?,
+            None => {
+                let mut u = Url::parse(&self.url(&format!(
+                    "{}/calendars/{}/calendarView/delta",
+                    self.scope(cal).0,
+                    urlencode(&cal.remote_id)
+                )))
+                .map_err(|_| bad(ErrorKind::InvalidRequest, "Bad calendar id."))?;
+                u.query_pairs_mut()
+                    .append_pair("startDateTime", &rfc3339(window.start))
+                    .append_pair("endDateTime", &rfc3339(window.end));
+                u.to_string()
+            }
+        };
+        self.count_page(&cal.remote_id, cursor.is_none())?;
+        let mut req = self.request(Method::GET, url);
+        req.headers
+            .push((PREFER.clone(), format!("odata.maxpagesize={PAGE_SIZE}")));
+        let page = self.api.send(&self.scope(cal).1, req).await?.body;
+        let items = page.get("value").and_then(Value::as_array).ok_or_else(|| {
+            bad(
+                ErrorKind::ProviderUnavailable,
+                "Microsoft 365 sent a page of changes without a list.",
+            )
+        })?;
+        // The same event can appear more than once in a round: the last one wins.
+        let mut order: Vec<String> = Vec::new();
+        let mut latest: HashMap<String, Change> = HashMap::new();
+        for item in items {
+            let Some(id) = item.get("id").and_then(Value::as_str) else {
+                continue;
+            };
+            let change = if item.get("@removed").is_some() {
+                Change::Removed {
+                    remote_id: id.to_string(),
+                }
+            } else {
+                let e: RemoteEvent = mapping::from_graph(item, &self.fallback_zone)
+                    .map_err(|e| bad(ErrorKind::ProviderUnavailable, e.to_string()))?;
+                Change::Upsert(Box::new(e))
+            };
+            if latest.insert(id.to_string(), change).is_none() {
+                order.push(id.to_string());
+            }
+        }
+        let changes = order
+            .into_iter()
+            .filter_map(|id| latest.remove(&id))
+            .collect();
+        let next = page.get("@odata.nextLink").and_then(Value::as_str);
+        let delta = page.get("@odata.deltaLink").and_then(Value::as_str);
+        let cursor = match (next, delta) {
+                (Some(n), _) => Cursor::More(self.trusted_link(n)?),
+                (None, Some(d)) => Cursor::Done(self.trusted_link(d)?),
+                // A page with neither is not the end of anything: never read it as one.
+                (None, None) => {
+                    return Err(bad(
+                        ErrorKind::ProviderUnavailable,
+                        "Microsoft 365 sent a page of changes with no way to continue; nothing was applied.",
+                    ))
+                }
+            };
+        let full_listing = {
+            let mut rounds = self.full_rounds.lock().unwrap_or_else(|p| p.into_inner());
+            let full = if cursor_in.is_none() {
+                true
+            } else {
+                rounds.get(&cal.remote_id).copied().unwrap_or(false)
+            };
+            // The round after a finished one is incremental.
+            rounds.insert(
+                cal.remote_id.clone(),
+                full && matches!(cursor, Cursor::More(_)),
+            );
+            full
+        };
+        Ok(ChangePage {
+            changes,
+            cursor,
+            full_listing,
+        })
     }
 
     /// Deletes several events (e.g. the occurrences a local EXDATE removes) in `$batch`
@@ -409,70 +503,13 @@ impl CalendarProvider for GraphCalendar {
         window: Window,
     ) -> BoxFuture<'a, Result<ChangePage>> {
         Box::pin(async move {
-            let url = match cursor {
-                Some(link) => self.trusted_link(link)?,
-                None => {
-                    let mut u = Url::parse(&self.url(&format!(
-                        "{}/calendars/{}/calendarView/delta",
-                        self.scope(cal).0,
-                        urlencode(&cal.remote_id)
-                    )))
-                    .map_err(|_| bad(ErrorKind::InvalidRequest, "Bad calendar id."))?;
-                    u.query_pairs_mut()
-                        .append_pair("startDateTime", &rfc3339(window.start))
-                        .append_pair("endDateTime", &rfc3339(window.end));
-                    u.to_string()
+            match self.changes_once(cal, cursor, window).await {
+                // The cursor is dead: list the calendar again from scratch, and say so.
+                Err(e) if e.kind == ErrorKind::SyncReset && cursor.is_some() => {
+                    self.changes_once(cal, None, window).await
                 }
-            };
-            self.count_page(&cal.remote_id, cursor.is_none())?;
-            let mut req = self.request(Method::GET, url);
-            req.headers
-                .push((PREFER.clone(), format!("odata.maxpagesize={PAGE_SIZE}")));
-            let page = self.api.send(&self.scope(cal).1, req).await?.body;
-            let items = page.get("value").and_then(Value::as_array).ok_or_else(|| {
-                bad(
-                    ErrorKind::ProviderUnavailable,
-                    "Microsoft 365 sent a page of changes without a list.",
-                )
-            })?;
-            // The same event can appear more than once in a round: the last one wins.
-            let mut order: Vec<String> = Vec::new();
-            let mut latest: HashMap<String, Change> = HashMap::new();
-            for item in items {
-                let Some(id) = item.get("id").and_then(Value::as_str) else {
-                    continue;
-                };
-                let change = if item.get("@removed").is_some() {
-                    Change::Removed {
-                        remote_id: id.to_string(),
-                    }
-                } else {
-                    let e: RemoteEvent = mapping::from_graph(item, &self.fallback_zone)
-                        .map_err(|e| bad(ErrorKind::ProviderUnavailable, e.to_string()))?;
-                    Change::Upsert(Box::new(e))
-                };
-                if latest.insert(id.to_string(), change).is_none() {
-                    order.push(id.to_string());
-                }
+                other => other,
             }
-            let changes = order
-                .into_iter()
-                .filter_map(|id| latest.remove(&id))
-                .collect();
-            let next = page.get("@odata.nextLink").and_then(Value::as_str);
-            let delta = page.get("@odata.deltaLink").and_then(Value::as_str);
-            let cursor = match (next, delta) {
-                (Some(n), _) => Cursor::More(self.trusted_link(n)?),
-                (None, Some(d)) => Cursor::Done(self.trusted_link(d)?),
-                // A page with neither is not the end of anything: never read it as one.
-                (None, None) => {
-                    return Err(bad(
-                        ErrorKind::ProviderUnavailable,
-                        "Microsoft 365 sent a page of changes with no way to continue; nothing was applied.",
-                    ))
-                }
-            };
-            Ok(ChangePage { changes, cursor })
         })
     }
 

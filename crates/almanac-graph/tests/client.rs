@@ -240,25 +240,42 @@ async fn updates_need_the_current_etag_and_deletes_are_idempotent() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reset_cursor_is_a_sync_reset_and_a_new_round_works() {
+async fn a_dead_cursor_restarts_as_a_full_listing() {
     let (cloud, graph) = setup().await;
     let state = cloud.state();
     seed(&state, "One", 1);
     let cal = primary(&graph).await;
+    let first = graph.changes(&cal, None, window()).await.expect("page");
+    assert!(first.full_listing, "the first round lists everything");
     let (_, _, delta, _) = round(&graph, &cal, None).await;
+    let incremental = graph
+        .changes(&cal, Some(&delta), window())
+        .await
+        .expect("page");
+    assert!(!incremental.full_listing);
+    let Cursor::Done(delta) = incremental.cursor else {
+        panic!("one page")
+    };
     for mode in ["gone", "sync_state_not_found", "resync_required"] {
         faults(
             &state,
             json!({"invalidate_delta": {"email": ME, "mode": mode}}),
         );
-        let err = graph
+        let page = graph
             .changes(&cal, Some(&delta), window())
             .await
-            .expect_err("reset");
-        assert_eq!(err.kind, ErrorKind::SyncReset, "{mode}");
+            .expect("restarted");
+        assert!(page.full_listing, "{mode}: the client re-lists and says so");
+        let listed: Vec<_> = page
+            .changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::Upsert(e) => Some(e.title.clone()),
+                Change::Removed { .. } => None,
+            })
+            .collect();
+        assert_eq!(listed, vec!["One"], "{mode}");
     }
-    let (events, ..) = round(&graph, &cal, None).await;
-    assert_eq!(events.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -52,6 +52,14 @@ pub enum Cursor {
 pub struct ChangePage {
     pub changes: Vec<Change>,
     pub cursor: Cursor,
+    /// This page belongs to a complete listing of the calendar: the first round, or
+    /// one the client restarted because the provider invalidated the cursor (Graph
+    /// 410 / `syncStateNotFound` / `resyncRequired`, Google 410 `fullSyncRequired`).
+    /// When such a round reaches [`Cursor::Done`], every event of the calendar (inside
+    /// the window, for Graph) that the round did not list is gone at the provider:
+    /// the engine reconciles by remote id, keeping its outbox. A round that fails
+    /// midway implies nothing.
+    pub full_listing: bool,
 }
 
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
@@ -62,7 +70,9 @@ pub trait CalendarProvider: Send + Sync {
     fn list_calendars(&self) -> BoxFuture<'_, Result<Vec<RemoteCalendar>>>;
 
     /// One page of changes of `calendar`: from scratch when `cursor` is `None` (a full
-    /// listing of `window`), else from a `Cursor::More` or `Cursor::Done` value.
+    /// listing of `window`), else from a `Cursor::More` or `Cursor::Done` value. When
+    /// the provider says the cursor is no longer valid, the client starts a full
+    /// listing itself and says so with [`ChangePage::full_listing`].
     fn changes<'a>(
         &'a self,
         calendar: &'a RemoteCalendar,
