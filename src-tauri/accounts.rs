@@ -107,9 +107,17 @@ pub fn check_at_start(app: &AppHandle) {
             if account.status == AccountStatus::Paused {
                 continue;
             }
+            let before = state.vault.refresh_token(&account.id).ok().flatten();
             let outcome = creds
                 .access_token(&account.id, account.provider, unix_now)
                 .await;
+            // A Reconnect that finished meanwhile replaced the grant: this failure
+            // is about the old one and must not mark the account again.
+            let replaced =
+                outcome.is_err() && state.vault.refresh_token(&account.id).ok().flatten() != before;
+            if replaced {
+                continue;
+            }
             let Ok(mut store) = state.store.lock() else {
                 return;
             };

@@ -140,9 +140,9 @@ def scenario():
     finally:
         s.quit()
 
-    # Google revokes the grant; refreshes fail from now on (sign-ins still work).
-    control("faults", {"token_error": {"provider": "google", "error": "invalid_grant",
-                                       "count": 1000, "grant_type": "refresh_token"}})
+    # The user (or an admin) revokes Almanac's access at Google: every token of the
+    # grant is dead; a new sign-in makes a new grant.
+    control("revoke_all", {"provider": "google", "email": GOOGLE})
     for round_ in (1, 2):
         s = launch()
         try:
