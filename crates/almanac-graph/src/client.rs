@@ -225,6 +225,7 @@ impl GraphCalendar {
             )
         })?;
         // The same event can appear more than once in a round: the last one wins.
+        let mut removed: Vec<String> = Vec::new();
         let mut order: Vec<String> = Vec::new();
         let mut latest: HashMap<String, Change> = HashMap::new();
         for item in items {
@@ -232,6 +233,7 @@ impl GraphCalendar {
                 continue;
             };
             let change = if item.get("@removed").is_some() {
+                removed.push(id.to_string());
                 Change::Removed {
                     remote_id: id.to_string(),
                 }
@@ -242,6 +244,15 @@ impl GraphCalendar {
             };
             if latest.insert(id.to_string(), change).is_none() {
                 order.push(id.to_string());
+            }
+        }
+        // Graph also lists as removed events outside the window that merely changed
+        // (reference B5): a removal is only believed once the event is really gone.
+        for id in removed {
+            if matches!(latest.get(&id), Some(Change::Removed { .. })) {
+                if let Some(still_there) = self.still_there(cal, &id).await? {
+                    latest.insert(id, Change::Upsert(Box::new(still_there)));
+                }
             }
         }
         let changes = order
@@ -280,6 +291,27 @@ impl GraphCalendar {
             cursor,
             full_listing,
         })
+    }
+
+    /// The event, if it still exists (a delta `@removed` for an event that only moved
+    /// out of the window, or changed there); `None` when it is really gone.
+    async fn still_there(
+        &self,
+        cal: &RemoteCalendar,
+        remote_id: &str,
+    ) -> Result<Option<RemoteEvent>> {
+        let (scope, mailbox) = self.scope(cal);
+        let req = self.request(
+            Method::GET,
+            self.url(&format!("{scope}/events/{}", urlencode(remote_id))),
+        );
+        match self.api.send(&mailbox, req).await {
+            Ok(r) => mapping::from_graph(&r.body, &self.fallback_zone)
+                .map(Some)
+                .map_err(|e| bad(ErrorKind::ProviderUnavailable, e.to_string())),
+            Err(e) if matches!(e.kind, ErrorKind::NotFound | ErrorKind::Gone) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Deletes several events (e.g. the occurrences a local EXDATE removes) in `$batch`

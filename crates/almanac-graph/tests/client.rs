@@ -472,3 +472,40 @@ async fn me_and_calendars_delegated_by_another_mailbox() {
     let stored = state.graph_events(boss).expect("events");
     assert_eq!(stored["value"][0]["subject"], "Board prep (deck v2)");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_moved_out_of_the_window_is_not_a_deletion() {
+    let (cloud, graph) = setup().await;
+    let state = cloud.state();
+    let id = seed(&state, "Renewal", 3)["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let cal = primary(&graph).await;
+    let (_, _, delta, _) = round(&graph, &cal, None).await;
+    // Another client moves it two years ahead, far outside the sync window.
+    let far = (now() + Days::days(730))
+        .format("%Y-%m-%dT10:00:00")
+        .to_string();
+    let far_end = (now() + Days::days(730))
+        .format("%Y-%m-%dT11:00:00")
+        .to_string();
+    state
+        .graph_edit_event(
+            serde_json::from_value(json!({"email": ME, "id": id, "patch": {
+                "start": {"dateTime": far, "timeZone": "UTC"},
+                "end": {"dateTime": far_end, "timeZone": "UTC"}}}))
+            .expect("edit"),
+        )
+        .expect("edit");
+    let (events, removed, _, _) = round(&graph, &cal, Some(delta)).await;
+    assert!(
+        removed.is_empty(),
+        "Graph's @removed for a moved event must not become a deletion"
+    );
+    let moved = events
+        .iter()
+        .find(|e| e.remote_id == id)
+        .expect("the moved event, as it is now");
+    assert!(matches!(moved.timing, Timing::Timed { start, .. } if start > now() + Days::days(700)));
+}
