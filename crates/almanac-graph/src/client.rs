@@ -609,3 +609,82 @@ fn urlencode(id: &str) -> String {
         .collect::<String>()
         .replace('+', "%20")
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use almanac_provider::{Backoff, Dialect, TokenSource};
+
+    use super::*;
+
+    struct NoTokens;
+
+    impl TokenSource for NoTokens {
+        fn token(&self, _: bool) -> BoxFuture<'_, Result<almanac_auth::Secret>> {
+            Box::pin(async { Err(bad(ErrorKind::ActionRequired, "none")) })
+        }
+    }
+
+    #[test]
+    fn a_round_that_never_ends_is_abandoned() {
+        let api =
+            ApiClient::new(Dialect::Graph, Arc::new(NoTokens), Backoff::default()).expect("api");
+        let g = GraphCalendar::new(
+            api,
+            Url::parse("https://graph.example/v1.0").expect("url"),
+            "a@b.c",
+            "UTC",
+        );
+        g.count_page("cal", true).expect("first page");
+        for _ in 1..MAX_PAGES_PER_ROUND {
+            g.count_page("cal", false).expect("within the bound");
+        }
+        let e = g.count_page("cal", false).expect_err("one page too many");
+        assert_eq!(e.kind, ErrorKind::ProviderUnavailable);
+        // Another calendar, and a new round, start counting afresh.
+        g.count_page("other", false).expect("other calendar");
+        g.count_page("cal", true).expect("new round");
+    }
+
+    #[test]
+    fn links_to_other_hosts_are_not_followed() {
+        let api =
+            ApiClient::new(Dialect::Graph, Arc::new(NoTokens), Backoff::default()).expect("api");
+        let g = GraphCalendar::new(
+            api,
+            Url::parse("https://graph.example/v1.0").expect("url"),
+            "a@b.c",
+            "UTC",
+        );
+        assert!(g
+            .trusted_link("https://graph.example/v1.0/me/calendarView/delta?$skiptoken=x")
+            .is_ok());
+        for bad_link in [
+            "https://evil.example/v1.0/me/calendarView/delta",
+            "http://graph.example/v1.0/me",
+            "https://graph.example:444/v1.0/me",
+            "https://graph.example/beta/me",
+            "not a url",
+        ] {
+            assert!(g.trusted_link(bad_link).is_err(), "{bad_link}");
+        }
+    }
+
+    #[test]
+    fn teams_meetings_are_never_switched_off() {
+        let v = serde_json::json!({"id": "x", "subject": "s", "isOnlineMeeting": true,
+            "onlineMeetingProvider": "teamsForBusiness",
+            "onlineMeeting": {"joinUrl": "https://teams.example/j"},
+            "start": {"dateTime": "2026-01-01T10:00:00", "timeZone": "UTC"},
+            "end": {"dateTime": "2026-01-01T11:00:00", "timeZone": "UTC"}});
+        let mut e = mapping::from_graph(&v, "UTC").expect("maps");
+        e.online_meeting = None;
+        let out = mapping::to_graph(&e).expect("writable");
+        // Graph cannot turn a Teams meeting off; Almanac never asks it to.
+        assert!(
+            out.get("isOnlineMeeting").is_none_or(|v| v == true),
+            "{out}"
+        );
+    }
+}
