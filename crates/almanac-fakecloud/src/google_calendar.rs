@@ -442,10 +442,11 @@ fn parse_body(bytes: &[u8]) -> Result<Value, ApiError> {
     Ok(value)
 }
 
-async fn read_json(body: Body) -> Result<Value, ApiError> {
+async fn read_json(shared: &SharedState, route: &str, body: Body) -> Result<Value, ApiError> {
     let bytes = util::read_body(body)
         .await
         .map_err(|()| ApiError::new(413, "uploadTooLarge", "Request body too large."))?;
+    shared.record_body(Provider::Google, route, &bytes);
     parse_body(&bytes)
 }
 
@@ -743,7 +744,7 @@ async fn events_insert(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let body = read_json(body).await;
+    let body = read_json(&shared, "events.insert", body).await;
     let result = (|| {
         let q = Query::parse(raw.as_deref(), INSERT_PARAMS)?;
         let conference_v1 = q.conference_v1()?;
@@ -777,7 +778,7 @@ async fn write(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let body = read_json(body).await;
+    let body = read_json(&shared, route, body).await;
     let (calendar_id, event_id) = ids;
     let result = (|| {
         let q = Query::parse(raw.as_deref(), WRITE_PARAMS)?;
@@ -860,7 +861,7 @@ async fn freebusy(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let body = read_json(body).await;
+    let body = read_json(&shared, "freebusy.query", body).await;
     let result = (|| {
         Query::parse(raw.as_deref(), &[])?;
         let body = body?;

@@ -501,6 +501,13 @@ async fn dispatch(
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
     };
+    if let Some(bytes) = body.as_deref() {
+        shared.record_body(
+            Provider::Microsoft,
+            &format!("{method} {}", route.template),
+            bytes,
+        );
+    }
     let result = {
         let mut state = shared.lock();
         execute(&mut state, &ctx, &route, body.as_deref())

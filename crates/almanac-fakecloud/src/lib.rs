@@ -43,8 +43,8 @@ mod util;
 
 pub use state::{
     AuthorizeErrorFault, ClientSpec, Config, ConfigUpdate, ControlError, DropConnectionFault,
-    EndpointCounts, Faults, FaultsUpdate, Provider, Rotation, RotationMode, RotationUpdate,
-    SharedState, Stats, TokenCounts, TokenErrorFault, User, UserSpec,
+    EndpointCounts, Faults, FaultsUpdate, Provider, ReceivedBody, Rotation, RotationMode,
+    RotationUpdate, SharedState, Stats, TokenCounts, TokenErrorFault, User, UserSpec, MAX_RECEIVED,
 };
 
 /// Marks a response that must not be sent: the connection is closed instead.

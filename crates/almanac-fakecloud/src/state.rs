@@ -360,8 +360,23 @@ impl Counters {
     }
 }
 
+/// One JSON request body a calendar API received.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReceivedBody {
+    pub provider: Provider,
+    /// `"METHOD /route/template"` (Graph) or the method name (`events.insert`).
+    pub route: String,
+    pub body: serde_json::Value,
+}
+
+/// Request bodies kept for [`SharedState::received_bodies`].
+pub const MAX_RECEIVED: usize = 1000;
+
 #[derive(Debug)]
 pub(crate) struct State {
+    /// JSON bodies the calendar APIs received, oldest first (bounded), so tests can
+    /// validate what a client really sent.
+    pub(crate) received: Vec<ReceivedBody>,
     pub(crate) base_url: String,
     pub(crate) config: Config,
     pub(crate) users: Vec<User>,
@@ -404,6 +419,7 @@ fn user_id(provider: Provider, email: &str) -> String {
 impl State {
     fn new(base_url: String) -> State {
         let mut state = State {
+            received: Vec::new(),
             base_url,
             config: Config::default(),
             users: Vec::new(),
@@ -878,6 +894,31 @@ impl SharedState {
         let mut state = self.lock();
         let base_url = state.base_url.clone();
         *state = State::new(base_url);
+    }
+
+    /// The JSON request bodies the Graph and Google calendar APIs received (at most the
+    /// last [`MAX_RECEIVED`]), for tests that validate what a client sent.
+    pub fn received_bodies(&self, provider: Provider) -> Vec<ReceivedBody> {
+        self.lock()
+            .received
+            .iter()
+            .filter(|r| r.provider == provider)
+            .cloned()
+            .collect()
+    }
+
+    pub(crate) fn record_body(&self, provider: Provider, route: &str, body: &[u8]) {
+        if let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) {
+            let mut state = self.lock();
+            if state.received.len() >= MAX_RECEIVED {
+                state.received.remove(0);
+            }
+            state.received.push(ReceivedBody {
+                provider,
+                route: route.to_string(),
+                body: value,
+            });
+        }
     }
 
     /// Issues a valid access token for `email` without the browser flow, as if the

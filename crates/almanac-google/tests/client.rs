@@ -980,3 +980,35 @@ fn write_bodies_fit_the_discovery_document() {
         support::discovery::assert_fits("Event", &Value::Object(body));
     }
 }
+
+#[tokio::test]
+async fn every_body_the_client_sends_is_valid_against_the_discovery_document() {
+    let env = env().await;
+    let cal = env.primary().await;
+    let created = env
+        .google
+        .create(
+            &cal,
+            &rich_new_event(),
+            "0b9d1b2e-4c1a-4f7e-9d51-1f2e3d4c5b6a",
+        )
+        .await
+        .expect("create");
+    let mut changed = created.clone();
+    changed.title = "Planning (moved)".into();
+    changed.categories.push("Renewal".into());
+    let etag = created.etag.clone().expect("etag");
+    env.google
+        .update(&cal, &changed, &etag)
+        .await
+        .expect("update");
+    let bodies = env.state.received_bodies(Provider::Google);
+    let writes: Vec<_> = bodies
+        .iter()
+        .filter(|b| b.route.starts_with("events."))
+        .collect();
+    assert!(writes.len() >= 2, "{bodies:?}");
+    for b in writes {
+        support::discovery::assert_fits("Event", &b.body);
+    }
+}

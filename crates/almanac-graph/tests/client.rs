@@ -2,6 +2,9 @@
 //! writes with idempotency and If-Match, resets, throttling, captive portals, the
 //! per-mailbox concurrency cap.
 
+#[path = "support/schema.rs"]
+mod schema;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -508,4 +511,51 @@ async fn an_event_moved_out_of_the_window_is_not_a_deletion() {
         .find(|e| e.remote_id == id)
         .expect("the moved event, as it is now");
     assert!(matches!(moved.timing, Timing::Timed { start, .. } if start > now() + Days::days(700)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_body_the_client_sends_is_valid_against_the_openapi_subset() {
+    let (cloud, graph) = setup().await;
+    let state = cloud.state();
+    state
+        .graph_seed_event(GraphEventSeed {
+            email: ME.into(),
+            calendar_id: None,
+            event: json!({
+                "subject": "Contoso QBR",
+                "start": {"dateTime": (now() + Days::days(2)).format("%Y-%m-%dT09:00:00").to_string(), "timeZone": "W. Europe Standard Time"},
+                "end": {"dateTime": (now() + Days::days(2)).format("%Y-%m-%dT10:00:00").to_string(), "timeZone": "W. Europe Standard Time"},
+                "location": {"displayName": "Room 4", "address": {"city": "Berlin"}},
+                "attendees": [{"type": "required", "emailAddress": {"address": "pat@fabrikam.example", "name": "Pat"}}],
+                "categories": ["Customer"], "importance": "high", "sensitivity": "private", "showAs": "tentative",
+                "isReminderOn": true, "reminderMinutesBeforeStart": 30,
+                "isOnlineMeeting": true, "onlineMeetingProvider": "teamsForBusiness",
+                "recurrence": {"pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["monday"], "firstDayOfWeek": "sunday"},
+                               "range": {"type": "noEnd", "startDate": (now() + Days::days(2)).format("%Y-%m-%d").to_string()}}
+            }),
+        })
+        .expect("seed");
+    let cal = primary(&graph).await;
+    let (events, ..) = round(&graph, &cal, None).await;
+    let mut copy = events.into_iter().next().expect("an event");
+    copy.series = None;
+    copy.kind = almanac_provider::RemoteKind::Single;
+    copy.title = "Contoso QBR (copy)".into();
+    let created = graph
+        .create(&cal, &copy, "4f1c2d3e-0000-4000-8000-00000000000a")
+        .await
+        .expect("create");
+    let mut changed = created.clone();
+    changed.location = "Café Lindt".into();
+    let etag = created.etag.clone().expect("etag");
+    graph.update(&cal, &changed, &etag).await.expect("update");
+    let bodies = state.received_bodies(FakeProvider::Microsoft);
+    let writes: Vec<_> = bodies
+        .iter()
+        .filter(|b| b.route.contains("/events"))
+        .collect();
+    assert!(writes.len() >= 2, "{bodies:?}");
+    for b in writes {
+        schema::assert_valid("event", &b.body);
+    }
 }
