@@ -238,9 +238,7 @@ impl GraphCalendar {
                     remote_id: id.to_string(),
                 }
             } else {
-                let e: RemoteEvent = mapping::from_graph(item, &self.fallback_zone)
-                    .map_err(|e| bad(ErrorKind::ProviderUnavailable, e.to_string()))?;
-                Change::Upsert(Box::new(e))
+                Change::Upsert(Box::new(self.read_event(item)?))
             };
             if latest.insert(id.to_string(), change).is_none() {
                 order.push(id.to_string());
@@ -293,6 +291,13 @@ impl GraphCalendar {
         })
     }
 
+    /// An event Graph sent, mapped; one that cannot be read fails the request (a page
+    /// is applied whole or not at all) rather than being skipped.
+    fn read_event(&self, v: &Value) -> Result<RemoteEvent> {
+        mapping::from_graph(v, &self.fallback_zone)
+            .map_err(|e| bad(ErrorKind::ProviderUnavailable, e.to_string()))
+    }
+
     /// The event, if it still exists (a delta `@removed` for an event that only moved
     /// out of the window, or changed there); `None` when it is really gone.
     async fn still_there(
@@ -306,9 +311,7 @@ impl GraphCalendar {
             self.url(&format!("{scope}/events/{}", urlencode(remote_id))),
         );
         match self.api.send(&mailbox, req).await {
-            Ok(r) => mapping::from_graph(&r.body, &self.fallback_zone)
-                .map(Some)
-                .map_err(|e| bad(ErrorKind::ProviderUnavailable, e.to_string())),
+            Ok(r) => self.read_event(&r.body).map(Some),
             Err(e) if matches!(e.kind, ErrorKind::NotFound | ErrorKind::Gone) => Ok(None),
             Err(e) => Err(e),
         }
@@ -566,8 +569,7 @@ impl CalendarProvider for GraphCalendar {
             );
             req.body = Some(body);
             let created = self.api.send(&mailbox, req).await?.body;
-            mapping::from_graph(&created, &self.fallback_zone)
-                .map_err(|e| bad(ErrorKind::ProviderUnavailable, e.to_string()))
+            self.read_event(&created)
         })
     }
 
@@ -588,8 +590,7 @@ impl CalendarProvider for GraphCalendar {
             req.headers.push((IF_MATCH, etag.to_string()));
             req.body = Some(body);
             let updated = self.api.send(&mailbox, req).await?.body;
-            mapping::from_graph(&updated, &self.fallback_zone)
-                .map_err(|e| bad(ErrorKind::ProviderUnavailable, e.to_string()))
+            self.read_event(&updated)
         })
     }
 
