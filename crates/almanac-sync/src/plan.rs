@@ -1,0 +1,725 @@
+//! The pull planner (DESIGN §4 "Pull", "Merge", "Echoes", "Cursor invalid"; I1, I2, I4,
+//! I6): what one page of remote changes, or the end of a full listing, means for one
+//! calendar's local events, as an ordered list of [`Op`]s. Pure: the executor reads the
+//! local state, calls [`plan_page`] / [`plan_reconcile`], and applies the ops together
+//! with the page's cursor in one transaction.
+//!
+//! Rules (the why):
+//! * **The last change of a remote id wins** within a page; ops follow the page order of
+//!   those last changes, reconcile ops the local id order. Same input, same plan.
+//! * **Echoes** (I4): a remote version whose etag equals the base etag is one we already
+//!   have — our own write coming back, or a replayed page — and is no work. A version
+//!   with a new etag but the base's content and identity only moves the base etag
+//!   ([`Op::AcknowledgeEcho`]; for a pending deletion, [`Op::KeepLocalDeletion`]), so
+//!   the pending `If-Match` stays valid. Likewise the remote version an open conflict
+//!   already holds (and a removal an open edit/delete already holds) is not recorded
+//!   twice.
+//! * **Unpushed work is never overwritten** (I1): an entry with a local state other
+//!   than synced, or with an outbox entry, is only merged
+//!   ([`merge`](crate::merge::merge), three-way), settled by the calendar's
+//!   [`Policy`], or recorded as a conflict — never given an
+//!   [`Op::ApplyRemote`] or an [`Op::DeleteLocal`], except a local deletion meeting a
+//!   remote one.
+//! * **A remote deletion never beats a local edit by policy**: `prefer_remote` on
+//!   edit/delete would leave an edit the UI reported saved nowhere (I1), so it stays an
+//!   open conflict like `ask`; `prefer_local` and `keep_both` recreate the event
+//!   remotely from the edit ([`Op::RecreateRemote`]).
+//! * **Our own creates are recognised** (I2): an unknown remote event matching a local,
+//!   not yet acknowledged create — by its client-chosen remote id (Google) or its
+//!   iCalUID (singles and masters only: instances share their series' iCalUID) — is
+//!   linked to it ([`Op::LinkCreated`]), not created a second time.
+//! * **A cancelled instance is an upsert** (a hidden instance keeps the occurrence
+//!   away), not a removal.
+//! * **Reconcile after a full listing** treats each unlisted event of the calendar
+//!   like a removal. Entries with no remote id (creates not yet pushed) are never
+//!   touched: the outbox survives the reset. With a window (Graph), only events lying
+//!   surely inside it count as listed-or-gone: anything reaching beyond it, all-day
+//!   events within a day of its edges, and series masters (their instances run past
+//!   any single timing) are kept.
+//! * **Mass-deletion guard** (I6, [`MassDeleteGuard`]): a plan that would remove more
+//!   than a share of the calendar's events, or a full listing that comes back empty for
+//!   a calendar that had events, is not carried out: the [`Plan`] has no ops, only a
+//!   [`GuardTrip`]; the executor commits nothing (not even the cursor), stops the
+//!   calendar and asks the user, and on confirmation plans again with no guard.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use almanac_provider::{Change, ChangePage, RemoteEvent, RemoteKind, Timing, Window};
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
+use serde_json::Value;
+
+use crate::merge::{
+    changed_fields, merge_presence, resolve, resolve_deleted, ConflictKind, FieldConflict, Merge,
+    Policy, Presence, Resolution, Side,
+};
+
+#[cfg(test)]
+mod tests;
+
+/// Per-event sync state as the store keeps it (`event_sync.state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SyncState {
+    Synced,
+    LocallyCreated,
+    LocallyModified,
+    LocallyDeleted,
+}
+
+/// An event's open conflict, as far as planning needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenConflict {
+    pub kind: ConflictKind,
+    /// The etag of the remote version the conflict holds (`None` for edit/delete).
+    pub remote_etag: Option<String>,
+}
+
+/// What the store knows about one event of the calendar that has a remote copy or is
+/// meant to get one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalEntry {
+    /// The store's event id.
+    pub local_id: String,
+    /// `None` while locally created and not yet acknowledged by the provider.
+    pub remote_id: Option<String>,
+    pub state: SyncState,
+    /// The local row as a [`RemoteEvent`]; `None` when locally deleted.
+    pub current: Option<RemoteEvent>,
+    /// The last version both sides agreed on (`None` for a local create).
+    pub base: Option<RemoteEvent>,
+    /// The etag of `base`.
+    pub base_etag: Option<String>,
+    /// An outbox entry exists for the event.
+    pub pending_push: bool,
+    /// The event's unresolved conflict, if any.
+    pub open_conflict: Option<OpenConflict>,
+}
+
+impl LocalEntry {
+    /// Local work not yet on the provider: any state but synced, or an outbox entry (a
+    /// synced row with one is inconsistent; it is treated as modified, to lose nothing).
+    pub fn has_local_changes(&self) -> bool {
+        self.state != SyncState::Synced || self.pending_push
+    }
+
+    /// A local create the provider has not acknowledged yet.
+    fn unacknowledged_create(&self) -> bool {
+        self.state == SyncState::LocallyCreated && self.remote_id.is_none()
+    }
+}
+
+/// One calendar's entries, by local id and by remote id.
+#[derive(Debug, Clone, Default)]
+pub struct LocalIndex {
+    entries: Vec<LocalEntry>,
+    by_local: BTreeMap<String, usize>,
+    by_remote: BTreeMap<String, usize>,
+}
+
+impl LocalIndex {
+    /// Indexes `entries`, ordered by local id. A repeated local id keeps its first entry;
+    /// a remote id held by several entries (an I2 breach) resolves to the first of them
+    /// in local id order.
+    pub fn new(mut entries: Vec<LocalEntry>) -> Self {
+        entries.sort_by(|a, b| a.local_id.cmp(&b.local_id));
+        entries.dedup_by(|later, first| later.local_id == first.local_id);
+        let mut by_local = BTreeMap::new();
+        let mut by_remote = BTreeMap::new();
+        for (i, e) in entries.iter().enumerate() {
+            by_local.insert(e.local_id.clone(), i);
+            if let Some(id) = &e.remote_id {
+                by_remote.entry(id.clone()).or_insert(i);
+            }
+        }
+        Self {
+            entries,
+            by_local,
+            by_remote,
+        }
+    }
+
+    /// Every entry, by local id.
+    pub fn entries(&self) -> &[LocalEntry] {
+        &self.entries
+    }
+
+    pub fn by_local_id(&self, local_id: &str) -> Option<&LocalEntry> {
+        self.by_local.get(local_id).map(|&i| &self.entries[i])
+    }
+
+    pub fn by_remote_id(&self, remote_id: &str) -> Option<&LocalEntry> {
+        self.by_remote.get(remote_id).map(|&i| &self.entries[i])
+    }
+
+    /// The unacknowledged local create `remote` is the result of, if any (first by
+    /// local id, skipping those already `claimed` in this plan).
+    fn create_of(&self, remote: &RemoteEvent, claimed: &BTreeSet<String>) -> Option<&LocalEntry> {
+        let identity = |k: RemoteKind| matches!(k, RemoteKind::Single | RemoteKind::Master);
+        self.entries.iter().find(|e| {
+            let Some(cur) = e.current.as_ref().filter(|_| e.unacknowledged_create()) else {
+                return false;
+            };
+            let same_id = !remote.remote_id.is_empty() && cur.remote_id == remote.remote_id;
+            let same_uid = identity(cur.kind)
+                && identity(remote.kind)
+                && cur.ical_uid.as_deref().is_some_and(|u| !u.is_empty())
+                && cur.ical_uid == remote.ical_uid;
+            (same_id || same_uid) && !claimed.contains(&e.local_id)
+        })
+    }
+}
+
+/// One thing for the executor to do, in order.
+// Produced and consumed once per event: boxing the large variants buys nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    /// Store or overwrite the local row, and its base, as `event` (state synced).
+    /// `local_id` is `None` for a new local row. Only ever for an entry with no local
+    /// changes.
+    ApplyRemote {
+        local_id: Option<String>,
+        event: RemoteEvent,
+    },
+    /// Delete the local row and its sync state: the provider deleted the event and the
+    /// entry had no local edit (or was deleted locally too: drop its pending delete).
+    DeleteLocal { local_id: String },
+    /// A local change settled against a new remote version (cleanly, or by policy):
+    /// write `merged` to the local row if `apply_locally`; `base` (the remote version)
+    /// becomes the base with its etag. If `push`, the entry stays locally modified and
+    /// its pending push becomes an update to `merged` (`If-Match` `base.etag`); if not,
+    /// the remote already has it all: the entry is synced and its pending push dropped.
+    Merged {
+        local_id: String,
+        merged: RemoteEvent,
+        base: RemoteEvent,
+        apply_locally: bool,
+        push: bool,
+    },
+    /// Record (or replace) the event's open conflict with every version; write `shown`
+    /// to the local row if `Some` (for delete/edit the local deletion stands), keep the
+    /// base and state, and hold the event's pending push until the user decides.
+    RecordConflict {
+        local_id: String,
+        kind: ConflictKind,
+        base: Option<RemoteEvent>,
+        local: Option<RemoteEvent>,
+        remote: Option<RemoteEvent>,
+        fields: Vec<FieldConflict>,
+        shown: Option<RemoteEvent>,
+    },
+    /// Keep both (edit/edit under `keep_both`): the entry becomes `remote` (synced, its
+    /// pending push dropped) and `copy` — the local version with no provider identity —
+    /// a new locally created event queued for a create.
+    KeepBoth {
+        local_id: String,
+        remote: RemoteEvent,
+        copy: RemoteEvent,
+    },
+    /// Delete/edit settled for the edit: the locally deleted row comes back as the
+    /// remote `event` (synced); its pending delete is dropped.
+    RestoreLocal {
+        local_id: String,
+        event: RemoteEvent,
+    },
+    /// Edit/delete settled for the edit: the entry loses its remote identity and base,
+    /// becomes locally created as `event`, and its pending push becomes a create.
+    RecreateRemote {
+        local_id: String,
+        event: RemoteEvent,
+    },
+    /// The local deletion stands against a newer remote version: `base` becomes the base
+    /// (and its etag), so the pending delete carries a valid `If-Match`.
+    KeepLocalDeletion { local_id: String, base: RemoteEvent },
+    /// Our own create came back (I2): the entry takes `base`'s remote id, `base` becomes
+    /// its base, the row is written as `event` (its content with the remote identity).
+    /// If `push` the row changed since the create was sent: the entry is locally
+    /// modified and the pending create becomes an update (`If-Match` `base.etag`);
+    /// otherwise it is synced and the pending create dropped.
+    LinkCreated {
+        local_id: String,
+        event: RemoteEvent,
+        base: RemoteEvent,
+        push: bool,
+    },
+    /// The remote version has the base's content under a new etag (an echo of our own
+    /// write, or a provider-side touch): set the base etag, nothing else.
+    AcknowledgeEcho {
+        local_id: String,
+        etag: Option<String>,
+    },
+}
+
+impl Op {
+    /// The local event the op is about (`None` for a new local row).
+    pub fn local_id(&self) -> Option<&str> {
+        match self {
+            Op::ApplyRemote { local_id, .. } => local_id.as_deref(),
+            Op::DeleteLocal { local_id }
+            | Op::Merged { local_id, .. }
+            | Op::RecordConflict { local_id, .. }
+            | Op::KeepBoth { local_id, .. }
+            | Op::RestoreLocal { local_id, .. }
+            | Op::RecreateRemote { local_id, .. }
+            | Op::KeepLocalDeletion { local_id, .. }
+            | Op::LinkCreated { local_id, .. }
+            | Op::AcknowledgeEcho { local_id, .. } => Some(local_id),
+        }
+    }
+}
+
+/// Counts for the `sync_runs` row.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PlanStats {
+    /// Remote versions written locally: new rows, overwrites, restores, keep-both.
+    pub applied: usize,
+    /// Local rows deleted.
+    pub deleted: usize,
+    /// Local changes settled against a remote version ([`Op::Merged`]).
+    pub merged: usize,
+    /// Ops that leave (or re-target) a push in the outbox: merges with `push`, keep-both
+    /// copies, recreates, kept deletions, linked creates with `push`.
+    pub pushed: usize,
+    /// Conflicts recorded.
+    pub conflicts: usize,
+    /// Remote versions or removals already known: echoes, replays, linked creates,
+    /// conflicts already on record.
+    pub echoes: usize,
+}
+
+/// The mass-deletion guard (I6). A plan trips it when it would remove at least
+/// `min_count` events and more than `max_percent` % of the calendar's events, or when a
+/// full listing comes back empty while the calendar had events it would remove.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MassDeleteGuard {
+    pub min_count: usize,
+    pub max_percent: usize,
+}
+
+impl Default for MassDeleteGuard {
+    /// More than half of the calendar, and at least 10 events: a user clearing a week
+    /// passes, a listing gone wrong does not.
+    fn default() -> Self {
+        Self {
+            min_count: 10,
+            max_percent: 50,
+        }
+    }
+}
+
+impl MassDeleteGuard {
+    fn trips(self, would_delete: usize, total: usize, listed_empty: bool) -> bool {
+        would_delete > 0
+            && (listed_empty
+                || (would_delete >= self.min_count
+                    && would_delete.saturating_mul(100) > total.saturating_mul(self.max_percent)))
+    }
+}
+
+/// Why a plan was withheld: it would remove `would_delete` of the calendar's `total`
+/// events (those with a remote id, not deleted locally; for a windowed reconcile, those
+/// inside the window). Removals count local deletions and edit/delete conflicts alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GuardTrip {
+    pub would_delete: usize,
+    pub total: usize,
+}
+
+/// The operations for one page (or one reconcile), in order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Plan {
+    pub ops: Vec<Op>,
+    pub stats: PlanStats,
+    /// Set when the mass-deletion guard tripped: `ops` is then empty and the executor
+    /// must commit nothing of the page, cursor included.
+    pub guard: Option<GuardTrip>,
+}
+
+/// Plans one page of remote changes of a calendar. `guard: None` turns the
+/// mass-deletion guard off (after the user confirmed).
+pub fn plan_page(
+    local: &LocalIndex,
+    page: &ChangePage,
+    policy: Policy,
+    guard: Option<MassDeleteGuard>,
+) -> Plan {
+    let id = |c: &Change| match c {
+        Change::Upsert(ev) => ev.remote_id.clone(),
+        Change::Removed { remote_id } => remote_id.clone(),
+    };
+    let last: BTreeMap<String, usize> = page
+        .changes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (id(c), i))
+        .collect();
+    let mut planner = Planner::new(local, policy);
+    for (i, change) in page.changes.iter().enumerate() {
+        if last.get(&id(change)) != Some(&i) {
+            continue; // a later change of the same remote id wins
+        }
+        match change {
+            Change::Upsert(remote) => planner.upsert(remote),
+            Change::Removed { remote_id } => {
+                if let Some(entry) = local.by_remote_id(remote_id) {
+                    planner.removed(entry);
+                }
+            }
+        }
+    }
+    let total = local.entries.iter().filter(|e| counts(e)).count();
+    planner.finish(guard, total, false)
+}
+
+/// Plans the end of a complete full listing ([`ChangePage::full_listing`] reached
+/// [`almanac_provider::Cursor::Done`]): every entry with a remote id not in `listed` (the
+/// round's upserted ids, see [`listed_ids`]) is gone at the provider and handled like a
+/// removal — for a windowed listing (`window`, Graph) only if it lies surely inside the
+/// window. Entries without a remote id are left alone.
+pub fn plan_reconcile(
+    local: &LocalIndex,
+    listed: &BTreeSet<String>,
+    window: Option<Window>,
+    policy: Policy,
+    guard: Option<MassDeleteGuard>,
+) -> Plan {
+    let mut planner = Planner::new(local, policy);
+    let mut total = 0;
+    for entry in &local.entries {
+        let Some(remote_id) = &entry.remote_id else {
+            continue; // not pushed yet: the outbox survives the reset
+        };
+        if window.is_some_and(|w| !surely_inside(entry, w)) {
+            continue; // the listing did not cover it
+        }
+        total += usize::from(counts(entry));
+        if !listed.contains(remote_id) {
+            planner.removed(entry);
+        }
+    }
+    planner.finish(guard, total, listed.is_empty())
+}
+
+/// The remote ids a page lists (its upserts), to collect over a full-listing round.
+pub fn listed_ids(page: &ChangePage) -> impl Iterator<Item = &str> {
+    page.changes.iter().filter_map(|c| match c {
+        Change::Upsert(ev) => Some(ev.remote_id.as_str()),
+        Change::Removed { .. } => None,
+    })
+}
+
+/// An event of the calendar for the guard: it has a remote id and is not deleted locally.
+fn counts(e: &LocalEntry) -> bool {
+    e.remote_id.is_some() && e.state != SyncState::LocallyDeleted
+}
+
+/// Whether the entry's event lies inside `w` whatever its zone; series masters never do.
+fn surely_inside(e: &LocalEntry, w: Window) -> bool {
+    let Some(ev) = e.base.as_ref().or(e.current.as_ref()) else {
+        return false;
+    };
+    if ev.kind == RemoteKind::Master || ev.recurrence.is_some() {
+        return false;
+    }
+    let (start, end) = match &ev.timing {
+        Timing::Timed { start, end, .. } => (*start, *end),
+        Timing::AllDay { start, end } => {
+            // Civil dates: a day's midnight is somewhere in UTC-12..UTC+14.
+            let utc = |d: &NaiveDate| d.and_time(NaiveTime::MIN).and_utc();
+            (
+                utc(start) - TimeDelta::hours(14),
+                utc(end) + TimeDelta::hours(12),
+            )
+        }
+    };
+    within(start, end, w)
+}
+
+fn within(start: DateTime<Utc>, end: DateTime<Utc>, w: Window) -> bool {
+    w.start <= start && end <= w.end
+}
+
+/// Same content and identity (the etag aside).
+fn same_version(a: &RemoteEvent, b: &RemoteEvent) -> bool {
+    changed_fields(a, b).is_empty()
+        && a.kind == b.kind
+        && a.series == b.series
+        && a.ical_uid == b.ical_uid
+        && a.remote_id == b.remote_id
+}
+
+struct Planner<'a> {
+    index: &'a LocalIndex,
+    policy: Policy,
+    ops: Vec<Op>,
+    stats: PlanStats,
+    /// Removals of events the calendar had, for the guard.
+    removals: usize,
+    /// Local creates linked in this plan.
+    claimed: BTreeSet<String>,
+}
+
+impl<'a> Planner<'a> {
+    fn new(index: &'a LocalIndex, policy: Policy) -> Self {
+        Self {
+            index,
+            policy,
+            ops: Vec::new(),
+            stats: PlanStats::default(),
+            removals: 0,
+            claimed: BTreeSet::new(),
+        }
+    }
+
+    fn finish(self, guard: Option<MassDeleteGuard>, total: usize, listed_empty: bool) -> Plan {
+        if let Some(g) = guard {
+            if g.trips(self.removals, total, listed_empty) {
+                return Plan {
+                    guard: Some(GuardTrip {
+                        would_delete: self.removals,
+                        total,
+                    }),
+                    ..Plan::default()
+                };
+            }
+        }
+        Plan {
+            ops: self.ops,
+            stats: self.stats,
+            guard: None,
+        }
+    }
+
+    fn upsert(&mut self, remote: &RemoteEvent) {
+        let Some(entry) = self.index.by_remote_id(&remote.remote_id) else {
+            return self.new_remote(remote);
+        };
+        let local_id = entry.local_id.clone();
+        let known_etag = |etag: &Option<String>| remote.etag.is_some() && remote.etag == *etag;
+        if known_etag(&entry.base_etag) {
+            self.stats.echoes += 1; // our own write, or a replay; a pending push goes out
+            return;
+        }
+        if !entry.has_local_changes() {
+            if entry.base.as_ref().is_some_and(|b| same_version(b, remote)) {
+                self.stats.echoes += 1;
+                self.ops.push(Op::AcknowledgeEcho {
+                    local_id,
+                    etag: remote.etag.clone(),
+                });
+            } else {
+                self.stats.applied += 1;
+                self.ops.push(Op::ApplyRemote {
+                    local_id: Some(local_id),
+                    event: remote.clone(),
+                });
+            }
+            return;
+        }
+        if entry
+            .open_conflict
+            .as_ref()
+            .is_some_and(|c| known_etag(&c.remote_etag))
+        {
+            self.stats.echoes += 1; // this version is already in the open conflict
+            return;
+        }
+        let (base, current) = (entry.base.as_ref(), entry.current.as_ref());
+        match merge_presence(base, current, Some(remote)) {
+            Presence::Merge(m) => match (base, current) {
+                (Some(b), Some(l)) if !m.conflicts.is_empty() => {
+                    let resolution = resolve(&m, b, l, remote, self.policy);
+                    self.settle_edit(entry, resolution, remote);
+                }
+                _ => self.merged(local_id, m, remote),
+            },
+            Presence::DeleteRemote => {
+                self.stats.echoes += 1;
+                self.ops.push(Op::KeepLocalDeletion {
+                    local_id,
+                    base: remote.clone(),
+                });
+            }
+            Presence::Conflict { edited, .. } => {
+                self.settle_deletion(entry, Side::Local, &edited, Some(remote))
+            }
+            // Deleted locally with no base: a deletion against a remote version all the same.
+            Presence::CreateLocal => self.settle_deletion(entry, Side::Local, remote, Some(remote)),
+            // Modified locally with no base (an inconsistent row): left to the user.
+            Presence::KeepBoth { local, remote } => {
+                let fields = changed_fields(&local, &remote)
+                    .into_iter()
+                    .map(|field| FieldConflict {
+                        base: Value::Null,
+                        local: field.value(&local),
+                        remote: field.value(&remote),
+                        field,
+                    })
+                    .collect();
+                self.conflict(
+                    entry,
+                    ConflictKind::EditEdit,
+                    Some(&remote),
+                    fields,
+                    Some(local),
+                );
+            }
+            // The remote side is present: these cannot come out.
+            Presence::Gone | Presence::CreateRemote | Presence::DeleteLocal => {}
+        }
+    }
+
+    /// An upsert no entry has the remote id of: our own create coming back, or new.
+    fn new_remote(&mut self, remote: &RemoteEvent) {
+        let Some(entry) = self.index.create_of(remote, &self.claimed) else {
+            self.stats.applied += 1;
+            self.ops.push(Op::ApplyRemote {
+                local_id: None,
+                event: remote.clone(),
+            });
+            return;
+        };
+        self.claimed.insert(entry.local_id.clone());
+        let current = entry.current.as_ref().unwrap_or(remote);
+        let m = crate::merge::merge(remote, current, remote);
+        self.stats.echoes += 1;
+        self.stats.pushed += usize::from(m.push);
+        self.ops.push(Op::LinkCreated {
+            local_id: entry.local_id.clone(),
+            event: m.merged,
+            base: remote.clone(),
+            push: m.push,
+        });
+    }
+
+    fn removed(&mut self, entry: &LocalEntry) {
+        if entry
+            .open_conflict
+            .as_ref()
+            .is_some_and(|c| c.kind == ConflictKind::EditDelete)
+        {
+            self.stats.echoes += 1; // already on record
+            return;
+        }
+        match &entry.current {
+            Some(edited) if entry.has_local_changes() => {
+                self.removals += 1;
+                self.settle_deletion(entry, Side::Remote, edited, None);
+            }
+            _ => {
+                self.removals += usize::from(entry.state != SyncState::LocallyDeleted);
+                self.stats.deleted += 1;
+                self.ops.push(Op::DeleteLocal {
+                    local_id: entry.local_id.clone(),
+                });
+            }
+        }
+    }
+
+    fn merged(&mut self, local_id: String, m: Merge, remote: &RemoteEvent) {
+        self.stats.merged += 1;
+        self.stats.pushed += usize::from(m.push);
+        self.ops.push(Op::Merged {
+            local_id,
+            merged: m.merged,
+            base: remote.clone(),
+            apply_locally: m.apply_locally,
+            push: m.push,
+        });
+    }
+
+    /// An edit/edit conflict as the policy settles it.
+    fn settle_edit(&mut self, entry: &LocalEntry, resolution: Resolution, remote: &RemoteEvent) {
+        let local_id = entry.local_id.clone();
+        match resolution {
+            Resolution::Merged(m) => self.merged(local_id, m, remote),
+            Resolution::KeepBoth { remote, copy } => {
+                self.stats.applied += 1;
+                self.stats.pushed += 1;
+                self.ops.push(Op::KeepBoth {
+                    local_id,
+                    remote,
+                    copy,
+                });
+            }
+            Resolution::Open {
+                kind,
+                shown,
+                conflicts,
+            } => self.conflict(entry, kind, Some(remote), conflicts, shown),
+            // Not produced for edit/edit; left to the user should that change.
+            Resolution::Delete | Resolution::Restore { .. } => {
+                let shown = entry.current.clone();
+                self.conflict(entry, ConflictKind::EditEdit, Some(remote), vec![], shown)
+            }
+        }
+    }
+
+    /// Edit/delete (`deleted_on` remote, `remote` `None`) or delete/edit (`deleted_on`
+    /// local) as the policy settles it — never for the remote deletion of a local edit.
+    fn settle_deletion(
+        &mut self,
+        entry: &LocalEntry,
+        deleted_on: Side,
+        edited: &RemoteEvent,
+        remote: Option<&RemoteEvent>,
+    ) {
+        let local_id = entry.local_id.clone();
+        match (resolve_deleted(deleted_on, edited, self.policy), remote) {
+            (
+                Resolution::Restore {
+                    event,
+                    on: Side::Local,
+                },
+                _,
+            ) => {
+                self.stats.applied += 1;
+                self.ops.push(Op::RestoreLocal { local_id, event });
+            }
+            (
+                Resolution::Restore {
+                    event,
+                    on: Side::Remote,
+                },
+                _,
+            ) => {
+                self.stats.pushed += 1;
+                self.ops.push(Op::RecreateRemote { local_id, event });
+            }
+            (Resolution::Delete, Some(remote)) if deleted_on == Side::Local => {
+                self.stats.pushed += 1;
+                self.ops.push(Op::KeepLocalDeletion {
+                    local_id,
+                    base: remote.clone(),
+                });
+            }
+            // Ask, and prefer_remote against a local edit (I1): open.
+            _ => {
+                let (kind, shown) = match deleted_on {
+                    Side::Remote => (ConflictKind::EditDelete, entry.current.clone()),
+                    Side::Local => (ConflictKind::DeleteEdit, None),
+                };
+                self.conflict(entry, kind, remote, vec![], shown);
+            }
+        }
+    }
+
+    fn conflict(
+        &mut self,
+        entry: &LocalEntry,
+        kind: ConflictKind,
+        remote: Option<&RemoteEvent>,
+        fields: Vec<FieldConflict>,
+        shown: Option<RemoteEvent>,
+    ) {
+        self.stats.conflicts += 1;
+        self.ops.push(Op::RecordConflict {
+            local_id: entry.local_id.clone(),
+            kind,
+            base: entry.base.clone(),
+            local: entry.current.clone(),
+            remote: remote.cloned(),
+            fields,
+            shown,
+        });
+    }
+}

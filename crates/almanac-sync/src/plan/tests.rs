@@ -1,0 +1,1274 @@
+use super::*;
+use almanac_model::{Importance, Sensitivity, ShowAs};
+use almanac_provider::{Cursor, SeriesLink};
+use almanac_provider::{OriginalStart, RemoteRecurrence};
+use chrono::TimeZone;
+use proptest::prelude::*;
+use serde_json::Map;
+
+fn at(day: u32, hour: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, day, hour, 0, 0)
+        .single()
+        .expect("a valid instant")
+}
+
+/// The event `id` as both sides last agreed on it, with `etag`.
+fn ev(id: &str, etag: &str) -> RemoteEvent {
+    RemoteEvent {
+        remote_id: id.into(),
+        etag: Some(etag.into()),
+        ical_uid: Some(format!("uid-{id}")),
+        kind: RemoteKind::Single,
+        series: None,
+        cancelled: false,
+        title: "Review".into(),
+        body_text: String::new(),
+        body_html: None,
+        timing: Timing::Timed {
+            start: at(10, 9),
+            end: at(10, 10),
+            time_zone: "UTC".into(),
+        },
+        show_as: ShowAs::Busy,
+        importance: Importance::Normal,
+        sensitivity: Sensitivity::Normal,
+        categories: vec![],
+        location: "Room 1".into(),
+        attendees: vec![],
+        organizer: None,
+        online_meeting: None,
+        recurrence: None,
+        reminder_minutes: Some(15),
+        extra: Map::new(),
+    }
+}
+
+fn edited(mut e: RemoteEvent, edit: Edit) -> RemoteEvent {
+    edit(&mut e);
+    e
+}
+
+type Edit = fn(&mut RemoteEvent);
+
+fn keep(_: &mut RemoteEvent) {}
+fn title_mine(e: &mut RemoteEvent) {
+    e.title = "Mine".into();
+}
+fn title_theirs(e: &mut RemoteEvent) {
+    e.title = "Theirs".into();
+}
+fn room_2(e: &mut RemoteEvent) {
+    e.location = "Room 2".into();
+}
+fn cancelled_instance(e: &mut RemoteEvent) {
+    e.kind = RemoteKind::Exception;
+    e.cancelled = true;
+    e.series = Some(SeriesLink {
+        master_id: "m".into(),
+        original_start: OriginalStart::Timed(at(10, 9)),
+    });
+}
+
+fn entry(local: &str, id: Option<&str>, state: SyncState) -> LocalEntry {
+    let base = id.map(|id| ev(id, "e1"));
+    LocalEntry {
+        local_id: local.into(),
+        remote_id: id.map(String::from),
+        state,
+        current: base.clone(),
+        base_etag: base.as_ref().and_then(|b| b.etag.clone()),
+        base,
+        pending_push: state != SyncState::Synced,
+        open_conflict: None,
+    }
+}
+
+fn synced(local: &str, id: &str) -> LocalEntry {
+    entry(local, Some(id), SyncState::Synced)
+}
+
+fn modified(local: &str, id: &str, edit: Edit) -> LocalEntry {
+    let mut e = entry(local, Some(id), SyncState::LocallyModified);
+    e.current = e.current.map(|c| edited(c, edit));
+    e
+}
+
+fn deleted(local: &str, id: &str) -> LocalEntry {
+    LocalEntry {
+        current: None,
+        ..entry(local, Some(id), SyncState::LocallyDeleted)
+    }
+}
+
+/// A local create not yet acknowledged, whose row (as sent) is `current`.
+fn created(local: &str, current: RemoteEvent) -> LocalEntry {
+    LocalEntry {
+        current: Some(current),
+        ..entry(local, None, SyncState::LocallyCreated)
+    }
+}
+
+fn up(id: &str, etag: &str, edit: Edit) -> Change {
+    Change::Upsert(Box::new(edited(ev(id, etag), edit)))
+}
+
+fn rm(id: &str) -> Change {
+    Change::Removed {
+        remote_id: id.into(),
+    }
+}
+
+fn page(changes: Vec<Change>) -> ChangePage {
+    ChangePage {
+        changes,
+        cursor: Cursor::Done("token".into()),
+        full_listing: false,
+    }
+}
+
+/// An op, reduced to what the tables check.
+#[derive(Debug, Clone, PartialEq)]
+enum Want {
+    Apply(Option<&'static str>),
+    Delete(&'static str),
+    Merged {
+        id: &'static str,
+        push: bool,
+        apply: bool,
+    },
+    Conflict(&'static str, ConflictKind),
+    Both(&'static str),
+    Restore(&'static str),
+    Recreate(&'static str),
+    KeepDeletion(&'static str),
+    Link(&'static str, bool),
+    Echo(&'static str),
+}
+
+fn leak(s: &str) -> &'static str {
+    Box::leak(s.to_owned().into_boxed_str())
+}
+
+fn shape(op: &Op) -> Want {
+    match op {
+        Op::ApplyRemote { local_id, .. } => Want::Apply(local_id.as_deref().map(leak)),
+        Op::DeleteLocal { local_id } => Want::Delete(leak(local_id)),
+        Op::Merged {
+            local_id,
+            push,
+            apply_locally,
+            ..
+        } => Want::Merged {
+            id: leak(local_id),
+            push: *push,
+            apply: *apply_locally,
+        },
+        Op::RecordConflict { local_id, kind, .. } => Want::Conflict(leak(local_id), *kind),
+        Op::KeepBoth { local_id, .. } => Want::Both(leak(local_id)),
+        Op::RestoreLocal { local_id, .. } => Want::Restore(leak(local_id)),
+        Op::RecreateRemote { local_id, .. } => Want::Recreate(leak(local_id)),
+        Op::KeepLocalDeletion { local_id, .. } => Want::KeepDeletion(leak(local_id)),
+        Op::LinkCreated { local_id, push, .. } => Want::Link(leak(local_id), *push),
+        Op::AcknowledgeEcho { local_id, .. } => Want::Echo(leak(local_id)),
+    }
+}
+
+struct Case {
+    name: &'static str,
+    entries: Vec<LocalEntry>,
+    changes: Vec<Change>,
+    policy: Policy,
+    want: Vec<Want>,
+}
+
+fn case(
+    name: &'static str,
+    entries: Vec<LocalEntry>,
+    changes: Vec<Change>,
+    policy: Policy,
+    want: Vec<Want>,
+) -> Case {
+    Case {
+        name,
+        entries,
+        changes,
+        policy,
+        want,
+    }
+}
+
+fn run(cases: Vec<Case>) {
+    for c in cases {
+        let index = LocalIndex::new(c.entries);
+        let plan = plan_page(
+            &index,
+            &page(c.changes),
+            c.policy,
+            Some(MassDeleteGuard::default()),
+        );
+        assert_eq!(plan.guard, None, "{}: guard", c.name);
+        let got: Vec<Want> = plan.ops.iter().map(shape).collect();
+        assert_eq!(got, c.want, "{}", c.name);
+    }
+}
+
+fn chosen_id_create() -> LocalEntry {
+    let mut e = ev("g-42", "");
+    e.etag = None;
+    created("L", e)
+}
+
+fn uid_create(edit: Edit) -> LocalEntry {
+    let mut e = edited(ev("", ""), edit);
+    e.etag = None;
+    e.ical_uid = Some("uid-R".into());
+    created("L", e)
+}
+
+#[test]
+fn remote_upserts_of_unknown_events() {
+    use Policy::Ask;
+    use Want::*;
+    run(vec![
+        case(
+            "unknown id: a new local row",
+            vec![],
+            vec![up("R", "e1", keep)],
+            Ask,
+            vec![Apply(None)],
+        ),
+        case(
+            "our create by its client-chosen id: linked, not duplicated",
+            vec![chosen_id_create()],
+            vec![up("g-42", "e1", keep)],
+            Ask,
+            vec![Link("L", false)],
+        ),
+        case(
+            "our create by iCalUID, edited since it was sent: linked, pushed as an update",
+            vec![uid_create(title_mine)],
+            vec![up("R", "e1", keep)],
+            Ask,
+            vec![Link("L", true)],
+        ),
+        case(
+            "an instance sharing the create's iCalUID is not the create",
+            vec![uid_create(keep)],
+            vec![up("R", "e1", cancelled_instance)],
+            Ask,
+            vec![Apply(None)],
+        ),
+        case(
+            "one create links once: a second event with its iCalUID is new",
+            vec![uid_create(keep)],
+            vec![up("R", "e1", keep), {
+                let mut e = ev("R2", "e1");
+                e.ical_uid = Some("uid-R".into());
+                Change::Upsert(Box::new(e))
+            }],
+            Ask,
+            vec![Link("L", false), Apply(None)],
+        ),
+        case(
+            "a cancelled instance of a series is a hidden instance, not a removal",
+            vec![],
+            vec![up("R", "e1", cancelled_instance)],
+            Ask,
+            vec![Apply(None)],
+        ),
+    ]);
+}
+
+#[test]
+fn remote_upserts_of_synced_events() {
+    use Policy::Ask;
+    use Want::*;
+    run(vec![
+        case(
+            "same etag as the base: an echo, no work",
+            vec![synced("A", "R")],
+            vec![up("R", "e1", keep)],
+            Ask,
+            vec![],
+        ),
+        case(
+            "new etag, same content: only the base etag moves",
+            vec![synced("A", "R")],
+            vec![up("R", "e2", keep)],
+            Ask,
+            vec![Echo("A")],
+        ),
+        case(
+            "new etag, new content: applied",
+            vec![synced("A", "R")],
+            vec![up("R", "e2", room_2)],
+            Ask,
+            vec![Apply(Some("A"))],
+        ),
+        case(
+            "an instance cancelled remotely: applied as an upsert",
+            vec![synced("A", "R")],
+            vec![up("R", "e2", cancelled_instance)],
+            Ask,
+            vec![Apply(Some("A"))],
+        ),
+        case(
+            "a synced row with an outbox entry is merged, not overwritten",
+            vec![LocalEntry {
+                pending_push: true,
+                ..synced("A", "R")
+            }],
+            vec![up("R", "e2", room_2)],
+            Ask,
+            vec![Merged {
+                id: "A",
+                push: false,
+                apply: true,
+            }],
+        ),
+    ]);
+}
+
+#[test]
+fn remote_upserts_of_locally_modified_events() {
+    use Policy::*;
+    use Want::*;
+    let mine = || vec![modified("A", "R", title_mine)];
+    run(vec![
+        case(
+            "disjoint changes merge and the merge is pushed",
+            mine(),
+            vec![up("R", "e2", room_2)],
+            Ask,
+            vec![Merged {
+                id: "A",
+                push: true,
+                apply: true,
+            }],
+        ),
+        case(
+            "the same change on both sides: nothing to push",
+            mine(),
+            vec![up("R", "e2", title_mine)],
+            Ask,
+            vec![Merged {
+                id: "A",
+                push: false,
+                apply: false,
+            }],
+        ),
+        case(
+            "remote unchanged since the base: nothing to merge, the outbox pushes",
+            mine(),
+            vec![up("R", "e1", keep)],
+            Ask,
+            vec![],
+        ),
+        case(
+            "conflict, ask: recorded, local shown",
+            mine(),
+            vec![up("R", "e2", title_theirs)],
+            Ask,
+            vec![Conflict("A", ConflictKind::EditEdit)],
+        ),
+        case(
+            "conflict, prefer local: local wins and is pushed",
+            mine(),
+            vec![up("R", "e2", title_theirs)],
+            PreferLocal,
+            vec![Merged {
+                id: "A",
+                push: true,
+                apply: false,
+            }],
+        ),
+        case(
+            "conflict, prefer remote: remote written locally, nothing pushed",
+            mine(),
+            vec![up("R", "e2", title_theirs)],
+            PreferRemote,
+            vec![Merged {
+                id: "A",
+                push: false,
+                apply: true,
+            }],
+        ),
+        case(
+            "conflict, keep both: remote kept, local becomes a copy",
+            mine(),
+            vec![up("R", "e2", title_theirs)],
+            KeepBoth,
+            vec![Both("A")],
+        ),
+        case(
+            "the version an open conflict already holds is not recorded again",
+            vec![LocalEntry {
+                open_conflict: Some(OpenConflict {
+                    kind: ConflictKind::EditEdit,
+                    remote_etag: Some("e2".into()),
+                }),
+                ..modified("A", "R", title_mine)
+            }],
+            vec![up("R", "e2", title_theirs)],
+            Ask,
+            vec![],
+        ),
+        case(
+            "a newer version than the open conflict's is merged again",
+            vec![LocalEntry {
+                open_conflict: Some(OpenConflict {
+                    kind: ConflictKind::EditEdit,
+                    remote_etag: Some("e2".into()),
+                }),
+                ..modified("A", "R", title_mine)
+            }],
+            vec![up("R", "e3", title_theirs)],
+            Ask,
+            vec![Conflict("A", ConflictKind::EditEdit)],
+        ),
+    ]);
+}
+
+#[test]
+fn remote_upserts_of_locally_deleted_events() {
+    use Policy::*;
+    use Want::*;
+    let gone = || vec![deleted("A", "R")];
+    run(vec![
+        case(
+            "remote unchanged since the base: the pending delete goes out",
+            gone(),
+            vec![up("R", "e1", keep)],
+            Ask,
+            vec![],
+        ),
+        case(
+            "new etag, same content: the deletion stands with the new etag",
+            gone(),
+            vec![up("R", "e2", keep)],
+            Ask,
+            vec![KeepDeletion("A")],
+        ),
+        case(
+            "edited remotely, ask: delete/edit conflict",
+            gone(),
+            vec![up("R", "e2", room_2)],
+            Ask,
+            vec![Conflict("A", ConflictKind::DeleteEdit)],
+        ),
+        case(
+            "edited remotely, prefer local: the deletion stands",
+            gone(),
+            vec![up("R", "e2", room_2)],
+            PreferLocal,
+            vec![KeepDeletion("A")],
+        ),
+        case(
+            "edited remotely, prefer remote: restored locally",
+            gone(),
+            vec![up("R", "e2", room_2)],
+            PreferRemote,
+            vec![Restore("A")],
+        ),
+        case(
+            "edited remotely, keep both: the edit is kept",
+            gone(),
+            vec![up("R", "e2", room_2)],
+            KeepBoth,
+            vec![Restore("A")],
+        ),
+    ]);
+}
+
+#[test]
+fn remote_removals() {
+    use Policy::*;
+    use Want::*;
+    run(vec![
+        case(
+            "of a synced event: deleted locally",
+            vec![synced("A", "R")],
+            vec![rm("R")],
+            Ask,
+            vec![Delete("A")],
+        ),
+        case(
+            "of a local edit, ask: edit/delete conflict",
+            vec![modified("A", "R", title_mine)],
+            vec![rm("R")],
+            Ask,
+            vec![Conflict("A", ConflictKind::EditDelete)],
+        ),
+        case(
+            "of a local edit, prefer remote: still a conflict, never a silent loss",
+            vec![modified("A", "R", title_mine)],
+            vec![rm("R")],
+            PreferRemote,
+            vec![Conflict("A", ConflictKind::EditDelete)],
+        ),
+        case(
+            "of a local edit, prefer local: recreated remotely",
+            vec![modified("A", "R", title_mine)],
+            vec![rm("R")],
+            PreferLocal,
+            vec![Recreate("A")],
+        ),
+        case(
+            "of a local edit, keep both: recreated remotely",
+            vec![modified("A", "R", title_mine)],
+            vec![rm("R")],
+            KeepBoth,
+            vec![Recreate("A")],
+        ),
+        case(
+            "of a local deletion: both deleted",
+            vec![deleted("A", "R")],
+            vec![rm("R")],
+            Ask,
+            vec![Delete("A")],
+        ),
+        case(
+            "of an unknown event: nothing",
+            vec![synced("A", "R")],
+            vec![rm("X")],
+            Ask,
+            vec![],
+        ),
+        case(
+            "of an edit whose edit/delete conflict is on record: nothing",
+            vec![LocalEntry {
+                open_conflict: Some(OpenConflict {
+                    kind: ConflictKind::EditDelete,
+                    remote_etag: None,
+                }),
+                ..modified("A", "R", title_mine)
+            }],
+            vec![rm("R")],
+            Ask,
+            vec![],
+        ),
+        case(
+            "of an id only a pending create has chosen: the create is left alone",
+            vec![chosen_id_create()],
+            vec![rm("g-42")],
+            Ask,
+            vec![],
+        ),
+    ]);
+}
+
+#[test]
+fn the_last_change_of_a_remote_id_wins() {
+    use Policy::Ask;
+    use Want::*;
+    run(vec![
+        case(
+            "upsert then removal: deleted",
+            vec![synced("A", "R")],
+            vec![up("R", "e2", room_2), rm("R")],
+            Ask,
+            vec![Delete("A")],
+        ),
+        case(
+            "removal then upsert: applied",
+            vec![synced("A", "R")],
+            vec![rm("R"), up("R", "e2", room_2)],
+            Ask,
+            vec![Apply(Some("A"))],
+        ),
+        case(
+            "ops follow the page order of the last changes",
+            vec![synced("A", "R"), synced("B", "S")],
+            vec![up("R", "e2", room_2), rm("S"), up("R", "e3", title_theirs)],
+            Ask,
+            vec![Delete("B"), Apply(Some("A"))],
+        ),
+    ]);
+    let index = LocalIndex::new(vec![]);
+    let plan = plan_page(
+        &index,
+        &page(vec![up("R", "e1", title_mine), up("R", "e2", room_2)]),
+        Ask,
+        None,
+    );
+    assert_eq!(
+        plan.ops,
+        vec![Op::ApplyRemote {
+            local_id: None,
+            event: ev("R", "e2").tap(room_2),
+        }]
+    );
+}
+
+trait Tap {
+    fn tap(self, edit: Edit) -> Self;
+}
+impl Tap for RemoteEvent {
+    fn tap(self, edit: Edit) -> Self {
+        edited(self, edit)
+    }
+}
+
+#[test]
+fn ops_carry_the_versions_the_executor_needs() {
+    let index = LocalIndex::new(vec![modified("A", "R", title_mine)]);
+    let base = ev("R", "e1");
+    let local = base.clone().tap(title_mine);
+
+    let remote = ev("R", "e2").tap(room_2);
+    let plan = plan_page(
+        &index,
+        &page(vec![Change::Upsert(Box::new(remote.clone()))]),
+        Policy::Ask,
+        None,
+    );
+    let merged = remote.clone().tap(title_mine);
+    assert_eq!(
+        plan.ops,
+        vec![Op::Merged {
+            local_id: "A".into(),
+            merged,
+            base: remote,
+            apply_locally: true,
+            push: true,
+        }]
+    );
+
+    let remote = ev("R", "e2").tap(title_theirs).tap(room_2);
+    let plan = plan_page(
+        &index,
+        &page(vec![Change::Upsert(Box::new(remote.clone()))]),
+        Policy::Ask,
+        None,
+    );
+    let [Op::RecordConflict {
+        kind,
+        base: b,
+        local: l,
+        remote: r,
+        fields,
+        shown,
+        ..
+    }] = plan.ops.as_slice()
+    else {
+        panic!("one conflict: {:?}", plan.ops);
+    };
+    assert_eq!(*kind, ConflictKind::EditEdit);
+    assert_eq!(
+        (b, l, r),
+        (&Some(base), &Some(local), &Some(remote.clone()))
+    );
+    assert_eq!(fields.len(), 1);
+    assert_eq!(fields[0].field, crate::merge::Field::Title);
+    // Local values in the conflicting field, the other side's disjoint change merged.
+    assert_eq!(shown, &Some(remote.tap(title_mine)));
+
+    let plan = plan_page(
+        &index,
+        &page(vec![up("R", "e2", title_theirs)]),
+        Policy::KeepBoth,
+        None,
+    );
+    let [Op::KeepBoth { remote, copy, .. }] = plan.ops.as_slice() else {
+        panic!("keep both: {:?}", plan.ops);
+    };
+    assert_eq!(remote.title, "Theirs");
+    assert_eq!((copy.title.as_str(), copy.remote_id.as_str()), ("Mine", ""));
+
+    let index = LocalIndex::new(vec![uid_create(title_mine)]);
+    let plan = plan_page(&index, &page(vec![up("R", "e1", keep)]), Policy::Ask, None);
+    let [Op::LinkCreated { event, base, .. }] = plan.ops.as_slice() else {
+        panic!("link: {:?}", plan.ops);
+    };
+    assert_eq!(
+        (event.remote_id.as_str(), event.title.as_str()),
+        ("R", "Mine")
+    );
+    assert_eq!(event.etag.as_deref(), Some("e1"));
+    assert_eq!(base, &ev("R", "e1"));
+}
+
+fn listed(ids: &[&str]) -> BTreeSet<String> {
+    ids.iter().map(|s| s.to_string()).collect()
+}
+
+fn window() -> Window {
+    Window {
+        start: at(5, 0),
+        end: at(20, 0),
+    }
+}
+
+fn timed_at(local: &str, id: &str, start: DateTime<Utc>, end: DateTime<Utc>) -> LocalEntry {
+    let mut e = synced(local, id);
+    for ev in [&mut e.base, &mut e.current].into_iter().flatten() {
+        ev.timing = Timing::Timed {
+            start,
+            end,
+            time_zone: "UTC".into(),
+        };
+    }
+    e
+}
+
+fn all_day(local: &str, id: &str, start: u32, end: u32) -> LocalEntry {
+    let mut e = synced(local, id);
+    let d = |day| NaiveDate::from_ymd_opt(2026, 3, day).expect("a date");
+    for ev in [&mut e.base, &mut e.current].into_iter().flatten() {
+        ev.timing = Timing::AllDay {
+            start: d(start),
+            end: d(end),
+        };
+    }
+    e
+}
+
+fn master(local: &str, id: &str) -> LocalEntry {
+    let mut e = synced(local, id);
+    for ev in [&mut e.base, &mut e.current].into_iter().flatten() {
+        ev.kind = RemoteKind::Master;
+        ev.recurrence = Some(RemoteRecurrence {
+            rrule: "FREQ=DAILY".into(),
+            exdates: vec![],
+            rdates: vec![],
+        });
+    }
+    e
+}
+
+#[test]
+fn reconcile_after_a_full_listing() {
+    use Want::*;
+    let calendar = || {
+        vec![
+            synced("A", "R"),
+            synced("B", "S"),
+            modified("C", "T", title_mine),
+            deleted("D", "U"),
+            uid_create(keep),
+            synced("F", "V"),
+        ]
+    };
+    struct R {
+        name: &'static str,
+        entries: Vec<LocalEntry>,
+        listed: Vec<&'static str>,
+        window: Option<Window>,
+        want: Vec<Want>,
+    }
+    let cases = vec![
+        R {
+            name: "everything listed: nothing",
+            entries: calendar(),
+            listed: vec!["R", "S", "T", "U", "V"],
+            window: None,
+            want: vec![],
+        },
+        R {
+            name: "unlisted: synced deleted, edit in conflict, deletion done, create kept",
+            entries: calendar(),
+            listed: vec!["S", "V"],
+            window: None,
+            want: vec![
+                Delete("A"),
+                Conflict("C", ConflictKind::EditDelete),
+                Delete("D"),
+            ],
+        },
+        R {
+            name: "windowed: only events surely inside the window count",
+            entries: vec![
+                timed_at("A", "R", at(6, 9), at(6, 10)),
+                timed_at("B", "S", at(2, 9), at(2, 10)),
+                timed_at("C", "T", at(4, 23), at(5, 1)),
+                timed_at("D", "U", at(19, 23), at(21, 0)),
+                all_day("E", "V", 8, 9),
+                all_day("F", "W", 5, 6),
+                master("G", "X"),
+                synced("H", "Y"),
+            ],
+            listed: vec!["Y"],
+            window: Some(window()),
+            want: vec![Delete("A"), Delete("E")],
+        },
+    ];
+    for c in cases {
+        let index = LocalIndex::new(c.entries);
+        let plan = plan_reconcile(&index, &listed(&c.listed), c.window, Policy::Ask, None);
+        let got: Vec<Want> = plan.ops.iter().map(shape).collect();
+        assert_eq!(got, c.want, "{}", c.name);
+    }
+}
+
+fn many_synced(n: usize) -> Vec<LocalEntry> {
+    (0..n)
+        .map(|i| synced(&format!("l{i:02}"), &format!("r{i:02}")))
+        .collect()
+}
+
+#[test]
+fn the_mass_deletion_guard() {
+    let guard = Some(MassDeleteGuard::default());
+    let removals = |n: usize| page((0..n).map(|i| rm(&format!("r{i:02}"))).collect());
+    // (calendar size, removals in one page, trips)
+    for (size, removed, trips) in [
+        (12, 10, true),
+        (12, 9, false),
+        (20, 10, false),
+        (20, 11, true),
+        (40, 40, true),
+    ] {
+        let index = LocalIndex::new(many_synced(size));
+        let plan = plan_page(&index, &removals(removed), Policy::Ask, guard);
+        let want = trips.then_some(GuardTrip {
+            would_delete: removed,
+            total: size,
+        });
+        assert_eq!(plan.guard, want, "{removed} of {size}");
+        assert_eq!(plan.ops.is_empty(), trips, "{removed} of {size}: no ops");
+        // Confirmed by the user: no guard.
+        let plan = plan_page(&index, &removals(removed), Policy::Ask, None);
+        assert_eq!((plan.guard, plan.ops.len()), (None, removed));
+    }
+
+    // Local edits count: a bogus listing would flood the user with conflicts.
+    let mut entries = many_synced(12);
+    for e in &mut entries[..10] {
+        *e = modified(
+            &e.local_id.clone(),
+            &e.remote_id.clone().unwrap_or_default(),
+            title_mine,
+        );
+    }
+    let plan = plan_page(&LocalIndex::new(entries), &removals(10), Policy::Ask, guard);
+    assert_eq!(
+        plan.guard,
+        Some(GuardTrip {
+            would_delete: 10,
+            total: 12
+        })
+    );
+
+    // A calendar that had one event lists empty.
+    let index = LocalIndex::new(many_synced(1));
+    let plan = plan_reconcile(&index, &listed(&[]), None, Policy::Ask, guard);
+    assert_eq!(
+        (plan.guard, plan.ops),
+        (
+            Some(GuardTrip {
+                would_delete: 1,
+                total: 1
+            }),
+            vec![]
+        )
+    );
+    // Reconcile, many gone.
+    let index = LocalIndex::new(many_synced(30));
+    let plan = plan_reconcile(&index, &listed(&["r00"]), None, Policy::Ask, guard);
+    assert_eq!(
+        plan.guard,
+        Some(GuardTrip {
+            would_delete: 29,
+            total: 30
+        })
+    );
+    // Empty, but only local deletions and unpushed creates: nothing the user has loses.
+    let index = LocalIndex::new(vec![deleted("A", "R"), uid_create(keep)]);
+    let plan = plan_reconcile(&index, &listed(&[]), None, Policy::Ask, guard);
+    assert_eq!(plan.guard, None);
+    assert_eq!(
+        plan.ops,
+        vec![Op::DeleteLocal {
+            local_id: "A".into()
+        }]
+    );
+    // Outside a window, nothing is at stake.
+    let index = LocalIndex::new(vec![timed_at("A", "R", at(1, 9), at(1, 10))]);
+    let plan = plan_reconcile(&index, &listed(&[]), Some(window()), Policy::Ask, guard);
+    assert_eq!((plan.guard, plan.ops), (None, vec![]));
+}
+
+#[test]
+fn stats_count_the_plan() {
+    let index = LocalIndex::new(vec![
+        synced("A", "R1"),
+        synced("B", "R2"),
+        modified("C", "R3", title_mine),
+        modified("D", "R4", title_mine),
+        synced("E", "R5"),
+        synced("F", "R6"),
+        chosen_id_create(),
+    ]);
+    let plan = plan_page(
+        &index,
+        &page(vec![
+            up("R1", "e2", room_2),       // applied
+            rm("R2"),                     // deleted
+            up("R3", "e2", room_2),       // merged, pushed
+            up("R4", "e2", title_theirs), // conflict
+            up("R5", "e1", keep),         // echo (etag)
+            up("R6", "e2", keep),         // echo (content)
+            up("g-42", "e1", keep),       // linked create: echo
+            up("N", "e1", keep),          // applied
+        ]),
+        Policy::Ask,
+        None,
+    );
+    assert_eq!(
+        plan.stats,
+        PlanStats {
+            applied: 2,
+            deleted: 1,
+            merged: 1,
+            pushed: 1,
+            conflicts: 1,
+            echoes: 3,
+        }
+    );
+}
+
+#[test]
+fn listed_ids_are_the_upserts() {
+    let p = page(vec![up("R", "e1", keep), rm("S"), up("T", "e1", keep)]);
+    assert_eq!(listed_ids(&p).collect::<Vec<_>>(), vec!["R", "T"]);
+}
+
+// ---- Properties -----------------------------------------------------------------
+
+const TITLES: [&str; 3] = ["Review", "Mine", "Theirs"];
+const ROOMS: [&str; 2] = ["Room 1", "Room 2"];
+
+fn version(id: &str, etag: usize, title: usize, room: usize, uid: usize) -> RemoteEvent {
+    let mut e = ev(id, &format!("e{etag}"));
+    e.title = TITLES[title].into();
+    e.location = ROOMS[room].into();
+    e.ical_uid = Some(format!("u{uid}"));
+    e
+}
+
+fn arb_entry(i: usize) -> impl Strategy<Value = LocalEntry> {
+    (
+        0..4u8,
+        0..3usize,
+        0..3usize,
+        0..2usize,
+        0..2usize,
+        any::<bool>(),
+        0..8usize,
+    )
+        .prop_map(move |(state, etag, base_title, title, room, flag, uid)| {
+            let id = format!("r{i}");
+            let base = version(&id, etag, base_title, 0, i);
+            let mut e = LocalEntry {
+                local_id: format!("l{i}"),
+                remote_id: Some(id.clone()),
+                state: SyncState::Synced,
+                current: Some(base.clone()),
+                base_etag: base.etag.clone(),
+                base: Some(base.clone()),
+                pending_push: false,
+                open_conflict: None,
+            };
+            match state {
+                0 => e.pending_push = flag && title == 1, // now and then an inconsistent row
+                1 => {
+                    e.state = SyncState::LocallyModified;
+                    e.pending_push = true;
+                    e.current = Some(version(&id, etag, title + 1, room, i));
+                }
+                2 => {
+                    e.state = SyncState::LocallyDeleted;
+                    e.pending_push = true;
+                    e.current = None;
+                }
+                _ => {
+                    e.state = SyncState::LocallyCreated;
+                    e.pending_push = true;
+                    e.remote_id = None;
+                    e.base = None;
+                    e.base_etag = None;
+                    // A Google create chose its id; a Graph one did not.
+                    let chosen = if flag {
+                        format!("r{}", i + 4)
+                    } else {
+                        String::new()
+                    };
+                    let mut c = version(&chosen, 0, title, room, uid);
+                    c.etag = None;
+                    e.current = Some(c);
+                }
+            }
+            e
+        })
+}
+
+fn arb_entries() -> impl Strategy<Value = Vec<LocalEntry>> {
+    (0..=6usize).prop_flat_map(|n| (0..n).map(arb_entry).collect::<Vec<_>>())
+}
+
+fn arb_page() -> impl Strategy<Value = ChangePage> {
+    proptest::collection::vec(
+        (
+            0..10usize,
+            0..4u8,
+            0..3usize,
+            0..3usize,
+            0..2usize,
+            0..10usize,
+        ),
+        0..10,
+    )
+    .prop_map(|raw| {
+        let changes = raw
+            .into_iter()
+            .map(|(idx, kind, etag, title, room, uid)| {
+                let id = format!("r{idx}");
+                if kind == 0 {
+                    rm(&id)
+                } else {
+                    // Mostly the event's own iCalUID, sometimes another (a create's).
+                    let uid = if uid < 8 { idx } else { uid - 8 };
+                    Change::Upsert(Box::new(version(&id, etag, title, room, uid)))
+                }
+            })
+            .collect();
+        page(changes)
+    })
+}
+
+fn arb_policy() -> impl Strategy<Value = Policy> {
+    prop::sample::select(vec![
+        Policy::Ask,
+        Policy::PreferLocal,
+        Policy::PreferRemote,
+        Policy::KeepBoth,
+    ])
+}
+
+/// The plan-level invariants: one op per local event, never an edit lost, never an
+/// unpushed change overwritten, unpushed creates touched only to be linked.
+fn check_plan(index: &LocalIndex, plan: &Plan) -> Result<(), TestCaseError> {
+    let mut seen = BTreeSet::new();
+    for op in &plan.ops {
+        let Some(id) = op.local_id() else { continue };
+        prop_assert!(
+            seen.insert(id.to_string()),
+            "two ops for {id}: {:?}",
+            plan.ops
+        );
+        let target = index.by_local_id(id).expect("ops target known entries");
+        match op {
+            Op::DeleteLocal { .. } => prop_assert!(
+                target.state == SyncState::LocallyDeleted || !target.has_local_changes(),
+                "an edit deleted: {target:?}"
+            ),
+            Op::ApplyRemote { .. } | Op::AcknowledgeEcho { .. } => prop_assert!(
+                !target.has_local_changes(),
+                "unpushed work overwritten: {target:?}"
+            ),
+            Op::LinkCreated { .. } => prop_assert!(target.remote_id.is_none()),
+            _ => prop_assert!(target.remote_id.is_some(), "a pending create touched"),
+        }
+    }
+    Ok(())
+}
+
+/// The executor, in memory: applies a plan's effects on the entries.
+fn apply(entries: &mut Vec<LocalEntry>, plan: &Plan, next: &mut usize) {
+    let synced = |local_id: String, ev: &RemoteEvent| LocalEntry {
+        local_id,
+        remote_id: Some(ev.remote_id.clone()),
+        state: SyncState::Synced,
+        current: Some(ev.clone()),
+        base: Some(ev.clone()),
+        base_etag: ev.etag.clone(),
+        pending_push: false,
+        open_conflict: None,
+    };
+    let mut fresh = |prefix: &str| {
+        *next += 1;
+        format!("{prefix}{next}")
+    };
+    for op in &plan.ops {
+        let pos = op
+            .local_id()
+            .and_then(|id| entries.iter().position(|e| e.local_id == id));
+        match op {
+            Op::ApplyRemote { local_id, event } => match pos.map(|p| &mut entries[p]) {
+                Some(e) => *e = synced(e.local_id.clone(), event),
+                None => {
+                    let id = local_id.clone().unwrap_or_else(|| fresh("new"));
+                    entries.push(synced(id, event));
+                }
+            },
+            Op::DeleteLocal { .. } => {
+                if let Some(p) = pos {
+                    entries.remove(p);
+                }
+            }
+            Op::Merged {
+                merged, base, push, ..
+            } => {
+                if let Some(e) = pos.map(|p| &mut entries[p]) {
+                    e.current = Some(merged.clone());
+                    e.base = Some(base.clone());
+                    e.base_etag = base.etag.clone();
+                    e.state = if *push {
+                        SyncState::LocallyModified
+                    } else {
+                        SyncState::Synced
+                    };
+                    e.pending_push = *push;
+                    e.open_conflict = None;
+                }
+            }
+            Op::RecordConflict {
+                kind,
+                remote,
+                shown,
+                ..
+            } => {
+                if let Some(e) = pos.map(|p| &mut entries[p]) {
+                    if shown.is_some() {
+                        e.current = shown.clone();
+                    }
+                    e.open_conflict = Some(OpenConflict {
+                        kind: *kind,
+                        remote_etag: remote.as_ref().and_then(|r| r.etag.clone()),
+                    });
+                }
+            }
+            Op::KeepBoth { remote, copy, .. } => {
+                if let Some(e) = pos.map(|p| &mut entries[p]) {
+                    *e = synced(e.local_id.clone(), remote);
+                }
+                entries.push(LocalEntry {
+                    local_id: fresh("copy"),
+                    remote_id: None,
+                    state: SyncState::LocallyCreated,
+                    current: Some(copy.clone()),
+                    base: None,
+                    base_etag: None,
+                    pending_push: true,
+                    open_conflict: None,
+                });
+            }
+            Op::RestoreLocal { event, .. } => {
+                if let Some(e) = pos.map(|p| &mut entries[p]) {
+                    *e = synced(e.local_id.clone(), event);
+                }
+            }
+            Op::RecreateRemote { event, .. } => {
+                if let Some(e) = pos.map(|p| &mut entries[p]) {
+                    e.remote_id = None;
+                    e.state = SyncState::LocallyCreated;
+                    e.current = Some(event.clone());
+                    e.base = None;
+                    e.base_etag = None;
+                    e.pending_push = true;
+                    e.open_conflict = None;
+                }
+            }
+            Op::KeepLocalDeletion { base, .. } => {
+                if let Some(e) = pos.map(|p| &mut entries[p]) {
+                    e.base = Some(base.clone());
+                    e.base_etag = base.etag.clone();
+                }
+            }
+            Op::LinkCreated {
+                event, base, push, ..
+            } => {
+                if let Some(e) = pos.map(|p| &mut entries[p]) {
+                    e.remote_id = Some(base.remote_id.clone());
+                    e.current = Some(event.clone());
+                    e.base = Some(base.clone());
+                    e.base_etag = base.etag.clone();
+                    e.state = if *push {
+                        SyncState::LocallyModified
+                    } else {
+                        SyncState::Synced
+                    };
+                    e.pending_push = *push;
+                }
+            }
+            Op::AcknowledgeEcho { etag, .. } => {
+                if let Some(e) = pos.map(|p| &mut entries[p]) {
+                    e.base_etag = etag.clone();
+                    for v in [&mut e.base, &mut e.current].into_iter().flatten() {
+                        v.etag = etag.clone();
+                    }
+                }
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn planning_is_deterministic_and_safe(
+        entries in arb_entries(),
+        page in arb_page(),
+        policy in arb_policy(),
+    ) {
+        let index = LocalIndex::new(entries.clone());
+        let plan = plan_page(&index, &page, policy, Some(MassDeleteGuard::default()));
+        let mut reversed = entries;
+        reversed.reverse();
+        let again = plan_page(&LocalIndex::new(reversed), &page, policy, Some(MassDeleteGuard::default()));
+        prop_assert_eq!(&plan, &again);
+        check_plan(&index, &plan)?;
+        // New rows are for distinct remote ids nobody here has.
+        let new: Vec<&str> = plan.ops.iter().filter_map(|op| match op {
+            Op::ApplyRemote { local_id: None, event } => Some(event.remote_id.as_str()),
+            _ => None,
+        }).collect();
+        prop_assert_eq!(new.iter().collect::<BTreeSet<_>>().len(), new.len());
+        for id in new {
+            prop_assert!(index.by_remote_id(id).is_none());
+        }
+    }
+
+    #[test]
+    fn reconcile_is_safe(
+        entries in arb_entries(),
+        listed in prop::sample::subsequence((0..8).map(|i| format!("r{i}")).collect::<Vec<_>>(), 0..=8),
+        policy in arb_policy(),
+    ) {
+        let index = LocalIndex::new(entries);
+        let listed: BTreeSet<String> = listed.into_iter().collect();
+        let plan = plan_reconcile(&index, &listed, None, policy, None);
+        check_plan(&index, &plan)?;
+        for op in &plan.ops {
+            let id = op.local_id().expect("reconcile only touches known entries");
+            let e = index.by_local_id(id).expect("a known entry");
+            prop_assert!(!listed.contains(e.remote_id.as_deref().unwrap_or_default()));
+        }
+    }
+
+    #[test]
+    fn replaying_a_page_is_quiet(
+        entries in arb_entries(),
+        page in arb_page(),
+        policy in arb_policy(),
+    ) {
+        let mut model = entries;
+        let mut next = 0;
+        let first = plan_page(&LocalIndex::new(model.clone()), &page, policy, None);
+        apply(&mut model, &first, &mut next);
+        let index = LocalIndex::new(model.clone());
+        let second = plan_page(&index, &page, policy, None);
+        prop_assert!(
+            second.ops.iter().all(|op| matches!(op, Op::AcknowledgeEcho { .. })),
+            "replay did work: {:?}\nafter {:?}", second.ops, first.ops
+        );
+        prop_assert_eq!(PlanStats { echoes: 0, ..second.stats }, PlanStats::default());
+        // And a reconcile of what the page listed is as quiet the second time.
+        let listed: BTreeSet<String> = listed_ids(&page).map(String::from).collect();
+        let first = plan_reconcile(&index, &listed, None, policy, None);
+        apply(&mut model, &first, &mut next);
+        let second = plan_reconcile(&LocalIndex::new(model), &listed, None, policy, None);
+        prop_assert_eq!(second.ops, vec![]);
+    }
+}
