@@ -80,15 +80,21 @@ impl Env {
     /// No canary token in anything the CLI printed or left in the data directory
     /// (database, WAL, shm).
     fn assert_no_leak(&self) {
+        self.assert_absent(CANARY);
+    }
+
+    /// `secret` appears in nothing the CLI printed and in no file of the data directory.
+    fn assert_absent(&self, secret: &str) {
+        assert!(secret.len() >= 8, "too short to sweep for");
         assert!(
-            !self.transcript.borrow().contains(CANARY),
+            !self.transcript.borrow().contains(secret),
             "a token reached the output"
         );
         for entry in std::fs::read_dir(self.data()).expect("data dir") {
             let path = entry.expect("entry").path();
             let bytes = std::fs::read(&path).expect("read");
             assert!(
-                !bytes.windows(CANARY.len()).any(|w| w == CANARY.as_bytes()),
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
                 "a token leaked into {}",
                 path.display()
             );
@@ -177,14 +183,32 @@ fn google_sign_in_against_a_real_oidc_provider() {
     assert_eq!(server.token_requests("refresh_token"), 0);
 
     let id = account["id"].as_str().expect("id");
+    // The real tokens the server issued (read from the keyring, where they live) are
+    // in nothing the CLI printed and in no database, WAL or shm file.
+    let vault = almanac_auth::Vault::default();
+    let refresh = vault
+        .refresh_token(id)
+        .expect("keyring")
+        .expect("refresh token");
+    let (access, _) = vault
+        .access_token(id)
+        .expect("keyring")
+        .expect("access token");
+    env.assert_absent(refresh.expose());
+    env.assert_absent(access.expose());
+    let log = std::fs::read_to_string(&server.log).unwrap_or_default();
+    assert!(!log.contains(refresh.expose()) && !log.contains(access.expose()));
     let removed = env.json(&["--json", "accounts", "remove", id]);
     assert_eq!(removed["revoked"], "revoked");
     assert_eq!(
         env.json(&["--json", "accounts", "list"]),
         serde_json::json!([])
     );
-    // Nothing the server logged carries a token or code, and nothing here either.
-    env.assert_no_leak();
+    assert!(
+        vault.refresh_token(id).expect("keyring").is_none(),
+        "keyring entries deleted"
+    );
+    env.assert_absent(refresh.expose());
 }
 
 fn fake_config(base: &str) -> String {
