@@ -20,10 +20,7 @@ fn unix_now() -> i64 {
 }
 
 fn config(state: &AppState) -> CmdResult<&AuthConfig> {
-    state
-        .config
-        .as_ref()
-        .map_err(|message| AppError::new(ErrorCode::Config, message.clone()))
+    state.config.as_ref().map_err(Clone::clone)
 }
 
 fn store_error() -> AppError {

@@ -10,6 +10,7 @@ mod tray;
 use std::sync::Mutex;
 
 use almanac_auth::{deep_link, AuthConfig, DeepLinks, Vault};
+use almanac_model::AppError;
 use almanac_store::{DataDir, Store};
 use tauri::Manager;
 
@@ -19,7 +20,7 @@ use tauri::Manager;
 #[derive(Debug)]
 pub struct AppState {
     store: Mutex<Store>,
-    config: Result<AuthConfig, String>,
+    config: Result<AuthConfig, AppError>,
     vault: Vault,
     deep_links: DeepLinks,
 }
@@ -33,14 +34,19 @@ pub(crate) fn show_main_window(app: &tauri::AppHandle) {
 }
 
 /// Makes `almanac://` open this app (on Linux: a handler .desktop file and the
-/// x-scheme-handler default). A failure only disables the deep-link redirect.
+/// x-scheme-handler default). It runs `update-desktop-database` and `xdg-mime`, so it
+/// happens on its own thread, off the first paint's path. A failure only disables the
+/// deep-link redirect.
 fn register_deep_link(app: &tauri::App) {
     #[cfg(any(target_os = "linux", windows))]
     {
-        use tauri_plugin_deep_link::DeepLinkExt;
-        if let Err(e) = app.deep_link().register_all() {
-            eprintln!("almanac: could not register the almanac:// link handler: {e}");
-        }
+        let handle = app.handle().clone();
+        std::thread::spawn(move || {
+            use tauri_plugin_deep_link::DeepLinkExt;
+            if let Err(e) = handle.deep_link().register_all() {
+                eprintln!("almanac: could not register the almanac:// link handler: {e}");
+            }
+        });
     }
     #[cfg(not(any(target_os = "linux", windows)))]
     let _ = app;
@@ -91,7 +97,7 @@ pub fn run() -> i32 {
             };
             app.manage(AppState {
                 store: Mutex::new(store),
-                config: AuthConfig::load().map_err(|e| e.to_string()),
+                config: AuthConfig::load().map_err(AppError::from),
                 vault: Vault::default(),
                 deep_links: DeepLinks::new(),
             });
