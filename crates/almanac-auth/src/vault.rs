@@ -33,7 +33,9 @@ impl Vault {
     /// read back and deleted. Run before a sign-in so the user does not sign in only
     /// to find the tokens cannot be kept.
     pub fn probe(&self) -> Result<()> {
-        let e = self.entry("probe")?;
+        // One entry per probe: two Almanac processes probing at once (the app and a
+        // CLI command) must not delete each other's entry mid-probe.
+        let e = self.entry(&format!("probe-{}", uuid::Uuid::new_v4()))?;
         e.set_password("probe").map_err(unavailable)?;
         let back = e.get_password().map_err(unavailable)?;
         e.delete_credential().map_err(unavailable)?;

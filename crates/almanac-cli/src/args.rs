@@ -49,6 +49,79 @@ pub enum Command {
     /// Microsoft 365 and Google accounts (configured in the config file; see README).
     #[command(subcommand)]
     Accounts(AccountsCmd),
+    /// Sync connected accounts once: pull each calendar's changes, then push local
+    /// ones; prints a summary. Exit code 1 if an account failed.
+    Sync(SyncArgs),
+    /// Each account's sync health: last success, last attempt, errors, pending pushes,
+    /// open conflicts, calendars stopped by the deletion guard.
+    Status,
+    /// Events changed on both sides: list, show, resolve.
+    #[command(subcommand)]
+    Conflicts(ConflictsCmd),
+    /// What recent sync runs did, change by change.
+    Log(LogArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Only this account (default: every account).
+    #[arg(long, value_name = "ID")]
+    pub account: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// How many runs to show, newest first.
+    #[arg(long, value_name = "N", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub limit: u32,
+    /// Only this account.
+    #[arg(long, value_name = "ID")]
+    pub account: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConflictsCmd {
+    /// Open conflicts (with --all, resolved ones too).
+    List(ConflictListArgs),
+    /// Every version of one conflict, field by field.
+    Show(ConflictIdArg),
+    /// Settle a conflict: keep the local version, the provider's, both (a copy), or
+    /// pick per field with --field FIELD=local|remote (repeatable).
+    Resolve(ConflictResolveArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConflictListArgs {
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConflictIdArg {
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeepArg {
+    Local,
+    Remote,
+    Both,
+}
+
+#[derive(Debug, Args)]
+pub struct ConflictResolveArgs {
+    pub id: String,
+    #[arg(
+        long,
+        value_name = "SIDE",
+        required_unless_present = "field",
+        conflicts_with = "field"
+    )]
+    pub keep: Option<KeepArg>,
+    /// FIELD=local or FIELD=remote, e.g. --field title=remote --field location=local.
+    #[arg(long, value_name = "FIELD=SIDE")]
+    pub field: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -95,6 +168,31 @@ pub struct AccountCheckArgs {
 pub enum CalendarsCmd {
     /// List calendars.
     List,
+    /// Set how a synced calendar settles conflicts: ask (default), prefer-local,
+    /// prefer-remote, keep-both.
+    Policy(CalendarPolicyArgs),
+    /// Let a calendar stopped by the deletion guard apply the deletions on its next
+    /// sync (after checking at the provider that they are meant).
+    ConfirmDeletions(CalendarIdArg),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PolicyArg {
+    Ask,
+    PreferLocal,
+    PreferRemote,
+    KeepBoth,
+}
+
+#[derive(Debug, Args)]
+pub struct CalendarPolicyArgs {
+    pub id: String,
+    pub policy: PolicyArg,
+}
+
+#[derive(Debug, Args)]
+pub struct CalendarIdArg {
+    pub id: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -9,6 +9,7 @@ mod ics_export;
 mod ics_import;
 mod ics_text;
 mod output;
+mod sync_cmd;
 mod zone;
 
 use std::process::ExitCode;
@@ -17,7 +18,7 @@ use almanac_store::{DataDir, Store};
 use chrono::{DateTime, Utc};
 use clap::Parser;
 
-use crate::args::{AccountsCmd, CalendarsCmd, Cli, Command, DbCmd, EventsCmd};
+use crate::args::{AccountsCmd, CalendarsCmd, Cli, Command, ConflictsCmd, DbCmd, EventsCmd};
 use crate::error::CliResult;
 
 /// What every command gets besides its own arguments.
@@ -77,6 +78,20 @@ fn run(cli: Cli, ctx: &Ctx) -> CliResult<ExitCode> {
                 }
             }
         }
+        Command::Calendars(CalendarsCmd::Policy(a)) => sync_cmd::set_policy(&mut store, ctx, a)?,
+        Command::Calendars(CalendarsCmd::ConfirmDeletions(a)) => {
+            sync_cmd::confirm_deletions(&mut store, ctx, &a.id)?
+        }
+        Command::Sync(a) => {
+            if !sync_cmd::sync(store, ctx, a)? {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Command::Status => sync_cmd::status(&store, ctx)?,
+        Command::Conflicts(ConflictsCmd::List(a)) => sync_cmd::conflicts_list(&store, ctx, a)?,
+        Command::Conflicts(ConflictsCmd::Show(a)) => sync_cmd::conflicts_show(&store, ctx, &a.id)?,
+        Command::Conflicts(ConflictsCmd::Resolve(a)) => sync_cmd::conflicts_resolve(store, ctx, a)?,
+        Command::Log(a) => sync_cmd::log(&store, ctx, a)?,
         Command::Events(EventsCmd::List(a)) => events_cmd::list(&mut store, ctx, a)?,
         Command::Events(EventsCmd::Add(a)) => events_cmd::add(&mut store, ctx, a)?,
         Command::Events(EventsCmd::Edit(a)) => events_cmd::edit(&mut store, ctx, a)?,

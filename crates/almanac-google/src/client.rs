@@ -156,6 +156,40 @@ pub fn event_id_for_key(key: &str) -> Result<String> {
     }
 }
 
+/// The idempotency key (a UUID) an id from [`event_id_for_key`] was made from; `None`
+/// for ids Almanac did not choose.
+pub fn key_of_event_id(id: &str) -> Option<String> {
+    const ALPHABET: &[u8; 32] = b"0123456789abcdefghijklmnopqrstuv";
+    if id.len() != 26 {
+        return None;
+    }
+    let mut buffer: u32 = 0;
+    let mut bits = 0u32;
+    let mut bytes = Vec::with_capacity(17);
+    for c in id.bytes() {
+        let v = ALPHABET.iter().position(|&a| a == c)? as u32;
+        buffer = (buffer << 5) | v;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            bytes.push((buffer >> bits) as u8);
+            buffer &= (1 << bits) - 1;
+        }
+    }
+    if bytes.len() != 16 || buffer != 0 {
+        return None;
+    }
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    Some(format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    ))
+}
+
 fn uuid_bytes(key: &str) -> Option<[u8; 16]> {
     let hex: Vec<u8> = key.bytes().filter(|b| *b != b'-').collect();
     if hex.len() != 32 {
@@ -624,6 +658,25 @@ impl CalendarProvider for GoogleCalendar {
         })
     }
 
+    fn event<'a>(
+        &'a self,
+        calendar: &'a RemoteCalendar,
+        remote_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<RemoteEvent>>> {
+        Box::pin(async move {
+            match self.get_event(calendar, remote_id).await {
+                Ok(Change::Upsert(ev)) => Ok(Some(*ev)),
+                Ok(Change::Removed { .. }) => Ok(None),
+                Err(e) if matches!(e.kind, ErrorKind::NotFound | ErrorKind::Gone) => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
+    }
+
+    fn creation_key(&self, event: &RemoteEvent) -> Option<String> {
+        key_of_event_id(&event.remote_id)
+    }
+
     fn create<'a>(
         &'a self,
         calendar: &'a RemoteCalendar,
@@ -655,6 +708,15 @@ impl CalendarProvider for GoogleCalendar {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_id_chosen_from_a_key_gives_the_key_back() {
+        let key = "0f8fad5b-d9cb-469f-a165-70867728950e";
+        let id = event_id_for_key(key).expect("id");
+        assert_eq!(key_of_event_id(&id).as_deref(), Some(key));
+        assert_eq!(key_of_event_id("abcdef"), None);
+        assert_eq!(key_of_event_id("zzzzzzzzzzzzzzzzzzzzzzzzzz"), None);
+    }
 
     #[test]
     fn base32hex_matches_rfc4648_vectors() {

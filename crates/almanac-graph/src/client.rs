@@ -548,6 +548,22 @@ impl CalendarProvider for GraphCalendar {
         })
     }
 
+    fn event<'a>(
+        &'a self,
+        cal: &'a RemoteCalendar,
+        remote_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<RemoteEvent>>> {
+        Box::pin(self.still_there(cal, remote_id))
+    }
+
+    fn creation_key(&self, event: &RemoteEvent) -> Option<String> {
+        event
+            .extra
+            .get("transactionId")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    }
+
     fn create<'a>(
         &'a self,
         cal: &'a RemoteCalendar,

@@ -5,9 +5,11 @@
 
 use almanac_model::{Attendee, Importance, OnlineMeeting, Person, Sensitivity, ShowAs};
 use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum RemoteKind {
     Single,
     /// A series master: carries the recurrence.
@@ -20,7 +22,8 @@ pub enum RemoteKind {
 }
 
 /// When an event happens.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum Timing {
     /// Instants, and the IANA zone the event was created in (for display, editing and
     /// recurrence expansion).
@@ -34,13 +37,15 @@ pub enum Timing {
 }
 
 /// The original start of a series instance: its key within the series.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum OriginalStart {
     Timed(DateTime<Utc>),
     AllDay(NaiveDate),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SeriesLink {
     pub master_id: String,
     pub original_start: OriginalStart,
@@ -48,7 +53,8 @@ pub struct SeriesLink {
 
 /// A series' rule: RFC 5545 text as the model stores it (wall times in the event's
 /// zone), or a rule the provider holds that cannot be mapped, kept and flagged.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RemoteRecurrence {
     /// `FREQ=…` without the `RRULE:` prefix.
     pub rrule: String,
@@ -57,7 +63,8 @@ pub struct RemoteRecurrence {
     pub rdates: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RemoteEvent {
     pub remote_id: String,
     /// Graph `@odata.etag` (changeKey) / Google `etag`: what If-Match sends and echo

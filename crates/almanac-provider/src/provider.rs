@@ -80,6 +80,19 @@ pub trait CalendarProvider: Send + Sync {
         window: Window,
     ) -> BoxFuture<'a, Result<ChangePage>>;
 
+    /// The event as the provider holds it now (`None` when it is gone): a series master
+    /// an instance points at, or the current version after a 412.
+    fn event<'a>(
+        &'a self,
+        calendar: &'a RemoteCalendar,
+        remote_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<RemoteEvent>>>;
+
+    /// The idempotency key a create of ours carried, read back from the provider's
+    /// version of the event (Graph `transactionId`, Google's id derived from it), so a
+    /// create whose answer was lost is linked, not duplicated.
+    fn creation_key(&self, event: &RemoteEvent) -> Option<String>;
+
     /// Creates `event`; `idempotency_key` makes a retried create land once (Graph
     /// `transactionId`, Google client-chosen id; a "duplicate" answer means done).
     fn create<'a>(

@@ -32,6 +32,9 @@ pub enum StoreError {
     Migration(#[from] rusqlite_migration::Error),
     #[error("Stored data is damaged: {0}")]
     Corrupt(String),
+    /// A sync step was rolled back by its caller (the caller's own error says why).
+    #[error("The change was rolled back.")]
+    RolledBack,
 }
 
 impl StoreError {
@@ -45,7 +48,8 @@ impl StoreError {
             | Self::Io { .. }
             | Self::Sqlite(_)
             | Self::Migration(_)
-            | Self::Corrupt(_) => ErrorCode::Storage,
+            | Self::Corrupt(_)
+            | Self::RolledBack => ErrorCode::Storage,
         }
     }
 }

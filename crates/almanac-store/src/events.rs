@@ -17,6 +17,7 @@ use crate::error::{Result, StoreError};
 use crate::event_rows::{bounds, importance_str, load, show_as_str, wall_key, EventRow};
 use crate::feed::{record, Source};
 use crate::occurrences::{is_instance, reindex};
+use crate::sync::{track_delete, track_write};
 use crate::Store;
 
 fn require_editable(tx: &Transaction<'_>, calendar_id: &str) -> Result<()> {
@@ -240,6 +241,7 @@ fn create_event_in(
     };
     write_row(tx, &id, kind, None, &v, now, true)?;
     reindex(tx, &id)?;
+    track_write(tx, &id, now)?;
     record(tx, now, source, &id, "insert")?;
     view(tx, &id)
 }
@@ -258,6 +260,10 @@ fn update_event_in(
         (EventKind::Single | EventKind::Master, EditScope::All) => {
             require_editable(tx, &input.calendar_id)?;
             let v = input.validate()?;
+            if v.input.calendar_id != row.input.calendar_id {
+                change_calendar(tx, &row, now)?;
+            }
+            forget_stale_html(tx, &row, &v.input.description)?;
             let kind = if v.series.is_some() {
                 EventKind::Master
             } else {
@@ -274,6 +280,7 @@ fn update_event_in(
             }
             write_row(tx, &row.id, kind, None, &v, now, false)?;
             reindex(tx, &row.id)?;
+            track_write(tx, &row.id, now)?;
             record(tx, now, source, &row.id, "update")?;
             view(tx, &row.id)
         }
@@ -316,6 +323,7 @@ fn update_event_in(
             };
             reindex(tx, &id)?;
             reindex(tx, &row.id)?;
+            track_write(tx, &id, now)?;
             view(tx, &id)
         }
         (EventKind::Exception, _) => {
@@ -323,10 +331,12 @@ fn update_event_in(
             input.recurrence = None;
             input.calendar_id = row.input.calendar_id.clone();
             let v = input.validate()?;
+            forget_stale_html(tx, &row, &v.input.description)?;
             let series = row.series_id.clone().zip(row.original_start.clone());
             let series = series.as_ref().map(|(s, o)| (s.as_str(), o.as_str()));
             write_row(tx, &row.id, EventKind::Exception, series, &v, now, false)?;
             reindex(tx, &row.id)?;
+            track_write(tx, &row.id, now)?;
             record(tx, now, source, &row.id, "update")?;
             view(tx, &row.id)
         }
@@ -344,6 +354,7 @@ fn delete_event_in(
     require_editable(tx, &row.input.calendar_id)?;
     match (row.kind, target.scope) {
         (EventKind::Single | EventKind::Master, EditScope::All) => {
+            track_delete(tx, &row.id, now)?;
             tx.execute("DELETE FROM events WHERE id = ?1", params![row.id])?;
             record(tx, now, source, &row.id, "delete")?;
         }
@@ -363,6 +374,7 @@ fn delete_event_in(
                     row.id
                 )));
             };
+            track_delete(tx, &row.id, now)?;
             tx.execute("DELETE FROM events WHERE id = ?1", params![row.id])?;
             record(tx, now, source, &row.id, "delete")?;
             let master = load(tx, master_id)?;
@@ -434,6 +446,53 @@ fn add_exdate(
         params![master.id, to_json(&exdates), now],
     )?;
     reindex(tx, &master.id)?;
+    track_write(tx, &master.id, now)?;
     record(tx, now, source, &master.id, "update")?;
+    Ok(())
+}
+
+/// A description edited in Almanac replaces the provider's HTML rendering of it.
+fn forget_stale_html(tx: &Transaction<'_>, row: &EventRow, description: &str) -> Result<()> {
+    if row.input.description != description {
+        tx.execute(
+            "UPDATE events SET body_html = NULL WHERE id = ?1",
+            params![row.id],
+        )?;
+    }
+    Ok(())
+}
+
+/// An event moving to another calendar leaves its old calendar's provider (a pending
+/// delete there) and arrives in the new one as a new event. A series with instances
+/// at a provider would need each instance moved too, so series stay where they are.
+fn change_calendar(tx: &Transaction<'_>, row: &EventRow, now: i64) -> Result<()> {
+    let synced = |id: &str| -> Result<bool> {
+        Ok(tx.query_row(
+            "SELECT account_id IS NOT NULL FROM calendars WHERE id = ?1",
+            params![id],
+            |r| r.get(0),
+        )?)
+    };
+    let from_synced = synced(&row.input.calendar_id)?;
+    if !from_synced {
+        return Ok(());
+    }
+    if row.kind == EventKind::Master {
+        return Err(StoreError::BadRequest(
+            "A repeating event of a connected account cannot move to another calendar yet; \
+             create it in the other calendar and delete it here."
+                .into(),
+        ));
+    }
+    track_delete(tx, &row.id, now)?;
+    tx.execute(
+        "DELETE FROM event_sync WHERE event_id = ?1",
+        params![row.id],
+    )?;
+    tx.execute(
+        "UPDATE events SET remote_id = NULL, etag = NULL, ical_uid = NULL, provider_extra = NULL
+         WHERE id = ?1",
+        params![row.id],
+    )?;
     Ok(())
 }

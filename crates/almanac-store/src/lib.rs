@@ -10,6 +10,7 @@ mod event_rows;
 mod events;
 mod feed;
 mod occurrences;
+mod sync;
 
 pub use accounts::{SignedIn, StatusChange};
 pub use connection::{Store, SCHEMA_VERSION};
@@ -18,3 +19,4 @@ pub use error::StoreError;
 pub use events::Batch;
 pub use feed::Source;
 pub use occurrences::MAX_QUERY_DAYS;
+pub use sync::*;

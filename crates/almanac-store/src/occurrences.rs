@@ -74,6 +74,14 @@ pub(crate) fn reindex(conn: &Connection, id: &str) -> Result<()> {
             )?;
         }
         EventKind::Exception => {
+            let cancelled: bool = conn.query_row(
+                "SELECT cancelled FROM events WHERE id = ?1",
+                params![id],
+                |r| r.get(0),
+            )?;
+            if cancelled {
+                return Ok(()); // a removed instance: it only hides its slot in the series
+            }
             let key = row.original_start.clone().unwrap_or_default();
             insert(
                 conn,

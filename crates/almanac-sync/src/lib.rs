@@ -1,15 +1,28 @@
-//! The sync engine (DESIGN §4): for now the merge and the pull planner; the executor
-//! and scheduler come with the rest of issue 5.
+//! The sync engine (DESIGN §4).
 //!
-//! [`merge`](mod@merge) is pure: it compares the base snapshot, the local row and the provider's
-//! version of one event field by field and says what to write where, which fields are
-//! in conflict, and how a conflict policy or a user's choice settles them. [`plan`](mod@plan) is
-//! pure too: it turns a calendar's local state and one page of remote changes (or the
-//! end of a full listing) into the operations the executor applies.
+//! [`merge`](mod@merge) is pure: it compares the base snapshot, the local row and the
+//! provider's version of one event field by field and says what to write where, which
+//! fields are in conflict, and how a conflict policy or a user's choice settles them.
+//! [`plan`](mod@plan) is pure too: it turns a calendar's local state and one page of
+//! remote changes (or the end of a full listing) into the operations to apply.
+//! [`sync_account`] is the executor: it lists an account's calendars and, per
+//! calendar, pulls (each page applied with its cursor in one transaction), then pushes
+//! the outbox. [`resolve_conflict`] carries out a user's answer to a conflict.
 
+mod apply;
+mod clients;
+pub mod convert;
+mod error;
+mod local;
 pub mod merge;
 pub mod plan;
+mod pull;
+mod push;
+mod resolve;
+mod run;
 
+pub use clients::provider_for;
+pub use error::SyncError;
 pub use merge::{
     apply_choice, apply_deleted_choice, changed_fields, merge, merge_presence, resolve,
     resolve_deleted, Choice, ConflictKind, Field, FieldConflict, Merge, Policy, Presence,
@@ -19,3 +32,5 @@ pub use plan::{
     listed_ids, plan_page, plan_reconcile, GuardTrip, LocalEntry, LocalIndex, MassDeleteGuard, Op,
     OpenConflict, Plan, PlanStats, SyncState,
 };
+pub use resolve::{parse_pick, per_field, resolve_conflict, Resolved};
+pub use run::{sync_account, CalendarRun, Clock, Held, RunSummary, SyncOptions};

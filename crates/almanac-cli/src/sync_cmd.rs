@@ -1,0 +1,369 @@
+//! `almanac sync`, `status`, `conflicts …`, `log`, and the calendar sync settings.
+
+use std::sync::{Arc, Mutex};
+
+use almanac_auth::{AuthConfig, Credentials, Vault};
+use almanac_model::{AccountStatus, AppError, ErrorCode};
+use almanac_store::{ConflictRecord, Store};
+use almanac_sync::{parse_pick, per_field, provider_for, resolve_conflict, Choice, RunSummary};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::args::{
+    CalendarPolicyArgs, ConflictListArgs, ConflictResolveArgs, KeepArg, LogArgs, PolicyArg,
+    SyncArgs,
+};
+use crate::error::CliResult;
+use crate::{output, Ctx};
+
+fn runtime() -> CliResult<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| AppError::new(ErrorCode::Internal, format!("Could not start: {e}")))
+}
+
+fn when(t: Option<i64>) -> String {
+    t.and_then(|s| DateTime::<Utc>::from_timestamp(s, 0))
+        .map_or_else(
+            || "never".to_owned(),
+            |t| t.format("%Y-%m-%d %H:%M:%SZ").to_string(),
+        )
+}
+
+/// One sync run per account; false if one failed.
+pub fn sync(store: Store, ctx: &Ctx, a: &SyncArgs) -> CliResult<bool> {
+    let accounts = match &a.account {
+        Some(id) => vec![store.account(id)?],
+        None => store.list_accounts()?,
+    };
+    if accounts.is_empty() {
+        if ctx.json {
+            output::json(&Vec::<RunSummary>::new())?;
+            return Ok(true);
+        }
+        output::line(
+            "No accounts to sync. Connect one with `almanac accounts add microsoft|google`.",
+        )?;
+        return Ok(true);
+    }
+    let creds = Arc::new(Credentials::new(AuthConfig::load()?, Vault::default())?);
+    let store = Mutex::new(store);
+    let rt = runtime()?;
+    let clock = Utc::now;
+    let mut summaries = Vec::new();
+    let mut all_ok = true;
+    for account in accounts {
+        let (provider, opts) = provider_for(&account, creds.config(), creds.clone())?;
+        let summary = rt.block_on(almanac_sync::sync_account(
+            &store,
+            provider.as_ref(),
+            &account.id,
+            &opts,
+            &clock,
+        ))?;
+        if let Some(e) = &summary.error {
+            if e.code == ErrorCode::ActionRequired {
+                let mut s = store.lock().unwrap_or_else(|p| p.into_inner());
+                s.set_account_status(
+                    &account.id,
+                    AccountStatus::ActionRequired,
+                    Some(e.code.as_str()),
+                    Some(&e.message),
+                )?;
+            }
+        }
+        all_ok &= summary.outcome == "ok";
+        if !ctx.json {
+            print_summary(&account.email, &summary)?;
+        }
+        summaries.push(summary);
+    }
+    if ctx.json {
+        output::json(&summaries)?;
+    }
+    Ok(all_ok)
+}
+
+fn print_summary(email: &str, s: &RunSummary) -> CliResult<()> {
+    output::line(&format!(
+        "{email}: {} — {} pulled, {} pushed, {} conflict{}",
+        s.outcome,
+        s.pulled,
+        s.pushed,
+        s.conflicts,
+        if s.conflicts == 1 { "" } else { "s" }
+    ))?;
+    for c in &s.calendars {
+        if let Some(h) = c.held {
+            output::line(&format!(
+                "  {}: stopped — the provider's listing would delete {} of its {} events. Check the calendar at the provider, then run `almanac calendars confirm-deletions {}`.",
+                c.name, h.would_delete, h.total, c.calendar_id
+            ))?;
+        } else if let Some(e) = &c.error {
+            output::line(&format!("  {}: {}", c.name, e.message))?;
+        } else if c.pulled + c.pushed + c.conflicts + c.skipped > 0 {
+            output::line(&format!(
+                "  {}: {} pulled, {} pushed, {} conflicts{}",
+                c.name,
+                c.pulled,
+                c.pushed,
+                c.conflicts,
+                if c.skipped > 0 {
+                    format!(", {} not kept (see `almanac log`)", c.skipped)
+                } else {
+                    String::new()
+                }
+            ))?;
+        }
+    }
+    if let Some(e) = &s.error {
+        output::line(&format!("  {}", e.message))?;
+    }
+    Ok(())
+}
+
+pub fn status(store: &Store, ctx: &Ctx) -> CliResult<()> {
+    let list = store.sync_status()?;
+    if ctx.json {
+        return output::json(&list);
+    }
+    if list.is_empty() {
+        return output::line(
+            "No accounts. Connect one with `almanac accounts add microsoft|google`.",
+        );
+    }
+    for s in &list {
+        let state = match s.status.as_str() {
+            "action_required" => {
+                "Action required — sign in again (`almanac accounts add`)".to_owned()
+            }
+            _ if s.last_error_message.is_some() => "Sync failing".to_owned(),
+            "connected" => "OK".to_owned(),
+            other => other.to_owned(),
+        };
+        output::line(&format!("{} ({}): {state}", s.email, s.provider))?;
+        output::line(&format!(
+            "  last successful sync: {}; last attempt: {}",
+            when(s.last_success_at),
+            when(s.last_attempt_at)
+        ))?;
+        if let Some(m) = &s.last_error_message {
+            output::line(&format!(
+                "  last error ({}): {m}",
+                s.last_error_code.as_deref().unwrap_or("error")
+            ))?;
+        }
+        output::line(&format!(
+            "  waiting to be sent: {}; open conflicts: {}",
+            s.pending_pushes, s.open_conflicts
+        ))?;
+        for c in &s.held_calendars {
+            output::line(&format!("  stopped by the deletion guard: {c}"))?;
+        }
+    }
+    Ok(())
+}
+
+fn title_of(version: Option<&str>) -> Option<String> {
+    let v: Value = serde_json::from_str(version?).ok()?;
+    v.get("title").and_then(Value::as_str).map(str::to_owned)
+}
+
+fn conflict_title(c: &ConflictRecord) -> String {
+    title_of(c.local.as_deref())
+        .or_else(|| title_of(c.remote.as_deref()))
+        .or_else(|| title_of(c.base.as_deref()))
+        .unwrap_or_else(|| "(untitled)".into())
+}
+
+fn kind_text(kind: &str) -> &'static str {
+    match kind {
+        "edit_delete" => "changed here, deleted at the provider",
+        "delete_edit" => "deleted here, changed at the provider",
+        _ => "changed on both sides",
+    }
+}
+
+pub fn conflicts_list(store: &Store, ctx: &Ctx, a: &ConflictListArgs) -> CliResult<()> {
+    let list = store.conflicts(!a.all)?;
+    if ctx.json {
+        return output::json(&list);
+    }
+    if list.is_empty() {
+        return output::line("No open conflicts.");
+    }
+    for c in &list {
+        let state = match (&c.resolved_at, &c.resolution) {
+            (Some(_), Some(r)) => format!("  [resolved: {r}]"),
+            _ => String::new(),
+        };
+        output::line(&format!(
+            "{}  \"{}\" in {} — {}{state}",
+            c.id,
+            conflict_title(c),
+            c.calendar_name,
+            kind_text(&c.kind)
+        ))?;
+    }
+    Ok(())
+}
+
+fn show_value(v: &Value) -> String {
+    match v {
+        Value::Null => "(none)".into(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+pub fn conflicts_show(store: &Store, ctx: &Ctx, id: &str) -> CliResult<()> {
+    let c = store.conflict(id)?;
+    if ctx.json {
+        return output::json(&c);
+    }
+    output::line(&format!(
+        "\"{}\" in {} — {}",
+        conflict_title(&c),
+        c.calendar_name,
+        kind_text(&c.kind)
+    ))?;
+    output::line(&format!("detected {}", when(Some(c.detected_at))))?;
+    if let (Some(_), Some(r)) = (&c.resolved_at, &c.resolution) {
+        output::line(&format!("resolved ({r}) {}", when(c.resolved_at)))?;
+    }
+    let fields: Vec<Value> = serde_json::from_str(&c.fields).unwrap_or_default();
+    for f in &fields {
+        let name = f.get("field").map(show_value).unwrap_or_default();
+        output::line(&format!("{name}:"))?;
+        for side in ["base", "local", "remote"] {
+            let label = match side {
+                "base" => "  before:     ",
+                "local" => "  this computer:",
+                _ => "  provider:   ",
+            };
+            output::line(&format!(
+                "{label} {}",
+                show_value(f.get(side).unwrap_or(&Value::Null))
+            ))?;
+        }
+    }
+    if fields.is_empty() {
+        match c.kind.as_str() {
+            "edit_delete" => output::line(
+                "Resolve with --keep local to send your version again, or --keep remote to delete it here too.",
+            )?,
+            "delete_edit" => output::line(
+                "Resolve with --keep local to delete it at the provider too, or --keep remote to get the provider's version back.",
+            )?,
+            _ => {}
+        }
+    } else {
+        output::line(&format!(
+            "Resolve with `almanac conflicts resolve {} --keep local|remote|both` or per field (--field FIELD=local|remote).",
+            c.id
+        ))?;
+    }
+    Ok(())
+}
+
+pub fn conflicts_resolve(store: Store, ctx: &Ctx, a: &ConflictResolveArgs) -> CliResult<()> {
+    let choice = match a.keep {
+        Some(KeepArg::Local) => Choice::KeepMine,
+        Some(KeepArg::Remote) => Choice::KeepTheirs,
+        Some(KeepArg::Both) => Choice::KeepBoth,
+        None => per_field(
+            a.field
+                .iter()
+                .map(|f| parse_pick(f))
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+    };
+    let store = Mutex::new(store);
+    let done = resolve_conflict(&store, &a.id, &choice, ctx.now)?;
+    if ctx.json {
+        return output::json(&done);
+    }
+    output::line(&format!(
+        "Resolved ({}).{}",
+        done.resolution,
+        if done.pushes {
+            " The result goes to the provider on the next sync."
+        } else {
+            ""
+        }
+    ))
+}
+
+pub fn log(store: &Store, ctx: &Ctx, a: &LogArgs) -> CliResult<()> {
+    let runs = store.sync_runs(a.account.as_deref(), a.limit as usize)?;
+    if ctx.json {
+        let mut out = Vec::new();
+        for r in &runs {
+            out.push(serde_json::json!({ "run": r, "actions": store.sync_actions(r.id)? }));
+        }
+        return output::json(&out);
+    }
+    if runs.is_empty() {
+        return output::line("No sync runs yet.");
+    }
+    for r in &runs {
+        output::line(&format!(
+            "run {} at {}: {} — {} pulled, {} pushed, {} conflicts{}",
+            r.id,
+            when(Some(r.started_at)),
+            r.outcome.as_deref().unwrap_or("unfinished"),
+            r.pulled,
+            r.pushed,
+            r.conflicts,
+            r.error_message
+                .as_deref()
+                .map(|m| format!(" ({m})"))
+                .unwrap_or_default()
+        ))?;
+        for act in store.sync_actions(r.id)? {
+            let fields: Vec<String> = serde_json::from_str(&act.fields).unwrap_or_default();
+            output::line(&format!(
+                "  {} {} {}{} — {}",
+                act.direction,
+                act.action,
+                act.event_id.as_deref().unwrap_or("-"),
+                if fields.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [{}]", fields.join(", "))
+                },
+                act.reason
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+pub fn set_policy(store: &mut Store, ctx: &Ctx, a: &CalendarPolicyArgs) -> CliResult<()> {
+    let policy = match a.policy {
+        PolicyArg::Ask => "ask",
+        PolicyArg::PreferLocal => "prefer_local",
+        PolicyArg::PreferRemote => "prefer_remote",
+        PolicyArg::KeepBoth => "keep_both",
+    };
+    store.set_conflict_policy(&a.id, policy)?;
+    if ctx.json {
+        return output::json(&serde_json::json!({ "calendarId": a.id, "policy": policy }));
+    }
+    output::line(&format!("Conflict policy of {} is now {policy}.", a.id))
+}
+
+pub fn confirm_deletions(store: &mut Store, ctx: &Ctx, id: &str) -> CliResult<()> {
+    let hold = store.confirm_deletions(id)?;
+    if ctx.json {
+        return output::json(&serde_json::json!({ "calendarId": id, "held": hold.is_some() }));
+    }
+    match hold {
+        Some(h) => output::line(&format!(
+            "Confirmed: the next sync applies the deletion of {} of {} events.",
+            h.would_delete, h.total
+        )),
+        None => output::line("That calendar is not stopped; nothing to confirm."),
+    }
+}

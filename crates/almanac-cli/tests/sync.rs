@@ -1,0 +1,462 @@
+//! `almanac sync`, `status`, `conflicts`, `log` end to end: the real binary against the
+//! fake cloud (Google Calendar and Microsoft Graph), with tokens in a real Secret
+//! Service. Each scenario of issue 5 that the CLI can drive: first sync, offline edits
+//! pushed, both sides editing different fields, the same field, edit vs delete, a
+//! calendar that suddenly lists empty, a sync token invalidated, throttling, a create
+//! whose answer is lost, quiescence. Run under `scripts/with-keyring`.
+
+use almanac_fakecloud::google_store::GoogleFaultsUpdate;
+use almanac_fakecloud::{FakeCloud, SharedState};
+use chrono::{Duration, Utc};
+use serde_json::{json, Value};
+
+mod support;
+
+use support::{fake_config, Env};
+
+struct Sync {
+    env: Env,
+    state: SharedState,
+    email: String,
+    _cloud: FakeCloud,
+}
+
+/// A day inside the sync window, as `YYYY-MM-DD`.
+fn day(offset: i64) -> String {
+    (Utc::now() + Duration::days(offset))
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+impl Sync {
+    async fn google() -> Self {
+        let cloud = FakeCloud::start().await.expect("fake cloud");
+        let state = cloud.state();
+        let env = Env::new(&fake_config(&cloud.base_url()));
+        let account = tokio::task::block_in_place(|| {
+            env.json(&["--json", "accounts", "add", "google", "--timeout", "60"])
+        });
+        let email = account["email"].as_str().expect("email").to_owned();
+        Self {
+            env,
+            state,
+            email,
+            _cloud: cloud,
+        }
+    }
+
+    /// One `almanac sync --json`; the account's summary.
+    fn sync(&self) -> Value {
+        let o = tokio::task::block_in_place(|| self.env.run(&["--json", "sync"]));
+        let out: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|_| {
+            panic!(
+                "sync printed no JSON: {}",
+                String::from_utf8_lossy(&o.stderr)
+            )
+        });
+        out[0].clone()
+    }
+
+    fn cli(&self, args: &[&str]) -> Value {
+        tokio::task::block_in_place(|| {
+            let mut full = vec!["--json"];
+            full.extend_from_slice(args);
+            self.env.json(&full)
+        })
+    }
+
+    /// Local occurrences over the next two weeks (and the last one).
+    fn local(&self) -> Vec<Value> {
+        let v = self.cli(&[
+            "--tz",
+            "UTC",
+            "events",
+            "list",
+            "--from",
+            &day(-7),
+            "--to",
+            &day(14),
+        ]);
+        v.as_array().expect("list").clone()
+    }
+
+    fn local_titled(&self, title: &str) -> Vec<Value> {
+        self.local()
+            .into_iter()
+            .filter(|o| o["title"] == title)
+            .collect()
+    }
+
+    fn remote(&self) -> Vec<Value> {
+        self.state
+            .google_events(&self.email, "primary")
+            .expect("events")
+            .into_iter()
+            .filter(|e| e["status"] != "cancelled")
+            .collect()
+    }
+
+    fn remote_titled(&self, title: &str) -> Vec<Value> {
+        self.remote()
+            .into_iter()
+            .filter(|e| e["summary"] == title)
+            .collect()
+    }
+
+    fn seed(&self, title: &str, offset: i64, hour: u32) -> Value {
+        let d = day(offset);
+        self.state
+            .google_seed_event(
+                &self.email,
+                "primary",
+                &json!({
+                    "summary": title,
+                    "location": "Room 1",
+                    "start": {"dateTime": format!("{d}T{hour:02}:00:00Z"), "timeZone": "UTC"},
+                    "end": {"dateTime": format!("{d}T{:02}:00:00Z", hour + 1), "timeZone": "UTC"},
+                }),
+            )
+            .expect("seed")
+    }
+
+    fn edit_remote(&self, id: &str, patch: Value) {
+        self.state
+            .google_edit_event(&self.email, "primary", id, &patch)
+            .expect("edit");
+    }
+
+    fn faults(&self, f: Value) {
+        let f: GoogleFaultsUpdate = serde_json::from_value(f).expect("faults");
+        self.state.google_set_faults(f).expect("set faults");
+    }
+
+    fn writes(&self) -> u64 {
+        let s = self.state.google_calendar_stats();
+        [
+            "events.insert",
+            "events.update",
+            "events.patch",
+            "events.delete",
+        ]
+        .iter()
+        .map(|r| s.requests.get(*r).copied().unwrap_or(0))
+        .sum()
+    }
+
+    fn primary_calendar(&self) -> String {
+        let cals = self.cli(&["calendars", "list"]);
+        cals.as_array()
+            .expect("calendars")
+            .iter()
+            .find(|c| c["accountId"].is_string() && c["isPrimary"] == true)
+            .and_then(|c| c["id"].as_str())
+            .expect("synced primary calendar")
+            .to_owned()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn google_two_way_sync_merges_conflicts_and_converges() {
+    let s = Sync::google().await;
+    let standup = s.seed("Standup", 1, 9);
+    let review = s.seed("Review", 2, 14);
+    let retro = s.seed("Retro", 3, 16);
+
+    // First sync: every event comes down once; nothing goes up.
+    let first = s.sync();
+    assert_eq!(first["outcome"], "ok", "{first}");
+    assert_eq!(first["pulled"], 3, "{first}");
+    assert_eq!(s.writes(), 0);
+    assert_eq!(s.local_titled("Standup").len(), 1);
+    let cal = s.primary_calendar();
+
+    // Quiescence (I4): nothing changed, nothing written anywhere.
+    let again = s.sync();
+    assert_eq!(
+        (again["pulled"].clone(), again["pushed"].clone()),
+        (json!(0), json!(0)),
+        "{again}"
+    );
+    assert_eq!(s.writes(), 0);
+
+    // An edit made offline is pushed on the next sync, with If-Match.
+    let local_standup = s.local_titled("Standup")[0]["eventId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    s.cli(&[
+        "events",
+        "edit",
+        &local_standup,
+        "--title",
+        "Standup (moved)",
+    ]);
+    let pushed = s.sync();
+    assert_eq!(pushed["pushed"], 1, "{pushed}");
+    assert_eq!(s.remote_titled("Standup (moved)").len(), 1);
+    assert!(s.remote_titled("Standup").is_empty());
+    // The echo of our own write is no work.
+    let echo = s.sync();
+    assert_eq!(
+        (echo["pulled"].clone(), echo["pushed"].clone()),
+        (json!(0), json!(0)),
+        "{echo}"
+    );
+
+    // Both sides change different fields: merged, and the merge goes up.
+    let review_id = review["id"].as_str().expect("id");
+    let local_review = s.local_titled("Review")[0]["eventId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    s.cli(&["events", "edit", &local_review, "--location", "Room 7"]);
+    s.edit_remote(review_id, json!({"summary": "Review (agenda)"}));
+    let merged = s.sync();
+    assert_eq!(merged["conflicts"], 0, "{merged}");
+    let remote = s.remote_titled("Review (agenda)");
+    assert_eq!(remote.len(), 1, "{:?}", s.remote());
+    assert_eq!(remote[0]["location"], "Room 7");
+    let local = s.local_titled("Review (agenda)");
+    assert_eq!(local.len(), 1);
+    assert_eq!(local[0]["location"], "Room 7");
+
+    // The same field on both sides: a conflict; nothing is pushed for it meanwhile.
+    let retro_id = retro["id"].as_str().expect("id");
+    let local_retro = s.local_titled("Retro")[0]["eventId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    s.cli(&["events", "edit", &local_retro, "--title", "Retro (mine)"]);
+    s.edit_remote(retro_id, json!({"summary": "Retro (theirs)"}));
+    let writes_before = s.writes();
+    let clash = s.sync();
+    assert_eq!(clash["conflicts"], 1, "{clash}");
+    assert_eq!(s.writes(), writes_before, "a conflicted event was pushed");
+    let open = s.cli(&["conflicts", "list"]);
+    assert_eq!(open.as_array().expect("list").len(), 1, "{open}");
+    let conflict_id = open[0]["id"].as_str().expect("id").to_owned();
+    let shown = s.cli(&["conflicts", "show", &conflict_id]);
+    let fields: Value =
+        serde_json::from_str(shown["fields"].as_str().expect("fields")).expect("json");
+    assert_eq!(fields[0]["field"], "title", "{fields}");
+    assert_eq!(fields[0]["local"], "Retro (mine)");
+    assert_eq!(fields[0]["remote"], "Retro (theirs)");
+    // A run while it is open records it once, not again.
+    let quiet = s.sync();
+    assert_eq!(quiet["conflicts"], 0, "{quiet}");
+    // Keep mine: it goes up on the next sync, and the conflict never fires again.
+    let resolved = s.cli(&["conflicts", "resolve", &conflict_id, "--keep", "local"]);
+    assert_eq!(resolved["pushes"], true);
+    let after = s.sync();
+    assert_eq!(after["conflicts"], 0, "{after}");
+    assert_eq!(s.remote_titled("Retro (mine)").len(), 1, "{:?}", s.remote());
+    assert!(s
+        .cli(&["conflicts", "list"])
+        .as_array()
+        .expect("list")
+        .is_empty());
+    let twice = tokio::task::block_in_place(|| {
+        s.env.run(&[
+            "--json",
+            "conflicts",
+            "resolve",
+            &conflict_id,
+            "--keep",
+            "remote",
+        ])
+    });
+    assert_eq!(twice.status.code(), Some(1));
+    let err: Value = serde_json::from_slice(&twice.stderr).expect("error json");
+    assert_eq!(err["code"], "invalid_input", "{err}");
+
+    // Edit here vs delete there: a conflict that keeps the edit; keeping it sends it
+    // again as a new event.
+    let local_standup = s.local_titled("Standup (moved)")[0]["eventId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    s.cli(&["events", "edit", &local_standup, "--location", "Hall"]);
+    s.state
+        .google_delete_event(&s.email, "primary", standup["id"].as_str().expect("id"))
+        .expect("delete");
+    let gone = s.sync();
+    assert_eq!(gone["conflicts"], 1, "{gone}");
+    assert_eq!(
+        s.local_titled("Standup (moved)").len(),
+        1,
+        "the local edit was lost"
+    );
+    let c = s.cli(&["conflicts", "list"]);
+    assert_eq!(c[0]["kind"], "edit_delete", "{c}");
+    s.cli(&[
+        "conflicts",
+        "resolve",
+        c[0]["id"].as_str().expect("id"),
+        "--keep",
+        "local",
+    ]);
+    s.sync();
+    let back = s.remote_titled("Standup (moved)");
+    assert_eq!(back.len(), 1, "{:?}", s.remote());
+    assert_eq!(back[0]["location"], "Hall");
+
+    // The whole history is readable.
+    let log = s.cli(&["log", "--limit", "50"]);
+    let actions: Vec<&Value> = log
+        .as_array()
+        .expect("log")
+        .iter()
+        .flat_map(|r| r["actions"].as_array().expect("actions"))
+        .collect();
+    assert!(actions.iter().any(|a| a["action"] == "merged"));
+    assert!(actions.iter().any(|a| a["action"] == "conflict"));
+    assert!(actions.iter().any(|a| a["direction"] == "push"));
+    let status = s.cli(&["status"]);
+    assert!(status[0]["lastSuccessAt"].is_number(), "{status}");
+    assert_eq!(status[0]["pendingPushes"], 0, "{status}");
+    let _ = cal;
+    let check = s.cli(&["db", "check"]);
+    assert_eq!(check["ok"], true);
+    s.env.assert_no_leak();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn google_creates_land_once_even_when_the_answer_is_lost() {
+    let s = Sync::google().await;
+    s.sync();
+    let cal = s.primary_calendar();
+    let d = day(4);
+    s.cli(&[
+        "--tz",
+        "UTC",
+        "events",
+        "add",
+        "--calendar",
+        &cal,
+        "--title",
+        "Customer call",
+        "--start",
+        &format!("{d}T11:00"),
+        "--end",
+        &format!("{d}T12:00"),
+    ]);
+    // The insert takes effect but its answer never arrives.
+    s.faults(
+        json!({"add": [{"kind": "drop_connection", "route": "events.insert", "processed": true}]}),
+    );
+    s.sync();
+    s.sync();
+    s.sync();
+    assert_eq!(
+        s.remote_titled("Customer call").len(),
+        1,
+        "{:?}",
+        s.remote()
+    );
+    assert_eq!(s.local_titled("Customer call").len(), 1);
+    let status = s.cli(&["status"]);
+    assert_eq!(status[0]["pendingPushes"], 0, "{status}");
+    // Throttling: a storm of 429s and 503s is waited out, nothing lost or doubled.
+    let d2 = day(5);
+    s.cli(&[
+        "--tz",
+        "UTC",
+        "events",
+        "add",
+        "--calendar",
+        &cal,
+        "--title",
+        "QBR",
+        "--start",
+        &format!("{d2}T11:00"),
+        "--end",
+        &format!("{d2}T12:00"),
+    ]);
+    s.faults(json!({"add": [
+        {"kind": "error", "status": 429, "count": 3, "retry_after_secs": 1},
+        {"kind": "error", "status": 503, "count": 2}
+    ]}));
+    let mut last = Value::Null;
+    for _ in 0..4 {
+        last = s.sync();
+        if last["outcome"] == "ok" {
+            break;
+        }
+    }
+    assert_eq!(last["outcome"], "ok", "{last}");
+    assert_eq!(s.remote_titled("QBR").len(), 1);
+    assert_eq!(s.local_titled("QBR").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn google_empty_listing_stops_and_a_reset_token_relists_without_duplicates() {
+    let s = Sync::google().await;
+    let seeded: Vec<Value> = (0..12)
+        .map(|i| s.seed(&format!("Visit {i}"), 1 + i % 5, 8 + (i % 8) as u32))
+        .collect();
+    let first = s.sync();
+    assert_eq!(first["pulled"], 12, "{first}");
+    let cal = s.primary_calendar();
+
+    // A sync token invalidated: the next run re-lists and reconciles by id, keeping an
+    // unpushed local create; nothing is duplicated.
+    let d = day(6);
+    s.cli(&[
+        "--tz",
+        "UTC",
+        "events",
+        "add",
+        "--calendar",
+        &cal,
+        "--title",
+        "Offline note",
+        "--start",
+        &format!("{d}T07:00"),
+        "--end",
+        &format!("{d}T07:30"),
+    ]);
+    s.state
+        .google_invalidate_sync_tokens(&s.email, Some("primary"))
+        .expect("invalidate");
+    let relisted = s.sync();
+    assert_eq!(relisted["outcome"], "ok", "{relisted}");
+    for i in 0..12 {
+        assert_eq!(
+            s.local_titled(&format!("Visit {i}")).len(),
+            1,
+            "Visit {i} twice or gone"
+        );
+    }
+    assert_eq!(s.remote_titled("Offline note").len(), 1);
+    assert_eq!(s.local_titled("Offline note").len(), 1);
+
+    // Everything vanishes at the provider at once: the calendar stops, nothing is
+    // deleted locally, and the user is told.
+    for e in &seeded {
+        s.state
+            .google_delete_event(&s.email, "primary", e["id"].as_str().expect("id"))
+            .expect("delete");
+    }
+    let held = s.sync();
+    assert_eq!(held["outcome"], "partial", "{held}");
+    assert!(
+        held["calendars"][0]["held"]["wouldDelete"].as_u64() >= Some(12),
+        "{held}"
+    );
+    assert_eq!(s.local().len(), 13, "the guard let deletions through");
+    let status = s.cli(&["status"]);
+    assert_eq!(
+        status[0]["heldCalendars"].as_array().map(Vec::len),
+        Some(1),
+        "{status}"
+    );
+    // Still held on the next run.
+    s.sync();
+    assert_eq!(s.local().len(), 13);
+    // The user confirms: the deletions apply.
+    s.cli(&["calendars", "confirm-deletions", &cal]);
+    let applied = s.sync();
+    assert_eq!(applied["outcome"], "ok", "{applied}");
+    assert_eq!(s.local().len(), 1, "{:?}", s.local());
+    assert_eq!(s.local_titled("Offline note").len(), 1);
+}

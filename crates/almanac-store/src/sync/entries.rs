@@ -1,0 +1,155 @@
+//! What the planner reads: every event of a synced calendar that has a provider copy
+//! or is meant to get one, with its sync state, base, pending push and open conflict.
+
+use rusqlite::params;
+
+use crate::error::Result;
+use crate::sync::outbox::{outbox_row, DeletePayload, OutboxRow, OUTBOX_COLUMNS};
+use crate::sync::rows::{read, SyncedEvent};
+use crate::Store;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryState {
+    Synced,
+    LocallyCreated,
+    LocallyModified,
+    LocallyDeleted,
+}
+
+impl EntryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Synced => "synced",
+            Self::LocallyCreated => "locally_created",
+            Self::LocallyModified => "locally_modified",
+            Self::LocallyDeleted => "locally_deleted",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Self {
+        match s {
+            "locally_created" => Self::LocallyCreated,
+            "locally_modified" => Self::LocallyModified,
+            "locally_deleted" => Self::LocallyDeleted,
+            _ => Self::Synced,
+        }
+    }
+}
+
+/// An entry's stored sync state and base.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntrySync {
+    pub state: EntryState,
+    /// The base snapshot (engine JSON).
+    pub base: Option<String>,
+    pub base_etag: Option<String>,
+}
+
+/// An unresolved conflict as planning needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenConflictRow {
+    pub id: String,
+    /// `edit_edit`, `edit_delete`, `delete_edit`.
+    pub kind: String,
+    /// The provider's version the conflict holds (engine JSON).
+    pub remote_version: Option<String>,
+}
+
+/// A pending delete's memory of the row it removed.
+pub type PendingDelete = DeletePayload;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncEntry {
+    pub local_id: String,
+    pub remote_id: Option<String>,
+    pub state: EntryState,
+    /// The row; `None` once deleted locally.
+    pub row: Option<SyncedEvent>,
+    pub base_snapshot: Option<String>,
+    pub base_etag: Option<String>,
+    pub outbox: Option<OutboxRow>,
+    pub open_conflict: Option<OpenConflictRow>,
+}
+
+fn open_conflict(conn: &rusqlite::Connection, event_id: &str) -> Result<Option<OpenConflictRow>> {
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .query_row(
+            "SELECT id, kind, remote_version FROM conflicts
+             WHERE event_id = ?1 AND resolved_at IS NULL ORDER BY detected_at DESC LIMIT 1",
+            params![event_id],
+            |r| {
+                Ok(OpenConflictRow {
+                    id: r.get(0)?,
+                    kind: r.get(1)?,
+                    remote_version: r.get(2)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// The entries of one calendar, by local id.
+pub(crate) fn entries(conn: &rusqlite::Connection, calendar_id: &str) -> Result<Vec<SyncEntry>> {
+    let ids: Vec<(String, String, Option<String>, Option<String>)> = conn
+        .prepare(
+            "SELECT e.id, s.state, s.base_snapshot, s.base_etag
+             FROM events e JOIN event_sync s ON s.event_id = e.id
+             WHERE e.calendar_id = ?1 ORDER BY e.id",
+        )?
+        .query_map(params![calendar_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut out = Vec::with_capacity(ids.len());
+    for (id, state, base_snapshot, base_etag) in ids {
+        let row = read(conn, &id)?;
+        out.push(SyncEntry {
+            remote_id: row.as_ref().and_then(|r| r.remote_id.clone()),
+            state: EntryState::parse(&state),
+            row,
+            base_snapshot,
+            base_etag,
+            outbox: crate::sync::outbox::pending_for(conn, &id)?,
+            open_conflict: open_conflict(conn, &id)?,
+            local_id: id,
+        });
+    }
+    let deletes: Vec<OutboxRow> = conn
+        .prepare(&format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE calendar_id = ?1 AND operation = 'delete'
+             ORDER BY id"
+        ))?
+        .query_map(params![calendar_id], outbox_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    for d in deletes {
+        let Some(p) = d
+            .payload
+            .as_deref()
+            .and_then(|p| serde_json::from_str::<DeletePayload>(p).ok())
+        else {
+            continue;
+        };
+        if out.iter().any(|e| e.local_id == d.event_id) {
+            continue;
+        }
+        out.push(SyncEntry {
+            local_id: d.event_id.clone(),
+            remote_id: Some(p.remote_id),
+            state: EntryState::LocallyDeleted,
+            row: None,
+            base_snapshot: p.base,
+            base_etag: p.etag,
+            open_conflict: open_conflict(conn, &d.event_id)?,
+            outbox: Some(d),
+        });
+    }
+    Ok(out)
+}
+
+impl Store {
+    /// The planner's view of one synced calendar.
+    pub fn sync_entries(&self, calendar_id: &str) -> Result<Vec<SyncEntry>> {
+        entries(&self.conn, calendar_id)
+    }
+}

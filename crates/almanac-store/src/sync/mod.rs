@@ -1,0 +1,22 @@
+//! The store side of two-way sync (DESIGN §4): row-level primitives the engine in
+//! `almanac-sync` drives. The store knows nothing of providers: a synced event comes in
+//! as a [`SyncedEvent`] (every column of the row), a base snapshot as opaque JSON the
+//! engine wrote, and each engine step runs inside one [`SyncTx`] — one durable
+//! transaction, so a page of changes and its cursor land together or not at all.
+
+mod calendars;
+mod conflicts;
+mod entries;
+mod outbox;
+mod rows;
+mod runs;
+mod tx;
+
+pub use calendars::{CalendarHold, RemoteCalendarRow, SyncCalendar};
+pub use conflicts::{ConflictRecord, NewConflict};
+pub use entries::{EntryState, EntrySync, OpenConflictRow, PendingDelete, SyncEntry};
+pub(crate) use outbox::{track_delete, track_write};
+pub use outbox::{OutboxOp, OutboxRow};
+pub use rows::SyncedEvent;
+pub use runs::{RunOutcome, RunRecord, SyncActionRecord, SyncStatus};
+pub use tx::SyncTx;

@@ -1,0 +1,240 @@
+//! The outbox: local changes of synced calendars waiting to be pushed, one entry per
+//! event (later edits fold into the pending one; the push sends the row as it is then).
+//!
+//! The event writes of [`crate::Store`] call [`track_write`] / [`track_delete`], so an
+//! edit and its outbox entry commit in one transaction: an edit the UI reported saved
+//! is either in the outbox or already on the provider (I1).
+
+use rusqlite::{params, OptionalExtension, Transaction};
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxOp {
+    Create,
+    Update,
+    Delete,
+}
+
+impl OutboxOp {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Update => "update",
+            Self::Delete => "delete",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "create" => Self::Create,
+            "update" => Self::Update,
+            _ => Self::Delete,
+        }
+    }
+}
+
+/// One pending push.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub event_id: String,
+    pub calendar_id: String,
+    pub op: OutboxOp,
+    /// Graph `transactionId` / the seed of Google's client-chosen id: the same for every
+    /// attempt, so a retried create lands once.
+    pub idempotency_key: String,
+    /// For a delete: the provider identity and base of the deleted row, as JSON.
+    pub payload: Option<String>,
+    pub attempts: i64,
+    pub next_attempt_at: Option<i64>,
+    pub last_error_code: Option<String>,
+    pub last_error_message: Option<String>,
+}
+
+/// What a pending delete keeps of the row it deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeletePayload {
+    pub remote_id: String,
+    pub etag: Option<String>,
+    /// The base snapshot (engine JSON) of the deleted row.
+    pub base: Option<String>,
+}
+
+pub(crate) const OUTBOX_COLUMNS: &str = "id, event_id, calendar_id, operation, idempotency_key, \
+    payload, attempts, next_attempt_at, last_error_code, last_error_message";
+
+pub(crate) fn outbox_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxRow> {
+    Ok(OutboxRow {
+        id: r.get(0)?,
+        event_id: r.get(1)?,
+        calendar_id: r.get(2)?,
+        op: OutboxOp::parse(&r.get::<_, String>(3)?),
+        idempotency_key: r.get(4)?,
+        payload: r.get(5)?,
+        attempts: r.get(6)?,
+        next_attempt_at: r.get(7)?,
+        last_error_code: r.get(8)?,
+        last_error_message: r.get(9)?,
+    })
+}
+
+pub(crate) fn pending_for(
+    conn: &rusqlite::Connection,
+    event_id: &str,
+) -> Result<Option<OutboxRow>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE event_id = ?1 ORDER BY id LIMIT 1"),
+            params![event_id],
+            outbox_row,
+        )
+        .optional()?)
+}
+
+pub(crate) fn enqueue(
+    tx: &Transaction<'_>,
+    event_id: &str,
+    calendar_id: &str,
+    op: OutboxOp,
+    payload: Option<&str>,
+    now: i64,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO outbox (event_id, calendar_id, operation, idempotency_key, payload, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            event_id,
+            calendar_id,
+            op.as_str(),
+            uuid::Uuid::new_v4().to_string(),
+            payload,
+            now
+        ],
+    )?;
+    Ok(())
+}
+
+/// The account a calendar belongs to (`None` for local calendars).
+fn account_of(tx: &Transaction<'_>, calendar_id: &str) -> Result<Option<String>> {
+    Ok(tx
+        .query_row(
+            "SELECT account_id FROM calendars WHERE id = ?1",
+            params![calendar_id],
+            |r| r.get::<_, Option<String>>(0),
+        )
+        .optional()?
+        .flatten())
+}
+
+/// After a user's insert or update of row `event_id`: a row of a synced calendar
+/// becomes locally created / modified and gets (or keeps) its outbox entry.
+pub(crate) fn track_write(tx: &Transaction<'_>, event_id: &str, now: i64) -> Result<()> {
+    let calendar_id: String = tx.query_row(
+        "SELECT calendar_id FROM events WHERE id = ?1",
+        params![event_id],
+        |r| r.get(0),
+    )?;
+    if account_of(tx, &calendar_id)?.is_none() {
+        return Ok(());
+    }
+    let state: Option<String> = tx
+        .query_row(
+            "SELECT state FROM event_sync WHERE event_id = ?1",
+            params![event_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let op = match state.as_deref() {
+        None => {
+            tx.execute(
+                "INSERT INTO event_sync (event_id, state, updated_at)
+                 VALUES (?1, 'locally_created', ?2)",
+                params![event_id, now],
+            )?;
+            OutboxOp::Create
+        }
+        Some("locally_created") => OutboxOp::Create,
+        Some(_) => {
+            tx.execute(
+                "UPDATE event_sync SET state = 'locally_modified', updated_at = ?2
+                 WHERE event_id = ?1",
+                params![event_id, now],
+            )?;
+            OutboxOp::Update
+        }
+    };
+    if pending_for(tx, event_id)?.is_none() {
+        enqueue(tx, event_id, &calendar_id, op, None, now)?;
+    }
+    Ok(())
+}
+
+/// Before a user's delete of row `event_id`: a synced row leaves a pending delete that
+/// remembers its provider identity and base; a create never sent is simply dropped. A
+/// series takes its instances' pending pushes with it (deleting the series deletes
+/// them at the provider).
+pub(crate) fn track_delete(tx: &Transaction<'_>, event_id: &str, now: i64) -> Result<()> {
+    let row: Option<(String, Option<String>)> = tx
+        .query_row(
+            "SELECT calendar_id, remote_id FROM events WHERE id = ?1",
+            params![event_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((calendar_id, remote_id)) = row else {
+        return Ok(());
+    };
+    if account_of(tx, &calendar_id)?.is_none() {
+        return Ok(());
+    }
+    tx.execute(
+        "DELETE FROM outbox WHERE event_id IN (SELECT id FROM events WHERE series_id = ?1)",
+        params![event_id],
+    )?;
+    tx.execute(
+        "UPDATE conflicts SET resolved_at = ?2, resolution = 'keep_local'
+         WHERE resolved_at IS NULL
+           AND (event_id = ?1 OR event_id IN (SELECT id FROM events WHERE series_id = ?1))",
+        params![event_id, now],
+    )?;
+    let base: Option<(Option<String>, Option<String>)> = tx
+        .query_row(
+            "SELECT base_snapshot, base_etag FROM event_sync WHERE event_id = ?1",
+            params![event_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    tx.execute("DELETE FROM outbox WHERE event_id = ?1", params![event_id])?;
+    let Some(remote_id) = remote_id else {
+        return Ok(()); // never reached the provider
+    };
+    let (base, etag) = base.unwrap_or_default();
+    let payload = serde_json::to_string(&DeletePayload {
+        remote_id,
+        etag,
+        base,
+    })
+    .ok();
+    enqueue(
+        tx,
+        event_id,
+        &calendar_id,
+        OutboxOp::Delete,
+        payload.as_deref(),
+        now,
+    )
+}
+
+impl crate::Store {
+    /// Every pending push of a calendar, oldest first.
+    pub fn outbox(&self, calendar_id: Option<&str>) -> Result<Vec<OutboxRow>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE ?1 IS NULL OR calendar_id = ?1 ORDER BY id"
+        ))?;
+        let rows = stmt.query_map(params![calendar_id], outbox_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}

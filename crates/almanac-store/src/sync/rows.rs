@@ -1,0 +1,317 @@
+//! A synced event as a whole row: the editable input plus every provider column.
+
+use almanac_model::{
+    Attendee, AttendeeKind, EventInput, EventKind, MeetingProvider, OnlineMeeting, Person,
+    Response, Sensitivity,
+};
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use crate::error::{Result, StoreError};
+use crate::event_rows::{bounds, importance_str, load, show_as_str};
+
+/// Every column of an event row of a synced calendar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncedEvent {
+    pub remote_id: Option<String>,
+    pub ical_uid: Option<String>,
+    pub etag: Option<String>,
+    pub kind: EventKind,
+    /// The local id of the series master (exceptions).
+    pub series_id: Option<String>,
+    /// The instance key within the series (exceptions): wall time or date.
+    pub original_start: Option<String>,
+    /// The editable part; `calendar_id` says where the row lives.
+    pub input: EventInput,
+    pub body_html: Option<String>,
+    pub sensitivity: Sensitivity,
+    pub organizer: Option<Person>,
+    pub attendees: Vec<Attendee>,
+    pub online_meeting: Option<OnlineMeeting>,
+    pub reminder_minutes: Option<u32>,
+    /// Provider-only fields, verbatim JSON (the engine's format).
+    pub provider_extra: Option<String>,
+    /// A removed instance of a series, kept so the instance stays hidden.
+    pub cancelled: bool,
+}
+
+pub(crate) fn sensitivity_str(s: Sensitivity) -> &'static str {
+    match s {
+        Sensitivity::Normal => "normal",
+        Sensitivity::Personal => "personal",
+        Sensitivity::Private => "private",
+        Sensitivity::Confidential => "confidential",
+    }
+}
+
+fn parse_sensitivity(s: &str) -> Sensitivity {
+    match s {
+        "personal" => Sensitivity::Personal,
+        "private" => Sensitivity::Private,
+        "confidential" => Sensitivity::Confidential,
+        _ => Sensitivity::Normal,
+    }
+}
+
+fn meeting_provider_str(p: MeetingProvider) -> &'static str {
+    match p {
+        MeetingProvider::Teams => "teams",
+        MeetingProvider::Meet => "meet",
+        MeetingProvider::Other => "other",
+    }
+}
+
+fn parse_meeting_provider(s: &str) -> MeetingProvider {
+    match s {
+        "teams" => MeetingProvider::Teams,
+        "meet" => MeetingProvider::Meet,
+        _ => MeetingProvider::Other,
+    }
+}
+
+fn kind_str(k: AttendeeKind) -> &'static str {
+    match k {
+        AttendeeKind::Required => "required",
+        AttendeeKind::Optional => "optional",
+        AttendeeKind::Resource => "resource",
+    }
+}
+
+fn response_str(r: Response) -> &'static str {
+    match r {
+        Response::None => "none",
+        Response::Organizer => "organizer",
+        Response::Accepted => "accepted",
+        Response::Tentative => "tentative",
+        Response::Declined => "declined",
+    }
+}
+
+fn parse_kind(s: &str) -> AttendeeKind {
+    match s {
+        "optional" => AttendeeKind::Optional,
+        "resource" => AttendeeKind::Resource,
+        _ => AttendeeKind::Required,
+    }
+}
+
+fn parse_response(s: &str) -> Response {
+    match s {
+        "organizer" => Response::Organizer,
+        "accepted" => Response::Accepted,
+        "tentative" => Response::Tentative,
+        "declined" => Response::Declined,
+        _ => Response::None,
+    }
+}
+
+fn to_json(v: &[String]) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
+
+/// Inserts or overwrites row `id` with `ev`. The input is validated like a user's edit
+/// (a provider's event is hostile input too); an event that fails is refused whole.
+pub(crate) fn write(tx: &Transaction<'_>, id: &str, ev: &SyncedEvent, now: i64) -> Result<()> {
+    let mut input = ev.input.clone();
+    if ev.kind == EventKind::Exception {
+        input.recurrence = None;
+    }
+    let v = input.validate()?;
+    if ev.kind == EventKind::Exception && (ev.series_id.is_none() || ev.original_start.is_none()) {
+        return Err(StoreError::BadRequest(
+            "An instance of a series needs its series and original start.".into(),
+        ));
+    }
+    let i = &v.input;
+    let (start_utc, end_utc) = bounds(&v);
+    let (rrule, exdates, rdates) = match &i.recurrence {
+        Some(r) => (
+            Some(r.rrule.as_str()),
+            to_json(&r.exdates),
+            to_json(&r.rdates),
+        ),
+        None => (None, "[]".to_owned(), "[]".to_owned()),
+    };
+    let om = ev.online_meeting.as_ref();
+    tx.execute(
+        "INSERT INTO events (id, calendar_id, remote_id, ical_uid, etag, kind, series_id,
+            original_start, title, body_text, body_html, all_day, start_local, end_local,
+            time_zone, start_utc, end_utc, show_as, importance, sensitivity, categories,
+            location, organizer_email, organizer_name, online_provider, online_join_url,
+            online_conference_id, online_dial_in, online_pin, rrule, exdates, rdates,
+            reminder_minutes, provider_extra, cancelled, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+            ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33,
+            ?34, ?35, ?36, ?36)
+         ON CONFLICT (id) DO UPDATE SET calendar_id = excluded.calendar_id,
+            remote_id = excluded.remote_id, ical_uid = excluded.ical_uid,
+            etag = excluded.etag, kind = excluded.kind, series_id = excluded.series_id,
+            original_start = excluded.original_start, title = excluded.title,
+            body_text = excluded.body_text, body_html = excluded.body_html,
+            all_day = excluded.all_day, start_local = excluded.start_local,
+            end_local = excluded.end_local, time_zone = excluded.time_zone,
+            start_utc = excluded.start_utc, end_utc = excluded.end_utc,
+            show_as = excluded.show_as, importance = excluded.importance,
+            sensitivity = excluded.sensitivity, categories = excluded.categories,
+            location = excluded.location, organizer_email = excluded.organizer_email,
+            organizer_name = excluded.organizer_name,
+            online_provider = excluded.online_provider,
+            online_join_url = excluded.online_join_url,
+            online_conference_id = excluded.online_conference_id,
+            online_dial_in = excluded.online_dial_in, online_pin = excluded.online_pin,
+            rrule = excluded.rrule, exdates = excluded.exdates, rdates = excluded.rdates,
+            reminder_minutes = excluded.reminder_minutes,
+            provider_extra = excluded.provider_extra, cancelled = excluded.cancelled,
+            updated_at = excluded.updated_at",
+        params![
+            id,
+            i.calendar_id,
+            ev.remote_id,
+            ev.ical_uid,
+            ev.etag,
+            ev.kind.as_str(),
+            ev.series_id,
+            ev.original_start,
+            i.title,
+            i.description,
+            ev.body_html,
+            i.all_day,
+            i.start,
+            i.end,
+            i.time_zone,
+            start_utc,
+            end_utc,
+            show_as_str(i.show_as),
+            importance_str(i.importance),
+            sensitivity_str(ev.sensitivity),
+            to_json(&i.categories),
+            i.location,
+            ev.organizer.as_ref().map(|p| p.email.as_str()),
+            ev.organizer.as_ref().map(|p| p.name.as_str()),
+            om.map(|m| meeting_provider_str(m.provider)),
+            om.map(|m| m.join_url.as_str()),
+            om.and_then(|m| m.conference_id.as_deref()),
+            om.and_then(|m| m.toll_number.as_deref()),
+            om.and_then(|m| m.pin.as_deref()),
+            rrule,
+            exdates,
+            rdates,
+            ev.reminder_minutes,
+            ev.provider_extra,
+            ev.cancelled,
+            now,
+        ],
+    )?;
+    tx.execute(
+        "UPDATE store_meta SET value = max(value, ?1) WHERE key = 'max_span'",
+        params![end_utc - start_utc],
+    )?;
+    tx.execute("DELETE FROM attendees WHERE event_id = ?1", params![id])?;
+    let mut ins = tx.prepare_cached(
+        "INSERT OR REPLACE INTO attendees (event_id, email, name, type, response)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for a in &ev.attendees {
+        ins.execute(params![
+            id,
+            a.person.email,
+            a.person.name,
+            kind_str(a.kind),
+            response_str(a.response)
+        ])?;
+    }
+    Ok(())
+}
+
+/// Reads row `id` whole; `None` when it does not exist.
+pub(crate) fn read(tx: &rusqlite::Connection, id: &str) -> Result<Option<SyncedEvent>> {
+    let extra = tx
+        .query_row(
+            "SELECT remote_id, ical_uid, etag, body_html, sensitivity, organizer_email,
+                organizer_name, online_provider, online_join_url, online_conference_id,
+                online_dial_in, online_pin, reminder_minutes, provider_extra, cancelled
+             FROM events WHERE id = ?1",
+            params![id],
+            |r| {
+                Ok((
+                    (
+                        r.get::<_, Option<String>>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                        r.get::<_, String>(4)?,
+                    ),
+                    (
+                        r.get::<_, Option<String>>(5)?,
+                        r.get::<_, Option<String>>(6)?,
+                    ),
+                    (
+                        r.get::<_, Option<String>>(7)?,
+                        r.get::<_, Option<String>>(8)?,
+                        r.get::<_, Option<String>>(9)?,
+                        r.get::<_, Option<String>>(10)?,
+                        r.get::<_, Option<String>>(11)?,
+                    ),
+                    (
+                        r.get::<_, Option<u32>>(12)?,
+                        r.get::<_, Option<String>>(13)?,
+                        r.get::<_, bool>(14)?,
+                    ),
+                ))
+            },
+        )
+        .optional()?;
+    let Some((
+        (remote_id, ical_uid, etag, body_html, sensitivity),
+        (org_email, org_name),
+        (om_provider, om_url, om_conf, om_toll, om_pin),
+        (reminder_minutes, provider_extra, cancelled),
+    )) = extra
+    else {
+        return Ok(None);
+    };
+    let row = load(tx, id)?;
+    let mut stmt = tx.prepare_cached(
+        "SELECT email, name, type, response FROM attendees WHERE event_id = ?1 ORDER BY rowid",
+    )?;
+    let attendees = stmt
+        .query_map(params![id], |r| {
+            Ok(Attendee {
+                person: Person {
+                    email: r.get(0)?,
+                    name: r.get(1)?,
+                },
+                kind: parse_kind(&r.get::<_, String>(2)?),
+                response: parse_response(&r.get::<_, String>(3)?),
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Some(SyncedEvent {
+        remote_id,
+        ical_uid,
+        etag,
+        kind: row.kind,
+        series_id: row.series_id,
+        original_start: row.original_start,
+        input: row.input,
+        body_html,
+        sensitivity: parse_sensitivity(&sensitivity),
+        organizer: org_email.map(|email| Person {
+            email,
+            name: org_name.unwrap_or_default(),
+        }),
+        attendees,
+        online_meeting: match (om_provider, om_url) {
+            (Some(p), Some(join_url)) => Some(OnlineMeeting {
+                provider: parse_meeting_provider(&p),
+                join_url,
+                conference_id: om_conf,
+                toll_number: om_toll,
+                pin: om_pin,
+            }),
+            _ => None,
+        },
+        reminder_minutes,
+        provider_extra,
+        cancelled,
+    }))
+}

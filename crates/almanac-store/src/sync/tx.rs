@@ -1,0 +1,375 @@
+//! [`SyncTx`]: one engine step as one durable transaction.
+
+use almanac_model::EventKind;
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use crate::error::{Result, StoreError};
+use crate::feed::{record, Source};
+use crate::occurrences::reindex;
+use crate::sync::calendars::{load_calendar, CalendarHold, SyncCalendar};
+use crate::sync::conflicts::{load_conflict, ConflictRecord, NewConflict};
+use crate::sync::entries::{entries, EntryState, EntrySync, SyncEntry};
+use crate::sync::outbox::{enqueue, outbox_row, OutboxOp, OutboxRow, OUTBOX_COLUMNS};
+use crate::sync::rows::{read, write, SyncedEvent};
+use crate::Store;
+
+/// The writes of one sync step (a page with its cursor, one push result, one
+/// resolution). Everything commits together when the closure given to
+/// [`Store::sync_step`] returns `Ok`, and nothing does otherwise.
+#[derive(Debug)]
+pub struct SyncTx<'a, 'c> {
+    tx: &'a Transaction<'c>,
+    now: i64,
+}
+
+impl Store {
+    /// Runs one sync step in one durable transaction: committed when `f` returns `Ok`,
+    /// rolled back when it returns an error (of the caller's type).
+    pub fn sync_step<T, E: From<StoreError>>(
+        &mut self,
+        now: i64,
+        f: impl FnOnce(&mut SyncTx<'_, '_>) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        let mut out = None;
+        let res = self.durable(|tx| match f(&mut SyncTx { tx, now }) {
+            Ok(v) => {
+                out = Some(Ok(v));
+                Ok(())
+            }
+            Err(e) => {
+                out = Some(Err(e));
+                Err(StoreError::RolledBack)
+            }
+        });
+        match (res, out) {
+            (_, Some(Err(e))) => Err(e),
+            (Ok(()), Some(Ok(v))) => Ok(v),
+            (Err(e), _) => Err(e.into()),
+            (Ok(()), None) => Err(StoreError::RolledBack.into()),
+        }
+    }
+}
+
+impl SyncTx<'_, '_> {
+    pub fn now(&self) -> i64 {
+        self.now
+    }
+
+    pub fn calendar(&self, id: &str) -> Result<SyncCalendar> {
+        load_calendar(self.tx, id)?.ok_or_else(|| {
+            StoreError::NotFound(format!("There is no synced calendar with id \"{id}\"."))
+        })
+    }
+
+    pub fn entries(&self, calendar_id: &str) -> Result<Vec<SyncEntry>> {
+        entries(self.tx, calendar_id)
+    }
+
+    pub fn event(&self, local_id: &str) -> Result<Option<SyncedEvent>> {
+        read(self.tx, local_id)
+    }
+
+    /// The local id of the calendar's event with `remote_id`.
+    pub fn local_id_of(&self, calendar_id: &str, remote_id: &str) -> Result<Option<String>> {
+        Ok(self
+            .tx
+            .query_row(
+                "SELECT id FROM events WHERE calendar_id = ?1 AND remote_id = ?2",
+                params![calendar_id, remote_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Writes row `local_id` (a new row when `None`, or when the id has no row — a
+    /// restored deletion) and its sync state; returns its id. Sync's writes are
+    /// tagged `sync` in the change feed and never enter the outbox themselves.
+    pub fn write_event(
+        &mut self,
+        local_id: Option<&str>,
+        ev: &SyncedEvent,
+        state: EntryState,
+        base: Option<&str>,
+        base_etag: Option<&str>,
+    ) -> Result<String> {
+        let id = local_id.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+        let existed: bool = self.tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM events WHERE id = ?1)",
+            params![id],
+            |r| r.get(0),
+        )?;
+        write(self.tx, &id, ev, self.now)?;
+        self.tx.execute(
+            "INSERT INTO event_sync (event_id, state, base_snapshot, base_etag, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (event_id) DO UPDATE SET state = excluded.state,
+                base_snapshot = excluded.base_snapshot, base_etag = excluded.base_etag,
+                updated_at = excluded.updated_at",
+            params![id, state.as_str(), base, base_etag, self.now],
+        )?;
+        reindex(self.tx, &id)?;
+        if ev.kind == EventKind::Exception {
+            if let Some(master) = &ev.series_id {
+                reindex(self.tx, master)?;
+            }
+        }
+        record(
+            self.tx,
+            self.now,
+            Source::Sync,
+            &id,
+            if existed { "update" } else { "insert" },
+        )?;
+        Ok(id)
+    }
+
+    /// An entry's stored state, base and base etag (`None` without sync state).
+    pub fn entry_sync(&self, local_id: &str) -> Result<Option<EntrySync>> {
+        Ok(self
+            .tx
+            .query_row(
+                "SELECT state, base_snapshot, base_etag FROM event_sync WHERE event_id = ?1",
+                params![local_id],
+                |r| {
+                    Ok(EntrySync {
+                        state: EntryState::parse(&r.get::<_, String>(0)?),
+                        base: r.get(1)?,
+                        base_etag: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// The entry's open conflict, if any.
+    pub fn open_conflict(&self, local_id: &str) -> Result<Option<String>> {
+        Ok(self
+            .tx
+            .query_row(
+                "SELECT id FROM conflicts WHERE event_id = ?1 AND resolved_at IS NULL",
+                params![local_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Sets an entry's sync state and base without touching its row.
+    pub fn set_sync(
+        &mut self,
+        local_id: &str,
+        state: EntryState,
+        base: Option<&str>,
+        base_etag: Option<&str>,
+    ) -> Result<()> {
+        self.tx.execute(
+            "UPDATE event_sync SET state = ?2, base_snapshot = ?3, base_etag = ?4, updated_at = ?5
+             WHERE event_id = ?1",
+            params![local_id, state.as_str(), base, base_etag, self.now],
+        )?;
+        Ok(())
+    }
+
+    /// Moves only the base etag (an echo of our own write).
+    pub fn set_base_etag(&mut self, local_id: &str, etag: Option<&str>) -> Result<()> {
+        self.tx.execute(
+            "UPDATE event_sync SET base_etag = ?2, updated_at = ?3 WHERE event_id = ?1",
+            params![local_id, etag, self.now],
+        )?;
+        self.tx.execute(
+            "UPDATE events SET etag = ?2 WHERE id = ?1",
+            params![local_id, etag],
+        )?;
+        Ok(())
+    }
+
+    /// Deletes row `local_id` (with its instances, sync state and pending pushes).
+    pub fn delete_event(&mut self, local_id: &str) -> Result<()> {
+        let master: Option<Option<String>> = self
+            .tx
+            .query_row(
+                "SELECT series_id FROM events WHERE id = ?1",
+                params![local_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        self.tx.execute(
+            "DELETE FROM outbox WHERE event_id = ?1
+                OR event_id IN (SELECT id FROM events WHERE series_id = ?1)",
+            params![local_id],
+        )?;
+        self.tx
+            .execute("DELETE FROM events WHERE id = ?1", params![local_id])?;
+        if let Some(Some(master)) = &master {
+            reindex(self.tx, master)?;
+        }
+        if master.is_some() {
+            record(self.tx, self.now, Source::Sync, local_id, "delete")?;
+        }
+        Ok(())
+    }
+
+    /// The entry's pending push, if any.
+    pub fn pending(&self, local_id: &str) -> Result<Option<OutboxRow>> {
+        crate::sync::outbox::pending_for(self.tx, local_id)
+    }
+
+    /// Drops the entry's pending pushes.
+    pub fn drop_push(&mut self, local_id: &str) -> Result<()> {
+        self.tx
+            .execute("DELETE FROM outbox WHERE event_id = ?1", params![local_id])?;
+        Ok(())
+    }
+
+    /// Makes the entry's pending push `op` (replacing what was there; a create keeps
+    /// its idempotency key when it stays a create). `payload` is a delete's memory.
+    pub fn queue_push(
+        &mut self,
+        local_id: &str,
+        calendar_id: &str,
+        op: OutboxOp,
+        payload: Option<&str>,
+    ) -> Result<()> {
+        if let Some(p) = self.pending(local_id)? {
+            if p.op == op {
+                self.tx.execute(
+                    "UPDATE outbox SET payload = ?2, next_attempt_at = NULL WHERE id = ?1",
+                    params![p.id, payload],
+                )?;
+                return Ok(());
+            }
+        }
+        self.drop_push(local_id)?;
+        enqueue(self.tx, local_id, calendar_id, op, payload, self.now)
+    }
+
+    /// The calendar's pending pushes due at `now`, oldest first.
+    pub fn due_pushes(&self, calendar_id: &str) -> Result<Vec<OutboxRow>> {
+        let mut stmt = self.tx.prepare(&format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox
+             WHERE calendar_id = ?1 AND (next_attempt_at IS NULL OR next_attempt_at <= ?2)
+             ORDER BY id"
+        ))?;
+        let rows = stmt.query_map(params![calendar_id, self.now], outbox_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Removes one outbox row (pushed).
+    pub fn push_done(&mut self, outbox_id: i64) -> Result<()> {
+        self.tx
+            .execute("DELETE FROM outbox WHERE id = ?1", params![outbox_id])?;
+        Ok(())
+    }
+
+    /// A push failed: kept, with the reason and when to try again.
+    pub fn push_failed(
+        &mut self,
+        outbox_id: i64,
+        code: &str,
+        message: &str,
+        next_attempt_at: Option<i64>,
+    ) -> Result<()> {
+        self.tx.execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error_code = ?2,
+                last_error_message = ?3, next_attempt_at = ?4 WHERE id = ?1",
+            params![outbox_id, code, message, next_attempt_at],
+        )?;
+        Ok(())
+    }
+
+    /// Counts an attempt before a push is sent (so a create whose answer was lost is
+    /// known to have been tried).
+    pub fn push_attempted(&mut self, outbox_id: i64) -> Result<()> {
+        self.tx.execute(
+            "UPDATE outbox SET attempts = attempts + 1 WHERE id = ?1",
+            params![outbox_id],
+        )?;
+        Ok(())
+    }
+
+    /// Records (or refreshes) the event's open conflict; returns its id.
+    pub fn record_conflict(&mut self, c: &NewConflict) -> Result<String> {
+        crate::sync::conflicts::record(self.tx, c, self.now)
+    }
+
+    pub fn conflict(&self, id: &str) -> Result<ConflictRecord> {
+        load_conflict(self.tx, id)
+    }
+
+    /// Marks a conflict resolved (`keep_local`, `keep_remote`, `per_field`,
+    /// `keep_both`); it never fires again for the versions it held.
+    pub fn resolve_conflict(&mut self, id: &str, resolution: &str) -> Result<()> {
+        self.tx.execute(
+            "UPDATE conflicts SET resolved_at = ?2, resolution = ?3 WHERE id = ?1",
+            params![id, self.now, resolution],
+        )?;
+        Ok(())
+    }
+
+    /// Saves the calendar's cursor, and the window its lineage covers.
+    pub fn set_cursor(
+        &mut self,
+        calendar_id: &str,
+        cursor: Option<&str>,
+        window: Option<(i64, i64)>,
+    ) -> Result<()> {
+        self.tx.execute(
+            "UPDATE calendars SET sync_cursor = ?2, sync_window_start = ?3, sync_window_end = ?4
+             WHERE id = ?1",
+            params![
+                calendar_id,
+                cursor,
+                window.map(|w| w.0),
+                window.map(|w| w.1)
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Stops (or, with `None`, releases) a calendar for the mass-deletion guard.
+    pub fn set_hold(&mut self, calendar_id: &str, hold: Option<CalendarHold>) -> Result<()> {
+        let json = hold.and_then(|h| serde_json::to_string(&h).ok());
+        self.tx.execute(
+            "UPDATE calendars SET sync_hold = ?2 WHERE id = ?1",
+            params![calendar_id, json],
+        )?;
+        Ok(())
+    }
+
+    pub fn mark_synced(&mut self, calendar_id: &str) -> Result<()> {
+        self.tx.execute(
+            "UPDATE calendars SET last_synced_at = ?2 WHERE id = ?1",
+            params![calendar_id, self.now],
+        )?;
+        Ok(())
+    }
+
+    /// One line of the audit trail.
+    #[allow(clippy::too_many_arguments)]
+    pub fn action(
+        &mut self,
+        run_id: i64,
+        event_id: Option<&str>,
+        calendar_id: &str,
+        direction: &str,
+        action: &str,
+        fields: &[String],
+        reason: &str,
+    ) -> Result<()> {
+        self.tx.execute(
+            "INSERT INTO sync_actions (run_id, event_id, calendar_id, direction, action, fields,
+                reason, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                run_id,
+                event_id,
+                calendar_id,
+                direction,
+                action,
+                serde_json::to_string(fields).unwrap_or_else(|_| "[]".into()),
+                reason,
+                self.now
+            ],
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,407 @@
+//! The executor's inner half: carrying out a [`Plan`]'s ops inside one [`SyncTx`].
+
+use almanac_provider::{RemoteEvent, RemoteKind};
+use almanac_store::{EntryState, EntrySync, NewConflict, OutboxOp, SyncTx, SyncedEvent};
+
+use crate::convert::{to_row, MasterInfo};
+use crate::error::SyncError;
+use crate::local::{conflict_kind_str, snapshot, Local};
+use crate::merge::changed_fields;
+use crate::plan::{Op, Plan};
+
+/// What applying a plan did, for the run's counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Applied {
+    pub changed: usize,
+    pub conflicts: usize,
+    pub skipped: usize,
+}
+
+pub(crate) struct Ctx<'a> {
+    pub calendar_id: &'a str,
+    /// The run to log actions under (`None`: a user's resolution, recorded on the
+    /// conflict itself).
+    pub run_id: Option<i64>,
+    pub local: &'a Local,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn log(
+    tx: &mut SyncTx<'_, '_>,
+    ctx: &Ctx<'_>,
+    event_id: Option<&str>,
+    calendar_id: &str,
+    direction: &str,
+    action: &str,
+    fields: &[String],
+    reason: &str,
+) -> Result<(), almanac_store::StoreError> {
+    match ctx.run_id {
+        Some(run) => tx.action(
+            run,
+            event_id,
+            calendar_id,
+            direction,
+            action,
+            fields,
+            reason,
+        ),
+        None => Ok(()),
+    }
+}
+
+/// The series of `ev` as the store has it now (a master applied earlier in the same
+/// transaction included).
+fn master_of(
+    tx: &SyncTx<'_, '_>,
+    ctx: &Ctx<'_>,
+    ev: &RemoteEvent,
+) -> Result<Option<MasterInfo>, SyncError> {
+    let Some(link) = &ev.series else {
+        return Ok(None);
+    };
+    if !matches!(ev.kind, RemoteKind::Exception | RemoteKind::Occurrence) {
+        return Ok(None);
+    }
+    let Some(local_id) = tx.local_id_of(ctx.calendar_id, &link.master_id)? else {
+        return Ok(None);
+    };
+    Ok(tx
+        .event(&local_id)?
+        .and_then(|row| MasterInfo::of(&local_id, &row)))
+}
+
+fn row_of(
+    tx: &SyncTx<'_, '_>,
+    ctx: &Ctx<'_>,
+    ev: &RemoteEvent,
+) -> Result<Result<SyncedEvent, String>, SyncError> {
+    let master = master_of(tx, ctx, ev)?;
+    Ok(to_row(ev, ctx.calendar_id, master.as_ref()))
+}
+
+fn names(fields: &[crate::merge::Field]) -> Vec<String> {
+    fields.iter().map(|f| f.name().into_owned()).collect()
+}
+
+/// Applies `plan` in `tx`.
+pub(crate) fn apply(
+    tx: &mut SyncTx<'_, '_>,
+    ctx: &Ctx<'_>,
+    plan: &Plan,
+) -> Result<Applied, SyncError> {
+    let mut done = Applied::default();
+    for op in &plan.ops {
+        apply_op(tx, ctx, op, &mut done)?;
+    }
+    Ok(done)
+}
+
+pub(crate) fn apply_op(
+    tx: &mut SyncTx<'_, '_>,
+    ctx: &Ctx<'_>,
+    op: &Op,
+    done: &mut Applied,
+) -> Result<(), SyncError> {
+    let cal = ctx.calendar_id;
+    let entry = op.local_id().and_then(|id| ctx.local.index.by_local_id(id));
+    let previous = entry.and_then(|e| e.current.as_ref());
+    let skip = |tx: &mut SyncTx<'_, '_>, local_id: Option<&str>, why: &str, done: &mut Applied| {
+        done.skipped += 1;
+        log(
+            tx,
+            ctx,
+            local_id,
+            cal,
+            "pull",
+            "skipped",
+            &[],
+            &format!("Not kept locally: {why}."),
+        )
+    };
+    match op {
+        Op::ApplyRemote { local_id, event } => {
+            let row = match row_of(tx, ctx, event)? {
+                Ok(row) => row,
+                Err(why) => return Ok(skip(tx, local_id.as_deref(), &why, done)?),
+            };
+            let id = tx.write_event(
+                local_id.as_deref(),
+                &row,
+                EntryState::Synced,
+                Some(&snapshot(event)),
+                event.etag.as_deref(),
+            )?;
+            tx.drop_push(&id)?;
+            let (action, fields) = match previous {
+                Some(p) => ("updated", names(&changed_fields(p, event))),
+                None => ("created", Vec::new()),
+            };
+            log(
+                tx,
+                ctx,
+                Some(&id),
+                cal,
+                "pull",
+                action,
+                &fields,
+                "Changed at the provider.",
+            )?;
+            done.changed += 1;
+        }
+        Op::DeleteLocal { local_id } => {
+            tx.delete_event(local_id)?;
+            log(
+                tx,
+                ctx,
+                Some(local_id),
+                cal,
+                "pull",
+                "deleted",
+                &[],
+                "Deleted at the provider.",
+            )?;
+            done.changed += 1;
+        }
+        Op::Merged {
+            local_id,
+            merged,
+            base,
+            apply_locally,
+            push,
+        } => {
+            let state = if *push {
+                EntryState::LocallyModified
+            } else {
+                EntryState::Synced
+            };
+            let base_json = snapshot(base);
+            if *apply_locally {
+                let row = match row_of(tx, ctx, merged)? {
+                    Ok(row) => row,
+                    Err(why) => return Ok(skip(tx, Some(local_id), &why, done)?),
+                };
+                tx.write_event(
+                    Some(local_id),
+                    &row,
+                    state,
+                    Some(&base_json),
+                    base.etag.as_deref(),
+                )?;
+            } else {
+                tx.set_sync(local_id, state, Some(&base_json), base.etag.as_deref())?;
+                tx.set_base_etag(local_id, base.etag.as_deref())?;
+            }
+            if *push {
+                tx.queue_push(local_id, cal, OutboxOp::Update, None)?;
+            } else {
+                tx.drop_push(local_id)?;
+            }
+            let fields = previous
+                .map(|p| names(&changed_fields(p, merged)))
+                .unwrap_or_default();
+            log(
+                tx,
+                ctx,
+                Some(local_id),
+                cal,
+                "pull",
+                "merged",
+                &fields,
+                "Changed on both sides in different fields: merged.",
+            )?;
+            done.changed += 1;
+        }
+        Op::RecordConflict {
+            local_id,
+            kind,
+            base,
+            local,
+            remote,
+            fields,
+            shown,
+        } => {
+            if let Some(shown) = shown {
+                let kept = ctx
+                    .local
+                    .stored
+                    .get(local_id)
+                    .cloned()
+                    .unwrap_or(EntrySync {
+                        state: EntryState::LocallyModified,
+                        base: None,
+                        base_etag: None,
+                    });
+                if let Ok(row) = row_of(tx, ctx, shown)? {
+                    tx.write_event(
+                        Some(local_id),
+                        &row,
+                        kept.state,
+                        kept.base.as_deref(),
+                        kept.base_etag.as_deref(),
+                    )?;
+                }
+            }
+            let field_names: Vec<String> =
+                fields.iter().map(|f| f.field.name().into_owned()).collect();
+            tx.record_conflict(&NewConflict {
+                event_id: local_id.clone(),
+                calendar_id: cal.to_owned(),
+                kind: conflict_kind_str(*kind).to_owned(),
+                base: base.as_ref().map(snapshot),
+                local: local.as_ref().map(snapshot),
+                remote: remote.as_ref().map(snapshot),
+                fields: serde_json::to_string(fields).unwrap_or_else(|_| "[]".into()),
+            })?;
+            log(
+                tx,
+                ctx,
+                Some(local_id),
+                cal,
+                "pull",
+                "conflict",
+                &field_names,
+                match kind {
+                    crate::merge::ConflictKind::EditEdit => {
+                        "Changed on both sides in the same field."
+                    }
+                    crate::merge::ConflictKind::EditDelete => {
+                        "Changed here, deleted at the provider."
+                    }
+                    crate::merge::ConflictKind::DeleteEdit => {
+                        "Deleted here, changed at the provider."
+                    }
+                },
+            )?;
+            done.conflicts += 1;
+        }
+        Op::KeepBoth {
+            local_id,
+            remote,
+            copy,
+        } => {
+            let row = match row_of(tx, ctx, remote)? {
+                Ok(row) => row,
+                Err(why) => return Ok(skip(tx, Some(local_id), &why, done)?),
+            };
+            tx.write_event(
+                Some(local_id),
+                &row,
+                EntryState::Synced,
+                Some(&snapshot(remote)),
+                remote.etag.as_deref(),
+            )?;
+            tx.drop_push(local_id)?;
+            if let Ok(copy_row) = to_row(copy, cal, None) {
+                let id = tx.write_event(None, &copy_row, EntryState::LocallyCreated, None, None)?;
+                tx.queue_push(&id, cal, OutboxOp::Create, None)?;
+                log(
+                    tx,
+                    ctx,
+                    Some(&id),
+                    cal,
+                    "pull",
+                    "kept both",
+                    &[],
+                    "Your version kept as a copy.",
+                )?;
+            }
+            done.changed += 1;
+        }
+        Op::RestoreLocal { local_id, event } => {
+            let row = match row_of(tx, ctx, event)? {
+                Ok(row) => row,
+                Err(why) => return Ok(skip(tx, Some(local_id), &why, done)?),
+            };
+            tx.drop_push(local_id)?;
+            tx.write_event(
+                Some(local_id),
+                &row,
+                EntryState::Synced,
+                Some(&snapshot(event)),
+                event.etag.as_deref(),
+            )?;
+            log(
+                tx,
+                ctx,
+                Some(local_id),
+                cal,
+                "pull",
+                "restored",
+                &[],
+                "Deleted here but changed at the provider: kept.",
+            )?;
+            done.changed += 1;
+        }
+        Op::RecreateRemote { local_id, event } => {
+            let row = match to_row(event, cal, None) {
+                Ok(row) => row,
+                Err(why) => return Ok(skip(tx, Some(local_id), &why, done)?),
+            };
+            tx.write_event(Some(local_id), &row, EntryState::LocallyCreated, None, None)?;
+            tx.queue_push(local_id, cal, OutboxOp::Create, None)?;
+            log(
+                tx,
+                ctx,
+                Some(local_id),
+                cal,
+                "pull",
+                "recreated",
+                &[],
+                "Deleted at the provider but changed here: sent again.",
+            )?;
+            done.changed += 1;
+        }
+        Op::KeepLocalDeletion { local_id, base } => {
+            let payload = serde_json::json!({
+                "remoteId": base.remote_id,
+                "etag": base.etag,
+                "base": snapshot(base),
+            })
+            .to_string();
+            tx.queue_push(local_id, cal, OutboxOp::Delete, Some(&payload))?;
+        }
+        Op::LinkCreated {
+            local_id,
+            event,
+            base,
+            push,
+        } => {
+            let row = match row_of(tx, ctx, event)? {
+                Ok(row) => row,
+                Err(why) => return Ok(skip(tx, Some(local_id), &why, done)?),
+            };
+            let state = if *push {
+                EntryState::LocallyModified
+            } else {
+                EntryState::Synced
+            };
+            tx.write_event(
+                Some(local_id),
+                &row,
+                state,
+                Some(&snapshot(base)),
+                base.etag.as_deref(),
+            )?;
+            if *push {
+                tx.queue_push(local_id, cal, OutboxOp::Update, None)?;
+            } else {
+                tx.drop_push(local_id)?;
+            }
+            log(
+                tx,
+                ctx,
+                Some(local_id),
+                cal,
+                "pull",
+                "linked",
+                &[],
+                "Our own create, seen at the provider.",
+            )?;
+        }
+        Op::AcknowledgeEcho { local_id, etag } => {
+            tx.set_base_etag(local_id, etag.as_deref())?;
+        }
+    }
+    Ok(())
+}

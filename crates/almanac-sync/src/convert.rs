@@ -1,0 +1,273 @@
+//! A provider's event ([`RemoteEvent`]) as a store row ([`SyncedEvent`]) and back.
+//!
+//! The engine feeds the planner *normalised* remote versions — `from_row(to_row(r))`
+//! with the provider identity kept — so that the base, the local row and the remote
+//! version are all in the store's form (trimmed title, wall times with seconds,
+//! instance keys in the series' zone). Without that, a field the store writes a
+//! little differently would look like a local edit after every pull and be pushed
+//! back forever (I4).
+
+use almanac_model::time::{
+    format_date, format_wall_time, parse_date, parse_wall_time, parse_zone, to_instant, to_local,
+};
+use almanac_model::{instance_key, EventInput, EventKind, RecurrenceInput};
+use almanac_provider::{
+    OriginalStart, RemoteEvent, RemoteKind, RemoteRecurrence, SeriesLink, Timing,
+};
+use almanac_store::SyncedEvent;
+use serde_json::{Map, Value};
+
+/// The series an instance belongs to, as the store has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MasterInfo {
+    pub local_id: String,
+    pub remote_id: String,
+    pub time_zone: String,
+    pub all_day: bool,
+}
+
+impl MasterInfo {
+    pub fn of(local_id: &str, row: &SyncedEvent) -> Option<Self> {
+        Some(Self {
+            local_id: local_id.to_owned(),
+            remote_id: row.remote_id.clone()?,
+            time_zone: row.input.time_zone.clone(),
+            all_day: row.input.all_day,
+        })
+    }
+}
+
+/// Why a provider's event cannot be kept locally (it stays at the provider as is).
+pub type Unfit = String;
+
+fn zone_or_utc(name: &str) -> String {
+    if parse_zone(name).is_ok() {
+        name.to_owned()
+    } else {
+        "UTC".to_owned()
+    }
+}
+
+/// The store row for `ev` in `calendar_id`; `master` is the series of an instance.
+pub fn to_row(
+    ev: &RemoteEvent,
+    calendar_id: &str,
+    master: Option<&MasterInfo>,
+) -> Result<SyncedEvent, Unfit> {
+    let (all_day, start, end, time_zone) = match &ev.timing {
+        Timing::Timed {
+            start,
+            end,
+            time_zone,
+        } => {
+            let zone = zone_or_utc(time_zone);
+            let tz = parse_zone(&zone).map_err(|e| e.to_string())?;
+            (
+                false,
+                format_wall_time(to_local(*start, tz)),
+                format_wall_time(to_local(*end, tz)),
+                zone,
+            )
+        }
+        Timing::AllDay { start, end } => (
+            true,
+            format_date(*start),
+            format_date(*end),
+            master.map_or_else(|| "UTC".to_owned(), |m| zone_or_utc(&m.time_zone)),
+        ),
+    };
+    let (kind, series_id, original_start) = match (ev.kind, &ev.series) {
+        (RemoteKind::Exception | RemoteKind::Occurrence, Some(link)) => {
+            let m = master.ok_or_else(|| "its series is not known yet".to_owned())?;
+            (
+                EventKind::Exception,
+                Some(m.local_id.clone()),
+                Some(instance_key_of(&link.original_start, m)?),
+            )
+        }
+        (RemoteKind::Exception | RemoteKind::Occurrence, None) => {
+            return Err("an instance without its series".into())
+        }
+        (_, _) if ev.recurrence.is_some() => (EventKind::Master, None, None),
+        _ => (EventKind::Single, None, None),
+    };
+    let recurrence = match (&ev.recurrence, kind) {
+        (Some(r), EventKind::Master) => Some(RecurrenceInput {
+            rrule: r.rrule.clone(),
+            exdates: local_keys(&r.exdates, all_day)?,
+            rdates: local_keys(&r.rdates, all_day)?,
+        }),
+        _ => None,
+    };
+    let title = if ev.title.trim().is_empty() {
+        "(No title)".to_owned()
+    } else {
+        ev.title.clone()
+    };
+    // Validated like a user's edit: what the store would keep, and a refusal for what
+    // it would not (a provider's event is hostile input too).
+    let input = EventInput {
+        calendar_id: calendar_id.to_owned(),
+        title,
+        all_day,
+        start,
+        end,
+        time_zone,
+        recurrence,
+        location: ev.location.clone(),
+        description: ev.body_text.clone(),
+        show_as: ev.show_as,
+        importance: ev.importance,
+        categories: ev.categories.clone(),
+    }
+    .validate()
+    .map_err(|e| e.to_string())?
+    .input;
+    Ok(SyncedEvent {
+        remote_id: Some(ev.remote_id.clone()).filter(|r| !r.is_empty()),
+        ical_uid: ev.ical_uid.clone(),
+        etag: ev.etag.clone(),
+        kind,
+        series_id,
+        original_start,
+        input,
+        body_html: ev.body_html.clone(),
+        sensitivity: ev.sensitivity,
+        organizer: ev.organizer.clone(),
+        attendees: ev.attendees.clone(),
+        online_meeting: ev.online_meeting.clone(),
+        reminder_minutes: ev.reminder_minutes,
+        provider_extra: if ev.extra.is_empty() {
+            None
+        } else {
+            serde_json::to_string(&ev.extra).ok()
+        },
+        cancelled: ev.cancelled,
+    })
+}
+
+/// The provider-neutral version of store row `row`; `master` is its series.
+pub fn from_row(row: &SyncedEvent, master: Option<&MasterInfo>) -> Result<RemoteEvent, Unfit> {
+    let i = &row.input;
+    let timing = if i.all_day {
+        let bad = |v: &str| format!("\"{v}\" is not a date");
+        Timing::AllDay {
+            start: parse_date(&i.start).ok_or_else(|| bad(&i.start))?,
+            end: parse_date(&i.end).ok_or_else(|| bad(&i.end))?,
+        }
+    } else {
+        let tz = parse_zone(&i.time_zone).map_err(|e| e.to_string())?;
+        let bad = |v: &str| format!("\"{v}\" is not a wall time");
+        Timing::Timed {
+            start: to_instant(parse_wall_time(&i.start).ok_or_else(|| bad(&i.start))?, tz),
+            end: to_instant(parse_wall_time(&i.end).ok_or_else(|| bad(&i.end))?, tz),
+            time_zone: i.time_zone.clone(),
+        }
+    };
+    let (kind, series) = match row.kind {
+        EventKind::Exception => {
+            let m = master.ok_or_else(|| "its series is not known".to_owned())?;
+            let key = row
+                .original_start
+                .as_deref()
+                .ok_or_else(|| "an instance without its original start".to_owned())?;
+            (
+                RemoteKind::Exception,
+                Some(SeriesLink {
+                    master_id: m.remote_id.clone(),
+                    original_start: original_start_of(key, m)?,
+                }),
+            )
+        }
+        EventKind::Master => (RemoteKind::Master, None),
+        EventKind::Single => (RemoteKind::Single, None),
+    };
+    let extra: Map<String, Value> = row
+        .provider_extra
+        .as_deref()
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or_default();
+    Ok(RemoteEvent {
+        remote_id: row.remote_id.clone().unwrap_or_default(),
+        etag: row.etag.clone(),
+        ical_uid: row.ical_uid.clone(),
+        kind,
+        series,
+        cancelled: row.cancelled,
+        title: i.title.clone(),
+        body_text: i.description.clone(),
+        body_html: row.body_html.clone(),
+        timing,
+        show_as: i.show_as,
+        importance: i.importance,
+        sensitivity: row.sensitivity,
+        categories: i.categories.clone(),
+        location: i.location.clone(),
+        attendees: row.attendees.clone(),
+        organizer: row.organizer.clone(),
+        online_meeting: row.online_meeting.clone(),
+        recurrence: i.recurrence.as_ref().map(|r| RemoteRecurrence {
+            rrule: r.rrule.clone(),
+            exdates: r.exdates.clone(),
+            rdates: r.rdates.clone(),
+        }),
+        reminder_minutes: row.reminder_minutes,
+        extra,
+    })
+}
+
+/// `ev` as the store would give it back, with the provider's identity (id, etag,
+/// iCalUID, kind and series link) kept: what the planner compares.
+pub fn normalise(
+    ev: &RemoteEvent,
+    calendar_id: &str,
+    master: Option<&MasterInfo>,
+) -> Result<RemoteEvent, Unfit> {
+    let row = to_row(ev, calendar_id, master)?;
+    let mut out = from_row(&row, master)?;
+    out.remote_id = ev.remote_id.clone();
+    out.etag = ev.etag.clone();
+    out.ical_uid = ev.ical_uid.clone();
+    out.kind = ev.kind;
+    out.series = ev.series.clone();
+    Ok(out)
+}
+
+/// A provider's recurrence dates in the store's key form.
+fn local_keys(dates: &[String], all_day: bool) -> Result<Vec<String>, Unfit> {
+    dates
+        .iter()
+        .map(|d| {
+            let t = instance_key("recurrence date", d, all_day).map_err(|e| e.to_string())?;
+            Ok(if all_day {
+                format_date(t.date())
+            } else {
+                format_wall_time(t)
+            })
+        })
+        .collect()
+}
+
+/// The store's instance key (wall time in the series' zone, or date) of an original
+/// start.
+fn instance_key_of(o: &OriginalStart, m: &MasterInfo) -> Result<String, Unfit> {
+    Ok(match o {
+        OriginalStart::AllDay(d) => format_date(*d),
+        OriginalStart::Timed(t) if m.all_day => format_date(t.date_naive()),
+        OriginalStart::Timed(t) => {
+            let tz = parse_zone(&m.time_zone).map_err(|e| e.to_string())?;
+            format_wall_time(to_local(*t, tz))
+        }
+    })
+}
+
+fn original_start_of(key: &str, m: &MasterInfo) -> Result<OriginalStart, Unfit> {
+    if m.all_day {
+        return parse_date(key)
+            .map(OriginalStart::AllDay)
+            .ok_or_else(|| format!("\"{key}\" is not a date"));
+    }
+    let tz = parse_zone(&m.time_zone).map_err(|e| e.to_string())?;
+    let wall = parse_wall_time(key).ok_or_else(|| format!("\"{key}\" is not a wall time"))?;
+    Ok(OriginalStart::Timed(to_instant(wall, tz)))
+}

@@ -1,0 +1,37 @@
+//! The engine's errors, each with a closed [`ErrorCode`] and a plain-language message.
+
+use almanac_model::{AppError, ErrorCode};
+use almanac_provider::ProviderError;
+use almanac_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+    #[error("Stored sync data is damaged: {0}")]
+    Corrupt(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Config(String),
+}
+
+impl SyncError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Store(e) => e.code(),
+            Self::Provider(e) => e.kind.code(),
+            Self::Corrupt(_) => ErrorCode::Storage,
+            Self::BadRequest(_) => ErrorCode::InvalidInput,
+            Self::Config(_) => ErrorCode::Config,
+        }
+    }
+}
+
+impl From<SyncError> for AppError {
+    fn from(e: SyncError) -> Self {
+        AppError::new(e.code(), e.to_string())
+    }
+}

@@ -1,0 +1,121 @@
+//! The planner's [`LocalIndex`] from the store's entries of one calendar.
+
+use std::collections::HashMap;
+
+use almanac_model::EventKind;
+use almanac_provider::RemoteEvent;
+use almanac_store::{EntryState, EntrySync, OutboxOp, SyncEntry};
+
+use crate::convert::{from_row, MasterInfo};
+use crate::error::SyncError;
+use crate::merge::ConflictKind;
+use crate::plan::{LocalEntry, LocalIndex, OpenConflict, SyncState};
+
+/// One calendar's local state, ready for planning.
+#[derive(Debug)]
+pub(crate) struct Local {
+    pub index: LocalIndex,
+    /// Each entry's stored state and base, to keep them when a conflict is recorded.
+    pub stored: HashMap<String, EntrySync>,
+}
+
+pub(crate) fn state_of(s: EntryState) -> SyncState {
+    match s {
+        EntryState::Synced => SyncState::Synced,
+        EntryState::LocallyCreated => SyncState::LocallyCreated,
+        EntryState::LocallyModified => SyncState::LocallyModified,
+        EntryState::LocallyDeleted => SyncState::LocallyDeleted,
+    }
+}
+
+pub(crate) fn conflict_kind(s: &str) -> ConflictKind {
+    match s {
+        "edit_delete" => ConflictKind::EditDelete,
+        "delete_edit" => ConflictKind::DeleteEdit,
+        _ => ConflictKind::EditEdit,
+    }
+}
+
+pub(crate) fn conflict_kind_str(k: ConflictKind) -> &'static str {
+    match k {
+        ConflictKind::EditEdit => "edit_edit",
+        ConflictKind::EditDelete => "edit_delete",
+        ConflictKind::DeleteEdit => "delete_edit",
+    }
+}
+
+pub(crate) fn snapshot(ev: &RemoteEvent) -> String {
+    serde_json::to_string(ev).unwrap_or_default()
+}
+
+pub(crate) fn parse_snapshot(s: Option<&str>) -> Option<RemoteEvent> {
+    s.and_then(|s| serde_json::from_str(s).ok())
+}
+
+/// Builds the index. `linked` maps an unacknowledged create's idempotency key to the
+/// remote id a listing showed it under (read back through
+/// [`almanac_provider::CalendarProvider::creation_key`]), so the planner links it.
+pub(crate) fn load(
+    entries: Vec<SyncEntry>,
+    linked: &HashMap<String, String>,
+) -> Result<Local, SyncError> {
+    let mut by_local = HashMap::new();
+    for e in &entries {
+        if let Some(row) = e.row.as_ref().filter(|r| r.kind == EventKind::Master) {
+            if let Some(m) = MasterInfo::of(&e.local_id, row) {
+                by_local.insert(e.local_id.clone(), m);
+            }
+        }
+    }
+    let mut stored = HashMap::new();
+    let mut out = Vec::with_capacity(entries.len());
+    for e in entries {
+        let master = e
+            .row
+            .as_ref()
+            .and_then(|r| r.series_id.as_ref())
+            .and_then(|s| by_local.get(s));
+        let current = match &e.row {
+            Some(row) => {
+                let mut ev = from_row(row, master).map_err(|why| {
+                    SyncError::Corrupt(format!("event {} cannot be read: {why}", e.local_id))
+                })?;
+                if let Some(o) = e.outbox.as_ref().filter(|o| o.op == OutboxOp::Create) {
+                    if e.remote_id.is_none() {
+                        if let Some(remote_id) = linked.get(&o.idempotency_key) {
+                            ev.remote_id = remote_id.clone();
+                        }
+                    }
+                }
+                Some(ev)
+            }
+            None => None,
+        };
+        let base = parse_snapshot(e.base_snapshot.as_deref());
+        stored.insert(
+            e.local_id.clone(),
+            EntrySync {
+                state: e.state,
+                base: e.base_snapshot.clone(),
+                base_etag: e.base_etag.clone(),
+            },
+        );
+        out.push(LocalEntry {
+            local_id: e.local_id,
+            remote_id: e.remote_id,
+            state: state_of(e.state),
+            current,
+            base,
+            base_etag: e.base_etag,
+            pending_push: e.outbox.is_some(),
+            open_conflict: e.open_conflict.map(|c| OpenConflict {
+                kind: conflict_kind(&c.kind),
+                remote_etag: parse_snapshot(c.remote_version.as_deref()).and_then(|r| r.etag),
+            }),
+        });
+    }
+    Ok(Local {
+        index: LocalIndex::new(out),
+        stored,
+    })
+}

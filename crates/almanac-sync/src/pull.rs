@@ -1,0 +1,351 @@
+//! Pull: a calendar's pages of changes, each applied with its cursor in one
+//! transaction (DESIGN §4 "Pull"; I6, I8).
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
+
+use almanac_provider::{
+    CalendarProvider, Change, ChangePage, Cursor, RemoteCalendar, RemoteEvent, RemoteKind, Window,
+};
+use almanac_store::{CalendarHold, Store, SyncCalendar};
+
+use crate::apply::{apply, Applied, Ctx};
+use crate::convert::{normalise, MasterInfo};
+use crate::error::SyncError;
+use crate::local::load;
+use crate::plan::{listed_ids, plan_page, plan_reconcile, MassDeleteGuard};
+use crate::run::{lock, Clock, SyncOptions};
+
+/// Stored cursors say whether their round is complete, so a run that resumes a
+/// full listing half-way knows it did not see the whole listing.
+const MORE: &str = "more:";
+const DONE: &str = "done:";
+
+pub(crate) fn split_cursor(stored: Option<&str>) -> (Option<&str>, bool) {
+    match stored {
+        Some(c) if c.starts_with(MORE) => (Some(&c[MORE.len()..]), true),
+        Some(c) if c.starts_with(DONE) => (Some(&c[DONE.len()..]), false),
+        Some(c) => (Some(c), false),
+        None => (None, false),
+    }
+}
+
+fn store_cursor(c: &Cursor) -> String {
+    match c {
+        Cursor::More(s) => format!("{MORE}{s}"),
+        Cursor::Done(s) => format!("{DONE}{s}"),
+    }
+}
+
+/// Why pulling a calendar stopped early.
+#[derive(Debug)]
+pub(crate) enum Stop {
+    /// The mass-deletion guard tripped: nothing of the page was kept.
+    Held(CalendarHold),
+    Failed(SyncError),
+}
+
+impl From<SyncError> for Stop {
+    fn from(e: SyncError) -> Self {
+        Stop::Failed(e)
+    }
+}
+
+impl From<almanac_store::StoreError> for Stop {
+    fn from(e: almanac_store::StoreError) -> Self {
+        Stop::Failed(e.into())
+    }
+}
+
+pub(crate) struct Puller<'a> {
+    pub store: &'a Mutex<Store>,
+    pub provider: &'a dyn CalendarProvider,
+    pub cal: &'a SyncCalendar,
+    pub remote: &'a RemoteCalendar,
+    pub opts: &'a SyncOptions,
+    pub clock: &'a Clock<'a>,
+    pub run_id: i64,
+    /// Series masters fetched this run (`None`: gone).
+    pub masters: HashMap<String, Option<RemoteEvent>>,
+}
+
+impl Puller<'_> {
+    fn window(&self) -> Window {
+        let now = (self.clock)();
+        match self.cal.window {
+            Some((s, e)) => Window {
+                start: chrono::DateTime::from_timestamp(s, 0).unwrap_or(now),
+                end: chrono::DateTime::from_timestamp(e, 0).unwrap_or(now),
+            },
+            None => Window {
+                start: now - chrono::TimeDelta::days(self.opts.days_back),
+                end: now + chrono::TimeDelta::days(self.opts.days_ahead),
+            },
+        }
+    }
+
+    fn guard(&self) -> Option<MassDeleteGuard> {
+        match self.cal.hold {
+            Some(h) if h.confirmed => None,
+            _ => Some(self.opts.guard),
+        }
+    }
+
+    /// Pulls one round (to the provider's `Done` cursor). Returns what was applied.
+    pub async fn pull(&mut self) -> Result<Applied, Stop> {
+        let mut total = Applied::default();
+        let (mut cursor, mut resumed) = {
+            let (c, more) = split_cursor(self.cal.cursor.as_deref());
+            (c.map(str::to_owned), more)
+        };
+        let mut window = self.window();
+        let mut listed: BTreeSet<String> = BTreeSet::new();
+        for _ in 0..self.opts.max_pages {
+            let page = self
+                .provider
+                .changes(self.remote, cursor.as_deref(), window)
+                .await
+                .map_err(SyncError::from)?;
+            if page.full_listing && cursor.is_some() && !resumed {
+                // The provider reset the cursor: a new lineage, and a new window.
+                window = Window {
+                    start: (self.clock)() - chrono::TimeDelta::days(self.opts.days_back),
+                    end: (self.clock)() + chrono::TimeDelta::days(self.opts.days_ahead),
+                };
+                listed.clear();
+            }
+            if !page.full_listing {
+                resumed = false;
+            }
+            if page.full_listing {
+                listed.extend(listed_ids(&page).map(str::to_owned));
+            }
+            let page = self.prepare(page).await?;
+            let done = matches!(page.cursor, Cursor::Done(_));
+            let reconcile = done && page.full_listing && !resumed;
+            let applied = self.commit(&page, reconcile.then_some(&listed), window)?;
+            total.changed += applied.changed;
+            total.conflicts += applied.conflicts;
+            total.skipped += applied.skipped;
+            match page.cursor {
+                Cursor::More(c) => cursor = Some(c),
+                Cursor::Done(_) => return Ok(total),
+            }
+        }
+        // A provider that never ends its round: what was applied stays, with its
+        // cursor; the next run goes on from there.
+        Ok(total)
+    }
+
+    /// Applies a prepared page, its cursor and (at the end of a complete full listing)
+    /// the reconcile, in one transaction.
+    fn commit(
+        &self,
+        page: &ChangePage,
+        listed: Option<&BTreeSet<String>>,
+        window: Window,
+    ) -> Result<Applied, Stop> {
+        let policy = crate::run::policy_of(&self.cal.conflict_policy);
+        let guard = self.guard();
+        let cal = &self.cal;
+        let windowed = self.opts.windowed;
+        let run_id = self.run_id;
+        let now = (self.clock)().timestamp();
+        let linked = self.linked_creates(page)?;
+        lock(self.store).sync_step(now, |tx| -> Result<Applied, Stop> {
+            let local = load(tx.entries(&cal.id)?, &linked)?;
+            let plan = plan_page(&local.index, page, policy, guard);
+            if let Some(trip) = plan.guard {
+                return Err(Stop::Held(hold_of(trip)));
+            }
+            let ctx = Ctx {
+                calendar_id: &cal.id,
+                run_id: Some(run_id),
+                local: &local,
+            };
+            let mut applied = apply(tx, &ctx, &plan)?;
+            if let Some(listed) = listed {
+                let local = load(tx.entries(&cal.id)?, &HashMap::new())?;
+                let plan = plan_reconcile(
+                    &local.index,
+                    listed,
+                    windowed.then_some(window),
+                    policy,
+                    guard,
+                );
+                if let Some(trip) = plan.guard {
+                    return Err(Stop::Held(hold_of(trip)));
+                }
+                let ctx = Ctx {
+                    calendar_id: &cal.id,
+                    run_id: Some(run_id),
+                    local: &local,
+                };
+                let more = apply(tx, &ctx, &plan)?;
+                applied.changed += more.changed;
+                applied.conflicts += more.conflicts;
+                applied.skipped += more.skipped;
+            }
+            tx.set_cursor(
+                &cal.id,
+                Some(&store_cursor(&page.cursor)),
+                Some((window.start.timestamp(), window.end.timestamp())),
+            )?;
+            if matches!(page.cursor, Cursor::Done(_)) && cal.hold.is_some() {
+                tx.set_hold(&cal.id, None)?;
+            }
+            Ok(applied)
+        })
+    }
+
+    /// Our creates whose answer was lost, recognised in this page by the key they
+    /// carried: key → remote id.
+    fn linked_creates(&self, page: &ChangePage) -> Result<HashMap<String, String>, SyncError> {
+        let mut out = HashMap::new();
+        for c in &page.changes {
+            if let Change::Upsert(ev) = c {
+                if let Some(key) = self.provider.creation_key(ev) {
+                    out.insert(key, ev.remote_id.clone());
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The page as the planner should see it: series masters the page's instances
+    /// point at fetched and put first (Graph never lists masters in a calendar view;
+    /// Google may list an instance before its series), unmodified instances dropped
+    /// (the local expansion makes them), and every version normalised to the store's
+    /// form. An event the store cannot keep is left out and logged.
+    async fn prepare(&mut self, page: ChangePage) -> Result<ChangePage, Stop> {
+        let known = lock(self.store).sync_entries(&self.cal.id)?;
+        let known_masters: HashMap<String, MasterInfo> = known
+            .iter()
+            .filter_map(|e| MasterInfo::of(&e.local_id, e.row.as_ref()?))
+            .map(|m| (m.remote_id.clone(), m))
+            .collect();
+        let in_page: BTreeSet<&str> = page
+            .changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::Upsert(ev) if ev.kind == RemoteKind::Master => Some(ev.remote_id.as_str()),
+                _ => None,
+            })
+            .collect();
+        // Masters to fetch: every series with a listed plain occurrence (Graph lists the
+        // occurrences of a series that changed, never the master), and any unknown one.
+        let mut wanted: Vec<String> = Vec::new();
+        for c in &page.changes {
+            let Change::Upsert(ev) = c else { continue };
+            let Some(link) = &ev.series else { continue };
+            let id = link.master_id.as_str();
+            let needed = ev.kind == RemoteKind::Occurrence
+                || (!known_masters.contains_key(id) && !in_page.contains(id));
+            if needed && !in_page.contains(id) && !wanted.iter().any(|w| w == id) {
+                wanted.push(id.to_owned());
+            }
+        }
+        let mut fetched = Vec::new();
+        for id in wanted {
+            if !self.masters.contains_key(&id) {
+                let got = self
+                    .provider
+                    .event(self.remote, &id)
+                    .await
+                    .map_err(SyncError::from)?;
+                fetched.push(got.clone());
+                self.masters.insert(id, got);
+            }
+        }
+        let mut masters_now = known_masters;
+        let mut changes: Vec<Change> = Vec::new();
+        let mut skipped: Vec<(String, String)> = Vec::new();
+        let listed_masters = fetched
+            .into_iter()
+            .flatten()
+            .filter(|m| m.kind == RemoteKind::Master);
+        let ordered = listed_masters
+            .map(|m| Change::Upsert(Box::new(m)))
+            .chain(
+                page.changes
+                    .iter()
+                    .filter(|c| matches!(c, Change::Upsert(ev) if ev.kind == RemoteKind::Master))
+                    .cloned(),
+            )
+            .chain(
+                page.changes
+                    .iter()
+                    .filter(|c| !matches!(c, Change::Upsert(ev) if ev.kind == RemoteKind::Master))
+                    .cloned(),
+            );
+        for c in ordered {
+            match c {
+                Change::Removed { .. } => changes.push(c),
+                Change::Upsert(ev) if ev.kind == RemoteKind::Occurrence => {}
+                Change::Upsert(ev) => {
+                    let master = ev
+                        .series
+                        .as_ref()
+                        .and_then(|l| masters_now.get(&l.master_id))
+                        .cloned();
+                    match normalise(&ev, &self.cal.id, master.as_ref()) {
+                        Ok(n) => {
+                            if n.kind == RemoteKind::Master {
+                                if let Some(info) = master_info(&n) {
+                                    masters_now.insert(info.remote_id.clone(), info);
+                                }
+                            }
+                            changes.push(Change::Upsert(Box::new(n)));
+                        }
+                        Err(why) => skipped.push((ev.remote_id.clone(), why)),
+                    }
+                }
+            }
+        }
+        if !skipped.is_empty() {
+            let now = (self.clock)().timestamp();
+            let (cal, run_id) = (&self.cal.id, self.run_id);
+            lock(self.store).sync_step(now, |tx| -> Result<(), SyncError> {
+                for (remote_id, why) in &skipped {
+                    tx.action(
+                        run_id,
+                        None,
+                        cal,
+                        "pull",
+                        "skipped",
+                        &[],
+                        &format!("Event {remote_id} not kept locally: {why}."),
+                    )?;
+                }
+                Ok(())
+            })?;
+        }
+        Ok(ChangePage {
+            changes,
+            cursor: page.cursor,
+            full_listing: page.full_listing,
+        })
+    }
+}
+
+/// Zone and day-ness of a master not stored yet (its instances' keys need them).
+fn master_info(m: &RemoteEvent) -> Option<MasterInfo> {
+    let (time_zone, all_day) = match &m.timing {
+        almanac_provider::Timing::Timed { time_zone, .. } => (time_zone.clone(), false),
+        almanac_provider::Timing::AllDay { .. } => ("UTC".to_owned(), true),
+    };
+    Some(MasterInfo {
+        local_id: String::new(),
+        remote_id: m.remote_id.clone(),
+        time_zone,
+        all_day,
+    })
+}
+
+fn hold_of(trip: crate::plan::GuardTrip) -> CalendarHold {
+    CalendarHold {
+        would_delete: trip.would_delete,
+        total: trip.total,
+        confirmed: false,
+    }
+}

@@ -1,0 +1,363 @@
+//! Push: a calendar's outbox, oldest first (DESIGN §4 "Push"; I1, I2, I5).
+//!
+//! Creates carry their idempotency key (a lost answer and a retry make one event);
+//! updates and deletes carry `If-Match`. A 412 — or an update of an event the provider
+//! no longer has — means the provider's version changed: it is pulled and merged like
+//! a page, and the merged result (if any) is pushed on the next pass. Nothing is ever
+//! overwritten blindly.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use almanac_model::EventKind;
+use almanac_provider::{
+    CalendarProvider, Change, ChangePage, Cursor, ErrorKind, ProviderError, RemoteCalendar,
+    RemoteEvent,
+};
+use almanac_store::{EntryState, OutboxOp, OutboxRow, Store, SyncCalendar, SyncTx};
+
+use crate::apply::{apply, Ctx};
+use crate::convert::{from_row, normalise, to_row, MasterInfo};
+use crate::error::SyncError;
+use crate::local::{load, snapshot};
+use crate::merge::changed_fields;
+use crate::plan::plan_page;
+use crate::run::{lock, policy_of, Clock};
+
+/// What pushing a calendar did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Pushed {
+    pub sent: usize,
+    pub conflicts: usize,
+    /// Entries that failed for good (kept, with the reason on the outbox row).
+    pub refused: usize,
+}
+
+pub(crate) struct Pusher<'a> {
+    pub store: &'a Mutex<Store>,
+    pub provider: &'a dyn CalendarProvider,
+    pub cal: &'a SyncCalendar,
+    pub remote: &'a RemoteCalendar,
+    pub clock: &'a Clock<'a>,
+    pub run_id: i64,
+}
+
+/// One outbox entry made ready to send.
+enum Ready {
+    Send(Box<RemoteEvent>, Option<MasterInfo>),
+    Delete {
+        remote_id: String,
+        etag: Option<String>,
+    },
+    /// Nothing to send (the row is gone, or the entry waits for the user).
+    Skip,
+}
+
+/// Passing failures stop the calendar's push (the whole run backs off); the rest are
+/// the entry's own and leave it waiting with the reason.
+fn passing(e: &ProviderError) -> bool {
+    matches!(
+        e.kind,
+        ErrorKind::AuthExpired
+            | ErrorKind::ActionRequired
+            | ErrorKind::Throttled
+            | ErrorKind::Offline
+            | ErrorKind::ProviderUnavailable
+    )
+}
+
+impl Pusher<'_> {
+    fn now(&self) -> i64 {
+        (self.clock)().timestamp()
+    }
+
+    pub async fn push(&self) -> Result<Pushed, SyncError> {
+        let mut out = Pushed::default();
+        if !self.cal.can_edit {
+            return Ok(out); // read-only calendars are never written (I5)
+        }
+        // A 412 re-merges and re-queues; a few passes settle it, and a provider that
+        // keeps changing the event under us leaves it for the next run.
+        for _ in 0..3 {
+            let due = lock(self.store).sync_step(self.now(), |tx| tx.due_pushes(&self.cal.id))?;
+            if due.is_empty() {
+                break;
+            }
+            let mut requeued = false;
+            for o in due {
+                match self.push_one(&o, &mut out).await? {
+                    Outcome::Done => {}
+                    Outcome::Remerged => requeued = true,
+                }
+            }
+            if !requeued {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    fn ready(&self, tx: &SyncTx<'_, '_>, o: &OutboxRow) -> Result<Ready, SyncError> {
+        if tx.open_conflict(&o.event_id)?.is_some() {
+            return Ok(Ready::Skip); // held until the user decides (I7)
+        }
+        if o.op == OutboxOp::Delete {
+            let p: almanac_store::PendingDelete = o
+                .payload
+                .as_deref()
+                .and_then(|p| serde_json::from_str(p).ok())
+                .ok_or_else(|| {
+                    SyncError::Corrupt(format!("outbox entry {} has no target", o.id))
+                })?;
+            return Ok(Ready::Delete {
+                remote_id: p.remote_id,
+                etag: p.etag,
+            });
+        }
+        let Some(row) = tx.event(&o.event_id)? else {
+            return Ok(Ready::Skip);
+        };
+        let master = match &row.series_id {
+            Some(m) => tx.event(m)?.and_then(|r| MasterInfo::of(m, &r)),
+            None => None,
+        };
+        let ev = from_row(&row, master.as_ref())
+            .map_err(|why| SyncError::Corrupt(format!("event {}: {why}", o.event_id)))?;
+        Ok(Ready::Send(Box::new(ev), master))
+    }
+
+    async fn push_one(&self, o: &OutboxRow, out: &mut Pushed) -> Result<Outcome, SyncError> {
+        let ready = lock(self.store).sync_step(self.now(), |tx| self.ready(tx, o))?;
+        let result = match &ready {
+            Ready::Skip => {
+                if o.op != OutboxOp::Delete {
+                    let gone = lock(self.store).sync_step(self.now(), |tx| {
+                        Ok::<_, SyncError>(tx.event(&o.event_id)?.is_none())
+                    })?;
+                    if gone {
+                        lock(self.store).sync_step(self.now(), |tx| tx.push_done(o.id))?;
+                    }
+                }
+                return Ok(Outcome::Done);
+            }
+            Ready::Delete { remote_id, etag } => self
+                .provider
+                .delete(self.remote, remote_id, etag.as_deref())
+                .await
+                .map(|()| None),
+            Ready::Send(ev, master) => {
+                if o.op == OutboxOp::Create && ev.kind == almanac_provider::RemoteKind::Exception {
+                    return self.refuse(o, out, &ProviderError::new(
+                        ErrorKind::InvalidRequest,
+                        "A change to one occurrence of a series created elsewhere is not sent to the provider yet; it stays on this computer.",
+                    ));
+                }
+                let sent = match o.op {
+                    OutboxOp::Create => {
+                        lock(self.store).sync_step(self.now(), |tx| tx.push_attempted(o.id))?;
+                        let mut fresh = ev.clone();
+                        fresh.remote_id.clear();
+                        fresh.etag = None;
+                        self.provider
+                            .create(self.remote, &fresh, &o.idempotency_key)
+                            .await
+                    }
+                    _ => {
+                        let etag = lock(self.store).sync_step(self.now(), |tx| {
+                            Ok::<_, SyncError>(
+                                tx.entry_sync(&o.event_id)?.and_then(|s| s.base_etag),
+                            )
+                        })?;
+                        let etag = etag.or_else(|| ev.etag.clone()).unwrap_or_default();
+                        self.provider.update(self.remote, ev.as_ref(), &etag).await
+                    }
+                };
+                sent.map(|r| Some((r, ev.as_ref().clone(), master.clone())))
+            }
+        };
+        match result {
+            Ok(None) => {
+                lock(self.store).sync_step(self.now(), |tx| -> Result<(), SyncError> {
+                    tx.push_done(o.id)?;
+                    tx.action(
+                        self.run_id,
+                        Some(&o.event_id),
+                        &self.cal.id,
+                        "push",
+                        "deleted",
+                        &[],
+                        "Deleted here: deleted at the provider.",
+                    )?;
+                    Ok(())
+                })?;
+                out.sent += 1;
+                Ok(Outcome::Done)
+            }
+            Ok(Some((answer, sent, master))) => {
+                self.acknowledge(o, &answer, &sent, master.as_ref())?;
+                out.sent += 1;
+                Ok(Outcome::Done)
+            }
+            Err(e)
+                if e.kind == ErrorKind::PreconditionFailed
+                    || (e.kind == ErrorKind::NotFound && o.op != OutboxOp::Create) =>
+            {
+                let remote_id = match &ready {
+                    Ready::Delete { remote_id, .. } => remote_id.clone(),
+                    Ready::Send(ev, _) => ev.remote_id.clone(),
+                    Ready::Skip => return Ok(Outcome::Done),
+                };
+                out.conflicts += self.remerge(&remote_id).await?;
+                Ok(Outcome::Remerged)
+            }
+            Err(e) if passing(&e) => {
+                let next = self.now() + e.retry_after.map_or(60, |d| d.as_secs() as i64);
+                lock(self.store).sync_step(self.now(), |tx| {
+                    tx.push_failed(o.id, e.kind.code().as_str(), &e.message, Some(next))
+                })?;
+                Err(e.into())
+            }
+            Err(e) => self.refuse(o, out, &e),
+        }
+    }
+
+    /// An entry the provider refuses for good: kept, with the plain reason, retried in
+    /// a day (a fix at the provider — permissions, a quota — may let it through).
+    fn refuse(
+        &self,
+        o: &OutboxRow,
+        out: &mut Pushed,
+        e: &ProviderError,
+    ) -> Result<Outcome, SyncError> {
+        let next = self.now() + 24 * 3600;
+        lock(self.store).sync_step(self.now(), |tx| -> Result<(), SyncError> {
+            tx.push_failed(o.id, e.kind.code().as_str(), &e.message, Some(next))?;
+            tx.action(
+                self.run_id,
+                Some(&o.event_id),
+                &self.cal.id,
+                "push",
+                "refused",
+                &[],
+                &e.message,
+            )?;
+            Ok(())
+        })?;
+        out.refused += 1;
+        Ok(Outcome::Done)
+    }
+
+    /// The provider took `sent`: its answer becomes the base. If the row changed while
+    /// the request was out, the entry stays modified and goes out again.
+    fn acknowledge(
+        &self,
+        o: &OutboxRow,
+        answer: &RemoteEvent,
+        sent: &RemoteEvent,
+        master: Option<&MasterInfo>,
+    ) -> Result<(), SyncError> {
+        let base = normalise(answer, &self.cal.id, master).map_err(|why| {
+            SyncError::Corrupt(format!("the provider's answer cannot be kept: {why}"))
+        })?;
+        lock(self.store).sync_step(self.now(), |tx| -> Result<(), SyncError> {
+            let Some(row) = tx.event(&o.event_id)? else {
+                // Deleted here meanwhile: the user's delete is queued; give it the
+                // identity it needs.
+                tx.push_done(o.id)?;
+                return Ok(());
+            };
+            let current = from_row(&row, master)
+                .map_err(|why| SyncError::Corrupt(format!("event {}: {why}", o.event_id)))?;
+            let unchanged = changed_fields(&current, sent).is_empty();
+            let mut kept = if unchanged {
+                to_row(&base, &self.cal.id, master).map_err(SyncError::Corrupt)?
+            } else {
+                row.clone()
+            };
+            kept.remote_id = Some(base.remote_id.clone());
+            kept.etag = base.etag.clone();
+            kept.ical_uid = base.ical_uid.clone();
+            if row.kind == EventKind::Exception {
+                kept.series_id = row.series_id.clone();
+                kept.original_start = row.original_start.clone();
+            }
+            let state = if unchanged {
+                EntryState::Synced
+            } else {
+                EntryState::LocallyModified
+            };
+            tx.write_event(
+                Some(&o.event_id),
+                &kept,
+                state,
+                Some(&snapshot(&base)),
+                base.etag.as_deref(),
+            )?;
+            tx.push_done(o.id)?;
+            if !unchanged {
+                tx.queue_push(&o.event_id, &self.cal.id, OutboxOp::Update, None)?;
+            }
+            tx.action(
+                self.run_id,
+                Some(&o.event_id),
+                &self.cal.id,
+                "push",
+                if o.op == OutboxOp::Create {
+                    "created"
+                } else {
+                    "updated"
+                },
+                &[],
+                "Changed here: sent to the provider.",
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The provider's version changed under a push: fetch it and merge it like a page.
+    async fn remerge(&self, remote_id: &str) -> Result<usize, SyncError> {
+        let current = self.provider.event(self.remote, remote_id).await?;
+        let now = self.now();
+        let policy = policy_of(&self.cal.conflict_policy);
+        let master = match &current {
+            Some(ev) => match &ev.series {
+                Some(link) => lock(self.store).sync_step(now, |tx| -> Result<_, SyncError> {
+                    let Some(id) = tx.local_id_of(&self.cal.id, &link.master_id)? else {
+                        return Ok(None);
+                    };
+                    Ok(tx.event(&id)?.and_then(|r| MasterInfo::of(&id, &r)))
+                })?,
+                None => None,
+            },
+            None => None,
+        };
+        let change = match current {
+            Some(ev) => Change::Upsert(Box::new(
+                normalise(&ev, &self.cal.id, master.as_ref()).map_err(SyncError::Corrupt)?,
+            )),
+            None => Change::Removed {
+                remote_id: remote_id.to_owned(),
+            },
+        };
+        let page = ChangePage {
+            changes: vec![change],
+            cursor: Cursor::More(String::new()),
+            full_listing: false,
+        };
+        lock(self.store).sync_step(now, |tx| -> Result<usize, SyncError> {
+            let local = load(tx.entries(&self.cal.id)?, &HashMap::new())?;
+            let plan = plan_page(&local.index, &page, policy, None);
+            let ctx = Ctx {
+                calendar_id: &self.cal.id,
+                run_id: Some(self.run_id),
+                local: &local,
+            };
+            Ok(apply(tx, &ctx, &plan)?.conflicts)
+        })
+    }
+}
+
+enum Outcome {
+    Done,
+    Remerged,
+}

@@ -1,0 +1,197 @@
+//! A user's answer to a conflict (keep mine, keep theirs, per field, keep both),
+//! carried out in one transaction; the conflict is marked resolved and never fires
+//! again for the versions it held (I7).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use almanac_provider::RemoteEvent;
+use almanac_store::Store;
+use chrono::{DateTime, Utc};
+
+use crate::apply::{apply_op, Applied, Ctx};
+use crate::convert::{from_row, MasterInfo};
+use crate::error::SyncError;
+use crate::local::{conflict_kind, load, parse_snapshot};
+use crate::merge::{
+    apply_choice, apply_deleted_choice, Choice, ConflictKind, Field, Resolution, Side,
+};
+use crate::plan::Op;
+use crate::run::lock;
+
+/// What a resolution did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Resolved {
+    pub conflict_id: String,
+    pub event_id: String,
+    /// `keep_local`, `keep_remote`, `per_field`, `keep_both`.
+    pub resolution: String,
+    /// Something goes to the provider on the next sync.
+    pub pushes: bool,
+}
+
+fn resolution_name(c: &Choice) -> &'static str {
+    match c {
+        Choice::KeepMine => "keep_local",
+        Choice::KeepTheirs => "keep_remote",
+        Choice::PerField(_) => "per_field",
+        Choice::KeepBoth => "keep_both",
+    }
+}
+
+/// Parses a per-field pick like `title=local` (field names as [`Field::name`]).
+pub fn parse_pick(s: &str) -> Result<(Field, Side), SyncError> {
+    let bad = || {
+        SyncError::BadRequest(format!(
+            "\"{s}\" is not a field choice: write FIELD=local or FIELD=remote (fields: title, body, timing, showAs, importance, sensitivity, categories, location, attendees, organizer, onlineMeeting, recurrence, reminder, cancelled, extra.KEY)."
+        ))
+    };
+    let (name, side) = s.split_once('=').ok_or_else(bad)?;
+    let side = match side.trim() {
+        "local" | "mine" => Side::Local,
+        "remote" | "theirs" => Side::Remote,
+        _ => return Err(bad()),
+    };
+    let name = name.trim();
+    let field = Field::MODELLED
+        .iter()
+        .find(|f| f.name() == name)
+        .cloned()
+        .or_else(|| {
+            name.strip_prefix("extra.")
+                .map(|k| Field::Extra(k.to_owned()))
+        })
+        .ok_or_else(bad)?;
+    Ok((field, side))
+}
+
+/// Carries out `choice` for conflict `conflict_id`.
+pub fn resolve_conflict(
+    store: &Mutex<Store>,
+    conflict_id: &str,
+    choice: &Choice,
+    now: DateTime<Utc>,
+) -> Result<Resolved, SyncError> {
+    lock(store).sync_step(now.timestamp(), |tx| -> Result<Resolved, SyncError> {
+        let c = tx.conflict(conflict_id)?;
+        if c.resolved_at.is_some() {
+            return Err(SyncError::BadRequest(format!(
+                "Conflict {conflict_id} was already resolved ({}).",
+                c.resolution.as_deref().unwrap_or("resolved")
+            )));
+        }
+        let local = load(tx.entries(&c.calendar_id)?, &HashMap::new())?;
+        let base = parse_snapshot(c.base.as_deref());
+        let remote = parse_snapshot(c.remote.as_deref());
+        // The local side as it is now (the user may have edited it since).
+        let mine: Option<RemoteEvent> = match tx.event(&c.event_id)? {
+            Some(row) => {
+                let master = match &row.series_id {
+                    Some(m) => tx.event(m)?.and_then(|r| MasterInfo::of(m, &r)),
+                    None => None,
+                };
+                Some(from_row(&row, master.as_ref()).map_err(SyncError::Corrupt)?)
+            }
+            None => None,
+        };
+        let id = c.event_id.clone();
+        let op = match conflict_kind(&c.kind) {
+            ConflictKind::EditEdit => {
+                let (Some(base), Some(mine), Some(remote)) = (base, mine, remote) else {
+                    return Err(SyncError::Corrupt(format!(
+                        "conflict {conflict_id} lacks a version"
+                    )));
+                };
+                match apply_choice(&base, &mine, &remote, choice) {
+                    Resolution::Merged(m) => Op::Merged {
+                        local_id: id.clone(),
+                        push: m.push,
+                        apply_locally: true,
+                        merged: m.merged,
+                        base: remote,
+                    },
+                    Resolution::KeepBoth { remote, copy } => Op::KeepBoth {
+                        local_id: id.clone(),
+                        remote,
+                        copy,
+                    },
+                    Resolution::Open { conflicts, .. } => {
+                        let left: Vec<String> = conflicts
+                            .iter()
+                            .map(|f| f.field.name().into_owned())
+                            .collect();
+                        return Err(SyncError::BadRequest(format!(
+                            "Pick a side for every conflicting field; still open: {}.",
+                            left.join(", ")
+                        )));
+                    }
+                    Resolution::Delete | Resolution::Restore { .. } => {
+                        return Err(SyncError::Corrupt("unexpected resolution".into()))
+                    }
+                }
+            }
+            ConflictKind::EditDelete => {
+                let Some(mine) = mine else {
+                    return Err(SyncError::Corrupt(format!(
+                        "conflict {conflict_id}: the local version is gone"
+                    )));
+                };
+                match apply_deleted_choice(Side::Remote, &mine, choice) {
+                    Resolution::Delete => Op::DeleteLocal {
+                        local_id: id.clone(),
+                    },
+                    Resolution::Restore { event, .. } => Op::RecreateRemote {
+                        local_id: id.clone(),
+                        event,
+                    },
+                    _ => return Err(SyncError::Corrupt("unexpected resolution".into())),
+                }
+            }
+            ConflictKind::DeleteEdit => {
+                let Some(remote) = remote else {
+                    return Err(SyncError::Corrupt(format!(
+                        "conflict {conflict_id} lacks the provider's version"
+                    )));
+                };
+                match apply_deleted_choice(Side::Local, &remote, choice) {
+                    Resolution::Delete => Op::KeepLocalDeletion {
+                        local_id: id.clone(),
+                        base: remote,
+                    },
+                    Resolution::Restore { event, .. } => Op::RestoreLocal {
+                        local_id: id.clone(),
+                        event,
+                    },
+                    _ => return Err(SyncError::Corrupt("unexpected resolution".into())),
+                }
+            }
+        };
+        let pushes = matches!(
+            &op,
+            Op::Merged { push: true, .. }
+                | Op::KeepBoth { .. }
+                | Op::RecreateRemote { .. }
+                | Op::KeepLocalDeletion { .. }
+        );
+        let ctx = Ctx {
+            calendar_id: &c.calendar_id,
+            run_id: None,
+            local: &local,
+        };
+        let mut done = Applied::default();
+        apply_op(tx, &ctx, &op, &mut done)?;
+        tx.resolve_conflict(conflict_id, resolution_name(choice))?;
+        Ok(Resolved {
+            conflict_id: conflict_id.to_owned(),
+            event_id: id,
+            resolution: resolution_name(choice).to_owned(),
+            pushes,
+        })
+    })
+}
+
+/// A per-field choice from picks.
+pub fn per_field(picks: impl IntoIterator<Item = (Field, Side)>) -> Choice {
+    Choice::PerField(picks.into_iter().collect::<BTreeMap<_, _>>())
+}

@@ -1,0 +1,315 @@
+//! One sync run of one account: list its calendars, then per calendar pull then push
+//! (DESIGN §4), with a `sync_runs` row and a `sync_actions` row per applied change.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
+use almanac_model::{AppError, ErrorCode};
+use almanac_provider::{CalendarProvider, ErrorKind, RemoteCalendar};
+use almanac_store::{CalendarHold, RemoteCalendarRow, RunOutcome, RunRecord, Store, SyncCalendar};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::error::SyncError;
+use crate::merge::Policy;
+use crate::plan::MassDeleteGuard;
+use crate::pull::{Puller, Stop};
+use crate::push::Pusher;
+
+/// "Now", passed in (tests drive it; the engine never reads the clock itself).
+pub type Clock<'a> = dyn Fn() -> DateTime<Utc> + Send + Sync + 'a;
+
+/// How runs behave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncOptions {
+    /// The window incremental sync covers: this many days back…
+    pub days_back: i64,
+    /// …and ahead.
+    pub days_ahead: i64,
+    pub guard: MassDeleteGuard,
+    /// The provider's listing covers a window only (Graph): a full listing says
+    /// nothing about events outside it.
+    pub windowed: bool,
+    /// Pages per calendar per run, a bound against a provider that never ends a round.
+    pub max_pages: usize,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        Self {
+            days_back: 90,
+            days_ahead: 365,
+            guard: MassDeleteGuard::default(),
+            windowed: false,
+            max_pages: 500,
+        }
+    }
+}
+
+/// What a run did to one calendar.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CalendarRun {
+    pub calendar_id: String,
+    pub name: String,
+    pub pulled: usize,
+    pub pushed: usize,
+    pub conflicts: usize,
+    pub skipped: usize,
+    /// Stopped by the mass-deletion guard: nothing of the listing was applied.
+    pub held: Option<Held>,
+    pub error: Option<AppError>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Held {
+    pub would_delete: usize,
+    pub total: usize,
+}
+
+/// What a run of one account did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunSummary {
+    pub run_id: i64,
+    pub account_id: String,
+    /// `ok`, `partial`, `failed`.
+    pub outcome: String,
+    pub pulled: usize,
+    pub pushed: usize,
+    pub conflicts: usize,
+    pub calendars: Vec<CalendarRun>,
+    /// What stopped the whole run (listing the calendars failed, or sign-in is needed).
+    pub error: Option<AppError>,
+}
+
+pub(crate) fn lock(store: &Mutex<Store>) -> MutexGuard<'_, Store> {
+    store.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+pub(crate) fn policy_of(s: &str) -> Policy {
+    match s {
+        "prefer_local" => Policy::PreferLocal,
+        "prefer_remote" => Policy::PreferRemote,
+        "keep_both" => Policy::KeepBoth,
+        _ => Policy::Ask,
+    }
+}
+
+fn app_error(e: &SyncError) -> AppError {
+    AppError::new(e.code(), e.to_string())
+}
+
+/// Errors that stop the whole run, not just one calendar.
+fn stops_run(e: &SyncError) -> bool {
+    matches!(e, SyncError::Provider(p) if matches!(p.kind, ErrorKind::AuthExpired | ErrorKind::ActionRequired | ErrorKind::Offline))
+}
+
+/// Runs one sync of `account_id` through `provider`.
+pub async fn sync_account(
+    store: &Mutex<Store>,
+    provider: &dyn CalendarProvider,
+    account_id: &str,
+    opts: &SyncOptions,
+    clock: &Clock<'_>,
+) -> Result<RunSummary, SyncError> {
+    let run_id = lock(store).start_run(account_id, clock().timestamp())?;
+    let mut summary = RunSummary {
+        run_id,
+        account_id: account_id.to_owned(),
+        outcome: String::new(),
+        pulled: 0,
+        pushed: 0,
+        conflicts: 0,
+        calendars: Vec::new(),
+        error: None,
+    };
+    let listed = match provider.list_calendars().await {
+        Ok(l) => Some(l),
+        Err(e) => {
+            summary.error = Some(app_error(&e.into()));
+            None
+        }
+    };
+    if let Some(listed) = listed {
+        let rows: Vec<RemoteCalendarRow> = listed
+            .iter()
+            .map(|c| RemoteCalendarRow {
+                remote_id: c.remote_id.clone(),
+                name: c.name.clone(),
+                color: c.color.clone(),
+                can_edit: c.can_edit,
+                is_primary: c.is_primary,
+                owner_email: c.owner_email.clone(),
+            })
+            .collect();
+        let calendars = lock(store).sync_calendar_list(account_id, &rows)?;
+        let remote: HashMap<&str, &RemoteCalendar> =
+            listed.iter().map(|c| (c.remote_id.as_str(), c)).collect();
+        for cal in &calendars {
+            let Some(remote) = remote.get(cal.remote_id.as_str()) else {
+                continue; // no longer listed; kept for its unpushed changes
+            };
+            let (one, stop) =
+                sync_calendar(store, provider, cal, remote, opts, clock, run_id).await;
+            summary.pulled += one.pulled;
+            summary.pushed += one.pushed;
+            summary.conflicts += one.conflicts;
+            summary.calendars.push(one);
+            if let Some(e) = stop {
+                summary.error = Some(app_error(&e));
+                break;
+            }
+        }
+    }
+    let failed_calendars = summary
+        .calendars
+        .iter()
+        .filter(|c| c.error.is_some() || c.held.is_some())
+        .count();
+    let outcome = if summary.error.is_some() && summary.calendars.is_empty() {
+        RunOutcome::Failed
+    } else if summary.error.is_some() || failed_calendars > 0 {
+        RunOutcome::Partial
+    } else {
+        RunOutcome::Ok
+    };
+    summary.outcome = outcome.as_str().to_owned();
+    let first_error = summary
+        .error
+        .clone()
+        .or_else(|| summary.calendars.iter().find_map(|c| c.error.clone()));
+    let held_note = summary.calendars.iter().find_map(|c| {
+        c.held.map(|h| {
+            AppError::new(
+                ErrorCode::Conflict,
+                format!(
+                    "Sync of \"{}\" stopped: it would delete {} of its {} events. Check the calendar at the provider, then confirm with `almanac sync confirm-deletions {}` (or in Settings).",
+                    c.name, h.would_delete, h.total, c.calendar_id
+                ),
+            )
+        })
+    });
+    let err = first_error.or(held_note);
+    lock(store).finish_run(
+        &RunRecord {
+            id: run_id,
+            account_id: Some(account_id.to_owned()),
+            started_at: clock().timestamp(),
+            finished_at: Some(clock().timestamp()),
+            outcome: None,
+            pulled: summary.pulled as i64,
+            pushed: summary.pushed as i64,
+            conflicts: summary.conflicts as i64,
+            error_code: err.as_ref().map(|e| e.code.as_str().to_owned()),
+            error_message: err.as_ref().map(|e| e.message.clone()),
+        },
+        outcome,
+        None,
+    )?;
+    Ok(summary)
+}
+
+/// Pull then push one calendar. The second value is an error that stops the run.
+async fn sync_calendar(
+    store: &Mutex<Store>,
+    provider: &dyn CalendarProvider,
+    cal: &SyncCalendar,
+    remote: &RemoteCalendar,
+    opts: &SyncOptions,
+    clock: &Clock<'_>,
+    run_id: i64,
+) -> (CalendarRun, Option<SyncError>) {
+    let mut one = CalendarRun {
+        calendar_id: cal.id.clone(),
+        name: cal.name.clone(),
+        pulled: 0,
+        pushed: 0,
+        conflicts: 0,
+        skipped: 0,
+        held: cal.hold.filter(|h| !h.confirmed).map(held),
+        error: None,
+    };
+    if one.held.is_some() {
+        return (one, None); // waits for the user
+    }
+    let mut puller = Puller {
+        store,
+        provider,
+        cal,
+        remote,
+        opts,
+        clock,
+        run_id,
+        masters: HashMap::new(),
+    };
+    match puller.pull().await {
+        Ok(a) => {
+            one.pulled = a.changed;
+            one.conflicts = a.conflicts;
+            one.skipped = a.skipped;
+        }
+        Err(Stop::Held(h)) => {
+            let now = clock().timestamp();
+            let kept = lock(store).sync_step(now, |tx| -> Result<(), SyncError> {
+                tx.set_hold(&cal.id, Some(h))?;
+                tx.action(
+                    run_id,
+                    None,
+                    &cal.id,
+                    "pull",
+                    "stopped",
+                    &[],
+                    &format!(
+                        "The provider's listing would delete {} of {} events: nothing applied; waiting for confirmation.",
+                        h.would_delete, h.total
+                    ),
+                )?;
+                Ok(())
+            });
+            one.held = Some(held(h));
+            if let Err(e) = kept {
+                one.error = Some(app_error(&e));
+            }
+            return (one, None);
+        }
+        Err(Stop::Failed(e)) => {
+            one.error = Some(app_error(&e));
+            let stop = stops_run(&e);
+            return (one, stop.then_some(e));
+        }
+    }
+    let pusher = Pusher {
+        store,
+        provider,
+        cal,
+        remote,
+        clock,
+        run_id,
+    };
+    match pusher.push().await {
+        Ok(p) => {
+            one.pushed = p.sent;
+            one.conflicts += p.conflicts;
+        }
+        Err(e) => {
+            one.error = Some(app_error(&e));
+            if stops_run(&e) {
+                return (one, Some(e));
+            }
+        }
+    }
+    let now = clock().timestamp();
+    if one.error.is_none() {
+        let _ = lock(store).sync_step(now, |tx| tx.mark_synced(&cal.id));
+    }
+    (one, None)
+}
+
+fn held(h: CalendarHold) -> Held {
+    Held {
+        would_delete: h.would_delete,
+        total: h.total,
+    }
+}
