@@ -460,3 +460,185 @@ async fn google_empty_listing_stops_and_a_reset_token_relists_without_duplicates
     assert_eq!(s.local().len(), 1, "{:?}", s.local());
     assert_eq!(s.local_titled("Offline note").len(), 1);
 }
+
+struct GraphSync {
+    env: Env,
+    state: SharedState,
+    email: String,
+    _cloud: FakeCloud,
+}
+
+impl GraphSync {
+    async fn start() -> Self {
+        let cloud = FakeCloud::start().await.expect("fake cloud");
+        let state = cloud.state();
+        let env = Env::new(&fake_config(&cloud.base_url()));
+        let account = tokio::task::block_in_place(|| {
+            env.json(&["--json", "accounts", "add", "microsoft", "--timeout", "60"])
+        });
+        let email = account["email"].as_str().expect("email").to_owned();
+        Self {
+            env,
+            state,
+            email,
+            _cloud: cloud,
+        }
+    }
+
+    fn sync(&self) -> Value {
+        let o = tokio::task::block_in_place(|| self.env.run(&["--json", "sync"]));
+        let out: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|_| {
+            panic!(
+                "sync printed no JSON: {}",
+                String::from_utf8_lossy(&o.stderr)
+            )
+        });
+        out[0].clone()
+    }
+
+    fn cli(&self, args: &[&str]) -> Value {
+        tokio::task::block_in_place(|| {
+            let mut full = vec!["--json"];
+            full.extend_from_slice(args);
+            self.env.json(&full)
+        })
+    }
+
+    fn local_titled(&self, title: &str) -> Vec<Value> {
+        let v = self.cli(&[
+            "--tz",
+            "UTC",
+            "events",
+            "list",
+            "--from",
+            &day(-7),
+            "--to",
+            &day(14),
+        ]);
+        v.as_array()
+            .expect("list")
+            .iter()
+            .filter(|o| o["title"] == title)
+            .cloned()
+            .collect()
+    }
+
+    fn seed(&self, event: Value) -> Value {
+        let seed = serde_json::from_value(json!({"email": self.email, "event": event}))
+            .expect("seed spec");
+        self.state.graph_seed_event(seed).expect("seed")
+    }
+
+    fn edit(&self, id: &str, patch: Value) {
+        let edit = serde_json::from_value(json!({"email": self.email, "id": id, "patch": patch}))
+            .expect("edit spec");
+        self.state.graph_edit_event(edit).expect("edit");
+    }
+
+    fn remote(&self) -> Vec<Value> {
+        self.state.graph_events(&self.email).expect("events")["value"]
+            .as_array()
+            .expect("value")
+            .clone()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graph_series_and_singles_sync_both_ways() {
+    let g = GraphSync::start().await;
+    let d = day(1);
+    let series = g.seed(json!({
+        "subject": "Daily check-in",
+        "start": {"dateTime": format!("{d}T09:00:00"), "timeZone": "UTC"},
+        "end": {"dateTime": format!("{d}T09:15:00"), "timeZone": "UTC"},
+        "recurrence": {
+            "pattern": {"type": "daily", "interval": 1},
+            "range": {"type": "numbered", "startDate": d, "numberOfOccurrences": 5}
+        }
+    }));
+    let single = g.seed(json!({
+        "subject": "Renewal call",
+        "start": {"dateTime": format!("{}T15:00:00", day(2)), "timeZone": "UTC"},
+        "end": {"dateTime": format!("{}T16:00:00", day(2)), "timeZone": "UTC"},
+    }));
+
+    let first = g.sync();
+    assert_eq!(first["outcome"], "ok", "{first}");
+    // The series comes down as one repeating event: five occurrences, one master.
+    let checkins = g.local_titled("Daily check-in");
+    assert_eq!(checkins.len(), 5, "{checkins:?}");
+    assert!(checkins.iter().all(|o| o["recurring"] == true));
+    assert_eq!(g.local_titled("Renewal call").len(), 1);
+    let quiet = g.sync();
+    assert_eq!(
+        (quiet["pulled"].clone(), quiet["pushed"].clone()),
+        (json!(0), json!(0)),
+        "{quiet}"
+    );
+
+    // The series renamed in Outlook: every occurrence follows.
+    g.edit(
+        series["id"].as_str().expect("id"),
+        json!({"subject": "Daily stand-up"}),
+    );
+    g.sync();
+    assert_eq!(g.local_titled("Daily stand-up").len(), 5);
+    assert!(g.local_titled("Daily check-in").is_empty());
+
+    // A local edit of the whole series goes up as a PATCH of the master.
+    let master = g.local_titled("Daily stand-up")[0]["eventId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    g.cli(&["events", "edit", &master, "--location", "Teams room"]);
+    let pushed = g.sync();
+    assert_eq!(pushed["pushed"], 1, "{pushed}");
+    let remote_master = g
+        .remote()
+        .into_iter()
+        .find(|e| e["id"] == series["id"])
+        .expect("master");
+    assert_eq!(
+        remote_master["location"]["displayName"], "Teams room",
+        "{remote_master}"
+    );
+
+    // Same field on both sides of the single event: a conflict; keep theirs.
+    let local_single = g.local_titled("Renewal call")[0]["eventId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    g.cli(&[
+        "events",
+        "edit",
+        &local_single,
+        "--title",
+        "Renewal call (prep)",
+    ]);
+    g.edit(
+        single["id"].as_str().expect("id"),
+        json!({"subject": "Renewal call (moved)"}),
+    );
+    let clash = g.sync();
+    assert_eq!(clash["conflicts"], 1, "{clash}");
+    let open = g.cli(&["conflicts", "list"]);
+    g.cli(&[
+        "conflicts",
+        "resolve",
+        open[0]["id"].as_str().expect("id"),
+        "--keep",
+        "remote",
+    ]);
+    g.sync();
+    assert_eq!(g.local_titled("Renewal call (moved)").len(), 1);
+    assert!(g.local_titled("Renewal call (prep)").is_empty());
+
+    // Deleted in Outlook: gone here too.
+    let delete =
+        serde_json::from_value(json!({"email": g.email, "id": single["id"]})).expect("delete spec");
+    g.state.graph_delete_event(delete).expect("delete");
+    let gone = g.sync();
+    assert_eq!(gone["outcome"], "ok", "{gone}");
+    assert!(g.local_titled("Renewal call (moved)").is_empty());
+    assert_eq!(g.cli(&["db", "check"])["ok"], true);
+}
