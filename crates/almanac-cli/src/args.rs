@@ -60,6 +60,18 @@ pub enum Command {
     Conflicts(ConflictsCmd),
     /// What recent sync runs did, change by change.
     Log(LogArgs),
+    /// Keep syncing in the background until interrupted (Ctrl-C / SIGTERM): every
+    /// account on an interval with jitter, backing off after failures, quiet while
+    /// offline. Prints one line per run. (The desktop app runs the same loop itself.)
+    Daemon(DaemonArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DaemonArgs {
+    /// Seconds between runs of a healthy account.
+    #[arg(long, value_name = "SECS", default_value_t = 120,
+          value_parser = clap::value_parser!(u64).range(10..=86_400))]
+    pub interval: u64,
 }
 
 #[derive(Debug, Args)]

@@ -92,6 +92,7 @@ fn run(cli: Cli, ctx: &Ctx) -> CliResult<ExitCode> {
         Command::Conflicts(ConflictsCmd::Show(a)) => sync_cmd::conflicts_show(&store, ctx, &a.id)?,
         Command::Conflicts(ConflictsCmd::Resolve(a)) => sync_cmd::conflicts_resolve(store, ctx, a)?,
         Command::Log(a) => sync_cmd::log(&store, ctx, a)?,
+        Command::Daemon(a) => sync_cmd::daemon(store, ctx, a)?,
         Command::Events(EventsCmd::List(a)) => events_cmd::list(&mut store, ctx, a)?,
         Command::Events(EventsCmd::Add(a)) => events_cmd::add(&mut store, ctx, a)?,
         Command::Events(EventsCmd::Edit(a)) => events_cmd::edit(&mut store, ctx, a)?,

@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::args::{
-    CalendarPolicyArgs, ConflictListArgs, ConflictResolveArgs, KeepArg, LogArgs, PolicyArg,
-    SyncArgs,
+    CalendarPolicyArgs, ConflictListArgs, ConflictResolveArgs, DaemonArgs, KeepArg, LogArgs,
+    PolicyArg, SyncArgs,
 };
 use crate::error::CliResult;
 use crate::{output, Ctx};
@@ -366,4 +366,86 @@ pub fn confirm_deletions(store: &mut Store, ctx: &Ctx, id: &str) -> CliResult<()
         )),
         None => output::line("That calendar is not stopped; nothing to confirm."),
     }
+}
+
+/// The background loop until SIGINT / SIGTERM; a run in flight finishes first.
+pub fn daemon(store: Store, ctx: &Ctx, a: &DaemonArgs) -> CliResult<()> {
+    use almanac_sync::schedule::ScheduleOptions;
+    use almanac_sync::{Command, Scheduler, SyncEvent};
+
+    let creds = Arc::new(Credentials::new(AuthConfig::load()?, Vault::default())?);
+    let store = Arc::new(Mutex::new(store));
+    let json = ctx.json;
+    let connect_creds = creds.clone();
+    let connect: Arc<almanac_sync::Connect> = Arc::new(move |account| {
+        provider_for(account, connect_creds.config(), connect_creds.clone())
+    });
+    let publish: Arc<almanac_sync::Publish> = Arc::new(move |e: SyncEvent| {
+        let line = match &e {
+            SyncEvent::Finished { summary } if json => serde_json::to_string(summary).ok(),
+            SyncEvent::Finished { summary } => Some(format!(
+                "{} {}: {} — {} pulled, {} pushed, {} conflicts{}",
+                Utc::now().format("%H:%M:%S"),
+                summary.account_id,
+                summary.outcome,
+                summary.pulled,
+                summary.pushed,
+                summary.conflicts,
+                summary
+                    .error
+                    .as_ref()
+                    .map(|e| format!(" ({})", e.message))
+                    .unwrap_or_default()
+            )),
+            SyncEvent::Failed { account_id, error } if json => {
+                serde_json::to_string(&serde_json::json!({"accountId": account_id, "error": error}))
+                    .ok()
+            }
+            SyncEvent::Failed { account_id, error } => {
+                Some(format!("{account_id}: {}", error.message))
+            }
+            SyncEvent::ActionRequired {
+                account_id,
+                notify: true,
+            } if !json => Some(format!(
+                "{account_id}: sign in again (`almanac accounts add`); its sync waits until then"
+            )),
+            SyncEvent::NewConflicts(list) if !json => Some(format!(
+                "{} new conflict{}: `almanac conflicts list`",
+                list.len(),
+                if list.len() == 1 { "" } else { "s" }
+            )),
+            _ => None,
+        };
+        if let Some(l) = line {
+            let _ = output::line(&l);
+        }
+    });
+    let opts = ScheduleOptions {
+        interval: std::time::Duration::from_secs(a.interval),
+        ..ScheduleOptions::default()
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| AppError::new(ErrorCode::Internal, format!("Could not start: {e}")))?;
+    rt.block_on(async move {
+        let (scheduler, task) = Scheduler::spawn(store, connect, publish, opts, Arc::new(Utc::now));
+        let stop = async {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(
+                    |e| AppError::new(ErrorCode::Internal, format!("Could not watch signals: {e}")),
+                )?;
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            Ok::<_, AppError>(())
+        };
+        let res = stop.await;
+        scheduler.send(Command::Stop);
+        let _ = task.await;
+        res
+    })
 }

@@ -642,3 +642,68 @@ async fn graph_series_and_singles_sync_both_ways() {
     assert!(g.local_titled("Renewal call (moved)").is_empty());
     assert_eq!(g.cli(&["db", "check"])["ok"], true);
 }
+
+/// Runs `almanac daemon` for `secs`, then SIGTERM; returns its stdout and exit code.
+fn daemon_for(s: &Sync, secs: u64) -> (String, Option<i32>) {
+    let child = s
+        .env
+        .command(&["daemon", "--interval", "10"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start daemon");
+    std::thread::sleep(std::time::Duration::from_secs(secs));
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let out = child.wait_with_output().expect("wait");
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        out.status.code(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daemon_syncs_backs_off_and_stops_gracefully() {
+    let s = Sync::google().await;
+    s.seed("Onboarding", 1, 10);
+    let (out, code) = tokio::task::block_in_place(|| daemon_for(&s, 4));
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains(": ok — 1 pulled"), "{out}");
+    assert_eq!(s.local_titled("Onboarding").len(), 1);
+
+    // The provider fails: one attempt, then the loop backs off (the first wait is at
+    // least 15 s) instead of hammering it; the failure is said in plain words.
+    s.faults(json!({"add": [{"kind": "error", "status": 503, "count": 100}]}));
+    let before = s
+        .state
+        .google_calendar_stats()
+        .requests
+        .get("calendarList.list")
+        .copied()
+        .unwrap_or(0);
+    let (out, code) = tokio::task::block_in_place(|| daemon_for(&s, 6));
+    assert_eq!(code, Some(0), "{out}");
+    let after = s
+        .state
+        .google_calendar_stats()
+        .requests
+        .get("calendarList.list")
+        .copied()
+        .unwrap_or(0);
+    // One run (the HTTP client's own retries included), not one per second.
+    assert!(
+        after - before <= 6,
+        "{} calendar list requests in 6 s",
+        after - before
+    );
+    assert!(
+        out.contains("failed") || out.contains("unavailable"),
+        "{out}"
+    );
+    let status = s.cli(&["status"]);
+    assert!(status[0]["lastErrorMessage"].is_string(), "{status}");
+    assert!(status[0]["failures"].as_i64() >= Some(1), "{status}");
+}

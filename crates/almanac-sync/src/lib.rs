@@ -20,6 +20,8 @@ mod pull;
 mod push;
 mod resolve;
 mod run;
+pub mod schedule;
+mod scheduler;
 
 pub use clients::provider_for;
 pub use error::SyncError;
@@ -34,3 +36,4 @@ pub use plan::{
 };
 pub use resolve::{parse_pick, per_field, resolve_conflict, Resolved};
 pub use run::{sync_account, CalendarRun, Clock, Held, RunSummary, SyncOptions};
+pub use scheduler::{Command, Connect, Now, Publish, Scheduler, SyncEvent};

@@ -1,0 +1,246 @@
+//! When each account syncs next (DESIGN §4 "Scheduler"): the interval with jitter
+//! (shorter while the window has focus), exponential backoff with a cap after
+//! failures, `Retry-After` honoured, a slow probe while offline, nothing while sign-in
+//! is needed. Pure — the loop in [`crate::scheduler`] passes the clock and the random
+//! sample in — so the timing rules are table-tested.
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScheduleOptions {
+    /// Between runs of a healthy account (default 2 minutes)…
+    pub interval: Duration,
+    /// …and while the window has focus (default 30 s).
+    pub focused_interval: Duration,
+    /// ± this share of the interval, so accounts (and machines) do not sync in step.
+    pub jitter: f64,
+    /// The first wait after a failure; doubles per failure in a row…
+    pub backoff_base: Duration,
+    /// …up to this.
+    pub backoff_cap: Duration,
+    /// How often to try while the network is down (no error shown meanwhile).
+    pub offline_probe: Duration,
+    /// A local edit is pushed this long after the last edit (edits in a burst go
+    /// together).
+    pub edit_debounce: Duration,
+}
+
+impl Default for ScheduleOptions {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(120),
+            focused_interval: Duration::from_secs(30),
+            jitter: 0.1,
+            backoff_base: Duration::from_secs(30),
+            backoff_cap: Duration::from_secs(30 * 60),
+            offline_probe: Duration::from_secs(60),
+            edit_debounce: Duration::from_secs(2),
+        }
+    }
+}
+
+/// How a run ended, as far as timing cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunResult {
+    Ok,
+    /// The network is down: probe slowly, say nothing.
+    Offline,
+    /// Sign-in needed: no runs until the user reconnects (or asks for one).
+    ActionRequired,
+    /// Anything else (throttled, provider down, partial): back off.
+    Failed {
+        retry_after: Option<Duration>,
+    },
+}
+
+/// One account's place in the schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountClock {
+    pub next_at: DateTime<Utc>,
+    /// Failed runs in a row.
+    pub failures: u32,
+    pub offline: bool,
+    pub action_required: bool,
+}
+
+impl AccountClock {
+    /// A new account: due now.
+    pub fn due(now: DateTime<Utc>) -> Self {
+        Self {
+            next_at: now,
+            failures: 0,
+            offline: false,
+            action_required: false,
+        }
+    }
+}
+
+fn delta(d: Duration) -> TimeDelta {
+    TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)
+}
+
+/// The account's clock after a run that ended with `result` at `now`. `sample` is
+/// uniform in [0, 1).
+pub fn after_run(
+    prev: AccountClock,
+    result: RunResult,
+    now: DateTime<Utc>,
+    focused: bool,
+    opts: &ScheduleOptions,
+    sample: f64,
+) -> AccountClock {
+    let sample = sample.clamp(0.0, 1.0);
+    match result {
+        RunResult::Ok => {
+            let base = if focused {
+                opts.focused_interval
+            } else {
+                opts.interval
+            };
+            // Spread over [1 - jitter, 1 + jitter) of the interval.
+            let factor = 1.0 + opts.jitter * (2.0 * sample - 1.0);
+            AccountClock {
+                next_at: now + delta(base.mul_f64(factor.max(0.0))),
+                failures: 0,
+                offline: false,
+                action_required: false,
+            }
+        }
+        RunResult::Offline => AccountClock {
+            next_at: now + delta(opts.offline_probe),
+            failures: prev.failures,
+            offline: true,
+            action_required: false,
+        },
+        RunResult::ActionRequired => AccountClock {
+            next_at: DateTime::<Utc>::MAX_UTC,
+            failures: prev.failures.saturating_add(1),
+            offline: false,
+            action_required: true,
+        },
+        RunResult::Failed { retry_after } => {
+            let failures = prev.failures.saturating_add(1);
+            let exp = opts
+                .backoff_base
+                .saturating_mul(1u32.checked_shl(failures - 1).unwrap_or(u32::MAX))
+                .min(opts.backoff_cap);
+            // Between half and all of the backoff: spread, never shorter than half.
+            let wait = exp.mul_f64(0.5 + 0.5 * sample);
+            let wait = retry_after.map_or(wait, |r| wait.max(r));
+            AccountClock {
+                next_at: now + delta(wait),
+                failures,
+                offline: false,
+                action_required: false,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t0() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000, 0).expect("time")
+    }
+
+    fn secs(c: &AccountClock) -> i64 {
+        (c.next_at - t0()).num_seconds()
+    }
+
+    #[test]
+    fn healthy_accounts_run_every_interval_with_jitter() {
+        let o = ScheduleOptions::default();
+        let low = after_run(AccountClock::due(t0()), RunResult::Ok, t0(), false, &o, 0.0);
+        let mid = after_run(AccountClock::due(t0()), RunResult::Ok, t0(), false, &o, 0.5);
+        let high = after_run(
+            AccountClock::due(t0()),
+            RunResult::Ok,
+            t0(),
+            false,
+            &o,
+            0.999,
+        );
+        assert_eq!(secs(&low), 108);
+        assert_eq!(secs(&mid), 120);
+        assert_eq!(secs(&high), 131);
+        let focused = after_run(AccountClock::due(t0()), RunResult::Ok, t0(), true, &o, 0.5);
+        assert_eq!(secs(&focused), 30);
+    }
+
+    #[test]
+    fn failures_back_off_exponentially_up_to_the_cap_and_success_resets() {
+        let o = ScheduleOptions::default();
+        let mut c = AccountClock::due(t0());
+        let mut waits = Vec::new();
+        for _ in 0..8 {
+            c = after_run(
+                c,
+                RunResult::Failed { retry_after: None },
+                t0(),
+                false,
+                &o,
+                0.999,
+            );
+            waits.push(secs(&c));
+        }
+        assert_eq!(waits[..4], [29, 59, 119, 239]);
+        assert_eq!(*waits.last().expect("last"), 1799); // capped at 30 minutes
+        assert_eq!(c.failures, 8);
+        let half = after_run(
+            AccountClock { failures: 0, ..c },
+            RunResult::Failed { retry_after: None },
+            t0(),
+            false,
+            &o,
+            0.0,
+        );
+        assert_eq!(secs(&half), 15);
+        let ok = after_run(c, RunResult::Ok, t0(), false, &o, 0.5);
+        assert_eq!((ok.failures, secs(&ok)), (0, 120));
+    }
+
+    #[test]
+    fn retry_after_is_honoured_when_longer_than_the_backoff() {
+        let o = ScheduleOptions::default();
+        let c = after_run(
+            AccountClock::due(t0()),
+            RunResult::Failed {
+                retry_after: Some(Duration::from_secs(600)),
+            },
+            t0(),
+            false,
+            &o,
+            0.0,
+        );
+        assert_eq!(secs(&c), 600);
+    }
+
+    #[test]
+    fn offline_probes_quietly_and_action_required_waits_for_the_user() {
+        let o = ScheduleOptions::default();
+        let off = after_run(
+            AccountClock::due(t0()),
+            RunResult::Offline,
+            t0(),
+            false,
+            &o,
+            0.3,
+        );
+        assert!(off.offline);
+        assert_eq!(secs(&off), 60);
+        let auth = after_run(
+            AccountClock::due(t0()),
+            RunResult::ActionRequired,
+            t0(),
+            false,
+            &o,
+            0.3,
+        );
+        assert!(auth.action_required);
+        assert_eq!(auth.next_at, DateTime::<Utc>::MAX_UTC);
+    }
+}

@@ -1,0 +1,329 @@
+//! The background loop (DESIGN §4 "Scheduler"): one loop for all accounts, shared by
+//! the desktop app and `almanac daemon`. It runs each account when
+//! [`crate::schedule`] says it is due, on "sync now", shortly after a local edit, and
+//! at once when the network or the machine comes back; it can be paused; it stops
+//! gracefully (a run in flight finishes first). What happens is published as
+//! [`SyncEvent`]s for the host to show.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use almanac_model::{Account, AccountStatus, AppError, ErrorCode};
+use almanac_provider::CalendarProvider;
+use almanac_store::{ConflictRecord, Store};
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
+
+use crate::error::SyncError;
+use crate::run::{lock, sync_account, RunSummary, SyncOptions};
+use crate::schedule::{after_run, AccountClock, RunResult, ScheduleOptions};
+
+/// What the host can ask of the loop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Run now: one account, or all.
+    SyncNow(Option<String>),
+    /// The user changed something: push it soon.
+    LocalEdit,
+    Pause,
+    Resume,
+    /// The window gained (true) or lost focus: sync more often while it is in front.
+    Focus(bool),
+    /// The network (or the machine, after sleep) is back: run every account now.
+    NetworkUp,
+    /// Finish the run in flight, then end the loop.
+    Stop,
+}
+
+/// What the loop tells the host.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SyncEvent {
+    Started {
+        account_id: String,
+    },
+    Finished {
+        summary: RunSummary,
+    },
+    /// A run could not start or stopped with an error (plain-language message).
+    Failed {
+        account_id: String,
+        error: AppError,
+    },
+    /// The account now needs the user to sign in again; `notify` is true the first
+    /// time only (one notification per account, never one per run).
+    ActionRequired {
+        account_id: String,
+        notify: bool,
+    },
+    /// Conflicts recorded by a run that were not open before (one notification each).
+    NewConflicts(Vec<ConflictRecord>),
+    Paused(bool),
+    /// The loop ended.
+    Stopped,
+}
+
+/// Makes the provider client of an account.
+pub type Connect =
+    dyn Fn(&Account) -> Result<(Box<dyn CalendarProvider>, SyncOptions), SyncError> + Send + Sync;
+pub type Publish = dyn Fn(SyncEvent) + Send + Sync;
+pub type Now = dyn Fn() -> DateTime<Utc> + Send + Sync;
+
+/// A handle on the running loop.
+#[derive(Debug, Clone)]
+pub struct Scheduler {
+    tx: mpsc::UnboundedSender<Command>,
+}
+
+impl Scheduler {
+    /// Starts the loop on the current tokio runtime.
+    pub fn spawn(
+        store: Arc<Mutex<Store>>,
+        connect: Arc<Connect>,
+        publish: Arc<Publish>,
+        opts: ScheduleOptions,
+        now: Arc<Now>,
+    ) -> (Self, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let lp = Loop {
+            store,
+            connect,
+            publish,
+            opts,
+            now,
+            clocks: HashMap::new(),
+            paused: false,
+            focused: false,
+        };
+        (Self { tx }, tokio::spawn(lp.run(rx)))
+    }
+
+    /// Sends a command; false if the loop has ended.
+    pub fn send(&self, c: Command) -> bool {
+        self.tx.send(c).is_ok()
+    }
+}
+
+struct Loop {
+    store: Arc<Mutex<Store>>,
+    connect: Arc<Connect>,
+    publish: Arc<Publish>,
+    opts: ScheduleOptions,
+    now: Arc<Now>,
+    clocks: HashMap<String, AccountClock>,
+    paused: bool,
+    focused: bool,
+}
+
+/// The longest the loop sleeps at once: it notices a suspended machine (the wall
+/// clock jumped past what it slept) within this.
+const TICK: Duration = Duration::from_secs(15);
+
+impl Loop {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Command>) {
+        let mut last_tick = (self.now)();
+        loop {
+            if !self.paused {
+                for id in self.due() {
+                    self.run_account(&id).await;
+                }
+            }
+            let wait = self.until_next().min(TICK);
+            let (cmd, closed) = tokio::select! {
+                c = rx.recv() => (c.clone(), c.is_none()),
+                () = tokio::time::sleep(wait) => (None, false),
+            };
+            let now = (self.now)();
+            // Slept far longer than asked: the machine was suspended. Run everyone.
+            if now - last_tick
+                > chrono::TimeDelta::from_std(wait + Duration::from_secs(60)).unwrap_or_default()
+            {
+                self.everyone_due(now);
+            }
+            last_tick = now;
+            match cmd {
+                None if closed => break,
+                None => {}
+                Some(Command::Stop) => break,
+                Some(Command::SyncNow(Some(id))) => {
+                    self.clocks.insert(id.clone(), AccountClock::due(now));
+                    // Asked for explicitly: even while paused or needing sign-in.
+                    self.run_account(&id).await;
+                }
+                Some(Command::SyncNow(None)) => {
+                    let ids: Vec<String> = self.accounts().into_iter().map(|a| a.id).collect();
+                    for id in ids {
+                        self.run_account(&id).await;
+                    }
+                }
+                Some(Command::LocalEdit) => {
+                    let soon = now
+                        + chrono::TimeDelta::from_std(self.opts.edit_debounce).unwrap_or_default();
+                    for c in self.clocks.values_mut() {
+                        if !c.action_required && c.next_at > soon {
+                            c.next_at = soon;
+                        }
+                    }
+                }
+                Some(Command::Pause) => {
+                    self.paused = true;
+                    (self.publish)(SyncEvent::Paused(true));
+                }
+                Some(Command::Resume) => {
+                    self.paused = false;
+                    (self.publish)(SyncEvent::Paused(false));
+                }
+                Some(Command::Focus(f)) => {
+                    self.focused = f;
+                    if f {
+                        // Coming to the front: bring the next run forward to the
+                        // focused interval.
+                        let soon = now
+                            + chrono::TimeDelta::from_std(self.opts.focused_interval)
+                                .unwrap_or_default();
+                        for c in self.clocks.values_mut() {
+                            if c.failures == 0 && !c.action_required && c.next_at > soon {
+                                c.next_at = soon;
+                            }
+                        }
+                    }
+                }
+                Some(Command::NetworkUp) => self.everyone_due(now),
+            }
+        }
+        (self.publish)(SyncEvent::Stopped);
+    }
+
+    fn accounts(&self) -> Vec<Account> {
+        lock(&self.store).list_accounts().unwrap_or_default()
+    }
+
+    fn everyone_due(&mut self, now: DateTime<Utc>) {
+        for c in self.clocks.values_mut() {
+            if !c.action_required {
+                c.next_at = now;
+            }
+        }
+    }
+
+    /// Accounts due now (new accounts are due at once; those needing sign-in wait).
+    fn due(&mut self) -> Vec<String> {
+        let now = (self.now)();
+        let accounts = self.accounts();
+        let known: BTreeSet<String> = accounts.iter().map(|a| a.id.clone()).collect();
+        self.clocks.retain(|id, _| known.contains(id));
+        let mut due = Vec::new();
+        for a in accounts {
+            let clock = self.clocks.entry(a.id.clone()).or_insert_with(|| {
+                let mut c = AccountClock::due(now);
+                c.action_required = a.status == AccountStatus::ActionRequired;
+                if c.action_required {
+                    c.next_at = DateTime::<Utc>::MAX_UTC;
+                }
+                c
+            });
+            // Reconnected since: due again.
+            if clock.action_required && a.status != AccountStatus::ActionRequired {
+                *clock = AccountClock::due(now);
+            }
+            if clock.next_at <= now {
+                due.push(a.id);
+            }
+        }
+        due
+    }
+
+    fn until_next(&self) -> Duration {
+        let now = (self.now)();
+        self.clocks
+            .values()
+            .map(|c| (c.next_at - now).to_std().unwrap_or(Duration::ZERO))
+            .min()
+            .unwrap_or(TICK)
+    }
+
+    async fn run_account(&mut self, id: &str) {
+        let account = match lock(&self.store).account(id) {
+            Ok(a) => a,
+            Err(_) => return, // removed meanwhile
+        };
+        (self.publish)(SyncEvent::Started {
+            account_id: id.to_owned(),
+        });
+        let open_before: BTreeSet<String> = lock(&self.store)
+            .conflicts(true)
+            .map(|l| l.into_iter().map(|c| c.id).collect())
+            .unwrap_or_default();
+        let result = match (self.connect)(&account) {
+            Ok((provider, sync_opts)) => {
+                let now = self.now.clone();
+                let clock = move || now();
+                sync_account(&self.store, provider.as_ref(), id, &sync_opts, &clock).await
+            }
+            Err(e) => Err(e),
+        };
+        let now = (self.now)();
+        let prev = self
+            .clocks
+            .get(id)
+            .copied()
+            .unwrap_or(AccountClock::due(now));
+        let sample: f64 = rand::random();
+        let outcome = match &result {
+            Ok(summary) => {
+                let err = summary.error.as_ref();
+                match err.map(|e| e.code) {
+                    None if summary.outcome == "ok" => RunResult::Ok,
+                    Some(ErrorCode::Offline) => RunResult::Offline,
+                    Some(ErrorCode::ActionRequired) => RunResult::ActionRequired,
+                    // Some calendars failed or wait for the user: the rest synced.
+                    _ => RunResult::Failed { retry_after: None },
+                }
+            }
+            Err(e) if e.code() == ErrorCode::Offline => RunResult::Offline,
+            Err(e) if e.code() == ErrorCode::ActionRequired => RunResult::ActionRequired,
+            Err(_) => RunResult::Failed { retry_after: None },
+        };
+        self.clocks.insert(
+            id.to_owned(),
+            after_run(prev, outcome, now, self.focused, &self.opts, sample),
+        );
+        if outcome == RunResult::ActionRequired {
+            let message = match &result {
+                Ok(s) => s.error.as_ref().map(|e| e.message.clone()),
+                Err(e) => Some(e.to_string()),
+            };
+            let notify = lock(&self.store)
+                .set_account_status(
+                    id,
+                    AccountStatus::ActionRequired,
+                    Some(ErrorCode::ActionRequired.as_str()),
+                    message.as_deref(),
+                )
+                .map(|c| c.notify_action_required)
+                .unwrap_or(false);
+            (self.publish)(SyncEvent::ActionRequired {
+                account_id: id.to_owned(),
+                notify,
+            });
+        }
+        match result {
+            Ok(summary) => (self.publish)(SyncEvent::Finished { summary }),
+            Err(e) => (self.publish)(SyncEvent::Failed {
+                account_id: id.to_owned(),
+                error: AppError::new(e.code(), e.to_string()),
+            }),
+        }
+        let new: Vec<ConflictRecord> = lock(&self.store)
+            .conflicts(true)
+            .map(|l| {
+                l.into_iter()
+                    .filter(|c| !open_before.contains(&c.id))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !new.is_empty() {
+            (self.publish)(SyncEvent::NewConflicts(new));
+        }
+    }
+}
