@@ -63,6 +63,10 @@ pub async fn connect_account(
         accounts::keep(&mut store, &state.vault, &signed_in, unix_now())?
     };
     let _ = app.emit(ACCOUNTS_CHANGED, ());
+    crate::sync::send(
+        &app,
+        almanac_sync::Command::SyncNow(Some(account.id.clone())),
+    );
     crate::show_main_window(&app);
     Ok(account)
 }

@@ -20,6 +20,12 @@ const COMMANDS: &[&str] = &[
     "configured_providers",
     "connect_account",
     "disconnect_account",
+    "sync_overview",
+    "sync_now",
+    "set_sync_paused",
+    "list_conflicts",
+    "resolve_conflict",
+    "confirm_deletions",
 ];
 
 fn main() {

@@ -44,27 +44,51 @@ pub async fn get_event(state: State<'_, AppState>, id: String) -> CmdResult<Even
 }
 
 #[tauri::command]
-pub async fn create_event(state: State<'_, AppState>, input: EventInput) -> CmdResult<EventView> {
+pub async fn create_event(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    input: EventInput,
+) -> CmdResult<EventView> {
     let now = chrono::Utc::now();
-    with_store(&state, |s| s.create_event(input, Source::UserWindow, now))
+    let out = with_store(&state, |s| s.create_event(input, Source::UserWindow, now))?;
+    crate::sync::local_edit(&app);
+    Ok(out)
 }
 
 #[tauri::command]
-pub async fn update_event(state: State<'_, AppState>, change: EventChange) -> CmdResult<EventView> {
+pub async fn update_event(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    change: EventChange,
+) -> CmdResult<EventView> {
     let now = chrono::Utc::now();
-    with_store(&state, |s| s.update_event(change, Source::UserWindow, now))
+    let out = with_store(&state, |s| s.update_event(change, Source::UserWindow, now))?;
+    crate::sync::local_edit(&app);
+    Ok(out)
 }
 
 #[tauri::command]
-pub async fn move_event(state: State<'_, AppState>, change: EventMove) -> CmdResult<EventView> {
+pub async fn move_event(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    change: EventMove,
+) -> CmdResult<EventView> {
     let now = chrono::Utc::now();
-    with_store(&state, |s| s.move_event(change, Source::UserWindow, now))
+    let out = with_store(&state, |s| s.move_event(change, Source::UserWindow, now))?;
+    crate::sync::local_edit(&app);
+    Ok(out)
 }
 
 #[tauri::command]
-pub async fn delete_event(state: State<'_, AppState>, target: EventTarget) -> CmdResult<()> {
+pub async fn delete_event(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    target: EventTarget,
+) -> CmdResult<()> {
     let now = chrono::Utc::now();
-    with_store(&state, |s| s.delete_event(target, Source::UserWindow, now))
+    with_store(&state, |s| s.delete_event(target, Source::UserWindow, now))?;
+    crate::sync::local_edit(&app);
+    Ok(())
 }
 
 #[tauri::command]

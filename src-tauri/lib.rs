@@ -5,21 +5,23 @@ mod accounts;
 mod commands;
 mod notify;
 pub mod startup_probe;
+mod sync;
 mod tray;
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use almanac_auth::{deep_link, AuthConfig, DeepLinks, Vault};
 use almanac_model::AppError;
 use almanac_store::{DataDir, Store};
 use tauri::Manager;
 
-/// Shared app state: the store behind one writer lock, the provider configuration
-/// (or why it could not be read), the keyring vault, and sign-ins waiting for a
-/// deep link.
+/// Shared app state: the store behind one writer lock (shared with the sync loop),
+/// the provider configuration (or why it could not be read), the keyring vault,
+/// sign-ins waiting for a deep link, and the sync loop's handle.
 #[derive(Debug)]
 pub struct AppState {
-    store: Mutex<Store>,
+    store: Arc<Mutex<Store>>,
+    sync: OnceLock<sync::SyncHost>,
     config: Result<AuthConfig, AppError>,
     vault: Vault,
     deep_links: DeepLinks,
@@ -84,6 +86,12 @@ pub fn run() -> i32 {
             accounts::configured_providers,
             accounts::connect_account,
             accounts::disconnect_account,
+            sync::sync_overview,
+            sync::sync_now,
+            sync::set_sync_paused,
+            sync::list_conflicts,
+            sync::resolve_conflict,
+            sync::confirm_deletions,
         ])
         .setup(|app| {
             // Opened only after single-instance had its say: a second launch has been
@@ -95,8 +103,10 @@ pub fn run() -> i32 {
                     std::process::exit(1);
                 }
             };
+            let store = Arc::new(Mutex::new(store));
             app.manage(AppState {
-                store: Mutex::new(store),
+                store: store.clone(),
+                sync: OnceLock::new(),
                 config: AuthConfig::load().map_err(AppError::from),
                 vault: Vault::default(),
                 deep_links: DeepLinks::new(),
@@ -104,16 +114,20 @@ pub fn run() -> i32 {
             register_deep_link(app);
             tray::build(app.handle())?;
             accounts::check_at_start(app.handle());
+            sync::start(app.handle(), store);
             Ok(())
         })
-        .on_window_event(|window, event| {
+        .on_window_event(|window, event| match event {
             // Closing the window keeps Almanac in the tray; Quit is in the tray menu.
-            if let tauri::WindowEvent::CloseRequested { api, .. } = event {
-                if tray::is_available() {
-                    api.prevent_close();
-                    let _ = window.hide();
-                }
+            tauri::WindowEvent::CloseRequested { api, .. } if tray::is_available() => {
+                api.prevent_close();
+                let _ = window.hide();
             }
+            // Sync more often while the window is in front.
+            tauri::WindowEvent::Focused(f) => {
+                sync::send(window.app_handle(), almanac_sync::Command::Focus(*f));
+            }
+            _ => {}
         })
         .run(tauri::generate_context!());
     match result {

@@ -1,10 +1,12 @@
-//! The system tray icon: Open and Quit.
+//! The system tray icon: Open, Sync now, Pause/Resume sync, a status line, Quit.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use tauri::menu::{Menu, MenuItem};
+use almanac_model::{AccountStatus, SyncOverview};
+use almanac_sync::Command;
+use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
-use tauri::AppHandle;
+use tauri::{AppHandle, Manager, Wry};
 
 static AVAILABLE: AtomicBool = AtomicBool::new(false);
 
@@ -13,15 +15,46 @@ pub fn is_available() -> bool {
     AVAILABLE.load(Ordering::Relaxed)
 }
 
+/// The items whose text follows sync's state.
+struct TrayItems {
+    status: MenuItem<Wry>,
+    pause: MenuItem<Wry>,
+    sync_now: MenuItem<Wry>,
+}
+
 pub fn build(app: &AppHandle) -> tauri::Result<()> {
     let open = MenuItem::with_id(app, "open", "Open Almanac", true, None::<&str>)?;
+    let status = MenuItem::with_id(app, "status", "Sync: starting…", false, None::<&str>)?;
+    let sync_now = MenuItem::with_id(app, "sync-now", "Sync now", true, None::<&str>)?;
+    let pause = MenuItem::with_id(app, "pause", "Pause sync", true, None::<&str>)?;
     let quit = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
-    let menu = Menu::with_items(app, &[&open, &quit])?;
+    let sep = PredefinedMenuItem::separator(app)?;
+    let sep2 = PredefinedMenuItem::separator(app)?;
+    let menu = Menu::with_items(
+        app,
+        &[&open, &sep, &status, &sync_now, &pause, &sep2, &quit],
+    )?;
     let mut tray = TrayIconBuilder::with_id("almanac")
         .tooltip("Almanac")
         .menu(&menu)
         .on_menu_event(|app, event| match event.id.as_ref() {
             "open" => super::show_main_window(app),
+            "sync-now" => crate::sync::send(app, Command::SyncNow(None)),
+            "pause" => {
+                let paused = app
+                    .state::<crate::AppState>()
+                    .sync
+                    .get()
+                    .is_some_and(|h| h.paused());
+                crate::sync::send(
+                    app,
+                    if paused {
+                        Command::Resume
+                    } else {
+                        Command::Pause
+                    },
+                );
+            }
             "quit" => app.exit(0),
             _ => {}
         });
@@ -29,8 +62,65 @@ pub fn build(app: &AppHandle) -> tauri::Result<()> {
         tray = tray.icon(icon.clone());
     }
     tray.build(app)?;
+    app.manage(TrayItems {
+        status,
+        pause,
+        sync_now,
+    });
     // A desktop with no StatusNotifier host shows nothing; still, the icon exists and
     // a relaunch brings the window back through single-instance.
     AVAILABLE.store(true, Ordering::Relaxed);
     Ok(())
+}
+
+/// The status line in words: what a glance at the tray should tell.
+pub fn status_line(o: &SyncOverview) -> String {
+    if o.accounts.is_empty() {
+        return "Sync: no accounts connected".into();
+    }
+    if o.accounts
+        .iter()
+        .any(|a| a.status == AccountStatus::ActionRequired)
+    {
+        return "Sync: an account needs you to sign in again".into();
+    }
+    if o.paused {
+        return "Sync: paused".into();
+    }
+    if o.running {
+        return "Sync: syncing…".into();
+    }
+    if o.open_conflicts > 0 {
+        return format!(
+            "Sync: {} conflict{} to resolve",
+            o.open_conflicts,
+            if o.open_conflicts == 1 { "" } else { "s" }
+        );
+    }
+    if o.accounts.iter().any(|a| a.last_error.is_some()) {
+        return "Sync: failing — open Almanac for details".into();
+    }
+    match o
+        .accounts
+        .iter()
+        .filter_map(|a| a.last_success_at.as_deref())
+        .min()
+    {
+        Some(t) => format!("Sync: up to date ({} UTC)", t.get(11..16).unwrap_or(t)),
+        None => "Sync: not synced yet".into(),
+    }
+}
+
+/// Updates the tray's status line and the Pause / Sync now items.
+pub fn set_sync_status(app: &AppHandle, o: &SyncOverview) {
+    let Some(items) = app.try_state::<TrayItems>() else {
+        return;
+    };
+    let _ = items.status.set_text(status_line(o));
+    let _ = items.pause.set_text(if o.paused {
+        "Resume sync"
+    } else {
+        "Pause sync"
+    });
+    let _ = items.sync_now.set_enabled(!o.running);
 }

@@ -159,7 +159,10 @@ pub fn status(store: &Store, ctx: &Ctx) -> CliResult<()> {
             s.pending_pushes, s.open_conflicts
         ))?;
         for c in &s.held_calendars {
-            output::line(&format!("  stopped by the deletion guard: {c}"))?;
+            output::line(&format!(
+                "  {} stopped: it would delete {} of {} events; `almanac calendars confirm-deletions {}` once checked",
+                c.name, c.would_delete, c.total, c.calendar_id
+            ))?;
         }
     }
     Ok(())

@@ -707,3 +707,86 @@ async fn daemon_syncs_backs_off_and_stops_gracefully() {
     assert!(status[0]["lastErrorMessage"].is_string(), "{status}");
     assert!(status[0]["failures"].as_i64() >= Some(1), "{status}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_a_large_sync_then_restart_converges() {
+    let s = Sync::google().await;
+    for i in 0..240 {
+        s.seed(&format!("Site visit {i:03}"), i % 12, 6 + (i % 12) as u32);
+    }
+    // Small pages: many page commits for the kills to land between.
+    s.faults(json!({"page_size": 10}));
+    let cal_before = s.cli(&["calendars", "list"]);
+    let _ = cal_before;
+    for (round, delay_ms) in [150u64, 300, 450, 700, 1000, 1500].into_iter().enumerate() {
+        let child = s
+            .env
+            .command(&["--json", "sync"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start sync");
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &child.id().to_string()])
+            .status();
+        let mut child = child;
+        let _ = child.wait();
+        // Between kills, a local edit too: it must survive and go up.
+        if round == 2 {
+            let cal = s.primary_calendar();
+            let d = day(3);
+            s.cli(&[
+                "--tz",
+                "UTC",
+                "events",
+                "add",
+                "--calendar",
+                &cal,
+                "--title",
+                "Written mid-sync",
+                "--start",
+                &format!("{d}T05:00"),
+                "--end",
+                &format!("{d}T05:30"),
+            ]);
+        }
+        let check = s.cli(&["db", "check"]);
+        assert_eq!(check["ok"], true, "after kill {round}: {check}");
+    }
+    // The kills landed inside runs (their rows stay unfinished), not between them.
+    let log = s.cli(&["log", "--limit", "20"]);
+    let cut = log
+        .as_array()
+        .expect("log")
+        .iter()
+        .filter(|r| r["run"]["outcome"].is_null())
+        .count();
+    assert!(cut >= 3, "only {cut} runs were cut short: {log}");
+    let mut last = Value::Null;
+    for _ in 0..3 {
+        last = s.sync();
+        if last["outcome"] == "ok" && last["pulled"] == 0 && last["pushed"] == 0 {
+            break;
+        }
+    }
+    assert_eq!(last["outcome"], "ok", "{last}");
+    let local = s.local();
+    let mut titles: Vec<String> = local
+        .iter()
+        .map(|o| o["title"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    titles.sort();
+    let before = titles.len();
+    titles.dedup();
+    assert_eq!(before, titles.len(), "duplicates after the kills");
+    assert_eq!(titles.len(), 241, "{} events locally", titles.len());
+    assert_eq!(
+        s.remote().len(),
+        241,
+        "{} events at Google",
+        s.remote().len()
+    );
+    assert_eq!(s.remote_titled("Written mid-sync").len(), 1);
+    assert_eq!(s.cli(&["db", "check"])["ok"], true);
+}

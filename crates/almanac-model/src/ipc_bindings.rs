@@ -35,6 +35,16 @@ pub fn typescript_bindings() -> String {
         EventChange::decl(&cfg),
         EventTarget::decl(&cfg),
         EventMove::decl(&cfg),
+        HeldCalendar::decl(&cfg),
+        AccountSync::decl(&cfg),
+        SyncOverview::decl(&cfg),
+        ConflictKindView::decl(&cfg),
+        ConflictField::decl(&cfg),
+        ConflictView::decl(&cfg),
+        KeepSide::decl(&cfg),
+        FieldSide::decl(&cfg),
+        FieldPick::decl(&cfg),
+        ConflictAnswer::decl(&cfg),
     ];
     let mut out = String::from(BINDINGS_HEADER);
     for d in decls {

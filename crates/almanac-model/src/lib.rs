@@ -10,6 +10,7 @@ mod ipc_bindings;
 mod occurrence;
 mod people;
 pub mod recurrence;
+mod sync;
 pub mod time;
 
 pub use account::{Account, AccountStatus, Disconnected, Provider, RevokeOutcome};
@@ -23,3 +24,7 @@ pub use input::{
 pub use ipc_bindings::{typescript_bindings, BINDINGS_HEADER};
 pub use occurrence::{Occurrence, RangeQuery};
 pub use people::{Attendee, AttendeeKind, MeetingProvider, OnlineMeeting, Person, Response};
+pub use sync::{
+    AccountSync, ConflictAnswer, ConflictField, ConflictKindView, ConflictView, FieldPick,
+    FieldSide, HeldCalendar, KeepSide, SyncOverview,
+};

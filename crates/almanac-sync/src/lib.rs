@@ -22,6 +22,7 @@ mod resolve;
 mod run;
 pub mod schedule;
 mod scheduler;
+mod views;
 
 pub use clients::provider_for;
 pub use error::SyncError;
@@ -37,3 +38,4 @@ pub use plan::{
 pub use resolve::{parse_pick, per_field, resolve_conflict, Resolved};
 pub use run::{sync_account, CalendarRun, Clock, Held, RunSummary, SyncOptions};
 pub use scheduler::{Command, Connect, Now, Publish, Scheduler, SyncEvent};
+pub use views::{choice_of, conflict_view, open_conflicts, overview};

@@ -100,3 +100,45 @@ start: string,
  * Timed: RFC 3339 instant. All-day: `YYYY-MM-DD`, exclusive.
  */
 end: string, };
+export type HeldCalendar = { calendarId: string, name: string, wouldDelete: number, total: number, };
+export type AccountSync = { accountId: string, email: string, provider: Provider, status: AccountStatus, 
+/**
+ * A run of this account is in flight.
+ */
+running: boolean, lastSuccessAt: string | null, lastAttemptAt: string | null, 
+/**
+ * The last run's error in plain words; `None` after a success.
+ */
+lastError: AppErrorPayload | null, 
+/**
+ * Local changes waiting to be sent.
+ */
+pendingPushes: number, openConflicts: number, heldCalendars: Array<HeldCalendar>, };
+export type SyncOverview = { accounts: Array<AccountSync>, 
+/**
+ * Some run is in flight (Sync now is disabled meanwhile).
+ */
+running: boolean, paused: boolean, openConflicts: number, };
+export type ConflictKindView = "editEdit" | "editDelete" | "deleteEdit";
+export type ConflictField = { 
+/**
+ * The field's stable name (`title`, `timing`, `extra.<key>`…), used to answer.
+ */
+field: string, 
+/**
+ * What the user reads (`Title`, `Time`…).
+ */
+label: string, base: string, local: string, remote: string, };
+export type ConflictView = { id: string, eventId: string, calendarId: string, calendarName: string, kind: ConflictKindView, title: string, detectedAt: string, fields: Array<ConflictField>, 
+/**
+ * This computer's version in one line (`None` when deleted here).
+ */
+localSummary: string | null, 
+/**
+ * The provider's version in one line (`None` when deleted there).
+ */
+remoteSummary: string | null, };
+export type KeepSide = "local" | "remote" | "both";
+export type FieldSide = "local" | "remote";
+export type FieldPick = { field: string, side: FieldSide, };
+export type ConflictAnswer = { conflictId: string, keep: KeepSide | null, fields: Array<FieldPick>, };

@@ -74,7 +74,7 @@ pub struct SyncStatus {
     pub pending_pushes: i64,
     pub open_conflicts: i64,
     /// Calendars stopped by the mass-deletion guard.
-    pub held_calendars: Vec<String>,
+    pub held_calendars: Vec<almanac_model::HeldCalendar>,
 }
 
 fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
@@ -217,14 +217,28 @@ impl Store {
         })?;
         let mut out: Vec<SyncStatus> = rows.collect::<rusqlite::Result<_>>()?;
         for s in &mut out {
-            s.held_calendars = self
+            let held: Vec<(String, String, String)> = self
                 .conn
                 .prepare(
-                    "SELECT name FROM calendars WHERE account_id = ?1 AND sync_hold IS NOT NULL
-                     ORDER BY name",
+                    "SELECT id, name, sync_hold FROM calendars
+                     WHERE account_id = ?1 AND sync_hold IS NOT NULL ORDER BY name",
                 )?
-                .query_map(params![s.account_id], |r| r.get(0))?
+                .query_map(params![s.account_id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?
                 .collect::<rusqlite::Result<_>>()?;
+            s.held_calendars = held
+                .into_iter()
+                .map(|(calendar_id, name, hold)| {
+                    let h: Option<crate::CalendarHold> = serde_json::from_str(&hold).ok();
+                    almanac_model::HeldCalendar {
+                        calendar_id,
+                        name,
+                        would_delete: h.map_or(0, |h| h.would_delete as u32),
+                        total: h.map_or(0, |h| h.total as u32),
+                    }
+                })
+                .collect();
         }
         Ok(out)
     }

@@ -1,0 +1,225 @@
+//! Sync as the window shows it ([`SyncOverview`], [`ConflictView`]) and the window's
+//! answer to a conflict as a [`Choice`].
+
+use std::collections::BTreeSet;
+
+use almanac_model::{
+    AccountStatus, AccountSync, AppError, ConflictAnswer, ConflictField, ConflictKindView,
+    ConflictView, ErrorCode, FieldSide, KeepSide, Provider, SyncOverview,
+};
+use almanac_provider::{RemoteEvent, Timing};
+use almanac_store::{ConflictRecord, Store};
+use chrono::DateTime;
+use serde_json::Value;
+
+use crate::error::SyncError;
+use crate::local::{conflict_kind, parse_snapshot};
+use crate::merge::{Choice, ConflictKind, Side};
+use crate::resolve::{parse_pick, per_field};
+
+fn rfc3339(t: Option<i64>) -> Option<String> {
+    t.and_then(|s| DateTime::from_timestamp(s, 0))
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+}
+
+fn error_code(s: &str) -> ErrorCode {
+    serde_json::from_value(Value::String(s.to_owned())).unwrap_or(ErrorCode::Internal)
+}
+
+/// Every account's sync health; `running` holds the accounts with a run in flight.
+pub fn overview(
+    store: &Store,
+    running: &BTreeSet<String>,
+    paused: bool,
+) -> Result<SyncOverview, SyncError> {
+    let mut accounts = Vec::new();
+    for s in store.sync_status()? {
+        let status = AccountStatus::parse(&s.status).unwrap_or(AccountStatus::Error);
+        accounts.push(AccountSync {
+            running: running.contains(&s.account_id),
+            provider: Provider::parse(&s.provider).unwrap_or(Provider::Microsoft),
+            email: s.email,
+            status,
+            last_success_at: rfc3339(s.last_success_at),
+            last_attempt_at: rfc3339(s.last_attempt_at),
+            last_error: s.last_error_message.map(|m| {
+                AppError::new(
+                    s.last_error_code
+                        .as_deref()
+                        .map_or(ErrorCode::Internal, error_code),
+                    m,
+                )
+            }),
+            pending_pushes: s.pending_pushes.max(0) as u32,
+            open_conflicts: s.open_conflicts.max(0) as u32,
+            held_calendars: s.held_calendars,
+            account_id: s.account_id,
+        });
+    }
+    Ok(SyncOverview {
+        running: accounts.iter().any(|a| a.running),
+        open_conflicts: accounts.iter().map(|a| a.open_conflicts).sum(),
+        accounts,
+        paused,
+    })
+}
+
+fn label(field: &str) -> String {
+    match field {
+        "title" => "Title".into(),
+        "body" => "Description".into(),
+        "timing" => "Time".into(),
+        "showAs" => "Show as".into(),
+        "importance" => "Importance".into(),
+        "sensitivity" => "Privacy".into(),
+        "categories" => "Categories".into(),
+        "location" => "Location".into(),
+        "attendees" => "Attendees".into(),
+        "organizer" => "Organizer".into(),
+        "onlineMeeting" => "Online meeting".into(),
+        "recurrence" => "Repeats".into(),
+        "reminder" => "Reminder".into(),
+        "cancelled" => "Cancelled".into(),
+        other => other
+            .strip_prefix("extra.")
+            .map_or_else(|| other.to_owned(), |k| format!("Other ({k})")),
+    }
+}
+
+/// A field value as text a person reads.
+fn text(v: &Value) -> String {
+    match v {
+        Value::Null => "(none)".into(),
+        Value::String(s) if s.is_empty() => "(empty)".into(),
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => if *b { "yes" } else { "no" }.into(),
+        Value::Array(a) if a.is_empty() => "(none)".into(),
+        Value::Array(a) => a.iter().map(text).collect::<Vec<_>>().join(", "),
+        Value::Object(o) => {
+            if let Some(t) = o.get("text") {
+                return text(t); // a body: its text rendering
+            }
+            if let (Some(s), Some(e)) = (o.get("start"), o.get("end")) {
+                let zone = o
+                    .get("timeZone")
+                    .and_then(Value::as_str)
+                    .map(|z| format!(" ({z})"))
+                    .unwrap_or_default();
+                return format!("{} – {}{zone}", text(s), text(e));
+            }
+            if let Some(e) = o.get("email") {
+                return text(e);
+            }
+            o.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| format!("{k}: {}", text(v)))
+                .collect::<Vec<_>>()
+                .join("; ")
+        }
+        other => other.to_string(),
+    }
+}
+
+fn field_name(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Object(o) => o
+            .get("extra")
+            .and_then(Value::as_str)
+            .map_or_else(|| "extra".into(), |k| format!("extra.{k}")),
+        other => other.to_string(),
+    }
+}
+
+fn summary(ev: &RemoteEvent) -> String {
+    let when = match &ev.timing {
+        Timing::Timed {
+            start, time_zone, ..
+        } => format!("{} ({time_zone})", start.format("%Y-%m-%d %H:%M UTC")),
+        Timing::AllDay { start, .. } => format!("{start} (all day)"),
+    };
+    if ev.location.is_empty() {
+        format!("{} — {when}", ev.title)
+    } else {
+        format!("{} — {when} — {}", ev.title, ev.location)
+    }
+}
+
+/// A conflict record for the Conflicts panel.
+pub fn conflict_view(c: &ConflictRecord) -> ConflictView {
+    let local = parse_snapshot(c.local.as_deref());
+    let remote = parse_snapshot(c.remote.as_deref());
+    let base = parse_snapshot(c.base.as_deref());
+    let fields: Vec<Value> = serde_json::from_str(&c.fields).unwrap_or_default();
+    let kind = match conflict_kind(&c.kind) {
+        ConflictKind::EditEdit => ConflictKindView::EditEdit,
+        ConflictKind::EditDelete => ConflictKindView::EditDelete,
+        ConflictKind::DeleteEdit => ConflictKindView::DeleteEdit,
+    };
+    let title = local
+        .as_ref()
+        .or(remote.as_ref())
+        .or(base.as_ref())
+        .map_or_else(|| "(untitled)".into(), |e| e.title.clone());
+    ConflictView {
+        id: c.id.clone(),
+        event_id: c.event_id.clone(),
+        calendar_id: c.calendar_id.clone(),
+        calendar_name: c.calendar_name.clone(),
+        kind,
+        title,
+        detected_at: rfc3339(Some(c.detected_at)).unwrap_or_default(),
+        fields: fields
+            .iter()
+            .map(|f| {
+                let name = field_name(f.get("field").unwrap_or(&Value::Null));
+                ConflictField {
+                    label: label(&name),
+                    field: name,
+                    base: text(f.get("base").unwrap_or(&Value::Null)),
+                    local: text(f.get("local").unwrap_or(&Value::Null)),
+                    remote: text(f.get("remote").unwrap_or(&Value::Null)),
+                }
+            })
+            .collect(),
+        local_summary: match kind {
+            ConflictKindView::DeleteEdit => None,
+            _ => local.as_ref().map(summary),
+        },
+        remote_summary: match kind {
+            ConflictKindView::EditDelete => None,
+            _ => remote.as_ref().map(summary),
+        },
+    }
+}
+
+/// The open conflicts, newest first.
+pub fn open_conflicts(store: &Store) -> Result<Vec<ConflictView>, SyncError> {
+    Ok(store.conflicts(true)?.iter().map(conflict_view).collect())
+}
+
+/// The window's answer as the engine's choice.
+pub fn choice_of(a: &ConflictAnswer) -> Result<Choice, SyncError> {
+    match a.keep {
+        Some(KeepSide::Local) => Ok(Choice::KeepMine),
+        Some(KeepSide::Remote) => Ok(Choice::KeepTheirs),
+        Some(KeepSide::Both) => Ok(Choice::KeepBoth),
+        None if a.fields.is_empty() => Err(SyncError::BadRequest(
+            "Choose which version to keep, or a side for each field.".into(),
+        )),
+        None => {
+            let picks = a
+                .fields
+                .iter()
+                .map(|p| {
+                    let side = match p.side {
+                        FieldSide::Local => "local",
+                        FieldSide::Remote => "remote",
+                    };
+                    parse_pick(&format!("{}={side}", p.field))
+                })
+                .collect::<Result<Vec<(crate::merge::Field, Side)>, _>>()?;
+            Ok(per_field(picks))
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! The sync loop in the desktop app: started with the app, driven by the window
+//! (Sync now, pause, focus, local edits) and the tray, reported to the window as
+//! `sync-changed` events and to the user as one notification per new conflict and per
+//! account needing sign-in. Thin: the loop and its rules are `almanac-sync`'s.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use almanac_auth::Credentials;
+use almanac_model::{AppError, ConflictAnswer, ConflictView, ErrorCode, SyncOverview};
+use almanac_store::Store;
+use almanac_sync::schedule::ScheduleOptions;
+use almanac_sync::{Command, Scheduler, SyncError, SyncEvent};
+use tauri::{AppHandle, Emitter, Manager, State};
+
+use crate::{notify, tray, AppState};
+
+type CmdResult<T> = Result<T, AppError>;
+
+/// Emitted with the new [`SyncOverview`] whenever sync's state changes.
+pub const SYNC_CHANGED: &str = "sync-changed";
+
+/// The loop's handle and what the window asks about it.
+#[derive(Debug)]
+pub struct SyncHost {
+    scheduler: Scheduler,
+    running: Mutex<BTreeSet<String>>,
+    paused: AtomicBool,
+}
+
+impl SyncHost {
+    pub fn send(&self, c: Command) {
+        self.scheduler.send(c);
+    }
+
+    fn running(&self) -> BTreeSet<String> {
+        self.running.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    pub fn paused(&self) -> bool {
+        self.paused.load(Ordering::Relaxed)
+    }
+}
+
+fn store_error() -> AppError {
+    AppError::new(
+        ErrorCode::Internal,
+        "The store is unavailable after an earlier failure; restart Almanac.",
+    )
+}
+
+fn overview_of(app: &AppHandle) -> CmdResult<SyncOverview> {
+    let state = app.state::<AppState>();
+    let host = state.sync.get().ok_or_else(not_started)?;
+    let store = state.store.lock().map_err(|_| store_error())?;
+    Ok(almanac_sync::overview(
+        &store,
+        &host.running(),
+        host.paused(),
+    )?)
+}
+
+fn not_started() -> AppError {
+    AppError::new(
+        ErrorCode::Internal,
+        "Sync has not started yet; try again in a moment.",
+    )
+}
+
+/// Tells the window (and the tray's status line) what sync is doing now.
+fn changed(app: &AppHandle) {
+    if let Ok(o) = overview_of(app) {
+        tray::set_sync_status(app, &o);
+        let _ = app.emit(SYNC_CHANGED, o);
+    }
+}
+
+/// Starts the loop (on Tauri's tokio runtime) and keeps its handle in the state.
+pub fn start(app: &AppHandle, store: Arc<Mutex<Store>>) {
+    let state = app.state::<AppState>();
+    let creds = state
+        .config
+        .clone()
+        .and_then(|c| Credentials::new(c, state.vault.clone()).map_err(AppError::from))
+        .map(Arc::new);
+    let connect: Arc<almanac_sync::Connect> = Arc::new(move |account| match &creds {
+        Ok(c) => almanac_sync::provider_for(account, c.config(), c.clone()),
+        Err(e) => Err(SyncError::Config(e.message.clone())),
+    });
+    let handle = app.clone();
+    let publish: Arc<almanac_sync::Publish> = Arc::new(move |e| on_event(&handle, e));
+    let (scheduler, _task) = tauri::async_runtime::block_on(async move {
+        Scheduler::spawn(
+            store,
+            connect,
+            publish,
+            ScheduleOptions::default(),
+            Arc::new(chrono::Utc::now),
+        )
+    });
+    let _ = state.sync.set(SyncHost {
+        scheduler,
+        running: Mutex::new(BTreeSet::new()),
+        paused: AtomicBool::new(false),
+    });
+}
+
+fn on_event(app: &AppHandle, e: SyncEvent) {
+    let state = app.state::<AppState>();
+    let Some(host) = state.sync.get() else {
+        return;
+    };
+    match e {
+        SyncEvent::Started { account_id } => {
+            if let Ok(mut r) = host.running.lock() {
+                r.insert(account_id);
+            }
+        }
+        SyncEvent::Finished { summary } => {
+            if let Ok(mut r) = host.running.lock() {
+                r.remove(&summary.account_id);
+            }
+            if summary.pulled + summary.pushed > 0 {
+                // The calendar views refetch on this.
+                let _ = app.emit("events-changed", ());
+            }
+        }
+        SyncEvent::Failed { account_id, .. } => {
+            if let Ok(mut r) = host.running.lock() {
+                r.remove(&account_id);
+            }
+        }
+        SyncEvent::ActionRequired { account_id, notify } => {
+            let _ = app.emit(crate::accounts::ACCOUNTS_CHANGED, ());
+            if notify {
+                let account = state
+                    .store
+                    .lock()
+                    .ok()
+                    .and_then(|s| s.account(&account_id).ok());
+                if let Some(a) = account {
+                    let reason = a
+                        .status_message
+                        .clone()
+                        .unwrap_or_else(|| "sign in again".into());
+                    notify::action_required(&a, &reason);
+                }
+            }
+        }
+        SyncEvent::NewConflicts(list) => {
+            for c in &list {
+                notify::conflict(&almanac_sync::conflict_view(c));
+            }
+        }
+        SyncEvent::Paused(p) => host.paused.store(p, Ordering::Relaxed),
+        SyncEvent::Stopped => {}
+    }
+    changed(app);
+}
+
+/// A local edit was saved: push it soon (a no-op for calendars that do not sync).
+pub fn local_edit(app: &AppHandle) {
+    if let Some(h) = app.state::<AppState>().sync.get() {
+        h.send(Command::LocalEdit);
+    }
+}
+
+pub fn send(app: &AppHandle, c: Command) {
+    if let Some(h) = app.state::<AppState>().sync.get() {
+        h.send(c);
+    }
+}
+
+#[tauri::command]
+pub async fn sync_overview(app: AppHandle) -> CmdResult<SyncOverview> {
+    overview_of(&app)
+}
+
+/// Runs every account now (the loop ignores it while a run is in flight: the button
+/// is disabled meanwhile).
+#[tauri::command]
+pub async fn sync_now(app: AppHandle, state: State<'_, AppState>) -> CmdResult<()> {
+    let host = state.sync.get().ok_or_else(not_started)?;
+    host.send(Command::SyncNow(None));
+    changed(&app);
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn set_sync_paused(state: State<'_, AppState>, paused: bool) -> CmdResult<()> {
+    let host = state.sync.get().ok_or_else(not_started)?;
+    host.send(if paused {
+        Command::Pause
+    } else {
+        Command::Resume
+    });
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn list_conflicts(state: State<'_, AppState>) -> CmdResult<Vec<ConflictView>> {
+    let store = state.store.lock().map_err(|_| store_error())?;
+    Ok(almanac_sync::open_conflicts(&store)?)
+}
+
+/// Carries out the user's answer; the result goes to the provider on the next run,
+/// which is asked for at once.
+#[tauri::command]
+pub async fn resolve_conflict(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    answer: ConflictAnswer,
+) -> CmdResult<()> {
+    let choice = almanac_sync::choice_of(&answer)?;
+    almanac_sync::resolve_conflict(
+        &state.store,
+        &answer.conflict_id,
+        &choice,
+        chrono::Utc::now(),
+    )?;
+    let _ = app.emit("events-changed", ());
+    send(&app, Command::LocalEdit);
+    changed(&app);
+    Ok(())
+}
+
+/// The user checked a calendar the deletion guard stopped and lets the deletions
+/// through on the next run.
+#[tauri::command]
+pub async fn confirm_deletions(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    calendar_id: String,
+) -> CmdResult<()> {
+    {
+        let mut store = state.store.lock().map_err(|_| store_error())?;
+        store.confirm_deletions(&calendar_id)?;
+    }
+    send(&app, Command::SyncNow(None));
+    changed(&app);
+    Ok(())
+}
