@@ -790,3 +790,81 @@ async fn sigkill_during_a_large_sync_then_restart_converges() {
     assert_eq!(s.remote_titled("Written mid-sync").len(), 1);
     assert_eq!(s.cli(&["db", "check"])["ok"], true);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn google_exception_moved_remotely_while_the_series_is_edited_locally() {
+    let s = Sync::google().await;
+    let d = day(1);
+    let master = s
+        .state
+        .google_seed_event(
+            &s.email,
+            "primary",
+            &json!({
+                "summary": "Pipeline review",
+                "start": {"dateTime": format!("{d}T08:00:00Z"), "timeZone": "UTC"},
+                "end": {"dateTime": format!("{d}T08:30:00Z"), "timeZone": "UTC"},
+                "recurrence": ["RRULE:FREQ=DAILY;COUNT=5"],
+            }),
+        )
+        .expect("seed");
+    s.sync();
+    assert_eq!(s.local_titled("Pipeline review").len(), 5);
+
+    // Here: the whole series gets a room. There: the third instance moves to 15:00.
+    let series = s.local_titled("Pipeline review")[0]["eventId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    s.cli(&["events", "edit", &series, "--location", "Room 12"]);
+    let third = day(3).replace('-', "");
+    let instance_id = format!("{}_{third}T080000Z", master["id"].as_str().expect("id"));
+    let d3 = day(3);
+    s.edit_remote(
+        &instance_id,
+        json!({
+            "start": {"dateTime": format!("{d3}T15:00:00Z"), "timeZone": "UTC"},
+            "end": {"dateTime": format!("{d3}T15:30:00Z"), "timeZone": "UTC"},
+        }),
+    );
+    let run = s.sync();
+    assert_eq!(run["conflicts"], 0, "{run}");
+    // No phantom and no lost instance: five, the moved one at its new time.
+    let local = s.local_titled("Pipeline review");
+    assert_eq!(local.len(), 5, "{local:?}");
+    assert!(
+        local.iter().any(|o| o["start"]
+            .as_str()
+            .is_some_and(|t| t.starts_with(&format!("{d3}T15:00")))),
+        "{local:?}"
+    );
+    assert!(
+        !local.iter().any(|o| o["start"]
+            .as_str()
+            .is_some_and(|t| t.starts_with(&format!("{d3}T08:00")))),
+        "the moved instance is also at its old time: {local:?}"
+    );
+    // The series' room went up; the moved instance stays moved at Google.
+    let events = s.state.google_events(&s.email, "primary").expect("events");
+    let m = events
+        .iter()
+        .find(|e| e["id"] == master["id"])
+        .expect("master");
+    assert_eq!(m["location"], "Room 12", "{m}");
+    let moved = events
+        .iter()
+        .find(|e| e["id"] == instance_id.as_str())
+        .expect("exception");
+    assert!(
+        moved["start"]["dateTime"]
+            .as_str()
+            .is_some_and(|t| t.contains("T15:00")),
+        "{moved}"
+    );
+    let quiet = s.sync();
+    assert_eq!(
+        (quiet["pulled"].clone(), quiet["pushed"].clone()),
+        (json!(0), json!(0)),
+        "{quiet}"
+    );
+}
