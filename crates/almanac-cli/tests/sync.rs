@@ -868,3 +868,180 @@ async fn google_exception_moved_remotely_while_the_series_is_edited_locally() {
         "{quiet}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_occurrence_changed_or_removed_here_goes_to_both_providers() {
+    // Google: the instance is updated in place; a removed one becomes an EXDATE.
+    let s = Sync::google().await;
+    let d = day(1);
+    let master = s
+        .state
+        .google_seed_event(
+            &s.email,
+            "primary",
+            &json!({
+                "summary": "Office hours",
+                "start": {"dateTime": format!("{d}T13:00:00Z"), "timeZone": "UTC"},
+                "end": {"dateTime": format!("{d}T14:00:00Z"), "timeZone": "UTC"},
+                "recurrence": ["RRULE:FREQ=DAILY;COUNT=4"],
+            }),
+        )
+        .expect("seed");
+    s.sync();
+    let series = s.local_titled("Office hours")[0]["eventId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let d2 = day(2);
+    let d3 = day(3);
+    s.cli(&[
+        "--tz",
+        "UTC",
+        "events",
+        "edit",
+        &series,
+        "--occurrence",
+        &format!("{d2}T13:00"),
+        "--title",
+        "Office hours (extended)",
+    ]);
+    s.cli(&[
+        "--tz",
+        "UTC",
+        "events",
+        "rm",
+        &series,
+        "--occurrence",
+        &format!("{d3}T13:00"),
+    ]);
+    let run = s.sync();
+    assert_eq!(run["outcome"], "ok", "{run}");
+    let events = s.state.google_events(&s.email, "primary").expect("events");
+    let instance = format!(
+        "{}_{}T130000Z",
+        master["id"].as_str().expect("id"),
+        d2.replace('-', "")
+    );
+    let changed = events
+        .iter()
+        .find(|e| e["id"] == instance.as_str())
+        .expect("the changed instance");
+    assert_eq!(changed["summary"], "Office hours (extended)", "{changed}");
+    let m = events
+        .iter()
+        .find(|e| e["id"] == master["id"])
+        .expect("master");
+    let rules = m["recurrence"].to_string();
+    assert!(
+        rules.contains("EXDATE") && rules.contains(&d3.replace('-', "")),
+        "{rules}"
+    );
+    let quiet = s.sync();
+    assert_eq!(
+        (quiet["pulled"].clone(), quiet["pushed"].clone()),
+        (json!(0), json!(0)),
+        "{quiet}"
+    );
+    assert_eq!(s.local_titled("Office hours").len(), 2);
+    assert_eq!(s.local_titled("Office hours (extended)").len(), 1);
+
+    // Graph: the occurrence is PATCHed; a removed one is deleted on its own.
+    let g = GraphSync::start().await;
+    let gd = day(1);
+    let gseries = g.seed(json!({
+        "subject": "Team sync",
+        "start": {"dateTime": format!("{gd}T10:00:00"), "timeZone": "UTC"},
+        "end": {"dateTime": format!("{gd}T10:30:00"), "timeZone": "UTC"},
+        "recurrence": {
+            "pattern": {"type": "daily", "interval": 1},
+            "range": {"type": "numbered", "startDate": gd, "numberOfOccurrences": 4}
+        }
+    }));
+    g.sync();
+    let local_series = g.local_titled("Team sync")[0]["eventId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    g.cli(&[
+        "--tz",
+        "UTC",
+        "events",
+        "edit",
+        &local_series,
+        "--occurrence",
+        &format!("{d2}T10:00"),
+        "--title",
+        "Team sync (demo)",
+    ]);
+    g.cli(&[
+        "--tz",
+        "UTC",
+        "events",
+        "rm",
+        &local_series,
+        "--occurrence",
+        &format!("{d3}T10:00"),
+    ]);
+    let run = g.sync();
+    assert_eq!(run["outcome"], "ok", "{run}");
+    // The removed occurrence is cancelled in the series (the changed one is checked
+    // from a fresh computer below).
+    let remote_master = g
+        .remote()
+        .into_iter()
+        .find(|e| e["id"] == gseries["id"])
+        .expect("master");
+    assert_eq!(
+        remote_master["cancelledOccurrences"]
+            .as_array()
+            .map(Vec::len),
+        Some(1),
+        "{remote_master}"
+    );
+    let quiet = g.sync();
+    assert_eq!(
+        (quiet["pulled"].clone(), quiet["pushed"].clone()),
+        (json!(0), json!(0)),
+        "{quiet}"
+    );
+    assert_eq!(
+        g.local_titled("Team sync").len(),
+        2,
+        "{:?}",
+        g.local_titled("Team sync")
+    );
+    assert_eq!(g.local_titled("Team sync (demo)").len(), 1);
+    // A fresh computer signing in to the same mailbox sees what this one does.
+    let fresh = Env::new(&std::fs::read_to_string(&g.env.config).expect("config"));
+    tokio::task::block_in_place(|| {
+        fresh.json(&["--json", "accounts", "add", "microsoft", "--timeout", "60"]);
+        fresh.json(&["--json", "sync"]);
+    });
+    let seen: Vec<Value> = tokio::task::block_in_place(|| {
+        fresh.json(&[
+            "--json",
+            "--tz",
+            "UTC",
+            "events",
+            "list",
+            "--from",
+            &day(-7),
+            "--to",
+            &day(14),
+        ])
+    })
+    .as_array()
+    .expect("list")
+    .clone();
+    let titles: Vec<&str> = seen.iter().filter_map(|o| o["title"].as_str()).collect();
+    assert_eq!(
+        titles.iter().filter(|t| **t == "Team sync").count(),
+        2,
+        "{titles:?}"
+    );
+    assert_eq!(
+        titles.iter().filter(|t| **t == "Team sync (demo)").count(),
+        1,
+        "{titles:?}"
+    );
+}

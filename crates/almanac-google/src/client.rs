@@ -8,7 +8,7 @@ use almanac_provider::header::IF_MATCH;
 use almanac_provider::Method;
 use almanac_provider::{
     ApiClient, ApiRequest, ApiResponse, BoxFuture, CalendarProvider, Change, ChangePage, Cursor,
-    ErrorKind, ProviderError, RemoteCalendar, RemoteEvent, Result, Window,
+    ErrorKind, OriginalStart, ProviderError, RemoteCalendar, RemoteEvent, Result, Window,
 };
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
@@ -675,6 +675,29 @@ impl CalendarProvider for GoogleCalendar {
 
     fn creation_key(&self, event: &RemoteEvent) -> Option<String> {
         key_of_event_id(&event.remote_id)
+    }
+
+    fn instance<'a>(
+        &'a self,
+        calendar: &'a RemoteCalendar,
+        master_id: &'a str,
+        original_start: &'a OriginalStart,
+    ) -> BoxFuture<'a, Result<Option<RemoteEvent>>> {
+        // Google names an instance `<series id>_<original start>` (UTC basic format,
+        // or the date for all-day series).
+        let id = match original_start {
+            OriginalStart::Timed(t) => format!("{master_id}_{}", t.format("%Y%m%dT%H%M%SZ")),
+            OriginalStart::AllDay(d) => format!("{master_id}_{}", d.format("%Y%m%d")),
+        };
+        Box::pin(async move {
+            CalendarProvider::event(self, calendar, &id)
+                .await
+                .map(|e| e.filter(|e| !e.cancelled))
+        })
+    }
+
+    fn exdates_in_rule(&self) -> bool {
+        true
     }
 
     fn create<'a>(

@@ -8,7 +8,7 @@ use almanac_provider::header::{HeaderName, IF_MATCH};
 use almanac_provider::Method;
 use almanac_provider::{
     ApiClient, ApiRequest, BoxFuture, CalendarProvider, Change, ChangePage, Cursor, ErrorKind,
-    ProviderError, RemoteCalendar, RemoteEvent, Result, Window,
+    OriginalStart, ProviderError, RemoteCalendar, RemoteEvent, Result, Window,
 };
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
@@ -556,6 +556,69 @@ impl CalendarProvider for GraphCalendar {
         Box::pin(self.still_there(cal, remote_id))
     }
 
+    fn instance<'a>(
+        &'a self,
+        cal: &'a RemoteCalendar,
+        master_id: &'a str,
+        original_start: &'a OriginalStart,
+    ) -> BoxFuture<'a, Result<Option<RemoteEvent>>> {
+        Box::pin(async move {
+            // The instances around the original start; the one whose originalStart
+            // matches is it (an instance that moved still carries its original start).
+            let at = match original_start {
+                OriginalStart::Timed(t) => *t,
+                OriginalStart::AllDay(d) => d.and_time(chrono::NaiveTime::MIN).and_utc(),
+            };
+            let (scope, mailbox) = self.scope(cal);
+            let mut u = Url::parse(&self.url(&format!(
+                "{scope}/events/{}/instances",
+                urlencode(master_id)
+            )))
+            .map_err(|_| bad(ErrorKind::InvalidRequest, "Bad series id."))?;
+            u.query_pairs_mut()
+                .append_pair("startDateTime", &rfc3339(at - chrono::TimeDelta::days(2)))
+                .append_pair("endDateTime", &rfc3339(at + chrono::TimeDelta::days(2)));
+            let mut next = Some(u.to_string());
+            let mut pages = 0;
+            while let Some(url) = next.take() {
+                pages += 1;
+                if pages > 20 {
+                    break;
+                }
+                let page = self
+                    .api
+                    .send(&mailbox, self.request(Method::GET, url))
+                    .await?
+                    .body;
+                let items = page
+                    .get("value")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                for item in &items {
+                    let ev = self.read_event(item)?;
+                    if ev
+                        .series
+                        .as_ref()
+                        .is_some_and(|l| same_start(&l.original_start, original_start))
+                    {
+                        return Ok(Some(ev));
+                    }
+                }
+                next = page
+                    .get("@odata.nextLink")
+                    .and_then(Value::as_str)
+                    .map(|n| self.trusted_link(n))
+                    .transpose()?;
+            }
+            Ok(None)
+        })
+    }
+
+    fn exdates_in_rule(&self) -> bool {
+        false
+    }
+
     fn creation_key(&self, event: &RemoteEvent) -> Option<String> {
         event
             .extra
@@ -610,6 +673,33 @@ impl CalendarProvider for GraphCalendar {
         })
     }
 
+    fn update_changed<'a>(
+        &'a self,
+        cal: &'a RemoteCalendar,
+        event: &'a RemoteEvent,
+        etag: &'a str,
+        base: Option<&'a RemoteEvent>,
+    ) -> BoxFuture<'a, Result<RemoteEvent>> {
+        let Some(base) = base else {
+            return self.update(cal, event, etag);
+        };
+        Box::pin(async move {
+            let full =
+                mapping::to_graph(event).map_err(|why| bad(ErrorKind::InvalidRequest, why))?;
+            let before = mapping::to_graph(base).unwrap_or_default();
+            let body = changed_properties(&full, &before);
+            let (scope, mailbox) = self.scope(cal);
+            let mut req = self.request(
+                Method::PATCH,
+                self.url(&format!("{scope}/events/{}", urlencode(&event.remote_id))),
+            );
+            req.headers.push((IF_MATCH, etag.to_string()));
+            req.body = Some(body);
+            let updated = self.api.send(&mailbox, req).await?.body;
+            self.read_event(&updated)
+        })
+    }
+
     fn delete<'a>(
         &'a self,
         cal: &'a RemoteCalendar,
@@ -617,6 +707,38 @@ impl CalendarProvider for GraphCalendar {
         etag: Option<&'a str>,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move { self.delete_one(&self.scope(cal), remote_id, etag).await })
+    }
+}
+
+/// The properties of `full` that differ from `before`: a PATCH that names only what
+/// changed. The times travel together (`start`, `end`, `isAllDay`): a PATCH with one
+/// bound and not the other is read against the stored other bound.
+fn changed_properties(full: &Value, before: &Value) -> Value {
+    let mut out = serde_json::Map::new();
+    let (Some(full), before) = (full.as_object(), before.as_object()) else {
+        return full.clone();
+    };
+    let differs = |k: &str| before.is_none_or(|b| b.get(k) != full.get(k));
+    let times = ["start", "end", "isAllDay"];
+    let times_changed = times.iter().any(|k| differs(k));
+    for (k, v) in full {
+        if differs(k) || (times_changed && times.contains(&k.as_str())) {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    Value::Object(out)
+}
+
+/// Two original starts name the same instance (an all-day one may come back as the
+/// midnight of its date).
+fn same_start(a: &OriginalStart, b: &OriginalStart) -> bool {
+    let day = |o: &OriginalStart| match o {
+        OriginalStart::Timed(t) => (t.date_naive(), Some(*t)),
+        OriginalStart::AllDay(d) => (*d, None),
+    };
+    match (day(a), day(b)) {
+        ((_, Some(x)), (_, Some(y))) => x == y,
+        ((x, _), (y, _)) => x == y,
     }
 }
 

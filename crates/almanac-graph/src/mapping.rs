@@ -208,7 +208,11 @@ pub fn from_graph(v: &Value, fallback_zone: &str) -> Result<RemoteEvent, BadEven
             pin: None,
         });
     let recurrence = match v.get("recurrence").filter(|r| !r.is_null()) {
-        Some(r) => Some(series::from_graph(r, &timing, &zone).map_err(BadEvent)?),
+        Some(r) => {
+            let mut rec = series::from_graph(r, &timing, &zone).map_err(BadEvent)?;
+            rec.exdates = cancelled_exdates(v.get("cancelledOccurrences"), &timing, &zone);
+            Some(rec)
+        }
         None => None,
     };
     let mut extra = Map::new();
@@ -466,3 +470,31 @@ const READ_ONLY: &[&str] = &[
     "isCancelled",
     "uid",
 ];
+
+/// A series' removed occurrences as EXDATEs: Graph lists them on the master as
+/// `cancelledOccurrences`, strings `OID.<series id>.<YYYY-MM-DD>` (reference D1); each
+/// names the date of an instance, which starts at the series' time of day.
+fn cancelled_exdates(list: Option<&Value>, timing: &Timing, zone: &str) -> Vec<String> {
+    let Some(list) = list.and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = list
+        .iter()
+        .filter_map(Value::as_str)
+        .filter_map(|s| s.rsplit('.').next())
+        .filter_map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        .map(|date| match timing {
+            Timing::AllDay { .. } => date.format("%Y-%m-%d").to_string(),
+            Timing::Timed { start, .. } => {
+                let time = match zone.parse::<chrono_tz::Tz>() {
+                    Ok(tz) => start.with_timezone(&tz).time(),
+                    Err(_) => start.time(),
+                };
+                date.and_time(time).format("%Y-%m-%dT%H:%M").to_string()
+            }
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}

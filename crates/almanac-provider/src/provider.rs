@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use crate::error::Result;
-use crate::event::RemoteEvent;
+use crate::event::{OriginalStart, RemoteEvent};
 
 /// A calendar in the account's list.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,6 +88,21 @@ pub trait CalendarProvider: Send + Sync {
         remote_id: &'a str,
     ) -> BoxFuture<'a, Result<Option<RemoteEvent>>>;
 
+    /// The provider's instance of series `master_id` at `original_start` (its id and
+    /// etag, to update or delete that one occurrence); `None` when the series has no
+    /// such instance.
+    fn instance<'a>(
+        &'a self,
+        calendar: &'a RemoteCalendar,
+        master_id: &'a str,
+        original_start: &'a OriginalStart,
+    ) -> BoxFuture<'a, Result<Option<RemoteEvent>>>;
+
+    /// Whether a series' EXDATEs are part of the rule the provider stores (Google's
+    /// `recurrence` lines). Where they are not (Graph), a removed occurrence is a
+    /// delete of that instance.
+    fn exdates_in_rule(&self) -> bool;
+
     /// The idempotency key a create of ours carried, read back from the provider's
     /// version of the event (Graph `transactionId`, Google's id derived from it), so a
     /// create whose answer was lost is linked, not duplicated.
@@ -109,6 +124,21 @@ pub trait CalendarProvider: Send + Sync {
         event: &'a RemoteEvent,
         etag: &'a str,
     ) -> BoxFuture<'a, Result<RemoteEvent>>;
+
+    /// Updates `event` sending only what differs from `base` (the version both sides
+    /// last agreed on), where the provider's PATCH makes that matter: Outlook drops a
+    /// series' exceptions when a PATCH names its times or pattern, changed or not. The
+    /// default sends everything, like [`CalendarProvider::update`].
+    fn update_changed<'a>(
+        &'a self,
+        calendar: &'a RemoteCalendar,
+        event: &'a RemoteEvent,
+        etag: &'a str,
+        base: Option<&'a RemoteEvent>,
+    ) -> BoxFuture<'a, Result<RemoteEvent>> {
+        let _ = base;
+        self.update(calendar, event, etag)
+    }
 
     /// Deletes; an already deleted event is success.
     fn delete<'a>(

@@ -261,7 +261,7 @@ fn instance_key_of(o: &OriginalStart, m: &MasterInfo) -> Result<String, Unfit> {
     })
 }
 
-fn original_start_of(key: &str, m: &MasterInfo) -> Result<OriginalStart, Unfit> {
+pub(crate) fn original_start_of(key: &str, m: &MasterInfo) -> Result<OriginalStart, Unfit> {
     if m.all_day {
         return parse_date(key)
             .map(OriginalStart::AllDay)

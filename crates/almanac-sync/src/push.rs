@@ -147,10 +147,32 @@ impl Pusher<'_> {
                 .map(|()| None),
             Ready::Send(ev, master) => {
                 if o.op == OutboxOp::Create && ev.kind == almanac_provider::RemoteKind::Exception {
-                    return self.refuse(o, out, &ProviderError::new(
-                        ErrorKind::InvalidRequest,
-                        "A change to one occurrence of a series created elsewhere is not sent to the provider yet; it stays on this computer.",
-                    ));
+                    // One occurrence of a series that lives at the provider, changed
+                    // here: it is that instance, updated (not a new event).
+                    let sent = self.send_instance(ev).await;
+                    match sent {
+                        Ok(Some(answer)) => {
+                            self.acknowledge(o, &answer, ev, master.as_ref())?;
+                            out.sent += 1;
+                            return Ok(Outcome::Done);
+                        }
+                        Ok(None) => {
+                            return self.refuse(o, out, &ProviderError::new(
+                                ErrorKind::NotFound,
+                                "The provider's series has no occurrence at this time any more; the change stays on this computer.",
+                            ))
+                        }
+                        Err(e) if passing(&e) => return self.retry_later(o, e),
+                        Err(e) => return self.refuse(o, out, &e),
+                    }
+                }
+                if o.op == OutboxOp::Update && ev.kind == almanac_provider::RemoteKind::Master {
+                    if let Err(e) = self.remove_instances(o, ev, master.as_ref()).await {
+                        if passing(&e) {
+                            return self.retry_later(o, e);
+                        }
+                        return self.refuse(o, out, &e);
+                    }
                 }
                 let sent = match o.op {
                     OutboxOp::Create => {
@@ -163,13 +185,19 @@ impl Pusher<'_> {
                             .await
                     }
                     _ => {
-                        let etag = lock(self.store).sync_step(self.now(), |tx| {
-                            Ok::<_, SyncError>(
-                                tx.entry_sync(&o.event_id)?.and_then(|s| s.base_etag),
-                            )
+                        let stored = lock(self.store).sync_step(self.now(), |tx| {
+                            Ok::<_, SyncError>(tx.entry_sync(&o.event_id)?)
                         })?;
-                        let etag = etag.or_else(|| ev.etag.clone()).unwrap_or_default();
-                        self.provider.update(self.remote, ev.as_ref(), &etag).await
+                        let base = stored
+                            .as_ref()
+                            .and_then(|s| crate::local::parse_snapshot(s.base.as_deref()));
+                        let etag = stored
+                            .and_then(|s| s.base_etag)
+                            .or_else(|| ev.etag.clone())
+                            .unwrap_or_default();
+                        self.provider
+                            .update_changed(self.remote, ev.as_ref(), &etag, base.as_ref())
+                            .await
                     }
                 };
                 sent.map(|r| Some((r, ev.as_ref().clone(), master.clone())))
@@ -210,15 +238,92 @@ impl Pusher<'_> {
                 out.conflicts += self.remerge(&remote_id).await?;
                 Ok(Outcome::Remerged)
             }
-            Err(e) if passing(&e) => {
-                let next = self.now() + e.retry_after.map_or(60, |d| d.as_secs() as i64);
-                lock(self.store).sync_step(self.now(), |tx| {
-                    tx.push_failed(o.id, e.kind.code().as_str(), &e.message, Some(next))
-                })?;
-                Err(e.into())
-            }
+            Err(e) if passing(&e) => self.retry_later(o, e),
             Err(e) => self.refuse(o, out, &e),
         }
+    }
+
+    /// A passing failure: the entry waits (the server's hint, else a minute) and the
+    /// calendar's push stops here; the run reports the error.
+    fn retry_later(&self, o: &OutboxRow, e: ProviderError) -> Result<Outcome, SyncError> {
+        let next = self.now() + e.retry_after.map_or(60, |d| d.as_secs() as i64);
+        lock(self.store).sync_step(self.now(), |tx| {
+            tx.push_failed(o.id, e.kind.code().as_str(), &e.message, Some(next))
+        })?;
+        Err(e.into())
+    }
+
+    /// Sends a changed occurrence as an update of the provider's instance.
+    async fn send_instance(&self, ev: &RemoteEvent) -> Result<Option<RemoteEvent>, ProviderError> {
+        let Some(link) = &ev.series else {
+            return Ok(None);
+        };
+        let Some(instance) = self
+            .provider
+            .instance(self.remote, &link.master_id, &link.original_start)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let mut update = ev.clone();
+        update.remote_id = instance.remote_id.clone();
+        let etag = instance.etag.clone().unwrap_or_default();
+        self.provider
+            .update(self.remote, &update, &etag)
+            .await
+            .map(Some)
+    }
+
+    /// Where the provider keeps no EXDATEs in its rule (Graph), occurrences removed
+    /// here since the base are deleted one by one before the series is updated.
+    async fn remove_instances(
+        &self,
+        o: &OutboxRow,
+        ev: &RemoteEvent,
+        master: Option<&MasterInfo>,
+    ) -> Result<(), ProviderError> {
+        if self.provider.exdates_in_rule() {
+            return Ok(());
+        }
+        let _ = master;
+        let Some(rec) = &ev.recurrence else {
+            return Ok(());
+        };
+        let base = lock(self.store)
+            .sync_step(self.now(), |tx| {
+                Ok::<_, SyncError>(tx.entry_sync(&o.event_id)?)
+            })
+            .ok()
+            .flatten()
+            .and_then(|s| crate::local::parse_snapshot(s.base.as_deref()));
+        let known: Vec<String> = base
+            .and_then(|b| b.recurrence)
+            .map(|r| r.exdates)
+            .unwrap_or_default();
+        let info = MasterInfo {
+            local_id: o.event_id.clone(),
+            remote_id: ev.remote_id.clone(),
+            time_zone: match &ev.timing {
+                almanac_provider::Timing::Timed { time_zone, .. } => time_zone.clone(),
+                almanac_provider::Timing::AllDay { .. } => "UTC".into(),
+            },
+            all_day: matches!(ev.timing, almanac_provider::Timing::AllDay { .. }),
+        };
+        for key in rec.exdates.iter().filter(|d| !known.contains(d)) {
+            let Ok(original) = crate::convert::original_start_of(key, &info) else {
+                continue;
+            };
+            if let Some(inst) = self
+                .provider
+                .instance(self.remote, &ev.remote_id, &original)
+                .await?
+            {
+                self.provider
+                    .delete(self.remote, &inst.remote_id, inst.etag.as_deref())
+                    .await?;
+            }
+        }
+        Ok(())
     }
 
     /// An entry the provider refuses for good: kept, with the plain reason, retried in
