@@ -76,11 +76,19 @@ pub async fn disconnect_account(
     app: AppHandle,
     state: State<'_, AppState>,
     account_id: String,
+    discard_unpushed: Option<bool>,
 ) -> CmdResult<Disconnected> {
     let empty = AuthConfig::default();
     // A broken config file must not keep the user from disconnecting.
     let cfg = state.config.as_ref().unwrap_or(&empty);
-    let done = accounts::disconnect(&state.store, cfg, &state.vault, &account_id).await?;
+    let done = accounts::disconnect(
+        &state.store,
+        cfg,
+        &state.vault,
+        &account_id,
+        discard_unpushed.unwrap_or(false),
+    )
+    .await?;
     let _ = app.emit(ACCOUNTS_CHANGED, ());
     Ok(done)
 }
@@ -131,6 +139,7 @@ pub fn check_at_start(app: &AppHandle) {
                 Ok(_) => {}
                 Err(AuthError::KeyringUnavailable(_) | AuthError::Config(_)) => {}
                 Err(e) => {
+                    eprintln!("almanac: start-up check of account {}: {e}", account.id);
                     if let Ok(change) = accounts::record_failure(&mut store, &account.id, &e) {
                         changed = true;
                         if change.notify_action_required {

@@ -49,6 +49,7 @@ client_secret = "almanac-test-google-secret"
 auth_url = "$E2E_FAKECLOUD/o/oauth2/v2/auth"
 token_url = "$E2E_FAKECLOUD/token"
 revoke_url = "$E2E_FAKECLOUD/revoke"
+calendar_url = "$E2E_FAKECLOUD/calendar/v3"
 TOML
 export BROWSER="$here/browser.py" BROWSER_LOG="$tmp/browser.log"
 
@@ -58,6 +59,8 @@ for _ in $(seq 1 100); do curl -fs http://127.0.0.1:4444/status >/dev/null 2>&1 
 status=0
 command -p python3 "$here/test_desktop.py" || status=$?
 command -p python3 "$here/test_accounts.py" || status=$?
+# After the accounts scenario, which leaves the Google account connected.
+command -p python3 "$here/test_sync.py" || status=$?
 # Leak sweep: the canary tokens the fake cloud issued must not appear in any log.
 if grep -l "$E2E_CANARY" "$tmp"/*.log "$tmp"/fakecloud.err >/dev/null 2>&1; then
     echo "FAIL a canary token appears in: $(grep -l "$E2E_CANARY" "$tmp"/*.log "$tmp"/fakecloud.err)"; status=1
@@ -66,6 +69,8 @@ else
 fi
 "$here/test_tray_and_instance.sh" "$app" || status=$?
 if [ "$status" -ne 0 ]; then
+    # Kept for a look after the run (the scratch directory goes away).
+    cp "$tmp"/*.log "$tmp"/fakecloud.err "$E2E_ARTIFACTS"/ 2>/dev/null || true
     echo "--- tauri-driver log ---"; tail -n 50 "$tmp/driver.log"
     echo "--- browser log ---"; cat "$tmp/browser.log" 2>/dev/null || true
 fi

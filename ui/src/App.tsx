@@ -36,6 +36,9 @@ import { EventEditor } from "./components/EventEditor";
 import { ScopeDialog, type ScopeAction } from "./components/ScopeDialog";
 import { SettingsDialog } from "./components/SettingsDialog";
 import { useAccounts } from "./components/useAccounts";
+import { useSync } from "./components/useSync";
+import { HeldCalendarsNotice, SyncStatus } from "./components/SyncStatus";
+import { ConflictsDialog } from "./components/ConflictsDialog";
 import { occurrenceToEvent } from "./lib/mapping";
 import { occurrenceDomId } from "./lib/ids";
 import { shortcutFor } from "./lib/keyboard";
@@ -76,6 +79,7 @@ export default function App() {
   const [scopePrompt, setScopePrompt] = useState<{ action: ScopeAction; resolve: (s: EditScope | null) => void } | null>(null);
   const [toast, setToast] = useState<string>("");
   const [settingsOpen, setSettingsOpen] = useState(false);
+  const [conflictsOpen, setConflictsOpen] = useState(false);
 
   // Refs read by FullCalendar callbacks (which must keep a stable identity).
   const calendarsRef = useRef<Map<string, Calendar>>(new Map());
@@ -138,7 +142,16 @@ export default function App() {
       .catch(showToast);
   }, [applyCalendars, refetch, showToast]);
 
-  const accounts = useAccounts(settingsOpen, reloadCalendars);
+  // Sync changed calendar data: refetch the events (and the calendar list, which the
+  // first sync of a new account fills).
+  const sync = useSync(reloadCalendars, showToast);
+  const syncReload = sync.reload;
+  const afterAccountsAltered = useCallback(() => {
+    reloadCalendars();
+    syncReload();
+  }, [reloadCalendars, syncReload]);
+
+  const accounts = useAccounts(settingsOpen, afterAccountsAltered);
 
   // The zone list (~600 names) is only needed by the editor: load it when the editor
   // first opens, so it does not re-render the calendar during startup.
@@ -335,12 +348,13 @@ export default function App() {
   // ----- keyboard -----
   const keyState = useRef({ dialogOpen: false, closeTop: () => {}, newEvent: () => {}, openSettings: () => {} });
   keyState.current = {
-    dialogOpen: editor !== null || scopePrompt !== null || settingsOpen,
+    dialogOpen: editor !== null || scopePrompt !== null || settingsOpen || conflictsOpen,
     closeTop: () => {
       if (scopePrompt) chooseScope(null);
       else if (editor) closeEditor();
       else if (accounts.confirm) accounts.cancelDisconnect();
       else if (settingsOpen) setSettingsOpen(false);
+      else if (conflictsOpen) setConflictsOpen(false);
     },
     newEvent: newEventNow,
     openSettings: () => setSettingsOpen(true),
@@ -394,7 +408,9 @@ export default function App() {
           onView={(v) => api()?.changeView(v)}
           onNew={newEventNow}
           onSettings={() => setSettingsOpen(true)}
+          status={<SyncStatus sync={sync} onOpenConflicts={() => setConflictsOpen(true)} />}
         />
+        <HeldCalendarsNotice sync={sync} />
         <div id="calendar" className="calendar">
           <FullCalendar
             ref={calRef}
@@ -437,7 +453,14 @@ export default function App() {
         />
       )}
       {scopePrompt && <ScopeDialog action={scopePrompt.action} onChoose={chooseScope} />}
-      {settingsOpen && <SettingsDialog accounts={accounts} onClose={() => setSettingsOpen(false)} />}
+      {settingsOpen && (
+        <SettingsDialog
+          accounts={accounts}
+          unsentOf={(id) => sync.overview?.accounts.find((a) => a.accountId === id)?.pendingPushes ?? 0}
+          onClose={() => setSettingsOpen(false)}
+        />
+      )}
+      {conflictsOpen && <ConflictsDialog sync={sync} calendars={calendars} onClose={() => setConflictsOpen(false)} />}
 
       <div id="toast" className={toast ? "toast visible" : "toast"} role="status" aria-live="polite" onClick={() => setToast("")}>
         {toast}

@@ -293,6 +293,10 @@ impl Loop {
                 Ok(s) => s.error.as_ref().map(|e| e.message.clone()),
                 Err(e) => Some(e.to_string()),
             };
+            eprintln!(
+                "almanac: account {id} needs a new sign-in: {}",
+                message.as_deref().unwrap_or("sign in again")
+            );
             let notify = lock(&self.store)
                 .set_account_status(
                     id,

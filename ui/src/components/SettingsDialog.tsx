@@ -14,7 +14,7 @@ function refocus(el: Element | null, fallback: string) {
   (usable ? el : document.getElementById(fallback))?.focus();
 }
 
-function ConfirmDisconnect(props: { account: Account; onOk: () => void; onCancel: () => void }) {
+function ConfirmDisconnect(props: { account: Account; unsent: number; onOk: (discardUnpushed: boolean) => void; onCancel: () => void }) {
   const cancel = useRef<HTMLButtonElement>(null);
   useEffect(() => {
     const before = document.activeElement;
@@ -32,14 +32,14 @@ function ConfirmDisconnect(props: { account: Account; onOk: () => void; onCancel
         aria-describedby="confirm-disconnect-text"
       >
         <h2 id="confirm-disconnect-title">Disconnect account</h2>
-        <p id="confirm-disconnect-text">{disconnectQuestion(props.account)}</p>
+        <p id="confirm-disconnect-text">{disconnectQuestion(props.account, props.unsent)}</p>
         <div className="dialog-buttons">
           <span className="spacer" />
           <button id="confirm-disconnect-cancel" type="button" ref={cancel} className="secondary" onClick={props.onCancel}>
             Cancel
           </button>
-          <button id="confirm-disconnect-ok" type="button" className="danger" onClick={props.onOk}>
-            Disconnect
+          <button id="confirm-disconnect-ok" type="button" className="danger" onClick={() => props.onOk(props.unsent > 0)}>
+            {props.unsent > 0 ? "Disconnect and discard" : "Disconnect"}
           </button>
         </div>
       </div>
@@ -47,7 +47,12 @@ function ConfirmDisconnect(props: { account: Account; onOk: () => void; onCancel
   );
 }
 
-export function SettingsDialog(props: { accounts: AccountsModel; onClose: () => void }) {
+export function SettingsDialog(props: {
+  accounts: AccountsModel;
+  /** Changes of an account not sent yet (from the sync overview). */
+  unsentOf?: (accountId: string) => number;
+  onClose: () => void;
+}) {
   const [section, setSection] = useState<SectionKey>("accounts");
   const firstTab = useRef<HTMLButtonElement>(null);
   useEffect(() => {
@@ -98,7 +103,14 @@ export function SettingsDialog(props: { accounts: AccountsModel; onClose: () => 
           </div>
         </div>
       </div>
-      {m.confirm && <ConfirmDisconnect account={m.confirm} onOk={m.confirmDisconnect} onCancel={m.cancelDisconnect} />}
+      {m.confirm && (
+        <ConfirmDisconnect
+          account={m.confirm}
+          unsent={props.unsentOf?.(m.confirm.id) ?? 0}
+          onOk={m.confirmDisconnect}
+          onCancel={m.cancelDisconnect}
+        />
+      )}
     </>
   );
 }

@@ -1,3 +1,5 @@
+import type { ReactNode } from "react";
+
 export type ViewName = "timeGridDay" | "timeGridWeek" | "dayGridMonth" | "listWeek";
 
 const VIEWS: ReadonlyArray<[ViewName, string, string]> = [
@@ -16,6 +18,8 @@ export function Toolbar(props: {
   onView: (v: ViewName) => void;
   onNew: () => void;
   onSettings: () => void;
+  /** The sync status area (renders nothing when no account is connected). */
+  status?: ReactNode;
 }) {
   return (
     <header className="toolbar">
@@ -43,6 +47,7 @@ export function Toolbar(props: {
           </button>
         ))}
       </div>
+      {props.status}
       <div className="group">
         <button id="btn-settings" onClick={props.onSettings} title="Settings (,)">
           Settings

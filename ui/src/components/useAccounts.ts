@@ -28,7 +28,8 @@ export type AccountsModel = {
   connect: (provider: Provider, accountId?: string | null) => void;
   askDisconnect: (account: Account) => void;
   cancelDisconnect: () => void;
-  confirmDisconnect: () => void;
+  /** `discardUnpushed`: the confirmation told the user about unsent changes. */
+  confirmDisconnect: (discardUnpushed?: boolean) => void;
 };
 
 const errorText = (prefix: string, e: unknown) => {
@@ -120,7 +121,7 @@ export function useAccounts(active: boolean, onAltered: () => void): AccountsMod
   const askDisconnect = useCallback((account: Account) => setConfirm(account), []);
   const cancelDisconnect = useCallback(() => setConfirm(null), []);
 
-  const confirmDisconnect = useCallback(() => {
+  const confirmDisconnect = useCallback((discardUnpushed = false) => {
     const account = confirm;
     setConfirm(null);
     if (!account || busyRef.current.disconnecting) return;
@@ -128,7 +129,7 @@ export function useAccounts(active: boolean, onAltered: () => void): AccountsMod
     setDisconnecting(account);
     setError("");
     setNotice("");
-    disconnectAccount(account.id)
+    disconnectAccount(account.id, discardUnpushed)
       .then((d) => {
         setNotice(disconnectedNotice(d));
         alteredRef.current();

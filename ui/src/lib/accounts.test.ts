@@ -81,6 +81,12 @@ describe("texts", () => {
       "Disconnect ann@example.com? Almanac will delete its local copy of this account's calendars. Events in Microsoft 365 are not changed.",
     );
   });
+  it("confirmation question warns about changes not sent yet", () => {
+    expect(disconnectQuestion(acct(), 1)).toContain("1 change made here has not been sent to Microsoft 365 yet and will be lost");
+    expect(disconnectQuestion(acct(), 3)).toContain("3 changes made here have not been sent");
+    expect(disconnectQuestion(acct(), 3)).toContain("Sync now to keep them");
+    expect(disconnectQuestion(acct(), 0)).not.toContain("lost");
+  });
   it("revoke outcomes", () => {
     expect(revokeNoticeText("revoked", "google")).toBe("Almanac's access was revoked.");
     expect(revokeNoticeText("not_supported", "microsoft")).toBe(

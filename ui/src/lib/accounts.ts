@@ -67,9 +67,15 @@ export function pendingConnectText(p: Provider): string {
   return `${providerName(p)}: Waiting for you to finish signing in in your browser…`;
 }
 
-/** Body of the disconnect confirmation. */
-export function disconnectQuestion(a: Pick<Account, "email" | "provider">): string {
-  return `Disconnect ${a.email}? Almanac will delete its local copy of this account's calendars. Events in ${providerName(a.provider)} are not changed.`;
+/**
+ * Body of the disconnect confirmation. `unsent`: changes made here to this account's
+ * calendars that were not sent yet (they are discarded, so the question says so).
+ */
+export function disconnectQuestion(a: Pick<Account, "email" | "provider">, unsent = 0): string {
+  const base = `Disconnect ${a.email}? Almanac will delete its local copy of this account's calendars. Events in ${providerName(a.provider)} are not changed.`;
+  if (unsent <= 0) return base;
+  const what = unsent === 1 ? "1 change made here has" : `${unsent} changes made here have`;
+  return `${base} ${what} not been sent to ${providerName(a.provider)} yet and will be lost — choose Cancel and Sync now to keep ${unsent === 1 ? "it" : "them"}.`;
 }
 
 /** The part of the disconnect notice that explains what happened to the grant ("" for no_token). */

@@ -3,8 +3,11 @@
 // and excluded from production builds (ipc.ts imports it behind import.meta.env.DEV).
 import type {
   Account,
+  AccountSync,
   AppErrorPayload,
   Calendar,
+  ConflictAnswer,
+  ConflictView,
   Disconnected,
   EventChange,
   EventInput,
@@ -14,6 +17,8 @@ import type {
   Occurrence,
   Provider,
   RangeQuery,
+  HeldCalendar,
+  SyncOverview,
 } from "./bindings";
 import {
   addDays,
@@ -272,6 +277,154 @@ function disconnect(accountId: string): Disconnected {
 
 const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v));
 
+// ----- events (what Tauri's emit does in the app) -----
+const listeners = new Map<string, Set<(payload: unknown) => void>>();
+
+/** Subscribe to a dev-backend event; returns the unsubscribe function. */
+export function devListen(event: string, cb: (payload: unknown) => void): () => void {
+  let set = listeners.get(event);
+  if (!set) listeners.set(event, (set = new Set()));
+  set.add(cb);
+  return () => void set.delete(cb);
+}
+
+function emit(event: string, payload: unknown = null) {
+  // Asynchronous, like Tauri's events.
+  setTimeout(() => {
+    for (const cb of [...(listeners.get(event) ?? [])]) cb(clone(payload));
+  }, 0);
+}
+
+// ----- sync -----
+// Per-account sync state; accounts come and go with `accounts` above. The seeded state
+// shows a calendar held by the deletion guard and two conflicts on "Work"; the Google
+// account needs a new sign-in (its status comes from `accounts`).
+type SyncState = { lastSuccessAt: string | null; lastAttemptAt: string | null; lastError: AppErrorPayload | null; held: HeldCalendar[] };
+const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString().replace(/\.\d{3}Z$/, "Z");
+const syncStates = new Map<string, SyncState>([
+  ["acc-ms-1", { lastSuccessAt: minutesAgo(7), lastAttemptAt: minutesAgo(7), lastError: null,
+    held: [{ calendarId: "work", name: "Work", wouldDelete: 12, total: 15 }] }],
+  ["acc-g-1", { lastSuccessAt: minutesAgo(60 * 26), lastAttemptAt: minutesAgo(3),
+    lastError: { code: "action_required", message: "Google no longer accepts Almanac's sign-in for this account." }, held: [] }],
+]);
+let syncPaused = false;
+let syncRunning = false;
+
+const conflicts: ConflictView[] = [
+  {
+    id: "conf-1", eventId: "ev2", calendarId: "work", calendarName: "Work", kind: "editEdit", title: "Team stand-up",
+    detectedAt: minutesAgo(30),
+    fields: [
+      { field: "title", label: "Title", base: "Stand-up", local: "Team stand-up", remote: "Daily stand-up" },
+      { field: "timing", label: "Time", base: "09:30 – 09:45", local: "09:30 – 09:45 (Europe/Berlin)", remote: "10:00 – 10:15 (Europe/Berlin)" },
+      { field: "extra.sensitivity", label: "Other (sensitivity)", base: "normal", local: "normal", remote: "private" },
+    ],
+    localSummary: "Team stand-up — 09:30 (every day)", remoteSummary: "Daily stand-up — 10:00 (every day)",
+  },
+  {
+    id: "conf-2", eventId: "ev4", calendarId: "work", calendarName: "Work", kind: "editDelete", title: "Conference",
+    detectedAt: minutesAgo(90), fields: [],
+    localSummary: "Conference — 2 days (all day) — Hall B", remoteSummary: null,
+  },
+];
+
+function syncStateOf(accountId: string): SyncState {
+  let st = syncStates.get(accountId);
+  if (!st) syncStates.set(accountId, (st = { lastSuccessAt: null, lastAttemptAt: null, lastError: null, held: [] }));
+  return st;
+}
+
+function accountOfCalendar(calendarId: string): string | null {
+  return calendars.find((c) => c.id === calendarId)?.accountId ?? null;
+}
+
+function openConflicts(): ConflictView[] {
+  // Conflicts of calendars that went away (account disconnected) go with them.
+  return conflicts.filter((c) => accountOfCalendar(c.calendarId) !== null);
+}
+
+function overview(): SyncOverview {
+  const list: AccountSync[] = accounts.map((a) => {
+    const st = syncStateOf(a.id);
+    return {
+      accountId: a.id, email: a.email, provider: a.provider, status: a.status,
+      running: syncRunning && a.status !== "action_required",
+      lastSuccessAt: st.lastSuccessAt, lastAttemptAt: st.lastAttemptAt, lastError: st.lastError,
+      pendingPushes: 0, openConflicts: openConflicts().filter((c) => accountOfCalendar(c.calendarId) === a.id).length,
+      heldCalendars: st.held.filter((h) => calendars.some((c) => c.id === h.calendarId)),
+    };
+  });
+  return {
+    accounts: list, running: list.some((a) => a.running), paused: syncPaused,
+    openConflicts: list.reduce((n, a) => n + a.openConflicts, 0),
+  };
+}
+
+const syncChanged = () => emit("sync-changed", overview());
+
+function syncNow(): null {
+  if (syncRunning || syncPaused) return null; // like the real loop: ignored meanwhile
+  if (!accounts.some((a) => a.status !== "action_required")) return null;
+  syncRunning = true;
+  syncChanged();
+  setTimeout(() => {
+    syncRunning = false;
+    const at = minutesAgo(0);
+    for (const a of accounts) {
+      const st = syncStateOf(a.id);
+      st.lastAttemptAt = at;
+      if (a.status === "action_required") continue;
+      st.lastSuccessAt = at;
+      st.lastError = null;
+    }
+    syncChanged();
+    emit("events-changed");
+  }, 1500);
+  return null;
+}
+
+function setPaused(paused: boolean): null {
+  if (typeof paused !== "boolean") fail("invalid_input", "paused must be true or false.");
+  syncPaused = paused;
+  syncChanged();
+  return null;
+}
+
+function resolveConflict(answer: ConflictAnswer): null {
+  const i = conflicts.findIndex((c) => c.id === answer?.conflictId);
+  if (i < 0 || !openConflicts().includes(conflicts[i])) fail("not_found", "This conflict is no longer open.");
+  const c = conflicts[i];
+  if (answer.keep === null) {
+    if (answer.fields.length === 0) fail("invalid_input", "Choose which version to keep, or a side for each field.");
+    if (c.kind !== "editEdit") fail("invalid_input", "This conflict has no fields to choose from.");
+    const missing = c.fields.find((f) => !answer.fields.some((p) => p.field === f.field));
+    if (missing) fail("invalid_input", `Choose a side for ${missing.label}.`);
+  } else if (answer.keep === "both" && c.kind !== "editEdit") {
+    fail("invalid_input", "Keep both is only possible when both sides changed the event.");
+  }
+  // Make the choice visible in the calendar where it is cheap to do so.
+  const row = rows.get(c.eventId);
+  const remoteTitle = c.fields.find((f) => f.field === "title")?.remote;
+  const pickedRemoteTitle = answer.keep === "remote" || answer.fields.some((p) => p.field === "title" && p.side === "remote");
+  if (row && remoteTitle && pickedRemoteTitle) row.input.title = remoteTitle;
+  if (row && c.kind === "editDelete" && answer.keep === "remote") remove({ id: row.id, scope: "all", originalStart: null });
+  if (row && answer.keep === "both") insert({ ...clone(row.input), title: `${row.input.title} (copy)`, recurrence: null });
+  conflicts.splice(i, 1);
+  emit("events-changed");
+  syncChanged();
+  return null;
+}
+
+function confirmDeletions(calendarId: string): null {
+  const accountId = accountOfCalendar(calendarId);
+  const st = accountId ? syncStates.get(accountId) : undefined;
+  if (!st || !st.held.some((h) => h.calendarId === calendarId)) fail("not_found", "This calendar is not waiting for a confirmation.");
+  st!.held = st!.held.filter((h) => h.calendarId !== calendarId);
+  syncChanged();
+  syncNow();
+  return null;
+}
+
 export async function devInvoke(cmd: string, args: Record<string, unknown>): Promise<unknown> {
   await new Promise((r) => setTimeout(r, 30));
   switch (cmd) {
@@ -302,10 +455,30 @@ export async function devInvoke(cmd: string, args: Record<string, unknown>): Pro
       return clone(accounts);
     case "configured_providers":
       return configuredProviders();
-    case "connect_account":
-      return clone(await connect(args.provider as Provider));
-    case "disconnect_account":
-      return clone(disconnect(args.accountId as string));
+    case "connect_account": {
+      const a = clone(await connect(args.provider as Provider));
+      syncChanged();
+      syncNow();
+      return a;
+    }
+    case "disconnect_account": {
+      const d = clone(disconnect(args.accountId as string));
+      syncStates.delete(d.account.id);
+      syncChanged();
+      return d;
+    }
+    case "sync_overview":
+      return clone(overview());
+    case "sync_now":
+      return syncNow();
+    case "set_sync_paused":
+      return setPaused(args.paused as boolean);
+    case "list_conflicts":
+      return clone(openConflicts());
+    case "resolve_conflict":
+      return resolveConflict(clone(args.answer as ConflictAnswer));
+    case "confirm_deletions":
+      return confirmDeletions(args.calendarId as string);
     default:
       return fail("internal", `Unknown command ${cmd}`);
   }

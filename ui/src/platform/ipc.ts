@@ -6,6 +6,8 @@ import type {
   Account,
   AppErrorPayload,
   Calendar,
+  ConflictAnswer,
+  ConflictView,
   Disconnected,
   ErrorCode,
   EventChange,
@@ -16,6 +18,7 @@ import type {
   Occurrence,
   Provider,
   RangeQuery,
+  SyncOverview,
 } from "./bindings";
 
 export class AppError extends Error {
@@ -83,7 +86,9 @@ export const listAccounts = () => call<Account[]>("list_accounts");
 export const configuredProviders = () => call<Provider[]>("configured_providers");
 /** Opens the system browser; resolves only when the sign-in has finished (may take minutes). */
 export const connectAccount = (provider: Provider) => call<Account>("connect_account", { provider });
-export const disconnectAccount = (accountId: string) => call<Disconnected>("disconnect_account", { accountId });
+/** `discardUnpushed`: the user was told about changes not sent yet and chose to drop them. */
+export const disconnectAccount = (accountId: string, discardUnpushed = false) =>
+  call<Disconnected>("disconnect_account", { accountId, discardUnpushed });
 
 /**
  * Calls `cb` whenever the back end reports that some account's status changed
@@ -98,3 +103,38 @@ export async function onAccountsChanged(cb: () => void): Promise<() => void> {
     throw toAppError(e);
   }
 }
+
+// ----- sync -----
+export const syncOverview = () => call<SyncOverview>("sync_overview");
+/** Runs every account now (ignored while a run is in flight). */
+export const syncNow = () => call<null>("sync_now");
+export const setSyncPaused = (paused: boolean) => call<null>("set_sync_paused", { paused });
+/** Open conflicts, newest first. */
+export const listConflicts = () => call<ConflictView[]>("list_conflicts");
+export const resolveConflict = (answer: ConflictAnswer) => call<null>("resolve_conflict", { answer });
+/** Lets the deletions the deletion guard stopped for this calendar through on the next run. */
+export const confirmDeletions = (calendarId: string) => call<null>("confirm_deletions", { calendarId });
+
+/**
+ * Subscribes to a back-end event; resolves to an unsubscribe function. In a plain
+ * browser during development the dev backend emits the events; otherwise outside
+ * Tauri this is a no-op.
+ */
+async function subscribe<T>(event: string, cb: (payload: T) => void): Promise<() => void> {
+  try {
+    if (inTauri()) return await listen<T>(event, (e) => cb(e.payload));
+    if (import.meta.env.DEV) {
+      const { devListen } = await import("./devBackend");
+      return devListen(event, (payload) => cb(payload as T));
+    }
+    return () => {};
+  } catch (e) {
+    throw toAppError(e);
+  }
+}
+
+/** Calls `cb` with the new overview whenever sync's state changes (event `sync-changed`). */
+export const onSyncChanged = (cb: (overview: SyncOverview) => void) => subscribe<SyncOverview>("sync-changed", cb);
+
+/** Calls `cb` whenever sync changed calendar data (event `events-changed`, no payload): refetch events. */
+export const onEventsChanged = (cb: () => void) => subscribe<null>("events-changed", () => cb());

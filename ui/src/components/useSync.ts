@@ -1,0 +1,156 @@
+import { useCallback, useEffect, useRef, useState } from "react";
+import {
+  confirmDeletions as confirmDeletionsIpc,
+  onAccountsChanged,
+  onEventsChanged,
+  onSyncChanged,
+  setSyncPaused,
+  syncNow as syncNowIpc,
+  syncOverview,
+  toAppError,
+  type SyncOverview,
+} from "../platform";
+
+export type SyncModel = {
+  /** null until the first sync_overview has answered. */
+  overview: SyncOverview | null;
+  /** Counts `sync-changed` events (the Conflicts panel reloads when it moves). */
+  changes: number;
+  /** A sync_now / set_sync_paused call is in flight. */
+  busy: boolean;
+  /** Calendars whose confirm_deletions is in flight. */
+  confirming: ReadonlySet<string>;
+  syncNow: () => void;
+  setPaused: (paused: boolean) => void;
+  confirmDeletions: (calendarId: string) => void;
+  /** Load the overview again (e.g. after an account was connected or disconnected). */
+  reload: () => void;
+};
+
+const RETRY_MS = 2000;
+const MAX_TRIES = 5;
+
+/**
+ * Sync's state for the status area: loaded on mount, replaced by every `sync-changed`.
+ * `onDataChanged` runs when sync changed calendar data (`events-changed`);
+ * `onError` gets the AppError of a failed action.
+ */
+export function useSync(onDataChanged: () => void, onError: (e: unknown) => void): SyncModel {
+  const [overview, setOverview] = useState<SyncOverview | null>(null);
+  const [changes, setChanges] = useState(0);
+  const [busy, setBusy] = useState(false);
+  const [confirming, setConfirming] = useState<ReadonlySet<string>>(new Set());
+
+  const dataRef = useRef(onDataChanged);
+  dataRef.current = onDataChanged;
+  const errorRef = useRef(onError);
+  errorRef.current = onError;
+  // Bumped by every event and load, so an older answer never replaces a newer one.
+  const seq = useRef(0);
+  const busyRef = useRef(false);
+
+  const reload = useCallback(() => {
+    const n = ++seq.current;
+    syncOverview()
+      .then((o) => {
+        if (n === seq.current) setOverview(o);
+      })
+      .catch((e) => console.warn("sync_overview failed:", toAppError(e).message));
+  }, []);
+
+  // First load (the sync loop may still be starting: try again a few times).
+  useEffect(() => {
+    let gone = false;
+    let timer = 0;
+    const load = (tries: number) => {
+      const n = ++seq.current;
+      syncOverview()
+        .then((o) => {
+          if (!gone && n === seq.current) setOverview(o);
+        })
+        .catch((e) => {
+          if (gone) return;
+          if (tries + 1 < MAX_TRIES) timer = window.setTimeout(() => load(tries + 1), RETRY_MS);
+          else console.warn("sync_overview failed:", toAppError(e).message);
+        });
+    };
+    load(0);
+    return () => {
+      gone = true;
+      window.clearTimeout(timer);
+    };
+  }, []);
+
+  // Follow the back end.
+  useEffect(() => {
+    let gone = false;
+    const unsubs: Array<() => void> = [];
+    const keep = (p: Promise<() => void>, what: string) =>
+      p
+        .then((u) => (gone ? u() : unsubs.push(u)))
+        .catch((e) => console.warn(`${what} subscription failed:`, toAppError(e).message));
+    keep(
+      onSyncChanged((o) => {
+        seq.current++;
+        setOverview(o);
+        setChanges((c) => c + 1);
+      }),
+      "sync-changed",
+    );
+    keep(onEventsChanged(() => dataRef.current()), "events-changed");
+    // A new or removed account, or a changed account status.
+    keep(onAccountsChanged(() => reload()), "accounts-changed");
+    return () => {
+      gone = true;
+      for (const u of unsubs) u();
+    };
+  }, [reload]);
+
+  const syncNow = useCallback(() => {
+    if (busyRef.current) return;
+    busyRef.current = true;
+    setBusy(true);
+    syncNowIpc()
+      .catch((e) => errorRef.current(e))
+      .finally(() => {
+        busyRef.current = false;
+        setBusy(false);
+      });
+  }, []);
+
+  const setPaused = useCallback((paused: boolean) => {
+    if (busyRef.current) return;
+    busyRef.current = true;
+    setBusy(true);
+    setSyncPaused(paused)
+      .then(() => {
+        // The loop confirms with a sync-changed; show the new state at once.
+        seq.current++;
+        setOverview((o) => (o ? { ...o, paused } : o));
+      })
+      .catch((e) => errorRef.current(e))
+      .finally(() => {
+        busyRef.current = false;
+        setBusy(false);
+      });
+  }, []);
+
+  const confirmDeletions = useCallback(
+    (calendarId: string) => {
+      setConfirming((s) => new Set(s).add(calendarId));
+      confirmDeletionsIpc(calendarId)
+        .then(() => reload())
+        .catch((e) => errorRef.current(e))
+        .finally(() =>
+          setConfirming((s) => {
+            const next = new Set(s);
+            next.delete(calendarId);
+            return next;
+          }),
+        );
+    },
+    [reload],
+  );
+
+  return { overview, changes, busy, confirming, syncNow, setPaused, confirmDeletions, reload };
+}

@@ -1,0 +1,265 @@
+import { describe, expect, it } from "vitest";
+import type { AccountSync, ConflictView, SyncOverview } from "../platform/bindings";
+import {
+  allFieldsPicked,
+  canKeepBoth,
+  canPickFields,
+  canSyncNow,
+  conflictKindText,
+  conflictsButtonText,
+  hasSyncAccounts,
+  heldCalendarText,
+  heldCalendars,
+  keepAnswer,
+  oldestSuccess,
+  pauseButtonText,
+  pickedAnswer,
+  providerOfCalendar,
+  selectedConflict,
+  syncStatus,
+  syncStatusText,
+  syncedWhen,
+  withPick,
+} from "./sync";
+
+const acct = (over: Partial<AccountSync> = {}): AccountSync => ({
+  accountId: "a1",
+  email: "ann@example.com",
+  provider: "microsoft",
+  status: "connected",
+  running: false,
+  lastSuccessAt: null,
+  lastAttemptAt: null,
+  lastError: null,
+  pendingPushes: 0,
+  openConflicts: 0,
+  heldCalendars: [],
+  ...over,
+});
+const ov = (accounts: AccountSync[], over: Partial<SyncOverview> = {}): SyncOverview => ({
+  accounts,
+  running: false,
+  paused: false,
+  openConflicts: 0,
+  ...over,
+});
+
+// Local wall times, so the day comparisons do not depend on the test machine's zone.
+const NOW = new Date(2025, 5, 18, 15, 30, 0);
+const at = (y: number, mo: number, d: number, h: number, mi: number) => new Date(y, mo - 1, d, h, mi).toISOString();
+const hhmm = (iso: string) => new Date(iso).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" });
+
+describe("syncedWhen", () => {
+  it("says just now for under a minute (and for a clock slightly ahead)", () => {
+    expect(syncedWhen(new Date(NOW.getTime() - 59_000).toISOString(), NOW)).toBe("just now");
+    expect(syncedWhen(new Date(NOW.getTime() + 5_000).toISOString(), NOW)).toBe("just now");
+  });
+  it("counts minutes within the hour", () => {
+    expect(syncedWhen(new Date(NOW.getTime() - 60_000).toISOString(), NOW)).toBe("1 minute ago");
+    expect(syncedWhen(new Date(NOW.getTime() - 59 * 60_000).toISOString(), NOW)).toBe("59 minutes ago");
+  });
+  it("gives the local time for today and yesterday", () => {
+    const today = at(2025, 6, 18, 9, 5);
+    expect(syncedWhen(today, NOW, "en-GB")).toBe(`today at ${hhmm(today)}`);
+    expect(syncedWhen(today, NOW, "en-GB")).toBe("today at 09:05");
+    const yesterday = at(2025, 6, 17, 23, 50);
+    expect(syncedWhen(yesterday, NOW, "en-GB")).toBe("yesterday at 23:50");
+  });
+  it("gives the date for older times, with the year only when it differs", () => {
+    expect(syncedWhen(at(2025, 3, 3, 14, 5), NOW, "en-GB")).toBe("on 3 Mar at 14:05");
+    expect(syncedWhen(at(2024, 12, 30, 8, 0), NOW, "en-GB")).toBe("on 30 Dec 2024 at 08:00");
+  });
+  it("passes an unreadable time through", () => {
+    expect(syncedWhen("not a time", NOW)).toBe("not a time");
+  });
+});
+
+describe("oldestSuccess", () => {
+  it("takes the oldest of the accounts that have synced", () => {
+    expect(oldestSuccess([])).toBeNull();
+    expect(oldestSuccess([acct()])).toBeNull();
+    expect(
+      oldestSuccess([
+        acct({ lastSuccessAt: "2025-06-18T12:00:00Z" }),
+        acct({ lastSuccessAt: null }),
+        acct({ lastSuccessAt: "2025-06-18T10:00:00Z" }),
+      ]),
+    ).toBe("2025-06-18T10:00:00Z");
+  });
+});
+
+describe("syncStatus", () => {
+  it("is empty (hidden) without accounts", () => {
+    expect(hasSyncAccounts(null)).toBe(false);
+    expect(hasSyncAccounts(ov([]))).toBe(false);
+    expect(hasSyncAccounts(ov([acct()]))).toBe(true);
+    expect(syncStatus(ov([]), NOW)).toEqual({ kind: "none", text: "" });
+    expect(syncStatusText(null, NOW)).toBe("");
+  });
+  it("says Syncing… while a run is in flight", () => {
+    const o = ov([acct({ running: true, status: "action_required" })], { running: true, paused: true, openConflicts: 2 });
+    expect(syncStatus(o, NOW)).toEqual({ kind: "syncing", text: "Syncing…" });
+  });
+  it("says Paused", () => {
+    const o = ov([acct({ status: "action_required" })], { paused: true, openConflicts: 2 });
+    expect(syncStatus(o, NOW)).toEqual({ kind: "paused", text: "Paused" });
+  });
+  it("asks for a new sign-in, naming the accounts", () => {
+    const err = { code: "auth_expired" as const, message: "Expired" };
+    expect(
+      syncStatusText(ov([acct(), acct({ email: "bo@gmail.com", status: "action_required", lastError: err })], { openConflicts: 1 }), NOW),
+    ).toBe("Action required: sign in again to bo@gmail.com");
+    expect(
+      syncStatusText(
+        ov([acct({ email: "a@x.com", status: "action_required" }), acct({ email: "b@y.com", status: "action_required" })]),
+        NOW,
+      ),
+    ).toBe("Action required: sign in again to a@x.com and b@y.com");
+  });
+  it("counts open conflicts", () => {
+    const err = { code: "offline" as const, message: "No connection" };
+    expect(syncStatus(ov([acct({ lastError: err })], { openConflicts: 1 }), NOW)).toEqual({
+      kind: "conflicts",
+      text: "1 conflict to resolve",
+    });
+    expect(syncStatusText(ov([acct()], { openConflicts: 3 }), NOW)).toBe("3 conflicts to resolve");
+  });
+  it("shows the last error", () => {
+    const o = ov([
+      acct({ lastSuccessAt: "2025-06-18T10:00:00Z" }),
+      acct({ accountId: "a2", lastError: { code: "offline", message: "The provider could not be reached." } }),
+    ]);
+    expect(syncStatus(o, NOW)).toEqual({ kind: "error", text: "Sync failed: The provider could not be reached." });
+  });
+  it("says when the oldest account last synced", () => {
+    const recent = new Date(NOW.getTime() - 2 * 60_000).toISOString();
+    const older = new Date(NOW.getTime() - 10 * 60_000).toISOString();
+    const o = ov([acct({ lastSuccessAt: recent }), acct({ accountId: "a2", lastSuccessAt: older })]);
+    expect(syncStatus(o, NOW)).toEqual({ kind: "synced", text: "Synced 10 minutes ago" });
+    expect(syncStatusText(ov([acct({ lastSuccessAt: at(2025, 6, 18, 8, 0) })]), NOW, "en-GB")).toBe("Synced today at 08:00");
+  });
+  it("says Not synced yet when no account has synced", () => {
+    expect(syncStatus(ov([acct(), acct({ accountId: "a2" })]), NOW)).toEqual({ kind: "never", text: "Not synced yet" });
+  });
+});
+
+describe("buttons", () => {
+  it("offers Sync now only when idle and not paused", () => {
+    expect(canSyncNow(ov([acct()]))).toBe(true);
+    expect(canSyncNow(ov([acct()], { running: true }))).toBe(false);
+    expect(canSyncNow(ov([acct()], { paused: true }))).toBe(false);
+  });
+  it("labels Pause/Resume and Conflicts", () => {
+    expect(pauseButtonText(false)).toBe("Pause");
+    expect(pauseButtonText(true)).toBe("Resume");
+    expect(conflictsButtonText(2)).toBe("Conflicts (2)");
+  });
+});
+
+describe("held calendars", () => {
+  it("lists each held calendar once", () => {
+    const h1 = { calendarId: "c1", name: "Work", wouldDelete: 12, total: 15 };
+    const h2 = { calendarId: "c2", name: "Family", wouldDelete: 40, total: 40 };
+    expect(heldCalendars(null)).toEqual([]);
+    expect(heldCalendars(ov([acct({ heldCalendars: [h1] }), acct({ accountId: "a2", heldCalendars: [h2, h1] })]))).toEqual([h1, h2]);
+  });
+  it("explains what was stopped", () => {
+    expect(heldCalendarText({ calendarId: "c1", name: "Work", wouldDelete: 12, total: 15 })).toBe(
+      "Work: the provider's listing would delete 12 of 15 events. Nothing was deleted. Check the calendar at the provider, then confirm.",
+    );
+    expect(heldCalendarText({ calendarId: "c1", name: "Solo", wouldDelete: 1, total: 1 })).toContain("would delete 1 of 1 event.");
+  });
+});
+
+const conflict = (over: Partial<ConflictView> = {}): ConflictView => ({
+  id: "k1",
+  eventId: "e1",
+  calendarId: "cal-work",
+  calendarName: "Work",
+  kind: "editEdit",
+  title: "Stand-up",
+  detectedAt: "2025-06-18T10:00:00Z",
+  fields: [
+    { field: "title", label: "Title", base: "A", local: "B", remote: "C" },
+    { field: "extra.sensitivity", label: "Other (sensitivity)", base: "normal", local: "normal", remote: "private" },
+  ],
+  localSummary: "B — …",
+  remoteSummary: "C — …",
+  ...over,
+});
+
+describe("conflict texts", () => {
+  it("finds the provider through the calendar's account", () => {
+    const cals = [
+      { id: "cal-work", accountId: "a1" },
+      { id: "local", accountId: null },
+    ];
+    const accts = [{ accountId: "a1", provider: "google" as const }];
+    expect(providerOfCalendar("cal-work", cals, accts)).toBe("google");
+    expect(providerOfCalendar("local", cals, accts)).toBeNull();
+    expect(providerOfCalendar("gone", cals, accts)).toBeNull();
+    expect(providerOfCalendar("cal-work", cals, [])).toBeNull();
+  });
+  it("says what happened", () => {
+    expect(conflictKindText("editEdit", "microsoft", "Work")).toBe("Changed here and at Microsoft 365 (Work)");
+    expect(conflictKindText("editEdit", null, "Work")).toBe("Changed here and at the provider (Work)");
+    expect(conflictKindText("editEdit", "google", "")).toBe("Changed here and at Google");
+    expect(conflictKindText("editDelete", "google", "Work")).toBe("Changed here, deleted at the provider");
+    expect(conflictKindText("deleteEdit", "google", "Work")).toBe("Deleted here, changed at the provider");
+  });
+  it("keeps the selection while it is open, else takes the first", () => {
+    const a = conflict({ id: "a" });
+    const b = conflict({ id: "b" });
+    expect(selectedConflict([a, b], null)).toBe(a);
+    expect(selectedConflict([a, b], "b")).toBe(b);
+    expect(selectedConflict([a], "b")).toBe(a);
+    expect(selectedConflict([], "b")).toBeNull();
+  });
+  it("offers Keep both and field picks for edit/edit only", () => {
+    expect(canKeepBoth(conflict())).toBe(true);
+    expect(canKeepBoth(conflict({ kind: "editDelete" }))).toBe(false);
+    expect(canKeepBoth(conflict({ kind: "deleteEdit" }))).toBe(false);
+    expect(canPickFields(conflict())).toBe(true);
+    expect(canPickFields(conflict({ fields: [] }))).toBe(false);
+    expect(canPickFields(conflict({ kind: "editDelete" }))).toBe(false);
+  });
+});
+
+describe("answers", () => {
+  it("keeps one side", () => {
+    expect(keepAnswer("k1", "local")).toEqual({ conflictId: "k1", keep: "local", fields: [] });
+    expect(keepAnswer("k1", "remote")).toEqual({ conflictId: "k1", keep: "remote", fields: [] });
+    expect(keepAnswer("k1", "both")).toEqual({ conflictId: "k1", keep: "both", fields: [] });
+  });
+  it("knows when every field has a pick", () => {
+    const c = conflict();
+    expect(allFieldsPicked(c, {})).toBe(false);
+    const one = withPick({}, "title", "local");
+    expect(allFieldsPicked(c, one)).toBe(false);
+    const both = withPick(one, "extra.sensitivity", "remote");
+    expect(allFieldsPicked(c, both)).toBe(true);
+    // Picks for fields the conflict does not have do not count.
+    expect(allFieldsPicked(c, withPick(one, "location", "remote"))).toBe(false);
+    // Nothing to pick: never complete.
+    expect(allFieldsPicked(conflict({ fields: [] }), {})).toBe(false);
+    expect(allFieldsPicked(conflict({ kind: "editDelete" }), both)).toBe(false);
+  });
+  it("withPick replaces an earlier pick without touching the old object", () => {
+    const a = withPick({}, "title", "local");
+    const b = withPick(a, "title", "remote");
+    expect(a).toEqual({ title: "local" });
+    expect(b).toEqual({ title: "remote" });
+  });
+  it("builds the per-field answer in the conflict's field order", () => {
+    const c = conflict();
+    expect(pickedAnswer(c, { title: "local" })).toBeNull();
+    expect(pickedAnswer(c, { "extra.sensitivity": "remote", title: "local", location: "remote" })).toEqual({
+      conflictId: "k1",
+      keep: null,
+      fields: [
+        { field: "title", side: "local" },
+        { field: "extra.sensitivity", side: "remote" },
+      ],
+    });
+  });
+});

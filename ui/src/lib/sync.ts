@@ -1,0 +1,193 @@
+// Pure helpers for the sync status area and the Conflicts panel (no React, no platform calls).
+import type {
+  AccountSync,
+  Calendar,
+  ConflictAnswer,
+  ConflictKindView,
+  ConflictView,
+  FieldSide,
+  HeldCalendar,
+  KeepSide,
+  Provider,
+  SyncOverview,
+} from "../platform/bindings";
+import { providerName } from "./accounts";
+import { localDateString } from "./time";
+
+// ----- status area -----
+
+/** The status area is shown only when some account is connected. */
+export function hasSyncAccounts(o: SyncOverview | null | undefined): o is SyncOverview {
+  return !!o && o.accounts.length > 0;
+}
+
+/** "a", "a and b", "a, b and c". */
+function joinList(items: readonly string[]): string {
+  if (items.length <= 1) return items[0] ?? "";
+  return `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
+}
+
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+/**
+ * When something happened, as a person says it: "just now", "5 minutes ago",
+ * "today at 14:05", "yesterday at 09:10", "on 3 Mar at 14:05" (local time; `locale`
+ * only for tests, undefined = the system's).
+ */
+export function syncedWhen(iso: string, now: Date, locale?: string): string {
+  const t = new Date(iso);
+  if (Number.isNaN(t.getTime())) return iso;
+  const ms = now.getTime() - t.getTime();
+  if (ms < 60_000) return "just now"; // also a clock that is slightly ahead
+  const minutes = Math.floor(ms / 60_000);
+  if (minutes < 60) return `${plural(minutes, "minute", "minutes")} ago`;
+  const time = t.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" });
+  const day = localDateString(t);
+  if (day === localDateString(now)) return `today at ${time}`;
+  const yesterday = new Date(now.getFullYear(), now.getMonth(), now.getDate() - 1);
+  if (day === localDateString(yesterday)) return `yesterday at ${time}`;
+  const date = t.toLocaleDateString(locale, {
+    day: "numeric",
+    month: "short",
+    year: t.getFullYear() === now.getFullYear() ? undefined : "numeric",
+  });
+  return `on ${date} at ${time}`;
+}
+
+/** The oldest last success over the accounts that have one (null if none has). */
+export function oldestSuccess(accounts: readonly AccountSync[]): string | null {
+  let best: string | null = null;
+  let bestMs = Infinity;
+  for (const a of accounts) {
+    if (!a.lastSuccessAt) continue;
+    const ms = new Date(a.lastSuccessAt).getTime();
+    if (ms < bestMs || best === null) {
+      best = a.lastSuccessAt;
+      bestMs = ms;
+    }
+  }
+  return best;
+}
+
+export type SyncStatusKind = "none" | "syncing" | "paused" | "action" | "conflicts" | "error" | "synced" | "never";
+
+/**
+ * The one-line status, most pressing first: syncing, paused, an account that needs a new
+ * sign-in, open conflicts, the last error, else when the oldest account last synced.
+ */
+export function syncStatus(o: SyncOverview | null | undefined, now: Date, locale?: string): { kind: SyncStatusKind; text: string } {
+  if (!hasSyncAccounts(o)) return { kind: "none", text: "" };
+  if (o.running) return { kind: "syncing", text: "Syncing…" };
+  if (o.paused) return { kind: "paused", text: "Paused" };
+  const signIn = o.accounts.filter((a) => a.status === "action_required").map((a) => a.email);
+  if (signIn.length > 0) return { kind: "action", text: `Action required: sign in again to ${joinList(signIn)}` };
+  if (o.openConflicts > 0) return { kind: "conflicts", text: `${plural(o.openConflicts, "conflict", "conflicts")} to resolve` };
+  const failed = o.accounts.find((a) => a.lastError);
+  if (failed?.lastError) return { kind: "error", text: `Sync failed: ${failed.lastError.message || failed.lastError.code}` };
+  const last = oldestSuccess(o.accounts);
+  if (last) return { kind: "synced", text: `Synced ${syncedWhen(last, now, locale)}` };
+  return { kind: "never", text: "Not synced yet" };
+}
+
+export function syncStatusText(o: SyncOverview | null | undefined, now: Date, locale?: string): string {
+  return syncStatus(o, now, locale).text;
+}
+
+/** Sync now is offered only when no run is in flight and sync is not paused. */
+export function canSyncNow(o: SyncOverview): boolean {
+  return !o.running && !o.paused;
+}
+
+export function pauseButtonText(paused: boolean): string {
+  return paused ? "Resume" : "Pause";
+}
+
+export function conflictsButtonText(n: number): string {
+  return `Conflicts (${n})`;
+}
+
+/** Every calendar the deletion guard is holding, once each. */
+export function heldCalendars(o: SyncOverview | null | undefined): HeldCalendar[] {
+  if (!o) return [];
+  const seen = new Set<string>();
+  const out: HeldCalendar[] = [];
+  for (const a of o.accounts)
+    for (const h of a.heldCalendars) {
+      if (seen.has(h.calendarId)) continue;
+      seen.add(h.calendarId);
+      out.push(h);
+    }
+  return out;
+}
+
+export function heldCalendarText(h: HeldCalendar): string {
+  return (
+    `${h.name}: the provider's listing would delete ${h.wouldDelete} of ${plural(h.total, "event", "events")}. ` +
+    "Nothing was deleted. Check the calendar at the provider, then confirm."
+  );
+}
+
+// ----- Conflicts panel -----
+
+/** The provider a calendar syncs with (null for local calendars or when unknown). */
+export function providerOfCalendar(
+  calendarId: string,
+  calendars: readonly Pick<Calendar, "id" | "accountId">[],
+  accounts: readonly Pick<AccountSync, "accountId" | "provider">[],
+): Provider | null {
+  const accountId = calendars.find((c) => c.id === calendarId)?.accountId;
+  if (!accountId) return null;
+  return accounts.find((a) => a.accountId === accountId)?.provider ?? null;
+}
+
+/** What happened, in one line. */
+export function conflictKindText(kind: ConflictKindView, provider: Provider | null, calendarName: string): string {
+  switch (kind) {
+    case "editEdit": {
+      const where = provider ? providerName(provider) : "the provider";
+      return calendarName ? `Changed here and at ${where} (${calendarName})` : `Changed here and at ${where}`;
+    }
+    case "editDelete":
+      return "Changed here, deleted at the provider";
+    case "deleteEdit":
+      return "Deleted here, changed at the provider";
+    default:
+      return String(kind);
+  }
+}
+
+/** The conflict to show: the one selected if it is still open, else the first (null if none). */
+export function selectedConflict(list: readonly ConflictView[], selectedId: string | null): ConflictView | null {
+  return list.find((c) => c.id === selectedId) ?? list[0] ?? null;
+}
+
+/** Keep both and per-field choices exist only when both sides edited the event. */
+export function canKeepBoth(c: Pick<ConflictView, "kind">): boolean {
+  return c.kind === "editEdit";
+}
+export function canPickFields(c: Pick<ConflictView, "kind" | "fields">): boolean {
+  return c.kind === "editEdit" && c.fields.length > 0;
+}
+
+/** The user's side per field name. */
+export type Picks = Readonly<Record<string, FieldSide>>;
+
+export function withPick(picks: Picks, field: string, side: FieldSide): Picks {
+  return { ...picks, [field]: side };
+}
+
+/** Has every differing field of this conflict got a side? */
+export function allFieldsPicked(c: Pick<ConflictView, "kind" | "fields">, picks: Picks): boolean {
+  return canPickFields(c) && c.fields.every((f) => picks[f.field] === "local" || picks[f.field] === "remote");
+}
+
+/** Answer: one side for everything. */
+export function keepAnswer(conflictId: string, keep: KeepSide): ConflictAnswer {
+  return { conflictId, keep, fields: [] };
+}
+
+/** Answer: a side per field, in the conflict's field order; null until every field is picked. */
+export function pickedAnswer(c: Pick<ConflictView, "id" | "kind" | "fields">, picks: Picks): ConflictAnswer | null {
+  if (!allFieldsPicked(c, picks)) return null;
+  return { conflictId: c.id, keep: null, fields: c.fields.map((f) => ({ field: f.field, side: picks[f.field] })) };
+}
