@@ -42,14 +42,24 @@ pub fn keep(store: &mut Store, vault: &Vault, s: &SignedIn, now: i64) -> Result<
 
 /// Revokes the grant where the provider supports it (Microsoft offers public clients
 /// no revocation; a failed Google revocation is reported, not fatal), deletes the keyring entries and
-/// the account's local mirror. Never touches remote events.
+/// the account's local mirror. Never touches remote events. Changes made here and not
+/// yet sent are never dropped silently: with any pending, nothing happens unless
+/// `discard_unpushed` says the user chose to discard them.
 pub async fn disconnect(
     store: &std::sync::Mutex<Store>,
     config: &AuthConfig,
     vault: &Vault,
     account_id: &str,
+    discard_unpushed: bool,
 ) -> Result<Disconnected> {
     let account = lock(store).account(account_id)?;
+    let pending = lock(store).pending_pushes(account_id)?;
+    if pending > 0 && !discard_unpushed {
+        return Err(AuthError::Unpushed {
+            email: account.email,
+            count: pending,
+        });
+    }
     let revoked = match vault.refresh_token(account_id)? {
         None => RevokeOutcome::NoToken,
         Some(token) => match config.provider(account.provider) {

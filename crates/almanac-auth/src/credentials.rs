@@ -2,7 +2,7 @@
 //! refresh per account at a time, however many requests ask at once.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use almanac_model::Provider;
 use oauth2::RefreshToken;
@@ -17,12 +17,18 @@ use crate::vault::Vault;
 /// being handed out and being used.
 pub const REFRESH_AHEAD_SECS: i64 = 5 * 60;
 
+/// One refresh per account at a time in the whole process, whichever [`Credentials`]
+/// asks: the app's start-up check and its sync loop hold different ones, and two
+/// refreshes racing with the same rotating refresh token make the provider revoke the
+/// grant (reuse detection).
+static LOCKS: LazyLock<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
 #[derive(Debug)]
 pub struct Credentials {
     config: AuthConfig,
     vault: Vault,
     http: reqwest::Client,
-    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Credentials {
@@ -31,7 +37,6 @@ impl Credentials {
             config,
             vault,
             http: oauth::http()?,
-            locks: Mutex::new(HashMap::new()),
         })
     }
 
@@ -106,7 +111,7 @@ impl Credentials {
     }
 
     fn lock_for(&self, account_id: &str) -> Arc<tokio::sync::Mutex<()>> {
-        self.locks
+        LOCKS
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .entry(account_id.to_string())

@@ -25,6 +25,12 @@ pub enum AuthError {
     Browser(String),
     #[error("Not signed in: no saved sign-in for account {0}; connect it again.")]
     NoTokens(String),
+    #[error(
+        "{email} has {count} change(s) made on this computer that were not sent yet; \
+         disconnecting now would discard them. Sync first, or disconnect anyway to discard \
+         them (`almanac accounts remove ID --discard-unpushed`)."
+    )]
+    Unpushed { email: String, count: i64 },
     #[error("{0}")]
     Store(#[from] almanac_store::StoreError),
 }
@@ -38,6 +44,7 @@ impl AuthError {
             Self::SignInFailed(_) | Self::Browser(_) => ErrorCode::SignInFailed,
             Self::Offline { .. } => ErrorCode::Offline,
             Self::Provider { .. } => ErrorCode::SignInFailed,
+            Self::Unpushed { .. } => ErrorCode::Conflict,
             Self::Store(e) => e.code(),
         }
     }

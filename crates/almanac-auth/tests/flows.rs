@@ -267,11 +267,18 @@ async fn concurrent_requests_share_one_refresh_and_rotation_is_stored_first() {
         .expect("token");
     assert_eq!(cloud.state().stats().total.token.refresh_token, 0);
 
-    // Two hours later, eight callers at once: one refresh.
+    // Two hours later, eight callers at once: one refresh — also when they hold
+    // different `Credentials` (the app's start-up check and its sync loop do): two
+    // refreshes with one rotating refresh token would get the grant revoked.
     let later = || now() + 2 * 3600;
+    let other = std::sync::Arc::new(Credentials::new(cfg.clone(), vault.clone()).expect("creds"));
     let mut tasks = Vec::new();
-    for _ in 0..8 {
-        let creds = creds.clone();
+    for i in 0..8 {
+        let creds = if i % 2 == 0 {
+            creds.clone()
+        } else {
+            other.clone()
+        };
         let id = account.id.clone();
         tasks.push(tokio::spawn(async move {
             creds.access_token(&id, Provider::Google, later).await
@@ -413,7 +420,7 @@ async fn disconnect_revokes_at_google_and_deletes_keyring_entries_and_mirror() {
     let google_refresh = vault.refresh_token(&g.id).expect("vault").expect("rt");
     let store = std::sync::Mutex::new(store);
 
-    let done = accounts::disconnect(&store, &cfg, &vault, &g.id)
+    let done = accounts::disconnect(&store, &cfg, &vault, &g.id, false)
         .await
         .expect("disconnect");
     assert_eq!(done.revoked, RevokeOutcome::Revoked);
@@ -435,7 +442,7 @@ async fn disconnect_revokes_at_google_and_deletes_keyring_entries_and_mirror() {
         .expect("token");
     assert_eq!(r.status(), 400);
 
-    let done = accounts::disconnect(&store, &cfg, &vault, &m.id)
+    let done = accounts::disconnect(&store, &cfg, &vault, &m.id, false)
         .await
         .expect("disconnect");
     assert_eq!(done.revoked, RevokeOutcome::NotSupported);

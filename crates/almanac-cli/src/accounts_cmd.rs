@@ -100,13 +100,19 @@ fn account_line(a: &Account) -> String {
     )
 }
 
-pub fn remove(store: Store, ctx: &Ctx, id: &str) -> CliResult<()> {
+pub fn remove(store: Store, ctx: &Ctx, id: &str, discard_unpushed: bool) -> CliResult<()> {
     // A broken config file must not keep anyone from removing an account; it only
     // means the revocation cannot be sent (reported as failed).
     let config = AuthConfig::load().unwrap_or_default();
     let vault = Vault::default();
     let store = Mutex::new(store);
-    let done = runtime()?.block_on(accounts::disconnect(&store, &config, &vault, id))?;
+    let done = runtime()?.block_on(accounts::disconnect(
+        &store,
+        &config,
+        &vault,
+        id,
+        discard_unpushed,
+    ))?;
     if ctx.json {
         return output::json(&done);
     }

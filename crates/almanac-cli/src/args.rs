@@ -143,8 +143,9 @@ pub enum AccountsCmd {
     /// List accounts with their status.
     List,
     /// Disconnect an account: revoke where the provider supports it, delete its tokens
-    /// and its local copy. Events at the provider are not touched.
-    Remove(AccountIdArg),
+    /// and its local copy. Events at the provider are not touched. Refused while changes
+    /// made here wait to be sent, unless --discard-unpushed.
+    Remove(AccountRemoveArgs),
     /// Check that accounts can still get access (refreshing tokens as needed); exit
     /// code 1 if one needs action.
     Check(AccountCheckArgs),
@@ -166,8 +167,11 @@ pub struct AccountAddArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct AccountIdArg {
+pub struct AccountRemoveArgs {
     pub id: String,
+    /// Discard the account's changes that were not sent yet.
+    #[arg(long)]
+    pub discard_unpushed: bool,
 }
 
 #[derive(Debug, Args)]

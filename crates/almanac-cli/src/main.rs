@@ -62,7 +62,9 @@ fn run(cli: Cli, ctx: &Ctx) -> CliResult<ExitCode> {
     match &cli.command {
         Command::Accounts(AccountsCmd::Add(a)) => accounts_cmd::add(&mut store, ctx, a)?,
         Command::Accounts(AccountsCmd::List) => accounts_cmd::list(&store, ctx)?,
-        Command::Accounts(AccountsCmd::Remove(a)) => accounts_cmd::remove(store, ctx, &a.id)?,
+        Command::Accounts(AccountsCmd::Remove(a)) => {
+            accounts_cmd::remove(store, ctx, &a.id, a.discard_unpushed)?
+        }
         Command::Accounts(AccountsCmd::Check(a)) => {
             if !accounts_cmd::check(&mut store, ctx, a)? {
                 return Ok(ExitCode::FAILURE);

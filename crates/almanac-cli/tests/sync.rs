@@ -1045,3 +1045,47 @@ async fn one_occurrence_changed_or_removed_here_goes_to_both_providers() {
         "{titles:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsent_changes_survive_until_the_user_discards_them() {
+    let s = Sync::google().await;
+    s.sync();
+    let cal = s.primary_calendar();
+    let d = day(2);
+    s.cli(&[
+        "--tz",
+        "UTC",
+        "events",
+        "add",
+        "--calendar",
+        &cal,
+        "--title",
+        "Not sent yet",
+        "--start",
+        &format!("{d}T09:00"),
+        "--end",
+        &format!("{d}T10:00"),
+    ]);
+    let id = s.cli(&["accounts", "list"])[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    // Removing the account would drop the change: refused, with the way out.
+    let o = tokio::task::block_in_place(|| s.env.run(&["--json", "accounts", "remove", &id]));
+    assert_eq!(o.status.code(), Some(1));
+    let err: Value = serde_json::from_slice(&o.stderr).expect("error json");
+    assert_eq!(err["code"], "conflict", "{err}");
+    assert!(
+        err["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("--discard-unpushed")),
+        "{err}"
+    );
+    assert_eq!(s.local_titled("Not sent yet").len(), 1);
+    assert_eq!(s.cli(&["status"])[0]["pendingPushes"], 1);
+    // The user chooses to discard them.
+    let removed = s.cli(&["accounts", "remove", &id, "--discard-unpushed"]);
+    assert_eq!(removed["account"]["id"], id.as_str());
+    assert!(s.local_titled("Not sent yet").is_empty());
+    assert!(s.remote_titled("Not sent yet").is_empty());
+}

@@ -229,6 +229,16 @@ pub(crate) fn track_delete(tx: &Transaction<'_>, event_id: &str, now: i64) -> Re
 }
 
 impl crate::Store {
+    /// How many changes of an account's calendars wait to be sent.
+    pub fn pending_pushes(&self, account_id: &str) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM outbox o JOIN calendars c ON c.id = o.calendar_id
+             WHERE c.account_id = ?1",
+            params![account_id],
+            |r| r.get(0),
+        )?)
+    }
+
     /// Every pending push of a calendar, oldest first.
     pub fn outbox(&self, calendar_id: Option<&str>) -> Result<Vec<OutboxRow>> {
         let mut stmt = self.conn.prepare(&format!(
