@@ -144,9 +144,12 @@ pub fn status(store: &Store, ctx: &Ctx) -> CliResult<()> {
         };
         output::line(&format!("{} ({}): {state}", s.email, s.provider))?;
         output::line(&format!(
-            "  last successful sync: {}; last attempt: {}",
+            "  last successful sync: {}; last attempt: {}{}",
             when(s.last_success_at),
-            when(s.last_attempt_at)
+            when(s.last_attempt_at),
+            s.next_sync_at
+                .map(|t| format!("; next (daemon): {}", when(Some(t))))
+                .unwrap_or_default()
         ))?;
         if let Some(m) = &s.last_error_message {
             output::line(&format!(

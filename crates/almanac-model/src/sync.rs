@@ -28,6 +28,8 @@ pub struct AccountSync {
     pub running: bool,
     pub last_success_at: Option<String>,
     pub last_attempt_at: Option<String>,
+    /// When the background loop runs the account next (`None`: not scheduled).
+    pub next_sync_at: Option<String>,
     /// The last run's error in plain words; `None` after a success.
     pub last_error: Option<AppError>,
     /// Local changes waiting to be sent.

@@ -206,7 +206,6 @@ pub async fn sync_account(
             error_message: err.as_ref().map(|e| e.message.clone()),
         },
         outcome,
-        None,
     )?;
     Ok(summary)
 }

@@ -284,10 +284,10 @@ impl Loop {
             Err(e) if e.code() == ErrorCode::ActionRequired => RunResult::ActionRequired,
             Err(_) => RunResult::Failed { retry_after: None },
         };
-        self.clocks.insert(
-            id.to_owned(),
-            after_run(prev, outcome, now, self.focused, &self.opts, sample),
-        );
+        let next = after_run(prev, outcome, now, self.focused, &self.opts, sample);
+        self.clocks.insert(id.to_owned(), next);
+        let at = (next.next_at != DateTime::<Utc>::MAX_UTC).then(|| next.next_at.timestamp());
+        let _ = lock(&self.store).set_next_sync(id, at);
         if outcome == RunResult::ActionRequired {
             let message = match &result {
                 Ok(s) => s.error.as_ref().map(|e| e.message.clone()),

@@ -42,6 +42,7 @@ pub fn overview(
             status,
             last_success_at: rfc3339(s.last_success_at),
             last_attempt_at: rfc3339(s.last_attempt_at),
+            next_sync_at: rfc3339(s.next_sync_at),
             last_error: s.last_error_message.map(|m| {
                 AppError::new(
                     s.last_error_code

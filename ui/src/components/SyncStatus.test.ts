@@ -16,6 +16,7 @@ const acct = (over: Partial<AccountSync> = {}): AccountSync => ({
   running: false,
   lastSuccessAt: "2025-06-18T11:55:00Z",
   lastAttemptAt: null,
+  nextSyncAt: null,
   lastError: null,
   pendingPushes: 0,
   openConflicts: 0,

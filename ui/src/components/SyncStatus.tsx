@@ -3,6 +3,7 @@ import {
   canSyncNow,
   conflictsButtonText,
   hasSyncAccounts,
+  nextSyncText,
   heldCalendarText,
   heldCalendars,
   pauseButtonText,
@@ -34,7 +35,7 @@ export function SyncStatus(props: { sync: SyncModel; onOpenConflicts: () => void
   return (
     <div id="sync-status" className="group sync-status" data-state={status.kind} aria-label="Sync">
       {o.running && <span id="sync-progress" className="sync-progress" role="progressbar" aria-label="Syncing" />}
-      <span id="sync-status-text" className="sync-status-text" role="status" aria-live="polite" title={status.text}>
+      <span id="sync-status-text" className="sync-status-text" role="status" aria-live="polite" title={[status.text, nextSyncText(o)].filter(Boolean).join(" · ")}>
         {status.text}
       </span>
       <button id="sync-now" type="button" disabled={!canSyncNow(o) || sync.busy} onClick={sync.syncNow}>

@@ -11,6 +11,7 @@ import {
   heldCalendarText,
   heldCalendars,
   keepAnswer,
+  nextSyncText,
   oldestSuccess,
   pauseButtonText,
   pickedAnswer,
@@ -30,6 +31,7 @@ const acct = (over: Partial<AccountSync> = {}): AccountSync => ({
   running: false,
   lastSuccessAt: null,
   lastAttemptAt: null,
+  nextSyncAt: null,
   lastError: null,
   pendingPushes: 0,
   openConflicts: 0,
@@ -261,5 +263,17 @@ describe("answers", () => {
         { field: "extra.sensitivity", side: "remote" },
       ],
     });
+  });
+});
+
+describe("nextSyncText", () => {
+  it("names the earliest scheduled run", () => {
+    const text = nextSyncText(ov([acct({ nextSyncAt: "2026-12-02T10:30:00Z" }), acct({ nextSyncAt: "2026-12-02T10:05:00Z" })]), "en-GB");
+    expect(text).toMatch(/^Next sync at \d\d:05$/);
+  });
+  it("is empty when nothing is scheduled or sync is paused", () => {
+    expect(nextSyncText(ov([acct()]))).toBe("");
+    expect(nextSyncText(ov([acct({ nextSyncAt: "2026-12-02T10:05:00Z" })], { paused: true }))).toBe("");
+    expect(nextSyncText(null)).toBe("");
   });
 });

@@ -191,3 +191,16 @@ export function pickedAnswer(c: Pick<ConflictView, "id" | "kind" | "fields">, pi
   if (!allFieldsPicked(c, picks)) return null;
   return { conflictId: c.id, keep: null, fields: c.fields.map((f) => ({ field: f.field, side: picks[f.field] })) };
 }
+
+/** "Next sync at 14:05" from the earliest scheduled run ("" when none is scheduled). */
+export function nextSyncText(o: SyncOverview | null | undefined, locale?: string): string {
+  if (!o || o.paused) return "";
+  const times = o.accounts
+    .map((a) => a.nextSyncAt)
+    .filter((t): t is string => !!t)
+    .map((t) => new Date(t))
+    .filter((t) => !Number.isNaN(t.getTime()));
+  if (times.length === 0) return "";
+  const next = new Date(Math.min(...times.map((t) => t.getTime())));
+  return `Next sync at ${next.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" })}`;
+}

@@ -107,6 +107,10 @@ export type AccountSync = { accountId: string, email: string, provider: Provider
  */
 running: boolean, lastSuccessAt: string | null, lastAttemptAt: string | null, 
 /**
+ * When the background loop runs the account next (`None`: not scheduled).
+ */
+nextSyncAt: string | null, 
+/**
  * The last run's error in plain words; `None` after a success.
  */
 lastError: AppErrorPayload | null, 

@@ -349,7 +349,7 @@ function overview(): SyncOverview {
     return {
       accountId: a.id, email: a.email, provider: a.provider, status: a.status,
       running: syncRunning && a.status !== "action_required",
-      lastSuccessAt: st.lastSuccessAt, lastAttemptAt: st.lastAttemptAt, lastError: st.lastError,
+      lastSuccessAt: st.lastSuccessAt, lastAttemptAt: st.lastAttemptAt, nextSyncAt: null, lastError: st.lastError,
       pendingPushes: 0, openConflicts: openConflicts().filter((c) => accountOfCalendar(c.calendarId) === a.id).length,
       heldCalendars: st.held.filter((h) => calendars.some((c) => c.id === h.calendarId)),
     };

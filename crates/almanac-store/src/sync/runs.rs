@@ -111,12 +111,7 @@ impl Store {
 
     /// Closes a run and updates the account's status: a success clears the error and
     /// the failure count; a failure records the code and plain-language message.
-    pub fn finish_run(
-        &mut self,
-        run: &RunRecord,
-        outcome: RunOutcome,
-        next_sync_at: Option<i64>,
-    ) -> Result<()> {
+    pub fn finish_run(&mut self, run: &RunRecord, outcome: RunOutcome) -> Result<()> {
         let now = run.finished_at.unwrap_or(run.started_at);
         self.durable(|tx| {
             tx.execute(
@@ -137,22 +132,32 @@ impl Store {
                 if outcome == RunOutcome::Ok {
                     tx.execute(
                         "UPDATE accounts SET last_success_at = ?2, failures = 0,
-                            last_error_code = NULL, last_error_message = NULL, next_sync_at = ?3,
+                            last_error_code = NULL, last_error_message = NULL,
                             status = CASE WHEN status = 'error' THEN 'connected' ELSE status END
                          WHERE id = ?1",
-                        params![account, now, next_sync_at],
+                        params![account, now],
                     )?;
                 } else {
                     tx.execute(
                         "UPDATE accounts SET failures = failures + 1, last_error_code = ?2,
-                            last_error_message = ?3, next_sync_at = ?4
+                            last_error_message = ?3
                          WHERE id = ?1",
-                        params![account, run.error_code, run.error_message, next_sync_at],
+                        params![account, run.error_code, run.error_message],
                     )?;
                 }
             }
             Ok(())
         })
+    }
+
+    /// When the background loop runs the account next (`None`: not scheduled — no
+    /// loop running, or waiting for a new sign-in).
+    pub fn set_next_sync(&mut self, account_id: &str, at: Option<i64>) -> Result<()> {
+        self.conn.execute(
+            "UPDATE accounts SET next_sync_at = ?2 WHERE id = ?1",
+            params![account_id, at],
+        )?;
+        Ok(())
     }
 
     /// The newest runs first, of one account or all.
