@@ -1,0 +1,227 @@
+//! The outbox as a user's edits fill it: a change to a synced calendar and its pending
+//! push commit together; later edits fold into the pending one; a delete remembers
+//! what the provider needs; local calendars never enter it.
+
+use almanac_model::{
+    EditScope, EventChange, EventInput, EventTarget, Importance, Provider, ShowAs,
+};
+use almanac_store::{
+    EntryState, OutboxOp, RemoteCalendarRow, SignedIn, Source, Store, StoreError, SyncCalendar,
+};
+use chrono::{DateTime, Utc};
+
+fn ok<T>(r: Result<T, StoreError>) -> T {
+    r.unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn now() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_795_000_000, 0).unwrap_or_default()
+}
+
+fn input(calendar: &str, title: &str) -> EventInput {
+    EventInput {
+        calendar_id: calendar.into(),
+        title: title.into(),
+        all_day: false,
+        start: "2026-11-23T09:00".into(),
+        end: "2026-11-23T10:00".into(),
+        time_zone: "Europe/Berlin".into(),
+        recurrence: None,
+        location: String::new(),
+        description: String::new(),
+        show_as: ShowAs::Busy,
+        importance: Importance::Normal,
+        categories: vec![],
+    }
+}
+
+/// A store with one Google account and two synced calendars: one editable, one not.
+fn synced() -> (tempfile::TempDir, Store, SyncCalendar, SyncCalendar) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut s = ok(Store::open_at(dir.path()));
+    let (account, _) = ok(s.record_sign_in(
+        &SignedIn {
+            provider: Provider::Google,
+            subject: "https://accounts.google.com/1234".into(),
+            email: "alex@example.com".into(),
+            display_name: "Alex".into(),
+            authority: "https://accounts.google.com".into(),
+        },
+        100,
+    ));
+    let cals = ok(s.sync_calendar_list(
+        &account.id,
+        &[
+            RemoteCalendarRow {
+                remote_id: "primary".into(),
+                name: "Alex".into(),
+                color: "#0b8043".into(),
+                can_edit: true,
+                is_primary: true,
+                owner_email: None,
+            },
+            RemoteCalendarRow {
+                remote_id: "holidays".into(),
+                name: "Holidays".into(),
+                color: "#cccccc".into(),
+                can_edit: false,
+                is_primary: false,
+                owner_email: None,
+            },
+        ],
+    ));
+    let rw = cals.iter().find(|c| c.can_edit).expect("rw").clone();
+    let ro = cals.iter().find(|c| !c.can_edit).expect("ro").clone();
+    (dir, s, rw, ro)
+}
+
+#[test]
+fn a_new_event_and_its_edits_are_one_pending_create() {
+    let (_d, mut s, cal, _) = synced();
+    let ev = ok(s.create_event(input(&cal.id, "Kickoff"), Source::UserWindow, now()));
+    let pending = ok(s.outbox(Some(&cal.id)));
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].op, OutboxOp::Create);
+    let key = pending[0].idempotency_key.clone();
+    let mut changed = ev.input.clone();
+    changed.title = "Kickoff (moved)".into();
+    ok(s.update_event(
+        EventChange {
+            id: ev.id.clone(),
+            scope: EditScope::All,
+            original_start: None,
+            input: changed,
+        },
+        Source::UserWindow,
+        now(),
+    ));
+    let pending = ok(s.outbox(Some(&cal.id)));
+    assert_eq!(
+        pending.len(),
+        1,
+        "an edit of an unsent create is still one create"
+    );
+    assert_eq!(pending[0].idempotency_key, key, "the create keeps its key");
+    let entries = ok(s.sync_entries(&cal.id));
+    assert_eq!(entries[0].state, EntryState::LocallyCreated);
+
+    // Deleted before it was ever sent: nothing to tell the provider.
+    ok(s.delete_event(
+        EventTarget {
+            id: ev.id,
+            scope: EditScope::All,
+            original_start: None,
+        },
+        Source::UserWindow,
+        now(),
+    ));
+    assert!(ok(s.outbox(Some(&cal.id))).is_empty());
+    assert!(ok(s.sync_entries(&cal.id)).is_empty());
+}
+
+#[test]
+fn a_synced_event_edited_then_deleted_leaves_a_delete_that_knows_its_remote_id() {
+    let (_d, mut s, cal, _) = synced();
+    // As a pull leaves it: a synced row with a remote id and a base.
+    let ev = ok(s.create_event(input(&cal.id, "Review"), Source::Sync, now()));
+    let row = ok(s.sync_step(now().timestamp(), |tx| tx.event(&ev.id))).expect("row");
+    let mut remote = row.clone();
+    remote.remote_id = Some("evt123".into());
+    remote.etag = Some("\"e1\"".into());
+    ok(s.sync_step(now().timestamp(), |tx| {
+        tx.write_event(
+            Some(&ev.id),
+            &remote,
+            EntryState::Synced,
+            Some("{\"base\":1}"),
+            Some("\"e1\""),
+        )?;
+        tx.drop_push(&ev.id)
+    }));
+    assert!(ok(s.outbox(None)).is_empty());
+
+    let mut changed = ev.input.clone();
+    changed.location = "Room 7".into();
+    ok(s.update_event(
+        EventChange {
+            id: ev.id.clone(),
+            scope: EditScope::All,
+            original_start: None,
+            input: changed,
+        },
+        Source::UserWindow,
+        now(),
+    ));
+    let pending = ok(s.outbox(None));
+    assert_eq!((pending.len(), pending[0].op), (1, OutboxOp::Update));
+    assert_eq!(
+        ok(s.sync_entries(&cal.id))[0].state,
+        EntryState::LocallyModified
+    );
+
+    ok(s.delete_event(
+        EventTarget {
+            id: ev.id.clone(),
+            scope: EditScope::All,
+            original_start: None,
+        },
+        Source::UserWindow,
+        now(),
+    ));
+    let pending = ok(s.outbox(None));
+    assert_eq!((pending.len(), pending[0].op), (1, OutboxOp::Delete));
+    let payload: serde_json::Value =
+        serde_json::from_str(pending[0].payload.as_deref().expect("payload")).expect("json");
+    assert_eq!(payload["remoteId"], "evt123");
+    assert_eq!(payload["etag"], "\"e1\"");
+    // The planner still sees the entry, as deleted here.
+    let entries = ok(s.sync_entries(&cal.id));
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].state, EntryState::LocallyDeleted);
+    assert_eq!(entries[0].remote_id.as_deref(), Some("evt123"));
+    assert_eq!(ok(s.check()), Vec::<String>::new());
+}
+
+#[test]
+fn local_calendars_never_enter_the_outbox_and_read_only_ones_refuse_edits() {
+    let (_d, mut s, _, ro) = synced();
+    ok(s.create_event(input("local", "Dentist"), Source::UserWindow, now()));
+    assert!(ok(s.outbox(None)).is_empty());
+    let refused = s.create_event(input(&ro.id, "Nope"), Source::UserWindow, now());
+    assert!(
+        matches!(refused, Err(StoreError::ReadOnly(_))),
+        "{refused:?}"
+    );
+    assert!(ok(s.outbox(None)).is_empty());
+}
+
+#[test]
+fn moving_a_synced_event_to_this_computer_deletes_it_there_and_keeps_it_here() {
+    let (_d, mut s, cal, _) = synced();
+    let ev = ok(s.create_event(input(&cal.id, "1:1"), Source::Sync, now()));
+    let mut row = ok(s.sync_step(now().timestamp(), |tx| tx.event(&ev.id))).expect("row");
+    row.remote_id = Some("evt9".into());
+    ok(s.sync_step(now().timestamp(), |tx| {
+        tx.write_event(Some(&ev.id), &row, EntryState::Synced, None, Some("\"x\""))?;
+        tx.drop_push(&ev.id)
+    }));
+    let mut moved = ev.input.clone();
+    moved.calendar_id = "local".into();
+    ok(s.update_event(
+        EventChange {
+            id: ev.id.clone(),
+            scope: EditScope::All,
+            original_start: None,
+            input: moved,
+        },
+        Source::UserWindow,
+        now(),
+    ));
+    let pending = ok(s.outbox(None));
+    assert_eq!((pending.len(), pending[0].op), (1, OutboxOp::Delete));
+    assert_eq!(pending[0].calendar_id, cal.id);
+    assert_eq!(ok(s.get_event(&ev.id)).input.calendar_id, "local");
+    assert!(ok(s.sync_entries(&cal.id))
+        .iter()
+        .all(|e| e.state == EntryState::LocallyDeleted));
+}
