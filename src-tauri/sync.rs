@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use almanac_auth::Credentials;
-use almanac_model::{AppError, ConflictAnswer, ConflictView, ErrorCode, SyncOverview};
+use almanac_model::{
+    AppError, CalendarProgress, ConflictAnswer, ConflictView, ErrorCode, SyncOverview,
+};
 use almanac_store::Store;
 use almanac_sync::schedule::ScheduleOptions;
 use almanac_sync::{Command, Scheduler, SyncError, SyncEvent};
@@ -20,6 +22,8 @@ type CmdResult<T> = Result<T, AppError>;
 
 /// Emitted with the new [`SyncOverview`] whenever sync's state changes.
 pub const SYNC_CHANGED: &str = "sync-changed";
+/// Emitted with a [`CalendarProgress`] as each calendar of a run finishes.
+pub const SYNC_PROGRESS: &str = "sync-progress";
 
 /// The loop's handle and what the window asks about it.
 #[derive(Debug)]
@@ -152,6 +156,33 @@ fn on_event(app: &AppHandle, e: SyncEvent) {
             for c in &list {
                 notify::conflict(&almanac_sync::conflict_view(c));
             }
+        }
+        SyncEvent::Progress {
+            account_id,
+            calendar,
+        } => {
+            let problem = calendar
+                .held
+                .map(|h| {
+                    format!(
+                        "stopped: it would delete {} of {} events",
+                        h.would_delete, h.total
+                    )
+                })
+                .or_else(|| calendar.error.as_ref().map(|e| e.message.clone()));
+            let _ = app.emit(
+                SYNC_PROGRESS,
+                CalendarProgress {
+                    account_id,
+                    calendar_id: calendar.calendar_id,
+                    name: calendar.name,
+                    pulled: calendar.pulled as u32,
+                    pushed: calendar.pushed as u32,
+                    conflicts: calendar.conflicts as u32,
+                    problem,
+                },
+            );
+            return; // the overview has not changed
         }
         SyncEvent::Paused(p) => host.paused.store(p, Ordering::Relaxed),
         SyncEvent::Stopped => {}

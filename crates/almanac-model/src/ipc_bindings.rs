@@ -38,6 +38,7 @@ pub fn typescript_bindings() -> String {
         HeldCalendar::decl(&cfg),
         AccountSync::decl(&cfg),
         SyncOverview::decl(&cfg),
+        CalendarProgress::decl(&cfg),
         ConflictKindView::decl(&cfg),
         ConflictField::decl(&cfg),
         ConflictView::decl(&cfg),

@@ -25,6 +25,6 @@ pub use ipc_bindings::{typescript_bindings, BINDINGS_HEADER};
 pub use occurrence::{Occurrence, RangeQuery};
 pub use people::{Attendee, AttendeeKind, MeetingProvider, OnlineMeeting, Person, Response};
 pub use sync::{
-    AccountSync, ConflictAnswer, ConflictField, ConflictKindView, ConflictView, FieldPick,
-    FieldSide, HeldCalendar, KeepSide, SyncOverview,
+    AccountSync, CalendarProgress, ConflictAnswer, ConflictField, ConflictKindView, ConflictView,
+    FieldPick, FieldSide, HeldCalendar, KeepSide, SyncOverview,
 };

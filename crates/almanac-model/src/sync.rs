@@ -125,3 +125,17 @@ pub struct ConflictAnswer {
     pub keep: Option<KeepSide>,
     pub fields: Vec<FieldPick>,
 }
+
+/// One calendar of a run in flight is done: the `sync-progress` event's payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct CalendarProgress {
+    pub account_id: String,
+    pub calendar_id: String,
+    pub name: String,
+    pub pulled: u32,
+    pub pushed: u32,
+    pub conflicts: u32,
+    /// Stopped by the deletion guard, or failed (the message in plain words).
+    pub problem: Option<String>,
+}

@@ -36,6 +36,8 @@ pub use plan::{
     OpenConflict, Plan, PlanStats, SyncState,
 };
 pub use resolve::{parse_pick, per_field, resolve_conflict, Resolved};
-pub use run::{sync_account, CalendarRun, Clock, Held, RunSummary, SyncOptions};
+pub use run::{
+    sync_account, sync_account_reporting, CalendarRun, Clock, Held, RunSummary, SyncOptions,
+};
 pub use scheduler::{Command, Connect, Now, Publish, Scheduler, SyncEvent};
 pub use views::{choice_of, conflict_view, open_conflicts, overview};

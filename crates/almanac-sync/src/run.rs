@@ -114,6 +114,18 @@ pub async fn sync_account(
     opts: &SyncOptions,
     clock: &Clock<'_>,
 ) -> Result<RunSummary, SyncError> {
+    sync_account_reporting(store, provider, account_id, opts, clock, &|_| {}).await
+}
+
+/// [`sync_account`], telling `progress` about each calendar as soon as it is done.
+pub async fn sync_account_reporting(
+    store: &Mutex<Store>,
+    provider: &dyn CalendarProvider,
+    account_id: &str,
+    opts: &SyncOptions,
+    clock: &Clock<'_>,
+    progress: &(dyn Fn(&CalendarRun) + Send + Sync),
+) -> Result<RunSummary, SyncError> {
     let run_id = lock(store).start_run(account_id, clock().timestamp())?;
     let mut summary = RunSummary {
         run_id,
@@ -156,6 +168,7 @@ pub async fn sync_account(
             summary.pulled += one.pulled;
             summary.pushed += one.pushed;
             summary.conflicts += one.conflicts;
+            progress(&one);
             summary.calendars.push(one);
             if let Some(e) = stop {
                 summary.error = Some(app_error(&e));

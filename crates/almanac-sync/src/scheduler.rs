@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
 use crate::error::SyncError;
-use crate::run::{lock, sync_account, RunSummary, SyncOptions};
+use crate::run::{lock, sync_account_reporting, CalendarRun, RunSummary, SyncOptions};
 use crate::schedule::{after_run, AccountClock, RunResult, ScheduleOptions};
 
 /// What the host can ask of the loop.
@@ -55,6 +55,11 @@ pub enum SyncEvent {
     ActionRequired {
         account_id: String,
         notify: bool,
+    },
+    /// One calendar of a run in flight is done (counts so far, for a progress line).
+    Progress {
+        account_id: String,
+        calendar: CalendarRun,
     },
     /// Conflicts recorded by a run that were not open before (one notification each).
     NewConflicts(Vec<ConflictRecord>),
@@ -258,7 +263,23 @@ impl Loop {
             Ok((provider, sync_opts)) => {
                 let now = self.now.clone();
                 let clock = move || now();
-                sync_account(&self.store, provider.as_ref(), id, &sync_opts, &clock).await
+                let publish = self.publish.clone();
+                let account_id = id.to_owned();
+                let progress = move |c: &CalendarRun| {
+                    publish(SyncEvent::Progress {
+                        account_id: account_id.clone(),
+                        calendar: c.clone(),
+                    })
+                };
+                sync_account_reporting(
+                    &self.store,
+                    provider.as_ref(),
+                    id,
+                    &sync_opts,
+                    &clock,
+                    &progress,
+                )
+                .await
             }
             Err(e) => Err(e),
         };

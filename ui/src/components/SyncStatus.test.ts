@@ -25,6 +25,7 @@ const acct = (over: Partial<AccountSync> = {}): AccountSync => ({
 });
 const model = (overview: SyncOverview | null, over: Partial<SyncModel> = {}): SyncModel => ({
   overview,
+  progress: null,
   changes: 0,
   busy: false,
   confirming: new Set(),

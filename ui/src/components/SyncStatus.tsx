@@ -4,6 +4,7 @@ import {
   conflictsButtonText,
   hasSyncAccounts,
   nextSyncText,
+  progressText,
   heldCalendarText,
   heldCalendars,
   pauseButtonText,
@@ -37,6 +38,12 @@ export function SyncStatus(props: { sync: SyncModel; onOpenConflicts: () => void
       {o.running && <span id="sync-progress" className="sync-progress" role="progressbar" aria-label="Syncing" />}
       <span id="sync-status-text" className="sync-status-text" role="status" aria-live="polite" title={[status.text, nextSyncText(o)].filter(Boolean).join(" · ")}>
         {status.text}
+        {o.running && sync.progress && (
+          <span id="sync-progress-text" className="sync-progress-text">
+            {" "}
+            ({progressText(sync.progress)})
+          </span>
+        )}
       </span>
       <button id="sync-now" type="button" disabled={!canSyncNow(o) || sync.busy} onClick={sync.syncNow}>
         Sync now

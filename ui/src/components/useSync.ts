@@ -4,16 +4,20 @@ import {
   onAccountsChanged,
   onEventsChanged,
   onSyncChanged,
+  onSyncProgress,
   setSyncPaused,
   syncNow as syncNowIpc,
   syncOverview,
   toAppError,
+  type CalendarProgress,
   type SyncOverview,
 } from "../platform";
 
 export type SyncModel = {
   /** null until the first sync_overview has answered. */
   overview: SyncOverview | null;
+  /** The last calendar a run in flight finished (null when none is running). */
+  progress: CalendarProgress | null;
   /** Counts `sync-changed` events (the Conflicts panel reloads when it moves). */
   changes: number;
   /** A sync_now / set_sync_paused call is in flight. */
@@ -38,6 +42,7 @@ const MAX_TRIES = 5;
 export function useSync(onDataChanged: () => void, onError: (e: unknown) => void): SyncModel {
   const [overview, setOverview] = useState<SyncOverview | null>(null);
   const [changes, setChanges] = useState(0);
+  const [progress, setProgress] = useState<CalendarProgress | null>(null);
   const [busy, setBusy] = useState(false);
   const [confirming, setConfirming] = useState<ReadonlySet<string>>(new Set());
 
@@ -94,9 +99,11 @@ export function useSync(onDataChanged: () => void, onError: (e: unknown) => void
         seq.current++;
         setOverview(o);
         setChanges((c) => c + 1);
+        if (!o.running) setProgress(null);
       }),
       "sync-changed",
     );
+    keep(onSyncProgress((p) => setProgress(p)), "sync-progress");
     keep(onEventsChanged(() => dataRef.current()), "events-changed");
     // A new or removed account, or a changed account status.
     keep(onAccountsChanged(() => reload()), "accounts-changed");
@@ -152,5 +159,5 @@ export function useSync(onDataChanged: () => void, onError: (e: unknown) => void
     [reload],
   );
 
-  return { overview, changes, busy, confirming, syncNow, setPaused, confirmDeletions, reload };
+  return { overview, progress, changes, busy, confirming, syncNow, setPaused, confirmDeletions, reload };
 }

@@ -12,6 +12,7 @@ import {
   heldCalendars,
   keepAnswer,
   nextSyncText,
+  progressText,
   oldestSuccess,
   pauseButtonText,
   pickedAnswer,
@@ -275,5 +276,19 @@ describe("nextSyncText", () => {
     expect(nextSyncText(ov([acct()]))).toBe("");
     expect(nextSyncText(ov([acct({ nextSyncAt: "2026-12-02T10:05:00Z" })], { paused: true }))).toBe("");
     expect(nextSyncText(null)).toBe("");
+  });
+});
+
+describe("progressText", () => {
+  const p = { accountId: "a1", calendarId: "c1", name: "Work", pulled: 12, pushed: 1, conflicts: 0, problem: null };
+  it("says what moved in the calendar just done", () => {
+    expect(progressText(p)).toBe("Work: 12 in, 1 out");
+    expect(progressText({ ...p, conflicts: 2 })).toBe("Work: 12 in, 1 out, 2 conflicts");
+  });
+  it("says what stopped it", () => {
+    expect(progressText({ ...p, problem: "stopped: it would delete 12 of 15 events" })).toBe("Work: stopped: it would delete 12 of 15 events");
+  });
+  it("is empty before the first calendar is done", () => {
+    expect(progressText(null)).toBe("");
   });
 });

@@ -1,6 +1,7 @@
 // Pure helpers for the sync status area and the Conflicts panel (no React, no platform calls).
 import type {
   AccountSync,
+  CalendarProgress,
   Calendar,
   ConflictAnswer,
   ConflictKindView,
@@ -203,4 +204,13 @@ export function nextSyncText(o: SyncOverview | null | undefined, locale?: string
   if (times.length === 0) return "";
   const next = new Date(Math.min(...times.map((t) => t.getTime())));
   return `Next sync at ${next.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" })}`;
+}
+
+/** While a run is in flight: the calendar it last finished and what moved ("" if none yet). */
+export function progressText(p: CalendarProgress | null | undefined): string {
+  if (!p) return "";
+  if (p.problem) return `${p.name}: ${p.problem}`;
+  const parts = [`${p.pulled} in`, `${p.pushed} out`];
+  if (p.conflicts > 0) parts.push(plural(p.conflicts, "conflict", "conflicts"));
+  return `${p.name}: ${parts.join(", ")}`;
 }

@@ -123,6 +123,11 @@ export type SyncOverview = { accounts: Array<AccountSync>,
  * Some run is in flight (Sync now is disabled meanwhile).
  */
 running: boolean, paused: boolean, openConflicts: number, };
+export type CalendarProgress = { accountId: string, calendarId: string, name: string, pulled: number, pushed: number, conflicts: number, 
+/**
+ * Stopped by the deletion guard, or failed (the message in plain words).
+ */
+problem: string | null, };
 export type ConflictKindView = "editEdit" | "editDelete" | "deleteEdit";
 export type ConflictField = { 
 /**

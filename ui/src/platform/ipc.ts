@@ -4,6 +4,7 @@ import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 import type {
   Account,
+  CalendarProgress,
   AppErrorPayload,
   Calendar,
   ConflictAnswer,
@@ -135,6 +136,8 @@ async function subscribe<T>(event: string, cb: (payload: T) => void): Promise<()
 
 /** Calls `cb` with the new overview whenever sync's state changes (event `sync-changed`). */
 export const onSyncChanged = (cb: (overview: SyncOverview) => void) => subscribe<SyncOverview>("sync-changed", cb);
+/** One calendar of a run in flight is done (event `sync-progress`). */
+export const onSyncProgress = (cb: (p: CalendarProgress) => void) => subscribe<CalendarProgress>("sync-progress", cb);
 
 /** Calls `cb` whenever sync changed calendar data (event `events-changed`, no payload): refetch events. */
 export const onEventsChanged = (cb: () => void) => subscribe<null>("events-changed", () => cb());
