@@ -361,33 +361,7 @@ impl GraphCalendar {
                 let answer = inner
                     .iter()
                     .find(|r| r.get("id").and_then(Value::as_str) == Some(&i.to_string()));
-                let outcome = match answer {
-                    Some(a) => {
-                        let status = a.get("status").and_then(Value::as_u64).unwrap_or(502) as u16;
-                        if (200..300).contains(&status) {
-                            Ok(())
-                        } else {
-                            let retry_after = a
-                                .get("headers")
-                                .and_then(|h| h.get("Retry-After").or_else(|| h.get("retry-after")))
-                                .and_then(|v| {
-                                    v.as_str()
-                                        .and_then(|s| s.parse().ok())
-                                        .or_else(|| v.as_u64())
-                                });
-                            Err(almanac_provider::classify_inner(
-                                almanac_provider::Dialect::Graph,
-                                status,
-                                retry_after,
-                                a.get("body"),
-                            ))
-                        }
-                    }
-                    None => Err(bad(
-                        ErrorKind::ProviderUnavailable,
-                        "Microsoft 365 left a request of a batch unanswered.",
-                    )),
-                };
+                let outcome = inner_result(answer).map(|_| ());
                 let outcome = match outcome {
                     Err(e) if matches!(e.kind, ErrorKind::NotFound | ErrorKind::Gone) => Ok(()),
                     Err(e) if e.kind.retryable() => {
@@ -406,6 +380,55 @@ impl GraphCalendar {
             .into_iter()
             .map(|r| r.unwrap_or_else(|| Err(bad(ErrorKind::ProviderUnavailable, "not attempted"))))
             .collect()
+    }
+
+    /// Several events by id in `$batch` requests of at most 20 (a first sync of a
+    /// calendar with many series needs each series' master); `None` for one that is
+    /// gone. An inner request that failed for a passing reason is retried on its own.
+    pub async fn get_many(
+        &self,
+        cal: &RemoteCalendar,
+        ids: &[String],
+    ) -> Result<Vec<Option<RemoteEvent>>> {
+        let scope = self.scope(cal);
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(BATCH_LIMIT) {
+            let requests: Vec<Value> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, id)| {
+                    json!({"id": i.to_string(), "method": "GET",
+                           "url": format!("{}/events/{}", scope.0, urlencode(id)),
+                           "headers": {"Prefer": "IdType=\"ImmutableId\""}})
+                })
+                .collect();
+            let mut req = self.request(Method::POST, self.url("/$batch"));
+            req.body = Some(json!({"requests": requests}));
+            let answers = self.api.send(&scope.1, req).await?.body;
+            let inner = answers
+                .get("responses")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            for (i, id) in chunk.iter().enumerate() {
+                let answer = inner
+                    .iter()
+                    .find(|r| r.get("id").and_then(Value::as_str) == Some(&i.to_string()));
+                let got = match inner_result(answer) {
+                    Ok(body) => Some(self.read_event(&body)?),
+                    Err(e) if matches!(e.kind, ErrorKind::NotFound | ErrorKind::Gone) => None,
+                    Err(e) if e.kind.retryable() => {
+                        if let Some(wait) = e.retry_after.filter(|w| *w <= MAX_INNER_RETRY_AFTER) {
+                            tokio::time::sleep(wait).await;
+                        }
+                        self.still_there(cal, id).await?
+                    }
+                    Err(e) => return Err(e),
+                };
+                out.push(got);
+            }
+        }
+        Ok(out)
     }
 
     async fn delete_one(
@@ -619,6 +642,14 @@ impl CalendarProvider for GraphCalendar {
         false
     }
 
+    fn events<'a>(
+        &'a self,
+        cal: &'a RemoteCalendar,
+        ids: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<Option<RemoteEvent>>>> {
+        Box::pin(self.get_many(cal, ids))
+    }
+
     fn creation_key(&self, event: &RemoteEvent) -> Option<String> {
         event
             .extra
@@ -740,6 +771,35 @@ fn same_start(a: &OriginalStart, b: &OriginalStart) -> bool {
         ((_, Some(x)), (_, Some(y))) => x == y,
         ((x, _), (y, _)) => x == y,
     }
+}
+
+/// One answer of a `$batch`, classified like a response of its own (`None`: the batch
+/// left the request unanswered).
+fn inner_result(answer: Option<&Value>) -> Result<Value> {
+    let Some(a) = answer else {
+        return Err(bad(
+            ErrorKind::ProviderUnavailable,
+            "Microsoft 365 left a request of a batch unanswered.",
+        ));
+    };
+    let status = a.get("status").and_then(Value::as_u64).unwrap_or(502) as u16;
+    if (200..300).contains(&status) {
+        return Ok(a.get("body").cloned().unwrap_or(Value::Null));
+    }
+    let retry_after = a
+        .get("headers")
+        .and_then(|h| h.get("Retry-After").or_else(|| h.get("retry-after")))
+        .and_then(|v| {
+            v.as_str()
+                .and_then(|s| s.parse().ok())
+                .or_else(|| v.as_u64())
+        });
+    Err(almanac_provider::classify_inner(
+        almanac_provider::Dialect::Graph,
+        status,
+        retry_after,
+        a.get("body"),
+    ))
 }
 
 /// Graph ids are base64-ish (`+`, `/`, `=`): escape them in a path segment.

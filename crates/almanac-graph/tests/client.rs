@@ -424,6 +424,51 @@ async fn batched_deletes_retry_throttled_items_one_by_one() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batched_gets_fetch_many_events_in_one_round_trip_and_retry_throttled_ones() {
+    let (cloud, graph) = setup().await;
+    let state = cloud.state();
+    let ids: Vec<String> = (0..25)
+        .map(|i| {
+            seed(&state, &format!("Series {i}"), i % 5)["id"]
+                .as_str()
+                .expect("id")
+                .to_string()
+        })
+        .collect();
+    state
+        .graph_delete_event(
+            serde_json::from_value(json!({"email": ME, "id": ids[7]})).expect("delete"),
+        )
+        .expect("delete");
+    faults(
+        &state,
+        json!({"add": [{"kind": "throttle", "count": 1, "method": "GET", "retry_after_secs": 1}]}),
+    );
+    let cal = primary(&graph).await;
+    let before = state.graph_stats().requests.clone();
+    let got = graph.get_many(&cal, &ids).await.expect("events");
+    assert_eq!(got.len(), 25);
+    for (i, ev) in got.iter().enumerate() {
+        match i {
+            7 => assert!(ev.is_none(), "{i} is gone"),
+            _ => assert_eq!(
+                ev.as_ref().map(|e| e.title.as_str()),
+                Some(format!("Series {i}").as_str())
+            ),
+        }
+    }
+    let after = state.graph_stats().requests;
+    let batches = |m: &std::collections::BTreeMap<String, u64>| {
+        m.iter()
+            .filter(|(k, _)| k.contains("$batch"))
+            .map(|(_, n)| *n)
+            .sum::<u64>()
+    };
+    // 25 events in two batches (20 + 5), plus the one throttled item fetched alone.
+    assert_eq!(batches(&after) - batches(&before), 2, "{after:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn me_and_calendars_delegated_by_another_mailbox() {
     let (cloud, graph) = setup().await;
     let state = cloud.state();

@@ -103,6 +103,23 @@ pub trait CalendarProvider: Send + Sync {
     /// delete of that instance.
     fn exdates_in_rule(&self) -> bool;
 
+    /// Several events at once (series masters for a page's instances), in the order
+    /// of `ids`; `None` for one that is gone. Where the provider can batch (Graph
+    /// `$batch`) this saves round trips; the default asks one by one.
+    fn events<'a>(
+        &'a self,
+        calendar: &'a RemoteCalendar,
+        ids: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<Option<RemoteEvent>>>> {
+        Box::pin(async move {
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                out.push(self.event(calendar, id).await?);
+            }
+            Ok(out)
+        })
+    }
+
     /// The idempotency key a create of ours carried, read back from the provider's
     /// version of the event (Graph `transactionId`, Google's id derived from it), so a
     /// create whose answer was lost is linked, not duplicated.

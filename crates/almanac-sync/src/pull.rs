@@ -245,16 +245,20 @@ impl Puller<'_> {
                 wanted.push(id.to_owned());
             }
         }
+        let wanted: Vec<String> = wanted
+            .into_iter()
+            .filter(|id| !self.masters.contains_key(id))
+            .collect();
         let mut fetched = Vec::new();
-        for id in wanted {
-            if !self.masters.contains_key(&id) {
-                let got = self
-                    .provider
-                    .event(self.remote, &id)
-                    .await
-                    .map_err(SyncError::from)?;
-                fetched.push(got.clone());
-                self.masters.insert(id, got);
+        if !wanted.is_empty() {
+            let got = self
+                .provider
+                .events(self.remote, &wanted)
+                .await
+                .map_err(SyncError::from)?;
+            for (id, ev) in wanted.into_iter().zip(got) {
+                fetched.push(ev.clone());
+                self.masters.insert(id, ev);
             }
         }
         let mut masters_now = known_masters;
