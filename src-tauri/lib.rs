@@ -115,6 +115,7 @@ pub fn run() -> i32 {
             tray::build(app.handle())?;
             accounts::check_at_start(app.handle());
             sync::start(app.handle(), store);
+            sync::watch_network(app.handle());
             Ok(())
         })
         .on_window_event(|window, event| match event {

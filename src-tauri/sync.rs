@@ -110,6 +110,27 @@ pub fn start(app: &AppHandle, store: Arc<Mutex<Store>>) {
     });
 }
 
+/// Runs every account as soon as the network comes back (GLib's network monitor:
+/// NetworkManager, or netlink), instead of waiting for the next offline probe. Only
+/// the change from unavailable to available counts: a route added to a working
+/// connection is not a reason to sync.
+#[cfg(target_os = "linux")]
+pub fn watch_network(app: &AppHandle) {
+    use gio::prelude::NetworkMonitorExt;
+    let monitor = gio::NetworkMonitor::default();
+    let was_up = AtomicBool::new(monitor.is_network_available());
+    let handle = app.clone();
+    monitor.connect_network_changed(move |_, available| {
+        let before = was_up.swap(available, Ordering::Relaxed);
+        if available && !before {
+            send(&handle, Command::NetworkUp);
+        }
+    });
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn watch_network(_app: &AppHandle) {}
+
 fn on_event(app: &AppHandle, e: SyncEvent) {
     let state = app.state::<AppState>();
     let Some(host) = state.sync.get() else {
