@@ -15,11 +15,12 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("migrations/0002_occurrence_range_index.sql")),
         M::up(include_str!("migrations/0003_account_identity.sql")),
         M::up(include_str!("migrations/0004_sync_engine.sql")),
+        M::up(include_str!("migrations/0005_listing_seen.sql")),
     ])
 });
 
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// The store: the one writer connection of a locked data directory.
 #[derive(Debug)]

@@ -106,6 +106,20 @@ pub(crate) fn apply_op(
     let cal = ctx.calendar_id;
     let entry = op.local_id().and_then(|id| ctx.local.index.by_local_id(id));
     let previous = entry.and_then(|e| e.current.as_ref());
+    // An op that settles the event leaves no conflict behind: a newer provider version
+    // merged cleanly, or a policy or the user decided. (Deletions on both sides leave
+    // it open for the user — I7 — and its resolution then finds nothing to restore.)
+    let settles = match op {
+        Op::Merged { local_id, .. }
+        | Op::RestoreLocal { local_id, .. }
+        | Op::LinkCreated { local_id, .. }
+        | Op::RecreateRemote { local_id, .. } => Some((local_id, "keep_local")),
+        Op::KeepBoth { local_id, .. } => Some((local_id, "keep_both")),
+        _ => None,
+    };
+    if let Some((id, resolution)) = settles {
+        tx.settle_conflicts(id, resolution)?;
+    }
     let skip = |tx: &mut SyncTx<'_, '_>, local_id: Option<&str>, why: &str, done: &mut Applied| {
         done.skipped += 1;
         log(
@@ -339,6 +353,9 @@ pub(crate) fn apply_op(
                 Err(why) => return Ok(skip(tx, Some(local_id), &why, done)?),
             };
             tx.write_event(Some(local_id), &row, EntryState::LocallyCreated, None, None)?;
+            // A new event at the provider: a new idempotency key too (the old one may
+            // name the event the provider deleted).
+            tx.drop_push(local_id)?;
             tx.queue_push(local_id, cal, OutboxOp::Create, None)?;
             log(
                 tx,

@@ -94,36 +94,34 @@ impl Puller<'_> {
     /// Pulls one round (to the provider's `Done` cursor). Returns what was applied.
     pub async fn pull(&mut self) -> Result<Applied, Stop> {
         let mut total = Applied::default();
-        let (mut cursor, mut resumed) = {
+        let (mut cursor, resumed) = {
             let (c, more) = split_cursor(self.cal.cursor.as_deref());
             (c.map(str::to_owned), more)
         };
-        let mut window = self.window();
-        let mut listed: BTreeSet<String> = BTreeSet::new();
+        // Whether the previous page belonged to a full listing; a stored `more:`
+        // cursor continues one an earlier run began (its ids are in the store).
+        let mut previous_full = resumed.then_some(true);
+        // The window stays the lineage's: the provider restarts a listing with the
+        // window it is given, and reconciling against another one would count events
+        // between the two as gone.
+        let window = self.window();
         for _ in 0..self.opts.max_pages {
             let page = self
                 .provider
                 .changes(self.remote, cursor.as_deref(), window)
                 .await
                 .map_err(SyncError::from)?;
-            if page.full_listing && cursor.is_some() && !resumed {
-                // The provider reset the cursor: a new lineage, and a new window.
-                window = Window {
-                    start: (self.clock)() - chrono::TimeDelta::days(self.opts.days_back),
-                    end: (self.clock)() + chrono::TimeDelta::days(self.opts.days_ahead),
-                };
-                listed.clear();
-            }
-            if !page.full_listing {
-                resumed = false;
-            }
-            if page.full_listing {
-                listed.extend(listed_ids(&page).map(str::to_owned));
-            }
+            // A full listing starts here (the first one, or the provider reset the
+            // cursor): the ids it shows are collected from this page on.
+            let starts = page.full_listing && previous_full != Some(true);
+            previous_full = Some(page.full_listing);
+            let listed: Vec<String> = if page.full_listing {
+                listed_ids(&page).map(str::to_owned).collect()
+            } else {
+                Vec::new()
+            };
             let page = self.prepare(page).await?;
-            let done = matches!(page.cursor, Cursor::Done(_));
-            let reconcile = done && page.full_listing && !resumed;
-            let applied = self.commit(&page, reconcile.then_some(&listed), window)?;
+            let applied = self.commit(&page, starts, &listed, window)?;
             total.changed += applied.changed;
             total.conflicts += applied.conflicts;
             total.skipped += applied.skipped;
@@ -142,7 +140,8 @@ impl Puller<'_> {
     fn commit(
         &self,
         page: &ChangePage,
-        listed: Option<&BTreeSet<String>>,
+        starts: bool,
+        listed: &[String],
         window: Window,
     ) -> Result<Applied, Stop> {
         let policy = crate::run::policy_of(&self.cal.conflict_policy);
@@ -164,11 +163,19 @@ impl Puller<'_> {
                 local: &local,
             };
             let mut applied = apply(tx, &ctx, &plan)?;
-            if let Some(listed) = listed {
+            if starts {
+                tx.listing_start(&cal.id)?;
+            }
+            if page.full_listing {
+                tx.listing_add(&cal.id, listed.iter().map(String::as_str))?;
+            }
+            if page.full_listing && matches!(page.cursor, Cursor::Done(_)) {
+                let listed = tx.listing_ids(&cal.id)?;
+                tx.listing_start(&cal.id)?;
                 let local = load(tx.entries(&cal.id)?, &HashMap::new())?;
                 let plan = plan_reconcile(
                     &local.index,
-                    listed,
+                    &listed,
                     windowed.then_some(window),
                     policy,
                     guard,

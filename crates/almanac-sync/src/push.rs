@@ -239,6 +239,36 @@ impl Pusher<'_> {
                 Ok(Outcome::Remerged)
             }
             Err(e) if passing(&e) => self.retry_later(o, e),
+            // The provider had this create (an earlier attempt landed) and it was
+            // deleted there since: changed here, deleted there — the user decides.
+            Err(e) if e.kind == ErrorKind::Conflict && o.op == OutboxOp::Create => {
+                let Ready::Send(ev, _) = &ready else {
+                    return self.refuse(o, out, &e);
+                };
+                lock(self.store).sync_step(self.now(), |tx| -> Result<(), SyncError> {
+                    tx.record_conflict(&almanac_store::NewConflict {
+                        event_id: o.event_id.clone(),
+                        calendar_id: self.cal.id.clone(),
+                        kind: "edit_delete".into(),
+                        base: None,
+                        local: Some(snapshot(ev)),
+                        remote: None,
+                        fields: "[]".into(),
+                    })?;
+                    tx.action(
+                        self.run_id,
+                        Some(&o.event_id),
+                        &self.cal.id,
+                        "push",
+                        "conflict",
+                        &[],
+                        "Created here, but the provider's copy was deleted since.",
+                    )?;
+                    Ok(())
+                })?;
+                out.conflicts += 1;
+                Ok(Outcome::Done)
+            }
             Err(e) => self.refuse(o, out, &e),
         }
     }
@@ -373,7 +403,15 @@ impl Pusher<'_> {
             };
             let current = from_row(&row, master)
                 .map_err(|why| SyncError::Corrupt(format!("event {}: {why}", o.event_id)))?;
-            let unchanged = changed_fields(&current, sent).is_empty();
+            // The provider has what was sent (a replayed create can answer with an
+            // earlier version instead: then ours must go out again) …
+            // (The body by its text: a provider renders plain text as HTML.)
+            let took_it = !changed_fields(&base, sent).iter().any(|f| match f {
+                crate::merge::Field::Body => base.body_text.trim() != sent.body_text.trim(),
+                f => user_field(f),
+            });
+            // … and nothing changed here while the request was out.
+            let unchanged = took_it && changed_fields(&current, sent).is_empty();
             let mut kept = if unchanged {
                 to_row(&base, &self.cal.id, master).map_err(SyncError::Corrupt)?
             } else {
@@ -465,4 +503,24 @@ impl Pusher<'_> {
 enum Outcome {
     Done,
     Remerged,
+}
+
+/// A field the user edits (the rest — attendees' answers, the organizer, a meeting's
+/// join details, provider-only properties — the provider fills in).
+fn user_field(f: &crate::merge::Field) -> bool {
+    use crate::merge::Field;
+    matches!(
+        f,
+        Field::Title
+            | Field::Body
+            | Field::Timing
+            | Field::ShowAs
+            | Field::Importance
+            | Field::Sensitivity
+            | Field::Categories
+            | Field::Location
+            | Field::Recurrence
+            | Field::Reminder
+            | Field::Cancelled
+    )
 }

@@ -96,6 +96,56 @@ pub fn resolve_conflict(
             None => None,
         };
         let id = c.event_id.clone();
+        // Re-read against the event as it is now: the versions the conflict holds may
+        // be moot (deleted on both sides since, or back at the provider).
+        let entry = local.index.by_local_id(&id).cloned();
+        let mark = |tx: &mut almanac_store::SyncTx<'_, '_>, pushes: bool| {
+            tx.resolve_conflict(conflict_id, resolution_name(choice))?;
+            Ok::<_, SyncError>(Resolved {
+                conflict_id: conflict_id.to_owned(),
+                event_id: id.clone(),
+                resolution: resolution_name(choice).to_owned(),
+                pushes,
+            })
+        };
+        match (conflict_kind(&c.kind), &entry) {
+            // Deleted here, changed there — and deleted there since: nothing is left
+            // to restore or delete.
+            (ConflictKind::DeleteEdit, None) => return mark(tx, false),
+            // Changed here, deleted there — and deleted here since, or unchanged here.
+            (ConflictKind::EditDelete, None) => return mark(tx, false),
+            (ConflictKind::EditDelete, Some(e)) if e.current.is_none() => return mark(tx, false),
+            // Changed here, deleted there — and back at the provider since (merged):
+            // keep mine lets the held push go; keep theirs takes the provider's.
+            // (The entry's base moved past the one the conflict recorded: a newer
+            // provider version was merged after the deletion.)
+            (ConflictKind::EditDelete, Some(e))
+                if e.base.is_some()
+                    && e.remote_id.is_some()
+                    && e.base_etag != base.as_ref().and_then(|b| b.etag.clone()) =>
+            {
+                if let (Choice::KeepTheirs, Some(base)) = (choice, e.base.clone()) {
+                    let ctx = Ctx {
+                        calendar_id: &c.calendar_id,
+                        run_id: None,
+                        local: &local,
+                    };
+                    let mut done = Applied::default();
+                    apply_op(
+                        tx,
+                        &ctx,
+                        &Op::ApplyRemote {
+                            local_id: Some(id.clone()),
+                            event: base,
+                        },
+                        &mut done,
+                    )?;
+                    return mark(tx, false);
+                }
+                return mark(tx, e.pending_push);
+            }
+            _ => {}
+        }
         let op = match conflict_kind(&c.kind) {
             ConflictKind::EditEdit => {
                 let (Some(base), Some(mine), Some(remote)) = (base, mine, remote) else {

@@ -305,6 +305,17 @@ impl SyncTx<'_, '_> {
         Ok(())
     }
 
+    /// Settles the event's open conflict because the versions it held are moot (both
+    /// sides deleted it, or a newer provider version merged cleanly).
+    pub fn settle_conflicts(&mut self, event_id: &str, resolution: &str) -> Result<()> {
+        self.tx.execute(
+            "UPDATE conflicts SET resolved_at = ?2, resolution = ?3
+             WHERE event_id = ?1 AND resolved_at IS NULL",
+            params![event_id, self.now, resolution],
+        )?;
+        Ok(())
+    }
+
     /// Saves the calendar's cursor, and the window its lineage covers.
     pub fn set_cursor(
         &mut self,
@@ -341,6 +352,39 @@ impl SyncTx<'_, '_> {
             params![calendar_id, self.now],
         )?;
         Ok(())
+    }
+
+    /// A full listing of the calendar starts: forget the ids of any earlier one.
+    pub fn listing_start(&mut self, calendar_id: &str) -> Result<()> {
+        self.tx.execute(
+            "DELETE FROM listing_seen WHERE calendar_id = ?1",
+            params![calendar_id],
+        )?;
+        Ok(())
+    }
+
+    /// Ids a page of the calendar's full listing showed.
+    pub fn listing_add<'i>(
+        &mut self,
+        calendar_id: &str,
+        ids: impl IntoIterator<Item = &'i str>,
+    ) -> Result<()> {
+        let mut ins = self.tx.prepare_cached(
+            "INSERT OR IGNORE INTO listing_seen (calendar_id, remote_id) VALUES (?1, ?2)",
+        )?;
+        for id in ids {
+            ins.execute(params![calendar_id, id])?;
+        }
+        Ok(())
+    }
+
+    /// Every id the calendar's current full listing has shown.
+    pub fn listing_ids(&self, calendar_id: &str) -> Result<std::collections::BTreeSet<String>> {
+        let mut stmt = self
+            .tx
+            .prepare("SELECT remote_id FROM listing_seen WHERE calendar_id = ?1")?;
+        let rows = stmt.query_map(params![calendar_id], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// One line of the audit trail.

@@ -1,0 +1,1361 @@
+//! Deterministic simulation of the sync engine (DESIGN §4 "Sync protocol", §6).
+//!
+//! Each case (one seed) builds a real store in a fresh directory and an in-memory
+//! provider (`simulation/provider.rs`) with an editable and a read-only calendar, draws
+//! a fault mix, and then plays a dozen steps: local creates / edits / deletes through
+//! the store API (the outbox fills by itself), edits by "another client" at the
+//! provider, now and then a user's answer to a conflict, and one run of
+//! [`sync_account`] under the faults — transient errors (429 with `Retry-After`, 503,
+//! offline) on any call, lost answers of writes, duplicated, stale-then-current and
+//! replayed changes, cursor resets, other-client writes between two calls of a run,
+//! small page limits, and crashes: a provider call that never answers, after which the
+//! run's future is dropped, the store closed and opened again from disk. After every
+//! run the invariants are checked: I8 (integrity and foreign keys), I2 (no two local
+//! events share a remote id, no title — every create and edit writes a fresh one —
+//! on two live events, locally or at the provider), I1 (the latest local value of
+//! every field edited here, and every local deletion, is on the provider, in the
+//! outbox, or in an open conflict), I5 (nothing sent to the read-only calendar, and the
+//! store refuses local edits there) and I7 (an open conflict stays until the user
+//! resolves it). At the end the faults stop, open conflicts are resolved (keep mine /
+//! keep theirs by the seed), held calendars confirmed, and clean runs must converge
+//! (I3: both sides equal field by field) and then be quiescent (I4: a run with no
+//! changes pulls, pushes and writes nothing).
+//!
+//! Running it:
+//! * `cargo test -p almanac-sync --test simulation` runs 300 seeds (0..300).
+//! * `ALMANAC_SIM_CASES=3000` runs more (CI wants thousands); `ALMANAC_SIM_START=N`
+//!   starts at seed N instead of 0; `ALMANAC_SIM_THREADS` sets the worker threads
+//!   (default: the machine's parallelism).
+//! * `ALMANAC_SIM_SEED=N` runs seed N alone and, if it fails, prints its full trace
+//!   (provider calls and pages, the engine's `sync_actions`, local edits); with
+//!   `ALMANAC_SIM_KEEP=1` it also keeps the failed case's store directory to inspect.
+//! * `ALMANAC_SIM_DIR` says where the cases' stores go (default `/dev/shm` when it is
+//!   writable — fsyncs are free there — else the system temp directory).
+//! * `ALMANAC_SIM_WITHOUT=a,b` narrows the mix, to look past a known failure while
+//!   triaging: `multipage-full` (full listings in one page), `midround-reset` (cursor
+//!   resets only between rounds), `lost-create` (creates always answered),
+//!   `stale-conflict` (the user never restores, from a delete/edit conflict, a version
+//!   the provider deleted since). The default leaves out `midround-reset` and
+//!   `lost-create`, whose failures are open engine bugs (see `narrowed`);
+//!   `ALMANAC_SIM_WITHOUT=` (empty) runs the whole mix.
+//!
+//! A failure names the seed, the invariant and a one-line command reproducing it; with
+//! `--nocapture` a summary line says what the faults did and where the time went.
+
+#[path = "simulation/provider.rs"]
+mod provider;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
+
+use almanac_model::time::{format_wall_time, parse_zone, to_local};
+use almanac_model::{
+    EditScope, EventChange, EventInput, EventTarget, Importance, Provider, ShowAs,
+};
+use almanac_provider::{RemoteEvent, Timing};
+use almanac_store::{ConflictRecord, OutboxOp, SignedIn, Source, Store, StoreError, SyncEntry};
+use almanac_sync::convert::from_row;
+use almanac_sync::{
+    changed_fields, resolve_conflict, sync_account, Choice, RunSummary, SyncOptions,
+};
+use chrono::{DateTime, TimeDelta, Utc};
+
+use provider::{
+    slot_timing, t0, timing_key, value_of, Counts, Faults, Fld, Rng, SimProvider, World, CAL_IDS,
+    MAIN, SHARED, ZONES,
+};
+
+const DEFAULT_CASES: u64 = 300;
+
+// ---------------------------------------------------------------------------------
+// Driving futures: the provider answers at once, so one poll finishes a run; a run
+// still pending after it is one whose provider call "crashed".
+
+struct NoWake;
+
+impl Wake for NoWake {
+    fn wake(self: Arc<Self>) {}
+}
+
+fn poll_once<F: Future>(fut: F) -> Option<F::Output> {
+    let waker = Waker::from(Arc::new(NoWake));
+    let mut cx = Context::from_waker(&waker);
+    let mut fut = std::pin::pin!(fut);
+    match fut.as_mut().poll(&mut cx) {
+        Poll::Ready(v) => Some(v),
+        Poll::Pending => None,
+    }
+}
+
+// ---------------------------------------------------------------------------------
+
+/// The latest local value of each field edited here, per local event.
+#[derive(Debug, Default, Clone)]
+struct Tracked(BTreeMap<Fld, String>);
+
+/// A deletion made here.
+#[derive(Debug, Clone)]
+struct Deleted {
+    local_id: String,
+    remote_id: Option<String>,
+    title: String,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Stats {
+    runs: u64,
+    crashes: u64,
+    reopens: u64,
+    local_ops: u64,
+    conflicts_resolved: u64,
+    clean_runs: u64,
+    provider: Counts,
+    /// Time in runs, in invariant checks (of which integrity checks), and in all.
+    in_runs: Duration,
+    in_checks: Duration,
+    in_integrity: Duration,
+    total: Duration,
+}
+
+impl Stats {
+    fn add(&mut self, o: &Stats) {
+        self.runs += o.runs;
+        self.crashes += o.crashes;
+        self.reopens += o.reopens;
+        self.local_ops += o.local_ops;
+        self.conflicts_resolved += o.conflicts_resolved;
+        self.clean_runs += o.clean_runs;
+        self.provider.add(&o.provider);
+        self.in_runs += o.in_runs;
+        self.in_checks += o.in_checks;
+        self.in_integrity += o.in_integrity;
+        self.total += o.total;
+    }
+}
+
+type Check = Result<(), String>;
+
+macro_rules! fail {
+    ($($t:tt)*) => { return Err(format!($($t)*)) };
+}
+
+struct Sim {
+    dir: PathBuf,
+    store: Option<Mutex<Store>>,
+    provider: SimProvider,
+    account: String,
+    now: DateTime<Utc>,
+    rng: Rng,
+    opts: SyncOptions,
+    policy: &'static str,
+    crash_rate: u32,
+    faults: Faults,
+    /// Local ids of the synced calendars, by provider calendar index.
+    cals: [Option<String>; 2],
+    tracked: BTreeMap<String, Tracked>,
+    deleted: Vec<Deleted>,
+    /// The idempotency keys each local event's creates carried (seen in the outbox).
+    create_keys: BTreeMap<String, BTreeSet<String>>,
+    open_conflicts: BTreeSet<String>,
+    user_resolved: BTreeSet<String>,
+    stats: Stats,
+    tracing: bool,
+    trace: Vec<String>,
+    keep_dir: bool,
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        self.store = None;
+        if !self.keep_dir {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+fn ok<T, E: std::fmt::Display>(what: &str, r: Result<T, E>) -> Result<T, String> {
+    r.map_err(|e| format!("{what}: {e}"))
+}
+
+fn base_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        if let Some(d) = std::env::var_os("ALMANAC_SIM_DIR").filter(|d| !d.is_empty()) {
+            return PathBuf::from(d);
+        }
+        let shm = Path::new("/dev/shm");
+        let probe = shm.join(format!("almanac-sim-probe-{}", std::process::id()));
+        if std::fs::create_dir_all(&probe).is_ok() {
+            let _ = std::fs::remove_dir_all(&probe);
+            return shm.to_path_buf();
+        }
+        std::env::temp_dir()
+    })
+}
+
+impl Sim {
+    fn new(seed: u64, tracing: bool) -> Result<Self, String> {
+        let mut rng = Rng::new(seed);
+        let dir = base_dir().join(format!(
+            "almanac-sim-{}-{seed}-{}",
+            std::process::id(),
+            rng.next_u64() % 1_000_000
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut store = ok("open store", Store::open_at(&dir))?;
+        let now = t0() - TimeDelta::days(1);
+        let (account, _) = ok(
+            "record sign-in",
+            store.record_sign_in(
+                &SignedIn {
+                    provider: Provider::Google,
+                    subject: format!("https://accounts.google.com/sim-{seed}"),
+                    email: "sim@example.com".into(),
+                    display_name: "Sim".into(),
+                    authority: "https://accounts.google.com".into(),
+                },
+                now.timestamp(),
+            ),
+        )?;
+        let faults = Faults {
+            error: rng.pick(&[0, 30, 80, 150]),
+            lost_answer: rng.pick(&[0, 100, 250]),
+            duplicate: rng.pick(&[0, 150, 400]),
+            stale: rng.pick(&[0, 150, 300]),
+            replay: rng.pick(&[0, 150, 400]),
+            reset: rng.pick(&[0, 30, 100]),
+            concurrent: rng.pick(&[0, 20, 60]),
+        };
+        let mut world = World::new(seed, tracing);
+        world.page_size = 1 + rng.below(4);
+        world.one_page_full_listings = narrowed("multipage-full");
+        world.resets_between_rounds_only = narrowed("midround-reset");
+        world.creates_always_answered = narrowed("lost-create");
+        for _ in 0..3 + rng.below(6) {
+            world.seed_event(MAIN);
+        }
+        for _ in 0..1 + rng.below(4) {
+            world.seed_event(SHARED);
+        }
+        let opts = SyncOptions {
+            max_pages: if rng.per_mille(300) {
+                1 + rng.below(3)
+            } else {
+                500
+            },
+            // Graph's listings cover a window; every event here lies well inside it.
+            windowed: rng.per_mille(300),
+            ..SyncOptions::default()
+        };
+        let policy = if rng.per_mille(250) {
+            "prefer_local"
+        } else {
+            "ask"
+        };
+        let crash_rate = rng.pick(&[0, 100, 250]);
+        let mut sim = Self {
+            dir,
+            store: Some(Mutex::new(store)),
+            provider: SimProvider::new(world),
+            account: account.id,
+            now,
+            rng,
+            opts,
+            policy,
+            crash_rate,
+            faults,
+            cals: [None, None],
+            tracked: BTreeMap::new(),
+            deleted: Vec::new(),
+            create_keys: BTreeMap::new(),
+            open_conflicts: BTreeSet::new(),
+            user_resolved: BTreeSet::new(),
+            stats: Stats::default(),
+            tracing,
+            trace: Vec::new(),
+            keep_dir: false,
+        };
+        let (page, max_pages) = (sim.provider.world().page_size, sim.opts.max_pages);
+        let windowed = sim.opts.windowed;
+        sim.note(|| {
+            format!(
+                "seed {seed}: faults {faults:?}, page size {page}, max pages {max_pages}, windowed {windowed}, policy {policy}, crash rate {crash_rate}"
+            )
+        });
+        Ok(sim)
+    }
+
+    fn note(&mut self, line: impl FnOnce() -> String) {
+        if self.tracing {
+            let line = line();
+            // Provider lines first, in the order they happened.
+            let mut w = self.provider.world();
+            let provider_lines = std::mem::take(&mut w.trace);
+            drop(w);
+            self.trace.extend(provider_lines);
+            self.trace.push(line);
+        }
+    }
+
+    fn flush_trace(&mut self) {
+        let lines = std::mem::take(&mut self.provider.world().trace);
+        self.trace.extend(lines);
+    }
+
+    fn store(&self) -> Result<MutexGuard<'_, Store>, String> {
+        let m = self
+            .store
+            .as_ref()
+            .ok_or_else(|| "harness: no store open".to_owned())?;
+        Ok(m.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn reopen(&mut self) -> Check {
+        self.store = None; // closes the connection and releases the directory lock
+        let store = ok("reopen store", Store::open_at(&self.dir))?;
+        self.store = Some(Mutex::new(store));
+        self.stats.reopens += 1;
+        self.note(|| "store closed and opened again".into());
+        Ok(())
+    }
+
+    /// Keeps the store's directory for a look (it is removed on drop otherwise).
+    fn keep_dir(&mut self) {
+        self.keep_dir = true;
+        self.trace
+            .push(format!("(the store is kept in {})", self.dir.display()));
+    }
+
+    fn refresh_calendars(&mut self) -> Check {
+        let cals = ok(
+            "sync_calendars",
+            self.store()?.sync_calendars(Some(&self.account)),
+        )?;
+        for c in cals {
+            if let Some(i) = CAL_IDS.iter().position(|r| *r == c.remote_id) {
+                if self.cals[i].is_none() {
+                    if i == MAIN && self.policy != "ask" {
+                        ok(
+                            "set_conflict_policy",
+                            self.store()?.set_conflict_policy(&c.id, self.policy),
+                        )?;
+                    }
+                    self.cals[i] = Some(c.id.clone());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    // -- local edits ------------------------------------------------------------
+
+    /// The calendar's local rows in a deterministic order (local ids are random UUIDs).
+    fn rows(&self, ci: usize) -> Result<Vec<(String, RemoteEvent)>, String> {
+        let Some(cal) = &self.cals[ci] else {
+            return Ok(Vec::new());
+        };
+        let entries = ok("sync_entries", self.store()?.sync_entries(cal))?;
+        let mut out = Vec::new();
+        for e in entries {
+            if let Some(row) = &e.row {
+                let ev = ok("from_row", from_row(row, None))?;
+                out.push((e.local_id.clone(), ev));
+            }
+        }
+        out.sort_by(|a, b| {
+            (&a.1.title, &a.1.remote_id, &a.0).cmp(&(&b.1.title, &b.1.remote_id, &b.0))
+        });
+        Ok(out)
+    }
+
+    fn fresh(&self) -> u64 {
+        self.provider.world().fresh()
+    }
+
+    fn local_ops(&mut self) -> Check {
+        let Some(main) = self.cals[MAIN].clone() else {
+            return Ok(());
+        };
+        for _ in 0..self.rng.below(4) {
+            self.stats.local_ops += 1;
+            match self.rng.below(100) {
+                0..=34 => self.local_create(&main)?,
+                35..=69 => self.local_edit()?,
+                70..=84 => self.local_delete()?,
+                _ => self.read_only_attempt()?,
+            }
+        }
+        Ok(())
+    }
+
+    fn local_create(&mut self, main: &str) -> Check {
+        let title = format!("L{}", self.fresh());
+        let location = if self.rng.per_mille(500) {
+            format!("here-{}", self.fresh())
+        } else {
+            String::new()
+        };
+        let zone = self.rng.pick(&ZONES);
+        let minutes = self.rng.pick(&[30, 45, 60]);
+        let timing = slot_timing(self.fresh(), zone, minutes);
+        let (start, end) = wall_times(&timing)?;
+        let input = EventInput {
+            calendar_id: main.to_owned(),
+            title: title.clone(),
+            all_day: false,
+            start,
+            end,
+            time_zone: zone.to_owned(),
+            recurrence: None,
+            location: location.clone(),
+            description: String::new(),
+            show_as: ShowAs::Busy,
+            importance: Importance::Normal,
+            categories: Vec::new(),
+        };
+        let now = self.now;
+        let view = ok(
+            "create_event",
+            self.store()?.create_event(input, Source::Cli, now),
+        )?;
+        let t = self.tracked.entry(view.id.clone()).or_default();
+        t.0.insert(Fld::Title, title.clone());
+        t.0.insert(Fld::Location, location);
+        t.0.insert(Fld::Timing, timing_key(&timing));
+        self.note(|| {
+            format!(
+                "local create {} {title:?} ({})",
+                short(&view.id),
+                timing_key(&timing)
+            )
+        });
+        Ok(())
+    }
+
+    fn local_edit(&mut self) -> Check {
+        let rows = self.rows(MAIN)?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let (id, ev) = rows[self.rng.below(rows.len())].clone();
+        let view = ok("get_event", self.store()?.get_event(&id))?;
+        let mut input = view.input;
+        let mask = 1 + self.rng.below(7);
+        let mut set = Vec::new();
+        if mask & 1 != 0 {
+            input.title = format!("L{}", self.fresh());
+            set.push((Fld::Title, input.title.clone()));
+        }
+        if mask & 2 != 0 {
+            input.location = format!("here-{}", self.fresh());
+            set.push((Fld::Location, input.location.clone()));
+        }
+        if mask & 4 != 0 {
+            let minutes = self.rng.pick(&[30, 45, 60]);
+            let timing = slot_timing(self.fresh(), &input.time_zone, minutes);
+            let (start, end) = wall_times(&timing)?;
+            input.start = start;
+            input.end = end;
+            set.push((Fld::Timing, timing_key(&timing)));
+        }
+        let now = self.now;
+        let change = EventChange {
+            id: id.clone(),
+            scope: EditScope::All,
+            original_start: None,
+            input,
+        };
+        ok(
+            "update_event",
+            self.store()?.update_event(change, Source::Cli, now),
+        )?;
+        let t = self.tracked.entry(id.clone()).or_default();
+        for (f, v) in &set {
+            t.0.insert(*f, v.clone());
+        }
+        self.note(|| {
+            format!(
+                "local edit of {} {:?} ({}): {set:?}",
+                short(&id),
+                ev.title,
+                ev.remote_id
+            )
+        });
+        Ok(())
+    }
+
+    fn local_delete(&mut self) -> Check {
+        let rows = self.rows(MAIN)?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let (id, ev) = rows[self.rng.below(rows.len())].clone();
+        let open: Vec<String> = ok("conflicts", self.store()?.conflicts(true))?
+            .into_iter()
+            .filter(|c| c.event_id == id)
+            .map(|c| c.id)
+            .collect();
+        let now = self.now;
+        ok(
+            "delete_event",
+            self.store()?.delete_event(
+                EventTarget {
+                    id: id.clone(),
+                    scope: EditScope::All,
+                    original_start: None,
+                },
+                Source::Cli,
+                now,
+            ),
+        )?;
+        // Deleting the event answers its open conflict ("keep mine"): the user's act.
+        self.user_resolved.extend(open);
+        self.tracked.remove(&id);
+        let d_id = id.clone();
+        self.deleted.push(Deleted {
+            local_id: id,
+            remote_id: Some(ev.remote_id.clone()).filter(|r| !r.is_empty()),
+            title: ev.title.clone(),
+        });
+        self.note(|| {
+            format!(
+                "local delete of {} {:?} ({})",
+                short(&d_id),
+                ev.title,
+                ev.remote_id
+            )
+        });
+        Ok(())
+    }
+
+    /// I5, local half: the store refuses edits in a read-only calendar.
+    fn read_only_attempt(&mut self) -> Check {
+        let Some(shared) = self.cals[SHARED].clone() else {
+            return Ok(());
+        };
+        let now = self.now;
+        let rows = self.rows(SHARED)?;
+        if let Some((id, _)) = rows.first() {
+            let view = ok("get_event", self.store()?.get_event(id))?;
+            let mut input = view.input;
+            input.title = format!("L{}", self.fresh());
+            let r = self.store()?.update_event(
+                EventChange {
+                    id: id.clone(),
+                    scope: EditScope::All,
+                    original_start: None,
+                    input,
+                },
+                Source::Cli,
+                now,
+            );
+            if !matches!(r, Err(StoreError::ReadOnly(_))) {
+                fail!("I5: an edit in the read-only calendar was not refused: {r:?}");
+            }
+        }
+        let timing = slot_timing(self.fresh(), "UTC", 30);
+        let (start, end) = wall_times(&timing)?;
+        let r = self.store()?.create_event(
+            EventInput {
+                calendar_id: shared,
+                title: format!("L{}", self.fresh()),
+                all_day: false,
+                start,
+                end,
+                time_zone: "UTC".into(),
+                recurrence: None,
+                location: String::new(),
+                description: String::new(),
+                show_as: ShowAs::Busy,
+                importance: Importance::Normal,
+                categories: Vec::new(),
+            },
+            Source::Cli,
+            now,
+        );
+        if !matches!(r, Err(StoreError::ReadOnly(_))) {
+            fail!("I5: a create in the read-only calendar was not refused: {r:?}");
+        }
+        Ok(())
+    }
+
+    // -- conflicts ----------------------------------------------------------------
+
+    /// Open conflicts in a deterministic order.
+    fn open_conflicts_sorted(&self) -> Result<Vec<ConflictRecord>, String> {
+        let mut open = ok("conflicts", self.store()?.conflicts(true))?;
+        let key = |c: &ConflictRecord| {
+            let title = |s: &Option<String>| {
+                s.as_deref()
+                    .and_then(|j| serde_json::from_str::<RemoteEvent>(j).ok())
+                    .map(|e| e.title)
+                    .unwrap_or_default()
+            };
+            (title(&c.local), title(&c.remote), c.kind.clone())
+        };
+        open.sort_by_key(key);
+        Ok(open)
+    }
+
+    /// The user answers one open conflict (or all of them).
+    fn resolve(&mut self, all: bool) -> Check {
+        let open = self.open_conflicts_sorted()?;
+        let n = if all { open.len() } else { open.len().min(1) };
+        let skip = if all || open.is_empty() {
+            0
+        } else {
+            self.rng.below(open.len())
+        };
+        for c in open.into_iter().skip(skip).take(n) {
+            let mut mine = self.rng.per_mille(500);
+            if !mine && c.kind == "delete_edit" && narrowed("stale-conflict") {
+                // Narrowed mix: never restore a version the provider deleted since.
+                let remote_id = c
+                    .remote
+                    .as_deref()
+                    .and_then(|j| serde_json::from_str::<RemoteEvent>(j).ok())
+                    .map(|e| e.remote_id)
+                    .unwrap_or_default();
+                mine = !self.provider.world().cals[MAIN]
+                    .events
+                    .contains_key(&remote_id);
+            }
+            let choice = if mine {
+                Choice::KeepMine
+            } else {
+                Choice::KeepTheirs
+            };
+            let now = self.now;
+            let r = {
+                let store = self
+                    .store
+                    .as_ref()
+                    .ok_or_else(|| "harness: no store open".to_owned())?;
+                resolve_conflict(store, &c.id, &choice, now)
+            };
+            if let Err(e) = r {
+                fail!(
+                    "resolve_conflict({}, {choice:?}) of event {} failed: {e}",
+                    c.kind,
+                    c.event_id
+                );
+            }
+            self.stats.conflicts_resolved += 1;
+            self.user_resolved.insert(c.id.clone());
+            if !mine {
+                match c.kind.as_str() {
+                    // Their side of the conflicting fields, or their deletion: what was
+                    // edited here is knowingly given up.
+                    "edit_edit" | "edit_delete" => {
+                        self.tracked.remove(&c.event_id);
+                    }
+                    // Their edit restores the event deleted here.
+                    _ => self.deleted.retain(|d| d.local_id != c.event_id),
+                }
+            }
+            self.note(|| {
+                format!(
+                    "user resolves {} conflict on {} with {choice:?}",
+                    c.kind, c.event_id
+                )
+            });
+        }
+        Ok(())
+    }
+
+    // -- runs ---------------------------------------------------------------------
+
+    /// Notes the keys of the outbox's pending creates.
+    fn note_create_keys(&mut self) -> Check {
+        let outbox = ok("outbox", self.store()?.outbox(None))?;
+        for o in outbox.into_iter().filter(|o| o.op == OutboxOp::Create) {
+            self.create_keys
+                .entry(o.event_id)
+                .or_default()
+                .insert(o.idempotency_key);
+        }
+        Ok(())
+    }
+
+    /// One run. `None`: it crashed (and the store was opened again).
+    fn sync(&mut self, faulty: bool) -> Result<Option<RunSummary>, String> {
+        self.stats.runs += 1;
+        self.note_create_keys()?;
+        if faulty && self.rng.per_mille(self.crash_rate) {
+            let at = 1 + self.rng.below(10) as u64;
+            let mut w = self.provider.world();
+            w.crash_at = Some(w.counts.calls + at);
+        }
+        let now = self.now;
+        self.note(|| format!("-- run at {now}"));
+        let clock = move || now;
+        let timer = Instant::now();
+        let out = {
+            let store = self
+                .store
+                .as_ref()
+                .ok_or_else(|| "harness: no store open".to_owned())?;
+            poll_once(sync_account(
+                store,
+                &self.provider,
+                &self.account,
+                &self.opts,
+                &clock,
+            ))
+        };
+        self.stats.in_runs += timer.elapsed();
+        let crashed = {
+            let mut w = self.provider.world();
+            w.crash_at = None;
+            std::mem::replace(&mut w.crashed, false)
+        };
+        let summary = match out {
+            None if crashed => {
+                self.stats.crashes += 1;
+                self.note(|| "-- the run crashed".into());
+                self.reopen()?;
+                return Ok(None);
+            }
+            None => fail!("harness: the run is pending but no provider call crashed"),
+            Some(Err(e)) => fail!("sync_account failed: {e}"),
+            Some(Ok(s)) => s,
+        };
+        self.note(|| {
+            let errors: Vec<String> = summary
+                .calendars
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{}: pulled {} pushed {} conflicts {} held {:?} error {:?}",
+                        c.name,
+                        c.pulled,
+                        c.pushed,
+                        c.conflicts,
+                        c.held,
+                        c.error.as_ref().map(|e| e.message.clone())
+                    )
+                })
+                .collect();
+            format!(
+                "-- run {}: {} / run error {:?}",
+                summary.outcome,
+                errors.join("; "),
+                summary.error.as_ref().map(|e| e.message.clone())
+            )
+        });
+        if self.tracing {
+            let actions = ok("sync_actions", self.store()?.sync_actions(summary.run_id))?;
+            let mut labels: BTreeMap<String, String> = BTreeMap::new();
+            for ci in [MAIN, SHARED] {
+                for (id, ev) in self.rows(ci)? {
+                    labels.insert(id, format!("{:?} {}", ev.title, ev.remote_id));
+                }
+            }
+            for a in actions {
+                let id = a.event_id.unwrap_or_default();
+                let label = labels.get(&id).cloned().unwrap_or_else(|| "(gone)".into());
+                self.trace.push(format!(
+                    "    engine: {} {} {} [{label}] {} — {}",
+                    a.direction,
+                    a.action,
+                    short(&id),
+                    a.fields,
+                    a.reason
+                ));
+            }
+        }
+        // Errors other than the transient ones the faults make are the engine's own.
+        let transient = ["throttled", "offline", "provider_unavailable"];
+        let errors = summary
+            .error
+            .iter()
+            .chain(summary.calendars.iter().filter_map(|c| c.error.as_ref()));
+        for e in errors {
+            if !faulty || !transient.contains(&e.code.as_str()) {
+                fail!(
+                    "a run failed with {} \"{}\"{}",
+                    e.code.as_str(),
+                    e.message,
+                    if faulty { "" } else { " on a healthy network" }
+                );
+            }
+        }
+        self.refresh_calendars()?;
+        Ok(Some(summary))
+    }
+
+    // -- invariants -----------------------------------------------------------------
+
+    fn entries(&self, ci: usize) -> Result<Vec<SyncEntry>, String> {
+        match &self.cals[ci] {
+            Some(cal) => ok("sync_entries", self.store()?.sync_entries(cal)),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn check(&mut self) -> Check {
+        let timer = Instant::now();
+        let out = self.check_invariants();
+        self.stats.in_checks += timer.elapsed();
+        out
+    }
+
+    fn check_invariants(&mut self) -> Check {
+        self.flush_trace();
+        let t = Instant::now();
+        let problems = ok("check", self.store()?.check())?;
+        self.stats.in_integrity += t.elapsed();
+        if !problems.is_empty() {
+            fail!("I8: the database is damaged: {problems:?}");
+        }
+        self.note_create_keys()?;
+        let outbox = ok("outbox", self.store()?.outbox(None))?;
+        let all_conflicts = ok("conflicts", self.store()?.conflicts(false))?;
+        let mut open_by_event: BTreeMap<&str, Vec<&ConflictRecord>> = BTreeMap::new();
+        for c in all_conflicts.iter().filter(|c| c.resolved_at.is_none()) {
+            open_by_event.entry(&c.event_id).or_default().push(c);
+        }
+        let mut rows: [BTreeMap<String, RemoteEvent>; 2] = [BTreeMap::new(), BTreeMap::new()];
+        for ci in [MAIN, SHARED] {
+            let mut by_remote: BTreeMap<String, String> = BTreeMap::new();
+            let mut titles: BTreeMap<String, String> = BTreeMap::new();
+            for e in self.entries(ci)? {
+                let Some(row) = &e.row else { continue };
+                let ev = ok("from_row", from_row(row, None))?;
+                if let Some(r) = &e.remote_id {
+                    if let Some(other) = by_remote.insert(r.clone(), e.local_id.clone()) {
+                        fail!(
+                            "I2: local events {other} and {} both have remote id {r} in {}",
+                            e.local_id,
+                            CAL_IDS[ci]
+                        );
+                    }
+                }
+                if let Some(other) = titles.insert(ev.title.clone(), e.local_id.clone()) {
+                    fail!(
+                        "I2: local events {other} and {} are both {:?} in {} (one create or edit made two events)",
+                        e.local_id,
+                        ev.title,
+                        CAL_IDS[ci]
+                    );
+                }
+                rows[ci].insert(e.local_id.clone(), ev);
+            }
+        }
+        let w = self.provider.world();
+        if !w.readonly_writes.is_empty() {
+            fail!(
+                "I5: the engine wrote to the read-only calendar: {:?}",
+                w.readonly_writes
+            );
+        }
+        for (ci, cal) in w.cals.iter().enumerate() {
+            let mut titles: BTreeMap<&str, &str> = BTreeMap::new();
+            for ev in cal.events.values() {
+                if let Some(other) = titles.insert(&ev.title, &ev.remote_id) {
+                    fail!(
+                        "I2: the provider has {other} and {} both as {:?} in {} (a create landed twice)",
+                        ev.remote_id,
+                        ev.title,
+                        CAL_IDS[ci]
+                    );
+                }
+            }
+        }
+        // I2: no local event's creates made two live events at the provider.
+        for (id, keys) in &self.create_keys {
+            let live: Vec<&str> = keys
+                .iter()
+                .filter_map(|k| w.created_by(k))
+                .filter(|(ci, r)| w.cals[*ci].events.contains_key(r))
+                .map(|(_, r)| r.as_str())
+                .collect();
+            if live.len() > 1 {
+                fail!("I2: local event {id} was created at the provider as {live:?}");
+            }
+        }
+        // I1: every local value edited here is on the provider, pending, or in conflict.
+        let pending: BTreeSet<&str> = outbox.iter().map(|o| o.event_id.as_str()).collect();
+        let pending_delete: BTreeSet<&str> = outbox
+            .iter()
+            .filter(|o| o.op == OutboxOp::Delete)
+            .map(|o| o.event_id.as_str())
+            .collect();
+        let history = &w.cals[MAIN].history;
+        for (id, t) in &self.tracked {
+            for (f, v) in &t.0 {
+                if history.contains(&(*f, v.clone())) {
+                    continue;
+                }
+                let row = rows[MAIN].get(id);
+                let in_row = row.is_some_and(|ev| value_of(ev, *f) == *v);
+                if in_row
+                    && (pending.contains(id.as_str()) || open_by_event.contains_key(id.as_str()))
+                {
+                    continue;
+                }
+                let in_conflict = open_by_event.get(id.as_str()).is_some_and(|cs| {
+                    cs.iter().any(|c| {
+                        c.local
+                            .as_deref()
+                            .and_then(|j| serde_json::from_str::<RemoteEvent>(j).ok())
+                            .is_some_and(|ev| value_of(&ev, *f) == *v)
+                    })
+                });
+                if in_conflict {
+                    continue;
+                }
+                let entry = self
+                    .entries(MAIN)?
+                    .into_iter()
+                    .find(|e| e.local_id == *id)
+                    .map(|e| {
+                        format!(
+                            "state {:?}, remote id {:?}, outbox {:?}, row {:?}",
+                            e.state,
+                            e.remote_id,
+                            e.outbox.map(|o| o.op),
+                            row.map(|r| (&r.title, &r.location, timing_key(&r.timing)))
+                        )
+                    })
+                    .unwrap_or_else(|| "the event is gone here".into());
+                fail!(
+                    "I1: the local edit {f:?} = {v:?} of event {id} is not on the provider, not in the outbox and not in an open conflict ({entry})"
+                );
+            }
+        }
+        for d in &self.deleted {
+            match &d.remote_id {
+                Some(r) => {
+                    if !w.cals[MAIN].events.contains_key(r)
+                        || pending_delete.contains(d.local_id.as_str())
+                        || open_by_event.contains_key(d.local_id.as_str())
+                    {
+                        continue;
+                    }
+                    fail!(
+                        "I1: the local deletion of {:?} ({r}, event {}) is not at the provider, not in the outbox and not in an open conflict",
+                        d.title,
+                        d.local_id
+                    );
+                }
+                None => {
+                    if let Some((id, _)) = rows[MAIN].iter().find(|(_, ev)| ev.title == d.title) {
+                        fail!(
+                            "I1: {:?}, created and deleted here before the provider acknowledged it, came back as event {id}",
+                            d.title
+                        );
+                    }
+                }
+            }
+        }
+        drop(w);
+        // I7: an open conflict stays open until the user answers it.
+        for id in &self.open_conflicts {
+            match all_conflicts.iter().find(|c| c.id == *id) {
+                None => fail!("I7: conflict {id} disappeared"),
+                Some(c) if c.resolved_at.is_some() && !self.user_resolved.contains(id) => fail!(
+                    "I7: conflict {id} ({} on event {}) was resolved ({:?}) without the user",
+                    c.kind,
+                    c.event_id,
+                    c.resolution
+                ),
+                Some(_) => {}
+            }
+        }
+        self.open_conflicts = all_conflicts
+            .iter()
+            .filter(|c| c.resolved_at.is_none())
+            .map(|c| c.id.clone())
+            .collect();
+        Ok(())
+    }
+
+    /// I3: both sides hold the same events, field by field.
+    fn check_converged(&self) -> Check {
+        let w = self.provider.world();
+        for ci in [MAIN, SHARED] {
+            let mut local: BTreeMap<String, RemoteEvent> = BTreeMap::new();
+            for e in self.entries(ci)? {
+                let Some(row) = &e.row else {
+                    fail!(
+                        "I3: a local deletion of {:?} is still pending after clean runs",
+                        e.remote_id
+                    );
+                };
+                let ev = ok("from_row", from_row(row, None))?;
+                let Some(r) = e.remote_id.clone() else {
+                    fail!(
+                        "I3: local event {:?} ({}) never reached the provider (outbox {:?})",
+                        ev.title,
+                        e.local_id,
+                        e.outbox
+                    );
+                };
+                local.insert(r, ev);
+            }
+            let remote = &w.cals[ci].events;
+            for (r, ev) in remote {
+                if !local.contains_key(r) {
+                    fail!(
+                        "I3: {r} {:?} is at the provider but not here ({})",
+                        ev.title,
+                        CAL_IDS[ci]
+                    );
+                }
+            }
+            for (r, ev) in &local {
+                let Some(theirs) = remote.get(r) else {
+                    fail!(
+                        "I3: {r} {:?} is here but not at the provider ({})",
+                        ev.title,
+                        CAL_IDS[ci]
+                    );
+                };
+                let diff = changed_fields(ev, theirs);
+                if !diff.is_empty() {
+                    let show: Vec<String> = diff
+                        .iter()
+                        .map(|f| {
+                            format!("{f}: here {} / provider {}", f.value(ev), f.value(theirs))
+                        })
+                        .collect();
+                    fail!("I3: {r} differs: {}", show.join("; "));
+                }
+            }
+        }
+        for d in &self.deleted {
+            if let Some(r) = &d.remote_id {
+                if w.cals[MAIN].events.contains_key(r) {
+                    fail!(
+                        "I1: {:?} ({r}), deleted here, is still at the provider",
+                        d.title
+                    );
+                }
+            } else if let Some(ev) = w.cals[MAIN].events.values().find(|e| e.title == d.title) {
+                fail!(
+                    "I1: {:?}, deleted here before the provider acknowledged its create, lives on at the provider as {}",
+                    d.title,
+                    ev.remote_id
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Every calendar's stored cursor ends a round.
+    fn rounds_done(&self) -> Result<bool, String> {
+        Ok(ok(
+            "sync_calendars",
+            self.store()?.sync_calendars(Some(&self.account)),
+        )?
+        .iter()
+        .all(|c| c.cursor.as_deref().is_some_and(|k| k.starts_with("done:"))))
+    }
+
+    fn snapshot(&self) -> Result<Vec<Vec<SyncEntry>>, String> {
+        Ok(vec![self.entries(MAIN)?, self.entries(SHARED)?])
+    }
+
+    // -- the case -------------------------------------------------------------------
+
+    fn play(&mut self) -> Check {
+        self.provider.world().faults = self.faults;
+        self.sync(true)?;
+        self.check()?;
+        let steps = 6 + self.rng.below(8);
+        for _ in 0..steps {
+            self.now += TimeDelta::minutes(1 + self.rng.below(10) as i64);
+            self.local_ops()?;
+            for _ in 0..self.rng.below(3) {
+                self.provider.world().other_client();
+            }
+            if self.rng.per_mille(150) {
+                self.resolve(false)?;
+            }
+            self.sync(true)?;
+            if self.rng.per_mille(100) {
+                self.reopen()?;
+            }
+            self.check()?;
+        }
+        self.settle()
+    }
+
+    /// Healthy network, no new edits: conflicts answered, holds confirmed, runs until
+    /// nothing moves; then I3 and I4.
+    fn settle(&mut self) -> Check {
+        {
+            let mut w = self.provider.world();
+            w.faults = Faults::default();
+            w.crash_at = None;
+        }
+        self.note(|| "== faults off".into());
+        let mut settled = false;
+        // A small page limit spreads a round over several runs: allow for that.
+        let limit = if self.opts.max_pages < 10 { 60 } else { 12 };
+        for _ in 0..limit {
+            self.stats.clean_runs += 1;
+            let cals = ok(
+                "sync_calendars",
+                self.store()?.sync_calendars(Some(&self.account)),
+            )?;
+            for c in cals.iter().filter(|c| c.hold.is_some_and(|h| !h.confirmed)) {
+                ok("confirm_deletions", self.store()?.confirm_deletions(&c.id))?;
+                self.note(|| format!("user confirms the deletions held in {}", c.name));
+            }
+            self.resolve(true)?;
+            self.now += TimeDelta::hours(25); // every backoff and refusal is due
+            let started_between_rounds = self.rounds_done()?;
+            let s = self
+                .sync(false)?
+                .ok_or_else(|| "harness: a clean run crashed".to_owned())?;
+            self.check()?;
+            let outbox = ok("outbox", self.store()?.outbox(None))?;
+            let held = s.calendars.iter().any(|c| c.held.is_some());
+            // A round cut by the page limit goes on in the next run: a quiet run is one
+            // that started and ended between rounds.
+            if started_between_rounds
+                && self.rounds_done()?
+                && s.outcome == "ok"
+                && s.pulled == 0
+                && s.pushed == 0
+                && s.conflicts == 0
+                && !held
+                && outbox.is_empty()
+                && self.open_conflicts.is_empty()
+            {
+                settled = true;
+                break;
+            }
+        }
+        if !settled {
+            let outbox = ok("outbox", self.store()?.outbox(None))?;
+            let open = ok("conflicts", self.store()?.conflicts(true))?;
+            let pending: Vec<String> = outbox
+                .iter()
+                .map(|o| {
+                    format!(
+                        "{:?} of {} (attempts {}, last error {:?} {:?})",
+                        o.op, o.event_id, o.attempts, o.last_error_code, o.last_error_message
+                    )
+                })
+                .collect();
+            let open: Vec<String> = open
+                .iter()
+                .map(|c| format!("{} on {}", c.kind, c.event_id))
+                .collect();
+            fail!(
+                "I3: no convergence after {limit} clean runs; outbox {pending:?}; open conflicts {open:?}"
+            );
+        }
+        self.check_converged()?;
+        // I4: one more run with nothing to do does nothing.
+        let before = self.snapshot()?;
+        let writes = self.provider.world().engine_writes;
+        let s = self
+            .sync(false)?
+            .ok_or_else(|| "harness: a clean run crashed".to_owned())?;
+        let after = self.snapshot()?;
+        let writes_now = self.provider.world().engine_writes;
+        if s.pulled != 0 || s.pushed != 0 || s.conflicts != 0 || s.outcome != "ok" {
+            fail!(
+                "I4: a run with no changes pulled {}, pushed {}, found {} conflicts ({})",
+                s.pulled,
+                s.pushed,
+                s.conflicts,
+                s.outcome
+            );
+        }
+        if writes_now != writes {
+            fail!(
+                "I4: a run with no changes sent {} writes to the provider",
+                writes_now - writes
+            );
+        }
+        if before != after {
+            fail!("I4: a run with no changes changed local events or their sync state");
+        }
+        self.check()
+    }
+}
+
+/// Whether `ALMANAC_SIM_WITHOUT` (comma-separated) switches `part` of the mix off.
+fn narrowed(part: &str) -> bool {
+    // Off by default, until the engine handles them (issue 5 notes): a cursor reset in
+    // the middle of a full listing (the engine cannot tell the restarted listing from
+    // the one it was reading, so a deletion before the reset is missed until the next
+    // listing), and a create whose answer was lost, then deleted here before the next
+    // sync (it comes back from the provider). `ALMANAC_SIM_WITHOUT=` (empty) runs the
+    // whole mix.
+    const KNOWN_OPEN: &str = "midround-reset,lost-create";
+    std::env::var("ALMANAC_SIM_WITHOUT")
+        .unwrap_or_else(|_| KNOWN_OPEN.to_owned())
+        .split(',')
+        .any(|p| p.trim() == part)
+}
+
+fn short(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}
+
+/// Wall times of a timed `Timing` in its own zone, as the store takes them.
+fn wall_times(t: &Timing) -> Result<(String, String), String> {
+    let Timing::Timed {
+        start,
+        end,
+        time_zone,
+    } = t
+    else {
+        return Err("harness: all-day timing".into());
+    };
+    let tz = ok("zone", parse_zone(time_zone))?;
+    Ok((
+        format_wall_time(to_local(*start, tz)),
+        format_wall_time(to_local(*end, tz)),
+    ))
+}
+
+struct Outcome {
+    result: Check,
+    stats: Stats,
+    trace: Vec<String>,
+}
+
+fn run_case(seed: u64, tracing: bool) -> Outcome {
+    let timer = Instant::now();
+    let mut sim = match Sim::new(seed, tracing) {
+        Ok(s) => s,
+        Err(e) => {
+            return Outcome {
+                result: Err(format!("harness: {e}")),
+                stats: Stats::default(),
+                trace: Vec::new(),
+            }
+        }
+    };
+    let result = sim.play();
+    sim.flush_trace();
+    sim.stats.provider = sim.provider.world().counts;
+    if tracing && result.is_err() && std::env::var_os("ALMANAC_SIM_KEEP").is_some() {
+        sim.keep_dir();
+    }
+    sim.stats.total = timer.elapsed();
+    Outcome {
+        result,
+        stats: sim.stats,
+        trace: std::mem::take(&mut sim.trace),
+    }
+}
+
+fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| p.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "a panic".to_owned())
+}
+
+fn reproduce(seed: u64) -> String {
+    format!("ALMANAC_SIM_SEED={seed} cargo test -p almanac-sync --test simulation")
+}
+
+fn env_u64(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
+}
+
+#[test]
+fn sync_engine_survives_seeded_faults() {
+    let started = Instant::now();
+    if let Some(seed) = env_u64("ALMANAC_SIM_SEED") {
+        let out = std::panic::catch_unwind(|| run_case(seed, true));
+        let (result, trace) = match out {
+            Ok(o) => (o.result, o.trace),
+            Err(p) => (
+                Err(format!("panicked: {}", panic_text(p.as_ref()))),
+                Vec::new(),
+            ),
+        };
+        if let Err(e) = result {
+            for line in &trace {
+                eprintln!("{line}");
+            }
+            panic!("seed {seed}: {e}\n  reproduce: {}", reproduce(seed));
+        }
+        eprintln!("seed {seed} passed in {:.2?}", started.elapsed());
+        return;
+    }
+    let cases = env_u64("ALMANAC_SIM_CASES").unwrap_or(DEFAULT_CASES);
+    let first = env_u64("ALMANAC_SIM_START").unwrap_or(0);
+    let threads = env_u64("ALMANAC_SIM_THREADS")
+        .map(|t| t.max(1) as usize)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let next = AtomicU64::new(0);
+    let failures: Mutex<Vec<(u64, String)>> = Mutex::new(Vec::new());
+    let totals: Mutex<Stats> = Mutex::new(Stats::default());
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= cases {
+                    break;
+                }
+                let seed = first + i;
+                let out = std::panic::catch_unwind(|| run_case(seed, false));
+                let result = match out {
+                    Ok(o) => {
+                        totals
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .add(&o.stats);
+                        o.result
+                    }
+                    Err(p) => Err(format!("panicked: {}", panic_text(p.as_ref()))),
+                };
+                if let Err(e) = result {
+                    failures
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push((seed, e));
+                }
+            });
+        }
+    });
+    let t = *totals.lock().unwrap_or_else(|p| p.into_inner());
+    eprintln!(
+        "simulation: {cases} seeds from {first} in {:.2?} on {threads} threads (per thread: {:.2?} in runs, {:.2?} in checks ({:.2?} integrity), {:.2?} in all): {} runs ({} clean), {} crashes, {} reopens, {} local edits, {} conflicts resolved; provider: {:?}",
+        started.elapsed(),
+        t.in_runs / threads as u32,
+        t.in_checks / threads as u32,
+        t.in_integrity / threads as u32,
+        t.total / threads as u32,
+        t.runs,
+        t.clean_runs,
+        t.crashes,
+        t.reopens,
+        t.local_ops,
+        t.conflicts_resolved,
+        t.provider
+    );
+    let mut failures = failures.into_inner().unwrap_or_else(|p| p.into_inner());
+    failures.sort();
+    if !failures.is_empty() {
+        for (seed, e) in &failures {
+            eprintln!("seed {seed}: {e}");
+        }
+        let shown: Vec<String> = failures
+            .iter()
+            .take(12)
+            .map(|(seed, e)| format!("seed {seed}: {e}\n  reproduce: {}", reproduce(*seed)))
+            .collect();
+        panic!(
+            "{} of {cases} seeds failed:\n{}",
+            failures.len(),
+            shown.join("\n")
+        );
+    }
+}

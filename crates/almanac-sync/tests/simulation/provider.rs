@@ -1,0 +1,921 @@
+//! The simulation's provider: an in-memory [`CalendarProvider`] with two calendars (one
+//! editable, one read-only), a change log per calendar, and a seeded fault schedule.
+//!
+//! How it behaves (what the engine may rely on, as the Graph and Google clients promise):
+//! * `changes` with no cursor, or with a cursor of an older lineage (after a reset),
+//!   starts a full listing (`full_listing: true`): the calendar's live events in id
+//!   order, `page_size` per page, `Cursor::More` between pages and a final
+//!   `Cursor::Done` holding the log position the listing started at (so whatever
+//!   changed while it was paged comes again in the next incremental round).
+//! * An incremental round (from a `Done` token) lists each event changed in the log
+//!   since that position once, as its current version (`Change::Upsert`) or
+//!   `Change::Removed`, and ends with a `Done` token at the log position it covered.
+//! * Every write gives the event a new etag. `update` / `delete` with a stale etag →
+//!   `PreconditionFailed`; `update` of a missing event → `NotFound`; `delete` of a
+//!   missing event → `Ok`. `create` is idempotent per key: a second create with a
+//!   known key answers with the event as it is now (or, like Google, `Conflict` when it
+//!   was deleted since); `creation_key` reads the key back from a side map.
+//! * Writes to the read-only calendar are refused (`Forbidden`) and counted: I5.
+//!
+//! Faults (per mille, drawn per case): transient errors on any call (throttled with a
+//! `retry_after`, 503, offline), lost answers of writes (the write lands, the call
+//! fails), duplicated changes and stale-then-current versions within a page, replays
+//! of earlier changes in later pages, cursor resets, edits by another client between
+//! and during calls, and crashes (a call that never answers, after its write landed
+//! or not: the driver drops the run's future).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use almanac_model::{Importance, Sensitivity, ShowAs};
+use almanac_provider::{
+    BoxFuture, CalendarProvider, Change, ChangePage, Cursor, ErrorKind, OriginalStart,
+    ProviderError, RemoteCalendar, RemoteEvent, RemoteKind, Result, Timing, Window,
+};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use serde_json::Map;
+
+/// The editable calendar's index in [`World::cals`].
+pub const MAIN: usize = 0;
+/// The read-only calendar's index.
+pub const SHARED: usize = 1;
+pub const CAL_IDS: [&str; 2] = ["cal-main", "cal-shared"];
+pub const ZONES: [&str; 4] = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata"];
+
+/// Where event times start: a June without DST changes in any of [`ZONES`].
+pub fn t0() -> DateTime<Utc> {
+    NaiveDate::from_ymd_opt(2026, 6, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+        .unwrap_or_default()
+}
+
+/// SplitMix64: small, fast, and the same on every platform.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (0 when `n` is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        if n == 0 {
+            0
+        } else {
+            (self.next_u64() % n as u64) as usize
+        }
+    }
+
+    /// True with probability `p`/1000.
+    pub fn per_mille(&mut self, p: u32) -> bool {
+        p > 0 && self.next_u64() % 1000 < u64::from(p)
+    }
+
+    pub fn pick<T: Copy>(&mut self, from: &[T]) -> T {
+        from[self.below(from.len())]
+    }
+}
+
+/// Fault probabilities, per mille. `Faults::default()` is a healthy network.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Faults {
+    /// A transient error instead of any call.
+    pub error: u32,
+    /// A write lands but its answer is lost (503).
+    pub lost_answer: u32,
+    /// A change of a page repeated within the page.
+    pub duplicate: u32,
+    /// An older version of an event put before its current one in a page.
+    pub stale: u32,
+    /// A change from an earlier round served again.
+    pub replay: u32,
+    /// The cursor invalidated before a `changes` call that has one.
+    pub reset: u32,
+    /// Another client writes before a call is served.
+    pub concurrent: u32,
+}
+
+/// Counts of what the faults did, for the run's report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub calls: u64,
+    pub errors: u64,
+    pub lost_answers: u64,
+    pub duplicates: u64,
+    pub stale: u64,
+    pub replays: u64,
+    pub resets: u64,
+    pub other_client: u64,
+    pub precondition_failed: u64,
+    pub crashes: u64,
+}
+
+impl Counts {
+    pub fn add(&mut self, o: &Counts) {
+        self.calls += o.calls;
+        self.errors += o.errors;
+        self.lost_answers += o.lost_answers;
+        self.duplicates += o.duplicates;
+        self.stale += o.stale;
+        self.replays += o.replays;
+        self.resets += o.resets;
+        self.other_client += o.other_client;
+        self.precondition_failed += o.precondition_failed;
+        self.crashes += o.crashes;
+    }
+}
+
+/// One content field of the three the simulation writes and follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Fld {
+    Title,
+    Location,
+    Timing,
+}
+
+pub fn timing_key(t: &Timing) -> String {
+    match t {
+        Timing::Timed {
+            start,
+            end,
+            time_zone,
+        } => format!("{}..{} {}", start.timestamp(), end.timestamp(), time_zone),
+        Timing::AllDay { start, end } => format!("{start}..{end}"),
+    }
+}
+
+pub fn value_of(ev: &RemoteEvent, f: Fld) -> String {
+    match f {
+        Fld::Title => ev.title.clone(),
+        Fld::Location => ev.location.clone(),
+        Fld::Timing => timing_key(&ev.timing),
+    }
+}
+
+/// The timing of slot `slot` (every slot is a distinct start: timings never repeat).
+pub fn slot_timing(slot: u64, zone: &str, minutes: i64) -> Timing {
+    let start = t0() + TimeDelta::minutes(61 * slot as i64);
+    Timing::Timed {
+        start,
+        end: start + TimeDelta::minutes(minutes),
+        time_zone: zone.to_owned(),
+    }
+}
+
+/// An event in the store's normal form (what `from_row` of a CLI-made row gives).
+pub fn plain_event(title: String, location: String, timing: Timing) -> RemoteEvent {
+    RemoteEvent {
+        remote_id: String::new(),
+        etag: None,
+        ical_uid: None,
+        kind: RemoteKind::Single,
+        series: None,
+        cancelled: false,
+        title,
+        body_text: String::new(),
+        body_html: None,
+        timing,
+        show_as: ShowAs::Busy,
+        importance: Importance::Normal,
+        sensitivity: Sensitivity::Normal,
+        categories: Vec::new(),
+        location,
+        attendees: Vec::new(),
+        organizer: None,
+        online_meeting: None,
+        recurrence: None,
+        reminder_minutes: None,
+        extra: Map::new(),
+    }
+}
+
+#[derive(Debug)]
+pub struct Cal {
+    pub info: RemoteCalendar,
+    pub events: BTreeMap<String, RemoteEvent>,
+    /// Remote ids in write order: what incremental rounds are cut from.
+    pub log: Vec<String>,
+    /// The cursor lineage; a reset starts a new one.
+    pub epoch: u64,
+    /// Earlier versions of each event (for stale-version faults).
+    pub older: BTreeMap<String, Vec<RemoteEvent>>,
+    /// Every (field, value) any version of any event here ever had.
+    pub history: BTreeSet<(Fld, String)>,
+}
+
+/// A cursor token. `Full`: a full listing that started at log position `start` and
+/// has listed ids up to `after`; `Inc`: an incremental round over log `from..to`, at
+/// `offset` of its distinct ids; `Done`: the log position the next round starts at.
+enum Token {
+    Full {
+        start: usize,
+        after: String,
+    },
+    Inc {
+        from: usize,
+        to: usize,
+        offset: usize,
+    },
+    Done {
+        pos: usize,
+    },
+}
+
+fn parse_token(s: &str, epoch: u64) -> Option<Token> {
+    let mut parts = s.splitn(5, ':');
+    let kind = parts.next()?;
+    let e: u64 = parts.next()?.parse().ok()?;
+    if e != epoch {
+        return None; // an older lineage: the provider no longer knows it
+    }
+    let num = |p: Option<&str>| p.and_then(|v| v.parse::<usize>().ok());
+    match kind {
+        "f" => Some(Token::Full {
+            start: num(parts.next())?,
+            after: parts.next()?.to_owned(),
+        }),
+        "i" => Some(Token::Inc {
+            from: num(parts.next())?,
+            to: num(parts.next())?,
+            offset: num(parts.next())?,
+        }),
+        "d" => Some(Token::Done {
+            pos: num(parts.next())?,
+        }),
+        _ => None,
+    }
+}
+
+#[derive(Debug)]
+pub struct World {
+    pub cals: Vec<Cal>,
+    pub rng: Rng,
+    pub faults: Faults,
+    pub page_size: usize,
+    /// Narrowed mix: full listings come in one page.
+    pub one_page_full_listings: bool,
+    /// Narrowed mix: resets only between rounds (never while a round is paged).
+    pub resets_between_rounds_only: bool,
+    /// Narrowed mix: a create never lands unanswered (no lost answer, no crash after it).
+    pub creates_always_answered: bool,
+    next_id: u64,
+    next_etag: u64,
+    next_value: u64,
+    /// Idempotency key → (calendar, remote id) of the event our create made.
+    keys: BTreeMap<String, (usize, String)>,
+    key_of: BTreeMap<String, String>,
+    /// Create / update / delete requests the engine sent.
+    pub engine_writes: u64,
+    /// Writes the engine attempted on the read-only calendar (I5).
+    pub readonly_writes: Vec<String>,
+    /// Crash when the call with this number comes (counted in `counts.calls`).
+    pub crash_at: Option<u64>,
+    pub crashed: bool,
+    pub counts: Counts,
+    pub tracing: bool,
+    pub trace: Vec<String>,
+}
+
+impl World {
+    pub fn new(seed: u64, tracing: bool) -> Self {
+        let cal = |i: usize, name: &str, can_edit: bool| Cal {
+            info: RemoteCalendar {
+                remote_id: CAL_IDS[i].to_owned(),
+                name: name.to_owned(),
+                color: "#3366cc".to_owned(),
+                can_edit,
+                is_primary: i == MAIN,
+                owner_email: (!can_edit).then(|| "boss@example.com".to_owned()),
+                time_zone: Some("Europe/Berlin".to_owned()),
+                extra: Map::new(),
+            },
+            events: BTreeMap::new(),
+            log: Vec::new(),
+            epoch: 0,
+            older: BTreeMap::new(),
+            history: BTreeSet::new(),
+        };
+        Self {
+            cals: vec![cal(MAIN, "Work", true), cal(SHARED, "Boss", false)],
+            rng: Rng::new(seed ^ 0x005E_ED0F_FA17),
+            faults: Faults::default(),
+            page_size: 3,
+            one_page_full_listings: false,
+            resets_between_rounds_only: false,
+            creates_always_answered: false,
+            next_id: 0,
+            next_etag: 0,
+            next_value: 0,
+            keys: BTreeMap::new(),
+            key_of: BTreeMap::new(),
+            engine_writes: 0,
+            readonly_writes: Vec::new(),
+            crash_at: None,
+            crashed: false,
+            counts: Counts::default(),
+            tracing,
+            trace: Vec::new(),
+        }
+    }
+
+    pub fn note(&mut self, line: impl FnOnce() -> String) {
+        if self.tracing {
+            let line = line();
+            self.trace.push(format!("    provider: {line}"));
+        }
+    }
+
+    /// A number never handed out before in this case (titles, locations, time slots).
+    pub fn fresh(&mut self) -> u64 {
+        self.next_value += 1;
+        self.next_value
+    }
+
+    /// Stores `ev` as the new version of its id, with a new etag; returns it.
+    fn put(&mut self, ci: usize, mut ev: RemoteEvent) -> RemoteEvent {
+        self.next_etag += 1;
+        ev.etag = Some(format!("\"etag-{}\"", self.next_etag));
+        let c = &mut self.cals[ci];
+        for f in [Fld::Title, Fld::Location, Fld::Timing] {
+            c.history.insert((f, value_of(&ev, f)));
+        }
+        if let Some(old) = c.events.insert(ev.remote_id.clone(), ev.clone()) {
+            c.older.entry(ev.remote_id.clone()).or_default().push(old);
+        }
+        c.log.push(ev.remote_id.clone());
+        ev
+    }
+
+    fn remove(&mut self, ci: usize, id: &str) -> bool {
+        let c = &mut self.cals[ci];
+        match c.events.remove(id) {
+            Some(old) => {
+                c.older.entry(id.to_owned()).or_default().push(old);
+                c.log.push(id.to_owned());
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn new_id(&mut self) -> String {
+        self.next_id += 1;
+        format!("ev-{:06}", self.next_id)
+    }
+
+    /// A new event from the other client, with fresh values.
+    pub fn seed_event(&mut self, ci: usize) -> RemoteEvent {
+        let n = self.fresh();
+        let location = if self.rng.per_mille(500) {
+            format!("room-{}", self.fresh())
+        } else {
+            String::new()
+        };
+        let slot = self.fresh();
+        let zone = self.rng.pick(&ZONES);
+        let minutes = self.rng.pick(&[30, 60, 90]);
+        let mut ev = plain_event(format!("R{n}"), location, slot_timing(slot, zone, minutes));
+        ev.remote_id = self.new_id();
+        ev.ical_uid = Some(format!("uid-{}", ev.remote_id));
+        self.put(ci, ev)
+    }
+
+    /// Another client (the web UI, a phone) changes something at the provider.
+    pub fn other_client(&mut self) {
+        self.counts.other_client += 1;
+        let ci = if self.rng.per_mille(700) {
+            MAIN
+        } else {
+            SHARED
+        };
+        let n = self.cals[ci].events.len();
+        let roll = self.rng.below(100);
+        if n == 0 || roll < 25 {
+            let ev = self.seed_event(ci);
+            self.note(|| {
+                format!(
+                    "other client creates {} {:?} in {}",
+                    ev.remote_id, ev.title, CAL_IDS[ci]
+                )
+            });
+        } else if roll < 45 && n > 1 {
+            let i = self.rng.below(n);
+            let id = self.cals[ci]
+                .events
+                .keys()
+                .nth(i)
+                .cloned()
+                .unwrap_or_default();
+            self.remove(ci, &id);
+            self.note(|| format!("other client deletes {id} in {}", CAL_IDS[ci]));
+        } else {
+            let i = self.rng.below(n);
+            let Some(mut ev) = self.cals[ci].events.values().nth(i).cloned() else {
+                return;
+            };
+            let mask = 1 + self.rng.below(7);
+            if mask & 1 != 0 {
+                ev.title = format!("R{}", self.fresh());
+            }
+            if mask & 2 != 0 {
+                ev.location = format!("room-{}", self.fresh());
+            }
+            if mask & 4 != 0 {
+                let slot = self.fresh();
+                let zone = match &ev.timing {
+                    Timing::Timed { time_zone, .. } => time_zone.clone(),
+                    Timing::AllDay { .. } => "UTC".to_owned(),
+                };
+                let minutes = self.rng.pick(&[30, 60, 90]);
+                ev.timing = slot_timing(slot, &zone, minutes);
+            }
+            let ev = self.put(ci, ev);
+            self.note(|| {
+                format!(
+                    "other client edits {} → {:?} / {:?} / {} ({})",
+                    ev.remote_id,
+                    ev.title,
+                    ev.location,
+                    timing_key(&ev.timing),
+                    ev.etag.as_deref().unwrap_or("")
+                )
+            });
+        }
+    }
+
+    /// The event a create with idempotency key `key` made, if any landed.
+    pub fn created_by(&self, key: &str) -> Option<&(usize, String)> {
+        self.keys.get(key)
+    }
+
+    fn transient(&mut self, what: &str) -> ProviderError {
+        self.counts.errors += 1;
+        let mut e = match self.rng.below(3) {
+            0 => {
+                let mut e = ProviderError::new(ErrorKind::Throttled, "Too many requests.");
+                e.status = Some(429);
+                e.retry_after = Some(Duration::from_secs(1 + self.rng.below(30) as u64));
+                e
+            }
+            1 => {
+                let mut e = ProviderError::new(
+                    ErrorKind::ProviderUnavailable,
+                    "The provider is unavailable.",
+                );
+                e.status = Some(503);
+                e
+            }
+            _ => ProviderError::new(ErrorKind::Offline, "No connection."),
+        };
+        e.message = format!("{} ({what})", e.message);
+        let kind = e.kind;
+        self.note(|| format!("{what}: transient {kind:?}"));
+        e
+    }
+
+    /// One request: crash, the other client, a transient error, then `effect`, and for
+    /// a write perhaps a lost answer.
+    fn call<T>(
+        &mut self,
+        what: &str,
+        write: bool,
+        effect: impl FnOnce(&mut World) -> Result<T>,
+    ) -> Answer<Result<T>> {
+        self.counts.calls += 1;
+        if self.crashed {
+            return Answer::Hang;
+        }
+        if self.crash_at == Some(self.counts.calls) {
+            self.crashed = true;
+            self.counts.crashes += 1;
+            let lands = write && !(what == "create" && self.creates_always_answered);
+            if lands && self.rng.per_mille(500) {
+                let landed = effect(self).is_ok();
+                self.note(|| format!("CRASH during {what} (the write landed: {landed})"));
+            } else {
+                self.note(|| format!("CRASH before {what}"));
+            }
+            return Answer::Hang;
+        }
+        if self.rng.per_mille(self.faults.concurrent) {
+            self.other_client();
+        }
+        if self.rng.per_mille(self.faults.error) {
+            return Answer::Now(Err(self.transient(what)));
+        }
+        let out = effect(self);
+        if let Err(e) = &out {
+            if e.kind == ErrorKind::PreconditionFailed {
+                self.counts.precondition_failed += 1;
+            }
+            let kind = e.kind;
+            self.note(|| format!("{what}: {kind:?}"));
+        }
+        let may_lose = write && !(what == "create" && self.creates_always_answered);
+        if may_lose && out.is_ok() && self.rng.per_mille(self.faults.lost_answer) {
+            self.counts.lost_answers += 1;
+            self.note(|| format!("{what}: landed, answer lost"));
+            let mut e = ProviderError::new(ErrorKind::ProviderUnavailable, "The answer was lost.");
+            e.status = Some(503);
+            return Answer::Now(Err(e));
+        }
+        Answer::Now(out)
+    }
+
+    fn cal_index(cal: &RemoteCalendar) -> Result<usize> {
+        CAL_IDS
+            .iter()
+            .position(|c| *c == cal.remote_id)
+            .ok_or_else(|| ProviderError::new(ErrorKind::NotFound, "No such calendar."))
+    }
+
+    fn page(&mut self, ci: usize, cursor: Option<&str>) -> Result<ChangePage> {
+        let between_rounds = cursor.is_some_and(|c| c.starts_with("d:"));
+        let may_reset = cursor.is_some() && (between_rounds || !self.resets_between_rounds_only);
+        if may_reset && self.rng.per_mille(self.faults.reset) {
+            self.cals[ci].epoch += 1;
+            self.counts.resets += 1;
+            self.note(|| format!("cursor reset of {}", CAL_IDS[ci]));
+        }
+        let epoch = self.cals[ci].epoch;
+        let len = self.cals[ci].log.len();
+        let token = cursor
+            .and_then(|c| parse_token(c, epoch))
+            .unwrap_or(Token::Full {
+                start: len,
+                after: String::new(),
+            });
+        let p = self.page_size.max(1);
+        let c = &self.cals[ci];
+        let (mut changes, next, full, from) = match token {
+            Token::Full { start, after } => {
+                let p = if self.one_page_full_listings {
+                    usize::MAX - 1
+                } else {
+                    p
+                };
+                let ids: Vec<String> = c
+                    .events
+                    .range::<str, _>((Bound::Excluded(after.as_str()), Bound::Unbounded))
+                    .map(|(k, _)| k.clone())
+                    .take(p + 1)
+                    .collect();
+                let more = ids.len() > p;
+                let ids = &ids[..ids.len().min(p)];
+                let changes: Vec<Change> = ids
+                    .iter()
+                    .filter_map(|id| c.events.get(id))
+                    .map(|e| Change::Upsert(Box::new(e.clone())))
+                    .collect();
+                let next = match ids.last() {
+                    Some(last) if more => Cursor::More(format!("f:{epoch}:{start}:{last}")),
+                    _ => Cursor::Done(format!("d:{epoch}:{start}")),
+                };
+                (changes, next, true, start)
+            }
+            Token::Done { pos } => self.incremental(ci, pos.min(len), len, 0, p),
+            Token::Inc { from, to, offset } => {
+                self.incremental(ci, from.min(len), to.min(len), offset, p)
+            }
+        };
+        self.page_faults(ci, &mut changes, full, from);
+        Ok(ChangePage {
+            changes,
+            cursor: next,
+            full_listing: full,
+        })
+    }
+
+    fn incremental(
+        &self,
+        ci: usize,
+        from: usize,
+        to: usize,
+        offset: usize,
+        p: usize,
+    ) -> (Vec<Change>, Cursor, bool, usize) {
+        let c = &self.cals[ci];
+        let epoch = c.epoch;
+        let mut seen = BTreeSet::new();
+        let ids: Vec<&String> = c.log[from.min(to)..to]
+            .iter()
+            .filter(|id| seen.insert(id.as_str()))
+            .collect();
+        let changes = ids
+            .iter()
+            .skip(offset)
+            .take(p)
+            .map(|id| current(c, id))
+            .collect();
+        let next = if offset + p < ids.len() {
+            Cursor::More(format!("i:{epoch}:{from}:{to}:{}", offset + p))
+        } else {
+            Cursor::Done(format!("d:{epoch}:{to}"))
+        };
+        (changes, next, false, from)
+    }
+
+    /// Duplicates, stale-then-current versions and replays of earlier rounds.
+    fn page_faults(&mut self, ci: usize, changes: &mut Vec<Change>, full: bool, from: usize) {
+        if !changes.is_empty() && self.rng.per_mille(self.faults.duplicate) {
+            let i = self.rng.below(changes.len());
+            let j = self.rng.below(changes.len() + 1);
+            let dup = changes[i].clone();
+            changes.insert(j, dup);
+            self.counts.duplicates += 1;
+        }
+        if self.rng.per_mille(self.faults.stale) {
+            let with_older: Vec<(usize, RemoteEvent)> = changes
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| match c {
+                    Change::Upsert(ev) => self.cals[ci]
+                        .older
+                        .get(&ev.remote_id)
+                        .and_then(|o| o.last())
+                        .map(|o| (i, o.clone())),
+                    Change::Removed { .. } => None,
+                })
+                .collect();
+            if !with_older.is_empty() {
+                let (i, old) = with_older[self.rng.below(with_older.len())].clone();
+                let j = self.rng.below(i + 1);
+                changes.insert(j, Change::Upsert(Box::new(old)));
+                self.counts.stale += 1;
+            }
+        }
+        if self.rng.per_mille(self.faults.replay) {
+            let c = &self.cals[ci];
+            let replay = if full {
+                let n = c.events.len();
+                let i = self.rng.below(n);
+                c.events
+                    .values()
+                    .nth(i)
+                    .map(|e| Change::Upsert(Box::new(e.clone())))
+            } else if from > 0 {
+                let id = &c.log[self.rng.below(from)];
+                Some(current(c, id))
+            } else {
+                None
+            };
+            if let Some(r) = replay {
+                let j = self.rng.below(changes.len() + 1);
+                changes.insert(j, r);
+                self.counts.replays += 1;
+            }
+        }
+    }
+
+    fn create(&mut self, ci: usize, ev: &RemoteEvent, key: &str) -> Result<RemoteEvent> {
+        if let Some((kc, id)) = self.keys.get(key).cloned() {
+            return match self.cals[kc].events.get(&id) {
+                Some(e) => Ok(e.clone()),
+                None => {
+                    let mut e = ProviderError::new(
+                        ErrorKind::Conflict,
+                        "The provider already had this event and it has since been deleted.",
+                    );
+                    e.status = Some(409);
+                    e.provider_code = Some("duplicate".into());
+                    Err(e)
+                }
+            };
+        }
+        let mut ev = ev.clone();
+        ev.remote_id = self.new_id();
+        ev.ical_uid = Some(format!("uid-{}", ev.remote_id));
+        self.keys.insert(key.to_owned(), (ci, ev.remote_id.clone()));
+        self.key_of.insert(ev.remote_id.clone(), key.to_owned());
+        let ev = self.put(ci, ev);
+        self.note(|| format!("create {} {:?} (key {key})", ev.remote_id, ev.title));
+        Ok(ev)
+    }
+
+    fn update(&mut self, ci: usize, ev: &RemoteEvent, etag: &str) -> Result<RemoteEvent> {
+        let Some(cur) = self.cals[ci].events.get(&ev.remote_id) else {
+            let mut e = ProviderError::new(ErrorKind::NotFound, "No such event.");
+            e.status = Some(404);
+            return Err(e);
+        };
+        if cur.etag.as_deref() != Some(etag) {
+            let mut e = ProviderError::new(ErrorKind::PreconditionFailed, "The event changed.");
+            e.status = Some(412);
+            return Err(e);
+        }
+        let mut new = ev.clone();
+        new.ical_uid = cur.ical_uid.clone();
+        new.kind = cur.kind;
+        let new = self.put(ci, new);
+        self.note(|| {
+            format!(
+                "update {} → {:?} / {:?} / {} ({})",
+                new.remote_id,
+                new.title,
+                new.location,
+                timing_key(&new.timing),
+                new.etag.as_deref().unwrap_or("")
+            )
+        });
+        Ok(new)
+    }
+
+    fn delete(&mut self, ci: usize, id: &str, etag: Option<&str>) -> Result<()> {
+        let Some(cur) = self.cals[ci].events.get(id) else {
+            return Ok(()); // already gone: success
+        };
+        if etag.is_some() && cur.etag.as_deref() != etag {
+            let mut e = ProviderError::new(ErrorKind::PreconditionFailed, "The event changed.");
+            e.status = Some(412);
+            return Err(e);
+        }
+        self.remove(ci, id);
+        self.note(|| format!("delete {id}"));
+        Ok(())
+    }
+
+    /// A write request of the engine: counted, and refused on the read-only calendar.
+    fn writable(&mut self, ci: usize, what: &str) -> Result<()> {
+        self.engine_writes += 1;
+        if self.cals[ci].info.can_edit {
+            return Ok(());
+        }
+        self.readonly_writes
+            .push(format!("{what} in read-only {}", CAL_IDS[ci]));
+        let mut e = ProviderError::new(ErrorKind::Forbidden, "The calendar is read-only.");
+        e.status = Some(403);
+        Err(e)
+    }
+}
+
+fn current(c: &Cal, id: &str) -> Change {
+    match c.events.get(id) {
+        Some(e) => Change::Upsert(Box::new(e.clone())),
+        None => Change::Removed {
+            remote_id: id.to_owned(),
+        },
+    }
+}
+
+enum Answer<T> {
+    Now(T),
+    /// The call never answers: the client crashed while it was out.
+    Hang,
+}
+
+fn answer<'a, T: Send + 'a>(a: Answer<T>) -> BoxFuture<'a, T> {
+    match a {
+        Answer::Now(v) => Box::pin(std::future::ready(v)),
+        Answer::Hang => Box::pin(std::future::pending()),
+    }
+}
+
+#[derive(Debug)]
+pub struct SimProvider {
+    world: Mutex<World>,
+}
+
+impl SimProvider {
+    pub fn new(world: World) -> Self {
+        Self {
+            world: Mutex::new(world),
+        }
+    }
+
+    pub fn world(&self) -> MutexGuard<'_, World> {
+        self.world.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl CalendarProvider for SimProvider {
+    fn list_calendars(&self) -> BoxFuture<'_, Result<Vec<RemoteCalendar>>> {
+        let a = self.world().call("list_calendars", false, |w| {
+            Ok(w.cals.iter().map(|c| c.info.clone()).collect())
+        });
+        answer(a)
+    }
+
+    fn changes<'a>(
+        &'a self,
+        calendar: &'a RemoteCalendar,
+        cursor: Option<&'a str>,
+        _window: Window,
+    ) -> BoxFuture<'a, Result<ChangePage>> {
+        let a = self.world().call("changes", false, |w| {
+            let ci = World::cal_index(calendar)?;
+            let page = w.page(ci, cursor)?;
+            w.note(|| {
+                let items: Vec<String> = page
+                    .changes
+                    .iter()
+                    .map(|c| match c {
+                        Change::Upsert(e) => format!(
+                            "{}={:?}/{}",
+                            e.remote_id,
+                            e.title,
+                            e.etag.as_deref().unwrap_or("")
+                        ),
+                        Change::Removed { remote_id } => format!("-{remote_id}"),
+                    })
+                    .collect();
+                format!(
+                    "changes {} from {cursor:?}: full={} [{}] → {:?}",
+                    CAL_IDS[ci],
+                    page.full_listing,
+                    items.join(", "),
+                    page.cursor
+                )
+            });
+            Ok(page)
+        });
+        answer(a)
+    }
+
+    fn event<'a>(
+        &'a self,
+        calendar: &'a RemoteCalendar,
+        remote_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<RemoteEvent>>> {
+        let a = self.world().call("event", false, |w| {
+            let ci = World::cal_index(calendar)?;
+            Ok(w.cals[ci].events.get(remote_id).cloned())
+        });
+        answer(a)
+    }
+
+    fn instance<'a>(
+        &'a self,
+        calendar: &'a RemoteCalendar,
+        _master_id: &'a str,
+        _original_start: &'a OriginalStart,
+    ) -> BoxFuture<'a, Result<Option<RemoteEvent>>> {
+        // The simulation has no series: no instance anywhere.
+        let a = self.world().call("instance", false, |_| {
+            World::cal_index(calendar)?;
+            Ok(None)
+        });
+        answer(a)
+    }
+
+    fn exdates_in_rule(&self) -> bool {
+        true // like Google
+    }
+
+    fn creation_key(&self, event: &RemoteEvent) -> Option<String> {
+        self.world().key_of.get(&event.remote_id).cloned()
+    }
+
+    fn create<'a>(
+        &'a self,
+        calendar: &'a RemoteCalendar,
+        event: &'a RemoteEvent,
+        idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<RemoteEvent>> {
+        let a = self.world().call("create", true, |w| {
+            let ci = World::cal_index(calendar)?;
+            w.writable(ci, "create")?;
+            w.create(ci, event, idempotency_key)
+        });
+        answer(a)
+    }
+
+    fn update<'a>(
+        &'a self,
+        calendar: &'a RemoteCalendar,
+        event: &'a RemoteEvent,
+        etag: &'a str,
+    ) -> BoxFuture<'a, Result<RemoteEvent>> {
+        let a = self.world().call("update", true, |w| {
+            let ci = World::cal_index(calendar)?;
+            w.writable(ci, "update")?;
+            w.update(ci, event, etag)
+        });
+        answer(a)
+    }
+
+    fn delete<'a>(
+        &'a self,
+        calendar: &'a RemoteCalendar,
+        remote_id: &'a str,
+        etag: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<()>> {
+        let a = self.world().call("delete", true, |w| {
+            let ci = World::cal_index(calendar)?;
+            w.writable(ci, "delete")?;
+            w.delete(ci, remote_id, etag)
+        });
+        answer(a)
+    }
+}
