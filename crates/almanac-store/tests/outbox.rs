@@ -225,3 +225,30 @@ fn moving_a_synced_event_to_this_computer_deletes_it_there_and_keeps_it_here() {
         .iter()
         .all(|e| e.state == EntryState::LocallyDeleted));
 }
+
+#[test]
+fn a_create_sent_without_an_answer_then_deleted_leaves_a_tombstone_with_its_key() {
+    let (_d, mut s, cal, _) = synced();
+    let ev = ok(s.create_event(
+        input(&cal.id, "Sent, answer lost"),
+        Source::UserWindow,
+        now(),
+    ));
+    let create = ok(s.outbox(Some(&cal.id))).remove(0);
+    // The push went out; its answer never came.
+    ok(s.sync_step(now().timestamp(), |tx| tx.push_attempted(create.id)));
+    ok(s.delete_event(
+        EventTarget {
+            id: ev.id,
+            scope: EditScope::All,
+            original_start: None,
+        },
+        Source::UserWindow,
+        now(),
+    ));
+    let tombstones = ok(s.sync_step(now().timestamp(), |tx| tx.tombstones(&cal.id)));
+    assert_eq!(tombstones.len(), 1);
+    assert_eq!(tombstones[0].1, create.idempotency_key);
+    // Not an event of the calendar for the planner until a listing shows it.
+    assert!(ok(s.sync_entries(&cal.id)).is_empty());
+}

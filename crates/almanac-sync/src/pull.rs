@@ -105,6 +105,13 @@ impl Puller<'_> {
         // window it is given, and reconciling against another one would count events
         // between the two as gone.
         let window = self.window();
+        // Tombstones from before this run: every round this run reads began after
+        // their creates were sent.
+        let tombstones: BTreeSet<i64> = lock(self.store)
+            .sync_step((self.clock)().timestamp(), |tx| tx.tombstones(&self.cal.id))?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
         for _ in 0..self.opts.max_pages {
             let page = self
                 .provider
@@ -121,7 +128,7 @@ impl Puller<'_> {
                 Vec::new()
             };
             let page = self.prepare(page).await?;
-            let applied = self.commit(&page, starts, &listed, window)?;
+            let applied = self.commit(&page, starts, &listed, window, &tombstones)?;
             total.changed += applied.changed;
             total.conflicts += applied.conflicts;
             total.skipped += applied.skipped;
@@ -143,6 +150,7 @@ impl Puller<'_> {
         starts: bool,
         listed: &[String],
         window: Window,
+        expired: &BTreeSet<i64>,
     ) -> Result<Applied, Stop> {
         let policy = crate::run::policy_of(&self.cal.conflict_policy);
         let guard = self.guard();
@@ -152,6 +160,23 @@ impl Puller<'_> {
         let now = (self.clock)().timestamp();
         let linked = self.linked_creates(page)?;
         lock(self.store).sync_step(now, |tx| -> Result<Applied, Stop> {
+            // Our creates deleted here before their answer came: the listing shows
+            // them by their key; they are deleted at the provider, not brought back.
+            let mut page = std::borrow::Cow::Borrowed(page);
+            for (outbox_id, key) in tx.tombstones(&cal.id)? {
+                let Some(remote_id) = linked.get(&key) else {
+                    continue;
+                };
+                let etag = page.changes.iter().find_map(|c| match c {
+                    Change::Upsert(ev) if &ev.remote_id == remote_id => ev.etag.clone(),
+                    _ => None,
+                });
+                tx.aim_tombstone(outbox_id, remote_id, etag.as_deref())?;
+                page.to_mut()
+                    .changes
+                    .retain(|c| !matches!(c, Change::Upsert(ev) if &ev.remote_id == remote_id));
+            }
+            let page = page.as_ref();
             let local = load(tx.entries(&cal.id)?, &linked)?;
             let plan = plan_page(&local.index, page, policy, guard);
             if let Some(trip) = plan.guard {
@@ -172,6 +197,7 @@ impl Puller<'_> {
             if page.full_listing && matches!(page.cursor, Cursor::Done(_)) {
                 let listed = tx.listing_ids(&cal.id)?;
                 tx.listing_start(&cal.id)?;
+
                 let local = load(tx.entries(&cal.id)?, &HashMap::new())?;
                 let plan = plan_reconcile(
                     &local.index,
@@ -192,6 +218,15 @@ impl Puller<'_> {
                 applied.changed += more.changed;
                 applied.conflicts += more.conflicts;
                 applied.skipped += more.skipped;
+            }
+            if matches!(page.cursor, Cursor::Done(_)) {
+                // A round that began after these creates were sent did not show them:
+                // they never landed, and there is nothing to delete.
+                for (outbox_id, _) in tx.tombstones(&cal.id)? {
+                    if expired.contains(&outbox_id) {
+                        tx.push_done(outbox_id)?;
+                    }
+                }
             }
             tx.set_cursor(
                 &cal.id,

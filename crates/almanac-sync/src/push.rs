@@ -109,6 +109,9 @@ impl Pusher<'_> {
                 .ok_or_else(|| {
                     SyncError::Corrupt(format!("outbox entry {} has no target", o.id))
                 })?;
+            if p.remote_id.is_empty() {
+                return Ok(Ready::Skip); // a tombstone waiting for a listing to show its event
+            }
             return Ok(Ready::Delete {
                 remote_id: p.remote_id,
                 etag: p.etag,

@@ -130,8 +130,8 @@ pub(crate) fn entries(conn: &rusqlite::Connection, calendar_id: &str) -> Result<
         else {
             continue;
         };
-        if out.iter().any(|e| e.local_id == d.event_id) {
-            continue;
+        if out.iter().any(|e| e.local_id == d.event_id) || p.remote_id.is_empty() {
+            continue; // a tombstone is not an event of the calendar (yet)
         }
         out.push(SyncEntry {
             local_id: d.event_id.clone(),

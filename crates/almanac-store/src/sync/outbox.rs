@@ -57,10 +57,15 @@ pub struct OutboxRow {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeletePayload {
+    /// Empty for a tombstone: a create that was sent (its answer lost) and deleted
+    /// here before the provider's id was known.
     pub remote_id: String,
     pub etag: Option<String>,
     /// The base snapshot (engine JSON) of the deleted row.
     pub base: Option<String>,
+    /// A tombstone's create key: the listing that shows the event it made tells its id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_key: Option<String>,
 }
 
 pub(crate) const OUTBOX_COLUMNS: &str = "id, event_id, calendar_id, operation, idempotency_key, \
@@ -207,15 +212,28 @@ pub(crate) fn track_delete(tx: &Transaction<'_>, event_id: &str, now: i64) -> Re
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
+    let sent_create: Option<String> = tx
+        .query_row(
+            "SELECT idempotency_key FROM outbox
+             WHERE event_id = ?1 AND operation = 'create' AND attempts > 0",
+            params![event_id],
+            |r| r.get(0),
+        )
+        .optional()?;
     tx.execute("DELETE FROM outbox WHERE event_id = ?1", params![event_id])?;
-    let Some(remote_id) = remote_id else {
-        return Ok(()); // never reached the provider
+    let (remote_id, create_key) = match (remote_id, sent_create) {
+        (Some(id), _) => (id, None),
+        // Sent, answer lost: it may exist at the provider. A tombstone deletes it
+        // once a listing shows it (by the key it carried).
+        (None, Some(key)) => (String::new(), Some(key)),
+        (None, None) => return Ok(()), // never reached the provider
     };
     let (base, etag) = base.unwrap_or_default();
     let payload = serde_json::to_string(&DeletePayload {
         remote_id,
         etag,
         base,
+        create_key,
     })
     .ok();
     enqueue(

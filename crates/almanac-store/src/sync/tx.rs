@@ -354,6 +354,49 @@ impl SyncTx<'_, '_> {
         Ok(())
     }
 
+    /// The calendar's tombstones: (outbox id, create key) of creates deleted here
+    /// before the provider's id was known.
+    pub fn tombstones(&self, calendar_id: &str) -> Result<Vec<(i64, String)>> {
+        let mut stmt = self.tx.prepare(&format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE calendar_id = ?1 AND operation = 'delete'"
+        ))?;
+        let rows: Vec<OutboxRow> = stmt
+            .query_map(params![calendar_id], outbox_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|o| {
+                let p: crate::sync::outbox::DeletePayload =
+                    serde_json::from_str(o.payload.as_deref()?).ok()?;
+                (p.remote_id.is_empty())
+                    .then_some(())
+                    .and(p.create_key)
+                    .map(|k| (o.id, k))
+            })
+            .collect())
+    }
+
+    /// A tombstone found its event: delete that one.
+    pub fn aim_tombstone(
+        &mut self,
+        outbox_id: i64,
+        remote_id: &str,
+        etag: Option<&str>,
+    ) -> Result<()> {
+        let payload = serde_json::to_string(&crate::sync::outbox::DeletePayload {
+            remote_id: remote_id.to_owned(),
+            etag: etag.map(str::to_owned),
+            base: None,
+            create_key: None,
+        })
+        .ok();
+        self.tx.execute(
+            "UPDATE outbox SET payload = ?2, next_attempt_at = NULL WHERE id = ?1",
+            params![outbox_id, payload],
+        )?;
+        Ok(())
+    }
+
     /// A full listing of the calendar starts: forget the ids of any earlier one.
     pub fn listing_start(&mut self, calendar_id: &str) -> Result<()> {
         self.tx.execute(
