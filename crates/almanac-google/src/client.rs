@@ -543,7 +543,6 @@ impl GoogleCalendar {
             changes: dedup_last_wins(changes),
             cursor: next,
             full_listing: state.full,
-            restarted: cursor.is_none(),
         })
     }
 

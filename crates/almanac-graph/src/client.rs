@@ -288,7 +288,6 @@ impl GraphCalendar {
             changes,
             cursor,
             full_listing,
-            restarted: cursor_in.is_none(),
         })
     }
 

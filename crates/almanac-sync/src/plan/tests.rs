@@ -123,7 +123,6 @@ fn page(changes: Vec<Change>) -> ChangePage {
         changes,
         cursor: Cursor::Done("token".into()),
         full_listing: false,
-        restarted: false,
     }
 }
 
