@@ -543,6 +543,7 @@ impl GoogleCalendar {
             changes: dedup_last_wins(changes),
             cursor: next,
             full_listing: state.full,
+            restarted: cursor.is_none(),
         })
     }
 

@@ -288,6 +288,7 @@ impl GraphCalendar {
             changes,
             cursor,
             full_listing,
+            restarted: cursor_in.is_none(),
         })
     }
 

@@ -60,6 +60,10 @@ pub struct ChangePage {
     /// the engine reconciles by remote id, keeping its outbox. A round that fails
     /// midway implies nothing.
     pub full_listing: bool,
+    /// This call began a full listing (the first one, or because the provider
+    /// invalidated the cursor, possibly in the middle of another listing): ids
+    /// collected for an earlier listing no longer count.
+    pub restarted: bool,
 }
 
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;

@@ -125,7 +125,7 @@ impl Puller<'_> {
                 .map_err(SyncError::from)?;
             // A full listing starts here (the first one, or the provider reset the
             // cursor): the ids it shows are collected from this page on.
-            let starts = page.full_listing && previous_full != Some(true);
+            let starts = page.full_listing && (page.restarted || previous_full != Some(true));
             previous_full = Some(page.full_listing);
             let listed: Vec<String> = if page.full_listing {
                 listed_ids(&page).map(str::to_owned).collect()
@@ -375,6 +375,7 @@ impl Puller<'_> {
             changes,
             cursor: page.cursor,
             full_listing: page.full_listing,
+            restarted: page.restarted,
         })
     }
 }

@@ -489,6 +489,7 @@ impl Pusher<'_> {
             changes: vec![change],
             cursor: Cursor::More(String::new()),
             full_listing: false,
+            restarted: false,
         };
         lock(self.store).sync_step(now, |tx| -> Result<usize, SyncError> {
             let local = load(tx.entries(&self.cal.id)?, &HashMap::new())?;

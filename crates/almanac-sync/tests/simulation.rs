@@ -35,9 +35,7 @@
 //!   triaging: `multipage-full` (full listings in one page), `midround-reset` (cursor
 //!   resets only between rounds), `lost-create` (creates always answered),
 //!   `stale-conflict` (the user never restores, from a delete/edit conflict, a version
-//!   the provider deleted since). The default leaves out `midround-reset`, whose
-//!   failures are an open engine bug (see `narrowed`); `ALMANAC_SIM_WITHOUT=` (empty)
-//!   runs the whole mix.
+//!   the provider deleted since). The default is the whole mix.
 //!
 //! A failure names the seed, the invariant and a one-line command reproducing it; with
 //! `--nocapture` a summary line says what the faults did and where the time went.
@@ -1187,11 +1185,8 @@ impl Sim {
 
 /// Whether `ALMANAC_SIM_WITHOUT` (comma-separated) switches `part` of the mix off.
 fn narrowed(part: &str) -> bool {
-    // Off by default until the engine handles it (issue 5 notes): a cursor reset in the
-    // middle of a full listing — the engine cannot tell the restarted listing from the
-    // one it was reading, so a deletion before the reset is missed until the next
-    // listing. `ALMANAC_SIM_WITHOUT=` (empty) runs the whole mix.
-    const KNOWN_OPEN: &str = "midround-reset";
+    // Parts of the mix left out by default while an engine bug they find is open.
+    const KNOWN_OPEN: &str = "";
     std::env::var("ALMANAC_SIM_WITHOUT")
         .unwrap_or_else(|_| KNOWN_OPEN.to_owned())
         .split(',')

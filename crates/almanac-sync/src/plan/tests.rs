@@ -123,6 +123,7 @@ fn page(changes: Vec<Change>) -> ChangePage {
         changes,
         cursor: Cursor::Done("token".into()),
         full_listing: false,
+        restarted: false,
     }
 }
 

@@ -551,12 +551,12 @@ impl World {
         }
         let epoch = self.cals[ci].epoch;
         let len = self.cals[ci].log.len();
-        let token = cursor
-            .and_then(|c| parse_token(c, epoch))
-            .unwrap_or(Token::Full {
-                start: len,
-                after: String::new(),
-            });
+        let parsed = cursor.and_then(|c| parse_token(c, epoch));
+        let restarted = parsed.is_none();
+        let token = parsed.unwrap_or(Token::Full {
+            start: len,
+            after: String::new(),
+        });
         let p = self.page_size.max(1);
         let c = &self.cals[ci];
         let (mut changes, next, full, from) = match token {
@@ -595,6 +595,7 @@ impl World {
             changes,
             cursor: next,
             full_listing: full,
+            restarted,
         })
     }
 
