@@ -1,5 +1,6 @@
 //! Reading event rows and mapping them to model types.
 
+use crate::cached::Cached;
 use almanac_model::recurrence::SeriesSpec;
 use almanac_model::time::{format_instant, parse_date, parse_wall_time, parse_zone};
 use almanac_model::{
@@ -114,7 +115,7 @@ pub(crate) fn from_row(r: &Row<'_>) -> rusqlite::Result<EventRow> {
 }
 
 pub(crate) fn load(conn: &Connection, id: &str) -> Result<EventRow> {
-    conn.query_row(
+    conn.row_cached(
         &format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = ?1"),
         params![id],
         from_row,

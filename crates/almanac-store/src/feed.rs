@@ -1,3 +1,4 @@
+use crate::cached::Cached;
 use rusqlite::{params, Connection};
 
 use crate::error::Result;
@@ -32,7 +33,7 @@ pub(crate) fn record(
     entity_id: &str,
     op: &str,
 ) -> Result<()> {
-    conn.execute(
+    conn.exec_cached(
         "INSERT INTO change_feed (at, source, entity, entity_id, op) VALUES (?1, ?2, 'event', ?3, ?4)",
         params![now, source.as_str(), entity_id, op],
     )?;

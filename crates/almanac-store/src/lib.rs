@@ -2,6 +2,7 @@
 //! migrations, typed queries, the occurrence index and the change feed.
 
 mod accounts;
+mod cached;
 mod calendars;
 mod connection;
 mod data_dir;

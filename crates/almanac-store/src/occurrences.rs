@@ -5,6 +5,7 @@
 //! `[window_from, window_to)` (kept in `store_meta`); a query outside it extends the
 //! window first, in the same transaction.
 
+use crate::cached::Cached;
 use almanac_model::recurrence::{ExpandError, SeriesSpec};
 use almanac_model::time::{format_date, format_instant, parse_instant};
 use almanac_model::{EventKind, Occurrence, RangeQuery};
@@ -24,7 +25,7 @@ const WINDOW_MARGIN_DAYS: i64 = 180;
 
 fn meta(conn: &Connection, key: &str) -> Result<Option<i64>> {
     Ok(conn
-        .query_row(
+        .row_cached(
             "SELECT value FROM store_meta WHERE key = ?1",
             params![key],
             |r| r.get(0),
@@ -33,7 +34,7 @@ fn meta(conn: &Connection, key: &str) -> Result<Option<i64>> {
 }
 
 fn set_meta(conn: &Connection, key: &str, value: i64) -> Result<()> {
-    conn.execute(
+    conn.exec_cached(
         "INSERT INTO store_meta (key, value) VALUES (?1, ?2)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         params![key, value],
@@ -60,7 +61,7 @@ pub(crate) fn is_instance(spec: &SeriesSpec, wall: NaiveDateTime) -> Result<bool
 
 /// Rebuilds the index rows of one event (for a master: within the current window).
 pub(crate) fn reindex(conn: &Connection, id: &str) -> Result<()> {
-    conn.execute("DELETE FROM occurrences WHERE event_id = ?1", params![id])?;
+    conn.exec_cached("DELETE FROM occurrences WHERE event_id = ?1", params![id])?;
     let row = load(conn, id)?;
     match row.kind {
         EventKind::Single => {
@@ -74,7 +75,7 @@ pub(crate) fn reindex(conn: &Connection, id: &str) -> Result<()> {
             )?;
         }
         EventKind::Exception => {
-            let cancelled: bool = conn.query_row(
+            let cancelled: bool = conn.row_cached(
                 "SELECT cancelled FROM events WHERE id = ?1",
                 params![id],
                 |r| r.get(0),
@@ -109,7 +110,7 @@ fn insert(
     start: i64,
     end: i64,
 ) -> Result<()> {
-    conn.execute(
+    conn.exec_cached(
         "INSERT OR IGNORE INTO occurrences (event_id, original_start, calendar_id, start_utc, end_utc)
          VALUES (?1, ?2, ?3, ?4, ?5)",
         params![id, key, calendar, start, end],

@@ -113,6 +113,9 @@ pub struct LocalIndex {
     entries: Vec<LocalEntry>,
     by_local: BTreeMap<String, usize>,
     by_remote: BTreeMap<String, usize>,
+    /// The calendar's count for the mass-deletion guard, when `entries` is only the
+    /// part of the calendar a page can touch.
+    total: Option<usize>,
 }
 
 impl LocalIndex {
@@ -134,7 +137,14 @@ impl LocalIndex {
             entries,
             by_local,
             by_remote,
+            total: None,
         }
+    }
+
+    /// An index of part of a calendar that has `total` entries a listing could delete.
+    pub fn with_total(mut self, total: usize) -> Self {
+        self.total = Some(total);
+        self
     }
 
     /// Every entry, by local id.
@@ -366,7 +376,9 @@ pub fn plan_page(
             }
         }
     }
-    let total = local.entries.iter().filter(|e| counts(e)).count();
+    let total = local
+        .total
+        .unwrap_or_else(|| local.entries.iter().filter(|e| counts(e)).count());
     planner.finish(guard, total, false)
 }
 

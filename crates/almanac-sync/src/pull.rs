@@ -117,6 +117,9 @@ impl Puller<'_> {
                 .map(|(id, _)| id)
                 .collect()
         };
+        // What the store holds now, so an unchanged cursor is not written again (a
+        // run that finds nothing new writes nothing: DESIGN §7).
+        let mut stored = (self.cal.cursor.clone(), self.cal.window);
         for _ in 0..self.opts.max_pages {
             let page = self
                 .provider
@@ -133,7 +136,11 @@ impl Puller<'_> {
                 Vec::new()
             };
             let page = self.prepare(page).await?;
-            let applied = self.commit(&page, starts, &listed, window, &tombstones)?;
+            let applied = self.commit(&page, starts, &listed, window, &tombstones, &stored)?;
+            stored = (
+                Some(store_cursor(&page.cursor)),
+                Some((window.start.timestamp(), window.end.timestamp())),
+            );
             total.changed += applied.changed;
             total.conflicts += applied.conflicts;
             total.skipped += applied.skipped;
@@ -156,6 +163,7 @@ impl Puller<'_> {
         listed: &[String],
         window: Window,
         expired: &BTreeSet<i64>,
+        stored: &(Option<String>, Option<(i64, i64)>),
     ) -> Result<Applied, Stop> {
         let policy = crate::run::policy_of(&self.cal.conflict_policy);
         let guard = self.guard();
@@ -182,7 +190,9 @@ impl Puller<'_> {
                     .retain(|c| !matches!(c, Change::Upsert(ev) if &ev.remote_id == remote_id));
             }
             let page = page.as_ref();
-            let local = load(tx.entries(&cal.id)?, &linked)?;
+            let ids: Vec<&str> = page.changes.iter().map(change_id).collect();
+            let mut local = load(tx.entries_for(&cal.id, &ids)?, &linked)?;
+            local.index = local.index.with_total(tx.counted(&cal.id)?);
             let plan = plan_page(&local.index, page, policy, guard);
             if let Some(trip) = plan.guard {
                 return Err(Stop::Held(hold_of(trip)));
@@ -233,11 +243,11 @@ impl Puller<'_> {
                     }
                 }
             }
-            tx.set_cursor(
-                &cal.id,
-                Some(&store_cursor(&page.cursor)),
-                Some((window.start.timestamp(), window.end.timestamp())),
-            )?;
+            let cursor = store_cursor(&page.cursor);
+            let span = Some((window.start.timestamp(), window.end.timestamp()));
+            if stored.0.as_deref() != Some(cursor.as_str()) || stored.1 != span {
+                tx.set_cursor(&cal.id, Some(&cursor), span)?;
+            }
             if matches!(page.cursor, Cursor::Done(_)) && cal.hold.is_some() {
                 tx.set_hold(&cal.id, None)?;
             }
@@ -265,10 +275,10 @@ impl Puller<'_> {
     /// (the local expansion makes them), and every version normalised to the store's
     /// form. An event the store cannot keep is left out and logged.
     async fn prepare(&mut self, page: ChangePage) -> Result<ChangePage, Stop> {
-        let known = lock(self.store).sync_entries(&self.cal.id)?;
+        let known = lock(self.store).sync_masters(&self.cal.id)?;
         let known_masters: HashMap<String, MasterInfo> = known
             .iter()
-            .filter_map(|e| MasterInfo::of(&e.local_id, e.row.as_ref()?))
+            .filter_map(|(id, row)| MasterInfo::of(id, row))
             .map(|m| (m.remote_id.clone(), m))
             .collect();
         let in_page: BTreeSet<&str> = page
@@ -377,6 +387,13 @@ impl Puller<'_> {
             full_listing: page.full_listing,
             restarted: page.restarted,
         })
+    }
+}
+
+fn change_id(c: &Change) -> &str {
+    match c {
+        Change::Upsert(ev) => &ev.remote_id,
+        Change::Removed { remote_id } => remote_id,
     }
 }
 

@@ -312,10 +312,6 @@ async fn sync_calendar(
             }
         }
     }
-    let now = clock().timestamp();
-    if one.error.is_none() {
-        let _ = lock(store).sync_step(now, |tx| tx.mark_synced(&cal.id));
-    }
     (one, None)
 }
 

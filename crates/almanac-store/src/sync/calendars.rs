@@ -45,12 +45,13 @@ pub struct SyncCalendar {
     /// The window the cursor's lineage covers (Unix seconds), once a listing started.
     pub window: Option<(i64, i64)>,
     pub hold: Option<CalendarHold>,
-    pub last_synced_at: Option<i64>,
 }
 
+// The schema's `calendars.last_synced_at` (0004) stays unwritten: the account's last
+// success says when its calendars last synced, and a per-calendar stamp would make a
+// run that finds nothing new write to every calendar (DESIGN §7: no-change run, 0 writes).
 const COLUMNS: &str = "id, account_id, remote_id, name, color, can_edit, is_primary, \
-    owner_email, conflict_policy, sync_cursor, sync_window_start, sync_window_end, sync_hold, \
-    last_synced_at";
+    owner_email, conflict_policy, sync_cursor, sync_window_start, sync_window_end, sync_hold";
 
 fn calendar_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SyncCalendar> {
     let ws: Option<i64> = r.get(10)?;
@@ -69,7 +70,6 @@ fn calendar_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SyncCalendar> {
         cursor: r.get(9)?,
         window: ws.zip(we),
         hold: hold.and_then(|h| serde_json::from_str(&h).ok()),
-        last_synced_at: r.get(13)?,
     })
 }
 
@@ -102,7 +102,11 @@ impl Store {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                      ON CONFLICT (account_id, remote_id) DO UPDATE SET name = excluded.name,
                         color = excluded.color, owner_email = excluded.owner_email,
-                        can_edit = excluded.can_edit, is_primary = excluded.is_primary",
+                        can_edit = excluded.can_edit, is_primary = excluded.is_primary
+                     WHERE name IS NOT excluded.name OR color IS NOT excluded.color
+                        OR owner_email IS NOT excluded.owner_email
+                        OR can_edit IS NOT excluded.can_edit
+                        OR is_primary IS NOT excluded.is_primary",
                     params![
                         uuid::Uuid::new_v4().to_string(),
                         account_id,

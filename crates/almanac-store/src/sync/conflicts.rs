@@ -1,6 +1,7 @@
 //! Conflict records: every version of an event both sides changed, kept until the user
 //! resolves them (I7).
 
+use crate::cached::Cached;
 use rusqlite::{params, OptionalExtension};
 
 use crate::error::{Result, StoreError};
@@ -60,7 +61,7 @@ fn conflict_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConflictRecord> {
 }
 
 pub(crate) fn load_conflict(conn: &rusqlite::Connection, id: &str) -> Result<ConflictRecord> {
-    conn.query_row(
+    conn.row_cached(
         &format!(
             "SELECT {COLUMNS} FROM conflicts c JOIN calendars k ON k.id = c.calendar_id
              WHERE c.id = ?1"
@@ -79,14 +80,14 @@ pub(crate) fn load_conflict(conn: &rusqlite::Connection, id: &str) -> Result<Con
 /// Records `c`, or refreshes the event's open conflict with the new versions.
 pub(crate) fn record(conn: &rusqlite::Connection, c: &NewConflict, now: i64) -> Result<String> {
     let open: Option<String> = conn
-        .query_row(
+        .row_cached(
             "SELECT id FROM conflicts WHERE event_id = ?1 AND resolved_at IS NULL",
             params![c.event_id],
             |r| r.get(0),
         )
         .optional()?;
     if let Some(id) = open {
-        conn.execute(
+        conn.exec_cached(
             "UPDATE conflicts SET kind = ?2, base_version = ?3, local_version = ?4,
                 remote_version = ?5, fields = ?6, detected_at = ?7 WHERE id = ?1",
             params![id, c.kind, c.base, c.local, c.remote, c.fields, now],
@@ -94,7 +95,7 @@ pub(crate) fn record(conn: &rusqlite::Connection, c: &NewConflict, now: i64) -> 
         return Ok(id);
     }
     let id = uuid::Uuid::new_v4().to_string();
-    conn.execute(
+    conn.exec_cached(
         "INSERT INTO conflicts (id, event_id, calendar_id, kind, base_version, local_version,
             remote_version, fields, detected_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",

@@ -1,6 +1,7 @@
 //! What the planner reads: every event of a synced calendar that has a provider copy
 //! or is meant to get one, with its sync state, base, pending push and open conflict.
 
+use crate::cached::Cached;
 use rusqlite::params;
 
 use crate::error::Result;
@@ -74,7 +75,7 @@ pub struct SyncEntry {
 fn open_conflict(conn: &rusqlite::Connection, event_id: &str) -> Result<Option<OpenConflictRow>> {
     use rusqlite::OptionalExtension;
     Ok(conn
-        .query_row(
+        .row_cached(
             "SELECT id, kind, remote_version FROM conflicts
              WHERE event_id = ?1 AND resolved_at IS NULL ORDER BY detected_at DESC LIMIT 1",
             params![event_id],
@@ -91,16 +92,64 @@ fn open_conflict(conn: &rusqlite::Connection, event_id: &str) -> Result<Option<O
 
 /// The entries of one calendar, by local id.
 pub(crate) fn entries(conn: &rusqlite::Connection, calendar_id: &str) -> Result<Vec<SyncEntry>> {
-    let ids: Vec<(String, String, Option<String>, Option<String>)> = conn
+    let ids = conn
         .prepare(
             "SELECT e.id, s.state, s.base_snapshot, s.base_etag
              FROM events e JOIN event_sync s ON s.event_id = e.id
              WHERE e.calendar_id = ?1 ORDER BY e.id",
         )?
-        .query_map(params![calendar_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+        .query_map(params![calendar_id], head)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let out = complete(conn, ids)?;
+    with_pending_deletes(conn, calendar_id, out, |_| true)
+}
+
+/// The entries one page of changes can touch: those with one of `remote_ids`, every
+/// create the provider has not acknowledged (a listing may show it under a new id),
+/// pending deletes of those ids, and the calendar's series masters (their exceptions'
+/// keys need them). Reading the whole calendar per page would make a first sync
+/// quadratic in the calendar's size.
+pub(crate) fn entries_for(
+    conn: &rusqlite::Connection,
+    calendar_id: &str,
+    remote_ids: &[&str],
+) -> Result<Vec<SyncEntry>> {
+    let wanted = serde_json::to_string(remote_ids).unwrap_or_else(|_| "[]".into());
+    let ids = conn
+        .prepare(
+            "SELECT e.id, s.state, s.base_snapshot, s.base_etag
+             FROM events e JOIN event_sync s ON s.event_id = e.id
+             WHERE e.calendar_id = ?1
+               AND (e.remote_id IN (SELECT value FROM json_each(?2))
+                    OR e.remote_id IS NULL OR e.kind = 'master')
+             ORDER BY e.id",
+        )?
+        .query_map(params![calendar_id, wanted], head)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let out = complete(conn, ids)?;
+    let set: std::collections::HashSet<&str> = remote_ids.iter().copied().collect();
+    with_pending_deletes(conn, calendar_id, out, |remote_id| set.contains(remote_id))
+}
+
+/// How many of the calendar's entries have a provider copy and are not deleted here:
+/// what a listing could delete (the mass-deletion guard's whole).
+pub(crate) fn counted(conn: &rusqlite::Connection, calendar_id: &str) -> Result<usize> {
+    let n: i64 = conn.row_cached(
+        "SELECT COUNT(*) FROM events e JOIN event_sync s ON s.event_id = e.id
+         WHERE e.calendar_id = ?1 AND e.remote_id IS NOT NULL AND s.state <> 'locally_deleted'",
+        params![calendar_id],
+        |r| r.get(0),
+    )?;
+    Ok(usize::try_from(n).unwrap_or_default())
+}
+
+type Head = (String, String, Option<String>, Option<String>);
+
+fn head(r: &rusqlite::Row<'_>) -> rusqlite::Result<Head> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+}
+
+fn complete(conn: &rusqlite::Connection, ids: Vec<Head>) -> Result<Vec<SyncEntry>> {
     let mut out = Vec::with_capacity(ids.len());
     for (id, state, base_snapshot, base_etag) in ids {
         let row = read(conn, &id)?;
@@ -115,6 +164,16 @@ pub(crate) fn entries(conn: &rusqlite::Connection, calendar_id: &str) -> Result<
             local_id: id,
         });
     }
+    Ok(out)
+}
+
+/// Adds the calendar's pending deletes whose remote id `keep` accepts.
+fn with_pending_deletes(
+    conn: &rusqlite::Connection,
+    calendar_id: &str,
+    mut out: Vec<SyncEntry>,
+    keep: impl Fn(&str) -> bool,
+) -> Result<Vec<SyncEntry>> {
     let deletes: Vec<OutboxRow> = conn
         .prepare(&format!(
             "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE calendar_id = ?1 AND operation = 'delete'
@@ -130,7 +189,10 @@ pub(crate) fn entries(conn: &rusqlite::Connection, calendar_id: &str) -> Result<
         else {
             continue;
         };
-        if out.iter().any(|e| e.local_id == d.event_id) || p.remote_id.is_empty() {
+        if out.iter().any(|e| e.local_id == d.event_id)
+            || p.remote_id.is_empty()
+            || !keep(&p.remote_id)
+        {
             continue; // a tombstone is not an event of the calendar (yet)
         }
         out.push(SyncEntry {
@@ -151,5 +213,24 @@ impl Store {
     /// The planner's view of one synced calendar.
     pub fn sync_entries(&self, calendar_id: &str) -> Result<Vec<SyncEntry>> {
         entries(&self.conn, calendar_id)
+    }
+
+    /// The calendar's series masters: (local id, row).
+    pub fn sync_masters(&self, calendar_id: &str) -> Result<Vec<(String, SyncedEvent)>> {
+        let ids: Vec<String> = self
+            .conn
+            .prepare(
+                "SELECT e.id FROM events e JOIN event_sync s ON s.event_id = e.id
+                 WHERE e.calendar_id = ?1 AND e.kind = 'master' ORDER BY e.id",
+            )?
+            .query_map(params![calendar_id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(row) = read(&self.conn, &id)? {
+                out.push((id, row));
+            }
+        }
+        Ok(out)
     }
 }

@@ -5,6 +5,7 @@
 //! edit and its outbox entry commit in one transaction: an edit the UI reported saved
 //! is either in the outbox or already on the provider (I1).
 
+use crate::cached::Cached;
 use rusqlite::{params, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 
@@ -91,7 +92,7 @@ pub(crate) fn pending_for(
     event_id: &str,
 ) -> Result<Option<OutboxRow>> {
     Ok(conn
-        .query_row(
+        .row_cached(
             &format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE event_id = ?1 ORDER BY id LIMIT 1"),
             params![event_id],
             outbox_row,
@@ -107,7 +108,7 @@ pub(crate) fn enqueue(
     payload: Option<&str>,
     now: i64,
 ) -> Result<()> {
-    tx.execute(
+    tx.exec_cached(
         "INSERT INTO outbox (event_id, calendar_id, operation, idempotency_key, payload, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
@@ -125,7 +126,7 @@ pub(crate) fn enqueue(
 /// The account a calendar belongs to (`None` for local calendars).
 fn account_of(tx: &Transaction<'_>, calendar_id: &str) -> Result<Option<String>> {
     Ok(tx
-        .query_row(
+        .row_cached(
             "SELECT account_id FROM calendars WHERE id = ?1",
             params![calendar_id],
             |r| r.get::<_, Option<String>>(0),
@@ -137,7 +138,7 @@ fn account_of(tx: &Transaction<'_>, calendar_id: &str) -> Result<Option<String>>
 /// After a user's insert or update of row `event_id`: a row of a synced calendar
 /// becomes locally created / modified and gets (or keeps) its outbox entry.
 pub(crate) fn track_write(tx: &Transaction<'_>, event_id: &str, now: i64) -> Result<()> {
-    let calendar_id: String = tx.query_row(
+    let calendar_id: String = tx.row_cached(
         "SELECT calendar_id FROM events WHERE id = ?1",
         params![event_id],
         |r| r.get(0),
@@ -146,7 +147,7 @@ pub(crate) fn track_write(tx: &Transaction<'_>, event_id: &str, now: i64) -> Res
         return Ok(());
     }
     let state: Option<String> = tx
-        .query_row(
+        .row_cached(
             "SELECT state FROM event_sync WHERE event_id = ?1",
             params![event_id],
             |r| r.get(0),
@@ -154,7 +155,7 @@ pub(crate) fn track_write(tx: &Transaction<'_>, event_id: &str, now: i64) -> Res
         .optional()?;
     let op = match state.as_deref() {
         None => {
-            tx.execute(
+            tx.exec_cached(
                 "INSERT INTO event_sync (event_id, state, updated_at)
                  VALUES (?1, 'locally_created', ?2)",
                 params![event_id, now],
@@ -163,7 +164,7 @@ pub(crate) fn track_write(tx: &Transaction<'_>, event_id: &str, now: i64) -> Res
         }
         Some("locally_created") => OutboxOp::Create,
         Some(_) => {
-            tx.execute(
+            tx.exec_cached(
                 "UPDATE event_sync SET state = 'locally_modified', updated_at = ?2
                  WHERE event_id = ?1",
                 params![event_id, now],
@@ -183,7 +184,7 @@ pub(crate) fn track_write(tx: &Transaction<'_>, event_id: &str, now: i64) -> Res
 /// them at the provider).
 pub(crate) fn track_delete(tx: &Transaction<'_>, event_id: &str, now: i64) -> Result<()> {
     let row: Option<(String, Option<String>)> = tx
-        .query_row(
+        .row_cached(
             "SELECT calendar_id, remote_id FROM events WHERE id = ?1",
             params![event_id],
             |r| Ok((r.get(0)?, r.get(1)?)),
@@ -195,32 +196,32 @@ pub(crate) fn track_delete(tx: &Transaction<'_>, event_id: &str, now: i64) -> Re
     if account_of(tx, &calendar_id)?.is_none() {
         return Ok(());
     }
-    tx.execute(
+    tx.exec_cached(
         "DELETE FROM outbox WHERE event_id IN (SELECT id FROM events WHERE series_id = ?1)",
         params![event_id],
     )?;
-    tx.execute(
+    tx.exec_cached(
         "UPDATE conflicts SET resolved_at = ?2, resolution = 'keep_local'
          WHERE resolved_at IS NULL
            AND (event_id = ?1 OR event_id IN (SELECT id FROM events WHERE series_id = ?1))",
         params![event_id, now],
     )?;
     let base: Option<(Option<String>, Option<String>)> = tx
-        .query_row(
+        .row_cached(
             "SELECT base_snapshot, base_etag FROM event_sync WHERE event_id = ?1",
             params![event_id],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
     let sent_create: Option<String> = tx
-        .query_row(
+        .row_cached(
             "SELECT idempotency_key FROM outbox
              WHERE event_id = ?1 AND operation = 'create' AND attempts > 0",
             params![event_id],
             |r| r.get(0),
         )
         .optional()?;
-    tx.execute("DELETE FROM outbox WHERE event_id = ?1", params![event_id])?;
+    tx.exec_cached("DELETE FROM outbox WHERE event_id = ?1", params![event_id])?;
     let (remote_id, create_key) = match (remote_id, sent_create) {
         (Some(id), _) => (id, None),
         // Sent, answer lost: it may exist at the provider. A tombstone deletes it
@@ -249,7 +250,7 @@ pub(crate) fn track_delete(tx: &Transaction<'_>, event_id: &str, now: i64) -> Re
 impl crate::Store {
     /// How many changes of an account's calendars wait to be sent.
     pub fn pending_pushes(&self, account_id: &str) -> Result<i64> {
-        Ok(self.conn.query_row(
+        Ok(self.conn.row_cached(
             "SELECT count(*) FROM outbox o JOIN calendars c ON c.id = o.calendar_id
              WHERE c.account_id = ?1",
             params![account_id],

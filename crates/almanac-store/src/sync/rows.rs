@@ -1,5 +1,6 @@
 //! A synced event as a whole row: the editable input plus every provider column.
 
+use crate::cached::Cached;
 use almanac_model::{
     Attendee, AttendeeKind, EventInput, EventKind, MeetingProvider, OnlineMeeting, Person,
     Response, Sensitivity,
@@ -132,7 +133,7 @@ pub(crate) fn write(tx: &Transaction<'_>, id: &str, ev: &SyncedEvent, now: i64) 
         None => (None, "[]".to_owned(), "[]".to_owned()),
     };
     let om = ev.online_meeting.as_ref();
-    tx.execute(
+    tx.exec_cached(
         "INSERT INTO events (id, calendar_id, remote_id, ical_uid, etag, kind, series_id,
             original_start, title, body_text, body_html, all_day, start_local, end_local,
             time_zone, start_utc, end_utc, show_as, importance, sensitivity, categories,
@@ -201,11 +202,11 @@ pub(crate) fn write(tx: &Transaction<'_>, id: &str, ev: &SyncedEvent, now: i64) 
             now,
         ],
     )?;
-    tx.execute(
+    tx.exec_cached(
         "UPDATE store_meta SET value = max(value, ?1) WHERE key = 'max_span'",
         params![end_utc - start_utc],
     )?;
-    tx.execute("DELETE FROM attendees WHERE event_id = ?1", params![id])?;
+    tx.exec_cached("DELETE FROM attendees WHERE event_id = ?1", params![id])?;
     let mut ins = tx.prepare_cached(
         "INSERT OR REPLACE INTO attendees (event_id, email, name, type, response)
          VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -225,7 +226,7 @@ pub(crate) fn write(tx: &Transaction<'_>, id: &str, ev: &SyncedEvent, now: i64) 
 /// Reads row `id` whole; `None` when it does not exist.
 pub(crate) fn read(tx: &rusqlite::Connection, id: &str) -> Result<Option<SyncedEvent>> {
     let extra = tx
-        .query_row(
+        .row_cached(
             "SELECT remote_id, ical_uid, etag, body_html, sensitivity, organizer_email,
                 organizer_name, online_provider, online_join_url, online_conference_id,
                 online_dial_in, online_pin, reminder_minutes, provider_extra, cancelled

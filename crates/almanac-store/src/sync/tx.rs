@@ -1,5 +1,6 @@
 //! [`SyncTx`]: one engine step as one durable transaction.
 
+use crate::cached::Cached;
 use almanac_model::EventKind;
 use rusqlite::{params, OptionalExtension, Transaction};
 
@@ -65,6 +66,16 @@ impl SyncTx<'_, '_> {
         entries(self.tx, calendar_id)
     }
 
+    /// The entries a page with `remote_ids` can touch (see `entries_for`).
+    pub fn entries_for(&self, calendar_id: &str, remote_ids: &[&str]) -> Result<Vec<SyncEntry>> {
+        crate::sync::entries::entries_for(self.tx, calendar_id, remote_ids)
+    }
+
+    /// How many entries a listing of the calendar could delete.
+    pub fn counted(&self, calendar_id: &str) -> Result<usize> {
+        crate::sync::entries::counted(self.tx, calendar_id)
+    }
+
     pub fn event(&self, local_id: &str) -> Result<Option<SyncedEvent>> {
         read(self.tx, local_id)
     }
@@ -73,7 +84,7 @@ impl SyncTx<'_, '_> {
     pub fn local_id_of(&self, calendar_id: &str, remote_id: &str) -> Result<Option<String>> {
         Ok(self
             .tx
-            .query_row(
+            .row_cached(
                 "SELECT id FROM events WHERE calendar_id = ?1 AND remote_id = ?2",
                 params![calendar_id, remote_id],
                 |r| r.get(0),
@@ -93,13 +104,13 @@ impl SyncTx<'_, '_> {
         base_etag: Option<&str>,
     ) -> Result<String> {
         let id = local_id.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
-        let existed: bool = self.tx.query_row(
+        let existed: bool = self.tx.row_cached(
             "SELECT EXISTS (SELECT 1 FROM events WHERE id = ?1)",
             params![id],
             |r| r.get(0),
         )?;
         write(self.tx, &id, ev, self.now)?;
-        self.tx.execute(
+        self.tx.exec_cached(
             "INSERT INTO event_sync (event_id, state, base_snapshot, base_etag, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (event_id) DO UPDATE SET state = excluded.state,
@@ -127,7 +138,7 @@ impl SyncTx<'_, '_> {
     pub fn entry_sync(&self, local_id: &str) -> Result<Option<EntrySync>> {
         Ok(self
             .tx
-            .query_row(
+            .row_cached(
                 "SELECT state, base_snapshot, base_etag FROM event_sync WHERE event_id = ?1",
                 params![local_id],
                 |r| {
@@ -145,7 +156,7 @@ impl SyncTx<'_, '_> {
     pub fn open_conflict(&self, local_id: &str) -> Result<Option<String>> {
         Ok(self
             .tx
-            .query_row(
+            .row_cached(
                 "SELECT id FROM conflicts WHERE event_id = ?1 AND resolved_at IS NULL",
                 params![local_id],
                 |r| r.get(0),
@@ -161,7 +172,7 @@ impl SyncTx<'_, '_> {
         base: Option<&str>,
         base_etag: Option<&str>,
     ) -> Result<()> {
-        self.tx.execute(
+        self.tx.exec_cached(
             "UPDATE event_sync SET state = ?2, base_snapshot = ?3, base_etag = ?4, updated_at = ?5
              WHERE event_id = ?1",
             params![local_id, state.as_str(), base, base_etag, self.now],
@@ -171,11 +182,11 @@ impl SyncTx<'_, '_> {
 
     /// Moves only the base etag (an echo of our own write).
     pub fn set_base_etag(&mut self, local_id: &str, etag: Option<&str>) -> Result<()> {
-        self.tx.execute(
+        self.tx.exec_cached(
             "UPDATE event_sync SET base_etag = ?2, updated_at = ?3 WHERE event_id = ?1",
             params![local_id, etag, self.now],
         )?;
-        self.tx.execute(
+        self.tx.exec_cached(
             "UPDATE events SET etag = ?2 WHERE id = ?1",
             params![local_id, etag],
         )?;
@@ -186,19 +197,19 @@ impl SyncTx<'_, '_> {
     pub fn delete_event(&mut self, local_id: &str) -> Result<()> {
         let master: Option<Option<String>> = self
             .tx
-            .query_row(
+            .row_cached(
                 "SELECT series_id FROM events WHERE id = ?1",
                 params![local_id],
                 |r| r.get(0),
             )
             .optional()?;
-        self.tx.execute(
+        self.tx.exec_cached(
             "DELETE FROM outbox WHERE event_id = ?1
                 OR event_id IN (SELECT id FROM events WHERE series_id = ?1)",
             params![local_id],
         )?;
         self.tx
-            .execute("DELETE FROM events WHERE id = ?1", params![local_id])?;
+            .exec_cached("DELETE FROM events WHERE id = ?1", params![local_id])?;
         if let Some(Some(master)) = &master {
             reindex(self.tx, master)?;
         }
@@ -216,7 +227,7 @@ impl SyncTx<'_, '_> {
     /// Drops the entry's pending pushes.
     pub fn drop_push(&mut self, local_id: &str) -> Result<()> {
         self.tx
-            .execute("DELETE FROM outbox WHERE event_id = ?1", params![local_id])?;
+            .exec_cached("DELETE FROM outbox WHERE event_id = ?1", params![local_id])?;
         Ok(())
     }
 
@@ -231,7 +242,7 @@ impl SyncTx<'_, '_> {
     ) -> Result<()> {
         if let Some(p) = self.pending(local_id)? {
             if p.op == op {
-                self.tx.execute(
+                self.tx.exec_cached(
                     "UPDATE outbox SET payload = ?2, next_attempt_at = NULL WHERE id = ?1",
                     params![p.id, payload],
                 )?;
@@ -256,7 +267,7 @@ impl SyncTx<'_, '_> {
     /// Removes one outbox row (pushed).
     pub fn push_done(&mut self, outbox_id: i64) -> Result<()> {
         self.tx
-            .execute("DELETE FROM outbox WHERE id = ?1", params![outbox_id])?;
+            .exec_cached("DELETE FROM outbox WHERE id = ?1", params![outbox_id])?;
         Ok(())
     }
 
@@ -268,7 +279,7 @@ impl SyncTx<'_, '_> {
         message: &str,
         next_attempt_at: Option<i64>,
     ) -> Result<()> {
-        self.tx.execute(
+        self.tx.exec_cached(
             "UPDATE outbox SET attempts = attempts + 1, last_error_code = ?2,
                 last_error_message = ?3, next_attempt_at = ?4 WHERE id = ?1",
             params![outbox_id, code, message, next_attempt_at],
@@ -279,7 +290,7 @@ impl SyncTx<'_, '_> {
     /// Counts an attempt before a push is sent (so a create whose answer was lost is
     /// known to have been tried).
     pub fn push_attempted(&mut self, outbox_id: i64) -> Result<()> {
-        self.tx.execute(
+        self.tx.exec_cached(
             "UPDATE outbox SET attempts = attempts + 1 WHERE id = ?1",
             params![outbox_id],
         )?;
@@ -298,7 +309,7 @@ impl SyncTx<'_, '_> {
     /// Marks a conflict resolved (`keep_local`, `keep_remote`, `per_field`,
     /// `keep_both`); it never fires again for the versions it held.
     pub fn resolve_conflict(&mut self, id: &str, resolution: &str) -> Result<()> {
-        self.tx.execute(
+        self.tx.exec_cached(
             "UPDATE conflicts SET resolved_at = ?2, resolution = ?3 WHERE id = ?1",
             params![id, self.now, resolution],
         )?;
@@ -308,7 +319,7 @@ impl SyncTx<'_, '_> {
     /// Settles the event's open conflict because the versions it held are moot (both
     /// sides deleted it, or a newer provider version merged cleanly).
     pub fn settle_conflicts(&mut self, event_id: &str, resolution: &str) -> Result<()> {
-        self.tx.execute(
+        self.tx.exec_cached(
             "UPDATE conflicts SET resolved_at = ?2, resolution = ?3
              WHERE event_id = ?1 AND resolved_at IS NULL",
             params![event_id, self.now, resolution],
@@ -323,7 +334,7 @@ impl SyncTx<'_, '_> {
         cursor: Option<&str>,
         window: Option<(i64, i64)>,
     ) -> Result<()> {
-        self.tx.execute(
+        self.tx.exec_cached(
             "UPDATE calendars SET sync_cursor = ?2, sync_window_start = ?3, sync_window_end = ?4
              WHERE id = ?1",
             params![
@@ -339,17 +350,9 @@ impl SyncTx<'_, '_> {
     /// Stops (or, with `None`, releases) a calendar for the mass-deletion guard.
     pub fn set_hold(&mut self, calendar_id: &str, hold: Option<CalendarHold>) -> Result<()> {
         let json = hold.and_then(|h| serde_json::to_string(&h).ok());
-        self.tx.execute(
+        self.tx.exec_cached(
             "UPDATE calendars SET sync_hold = ?2 WHERE id = ?1",
             params![calendar_id, json],
-        )?;
-        Ok(())
-    }
-
-    pub fn mark_synced(&mut self, calendar_id: &str) -> Result<()> {
-        self.tx.execute(
-            "UPDATE calendars SET last_synced_at = ?2 WHERE id = ?1",
-            params![calendar_id, self.now],
         )?;
         Ok(())
     }
@@ -390,7 +393,7 @@ impl SyncTx<'_, '_> {
             create_key: None,
         })
         .ok();
-        self.tx.execute(
+        self.tx.exec_cached(
             "UPDATE outbox SET payload = ?2, next_attempt_at = NULL WHERE id = ?1",
             params![outbox_id, payload],
         )?;
@@ -399,7 +402,7 @@ impl SyncTx<'_, '_> {
 
     /// A full listing of the calendar starts: forget the ids of any earlier one.
     pub fn listing_start(&mut self, calendar_id: &str) -> Result<()> {
-        self.tx.execute(
+        self.tx.exec_cached(
             "DELETE FROM listing_seen WHERE calendar_id = ?1",
             params![calendar_id],
         )?;
@@ -442,7 +445,7 @@ impl SyncTx<'_, '_> {
         fields: &[String],
         reason: &str,
     ) -> Result<()> {
-        self.tx.execute(
+        self.tx.exec_cached(
             "INSERT INTO sync_actions (run_id, event_id, calendar_id, direction, action, fields,
                 reason, at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
