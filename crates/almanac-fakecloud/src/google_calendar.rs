@@ -679,8 +679,18 @@ async fn events_list(
             force_empty: store.take_empty_page(ROUTE, &caller.email),
             ..query
         };
-        store.list_events(&caller.email, &calendar_id, &query)
+        let page = store.list_events(&caller.email, &calendar_id, &query)?;
+        Ok((page, store.list_latency()))
     })();
+    let result = match result {
+        Ok((page, Some(latency))) => {
+            let items = page["items"].as_array().map_or(0, Vec::len);
+            tokio::time::sleep(latency.of(items)).await;
+            Ok(page)
+        }
+        Ok((page, None)) => Ok(page),
+        Err(e) => Err(e),
+    };
     caller.finish(json_result(result))
 }
 

@@ -1235,6 +1235,29 @@ pub struct GoogleFaultsUpdate {
     pub page_size: Option<u32>,
     #[serde(default)]
     pub user_rate_limit: Option<UserRateLimit>,
+    /// Answer every `events.list` page this late (`page_ms` 0 and `per_item_us` 0
+    /// remove the model): the benchmarks' stand-in for the network and the server.
+    #[serde(default)]
+    pub list_latency: Option<ListLatency>,
+}
+
+/// How late an `events.list` page is answered: a fixed part plus a part per item, as
+/// a real page's time grows with its size.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListLatency {
+    #[serde(default)]
+    pub page_ms: u64,
+    #[serde(default)]
+    pub per_item_us: u64,
+}
+
+impl ListLatency {
+    /// The delay of a page of `items` items.
+    pub fn of(&self, items: usize) -> std::time::Duration {
+        std::time::Duration::from_millis(self.page_ms)
+            + std::time::Duration::from_micros(self.per_item_us.saturating_mul(items as u64))
+    }
 }
 
 /// The pending faults (`GET /_control/google/faults`).
@@ -1243,6 +1266,7 @@ pub struct GoogleFaults {
     pub pending: Vec<GoogleFault>,
     pub page_size: Option<u32>,
     pub user_rate_limit: Option<UserRateLimit>,
+    pub list_latency: Option<ListLatency>,
 }
 
 /// `GET /_control/google/stats`.
@@ -1508,6 +1532,11 @@ impl GoogleStore {
         }
         self.stats.faults_fired += 1;
         true
+    }
+
+    /// The latency model of `events.list` pages, if one is set.
+    pub(crate) fn list_latency(&self) -> Option<ListLatency> {
+        self.faults.list_latency
     }
 
     /// The page-size cap, if one is set.
@@ -3038,6 +3067,12 @@ impl GoogleStore {
         }
         if let Some(limit) = update.user_rate_limit {
             self.faults.user_rate_limit = (limit.requests_per_minute > 0).then_some(limit);
+        }
+        if let Some(l) = update.list_latency {
+            if l.of(EVENTS_MAX_RESULTS) > std::time::Duration::from_secs(60) {
+                return Err(control("list_latency must stay under 60 s per page"));
+            }
+            self.faults.list_latency = (l != ListLatency::default()).then_some(l);
         }
         Ok(self.faults.clone())
     }

@@ -1083,6 +1083,65 @@ async fn empty_pages_and_tiny_page_size_faults() {
 }
 
 #[tokio::test]
+async fn list_latency_delays_event_pages_by_their_size() {
+    let g = G::start().await;
+    for i in 0..4 {
+        g.seed_event(
+            "primary",
+            timed(
+                &format!("e{i}"),
+                &format!("2030-01-0{}T09:00:00Z", i + 1),
+                &format!("2030-01-0{}T10:00:00Z", i + 1),
+            ),
+        )
+        .await;
+    }
+    // 100 ms per page + 20 ms per item: a page of 4 takes at least 180 ms.
+    g.faults(json!({"list_latency": {"page_ms": 100, "per_item_us": 20_000}}))
+        .await;
+    let t = Instant::now();
+    let pages = g.list_all("primary", &[]).await;
+    assert_eq!(pages.len(), 1);
+    assert!(
+        t.elapsed() >= Duration::from_millis(180),
+        "{:?}",
+        t.elapsed()
+    );
+    // A model that would hold a full page over a minute is refused, the old one kept.
+    let refused = g
+        .http
+        .post(format!("{}/_control/google/faults", g.base()))
+        .json(&json!({"list_latency": {"page_ms": 0, "per_item_us": 30_000}}))
+        .send()
+        .await
+        .expect("faults");
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let faults: Value = g
+        .http
+        .get(format!("{}/_control/google/faults", g.base()))
+        .send()
+        .await
+        .expect("faults")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(
+        faults["list_latency"],
+        json!({"page_ms": 100, "per_item_us": 20_000})
+    );
+    // Zeros remove it.
+    g.faults(json!({"list_latency": {"page_ms": 0, "per_item_us": 0}}))
+        .await;
+    let t = Instant::now();
+    g.list_all("primary", &[]).await;
+    assert!(
+        t.elapsed() < Duration::from_millis(180),
+        "{:?}",
+        t.elapsed()
+    );
+}
+
+#[tokio::test]
 async fn incremental_sync_reports_updates_deletions_and_cancelled_exceptions() {
     let g = G::start().await;
     let single = g

@@ -1,0 +1,113 @@
+//! A provider that answers `changes` with pages recorded from the real client, and
+//! passes everything else to that client: the apply benchmark measures the engine's
+//! path from a provider page to the store without the network in the way.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use almanac_provider::{
+    BoxFuture, CalendarProvider, ChangePage, OriginalStart, RemoteCalendar, RemoteEvent, Result,
+    Window,
+};
+
+pub struct Replay<P> {
+    pub inner: P,
+    /// Per calendar, the pages still to serve, in order.
+    pub pages: Mutex<HashMap<String, Vec<ChangePage>>>,
+}
+
+impl<P: CalendarProvider> CalendarProvider for Replay<P> {
+    fn list_calendars(&self) -> BoxFuture<'_, Result<Vec<RemoteCalendar>>> {
+        self.inner.list_calendars()
+    }
+
+    fn changes<'a>(
+        &'a self,
+        calendar: &'a RemoteCalendar,
+        cursor: Option<&'a str>,
+        window: Window,
+    ) -> BoxFuture<'a, Result<ChangePage>> {
+        let next = {
+            let mut pages = self.pages.lock().unwrap_or_else(|p| p.into_inner());
+            pages
+                .get_mut(&calendar.remote_id)
+                .filter(|p| !p.is_empty())
+                .map(|p| p.remove(0))
+        };
+        match next {
+            Some(page) => Box::pin(async move { Ok(page) }),
+            // Recorded pages used up: the real provider answers.
+            None => self.inner.changes(calendar, cursor, window),
+        }
+    }
+
+    fn event<'a>(
+        &'a self,
+        calendar: &'a RemoteCalendar,
+        remote_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<RemoteEvent>>> {
+        self.inner.event(calendar, remote_id)
+    }
+
+    fn events<'a>(
+        &'a self,
+        calendar: &'a RemoteCalendar,
+        ids: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<Option<RemoteEvent>>>> {
+        self.inner.events(calendar, ids)
+    }
+
+    fn instance<'a>(
+        &'a self,
+        calendar: &'a RemoteCalendar,
+        master_id: &'a str,
+        original_start: &'a OriginalStart,
+    ) -> BoxFuture<'a, Result<Option<RemoteEvent>>> {
+        self.inner.instance(calendar, master_id, original_start)
+    }
+
+    fn exdates_in_rule(&self) -> bool {
+        self.inner.exdates_in_rule()
+    }
+
+    fn creation_key(&self, event: &RemoteEvent) -> Option<String> {
+        self.inner.creation_key(event)
+    }
+
+    fn create<'a>(
+        &'a self,
+        calendar: &'a RemoteCalendar,
+        event: &'a RemoteEvent,
+        idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<RemoteEvent>> {
+        self.inner.create(calendar, event, idempotency_key)
+    }
+
+    fn update<'a>(
+        &'a self,
+        calendar: &'a RemoteCalendar,
+        event: &'a RemoteEvent,
+        etag: &'a str,
+    ) -> BoxFuture<'a, Result<RemoteEvent>> {
+        self.inner.update(calendar, event, etag)
+    }
+
+    fn update_changed<'a>(
+        &'a self,
+        calendar: &'a RemoteCalendar,
+        event: &'a RemoteEvent,
+        etag: &'a str,
+        base: Option<&'a RemoteEvent>,
+    ) -> BoxFuture<'a, Result<RemoteEvent>> {
+        self.inner.update_changed(calendar, event, etag, base)
+    }
+
+    fn delete<'a>(
+        &'a self,
+        calendar: &'a RemoteCalendar,
+        remote_id: &'a str,
+        etag: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<()>> {
+        self.inner.delete(calendar, remote_id, etag)
+    }
+}
