@@ -140,6 +140,10 @@ fn configure(conn: &Connection) -> Result<()> {
     conn.pragma_update(None, "cache_size", -65_536)?;
     // Keep the WAL bounded after checkpoints (64 MiB).
     conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
+    // Statement journals (a statement inside a transaction that may have to undo
+    // itself: upserts, constraint checks) and temporary indexes stay in memory instead
+    // of a temporary file written through the kernel for every row sync applies.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     // Sync runs a few dozen distinct statements per event it applies (see `cached`);
     // rusqlite's default cache of 16 would evict them in turn.
     conn.set_prepared_statement_cache_capacity(128);

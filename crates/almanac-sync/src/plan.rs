@@ -386,7 +386,10 @@ pub fn plan_page(
 /// [`almanac_provider::Cursor::Done`]): every entry with a remote id not in `listed` (the
 /// round's upserted ids, see [`listed_ids`]) is gone at the provider and handled like a
 /// removal — for a windowed listing (`window`, Graph) only if it lies surely inside the
-/// window. Entries without a remote id are left alone.
+/// window. Entries without a remote id are left alone. `local` may hold only the
+/// entries `listed` lacks when it carries the calendar's total
+/// ([`LocalIndex::with_total`]) — not for a windowed listing, whose total counts only
+/// what lies inside the window.
 pub fn plan_reconcile(
     local: &LocalIndex,
     listed: &BTreeSet<String>,
@@ -408,6 +411,7 @@ pub fn plan_reconcile(
             planner.removed(entry);
         }
     }
+    let total = local.total.unwrap_or(total);
     planner.finish(guard, total, listed.is_empty())
 }
 

@@ -211,9 +211,17 @@ impl Puller<'_> {
             }
             if page.full_listing && matches!(page.cursor, Cursor::Done(_)) {
                 let listed = tx.listing_ids(&cal.id)?;
+                // Only what the listing lacks can go, except in a windowed listing,
+                // where the guard's whole is what lies inside the window.
+                let local = if windowed {
+                    load(tx.entries(&cal.id)?, &HashMap::new())?
+                } else {
+                    let mut l = load(tx.unlisted_entries(&cal.id)?, &HashMap::new())?;
+                    l.index = l.index.with_total(tx.counted(&cal.id)?);
+                    l
+                };
                 tx.listing_start(&cal.id)?;
 
-                let local = load(tx.entries(&cal.id)?, &HashMap::new())?;
                 let plan = plan_reconcile(
                     &local.index,
                     &listed,
@@ -325,20 +333,19 @@ impl Puller<'_> {
             .into_iter()
             .flatten()
             .filter(|m| m.kind == RemoteKind::Master);
+        let ChangePage {
+            changes: listed,
+            cursor,
+            full_listing,
+            restarted,
+        } = page;
+        let (page_masters, rest): (Vec<Change>, Vec<Change>) = listed
+            .into_iter()
+            .partition(|c| matches!(c, Change::Upsert(ev) if ev.kind == RemoteKind::Master));
         let ordered = listed_masters
             .map(|m| Change::Upsert(Box::new(m)))
-            .chain(
-                page.changes
-                    .iter()
-                    .filter(|c| matches!(c, Change::Upsert(ev) if ev.kind == RemoteKind::Master))
-                    .cloned(),
-            )
-            .chain(
-                page.changes
-                    .iter()
-                    .filter(|c| !matches!(c, Change::Upsert(ev) if ev.kind == RemoteKind::Master))
-                    .cloned(),
-            );
+            .chain(page_masters)
+            .chain(rest);
         for c in ordered {
             match c {
                 Change::Removed { .. } => changes.push(c),
@@ -383,9 +390,9 @@ impl Puller<'_> {
         }
         Ok(ChangePage {
             changes,
-            cursor: page.cursor,
-            full_listing: page.full_listing,
-            restarted: page.restarted,
+            cursor,
+            full_listing,
+            restarted,
         })
     }
 }

@@ -131,6 +131,29 @@ pub(crate) fn entries_for(
     with_pending_deletes(conn, calendar_id, out, |remote_id| set.contains(remote_id))
 }
 
+/// The entries with a provider copy that the calendar's full listing so far
+/// (`listing_seen`) did not show: all a reconcile at its end can delete.
+pub(crate) fn unlisted(conn: &rusqlite::Connection, calendar_id: &str) -> Result<Vec<SyncEntry>> {
+    let ids = conn
+        .prepare(
+            "SELECT e.id, s.state, s.base_snapshot, s.base_etag
+             FROM events e JOIN event_sync s ON s.event_id = e.id
+             WHERE e.calendar_id = ?1 AND e.remote_id IS NOT NULL
+               AND e.remote_id NOT IN (SELECT remote_id FROM listing_seen WHERE calendar_id = ?1)
+             ORDER BY e.id",
+        )?
+        .query_map(params![calendar_id], head)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let out = complete(conn, ids)?;
+    let listed: std::collections::HashSet<String> = conn
+        .prepare("SELECT remote_id FROM listing_seen WHERE calendar_id = ?1")?
+        .query_map(params![calendar_id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    with_pending_deletes(conn, calendar_id, out, |remote_id| {
+        !listed.contains(remote_id)
+    })
+}
+
 /// How many of the calendar's entries have a provider copy and are not deleted here:
 /// what a listing could delete (the mass-deletion guard's whole).
 pub(crate) fn counted(conn: &rusqlite::Connection, calendar_id: &str) -> Result<usize> {

@@ -71,6 +71,11 @@ impl SyncTx<'_, '_> {
         crate::sync::entries::entries_for(self.tx, calendar_id, remote_ids)
     }
 
+    /// The entries the calendar's full listing so far did not show (see `unlisted`).
+    pub fn unlisted_entries(&self, calendar_id: &str) -> Result<Vec<SyncEntry>> {
+        crate::sync::entries::unlisted(self.tx, calendar_id)
+    }
+
     /// How many entries a listing of the calendar could delete.
     pub fn counted(&self, calendar_id: &str) -> Result<usize> {
         crate::sync::entries::counted(self.tx, calendar_id)
