@@ -17,11 +17,12 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("migrations/0004_sync_engine.sql")),
         M::up(include_str!("migrations/0005_listing_seen.sql")),
         M::up(include_str!("migrations/0006_events_remote_index.sql")),
+        M::up(include_str!("migrations/0007_drop_events_remote_index.sql")),
     ])
 });
 
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// The store: the one writer connection of a locked data directory.
 #[derive(Debug)]

@@ -102,6 +102,18 @@ pub(crate) fn reindex(conn: &Connection, id: &str) -> Result<()> {
     Ok(())
 }
 
+/// [`reindex`] of a single event whose bounds the caller just wrote.
+pub(crate) fn reindex_single(
+    conn: &Connection,
+    id: &str,
+    calendar: &str,
+    start: i64,
+    end: i64,
+) -> Result<()> {
+    conn.exec_cached("DELETE FROM occurrences WHERE event_id = ?1", params![id])?;
+    insert(conn, id, "", calendar, start, end)
+}
+
 fn insert(
     conn: &Connection,
     id: &str,

@@ -146,7 +146,9 @@ pub(crate) fn apply_op(
                 Some(&snapshot(event)),
                 event.etag.as_deref(),
             )?;
-            tx.drop_push(&id)?;
+            if local_id.is_some() {
+                tx.drop_push(&id)?; // a new row has nothing queued
+            }
             let (action, fields) = match previous {
                 Some(p) => ("updated", names(&changed_fields(p, event))),
                 None => ("created", Vec::new()),

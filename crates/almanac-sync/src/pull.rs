@@ -37,6 +37,27 @@ fn store_cursor(c: &Cursor) -> String {
     }
 }
 
+/// A page asked for ahead of time: answered at once, or still on its way.
+enum Ask<'a> {
+    Ready(almanac_provider::Result<ChangePage>),
+    Pending(almanac_provider::BoxFuture<'a, almanac_provider::Result<ChangePage>>),
+}
+
+/// Sends the request for the page at `cursor` (one poll), without waiting for it.
+async fn ask<'a>(
+    provider: &'a dyn CalendarProvider,
+    remote: &'a RemoteCalendar,
+    cursor: String,
+    window: Window,
+) -> Ask<'a> {
+    let mut fut: almanac_provider::BoxFuture<'a, _> =
+        Box::pin(async move { provider.changes(remote, Some(&cursor), window).await });
+    match std::future::poll_fn(|cx| std::task::Poll::Ready(fut.as_mut().poll(cx))).await {
+        std::task::Poll::Ready(r) => Ask::Ready(r),
+        std::task::Poll::Pending => Ask::Pending(fut),
+    }
+}
+
 /// Why pulling a calendar stopped early.
 #[derive(Debug)]
 pub(crate) enum Stop {
@@ -120,12 +141,24 @@ impl Puller<'_> {
         // What the store holds now, so an unchanged cursor is not written again (a
         // run that finds nothing new writes nothing: DESIGN §7).
         let mut stored = (self.cal.cursor.clone(), self.cal.window);
-        for _ in 0..self.opts.max_pages {
-            let page = self
-                .provider
-                .changes(self.remote, cursor.as_deref(), window)
-                .await
-                .map_err(SyncError::from)?;
+        let mut next: Option<Ask<'_>> = None;
+        for n in 0..self.opts.max_pages {
+            let page = match next.take() {
+                Some(Ask::Pending(f)) => f.await,
+                Some(Ask::Ready(r)) => r,
+                None => {
+                    self.provider
+                        .changes(self.remote, cursor.as_deref(), window)
+                        .await
+                }
+            }
+            .map_err(SyncError::from)?;
+            // Ask for the next page now: the provider prepares it while this one is
+            // stored (with a multi-threaded runtime the request is on its way; a page
+            // that never comes, or a page this run will not store, costs a read).
+            if let (Cursor::More(c), true) = (&page.cursor, n + 1 < self.opts.max_pages) {
+                next = Some(ask(self.provider, self.remote, c.clone(), window).await);
+            }
             // A full listing starts here (the first one, or the provider reset the
             // cursor): the ids it shows are collected from this page on.
             let starts = page.full_listing && (page.restarted || previous_full != Some(true));

@@ -8,6 +8,7 @@ use almanac_model::{AppError, ErrorCode};
 use almanac_provider::{CalendarProvider, ErrorKind, RemoteCalendar};
 use almanac_store::{CalendarHold, RemoteCalendarRow, RunOutcome, RunRecord, Store, SyncCalendar};
 use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
 use serde::Serialize;
 
 use crate::error::SyncError;
@@ -84,6 +85,14 @@ pub struct RunSummary {
     pub error: Option<AppError>,
 }
 
+type CalendarJob<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = (CalendarRun, Option<SyncError>)> + Send + 'a>,
+>;
+
+/// Calendars of one account synced at once (Graph allows a mailbox 4 requests at a
+/// time; the client queues beyond that).
+const CALENDARS_AT_ONCE: usize = 3;
+
 pub(crate) fn lock(store: &Mutex<Store>) -> MutexGuard<'_, Store> {
     store.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -159,12 +168,21 @@ pub async fn sync_account_reporting(
         let calendars = lock(store).sync_calendar_list(account_id, &rows)?;
         let remote: HashMap<&str, &RemoteCalendar> =
             listed.iter().map(|c| (c.remote_id.as_str(), c)).collect();
+        // A few calendars at a time: while one page is stored, the provider is already
+        // answering the next calendar's request. Results come back in calendar order;
+        // an error that stops the run drops the others (each page is committed whole
+        // with its cursor, so a dropped calendar resumes where it was).
+        let mut jobs: Vec<CalendarJob<'_>> = Vec::new();
         for cal in &calendars {
-            let Some(remote) = remote.get(cal.remote_id.as_str()) else {
-                continue; // no longer listed; kept for its unpushed changes
-            };
-            let (one, stop) =
-                sync_calendar(store, provider, cal, remote, opts, clock, run_id).await;
+            // A calendar no longer listed is kept for its unpushed changes.
+            if let Some(remote) = remote.get(cal.remote_id.as_str()) {
+                jobs.push(Box::pin(sync_calendar(
+                    store, provider, cal, remote, opts, clock, run_id,
+                )));
+            }
+        }
+        let mut runs = futures_util::stream::iter(jobs).buffered(CALENDARS_AT_ONCE);
+        while let Some((one, stop)) = runs.next().await {
             summary.pulled += one.pulled;
             summary.pushed += one.pushed;
             summary.conflicts += one.conflicts;

@@ -111,7 +111,13 @@ fn to_json(v: &[String]) -> String {
 
 /// Inserts or overwrites row `id` with `ev`. The input is validated like a user's edit
 /// (a provider's event is hostile input too); an event that fails is refused whole.
-pub(crate) fn write(tx: &Transaction<'_>, id: &str, ev: &SyncedEvent, now: i64) -> Result<()> {
+/// Returns the row's UTC bounds.
+pub(crate) fn write(
+    tx: &Transaction<'_>,
+    id: &str,
+    ev: &SyncedEvent,
+    now: i64,
+) -> Result<(i64, i64)> {
     let mut input = ev.input.clone();
     if ev.kind == EventKind::Exception {
         input.recurrence = None;
@@ -220,7 +226,7 @@ pub(crate) fn write(tx: &Transaction<'_>, id: &str, ev: &SyncedEvent, now: i64) 
             response_str(a.response)
         ])?;
     }
-    Ok(())
+    Ok((start_utc, end_utc))
 }
 
 /// Reads row `id` whole; `None` when it does not exist.

@@ -6,7 +6,7 @@ use rusqlite::{params, OptionalExtension, Transaction};
 
 use crate::error::{Result, StoreError};
 use crate::feed::{record, Source};
-use crate::occurrences::reindex;
+use crate::occurrences::{reindex, reindex_single};
 use crate::sync::calendars::{load_calendar, CalendarHold, SyncCalendar};
 use crate::sync::conflicts::{load_conflict, ConflictRecord, NewConflict};
 use crate::sync::entries::{entries, EntryState, EntrySync, SyncEntry};
@@ -114,7 +114,7 @@ impl SyncTx<'_, '_> {
             params![id],
             |r| r.get(0),
         )?;
-        write(self.tx, &id, ev, self.now)?;
+        let (start_utc, end_utc) = write(self.tx, &id, ev, self.now)?;
         self.tx.exec_cached(
             "INSERT INTO event_sync (event_id, state, base_snapshot, base_etag, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5)
@@ -123,7 +123,12 @@ impl SyncTx<'_, '_> {
                 updated_at = excluded.updated_at",
             params![id, state.as_str(), base, base_etag, self.now],
         )?;
-        reindex(self.tx, &id)?;
+        if ev.kind == EventKind::Single {
+            // Its one occurrence is known: no need to read the row back.
+            reindex_single(self.tx, &id, &ev.input.calendar_id, start_utc, end_utc)?;
+        } else {
+            reindex(self.tx, &id)?;
+        }
         if ev.kind == EventKind::Exception {
             if let Some(master) = &ev.series_id {
                 reindex(self.tx, master)?;

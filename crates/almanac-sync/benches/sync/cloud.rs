@@ -28,6 +28,7 @@ impl Cloud {
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
+                .thread_name("fakecloud")
                 .enable_all()
                 .build()
                 .expect("fake cloud runtime");
