@@ -16,6 +16,8 @@
 //!   and "keep both" keeps the provider's version and makes this computer's a new
 //!   event (for a deletion against an edit, the edit).
 //!
+//! Events are timed or all-day (civil dates), created on either side.
+//!
 //! After every run, the titles and locations of the live events here and at the
 //! provider, and the kinds of the open conflicts, must be what the model says; at the
 //! end every conflict is answered and both sides must hold exactly the model's events.
@@ -73,19 +75,34 @@ struct Ev {
 
 #[derive(Debug, Clone)]
 enum Op {
-    CreateLocal,
-    CreateRemote,
-    EditLocal { pick: usize, location: bool },
-    EditRemote { pick: usize, location: bool },
-    DeleteLocal { pick: usize },
-    DeleteRemote { pick: usize },
+    /// `all_day`: a day-long event (civil dates) instead of a timed one.
+    CreateLocal {
+        all_day: bool,
+    },
+    CreateRemote {
+        all_day: bool,
+    },
+    EditLocal {
+        pick: usize,
+        location: bool,
+    },
+    EditRemote {
+        pick: usize,
+        location: bool,
+    },
+    DeleteLocal {
+        pick: usize,
+    },
+    DeleteRemote {
+        pick: usize,
+    },
     Sync,
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        1 => Just(Op::CreateLocal),
-        1 => Just(Op::CreateRemote),
+        1 => any::<bool>().prop_map(|all_day| Op::CreateLocal { all_day }),
+        1 => any::<bool>().prop_map(|all_day| Op::CreateRemote { all_day }),
         3 => (any::<usize>(), any::<bool>()).prop_map(|(pick, location)| Op::EditLocal { pick, location }),
         3 => (any::<usize>(), any::<bool>()).prop_map(|(pick, location)| Op::EditRemote { pick, location }),
         1 => any::<usize>().prop_map(|pick| Op::DeleteLocal { pick }),
@@ -371,14 +388,19 @@ impl Harness {
         (!ok.is_empty()).then(|| ok[pick % ok.len()])
     }
 
-    fn input(&self, f: &Fields, slot: usize) -> EventInput {
+    fn input(&self, f: &Fields, slot: usize, all_day: bool) -> EventInput {
         let start = Utc::now().date_naive() + TimeDelta::days(1 + slot as i64);
+        let (start, end) = if all_day {
+            (start.to_string(), (start + TimeDelta::days(1)).to_string())
+        } else {
+            (format!("{start}T09:00:00"), format!("{start}T10:00:00"))
+        };
         EventInput {
             calendar_id: self.calendar.clone(),
             title: f.0.clone(),
-            all_day: false,
-            start: format!("{start}T09:00:00"),
-            end: format!("{start}T10:00:00"),
+            all_day,
+            start,
+            end,
             time_zone: "UTC".into(),
             recurrence: None,
             location: f.1.clone(),
@@ -393,9 +415,9 @@ impl Harness {
         self.log.push(format!("{op:?}"));
         let now = Utc::now();
         match *op {
-            Op::CreateLocal => {
+            Op::CreateLocal { all_day } => {
                 let f = (self.fresh("L"), self.fresh("here-"));
-                let input = self.input(&f, self.evs.len());
+                let input = self.input(&f, self.evs.len(), all_day);
                 let view = self
                     .store()
                     .create_event(input, Source::Cli, now)
@@ -406,20 +428,27 @@ impl Harness {
                     ..Ev::default()
                 });
             }
-            Op::CreateRemote => {
+            Op::CreateRemote { all_day } => {
                 let f = (self.fresh("R"), self.fresh("room-"));
                 let day = Utc::now().date_naive() + TimeDelta::days(1 + self.evs.len() as i64);
+                let (start, end) = if all_day {
+                    (
+                        json!({"date": day.to_string()}),
+                        json!({"date": (day + TimeDelta::days(1)).to_string()}),
+                    )
+                } else {
+                    (
+                        json!({"dateTime": format!("{day}T09:00:00Z"), "timeZone": "UTC"}),
+                        json!({"dateTime": format!("{day}T10:00:00Z"), "timeZone": "UTC"}),
+                    )
+                };
                 let made = self
                     .cloud
                     .state
                     .google_seed_event(
                         EMAIL,
                         "primary",
-                        &json!({
-                            "summary": f.0, "location": f.1,
-                            "start": {"dateTime": format!("{day}T09:00:00Z"), "timeZone": "UTC"},
-                            "end": {"dateTime": format!("{day}T10:00:00Z"), "timeZone": "UTC"},
-                        }),
+                        &json!({"summary": f.0, "location": f.1, "start": start, "end": end}),
                     )
                     .expect("create at the provider");
                 self.evs.push(Ev {
