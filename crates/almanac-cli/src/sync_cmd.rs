@@ -16,8 +16,11 @@ use crate::args::{
 use crate::error::CliResult;
 use crate::{output, Ctx};
 
+/// Two workers, as the daemon: the next page's request proceeds while a page is
+/// being stored.
 fn runtime() -> CliResult<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| AppError::new(ErrorCode::Internal, format!("Could not start: {e}")))
