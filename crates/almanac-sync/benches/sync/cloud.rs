@@ -93,9 +93,14 @@ impl Cloud {
 
     /// The real Google client, with a token the fake minted (no keyring here).
     pub fn client(&self) -> GoogleCalendar {
+        self.client_for(EMAIL)
+    }
+
+    /// [`Cloud::client`] for another (seeded) user.
+    pub fn client_for(&self, email: &str) -> GoogleCalendar {
         let token = self
             .state
-            .mint_access_token(Provider::Google, EMAIL)
+            .mint_access_token(Provider::Google, email)
             .expect("mint token");
         let api = ApiClient::new(
             Dialect::Google,
@@ -104,7 +109,7 @@ impl Cloud {
         )
         .expect("api client");
         let base = url::Url::parse(&format!("{}/calendar/v3", self.base_url)).expect("base url");
-        GoogleCalendar::new(api, base, EMAIL)
+        GoogleCalendar::new(api, base, email)
     }
 }
 
