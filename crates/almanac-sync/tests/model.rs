@@ -16,7 +16,8 @@
 //!   and "keep both" keeps the provider's version and makes this computer's a new
 //!   event (for a deletion against an edit, the edit).
 //!
-//! Events are timed or all-day (civil dates), created on either side.
+//! Events are timed or all-day (civil dates), single or weekly series (edited and
+//! deleted whole), created on either side.
 //!
 //! After every run, the titles and locations of the live events here and at the
 //! provider, and the kinds of the open conflicts, must be what the model says; at the
@@ -31,7 +32,7 @@ mod cloud;
 use std::sync::Mutex;
 
 use almanac_model::{
-    EditScope, EventChange, EventInput, EventTarget, Importance, Provider, ShowAs,
+    EditScope, EventChange, EventInput, EventTarget, Importance, Provider, RecurrenceInput, ShowAs,
 };
 use almanac_store::{SignedIn, Source, Store};
 use almanac_sync::convert::from_row;
@@ -75,12 +76,15 @@ struct Ev {
 
 #[derive(Debug, Clone)]
 enum Op {
-    /// `all_day`: a day-long event (civil dates) instead of a timed one.
+    /// `all_day`: a day-long event (civil dates) instead of a timed one; `weekly`: a
+    /// series of five (edits and deletes then apply to the whole series).
     CreateLocal {
         all_day: bool,
+        weekly: bool,
     },
     CreateRemote {
         all_day: bool,
+        weekly: bool,
     },
     EditLocal {
         pick: usize,
@@ -101,8 +105,8 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        1 => any::<bool>().prop_map(|all_day| Op::CreateLocal { all_day }),
-        1 => any::<bool>().prop_map(|all_day| Op::CreateRemote { all_day }),
+        1 => (any::<bool>(), any::<bool>()).prop_map(|(all_day, weekly)| Op::CreateLocal { all_day, weekly }),
+        1 => (any::<bool>(), any::<bool>()).prop_map(|(all_day, weekly)| Op::CreateRemote { all_day, weekly }),
         3 => (any::<usize>(), any::<bool>()).prop_map(|(pick, location)| Op::EditLocal { pick, location }),
         3 => (any::<usize>(), any::<bool>()).prop_map(|(pick, location)| Op::EditRemote { pick, location }),
         1 => any::<usize>().prop_map(|pick| Op::DeleteLocal { pick }),
@@ -388,7 +392,7 @@ impl Harness {
         (!ok.is_empty()).then(|| ok[pick % ok.len()])
     }
 
-    fn input(&self, f: &Fields, slot: usize, all_day: bool) -> EventInput {
+    fn input(&self, f: &Fields, slot: usize, all_day: bool, weekly: bool) -> EventInput {
         let start = Utc::now().date_naive() + TimeDelta::days(1 + slot as i64);
         let (start, end) = if all_day {
             (start.to_string(), (start + TimeDelta::days(1)).to_string())
@@ -402,7 +406,11 @@ impl Harness {
             start,
             end,
             time_zone: "UTC".into(),
-            recurrence: None,
+            recurrence: weekly.then(|| RecurrenceInput {
+                rrule: "FREQ=WEEKLY;COUNT=5".into(),
+                exdates: Vec::new(),
+                rdates: Vec::new(),
+            }),
             location: f.1.clone(),
             description: String::new(),
             show_as: ShowAs::Busy,
@@ -415,9 +423,9 @@ impl Harness {
         self.log.push(format!("{op:?}"));
         let now = Utc::now();
         match *op {
-            Op::CreateLocal { all_day } => {
+            Op::CreateLocal { all_day, weekly } => {
                 let f = (self.fresh("L"), self.fresh("here-"));
-                let input = self.input(&f, self.evs.len(), all_day);
+                let input = self.input(&f, self.evs.len(), all_day, weekly);
                 let view = self
                     .store()
                     .create_event(input, Source::Cli, now)
@@ -428,7 +436,7 @@ impl Harness {
                     ..Ev::default()
                 });
             }
-            Op::CreateRemote { all_day } => {
+            Op::CreateRemote { all_day, weekly } => {
                 let f = (self.fresh("R"), self.fresh("room-"));
                 let day = Utc::now().date_naive() + TimeDelta::days(1 + self.evs.len() as i64);
                 let (start, end) = if all_day {
@@ -445,11 +453,14 @@ impl Harness {
                 let made = self
                     .cloud
                     .state
-                    .google_seed_event(
-                        EMAIL,
-                        "primary",
-                        &json!({"summary": f.0, "location": f.1, "start": start, "end": end}),
-                    )
+                    .google_seed_event(EMAIL, "primary", &{
+                        let mut ev =
+                            json!({"summary": f.0, "location": f.1, "start": start, "end": end});
+                        if weekly {
+                            ev["recurrence"] = json!(["RRULE:FREQ=WEEKLY;COUNT=5"]);
+                        }
+                        ev
+                    })
                     .expect("create at the provider");
                 self.evs.push(Ev {
                     remote: Some(f),
