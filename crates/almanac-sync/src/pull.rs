@@ -16,6 +16,10 @@ use crate::local::load;
 use crate::plan::{listed_ids, plan_page, plan_reconcile, MassDeleteGuard};
 use crate::run::{lock, Clock, SyncOptions};
 
+/// How far (days) a windowed lineage's end may fall behind a fresh window's before
+/// the calendar is listed again (a full listing costs as many pages as the calendar).
+const WINDOW_SLACK_DAYS: i64 = 30;
+
 /// Stored cursors say whether their round is complete, so a run that resumes a
 /// full listing half-way knows it did not see the whole listing.
 const MORE: &str = "more:";
@@ -92,17 +96,33 @@ pub(crate) struct Puller<'a> {
 
 impl Puller<'_> {
     fn window(&self) -> Window {
-        let now = (self.clock)();
         match self.cal.window {
-            Some((s, e)) => Window {
-                start: chrono::DateTime::from_timestamp(s, 0).unwrap_or(now),
-                end: chrono::DateTime::from_timestamp(e, 0).unwrap_or(now),
-            },
-            None => Window {
-                start: now - chrono::TimeDelta::days(self.opts.days_back),
-                end: now + chrono::TimeDelta::days(self.opts.days_ahead),
-            },
+            Some((s, e)) => {
+                let now = (self.clock)();
+                Window {
+                    start: chrono::DateTime::from_timestamp(s, 0).unwrap_or(now),
+                    end: chrono::DateTime::from_timestamp(e, 0).unwrap_or(now),
+                }
+            }
+            None => self.fresh_window(),
         }
+    }
+
+    /// The window a listing begun now covers.
+    fn fresh_window(&self) -> Window {
+        let now = (self.clock)();
+        Window {
+            start: now - chrono::TimeDelta::days(self.opts.days_back),
+            end: now + chrono::TimeDelta::days(self.opts.days_ahead),
+        }
+    }
+
+    /// A windowed lineage (Graph's delta) keeps the window it began with: once its end
+    /// is this far behind where a new listing's would be, events that far ahead would
+    /// never come, so the calendar is listed again over a fresh window.
+    fn window_outdated(&self, window: Window) -> bool {
+        self.opts.windowed
+            && self.fresh_window().end - window.end > chrono::TimeDelta::days(WINDOW_SLACK_DAYS)
     }
 
     fn guard(&self) -> Option<MassDeleteGuard> {
@@ -125,7 +145,12 @@ impl Puller<'_> {
         // The window stays the lineage's: the provider restarts a listing with the
         // window it is given, and reconciling against another one would count events
         // between the two as gone.
-        let window = self.window();
+        let mut window = self.window();
+        // Only between rounds: a listing in progress finishes in its own window.
+        if !resumed && cursor.is_some() && self.window_outdated(window) {
+            cursor = None;
+            window = self.fresh_window();
+        }
         // Tombstones from before this run, if the round this run reads begins now
         // (not resumed from an earlier run): that round began after their creates
         // were sent, so one it does not show never landed.

@@ -113,7 +113,8 @@ impl Cloud {
     }
 }
 
-struct Fixed(Secret);
+/// A token source that always answers with the same (fake-minted) token.
+pub struct Fixed(pub Secret);
 
 impl TokenSource for Fixed {
     fn token(
