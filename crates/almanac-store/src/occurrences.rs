@@ -102,15 +102,19 @@ pub(crate) fn reindex(conn: &Connection, id: &str) -> Result<()> {
     Ok(())
 }
 
-/// [`reindex`] of a single event whose bounds the caller just wrote.
+/// [`reindex`] of a single event whose bounds the caller just wrote (`fresh`: a new
+/// row, with no index rows yet).
 pub(crate) fn reindex_single(
     conn: &Connection,
     id: &str,
     calendar: &str,
     start: i64,
     end: i64,
+    fresh: bool,
 ) -> Result<()> {
-    conn.exec_cached("DELETE FROM occurrences WHERE event_id = ?1", params![id])?;
+    if !fresh {
+        conn.exec_cached("DELETE FROM occurrences WHERE event_id = ?1", params![id])?;
+    }
     insert(conn, id, "", calendar, start, end)
 }
 

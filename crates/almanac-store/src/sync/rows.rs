@@ -111,12 +111,13 @@ fn to_json(v: &[String]) -> String {
 
 /// Inserts or overwrites row `id` with `ev`. The input is validated like a user's edit
 /// (a provider's event is hostile input too); an event that fails is refused whole.
-/// Returns the row's UTC bounds.
+/// `fresh`: the row is new (nothing of it to replace). Returns the row's UTC bounds.
 pub(crate) fn write(
     tx: &Transaction<'_>,
     id: &str,
     ev: &SyncedEvent,
     now: i64,
+    fresh: bool,
 ) -> Result<(i64, i64)> {
     let mut input = ev.input.clone();
     if ev.kind == EventKind::Exception {
@@ -212,7 +213,9 @@ pub(crate) fn write(
         "UPDATE store_meta SET value = max(value, ?1) WHERE key = 'max_span'",
         params![end_utc - start_utc],
     )?;
-    tx.exec_cached("DELETE FROM attendees WHERE event_id = ?1", params![id])?;
+    if !fresh {
+        tx.exec_cached("DELETE FROM attendees WHERE event_id = ?1", params![id])?;
+    }
     let mut ins = tx.prepare_cached(
         "INSERT OR REPLACE INTO attendees (event_id, email, name, type, response)
          VALUES (?1, ?2, ?3, ?4, ?5)",

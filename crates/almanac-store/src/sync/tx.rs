@@ -109,12 +109,14 @@ impl SyncTx<'_, '_> {
         base_etag: Option<&str>,
     ) -> Result<String> {
         let id = local_id.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
-        let existed: bool = self.tx.row_cached(
-            "SELECT EXISTS (SELECT 1 FROM events WHERE id = ?1)",
-            params![id],
-            |r| r.get(0),
-        )?;
-        let (start_utc, end_utc) = write(self.tx, &id, ev, self.now)?;
+        // A new id has no row yet: nothing to look up or replace.
+        let existed: bool = local_id.is_some()
+            && self.tx.row_cached(
+                "SELECT EXISTS (SELECT 1 FROM events WHERE id = ?1)",
+                params![id],
+                |r| r.get(0),
+            )?;
+        let (start_utc, end_utc) = write(self.tx, &id, ev, self.now, !existed)?;
         self.tx.exec_cached(
             "INSERT INTO event_sync (event_id, state, base_snapshot, base_etag, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5)
@@ -125,7 +127,14 @@ impl SyncTx<'_, '_> {
         )?;
         if ev.kind == EventKind::Single {
             // Its one occurrence is known: no need to read the row back.
-            reindex_single(self.tx, &id, &ev.input.calendar_id, start_utc, end_utc)?;
+            reindex_single(
+                self.tx,
+                &id,
+                &ev.input.calendar_id,
+                start_utc,
+                end_utc,
+                !existed,
+            )?;
         } else {
             reindex(self.tx, &id)?;
         }
