@@ -30,11 +30,16 @@ fn day(offset: i64) -> String {
 
 impl Sync {
     async fn google() -> Self {
+        Self::start("google").await
+    }
+
+    /// A fake cloud and a data directory with one account of `provider` signed in.
+    async fn start(provider: &str) -> Self {
         let cloud = FakeCloud::start().await.expect("fake cloud");
         let state = cloud.state();
         let env = Env::new(&fake_config(&cloud.base_url()));
         let account = tokio::task::block_in_place(|| {
-            env.json(&["--json", "accounts", "add", "google", "--timeout", "60"])
+            env.json(&["--json", "accounts", "add", provider, "--timeout", "60"])
         });
         let email = account["email"].as_str().expect("email").to_owned();
         Self {
@@ -461,66 +466,19 @@ async fn google_empty_listing_stops_and_a_reset_token_relists_without_duplicates
     assert_eq!(s.local_titled("Offline note").len(), 1);
 }
 
-struct GraphSync {
-    env: Env,
-    state: SharedState,
-    email: String,
-    _cloud: FakeCloud,
+/// [`Sync`] with a Microsoft account: the Graph side's seeding, edits and listing.
+struct GraphSync(Sync);
+
+impl std::ops::Deref for GraphSync {
+    type Target = Sync;
+    fn deref(&self) -> &Sync {
+        &self.0
+    }
 }
 
 impl GraphSync {
     async fn start() -> Self {
-        let cloud = FakeCloud::start().await.expect("fake cloud");
-        let state = cloud.state();
-        let env = Env::new(&fake_config(&cloud.base_url()));
-        let account = tokio::task::block_in_place(|| {
-            env.json(&["--json", "accounts", "add", "microsoft", "--timeout", "60"])
-        });
-        let email = account["email"].as_str().expect("email").to_owned();
-        Self {
-            env,
-            state,
-            email,
-            _cloud: cloud,
-        }
-    }
-
-    fn sync(&self) -> Value {
-        let o = tokio::task::block_in_place(|| self.env.run(&["--json", "sync"]));
-        let out: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|_| {
-            panic!(
-                "sync printed no JSON: {}",
-                String::from_utf8_lossy(&o.stderr)
-            )
-        });
-        out[0].clone()
-    }
-
-    fn cli(&self, args: &[&str]) -> Value {
-        tokio::task::block_in_place(|| {
-            let mut full = vec!["--json"];
-            full.extend_from_slice(args);
-            self.env.json(&full)
-        })
-    }
-
-    fn local_titled(&self, title: &str) -> Vec<Value> {
-        let v = self.cli(&[
-            "--tz",
-            "UTC",
-            "events",
-            "list",
-            "--from",
-            &day(-7),
-            "--to",
-            &day(14),
-        ]);
-        v.as_array()
-            .expect("list")
-            .iter()
-            .filter(|o| o["title"] == title)
-            .cloned()
-            .collect()
+        GraphSync(Sync::start("microsoft").await)
     }
 
     fn seed(&self, event: Value) -> Value {
