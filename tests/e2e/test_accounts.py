@@ -11,49 +11,19 @@ the Connected badges; hostile deep links change nothing; a revoked grant shows
 Reconnect fixes it; Disconnect asks first and removes the account; no canary token
 reaches the page, the database or the logs.
 """
-import json
 import os
 import subprocess
 import sys
 import time
 import traceback
-import urllib.request
 
-from wd import Session
+from common import APP, ART, control, launch
 
-APP = os.environ["ALMANAC_APP"]
-DRIVER = os.environ.get("WEBDRIVER_URL", "http://127.0.0.1:4444")
-ART = os.environ.get("E2E_ARTIFACTS", os.path.join(os.path.dirname(__file__), "artifacts"))
-CLOUD = os.environ["E2E_FAKECLOUD"]
+
 CANARY = os.environ["E2E_CANARY"]
 NOTIFY_LOG = os.environ["E2E_NOTIFY_LOG"]
 DATA = os.environ["ALMANAC_DATA_DIR"]
-CAPS = {"alwaysMatch": {"browserName": "wry", "tauri:options": {"application": APP}}}
 STATUS = '[id^="account-"][id$="-status"]'
-
-
-def control(path, body=None):
-    req = urllib.request.Request(
-        f"{CLOUD}/_control/{path}",
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"content-type": "application/json"},
-        method="GET" if body is None else "POST",
-    )
-    with urllib.request.urlopen(req, timeout=10) as r:
-        return json.loads(r.read() or b"null")
-
-
-def launch():
-    last = None
-    for _ in range(3):  # tauri-driver occasionally drops the first connection
-        try:
-            s = Session(DRIVER, CAPS)
-            s.wait_for(".fc-timegrid", timeout=30)
-            return s
-        except Exception as e:  # noqa: BLE001
-            last = e
-            time.sleep(1)
-    raise last
 
 
 def open_settings(s):
@@ -195,7 +165,6 @@ def scenario():
 
 
 def main():
-    os.makedirs(ART, exist_ok=True)
     try:
         scenario()
     except Exception:  # noqa: BLE001

@@ -11,34 +11,14 @@ import time
 import traceback
 import uuid
 
-from wd import Session, WebDriverError
+from common import ART, launch
 
-APP = os.environ["ALMANAC_APP"]
-DRIVER = os.environ.get("WEBDRIVER_URL", "http://127.0.0.1:4444")
-ART = os.environ.get("E2E_ARTIFACTS", os.path.join(os.path.dirname(__file__), "artifacts"))
-os.makedirs(ART, exist_ok=True)
-
-CAPS = {"alwaysMatch": {"browserName": "wry", "tauri:options": {"application": APP}}}
 
 TODAY_JS = """
 const d = new Date();
 const p = n => String(n).padStart(2, '0');
 return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
 """
-
-
-def launch():
-    last = None
-    for _ in range(3):  # tauri-driver occasionally drops the first connection
-        try:
-            s = Session(DRIVER, CAPS)
-            s.wait_for("#calendar", timeout=30)
-            s.wait_for(".fc-timegrid", timeout=15)  # week view painted
-            return s
-        except Exception as e:  # noqa: BLE001
-            last = e
-            time.sleep(1)
-    raise last
 
 
 def create_event(s, title, day, start, end):

@@ -9,34 +9,17 @@ and the next sync puts the local title at Google. The status area and Sync now b
 throughout.
 """
 import datetime
-import json
 import os
 import sys
 import time
 import traceback
 import urllib.parse
-import urllib.request
 
-from wd import Session
+from common import ART, control, launch
 
-APP = os.environ["ALMANAC_APP"]
-DRIVER = os.environ.get("WEBDRIVER_URL", "http://127.0.0.1:4444")
-ART = os.environ.get("E2E_ARTIFACTS", os.path.join(os.path.dirname(__file__), "artifacts"))
-CLOUD = os.environ["E2E_FAKECLOUD"]
+
 NOTIFY_LOG = os.environ["E2E_NOTIFY_LOG"]
-CAPS = {"alwaysMatch": {"browserName": "wry", "tauri:options": {"application": APP}}}
 GOOGLE = "alex.kim@gmail.example"
-
-
-def control(path, body=None):
-    req = urllib.request.Request(
-        f"{CLOUD}/_control/{path}",
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"content-type": "application/json"},
-        method="GET" if body is None else "POST",
-    )
-    with urllib.request.urlopen(req, timeout=10) as r:
-        return json.loads(r.read() or b"null")
 
 
 def remote_titles():
@@ -45,19 +28,6 @@ def remote_titles():
     if isinstance(events, dict):
         events = events.get("items") or events.get("events") or []
     return sorted(e.get("summary", "") for e in events if e.get("status") != "cancelled")
-
-
-def launch():
-    last = None
-    for _ in range(3):  # tauri-driver occasionally drops the first connection
-        try:
-            s = Session(DRIVER, CAPS)
-            s.wait_for(".fc-timegrid", timeout=30)
-            return s
-        except Exception as e:  # noqa: BLE001
-            last = e
-            time.sleep(1)
-    raise last
 
 
 def wait_until(what, check, timeout=40):
@@ -152,7 +122,6 @@ def scenario():
 
 
 def main():
-    os.makedirs(ART, exist_ok=True)
     try:
         scenario()
     except Exception:  # noqa: BLE001

@@ -41,8 +41,17 @@ class Session:
         return self.cmd("POST", "/execute/sync", {"script": script, "args": list(args)})
 
     def find(self, css):
-        els = self.cmd("POST", "/elements", {"using": "css selector", "value": css})
-        return [next(iter(e.values())) for e in els]
+        # WebKitWebDriver answers "stale element reference" when a matching node goes
+        # away while it builds the handles (a dialog closing as sync re-renders the
+        # week): the query is asked again.
+        for attempt in range(5):
+            try:
+                els = self.cmd("POST", "/elements", {"using": "css selector", "value": css})
+                return [next(iter(e.values())) for e in els]
+            except WebDriverError as e:
+                if "stale element reference" not in str(e) or attempt == 4:
+                    raise
+                time.sleep(0.1)
 
     def wait_for(self, css, timeout=15.0):
         deadline = time.monotonic() + timeout
