@@ -624,6 +624,18 @@ impl G {
         self.control("faults", &body).await;
     }
 
+    /// `GET /_control/google/faults`: what is pending and set.
+    async fn pending_faults(&self) -> Value {
+        self.http
+            .get(format!("{}/_control/google/faults", self.base()))
+            .send()
+            .await
+            .expect("faults")
+            .json()
+            .await
+            .expect("faults JSON")
+    }
+
     async fn stats(&self) -> Value {
         self.http
             .get(format!("{}/_control/google/stats", self.base()))
@@ -1069,15 +1081,7 @@ async fn empty_pages_and_tiny_page_size_faults() {
         round.iter().map(|p| p.items().len()).collect::<Vec<_>>(),
         [0, 1]
     );
-    let faults: Value = g
-        .http
-        .get(format!("{}/_control/google/faults", g.base()))
-        .send()
-        .await
-        .expect("faults")
-        .json()
-        .await
-        .expect("JSON");
+    let faults = g.pending_faults().await;
     assert_eq!(faults["pending"], json!([]));
     assert_eq!(faults["page_size"], Value::Null);
 }
@@ -1116,15 +1120,7 @@ async fn list_latency_delays_event_pages_by_their_size() {
         .await
         .expect("faults");
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
-    let faults: Value = g
-        .http
-        .get(format!("{}/_control/google/faults", g.base()))
-        .send()
-        .await
-        .expect("faults")
-        .json()
-        .await
-        .expect("JSON");
+    let faults = g.pending_faults().await;
     assert_eq!(
         faults["list_latency"],
         json!({"page_ms": 100, "per_item_us": 20_000})
