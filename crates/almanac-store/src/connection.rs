@@ -18,11 +18,12 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("migrations/0005_listing_seen.sql")),
         M::up(include_str!("migrations/0006_events_remote_index.sql")),
         M::up(include_str!("migrations/0007_drop_events_remote_index.sql")),
+        M::up(include_str!("migrations/0008_attendees_in_events.sql")),
     ])
 });
 
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 /// The store: the one writer connection of a locked data directory.
 #[derive(Debug)]
@@ -174,6 +175,7 @@ fn create_private_file(_: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use almanac_model::{AttendeeKind, Response};
 
     #[test]
     fn migrations_are_valid_and_reach_the_declared_version() {
@@ -191,6 +193,75 @@ mod tests {
             v, SCHEMA_VERSION,
             "SCHEMA_VERSION must equal the number of migrations"
         );
+    }
+
+    #[test]
+    fn migration_8_keeps_every_attendee_in_order_inside_its_event() {
+        let mut conn = Connection::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+        MIGRATIONS
+            .to_version(&mut conn, 7)
+            .unwrap_or_else(|e| panic!("{e}"));
+        conn.execute_batch(
+            "INSERT INTO accounts (id, provider, email, created_at) VALUES ('a', 'google', 'me@x', 0);
+             INSERT INTO calendars (id, account_id, remote_id, name, color) VALUES ('c', 'a', 'r', 'Work', '#123456');
+             INSERT INTO events (id, calendar_id, remote_id, kind, title, all_day, start_local,
+                end_local, time_zone, start_utc, end_utc, created_at, updated_at)
+             VALUES ('e1', 'c', 'r1', 'single', 'QBR', 0, '2026-12-01T10:00:00',
+                '2026-12-01T11:00:00', 'UTC', 1796119200, 1796122800, 0, 0),
+                    ('e2', 'c', 'r2', 'single', 'Alone', 0, '2026-12-01T10:00:00',
+                '2026-12-01T11:00:00', 'UTC', 1796119200, 1796122800, 0, 0);
+             INSERT INTO attendees (event_id, email, name, type, response) VALUES
+                ('e1', 'zoe@customer.com', 'Zoë \"Z\" Ng', 'required', 'accepted'),
+                ('e1', 'amy@customer.com', '', 'optional', 'tentative'),
+                ('e1', 'room@x.com', 'Room 4', 'resource', 'none');",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        MIGRATIONS
+            .to_latest(&mut conn)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let row = crate::sync::rows::read(&conn, "e1")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("e1 is gone"));
+        let got: Vec<(String, String, AttendeeKind, Response)> = row
+            .attendees
+            .into_iter()
+            .map(|a| (a.person.email, a.person.name, a.kind, a.response))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "zoe@customer.com".into(),
+                    "Zoë \"Z\" Ng".into(),
+                    AttendeeKind::Required,
+                    Response::Accepted
+                ),
+                (
+                    "amy@customer.com".into(),
+                    String::new(),
+                    AttendeeKind::Optional,
+                    Response::Tentative
+                ),
+                (
+                    "room@x.com".into(),
+                    "Room 4".into(),
+                    AttendeeKind::Resource,
+                    Response::None
+                ),
+            ]
+        );
+        let alone = crate::sync::rows::read(&conn, "e2")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("e2 is gone"));
+        assert!(alone.attendees.is_empty());
+        let tables: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'attendees'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap_or(-1);
+        assert_eq!(tables, 0, "the attendees table is gone");
     }
 
     #[test]

@@ -233,7 +233,7 @@ fn create_event_in(
     let v = input.validate()?;
     let now = now.timestamp();
     require_editable(tx, &v.input.calendar_id)?;
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = crate::ids::new_event_id();
     let kind = if v.series.is_some() {
         EventKind::Master
     } else {
@@ -307,7 +307,7 @@ fn update_event_in(
                     id
                 }
                 None => {
-                    let id = uuid::Uuid::new_v4().to_string();
+                    let id = crate::ids::new_event_id();
                     write_row(
                         tx,
                         &id,

@@ -10,6 +10,7 @@ mod error;
 mod event_rows;
 mod events;
 mod feed;
+mod ids;
 mod occurrences;
 mod sync;
 

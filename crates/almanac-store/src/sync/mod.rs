@@ -8,7 +8,7 @@ mod calendars;
 mod conflicts;
 mod entries;
 mod outbox;
-mod rows;
+pub(crate) mod rows;
 mod runs;
 mod tx;
 

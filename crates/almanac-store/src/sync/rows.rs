@@ -6,6 +6,7 @@ use almanac_model::{
     Response, Sensitivity,
 };
 use rusqlite::{params, OptionalExtension, Transaction};
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, StoreError};
 use crate::event_rows::{bounds, importance_str, load, show_as_str};
@@ -109,15 +110,64 @@ fn to_json(v: &[String]) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
 }
 
+/// One attendee as `events.attendees` keeps it (migration 0008).
+#[derive(Serialize, Deserialize)]
+struct StoredAttendee<'a> {
+    #[serde(borrow)]
+    email: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    name: std::borrow::Cow<'a, str>,
+    #[serde(borrow, rename = "type")]
+    kind: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    response: std::borrow::Cow<'a, str>,
+}
+
+/// The attendees column: one entry per address, a repeated address keeping its last
+/// version at its last position (as the attendee table's key did before 0008).
+fn attendees_json(list: &[Attendee]) -> String {
+    let mut kept: Vec<&Attendee> = Vec::with_capacity(list.len());
+    for a in list {
+        kept.retain(|k| k.person.email != a.person.email);
+        kept.push(a);
+    }
+    let stored: Vec<StoredAttendee<'_>> = kept
+        .into_iter()
+        .map(|a| StoredAttendee {
+            email: a.person.email.as_str().into(),
+            name: a.person.name.as_str().into(),
+            kind: kind_str(a.kind).into(),
+            response: response_str(a.response).into(),
+        })
+        .collect();
+    serde_json::to_string(&stored).unwrap_or_else(|_| "[]".into())
+}
+
+fn parse_attendees(id: &str, json: &str) -> Result<Vec<Attendee>> {
+    let stored: Vec<StoredAttendee<'_>> = serde_json::from_str(json).map_err(|e| {
+        StoreError::Corrupt(format!("The attendees of event {id} cannot be read: {e}."))
+    })?;
+    Ok(stored
+        .into_iter()
+        .map(|a| Attendee {
+            person: Person {
+                email: a.email.into_owned(),
+                name: a.name.into_owned(),
+            },
+            kind: parse_kind(&a.kind),
+            response: parse_response(&a.response),
+        })
+        .collect())
+}
+
 /// Inserts or overwrites row `id` with `ev`. The input is validated like a user's edit
 /// (a provider's event is hostile input too); an event that fails is refused whole.
-/// `fresh`: the row is new (nothing of it to replace). Returns the row's UTC bounds.
+/// Returns the row's UTC bounds.
 pub(crate) fn write(
     tx: &Transaction<'_>,
     id: &str,
     ev: &SyncedEvent,
     now: i64,
-    fresh: bool,
 ) -> Result<(i64, i64)> {
     let mut input = ev.input.clone();
     if ev.kind == EventKind::Exception {
@@ -146,10 +196,10 @@ pub(crate) fn write(
             time_zone, start_utc, end_utc, show_as, importance, sensitivity, categories,
             location, organizer_email, organizer_name, online_provider, online_join_url,
             online_conference_id, online_dial_in, online_pin, rrule, exdates, rdates,
-            reminder_minutes, provider_extra, cancelled, created_at, updated_at)
+            reminder_minutes, provider_extra, cancelled, attendees, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
             ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33,
-            ?34, ?35, ?36, ?36)
+            ?34, ?35, ?36, ?37, ?37)
          ON CONFLICT (id) DO UPDATE SET calendar_id = excluded.calendar_id,
             remote_id = excluded.remote_id, ical_uid = excluded.ical_uid,
             etag = excluded.etag, kind = excluded.kind, series_id = excluded.series_id,
@@ -169,7 +219,7 @@ pub(crate) fn write(
             rrule = excluded.rrule, exdates = excluded.exdates, rdates = excluded.rdates,
             reminder_minutes = excluded.reminder_minutes,
             provider_extra = excluded.provider_extra, cancelled = excluded.cancelled,
-            updated_at = excluded.updated_at",
+            attendees = excluded.attendees, updated_at = excluded.updated_at",
         params![
             id,
             i.calendar_id,
@@ -206,6 +256,7 @@ pub(crate) fn write(
             ev.reminder_minutes,
             ev.provider_extra,
             ev.cancelled,
+            attendees_json(&ev.attendees),
             now,
         ],
     )?;
@@ -213,22 +264,6 @@ pub(crate) fn write(
         "UPDATE store_meta SET value = max(value, ?1) WHERE key = 'max_span'",
         params![end_utc - start_utc],
     )?;
-    if !fresh {
-        tx.exec_cached("DELETE FROM attendees WHERE event_id = ?1", params![id])?;
-    }
-    let mut ins = tx.prepare_cached(
-        "INSERT OR REPLACE INTO attendees (event_id, email, name, type, response)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
-    for a in &ev.attendees {
-        ins.execute(params![
-            id,
-            a.person.email,
-            a.person.name,
-            kind_str(a.kind),
-            response_str(a.response)
-        ])?;
-    }
     Ok((start_utc, end_utc))
 }
 
@@ -238,7 +273,8 @@ pub(crate) fn read(tx: &rusqlite::Connection, id: &str) -> Result<Option<SyncedE
         .row_cached(
             "SELECT remote_id, ical_uid, etag, body_html, sensitivity, organizer_email,
                 organizer_name, online_provider, online_join_url, online_conference_id,
-                online_dial_in, online_pin, reminder_minutes, provider_extra, cancelled
+                online_dial_in, online_pin, reminder_minutes, provider_extra, cancelled,
+                attendees
              FROM events WHERE id = ?1",
             params![id],
             |r| {
@@ -265,6 +301,7 @@ pub(crate) fn read(tx: &rusqlite::Connection, id: &str) -> Result<Option<SyncedE
                         r.get::<_, Option<u32>>(12)?,
                         r.get::<_, Option<String>>(13)?,
                         r.get::<_, bool>(14)?,
+                        r.get::<_, String>(15)?,
                     ),
                 ))
             },
@@ -274,27 +311,13 @@ pub(crate) fn read(tx: &rusqlite::Connection, id: &str) -> Result<Option<SyncedE
         (remote_id, ical_uid, etag, body_html, sensitivity),
         (org_email, org_name),
         (om_provider, om_url, om_conf, om_toll, om_pin),
-        (reminder_minutes, provider_extra, cancelled),
+        (reminder_minutes, provider_extra, cancelled, attendees),
     )) = extra
     else {
         return Ok(None);
     };
     let row = load(tx, id)?;
-    let mut stmt = tx.prepare_cached(
-        "SELECT email, name, type, response FROM attendees WHERE event_id = ?1 ORDER BY rowid",
-    )?;
-    let attendees = stmt
-        .query_map(params![id], |r| {
-            Ok(Attendee {
-                person: Person {
-                    email: r.get(0)?,
-                    name: r.get(1)?,
-                },
-                kind: parse_kind(&r.get::<_, String>(2)?),
-                response: parse_response(&r.get::<_, String>(3)?),
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let attendees = parse_attendees(id, &attendees)?;
     Ok(Some(SyncedEvent {
         remote_id,
         ical_uid,
@@ -324,4 +347,40 @@ pub(crate) fn read(tx: &rusqlite::Connection, id: &str) -> Result<Option<SyncedE
         provider_extra,
         cancelled,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn att(email: &str, name: &str, response: Response) -> Attendee {
+        Attendee {
+            person: Person {
+                email: email.into(),
+                name: name.into(),
+            },
+            kind: AttendeeKind::Required,
+            response,
+        }
+    }
+
+    #[test]
+    fn a_repeated_address_keeps_its_last_version_at_its_last_position() {
+        let list = [
+            att("a@x.com", "A", Response::None),
+            att("b@x.com", "B", Response::Accepted),
+            att("a@x.com", "A again", Response::Declined),
+        ];
+        let back = parse_attendees("e", &attendees_json(&list)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, vec![list[1].clone(), list[2].clone()]);
+    }
+
+    #[test]
+    fn an_unreadable_attendees_column_is_a_clear_error() {
+        let err = parse_attendees("e1", "{not json").map(|_| ());
+        assert!(
+            matches!(&err, Err(StoreError::Corrupt(m)) if m.contains("attendees of event e1")),
+            "{err:?}"
+        );
+    }
 }

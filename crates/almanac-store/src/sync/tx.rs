@@ -108,7 +108,7 @@ impl SyncTx<'_, '_> {
         base: Option<&str>,
         base_etag: Option<&str>,
     ) -> Result<String> {
-        let id = local_id.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+        let id = local_id.map_or_else(crate::ids::new_event_id, str::to_owned);
         // A new id has no row yet: nothing to look up or replace.
         let existed: bool = local_id.is_some()
             && self.tx.row_cached(
@@ -116,7 +116,7 @@ impl SyncTx<'_, '_> {
                 params![id],
                 |r| r.get(0),
             )?;
-        let (start_utc, end_utc) = write(self.tx, &id, ev, self.now, !existed)?;
+        let (start_utc, end_utc) = write(self.tx, &id, ev, self.now)?;
         self.tx.exec_cached(
             "INSERT INTO event_sync (event_id, state, base_snapshot, base_etag, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5)
