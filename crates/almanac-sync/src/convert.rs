@@ -54,6 +54,18 @@ pub fn to_row(
     calendar_id: &str,
     master: Option<&MasterInfo>,
 ) -> Result<SyncedEvent, Unfit> {
+    row_with(ev, calendar_id, master, true)
+}
+
+/// [`to_row`]; `with_extra: false` leaves the provider-only fields out (they pass
+/// through the store verbatim, so [`normalise`] carries them over instead of writing
+/// them out as JSON and reading them back).
+fn row_with(
+    ev: &RemoteEvent,
+    calendar_id: &str,
+    master: Option<&MasterInfo>,
+    with_extra: bool,
+) -> Result<SyncedEvent, Unfit> {
     let (all_day, start, end, time_zone) = match &ev.timing {
         Timing::Timed {
             start,
@@ -137,7 +149,7 @@ pub fn to_row(
         attendees: ev.attendees.clone(),
         online_meeting: ev.online_meeting.clone(),
         reminder_minutes: ev.reminder_minutes,
-        provider_extra: if ev.extra.is_empty() {
+        provider_extra: if ev.extra.is_empty() || !with_extra {
             None
         } else {
             serde_json::to_string(&ev.extra).ok()
@@ -223,13 +235,41 @@ pub fn normalise(
     calendar_id: &str,
     master: Option<&MasterInfo>,
 ) -> Result<RemoteEvent, Unfit> {
-    let row = to_row(ev, calendar_id, master)?;
-    let mut out = from_row(&row, master)?;
+    let mut out = stored_form(ev, calendar_id, master)?;
     out.remote_id = ev.remote_id.clone();
     out.etag = ev.etag.clone();
     out.ical_uid = ev.ical_uid.clone();
-    out.kind = ev.kind;
     out.series = ev.series.clone();
+    out.extra = ev.extra.clone();
+    Ok(out)
+}
+
+/// [`normalise`] of an event the caller gives up: its identity and provider-only
+/// fields move into the result instead of being copied (a page's thousands of events).
+pub fn normalise_owned(
+    mut ev: RemoteEvent,
+    calendar_id: &str,
+    master: Option<&MasterInfo>,
+) -> Result<RemoteEvent, Unfit> {
+    let mut out = stored_form(&ev, calendar_id, master)?;
+    out.remote_id = std::mem::take(&mut ev.remote_id);
+    out.etag = ev.etag.take();
+    out.ical_uid = ev.ical_uid.take();
+    out.series = ev.series.take();
+    out.extra = std::mem::take(&mut ev.extra);
+    Ok(out)
+}
+
+/// `ev` through the store's row and back, without its identity and provider-only
+/// fields (which the store keeps verbatim); its kind is the provider's.
+fn stored_form(
+    ev: &RemoteEvent,
+    calendar_id: &str,
+    master: Option<&MasterInfo>,
+) -> Result<RemoteEvent, Unfit> {
+    let row = row_with(ev, calendar_id, master, false)?;
+    let mut out = from_row(&row, master)?;
+    out.kind = ev.kind;
     Ok(out)
 }
 

@@ -10,7 +10,7 @@ use almanac_provider::{
 use almanac_store::{CalendarHold, Store, SyncCalendar};
 
 use crate::apply::{apply, Applied, Ctx};
-use crate::convert::{normalise, MasterInfo};
+use crate::convert::{normalise_owned, MasterInfo};
 use crate::error::SyncError;
 use crate::local::load;
 use crate::plan::{listed_ids, plan_page, plan_reconcile, MassDeleteGuard};
@@ -414,7 +414,8 @@ impl Puller<'_> {
                         .as_ref()
                         .and_then(|l| masters_now.get(&l.master_id))
                         .cloned();
-                    match normalise(&ev, &self.cal.id, master.as_ref()) {
+                    let remote_id = ev.remote_id.clone();
+                    match normalise_owned(*ev, &self.cal.id, master.as_ref()) {
                         Ok(n) => {
                             if n.kind == RemoteKind::Master {
                                 if let Some(info) = master_info(&n) {
@@ -423,7 +424,7 @@ impl Puller<'_> {
                             }
                             changes.push(Change::Upsert(Box::new(n)));
                         }
-                        Err(why) => skipped.push((ev.remote_id.clone(), why)),
+                        Err(why) => skipped.push((remote_id, why)),
                     }
                 }
             }
