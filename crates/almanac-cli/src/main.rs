@@ -14,6 +14,11 @@ mod zone;
 
 use std::process::ExitCode;
 
+/// The desktop app's allocator (see its `main.rs`): the daemon and `almanac sync` run
+/// the same engine.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use almanac_store::{DataDir, Store};
 use chrono::{DateTime, Utc};
 use clap::Parser;

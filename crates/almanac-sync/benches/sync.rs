@@ -39,6 +39,10 @@ mod replay;
 use cloud::Cloud;
 use replay::Replay;
 
+/// As in the desktop app and the CLI (their `main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const CALENDARS: usize = 10;
 const WALL_FACTOR: f64 = 1.2;
 const CPU_SHARE: f64 = 0.10;
