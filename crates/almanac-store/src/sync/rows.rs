@@ -126,14 +126,17 @@ struct StoredAttendee<'a> {
 /// The attendees column: one entry per address, a repeated address keeping its last
 /// version at its last position (as the attendee table's key did before 0008).
 fn attendees_json(list: &[Attendee]) -> String {
-    let mut kept: Vec<&Attendee> = Vec::with_capacity(list.len());
-    for a in list {
-        kept.retain(|k| k.person.email != a.person.email);
-        kept.push(a);
-    }
-    let stored: Vec<StoredAttendee<'_>> = kept
-        .into_iter()
-        .map(|a| StoredAttendee {
+    // Linear, not quadratic: a provider's list is hostile input and may be huge.
+    let last: std::collections::HashMap<&str, usize> = list
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.person.email.as_str(), i))
+        .collect();
+    let stored: Vec<StoredAttendee<'_>> = list
+        .iter()
+        .enumerate()
+        .filter(|(i, a)| last.get(a.person.email.as_str()) == Some(i))
+        .map(|(_, a)| StoredAttendee {
             email: a.person.email.as_str().into(),
             name: a.person.name.as_str().into(),
             kind: kind_str(a.kind).into(),
