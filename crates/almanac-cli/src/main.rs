@@ -14,17 +14,17 @@ mod zone;
 
 use std::process::ExitCode;
 
-/// The desktop app's allocator (see its `main.rs`): the daemon and `almanac sync` run
-/// the same engine.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use almanac_store::{DataDir, Store};
 use chrono::{DateTime, Utc};
 use clap::Parser;
 
 use crate::args::{AccountsCmd, CalendarsCmd, Cli, Command, ConflictsCmd, DbCmd, EventsCmd};
 use crate::error::CliResult;
+
+/// The desktop app's allocator (see its `main.rs`): the daemon and `almanac sync` run
+/// the same engine.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// What every command gets besides its own arguments.
 #[derive(Debug)]

@@ -235,41 +235,25 @@ pub fn normalise(
     calendar_id: &str,
     master: Option<&MasterInfo>,
 ) -> Result<RemoteEvent, Unfit> {
-    let mut out = stored_form(ev, calendar_id, master)?;
-    out.remote_id = ev.remote_id.clone();
-    out.etag = ev.etag.clone();
-    out.ical_uid = ev.ical_uid.clone();
-    out.series = ev.series.clone();
-    out.extra = ev.extra.clone();
-    Ok(out)
+    normalise_owned(ev.clone(), calendar_id, master)
 }
 
 /// [`normalise`] of an event the caller gives up: its identity and provider-only
-/// fields move into the result instead of being copied (a page's thousands of events).
+/// fields (which the store keeps verbatim) move into the result instead of going
+/// through the row — a page's thousands of events.
 pub fn normalise_owned(
     mut ev: RemoteEvent,
     calendar_id: &str,
     master: Option<&MasterInfo>,
 ) -> Result<RemoteEvent, Unfit> {
-    let mut out = stored_form(&ev, calendar_id, master)?;
+    let row = row_with(&ev, calendar_id, master, false)?;
+    let mut out = from_row(&row, master)?;
+    out.kind = ev.kind;
     out.remote_id = std::mem::take(&mut ev.remote_id);
     out.etag = ev.etag.take();
     out.ical_uid = ev.ical_uid.take();
     out.series = ev.series.take();
     out.extra = std::mem::take(&mut ev.extra);
-    Ok(out)
-}
-
-/// `ev` through the store's row and back, without its identity and provider-only
-/// fields (which the store keeps verbatim); its kind is the provider's.
-fn stored_form(
-    ev: &RemoteEvent,
-    calendar_id: &str,
-    master: Option<&MasterInfo>,
-) -> Result<RemoteEvent, Unfit> {
-    let row = row_with(ev, calendar_id, master, false)?;
-    let mut out = from_row(&row, master)?;
-    out.kind = ev.kind;
     Ok(out)
 }
 
