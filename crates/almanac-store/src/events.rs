@@ -17,7 +17,7 @@ use crate::error::{Result, StoreError};
 use crate::event_rows::{bounds, importance_str, load, show_as_str, wall_key, EventRow};
 use crate::feed::{record, Source};
 use crate::occurrences::{is_instance, reindex};
-use crate::sync::{track_delete, track_write};
+use crate::sync::{keep_base, track_delete, track_write};
 use crate::Store;
 
 fn require_editable(tx: &Transaction<'_>, calendar_id: &str) -> Result<()> {
@@ -260,6 +260,7 @@ fn update_event_in(
         (EventKind::Single | EventKind::Master, EditScope::All) => {
             require_editable(tx, &input.calendar_id)?;
             let v = input.validate()?;
+            keep_base(tx, &row.id)?;
             if v.input.calendar_id != row.input.calendar_id {
                 change_calendar(tx, &row, now)?;
             }
@@ -294,6 +295,7 @@ fn update_event_in(
             let v = input.validate()?;
             let id = match exception_at(tx, &row.id, &key)? {
                 Some(id) => {
+                    keep_base(tx, &id)?;
                     write_row(
                         tx,
                         &id,
@@ -331,6 +333,7 @@ fn update_event_in(
             input.recurrence = None;
             input.calendar_id = row.input.calendar_id.clone();
             let v = input.validate()?;
+            keep_base(tx, &row.id)?;
             forget_stale_html(tx, &row, &v.input.description)?;
             let series = row.series_id.clone().zip(row.original_start.clone());
             let series = series.as_ref().map(|(s, o)| (s.as_str(), o.as_str()));
@@ -427,6 +430,7 @@ fn add_exdate(
     now: i64,
     source: Source,
 ) -> Result<()> {
+    keep_base(tx, &master.id)?;
     let mut exdates = master
         .input
         .recurrence

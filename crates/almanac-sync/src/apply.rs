@@ -139,11 +139,12 @@ pub(crate) fn apply_op(
                 Ok(row) => row,
                 Err(why) => return Ok(skip(tx, local_id.as_deref(), &why, done)?),
             };
+            // Synced: the row is its own base (nothing stored twice).
             let id = tx.write_event(
                 local_id.as_deref(),
                 &row,
                 EntryState::Synced,
-                Some(&snapshot(event)),
+                None,
                 event.etag.as_deref(),
             )?;
             if local_id.is_some() {
@@ -248,12 +249,17 @@ pub(crate) fn apply_op(
                         base: None,
                         base_etag: None,
                     });
+                // A synced row is its own base: written out before the row changes.
+                let kept_base = match (&kept.base, kept.state) {
+                    (None, EntryState::Synced) => entry.and_then(|e| e.base.as_ref()).map(snapshot),
+                    (b, _) => b.clone(),
+                };
                 if let Ok(row) = row_of(tx, ctx, shown)? {
                     tx.write_event(
                         Some(local_id),
                         &row,
                         kept.state,
-                        kept.base.as_deref(),
+                        kept_base.as_deref(),
                         kept.base_etag.as_deref(),
                     )?;
                 }
@@ -304,7 +310,7 @@ pub(crate) fn apply_op(
                 Some(local_id),
                 &row,
                 EntryState::Synced,
-                Some(&snapshot(remote)),
+                None,
                 remote.etag.as_deref(),
             )?;
             tx.drop_push(local_id)?;
@@ -334,7 +340,7 @@ pub(crate) fn apply_op(
                 Some(local_id),
                 &row,
                 EntryState::Synced,
-                Some(&snapshot(event)),
+                None,
                 event.etag.as_deref(),
             )?;
             log(

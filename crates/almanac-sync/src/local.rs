@@ -52,6 +52,29 @@ pub(crate) fn parse_snapshot(s: Option<&str>) -> Option<RemoteEvent> {
     s.and_then(|s| serde_json::from_str(s).ok())
 }
 
+/// An entry's base as the engine compares with: the snapshot the engine stored, the
+/// row a user's edit started from (kept by the store), or — a synced entry with none
+/// stored — the row itself, `current`. `master` finds a series by its local id (an
+/// exception's row needs it). Unreadable JSON is no base, as a missing one.
+pub(crate) fn base_of<'m>(
+    stored: Option<&str>,
+    state: EntryState,
+    current: Option<&RemoteEvent>,
+    master: impl Fn(&str) -> Option<&'m MasterInfo>,
+) -> Option<RemoteEvent> {
+    match stored {
+        None if state == EntryState::Synced => current.cloned(),
+        None => None,
+        Some(s) => match almanac_store::base_row(s) {
+            Some(row) => {
+                let series = row.series_id.as_deref().and_then(master);
+                from_row(&row, series).ok()
+            }
+            None => parse_snapshot(Some(s)),
+        },
+    }
+}
+
 /// Builds the index. `linked` maps an unacknowledged create's idempotency key to the
 /// remote id a listing showed it under (read back through
 /// [`almanac_provider::CalendarProvider::creation_key`]), so the planner links it.
@@ -91,7 +114,12 @@ pub(crate) fn load(
             }
             None => None,
         };
-        let base = parse_snapshot(e.base_snapshot.as_deref());
+        let base = base_of(
+            e.base_snapshot.as_deref(),
+            e.state,
+            current.as_ref(),
+            |id| by_local.get(id),
+        );
         stored.insert(
             e.local_id.clone(),
             EntrySync {

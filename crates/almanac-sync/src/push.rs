@@ -19,7 +19,7 @@ use almanac_store::{EntryState, OutboxOp, OutboxRow, Store, SyncCalendar, SyncTx
 use crate::apply::{apply, Ctx};
 use crate::convert::{from_row, normalise, to_row, MasterInfo};
 use crate::error::SyncError;
-use crate::local::{load, snapshot};
+use crate::local::{base_of, load, snapshot};
 use crate::merge::changed_fields;
 use crate::plan::plan_page;
 use crate::run::{lock, policy_of, Clock};
@@ -191,9 +191,9 @@ impl Pusher<'_> {
                         let stored = lock(self.store).sync_step(self.now(), |tx| {
                             Ok::<_, SyncError>(tx.entry_sync(&o.event_id)?)
                         })?;
-                        let base = stored
-                            .as_ref()
-                            .and_then(|s| crate::local::parse_snapshot(s.base.as_deref()));
+                        let base = stored.as_ref().and_then(|s| {
+                            base_of(s.base.as_deref(), s.state, Some(ev), |_| master.as_ref())
+                        });
                         let etag = stored
                             .and_then(|s| s.base_etag)
                             .or_else(|| ev.etag.clone())
@@ -328,7 +328,7 @@ impl Pusher<'_> {
             })
             .ok()
             .flatten()
-            .and_then(|s| crate::local::parse_snapshot(s.base.as_deref()));
+            .and_then(|s| base_of(s.base.as_deref(), s.state, Some(ev), |_| None));
         let known: Vec<String> = base
             .and_then(|b| b.recurrence)
             .map(|r| r.exdates)

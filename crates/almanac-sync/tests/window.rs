@@ -116,6 +116,16 @@ fn a_graph_window_left_behind_is_listed_again() {
     // Now: the window reaches a year ahead; 400 days is beyond it.
     run_at(t0);
     assert_eq!(titles(&store), ["Soon"]);
+    // A pulled event is synced, and its row is its own base: no second copy stored.
+    {
+        let store = store.lock().expect("store");
+        for cal in store.sync_calendars(None).expect("calendars") {
+            for e in store.sync_entries(&cal.id).expect("entries") {
+                assert_eq!(e.state, almanac_store::EntryState::Synced);
+                assert_eq!(e.base_snapshot, None, "{}", e.local_id);
+            }
+        }
+    }
     // Two weeks later the lineage's window is still good enough: no new listing.
     let s = run_at(t0 + TimeDelta::days(14));
     assert_eq!(s.pulled, 0, "{s:?}");

@@ -1,9 +1,11 @@
 //! The store side of two-way sync (DESIGN §4): row-level primitives the engine in
 //! `almanac-sync` drives. The store knows nothing of providers: a synced event comes in
 //! as a [`SyncedEvent`] (every column of the row), a base snapshot as opaque JSON the
-//! engine wrote, and each engine step runs inside one [`SyncTx`] — one durable
-//! transaction, so a page of changes and its cursor land together or not at all.
+//! engine wrote (or none: a synced row is its own base, see `base`), and each engine
+//! step runs inside one [`SyncTx`] — one durable transaction, so a page of changes and
+//! its cursor land together or not at all.
 
+mod base;
 mod calendars;
 mod conflicts;
 mod entries;
@@ -12,6 +14,8 @@ pub(crate) mod rows;
 mod runs;
 mod tx;
 
+pub use base::base_row;
+pub(crate) use base::keep_base;
 pub use calendars::{CalendarHold, RemoteCalendarRow, SyncCalendar};
 pub use conflicts::{ConflictRecord, NewConflict};
 pub use entries::{EntryState, EntrySync, OpenConflictRow, PendingDelete, SyncEntry};

@@ -196,6 +196,8 @@ pub(crate) fn track_delete(tx: &Transaction<'_>, event_id: &str, now: i64) -> Re
     if account_of(tx, &calendar_id)?.is_none() {
         return Ok(());
     }
+    // The pending delete remembers the base; a synced row is its own, and goes now.
+    crate::sync::keep_base(tx, event_id)?;
     tx.exec_cached(
         "DELETE FROM outbox WHERE event_id IN (SELECT id FROM events WHERE series_id = ?1)",
         params![event_id],

@@ -12,7 +12,8 @@ use crate::error::{Result, StoreError};
 use crate::event_rows::{bounds, importance_str, load, show_as_str};
 
 /// Every column of an event row of a synced calendar.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SyncedEvent {
     pub remote_id: Option<String>,
     pub ical_uid: Option<String>,

@@ -98,8 +98,9 @@ impl SyncTx<'_, '_> {
     }
 
     /// Writes row `local_id` (a new row when `None`, or when the id has no row — a
-    /// restored deletion) and its sync state; returns its id. Sync's writes are
-    /// tagged `sync` in the change feed and never enter the outbox themselves.
+    /// restored deletion) and its sync state; returns its id. `base: None` with state
+    /// `synced` makes the row its own base (see `base`). Sync's writes are tagged
+    /// `sync` in the change feed and never enter the outbox themselves.
     pub fn write_event(
         &mut self,
         local_id: Option<&str>,
