@@ -92,6 +92,9 @@ pub(crate) struct Puller<'a> {
     pub run_id: i64,
     /// Series masters fetched this run (`None`: gone).
     pub masters: HashMap<String, Option<RemoteEvent>>,
+    /// What the pages committed so far applied — also when a later page fails, so the
+    /// run reports what is in the store.
+    pub applied: Applied,
 }
 
 impl Puller<'_> {
@@ -132,9 +135,9 @@ impl Puller<'_> {
         }
     }
 
-    /// Pulls one round (to the provider's `Done` cursor). Returns what was applied.
-    pub async fn pull(&mut self) -> Result<Applied, Stop> {
-        let mut total = Applied::default();
+    /// Pulls one round (to the provider's `Done` cursor), adding what each committed
+    /// page applied to [`Self::applied`].
+    pub async fn pull(&mut self) -> Result<(), Stop> {
         let (mut cursor, resumed) = {
             let (c, more) = split_cursor(self.cal.cursor.as_deref());
             (c.map(str::to_owned), more)
@@ -199,17 +202,17 @@ impl Puller<'_> {
                 Some(store_cursor(&page.cursor)),
                 Some((window.start.timestamp(), window.end.timestamp())),
             );
-            total.changed += applied.changed;
-            total.conflicts += applied.conflicts;
-            total.skipped += applied.skipped;
+            self.applied.changed += applied.changed;
+            self.applied.conflicts += applied.conflicts;
+            self.applied.skipped += applied.skipped;
             match page.cursor {
                 Cursor::More(c) => cursor = Some(c),
-                Cursor::Done(_) => return Ok(total),
+                Cursor::Done(_) => return Ok(()),
             }
         }
         // A provider that never ends its round: what was applied stays, with its
         // cursor; the next run goes on from there.
-        Ok(total)
+        Ok(())
     }
 
     /// Applies a prepared page, its cursor and (at the end of a complete full listing)

@@ -2,6 +2,7 @@
 //! (DESIGN §4), with a `sync_runs` row and a `sync_actions` row per applied change.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use almanac_model::{AppError, ErrorCode};
@@ -11,6 +12,7 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use serde::Serialize;
 
+use crate::apply::Applied;
 use crate::error::SyncError;
 use crate::merge::Policy;
 use crate::plan::MassDeleteGuard;
@@ -85,8 +87,9 @@ pub struct RunSummary {
     pub error: Option<AppError>,
 }
 
+/// One calendar's pull and push; `None` when the run stopped before it began.
 type CalendarJob<'a> = std::pin::Pin<
-    Box<dyn std::future::Future<Output = (CalendarRun, Option<SyncError>)> + Send + 'a>,
+    Box<dyn std::future::Future<Output = Option<(CalendarRun, Option<SyncError>)>> + Send + 'a>,
 >;
 
 /// Calendars of one account synced at once (Graph allows a mailbox 4 requests at a
@@ -169,28 +172,35 @@ pub async fn sync_account_reporting(
         let remote: HashMap<&str, &RemoteCalendar> =
             listed.iter().map(|c| (c.remote_id.as_str(), c)).collect();
         // A few calendars at a time: while one page is stored, the provider is already
-        // answering the next calendar's request. Results come back in calendar order;
-        // an error that stops the run drops the others (each page is committed whole
-        // with its cursor, so a dropped calendar resumes where it was).
+        // answering the next calendar's request. Results come back in calendar order.
+        // An error that stops the run (signed out, offline) starts no further calendar
+        // (it resumes next run from its cursor), but the ones already under way finish
+        // and are reported: they may have committed pages before it came.
+        let stopped = AtomicBool::new(false);
         let mut jobs: Vec<CalendarJob<'_>> = Vec::new();
         for cal in &calendars {
             // A calendar no longer listed is kept for its unpushed changes.
             if let Some(remote) = remote.get(cal.remote_id.as_str()) {
-                jobs.push(Box::pin(sync_calendar(
-                    store, provider, cal, remote, opts, clock, run_id,
-                )));
+                let stopped = &stopped;
+                jobs.push(Box::pin(async move {
+                    if stopped.load(Ordering::Relaxed) {
+                        return None;
+                    }
+                    Some(sync_calendar(store, provider, cal, remote, opts, clock, run_id).await)
+                }));
             }
         }
         let mut runs = futures_util::stream::iter(jobs).buffered(CALENDARS_AT_ONCE);
-        while let Some((one, stop)) = runs.next().await {
+        while let Some(done) = runs.next().await {
+            let Some((one, stop)) = done else { continue };
             summary.pulled += one.pulled;
             summary.pushed += one.pushed;
             summary.conflicts += one.conflicts;
             progress(&one);
             summary.calendars.push(one);
             if let Some(e) = stop {
-                summary.error = Some(app_error(&e));
-                break;
+                stopped.store(true, Ordering::Relaxed);
+                summary.error.get_or_insert_with(|| app_error(&e));
             }
         }
     }
@@ -273,13 +283,15 @@ async fn sync_calendar(
         clock,
         run_id,
         masters: HashMap::new(),
+        applied: Applied::default(),
     };
-    match puller.pull().await {
-        Ok(a) => {
-            one.pulled = a.changed;
-            one.conflicts = a.conflicts;
-            one.skipped = a.skipped;
-        }
+    let pulled = puller.pull().await;
+    // Pages committed before a failure or a hold stay applied: they count.
+    one.pulled = puller.applied.changed;
+    one.conflicts = puller.applied.conflicts;
+    one.skipped = puller.applied.skipped;
+    match pulled {
+        Ok(()) => {}
         Err(Stop::Held(h)) => {
             let now = clock().timestamp();
             let kept = lock(store).sync_step(now, |tx| -> Result<(), SyncError> {
