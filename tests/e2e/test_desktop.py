@@ -2,8 +2,9 @@
 
 Run by tests/e2e/run.sh inside Xvfb + a D-Bus session, with tauri-driver on :4444.
 Creates an event through the UI, sees it in the week view, restarts the app and sees
-it again; checks that a bad edit shows its error and keeps the dialog. Screenshots go
-to tests/e2e/artifacts/.
+it again; checks that a bad edit shows its error and keeps the dialog; edits one
+occurrence of a series ("only this occurrence") and then deletes the whole series.
+Screenshots go to tests/e2e/artifacts/.
 """
 import os
 import sys
@@ -78,6 +79,71 @@ def test_bad_input_shows_error_and_keeps_dialog():
         s.execute("document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', bubbles: true}))")
         s.wait_gone("#event-editor")
         assert not s.find('[data-title="Backwards meeting"]'), "nothing was saved"
+    finally:
+        s.quit()
+    time.sleep(1.5)
+
+
+def count(s, sel):
+    return s.execute("return document.querySelectorAll(arguments[0]).length", sel)
+
+
+def wait_count(s, sel, n, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    seen = None
+    while time.monotonic() < deadline:
+        seen = count(s, sel)
+        if seen == n:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"expected {n} of {sel}, saw {seen}")
+
+
+def test_series_this_occurrence_then_all():
+    tag = uuid.uuid4().hex[:6]
+    title, moved = f"E2E daily sync {tag}", f"E2E daily sync moved {tag}"
+    sel, moved_sel = f'[data-title="{title}"]', f'[data-title="{moved}"]'
+    s = launch()
+    try:
+        # The first day the week view shows: three daily occurrences from there all
+        # fall inside it, whatever today is.
+        first = s.execute(
+            "return document.querySelector('.fc-col-header-cell[data-date]').dataset.date")
+        s.click("#btn-new-event")
+        s.wait_for("#event-editor")
+        s.set_value("#ev-title", title)
+        s.set_value("#ev-start-date", first)
+        s.set_value("#ev-start-time", "08:00")
+        s.set_value("#ev-end-date", first)
+        s.set_value("#ev-end-time", "09:30")
+        s.set_value("#ev-rrule", "FREQ=DAILY;COUNT=3")
+        s.click("#ev-save")
+        s.wait_gone("#event-editor")
+        wait_count(s, sel, 3)
+
+        # Only the second occurrence gets a new title.
+        s.execute("document.querySelectorAll(arguments[0])[1].click()", sel)
+        s.wait_for("#event-editor")
+        s.set_value("#ev-title", moved)
+        s.click("#ev-save")
+        s.wait_for("#scope-dialog")
+        s.screenshot(os.path.join(ART, "05-series-scope-prompt.png"))
+        s.click("#scope-occurrence")
+        s.wait_gone("#event-editor")
+        wait_count(s, moved_sel, 1)
+        wait_count(s, sel, 2)
+        s.screenshot(os.path.join(ART, "06-one-occurrence-edited.png"))
+
+        # Deleting "all occurrences" from an untouched one takes the series and its
+        # edited occurrence with it.
+        s.execute("document.querySelectorAll(arguments[0])[0].click()", sel)
+        s.wait_for("#event-editor")
+        s.click("#ev-delete")
+        s.wait_for("#scope-dialog")
+        s.click("#scope-all")
+        s.wait_gone("#event-editor")
+        wait_count(s, sel, 0)
+        wait_count(s, moved_sel, 0)
     finally:
         s.quit()
     time.sleep(1.5)
