@@ -1,12 +1,14 @@
 //! The outbox as a user's edits fill it: a change to a synced calendar and its pending
 //! push commit together; later edits fold into the pending one; a delete remembers
-//! what the provider needs; local calendars never enter it.
+//! what the provider needs (its base too, kept from the row of a synced event); local
+//! calendars never enter it.
 
 use almanac_model::{
     EditScope, EventChange, EventInput, EventTarget, Importance, Provider, ShowAs,
 };
 use almanac_store::{
-    EntryState, OutboxOp, RemoteCalendarRow, SignedIn, Source, Store, StoreError, SyncCalendar,
+    base_row, EntryState, EntrySync, OutboxOp, RemoteCalendarRow, SignedIn, Source, Store,
+    StoreError, SyncCalendar, SyncedEvent,
 };
 use chrono::{DateTime, Utc};
 
@@ -251,4 +253,103 @@ fn a_create_sent_without_an_answer_then_deleted_leaves_a_tombstone_with_its_key(
     assert_eq!(tombstones[0].1, create.idempotency_key);
     // Not an event of the calendar for the planner until a listing shows it.
     assert!(ok(s.sync_entries(&cal.id)).is_empty());
+}
+
+// A synced row is its own base (no second copy stored); a user's edit or delete of it
+// first keeps the row as it was, so the engine still sees what both sides agreed on.
+
+/// A store with a synced calendar and, in it, an event as a pull leaves it: synced,
+/// with a remote id, and (`base: None`) its row as its own base.
+fn pulled(base: Option<&str>) -> (tempfile::TempDir, Store, String, SyncedEvent) {
+    let (d, mut s, cal, _) = synced();
+    let mut review = input(&cal.id, "Review");
+    review.location = "Room 1".into();
+    let ev = ok(s.create_event(review, Source::Sync, now()));
+    let mut row = ok(s.sync_step(now().timestamp(), |tx| tx.event(&ev.id))).expect("row");
+    row.remote_id = Some("evt123".into());
+    row.etag = Some("\"e1\"".into());
+    row.provider_extra = Some("{\"colorId\":\"5\"}".into());
+    ok(s.sync_step(now().timestamp(), |tx| {
+        tx.write_event(Some(&ev.id), &row, EntryState::Synced, base, Some("\"e1\""))?;
+        tx.drop_push(&ev.id)
+    }));
+    (d, s, ev.id, row)
+}
+
+fn stored(s: &mut Store, id: &str) -> Option<EntrySync> {
+    ok(s.sync_step(now().timestamp(), |tx| tx.entry_sync(id)))
+}
+
+fn edit(s: &mut Store, id: &str, location: &str) {
+    let mut changed = ok(s.get_event(id)).input;
+    changed.location = location.into();
+    ok(s.update_event(
+        EventChange {
+            id: id.into(),
+            scope: EditScope::All,
+            original_start: None,
+            input: changed,
+        },
+        Source::UserWindow,
+        now(),
+    ));
+}
+
+#[test]
+fn a_pulled_row_stores_no_second_copy_and_an_edit_keeps_the_row_it_started_from() {
+    let (_d, mut s, id, pulled_row) = pulled(None);
+    let before = stored(&mut s, &id).expect("sync state");
+    assert_eq!(before.state, EntryState::Synced);
+    assert_eq!(before.base, None, "a synced row is its own base");
+
+    edit(&mut s, &id, "Room 7");
+    let after = stored(&mut s, &id).expect("sync state");
+    assert_eq!(after.state, EntryState::LocallyModified);
+    let base = base_row(after.base.as_deref().expect("the base is kept")).expect("a row");
+    assert_eq!(base.input.location, "Room 1", "the row before the edit");
+    assert_eq!(base.provider_extra, pulled_row.provider_extra);
+    assert_eq!(base.remote_id.as_deref(), Some("evt123"));
+    assert_eq!(after.base_etag.as_deref(), Some("\"e1\""));
+
+    // A second edit starts from a modified row: the base stays the synced one.
+    edit(&mut s, &id, "Room 9");
+    let again = stored(&mut s, &id).expect("sync state");
+    assert_eq!(again.base, after.base);
+    assert_eq!(ok(s.check()), Vec::<String>::new());
+}
+
+#[test]
+fn deleting_a_synced_row_leaves_a_pending_delete_that_carries_its_base() {
+    let (_d, mut s, id, _) = pulled(None);
+    ok(s.delete_event(
+        EventTarget {
+            id: id.clone(),
+            scope: EditScope::All,
+            original_start: None,
+        },
+        Source::UserWindow,
+        now(),
+    ));
+    let pending = ok(s.outbox(None));
+    let payload: serde_json::Value =
+        serde_json::from_str(pending[0].payload.as_deref().expect("payload")).expect("json");
+    let base = base_row(payload["base"].as_str().expect("a base")).expect("a row");
+    assert_eq!(base.input.title, "Review");
+    assert_eq!(base.remote_id.as_deref(), Some("evt123"));
+    let entries = ok(s.sync_entries(&pending[0].calendar_id));
+    assert_eq!(entries[0].state, EntryState::LocallyDeleted);
+    assert_eq!(
+        entries[0].base_snapshot,
+        payload["base"].as_str().map(str::to_owned)
+    );
+}
+
+#[test]
+fn a_stored_snapshot_is_left_as_the_engine_wrote_it() {
+    let (_d, mut s, id, _) = pulled(Some("{\"remoteId\":\"evt123\"}"));
+    edit(&mut s, &id, "Room 7");
+    let after = stored(&mut s, &id).expect("sync state");
+    assert_eq!(after.base.as_deref(), Some("{\"remoteId\":\"evt123\"}"));
+    assert_eq!(base_row("{\"remoteId\":\"evt123\"}"), None);
+    assert_eq!(base_row("{\"row\":{\"unreadable\":true}}"), None);
 }
