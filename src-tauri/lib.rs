@@ -4,6 +4,7 @@
 mod accounts;
 mod commands;
 mod notify;
+pub mod renderer;
 pub mod startup_probe;
 mod sync;
 mod tray;

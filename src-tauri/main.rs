@@ -9,5 +9,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     almanac_desktop::startup_probe::mark_main_start();
+    // Before any thread exists: it may set an environment variable.
+    almanac_desktop::renderer::choose();
     std::process::exit(almanac_desktop::run());
 }

@@ -13,9 +13,19 @@ command -p python3 "$here/sni_watcher.py" --click "Quit" --delay 8 --timeout 40 
 watcher=$!
 until grep -q "watcher ready" "$log/watcher.out" 2>/dev/null; do sleep 0.1; done
 
-"$app" >"$log/app1.out" 2>&1 &
+# Without the caller's own choice of painter, so that the app's is seen (below).
+env -u WEBKIT_SKIA_ENABLE_CPU_RENDERING "$app" >"$log/app1.out" 2>&1 &
 app1=$!
 sleep 4
+# The painter (src-tauri/renderer.rs): with no GPU render node this user can open,
+# WebKit's web process is started asked for CPU rendering; with one, it is not.
+gpu=no
+for node in /dev/dri/renderD*; do [ -r "$node" ] && [ -w "$node" ] && gpu=yes; done
+want=""; [ "$gpu" = no ] && want="WEBKIT_SKIA_ENABLE_CPU_RENDERING=1"
+webproc="$(pgrep -P "$app1" -f WebKitWebProcess | head -n 1)"
+painter="$( [ -n "$webproc" ] && tr '\0' '\n' <"/proc/$webproc/environ" | grep '^WEBKIT_SKIA_ENABLE_CPU_RENDERING=' )"
+check "the web process paints as the machine allows (GPU render node: $gpu; ${painter:-no CPU-rendering switch})" \
+    '[ -n "$webproc" ] && [ "$painter" = "$want" ]'
 # The second launch must not open a second window: it forwards to the first and exits.
 timeout 20 "$app" >"$log/app2.out" 2>&1
 second=$?
