@@ -2,7 +2,7 @@
 //! (DESIGN §4), with a `sync_runs` row and a `sync_actions` row per applied change.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::future::Future;
 use std::sync::{Mutex, MutexGuard};
 
 use almanac_model::{AppError, ErrorCode};
@@ -11,6 +11,7 @@ use almanac_store::{CalendarHold, RemoteCalendarRow, RunOutcome, RunRecord, Stor
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use serde::Serialize;
+use tokio::sync::watch;
 
 use crate::apply::Applied;
 use crate::error::SyncError;
@@ -88,9 +89,8 @@ pub struct RunSummary {
 }
 
 /// One calendar's pull and push; `None` when the run stopped before it began.
-type CalendarJob<'a> = std::pin::Pin<
-    Box<dyn std::future::Future<Output = Option<(CalendarRun, Option<SyncError>)>> + Send + 'a>,
->;
+type CalendarJob<'a> =
+    std::pin::Pin<Box<dyn Future<Output = Option<(CalendarRun, Option<SyncError>)>> + Send + 'a>>;
 
 /// Calendars of one account synced at once (Graph allows a mailbox 4 requests at a
 /// time; the client queues beyond that).
@@ -174,19 +174,37 @@ pub async fn sync_account_reporting(
         // A few calendars at a time: while one page is stored, the provider is already
         // answering the next calendar's request. Results come back in calendar order.
         // An error that stops the run (signed out, offline) starts no further calendar
-        // (it resumes next run from its cursor), but the ones already under way finish
-        // and are reported: they may have committed pages before it came.
-        let stopped = AtomicBool::new(false);
+        // (it resumes next run from its cursor) and stops those under way at their next
+        // wait, so an offline run ends without waiting out their requests' timeouts and
+        // retries; they report the pages they committed before it came.
+        let (stop_run, stopped) = watch::channel(None::<AppError>);
         let mut jobs: Vec<CalendarJob<'_>> = Vec::new();
         for cal in &calendars {
             // A calendar no longer listed is kept for its unpushed changes.
             if let Some(remote) = remote.get(cal.remote_id.as_str()) {
-                let stopped = &stopped;
+                let (stop_run, mut stopped) = (&stop_run, stopped.clone());
                 jobs.push(Box::pin(async move {
-                    if stopped.load(Ordering::Relaxed) {
+                    if stopped.borrow().is_some() {
                         return None;
                     }
-                    Some(sync_calendar(store, provider, cal, remote, opts, clock, run_id).await)
+                    let done = sync_calendar(
+                        store,
+                        provider,
+                        cal,
+                        remote,
+                        opts,
+                        clock,
+                        run_id,
+                        &mut stopped,
+                    )
+                    .await;
+                    // Told here, not where results are read: those come in calendar
+                    // order, and an earlier calendar may be the one still waiting.
+                    if let Some(e) = &done.1 {
+                        stop_run
+                            .send_if_modified(|s| s.is_none() && s.replace(app_error(e)).is_none());
+                    }
+                    Some(done)
                 }));
             }
         }
@@ -199,7 +217,6 @@ pub async fn sync_account_reporting(
             progress(&one);
             summary.calendars.push(one);
             if let Some(e) = stop {
-                stopped.store(true, Ordering::Relaxed);
                 summary.error.get_or_insert_with(|| app_error(&e));
             }
         }
@@ -251,7 +268,26 @@ pub async fn sync_account_reporting(
     Ok(summary)
 }
 
+/// `work`, unless the run is stopped first: then `Err` with what stopped it, and `work`
+/// is dropped where it waits (a request). Nothing is lost by that: every page and push
+/// is committed in one store transaction between waits, and what was not committed yet
+/// is asked again next run (a create whose answer never came is resent with its
+/// idempotency key).
+async fn unless_stopped<T>(
+    work: impl Future<Output = T>,
+    stopped: &mut watch::Receiver<Option<AppError>>,
+) -> Result<T, AppError> {
+    tokio::select! {
+        biased;
+        out = work => Ok(out),
+        Ok(why) = stopped.wait_for(Option::is_some) => {
+            Err(why.clone().unwrap_or_else(|| AppError::new(ErrorCode::Internal, "The sync run was stopped.")))
+        }
+    }
+}
+
 /// Pull then push one calendar. The second value is an error that stops the run.
+#[allow(clippy::too_many_arguments)]
 async fn sync_calendar(
     store: &Mutex<Store>,
     provider: &dyn CalendarProvider,
@@ -260,6 +296,7 @@ async fn sync_calendar(
     opts: &SyncOptions,
     clock: &Clock<'_>,
     run_id: i64,
+    stopped: &mut watch::Receiver<Option<AppError>>,
 ) -> (CalendarRun, Option<SyncError>) {
     let mut one = CalendarRun {
         calendar_id: cal.id.clone(),
@@ -285,11 +322,18 @@ async fn sync_calendar(
         masters: HashMap::new(),
         applied: Applied::default(),
     };
-    let pulled = puller.pull().await;
-    // Pages committed before a failure or a hold stay applied: they count.
+    let pulled = unless_stopped(puller.pull(), stopped).await;
+    // Pages committed before a failure, a hold or a stop stay applied: they count.
     one.pulled = puller.applied.changed;
     one.conflicts = puller.applied.conflicts;
     one.skipped = puller.applied.skipped;
+    let pulled = match pulled {
+        Ok(pulled) => pulled,
+        Err(why) => {
+            one.error = Some(why);
+            return (one, None);
+        }
+    };
     match pulled {
         Ok(()) => {}
         Err(Stop::Held(h)) => {
@@ -330,12 +374,13 @@ async fn sync_calendar(
         clock,
         run_id,
     };
-    match pusher.push().await {
-        Ok(p) => {
+    match unless_stopped(pusher.push(), stopped).await {
+        Err(why) => one.error = Some(why),
+        Ok(Ok(p)) => {
             one.pushed = p.sent;
             one.conflicts += p.conflicts;
         }
-        Err(e) => {
+        Ok(Err(e)) => {
             one.error = Some(app_error(&e));
             if stops_run(&e) {
                 return (one, Some(e));

@@ -1,6 +1,7 @@
 //! A run reports what it applied (issue 5 item 5): pages committed before an error
 //! count, and an error that stops the run (offline, signed out) does not hide the
-//! calendars already under way — every event the store gained is in the run's counts.
+//! calendars already under way — every event the store gained is in the run's counts —
+//! nor does it wait for their requests to end.
 
 #[allow(dead_code)]
 #[path = "simulation/provider.rs"]
@@ -19,16 +20,36 @@ use almanac_sync::{sync_account, RunSummary, SyncOptions};
 
 use provider::{SimProvider, World, CAL_IDS, MAIN, SHARED};
 
-/// The simulation's provider, with one calendar's listing failing: from its first page
-/// (`from_page: 0`) or from a later one, after `delay` (while it waits, the next
-/// calendar runs).
+/// The simulation's provider, with calendars' listings failing as `rules` say.
 struct Failing {
     inner: SimProvider,
+    rules: Vec<Rule>,
+}
+
+/// One calendar's listing fails from its first page (`from_page: 0`) or a later one.
+struct Rule {
     calendar: &'static str,
     from_page: usize,
-    kind: ErrorKind,
-    delay: Duration,
+    failure: Failure,
     served: Mutex<usize>,
+}
+
+enum Failure {
+    /// An error after `delay` (while it waits, the other calendars run).
+    Error { kind: ErrorKind, delay: Duration },
+    /// No answer, ever (a connection that hangs).
+    Hang,
+}
+
+impl Rule {
+    fn new(calendar: &'static str, from_page: usize, failure: Failure) -> Self {
+        Self {
+            calendar,
+            from_page,
+            failure,
+            served: Mutex::new(0),
+        }
+    }
 }
 
 impl CalendarProvider for Failing {
@@ -42,14 +63,16 @@ impl CalendarProvider for Failing {
         cursor: Option<&'a str>,
         window: Window,
     ) -> BoxFuture<'a, Result<ChangePage>> {
-        if calendar.remote_id == self.calendar {
-            let mut served = self.served.lock().unwrap_or_else(|p| p.into_inner());
-            if *served >= self.from_page {
-                let (kind, delay) = (self.kind, self.delay);
-                return Box::pin(async move {
-                    tokio::time::sleep(delay).await;
-                    Err(ProviderError::new(kind, "test failure"))
-                });
+        if let Some(rule) = self.rules.iter().find(|r| r.calendar == calendar.remote_id) {
+            let mut served = rule.served.lock().unwrap_or_else(|p| p.into_inner());
+            if *served >= rule.from_page {
+                return match rule.failure {
+                    Failure::Error { kind, delay } => Box::pin(async move {
+                        tokio::time::sleep(delay).await;
+                        Err(ProviderError::new(kind, "test failure"))
+                    }),
+                    Failure::Hang => Box::pin(std::future::pending()),
+                };
             }
             *served += 1;
         }
@@ -109,16 +132,19 @@ impl CalendarProvider for Failing {
     }
 }
 
-/// Seven events in each calendar (pages of three), one run through `failing`; returns
-/// the run's summary and, per calendar remote id, the events the store now holds.
-fn run(failing: impl FnOnce(SimProvider) -> Failing) -> (RunSummary, Vec<(String, usize)>) {
+/// Seven events in each calendar (pages of three), one run with `rules`; returns the
+/// run's summary and, per calendar remote id, the events the store now holds.
+fn run(rules: Vec<Rule>) -> (RunSummary, Vec<(String, usize)>) {
     let mut world = World::new(7, false);
     for ci in [MAIN, SHARED] {
         for _ in 0..7 {
             world.seed_event(ci);
         }
     }
-    let provider = failing(SimProvider::new(world));
+    let provider = Failing {
+        inner: SimProvider::new(world),
+        rules,
+    };
     let dir = tempfile::tempdir().expect("temp dir");
     let now = provider::t0();
     let store = Mutex::new(Store::open_at(dir.path()).expect("store"));
@@ -140,14 +166,23 @@ fn run(failing: impl FnOnce(SimProvider) -> Failing) -> (RunSummary, Vec<(String
         .enable_all()
         .build()
         .expect("runtime");
+    // A run that waits for a request that never ends would never end: a minute is a
+    // generous bound for a few in-memory pages.
     let summary = rt
-        .block_on(sync_account(
-            &store,
-            &provider,
-            &account.id,
-            &SyncOptions::default(),
-            &move || now,
-        ))
+        .block_on(async {
+            tokio::time::timeout(
+                Duration::from_secs(60),
+                sync_account(
+                    &store,
+                    &provider,
+                    &account.id,
+                    &SyncOptions::default(),
+                    &move || now,
+                ),
+            )
+            .await
+        })
+        .expect("the run ends")
         .expect("run");
     let store = store.lock().expect("store");
     let held = store
@@ -173,14 +208,14 @@ fn pulled_for(summary: &RunSummary, name: &str) -> usize {
 
 #[test]
 fn pages_committed_before_a_failing_page_are_counted() {
-    let (summary, held) = run(|inner| Failing {
-        inner,
-        calendar: CAL_IDS[MAIN],
-        from_page: 1,
-        kind: ErrorKind::ProviderUnavailable,
-        delay: Duration::ZERO,
-        served: Mutex::new(0),
-    });
+    let (summary, held) = run(vec![Rule::new(
+        CAL_IDS[MAIN],
+        1,
+        Failure::Error {
+            kind: ErrorKind::ProviderUnavailable,
+            delay: Duration::ZERO,
+        },
+    )]);
     assert_eq!(summary.outcome, "partial", "{summary:?}");
     let work = summary
         .calendars
@@ -199,18 +234,57 @@ fn pages_committed_before_a_failing_page_are_counted() {
 fn a_run_stopped_offline_still_reports_the_calendars_under_way() {
     // Work (listed first) waits for an answer that turns out offline; Boss, started
     // beside it, is stored meanwhile.
-    let (summary, held) = run(|inner| Failing {
-        inner,
-        calendar: CAL_IDS[MAIN],
-        from_page: 0,
-        kind: ErrorKind::Offline,
-        delay: Duration::from_millis(50),
-        served: Mutex::new(0),
-    });
+    let (summary, held) = run(vec![Rule::new(
+        CAL_IDS[MAIN],
+        0,
+        Failure::Error {
+            kind: ErrorKind::Offline,
+            delay: Duration::from_millis(50),
+        },
+    )]);
     let err = summary.error.as_ref().expect("the run's error");
     assert_eq!(err.code.as_str(), "offline", "{summary:?}");
     let in_store: usize = held.iter().map(|h| h.1).sum();
     assert_eq!(in_store, 7, "Boss's events are in the store: {held:?}");
     assert_eq!(summary.pulled, in_store, "{summary:?}");
     assert_eq!(pulled_for(&summary, "Boss"), 7, "{summary:?}");
+}
+
+#[test]
+fn a_run_stopped_offline_does_not_wait_for_the_requests_under_way() {
+    // Work commits its first page, then its next request never gets an answer; Boss,
+    // beside it, finds the machine offline. The run ends at once with Work's first page
+    // counted, instead of waiting out Work's request.
+    let (summary, held) = run(vec![
+        Rule::new(CAL_IDS[MAIN], 1, Failure::Hang),
+        Rule::new(
+            CAL_IDS[SHARED],
+            0,
+            Failure::Error {
+                kind: ErrorKind::Offline,
+                delay: Duration::from_millis(50),
+            },
+        ),
+    ]);
+    let err = summary.error.as_ref().expect("the run's error");
+    assert_eq!(err.code.as_str(), "offline", "{summary:?}");
+    let in_store = held.iter().find(|(id, _)| id == CAL_IDS[MAIN]).map(|h| h.1);
+    assert_eq!(
+        in_store,
+        Some(3),
+        "Work's first page stays applied: {held:?}"
+    );
+    let work = summary
+        .calendars
+        .iter()
+        .find(|c| c.name == "Work")
+        .expect("Work reported");
+    assert_eq!(work.pulled, 3, "{work:?}");
+    assert_eq!(
+        work.error.as_ref().map(|e| e.code.as_str()),
+        Some("offline"),
+        "Work says why it stopped: {work:?}"
+    );
+    assert_eq!(summary.pulled, 3, "{summary:?}");
+    assert_eq!(summary.outcome, "partial", "{summary:?}");
 }
