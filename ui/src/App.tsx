@@ -61,6 +61,8 @@ type EditorState = {
   occurrence: Occurrence | null;
 };
 
+const CALENDAR_PLUGINS = [dayGridPlugin, timeGridPlugin, listPlugin, interactionPlugin];
+
 /** Is this occurrence an instance of a series (not a standalone exception)? */
 const isSeriesInstance = (o: Occurrence) => o.recurring && !o.exception;
 const seriesIdOf = (o: Occurrence) => o.seriesId ?? o.eventId;
@@ -393,6 +395,42 @@ export default function App() {
     return () => window.removeEventListener("keydown", onKey);
   }, []);
 
+  // FullCalendar re-renders the whole view, every event included, whenever one of its
+  // options changes identity, and App re-renders on every sync status, toast or dialog
+  // change: so the calendar element is built once per event source, and its callbacks
+  // call the latest handlers through a ref.
+  const calHandlers = useRef({ onDatesSet, onEventsSet, onSelect, onEventClick, onEventDidMount, onMove });
+  calHandlers.current = { onDatesSet, onEventsSet, onSelect, onEventClick, onEventDidMount, onMove };
+  const calendarView = useMemo(
+    () => (
+      <FullCalendar
+        ref={calRef}
+        plugins={CALENDAR_PLUGINS}
+        initialView="timeGridWeek"
+        headerToolbar={false}
+        timeZone="local"
+        height="100%"
+        firstDay={1}
+        nowIndicator
+        selectable
+        selectMirror
+        editable
+        dayMaxEvents
+        eventMaxStack={3}
+        scrollTime="08:00:00"
+        eventSources={eventSources}
+        datesSet={(a) => calHandlers.current.onDatesSet(a)}
+        eventsSet={(events) => calHandlers.current.onEventsSet(events)}
+        select={(i) => calHandlers.current.onSelect(i)}
+        eventClick={(i) => calHandlers.current.onEventClick(i)}
+        eventDidMount={(i) => calHandlers.current.onEventDidMount(i)}
+        eventDrop={(i) => void calHandlers.current.onMove(i)}
+        eventResize={(i) => void calHandlers.current.onMove(i)}
+      />
+    ),
+    [eventSources],
+  );
+
   const editorReadOnly = editor?.view ? calendarsRef.current.get(editor.view.input.calendarId)?.canEdit === false : false;
 
   return (
@@ -412,30 +450,7 @@ export default function App() {
         />
         <HeldCalendarsNotice sync={sync} />
         <div id="calendar" className="calendar">
-          <FullCalendar
-            ref={calRef}
-            plugins={[dayGridPlugin, timeGridPlugin, listPlugin, interactionPlugin]}
-            initialView="timeGridWeek"
-            headerToolbar={false}
-            timeZone="local"
-            height="100%"
-            firstDay={1}
-            nowIndicator
-            selectable
-            selectMirror
-            editable
-            dayMaxEvents
-            eventMaxStack={3}
-            scrollTime="08:00:00"
-            eventSources={eventSources}
-            datesSet={onDatesSet}
-            eventsSet={onEventsSet}
-            select={onSelect}
-            eventClick={onEventClick}
-            eventDidMount={onEventDidMount}
-            eventDrop={(i) => void onMove(i)}
-            eventResize={(i) => void onMove(i)}
-          />
+          {calendarView}
         </div>
       </main>
 
