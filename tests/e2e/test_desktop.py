@@ -2,7 +2,8 @@
 
 Run by tests/e2e/run.sh inside Xvfb + a D-Bus session, with tauri-driver on :4444.
 Creates an event through the UI, sees it in the week view, restarts the app and sees
-it again; checks that a bad edit shows its error and keeps the dialog; edits one
+it again; checks that a bad edit shows its error and keeps the dialog; creates an event
+by drag-selecting a range, then moves and resizes it with the mouse; edits one
 occurrence of a series ("only this occurrence") and then deletes the whole series.
 Screenshots go to tests/e2e/artifacts/.
 """
@@ -144,6 +145,98 @@ def test_series_this_occurrence_then_all():
         s.wait_gone("#event-editor")
         wait_count(s, sel, 0)
         wait_count(s, moved_sel, 0)
+    finally:
+        s.quit()
+    time.sleep(1.5)
+
+
+RECT_JS = """
+const el = document.querySelector(arguments[0]);
+if (!el) return null;
+const r = el.getBoundingClientRect();
+return [r.left, r.top, r.width, r.height];
+"""
+
+
+def rect(s, css):
+    r = s.execute(RECT_JS, css)
+    assert r, f"{css} is on screen"
+    return r
+
+
+def editor_times(s, sel):
+    """Opens the event's editor and returns (start date, start time, end time) as saved."""
+    s.execute("document.querySelector(arguments[0]).click()", sel)
+    s.wait_for("#event-editor")
+    got = s.execute("return ['#ev-start-date', '#ev-start-time', '#ev-end-time']"
+                    ".map(id => document.querySelector(id).value)")
+    s.execute("document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', bubbles: true}))")
+    s.wait_gone("#event-editor")
+    return tuple(got)
+
+
+def wait_event_time(s, sel, text, timeout=15.0):
+    """Waits until FullCalendar shows the event at `text` (its time label, e.g. "4:00 - 5:00")."""
+    deadline = time.monotonic() + timeout
+    seen = None
+    while time.monotonic() < deadline:
+        seen = s.execute("const e = document.querySelector(arguments[0]);"
+                         "return e && e.querySelector('.fc-event-time') && "
+                         "e.querySelector('.fc-event-time').textContent", sel)
+        if seen == text:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"expected {sel} at {text!r}, saw {seen!r}")
+
+
+def test_drag_to_create_move_and_resize():
+    title = f"E2E dragged review {uuid.uuid4().hex[:6]}"
+    sel = f'[data-title="{title}"]'
+    s = launch()
+    try:
+        day = s.execute(TODAY_JS)
+        col = f'td.fc-timegrid-col[data-date="{day}"]'
+        slot = 'td.fc-timegrid-slot-lane[data-time="{}"]'.format
+        s.execute("document.querySelector(arguments[0]).scrollIntoView({block: 'center'})",
+                  slot("14:00:00"))
+        time.sleep(0.3)
+        x = rect(s, col)[0] + rect(s, col)[2] / 2
+        top, half = rect(s, slot("14:00:00"))[1], rect(s, slot("14:00:00"))[3]
+
+        # Drag-select today 14:00 → through the 14:30 slot: the editor opens on 14:00–15:00.
+        s.drag([(x, top + 3), (x, top + half), (x, top + half * 1.5)])
+        s.wait_for("#event-editor")
+        got = s.execute("return ['#ev-start-date', '#ev-start-time', '#ev-end-time']"
+                        ".map(id => document.querySelector(id).value)")
+        assert tuple(got) == (day, "14:00", "15:00"), f"the selected range: {got}"
+        s.set_value("#ev-title", title)
+        s.click("#ev-save")
+        s.wait_gone("#event-editor")
+        s.wait_for(sel)
+        wait_event_time(s, sel, "2:00 - 3:00")
+
+        # Drag the event two hours (four half-hour slots) down.
+        ex, ey, ew, eh = rect(s, sel)
+        cx, cy = ex + ew / 2, ey + eh / 2
+        s.drag([(cx, cy), (cx, cy + 10), (cx, cy + half * 2), (cx, cy + half * 4)])
+        wait_event_time(s, sel, "4:00 - 5:00")
+        assert editor_times(s, sel) == (day, "16:00", "17:00"), "moved in the store"
+
+        # Pull its bottom edge one hour (two slots) down.
+        ex, ey, ew, eh = rect(s, sel)
+        s.hover(ex + ew / 2, ey + eh / 2)
+        rx, ry, rw, rh = rect(s, f"{sel} .fc-event-resizer-end")
+        s.drag([(rx + rw / 2, ry + rh / 2), (rx + rw / 2, ry + rh / 2 + 10),
+                (rx + rw / 2, ry + rh / 2 + half * 2)])
+        wait_event_time(s, sel, "4:00 - 6:00")
+        assert editor_times(s, sel) == (day, "16:00", "18:00"), "resized in the store"
+        s.screenshot(os.path.join(ART, "07-dragged-and-resized.png"))
+
+        s.execute("document.querySelector(arguments[0]).click()", sel)
+        s.wait_for("#event-editor")
+        s.click("#ev-delete")
+        s.wait_gone("#event-editor")
+        wait_count(s, sel, 0)
     finally:
         s.quit()
     time.sleep(1.5)

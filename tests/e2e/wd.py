@@ -92,6 +92,24 @@ class Session:
             """,
             css, value)
 
+    def drag(self, points):
+        """Presses the left mouse button at the first (x, y) viewport point, moves through
+        the others and releases at the last: real pointer events, as a user's drag."""
+        (x0, y0), rest = points[0], points[1:]
+        acts = [{"type": "pointerMove", "duration": 0, "origin": "viewport", "x": round(x0), "y": round(y0)},
+                {"type": "pointerDown", "button": 0}]
+        for x, y in rest:
+            acts.append({"type": "pointerMove", "duration": 150, "origin": "viewport", "x": round(x), "y": round(y)})
+        acts.append({"type": "pointerUp", "button": 0})
+        self.cmd("POST", "/actions", {"actions": [
+            {"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": acts}]})
+        self.cmd("DELETE", "/actions")
+
+    def hover(self, x, y):
+        self.cmd("POST", "/actions", {"actions": [{"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"},
+                                                   "actions": [{"type": "pointerMove", "duration": 100, "origin": "viewport",
+                                                                "x": round(x), "y": round(y)}]}]})
+
     def screenshot(self, path, settle=1.0):
         # WebKit's screenshot can lag the DOM right after a change: let it paint.
         time.sleep(settle)
