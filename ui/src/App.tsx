@@ -87,6 +87,8 @@ export default function App() {
   const calendarsRef = useRef<Map<string, Calendar>>(new Map());
   const visibleRef = useRef<Record<string, boolean>>({});
   const loadedRef = useRef(false);
+  // Sync changed data before the first load was done: it reads again.
+  const missedRef = useRef(false);
   // Startup probe: the number of events of the first real fetch until FullCalendar has
   // rendered them (null before that fetch, "done" after the report).
   const firstFetchRef = useRef<number | null | "done">(null);
@@ -113,29 +115,12 @@ export default function App() {
     setVisible(vis);
   }, []);
 
-  // Initial load.
-  useEffect(() => {
-    let cancelled = false;
-    (async () => {
-      try {
-        const [cals, tz] = await Promise.all([listCalendars(), defaultTimeZone()]);
-        if (cancelled) return;
-        applyCalendars(cals);
-        loadedRef.current = true;
-        setDefaultTz(tz);
-        refetch();
-      } catch (e) {
-        showToast(e);
-      }
-    })();
-    return () => {
-      cancelled = true;
-    };
-  }, [applyCalendars, refetch, showToast]);
-
   // An account was connected or disconnected: its calendars may have come or gone.
   const reloadCalendars = useCallback(() => {
-    if (!loadedRef.current) return;
+    if (!loadedRef.current) {
+      missedRef.current = true; // the first load reads again when it is done
+      return;
+    }
     listCalendars()
       .then((cals) => {
         applyCalendars(cals);
@@ -148,6 +133,34 @@ export default function App() {
   // first sync of a new account fills).
   const sync = useSync(reloadCalendars, showToast);
   const syncReload = sync.reload;
+  const listening = sync.listening;
+
+  // Initial load, once sync's events are listened to: a sync that finishes meanwhile
+  // is then either in what is read or announced after it (and read again).
+  useEffect(() => {
+    let cancelled = false;
+    (async () => {
+      try {
+        await listening;
+        const [cals, tz] = await Promise.all([listCalendars(), defaultTimeZone()]);
+        if (cancelled) return;
+        applyCalendars(cals);
+        loadedRef.current = true;
+        setDefaultTz(tz);
+        if (missedRef.current) {
+          missedRef.current = false;
+          reloadCalendars();
+        } else {
+          refetch();
+        }
+      } catch (e) {
+        showToast(e);
+      }
+    })();
+    return () => {
+      cancelled = true;
+    };
+  }, [listening, applyCalendars, reloadCalendars, refetch, showToast]);
   const afterAccountsAltered = useCallback(() => {
     reloadCalendars();
     syncReload();

@@ -33,6 +33,7 @@ const model = (overview: SyncOverview | null, over: Partial<SyncModel> = {}): Sy
   setPaused: noop,
   confirmDeletions: noop,
   reload: noop,
+  listening: Promise.resolve(),
   ...over,
 });
 const ov = (accounts: AccountSync[], over: Partial<SyncOverview> = {}): SyncOverview => ({

@@ -12,6 +12,7 @@ import {
   type CalendarProgress,
   type SyncOverview,
 } from "../platform";
+import { subscribeThen } from "../lib/subscribeThen";
 
 export type SyncModel = {
   /** null until the first sync_overview has answered. */
@@ -29,13 +30,20 @@ export type SyncModel = {
   confirmDeletions: (calendarId: string) => void;
   /** Load the overview again (e.g. after an account was connected or disconnected). */
   reload: () => void;
+  /**
+   * Resolves once sync's events are listened to: calendar data read after it misses no
+   * change (see lib/subscribeThen.ts).
+   */
+  listening: Promise<void>;
 };
 
 const RETRY_MS = 2000;
 const MAX_TRIES = 5;
+const LISTEN_AT_MOST_MS = 5000;
 
 /**
- * Sync's state for the status area: loaded on mount, replaced by every `sync-changed`.
+ * Sync's state for the status area: loaded once its events are listened to, replaced
+ * by every `sync-changed`.
  * `onDataChanged` runs when sync changed calendar data (`events-changed`);
  * `onError` gets the AppError of a failed action.
  */
@@ -63,7 +71,17 @@ export function useSync(onDataChanged: () => void, onError: (e: unknown) => void
       .catch((e) => console.warn("sync_overview failed:", toAppError(e).message));
   }, []);
 
-  // First load (the sync loop may still be starting: try again a few times).
+  // Resolved by the first subscriptions that stay (React's development mode mounts,
+  // unmounts and mounts again).
+  const listeningRef = useRef<{ promise: Promise<void>; resolve: () => void } | null>(null);
+  if (!listeningRef.current) {
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => (resolve = r));
+    listeningRef.current = { promise, resolve };
+  }
+
+  // Follow the back end: subscribe first, then load the overview (the sync loop may
+  // still be starting: try again a few times), so no change falls in between.
   useEffect(() => {
     let gone = false;
     let timer = 0;
@@ -79,37 +97,37 @@ export function useSync(onDataChanged: () => void, onError: (e: unknown) => void
           else console.warn("sync_overview failed:", toAppError(e).message);
         });
     };
-    load(0);
+    const stop = subscribeThen(
+      [
+        {
+          what: "sync-changed",
+          start: () =>
+            onSyncChanged((o) => {
+              seq.current++;
+              setOverview(o);
+              setChanges((c) => c + 1);
+              if (!o.running) setProgress(null);
+            }),
+        },
+        { what: "sync-progress", start: () => onSyncProgress((p) => setProgress(p)) },
+        { what: "events-changed", start: () => onEventsChanged(() => dataRef.current()) },
+        // A new or removed account, or a changed account status.
+        { what: "accounts-changed", start: () => onAccountsChanged(() => reload()) },
+      ],
+      () => {
+        listeningRef.current?.resolve();
+        load(0);
+      },
+      (what, e) => console.warn(`${what} subscription failed:`, toAppError(e).message),
+    );
+    // Subscribing is one quick IPC call each; should one never answer, the calendar
+    // still loads (at the risk lib/subscribeThen.ts describes) rather than never.
+    const fallback = window.setTimeout(() => listeningRef.current?.resolve(), LISTEN_AT_MOST_MS);
     return () => {
       gone = true;
       window.clearTimeout(timer);
-    };
-  }, []);
-
-  // Follow the back end.
-  useEffect(() => {
-    let gone = false;
-    const unsubs: Array<() => void> = [];
-    const keep = (p: Promise<() => void>, what: string) =>
-      p
-        .then((u) => (gone ? u() : unsubs.push(u)))
-        .catch((e) => console.warn(`${what} subscription failed:`, toAppError(e).message));
-    keep(
-      onSyncChanged((o) => {
-        seq.current++;
-        setOverview(o);
-        setChanges((c) => c + 1);
-        if (!o.running) setProgress(null);
-      }),
-      "sync-changed",
-    );
-    keep(onSyncProgress((p) => setProgress(p)), "sync-progress");
-    keep(onEventsChanged(() => dataRef.current()), "events-changed");
-    // A new or removed account, or a changed account status.
-    keep(onAccountsChanged(() => reload()), "accounts-changed");
-    return () => {
-      gone = true;
-      for (const u of unsubs) u();
+      window.clearTimeout(fallback);
+      stop();
     };
   }, [reload]);
 
@@ -159,5 +177,6 @@ export function useSync(onDataChanged: () => void, onError: (e: unknown) => void
     [reload],
   );
 
-  return { overview, progress, changes, busy, confirming, syncNow, setPaused, confirmDeletions, reload };
+  const listening = listeningRef.current.promise;
+  return { overview, progress, changes, busy, confirming, syncNow, setPaused, confirmDeletions, reload, listening };
 }
