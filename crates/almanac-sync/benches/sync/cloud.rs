@@ -132,8 +132,12 @@ impl TokenSource for Fixed {
 /// agenda, three to five attendees; one in 200 a weekly series. Spread over the sync
 /// window (90 days back, a year ahead).
 fn event(cal: usize, i: usize, now: DateTime<Utc>) -> Value {
+    // From midnight UTC, so that the hours do not depend on when the benchmark runs:
+    // 08:00–16:30 UTC never falls in Berlin's repeated autumn hour (00:00–01:00 UTC),
+    // where a wall time names two instants and the store keeps only the first.
+    let midnight = now.date_naive().and_time(chrono::NaiveTime::MIN).and_utc();
     let day = (i * 7 + cal * 13) % 450;
-    let start = now - Duration::days(90)
+    let start = midnight - Duration::days(90)
         + Duration::days(day as i64)
         + Duration::minutes(((i % 18) * 30) as i64 + 8 * 60);
     let end = start + Duration::minutes(30 + (i % 3) as i64 * 15);
