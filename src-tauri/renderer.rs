@@ -20,20 +20,11 @@ pub const CPU_RENDERING_VAR: &str = "WEBKIT_SKIA_ENABLE_CPU_RENDERING";
 pub fn choose() {
     #[cfg(target_os = "linux")]
     {
-        let user_choice = std::env::var_os(CPU_RENDERING_VAR);
-        if wants_cpu_rendering(
-            user_choice.is_some(),
-            has_render_node(std::path::Path::new("/dev/dri")),
-        ) {
+        let user_has_chosen = std::env::var_os(CPU_RENDERING_VAR).is_some();
+        if !user_has_chosen && !has_render_node(std::path::Path::new("/dev/dri")) {
             std::env::set_var(CPU_RENDERING_VAR, "1");
         }
     }
-}
-
-#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
-/// CPU rendering is asked for only when the user has not chosen and there is no GPU.
-pub fn wants_cpu_rendering(user_has_chosen: bool, has_render_node: bool) -> bool {
-    !user_has_chosen && !has_render_node
 }
 
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
@@ -56,14 +47,6 @@ pub fn has_render_node(dir: &std::path::Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cpu_rendering_only_without_a_gpu_and_without_a_user_choice() {
-        assert!(wants_cpu_rendering(false, false));
-        assert!(!wants_cpu_rendering(false, true));
-        assert!(!wants_cpu_rendering(true, false));
-        assert!(!wants_cpu_rendering(true, true));
-    }
 
     #[cfg(unix)]
     #[test]

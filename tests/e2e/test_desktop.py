@@ -164,15 +164,20 @@ def rect(s, css):
     return r
 
 
+def editor_fields(s):
+    """(start date, start time, end time) in the open editor."""
+    return tuple(s.execute("return ['#ev-start-date', '#ev-start-time', '#ev-end-time']"
+                           ".map(id => document.querySelector(id).value)"))
+
+
 def editor_times(s, sel):
     """Opens the event's editor and returns (start date, start time, end time) as saved."""
     s.execute("document.querySelector(arguments[0]).click()", sel)
     s.wait_for("#event-editor")
-    got = s.execute("return ['#ev-start-date', '#ev-start-time', '#ev-end-time']"
-                    ".map(id => document.querySelector(id).value)")
+    got = editor_fields(s)
     s.execute("document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', bubbles: true}))")
     s.wait_gone("#event-editor")
-    return tuple(got)
+    return got
 
 
 def wait_event_time(s, sel, text, timeout=15.0):
@@ -206,9 +211,8 @@ def test_drag_to_create_move_and_resize():
         # Drag-select today 14:00 → through the 14:30 slot: the editor opens on 14:00–15:00.
         s.drag([(x, top + 3), (x, top + half), (x, top + half * 1.5)])
         s.wait_for("#event-editor")
-        got = s.execute("return ['#ev-start-date', '#ev-start-time', '#ev-end-time']"
-                        ".map(id => document.querySelector(id).value)")
-        assert tuple(got) == (day, "14:00", "15:00"), f"the selected range: {got}"
+        got = editor_fields(s)
+        assert got == (day, "14:00", "15:00"), f"the selected range: {got}"
         s.set_value("#ev-title", title)
         s.click("#ev-save")
         s.wait_gone("#event-editor")
