@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use almanac_model::time::{
-    format_date, format_wall_time, parse_date, parse_wall_time, parse_zone, to_instant, to_local,
+    format_date, format_wall_time, parse_date, parse_zone, to_instant, EventTime,
 };
 use almanac_model::{
     instance_key, EditScope, EventChange, EventInput, EventKind, EventTarget, EventView,
@@ -15,7 +15,10 @@ use chrono::{Duration, NaiveTime};
 use crate::args::{AddArgs, EditArgs, ImportanceArg, ListArgs, RmArgs, ShowAsArg};
 use crate::error::{invalid, CliResult};
 use crate::output;
-use crate::zone::{default_end, event_time, instant_text, local_zone, range_end, range_start};
+use crate::zone::{
+    default_end, event_instant, event_time, instant_text, local_zone, range_end, range_start,
+    shift_event_time,
+};
 use crate::Ctx;
 
 pub fn show_as(v: ShowAsArg) -> ShowAs {
@@ -70,7 +73,7 @@ pub fn add(store: &mut Store, ctx: &Ctx, a: &AddArgs) -> CliResult<()> {
     let end = match &a.end {
         Some(e) if a.all_day => e.trim().to_owned(),
         Some(e) => event_time(e, &zone),
-        None => default_end(&start, a.all_day),
+        None => default_end(&start, a.all_day, &zone),
     };
     let input = EventInput {
         calendar_id: a.calendar.clone(),
@@ -176,12 +179,12 @@ fn occurrence_base(
         input.start = format_date(key.date());
         input.end = format_date(key.date() + Duration::days(days.max(1)));
     } else {
-        let length = parse_wall_time(&m.start)
-            .zip(parse_wall_time(&m.end))
-            .map(|(s, e)| to_instant(e, tz) - to_instant(s, tz))
+        let length = event_instant(&m.start, &m.time_zone)
+            .zip(event_instant(&m.end, &m.time_zone))
+            .map(|(s, e)| e - s)
             .unwrap_or_else(Duration::zero);
         input.start = format_wall_time(key);
-        input.end = format_wall_time(to_local(to_instant(key, tz) + length, tz));
+        input.end = EventTime::of(to_instant(key, tz) + length, tz).to_string();
     }
     Ok(input)
 }
@@ -191,13 +194,23 @@ fn apply(input: &mut EventInput, ctx: &Ctx, a: &EditArgs) -> CliResult<()> {
     if let Some(t) = &a.title {
         input.title = t.clone();
     }
-    if let Some(zone) = &ctx.tz {
-        input.time_zone = zone.trim().to_owned();
+    if let Some(zone) = ctx.tz.as_deref().map(str::trim) {
+        if zone != input.time_zone && !input.all_day {
+            // The wall times are read in the new zone; an offset naming the second pass
+            // of a fold was about the old one.
+            for t in [&mut input.start, &mut input.end] {
+                if let Some(wall) = EventTime::parse(t).map(|e| e.wall) {
+                    *t = format_wall_time(wall);
+                }
+            }
+        }
+        input.time_zone = zone.to_owned();
     }
     if a.all_day && !input.all_day {
         input.all_day = true;
-        let start = parse_wall_time(&input.start).map(|t| t.date());
-        let end = parse_wall_time(&input.end).map(|t| {
+        let wall = |v: &str| EventTime::parse(v).map(|t| t.wall);
+        let start = wall(&input.start).map(|t| t.date());
+        let end = wall(&input.end).map(|t| {
             if t.time() == NaiveTime::MIN {
                 t.date()
             } else {
@@ -226,7 +239,7 @@ fn apply(input: &mut EventInput, ctx: &Ctx, a: &EditArgs) -> CliResult<()> {
         };
         if a.end.is_none() {
             // Moving the start keeps the length.
-            if let Some(end) = old_length.and_then(|l| shifted(&input.start, l, input.all_day)) {
+            if let Some(end) = old_length.and_then(|l| shifted(input, l)) {
                 input.end = end;
             }
         }
@@ -291,24 +304,25 @@ fn apply(input: &mut EventInput, ctx: &Ctx, a: &EditArgs) -> CliResult<()> {
     Ok(())
 }
 
-/// Wall-clock length of an event (whole days for all-day events).
+/// Length of an event: whole days for all-day events, elapsed time for timed ones.
 fn length_of(input: &EventInput) -> Option<Duration> {
     if input.all_day {
         parse_date(&input.start)
             .zip(parse_date(&input.end))
             .map(|(s, e)| e - s)
     } else {
-        parse_wall_time(&input.start)
-            .zip(parse_wall_time(&input.end))
+        event_instant(&input.start, &input.time_zone)
+            .zip(event_instant(&input.end, &input.time_zone))
             .map(|(s, e)| e - s)
     }
 }
 
-fn shifted(start: &str, length: Duration, all_day: bool) -> Option<String> {
-    if all_day {
-        parse_date(start).map(|s| format_date(s + length))
+/// The end of `input` if it lasted `length` from its start.
+fn shifted(input: &EventInput, length: Duration) -> Option<String> {
+    if input.all_day {
+        parse_date(&input.start).map(|s| format_date(s + length))
     } else {
-        parse_wall_time(start).map(|s| format_wall_time(s + length))
+        shift_event_time(&input.start, length, &input.time_zone)
     }
 }
 

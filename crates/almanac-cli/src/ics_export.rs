@@ -12,7 +12,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use almanac_model::time::{parse_date, parse_instant, parse_wall_time, parse_zone, to_instant};
+use almanac_model::time::{parse_date, parse_instant, parse_zone, to_instant, EventTime};
 use almanac_model::{EventView, Importance, RangeQuery, ShowAs};
 use almanac_store::Store;
 use chrono::{DateTime, Duration, NaiveTime, Utc};
@@ -173,7 +173,7 @@ fn time_prop(
             let d = parse_date(v).ok_or_else(|| damaged(e, name))?;
             formatted.push(ics_date(d));
         } else {
-            let t = parse_wall_time(v).ok_or_else(|| damaged(e, name))?;
+            let t = EventTime::parse(v).ok_or_else(|| damaged(e, name))?.wall;
             formatted.push(if is_utc(zone) {
                 format!("{}Z", ics_wall(t))
             } else {
@@ -189,6 +189,22 @@ fn time_prop(
         format!(";TZID={zone}")
     };
     Ok(format!("{name}{params}:{}", formatted.join(",")))
+}
+
+/// DTSTART or DTEND. A time in the second pass of a DST fold (written with its
+/// offset, see [`EventTime`]) goes out in UTC: with a TZID it would read as the first
+/// pass. A series keeps its TZID (its rule repeats wall times in that zone).
+fn bound_prop(name: &str, value: &str, e: &EventView) -> CliResult<String> {
+    let i = &e.input;
+    if !i.all_day && i.recurrence.is_none() {
+        let t = EventTime::parse(value).ok_or_else(|| damaged(e, name))?;
+        if t.offset.is_some() {
+            let tz = parse_zone(&i.time_zone).map_err(|_| damaged(e, "time zone"))?;
+            let (instant, _) = t.resolve(tz).ok_or_else(|| damaged(e, name))?;
+            return Ok(format!("{name}:{}", instant.format("%Y%m%dT%H%M%SZ")));
+        }
+    }
+    time_prop(name, &[value.to_owned()], i.all_day, &i.time_zone, e)
 }
 
 fn utc_stamp(rfc3339: &str) -> Option<String> {
@@ -273,20 +289,8 @@ fn vevent(
     if !i.location.is_empty() {
         lines.push(format!("LOCATION:{}", escape(&i.location)));
     }
-    lines.push(time_prop(
-        "DTSTART",
-        std::slice::from_ref(&i.start),
-        i.all_day,
-        &i.time_zone,
-        e,
-    )?);
-    lines.push(time_prop(
-        "DTEND",
-        std::slice::from_ref(&i.end),
-        i.all_day,
-        &i.time_zone,
-        e,
-    )?);
+    lines.push(bound_prop("DTSTART", &i.start, e)?);
+    lines.push(bound_prop("DTEND", &i.end, e)?);
     if let (Some(r), None) = (&i.recurrence, master) {
         lines.push(format!(
             "RRULE:{}",

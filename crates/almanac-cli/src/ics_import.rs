@@ -14,12 +14,12 @@ use std::collections::{HashMap, HashSet};
 use std::io::Read;
 
 use almanac_model::recurrence::SeriesSpec;
-use almanac_model::time::{format_date, format_wall_time, to_instant, to_local};
+use almanac_model::time::{format_date, format_wall_time, to_instant, to_local, EventTime};
 use almanac_model::{
     AppError, EditScope, ErrorCode, EventChange, EventInput, Importance, RecurrenceInput, ShowAs,
 };
 use almanac_store::{Source, Store};
-use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
 use icalendar::parser::{Component, Property};
 
@@ -51,6 +51,26 @@ impl When {
             Self::Utc(t) => to_local(t.and_utc(), zone),
             Self::Zoned(t, z) if z == zone => t,
             Self::Zoned(t, z) => to_local(to_instant(t, z), zone),
+        }
+    }
+
+    /// The instant (floating times are read in `zone`; dates are their midnight).
+    fn instant_in(self, zone: Tz) -> DateTime<Utc> {
+        match self {
+            Self::Utc(t) => t.and_utc(),
+            Self::Zoned(t, z) => to_instant(t, z),
+            other => to_instant(other.wall_in(zone), zone),
+        }
+    }
+
+    /// An event's start or end in `zone` as the model spells it: an exact time that
+    /// falls in the second pass of a DST fold there keeps its offset ([`EventTime`]).
+    fn event_time_in(self, zone: Tz) -> String {
+        match self {
+            Self::Utc(_) | Self::Zoned(..) => {
+                EventTime::of(self.instant_in(zone), zone).to_string()
+            }
+            other => format_wall_time(other.wall_in(zone)),
         }
     }
 
@@ -569,16 +589,16 @@ fn map_vevent(
         let end = if let Some(p) = first(c, "DTEND") {
             match when("DTEND", p.val.as_str(), p)? {
                 When::Date(_) => return Err("DTEND is a date but DTSTART is a date-time.".into()),
-                w => w.wall_in(tz),
+                w => w.event_time_in(tz),
             }
         } else if let Some(p) = first(c, "DURATION") {
             let secs = parse_duration(p.val.as_str())
                 .ok_or_else(|| format!("DURATION \"{}\" is not valid.", p.val.as_str()))?;
-            to_local(to_instant(start_wall, tz) + Duration::seconds(secs), tz)
+            EventTime::of(start.instant_in(tz) + Duration::seconds(secs), tz).to_string()
         } else {
-            start_wall
+            start.event_time_in(tz)
         };
-        (format_wall_time(start_wall), format_wall_time(end))
+        (start.event_time_in(tz), end)
     };
     let recurrence = match rules.first() {
         Some(rule) => Some(RecurrenceInput {

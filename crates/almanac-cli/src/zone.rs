@@ -1,7 +1,7 @@
 //! The local zone and the date/time forms accepted on the command line.
 
 use almanac_model::time::{
-    format_instant, format_wall_time, parse_date, parse_instant, parse_zone, to_instant, to_local,
+    format_instant, parse_date, parse_instant, parse_zone, to_instant, EventTime,
 };
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use chrono_tz::Tz;
@@ -50,25 +50,38 @@ fn bad_range(value: &str) -> almanac_model::AppError {
 }
 
 /// A `--start`/`--end` value for an event in `zone`: an RFC 3339 instant becomes the
-/// wall time in `zone`; anything else is passed through for the model to validate.
+/// wall time in `zone` (with its offset in the second pass of a DST fold, see
+/// [`EventTime`]); anything else is passed through for the model to validate.
 pub fn event_time(value: &str, zone: &str) -> String {
     match (parse_instant(value), parse_zone(zone)) {
-        (Some(t), Ok(tz)) if !value.trim().is_empty() => format_wall_time(to_local(t, tz)),
+        (Some(t), Ok(tz)) if !value.trim().is_empty() => EventTime::of(t, tz).to_string(),
         _ => value.trim().to_owned(),
     }
 }
 
 /// The default end of an event: one hour after a timed start, one day after an all-day one.
-pub fn default_end(start: &str, all_day: bool) -> String {
+pub fn default_end(start: &str, all_day: bool, zone: &str) -> String {
     if all_day {
         return parse_date(start)
             .and_then(|d| d.succ_opt())
             .map(almanac_model::time::format_date)
             .unwrap_or_else(|| start.to_owned());
     }
-    almanac_model::time::parse_wall_time(start)
-        .map(|t| format_wall_time(t + Duration::hours(1)))
-        .unwrap_or_else(|| start.to_owned())
+    shift_event_time(start, Duration::hours(1), zone).unwrap_or_else(|| start.to_owned())
+}
+
+/// A timed event's start or end moved by `by` (elapsed time, so an hour is an hour on a
+/// DST change day too); `None` when `value` is not a time of `zone`.
+pub fn shift_event_time(value: &str, by: Duration, zone: &str) -> Option<String> {
+    let tz = parse_zone(zone).ok()?;
+    let (t, _) = EventTime::parse(value)?.resolve(tz)?;
+    Some(EventTime::of(t + by, tz).to_string())
+}
+
+/// The instant of a timed event's start or end in `zone`.
+pub fn event_instant(value: &str, zone: &str) -> Option<DateTime<Utc>> {
+    let tz = parse_zone(zone).ok()?;
+    EventTime::parse(value)?.resolve(tz).map(|(t, _)| t)
 }
 
 pub fn instant_text(t: DateTime<Utc>) -> String {

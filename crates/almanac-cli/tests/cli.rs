@@ -687,6 +687,143 @@ fn export_then_import_reproduces_the_occurrences() {
 }
 
 #[test]
+fn times_in_the_repeated_hour_of_a_fall_back_keep_their_instants() {
+    // Europe/Berlin 2027-10-31: 03:00 CEST → 02:00 CET, so 02:00–02:59 happens twice.
+    let d = tempdir();
+    let spelled = |v: &Value| (v["input"]["start"].clone(), v["input"]["end"].clone());
+    // Instants on the command line; from the first 02:30 to the second 02:15.
+    let across = json(
+        d.path(),
+        &[
+            "events",
+            "add",
+            "--title",
+            "Across",
+            "--start",
+            "2027-10-31T00:30:00Z",
+            "--end",
+            "2027-10-31T01:15:00Z",
+        ],
+    );
+    assert_eq!(
+        spelled(&across),
+        (
+            "2027-10-31T02:30:00".into(),
+            "2027-10-31T02:15:00+01:00".into()
+        )
+    );
+    // The offset form directly; moving its start keeps its 30 minutes.
+    let second = add(
+        d.path(),
+        &[
+            "--title",
+            "Second",
+            "--start",
+            "2027-10-31T02:10+01:00",
+            "--end",
+            "2027-10-31T02:40+01:00",
+        ],
+    );
+    let moved = json(
+        d.path(),
+        &["events", "edit", &second, "--start", "2027-10-31T01:20:00Z"],
+    );
+    assert_eq!(
+        spelled(&moved),
+        (
+            "2027-10-31T02:20:00+01:00".into(),
+            "2027-10-31T02:50:00+01:00".into()
+        )
+    );
+    // Editing another field keeps the times.
+    let renamed = json(
+        d.path(),
+        &["events", "edit", &second, "--title", "Second pass"],
+    );
+    assert_eq!(spelled(&renamed), spelled(&moved));
+    // Another zone reads the wall times there; the offset was Berlin's.
+    let other = tempdir();
+    let id = add(
+        other.path(),
+        &["--title", "x", "--start", "2027-10-31T02:10+01:00"],
+    );
+    let rezoned = json(
+        other.path(),
+        &[
+            "--tz",
+            "Europe/London",
+            "events",
+            "edit",
+            &id,
+            "--title",
+            "y",
+        ],
+    );
+    assert_eq!(
+        spelled(&rezoned),
+        ("2027-10-31T02:10:00".into(), "2027-10-31T03:10:00".into())
+    );
+    let want = [
+        ("Across", "2027-10-31T00:30:00Z", "2027-10-31T01:15:00Z"),
+        (
+            "Second pass",
+            "2027-10-31T01:20:00Z",
+            "2027-10-31T01:50:00Z",
+        ),
+    ];
+    let got = |dir: &Path| -> Vec<(String, String, String)> {
+        occurrences(dir, "2027-10-31", "2027-10-31")
+            .iter()
+            .map(|o| {
+                (
+                    s(o, "title").into(),
+                    s(o, "start").into(),
+                    s(o, "end").into(),
+                )
+            })
+            .collect()
+    };
+    let want: Vec<(String, String, String)> = want
+        .iter()
+        .map(|(t, a, b)| ((*t).into(), (*a).into(), (*b).into()))
+        .collect();
+    assert_eq!(got(d.path()), want);
+    // An offset Berlin does not have then is refused.
+    let err = fails(
+        d.path(),
+        &[
+            "events",
+            "add",
+            "--title",
+            "x",
+            "--start",
+            "2027-10-31T02:10+05:00",
+        ],
+    );
+    assert!(
+        err.contains("UTC offset that Europe/Berlin does not have"),
+        "{err}"
+    );
+
+    // ICS: the second pass goes out in UTC (with a TZID it would read as the first) and
+    // comes back at the same instants.
+    let file = d.path().join("fold.ics");
+    ok(d.path(), &["export", "--ics", &file.to_string_lossy()]);
+    let text = std::fs::read_to_string(&file).unwrap_or_default();
+    for line in [
+        "DTSTART;TZID=Europe/Berlin:20271031T023000\r\n",
+        "DTEND:20271031T011500Z\r\n",
+        "DTSTART:20271031T012000Z\r\n",
+        "DTEND:20271031T015000Z\r\n",
+    ] {
+        assert!(text.contains(line), "{line:?} in {text}");
+    }
+    let b = tempdir();
+    ok(b.path(), &["import", "--ics", &file.to_string_lossy()]);
+    assert_eq!(got(b.path()), want);
+}
+
+#[test]
 fn import_of_foreign_ics_maps_the_fields() {
     let d = tempdir();
     let file = d.path().join("in.ics");

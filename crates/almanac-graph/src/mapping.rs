@@ -2,6 +2,7 @@
 //! every property Almanac does not model stays in `extra` and is written back as it
 //! came: a round trip never drops data.
 
+use almanac_model::time::EventTime;
 use almanac_model::{
     Attendee, AttendeeKind, Importance, MeetingProvider, OnlineMeeting, Person, Response,
     Sensitivity, ShowAs,
@@ -290,9 +291,13 @@ pub fn from_graph(v: &Value, fallback_zone: &str) -> Result<RemoteEvent, BadEven
 }
 
 /// A `dateTimeTimeZone` for a write: the wall time in the event's zone, named the
-/// Windows way when CLDR knows it (every mailbox accepts those), else in UTC.
+/// Windows way when CLDR knows it (every mailbox accepts those), else in UTC. Also in
+/// UTC when the instant is the second pass of a DST fold: `dateTime` has no offset, so
+/// the zone's wall time would name the first pass, an hour early (Outlook then shows
+/// that end of the event in UTC, at the right time).
 fn dttz(t: DateTime<Utc>, zone: &str) -> Value {
-    match (windows_zones::parse(zone), windows_zones::to_windows(zone)) {
+    let zone_tz = windows_zones::parse(zone).filter(|tz| EventTime::of(t, *tz).offset.is_none());
+    match (zone_tz, windows_zones::to_windows(zone)) {
         (Some(tz), Some(win)) => json!({
             "dateTime": t.with_timezone(&tz).naive_local().format("%Y-%m-%dT%H:%M:%S").to_string(),
             "timeZone": win,

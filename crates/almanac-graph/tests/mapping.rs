@@ -194,6 +194,28 @@ fn writing_back_keeps_what_almanac_does_not_model_and_sends_only_writable_fields
 }
 
 #[test]
+fn a_time_in_the_repeated_hour_of_a_fall_back_is_written_in_utc() {
+    // Berlin 2027-10-31 03:00 CEST → 02:00 CET. Graph's `dateTime` has no offset, so
+    // the second 02:15 (01:15Z) written as Berlin's 02:15 would be read as the first.
+    let mut e = from_graph(&meeting(), "UTC").expect("maps");
+    e.timing = Timing::Timed {
+        start: utc("2027-10-31T00:30:00Z"),
+        end: utc("2027-10-31T01:15:00Z"),
+        time_zone: "Europe/Berlin".into(),
+    };
+    let out = to_graph(&e).expect("writable");
+    assert_valid("event", &out);
+    assert_eq!(
+        out["start"],
+        json!({"dateTime": "2027-10-31T02:30:00", "timeZone": "W. Europe Standard Time"})
+    );
+    assert_eq!(
+        out["end"],
+        json!({"dateTime": "2027-10-31T01:15:00", "timeZone": "UTC"})
+    );
+}
+
+#[test]
 fn an_edited_location_replaces_the_old_object() {
     let mut e = from_graph(&meeting(), "UTC").expect("maps");
     e.location = "Café Lindt".into();

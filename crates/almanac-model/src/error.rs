@@ -105,6 +105,12 @@ pub enum ValidationError {
         value: String,
         expected: &'static str,
     },
+    #[error("The {field} \"{value}\" has a UTC offset that {zone} does not have at that time.")]
+    OffsetNotInZone {
+        field: &'static str,
+        value: String,
+        zone: String,
+    },
     #[error("The event ends before it starts.")]
     EndBeforeStart,
     #[error("An all-day event must span at least one day (the end date is exclusive).")]

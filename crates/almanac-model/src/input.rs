@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::recurrence::SeriesSpec;
-use crate::time::{parse_date, parse_wall_time, parse_zone, to_instant};
+use crate::time::{parse_date, parse_wall_time, parse_zone, EventTime};
 use crate::{EditScope, Importance, ShowAs, ValidationError};
 
 pub const MAX_TITLE_LEN: usize = 1_000;
@@ -34,7 +34,9 @@ pub struct EventInput {
     pub calendar_id: String,
     pub title: String,
     pub all_day: bool,
-    /// Timed: `YYYY-MM-DDTHH:MM[:SS]` in `time_zone`. All-day: `YYYY-MM-DD`.
+    /// Timed: `YYYY-MM-DDTHH:MM[:SS]` in `time_zone`, with the UTC offset after it
+    /// only for the second pass of a DST fold (`2027-10-31T02:15:00+01:00`; see
+    /// [`EventTime`]). All-day: `YYYY-MM-DD`.
     pub start: String,
     /// As `start`; for all-day events the end date is exclusive.
     pub end: String,
@@ -183,10 +185,9 @@ impl EventInput {
             input.end = crate::time::format_date(end);
             ValidTiming::AllDay { start, end }
         } else {
-            let start_local = wall_field("start", &input.start)?;
-            let end_local = wall_field("end", &input.end)?;
-            let start = to_instant(start_local, tz);
-            let end = to_instant(end_local, tz);
+            let (start, start_at) = event_time_field("start", &input.start, tz)?;
+            let (end, end_at) = event_time_field("end", &input.end, tz)?;
+            let (start_local, end_local) = (start_at.wall, end_at.wall);
             if end < start {
                 return Err(ValidationError::EndBeforeStart);
             }
@@ -195,8 +196,8 @@ impl EventInput {
                     max_days: MAX_SPAN_DAYS,
                 });
             }
-            input.start = crate::time::format_wall_time(start_local);
-            input.end = crate::time::format_wall_time(end_local);
+            input.start = start_at.to_string();
+            input.end = end_at.to_string();
             ValidTiming::Timed {
                 start_local,
                 end_local,
@@ -268,6 +269,25 @@ fn wall_field(field: &'static str, v: &str) -> Result<NaiveDateTime, ValidationE
         value: v.chars().take(60).collect(),
         expected: "date and time (YYYY-MM-DDTHH:MM)",
     })
+}
+
+/// A timed start or end: its instant in `tz` and its one spelling ([`EventTime`]).
+fn event_time_field(
+    field: &'static str,
+    v: &str,
+    tz: Tz,
+) -> Result<(DateTime<Utc>, EventTime), ValidationError> {
+    let t = EventTime::parse(v).ok_or_else(|| ValidationError::BadDateTime {
+        field,
+        value: v.chars().take(60).collect(),
+        expected: "date and time (YYYY-MM-DDTHH:MM)",
+    })?;
+    t.resolve(tz)
+        .ok_or_else(|| ValidationError::OffsetNotInZone {
+            field,
+            value: v.trim().chars().take(60).collect(),
+            zone: tz.name().to_owned(),
+        })
 }
 
 /// Parses a series instance key: a wall time, or a date for all-day series.

@@ -10,6 +10,9 @@ use chrono_tz::Tz;
 
 use crate::ValidationError;
 
+mod event_time;
+pub use event_time::EventTime;
+
 /// Parses an IANA zone name; Windows names and abbreviations are refused.
 pub fn parse_zone(name: &str) -> Result<Tz, ValidationError> {
     name.parse::<Tz>()

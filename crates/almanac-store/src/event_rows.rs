@@ -2,7 +2,7 @@
 
 use crate::cached::Cached;
 use almanac_model::recurrence::SeriesSpec;
-use almanac_model::time::{format_instant, parse_date, parse_wall_time, parse_zone};
+use almanac_model::time::{format_instant, parse_date, parse_zone, EventTime};
 use almanac_model::{
     EventInput, EventKind, EventView, Importance, RecurrenceInput, ShowAs, ValidEvent, ValidTiming,
 };
@@ -161,7 +161,9 @@ impl EventRow {
                 Duration::days((e - s).num_days()),
             )
         } else {
-            let s = parse_wall_time(&self.input.start).ok_or_else(|| corrupt("bad start"))?;
+            let s = EventTime::parse(&self.input.start)
+                .ok_or_else(|| corrupt("bad start"))?
+                .wall;
             let tz = parse_zone(&self.input.time_zone).map_err(|_| corrupt("bad zone"))?;
             (s, tz, Duration::seconds(self.end_utc - self.start_utc))
         };

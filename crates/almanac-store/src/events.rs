@@ -2,9 +2,7 @@
 //! Each write is one durable transaction: the row, its occurrence index rows and a
 //! change-feed row commit together or not at all.
 
-use almanac_model::time::{
-    format_date, format_wall_time, parse_date, parse_instant, parse_zone, to_local,
-};
+use almanac_model::time::{format_date, parse_date, parse_instant, parse_zone, EventTime};
 use almanac_model::{
     instance_key, EditScope, EventChange, EventInput, EventKind, EventMove, EventTarget, EventView,
     ValidEvent,
@@ -198,8 +196,8 @@ impl Store {
                 |v: &str| StoreError::BadRequest(format!("\"{v}\" is not an RFC 3339 instant."));
             let s = parse_instant(&mv.start).ok_or_else(|| bad(&mv.start))?;
             let e = parse_instant(&mv.end).ok_or_else(|| bad(&mv.end))?;
-            input.start = format_wall_time(to_local(s, tz));
-            input.end = format_wall_time(to_local(e, tz));
+            input.start = EventTime::of(s, tz).to_string();
+            input.end = EventTime::of(e, tz).to_string();
         }
         self.update_event(
             EventChange {

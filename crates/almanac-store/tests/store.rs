@@ -511,6 +511,59 @@ fn drag_move_of_one_occurrence_and_of_a_single_event() {
 }
 
 #[test]
+fn a_drag_into_the_repeated_hour_of_a_fall_back_keeps_the_instants() {
+    // Berlin 2027-10-31 03:00 CEST → 02:00 CET: 02:00–03:00 happens twice.
+    let (_d, mut s) = open();
+    let e = ok(s.create_event(
+        event(
+            "Call",
+            "2027-10-30T10:00",
+            "2027-10-30T11:00",
+            "Europe/Berlin",
+        ),
+        Source::UserWindow,
+        now(),
+    ));
+    // From the first 02:30 to the second 02:15, then wholly within the second pass.
+    for (start, end, spelled) in [
+        (
+            "2027-10-31T00:30:00Z",
+            "2027-10-31T01:15:00Z",
+            ("2027-10-31T02:30:00", "2027-10-31T02:15:00+01:00"),
+        ),
+        (
+            "2027-10-31T01:10:00Z",
+            "2027-10-31T01:40:00Z",
+            ("2027-10-31T02:10:00+01:00", "2027-10-31T02:40:00+01:00"),
+        ),
+    ] {
+        let v = ok(s.move_event(
+            EventMove {
+                id: e.id.clone(),
+                scope: EditScope::All,
+                original_start: None,
+                all_day: false,
+                start: start.into(),
+                end: end.into(),
+            },
+            Source::UserWindow,
+            now(),
+        ));
+        assert_eq!((v.input.start.as_str(), v.input.end.as_str()), spelled);
+        let got = ok(s.list_occurrences(&range("2027-10-30T00:00:00Z", "2027-11-01T00:00:00Z")));
+        assert_eq!(
+            got.iter()
+                .map(|o| (o.start.as_str(), o.end.as_str()))
+                .collect::<Vec<_>>(),
+            [(start, end)]
+        );
+    }
+    // Still so after the database is read back (the spelling is what is stored).
+    let again = ok(s.get_event(&e.id));
+    assert_eq!(again.input.start, "2027-10-31T02:10:00+01:00");
+}
+
+#[test]
 fn a_batch_is_all_or_nothing() {
     let (_d, mut s) = open();
     let good = event("First", "2026-11-23T09:00", "2026-11-23T10:00", "UTC");

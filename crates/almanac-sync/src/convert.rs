@@ -9,6 +9,7 @@
 
 use almanac_model::time::{
     format_date, format_wall_time, parse_date, parse_wall_time, parse_zone, to_instant, to_local,
+    EventTime,
 };
 use almanac_model::{instance_key, EventInput, EventKind, RecurrenceInput};
 use almanac_provider::{
@@ -76,8 +77,8 @@ fn row_with(
             let tz = parse_zone(&zone).map_err(|e| e.to_string())?;
             (
                 false,
-                format_wall_time(to_local(*start, tz)),
-                format_wall_time(to_local(*end, tz)),
+                EventTime::of(*start, tz).to_string(),
+                EventTime::of(*end, tz).to_string(),
                 zone,
             )
         }
@@ -169,10 +170,15 @@ pub fn from_row(row: &SyncedEvent, master: Option<&MasterInfo>) -> Result<Remote
         }
     } else {
         let tz = parse_zone(&i.time_zone).map_err(|e| e.to_string())?;
-        let bad = |v: &str| format!("\"{v}\" is not a wall time");
+        let at = |v: &str| {
+            EventTime::parse(v)
+                .and_then(|t| t.resolve(tz))
+                .map(|(instant, _)| instant)
+                .ok_or_else(|| format!("\"{v}\" is not a time of {}", i.time_zone))
+        };
         Timing::Timed {
-            start: to_instant(parse_wall_time(&i.start).ok_or_else(|| bad(&i.start))?, tz),
-            end: to_instant(parse_wall_time(&i.end).ok_or_else(|| bad(&i.end))?, tz),
+            start: at(&i.start)?,
+            end: at(&i.end)?,
             time_zone: i.time_zone.clone(),
         }
     };

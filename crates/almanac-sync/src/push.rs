@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use almanac_model::EventKind;
 use almanac_provider::{
     CalendarProvider, Change, ChangePage, Cursor, ErrorKind, ProviderError, RemoteCalendar,
-    RemoteEvent,
+    RemoteEvent, Timing,
 };
 use almanac_store::{EntryState, OutboxOp, OutboxRow, Store, SyncCalendar, SyncTx};
 
@@ -337,10 +337,10 @@ impl Pusher<'_> {
             local_id: o.event_id.clone(),
             remote_id: ev.remote_id.clone(),
             time_zone: match &ev.timing {
-                almanac_provider::Timing::Timed { time_zone, .. } => time_zone.clone(),
-                almanac_provider::Timing::AllDay { .. } => "UTC".into(),
+                Timing::Timed { time_zone, .. } => time_zone.clone(),
+                Timing::AllDay { .. } => "UTC".into(),
             },
-            all_day: matches!(ev.timing, almanac_provider::Timing::AllDay { .. }),
+            all_day: matches!(ev.timing, Timing::AllDay { .. }),
         };
         for key in rec.exdates.iter().filter(|d| !known.contains(d)) {
             let Ok(original) = crate::convert::original_start_of(key, &info) else {
@@ -409,8 +409,11 @@ impl Pusher<'_> {
             // The provider has what was sent (a replayed create can answer with an
             // earlier version instead: then ours must go out again) …
             // (The body by its text: a provider renders plain text as HTML.)
+            // (The times by their instants: Graph can name the second pass of a DST fold
+            // only in UTC, and answers with that zone.)
             let took_it = !changed_fields(&base, sent).iter().any(|f| match f {
                 crate::merge::Field::Body => base.body_text.trim() != sent.body_text.trim(),
+                crate::merge::Field::Timing => !same_instants(&base.timing, &sent.timing),
                 f => user_field(f),
             });
             // … and nothing changed here while the request was out.
@@ -507,6 +510,19 @@ impl Pusher<'_> {
 enum Outcome {
     Done,
     Remerged,
+}
+
+/// Whether two timings are the same span of time, whatever zone names them.
+fn same_instants(a: &Timing, b: &Timing) -> bool {
+    match (a, b) {
+        (
+            Timing::Timed { start, end, .. },
+            Timing::Timed {
+                start: s2, end: e2, ..
+            },
+        ) => start == s2 && end == e2,
+        _ => a == b,
+    }
 }
 
 /// A field the user edits (the rest — attendees' answers, the organizer, a meeting's

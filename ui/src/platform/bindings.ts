@@ -42,7 +42,9 @@ exdates: Array<string>,
 rdates: Array<string>, };
 export type EventInput = { calendarId: string, title: string, allDay: boolean, 
 /**
- * Timed: `YYYY-MM-DDTHH:MM[:SS]` in `time_zone`. All-day: `YYYY-MM-DD`.
+ * Timed: `YYYY-MM-DDTHH:MM[:SS]` in `time_zone`, with the UTC offset after it
+ * only for the second pass of a DST fold (`2027-10-31T02:15:00+01:00`; see
+ * [`EventTime`]). All-day: `YYYY-MM-DD`.
  */
 start: string, 
 /**

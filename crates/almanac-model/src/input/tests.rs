@@ -31,6 +31,32 @@ fn valid_timed_event_resolves_to_utc() {
 }
 
 #[test]
+fn times_in_the_second_pass_of_a_fold_keep_their_instant() {
+    // Berlin 2027-10-31 03:00 CEST → 02:00 CET: from the first 02:30 to the second 02:15
+    // is 45 minutes, and without the offset it would end before it starts.
+    let mut i = input();
+    i.start = "2027-10-31T02:30".into();
+    i.end = "2027-10-31T02:15:00+01:00".into();
+    let v = i.validate().unwrap_or_else(|e| panic!("{e}"));
+    let ValidTiming::Timed { start, end, .. } = v.timing else {
+        panic!("expected timed");
+    };
+    assert_eq!(crate::time::format_instant(start), "2027-10-31T00:30:00Z");
+    assert_eq!(crate::time::format_instant(end), "2027-10-31T01:15:00Z");
+    assert_eq!(v.input.start, "2027-10-31T02:30:00");
+    assert_eq!(v.input.end, "2027-10-31T02:15:00+01:00");
+    // An offset that only repeats what the wall time says is not kept.
+    let mut i = input();
+    i.start = "2027-10-31T02:30+02:00".into();
+    i.end = "2027-10-31T03:30+01:00".into();
+    let v = i.validate().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (v.input.start.as_str(), v.input.end.as_str()),
+        ("2027-10-31T02:30:00", "2027-10-31T03:30:00")
+    );
+}
+
+#[test]
 fn refusals_name_the_problem() {
     type Mutation = Box<dyn Fn(&mut EventInput)>;
     let cases: Vec<(Mutation, &str)> = vec![
@@ -55,6 +81,10 @@ fn refusals_name_the_problem() {
         (
             Box::new(|i| i.start = "next tuesday".into()),
             "not a valid date and time",
+        ),
+        (
+            Box::new(|i| i.start = "2026-11-23T09:00:00+05:00".into()),
+            "has a UTC offset that Europe/Berlin does not have",
         ),
         (
             Box::new(|i| {
