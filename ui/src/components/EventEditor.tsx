@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "react";
 import type { Calendar, Importance, ShowAs } from "../platform";
-import { REPEAT_OPTIONS, repeatFromRrule, rruleForRepeat, type FormState, type Repeat } from "../lib/editorForm";
+import { keptOffsets, REPEAT_OPTIONS, repeatFromRrule, rruleForRepeat, type FormState, type Repeat } from "../lib/editorForm";
 
 const SHOW_AS: ReadonlyArray<[ShowAs, string]> = [
   ["busy", "Busy"],
@@ -94,6 +94,7 @@ export function EventEditor(props: EditorProps) {
             <input id="ev-end-time" value={form.endTime} onChange={(e) => set("endTime", e.target.value)} placeholder="HH:MM" inputMode="numeric" />
           </label>
         </div>
+        {foldNote(form)}
 
         <div className="row">
           <label className="field">
@@ -208,5 +209,20 @@ export function EventEditor(props: EditorProps) {
         </div>
       </form>
     </div>
+  );
+}
+
+/** Says which of two equal clock times the event keeps on a DST fall-back night. */
+function foldNote(form: FormState) {
+  const kept = keptOffsets(form);
+  const which = [
+    kept.start && `starts at the second ${form.startTime} (UTC${kept.start})`,
+    kept.end && `ends at the second ${form.endTime} (UTC${kept.end})`,
+  ].filter(Boolean);
+  if (which.length === 0) return null;
+  return (
+    <p id="ev-fold-note" className="hint">
+      The clocks go back that night, so these times happen twice: the event {which.join(" and ")}.
+    </p>
   );
 }

@@ -4,6 +4,7 @@ import {
   blankForm,
   formToInput,
   inputToForm,
+  keptOffsets,
   parseCategories,
   rebaseOnSeries,
   repeatFromRrule,
@@ -43,6 +44,34 @@ describe("form ↔ input", () => {
   });
   it("parses categories", () => {
     expect(parseCategories(" a, ,b ,c,")).toEqual(["a", "b", "c"]);
+  });
+});
+
+describe("a DST fall-back's second pass", () => {
+  // Berlin 2027-10-31: 03:00 CEST → 02:00 CET, so 02:00–02:59 happens twice.
+  const second = input({ start: "2027-10-31T02:10:00+01:00", end: "2027-10-31T02:40:00+01:00" });
+  it("is sent back with its offset while the fields say the same", () => {
+    const f = inputToForm(second);
+    expect([f.startTime, f.endTime]).toEqual(["02:10", "02:40"]);
+    expect(keptOffsets(f)).toEqual({ start: "+01:00", end: "+01:00" });
+    const out = formToInput({ ...f, title: "Renamed" }, null);
+    expect([out.start, out.end]).toEqual([second.start, second.end]);
+  });
+  it("is let go when the user changes the time or the zone", () => {
+    const f = inputToForm(second);
+    const moved = formToInput({ ...f, startTime: "02:20" }, null);
+    expect([moved.start, moved.end]).toEqual(["2027-10-31T02:20", second.end]);
+    const rezoned = { ...f, timeZone: "Europe/Paris" };
+    expect(keptOffsets(rezoned)).toEqual({ start: "", end: "" });
+    expect(formToInput(rezoned, null).start).toBe("2027-10-31T02:10");
+  });
+  it("is recovered from an occurrence's instants", () => {
+    const f = withOccurrenceTimes(inputToForm(input()), {
+      allDay: false, start: "2027-10-31T00:30:00Z", end: "2027-10-31T01:15:00Z",
+    });
+    expect([f.startTime, f.endTime]).toEqual(["02:30", "02:15"]);
+    const out = formToInput(f, null);
+    expect([out.start, out.end]).toEqual(["2027-10-31T02:30", "2027-10-31T02:15+01:00"]);
   });
 });
 

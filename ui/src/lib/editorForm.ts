@@ -1,8 +1,10 @@
 import type { EventInput, Importance, Occurrence, RecurrenceInput, ShowAs } from "../platform";
 import {
   addDays,
+  eventTimeOffset,
   exclusiveToInclusiveEnd,
   inclusiveToExclusiveEnd,
+  instantToEventTime,
   instantToWall,
   localDateString,
   shiftWall,
@@ -44,6 +46,12 @@ export type FormState = {
   showAs: ShowAs;
   importance: Importance;
   categories: string; // comma separated
+  /**
+   * The exact start and end the form was filled from. One in the second pass of a DST
+   * fall-back carries its UTC offset, which the date and time fields cannot show; it
+   * is sent back while those fields (and the zone) still say the same.
+   */
+  exact: { start: string; end: string; timeZone: string } | null;
 };
 
 export function repeatFromRrule(rrule: string | null | undefined): Repeat {
@@ -88,6 +96,22 @@ export function inputToForm(input: EventInput): FormState {
     showAs: input.showAs,
     importance: input.importance,
     categories: input.categories.join(", "),
+    exact: input.allDay ? null : { start: input.start, end: input.end, timeZone: input.timeZone },
+  };
+}
+
+/** `wall` from the form, or the exact time it was filled from if that is the same. */
+function keepExact(wall: string, exact: string | undefined, f: FormState): string {
+  if (!exact || f.exact?.timeZone !== f.timeZone || !eventTimeOffset(exact)) return wall;
+  return exact.slice(0, 16) === wall ? exact : wall;
+}
+
+/** The second-pass offsets the form keeps ("" for none; see `FormState.exact`). */
+export function keptOffsets(f: FormState): { start: string; end: string } {
+  if (f.allDay) return { start: "", end: "" };
+  return {
+    start: eventTimeOffset(keepExact(`${f.startDate}T${f.startTime}`, f.exact?.start, f)),
+    end: eventTimeOffset(keepExact(`${f.endDate}T${f.endTime}`, f.exact?.end, f)),
   };
 }
 
@@ -104,8 +128,8 @@ export function formToInput(f: FormState, base: RecurrenceInput | null): EventIn
     calendarId: f.calendarId,
     title: f.title,
     allDay: f.allDay,
-    start: f.allDay ? f.startDate : `${f.startDate}T${f.startTime}`,
-    end: f.allDay ? inclusiveToExclusiveEnd(f.endDate) : `${f.endDate}T${f.endTime}`,
+    start: f.allDay ? f.startDate : keepExact(`${f.startDate}T${f.startTime}`, f.exact?.start, f),
+    end: f.allDay ? inclusiveToExclusiveEnd(f.endDate) : keepExact(`${f.endDate}T${f.endTime}`, f.exact?.end, f),
     timeZone: f.timeZone,
     recurrence,
     location: f.location,
@@ -143,6 +167,7 @@ export function blankForm(opts: {
     showAs: "busy",
     importance: "normal",
     categories: "",
+    exact: null,
   };
 }
 
@@ -162,6 +187,9 @@ export function withOccurrenceTimes(f: FormState, o: Pick<Occurrence, "start" | 
     startTime: o.allDay ? f.startTime : timePart(r.start, f.startTime),
     endDate: o.allDay ? exclusiveToInclusiveEnd(r.end) : datePart(r.end),
     endTime: o.allDay ? f.endTime : timePart(r.end, f.endTime),
+    exact: o.allDay
+      ? null
+      : { start: instantToEventTime(o.start, f.timeZone), end: instantToEventTime(o.end, f.timeZone), timeZone: f.timeZone },
   };
 }
 

@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
 import {
   addDays,
+  eventTimeOffset,
   exclusiveToInclusiveEnd,
   inclusiveToExclusiveEnd,
+  instantToEventTime,
   instantToWall,
   nextFullHour,
   shiftWall,
@@ -37,6 +39,22 @@ describe("wallToInstant", () => {
   it("moves times in the spring-forward gap forward", () => {
     // 2025-03-30 02:30 does not exist in Berlin → 03:30 CEST
     expect(wallToInstant("2025-03-30T02:30", "Europe/Berlin").toISOString()).toBe("2025-03-30T01:30:00.000Z");
+  });
+});
+
+describe("event times", () => {
+  it("carry an offset only in the second pass of a fall-back", () => {
+    // Berlin 2027-10-31 03:00 CEST → 02:00 CET; New York 2026-11-01 02:00 EDT → 01:00 EST.
+    expect(instantToEventTime("2027-10-31T00:15:00Z", "Europe/Berlin")).toBe("2027-10-31T02:15");
+    expect(instantToEventTime("2027-10-31T01:15:00Z", "Europe/Berlin")).toBe("2027-10-31T02:15+01:00");
+    expect(instantToEventTime("2027-10-31T02:15:00Z", "Europe/Berlin")).toBe("2027-10-31T03:15");
+    expect(instantToEventTime("2026-11-01T06:30:00Z", "America/New_York")).toBe("2026-11-01T01:30-05:00");
+  });
+  it("read their offset", () => {
+    expect(eventTimeOffset("2027-10-31T02:15:00+01:00")).toBe("+01:00");
+    expect(eventTimeOffset("2027-10-31T02:15-05:00")).toBe("-05:00");
+    expect(eventTimeOffset("2027-10-31T02:15:00")).toBe("");
+    expect(eventTimeOffset("2027-10-31")).toBe("");
   });
 });
 

@@ -99,6 +99,31 @@ export function wallToInstant(wall: string, timeZone: string): Date {
   return new Date(valid.length ? Math.min(...valid) : Math.max(...candidates));
 }
 
+/**
+ * The UTC offset at the end of an event time ("+01:00"), or "". The model writes one
+ * only for the second pass of a DST fall-back, which the wall time alone cannot name
+ * (a wall time that happens twice means the first).
+ */
+export function eventTimeOffset(time: string): string {
+  const m = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?([+-]\d{2}:\d{2}(?::\d{2})?|Z)$/i.exec(time);
+  return m ? m[1] : "";
+}
+
+/**
+ * Instant → event time in `timeZone` as the model keeps it: "YYYY-MM-DDTHH:MM", with
+ * the UTC offset appended only when that wall time happens twice and the instant is
+ * the second.
+ */
+export function instantToEventTime(instant: Date | string, timeZone: string): string {
+  const d = typeof instant === "string" ? new Date(instant) : instant;
+  const wall = instantToWall(d, timeZone);
+  const minute = Math.floor(d.getTime() / 60000) * 60000;
+  if (wallToInstant(wall, timeZone).getTime() === minute) return wall;
+  const offset = Math.round(zoneOffsetMs(minute, timeZone) / 60000);
+  const abs = Math.abs(offset);
+  return `${wall}${offset < 0 ? "-" : "+"}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+}
+
 /** Add whole days to a "YYYY-MM-DD" date. */
 export function addDays(date: string, days: number): string {
   const p = parseWall(date);
