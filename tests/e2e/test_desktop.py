@@ -4,10 +4,14 @@ Run by tests/e2e/run.sh inside Xvfb + a D-Bus session, with tauri-driver on :444
 Creates an event through the UI, sees it in the week view, restarts the app and sees
 it again; checks that a bad edit shows its error and keeps the dialog; creates an event
 by drag-selecting a range, then moves and resizes it with the mouse; edits one
-occurrence of a series ("only this occurrence") and then deletes the whole series.
+occurrence of a series ("only this occurrence") and then deletes the whole series;
+edits an event in the repeated hour of a DST fall-back (seeded with the CLI) and checks
+it kept its time.
 Screenshots go to tests/e2e/artifacts/.
 """
+import json
 import os
+import subprocess
 import sys
 import time
 import traceback
@@ -244,6 +248,54 @@ def test_drag_to_create_move_and_resize():
     finally:
         s.quit()
     time.sleep(1.5)
+
+
+CLI = os.path.join(os.path.dirname(os.environ["ALMANAC_APP"]), "almanac")
+
+
+def cli(*args):
+    """The `almanac` CLI built beside the app, on the app's data directory (Berlin time)."""
+    assert os.access(CLI, os.X_OK), f"{CLI} not found; build it with 'cargo build -p almanac-cli'"
+    out = subprocess.run([CLI, "--tz", "Europe/Berlin", *args], check=True,
+                         capture_output=True, text=True, timeout=30)
+    return out.stdout
+
+
+def test_an_event_in_the_repeated_hour_keeps_its_time_through_the_editor():
+    # Berlin 2027-10-31: 03:00 CEST → 02:00 CET, so 02:10 happens twice. The event is
+    # at the second 02:10–02:40 (01:10–01:40 UTC); the editor's fields show 02:10, and
+    # saving another field must not move it to the first (an hour early).
+    tag = uuid.uuid4().hex[:6]
+    title, renamed = f"E2E night shift {tag}", f"E2E night shift renamed {tag}"
+    cli("events", "add", "--title", title,
+        "--start", "2027-10-31T01:10:00Z", "--end", "2027-10-31T01:40:00Z")
+    s = launch()
+    try:
+        view_title = "return document.querySelector('#view-title').textContent.trim()"
+        s.click("#btn-view-month")
+        for _ in range(30):
+            if s.execute(view_title) == "October 2027":
+                break
+            s.click("#btn-next")
+            time.sleep(0.15)
+        assert s.execute(view_title) == "October 2027", s.execute(view_title)
+        s.wait_for(f'[data-title="{title}"]')
+        s.execute("document.querySelector(arguments[0]).click()", f'[data-title="{title}"]')
+        s.wait_for("#event-editor")
+        assert editor_fields(s) == ("2027-10-31", "02:10", "02:40"), editor_fields(s)
+        note = s.text("#ev-fold-note")
+        assert "second 02:10 (UTC+01:00)" in note, f"the editor says which 02:10: {note!r}"
+        s.screenshot(os.path.join(ART, "08-fold-editor.png"))
+        s.set_value("#ev-title", renamed)
+        s.click("#ev-save")
+        s.wait_gone("#event-editor")
+        s.wait_for(f'[data-title="{renamed}"]')
+    finally:
+        s.quit()
+    time.sleep(1.5)  # let the app release the data directory
+    listed = json.loads(cli("--json", "events", "list", "--from", "2027-10-31", "--to", "2027-10-31"))
+    got = [(o["start"], o["end"]) for o in listed if o["title"] == renamed]
+    assert got == [("2027-10-31T01:10:00Z", "2027-10-31T01:40:00Z")], f"saved: {listed}"
 
 
 def main():

@@ -39,10 +39,11 @@ fn now() -> DateTime<Utc> {
         .expect("now")
 }
 
-fn sign_in(store: &Mutex<Store>, provider: Provider, email: &str) -> String {
+/// A new store with one signed-in account: (its directory, the store, the account id).
+fn signed_in(provider: Provider, email: &str) -> (tempfile::TempDir, Mutex<Store>, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut store = Store::open_at(dir.path()).expect("store");
     let (account, _) = store
-        .lock()
-        .expect("store")
         .record_sign_in(
             &SignedIn {
                 provider,
@@ -54,7 +55,7 @@ fn sign_in(store: &Mutex<Store>, provider: Provider, email: &str) -> String {
             now().timestamp(),
         )
         .expect("sign in");
-    account.id
+    (dir, Mutex::new(store), account.id)
 }
 
 fn run(store: &Mutex<Store>, provider: &dyn CalendarProvider, account: &str) -> RunSummary {
@@ -75,17 +76,20 @@ fn run(store: &Mutex<Store>, provider: &dyn CalendarProvider, account: &str) -> 
     s
 }
 
-/// (title, start, end) of every occurrence on that night, in the store.
-fn stored(store: &Mutex<Store>) -> Vec<(String, String, String)> {
-    let mut out: Vec<_> = store
-        .lock()
-        .expect("store")
+/// The store's occurrences on that night.
+fn night(store: &mut Store) -> Vec<almanac_model::Occurrence> {
+    store
         .list_occurrences(&RangeQuery {
             from: "2027-10-30T12:00:00Z".into(),
             to: "2027-10-31T12:00:00Z".into(),
             calendar_ids: None,
         })
         .expect("occurrences")
+}
+
+/// (title, start, end) of every occurrence on that night, in the store.
+fn stored(store: &Mutex<Store>) -> Vec<(String, String, String)> {
+    let mut out: Vec<_> = night(&mut store.lock().expect("store"))
         .into_iter()
         .map(|o| (o.title, o.start, o.end))
         .collect();
@@ -104,16 +108,7 @@ fn expected(suffix: &str) -> Vec<(String, String, String)> {
 /// event's own fields sent back with a new title.
 fn rename_all(store: &Mutex<Store>, suffix: &str) {
     let mut store = store.lock().expect("store");
-    let ids: Vec<String> = store
-        .list_occurrences(&RangeQuery {
-            from: "2027-10-30T12:00:00Z".into(),
-            to: "2027-10-31T12:00:00Z".into(),
-            calendar_ids: None,
-        })
-        .expect("occurrences")
-        .into_iter()
-        .map(|o| o.event_id)
-        .collect();
+    let ids: Vec<String> = night(&mut store).into_iter().map(|o| o.event_id).collect();
     for id in ids {
         let mut input = store.get_event(&id).expect("event").input;
         input.title.push_str(suffix);
@@ -198,9 +193,7 @@ fn google_events_in_a_fold_keep_their_instants_both_ways() {
             .expect("seed");
     }
     let google = cloud.client();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = Mutex::new(Store::open_at(dir.path()).expect("store"));
-    let account = sign_in(&store, Provider::Google, EMAIL);
+    let (_dir, store, account) = signed_in(Provider::Google, EMAIL);
 
     // Pulled: both kept (the first used to be refused as ending before it starts, the
     // second stored an hour early).
@@ -289,9 +282,7 @@ fn graph_events_in_a_fold_keep_their_instants_both_ways() {
     .expect("api");
     let base = url::Url::parse(&format!("{}/v1.0", cloud.base_url)).expect("url");
     let graph = GraphCalendar::new(api, base, GRAPH_EMAIL, "Europe/Berlin");
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = Mutex::new(Store::open_at(dir.path()).expect("store"));
-    let account = sign_in(&store, Provider::Microsoft, GRAPH_EMAIL);
+    let (_dir, store, account) = signed_in(Provider::Microsoft, GRAPH_EMAIL);
 
     let s = run(&store, &graph, &account);
     assert_eq!((s.pulled, s.pushed), (2, 0), "{s:?}");
