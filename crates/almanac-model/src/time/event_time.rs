@@ -213,6 +213,46 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Any instant in any zone (all of the tz database, 1850–2100) is spelled with
+        /// an offset exactly when its wall time alone names another instant, and the
+        /// spelling reads back as that instant, spelled the same.
+        #[test]
+        fn every_spelling_names_its_instant_and_only_it(
+            zone in 0..chrono_tz::TZ_VARIANTS.len(),
+            secs in -3_786_825_600i64..4_102_444_800,
+        ) {
+            let tz = chrono_tz::TZ_VARIANTS[zone];
+            let instant = DateTime::from_timestamp(secs - secs.rem_euclid(60), 0)
+                .unwrap_or_default();
+            let t = EventTime::of(instant, tz);
+            proptest::prop_assert_eq!(
+                t.offset.is_some(),
+                to_instant(t.wall, tz) != instant,
+                "{} in {}", t, tz
+            );
+            let parsed = EventTime::parse(&t.to_string());
+            proptest::prop_assert_eq!(parsed, Some(t));
+            proptest::prop_assert_eq!(t.resolve(tz), Some((instant, t)), "{} in {}", t, tz);
+        }
+    }
+
+    #[test]
+    fn an_offset_with_seconds_round_trips() {
+        // New York left local mean time (-04:56:02) for EST at noon on 1883-11-18: the
+        // clocks went back 3 min 58 s, so 12:00:00–12:03:57 happened twice.
+        let ny = parse_zone("America/New_York").unwrap_or(Tz::UTC);
+        let t = EventTime::of(at("1883-11-18T17:01:00Z"), ny);
+        assert_eq!(t.to_string(), "1883-11-18T12:01:00-05:00");
+        let first = EventTime::of(at("1883-11-18T16:58:00Z"), ny);
+        assert_eq!(first.to_string(), "1883-11-18T12:01:58");
+        let lmt = EventTime::parse("1883-11-18T12:01:58-04:56:02");
+        assert_eq!(
+            lmt.and_then(|t| t.resolve(ny)).map(|(i, _)| i),
+            Some(at("1883-11-18T16:58:00Z"))
+        );
+    }
+
     #[test]
     fn malformed_offsets_are_not_event_times() {
         for s in [
