@@ -67,6 +67,8 @@ impl When {
     /// falls in the second pass of a DST fold there keeps its offset ([`EventTime`]).
     fn event_time_in(self, zone: Tz) -> String {
         match self {
+            // In its own zone a wall time is kept as written (a gap's too).
+            Self::Zoned(t, z) if z == zone => format_wall_time(t),
             Self::Utc(_) | Self::Zoned(..) => {
                 EventTime::of(self.instant_in(zone), zone).to_string()
             }
