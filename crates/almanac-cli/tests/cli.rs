@@ -821,6 +821,22 @@ fn times_in_the_repeated_hour_of_a_fall_back_keep_their_instants() {
     let b = tempdir();
     ok(b.path(), &["import", "--ics", &file.to_string_lossy()]);
     assert_eq!(got(b.path()), want);
+    // A TZID time in the event's own zone is kept as written, even in a gap.
+    let gap = d.path().join("gap.ics");
+    write(
+        &gap,
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:test\r\nBEGIN:VEVENT\r\nUID:gap-1\r\n\
+         DTSTART;TZID=Europe/Berlin:20270328T023000\r\nDTEND;TZID=Europe/Berlin:20270328T040000\r\n\
+         SUMMARY:Gap\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+    );
+    let c = tempdir();
+    let out = json(c.path(), &["import", "--ics", &gap.to_string_lossy()]);
+    let id = out["created"][0].as_str().unwrap_or_default().to_owned();
+    let view = json(c.path(), &["events", "edit", &id, "--title", "Gap"]);
+    assert_eq!(
+        spelled(&view),
+        ("2027-03-28T02:30:00".into(), "2027-03-28T04:00:00".into())
+    );
 }
 
 #[test]
