@@ -126,6 +126,12 @@ def scenario():
     assert notifications() == 1, f"{notifications()} notifications, want exactly 1"
     print("ok   revoked grant: Action required, one notification across restarts", flush=True)
 
+    # From the reconnect on, tokens of the usual hour. A 60 s token is inside the
+    # refresh-ahead margin, so the app refreshes before every request; the fake's Google
+    # rotates refresh tokens and revokes the grant when an old one comes back (RFC 9700
+    # §4.14.2), so ending the app while a refresh is in flight — its answer never
+    # stored — left the account needing a sign-in for test_sync.py (seen in CI).
+    control("config", {"access_token_lifetime_secs": 3599})
     s = launch()
     try:
         open_settings(s)
