@@ -255,20 +255,22 @@ impl EventInput {
     }
 }
 
-fn date_field(field: &'static str, v: &str) -> Result<NaiveDate, ValidationError> {
-    parse_date(v).ok_or_else(|| ValidationError::BadDateTime {
+fn bad_date_time(field: &'static str, v: &str, expected: &'static str) -> ValidationError {
+    ValidationError::BadDateTime {
         field,
         value: v.chars().take(60).collect(),
-        expected: "date (YYYY-MM-DD)",
-    })
+        expected,
+    }
 }
 
+fn date_field(field: &'static str, v: &str) -> Result<NaiveDate, ValidationError> {
+    parse_date(v).ok_or_else(|| bad_date_time(field, v, "date (YYYY-MM-DD)"))
+}
+
+const WALL_TIME: &str = "date and time (YYYY-MM-DDTHH:MM)";
+
 fn wall_field(field: &'static str, v: &str) -> Result<NaiveDateTime, ValidationError> {
-    parse_wall_time(v).ok_or_else(|| ValidationError::BadDateTime {
-        field,
-        value: v.chars().take(60).collect(),
-        expected: "date and time (YYYY-MM-DDTHH:MM)",
-    })
+    parse_wall_time(v).ok_or_else(|| bad_date_time(field, v, WALL_TIME))
 }
 
 /// A timed start or end: its instant in `tz` and its one spelling ([`EventTime`]).
@@ -277,11 +279,7 @@ fn event_time_field(
     v: &str,
     tz: Tz,
 ) -> Result<(DateTime<Utc>, EventTime), ValidationError> {
-    let t = EventTime::parse(v).ok_or_else(|| ValidationError::BadDateTime {
-        field,
-        value: v.chars().take(60).collect(),
-        expected: "date and time (YYYY-MM-DDTHH:MM)",
-    })?;
+    let t = EventTime::parse(v).ok_or_else(|| bad_date_time(field, v, WALL_TIME))?;
     t.resolve(tz)
         .ok_or_else(|| ValidationError::OffsetNotInZone {
             field,
