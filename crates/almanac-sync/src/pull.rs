@@ -13,7 +13,7 @@ use crate::apply::{apply, Applied, Ctx};
 use crate::convert::{normalise_owned, MasterInfo};
 use crate::error::SyncError;
 use crate::local::load;
-use crate::plan::{listed_ids, plan_page, plan_reconcile, MassDeleteGuard};
+use crate::plan::{change_id, listed_ids, plan_page, plan_reconcile, MassDeleteGuard};
 use crate::run::{lock, Clock, SyncOptions};
 
 /// How far (days) a windowed lineage's end may fall behind a fresh window's before
@@ -197,15 +197,16 @@ impl Puller<'_> {
                 Vec::new()
             };
             let page = self.prepare(page).await?;
-            let applied = self.commit(&page, starts, &listed, window, &tombstones, &stored)?;
+            let page_cursor = page.cursor.clone();
+            let applied = self.commit(page, starts, &listed, window, &tombstones, &stored)?;
             stored = (
-                Some(store_cursor(&page.cursor)),
+                Some(store_cursor(&page_cursor)),
                 Some((window.start.timestamp(), window.end.timestamp())),
             );
             self.applied.changed += applied.changed;
             self.applied.conflicts += applied.conflicts;
             self.applied.skipped += applied.skipped;
-            match page.cursor {
+            match page_cursor {
                 Cursor::More(c) => cursor = Some(c),
                 Cursor::Done(_) => return Ok(()),
             }
@@ -219,7 +220,7 @@ impl Puller<'_> {
     /// the reconcile, in one transaction.
     fn commit(
         &self,
-        page: &ChangePage,
+        mut page: ChangePage,
         starts: bool,
         listed: &[String],
         window: Window,
@@ -232,11 +233,10 @@ impl Puller<'_> {
         let windowed = self.opts.windowed;
         let run_id = self.run_id;
         let now = (self.clock)().timestamp();
-        let linked = self.linked_creates(page)?;
+        let linked = self.linked_creates(&page)?;
         lock(self.store).sync_step(now, |tx| -> Result<Applied, Stop> {
             // Our creates deleted here before their answer came: the listing shows
             // them by their key; they are deleted at the provider, not brought back.
-            let mut page = std::borrow::Cow::Borrowed(page);
             for (outbox_id, key) in tx.tombstones(&cal.id)? {
                 let Some(remote_id) = linked.get(&key) else {
                     continue;
@@ -246,14 +246,13 @@ impl Puller<'_> {
                     _ => None,
                 });
                 tx.aim_tombstone(outbox_id, remote_id, etag.as_deref())?;
-                page.to_mut()
-                    .changes
+                page.changes
                     .retain(|c| !matches!(c, Change::Upsert(ev) if &ev.remote_id == remote_id));
             }
-            let page = page.as_ref();
             let ids: Vec<&str> = page.changes.iter().map(change_id).collect();
             let mut local = load(tx.entries_for(&cal.id, &ids)?, &linked)?;
             local.index = local.index.with_total(tx.counted(&cal.id)?);
+            let (full_listing, cursor) = (page.full_listing, page.cursor.clone());
             let plan = plan_page(&local.index, page, policy, guard);
             if let Some(trip) = plan.guard {
                 return Err(Stop::Held(hold_of(trip)));
@@ -267,10 +266,10 @@ impl Puller<'_> {
             if starts {
                 tx.listing_start(&cal.id)?;
             }
-            if page.full_listing {
+            if full_listing {
                 tx.listing_add(&cal.id, listed.iter().map(String::as_str))?;
             }
-            if page.full_listing && matches!(page.cursor, Cursor::Done(_)) {
+            if full_listing && matches!(cursor, Cursor::Done(_)) {
                 let listed = tx.listing_ids(&cal.id)?;
                 // Only what the listing lacks can go, except in a windowed listing,
                 // where the guard's whole is what lies inside the window.
@@ -303,7 +302,7 @@ impl Puller<'_> {
                 applied.conflicts += more.conflicts;
                 applied.skipped += more.skipped;
             }
-            if matches!(page.cursor, Cursor::Done(_)) {
+            if matches!(cursor, Cursor::Done(_)) {
                 // A round that began after these creates were sent did not show them:
                 // they never landed, and there is nothing to delete.
                 for (outbox_id, _) in tx.tombstones(&cal.id)? {
@@ -312,12 +311,12 @@ impl Puller<'_> {
                     }
                 }
             }
-            let cursor = store_cursor(&page.cursor);
+            let stored_form = store_cursor(&cursor);
             let span = Some((window.start.timestamp(), window.end.timestamp()));
-            if stored.0.as_deref() != Some(cursor.as_str()) || stored.1 != span {
-                tx.set_cursor(&cal.id, Some(&cursor), span)?;
+            if stored.0.as_deref() != Some(stored_form.as_str()) || stored.1 != span {
+                tx.set_cursor(&cal.id, Some(&stored_form), span)?;
             }
-            if matches!(page.cursor, Cursor::Done(_)) && cal.hold.is_some() {
+            if matches!(cursor, Cursor::Done(_)) && cal.hold.is_some() {
                 tx.set_hold(&cal.id, None)?;
             }
             Ok(applied)
@@ -456,13 +455,6 @@ impl Puller<'_> {
             full_listing,
             restarted,
         })
-    }
-}
-
-fn change_id(c: &Change) -> &str {
-    match c {
-        Change::Upsert(ev) => &ev.remote_id,
-        Change::Removed { remote_id } => remote_id,
     }
 }
 

@@ -496,7 +496,7 @@ impl Pusher<'_> {
         };
         lock(self.store).sync_step(now, |tx| -> Result<usize, SyncError> {
             let local = load(tx.entries(&self.cal.id)?, &HashMap::new())?;
-            let plan = plan_page(&local.index, &page, policy, None);
+            let plan = plan_page(&local.index, page, policy, None);
             let ctx = Ctx {
                 calendar_id: &self.cal.id,
                 run_id: Some(self.run_id),

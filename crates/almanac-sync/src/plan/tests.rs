@@ -203,7 +203,7 @@ fn run(cases: Vec<Case>) {
         let index = LocalIndex::new(c.entries);
         let plan = plan_page(
             &index,
-            &page(c.changes),
+            page(c.changes),
             c.policy,
             Some(MassDeleteGuard::default()),
         );
@@ -588,7 +588,7 @@ fn the_last_change_of_a_remote_id_wins() {
     let index = LocalIndex::new(vec![]);
     let plan = plan_page(
         &index,
-        &page(vec![up("R", "e1", title_mine), up("R", "e2", room_2)]),
+        page(vec![up("R", "e1", title_mine), up("R", "e2", room_2)]),
         Ask,
         None,
     );
@@ -619,7 +619,7 @@ fn ops_carry_the_versions_the_executor_needs() {
     let remote = ev("R", "e2").tap(room_2);
     let plan = plan_page(
         &index,
-        &page(vec![Change::Upsert(Box::new(remote.clone()))]),
+        page(vec![Change::Upsert(Box::new(remote.clone()))]),
         Policy::Ask,
         None,
     );
@@ -638,7 +638,7 @@ fn ops_carry_the_versions_the_executor_needs() {
     let remote = ev("R", "e2").tap(title_theirs).tap(room_2);
     let plan = plan_page(
         &index,
-        &page(vec![Change::Upsert(Box::new(remote.clone()))]),
+        page(vec![Change::Upsert(Box::new(remote.clone()))]),
         Policy::Ask,
         None,
     );
@@ -666,7 +666,7 @@ fn ops_carry_the_versions_the_executor_needs() {
 
     let plan = plan_page(
         &index,
-        &page(vec![up("R", "e2", title_theirs)]),
+        page(vec![up("R", "e2", title_theirs)]),
         Policy::KeepBoth,
         None,
     );
@@ -677,7 +677,7 @@ fn ops_carry_the_versions_the_executor_needs() {
     assert_eq!((copy.title.as_str(), copy.remote_id.as_str()), ("Mine", ""));
 
     let index = LocalIndex::new(vec![uid_create(title_mine)]);
-    let plan = plan_page(&index, &page(vec![up("R", "e1", keep)]), Policy::Ask, None);
+    let plan = plan_page(&index, page(vec![up("R", "e1", keep)]), Policy::Ask, None);
     let [Op::LinkCreated { event, base, .. }] = plan.ops.as_slice() else {
         panic!("link: {:?}", plan.ops);
     };
@@ -820,7 +820,7 @@ fn the_mass_deletion_guard() {
         (40, 40, true),
     ] {
         let index = LocalIndex::new(many_synced(size));
-        let plan = plan_page(&index, &removals(removed), Policy::Ask, guard);
+        let plan = plan_page(&index, removals(removed), Policy::Ask, guard);
         let want = trips.then_some(GuardTrip {
             would_delete: removed,
             total: size,
@@ -828,7 +828,7 @@ fn the_mass_deletion_guard() {
         assert_eq!(plan.guard, want, "{removed} of {size}");
         assert_eq!(plan.ops.is_empty(), trips, "{removed} of {size}: no ops");
         // Confirmed by the user: no guard.
-        let plan = plan_page(&index, &removals(removed), Policy::Ask, None);
+        let plan = plan_page(&index, removals(removed), Policy::Ask, None);
         assert_eq!((plan.guard, plan.ops.len()), (None, removed));
     }
 
@@ -841,7 +841,7 @@ fn the_mass_deletion_guard() {
             title_mine,
         );
     }
-    let plan = plan_page(&LocalIndex::new(entries), &removals(10), Policy::Ask, guard);
+    let plan = plan_page(&LocalIndex::new(entries), removals(10), Policy::Ask, guard);
     assert_eq!(
         plan.guard,
         Some(GuardTrip {
@@ -902,7 +902,7 @@ fn stats_count_the_plan() {
     ]);
     let plan = plan_page(
         &index,
-        &page(vec![
+        page(vec![
             up("R1", "e2", room_2),       // applied
             rm("R2"),                     // deleted
             up("R3", "e2", room_2),       // merged, pushed
@@ -1214,10 +1214,10 @@ proptest! {
         policy in arb_policy(),
     ) {
         let index = LocalIndex::new(entries.clone());
-        let plan = plan_page(&index, &page, policy, Some(MassDeleteGuard::default()));
+        let plan = plan_page(&index, page.clone(), policy, Some(MassDeleteGuard::default()));
         let mut reversed = entries;
         reversed.reverse();
-        let again = plan_page(&LocalIndex::new(reversed), &page, policy, Some(MassDeleteGuard::default()));
+        let again = plan_page(&LocalIndex::new(reversed), page, policy, Some(MassDeleteGuard::default()));
         prop_assert_eq!(&plan, &again);
         check_plan(&index, &plan)?;
         // New rows are for distinct remote ids nobody here has.
@@ -1256,10 +1256,10 @@ proptest! {
     ) {
         let mut model = entries;
         let mut next = 0;
-        let first = plan_page(&LocalIndex::new(model.clone()), &page, policy, None);
+        let first = plan_page(&LocalIndex::new(model.clone()), page.clone(), policy, None);
         apply(&mut model, &first, &mut next);
         let index = LocalIndex::new(model.clone());
-        let second = plan_page(&index, &page, policy, None);
+        let second = plan_page(&index, page.clone(), policy, None);
         prop_assert!(
             second.ops.iter().all(|op| matches!(op, Op::AcknowledgeEcho { .. })),
             "replay did work: {:?}\nafter {:?}", second.ops, first.ops
