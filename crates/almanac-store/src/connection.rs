@@ -9,7 +9,7 @@ use rusqlite_migration::{Migrations, M};
 use crate::data_dir::DataDir;
 use crate::error::{Result, StoreError};
 
-static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
+pub(crate) static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
     Migrations::new(vec![
         M::up(include_str!("migrations/0001_initial.sql")),
         M::up(include_str!("migrations/0002_occurrence_range_index.sql")),
@@ -19,11 +19,24 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("migrations/0006_events_remote_index.sql")),
         M::up(include_str!("migrations/0007_drop_events_remote_index.sql")),
         M::up(include_str!("migrations/0008_attendees_in_events.sql")),
+        M::up(include_str!("migrations/0009_cheaper_event_writes.sql")).foreign_key_check(),
     ])
 });
 
+/// Brings `conn`'s schema up to date. Each migration runs in its own transaction: a
+/// failure leaves the previous version intact. Foreign keys are off meanwhile (they
+/// cannot change inside a transaction): rebuilding a parent table (0009) drops the old
+/// one, whose cascades would empty the child tables. Such a migration checks every key
+/// before it commits instead.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
+    let migrated = MIGRATIONS.to_latest(conn);
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(migrated?)
+}
+
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 /// The store: the one writer connection of a locked data directory.
 #[derive(Debug)]
@@ -58,9 +71,7 @@ impl Store {
                 known: SCHEMA_VERSION,
             });
         }
-        // Each migration runs in its own transaction: a failure leaves the previous
-        // version intact.
-        MIGRATIONS.to_latest(&mut conn)?;
+        migrate(&mut conn)?;
         Ok(Self { conn, dir })
     }
 

@@ -26,6 +26,10 @@ impl Source {
     }
 }
 
+/// One change-feed row for an event.
+pub(crate) const INSERT_FEED: &str =
+    "INSERT INTO change_feed (at, source, entity, entity_id, op) VALUES (?1, ?2, 'event', ?3, ?4)";
+
 pub(crate) fn record(
     conn: &Connection,
     now: i64,
@@ -33,9 +37,6 @@ pub(crate) fn record(
     entity_id: &str,
     op: &str,
 ) -> Result<()> {
-    conn.exec_cached(
-        "INSERT INTO change_feed (at, source, entity, entity_id, op) VALUES (?1, ?2, 'event', ?3, ?4)",
-        params![now, source.as_str(), entity_id, op],
-    )?;
+    conn.exec_cached(INSERT_FEED, params![now, source.as_str(), entity_id, op])?;
     Ok(())
 }

@@ -11,6 +11,8 @@ mod event_rows;
 mod events;
 mod feed;
 mod ids;
+#[cfg(test)]
+mod migration_tests;
 mod occurrences;
 mod sync;
 

@@ -12,7 +12,7 @@ mod entries;
 mod outbox;
 pub(crate) mod rows;
 mod runs;
-mod tx;
+pub(crate) mod tx;
 
 pub use base::base_row;
 pub(crate) use base::keep_base;

@@ -164,6 +164,38 @@ fn parse_attendees(id: &str, json: &str) -> Result<Vec<Attendee>> {
         .collect())
 }
 
+/// Writes a whole event row (sync's form of every write: insert or overwrite).
+pub(crate) const UPSERT_EVENT: &str =
+    "INSERT INTO events (id, calendar_id, remote_id, ical_uid, etag, kind, series_id,
+        original_start, title, body_text, body_html, all_day, start_local, end_local,
+        time_zone, start_utc, end_utc, show_as, importance, sensitivity, categories,
+        location, organizer_email, organizer_name, online_provider, online_join_url,
+        online_conference_id, online_dial_in, online_pin, rrule, exdates, rdates,
+        reminder_minutes, provider_extra, cancelled, attendees, created_at, updated_at)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+        ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33,
+        ?34, ?35, ?36, ?37, ?37)
+     ON CONFLICT (id) DO UPDATE SET calendar_id = excluded.calendar_id,
+        remote_id = excluded.remote_id, ical_uid = excluded.ical_uid,
+        etag = excluded.etag, kind = excluded.kind, series_id = excluded.series_id,
+        original_start = excluded.original_start, title = excluded.title,
+        body_text = excluded.body_text, body_html = excluded.body_html,
+        all_day = excluded.all_day, start_local = excluded.start_local,
+        end_local = excluded.end_local, time_zone = excluded.time_zone,
+        start_utc = excluded.start_utc, end_utc = excluded.end_utc,
+        show_as = excluded.show_as, importance = excluded.importance,
+        sensitivity = excluded.sensitivity, categories = excluded.categories,
+        location = excluded.location, organizer_email = excluded.organizer_email,
+        organizer_name = excluded.organizer_name,
+        online_provider = excluded.online_provider,
+        online_join_url = excluded.online_join_url,
+        online_conference_id = excluded.online_conference_id,
+        online_dial_in = excluded.online_dial_in, online_pin = excluded.online_pin,
+        rrule = excluded.rrule, exdates = excluded.exdates, rdates = excluded.rdates,
+        reminder_minutes = excluded.reminder_minutes,
+        provider_extra = excluded.provider_extra, cancelled = excluded.cancelled,
+        attendees = excluded.attendees, updated_at = excluded.updated_at";
+
 /// Inserts or overwrites row `id` with `ev`. The input is validated like a user's edit
 /// (a provider's event is hostile input too); an event that fails is refused whole.
 /// Returns the row's UTC bounds.
@@ -195,35 +227,7 @@ pub(crate) fn write(
     };
     let om = ev.online_meeting.as_ref();
     tx.exec_cached(
-        "INSERT INTO events (id, calendar_id, remote_id, ical_uid, etag, kind, series_id,
-            original_start, title, body_text, body_html, all_day, start_local, end_local,
-            time_zone, start_utc, end_utc, show_as, importance, sensitivity, categories,
-            location, organizer_email, organizer_name, online_provider, online_join_url,
-            online_conference_id, online_dial_in, online_pin, rrule, exdates, rdates,
-            reminder_minutes, provider_extra, cancelled, attendees, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-            ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33,
-            ?34, ?35, ?36, ?37, ?37)
-         ON CONFLICT (id) DO UPDATE SET calendar_id = excluded.calendar_id,
-            remote_id = excluded.remote_id, ical_uid = excluded.ical_uid,
-            etag = excluded.etag, kind = excluded.kind, series_id = excluded.series_id,
-            original_start = excluded.original_start, title = excluded.title,
-            body_text = excluded.body_text, body_html = excluded.body_html,
-            all_day = excluded.all_day, start_local = excluded.start_local,
-            end_local = excluded.end_local, time_zone = excluded.time_zone,
-            start_utc = excluded.start_utc, end_utc = excluded.end_utc,
-            show_as = excluded.show_as, importance = excluded.importance,
-            sensitivity = excluded.sensitivity, categories = excluded.categories,
-            location = excluded.location, organizer_email = excluded.organizer_email,
-            organizer_name = excluded.organizer_name,
-            online_provider = excluded.online_provider,
-            online_join_url = excluded.online_join_url,
-            online_conference_id = excluded.online_conference_id,
-            online_dial_in = excluded.online_dial_in, online_pin = excluded.online_pin,
-            rrule = excluded.rrule, exdates = excluded.exdates, rdates = excluded.rdates,
-            reminder_minutes = excluded.reminder_minutes,
-            provider_extra = excluded.provider_extra, cancelled = excluded.cancelled,
-            attendees = excluded.attendees, updated_at = excluded.updated_at",
+        UPSERT_EVENT,
         params![
             id,
             i.calendar_id,

@@ -14,6 +14,14 @@ use crate::sync::outbox::{enqueue, outbox_row, OutboxOp, OutboxRow, OUTBOX_COLUM
 use crate::sync::rows::{read, write, SyncedEvent};
 use crate::Store;
 
+/// An event's sync state, inserted or overwritten.
+pub(crate) const UPSERT_SYNC_STATE: &str =
+    "INSERT INTO event_sync (event_id, state, base_snapshot, base_etag, updated_at)
+     VALUES (?1, ?2, ?3, ?4, ?5)
+     ON CONFLICT (event_id) DO UPDATE SET state = excluded.state,
+        base_snapshot = excluded.base_snapshot, base_etag = excluded.base_etag,
+        updated_at = excluded.updated_at";
+
 /// The writes of one sync step (a page with its cursor, one push result, one
 /// resolution). Everything commits together when the closure given to
 /// [`Store::sync_step`] returns `Ok`, and nothing does otherwise.
@@ -119,11 +127,7 @@ impl SyncTx<'_, '_> {
             )?;
         let (start_utc, end_utc) = write(self.tx, &id, ev, self.now)?;
         self.tx.exec_cached(
-            "INSERT INTO event_sync (event_id, state, base_snapshot, base_etag, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (event_id) DO UPDATE SET state = excluded.state,
-                base_snapshot = excluded.base_snapshot, base_etag = excluded.base_etag,
-                updated_at = excluded.updated_at",
+            UPSERT_SYNC_STATE,
             params![id, state.as_str(), base, base_etag, self.now],
         )?;
         if ev.kind == EventKind::Single {
