@@ -11,6 +11,7 @@ use chrono_tz::Tz;
 use crate::ValidationError;
 
 mod event_time;
+mod text;
 pub use event_time::EventTime;
 
 /// Parses an IANA zone name; Windows names and abbreviations are refused.
@@ -75,6 +76,9 @@ pub fn to_local(instant: DateTime<Utc>, tz: Tz) -> NaiveDateTime {
 /// Parses `YYYY-MM-DDTHH:MM[:SS]` (a wall time, no offset).
 pub fn parse_wall_time(s: &str) -> Option<NaiveDateTime> {
     let s = s.trim();
+    if let Some(t) = text::parse_wall_time(s) {
+        return Some(t);
+    }
     NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S")
         .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M"))
         .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M"))
@@ -83,7 +87,8 @@ pub fn parse_wall_time(s: &str) -> Option<NaiveDateTime> {
 
 /// Parses `YYYY-MM-DD`.
 pub fn parse_date(s: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()
+    let s = s.trim();
+    text::parse_date(s).or_else(|| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
 }
 
 /// Parses an RFC 3339 instant.
@@ -94,11 +99,11 @@ pub fn parse_instant(s: &str) -> Option<DateTime<Utc>> {
 }
 
 pub fn format_wall_time(t: NaiveDateTime) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S").to_string()
+    text::format_wall_time(t).unwrap_or_else(|| t.format("%Y-%m-%dT%H:%M:%S").to_string())
 }
 
 pub fn format_date(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
+    text::format_date(d).unwrap_or_else(|| d.format("%Y-%m-%d").to_string())
 }
 
 pub fn format_instant(t: DateTime<Utc>) -> String {
