@@ -185,7 +185,9 @@ fn the_writes_sync_repeats_per_event_build_no_temporary_btree() {
     let mut conn = ok(Connection::open_in_memory());
     ok(migrate(&mut conn));
     let sqls = [
-        crate::sync::rows::UPSERT_EVENT,
+        crate::sync::rows::INSERT_EVENT.as_str(),
+        crate::sync::rows::UPDATE_EVENT.as_str(),
+        crate::sync::tx::INSERT_SYNC_STATE,
         crate::sync::tx::UPSERT_SYNC_STATE,
         crate::feed::INSERT_FEED,
     ];

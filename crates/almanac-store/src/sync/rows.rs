@@ -7,6 +7,7 @@ use almanac_model::{
 };
 use rusqlite::{params, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
+use std::sync::LazyLock;
 
 use crate::error::{Result, StoreError};
 use crate::event_rows::{bounds, importance_str, load, show_as_str};
@@ -164,44 +165,79 @@ fn parse_attendees(id: &str, json: &str) -> Result<Vec<Attendee>> {
         .collect())
 }
 
-/// Writes a whole event row (sync's form of every write: insert or overwrite).
-pub(crate) const UPSERT_EVENT: &str =
-    "INSERT INTO events (id, calendar_id, remote_id, ical_uid, etag, kind, series_id,
-        original_start, title, body_text, body_html, all_day, start_local, end_local,
-        time_zone, start_utc, end_utc, show_as, importance, sensitivity, categories,
-        location, organizer_email, organizer_name, online_provider, online_join_url,
-        online_conference_id, online_dial_in, online_pin, rrule, exdates, rdates,
-        reminder_minutes, provider_extra, cancelled, attendees, created_at, updated_at)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-        ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33,
-        ?34, ?35, ?36, ?37, ?37)
-     ON CONFLICT (id) DO UPDATE SET calendar_id = excluded.calendar_id,
-        remote_id = excluded.remote_id, ical_uid = excluded.ical_uid,
-        etag = excluded.etag, kind = excluded.kind, series_id = excluded.series_id,
-        original_start = excluded.original_start, title = excluded.title,
-        body_text = excluded.body_text, body_html = excluded.body_html,
-        all_day = excluded.all_day, start_local = excluded.start_local,
-        end_local = excluded.end_local, time_zone = excluded.time_zone,
-        start_utc = excluded.start_utc, end_utc = excluded.end_utc,
-        show_as = excluded.show_as, importance = excluded.importance,
-        sensitivity = excluded.sensitivity, categories = excluded.categories,
-        location = excluded.location, organizer_email = excluded.organizer_email,
-        organizer_name = excluded.organizer_name,
-        online_provider = excluded.online_provider,
-        online_join_url = excluded.online_join_url,
-        online_conference_id = excluded.online_conference_id,
-        online_dial_in = excluded.online_dial_in, online_pin = excluded.online_pin,
-        rrule = excluded.rrule, exdates = excluded.exdates, rdates = excluded.rdates,
-        reminder_minutes = excluded.reminder_minutes,
-        provider_extra = excluded.provider_extra, cancelled = excluded.cancelled,
-        attendees = excluded.attendees, updated_at = excluded.updated_at";
+/// The columns sync writes after `id`, bound as `?2`, `?3`, … in this order; then
+/// `?37` is the time of the write.
+const EVENT_COLUMNS: [&str; 35] = [
+    "calendar_id",
+    "remote_id",
+    "ical_uid",
+    "etag",
+    "kind",
+    "series_id",
+    "original_start",
+    "title",
+    "body_text",
+    "body_html",
+    "all_day",
+    "start_local",
+    "end_local",
+    "time_zone",
+    "start_utc",
+    "end_utc",
+    "show_as",
+    "importance",
+    "sensitivity",
+    "categories",
+    "location",
+    "organizer_email",
+    "organizer_name",
+    "online_provider",
+    "online_join_url",
+    "online_conference_id",
+    "online_dial_in",
+    "online_pin",
+    "rrule",
+    "exdates",
+    "rdates",
+    "reminder_minutes",
+    "provider_extra",
+    "cancelled",
+    "attendees",
+];
 
-/// Inserts or overwrites row `id` with `ev`. The input is validated like a user's edit
+/// A new row, whole. Separate from the overwrite rather than one upsert: an upsert
+/// makes SQLite keep a statement journal, copying every page the insert touches.
+pub(crate) static INSERT_EVENT: LazyLock<String> = LazyLock::new(|| {
+    let params: Vec<String> = (2..=EVENT_COLUMNS.len() + 1)
+        .map(|n| format!("?{n}"))
+        .collect();
+    format!(
+        "INSERT INTO events (id, {}, created_at, updated_at) VALUES (?1, {}, ?37, ?37)",
+        EVENT_COLUMNS.join(", "),
+        params.join(", ")
+    )
+});
+
+/// An existing row overwritten whole (its `created_at` kept).
+pub(crate) static UPDATE_EVENT: LazyLock<String> = LazyLock::new(|| {
+    let set: Vec<String> = EVENT_COLUMNS
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{c} = ?{}", i + 2))
+        .collect();
+    format!(
+        "UPDATE events SET {}, updated_at = ?37 WHERE id = ?1",
+        set.join(", ")
+    )
+});
+
+/// Inserts row `id` (or overwrites it, when it `existed`) with `ev`. The input is validated like a user's edit
 /// (a provider's event is hostile input too); an event that fails is refused whole.
 /// Returns the row's UTC bounds.
 pub(crate) fn write(
     tx: &Transaction<'_>,
     id: &str,
+    existed: bool,
     ev: &SyncedEvent,
     now: i64,
 ) -> Result<(i64, i64)> {
@@ -227,7 +263,11 @@ pub(crate) fn write(
     };
     let om = ev.online_meeting.as_ref();
     tx.exec_cached(
-        UPSERT_EVENT,
+        if existed {
+            &UPDATE_EVENT
+        } else {
+            &INSERT_EVENT
+        },
         params![
             id,
             i.calendar_id,

@@ -14,6 +14,11 @@ use crate::sync::outbox::{enqueue, outbox_row, OutboxOp, OutboxRow, OUTBOX_COLUM
 use crate::sync::rows::{read, write, SyncedEvent};
 use crate::Store;
 
+/// A new event's sync state.
+pub(crate) const INSERT_SYNC_STATE: &str =
+    "INSERT INTO event_sync (event_id, state, base_snapshot, base_etag, updated_at)
+     VALUES (?1, ?2, ?3, ?4, ?5)";
+
 /// An event's sync state, inserted or overwritten.
 pub(crate) const UPSERT_SYNC_STATE: &str =
     "INSERT INTO event_sync (event_id, state, base_snapshot, base_etag, updated_at)
@@ -125,9 +130,14 @@ impl SyncTx<'_, '_> {
                 params![id],
                 |r| r.get(0),
             )?;
-        let (start_utc, end_utc) = write(self.tx, &id, ev, self.now)?;
+        let (start_utc, end_utc) = write(self.tx, &id, existed, ev, self.now)?;
+        // Without its row the entry had no sync state either (it goes with the row).
         self.tx.exec_cached(
-            UPSERT_SYNC_STATE,
+            if existed {
+                UPSERT_SYNC_STATE
+            } else {
+                INSERT_SYNC_STATE
+            },
             params![id, state.as_str(), base, base_etag, self.now],
         )?;
         if ev.kind == EventKind::Single {
