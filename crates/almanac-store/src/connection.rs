@@ -6,6 +6,7 @@ use std::sync::LazyLock;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use rusqlite_migration::{Migrations, M};
 
+use crate::checkpoint::{Checkpointer, WRITER_AUTOCHECKPOINT_PAGES};
 use crate::data_dir::DataDir;
 use crate::error::{Result, StoreError};
 
@@ -41,6 +42,10 @@ pub const SCHEMA_VERSION: i64 = 9;
 /// The store: the one writer connection of a locked data directory.
 #[derive(Debug)]
 pub struct Store {
+    // Fields drop in this order: the checkpoint thread and its connection first, then
+    // the writer (whose close, as the last connection, checkpoints the rest), then the
+    // lock on the data directory.
+    checkpoint: Checkpointer,
     pub(crate) conn: Connection,
     dir: DataDir,
 }
@@ -72,7 +77,12 @@ impl Store {
             });
         }
         migrate(&mut conn)?;
-        Ok(Self { conn, dir })
+        let checkpoint = Checkpointer::start(&db)?;
+        Ok(Self {
+            checkpoint,
+            conn,
+            dir,
+        })
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -92,6 +102,7 @@ impl Store {
                 .transaction_with_behavior(TransactionBehavior::Immediate)?;
             let v = f(&tx)?;
             tx.commit()?;
+            self.checkpoint.nudge();
             Ok(v)
         })();
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -153,6 +164,9 @@ fn configure(conn: &Connection) -> Result<()> {
     conn.pragma_update(None, "cache_size", -65_536)?;
     // Keep the WAL bounded after checkpoints (64 MiB).
     conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
+    // Checkpoints run on their own thread after each commit (see `checkpoint`); the
+    // writer checkpoints itself only if the log grows past this mark all the same.
+    conn.pragma_update(None, "wal_autocheckpoint", WRITER_AUTOCHECKPOINT_PAGES)?;
     // Statement journals (a statement inside a transaction that may have to undo
     // itself: upserts, constraint checks) and temporary indexes stay in memory instead
     // of a temporary file written through the kernel for every row sync applies.

@@ -4,6 +4,7 @@
 mod accounts;
 mod cached;
 mod calendars;
+mod checkpoint;
 mod connection;
 mod data_dir;
 mod error;
