@@ -3,7 +3,7 @@
 use almanac_provider::{RemoteEvent, RemoteKind};
 use almanac_store::{EntryState, EntrySync, NewConflict, OutboxOp, SyncTx, SyncedEvent};
 
-use crate::convert::{to_row, MasterInfo};
+use crate::convert::{into_row, to_row, MasterInfo};
 use crate::error::SyncError;
 use crate::local::{conflict_kind_str, snapshot, Local};
 use crate::merge::changed_fields;
@@ -80,27 +80,102 @@ fn row_of(
     Ok(to_row(ev, ctx.calendar_id, master.as_ref()))
 }
 
+/// [`row_of`] of an event the op gives up (a page's thousands of new versions).
+fn into_row_of(
+    tx: &SyncTx<'_, '_>,
+    ctx: &Ctx<'_>,
+    ev: RemoteEvent,
+) -> Result<Result<SyncedEvent, String>, SyncError> {
+    let master = master_of(tx, ctx, &ev)?;
+    Ok(into_row(ev, ctx.calendar_id, master.as_ref()))
+}
+
 fn names(fields: &[crate::merge::Field]) -> Vec<String> {
     fields.iter().map(|f| f.name().into_owned()).collect()
+}
+
+/// An op's version the store would not keep: counted and logged, nothing written.
+fn skip(
+    tx: &mut SyncTx<'_, '_>,
+    ctx: &Ctx<'_>,
+    local_id: Option<&str>,
+    why: &str,
+    done: &mut Applied,
+) -> Result<(), almanac_store::StoreError> {
+    done.skipped += 1;
+    log(
+        tx,
+        ctx,
+        local_id,
+        ctx.calendar_id,
+        "pull",
+        "skipped",
+        &[],
+        &format!("Not kept locally: {why}."),
+    )
+}
+
+/// A provider's version replacing (or creating) the local row.
+fn apply_remote(
+    tx: &mut SyncTx<'_, '_>,
+    ctx: &Ctx<'_>,
+    local_id: Option<&str>,
+    event: RemoteEvent,
+    previous: Option<&RemoteEvent>,
+    done: &mut Applied,
+) -> Result<(), SyncError> {
+    let cal = ctx.calendar_id;
+    let (action, fields) = match previous {
+        Some(p) => ("updated", names(&changed_fields(p, &event))),
+        None => ("created", Vec::new()),
+    };
+    let row = match into_row_of(tx, ctx, event)? {
+        Ok(row) => row,
+        Err(why) => return Ok(skip(tx, ctx, local_id, &why, done)?),
+    };
+    // Synced: the row is its own base (nothing stored twice).
+    let id = tx.write_event(
+        local_id,
+        &row,
+        EntryState::Synced,
+        None,
+        row.etag.as_deref(),
+    )?;
+    if local_id.is_some() {
+        tx.drop_push(&id)?; // a new row has nothing queued
+    }
+    log(
+        tx,
+        ctx,
+        Some(&id),
+        cal,
+        "pull",
+        action,
+        &fields,
+        "Changed at the provider.",
+    )?;
+    done.changed += 1;
+    Ok(())
 }
 
 /// Applies `plan` in `tx`.
 pub(crate) fn apply(
     tx: &mut SyncTx<'_, '_>,
     ctx: &Ctx<'_>,
-    plan: &Plan,
+    plan: Plan,
 ) -> Result<Applied, SyncError> {
     let mut done = Applied::default();
-    for op in &plan.ops {
+    for op in plan.ops {
         apply_op(tx, ctx, op, &mut done)?;
     }
     Ok(done)
 }
 
+/// Carries out one op, which it consumes: the versions it holds move into the rows.
 pub(crate) fn apply_op(
     tx: &mut SyncTx<'_, '_>,
     ctx: &Ctx<'_>,
-    op: &Op,
+    op: Op,
     done: &mut Applied,
 ) -> Result<(), SyncError> {
     let cal = ctx.calendar_id;
@@ -109,7 +184,7 @@ pub(crate) fn apply_op(
     // An op that settles the event leaves no conflict behind: a newer provider version
     // merged cleanly, or a policy or the user decided. (Deletions on both sides leave
     // it open for the user — I7 — and its resolution then finds nothing to restore.)
-    let settles = match op {
+    let settles = match &op {
         Op::Merged { local_id, .. }
         | Op::RestoreLocal { local_id, .. }
         | Op::LinkCreated { local_id, .. }
@@ -120,52 +195,14 @@ pub(crate) fn apply_op(
     if let Some((id, resolution)) = settles {
         tx.settle_conflicts(id, resolution)?;
     }
-    let skip = |tx: &mut SyncTx<'_, '_>, local_id: Option<&str>, why: &str, done: &mut Applied| {
-        done.skipped += 1;
-        log(
-            tx,
-            ctx,
-            local_id,
-            cal,
-            "pull",
-            "skipped",
-            &[],
-            &format!("Not kept locally: {why}."),
-        )
-    };
-    match op {
+    let op = match op {
         Op::ApplyRemote { local_id, event } => {
-            let row = match row_of(tx, ctx, event)? {
-                Ok(row) => row,
-                Err(why) => return Ok(skip(tx, local_id.as_deref(), &why, done)?),
-            };
-            // Synced: the row is its own base (nothing stored twice).
-            let id = tx.write_event(
-                local_id.as_deref(),
-                &row,
-                EntryState::Synced,
-                None,
-                event.etag.as_deref(),
-            )?;
-            if local_id.is_some() {
-                tx.drop_push(&id)?; // a new row has nothing queued
-            }
-            let (action, fields) = match previous {
-                Some(p) => ("updated", names(&changed_fields(p, event))),
-                None => ("created", Vec::new()),
-            };
-            log(
-                tx,
-                ctx,
-                Some(&id),
-                cal,
-                "pull",
-                action,
-                &fields,
-                "Changed at the provider.",
-            )?;
-            done.changed += 1;
+            return apply_remote(tx, ctx, local_id.as_deref(), event, previous, done);
         }
+        op => op,
+    };
+    match &op {
+        Op::ApplyRemote { .. } => {} // carried out above, by value
         Op::DeleteLocal { local_id } => {
             tx.delete_event(local_id)?;
             log(
@@ -196,7 +233,7 @@ pub(crate) fn apply_op(
             if *apply_locally {
                 let row = match row_of(tx, ctx, merged)? {
                     Ok(row) => row,
-                    Err(why) => return Ok(skip(tx, Some(local_id), &why, done)?),
+                    Err(why) => return Ok(skip(tx, ctx, Some(local_id), &why, done)?),
                 };
                 tx.write_event(
                     Some(local_id),
@@ -304,7 +341,7 @@ pub(crate) fn apply_op(
         } => {
             let row = match row_of(tx, ctx, remote)? {
                 Ok(row) => row,
-                Err(why) => return Ok(skip(tx, Some(local_id), &why, done)?),
+                Err(why) => return Ok(skip(tx, ctx, Some(local_id), &why, done)?),
             };
             tx.write_event(
                 Some(local_id),
@@ -333,7 +370,7 @@ pub(crate) fn apply_op(
         Op::RestoreLocal { local_id, event } => {
             let row = match row_of(tx, ctx, event)? {
                 Ok(row) => row,
-                Err(why) => return Ok(skip(tx, Some(local_id), &why, done)?),
+                Err(why) => return Ok(skip(tx, ctx, Some(local_id), &why, done)?),
             };
             tx.drop_push(local_id)?;
             tx.write_event(
@@ -358,7 +395,7 @@ pub(crate) fn apply_op(
         Op::RecreateRemote { local_id, event } => {
             let row = match to_row(event, cal, None) {
                 Ok(row) => row,
-                Err(why) => return Ok(skip(tx, Some(local_id), &why, done)?),
+                Err(why) => return Ok(skip(tx, ctx, Some(local_id), &why, done)?),
             };
             tx.write_event(Some(local_id), &row, EntryState::LocallyCreated, None, None)?;
             // A new event at the provider: a new idempotency key too (the old one may
@@ -394,7 +431,7 @@ pub(crate) fn apply_op(
         } => {
             let row = match row_of(tx, ctx, event)? {
                 Ok(row) => row,
-                Err(why) => return Ok(skip(tx, Some(local_id), &why, done)?),
+                Err(why) => return Ok(skip(tx, ctx, Some(local_id), &why, done)?),
             };
             let state = if *push {
                 EntryState::LocallyModified

@@ -55,17 +55,89 @@ pub fn to_row(
     calendar_id: &str,
     master: Option<&MasterInfo>,
 ) -> Result<SyncedEvent, Unfit> {
-    row_with(ev, calendar_id, master, true)
+    let mut row = row_from(without_extra(ev), calendar_id, master)?;
+    row.provider_extra = extra_json(&ev.extra);
+    Ok(row)
 }
 
-/// [`to_row`]; `with_extra: false` leaves the provider-only fields out (they pass
-/// through the store verbatim, so [`normalise`] carries them over instead of writing
-/// them out as JSON and reading them back).
-fn row_with(
-    ev: &RemoteEvent,
+/// [`to_row`] of an event the caller gives up: its fields move into the row.
+pub fn into_row(
+    mut ev: RemoteEvent,
     calendar_id: &str,
     master: Option<&MasterInfo>,
-    with_extra: bool,
+) -> Result<SyncedEvent, Unfit> {
+    let extra = std::mem::take(&mut ev.extra);
+    let mut row = row_from(ev, calendar_id, master)?;
+    row.provider_extra = extra_json(&extra);
+    Ok(row)
+}
+
+/// The provider-only fields as the store keeps them (`None` when there are none).
+fn extra_json(extra: &Map<String, Value>) -> Option<String> {
+    if extra.is_empty() {
+        None
+    } else {
+        serde_json::to_string(extra).ok()
+    }
+}
+
+/// A copy of `ev` without its provider-only fields (the costly part to copy), which a
+/// row keeps as JSON instead.
+fn without_extra(ev: &RemoteEvent) -> RemoteEvent {
+    // Spelled out, so that a new field of `RemoteEvent` does not go unnoticed here.
+    let RemoteEvent {
+        remote_id,
+        etag,
+        ical_uid,
+        kind,
+        series,
+        cancelled,
+        title,
+        body_text,
+        body_html,
+        timing,
+        show_as,
+        importance,
+        sensitivity,
+        categories,
+        location,
+        attendees,
+        organizer,
+        online_meeting,
+        recurrence,
+        reminder_minutes,
+        extra: _,
+    } = ev;
+    RemoteEvent {
+        remote_id: remote_id.clone(),
+        etag: etag.clone(),
+        ical_uid: ical_uid.clone(),
+        kind: *kind,
+        series: series.clone(),
+        cancelled: *cancelled,
+        title: title.clone(),
+        body_text: body_text.clone(),
+        body_html: body_html.clone(),
+        timing: timing.clone(),
+        show_as: *show_as,
+        importance: *importance,
+        sensitivity: *sensitivity,
+        categories: categories.clone(),
+        location: location.clone(),
+        attendees: attendees.clone(),
+        organizer: organizer.clone(),
+        online_meeting: online_meeting.clone(),
+        recurrence: recurrence.clone(),
+        reminder_minutes: *reminder_minutes,
+        extra: Map::new(),
+    }
+}
+
+/// The row of `ev`, its fields moved; `provider_extra` is left to the caller.
+fn row_from(
+    ev: RemoteEvent,
+    calendar_id: &str,
+    master: Option<&MasterInfo>,
 ) -> Result<SyncedEvent, Unfit> {
     let (all_day, start, end, time_zone) = match &ev.timing {
         Timing::Timed {
@@ -104,18 +176,18 @@ fn row_with(
         (_, _) if ev.recurrence.is_some() => (EventKind::Master, None, None),
         _ => (EventKind::Single, None, None),
     };
-    let recurrence = match (&ev.recurrence, kind) {
+    let recurrence = match (ev.recurrence, kind) {
         (Some(r), EventKind::Master) => Some(RecurrenceInput {
-            rrule: r.rrule.clone(),
             exdates: local_keys(&r.exdates, all_day)?,
             rdates: local_keys(&r.rdates, all_day)?,
+            rrule: r.rrule,
         }),
         _ => None,
     };
     let title = if ev.title.trim().is_empty() {
         "(No title)".to_owned()
     } else {
-        ev.title.clone()
+        ev.title
     };
     // Validated like a user's edit: what the store would keep, and a refusal for what
     // it would not (a provider's event is hostile input too).
@@ -127,40 +199,41 @@ fn row_with(
         end,
         time_zone,
         recurrence,
-        location: ev.location.clone(),
-        description: ev.body_text.clone(),
+        location: ev.location,
+        description: ev.body_text,
         show_as: ev.show_as,
         importance: ev.importance,
-        categories: ev.categories.clone(),
+        categories: ev.categories,
     }
     .validate()
     .map_err(|e| e.to_string())?
     .input;
     Ok(SyncedEvent {
-        remote_id: Some(ev.remote_id.clone()).filter(|r| !r.is_empty()),
-        ical_uid: ev.ical_uid.clone(),
-        etag: ev.etag.clone(),
+        remote_id: Some(ev.remote_id).filter(|r| !r.is_empty()),
+        ical_uid: ev.ical_uid,
+        etag: ev.etag,
         kind,
         series_id,
         original_start,
         input,
-        body_html: ev.body_html.clone(),
+        body_html: ev.body_html,
         sensitivity: ev.sensitivity,
-        organizer: ev.organizer.clone(),
-        attendees: ev.attendees.clone(),
-        online_meeting: ev.online_meeting.clone(),
+        organizer: ev.organizer,
+        attendees: ev.attendees,
+        online_meeting: ev.online_meeting,
         reminder_minutes: ev.reminder_minutes,
-        provider_extra: if ev.extra.is_empty() || !with_extra {
-            None
-        } else {
-            serde_json::to_string(&ev.extra).ok()
-        },
+        provider_extra: None,
         cancelled: ev.cancelled,
     })
 }
 
 /// The provider-neutral version of store row `row`; `master` is its series.
 pub fn from_row(row: &SyncedEvent, master: Option<&MasterInfo>) -> Result<RemoteEvent, Unfit> {
+    into_remote(row.clone(), master)
+}
+
+/// [`from_row`] of a row the caller gives up: its fields move into the event.
+fn into_remote(row: SyncedEvent, master: Option<&MasterInfo>) -> Result<RemoteEvent, Unfit> {
     let i = &row.input;
     let timing = if i.all_day {
         let bad = |v: &str| format!("\"{v}\" is not a date");
@@ -205,29 +278,30 @@ pub fn from_row(row: &SyncedEvent, master: Option<&MasterInfo>) -> Result<Remote
         .as_deref()
         .and_then(|s| serde_json::from_str(s).ok())
         .unwrap_or_default();
+    let input = row.input;
     Ok(RemoteEvent {
-        remote_id: row.remote_id.clone().unwrap_or_default(),
-        etag: row.etag.clone(),
-        ical_uid: row.ical_uid.clone(),
+        remote_id: row.remote_id.unwrap_or_default(),
+        etag: row.etag,
+        ical_uid: row.ical_uid,
         kind,
         series,
         cancelled: row.cancelled,
-        title: i.title.clone(),
-        body_text: i.description.clone(),
-        body_html: row.body_html.clone(),
+        title: input.title,
+        body_text: input.description,
+        body_html: row.body_html,
         timing,
-        show_as: i.show_as,
-        importance: i.importance,
+        show_as: input.show_as,
+        importance: input.importance,
         sensitivity: row.sensitivity,
-        categories: i.categories.clone(),
-        location: i.location.clone(),
-        attendees: row.attendees.clone(),
-        organizer: row.organizer.clone(),
-        online_meeting: row.online_meeting.clone(),
-        recurrence: i.recurrence.as_ref().map(|r| RemoteRecurrence {
-            rrule: r.rrule.clone(),
-            exdates: r.exdates.clone(),
-            rdates: r.rdates.clone(),
+        categories: input.categories,
+        location: input.location,
+        attendees: row.attendees,
+        organizer: row.organizer,
+        online_meeting: row.online_meeting,
+        recurrence: input.recurrence.map(|r| RemoteRecurrence {
+            rrule: r.rrule,
+            exdates: r.exdates,
+            rdates: r.rdates,
         }),
         reminder_minutes: row.reminder_minutes,
         extra,
@@ -252,14 +326,21 @@ pub fn normalise_owned(
     calendar_id: &str,
     master: Option<&MasterInfo>,
 ) -> Result<RemoteEvent, Unfit> {
-    let row = row_with(&ev, calendar_id, master, false)?;
-    let mut out = from_row(&row, master)?;
-    out.kind = ev.kind;
-    out.remote_id = std::mem::take(&mut ev.remote_id);
-    out.etag = ev.etag.take();
-    out.ical_uid = ev.ical_uid.take();
-    out.series = ev.series.take();
-    out.extra = std::mem::take(&mut ev.extra);
+    let extra = std::mem::take(&mut ev.extra);
+    let (kind, remote_id, etag, ical_uid, series) = (
+        ev.kind,
+        ev.remote_id.clone(),
+        ev.etag.clone(),
+        ev.ical_uid.clone(),
+        ev.series.clone(),
+    );
+    let mut out = into_remote(row_from(ev, calendar_id, master)?, master)?;
+    out.kind = kind;
+    out.remote_id = remote_id;
+    out.etag = etag;
+    out.ical_uid = ical_uid;
+    out.series = series;
+    out.extra = extra;
     Ok(out)
 }
 

@@ -262,7 +262,7 @@ impl Puller<'_> {
                 run_id: Some(run_id),
                 local: &local,
             };
-            let mut applied = apply(tx, &ctx, &plan)?;
+            let mut applied = apply(tx, &ctx, plan)?;
             if starts {
                 tx.listing_start(&cal.id)?;
             }
@@ -297,7 +297,7 @@ impl Puller<'_> {
                     run_id: Some(run_id),
                     local: &local,
                 };
-                let more = apply(tx, &ctx, &plan)?;
+                let more = apply(tx, &ctx, plan)?;
                 applied.changed += more.changed;
                 applied.conflicts += more.conflicts;
                 applied.skipped += more.skipped;

@@ -502,7 +502,7 @@ impl Pusher<'_> {
                 run_id: Some(self.run_id),
                 local: &local,
             };
-            Ok(apply(tx, &ctx, &plan)?.conflicts)
+            Ok(apply(tx, &ctx, plan)?.conflicts)
         })
     }
 }

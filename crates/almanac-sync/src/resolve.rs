@@ -134,7 +134,7 @@ pub fn resolve_conflict(
                     apply_op(
                         tx,
                         &ctx,
-                        &Op::ApplyRemote {
+                        Op::ApplyRemote {
                             local_id: Some(id.clone()),
                             event: base,
                         },
@@ -230,7 +230,7 @@ pub fn resolve_conflict(
             local: &local,
         };
         let mut done = Applied::default();
-        apply_op(tx, &ctx, &op, &mut done)?;
+        apply_op(tx, &ctx, op, &mut done)?;
         tx.resolve_conflict(conflict_id, resolution_name(choice))?;
         Ok(Resolved {
             conflict_id: conflict_id.to_owned(),
