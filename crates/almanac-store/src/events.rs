@@ -96,10 +96,7 @@ fn write_row(
             now,
         ],
     )?;
-    tx.execute(
-        "UPDATE store_meta SET value = max(value, ?1) WHERE key = 'max_span'",
-        params![end_utc - start_utc],
-    )?;
+    crate::occurrences::widen_max_span(tx, end_utc - start_utc)?;
     Ok(())
 }
 

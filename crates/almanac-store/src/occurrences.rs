@@ -42,6 +42,17 @@ fn set_meta(conn: &Connection, key: &str, value: i64) -> Result<()> {
     Ok(())
 }
 
+/// Records that an event lasts `span` seconds: range queries look back by the longest
+/// one. Written only when it grows: sync writes thousands of events in a row, and an
+/// update that changes nothing still dirties the page.
+pub(crate) fn widen_max_span(conn: &Connection, span: i64) -> Result<()> {
+    conn.exec_cached(
+        "UPDATE store_meta SET value = ?1 WHERE key = 'max_span' AND value < ?1",
+        params![span],
+    )?;
+    Ok(())
+}
+
 fn window(conn: &Connection) -> Result<Option<(i64, i64)>> {
     Ok(meta(conn, "window_from")?.zip(meta(conn, "window_to")?))
 }

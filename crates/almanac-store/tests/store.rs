@@ -593,3 +593,32 @@ fn a_batch_is_all_or_nothing() {
     assert!(!ids.is_empty());
     assert_eq!(count(&s, "events"), 2);
 }
+
+#[test]
+fn a_long_event_is_found_by_a_range_that_starts_inside_it_and_a_shorter_one_keeps_it_so() {
+    let (_d, mut s) = open();
+    ok(s.create_event(
+        event(
+            "Offsite",
+            "2026-12-01T09:00:00",
+            "2026-12-11T17:00:00",
+            "UTC",
+        ),
+        Source::Cli,
+        now(),
+    ));
+    // A shorter event written later must not shrink how far queries look back.
+    ok(s.create_event(
+        event(
+            "Standup",
+            "2026-12-08T09:00:00",
+            "2026-12-08T09:15:00",
+            "UTC",
+        ),
+        Source::Cli,
+        now(),
+    ));
+    let found = titles_and_starts(&mut s, "2026-12-07T00:00:00Z", "2026-12-09T00:00:00Z");
+    let titles: Vec<&str> = found.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(titles, vec!["Offsite", "Standup"]);
+}

@@ -308,10 +308,7 @@ pub(crate) fn write(
             now,
         ],
     )?;
-    tx.exec_cached(
-        "UPDATE store_meta SET value = max(value, ?1) WHERE key = 'max_span'",
-        params![end_utc - start_utc],
-    )?;
+    crate::occurrences::widen_max_span(tx, end_utc - start_utc)?;
     Ok((start_utc, end_utc))
 }
 
