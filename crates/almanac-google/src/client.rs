@@ -131,7 +131,7 @@ fn write_error(e: MappingError) -> ProviderError {
 }
 
 fn parse<T: serde::de::DeserializeOwned>(resp: ApiResponse, what: &str) -> Result<T> {
-    serde_json::from_value(resp.body).map_err(|_| unreadable(what))
+    resp.json().map_err(|_| unreadable(what))
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {
@@ -448,7 +448,7 @@ impl GoogleCalendar {
         let resp = self
             .send(Method::PATCH, url, Some(body), Some(etag))
             .await?;
-        Self::upsert(resp.body, &ctx)
+        Self::upsert(resp.value(), &ctx)
     }
 
     async fn list_calendars_impl(&self) -> Result<Vec<RemoteCalendar>> {
@@ -569,7 +569,7 @@ impl GoogleCalendar {
             .send(Method::POST, url, Some(Value::Object(body)), None)
             .await
         {
-            Ok(resp) => Self::upsert(resp.body, &ctx),
+            Ok(resp) => Self::upsert(resp.value(), &ctx),
             // The id exists: an earlier attempt landed. Answer with that event.
             Err(e)
                 if e.kind == ErrorKind::Conflict
@@ -606,7 +606,7 @@ impl GoogleCalendar {
         let resp = self
             .send(Method::PATCH, url, Some(Value::Object(body)), Some(etag))
             .await?;
-        Self::upsert(resp.body, &ctx)
+        Self::upsert(resp.value(), &ctx)
     }
 
     async fn delete_impl(

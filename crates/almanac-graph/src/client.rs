@@ -144,7 +144,7 @@ impl GraphCalendar {
             .api
             .send(&self.mailbox, self.request(Method::GET, url))
             .await?
-            .body)
+            .value())
     }
 
     fn count_page(&self, calendar: &str, first: bool) -> Result<()> {
@@ -172,7 +172,7 @@ impl GraphCalendar {
                 .api
                 .send(mailbox, self.request(Method::GET, url))
                 .await?
-                .body;
+                .value();
             let items = page.get("value").and_then(Value::as_array).ok_or_else(|| {
                 bad(
                     ErrorKind::ProviderUnavailable,
@@ -217,7 +217,7 @@ impl GraphCalendar {
         let mut req = self.request(Method::GET, url);
         req.headers
             .push((PREFER.clone(), format!("odata.maxpagesize={PAGE_SIZE}")));
-        let page = self.api.send(&self.scope(cal).1, req).await?.body;
+        let page = self.api.send(&self.scope(cal).1, req).await?.value();
         let items = page.get("value").and_then(Value::as_array).ok_or_else(|| {
             bad(
                 ErrorKind::ProviderUnavailable,
@@ -312,7 +312,7 @@ impl GraphCalendar {
             self.url(&format!("{scope}/events/{}", urlencode(remote_id))),
         );
         match self.api.send(&mailbox, req).await {
-            Ok(r) => self.read_event(&r.body).map(Some),
+            Ok(r) => self.read_event(&r.value()).map(Some),
             Err(e) if matches!(e.kind, ErrorKind::NotFound | ErrorKind::Gone) => Ok(None),
             Err(e) => Err(e),
         }
@@ -345,7 +345,7 @@ impl GraphCalendar {
             let mut req = self.request(Method::POST, self.url("/$batch"));
             req.body = Some(json!({"requests": requests}));
             let answers = match self.api.send(&scope.1, req).await {
-                Ok(r) => r.body,
+                Ok(r) => r.value(),
                 Err(e) => {
                     for i in 0..chunk.len() {
                         results[chunk_no * BATCH_LIMIT + i] = Some(Err(e.clone()));
@@ -405,7 +405,7 @@ impl GraphCalendar {
                 .collect();
             let mut req = self.request(Method::POST, self.url("/$batch"));
             req.body = Some(json!({"requests": requests}));
-            let answers = self.api.send(&scope.1, req).await?.body;
+            let answers = self.api.send(&scope.1, req).await?.value();
             let inner = answers
                 .get("responses")
                 .and_then(Value::as_array)
@@ -471,7 +471,7 @@ impl GraphCalendar {
         self.api
             .send(&self.mailbox, req)
             .await
-            .map(|r| r.body)
+            .map(|r| r.value())
             .map_err(personal_account)
     }
 
@@ -482,7 +482,7 @@ impl GraphCalendar {
         self.api
             .send(&self.mailbox, req)
             .await
-            .map(|r| r.body)
+            .map(|r| r.value())
             .map_err(personal_account)
     }
 }
@@ -613,7 +613,7 @@ impl CalendarProvider for GraphCalendar {
                     .api
                     .send(&mailbox, self.request(Method::GET, url))
                     .await?
-                    .body;
+                    .value();
                 let items = page
                     .get("value")
                     .and_then(Value::as_array)
@@ -679,7 +679,7 @@ impl CalendarProvider for GraphCalendar {
                 )),
             );
             req.body = Some(body);
-            let created = self.api.send(&mailbox, req).await?.body;
+            let created = self.api.send(&mailbox, req).await?.value();
             self.read_event(&created)
         })
     }
@@ -700,7 +700,7 @@ impl CalendarProvider for GraphCalendar {
             );
             req.headers.push((IF_MATCH, etag.to_string()));
             req.body = Some(body);
-            let updated = self.api.send(&mailbox, req).await?.body;
+            let updated = self.api.send(&mailbox, req).await?.value();
             self.read_event(&updated)
         })
     }
@@ -727,7 +727,7 @@ impl CalendarProvider for GraphCalendar {
             );
             req.headers.push((IF_MATCH, etag.to_string()));
             req.body = Some(body);
-            let updated = self.api.send(&mailbox, req).await?.body;
+            let updated = self.api.send(&mailbox, req).await?.value();
             self.read_event(&updated)
         })
     }

@@ -71,12 +71,31 @@ impl ApiRequest {
     }
 }
 
-/// A successful answer: status, headers, and the JSON body (`Null` for 204).
+/// A successful answer: status, headers, and a JSON body (checked to be JSON when it
+/// arrived; empty for 204 and 202).
 #[derive(Debug, Clone)]
 pub struct ApiResponse {
     pub status: StatusCode,
     pub headers: HeaderMap,
-    pub body: Value,
+    /// Kept as text and read on demand: a typed read from the text is one pass, where
+    /// a JSON tree first and the type from the tree were two (a page of 2,500 events
+    /// is a few megabytes).
+    body: Vec<u8>,
+}
+
+impl ApiResponse {
+    /// The body read as `T`.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> serde_json::Result<T> {
+        serde_json::from_slice(&self.body)
+    }
+
+    /// The body as a JSON tree (`Null` when empty).
+    pub fn value(&self) -> Value {
+        if self.body.is_empty() {
+            return Value::Null;
+        }
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
 }
 
 /// Timeouts, retries, per-mailbox concurrency and classification for one account.
@@ -198,21 +217,20 @@ impl ApiClient {
                 return Ok(ApiResponse {
                     status,
                     headers,
-                    body: Value::Null,
+                    body: Vec::new(),
                 });
             }
-            let body = if is_json {
-                serde_json::from_slice(&bytes).ok()
-            } else {
-                None
-            };
-            return match body {
-                Some(body) => Ok(ApiResponse {
+            // Checked whole now (a cut-off or non-JSON answer is an error to classify
+            // and maybe retry), without building it: it is read once, as its type.
+            let json = is_json && serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok();
+            return if json {
+                Ok(ApiResponse {
                     status,
                     headers,
-                    body,
-                }),
-                None => Err(not_json(self.dialect, status)),
+                    body: Vec::from(bytes),
+                })
+            } else {
+                Err(not_json(self.dialect, status))
             };
         }
         let body: Option<Value> = if is_json {

@@ -134,7 +134,7 @@ async fn get(client: &ApiClient, base: &str) -> Result<serde_json::Value, Provid
             ApiRequest::get(format!("{base}/v1.0/me/events")),
         )
         .await
-        .map(|r| r.body)
+        .map(|r| r.value())
 }
 
 #[tokio::test]
