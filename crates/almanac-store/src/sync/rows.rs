@@ -128,17 +128,35 @@ struct StoredAttendee<'a> {
 /// The attendees column: one entry per address, a repeated address keeping its last
 /// version at its last position (as the attendee table's key did before 0008).
 fn attendees_json(list: &[Attendee]) -> String {
-    // Linear, not quadratic: a provider's list is hostile input and may be huge.
-    let last: std::collections::HashMap<&str, usize> = list
-        .iter()
-        .enumerate()
-        .map(|(i, a)| (a.person.email.as_str(), i))
-        .collect();
+    if list.is_empty() {
+        return "[]".into();
+    }
+    // Whether entry `i` is the last one with its address. A meeting's handful is
+    // compared pairwise; a long list (a provider's list is hostile input and may be
+    // huge) goes through a map, linear instead of quadratic.
+    let is_last: Vec<bool> = if list.len() <= 16 {
+        (0..list.len())
+            .map(|i| {
+                list[i + 1..]
+                    .iter()
+                    .all(|b| b.person.email != list[i].person.email)
+            })
+            .collect()
+    } else {
+        let last: std::collections::HashMap<&str, usize> = list
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.person.email.as_str(), i))
+            .collect();
+        (0..list.len())
+            .map(|i| last.get(list[i].person.email.as_str()) == Some(&i))
+            .collect()
+    };
     let stored: Vec<StoredAttendee<'_>> = list
         .iter()
-        .enumerate()
-        .filter(|(i, a)| last.get(a.person.email.as_str()) == Some(i))
-        .map(|(_, a)| StoredAttendee {
+        .zip(is_last)
+        .filter(|(_, last)| *last)
+        .map(|(a, _)| StoredAttendee {
             email: a.person.email.as_str().into(),
             name: a.person.name.as_str().into(),
             kind: kind_str(a.kind).into(),
@@ -418,6 +436,37 @@ mod tests {
         ];
         let back = parse_attendees("e", &attendees_json(&list)).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(back, vec![list[1].clone(), list[2].clone()]);
+    }
+
+    #[test]
+    fn long_and_short_lists_keep_each_address_once_at_its_last_position() {
+        // Past 16 entries the de-duplication goes through a map instead of pairwise
+        // comparisons: both must agree with the rule.
+        for len in [2, 15, 16, 17, 40] {
+            let list: Vec<Attendee> = (0..len)
+                .map(|i| {
+                    att(
+                        &format!("p{}@x.com", i % 7),
+                        &format!("#{i}"),
+                        Response::None,
+                    )
+                })
+                .collect();
+            let back =
+                parse_attendees("e", &attendees_json(&list)).unwrap_or_else(|e| panic!("{e}"));
+            let want: Vec<Attendee> = list
+                .iter()
+                .enumerate()
+                .filter(|(i, a)| {
+                    list[i + 1..]
+                        .iter()
+                        .all(|b| b.person.email != a.person.email)
+                })
+                .map(|(_, a)| a.clone())
+                .collect();
+            assert_eq!(back, want, "{len} entries");
+        }
+        assert_eq!(attendees_json(&[]), "[]");
     }
 
     #[test]

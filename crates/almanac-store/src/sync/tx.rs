@@ -479,6 +479,14 @@ impl SyncTx<'_, '_> {
         fields: &[String],
         reason: &str,
     ) -> Result<()> {
+        // Most lines (every event a first sync creates) name no field.
+        let fields_json: std::borrow::Cow<'_, str> = if fields.is_empty() {
+            "[]".into()
+        } else {
+            serde_json::to_string(fields)
+                .unwrap_or_else(|_| "[]".into())
+                .into()
+        };
         self.tx.exec_cached(
             "INSERT INTO sync_actions (run_id, event_id, calendar_id, direction, action, fields,
                 reason, at)
@@ -489,7 +497,7 @@ impl SyncTx<'_, '_> {
                 calendar_id,
                 direction,
                 action,
-                serde_json::to_string(fields).unwrap_or_else(|_| "[]".into()),
+                fields_json,
                 reason,
                 self.now
             ],
