@@ -183,8 +183,8 @@ fn parse_attendees(id: &str, json: &str) -> Result<Vec<Attendee>> {
         .collect())
 }
 
-/// The columns sync writes after `id`, bound as `?2`, `?3`, … in this order; then
-/// `?37` is the time of the write.
+/// The columns sync writes after `id`, bound as `?2`, `?3`, … in this order; the
+/// parameter after them ([`NOW_PARAM`]) is the time of the write.
 const EVENT_COLUMNS: [&str; 35] = [
     "calendar_id",
     "remote_id",
@@ -223,14 +223,16 @@ const EVENT_COLUMNS: [&str; 35] = [
     "attendees",
 ];
 
+/// The parameter number of the write's time, after `id` and [`EVENT_COLUMNS`].
+const NOW_PARAM: usize = EVENT_COLUMNS.len() + 2;
+
 /// A new row, whole. Separate from the overwrite rather than one upsert: an upsert
 /// makes SQLite keep a statement journal, copying every page the insert touches.
 pub(crate) static INSERT_EVENT: LazyLock<String> = LazyLock::new(|| {
-    let params: Vec<String> = (2..=EVENT_COLUMNS.len() + 1)
-        .map(|n| format!("?{n}"))
-        .collect();
+    let params: Vec<String> = (2..NOW_PARAM).map(|n| format!("?{n}")).collect();
     format!(
-        "INSERT INTO events (id, {}, created_at, updated_at) VALUES (?1, {}, ?37, ?37)",
+        "INSERT INTO events (id, {}, created_at, updated_at)
+         VALUES (?1, {}, ?{NOW_PARAM}, ?{NOW_PARAM})",
         EVENT_COLUMNS.join(", "),
         params.join(", ")
     )
@@ -244,14 +246,14 @@ pub(crate) static UPDATE_EVENT: LazyLock<String> = LazyLock::new(|| {
         .map(|(i, c)| format!("{c} = ?{}", i + 2))
         .collect();
     format!(
-        "UPDATE events SET {}, updated_at = ?37 WHERE id = ?1",
+        "UPDATE events SET {}, updated_at = ?{NOW_PARAM} WHERE id = ?1",
         set.join(", ")
     )
 });
 
-/// Inserts row `id` (or overwrites it, when it `existed`) with `ev`. The input is validated like a user's edit
-/// (a provider's event is hostile input too); an event that fails is refused whole.
-/// Returns the row's UTC bounds.
+/// Inserts row `id` (or overwrites it, when it `existed`) with `ev`. The input is
+/// validated like a user's edit (a provider's event is hostile input too); an event
+/// that fails is refused whole. Returns the row's UTC bounds.
 pub(crate) fn write(
     tx: &Transaction<'_>,
     id: &str,
