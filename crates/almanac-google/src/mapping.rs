@@ -178,7 +178,7 @@ impl CalendarContext {
 /// Maps one listed (or fetched) event. A cancelled event that is not an instance of a
 /// series is a deletion; a cancelled instance is kept as a cancelled exception (it
 /// hides that instance for as long as the series lives).
-pub fn from_google(ev: Event, ctx: &CalendarContext) -> Result<Change, MappingError> {
+pub fn from_google(mut ev: Event, ctx: &CalendarContext) -> Result<Change, MappingError> {
     let id = match ev.id.as_deref() {
         Some(id) if !id.is_empty() => id.to_owned(),
         _ => return Err(MappingError::MissingId),
@@ -221,43 +221,52 @@ pub fn from_google(ev: Event, ctx: &CalendarContext) -> Result<Change, MappingEr
         RemoteKind::Single
     };
     let (body_text, body_html) = body_of(ev.description.as_deref().unwrap_or_default());
+    let (show_as, importance, sensitivity) =
+        (show_as_of(&ev), importance_of(&ev), sensitivity_of(&ev));
+    let (categories, attendees, organizer) =
+        (categories_of(&ev), attendees_of(&ev), organizer_of(&ev));
+    let (online_meeting, reminder_minutes) = (meeting_of(&ev), reminder_of(&ev, ctx));
 
-    let mut extra = match serde_json::to_value(&ev) {
+    // The provider-only fields: the event without what the fields above carry. The
+    // carried ones move out first rather than being serialised and removed (a page's
+    // thousands of descriptions and times).
+    let (etag, ical_uid) = (ev.etag.take(), ev.ical_uid.take());
+    let title = ev.summary.take().unwrap_or_default();
+    let location = ev.location.take().unwrap_or_default();
+    (ev.id, ev.description, ev.start, ev.end) = (None, None, None, None);
+    if cancelled {
+        ev.status = None;
+    }
+    if series.is_some() {
+        (ev.recurring_event_id, ev.original_start_time) = (None, None);
+    }
+    let extra = match serde_json::to_value(&ev) {
         Ok(Value::Object(m)) => m,
         _ => Map::new(),
     };
-    for key in CARRIED {
-        extra.remove(*key);
-    }
-    if cancelled {
-        extra.remove("status");
-    }
-    if series.is_some() {
-        extra.remove("recurringEventId");
-        extra.remove("originalStartTime");
-    }
+    debug_assert!(CARRIED.iter().all(|k| !extra.contains_key(*k)));
 
     Ok(Change::Upsert(Box::new(RemoteEvent {
-        remote_id: id.clone(),
-        etag: ev.etag.clone(),
-        ical_uid: ev.ical_uid.clone(),
+        remote_id: id,
+        etag,
+        ical_uid,
         kind,
         series,
         cancelled,
-        title: ev.summary.clone().unwrap_or_default(),
+        title,
         body_text,
         body_html,
         timing,
-        show_as: show_as_of(&ev),
-        importance: importance_of(&ev),
-        sensitivity: sensitivity_of(&ev),
-        categories: categories_of(&ev),
-        location: ev.location.clone().unwrap_or_default(),
-        attendees: attendees_of(&ev),
-        organizer: organizer_of(&ev),
-        online_meeting: meeting_of(&ev),
+        show_as,
+        importance,
+        sensitivity,
+        categories,
+        location,
+        attendees,
+        organizer,
+        online_meeting,
         recurrence: parsed.rule,
-        reminder_minutes: reminder_of(&ev, ctx),
+        reminder_minutes,
         extra,
     })))
 }

@@ -277,6 +277,7 @@ fn a_rich_series_maps_every_field() {
         "iCalUID",
         "summary",
         "description",
+        "location",
         "start",
         "end",
     ] {
@@ -411,6 +412,25 @@ fn fixture_details() {
         .map(|(n, v)| (n.to_owned(), v))
         .collect();
     let get = |n: &str| upsert(&f[n]);
+
+    // An instance carries its series link and a cancelled one its status: neither is
+    // kept twice in `extra`; the rest of what Google sent is.
+    let moved = get("moved exception");
+    let cancelled = get("sparse cancelled exception");
+    for ev in [&moved, &cancelled] {
+        for key in [
+            "recurringEventId",
+            "originalStartTime",
+            "id",
+            "start",
+            "end",
+        ] {
+            assert!(!ev.extra.contains_key(key), "{key} in {:?}", ev.extra);
+        }
+    }
+    assert!(!cancelled.extra.contains_key("status"));
+    assert_eq!(moved.extra.get("status"), Some(&json!("confirmed")));
+    assert_eq!(moved.extra.get("sequence"), Some(&json!(3)));
 
     let all_day = get("all-day single");
     assert_eq!(
