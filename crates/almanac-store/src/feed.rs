@@ -1,5 +1,5 @@
 use crate::cached::Cached;
-use rusqlite::{params, Connection};
+use rusqlite::params;
 
 use crate::error::Result;
 
@@ -31,7 +31,7 @@ pub(crate) const INSERT_FEED: &str =
     "INSERT INTO change_feed (at, source, entity, entity_id, op) VALUES (?1, ?2, 'event', ?3, ?4)";
 
 pub(crate) fn record(
-    conn: &Connection,
+    conn: &impl Cached,
     now: i64,
     source: Source,
     entity_id: &str,

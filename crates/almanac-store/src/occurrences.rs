@@ -45,7 +45,7 @@ fn set_meta(conn: &Connection, key: &str, value: i64) -> Result<()> {
 /// Records that an event lasts `span` seconds: range queries look back by the longest
 /// one. Written only when it grows: sync writes thousands of events in a row, and an
 /// update that changes nothing still dirties the page.
-pub(crate) fn widen_max_span(conn: &Connection, span: i64) -> Result<()> {
+pub(crate) fn widen_max_span(conn: &impl Cached, span: i64) -> Result<()> {
     conn.exec_cached(
         "UPDATE store_meta SET value = ?1 WHERE key = 'max_span' AND value < ?1",
         params![span],
@@ -116,7 +116,7 @@ pub(crate) fn reindex(conn: &Connection, id: &str) -> Result<()> {
 /// [`reindex`] of a single event whose bounds the caller just wrote (`fresh`: a new
 /// row, with no index rows yet).
 pub(crate) fn reindex_single(
-    conn: &Connection,
+    conn: &impl Cached,
     id: &str,
     calendar: &str,
     start: i64,
@@ -130,7 +130,7 @@ pub(crate) fn reindex_single(
 }
 
 fn insert(
-    conn: &Connection,
+    conn: &impl Cached,
     id: &str,
     key: &str,
     calendar: &str,

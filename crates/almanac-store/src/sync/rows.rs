@@ -5,7 +5,7 @@ use almanac_model::{
     Attendee, AttendeeKind, EventInput, EventKind, MeetingProvider, OnlineMeeting, Person,
     Response, Sensitivity,
 };
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use std::sync::LazyLock;
 
@@ -255,7 +255,7 @@ pub(crate) static UPDATE_EVENT: LazyLock<String> = LazyLock::new(|| {
 /// validated like a user's edit (a provider's event is hostile input too); an event
 /// that fails is refused whole. Returns the row's UTC bounds.
 pub(crate) fn write(
-    tx: &Transaction<'_>,
+    tx: &impl Cached,
     id: &str,
     existed: bool,
     ev: &SyncedEvent,

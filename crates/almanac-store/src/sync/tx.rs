@@ -1,6 +1,6 @@
 //! [`SyncTx`]: one engine step as one durable transaction.
 
-use crate::cached::Cached;
+use crate::cached::{Cached, Held};
 use almanac_model::EventKind;
 use rusqlite::{params, OptionalExtension, Transaction};
 
@@ -33,6 +33,8 @@ pub(crate) const UPSERT_SYNC_STATE: &str =
 #[derive(Debug)]
 pub struct SyncTx<'a, 'c> {
     tx: &'a Transaction<'c>,
+    /// The statements written per event, held for the step (see [`Held`]).
+    held: Held<'a>,
     now: i64,
 }
 
@@ -45,14 +47,20 @@ impl Store {
         f: impl FnOnce(&mut SyncTx<'_, '_>) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
         let mut out = None;
-        let res = self.durable(|tx| match f(&mut SyncTx { tx, now }) {
-            Ok(v) => {
-                out = Some(Ok(v));
-                Ok(())
-            }
-            Err(e) => {
-                out = Some(Err(e));
-                Err(StoreError::RolledBack)
+        let res = self.durable(|tx| {
+            match f(&mut SyncTx {
+                tx,
+                held: Held::new(tx),
+                now,
+            }) {
+                Ok(v) => {
+                    out = Some(Ok(v));
+                    Ok(())
+                }
+                Err(e) => {
+                    out = Some(Err(e));
+                    Err(StoreError::RolledBack)
+                }
             }
         });
         match (res, out) {
@@ -130,9 +138,9 @@ impl SyncTx<'_, '_> {
                 params![id],
                 |r| r.get(0),
             )?;
-        let (start_utc, end_utc) = write(self.tx, &id, existed, ev, self.now)?;
+        let (start_utc, end_utc) = write(&self.held, &id, existed, ev, self.now)?;
         // Without its row the entry had no sync state either (it goes with the row).
-        self.tx.exec_cached(
+        self.held.exec_cached(
             if existed {
                 UPSERT_SYNC_STATE
             } else {
@@ -143,7 +151,7 @@ impl SyncTx<'_, '_> {
         if ev.kind == EventKind::Single {
             // Its one occurrence is known: no need to read the row back.
             reindex_single(
-                self.tx,
+                &self.held,
                 &id,
                 &ev.input.calendar_id,
                 start_utc,
@@ -159,7 +167,7 @@ impl SyncTx<'_, '_> {
             }
         }
         record(
-            self.tx,
+            &self.held,
             self.now,
             Source::Sync,
             &id,
@@ -487,7 +495,7 @@ impl SyncTx<'_, '_> {
                 .unwrap_or_else(|_| "[]".into())
                 .into()
         };
-        self.tx.exec_cached(
+        self.held.exec_cached(
             "INSERT INTO sync_actions (run_id, event_id, calendar_id, direction, action, fields,
                 reason, at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
