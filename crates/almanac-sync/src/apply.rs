@@ -1,7 +1,9 @@
 //! The executor's inner half: carrying out a [`Plan`]'s ops inside one [`SyncTx`].
 
 use almanac_provider::{RemoteEvent, RemoteKind};
-use almanac_store::{EntryState, EntrySync, NewConflict, OutboxOp, SyncTx, SyncedEvent};
+use almanac_store::{
+    CheckedEvent, EntryState, EntrySync, NewConflict, OutboxOp, SyncTx, SyncedEvent,
+};
 
 use crate::convert::{into_row, to_row, MasterInfo};
 use crate::error::SyncError;
@@ -85,7 +87,7 @@ fn into_row_of(
     tx: &SyncTx<'_, '_>,
     ctx: &Ctx<'_>,
     ev: RemoteEvent,
-) -> Result<Result<SyncedEvent, String>, SyncError> {
+) -> Result<Result<CheckedEvent, String>, SyncError> {
     let master = master_of(tx, ctx, &ev)?;
     Ok(into_row(ev, ctx.calendar_id, master.as_ref()))
 }
@@ -134,12 +136,12 @@ fn apply_remote(
         Err(why) => return Ok(skip(tx, ctx, local_id, &why, done)?),
     };
     // Synced: the row is its own base (nothing stored twice).
-    let id = tx.write_event(
+    let id = tx.write_checked(
         local_id,
         &row,
         EntryState::Synced,
         None,
-        row.etag.as_deref(),
+        row.row().etag.as_deref(),
     )?;
     if local_id.is_some() {
         tx.drop_push(&id)?; // a new row has nothing queued

@@ -15,7 +15,7 @@ use almanac_model::{instance_key, EventInput, EventKind, RecurrenceInput};
 use almanac_provider::{
     OriginalStart, RemoteEvent, RemoteKind, RemoteRecurrence, SeriesLink, Timing,
 };
-use almanac_store::SyncedEvent;
+use almanac_store::{CheckedEvent, SyncedEvent};
 use serde_json::{Map, Value};
 
 /// The series an instance belongs to, as the store has it.
@@ -55,21 +55,24 @@ pub fn to_row(
     calendar_id: &str,
     master: Option<&MasterInfo>,
 ) -> Result<SyncedEvent, Unfit> {
-    let mut row = row_from(without_extra(ev), calendar_id, master)?;
-    row.provider_extra = extra_json(&ev.extra);
-    Ok(row)
+    Ok(row_from(
+        without_extra(ev),
+        calendar_id,
+        master,
+        extra_json(&ev.extra),
+    )?
+    .into_row())
 }
 
-/// [`to_row`] of an event the caller gives up: its fields move into the row.
+/// [`to_row`] of an event the caller gives up: its fields move into the row, which
+/// comes back checked, ready to write without being validated again.
 pub fn into_row(
     mut ev: RemoteEvent,
     calendar_id: &str,
     master: Option<&MasterInfo>,
-) -> Result<SyncedEvent, Unfit> {
-    let extra = std::mem::take(&mut ev.extra);
-    let mut row = row_from(ev, calendar_id, master)?;
-    row.provider_extra = extra_json(&extra);
-    Ok(row)
+) -> Result<CheckedEvent, Unfit> {
+    let extra = extra_json(&std::mem::take(&mut ev.extra));
+    row_from(ev, calendar_id, master, extra)
 }
 
 /// The provider-only fields as the store keeps them (`None` when there are none).
@@ -133,12 +136,13 @@ fn without_extra(ev: &RemoteEvent) -> RemoteEvent {
     }
 }
 
-/// The row of `ev`, its fields moved; `provider_extra` is left to the caller.
+/// The row of `ev`, its fields moved, with `provider_extra`, checked by the store.
 fn row_from(
     ev: RemoteEvent,
     calendar_id: &str,
     master: Option<&MasterInfo>,
-) -> Result<SyncedEvent, Unfit> {
+    provider_extra: Option<String>,
+) -> Result<CheckedEvent, Unfit> {
     let (all_day, start, end, time_zone) = match &ev.timing {
         Timing::Timed {
             start,
@@ -189,8 +193,6 @@ fn row_from(
     } else {
         ev.title
     };
-    // Validated like a user's edit: what the store would keep, and a refusal for what
-    // it would not (a provider's event is hostile input too).
     let input = EventInput {
         calendar_id: calendar_id.to_owned(),
         title,
@@ -204,11 +206,10 @@ fn row_from(
         show_as: ev.show_as,
         importance: ev.importance,
         categories: ev.categories,
-    }
-    .validate()
-    .map_err(|e| e.to_string())?
-    .input;
-    Ok(SyncedEvent {
+    };
+    // Checked like a user's edit: what the store would keep, and a refusal for what it
+    // would not (a provider's event is hostile input too).
+    SyncedEvent {
         remote_id: Some(ev.remote_id).filter(|r| !r.is_empty()),
         ical_uid: ev.ical_uid,
         etag: ev.etag,
@@ -222,9 +223,11 @@ fn row_from(
         attendees: ev.attendees,
         online_meeting: ev.online_meeting,
         reminder_minutes: ev.reminder_minutes,
-        provider_extra: None,
+        provider_extra,
         cancelled: ev.cancelled,
-    })
+    }
+    .check()
+    .map_err(|e| e.to_string())
 }
 
 /// The provider-neutral version of store row `row`; `master` is its series.
@@ -334,7 +337,8 @@ pub fn normalise_owned(
         ev.ical_uid.clone(),
         ev.series.clone(),
     );
-    let mut out = into_remote(row_from(ev, calendar_id, master)?, master)?;
+    let row = row_from(ev, calendar_id, master, None)?.into_row();
+    let mut out = into_remote(row, master)?;
     out.kind = kind;
     out.remote_id = remote_id;
     out.etag = etag;

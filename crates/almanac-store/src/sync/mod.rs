@@ -21,6 +21,6 @@ pub use conflicts::{ConflictRecord, NewConflict};
 pub use entries::{EntryState, EntrySync, OpenConflictRow, PendingDelete, SyncEntry};
 pub(crate) use outbox::{track_delete, track_write};
 pub use outbox::{OutboxOp, OutboxRow};
-pub use rows::SyncedEvent;
+pub use rows::{CheckedEvent, SyncedEvent};
 pub use runs::{RunOutcome, RunRecord, SyncActionRecord, SyncStatus};
 pub use tx::SyncTx;

@@ -251,28 +251,56 @@ pub(crate) static UPDATE_EVENT: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// Inserts row `id` (or overwrites it, when it `existed`) with `ev`. The input is
-/// validated like a user's edit (a provider's event is hostile input too); an event
-/// that fails is refused whole. Returns the row's UTC bounds.
+/// A [`SyncedEvent`] that passed the store's checks, with its UTC bounds: what
+/// [`write`] takes. Only [`SyncedEvent::check`] makes one, so a version checked while
+/// it was converted is not validated a second time when it is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedEvent {
+    row: SyncedEvent,
+    bounds: (i64, i64),
+}
+
+impl CheckedEvent {
+    pub fn row(&self) -> &SyncedEvent {
+        &self.row
+    }
+
+    pub fn into_row(self) -> SyncedEvent {
+        self.row
+    }
+}
+
+impl SyncedEvent {
+    /// Validates the row like a user's edit (a provider's event is hostile input too)
+    /// and normalises its input the way the store keeps it (trimmed title, wall times
+    /// with seconds, …). An instance of a series keeps no rule of its own.
+    pub fn check(mut self) -> Result<CheckedEvent> {
+        if self.kind == EventKind::Exception {
+            if self.series_id.is_none() || self.original_start.is_none() {
+                return Err(StoreError::BadRequest(
+                    "An instance of a series needs its series and original start.".into(),
+                ));
+            }
+            self.input.recurrence = None;
+        }
+        let v = self.input.validate()?;
+        let bounds = bounds(&v);
+        self.input = v.input;
+        Ok(CheckedEvent { row: self, bounds })
+    }
+}
+
+/// Inserts row `id` (or overwrites it, when it `existed`) with `checked`. Returns the
+/// row's UTC bounds.
 pub(crate) fn write(
     tx: &impl Cached,
     id: &str,
     existed: bool,
-    ev: &SyncedEvent,
+    checked: &CheckedEvent,
     now: i64,
 ) -> Result<(i64, i64)> {
-    let mut input = ev.input.clone();
-    if ev.kind == EventKind::Exception {
-        input.recurrence = None;
-    }
-    let v = input.validate()?;
-    if ev.kind == EventKind::Exception && (ev.series_id.is_none() || ev.original_start.is_none()) {
-        return Err(StoreError::BadRequest(
-            "An instance of a series needs its series and original start.".into(),
-        ));
-    }
-    let i = &v.input;
-    let (start_utc, end_utc) = bounds(&v);
+    let (ev, (start_utc, end_utc)) = (&checked.row, checked.bounds);
+    let i = &ev.input;
     let (rrule, exdates, rdates) = match &i.recurrence {
         Some(r) => (
             Some(r.rrule.as_str()),
@@ -469,6 +497,92 @@ mod tests {
             assert_eq!(back, want, "{len} entries");
         }
         assert_eq!(attendees_json(&[]), "[]");
+    }
+
+    fn row(title: &str, start: &str, end: &str) -> SyncedEvent {
+        SyncedEvent {
+            remote_id: Some("r1".into()),
+            ical_uid: None,
+            etag: Some("\"1\"".into()),
+            kind: EventKind::Single,
+            series_id: None,
+            original_start: None,
+            input: EventInput {
+                calendar_id: "c1".into(),
+                title: title.into(),
+                all_day: false,
+                start: start.into(),
+                end: end.into(),
+                time_zone: "Europe/Berlin".into(),
+                recurrence: None,
+                location: String::new(),
+                description: String::new(),
+                show_as: almanac_model::ShowAs::Busy,
+                importance: almanac_model::Importance::Normal,
+                categories: vec![],
+            },
+            body_html: None,
+            sensitivity: Sensitivity::Normal,
+            organizer: None,
+            attendees: vec![],
+            online_meeting: None,
+            reminder_minutes: None,
+            provider_extra: Some("{\"colorId\":\"5\"}".into()),
+            cancelled: false,
+        }
+    }
+
+    #[test]
+    fn a_checked_row_is_kept_as_the_store_writes_it_with_its_bounds() {
+        let checked = row("  Review  ", "2026-11-23T09:00", "2026-11-23T10:00")
+            .check()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let r = checked.row();
+        assert_eq!(r.input.title, "Review");
+        assert_eq!(
+            (r.input.start.as_str(), r.input.end.as_str()),
+            ("2026-11-23T09:00:00", "2026-11-23T10:00:00")
+        );
+        // 09:00 CET is 08:00 UTC.
+        assert_eq!(checked.bounds, (1_795_420_800, 1_795_424_400));
+        assert_eq!(r.provider_extra.as_deref(), Some("{\"colorId\":\"5\"}"));
+    }
+
+    #[test]
+    fn a_row_the_store_would_not_keep_is_refused_by_its_check() {
+        let err = row("Review", "2026-11-23T10:00", "2026-11-23T09:00").check();
+        assert!(
+            matches!(
+                &err,
+                Err(StoreError::Invalid(
+                    almanac_model::ValidationError::EndBeforeStart
+                ))
+            ),
+            "{err:?}"
+        );
+        let mut orphan = row("Review", "2026-11-23T09:00", "2026-11-23T10:00");
+        orphan.kind = EventKind::Exception;
+        orphan.series_id = Some("m1".into());
+        let err = orphan.check();
+        assert!(
+            matches!(&err, Err(StoreError::BadRequest(m)) if m.contains("original start")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn an_instance_keeps_no_rule_of_its_own() {
+        let mut instance = row("Review", "2026-11-23T09:00", "2026-11-23T10:00");
+        instance.kind = EventKind::Exception;
+        instance.series_id = Some("m1".into());
+        instance.original_start = Some("2026-11-23T09:00:00".into());
+        instance.input.recurrence = Some(almanac_model::RecurrenceInput {
+            rrule: "FREQ=WEEKLY".into(),
+            exdates: vec![],
+            rdates: vec![],
+        });
+        let checked = instance.check().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(checked.row().input.recurrence, None);
     }
 
     #[test]

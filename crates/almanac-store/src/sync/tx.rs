@@ -11,7 +11,7 @@ use crate::sync::calendars::{load_calendar, CalendarHold, SyncCalendar};
 use crate::sync::conflicts::{load_conflict, ConflictRecord, NewConflict};
 use crate::sync::entries::{entries, EntryState, EntrySync, SyncEntry};
 use crate::sync::outbox::{enqueue, outbox_row, OutboxOp, OutboxRow, OUTBOX_COLUMNS};
-use crate::sync::rows::{read, write, SyncedEvent};
+use crate::sync::rows::{read, write, CheckedEvent, SyncedEvent};
 use crate::Store;
 
 /// A new event's sync state.
@@ -130,6 +130,20 @@ impl SyncTx<'_, '_> {
         base: Option<&str>,
         base_etag: Option<&str>,
     ) -> Result<String> {
+        let checked = ev.clone().check()?;
+        self.write_checked(local_id, &checked, state, base, base_etag)
+    }
+
+    /// [`Self::write_event`] of a row already checked ([`SyncedEvent::check`]).
+    pub fn write_checked(
+        &mut self,
+        local_id: Option<&str>,
+        checked: &CheckedEvent,
+        state: EntryState,
+        base: Option<&str>,
+        base_etag: Option<&str>,
+    ) -> Result<String> {
+        let ev = checked.row();
         let id = local_id.map_or_else(crate::ids::new_event_id, str::to_owned);
         // A new id has no row yet: nothing to look up or replace.
         let existed: bool = local_id.is_some()
@@ -138,7 +152,7 @@ impl SyncTx<'_, '_> {
                 params![id],
                 |r| r.get(0),
             )?;
-        let (start_utc, end_utc) = write(&self.held, &id, existed, ev, self.now)?;
+        let (start_utc, end_utc) = write(&self.held, &id, existed, checked, self.now)?;
         // Without its row the entry had no sync state either (it goes with the row).
         self.held.exec_cached(
             if existed {
