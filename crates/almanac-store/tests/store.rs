@@ -622,3 +622,67 @@ fn a_long_event_is_found_by_a_range_that_starts_inside_it_and_a_shorter_one_keep
     let titles: Vec<&str> = found.iter().map(|(t, _)| t.as_str()).collect();
     assert_eq!(titles, vec!["Offsite", "Standup"]);
 }
+
+#[test]
+fn sync_writes_widen_how_far_range_queries_look_back_whatever_their_order() {
+    // A sync step writes a page's events one after another and records only spans
+    // longer than the longest it has written: a long event after short ones, and a
+    // longer one after that, must each still be found from inside.
+    let (_d, mut s) = open();
+    let row = |title: &str, start: &str, end: &str| almanac_store::SyncedEvent {
+        remote_id: Some(format!("r-{title}")),
+        ical_uid: None,
+        etag: None,
+        kind: almanac_model::EventKind::Single,
+        series_id: None,
+        original_start: None,
+        input: event(title, start, end, "UTC"),
+        body_html: None,
+        sensitivity: almanac_model::Sensitivity::Normal,
+        organizer: None,
+        attendees: vec![],
+        online_meeting: None,
+        reminder_minutes: None,
+        provider_extra: None,
+        cancelled: false,
+    };
+    let titles = |s: &mut Store, from: &str, to: &str| -> Vec<String> {
+        titles_and_starts(s, from, to)
+            .into_iter()
+            .map(|(t, _)| t)
+            .collect()
+    };
+    let step = |s: &mut Store, rows: &[almanac_store::SyncedEvent]| {
+        ok(s.sync_step(now().timestamp(), |tx| {
+            for r in rows {
+                tx.write_event(None, r, almanac_store::EntryState::Synced, None, None)?;
+            }
+            Ok::<_, StoreError>(())
+        }));
+    };
+    step(
+        &mut s,
+        &[
+            row("Standup", "2026-12-01T09:00:00", "2026-12-01T09:15:00"),
+            row("Offsite", "2026-12-01T09:00:00", "2026-12-04T17:00:00"),
+            row("Review", "2026-12-02T09:00:00", "2026-12-02T10:00:00"),
+        ],
+    );
+    assert_eq!(
+        titles(&mut s, "2026-12-03T00:00:00Z", "2026-12-03T12:00:00Z"),
+        ["Offsite"]
+    );
+    // A later step starts from nothing it knows: a longer event widens it again, and a
+    // short one after it does not shrink it.
+    step(
+        &mut s,
+        &[
+            row("Conference", "2026-12-05T09:00:00", "2026-12-15T17:00:00"),
+            row("Call", "2026-12-14T09:00:00", "2026-12-14T09:30:00"),
+        ],
+    );
+    assert_eq!(
+        titles(&mut s, "2026-12-14T00:00:00Z", "2026-12-14T12:00:00Z"),
+        ["Conference", "Call"]
+    );
+}

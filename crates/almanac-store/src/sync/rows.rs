@@ -291,7 +291,7 @@ impl SyncedEvent {
 }
 
 /// Inserts row `id` (or overwrites it, when it `existed`) with `checked`. Returns the
-/// row's UTC bounds.
+/// row's UTC bounds; recording its span for range queries is the caller's.
 pub(crate) fn write(
     tx: &impl Cached,
     id: &str,
@@ -356,7 +356,6 @@ pub(crate) fn write(
             now,
         ],
     )?;
-    crate::occurrences::widen_max_span(tx, end_utc - start_utc)?;
     Ok((start_utc, end_utc))
 }
 

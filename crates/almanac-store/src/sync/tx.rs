@@ -6,7 +6,7 @@ use rusqlite::{params, OptionalExtension, Transaction};
 
 use crate::error::{Result, StoreError};
 use crate::feed::{record, Source};
-use crate::occurrences::{reindex, reindex_single};
+use crate::occurrences::{reindex, reindex_single, widen_max_span};
 use crate::sync::calendars::{load_calendar, CalendarHold, SyncCalendar};
 use crate::sync::conflicts::{load_conflict, ConflictRecord, NewConflict};
 use crate::sync::entries::{entries, EntryState, EntrySync, SyncEntry};
@@ -35,6 +35,9 @@ pub struct SyncTx<'a, 'c> {
     tx: &'a Transaction<'c>,
     /// The statements written per event, held for the step (see [`Held`]).
     held: Held<'a>,
+    /// The longest event span this step has recorded: a page's events are compared
+    /// with it instead of each running the UPDATE (a no-op for nearly all of them).
+    widest: i64,
     now: i64,
 }
 
@@ -51,6 +54,7 @@ impl Store {
             match f(&mut SyncTx {
                 tx,
                 held: Held::new(tx),
+                widest: 0,
                 now,
             }) {
                 Ok(v) => {
@@ -153,6 +157,10 @@ impl SyncTx<'_, '_> {
                 |r| r.get(0),
             )?;
         let (start_utc, end_utc) = write(&self.held, &id, existed, checked, self.now)?;
+        if end_utc - start_utc > self.widest {
+            widen_max_span(&self.held, end_utc - start_utc)?;
+            self.widest = end_utc - start_utc;
+        }
         // Without its row the entry had no sync state either (it goes with the row).
         self.held.exec_cached(
             if existed {
