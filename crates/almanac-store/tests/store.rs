@@ -686,3 +686,131 @@ fn sync_writes_widen_how_far_range_queries_look_back_whatever_their_order() {
         ["Conference", "Call"]
     );
 }
+
+#[test]
+fn a_sync_steps_feed_audit_and_listing_rows_land_in_order_and_only_with_the_step() {
+    // A step writes its change-feed and audit rows many to a statement when it ends:
+    // 70 events (two full statements and six rows one by one) must come out as if
+    // written one by one, and a step that fails must leave none of them.
+    let (_d, mut s) = open();
+    let (account, _) = ok(s.record_sign_in(
+        &almanac_store::SignedIn {
+            provider: almanac_model::Provider::Google,
+            subject: "https://accounts.google.com/feed".into(),
+            email: "csm@example.com".into(),
+            display_name: "Casey".into(),
+            authority: "https://accounts.google.com".into(),
+        },
+        now().timestamp(),
+    ));
+    let run = ok(s.start_run(&account.id, now().timestamp()));
+    let row = |i: usize| almanac_store::SyncedEvent {
+        remote_id: Some(format!("r{i}")),
+        ical_uid: None,
+        etag: None,
+        kind: almanac_model::EventKind::Single,
+        series_id: None,
+        original_start: None,
+        input: event(
+            &format!("Review {i}"),
+            "2026-12-01T09:00:00",
+            "2026-12-01T10:00:00",
+            "UTC",
+        ),
+        body_html: None,
+        sensitivity: almanac_model::Sensitivity::Normal,
+        organizer: None,
+        attendees: vec![],
+        online_meeting: None,
+        reminder_minutes: None,
+        provider_extra: None,
+        cancelled: false,
+    };
+    let feed = |s: &Store| -> Vec<(String, String, String)> {
+        let conn = rusqlite::Connection::open(s.data_dir().join(almanac_store::DB_FILE_NAME))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut stmt = conn
+            .prepare("SELECT entity_id, op, source FROM change_feed ORDER BY seq")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap_or_else(|e| panic!("{e}"));
+        rows.map(|r| r.unwrap_or_else(|e| panic!("{e}"))).collect()
+    };
+    let ids = ok(s.sync_step(now().timestamp(), |tx| {
+        let mut ids = Vec::new();
+        for i in 0..70 {
+            let id =
+                tx.write_event(None, &row(i), almanac_store::EntryState::Synced, None, None)?;
+            let fields = if i % 3 == 0 {
+                vec![format!("title{i}")]
+            } else {
+                vec![]
+            };
+            tx.action(
+                run,
+                Some(&id),
+                "local",
+                "pull",
+                "create",
+                &fields,
+                &format!("new {i}"),
+            )?;
+            ids.push(id);
+        }
+        tx.delete_event(&ids[5])?;
+        tx.action(run, Some(&ids[5]), "local", "pull", "delete", &[], "gone")?;
+        tx.listing_start("local")?;
+        let seen: Vec<String> = (0..70).chain(10..20).map(|i| format!("r{i}")).collect();
+        tx.listing_add("local", seen.iter().map(String::as_str))?;
+        Ok::<_, StoreError>(ids)
+    }));
+
+    let mut want: Vec<(String, String, String)> = ids
+        .iter()
+        .map(|id| (id.clone(), "insert".into(), "sync".into()))
+        .collect();
+    want.push((ids[5].clone(), "delete".into(), "sync".into()));
+    assert_eq!(feed(&s), want);
+
+    let actions = ok(s.sync_actions(run));
+    assert_eq!(actions.len(), 71);
+    for (i, a) in actions.iter().take(70).enumerate() {
+        assert_eq!(a.run_id, run);
+        assert_eq!(a.event_id.as_deref(), Some(ids[i].as_str()));
+        assert_eq!(a.calendar_id.as_deref(), Some("local"));
+        assert_eq!(
+            (a.direction.as_str(), a.action.as_str()),
+            ("pull", "create")
+        );
+        let fields = if i % 3 == 0 {
+            format!("[\"title{i}\"]")
+        } else {
+            "[]".into()
+        };
+        assert_eq!(a.fields, fields);
+        assert_eq!(a.reason, format!("new {i}"));
+        assert_eq!(a.at, now().timestamp());
+    }
+    assert_eq!(actions[70].action, "delete");
+    assert_eq!(actions[70].event_id.as_deref(), Some(ids[5].as_str()));
+
+    let seen = ok(s.sync_step(now().timestamp(), |tx| tx.listing_ids("local")));
+    let want_seen: std::collections::BTreeSet<String> = (0..70).map(|i| format!("r{i}")).collect();
+    assert_eq!(seen, want_seen);
+
+    // A step that fails after writing leaves no feed, audit or listing rows behind.
+    let failed = s.sync_step(now().timestamp(), |tx| {
+        for i in 100..140 {
+            let id =
+                tx.write_event(None, &row(i), almanac_store::EntryState::Synced, None, None)?;
+            tx.action(run, Some(&id), "local", "pull", "create", &[], "new")?;
+        }
+        tx.listing_add("local", ["r100", "r101"])?;
+        Err::<(), _>(StoreError::RolledBack)
+    });
+    assert!(failed.is_err());
+    assert_eq!(feed(&s), want);
+    assert_eq!(ok(s.sync_actions(run)).len(), 71);
+    assert_eq!(count(&s, "listing_seen"), 70);
+}

@@ -5,8 +5,10 @@
 //! step runs inside one [`SyncTx`] — one durable transaction, so a page of changes and
 //! its cursor land together or not at all.
 
+mod appended;
 mod base;
 mod calendars;
+mod chunked;
 mod conflicts;
 mod entries;
 mod outbox;

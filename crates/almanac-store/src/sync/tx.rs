@@ -5,14 +5,25 @@ use almanac_model::EventKind;
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use crate::error::{Result, StoreError};
-use crate::feed::{record, Source};
 use crate::occurrences::{reindex, reindex_single, widen_max_span};
+use crate::sync::appended::Appended;
 use crate::sync::calendars::{load_calendar, CalendarHold, SyncCalendar};
+use crate::sync::chunked::{statement, write_rows, CHUNK};
 use crate::sync::conflicts::{load_conflict, ConflictRecord, NewConflict};
 use crate::sync::entries::{entries, EntryState, EntrySync, SyncEntry};
 use crate::sync::outbox::{enqueue, outbox_row, OutboxOp, OutboxRow, OUTBOX_COLUMNS};
 use crate::sync::rows::{read, write, CheckedEvent, SyncedEvent};
 use crate::Store;
+use std::sync::LazyLock;
+
+/// Ids a full listing showed; `?1` the calendar.
+const LISTING_COLUMNS: &str = "INSERT OR IGNORE INTO listing_seen (calendar_id, remote_id) VALUES ";
+fn listing_row(k: usize) -> String {
+    format!("(?1, ?{})", 2 + k)
+}
+static LISTING_ONE: LazyLock<String> = LazyLock::new(|| statement(LISTING_COLUMNS, listing_row, 1));
+static LISTING_MANY: LazyLock<String> =
+    LazyLock::new(|| statement(LISTING_COLUMNS, listing_row, CHUNK));
 
 /// A new event's sync state.
 pub(crate) const INSERT_SYNC_STATE: &str =
@@ -38,6 +49,8 @@ pub struct SyncTx<'a, 'c> {
     /// The longest event span this step has recorded: a page's events are compared
     /// with it instead of each running the UPDATE (a no-op for nearly all of them).
     widest: i64,
+    /// Change-feed and audit rows, written when the step ends (see [`Appended`]).
+    appended: Appended,
     now: i64,
 }
 
@@ -51,13 +64,16 @@ impl Store {
     ) -> std::result::Result<T, E> {
         let mut out = None;
         let res = self.durable(|tx| {
-            match f(&mut SyncTx {
+            let mut step = SyncTx {
                 tx,
                 held: Held::new(tx),
                 widest: 0,
+                appended: Appended::default(),
                 now,
-            }) {
+            };
+            match f(&mut step) {
                 Ok(v) => {
+                    step.appended.write(&step.held, now)?;
                     out = Some(Ok(v));
                     Ok(())
                 }
@@ -188,13 +204,8 @@ impl SyncTx<'_, '_> {
                 reindex(self.tx, master)?;
             }
         }
-        record(
-            &self.held,
-            self.now,
-            Source::Sync,
-            &id,
-            if existed { "update" } else { "insert" },
-        )?;
+        self.appended
+            .feed(&id, if existed { "update" } else { "insert" });
         Ok(id)
     }
 
@@ -278,7 +289,7 @@ impl SyncTx<'_, '_> {
             reindex(self.tx, master)?;
         }
         if master.is_some() {
-            record(self.tx, self.now, Source::Sync, local_id, "delete")?;
+            self.appended.feed(local_id, "delete");
         }
         Ok(())
     }
@@ -479,13 +490,15 @@ impl SyncTx<'_, '_> {
         calendar_id: &str,
         ids: impl IntoIterator<Item = &'i str>,
     ) -> Result<()> {
-        let mut ins = self.tx.prepare_cached(
-            "INSERT OR IGNORE INTO listing_seen (calendar_id, remote_id) VALUES (?1, ?2)",
-        )?;
-        for id in ids {
-            ins.execute(params![calendar_id, id])?;
-        }
-        Ok(())
+        let ids: Vec<&str> = ids.into_iter().collect();
+        write_rows(
+            &self.held,
+            &calendar_id,
+            &ids,
+            LISTING_ONE.as_str(),
+            LISTING_MANY.as_str(),
+            |id, out| out.push(id),
+        )
     }
 
     /// Every id the calendar's current full listing has shown.
@@ -510,28 +523,20 @@ impl SyncTx<'_, '_> {
         reason: &str,
     ) -> Result<()> {
         // Most lines (every event a first sync creates) name no field.
-        let fields_json: std::borrow::Cow<'_, str> = if fields.is_empty() {
-            "[]".into()
+        let fields_json = if fields.is_empty() {
+            "[]".to_owned()
         } else {
-            serde_json::to_string(fields)
-                .unwrap_or_else(|_| "[]".into())
-                .into()
+            serde_json::to_string(fields).unwrap_or_else(|_| "[]".into())
         };
-        self.held.exec_cached(
-            "INSERT INTO sync_actions (run_id, event_id, calendar_id, direction, action, fields,
-                reason, at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![
-                run_id,
-                event_id,
-                calendar_id,
-                direction,
-                action,
-                fields_json,
-                reason,
-                self.now
-            ],
-        )?;
+        self.appended.action(
+            run_id,
+            event_id,
+            calendar_id,
+            direction,
+            action,
+            fields_json,
+            reason,
+        );
         Ok(())
     }
 }
