@@ -36,8 +36,8 @@ use almanac_model::{
     Sensitivity, ShowAs,
 };
 use almanac_provider::{
-    Change, OriginalStart, RemoteCalendar, RemoteEvent, RemoteKind, RemoteRecurrence, SeriesLink,
-    Timing,
+    Change, Extra, OriginalStart, RemoteCalendar, RemoteEvent, RemoteKind, RemoteRecurrence,
+    SeriesLink, Timing,
 };
 use chrono::{
     DateTime, Duration, NaiveDate, NaiveDateTime, SecondsFormat, TimeZone, Timelike, Utc,
@@ -240,10 +240,9 @@ pub fn from_google(mut ev: Event, ctx: &CalendarContext) -> Result<Change, Mappi
     if series.is_some() {
         (ev.recurring_event_id, ev.original_start_time) = (None, None);
     }
-    let extra = match serde_json::to_value(&ev) {
-        Ok(Value::Object(m)) => m,
-        _ => Map::new(),
-    };
+    // Kept as the text serialised here: the store writes it as it is, and only a merge
+    // or a write reads it by key (see `Extra`).
+    let extra = Extra::serialize_from(&ev).unwrap_or_default();
     debug_assert!(CARRIED.iter().all(|k| !extra.contains_key(*k)));
 
     Ok(Change::Upsert(Box::new(RemoteEvent {

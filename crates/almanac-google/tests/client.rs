@@ -22,7 +22,7 @@ use almanac_provider::{
     TokenSource, Window,
 };
 use chrono::{DateTime, Utc};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use url::Url;
 
 mod support;
@@ -236,7 +236,7 @@ fn new_event(title: &str) -> RemoteEvent {
         online_meeting: None,
         recurrence: None,
         reminder_minutes: Some(10),
-        extra: Map::new(),
+        extra: Default::default(),
     }
 }
 

@@ -286,7 +286,7 @@ pub fn from_graph(v: &Value, fallback_zone: &str) -> Result<RemoteEvent, BadEven
                 .and_then(Value::as_u64)
                 .and_then(|m| u32::try_from(m).ok()),
         },
-        extra,
+        extra: extra.into(),
     })
 }
 
@@ -314,7 +314,7 @@ fn dttz(t: DateTime<Utc>, zone: &str) -> Value {
 /// out: Graph refuses them).
 pub fn to_graph(e: &RemoteEvent) -> Result<Value, String> {
     let mut out = Map::new();
-    for (k, v) in &e.extra {
+    for (k, v) in e.extra.iter() {
         if !READ_ONLY.contains(&k.as_str()) && !k.starts_with("@odata") {
             out.insert(k.clone(), v.clone());
         }

@@ -12,7 +12,7 @@ use almanac_model::{
 use almanac_provider::{RemoteEvent, RemoteKind, Timing};
 use chrono::{DateTime, NaiveDate, Utc};
 use proptest::prelude::*;
-use serde_json::{json, Map};
+use serde_json::json;
 
 const ZONES: &[&str] = &[
     "Europe/Berlin",
@@ -116,7 +116,7 @@ prop_compose! {
             }),
             recurrence: None,
             reminder_minutes: reminder,
-            extra: Map::new(),
+            extra: Default::default(),
         }
     }
 }

@@ -3,10 +3,10 @@
 //! has and this type does not are kept verbatim in `extra`, so a round trip through
 //! Almanac never drops them.
 
+use crate::extra::Extra;
 use almanac_model::{Attendee, Importance, OnlineMeeting, Person, Sensitivity, ShowAs};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -92,5 +92,5 @@ pub struct RemoteEvent {
     /// Minutes before start of the (first) reminder; `None` = no reminder.
     pub reminder_minutes: Option<u32>,
     /// Provider fields with no counterpart here, verbatim.
-    pub extra: Map<String, Value>,
+    pub extra: Extra,
 }

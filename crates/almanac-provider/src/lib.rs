@@ -8,12 +8,14 @@
 mod backoff;
 mod error;
 mod event;
+mod extra;
 mod http;
 mod provider;
 
 pub use backoff::{Backoff, RetryDecision};
 pub use error::{ErrorKind, ProviderError, Result};
 pub use event::{OriginalStart, RemoteEvent, RemoteKind, RemoteRecurrence, SeriesLink, Timing};
+pub use extra::Extra;
 pub use http::{
     classify_inner, AccountTokens, ApiClient, ApiRequest, ApiResponse, Dialect, TokenSource,
     GRAPH_CONCURRENCY_PER_MAILBOX,

@@ -55,13 +55,7 @@ pub fn to_row(
     calendar_id: &str,
     master: Option<&MasterInfo>,
 ) -> Result<SyncedEvent, Unfit> {
-    Ok(row_from(
-        without_extra(ev),
-        calendar_id,
-        master,
-        extra_json(&ev.extra),
-    )?
-    .into_row())
+    Ok(row_from(without_extra(ev), calendar_id, master, ev.extra.to_json())?.into_row())
 }
 
 /// [`to_row`] of an event the caller gives up: its fields move into the row, which
@@ -71,17 +65,9 @@ pub fn into_row(
     calendar_id: &str,
     master: Option<&MasterInfo>,
 ) -> Result<CheckedEvent, Unfit> {
-    let extra = extra_json(&std::mem::take(&mut ev.extra));
+    // As the client serialised them, when nothing has read them by key (see `Extra`).
+    let extra = std::mem::take(&mut ev.extra).into_json();
     row_from(ev, calendar_id, master, extra)
-}
-
-/// The provider-only fields as the store keeps them (`None` when there are none).
-fn extra_json(extra: &Map<String, Value>) -> Option<String> {
-    if extra.is_empty() {
-        None
-    } else {
-        serde_json::to_string(extra).ok()
-    }
 }
 
 /// A copy of `ev` without its provider-only fields (the costly part to copy), which a
@@ -132,7 +118,7 @@ fn without_extra(ev: &RemoteEvent) -> RemoteEvent {
         online_meeting: online_meeting.clone(),
         recurrence: recurrence.clone(),
         reminder_minutes: *reminder_minutes,
-        extra: Map::new(),
+        extra: Default::default(),
     }
 }
 
@@ -307,7 +293,7 @@ fn into_remote(row: SyncedEvent, master: Option<&MasterInfo>) -> Result<RemoteEv
             rdates: r.rdates,
         }),
         reminder_minutes: row.reminder_minutes,
-        extra,
+        extra: extra.into(),
     })
 }
 

@@ -755,7 +755,7 @@ fn new_event() -> RemoteEvent {
         online_meeting: None,
         recurrence: None,
         reminder_minutes: Some(10),
-        extra: Map::new(),
+        extra: Default::default(),
     }
 }
 
@@ -1111,7 +1111,7 @@ prop_compose! {
             online_meeting,
             recurrence,
             reminder_minutes,
-            extra,
+            extra: extra.into(),
         }
     }
 }
@@ -1125,7 +1125,7 @@ proptest! {
         let back = upsert(&b);
         // `extra` now also holds Google's form of the partly mapped fields; what was in
         // it before is still there.
-        for (k, v) in &ev.extra {
+        for (k, v) in ev.extra.iter() {
             prop_assert_eq!(back.extra.get(k), Some(v), "extra {}", k);
         }
         let mut same = back.clone();

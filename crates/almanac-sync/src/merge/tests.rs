@@ -63,7 +63,7 @@ fn base() -> RemoteEvent {
             rdates: vec![],
         }),
         reminder_minutes: Some(15),
-        extra: obj(json!({ "webLink": "https://x/1", "hideAttendees": false })),
+        extra: obj(json!({ "webLink": "https://x/1", "hideAttendees": false })).into(),
     }
 }
 
@@ -778,7 +778,11 @@ fn arb_event() -> impl Strategy<Value = RemoteEvent> {
                 }),
                 recurrence,
                 reminder_minutes,
-                extra: extra.into_iter().map(|(k, v)| (k, json!(v))).collect(),
+                extra: extra
+                    .into_iter()
+                    .map(|(k, v)| (k, json!(v)))
+                    .collect::<Map<String, Value>>()
+                    .into(),
             },
         )
 }

@@ -4,7 +4,6 @@ use almanac_provider::{Cursor, SeriesLink};
 use almanac_provider::{OriginalStart, RemoteRecurrence};
 use chrono::TimeZone;
 use proptest::prelude::*;
-use serde_json::Map;
 
 fn at(day: u32, hour: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, day, hour, 0, 0)
@@ -39,7 +38,7 @@ fn ev(id: &str, etag: &str) -> RemoteEvent {
         online_meeting: None,
         recurrence: None,
         reminder_minutes: Some(15),
-        extra: Map::new(),
+        extra: Default::default(),
     }
 }
 

@@ -197,7 +197,7 @@ pub fn plain_event(title: String, location: String, timing: Timing) -> RemoteEve
         online_meeting: None,
         recurrence: None,
         reminder_minutes: None,
-        extra: Map::new(),
+        extra: Default::default(),
     }
 }
 
