@@ -19,8 +19,9 @@ use chrono::{
 
 pub type Res<T> = Result<T, Box<dyn Error>>;
 
-/// Bump whenever the generator changes: the cache directory name includes it.
-pub const DATASET_VERSION: u32 = 1;
+/// Bump whenever the generator changes, or how a new database is laid out (2: 8 KiB
+/// pages): the cache directory name includes it.
+pub const DATASET_VERSION: u32 = 2;
 pub const SEED: u64 = 0x0A13_A4AC_2026;
 pub const EVENTS: usize = 100_000;
 pub const SERIES: usize = 500;
