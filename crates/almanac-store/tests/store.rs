@@ -67,6 +67,27 @@ fn count(store: &Store, table: &str) -> i64 {
         .unwrap_or(-1)
 }
 
+/// A synced single event with provider id `remote_id`, nothing else set.
+fn synced(remote_id: &str, input: EventInput) -> almanac_store::SyncedEvent {
+    almanac_store::SyncedEvent {
+        remote_id: Some(remote_id.into()),
+        ical_uid: None,
+        etag: None,
+        kind: almanac_model::EventKind::Single,
+        series_id: None,
+        original_start: None,
+        input,
+        body_html: None,
+        sensitivity: almanac_model::Sensitivity::Normal,
+        organizer: None,
+        attendees: vec![],
+        online_meeting: None,
+        reminder_minutes: None,
+        provider_extra: None,
+        cancelled: false,
+    }
+}
+
 fn ok<T>(r: Result<T, StoreError>) -> T {
     r.unwrap_or_else(|e| panic!("{e}"))
 }
@@ -629,22 +650,8 @@ fn sync_writes_widen_how_far_range_queries_look_back_whatever_their_order() {
     // longer than the longest it has written: a long event after short ones, and a
     // longer one after that, must each still be found from inside.
     let (_d, mut s) = open();
-    let row = |title: &str, start: &str, end: &str| almanac_store::SyncedEvent {
-        remote_id: Some(format!("r-{title}")),
-        ical_uid: None,
-        etag: None,
-        kind: almanac_model::EventKind::Single,
-        series_id: None,
-        original_start: None,
-        input: event(title, start, end, "UTC"),
-        body_html: None,
-        sensitivity: almanac_model::Sensitivity::Normal,
-        organizer: None,
-        attendees: vec![],
-        online_meeting: None,
-        reminder_minutes: None,
-        provider_extra: None,
-        cancelled: false,
+    let row = |title: &str, start: &str, end: &str| {
+        synced(&format!("r-{title}"), event(title, start, end, "UTC"))
     };
     let titles = |s: &mut Store, from: &str, to: &str| -> Vec<String> {
         titles_and_starts(s, from, to)
@@ -704,27 +711,16 @@ fn a_sync_steps_feed_audit_and_listing_rows_land_in_order_and_only_with_the_step
         now().timestamp(),
     ));
     let run = ok(s.start_run(&account.id, now().timestamp()));
-    let row = |i: usize| almanac_store::SyncedEvent {
-        remote_id: Some(format!("r{i}")),
-        ical_uid: None,
-        etag: None,
-        kind: almanac_model::EventKind::Single,
-        series_id: None,
-        original_start: None,
-        input: event(
-            &format!("Review {i}"),
-            "2026-12-01T09:00:00",
-            "2026-12-01T10:00:00",
-            "UTC",
-        ),
-        body_html: None,
-        sensitivity: almanac_model::Sensitivity::Normal,
-        organizer: None,
-        attendees: vec![],
-        online_meeting: None,
-        reminder_minutes: None,
-        provider_extra: None,
-        cancelled: false,
+    let row = |i: usize| {
+        synced(
+            &format!("r{i}"),
+            event(
+                &format!("Review {i}"),
+                "2026-12-01T09:00:00",
+                "2026-12-01T10:00:00",
+                "UTC",
+            ),
+        )
     };
     let feed = |s: &Store| -> Vec<(String, String, String)> {
         let conn = rusqlite::Connection::open(s.data_dir().join(almanac_store::DB_FILE_NAME))

@@ -42,16 +42,16 @@ static ACTION_ONE: LazyLock<String> = LazyLock::new(|| statement(ACTION_COLUMNS,
 static ACTION_MANY: LazyLock<String> =
     LazyLock::new(|| statement(ACTION_COLUMNS, action_row, CHUNK));
 
-/// One line of the audit trail (`sync_actions`).
+/// One line of the audit trail (`sync_actions`); `fields` is a JSON list.
 #[derive(Debug)]
-struct ActionRow {
-    run_id: i64,
-    event_id: Option<String>,
-    calendar_id: String,
-    direction: String,
-    action: String,
-    fields: String,
-    reason: String,
+pub(crate) struct ActionRow {
+    pub run_id: i64,
+    pub event_id: Option<String>,
+    pub calendar_id: String,
+    pub direction: String,
+    pub action: String,
+    pub fields: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Default)]
@@ -66,26 +66,8 @@ impl Appended {
         self.feed.push((event_id.to_owned(), op));
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn action(
-        &mut self,
-        run_id: i64,
-        event_id: Option<&str>,
-        calendar_id: &str,
-        direction: &str,
-        action: &str,
-        fields: String,
-        reason: &str,
-    ) {
-        self.actions.push(ActionRow {
-            run_id,
-            event_id: event_id.map(str::to_owned),
-            calendar_id: calendar_id.to_owned(),
-            direction: direction.to_owned(),
-            action: action.to_owned(),
-            fields,
-            reason: reason.to_owned(),
-        });
+    pub(crate) fn action(&mut self, row: ActionRow) {
+        self.actions.push(row);
     }
 
     /// Writes every row added so far, in order, and forgets them.

@@ -6,7 +6,7 @@ use rusqlite::{params, OptionalExtension, Transaction};
 
 use crate::error::{Result, StoreError};
 use crate::occurrences::{reindex, reindex_single, widen_max_span};
-use crate::sync::appended::Appended;
+use crate::sync::appended::{ActionRow, Appended};
 use crate::sync::calendars::{load_calendar, CalendarHold, SyncCalendar};
 use crate::sync::chunked::{statement, write_rows, CHUNK};
 use crate::sync::conflicts::{load_conflict, ConflictRecord, NewConflict};
@@ -528,15 +528,15 @@ impl SyncTx<'_, '_> {
         } else {
             serde_json::to_string(fields).unwrap_or_else(|_| "[]".into())
         };
-        self.appended.action(
+        self.appended.action(ActionRow {
             run_id,
-            event_id,
-            calendar_id,
-            direction,
-            action,
-            fields_json,
-            reason,
-        );
+            event_id: event_id.map(str::to_owned),
+            calendar_id: calendar_id.to_owned(),
+            direction: direction.to_owned(),
+            action: action.to_owned(),
+            fields: fields_json,
+            reason: reason.to_owned(),
+        });
         Ok(())
     }
 }
