@@ -159,35 +159,44 @@ pub fn event_id_for_key(key: &str) -> Result<String> {
 /// The idempotency key (a UUID) an id from [`event_id_for_key`] was made from; `None`
 /// for ids Almanac did not choose.
 pub fn key_of_event_id(id: &str) -> Option<String> {
-    const ALPHABET: &[u8; 32] = b"0123456789abcdefghijklmnopqrstuv";
+    // Asked of every listed event (a page's thousands): decoded by arithmetic and
+    // written into one string, not searched and formatted byte by byte.
     if id.len() != 26 {
         return None;
     }
     let mut buffer: u32 = 0;
     let mut bits = 0u32;
-    let mut bytes = Vec::with_capacity(17);
+    let mut bytes = [0u8; 16];
+    let mut n = 0;
     for c in id.bytes() {
-        let v = ALPHABET.iter().position(|&a| a == c)? as u32;
-        buffer = (buffer << 5) | v;
+        let v = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'v' => c - b'a' + 10,
+            _ => return None,
+        };
+        buffer = (buffer << 5) | u32::from(v);
         bits += 5;
         if bits >= 8 {
             bits -= 8;
-            bytes.push((buffer >> bits) as u8);
+            // 26 characters carry 130 bits: 16 bytes, and 2 bits that must be zero.
+            *bytes.get_mut(n)? = (buffer >> bits) as u8;
+            n += 1;
             buffer &= (1 << bits) - 1;
         }
     }
-    if bytes.len() != 16 || buffer != 0 {
+    if n != 16 || buffer != 0 {
         return None;
     }
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    Some(format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    ))
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut key = String::with_capacity(36);
+    for (i, b) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            key.push('-');
+        }
+        key.push(char::from(HEX[usize::from(b >> 4)]));
+        key.push(char::from(HEX[usize::from(b & 0x0f)]));
+    }
+    Some(key)
 }
 
 fn uuid_bytes(key: &str) -> Option<[u8; 16]> {
@@ -740,6 +749,53 @@ mod tests {
         assert_eq!(key_of_event_id(&id).as_deref(), Some(key));
         assert_eq!(key_of_event_id("abcdef"), None);
         assert_eq!(key_of_event_id("zzzzzzzzzzzzzzzzzzzzzzzzzz"), None);
+        // Upper case is not Google's alphabet; 26 characters whose last 2 bits are set
+        // are no 16 bytes.
+        assert_eq!(key_of_event_id(&id.to_uppercase()), None);
+        assert_eq!(key_of_event_id("0000000000000000000000000v"), None);
+        assert_eq!(
+            key_of_event_id("00000000000000000000000000").as_deref(),
+            Some("00000000-0000-0000-0000-000000000000")
+        );
+    }
+
+    #[test]
+    fn every_key_comes_back_from_its_id_and_every_such_id_from_its_key() {
+        let mut x: u64 = 0x2026_1203;
+        let mut next = || {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            x
+        };
+        for _ in 0..2000 {
+            let key = uuid_string(next(), next());
+            let id = event_id_for_key(&key).expect("id");
+            assert_eq!(key_of_event_id(&id).as_deref(), Some(key.as_str()));
+            // An id Google chose that happens to decode names the key that gives it.
+            let google: String = (0..26)
+                .map(|i| {
+                    char::from(
+                        b"0123456789abcdefghijklmnopqrstuv"[(next() >> 59) as usize ^ (i & 1)],
+                    )
+                })
+                .collect();
+            if let Some(k) = key_of_event_id(&google) {
+                assert_eq!(event_id_for_key(&k).expect("id"), google);
+            }
+        }
+    }
+
+    fn uuid_string(hi: u64, lo: u64) -> String {
+        let h = format!("{hi:016x}{lo:016x}");
+        format!(
+            "{}-{}-{}-{}-{}",
+            &h[0..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..32]
+        )
     }
 
     #[test]
