@@ -178,6 +178,14 @@ pub async fn sync_account_reporting(
         // wait, so an offline run ends without waiting out their requests' timeouts and
         // retries; they report the pages they committed before it came.
         let (stop_run, stopped) = watch::channel(None::<AppError>);
+        let shared = AccountRun {
+            store,
+            provider,
+            opts,
+            clock,
+            run_id,
+        };
+        let shared = &shared;
         let mut jobs: Vec<CalendarJob<'_>> = Vec::new();
         for cal in &calendars {
             // A calendar no longer listed is kept for its unpushed changes.
@@ -187,17 +195,7 @@ pub async fn sync_account_reporting(
                     if stopped.borrow().is_some() {
                         return None;
                     }
-                    let done = sync_calendar(
-                        store,
-                        provider,
-                        cal,
-                        remote,
-                        opts,
-                        clock,
-                        run_id,
-                        &mut stopped,
-                    )
-                    .await;
+                    let done = sync_calendar(shared, cal, remote, &mut stopped).await;
                     // Told here, not where results are read: those come in calendar
                     // order, and an earlier calendar may be the one still waiting.
                     if let Some(e) = &done.1 {
@@ -286,18 +284,29 @@ async fn unless_stopped<T>(
     }
 }
 
+/// What every calendar of one account's run shares.
+struct AccountRun<'a> {
+    store: &'a Mutex<Store>,
+    provider: &'a dyn CalendarProvider,
+    opts: &'a SyncOptions,
+    clock: &'a Clock<'a>,
+    run_id: i64,
+}
+
 /// Pull then push one calendar. The second value is an error that stops the run.
-#[allow(clippy::too_many_arguments)]
 async fn sync_calendar(
-    store: &Mutex<Store>,
-    provider: &dyn CalendarProvider,
+    run: &AccountRun<'_>,
     cal: &SyncCalendar,
     remote: &RemoteCalendar,
-    opts: &SyncOptions,
-    clock: &Clock<'_>,
-    run_id: i64,
     stopped: &mut watch::Receiver<Option<AppError>>,
 ) -> (CalendarRun, Option<SyncError>) {
+    let AccountRun {
+        store,
+        provider,
+        opts,
+        clock,
+        run_id,
+    } = *run;
     let mut one = CalendarRun {
         calendar_id: cal.id.clone(),
         name: cal.name.clone(),
