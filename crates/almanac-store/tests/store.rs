@@ -695,6 +695,54 @@ fn sync_writes_widen_how_far_range_queries_look_back_whatever_their_order() {
 }
 
 #[test]
+fn a_full_listing_splits_a_calendar_into_what_it_showed_and_what_it_lacks() {
+    // A windowed reconcile reads back only the entries a listing lacks and counts the
+    // ones it showed: the two must cover the calendar, locally deleted ones aside.
+    let (_d, mut s) = open();
+    let row = |i: usize| {
+        synced(
+            &format!("r{i}"),
+            event(
+                &format!("Review {i}"),
+                "2026-12-01T09:00:00",
+                "2026-12-01T10:00:00",
+                "UTC",
+            ),
+        )
+    };
+    use almanac_store::EntryState::{LocallyDeleted, LocallyModified, Synced};
+    let (listed, unlisted, counted) = ok(s.sync_step(now().timestamp(), |tx| {
+        for (i, state) in [
+            Synced,
+            Synced,
+            Synced,
+            Synced,
+            LocallyModified,
+            LocallyDeleted,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            tx.write_event(None, &row(i), state, None, None)?;
+        }
+        tx.listing_start("local")?;
+        tx.listing_add("local", ["r0", "r1", "r4", "r5", "r-elsewhere"])?;
+        let unlisted: Vec<Option<String>> = tx
+            .unlisted_entries("local")?
+            .into_iter()
+            .map(|e| e.remote_id)
+            .collect();
+        Ok::<_, StoreError>((tx.listed_counted("local")?, unlisted, tx.counted("local")?))
+    }));
+    // r5 is deleted here, r-elsewhere not an event of the calendar.
+    assert_eq!(listed, 3);
+    let mut unlisted = unlisted;
+    unlisted.sort();
+    assert_eq!(unlisted, vec![Some("r2".to_owned()), Some("r3".to_owned())]);
+    assert_eq!(counted, listed + unlisted.len());
+}
+
+#[test]
 fn a_sync_steps_feed_audit_and_listing_rows_land_in_order_and_only_with_the_step() {
     // A step writes its change-feed and audit rows many to a statement when it ends:
     // 70 events (two full statements and six rows one by one) must come out as if

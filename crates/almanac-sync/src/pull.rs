@@ -271,14 +271,14 @@ impl Puller<'_> {
             }
             if full_listing && matches!(cursor, Cursor::Done(_)) {
                 let listed = tx.listing_ids(&cal.id)?;
-                // Only what the listing lacks can go, except in a windowed listing,
-                // where the guard's whole is what lies inside the window.
-                let local = if windowed {
-                    load(tx.entries(&cal.id)?, &HashMap::new())?
+                // Only what the listing lacks can go. The guard's whole is the
+                // calendar's count, or in a windowed listing what lies inside the
+                // window: what it showed and what it lacks surely inside.
+                let mut local = load(tx.unlisted_entries(&cal.id)?, &HashMap::new())?;
+                local.index = if windowed {
+                    local.index.with_listed(tx.listed_counted(&cal.id)?)
                 } else {
-                    let mut l = load(tx.unlisted_entries(&cal.id)?, &HashMap::new())?;
-                    l.index = l.index.with_total(tx.counted(&cal.id)?);
-                    l
+                    local.index.with_total(tx.counted(&cal.id)?)
                 };
                 tx.listing_start(&cal.id)?;
 

@@ -166,6 +166,20 @@ pub(crate) fn counted(conn: &rusqlite::Connection, calendar_id: &str) -> Result<
     Ok(usize::try_from(n).unwrap_or_default())
 }
 
+/// How many of the calendar's entries the full listing so far (`listing_seen`) showed
+/// and are not deleted here: with [`unlisted`], a windowed reconcile's whole without
+/// reading every listed event back.
+pub(crate) fn listed_counted(conn: &rusqlite::Connection, calendar_id: &str) -> Result<usize> {
+    let n: i64 = conn.row_cached(
+        "SELECT COUNT(*) FROM events e JOIN event_sync s ON s.event_id = e.id
+         WHERE e.calendar_id = ?1 AND s.state <> 'locally_deleted'
+           AND e.remote_id IN (SELECT remote_id FROM listing_seen WHERE calendar_id = ?1)",
+        params![calendar_id],
+        |r| r.get(0),
+    )?;
+    Ok(usize::try_from(n).unwrap_or_default())
+}
+
 type Head = (String, String, Option<String>, Option<String>);
 
 fn head(r: &rusqlite::Row<'_>) -> rusqlite::Result<Head> {

@@ -122,6 +122,11 @@ impl SyncTx<'_, '_> {
         crate::sync::entries::counted(self.tx, calendar_id)
     }
 
+    /// How many entries the calendar's full listing so far showed (see `listed_counted`).
+    pub fn listed_counted(&self, calendar_id: &str) -> Result<usize> {
+        crate::sync::entries::listed_counted(self.tx, calendar_id)
+    }
+
     pub fn event(&self, local_id: &str) -> Result<Option<SyncedEvent>> {
         read(self.tx, local_id)
     }

@@ -886,6 +886,34 @@ fn the_mass_deletion_guard() {
     let index = LocalIndex::new(vec![timed_at("A", "R", at(1, 9), at(1, 10))]);
     let plan = plan_reconcile(&index, &listed(&[]), Some(window()), Policy::Ask, guard);
     assert_eq!((plan.guard, plan.ops), (None, vec![]));
+    // A windowed reconcile is given only what the listing lacks: what it showed
+    // counts toward the whole by number.
+    let inside: Vec<LocalEntry> = (0..10)
+        .map(|i| {
+            timed_at(
+                &format!("l{i:02}"),
+                &format!("r{i:02}"),
+                at(6, 9),
+                at(6, 10),
+            )
+        })
+        .collect();
+    for (shown, trips) in [(2, true), (10, false)] {
+        let index = LocalIndex::new(inside.clone()).with_listed(shown);
+        let plan = plan_reconcile(
+            &index,
+            &listed(&["shown"]),
+            Some(window()),
+            Policy::Ask,
+            guard,
+        );
+        let want = trips.then_some(GuardTrip {
+            would_delete: 10,
+            total: 10 + shown,
+        });
+        assert_eq!(plan.guard, want, "{shown} shown");
+        assert_eq!(plan.ops.len(), if trips { 0 } else { 10 }, "{shown} shown");
+    }
 }
 
 #[test]
