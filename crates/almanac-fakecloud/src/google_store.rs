@@ -19,6 +19,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
+use crate::latency::ListLatency;
 use crate::state::{ControlError, Provider, SharedState, State};
 use crate::util;
 
@@ -1239,25 +1240,6 @@ pub struct GoogleFaultsUpdate {
     /// remove the model): the benchmarks' stand-in for the network and the server.
     #[serde(default)]
     pub list_latency: Option<ListLatency>,
-}
-
-/// How late an `events.list` page is answered: a fixed part plus a part per item, as
-/// a real page's time grows with its size.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ListLatency {
-    #[serde(default)]
-    pub page_ms: u64,
-    #[serde(default)]
-    pub per_item_us: u64,
-}
-
-impl ListLatency {
-    /// The delay of a page of `items` items.
-    pub fn of(&self, items: usize) -> std::time::Duration {
-        std::time::Duration::from_millis(self.page_ms)
-            + std::time::Duration::from_micros(self.per_item_us.saturating_mul(items as u64))
-    }
 }
 
 /// The pending faults (`GET /_control/google/faults`).
@@ -3069,10 +3051,7 @@ impl GoogleStore {
             self.faults.user_rate_limit = (limit.requests_per_minute > 0).then_some(limit);
         }
         if let Some(l) = update.list_latency {
-            if l.of(EVENTS_MAX_RESULTS) > std::time::Duration::from_secs(60) {
-                return Err(control("list_latency must stay under 60 s per page"));
-            }
-            self.faults.list_latency = (l != ListLatency::default()).then_some(l);
+            self.faults.list_latency = l.checked(EVENTS_MAX_RESULTS).map_err(control)?;
         }
         Ok(self.faults.clone())
     }

@@ -29,7 +29,7 @@ use crate::graph_store::{
     parse_query_instant, resolve_zone, utc_to_local, validate_body, Access, DeltaResetMode, GErr,
     GraphCalendarSpec, GraphEventDelete, GraphEventEdit, GraphEventSeed, GraphFaultKind,
     GraphFaultsUpdate, GraphPersonalSpec, GraphShareSpec, GraphStore, ItemRef, Mailbox, Prefs,
-    DEFAULT_PAGE, MAILBOX_CONCURRENCY,
+    DEFAULT_PAGE, MAILBOX_CONCURRENCY, MAX_PAGE,
 };
 use crate::state::{Provider, SharedState, State as FakeState};
 use crate::{util, DropConnection};
@@ -508,10 +508,21 @@ async fn dispatch(
             bytes,
         );
     }
-    let result = {
+    let (result, latency) = {
         let mut state = shared.lock();
-        execute(&mut state, &ctx, &route, body.as_deref())
+        let latency = route
+            .template
+            .ends_with("/calendarView/delta")
+            .then_some(state.graph.faults.list_latency)
+            .flatten();
+        (execute(&mut state, &ctx, &route, body.as_deref()), latency)
     };
+    // A delta page comes as late as the latency model says; it holds its concurrency
+    // slot meanwhile, as a request still in flight at Graph does.
+    if let (Some(latency), Ok((_, Some(page), _))) = (latency, &result) {
+        let items = page["value"].as_array().map_or(0, Vec::len);
+        tokio::time::sleep(latency.of(items)).await;
+    }
     drop(slot);
     if drop_after {
         return dropped();
@@ -699,7 +710,7 @@ fn page_params(ctx: &Ctx) -> Result<(usize, usize), GErr> {
     let top = number("$top")?
         .or(ctx.prefs.max_page_size)
         .unwrap_or(DEFAULT_PAGE)
-        .clamp(1, 1000);
+        .clamp(1, MAX_PAGE);
     let skip = number("$skip")?.unwrap_or(0);
     Ok((top, skip))
 }
@@ -1097,7 +1108,7 @@ fn delta(graph: &mut GraphStore, ctx: &Ctx, owner: &str, calendar_id: &str) -> O
             .prefs
             .max_page_size
             .unwrap_or(DEFAULT_PAGE)
-            .clamp(1, 1000);
+            .clamp(1, MAX_PAGE);
         let page: Vec<Value> = round
             .items
             .iter()

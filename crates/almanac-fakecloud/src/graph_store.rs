@@ -9,6 +9,7 @@
 //! (midnight to midnight, interpreted as UTC for windows: the fake's mailboxes live in UTC).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
 
 use chrono::{
     DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc, Weekday,
@@ -17,6 +18,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
+use crate::latency::ListLatency;
 use crate::state::{ControlError, Provider, SharedState, State};
 use crate::util;
 
@@ -24,6 +26,8 @@ use crate::util;
 pub(crate) const MAILBOX_CONCURRENCY: u64 = 4;
 /// Default page size of calendarView, event and calendar lists, and delta pages.
 pub(crate) const DEFAULT_PAGE: usize = 10;
+/// The largest page a list answers, whatever `odata.maxpagesize` asks for.
+pub(crate) const MAX_PAGE: usize = 1000;
 const MAX_SNAPSHOTS: usize = 2_000;
 const MAX_ROUNDS: usize = 2_000;
 const MAX_OCCURRENCES: usize = 5_000;
@@ -941,7 +945,10 @@ pub(crate) struct Mailbox {
     pub(crate) name: String,
     pub(crate) personal: bool,
     pub(crate) calendars: Vec<Calendar>,
-    pub(crate) events: BTreeMap<String, StoredEvent>,
+    /// Shared, because a request works on a copy of its mailbox (`execute`): copying
+    /// 100k events for every read would make the fake, not the client, the slow part.
+    /// A write copies them (`Arc::make_mut`) only if that copy is still around.
+    pub(crate) events: Arc<BTreeMap<String, StoredEvent>>,
     /// transactionId → event key.
     pub(crate) transactions: HashMap<String, String>,
     /// Deleted events: (seq, calendar id, key), for delta's out-of-window `@removed`.
@@ -1171,6 +1178,10 @@ pub struct GraphFaultsUpdate {
     /// A round starts with an empty page that carries a nextLink.
     #[serde(default)]
     pub empty_page: Option<DeltaRoundFault>,
+    /// Answer every `calendarView/delta` page this late (`page_ms` 0 and `per_item_us`
+    /// 0 remove the model): the benchmarks' stand-in for the network and the server.
+    #[serde(default)]
+    pub list_latency: Option<ListLatency>,
 }
 
 /// Pending Graph faults (`GET /_control/graph/faults`).
@@ -1179,6 +1190,7 @@ pub struct GraphFaults {
     pub transient: Vec<GraphFault>,
     pub duplicate_in_round: Vec<DeltaRoundFault>,
     pub empty_page: Vec<DeltaRoundFault>,
+    pub list_latency: Option<ListLatency>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -1346,7 +1358,7 @@ impl GraphStore {
                 is_default: true,
                 change_key: new_change_key(),
             }],
-            events: BTreeMap::new(),
+            events: Arc::default(),
             transactions: HashMap::new(),
             deletions: Vec::new(),
             shares: Vec::new(),
@@ -1532,7 +1544,7 @@ impl GraphStore {
         if let Some(tid) = transaction_id {
             mailbox.transactions.insert(tid, key.clone());
         }
-        mailbox.events.insert(key.clone(), event);
+        Arc::make_mut(&mut mailbox.events).insert(key.clone(), event);
         Ok((key, false))
     }
 
@@ -1550,7 +1562,9 @@ impl GraphStore {
         let seq = self.next_seq();
         let mailbox = self.mailbox_mut(owner).ok_or_else(not_found)?;
         let personal = mailbox.personal;
-        let event = mailbox.events.get_mut(item.key()).ok_or_else(not_found)?;
+        let event = Arc::make_mut(&mut mailbox.events)
+            .get_mut(item.key())
+            .ok_or_else(not_found)?;
         let now = Utc::now();
         match item {
             ItemRef::Event(_) => {
@@ -1694,12 +1708,14 @@ impl GraphStore {
     ) -> Result<(), GErr> {
         let seq = self.next_seq();
         let mailbox = self.mailbox_mut(owner).ok_or_else(not_found)?;
-        let event = mailbox.events.get_mut(item.key()).ok_or_else(not_found)?;
+        let event = Arc::make_mut(&mut mailbox.events)
+            .get_mut(item.key())
+            .ok_or_else(not_found)?;
         match item {
             ItemRef::Event(key) => {
                 check_if_match(if_match, &event.change_key)?;
                 let calendar_id = event.calendar_id.clone();
-                mailbox.events.remove(key);
+                Arc::make_mut(&mut mailbox.events).remove(key);
                 mailbox.deletions.push((seq, calendar_id, key.clone()));
             }
             ItemRef::Occurrence(_, original) => {
@@ -2697,6 +2713,10 @@ impl SharedState {
                 return Err(ControlError("status must be 400..=499".into()));
             }
         }
+        let latency = update
+            .list_latency
+            .map(|l| l.checked(MAX_PAGE).map_err(ControlError))
+            .transpose()?;
         let mut state = self.lock();
         if let Some(f) = &update.invalidate_delta {
             mailbox_of(&mut state, &f.email)
@@ -2715,6 +2735,9 @@ impl SharedState {
         }
         if let Some(f) = update.empty_page.filter(|f| f.count > 0) {
             graph.faults.empty_page.push(f);
+        }
+        if let Some(l) = latency {
+            graph.faults.list_latency = l;
         }
         if let Some(f) = &update.invalidate_delta {
             graph.invalidate_delta(f).map_err(control)?;

@@ -36,6 +36,7 @@ pub mod graph;
 pub mod graph_calendar;
 pub mod graph_store;
 pub mod id_token;
+pub mod latency;
 pub mod microsoft_identity;
 mod oauth;
 pub mod state;

@@ -1380,6 +1380,82 @@ async fn delta_faults_empty_pages_duplicates_and_resets() {
 }
 
 #[tokio::test]
+async fn list_latency_delays_delta_pages_by_their_size() {
+    let g = Graph::start().await;
+    for i in 0..4 {
+        g.seed(
+            ADELE,
+            event(
+                &format!("L{i}"),
+                &format!("2026-11-{:02}T09:00:00", i + 2),
+                &format!("2026-11-{:02}T10:00:00", i + 2),
+            ),
+        )
+        .await;
+    }
+    let first = "/me/calendarView/delta?startDateTime=2026-11-01T00:00:00Z&endDateTime=2026-12-01T00:00:00Z";
+    let two = [("Prefer", "odata.maxpagesize=2")];
+    // 100 ms per page + 20 ms per item: two pages of two take at least 280 ms.
+    g.control(
+        "faults",
+        &json!({"list_latency": {"page_ms": 100, "per_item_us": 20_000}}),
+    )
+    .await;
+    let t = std::time::Instant::now();
+    let (items, _, pages) = g.delta_round(first, &two).await;
+    assert_eq!((items.len(), pages), (4, 2));
+    assert!(
+        t.elapsed() >= std::time::Duration::from_millis(280),
+        "{:?}",
+        t.elapsed()
+    );
+    // Other reads are not delayed.
+    let t = std::time::Instant::now();
+    assert_eq!(g.get("/me/events").await.status, 200);
+    assert!(
+        t.elapsed() < std::time::Duration::from_millis(100),
+        "{:?}",
+        t.elapsed()
+    );
+    // A model that would hold a full page (1,000 items) over a minute is refused; the
+    // old one stays.
+    let refused = g
+        .http
+        .post(format!("{}/_control/graph/faults", g.cloud.base_url()))
+        .json(&json!({"list_latency": {"page_ms": 0, "per_item_us": 70_000}}))
+        .send()
+        .await
+        .expect("faults");
+    assert_eq!(refused.status(), 400);
+    let faults: Value = g
+        .http
+        .get(format!("{}/_control/graph/faults", g.cloud.base_url()))
+        .send()
+        .await
+        .expect("faults")
+        .json()
+        .await
+        .expect("faults JSON");
+    assert_eq!(
+        faults["list_latency"],
+        json!({"page_ms": 100, "per_item_us": 20_000})
+    );
+    // Zeros remove it.
+    g.control(
+        "faults",
+        &json!({"list_latency": {"page_ms": 0, "per_item_us": 0}}),
+    )
+    .await;
+    let t = std::time::Instant::now();
+    g.delta_round(first, &two).await;
+    assert!(
+        t.elapsed() < std::time::Duration::from_millis(280),
+        "{:?}",
+        t.elapsed()
+    );
+}
+
+#[tokio::test]
 async fn throttling_and_transient_faults() {
     let g = Graph::start().await;
     g.control(
