@@ -93,7 +93,7 @@ fn open_conflict(conn: &rusqlite::Connection, event_id: &str) -> Result<Option<O
 /// The entries of one calendar, by local id.
 pub(crate) fn entries(conn: &rusqlite::Connection, calendar_id: &str) -> Result<Vec<SyncEntry>> {
     let ids = conn
-        .prepare(
+        .prepare_cached(
             "SELECT e.id, s.state, s.base_snapshot, s.base_etag
              FROM events e JOIN event_sync s ON s.event_id = e.id
              WHERE e.calendar_id = ?1 ORDER BY e.id",
@@ -116,7 +116,7 @@ pub(crate) fn entries_for(
 ) -> Result<Vec<SyncEntry>> {
     let wanted = serde_json::to_string(remote_ids).unwrap_or_else(|_| "[]".into());
     let ids = conn
-        .prepare(
+        .prepare_cached(
             "SELECT e.id, s.state, s.base_snapshot, s.base_etag
              FROM events e JOIN event_sync s ON s.event_id = e.id
              WHERE e.calendar_id = ?1
@@ -135,7 +135,7 @@ pub(crate) fn entries_for(
 /// (`listing_seen`) did not show: all a reconcile at its end can delete.
 pub(crate) fn unlisted(conn: &rusqlite::Connection, calendar_id: &str) -> Result<Vec<SyncEntry>> {
     let ids = conn
-        .prepare(
+        .prepare_cached(
             "SELECT e.id, s.state, s.base_snapshot, s.base_etag
              FROM events e JOIN event_sync s ON s.event_id = e.id
              WHERE e.calendar_id = ?1 AND e.remote_id IS NOT NULL
@@ -146,7 +146,7 @@ pub(crate) fn unlisted(conn: &rusqlite::Connection, calendar_id: &str) -> Result
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let out = complete(conn, ids)?;
     let listed: std::collections::HashSet<String> = conn
-        .prepare("SELECT remote_id FROM listing_seen WHERE calendar_id = ?1")?
+        .prepare_cached("SELECT remote_id FROM listing_seen WHERE calendar_id = ?1")?
         .query_map(params![calendar_id], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     with_pending_deletes(conn, calendar_id, out, |remote_id| {
@@ -212,7 +212,7 @@ fn with_pending_deletes(
     keep: impl Fn(&str) -> bool,
 ) -> Result<Vec<SyncEntry>> {
     let deletes: Vec<OutboxRow> = conn
-        .prepare(&format!(
+        .prepare_cached(&format!(
             "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE calendar_id = ?1 AND operation = 'delete'
              ORDER BY id"
         ))?

@@ -335,7 +335,7 @@ impl SyncTx<'_, '_> {
 
     /// The calendar's pending pushes due at `now`, oldest first.
     pub fn due_pushes(&self, calendar_id: &str) -> Result<Vec<OutboxRow>> {
-        let mut stmt = self.tx.prepare(&format!(
+        let mut stmt = self.tx.prepare_cached(&format!(
             "SELECT {OUTBOX_COLUMNS} FROM outbox
              WHERE calendar_id = ?1 AND (next_attempt_at IS NULL OR next_attempt_at <= ?2)
              ORDER BY id"
@@ -440,7 +440,7 @@ impl SyncTx<'_, '_> {
     /// The calendar's tombstones: (outbox id, create key) of creates deleted here
     /// before the provider's id was known.
     pub fn tombstones(&self, calendar_id: &str) -> Result<Vec<(i64, String)>> {
-        let mut stmt = self.tx.prepare(&format!(
+        let mut stmt = self.tx.prepare_cached(&format!(
             "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE calendar_id = ?1 AND operation = 'delete'"
         ))?;
         let rows: Vec<OutboxRow> = stmt
@@ -510,7 +510,7 @@ impl SyncTx<'_, '_> {
     pub fn listing_ids(&self, calendar_id: &str) -> Result<std::collections::BTreeSet<String>> {
         let mut stmt = self
             .tx
-            .prepare("SELECT remote_id FROM listing_seen WHERE calendar_id = ?1")?;
+            .prepare_cached("SELECT remote_id FROM listing_seen WHERE calendar_id = ?1")?;
         let rows = stmt.query_map(params![calendar_id], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
