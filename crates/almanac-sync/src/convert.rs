@@ -15,7 +15,7 @@ use almanac_model::{instance_key, EventInput, EventKind, RecurrenceInput};
 use almanac_provider::{
     OriginalStart, RemoteEvent, RemoteKind, RemoteRecurrence, SeriesLink, Timing,
 };
-use almanac_store::{CheckedEvent, SyncedEvent};
+use almanac_store::{CheckedEvent, MasterKey, SyncedEvent};
 use serde_json::{Map, Value};
 
 /// The series an instance belongs to, as the store has it.
@@ -34,6 +34,16 @@ impl MasterInfo {
             remote_id: row.remote_id.clone()?,
             time_zone: row.input.time_zone.clone(),
             all_day: row.input.all_day,
+        })
+    }
+
+    /// A master the store listed by its columns (`Store::sync_masters`).
+    pub fn from_key(key: MasterKey) -> Option<Self> {
+        Some(Self {
+            local_id: key.local_id,
+            remote_id: key.remote_id?,
+            time_zone: key.time_zone,
+            all_day: key.all_day,
         })
     }
 }

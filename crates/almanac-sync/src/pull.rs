@@ -354,8 +354,8 @@ impl Puller<'_> {
     async fn prepare(&mut self, page: ChangePage) -> Result<ChangePage, Stop> {
         let known = lock(self.store).sync_masters(&self.cal.id)?;
         let known_masters: HashMap<String, MasterInfo> = known
-            .iter()
-            .filter_map(|(id, row)| MasterInfo::of(id, row))
+            .into_iter()
+            .filter_map(MasterInfo::from_key)
             .map(|m| (m.remote_id.clone(), m))
             .collect();
         let in_page: BTreeSet<&str> = page

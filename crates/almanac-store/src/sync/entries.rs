@@ -59,6 +59,15 @@ pub struct OpenConflictRow {
 /// A pending delete's memory of the row it removed.
 pub type PendingDelete = DeletePayload;
 
+/// A synced series master: its ids, its zone and whether it is all-day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MasterKey {
+    pub local_id: String,
+    pub remote_id: Option<String>,
+    pub time_zone: String,
+    pub all_day: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncEntry {
     pub local_id: String,
@@ -259,22 +268,23 @@ impl Store {
         entries(&self.conn, calendar_id)
     }
 
-    /// The calendar's series masters: (local id, row).
-    pub fn sync_masters(&self, calendar_id: &str) -> Result<Vec<(String, SyncedEvent)>> {
-        let ids: Vec<String> = self
-            .conn
-            .prepare(
-                "SELECT e.id FROM events e JOIN event_sync s ON s.event_id = e.id
-                 WHERE e.calendar_id = ?1 AND e.kind = 'master' ORDER BY e.id",
-            )?
-            .query_map(params![calendar_id], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(row) = read(&self.conn, &id)? {
-                out.push((id, row));
-            }
-        }
-        Ok(out)
+    /// The calendar's series masters as their instances need them, read from their
+    /// columns: asked for every page a listing brings, where reading each master whole
+    /// grew the page's work with the calendar's count of series.
+    pub fn sync_masters(&self, calendar_id: &str) -> Result<Vec<MasterKey>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT e.id, e.remote_id, e.time_zone, e.all_day
+             FROM events e JOIN event_sync s ON s.event_id = e.id
+             WHERE e.calendar_id = ?1 AND e.kind = 'master' ORDER BY e.id",
+        )?;
+        let rows = stmt.query_map(params![calendar_id], |r| {
+            Ok(MasterKey {
+                local_id: r.get(0)?,
+                remote_id: r.get(1)?,
+                time_zone: r.get(2)?,
+                all_day: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }

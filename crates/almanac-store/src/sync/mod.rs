@@ -20,7 +20,7 @@ pub use base::base_row;
 pub(crate) use base::keep_base;
 pub use calendars::{CalendarHold, RemoteCalendarRow, SyncCalendar};
 pub use conflicts::{ConflictRecord, NewConflict};
-pub use entries::{EntryState, EntrySync, OpenConflictRow, PendingDelete, SyncEntry};
+pub use entries::{EntryState, EntrySync, MasterKey, OpenConflictRow, PendingDelete, SyncEntry};
 pub(crate) use outbox::{track_delete, track_write};
 pub use outbox::{OutboxOp, OutboxRow};
 pub use rows::{CheckedEvent, SyncedEvent};
