@@ -1,23 +1,29 @@
-//! Sync performance against DESIGN §7, through the real engine, the real Google client
-//! and the project's fake cloud over loopback HTTP:
+//! Sync performance against DESIGN §7, through the real engine, the real Google and
+//! Microsoft Graph clients and the project's fake cloud over loopback HTTP:
 //!
 //! * initial sync of 10k and 100k events (10 calendars, 1 in 200 a weekly series) with a
-//!   latency model on every `events.list` page: wall time ≤ 1.2 × the sum of the pages'
-//!   latencies, and the engine's CPU time ≤ 10 % of the wall time;
+//!   latency model on every listing page (Google's `events.list`, Graph's
+//!   `calendarView/delta`): wall time ≤ 1.2 × the sum of the pages' latencies, and the
+//!   engine's CPU time ≤ 10 % of the wall time;
 //! * a run that finds nothing new over 10 calendars: 1 request per calendar, and no
 //!   database writes beyond the run's own record;
 //! * applying provider pages (recorded from the real client, replayed without the
-//!   network): ≥ 50k events/s.
+//!   network; Graph's series masters, which a delta listing does not carry, are still
+//!   fetched from the fake as in a real run): ≥ 50k events/s.
 //!
 //! The engine runs on this thread and a two-worker runtime (`engine`: the HTTP
 //! client's connections), as in the desktop app and the daemon, and the store copies
 //! its log on a thread of its own (`checkpoint`); the fake cloud runs on threads of its
 //! own (`fakecloud`), so the CPU time of the first three is the engine's. The latency
 //! model is an assumption, not a measurement of Google (this machine cannot reach it): `page_ms` per page plus `per_item_us` per
-//! event, 300 ms + 0.2 ms by default, so a full 2,500-event page takes 800 ms.
+//! event, 300 ms + 0.2 ms by default, so a full Google page (2,500 events) takes 800 ms
+//! and a full Graph page (the 100 the client asks for) 320 ms.
 //!
 //! Run: `cargo bench -p almanac-sync --bench sync`
-//! Env: `ALMANAC_BENCH_SIZES=10000,100000` (the sizes of the initial sync),
+//! Env: `ALMANAC_BENCH_PROVIDERS=google,graph` (which to run),
+//!      `ALMANAC_BENCH_SIZES=10000,100000` (Google's initial sync; the largest is also
+//!      the apply size for both), `ALMANAC_BENCH_GRAPH_SIZES=10000` (Graph's initial
+//!      sync: its pages hold 100 events, so 100k take 1,000 pages, over 5 minutes),
 //!      `ALMANAC_BENCH_PAGE_MS=300`, `ALMANAC_BENCH_ITEM_US=200` (the latency model),
 //!      `ALMANAC_BENCH_STRICT=1` exits with status 1 when a target is missed,
 //!      `ALMANAC_BENCH_APPLY_ONLY=N` measures only the apply, N times on fresh stores,
@@ -28,7 +34,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use almanac_fakecloud::google_store::{ListLatency, EVENTS_MAX_RESULTS};
+use almanac_fakecloud::latency::ListLatency;
 use almanac_model::Provider;
 use almanac_provider::{CalendarProvider, ChangePage, Cursor, Window};
 use almanac_store::{SignedIn, Store};
@@ -40,7 +46,7 @@ mod cloud;
 #[path = "sync/replay.rs"]
 mod replay;
 
-use cloud::Cloud;
+use cloud::{Cloud, Kind};
 use replay::Replay;
 
 /// As in the desktop app and the CLI (their `main.rs`).
@@ -104,16 +110,21 @@ impl Bench {
     }
 
     /// A fresh store with the account signed in; its id.
-    fn store(&self, name: &str) -> (Mutex<Store>, String) {
-        let mut store = Store::open_at(&self.dir.path().join(name)).expect("open store");
+    fn store(&self, kind: Kind, name: &str) -> (Mutex<Store>, String) {
+        let mut store = Store::open_at(&self.dir.path().join(format!("{}-{name}", kind.name())))
+            .expect("open store");
+        let authority = match kind.provider() {
+            Provider::Google => "https://accounts.google.com",
+            Provider::Microsoft => "https://login.microsoftonline.com/common",
+        };
         let (account, _) = store
             .record_sign_in(
                 &SignedIn {
-                    provider: Provider::Google,
-                    subject: "https://accounts.google.com/bench".into(),
+                    provider: kind.provider(),
+                    subject: format!("{authority}/bench"),
                     email: cloud::EMAIL.into(),
                     display_name: "Casey Success".into(),
-                    authority: "https://accounts.google.com".into(),
+                    authority: authority.into(),
                 },
                 Utc::now().timestamp(),
             )
@@ -126,13 +137,13 @@ impl Bench {
         store: &Mutex<Store>,
         provider: &dyn CalendarProvider,
         account: &str,
+        opts: &SyncOptions,
     ) -> (RunSummary, Duration, Duration) {
-        let opts = SyncOptions::default();
         let clock = || Utc::now();
         let (cpu0, t0) = (engine_cpu(), Instant::now());
         let summary = self
             .rt
-            .block_on(sync_account(store, provider, account, &opts, &clock))
+            .block_on(sync_account(store, provider, account, opts, &clock))
             .expect("sync run");
         (summary, t0.elapsed(), engine_cpu() - cpu0)
     }
@@ -146,57 +157,50 @@ fn diff(after: &BTreeMap<String, u64>, before: &BTreeMap<String, u64>) -> BTreeM
         .collect()
 }
 
-/// The pages of a full listing of `per_calendar` events and the latency the model puts
-/// on them.
-fn listing_latency(model: ListLatency, per_calendar: usize) -> (usize, Duration) {
-    let mut left = per_calendar;
-    let (mut pages, mut total) = (0, Duration::ZERO);
-    loop {
-        let n = left.min(EVENTS_MAX_RESULTS);
-        pages += 1;
-        total += model.of(n);
-        left -= n;
-        if left == 0 {
-            return (pages, total);
-        }
-    }
-}
-
-fn initial_and_no_change(b: &mut Bench, size: usize, model: ListLatency) {
-    let cloud = Cloud::start();
+fn initial_and_no_change(b: &mut Bench, kind: Kind, size: usize, model: ListLatency) {
+    let cloud = Cloud::start().with_graph_user();
     let t = Instant::now();
-    cloud.seed(CALENDARS, size / CALENDARS, Utc::now());
+    cloud.seed(kind, CALENDARS, size / CALENDARS, Utc::now());
     println!(
-        "-- {size} events: seeded the fake cloud in {:.1} s",
+        "-- {} {size} events: seeded the fake cloud in {:.1} s",
+        kind.name(),
         t.elapsed().as_secs_f64()
     );
-    cloud.latency(model);
-    let (store, account) = b.store(&format!("initial-{size}"));
-    let provider = cloud.client();
-    let before = cloud.requests();
-    let (summary, wall, cpu) = b.run(&store, &provider, &account);
-    let requests = diff(&cloud.requests(), &before);
-    // Every calendar the account lists, the empty primary one too, is one listing.
-    let (pages, expected) = summary
-        .calendars
-        .iter()
-        .map(|c| listing_latency(model, c.pulled))
-        .fold((0, Duration::ZERO), |(p, t), (p1, t1)| (p + p1, t + t1));
+    // The pages a full listing takes and the latency the model puts on them, from a
+    // listing by another client before the model is on (a Graph listing shows each
+    // occurrence of a series, so its size is not the number of events).
+    let (pages, expected) = record(b, &*cloud.provider(kind))
+        .values()
+        .flatten()
+        .fold((0u64, Duration::ZERO), |(n, t), page| {
+            (n + 1, t + model.of(page.changes.len()))
+        });
+    cloud.latency(kind, model);
+    let (store, account) = b.store(kind, &format!("initial-{size}"));
+    let provider = cloud.provider(kind);
+    let opts = kind.options();
+    let before = cloud.requests(kind);
+    let (summary, wall, cpu) = b.run(&store, &*provider, &account, &opts);
+    let requests = diff(&cloud.requests(kind), &before);
     let calendars = summary.calendars.len();
-    let listed = requests.get("events.list").copied().unwrap_or(0);
+    let count = |f: &dyn Fn(&str) -> bool| -> u64 {
+        requests.iter().filter(|(k, _)| f(k)).map(|(_, v)| v).sum()
+    };
+    let listed = count(&|r| kind.is_listing(r));
+    let what = kind.name();
     b.check(
-        &format!("initial sync {size}: every event applied, run ok"),
+        &format!("{what} initial sync {size}: every event applied, run ok"),
         summary.outcome == "ok" && summary.pulled == size,
         format!("{} applied, outcome {}", summary.pulled, summary.outcome),
     );
     b.check(
-        &format!("initial sync {size}: pages as the model expects"),
-        listed == pages as u64,
-        format!("{listed} events.list over {calendars} calendars, expected {pages}"),
+        &format!("{what} initial sync {size}: pages as the model expects"),
+        listed == pages,
+        format!("{listed} listings over {calendars} calendars, expected {pages}"),
     );
     let ratio = wall.as_secs_f64() / expected.as_secs_f64();
     b.check(
-        &format!("initial sync {size}: wall ≤ {WALL_FACTOR} × pages × latency"),
+        &format!("{what} initial sync {size}: wall ≤ {WALL_FACTOR} × pages × latency"),
         ratio <= WALL_FACTOR,
         format!(
             "{:.2} s / {:.2} s = {ratio:.3}",
@@ -207,7 +211,7 @@ fn initial_and_no_change(b: &mut Bench, size: usize, model: ListLatency) {
     let share = cpu.as_secs_f64() / wall.as_secs_f64();
     b.check(
         &format!(
-            "initial sync {size}: engine CPU ≤ {:.0} % of wall",
+            "{what} initial sync {size}: engine CPU ≤ {:.0} % of wall",
             CPU_SHARE * 100.0
         ),
         share <= CPU_SHARE,
@@ -220,33 +224,46 @@ fn initial_and_no_change(b: &mut Bench, size: usize, model: ListLatency) {
     );
 
     // Nothing changed since: one request per calendar, no writes but the run's record.
-    let before = cloud.requests();
+    let before = cloud.requests(kind);
     let writes0 = store.lock().expect("store").total_changes();
-    let (summary, wall, _) = b.run(&store, &provider, &account);
+    let (summary, wall, _) = b.run(&store, &*provider, &account, &opts);
     let writes = store.lock().expect("store").total_changes() - writes0;
-    let requests = diff(&cloud.requests(), &before);
-    let listed = requests.get("events.list").copied().unwrap_or(0);
-    let other: u64 = requests
-        .iter()
-        .filter(|(k, _)| *k != "events.list" && *k != "calendarList.list")
-        .map(|(_, v)| v)
-        .sum();
+    let requests = diff(&cloud.requests(kind), &before);
+    let count = |f: &dyn Fn(&str) -> bool| -> u64 {
+        requests.iter().filter(|(k, _)| f(k)).map(|(_, v)| v).sum()
+    };
+    let listed = count(&|r| kind.is_listing(r));
+    let calendar_lists = count(&|r| kind.is_calendar_list(r));
+    let other = count(&|r| !kind.is_listing(r) && !kind.is_calendar_list(r));
     b.check(
-        &format!("no-change run ({size}): 1 request per calendar"),
+        &format!("{what} no-change run ({size}): 1 request per calendar"),
         summary.pulled == 0 && listed == calendars as u64 && other == 0,
         format!(
-            "{listed} events.list + {} calendarList, {other} other ({:.2} s)",
-            requests.get("calendarList.list").copied().unwrap_or(0),
+            "{listed} listings + {calendar_lists} calendar list, {other} other ({:.2} s)",
             wall.as_secs_f64()
         ),
     );
     // The run's record: sync_runs insert + update, the account's attempt and success.
     const RUN_RECORD: u64 = 4;
+    // Graph answers every delta round with a new deltaLink, and the newest is kept:
+    // its tokens expire oldest first (reference B5), so reusing an old one to save a
+    // write risks a full re-listing. One cursor row per calendar, and nothing else.
+    let tokens = match kind {
+        Kind::Google => 0,
+        Kind::Graph => calendars as u64,
+    };
     b.check(
-        &format!("no-change run ({size}): 0 writes beyond the run record"),
-        writes <= RUN_RECORD,
-        format!("{writes} rows written, {RUN_RECORD} of them the run record"),
+        &format!("{what} no-change run ({size}): 0 writes beyond the run record"),
+        writes <= RUN_RECORD + tokens,
+        if tokens == 0 {
+            format!("{writes} rows written, {RUN_RECORD} of them the run record")
+        } else {
+            format!("{writes} rows: {RUN_RECORD} run record + {tokens} new delta tokens")
+        },
     );
+    if other > 0 {
+        println!("   requests of the no-change run: {requests:?}");
+    }
 }
 
 /// Records a full listing of every calendar from the real client (no latency).
@@ -282,22 +299,24 @@ fn record(b: &Bench, provider: &dyn CalendarProvider) -> HashMap<String, Vec<Cha
     })
 }
 
-fn apply_throughput(b: &mut Bench, size: usize, runs: usize) {
-    let cloud = Cloud::start();
-    cloud.seed(CALENDARS, size / CALENDARS, Utc::now());
-    let client = cloud.client();
-    let pages = record(b, &client);
+fn apply_throughput(b: &mut Bench, kind: Kind, size: usize, runs: usize) {
+    let cloud = Cloud::start().with_graph_user();
+    cloud.seed(kind, CALENDARS, size / CALENDARS, Utc::now());
+    let client = cloud.provider(kind);
+    let pages = record(b, &*client);
+    let opts = kind.options();
     let mut replay = Replay {
         inner: client,
         pages: Mutex::new(HashMap::new()),
     };
+    let before = cloud.requests(kind);
     let mut rates = Vec::new();
     let mut ok = true;
     let mut last = String::new();
     for n in 0..runs.max(1) {
         replay.pages = Mutex::new(pages.clone());
-        let (store, account) = b.store(&format!("apply-{size}-{n}"));
-        let (summary, wall, cpu) = b.run(&store, &replay, &account);
+        let (store, account) = b.store(kind, &format!("apply-{size}-{n}"));
+        let (summary, wall, cpu) = b.run(&store, &replay, &account, &opts);
         ok &= summary.outcome == "ok" && summary.pulled == size;
         rates.push(summary.pulled as f64 / wall.as_secs_f64());
         last = format!(
@@ -309,6 +328,10 @@ fn apply_throughput(b: &mut Bench, size: usize, runs: usize) {
             println!("  apply run {}: {:.0} events/s ({last})", n + 1, rates[n]);
         }
     }
+    let requests = diff(&cloud.requests(kind), &before);
+    if !requests.is_empty() {
+        println!("   requests to the fake cloud during the apply runs: {requests:?}");
+    }
     rates.sort_by(f64::total_cmp);
     let rate = rates[rates.len() / 2];
     let detail = if runs > 1 {
@@ -317,19 +340,36 @@ fn apply_throughput(b: &mut Bench, size: usize, runs: usize) {
         format!("{rate:.0} events/s ({last})")
     };
     b.check(
-        &format!("apply {size} events from provider pages ≥ 50k/s"),
+        &format!(
+            "{} apply {size} events from provider pages ≥ 50k/s",
+            kind.name()
+        ),
         ok && rate >= APPLY_PER_SEC,
         detail,
     );
 }
 
-fn main() {
-    // `cargo bench` passes `--bench`; nothing else is understood.
-    let sizes: Vec<usize> = std::env::var("ALMANAC_BENCH_SIZES")
-        .unwrap_or_else(|_| "10000,100000".into())
+fn sizes(var: &str, default: &str) -> Vec<usize> {
+    std::env::var(var)
+        .unwrap_or_else(|_| default.into())
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
+        .collect()
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing else is understood.
+    let kinds: Vec<Kind> = std::env::var("ALMANAC_BENCH_PROVIDERS")
+        .unwrap_or_else(|_| "google,graph".into())
+        .split(',')
+        .map(|s| match s.trim() {
+            "google" => Kind::Google,
+            "graph" => Kind::Graph,
+            other => panic!("ALMANAC_BENCH_PROVIDERS: {other:?} is neither google nor graph"),
+        })
         .collect();
+    let google_sizes = sizes("ALMANAC_BENCH_SIZES", "10000,100000");
+    let graph_sizes = sizes("ALMANAC_BENCH_GRAPH_SIZES", "10000");
     let model = ListLatency {
         page_ms: env_u64("ALMANAC_BENCH_PAGE_MS", 300),
         per_item_us: env_u64("ALMANAC_BENCH_ITEM_US", 200),
@@ -347,20 +387,32 @@ fn main() {
         misses: Vec::new(),
     };
     println!(
-        "latency model: {} ms per page + {} µs per event; pages of at most {EVENTS_MAX_RESULTS}",
+        "latency model: {} ms per page + {} µs per event",
         model.page_ms, model.per_item_us
     );
     let apply_only = env_u64("ALMANAC_BENCH_APPLY_ONLY", 0) as usize;
-    if apply_only == 0 {
-        for &size in &sizes {
-            initial_and_no_change(&mut b, size, model);
+    for &kind in &kinds {
+        println!(
+            "== {}: pages of at most {} events",
+            kind.name(),
+            kind.page_size()
+        );
+        if apply_only == 0 {
+            let initial = match kind {
+                Kind::Google => &google_sizes,
+                Kind::Graph => &graph_sizes,
+            };
+            for &size in initial {
+                initial_and_no_change(&mut b, kind, size, model);
+            }
         }
+        apply_throughput(
+            &mut b,
+            kind,
+            *google_sizes.iter().max().unwrap_or(&10_000),
+            apply_only.max(1),
+        );
     }
-    apply_throughput(
-        &mut b,
-        *sizes.iter().max().unwrap_or(&10_000),
-        apply_only.max(1),
-    );
     if std::env::var_os("ALMANAC_BENCH_KEEP").is_some() {
         println!("stores kept in {}", b.dir.keep().display());
     }

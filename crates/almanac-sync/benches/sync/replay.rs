@@ -10,13 +10,13 @@ use almanac_provider::{
     Window,
 };
 
-pub struct Replay<P> {
-    pub inner: P,
+pub struct Replay {
+    pub inner: Box<dyn CalendarProvider>,
     /// Per calendar, the pages still to serve, in order.
     pub pages: Mutex<HashMap<String, Vec<ChangePage>>>,
 }
 
-impl<P: CalendarProvider> CalendarProvider for Replay<P> {
+impl CalendarProvider for Replay {
     fn list_calendars(&self) -> BoxFuture<'_, Result<Vec<RemoteCalendar>>> {
         self.inner.list_calendars()
     }
