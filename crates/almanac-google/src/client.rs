@@ -328,6 +328,8 @@ impl GoogleCalendar {
             // Reads, deletes, If-Match writes and creates with a client-chosen id are
             // all safe to send again.
             retry_safe: true,
+            // Answers are read once, as their type.
+            tree: false,
         };
         if let Some(etag) = if_match {
             req = req.header(IF_MATCH, etag);

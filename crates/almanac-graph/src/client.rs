@@ -136,6 +136,8 @@ impl GraphCalendar {
             headers: vec![(PREFER.clone(), "IdType=\"ImmutableId\"".into())],
             body: None,
             retry_safe: true,
+            // Every answer is read as a tree (`mapping` works on one).
+            tree: true,
         }
     }
 
@@ -144,7 +146,7 @@ impl GraphCalendar {
             .api
             .send(&self.mailbox, self.request(Method::GET, url))
             .await?
-            .value())
+            .into_value())
     }
 
     fn count_page(&self, calendar: &str, first: bool) -> Result<()> {
@@ -172,7 +174,7 @@ impl GraphCalendar {
                 .api
                 .send(mailbox, self.request(Method::GET, url))
                 .await?
-                .value();
+                .into_value();
             let items = page.get("value").and_then(Value::as_array).ok_or_else(|| {
                 bad(
                     ErrorKind::ProviderUnavailable,
@@ -217,7 +219,7 @@ impl GraphCalendar {
         let mut req = self.request(Method::GET, url);
         req.headers
             .push((PREFER.clone(), format!("odata.maxpagesize={PAGE_SIZE}")));
-        let page = self.api.send(&self.scope(cal).1, req).await?.value();
+        let page = self.api.send(&self.scope(cal).1, req).await?.into_value();
         let items = page.get("value").and_then(Value::as_array).ok_or_else(|| {
             bad(
                 ErrorKind::ProviderUnavailable,
@@ -312,7 +314,7 @@ impl GraphCalendar {
             self.url(&format!("{scope}/events/{}", urlencode(remote_id))),
         );
         match self.api.send(&mailbox, req).await {
-            Ok(r) => self.read_event(&r.value()).map(Some),
+            Ok(r) => self.read_event(&r.into_value()).map(Some),
             Err(e) if matches!(e.kind, ErrorKind::NotFound | ErrorKind::Gone) => Ok(None),
             Err(e) => Err(e),
         }
@@ -345,7 +347,7 @@ impl GraphCalendar {
             let mut req = self.request(Method::POST, self.url("/$batch"));
             req.body = Some(json!({"requests": requests}));
             let answers = match self.api.send(&scope.1, req).await {
-                Ok(r) => r.value(),
+                Ok(r) => r.into_value(),
                 Err(e) => {
                     for i in 0..chunk.len() {
                         results[chunk_no * BATCH_LIMIT + i] = Some(Err(e.clone()));
@@ -405,7 +407,7 @@ impl GraphCalendar {
                 .collect();
             let mut req = self.request(Method::POST, self.url("/$batch"));
             req.body = Some(json!({"requests": requests}));
-            let answers = self.api.send(&scope.1, req).await?.value();
+            let answers = self.api.send(&scope.1, req).await?.into_value();
             let inner = answers
                 .get("responses")
                 .and_then(Value::as_array)
@@ -471,7 +473,7 @@ impl GraphCalendar {
         self.api
             .send(&self.mailbox, req)
             .await
-            .map(|r| r.value())
+            .map(|r| r.into_value())
             .map_err(personal_account)
     }
 
@@ -482,7 +484,7 @@ impl GraphCalendar {
         self.api
             .send(&self.mailbox, req)
             .await
-            .map(|r| r.value())
+            .map(|r| r.into_value())
             .map_err(personal_account)
     }
 }
@@ -613,7 +615,7 @@ impl CalendarProvider for GraphCalendar {
                     .api
                     .send(&mailbox, self.request(Method::GET, url))
                     .await?
-                    .value();
+                    .into_value();
                 let items = page
                     .get("value")
                     .and_then(Value::as_array)
@@ -679,7 +681,7 @@ impl CalendarProvider for GraphCalendar {
                 )),
             );
             req.body = Some(body);
-            let created = self.api.send(&mailbox, req).await?.value();
+            let created = self.api.send(&mailbox, req).await?.into_value();
             self.read_event(&created)
         })
     }
@@ -700,7 +702,7 @@ impl CalendarProvider for GraphCalendar {
             );
             req.headers.push((IF_MATCH, etag.to_string()));
             req.body = Some(body);
-            let updated = self.api.send(&mailbox, req).await?.value();
+            let updated = self.api.send(&mailbox, req).await?.into_value();
             self.read_event(&updated)
         })
     }
@@ -727,7 +729,7 @@ impl CalendarProvider for GraphCalendar {
             );
             req.headers.push((IF_MATCH, etag.to_string()));
             req.body = Some(body);
-            let updated = self.api.send(&mailbox, req).await?.value();
+            let updated = self.api.send(&mailbox, req).await?.into_value();
             self.read_event(&updated)
         })
     }

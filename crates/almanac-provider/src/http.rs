@@ -52,6 +52,9 @@ pub struct ApiRequest {
     pub headers: Vec<(HeaderName, String)>,
     pub body: Option<Value>,
     pub retry_safe: bool,
+    /// The caller reads the answer as a JSON tree ([`ApiResponse::into_value`]): the
+    /// check that it is JSON builds the tree, one pass over the text instead of two.
+    pub tree: bool,
 }
 
 impl ApiRequest {
@@ -62,6 +65,7 @@ impl ApiRequest {
             headers: Vec::new(),
             body: None,
             retry_safe: true,
+            tree: false,
         }
     }
 
@@ -81,16 +85,36 @@ pub struct ApiResponse {
     /// a JSON tree first and the type from the tree were two (a page of 2,500 events
     /// is a few megabytes).
     body: Vec<u8>,
+    /// The body as a tree instead, when the request asked for one ([`ApiRequest::tree`]).
+    tree: Option<Value>,
 }
 
 impl ApiResponse {
     /// The body read as `T`.
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> serde_json::Result<T> {
-        serde_json::from_slice(&self.body)
+        match &self.tree {
+            Some(tree) => serde::Deserialize::deserialize(tree),
+            None => serde_json::from_slice(&self.body),
+        }
     }
 
     /// The body as a JSON tree (`Null` when empty).
     pub fn value(&self) -> Value {
+        match &self.tree {
+            Some(tree) => tree.clone(),
+            None => self.body_value(),
+        }
+    }
+
+    /// [`ApiResponse::value`] without a copy when the tree was built on arrival.
+    pub fn into_value(self) -> Value {
+        match self.tree {
+            Some(tree) => tree,
+            None => self.body_value(),
+        }
+    }
+
+    fn body_value(&self) -> Value {
         if self.body.is_empty() {
             return Value::Null;
         }
@@ -218,16 +242,32 @@ impl ApiClient {
                     status,
                     headers,
                     body: Vec::new(),
+                    tree: None,
                 });
             }
             // Checked whole now (a cut-off or non-JSON answer is an error to classify
-            // and maybe retry), without building it: it is read once, as its type.
-            let json = is_json && serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok();
-            return if json {
+            // and maybe retry): as the tree the caller reads, or without building
+            // anything when the caller reads it once, as its type.
+            if !is_json {
+                return Err(not_json(self.dialect, status));
+            }
+            if req.tree {
+                return match serde_json::from_slice::<Value>(&bytes) {
+                    Ok(tree) => Ok(ApiResponse {
+                        status,
+                        headers,
+                        body: Vec::new(),
+                        tree: Some(tree),
+                    }),
+                    Err(_) => Err(not_json(self.dialect, status)),
+                };
+            }
+            return if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok() {
                 Ok(ApiResponse {
                     status,
                     headers,
                     body: Vec::from(bytes),
+                    tree: None,
                 })
             } else {
                 Err(not_json(self.dialect, status))

@@ -192,6 +192,44 @@ async fn server_errors_back_off_and_give_up_after_the_limit() {
     assert_eq!(script.hits.load(Ordering::SeqCst), 1);
 }
 
+/// A request that reads its answer as a tree gets the tree the JSON check built, and
+/// an answer that is not JSON is refused the same way.
+#[tokio::test]
+async fn a_tree_read_gets_the_checked_tree_and_refuses_what_is_not_json() {
+    let tree_get = |base: &str| ApiRequest {
+        tree: true,
+        ..ApiRequest::get(format!("{base}/v1.0/me/events"))
+    };
+    let mut page = reply(200, r#"{"value":[{"id":"a","subject":"Review"}]}"#);
+    page.headers = vec![("content-type", "application/json".into())];
+    let mut broken = reply(200, "{\"value\": [");
+    broken.headers = vec![("content-type", "application/json".into())];
+    let mut portal = reply(200, "<html><body>Wi-Fi login</body></html>");
+    portal.headers = vec![("content-type", "text/html".into())];
+    let (script, _, client, base) =
+        setup(Dialect::Graph, vec![page.clone(), page, broken, portal]).await;
+
+    let r = client.send("a", tree_get(&base)).await.expect("a page");
+    #[derive(serde::Deserialize)]
+    struct Page {
+        value: Vec<serde_json::Value>,
+    }
+    let typed: Page = r.json().expect("the tree read as a type");
+    assert_eq!(typed.value.len(), 1);
+    assert_eq!(r.value()["value"][0]["subject"], "Review");
+    assert_eq!(r.into_value()["value"][0]["id"], "a");
+    // Read once more, as text kept for a typed read: the same JSON.
+    let plain = get(&client, &base).await.expect("a page");
+    assert_eq!(plain["value"][0]["id"], "a");
+
+    for what in ["truncated", "HTML"] {
+        let e = client.send("a", tree_get(&base)).await.expect_err(what);
+        assert!(e.not_json, "{what}");
+        assert_eq!(e.kind, ErrorKind::ProviderUnavailable, "{what}");
+    }
+    assert_eq!(script.hits.load(Ordering::SeqCst), 4);
+}
+
 #[tokio::test]
 async fn an_html_page_is_never_an_empty_calendar() {
     let mut portal = reply(
