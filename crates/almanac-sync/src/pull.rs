@@ -249,7 +249,12 @@ impl Puller<'_> {
                 page.changes
                     .retain(|c| !matches!(c, Change::Upsert(ev) if &ev.remote_id == remote_id));
             }
-            let ids: Vec<&str> = page.changes.iter().map(change_id).collect();
+            // The page's events and the series its instances belong to.
+            let masters = page.changes.iter().filter_map(|c| match c {
+                Change::Upsert(ev) => ev.series.as_ref().map(|l| l.master_id.as_str()),
+                Change::Removed { .. } => None,
+            });
+            let ids: Vec<&str> = page.changes.iter().map(change_id).chain(masters).collect();
             let mut local = load(tx.entries_for(&cal.id, &ids)?, &linked)?;
             // The guard's whole matters only to a page that removes something; counting
             // the calendar for every page made a listing quadratic in the calendar's
