@@ -312,12 +312,21 @@ fn apply_throughput(b: &mut Bench, kind: Kind, size: usize, runs: usize) {
     let before = cloud.requests(kind);
     let mut rates = Vec::new();
     let mut ok = true;
+    let mut short = String::new();
     let mut last = String::new();
     for n in 0..runs.max(1) {
         replay.pages = Mutex::new(pages.clone());
         let (store, account) = b.store(kind, &format!("apply-{size}-{n}"));
         let (summary, wall, cpu) = b.run(&store, &replay, &account, &opts);
-        ok &= summary.outcome == "ok" && summary.pulled == size;
+        if summary.outcome != "ok" || summary.pulled != size {
+            ok = false;
+            short = format!(
+                "; run {}: {} of {size} applied, {}",
+                n + 1,
+                summary.pulled,
+                summary.outcome
+            );
+        }
         rates.push(summary.pulled as f64 / wall.as_secs_f64());
         last = format!(
             "{:.2} s wall, {:.2} s CPU",
@@ -335,9 +344,9 @@ fn apply_throughput(b: &mut Bench, kind: Kind, size: usize, runs: usize) {
     rates.sort_by(f64::total_cmp);
     let rate = rates[rates.len() / 2];
     let detail = if runs > 1 {
-        format!("{rate:.0} events/s (median of {runs})")
+        format!("{rate:.0} events/s (median of {runs}){short}")
     } else {
-        format!("{rate:.0} events/s ({last})")
+        format!("{rate:.0} events/s ({last}){short}")
     };
     b.check(
         &format!(
