@@ -341,7 +341,8 @@ impl MassDeleteGuard {
 
 /// Why a plan was withheld: it would remove `would_delete` of the calendar's `total`
 /// events (those with a remote id, not deleted locally; for a windowed reconcile, those
-/// inside the window). Removals count local deletions and edit/delete conflicts alike.
+/// the listing showed and those it lacked that lie surely inside the window). Removals
+/// count local deletions and edit/delete conflicts alike.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GuardTrip {
     pub would_delete: usize,
