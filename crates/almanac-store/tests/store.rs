@@ -695,6 +695,73 @@ fn sync_writes_widen_how_far_range_queries_look_back_whatever_their_order() {
 }
 
 #[test]
+fn the_entries_a_page_or_a_reconcile_reads_bring_their_instances_masters() {
+    // An instance is read with its series' master: a page holding only the instance,
+    // or a listing that showed the master but not the instance, must still bring the
+    // master, and no other master of the calendar.
+    let (_d, mut s) = open();
+    let master = |remote: &str, start: &str, end: &str| {
+        let mut m = synced(
+            remote,
+            weekly(event(remote, start, end, "UTC"), "FREQ=WEEKLY;COUNT=5"),
+        );
+        m.kind = almanac_model::EventKind::Master;
+        m
+    };
+    let ids = |entries: Vec<almanac_store::SyncEntry>| -> Vec<String> {
+        let mut v: Vec<String> = entries.into_iter().filter_map(|e| e.remote_id).collect();
+        v.sort();
+        v
+    };
+    let (page, reconcile) = ok(s.sync_step(now().timestamp(), |tx| {
+        let synced_state = almanac_store::EntryState::Synced;
+        let m1 = tx.write_event(
+            None,
+            &master("m1", "2026-11-23T09:00:00", "2026-11-23T10:00:00"),
+            synced_state,
+            None,
+            None,
+        )?;
+        tx.write_event(
+            None,
+            &master("m2", "2026-11-24T09:00:00", "2026-11-24T10:00:00"),
+            synced_state,
+            None,
+            None,
+        )?;
+        let mut moved = synced(
+            "x1",
+            event("Moved", "2026-12-01T11:00:00", "2026-12-01T12:00:00", "UTC"),
+        );
+        moved.kind = almanac_model::EventKind::Exception;
+        moved.series_id = Some(m1);
+        moved.original_start = Some("2026-11-30T09:00:00".into());
+        tx.write_event(None, &moved, synced_state, None, None)?;
+        tx.write_event(
+            None,
+            &synced(
+                "s1",
+                event(
+                    "Single",
+                    "2026-12-02T09:00:00",
+                    "2026-12-02T10:00:00",
+                    "UTC",
+                ),
+            ),
+            synced_state,
+            None,
+            None,
+        )?;
+        let page = tx.entries_for("local", &["x1"])?;
+        tx.listing_start("local")?;
+        tx.listing_add("local", ["m1", "m2", "s1"])?;
+        Ok::<_, StoreError>((page, tx.unlisted_entries("local")?))
+    }));
+    assert_eq!(ids(page), ["m1", "x1"]);
+    assert_eq!(ids(reconcile), ["m1", "x1"]);
+}
+
+#[test]
 fn a_full_listing_splits_a_calendar_into_what_it_showed_and_what_it_lacks() {
     // A windowed reconcile reads back only the entries a listing lacks and counts the
     // ones it showed: the two must cover the calendar, locally deleted ones aside.

@@ -152,14 +152,22 @@ pub(crate) fn entries_for(
 }
 
 /// The entries with a provider copy that the calendar's full listing so far
-/// (`listing_seen`) did not show: all a reconcile at its end can delete.
+/// (`listing_seen`) did not show: all a reconcile at its end can delete; with the
+/// series masters of those (an instance is read with its master, listed or not).
 pub(crate) fn unlisted(conn: &rusqlite::Connection, calendar_id: &str) -> Result<Vec<SyncEntry>> {
     let ids = conn
         .prepare_cached(
-            "SELECT e.id, s.state, s.base_snapshot, s.base_etag
+            "WITH picked(id) AS (
+                 SELECT id FROM events WHERE calendar_id = ?1 AND remote_id IS NOT NULL
+                     AND remote_id NOT IN
+                         (SELECT remote_id FROM listing_seen WHERE calendar_id = ?1))
+             SELECT e.id, s.state, s.base_snapshot, s.base_etag
              FROM events e JOIN event_sync s ON s.event_id = e.id
-             WHERE e.calendar_id = ?1 AND e.remote_id IS NOT NULL
-               AND e.remote_id NOT IN (SELECT remote_id FROM listing_seen WHERE calendar_id = ?1)
+             WHERE e.id IN (
+                 SELECT id FROM picked
+                 UNION ALL
+                 SELECT series_id FROM events
+                 WHERE id IN (SELECT id FROM picked) AND series_id IS NOT NULL)
              ORDER BY e.id",
         )?
         .query_map(params![calendar_id], head)?
