@@ -526,6 +526,22 @@ impl Graph {
             .expect("stats JSON")
     }
 
+    /// Seeds `n` one-hour events for Adele, `{prefix}0`… one a day at 09:00 from
+    /// `first` November on.
+    async fn seed_days(&self, prefix: &str, first: usize, n: usize) {
+        for i in 0..n {
+            self.seed(
+                ADELE,
+                event(
+                    &format!("{prefix}{i}"),
+                    &format!("2026-11-{:02}T09:00:00", first + i),
+                    &format!("2026-11-{:02}T10:00:00", first + i),
+                ),
+            )
+            .await;
+        }
+    }
+
     async fn seed(&self, email: &str, event: Value) -> Value {
         let seeded = self
             .control("events", &json!({"email": email, "event": event}))
@@ -1133,17 +1149,7 @@ async fn recurrence_expands_with_instances_exceptions_and_cancellations() {
 #[tokio::test]
 async fn calendar_view_requires_a_window_and_pages_by_ten() {
     let g = Graph::start().await;
-    for i in 0..23 {
-        g.seed(
-            ADELE,
-            event(
-                &format!("E{i}"),
-                &format!("2026-11-{:02}T09:00:00", i + 1),
-                &format!("2026-11-{:02}T10:00:00", i + 1),
-            ),
-        )
-        .await;
-    }
+    g.seed_days("E", 1, 23).await;
     let r = g.get("/me/calendarView").await;
     assert_eq!(
         (r.status, r.code().as_str()),
@@ -1310,17 +1316,7 @@ async fn delta_full_and_incremental_rounds() {
 #[tokio::test]
 async fn delta_faults_empty_pages_duplicates_and_resets() {
     let g = Graph::start().await;
-    for i in 0..3 {
-        g.seed(
-            ADELE,
-            event(
-                &format!("F{i}"),
-                &format!("2026-11-{:02}T09:00:00", i + 2),
-                &format!("2026-11-{:02}T10:00:00", i + 2),
-            ),
-        )
-        .await;
-    }
+    g.seed_days("F", 2, 3).await;
     let first = "/me/calendarView/delta?startDateTime=2026-11-01T00:00:00Z&endDateTime=2026-12-01T00:00:00Z";
     g.control(
         "faults",
@@ -1382,17 +1378,7 @@ async fn delta_faults_empty_pages_duplicates_and_resets() {
 #[tokio::test]
 async fn list_latency_delays_delta_pages_by_their_size() {
     let g = Graph::start().await;
-    for i in 0..4 {
-        g.seed(
-            ADELE,
-            event(
-                &format!("L{i}"),
-                &format!("2026-11-{:02}T09:00:00", i + 2),
-                &format!("2026-11-{:02}T10:00:00", i + 2),
-            ),
-        )
-        .await;
-    }
+    g.seed_days("L", 2, 4).await;
     let first = "/me/calendarView/delta?startDateTime=2026-11-01T00:00:00Z&endDateTime=2026-12-01T00:00:00Z";
     let two = [("Prefer", "odata.maxpagesize=2")];
     // 100 ms per page + 20 ms per item: two pages of two take at least 280 ms.

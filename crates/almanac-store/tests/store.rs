@@ -88,6 +88,19 @@ fn synced(remote_id: &str, input: EventInput) -> almanac_store::SyncedEvent {
     }
 }
 
+/// A synced one-hour review with remote id `r{i}`.
+fn review(i: usize) -> almanac_store::SyncedEvent {
+    synced(
+        &format!("r{i}"),
+        event(
+            &format!("Review {i}"),
+            "2026-12-01T09:00:00",
+            "2026-12-01T10:00:00",
+            "UTC",
+        ),
+    )
+}
+
 fn ok<T>(r: Result<T, StoreError>) -> T {
     r.unwrap_or_else(|e| panic!("{e}"))
 }
@@ -766,17 +779,6 @@ fn a_full_listing_splits_a_calendar_into_what_it_showed_and_what_it_lacks() {
     // A windowed reconcile reads back only the entries a listing lacks and counts the
     // ones it showed: the two must cover the calendar, locally deleted ones aside.
     let (_d, mut s) = open();
-    let row = |i: usize| {
-        synced(
-            &format!("r{i}"),
-            event(
-                &format!("Review {i}"),
-                "2026-12-01T09:00:00",
-                "2026-12-01T10:00:00",
-                "UTC",
-            ),
-        )
-    };
     use almanac_store::EntryState::{LocallyDeleted, LocallyModified, Synced};
     let (listed, unlisted, counted) = ok(s.sync_step(now().timestamp(), |tx| {
         for (i, state) in [
@@ -790,7 +792,7 @@ fn a_full_listing_splits_a_calendar_into_what_it_showed_and_what_it_lacks() {
         .into_iter()
         .enumerate()
         {
-            tx.write_event(None, &row(i), state, None, None)?;
+            tx.write_event(None, &review(i), state, None, None)?;
         }
         tx.listing_start("local")?;
         tx.listing_add("local", ["r0", "r1", "r4", "r5", "r-elsewhere"])?;
@@ -826,17 +828,6 @@ fn a_sync_steps_feed_audit_and_listing_rows_land_in_order_and_only_with_the_step
         now().timestamp(),
     ));
     let run = ok(s.start_run(&account.id, now().timestamp()));
-    let row = |i: usize| {
-        synced(
-            &format!("r{i}"),
-            event(
-                &format!("Review {i}"),
-                "2026-12-01T09:00:00",
-                "2026-12-01T10:00:00",
-                "UTC",
-            ),
-        )
-    };
     let feed = |s: &Store| -> Vec<(String, String, String)> {
         let conn = rusqlite::Connection::open(s.data_dir().join(almanac_store::DB_FILE_NAME))
             .unwrap_or_else(|e| panic!("{e}"));
@@ -851,8 +842,13 @@ fn a_sync_steps_feed_audit_and_listing_rows_land_in_order_and_only_with_the_step
     let ids = ok(s.sync_step(now().timestamp(), |tx| {
         let mut ids = Vec::new();
         for i in 0..70 {
-            let id =
-                tx.write_event(None, &row(i), almanac_store::EntryState::Synced, None, None)?;
+            let id = tx.write_event(
+                None,
+                &review(i),
+                almanac_store::EntryState::Synced,
+                None,
+                None,
+            )?;
             let fields = if i % 3 == 0 {
                 vec![format!("title{i}")]
             } else {
@@ -913,8 +909,13 @@ fn a_sync_steps_feed_audit_and_listing_rows_land_in_order_and_only_with_the_step
     // A step that fails after writing leaves no feed, audit or listing rows behind.
     let failed = s.sync_step(now().timestamp(), |tx| {
         for i in 100..140 {
-            let id =
-                tx.write_event(None, &row(i), almanac_store::EntryState::Synced, None, None)?;
+            let id = tx.write_event(
+                None,
+                &review(i),
+                almanac_store::EntryState::Synced,
+                None,
+                None,
+            )?;
             tx.action(run, Some(&id), "local", "pull", "create", &[], "new")?;
         }
         tx.listing_add("local", ["r100", "r101"])?;
