@@ -23,7 +23,8 @@
 //! Env: `ALMANAC_BENCH_PROVIDERS=google,graph` (which to run),
 //!      `ALMANAC_BENCH_SIZES=10000,100000` (Google's initial sync; the largest is also
 //!      the apply size for both), `ALMANAC_BENCH_GRAPH_SIZES=10000` (Graph's initial
-//!      sync: its pages hold 100 events, so 100k take 1,000 pages, over 5 minutes),
+//!      sync: its pages hold 100 events, so 100k take 1,109 pages with the
+//!      occurrences, about two and a half minutes),
 //!      `ALMANAC_BENCH_PAGE_MS=300`, `ALMANAC_BENCH_ITEM_US=200` (the latency model),
 //!      `ALMANAC_BENCH_STRICT=1` exits with status 1 when a target is missed,
 //!      `ALMANAC_BENCH_APPLY_ONLY=N` measures only the apply, N times on fresh stores,
