@@ -515,6 +515,18 @@ impl Graph {
         value
     }
 
+    /// The pending faults and models (`GET /_control/graph/faults`).
+    async fn faults(&self) -> Value {
+        self.http
+            .get(format!("{}/_control/graph/faults", self.cloud.base_url()))
+            .send()
+            .await
+            .expect("faults")
+            .json()
+            .await
+            .expect("faults JSON")
+    }
+
     async fn stats(&self) -> Value {
         self.http
             .get(format!("{}/_control/graph/stats", self.cloud.base_url()))
@@ -1413,15 +1425,7 @@ async fn list_latency_delays_delta_pages_by_their_size() {
         .await
         .expect("faults");
     assert_eq!(refused.status(), 400);
-    let faults: Value = g
-        .http
-        .get(format!("{}/_control/graph/faults", g.cloud.base_url()))
-        .send()
-        .await
-        .expect("faults")
-        .json()
-        .await
-        .expect("faults JSON");
+    let faults = g.faults().await;
     assert_eq!(
         faults["list_latency"],
         json!({"page_ms": 100, "per_item_us": 20_000})
@@ -1492,15 +1496,7 @@ async fn throttling_and_transient_faults() {
         .raw_as(&megan, Method::GET, "/me/calendar", None, &[])
         .await;
     assert_eq!(r.status, 429);
-    let faults: Value = g
-        .http
-        .get(format!("{}/_control/graph/faults", g.cloud.base_url()))
-        .send()
-        .await
-        .expect("faults")
-        .json()
-        .await
-        .expect("JSON");
+    let faults = g.faults().await;
     assert_eq!(faults["transient"][0]["count"], json!(4));
     g.control("faults", &json!({"clear": true})).await;
     let r = g
