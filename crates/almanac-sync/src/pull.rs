@@ -233,11 +233,18 @@ impl Puller<'_> {
         let windowed = self.opts.windowed;
         let run_id = self.run_id;
         let now = (self.clock)().timestamp();
-        let linked = self.linked_creates(&page)?;
         lock(self.store).sync_step(now, |tx| -> Result<Applied, Stop> {
+            let tombstones = tx.tombstones(&cal.id)?;
+            // Reading each listed event's create key costs (Graph keeps it among the
+            // fields Almanac does not model); it matters only while a create awaits.
+            let linked = if tombstones.is_empty() && !tx.creates_pending(&cal.id)? {
+                HashMap::new()
+            } else {
+                self.linked_creates(&page)
+            };
             // Our creates deleted here before their answer came: the listing shows
             // them by their key; they are deleted at the provider, not brought back.
-            for (outbox_id, key) in tx.tombstones(&cal.id)? {
+            for (outbox_id, key) in tombstones {
                 let Some(remote_id) = linked.get(&key) else {
                     continue;
                 };
@@ -339,7 +346,7 @@ impl Puller<'_> {
 
     /// Our creates whose answer was lost, recognised in this page by the key they
     /// carried: key → remote id.
-    fn linked_creates(&self, page: &ChangePage) -> Result<HashMap<String, String>, SyncError> {
+    fn linked_creates(&self, page: &ChangePage) -> HashMap<String, String> {
         let mut out = HashMap::new();
         for c in &page.changes {
             if let Change::Upsert(ev) = c {
@@ -348,7 +355,7 @@ impl Puller<'_> {
                 }
             }
         }
-        Ok(out)
+        out
     }
 
     /// The page as the planner should see it: series masters the page's instances

@@ -437,6 +437,15 @@ impl SyncTx<'_, '_> {
         Ok(())
     }
 
+    /// Does the calendar have creates of ours the provider's answer may still be missing
+    /// for (a create in the outbox)? Only then can a listed event be one of them.
+    pub fn creates_pending(&self, calendar_id: &str) -> Result<bool> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM outbox WHERE calendar_id = ?1 AND operation = 'create')",
+        )?;
+        Ok(stmt.query_row(params![calendar_id], |r| r.get(0))?)
+    }
+
     /// The calendar's tombstones: (outbox id, create key) of creates deleted here
     /// before the provider's id was known.
     pub fn tombstones(&self, calendar_id: &str) -> Result<Vec<(i64, String)>> {
