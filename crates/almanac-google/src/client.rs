@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use almanac_provider::header::IF_MATCH;
 use almanac_provider::Method;
 use almanac_provider::{
-    ApiClient, ApiRequest, ApiResponse, BoxFuture, CalendarProvider, Change, ChangePage, Cursor,
-    ErrorKind, OriginalStart, ProviderError, RemoteCalendar, RemoteEvent, Result, Window,
+    ApiClient, ApiRequest, ApiResponse, BodyRead, BoxFuture, CalendarProvider, Change, ChangePage,
+    Cursor, ErrorKind, OriginalStart, ProviderError, RemoteCalendar, RemoteEvent, Result, Window,
 };
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
@@ -329,7 +329,7 @@ impl GoogleCalendar {
             // all safe to send again.
             retry_safe: true,
             // Answers are read once, as their type.
-            tree: false,
+            read: BodyRead::Checked,
         };
         if let Some(etag) = if_match {
             req = req.header(IF_MATCH, etag);

@@ -7,14 +7,15 @@ use std::sync::Mutex;
 use almanac_provider::header::{HeaderName, IF_MATCH};
 use almanac_provider::Method;
 use almanac_provider::{
-    ApiClient, ApiRequest, BoxFuture, CalendarProvider, Change, ChangePage, Cursor, ErrorKind,
-    OriginalStart, ProviderError, RemoteCalendar, RemoteEvent, Result, Window,
+    ApiClient, ApiRequest, BodyRead, BoxFuture, CalendarProvider, Change, ChangePage, Cursor,
+    ErrorKind, OriginalStart, ProviderError, RemoteCalendar, RemoteEvent, Result, Window,
 };
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
 use url::Url;
 
 use crate::mapping;
+use crate::raw::{RawObject, RawPage};
 
 /// Events per delta page we ask for (Graph may send more for recurring series).
 pub const PAGE_SIZE: u32 = 100;
@@ -136,8 +137,8 @@ impl GraphCalendar {
             headers: vec![(PREFER.clone(), "IdType=\"ImmutableId\"".into())],
             body: None,
             retry_safe: true,
-            // Every answer is read as a tree (`mapping` works on one).
-            tree: true,
+            // Answers are read as a tree, but for listing pages (`changes_once`).
+            read: BodyRead::Tree,
         }
     }
 
@@ -219,19 +220,16 @@ impl GraphCalendar {
         let mut req = self.request(Method::GET, url);
         req.headers
             .push((PREFER.clone(), format!("odata.maxpagesize={PAGE_SIZE}")));
-        let page = self.api.send(&self.scope(cal).1, req).await?.into_value();
-        let items = page.get("value").and_then(Value::as_array).ok_or_else(|| {
-            bad(
-                ErrorKind::ProviderUnavailable,
-                "Microsoft 365 sent a page of changes without a list.",
-            )
-        })?;
+        // Read as the text of each event's properties: most are only kept, never read.
+        req.read = BodyRead::Borrowed;
+        let answer = self.api.send(&self.scope(cal).1, req).await?;
+        let page: RawPage = answer.json_borrowed()?;
         // The same event can appear more than once in a round: the last one wins.
         let mut removed: Vec<String> = Vec::new();
         let mut order: Vec<String> = Vec::new();
         let mut latest: HashMap<String, Change> = HashMap::new();
-        for item in items {
-            let Some(id) = item.get("id").and_then(Value::as_str) else {
+        for item in &page.value {
+            let Some(id) = item.str("id") else {
                 continue;
             };
             let change = if item.get("@removed").is_some() {
@@ -240,10 +238,10 @@ impl GraphCalendar {
                     remote_id: id.to_string(),
                 }
             } else {
-                Change::Upsert(Box::new(self.read_event(item)?))
+                Change::Upsert(Box::new(self.read_listed(item)?))
             };
             if latest.insert(id.to_string(), change).is_none() {
-                order.push(id.to_string());
+                order.push(id.into_owned());
             }
         }
         // Graph also lists as removed events outside the window that merely changed
@@ -259,8 +257,7 @@ impl GraphCalendar {
             .into_iter()
             .filter_map(|id| latest.remove(&id))
             .collect();
-        let next = page.get("@odata.nextLink").and_then(Value::as_str);
-        let delta = page.get("@odata.deltaLink").and_then(Value::as_str);
+        let (next, delta) = (page.next_link.as_deref(), page.delta_link.as_deref());
         let cursor = match (next, delta) {
                 (Some(n), _) => Cursor::More(self.trusted_link(n)?),
                 (None, Some(d)) => Cursor::Done(self.trusted_link(d)?),
@@ -298,6 +295,12 @@ impl GraphCalendar {
     /// is applied whole or not at all) rather than being skipped.
     fn read_event(&self, v: &Value) -> Result<RemoteEvent> {
         mapping::from_graph(v, &self.fallback_zone)
+            .map_err(|e| bad(ErrorKind::ProviderUnavailable, e.to_string()))
+    }
+
+    /// [`Self::read_event`] of an event of a listing page.
+    fn read_listed(&self, v: &RawObject<'_>) -> Result<RemoteEvent> {
+        mapping::from_raw(v, &self.fallback_zone)
             .map_err(|e| bad(ErrorKind::ProviderUnavailable, e.to_string()))
     }
 
@@ -654,11 +657,11 @@ impl CalendarProvider for GraphCalendar {
     }
 
     fn creation_key(&self, event: &RemoteEvent) -> Option<String> {
-        event
-            .extra
-            .get("transactionId")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
+        // Asked of every listed event: read without building the event's other fields.
+        match event.extra.field("transactionId") {
+            Some(Value::String(key)) => Some(key),
+            _ => None,
+        }
     }
 
     fn create<'a>(

@@ -178,6 +178,89 @@ async fn full_then_incremental_sync_with_immutable_ids() {
     );
 }
 
+/// A listing page is read as the text of each event's properties: what is modelled is
+/// read as from a whole event, and every other property is kept as it came, escapes
+/// and all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listed_event_reads_as_the_event_and_keeps_what_is_not_modelled() {
+    let (cloud, graph) = setup().await;
+    let state = cloud.state();
+    let day = (now() + Days::days(2)).format("%Y-%m-%d").to_string();
+    let rendered = state
+        .graph_seed_event(GraphEventSeed {
+            email: ME.into(),
+            calendar_id: None,
+            event: json!({
+                "subject": "Renewal \"Q4\" \u{2014} Café\n(2nd)",
+                "start": {"dateTime": format!("{day}T09:30:00"), "timeZone": "W. Europe Standard Time"},
+                "end": {"dateTime": format!("{day}T10:15:00"), "timeZone": "W. Europe Standard Time"},
+                "body": {"contentType": "text", "content": "Line 1\n\"quoted\"\t\\ end"},
+                "location": {"displayName": "HQ \"Blue\" room",
+                             "address": {"street": "Unter den Linden 1", "city": "Berlin"}},
+                "attendees": [{"emailAddress": {"address": "ceo@customer.example", "name": "Dana \"D\" Ng"},
+                               "type": "optional"}],
+                "categories": ["Customer", "Renewal ✓"],
+                "importance": "high",
+                "showAs": "tentative",
+            }),
+        })
+        .expect("seed");
+    let cal = primary(&graph).await;
+    let (events, _, _, _) = round(&graph, &cal, None).await;
+    let [listed] = events.as_slice() else {
+        panic!("one event listed: {events:?}");
+    };
+    assert_eq!(listed.title, "Renewal \"Q4\" \u{2014} Café\n(2nd)");
+    assert!(
+        listed.body_text.contains("\"quoted\"\t\\ end"),
+        "{}",
+        rendered["body"]
+    );
+    assert_eq!(listed.location, "HQ \"Blue\" room");
+    assert_eq!(listed.attendees[0].person.name, "Dana \"D\" Ng");
+    assert_eq!(listed.categories, ["Customer", "Renewal ✓"]);
+    // Kept: the unmodelled parts of what is read, and every property not read.
+    assert_eq!(listed.extra["location"]["address"]["city"], "Berlin");
+    assert_eq!(listed.extra["attendees"][0]["type"], "optional");
+    assert_eq!(
+        listed.extra["originalStartTimeZone"],
+        rendered["originalStartTimeZone"]
+    );
+    for name in [
+        "bodyPreview",
+        "responseStatus",
+        "locations",
+        "createdDateTime",
+        "changeKey",
+    ] {
+        assert!(listed.extra.contains_key(name), "{name} is kept");
+    }
+    for name in [
+        "id",
+        "subject",
+        "body",
+        "start",
+        "end",
+        "categories",
+        "showAs",
+    ] {
+        assert!(!listed.extra.contains_key(name), "{name} is read, not kept");
+    }
+    for (name, value) in listed.extra.iter() {
+        // (a listing names the event by its immutable id, the seed's answer did not)
+        if name != "webLink" {
+            assert_eq!(rendered.get(name), Some(value), "{name} kept as it came");
+        }
+    }
+    // The same event read whole (as a single answer is) maps to the same event.
+    let mut whole = almanac_graph::mapping::from_graph(&rendered, "UTC").expect("maps");
+    whole.remote_id.clone_from(&listed.remote_id);
+    whole.extra.remove("webLink");
+    let mut listed = listed.clone();
+    listed.extra.remove("webLink");
+    assert_eq!(listed, whole);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_create_whose_answer_is_lost_lands_once() {
     let (cloud, graph) = setup().await;

@@ -3,14 +3,17 @@
 //!
 //! Most events are listed, stored and never looked into again: the store keeps these
 //! fields as JSON text, and only a merge or a write reads them by key. So a client can
-//! hand them over as the JSON text it serialised ([`Extra::serialize_from`]), which the
-//! store writes as it is; the map is built the first time someone reads a key. Building
-//! a map of every listed event's fields, then writing it out as text and freeing it, was
+//! hand them over as the JSON text it serialised ([`Extra::serialize_from`]) or as the
+//! fields' own text from the answer ([`Extra::from_raw_fields`]), which the store writes
+//! as it is; the map is built the first time someone reads a key. Building a map of
+//! every listed event's fields, then writing it out as text and freeing it, was
 //! about an eighth of applying a page.
 
 use std::sync::OnceLock;
 
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 /// A JSON object of provider-only fields. Reads go through the map (`Deref`); a write
@@ -37,6 +40,40 @@ impl Extra {
             text: Some(text.into_boxed_str()),
             map: OnceLock::new(),
         })
+    }
+
+    /// The fields `(name, value)` of an object whose values were read as their JSON text
+    /// (`RawValue`, so nothing of them was built): the object is written from them as
+    /// they came, without building a map.
+    pub fn from_raw_fields<'a>(fields: impl IntoIterator<Item = (&'a str, &'a RawValue)>) -> Self {
+        let mut text = String::from("{");
+        for (name, value) in fields {
+            if text.len() > 1 {
+                text.push(',');
+            }
+            push_json_string(&mut text, name);
+            text.push(':');
+            text.push_str(value.get());
+        }
+        text.push('}');
+        Self {
+            text: Some(text.into_boxed_str()),
+            map: OnceLock::new(),
+        }
+    }
+
+    /// The value of one field, without building the map when it is not built yet (the
+    /// text is scanned and only that value read): for a question asked of every listed
+    /// event, such as Graph's `transactionId`.
+    pub fn field(&self, name: &str) -> Option<Value> {
+        match (self.map.get(), self.text.as_deref()) {
+            (Some(map), _) => map.get(name).cloned(),
+            (None, Some(text)) => {
+                let mut de = serde_json::Deserializer::from_str(text);
+                FieldOf(name).deserialize(&mut de).ok().flatten()
+            }
+            (None, None) => None,
+        }
     }
 
     /// The fields as a JSON object's text, `None` when there are none: as it came when
@@ -74,9 +111,76 @@ impl Extra {
     }
 }
 
-/// `text` was written by `serde_json` from a value that serialised to an object
-/// ([`Extra::serialize_from`]), so it parses back; should it not, there is nothing to
-/// keep.
+/// Reads the value of field `.0` of an object, skipping the others unbuilt; the last
+/// one when a name is sent twice, as a map would keep.
+struct FieldOf<'n>(&'n str);
+
+impl<'de> DeserializeSeed<'de> for FieldOf<'_> {
+    type Value = Option<Value>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<Value>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FieldOf<'_> {
+    type Value = Option<Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Value>, A::Error> {
+        let mut found = None;
+        while let Some(is_it) = map.next_key_seed(IsName(self.0))? {
+            if is_it {
+                found = Some(map.next_value::<Value>()?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// Is a field's name `.0`? (Compared where it lies in the text, nothing copied.)
+struct IsName<'n>(&'n str);
+
+impl<'de> DeserializeSeed<'de> for IsName<'_> {
+    type Value = bool;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for IsName<'_> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a field name")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<bool, E> {
+        Ok(v == self.0)
+    }
+}
+
+/// `name` as a JSON string. Names are short and almost never need escaping, so the
+/// common case is a copy.
+fn push_json_string(text: &mut String, name: &str) {
+    if name.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        text.push_str(&Value::from(name).to_string());
+    } else {
+        text.push('"');
+        text.push_str(name);
+        text.push('"');
+    }
+}
+
+/// `text` is an object `serde_json` wrote ([`Extra::serialize_from`]) or one built from
+/// values it read ([`Extra::from_raw_fields`]), so it parses back; should it not, there
+/// is nothing to keep.
 fn parse(text: Option<&str>) -> Map<String, Value> {
     text.and_then(|t| serde_json::from_str(t).ok())
         .unwrap_or_default()
@@ -203,6 +307,36 @@ mod tests {
         );
         let back: Extra = serde_json::from_value(Value::Object(map)).unwrap_or_default();
         assert_eq!(back, given);
+    }
+
+    #[test]
+    fn raw_fields_are_stored_as_they_came_and_read_as_a_map() {
+        let answer = r#"{"id":"x","webLink":"https://o/?a=1&b=\"2\"","a\"b":[1, {"c":null}],"status":{"response":"none"}}"#;
+        let fields: std::collections::BTreeMap<String, &RawValue> =
+            serde_json::from_str(answer).unwrap_or_default();
+        let extra = Extra::from_raw_fields(
+            fields
+                .iter()
+                .filter(|(k, _)| *k != "id")
+                .map(|(k, v)| (k.as_str(), *v)),
+        );
+        // Values as they came, spacing and all; the escaped name written escaped.
+        let text = extra.to_json().unwrap_or_default();
+        assert!(text.contains(r#""a\"b":[1, {"c":null}]"#), "{text}");
+        let expected = json!({"webLink": "https://o/?a=1&b=\"2\"", "a\"b": [1, {"c": null}],
+                              "status": {"response": "none"}});
+        assert_eq!(Value::Object((*extra).clone()), expected);
+        let stored: Value = serde_json::from_str(&text).unwrap_or_default();
+        assert_eq!(stored, expected);
+        assert_eq!(Extra::from_raw_fields([]).into_json(), None);
+        // One field read from the text leaves the map unbuilt.
+        let extra = Extra::from_raw_fields(fields.iter().map(|(k, v)| (k.as_str(), *v)));
+        assert_eq!(extra.field("a\"b"), Some(json!([1, {"c": null}])));
+        assert_eq!(extra.field("id"), Some(json!("x")));
+        assert_eq!(extra.field("missing"), None);
+        assert!(extra.map.get().is_none());
+        assert_eq!(extra.get("id"), Some(&json!("x")));
+        assert_eq!(extra.field("id"), Some(json!("x")));
     }
 
     #[test]

@@ -52,9 +52,25 @@ pub struct ApiRequest {
     pub headers: Vec<(HeaderName, String)>,
     pub body: Option<Value>,
     pub retry_safe: bool,
-    /// The caller reads the answer as a JSON tree ([`ApiResponse::into_value`]): the
-    /// check that it is JSON builds the tree, one pass over the text instead of two.
-    pub tree: bool,
+    /// How the caller reads the answer, so that checking it is JSON is one pass over
+    /// its text with the caller's reading rather than a pass of its own.
+    pub read: BodyRead,
+}
+
+/// How a successful answer's JSON body is checked and read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BodyRead {
+    /// Checked on arrival without building anything; read as a type
+    /// ([`ApiResponse::json`]).
+    #[default]
+    Checked,
+    /// Built into a JSON tree on arrival, which is the check
+    /// ([`ApiResponse::into_value`]).
+    Tree,
+    /// Kept as text for one reading that borrows from it and is the check
+    /// ([`ApiResponse::json_borrowed`]): an answer that does not read is refused as
+    /// not JSON, as on arrival.
+    Borrowed,
 }
 
 impl ApiRequest {
@@ -65,7 +81,7 @@ impl ApiRequest {
             headers: Vec::new(),
             body: None,
             retry_safe: true,
-            tree: false,
+            read: BodyRead::Checked,
         }
     }
 
@@ -85,8 +101,10 @@ pub struct ApiResponse {
     /// a JSON tree first and the type from the tree were two (a page of 2,500 events
     /// is a few megabytes).
     body: Vec<u8>,
-    /// The body as a tree instead, when the request asked for one ([`ApiRequest::tree`]).
+    /// The body as a tree instead, when the request asked for one ([`BodyRead::Tree`]).
     tree: Option<Value>,
+    /// Whose answer it is (a reading that fails is that provider's "not JSON").
+    dialect: Dialect,
 }
 
 impl ApiResponse {
@@ -95,6 +113,22 @@ impl ApiResponse {
         match &self.tree {
             Some(tree) => serde::Deserialize::deserialize(tree),
             None => serde_json::from_slice(&self.body),
+        }
+    }
+
+    /// The body read as `T`, which may borrow from it (`&RawValue`, `&str`): for reading
+    /// parts of an answer without building them ([`BodyRead::Borrowed`]). An answer
+    /// that does not read as `T` is refused as not calendar data, like one that is not
+    /// JSON. Not for an answer read as a tree, whose text is not kept.
+    pub fn json_borrowed<'a, T: serde::Deserialize<'a>>(&'a self) -> Result<T> {
+        match &self.tree {
+            Some(_) => Err(ProviderError::new(
+                ErrorKind::InvalidRequest,
+                "The answer was read as a tree; its text is not kept.",
+            )),
+            None => {
+                serde_json::from_slice(&self.body).map_err(|_| not_json(self.dialect, self.status))
+            }
         }
     }
 
@@ -243,6 +277,7 @@ impl ApiClient {
                     headers,
                     body: Vec::new(),
                     tree: None,
+                    dialect: self.dialect,
                 });
             }
             // Checked whole now (a cut-off or non-JSON answer is an error to classify
@@ -251,27 +286,25 @@ impl ApiClient {
             if !is_json {
                 return Err(not_json(self.dialect, status));
             }
-            if req.tree {
-                return match serde_json::from_slice::<Value>(&bytes) {
-                    Ok(tree) => Ok(ApiResponse {
-                        status,
-                        headers,
-                        body: Vec::new(),
-                        tree: Some(tree),
-                    }),
-                    Err(_) => Err(not_json(self.dialect, status)),
-                };
-            }
-            return if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok() {
-                Ok(ApiResponse {
-                    status,
-                    headers,
-                    body: Vec::from(bytes),
-                    tree: None,
-                })
-            } else {
-                Err(not_json(self.dialect, status))
+            let (body, tree) = match req.read {
+                BodyRead::Tree => match serde_json::from_slice::<Value>(&bytes) {
+                    Ok(tree) => (Vec::new(), Some(tree)),
+                    Err(_) => return Err(not_json(self.dialect, status)),
+                },
+                BodyRead::Checked
+                    if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_err() =>
+                {
+                    return Err(not_json(self.dialect, status));
+                }
+                BodyRead::Checked | BodyRead::Borrowed => (Vec::from(bytes), None),
             };
+            return Ok(ApiResponse {
+                status,
+                headers,
+                body,
+                tree,
+                dialect: self.dialect,
+            });
         }
         let body: Option<Value> = if is_json {
             serde_json::from_slice(&bytes).ok()

@@ -17,8 +17,8 @@ pub use error::{ErrorKind, ProviderError, Result};
 pub use event::{OriginalStart, RemoteEvent, RemoteKind, RemoteRecurrence, SeriesLink, Timing};
 pub use extra::Extra;
 pub use http::{
-    classify_inner, AccountTokens, ApiClient, ApiRequest, ApiResponse, Dialect, TokenSource,
-    GRAPH_CONCURRENCY_PER_MAILBOX,
+    classify_inner, AccountTokens, ApiClient, ApiRequest, ApiResponse, BodyRead, Dialect,
+    TokenSource, GRAPH_CONCURRENCY_PER_MAILBOX,
 };
 pub use provider::{
     BoxFuture, CalendarProvider, Change, ChangePage, Cursor, RemoteCalendar, Window,

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use almanac_auth::Secret;
 use almanac_provider::{
-    ApiClient, ApiRequest, Backoff, Dialect, ErrorKind, ProviderError, TokenSource,
+    ApiClient, ApiRequest, Backoff, BodyRead, Dialect, ErrorKind, ProviderError, TokenSource,
 };
 use axum::body::Body;
 use axum::http::{Response, StatusCode};
@@ -192,12 +192,13 @@ async fn server_errors_back_off_and_give_up_after_the_limit() {
     assert_eq!(script.hits.load(Ordering::SeqCst), 1);
 }
 
-/// A request that reads its answer as a tree gets the tree the JSON check built, and
-/// an answer that is not JSON is refused the same way.
+/// A request that reads its answer as a tree gets the tree the JSON check built; one
+/// that reads it borrowed gets the text, and its reading is the check. Either way an
+/// answer that is not JSON is refused as not calendar data.
 #[tokio::test]
-async fn a_tree_read_gets_the_checked_tree_and_refuses_what_is_not_json() {
-    let tree_get = |base: &str| ApiRequest {
-        tree: true,
+async fn tree_and_borrowed_reads_are_the_json_check() {
+    let get = |base: &str, read: BodyRead| ApiRequest {
+        read,
         ..ApiRequest::get(format!("{base}/v1.0/me/events"))
     };
     let mut page = reply(200, r#"{"value":[{"id":"a","subject":"Review"}]}"#);
@@ -206,28 +207,73 @@ async fn a_tree_read_gets_the_checked_tree_and_refuses_what_is_not_json() {
     broken.headers = vec![("content-type", "application/json".into())];
     let mut portal = reply(200, "<html><body>Wi-Fi login</body></html>");
     portal.headers = vec![("content-type", "text/html".into())];
-    let (script, _, client, base) =
-        setup(Dialect::Graph, vec![page.clone(), page, broken, portal]).await;
+    let script = vec![
+        page.clone(),
+        page,
+        broken.clone(),
+        portal.clone(),
+        broken,
+        portal,
+    ];
+    let (script, _, client, base) = setup(Dialect::Graph, script).await;
 
-    let r = client.send("a", tree_get(&base)).await.expect("a page");
+    let r = client
+        .send("a", get(&base, BodyRead::Tree))
+        .await
+        .expect("a page");
     #[derive(serde::Deserialize)]
     struct Page {
         value: Vec<serde_json::Value>,
     }
     let typed: Page = r.json().expect("the tree read as a type");
     assert_eq!(typed.value.len(), 1);
+    #[derive(serde::Deserialize)]
+    struct RawPage<'a> {
+        #[serde(borrow)]
+        value: Vec<&'a serde_json::value::RawValue>,
+    }
+    // The tree's text is not kept: no borrowed read of it.
+    assert!(r.json_borrowed::<RawPage>().is_err());
     assert_eq!(r.value()["value"][0]["subject"], "Review");
     assert_eq!(r.into_value()["value"][0]["id"], "a");
-    // Read once more, as text kept for a typed read: the same JSON.
-    let plain = get(&client, &base).await.expect("a page");
-    assert_eq!(plain["value"][0]["id"], "a");
+    // Read once more, borrowed: its parts are the text they came as.
+    let plain = client
+        .send("a", get(&base, BodyRead::Borrowed))
+        .await
+        .expect("a page");
+    let raw: RawPage = plain.json_borrowed().expect("borrowed from the text");
+    assert_eq!(raw.value[0].get(), r#"{"id":"a","subject":"Review"}"#);
+    assert_eq!(plain.value()["value"][0]["id"], "a");
 
     for what in ["truncated", "HTML"] {
-        let e = client.send("a", tree_get(&base)).await.expect_err(what);
+        let e = client
+            .send("a", get(&base, BodyRead::Tree))
+            .await
+            .expect_err(what);
         assert!(e.not_json, "{what}");
         assert_eq!(e.kind, ErrorKind::ProviderUnavailable, "{what}");
     }
-    assert_eq!(script.hits.load(Ordering::SeqCst), 4);
+    // Borrowed: the truncated answer arrives and fails its reading the same way.
+    let cut = client
+        .send("a", get(&base, BodyRead::Borrowed))
+        .await
+        .expect("kept as text");
+    let e = cut
+        .json_borrowed::<RawPage>()
+        .map(|_| ())
+        .expect_err("truncated");
+    assert!(e.not_json);
+    assert_eq!(e.kind, ErrorKind::ProviderUnavailable);
+    assert_eq!(e.status, Some(200));
+    let e = client
+        .send("a", get(&base, BodyRead::Borrowed))
+        .await
+        .expect_err("HTML");
+    assert!(
+        e.not_json,
+        "a page that is not JSON by its type is refused on arrival"
+    );
+    assert_eq!(script.hits.load(Ordering::SeqCst), 6);
 }
 
 #[tokio::test]
