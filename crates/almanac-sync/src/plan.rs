@@ -381,7 +381,10 @@ pub fn plan_page(
             .map(|i| last.get(change_id(&page.changes[i])) == Some(&i))
             .collect()
     };
-    let mut planner = Planner::new(local, policy);
+    // At most one op per kept change: sized once (an op is large, and growing the list
+    // copied every op planned so far).
+    let kept = keep.iter().filter(|k| **k).count();
+    let mut planner = Planner::new(local, policy, kept);
     for (change, keep) in page.changes.into_iter().zip(keep) {
         if !keep {
             continue;
@@ -416,7 +419,7 @@ pub fn plan_reconcile(
     policy: Policy,
     guard: Option<MassDeleteGuard>,
 ) -> Plan {
-    let mut planner = Planner::new(local, policy);
+    let mut planner = Planner::new(local, policy, 0);
     let mut total = 0;
     for entry in &local.entries {
         let Some(remote_id) = &entry.remote_id else {
@@ -502,11 +505,11 @@ struct Planner<'a> {
 }
 
 impl<'a> Planner<'a> {
-    fn new(index: &'a LocalIndex, policy: Policy) -> Self {
+    fn new(index: &'a LocalIndex, policy: Policy, ops: usize) -> Self {
         Self {
             index,
             policy,
-            ops: Vec::new(),
+            ops: Vec::with_capacity(ops),
             stats: PlanStats::default(),
             removals: 0,
             claimed: BTreeSet::new(),
