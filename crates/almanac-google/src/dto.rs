@@ -1,7 +1,9 @@
 //! Google Calendar v3 resources as serde types (names and shapes from the discovery
 //! document, revision 20261030). Only what the mapping reads is typed; every other
 //! field of a resource lands in its `extra` map and is serialised back unchanged, so
-//! `deserialize → serialize` of any Google JSON object gives the same object.
+//! `deserialize → serialize` of any Google JSON object gives the same object — but for
+//! a page of `events.list` ([`Events`]), which is only read, and whose own fields
+//! beyond those typed are skipped.
 //!
 //! Absent fields stay absent (`skip_serializing_if`). The one loss is an explicit JSON
 //! `null` on a typed field, which Google never sends.
@@ -286,7 +288,10 @@ pub struct CalendarList {
     pub extra: Map<String, Value>,
 }
 
-/// `Events` (one page of `events.list`).
+/// `Events` (one page of `events.list`): only what a listing reads. The page's other
+/// fields (kind, etag, summary, updated, accessRole, …) are skipped, not kept: a
+/// catch-all map here made serde buffer the whole page, every event included, before
+/// reading it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Events {
@@ -302,8 +307,6 @@ pub struct Events {
     pub time_zone: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_reminders: Option<Vec<EventReminder>>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// `FreeBusyRequest`.
