@@ -289,9 +289,8 @@ pub struct CalendarList {
 }
 
 /// `Events` (one page of `events.list`): only what a listing reads. The page's other
-/// fields (kind, etag, summary, updated, accessRole, …) are skipped, not kept: a
-/// catch-all map here made serde buffer the whole page, every event included, before
-/// reading it.
+/// fields (kind, etag, summary, updated, accessRole, …) are skipped, not kept: nothing
+/// read them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Events {

@@ -381,7 +381,7 @@ pub fn plan_page(
             .map(|i| last.get(change_id(&page.changes[i])) == Some(&i))
             .collect()
     };
-    // At most one op per kept change: sized once (an op is large, and growing the list
+    // About one op per kept change: sized once (an op is large, and growing the list
     // copied every op planned so far).
     let kept = keep.iter().filter(|k| **k).count();
     let mut planner = Planner::new(local, policy, kept);
