@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use almanac_auth::{accounts, AuthConfig, AuthError, Credentials, SignIn};
+use almanac_auth::{accounts, AuthConfig, Credentials, SignIn};
 use almanac_model::{Account, AccountStatus, AppError, Disconnected, ErrorCode, Provider};
 use tauri::{AppHandle, Emitter, Manager, State};
 
@@ -116,36 +116,17 @@ pub fn check_at_start(app: &AppHandle) {
             if account.status == AccountStatus::Paused {
                 continue;
             }
-            let before = state.vault.refresh_token(&account.id).ok().flatten();
-            let outcome = creds
-                .access_token(&account.id, account.provider, unix_now)
-                .await;
-            // A Reconnect that finished meanwhile replaced the grant: this failure
-            // is about the old one and must not mark the account again.
-            let replaced =
-                outcome.is_err() && state.vault.refresh_token(&account.id).ok().flatten() != before;
-            if replaced {
+            let checked =
+                accounts::check_access(&state.store, &state.vault, &creds, &account, unix_now)
+                    .await;
+            let Ok(checked) = checked else {
                 continue;
-            }
-            let Ok(mut store) = state.store.lock() else {
-                return;
             };
-            match outcome {
-                Ok(_) if account.status != AccountStatus::Connected => {
-                    changed |= store
-                        .set_account_status(&account.id, AccountStatus::Connected, None, None)
-                        .is_ok();
-                }
-                Ok(_) => {}
-                Err(AuthError::KeyringUnavailable(_) | AuthError::Config(_)) => {}
-                Err(e) => {
-                    eprintln!("almanac: start-up check of account {}: {e}", account.id);
-                    if let Ok(change) = accounts::record_failure(&mut store, &account.id, &e) {
-                        changed = true;
-                        if change.notify_action_required {
-                            notify::action_required(&account, &e.to_string());
-                        }
-                    }
+            changed |= checked.changed;
+            if let Some(e) = checked.failure {
+                eprintln!("almanac: start-up check of account {}: {e}", account.id);
+                if checked.notify_action_required {
+                    notify::action_required(&account, &e.to_string());
                 }
             }
         }

@@ -1,10 +1,11 @@
-//! What the hosts do with accounts: keep a finished sign-in, disconnect, and record
-//! what a token failure means for the account's badge.
+//! What the hosts do with accounts: keep a finished sign-in, disconnect, check access
+//! at start, and record what a token failure means for the account's badge.
 
 use almanac_model::{Account, AccountStatus, Disconnected, RevokeOutcome};
 use almanac_store::{StatusChange, Store};
 
 use crate::config::{AuthConfig, ProviderConfig};
+use crate::credentials::Credentials;
 use crate::error::{AuthError, Result};
 use crate::oauth;
 use crate::secret::Secret;
@@ -95,6 +96,62 @@ pub fn record_failure(store: &mut Store, account_id: &str, e: &AuthError) -> Res
         Some(e.code().as_str()),
         Some(&e.to_string()),
     )?)
+}
+
+/// What [`check_access`] found and did.
+#[derive(Debug, Default)]
+pub struct AccessChecked {
+    /// The account's status was written (the caller tells the UI).
+    pub changed: bool,
+    /// The failure recorded, for the caller's log.
+    pub failure: Option<AuthError>,
+    /// The account just entered "Action required": the caller notifies once.
+    pub notify_action_required: bool,
+}
+
+/// The app's check at start: can `account` still get access? A lost grant puts it in
+/// "Action required", a grant that works again clears a stale status, and a transient
+/// failure changes nothing. A failure about a grant that a sign-in replaced meanwhile
+/// (the user clicked Reconnect while the check waited on the old grant) is dropped:
+/// it must not mark the new grant.
+pub async fn check_access(
+    store: &std::sync::Mutex<Store>,
+    vault: &Vault,
+    creds: &Credentials,
+    account: &Account,
+    now: impl Fn() -> i64,
+) -> Result<AccessChecked> {
+    let before = vault.refresh_token(&account.id).ok().flatten();
+    let outcome = creds.access_token(&account.id, account.provider, now).await;
+    let mut store = lock(store);
+    match outcome {
+        Ok(_) if account.status == AccountStatus::Connected => Ok(AccessChecked::default()),
+        Ok(_) => {
+            store.set_account_status(&account.id, AccountStatus::Connected, None, None)?;
+            Ok(AccessChecked {
+                changed: true,
+                ..AccessChecked::default()
+            })
+        }
+        Err(AuthError::KeyringUnavailable(_) | AuthError::Config(_)) => {
+            Ok(AccessChecked::default())
+        }
+        // Asked under the store's lock, which a sign-in holds from its status write to
+        // its token save ([`keep`]): asked before taking it, a sign-in could finish in
+        // between and its "connected" be overwritten (seen in CI as a Reconnect that did
+        // not stick).
+        Err(_) if vault.refresh_token(&account.id).ok().flatten() != before => {
+            Ok(AccessChecked::default())
+        }
+        Err(e) => {
+            let change = record_failure(&mut store, &account.id, &e)?;
+            Ok(AccessChecked {
+                changed: true,
+                notify_action_required: change.notify_action_required,
+                failure: Some(e),
+            })
+        }
+    }
 }
 
 fn lock(store: &std::sync::Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {

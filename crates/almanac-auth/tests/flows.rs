@@ -454,3 +454,75 @@ async fn disconnect_revokes_at_google_and_deletes_keyring_entries_and_mirror() {
         .expect("list")
         .is_empty());
 }
+
+/// The check at start waits on a dead grant while the user signs in again (Reconnect):
+/// its failure is about the old grant and must not mark the new one. Seen in CI as a
+/// Reconnect that did not stick, when the sign-in finished between the failure and the
+/// check's status write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_on_a_replaced_grant_does_not_undo_a_reconnect() {
+    let cloud = cloud().await;
+    let cfg = config(&cloud.base_url());
+    let vault = vault();
+    let (_dir, store) = store();
+    let store = std::sync::Arc::new(std::sync::Mutex::new(store));
+    let first = sign_in(&cfg, Provider::Google, browser)
+        .await
+        .expect("sign in");
+    let account =
+        accounts::keep(&mut store.lock().expect("store"), &vault, &first, now()).expect("keep");
+    let again = sign_in(&cfg, Provider::Google, browser)
+        .await
+        .expect("sign in again");
+    cloud
+        .state()
+        .set_faults(fault(FakeProvider::Google, "invalid_grant", 1))
+        .expect("fault");
+
+    // The sign-in's write waits for the store, as the app's does while anything
+    // holds it; the check fails on the old grant meanwhile and waits too.
+    let check = {
+        let mut held = store.lock().expect("store");
+        let check = tokio::spawn({
+            let (store, vault, account) = (store.clone(), vault.clone(), account.clone());
+            let creds = Credentials::new(cfg.clone(), vault.clone()).expect("creds");
+            async move {
+                let later = || now() + 2 * 3600;
+                accounts::check_access(&store, &vault, &creds, &account, later).await
+            }
+        });
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while cloud.state().stats().total.token.refresh_token == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the check never asked"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // Past its failure (the answer is parsed and classified in well under this).
+        std::thread::sleep(Duration::from_millis(300));
+        let kept = accounts::keep(&mut held, &vault, &again, now()).expect("keep again");
+        assert_eq!(kept.id, account.id, "the same account signed in again");
+        check
+    };
+
+    let checked = check.await.expect("task").expect("check");
+    assert!(checked.failure.is_none() && !checked.changed, "{checked:?}");
+    let a = store
+        .lock()
+        .expect("store")
+        .account(&account.id)
+        .expect("a");
+    assert_eq!(a.status, AccountStatus::Connected);
+    assert_eq!(
+        vault
+            .refresh_token(&account.id)
+            .expect("vault")
+            .map(|t| t.expose().to_owned()),
+        again
+            .tokens
+            .refresh_token
+            .as_ref()
+            .map(|t| t.expose().to_owned())
+    );
+}
