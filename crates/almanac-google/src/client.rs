@@ -20,7 +20,8 @@ use crate::dto::{
     FreeBusyResponse,
 };
 use crate::mapping::{
-    dedup_last_wins, from_google, meet_request, to_google, CalendarContext, MappingError,
+    dedup_last_wins, from_google, from_google_listed, meet_request, to_google, CalendarContext,
+    MappingError,
 };
 
 /// Google's production endpoint (the `calendar_url` of a Google account).
@@ -564,8 +565,8 @@ impl GoogleCalendar {
             }
         };
         let mut changes = Vec::with_capacity(page.items.len());
-        for ev in page.items {
-            changes.push(from_google(ev, &ctx).map_err(mapping_error)?);
+        for item in &page.items {
+            changes.push(from_google_listed(item, &ctx).map_err(mapping_error)?);
         }
         Ok(ChangePage {
             changes: dedup_last_wins(changes),

@@ -2,14 +2,15 @@
 //! document, revision 20261030). Only what the mapping reads is typed; every other
 //! field of a resource lands in its `extra` map and is serialised back unchanged, so
 //! `deserialize → serialize` of any Google JSON object gives the same object — but for
-//! a page of `events.list` ([`Events`]), which is only read, and whose own fields
-//! beyond those typed are skipped.
+//! a page of `events.list` ([`Events`]), which is only read: its events are kept as
+//! the text of their properties, and its own fields beyond those typed are skipped.
 //!
 //! Absent fields stay absent (`skip_serializing_if`). The one loss is an explicit JSON
 //! `null` on a typed field, which Google never sends.
 
 use std::collections::BTreeMap;
 
+use almanac_provider::raw::RawObject;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -288,23 +289,25 @@ pub struct CalendarList {
     pub extra: Map<String, Value>,
 }
 
-/// `Events` (one page of `events.list`): only what a listing reads. The page's other
-/// fields (kind, etag, summary, updated, accessRole, …) are skipped, not kept: nothing
-/// read them.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// `Events` (one page of `events.list`): only what a listing reads. Its events are
+/// read as the text of their properties ([`RawObject`]), not as [`Event`]s: the
+/// mapping reads a few of them, and the rest go to `extra` as the text they came as.
+/// The page's other fields (kind, etag, summary, updated, accessRole, …) are skipped:
+/// nothing reads them.
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Events {
+pub struct Events<'a> {
+    #[serde(default, borrow)]
+    pub items: Vec<RawObject<'a>>,
     #[serde(default)]
-    pub items: Vec<Event>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_page_token: Option<String>,
     /// Only on the last page of a round.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub next_sync_token: Option<String>,
     /// The calendar's zone.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub time_zone: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub default_reminders: Option<Vec<EventReminder>>,
 }
 

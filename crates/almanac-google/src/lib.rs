@@ -17,6 +17,7 @@ pub use client::{
     event_id_for_key, BusyPeriod, CalendarBusy, FreeBusyError, GoogleCalendar, GOOGLE_CALENDAR_URL,
 };
 pub use mapping::{
-    from_google, from_google_json, meet_request, to_google, CalendarContext, MappingError,
-    PROP_CATEGORIES, PROP_IMPORTANCE, PROP_ONLINE_MEETING, PROP_SENSITIVITY, PROP_SHOW_AS,
+    from_google, from_google_json, from_google_listed, meet_request, to_google, CalendarContext,
+    MappingError, PROP_CATEGORIES, PROP_IMPORTANCE, PROP_ONLINE_MEETING, PROP_SENSITIVITY,
+    PROP_SHOW_AS,
 };

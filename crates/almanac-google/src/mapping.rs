@@ -35,6 +35,7 @@ use almanac_model::{
     Attendee, AttendeeKind, Importance, MeetingProvider, OnlineMeeting, Person, Response,
     Sensitivity, ShowAs,
 };
+use almanac_provider::raw::RawObject;
 use almanac_provider::{
     Change, Extra, OriginalStart, RemoteCalendar, RemoteEvent, RemoteKind, RemoteRecurrence,
     SeriesLink, Timing,
@@ -43,6 +44,8 @@ use chrono::{
     DateTime, Duration, NaiveDate, NaiveDateTime, SecondsFormat, TimeZone, Timelike, Utc,
 };
 use chrono_tz::Tz;
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::dto::{
@@ -175,10 +178,87 @@ impl CalendarContext {
 // ---------------------------------------------------------------------------------
 // Google → RemoteEvent
 
-/// Maps one listed (or fetched) event. A cancelled event that is not an instance of a
-/// series is a deletion; a cancelled instance is kept as a cancelled exception (it
-/// hides that instance for as long as the series lives).
-pub fn from_google(mut ev: Event, ctx: &CalendarContext) -> Result<Change, MappingError> {
+/// Maps one fetched event. A cancelled event that is not an instance of a series is a
+/// deletion; a cancelled instance is kept as a cancelled exception (it hides that
+/// instance for as long as the series lives).
+pub fn from_google(ev: Event, ctx: &CalendarContext) -> Result<Change, MappingError> {
+    // The provider-only fields: the event without what `RemoteEvent` carries, as the
+    // text serialised here. The store writes it as it is, and only a merge or a write
+    // reads it by key (see `Extra`).
+    map_event(ev, ctx, |rest, _| {
+        Extra::serialize_from(rest).unwrap_or_default()
+    })
+}
+
+/// [`from_google`] for one event of an `events.list` page, read as the text of its
+/// properties: the fields the mapping reads are parsed from their text, and every other
+/// field goes to `extra` as the text it came as — nothing of it is built, where a typed
+/// read buffered each unmodelled field, built it as a JSON value and wrote it out again
+/// (four fifths of listing a page).
+pub fn from_google_listed(
+    item: &RawObject<'_>,
+    ctx: &CalendarContext,
+) -> Result<Change, MappingError> {
+    let (ev, nulls) = typed_fields(item).map_err(|e| MappingError::Malformed(e.to_string()))?;
+    map_event(ev, ctx, |_, moved| {
+        Extra::from_raw_fields(
+            item.fields()
+                .filter(|(name, _)| !moved.contains(name) && !nulls.contains(name)),
+        )
+    })
+}
+
+/// The fields of a listed event that [`Event`] types, read from their text; the last
+/// sent wins, as in a JSON tree. Its `extra` stays empty: the untyped fields are kept
+/// as text by the caller. Also the names of typed fields sent as `null`, which are
+/// left out of `extra` as a whole read leaves them out.
+fn typed_fields<'a>(item: &'a RawObject<'_>) -> serde_json::Result<(Event, Vec<&'a str>)> {
+    fn set<T: DeserializeOwned>(slot: &mut Option<T>, v: &RawValue) -> serde_json::Result<()> {
+        *slot = serde_json::from_str(v.get())?;
+        Ok(())
+    }
+    let mut ev = Event::default();
+    let mut nulls = Vec::new();
+    for (name, v) in item.fields() {
+        let typed = match name {
+            "id" => set(&mut ev.id, v),
+            "etag" => set(&mut ev.etag, v),
+            "status" => set(&mut ev.status, v),
+            "iCalUID" => set(&mut ev.ical_uid, v),
+            "summary" => set(&mut ev.summary, v),
+            "description" => set(&mut ev.description, v),
+            "location" => set(&mut ev.location, v),
+            "start" => set(&mut ev.start, v),
+            "end" => set(&mut ev.end, v),
+            "recurringEventId" => set(&mut ev.recurring_event_id, v),
+            "originalStartTime" => set(&mut ev.original_start_time, v),
+            "recurrence" => set(&mut ev.recurrence, v),
+            "transparency" => set(&mut ev.transparency, v),
+            "visibility" => set(&mut ev.visibility, v),
+            "attendees" => set(&mut ev.attendees, v),
+            "organizer" => set(&mut ev.organizer, v),
+            "reminders" => set(&mut ev.reminders, v),
+            "conferenceData" => set(&mut ev.conference_data, v),
+            "hangoutLink" => set(&mut ev.hangout_link, v),
+            "extendedProperties" => set(&mut ev.extended_properties, v),
+            "eventType" => set(&mut ev.event_type, v),
+            _ => continue,
+        };
+        typed?;
+        if v.get() == "null" {
+            nulls.push(name);
+        }
+    }
+    Ok((ev, nulls))
+}
+
+/// The mapping both reads share. `extra_of` gets the event with the fields
+/// `RemoteEvent` carries taken out, and the names of those fields.
+fn map_event(
+    mut ev: Event,
+    ctx: &CalendarContext,
+    extra_of: impl FnOnce(&Event, &[&str]) -> Extra,
+) -> Result<Change, MappingError> {
     let id = match ev.id.as_deref() {
         Some(id) if !id.is_empty() => id.to_owned(),
         _ => return Err(MappingError::MissingId),
@@ -227,22 +307,22 @@ pub fn from_google(mut ev: Event, ctx: &CalendarContext) -> Result<Change, Mappi
         (categories_of(&ev), attendees_of(&ev), organizer_of(&ev));
     let (online_meeting, reminder_minutes) = (meeting_of(&ev), reminder_of(&ev, ctx));
 
-    // The provider-only fields: the event without what the fields above carry. The
-    // carried ones move out first rather than being serialised and removed (a page's
-    // thousands of descriptions and times).
+    // The carried fields move out rather than being kept and removed from `extra` (a
+    // page's thousands of descriptions and times).
     let (etag, ical_uid) = (ev.etag.take(), ev.ical_uid.take());
     let title = ev.summary.take().unwrap_or_default();
     let location = ev.location.take().unwrap_or_default();
     (ev.id, ev.description, ev.start, ev.end) = (None, None, None, None);
+    let mut moved: Vec<&str> = CARRIED.to_vec();
     if cancelled {
         ev.status = None;
+        moved.push("status");
     }
     if series.is_some() {
         (ev.recurring_event_id, ev.original_start_time) = (None, None);
+        moved.extend(["recurringEventId", "originalStartTime"]);
     }
-    // Kept as the text serialised here: the store writes it as it is, and only a merge
-    // or a write reads it by key (see `Extra`).
-    let extra = Extra::serialize_from(&ev).unwrap_or_default();
+    let extra = extra_of(&ev, &moved);
     debug_assert!(CARRIED.iter().all(|k| !extra.contains_key(*k)));
 
     Ok(Change::Upsert(Box::new(RemoteEvent {

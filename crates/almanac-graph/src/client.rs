@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use almanac_provider::header::{HeaderName, IF_MATCH};
+use almanac_provider::raw::RawObject;
 use almanac_provider::Method;
 use almanac_provider::{
     ApiClient, ApiRequest, BodyRead, BoxFuture, CalendarProvider, Change, ChangePage, Cursor,
@@ -15,7 +16,7 @@ use serde_json::{json, Value};
 use url::Url;
 
 use crate::mapping;
-use crate::raw::{RawObject, RawPage};
+use crate::page::RawPage;
 
 /// Events per delta page we ask for (Graph may send more for recurring series).
 pub const PAGE_SIZE: u32 = 100;

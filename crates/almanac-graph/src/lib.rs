@@ -6,7 +6,7 @@
 mod client;
 pub mod html;
 pub mod mapping;
-pub mod raw;
+pub mod page;
 pub mod recurrence;
 mod series;
 pub mod windows_zones;

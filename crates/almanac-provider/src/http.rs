@@ -126,9 +126,12 @@ impl ApiResponse {
                 ErrorKind::InvalidRequest,
                 "The answer was read as a tree; its text is not kept.",
             )),
-            None => {
-                serde_json::from_slice(&self.body).map_err(|_| not_json(self.dialect, self.status))
-            }
+            // Checked as UTF-8 once, whole, then read as text: read from bytes, each
+            // borrowed part (every property's `RawValue`) was checked on its own.
+            None => std::str::from_utf8(&self.body)
+                .ok()
+                .and_then(|text| serde_json::from_str(text).ok())
+                .ok_or_else(|| not_json(self.dialect, self.status)),
         }
     }
 
@@ -515,6 +518,38 @@ mod tests {
             Some(&body),
         );
         (e.kind, e.provider_code)
+    }
+
+    #[test]
+    fn a_borrowed_read_refuses_text_that_is_not_utf8() {
+        use serde_json::value::RawValue;
+        let answer = |body: &[u8]| ApiResponse {
+            status: StatusCode::OK,
+            headers: HeaderMap::new(),
+            body: body.to_vec(),
+            tree: None,
+            dialect: Dialect::Google,
+        };
+        let read = |r: &ApiResponse| {
+            r.json_borrowed::<HashMap<&str, &RawValue>>()
+                .map(|m| m.values().map(|v| v.get().to_owned()).collect::<Vec<_>>())
+        };
+        assert_eq!(
+            read(&answer(br#"{"summary":"Caf\u00e9 \u2014 caf"#))
+                .map(|_| ())
+                .map_err(|e| e.not_json),
+            Err(true),
+            "truncated"
+        );
+        assert_eq!(
+            read(&answer("{\"summary\":\"Caf\\u00e9 caf\u{e9}\"}".as_bytes())).expect("UTF-8"),
+            ["\"Caf\\u00e9 caf\u{e9}\""]
+        );
+        // Latin-1 "café", in a property value and in a name.
+        for body in [&b"{\"summary\":\"caf\xe9\"}"[..], b"{\"caf\xe9\":1}"] {
+            let e = read(&answer(body)).expect_err("not UTF-8");
+            assert!(e.not_json && e.kind == ErrorKind::ProviderUnavailable);
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod event;
 mod extra;
 mod http;
 mod provider;
+pub mod raw;
 
 pub use backoff::{Backoff, RetryDecision};
 pub use error::{ErrorKind, ProviderError, Result};

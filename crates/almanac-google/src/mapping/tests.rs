@@ -2,6 +2,7 @@ use almanac_model::{
     Attendee, AttendeeKind, Importance, MeetingProvider, OnlineMeeting, Person, Response,
     Sensitivity, ShowAs,
 };
+use almanac_provider::raw::RawObject;
 use almanac_provider::{
     Change, OriginalStart, RemoteEvent, RemoteKind, RemoteRecurrence, SeriesLink, Timing,
 };
@@ -34,8 +35,15 @@ fn ctx() -> CalendarContext {
     }
 }
 
+/// `v` read whole, after checking that it reads the same as an event of a listed page
+/// (the text of its properties), so every test here covers both reads.
 fn read(v: &Value) -> Change {
-    from_google_json(v.clone(), &ctx()).expect("maps")
+    let whole = from_google_json(v.clone(), &ctx()).expect("maps");
+    let text = v.to_string();
+    let item: RawObject = serde_json::from_str(&text).expect("an object");
+    let listed = from_google_listed(&item, &ctx()).expect("maps as listed");
+    assert_eq!(listed, whole, "listed and whole reads differ for {v}");
+    whole
 }
 
 fn upsert(v: &Value) -> RemoteEvent {
@@ -506,18 +514,52 @@ fn cancelled_items_that_are_not_instances_are_removals() {
             remote_id: "gone2".into()
         }
     );
+    for (bad, want) in [
+        (json!({"status": "confirmed"}), "MissingId"),
+        (json!({"id": "x", "attendees": "nobody"}), "Malformed"),
+        (json!({"id": "x", "start": 5}), "Malformed"),
+        (
+            json!({"id": "nostart", "status": "confirmed"}),
+            "MissingStart",
+        ),
+    ] {
+        let whole = from_google_json(bad.clone(), &ctx()).expect_err("refused");
+        let text = bad.to_string();
+        let item: RawObject = serde_json::from_str(&text).expect("an object");
+        let listed = from_google_listed(&item, &ctx()).expect_err("refused as listed");
+        for e in [whole, listed] {
+            assert!(format!("{e:?}").starts_with(want), "{bad}: {e:?}");
+        }
+    }
+}
+
+#[test]
+fn a_listed_event_keeps_its_unmodelled_fields_as_they_came() {
+    let text = r#"{"kind":"calendar#event","id":"i1_20260105T080000Z","etag":"\"3\"",
+        "status":"cancelled","htmlLink":"https://calendar/e?x=1","sequence": 3,
+        "creator":{ "email":"a@x", "self":true },"source":{"title":"Caf\u00e9"},
+        "a\"b":[1, 2],"recurringEventId":"i1","originalStartTime":{"dateTime":"2026-01-05T09:00:00+01:00"},
+        "summary":"Standup","recurrence":null,"colorId":null,"sequence":4}"#;
+    let item: RawObject = serde_json::from_str(text).expect("an object");
+    let Change::Upsert(ev) = from_google_listed(&item, &ctx()).expect("maps") else {
+        panic!("a cancelled instance is an exception, not a removal");
+    };
+    assert!(ev.cancelled && ev.series.is_some());
+    assert_eq!(ev.etag.as_deref(), Some("\"3\""));
+    // Carried fields, the cancelled instance's status and key, and typed fields sent
+    // as null (as a whole read drops them) are not kept; the rest is, as sent (a name
+    // sent twice twice: readers take the last, as in a tree).
     assert_eq!(
-        from_google_json(json!({"status": "confirmed"}), &ctx()),
-        Err(MappingError::MissingId)
+        ev.extra.to_json().as_deref(),
+        Some(concat!(
+            r#"{"kind":"calendar#event","htmlLink":"https://calendar/e?x=1","sequence":3,"#,
+            r#""creator":{ "email":"a@x", "self":true },"source":{"title":"Caf\u00e9"},"#,
+            r#""a\"b":[1, 2],"colorId":null,"sequence":4}"#
+        ))
     );
-    assert!(matches!(
-        from_google_json(json!({"id": "x", "attendees": "nobody"}), &ctx()),
-        Err(MappingError::Malformed(_))
-    ));
-    assert!(matches!(
-        from_google_json(json!({"id": "nostart", "status": "confirmed"}), &ctx()),
-        Err(MappingError::MissingStart(_))
-    ));
+    assert_eq!(ev.extra.get("sequence"), Some(&json!(4)));
+    assert_eq!(ev.extra.get("source"), Some(&json!({"title": "Café"})));
+    assert_eq!(ev.extra.get("a\"b"), Some(&json!([1, 2])));
 }
 
 #[test]

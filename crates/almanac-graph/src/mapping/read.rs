@@ -9,13 +9,13 @@ use almanac_model::{
     Attendee, AttendeeKind, Importance, MeetingProvider, OnlineMeeting, Person, Response,
     Sensitivity, ShowAs,
 };
+use almanac_provider::raw::{self, RawObject};
 use almanac_provider::{Extra, OriginalStart, RemoteEvent, RemoteKind, SeriesLink, Timing};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::html;
-use crate::raw::{self, RawObject};
 use crate::series;
 use crate::windows_zones;
 

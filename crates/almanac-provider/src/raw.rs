@@ -1,8 +1,8 @@
-//! Graph answers read as the text of their parts. A page of 100 events carries ~40
-//! properties each, of which the mapping reads two dozen; the rest are kept for
-//! write-back only. Reading each event as `(name, text of the value)` pairs scans the
-//! unread properties once and builds nothing of them: the mapping parses the few it
-//! needs, and the kept ones are stored as the text they came as.
+//! Provider answers read as the text of their parts. An event carries dozens of
+//! properties, of which a mapping reads a few; the rest are kept for write-back only.
+//! Reading each event as `(name, text of the value)` pairs scans the unread properties
+//! once and builds nothing of them: the mapping parses the few it needs, and the kept
+//! ones are stored as the text they came as ([`Extra::from_raw_fields`](crate::Extra)).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -79,17 +79,6 @@ pub fn text(v: &RawValue) -> Option<Cow<'_, str>> {
         return Some(Cow::Borrowed(inner));
     }
     serde_json::from_str::<String>(raw).ok().map(Cow::Owned)
-}
-
-/// One page of a collection (`value`, paging links).
-#[derive(Debug, Deserialize)]
-pub struct RawPage<'a> {
-    #[serde(borrow)]
-    pub value: Vec<RawObject<'a>>,
-    #[serde(rename = "@odata.nextLink")]
-    pub next_link: Option<String>,
-    #[serde(rename = "@odata.deltaLink")]
-    pub delta_link: Option<String>,
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for RawObject<'a> {
@@ -181,19 +170,5 @@ mod tests {
         }
         assert!(o.object("a").is_none() && o.object("z").is_none());
         assert!(o.get("o").and_then(array).is_none());
-    }
-
-    #[test]
-    fn a_page_keeps_its_links_and_refuses_items_that_are_not_objects() {
-        let page: RawPage = serde_json::from_str(
-            r#"{"@odata.context":"x","value":[{"id":"a"},{"id":"b"}],"@odata.deltaLink":"https://g/d"}"#,
-        )
-        .expect("a page");
-        assert_eq!(page.value.len(), 2);
-        assert_eq!(page.delta_link.as_deref(), Some("https://g/d"));
-        assert_eq!(page.next_link, None);
-        assert!(serde_json::from_str::<RawPage>(r#"{"value":[{"id":"a"},"b"]}"#).is_err());
-        assert!(serde_json::from_str::<RawPage>(r#"{"value":{"id":"a"}}"#).is_err());
-        assert!(serde_json::from_str::<RawPage>(r#"{"@odata.deltaLink":"d"}"#).is_err());
     }
 }
