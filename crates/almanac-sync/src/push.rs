@@ -446,6 +446,13 @@ impl Pusher<'_> {
             if !unchanged {
                 tx.queue_push(&o.event_id, &self.cal.id, OutboxOp::Update, None)?;
             }
+            if o.op == OutboxOp::Create {
+                // A full listing under way (it spans runs) may not show an event
+                // created after its round began; counted as shown, the reconcile at its
+                // end does not take it for one deleted at the provider. (Between
+                // listings the id waits harmlessly: a listing's start clears them.)
+                tx.listing_add(&self.cal.id, [base.remote_id.as_str()])?;
+            }
             tx.action(
                 self.run_id,
                 Some(&o.event_id),
