@@ -8,23 +8,19 @@
 #[path = "../benches/sync/cloud.rs"]
 mod cloud;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
-use almanac_auth::Secret;
-use almanac_fakecloud::Provider as FakeProvider;
-use almanac_graph::GraphCalendar;
 use almanac_model::{EventInput, Importance, Provider, ShowAs};
-use almanac_provider::{ApiClient, Backoff, Dialect};
 use almanac_store::{EntryState, SignedIn, Source, Store};
 use almanac_sync::{sync_account, SyncOptions};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::json;
 
-use cloud::{Cloud, Fixed};
+use cloud::{Cloud, Kind, EMAIL};
 
 const MADE_HERE: &str = "Made here while the listing ran";
 
-/// (local id, state) of every local event titled `title`.
+/// (local id, state) of every local event titled [`MADE_HERE`].
 fn made_here(store: &Mutex<Store>) -> Vec<(String, EntryState)> {
     let store = store.lock().expect("store");
     let mut out = Vec::new();
@@ -40,14 +36,8 @@ fn made_here(store: &Mutex<Store>) -> Vec<(String, EntryState)> {
 
 #[test]
 fn a_create_pushed_during_a_listing_is_not_taken_for_a_deletion() {
-    let cloud = Cloud::start();
-    let email = cloud
-        .state
-        .users()
-        .into_iter()
-        .find(|u| u.provider == FakeProvider::Microsoft)
-        .map(|u| u.email)
-        .expect("the fake's Microsoft user");
+    let cloud = Cloud::start().with_graph_user();
+    let email = EMAIL;
     // 250 events: three pages of the client's 100.
     let t0 = Utc::now();
     let at = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S").to_string();
@@ -64,18 +54,7 @@ fn a_create_pushed_during_a_listing_is_not_taken_for_a_deletion() {
         .expect("seed spec");
         cloud.state.graph_seed_event(seed).expect("seed");
     }
-    let token = cloud
-        .state
-        .mint_access_token(FakeProvider::Microsoft, &email)
-        .expect("token");
-    let api = ApiClient::new(
-        Dialect::Graph,
-        Arc::new(Fixed(Secret::new(token))),
-        Backoff::default(),
-    )
-    .expect("api");
-    let base = url::Url::parse(&format!("{}/v1.0", cloud.base_url)).expect("url");
-    let graph = GraphCalendar::new(api, base, &email, "UTC");
+    let graph = cloud.provider(Kind::Graph);
 
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Mutex::new(Store::open_at(dir.path()).expect("store"));
@@ -86,7 +65,7 @@ fn a_create_pushed_during_a_listing_is_not_taken_for_a_deletion() {
             &SignedIn {
                 provider: Provider::Microsoft,
                 subject: "https://login.microsoftonline.com/listing".into(),
-                email: email.clone(),
+                email: email.into(),
                 display_name: "Listing".into(),
                 authority: "https://login.microsoftonline.com/common".into(),
             },
@@ -97,7 +76,7 @@ fn a_create_pushed_during_a_listing_is_not_taken_for_a_deletion() {
         .enable_all()
         .build()
         .expect("runtime");
-    // One page per run: the listing spans two runs, and each run pushes after its page.
+    // One page per run: the listing spans three runs, and each pushes after its page.
     let opts = SyncOptions {
         windowed: true,
         max_pages: 1,
@@ -105,7 +84,7 @@ fn a_create_pushed_during_a_listing_is_not_taken_for_a_deletion() {
     };
     let run = || {
         let s = rt
-            .block_on(sync_account(&store, &graph, &account.id, &opts, &|| {
+            .block_on(sync_account(&store, &*graph, &account.id, &opts, &|| {
                 Utc::now()
             }))
             .expect("run");
@@ -170,7 +149,7 @@ fn a_create_pushed_during_a_listing_is_not_taken_for_a_deletion() {
         run();
     }
     assert_eq!(made_here(&store), [(local_id, EntryState::Synced)]);
-    let at_provider = cloud.state.graph_events(&email).expect("events");
+    let at_provider = cloud.state.graph_events(email).expect("events");
     let listed = at_provider["value"]
         .as_array()
         .expect("events")
