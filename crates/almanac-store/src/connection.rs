@@ -21,6 +21,7 @@ pub(crate) static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("migrations/0007_drop_events_remote_index.sql")),
         M::up(include_str!("migrations/0008_attendees_in_events.sql")),
         M::up(include_str!("migrations/0009_cheaper_event_writes.sql")).foreign_key_check(),
+        M::up(include_str!("migrations/0010_round_gone.sql")),
     ])
 });
 
@@ -37,7 +38,7 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
 }
 
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 9;
+pub const SCHEMA_VERSION: i64 = 10;
 
 /// The store: the one writer connection of a locked data directory.
 #[derive(Debug)]

@@ -190,6 +190,9 @@ impl Puller<'_> {
             // A full listing starts here (the first one, or the provider reset the
             // cursor): the ids it shows are collected from this page on.
             let starts = page.full_listing && (page.restarted || previous_full != Some(true));
+            // A round of changes starts here (its first request was sent this run, from
+            // a finished cursor or none, or the provider restarted it).
+            let round_starts = page.restarted || (n == 0 && !resumed);
             previous_full = Some(page.full_listing);
             let listed: Vec<String> = if page.full_listing {
                 listed_ids(&page).map(str::to_owned).collect()
@@ -198,6 +201,10 @@ impl Puller<'_> {
             };
             let page = self.prepare(page).await?;
             let page_cursor = page.cursor.clone();
+            let starts = Starts {
+                round: round_starts,
+                listing: starts,
+            };
             let applied = self.commit(page, starts, &listed, window, &tombstones, &stored)?;
             stored = (
                 Some(store_cursor(&page_cursor)),
@@ -221,7 +228,7 @@ impl Puller<'_> {
     fn commit(
         &self,
         mut page: ChangePage,
-        starts: bool,
+        starts: Starts,
         listed: &[String],
         window: Window,
         expired: &BTreeSet<i64>,
@@ -234,6 +241,18 @@ impl Puller<'_> {
         let run_id = self.run_id;
         let now = (self.clock)().timestamp();
         lock(self.store).sync_step(now, |tx| -> Result<Applied, Stop> {
+            // A round's pages can come from a snapshot of when it began: an event
+            // deleted from here since is not brought back by them.
+            if starts.round {
+                tx.round_start(&cal.id)?;
+            } else {
+                let gone = tx.round_gone(&cal.id)?;
+                if !gone.is_empty() {
+                    page.changes.retain(
+                        |c| !matches!(c, Change::Upsert(ev) if gone.contains(&ev.remote_id)),
+                    );
+                }
+            }
             let tombstones = tx.tombstones(&cal.id)?;
             // Reading each listed event's create key costs (Graph keeps it among the
             // fields Almanac does not model); it matters only while a create awaits.
@@ -284,7 +303,7 @@ impl Puller<'_> {
                 local: &local,
             };
             let mut applied = apply(tx, &ctx, plan)?;
-            if starts {
+            if starts.listing {
                 tx.listing_start(&cal.id)?;
             }
             if full_listing {
@@ -477,6 +496,13 @@ impl Puller<'_> {
             restarted,
         })
     }
+}
+
+/// What begins with a page: a round of the calendar's changes, a full listing.
+#[derive(Clone, Copy)]
+struct Starts {
+    round: bool,
+    listing: bool,
 }
 
 /// Zone and day-ness of a master not stored yet (its instances' keys need them).

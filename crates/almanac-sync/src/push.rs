@@ -210,6 +210,9 @@ impl Pusher<'_> {
             Ok(None) => {
                 lock(self.store).sync_step(self.now(), |tx| -> Result<(), SyncError> {
                     tx.push_done(o.id)?;
+                    if let Ready::Delete { remote_id, .. } = &ready {
+                        tx.round_gone_add(&self.cal.id, remote_id)?;
+                    }
                     tx.action(
                         self.run_id,
                         Some(&o.event_id),

@@ -1,8 +1,10 @@
-//! A full listing that spans runs (a run stops after `max_pages` pages; the next goes
-//! on from the stored cursor) with a create pushed in between (issue 5). The listing's
-//! later pages come from the round that began before the create (Graph's delta rounds
-//! are snapshots, as the fake cloud's are), so they do not show it: the reconcile at
-//! the listing's end must not take the new event for one deleted at the provider.
+//! A listing that spans runs (a run stops after `max_pages` pages; the next goes on
+//! from the stored cursor) with our writes pushed in between (issue 5). The round's
+//! later pages come from a snapshot of when it began (Graph's delta rounds are, as the
+//! fake cloud's are): they do not show an event created since, and still show one
+//! deleted since. Neither may change what the user did: the reconcile at the listing's
+//! end must not take the new event for one deleted at the provider, and the deleted
+//! one must not come back.
 
 #[allow(dead_code)]
 #[path = "../benches/sync/cloud.rs"]
@@ -10,9 +12,10 @@ mod cloud;
 
 use std::sync::Mutex;
 
-use almanac_model::{EventInput, Importance, Provider, ShowAs};
+use almanac_model::{EditScope, EventInput, EventTarget, Importance, Provider, ShowAs};
+use almanac_provider::CalendarProvider;
 use almanac_store::{EntryState, SignedIn, Source, Store};
-use almanac_sync::{sync_account, SyncOptions};
+use almanac_sync::{sync_account, RunSummary, SyncOptions};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::json;
 
@@ -20,93 +23,138 @@ use cloud::{Cloud, Kind, EMAIL};
 
 const MADE_HERE: &str = "Made here while the listing ran";
 
-/// (local id, state) of every local event titled [`MADE_HERE`].
-fn made_here(store: &Mutex<Store>) -> Vec<(String, EntryState)> {
-    let store = store.lock().expect("store");
-    let mut out = Vec::new();
-    for cal in store.sync_calendars(None).expect("calendars") {
-        for e in store.sync_entries(&cal.id).expect("entries") {
-            if e.row.as_ref().is_some_and(|r| r.input.title == MADE_HERE) {
-                out.push((e.local_id, e.state));
-            }
+/// A Graph mailbox of 250 events (three pages of the client's 100) and a store signed
+/// in to it, synced one page per run: a full listing spans three runs, and each run
+/// pushes after its page.
+struct Harness {
+    cloud: Cloud,
+    graph: Box<dyn CalendarProvider>,
+    store: Mutex<Store>,
+    account: String,
+    rt: tokio::runtime::Runtime,
+    _dir: tempfile::TempDir,
+}
+
+impl Harness {
+    fn new(t0: DateTime<Utc>) -> Harness {
+        let cloud = Cloud::start().with_graph_user();
+        let at = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S").to_string();
+        for i in 0..250 {
+            let start = t0 + TimeDelta::hours(24 + i);
+            let seed = serde_json::from_value(json!({
+                "email": EMAIL,
+                "event": {
+                    "subject": format!("Seeded {i}"),
+                    "start": {"dateTime": at(start), "timeZone": "UTC"},
+                    "end": {"dateTime": at(start + TimeDelta::minutes(30)), "timeZone": "UTC"},
+                },
+            }))
+            .expect("seed spec");
+            cloud.state.graph_seed_event(seed).expect("seed");
+        }
+        let graph = cloud.provider(Kind::Graph);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Mutex::new(Store::open_at(dir.path()).expect("store"));
+        let (account, _) = store
+            .lock()
+            .expect("store")
+            .record_sign_in(
+                &SignedIn {
+                    provider: Provider::Microsoft,
+                    subject: "https://login.microsoftonline.com/listing".into(),
+                    email: EMAIL.into(),
+                    display_name: "Listing".into(),
+                    authority: "https://login.microsoftonline.com/common".into(),
+                },
+                t0.timestamp(),
+            )
+            .expect("sign in");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        Harness {
+            cloud,
+            graph,
+            store,
+            account: account.id,
+            rt,
+            _dir: dir,
         }
     }
-    out
+
+    /// One run at `now`: one page, then the pushes.
+    fn run(&self, now: DateTime<Utc>) -> RunSummary {
+        let opts = SyncOptions {
+            windowed: true,
+            max_pages: 1,
+            ..SyncOptions::default()
+        };
+        let s = self
+            .rt
+            .block_on(sync_account(
+                &self.store,
+                &*self.graph,
+                &self.account,
+                &opts,
+                &move || now,
+            ))
+            .expect("run");
+        assert_eq!(s.outcome, "ok", "{s:?}");
+        s
+    }
+
+    fn calendar(&self) -> String {
+        self.store
+            .lock()
+            .expect("store")
+            .sync_calendars(None)
+            .expect("calendars")
+            .into_iter()
+            .find(|c| c.account_id == self.account && c.is_primary)
+            .map(|c| c.id)
+            .expect("the default calendar")
+    }
+
+    /// (local id, state) of every local event titled `title`.
+    fn titled(&self, title: &str) -> Vec<(String, EntryState)> {
+        let store = self.store.lock().expect("store");
+        let mut out = Vec::new();
+        for cal in store.sync_calendars(None).expect("calendars") {
+            for e in store.sync_entries(&cal.id).expect("entries") {
+                if e.row.as_ref().is_some_and(|r| r.input.title == title) {
+                    out.push((e.local_id, e.state));
+                }
+            }
+        }
+        out
+    }
+
+    /// How many events titled `title` the provider has.
+    fn at_provider(&self, title: &str) -> usize {
+        let events = self.cloud.state.graph_events(EMAIL).expect("events");
+        events["value"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .filter(|e| e["subject"] == title)
+            .count()
+    }
 }
 
 #[test]
 fn a_create_pushed_during_a_listing_is_not_taken_for_a_deletion() {
-    let cloud = Cloud::start().with_graph_user();
-    let email = EMAIL;
-    // 250 events: three pages of the client's 100.
     let t0 = Utc::now();
-    let at = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S").to_string();
-    for i in 0..250 {
-        let start = t0 + TimeDelta::hours(24 + i);
-        let seed = serde_json::from_value(json!({
-            "email": email,
-            "event": {
-                "subject": format!("Seeded {i}"),
-                "start": {"dateTime": at(start), "timeZone": "UTC"},
-                "end": {"dateTime": at(start + TimeDelta::minutes(30)), "timeZone": "UTC"},
-            },
-        }))
-        .expect("seed spec");
-        cloud.state.graph_seed_event(seed).expect("seed");
-    }
-    let graph = cloud.provider(Kind::Graph);
-
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = Mutex::new(Store::open_at(dir.path()).expect("store"));
-    let (account, _) = store
-        .lock()
-        .expect("store")
-        .record_sign_in(
-            &SignedIn {
-                provider: Provider::Microsoft,
-                subject: "https://login.microsoftonline.com/listing".into(),
-                email: email.into(),
-                display_name: "Listing".into(),
-                authority: "https://login.microsoftonline.com/common".into(),
-            },
-            t0.timestamp(),
-        )
-        .expect("sign in");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    // One page per run: the listing spans three runs, and each pushes after its page.
-    let opts = SyncOptions {
-        windowed: true,
-        max_pages: 1,
-        ..SyncOptions::default()
-    };
-    let run = || {
-        let s = rt
-            .block_on(sync_account(&store, &*graph, &account.id, &opts, &|| {
-                Utc::now()
-            }))
-            .expect("run");
-        assert_eq!(s.outcome, "ok", "{s:?}");
-        s
-    };
+    let h = Harness::new(t0);
+    let run = || h.run(Utc::now());
 
     // The first run lists the calendars and the first page; the event is made here
     // then, in the calendar the listing is under way for.
     let s = run();
     assert_eq!(s.pulled, 100, "{s:?}");
-    let calendar = store
-        .lock()
-        .expect("store")
-        .sync_calendars(None)
-        .expect("calendars")
-        .into_iter()
-        .find(|c| c.account_id == account.id && c.is_primary)
-        .map(|c| c.id)
-        .expect("the default calendar");
+    let calendar = h.calendar();
     let day = (t0 + TimeDelta::days(2)).date_naive();
-    store
+    h.store
         .lock()
         .expect("store")
         .create_event(
@@ -133,14 +181,14 @@ fn a_create_pushed_during_a_listing_is_not_taken_for_a_deletion() {
     // over, and its last page comes from the round that began before the create.
     let s = run();
     assert_eq!((s.pulled, s.pushed), (100, 1), "{s:?}");
-    let made = made_here(&store);
+    let made = h.titled(MADE_HERE);
     assert_eq!(made.len(), 1, "{made:?}");
     let (local_id, _) = made[0].clone();
     // The third lists the last page, which ends the listing; it never showed the event.
     let s = run();
     assert_eq!(s.pulled, 50, "{s:?}");
     assert_eq!(
-        made_here(&store),
+        h.titled(MADE_HERE),
         [(local_id.clone(), EntryState::Synced)],
         "the new event was taken for a deletion ({s:?})"
     );
@@ -148,13 +196,56 @@ fn a_create_pushed_during_a_listing_is_not_taken_for_a_deletion() {
     for _ in 0..2 {
         run();
     }
-    assert_eq!(made_here(&store), [(local_id, EntryState::Synced)]);
-    let at_provider = cloud.state.graph_events(email).expect("events");
-    let listed = at_provider["value"]
-        .as_array()
-        .expect("events")
-        .iter()
-        .filter(|e| e["subject"] == MADE_HERE)
-        .count();
-    assert_eq!(listed, 1, "exactly one copy at the provider");
+    assert_eq!(h.titled(MADE_HERE), [(local_id, EntryState::Synced)]);
+    assert_eq!(
+        h.at_provider(MADE_HERE),
+        1,
+        "exactly one copy at the provider"
+    );
+}
+
+/// The same for a delete: pushed while a new listing of the calendar is under way,
+/// whose later pages (from a round that began before it) still show the event.
+#[test]
+fn a_delete_pushed_during_a_listing_does_not_bring_the_event_back() {
+    const GONE: &str = "Seeded 240";
+    let t0 = Utc::now();
+    let h = Harness::new(t0);
+    for _ in 0..3 {
+        h.run(t0);
+    }
+    let local = h.titled(GONE);
+    assert_eq!(local.len(), 1, "{local:?}");
+    // Two months on, the window has moved on enough for a new listing (see window.rs);
+    // its first page comes, then the event is deleted here.
+    let t1 = t0 + TimeDelta::days(60);
+    let s = h.run(t1);
+    assert_eq!(
+        s.pulled, 0,
+        "a new listing of what is here changes nothing: {s:?}"
+    );
+    h.store
+        .lock()
+        .expect("store")
+        .delete_event(
+            EventTarget {
+                id: local[0].0.clone(),
+                scope: EditScope::All,
+                original_start: None,
+            },
+            Source::Cli,
+            t1,
+        )
+        .expect("delete here");
+    let s = h.run(t1);
+    assert_eq!(s.pushed, 1, "{s:?}");
+    assert_eq!(h.at_provider(GONE), 0);
+    // The listing's last page still shows it.
+    let s = h.run(t1);
+    assert_eq!(h.titled(GONE), [], "the deleted event came back ({s:?})");
+    for _ in 0..2 {
+        h.run(t1);
+    }
+    assert_eq!(h.titled(GONE), []);
+    assert_eq!(h.at_provider(GONE), 0);
 }
