@@ -245,8 +245,11 @@ fn typed_fields<'a>(item: &'a RawObject<'_>) -> serde_json::Result<(Event, Vec<&
             _ => continue,
         };
         typed?;
+        // Sent twice, the last value decides (a `null` then a value keeps the value).
         if v.get() == "null" {
             nulls.push(name);
+        } else {
+            nulls.retain(|n| *n != name);
         }
     }
     Ok((ev, nulls))

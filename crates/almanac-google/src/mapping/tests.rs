@@ -560,6 +560,15 @@ fn a_listed_event_keeps_its_unmodelled_fields_as_they_came() {
     assert_eq!(ev.extra.get("sequence"), Some(&json!(4)));
     assert_eq!(ev.extra.get("source"), Some(&json!({"title": "Café"})));
     assert_eq!(ev.extra.get("a\"b"), Some(&json!([1, 2])));
+    // A typed field sent as null and then with a value keeps the value.
+    let twice = r#"{"id":"t1","start":{"date":"2026-01-05"},"end":{"date":"2026-01-06"},
+        "transparency":null,"transparency":"transparent"}"#;
+    let item: RawObject = serde_json::from_str(twice).expect("an object");
+    let Change::Upsert(ev) = from_google_listed(&item, &ctx()).expect("maps") else {
+        panic!("an event");
+    };
+    assert_eq!(ev.show_as, ShowAs::Free);
+    assert_eq!(ev.extra.get("transparency"), Some(&json!("transparent")));
 }
 
 #[test]
