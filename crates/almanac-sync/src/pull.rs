@@ -242,14 +242,16 @@ impl Puller<'_> {
         let now = (self.clock)().timestamp();
         lock(self.store).sync_step(now, |tx| -> Result<Applied, Stop> {
             // A round's pages can come from a snapshot of when it began: an event
-            // deleted from here since is not brought back by them.
+            // written from here since (created, edited, deleted) is newer than what
+            // they show of it, which would undo the write; the next round, begun after
+            // it, shows the event as it is.
             if starts.round {
                 tx.round_start(&cal.id)?;
             } else {
-                let gone = tx.round_gone(&cal.id)?;
-                if !gone.is_empty() {
+                let written = tx.round_written(&cal.id)?;
+                if !written.is_empty() {
                     page.changes.retain(
-                        |c| !matches!(c, Change::Upsert(ev) if gone.contains(&ev.remote_id)),
+                        |c| !matches!(c, Change::Upsert(ev) if written.contains(&ev.remote_id)),
                     );
                 }
             }

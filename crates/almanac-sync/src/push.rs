@@ -211,7 +211,7 @@ impl Pusher<'_> {
                 lock(self.store).sync_step(self.now(), |tx| -> Result<(), SyncError> {
                     tx.push_done(o.id)?;
                     if let Ready::Delete { remote_id, .. } = &ready {
-                        tx.round_gone_add(&self.cal.id, remote_id)?;
+                        tx.round_written_add(&self.cal.id, remote_id)?;
                     }
                     tx.action(
                         self.run_id,
@@ -456,6 +456,8 @@ impl Pusher<'_> {
                 // listings the id waits harmlessly: a listing's start clears them.)
                 tx.listing_add(&self.cal.id, [base.remote_id.as_str()])?;
             }
+            // The rest of a round under way may show the event as it was before.
+            tx.round_written_add(&self.cal.id, &base.remote_id)?;
             tx.action(
                 self.run_id,
                 Some(&o.event_id),
@@ -505,6 +507,8 @@ impl Pusher<'_> {
             restarted: false,
         };
         lock(self.store).sync_step(now, |tx| -> Result<usize, SyncError> {
+            // Newer than what the rest of a round under way can show of it.
+            tx.round_written_add(&self.cal.id, remote_id)?;
             let local = load(tx.entries(&self.cal.id)?, &HashMap::new())?;
             let plan = plan_page(&local.index, page, policy, None);
             let ctx = Ctx {

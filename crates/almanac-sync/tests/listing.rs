@@ -1,10 +1,10 @@
 //! A listing that spans runs (a run stops after `max_pages` pages; the next goes on
 //! from the stored cursor) with our writes pushed in between (issue 5). The round's
 //! later pages come from a snapshot of when it began (Graph's delta rounds are, as the
-//! fake cloud's are): they do not show an event created since, and still show one
-//! deleted since. Neither may change what the user did: the reconcile at the listing's
-//! end must not take the new event for one deleted at the provider, and the deleted
-//! one must not come back.
+//! fake cloud's are): they do not show an event created since, still show one deleted
+//! since, and show an edited one as it was. None may change what the user did: the
+//! reconcile at the listing's end must not take the new event for one deleted at the
+//! provider, the deleted one must not come back, the edit must not be undone.
 
 #[allow(dead_code)]
 #[path = "../benches/sync/cloud.rs"]
@@ -12,7 +12,9 @@ mod cloud;
 
 use std::sync::Mutex;
 
-use almanac_model::{EditScope, EventInput, EventTarget, Importance, Provider, ShowAs};
+use almanac_model::{
+    EditScope, EventChange, EventInput, EventTarget, Importance, Provider, ShowAs,
+};
 use almanac_provider::CalendarProvider;
 use almanac_store::{EntryState, SignedIn, Source, Store};
 use almanac_sync::{sync_account, RunSummary, SyncOptions};
@@ -248,4 +250,65 @@ fn a_delete_pushed_during_a_listing_does_not_bring_the_event_back() {
     }
     assert_eq!(h.titled(GONE), []);
     assert_eq!(h.at_provider(GONE), 0);
+}
+
+/// And for an edit: the round's later pages show the event as it was before it.
+#[test]
+fn an_edit_pushed_during_a_listing_is_not_undone_by_it() {
+    const EDITED: &str = "Seeded 240";
+    const RENAMED: &str = "Renamed here";
+    let t0 = Utc::now();
+    let h = Harness::new(t0);
+    for _ in 0..3 {
+        h.run(t0);
+    }
+    let t1 = t0 + TimeDelta::days(60);
+    h.run(t1);
+    let calendar = h.calendar();
+    let (id, input) = {
+        let store = h.store.lock().expect("store");
+        store
+            .sync_entries(&calendar)
+            .expect("entries")
+            .into_iter()
+            .find_map(|e| {
+                let row = e.row?;
+                (row.input.title == EDITED).then_some((e.local_id, row.input))
+            })
+            .expect("the event")
+    };
+    h.store
+        .lock()
+        .expect("store")
+        .update_event(
+            EventChange {
+                id: id.clone(),
+                scope: EditScope::All,
+                original_start: None,
+                input: EventInput {
+                    title: RENAMED.into(),
+                    ..input
+                },
+            },
+            Source::Cli,
+            t1,
+        )
+        .expect("edit here");
+    let s = h.run(t1);
+    assert_eq!(s.pushed, 1, "{s:?}");
+    assert_eq!(h.at_provider(RENAMED), 1);
+    // The listing's last page still shows the old title.
+    let s = h.run(t1);
+    assert_eq!(
+        h.titled(RENAMED),
+        [(id.clone(), EntryState::Synced)],
+        "the edit was undone ({s:?})"
+    );
+    assert_eq!(s.conflicts, 0, "{s:?}");
+    for _ in 0..2 {
+        h.run(t1);
+    }
+    assert_eq!(h.titled(RENAMED), [(id, EntryState::Synced)]);
+    assert_eq!(h.titled(EDITED), []);
+    assert_eq!(h.at_provider(EDITED), 0);
 }

@@ -524,31 +524,32 @@ impl SyncTx<'_, '_> {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// A round of the calendar's changes begins: forget the events deleted during the
-    /// last one (see `round_gone` in the schema).
+    /// A round of the calendar's changes begins: forget the events written from here
+    /// during the last one (see `round_written` in the schema).
     pub fn round_start(&mut self, calendar_id: &str) -> Result<()> {
         self.tx.exec_cached(
-            "DELETE FROM round_gone WHERE calendar_id = ?1",
+            "DELETE FROM round_written WHERE calendar_id = ?1",
             params![calendar_id],
         )?;
         Ok(())
     }
 
-    /// The provider took our delete of `remote_id`: the rest of a round under way must
-    /// not bring it back.
-    pub fn round_gone_add(&mut self, calendar_id: &str, remote_id: &str) -> Result<()> {
+    /// The provider took our write of `remote_id` (a create, an edit or a delete), or
+    /// we read its current version: newer than anything the rest of a round under way
+    /// can show of it.
+    pub fn round_written_add(&mut self, calendar_id: &str, remote_id: &str) -> Result<()> {
         self.tx.exec_cached(
-            "INSERT OR IGNORE INTO round_gone (calendar_id, remote_id) VALUES (?1, ?2)",
+            "INSERT OR IGNORE INTO round_written (calendar_id, remote_id) VALUES (?1, ?2)",
             params![calendar_id, remote_id],
         )?;
         Ok(())
     }
 
-    /// The events deleted from here since the calendar's current round began.
-    pub fn round_gone(&self, calendar_id: &str) -> Result<std::collections::HashSet<String>> {
+    /// The events written from here since the calendar's current round began.
+    pub fn round_written(&self, calendar_id: &str) -> Result<std::collections::HashSet<String>> {
         let mut stmt = self
             .tx
-            .prepare_cached("SELECT remote_id FROM round_gone WHERE calendar_id = ?1")?;
+            .prepare_cached("SELECT remote_id FROM round_written WHERE calendar_id = ?1")?;
         let rows = stmt.query_map(params![calendar_id], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
