@@ -170,7 +170,19 @@ impl Pusher<'_> {
                     }
                 }
                 if o.op == OutboxOp::Update && ev.kind == almanac_provider::RemoteKind::Master {
-                    if let Err(e) = self.remove_instances(o, ev, master.as_ref()).await {
+                    let mut removed = Vec::new();
+                    let done = self.remove_instances(o, ev, &mut removed).await;
+                    // Like any delete from here: the round's later pages must not
+                    // bring those instances back (see `round_written`).
+                    if !removed.is_empty() {
+                        lock(self.store).sync_step(self.now(), |tx| -> Result<(), SyncError> {
+                            for id in &removed {
+                                tx.round_written_add(&self.cal.id, id)?;
+                            }
+                            Ok(())
+                        })?;
+                    }
+                    if let Err(e) = done {
                         if passing(&e) {
                             return self.retry_later(o, e);
                         }
@@ -311,17 +323,17 @@ impl Pusher<'_> {
     }
 
     /// Where the provider keeps no EXDATEs in its rule (Graph), occurrences removed
-    /// here since the base are deleted one by one before the series is updated.
+    /// here since the base are deleted one by one before the series is updated; the
+    /// ids of those deleted go to `removed`, also when a later one fails.
     async fn remove_instances(
         &self,
         o: &OutboxRow,
         ev: &RemoteEvent,
-        master: Option<&MasterInfo>,
+        removed: &mut Vec<String>,
     ) -> Result<(), ProviderError> {
         if self.provider.exdates_in_rule() {
             return Ok(());
         }
-        let _ = master;
         let Some(rec) = &ev.recurrence else {
             return Ok(());
         };
@@ -357,6 +369,7 @@ impl Pusher<'_> {
                 self.provider
                     .delete(self.remote, &inst.remote_id, inst.etag.as_deref())
                     .await?;
+                removed.push(inst.remote_id);
             }
         }
         Ok(())

@@ -2,9 +2,10 @@
 //! from the stored cursor) with our writes pushed in between (issue 5). The round's
 //! later pages come from a snapshot of when it began (Graph's delta rounds are, as the
 //! fake cloud's are): they do not show an event created since, still show one deleted
-//! since, and show an edited one as it was. None may change what the user did: the
-//! reconcile at the listing's end must not take the new event for one deleted at the
-//! provider, the deleted one must not come back, the edit must not be undone.
+//! since (a series' instance too), and show an edited one as it was. None may change
+//! what the user did: the reconcile at the listing's end must not take the new event
+//! for one deleted at the provider, the deleted one must not come back, the edit must
+//! not be undone.
 
 #[allow(dead_code)]
 #[path = "../benches/sync/cloud.rs"]
@@ -15,7 +16,7 @@ use std::sync::Mutex;
 use almanac_model::{
     EditScope, EventChange, EventInput, EventTarget, Importance, Provider, ShowAs,
 };
-use almanac_provider::CalendarProvider;
+use almanac_provider::{CalendarProvider, OriginalStart};
 use almanac_store::{EntryState, SignedIn, Source, Store};
 use almanac_sync::{sync_account, RunSummary, SyncOptions};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -24,6 +25,17 @@ use serde_json::json;
 use cloud::{Cloud, Kind, EMAIL};
 
 const MADE_HERE: &str = "Made here while the listing ran";
+
+/// `t` as a UTC wall time, the way Graph's `dateTime` and the store's inputs write it.
+fn wall(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S").to_string()
+}
+
+/// Adds `event` (Graph JSON) to the mailbox's default calendar, as another client.
+fn seed(cloud: &Cloud, event: serde_json::Value) -> serde_json::Value {
+    let spec = serde_json::from_value(json!({"email": EMAIL, "event": event})).expect("seed spec");
+    cloud.state.graph_seed_event(spec).expect("seed")
+}
 
 /// A Graph mailbox of 250 events (three pages of the client's 100) and a store signed
 /// in to it, synced one page per run: a full listing spans three runs, and each run
@@ -40,19 +52,16 @@ struct Harness {
 impl Harness {
     fn new(t0: DateTime<Utc>) -> Harness {
         let cloud = Cloud::start().with_graph_user();
-        let at = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S").to_string();
         for i in 0..250 {
             let start = t0 + TimeDelta::hours(24 + i);
-            let seed = serde_json::from_value(json!({
-                "email": EMAIL,
-                "event": {
+            seed(
+                &cloud,
+                json!({
                     "subject": format!("Seeded {i}"),
-                    "start": {"dateTime": at(start), "timeZone": "UTC"},
-                    "end": {"dateTime": at(start + TimeDelta::minutes(30)), "timeZone": "UTC"},
-                },
-            }))
-            .expect("seed spec");
-            cloud.state.graph_seed_event(seed).expect("seed");
+                    "start": {"dateTime": wall(start), "timeZone": "UTC"},
+                    "end": {"dateTime": wall(start + TimeDelta::minutes(30)), "timeZone": "UTC"},
+                }),
+            );
         }
         let graph = cloud.provider(Kind::Graph);
         let dir = tempfile::tempdir().expect("temp dir");
@@ -311,4 +320,108 @@ fn an_edit_pushed_during_a_listing_is_not_undone_by_it() {
     assert_eq!(h.titled(RENAMED), [(id, EntryState::Synced)]);
     assert_eq!(h.titled(EDITED), []);
     assert_eq!(h.at_provider(EDITED), 0);
+}
+
+/// And for an occurrence deleted here (Graph keeps no EXDATEs: the engine deletes the
+/// instance before updating the series) that another client had changed meanwhile: the
+/// round's later pages still show that changed instance.
+#[test]
+fn an_occurrence_deleted_during_a_listing_does_not_come_back() {
+    const SERIES: &str = "Daily review";
+    const CHANGED: &str = "Daily review, moved by the phone";
+    let t0 = Utc::now();
+    let h = Harness::new(t0);
+    // Five days from just after the 246th event: the series lies on the last page.
+    let first = t0 + TimeDelta::hours(24 + 245) + TimeDelta::minutes(40);
+    // On a whole minute, as the provider keeps it.
+    let first = DateTime::from_timestamp(first.timestamp() / 60 * 60, 0).expect("a time");
+    seed(
+        &h.cloud,
+        json!({
+            "subject": SERIES,
+            "start": {"dateTime": wall(first), "timeZone": "UTC"},
+            "end": {"dateTime": wall(first + TimeDelta::minutes(15)), "timeZone": "UTC"},
+            "recurrence": {
+                "pattern": {"type": "daily", "interval": 1},
+                "range": {"type": "numbered", "startDate": first.date_naive().to_string(), "numberOfOccurrences": 5},
+            },
+        }),
+    );
+    for _ in 0..3 {
+        h.run(t0);
+    }
+    let series = h.titled(SERIES);
+    assert_eq!(series.len(), 1, "{series:?}");
+    let calendar = h.calendar();
+    let (master_local, master_remote) = {
+        let store = h.store.lock().expect("store");
+        let e = store
+            .sync_entries(&calendar)
+            .expect("entries")
+            .into_iter()
+            .find(|e| e.local_id == series[0].0)
+            .expect("the series");
+        (e.local_id, e.remote_id.expect("a synced series"))
+    };
+    // The phone changes the third occurrence: an exception at the provider, not seen
+    // here yet.
+    let third = first + TimeDelta::days(2);
+    let remote =
+        h.rt.block_on(h.graph.list_calendars())
+            .expect("calendars")
+            .into_iter()
+            .find(|c| c.is_primary)
+            .expect("the default calendar");
+    let instance = |h: &Harness| {
+        h.rt.block_on(
+            h.graph
+                .instance(&remote, &master_remote, &OriginalStart::Timed(third)),
+        )
+        .expect("instances")
+    };
+    let occurrence = instance(&h).expect("the third occurrence");
+    let edit = serde_json::from_value(json!({
+        "email": EMAIL,
+        "id": occurrence.remote_id,
+        "patch": {"subject": CHANGED},
+    }))
+    .expect("edit spec");
+    h.cloud.state.graph_edit_event(edit).expect("edit");
+    // A new listing's first page (its round shows the changed instance on its last
+    // page); then the user deletes that occurrence here.
+    let t1 = t0 + TimeDelta::days(60);
+    h.run(t1);
+    h.store
+        .lock()
+        .expect("store")
+        .delete_event(
+            EventTarget {
+                id: master_local,
+                scope: EditScope::Occurrence,
+                original_start: Some(wall(third)),
+            },
+            Source::Cli,
+            t1,
+        )
+        .expect("delete the occurrence here");
+    // Deleting the instance changes the series at the provider (Graph lists it among
+    // the master's cancelled occurrences), so the series' update meets a 412, and the
+    // version fetched already says what the update would.
+    h.run(t1);
+    assert!(
+        instance(&h).is_none(),
+        "the occurrence is deleted at the provider"
+    );
+    let s = h.run(t1);
+    assert_eq!(
+        h.titled(CHANGED),
+        [],
+        "the deleted occurrence came back ({s:?})"
+    );
+    for _ in 0..2 {
+        h.run(t1);
+    }
+    assert_eq!(h.titled(CHANGED), []);
+    assert!(instance(&h).is_none());
+    assert_eq!(h.titled(SERIES).len(), 1);
 }
