@@ -8,13 +8,15 @@
 //! [`sync_account`] under the faults — transient errors (429 with `Retry-After`, 503,
 //! offline) on any call, lost answers of writes, duplicated, stale-then-current and
 //! replayed changes, cursor resets, other-client writes between two calls of a run,
-//! small page limits, and crashes: a provider call that never answers, after which the
+//! small page limits, rounds paged from a snapshot of when they began, and crashes: a provider call that never answers, after which the
 //! run's future is dropped, the store closed and opened again from disk. After every
 //! run the invariants are checked: I8 (integrity and foreign keys), I2 (no two local
 //! events share a remote id, no title — every create and edit writes a fresh one —
 //! on two live events, locally or at the provider), I1 (the latest local value of
 //! every field edited here, and every local deletion, is on the provider, in the
-//! outbox, or in an open conflict), I5 (nothing sent to the read-only calendar, and the
+//! outbox, or in an open conflict; and once on the provider, no pull undoes it here:
+//! an edit the provider holds is shown here, an event deleted on both sides stays
+//! deleted), I5 (nothing sent to the read-only calendar, and the
 //! store refuses local edits there) and I7 (an open conflict stays until the user
 //! resolves it). At the end the faults stop, open conflicts are resolved (keep mine /
 //! keep theirs by the seed), held calendars confirmed, and clean runs must converge
@@ -34,6 +36,7 @@
 //! * `ALMANAC_SIM_WITHOUT=a,b` narrows the mix, to look past a known failure while
 //!   triaging: `multipage-full` (full listings in one page), `midround-reset` (cursor
 //!   resets only between rounds), `lost-create` (creates always answered),
+//!   `snapshot-rounds` (every round lists events as they are when each page is asked),
 //!   `stale-conflict` (the user never restores, from a delete/edit conflict, a version
 //!   the provider deleted since). The default is the whole mix.
 //!
@@ -234,6 +237,7 @@ impl Sim {
         world.one_page_full_listings = narrowed("multipage-full");
         world.resets_between_rounds_only = narrowed("midround-reset");
         world.creates_always_answered = narrowed("lost-create");
+        world.snapshot_rounds = rng.per_mille(500) && !narrowed("snapshot-rounds");
         for _ in 0..3 + rng.below(6) {
             world.seed_event(MAIN);
         }
@@ -280,9 +284,10 @@ impl Sim {
         };
         let (page, max_pages) = (sim.provider.world().page_size, sim.opts.max_pages);
         let windowed = sim.opts.windowed;
+        let snapshots = sim.provider.world().snapshot_rounds;
         sim.note(|| {
             format!(
-                "seed {seed}: faults {faults:?}, page size {page}, max pages {max_pages}, windowed {windowed}, policy {policy}, crash rate {crash_rate}"
+                "seed {seed}: faults {faults:?}, page size {page}, max pages {max_pages}, windowed {windowed}, snapshot rounds {snapshots}, policy {policy}, crash rate {crash_rate}"
             )
         });
         Ok(sim)
@@ -819,6 +824,8 @@ impl Sim {
             open_by_event.entry(&c.event_id).or_default().push(c);
         }
         let mut rows: [BTreeMap<String, RemoteEvent>; 2] = [BTreeMap::new(), BTreeMap::new()];
+        // The editable calendar's local events by remote id.
+        let mut main_by_remote: BTreeMap<String, String> = BTreeMap::new();
         for ci in [MAIN, SHARED] {
             let mut by_remote: BTreeMap<String, String> = BTreeMap::new();
             let mut titles: BTreeMap<String, String> = BTreeMap::new();
@@ -843,6 +850,9 @@ impl Sim {
                     );
                 }
                 rows[ci].insert(e.local_id.clone(), ev);
+            }
+            if ci == MAIN {
+                main_by_remote = by_remote;
             }
         }
         let w = self.provider.world();
@@ -885,8 +895,28 @@ impl Sim {
             .map(|o| o.event_id.as_str())
             .collect();
         let history = &w.cals[MAIN].history;
+        let remote_of: BTreeMap<&str, &str> = main_by_remote
+            .iter()
+            .map(|(r, l)| (l.as_str(), r.as_str()))
+            .collect();
         for (id, t) in &self.tracked {
             for (f, v) in &t.0 {
+                // An edit the provider holds (values are never reused, so nobody else
+                // wrote it) must be what this computer shows too, unless an edit of
+                // it is pending or in conflict: a pull must not undo it.
+                let at_provider = remote_of
+                    .get(id.as_str())
+                    .and_then(|r| w.cals[MAIN].events.get(*r))
+                    .is_some_and(|ev| value_of(ev, *f) == *v);
+                if at_provider
+                    && rows[MAIN].get(id).is_some_and(|ev| value_of(ev, *f) != *v)
+                    && !pending.contains(id.as_str())
+                    && !open_by_event.contains_key(id.as_str())
+                {
+                    fail!(
+                        "I1: the local edit {f:?} = {v:?} of event {id} is on the provider but was undone here by a pull"
+                    );
+                }
                 if history.contains(&(*f, v.clone())) {
                     continue;
                 }
@@ -930,6 +960,18 @@ impl Sim {
         for d in &self.deleted {
             match &d.remote_id {
                 Some(r) => {
+                    // Deleted on both sides: nothing may bring it back here.
+                    if let Some(back) = main_by_remote.get(r) {
+                        if !w.cals[MAIN].events.contains_key(r)
+                            && !open_by_event.contains_key(back.as_str())
+                            && !open_by_event.contains_key(d.local_id.as_str())
+                        {
+                            fail!(
+                                "I1: {:?} ({r}), deleted here and at the provider, came back as event {back}",
+                                d.title
+                            );
+                        }
+                    }
                     if !w.cals[MAIN].events.contains_key(r)
                         || pending_delete.contains(d.local_id.as_str())
                         || open_by_event.contains_key(d.local_id.as_str())

@@ -10,6 +10,10 @@
 //! * An incremental round (from a `Done` token) lists each event changed in the log
 //!   since that position once, as its current version (`Change::Upsert`) or
 //!   `Change::Removed`, and ends with a `Done` token at the log position it covered.
+//! * With `snapshot_rounds` (drawn per case), a round — full or incremental — is a
+//!   snapshot of when its first page was asked for, as Graph's delta rounds are: its
+//!   later pages show every event as it was then, an event created since not at all,
+//!   one deleted since still there. The next round shows what changed meanwhile.
 //! * Every write gives the event a new etag. `update` / `delete` with a stale etag →
 //!   `PreconditionFailed`; `update` of a missing event → `NotFound`; `delete` of a
 //!   missing event → `Ok`. `create` is idempotent per key: a second create with a
@@ -215,9 +219,23 @@ pub struct Cal {
     pub history: BTreeSet<(Fld, String)>,
 }
 
+/// What a round listed when it began (`snapshot_rounds`), paged out as it was.
+#[derive(Debug)]
+struct Snapshot {
+    changes: Vec<Change>,
+    /// The calendar's events when the round began: what its replays show.
+    events: BTreeMap<String, RemoteEvent>,
+    full: bool,
+    /// The log position the round started from (for replays).
+    from: usize,
+    /// The log position the next round starts at.
+    next: usize,
+}
+
 /// A cursor token. `Full`: a full listing that started at log position `start` and
 /// has listed ids up to `after`; `Inc`: an incremental round over log `from..to`, at
-/// `offset` of its distinct ids; `Done`: the log position the next round starts at.
+/// `offset` of its distinct ids; `Snap`: a snapshot round, at `offset` of snapshot
+/// `id`; `Done`: the log position the next round starts at.
 enum Token {
     Full {
         start: usize,
@@ -226,6 +244,10 @@ enum Token {
     Inc {
         from: usize,
         to: usize,
+        offset: usize,
+    },
+    Snap {
+        id: usize,
         offset: usize,
     },
     Done {
@@ -251,6 +273,10 @@ fn parse_token(s: &str, epoch: u64) -> Option<Token> {
             to: num(parts.next())?,
             offset: num(parts.next())?,
         }),
+        "s" => Some(Token::Snap {
+            id: num(parts.next())?,
+            offset: num(parts.next())?,
+        }),
         "d" => Some(Token::Done {
             pos: num(parts.next())?,
         }),
@@ -270,6 +296,9 @@ pub struct World {
     pub resets_between_rounds_only: bool,
     /// Narrowed mix: a create never lands unanswered (no lost answer, no crash after it).
     pub creates_always_answered: bool,
+    /// Each round is a snapshot of when it began (see the module's notes).
+    pub snapshot_rounds: bool,
+    snapshots: Vec<Snapshot>,
     next_id: u64,
     next_etag: u64,
     next_value: u64,
@@ -315,6 +344,8 @@ impl World {
             one_page_full_listings: false,
             resets_between_rounds_only: false,
             creates_always_answered: false,
+            snapshot_rounds: false,
+            snapshots: Vec::new(),
             next_id: 0,
             next_etag: 0,
             next_value: 0,
@@ -561,6 +592,18 @@ impl World {
             after: String::new(),
         });
         let p = self.page_size.max(1);
+        let token = match token {
+            Token::Snap { .. } => token,
+            t if self.snapshot_rounds => Token::Snap {
+                id: self.take_snapshot(ci, t),
+                offset: 0,
+            },
+            t => t,
+        };
+        let snapshot = match token {
+            Token::Snap { id, .. } => Some(id),
+            _ => None,
+        };
         let c = &self.cals[ci];
         let (mut changes, next, full, from) = match token {
             Token::Full { start, after } => {
@@ -592,14 +635,71 @@ impl World {
             Token::Inc { from, to, offset } => {
                 self.incremental(ci, from.min(len), to.min(len), offset, p)
             }
+            Token::Snap { id, offset } => {
+                let Some(snap) = self.snapshots.get(id) else {
+                    return Err(ProviderError::new(
+                        ErrorKind::InvalidRequest,
+                        "No such snapshot (the simulation's cursor is damaged).",
+                    ));
+                };
+                let p = if snap.full && self.one_page_full_listings {
+                    usize::MAX - 1
+                } else {
+                    p
+                };
+                let changes = snap.changes.iter().skip(offset).take(p).cloned().collect();
+                let next = if offset.saturating_add(p) < snap.changes.len() {
+                    Cursor::More(format!("s:{epoch}:{id}:{}", offset + p))
+                } else {
+                    Cursor::Done(format!("d:{epoch}:{}", snap.next))
+                };
+                (changes, next, snap.full, snap.from)
+            }
         };
-        self.page_faults(ci, &mut changes, full, from);
+        self.page_faults(ci, &mut changes, full, from, snapshot);
         Ok(ChangePage {
             changes,
             cursor: next,
             full_listing: full,
             restarted,
         })
+    }
+
+    /// Fixes what the round `token` begins will list, as it is now; returns its id.
+    fn take_snapshot(&mut self, ci: usize, token: Token) -> usize {
+        let c = &self.cals[ci];
+        let len = c.log.len();
+        let snap = match token {
+            Token::Full { start, .. } => Snapshot {
+                changes: c
+                    .events
+                    .values()
+                    .map(|e| Change::Upsert(Box::new(e.clone())))
+                    .collect(),
+                events: c.events.clone(),
+                full: true,
+                from: start,
+                next: start,
+            },
+            Token::Snap { .. } => unreachable!("a snapshot round is already under way"),
+            Token::Done { pos: from } | Token::Inc { from, .. } => {
+                let from = from.min(len);
+                let mut seen = BTreeSet::new();
+                Snapshot {
+                    changes: c.log[from..]
+                        .iter()
+                        .filter(|id| seen.insert(id.as_str()))
+                        .map(|id| current(c, id))
+                        .collect(),
+                    events: c.events.clone(),
+                    full: false,
+                    from,
+                    next: len,
+                }
+            }
+        };
+        self.snapshots.push(snap);
+        self.snapshots.len() - 1
     }
 
     fn incremental(
@@ -631,8 +731,17 @@ impl World {
         (changes, next, false, from)
     }
 
-    /// Duplicates, stale-then-current versions and replays of earlier rounds.
-    fn page_faults(&mut self, ci: usize, changes: &mut Vec<Change>, full: bool, from: usize) {
+    /// Duplicates, stale-then-current versions and replays of earlier rounds. None
+    /// shows a version newer than the round's own (in a snapshot round, newer than its
+    /// snapshot): a provider's round does not jump ahead of itself and back.
+    fn page_faults(
+        &mut self,
+        ci: usize,
+        changes: &mut Vec<Change>,
+        full: bool,
+        from: usize,
+        snapshot: Option<usize>,
+    ) {
         if !changes.is_empty() && self.rng.per_mille(self.faults.duplicate) {
             let i = self.rng.below(changes.len());
             let j = self.rng.below(changes.len() + 1);
@@ -645,11 +754,15 @@ impl World {
                 .iter()
                 .enumerate()
                 .filter_map(|(i, c)| match c {
-                    Change::Upsert(ev) => self.cals[ci]
-                        .older
-                        .get(&ev.remote_id)
-                        .and_then(|o| o.last())
-                        .map(|o| (i, o.clone())),
+                    Change::Upsert(ev) => {
+                        let older = self.cals[ci].older.get(&ev.remote_id)?;
+                        // Versions before the one listed (a snapshot's may be old).
+                        let listed = older
+                            .iter()
+                            .position(|o| o.etag == ev.etag)
+                            .unwrap_or(older.len());
+                        older[..listed].last().map(|o| (i, o.clone()))
+                    }
                     Change::Removed { .. } => None,
                 })
                 .collect();
@@ -662,16 +775,20 @@ impl World {
         }
         if self.rng.per_mille(self.faults.replay) {
             let c = &self.cals[ci];
+            let events = match snapshot.and_then(|id| self.snapshots.get(id)) {
+                Some(snap) => &snap.events,
+                None => &c.events,
+            };
             let replay = if full {
-                let n = c.events.len();
+                let n = events.len();
                 let i = self.rng.below(n);
-                c.events
+                events
                     .values()
                     .nth(i)
                     .map(|e| Change::Upsert(Box::new(e.clone())))
             } else if from > 0 {
                 let id = &c.log[self.rng.below(from)];
-                Some(current(c, id))
+                Some(version(events, id))
             } else {
                 None
             };
@@ -765,7 +882,12 @@ impl World {
 }
 
 fn current(c: &Cal, id: &str) -> Change {
-    match c.events.get(id) {
+    version(&c.events, id)
+}
+
+/// Event `id` as `events` hold it (removed when they do not).
+fn version(events: &BTreeMap<String, RemoteEvent>, id: &str) -> Change {
+    match events.get(id) {
         Some(e) => Change::Upsert(Box::new(e.clone())),
         None => Change::Removed {
             remote_id: id.to_owned(),
