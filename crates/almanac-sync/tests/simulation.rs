@@ -8,17 +8,17 @@
 //! [`sync_account`] under the faults — transient errors (429 with `Retry-After`, 503,
 //! offline) on any call, lost answers of writes, duplicated, stale-then-current and
 //! replayed changes, cursor resets, other-client writes between two calls of a run,
-//! small page limits, rounds paged from a snapshot of when they began, and crashes: a provider call that never answers, after which the
-//! run's future is dropped, the store closed and opened again from disk. After every
-//! run the invariants are checked: I8 (integrity and foreign keys), I2 (no two local
-//! events share a remote id, no title — every create and edit writes a fresh one —
-//! on two live events, locally or at the provider), I1 (the latest local value of
-//! every field edited here, and every local deletion, is on the provider, in the
-//! outbox, or in an open conflict; and once on the provider, no pull undoes it here:
-//! an edit the provider holds is shown here, an event deleted on both sides stays
-//! deleted), I5 (nothing sent to the read-only calendar, and the
-//! store refuses local edits there) and I7 (an open conflict stays until the user
-//! resolves it). At the end the faults stop, open conflicts are resolved (keep mine /
+//! small page limits, rounds paged from a snapshot of when they began, and crashes: a
+//! provider call that never answers, after which the run's future is dropped, the
+//! store closed and opened again from disk. After every run the invariants are
+//! checked: I8 (integrity and foreign keys), I2 (no two local events share a remote
+//! id, no title — every create and edit writes a fresh one — on two live events,
+//! locally or at the provider), I1 (the latest local value of every field edited
+//! here, and every local deletion, is on the provider, in the outbox, or in an open
+//! conflict; and once on the provider, no pull undoes it here: an edit the provider
+//! holds is shown here, an event deleted on both sides stays deleted), I5 (nothing
+//! sent to the read-only calendar, and the store refuses local edits there) and I7
+//! (an open conflict stays until the user resolves it). At the end the faults stop, open conflicts are resolved (keep mine /
 //! keep theirs by the seed), held calendars confirmed, and clean runs must converge
 //! (I3: both sides equal field by field) and then be quiescent (I4: a run with no
 //! changes pulls, pushes and writes nothing).
