@@ -27,7 +27,13 @@
 //! * **Our own creates are recognised** (I2): an unknown remote event matching a local,
 //!   not yet acknowledged create — by its client-chosen remote id (Google) or its
 //!   iCalUID (singles and masters only: instances share their series' iCalUID) — is
-//!   linked to it ([`Op::LinkCreated`]), not created a second time.
+//!   linked to it ([`Op::LinkCreated`]), not created a second time. An occurrence
+//!   changed here (an exception not yet acknowledged) is linked the same way to the
+//!   provider's exception of the same series and original start: our own update of
+//!   that instance whose answer was lost, or another client's change of the same
+//!   occurrence. It merges against the occurrence as the series makes it, so fields
+//!   changed on only one side are kept and the same field changed on both is settled
+//!   by the policy or left to the user.
 //! * **A cancelled instance is an upsert** (a hidden instance keeps the occurrence
 //!   away), not a removal.
 //! * **Reconcile after a full listing** treats each unlisted event of the calendar
@@ -44,7 +50,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use almanac_provider::{Change, ChangePage, RemoteEvent, RemoteKind, Timing, Window};
+use almanac_provider::{
+    Change, ChangePage, OriginalStart, RemoteEvent, RemoteKind, Timing, Window,
+};
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
 use serde_json::Value;
 
@@ -54,7 +62,7 @@ use crate::merge::{
 };
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 /// Per-event sync state as the store keeps it (`event_sync.state`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -187,7 +195,11 @@ impl LocalIndex {
                 && identity(remote.kind)
                 && cur.ical_uid.as_deref().is_some_and(|u| !u.is_empty())
                 && cur.ical_uid == remote.ical_uid;
-            (same_id || same_uid) && !claimed.contains(&e.local_id)
+            let same_instance = cur.kind == RemoteKind::Exception
+                && remote.kind == RemoteKind::Exception
+                && cur.series.is_some()
+                && cur.series == remote.series;
+            (same_id || same_uid || same_instance) && !claimed.contains(&e.local_id)
         })
     }
 }
@@ -631,14 +643,115 @@ impl<'a> Planner<'a> {
         };
         self.claimed.insert(entry.local_id.clone());
         let current = entry.current.as_ref().unwrap_or(&remote);
+        if let Some(base) = self.occurrence_base(current, &remote) {
+            return self.link_occurrence(entry, base, remote);
+        }
         let m = crate::merge::merge(&remote, current, &remote);
         self.stats.echoes += 1;
+        self.link(entry, m, remote);
+    }
+
+    /// Links `entry`'s create to `remote`, as `m` merged them.
+    fn link(&mut self, entry: &LocalEntry, m: Merge, remote: RemoteEvent) {
         self.stats.pushed += usize::from(m.push);
         self.ops.push(Op::LinkCreated {
             local_id: entry.local_id.clone(),
             event: m.merged,
             base: remote,
             push: m.push,
+        });
+    }
+
+    /// For an exception changed here and one `remote` lists for the same occurrence:
+    /// that occurrence as its series (as this computer has it) makes it, the version
+    /// both changes started from. `None` for anything else.
+    fn occurrence_base(&self, local: &RemoteEvent, remote: &RemoteEvent) -> Option<RemoteEvent> {
+        let link = local
+            .series
+            .as_ref()
+            .filter(|_| local.kind == RemoteKind::Exception)?;
+        let master = self.index.by_remote_id(&link.master_id)?.current.as_ref()?;
+        let timing = match (&master.timing, &link.original_start) {
+            (
+                Timing::Timed {
+                    start,
+                    end,
+                    time_zone,
+                },
+                OriginalStart::Timed(at),
+            ) => Timing::Timed {
+                start: *at,
+                end: *at + (*end - *start),
+                time_zone: time_zone.clone(),
+            },
+            (Timing::AllDay { start, end }, OriginalStart::AllDay(day)) => Timing::AllDay {
+                start: *day,
+                end: day.checked_add_signed(*end - *start)?,
+            },
+            _ => return None,
+        };
+        Some(RemoteEvent {
+            timing,
+            recurrence: None,
+            cancelled: false,
+            // Identity from the provider's version; fields this computer cannot edit
+            // as it has them (changed by neither side here).
+            remote_id: remote.remote_id.clone(),
+            etag: remote.etag.clone(),
+            ical_uid: remote.ical_uid.clone(),
+            kind: remote.kind,
+            series: remote.series.clone(),
+            extra: local.extra.clone(),
+            ..master.clone()
+        })
+    }
+
+    /// Links an occurrence changed here to the provider's exception of it, merged
+    /// three-way against `base` (see [`Planner::occurrence_base`]).
+    fn link_occurrence(&mut self, entry: &LocalEntry, base: RemoteEvent, remote: RemoteEvent) {
+        let Some(local) = entry.current.as_ref() else {
+            return;
+        };
+        let m = crate::merge::merge(&base, local, &remote);
+        let conflicts = m.conflicts.clone();
+        let resolution = if conflicts.is_empty() {
+            Resolution::Merged(m)
+        } else {
+            resolve(&m, &base, local, &remote, self.policy)
+        };
+        let (shown, conflicts) = match resolution {
+            Resolution::Merged(m) => {
+                self.stats.merged += 1;
+                return self.link(entry, m, remote);
+            }
+            Resolution::Open {
+                shown, conflicts, ..
+            } => (shown.unwrap_or_else(|| local.clone()), conflicts),
+            // Keep both has no copy to make of one occurrence: left to the user.
+            _ => (local.clone(), conflicts),
+        };
+        // Linked as shown here, its push held by the conflict until the user decides.
+        let shown = RemoteEvent {
+            remote_id: remote.remote_id.clone(),
+            etag: remote.etag.clone(),
+            ical_uid: remote.ical_uid.clone(),
+            ..shown
+        };
+        self.stats.conflicts += 1;
+        self.ops.push(Op::LinkCreated {
+            local_id: entry.local_id.clone(),
+            event: shown,
+            base: remote.clone(),
+            push: true,
+        });
+        self.ops.push(Op::RecordConflict {
+            local_id: entry.local_id.clone(),
+            kind: ConflictKind::EditEdit,
+            base: Some(base),
+            local: Some(local.clone()),
+            remote: Some(remote),
+            fields: conflicts,
+            shown: None,
         });
     }
 

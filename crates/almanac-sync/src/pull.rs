@@ -441,9 +441,7 @@ impl Puller<'_> {
             full_listing,
             restarted,
         } = page;
-        let (page_masters, rest): (Vec<Change>, Vec<Change>) = listed
-            .into_iter()
-            .partition(|c| matches!(c, Change::Upsert(ev) if ev.kind == RemoteKind::Master));
+        let (page_masters, rest) = masters_first(listed);
         let ordered = listed_masters
             .map(|m| Change::Upsert(Box::new(m)))
             .chain(page_masters)
@@ -508,6 +506,31 @@ struct Starts {
 }
 
 /// Zone and day-ness of a master not stored yet (its instances' keys need them).
+/// Splits a page's changes into those to apply first — each series master with the
+/// changes of its id listed before it, so that an older version listed earlier (a
+/// single event not yet made a series, say) never lands after the newer one — and the
+/// rest, both in page order.
+fn masters_first(listed: Vec<Change>) -> (Vec<Change>, Vec<Change>) {
+    let mut last_master: HashMap<String, usize> = HashMap::new();
+    for (i, c) in listed.iter().enumerate() {
+        if matches!(c, Change::Upsert(ev) if ev.kind == RemoteKind::Master) {
+            last_master.insert(change_id(c).to_owned(), i);
+        }
+    }
+    let (mut first, mut rest) = (Vec::new(), Vec::new());
+    for (i, c) in listed.into_iter().enumerate() {
+        if last_master
+            .get(change_id(&c))
+            .is_some_and(|last| i <= *last)
+        {
+            first.push(c);
+        } else {
+            rest.push(c);
+        }
+    }
+    (first, rest)
+}
+
 fn master_info(m: &RemoteEvent) -> Option<MasterInfo> {
     let (time_zone, all_day) = match &m.timing {
         almanac_provider::Timing::Timed { time_zone, .. } => (time_zone.clone(), false),
@@ -526,5 +549,60 @@ fn hold_of(trip: crate::plan::GuardTrip) -> CalendarHold {
         would_delete: trip.would_delete,
         total: trip.total,
         confirmed: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::change_id;
+
+    fn up(id: &str, kind: RemoteKind) -> Change {
+        let mut ev = crate::plan::tests::ev(id, "e1");
+        ev.kind = kind;
+        Change::Upsert(Box::new(ev))
+    }
+
+    fn kinds(v: &[Change]) -> Vec<(String, Option<RemoteKind>)> {
+        v.iter()
+            .map(|c| {
+                let kind = match c {
+                    Change::Upsert(ev) => Some(ev.kind),
+                    Change::Removed { .. } => None,
+                };
+                (change_id(c).to_owned(), kind)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn masters_go_first_with_what_was_listed_of_them_before() {
+        let page = vec![
+            up("a", RemoteKind::Exception),
+            up("s", RemoteKind::Single), // the series before it was one
+            up("b", RemoteKind::Single),
+            up("s", RemoteKind::Master),
+            up("m", RemoteKind::Master),
+            Change::Removed {
+                remote_id: "m".into(),
+            }, // after the master: stays after it
+        ];
+        let (first, rest) = masters_first(page);
+        assert_eq!(
+            kinds(&first),
+            vec![
+                ("s".into(), Some(RemoteKind::Single)),
+                ("s".into(), Some(RemoteKind::Master)),
+                ("m".into(), Some(RemoteKind::Master)),
+            ]
+        );
+        assert_eq!(
+            kinds(&rest),
+            vec![
+                ("a".into(), Some(RemoteKind::Exception)),
+                ("b".into(), Some(RemoteKind::Single)),
+                ("m".into(), None),
+            ]
+        );
     }
 }

@@ -11,8 +11,9 @@ fn at(day: u32, hour: u32) -> DateTime<Utc> {
         .expect("a valid instant")
 }
 
-/// The event `id` as both sides last agreed on it, with `etag`.
-fn ev(id: &str, etag: &str) -> RemoteEvent {
+/// The event `id` as both sides last agreed on it, with `etag` (other modules' tests
+/// use it too).
+pub(crate) fn ev(id: &str, etag: &str) -> RemoteEvent {
     RemoteEvent {
         remote_id: id.into(),
         etag: Some(etag.into()),
@@ -1299,4 +1300,105 @@ proptest! {
         let second = plan_reconcile(&LocalIndex::new(model), &listed, None, policy, None);
         prop_assert_eq!(second.ops, vec![]);
     }
+}
+
+/// Series "m" (synced) and its occurrence of the 10th changed here with `edit`, not
+/// yet acknowledged (no remote id).
+fn changed_occurrence(edit: Edit) -> LocalIndex {
+    let mut master = synced("M", "m");
+    let series = |e: &mut RemoteEvent| {
+        e.kind = RemoteKind::Master;
+        e.recurrence = Some(RemoteRecurrence {
+            rrule: "FREQ=DAILY;COUNT=3".into(),
+            exdates: vec![],
+            rdates: vec![],
+        });
+    };
+    master.current = master.current.map(|c| edited(c, series));
+    master.base = master.base.map(|c| edited(c, series));
+    let mut occurrence = edited(ev("", ""), cancelled_instance);
+    occurrence.cancelled = false;
+    occurrence.etag = None;
+    occurrence.ical_uid = None;
+    LocalIndex::new(vec![master, created("X", edited(occurrence, edit))])
+}
+
+/// The provider's exception of the 10th's occurrence of "m", changed with `edit`.
+fn listed_occurrence(edit: Edit) -> Change {
+    let mut e = edited(ev("m_20260310T090000Z", "e7"), cancelled_instance);
+    e.cancelled = false;
+    Change::Upsert(Box::new(edited(e, edit)))
+}
+
+#[test]
+fn an_occurrence_changed_on_both_sides_is_linked_and_merged() {
+    // Our own update of the instance, its answer lost: linked, nothing to push.
+    let plan = plan_page(
+        &changed_occurrence(title_mine),
+        page(vec![listed_occurrence(title_mine)]),
+        Policy::Ask,
+        None,
+    );
+    let [Op::LinkCreated {
+        local_id,
+        event,
+        push,
+        ..
+    }] = plan.ops.as_slice()
+    else {
+        panic!("link: {:?}", plan.ops);
+    };
+    assert_eq!((local_id.as_str(), *push), ("X", false));
+    assert_eq!(event.remote_id, "m_20260310T090000Z");
+
+    // Another client changed the room of the same occurrence: both changes kept.
+    let plan = plan_page(
+        &changed_occurrence(title_mine),
+        page(vec![listed_occurrence(room_2)]),
+        Policy::Ask,
+        None,
+    );
+    let [Op::LinkCreated { event, push, .. }] = plan.ops.as_slice() else {
+        panic!("link: {:?}", plan.ops);
+    };
+    assert_eq!(
+        (event.title.as_str(), event.location.as_str(), *push),
+        ("Mine", "Room 2", true)
+    );
+
+    // Both changed the title: linked (its push held) and left to the user.
+    let plan = plan_page(
+        &changed_occurrence(title_mine),
+        page(vec![listed_occurrence(title_theirs)]),
+        Policy::Ask,
+        None,
+    );
+    let [Op::LinkCreated { event, .. }, Op::RecordConflict {
+        local_id,
+        kind,
+        fields,
+        base,
+        ..
+    }] = plan.ops.as_slice()
+    else {
+        panic!("link and conflict: {:?}", plan.ops);
+    };
+    assert_eq!((event.title.as_str(), local_id.as_str()), ("Mine", "X"));
+    assert_eq!(*kind, ConflictKind::EditEdit);
+    assert_eq!(fields.len(), 1);
+    assert_eq!(fields[0].field, crate::merge::Field::Title);
+    // The base is the occurrence as the series makes it.
+    assert_eq!(base.as_ref().map(|b| b.title.as_str()), Some("Review"));
+
+    // By policy: this computer's title.
+    let plan = plan_page(
+        &changed_occurrence(title_mine),
+        page(vec![listed_occurrence(title_theirs)]),
+        Policy::PreferLocal,
+        None,
+    );
+    let [Op::LinkCreated { event, push, .. }] = plan.ops.as_slice() else {
+        panic!("link: {:?}", plan.ops);
+    };
+    assert_eq!((event.title.as_str(), *push), ("Mine", true));
 }
