@@ -85,9 +85,16 @@ pub(crate) fn load(
     let mut by_local = HashMap::new();
     for e in &entries {
         if let Some(row) = e.row.as_ref().filter(|r| r.kind == EventKind::Master) {
-            if let Some(m) = MasterInfo::of(&e.local_id, row) {
-                by_local.insert(e.local_id.clone(), m);
-            }
+            // A series not at the provider yet (its create still queued) may already
+            // have an occurrence changed here: its instances read with no series id
+            // until it has one (nothing at the provider can match them meanwhile).
+            let m = MasterInfo::of(&e.local_id, row).unwrap_or_else(|| MasterInfo {
+                local_id: e.local_id.clone(),
+                remote_id: String::new(),
+                time_zone: row.input.time_zone.clone(),
+                all_day: row.input.all_day,
+            });
+            by_local.insert(e.local_id.clone(), m);
         }
     }
     let mut stored = HashMap::new();
@@ -146,4 +153,81 @@ pub(crate) fn load(
         index: LocalIndex::new(out),
         stored,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use almanac_model::{EventInput, Importance, RecurrenceInput, Sensitivity, ShowAs};
+    use almanac_store::SyncedEvent;
+
+    fn row(kind: EventKind, series: Option<&str>, start: &str) -> SyncedEvent {
+        SyncedEvent {
+            remote_id: None,
+            ical_uid: None,
+            etag: None,
+            kind,
+            series_id: series.map(String::from),
+            original_start: series.map(|_| start.to_owned()),
+            input: EventInput {
+                calendar_id: "cal".into(),
+                title: "Standup".into(),
+                all_day: false,
+                start: start.into(),
+                end: "2026-06-01T09:30".into(),
+                time_zone: "Europe/Berlin".into(),
+                recurrence: (kind == EventKind::Master).then(|| RecurrenceInput {
+                    rrule: "FREQ=DAILY;COUNT=3".into(),
+                    exdates: vec![],
+                    rdates: vec![],
+                }),
+                location: String::new(),
+                description: String::new(),
+                show_as: ShowAs::Busy,
+                importance: Importance::Normal,
+                categories: vec![],
+            },
+            body_html: None,
+            sensitivity: Sensitivity::Normal,
+            organizer: None,
+            attendees: vec![],
+            online_meeting: None,
+            reminder_minutes: None,
+            provider_extra: None,
+            cancelled: false,
+        }
+    }
+
+    fn created(local_id: &str, row: SyncedEvent) -> SyncEntry {
+        SyncEntry {
+            local_id: local_id.into(),
+            remote_id: None,
+            state: EntryState::LocallyCreated,
+            row: Some(row),
+            base_snapshot: None,
+            base_etag: None,
+            outbox: None,
+            open_conflict: None,
+        }
+    }
+
+    #[test]
+    fn an_occurrence_changed_before_its_series_reached_the_provider_loads() {
+        // A series created here, one occurrence changed, neither pushed yet: the pull
+        // must still read them (it used to stop the calendar: "series is not known").
+        let entries = vec![
+            created("M", row(EventKind::Master, None, "2026-06-01T09:00")),
+            created(
+                "X",
+                row(EventKind::Exception, Some("M"), "2026-06-02T09:00"),
+            ),
+        ];
+        let local = load(entries, &HashMap::new()).expect("loads");
+        let x = local
+            .index
+            .by_local_id("X")
+            .and_then(|e| e.current.as_ref());
+        let link = x.and_then(|x| x.series.as_ref()).expect("an instance");
+        assert_eq!(link.master_id, "", "no series id until the series has one");
+    }
 }
