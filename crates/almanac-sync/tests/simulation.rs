@@ -4,7 +4,10 @@
 //! provider (`simulation/provider.rs`) with an editable and a read-only calendar, draws
 //! a fault mix, and then plays a dozen steps: local creates / edits / deletes through
 //! the store API (the outbox fills by itself), edits by "another client" at the
-//! provider, now and then a user's answer to a conflict, and one run of
+//! provider — with `series` in the mix (see below), in half the cases also of
+//! recurring series: one occurrence changed or deleted on either side, a series
+//! renamed or deleted — now and then a user's
+//! answer to a conflict, and one run of
 //! [`sync_account`] under the faults — transient errors (429 with `Retry-After`, 503,
 //! offline) on any call, lost answers of writes, duplicated, stale-then-current and
 //! replayed changes, cursor resets, other-client writes between two calls of a run,
@@ -20,7 +23,9 @@
 //! sent to the read-only calendar, and the store refuses local edits there) and I7
 //! (an open conflict stays until the user resolves it). At the end the faults stop, open conflicts are resolved (keep mine /
 //! keep theirs by the seed), held calendars confirmed, and clean runs must converge
-//! (I3: both sides equal field by field) and then be quiescent (I4: a run with no
+//! (I3: both sides equal field by field, and this computer's calendar view equal to
+//! the provider's occurrence by occurrence — no phantom or lost instance; every
+//! occurrence deleted here gone there) and then be quiescent (I4: a run with no
 //! changes pulls, pushes and writes nothing).
 //!
 //! Running it:
@@ -37,6 +42,8 @@
 //!   triaging: `multipage-full` (full listings in one page), `midround-reset` (cursor
 //!   resets only between rounds), `lost-create` (creates always answered),
 //!   `snapshot-rounds` (every round lists events as they are when each page is asked),
+//!   `series` (no recurring series; left out by default while the failures it finds
+//!   are open — `ALMANAC_SIM_WITHOUT=none` plays the whole mix),
 //!   `stale-conflict` (the user never restores, from a delete/edit conflict, a version
 //!   the provider deleted since). The default is the whole mix.
 //!
@@ -58,17 +65,18 @@ use almanac_model::time::{format_wall_time, parse_zone, to_local};
 use almanac_model::{
     EditScope, EventChange, EventInput, EventTarget, Importance, Provider, ShowAs,
 };
-use almanac_provider::{RemoteEvent, Timing};
+use almanac_model::{EventKind, RangeQuery, RecurrenceInput};
+use almanac_provider::{RemoteEvent, RemoteKind, Timing};
 use almanac_store::{ConflictRecord, OutboxOp, SignedIn, Source, Store, StoreError, SyncEntry};
-use almanac_sync::convert::from_row;
+use almanac_sync::convert::{from_row, MasterInfo};
 use almanac_sync::{
     changed_fields, resolve_conflict, sync_account, Choice, RunSummary, SyncOptions,
 };
 use chrono::{DateTime, TimeDelta, Utc};
 
 use provider::{
-    slot_timing, t0, timing_key, value_of, Counts, Faults, Fld, Rng, SimProvider, World, CAL_IDS,
-    MAIN, SHARED, ZONES,
+    daily_rule, instance_id, series_starts, shown, slot_timing, t0, timing_key, value_of, Counts,
+    Faults, Fld, Rng, Shown, SimProvider, World, CAL_IDS, MAIN, SHARED, ZONES,
 };
 
 const DEFAULT_CASES: u64 = 300;
@@ -105,6 +113,14 @@ struct Deleted {
     local_id: String,
     remote_id: Option<String>,
     title: String,
+}
+
+/// An occurrence of a series deleted here ("this occurrence").
+#[derive(Debug, Clone)]
+struct Exdated {
+    /// The series' local id.
+    master: String,
+    at: DateTime<Utc>,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -160,6 +176,7 @@ struct Sim {
     cals: [Option<String>; 2],
     tracked: BTreeMap<String, Tracked>,
     deleted: Vec<Deleted>,
+    exdated: Vec<Exdated>,
     /// The idempotency keys each local event's creates carried (seen in the outbox).
     create_keys: BTreeMap<String, BTreeSet<String>>,
     open_conflicts: BTreeSet<String>,
@@ -238,8 +255,13 @@ impl Sim {
         world.resets_between_rounds_only = narrowed("midround-reset");
         world.creates_always_answered = narrowed("lost-create");
         world.snapshot_rounds = rng.per_mille(500) && !narrowed("snapshot-rounds");
+        world.series = rng.per_mille(500) && !narrowed("series");
         for _ in 0..3 + rng.below(6) {
             world.seed_event(MAIN);
+        }
+        if world.series {
+            world.seed_series(MAIN);
+            world.seed_series(SHARED);
         }
         for _ in 0..1 + rng.below(4) {
             world.seed_event(SHARED);
@@ -274,6 +296,7 @@ impl Sim {
             cals: [None, None],
             tracked: BTreeMap::new(),
             deleted: Vec::new(),
+            exdated: Vec::new(),
             create_keys: BTreeMap::new(),
             open_conflicts: BTreeSet::new(),
             user_resolved: BTreeSet::new(),
@@ -285,9 +308,10 @@ impl Sim {
         let (page, max_pages) = (sim.provider.world().page_size, sim.opts.max_pages);
         let windowed = sim.opts.windowed;
         let snapshots = sim.provider.world().snapshot_rounds;
+        let series = sim.provider.world().series;
         sim.note(|| {
             format!(
-                "seed {seed}: faults {faults:?}, page size {page}, max pages {max_pages}, windowed {windowed}, snapshot rounds {snapshots}, policy {policy}, crash rate {crash_rate}"
+                "seed {seed}: faults {faults:?}, page size {page}, max pages {max_pages}, windowed {windowed}, snapshot rounds {snapshots}, series {series}, policy {policy}, crash rate {crash_rate}"
             )
         });
         Ok(sim)
@@ -364,11 +388,8 @@ impl Sim {
         };
         let entries = ok("sync_entries", self.store()?.sync_entries(cal))?;
         let mut out = Vec::new();
-        for e in entries {
-            if let Some(row) = &e.row {
-                let ev = ok("from_row", from_row(row, None))?;
-                out.push((e.local_id.clone(), ev));
-            }
+        for (e, ev) in as_remote(&entries)? {
+            out.push((e.local_id.clone(), ev));
         }
         out.sort_by(|a, b| {
             (&a.1.title, &a.1.remote_id, &a.0).cmp(&(&b.1.title, &b.1.remote_id, &b.0))
@@ -384,10 +405,13 @@ impl Sim {
         let Some(main) = self.cals[MAIN].clone() else {
             return Ok(());
         };
+        let series = self.provider.world().series;
         for _ in 0..self.rng.below(4) {
             self.stats.local_ops += 1;
             match self.rng.below(100) {
-                0..=34 => self.local_create(&main)?,
+                0..=34 if series && self.rng.per_mille(250) => self.local_create(&main, true)?,
+                0..=34 => self.local_create(&main, false)?,
+                35..=69 if series && self.rng.per_mille(400) => self.local_instance_change()?,
                 35..=69 => self.local_edit()?,
                 70..=84 => self.local_delete()?,
                 _ => self.read_only_attempt()?,
@@ -396,7 +420,8 @@ impl Sim {
         Ok(())
     }
 
-    fn local_create(&mut self, main: &str) -> Check {
+    /// A new event here; with `series`, a daily series of two to five.
+    fn local_create(&mut self, main: &str, series: bool) -> Check {
         let title = format!("L{}", self.fresh());
         let location = if self.rng.per_mille(500) {
             format!("here-{}", self.fresh())
@@ -407,6 +432,12 @@ impl Sim {
         let minutes = self.rng.pick(&[30, 45, 60]);
         let timing = slot_timing(self.fresh(), zone, minutes);
         let (start, end) = wall_times(&timing)?;
+        let recurrence = series.then(|| RecurrenceInput {
+            rrule: daily_rule(2 + self.rng.below(4)),
+            exdates: Vec::new(),
+            rdates: Vec::new(),
+        });
+        let rule = recurrence.as_ref().map(|r| r.rrule.clone());
         let input = EventInput {
             calendar_id: main.to_owned(),
             title: title.clone(),
@@ -414,7 +445,7 @@ impl Sim {
             start,
             end,
             time_zone: zone.to_owned(),
-            recurrence: None,
+            recurrence,
             location: location.clone(),
             description: String::new(),
             show_as: ShowAs::Busy,
@@ -432,23 +463,30 @@ impl Sim {
         t.0.insert(Fld::Timing, timing_key(&timing));
         self.note(|| {
             format!(
-                "local create {} {title:?} ({})",
+                "local create {} {title:?} ({}{})",
                 short(&view.id),
-                timing_key(&timing)
+                timing_key(&timing),
+                rule.map(|r| format!(", {r}")).unwrap_or_default()
             )
         });
         Ok(())
     }
 
     fn local_edit(&mut self) -> Check {
-        let rows = self.rows(MAIN)?;
+        let mut rows = self.rows(MAIN)?;
+        rows.retain(|(_, ev)| !ev.cancelled); // hides an occurrence; nothing to edit
         if rows.is_empty() {
             return Ok(());
         }
         let (id, ev) = rows[self.rng.below(rows.len())].clone();
         let view = ok("get_event", self.store()?.get_event(&id))?;
         let mut input = view.input;
-        let mask = 1 + self.rng.below(7);
+        // A series keeps its times: its instances are keyed by them.
+        let mask = if ev.kind == RemoteKind::Master {
+            1 + self.rng.below(3)
+        } else {
+            1 + self.rng.below(7)
+        };
         let mut set = Vec::new();
         if mask & 1 != 0 {
             input.title = format!("L{}", self.fresh());
@@ -493,11 +531,24 @@ impl Sim {
     }
 
     fn local_delete(&mut self) -> Check {
-        let rows = self.rows(MAIN)?;
+        let mut rows = self.rows(MAIN)?;
+        rows.retain(|(_, ev)| !ev.cancelled);
         if rows.is_empty() {
             return Ok(());
         }
         let (id, ev) = rows[self.rng.below(rows.len())].clone();
+        // A series goes with the occurrences changed in it.
+        let exceptions: Vec<String> = if ev.kind == RemoteKind::Master {
+            self.entries(MAIN)?
+                .into_iter()
+                .filter(|e| {
+                    e.row.as_ref().and_then(|r| r.series_id.as_deref()) == Some(id.as_str())
+                })
+                .map(|e| e.local_id)
+                .collect()
+        } else {
+            Vec::new()
+        };
         let open: Vec<String> = ok("conflicts", self.store()?.conflicts(true))?
             .into_iter()
             .filter(|c| c.event_id == id)
@@ -519,6 +570,11 @@ impl Sim {
         // Deleting the event answers its open conflict ("keep mine"): the user's act.
         self.user_resolved.extend(open);
         self.tracked.remove(&id);
+        // Its changed occurrences go with it (at the provider too, with the series):
+        // I3 finds any left behind.
+        for local_id in exceptions {
+            self.tracked.remove(&local_id);
+        }
         let d_id = id.clone();
         self.deleted.push(Deleted {
             local_id: id,
@@ -531,6 +587,136 @@ impl Sim {
                 short(&d_id),
                 ev.title,
                 ev.remote_id
+            )
+        });
+        Ok(())
+    }
+
+    /// The user changes or deletes one occurrence of a series ("this occurrence").
+    fn local_instance_change(&mut self) -> Check {
+        let masters: Vec<(String, RemoteEvent)> = self
+            .rows(MAIN)?
+            .into_iter()
+            .filter(|(_, ev)| ev.kind == RemoteKind::Master)
+            .collect();
+        if masters.is_empty() {
+            return Ok(());
+        }
+        let (id, master) = masters[self.rng.below(masters.len())].clone();
+        let starts = series_starts(&master);
+        let Timing::Timed {
+            start,
+            end,
+            time_zone,
+            ..
+        } = &master.timing
+        else {
+            return Ok(());
+        };
+        if starts.is_empty() {
+            return Ok(());
+        }
+        let at = starts[self.rng.below(starts.len())];
+        let tz = ok("zone", parse_zone(time_zone))?;
+        let wall = format_wall_time(to_local(at, tz));
+        let entries = self.entries(MAIN)?;
+        let exception = as_remote(&entries)?.into_iter().find(|(e, _)| {
+            e.row.as_ref().is_some_and(|r| {
+                r.series_id.as_deref() == Some(id.as_str())
+                    && r.original_start.as_deref().and_then(|k| k.get(..16)) == wall.get(..16)
+            })
+        });
+        if exception.as_ref().is_some_and(|(_, x)| x.cancelled) {
+            return Ok(()); // an occurrence cancelled elsewhere: not shown, nothing to change
+        }
+        let exception = exception.map(|(e, x)| (e.local_id.clone(), e.remote_id.clone(), x));
+        let now = self.now;
+        if self.rng.per_mille(400) {
+            ok(
+                "delete_event (occurrence)",
+                self.store()?.delete_event(
+                    EventTarget {
+                        id: id.clone(),
+                        scope: EditScope::Occurrence,
+                        original_start: Some(wall.clone()),
+                    },
+                    Source::Cli,
+                    now,
+                ),
+            )?;
+            // Its exception goes with the occurrence: the series' EXDATE carries that
+            // deletion (checked with `exdated`), not a delete of its own.
+            if let Some((local_id, _, _)) = exception {
+                self.tracked.remove(&local_id);
+            }
+            self.exdated.push(Exdated {
+                master: id.clone(),
+                at,
+            });
+            self.note(|| {
+                format!(
+                    "local delete of the occurrence {wall} of {} {:?} ({})",
+                    short(&id),
+                    master.title,
+                    master.remote_id
+                )
+            });
+            return Ok(());
+        }
+        // The occurrence as shown: its exception, else the series moved to its start.
+        let mut input = match &exception {
+            Some((local_id, _, _)) => ok("get_event", self.store()?.get_event(local_id))?.input,
+            None => {
+                let mut input = ok("get_event", self.store()?.get_event(&id))?.input;
+                let (s, e) = wall_times(&Timing::Timed {
+                    start: at,
+                    end: at + (*end - *start),
+                    time_zone: time_zone.clone(),
+                })?;
+                input.start = s;
+                input.end = e;
+                input
+            }
+        };
+        // A changed occurrence always gets a title of its own (titles stay unique).
+        input.title = format!("L{}", self.fresh());
+        let mut set = vec![(Fld::Title, input.title.clone())];
+        if self.rng.per_mille(500) {
+            input.location = format!("here-{}", self.fresh());
+            set.push((Fld::Location, input.location.clone()));
+        }
+        if self.rng.per_mille(400) {
+            let minutes = self.rng.pick(&[30, 45, 60]);
+            let timing = slot_timing(self.fresh(), &input.time_zone, minutes);
+            let (s, e) = wall_times(&timing)?;
+            input.start = s;
+            input.end = e;
+            set.push((Fld::Timing, timing_key(&timing)));
+        }
+        let view = ok(
+            "update_event (occurrence)",
+            self.store()?.update_event(
+                EventChange {
+                    id: id.clone(),
+                    scope: EditScope::Occurrence,
+                    original_start: Some(wall.clone()),
+                    input,
+                },
+                Source::Cli,
+                now,
+            ),
+        )?;
+        let t = self.tracked.entry(view.id.clone()).or_default();
+        for (f, v) in &set {
+            t.0.insert(*f, v.clone());
+        }
+        self.note(|| {
+            format!(
+                "local edit of the occurrence {wall} of {} {:?} ({}) as {}: {set:?}",
+                short(&id),
+                master.title,
+                master.remote_id,
+                short(&view.id)
             )
         });
         Ok(())
@@ -633,6 +819,15 @@ impl Sim {
             } else {
                 Choice::KeepTheirs
             };
+            // The occurrences changed in a series go with it if their deletion wins.
+            let instances: Vec<String> = self
+                .entries(MAIN)?
+                .into_iter()
+                .filter(|e| {
+                    e.row.as_ref().and_then(|r| r.series_id.as_deref()) == Some(c.event_id.as_str())
+                })
+                .map(|e| e.local_id)
+                .collect();
             let now = self.now;
             let r = {
                 let store = self
@@ -651,11 +846,19 @@ impl Sim {
             self.stats.conflicts_resolved += 1;
             self.user_resolved.insert(c.id.clone());
             if !mine {
+                // Their version of a series: occurrences deleted here may be back.
+                self.exdated.retain(|x| x.master != c.event_id);
                 match c.kind.as_str() {
                     // Their side of the conflicting fields, or their deletion: what was
                     // edited here is knowingly given up.
-                    "edit_edit" | "edit_delete" => {
+                    "edit_edit" => {
                         self.tracked.remove(&c.event_id);
+                    }
+                    "edit_delete" => {
+                        self.tracked.remove(&c.event_id);
+                        for id in &instances {
+                            self.tracked.remove(id);
+                        }
                     }
                     // Their edit restores the event deleted here.
                     _ => self.deleted.retain(|d| d.local_id != c.event_id),
@@ -829,9 +1032,8 @@ impl Sim {
         for ci in [MAIN, SHARED] {
             let mut by_remote: BTreeMap<String, String> = BTreeMap::new();
             let mut titles: BTreeMap<String, String> = BTreeMap::new();
-            for e in self.entries(ci)? {
-                let Some(row) = &e.row else { continue };
-                let ev = ok("from_row", from_row(row, None))?;
+            let entries = self.entries(ci)?;
+            for (e, ev) in as_remote(&entries)? {
                 if let Some(r) = &e.remote_id {
                     if let Some(other) = by_remote.insert(r.clone(), e.local_id.clone()) {
                         fail!(
@@ -841,7 +1043,9 @@ impl Sim {
                         );
                     }
                 }
-                if let Some(other) = titles.insert(ev.title.clone(), e.local_id.clone()) {
+                // A cancelled instance keeps its series' title: it shows nothing.
+                let title = (!ev.cancelled).then(|| ev.title.clone());
+                if let Some(other) = title.and_then(|t| titles.insert(t, e.local_id.clone())) {
                     fail!(
                         "I2: local events {other} and {} are both {:?} in {} (one create or edit made two events)",
                         e.local_id,
@@ -864,7 +1068,7 @@ impl Sim {
         }
         for (ci, cal) in w.cals.iter().enumerate() {
             let mut titles: BTreeMap<&str, &str> = BTreeMap::new();
-            for ev in cal.events.values() {
+            for ev in cal.events.values().filter(|e| !e.cancelled) {
                 if let Some(other) = titles.insert(&ev.title, &ev.remote_id) {
                     fail!(
                         "I2: the provider has {other} and {} both as {:?} in {} (a create landed twice)",
@@ -961,8 +1165,11 @@ impl Sim {
             match &d.remote_id {
                 Some(r) => {
                     // Deleted on both sides: nothing may bring it back here.
+                    let live_there = w.cals[MAIN].events.get(r).is_some_and(|e| !e.cancelled);
                     if let Some(back) = main_by_remote.get(r) {
-                        if !w.cals[MAIN].events.contains_key(r)
+                        let live_here = rows[MAIN].get(back).is_some_and(|e| !e.cancelled);
+                        if live_here
+                            && !live_there
                             && !open_by_event.contains_key(back.as_str())
                             && !open_by_event.contains_key(d.local_id.as_str())
                         {
@@ -972,7 +1179,7 @@ impl Sim {
                             );
                         }
                     }
-                    if !w.cals[MAIN].events.contains_key(r)
+                    if !live_there
                         || pending_delete.contains(d.local_id.as_str())
                         || open_by_event.contains_key(d.local_id.as_str())
                     {
@@ -985,7 +1192,10 @@ impl Sim {
                     );
                 }
                 None => {
-                    if let Some((id, _)) = rows[MAIN].iter().find(|(_, ev)| ev.title == d.title) {
+                    if let Some((id, _)) = rows[MAIN]
+                        .iter()
+                        .find(|(_, ev)| ev.title == d.title && !ev.cancelled)
+                    {
                         fail!(
                             "I1: {:?}, created and deleted here before the provider acknowledged it, came back as event {id}",
                             d.title
@@ -1021,14 +1231,14 @@ impl Sim {
         let w = self.provider.world();
         for ci in [MAIN, SHARED] {
             let mut local: BTreeMap<String, RemoteEvent> = BTreeMap::new();
-            for e in self.entries(ci)? {
-                let Some(row) = &e.row else {
-                    fail!(
-                        "I3: a local deletion of {:?} is still pending after clean runs",
-                        e.remote_id
-                    );
-                };
-                let ev = ok("from_row", from_row(row, None))?;
+            let entries = self.entries(ci)?;
+            if let Some(e) = entries.iter().find(|e| e.row.is_none()) {
+                fail!(
+                    "I3: a local deletion of {:?} is still pending after clean runs",
+                    e.remote_id
+                );
+            }
+            for (e, ev) in as_remote(&entries)? {
                 let Some(r) = e.remote_id.clone() else {
                     fail!(
                         "I3: local event {:?} ({}) never reached the provider (outbox {:?})",
@@ -1069,19 +1279,91 @@ impl Sim {
                 }
             }
         }
+        drop(w);
+        self.check_shown()?;
+        let w = self.provider.world();
         for d in &self.deleted {
             if let Some(r) = &d.remote_id {
-                if w.cals[MAIN].events.contains_key(r) {
+                if w.cals[MAIN].events.get(r).is_some_and(|e| !e.cancelled) {
                     fail!(
                         "I1: {:?} ({r}), deleted here, is still at the provider",
                         d.title
                     );
                 }
-            } else if let Some(ev) = w.cals[MAIN].events.values().find(|e| e.title == d.title) {
+            } else if let Some(ev) = w.cals[MAIN]
+                .events
+                .values()
+                .find(|e| e.title == d.title && !e.cancelled)
+            {
                 fail!(
                     "I1: {:?}, deleted here before the provider acknowledged its create, lives on at the provider as {}",
                     d.title,
                     ev.remote_id
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// I3 as the user sees it: this computer shows each calendar occurrence by
+    /// occurrence as the provider does (no phantom or lost instance of a series); and
+    /// I1 for occurrences deleted here: the provider no longer shows them.
+    fn check_shown(&self) -> Check {
+        let (from, to) = (t0() - TimeDelta::days(2), t0() + TimeDelta::days(120));
+        for ci in [MAIN, SHARED] {
+            let Some(cal) = &self.cals[ci] else { continue };
+            let q = RangeQuery {
+                from: from.to_rfc3339(),
+                to: to.to_rfc3339(),
+                calendar_ids: Some(vec![cal.clone()]),
+            };
+            let occurrences = ok("list_occurrences", self.store()?.list_occurrences(&q))?;
+            let at = |v: &str| {
+                DateTime::parse_from_rfc3339(v)
+                    .map(|t| t.timestamp())
+                    .map_err(|e| format!("occurrence time {v:?}: {e}"))
+            };
+            let mut here: Vec<Shown> = Vec::new();
+            for o in occurrences {
+                here.push((at(&o.start)?, at(&o.end)?, o.title, o.location));
+            }
+            here.sort();
+            let there = shown(
+                &self.provider.world().cals[ci].events,
+                from.timestamp(),
+                to.timestamp(),
+            );
+            if here != there {
+                let only_here: Vec<&Shown> = here.iter().filter(|x| !there.contains(x)).collect();
+                let only_there: Vec<&Shown> = there.iter().filter(|x| !here.contains(x)).collect();
+                fail!(
+                    "I3: {} here shows {only_here:?} that the provider does not, and the provider {only_there:?} that this computer does not",
+                    CAL_IDS[ci]
+                );
+            }
+        }
+        let entries = self.entries(MAIN)?;
+        let w = self.provider.world();
+        for x in &self.exdated {
+            let Some(r) = entries
+                .iter()
+                .find(|e| e.local_id == x.master && e.row.is_some())
+                .and_then(|e| e.remote_id.clone())
+            else {
+                continue; // the series is gone here
+            };
+            let Some(m) = w.cals[MAIN].events.get(&r) else {
+                continue;
+            };
+            let hidden = w.cals[MAIN]
+                .events
+                .get(&instance_id(&r, x.at))
+                .is_some_and(|e| e.cancelled);
+            if series_starts(m).contains(&x.at) && !hidden {
+                fail!(
+                    "I1: the occurrence at {} of series {r} {:?}, deleted here, is still at the provider",
+                    x.at,
+                    m.title
                 );
             }
         }
@@ -1225,10 +1507,40 @@ impl Sim {
     }
 }
 
+/// The entries that have a row, as the provider-neutral events they stand for (an
+/// exception's series found among the same entries).
+fn as_remote(entries: &[SyncEntry]) -> Result<Vec<(&SyncEntry, RemoteEvent)>, String> {
+    let masters: BTreeMap<&str, MasterInfo> = entries
+        .iter()
+        .filter_map(|e| {
+            let row = e.row.as_ref().filter(|r| r.kind == EventKind::Master)?;
+            let info = MasterInfo {
+                local_id: e.local_id.clone(),
+                // Not at the provider yet: its instances' keys need only the zone.
+                remote_id: e.remote_id.clone().unwrap_or_default(),
+                time_zone: row.input.time_zone.clone(),
+                all_day: row.input.all_day,
+            };
+            Some((e.local_id.as_str(), info))
+        })
+        .collect();
+    entries
+        .iter()
+        .filter_map(|e| e.row.as_ref().map(|row| (e, row)))
+        .map(|(e, row)| {
+            let master = row.series_id.as_deref().and_then(|m| masters.get(m));
+            ok("from_row", from_row(row, master)).map(|ev| (e, ev))
+        })
+        .collect()
+}
+
 /// Whether `ALMANAC_SIM_WITHOUT` (comma-separated) switches `part` of the mix off.
 fn narrowed(part: &str) -> bool {
-    // Parts of the mix left out by default while an engine bug they find is open.
-    const KNOWN_OPEN: &str = "";
+    // Parts of the mix left out by default while an engine bug they find is open:
+    // `series` still fails about 2 % of seeds (a series restored after a delete/edit
+    // conflict comes back without its changed occurrences, among others); run it with
+    // `ALMANAC_SIM_WITHOUT=none`.
+    const KNOWN_OPEN: &str = "series";
     std::env::var("ALMANAC_SIM_WITHOUT")
         .unwrap_or_else(|_| KNOWN_OPEN.to_owned())
         .split(',')

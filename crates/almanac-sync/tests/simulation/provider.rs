@@ -20,6 +20,14 @@
 //!   known key answers with the event as it is now (or, like Google, `Conflict` when it
 //!   was deleted since); `creation_key` reads the key back from a side map.
 //! * Writes to the read-only calendar are refused (`Forbidden`) and counted: I5.
+//! * With `series` (drawn per case), recurring series as Google keeps them: a master
+//!   with a daily rule and EXDATEs in it; an instance changed or cancelled is an event
+//!   of its own, `<series>_<start>`, linked to its series and listed like any other (a
+//!   cancelled one too: it hides its occurrence). `instance` answers for an unchanged
+//!   instance with the series' etag, and `update` of it stores the exception. Deleting
+//!   an instance cancels it; deleting a series removes its instances with it; a
+//!   series updated with new EXDATEs cancels its exceptions at those starts. Series
+//!   keep their times (nobody moves one), so their instances keep their keys.
 //!
 //! Faults (per mille, drawn per case): transient errors on any call (throttled with a
 //! `retry_after`, 503, offline), lost answers of writes (the write lands, the call
@@ -33,12 +41,14 @@ use std::ops::Bound;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+use almanac_model::time::{format_wall_time, parse_zone, to_local};
 use almanac_model::{Importance, Sensitivity, ShowAs};
 use almanac_provider::{
     BoxFuture, CalendarProvider, Change, ChangePage, Cursor, ErrorKind, OriginalStart,
-    ProviderError, RemoteCalendar, RemoteEvent, RemoteKind, Result, Timing, Window,
+    ProviderError, RemoteCalendar, RemoteEvent, RemoteKind, RemoteRecurrence, Result, SeriesLink,
+    Timing, Window,
 };
-use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeDelta, Utc};
 use serde_json::Map;
 
 /// The editable calendar's index in [`World::cals`].
@@ -298,6 +308,8 @@ pub struct World {
     pub creates_always_answered: bool,
     /// Each round is a snapshot of when it began (see the module's notes).
     pub snapshot_rounds: bool,
+    /// The other client makes recurring series and changes their instances.
+    pub series: bool,
     snapshots: Vec<Snapshot>,
     next_id: u64,
     next_etag: u64,
@@ -345,6 +357,7 @@ impl World {
             resets_between_rounds_only: false,
             creates_always_answered: false,
             snapshot_rounds: false,
+            series: false,
             snapshots: Vec::new(),
             next_id: 0,
             next_etag: 0,
@@ -411,6 +424,12 @@ impl World {
 
     /// A new event from the other client, with fresh values.
     pub fn seed_event(&mut self, ci: usize) -> RemoteEvent {
+        let ev = self.new_event();
+        self.put(ci, ev)
+    }
+
+    /// [`World::seed_event`]'s event, not stored yet.
+    fn new_event(&mut self) -> RemoteEvent {
         let n = self.fresh();
         let location = if self.rng.per_mille(500) {
             format!("room-{}", self.fresh())
@@ -423,7 +442,7 @@ impl World {
         let mut ev = plain_event(format!("R{n}"), location, slot_timing(slot, zone, minutes));
         ev.remote_id = self.new_id();
         ev.ical_uid = Some(format!("uid-{}", ev.remote_id));
-        self.put(ci, ev)
+        ev
     }
 
     /// Another client (the web UI, a phone) changes something at the provider.
@@ -434,32 +453,50 @@ impl World {
         } else {
             SHARED
         };
-        let n = self.cals[ci].events.len();
+        // Cancelled instances only hide an occurrence: nobody edits them.
+        let live: Vec<String> = self.cals[ci]
+            .events
+            .values()
+            .filter(|e| !e.cancelled)
+            .map(|e| e.remote_id.clone())
+            .collect();
+        let n = live.len();
         let roll = self.rng.below(100);
         if n == 0 || roll < 25 {
-            let ev = self.seed_event(ci);
+            let ev = if self.series && self.rng.per_mille(300) {
+                self.seed_series(ci)
+            } else {
+                self.seed_event(ci)
+            };
             self.note(|| {
                 format!(
-                    "other client creates {} {:?} in {}",
-                    ev.remote_id, ev.title, CAL_IDS[ci]
+                    "other client creates {} {:?} in {}{}",
+                    ev.remote_id,
+                    ev.title,
+                    CAL_IDS[ci],
+                    ev.recurrence
+                        .as_ref()
+                        .map(|r| format!(" ({})", r.rrule))
+                        .unwrap_or_default()
                 )
             });
         } else if roll < 45 && n > 1 {
-            let i = self.rng.below(n);
-            let id = self.cals[ci]
-                .events
-                .keys()
-                .nth(i)
-                .cloned()
-                .unwrap_or_default();
-            self.remove(ci, &id);
+            let id = live[self.rng.below(n)].clone();
+            self.erase(ci, &id);
             self.note(|| format!("other client deletes {id} in {}", CAL_IDS[ci]));
+        } else if roll >= 80 && self.series && self.change_instance(ci) {
+            // Noted there.
         } else {
-            let i = self.rng.below(n);
-            let Some(mut ev) = self.cals[ci].events.values().nth(i).cloned() else {
+            let id = &live[self.rng.below(n)];
+            let Some(mut ev) = self.cals[ci].events.get(id).cloned() else {
                 return;
             };
-            let mask = 1 + self.rng.below(7);
+            // A series keeps its times: its instances are keyed by them.
+            let mask = if ev.kind == RemoteKind::Master {
+                1 + self.rng.below(3)
+            } else {
+                1 + self.rng.below(7)
+            };
             if mask & 1 != 0 {
                 ev.title = format!("R{}", self.fresh());
             }
@@ -486,6 +523,155 @@ impl World {
                     ev.etag.as_deref().unwrap_or("")
                 )
             });
+        }
+    }
+
+    /// A new series from the other client: daily, two to five times.
+    pub fn seed_series(&mut self, ci: usize) -> RemoteEvent {
+        let mut ev = self.new_event();
+        ev.kind = RemoteKind::Master;
+        ev.recurrence = Some(RemoteRecurrence {
+            rrule: daily_rule(2 + self.rng.below(4)),
+            exdates: Vec::new(),
+            rdates: Vec::new(),
+        });
+        self.put(ci, ev)
+    }
+
+    /// The other client changes or cancels one instance of a series; false when the
+    /// calendar has no instance to change.
+    fn change_instance(&mut self, ci: usize) -> bool {
+        let masters: Vec<&RemoteEvent> = self.cals[ci]
+            .events
+            .values()
+            .filter(|e| e.kind == RemoteKind::Master)
+            .collect();
+        if masters.is_empty() {
+            return false;
+        }
+        let master = masters[self.rng.below(masters.len())].clone();
+        let starts: Vec<DateTime<Utc>> = series_starts(&master)
+            .into_iter()
+            .filter(|at| {
+                self.cals[ci]
+                    .events
+                    .get(&instance_id(&master.remote_id, *at))
+                    .is_none_or(|e| !e.cancelled)
+            })
+            .collect();
+        if starts.is_empty() {
+            return false;
+        }
+        let at = starts[self.rng.below(starts.len())];
+        let id = instance_id(&master.remote_id, at);
+        let mut ev = match self.cals[ci].events.get(&id) {
+            Some(e) => e.clone(),
+            None => plain_instance(&master, at),
+        };
+        if self.rng.per_mille(400) {
+            ev.cancelled = true;
+            self.put(ci, ev);
+            self.note(|| format!("other client cancels instance {id} in {}", CAL_IDS[ci]));
+            return true;
+        }
+        // An instance changed always gets a title of its own (titles stay unique).
+        ev.title = format!("R{}", self.fresh());
+        if self.rng.per_mille(500) {
+            ev.location = format!("room-{}", self.fresh());
+        }
+        if self.rng.per_mille(400) {
+            let zone = match &ev.timing {
+                Timing::Timed { time_zone, .. } => time_zone.clone(),
+                Timing::AllDay { .. } => "UTC".to_owned(),
+            };
+            ev.timing = slot_timing(self.fresh(), &zone, self.rng.pick(&[30, 60, 90]));
+        }
+        let ev = self.put(ci, ev);
+        self.note(|| {
+            format!(
+                "other client changes instance {} → {:?} / {:?} / {} in {}",
+                ev.remote_id,
+                ev.title,
+                ev.location,
+                timing_key(&ev.timing),
+                CAL_IDS[ci]
+            )
+        });
+        true
+    }
+
+    /// Deletes `id` as Google does: an instance of a series stays as a cancelled
+    /// exception (it hides the occurrence), a series goes with its instances. False
+    /// when there was nothing to delete.
+    fn erase(&mut self, ci: usize, id: &str) -> bool {
+        let Some(cur) = self.cals[ci].events.get(id).cloned() else {
+            return false;
+        };
+        match cur.kind {
+            RemoteKind::Exception | RemoteKind::Occurrence => {
+                if !cur.cancelled {
+                    let mut ev = cur;
+                    ev.cancelled = true;
+                    self.put(ci, ev);
+                }
+            }
+            RemoteKind::Master => {
+                let instances: Vec<String> = self.cals[ci]
+                    .events
+                    .values()
+                    .filter(|e| e.series.as_ref().is_some_and(|l| l.master_id == id))
+                    .map(|e| e.remote_id.clone())
+                    .collect();
+                for i in instances {
+                    self.remove(ci, &i);
+                }
+                self.remove(ci, id);
+            }
+            RemoteKind::Single => {
+                self.remove(ci, id);
+            }
+        }
+        true
+    }
+
+    /// The instance `id` names (`<series>_<start>`), as stored or, unchanged, as its
+    /// series makes it; `None` when no live series has it (or it is cancelled).
+    fn instance_of(&self, ci: usize, id: &str) -> Option<RemoteEvent> {
+        let c = &self.cals[ci];
+        if let Some(e) = c.events.get(id) {
+            return (!e.cancelled && e.series.is_some()).then(|| e.clone());
+        }
+        let (master_id, at) = id.rsplit_once('_')?;
+        let at = NaiveDateTime::parse_from_str(at, "%Y%m%dT%H%M%SZ")
+            .ok()?
+            .and_utc();
+        let master = c.events.get(master_id)?;
+        series_starts(master)
+            .contains(&at)
+            .then(|| plain_instance(master, at))
+    }
+
+    /// A series' update took EXDATEs: its exceptions at those starts are cancelled,
+    /// as the occurrences they changed are gone.
+    fn cancel_excluded(&mut self, ci: usize, master: &RemoteEvent) {
+        let kept = series_starts(master);
+        let gone: Vec<RemoteEvent> = self.cals[ci]
+            .events
+            .values()
+            .filter(|e| !e.cancelled)
+            .filter(|e| {
+                e.series.as_ref().is_some_and(|l| {
+                    l.master_id == master.remote_id
+                        && matches!(l.original_start, OriginalStart::Timed(at) if !kept.contains(&at))
+                })
+            })
+            .cloned()
+            .collect();
+        for mut ev in gone {
+            ev.cancelled = true;
+            let id = ev.remote_id.clone();
+            self.put(ci, ev);
+            self.note(|| format!("instance {id} cancelled with its occurrence"));
         }
     }
 
@@ -826,7 +1012,12 @@ impl World {
     }
 
     fn update(&mut self, ci: usize, ev: &RemoteEvent, etag: &str) -> Result<RemoteEvent> {
-        let Some(cur) = self.cals[ci].events.get(&ev.remote_id) else {
+        // An unchanged instance of a series is there to update too (Google), and so is
+        // a cancelled one (it stays cancelled unless the update says otherwise).
+        let Some(cur) = self
+            .instance_of(ci, &ev.remote_id)
+            .or_else(|| self.cals[ci].events.get(&ev.remote_id).cloned())
+        else {
             let mut e = ProviderError::new(ErrorKind::NotFound, "No such event.");
             e.status = Some(404);
             return Err(e);
@@ -839,14 +1030,25 @@ impl World {
         let mut new = ev.clone();
         new.ical_uid = cur.ical_uid.clone();
         new.kind = cur.kind;
+        new.series = cur.series.clone();
+        if cur.series.is_some() {
+            new.recurrence = None;
+        }
         let new = self.put(ci, new);
+        if new.kind == RemoteKind::Master {
+            self.cancel_excluded(ci, &new);
+        }
         self.note(|| {
             format!(
-                "update {} → {:?} / {:?} / {} ({})",
+                "update {} → {:?} / {:?} / {}{} ({})",
                 new.remote_id,
                 new.title,
                 new.location,
                 timing_key(&new.timing),
+                new.recurrence
+                    .as_ref()
+                    .map(|r| format!(" {} EXDATE {:?}", r.rrule, r.exdates))
+                    .unwrap_or_default(),
                 new.etag.as_deref().unwrap_or("")
             )
         });
@@ -854,7 +1056,7 @@ impl World {
     }
 
     fn delete(&mut self, ci: usize, id: &str, etag: Option<&str>) -> Result<()> {
-        let Some(cur) = self.cals[ci].events.get(id) else {
+        let Some(cur) = self.cals[ci].events.get(id).filter(|e| !e.cancelled) else {
             return Ok(()); // already gone: success
         };
         if etag.is_some() && cur.etag.as_deref() != etag {
@@ -862,7 +1064,7 @@ impl World {
             e.status = Some(412);
             return Err(e);
         }
-        self.remove(ci, id);
+        self.erase(ci, id);
         self.note(|| format!("delete {id}"));
         Ok(())
     }
@@ -879,6 +1081,123 @@ impl World {
         e.status = Some(403);
         Err(e)
     }
+}
+
+/// The rule of every series here: daily, `count` times. (The simulation's times fall
+/// in weeks without a DST change in any of [`ZONES`], so each instance is the first
+/// plus whole days.)
+pub fn daily_rule(count: usize) -> String {
+    format!("FREQ=DAILY;COUNT={count}")
+}
+
+/// The count of a [`daily_rule`] (in any order of its parts, as a store may write it).
+fn daily_count(rule: &str) -> Option<usize> {
+    let parts: Vec<&str> = rule.trim_start_matches("RRULE:").split(';').collect();
+    if !parts.contains(&"FREQ=DAILY") {
+        return None;
+    }
+    parts
+        .iter()
+        .find_map(|p| p.strip_prefix("COUNT="))
+        .and_then(|n| n.parse().ok())
+}
+
+/// Google's id of the instance of series `master_id` that starts at `at`.
+pub fn instance_id(master_id: &str, at: DateTime<Utc>) -> String {
+    format!("{master_id}_{}", at.format("%Y%m%dT%H%M%SZ"))
+}
+
+/// The starts of the instances `master`'s rule keeps (its EXDATEs left out).
+pub fn series_starts(master: &RemoteEvent) -> Vec<DateTime<Utc>> {
+    let (
+        Some(rec),
+        Timing::Timed {
+            start, time_zone, ..
+        },
+    ) = (&master.recurrence, &master.timing)
+    else {
+        return Vec::new();
+    };
+    let (Some(count), Ok(tz)) = (daily_count(&rec.rrule), parse_zone(time_zone)) else {
+        return Vec::new();
+    };
+    (0..count)
+        .map(|k| *start + TimeDelta::days(k as i64))
+        .filter(|at| {
+            let wall = format_wall_time(to_local(*at, tz));
+            !rec.exdates.iter().any(|x| x.get(..16) == wall.get(..16))
+        })
+        .collect()
+}
+
+/// The instance of `master` at `at` as the series makes it (not stored: Google
+/// answers for it with the series' etag).
+fn plain_instance(master: &RemoteEvent, at: DateTime<Utc>) -> RemoteEvent {
+    let mut ev = master.clone();
+    ev.remote_id = instance_id(&master.remote_id, at);
+    ev.kind = RemoteKind::Exception;
+    ev.series = Some(SeriesLink {
+        master_id: master.remote_id.clone(),
+        original_start: OriginalStart::Timed(at),
+    });
+    ev.recurrence = None;
+    if let Timing::Timed {
+        start,
+        end,
+        time_zone,
+    } = &master.timing
+    {
+        ev.timing = Timing::Timed {
+            start: at,
+            end: at + (*end - *start),
+            time_zone: time_zone.clone(),
+        };
+    }
+    ev
+}
+
+/// One occurrence a calendar shows: start, end (Unix seconds), title, location.
+pub type Shown = (i64, i64, String, String);
+
+/// Everything `events` show between `from` and `to`, occurrence by occurrence: single
+/// events, the instances of each series its rule keeps and no exception replaces,
+/// and the exceptions that are not cancelled. What the calendar's owner sees, to
+/// compare with this computer's view (no phantom or lost instances).
+pub fn shown(events: &BTreeMap<String, RemoteEvent>, from: i64, to: i64) -> Vec<Shown> {
+    let mut out = Vec::new();
+    let mut push = |ev: &RemoteEvent, start: DateTime<Utc>, end: DateTime<Utc>| {
+        let (s, e) = (start.timestamp(), end.timestamp());
+        if s < to && e > from {
+            out.push((s, e, ev.title.clone(), ev.location.clone()));
+        }
+    };
+    for ev in events.values() {
+        let Timing::Timed { start, end, .. } = &ev.timing else {
+            continue; // the simulation's events are timed
+        };
+        match ev.kind {
+            RemoteKind::Single => push(ev, *start, *end),
+            RemoteKind::Master => {
+                for at in series_starts(ev) {
+                    if !events.contains_key(&instance_id(&ev.remote_id, at)) {
+                        push(ev, at, at + (*end - *start));
+                    }
+                }
+            }
+            RemoteKind::Exception | RemoteKind::Occurrence => {
+                let kept = ev.series.as_ref().is_some_and(|l| {
+                    events.get(&l.master_id).is_some_and(|m| {
+                        matches!(l.original_start, OriginalStart::Timed(at) if series_starts(m).contains(&at))
+                    })
+                });
+                if kept && !ev.cancelled {
+                    push(ev, *start, *end);
+                }
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 fn current(c: &Cal, id: &str) -> Change {
@@ -984,13 +1303,15 @@ impl CalendarProvider for SimProvider {
     fn instance<'a>(
         &'a self,
         calendar: &'a RemoteCalendar,
-        _master_id: &'a str,
-        _original_start: &'a OriginalStart,
+        master_id: &'a str,
+        original_start: &'a OriginalStart,
     ) -> BoxFuture<'a, Result<Option<RemoteEvent>>> {
-        // The simulation has no series: no instance anywhere.
-        let a = self.world().call("instance", false, |_| {
-            World::cal_index(calendar)?;
-            Ok(None)
+        let a = self.world().call("instance", false, |w| {
+            let ci = World::cal_index(calendar)?;
+            Ok(match original_start {
+                OriginalStart::Timed(at) => w.instance_of(ci, &instance_id(master_id, *at)),
+                OriginalStart::AllDay(_) => None, // the simulation's series are timed
+            })
         });
         answer(a)
     }
