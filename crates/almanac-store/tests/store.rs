@@ -775,6 +775,97 @@ fn the_entries_a_page_or_a_reconcile_reads_bring_their_instances_masters() {
 }
 
 #[test]
+fn a_series_a_page_or_a_reconcile_reads_brings_its_occurrences_changed_here() {
+    // A series deleted at the provider must not take an occurrence changed here with
+    // it: a page that removes the series reads those occurrences too, and a reconcile
+    // that finds it unlisted those not pushed yet (one listed is not gone); neither
+    // reads those of another series, nor the synced ones.
+    let (_d, mut s) = open();
+    use almanac_store::EntryState::{LocallyCreated, LocallyModified, Synced};
+    let master = |remote: &str, start: &str, end: &str| {
+        let mut m = synced(
+            remote,
+            weekly(event(remote, start, end, "UTC"), "FREQ=WEEKLY;COUNT=5"),
+        );
+        m.kind = almanac_model::EventKind::Master;
+        m
+    };
+    let instance = |remote: Option<&str>, series: &str, original: &str| {
+        let mut x = synced(
+            remote.unwrap_or(""),
+            event("Moved", "2026-12-01T11:00:00", "2026-12-01T12:00:00", "UTC"),
+        );
+        x.remote_id = remote.map(String::from);
+        x.kind = almanac_model::EventKind::Exception;
+        x.series_id = Some(series.to_owned());
+        x.original_start = Some(original.into());
+        x
+    };
+    let (changed, page, reconcile) = ok(s.sync_step(now().timestamp(), |tx| {
+        let m1 = tx.write_event(
+            None,
+            &master("m1", "2026-11-23T09:00:00", "2026-11-23T10:00:00"),
+            Synced,
+            None,
+            None,
+        )?;
+        let m2 = tx.write_event(
+            None,
+            &master("m2", "2026-11-24T09:00:00", "2026-11-24T10:00:00"),
+            Synced,
+            None,
+            None,
+        )?;
+        let changed = tx.write_event(
+            None,
+            &instance(None, &m1, "2026-11-30T09:00:00"),
+            LocallyCreated,
+            None,
+            None,
+        )?;
+        tx.write_event(
+            None,
+            &instance(Some("x3"), &m1, "2026-12-14T09:00:00"),
+            LocallyModified,
+            None,
+            None,
+        )?;
+        tx.write_event(
+            None,
+            &instance(Some("x1"), &m1, "2026-12-07T09:00:00"),
+            Synced,
+            None,
+            None,
+        )?;
+        tx.write_event(
+            None,
+            &instance(Some("x2"), &m2, "2026-12-01T09:00:00"),
+            LocallyModified,
+            None,
+            None,
+        )?;
+        let page = tx.entries_for("local", &["m1"])?;
+        tx.listing_start("local")?;
+        tx.listing_add("local", ["m2", "x1", "x2", "x3"])?;
+        Ok::<_, StoreError>((changed, page, tx.unlisted_entries("local")?))
+    }));
+    let ids = |entries: Vec<almanac_store::SyncEntry>| -> Vec<String> {
+        let mut v: Vec<String> = entries
+            .into_iter()
+            .map(|e| {
+                e.remote_id
+                    .unwrap_or_else(|| format!("local {}", e.local_id))
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let changed = format!("local {changed}");
+    assert_eq!(ids(page), [changed.as_str(), "m1", "x3"]);
+    assert_eq!(ids(reconcile), [changed.as_str(), "m1"]);
+}
+
+#[test]
 fn a_full_listing_splits_a_calendar_into_what_it_showed_and_what_it_lacks() {
     // A windowed reconcile reads back only the entries a listing lacks and counts the
     // ones it showed: the two must cover the calendar, locally deleted ones aside.

@@ -127,6 +127,8 @@ pub struct LocalIndex {
     /// Entries a windowed listing showed that are not in `entries` (they count toward
     /// the guard's whole, see [`LocalIndex::with_listed`]).
     listed: usize,
+    /// Remote ids of the series with an occurrence changed here and not yet pushed.
+    changed_series: BTreeSet<String>,
 }
 
 impl LocalIndex {
@@ -138,10 +140,16 @@ impl LocalIndex {
         entries.dedup_by(|later, first| later.local_id == first.local_id);
         let mut by_local = BTreeMap::new();
         let mut by_remote = BTreeMap::new();
+        let mut changed_series = BTreeSet::new();
         for (i, e) in entries.iter().enumerate() {
             by_local.insert(e.local_id.clone(), i);
             if let Some(id) = &e.remote_id {
                 by_remote.entry(id.clone()).or_insert(i);
+            }
+            let series = e.current.as_ref().and_then(|c| c.series.as_ref());
+            if let Some(link) = series.filter(|l| e.has_local_changes() && !l.master_id.is_empty())
+            {
+                changed_series.insert(link.master_id.clone());
             }
         }
         Self {
@@ -150,6 +158,7 @@ impl LocalIndex {
             by_remote,
             total: None,
             listed: 0,
+            changed_series,
         }
     }
 
@@ -764,8 +773,14 @@ impl<'a> Planner<'a> {
             self.stats.echoes += 1; // already on record
             return;
         }
+        // A series deleted there while one of its occurrences was changed here is an
+        // edit/delete of the series: deleting it here would take that change with it.
+        let occurrence_changed = entry
+            .remote_id
+            .as_ref()
+            .is_some_and(|r| self.index.changed_series.contains(r));
         match &entry.current {
-            Some(edited) if entry.has_local_changes() => {
+            Some(edited) if entry.has_local_changes() || occurrence_changed => {
                 self.removals += 1;
                 self.settle_deletion(entry, Side::Remote, edited, None);
             }

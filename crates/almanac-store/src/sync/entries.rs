@@ -116,8 +116,9 @@ pub(crate) fn entries(conn: &rusqlite::Connection, calendar_id: &str) -> Result<
 /// The entries one page of changes can touch: those with one of `remote_ids` (the
 /// page's ids and the ids of the masters its instances point at), every create the
 /// provider has not acknowledged (a listing may show it under a new id), the series
-/// masters of those entries (an instance is read with its master), and pending deletes
-/// of those ids. Reading the whole calendar per page would make a first sync quadratic
+/// masters of those entries (an instance is read with its master), the occurrences
+/// changed here of the series among them (a series deleted there must not take such a
+/// change with it), and pending deletes of those ids. Reading the whole calendar per page would make a first sync quadratic
 /// in the calendar's size, and so would every master of it.
 pub(crate) fn entries_for(
     conn: &rusqlite::Connection,
@@ -130,11 +131,16 @@ pub(crate) fn entries_for(
             // Indexed lookups joined, not one OR: SQLite answers such an OR by visiting
             // every event of the calendar (a 10,000-event Graph calendar comes in 100
             // pages).
-            "WITH picked(id) AS (
+            "WITH listed(id) AS (
                  SELECT id FROM events WHERE calendar_id = ?1
-                     AND remote_id IN (SELECT value FROM json_each(?2))
+                     AND remote_id IN (SELECT value FROM json_each(?2))),
+             picked(id) AS (
+                 SELECT id FROM listed
                  UNION ALL
-                 SELECT id FROM events WHERE calendar_id = ?1 AND remote_id IS NULL)
+                 SELECT id FROM events WHERE calendar_id = ?1 AND remote_id IS NULL
+                 UNION ALL
+                 SELECT x.id FROM events x JOIN event_sync xs ON xs.event_id = x.id
+                 WHERE x.series_id IN (SELECT id FROM listed) AND xs.state != 'synced')
              SELECT e.id, s.state, s.base_snapshot, s.base_etag
              FROM events e JOIN event_sync s ON s.event_id = e.id
              WHERE e.id IN (
@@ -153,14 +159,21 @@ pub(crate) fn entries_for(
 
 /// The entries with a provider copy that the calendar's full listing so far
 /// (`listing_seen`) did not show: all a reconcile at its end can delete; with the
-/// series masters of those (an instance is read with its master, listed or not).
+/// series masters of those (an instance is read with its master, listed or not) and
+/// the occurrences changed here of those series (see [`entries_for`]).
 pub(crate) fn unlisted(conn: &rusqlite::Connection, calendar_id: &str) -> Result<Vec<SyncEntry>> {
     let ids = conn
         .prepare_cached(
-            "WITH picked(id) AS (
+            "WITH gone(id) AS (
                  SELECT id FROM events WHERE calendar_id = ?1 AND remote_id IS NOT NULL
                      AND remote_id NOT IN
-                         (SELECT remote_id FROM listing_seen WHERE calendar_id = ?1))
+                         (SELECT remote_id FROM listing_seen WHERE calendar_id = ?1)),
+             picked(id) AS (
+                 SELECT id FROM gone
+                 UNION ALL
+                 SELECT x.id FROM events x JOIN event_sync xs ON xs.event_id = x.id
+                 WHERE x.series_id IN (SELECT id FROM gone) AND x.remote_id IS NULL
+                     AND xs.state != 'synced')
              SELECT e.id, s.state, s.base_snapshot, s.base_etag
              FROM events e JOIN event_sync s ON s.event_id = e.id
              WHERE e.id IN (
