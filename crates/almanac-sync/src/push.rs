@@ -124,6 +124,17 @@ impl Pusher<'_> {
             Some(m) => tx.event(m)?.and_then(|r| MasterInfo::of(m, &r)),
             None => None,
         };
+        if let Some(m) = &row.series_id {
+            // Its series is in conflict (held until the user decides, I7), not at the
+            // provider yet, or to be made there again ("keep mine" on a series deleted
+            // there, its create queued behind this): the change waits for it.
+            if master.is_none()
+                || tx.open_conflict(m)?.is_some()
+                || tx.pending(m)?.is_some_and(|p| p.op == OutboxOp::Create)
+            {
+                return Ok(Ready::Skip);
+            }
+        }
         let ev = from_row(&row, master.as_ref())
             .map_err(|why| SyncError::Corrupt(format!("event {}: {why}", o.event_id)))?;
         Ok(Ready::Send(Box::new(ev), master))
