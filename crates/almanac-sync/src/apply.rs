@@ -17,6 +17,10 @@ pub(crate) struct Applied {
     pub changed: usize,
     pub conflicts: usize,
     pub skipped: usize,
+    /// A series came back here from the provider: its changed occurrences went with
+    /// its local deletion and no later round lists them, so the calendar must be
+    /// listed again (its cursor dropped).
+    pub relist: bool,
 }
 
 pub(crate) struct Ctx<'a> {
@@ -393,6 +397,7 @@ pub(crate) fn apply_op(
                 "Deleted here but changed at the provider: kept.",
             )?;
             done.changed += 1;
+            done.relist |= event.kind == RemoteKind::Master;
         }
         Op::RecreateRemote { local_id, event } => {
             let row = match to_row(event, cal, None) {

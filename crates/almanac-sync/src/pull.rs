@@ -213,6 +213,9 @@ impl Puller<'_> {
             self.applied.changed += applied.changed;
             self.applied.conflicts += applied.conflicts;
             self.applied.skipped += applied.skipped;
+            if applied.relist {
+                return Ok(()); // its cursor is dropped: the next run lists it again
+            }
             match page_cursor {
                 Cursor::More(c) => cursor = Some(c),
                 Cursor::Done(_) => return Ok(()),
@@ -343,6 +346,7 @@ impl Puller<'_> {
                 applied.changed += more.changed;
                 applied.conflicts += more.conflicts;
                 applied.skipped += more.skipped;
+                applied.relist |= more.relist;
             }
             if matches!(cursor, Cursor::Done(_)) {
                 // A round that began after these creates were sent did not show them:
@@ -355,7 +359,9 @@ impl Puller<'_> {
             }
             let stored_form = store_cursor(&cursor);
             let span = Some((window.start.timestamp(), window.end.timestamp()));
-            if stored.0.as_deref() != Some(stored_form.as_str()) || stored.1 != span {
+            if applied.relist {
+                tx.set_cursor(&cal.id, None, None)?;
+            } else if stored.0.as_deref() != Some(stored_form.as_str()) || stored.1 != span {
                 tx.set_cursor(&cal.id, Some(&stored_form), span)?;
             }
             if matches!(cursor, Cursor::Done(_)) && cal.hold.is_some() {

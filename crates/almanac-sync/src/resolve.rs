@@ -231,6 +231,9 @@ pub fn resolve_conflict(
         };
         let mut done = Applied::default();
         apply_op(tx, &ctx, op, &mut done)?;
+        if done.relist {
+            tx.set_cursor(&c.calendar_id, None, None)?;
+        }
         tx.resolve_conflict(conflict_id, resolution_name(choice))?;
         Ok(Resolved {
             conflict_id: conflict_id.to_owned(),
