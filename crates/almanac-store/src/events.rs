@@ -436,6 +436,14 @@ fn add_exdate(
         exdates.push(key.to_owned());
         exdates.sort();
     }
+    // The occurrence goes with its exception, if any: the user's deletion answers the
+    // exception's open conflicts, as deleting any event does.
+    tx.execute(
+        "UPDATE conflicts SET resolved_at = ?3, resolution = 'keep_local'
+         WHERE resolved_at IS NULL AND event_id IN
+             (SELECT id FROM events WHERE series_id = ?1 AND original_start = ?2)",
+        params![master.id, key, now],
+    )?;
     tx.execute(
         "DELETE FROM events WHERE series_id = ?1 AND original_start = ?2",
         params![master.id, key],

@@ -866,6 +866,60 @@ fn a_series_a_page_or_a_reconcile_reads_brings_its_occurrences_changed_here() {
 }
 
 #[test]
+fn deleting_an_occurrence_answers_its_exceptions_open_conflict() {
+    // The user deletes one occurrence of a series whose exception is in conflict: the
+    // deletion is their answer (as deleting any event is), not a conflict left open
+    // on an event that no longer exists.
+    let (_d, mut s) = open();
+    let master = ok(s.create_event(
+        weekly(
+            event("Standup", "2026-03-16T09:00", "2026-03-16T09:15", "UTC"),
+            "FREQ=WEEKLY;COUNT=4",
+        ),
+        Source::UserWindow,
+        now(),
+    ));
+    let mut one = master.input.clone();
+    one.title = "Standup (moved)".into();
+    one.start = "2026-03-23T10:00".into();
+    one.end = "2026-03-23T10:15".into();
+    let exc = ok(s.update_event(
+        EventChange {
+            id: master.id.clone(),
+            scope: EditScope::Occurrence,
+            original_start: Some("2026-03-23T09:00".into()),
+            input: one,
+        },
+        Source::UserWindow,
+        now(),
+    ));
+    ok(s.sync_step(now().timestamp(), |tx| {
+        tx.record_conflict(&almanac_store::NewConflict {
+            event_id: exc.id.clone(),
+            calendar_id: "local".into(),
+            kind: "edit_edit".into(),
+            base: None,
+            local: None,
+            remote: None,
+            fields: "[]".into(),
+        })
+    }));
+    assert_eq!(ok(s.conflicts(true)).len(), 1);
+    ok(s.delete_event(
+        EventTarget {
+            id: master.id,
+            scope: EditScope::Occurrence,
+            original_start: Some("2026-03-23T09:00".into()),
+        },
+        Source::UserWindow,
+        now(),
+    ));
+    let all = ok(s.conflicts(false));
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].resolution.as_deref(), Some("keep_local"));
+}
+
+#[test]
 fn a_full_listing_splits_a_calendar_into_what_it_showed_and_what_it_lacks() {
     // A windowed reconcile reads back only the entries a listing lacks and counts the
     // ones it showed: the two must cover the calendar, locally deleted ones aside.
