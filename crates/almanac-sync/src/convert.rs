@@ -37,6 +37,18 @@ impl MasterInfo {
         })
     }
 
+    /// [`MasterInfo::of`], or for a series not at the provider yet (its create still
+    /// queued) one with no remote id: its instances read with an empty series id
+    /// until it has one (nothing at the provider can match them meanwhile).
+    pub fn of_or_unsent(local_id: &str, row: &SyncedEvent) -> Self {
+        Self::of(local_id, row).unwrap_or_else(|| Self {
+            local_id: local_id.to_owned(),
+            remote_id: String::new(),
+            time_zone: row.input.time_zone.clone(),
+            all_day: row.input.all_day,
+        })
+    }
+
     /// A master the store listed by its columns (`Store::sync_masters`).
     pub fn from_key(key: MasterKey) -> Option<Self> {
         Some(Self {

@@ -85,15 +85,15 @@ pub(crate) fn load(
     let mut by_local = HashMap::new();
     for e in &entries {
         if let Some(row) = e.row.as_ref().filter(|r| r.kind == EventKind::Master) {
-            // A series not at the provider yet (its create still queued) may already
-            // have an occurrence changed here: its instances read with no series id
-            // until it has one (nothing at the provider can match them meanwhile).
-            let m = MasterInfo::of(&e.local_id, row).unwrap_or_else(|| MasterInfo {
-                local_id: e.local_id.clone(),
-                remote_id: String::new(),
-                time_zone: row.input.time_zone.clone(),
-                all_day: row.input.all_day,
-            });
+            // A series not at the provider yet may already have an occurrence changed
+            // here; one whose create this page shows (its answer lost) has its id.
+            let mut m = MasterInfo::of_or_unsent(&e.local_id, row);
+            if m.remote_id.is_empty() {
+                let key = e.outbox.as_ref().filter(|o| o.op == OutboxOp::Create);
+                if let Some(id) = key.and_then(|o| linked.get(&o.idempotency_key)) {
+                    m.remote_id.clone_from(id);
+                }
+            }
             by_local.insert(e.local_id.clone(), m);
         }
     }
@@ -222,12 +222,32 @@ mod tests {
                 row(EventKind::Exception, Some("M"), "2026-06-02T09:00"),
             ),
         ];
-        let local = load(entries, &HashMap::new()).expect("loads");
-        let x = local
-            .index
-            .by_local_id("X")
-            .and_then(|e| e.current.as_ref());
-        let link = x.and_then(|x| x.series.as_ref()).expect("an instance");
-        assert_eq!(link.master_id, "", "no series id until the series has one");
+        let series_id = |entries: Vec<SyncEntry>, linked: &HashMap<String, String>| {
+            let local = load(entries, linked).expect("loads");
+            let x = local.index.by_local_id("X").and_then(|e| e.current.clone());
+            x.and_then(|x| x.series).expect("an instance").master_id
+        };
+        assert_eq!(
+            series_id(entries.clone(), &HashMap::new()),
+            "",
+            "no series id until the series has one"
+        );
+        // The page shows the series' create (its answer was lost): the instance reads
+        // with that id, so the provider's version of the occurrence is recognised.
+        let mut entries = entries;
+        entries[0].outbox = Some(almanac_store::OutboxRow {
+            id: 1,
+            event_id: "M".into(),
+            calendar_id: "cal".into(),
+            op: OutboxOp::Create,
+            idempotency_key: "key-M".into(),
+            payload: None,
+            attempts: 1,
+            next_attempt_at: None,
+            last_error_code: None,
+            last_error_message: None,
+        });
+        let linked = HashMap::from([("key-M".to_owned(), "m-at-provider".to_owned())]);
+        assert_eq!(series_id(entries, &linked), "m-at-provider");
     }
 }

@@ -87,8 +87,9 @@ pub fn resolve_conflict(
         // The local side as it is now (the user may have edited it since).
         let mine: Option<RemoteEvent> = match tx.event(&c.event_id)? {
             Some(row) => {
+                // A series made again ("keep mine") has no remote id until it is.
                 let master = match &row.series_id {
-                    Some(m) => tx.event(m)?.and_then(|r| MasterInfo::of(m, &r)),
+                    Some(m) => tx.event(m)?.map(|r| MasterInfo::of_or_unsent(m, &r)),
                     None => None,
                 };
                 Some(from_row(&row, master.as_ref()).map_err(SyncError::Corrupt)?)
@@ -109,6 +110,9 @@ pub fn resolve_conflict(
             })
         };
         match (conflict_kind(&c.kind), &entry) {
+            // Changed on both sides — and deleted here since (with its series, say):
+            // nothing is left to settle.
+            (ConflictKind::EditEdit, _) if mine.is_none() => return mark(tx, false),
             // Deleted here, changed there — and deleted there since: nothing is left
             // to restore or delete.
             (ConflictKind::DeleteEdit, None) => return mark(tx, false),
