@@ -409,6 +409,20 @@ pub(crate) fn apply_op(
             // name the event the provider deleted).
             tx.drop_push(local_id)?;
             tx.queue_push(local_id, cal, OutboxOp::Create, None)?;
+            if event.kind == RemoteKind::Master {
+                // Its changed occurrences belong to the new series: each is sent again,
+                // as an instance of it, once it exists (not to the deleted one's).
+                for id in tx.instances_of(local_id)? {
+                    let Some(mut row) = tx.event(&id)? else {
+                        continue;
+                    };
+                    row.remote_id = None;
+                    row.etag = None;
+                    tx.write_event(Some(&id), &row, EntryState::LocallyCreated, None, None)?;
+                    tx.drop_push(&id)?;
+                    tx.queue_push(&id, cal, OutboxOp::Create, None)?;
+                }
+            }
             log(
                 tx,
                 ctx,

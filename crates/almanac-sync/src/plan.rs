@@ -406,6 +406,15 @@ pub fn plan_page(
     // copied every op planned so far).
     let kept = keep.iter().filter(|k| **k).count();
     let mut planner = Planner::new(local, policy, kept);
+    planner.series_gone = page
+        .changes
+        .iter()
+        .zip(&keep)
+        .filter_map(|(c, k)| match c {
+            Change::Removed { remote_id } if *k => Some(remote_id.clone()),
+            _ => None,
+        })
+        .collect();
     for (change, keep) in page.changes.into_iter().zip(keep) {
         if !keep {
             continue;
@@ -523,6 +532,8 @@ struct Planner<'a> {
     removals: usize,
     /// Local creates linked in this plan.
     claimed: BTreeSet<String>,
+    /// Events the page removes: a series among them takes its instances with it.
+    series_gone: BTreeSet<String>,
 }
 
 impl<'a> Planner<'a> {
@@ -534,7 +545,24 @@ impl<'a> Planner<'a> {
             stats: PlanStats::default(),
             removals: 0,
             claimed: BTreeSet::new(),
+            series_gone: BTreeSet::new(),
         }
+    }
+
+    /// A cancelled instance of a series the page removes, or whose removal waits for
+    /// the user (an edit/delete conflict): cancelled with its series, not on its own.
+    /// Merged into an occurrence changed here, it would hide that occurrence in the
+    /// series "keep mine" makes again.
+    fn cancelled_with_series(&self, remote: &RemoteEvent) -> bool {
+        let Some(link) = remote.series.as_ref().filter(|_| remote.cancelled) else {
+            return false;
+        };
+        self.series_gone.contains(&link.master_id)
+            || self
+                .index
+                .by_remote_id(&link.master_id)
+                .and_then(|m| m.open_conflict.as_ref())
+                .is_some_and(|c| c.kind == ConflictKind::EditDelete)
     }
 
     fn finish(self, guard: Option<MassDeleteGuard>, total: usize, listed_empty: bool) -> Plan {
@@ -557,6 +585,10 @@ impl<'a> Planner<'a> {
     }
 
     fn upsert(&mut self, remote: RemoteEvent) {
+        if self.cancelled_with_series(&remote) {
+            self.stats.echoes += 1; // the series' removal settles it
+            return;
+        }
         let Some(entry) = self.index.by_remote_id(&remote.remote_id) else {
             return self.new_remote(remote);
         };
@@ -642,6 +674,10 @@ impl<'a> Planner<'a> {
 
     /// An upsert no entry has the remote id of: our own create coming back, or new.
     fn new_remote(&mut self, remote: RemoteEvent) {
+        if self.occurrence_deleted_here(&remote) {
+            self.stats.echoes += 1; // the series' pending update removes it there
+            return;
+        }
         let Some(entry) = self.index.create_of(&remote, &self.claimed) else {
             self.stats.applied += 1;
             self.ops.push(Op::ApplyRemote {
@@ -669,6 +705,42 @@ impl<'a> Planner<'a> {
             base: remote,
             push: m.push,
         });
+    }
+
+    /// An exception the provider lists for an occurrence deleted here since, its
+    /// series' EXDATE not pushed yet (the change here had not been acknowledged — its
+    /// answer lost — so nothing links the two): it would come back as an event of its
+    /// own until the series' update removes it there.
+    fn occurrence_deleted_here(&self, remote: &RemoteEvent) -> bool {
+        let Some(link) = remote.series.as_ref().filter(|_| !remote.cancelled) else {
+            return false;
+        };
+        let Some(master) = self
+            .index
+            .by_remote_id(&link.master_id)
+            .filter(|m| m.has_local_changes())
+        else {
+            return false;
+        };
+        let Some(series) = master.current.as_ref() else {
+            return false;
+        };
+        let Some(rule) = &series.recurrence else {
+            return false;
+        };
+        let key = match (&link.original_start, &series.timing) {
+            (OriginalStart::Timed(at), Timing::Timed { time_zone, .. }) => {
+                let Ok(tz) = almanac_model::time::parse_zone(time_zone) else {
+                    return false;
+                };
+                almanac_model::time::format_wall_time(almanac_model::time::to_local(*at, tz))
+            }
+            (OriginalStart::AllDay(day), Timing::AllDay { .. }) => day.to_string(),
+            _ => return false,
+        };
+        // Wall times with or without seconds: compared to the minute.
+        let minute = |s: &str| s.get(..16).unwrap_or(s).to_owned();
+        rule.exdates.iter().any(|x| minute(x) == minute(&key))
     }
 
     /// For an exception changed here and one `remote` lists for the same occurrence:
@@ -747,10 +819,13 @@ impl<'a> Planner<'a> {
             ..shown
         };
         self.stats.conflicts += 1;
+        // The base stays what both changes started from (with the provider's etag for
+        // the push): a newer version of the occurrence meets the same conflict again,
+        // not a "disjoint" change that would settle it behind the user's back.
         self.ops.push(Op::LinkCreated {
             local_id: entry.local_id.clone(),
             event: shown,
-            base: remote.clone(),
+            base: base.clone(),
             push: true,
         });
         self.ops.push(Op::RecordConflict {

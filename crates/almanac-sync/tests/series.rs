@@ -315,3 +315,66 @@ fn a_series_restored_from_the_provider_comes_back_with_its_changed_occurrences()
     let s = h.run();
     assert_eq!((s.pulled, s.pushed, s.conflicts), (0, 0, 0), "{s:?}");
 }
+
+#[test]
+fn keep_mine_on_a_deleted_series_and_on_its_changed_occurrence_keeps_both() {
+    let h = Harness::new();
+    let master_remote = h.seed_series();
+    // The phone changes the second occurrence; this computer then changes it again.
+    let second = h.first + TimeDelta::days(1);
+    let instance = format!("{master_remote}_{}", second.format("%Y%m%dT%H%M%SZ"));
+    h.cloud
+        .state
+        .google_edit_event(
+            EMAIL,
+            "primary",
+            &instance,
+            &json!({"summary": CHANGED_THERE}),
+        )
+        .expect("change the occurrence there");
+    h.run();
+    let occurrence = h.here(CHANGED_THERE);
+    assert_eq!(occurrence.len(), 1, "{occurrence:?}");
+    {
+        let mut store = h.store.lock().expect("store");
+        let mut input = store.get_event(&occurrence[0]).expect("occurrence").input;
+        input.title = CHANGED_HERE.into();
+        store
+            .update_event(
+                EventChange {
+                    id: occurrence[0].clone(),
+                    scope: EditScope::Occurrence,
+                    original_start: None,
+                    input,
+                },
+                Source::Cli,
+                Utc::now(),
+            )
+            .expect("change it here");
+    }
+    h.cloud
+        .state
+        .google_delete_event(EMAIL, "primary", &master_remote)
+        .expect("delete the series there");
+    let s = h.run();
+    assert!(s.conflicts >= 1, "{s:?}");
+    // Keep mine on the series, then on its occurrence if that is in conflict too (the
+    // series has no provider id between the two).
+    let open = h
+        .store
+        .lock()
+        .expect("store")
+        .conflicts(true)
+        .expect("conflicts");
+    let series = h.here(SERIES);
+    let (first, then): (Vec<_>, Vec<_>) = open.iter().partition(|c| series.contains(&c.event_id));
+    for c in first.iter().chain(then.iter()) {
+        resolve_conflict(&h.store, &c.id, &Choice::KeepMine, Utc::now()).expect("keep mine");
+    }
+    for _ in 0..3 {
+        h.run();
+    }
+    assert_eq!((h.there(SERIES), h.there(CHANGED_HERE)), (1, 1));
+    let s = h.run();
+    assert_eq!((s.pulled, s.pushed, s.conflicts), (0, 0, 0), "{s:?}");
+}

@@ -143,6 +143,15 @@ impl SyncTx<'_, '_> {
             .optional()?)
     }
 
+    /// The local ids of series `master`'s exceptions (cancelled ones included).
+    pub fn instances_of(&self, master: &str) -> Result<Vec<String>> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT id FROM events WHERE series_id = ?1 ORDER BY id")?;
+        let rows = stmt.query_map(params![master], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Writes row `local_id` (a new row when `None`, or when the id has no row — a
     /// restored deletion) and its sync state; returns its id. `base: None` with state
     /// `synced` makes the row its own base (see `base`). Sync's writes are tagged

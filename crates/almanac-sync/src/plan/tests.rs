@@ -1373,7 +1373,11 @@ fn an_occurrence_changed_on_both_sides_is_linked_and_merged() {
         Policy::Ask,
         None,
     );
-    let [Op::LinkCreated { event, .. }, Op::RecordConflict {
+    let [Op::LinkCreated {
+        event,
+        base: linked,
+        ..
+    }, Op::RecordConflict {
         local_id,
         kind,
         fields,
@@ -1383,6 +1387,12 @@ fn an_occurrence_changed_on_both_sides_is_linked_and_merged() {
     else {
         panic!("link and conflict: {:?}", plan.ops);
     };
+    // The stored base stays what both changes started from (a newer version of the
+    // occurrence must meet the same conflict, not settle it), with the provider's etag.
+    assert_eq!(
+        (linked.title.as_str(), linked.etag.as_deref()),
+        ("Review", Some("e7"))
+    );
     assert_eq!((event.title.as_str(), local_id.as_str()), ("Mine", "X"));
     assert_eq!(*kind, ConflictKind::EditEdit);
     assert_eq!(fields.len(), 1);
@@ -1401,4 +1411,38 @@ fn an_occurrence_changed_on_both_sides_is_linked_and_merged() {
         panic!("link: {:?}", plan.ops);
     };
     assert_eq!((event.title.as_str(), *push), ("Mine", true));
+}
+
+#[test]
+fn an_occurrence_deleted_here_does_not_come_back_before_its_series_is_pushed() {
+    // The 10th's occurrence of "m" was deleted here (an EXDATE, the series' update
+    // still queued) after a change of it whose answer was lost: the provider's
+    // exception of it is not a new event.
+    let deleted = |e: &mut RemoteEvent| {
+        e.kind = RemoteKind::Master;
+        e.recurrence = Some(RemoteRecurrence {
+            rrule: "FREQ=DAILY;COUNT=3".into(),
+            exdates: vec!["2026-03-10T09:00:00".into()],
+            rdates: vec![],
+        });
+    };
+    let index = LocalIndex::new(vec![modified("M", "m", deleted)]);
+    let plan = plan_page(
+        &index,
+        page(vec![listed_occurrence(title_mine)]),
+        Policy::Ask,
+        None,
+    );
+    assert_eq!(plan.ops, vec![], "{:?}", plan.ops);
+
+    // With the series pushed (nothing queued), the provider's exception is applied.
+    let mut synced_series = synced("M", "m");
+    synced_series.current = synced_series.current.map(|c| edited(c, deleted));
+    let plan = plan_page(
+        &LocalIndex::new(vec![synced_series]),
+        page(vec![listed_occurrence(title_mine)]),
+        Policy::Ask,
+        None,
+    );
+    assert_eq!(plan.ops.len(), 1, "{:?}", plan.ops);
 }
