@@ -707,20 +707,22 @@ fn sync_writes_widen_how_far_range_queries_look_back_whatever_their_order() {
     );
 }
 
+/// A weekly series (five times) as synced from the provider under `remote`.
+fn master(remote: &str, start: &str, end: &str) -> almanac_store::SyncedEvent {
+    let mut m = synced(
+        remote,
+        weekly(event(remote, start, end, "UTC"), "FREQ=WEEKLY;COUNT=5"),
+    );
+    m.kind = almanac_model::EventKind::Master;
+    m
+}
+
 #[test]
 fn the_entries_a_page_or_a_reconcile_reads_bring_their_instances_masters() {
     // An instance is read with its series' master: a page holding only the instance,
     // or a listing that showed the master but not the instance, must still bring the
     // master, and no other master of the calendar.
     let (_d, mut s) = open();
-    let master = |remote: &str, start: &str, end: &str| {
-        let mut m = synced(
-            remote,
-            weekly(event(remote, start, end, "UTC"), "FREQ=WEEKLY;COUNT=5"),
-        );
-        m.kind = almanac_model::EventKind::Master;
-        m
-    };
     let ids = |entries: Vec<almanac_store::SyncEntry>| -> Vec<String> {
         let mut v: Vec<String> = entries.into_iter().filter_map(|e| e.remote_id).collect();
         v.sort();
@@ -782,14 +784,6 @@ fn a_series_a_page_or_a_reconcile_reads_brings_its_occurrences_changed_here() {
     // reads those of another series, nor the synced ones.
     let (_d, mut s) = open();
     use almanac_store::EntryState::{LocallyCreated, LocallyModified, Synced};
-    let master = |remote: &str, start: &str, end: &str| {
-        let mut m = synced(
-            remote,
-            weekly(event(remote, start, end, "UTC"), "FREQ=WEEKLY;COUNT=5"),
-        );
-        m.kind = almanac_model::EventKind::Master;
-        m
-    };
     let instance = |remote: Option<&str>, series: &str, original: &str| {
         let mut x = synced(
             remote.unwrap_or(""),

@@ -87,6 +87,25 @@ impl Harness {
         made["id"].as_str().expect("an id").to_owned()
     }
 
+    /// [`Harness::seed_series`], then the phone changes its second occurrence (an
+    /// exception at the provider) and a run brings both here; the series' id.
+    fn seed_series_changed_there(&self) -> String {
+        let master_remote = self.seed_series();
+        let second = self.first + TimeDelta::days(1);
+        let instance = format!("{master_remote}_{}", second.format("%Y%m%dT%H%M%SZ"));
+        self.cloud
+            .state
+            .google_edit_event(
+                EMAIL,
+                "primary",
+                &instance,
+                &json!({"summary": CHANGED_THERE}),
+            )
+            .expect("change the occurrence there");
+        self.run();
+        master_remote
+    }
+
     fn run(&self) -> RunSummary {
         let s = self
             .rt
@@ -258,20 +277,7 @@ fn a_series_deleted_there_does_not_take_an_occurrence_changed_here_with_it() {
 #[test]
 fn a_series_restored_from_the_provider_comes_back_with_its_changed_occurrences() {
     let h = Harness::new();
-    let master_remote = h.seed_series();
-    // The phone changes the second occurrence: an exception at the provider.
-    let second = h.first + TimeDelta::days(1);
-    let instance = format!("{master_remote}_{}", second.format("%Y%m%dT%H%M%SZ"));
-    h.cloud
-        .state
-        .google_edit_event(
-            EMAIL,
-            "primary",
-            &instance,
-            &json!({"summary": CHANGED_THERE}),
-        )
-        .expect("change the occurrence there");
-    h.run();
+    let master_remote = h.seed_series_changed_there();
     assert_eq!(h.here(CHANGED_THERE).len(), 1);
     // Deleted here (its changed occurrence with it), changed there meanwhile.
     let master = h.here(SERIES);
@@ -319,20 +325,8 @@ fn a_series_restored_from_the_provider_comes_back_with_its_changed_occurrences()
 #[test]
 fn keep_mine_on_a_deleted_series_and_on_its_changed_occurrence_keeps_both() {
     let h = Harness::new();
-    let master_remote = h.seed_series();
     // The phone changes the second occurrence; this computer then changes it again.
-    let second = h.first + TimeDelta::days(1);
-    let instance = format!("{master_remote}_{}", second.format("%Y%m%dT%H%M%SZ"));
-    h.cloud
-        .state
-        .google_edit_event(
-            EMAIL,
-            "primary",
-            &instance,
-            &json!({"summary": CHANGED_THERE}),
-        )
-        .expect("change the occurrence there");
-    h.run();
+    let master_remote = h.seed_series_changed_there();
     let occurrence = h.here(CHANGED_THERE);
     assert_eq!(occurrence.len(), 1, "{occurrence:?}");
     {
