@@ -49,6 +49,21 @@ impl MasterInfo {
         })
     }
 
+    /// A series as the provider (or this computer, in the provider's terms) has it;
+    /// `local_id` empty when unknown.
+    pub fn of_remote(local_id: &str, ev: &RemoteEvent) -> Self {
+        let (time_zone, all_day) = match &ev.timing {
+            Timing::Timed { time_zone, .. } => (time_zone.clone(), false),
+            Timing::AllDay { .. } => ("UTC".to_owned(), true),
+        };
+        Self {
+            local_id: local_id.to_owned(),
+            remote_id: ev.remote_id.clone(),
+            time_zone,
+            all_day,
+        }
+    }
+
     /// A master the store listed by its columns (`Store::sync_masters`).
     pub fn from_key(key: MasterKey) -> Option<Self> {
         Some(Self {

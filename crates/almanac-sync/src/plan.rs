@@ -728,19 +728,10 @@ impl<'a> Planner<'a> {
         let Some(rule) = &series.recurrence else {
             return false;
         };
-        let key = match (&link.original_start, &series.timing) {
-            (OriginalStart::Timed(at), Timing::Timed { time_zone, .. }) => {
-                let Ok(tz) = almanac_model::time::parse_zone(time_zone) else {
-                    return false;
-                };
-                almanac_model::time::format_wall_time(almanac_model::time::to_local(*at, tz))
-            }
-            (OriginalStart::AllDay(day), Timing::AllDay { .. }) => day.to_string(),
-            _ => return false,
-        };
-        // Wall times with or without seconds: compared to the minute.
-        let minute = |s: &str| s.get(..16).unwrap_or(s).to_owned();
-        rule.exdates.iter().any(|x| minute(x) == minute(&key))
+        let info = crate::convert::MasterInfo::of_remote(&master.local_id, series);
+        rule.exdates.iter().any(|x| {
+            crate::convert::original_start_of(x, &info).is_ok_and(|o| o == link.original_start)
+        })
     }
 
     /// For an exception changed here and one `remote` lists for the same occurrence:

@@ -466,9 +466,8 @@ impl Puller<'_> {
                     match normalise_owned(*ev, &self.cal.id, master.as_ref()) {
                         Ok(n) => {
                             if n.kind == RemoteKind::Master {
-                                if let Some(info) = master_info(&n) {
-                                    masters_now.insert(info.remote_id.clone(), info);
-                                }
+                                let info = MasterInfo::of_remote("", &n);
+                                masters_now.insert(info.remote_id.clone(), info);
                             }
                             changes.push(Change::Upsert(Box::new(n)));
                         }
@@ -535,19 +534,6 @@ fn masters_first(listed: Vec<Change>) -> (Vec<Change>, Vec<Change>) {
         }
     }
     (first, rest)
-}
-
-fn master_info(m: &RemoteEvent) -> Option<MasterInfo> {
-    let (time_zone, all_day) = match &m.timing {
-        almanac_provider::Timing::Timed { time_zone, .. } => (time_zone.clone(), false),
-        almanac_provider::Timing::AllDay { .. } => ("UTC".to_owned(), true),
-    };
-    Some(MasterInfo {
-        local_id: String::new(),
-        remote_id: m.remote_id.clone(),
-        time_zone,
-        all_day,
-    })
 }
 
 fn hold_of(trip: crate::plan::GuardTrip) -> CalendarHold {

@@ -359,15 +359,7 @@ impl Pusher<'_> {
             .and_then(|b| b.recurrence)
             .map(|r| r.exdates)
             .unwrap_or_default();
-        let info = MasterInfo {
-            local_id: o.event_id.clone(),
-            remote_id: ev.remote_id.clone(),
-            time_zone: match &ev.timing {
-                Timing::Timed { time_zone, .. } => time_zone.clone(),
-                Timing::AllDay { .. } => "UTC".into(),
-            },
-            all_day: matches!(ev.timing, Timing::AllDay { .. }),
-        };
+        let info = MasterInfo::of_remote(&o.event_id, ev);
         for key in rec.exdates.iter().filter(|d| !known.contains(d)) {
             let Ok(original) = crate::convert::original_start_of(key, &info) else {
                 continue;
