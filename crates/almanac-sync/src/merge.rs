@@ -273,11 +273,13 @@ fn merge_with(
 ) -> Merge {
     let mut merged = remote.clone();
     let mut conflicts = Vec::new();
+    let cancelled_over_edit = cancelled_over_edit(base, local, remote);
     for field in fields(&[base, local, remote]) {
-        if field.same(local, base) || field.same(local, remote) {
+        let forced = field == Field::Cancelled && cancelled_over_edit;
+        if !forced && (field.same(local, base) || field.same(local, remote)) {
             continue; // remote's value, already in `merged`
         }
-        if field.same(remote, base) {
+        if !forced && field.same(remote, base) {
             field.copy(local, &mut merged);
             continue;
         }
@@ -322,6 +324,20 @@ fn merge_with(
         merged,
         conflicts,
     }
+}
+
+/// An occurrence cancelled on one side and edited on the other: merged, the edit would
+/// vanish with the occurrence, so `cancelled` counts as changed on both sides (the user
+/// keeps the edit or the cancellation, as with a deletion against an edit).
+fn cancelled_over_edit(base: &RemoteEvent, local: &RemoteEvent, remote: &RemoteEvent) -> bool {
+    let cancels = |side: &RemoteEvent| side.cancelled && !base.cancelled;
+    let edits = |side: &RemoteEvent| {
+        !side.cancelled
+            && Field::MODELLED
+                .iter()
+                .any(|f| *f != Field::Cancelled && !f.same(side, base))
+    };
+    (cancels(remote) && edits(local)) || (cancels(local) && edits(remote))
 }
 
 /// The modelled fields, then every `extra` key any of `events` has.

@@ -198,6 +198,15 @@ cases! {
         }, [], push true, apply true;
     instance_cancelled_remotely_is_applied:
         keep, |e| e.cancelled = true => |e| e.cancelled = true, [], push false, apply true;
+    occurrence_edited_here_and_cancelled_there_conflicts:
+        |e| e.title = "Mine".into(), |e| e.cancelled = true
+        => |e| { e.title = "Mine".into(); e.cancelled = true; }, [Field::Cancelled], push true, apply true;
+    occurrence_cancelled_here_and_edited_there_conflicts:
+        |e| e.cancelled = true, |e| e.location = "Room 2".into()
+        => |e| e.location = "Room 2".into(), [Field::Cancelled], push false, apply true;
+    occurrence_cancelled_on_both_sides_with_an_edit_there_is_cancelled:
+        |e| e.cancelled = true, |e| { e.cancelled = true; e.title = "Theirs".into(); }
+        => |e| { e.cancelled = true; e.title = "Theirs".into(); }, [], push false, apply true;
     extra_key_added_remotely_is_kept:
         |e| e.title = "Mine".into(), |e| { e.extra.insert("isDraft".into(), json!(false)); }
         => |e| { e.title = "Mine".into(); e.extra.insert("isDraft".into(), json!(false)); },
