@@ -409,3 +409,36 @@ pub(crate) fn original_start_of(key: &str, m: &MasterInfo) -> Result<OriginalSta
     let wall = parse_wall_time(key).ok_or_else(|| format!("\"{key}\" is not a wall time"))?;
     Ok(OriginalStart::Timed(to_instant(wall, tz)))
 }
+
+/// The occurrence of series `master` at `original`, as the series makes it: its
+/// fields, at that start for the series' duration. Identity, `extra` and the series
+/// link are the master's; callers set the ones they compare or send. `None` when the
+/// start is not of the series' kind (a date for a timed series, or the reverse).
+pub(crate) fn occurrence_of(master: &RemoteEvent, original: &OriginalStart) -> Option<RemoteEvent> {
+    let timing = match (&master.timing, original) {
+        (
+            Timing::Timed {
+                start,
+                end,
+                time_zone,
+            },
+            OriginalStart::Timed(at),
+        ) => Timing::Timed {
+            start: *at,
+            end: *at + (*end - *start),
+            time_zone: time_zone.clone(),
+        },
+        (Timing::AllDay { start, end }, OriginalStart::AllDay(day)) => Timing::AllDay {
+            start: *day,
+            end: day.checked_add_signed(*end - *start)?,
+        },
+        _ => return None,
+    };
+    Some(RemoteEvent {
+        timing,
+        recurrence: None,
+        cancelled: false,
+        kind: RemoteKind::Exception,
+        ..master.clone()
+    })
+}

@@ -50,9 +50,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use almanac_provider::{
-    Change, ChangePage, OriginalStart, RemoteEvent, RemoteKind, Timing, Window,
-};
+use almanac_provider::{Change, ChangePage, RemoteEvent, RemoteKind, Timing, Window};
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
 use serde_json::Value;
 
@@ -735,37 +733,19 @@ impl<'a> Planner<'a> {
     }
 
     /// For an exception changed here and one `remote` lists for the same occurrence:
-    /// that occurrence as its series (as this computer has it) makes it, the version
-    /// both changes started from. `None` for anything else.
+    /// that occurrence as its series (as the provider last had it) makes it, the
+    /// version both changes started from. `None` for anything else.
     fn occurrence_base(&self, local: &RemoteEvent, remote: &RemoteEvent) -> Option<RemoteEvent> {
         let link = local
             .series
             .as_ref()
             .filter(|_| local.kind == RemoteKind::Exception)?;
-        let master = self.index.by_remote_id(&link.master_id)?.current.as_ref()?;
-        let timing = match (&master.timing, &link.original_start) {
-            (
-                Timing::Timed {
-                    start,
-                    end,
-                    time_zone,
-                },
-                OriginalStart::Timed(at),
-            ) => Timing::Timed {
-                start: *at,
-                end: *at + (*end - *start),
-                time_zone: time_zone.clone(),
-            },
-            (Timing::AllDay { start, end }, OriginalStart::AllDay(day)) => Timing::AllDay {
-                start: *day,
-                end: day.checked_add_signed(*end - *start)?,
-            },
-            _ => return None,
-        };
+        // As the provider last had the series: a change to it here is not yet part
+        // of the provider's occurrence.
+        let series = self.index.by_remote_id(&link.master_id)?;
+        let master = series.base.as_ref().or(series.current.as_ref())?;
+        let derived = crate::convert::occurrence_of(master, &link.original_start)?;
         Some(RemoteEvent {
-            timing,
-            recurrence: None,
-            cancelled: false,
             // Identity from the provider's version; fields this computer cannot edit
             // as it has them (changed by neither side here).
             remote_id: remote.remote_id.clone(),
@@ -774,7 +754,7 @@ impl<'a> Planner<'a> {
             kind: remote.kind,
             series: remote.series.clone(),
             extra: local.extra.clone(),
-            ..master.clone()
+            ..derived
         })
     }
 

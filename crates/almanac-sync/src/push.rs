@@ -17,7 +17,7 @@ use almanac_provider::{
 use almanac_store::{EntryState, OutboxOp, OutboxRow, Store, SyncCalendar, SyncTx};
 
 use crate::apply::{apply, Ctx};
-use crate::convert::{from_row, normalise, to_row, MasterInfo};
+use crate::convert::{from_row, normalise, occurrence_of, to_row, MasterInfo};
 use crate::error::SyncError;
 use crate::local::{base_of, load, snapshot};
 use crate::merge::changed_fields;
@@ -161,24 +161,7 @@ impl Pusher<'_> {
                 .map(|()| None),
             Ready::Send(ev, master) => {
                 if o.op == OutboxOp::Create && ev.kind == almanac_provider::RemoteKind::Exception {
-                    // One occurrence of a series that lives at the provider, changed
-                    // here: it is that instance, updated (not a new event).
-                    let sent = self.send_instance(ev).await;
-                    match sent {
-                        Ok(Some(answer)) => {
-                            self.acknowledge(o, &answer, ev, master.as_ref())?;
-                            out.sent += 1;
-                            return Ok(Outcome::Done);
-                        }
-                        Ok(None) => {
-                            return self.refuse(o, out, &ProviderError::new(
-                                ErrorKind::NotFound,
-                                "The provider's series has no occurrence at this time any more; the change stays on this computer.",
-                            ))
-                        }
-                        Err(e) if passing(&e) => return self.retry_later(o, e),
-                        Err(e) => return self.refuse(o, out, &e),
-                    }
+                    return self.send_occurrence(o, ev, master.as_ref(), out).await;
                 }
                 if o.op == OutboxOp::Update && ev.kind == almanac_provider::RemoteKind::Master {
                     let mut removed = Vec::new();
@@ -312,25 +295,129 @@ impl Pusher<'_> {
         Err(e.into())
     }
 
-    /// Sends a changed occurrence as an update of the provider's instance.
-    async fn send_instance(&self, ev: &RemoteEvent) -> Result<Option<RemoteEvent>, ProviderError> {
-        let Some(link) = &ev.series else {
-            return Ok(None);
+    /// One occurrence of a series that lives at the provider, changed here: it is that
+    /// instance, updated with its etag (not a new event) — when the provider's instance
+    /// is still the occurrence this change started from. Changed there since our pull,
+    /// it is linked to ours as a pull links one and merged three-way, and the merge goes
+    /// out on the next pass: another client's change is merged or met as a conflict,
+    /// never overwritten. Changed by its series, it waits for the next pull to bring
+    /// the series.
+    async fn send_occurrence(
+        &self,
+        o: &OutboxRow,
+        ev: &RemoteEvent,
+        master: Option<&MasterInfo>,
+        out: &mut Pushed,
+    ) -> Result<Outcome, SyncError> {
+        let found = match &ev.series {
+            Some(link) => {
+                self.provider
+                    .instance(self.remote, &link.master_id, &link.original_start)
+                    .await
+            }
+            None => Ok(None),
         };
-        let Some(instance) = self
-            .provider
-            .instance(self.remote, &link.master_id, &link.original_start)
-            .await?
-        else {
-            return Ok(None);
+        let instance = match found {
+            Ok(Some(instance)) => instance,
+            Ok(None) => {
+                return self.refuse(o, out, &ProviderError::new(
+                    ErrorKind::NotFound,
+                    "The provider's series has no occurrence at this time any more; the change stays on this computer.",
+                ))
+            }
+            Err(e) if passing(&e) => return self.retry_later(o, e),
+            Err(e) => return self.refuse(o, out, &e),
         };
-        let mut update = ev.clone();
-        update.remote_id = instance.remote_id.clone();
+        let seen = match self.instance_seen(&instance, ev, master).await {
+            Ok(seen) => seen,
+            Err(e) if passing(&e) => return self.retry_later(o, e),
+            Err(e) => return self.refuse(o, out, &e),
+        };
+        match seen {
+            Seen::AsKnown => {}
+            Seen::SeriesChanged => return Ok(Outcome::Done),
+            Seen::ChangedThere => {
+                // An exception of ours from here on, whatever the provider calls it,
+                // for the same occurrence as ours: the planner links the two.
+                let instance = RemoteEvent {
+                    kind: almanac_provider::RemoteKind::Exception,
+                    series: ev.series.clone(),
+                    ..instance
+                };
+                let id = instance.remote_id.clone();
+                out.conflicts += self.remerge_with(&id, Some(instance))?;
+                return Ok(Outcome::Remerged);
+            }
+        }
+        let update = RemoteEvent {
+            remote_id: instance.remote_id.clone(),
+            ..ev.clone()
+        };
         let etag = instance.etag.clone().unwrap_or_default();
-        self.provider
-            .update(self.remote, &update, &etag)
-            .await
-            .map(Some)
+        match self.provider.update(self.remote, &update, &etag).await {
+            Ok(answer) => {
+                self.acknowledge(o, &answer, ev, master)?;
+                out.sent += 1;
+                Ok(Outcome::Done)
+            }
+            // Changed there between our read and our write.
+            Err(e) if e.kind == ErrorKind::PreconditionFailed => {
+                out.conflicts += self.remerge(&instance.remote_id).await?;
+                Ok(Outcome::Remerged)
+            }
+            Err(e) if passing(&e) => self.retry_later(o, e),
+            Err(e) => self.refuse(o, out, &e),
+        }
+    }
+
+    /// How the provider's `instance` of the occurrence `ev` changes compares with that
+    /// occurrence as the series made it when this computer last synced the series.
+    async fn instance_seen(
+        &self,
+        instance: &RemoteEvent,
+        ev: &RemoteEvent,
+        master: Option<&MasterInfo>,
+    ) -> Result<Seen, ProviderError> {
+        let (Some(link), Some(master)) = (&ev.series, master) else {
+            return Ok(Seen::AsKnown);
+        };
+        let series = lock(self.store)
+            .sync_step(self.now(), |tx| {
+                let Some(row) = tx.event(&master.local_id)? else {
+                    return Ok::<_, SyncError>(None);
+                };
+                let Some(s) = tx.entry_sync(&master.local_id)? else {
+                    return Ok(None);
+                };
+                let current = from_row(&row, None).ok();
+                Ok(base_of(
+                    s.base.as_deref(),
+                    s.state,
+                    current.as_ref(),
+                    |_| None,
+                ))
+            })
+            .ok()
+            .flatten();
+        let known = series.and_then(|m| occurrence_of(&m, &link.original_start));
+        let Some(known) = known else {
+            return Ok(Seen::AsKnown); // nothing to compare with: as before
+        };
+        let Ok(there) = normalise(instance, &self.cal.id, Some(master)) else {
+            return Ok(Seen::AsKnown);
+        };
+        if same_to_the_user(&known, &there) {
+            return Ok(Seen::AsKnown);
+        }
+        // Which changed: the occurrence, or the series (a pull brings that)?
+        let series_now = self.provider.event(self.remote, &link.master_id).await?;
+        let now = series_now
+            .and_then(|m| normalise(&m, &self.cal.id, None).ok())
+            .and_then(|m| occurrence_of(&m, &link.original_start));
+        Ok(match now {
+            Some(now) if same_to_the_user(&known, &now) => Seen::ChangedThere,
+            _ => Seen::SeriesChanged,
+        })
     }
 
     /// Where the provider keeps no EXDATEs in its rule (Graph), occurrences removed
@@ -427,14 +514,7 @@ impl Pusher<'_> {
                 .map_err(|why| SyncError::Corrupt(format!("event {}: {why}", o.event_id)))?;
             // The provider has what was sent (a replayed create can answer with an
             // earlier version instead: then ours must go out again) …
-            // (The body by its text: a provider renders plain text as HTML.)
-            // (The times by their instants: Graph can name the second pass of a DST fold
-            // only in UTC, and answers with that zone.)
-            let took_it = !changed_fields(&base, sent).iter().any(|f| match f {
-                crate::merge::Field::Body => base.body_text.trim() != sent.body_text.trim(),
-                crate::merge::Field::Timing => !same_instants(&base.timing, &sent.timing),
-                f => user_field(f),
-            });
+            let took_it = same_to_the_user(&base, sent);
             // … and nothing changed here while the request was out.
             let unchanged = took_it && changed_fields(&current, sent).is_empty();
             let mut kept = if unchanged {
@@ -494,6 +574,16 @@ impl Pusher<'_> {
     /// The provider's version changed under a push: fetch it and merge it like a page.
     async fn remerge(&self, remote_id: &str) -> Result<usize, SyncError> {
         let current = self.provider.event(self.remote, remote_id).await?;
+        self.remerge_with(remote_id, current)
+    }
+
+    /// Merges `current`, the provider's version of `remote_id` (`None`: gone), like
+    /// a page.
+    fn remerge_with(
+        &self,
+        remote_id: &str,
+        current: Option<RemoteEvent>,
+    ) -> Result<usize, SyncError> {
         let now = self.now();
         let policy = policy_of(&self.cal.conflict_policy);
         let master = match &current {
@@ -522,9 +612,16 @@ impl Pusher<'_> {
             full_listing: false,
             restarted: false,
         };
+        let exists = !matches!(page.changes[0], Change::Removed { .. });
         lock(self.store).sync_step(now, |tx| -> Result<usize, SyncError> {
             // Newer than what the rest of a round under way can show of it.
             tx.round_written_add(&self.cal.id, remote_id)?;
+            if exists {
+                // Seen now, so a full listing under way does not take it for gone
+                // (an occurrence's instance becomes an event of its own only when
+                // our change lands, after the listing began).
+                tx.listing_add(&self.cal.id, [remote_id])?;
+            }
             let local = load(tx.entries(&self.cal.id)?, &HashMap::new())?;
             let plan = plan_page(&local.index, page, policy, None);
             let ctx = Ctx {
@@ -540,6 +637,28 @@ impl Pusher<'_> {
 enum Outcome {
     Done,
     Remerged,
+}
+
+/// The provider's instance of an occurrence changed here, against that occurrence as
+/// this computer last synced its series.
+enum Seen {
+    /// Unchanged: ours goes out as an update of it.
+    AsKnown,
+    /// Changed there, its series as known: merged with ours first.
+    ChangedThere,
+    /// Its series changed there (or is gone): ours waits for the pull to bring that.
+    SeriesChanged,
+}
+
+/// Whether `a` and `b` differ in nothing a user edits. The body by its text: a
+/// provider renders plain text as HTML. The times by their instants: Graph can name
+/// the second pass of a DST fold only in UTC, and answers with that zone.
+fn same_to_the_user(a: &RemoteEvent, b: &RemoteEvent) -> bool {
+    !changed_fields(a, b).iter().any(|f| match f {
+        crate::merge::Field::Body => a.body_text.trim() != b.body_text.trim(),
+        crate::merge::Field::Timing => !same_instants(&a.timing, &b.timing),
+        f => user_field(f),
+    })
 }
 
 /// Whether two timings are the same span of time, whatever zone names them.

@@ -11,7 +11,9 @@ use std::sync::Mutex;
 use almanac_model::{
     EditScope, EventChange, EventInput, Importance, Provider, RecurrenceInput, ShowAs,
 };
-use almanac_provider::CalendarProvider;
+use almanac_provider::{
+    BoxFuture, CalendarProvider, ChangePage, OriginalStart, RemoteCalendar, RemoteEvent, Window,
+};
 use almanac_store::{SignedIn, Source, Store};
 use almanac_sync::{resolve_conflict, sync_account, Choice, RunSummary, SyncOptions};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -107,11 +109,15 @@ impl Harness {
     }
 
     fn run(&self) -> RunSummary {
+        self.run_with(&*self.google)
+    }
+
+    fn run_with(&self, provider: &dyn CalendarProvider) -> RunSummary {
         let s = self
             .rt
             .block_on(sync_account(
                 &self.store,
-                &*self.google,
+                provider,
                 &self.account,
                 &SyncOptions::default(),
                 &Utc::now,
@@ -175,6 +181,39 @@ impl Harness {
             .expect("change the occurrence here");
     }
 
+    /// The provider's id of the series' second occurrence.
+    fn second_id(&self, master_remote: &str) -> String {
+        let second = self.first + TimeDelta::days(1);
+        format!("{master_remote}_{}", second.format("%Y%m%dT%H%M%SZ"))
+    }
+
+    /// The series' second occurrence at the provider, as a JSON event.
+    fn second_there(&self, master_remote: &str) -> serde_json::Value {
+        let id = self.second_id(master_remote);
+        self.cloud
+            .state
+            .google_events(EMAIL, "primary")
+            .expect("events")
+            .into_iter()
+            .find(|e| e["id"] == id.as_str())
+            .expect("the second occurrence is an exception there")
+    }
+
+    /// The Google provider, with the phone merge-patching event `id` (a series or an
+    /// occurrence) by `patch` just before this computer first asks for an instance:
+    /// after the run's pull, before its push.
+    fn meddled(&self, id: String, patch: serde_json::Value) -> Meddled {
+        let state = self.cloud.state.clone();
+        Meddled {
+            inner: self.cloud.provider(Kind::Google),
+            before_instance: Mutex::new(Some(Box::new(move || {
+                state
+                    .google_edit_event(EMAIL, "primary", &id, &patch)
+                    .expect("change it there");
+            }))),
+        }
+    }
+
     fn open_conflict(&self) -> (String, String, String) {
         let open = self
             .store
@@ -185,6 +224,76 @@ impl Harness {
         assert_eq!(open.len(), 1, "{open:?}");
         let c = &open[0];
         (c.id.clone(), c.kind.clone(), c.event_id.clone())
+    }
+}
+
+type Meddling = Box<dyn FnOnce() + Send>;
+
+/// A provider through which another client's change lands in the middle of a run.
+struct Meddled {
+    inner: Box<dyn CalendarProvider>,
+    before_instance: Mutex<Option<Meddling>>,
+}
+
+impl CalendarProvider for Meddled {
+    fn list_calendars(&self) -> BoxFuture<'_, almanac_provider::Result<Vec<RemoteCalendar>>> {
+        self.inner.list_calendars()
+    }
+    fn changes<'a>(
+        &'a self,
+        calendar: &'a RemoteCalendar,
+        cursor: Option<&'a str>,
+        window: Window,
+    ) -> BoxFuture<'a, almanac_provider::Result<ChangePage>> {
+        self.inner.changes(calendar, cursor, window)
+    }
+    fn event<'a>(
+        &'a self,
+        calendar: &'a RemoteCalendar,
+        remote_id: &'a str,
+    ) -> BoxFuture<'a, almanac_provider::Result<Option<RemoteEvent>>> {
+        self.inner.event(calendar, remote_id)
+    }
+    fn instance<'a>(
+        &'a self,
+        calendar: &'a RemoteCalendar,
+        master_id: &'a str,
+        original_start: &'a OriginalStart,
+    ) -> BoxFuture<'a, almanac_provider::Result<Option<RemoteEvent>>> {
+        if let Some(meddle) = self.before_instance.lock().expect("hook").take() {
+            meddle();
+        }
+        self.inner.instance(calendar, master_id, original_start)
+    }
+    fn exdates_in_rule(&self) -> bool {
+        self.inner.exdates_in_rule()
+    }
+    fn creation_key(&self, event: &RemoteEvent) -> Option<String> {
+        self.inner.creation_key(event)
+    }
+    fn create<'a>(
+        &'a self,
+        calendar: &'a RemoteCalendar,
+        event: &'a RemoteEvent,
+        idempotency_key: &'a str,
+    ) -> BoxFuture<'a, almanac_provider::Result<RemoteEvent>> {
+        self.inner.create(calendar, event, idempotency_key)
+    }
+    fn update<'a>(
+        &'a self,
+        calendar: &'a RemoteCalendar,
+        event: &'a RemoteEvent,
+        etag: &'a str,
+    ) -> BoxFuture<'a, almanac_provider::Result<RemoteEvent>> {
+        self.inner.update(calendar, event, etag)
+    }
+    fn delete<'a>(
+        &'a self,
+        calendar: &'a RemoteCalendar,
+        remote_id: &'a str,
+        etag: Option<&'a str>,
+    ) -> BoxFuture<'a, almanac_provider::Result<()>> {
+        self.inner.delete(calendar, remote_id, etag)
     }
 }
 
@@ -369,6 +478,132 @@ fn keep_mine_on_a_deleted_series_and_on_its_changed_occurrence_keeps_both() {
         h.run();
     }
     assert_eq!((h.there(SERIES), h.there(CHANGED_HERE)), (1, 1));
+    let s = h.run();
+    assert_eq!((s.pulled, s.pushed, s.conflicts), (0, 0, 0), "{s:?}");
+}
+
+#[test]
+fn an_occurrence_changed_there_while_ours_goes_out_is_merged_not_overwritten() {
+    let h = Harness::new();
+    let master_remote = h.seed_series();
+    h.run();
+    let master = h.here(SERIES);
+    assert_eq!(master.len(), 1, "{master:?}");
+    h.change_second_here(&master[0]);
+    // The phone sets the room of the same occurrence after this run's pull: a
+    // different field, so both changes stand, there and here.
+    let phone = h.meddled(h.second_id(&master_remote), json!({"location": "Room 4"}));
+    let s = h.run_with(&phone);
+    assert_eq!(s.conflicts, 0, "{s:?}");
+    let there = h.second_there(&master_remote);
+    assert_eq!(
+        (there["summary"].as_str(), there["location"].as_str()),
+        (Some(CHANGED_HERE), Some("Room 4")),
+        "{there}"
+    );
+    h.run();
+    let here = h.here(CHANGED_HERE);
+    assert_eq!(here.len(), 1, "{here:?}");
+    let row = h
+        .store
+        .lock()
+        .expect("store")
+        .get_event(&here[0])
+        .expect("occurrence");
+    assert_eq!(row.input.location, "Room 4");
+    let s = h.run();
+    assert_eq!((s.pulled, s.pushed, s.conflicts), (0, 0, 0), "{s:?}");
+}
+
+#[test]
+fn an_occurrence_retitled_there_while_ours_goes_out_is_a_conflict() {
+    let h = Harness::new();
+    let master_remote = h.seed_series();
+    h.run();
+    let master = h.here(SERIES);
+    h.change_second_here(&master[0]);
+    // The phone retitles the same occurrence after this run's pull: the same field.
+    let phone = h.meddled(
+        h.second_id(&master_remote),
+        json!({"summary": CHANGED_THERE}),
+    );
+    let s = h.run_with(&phone);
+    assert_eq!(s.conflicts, 1, "{s:?}");
+    let (conflict, kind, _) = h.open_conflict();
+    assert_eq!(kind, "edit_edit");
+    assert_eq!(
+        h.second_there(&master_remote)["summary"].as_str(),
+        Some(CHANGED_THERE),
+        "the phone's title is not overwritten while the user decides"
+    );
+    assert_eq!(h.here(CHANGED_HERE).len(), 1, "ours is kept here");
+    resolve_conflict(&h.store, &conflict, &Choice::KeepMine, Utc::now()).expect("keep mine");
+    h.run();
+    assert_eq!((h.there(CHANGED_HERE), h.there(CHANGED_THERE)), (1, 0));
+    let s = h.run();
+    assert_eq!((s.pulled, s.pushed, s.conflicts), (0, 0, 0), "{s:?}");
+}
+
+#[test]
+fn an_occurrence_changed_here_follows_its_series_where_it_was_not_changed() {
+    let h = Harness::new();
+    let master_remote = h.seed_series();
+    h.run();
+    let master = h.here(SERIES);
+    h.change_second_here(&master[0]);
+    // The organiser moves the whole series to another room before this computer
+    // syncs: the occurrence changed here keeps its new title and time and takes the
+    // room, there and here.
+    h.cloud
+        .state
+        .google_edit_event(
+            EMAIL,
+            "primary",
+            &master_remote,
+            &json!({"location": "Room 9"}),
+        )
+        .expect("change the series there");
+    h.run();
+    let there = h.second_there(&master_remote);
+    assert_eq!(
+        (there["summary"].as_str(), there["location"].as_str()),
+        (Some(CHANGED_HERE), Some("Room 9")),
+        "{there}"
+    );
+    let here = h.here(CHANGED_HERE);
+    assert_eq!(here.len(), 1, "{here:?}");
+    let row = h
+        .store
+        .lock()
+        .expect("store")
+        .get_event(&here[0])
+        .expect("occurrence");
+    assert_eq!(row.input.location, "Room 9");
+    let s = h.run();
+    assert_eq!((s.pulled, s.pushed, s.conflicts), (0, 0, 0), "{s:?}");
+}
+
+#[test]
+fn an_occurrence_whose_series_changes_there_while_it_goes_out_waits_for_the_series() {
+    let h = Harness::new();
+    let master_remote = h.seed_series();
+    h.run();
+    let master = h.here(SERIES);
+    h.change_second_here(&master[0]);
+    // The room of the whole series changes after this run's pull: the occurrence is
+    // not sent over it (that would undo the new room there); the next run brings the
+    // series, and the occurrence goes out with the new room.
+    let phone = h.meddled(master_remote.clone(), json!({"location": "Room 9"}));
+    let s = h.run_with(&phone);
+    assert_eq!((s.pushed, s.conflicts), (0, 0), "{s:?}");
+    let s = h.run();
+    assert_eq!((s.pushed, s.conflicts), (1, 0), "{s:?}");
+    let there = h.second_there(&master_remote);
+    assert_eq!(
+        (there["summary"].as_str(), there["location"].as_str()),
+        (Some(CHANGED_HERE), Some("Room 9")),
+        "{there}"
+    );
     let s = h.run();
     assert_eq!((s.pulled, s.pushed, s.conflicts), (0, 0, 0), "{s:?}");
 }

@@ -1047,7 +1047,13 @@ impl Sim {
             let mut by_remote: BTreeMap<String, String> = BTreeMap::new();
             let mut titles: BTreeMap<String, String> = BTreeMap::new();
             let entries = self.entries(ci)?;
-            for (e, ev) in as_remote(&entries)? {
+            let local = as_remote(&entries)?;
+            let series_titles: BTreeMap<&str, &str> = local
+                .iter()
+                .filter(|(_, ev)| ev.kind == RemoteKind::Master)
+                .map(|(e, ev)| (e.local_id.as_str(), ev.title.as_str()))
+                .collect();
+            for (e, ev) in local.iter().cloned() {
                 if let Some(r) = &e.remote_id {
                     if let Some(other) = by_remote.insert(r.clone(), e.local_id.clone()) {
                         fail!(
@@ -1057,8 +1063,16 @@ impl Sim {
                         );
                     }
                 }
-                // A cancelled instance keeps its series' title: it shows nothing.
-                let title = (!ev.cancelled).then(|| ev.title.clone());
+                // A cancelled instance keeps its series' title: it shows nothing. An
+                // occurrence may show its series' title (the user kept the provider's
+                // version of it in a conflict): no second event either.
+                let series_title = e
+                    .row
+                    .as_ref()
+                    .and_then(|r| r.series_id.as_deref())
+                    .and_then(|m| series_titles.get(m));
+                let title = (!ev.cancelled && series_title != Some(&ev.title.as_str()))
+                    .then(|| ev.title.clone());
                 if let Some(other) = title.and_then(|t| titles.insert(t, e.local_id.clone())) {
                     fail!(
                         "I2: local events {other} and {} are both {:?} in {} (one create or edit made two events)",
@@ -1082,7 +1096,18 @@ impl Sim {
         }
         for (ci, cal) in w.cals.iter().enumerate() {
             let mut titles: BTreeMap<&str, &str> = BTreeMap::new();
-            for ev in cal.events.values().filter(|e| !e.cancelled) {
+            let of_its_series = |ev: &RemoteEvent| {
+                ev.series.as_ref().is_some_and(|l| {
+                    cal.events
+                        .get(&l.master_id)
+                        .is_some_and(|m| m.title == ev.title)
+                })
+            };
+            for ev in cal
+                .events
+                .values()
+                .filter(|e| !e.cancelled && !of_its_series(e))
+            {
                 if let Some(other) = titles.insert(&ev.title, &ev.remote_id) {
                     fail!(
                         "I2: the provider has {other} and {} both as {:?} in {} (a create landed twice)",

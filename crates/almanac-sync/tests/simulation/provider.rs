@@ -1295,7 +1295,12 @@ impl CalendarProvider for SimProvider {
     ) -> BoxFuture<'a, Result<Option<RemoteEvent>>> {
         let a = self.world().call("event", false, |w| {
             let ci = World::cal_index(calendar)?;
-            Ok(w.cals[ci].events.get(remote_id).cloned())
+            // Like Google's `get`, also an unchanged instance by its id.
+            Ok(w.cals[ci]
+                .events
+                .get(remote_id)
+                .cloned()
+                .or_else(|| w.instance_of(ci, remote_id)))
         });
         answer(a)
     }
