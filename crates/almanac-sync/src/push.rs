@@ -319,6 +319,24 @@ impl Pusher<'_> {
         };
         let instance = match found {
             Ok(Some(instance)) => instance,
+            // Hidden here, and the series has no such occurrence (any more): nothing
+            // to hide there, and nothing for the row to hide here.
+            Ok(None) if ev.cancelled => {
+                lock(self.store).sync_step(self.now(), |tx| -> Result<(), SyncError> {
+                    tx.delete_event(&o.event_id)?;
+                    tx.action(
+                        self.run_id,
+                        Some(&o.event_id),
+                        &self.cal.id,
+                        "push",
+                        "deleted",
+                        &[],
+                        "An occurrence hidden here that its series no longer has: nothing to send.",
+                    )?;
+                    Ok(())
+                })?;
+                return Ok(Outcome::Done);
+            }
             Ok(None) => {
                 return self.refuse(o, out, &ProviderError::new(
                     ErrorKind::NotFound,

@@ -607,3 +607,69 @@ fn an_occurrence_whose_series_changes_there_while_it_goes_out_waits_for_the_seri
     let s = h.run();
     assert_eq!((s.pulled, s.pushed, s.conflicts), (0, 0, 0), "{s:?}");
 }
+
+#[test]
+fn a_series_made_again_drops_an_occurrence_hidden_on_both_sides() {
+    let h = Harness::new();
+    let master_remote = h.seed_series();
+    h.run();
+    let master = h.here(SERIES);
+    assert_eq!(master.len(), 1, "{master:?}");
+    // The second occurrence goes on both sides: the phone cancels it, this computer
+    // deletes it (an EXDATE of the series). Both are kept.
+    h.cloud
+        .state
+        .google_delete_event(EMAIL, "primary", &h.second_id(&master_remote))
+        .expect("cancel the occurrence there");
+    let second = h.first + TimeDelta::days(1);
+    h.store
+        .lock()
+        .expect("store")
+        .delete_event(
+            almanac_model::EventTarget {
+                id: master[0].clone(),
+                scope: EditScope::Occurrence,
+                original_start: Some(second.format("%Y-%m-%dT%H:%M:%S").to_string()),
+            },
+            Source::Cli,
+            Utc::now(),
+        )
+        .expect("delete the occurrence here");
+    h.run();
+    // Then the series is renamed here and deleted there; "keep mine" makes it again,
+    // without that occurrence.
+    {
+        let mut store = h.store.lock().expect("store");
+        let mut input = store.get_event(&master[0]).expect("the series").input;
+        input.title = "Daily stand-up, renamed".into();
+        store
+            .update_event(
+                EventChange {
+                    id: master[0].clone(),
+                    scope: EditScope::All,
+                    original_start: None,
+                    input,
+                },
+                Source::Cli,
+                Utc::now(),
+            )
+            .expect("rename the series here");
+    }
+    h.cloud
+        .state
+        .google_delete_event(EMAIL, "primary", &master_remote)
+        .expect("delete the series there");
+    let s = h.run();
+    assert_eq!(s.conflicts, 1, "{s:?}");
+    let (conflict, _, _) = h.open_conflict();
+    resolve_conflict(&h.store, &conflict, &Choice::KeepMine, Utc::now()).expect("keep mine");
+    // The hidden occurrence's row went with the series into the outbox; the new
+    // series has no such occurrence to hide. It used to be refused on every run.
+    h.run();
+    h.run();
+    assert_eq!(h.there("Daily stand-up, renamed"), 1);
+    let outbox = h.store.lock().expect("store").outbox(None).expect("outbox");
+    assert!(outbox.is_empty(), "{outbox:?}");
+    let s = h.run();
+    assert_eq!((s.pulled, s.pushed, s.conflicts), (0, 0, 0), "{s:?}");
+}
