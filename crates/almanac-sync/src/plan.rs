@@ -41,7 +41,8 @@
 //!   touched: the outbox survives the reset. With a window (Graph), only events lying
 //!   surely inside it count as listed-or-gone: anything reaching beyond it, all-day
 //!   events within a day of its edges, and series masters (their instances run past
-//!   any single timing) are kept.
+//!   any single timing) are kept — unless the provider, asked about a series the
+//!   listing did not show, says it is gone ([`LocalIndex::with_gone_series`]).
 //! * **Mass-deletion guard** (I6, [`MassDeleteGuard`]): a plan that would remove more
 //!   than a share of the calendar's events, or a full listing that comes back empty for
 //!   a calendar that had events, is not carried out: the [`Plan`] has no ops, only a
@@ -127,6 +128,9 @@ pub struct LocalIndex {
     listed: usize,
     /// Remote ids of the series with an occurrence changed here and not yet pushed.
     changed_series: BTreeSet<String>,
+    /// Series a windowed listing did not show (it shows a series by its instances)
+    /// that the provider, asked, no longer has (see [`LocalIndex::with_gone_series`]).
+    gone_series: BTreeSet<String>,
 }
 
 impl LocalIndex {
@@ -157,6 +161,7 @@ impl LocalIndex {
             total: None,
             listed: 0,
             changed_series,
+            gone_series: BTreeSet::new(),
         }
     }
 
@@ -173,6 +178,14 @@ impl LocalIndex {
     /// listing was a fifth of a Graph sync's work.
     pub fn with_listed(mut self, listed: usize) -> Self {
         self.listed = listed;
+        self
+    }
+
+    /// Series the provider no longer has among those a windowed listing did not show:
+    /// a reconcile removes them (one deleted while the cursor was invalid would
+    /// otherwise stay here for good — a windowed listing never names a series).
+    pub fn with_gone_series(mut self, gone: BTreeSet<String>) -> Self {
+        self.gone_series = gone;
         self
     }
 
@@ -453,7 +466,8 @@ pub fn plan_reconcile(
         let Some(remote_id) = &entry.remote_id else {
             continue; // not pushed yet: the outbox survives the reset
         };
-        if window.is_some_and(|w| !surely_inside(entry, w)) {
+        let gone_series = local.gone_series.contains(remote_id);
+        if window.is_some_and(|w| !surely_inside(entry, w)) && !gone_series {
             continue; // the listing did not cover it
         }
         total += usize::from(counts(entry));
@@ -477,6 +491,15 @@ pub(crate) fn change_id(c: &Change) -> &str {
 pub fn listed_ids(page: &ChangePage) -> impl Iterator<Item = &str> {
     page.changes.iter().filter_map(|c| match c {
         Change::Upsert(ev) => Some(ev.remote_id.as_str()),
+        Change::Removed { .. } => None,
+    })
+}
+
+/// The series a page's instances belong to: a windowed listing names a series only
+/// this way, and an instance listed shows its series is there.
+pub fn series_ids(page: &ChangePage) -> impl Iterator<Item = &str> {
+    page.changes.iter().filter_map(|c| match c {
+        Change::Upsert(ev) => ev.series.as_ref().map(|l| l.master_id.as_str()),
         Change::Removed { .. } => None,
     })
 }

@@ -13,7 +13,7 @@ use crate::apply::{apply, Applied, Ctx};
 use crate::convert::{normalise_owned, MasterInfo};
 use crate::error::SyncError;
 use crate::local::load;
-use crate::plan::{change_id, listed_ids, plan_page, plan_reconcile, MassDeleteGuard};
+use crate::plan::{change_id, listed_ids, plan_page, plan_reconcile, series_ids, MassDeleteGuard};
 use crate::run::{lock, Clock, SyncOptions};
 
 /// How far (days) a windowed lineage's end may fall behind a fresh window's before
@@ -194,8 +194,16 @@ impl Puller<'_> {
             // a finished cursor or none, or the provider restarted it).
             let round_starts = page.restarted || (n == 0 && !resumed);
             previous_full = Some(page.full_listing);
+            // A windowed listing shows a series by its instances: it counts as shown.
             let listed: Vec<String> = if page.full_listing {
-                listed_ids(&page).map(str::to_owned).collect()
+                let series = self.opts.windowed.then(|| series_ids(&page));
+                let mut ids: Vec<String> = listed_ids(&page)
+                    .chain(series.into_iter().flatten())
+                    .map(str::to_owned)
+                    .collect();
+                ids.sort_unstable();
+                ids.dedup();
+                ids
             } else {
                 Vec::new()
             };
@@ -205,7 +213,17 @@ impl Puller<'_> {
                 round: round_starts,
                 listing: starts,
             };
-            let applied = self.commit(page, starts, &listed, window, &tombstones, &stored)?;
+            let ends_listing = page.full_listing && matches!(page_cursor, Cursor::Done(_));
+            let gone = if ends_listing && self.opts.windowed {
+                self.gone_series(&listed, starts.listing).await
+            } else {
+                BTreeSet::new()
+            };
+            let ends = Ends {
+                tombstones: &tombstones,
+                gone_series: gone,
+            };
+            let applied = self.commit(page, starts, &listed, window, ends, &stored)?;
             stored = (
                 Some(store_cursor(&page_cursor)),
                 Some((window.start.timestamp(), window.end.timestamp())),
@@ -234,9 +252,10 @@ impl Puller<'_> {
         starts: Starts,
         listed: &[String],
         window: Window,
-        expired: &BTreeSet<i64>,
+        ends: Ends<'_>,
         stored: &(Option<String>, Option<(i64, i64)>),
     ) -> Result<Applied, Stop> {
+        let expired = ends.tombstones;
         let policy = crate::run::policy_of(&self.cal.conflict_policy);
         let guard = self.guard();
         let cal = &self.cal;
@@ -321,7 +340,10 @@ impl Puller<'_> {
                 // window: what it showed and what it lacks surely inside.
                 let mut local = load(tx.unlisted_entries(&cal.id)?, &HashMap::new())?;
                 local.index = if windowed {
-                    local.index.with_listed(tx.listed_counted(&cal.id)?)
+                    local
+                        .index
+                        .with_listed(tx.listed_counted(&cal.id)?)
+                        .with_gone_series(ends.gone_series.clone())
                 } else {
                     local.index.with_total(tx.counted(&cal.id)?)
                 };
@@ -369,6 +391,42 @@ impl Puller<'_> {
             }
             Ok(applied)
         })
+    }
+
+    /// At the end of a windowed full listing, the series this computer has that the
+    /// listing did not show (it shows a series by its instances: one with none in the
+    /// window, or one deleted) and that the provider, asked, no longer has. If asking
+    /// fails, none: nothing is taken for gone without the provider saying so.
+    /// `listed_now` (this page's ids) is sorted.
+    async fn gone_series(&self, listed_now: &[String], starts_here: bool) -> BTreeSet<String> {
+        let now = (self.clock)().timestamp();
+        let known = lock(self.store).sync_step(now, |tx| {
+            let shown = if starts_here {
+                BTreeSet::new() // this one page is the whole listing
+            } else {
+                tx.listing_ids(&self.cal.id)?
+            };
+            Ok::<_, SyncError>((shown, tx.series_remote_ids(&self.cal.id)?))
+        });
+        let Ok((shown, series)) = known else {
+            return BTreeSet::new();
+        };
+        let unshown: Vec<String> = series
+            .into_iter()
+            .filter(|id| !shown.contains(id) && listed_now.binary_search(id).is_err())
+            .collect();
+        if unshown.is_empty() {
+            return BTreeSet::new();
+        }
+        match self.provider.events(self.remote, &unshown).await {
+            Ok(found) => unshown
+                .into_iter()
+                .zip(found)
+                .filter(|(_, f)| f.is_none())
+                .map(|(id, _)| id)
+                .collect(),
+            Err(_) => BTreeSet::new(),
+        }
     }
 
     /// Our creates whose answer was lost, recognised in this page by the key they
@@ -501,6 +559,16 @@ impl Puller<'_> {
             restarted,
         })
     }
+}
+
+/// What ends with the last page of a round.
+struct Ends<'a> {
+    /// Outbox entries of creates deleted here before their answer came, from before
+    /// this run (a round begun after them that does not show them: never landed).
+    tombstones: &'a BTreeSet<i64>,
+    /// Of a windowed full listing: the series it did not show that the provider no
+    /// longer has.
+    gone_series: BTreeSet<String>,
 }
 
 /// What begins with a page: a round of the calendar's changes, a full listing.

@@ -17,7 +17,7 @@ use almanac_model::Provider;
 use almanac_provider::{ApiClient, Backoff, Dialect};
 use almanac_store::{SignedIn, Store};
 use almanac_sync::convert::from_row;
-use almanac_sync::{sync_account, SyncOptions};
+use almanac_sync::{sync_account, RunSummary, SyncOptions};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::json;
 
@@ -37,88 +37,127 @@ fn titles(store: &Mutex<Store>) -> Vec<String> {
     out
 }
 
-#[test]
-fn a_graph_window_left_behind_is_listed_again() {
-    let cloud = Cloud::start();
-    let email = cloud
-        .state
-        .users()
-        .into_iter()
-        .find(|u| u.provider == FakeProvider::Microsoft)
-        .map(|u| u.email)
-        .expect("the fake's Microsoft user");
-    let t0 = Utc::now();
-    for (title, days) in [("Soon", 10), ("Far ahead", 400)] {
-        let start = t0 + TimeDelta::days(days);
-        let at = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S").to_string();
-        let seed = serde_json::from_value(json!({
-            "email": email,
-            "event": {
-                "subject": title,
-                "start": {"dateTime": at(start), "timeZone": "UTC"},
-                "end": {"dateTime": at(start + TimeDelta::hours(1)), "timeZone": "UTC"},
-            },
-        }))
-        .expect("seed spec");
-        cloud.state.graph_seed_event(seed).expect("seed");
-    }
-    let token = cloud
-        .state
-        .mint_access_token(FakeProvider::Microsoft, &email)
-        .expect("token");
-    let api = ApiClient::new(
-        Dialect::Graph,
-        Arc::new(Fixed(Secret::new(token))),
-        Backoff::default(),
-    )
-    .expect("api");
-    let base = url::Url::parse(&format!("{}/v1.0", cloud.base_url)).expect("url");
-    let graph = GraphCalendar::new(api, base, &email, "UTC");
+/// A Microsoft account of the fake cloud synced into a fresh store, windowed.
+struct Graph {
+    cloud: Cloud,
+    email: String,
+    graph: GraphCalendar,
+    store: Mutex<Store>,
+    account: String,
+    rt: tokio::runtime::Runtime,
+    _dir: tempfile::TempDir,
+}
 
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = Mutex::new(Store::open_at(dir.path()).expect("store"));
-    let (account, _) = store
-        .lock()
-        .expect("store")
-        .record_sign_in(
-            &SignedIn {
-                provider: Provider::Microsoft,
-                subject: "https://login.microsoftonline.com/window".into(),
-                email: email.clone(),
-                display_name: "Window".into(),
-                authority: "https://login.microsoftonline.com/common".into(),
-            },
-            t0.timestamp(),
+impl Graph {
+    fn new(t0: DateTime<Utc>) -> Graph {
+        let cloud = Cloud::start();
+        let email = cloud
+            .state
+            .users()
+            .into_iter()
+            .find(|u| u.provider == FakeProvider::Microsoft)
+            .map(|u| u.email)
+            .expect("the fake's Microsoft user");
+        let token = cloud
+            .state
+            .mint_access_token(FakeProvider::Microsoft, &email)
+            .expect("token");
+        let api = ApiClient::new(
+            Dialect::Graph,
+            Arc::new(Fixed(Secret::new(token))),
+            Backoff::default(),
         )
-        .expect("sign in");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let opts = SyncOptions {
-        windowed: true,
-        ..SyncOptions::default()
-    };
-    let run_at = |now: DateTime<Utc>| {
-        let s = rt
+        .expect("api");
+        let base = url::Url::parse(&format!("{}/v1.0", cloud.base_url)).expect("url");
+        let graph = GraphCalendar::new(api, base, &email, "UTC");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Mutex::new(Store::open_at(dir.path()).expect("store"));
+        let (account, _) = store
+            .lock()
+            .expect("store")
+            .record_sign_in(
+                &SignedIn {
+                    provider: Provider::Microsoft,
+                    subject: "https://login.microsoftonline.com/window".into(),
+                    email: email.clone(),
+                    display_name: "Window".into(),
+                    authority: "https://login.microsoftonline.com/common".into(),
+                },
+                t0.timestamp(),
+            )
+            .expect("sign in");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        Graph {
+            cloud,
+            email,
+            graph,
+            store,
+            account: account.id,
+            rt,
+            _dir: dir,
+        }
+    }
+
+    /// Seeds `event` (Graph JSON) at the provider, as another client; its id.
+    fn seed(&self, event: serde_json::Value) -> String {
+        let seed = serde_json::from_value(json!({"email": self.email, "event": event}))
+            .expect("seed spec");
+        let made = self.cloud.state.graph_seed_event(seed).expect("seed");
+        made["id"].as_str().expect("an id").to_owned()
+    }
+
+    fn run_at(&self, now: DateTime<Utc>) -> RunSummary {
+        let opts = SyncOptions {
+            windowed: true,
+            ..SyncOptions::default()
+        };
+        let s = self
+            .rt
             .block_on(sync_account(
-                &store,
-                &graph,
-                &account.id,
+                &self.store,
+                &self.graph,
+                &self.account,
                 &opts,
                 &move || now,
             ))
             .expect("run");
         assert_eq!(s.outcome, "ok", "{s:?}");
         s
-    };
+    }
+
+    fn titles(&self) -> Vec<String> {
+        titles(&self.store)
+    }
+}
+
+fn at(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S").to_string()
+}
+
+fn single(title: &str, start: DateTime<Utc>) -> serde_json::Value {
+    json!({
+        "subject": title,
+        "start": {"dateTime": at(start), "timeZone": "UTC"},
+        "end": {"dateTime": at(start + TimeDelta::hours(1)), "timeZone": "UTC"},
+    })
+}
+
+#[test]
+fn a_graph_window_left_behind_is_listed_again() {
+    let t0 = Utc::now();
+    let g = Graph::new(t0);
+    g.seed(single("Soon", t0 + TimeDelta::days(10)));
+    g.seed(single("Far ahead", t0 + TimeDelta::days(400)));
 
     // Now: the window reaches a year ahead; 400 days is beyond it.
-    run_at(t0);
-    assert_eq!(titles(&store), ["Soon"]);
+    g.run_at(t0);
+    assert_eq!(g.titles(), ["Soon"]);
     // A pulled event is synced, and its row is its own base: no second copy stored.
     {
-        let store = store.lock().expect("store");
+        let store = g.store.lock().expect("store");
         for cal in store.sync_calendars(None).expect("calendars") {
             for e in store.sync_entries(&cal.id).expect("entries") {
                 assert_eq!(e.state, almanac_store::EntryState::Synced);
@@ -127,15 +166,64 @@ fn a_graph_window_left_behind_is_listed_again() {
         }
     }
     // Two weeks later the lineage's window is still good enough: no new listing.
-    let s = run_at(t0 + TimeDelta::days(14));
+    let s = g.run_at(t0 + TimeDelta::days(14));
     assert_eq!(s.pulled, 0, "{s:?}");
-    assert_eq!(titles(&store), ["Soon"]);
+    assert_eq!(g.titles(), ["Soon"]);
     // Two months later a new listing's window would end 60 days further: listed again,
     // the far event comes, nothing is doubled or lost.
-    run_at(t0 + TimeDelta::days(60));
-    assert_eq!(titles(&store), ["Far ahead", "Soon"]);
+    g.run_at(t0 + TimeDelta::days(60));
+    assert_eq!(g.titles(), ["Far ahead", "Soon"]);
     // And the new lineage goes on incrementally.
-    let s = run_at(t0 + TimeDelta::days(61));
+    let s = g.run_at(t0 + TimeDelta::days(61));
     assert_eq!(s.pulled, 0, "{s:?}");
-    assert_eq!(titles(&store), ["Far ahead", "Soon"]);
+    assert_eq!(g.titles(), ["Far ahead", "Soon"]);
+}
+
+#[test]
+fn a_series_deleted_while_the_delta_token_was_lost_goes_here_too() {
+    let t0 = Utc::now();
+    let g = Graph::new(t0);
+    let daily = |title: &str| {
+        let start = t0 + TimeDelta::days(5);
+        let mut ev = single(title, start);
+        ev["recurrence"] = json!({
+            "pattern": {"type": "daily", "interval": 1},
+            "range": {
+                "type": "numbered",
+                "startDate": start.format("%Y-%m-%d").to_string(),
+                "numberOfOccurrences": 3,
+            },
+        });
+        ev
+    };
+    let gone = g.seed(daily("Series deleted there"));
+    g.seed(daily("Series kept"));
+    g.seed(single("Single", t0 + TimeDelta::days(10)));
+    g.run_at(t0);
+    assert_eq!(
+        g.titles(),
+        ["Series deleted there", "Series kept", "Single"]
+    );
+    // Deleted while this computer's delta token was lost: the relisting that follows
+    // never names it (a calendar view lists instances, not series).
+    g.cloud
+        .state
+        .graph_delete_event(
+            serde_json::from_value(json!({"email": g.email, "id": gone})).expect("delete spec"),
+        )
+        .expect("delete the series there");
+    g.cloud
+        .state
+        .graph_set_faults(
+            serde_json::from_value(json!({"invalidate_delta": {"email": g.email, "mode": "gone"}}))
+                .expect("fault spec"),
+        )
+        .expect("invalidate the token");
+    g.run_at(t0 + TimeDelta::minutes(5));
+    assert_eq!(g.titles(), ["Series kept", "Single"]);
+    // A series still there with no instance in a later window is not taken for gone.
+    g.run_at(t0 + TimeDelta::days(150));
+    assert_eq!(g.titles(), ["Series kept", "Single"]);
+    let s = g.run_at(t0 + TimeDelta::days(150) + TimeDelta::minutes(5));
+    assert_eq!((s.pulled, s.pushed), (0, 0), "{s:?}");
 }

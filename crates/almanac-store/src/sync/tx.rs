@@ -533,6 +533,17 @@ impl SyncTx<'_, '_> {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// The provider ids of the calendar's series.
+    pub fn series_remote_ids(&self, calendar_id: &str) -> Result<Vec<String>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT remote_id FROM events
+             WHERE calendar_id = ?1 AND kind = 'master' AND remote_id IS NOT NULL
+             ORDER BY remote_id",
+        )?;
+        let rows = stmt.query_map(params![calendar_id], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// A round of the calendar's changes begins: forget the events written from here
     /// during the last one (see `round_written` in the schema).
     pub fn round_start(&mut self, calendar_id: &str) -> Result<()> {

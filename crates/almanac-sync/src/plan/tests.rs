@@ -918,6 +918,30 @@ fn the_mass_deletion_guard() {
 }
 
 #[test]
+fn a_windowed_reconcile_removes_the_series_the_provider_says_are_gone() {
+    // A windowed listing never names a series: one it did not show stays, unless the
+    // provider, asked, no longer has it; changed here, that is an edit/delete.
+    let index = LocalIndex::new(vec![master("G", "X"), master("H", "Y"), {
+        let mut m = master("I", "Z");
+        if let Some(c) = m.current.as_mut() {
+            c.title = "Mine".into();
+        }
+        m.state = SyncState::LocallyModified;
+        m
+    }])
+    .with_gone_series(listed(&["X", "Z"]));
+    let plan = plan_reconcile(&index, &listed(&[]), Some(window()), Policy::Ask, None);
+    let got: Vec<Want> = plan.ops.iter().map(shape).collect();
+    assert_eq!(
+        got,
+        vec![
+            Want::Delete("G"),
+            Want::Conflict("I", ConflictKind::EditDelete)
+        ]
+    );
+}
+
+#[test]
 fn stats_count_the_plan() {
     let index = LocalIndex::new(vec![
         synced("A", "R1"),
