@@ -300,8 +300,7 @@ impl Pusher<'_> {
     /// is still the occurrence this change started from. Changed there since our pull,
     /// it is linked to ours as a pull links one and merged three-way, and the merge goes
     /// out on the next pass: another client's change is merged or met as a conflict,
-    /// never overwritten. Changed by its series, it waits for the next pull to bring
-    /// the series.
+    /// never overwritten. Changed by its series, the series is merged first.
     async fn send_occurrence(
         &self,
         o: &OutboxRow,
@@ -353,7 +352,17 @@ impl Pusher<'_> {
         };
         match seen {
             Seen::AsKnown => {}
-            Seen::SeriesChanged => return Ok(Outcome::Done),
+            Seen::SeriesChanged(series) => {
+                // Merged like a page first (which carries the series' change into
+                // ours where we did not change the same field), ours goes out on
+                // the next pass. Waiting for a pull instead could wait for good: a
+                // windowed listing brings a series only with an instance inside it.
+                let id = ev.series.as_ref().map(|l| l.master_id.clone());
+                if let Some(id) = id {
+                    out.conflicts += self.remerge_with(&id, series.map(|s| *s))?;
+                }
+                return Ok(Outcome::Remerged);
+            }
             Seen::ChangedThere => {
                 // An exception of ours from here on, whatever the provider calls it,
                 // for the same occurrence as ours: the planner links the two.
@@ -430,11 +439,12 @@ impl Pusher<'_> {
         // Which changed: the occurrence, or the series (a pull brings that)?
         let series_now = self.provider.event(self.remote, &link.master_id).await?;
         let now = series_now
-            .and_then(|m| normalise(&m, &self.cal.id, None).ok())
+            .as_ref()
+            .and_then(|m| normalise(m, &self.cal.id, None).ok())
             .and_then(|m| occurrence_of(&m, &link.original_start));
         Ok(match now {
             Some(now) if same_to_the_user(&known, &now) => Seen::ChangedThere,
-            _ => Seen::SeriesChanged,
+            _ => Seen::SeriesChanged(series_now.map(Box::new)),
         })
     }
 
@@ -664,8 +674,9 @@ enum Seen {
     AsKnown,
     /// Changed there, its series as known: merged with ours first.
     ChangedThere,
-    /// Its series changed there (or is gone): ours waits for the pull to bring that.
-    SeriesChanged,
+    /// Its series changed there (as the provider has it now; `None`: gone): the
+    /// series is merged first.
+    SeriesChanged(Option<Box<RemoteEvent>>),
 }
 
 /// Whether `a` and `b` differ in nothing a user edits. The body by its text: a
