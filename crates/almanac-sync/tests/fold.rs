@@ -6,6 +6,8 @@
 #[allow(dead_code)]
 #[path = "../benches/sync/cloud.rs"]
 mod cloud;
+#[path = "common/signed_in.rs"]
+mod signed_in;
 
 use std::sync::{Arc, Mutex};
 
@@ -14,12 +16,13 @@ use almanac_fakecloud::{Provider as FakeProvider, UserSpec};
 use almanac_graph::GraphCalendar;
 use almanac_model::{EditScope, EventChange, Provider, RangeQuery};
 use almanac_provider::{ApiClient, Backoff, CalendarProvider, Dialect};
-use almanac_store::{SignedIn, Source, Store};
+use almanac_store::{Source, Store};
 use almanac_sync::{sync_account, RunSummary, SyncOptions};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use cloud::{Cloud, Fixed, EMAIL};
+use signed_in::signed_in;
 
 const GRAPH_EMAIL: &str = "field@contoso.example";
 
@@ -37,25 +40,6 @@ fn now() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2027-10-01T12:00:00Z")
         .map(|t| t.with_timezone(&Utc))
         .expect("now")
-}
-
-/// A new store with one signed-in account: (its directory, the store, the account id).
-fn signed_in(provider: Provider, email: &str) -> (tempfile::TempDir, Mutex<Store>, String) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut store = Store::open_at(dir.path()).expect("store");
-    let (account, _) = store
-        .record_sign_in(
-            &SignedIn {
-                provider,
-                subject: format!("fold-{email}"),
-                email: email.into(),
-                display_name: "Fold".into(),
-                authority: "https://login.example".into(),
-            },
-            now().timestamp(),
-        )
-        .expect("sign in");
-    (dir, Mutex::new(store), account.id)
 }
 
 fn run(store: &Mutex<Store>, provider: &dyn CalendarProvider, account: &str) -> RunSummary {
@@ -193,7 +177,7 @@ fn google_events_in_a_fold_keep_their_instants_both_ways() {
             .expect("seed");
     }
     let google = cloud.client();
-    let (_dir, store, account) = signed_in(Provider::Google, EMAIL);
+    let (_dir, store, account) = signed_in(Provider::Google, EMAIL, now());
 
     // Pulled: both kept (the first used to be refused as ending before it starts, the
     // second stored an hour early).
@@ -282,7 +266,7 @@ fn graph_events_in_a_fold_keep_their_instants_both_ways() {
     .expect("api");
     let base = url::Url::parse(&format!("{}/v1.0", cloud.base_url)).expect("url");
     let graph = GraphCalendar::new(api, base, GRAPH_EMAIL, "Europe/Berlin");
-    let (_dir, store, account) = signed_in(Provider::Microsoft, GRAPH_EMAIL);
+    let (_dir, store, account) = signed_in(Provider::Microsoft, GRAPH_EMAIL, now());
 
     let s = run(&store, &graph, &account);
     assert_eq!((s.pulled, s.pushed), (2, 0), "{s:?}");

@@ -10,6 +10,8 @@
 #[allow(dead_code)]
 #[path = "../benches/sync/cloud.rs"]
 mod cloud;
+#[path = "common/signed_in.rs"]
+mod signed_in;
 
 use std::sync::Mutex;
 
@@ -17,12 +19,13 @@ use almanac_model::{
     EditScope, EventChange, EventInput, EventTarget, Importance, Provider, ShowAs,
 };
 use almanac_provider::{CalendarProvider, OriginalStart};
-use almanac_store::{EntryState, SignedIn, Source, Store};
+use almanac_store::{EntryState, Source, Store};
 use almanac_sync::{sync_account, RunSummary, SyncOptions};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::json;
 
 use cloud::{Cloud, Kind, EMAIL};
+use signed_in::signed_in;
 
 const MADE_HERE: &str = "Made here while the listing ran";
 
@@ -64,22 +67,7 @@ impl Harness {
             );
         }
         let graph = cloud.provider(Kind::Graph);
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = Mutex::new(Store::open_at(dir.path()).expect("store"));
-        let (account, _) = store
-            .lock()
-            .expect("store")
-            .record_sign_in(
-                &SignedIn {
-                    provider: Provider::Microsoft,
-                    subject: "https://login.microsoftonline.com/listing".into(),
-                    email: EMAIL.into(),
-                    display_name: "Listing".into(),
-                    authority: "https://login.microsoftonline.com/common".into(),
-                },
-                t0.timestamp(),
-            )
-            .expect("sign in");
+        let (dir, store, account) = signed_in(Provider::Microsoft, EMAIL, t0);
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -88,7 +76,7 @@ impl Harness {
             cloud,
             graph,
             store,
-            account: account.id,
+            account,
             rt,
             _dir: dir,
         }

@@ -5,6 +5,8 @@
 #[allow(dead_code)]
 #[path = "../benches/sync/cloud.rs"]
 mod cloud;
+#[path = "common/signed_in.rs"]
+mod signed_in;
 
 use std::sync::Mutex;
 
@@ -14,12 +16,13 @@ use almanac_model::{
 use almanac_provider::{
     BoxFuture, CalendarProvider, ChangePage, OriginalStart, RemoteCalendar, RemoteEvent, Window,
 };
-use almanac_store::{SignedIn, Source, Store};
+use almanac_store::{Source, Store};
 use almanac_sync::{resolve_conflict, sync_account, Choice, RunSummary, SyncOptions};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::json;
 
 use cloud::{Cloud, Kind, EMAIL};
+use signed_in::signed_in;
 
 const SERIES: &str = "Daily stand-up";
 const CHANGED_HERE: &str = "Stand-up, moved here";
@@ -40,22 +43,7 @@ impl Harness {
     fn new() -> Harness {
         let cloud = Cloud::start();
         let google = cloud.provider(Kind::Google);
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = Mutex::new(Store::open_at(dir.path()).expect("store"));
-        let (account, _) = store
-            .lock()
-            .expect("store")
-            .record_sign_in(
-                &SignedIn {
-                    provider: Provider::Google,
-                    subject: "https://accounts.google.com/series".into(),
-                    email: EMAIL.into(),
-                    display_name: "Series".into(),
-                    authority: "https://accounts.google.com".into(),
-                },
-                Utc::now().timestamp(),
-            )
-            .expect("sign in");
+        let (dir, store, account) = signed_in(Provider::Google, EMAIL, Utc::now());
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -66,7 +54,7 @@ impl Harness {
             cloud,
             google,
             store,
-            account: account.id,
+            account,
             rt,
             first,
             _dir: dir,
@@ -197,6 +185,25 @@ impl Harness {
             .into_iter()
             .find(|e| e["id"] == id.as_str())
             .expect("the second occurrence is an exception there")
+    }
+
+    /// The second occurrence has `title` and `location`, at the provider and here.
+    fn assert_second(&self, master_remote: &str, title: &str, location: &str) {
+        let there = self.second_there(master_remote);
+        assert_eq!(
+            (there["summary"].as_str(), there["location"].as_str()),
+            (Some(title), Some(location)),
+            "{there}"
+        );
+        let here = self.here(title);
+        assert_eq!(here.len(), 1, "{here:?}");
+        let row = self
+            .store
+            .lock()
+            .expect("store")
+            .get_event(&here[0])
+            .expect("occurrence");
+        assert_eq!(row.input.location, location);
     }
 
     /// The Google provider, with the phone merge-patching event `id` (a series or an
@@ -495,22 +502,7 @@ fn an_occurrence_changed_there_while_ours_goes_out_is_merged_not_overwritten() {
     let phone = h.meddled(h.second_id(&master_remote), json!({"location": "Room 4"}));
     let s = h.run_with(&phone);
     assert_eq!(s.conflicts, 0, "{s:?}");
-    let there = h.second_there(&master_remote);
-    assert_eq!(
-        (there["summary"].as_str(), there["location"].as_str()),
-        (Some(CHANGED_HERE), Some("Room 4")),
-        "{there}"
-    );
-    h.run();
-    let here = h.here(CHANGED_HERE);
-    assert_eq!(here.len(), 1, "{here:?}");
-    let row = h
-        .store
-        .lock()
-        .expect("store")
-        .get_event(&here[0])
-        .expect("occurrence");
-    assert_eq!(row.input.location, "Room 4");
+    h.assert_second(&master_remote, CHANGED_HERE, "Room 4");
     let s = h.run();
     assert_eq!((s.pulled, s.pushed, s.conflicts), (0, 0, 0), "{s:?}");
 }
@@ -564,21 +556,7 @@ fn an_occurrence_changed_here_follows_its_series_where_it_was_not_changed() {
         )
         .expect("change the series there");
     h.run();
-    let there = h.second_there(&master_remote);
-    assert_eq!(
-        (there["summary"].as_str(), there["location"].as_str()),
-        (Some(CHANGED_HERE), Some("Room 9")),
-        "{there}"
-    );
-    let here = h.here(CHANGED_HERE);
-    assert_eq!(here.len(), 1, "{here:?}");
-    let row = h
-        .store
-        .lock()
-        .expect("store")
-        .get_event(&here[0])
-        .expect("occurrence");
-    assert_eq!(row.input.location, "Room 9");
+    h.assert_second(&master_remote, CHANGED_HERE, "Room 9");
     let s = h.run();
     assert_eq!((s.pulled, s.pushed, s.conflicts), (0, 0, 0), "{s:?}");
 }
@@ -596,12 +574,7 @@ fn an_occurrence_whose_series_changes_there_while_it_goes_out_follows_the_series
     let phone = h.meddled(master_remote.clone(), json!({"location": "Room 9"}));
     let s = h.run_with(&phone);
     assert_eq!((s.pushed, s.conflicts), (1, 0), "{s:?}");
-    let there = h.second_there(&master_remote);
-    assert_eq!(
-        (there["summary"].as_str(), there["location"].as_str()),
-        (Some(CHANGED_HERE), Some("Room 9")),
-        "{there}"
-    );
+    h.assert_second(&master_remote, CHANGED_HERE, "Room 9");
     h.run();
     let s = h.run();
     assert_eq!((s.pulled, s.pushed, s.conflicts), (0, 0, 0), "{s:?}");

@@ -7,21 +7,21 @@
 #[allow(dead_code)]
 #[path = "../benches/sync/cloud.rs"]
 mod cloud;
+#[path = "common/signed_in.rs"]
+mod signed_in;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
-use almanac_auth::Secret;
-use almanac_fakecloud::Provider as FakeProvider;
-use almanac_graph::GraphCalendar;
 use almanac_model::Provider;
-use almanac_provider::{ApiClient, Backoff, Dialect};
-use almanac_store::{SignedIn, Store};
+use almanac_provider::CalendarProvider;
+use almanac_store::Store;
 use almanac_sync::convert::from_row;
 use almanac_sync::{sync_account, RunSummary, SyncOptions};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::json;
 
-use cloud::{Cloud, Fixed};
+use cloud::{Cloud, Kind, EMAIL};
+use signed_in::signed_in;
 
 fn titles(store: &Mutex<Store>) -> Vec<String> {
     let store = store.lock().expect("store");
@@ -40,8 +40,7 @@ fn titles(store: &Mutex<Store>) -> Vec<String> {
 /// A Microsoft account of the fake cloud synced into a fresh store, windowed.
 struct Graph {
     cloud: Cloud,
-    email: String,
-    graph: GraphCalendar,
+    graph: Box<dyn CalendarProvider>,
     store: Mutex<Store>,
     account: String,
     rt: tokio::runtime::Runtime,
@@ -50,52 +49,18 @@ struct Graph {
 
 impl Graph {
     fn new(t0: DateTime<Utc>) -> Graph {
-        let cloud = Cloud::start();
-        let email = cloud
-            .state
-            .users()
-            .into_iter()
-            .find(|u| u.provider == FakeProvider::Microsoft)
-            .map(|u| u.email)
-            .expect("the fake's Microsoft user");
-        let token = cloud
-            .state
-            .mint_access_token(FakeProvider::Microsoft, &email)
-            .expect("token");
-        let api = ApiClient::new(
-            Dialect::Graph,
-            Arc::new(Fixed(Secret::new(token))),
-            Backoff::default(),
-        )
-        .expect("api");
-        let base = url::Url::parse(&format!("{}/v1.0", cloud.base_url)).expect("url");
-        let graph = GraphCalendar::new(api, base, &email, "UTC");
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = Mutex::new(Store::open_at(dir.path()).expect("store"));
-        let (account, _) = store
-            .lock()
-            .expect("store")
-            .record_sign_in(
-                &SignedIn {
-                    provider: Provider::Microsoft,
-                    subject: "https://login.microsoftonline.com/window".into(),
-                    email: email.clone(),
-                    display_name: "Window".into(),
-                    authority: "https://login.microsoftonline.com/common".into(),
-                },
-                t0.timestamp(),
-            )
-            .expect("sign in");
+        let cloud = Cloud::start().with_graph_user();
+        let graph = cloud.provider(Kind::Graph);
+        let (dir, store, account) = signed_in(Provider::Microsoft, EMAIL, t0);
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("runtime");
         Graph {
             cloud,
-            email,
             graph,
             store,
-            account: account.id,
+            account,
             rt,
             _dir: dir,
         }
@@ -103,8 +68,8 @@ impl Graph {
 
     /// Seeds `event` (Graph JSON) at the provider, as another client; its id.
     fn seed(&self, event: serde_json::Value) -> String {
-        let seed = serde_json::from_value(json!({"email": self.email, "event": event}))
-            .expect("seed spec");
+        let seed =
+            serde_json::from_value(json!({"email": EMAIL, "event": event})).expect("seed spec");
         let made = self.cloud.state.graph_seed_event(seed).expect("seed");
         made["id"].as_str().expect("an id").to_owned()
     }
@@ -118,7 +83,7 @@ impl Graph {
             .rt
             .block_on(sync_account(
                 &self.store,
-                &self.graph,
+                &*self.graph,
                 &self.account,
                 &opts,
                 &move || now,
@@ -209,13 +174,13 @@ fn a_series_deleted_while_the_delta_token_was_lost_goes_here_too() {
     g.cloud
         .state
         .graph_delete_event(
-            serde_json::from_value(json!({"email": g.email, "id": gone})).expect("delete spec"),
+            serde_json::from_value(json!({"email": EMAIL, "id": gone})).expect("delete spec"),
         )
         .expect("delete the series there");
     g.cloud
         .state
         .graph_set_faults(
-            serde_json::from_value(json!({"invalidate_delta": {"email": g.email, "mode": "gone"}}))
+            serde_json::from_value(json!({"invalidate_delta": {"email": EMAIL, "mode": "gone"}}))
                 .expect("fault spec"),
         )
         .expect("invalidate the token");
