@@ -387,11 +387,9 @@ impl Pusher<'_> {
                 out.sent += 1;
                 Ok(Outcome::Done)
             }
-            // Changed there between our read and our write.
-            Err(e) if e.kind == ErrorKind::PreconditionFailed => {
-                out.conflicts += self.remerge(&instance.remote_id).await?;
-                Ok(Outcome::Remerged)
-            }
+            // Changed there between our read and our write (the occurrence, or its
+            // series): the next pass reads it again and sorts out which.
+            Err(e) if e.kind == ErrorKind::PreconditionFailed => Ok(Outcome::Remerged),
             Err(e) if passing(&e) => self.retry_later(o, e),
             Err(e) => self.refuse(o, out, &e),
         }

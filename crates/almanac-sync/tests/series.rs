@@ -210,10 +210,16 @@ impl Harness {
     /// occurrence) by `patch` just before this computer first asks for an instance:
     /// after the run's pull, before its push.
     fn meddled(&self, id: String, patch: serde_json::Value) -> Meddled {
+        self.meddled_at(Moment::BeforeRead, id, patch)
+    }
+
+    /// [`Harness::meddled`], at `moment`.
+    fn meddled_at(&self, moment: Moment, id: String, patch: serde_json::Value) -> Meddled {
         let state = self.cloud.state.clone();
         Meddled {
             inner: self.cloud.provider(Kind::Google),
-            before_instance: Mutex::new(Some(Box::new(move || {
+            moment,
+            meddle: Mutex::new(Some(Box::new(move || {
                 state
                     .google_edit_event(EMAIL, "primary", &id, &patch)
                     .expect("change it there");
@@ -236,10 +242,19 @@ impl Harness {
 
 type Meddling = Box<dyn FnOnce() + Send>;
 
+/// When, around this computer's first read of an instance, the change lands.
+#[derive(Clone, Copy, PartialEq)]
+enum Moment {
+    BeforeRead,
+    /// Between that read and the write that follows it.
+    AfterRead,
+}
+
 /// A provider through which another client's change lands in the middle of a run.
 struct Meddled {
     inner: Box<dyn CalendarProvider>,
-    before_instance: Mutex<Option<Meddling>>,
+    moment: Moment,
+    meddle: Mutex<Option<Meddling>>,
 }
 
 impl CalendarProvider for Meddled {
@@ -267,10 +282,19 @@ impl CalendarProvider for Meddled {
         master_id: &'a str,
         original_start: &'a OriginalStart,
     ) -> BoxFuture<'a, almanac_provider::Result<Option<RemoteEvent>>> {
-        if let Some(meddle) = self.before_instance.lock().expect("hook").take() {
-            meddle();
+        let meddle = self.meddle.lock().expect("hook").take();
+        if self.moment == Moment::BeforeRead {
+            meddle.into_iter().for_each(|m| m());
+            return self.inner.instance(calendar, master_id, original_start);
         }
-        self.inner.instance(calendar, master_id, original_start)
+        Box::pin(async move {
+            let read = self
+                .inner
+                .instance(calendar, master_id, original_start)
+                .await;
+            meddle.into_iter().for_each(|m| m());
+            read
+        })
     }
     fn exdates_in_rule(&self) -> bool {
         self.inner.exdates_in_rule()
@@ -503,6 +527,28 @@ fn an_occurrence_changed_there_while_ours_goes_out_is_merged_not_overwritten() {
     let s = h.run_with(&phone);
     assert_eq!(s.conflicts, 0, "{s:?}");
     h.assert_second(&master_remote, CHANGED_HERE, "Room 4");
+    let s = h.run();
+    assert_eq!((s.pulled, s.pushed, s.conflicts), (0, 0, 0), "{s:?}");
+}
+
+#[test]
+fn an_occurrence_changed_there_between_our_read_and_our_write_is_merged() {
+    let h = Harness::new();
+    let master_remote = h.seed_series();
+    h.run();
+    let master = h.here(SERIES);
+    h.change_second_here(&master[0]);
+    // The phone's change lands after the push read the instance: the update is
+    // refused (412), read again, merged.
+    let phone = h.meddled_at(
+        Moment::AfterRead,
+        h.second_id(&master_remote),
+        json!({"location": "Room 4"}),
+    );
+    let s = h.run_with(&phone);
+    assert_eq!((s.pushed, s.conflicts), (1, 0), "{s:?}");
+    h.assert_second(&master_remote, CHANGED_HERE, "Room 4");
+    h.run();
     let s = h.run();
     assert_eq!((s.pulled, s.pushed, s.conflicts), (0, 0, 0), "{s:?}");
 }
