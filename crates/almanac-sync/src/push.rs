@@ -406,7 +406,8 @@ impl Pusher<'_> {
         let (Some(link), Some(master)) = (&ev.series, master) else {
             return Ok(Seen::AsKnown);
         };
-        let series = lock(self.store)
+        // The series as last synced, and its etag.
+        let synced = lock(self.store)
             .sync_step(self.now(), |tx| {
                 let Some(row) = tx.event(&master.local_id)? else {
                     return Ok::<_, SyncError>(None);
@@ -415,18 +416,16 @@ impl Pusher<'_> {
                     return Ok(None);
                 };
                 let current = from_row(&row, None).ok();
-                Ok(base_of(
-                    s.base.as_deref(),
-                    s.state,
-                    current.as_ref(),
-                    |_| None,
-                ))
+                let base = base_of(s.base.as_deref(), s.state, current.as_ref(), |_| None);
+                Ok(base.map(|b| (b, s.base_etag)))
             })
             .ok()
             .flatten();
-        let known = series.and_then(|m| occurrence_of(&m, &link.original_start));
-        let Some(known) = known else {
+        let Some((series, series_etag)) = synced else {
             return Ok(Seen::AsKnown); // nothing to compare with: as before
+        };
+        let Some(known) = occurrence_of(&series, &link.original_start) else {
+            return Ok(Seen::AsKnown);
         };
         let Ok(there) = normalise(instance, &self.cal.id, Some(master)) else {
             return Ok(Seen::AsKnown);
@@ -434,13 +433,19 @@ impl Pusher<'_> {
         if same_to_the_user(&known, &there) {
             return Ok(Seen::AsKnown);
         }
-        // Which changed: the occurrence, or the series (a pull brings that)?
+        // Which changed: the occurrence, or its series? A series with the etag this
+        // computer has is as known (so a difference the series' fields cannot explain
+        // is the occurrence's, and merging the series again settles nothing).
         let series_now = self.provider.event(self.remote, &link.master_id).await?;
+        let as_known = series_now
+            .as_ref()
+            .is_some_and(|m| m.etag.is_some() && m.etag == series_etag);
         let now = series_now
             .as_ref()
             .and_then(|m| normalise(m, &self.cal.id, None).ok())
             .and_then(|m| occurrence_of(&m, &link.original_start));
         Ok(match now {
+            _ if as_known => Seen::ChangedThere,
             Some(now) if same_to_the_user(&known, &now) => Seen::ChangedThere,
             _ => Seen::SeriesChanged(series_now.map(Box::new)),
         })
