@@ -802,8 +802,19 @@ impl<'a> Planner<'a> {
             Resolution::Open {
                 shown, conflicts, ..
             } => (shown.unwrap_or_else(|| local.clone()), conflicts),
-            // Keep both has no copy to make of one occurrence: left to the user.
-            _ => (local.clone(), conflicts),
+            // The occurrence takes the provider's version; ours becomes an event of
+            // its own at the same time.
+            Resolution::KeepBoth { remote, copy } => {
+                self.stats.applied += 1;
+                self.stats.pushed += 1;
+                self.ops.push(Op::KeepBoth {
+                    local_id: entry.local_id.clone(),
+                    remote,
+                    copy,
+                });
+                return;
+            }
+            Resolution::Delete | Resolution::Restore { .. } => (local.clone(), conflicts),
         };
         // Linked as shown here, its push held by the conflict until the user decides.
         let shown = RemoteEvent {

@@ -691,3 +691,44 @@ fn a_series_made_again_drops_an_occurrence_hidden_on_both_sides() {
     let s = h.run();
     assert_eq!((s.pulled, s.pushed, s.conflicts), (0, 0, 0), "{s:?}");
 }
+
+#[test]
+fn keep_both_by_policy_on_an_occurrence_keeps_theirs_and_a_copy_of_ours() {
+    let h = Harness::new();
+    let master_remote = h.seed_series();
+    h.run();
+    {
+        let mut store = h.store.lock().expect("store");
+        let calendar = store
+            .sync_calendars(None)
+            .expect("calendars")
+            .into_iter()
+            .find(|c| c.is_primary)
+            .expect("the primary calendar");
+        store
+            .set_conflict_policy(&calendar.id, "keep_both")
+            .expect("keep both");
+    }
+    let master = h.here(SERIES);
+    h.change_second_here(&master[0]);
+    h.cloud
+        .state
+        .google_edit_event(
+            EMAIL,
+            "primary",
+            &h.second_id(&master_remote),
+            &json!({"summary": CHANGED_THERE}),
+        )
+        .expect("retitle the occurrence there");
+    let s = h.run();
+    assert_eq!(s.conflicts, 0, "{s:?}");
+    // The occurrence as the phone left it; ours, an event of its own at its time.
+    assert_eq!(h.second_there(&master_remote)["summary"], CHANGED_THERE);
+    assert_eq!((h.there(CHANGED_THERE), h.there(CHANGED_HERE)), (1, 1));
+    assert_eq!(
+        (h.here(CHANGED_THERE).len(), h.here(CHANGED_HERE).len()),
+        (1, 1)
+    );
+    let s = h.run();
+    assert_eq!((s.pulled, s.pushed, s.conflicts), (0, 0, 0), "{s:?}");
+}

@@ -1435,6 +1435,33 @@ fn an_occurrence_changed_on_both_sides_is_linked_and_merged() {
         panic!("link: {:?}", plan.ops);
     };
     assert_eq!((event.title.as_str(), *push), ("Mine", true));
+
+    // By the keep-both policy: the occurrence as the provider has it, and ours as an
+    // event of its own.
+    let plan = plan_page(
+        &changed_occurrence(title_mine),
+        page(vec![listed_occurrence(title_theirs)]),
+        Policy::KeepBoth,
+        None,
+    );
+    let [Op::KeepBoth {
+        local_id,
+        remote,
+        copy,
+    }] = plan.ops.as_slice()
+    else {
+        panic!("keep both: {:?}", plan.ops);
+    };
+    assert_eq!(local_id, "X");
+    assert_eq!(
+        (remote.title.as_str(), remote.remote_id.as_str()),
+        ("Theirs", "m_20260310T090000Z")
+    );
+    assert_eq!(
+        (copy.title.as_str(), copy.kind, copy.series.is_none()),
+        ("Mine", RemoteKind::Single, true)
+    );
+    assert!(copy.remote_id.is_empty());
 }
 
 #[test]
