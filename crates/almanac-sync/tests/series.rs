@@ -187,6 +187,30 @@ impl Harness {
             .expect("the second occurrence is an exception there")
     }
 
+    /// The daily series seeded at the provider and synced, its second occurrence then
+    /// changed here (not sent yet); the series' provider id.
+    fn series_changed_here(&self) -> String {
+        let master_remote = self.seed_series();
+        self.run();
+        let master = self.here(SERIES);
+        assert_eq!(master.len(), 1, "{master:?}");
+        self.change_second_here(&master[0]);
+        master_remote
+    }
+
+    /// A run to take in the echoes of what the last one did, then one that must find
+    /// nothing to do.
+    fn assert_settles(&self) {
+        self.run();
+        self.assert_quiet();
+    }
+
+    /// A run that finds nothing to do.
+    fn assert_quiet(&self) {
+        let s = self.run();
+        assert_eq!((s.pulled, s.pushed, s.conflicts), (0, 0, 0), "{s:?}");
+    }
+
     /// The second occurrence has `title` and `location`, at the provider and here.
     fn assert_second(&self, master_remote: &str, title: &str, location: &str) {
         let there = self.second_there(master_remote);
@@ -377,19 +401,14 @@ fn an_occurrence_changed_before_its_series_is_pushed_goes_out_after_it() {
     let s = h.run();
     assert_eq!(s.pushed, 2, "{s:?}");
     assert_eq!((h.there(SERIES), h.there(CHANGED_HERE)), (1, 1));
-    let s = h.run();
-    assert_eq!((s.pulled, s.pushed, s.conflicts), (0, 0, 0), "{s:?}");
+    h.assert_quiet();
     assert_eq!(h.here(CHANGED_HERE).len(), 1);
 }
 
 #[test]
 fn a_series_deleted_there_does_not_take_an_occurrence_changed_here_with_it() {
     let h = Harness::new();
-    let master_remote = h.seed_series();
-    h.run();
-    let master = h.here(SERIES);
-    assert_eq!(master.len(), 1, "{master:?}");
-    h.change_second_here(&master[0]);
+    let master_remote = h.series_changed_here();
     h.cloud
         .state
         .google_delete_event(EMAIL, "primary", &master_remote)
@@ -398,7 +417,7 @@ fn a_series_deleted_there_does_not_take_an_occurrence_changed_here_with_it() {
     let s = h.run();
     assert_eq!(s.conflicts, 1, "{s:?}");
     let (conflict, kind, event) = h.open_conflict();
-    assert_eq!((kind.as_str(), &event), ("edit_delete", &master[0]));
+    assert_eq!((kind.as_str(), &event), ("edit_delete", &h.here(SERIES)[0]));
     assert_eq!(
         h.here(CHANGED_HERE).len(),
         1,
@@ -410,8 +429,7 @@ fn a_series_deleted_there_does_not_take_an_occurrence_changed_here_with_it() {
     h.run();
     h.run();
     assert_eq!((h.there(SERIES), h.there(CHANGED_HERE)), (1, 1));
-    let s = h.run();
-    assert_eq!((s.pulled, s.pushed, s.conflicts), (0, 0, 0), "{s:?}");
+    h.assert_quiet();
 }
 
 #[test]
@@ -458,8 +476,7 @@ fn a_series_restored_from_the_provider_comes_back_with_its_changed_occurrences()
         1,
         "the changed occurrence is back"
     );
-    let s = h.run();
-    assert_eq!((s.pulled, s.pushed, s.conflicts), (0, 0, 0), "{s:?}");
+    h.assert_quiet();
 }
 
 #[test]
@@ -509,35 +526,26 @@ fn keep_mine_on_a_deleted_series_and_on_its_changed_occurrence_keeps_both() {
         h.run();
     }
     assert_eq!((h.there(SERIES), h.there(CHANGED_HERE)), (1, 1));
-    let s = h.run();
-    assert_eq!((s.pulled, s.pushed, s.conflicts), (0, 0, 0), "{s:?}");
+    h.assert_quiet();
 }
 
 #[test]
 fn an_occurrence_changed_there_while_ours_goes_out_is_merged_not_overwritten() {
     let h = Harness::new();
-    let master_remote = h.seed_series();
-    h.run();
-    let master = h.here(SERIES);
-    assert_eq!(master.len(), 1, "{master:?}");
-    h.change_second_here(&master[0]);
+    let master_remote = h.series_changed_here();
     // The phone sets the room of the same occurrence after this run's pull: a
     // different field, so both changes stand, there and here.
     let phone = h.meddled(h.second_id(&master_remote), json!({"location": "Room 4"}));
     let s = h.run_with(&phone);
     assert_eq!(s.conflicts, 0, "{s:?}");
     h.assert_second(&master_remote, CHANGED_HERE, "Room 4");
-    let s = h.run();
-    assert_eq!((s.pulled, s.pushed, s.conflicts), (0, 0, 0), "{s:?}");
+    h.assert_quiet();
 }
 
 #[test]
 fn an_occurrence_changed_there_between_our_read_and_our_write_is_merged() {
     let h = Harness::new();
-    let master_remote = h.seed_series();
-    h.run();
-    let master = h.here(SERIES);
-    h.change_second_here(&master[0]);
+    let master_remote = h.series_changed_here();
     // The phone's change lands after the push read the instance: the update is
     // refused (412), read again, merged.
     let phone = h.meddled_at(
@@ -548,18 +556,13 @@ fn an_occurrence_changed_there_between_our_read_and_our_write_is_merged() {
     let s = h.run_with(&phone);
     assert_eq!((s.pushed, s.conflicts), (1, 0), "{s:?}");
     h.assert_second(&master_remote, CHANGED_HERE, "Room 4");
-    h.run();
-    let s = h.run();
-    assert_eq!((s.pulled, s.pushed, s.conflicts), (0, 0, 0), "{s:?}");
+    h.assert_settles();
 }
 
 #[test]
 fn an_occurrence_retitled_there_while_ours_goes_out_is_a_conflict() {
     let h = Harness::new();
-    let master_remote = h.seed_series();
-    h.run();
-    let master = h.here(SERIES);
-    h.change_second_here(&master[0]);
+    let master_remote = h.series_changed_here();
     // The phone retitles the same occurrence after this run's pull: the same field.
     let phone = h.meddled(
         h.second_id(&master_remote),
@@ -578,17 +581,13 @@ fn an_occurrence_retitled_there_while_ours_goes_out_is_a_conflict() {
     resolve_conflict(&h.store, &conflict, &Choice::KeepMine, Utc::now()).expect("keep mine");
     h.run();
     assert_eq!((h.there(CHANGED_HERE), h.there(CHANGED_THERE)), (1, 0));
-    let s = h.run();
-    assert_eq!((s.pulled, s.pushed, s.conflicts), (0, 0, 0), "{s:?}");
+    h.assert_quiet();
 }
 
 #[test]
 fn an_occurrence_changed_here_follows_its_series_where_it_was_not_changed() {
     let h = Harness::new();
-    let master_remote = h.seed_series();
-    h.run();
-    let master = h.here(SERIES);
-    h.change_second_here(&master[0]);
+    let master_remote = h.series_changed_here();
     // The organiser moves the whole series to another room before this computer
     // syncs: the occurrence changed here keeps its new title and time and takes the
     // room, there and here.
@@ -603,17 +602,13 @@ fn an_occurrence_changed_here_follows_its_series_where_it_was_not_changed() {
         .expect("change the series there");
     h.run();
     h.assert_second(&master_remote, CHANGED_HERE, "Room 9");
-    let s = h.run();
-    assert_eq!((s.pulled, s.pushed, s.conflicts), (0, 0, 0), "{s:?}");
+    h.assert_quiet();
 }
 
 #[test]
 fn an_occurrence_whose_series_changes_there_while_it_goes_out_follows_the_series() {
     let h = Harness::new();
-    let master_remote = h.seed_series();
-    h.run();
-    let master = h.here(SERIES);
-    h.change_second_here(&master[0]);
+    let master_remote = h.series_changed_here();
     // The room of the whole series changes after this run's pull: the occurrence is
     // not sent over it (that would undo the new room there); the series is merged
     // first, and the occurrence goes out with the new room.
@@ -621,9 +616,7 @@ fn an_occurrence_whose_series_changes_there_while_it_goes_out_follows_the_series
     let s = h.run_with(&phone);
     assert_eq!((s.pushed, s.conflicts), (1, 0), "{s:?}");
     h.assert_second(&master_remote, CHANGED_HERE, "Room 9");
-    h.run();
-    let s = h.run();
-    assert_eq!((s.pulled, s.pushed, s.conflicts), (0, 0, 0), "{s:?}");
+    h.assert_settles();
 }
 
 #[test]
@@ -688,8 +681,7 @@ fn a_series_made_again_drops_an_occurrence_hidden_on_both_sides() {
     assert_eq!(h.there("Daily stand-up, renamed"), 1);
     let outbox = h.store.lock().expect("store").outbox(None).expect("outbox");
     assert!(outbox.is_empty(), "{outbox:?}");
-    let s = h.run();
-    assert_eq!((s.pulled, s.pushed, s.conflicts), (0, 0, 0), "{s:?}");
+    h.assert_quiet();
 }
 
 #[test]
@@ -729,6 +721,5 @@ fn keep_both_by_policy_on_an_occurrence_keeps_theirs_and_a_copy_of_ours() {
         (h.here(CHANGED_THERE).len(), h.here(CHANGED_HERE).len()),
         (1, 1)
     );
-    let s = h.run();
-    assert_eq!((s.pulled, s.pushed, s.conflicts), (0, 0, 0), "{s:?}");
+    h.assert_quiet();
 }
