@@ -194,6 +194,19 @@ fn kind_text(kind: &str) -> &'static str {
     }
 }
 
+/// How a resolved conflict ended, in words (`None` while open).
+fn resolved_text(c: &ConflictRecord) -> Option<String> {
+    let (Some(_), Some(r)) = (&c.resolved_at, &c.resolution) else {
+        return None;
+    };
+    Some(match c.resolved_by.as_deref() {
+        Some("policy") => format!("settled by the calendar's policy: {r}"),
+        Some("user") => format!("resolved by you: {r}"),
+        Some("sync") => "no longer needed: a later change settled it".to_owned(),
+        _ => format!("resolved: {r}"),
+    })
+}
+
 pub fn conflicts_list(store: &Store, ctx: &Ctx, a: &ConflictListArgs) -> CliResult<()> {
     let list = store.conflicts(!a.all)?;
     if ctx.json {
@@ -203,9 +216,9 @@ pub fn conflicts_list(store: &Store, ctx: &Ctx, a: &ConflictListArgs) -> CliResu
         return output::line("No open conflicts.");
     }
     for c in &list {
-        let state = match (&c.resolved_at, &c.resolution) {
-            (Some(_), Some(r)) => format!("  [resolved: {r}]"),
-            _ => String::new(),
+        let state = match resolved_text(c) {
+            Some(text) => format!("  [{text}]"),
+            None => String::new(),
         };
         output::line(&format!(
             "{}  \"{}\" in {} — {}{state}",
@@ -238,8 +251,8 @@ pub fn conflicts_show(store: &Store, ctx: &Ctx, id: &str) -> CliResult<()> {
         kind_text(&c.kind)
     ))?;
     output::line(&format!("detected {}", when(Some(c.detected_at))))?;
-    if let (Some(_), Some(r)) = (&c.resolved_at, &c.resolution) {
-        output::line(&format!("resolved ({r}) {}", when(c.resolved_at)))?;
+    if let Some(text) = resolved_text(&c) {
+        output::line(&format!("{text} {}", when(c.resolved_at)))?;
     }
     let fields: Vec<Value> = serde_json::from_str(&c.fields).unwrap_or_default();
     for f in &fields {

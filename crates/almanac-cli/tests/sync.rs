@@ -325,6 +325,132 @@ async fn google_two_way_sync_merges_conflicts_and_converges() {
     s.env.assert_no_leak();
 }
 
+/// The local event id of the one occurrence titled `title`.
+fn event_id(s: &Sync, title: &str) -> String {
+    let found = s.local_titled(title);
+    assert_eq!(found.len(), 1, "{title}: {:?}", s.local());
+    found[0]["eventId"].as_str().expect("id").to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conflict_the_calendar_policy_settles_stays_on_record() {
+    let s = Sync::google().await;
+    let plan = s.seed("Plan", 1, 9);
+    let sync_up = s.seed("Sync-up", 2, 11);
+    assert_eq!(s.sync()["outcome"], "ok");
+    let cal = s.primary_calendar();
+    s.cli(&["calendars", "policy", &cal, "prefer-remote"]);
+
+    // Prefer remote: the provider's title wins, my disjoint change still goes up, and
+    // my title stays in a settled conflict record — nobody is asked.
+    let mine = event_id(&s, "Plan");
+    s.cli(&[
+        "events",
+        "edit",
+        &mine,
+        "--title",
+        "Plan (mine)",
+        "--location",
+        "Room 9",
+    ]);
+    s.edit_remote(
+        plan["id"].as_str().expect("id"),
+        json!({"summary": "Plan (theirs)"}),
+    );
+    let run = s.sync();
+    assert_eq!(
+        run["conflicts"], 0,
+        "a settled conflict counts as new: {run}"
+    );
+    let local = s.local_titled("Plan (theirs)");
+    assert_eq!(local.len(), 1, "{:?}", s.local());
+    assert_eq!(local[0]["location"], "Room 9");
+    let remote = s.remote_titled("Plan (theirs)");
+    assert_eq!(remote.len(), 1, "{:?}", s.remote());
+    assert_eq!(remote[0]["location"], "Room 9");
+    assert!(s
+        .cli(&["conflicts", "list"])
+        .as_array()
+        .expect("list")
+        .is_empty());
+    let all = s.cli(&["conflicts", "list", "--all"]);
+    let all = all.as_array().expect("list");
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!(
+        (
+            &all[0]["kind"],
+            &all[0]["resolution"],
+            &all[0]["resolvedBy"]
+        ),
+        (&json!("edit_edit"), &json!("keep_remote"), &json!("policy")),
+        "{all:?}"
+    );
+    assert!(all[0]["resolvedAt"].is_number(), "{all:?}");
+    let kept: Value =
+        serde_json::from_str(all[0]["local"].as_str().expect("local version")).expect("json");
+    assert_eq!(
+        kept["title"], "Plan (mine)",
+        "the version given up is on record"
+    );
+    let human = tokio::task::block_in_place(|| s.env.run(&["conflicts", "list", "--all"]));
+    let human = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        human.contains("settled by the calendar's policy: keep_remote"),
+        "{human}"
+    );
+    let log = s.cli(&["log", "--limit", "1"]);
+    let reasons: Vec<&str> = log[0]["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .filter(|a| a["action"] == "conflict")
+        .filter_map(|a| a["reason"].as_str())
+        .collect();
+    assert_eq!(reasons.len(), 1, "{log}");
+    assert!(reasons[0].contains("prefer the provider"), "{reasons:?}");
+
+    // Keep both: the provider's version stays, mine becomes an event of its own.
+    s.cli(&["calendars", "policy", &cal, "keep-both"]);
+    let mine = event_id(&s, "Sync-up");
+    s.cli(&["events", "edit", &mine, "--title", "Sync-up (mine)"]);
+    s.edit_remote(
+        sync_up["id"].as_str().expect("id"),
+        json!({"summary": "Sync-up (theirs)"}),
+    );
+    let run = s.sync();
+    assert_eq!(run["conflicts"], 0, "{run}");
+    s.sync(); // the copy goes up
+    assert_eq!(
+        s.remote_titled("Sync-up (theirs)").len(),
+        1,
+        "{:?}",
+        s.remote()
+    );
+    assert_eq!(
+        s.remote_titled("Sync-up (mine)").len(),
+        1,
+        "{:?}",
+        s.remote()
+    );
+    assert_eq!(s.local_titled("Sync-up (mine)").len(), 1);
+    let all = s.cli(&["conflicts", "list", "--all"]);
+    let settled: Vec<&Value> = all
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter(|c| c["resolution"] == "keep_both")
+        .collect();
+    assert_eq!(settled.len(), 1, "{all}");
+    assert_eq!(settled[0]["resolvedBy"], "policy");
+    let quiet = s.sync();
+    assert_eq!(
+        (&quiet["pulled"], &quiet["pushed"]),
+        (&json!(0), &json!(0)),
+        "{quiet}"
+    );
+    s.env.assert_no_leak();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn google_creates_land_once_even_when_the_answer_is_lost() {
     let s = Sync::google().await;

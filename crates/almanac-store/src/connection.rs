@@ -23,6 +23,7 @@ pub(crate) static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("migrations/0009_cheaper_event_writes.sql")).foreign_key_check(),
         M::up(include_str!("migrations/0010_round_gone.sql")),
         M::up(include_str!("migrations/0011_round_written.sql")),
+        M::up(include_str!("migrations/0012_conflict_resolved_by.sql")),
     ])
 });
 
@@ -39,7 +40,7 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
 }
 
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 11;
+pub const SCHEMA_VERSION: i64 = 12;
 
 /// The store: the one writer connection of a locked data directory.
 #[derive(Debug)]

@@ -439,7 +439,7 @@ fn add_exdate(
     // The occurrence goes with its exception, if any: the user's deletion answers the
     // exception's open conflicts, as deleting any event does.
     tx.execute(
-        "UPDATE conflicts SET resolved_at = ?3, resolution = 'keep_local'
+        "UPDATE conflicts SET resolved_at = ?3, resolution = 'keep_local', resolved_by = 'user'
          WHERE resolved_at IS NULL AND event_id IN
              (SELECT id FROM events WHERE series_id = ?1 AND original_start = ?2)",
         params![master.id, key, now],

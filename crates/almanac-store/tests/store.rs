@@ -896,6 +896,7 @@ fn deleting_an_occurrence_answers_its_exceptions_open_conflict() {
             local: None,
             remote: None,
             fields: "[]".into(),
+            settled_by_policy: None,
         })
     }));
     assert_eq!(ok(s.conflicts(true)).len(), 1);
@@ -911,6 +912,71 @@ fn deleting_an_occurrence_answers_its_exceptions_open_conflict() {
     let all = ok(s.conflicts(false));
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].resolution.as_deref(), Some("keep_local"));
+    assert_eq!(all[0].resolved_by.as_deref(), Some("user"));
+}
+
+#[test]
+fn a_conflict_settled_by_policy_is_on_record_resolved_and_says_by_whom() {
+    let (_d, mut s) = open();
+    let ev = ok(s.create_event(
+        event("Plan", "2026-03-16T09:00", "2026-03-16T10:00", "UTC"),
+        Source::UserWindow,
+        now(),
+    ));
+    let conflict = |settled: Option<&str>| almanac_store::NewConflict {
+        event_id: ev.id.clone(),
+        calendar_id: "local".into(),
+        kind: "edit_edit".into(),
+        base: Some("{}".into()),
+        local: Some("{\"title\":\"mine\"}".into()),
+        remote: Some("{\"title\":\"theirs\"}".into()),
+        fields: "[]".into(),
+        settled_by_policy: settled.map(str::to_owned),
+    };
+    // Open first; then a policy settles a newer one: a record of its own, the open
+    // one untouched.
+    let open_id = ok(s.sync_step(now().timestamp(), |tx| tx.record_conflict(&conflict(None))));
+    let settled_id = ok(s.sync_step(now().timestamp() + 1, |tx| {
+        tx.record_conflict(&conflict(Some("keep_remote")))
+    }));
+    assert_ne!(open_id, settled_id);
+    let open_now = ok(s.conflicts(true));
+    assert_eq!(open_now.len(), 1);
+    assert_eq!(open_now[0].id, open_id);
+    assert_eq!(open_now[0].resolved_by, None);
+    let settled = ok(s.conflict(&settled_id));
+    assert_eq!(
+        (
+            settled.resolved_at,
+            settled.resolution.as_deref(),
+            settled.resolved_by.as_deref()
+        ),
+        (
+            Some(now().timestamp() + 1),
+            Some("keep_remote"),
+            Some("policy")
+        )
+    );
+    assert_eq!(settled.local.as_deref(), Some("{\"title\":\"mine\"}"));
+    // Settled by sync (moot), and answered by the user.
+    ok(s.sync_step(now().timestamp() + 2, |tx| {
+        tx.settle_conflicts(&ev.id, "keep_local")
+    }));
+    assert_eq!(
+        ok(s.conflict(&open_id)).resolved_by.as_deref(),
+        Some("sync")
+    );
+    ok(s.sync_step(now().timestamp() + 3, |tx| {
+        tx.resolve_conflict(&open_id, "keep_remote")
+    }));
+    let answered = ok(s.conflict(&open_id));
+    assert_eq!(
+        (
+            answered.resolution.as_deref(),
+            answered.resolved_by.as_deref()
+        ),
+        (Some("keep_remote"), Some("user"))
+    );
 }
 
 #[test]

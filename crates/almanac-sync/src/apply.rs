@@ -8,8 +8,8 @@ use almanac_store::{
 use crate::convert::{from_row, into_row, occurrence_of, to_row, MasterInfo};
 use crate::error::SyncError;
 use crate::local::{conflict_kind_str, snapshot, Local};
-use crate::merge::{apply_choice, changed_fields, Choice, Resolution};
-use crate::plan::{Op, Plan};
+use crate::merge::{apply_choice, changed_fields, Choice, ConflictKind, Policy, Resolution};
+use crate::plan::{MergedBy, Op, Plan};
 
 /// What applying a plan did, for the run's counts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -317,6 +317,7 @@ pub(crate) fn apply_op(
             base,
             apply_locally,
             push,
+            by,
         } => {
             let state = if *push {
                 EntryState::LocallyModified
@@ -356,7 +357,13 @@ pub(crate) fn apply_op(
                 "pull",
                 "merged",
                 &fields,
-                "Changed on both sides in different fields: merged.",
+                match by {
+                    MergedBy::Clean => "Changed on both sides in different fields: merged.",
+                    MergedBy::Policy => {
+                        "Changed on both sides in the same field: settled by the calendar's conflict policy."
+                    }
+                    MergedBy::User => "Conflict resolved by you.",
+                },
             )?;
             done.changed += 1;
             if let Some((id, old, new)) = &series_change {
@@ -371,6 +378,7 @@ pub(crate) fn apply_op(
             remote,
             fields,
             shown,
+            settled_by,
         } => {
             if let Some(shown) = shown {
                 let kept = ctx
@@ -408,7 +416,17 @@ pub(crate) fn apply_op(
                 local: local.as_ref().map(snapshot),
                 remote: remote.as_ref().map(snapshot),
                 fields: serde_json::to_string(fields).unwrap_or_else(|_| "[]".into()),
+                settled_by_policy: settled_by.and_then(Policy::resolution).map(str::to_owned),
             })?;
+            let what = match kind {
+                ConflictKind::EditEdit => "Changed on both sides in the same field.",
+                ConflictKind::EditDelete => "Changed here, deleted at the provider.",
+                ConflictKind::DeleteEdit => "Deleted here, changed at the provider.",
+            };
+            let reason = match settled_by {
+                Some(p) => format!("{what} {}", p.settles(*kind != ConflictKind::EditEdit)),
+                None => what.to_owned(),
+            };
             log(
                 tx,
                 ctx,
@@ -417,19 +435,10 @@ pub(crate) fn apply_op(
                 "pull",
                 "conflict",
                 &field_names,
-                match kind {
-                    crate::merge::ConflictKind::EditEdit => {
-                        "Changed on both sides in the same field."
-                    }
-                    crate::merge::ConflictKind::EditDelete => {
-                        "Changed here, deleted at the provider."
-                    }
-                    crate::merge::ConflictKind::DeleteEdit => {
-                        "Deleted here, changed at the provider."
-                    }
-                },
+                &reason,
             )?;
-            done.conflicts += 1;
+            // Only a conflict left to the user counts (and is notified).
+            done.conflicts += usize::from(settled_by.is_none());
         }
         Op::KeepBoth {
             local_id,

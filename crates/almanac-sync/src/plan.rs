@@ -239,7 +239,7 @@ pub enum Op {
     /// Delete the local row and its sync state: the provider deleted the event and the
     /// entry had no local edit (or was deleted locally too: drop its pending delete).
     DeleteLocal { local_id: String },
-    /// A local change settled against a new remote version (cleanly, or by policy):
+    /// A local change settled against a new remote version (see [`MergedBy`]):
     /// write `merged` to the local row if `apply_locally`; `base` (the remote version)
     /// becomes the base with its etag. If `push`, the entry stays locally modified and
     /// its pending push becomes an update to `merged` (`If-Match` `base.etag`); if not,
@@ -250,10 +250,16 @@ pub enum Op {
         base: RemoteEvent,
         apply_locally: bool,
         push: bool,
+        by: MergedBy,
     },
     /// Record (or replace) the event's open conflict with every version; write `shown`
     /// to the local row if `Some` (for delete/edit the local deletion stands), keep the
     /// base and state, and hold the event's pending push until the user decides.
+    ///
+    /// With `settled_by`, the calendar's policy settles the conflict (the op after
+    /// this one carries that out): it is recorded resolved, with every version — the
+    /// side the policy gave up stays where the user can see it (I1) — and nobody is
+    /// asked; `shown` is `None`.
     RecordConflict {
         local_id: String,
         kind: ConflictKind,
@@ -262,6 +268,7 @@ pub enum Op {
         remote: Option<RemoteEvent>,
         fields: Vec<FieldConflict>,
         shown: Option<RemoteEvent>,
+        settled_by: Option<Policy>,
     },
     /// Keep both (edit/edit under `keep_both`): the entry becomes `remote` (synced, its
     /// pending push dropped) and `copy` — the local version with no provider identity —
@@ -303,6 +310,17 @@ pub enum Op {
         local_id: String,
         etag: Option<String>,
     },
+}
+
+/// Who settled an [`Op::Merged`]: for the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MergedBy {
+    /// No field changed on both sides differently.
+    Clean,
+    /// The calendar's conflict policy picked the side of the conflicting fields.
+    Policy,
+    /// The user's answer to the conflict.
+    User,
 }
 
 impl Op {
@@ -653,9 +671,9 @@ impl<'a> Planner<'a> {
             Presence::Merge(m) => match (base, current) {
                 (Some(b), Some(l)) if !m.conflicts.is_empty() => {
                     let resolution = resolve(&m, b, l, remote, self.policy);
-                    self.settle_edit(entry, resolution, remote);
+                    self.settle_edit(entry, resolution, remote, m.conflicts);
                 }
-                _ => self.merged(local_id, m, remote),
+                _ => self.merged(local_id, m, remote, MergedBy::Clean),
             },
             Presence::DeleteRemote => {
                 self.stats.echoes += 1;
@@ -794,8 +812,21 @@ impl<'a> Planner<'a> {
         } else {
             resolve(&m, &base, local, &remote, self.policy)
         };
+        let by_policy = |planner: &mut Self, remote: &RemoteEvent| {
+            planner.settled_by_policy(
+                &entry.local_id,
+                ConflictKind::EditEdit,
+                Some(base.clone()),
+                Some(local.clone()),
+                Some(remote.clone()),
+                conflicts.clone(),
+            );
+        };
         let (shown, conflicts) = match resolution {
             Resolution::Merged(m) => {
+                if !conflicts.is_empty() {
+                    by_policy(self, &remote);
+                }
                 self.stats.merged += 1;
                 return self.link(entry, m, remote);
             }
@@ -805,6 +836,7 @@ impl<'a> Planner<'a> {
             // The occurrence takes the provider's version; ours becomes an event of
             // its own at the same time.
             Resolution::KeepBoth { remote, copy } => {
+                by_policy(self, &remote);
                 self.stats.applied += 1;
                 self.stats.pushed += 1;
                 self.ops.push(Op::KeepBoth {
@@ -841,6 +873,7 @@ impl<'a> Planner<'a> {
             remote: Some(remote),
             fields: conflicts,
             shown: None,
+            settled_by: None,
         });
     }
 
@@ -874,7 +907,7 @@ impl<'a> Planner<'a> {
         }
     }
 
-    fn merged(&mut self, local_id: String, m: Merge, remote: &RemoteEvent) {
+    fn merged(&mut self, local_id: String, m: Merge, remote: &RemoteEvent, by: MergedBy) {
         self.stats.merged += 1;
         self.stats.pushed += usize::from(m.push);
         self.ops.push(Op::Merged {
@@ -883,14 +916,56 @@ impl<'a> Planner<'a> {
             base: remote.clone(),
             apply_locally: m.apply_locally,
             push: m.push,
+            by,
         });
     }
 
-    /// An edit/edit conflict as the policy settles it.
-    fn settle_edit(&mut self, entry: &LocalEntry, resolution: Resolution, remote: &RemoteEvent) {
+    /// Records a conflict the policy settles (the op carrying that out follows).
+    fn settled_by_policy(
+        &mut self,
+        local_id: &str,
+        kind: ConflictKind,
+        base: Option<RemoteEvent>,
+        local: Option<RemoteEvent>,
+        remote: Option<RemoteEvent>,
+        fields: Vec<FieldConflict>,
+    ) {
+        self.ops.push(Op::RecordConflict {
+            local_id: local_id.to_owned(),
+            kind,
+            base,
+            local,
+            remote,
+            fields,
+            shown: None,
+            settled_by: Some(self.policy),
+        });
+    }
+
+    /// An edit/edit conflict (`fields`) as the policy settles it.
+    fn settle_edit(
+        &mut self,
+        entry: &LocalEntry,
+        resolution: Resolution,
+        remote: &RemoteEvent,
+        fields: Vec<FieldConflict>,
+    ) {
         let local_id = entry.local_id.clone();
+        if matches!(
+            resolution,
+            Resolution::Merged(_) | Resolution::KeepBoth { .. }
+        ) {
+            self.settled_by_policy(
+                &local_id,
+                ConflictKind::EditEdit,
+                entry.base.clone(),
+                entry.current.clone(),
+                Some(remote.clone()),
+                fields,
+            );
+        }
         match resolution {
-            Resolution::Merged(m) => self.merged(local_id, m, remote),
+            Resolution::Merged(m) => self.merged(local_id, m, remote, MergedBy::Policy),
             Resolution::KeepBoth { remote, copy } => {
                 self.stats.applied += 1;
                 self.stats.pushed += 1;
@@ -923,7 +998,27 @@ impl<'a> Planner<'a> {
         remote: Option<&RemoteEvent>,
     ) {
         let local_id = entry.local_id.clone();
-        match (resolve_deleted(deleted_on, edited, self.policy), remote) {
+        let kind = match deleted_on {
+            Side::Remote => ConflictKind::EditDelete,
+            Side::Local => ConflictKind::DeleteEdit,
+        };
+        let resolution = resolve_deleted(deleted_on, edited, self.policy);
+        let settled = match (&resolution, remote) {
+            (Resolution::Restore { .. }, _) => true,
+            (Resolution::Delete, Some(_)) => deleted_on == Side::Local,
+            _ => false,
+        };
+        if settled {
+            self.settled_by_policy(
+                &local_id,
+                kind,
+                entry.base.clone(),
+                entry.current.clone(),
+                remote.cloned(),
+                Vec::new(),
+            );
+        }
+        match (resolution, remote) {
             (
                 Resolution::Restore {
                     event,
@@ -953,9 +1048,9 @@ impl<'a> Planner<'a> {
             }
             // Ask, and prefer_remote against a local edit (I1): open.
             _ => {
-                let (kind, shown) = match deleted_on {
-                    Side::Remote => (ConflictKind::EditDelete, entry.current.clone()),
-                    Side::Local => (ConflictKind::DeleteEdit, None),
+                let shown = match deleted_on {
+                    Side::Remote => entry.current.clone(),
+                    Side::Local => None,
                 };
                 self.conflict(entry, kind, remote, vec![], shown);
             }
@@ -979,6 +1074,7 @@ impl<'a> Planner<'a> {
             remote: remote.cloned(),
             fields,
             shown,
+            settled_by: None,
         });
     }
 }

@@ -266,6 +266,7 @@ impl Pusher<'_> {
                         local: Some(snapshot(ev)),
                         remote: None,
                         fields: "[]".into(),
+                        settled_by_policy: None,
                     })?;
                     tx.action(
                         self.run_id,

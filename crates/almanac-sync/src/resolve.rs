@@ -16,7 +16,7 @@ use crate::local::{conflict_kind, load, parse_snapshot};
 use crate::merge::{
     apply_choice, apply_deleted_choice, Choice, ConflictKind, Field, Resolution, Side,
 };
-use crate::plan::Op;
+use crate::plan::{MergedBy, Op};
 use crate::run::lock;
 
 /// What a resolution did.
@@ -164,6 +164,7 @@ pub fn resolve_conflict(
                         apply_locally: true,
                         merged: m.merged,
                         base: remote,
+                        by: MergedBy::User,
                     },
                     Resolution::KeepBoth { remote, copy } => Op::KeepBoth {
                         local_id: id.clone(),

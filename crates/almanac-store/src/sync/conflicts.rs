@@ -18,6 +18,10 @@ pub struct NewConflict {
     pub local: Option<String>,
     pub remote: Option<String>,
     pub fields: String,
+    /// Settled already by the calendar's conflict policy, this way (`keep_local`,
+    /// `keep_remote`, `keep_both`): recorded resolved, so the versions stay on record
+    /// but nobody is asked. `None`: open until the user answers.
+    pub settled_by_policy: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -36,11 +40,14 @@ pub struct ConflictRecord {
     pub detected_at: i64,
     pub resolved_at: Option<i64>,
     pub resolution: Option<String>,
+    /// `user`, `policy` (the calendar's conflict policy) or `sync` (moot: a newer
+    /// version merged cleanly, or both sides deleted the event); `None` while open.
+    pub resolved_by: Option<String>,
 }
 
 const COLUMNS: &str = "c.id, c.event_id, c.calendar_id, k.name, k.account_id, c.kind, \
     c.base_version, c.local_version, c.remote_version, c.fields, c.detected_at, c.resolved_at, \
-    c.resolution";
+    c.resolution, c.resolved_by";
 
 fn conflict_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConflictRecord> {
     Ok(ConflictRecord {
@@ -57,6 +64,7 @@ fn conflict_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConflictRecord> {
         detected_at: r.get(10)?,
         resolved_at: r.get(11)?,
         resolution: r.get(12)?,
+        resolved_by: r.get(13)?,
     })
 }
 
@@ -77,8 +85,30 @@ pub(crate) fn load_conflict(conn: &rusqlite::Connection, id: &str) -> Result<Con
     })
 }
 
-/// Records `c`, or refreshes the event's open conflict with the new versions.
+/// Records `c`, or refreshes the event's open conflict with the new versions (a
+/// conflict settled by policy is always a record of its own).
 pub(crate) fn record(conn: &rusqlite::Connection, c: &NewConflict, now: i64) -> Result<String> {
+    if let Some(resolution) = &c.settled_by_policy {
+        let id = uuid::Uuid::new_v4().to_string();
+        conn.exec_cached(
+            "INSERT INTO conflicts (id, event_id, calendar_id, kind, base_version, local_version,
+                remote_version, fields, detected_at, resolved_at, resolution, resolved_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, 'policy')",
+            params![
+                id,
+                c.event_id,
+                c.calendar_id,
+                c.kind,
+                c.base,
+                c.local,
+                c.remote,
+                c.fields,
+                now,
+                resolution
+            ],
+        )?;
+        return Ok(id);
+    }
     let open: Option<String> = conn
         .row_cached(
             "SELECT id FROM conflicts WHERE event_id = ?1 AND resolved_at IS NULL",

@@ -203,7 +203,7 @@ pub(crate) fn track_delete(tx: &Transaction<'_>, event_id: &str, now: i64) -> Re
         params![event_id],
     )?;
     tx.exec_cached(
-        "UPDATE conflicts SET resolved_at = ?2, resolution = 'keep_local'
+        "UPDATE conflicts SET resolved_at = ?2, resolution = 'keep_local', resolved_by = 'user'
          WHERE resolved_at IS NULL
            AND (event_id = ?1 OR event_id IN (SELECT id FROM events WHERE series_id = ?1))",
         params![event_id, now],

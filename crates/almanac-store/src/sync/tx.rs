@@ -395,11 +395,12 @@ impl SyncTx<'_, '_> {
         load_conflict(self.tx, id)
     }
 
-    /// Marks a conflict resolved (`keep_local`, `keep_remote`, `per_field`,
+    /// Marks a conflict resolved by the user (`keep_local`, `keep_remote`, `per_field`,
     /// `keep_both`); it never fires again for the versions it held.
     pub fn resolve_conflict(&mut self, id: &str, resolution: &str) -> Result<()> {
         self.tx.exec_cached(
-            "UPDATE conflicts SET resolved_at = ?2, resolution = ?3 WHERE id = ?1",
+            "UPDATE conflicts SET resolved_at = ?2, resolution = ?3, resolved_by = 'user'
+             WHERE id = ?1",
             params![id, self.now, resolution],
         )?;
         Ok(())
@@ -409,7 +410,7 @@ impl SyncTx<'_, '_> {
     /// sides deleted it, or a newer provider version merged cleanly).
     pub fn settle_conflicts(&mut self, event_id: &str, resolution: &str) -> Result<()> {
         self.tx.exec_cached(
-            "UPDATE conflicts SET resolved_at = ?2, resolution = ?3
+            "UPDATE conflicts SET resolved_at = ?2, resolution = ?3, resolved_by = 'sync'
              WHERE event_id = ?1 AND resolved_at IS NULL",
             params![event_id, self.now, resolution],
         )?;

@@ -138,6 +138,8 @@ enum Want {
         apply: bool,
     },
     Conflict(&'static str, ConflictKind),
+    /// A conflict recorded as the policy settled it.
+    Settled(&'static str, ConflictKind),
     Both(&'static str),
     Restore(&'static str),
     Recreate(&'static str),
@@ -164,6 +166,12 @@ fn shape(op: &Op) -> Want {
             push: *push,
             apply: *apply_locally,
         },
+        Op::RecordConflict {
+            local_id,
+            kind,
+            settled_by: Some(_),
+            ..
+        } => Want::Settled(leak(local_id), *kind),
         Op::RecordConflict { local_id, kind, .. } => Want::Conflict(leak(local_id), *kind),
         Op::KeepBoth { local_id, .. } => Want::Both(leak(local_id)),
         Op::RestoreLocal { local_id, .. } => Want::Restore(leak(local_id)),
@@ -377,29 +385,35 @@ fn remote_upserts_of_locally_modified_events() {
             mine(),
             vec![up("R", "e2", title_theirs)],
             PreferLocal,
-            vec![Merged {
-                id: "A",
-                push: true,
-                apply: false,
-            }],
+            vec![
+                Settled("A", ConflictKind::EditEdit),
+                Merged {
+                    id: "A",
+                    push: true,
+                    apply: false,
+                },
+            ],
         ),
         case(
             "conflict, prefer remote: remote written locally, nothing pushed",
             mine(),
             vec![up("R", "e2", title_theirs)],
             PreferRemote,
-            vec![Merged {
-                id: "A",
-                push: false,
-                apply: true,
-            }],
+            vec![
+                Settled("A", ConflictKind::EditEdit),
+                Merged {
+                    id: "A",
+                    push: false,
+                    apply: true,
+                },
+            ],
         ),
         case(
             "conflict, keep both: remote kept, local becomes a copy",
             mine(),
             vec![up("R", "e2", title_theirs)],
             KeepBoth,
-            vec![Both("A")],
+            vec![Settled("A", ConflictKind::EditEdit), Both("A")],
         ),
         case(
             "the version an open conflict already holds is not recorded again",
@@ -462,21 +476,21 @@ fn remote_upserts_of_locally_deleted_events() {
             gone(),
             vec![up("R", "e2", room_2)],
             PreferLocal,
-            vec![KeepDeletion("A")],
+            vec![Settled("A", ConflictKind::DeleteEdit), KeepDeletion("A")],
         ),
         case(
             "edited remotely, prefer remote: restored locally",
             gone(),
             vec![up("R", "e2", room_2)],
             PreferRemote,
-            vec![Restore("A")],
+            vec![Settled("A", ConflictKind::DeleteEdit), Restore("A")],
         ),
         case(
             "edited remotely, keep both: the edit is kept",
             gone(),
             vec![up("R", "e2", room_2)],
             KeepBoth,
-            vec![Restore("A")],
+            vec![Settled("A", ConflictKind::DeleteEdit), Restore("A")],
         ),
     ]);
 }
@@ -512,14 +526,14 @@ fn remote_removals() {
             vec![modified("A", "R", title_mine)],
             vec![rm("R")],
             PreferLocal,
-            vec![Recreate("A")],
+            vec![Settled("A", ConflictKind::EditDelete), Recreate("A")],
         ),
         case(
             "of a local edit, keep both: recreated remotely",
             vec![modified("A", "R", title_mine)],
             vec![rm("R")],
             KeepBoth,
-            vec![Recreate("A")],
+            vec![Settled("A", ConflictKind::EditDelete), Recreate("A")],
         ),
         case(
             "of a local deletion: both deleted",
@@ -632,6 +646,7 @@ fn ops_carry_the_versions_the_executor_needs() {
             base: remote,
             apply_locally: true,
             push: true,
+            by: MergedBy::Clean,
         }]
     );
 
@@ -670,9 +685,15 @@ fn ops_carry_the_versions_the_executor_needs() {
         Policy::KeepBoth,
         None,
     );
-    let [Op::KeepBoth { remote, copy, .. }] = plan.ops.as_slice() else {
-        panic!("keep both: {:?}", plan.ops);
+    let [Op::RecordConflict {
+        settled_by: Some(Policy::KeepBoth),
+        local: Some(mine),
+        ..
+    }, Op::KeepBoth { remote, copy, .. }] = plan.ops.as_slice()
+    else {
+        panic!("the conflict on record, settled; keep both: {:?}", plan.ops);
     };
+    assert_eq!(mine.title, "Mine");
     assert_eq!(remote.title, "Theirs");
     assert_eq!((copy.title.as_str(), copy.remote_id.as_str()), ("Mine", ""));
 
@@ -1104,6 +1125,15 @@ fn check_plan(index: &LocalIndex, plan: &Plan) -> Result<(), TestCaseError> {
     let mut seen = BTreeSet::new();
     for op in &plan.ops {
         let Some(id) = op.local_id() else { continue };
+        if matches!(
+            op,
+            Op::RecordConflict {
+                settled_by: Some(_),
+                ..
+            }
+        ) {
+            continue; // on record only: the op after it settles the event
+        }
         prop_assert!(
             seen.insert(id.to_string()),
             "two ops for {id}: {:?}",
@@ -1175,6 +1205,10 @@ fn apply(entries: &mut Vec<LocalEntry>, plan: &Plan, next: &mut usize) {
                     e.open_conflict = None;
                 }
             }
+            Op::RecordConflict {
+                settled_by: Some(_),
+                ..
+            } => {}
             Op::RecordConflict {
                 kind,
                 remote,
@@ -1431,9 +1465,15 @@ fn an_occurrence_changed_on_both_sides_is_linked_and_merged() {
         Policy::PreferLocal,
         None,
     );
-    let [Op::LinkCreated { event, push, .. }] = plan.ops.as_slice() else {
-        panic!("link: {:?}", plan.ops);
+    let [Op::RecordConflict {
+        settled_by: Some(Policy::PreferLocal),
+        remote: Some(theirs),
+        ..
+    }, Op::LinkCreated { event, push, .. }] = plan.ops.as_slice()
+    else {
+        panic!("the conflict on record, settled; link: {:?}", plan.ops);
     };
+    assert_eq!(theirs.title, "Theirs");
     assert_eq!((event.title.as_str(), *push), ("Mine", true));
 
     // By the keep-both policy: the occurrence as the provider has it, and ours as an
@@ -1444,7 +1484,10 @@ fn an_occurrence_changed_on_both_sides_is_linked_and_merged() {
         Policy::KeepBoth,
         None,
     );
-    let [Op::KeepBoth {
+    let [Op::RecordConflict {
+        settled_by: Some(Policy::KeepBoth),
+        ..
+    }, Op::KeepBoth {
         local_id,
         remote,
         copy,
