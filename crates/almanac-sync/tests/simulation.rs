@@ -21,7 +21,11 @@
 //! conflict; and once on the provider, no pull undoes it here: an edit the provider
 //! holds is shown here, an event deleted on both sides stays deleted), I5 (nothing
 //! sent to the read-only calendar, and the store refuses local edits there) and I7
-//! (an open conflict stays until the user resolves it). At the end the faults stop, open conflicts are resolved (keep mine /
+//! (an open conflict stays until the user resolves it). The editable calendar's
+//! conflict policy is drawn too (ask, or prefer local / prefer remote / keep both);
+//! for I1 a local value a policy gives up must be in the conflict record it settled
+//! (which the user can read), and a keep-both copy carries the edits on as an event
+//! of its own (the one way a title shows twice). At the end the faults stop, open conflicts are resolved (keep mine /
 //! keep theirs by the seed), held calendars confirmed, and clean runs must converge
 //! (I3: both sides equal field by field, and this computer's calendar view equal to
 //! the provider's occurrence by occurrence — no phantom or lost instance; every
@@ -129,6 +133,9 @@ struct Stats {
     reopens: u64,
     local_ops: u64,
     conflicts_resolved: u64,
+    /// Conflicts settled by a calendar's policy, and of them kept both (a copy).
+    policy_settled: u64,
+    copies: u64,
     clean_runs: u64,
     provider: Counts,
     /// Time in runs, in invariant checks (of which integrity checks), and in all.
@@ -145,6 +152,8 @@ impl Stats {
         self.reopens += o.reopens;
         self.local_ops += o.local_ops;
         self.conflicts_resolved += o.conflicts_resolved;
+        self.policy_settled += o.policy_settled;
+        self.copies += o.copies;
         self.clean_runs += o.clean_runs;
         self.provider.add(&o.provider);
         self.in_runs += o.in_runs;
@@ -180,6 +189,11 @@ struct Sim {
     create_keys: BTreeMap<String, BTreeSet<String>>,
     open_conflicts: BTreeSet<String>,
     user_resolved: BTreeSet<String>,
+    /// Conflicts the calendar's policy settled, already followed up.
+    policy_settled: BTreeSet<String>,
+    /// Titles a keep-both copy shares with the provider's version it was copied
+    /// beside: the one legitimate way for a title to show twice (I2).
+    copy_titles: BTreeSet<String>,
     stats: Stats,
     tracing: bool,
     trace: Vec<String>,
@@ -278,10 +292,11 @@ impl Sim {
             windowed: !series && rng.per_mille(300),
             ..SyncOptions::default()
         };
-        let policy = if rng.per_mille(250) {
-            "prefer_local"
-        } else {
-            "ask"
+        let policy = match rng.below(1000) {
+            0..=99 => "prefer_local",
+            100..=174 => "prefer_remote",
+            175..=249 => "keep_both",
+            _ => "ask",
         };
         let crash_rate = rng.pick(&[0, 100, 250]);
         let mut sim = Self {
@@ -302,6 +317,8 @@ impl Sim {
             create_keys: BTreeMap::new(),
             open_conflicts: BTreeSet::new(),
             user_resolved: BTreeSet::new(),
+            policy_settled: BTreeSet::new(),
+            copy_titles: BTreeSet::new(),
             stats: Stats::default(),
             tracing,
             trace: Vec::new(),
@@ -1018,6 +1035,112 @@ impl Sim {
         }
     }
 
+    /// Follows what the calendar's policy settled since the last check — I1 there: a
+    /// local value the policy gave up must be in the settled conflict's record (the
+    /// user can still see it), after which it is no longer this computer's to keep;
+    /// a keep-both copy carries this computer's version on, as an event of its own.
+    fn follow_policy(&mut self) -> Check {
+        let all = ok("conflicts", self.store()?.conflicts(false))?;
+        let settled: Vec<ConflictRecord> = all
+            .into_iter()
+            .filter(|c| c.resolved_by.as_deref() == Some("policy"))
+            .filter(|c| !self.policy_settled.contains(&c.id))
+            .collect();
+        for c in settled {
+            self.policy_settled.insert(c.id.clone());
+            self.stats.policy_settled += 1;
+            let version = |v: &Option<String>| {
+                v.as_deref()
+                    .and_then(|j| serde_json::from_str::<RemoteEvent>(j).ok())
+            };
+            let local = version(&c.local);
+            let fields: Vec<String> = serde_json::from_str::<Vec<serde_json::Value>>(&c.fields)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|f| f["field"].as_str().map(str::to_owned))
+                .collect();
+            let resolution = c.resolution.as_deref().unwrap_or_default();
+            self.note(|| {
+                format!(
+                    "policy settles {} on {} with {resolution} ({fields:?})",
+                    c.kind,
+                    short(&c.event_id)
+                )
+            });
+            match (c.kind.as_str(), resolution) {
+                ("edit_edit", "keep_remote") => {
+                    // A cancelled occurrence takes every field of it along.
+                    let all_fields = fields.iter().any(|f| f == "cancelled");
+                    let name = |f: Fld| match f {
+                        Fld::Title => "title",
+                        Fld::Location => "location",
+                        Fld::Timing => "timing",
+                    };
+                    let tracked = self.tracked.get(&c.event_id).cloned().unwrap_or_default();
+                    for (f, v) in tracked.0 {
+                        if !all_fields && !fields.iter().any(|x| x == name(f)) {
+                            continue;
+                        }
+                        if local.as_ref().map(|l| value_of(l, f)) != Some(v.clone()) {
+                            fail!(
+                                "I1: the policy gave up the local edit {f:?} = {v:?} of event {} and its conflict record {} does not hold it",
+                                c.event_id,
+                                c.id
+                            );
+                        }
+                        if let Some(t) = self.tracked.get_mut(&c.event_id) {
+                            t.0.remove(&f);
+                        }
+                    }
+                    if fields.iter().any(|f| f == "recurrence") {
+                        self.exdated.retain(|x| x.master != c.event_id);
+                    }
+                }
+                ("edit_edit", "keep_both") => {
+                    let Some(local) = local else {
+                        fail!(
+                            "conflict {} settled by keeping both lacks the local version",
+                            c.id
+                        );
+                    };
+                    // The copy: this computer's version, under an id of its own.
+                    let copy = self
+                        .rows(MAIN)?
+                        .into_iter()
+                        .find(|(id, ev)| {
+                            *id != c.event_id
+                                && ev.title == local.title
+                                && ev.location == local.location
+                                && ev.timing == local.timing
+                        })
+                        .map(|(id, _)| id);
+                    let Some(copy) = copy else {
+                        fail!(
+                            "I1: the keep-both policy settled conflict {} on event {} but no copy of {:?} is here",
+                            c.id,
+                            c.event_id,
+                            local.title
+                        );
+                    };
+                    if let Some(t) = self.tracked.remove(&c.event_id) {
+                        self.tracked.insert(copy.clone(), t);
+                    }
+                    for x in self.exdated.iter_mut().filter(|x| x.master == c.event_id) {
+                        x.master = copy.clone();
+                    }
+                    self.copy_titles.insert(local.title.clone());
+                    self.stats.copies += 1;
+                }
+                // The provider's edit undoes the deletion made here.
+                ("delete_edit", "keep_remote" | "keep_both") => {
+                    self.deleted.retain(|d| d.local_id != c.event_id);
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     fn check(&mut self) -> Check {
         let timer = Instant::now();
         let out = self.check_invariants();
@@ -1033,6 +1156,7 @@ impl Sim {
         if !problems.is_empty() {
             fail!("I8: the database is damaged: {problems:?}");
         }
+        self.follow_policy()?;
         self.note_create_keys()?;
         let outbox = ok("outbox", self.store()?.outbox(None))?;
         let all_conflicts = ok("conflicts", self.store()?.conflicts(false))?;
@@ -1071,8 +1195,10 @@ impl Sim {
                     .as_ref()
                     .and_then(|r| r.series_id.as_deref())
                     .and_then(|m| series_titles.get(m));
-                let title = (!ev.cancelled && series_title != Some(&ev.title.as_str()))
-                    .then(|| ev.title.clone());
+                let title = (!ev.cancelled
+                    && series_title != Some(&ev.title.as_str())
+                    && !self.copy_titles.contains(&ev.title))
+                .then(|| ev.title.clone());
                 if let Some(other) = title.and_then(|t| titles.insert(t, e.local_id.clone())) {
                     fail!(
                         "I2: local events {other} and {} are both {:?} in {} (one create or edit made two events)",
@@ -1103,11 +1229,9 @@ impl Sim {
                         .is_some_and(|m| m.title == ev.title)
                 })
             };
-            for ev in cal
-                .events
-                .values()
-                .filter(|e| !e.cancelled && !of_its_series(e))
-            {
+            for ev in cal.events.values().filter(|e| {
+                !e.cancelled && !of_its_series(e) && !self.copy_titles.contains(&e.title)
+            }) {
                 if let Some(other) = titles.insert(&ev.title, &ev.remote_id) {
                     fail!(
                         "I2: the provider has {other} and {} both as {:?} in {} (a create landed twice)",
@@ -1230,6 +1354,7 @@ impl Sim {
                         d.local_id
                     );
                 }
+                None if self.copy_titles.contains(&d.title) => {} // told apart by keys only
                 None => {
                     if let Some((id, _)) = rows[MAIN]
                         .iter()
@@ -1335,6 +1460,7 @@ impl Sim {
                 .events
                 .values()
                 .find(|e| e.title == d.title && !e.cancelled)
+                .filter(|_| !self.copy_titles.contains(&d.title))
             {
                 fail!(
                     "I1: {:?}, deleted here before the provider acknowledged its create, lives on at the provider as {}",
@@ -1712,7 +1838,7 @@ fn sync_engine_survives_seeded_faults() {
     });
     let t = *totals.lock().unwrap_or_else(|p| p.into_inner());
     eprintln!(
-        "simulation: {cases} seeds from {first} in {:.2?} on {threads} threads (per thread: {:.2?} in runs, {:.2?} in checks ({:.2?} integrity), {:.2?} in all): {} runs ({} clean), {} crashes, {} reopens, {} local edits, {} conflicts resolved; provider: {:?}",
+        "simulation: {cases} seeds from {first} in {:.2?} on {threads} threads (per thread: {:.2?} in runs, {:.2?} in checks ({:.2?} integrity), {:.2?} in all): {} runs ({} clean), {} crashes, {} reopens, {} local edits, {} conflicts resolved, {} settled by policy ({} copies kept); provider: {:?}",
         started.elapsed(),
         t.in_runs / threads as u32,
         t.in_checks / threads as u32,
@@ -1724,6 +1850,8 @@ fn sync_engine_survives_seeded_faults() {
         t.reopens,
         t.local_ops,
         t.conflicts_resolved,
+        t.policy_settled,
+        t.copies,
         t.provider
     );
     let mut failures = failures.into_inner().unwrap_or_else(|p| p.into_inner());
