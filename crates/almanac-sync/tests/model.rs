@@ -20,7 +20,8 @@
 //! deleted whole), created on either side.
 //!
 //! After every run, the titles and locations of the live events here and at the
-//! provider, and the kinds of the open conflicts, must be what the model says; at the
+//! provider, the kinds of the open conflicts, and the kinds of the conflicts the
+//! policy settled (on record, resolved its way) must be what the model says; at the
 //! end every conflict is answered and both sides must hold exactly the model's events.
 //! Every value is written once (a counter), so the sets compare events one to one.
 //! (The simulation next door checks invariants under faults; this checks outcomes.)
@@ -133,6 +134,16 @@ impl Policy {
             Policy::KeepBoth => "keep_both",
         }
     }
+
+    /// How a conflict it settles is recorded resolved (`ask` settles none).
+    fn resolution(self) -> &'static str {
+        match self {
+            Policy::Ask => "",
+            Policy::PreferLocal => "keep_local",
+            Policy::PreferRemote => "keep_remote",
+            Policy::KeepBoth => "keep_both",
+        }
+    }
 }
 
 fn policy() -> impl Strategy<Value = Policy> {
@@ -146,14 +157,16 @@ fn policy() -> impl Strategy<Value = Policy> {
 
 /// The model's outcome of one sync run for one event; a conflict the calendar's
 /// policy settles is settled in the same run (keep both: the local version becomes a
-/// new event, returned).
-fn sync_model(e: &mut Ev, policy: Policy) -> Option<Ev> {
+/// new event, returned) and stays on record, settled (its kind returned).
+fn sync_model(e: &mut Ev, policy: Policy) -> (Option<Ev>, Option<Kind>) {
     let before = e.local.clone();
     sync_presence(e);
-    let kind = e.conflict?;
-    match (policy, kind) {
+    let Some(kind) = e.conflict else {
+        return (None, None);
+    };
+    let copy = match (policy, kind) {
         // Never a local edit lost to a remote deletion without the user (I1): open.
-        (Policy::Ask, _) | (Policy::PreferRemote, Kind::EditDelete) => None,
+        (Policy::Ask, _) | (Policy::PreferRemote, Kind::EditDelete) => return (None, None),
         (Policy::PreferLocal, _) | (Policy::KeepBoth, Kind::EditDelete) => {
             resolve_model(e, true);
             None
@@ -174,7 +187,8 @@ fn sync_model(e: &mut Ev, policy: Policy) -> Option<Ev> {
                 ..Ev::default()
             })
         }
-    }
+    };
+    (copy, Some(kind))
 }
 
 /// Who created, deleted or edited the event, and the merge (DESIGN §4).
@@ -292,6 +306,8 @@ struct Harness {
     counter: u64,
     policy: Policy,
     evs: Vec<Ev>,
+    /// The kinds of the conflicts the policy settled so far.
+    settled: Vec<&'static str>,
     log: Vec<String>,
 }
 
@@ -327,6 +343,7 @@ impl Harness {
             counter: 0,
             policy,
             evs: Vec::new(),
+            settled: Vec::new(),
             log: Vec::new(),
         };
         h.sync();
@@ -552,7 +569,9 @@ impl Harness {
         self.sync();
         let mut copies = Vec::new();
         for e in &mut self.evs {
-            copies.extend(sync_model(e, self.policy));
+            let (copy, settled) = sync_model(e, self.policy);
+            copies.extend(copy);
+            self.settled.extend(settled.map(Kind::as_str));
         }
         self.evs.extend(copies);
         self.learn_ids();
@@ -647,6 +666,31 @@ impl Harness {
         assert_eq!(
             got_conflicts, want_conflicts,
             "open conflicts\n{trace}\nmodel: {:#?}",
+            self.evs
+        );
+        // Every conflict the policy settled is on record, settled its way.
+        let mut want_settled: Vec<(&str, &str)> = self
+            .settled
+            .iter()
+            .map(|k| (*k, self.policy.resolution()))
+            .collect();
+        let mut got_settled: Vec<(String, String)> = self
+            .store()
+            .conflicts(false)
+            .expect("conflicts")
+            .into_iter()
+            .filter(|c| c.resolved_by.as_deref() == Some("policy"))
+            .map(|c| (c.kind, c.resolution.unwrap_or_default()))
+            .collect();
+        want_settled.sort_unstable();
+        got_settled.sort();
+        let got: Vec<(&str, &str)> = got_settled
+            .iter()
+            .map(|(k, r)| (k.as_str(), r.as_str()))
+            .collect();
+        assert_eq!(
+            got, want_settled,
+            "conflicts settled by policy\n{trace}\nmodel: {:#?}",
             self.evs
         );
     }
