@@ -88,47 +88,31 @@ pub(crate) fn load_conflict(conn: &rusqlite::Connection, id: &str) -> Result<Con
 /// Records `c`, or refreshes the event's open conflict with the new versions (a
 /// conflict settled by policy is always a record of its own).
 pub(crate) fn record(conn: &rusqlite::Connection, c: &NewConflict, now: i64) -> Result<String> {
-    if let Some(resolution) = &c.settled_by_policy {
-        let id = uuid::Uuid::new_v4().to_string();
-        conn.exec_cached(
-            "INSERT INTO conflicts (id, event_id, calendar_id, kind, base_version, local_version,
-                remote_version, fields, detected_at, resolved_at, resolution, resolved_by)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, 'policy')",
-            params![
-                id,
-                c.event_id,
-                c.calendar_id,
-                c.kind,
-                c.base,
-                c.local,
-                c.remote,
-                c.fields,
-                now,
-                resolution
-            ],
-        )?;
-        return Ok(id);
-    }
-    let open: Option<String> = conn
-        .row_cached(
-            "SELECT id FROM conflicts WHERE event_id = ?1 AND resolved_at IS NULL",
-            params![c.event_id],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if let Some(id) = open {
-        conn.exec_cached(
-            "UPDATE conflicts SET kind = ?2, base_version = ?3, local_version = ?4,
-                remote_version = ?5, fields = ?6, detected_at = ?7 WHERE id = ?1",
-            params![id, c.kind, c.base, c.local, c.remote, c.fields, now],
-        )?;
-        return Ok(id);
+    if c.settled_by_policy.is_none() {
+        let open: Option<String> = conn
+            .row_cached(
+                "SELECT id FROM conflicts WHERE event_id = ?1 AND resolved_at IS NULL",
+                params![c.event_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(id) = open {
+            conn.exec_cached(
+                "UPDATE conflicts SET kind = ?2, base_version = ?3, local_version = ?4,
+                    remote_version = ?5, fields = ?6, detected_at = ?7 WHERE id = ?1",
+                params![id, c.kind, c.base, c.local, c.remote, c.fields, now],
+            )?;
+            return Ok(id);
+        }
     }
     let id = uuid::Uuid::new_v4().to_string();
+    // Settled by policy: resolved when detected.
     conn.exec_cached(
         "INSERT INTO conflicts (id, event_id, calendar_id, kind, base_version, local_version,
-            remote_version, fields, detected_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            remote_version, fields, detected_at, resolved_at, resolution, resolved_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,
+            CASE WHEN ?10 IS NULL THEN NULL ELSE ?9 END, ?10,
+            CASE WHEN ?10 IS NULL THEN NULL ELSE 'policy' END)",
         params![
             id,
             c.event_id,
@@ -138,7 +122,8 @@ pub(crate) fn record(conn: &rusqlite::Connection, c: &NewConflict, now: i64) -> 
             c.local,
             c.remote,
             c.fields,
-            now
+            now,
+            c.settled_by_policy
         ],
     )?;
     Ok(id)
