@@ -26,6 +26,7 @@ const COMMANDS: &[&str] = &[
     "list_conflicts",
     "resolve_conflict",
     "confirm_deletions",
+    "set_conflict_policy",
 ];
 
 fn main() {

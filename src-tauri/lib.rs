@@ -93,6 +93,7 @@ pub fn run() -> i32 {
             sync::list_conflicts,
             sync::resolve_conflict,
             sync::confirm_deletions,
+            sync::set_conflict_policy,
         ])
         .setup(|app| {
             // Opened only after single-instance had its say: a second launch has been

@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use almanac_auth::Credentials;
 use almanac_model::{
-    AppError, CalendarProgress, ConflictAnswer, ConflictView, ErrorCode, SyncOverview,
+    AppError, CalendarProgress, ConflictAnswer, ConflictPolicy, ConflictView, ErrorCode,
+    SyncOverview,
 };
 use almanac_store::Store;
 use almanac_sync::schedule::ScheduleOptions;
@@ -274,6 +275,19 @@ pub async fn resolve_conflict(
     let _ = app.emit("events-changed", ());
     send(&app, Command::LocalEdit);
     changed(&app);
+    Ok(())
+}
+
+/// Sets how a synced calendar settles conflicts from now on (the window reloads its
+/// calendars after).
+#[tauri::command]
+pub async fn set_conflict_policy(
+    state: State<'_, AppState>,
+    calendar_id: String,
+    policy: ConflictPolicy,
+) -> CmdResult<()> {
+    let mut store = state.store.lock().map_err(|_| store_error())?;
+    store.set_conflict_policy(&calendar_id, policy.as_str())?;
     Ok(())
 }
 

@@ -5,8 +5,10 @@ Run by tests/e2e/run.sh after test_accounts.py, which leaves the Google account
 down by itself; the same event's title is then changed here (in the editor) and at
 Google; Sync now records a conflict, the status area says so, one notification is
 shown, the Conflicts panel shows both versions side by side, "Keep mine" resolves it,
-and the next sync puts the local title at Google. The status area and Sync now behave
-throughout.
+and the next sync puts the local title at Google. Then Settings › Sync sets the
+calendar to keep the online version: the same title changed on both sides again is
+settled by itself (Google's title here and there, no conflict, no notification). The
+status area and Sync now behave throughout.
 """
 import datetime
 import os
@@ -123,6 +125,41 @@ def scenario():
         time.sleep(3)
         assert conflict_notifications() == 1, "a resolved conflict notified again"
         print("ok   resolved in the Conflicts panel (keep mine); Google has it; it does not fire again", flush=True)
+
+        # Settings › Sync: this calendar keeps the online version from now on.
+        s.click("#btn-settings")
+        s.wait_for("#settings-dialog")
+        s.click("#settings-tab-sync")
+        s.wait_for("#settings-panel-sync select")
+        select = s.execute("return document.querySelector('#settings-panel-sync select').id;")
+        assert s.execute("return document.getElementById(arguments[0]).value;", select) == "ask"
+        s.set_value("#" + select, "prefer_remote")
+        wait_until("the policy saved and shown", lambda: s.execute(
+            "const e = document.getElementById(arguments[0]); return e && e.value === 'prefer_remote' && !e.disabled"
+            " && document.getElementById(arguments[0] + '-help').textContent.includes('online change wins');",
+            select))
+        s.screenshot(os.path.join(ART, "sync-04-policy.png"))
+        s.click("#settings-close")
+        s.wait_gone("#settings-dialog")
+        # Changed at Google first, then here: the push meets Google's newer version.
+        control("google/events/patch", {
+            "user": GOOGLE, "calendarId": "primary", "eventId": seeded["id"],
+            "patch": {"summary": "Kickoff (online)"},
+        })
+        s.click("#" + event_dom_id(s, "Kickoff (mine)"))
+        s.wait_for("#ev-title")
+        s.set_value("#ev-title", "Kickoff (here again)")
+        s.click("#ev-save")
+        s.wait_gone("#ev-title")
+        s.click("#sync-now")
+        wait_until("Google's title shown here", lambda: event_dom_id(s, "Kickoff (online)"), timeout=60)
+        wait_until("a synced status", lambda: "Synced" in status_text(s))
+        assert remote_titles() == ["Kickoff (online)"], remote_titles()
+        assert not s.execute("return !!document.querySelector('#open-conflicts')"), "a conflict was left open"
+        time.sleep(3)
+        assert conflict_notifications() == 1, "a conflict the policy settled notified"
+        s.screenshot(os.path.join(ART, "sync-05-settled-by-policy.png"))
+        print("ok   Settings › Sync: keep the online version settles the same conflict by itself, silently", flush=True)
     finally:
         s.quit()
 

@@ -23,6 +23,7 @@ import {
   listTimeZones,
   moveEvent,
   reportReady,
+  setConflictPolicy,
   toAppError,
   updateEvent,
   type Calendar,
@@ -485,6 +486,11 @@ export default function App() {
         <SettingsDialog
           accounts={accounts}
           unsentOf={(id) => sync.overview?.accounts.find((a) => a.accountId === id)?.pendingPushes ?? 0}
+          calendars={calendars}
+          onPolicy={async (calendarId, policy) => {
+            await setConflictPolicy(calendarId, policy);
+            reloadCalendars();
+          }}
           onClose={() => setSettingsOpen(false)}
         />
       )}

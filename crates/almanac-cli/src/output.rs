@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::io::Write;
 
 use almanac_model::time::{parse_date, parse_instant, to_local};
-use almanac_model::{Calendar, Occurrence};
+use almanac_model::{Calendar, ConflictPolicy, Occurrence};
 use chrono_tz::Tz;
 use serde::Serialize;
 
@@ -36,6 +36,14 @@ pub fn calendar_line(c: &Calendar) -> String {
     }
     if !c.visible {
         flags.push("hidden");
+    }
+    let policy;
+    if let Some(p) = c
+        .conflict_policy
+        .filter(|p| *p != ConflictPolicy::Ask && c.can_edit)
+    {
+        policy = format!("conflicts: {}", p.as_str());
+        flags.push(&policy);
     }
     let flags = if flags.is_empty() {
         String::new()

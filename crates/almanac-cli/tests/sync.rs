@@ -340,6 +340,25 @@ async fn a_conflict_the_calendar_policy_settles_stays_on_record() {
     assert_eq!(s.sync()["outcome"], "ok");
     let cal = s.primary_calendar();
     s.cli(&["calendars", "policy", &cal, "prefer-remote"]);
+    let cals = s.cli(&["calendars", "list"]);
+    let primary = cals
+        .as_array()
+        .expect("calendars")
+        .iter()
+        .find(|c| c["id"] == cal.as_str())
+        .expect("the primary calendar");
+    assert_eq!(primary["conflictPolicy"], "prefer_remote", "{cals}");
+    assert_eq!(
+        cals[0]["conflictPolicy"],
+        Value::Null,
+        "On this computer: {cals}"
+    );
+    let human = tokio::task::block_in_place(|| s.env.run(&["calendars", "list"]));
+    assert!(
+        String::from_utf8_lossy(&human.stdout).contains("(primary, conflicts: prefer_remote)"),
+        "{}",
+        String::from_utf8_lossy(&human.stdout)
+    );
 
     // Prefer remote: the provider's title wins, my disjoint change still goes up, and
     // my title stays in a settled conflict record — nobody is asked.

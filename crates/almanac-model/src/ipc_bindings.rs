@@ -21,6 +21,7 @@ pub fn typescript_bindings() -> String {
         Importance::decl(&cfg),
         EditScope::decl(&cfg),
         EventKind::decl(&cfg),
+        ConflictPolicy::decl(&cfg),
         Calendar::decl(&cfg),
         Provider::decl(&cfg),
         AccountStatus::decl(&cfg),

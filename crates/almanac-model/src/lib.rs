@@ -14,7 +14,7 @@ mod sync;
 pub mod time;
 
 pub use account::{Account, AccountStatus, Disconnected, Provider, RevokeOutcome};
-pub use calendar::{Calendar, LOCAL_CALENDAR_ID};
+pub use calendar::{Calendar, ConflictPolicy, LOCAL_CALENDAR_ID};
 pub use error::{AppError, ErrorCode, ValidationError};
 pub use event::{EditScope, EventKind, EventView, Importance, Sensitivity, ShowAs};
 pub use input::{

@@ -1,4 +1,4 @@
-use almanac_model::Calendar;
+use almanac_model::{Calendar, ConflictPolicy};
 use rusqlite::{params, OptionalExtension};
 
 use crate::error::{Result, StoreError};
@@ -11,15 +11,21 @@ pub(crate) struct CalendarAccess {
 impl Store {
     pub fn list_calendars(&self) -> Result<Vec<Calendar>> {
         let mut stmt = self.conn.prepare(
-            "SELECT id, name, color, account_id, can_edit, is_primary, visible
+            "SELECT id, name, color, account_id, can_edit, is_primary, visible, conflict_policy
              FROM calendars ORDER BY account_id IS NOT NULL, is_primary DESC, name",
         )?;
         let rows = stmt.query_map([], |r| {
+            let account_id: Option<String> = r.get(3)?;
+            let policy: String = r.get(7)?;
             Ok(Calendar {
                 id: r.get(0)?,
                 name: r.get(1)?,
                 color: r.get(2)?,
-                account_id: r.get(3)?,
+                // The column's CHECK admits only the four names.
+                conflict_policy: account_id
+                    .is_some()
+                    .then(|| ConflictPolicy::parse(&policy).unwrap_or_default()),
+                account_id,
                 can_edit: r.get(4)?,
                 is_primary: r.get(5)?,
                 visible: r.get(6)?,

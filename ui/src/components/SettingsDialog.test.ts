@@ -33,7 +33,9 @@ const model = (over: Partial<AccountsModel> = {}): AccountsModel => ({
   ...over,
 });
 const render = (m: AccountsModel) => {
-  const html = renderToStaticMarkup(createElement(SettingsDialog, { accounts: m, onClose: noop }));
+  const html = renderToStaticMarkup(
+    createElement(SettingsDialog, { accounts: m, calendars: [], onPolicy: async () => {}, onClose: noop }),
+  );
   const doc = new DOMParserLite(html);
   return { html, doc };
 };
@@ -66,6 +68,7 @@ describe("SettingsDialog", () => {
     expect(doc.tag("settings-tab-accounts")).toMatch(/^<button[^>]*role="tab"[^>]*aria-selected="true"/);
     expect(doc.tag("settings-close")).toMatch(/^<button/);
     expect(doc.has("settings-panel-accounts")).toBe(true);
+    expect(doc.tag("settings-tab-sync")).toMatch(/^<button[^>]*role="tab"[^>]*aria-selected="false"/);
   });
 
   it("shows the empty state and enabled Connect buttons", () => {

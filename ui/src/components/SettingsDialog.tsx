@@ -1,11 +1,15 @@
 import { useEffect, useRef, useState } from "react";
-import type { Account } from "../platform";
+import type { Account, Calendar, ConflictPolicy } from "../platform";
 import { disconnectQuestion } from "../lib/accounts";
 import { AccountsPanel } from "./AccountsPanel";
+import { PoliciesPanel } from "./PoliciesPanel";
 import type { AccountsModel } from "./useAccounts";
 
 /** Settings sections, in tab order. Add new ones here (id: settings-tab-<key>, settings-panel-<key>). */
-const SECTIONS = [{ key: "accounts", label: "Accounts" }] as const;
+const SECTIONS = [
+  { key: "accounts", label: "Accounts" },
+  { key: "sync", label: "Sync" },
+] as const;
 type SectionKey = (typeof SECTIONS)[number]["key"];
 
 /** Focus `el` if it is still in the page and can take focus, else `fallback`. */
@@ -51,6 +55,9 @@ export function SettingsDialog(props: {
   accounts: AccountsModel;
   /** Changes of an account not sent yet (from the sync overview). */
   unsentOf?: (accountId: string) => number;
+  calendars: readonly Calendar[];
+  /** Saves a synced calendar's conflict policy (Sync section). */
+  onPolicy: (calendarId: string, policy: ConflictPolicy) => Promise<void>;
   onClose: () => void;
 }) {
   const [section, setSection] = useState<SectionKey>("accounts");
@@ -99,6 +106,7 @@ export function SettingsDialog(props: {
             >
               <h3 className="settings-section-title">{SECTIONS.find((s) => s.key === section)?.label}</h3>
               {section === "accounts" && <AccountsPanel model={m} />}
+              {section === "sync" && <PoliciesPanel calendars={props.calendars} onChange={props.onPolicy} />}
             </section>
           </div>
         </div>

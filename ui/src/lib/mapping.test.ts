@@ -3,7 +3,7 @@ import type { Calendar, Occurrence } from "../platform/bindings";
 import { occurrenceToEvent, textColorFor } from "./mapping";
 import { occurrenceDomId, sanitizeId } from "./ids";
 
-const cal: Calendar = { id: "c1", name: "Work", color: "#16a34a", accountId: null, canEdit: true, isPrimary: true, visible: true };
+const cal: Calendar = { id: "c1", name: "Work", color: "#16a34a", accountId: null, canEdit: true, isPrimary: true, visible: true, conflictPolicy: null };
 const cals = new Map([[cal.id, cal]]);
 
 const occ = (over: Partial<Occurrence>): Occurrence => ({

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { AccountSync, ConflictView, SyncOverview } from "../platform/bindings";
+import type { AccountSync, Calendar, ConflictView, SyncOverview } from "../platform/bindings";
 import {
+  CONFLICT_POLICIES,
   allFieldsPicked,
   canKeepBoth,
   canPickFields,
@@ -16,6 +17,9 @@ import {
   oldestSuccess,
   pauseButtonText,
   pickedAnswer,
+  policyCalendars,
+  policyDomId,
+  policyHelp,
   providerOfCalendar,
   selectedConflict,
   syncStatus,
@@ -290,5 +294,40 @@ describe("progressText", () => {
   });
   it("is empty before the first calendar is done", () => {
     expect(progressText(null)).toBe("");
+  });
+});
+
+describe("conflict policies", () => {
+  const cal = (over: Partial<Calendar>): Calendar => ({
+    id: "c1",
+    name: "Work",
+    color: "#16a34a",
+    accountId: "a1",
+    canEdit: true,
+    isPrimary: false,
+    visible: true,
+    conflictPolicy: "ask",
+    ...over,
+  });
+
+  it("lists each policy once, ask first, with help for each", () => {
+    const values = CONFLICT_POLICIES.map((p) => p.value);
+    expect(values).toEqual(["ask", "prefer_local", "prefer_remote", "keep_both"]);
+    expect(new Set(values.map(policyHelp)).size).toBe(4);
+    // Prefer remote never lets a deletion online beat an edit here: the help says so.
+    expect(policyHelp("prefer_remote")).toContain("still asks you");
+  });
+
+  it("offers only synced, editable calendars", () => {
+    const shown = policyCalendars([
+      cal({}),
+      cal({ id: "local", accountId: null, conflictPolicy: null }),
+      cal({ id: "ro", canEdit: false }),
+    ]);
+    expect(shown.map((c) => c.id)).toEqual(["c1"]);
+  });
+
+  it("gives each calendar's choice a stable DOM id", () => {
+    expect(policyDomId("AAMk/x+y=")).toBe("policy-AAMk_x_y_");
   });
 });

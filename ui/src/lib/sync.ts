@@ -5,6 +5,7 @@ import type {
   Calendar,
   ConflictAnswer,
   ConflictKindView,
+  ConflictPolicy,
   ConflictView,
   FieldSide,
   HeldCalendar,
@@ -13,6 +14,7 @@ import type {
   SyncOverview,
 } from "../platform/bindings";
 import { providerName } from "./accounts";
+import { sanitizeId } from "./ids";
 import { localDateString } from "./time";
 
 // ----- status area -----
@@ -213,4 +215,44 @@ export function progressText(p: CalendarProgress | null | undefined): string {
   const parts = [`${p.pulled} in`, `${p.pushed} out`];
   if (p.conflicts > 0) parts.push(plural(p.conflicts, "conflict", "conflicts"));
   return `${p.name}: ${parts.join(", ")}`;
+}
+
+// ----- conflict policies (Settings › Sync) -----
+
+/** The conflict policies, in the order Settings lists them, in the user's words. */
+export const CONFLICT_POLICIES: readonly { value: ConflictPolicy; label: string }[] = [
+  { value: "ask", label: "Ask me" },
+  { value: "prefer_local", label: "Keep this computer's version" },
+  { value: "prefer_remote", label: "Keep the online version" },
+  { value: "keep_both", label: "Keep both (mine as a copy)" },
+];
+
+/**
+ * What a policy does when the same event changed on both sides, for the help line
+ * under a calendar's choice.
+ */
+export function policyHelp(p: ConflictPolicy): string {
+  switch (p) {
+    case "ask":
+      return "A conflict waits in the Conflicts panel until you choose.";
+    case "prefer_local":
+      return "Your change wins where both sides changed the same thing.";
+    case "prefer_remote":
+      return "The online change wins where both sides changed the same thing. An edit here against a deletion online still asks you.";
+    case "keep_both":
+      return "The online version stays and yours becomes a separate event.";
+  }
+}
+
+/**
+ * The calendars whose conflict policy the user can choose: synced and editable (a
+ * read-only calendar is never written from here, so nothing of it conflicts).
+ */
+export function policyCalendars(calendars: readonly Calendar[]): Calendar[] {
+  return calendars.filter((c) => c.conflictPolicy !== null && c.canEdit);
+}
+
+/** DOM id of a calendar's conflict-policy choice. */
+export function policyDomId(calendarId: string): string {
+  return sanitizeId(`policy-${calendarId}`);
 }

@@ -5,6 +5,7 @@ export type ShowAs = "free" | "tentative" | "busy" | "oof" | "workingElsewhere";
 export type Importance = "low" | "normal" | "high";
 export type EditScope = "occurrence" | "all";
 export type EventKind = "single" | "master" | "exception";
+export type ConflictPolicy = "ask" | "prefer_local" | "prefer_remote" | "keep_both";
 export type Calendar = { id: string, name: string, 
 /**
  * CSS colour, `#rrggbb`.
@@ -13,7 +14,12 @@ color: string,
 /**
  * `None` for calendars that live only on this computer.
  */
-accountId: string | null, canEdit: boolean, isPrimary: boolean, visible: boolean, };
+accountId: string | null, canEdit: boolean, isPrimary: boolean, visible: boolean, 
+/**
+ * How a synced calendar settles a conflict by itself; `None` for calendars that
+ * live only on this computer (they have no other side).
+ */
+conflictPolicy: ConflictPolicy | null, };
 export type Provider = "microsoft" | "google";
 export type AccountStatus = "connected" | "action_required" | "error" | "paused";
 export type Account = { id: string, provider: Provider, email: string, displayName: string, status: AccountStatus, 

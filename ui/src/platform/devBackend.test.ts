@@ -1,6 +1,6 @@
 // The dev backend's sync commands behave like the real ones, closely enough for `npm run dev`.
 import { describe, expect, it } from "vitest";
-import type { ConflictView, SyncOverview } from "./bindings";
+import type { Calendar, ConflictView, SyncOverview } from "./bindings";
 import { devInvoke, devListen } from "./devBackend";
 
 const overview = async () => (await devInvoke("sync_overview", {})) as SyncOverview;
@@ -12,6 +12,20 @@ describe("dev backend: sync", () => {
     expect(o.accounts.length).toBeGreaterThan(0);
     expect(o.openConflicts).toBe((await conflicts()).length);
     expect(o.accounts.some((a) => a.heldCalendars.length > 0)).toBe(true);
+  });
+
+  it("sets a synced calendar's conflict policy and refuses others", async () => {
+    await devInvoke("set_conflict_policy", { calendarId: "work", policy: "prefer_remote" });
+    const cals = (await devInvoke("list_calendars", {})) as Calendar[];
+    expect(cals.find((c) => c.id === "work")?.conflictPolicy).toBe("prefer_remote");
+    expect(cals.find((c) => c.id === "personal")?.conflictPolicy).toBeNull();
+    await expect(devInvoke("set_conflict_policy", { calendarId: "personal", policy: "ask" })).rejects.toMatchObject({
+      code: "not_found",
+    });
+    await expect(devInvoke("set_conflict_policy", { calendarId: "work", policy: "sometimes" })).rejects.toMatchObject({
+      code: "invalid_input",
+    });
+    await devInvoke("set_conflict_policy", { calendarId: "work", policy: "ask" });
   });
 
   it("pauses and resumes, announcing sync-changed", async () => {

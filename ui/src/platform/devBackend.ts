@@ -7,6 +7,7 @@ import type {
   AppErrorPayload,
   Calendar,
   ConflictAnswer,
+  ConflictPolicy,
   ConflictView,
   Disconnected,
   EventChange,
@@ -38,9 +39,9 @@ const fail = (code: AppErrorPayload["code"], message: string): never => {
 };
 
 const calendars: Calendar[] = [
-  { id: "personal", name: "Personal", color: "#3b82f6", accountId: null, canEdit: true, isPrimary: true, visible: true },
-  { id: "work", name: "Work", color: "#16a34a", accountId: "acc-ms-1", canEdit: true, isPrimary: false, visible: true },
-  { id: "holidays", name: "Holidays (read-only)", color: "#f59e0b", accountId: null, canEdit: false, isPrimary: false, visible: true },
+  { id: "personal", name: "Personal", color: "#3b82f6", accountId: null, canEdit: true, isPrimary: true, visible: true, conflictPolicy: null },
+  { id: "work", name: "Work", color: "#16a34a", accountId: "acc-ms-1", canEdit: true, isPrimary: false, visible: true, conflictPolicy: "ask" },
+  { id: "holidays", name: "Holidays (read-only)", color: "#f59e0b", accountId: null, canEdit: false, isPrimary: false, visible: true, conflictPolicy: null },
 ];
 
 const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
@@ -415,6 +416,16 @@ function resolveConflict(answer: ConflictAnswer): null {
   return null;
 }
 
+function setConflictPolicy(calendarId: string, policy: ConflictPolicy): null {
+  const c = calendars.find((k) => k.id === calendarId && k.accountId !== null);
+  if (!c) fail("not_found", `There is no synced calendar with id "${calendarId}".`);
+  if (!["ask", "prefer_local", "prefer_remote", "keep_both"].includes(policy)) {
+    fail("invalid_input", `"${policy}" is not a conflict policy.`);
+  }
+  c!.conflictPolicy = policy;
+  return null;
+}
+
 function confirmDeletions(calendarId: string): null {
   const accountId = accountOfCalendar(calendarId);
   const st = accountId ? syncStates.get(accountId) : undefined;
@@ -479,6 +490,8 @@ export async function devInvoke(cmd: string, args: Record<string, unknown>): Pro
       return resolveConflict(clone(args.answer as ConflictAnswer));
     case "confirm_deletions":
       return confirmDeletions(args.calendarId as string);
+    case "set_conflict_policy":
+      return setConflictPolicy(args.calendarId as string, args.policy as ConflictPolicy);
     default:
       return fail("internal", `Unknown command ${cmd}`);
   }

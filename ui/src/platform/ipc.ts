@@ -8,6 +8,7 @@ import type {
   AppErrorPayload,
   Calendar,
   ConflictAnswer,
+  ConflictPolicy,
   ConflictView,
   Disconnected,
   ErrorCode,
@@ -115,6 +116,9 @@ export const listConflicts = () => call<ConflictView[]>("list_conflicts");
 export const resolveConflict = (answer: ConflictAnswer) => call<null>("resolve_conflict", { answer });
 /** Lets the deletions the deletion guard stopped for this calendar through on the next run. */
 export const confirmDeletions = (calendarId: string) => call<null>("confirm_deletions", { calendarId });
+/** How a synced calendar settles conflicts from now on (reload the calendars after). */
+export const setConflictPolicy = (calendarId: string, policy: ConflictPolicy) =>
+  call<null>("set_conflict_policy", { calendarId, policy });
 
 /**
  * Subscribes to a back-end event; resolves to an unsubscribe function. In a plain
