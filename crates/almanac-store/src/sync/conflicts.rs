@@ -134,7 +134,7 @@ impl Store {
     pub fn conflicts(&self, open_only: bool) -> Result<Vec<ConflictRecord>> {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {COLUMNS} FROM conflicts c JOIN calendars k ON k.id = c.calendar_id
-             WHERE NOT ?1 OR c.resolved_at IS NULL ORDER BY c.detected_at DESC, c.id"
+             WHERE NOT ?1 OR c.resolved_at IS NULL ORDER BY c.detected_at DESC, c.rowid DESC"
         ))?;
         let rows = stmt.query_map(params![open_only], conflict_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
