@@ -27,6 +27,7 @@ const COMMANDS: &[&str] = &[
     "resolve_conflict",
     "confirm_deletions",
     "set_conflict_policy",
+    "list_settled_conflicts",
 ];
 
 fn main() {

@@ -94,6 +94,7 @@ pub fn run() -> i32 {
             sync::resolve_conflict,
             sync::confirm_deletions,
             sync::set_conflict_policy,
+            sync::list_settled_conflicts,
         ])
         .setup(|app| {
             // Opened only after single-instance had its say: a second launch has been

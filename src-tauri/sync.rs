@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use almanac_auth::Credentials;
 use almanac_model::{
     AppError, CalendarProgress, ConflictAnswer, ConflictPolicy, ConflictView, ErrorCode,
-    SyncOverview,
+    SettledConflict, SyncOverview,
 };
 use almanac_store::Store;
 use almanac_sync::schedule::ScheduleOptions;
@@ -255,6 +255,14 @@ pub async fn set_sync_paused(state: State<'_, AppState>, paused: bool) -> CmdRes
 pub async fn list_conflicts(state: State<'_, AppState>) -> CmdResult<Vec<ConflictView>> {
     let store = state.store.lock().map_err(|_| store_error())?;
     Ok(almanac_sync::open_conflicts(&store)?)
+}
+
+/// The conflicts calendars' policies settled by themselves, newest first (the last
+/// 20): Settings › Sync shows what each kept and what it gave up.
+#[tauri::command]
+pub async fn list_settled_conflicts(state: State<'_, AppState>) -> CmdResult<Vec<SettledConflict>> {
+    let store = state.store.lock().map_err(|_| store_error())?;
+    Ok(almanac_sync::settled_by_policy(&store, 20)?)
 }
 
 /// Carries out the user's answer; the result goes to the provider on the next run,

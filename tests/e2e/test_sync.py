@@ -7,8 +7,9 @@ Google; Sync now records a conflict, the status area says so, one notification i
 shown, the Conflicts panel shows both versions side by side, "Keep mine" resolves it,
 and the next sync puts the local title at Google. Then Settings › Sync sets the
 calendar to keep the online version: the same title changed on both sides again is
-settled by itself (Google's title here and there, no conflict, no notification). The
-status area and Sync now behave throughout.
+settled by itself (Google's title here and there, no conflict, no notification), and
+Settings › Sync lists it with the title given up. The status area and Sync now behave
+throughout.
 """
 import datetime
 import os
@@ -158,8 +159,20 @@ def scenario():
         assert not s.execute("return !!document.querySelector('#open-conflicts')"), "a conflict was left open"
         time.sleep(3)
         assert conflict_notifications() == 1, "a conflict the policy settled notified"
-        s.screenshot(os.path.join(ART, "sync-05-settled-by-policy.png"))
         print("ok   Settings › Sync: keep the online version settles the same conflict by itself, silently", flush=True)
+
+        # What the policy gave up is still there to read.
+        s.click("#btn-settings")
+        s.wait_for("#settings-dialog")
+        s.click("#settings-tab-sync")
+        s.wait_for("#settled-list")
+        settled = s.text("#settled-list")
+        assert "kept the online version" in settled, settled
+        assert "Kickoff (here again)" in settled and "Kickoff (online)" in settled, settled
+        s.screenshot(os.path.join(ART, "sync-05-settled-by-policy.png"))
+        s.click("#settings-close")
+        s.wait_gone("#settings-dialog")
+        print("ok   Settings › Sync lists the settled conflict with the title given up", flush=True)
     finally:
         s.quit()
 

@@ -20,6 +20,7 @@ import {
   getEvent,
   listCalendars,
   listOccurrences,
+  listSettledConflicts,
   listTimeZones,
   moveEvent,
   reportReady,
@@ -491,6 +492,7 @@ export default function App() {
             await setConflictPolicy(calendarId, policy);
             reloadCalendars();
           }}
+          loadSettled={listSettledConflicts}
           onClose={() => setSettingsOpen(false)}
         />
       )}

@@ -44,6 +44,7 @@ pub fn typescript_bindings() -> String {
         ConflictField::decl(&cfg),
         ConflictView::decl(&cfg),
         KeepSide::decl(&cfg),
+        SettledConflict::decl(&cfg),
         FieldSide::decl(&cfg),
         FieldPick::decl(&cfg),
         ConflictAnswer::decl(&cfg),

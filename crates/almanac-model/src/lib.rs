@@ -26,5 +26,5 @@ pub use occurrence::{Occurrence, RangeQuery};
 pub use people::{Attendee, AttendeeKind, MeetingProvider, OnlineMeeting, Person, Response};
 pub use sync::{
     AccountSync, CalendarProgress, ConflictAnswer, ConflictField, ConflictKindView, ConflictView,
-    FieldPick, FieldSide, HeldCalendar, KeepSide, SyncOverview,
+    FieldPick, FieldSide, HeldCalendar, KeepSide, SettledConflict, SyncOverview,
 };

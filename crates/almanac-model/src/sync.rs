@@ -103,6 +103,16 @@ pub enum KeepSide {
     Both,
 }
 
+/// A conflict a calendar's conflict policy settled by itself (Settings › Sync): the
+/// side it kept, and every version — the one it gave up too.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SettledConflict {
+    pub conflict: ConflictView,
+    pub kept: KeepSide,
+    pub settled_at: String,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub enum FieldSide {

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use almanac_model::{
     AccountStatus, AccountSync, AppError, ConflictAnswer, ConflictField, ConflictKindView,
-    ConflictView, ErrorCode, FieldSide, KeepSide, Provider, SyncOverview,
+    ConflictView, ErrorCode, FieldSide, KeepSide, Provider, SettledConflict, SyncOverview,
 };
 use almanac_provider::{RemoteEvent, Timing};
 use almanac_store::{ConflictRecord, Store};
@@ -197,6 +197,37 @@ pub fn conflict_view(c: &ConflictRecord) -> ConflictView {
 /// The open conflicts, newest first.
 pub fn open_conflicts(store: &Store) -> Result<Vec<ConflictView>, SyncError> {
     Ok(store.conflicts(true)?.iter().map(conflict_view).collect())
+}
+
+/// The conflicts calendars' policies settled by themselves, newest first, at most
+/// `limit`: what each kept, and the versions it did not.
+pub fn settled_by_policy(store: &Store, limit: usize) -> Result<Vec<SettledConflict>, SyncError> {
+    Ok(store
+        .conflicts(false)?
+        .iter()
+        .filter(|c| c.resolved_by.as_deref() == Some("policy"))
+        .filter_map(|c| {
+            let kept = match c.resolution.as_deref()? {
+                "keep_local" => KeepSide::Local,
+                "keep_remote" => KeepSide::Remote,
+                "keep_both" => KeepSide::Both,
+                _ => return None,
+            };
+            let mut conflict = conflict_view(c);
+            // Named as the event is now: the provider's title when theirs was kept.
+            if let Some(theirs) =
+                parse_snapshot(c.remote.as_deref()).filter(|_| kept == KeepSide::Remote)
+            {
+                conflict.title = theirs.title;
+            }
+            Some(SettledConflict {
+                conflict,
+                kept,
+                settled_at: rfc3339(c.resolved_at).unwrap_or_default(),
+            })
+        })
+        .take(limit)
+        .collect())
 }
 
 /// The window's answer as the engine's choice.

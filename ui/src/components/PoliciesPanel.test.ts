@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { createElement } from "react";
 import { renderToStaticMarkup } from "react-dom/server";
 import type { Calendar } from "../platform/bindings";
-import { PoliciesPanel } from "./PoliciesPanel";
+import type { SettledConflict } from "../platform/bindings";
+import { PoliciesPanel, SettledList } from "./PoliciesPanel";
 
 const cal = (over: Partial<Calendar>): Calendar => ({
   id: "c1",
@@ -17,7 +18,7 @@ const cal = (over: Partial<Calendar>): Calendar => ({
   ...over,
 });
 const render = (calendars: Calendar[]) =>
-  renderToStaticMarkup(createElement(PoliciesPanel, { calendars, onChange: async () => {} }));
+  renderToStaticMarkup(createElement(PoliciesPanel, { calendars, onChange: async () => {}, loadSettled: async () => [] }));
 
 describe("PoliciesPanel", () => {
   it("offers a choice per synced, editable calendar, showing its policy", () => {
@@ -46,5 +47,49 @@ describe("PoliciesPanel", () => {
     const html = render([cal({ id: "local", accountId: null, conflictPolicy: null })]);
     expect(html).toContain('id="policies-empty"');
     expect(html).not.toContain("<select");
+  });
+});
+
+describe("SettledList", () => {
+  const settled = (over: Partial<SettledConflict>): SettledConflict => ({
+    conflict: {
+      id: "k1",
+      eventId: "e1",
+      calendarId: "c1",
+      calendarName: "Work",
+      kind: "editEdit",
+      title: "Plan <b>",
+      detectedAt: "2026-12-04T10:00:00Z",
+      fields: [{ field: "title", label: "Title", base: "Plan", local: "Plan (mine)", remote: "Plan <b>" }],
+      localSummary: "Plan (mine)",
+      remoteSummary: "Plan <b>",
+    },
+    kept: "remote",
+    settledAt: "2026-12-04T10:00:00Z",
+    ...over,
+  });
+  const now = new Date("2026-12-04T10:05:00Z");
+
+  it("shows what each policy kept and the version it gave up, as text", () => {
+    const html = renderToStaticMarkup(createElement(SettledList, { settled: [settled({})], now }));
+    expect(html).toContain('id="settled-k1"');
+    expect(html).toContain("“Plan &lt;b&gt;” in Work, 5 minutes ago: kept the online version");
+    expect(html).toContain("Title: here “Plan (mine)”, online “Plan &lt;b&gt;”");
+  });
+
+  it("shows both versions whole when one side deleted the event", () => {
+    const gone = settled({
+      kept: "local",
+      conflict: { ...settled({}).conflict, kind: "deleteEdit", fields: [], localSummary: null },
+    });
+    const html = renderToStaticMarkup(createElement(SettledList, { settled: [gone], now }));
+    expect(html).toContain("kept this computer&#x27;s version");
+    expect(html).toContain("Here: deleted");
+    expect(html).toContain("Online: Plan &lt;b&gt;");
+  });
+
+  it("says when nothing was settled", () => {
+    const html = renderToStaticMarkup(createElement(SettledList, { settled: [], now }));
+    expect(html).toContain('id="settled-empty"');
   });
 });

@@ -1,18 +1,60 @@
-import { useState } from "react";
-import type { Calendar, ConflictPolicy } from "../platform";
-import { CONFLICT_POLICIES, policyCalendars, policyDomId, policyHelp } from "../lib/sync";
+import { useEffect, useState } from "react";
+import type { Calendar, ConflictPolicy, SettledConflict } from "../platform";
+import { sanitizeId } from "../lib/ids";
+import { CONFLICT_POLICIES, policyCalendars, policyDomId, policyHelp, settledLines, syncedWhen } from "../lib/sync";
 
-/** Settings › Sync: each synced calendar's conflict policy. */
+/** The conflicts policies settled, both versions each (`now` for "5 minutes ago"). */
+export function SettledList(props: { settled: readonly SettledConflict[]; now: Date }) {
+  if (props.settled.length === 0) {
+    return (
+      <p id="settled-empty" className="settings-help">
+        No conflict has been settled by a policy yet.
+      </p>
+    );
+  }
+  return (
+    <ul id="settled-list" className="settled-list">
+      {props.settled.map((s) => {
+        const { headline, details } = settledLines(s, syncedWhen(s.settledAt, props.now));
+        return (
+          <li key={s.conflict.id} id={sanitizeId(`settled-${s.conflict.id}`)} className="settled-row">
+            <div className="settled-headline">{headline}</div>
+            {details.map((d) => (
+              <div key={d} className="settled-detail">
+                {d}
+              </div>
+            ))}
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
+/** Settings › Sync: each synced calendar's conflict policy, and what the policies settled. */
 export function PoliciesPanel(props: {
   calendars: readonly Calendar[];
   /** Saves a calendar's policy; rejects with the back end's error. */
   onChange: (calendarId: string, policy: ConflictPolicy) => Promise<void>;
+  /** The conflicts policies settled, newest first. */
+  loadSettled: () => Promise<SettledConflict[]>;
 }) {
   const [saving, setSaving] = useState<string | null>(null);
   const [error, setError] = useState("");
   // Saved choices shown until the reloaded calendars carry them (no flicker back).
   const [chosen, setChosen] = useState<Record<string, ConflictPolicy>>({});
+  const [settled, setSettled] = useState<SettledConflict[] | null>(null);
   const calendars = policyCalendars(props.calendars);
+  const { loadSettled } = props;
+  useEffect(() => {
+    let live = true;
+    loadSettled()
+      .then((list) => live && setSettled(list))
+      .catch((e: unknown) => live && setError((e as { message?: string }).message ?? String(e)));
+    return () => {
+      live = false;
+    };
+  }, [loadSettled]);
 
   const change = (calendarId: string, policy: ConflictPolicy) => {
     setSaving(calendarId);
@@ -68,6 +110,12 @@ export function PoliciesPanel(props: {
             );
           })}
         </ul>
+      )}
+      <h4 className="settings-subtitle">Settled by a policy</h4>
+      {settled === null ? (
+        <p className="settings-help">Loading…</p>
+      ) : (
+        <SettledList settled={settled} now={new Date()} />
       )}
     </div>
   );

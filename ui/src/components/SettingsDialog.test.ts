@@ -34,7 +34,13 @@ const model = (over: Partial<AccountsModel> = {}): AccountsModel => ({
 });
 const render = (m: AccountsModel) => {
   const html = renderToStaticMarkup(
-    createElement(SettingsDialog, { accounts: m, calendars: [], onPolicy: async () => {}, onClose: noop }),
+    createElement(SettingsDialog, {
+      accounts: m,
+      calendars: [],
+      onPolicy: async () => {},
+      loadSettled: async () => [],
+      onClose: noop,
+    }),
   );
   const doc = new DOMParserLite(html);
   return { html, doc };

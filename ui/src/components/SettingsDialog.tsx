@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "react";
-import type { Account, Calendar, ConflictPolicy } from "../platform";
+import type { Account, Calendar, ConflictPolicy, SettledConflict } from "../platform";
 import { disconnectQuestion } from "../lib/accounts";
 import { AccountsPanel } from "./AccountsPanel";
 import { PoliciesPanel } from "./PoliciesPanel";
@@ -58,6 +58,8 @@ export function SettingsDialog(props: {
   calendars: readonly Calendar[];
   /** Saves a synced calendar's conflict policy (Sync section). */
   onPolicy: (calendarId: string, policy: ConflictPolicy) => Promise<void>;
+  /** The conflicts policies settled (Sync section). */
+  loadSettled: () => Promise<SettledConflict[]>;
   onClose: () => void;
 }) {
   const [section, setSection] = useState<SectionKey>("accounts");
@@ -106,7 +108,7 @@ export function SettingsDialog(props: {
             >
               <h3 className="settings-section-title">{SECTIONS.find((s) => s.key === section)?.label}</h3>
               {section === "accounts" && <AccountsPanel model={m} />}
-              {section === "sync" && <PoliciesPanel calendars={props.calendars} onChange={props.onPolicy} />}
+              {section === "sync" && <PoliciesPanel calendars={props.calendars} onChange={props.onPolicy} loadSettled={props.loadSettled} />}
             </section>
           </div>
         </div>

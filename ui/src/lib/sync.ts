@@ -11,6 +11,7 @@ import type {
   HeldCalendar,
   KeepSide,
   Provider,
+  SettledConflict,
   SyncOverview,
 } from "../platform/bindings";
 import { providerName } from "./accounts";
@@ -255,4 +256,33 @@ export function policyCalendars(calendars: readonly Calendar[]): Calendar[] {
 /** DOM id of a calendar's conflict-policy choice. */
 export function policyDomId(calendarId: string): string {
   return sanitizeId(`policy-${calendarId}`);
+}
+
+/** What a policy kept, in words. */
+export function keptText(kept: KeepSide): string {
+  switch (kept) {
+    case "local":
+      return "kept this computer's version";
+    case "remote":
+      return "kept the online version";
+    case "both":
+      return "kept both (yours as a separate event)";
+    default:
+      return String(kept);
+  }
+}
+
+/**
+ * A conflict a policy settled, in words: a headline, and both versions — per
+ * conflicting field, or whole when one side deleted the event — so the one given up
+ * can still be read. `when` is the settling time as the status area says it.
+ */
+export function settledLines(s: SettledConflict, when: string): { headline: string; details: string[] } {
+  const c = s.conflict;
+  const headline = `“${c.title}” in ${c.calendarName}, ${when}: ${keptText(s.kept)}`;
+  const details =
+    c.fields.length > 0
+      ? c.fields.map((f) => `${f.label}: here “${f.local}”, online “${f.remote}”`)
+      : [`Here: ${c.localSummary ?? "deleted"}`, `Online: ${c.remoteSummary ?? "deleted"}`];
+  return { headline, details };
 }

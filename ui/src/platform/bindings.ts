@@ -156,6 +156,7 @@ localSummary: string | null,
  */
 remoteSummary: string | null, };
 export type KeepSide = "local" | "remote" | "both";
+export type SettledConflict = { conflict: ConflictView, kept: KeepSide, settledAt: string, };
 export type FieldSide = "local" | "remote";
 export type FieldPick = { field: string, side: FieldSide, };
 export type ConflictAnswer = { conflictId: string, keep: KeepSide | null, fields: Array<FieldPick>, };

@@ -1,6 +1,6 @@
 // The dev backend's sync commands behave like the real ones, closely enough for `npm run dev`.
 import { describe, expect, it } from "vitest";
-import type { Calendar, ConflictView, SyncOverview } from "./bindings";
+import type { Calendar, ConflictView, SettledConflict, SyncOverview } from "./bindings";
 import { devInvoke, devListen } from "./devBackend";
 
 const overview = async () => (await devInvoke("sync_overview", {})) as SyncOverview;
@@ -26,6 +26,13 @@ describe("dev backend: sync", () => {
       code: "invalid_input",
     });
     await devInvoke("set_conflict_policy", { calendarId: "work", policy: "ask" });
+  });
+
+  it("lists what the calendars' policies settled", async () => {
+    const settled = (await devInvoke("list_settled_conflicts", {})) as SettledConflict[];
+    expect(settled.length).toBeGreaterThan(0);
+    expect(settled[0].kept).toBe("remote");
+    expect(settled[0].conflict.fields[0].local).not.toBe(settled[0].conflict.fields[0].remote);
   });
 
   it("pauses and resumes, announcing sync-changed", async () => {

@@ -19,6 +19,7 @@ import type {
   Provider,
   RangeQuery,
   HeldCalendar,
+  SettledConflict,
   SyncOverview,
 } from "./bindings";
 import {
@@ -329,6 +330,20 @@ const conflicts: ConflictView[] = [
   },
 ];
 
+// One conflict the "Work" calendar's policy settled earlier (keep the online version).
+const settled: SettledConflict[] = [
+  {
+    conflict: {
+      id: "conf-0", eventId: "ev3", calendarId: "work", calendarName: "Work", kind: "editEdit", title: "Quarterly review",
+      detectedAt: minutesAgo(60 * 5),
+      fields: [{ field: "location", label: "Location", base: "Room 1", local: "Room 4", remote: "Board room" }],
+      localSummary: "Quarterly review — 14:00 — Room 4", remoteSummary: "Quarterly review — 14:00 — Board room",
+    },
+    kept: "remote",
+    settledAt: minutesAgo(60 * 5),
+  },
+];
+
 function syncStateOf(accountId: string): SyncState {
   let st = syncStates.get(accountId);
   if (!st) syncStates.set(accountId, (st = { lastSuccessAt: null, lastAttemptAt: null, lastError: null, held: [] }));
@@ -490,6 +505,8 @@ export async function devInvoke(cmd: string, args: Record<string, unknown>): Pro
       return resolveConflict(clone(args.answer as ConflictAnswer));
     case "confirm_deletions":
       return confirmDeletions(args.calendarId as string);
+    case "list_settled_conflicts":
+      return clone(settled.filter((s) => accountOfCalendar(s.conflict.calendarId) !== null));
     case "set_conflict_policy":
       return setConflictPolicy(args.calendarId as string, args.policy as ConflictPolicy);
     default:

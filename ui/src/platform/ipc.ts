@@ -20,6 +20,7 @@ import type {
   Occurrence,
   Provider,
   RangeQuery,
+  SettledConflict,
   SyncOverview,
 } from "./bindings";
 
@@ -119,6 +120,8 @@ export const confirmDeletions = (calendarId: string) => call<null>("confirm_dele
 /** How a synced calendar settles conflicts from now on (reload the calendars after). */
 export const setConflictPolicy = (calendarId: string, policy: ConflictPolicy) =>
   call<null>("set_conflict_policy", { calendarId, policy });
+/** The conflicts calendars' policies settled by themselves, newest first (the last 20). */
+export const listSettledConflicts = () => call<SettledConflict[]>("list_settled_conflicts");
 
 /**
  * Subscribes to a back-end event; resolves to an unsubscribe function. In a plain
