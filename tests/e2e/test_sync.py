@@ -63,6 +63,18 @@ def status_text(s):
     return s.execute("const e = document.querySelector('#sync-status-text'); return e ? e.textContent : '';")
 
 
+def open_sync_settings(s):
+    s.click("#btn-settings")
+    s.wait_for("#settings-dialog")
+    s.click("#settings-tab-sync")
+    s.wait_for("#settings-panel-sync")
+
+
+def close_settings(s):
+    s.click("#settings-close")
+    s.wait_gone("#settings-dialog")
+
+
 def scenario():
     today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
     seeded = control("google/events", {
@@ -128,9 +140,7 @@ def scenario():
         print("ok   resolved in the Conflicts panel (keep mine); Google has it; it does not fire again", flush=True)
 
         # Settings › Sync: this calendar keeps the online version from now on.
-        s.click("#btn-settings")
-        s.wait_for("#settings-dialog")
-        s.click("#settings-tab-sync")
+        open_sync_settings(s)
         s.wait_for("#settings-panel-sync select")
         select = s.execute("return document.querySelector('#settings-panel-sync select').id;")
         assert s.execute("return document.getElementById(arguments[0]).value;", select) == "ask"
@@ -140,8 +150,7 @@ def scenario():
             " && document.getElementById(arguments[0] + '-help').textContent.includes('online change wins');",
             select))
         s.screenshot(os.path.join(ART, "sync-04-policy.png"))
-        s.click("#settings-close")
-        s.wait_gone("#settings-dialog")
+        close_settings(s)
         # Changed at Google first, then here: the push meets Google's newer version.
         control("google/events/patch", {
             "user": GOOGLE, "calendarId": "primary", "eventId": seeded["id"],
@@ -162,16 +171,13 @@ def scenario():
         print("ok   Settings › Sync: keep the online version settles the same conflict by itself, silently", flush=True)
 
         # What the policy gave up is still there to read.
-        s.click("#btn-settings")
-        s.wait_for("#settings-dialog")
-        s.click("#settings-tab-sync")
+        open_sync_settings(s)
         s.wait_for("#settled-list")
         settled = s.text("#settled-list")
         assert "kept the online version" in settled, settled
         assert "Kickoff (here again)" in settled and "Kickoff (online)" in settled, settled
         s.screenshot(os.path.join(ART, "sync-05-settled-by-policy.png"))
-        s.click("#settings-close")
-        s.wait_gone("#settings-dialog")
+        close_settings(s)
         print("ok   Settings › Sync lists the settled conflict with the title given up", flush=True)
     finally:
         s.quit()
