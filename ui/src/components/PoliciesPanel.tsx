@@ -112,10 +112,11 @@ export function PoliciesPanel(props: {
         </ul>
       )}
       <h4 className="settings-subtitle">Settled by a policy</h4>
-      {settled === null ? (
-        <p className="settings-help">Loading…</p>
-      ) : (
+      {settled !== null ? (
         <SettledList settled={settled} now={new Date()} />
+      ) : (
+        // Not read (yet, or at all: the error above says why).
+        !error && <p className="settings-help">Loading…</p>
       )}
     </div>
   );
