@@ -46,6 +46,17 @@ impl ConflictPolicy {
         }
     }
 
+    /// The resolution recorded for a conflict this policy settles, as the user's
+    /// answer of the same choice is recorded; `ask` settles nothing.
+    pub fn resolution(self) -> Option<&'static str> {
+        match self {
+            ConflictPolicy::Ask => None,
+            ConflictPolicy::PreferLocal => Some("keep_local"),
+            ConflictPolicy::PreferRemote => Some("keep_remote"),
+            ConflictPolicy::KeepBoth => Some("keep_both"),
+        }
+    }
+
     /// From [`ConflictPolicy::as_str`]'s name; `None` for anything else.
     pub fn parse(name: &str) -> Option<Self> {
         [

@@ -245,6 +245,24 @@ pub(crate) fn apply(
     Ok(done)
 }
 
+/// How `policy` settled a conflict (`deletion`: edit/delete or delete/edit), for the
+/// audit log.
+fn settled_text(policy: Policy, deletion: bool) -> &'static str {
+    match (policy, deletion) {
+        (Policy::Ask, _) => "Left to you.",
+        (Policy::PreferLocal, _) => {
+            "Settled by the calendar's policy (prefer this computer): this computer's side kept."
+        }
+        (Policy::PreferRemote, _) => {
+            "Settled by the calendar's policy (prefer the provider): the provider's side kept; the other is in the conflict record."
+        }
+        (Policy::KeepBoth, false) => {
+            "Settled by the calendar's policy (keep both): the provider's version kept, yours as a copy."
+        }
+        (Policy::KeepBoth, true) => "Settled by the calendar's policy (keep both): the edit kept.",
+    }
+}
+
 /// Carries out one op, which it consumes: the versions it holds move into the rows.
 pub(crate) fn apply_op(
     tx: &mut SyncTx<'_, '_>,
@@ -424,7 +442,10 @@ pub(crate) fn apply_op(
                 ConflictKind::DeleteEdit => "Deleted here, changed at the provider.",
             };
             let reason = match settled_by {
-                Some(p) => format!("{what} {}", p.settles(*kind != ConflictKind::EditEdit)),
+                Some(p) => format!(
+                    "{what} {}",
+                    settled_text(*p, *kind != ConflictKind::EditEdit)
+                ),
                 None => what.to_owned(),
             };
             log(

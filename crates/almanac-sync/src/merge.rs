@@ -632,49 +632,9 @@ pub fn merge_presence(
     }
 }
 
-/// A calendar's conflict policy (DESIGN §3 `calendars`, §4).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Policy {
-    #[default]
-    Ask,
-    PreferLocal,
-    PreferRemote,
-    KeepBoth,
-}
-
-impl Policy {
-    /// The resolution recorded for a conflict this policy settles, as the user's
-    /// answer of the same choice is recorded; `ask` settles nothing.
-    pub fn resolution(self) -> Option<&'static str> {
-        match self {
-            Policy::Ask => None,
-            Policy::PreferLocal => Some("keep_local"),
-            Policy::PreferRemote => Some("keep_remote"),
-            Policy::KeepBoth => Some("keep_both"),
-        }
-    }
-
-    /// How this policy settled a conflict (`deletion`: edit/delete or delete/edit),
-    /// for the audit log.
-    pub fn settles(self, deletion: bool) -> &'static str {
-        match (self, deletion) {
-            (Policy::Ask, _) => "Left to you.",
-            (Policy::PreferLocal, _) => {
-                "Settled by the calendar's policy (prefer this computer): this computer's side kept."
-            }
-            (Policy::PreferRemote, _) => {
-                "Settled by the calendar's policy (prefer the provider): the provider's side kept; the other is in the conflict record."
-            }
-            (Policy::KeepBoth, false) => {
-                "Settled by the calendar's policy (keep both): the provider's version kept, yours as a copy."
-            }
-            (Policy::KeepBoth, true) => {
-                "Settled by the calendar's policy (keep both): the edit kept."
-            }
-        }
-    }
-}
+/// A calendar's conflict policy (DESIGN §3 `calendars`, §4): the model's, which the
+/// window and the store name the same way.
+pub use almanac_model::ConflictPolicy as Policy;
 
 /// The user's answer to a conflict.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -101,12 +101,7 @@ pub(crate) fn lock(store: &Mutex<Store>) -> MutexGuard<'_, Store> {
 }
 
 pub(crate) fn policy_of(s: &str) -> Policy {
-    match s {
-        "prefer_local" => Policy::PreferLocal,
-        "prefer_remote" => Policy::PreferRemote,
-        "keep_both" => Policy::KeepBoth,
-        _ => Policy::Ask,
-    }
+    Policy::parse(s).unwrap_or_default()
 }
 
 fn app_error(e: &SyncError) -> AppError {
