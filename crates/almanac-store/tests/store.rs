@@ -768,7 +768,7 @@ fn the_entries_a_page_or_a_reconcile_reads_bring_their_instances_masters() {
             None,
         )?;
         let page = tx.entries_for("local", &["x1"])?;
-        tx.listing_start("local")?;
+        tx.listing_start("local", false)?;
         tx.listing_add("local", ["m1", "m2", "s1"])?;
         Ok::<_, StoreError>((page, tx.unlisted_entries("local")?))
     }));
@@ -839,7 +839,7 @@ fn a_series_a_page_or_a_reconcile_reads_brings_its_occurrences_changed_here() {
             None,
         )?;
         let page = tx.entries_for("local", &["m1"])?;
-        tx.listing_start("local")?;
+        tx.listing_start("local", false)?;
         tx.listing_add("local", ["m2", "x1", "x2", "x3"])?;
         Ok::<_, StoreError>((changed, page, tx.unlisted_entries("local")?))
     }));
@@ -999,7 +999,7 @@ fn a_full_listing_splits_a_calendar_into_what_it_showed_and_what_it_lacks() {
         {
             tx.write_event(None, &review(i), state, None, None)?;
         }
-        tx.listing_start("local")?;
+        tx.listing_start("local", false)?;
         tx.listing_add("local", ["r0", "r1", "r4", "r5", "r-elsewhere"])?;
         let unlisted: Vec<Option<String>> = tx
             .unlisted_entries("local")?
@@ -1072,7 +1072,7 @@ fn a_sync_steps_feed_audit_and_listing_rows_land_in_order_and_only_with_the_step
         }
         tx.delete_event(&ids[5])?;
         tx.action(run, Some(&ids[5]), "local", "pull", "delete", &[], "gone")?;
-        tx.listing_start("local")?;
+        tx.listing_start("local", false)?;
         let seen: Vec<String> = (0..70).chain(10..20).map(|i| format!("r{i}")).collect();
         tx.listing_add("local", seen.iter().map(String::as_str))?;
         Ok::<_, StoreError>(ids)
@@ -1130,4 +1130,54 @@ fn a_sync_steps_feed_audit_and_listing_rows_land_in_order_and_only_with_the_step
     assert_eq!(feed(&s), want);
     assert_eq!(ok(s.sync_actions(run)).len(), 71);
     assert_eq!(count(&s, "listing_seen"), 70);
+}
+
+#[test]
+fn a_listing_begun_from_empty_is_marked_until_it_ends() {
+    let (_d, mut s) = open();
+    let at = now().timestamp();
+    let copies = |s: &mut Store| ok(s.sync_step(at, |tx| tx.has_provider_copies("local")));
+    let from_empty = |s: &mut Store| ok(s.sync_step(at, |tx| tx.listing_from_empty("local")));
+    assert!(!copies(&mut s), "a new calendar has nothing to reconcile");
+    // An event with a provider copy could be reconciled.
+    let id = ok(s.sync_step(at, |tx| {
+        tx.write_event(
+            None,
+            &review(1),
+            almanac_store::EntryState::Synced,
+            None,
+            None,
+        )
+    }));
+    assert!(copies(&mut s));
+    ok(s.sync_step(at, |tx| tx.delete_event(&id)));
+    assert!(!copies(&mut s));
+    // So could a deletion of one waiting to be sent (its row is gone by then).
+    ok(s.sync_step(at, |tx| {
+        tx.queue_push(
+            "deleted-here",
+            "local",
+            almanac_store::OutboxOp::Delete,
+            Some(r#"{"remote_id":"r9"}"#),
+        )
+    }));
+    assert!(copies(&mut s));
+
+    // The mark lasts from the listing's start to its end, and another start (a reset)
+    // sets it anew.
+    assert!(!from_empty(&mut s));
+    ok(s.sync_step(at, |tx| tx.listing_start("local", true)));
+    assert!(from_empty(&mut s));
+    ok(s.sync_step(at, |tx| tx.listing_start("local", false)));
+    assert!(!from_empty(&mut s));
+    ok(s.sync_step(at, |tx| tx.listing_start("local", true)));
+    ok(s.sync_step(at, |tx| tx.listing_end("local")));
+    assert!(!from_empty(&mut s));
+    // A step that fails leaves it as it was.
+    let failed = s.sync_step(at, |tx| {
+        tx.listing_start("local", true)?;
+        Err::<(), _>(StoreError::RolledBack)
+    });
+    assert!(failed.is_err());
+    assert!(!from_empty(&mut s));
 }

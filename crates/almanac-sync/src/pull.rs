@@ -277,6 +277,13 @@ impl Puller<'_> {
                     );
                 }
             }
+            // A listing that begins with nothing to reconcile keeps no ids (see
+            // `listing_from_empty` in the schema); asked before its first page lands.
+            let from_empty = if starts.listing {
+                !tx.has_provider_copies(&cal.id)?
+            } else {
+                page.full_listing && tx.listing_from_empty(&cal.id)?
+            };
             let tombstones = tx.tombstones(&cal.id)?;
             // Reading each listed event's create key costs (Graph keeps it among the
             // fields Almanac does not model); it matters only while a create awaits.
@@ -328,12 +335,16 @@ impl Puller<'_> {
             };
             let mut applied = apply(tx, &ctx, plan)?;
             if starts.listing {
-                tx.listing_start(&cal.id)?;
+                tx.listing_start(&cal.id, from_empty)?;
             }
-            if full_listing {
+            if full_listing && !from_empty {
                 tx.listing_add(&cal.id, listed.iter().map(String::as_str))?;
             }
-            if full_listing && matches!(cursor, Cursor::Done(_)) {
+            if full_listing && from_empty && matches!(cursor, Cursor::Done(_)) {
+                // Every provider copy the calendar has came from this listing or from
+                // a create of ours: nothing is unlisted.
+                tx.listing_end(&cal.id)?;
+            } else if full_listing && matches!(cursor, Cursor::Done(_)) {
                 let listed = tx.listing_ids(&cal.id)?;
                 // Only what the listing lacks can go. The guard's whole is the
                 // calendar's count, or in a windowed listing what lies inside the
@@ -347,7 +358,7 @@ impl Puller<'_> {
                 } else {
                     local.index.with_total(tx.counted(&cal.id)?)
                 };
-                tx.listing_start(&cal.id)?;
+                tx.listing_end(&cal.id)?;
 
                 let plan = plan_reconcile(
                     &local.index,
@@ -403,12 +414,14 @@ impl Puller<'_> {
         let known = lock(self.store).sync_step(now, |tx| {
             let shown = if starts_here {
                 BTreeSet::new() // this one page is the whole listing
+            } else if tx.listing_from_empty(&self.cal.id)? {
+                return Ok(None); // every series here came from it or from us
             } else {
                 tx.listing_ids(&self.cal.id)?
             };
-            Ok::<_, SyncError>((shown, tx.series_remote_ids(&self.cal.id)?))
+            Ok::<_, SyncError>(Some((shown, tx.series_remote_ids(&self.cal.id)?)))
         });
-        let Ok((shown, series)) = known else {
+        let Ok(Some((shown, series))) = known else {
             return BTreeSet::new();
         };
         let unshown: Vec<String> = series

@@ -129,6 +129,21 @@ impl Harness {
         out
     }
 
+    /// Whether the calendar's listing under way began from empty, and how many ids it
+    /// has kept.
+    fn listing(&self, calendar: &str) -> (bool, usize) {
+        self.store
+            .lock()
+            .expect("store")
+            .sync_step(0, |tx| {
+                Ok::<_, almanac_store::StoreError>((
+                    tx.listing_from_empty(calendar)?,
+                    tx.listing_ids(calendar)?.len(),
+                ))
+            })
+            .expect("listing state")
+    }
+
     /// How many events titled `title` the provider has.
     fn at_provider(&self, title: &str) -> usize {
         let events = self.cloud.state.graph_events(EMAIL).expect("events");
@@ -427,4 +442,81 @@ fn an_occurrence_deleted_during_a_listing_does_not_come_back() {
         [wall(third)],
         "the series still skips the occurrence"
     );
+}
+
+/// A first listing begins with nothing to reconcile: it keeps none of the ids it shows
+/// (on a first sync that bookkeeping was a quarter of applying a page) and its end
+/// removes nothing, also when it spans runs. A listing of a calendar that has events
+/// keeps them, and its end removes what it no longer shows.
+#[test]
+fn only_a_listing_of_a_calendar_with_events_keeps_the_ids_it_showed() {
+    const GONE: &str = "Seeded 120";
+    let t0 = Utc::now();
+    let h = Harness::new(t0);
+    let s = h.run(t0);
+    assert_eq!(s.pulled, 100, "{s:?}");
+    let calendar = h.calendar();
+    assert_eq!(
+        h.listing(&calendar),
+        (true, 0),
+        "begun from empty, no ids kept"
+    );
+    h.run(t0);
+    assert_eq!(h.listing(&calendar), (true, 0));
+    let s = h.run(t0);
+    assert_eq!(s.pulled, 50, "{s:?}");
+    assert_eq!(h.listing(&calendar), (false, 0), "the listing is over");
+    assert_eq!(h.titled(GONE).len(), 1);
+    let seeded = (0..250)
+        .filter(|i| h.titled(&format!("Seeded {i}")).len() == 1)
+        .count();
+    assert_eq!(seeded, 250, "every event listed once, none removed");
+
+    // Deleted there while this computer's delta token was lost: the listing that
+    // follows begins with 250 events here and never names it.
+    let remote = {
+        let store = h.store.lock().expect("store");
+        store
+            .sync_entries(&calendar)
+            .expect("entries")
+            .into_iter()
+            .find(|e| e.row.as_ref().is_some_and(|r| r.input.title == GONE))
+            .and_then(|e| e.remote_id)
+            .expect("its remote id")
+    };
+    h.cloud
+        .state
+        .graph_delete_event(
+            serde_json::from_value(json!({"email": EMAIL, "id": remote})).expect("delete spec"),
+        )
+        .expect("delete there");
+    h.cloud
+        .state
+        .graph_set_faults(
+            serde_json::from_value(json!({"invalidate_delta": {"email": EMAIL, "mode": "gone"}}))
+                .expect("fault spec"),
+        )
+        .expect("invalidate the token");
+    let t1 = t0 + TimeDelta::minutes(5);
+    let s = h.run(t1);
+    assert_eq!(
+        s.pulled, 0,
+        "a listing of what is here changes nothing: {s:?}"
+    );
+    let (from_empty, kept) = h.listing(&calendar);
+    assert!(!from_empty);
+    assert_eq!(kept, 100, "the first page's ids are kept");
+    h.run(t1);
+    assert_eq!(
+        h.titled(GONE).len(),
+        1,
+        "not removed before the listing ends"
+    );
+    h.run(t1);
+    assert_eq!(
+        h.titled(GONE),
+        [],
+        "the listing's end removes what it did not show"
+    );
+    assert_eq!(h.listing(&calendar), (false, 0));
 }

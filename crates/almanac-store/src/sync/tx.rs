@@ -499,13 +499,59 @@ impl SyncTx<'_, '_> {
         Ok(())
     }
 
+    /// Whether anything of the calendar could be reconciled by a full listing: an event
+    /// with a provider copy, or a deletion of one waiting to be sent. Asked before a
+    /// listing's first page is applied.
+    pub fn has_provider_copies(&self, calendar_id: &str) -> Result<bool> {
+        Ok(self.tx.row_cached(
+            "SELECT EXISTS (SELECT 1 FROM events WHERE calendar_id = ?1 AND remote_id IS NOT NULL)
+                 OR EXISTS (SELECT 1 FROM outbox WHERE calendar_id = ?1 AND operation = 'delete')",
+            params![calendar_id],
+            |r| r.get(0),
+        )?)
+    }
+
     /// A full listing of the calendar starts: forget the ids of any earlier one.
-    pub fn listing_start(&mut self, calendar_id: &str) -> Result<()> {
+    /// `from_empty`: the calendar had no provider copies before it (see
+    /// [`Self::has_provider_copies`]), so the listing's end has nothing to reconcile
+    /// and the ids it shows need not be kept.
+    pub fn listing_start(&mut self, calendar_id: &str, from_empty: bool) -> Result<()> {
+        self.listing_end(calendar_id)?;
+        if from_empty {
+            self.tx.exec_cached(
+                "UPDATE calendars SET listing_from_empty = 1 WHERE id = ?1",
+                params![calendar_id],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The calendar's full listing ended (or another starts): its ids and flag go.
+    pub fn listing_end(&mut self, calendar_id: &str) -> Result<()> {
         self.tx.exec_cached(
             "DELETE FROM listing_seen WHERE calendar_id = ?1",
             params![calendar_id],
         )?;
+        self.tx.exec_cached(
+            "UPDATE calendars SET listing_from_empty = 0
+             WHERE id = ?1 AND listing_from_empty = 1",
+            params![calendar_id],
+        )?;
         Ok(())
+    }
+
+    /// Whether the calendar's full listing under way began from empty (see
+    /// [`Self::listing_start`]).
+    pub fn listing_from_empty(&self, calendar_id: &str) -> Result<bool> {
+        Ok(self
+            .tx
+            .row_cached(
+                "SELECT listing_from_empty FROM calendars WHERE id = ?1",
+                params![calendar_id],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(false))
     }
 
     /// Ids a page of the calendar's full listing showed.
