@@ -125,15 +125,30 @@ pub(crate) fn entries_for(
     calendar_id: &str,
     remote_ids: &[&str],
 ) -> Result<Vec<SyncEntry>> {
-    let wanted = serde_json::to_string(remote_ids).unwrap_or_else(|_| "[]".into());
+    // Each id looked up on its own: a list given to SQLite (`IN json_each(…)`) is
+    // first sorted into a temporary b-tree, which cost more than the lookups (a page's
+    // ids are mostly new to the calendar, and Graph's are 150 bytes long).
+    let mut listed: Vec<String> = Vec::new();
+    {
+        let mut stmt =
+            conn.prepare_cached("SELECT id FROM events WHERE calendar_id = ?1 AND remote_id = ?2")?;
+        for remote_id in remote_ids {
+            use rusqlite::OptionalExtension;
+            if let Some(id) = stmt
+                .query_row(params![calendar_id, remote_id], |r| r.get(0))
+                .optional()?
+            {
+                listed.push(id);
+            }
+        }
+    }
+    let wanted = serde_json::to_string(&listed).unwrap_or_else(|_| "[]".into());
     let ids = conn
         .prepare_cached(
             // Indexed lookups joined, not one OR: SQLite answers such an OR by visiting
             // every event of the calendar (a 10,000-event Graph calendar comes in 100
             // pages).
-            "WITH listed(id) AS (
-                 SELECT id FROM events WHERE calendar_id = ?1
-                     AND remote_id IN (SELECT value FROM json_each(?2))),
+            "WITH listed(id) AS (SELECT value FROM json_each(?2)),
              picked(id) AS (
                  SELECT id FROM listed
                  UNION ALL
