@@ -63,6 +63,24 @@ def status_text(s):
     return s.execute("const e = document.querySelector('#sync-status-text'); return e ? e.textContent : '';")
 
 
+def layout_faults(s):
+    """What of the toolbar and the calendar does not fit the window: a cut date range, a
+    button broken over two lines, a calendar running past its box or the window."""
+    return s.execute("""
+        const out = [];
+        const t = document.querySelector('#view-title');
+        if (!t.textContent || t.scrollWidth > t.clientWidth) out.push('title cut: ' + t.textContent);
+        const h = document.querySelector('#btn-today').offsetHeight;
+        for (const b of document.querySelectorAll('.toolbar button'))
+          if (b.offsetHeight > h + 1) out.push('#' + b.id + ' on two lines');
+        const box = document.querySelector('#calendar').getBoundingClientRect();
+        const view = document.querySelector('#calendar .fc-view-harness').getBoundingClientRect();
+        if (box.bottom > window.innerHeight + 1) out.push('calendar past the window');
+        if (view.bottom > box.bottom + 1) out.push('calendar view past its box');
+        return out;
+    """)
+
+
 def open_sync_settings(s):
     s.click("#btn-settings")
     s.wait_for("#settings-dialog")
@@ -118,6 +136,13 @@ def scenario():
         assert remote_titles() == ["Kickoff (theirs)"], remote_titles()
         wait_until("one conflict notification", lambda: conflict_notifications() == 1)
         print("ok   same field changed on both sides: a conflict, one notification, nothing pushed", flush=True)
+        # The fullest toolbar there is (status, Sync now, Pause, Conflicts) in a 1280 px
+        # window: it wraps rather than cut the week shown or break a button's label.
+        deadline = time.monotonic() + 5
+        while (faults := layout_faults(s)) and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert faults == [], faults
+        print("ok   the full toolbar fits: the date range whole, every button on one line", flush=True)
 
         s.click("#open-conflicts")
         s.wait_for("#conflicts-dialog")

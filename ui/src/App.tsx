@@ -416,6 +416,16 @@ export default function App() {
   // call the latest handlers through a ref.
   const calHandlers = useRef({ onDatesSet, onEventsSet, onSelect, onEventClick, onEventDidMount, onMove });
   calHandlers.current = { onDatesSet, onEventsSet, onSelect, onEventClick, onEventDidMount, onMove };
+  // FullCalendar measures itself on window resizes only; its box also changes when the
+  // toolbar wraps to another row or a notice comes and goes above it.
+  const calBoxRef = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const box = calBoxRef.current;
+    if (!box || typeof ResizeObserver === "undefined") return;
+    const observer = new ResizeObserver(() => calRef.current?.getApi().updateSize());
+    observer.observe(box);
+    return () => observer.disconnect();
+  }, []);
   const calendarView = useMemo(
     () => (
       <FullCalendar
@@ -464,7 +474,7 @@ export default function App() {
           status={<SyncStatus sync={sync} onOpenConflicts={() => setConflictsOpen(true)} />}
         />
         <HeldCalendarsNotice sync={sync} />
-        <div id="calendar" className="calendar">
+        <div id="calendar" className="calendar" ref={calBoxRef}>
           {calendarView}
         </div>
       </main>

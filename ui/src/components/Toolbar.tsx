@@ -48,7 +48,7 @@ export function Toolbar(props: {
         ))}
       </div>
       {props.status}
-      <div className="group">
+      <div className="group toolbar-end">
         <button id="btn-settings" onClick={props.onSettings} title="Settings (,)">
           Settings
         </button>
