@@ -147,8 +147,9 @@ fn on_event(app: &AppHandle, e: SyncEvent) {
             if let Ok(mut r) = host.running.lock() {
                 r.remove(&summary.account_id);
             }
-            if summary.pulled + summary.pushed > 0 {
-                // The calendar views refetch on this.
+            if summary.pulled + summary.pushed > 0 || summary.calendars_changed {
+                // The window reads its calendars and their events again on this (an
+                // account's first run brings its calendars, often before any event).
                 let _ = app.emit("events-changed", ());
             }
         }

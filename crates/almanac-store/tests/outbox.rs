@@ -51,7 +51,7 @@ fn synced() -> (tempfile::TempDir, Store, SyncCalendar, SyncCalendar) {
         },
         100,
     ));
-    let cals = ok(s.sync_calendar_list(
+    let listed = ok(s.sync_calendar_list(
         &account.id,
         &[
             RemoteCalendarRow {
@@ -72,6 +72,8 @@ fn synced() -> (tempfile::TempDir, Store, SyncCalendar, SyncCalendar) {
             },
         ],
     ));
+    assert!(listed.changed, "two calendars added");
+    let cals = listed.calendars;
     let rw = cals.iter().find(|c| c.can_edit).expect("rw").clone();
     let ro = cals.iter().find(|c| !c.can_edit).expect("ro").clone();
     (dir, s, rw, ro)
@@ -352,4 +354,29 @@ fn a_stored_snapshot_is_left_as_the_engine_wrote_it() {
     assert_eq!(after.base.as_deref(), Some("{\"remoteId\":\"evt123\"}"));
     assert_eq!(base_row("{\"remoteId\":\"evt123\"}"), None);
     assert_eq!(base_row("{\"row\":{\"unreadable\":true}}"), None);
+}
+
+#[test]
+fn applying_a_calendar_list_says_whether_it_changed_anything() {
+    let (_d, mut s, rw, ro) = synced();
+    let account = rw.account_id.clone();
+    let row = |c: &SyncCalendar, name: &str| RemoteCalendarRow {
+        remote_id: c.remote_id.clone(),
+        name: name.into(),
+        color: c.color.clone(),
+        can_edit: c.can_edit,
+        is_primary: c.is_primary,
+        owner_email: c.owner_email.clone(),
+    };
+    let same = [row(&rw, &rw.name), row(&ro, &ro.name)];
+    let again = ok(s.sync_calendar_list(&account, &same));
+    assert!(!again.changed, "the same list again changes nothing");
+    assert_eq!(again.calendars.len(), 2);
+    let renamed =
+        ok(s.sync_calendar_list(&account, &[row(&rw, "Alex (work)"), row(&ro, &ro.name)]));
+    assert!(renamed.changed, "a calendar renamed there");
+    let fewer = ok(s.sync_calendar_list(&account, &[row(&rw, "Alex (work)")]));
+    assert!(fewer.changed, "a calendar no longer listed is removed");
+    assert_eq!(fewer.calendars.len(), 1);
+    assert!(!ok(s.sync_calendar_list(&account, &[row(&rw, "Alex (work)")])).changed);
 }

@@ -84,6 +84,9 @@ pub struct RunSummary {
     pub pushed: usize,
     pub conflicts: usize,
     pub calendars: Vec<CalendarRun>,
+    /// The account's calendar list changed (a calendar added, removed, renamed,
+    /// recoloured or re-permissioned): windows listing calendars read them again.
+    pub calendars_changed: bool,
     /// What stopped the whole run (listing the calendars failed, or sign-in is needed).
     pub error: Option<AppError>,
 }
@@ -142,6 +145,7 @@ pub async fn sync_account_reporting(
         pushed: 0,
         conflicts: 0,
         calendars: Vec::new(),
+        calendars_changed: false,
         error: None,
     };
     let listed = match provider.list_calendars().await {
@@ -163,7 +167,9 @@ pub async fn sync_account_reporting(
                 owner_email: c.owner_email.clone(),
             })
             .collect();
-        let calendars = lock(store).sync_calendar_list(account_id, &rows)?;
+        let listed_here = lock(store).sync_calendar_list(account_id, &rows)?;
+        summary.calendars_changed = listed_here.changed;
+        let calendars = listed_here.calendars;
         let remote: HashMap<&str, &RemoteCalendar> =
             listed.iter().map(|c| (c.remote_id.as_str(), c)).collect();
         // A few calendars at a time: while one page is stored, the provider is already

@@ -455,13 +455,18 @@ fn only_a_listing_of_a_calendar_with_events_keeps_the_ids_it_showed() {
     let h = Harness::new(t0);
     let s = h.run(t0);
     assert_eq!(s.pulled, 100, "{s:?}");
+    assert!(
+        s.calendars_changed,
+        "the first run brings the calendars: {s:?}"
+    );
     let calendar = h.calendar();
     assert_eq!(
         h.listing(&calendar),
         (true, 0),
         "begun from empty, no ids kept"
     );
-    h.run(t0);
+    let s = h.run(t0);
+    assert!(!s.calendars_changed, "the same calendars again: {s:?}");
     assert_eq!(h.listing(&calendar), (true, 0));
     let s = h.run(t0);
     assert_eq!(s.pulled, 50, "{s:?}");

@@ -83,6 +83,15 @@ pub(crate) fn load_calendar(conn: &rusqlite::Connection, id: &str) -> Result<Opt
         .optional()?)
 }
 
+/// An account's synced calendars after its provider's list was applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedCalendars {
+    pub calendars: Vec<SyncCalendar>,
+    /// A calendar was added, removed, renamed, recoloured or re-permissioned: what a
+    /// window listing calendars must read again.
+    pub changed: bool,
+}
+
 impl Store {
     /// Brings an account's calendar rows in line with the provider's list: new ones are
     /// added, known ones renamed / recoloured / re-permissioned. A calendar the provider
@@ -93,10 +102,12 @@ impl Store {
         &mut self,
         account_id: &str,
         listed: &[RemoteCalendarRow],
-    ) -> Result<Vec<SyncCalendar>> {
-        self.durable(|tx| {
+    ) -> Result<ListedCalendars> {
+        let changed = self.durable(|tx| {
+            let mut changed = false;
             for c in listed {
-                tx.execute(
+                // 0 rows for a calendar listed as it is kept (the upsert's WHERE).
+                changed |= 0 < tx.execute(
                     "INSERT INTO calendars (id, account_id, remote_id, name, color, owner_email,
                         can_edit, is_primary)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
@@ -132,11 +143,15 @@ impl Store {
                 )?;
                 if !still_listed && !pending {
                     tx.execute("DELETE FROM calendars WHERE id = ?1", params![id])?;
+                    changed = true;
                 }
             }
-            Ok(())
+            Ok(changed)
         })?;
-        self.sync_calendars(Some(account_id))
+        Ok(ListedCalendars {
+            calendars: self.sync_calendars(Some(account_id))?,
+            changed,
+        })
     }
 
     /// The synced calendars of one account, or of all accounts.

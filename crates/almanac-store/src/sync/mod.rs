@@ -18,7 +18,7 @@ pub(crate) mod tx;
 
 pub use base::base_row;
 pub(crate) use base::keep_base;
-pub use calendars::{CalendarHold, RemoteCalendarRow, SyncCalendar};
+pub use calendars::{CalendarHold, ListedCalendars, RemoteCalendarRow, SyncCalendar};
 pub use conflicts::{ConflictRecord, NewConflict};
 pub use entries::{EntryState, EntrySync, MasterKey, OpenConflictRow, PendingDelete, SyncEntry};
 pub(crate) use outbox::{track_delete, track_write};
