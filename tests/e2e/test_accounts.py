@@ -50,6 +50,15 @@ def wait_badges(s, want, timeout=40):
     raise AssertionError(f"badges {got}, want {sorted(want)}")
 
 
+def sidebar_groups(s):
+    """The sidebar's calendars by group heading ('' for this computer's)."""
+    return s.execute(
+        """return Object.fromEntries([...document.querySelectorAll('#sidebar .cal-group')].map(g =>
+              [g.querySelector('.cal-group-heading')?.textContent ?? '',
+               [...g.querySelectorAll('.cal-name')].map(n => n.textContent)]));"""
+    )
+
+
 def page_has_canary(s):
     """The rendered page, and the raw IPC responses of the account commands."""
     return s.execute(
@@ -87,9 +96,17 @@ def scenario():
         s.screenshot(os.path.join(ART, "accounts-01-google-connected.png"))
         s.click("#connect-microsoft")
         wait_badges(s, [(GOOGLE, "connected"), (MICROSOFT, "connected")])
-        s.screenshot(os.path.join(ART, "accounts-02-both-connected.png"))
         assert control("stats")["token"]["authorization_code"] == 2
         print("ok   connect Google (loopback) and Microsoft (deep link)", flush=True)
+        # Each account's calendars under its address: Microsoft names every mailbox's
+        # calendar "Calendar".
+        want = {"": ["On this computer"], GOOGLE: [GOOGLE], MICROSOFT: ["Calendar"]}
+        deadline = time.monotonic() + 40
+        while (groups := sidebar_groups(s)) != want and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert groups == want, groups
+        s.screenshot(os.path.join(ART, "accounts-02-both-connected.png"))
+        print("ok   the sidebar lists each account's calendars under its address", flush=True)
 
         # Hostile deep links through the OS and the command line: ignored.
         for argv in (

@@ -460,7 +460,12 @@ export default function App() {
 
   return (
     <div className="app">
-      <Sidebar calendars={calendars} visible={visible} onToggle={toggleCalendar} />
+      <Sidebar
+        calendars={calendars}
+        accounts={sync.overview?.accounts ?? []}
+        visible={visible}
+        onToggle={toggleCalendar}
+      />
       <main className="main">
         <Toolbar
           title={title}
