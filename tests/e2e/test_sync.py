@@ -122,6 +122,10 @@ def scenario():
         # The same title changed here (in the editor) and at Google.
         s.click("#" + event_dom_id(s, "Kickoff"))
         s.wait_for("#ev-title")
+        # The editor offers each account's calendars under its address.
+        offered = s.execute("""return [...document.querySelectorAll('#ev-calendar optgroup')].map(g =>
+            [g.label, [...g.querySelectorAll('option')].map(o => [o.textContent, o.selected])]);""")
+        assert [GOOGLE, [[GOOGLE, True]]] in offered, offered
         s.set_value("#ev-title", "Kickoff (mine)")
         s.click("#ev-save")
         s.wait_gone("#ev-title")

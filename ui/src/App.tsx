@@ -490,6 +490,7 @@ export default function App() {
           mode={editor.mode}
           initial={editor.initial}
           calendars={calendars}
+          accounts={sync.overview?.accounts ?? []}
           timeZones={timeZones}
           readOnly={editorReadOnly}
           onSave={saveEditor}

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from "react";
 import type { Calendar, Importance, ShowAs } from "../platform";
 import { keptOffsets, REPEAT_OPTIONS, repeatFromRrule, rruleForRepeat, type FormState, type Repeat } from "../lib/editorForm";
+import { calendarGroups, type AccountName } from "../lib/calendars";
 
 const SHOW_AS: ReadonlyArray<[ShowAs, string]> = [
   ["busy", "Busy"],
@@ -19,6 +20,8 @@ export type EditorProps = {
   mode: "create" | "edit";
   initial: FormState;
   calendars: Calendar[]; // all calendars; only editable ones (plus the current one) are offered
+  /** The connected accounts: a calendar is offered under its account's address. */
+  accounts: readonly AccountName[];
   timeZones: string[];
   readOnly: boolean;
   /** Resolves when done; rejects with an error whose message is shown in ev-error. */
@@ -106,14 +109,23 @@ export function EventEditor(props: EditorProps) {
               ))}
             </datalist>
           </label>
-          <label className="field">
+          <label className="field grow">
             <span>Calendar</span>
             <select id="ev-calendar" value={form.calendarId} onChange={(e) => set("calendarId", e.target.value)}>
-              {calendarOptions.map((c) => (
-                <option key={c.id} value={c.id} disabled={!c.canEdit}>
-                  {c.name}
-                </option>
-              ))}
+              {calendarGroups(calendarOptions, props.accounts).map((g) => {
+                const options = g.calendars.map((c) => (
+                  <option key={c.id} value={c.id} disabled={!c.canEdit}>
+                    {c.name}
+                  </option>
+                ));
+                return g.heading === null ? (
+                  options
+                ) : (
+                  <optgroup key={g.key} label={g.heading}>
+                    {options}
+                  </optgroup>
+                );
+              })}
             </select>
           </label>
         </div>
