@@ -1,6 +1,7 @@
 //! Migration 0009 (a rebuild of events, event_sync and change_feed): nothing is lost,
 //! every constraint still holds, and the writes sync repeats per event build no
-//! temporary b-trees.
+//! temporary b-trees. Migration 0014: a range query seeks each calendar's part of the
+//! range index.
 
 use std::collections::BTreeMap;
 
@@ -197,6 +198,33 @@ fn the_writes_sync_repeats_per_event_build_no_temporary_btree() {
         assert!(
             !ops.iter().any(|o| o == "OpenEphemeral"),
             "builds a temporary b-tree per row: {sql}"
+        );
+    }
+}
+
+/// SQLite's plan for `sql`: the detail column of `EXPLAIN QUERY PLAN`.
+fn plan(conn: &Connection, sql: &str, args: impl rusqlite::Params) -> Vec<String> {
+    let mut stmt = ok(conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")));
+    let rows = ok(stmt.query_map(args, |r| r.get::<_, String>(3)));
+    ok(rows.collect::<rusqlite::Result<Vec<_>>>())
+}
+
+#[test]
+fn a_range_query_seeks_each_calendars_part_of_the_index() {
+    let mut conn = ok(Connection::open_in_memory());
+    ok(migrate(&mut conn));
+    let seek = "SEARCH o USING COVERING INDEX occurrences_range \
+                (calendar_id=? AND start_utc>? AND start_utc<?)";
+    for calendars in [None, Some(r#"["local","c"]"#)] {
+        let steps = plan(
+            &conn,
+            crate::occurrences::RANGE_SQL,
+            rusqlite::params![0, 604_800, 86_400, calendars],
+        );
+        assert!(steps.iter().any(|s| s == seek), "{calendars:?}: {steps:#?}");
+        assert!(
+            !steps.iter().any(|s| s.starts_with("SCAN o")),
+            "{calendars:?} reads every occurrence: {steps:#?}"
         );
     }
 }

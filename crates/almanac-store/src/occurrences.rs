@@ -178,6 +178,20 @@ fn index_series(conn: &Connection, id: &str, from: DateTime<Utc>, to: DateTime<U
     Ok(())
 }
 
+/// The occurrences overlapping `[?1, ?2)` in the calendars of the JSON array `?4` (every
+/// calendar when `?4` is NULL), `?3` being the longest span indexed. Each calendar is a
+/// seek into its own part of `occurrences_range` (0014); the rows are then sorted.
+pub(crate) const RANGE_SQL: &str = "
+    SELECT e.id, e.series_id, o.original_start, e.calendar_id, e.title, e.all_day,
+           o.start_utc, o.end_utc, e.time_zone, e.location, e.show_as, e.importance,
+           e.categories, e.kind
+    FROM occurrences o JOIN events e ON e.id = o.event_id
+    WHERE o.calendar_id IN (SELECT id FROM calendars WHERE ?4 IS NULL
+                            UNION ALL SELECT value FROM json_each(?4))
+      AND o.start_utc < ?2 AND o.start_utc >= ?1 - ?3
+      AND (o.end_utc > ?1 OR (o.end_utc = o.start_utc AND o.start_utc >= ?1))
+    ORDER BY o.start_utc, e.title, e.id";
+
 /// Grows the indexed window to cover `[from, to)`.
 fn ensure_window(conn: &Connection, from: i64, to: i64) -> Result<()> {
     let margin = WINDOW_MARGIN_DAYS * 86_400;
@@ -242,16 +256,7 @@ impl Store {
             .calendar_ids
             .as_ref()
             .map(|ids| serde_json::to_string(ids).unwrap_or_else(|_| "[]".into()));
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT e.id, e.series_id, o.original_start, e.calendar_id, e.title, e.all_day,
-                    o.start_utc, o.end_utc, e.time_zone, e.location, e.show_as, e.importance,
-                    e.categories, e.kind
-             FROM occurrences o JOIN events e ON e.id = o.event_id
-             WHERE o.start_utc < ?2 AND o.start_utc >= ?1 - ?3
-               AND (o.end_utc > ?1 OR (o.end_utc = o.start_utc AND o.start_utc >= ?1))
-               AND (?4 IS NULL OR o.calendar_id IN (SELECT value FROM json_each(?4)))
-             ORDER BY o.start_utc, e.title, e.id",
-        )?;
+        let mut stmt = self.conn.prepare_cached(RANGE_SQL)?;
         let rows = stmt.query_map(params![from, to, max_span, calendars], |r| {
             let kind: String = r.get(13)?;
             let all_day: bool = r.get(5)?;

@@ -1,8 +1,8 @@
 use almanac_model::{
-    EditScope, ErrorCode, EventChange, EventInput, EventMove, EventTarget, Importance, RangeQuery,
-    RecurrenceInput, ShowAs,
+    EditScope, ErrorCode, EventChange, EventInput, EventMove, EventTarget, Importance, Provider,
+    RangeQuery, RecurrenceInput, ShowAs,
 };
-use almanac_store::{DataDir, Source, Store, StoreError};
+use almanac_store::{DataDir, RemoteCalendarRow, SignedIn, Source, Store, StoreError};
 use chrono::{DateTime, Utc};
 
 fn now() -> DateTime<Utc> {
@@ -99,6 +99,21 @@ fn review(i: usize) -> almanac_store::SyncedEvent {
             "UTC",
         ),
     )
+}
+
+/// Signs in a Google account; its id.
+fn google_account(s: &mut Store) -> String {
+    let (account, _) = ok(s.record_sign_in(
+        &SignedIn {
+            provider: Provider::Google,
+            subject: "https://accounts.google.com/1234".into(),
+            email: "csm@example.com".into(),
+            display_name: "Casey".into(),
+            authority: "https://accounts.google.com".into(),
+        },
+        now().timestamp(),
+    ));
+    account.id
 }
 
 fn ok<T>(r: Result<T, StoreError>) -> T {
@@ -475,6 +490,65 @@ fn calendar_filter_and_long_events_overlapping_the_range() {
         ..q
     };
     assert!(ok(s.list_occurrences(&q)).is_empty());
+}
+
+/// Occurrences come from one calendar's part of the range index at a time (0014); the
+/// answer is still one list in start order, each occurrence once.
+#[test]
+fn a_range_across_calendars_is_one_list_in_start_order() {
+    let (_d, mut s) = open();
+    let account = google_account(&mut s);
+    let listed = ok(s.sync_calendar_list(
+        &account,
+        &[RemoteCalendarRow {
+            remote_id: "primary".into(),
+            name: "Alex".into(),
+            color: "#0b8043".into(),
+            can_edit: true,
+            is_primary: true,
+            owner_email: None,
+        }],
+    ));
+    let work = listed.calendars[0].id.clone();
+    let at = |title: &str, calendar: &str, hour: u32| EventInput {
+        calendar_id: calendar.into(),
+        ..event(
+            title,
+            &format!("2026-11-24T{hour:02}:00"),
+            &format!("2026-11-24T{hour:02}:30"),
+            "UTC",
+        )
+    };
+    for (title, calendar, hour) in [
+        ("B", &work, 9),
+        ("A", &"local".to_string(), 10),
+        ("C", &work, 11),
+    ] {
+        ok(s.create_event(at(title, calendar, hour), Source::Cli, now()));
+    }
+    let titles = |s: &mut Store, calendars: Option<Vec<&str>>| -> Vec<String> {
+        let q = RangeQuery {
+            calendar_ids: calendars.map(|c| c.into_iter().map(String::from).collect()),
+            ..range("2026-11-24T00:00:00Z", "2026-11-25T00:00:00Z")
+        };
+        ok(s.list_occurrences(&q))
+            .into_iter()
+            .map(|o| o.title)
+            .collect()
+    };
+    assert_eq!(titles(&mut s, None), ["B", "A", "C"], "every calendar");
+    assert_eq!(titles(&mut s, Some(vec![&work, "local"])), ["B", "A", "C"]);
+    assert_eq!(titles(&mut s, Some(vec![&work])), ["B", "C"]);
+    assert_eq!(
+        titles(&mut s, Some(vec!["local", "local"])),
+        ["A"],
+        "each once"
+    );
+    assert!(
+        titles(&mut s, Some(vec![])).is_empty(),
+        "no calendar chosen"
+    );
+    assert!(titles(&mut s, Some(vec!["nope"])).is_empty());
 }
 
 #[test]
@@ -1022,17 +1096,8 @@ fn a_sync_steps_feed_audit_and_listing_rows_land_in_order_and_only_with_the_step
     // 70 events (two full statements and six rows one by one) must come out as if
     // written one by one, and a step that fails must leave none of them.
     let (_d, mut s) = open();
-    let (account, _) = ok(s.record_sign_in(
-        &almanac_store::SignedIn {
-            provider: almanac_model::Provider::Google,
-            subject: "https://accounts.google.com/feed".into(),
-            email: "csm@example.com".into(),
-            display_name: "Casey".into(),
-            authority: "https://accounts.google.com".into(),
-        },
-        now().timestamp(),
-    ));
-    let run = ok(s.start_run(&account.id, now().timestamp()));
+    let account = google_account(&mut s);
+    let run = ok(s.start_run(&account, now().timestamp()));
     let feed = |s: &Store| -> Vec<(String, String, String)> {
         let conn = rusqlite::Connection::open(s.data_dir().join(almanac_store::DB_FILE_NAME))
             .unwrap_or_else(|e| panic!("{e}"));
