@@ -13,6 +13,7 @@ const COMMANDS: &[&str] = &[
     "update_event",
     "move_event",
     "delete_event",
+    "join_meeting",
     "list_time_zones",
     "default_time_zone",
     "report_ready",

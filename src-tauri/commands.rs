@@ -91,6 +91,31 @@ pub async fn delete_event(
     Ok(())
 }
 
+/// Opens the online meeting of event `id` in the browser. It takes the event, not an
+/// address: the window cannot make Almanac open a link of its choosing, and the
+/// provider's link is opened only when it is a web address (`OnlineMeeting::web_link`).
+#[tauri::command]
+pub async fn join_meeting(state: State<'_, AppState>, id: String) -> CmdResult<()> {
+    let event = with_store(&state, |s| s.get_event(&id))?;
+    let Some(meeting) = event.meeting.online_meeting else {
+        return Err(AppError::new(
+            ErrorCode::NotFound,
+            format!("\"{}\" has no online meeting.", event.input.title),
+        ));
+    };
+    let url = meeting.web_link().ok_or_else(|| {
+        AppError::new(
+            ErrorCode::InvalidInput,
+            format!(
+                "The meeting link of \"{}\" is not a web address (https://…), so Almanac \
+                 does not open it.",
+                event.input.title
+            ),
+        )
+    })?;
+    almanac_auth::browser::open(url).map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))
+}
+
 #[tauri::command]
 pub async fn list_time_zones() -> CmdResult<Vec<String>> {
     Ok(chrono_tz::TZ_VARIANTS

@@ -80,6 +80,7 @@ pub fn run() -> i32 {
             commands::update_event,
             commands::move_event,
             commands::delete_event,
+            commands::join_meeting,
             commands::list_time_zones,
             commands::default_time_zone,
             commands::report_ready,

@@ -6,7 +6,8 @@ follows the authorization server's redirects. A loopback callback is fetched onc
 an `almanac:` deep link is handed to the OS the way a real browser does, through
 `gio open`, so it travels through the registered x-scheme-handler .desktop file and
 the single-instance forwarding into the running app. Logs the outcome, never the
-query (it holds the code), to $BROWSER_LOG.
+query (it holds the code), to $BROWSER_LOG. Any other address (a meeting link) is
+only logged, as "opened <scheme>://<host><path>".
 """
 import os
 import subprocess
@@ -48,9 +49,18 @@ def follow(url):
     log("error too many redirects")
 
 
+LOCAL = ("127.0.0.1", "localhost", "::1")
+
+
 def main():
     if len(sys.argv) != 2:
         return 2
+    parts = urllib.parse.urlsplit(sys.argv[1])
+    if parts.hostname not in LOCAL:
+        # Not a sign-in (those go to the local fake cloud): a page the user would read,
+        # such as a meeting link. Logged without its query; nothing is fetched.
+        log(f"opened {parts.scheme}://{parts.hostname}{parts.path}")
+        return 0
     if os.fork() == 0:
         os.setsid()
         try:

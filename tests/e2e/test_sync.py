@@ -2,7 +2,8 @@
 
 Run by tests/e2e/run.sh after test_accounts.py, which leaves the Google account
 (alex.kim@gmail.example) connected. One scenario: an event created at Google comes
-down by itself; the same event's title is then changed here (in the editor) and at
+down by itself, its attendees and Meet link shown in the editor (Join opens the
+link in the browser); the same event's title is then changed here (in the editor) and at
 Google; Sync now records a conflict, the status area says so, one notification is
 shown, the Conflicts panel shows both versions side by side, "Keep mine" resolves it,
 and the next sync puts the local title at Google. Then Settings › Sync sets the
@@ -49,6 +50,14 @@ def event_dom_id(s, title):
         """return ([...document.querySelectorAll('.fc-event')]
                  .find(e => e.textContent.includes(arguments[0])) || {}).id || null;""",
         title)
+
+
+def browser_log():
+    try:
+        with open(os.environ["BROWSER_LOG"]) as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
 
 
 def conflict_notifications():
@@ -102,6 +111,20 @@ def scenario():
             "summary": "Kickoff",
             "start": {"dateTime": f"{today}T12:00:00Z", "timeZone": "UTC"},
             "end": {"dateTime": f"{today}T13:00:00Z", "timeZone": "UTC"},
+            "attendees": [
+                {"email": GOOGLE, "displayName": "Alex Kim", "responseStatus": "accepted",
+                 "self": True, "organizer": True},
+                {"email": "ana@customer.example", "displayName": "Ana Silva",
+                 "responseStatus": "tentative"},
+                {"email": "room-4@resource.example", "displayName": "Room 4.12",
+                 "resource": True, "responseStatus": "accepted"},
+            ],
+            "conferenceData": {
+                "conferenceId": "abc-defg-hij",
+                "conferenceSolution": {"key": {"type": "hangoutsMeet"}, "name": "Google Meet"},
+                "entryPoints": [{"entryPointType": "video", "label": "meet.google.com/abc-defg-hij",
+                                 "uri": "https://meet.google.com/abc-defg-hij"}],
+            },
         },
     })
     s = launch()
@@ -126,6 +149,25 @@ def scenario():
         offered = s.execute("""return [...document.querySelectorAll('#ev-calendar optgroup')].map(g =>
             [g.label, [...g.querySelectorAll('option')].map(o => [o.textContent, o.selected])]);""")
         assert [GOOGLE, [[GOOGLE, True]]] in offered, offered
+        # Who the meeting is with and its link, read-only; Join opens the link.
+        s.wait_for("#ev-meeting")
+        assert s.text("#ev-join") == "Join Google Meet", s.text("#ev-join")
+        answers = s.text("#ev-answers")
+        assert "2 people: 1 accepted, 1 tentative" in answers, answers
+        # Read from the DOM: WebDriver's visible text leaves out the names, which may be
+        # cut with an ellipsis (overflow: hidden), though they show.
+        people = s.execute("return [...document.querySelectorAll('#ev-attendees li')].map(li =>"
+                           " [...li.children].map(c => c.textContent));")
+        assert people == [["Alex Kim <alex.kim@gmail.example>", "Organizer"],
+                          ["Ana Silva <ana@customer.example>", "Tentative"],
+                          ["Room 4.12 <room-4@resource.example>", "Room / resource"]], people
+        assert s.text("#ev-meeting-id") == "Meeting ID abc-defg-hij", s.text("#ev-meeting-id")
+        s.screenshot(os.path.join(ART, "sync-01b-meeting.png"))
+        s.click("#ev-join")
+        wait_until("the Meet link opened in the browser",
+                   lambda: "opened https://meet.google.com/abc-defg-hij" in browser_log())
+        assert s.execute("return document.querySelector('#ev-error').hidden") is True
+        print("ok   the editor shows the meeting's people and answers; Join opens its link", flush=True)
         s.set_value("#ev-title", "Kickoff (mine)")
         s.click("#ev-save")
         s.wait_gone("#ev-title")

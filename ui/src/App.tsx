@@ -18,6 +18,7 @@ import {
   defaultTimeZone,
   deleteEvent,
   getEvent,
+  joinMeeting,
   listCalendars,
   listOccurrences,
   listSettledConflicts,
@@ -493,6 +494,10 @@ export default function App() {
           accounts={sync.overview?.accounts ?? []}
           timeZones={timeZones}
           readOnly={editorReadOnly}
+          meeting={editor.view?.meeting}
+          onJoin={async () => {
+            if (editor.view) await joinMeeting(editor.view.id);
+          }}
           onSave={saveEditor}
           onDelete={deleteFromEditor}
           onCancel={closeEditor}

@@ -1,7 +1,7 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::EventInput;
+use crate::{EventInput, EventMeeting};
 
 /// How an event shows on a free/busy schedule (Graph `showAs`, Google transparency).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -63,7 +63,8 @@ impl EventKind {
     }
 }
 
-/// One stored event as the editor sees it: its identity plus the editable input.
+/// One stored event as the editor sees it: its identity, the editable input, and what
+/// its provider says about the meeting.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct EventView {
@@ -73,6 +74,9 @@ pub struct EventView {
     /// For exceptions: the original start (local wall time) of the instance it replaces.
     pub original_start: Option<String>,
     pub input: EventInput,
+    /// Organizer, attendees and online meeting of a synced event (read-only).
+    #[serde(default)]
+    pub meeting: EventMeeting,
     /// RFC 3339 UTC.
     pub created_at: String,
     pub updated_at: String,

@@ -23,7 +23,9 @@ pub use input::{
 };
 pub use ipc_bindings::{typescript_bindings, BINDINGS_HEADER};
 pub use occurrence::{Occurrence, RangeQuery};
-pub use people::{Attendee, AttendeeKind, MeetingProvider, OnlineMeeting, Person, Response};
+pub use people::{
+    Attendee, AttendeeKind, EventMeeting, MeetingProvider, OnlineMeeting, Person, Response,
+};
 pub use sync::{
     AccountSync, CalendarProgress, ConflictAnswer, ConflictField, ConflictKindView, ConflictView,
     FieldPick, FieldSide, HeldCalendar, KeepSide, SettledConflict, SyncOverview,

@@ -4,7 +4,8 @@ use crate::cached::Cached;
 use almanac_model::recurrence::SeriesSpec;
 use almanac_model::time::{format_instant, parse_date, parse_zone, EventTime};
 use almanac_model::{
-    EventInput, EventKind, EventView, Importance, RecurrenceInput, ShowAs, ValidEvent, ValidTiming,
+    EventInput, EventKind, EventMeeting, EventView, Importance, RecurrenceInput, ShowAs,
+    ValidEvent, ValidTiming,
 };
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -136,6 +137,7 @@ impl EventRow {
             series_id: self.series_id.clone(),
             original_start: self.original_start.clone(),
             input: self.input.clone(),
+            meeting: EventMeeting::default(),
             created_at: format_instant(instant(self.created_at)),
             updated_at: format_instant(instant(self.updated_at)),
         }

@@ -100,8 +100,10 @@ fn write_row(
     Ok(())
 }
 
-fn view(tx: &Transaction<'_>, id: &str) -> Result<EventView> {
-    Ok(load(tx, id)?.view())
+fn view(conn: &rusqlite::Connection, id: &str) -> Result<EventView> {
+    let mut view = load(conn, id)?.view();
+    view.meeting = crate::sync::rows::meeting(conn, id)?;
+    Ok(view)
 }
 
 /// The instance key a caller named, checked against the series.
@@ -140,7 +142,7 @@ fn exception_at(tx: &Transaction<'_>, master_id: &str, key: &str) -> Result<Opti
 
 impl Store {
     pub fn get_event(&self, id: &str) -> Result<EventView> {
-        Ok(load(&self.conn, id)?.view())
+        view(&self.conn, id)
     }
 
     /// Creates an event (a series when it has a repeat rule).

@@ -1,6 +1,7 @@
 use almanac_model::{
-    EditScope, ErrorCode, EventChange, EventInput, EventMove, EventTarget, Importance, Provider,
-    RangeQuery, RecurrenceInput, ShowAs,
+    Attendee, AttendeeKind, EditScope, ErrorCode, EventChange, EventInput, EventMeeting, EventMove,
+    EventTarget, Importance, MeetingProvider, OnlineMeeting, Person, Provider, RangeQuery,
+    RecurrenceInput, Response, ShowAs,
 };
 use almanac_store::{DataDir, RemoteCalendarRow, SignedIn, Source, Store, StoreError};
 use chrono::{DateTime, Utc};
@@ -490,6 +491,88 @@ fn calendar_filter_and_long_events_overlapping_the_range() {
         ..q
     };
     assert!(ok(s.list_occurrences(&q)).is_empty());
+}
+
+#[test]
+fn a_synced_events_view_says_who_it_is_with_and_how_to_join() {
+    let (_d, mut s) = open();
+    let person = |email: &str, name: &str| Person {
+        email: email.into(),
+        name: name.into(),
+    };
+    let mut row = review(1);
+    row.organizer = Some(person("casey@example.com", "Casey"));
+    row.attendees = vec![
+        Attendee {
+            person: person("ana@customer.example", "Ana"),
+            kind: AttendeeKind::Required,
+            response: Response::Accepted,
+        },
+        Attendee {
+            person: person("room-4@example.com", "Room 4.12"),
+            kind: AttendeeKind::Resource,
+            response: Response::None,
+        },
+    ];
+    row.online_meeting = Some(OnlineMeeting {
+        provider: MeetingProvider::Teams,
+        join_url: "https://teams.microsoft.com/l/meetup-join/19%3ameeting".into(),
+        conference_id: Some("123 456 789#".into()),
+        toll_number: Some("+1 555 0100".into()),
+        pin: None,
+    });
+    let id = ok(s.sync_step(now().timestamp(), |tx| {
+        tx.write_event(None, &row, almanac_store::EntryState::Synced, None, None)
+    }));
+    let want = EventMeeting {
+        organizer: row.organizer.clone(),
+        attendees: row.attendees.clone(),
+        online_meeting: row.online_meeting.clone(),
+        joinable: true,
+    };
+    let view = ok(s.get_event(&id));
+    assert_eq!(view.meeting, want);
+    let mut input = view.input.clone();
+    input.title = "Review 1 (moved)".into();
+    let edited = ok(s.update_event(
+        EventChange {
+            id: id.clone(),
+            scope: EditScope::All,
+            original_start: None,
+            input,
+        },
+        Source::UserWindow,
+        now(),
+    ));
+    assert_eq!(edited.meeting, want, "an edit's answer says it too");
+    let local = ok(s.create_event(
+        event("Focus", "2026-12-01T13:00", "2026-12-01T14:00", "UTC"),
+        Source::UserWindow,
+        now(),
+    ));
+    assert_eq!(local.meeting, EventMeeting::default());
+    assert_eq!(ok(s.get_event(&local.id)).meeting, EventMeeting::default());
+    // A link that is not a web address is shown, not offered to open.
+    let mut app_link = review(2);
+    app_link.online_meeting = Some(OnlineMeeting {
+        provider: MeetingProvider::Other,
+        join_url: "zoommtg://zoom.us/join?confno=1".into(),
+        conference_id: None,
+        toll_number: None,
+        pin: None,
+    });
+    let id = ok(s.sync_step(now().timestamp(), |tx| {
+        tx.write_event(
+            None,
+            &app_link,
+            almanac_store::EntryState::Synced,
+            None,
+            None,
+        )
+    }));
+    let meeting = ok(s.get_event(&id)).meeting;
+    assert_eq!(meeting.online_meeting, app_link.online_meeting);
+    assert!(!meeting.joinable);
 }
 
 /// Occurrences come from one calendar's part of the range index at a time (0014); the

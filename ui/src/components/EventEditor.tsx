@@ -1,7 +1,9 @@
 import { useEffect, useRef, useState } from "react";
-import type { Calendar, Importance, ShowAs } from "../platform";
+import type { Calendar, EventMeeting, Importance, ShowAs } from "../platform";
 import { keptOffsets, REPEAT_OPTIONS, repeatFromRrule, rruleForRepeat, type FormState, type Repeat } from "../lib/editorForm";
 import { calendarGroups, type AccountName } from "../lib/calendars";
+import { hasMeeting } from "../lib/meeting";
+import { MeetingDetails } from "./MeetingDetails";
 
 const SHOW_AS: ReadonlyArray<[ShowAs, string]> = [
   ["busy", "Busy"],
@@ -24,6 +26,10 @@ export type EditorProps = {
   accounts: readonly AccountName[];
   timeZones: string[];
   readOnly: boolean;
+  /** A synced event's organizer, attendees and online meeting, shown read-only. */
+  meeting?: EventMeeting;
+  /** Opens the online meeting; rejects with an error shown in ev-error. */
+  onJoin: () => Promise<void>;
   /** Resolves when done; rejects with an error whose message is shown in ev-error. */
   onSave: (form: FormState) => Promise<void>;
   onDelete: (form: FormState) => Promise<void>;
@@ -163,6 +169,8 @@ export function EventEditor(props: EditorProps) {
             />
           </label>
         </div>
+
+        {hasMeeting(props.meeting) && <MeetingDetails meeting={props.meeting} onJoin={() => run(props.onJoin)} />}
 
         <label className="field wide">
           <span>Location</span>

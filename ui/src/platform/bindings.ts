@@ -61,11 +61,34 @@ end: string,
  * IANA zone name.
  */
 timeZone: string, recurrence: RecurrenceInput | null, location: string, description: string, showAs: ShowAs, importance: Importance, categories: Array<string>, };
+export type Person = { email: string, name: string, };
+export type AttendeeKind = "required" | "optional" | "resource";
+export type Response = "none" | "organizer" | "accepted" | "tentative" | "declined";
+export type Attendee = { person: Person, kind: AttendeeKind, response: Response, };
+export type MeetingProvider = "teams" | "meet" | "other";
+export type OnlineMeeting = { provider: MeetingProvider, joinUrl: string, conferenceId: string | null, 
+/**
+ * Dial-in number (Teams toll number, Meet phone entry point).
+ */
+tollNumber: string | null, 
+/**
+ * PIN for the dial-in, when the provider gives one.
+ */
+pin: string | null, };
+export type EventMeeting = { organizer: Person | null, attendees: Array<Attendee>, onlineMeeting: OnlineMeeting | null, 
+/**
+ * The online meeting's link is one Almanac opens ([`OnlineMeeting::web_link`]).
+ */
+joinable: boolean, };
 export type EventView = { id: string, kind: EventKind, seriesId: string | null, 
 /**
  * For exceptions: the original start (local wall time) of the instance it replaces.
  */
 originalStart: string | null, input: EventInput, 
+/**
+ * Organizer, attendees and online meeting of a synced event (read-only).
+ */
+meeting: EventMeeting, 
 /**
  * RFC 3339 UTC.
  */

@@ -59,7 +59,8 @@ function base(over: Partial<EventInput>): EventInput {
 
 function insert(input: EventInput, kind: Row["kind"] = "single", seriesId: string | null = null, originalStart: string | null = null): Row {
   const id = `ev${seq++}`;
-  const row: Row = { id, kind: input.recurrence ? "master" : kind, seriesId, originalStart, input, createdAt: now(), updatedAt: now() };
+  const meeting = { organizer: null, attendees: [], onlineMeeting: null, joinable: false };
+  const row: Row = { id, kind: input.recurrence ? "master" : kind, seriesId, originalStart, input, meeting, createdAt: now(), updatedAt: now() };
   rows.set(id, row);
   return row;
 }
@@ -69,7 +70,16 @@ function insert(input: EventInput, kind: Row["kind"] = "single", seriesId: strin
   const monday = addDays(today, -((new Date().getDay() + 6) % 7));
   insert(base({ title: "Dentist", start: `${addDays(monday, 1)}T10:00`, end: `${addDays(monday, 1)}T11:00`, location: "Main St 1" }));
   insert(base({ title: "Team stand-up", calendarId: "work", start: `${monday}T09:30`, end: `${monday}T09:45`,
-    recurrence: { rrule: "FREQ=DAILY;COUNT=30", exdates: [], rdates: [] }, categories: ["team"] }));
+    recurrence: { rrule: "FREQ=DAILY;COUNT=30", exdates: [], rdates: [] }, categories: ["team"] })).meeting = {
+    organizer: { email: "lead@contoso.example", name: "Team Lead" },
+    attendees: [
+      { person: { email: "lead@contoso.example", name: "Team Lead" }, kind: "required", response: "organizer" },
+      { person: { email: "you@contoso.example", name: "You" }, kind: "required", response: "accepted" },
+      { person: { email: "sam@contoso.example", name: "Sam" }, kind: "optional", response: "none" },
+    ],
+    onlineMeeting: { provider: "teams", joinUrl: "https://teams.microsoft.com/l/meetup-join/dev", conferenceId: "123 456 789#", tollNumber: null, pin: null },
+    joinable: true,
+  };
   insert(base({ title: "Gym", start: `${addDays(monday, 2)}T18:00`, end: `${addDays(monday, 2)}T19:30`,
     recurrence: { rrule: "FREQ=WEEKLY", exdates: [], rdates: [] }, description: "<b>not bold</b> – plain text only" }));
   insert(base({ title: "Conference", calendarId: "work", allDay: true, start: addDays(monday, 3), end: addDays(monday, 5) }));
@@ -471,6 +481,12 @@ export async function devInvoke(cmd: string, args: Record<string, unknown>): Pro
       return clone(move(args.change as EventMove));
     case "delete_event":
       return remove(args.target as EventTarget);
+    case "join_meeting": {
+      const m = get(args.id as string).meeting;
+      if (!m.onlineMeeting || !m.joinable) return fail("invalid_input", "This event has no meeting link to open.");
+      window.open(m.onlineMeeting.joinUrl, "_blank", "noopener,noreferrer");
+      return null;
+    }
     case "list_time_zones": {
       const sv = (Intl as unknown as { supportedValuesOf?: (k: string) => string[] }).supportedValuesOf;
       return sv ? sv("timeZone") : ["UTC", "Europe/Berlin", "America/New_York", "Asia/Tokyo", zone];

@@ -78,6 +78,8 @@ export const createEvent = (input: EventInput) => call<EventView>("create_event"
 export const updateEvent = (change: EventChange) => call<EventView>("update_event", { change });
 export const moveEvent = (change: EventMove) => call<EventView>("move_event", { change });
 export const deleteEvent = (target: EventTarget) => call<null>("delete_event", { target });
+/** Opens the event's online meeting in the browser (the back end reads the link itself). */
+export const joinMeeting = (id: string) => call<null>("join_meeting", { id });
 export const listTimeZones = () => call<string[]>("list_time_zones");
 export const defaultTimeZone = () => call<string>("default_time_zone");
 /** Startup probe: the week view is painted with its first events (see scripts/bench-startup). */

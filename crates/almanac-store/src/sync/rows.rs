@@ -2,8 +2,8 @@
 
 use crate::cached::Cached;
 use almanac_model::{
-    Attendee, AttendeeKind, EventInput, EventKind, MeetingProvider, OnlineMeeting, Person,
-    Response, Sensitivity,
+    Attendee, AttendeeKind, EventInput, EventKind, EventMeeting, MeetingProvider, OnlineMeeting,
+    Person, Response, Sensitivity,
 };
 use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
@@ -359,15 +359,72 @@ pub(crate) fn write(
     Ok((start_utc, end_utc))
 }
 
+/// The columns of an event row that say who it is with and how to join it.
+const MEETING_COLUMNS: &str = "organizer_email, organizer_name, online_provider, online_join_url,
+    online_conference_id, online_dial_in, online_pin, attendees";
+
+/// [`MEETING_COLUMNS`] as read from a row, before they are checked.
+struct MeetingColumns {
+    organizer: (Option<String>, Option<String>),
+    online: (Option<String>, Option<String>),
+    dial_in: (Option<String>, Option<String>, Option<String>),
+    attendees: String,
+}
+
+impl MeetingColumns {
+    /// Reads them from `r`, [`MEETING_COLUMNS`] starting at column `at`.
+    fn get(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Self> {
+        Ok(Self {
+            organizer: (r.get(at)?, r.get(at + 1)?),
+            online: (r.get(at + 2)?, r.get(at + 3)?),
+            dial_in: (r.get(at + 4)?, r.get(at + 5)?, r.get(at + 6)?),
+            attendees: r.get(at + 7)?,
+        })
+    }
+
+    fn meeting(self, id: &str) -> Result<EventMeeting> {
+        let (conference_id, toll_number, pin) = self.dial_in;
+        let organizer = self.organizer.0.map(|email| Person {
+            email,
+            name: self.organizer.1.unwrap_or_default(),
+        });
+        let online_meeting = match self.online {
+            (Some(p), Some(join_url)) => Some(OnlineMeeting {
+                provider: parse_meeting_provider(&p),
+                join_url,
+                conference_id,
+                toll_number,
+                pin,
+            }),
+            _ => None,
+        };
+        let attendees = parse_attendees(id, &self.attendees)?;
+        Ok(EventMeeting::new(organizer, attendees, online_meeting))
+    }
+}
+
+/// Who event `id` is with and how to join it (empty for an event of this computer).
+pub(crate) fn meeting(conn: &rusqlite::Connection, id: &str) -> Result<EventMeeting> {
+    let columns = conn
+        .row_cached(
+            &format!("SELECT {MEETING_COLUMNS} FROM events WHERE id = ?1"),
+            params![id],
+            |r| MeetingColumns::get(r, 0),
+        )
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("There is no event with id \"{id}\".")))?;
+    columns.meeting(id)
+}
+
 /// Reads row `id` whole; `None` when it does not exist.
 pub(crate) fn read(tx: &rusqlite::Connection, id: &str) -> Result<Option<SyncedEvent>> {
     let extra = tx
         .row_cached(
-            "SELECT remote_id, ical_uid, etag, body_html, sensitivity, organizer_email,
-                organizer_name, online_provider, online_join_url, online_conference_id,
-                online_dial_in, online_pin, reminder_minutes, provider_extra, cancelled,
-                attendees
-             FROM events WHERE id = ?1",
+            &format!(
+                "SELECT remote_id, ical_uid, etag, body_html, sensitivity, reminder_minutes,
+                    provider_extra, cancelled, {MEETING_COLUMNS}
+                 FROM events WHERE id = ?1"
+            ),
             params![id],
             |r| {
                 Ok((
@@ -379,37 +436,30 @@ pub(crate) fn read(tx: &rusqlite::Connection, id: &str) -> Result<Option<SyncedE
                         r.get::<_, String>(4)?,
                     ),
                     (
-                        r.get::<_, Option<String>>(5)?,
+                        r.get::<_, Option<u32>>(5)?,
                         r.get::<_, Option<String>>(6)?,
+                        r.get::<_, bool>(7)?,
                     ),
-                    (
-                        r.get::<_, Option<String>>(7)?,
-                        r.get::<_, Option<String>>(8)?,
-                        r.get::<_, Option<String>>(9)?,
-                        r.get::<_, Option<String>>(10)?,
-                        r.get::<_, Option<String>>(11)?,
-                    ),
-                    (
-                        r.get::<_, Option<u32>>(12)?,
-                        r.get::<_, Option<String>>(13)?,
-                        r.get::<_, bool>(14)?,
-                        r.get::<_, String>(15)?,
-                    ),
+                    MeetingColumns::get(r, 8)?,
                 ))
             },
         )
         .optional()?;
     let Some((
         (remote_id, ical_uid, etag, body_html, sensitivity),
-        (org_email, org_name),
-        (om_provider, om_url, om_conf, om_toll, om_pin),
-        (reminder_minutes, provider_extra, cancelled, attendees),
+        (reminder_minutes, provider_extra, cancelled),
+        meeting,
     )) = extra
     else {
         return Ok(None);
     };
     let row = load(tx, id)?;
-    let attendees = parse_attendees(id, &attendees)?;
+    let EventMeeting {
+        organizer,
+        attendees,
+        online_meeting,
+        ..
+    } = meeting.meeting(id)?;
     Ok(Some(SyncedEvent {
         remote_id,
         ical_uid,
@@ -420,21 +470,9 @@ pub(crate) fn read(tx: &rusqlite::Connection, id: &str) -> Result<Option<SyncedE
         input: row.input,
         body_html,
         sensitivity: parse_sensitivity(&sensitivity),
-        organizer: org_email.map(|email| Person {
-            email,
-            name: org_name.unwrap_or_default(),
-        }),
+        organizer,
         attendees,
-        online_meeting: match (om_provider, om_url) {
-            (Some(p), Some(join_url)) => Some(OnlineMeeting {
-                provider: parse_meeting_provider(&p),
-                join_url,
-                conference_id: om_conf,
-                toll_number: om_toll,
-                pin: om_pin,
-            }),
-            _ => None,
-        },
+        online_meeting,
         reminder_minutes,
         provider_extra,
         cancelled,
