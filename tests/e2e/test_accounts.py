@@ -151,7 +151,10 @@ def scenario():
     control("config", {"access_token_lifetime_secs": 3599})
     s = launch()
     try:
-        open_settings(s)
+        # The status area says so and offers the way there: Settings › Accounts.
+        s.wait_for("#sync-sign-in")
+        s.click("#sync-sign-in")
+        s.wait_for("#settings-dialog")
         wait_badges(s, [(GOOGLE, "action_required"), (MICROSOFT, "connected")])
         google_id = s.execute(
             f"""return [...document.querySelectorAll('.account-row')]
@@ -161,7 +164,7 @@ def scenario():
                  .find(r => r.querySelector('.account-email').textContent === '{MICROSOFT}').id;""")
         s.click(f"#{google_id}-reconnect")
         wait_badges(s, [(GOOGLE, "connected"), (MICROSOFT, "connected")])
-        print("ok   Reconnect clears Action required", flush=True)
+        print("ok   Sign in again (status area) opens Accounts; Reconnect clears Action required", flush=True)
 
         s.click(f"#{microsoft_id}-disconnect")
         s.wait_for("#confirm-disconnect")

@@ -477,7 +477,7 @@ export default function App() {
           onView={(v) => api()?.changeView(v)}
           onNew={newEventNow}
           onSettings={() => setSettingsOpen(true)}
-          status={<SyncStatus sync={sync} onOpenConflicts={() => setConflictsOpen(true)} />}
+          status={<SyncStatus sync={sync} onOpenConflicts={() => setConflictsOpen(true)} onSignIn={() => setSettingsOpen(true)} />}
         />
         <HeldCalendarsNotice sync={sync} />
         <div id="calendar" className="calendar" ref={calBoxRef}>

@@ -46,7 +46,7 @@ const ov = (accounts: AccountSync[], over: Partial<SyncOverview> = {}): SyncOver
 
 const render = (m: SyncModel) => {
   const html =
-    renderToStaticMarkup(createElement(SyncStatus, { sync: m, onOpenConflicts: noop, now: NOW })) +
+    renderToStaticMarkup(createElement(SyncStatus, { sync: m, onOpenConflicts: noop, onSignIn: noop, now: NOW })) +
     renderToStaticMarkup(createElement(HeldCalendarsNotice, { sync: m }));
   const tag = (id: string) => html.match(new RegExp(`<[a-z0-9]+[^>]*\\sid="${id.replace(/[.]/g, "\\.")}"[^>]*>`))?.[0] ?? null;
   return { html, tag, has: (id: string) => tag(id) !== null, disabled: (id: string) => / disabled=""/.test(tag(id) ?? "") };
@@ -82,6 +82,14 @@ describe("SyncStatus", () => {
     expect(r.html).toMatch(/id="sync-status-text"[^>]*>Paused</);
     expect(r.html).toMatch(/id="sync-pause"[^>]*>Resume</);
     expect(r.disabled("sync-now")).toBe(true);
+  });
+
+  it("offers Sign in again only while an account needs it", () => {
+    const r = render(model(ov([acct({ status: "action_required" }), acct({ accountId: "a2", email: "bo@example.com" })])));
+    expect(r.html).toMatch(/id="sync-status-text"[^>]*>Action required: sign in again to ann@example.com</);
+    expect(r.html).toMatch(/id="sync-sign-in"[^>]*>Sign in again…</);
+    expect(r.disabled("sync-now")).toBe(false);
+    expect(render(model(ov([acct()]))).has("sync-sign-in")).toBe(false);
   });
 
   it("offers the Conflicts button when there are open conflicts", () => {

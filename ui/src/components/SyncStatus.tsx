@@ -24,10 +24,11 @@ function useNow(fixed: Date | undefined): Date {
 }
 
 /**
- * The sync part of the toolbar: progress, one line of status, Sync now, Pause/Resume
- * and (when there are any) the open conflicts. Hidden when no account is connected.
+ * The sync part of the toolbar: progress, one line of status, Sign in again (when an
+ * account needs it: opens Settings › Accounts), Sync now, Pause/Resume and (when there
+ * are any) the open conflicts. Hidden when no account is connected.
  */
-export function SyncStatus(props: { sync: SyncModel; onOpenConflicts: () => void; now?: Date }) {
+export function SyncStatus(props: { sync: SyncModel; onOpenConflicts: () => void; onSignIn: () => void; now?: Date }) {
   const { sync } = props;
   const now = useNow(props.now);
   const o = sync.overview;
@@ -45,6 +46,11 @@ export function SyncStatus(props: { sync: SyncModel; onOpenConflicts: () => void
           </span>
         )}
       </span>
+      {status.kind === "action" && (
+        <button id="sync-sign-in" type="button" className="attention" aria-haspopup="dialog" title="Settings › Accounts: Reconnect" onClick={props.onSignIn}>
+          Sign in again…
+        </button>
+      )}
       <button id="sync-now" type="button" disabled={!canSyncNow(o) || sync.busy} onClick={sync.syncNow}>
         Sync now
       </button>
