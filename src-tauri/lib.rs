@@ -3,6 +3,7 @@
 
 mod accounts;
 mod commands;
+mod next_meeting;
 mod notify;
 pub mod renderer;
 pub mod startup_probe;
@@ -117,6 +118,7 @@ pub fn run() -> i32 {
             });
             register_deep_link(app);
             tray::build(app.handle())?;
+            next_meeting::start(app.handle());
             accounts::check_at_start(app.handle());
             sync::start(app.handle(), store);
             sync::watch_network(app.handle());

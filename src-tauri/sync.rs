@@ -151,6 +151,7 @@ fn on_event(app: &AppHandle, e: SyncEvent) {
                 // The window reads its calendars and their events again on this (an
                 // account's first run brings its calendars, often before any event).
                 let _ = app.emit("events-changed", ());
+                crate::next_meeting::refresh_soon(app);
             }
         }
         SyncEvent::Failed { account_id, .. } => {
@@ -215,6 +216,7 @@ fn on_event(app: &AppHandle, e: SyncEvent) {
 
 /// A local edit was saved: push it soon (a no-op for calendars that do not sync).
 pub fn local_edit(app: &AppHandle) {
+    crate::next_meeting::refresh_soon(app);
     if let Some(h) = app.state::<AppState>().sync.get() {
         h.send(Command::LocalEdit);
     }

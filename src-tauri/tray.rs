@@ -1,4 +1,5 @@
-//! The system tray icon: Open, Sync now, Pause/Resume sync, a status line, Quit.
+//! The system tray icon: Open, the next meeting, a sync status line, Sync now,
+//! Pause/Resume sync, Quit.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -15,8 +16,9 @@ pub fn is_available() -> bool {
     AVAILABLE.load(Ordering::Relaxed)
 }
 
-/// The items whose text follows sync's state.
+/// The items whose text follows sync's state and the calendar.
 struct TrayItems {
+    next: MenuItem<Wry>,
     status: MenuItem<Wry>,
     pause: MenuItem<Wry>,
     sync_now: MenuItem<Wry>,
@@ -24,6 +26,7 @@ struct TrayItems {
 
 pub fn build(app: &AppHandle) -> tauri::Result<()> {
     let open = MenuItem::with_id(app, "open", "Open Almanac", true, None::<&str>)?;
+    let next = MenuItem::with_id(app, "next", "Next meeting: …", false, None::<&str>)?;
     let status = MenuItem::with_id(app, "status", "Sync: starting…", false, None::<&str>)?;
     let sync_now = MenuItem::with_id(app, "sync-now", "Sync now", true, None::<&str>)?;
     let pause = MenuItem::with_id(app, "pause", "Pause sync", true, None::<&str>)?;
@@ -32,13 +35,13 @@ pub fn build(app: &AppHandle) -> tauri::Result<()> {
     let sep2 = PredefinedMenuItem::separator(app)?;
     let menu = Menu::with_items(
         app,
-        &[&open, &sep, &status, &sync_now, &pause, &sep2, &quit],
+        &[&open, &next, &sep, &status, &sync_now, &pause, &sep2, &quit],
     )?;
     let mut tray = TrayIconBuilder::with_id("almanac")
         .tooltip("Almanac")
         .menu(&menu)
         .on_menu_event(|app, event| match event.id.as_ref() {
-            "open" => super::show_main_window(app),
+            "open" | "next" => super::show_main_window(app),
             "sync-now" => crate::sync::send(app, Command::SyncNow(None)),
             "pause" => {
                 let paused = app
@@ -63,6 +66,7 @@ pub fn build(app: &AppHandle) -> tauri::Result<()> {
     }
     tray.build(app)?;
     app.manage(TrayItems {
+        next,
         status,
         pause,
         sync_now,
@@ -123,4 +127,13 @@ pub fn set_sync_status(app: &AppHandle, o: &SyncOverview) {
         "Pause sync"
     });
     let _ = items.sync_now.set_enabled(!o.running);
+}
+
+/// Shows `text` as the next-meeting line; it opens the window when there is a meeting.
+pub fn set_next_meeting(app: &AppHandle, text: &str, any: bool) {
+    let Some(items) = app.try_state::<TrayItems>() else {
+        return;
+    };
+    let _ = items.next.set_text(text);
+    let _ = items.next.set_enabled(any);
 }

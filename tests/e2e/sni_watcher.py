@@ -1,7 +1,8 @@
 """A minimal org.kde.StatusNotifierWatcher for headless tray tests.
 
 Registers on the session bus, waits for the app's tray item, prints its menu labels
-as `menu <json>` and, with --click LABEL, clicks that item over com.canonical.dbusmenu.
+as `menu <json>` (at once, and again after --delay) and, with --click LABEL, then
+clicks that item over com.canonical.dbusmenu.
 Run with Debian's python3 (python3-gi). Exits after --timeout seconds.
 """
 import argparse
@@ -40,21 +41,29 @@ def labels(node, out):
     return out
 
 
+def menu_labels(service, menu):
+    """The menu's items as (id, label), printed as `menu <json>`."""
+    _, layout = state["conn"].call_sync(service, menu, "com.canonical.dbusmenu", "GetLayout",
+                                        GLib.Variant("(iias)", (0, -1, [])), None, 0, -1, None).unpack()
+    found = labels(layout, [])
+    print("menu " + json.dumps([label.replace("_", "") for _, label in found]), flush=True)
+    return found
+
+
 def inspect(service, path):
     conn = state["conn"]
     item = Gio.DBusProxy.new_sync(conn, 0, None, service, path, "org.kde.StatusNotifierItem", None)
     menu = item.get_cached_property("Menu").unpack()
     title = item.get_cached_property("Title")
-    _, layout = conn.call_sync(service, menu, "com.canonical.dbusmenu", "GetLayout",
-                               GLib.Variant("(iias)", (0, -1, [])), None, 0, -1, None).unpack()
-    found = labels(layout, [])
     print("title " + json.dumps(title.unpack() if title else ""), flush=True)
-    print("menu " + json.dumps([label.replace("_", "") for _, label in found]), flush=True)
-    GLib.timeout_add(int(args.delay * 1000), click, service, menu, found)
+    menu_labels(service, menu)
+    GLib.timeout_add(int(args.delay * 1000), click, service, menu)
     return False
 
 
-def click(service, menu, found):
+def click(service, menu):
+    # Read again: the app updates some labels after start (sync status, next meeting).
+    found = menu_labels(service, menu)
     for mid, label in found:
         if args.click and label.replace("_", "") == args.click:
             state["conn"].call_sync(service, menu, "com.canonical.dbusmenu", "Event",

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Tray and single-instance checks on the real app binary (run inside run.sh's Xvfb +
-# D-Bus session): the tray offers Open and Quit, a second launch on the same data
-# directory hands over and exits, and Quit in the tray ends the app.
+# D-Bus session): the tray offers Open and Quit and names the next meeting, a second
+# launch on the same data directory hands over and exits, and Quit in the tray ends
+# the app.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 app="$1"
@@ -13,8 +14,21 @@ command -p python3 "$here/sni_watcher.py" --click "Quit" --delay 8 --timeout 40 
 watcher=$!
 until grep -q "watcher ready" "$log/watcher.out" 2>/dev/null; do sleep 0.1; done
 
+# A data directory of its own, with one meeting 90 minutes from now (in UTC, as the
+# app is told): the tray's next-meeting line names it.
+export ALMANAC_DATA_DIR="$log/data"
+cli="$(dirname "$app")/almanac"
+want_next=""
+if [ -x "$cli" ]; then
+    at="$(date -u -d '+90 min' +%s)"
+    day=""; [ "$(date -u -d "@$at" +%F)" = "$(date -u +%F)" ] || day="tomorrow "
+    want_next="Next: $day$(date -u -d "@$at" +%H:%M) Tray check & call"
+    "$cli" --tz UTC events add --title "Tray check & call" \
+        --start "$(date -u -d "@$at" +%Y-%m-%dT%H:%M)" >"$log/cli-add.out" 2>&1
+fi
+
 # Without the caller's own choice of painter, so that the app's is seen (below).
-env -u WEBKIT_SKIA_ENABLE_CPU_RENDERING "$app" >"$log/app1.out" 2>&1 &
+env -u WEBKIT_SKIA_ENABLE_CPU_RENDERING TZ=UTC "$app" >"$log/app1.out" 2>&1 &
 app1=$!
 sleep 4
 # The painter (src-tauri/renderer.rs): with no GPU render node this user can open,
@@ -31,7 +45,6 @@ timeout 20 "$app" >"$log/app2.out" 2>&1
 second=$?
 check "second launch on the same data directory exits at once (code $second)" '[ "$second" -eq 0 ]'
 check "first instance keeps running after a second launch" 'kill -0 $app1 2>/dev/null'
-cli="$(dirname "$app")/almanac"
 if [ -x "$cli" ]; then
     "$cli" calendars list >"$log/cli.out" 2>&1
     cli_status=$?
@@ -41,6 +54,9 @@ fi
 
 wait "$watcher"
 check "tray menu lists Open and Quit" 'grep -q "\"Open Almanac\"" "$log/watcher.out" && grep -q "\"Quit\"" "$log/watcher.out"'
+if [ -n "$want_next" ]; then
+    check "tray menu names the next meeting ($want_next)" 'grep -qF "\"$want_next\"" "$log/watcher.out"'
+fi
 for _ in $(seq 1 50); do kill -0 $app1 2>/dev/null || break; sleep 0.2; done
 check "Quit in the tray ends the app" '! kill -0 $app1 2>/dev/null'
 kill $app1 2>/dev/null || true

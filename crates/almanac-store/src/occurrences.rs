@@ -228,6 +228,30 @@ fn bad(msg: String) -> StoreError {
 }
 
 impl Store {
+    /// The first timed occurrence of a shown calendar that starts in `[from, until)`:
+    /// the next meeting, as the tray shows it. All-day events are not meetings.
+    pub fn next_occurrence(
+        &mut self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<Occurrence>> {
+        let shown = self
+            .list_calendars()?
+            .into_iter()
+            .filter(|c| c.visible)
+            .map(|c| c.id)
+            .collect();
+        let all = self.list_occurrences(&RangeQuery {
+            from: format_instant(from),
+            to: format_instant(until),
+            calendar_ids: Some(shown),
+        })?;
+        // In start order; an occurrence that began before `from` overlaps the range too.
+        Ok(all
+            .into_iter()
+            .find(|o| !o.all_day && parse_instant(&o.start).is_some_and(|s| s >= from)))
+    }
+
     /// The expanded instances overlapping `[from, to)` in the chosen calendars, in
     /// start order. Extends the index first when the range is outside it.
     pub fn list_occurrences(&mut self, q: &RangeQuery) -> Result<Vec<Occurrence>> {

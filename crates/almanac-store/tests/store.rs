@@ -575,6 +575,58 @@ fn a_synced_events_view_says_who_it_is_with_and_how_to_join() {
     assert!(!meeting.joinable);
 }
 
+#[test]
+fn the_next_meeting_is_the_first_timed_occurrence_that_starts_from_now() {
+    let (_d, mut s) = open();
+    let mut all_day = event("Offsite", "2026-11-22", "2026-11-23", "UTC");
+    all_day.all_day = true;
+    for e in [
+        all_day,
+        event("Begun", "2026-11-22T11:30", "2026-11-22T12:30", "UTC"),
+        event(
+            "Customer call",
+            "2026-11-22T15:00",
+            "2026-11-22T15:30",
+            "UTC",
+        ),
+        weekly(
+            event("1:1", "2026-11-16T13:00", "2026-11-16T13:30", "UTC"),
+            "FREQ=WEEKLY",
+        ),
+    ] {
+        ok(s.create_event(e, Source::Cli, now()));
+    }
+    let at = |t: &str| {
+        DateTime::parse_from_rfc3339(t)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let next = |s: &mut Store, from: &str| {
+        let from = at(from);
+        ok(s.next_occurrence(from, from + chrono::Duration::hours(24)))
+            .map(|o| (o.title, o.start, o.original_start))
+    };
+    assert_eq!(
+        next(&mut s, "2026-11-22T12:00:00Z"),
+        Some(("Customer call".into(), "2026-11-22T15:00:00Z".into(), None)),
+        "not the all-day event, not the one under way"
+    );
+    assert_eq!(
+        next(&mut s, "2026-11-22T15:00:01Z"),
+        Some((
+            "1:1".into(),
+            "2026-11-23T13:00:00Z".into(),
+            Some("2026-11-23T13:00:00".into())
+        )),
+        "a series' next occurrence"
+    );
+    assert_eq!(
+        next(&mut s, "2026-11-23T13:30:00Z"),
+        None,
+        "none within the day"
+    );
+}
+
 /// Occurrences come from one calendar's part of the range index at a time (0014); the
 /// answer is still one list in start order, each occurrence once.
 #[test]
