@@ -69,9 +69,9 @@ impl OnlineMeeting {
     /// The join link, when it is one Almanac opens in the browser: an absolute `https`
     /// address with a host and no user part, printable ASCII only (providers send
     /// links percent-encoded; a space, a control or a bidi character is not a link
-    /// anyone meant), at most 2 KB. The link
-    /// comes from the provider (anyone who invites you writes it), so anything else —
-    /// `file:`, `javascript:`, a custom scheme that starts a program — stays text.
+    /// anyone meant), at most 2 KB. The link comes from the provider — anyone who
+    /// invites you writes it — so anything else (`file:`, `javascript:`, a custom
+    /// scheme that starts a program) stays text.
     pub fn web_link(&self) -> Option<&str> {
         let url = self.join_url.as_str();
         let scheme = url.get(..8)?;
