@@ -2,6 +2,9 @@ import { useState } from "react";
 import type { EventMeeting } from "../platform";
 import { answersText, attendeesInOrder, dialInText, joinText, personText, responseText } from "../lib/meeting";
 
+/** Up to this many attendees are listed open; more are one click away. */
+const OPEN_UP_TO = 6;
+
 /**
  * Who a synced event is with and how to join it, read-only: the organizer, the
  * attendees with their answers, and the online meeting (a Join button when its link is
@@ -49,10 +52,11 @@ export function MeetingDetails(props: { meeting: EventMeeting; onJoin: () => Pro
         </p>
       )}
       {people.length > 0 && (
-        <>
-          <p id="ev-answers" className="meeting-line">
+        // A short list shows at once; a long one (a town hall) behind its summary line.
+        <details className="meeting-people" open={people.length <= OPEN_UP_TO}>
+          <summary id="ev-answers" className="meeting-line">
             <span className="meeting-label">Attendees</span> {answersText(people) || `${people.length} rooms or resources`}
-          </p>
+          </summary>
           <ul id="ev-attendees" className="meeting-attendees">
             {people.map((a) => (
               <li key={a.person.email} data-response={a.response}>
@@ -63,7 +67,7 @@ export function MeetingDetails(props: { meeting: EventMeeting; onJoin: () => Pro
               </li>
             ))}
           </ul>
-        </>
+        </details>
       )}
     </section>
   );
