@@ -7,10 +7,18 @@
 //!   `cancelled`; `recurringEventId` + `originalStartTime` of a series instance.
 //! * Carried in part — `RemoteEvent` holds what Almanac understands, and `extra` keeps
 //!   the last-seen Google form under the same key: `recurrence`, `transparency`,
-//!   `visibility`, `attendees`, `organizer`, `reminders`, `conferenceData`,
-//!   `extendedProperties`. A write re-emits that form verbatim unless Almanac changed
-//!   what it maps; when it did, the new value is merged into the old form (an
-//!   attendee's `comment`, an email reminder, a foreign extended property survive).
+//!   `visibility`, `organizer`, `reminders`, `conferenceData`, `extendedProperties`.
+//!   A write re-emits that form verbatim unless Almanac changed what it maps; when it
+//!   did, the new value is merged into the old form (an email reminder, a foreign
+//!   extended property survive).
+//! * `attendees` is kept as [`KEPT_ATTENDEES`]: only the attendees a write could not
+//!   render exactly from Almanac's own (the one with `self`, one with a `comment`, …),
+//!   whole. Most attendees are just an address, a name and an answer, which Almanac
+//!   holds, and a second copy of them was a fifth of a synced event's bytes. A write
+//!   renders every attendee afresh ([`fresh_attendee`]), or over its kept form, found
+//!   by address. A list that cannot be kept so (an attendee without an address, two
+//!   with one address, a list Google cut short with `attendeesOmitted`) is kept whole
+//!   under `attendees`, as rows written before this form are.
 //! * Everything else (`htmlLink`, `sequence`, `creator`, `colorId`, `source`,
 //!   `attachments`, `guestsCan*`, `hangoutLink`, `eventType`, a non-cancelled
 //!   `status`, …) is kept verbatim in `extra` and written back unchanged.
@@ -66,6 +74,11 @@ pub const PROP_ONLINE_MEETING: &str = "almanacOnlineMeeting";
 /// Google's limit on one extended-property value.
 pub const PROP_VALUE_MAX: usize = 1024;
 
+/// The key in `extra` of a listed attendee list's attendees that a write cannot render
+/// from Almanac's own (see the module documentation). Not a Google field: never sent,
+/// and a field of this name in Google's JSON is dropped on reading.
+pub const KEPT_ATTENDEES: &str = "almanacAttendees";
+
 /// Google's limits on reminders.
 const MAX_OVERRIDES: usize = 5;
 const MAX_REMINDER_MINUTES: u32 = 40_320;
@@ -97,6 +110,7 @@ const RENDERED: &[&str] = &[
     "transparency",
     "visibility",
     "attendees",
+    KEPT_ATTENDEES,
     "organizer",
     "reminders",
     "conferenceData",
@@ -185,8 +199,18 @@ pub fn from_google(ev: Event, ctx: &CalendarContext) -> Result<Change, MappingEr
     // The provider-only fields: the event without what `RemoteEvent` carries, as the
     // text serialised here. The store writes it as it is, and only a merge or a write
     // reads it by key (see `Extra`).
-    map_event(ev, ctx, |rest, _| {
-        Extra::serialize_from(rest).unwrap_or_default()
+    let truncated = ev.extra.get("attendeesOmitted") == Some(&Value::Bool(true));
+    map_event(ev, ctx, truncated, |rest, _, kept| {
+        /// The event's remaining fields, and the attendees kept.
+        #[derive(serde::Serialize)]
+        struct Rest<'a> {
+            #[serde(flatten)]
+            event: &'a Event,
+            // KEPT_ATTENDEES (an attribute takes no constant; the tests read both ways).
+            #[serde(rename = "almanacAttendees", skip_serializing_if = "Option::is_none")]
+            kept: Option<&'a RawValue>,
+        }
+        Extra::serialize_from(&Rest { event: rest, kept }).unwrap_or_default()
     })
 }
 
@@ -200,10 +224,14 @@ pub fn from_google_listed(
     ctx: &CalendarContext,
 ) -> Result<Change, MappingError> {
     let (ev, nulls) = typed_fields(item).map_err(|e| MappingError::Malformed(e.to_string()))?;
-    map_event(ev, ctx, |_, moved| {
+    let truncated = item
+        .fields()
+        .any(|(name, v)| name == "attendeesOmitted" && v.get() == "true");
+    map_event(ev, ctx, truncated, |_, moved, kept| {
         Extra::from_raw_fields(
             item.fields()
-                .filter(|(name, _)| !moved.contains(name) && !nulls.contains(name)),
+                .filter(|(name, _)| !moved.contains(name) && !nulls.contains(name))
+                .chain(kept.map(|k| (KEPT_ATTENDEES, k))),
         )
     })
 }
@@ -256,11 +284,14 @@ fn typed_fields<'a>(item: &'a RawObject<'_>) -> serde_json::Result<(Event, Vec<&
 }
 
 /// The mapping both reads share. `extra_of` gets the event with the fields
-/// `RemoteEvent` carries taken out, and the names of those fields.
+/// `RemoteEvent` carries taken out, the names of those fields, and the attendees to
+/// keep under [`KEPT_ATTENDEES`] when the list is not kept whole. `truncated`: Google
+/// left attendees out (`attendeesOmitted`).
 fn map_event(
     mut ev: Event,
     ctx: &CalendarContext,
-    extra_of: impl FnOnce(&Event, &[&str]) -> Extra,
+    truncated: bool,
+    extra_of: impl FnOnce(&Event, &[&str], Option<&RawValue>) -> Extra,
 ) -> Result<Change, MappingError> {
     let id = match ev.id.as_deref() {
         Some(id) if !id.is_empty() => id.to_owned(),
@@ -317,6 +348,17 @@ fn map_event(
     let location = ev.location.take().unwrap_or_default();
     (ev.id, ev.description, ev.start, ev.end) = (None, None, None, None);
     let mut moved: Vec<&str> = CARRIED.to_vec();
+    moved.push(KEPT_ATTENDEES);
+    ev.extra.remove(KEPT_ATTENDEES);
+    let kept = match ev.attendees.as_deref() {
+        Some(listed) if !truncated => kept_attendees(listed, &attendees),
+        _ => None,
+    };
+    let kept = kept.and_then(|k| serde_json::value::to_raw_value(&k).ok());
+    if kept.is_some() {
+        ev.attendees = None;
+        moved.push("attendees");
+    }
     if cancelled {
         ev.status = None;
         moved.push("status");
@@ -325,7 +367,7 @@ fn map_event(
         (ev.recurring_event_id, ev.original_start_time) = (None, None);
         moved.extend(["recurringEventId", "originalStartTime"]);
     }
-    let extra = extra_of(&ev, &moved);
+    let extra = extra_of(&ev, &moved, kept.as_deref());
     debug_assert!(CARRIED.iter().all(|k| !extra.contains_key(*k)));
 
     Ok(Change::Upsert(Box::new(RemoteEvent {
@@ -619,6 +661,44 @@ fn attendees_of(ev: &Event) -> Vec<Attendee> {
         .iter()
         .map(attendee_of)
         .collect()
+}
+
+/// The attendees of `listed` that [`fresh_attendee`] does not render exactly from
+/// their `modelled` form (`attendees_of`, in the same order); `None` when the list must
+/// be kept whole: an attendee without an address, or two with the same one, could not
+/// be found again by address.
+fn kept_attendees(listed: &[EventAttendee], modelled: &[Attendee]) -> Option<Vec<EventAttendee>> {
+    let mut seen = std::collections::HashSet::with_capacity(listed.len());
+    for a in listed {
+        let email = a.email.as_deref().filter(|e| !e.is_empty())?;
+        if !seen.insert(email.to_ascii_lowercase()) {
+            return None;
+        }
+    }
+    Some(
+        listed
+            .iter()
+            .zip(modelled)
+            .filter(|(a, m)| fresh_attendee(m) != **a)
+            .map(|(a, _)| a.clone())
+            .collect(),
+    )
+}
+
+/// `a` as Google lists an attendee with nothing but what Almanac holds: the address,
+/// the name when there is one, the answer (`organizer` for the organizer's), and
+/// `optional` / `resource` only when set.
+fn fresh_attendee(a: &Attendee) -> EventAttendee {
+    EventAttendee {
+        email: Some(a.person.email.clone()),
+        display_name: (!a.person.name.is_empty()).then(|| a.person.name.clone()),
+        optional: (a.kind == AttendeeKind::Optional).then_some(true),
+        resource: (a.kind == AttendeeKind::Resource).then_some(true),
+        response_status: Some(response_status(a.response).to_owned()),
+        organizer: (a.response == Response::Organizer).then_some(true),
+        is_self: None,
+        extra: Map::new(),
+    }
 }
 
 fn organizer_of(ev: &Event) -> Option<Person> {
@@ -1366,7 +1446,29 @@ pub fn to_google(
     }
 
     // Attendees, organizer.
-    if attendees_of(&before) == ev.attendees {
+    let kept: Option<Vec<EventAttendee>> = ev
+        .extra
+        .get(KEPT_ATTENDEES)
+        .and_then(|v| serde_json::from_value(v.clone()).ok());
+    if let Some(kept) = kept {
+        let list: Vec<EventAttendee> = ev
+            .attendees
+            .iter()
+            .map(|a| {
+                let found = kept.iter().any(|k| {
+                    k.email
+                        .as_deref()
+                        .is_some_and(|e| e.eq_ignore_ascii_case(&a.person.email))
+                });
+                if found {
+                    render_attendee(a, &kept)
+                } else {
+                    fresh_attendee(a)
+                }
+            })
+            .collect();
+        out.insert("attendees".into(), to_json(&list));
+    } else if attendees_of(&before) == ev.attendees {
         // A list Google truncated (`attendeesOmitted`) must not go back: a PATCH with
         // it would remove everyone it left out.
         let truncated = ev.extra.get("attendeesOmitted") == Some(&Value::Bool(true));

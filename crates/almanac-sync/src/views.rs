@@ -81,6 +81,9 @@ fn label(field: &str) -> String {
         "recurrence" => "Repeats".into(),
         "reminder" => "Reminder".into(),
         "cancelled" => "Cancelled".into(),
+        // The provider's own form of the attendees (Google keeps only what Almanac's
+        // attendees cannot say, under `almanacAttendees`).
+        "extra.attendees" | "extra.almanacAttendees" => "Attendee details".into(),
         other => other
             .strip_prefix("extra.")
             .map_or_else(|| other.to_owned(), |k| format!("Other ({k})")),
@@ -253,5 +256,18 @@ pub fn choice_of(a: &ConflictAnswer) -> Result<Choice, SyncError> {
                 .collect::<Result<Vec<(crate::merge::Field, Side)>, _>>()?;
             Ok(per_field(picks))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::label;
+
+    #[test]
+    fn provider_fields_are_named_for_a_person() {
+        assert_eq!(label("attendees"), "Attendees");
+        assert_eq!(label("extra.almanacAttendees"), "Attendee details");
+        assert_eq!(label("extra.attendees"), "Attendee details");
+        assert_eq!(label("extra.colorId"), "Other (colorId)");
     }
 }

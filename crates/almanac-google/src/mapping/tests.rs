@@ -626,7 +626,9 @@ fn edits_change_only_what_changed() {
     assert_eq!(list[3], g["attendees"][3]);
     assert_eq!(
         list[4],
-        json!({"email": "new@example.com", "displayName": "New", "optional": true})
+        json!({"email": "new@example.com", "displayName": "New", "optional": true,
+            "responseStatus": "needsAction"}),
+        "as Google lists a guest who has not answered"
     );
     assert_eq!(upsert(&b).attendees, ev.attendees);
 
@@ -705,6 +707,96 @@ fn a_truncated_attendee_list_is_not_written_back() {
         "would drop the omitted guests"
     );
     assert_eq!(b["attendeesOmitted"], true);
+}
+
+#[test]
+fn only_attendees_a_write_cannot_render_are_kept() {
+    let g = rich();
+    let ev = upsert(&g);
+    assert!(ev.extra.get("attendees").is_none(), "no second copy");
+    // The organizer, the room and the guest who declined are what Almanac holds; the
+    // user's own entry (`self`, a comment) and the one bringing a guest are not.
+    assert_eq!(
+        ev.extra.get(KEPT_ATTENDEES),
+        Some(&json!([g["attendees"][1], g["attendees"][2]]))
+    );
+    assert_eq!(ev.attendees.len(), 5);
+
+    // Written back unchanged, the list is Google's, byte for byte and in order.
+    let b = body(&ev);
+    assert_eq!(b["attendees"], g["attendees"]);
+    assert!(b.get(KEPT_ATTENDEES).is_none(), "not a Google field");
+    assert_eq!(body(&upsert(&b)), b, "a second round trip changes nothing");
+
+    // Everyone removed: an empty list, so that a PATCH removes them at Google too.
+    let mut none = ev.clone();
+    none.attendees.clear();
+    assert_eq!(body(&none)["attendees"], json!([]));
+
+    // An attendee kept for its comment keeps it through a new answer.
+    let mut answered = ev.clone();
+    answered.attendees[1].response = Response::Declined;
+    let b = body(&answered);
+    assert_eq!(
+        b["attendees"][1],
+        json!({"email": "me@example.com", "self": true, "responseStatus": "declined", "comment": "maybe"})
+    );
+    assert_eq!(b["attendees"][0], g["attendees"][0]);
+}
+
+#[test]
+fn an_attendee_list_that_cannot_be_found_by_address_is_kept_whole() {
+    let lists = [
+        json!([{"email": "a@example.com", "responseStatus": "accepted"},
+               {"displayName": "No address", "responseStatus": "needsAction"}]),
+        json!([{"email": "a@example.com", "responseStatus": "accepted"},
+               {"email": "A@Example.com", "responseStatus": "declined"}]),
+        json!([{"email": "", "responseStatus": "accepted"}]),
+    ];
+    for list in lists {
+        let mut g = rich();
+        g["attendees"] = list.clone();
+        let ev = upsert(&g);
+        assert_eq!(ev.extra.get("attendees"), Some(&list), "{list}");
+        assert!(ev.extra.get(KEPT_ATTENDEES).is_none(), "{list}");
+        assert_eq!(body(&ev)["attendees"], list);
+    }
+    // Cut short by Google: kept whole and, unchanged, not written back (see above).
+    let mut g = rich();
+    g["attendeesOmitted"] = json!(true);
+    let ev = upsert(&g);
+    assert_eq!(ev.extra.get("attendees"), Some(&g["attendees"]));
+    assert!(ev.extra.get(KEPT_ATTENDEES).is_none());
+}
+
+#[test]
+fn a_google_field_named_like_the_kept_attendees_is_dropped() {
+    let mut g = rich();
+    g["attendees"] = json!([{"email": "a@example.com", "responseStatus": "accepted"}]);
+    g[KEPT_ATTENDEES] = json!([{"email": "a@example.com", "comment": "planted"}]);
+    let ev = upsert(&g);
+    assert_eq!(ev.extra.get(KEPT_ATTENDEES), Some(&json!([])));
+    let b = body(&ev);
+    assert_eq!(
+        b["attendees"],
+        json!([{"email": "a@example.com", "responseStatus": "accepted"}])
+    );
+    assert!(b.get(KEPT_ATTENDEES).is_none());
+}
+
+#[test]
+fn an_event_stored_with_the_whole_attendee_list_writes_as_before() {
+    // Rows written before the kept form hold Google's list under `attendees`.
+    let g = rich();
+    let mut ev = upsert(&g);
+    ev.extra.remove(KEPT_ATTENDEES);
+    ev.extra.insert("attendees".into(), g["attendees"].clone());
+    assert_eq!(body(&ev)["attendees"], g["attendees"]);
+    ev.attendees[1].response = Response::Accepted;
+    assert_eq!(
+        body(&ev)["attendees"][1],
+        json!({"email": "me@example.com", "self": true, "responseStatus": "accepted", "comment": "maybe"})
+    );
 }
 
 #[test]
@@ -1164,6 +1256,74 @@ prop_compose! {
             reminder_minutes,
             extra: extra.into(),
         }
+    }
+}
+
+/// An attendee as Google may list one: Almanac's fields in any of their spellings,
+/// and sometimes fields Almanac does not model.
+fn google_attendee() -> impl Strategy<Value = Value> {
+    let flag = proptest::option::of(any::<bool>());
+    (
+        proptest::option::of("[A-Za-z ]{0,8}"),
+        (flag.clone(), flag.clone(), flag.clone(), flag),
+        proptest::option::of(prop_oneof![
+            Just("needsAction"),
+            Just("accepted"),
+            Just("tentative"),
+            Just("declined"),
+            Just("somethingNew")
+        ]),
+        proptest::option::of("[a-z ]{0,8}"),
+        proptest::option::of(0u8..3),
+    )
+        .prop_map(
+            |(name, (optional, resource, organizer, me), answer, comment, guests)| {
+                let mut a = Map::new();
+                let mut put = |k: &str, v: Option<Value>| {
+                    if let Some(v) = v {
+                        a.insert(k.into(), v);
+                    }
+                };
+                put("displayName", name.map(Value::from));
+                put("optional", optional.map(Value::from));
+                put("resource", resource.map(Value::from));
+                put("organizer", organizer.map(Value::from));
+                put("self", me.map(Value::from));
+                put("responseStatus", answer.map(Value::from));
+                put("comment", comment.map(Value::from));
+                put("additionalGuests", guests.map(Value::from));
+                Value::Object(a)
+            },
+        )
+}
+
+fn google_attendees() -> impl Strategy<Value = Value> {
+    proptest::collection::btree_map(email(), google_attendee(), 0..6).prop_map(|m| {
+        Value::Array(
+            m.into_iter()
+                .map(|(email, mut a)| {
+                    a["email"] = Value::from(email);
+                    a
+                })
+                .collect(),
+        )
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn any_listed_attendee_list_is_written_back_as_google_listed_it(
+        list in google_attendees(),
+    ) {
+        let mut g = rich();
+        g["attendees"] = list.clone();
+        let ev = upsert(&g);
+        prop_assert!(ev.extra.get("attendees").is_none());
+        let b = body(&ev);
+        prop_assert_eq!(&b["attendees"], &list);
+        prop_assert_eq!(upsert(&b).attendees, ev.attendees);
     }
 }
 
