@@ -55,6 +55,18 @@ pub struct Store {
     dir: DataDir,
 }
 
+/// When a commit is on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Durability {
+    /// `synchronous=FULL`: the log is synced at the commit, so the transaction survives
+    /// a power cut.
+    Full,
+    /// `synchronous=NORMAL`, the connection's setting: in WAL mode a commit survives the
+    /// process crashing, and a power cut can lose only the last such commits, whole and
+    /// in order (the next `Full` commit syncs every one before it).
+    Normal,
+}
+
 impl Store {
     /// Locks `path` (see [`DataDir::lock`]) and opens the database in it.
     pub fn open_at(path: &Path) -> Result<Self> {
@@ -100,7 +112,19 @@ impl Store {
         &mut self,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
     ) -> Result<T> {
-        self.conn.pragma_update(None, "synchronous", "FULL")?;
+        self.transaction(Durability::Full, f)
+    }
+
+    /// Runs `f` in one immediate transaction committed as `durability` says.
+    pub(crate) fn transaction<T>(
+        &mut self,
+        durability: Durability,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let full = durability == Durability::Full;
+        if full {
+            self.conn.pragma_update(None, "synchronous", "FULL")?;
+        }
         let out = (|| {
             let tx = self
                 .conn
@@ -110,7 +134,9 @@ impl Store {
             self.checkpoint.nudge();
             Ok(v)
         })();
-        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        if full {
+            self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        }
         out
     }
 

@@ -262,7 +262,7 @@ impl Puller<'_> {
         let windowed = self.opts.windowed;
         let run_id = self.run_id;
         let now = (self.clock)().timestamp();
-        lock(self.store).sync_step(now, |tx| -> Result<Applied, Stop> {
+        lock(self.store).pull_step(now, |tx| -> Result<Applied, Stop> {
             // A round's pages can come from a snapshot of when it began: an event
             // written from here since (created, edited, deleted) is newer than what
             // they show of it, which would undo the write; the next round, begun after

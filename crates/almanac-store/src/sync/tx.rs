@@ -4,6 +4,7 @@ use crate::cached::{Cached, Held};
 use almanac_model::EventKind;
 use rusqlite::{params, OptionalExtension, Transaction};
 
+use crate::connection::Durability;
 use crate::error::{Result, StoreError};
 use crate::occurrences::{reindex, reindex_single, widen_max_span};
 use crate::sync::appended::{ActionRow, Appended};
@@ -62,8 +63,31 @@ impl Store {
         now: i64,
         f: impl FnOnce(&mut SyncTx<'_, '_>) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
+        self.step(Durability::Full, now, f)
+    }
+
+    /// [`Store::sync_step`] for applying a pulled page, committed without waiting for
+    /// the disk. A power cut may undo the last pages applied — whole, in order, and with
+    /// their cursor, so the next run pulls them again — but never a user's edit (those
+    /// commit `Full`, which syncs every page before them too) nor anything a push told
+    /// the provider. Graph sends 100 events to a page: a first sync of 100k events
+    /// waited for the disk a thousand times.
+    pub fn pull_step<T, E: From<StoreError>>(
+        &mut self,
+        now: i64,
+        f: impl FnOnce(&mut SyncTx<'_, '_>) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        self.step(Durability::Normal, now, f)
+    }
+
+    fn step<T, E: From<StoreError>>(
+        &mut self,
+        durability: Durability,
+        now: i64,
+        f: impl FnOnce(&mut SyncTx<'_, '_>) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
         let mut out = None;
-        let res = self.durable(|tx| {
+        let res = self.transaction(durability, |tx| {
             let mut step = SyncTx {
                 tx,
                 held: Held::new(tx),
@@ -649,5 +673,28 @@ impl SyncTx<'_, '_> {
             reason: reason.to_owned(),
         });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Store, StoreError};
+
+    fn synchronous(tx: &super::SyncTx<'_, '_>) -> Result<i64, StoreError> {
+        Ok(tx.tx.query_row("PRAGMA synchronous", [], |r| r.get(0))?)
+    }
+
+    #[test]
+    fn a_pulled_page_commits_without_waiting_for_the_disk_and_other_steps_wait() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let mut store = Store::open_at(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let (normal, full) = (1, 2);
+        let pulled = store.pull_step(0, |tx| synchronous(tx));
+        assert_eq!(pulled.ok(), Some(normal));
+        let step = store.sync_step(0, |tx| synchronous(tx));
+        assert_eq!(step.ok(), Some(full));
+        // And the connection is back to NORMAL for what follows, after either.
+        let after = store.pull_step(0, |tx| synchronous(tx));
+        assert_eq!(after.ok(), Some(normal));
     }
 }
