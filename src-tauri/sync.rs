@@ -109,6 +109,10 @@ pub fn start(app: &AppHandle, store: Arc<Mutex<Store>>) {
         running: Mutex::new(BTreeSet::new()),
         paused: AtomicBool::new(false),
     });
+    // The tray's status line says how things stand from the start, not from the first
+    // run's end: with no account there is no run, and it said "starting…" for good.
+    let handle = app.clone();
+    std::thread::spawn(move || changed(&handle));
 }
 
 /// Runs every account as soon as the network comes back (GLib's network monitor:

@@ -54,6 +54,7 @@ fi
 
 wait "$watcher"
 check "tray menu lists Open and Quit" 'grep -q "\"Open Almanac\"" "$log/watcher.out" && grep -q "\"Quit\"" "$log/watcher.out"'
+check "tray status line says no account is connected" 'grep -qF "\"Sync: no accounts connected\"" "$log/watcher.out"'
 if [ -n "$want_next" ]; then
     check "tray menu names the next meeting ($want_next)" 'grep -qF "\"$want_next\"" "$log/watcher.out"'
 fi
