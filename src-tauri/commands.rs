@@ -13,7 +13,7 @@ use crate::AppState;
 type CmdResult<T> = Result<T, AppError>;
 
 fn with_store<T>(
-    state: &State<'_, AppState>,
+    state: &AppState,
     f: impl FnOnce(&mut Store) -> Result<T, almanac_store::StoreError>,
 ) -> CmdResult<T> {
     let mut store = state.store.lock().map_err(|_| {
@@ -96,7 +96,13 @@ pub async fn delete_event(
 /// provider's link is opened only when it is a web address (`OnlineMeeting::web_link`).
 #[tauri::command]
 pub async fn join_meeting(state: State<'_, AppState>, id: String) -> CmdResult<()> {
-    let event = with_store(&state, |s| s.get_event(&id))?;
+    open_meeting(&state, &id)
+}
+
+/// Opens the online meeting of event `id` in the system browser (the editor's Join
+/// and the tray's).
+pub(crate) fn open_meeting(state: &AppState, id: &str) -> CmdResult<()> {
+    let event = with_store(state, |s| s.get_event(id))?;
     let Some(meeting) = event.meeting.online_meeting else {
         return Err(AppError::new(
             ErrorCode::NotFound,

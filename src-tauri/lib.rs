@@ -117,6 +117,7 @@ pub fn run() -> i32 {
                 deep_links: DeepLinks::new(),
             });
             register_deep_link(app);
+            app.manage(next_meeting::JoinTarget::default());
             tray::build(app.handle())?;
             next_meeting::start(app.handle());
             accounts::check_at_start(app.handle());

@@ -1,6 +1,8 @@
 //! The tray's "next meeting" line: the first timed occurrence that starts within the
-//! next 24 hours, refreshed every 30 s and whenever the events change.
+//! next 24 hours, refreshed every 30 s and whenever the events change; and its Join
+//! item, which opens that meeting's online meeting.
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use almanac_model::time::parse_instant;
@@ -37,6 +39,19 @@ where
     )
 }
 
+/// The Join item for `next` (with whether its online meeting is one Almanac opens):
+/// its text, and whether it can be clicked.
+pub fn join_item(next: Option<(&Occurrence, bool)>) -> (String, bool) {
+    match next {
+        Some((o, true)) => (format!("Join {}", menu_text(&o.title)), true),
+        _ => ("No meeting link to join".into(), false),
+    }
+}
+
+/// The event the Join item opens: the next meeting, when it has a link to open.
+#[derive(Debug, Default)]
+pub struct JoinTarget(Mutex<Option<String>>);
+
 /// A title as a menu label: on one line, cut to [`MAX_TITLE`] characters, and `&`
 /// doubled (a single one marks the menu's keyboard shortcut). The title comes from
 /// whoever sent the invitation.
@@ -56,18 +71,46 @@ fn menu_text(title: &str) -> String {
 /// Reads the next meeting and puts it in the tray (nothing when there is no tray).
 pub fn refresh(app: &AppHandle) {
     let now = Utc::now();
-    let next = {
+    let (next, joinable) = {
         let state = app.state::<crate::AppState>();
         let Ok(mut store) = state.store.lock() else {
             return;
         };
-        store
+        let next = store
             .next_occurrence(now, now + chrono::Duration::hours(LOOKAHEAD_HOURS))
             .ok()
-            .flatten()
+            .flatten();
+        let joinable = next.as_ref().is_some_and(|o| {
+            store
+                .get_event(&o.event_id)
+                .is_ok_and(|e| e.meeting.joinable)
+        });
+        (next, joinable)
     };
+    if let Some(target) = app.try_state::<JoinTarget>() {
+        if let Ok(mut id) = target.0.lock() {
+            *id = next
+                .as_ref()
+                .filter(|_| joinable)
+                .map(|o| o.event_id.clone());
+        }
+    }
     let text = line(next.as_ref(), &now.with_timezone(&Local));
-    crate::tray::set_next_meeting(app, &text, next.is_some());
+    let join = join_item(next.as_ref().map(|o| (o, joinable)));
+    crate::tray::set_next_meeting(app, &text, next.is_some(), &join);
+}
+
+/// The Join item's click: opens the next meeting's online meeting.
+pub fn join(app: &AppHandle) {
+    let id = app
+        .try_state::<JoinTarget>()
+        .and_then(|t| t.0.lock().ok().and_then(|id| id.clone()));
+    let Some(id) = id else {
+        return;
+    };
+    if let Err(e) = crate::commands::open_meeting(&app.state::<crate::AppState>(), &id) {
+        eprintln!("almanac: could not open the meeting: {}", e.message);
+    }
 }
 
 /// [`refresh`] on a thread of its own: after a change, off the caller's path.
@@ -125,6 +168,18 @@ mod tests {
         let standup = occurrence("Standup", "2026-12-05T08:30:00Z");
         assert_eq!(line(Some(&standup), &now), "Next: tomorrow 09:30 Standup");
         assert_eq!(line(None, &now), "No meetings in the next 24 hours");
+    }
+
+    #[test]
+    fn join_names_the_meeting_only_when_its_link_can_be_opened() {
+        let call = occurrence("Q&A call", "2026-12-04T10:00:00Z");
+        assert_eq!(
+            join_item(Some((&call, true))),
+            ("Join Q&&A call".to_owned(), true)
+        );
+        let no_link = ("No meeting link to join".to_owned(), false);
+        assert_eq!(join_item(Some((&call, false))), no_link);
+        assert_eq!(join_item(None), no_link);
     }
 
     #[test]

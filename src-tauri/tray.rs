@@ -1,5 +1,5 @@
-//! The system tray icon: Open, the next meeting, a sync status line, Sync now,
-//! Pause/Resume sync, Quit.
+//! The system tray icon: Open, the next meeting and Join, a sync status line, Sync
+//! now, Pause/Resume sync, Quit.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -19,6 +19,7 @@ pub fn is_available() -> bool {
 /// The items whose text follows sync's state and the calendar.
 struct TrayItems {
     next: MenuItem<Wry>,
+    join: MenuItem<Wry>,
     status: MenuItem<Wry>,
     pause: MenuItem<Wry>,
     sync_now: MenuItem<Wry>,
@@ -27,6 +28,7 @@ struct TrayItems {
 pub fn build(app: &AppHandle) -> tauri::Result<()> {
     let open = MenuItem::with_id(app, "open", "Open Almanac", true, None::<&str>)?;
     let next = MenuItem::with_id(app, "next", "Next meeting: …", false, None::<&str>)?;
+    let join = MenuItem::with_id(app, "join", "No meeting link to join", false, None::<&str>)?;
     let status = MenuItem::with_id(app, "status", "Sync: starting…", false, None::<&str>)?;
     let sync_now = MenuItem::with_id(app, "sync-now", "Sync now", true, None::<&str>)?;
     let pause = MenuItem::with_id(app, "pause", "Pause sync", true, None::<&str>)?;
@@ -35,13 +37,16 @@ pub fn build(app: &AppHandle) -> tauri::Result<()> {
     let sep2 = PredefinedMenuItem::separator(app)?;
     let menu = Menu::with_items(
         app,
-        &[&open, &next, &sep, &status, &sync_now, &pause, &sep2, &quit],
+        &[
+            &open, &next, &join, &sep, &status, &sync_now, &pause, &sep2, &quit,
+        ],
     )?;
     let mut tray = TrayIconBuilder::with_id("almanac")
         .tooltip("Almanac")
         .menu(&menu)
         .on_menu_event(|app, event| match event.id.as_ref() {
             "open" | "next" => super::show_main_window(app),
+            "join" => crate::next_meeting::join(app),
             "sync-now" => crate::sync::send(app, Command::SyncNow(None)),
             "pause" => {
                 let paused = app
@@ -67,6 +72,7 @@ pub fn build(app: &AppHandle) -> tauri::Result<()> {
     tray.build(app)?;
     app.manage(TrayItems {
         next,
+        join,
         status,
         pause,
         sync_now,
@@ -129,11 +135,14 @@ pub fn set_sync_status(app: &AppHandle, o: &SyncOverview) {
     let _ = items.sync_now.set_enabled(!o.running);
 }
 
-/// Shows `text` as the next-meeting line; it opens the window when there is a meeting.
-pub fn set_next_meeting(app: &AppHandle, text: &str, any: bool) {
+/// Shows `text` as the next-meeting line (it opens the window when there is a
+/// meeting) and the Join item as `join` says (`crate::next_meeting::join_item`).
+pub fn set_next_meeting(app: &AppHandle, text: &str, any: bool, join: &(String, bool)) {
     let Some(items) = app.try_state::<TrayItems>() else {
         return;
     };
     let _ = items.next.set_text(text);
     let _ = items.next.set_enabled(any);
+    let _ = items.join.set_text(&join.0);
+    let _ = items.join.set_enabled(join.1);
 }

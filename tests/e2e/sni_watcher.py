@@ -2,7 +2,8 @@
 
 Registers on the session bus, waits for the app's tray item, prints its menu labels
 as `menu <json>` (at once, and again after --delay) and, with --click LABEL, then
-clicks that item over com.canonical.dbusmenu.
+clicks that item over com.canonical.dbusmenu (several --click: one after another,
+a second and a half apart; an item that is disabled is reported, not clicked).
 Run with Debian's python3 (python3-gi). Exits after --timeout seconds.
 """
 import argparse
@@ -12,7 +13,7 @@ import time
 from gi.repository import Gio, GLib
 
 ap = argparse.ArgumentParser()
-ap.add_argument("--click")
+ap.add_argument("--click", action="append", default=[])
 ap.add_argument("--timeout", type=float, default=30)
 ap.add_argument("--delay", type=float, default=0, help="seconds to wait before clicking")
 args = ap.parse_args()
@@ -35,7 +36,7 @@ loop = GLib.MainLoop()
 def labels(node, out):
     mid, props, children = node
     if "label" in props:
-        out.append((mid, props["label"]))
+        out.append((mid, props["label"], props.get("enabled", True)))
     for c in children:
         labels(c, out)
     return out
@@ -46,7 +47,9 @@ def menu_labels(service, menu):
     _, layout = state["conn"].call_sync(service, menu, "com.canonical.dbusmenu", "GetLayout",
                                         GLib.Variant("(iias)", (0, -1, [])), None, 0, -1, None).unpack()
     found = labels(layout, [])
-    print("menu " + json.dumps([label.replace("_", "") for _, label in found]), flush=True)
+    print("menu " + json.dumps([label.replace("_", "") for _, label, _ in found]), flush=True)
+    print("disabled " + json.dumps([label.replace("_", "") for _, label, on in found if not on]),
+          flush=True)
     return found
 
 
@@ -61,16 +64,28 @@ def inspect(service, path):
     return False
 
 
-def click(service, menu):
+def click(service, menu, todo=None):
     # Read again: the app updates some labels after start (sync status, next meeting).
     found = menu_labels(service, menu)
-    for mid, label in found:
-        if args.click and label.replace("_", "") == args.click:
-            state["conn"].call_sync(service, menu, "com.canonical.dbusmenu", "Event",
-                                    GLib.Variant("(isvu)", (mid, "clicked", GLib.Variant("i", 0), int(time.time()))),
-                                    None, 0, -1, None)
-            print("clicked " + json.dumps(args.click), flush=True)
-    GLib.timeout_add(500, loop.quit)
+    todo = list(args.click) if todo is None else todo
+    if not todo:
+        GLib.timeout_add(500, loop.quit)
+        return False
+    want = todo.pop(0)
+    for mid, label, on in found:
+        if label.replace("_", "") != want:
+            continue
+        if not on:
+            print("disabled, not clicked " + json.dumps(want), flush=True)
+            continue
+        state["conn"].call_sync(service, menu, "com.canonical.dbusmenu", "Event",
+                                GLib.Variant("(isvu)", (mid, "clicked", GLib.Variant("i", 0), int(time.time()))),
+                                None, 0, -1, None)
+        print("clicked " + json.dumps(want), flush=True)
+    if todo:
+        GLib.timeout_add(1500, click, service, menu, todo)
+    else:
+        GLib.timeout_add(500, loop.quit)
     return False
 
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Tray and single-instance checks on the real app binary (run inside run.sh's Xvfb +
-# D-Bus session): the tray offers Open and Quit and names the next meeting, a second
-# launch on the same data directory hands over and exits, and Quit in the tray ends
-# the app.
+# D-Bus session): the tray offers Open and Quit, names the next meeting and joins it,
+# a second launch on the same data directory hands over and exits, and Quit in the
+# tray ends the app.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 app="$1"
@@ -10,12 +10,15 @@ pass=0 fail=0
 check() { if eval "$2"; then echo "ok   $1"; pass=$((pass+1)); else echo "FAIL $1"; fail=$((fail+1)); fi; }
 log="$(mktemp -d)"
 
-command -p python3 "$here/sni_watcher.py" --click "Quit" --delay 8 --timeout 40 >"$log/watcher.out" 2>&1 &
+command -p python3 "$here/sni_watcher.py" --click "Join Tray check & call" --click "Quit" \
+    --delay 8 --timeout 40 >"$log/watcher.out" 2>&1 &
 watcher=$!
 until grep -q "watcher ready" "$log/watcher.out" 2>/dev/null; do sleep 0.1; done
 
 # A data directory of its own, with one meeting 90 minutes from now (in UTC, as the
-# app is told): the tray's next-meeting line names it.
+# app is told): the tray's next-meeting line names it, and Join opens its Teams link
+# (given to the row as a sync would write it: an event made here has no online
+# meeting) through the stand-in browser, which only logs it.
 export ALMANAC_DATA_DIR="$log/data"
 cli="$(dirname "$app")/almanac"
 want_next=""
@@ -25,7 +28,16 @@ if [ -x "$cli" ]; then
     want_next="Next: $day$(date -u -d "@$at" +%H:%M) Tray check & call"
     "$cli" --tz UTC events add --title "Tray check & call" \
         --start "$(date -u -d "@$at" +%Y-%m-%dT%H:%M)" >"$log/cli-add.out" 2>&1
+    command -p python3 - "$ALMANAC_DATA_DIR/almanac.sqlite3" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("UPDATE events SET online_provider = 'teams', "
+           "online_join_url = 'https://teams.microsoft.com/l/meetup-join/tray-check?context=x' "
+           "WHERE title = 'Tray check & call'")
+db.commit()
+PY
 fi
+export BROWSER="$here/browser.py" BROWSER_LOG="$log/browser.log"
 
 # Without the caller's own choice of painter, so that the app's is seen (below).
 env -u WEBKIT_SKIA_ENABLE_CPU_RENDERING TZ=UTC "$app" >"$log/app1.out" 2>&1 &
@@ -57,6 +69,8 @@ check "tray menu lists Open and Quit" 'grep -q "\"Open Almanac\"" "$log/watcher.
 check "tray status line says no account is connected" 'grep -qF "\"Sync: no accounts connected\"" "$log/watcher.out"'
 if [ -n "$want_next" ]; then
     check "tray menu names the next meeting ($want_next)" 'grep -qF "\"$want_next\"" "$log/watcher.out"'
+    check "Join in the tray opens the next meeting's link" \
+        'grep -qF "clicked \"Join Tray check & call\"" "$log/watcher.out" && grep -qxF "opened https://teams.microsoft.com/l/meetup-join/tray-check" "$log/browser.log"'
 fi
 for _ in $(seq 1 50); do kill -0 $app1 2>/dev/null || break; sleep 0.2; done
 check "Quit in the tray ends the app" '! kill -0 $app1 2>/dev/null'
