@@ -70,6 +70,18 @@ impl Appended {
         self.actions.push(row);
     }
 
+    /// How many rows are held: a [`Self::truncate`] back to it forgets what comes after.
+    pub(crate) fn mark(&self) -> (usize, usize) {
+        (self.feed.len(), self.actions.len())
+    }
+
+    /// Forgets the rows added since `mark` (the part of a step that added them was
+    /// undone).
+    pub(crate) fn truncate(&mut self, mark: (usize, usize)) {
+        self.feed.truncate(mark.0);
+        self.actions.truncate(mark.1);
+    }
+
     /// Writes every row added so far, in order, and forgets them.
     pub(crate) fn write(&mut self, held: &Held<'_>, now: i64) -> Result<()> {
         let feed = std::mem::take(&mut self.feed);

@@ -121,6 +121,39 @@ impl SyncTx<'_, '_> {
         self.now
     }
 
+    /// Runs `f` as one part of the step (an SQL savepoint): when it fails, what it
+    /// wrote is undone and the step's earlier writes stay, to be committed with the
+    /// step. The engine applies the pages it already holds in one step, each page a
+    /// part, so a page that stops the calendar (the mass-deletion guard) keeps the
+    /// pages before it applied, as when each page was its own step.
+    pub fn part<T, E: From<StoreError>>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        self.tx
+            .execute_batch("SAVEPOINT part")
+            .map_err(StoreError::from)?;
+        let (mark, widest) = (self.appended.mark(), self.widest);
+        match f(self) {
+            Ok(v) => {
+                self.tx
+                    .execute_batch("RELEASE part")
+                    .map_err(StoreError::from)?;
+                Ok(v)
+            }
+            Err(e) => {
+                self.tx
+                    .execute_batch("ROLLBACK TO part; RELEASE part")
+                    .map_err(StoreError::from)?;
+                self.appended.truncate(mark);
+                // The widest span is the stored one again: kept larger, a later event
+                // would skip the update the rolled-back one made.
+                self.widest = widest;
+                Err(e)
+            }
+        }
+    }
+
     pub fn calendar(&self, id: &str) -> Result<SyncCalendar> {
         load_calendar(self.tx, id)?.ok_or_else(|| {
             StoreError::NotFound(format!("There is no synced calendar with id \"{id}\"."))
@@ -696,5 +729,73 @@ mod tests {
         // And the connection is back to NORMAL for what follows, after either.
         let after = store.pull_step(0, |tx| synchronous(tx));
         assert_eq!(after.ok(), Some(normal));
+    }
+
+    fn count(store: &Store, sql: &str) -> i64 {
+        store
+            .conn
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_failed_part_is_undone_alone_and_the_step_keeps_the_rest() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let mut store = Store::open_at(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        store
+            .conn
+            .execute("INSERT INTO sync_runs (id, started_at) VALUES (1, 0)", [])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let wrote = |tx: &mut super::SyncTx<'_, '_>, key: &str| -> Result<(), StoreError> {
+            tx.tx
+                .execute("INSERT INTO store_meta (key, value) VALUES (?1, 1)", [key])?;
+            tx.action(1, None, "cal", "pull", "created", &[], key)
+        };
+        let step = store.pull_step(0, |tx| {
+            tx.part(|tx| wrote(tx, "first"))?;
+            // A part that writes, widens the stored span, then fails.
+            let failed = tx.part(|tx| {
+                wrote(tx, "second")?;
+                super::widen_max_span(&tx.held, 500)?;
+                tx.widest = 500;
+                Err::<(), _>(StoreError::RolledBack)
+            });
+            assert!(matches!(failed, Err(StoreError::RolledBack)));
+            assert_eq!(
+                tx.widest, 0,
+                "the step's widest span is the stored one again"
+            );
+            tx.part(|tx| wrote(tx, "third"))
+        });
+        assert!(step.is_ok(), "{step:?}");
+        let meta: String = store
+            .conn
+            .query_row(
+                "SELECT group_concat(key, ',') FROM (SELECT key FROM store_meta \
+                 WHERE key IN ('first', 'second', 'third') ORDER BY key)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(meta, "first,third");
+        let audit: String = store
+            .conn
+            .query_row(
+                "SELECT group_concat(reason, ',') FROM (SELECT reason FROM sync_actions ORDER BY id)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            audit, "first,third",
+            "the failed part's audit line is forgotten"
+        );
+        assert_eq!(
+            count(
+                &store,
+                "SELECT value FROM store_meta WHERE key = 'max_span'"
+            ),
+            0
+        );
     }
 }
