@@ -309,6 +309,7 @@ fn apply_throughput(b: &mut Bench, kind: Kind, size: usize, runs: usize) {
     let mut replay = Replay {
         inner: client,
         pages: Mutex::new(HashMap::new()),
+        then: None,
     };
     let before = cloud.requests(kind);
     let mut rates = Vec::new();

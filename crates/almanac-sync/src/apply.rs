@@ -23,6 +23,15 @@ pub(crate) struct Applied {
     pub relist: bool,
 }
 
+impl std::ops::AddAssign for Applied {
+    fn add_assign(&mut self, more: Applied) {
+        self.changed += more.changed;
+        self.conflicts += more.conflicts;
+        self.skipped += more.skipped;
+        self.relist |= more.relist;
+    }
+}
+
 pub(crate) struct Ctx<'a> {
     pub calendar_id: &'a str,
     /// The run to log actions under (`None`: a user's resolution, recorded on the

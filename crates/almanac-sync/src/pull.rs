@@ -7,13 +7,15 @@ use std::sync::Mutex;
 use almanac_provider::{
     CalendarProvider, Change, ChangePage, Cursor, RemoteCalendar, RemoteEvent, RemoteKind, Window,
 };
-use almanac_store::{CalendarHold, Store, SyncCalendar};
+use almanac_store::{CalendarHold, MasterKey, Store, SyncCalendar, SyncTx};
 
 use crate::apply::{apply, Applied, Ctx};
 use crate::convert::{normalise_owned, MasterInfo};
 use crate::error::SyncError;
-use crate::local::load;
-use crate::plan::{change_id, listed_ids, plan_page, plan_reconcile, series_ids, MassDeleteGuard};
+use crate::local::{load, Local};
+use crate::plan::{
+    change_id, listed_ids, plan_page, plan_reconcile, series_ids, MassDeleteGuard, Plan,
+};
 use crate::run::{lock, Clock, SyncOptions};
 
 /// How far (days) a windowed lineage's end may fall behind a fresh window's before
@@ -142,9 +144,6 @@ impl Puller<'_> {
             let (c, more) = split_cursor(self.cal.cursor.as_deref());
             (c.map(str::to_owned), more)
         };
-        // Whether the previous page belonged to a full listing; a stored `more:`
-        // cursor continues one an earlier run began (its ids are in the store).
-        let mut previous_full = resumed.then_some(true);
         // The window stays the lineage's: the provider restarts a listing with the
         // window it is given, and reconciling against another one would count events
         // between the two as gone.
@@ -166,9 +165,30 @@ impl Puller<'_> {
                 .map(|(id, _)| id)
                 .collect()
         };
-        // What the store holds now, so an unchanged cursor is not written again (a
-        // run that finds nothing new writes nothing: DESIGN §7).
-        let mut stored = (self.cal.cursor.clone(), self.cal.window);
+        let mut round = Round {
+            tombstones,
+            stored: (self.cal.cursor.clone(), self.cal.window),
+            pending: Vec::new(),
+            pending_events: 0,
+        };
+        let pulled = self.pages(cursor, resumed, window, &mut round).await;
+        // Pages fetched before one failed are applied, as they were page by page.
+        let applied = self.flush(&mut round).await;
+        applied.and(pulled)
+    }
+
+    /// Fetches the round's pages from `cursor`, applying them as they come (see
+    /// [`Self::flush`]).
+    async fn pages(
+        &mut self,
+        mut cursor: Option<String>,
+        resumed: bool,
+        window: Window,
+        round: &mut Round,
+    ) -> Result<(), Stop> {
+        // Whether the previous page belonged to a full listing; a stored `more:`
+        // cursor continues one an earlier run began (its ids are in the store).
+        let mut previous_full = resumed.then_some(true);
         let mut next: Option<Ask<'_>> = None;
         for n in 0..self.opts.max_pages {
             let page = match next.take() {
@@ -207,31 +227,35 @@ impl Puller<'_> {
             } else {
                 Vec::new()
             };
-            let page = self.prepare(page).await?;
             let page_cursor = page.cursor.clone();
             let starts = Starts {
                 round: round_starts,
                 listing: starts,
             };
             let ends_listing = page.full_listing && matches!(page_cursor, Cursor::Done(_));
-            let gone = if ends_listing && self.opts.windowed {
+            let gone_series = if ends_listing && self.opts.windowed {
+                // It reads what the listing showed from the store: the pages before
+                // this one must be there.
+                if !self.flush(round).await? {
+                    return Ok(());
+                }
                 self.gone_series(&listed, starts.listing).await
             } else {
                 BTreeSet::new()
             };
-            let ends = Ends {
-                tombstones: &tombstones,
-                gone_series: gone,
-            };
-            let applied = self.commit(page, starts, &listed, window, ends, &stored)?;
-            stored = (
-                Some(store_cursor(&page_cursor)),
-                Some((window.start.timestamp(), window.end.timestamp())),
-            );
-            self.applied.changed += applied.changed;
-            self.applied.conflicts += applied.conflicts;
-            self.applied.skipped += applied.skipped;
-            if applied.relist {
+            round.pending_events += page.changes.len();
+            round.pending.push(Fetched {
+                page,
+                starts,
+                listed,
+                window,
+                gone_series,
+                skipped: Vec::new(),
+            });
+            let last = matches!(page_cursor, Cursor::Done(_)) || n + 1 == self.opts.max_pages;
+            if (last || round.pending_events >= PENDING_EVENTS || !arrived(&mut next).await)
+                && !self.flush(round).await?
+            {
                 return Ok(()); // its cursor is dropped: the next run lists it again
             }
             match page_cursor {
@@ -244,164 +268,237 @@ impl Puller<'_> {
         Ok(())
     }
 
-    /// Applies a prepared page, its cursor and (at the end of a complete full listing)
-    /// the reconcile, in one transaction.
+    /// Prepares the pages fetched and not yet applied (see [`Self::prepare`]) and
+    /// applies them, in order, in one step: each page with its cursor, as a part of the
+    /// step that a failure undoes alone (the pages before it stay applied, the ones
+    /// after it are not tried). Adds what they applied to [`Self::applied`];
+    /// `Ok(false)` when the calendar must be listed again (the pages after the one that
+    /// said so are dropped, with the cursor).
+    ///
+    /// One step, and one call for series masters, for what is already here rather
+    /// than one of each per page: each commit writes every database page its inserts
+    /// touched, and a page of events lands on pages of two indexes scattered across the
+    /// calendar — with Graph's 100 events to a page, the commits were 43 % of applying
+    /// a first sync, and nearly every page waited for a `$batch` of one or two masters.
+    /// When the provider is slower than the store, this is one page at a time.
+    async fn flush(&mut self, round: &mut Round) -> Result<bool, Stop> {
+        if round.pending.is_empty() {
+            return Ok(true);
+        }
+        let mut pages = std::mem::take(&mut round.pending);
+        round.pending_events = 0;
+        // The series masters the store holds, for both (read once: finding them
+        // visits the calendar's events).
+        let known = lock(self.store).sync_masters(&self.cal.id)?;
+        self.prepare(&mut pages, &known).await?;
+        self.normalise(&mut pages, known);
+        let now = (self.clock)().timestamp();
+        let tombstones = &round.tombstones;
+        let mut stored = round.stored.clone();
+        let (applied, stop) = lock(self.store).pull_step(now, |tx| -> Result<_, Stop> {
+            let mut total = Applied::default();
+            for (i, fetched) in pages.into_iter().enumerate() {
+                let span = Some((
+                    fetched.window.start.timestamp(),
+                    fetched.window.end.timestamp(),
+                ));
+                let cursor = store_cursor(&fetched.page.cursor);
+                // The first page fails with the whole step (nothing came before it);
+                // only the pages after it need to be parts, which cost: SQLite keeps
+                // a copy of each database page a part changes, to undo it.
+                let applied = if i == 0 {
+                    self.commit(tx, fetched, tombstones, &stored)?
+                } else {
+                    match tx.part(|tx| self.commit(tx, fetched, tombstones, &stored)) {
+                        Ok(applied) => applied,
+                        Err(stop) => return Ok((total, Some(stop))),
+                    }
+                };
+                total += applied;
+                if applied.relist {
+                    stored = (None, None);
+                    break;
+                }
+                stored = (Some(cursor), span);
+            }
+            Ok((total, None))
+        })?;
+        round.stored = stored;
+        self.applied += applied;
+        match stop {
+            Some(stop) => Err(stop),
+            None => Ok(!applied.relist),
+        }
+    }
+
+    /// Applies a fetched page, its cursor and (at the end of a complete full listing)
+    /// the reconcile, inside the step `tx`.
     fn commit(
         &self,
-        mut page: ChangePage,
-        starts: Starts,
-        listed: &[String],
-        window: Window,
-        ends: Ends<'_>,
+        tx: &mut SyncTx<'_, '_>,
+        fetched: Fetched,
+        expired: &BTreeSet<i64>,
         stored: &(Option<String>, Option<(i64, i64)>),
     ) -> Result<Applied, Stop> {
-        let expired = ends.tombstones;
+        let Fetched {
+            mut page,
+            starts,
+            listed,
+            window,
+            gone_series,
+            skipped,
+        } = fetched;
         let policy = crate::run::policy_of(&self.cal.conflict_policy);
         let guard = self.guard();
         let cal = &self.cal;
         let windowed = self.opts.windowed;
-        let run_id = self.run_id;
-        let now = (self.clock)().timestamp();
-        lock(self.store).pull_step(now, |tx| -> Result<Applied, Stop> {
-            // A round's pages can come from a snapshot of when it began: an event
-            // written from here since (created, edited, deleted) is newer than what
-            // they show of it, which would undo the write; the next round, begun after
-            // it, shows the event as it is.
-            if starts.round {
-                tx.round_start(&cal.id)?;
-            } else {
-                let written = tx.round_written(&cal.id)?;
-                if !written.is_empty() {
-                    page.changes.retain(
-                        |c| !matches!(c, Change::Upsert(ev) if written.contains(&ev.remote_id)),
-                    );
-                }
-            }
-            // A listing that begins with nothing to reconcile keeps no ids (see
-            // `listing_from_empty` in the schema); asked before its first page lands.
-            let from_empty = if starts.listing {
-                !tx.has_provider_copies(&cal.id)?
-            } else {
-                page.full_listing && tx.listing_from_empty(&cal.id)?
-            };
-            let tombstones = tx.tombstones(&cal.id)?;
-            // Reading each listed event's create key costs (Graph keeps it among the
-            // fields Almanac does not model); it matters only while a create awaits.
-            let linked = if tombstones.is_empty() && !tx.creates_pending(&cal.id)? {
-                HashMap::new()
-            } else {
-                self.linked_creates(&page)
-            };
-            // Our creates deleted here before their answer came: the listing shows
-            // them by their key; they are deleted at the provider, not brought back.
-            for (outbox_id, key) in tombstones {
-                let Some(remote_id) = linked.get(&key) else {
-                    continue;
-                };
-                let etag = page.changes.iter().find_map(|c| match c {
-                    Change::Upsert(ev) if &ev.remote_id == remote_id => ev.etag.clone(),
-                    _ => None,
-                });
-                tx.aim_tombstone(outbox_id, remote_id, etag.as_deref())?;
-                page.changes
-                    .retain(|c| !matches!(c, Change::Upsert(ev) if &ev.remote_id == remote_id));
-            }
-            // The page's events and the series its instances belong to.
-            let masters = page.changes.iter().filter_map(|c| match c {
-                Change::Upsert(ev) => ev.series.as_ref().map(|l| l.master_id.as_str()),
-                Change::Removed { .. } => None,
-            });
-            let ids: Vec<&str> = page.changes.iter().map(change_id).chain(masters).collect();
-            let mut local = load(tx.entries_for(&cal.id, &ids)?, &linked)?;
-            // The guard's whole matters only to a page that removes something; counting
-            // the calendar for every page made a listing quadratic in the calendar's
-            // size (Graph's pages hold 100 events).
-            if page
-                .changes
-                .iter()
-                .any(|c| matches!(c, Change::Removed { .. }))
-            {
-                local.index = local.index.with_total(tx.counted(&cal.id)?);
-            }
-            let (full_listing, cursor) = (page.full_listing, page.cursor.clone());
-            let plan = plan_page(&local.index, page, policy, guard);
-            if let Some(trip) = plan.guard {
-                return Err(Stop::Held(hold_of(trip)));
-            }
-            let ctx = Ctx {
-                calendar_id: &cal.id,
-                run_id: Some(run_id),
-                local: &local,
-            };
-            let mut applied = apply(tx, &ctx, plan)?;
-            if starts.listing {
-                tx.listing_start(&cal.id, from_empty)?;
-            }
-            if full_listing && !from_empty {
-                tx.listing_add(&cal.id, listed.iter().map(String::as_str))?;
-            }
-            if full_listing && from_empty && matches!(cursor, Cursor::Done(_)) {
-                // Every provider copy the calendar has came from this listing or from
-                // a create of ours: nothing is unlisted.
-                tx.listing_end(&cal.id)?;
-            } else if full_listing && matches!(cursor, Cursor::Done(_)) {
-                let listed = tx.listing_ids(&cal.id)?;
-                // Only what the listing lacks can go. The guard's whole is the
-                // calendar's count, or in a windowed listing what lies inside the
-                // window: what it showed and what it lacks surely inside.
-                let mut local = load(tx.unlisted_entries(&cal.id)?, &HashMap::new())?;
-                local.index = if windowed {
-                    local
-                        .index
-                        .with_listed(tx.listed_counted(&cal.id)?)
-                        .with_gone_series(ends.gone_series.clone())
-                } else {
-                    local.index.with_total(tx.counted(&cal.id)?)
-                };
-                tx.listing_end(&cal.id)?;
-
-                let plan = plan_reconcile(
-                    &local.index,
-                    &listed,
-                    windowed.then_some(window),
-                    policy,
-                    guard,
+        for (remote_id, why) in skipped {
+            tx.action(
+                self.run_id,
+                None,
+                &self.cal.id,
+                "pull",
+                "skipped",
+                &[],
+                &format!("Event {remote_id} not kept locally: {why}."),
+            )?;
+        }
+        // A round's pages can come from a snapshot of when it began: an event
+        // written from here since (created, edited, deleted) is newer than what
+        // they show of it, which would undo the write; the next round, begun after
+        // it, shows the event as it is.
+        if starts.round {
+            tx.round_start(&cal.id)?;
+        } else {
+            let written = tx.round_written(&cal.id)?;
+            if !written.is_empty() {
+                page.changes.retain(
+                    |c| !matches!(c, Change::Upsert(ev) if written.contains(&ev.remote_id)),
                 );
-                if let Some(trip) = plan.guard {
-                    return Err(Stop::Held(hold_of(trip)));
+            }
+        }
+        // A listing that begins with nothing to reconcile keeps no ids (see
+        // `listing_from_empty` in the schema); asked before its first page lands.
+        let from_empty = if starts.listing {
+            !tx.has_provider_copies(&cal.id)?
+        } else {
+            page.full_listing && tx.listing_from_empty(&cal.id)?
+        };
+        let tombstones = tx.tombstones(&cal.id)?;
+        // Reading each listed event's create key costs (Graph keeps it among the
+        // fields Almanac does not model); it matters only while a create awaits.
+        let linked = if tombstones.is_empty() && !tx.creates_pending(&cal.id)? {
+            HashMap::new()
+        } else {
+            self.linked_creates(&page)
+        };
+        // Our creates deleted here before their answer came: the listing shows
+        // them by their key; they are deleted at the provider, not brought back.
+        for (outbox_id, key) in tombstones {
+            let Some(remote_id) = linked.get(&key) else {
+                continue;
+            };
+            let etag = page.changes.iter().find_map(|c| match c {
+                Change::Upsert(ev) if &ev.remote_id == remote_id => ev.etag.clone(),
+                _ => None,
+            });
+            tx.aim_tombstone(outbox_id, remote_id, etag.as_deref())?;
+            page.changes
+                .retain(|c| !matches!(c, Change::Upsert(ev) if &ev.remote_id == remote_id));
+        }
+        // The page's events and the series its instances belong to.
+        let masters = page.changes.iter().filter_map(|c| match c {
+            Change::Upsert(ev) => ev.series.as_ref().map(|l| l.master_id.as_str()),
+            Change::Removed { .. } => None,
+        });
+        let ids: Vec<&str> = page.changes.iter().map(change_id).chain(masters).collect();
+        let mut local = load(tx.entries_for(&cal.id, &ids)?, &linked)?;
+        // The guard's whole matters only to a page that removes something; counting
+        // the calendar for every page made a listing quadratic in the calendar's
+        // size (Graph's pages hold 100 events).
+        if page
+            .changes
+            .iter()
+            .any(|c| matches!(c, Change::Removed { .. }))
+        {
+            local.index = local.index.with_total(tx.counted(&cal.id)?);
+        }
+        let (full_listing, cursor) = (page.full_listing, page.cursor.clone());
+        let plan = plan_page(&local.index, page, policy, guard);
+        let mut applied = self.carry_out(tx, plan, &local)?;
+        if starts.listing {
+            tx.listing_start(&cal.id, from_empty)?;
+        }
+        if full_listing && !from_empty {
+            tx.listing_add(&cal.id, listed.iter().map(String::as_str))?;
+        }
+        if full_listing && from_empty && matches!(cursor, Cursor::Done(_)) {
+            // Every provider copy the calendar has came from this listing or from
+            // a create of ours: nothing is unlisted.
+            tx.listing_end(&cal.id)?;
+        } else if full_listing && matches!(cursor, Cursor::Done(_)) {
+            let listed = tx.listing_ids(&cal.id)?;
+            // Only what the listing lacks can go. The guard's whole is the
+            // calendar's count, or in a windowed listing what lies inside the
+            // window: what it showed and what it lacks surely inside.
+            let mut local = load(tx.unlisted_entries(&cal.id)?, &HashMap::new())?;
+            local.index = if windowed {
+                local
+                    .index
+                    .with_listed(tx.listed_counted(&cal.id)?)
+                    .with_gone_series(gone_series)
+            } else {
+                local.index.with_total(tx.counted(&cal.id)?)
+            };
+            tx.listing_end(&cal.id)?;
+
+            let plan = plan_reconcile(
+                &local.index,
+                &listed,
+                windowed.then_some(window),
+                policy,
+                guard,
+            );
+            applied += self.carry_out(tx, plan, &local)?;
+        }
+        if matches!(cursor, Cursor::Done(_)) {
+            // A round that began after these creates were sent did not show them:
+            // they never landed, and there is nothing to delete.
+            for (outbox_id, _) in tx.tombstones(&cal.id)? {
+                if expired.contains(&outbox_id) {
+                    tx.push_done(outbox_id)?;
                 }
-                let ctx = Ctx {
-                    calendar_id: &cal.id,
-                    run_id: Some(run_id),
-                    local: &local,
-                };
-                let more = apply(tx, &ctx, plan)?;
-                applied.changed += more.changed;
-                applied.conflicts += more.conflicts;
-                applied.skipped += more.skipped;
-                applied.relist |= more.relist;
             }
-            if matches!(cursor, Cursor::Done(_)) {
-                // A round that began after these creates were sent did not show them:
-                // they never landed, and there is nothing to delete.
-                for (outbox_id, _) in tx.tombstones(&cal.id)? {
-                    if expired.contains(&outbox_id) {
-                        tx.push_done(outbox_id)?;
-                    }
-                }
-            }
-            let stored_form = store_cursor(&cursor);
-            let span = Some((window.start.timestamp(), window.end.timestamp()));
-            if applied.relist {
-                tx.set_cursor(&cal.id, None, None)?;
-            } else if stored.0.as_deref() != Some(stored_form.as_str()) || stored.1 != span {
-                tx.set_cursor(&cal.id, Some(&stored_form), span)?;
-            }
-            if matches!(cursor, Cursor::Done(_)) && cal.hold.is_some() {
-                tx.set_hold(&cal.id, None)?;
-            }
-            Ok(applied)
-        })
+        }
+        let stored_form = store_cursor(&cursor);
+        let span = Some((window.start.timestamp(), window.end.timestamp()));
+        if applied.relist {
+            tx.set_cursor(&cal.id, None, None)?;
+        } else if stored.0.as_deref() != Some(stored_form.as_str()) || stored.1 != span {
+            tx.set_cursor(&cal.id, Some(&stored_form), span)?;
+        }
+        if matches!(cursor, Cursor::Done(_)) && cal.hold.is_some() {
+            tx.set_hold(&cal.id, None)?;
+        }
+        Ok(applied)
+    }
+
+    /// Applies `plan`, made against `local`, unless the mass-deletion guard stopped it.
+    fn carry_out(
+        &self,
+        tx: &mut SyncTx<'_, '_>,
+        plan: Plan,
+        local: &Local,
+    ) -> Result<Applied, Stop> {
+        if let Some(trip) = plan.guard {
+            return Err(Stop::Held(hold_of(trip)));
+        }
+        let ctx = Ctx {
+            calendar_id: &self.cal.id,
+            run_id: Some(self.run_id),
+            local,
+        };
+        Ok(apply(tx, &ctx, plan)?)
     }
 
     /// At the end of a windowed full listing, the series this computer has that the
@@ -456,132 +553,174 @@ impl Puller<'_> {
         out
     }
 
-    /// The page as the planner should see it: series masters the page's instances
-    /// point at fetched and put first (Graph never lists masters in a calendar view;
-    /// Google may list an instance before its series), unmodified instances dropped
-    /// (the local expansion makes them), and every version normalised to the store's
-    /// form. An event the store cannot keep is left out and logged.
-    async fn prepare(&mut self, page: ChangePage) -> Result<ChangePage, Stop> {
-        let known = lock(self.store).sync_masters(&self.cal.id)?;
-        let known_masters: HashMap<String, MasterInfo> = known
+    /// The pages as they will be applied: the series masters their instances point at
+    /// fetched — for all of them in one call, and put first in the page that needs
+    /// them first (Graph never lists masters in a calendar view; Google may list an
+    /// instance before its series) — and unmodified instances dropped (the local
+    /// expansion makes them).
+    async fn prepare(&mut self, pages: &mut [Fetched], stored: &[MasterKey]) -> Result<(), Stop> {
+        let mut known: BTreeSet<String> =
+            stored.iter().filter_map(|m| m.remote_id.clone()).collect();
+        // Masters to fetch, per page: every series with a listed plain occurrence (Graph
+        // lists the occurrences of a series that changed, never the master), and any
+        // unknown one — not one fetched already this run, or for a page before.
+        let mut wanted: Vec<Vec<String>> = Vec::with_capacity(pages.len());
+        let mut asked: BTreeSet<String> = BTreeSet::new();
+        for f in pages.iter() {
+            let in_page: BTreeSet<&str> = f
+                .page
+                .changes
+                .iter()
+                .filter_map(|c| match c {
+                    Change::Upsert(ev) if ev.kind == RemoteKind::Master => {
+                        Some(ev.remote_id.as_str())
+                    }
+                    _ => None,
+                })
+                .collect();
+            let mut here: Vec<String> = Vec::new();
+            for c in &f.page.changes {
+                let Change::Upsert(ev) = c else { continue };
+                let Some(link) = &ev.series else { continue };
+                let id = link.master_id.as_str();
+                let needed = ev.kind == RemoteKind::Occurrence
+                    || (!known.contains(id) && !in_page.contains(id));
+                if needed
+                    && !in_page.contains(id)
+                    && !self.masters.contains_key(id)
+                    && asked.insert(id.to_owned())
+                {
+                    here.push(id.to_owned());
+                }
+            }
+            known.extend(in_page.into_iter().map(str::to_owned));
+            wanted.push(here);
+        }
+        let all: Vec<String> = wanted.iter().flatten().cloned().collect();
+        if !all.is_empty() {
+            let got = self
+                .provider
+                .events(self.remote, &all)
+                .await
+                .map_err(SyncError::from)?;
+            for (id, ev) in all.into_iter().zip(got) {
+                self.masters.insert(id, ev);
+            }
+        }
+        for (f, here) in pages.iter_mut().zip(wanted) {
+            let fetched: Vec<RemoteEvent> = here
+                .iter()
+                .filter_map(|id| self.masters.get(id).cloned().flatten())
+                .filter(|m| m.kind == RemoteKind::Master)
+                .collect();
+            let listed = std::mem::take(&mut f.page.changes);
+            let (page_masters, rest) = masters_first(listed);
+            f.page.changes = fetched
+                .into_iter()
+                .map(|m| Change::Upsert(Box::new(m)))
+                .chain(page_masters)
+                .chain(rest)
+                .filter(|c| !matches!(c, Change::Upsert(ev) if ev.kind == RemoteKind::Occurrence))
+                .collect();
+        }
+        Ok(())
+    }
+
+    /// Every version of the prepared pages in the store's form, with the series
+    /// masters the store holds (`stored`) and those of the pages before (a master a
+    /// page removes is gone for the pages after it). An event the store cannot keep is
+    /// left out, to be logged with its page. Done before the pages' step, so that
+    /// another calendar's pages can be stored meanwhile.
+    fn normalise(&self, pages: &mut [Fetched], stored: Vec<MasterKey>) {
+        let mut masters: HashMap<String, MasterInfo> = stored
             .into_iter()
             .filter_map(MasterInfo::from_key)
             .map(|m| (m.remote_id.clone(), m))
             .collect();
-        let in_page: BTreeSet<&str> = page
-            .changes
-            .iter()
-            .filter_map(|c| match c {
-                Change::Upsert(ev) if ev.kind == RemoteKind::Master => Some(ev.remote_id.as_str()),
-                _ => None,
-            })
-            .collect();
-        // Masters to fetch: every series with a listed plain occurrence (Graph lists the
-        // occurrences of a series that changed, never the master), and any unknown one.
-        let mut wanted: Vec<String> = Vec::new();
-        for c in &page.changes {
-            let Change::Upsert(ev) = c else { continue };
-            let Some(link) = &ev.series else { continue };
-            let id = link.master_id.as_str();
-            let needed = ev.kind == RemoteKind::Occurrence
-                || (!known_masters.contains_key(id) && !in_page.contains(id));
-            if needed && !in_page.contains(id) && !wanted.iter().any(|w| w == id) {
-                wanted.push(id.to_owned());
-            }
-        }
-        let wanted: Vec<String> = wanted
-            .into_iter()
-            .filter(|id| !self.masters.contains_key(id))
-            .collect();
-        let mut fetched = Vec::new();
-        if !wanted.is_empty() {
-            let got = self
-                .provider
-                .events(self.remote, &wanted)
-                .await
-                .map_err(SyncError::from)?;
-            for (id, ev) in wanted.into_iter().zip(got) {
-                fetched.push(ev.clone());
-                self.masters.insert(id, ev);
-            }
-        }
-        let mut masters_now = known_masters;
-        let mut changes: Vec<Change> = Vec::new();
-        let mut skipped: Vec<(String, String)> = Vec::new();
-        let listed_masters = fetched
-            .into_iter()
-            .flatten()
-            .filter(|m| m.kind == RemoteKind::Master);
-        let ChangePage {
-            changes: listed,
-            cursor,
-            full_listing,
-            restarted,
-        } = page;
-        let (page_masters, rest) = masters_first(listed);
-        let ordered = listed_masters
-            .map(|m| Change::Upsert(Box::new(m)))
-            .chain(page_masters)
-            .chain(rest);
-        for c in ordered {
-            match c {
-                Change::Removed { .. } => changes.push(c),
-                Change::Upsert(ev) if ev.kind == RemoteKind::Occurrence => {}
-                Change::Upsert(ev) => {
-                    let master = ev
-                        .series
-                        .as_ref()
-                        .and_then(|l| masters_now.get(&l.master_id))
-                        .cloned();
-                    let remote_id = ev.remote_id.clone();
-                    match normalise_owned(*ev, &self.cal.id, master.as_ref()) {
-                        Ok(n) => {
-                            if n.kind == RemoteKind::Master {
-                                let info = MasterInfo::of_remote("", &n);
-                                masters_now.insert(info.remote_id.clone(), info);
-                            }
-                            changes.push(Change::Upsert(Box::new(n)));
-                        }
-                        Err(why) => skipped.push((remote_id, why)),
+        for f in pages {
+            let listed = std::mem::take(&mut f.page.changes);
+            let mut removed = Vec::new();
+            for c in listed {
+                let ev = match c {
+                    Change::Removed { ref remote_id } => {
+                        removed.push(remote_id.clone());
+                        f.page.changes.push(c);
+                        continue;
                     }
+                    Change::Upsert(ev) => ev,
+                };
+                let master = ev
+                    .series
+                    .as_ref()
+                    .and_then(|l| masters.get(&l.master_id))
+                    .cloned();
+                let remote_id = ev.remote_id.clone();
+                match normalise_owned(*ev, &self.cal.id, master.as_ref()) {
+                    Ok(n) => {
+                        if n.kind == RemoteKind::Master {
+                            let info = MasterInfo::of_remote("", &n);
+                            masters.insert(info.remote_id.clone(), info);
+                        }
+                        f.page.changes.push(Change::Upsert(Box::new(n)));
+                    }
+                    Err(why) => f.skipped.push((remote_id, why)),
                 }
             }
+            for id in removed {
+                masters.remove(&id);
+            }
         }
-        if !skipped.is_empty() {
-            let now = (self.clock)().timestamp();
-            let (cal, run_id) = (&self.cal.id, self.run_id);
-            lock(self.store).sync_step(now, |tx| -> Result<(), SyncError> {
-                for (remote_id, why) in &skipped {
-                    tx.action(
-                        run_id,
-                        None,
-                        cal,
-                        "pull",
-                        "skipped",
-                        &[],
-                        &format!("Event {remote_id} not kept locally: {why}."),
-                    )?;
-                }
-                Ok(())
-            })?;
-        }
-        Ok(ChangePage {
-            changes,
-            cursor,
-            full_listing,
-            restarted,
-        })
     }
 }
 
-/// What ends with the last page of a round.
-struct Ends<'a> {
+/// A page fetched, waiting to be prepared and applied with the pages fetched with it.
+struct Fetched {
+    page: ChangePage,
+    starts: Starts,
+    /// The ids it shows, if it is part of a full listing (sorted).
+    listed: Vec<String>,
+    window: Window,
+    /// Of the last page of a windowed full listing: the series it did not show that
+    /// the provider no longer has.
+    gone_series: BTreeSet<String>,
+    /// Events the store cannot keep (remote id, why), left out by `normalise`.
+    skipped: Vec<(String, String)>,
+}
+
+/// A round being pulled.
+struct Round {
     /// Outbox entries of creates deleted here before their answer came, from before
     /// this run (a round begun after them that does not show them: never landed).
-    tombstones: &'a BTreeSet<i64>,
-    /// Of a windowed full listing: the series it did not show that the provider no
-    /// longer has.
-    gone_series: BTreeSet<String>,
+    tombstones: BTreeSet<i64>,
+    /// The cursor and window the store holds now, so an unchanged cursor is not
+    /// written again (a run that finds nothing new writes nothing: DESIGN §7).
+    stored: (Option<String>, Option<(i64, i64)>),
+    /// Pages fetched and not applied yet, and how many changes they hold.
+    pending: Vec<Fetched>,
+    pending_events: usize,
+}
+
+/// Pages fetched ahead are applied together up to about this many changes (Google's
+/// page size): more would hold the store's write lock longer, for little.
+const PENDING_EVENTS: usize = 2_500;
+
+/// Whether the page asked for ahead has come; a request on its way is polled once,
+/// not waited for.
+async fn arrived(next: &mut Option<Ask<'_>>) -> bool {
+    let polled = match next {
+        None => return false,
+        Some(Ask::Ready(_)) => return true,
+        Some(Ask::Pending(f)) => {
+            std::future::poll_fn(|cx| std::task::Poll::Ready(f.as_mut().poll(cx))).await
+        }
+    };
+    match polled {
+        std::task::Poll::Ready(r) => {
+            *next = Some(Ask::Ready(r));
+            true
+        }
+        std::task::Poll::Pending => false,
+    }
 }
 
 /// What begins with a page: a round of the calendar's changes, a full listing.
@@ -591,7 +730,6 @@ struct Starts {
     listing: bool,
 }
 
-/// Zone and day-ness of a master not stored yet (its instances' keys need them).
 /// Splits a page's changes into those to apply first — each series master with the
 /// changes of its id listed before it, so that an older version listed earlier (a
 /// single event not yet made a series, say) never lands after the newer one — and the

@@ -6,14 +6,17 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use almanac_provider::{
-    BoxFuture, CalendarProvider, ChangePage, OriginalStart, RemoteCalendar, RemoteEvent, Result,
-    Window,
+    BoxFuture, CalendarProvider, ChangePage, ErrorKind, OriginalStart, ProviderError,
+    RemoteCalendar, RemoteEvent, Result, Window,
 };
 
 pub struct Replay {
     pub inner: Box<dyn CalendarProvider>,
     /// Per calendar, the pages still to serve, in order.
     pub pages: Mutex<HashMap<String, Vec<ChangePage>>>,
+    /// What a calendar whose pages are used up is answered: this error, or (`None`)
+    /// what the real provider says.
+    pub then: Option<ErrorKind>,
 }
 
 impl CalendarProvider for Replay {
@@ -31,13 +34,17 @@ impl CalendarProvider for Replay {
             let mut pages = self.pages.lock().unwrap_or_else(|p| p.into_inner());
             pages
                 .get_mut(&calendar.remote_id)
-                .filter(|p| !p.is_empty())
-                .map(|p| p.remove(0))
+                .map(|p| (!p.is_empty()).then(|| p.remove(0)))
         };
-        match next {
-            Some(page) => Box::pin(async move { Ok(page) }),
-            // Recorded pages used up: the real provider answers.
-            None => self.inner.changes(calendar, cursor, window),
+        match (next, self.then) {
+            (Some(Some(page)), _) => Box::pin(async move { Ok(page) }),
+            (Some(None), Some(kind)) => {
+                Box::pin(
+                    async move { Err(ProviderError::new(kind, "the replayed pages are used up")) },
+                )
+            }
+            // Not replayed, or recorded pages used up: the real provider answers.
+            _ => self.inner.changes(calendar, cursor, window),
         }
     }
 

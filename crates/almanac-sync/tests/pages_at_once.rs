@@ -1,0 +1,192 @@
+//! Pages that are already here when the one before them is applied are applied
+//! together, in one transaction, each page with its cursor (issue 5 item 8). None of
+//! that may show: a page the mass-deletion guard stops keeps the pages before it
+//! applied and their cursor stored, as does a page that fails to come. The pages are
+//! replayed, so each is here as soon as it is asked for.
+
+#[allow(dead_code)]
+#[path = "../benches/sync/cloud.rs"]
+mod cloud;
+#[allow(dead_code)]
+#[path = "../benches/sync/replay.rs"]
+mod replay;
+#[path = "common/signed_in.rs"]
+mod signed_in;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use almanac_model::EventKind;
+use almanac_provider::{Change, ChangePage, Cursor, ErrorKind};
+use almanac_store::{Store, SyncCalendar};
+use almanac_sync::{sync_account, CalendarRun, RunSummary};
+use chrono::{DateTime, Utc};
+
+use cloud::{Cloud, Kind};
+use replay::Replay;
+use signed_in::signed_in;
+
+/// Events seeded in the calendar (the first a weekly series, the rest single).
+const SEEDED: usize = 30;
+
+struct Harness {
+    _cloud: Cloud,
+    replay: Replay,
+    store: Mutex<Store>,
+    account: String,
+    calendar: String,
+    _dir: tempfile::TempDir,
+}
+
+fn now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-12-01T09:00:00Z")
+        .map(|t| t.with_timezone(&Utc))
+        .expect("now")
+}
+
+impl Harness {
+    /// A Graph calendar of [`SEEDED`] events, synced once from the fake cloud.
+    fn synced() -> Harness {
+        let cloud = Cloud::start().with_graph_user();
+        let calendar = cloud.seed(Kind::Graph, 1, SEEDED, now()).remove(0);
+        let (dir, store, account) = signed_in(Kind::Graph.provider(), cloud::EMAIL, now());
+        let h = Harness {
+            replay: Replay {
+                inner: cloud.provider(Kind::Graph),
+                pages: Mutex::new(HashMap::new()),
+                then: None,
+            },
+            _cloud: cloud,
+            store,
+            account,
+            calendar,
+            _dir: dir,
+        };
+        let first = h.run();
+        assert_eq!(first.outcome, "ok", "{first:?}");
+        h
+    }
+
+    fn run(&self) -> RunSummary {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(sync_account(
+            &self.store,
+            &self.replay,
+            &self.account,
+            &Kind::Graph.options(),
+            &now,
+        ))
+        .expect("run")
+    }
+
+    fn stored(&self) -> SyncCalendar {
+        self.store
+            .lock()
+            .expect("store")
+            .sync_calendars(None)
+            .expect("calendars")
+            .into_iter()
+            .find(|c| c.remote_id == self.calendar)
+            .expect("the seeded calendar")
+    }
+
+    /// What `run` did in the seeded calendar.
+    fn calendar_run(&self, run: &RunSummary) -> CalendarRun {
+        let id = self.stored().id;
+        run.calendars
+            .iter()
+            .find(|c| c.calendar_id == id)
+            .cloned()
+            .expect("the calendar's run")
+    }
+
+    /// Remote ids of the calendar's single events, as the store holds them.
+    fn singles(&self) -> Vec<String> {
+        let id = self.stored().id;
+        let mut ids: Vec<String> = self
+            .store
+            .lock()
+            .expect("store")
+            .sync_entries(&id)
+            .expect("entries")
+            .into_iter()
+            .filter(|e| e.row.as_ref().is_some_and(|r| r.kind == EventKind::Single))
+            .filter_map(|e| e.remote_id)
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// The next changes the calendar lists: `pages`, each removing the given events.
+    fn replay(&self, pages: Vec<(Vec<String>, Cursor)>) {
+        let pages = pages
+            .into_iter()
+            .map(|(gone, cursor)| ChangePage {
+                changes: gone
+                    .into_iter()
+                    .map(|remote_id| Change::Removed { remote_id })
+                    .collect(),
+                cursor,
+                full_listing: false,
+                restarted: false,
+            })
+            .collect();
+        let mut replayed = self.replay.pages.lock().expect("pages");
+        replayed.insert(self.calendar.clone(), pages);
+    }
+}
+
+fn more(c: &str) -> Cursor {
+    Cursor::More(c.into())
+}
+
+#[test]
+fn a_page_the_guard_stops_keeps_the_pages_before_it_applied() {
+    let h = Harness::synced();
+    let singles = h.singles();
+    assert_eq!(singles.len(), SEEDED - 1);
+    // Three pages here at once: one event gone, then 19 of the other 28 (over half:
+    // the guard's), then the end of the round.
+    h.replay(vec![
+        (vec![singles[0].clone()], more("after-first")),
+        (singles[1..20].to_vec(), more("after-second")),
+        (Vec::new(), Cursor::Done("done".into())),
+    ]);
+    let run = h.run();
+    let cal = h.calendar_run(&run);
+    let held = cal.held.expect("the guard stops the second page");
+    assert_eq!(held.would_delete, 19, "{run:?}");
+    assert_eq!(cal.pulled, 1, "the first page counts as applied: {run:?}");
+    assert_eq!(
+        h.singles(),
+        singles[1..].to_vec(),
+        "only the first page applied"
+    );
+    let stored = h.stored();
+    assert_eq!(
+        stored.cursor.as_deref(),
+        Some("more:after-first"),
+        "the first page's cursor, with it"
+    );
+    assert!(stored.hold.is_some(), "the calendar waits for the user");
+}
+
+#[test]
+fn pages_here_before_one_that_fails_are_applied_with_their_cursor() {
+    let mut h = Harness::synced();
+    let singles = h.singles();
+    h.replay.then = Some(ErrorKind::ProviderUnavailable);
+    h.replay(vec![
+        (vec![singles[0].clone()], more("after-first")),
+        (vec![singles[1].clone()], more("after-second")),
+    ]);
+    let run = h.run();
+    let cal = h.calendar_run(&run);
+    assert!(cal.error.is_some(), "the third page failed: {run:?}");
+    assert_eq!(cal.pulled, 2, "{run:?}");
+    assert_eq!(h.singles(), singles[2..].to_vec());
+    assert_eq!(h.stored().cursor.as_deref(), Some("more:after-second"));
+}
