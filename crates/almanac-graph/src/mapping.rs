@@ -3,7 +3,9 @@
 //! came: a round trip never drops data.
 
 use almanac_model::time::EventTime;
-use almanac_model::{AttendeeKind, Importance, MeetingProvider, Response, Sensitivity, ShowAs};
+use almanac_model::{
+    Attendee, AttendeeKind, Importance, MeetingProvider, Response, Sensitivity, ShowAs,
+};
 use almanac_provider::{RemoteEvent, Timing};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
@@ -17,6 +19,34 @@ pub use read::{from_graph, from_raw, BadEvent};
 
 fn s<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
+}
+
+/// Where a listed event keeps, among its provider-only fields, the attendees a write
+/// would not render exactly as listed (a response time, a proposed new time, …); the
+/// others are rendered afresh from Almanac's own list ([`fresh_attendee`]). A list that
+/// cannot be matched by address stays whole under `attendees`, as events stored by
+/// earlier builds have it. Not a Graph property: one of that name in an answer is
+/// dropped.
+pub const KEPT_ATTENDEES: &str = "almanacAttendees";
+
+/// Graph's response time of an attendee who has not answered.
+const NEVER: &str = "0001-01-01T00:00:00Z";
+
+fn kind_str(k: AttendeeKind) -> &'static str {
+    match k {
+        AttendeeKind::Required => "required",
+        AttendeeKind::Optional => "optional",
+        AttendeeKind::Resource => "resource",
+    }
+}
+
+/// `a` as Graph lists an attendee with nothing but what Almanac holds.
+fn fresh_attendee(a: &Attendee) -> Value {
+    json!({
+        "emailAddress": {"address": a.person.email, "name": a.person.name},
+        "status": {"response": response_str(a.response), "time": NEVER},
+        "type": kind_str(a.kind),
+    })
 }
 
 fn response_str(r: Response) -> &'static str {
@@ -129,10 +159,13 @@ pub fn to_graph(e: &RemoteEvent) -> Result<Value, String> {
         _ => out.insert("location".into(), json!({"displayName": e.location})),
     };
     out.remove("locations");
-    // Attendees: reuse each old object (proposed times, response time) by address.
+    // Attendees: reuse each kept object (proposed times, response time) by address;
+    // the others as a listing shows one with nothing more than Almanac holds.
+    out.remove(KEPT_ATTENDEES);
     let old: Vec<Value> = e
         .extra
         .get("attendees")
+        .or_else(|| e.extra.get(KEPT_ATTENDEES))
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
@@ -140,7 +173,7 @@ pub fn to_graph(e: &RemoteEvent) -> Result<Value, String> {
         .attendees
         .iter()
         .map(|a| {
-            let mut obj = old
+            let Some(mut obj) = old
                 .iter()
                 .find(|o| {
                     o.get("emailAddress")
@@ -148,13 +181,11 @@ pub fn to_graph(e: &RemoteEvent) -> Result<Value, String> {
                         .is_some_and(|x| x.eq_ignore_ascii_case(&a.person.email))
                 })
                 .cloned()
-                .unwrap_or_else(|| json!({}));
+            else {
+                return fresh_attendee(a);
+            };
             obj["emailAddress"] = json!({"address": a.person.email, "name": a.person.name});
-            obj["type"] = json!(match a.kind {
-                AttendeeKind::Required => "required",
-                AttendeeKind::Optional => "optional",
-                AttendeeKind::Resource => "resource",
-            });
+            obj["type"] = json!(kind_str(a.kind));
             if let Some(status) = obj.get_mut("status") {
                 status["response"] = json!(response_str(a.response));
             }

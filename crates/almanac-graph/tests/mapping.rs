@@ -5,7 +5,7 @@
 #[path = "support/schema.rs"]
 mod schema;
 
-use almanac_graph::mapping::{from_graph, to_graph};
+use almanac_graph::mapping::{from_graph, to_graph, KEPT_ATTENDEES};
 use almanac_model::{AttendeeKind, Importance, MeetingProvider, Response, Sensitivity, ShowAs};
 use almanac_provider::{OriginalStart, RemoteKind, RemoteRecurrence, Timing};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -345,4 +345,96 @@ fn hostile_events_are_errors_not_panics() {
     ] {
         assert!(from_graph(&v, "UTC").is_err(), "{v}");
     }
+}
+
+#[test]
+fn attendees_are_kept_only_where_a_write_cannot_render_them() {
+    let listed = meeting()["attendees"].clone();
+    let e = from_graph(&meeting(), "UTC").expect("maps");
+    // Pat's answer has a time, which Almanac does not hold: kept. Lee and the room,
+    // who never answered, are what a write renders from Almanac's own list.
+    assert!(e.extra.get("attendees").is_none());
+    assert_eq!(
+        e.extra.get(KEPT_ATTENDEES),
+        Some(&json!([listed[0].clone()]))
+    );
+    // Unchanged, the list goes back as listed, in order.
+    let out = to_graph(&e).expect("writable");
+    assert_eq!(out["attendees"], listed);
+    assert!(out.get(KEPT_ATTENDEES).is_none(), "not a Graph property");
+    assert_valid("event", &out);
+
+    // An answer changed here, an attendee removed, one added: the kept one keeps its
+    // time, the new one is rendered as Graph lists one who has not answered.
+    let mut edited = e.clone();
+    edited.attendees[0].response = Response::Declined;
+    edited.attendees.remove(1);
+    edited.attendees.push(almanac_model::Attendee {
+        person: almanac_model::Person {
+            email: "new@fabrikam.example".into(),
+            name: "New".into(),
+        },
+        kind: AttendeeKind::Required,
+        response: Response::None,
+    });
+    let out = to_graph(&edited).expect("writable");
+    assert_eq!(
+        out["attendees"],
+        json!([
+            {"type": "required", "status": {"response": "declined", "time": "2026-11-02T09:00:00Z"},
+             "emailAddress": {"name": "Pat Buyer", "address": "pat@fabrikam.example"}},
+            listed[2].clone(),
+            {"type": "required", "status": {"response": "none", "time": "0001-01-01T00:00:00Z"},
+             "emailAddress": {"name": "New", "address": "new@fabrikam.example"}},
+        ])
+    );
+}
+
+#[test]
+fn attendees_that_cannot_be_found_by_address_are_kept_whole() {
+    for list in [
+        // Two with one address (in another case), one without an address.
+        json!([{"type": "required", "emailAddress": {"name": "A", "address": "a@x.example"},
+                "status": {"response": "none", "time": "0001-01-01T00:00:00Z"}},
+               {"type": "optional", "emailAddress": {"name": "A2", "address": "A@x.example"},
+                "status": {"response": "none", "time": "0001-01-01T00:00:00Z"}}]),
+        json!([{"type": "required", "emailAddress": {"name": "Nobody"},
+                "status": {"response": "none", "time": "0001-01-01T00:00:00Z"}}]),
+    ] {
+        let mut v = meeting();
+        v["attendees"] = list.clone();
+        let e = from_graph(&v, "UTC").expect("maps");
+        assert_eq!(e.extra.get("attendees"), Some(&list), "{list}");
+        assert!(e.extra.get(KEPT_ATTENDEES).is_none());
+    }
+    // Nobody to keep: no key at all.
+    let mut v = meeting();
+    v["attendees"] = json!([{"type": "optional", "emailAddress": {"name": "Lee", "address": "lee@x.example"},
+                             "status": {"response": "none", "time": "0001-01-01T00:00:00Z"}}]);
+    let e = from_graph(&v, "UTC").expect("maps");
+    assert!(e.extra.get("attendees").is_none() && e.extra.get(KEPT_ATTENDEES).is_none());
+}
+
+#[test]
+fn a_property_named_like_the_kept_attendees_is_not_taken_from_an_answer() {
+    let mut v = meeting();
+    v[KEPT_ATTENDEES] = json!([{"type": "required", "emailAddress": {"name": "Planted",
+        "address": "lee@fabrikam.example"}, "status": {"response": "declined", "time": "2026-01-01T00:00:00Z"}}]);
+    let e = from_graph(&v, "UTC").expect("maps");
+    let listed = meeting()["attendees"].clone();
+    assert_eq!(
+        e.extra.get(KEPT_ATTENDEES),
+        Some(&json!([listed[0].clone()]))
+    );
+    assert_eq!(to_graph(&e).expect("writable")["attendees"], listed);
+}
+
+#[test]
+fn an_event_stored_with_its_whole_attendee_list_writes_as_before() {
+    // Earlier builds kept the list whole under `attendees`.
+    let listed = meeting()["attendees"].clone();
+    let mut e = from_graph(&meeting(), "UTC").expect("maps");
+    e.extra.remove(KEPT_ATTENDEES);
+    e.extra.insert("attendees".into(), listed.clone());
+    assert_eq!(to_graph(&e).expect("writable")["attendees"], listed);
 }

@@ -80,10 +80,10 @@ impl Prop {
     /// attendee or a meeting survive an edit of the modelled ones, a master's cancelled
     /// occurrences are written back as they came, and so are the zone names Graph used.
     fn kept_too(self) -> bool {
+        // Attendees are kept apart: only those a write cannot render (`read_attendees`).
         matches!(
             self,
-            Prop::Attendees
-                | Prop::CancelledOccurrences
+            Prop::CancelledOccurrences
                 | Prop::Location
                 | Prop::OnlineMeeting
                 | Prop::OriginalEndTimeZone
@@ -156,7 +156,11 @@ fn date_part(dttz: &RawObject<'_>) -> Result<NaiveDate, BadEvent> {
 
 /// An `attendee`'s or the organizer's `emailAddress`.
 fn person(v: Option<RawObject<'_>>) -> Option<Person> {
-    let e = v?.object("emailAddress")?;
+    person_in(&v?)
+}
+
+fn person_in(v: &RawObject<'_>) -> Option<Person> {
+    let e = v.object("emailAddress")?;
     Some(Person {
         email: e.str("address").unwrap_or_default().into_owned(),
         name: e.str("name").unwrap_or_default().into_owned(),
@@ -164,7 +168,10 @@ fn person(v: Option<RawObject<'_>>) -> Option<Person> {
 }
 
 fn attendee(a: &RawValue) -> Option<Attendee> {
-    let a = raw::object(a)?;
+    attendee_of(&raw::object(a)?)
+}
+
+fn attendee_of(a: &RawObject<'_>) -> Option<Attendee> {
     let response = a.object("status").and_then(|st| st.str("response"));
     Some(Attendee {
         kind: match a.str("type").as_deref() {
@@ -179,8 +186,81 @@ fn attendee(a: &RawValue) -> Option<Attendee> {
             Some("declined") => Response::Declined,
             _ => Response::None,
         },
-        person: person(Some(a))?,
+        person: person_in(a)?,
     })
+}
+
+/// How a listed event's attendees are kept among its provider-only fields.
+enum Kept<'a> {
+    /// As listed: an attendee without an address, or two with the same one, could not
+    /// be found again by address when the event is written.
+    Whole(&'a RawValue),
+    /// Only those a write would not render exactly as listed (see [`fresh`]).
+    Some(Box<RawValue>),
+    None,
+}
+
+/// The attendees of a listing's `attendees`, and what of it to keep.
+fn read_attendees(listed: Option<&RawValue>) -> (Vec<Attendee>, Kept<'_>) {
+    let Some(listed) = listed else {
+        return (Vec::new(), Kept::None);
+    };
+    let items = raw::array(listed).unwrap_or_default();
+    let whole = || {
+        let attendees = items.iter().copied().filter_map(attendee).collect();
+        (attendees, Kept::Whole(listed))
+    };
+    let mut attendees = Vec::with_capacity(items.len());
+    let mut addresses = std::collections::HashSet::with_capacity(items.len());
+    let mut kept: Vec<&str> = Vec::new();
+    for item in &items {
+        let Some(obj) = raw::object(item) else {
+            return whole();
+        };
+        let Some(a) = attendee_of(&obj) else {
+            return whole();
+        };
+        if a.person.email.is_empty() || !addresses.insert(a.person.email.to_ascii_lowercase()) {
+            return whole();
+        }
+        if !fresh(&obj, &a) {
+            kept.push(item.get());
+        }
+        attendees.push(a);
+    }
+    if kept.is_empty() {
+        return (attendees, Kept::None);
+    }
+    match RawValue::from_string(format!("[{}]", kept.join(","))) {
+        Ok(list) => (attendees, Kept::Some(list)),
+        Err(_) => whole(),
+    }
+}
+
+/// Whether `listed` is exactly what a write renders for `a` when it has nothing else
+/// of it (`mapping::fresh_attendee`): the address and name, the type, and the answer
+/// with Graph's "never" for its time. A response time, a proposed new time, a missing
+/// name or any other property is the listing's own, kept.
+fn fresh(listed: &RawObject<'_>, a: &Attendee) -> bool {
+    let only = |o: &RawObject<'_>, names: &[&str]| {
+        let mut n = 0;
+        o.fields().all(|(name, _)| {
+            n += 1;
+            names.contains(&name)
+        }) && n == names.len()
+    };
+    let (Some(email), Some(status)) = (listed.object("emailAddress"), listed.object("status"))
+    else {
+        return false;
+    };
+    only(listed, &["emailAddress", "status", "type"])
+        && listed.str("type").as_deref() == Some(super::kind_str(a.kind))
+        && only(&email, &["address", "name"])
+        && email.str("address").as_deref() == Some(a.person.email.as_str())
+        && email.str("name").as_deref() == Some(a.person.name.as_str())
+        && only(&status, &["response", "time"])
+        && status.str("response").as_deref() == Some(super::response_str(a.response))
+        && status.str("time").as_deref() == Some(super::NEVER)
 }
 
 /// Reads one event (an answer's JSON tree). `fallback_zone` is the IANA zone to use when
@@ -204,6 +284,8 @@ pub fn from_raw(event: &RawObject<'_>, fallback_zone: &str) -> Result<RemoteEven
                     kept.push((name, value));
                 }
             }
+            // Ours (see `KEPT_ATTENDEES`), not Graph's: never taken from an answer.
+            None if name == super::KEPT_ATTENDEES => {}
             None => kept.push((name, value)),
         }
     }
@@ -270,10 +352,12 @@ pub fn from_raw(event: &RawObject<'_>, fallback_zone: &str) -> Result<RemoteEven
         }
         _ => (content.to_string(), None),
     };
-    let attendees = v
-        .array(Prop::Attendees)
-        .map(|list| list.into_iter().filter_map(attendee).collect())
-        .unwrap_or_default();
+    let (attendees, kept_attendees) = read_attendees(v.get(Prop::Attendees));
+    match &kept_attendees {
+        Kept::Whole(list) => kept.push(("attendees", list)),
+        Kept::Some(list) => kept.push((super::KEPT_ATTENDEES, list)),
+        Kept::None => {}
+    }
     let online_meeting = v.object(Prop::OnlineMeeting).map(|m| OnlineMeeting {
         provider: match v.str(Prop::OnlineMeetingProvider).as_deref() {
             Some("teamsForBusiness") => MeetingProvider::Teams,
