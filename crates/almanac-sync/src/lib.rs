@@ -6,8 +6,8 @@
 //! [`plan`](mod@plan) is pure too: it turns a calendar's local state and one page of
 //! remote changes (or the end of a full listing) into the operations to apply.
 //! [`sync_account`] is the executor: it lists an account's calendars and, per
-//! calendar, pulls (each page applied with its cursor in one transaction), then pushes
-//! the outbox. [`resolve_conflict`] carries out a user's answer to a conflict.
+//! calendar, pulls (each page applied together with its cursor; the pages already
+//! fetched in one transaction), then pushes the outbox. [`resolve_conflict`] carries out a user's answer to a conflict.
 
 mod apply;
 mod clients;

@@ -2,7 +2,7 @@
 //! I6): what one page of remote changes, or the end of a full listing, means for one
 //! calendar's local events, as an ordered list of [`Op`]s. Pure: the executor reads the
 //! local state, calls [`plan_page`] / [`plan_reconcile`], and applies the ops together
-//! with the page's cursor in one transaction.
+//! with the page's cursor in one transaction (shared with the pages fetched with it).
 //!
 //! Rules (the why):
 //! * **The last change of a remote id wins** within a page; ops follow the page order of

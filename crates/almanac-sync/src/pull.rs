@@ -1,5 +1,5 @@
-//! Pull: a calendar's pages of changes, each applied with its cursor in one
-//! transaction (DESIGN §4 "Pull"; I6, I8).
+//! Pull: a calendar's pages of changes, each applied together with its cursor, the pages
+//! already fetched in one transaction (DESIGN §4 "Pull"; I6, I8).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;

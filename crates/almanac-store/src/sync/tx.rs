@@ -66,7 +66,7 @@ impl Store {
         self.step(Durability::Full, now, f)
     }
 
-    /// [`Store::sync_step`] for applying a pulled page, committed without waiting for
+    /// [`Store::sync_step`] for applying pulled pages, committed without waiting for
     /// the disk. A power cut may undo the last pages applied — whole, in order, and with
     /// their cursor, so the next run pulls them again — but never a user's edit (those
     /// commit `Full`, which syncs every page before them too) nor anything a push told
