@@ -1,6 +1,7 @@
 //! Graph `event` JSON ↔ [`RemoteEvent`], both ways: reading in [`read`], writing here.
-//! Every property Almanac does not model stays in `extra` and is written back as it
-//! came: a round trip never drops data.
+//! Every writable property Almanac does not model stays in `extra` and is written back
+//! as it came (or, an attendee or a location a write renders exactly as listed, is
+//! rendered afresh): a round trip never drops data.
 
 use almanac_model::time::EventTime;
 use almanac_model::{
@@ -158,7 +159,14 @@ pub fn to_graph(e: &RemoteEvent) -> Result<Value, String> {
         (true, Some(l)) => out.insert("location".into(), l.clone()),
         _ => out.insert("location".into(), json!({"displayName": e.location})),
     };
-    out.remove("locations");
+    // Several places: a `location` written alone replaces all of `locations` (reference
+    // B1), so while the name is unchanged they go back as listed too.
+    match (same, e.extra.get("locations")) {
+        (true, Some(all)) if all.as_array().is_some_and(|l| l.len() > 1) => {
+            out.insert("locations".into(), all.clone())
+        }
+        _ => out.remove("locations"),
+    };
     // Attendees: reuse each kept object (proposed times, response time) by address;
     // the others as a listing shows one with nothing more than Almanac holds.
     out.remove(KEPT_ATTENDEES);

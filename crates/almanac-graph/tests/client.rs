@@ -233,13 +233,16 @@ async fn a_listed_event_reads_as_the_event_and_keeps_what_is_not_modelled() {
         rendered["originalStartTimeZone"]
     );
     for name in [
-        "bodyPreview",
         "responseStatus",
         "locations",
         "createdDateTime",
         "changeKey",
     ] {
         assert!(listed.extra.contains_key(name), "{name} is kept");
+    }
+    // A read-only copy of the body's start, and read-only nulls: never written back.
+    for name in ["bodyPreview", "transactionId", "onlineMeetingUrl"] {
+        assert!(!listed.extra.contains_key(name), "{name} is not kept");
     }
     for name in [
         "id",
@@ -692,4 +695,75 @@ async fn every_body_the_client_sends_is_valid_against_the_openapi_subset() {
     for b in writes {
         schema::assert_valid("event", &b.body);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_leaves_a_location_as_it_was_kept_or_not() {
+    let (cloud, graph) = setup().await;
+    let state = cloud.state();
+    let day = (now() + Days::days(3)).format("%Y-%m-%d").to_string();
+    let two = json!([{"displayName": "Room 9"}, {"displayName": "Home office"}]);
+    let addressed = json!({"displayName": "HQ", "address": {"city": "Berlin"}});
+    for (subject, location, locations) in [
+        ("Plain", json!({"displayName": "Room 9"}), None),
+        ("Addressed", addressed, None),
+        ("Nowhere", json!({"displayName": ""}), None),
+        (
+            "Two places",
+            json!({"displayName": "Room 9; Home office"}),
+            Some(two),
+        ),
+    ] {
+        let mut event = json!({
+            "subject": subject,
+            "start": {"dateTime": format!("{day}T09:00:00"), "timeZone": "UTC"},
+            "end": {"dateTime": format!("{day}T10:00:00"), "timeZone": "UTC"},
+            "location": location,
+        });
+        if let Some(list) = locations {
+            event["locations"] = list;
+        }
+        state
+            .graph_seed_event(GraphEventSeed {
+                email: ME.into(),
+                calendar_id: None,
+                event,
+            })
+            .expect("seed");
+    }
+    let stored = |state: &SharedState| -> Vec<Value> {
+        let all = state.graph_events(ME).expect("events");
+        let mut events = all["value"].as_array().cloned().unwrap_or_default();
+        events.sort_by_key(|e| e["subject"].as_str().map(str::to_owned));
+        events
+    };
+    let before = stored(&state);
+    let cal = primary(&graph).await;
+    let (events, ..) = round(&graph, &cal, None).await;
+    assert_eq!(events.len(), 4);
+    for e in &events {
+        let kept = e.extra.contains_key("location") && e.extra.contains_key("locations");
+        let gone = !e.extra.contains_key("location") && !e.extra.contains_key("locations");
+        match e.title.as_str() {
+            "Addressed" | "Two places" => assert!(kept, "{:?}", e.extra.to_json()),
+            _ => assert!(gone, "{}: {:?}", e.title, e.extra.to_json()),
+        }
+        let mut renamed = e.clone();
+        renamed.title = format!("{} (moved agenda)", e.title);
+        graph
+            .update(&cal, &renamed, e.etag.as_deref().expect("etag"))
+            .await
+            .expect("update");
+    }
+    // Graph renders the name written alone as it listed it, and a second place goes
+    // back with the first: nothing of a location changes when another field is written.
+    let after = stored(&state);
+    assert_eq!(after.len(), 4);
+    for (was, now) in before.iter().zip(&after) {
+        assert_eq!(now["location"], was["location"], "{}", was["subject"]);
+        assert_eq!(now["locations"], was["locations"], "{}", was["subject"]);
+        assert_ne!(now["subject"], was["subject"]);
+    }
+    assert_eq!(after[0]["location"]["address"]["city"], "Berlin");
+    assert_eq!(after[3]["locations"].as_array().map(Vec::len), Some(2));
 }

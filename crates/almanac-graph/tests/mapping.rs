@@ -438,3 +438,167 @@ fn an_event_stored_with_its_whole_attendee_list_writes_as_before() {
     e.extra.insert("attendees".into(), listed.clone());
     assert_eq!(to_graph(&e).expect("writable")["attendees"], listed);
 }
+
+/// A meeting whose `location` and `locations` are `location`, with nothing else kept.
+fn located(location: Value, locations: Value) -> Value {
+    json!({
+        "id": "L", "type": "singleInstance", "subject": "Site visit", "isAllDay": false,
+        "start": {"dateTime": "2026-11-23T08:00:00.0000000", "timeZone": "UTC"},
+        "end": {"dateTime": "2026-11-23T09:00:00.0000000", "timeZone": "UTC"},
+        "bodyPreview": "Bring the badge",
+        "body": {"contentType": "text", "content": "Bring the badge"},
+        "transactionId": null, "onlineMeetingUrl": null, "onlineMeeting": null,
+        "webLink": "https://outlook.office365.com/owa/?itemid=L",
+        "location": location,
+        "locations": locations,
+    })
+}
+
+#[test]
+fn a_location_a_write_of_its_name_renders_is_not_kept() {
+    let room = json!({"displayName": "Room 9", "locationType": "default", "uniqueId": "Room 9",
+                      "uniqueIdType": "private", "address": {}, "coordinates": {}});
+    // Graph's own example lists the same place with an unknown id in `locations`.
+    let unknown =
+        json!({"displayName": "Room 9", "locationType": "default", "uniqueIdType": "unknown"});
+    let nowhere = json!({"displayName": "", "locationType": "default", "uniqueIdType": "unknown",
+                         "address": {}, "coordinates": {}});
+    for (location, locations, name) in [
+        (room.clone(), json!([room.clone()]), "Room 9"),
+        (room.clone(), json!([unknown]), "Room 9"),
+        (nowhere.clone(), json!([]), ""),
+        (
+            json!({"displayName": "Room 9"}),
+            json!([{"displayName": "Room 9"}]),
+            "Room 9",
+        ),
+    ] {
+        let v = located(location.clone(), locations.clone());
+        assert_valid("event", &v);
+        let e = from_graph(&v, "UTC").expect("maps");
+        assert_eq!(e.location, name);
+        for gone in [
+            "location",
+            "locations",
+            "bodyPreview",
+            "transactionId",
+            "onlineMeetingUrl",
+            "onlineMeeting",
+        ] {
+            assert!(!e.extra.contains_key(gone), "{gone} kept for {location}");
+        }
+        assert!(e.extra.contains_key("webLink"));
+        let out = to_graph(&e).expect("writable");
+        assert_valid("event", &out);
+        assert_eq!(out["location"], json!({"displayName": name}));
+        assert!(out.get("locations").is_none());
+    }
+}
+
+#[test]
+fn a_location_with_more_than_its_name_is_kept_whole_and_written_back() {
+    let plain = json!({"displayName": "Room 9", "locationType": "default", "uniqueId": "Room 9",
+                       "uniqueIdType": "private", "address": {}, "coordinates": {}});
+    let with = |field: &str, value: Value| {
+        let mut l = plain.clone();
+        l[field] = value;
+        l
+    };
+    let cases = [
+        (
+            with("address", json!({"city": "Berlin"})),
+            json!([plain.clone()]),
+        ),
+        (
+            with("coordinates", json!({"latitude": 52.5})),
+            json!([plain.clone()]),
+        ),
+        (
+            with("locationType", json!("conferenceRoom")),
+            json!([plain.clone()]),
+        ),
+        (
+            with("uniqueIdType", json!("directory")),
+            json!([plain.clone()]),
+        ),
+        (
+            with("uniqueId", json!("room9@contoso.example")),
+            json!([plain.clone()]),
+        ),
+        (
+            with("locationEmailAddress", json!("room9@contoso.example")),
+            json!([plain.clone()]),
+        ),
+        (
+            with("locationUri", json!("https://maps.example/9")),
+            json!([plain.clone()]),
+        ),
+        // Two places: Graph names both in `location`, one each in `locations`.
+        (
+            with("displayName", json!("Room 9; Room 10")),
+            json!([plain.clone(), with("displayName", json!("Room 10"))]),
+        ),
+        (
+            plain.clone(),
+            json!([with("address", json!({"city": "Berlin"}))]),
+        ),
+        (
+            plain.clone(),
+            json!([with("displayName", json!("Room 10"))]),
+        ),
+        (plain.clone(), json!([])),
+        (plain.clone(), json!("Room 9")),
+        (json!({"locationType": "default"}), json!([])),
+    ];
+    for (location, locations) in cases {
+        let e = from_graph(&located(location.clone(), locations.clone()), "UTC").expect("maps");
+        assert_eq!(e.extra.get("location"), Some(&location), "{location}");
+        assert_eq!(
+            e.extra.get("locations"),
+            Some(&locations),
+            "{location} {locations}"
+        );
+        let mut out = to_graph(&e).expect("writable");
+        assert_eq!(out["location"], location, "written back as it came");
+        // Written alone, `location` would replace a second place: both go back.
+        let several = locations.as_array().is_some_and(|l| l.len() > 1);
+        assert_eq!(out.get("locations"), several.then_some(&locations));
+        if several {
+            assert_valid("event", &out);
+            let mut moved = e.clone();
+            moved.location = "Café Lindt".into();
+            out = to_graph(&moved).expect("writable");
+            assert_eq!(out["location"], json!({"displayName": "Café Lindt"}));
+            assert!(out.get("locations").is_none(), "a new place replaces both");
+        }
+    }
+    // A listing without either keeps nothing and writes an empty name.
+    let mut v = located(Value::Null, Value::Null);
+    let o = v.as_object_mut().expect("object");
+    o.remove("location");
+    o.remove("locations");
+    let e = from_graph(&v, "UTC").expect("maps");
+    assert!(!e.extra.contains_key("location") && !e.extra.contains_key("locations"));
+    assert_eq!(
+        to_graph(&e).expect("writable")["location"],
+        json!({"displayName": ""})
+    );
+}
+
+#[test]
+fn a_transaction_id_is_kept_for_recognising_a_create_of_ours() {
+    let mut v = located(
+        json!({"displayName": "Room 9"}),
+        json!([{"displayName": "Room 9"}]),
+    );
+    v["transactionId"] = json!("4f1c2d3e-0000-4000-8000-00000000000a");
+    let e = from_graph(&v, "UTC").expect("maps");
+    assert_eq!(
+        e.extra.get("transactionId"),
+        Some(&json!("4f1c2d3e-0000-4000-8000-00000000000a"))
+    );
+    assert!(to_graph(&e)
+        .expect("writable")
+        .get("transactionId")
+        .is_none());
+}

@@ -183,8 +183,8 @@ fn configure(conn: &Connection) -> Result<()> {
     // First, so that the statements below wait for a busy database instead of failing.
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     // 8 KiB pages for a new database (an existing one keeps its size: WAL fixes it).
-    // An event row with its provider-only fields and attendees is 2-3 KB, so 4 KiB
-    // pages split every other insert; a first sync applied 9-15 % more events per
+    // An event row with its provider-only fields and attendees is 1.5-3 KB, so 4 KiB
+    // pages hold one or two and split every other insert; a first sync applied 9-15 % more events per
     // second with 8 KiB, range queries were as fast and a durable save stayed near
     // 0.4 ms (README "Sync").
     conn.pragma_update(None, "page_size", 8192)?;

@@ -1,7 +1,8 @@
 //! Graph `event` JSON → [`RemoteEvent`]. An event is read as the text of its properties
 //! ([`RawObject`]): the two dozen Almanac models are parsed, the rest (most of an event:
-//! change keys, previews, links, response status…) go to `extra` as the text they came
-//! as, never built into a tree.
+//! change keys, links, response status…) go to `extra` as the text they came as, never
+//! built into a tree. Not kept: what a write renders afresh exactly as listed (plain
+//! attendees and locations), and read-only copies or nulls nothing reads (`bodyPreview`).
 
 use std::borrow::Cow;
 
@@ -76,15 +77,15 @@ read_properties! {
 }
 
 impl Prop {
-    /// Read, and also kept in `extra` whole: the unmodelled parts of a location, an
-    /// attendee or a meeting survive an edit of the modelled ones, a master's cancelled
-    /// occurrences are written back as they came, and so are the zone names Graph used.
+    /// Read, and also kept in `extra` whole: the unmodelled parts of a meeting survive
+    /// an edit of the modelled ones, a master's cancelled occurrences are written back
+    /// as they came, and so are the zone names Graph used.
     fn kept_too(self) -> bool {
-        // Attendees are kept apart: only those a write cannot render (`read_attendees`).
+        // Attendees and locations are kept apart, only when a write cannot render them
+        // (`read_attendees`, `plain_location`).
         matches!(
             self,
             Prop::CancelledOccurrences
-                | Prop::Location
                 | Prop::OnlineMeeting
                 | Prop::OriginalEndTimeZone
                 | Prop::OriginalStartTimeZone
@@ -263,6 +264,40 @@ fn fresh(listed: &RawObject<'_>, a: &Attendee) -> bool {
         && status.str("time").as_deref() == Some(super::NEVER)
 }
 
+/// Whether an event's `location` is what Graph makes of a write of its name alone
+/// (`{"displayName": …}`, as `to_graph` writes a location it has nothing more of): the
+/// name, a private or unknown unique id that is the name, no address, no coordinates
+/// — and its `locations` the same one or, without a name, none. Then neither is kept:
+/// a room's mailbox, an address, a second location are.
+fn plain_location(location: Option<&RawValue>, locations: Option<&RawValue>) -> bool {
+    let Some(location) = location.and_then(raw::object) else {
+        return location.is_none() && locations.is_none();
+    };
+    let Some(name) = location.str("displayName") else {
+        return false;
+    };
+    let plain = |l: &RawObject<'_>| {
+        l.fields().all(|(field, value)| match field {
+            "displayName" => l.str(field).as_deref() == Some(&*name),
+            "locationType" => l.str(field).as_deref() == Some("default"),
+            "uniqueId" => l.str(field).as_deref() == Some(&*name),
+            "uniqueIdType" => matches!(l.str(field).as_deref(), Some("private" | "unknown")),
+            "address" | "coordinates" => value.get() == "{}",
+            _ => false,
+        })
+    };
+    let listed = match locations.map(raw::array) {
+        None => true,
+        Some(None) => false,
+        Some(Some(list)) => match list.as_slice() {
+            [] => name.is_empty(),
+            [one] => raw::object(one).is_some_and(|l| plain(&l)),
+            _ => false,
+        },
+    };
+    plain(&location) && listed
+}
+
 /// Reads one event (an answer's JSON tree). `fallback_zone` is the IANA zone to use when
 /// the event's own (`originalStartTimeZone`) cannot be mapped, e.g. a legacy custom zone.
 pub fn from_graph(v: &Value, fallback_zone: &str) -> Result<RemoteEvent, BadEvent> {
@@ -276,8 +311,14 @@ pub fn from_graph(v: &Value, fallback_zone: &str) -> Result<RemoteEvent, BadEven
 pub fn from_raw(event: &RawObject<'_>, fallback_zone: &str) -> Result<RemoteEvent, BadEvent> {
     let mut v = Read([None; READ.len()]);
     let mut kept = Vec::with_capacity(event.fields().size_hint().0);
+    let mut locations = None;
     for (name, value) in event.fields() {
         match slot_of(name) {
+            // Written back afresh (`location`, below), or never (a meeting: see
+            // `to_graph`): a location of nothing but its name, and no meeting, say
+            // nothing a write or a reader needs.
+            Some(Prop::Location) => v.0[Prop::Location as usize] = Some(value),
+            Some(Prop::OnlineMeeting) if value.get() == "null" => {}
             Some(p) => {
                 v.0[p as usize] = Some(value);
                 if p.kept_too() {
@@ -286,8 +327,18 @@ pub fn from_raw(event: &RawObject<'_>, fallback_zone: &str) -> Result<RemoteEven
             }
             // Ours (see `KEPT_ATTENDEES`), not Graph's: never taken from an answer.
             None if name == super::KEPT_ATTENDEES => {}
+            // Graph's copy of the body's start: read-only, and the body is read.
+            None if name == "bodyPreview" => {}
+            // A read-only property without a value (`transactionId`, `onlineMeetingUrl`
+            // on most events): never written back, and absent reads the same.
+            None if value.get() == "null" && super::READ_ONLY.contains(&name) => {}
+            None if name == "locations" => locations = Some(value),
             None => kept.push((name, value)),
         }
+    }
+    if !plain_location(v.get(Prop::Location), locations) {
+        kept.extend(v.get(Prop::Location).map(|l| ("location", l)));
+        kept.extend(locations.map(|l| ("locations", l)));
     }
     let remote_id = v
         .str(Prop::Id)
