@@ -159,10 +159,10 @@ pub fn to_graph(e: &RemoteEvent) -> Result<Value, String> {
         (true, Some(l)) => out.insert("location".into(), l.clone()),
         _ => out.insert("location".into(), json!({"displayName": e.location})),
     };
-    // Several places: a `location` written alone replaces all of `locations` (reference
-    // B1), so while the name is unchanged they go back as listed too.
+    // A `location` written alone replaces all of `locations` (reference B1): kept ones
+    // (a second place, a room's mailbox) go back as listed while the name is unchanged.
     match (same, e.extra.get("locations")) {
-        (true, Some(all)) if all.as_array().is_some_and(|l| l.len() > 1) => {
+        (true, Some(all)) if all.as_array().is_some_and(|l| !l.is_empty()) => {
             out.insert("locations".into(), all.clone())
         }
         _ => out.remove("locations"),
