@@ -607,3 +607,46 @@ fn a_transaction_id_is_kept_for_recognising_a_create_of_ours() {
         .get("transactionId")
         .is_none());
 }
+
+#[test]
+fn zone_names_and_change_keys_are_kept_only_when_they_say_more() {
+    let zoned = |start: &str, end: &str| {
+        let mut v = located(json!({"displayName": ""}), json!([]));
+        v["originalStartTimeZone"] = json!(start);
+        v["originalEndTimeZone"] = json!(end);
+        v
+    };
+    // Both name the event's zone: nothing kept.
+    let e = from_graph(
+        &zoned("W. Europe Standard Time", "W. Europe Standard Time"),
+        "UTC",
+    )
+    .expect("maps");
+    assert!(matches!(&e.timing, Timing::Timed { time_zone, .. } if time_zone == "Europe/Berlin"));
+    assert!(!e.extra.contains_key("originalStartTimeZone"));
+    assert!(!e.extra.contains_key("originalEndTimeZone"));
+    // A custom zone CLDR does not know is read in the fallback zone and kept; an end in
+    // another zone than the start is kept.
+    let custom = "Customized Time Zone 1";
+    let e = from_graph(&zoned(custom, "Pacific Standard Time"), "Europe/Paris").expect("maps");
+    assert!(matches!(&e.timing, Timing::Timed { time_zone, .. } if time_zone == "Europe/Paris"));
+    assert_eq!(e.extra.get("originalStartTimeZone"), Some(&json!(custom)));
+    assert_eq!(
+        e.extra.get("originalEndTimeZone"),
+        Some(&json!("Pacific Standard Time"))
+    );
+    // The change key is the etag's text: kept only when it is not.
+    for (etag, kept) in [
+        (json!("W/\"DwAAABYAAABr\""), false),
+        (json!("W/\"Other\""), true),
+        (json!("\"DwAAABYAAABr\""), true),
+        (Value::Null, true),
+    ] {
+        let mut v = located(json!({"displayName": ""}), json!([]));
+        v["changeKey"] = json!("DwAAABYAAABr");
+        v["@odata.etag"] = etag.clone();
+        let e = from_graph(&v, "UTC").expect("maps");
+        assert_eq!(e.extra.contains_key("changeKey"), kept, "{etag}");
+        assert!(to_graph(&e).expect("writable").get("changeKey").is_none());
+    }
+}

@@ -2,7 +2,8 @@
 //! ([`RawObject`]): the two dozen Almanac models are parsed, the rest (most of an event:
 //! change keys, links, response status…) go to `extra` as the text they came as, never
 //! built into a tree. Not kept: what a write renders afresh exactly as listed (plain
-//! attendees and locations), and read-only copies or nulls nothing reads (`bodyPreview`).
+//! attendees and locations), and read-only copies or nulls nothing reads (`bodyPreview`;
+//! `changeKey`, the etag's text; zone names the event's zone says).
 
 use std::borrow::Cow;
 
@@ -78,18 +79,12 @@ read_properties! {
 
 impl Prop {
     /// Read, and also kept in `extra` whole: the unmodelled parts of a meeting survive
-    /// an edit of the modelled ones, a master's cancelled occurrences are written back
-    /// as they came, and so are the zone names Graph used.
+    /// an edit of the modelled ones, and a master's cancelled occurrences are written
+    /// back as they came.
     fn kept_too(self) -> bool {
-        // Attendees and locations are kept apart, only when a write cannot render them
-        // (`read_attendees`, `plain_location`).
-        matches!(
-            self,
-            Prop::CancelledOccurrences
-                | Prop::OnlineMeeting
-                | Prop::OriginalEndTimeZone
-                | Prop::OriginalStartTimeZone
-        )
+        // Attendees, locations and zone names are kept apart, only when they say more
+        // than what is read of them (`read_attendees`, `plain_location`, `from_raw`).
+        matches!(self, Prop::CancelledOccurrences | Prop::OnlineMeeting)
     }
 }
 
@@ -311,7 +306,7 @@ pub fn from_graph(v: &Value, fallback_zone: &str) -> Result<RemoteEvent, BadEven
 pub fn from_raw(event: &RawObject<'_>, fallback_zone: &str) -> Result<RemoteEvent, BadEvent> {
     let mut v = Read([None; READ.len()]);
     let mut kept = Vec::with_capacity(event.fields().size_hint().0);
-    let mut locations = None;
+    let (mut locations, mut change_key) = (None, None);
     for (name, value) in event.fields() {
         match slot_of(name) {
             // Written back afresh (`location`, below), or never (a meeting: see
@@ -333,8 +328,17 @@ pub fn from_raw(event: &RawObject<'_>, fallback_zone: &str) -> Result<RemoteEven
             // on most events): never written back, and absent reads the same.
             None if value.get() == "null" && super::READ_ONLY.contains(&name) => {}
             None if name == "locations" => locations = Some(value),
+            None if name == "changeKey" => change_key = Some(value),
             None => kept.push((name, value)),
         }
+    }
+    // Read-only, and the etag's text (`W/"<changeKey>"`) when the answer has one.
+    let etag = v.str(Prop::Etag);
+    let tag = etag
+        .as_deref()
+        .and_then(|t| t.strip_prefix("W/\"")?.strip_suffix('"'));
+    if let Some(key) = change_key.filter(|k| tag.is_none() || raw::text(k).as_deref() != tag) {
+        kept.push(("changeKey", key));
     }
     if !plain_location(v.get(Prop::Location), locations) {
         kept.extend(v.get(Prop::Location).map(|l| ("location", l)));
@@ -356,6 +360,19 @@ pub fn from_raw(event: &RawObject<'_>, fallback_zone: &str) -> Result<RemoteEven
         .and_then(|z| windows_zones::to_iana(&z))
         .unwrap_or(fallback_zone)
         .to_string();
+    // Read-only (never written back): kept only when one names a zone other than the
+    // event's, e.g. a custom zone CLDR does not know, read in the fallback zone.
+    for (p, name) in [
+        (Prop::OriginalStartTimeZone, "originalStartTimeZone"),
+        (Prop::OriginalEndTimeZone, "originalEndTimeZone"),
+    ] {
+        if let Some(value) = v.get(p) {
+            let known = raw::text(value).and_then(|z| windows_zones::to_iana(&z));
+            if known != Some(zone.as_str()) {
+                kept.push((name, value));
+            }
+        }
+    }
     let start = v
         .object(Prop::Start)
         .ok_or_else(|| BadEvent("no start".into()))?;
@@ -434,7 +451,7 @@ pub fn from_raw(event: &RawObject<'_>, fallback_zone: &str) -> Result<RemoteEven
     };
     Ok(RemoteEvent {
         remote_id,
-        etag: v.str(Prop::Etag).map(Cow::into_owned),
+        etag: etag.map(Cow::into_owned),
         ical_uid: v.str(Prop::ICalUid).map(Cow::into_owned),
         kind,
         series,
