@@ -272,13 +272,15 @@ fn plain_location(location: Option<&RawValue>, locations: Option<&RawValue>) -> 
         return false;
     };
     let plain = |l: &RawObject<'_>| {
-        l.fields().all(|(field, value)| match field {
-            "displayName" => l.str(field).as_deref() == Some(&*name),
-            "locationType" => l.str(field).as_deref() == Some("default"),
-            "uniqueId" => l.str(field).as_deref() == Some(&*name),
-            "uniqueIdType" => matches!(l.str(field).as_deref(), Some("private" | "unknown")),
-            "address" | "coordinates" => value.get() == "{}",
-            _ => false,
+        l.fields().all(|(field, value)| {
+            let text = raw::text(value);
+            match field {
+                "displayName" | "uniqueId" => text.as_deref() == Some(&*name),
+                "locationType" => text.as_deref() == Some("default"),
+                "uniqueIdType" => matches!(text.as_deref(), Some("private" | "unknown")),
+                "address" | "coordinates" => value.get() == "{}",
+                _ => false,
+            }
         })
     };
     let listed = match locations.map(raw::array) {
