@@ -110,7 +110,7 @@ pub fn edit(store: &mut Store, ctx: &Ctx, a: &EditArgs) -> CliResult<()> {
     let (mut input, scope) = match (&a.occurrence, view.kind) {
         (None, _) => (view.input.clone(), EditScope::All),
         (Some(occ), EventKind::Master) => {
-            if a.rrule.is_some() || a.no_rrule || !a.exdates.is_empty() || !a.rdates.is_empty() {
+            if changes_rule(a) {
                 return Err(invalid(
                     "The repeat rule and its dates belong to the whole series; drop --occurrence to change them.",
                 ));
@@ -124,6 +124,13 @@ pub fn edit(store: &mut Store, ctx: &Ctx, a: &EditArgs) -> CliResult<()> {
         // one occurrence already, edited in place whatever the scope.
         (Some(_), _) => (view.input.clone(), EditScope::Occurrence),
     };
+    if view.kind == EventKind::Exception && changes_rule(a) {
+        let series = view.series_id.as_deref().unwrap_or("its series");
+        return Err(invalid(format!(
+            "This is one occurrence of a series: it repeats by the series' rule. \
+             Edit the series ({series}) to change the rule or its dates."
+        )));
+    }
     apply(&mut input, ctx, a)?;
     let change = EventChange {
         id: view.id.clone(),
@@ -136,8 +143,7 @@ pub fn edit(store: &mut Store, ctx: &Ctx, a: &EditArgs) -> CliResult<()> {
 }
 
 /// The current state of one occurrence of a series: its exception if it has one
-/// (found among the occurrences within ~500 days of the original start), else the
-/// master's fields at the occurrence's own times.
+/// (wherever it was moved to), else the master's fields at the occurrence's own times.
 fn occurrence_base(
     store: &mut Store,
     master: &EventView,
@@ -151,23 +157,8 @@ fn occurrence_base(
     } else {
         format_wall_time(key)
     };
-    let center = if m.all_day {
-        key.and_utc()
-    } else {
-        to_instant(key, tz)
-    };
-    let query = RangeQuery {
-        from: instant_text(center - Duration::days(500)),
-        to: instant_text(center + Duration::days(500)),
-        calendar_ids: Some(vec![m.calendar_id.clone()]),
-    };
-    let existing = store.list_occurrences(&query)?.into_iter().find(|o| {
-        o.exception
-            && o.series_id.as_deref() == Some(master.id.as_str())
-            && o.original_start.as_deref() == Some(key_text.as_str())
-    });
-    if let Some(o) = existing {
-        return Ok(store.get_event(&o.event_id)?.input);
+    if let Some(exception) = store.exception_of(&master.id, &key_text)? {
+        return Ok(exception.input);
     }
     let mut input = m.clone();
     input.recurrence = None;
@@ -187,6 +178,11 @@ fn occurrence_base(
         input.end = EventTime::of(to_instant(key, tz) + length, tz).to_string();
     }
     Ok(input)
+}
+
+/// Does the command line change the repeat rule or its dates?
+fn changes_rule(a: &EditArgs) -> bool {
+    a.rrule.is_some() || a.no_rrule || !a.exdates.is_empty() || !a.rdates.is_empty()
 }
 
 /// Applies the fields given on the command line; everything else is kept.

@@ -430,6 +430,104 @@ fn series_occurrence_edit_and_rm() {
 }
 
 #[test]
+fn a_series_moved_in_time_keeps_its_deleted_and_far_moved_occurrences() {
+    let d = tempdir();
+    let id = add(
+        d.path(),
+        &[
+            "--title",
+            "Standup",
+            "--start",
+            "2027-03-01T09:00",
+            "--end",
+            "2027-03-01T09:30",
+            "--rrule",
+            "FREQ=DAILY;COUNT=5",
+        ],
+    );
+    ok(
+        d.path(),
+        &["events", "rm", &id, "--occurrence", "2027-03-02T09:00"],
+    );
+    // Two years away: an occurrence is found by its key, however far it was moved.
+    let far = json(
+        d.path(),
+        &[
+            "events",
+            "edit",
+            &id,
+            "--occurrence",
+            "2027-03-03T09:00",
+            "--start",
+            "2029-03-02T12:00",
+            "--title",
+            "Far",
+        ],
+    );
+    let again = json(
+        d.path(),
+        &[
+            "events",
+            "edit",
+            &id,
+            "--occurrence",
+            "2027-03-03T09:00",
+            "--description",
+            "note",
+        ],
+    );
+    assert_eq!(again["id"], far["id"]);
+    assert_eq!(again["input"]["title"], "Far");
+    assert_eq!(again["input"]["start"], "2029-03-02T12:00:00");
+
+    // The series moves an hour: the deleted 2nd stays deleted, the 3rd is not doubled.
+    ok(
+        d.path(),
+        &[
+            "events",
+            "edit",
+            &id,
+            "--start",
+            "2027-03-01T10:00",
+            "--end",
+            "2027-03-01T10:30",
+        ],
+    );
+    let march: Vec<(String, String)> = occurrences(d.path(), "2027-02-28", "2027-03-10")
+        .iter()
+        .map(|o| (s(o, "title").to_owned(), s(o, "start").to_owned()))
+        .collect();
+    let t = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+    assert_eq!(
+        march,
+        [
+            t("Standup", "2027-03-01T09:00:00Z"),
+            t("Standup", "2027-03-04T09:00:00Z"),
+            t("Standup", "2027-03-05T09:00:00Z"),
+        ]
+    );
+    let moved = occurrences(d.path(), "2029-03-01", "2029-03-03");
+    assert_eq!(moved.len(), 1);
+    assert_eq!(s(&moved[0], "title"), "Far");
+    assert_eq!(s(&moved[0], "originalStart"), "2027-03-03T10:00:00");
+
+    // An occurrence has no rule of its own to change.
+    let exception = s(&far, "id").to_owned();
+    let err = fails(
+        d.path(),
+        &[
+            "events",
+            "edit",
+            &exception,
+            "--rrule",
+            "FREQ=WEEKLY;COUNT=4",
+        ],
+    );
+    assert!(err.contains("one occurrence of a series"), "{err}");
+    assert!(ok(d.path(), &["db", "check"]).contains("ok"));
+}
+
+#[test]
 fn validation_errors_exit_1_and_write_nothing() {
     let d = tempdir();
     let base = [

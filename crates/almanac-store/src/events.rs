@@ -15,6 +15,7 @@ use crate::error::{Result, StoreError};
 use crate::event_rows::{bounds, importance_str, load, show_as_str, wall_key, EventRow};
 use crate::feed::{record, Source};
 use crate::occurrences::{is_instance, reindex};
+use crate::series_edit::{self, Followed};
 use crate::sync::{keep_base, track_delete, track_write};
 use crate::Store;
 
@@ -145,6 +146,22 @@ impl Store {
         view(&self.conn, id)
     }
 
+    /// The exception of series `series_id` for its instance keyed `original_start`
+    /// (as stored: `YYYY-MM-DDTHH:MM:SS`, a date for all-day series), wherever it was
+    /// moved to; `None` when that instance has none.
+    pub fn exception_of(&self, series_id: &str, original_start: &str) -> Result<Option<EventView>> {
+        use rusqlite::OptionalExtension;
+        let id: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT id FROM events WHERE series_id = ?1 AND original_start = ?2",
+                params![series_id, original_start],
+                |r| r.get(0),
+            )
+            .optional()?;
+        id.map(|id| view(&self.conn, &id)).transpose()
+    }
+
     /// Creates an event (a series when it has a repeat rule).
     pub fn create_event(
         &mut self,
@@ -256,6 +273,10 @@ fn update_event_in(
     match (row.kind, change.scope) {
         (EventKind::Single | EventKind::Master, EditScope::All) => {
             require_editable(tx, &input.calendar_id)?;
+            let old_series = row.series()?;
+            if let Some(old) = &old_series {
+                series_edit::shift_exdates(&row, old, &mut input)?;
+            }
             let v = input.validate()?;
             keep_base(tx, &row.id)?;
             if v.input.calendar_id != row.input.calendar_id {
@@ -277,6 +298,11 @@ fn update_event_in(
                 )?;
             }
             write_row(tx, &row.id, kind, None, &v, now, false)?;
+            if let Some(old) = &old_series {
+                for (exc, followed) in series_edit::follow_series(tx, &row, old, &v)? {
+                    write_followed(tx, &row.id, &exc.id, followed, source, now)?;
+                }
+            }
             reindex(tx, &row.id)?;
             track_write(tx, &row.id, now)?;
             record(tx, now, source, &row.id, "update")?;
@@ -341,6 +367,34 @@ fn update_event_in(
             view(tx, &row.id)
         }
     }
+}
+
+/// Writes what a series edit made of one of its exceptions (see `series_edit`).
+fn write_followed(
+    tx: &Transaction<'_>,
+    master_id: &str,
+    id: &str,
+    followed: Followed,
+    source: Source,
+    now: i64,
+) -> Result<()> {
+    match followed {
+        Followed::Same => {}
+        Followed::Drop => {
+            track_delete(tx, id, now)?;
+            tx.execute("DELETE FROM events WHERE id = ?1", params![id])?;
+            record(tx, now, source, id, "delete")?;
+        }
+        Followed::Write { key, event } => {
+            keep_base(tx, id)?;
+            let series = Some((master_id, key.as_str()));
+            write_row(tx, id, EventKind::Exception, series, &event, now, false)?;
+            reindex(tx, id)?;
+            track_write(tx, id, now)?;
+            record(tx, now, source, id, "update")?;
+        }
+    }
+    Ok(())
 }
 
 fn delete_event_in(

@@ -15,6 +15,7 @@ mod ids;
 #[cfg(test)]
 mod migration_tests;
 mod occurrences;
+mod series_edit;
 mod sync;
 
 pub use accounts::{SignedIn, StatusChange};

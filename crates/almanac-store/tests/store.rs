@@ -443,6 +443,200 @@ fn series_edit_and_delete_one_occurrence_or_all() {
     assert!(ok(s.check()).is_empty());
 }
 
+/// A daily series 2027-03-01..05, 09:00–09:30 Berlin, "Standup" in Room A, with the
+/// 2nd deleted, the 3rd moved to 14:00 and renamed, and the 4th renamed only.
+fn series_with_exceptions(s: &mut Store) -> String {
+    let mut e = event(
+        "Standup",
+        "2027-03-01T09:00",
+        "2027-03-01T09:30",
+        "Europe/Berlin",
+    );
+    e.location = "Room A".into();
+    let master = ok(s.create_event(weekly(e, "FREQ=DAILY;COUNT=5"), Source::Cli, now()));
+    ok(s.delete_event(
+        EventTarget {
+            id: master.id.clone(),
+            scope: EditScope::Occurrence,
+            original_start: Some("2027-03-02T09:00".into()),
+        },
+        Source::Cli,
+        now(),
+    ));
+    let occurrence = |s: &mut Store, day: &str, title: &str, start: &str, end: &str| {
+        let mut one = ok(s.get_event(&master.id)).input;
+        one.title = title.into();
+        one.start = start.into();
+        one.end = end.into();
+        ok(s.update_event(
+            EventChange {
+                id: master.id.clone(),
+                scope: EditScope::Occurrence,
+                original_start: Some(format!("{day}T09:00")),
+                input: one,
+            },
+            Source::Cli,
+            now(),
+        ));
+    };
+    occurrence(
+        s,
+        "2027-03-03",
+        "Moved",
+        "2027-03-03T14:00",
+        "2027-03-03T14:30",
+    );
+    occurrence(
+        s,
+        "2027-03-04",
+        "Renamed",
+        "2027-03-04T09:00",
+        "2027-03-04T09:30",
+    );
+    master.id
+}
+
+fn edit_all(s: &mut Store, id: &str, change: impl FnOnce(&mut EventInput)) {
+    let mut input = ok(s.get_event(id)).input;
+    change(&mut input);
+    ok(s.update_event(
+        EventChange {
+            id: id.into(),
+            scope: EditScope::All,
+            original_start: None,
+            input,
+        },
+        Source::Cli,
+        now(),
+    ));
+}
+
+fn march_2027(s: &mut Store) -> Vec<(String, String, String)> {
+    ok(s.list_occurrences(&range("2027-02-28T00:00:00Z", "2027-03-10T00:00:00Z")))
+        .into_iter()
+        .map(|o| (o.title, o.start, o.original_start.unwrap_or_default()))
+        .collect()
+}
+
+#[test]
+fn moving_a_series_moves_its_deleted_and_edited_occurrences_with_it() {
+    let (_d, mut s) = open();
+    let id = series_with_exceptions(&mut s);
+    edit_all(&mut s, &id, |i| {
+        i.start = "2027-03-01T10:00".into();
+        i.end = "2027-03-01T10:30".into();
+    });
+    // The deleted 2nd stays deleted, the moved 3rd keeps its own time and shows once,
+    // the renamed 4th (which kept its instance's time) moves with the series.
+    let t =
+        |title: &str, start: &str, key: &str| (title.to_owned(), start.to_owned(), key.to_owned());
+    assert_eq!(
+        march_2027(&mut s),
+        [
+            t("Standup", "2027-03-01T09:00:00Z", "2027-03-01T10:00:00"),
+            t("Moved", "2027-03-03T13:00:00Z", "2027-03-03T10:00:00"),
+            t("Renamed", "2027-03-04T09:00:00Z", "2027-03-04T10:00:00"),
+            t("Standup", "2027-03-05T09:00:00Z", "2027-03-05T10:00:00"),
+        ]
+    );
+    let exdates = |s: &Store| ok(s.get_event(&id)).input.recurrence.map(|r| r.exdates);
+    assert_eq!(exdates(&s), Some(vec!["2027-03-02T10:00:00".to_string()]));
+
+    // To all-day and back: the keys become dates and times again.
+    edit_all(&mut s, &id, |i| {
+        i.all_day = true;
+        i.start = "2027-03-01".into();
+        i.end = "2027-03-02".into();
+    });
+    assert_eq!(exdates(&s), Some(vec!["2027-03-02".to_string()]));
+    let all_day = march_2027(&mut s);
+    assert_eq!(all_day.len(), 4, "{all_day:?}");
+    assert_eq!(all_day[2], t("Renamed", "2027-03-04", "2027-03-04"));
+    edit_all(&mut s, &id, |i| {
+        i.all_day = false;
+        i.start = "2027-03-01T08:00".into();
+        i.end = "2027-03-01T08:30".into();
+    });
+    assert_eq!(exdates(&s), Some(vec!["2027-03-02T08:00:00".to_string()]));
+    let back = march_2027(&mut s);
+    assert_eq!(back.len(), 4, "{back:?}");
+    assert_eq!(
+        back[1],
+        t("Moved", "2027-03-03T13:00:00Z", "2027-03-03T08:00:00")
+    );
+    assert_eq!(
+        back[2],
+        t("Renamed", "2027-03-04T07:00:00Z", "2027-03-04T08:00:00")
+    );
+    assert!(ok(s.check()).is_empty());
+}
+
+#[test]
+fn an_all_occurrences_edit_reaches_what_the_exceptions_left_as_the_series_had_it() {
+    let (_d, mut s) = open();
+    let id = series_with_exceptions(&mut s);
+    edit_all(&mut s, &id, |i| {
+        i.title = "Daily sync".into();
+        i.location = "Room B".into();
+    });
+    let by_title: Vec<(String, String)> =
+        ok(s.list_occurrences(&range("2027-02-28T00:00:00Z", "2027-03-10T00:00:00Z")))
+            .into_iter()
+            .map(|o| (o.title, o.start))
+            .collect();
+    let t = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+    assert_eq!(
+        by_title,
+        [
+            t("Daily sync", "2027-03-01T08:00:00Z"),
+            t("Moved", "2027-03-03T13:00:00Z"),
+            t("Renamed", "2027-03-04T08:00:00Z"),
+            t("Daily sync", "2027-03-05T08:00:00Z"),
+        ]
+    );
+    // The location nobody changed on the occurrences follows the series everywhere.
+    let exceptions = ok(s.list_occurrences(&range("2027-03-03T00:00:00Z", "2027-03-05T00:00:00Z")));
+    for o in exceptions {
+        assert_eq!(
+            ok(s.get_event(&o.event_id)).input.location,
+            "Room B",
+            "{}",
+            o.title
+        );
+    }
+}
+
+#[test]
+fn a_new_rule_drops_the_exceptions_it_has_no_instance_for() {
+    let (_d, mut s) = open();
+    let id = series_with_exceptions(&mut s);
+    // 1 March 2027 is a Monday: of the exceptions (3rd, 4th) no Monday is left.
+    edit_all(&mut s, &id, |i| {
+        i.recurrence = Some(RecurrenceInput {
+            rrule: "FREQ=WEEKLY;BYDAY=MO;COUNT=2".into(),
+            exdates: vec![],
+            rdates: vec![],
+        });
+    });
+    let left: Vec<(String, String)> = march_2027(&mut s)
+        .into_iter()
+        .map(|(title, start, _)| (title, start))
+        .collect();
+    assert_eq!(
+        left,
+        [
+            ("Standup".to_owned(), "2027-03-01T08:00:00Z".to_owned()),
+            ("Standup".to_owned(), "2027-03-08T08:00:00Z".to_owned()),
+        ]
+    );
+    assert_eq!(
+        count(&s, "events"),
+        1,
+        "the dropped exceptions are gone, not hidden"
+    );
+    assert!(ok(s.check()).is_empty());
+}
+
 #[test]
 fn queries_far_from_the_index_window_extend_it() {
     let (_d, mut s) = open();
