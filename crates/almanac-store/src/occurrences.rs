@@ -58,7 +58,15 @@ fn window(conn: &Connection) -> Result<Option<(i64, i64)>> {
 }
 
 fn expand_err(id: &str, e: ExpandError) -> StoreError {
-    StoreError::Corrupt(format!("series {id} cannot be expanded: {e}"))
+    match e {
+        // A rule with no end, asked about a time far from its start.
+        ExpandError::TooMany(_) => StoreError::BadRequest(format!(
+            "A repeating event ({id}) cannot be listed this far from where it starts: {e}."
+        )),
+        ExpandError::Invalid(_) => {
+            StoreError::Corrupt(format!("series {id} cannot be expanded: {e}"))
+        }
+    }
 }
 
 /// Whether `wall` is an instance of the series (EXDATEs excluded).
@@ -192,12 +200,24 @@ pub(crate) const RANGE_SQL: &str = "
       AND (o.end_utc > ?1 OR (o.end_utc = o.start_utc AND o.start_utc >= ?1))
     ORDER BY o.start_utc, e.title, e.id";
 
-/// Grows the indexed window to cover `[from, to)`.
+/// Grows the indexed window to cover `[from, to)`, or moves it there when the range
+/// lies more than [`MAX_QUERY_DAYS`] away: growing over such a gap would expand every
+/// series over all of it (decades for a query far ahead, more than a series may
+/// produce in one go), for a part of time nobody asked about.
 fn ensure_window(conn: &Connection, from: i64, to: i64) -> Result<()> {
     let margin = WINDOW_MARGIN_DAYS * 86_400;
-    let current = window(conn)?;
+    let mut current = window(conn)?;
     if matches!(current, Some((wf, wt)) if wf <= from && wt >= to) {
         return Ok(());
+    }
+    let far = MAX_QUERY_DAYS * 86_400;
+    if matches!(current, Some((wf, wt)) if from - wt > far || wf - to > far) {
+        conn.execute(
+            "DELETE FROM occurrences
+             WHERE event_id IN (SELECT id FROM events WHERE kind = 'master')",
+            [],
+        )?;
+        current = None;
     }
     let (new_from, new_to) = match current {
         Some((wf, wt)) => (wf.min(from - margin), wt.max(to + margin)),

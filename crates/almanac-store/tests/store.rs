@@ -667,6 +667,48 @@ fn queries_far_from_the_index_window_extend_it() {
 }
 
 #[test]
+fn a_query_decades_ahead_moves_the_index_window_instead_of_filling_the_gap() {
+    let (_d, mut s) = open();
+    let daily = ok(s.create_event(
+        weekly(
+            event("Daily", "2027-03-01T09:00", "2027-03-01T09:30", "UTC"),
+            "FREQ=DAILY",
+        ),
+        Source::Cli,
+        now(),
+    ));
+    ok(s.create_event(
+        event("Once", "2027-03-10T12:00", "2027-03-10T13:00", "UTC"),
+        Source::Cli,
+        now(),
+    ));
+    assert_eq!(
+        titles_and_starts(&mut s, "2027-03-10T00:00:00Z", "2027-03-11T00:00:00Z").len(),
+        2
+    );
+    // Growing the window to 2085 would expand ~21,000 days of the series at once.
+    assert_eq!(
+        titles_and_starts(&mut s, "2085-01-01T00:00:00Z", "2085-01-02T00:00:00Z"),
+        [("Daily".to_owned(), "2085-01-01T09:00:00Z".to_owned())]
+    );
+    // And back: the series is indexed where asked again, the single event never left.
+    assert_eq!(
+        titles_and_starts(&mut s, "2027-03-10T00:00:00Z", "2027-03-11T00:00:00Z"),
+        [
+            ("Daily".to_owned(), "2027-03-10T09:00:00Z".to_owned()),
+            ("Once".to_owned(), "2027-03-10T12:00:00Z".to_owned()),
+        ]
+    );
+    assert!(ok(s.check()).is_empty());
+    // Where even the rule cannot go (its iterations are capped), the error says so.
+    let err = s
+        .list_occurrences(&range("2700-01-01T00:00:00Z", "2700-01-02T00:00:00Z"))
+        .expect_err("beyond the rule's reach");
+    assert_eq!(err.code(), ErrorCode::InvalidInput, "{err}");
+    assert!(err.to_string().contains(&daily.id), "{err}");
+}
+
+#[test]
 fn calendar_filter_and_long_events_overlapping_the_range() {
     let (_d, mut s) = open();
     ok(s.create_event(
