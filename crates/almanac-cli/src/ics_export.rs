@@ -3,9 +3,11 @@
 //!
 //! The store has no "all event rows" API, so the rows are found through the public
 //! API: `list_occurrences` over the window in chunks (one query is capped at
-//! `MAX_QUERY_DAYS`), deduplicated to series masters, single events and exceptions,
-//! then loaded with `get_event`. An exception moved outside the window is missed;
-//! widen `--from/--to` if that matters.
+//! `MAX_QUERY_DAYS`), deduplicated to series masters and single events, then loaded
+//! with `get_event`. A series goes out with every one of its exceptions, wherever they
+//! were moved to (an importer rebuilds the whole series, so one left out would bring
+//! its original occurrence back): `Store::exceptions_of`. A removed instance a provider
+//! keeps as a cancelled exception goes out as `STATUS:CANCELLED`.
 //!
 //! TZID parameters carry IANA names without VTIMEZONE components, as Google and
 //! Outlook accept (and as Almanac's import expects).
@@ -13,7 +15,7 @@
 use std::collections::{HashMap, HashSet};
 
 use almanac_model::time::{parse_date, parse_instant, parse_zone, to_instant, EventTime};
-use almanac_model::{EventView, Importance, RangeQuery, ShowAs};
+use almanac_model::{EventKind, EventView, Importance, RangeQuery, ShowAs};
 use almanac_store::Store;
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 
@@ -66,15 +68,23 @@ pub fn export(store: &mut Store, ctx: &Ctx, a: &ExportArgs) -> CliResult<()> {
     }
 }
 
-/// Masters and single events, and exceptions, each once, in first-seen order.
+/// A series' exception as exported.
+#[derive(Debug)]
+pub struct Exception {
+    pub view: EventView,
+    /// A removed instance (a provider's cancelled occurrence): it only hides its slot.
+    pub cancelled: bool,
+}
+
+/// Masters and single events with an occurrence in the window, each once, in
+/// first-seen order; and every exception of those series, series by series.
 fn gather(
     store: &mut Store,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     calendar_ids: Option<Vec<String>>,
-) -> CliResult<(Vec<EventView>, Vec<EventView>)> {
+) -> CliResult<(Vec<EventView>, Vec<Exception>)> {
     let mut main_ids = Vec::new();
-    let mut exception_ids = Vec::new();
     let mut seen = HashSet::new();
     let mut cur = from;
     while cur < to {
@@ -85,18 +95,9 @@ fn gather(
             calendar_ids: calendar_ids.clone(),
         };
         for o in store.list_occurrences(&query)? {
-            let main = if o.exception {
-                o.series_id.clone()
-            } else {
-                Some(o.series_id.clone().unwrap_or_else(|| o.event_id.clone()))
-            };
-            if let Some(id) = main {
-                if seen.insert(id.clone()) {
-                    main_ids.push(id);
-                }
-            }
-            if o.exception && seen.insert(o.event_id.clone()) {
-                exception_ids.push(o.event_id);
+            let main = o.series_id.unwrap_or(o.event_id);
+            if seen.insert(main.clone()) {
+                main_ids.push(main);
             }
         }
         cur = next;
@@ -105,16 +106,23 @@ fn gather(
         .iter()
         .map(|id| store.get_event(id))
         .collect::<Result<Vec<_>, _>>()?;
-    let exceptions = exception_ids
+    let series: Vec<&str> = events
         .iter()
-        .map(|id| store.get_event(id))
-        .collect::<Result<Vec<_>, _>>()?;
+        .filter(|e| e.kind == EventKind::Master)
+        .map(|e| e.id.as_str())
+        .collect();
+    let mut exceptions = Vec::new();
+    for master in series {
+        for (view, cancelled) in store.exceptions_of(master)? {
+            exceptions.push(Exception { view, cancelled });
+        }
+    }
     Ok((events, exceptions))
 }
 
 pub fn render(
     events: &[EventView],
-    exceptions: &[EventView],
+    exceptions: &[Exception],
     now: DateTime<Utc>,
 ) -> CliResult<String> {
     let mut out = String::new();
@@ -128,9 +136,9 @@ pub fn render(
     }
     let masters: HashMap<&str, &EventView> = events.iter().map(|e| (e.id.as_str(), e)).collect();
     for e in events {
-        vevent(&mut out, e, None, now)?;
+        vevent(&mut out, e, None, false, now)?;
     }
-    for e in exceptions {
+    for Exception { view: e, cancelled } in exceptions {
         let master = e
             .series_id
             .as_deref()
@@ -142,7 +150,7 @@ pub fn render(
                 e.id
             )));
         };
-        vevent(&mut out, e, Some(master), now)?;
+        vevent(&mut out, e, Some(master), *cancelled, now)?;
     }
     push_line(&mut out, "END:VCALENDAR");
     Ok(out)
@@ -255,6 +263,7 @@ fn vevent(
     out: &mut String,
     e: &EventView,
     master: Option<&EventView>,
+    cancelled: bool,
     now: DateTime<Utc>,
 ) -> CliResult<()> {
     let i = &e.input;
@@ -322,9 +331,69 @@ fn vevent(
         Importance::Low => 9,
     };
     lines.push(format!("PRIORITY:{priority}"));
+    if cancelled {
+        lines.push("STATUS:CANCELLED".to_owned());
+    }
     lines.push("END:VEVENT".to_owned());
     for l in &lines {
         push_line(out, l);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use almanac_model::{EventInput, RecurrenceInput};
+
+    fn view(id: &str, kind: EventKind, series: Option<&str>, start: &str) -> EventView {
+        EventView {
+            id: id.to_owned(),
+            kind,
+            series_id: series.map(str::to_owned),
+            original_start: series.map(|_| start.to_owned()),
+            input: EventInput {
+                calendar_id: "local".into(),
+                title: "Standup".into(),
+                all_day: false,
+                start: start.to_owned(),
+                end: start.replace("T09:", "T10:"),
+                time_zone: "Europe/Berlin".into(),
+                recurrence: series.is_none().then(|| RecurrenceInput {
+                    rrule: "FREQ=DAILY;COUNT=3".into(),
+                    exdates: Vec::new(),
+                    rdates: Vec::new(),
+                }),
+                location: String::new(),
+                description: String::new(),
+                show_as: ShowAs::Busy,
+                importance: Importance::Normal,
+                categories: Vec::new(),
+            },
+            meeting: Default::default(),
+            created_at: "2026-03-01T00:00:00Z".into(),
+            updated_at: "2026-03-01T00:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn a_cancelled_exception_goes_out_cancelled() {
+        let master = view("m", EventKind::Master, None, "2026-03-02T09:00:00");
+        let exceptions = [
+            Exception {
+                view: view("x1", EventKind::Exception, Some("m"), "2026-03-03T09:00:00"),
+                cancelled: true,
+            },
+            Exception {
+                view: view("x2", EventKind::Exception, Some("m"), "2026-03-04T09:00:00"),
+                cancelled: false,
+            },
+        ];
+        let text = render(&[master], &exceptions, Utc::now()).unwrap_or_else(|e| panic!("{e:?}"));
+        let vevents: Vec<&str> = text.split("BEGIN:VEVENT").skip(1).collect();
+        assert_eq!(vevents.len(), 3, "{text}");
+        assert!(vevents[1].contains("RECURRENCE-ID;TZID=Europe/Berlin:20260303T090000\r\n"));
+        assert!(vevents[1].contains("STATUS:CANCELLED\r\n"), "{text}");
+        assert!(!vevents[0].contains("\nSTATUS:") && !vevents[2].contains("\nSTATUS:"));
+    }
 }

@@ -25,13 +25,17 @@ use icalendar::parser::{Component, Property};
 
 use crate::args::ImportArgs;
 use crate::error::{file_error, invalid, not_found, CliResult};
-use crate::ics_text::{parse_duration, parse_ics_date, parse_ics_wall, split_text_list, unescape};
+use crate::ics_text::{
+    parse_duration, parse_duration_parts, parse_ics_date, parse_ics_wall, split_text_list, unescape,
+};
 use crate::output;
 use crate::zone::local_zone;
 use crate::Ctx;
 
 pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
 pub const MAX_EVENTS: usize = 10_000;
+/// How deep BEGIN … END blocks may nest (VCALENDAR > VEVENT > VALARM is 3).
+pub const MAX_NESTING: usize = 8;
 
 /// A DTSTART/DTEND/RECURRENCE-ID/EXDATE/RDATE value as written in the file.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -207,14 +211,7 @@ fn plan(text: &str, calendar_id: &str, local: Tz) -> CliResult<Plan> {
     if begins > MAX_EVENTS {
         return Err(too_many(begins));
     }
-    let unfolded = icalendar::parser::unfold(text);
-    // The parser wants one property per line and no blank lines.
-    let normalized: String = unfolded
-        .lines()
-        .map(str::trim_end)
-        .filter(|l| !l.is_empty())
-        .flat_map(|l| [l, "\n"])
-        .collect();
+    let normalized = normalize(&icalendar::parser::unfold(text))?;
     if normalized.is_empty() {
         return Err(invalid("The file is empty; it is not an iCalendar file."));
     }
@@ -376,6 +373,52 @@ fn plan(text: &str, calendar_id: &str, local: Tz) -> CliResult<Plan> {
         .map(|(uid, input, _, lbl)| (uid, lbl, input))
         .collect();
     Ok(plan)
+}
+
+/// The unfolded text as the parser wants it: one property per line, no blank lines,
+/// every line ended by CRLF. A property line loses only its terminator (a value may
+/// end in spaces). CRLF, not LF: the parser looks for `\r\n` first when it reads a
+/// value, and with LF alone that search ran to the end of the file for every property.
+///
+/// The parser also goes one call deeper for every BEGIN, so nesting deeper than
+/// [`MAX_NESTING`] is refused here, before it could overflow the stack.
+fn normalize(unfolded: &str) -> CliResult<String> {
+    let mut out = String::with_capacity(unfolded.len() + unfolded.len() / 16);
+    let mut depth = 0usize;
+    let mut line_no = 0usize;
+    for line in unfolded.lines() {
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() {
+            continue;
+        }
+        line_no += 1;
+        let starts = |tag: &str| {
+            line.get(..tag.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(tag))
+        };
+        let (begin, end) = (starts("BEGIN:"), starts("END:"));
+        // A BEGIN or END line (or a line without a value) has no value whose spaces
+        // matter, and the parser wants its name to end the line.
+        let line = if begin || end || !line.contains(':') {
+            line.trim_end()
+        } else {
+            line
+        };
+        if begin {
+            depth += 1;
+            if depth > MAX_NESTING {
+                return Err(invalid(format!(
+                    "The file is not valid iCalendar (near unfolded line {line_no}: \"{}\"): its BEGIN … END blocks nest more than {MAX_NESTING} deep; a calendar needs at most 3 (VCALENDAR > VEVENT > VALARM). Nothing was imported.",
+                    line.chars().take(80).collect::<String>()
+                )));
+            }
+        } else if end {
+            depth = depth.saturating_sub(1);
+        }
+        out.push_str(line);
+        out.push_str("\r\n");
+    }
+    Ok(out)
 }
 
 /// The parser's error names a line of the unfolded text: show that line.
@@ -552,6 +595,20 @@ fn date_list(
     Ok(out)
 }
 
+/// The end of a timed event that lasts `days` nominal days and `secs` exact seconds
+/// (RFC 5545 §3.3.6): the days move the wall time in the start's own zone (UTC for a
+/// UTC start, `zone` for a floating one), so `P1D` ends at the same time of day across
+/// a DST change; the seconds are then added to that instant. `None` when out of range.
+fn nominal_end(start: When, zone: Tz, days: i64, secs: i64) -> Option<DateTime<Utc>> {
+    let (wall, in_zone) = match start {
+        When::Zoned(t, z) => (t, z),
+        When::Utc(t) => (t, Tz::UTC),
+        other => (other.wall_in(zone), zone),
+    };
+    let wall = wall.checked_add_signed(Duration::try_days(days)?)?;
+    to_instant(wall, in_zone).checked_add_signed(Duration::try_seconds(secs)?)
+}
+
 /// Maps one VEVENT; returns the input, its RECURRENCE-ID and whether it is cancelled.
 fn map_vevent(
     c: &Component<'_>,
@@ -578,14 +635,20 @@ fn map_vevent(
         let end = if let Some(p) = first(c, "DTEND") {
             when("DTEND", p.val.as_str(), p)?.date_in(tz)
         } else if let Some(p) = first(c, "DURATION") {
-            let secs = parse_duration(p.val.as_str())
-                .ok_or_else(|| format!("DURATION \"{}\" is not valid.", p.val.as_str()))?;
-            s + Duration::days(secs.div_euclid(86_400))
+            let bad = || format!("DURATION \"{}\" is not valid.", p.val.as_str());
+            let secs = parse_duration(p.val.as_str()).ok_or_else(bad)?;
+            Duration::try_days(secs.div_euclid(86_400))
+                .and_then(|d| s.checked_add_signed(d))
+                .ok_or_else(bad)?
         } else {
-            s + Duration::days(1)
+            s
         };
         // Some producers write DTEND = DTSTART for one-day events.
-        let end = if end == s { s + Duration::days(1) } else { end };
+        let end = if end == s {
+            s.succ_opt().ok_or("DTSTART is out of range.")?
+        } else {
+            end
+        };
         (format_date(s), format_date(end))
     } else {
         let end = if let Some(p) = first(c, "DTEND") {
@@ -594,9 +657,10 @@ fn map_vevent(
                 w => w.event_time_in(tz),
             }
         } else if let Some(p) = first(c, "DURATION") {
-            let secs = parse_duration(p.val.as_str())
-                .ok_or_else(|| format!("DURATION \"{}\" is not valid.", p.val.as_str()))?;
-            EventTime::of(start.instant_in(tz) + Duration::seconds(secs), tz).to_string()
+            let bad = || format!("DURATION \"{}\" is not valid.", p.val.as_str());
+            let (days, secs) = parse_duration_parts(p.val.as_str()).ok_or_else(bad)?;
+            let end = nominal_end(start, tz, days, secs).ok_or_else(bad)?;
+            EventTime::of(end, tz).to_string()
         } else {
             start.event_time_in(tz)
         };

@@ -105,13 +105,21 @@ pub fn parse_ics_wall(v: &str) -> Option<NaiveDateTime> {
 
 /// An RFC 5545 DURATION (`P1D`, `PT1H30M`, `-P1W`, …) in seconds.
 pub fn parse_duration(v: &str) -> Option<i64> {
+    let (days, secs) = parse_duration_parts(v)?;
+    days.checked_mul(86_400)?.checked_add(secs)
+}
+
+/// An RFC 5545 DURATION as its nominal days (weeks and days: the same wall time so
+/// many days later, whatever DST does in between) and its exact seconds (hours,
+/// minutes, seconds), both with the value's sign (§3.3.6).
+pub fn parse_duration_parts(v: &str) -> Option<(i64, i64)> {
     let v = v.trim();
     let (sign, v) = match v.strip_prefix('-') {
         Some(rest) => (-1, rest),
         None => (1, v.strip_prefix('+').unwrap_or(v)),
     };
     let v = v.strip_prefix('P')?;
-    let mut total: i64 = 0;
+    let (mut days, mut secs): (i64, i64) = (0, 0);
     let mut num = String::new();
     let mut in_time = false;
     let mut any = false;
@@ -122,20 +130,20 @@ pub fn parse_duration(v: &str) -> Option<i64> {
             _ => {
                 let n: i64 = num.parse().ok()?;
                 num.clear();
-                let unit = match (c, in_time) {
-                    ('W', false) => 7 * 86_400,
-                    ('D', false) => 86_400,
-                    ('H', true) => 3_600,
-                    ('M', true) => 60,
-                    ('S', true) => 1,
+                let (total, unit) = match (c, in_time) {
+                    ('W', false) => (&mut days, 7),
+                    ('D', false) => (&mut days, 1),
+                    ('H', true) => (&mut secs, 3_600),
+                    ('M', true) => (&mut secs, 60),
+                    ('S', true) => (&mut secs, 1),
                     _ => return None,
                 };
-                total = total.checked_add(n.checked_mul(unit)?)?;
+                *total = total.checked_add(n.checked_mul(unit)?)?;
                 any = true;
             }
         }
     }
-    (any && num.is_empty()).then_some(sign * total)
+    (any && num.is_empty()).then_some((sign * days, sign * secs))
 }
 
 #[cfg(test)]
@@ -168,5 +176,8 @@ mod tests {
         assert_eq!(parse_duration("PT"), None);
         assert_eq!(parse_duration("P1H"), None);
         assert_eq!(parse_duration("1H"), None);
+        assert_eq!(parse_duration_parts("P1DT2H"), Some((1, 7_200)));
+        assert_eq!(parse_duration_parts("-P1W"), Some((-7, 0)));
+        assert_eq!(parse_duration_parts("PT25H"), Some((0, 90_000)));
     }
 }

@@ -1056,3 +1056,231 @@ fn oversize_and_overfull_files_are_refused() {
     );
     assert!(occurrences(d.path(), "2026-03-01", "2026-03-31").is_empty());
 }
+
+#[test]
+fn deeply_nested_blocks_are_refused_not_a_stack_overflow() {
+    let d = tempdir();
+    let deep = d.path().join("deep.ics");
+    let n = 1000;
+    write(
+        &deep,
+        &format!(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n\
+             BEGIN:VEVENT\r\nUID:fine\r\nDTSTART:20260310T090000Z\r\nEND:VEVENT\r\n{}{}END:VCALENDAR\r\n",
+            "BEGIN:X\r\n".repeat(n),
+            "END:X\r\n".repeat(n)
+        ),
+    );
+    let err = fails(d.path(), &["import", "--ics", &deep.to_string_lossy()]);
+    assert!(err.contains("nest more than 8 deep"), "{err}");
+    assert!(err.contains("Nothing was imported"), "{err}");
+    assert!(occurrences(d.path(), "2026-03-01", "2026-03-31").is_empty());
+
+    // What real files nest (VCALENDAR > VEVENT > VALARM, VTIMEZONE > STANDARD) imports.
+    let real = d.path().join("real.ics");
+    write(
+        &real,
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n\
+         BEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\nBEGIN:STANDARD\r\nDTSTART:19701025T030000\r\n\
+         TZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n\
+         BEGIN:VEVENT\r\nUID:alarm\r\nSUMMARY:With alarm\r\nDTSTART;TZID=Europe/Berlin:20260310T090000\r\n\
+         BEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT15M\r\nBEGIN:X-DEEPER\r\nEND:X-DEEPER\r\nEND:VALARM\r\n\
+         END:VEVENT\r\nEND:VCALENDAR\r\n",
+    );
+    let out = json(d.path(), &["import", "--ics", &real.to_string_lossy()]);
+    assert_eq!(out["created"].as_array().map(Vec::len), Some(1));
+}
+
+#[test]
+fn a_file_of_ten_thousand_events_imports_all_of_them() {
+    // Each property's value used to be searched to the end of the file (about 50 s for
+    // this file); now the import reads it in a couple of seconds. Not timed here: the
+    // test checks that every event lands, in CRLF with folded lines and in LF alone.
+    let d = tempdir();
+    for (name, eol) in [("crlf.ics", "\r\n"), ("lf.ics", "\n")] {
+        let mut text = format!("BEGIN:VCALENDAR{eol}VERSION:2.0{eol}PRODID:test{eol}");
+        for i in 0..10_000 {
+            text.push_str(&format!(
+                "BEGIN:VEVENT{eol}UID:{name}-{i}{eol}DTSTAMP:20260101T000000Z{eol}\
+                 SUMMARY:Event {i} with a title{eol}  folded{eol}\
+                 DTSTART:20260310T090000Z{eol}DTEND:20260310T093000Z{eol}\
+                 LOCATION:Room {i}{eol}X-FOO:bar{eol}END:VEVENT{eol}"
+            ));
+        }
+        text.push_str(&format!("END:VCALENDAR{eol}"));
+        let file = d.path().join(name);
+        write(&file, &text);
+        let out = json(d.path(), &["import", "--ics", &file.to_string_lossy()]);
+        assert_eq!(out["created"].as_array().map(Vec::len), Some(10_000));
+    }
+    let occ = occurrences(d.path(), "2026-03-10", "2026-03-10");
+    assert_eq!(occ.len(), 20_000);
+    assert!(occ
+        .iter()
+        .any(|o| o["title"] == "Event 9999 with a title folded" && o["location"] == "Room 9999"));
+}
+
+#[test]
+fn trailing_whitespace_in_values_survives_export_and_import() {
+    let a = tempdir();
+    add(
+        a.path(),
+        &[
+            "--title",
+            "Spaces",
+            "--start",
+            "2026-03-10T09:00",
+            "--description",
+            "trailing spaces   ",
+            "--location",
+            " loc ",
+        ],
+    );
+    let file = a.path().join("out.ics");
+    ok(a.path(), &["export", "--ics", &file.to_string_lossy()]);
+    let b = tempdir();
+    ok(b.path(), &["import", "--ics", &file.to_string_lossy()]);
+    let occ = occurrences(b.path(), "2026-03-10", "2026-03-10");
+    assert_eq!(occ.len(), 1);
+    assert_eq!(occ[0]["location"], " loc ");
+    let again = ok(b.path(), &["export", "--ics", "-"]);
+    assert!(
+        again.contains("DESCRIPTION:trailing spaces   \r\n"),
+        "{again}"
+    );
+
+    // LF-only files too, where a folded line's continuation carries the spaces.
+    let lf = b.path().join("lf.ics");
+    write(
+        &lf,
+        "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:lf\nSUMMARY:LF\nDTSTART:20260311T090000Z\n\
+         LOCATION:folded\n  room  \nEND:VEVENT\nEND:VCALENDAR\n",
+    );
+    ok(b.path(), &["import", "--ics", &lf.to_string_lossy()]);
+    let occ = occurrences(b.path(), "2026-03-11", "2026-03-11");
+    assert_eq!(occ[0]["location"], "folded room  ");
+
+    // Spaces after a BEGIN or END line, or after a value that is not text, still read.
+    let padded = b.path().join("padded.ics");
+    write(
+        &padded,
+        "BEGIN:VCALENDAR  \r\nBEGIN:VEVENT \r\nUID:padded \r\nSUMMARY:Padded \r\n\
+         DTSTART:20260312T100000Z \r\nDURATION:PT1H \r\nTRANSP:TRANSPARENT \r\n\
+         END:VEVENT\t\r\nEND:VCALENDAR \r\n",
+    );
+    ok(b.path(), &["import", "--ics", &padded.to_string_lossy()]);
+    let occ = occurrences(b.path(), "2026-03-12", "2026-03-12");
+    assert_eq!(
+        (s(&occ[0], "title"), s(&occ[0], "end"), s(&occ[0], "showAs")),
+        ("Padded", "2026-03-12T11:00:00Z", "free")
+    );
+}
+
+#[test]
+fn a_duration_in_days_is_nominal_across_dst() {
+    // Europe/Berlin springs forward on 2026-03-29: 02:00 CET → 03:00 CEST.
+    let d = tempdir();
+    let file = d.path().join("dur.ics");
+    let ev = |uid: &str, start: &str, dur: &str| {
+        format!("BEGIN:VEVENT\r\nUID:{uid}\r\nSUMMARY:{uid}\r\n{start}\r\nDURATION:{dur}\r\nEND:VEVENT\r\n")
+    };
+    let berlin = "DTSTART;TZID=Europe/Berlin:20260328T120000";
+    write(
+        &file,
+        &format!(
+            "BEGIN:VCALENDAR\r\n{}{}{}{}{}END:VCALENDAR\r\n",
+            ev("day", berlin, "P1D"),
+            ev("day-and-hour", berlin, "P1DT1H"),
+            ev("hours", berlin, "PT24H"),
+            ev("week", "DTSTART;TZID=Europe/Berlin:20260325T120000", "P1W"),
+            ev("utc", "DTSTART:20260328T110000Z", "P1D"),
+        ),
+    );
+    ok(d.path(), &["import", "--ics", &file.to_string_lossy()]);
+    let occ = occurrences(d.path(), "2026-03-25", "2026-03-29");
+    let end = |title: &str| {
+        let o = occ
+            .iter()
+            .find(|o| o["title"] == title)
+            .unwrap_or_else(|| panic!("{title} missing in {occ:?}"));
+        s(o, "end").to_owned()
+    };
+    // Same wall time the next day (12:00 CEST), not 24 hours later (13:00 CEST).
+    assert_eq!(end("day"), "2026-03-29T10:00:00Z");
+    assert_eq!(end("day-and-hour"), "2026-03-29T11:00:00Z");
+    assert_eq!(end("hours"), "2026-03-29T11:00:00Z");
+    assert_eq!(end("week"), "2026-04-01T10:00:00Z");
+    // A UTC start has no DST: a day is 24 hours.
+    assert_eq!(end("utc"), "2026-03-29T11:00:00Z");
+
+    // A duration too long for any calendar is refused, not a crash.
+    for (start, dur) in [
+        ("DTSTART;VALUE=DATE:20260310", "P99999999999999D"),
+        ("DTSTART:20260310T100000Z", "PT9999999999999999S"),
+        ("DTSTART:20260310T100000Z", "P99999999999999D"),
+    ] {
+        let bad = d.path().join("bad.ics");
+        write(
+            &bad,
+            &format!(
+                "BEGIN:VCALENDAR\r\n{}END:VCALENDAR\r\n",
+                ev("big", start, dur)
+            ),
+        );
+        let err = fails(d.path(), &["import", "--ics", &bad.to_string_lossy()]);
+        assert!(
+            err.contains(&format!("DURATION \"{dur}\" is not valid")),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn export_of_a_window_carries_exceptions_moved_out_of_it() {
+    let a = tempdir();
+    let id = add(
+        a.path(),
+        &[
+            "--title",
+            "S",
+            "--start",
+            "2026-03-02T09:00",
+            "--rrule",
+            "FREQ=WEEKLY;COUNT=5",
+        ],
+    );
+    ok(
+        a.path(),
+        &[
+            "events",
+            "edit",
+            &id,
+            "--occurrence",
+            "2026-03-09T09:00",
+            "--start",
+            "2026-05-01T09:00",
+        ],
+    );
+    let file = a.path().join("w.ics");
+    let out = json(
+        a.path(),
+        &[
+            "export",
+            "--ics",
+            &file.to_string_lossy(),
+            "--from",
+            "2026-03-01",
+            "--to",
+            "2026-03-31",
+        ],
+    );
+    assert_eq!(out["events"], 1);
+    assert_eq!(out["exceptions"], 1);
+    let b = tempdir();
+    ok(b.path(), &["import", "--ics", &file.to_string_lossy()]);
+    let before = comparable(a.path(), "2026-03-01", "2026-05-31");
+    let after = comparable(b.path(), "2026-03-01", "2026-05-31");
+    assert_eq!(before.len(), 5, "{before:#?}");
+    assert_eq!(before, after);
+    assert!(!after.iter().any(|o| o["start"] == "2026-03-09T08:00:00Z"));
+}

@@ -146,6 +146,23 @@ impl Store {
         view(&self.conn, id)
     }
 
+    /// Every exception row of series `series_id`, in key order, each with whether it is
+    /// a removed instance a provider keeps as cancelled (`true`) or a changed one,
+    /// wherever it was moved to.
+    pub fn exceptions_of(&self, series_id: &str) -> Result<Vec<(EventView, bool)>> {
+        let rows: Vec<(String, bool)> = {
+            let mut st = self.conn.prepare(
+                "SELECT id, cancelled FROM events WHERE series_id = ?1
+                 ORDER BY original_start, id",
+            )?;
+            let found = st.query_map(params![series_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            found.collect::<rusqlite::Result<_>>()?
+        };
+        rows.into_iter()
+            .map(|(id, cancelled)| Ok((view(&self.conn, &id)?, cancelled)))
+            .collect()
+    }
+
     /// The exception of series `series_id` for its instance keyed `original_start`
     /// (as stored: `YYYY-MM-DDTHH:MM:SS`, a date for all-day series), wherever it was
     /// moved to; `None` when that instance has none.
