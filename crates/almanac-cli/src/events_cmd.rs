@@ -3,17 +3,18 @@
 use std::collections::HashMap;
 
 use almanac_model::time::{
-    format_date, format_wall_time, parse_date, parse_zone, to_instant, EventTime,
+    format_date, format_wall_time, parse_date, parse_instant, parse_zone, to_instant, EventTime,
 };
 use almanac_model::{
     instance_key, EditScope, EventChange, EventInput, EventKind, EventTarget, EventView,
-    Importance, RangeQuery, RecurrenceInput, ShowAs,
+    Importance, Occurrence, RangeQuery, RecurrenceInput, ShowAs,
 };
-use almanac_store::{Source, Store};
-use chrono::{Duration, NaiveTime};
+use almanac_store::{Source, Store, MAX_QUERY_DAYS};
+use chrono::{DateTime, Duration, NaiveTime, Utc};
+use chrono_tz::Tz;
 
 use crate::args::{AddArgs, EditArgs, ImportanceArg, ListArgs, RmArgs, ShowAsArg};
-use crate::error::{invalid, CliResult};
+use crate::error::{invalid, not_found, CliResult};
 use crate::output;
 use crate::zone::{
     default_end, event_instant, event_time, instant_text, local_zone, range_end, range_start,
@@ -43,24 +44,54 @@ pub fn list(store: &mut Store, ctx: &Ctx, a: &ListArgs) -> CliResult<()> {
     let tz = local_zone(ctx.tz.as_deref())?;
     let from = range_start(&a.from, tz)?;
     let to = range_end(&a.to, tz)?;
-    let query = RangeQuery {
-        from: instant_text(from),
-        to: instant_text(to),
-        calendar_ids: (!a.calendars.is_empty()).then(|| a.calendars.clone()),
-    };
-    let occurrences = store.list_occurrences(&query)?;
-    if ctx.json {
-        return output::json(&occurrences);
-    }
     let names: HashMap<String, String> = store
         .list_calendars()?
         .into_iter()
         .map(|c| (c.id, c.name))
         .collect();
+    if let Some(unknown) = a.calendars.iter().find(|id| !names.contains_key(*id)) {
+        return Err(not_found(format!(
+            "There is no calendar \"{}\"; `almanac calendars list` shows their ids.",
+            unknown.chars().take(80).collect::<String>()
+        )));
+    }
+    // All-day events are dates, stored from UTC midnight to UTC midnight: the store is
+    // asked a day wider each side (within its longest range), and each date is then
+    // taken as the local day it names (see `in_range`).
+    let widen = Duration::days(1).min((Duration::days(MAX_QUERY_DAYS) - (to - from)) / 2);
+    let widen = widen.max(Duration::zero());
+    let query = RangeQuery {
+        from: instant_text(from - widen),
+        to: instant_text(to + widen),
+        calendar_ids: (!a.calendars.is_empty()).then(|| a.calendars.clone()),
+    };
+    let occurrences: Vec<Occurrence> = store
+        .list_occurrences(&query)?
+        .into_iter()
+        .filter(|o| in_range(o, from, to, tz))
+        .collect();
+    if ctx.json {
+        return output::json(&occurrences);
+    }
     for o in &occurrences {
         output::line(&output::occurrence_line(o, tz, &names))?;
     }
     Ok(())
+}
+
+/// Does `o` overlap `[from, to)`? A timed one by its instants (an instant of length
+/// zero counts at its start), an all-day one by its dates read as local days in `tz`.
+fn in_range(o: &Occurrence, from: DateTime<Utc>, to: DateTime<Utc>, tz: Tz) -> bool {
+    let bounds = if o.all_day {
+        let local = |d: &str| parse_date(d).map(|d| to_instant(d.and_time(NaiveTime::MIN), tz));
+        local(&o.start).zip(local(&o.end))
+    } else {
+        parse_instant(&o.start).zip(parse_instant(&o.end))
+    };
+    let Some((start, end)) = bounds else {
+        return true; // the store's own spelling; never hide what it returned
+    };
+    start < to && (end > from || (start == end && start >= from))
 }
 
 pub fn add(store: &mut Store, ctx: &Ctx, a: &AddArgs) -> CliResult<()> {

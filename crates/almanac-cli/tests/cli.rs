@@ -303,6 +303,62 @@ fn all_day_events() {
 }
 
 #[test]
+fn all_day_events_are_listed_on_the_local_days_they_name() {
+    let d = tempdir();
+    for day in ["10", "11", "12"] {
+        add(
+            d.path(),
+            &[
+                "--title",
+                &format!("ad{day}"),
+                "--start",
+                &format!("2027-03-{day}"),
+                "--all-day",
+            ],
+        );
+    }
+    // Stored from UTC midnight to UTC midnight, they used to spill into the day before
+    // east of UTC and the day after west of it.
+    for zone in [
+        "Pacific/Auckland",
+        "America/Los_Angeles",
+        "Europe/Berlin",
+        "UTC",
+    ] {
+        let out = Command::new(BIN)
+            .arg("--data-dir")
+            .arg(d.path())
+            .args(["--tz", zone, "--json", "events", "list"])
+            .args(["--from", "2027-03-11", "--to", "2027-03-11"])
+            .env_remove("ALMANAC_DATA_DIR")
+            .output()
+            .unwrap_or_else(|e| panic!("running almanac: {e}"));
+        assert!(out.status.success(), "{}", stderr(&out));
+        let listed: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+        let titles: Vec<&str> = listed
+            .as_array()
+            .map(|a| a.iter().map(|o| s(o, "title")).collect())
+            .unwrap_or_default();
+        assert_eq!(titles, ["ad11"], "in {zone}");
+    }
+    // A calendar that does not exist is an error, not an empty list.
+    let err = fails(
+        d.path(),
+        &[
+            "events",
+            "list",
+            "--from",
+            "2027-03-11",
+            "--to",
+            "2027-03-11",
+            "--calendar",
+            "nope",
+        ],
+    );
+    assert!(err.contains("no calendar \"nope\""), "{err}");
+}
+
+#[test]
 fn series_occurrence_edit_and_rm() {
     let d = tempdir();
     let id = add(
