@@ -529,7 +529,9 @@ fn text(p: &Property<'_>) -> String {
     }
 }
 
-/// An IANA zone from a TZID, also in the `/vendor/…/Europe/Berlin` forms some producers use.
+/// The zone a TZID names: an IANA name, also in the `/vendor/…/Europe/Berlin` forms some
+/// producers use, or a Windows name as Outlook writes it (`W. Europe Standard Time`,
+/// through CLDR's table).
 fn zone(tzid: &str) -> Result<Tz, String> {
     let tzid = tzid.trim();
     if let Ok(tz) = tzid.parse::<Tz>() {
@@ -542,8 +544,12 @@ fn zone(tzid: &str) -> Result<Tz, String> {
             }
         }
     }
+    if let Some(tz) = almanac_graph::windows_zones::parse(tzid) {
+        return Ok(tz);
+    }
     Err(format!(
-        "unknown time zone \"{}\" (TZID); only IANA names such as Europe/Berlin are supported.",
+        "unknown time zone \"{}\" (TZID); IANA names such as Europe/Berlin and Windows \
+         names such as W. Europe Standard Time are supported.",
         tzid.chars().take(60).collect::<String>()
     ))
 }

@@ -1039,6 +1039,49 @@ fn import_of_foreign_ics_maps_the_fields() {
 }
 
 #[test]
+fn an_outlook_file_with_windows_zone_names_imports() {
+    let d = tempdir();
+    let file = d.path().join("outlook.ics");
+    // As Outlook exports: Windows zone names in TZID, quoted, with their VTIMEZONE.
+    write(
+        &file,
+        "BEGIN:VCALENDAR\r\nPRODID:-//Microsoft Corporation//Outlook 16.0 MIMEDIR//EN\r\n\
+         VERSION:2.0\r\nBEGIN:VTIMEZONE\r\nTZID:W. Europe Standard Time\r\n\
+         BEGIN:STANDARD\r\nDTSTART:16011028T030000\r\nRRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10\r\n\
+         TZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nEND:STANDARD\r\nBEGIN:DAYLIGHT\r\n\
+         DTSTART:16010325T020000\r\nRRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3\r\n\
+         TZOFFSETFROM:+0100\r\nTZOFFSETTO:+0200\r\nEND:DAYLIGHT\r\nEND:VTIMEZONE\r\n\
+         BEGIN:VEVENT\r\nUID:outlook-1\r\nSUMMARY:Quarterly review\r\n\
+         DTSTART;TZID=\"W. Europe Standard Time\":20260310T090000\r\n\
+         DTEND;TZID=\"W. Europe Standard Time\":20260310T100000\r\n\
+         RRULE:FREQ=WEEKLY;COUNT=4\r\n\
+         EXDATE;TZID=\"W. Europe Standard Time\":20260317T090000\r\n\
+         END:VEVENT\r\nBEGIN:VEVENT\r\nUID:outlook-2\r\nSUMMARY:Call with Tokyo\r\n\
+         DTSTART;TZID=Tokyo Standard Time:20260312T170000\r\n\
+         DTEND;TZID=Tokyo Standard Time:20260312T173000\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+    );
+    ok(d.path(), &["import", "--ics", &file.to_string_lossy()]);
+    let got: Vec<(String, String, String)> = occurrences(d.path(), "2026-03-01", "2026-04-30")
+        .iter()
+        .map(|o| {
+            let (title, start, zone) = (s(o, "title"), s(o, "start"), s(o, "timeZone"));
+            (title.to_owned(), start.to_owned(), zone.to_owned())
+        })
+        .collect();
+    let t = |a: &str, b: &str, c: &str| (a.to_owned(), b.to_owned(), c.to_owned());
+    assert_eq!(
+        got,
+        [
+            t("Quarterly review", "2026-03-10T08:00:00Z", "Europe/Berlin"),
+            t("Call with Tokyo", "2026-03-12T08:00:00Z", "Asia/Tokyo"),
+            // 17 March is the EXDATE; after 29 March 09:00 Berlin is 07:00Z.
+            t("Quarterly review", "2026-03-24T08:00:00Z", "Europe/Berlin"),
+            t("Quarterly review", "2026-03-31T07:00:00Z", "Europe/Berlin"),
+        ]
+    );
+}
+
+#[test]
 fn import_with_a_bad_vevent_writes_nothing_and_names_it() {
     let d = tempdir();
     let file = d.path().join("bad.ics");
