@@ -33,7 +33,7 @@ pub fn report(e: &AppError, json: bool) {
     let text = if json {
         serde_json::to_string(e).unwrap_or_else(|_| format!("{{\"code\":\"{}\"}}", e.code.as_str()))
     } else {
-        format!("almanac: {}", e.message)
+        format!("almanac: {}", crate::output::printable(&e.message))
     };
     // Nothing sensible is left to do if stderr is gone.
     let _ = writeln!(std::io::stderr().lock(), "{text}");

@@ -1,5 +1,6 @@
 //! Writing to stdout (a closed pipe is not an error) and the human formats.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Write;
 
@@ -10,8 +11,34 @@ use serde::Serialize;
 
 use crate::error::{storage, CliResult};
 
-/// Prints one line. `almanac events list | head` closing the pipe ends output quietly.
+/// `text` safe for a terminal: titles, names and messages come from other people
+/// (invitations, shared calendars, providers), and a control character in them —
+/// an escape sequence above all — would act on the user's terminal. Each one but line
+/// breaks (LF, CRLF: an exported calendar's lines end so) and tabs becomes U+FFFD.
+pub fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let line_break = c == '\n' || (c == '\r' && chars.peek() == Some(&'\n'));
+        let harmless = !c.is_control() || c == '\t' || line_break;
+        out.push(if harmless { c } else { '\u{FFFD}' });
+    }
+    out
+}
+
+/// A field shown inside one line: its line breaks become spaces (and see [`printable`]).
+fn one_line(text: &str) -> Cow<'_, str> {
+    if text.contains(['\n', '\r']) {
+        Cow::Owned(text.replace("\r\n", " ").replace(['\n', '\r'], " "))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// Prints one line (see [`printable`]). `almanac events list | head` closing the pipe
+/// ends output quietly.
 pub fn line(text: &str) -> CliResult<()> {
+    let text = printable(text);
     match writeln!(std::io::stdout().lock(), "{text}") {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
@@ -23,7 +50,17 @@ pub fn line(text: &str) -> CliResult<()> {
 pub fn json<T: Serialize + ?Sized>(value: &T) -> CliResult<()> {
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| storage(format!("Could not encode the output as JSON: {e}")))?;
-    line(&text)
+    // serde_json leaves DEL and the C1 controls raw; escaped, they are the same JSON
+    // and no longer reach the terminal (the only raw line breaks are the layout's).
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() && c != '\n' {
+            escaped.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            escaped.push(c);
+        }
+    }
+    line(&escaped)
 }
 
 pub fn calendar_line(c: &Calendar) -> String {
@@ -50,7 +87,7 @@ pub fn calendar_line(c: &Calendar) -> String {
     } else {
         format!("  ({})", flags.join(", "))
     };
-    format!("{}  {}{flags}", c.id, c.name)
+    format!("{}  {}{flags}", c.id, one_line(&c.name))
 }
 
 /// `2026-11-23 09:00–10:00  Standup  [On this computer]  id=… occurrence=…`
@@ -88,7 +125,12 @@ pub fn occurrence_line(o: &Occurrence, tz: Tz, calendars: &HashMap<String, Strin
         }
     };
     let calendar = calendars.get(&o.calendar_id).unwrap_or(&o.calendar_id);
-    let mut text = format!("{when}  {}  [{calendar}]  id={}", o.title, o.event_id);
+    let mut text = format!(
+        "{when}  {}  [{}]  id={}",
+        one_line(&o.title),
+        one_line(calendar),
+        o.event_id
+    );
     if let Some(key) = &o.original_start {
         text.push_str(&format!(" occurrence={key}"));
     }

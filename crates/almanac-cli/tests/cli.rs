@@ -359,6 +359,54 @@ fn all_day_events_are_listed_on_the_local_days_they_name() {
 }
 
 #[test]
+fn titles_cannot_act_on_the_terminal_or_break_lines() {
+    let d = tempdir();
+    // As an invitation from someone else could name a meeting.
+    let title = "\u{1b}]0;pwned\u{7}\u{1b}[31mRed\nsecond line\u{9b}2J";
+    let id = add(
+        d.path(),
+        &[
+            "--title",
+            title,
+            "--start",
+            "2026-11-23T09:00",
+            "--rrule",
+            "FREQ=DAILY;COUNT=1",
+        ],
+    );
+    let human = ok(
+        d.path(),
+        &[
+            "events",
+            "list",
+            "--from",
+            "2026-11-23",
+            "--to",
+            "2026-11-23",
+        ],
+    );
+    assert_eq!(human.lines().count(), 1, "{human:?}");
+    assert!(
+        !human.chars().any(|c| c.is_control() && c != '\n'),
+        "{human:?}"
+    );
+    assert!(
+        human.contains("\u{FFFD}[31mRed second line\u{FFFD}2J"),
+        "{human:?}"
+    );
+    // JSON keeps the title as it is, escaped.
+    let listed = occurrences(d.path(), "2026-11-23", "2026-11-23");
+    assert_eq!(s(&listed[0], "title"), title);
+    // Messages that quote a title are cleaned the same way.
+    let err = fails(
+        d.path(),
+        &["events", "rm", &id, "--occurrence", "2026-11-23T10:00"],
+    );
+    assert!(err.contains("\u{FFFD}[31mRed"), "{err:?}");
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+}
+
+#[test]
 fn series_occurrence_edit_and_rm() {
     let d = tempdir();
     let id = add(

@@ -326,7 +326,7 @@ fn update_event_in(
             view(tx, &row.id)
         }
         (EventKind::Single, EditScope::Occurrence) => Err(StoreError::BadRequest(
-            "This event does not repeat; edit it with scope \"all\".".into(),
+            "This event does not repeat: edit the whole event, not one occurrence.".into(),
         )),
         (EventKind::Master, EditScope::Occurrence) => {
             let key = occurrence_key(tx, &row, change.original_start.as_deref())?;
@@ -431,7 +431,7 @@ fn delete_event_in(
         }
         (EventKind::Single, EditScope::Occurrence) => {
             return Err(StoreError::BadRequest(
-                "This event does not repeat; delete it with scope \"all\".".into(),
+                "This event does not repeat: delete the whole event, not one occurrence.".into(),
             ))
         }
         (EventKind::Master, EditScope::Occurrence) => {
