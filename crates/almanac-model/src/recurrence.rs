@@ -151,7 +151,12 @@ impl SeriesSpec {
             .parse()
             .map_err(|e: rrule::RRuleError| bad(e.to_string()))?;
         let start = rrule::Tz::UTC.from_utc_datetime(&self.start);
-        let set = rule.build(start).map_err(|e| bad(e.to_string()))?;
+        let set = rule.build(start).map_err(|e| match e {
+            rrule::RRuleError::ValidationError(rrule::ValidationError::UntilBeforeStart {
+                ..
+            }) => bad("it ends (UNTIL) before the event starts".into()),
+            e => bad(e.to_string()),
+        })?;
         Ok(set.limit())
     }
 }

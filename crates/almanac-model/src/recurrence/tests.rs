@@ -299,3 +299,19 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_rule_that_ends_before_its_start_says_so() {
+    let e = spec(
+        "2027-03-01T09:00",
+        Tz::UTC,
+        "FREQ=DAILY;UNTIL=20270101T000000Z",
+    )
+    .validate();
+    match e {
+        Err(ValidationError::BadRecurrence { reason, .. }) => {
+            assert_eq!(reason, "it ends (UNTIL) before the event starts");
+        }
+        other => panic!("{other:?}"),
+    }
+}
