@@ -13,6 +13,7 @@ mod sync_cmd;
 mod zone;
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use almanac_store::{DataDir, Store};
 use chrono::{DateTime, Utc};
@@ -57,8 +58,13 @@ fn open_store(cli: &Cli) -> CliResult<Store> {
         Some(p) => p.clone(),
         None => DataDir::default_path()?,
     };
-    Ok(Store::open_at(&path)?)
+    // A command run alongside another (a script's `&`) waits its turn; one run while
+    // the desktop app or the daemon holds the directory is refused after the wait.
+    Ok(Store::open(DataDir::lock_within(&path, LOCK_WAIT)?)?)
 }
+
+/// How long a command waits for another process to let go of the data directory.
+const LOCK_WAIT: Duration = Duration::from_secs(3);
 
 fn run(cli: Cli, ctx: &Ctx) -> CliResult<ExitCode> {
     // An explicit but unknown --tz is an error before anything is opened.

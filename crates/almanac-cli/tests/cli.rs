@@ -407,6 +407,32 @@ fn titles_cannot_act_on_the_terminal_or_break_lines() {
 }
 
 #[test]
+fn commands_started_together_take_turns() {
+    let d = tempdir();
+    let children: Vec<_> = (0..8)
+        .map(|i| {
+            Command::new(BIN)
+                .arg("--data-dir")
+                .arg(d.path())
+                .args(["--tz", "UTC", "events", "add", "--title", &format!("p{i}")])
+                .args(["--start", "2026-11-23T09:00"])
+                .env_remove("ALMANAC_DATA_DIR")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap_or_else(|e| panic!("running almanac: {e}"))
+        })
+        .collect();
+    for child in children {
+        let out = child
+            .wait_with_output()
+            .unwrap_or_else(|e| panic!("waiting: {e}"));
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    assert_eq!(occurrences(d.path(), "2026-11-23", "2026-11-23").len(), 8);
+}
+
+#[test]
 fn series_occurrence_edit_and_rm() {
     let d = tempdir();
     let id = add(

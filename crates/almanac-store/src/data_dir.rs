@@ -3,6 +3,7 @@
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use crate::error::{Result, StoreError};
 
@@ -34,6 +35,13 @@ impl DataDir {
     /// Creates the directory (mode 0700) if needed and takes its lock, or fails with
     /// [`StoreError::Locked`] if another process holds it.
     pub fn lock(path: &Path) -> Result<Self> {
+        Self::lock_within(path, Duration::ZERO)
+    }
+
+    /// As [`DataDir::lock`], but waits up to `wait` for another process to let go: two
+    /// short commands of a script started together then run one after the other
+    /// instead of one failing.
+    pub fn lock_within(path: &Path, wait: Duration) -> Result<Self> {
         let io = |source| StoreError::Io {
             path: path.display().to_string(),
             source,
@@ -46,12 +54,18 @@ impl DataDir {
             .write(true)
             .open(path.join(LOCK_FILE_NAME))
             .map_err(io)?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                return Err(StoreError::Locked(path.display().to_string()))
+        let deadline = Instant::now() + wait;
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(TryLockError::WouldBlock) => {
+                    return Err(StoreError::Locked(path.display().to_string()))
+                }
+                Err(TryLockError::Error(e)) => return Err(io(e)),
             }
-            Err(TryLockError::Error(e)) => return Err(io(e)),
         }
         // The pid is informational only; the lock itself is what counts.
         file.set_len(0).map_err(io)?;

@@ -147,6 +147,29 @@ fn a_second_instance_on_the_same_directory_is_refused() {
 }
 
 #[test]
+fn a_lock_can_wait_for_the_other_process_to_let_go() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let held = ok(DataDir::lock(dir.path()));
+    let wait = std::time::Duration::from_millis(150);
+    let started = std::time::Instant::now();
+    let err = DataDir::lock_within(dir.path(), wait).expect_err("still held");
+    assert_eq!(err.code(), ErrorCode::Locked);
+    assert!(
+        started.elapsed() >= wait,
+        "gave up before the wait was over"
+    );
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        drop(held);
+    });
+    ok(DataDir::lock_within(
+        dir.path(),
+        std::time::Duration::from_secs(10),
+    ));
+    release.join().unwrap_or_else(|_| panic!("release thread"));
+}
+
+#[test]
 fn a_database_from_a_newer_schema_is_refused_untouched() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     drop(ok(Store::open_at(dir.path())));
