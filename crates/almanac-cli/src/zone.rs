@@ -13,9 +13,17 @@ pub fn local_zone(explicit: Option<&str>) -> CliResult<Tz> {
     if let Some(name) = explicit {
         return Ok(parse_zone(name.trim())?);
     }
-    let from_env = std::env::var("TZ")
-        .ok()
+    let env = std::env::var("TZ").ok().filter(|v| !v.trim().is_empty());
+    let from_env = env
+        .as_deref()
         .and_then(|v| v.trim().trim_start_matches(':').parse::<Tz>().ok());
+    if let (Some(v), None) = (&env, from_env) {
+        warn_once(&format!(
+            "TZ=\"{}\" is not an IANA time zone name; using the system's zone (or UTC). \
+             Pass --tz to choose one.",
+            crate::output::printable(&v.chars().take(60).collect::<String>())
+        ));
+    }
     Ok(from_env
         .or_else(|| {
             iana_time_zone::get_timezone()
@@ -23,6 +31,12 @@ pub fn local_zone(explicit: Option<&str>) -> CliResult<Tz> {
                 .and_then(|n| n.parse::<Tz>().ok())
         })
         .unwrap_or(Tz::UTC))
+}
+
+/// A warning on stderr, once per process (the zone is looked up more than once).
+fn warn_once(message: &str) {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    WARNED.call_once(|| eprintln!("almanac: warning: {message}"));
 }
 
 /// Start of a range: `YYYY-MM-DD` is local midnight; RFC 3339 instants are taken as is.

@@ -433,6 +433,26 @@ fn commands_started_together_take_turns() {
 }
 
 #[test]
+fn an_unknown_tz_variable_is_not_used_silently() {
+    let d = tempdir();
+    let out = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(d.path())
+        .args(["calendars", "list"])
+        .env_remove("ALMANAC_DATA_DIR")
+        .env("TZ", "Mars/Olympus")
+        .output()
+        .unwrap_or_else(|e| panic!("running almanac: {e}"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(err.matches("warning").count(), 1, "{err}");
+    assert!(
+        err.contains("TZ=\"Mars/Olympus\" is not an IANA time zone name"),
+        "{err}"
+    );
+}
+
+#[test]
 fn series_occurrence_edit_and_rm() {
     let d = tempdir();
     let id = add(
