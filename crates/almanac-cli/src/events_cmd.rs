@@ -155,12 +155,20 @@ pub fn edit(store: &mut Store, ctx: &Ctx, a: &EditArgs) -> CliResult<()> {
         // one occurrence already, edited in place whatever the scope.
         (Some(_), _) => (view.input.clone(), EditScope::Occurrence),
     };
-    if view.kind == EventKind::Exception && changes_rule(a) {
+    if view.kind == EventKind::Exception {
         let series = view.series_id.as_deref().unwrap_or("its series");
-        return Err(invalid(format!(
-            "This is one occurrence of a series: it repeats by the series' rule. \
-             Edit the series ({series}) to change the rule or its dates."
-        )));
+        if changes_rule(a) {
+            return Err(invalid(format!(
+                "This is one occurrence of a series: it repeats by the series' rule. \
+                 Edit the series ({series}) to change the rule or its dates."
+            )));
+        }
+        if a.calendar.is_some() {
+            return Err(invalid(format!(
+                "This is one occurrence of a series: it stays in the series' calendar. \
+                 Edit the series ({series}) to move it."
+            )));
+        }
     }
     apply(&mut input, ctx, a)?;
     let change = EventChange {

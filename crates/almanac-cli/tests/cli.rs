@@ -674,6 +674,11 @@ fn a_series_moved_in_time_keeps_its_deleted_and_far_moved_occurrences() {
         ],
     );
     assert!(err.contains("one occurrence of a series"), "{err}");
+    let err = fails(
+        d.path(),
+        &["events", "edit", &exception, "--calendar", "local"],
+    );
+    assert!(err.contains("stays in the series' calendar"), "{err}");
     assert!(ok(d.path(), &["db", "check"]).contains("ok"));
 }
 

@@ -292,7 +292,7 @@ fn update_event_in(
             require_editable(tx, &input.calendar_id)?;
             let old_series = row.series()?;
             if let Some(old) = &old_series {
-                series_edit::shift_exdates(&row, old, &mut input)?;
+                series_edit::shift_dates(&row, old, &mut input)?;
             }
             let v = input.validate()?;
             keep_base(tx, &row.id)?;
@@ -316,8 +316,26 @@ fn update_event_in(
             }
             write_row(tx, &row.id, kind, None, &v, now, false)?;
             if let Some(old) = &old_series {
-                for (exc, followed) in series_edit::follow_series(tx, &row, old, &v)? {
-                    write_followed(tx, &row.id, &exc.id, followed, source, now)?;
+                let followed = series_edit::follow_series(tx, &row, old, &v)?;
+                // A new key may be another exception's old one: the dropped go first,
+                // and each that moves lets go of its key before any takes its new one.
+                let (dropped, kept): (Vec<_>, Vec<_>) = followed
+                    .into_iter()
+                    .partition(|(_, f)| matches!(f, Followed::Drop));
+                for (exc, f) in dropped {
+                    write_followed(tx, &row.id, &exc.id, f, source, now)?;
+                }
+                for (exc, f) in &kept {
+                    if matches!(f, Followed::Write { key, .. } if exc.original_start.as_ref() != Some(key))
+                    {
+                        tx.execute(
+                            "UPDATE events SET original_start = 'moving:' || id WHERE id = ?1",
+                            params![exc.id],
+                        )?;
+                    }
+                }
+                for (exc, f) in kept {
+                    write_followed(tx, &row.id, &exc.id, f, source, now)?;
                 }
             }
             reindex(tx, &row.id)?;

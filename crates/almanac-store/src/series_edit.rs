@@ -6,13 +6,15 @@
 //! every edited one shows twice — once as the exception under its old key, once as the
 //! series' new instance. So a series edit:
 //!
-//! - shifts the EXDATEs it carries over by the wall-clock distance the start moved
-//!   (new EXDATEs the caller added are taken as they are);
-//! - in a calendar kept on this computer, where the store is the only copy, also
-//!   re-keys each exception the same way, drops the exceptions the new rule has no
-//!   instance for, and lets each exception follow the series in what it did not change
-//!   itself: a field that still holds the series' old value takes the new one, and an
-//!   exception that kept its instance's time moves with the series.
+//! - shifts the EXDATEs and RDATEs it carries over by the wall-clock distance the
+//!   start moved (new ones the caller added are taken as they are);
+//! - for a series that was in a calendar kept on this computer, where the store holds
+//!   the only copy of its exceptions (also when it now moves into an account's
+//!   calendar), re-keys each exception the same way, drops the exceptions the new rule
+//!   has no instance for, and lets each exception follow the series in what it did not
+//!   change itself: a field that still holds the series' old value takes the new one,
+//!   and an exception that kept its instance's time (its start instant, the series'
+//!   length) moves with the series.
 //!
 //! In a calendar of an account the provider owns the exceptions: it decides what
 //! becomes of them when the series changes (Outlook drops them, for one), and the next
@@ -20,9 +22,11 @@
 //! conflicts.
 
 use almanac_model::recurrence::SeriesSpec;
-use almanac_model::time::{parse_date, EventTime};
-use almanac_model::{instance_key, EventInput, EventKind, ValidEvent};
-use chrono::{NaiveDateTime, NaiveTime};
+use almanac_model::time::{parse_date, to_instant, EventTime};
+use almanac_model::{instance_key, EventInput, ValidEvent};
+use std::collections::HashSet;
+
+use chrono::{DateTime, Duration, NaiveDateTime, NaiveTime, Utc};
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use crate::error::{Result, StoreError};
@@ -72,10 +76,10 @@ impl Frame {
     }
 }
 
-/// Before `input` (an edit of the series `old_row`) is validated: moves the EXDATEs it
-/// carries over from `old_row` as far as the series' start moves, in the new series'
-/// spelling (a date for all-day series).
-pub(crate) fn shift_exdates(
+/// Before `input` (an edit of the series `old_row`) is validated: moves the EXDATEs and
+/// RDATEs it carries over from `old_row` as far as the series' start moves, in the new
+/// series' spelling (a date for all-day series).
+pub(crate) fn shift_dates(
     old_row: &EventRow,
     old: &SeriesSpec,
     input: &mut EventInput,
@@ -87,17 +91,20 @@ pub(crate) fn shift_exdates(
     if new.start == old.start && new.all_day == old.all_day {
         return Ok(());
     }
-    let before: &[String] = old_row
-        .input
-        .recurrence
-        .as_ref()
-        .map_or(&[], |r| r.exdates.as_slice());
+    let Some(before) = old_row.input.recurrence.as_ref() else {
+        return Ok(());
+    };
     let Some(rec) = input.recurrence.as_mut() else {
         return Ok(());
     };
-    for x in rec.exdates.iter_mut() {
-        if before.contains(x) {
-            *x = wall_key(new.moved(old, x)?, new.all_day);
+    for (dates, had) in [
+        (&mut rec.exdates, &before.exdates),
+        (&mut rec.rdates, &before.rdates),
+    ] {
+        for x in dates.iter_mut() {
+            if had.contains(x) {
+                *x = wall_key(new.moved(old, x)?, new.all_day);
+            }
         }
     }
     Ok(())
@@ -119,14 +126,15 @@ fn is_local(tx: &Transaction<'_>, calendar_id: &str) -> Result<bool> {
 pub(crate) enum Followed {
     /// Re-keyed and/or changed: write this.
     Write { key: String, event: Box<ValidEvent> },
-    /// The new rule has no instance for it.
+    /// The new rule has no instance for it (or another exception took its new key).
     Drop,
     /// Nothing to do.
     Same,
 }
 
-/// The exceptions of master `old_row` after it became `new` (local calendars only; see
-/// the module's comment). The caller writes and drops them.
+/// The exceptions of master `old_row` after it became `new`, in key order (local
+/// calendars only; see the module's comment). The caller writes and drops them; the
+/// keys it writes are distinct, but one may be another's old key.
 pub(crate) fn follow_series(
     tx: &Transaction<'_>,
     old_row: &EventRow,
@@ -136,30 +144,38 @@ pub(crate) fn follow_series(
     let Some(new_spec) = &new.series else {
         return Ok(Vec::new());
     };
-    if !is_local(tx, &new.input.calendar_id)? {
+    // The exceptions' calendar until now decides: a local series moved into an
+    // account's calendar brings exceptions no provider has seen yet.
+    if !is_local(tx, &old_row.input.calendar_id)? {
         return Ok(Vec::new());
     }
-    let ids: Vec<String> = {
-        let mut st = tx.prepare("SELECT id FROM events WHERE series_id = ?1 ORDER BY id")?;
-        let rows = st.query_map(params![old_row.id], |r| r.get(0))?;
-        rows.collect::<rusqlite::Result<_>>()?
+    let rows: Vec<EventRow> = {
+        let mut st = tx.prepare(
+            "SELECT id FROM events WHERE series_id = ?1 AND kind = 'exception'
+             ORDER BY original_start, id",
+        )?;
+        let ids = st.query_map(params![old_row.id], |r| r.get::<_, String>(0))?;
+        let ids: Vec<String> = ids.collect::<rusqlite::Result<_>>()?;
+        ids.iter().map(|id| load(tx, id)).collect::<Result<_>>()?
     };
     let (from, to) = (Frame::of(old), Frame::of(new_spec));
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        let exc = load(tx, &id)?;
-        if exc.kind != EventKind::Exception {
-            continue;
-        }
+    let mut moved = Vec::with_capacity(rows.len());
+    for exc in rows {
         let Some(old_key) = exc.original_start.clone() else {
             continue;
         };
         let key = to.moved(from, &old_key)?;
-        if !is_instance(new_spec, key)? {
+        moved.push((exc, old_key, key));
+    }
+    let instances = Instances::of(new_spec, moved.iter().map(|(_, _, k)| *k));
+    let mut taken = HashSet::new();
+    let mut out = Vec::with_capacity(moved.len());
+    for (exc, old_key, key) in moved {
+        let key_str = wall_key(key, new_spec.all_day);
+        if !instances.has(new_spec, key)? || !taken.insert(key_str.clone()) {
             out.push((exc, Followed::Drop));
             continue;
         }
-        let key_str = wall_key(key, new_spec.all_day);
         let mut input = exc.input.clone();
         follow_fields(&mut input, &old_row.input, &new.input);
         if kept_its_time(&exc, &old_key, old)? {
@@ -181,6 +197,41 @@ pub(crate) fn follow_series(
     Ok(out)
 }
 
+/// The new series' instances around the exceptions' new keys, expanded once (not once
+/// per exception: a series may have thousands); when one expansion cannot hold them
+/// all, each key is checked on its own.
+struct Instances(Option<HashSet<NaiveDateTime>>);
+
+impl Instances {
+    /// At most this many instances in the one expansion.
+    const MAX: usize = 50_000;
+
+    fn of(spec: &SeriesSpec, keys: impl Iterator<Item = NaiveDateTime>) -> Self {
+        let (mut lo, mut hi) = (None::<NaiveDateTime>, None::<NaiveDateTime>);
+        for k in keys {
+            lo = Some(lo.map_or(k, |l| l.min(k)));
+            hi = Some(hi.map_or(k, |h| h.max(k)));
+        }
+        let (Some(lo), Some(hi)) = (lo, hi) else {
+            return Self(Some(HashSet::new()));
+        };
+        let margin = Duration::days(2);
+        let found = spec.expand(lo.and_utc() - margin, hi.and_utc() + margin, Self::MAX);
+        Self(
+            found
+                .ok()
+                .map(|f| f.into_iter().map(|i| i.original).collect()),
+        )
+    }
+
+    fn has(&self, spec: &SeriesSpec, key: NaiveDateTime) -> Result<bool> {
+        match &self.0 {
+            Some(set) => Ok(set.contains(&key)),
+            None => is_instance(spec, key),
+        }
+    }
+}
+
 /// Each field the exception left as the series had it takes the series' new value.
 fn follow_fields(exc: &mut EventInput, old: &EventInput, new: &EventInput) {
     fn follow<T: PartialEq + Clone>(e: &mut T, old: &T, new: &T) {
@@ -197,8 +248,19 @@ fn follow_fields(exc: &mut EventInput, old: &EventInput, new: &EventInput) {
     exc.calendar_id.clone_from(&new.calendar_id);
 }
 
-/// Does the exception still have the time its instance had (start at its key, the
-/// series' length, the series' zone and kind)?
+/// Where the instance keyed `key` of `spec` starts (a fold's first pass, a gap's wall
+/// time moved forward, as the series expands).
+fn instance_start(key: NaiveDateTime, spec: &SeriesSpec) -> DateTime<Utc> {
+    if spec.all_day {
+        key.and_utc()
+    } else {
+        to_instant(key, spec.tz)
+    }
+}
+
+/// Does the exception still have the time its instance had: the same start instant
+/// (one moved to a fold's second pass has not), the series' exact length, its zone and
+/// kind?
 fn kept_its_time(exc: &EventRow, key: &str, old: &SeriesSpec) -> Result<bool> {
     if exc.input.all_day != old.all_day {
         return Ok(false);
@@ -206,24 +268,23 @@ fn kept_its_time(exc: &EventRow, key: &str, old: &SeriesSpec) -> Result<bool> {
     if !old.all_day && exc.input.time_zone != old.tz.name() {
         return Ok(false);
     }
-    // A timed start may carry the offset of a fold's second pass: its wall time counts.
-    let start = if exc.input.all_day {
-        instance_key("start", &exc.input.start, true).ok()
-    } else {
-        EventTime::parse(&exc.input.start).map(|t| t.wall)
-    };
-    let Some(start) = start else {
-        return Err(StoreError::Corrupt(format!("event {}: bad start", exc.id)));
-    };
     let at_key = instance_key("original start", key, old.all_day)
         .map_err(|_| StoreError::Corrupt(format!("bad instance key {key}")))?;
-    Ok(start == at_key && exc.end_utc - exc.start_utc == old.duration.num_seconds())
+    Ok(exc.start_utc == instance_start(at_key, old).timestamp()
+        && exc.end_utc - exc.start_utc == old.duration.num_seconds())
 }
 
-/// The exception takes the time the new series gives its instance at `key`.
+/// The exception takes the time the new series gives its instance at `key`: its start
+/// and the series' exact length, spelled as event times in the series' zone.
 fn set_instance_time(input: &mut EventInput, key: NaiveDateTime, new: &SeriesSpec, zone: &str) {
     input.all_day = new.all_day;
     input.time_zone = zone.to_owned();
-    input.start = wall_key(key, new.all_day);
-    input.end = wall_key(key + new.duration, new.all_day);
+    if new.all_day {
+        input.start = wall_key(key, true);
+        input.end = wall_key(key + new.duration, true);
+    } else {
+        let start = instance_start(key, new);
+        input.start = EventTime::of(start, new.tz).to_string();
+        input.end = EventTime::of(start + new.duration, new.tz).to_string();
+    }
 }

@@ -660,6 +660,220 @@ fn a_new_rule_drops_the_exceptions_it_has_no_instance_for() {
     assert!(ok(s.check()).is_empty());
 }
 
+/// Edits occurrence `key` of series `id`: the series' fields at `start`..`end`, titled.
+fn edit_occurrence(s: &mut Store, id: &str, key: &str, title: &str, start: &str, end: &str) {
+    let mut one = ok(s.get_event(id)).input;
+    one.recurrence = None;
+    one.title = title.into();
+    one.start = start.into();
+    one.end = end.into();
+    ok(s.update_event(
+        EventChange {
+            id: id.into(),
+            scope: EditScope::Occurrence,
+            original_start: Some(key.into()),
+            input: one,
+        },
+        Source::Cli,
+        now(),
+    ));
+}
+
+fn starts(s: &mut Store, from: &str, to: &str) -> Vec<(String, String, String)> {
+    ok(s.list_occurrences(&range(from, to)))
+        .into_iter()
+        .map(|o| (o.title, o.start, o.end))
+        .collect()
+}
+
+fn t3(a: &str, b: &str, c: &str) -> (String, String, String) {
+    (a.to_owned(), b.to_owned(), c.to_owned())
+}
+
+#[test]
+fn a_series_moved_by_a_day_re_keys_exceptions_onto_each_others_old_keys() {
+    let (_d, mut s) = open();
+    let id = series_with_exceptions(&mut s);
+    // The 3rd's new key is the 4th's old one (and the 4th's the 5th's).
+    edit_all(&mut s, &id, |i| {
+        i.start = "2027-03-02T09:00".into();
+        i.end = "2027-03-02T09:30".into();
+    });
+    let titles: Vec<(String, String)> = march_2027(&mut s)
+        .into_iter()
+        .map(|(title, _, key)| (title, key))
+        .collect();
+    let t = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+    assert_eq!(
+        titles,
+        [
+            t("Standup", "2027-03-02T09:00:00"),
+            t("Moved", "2027-03-04T09:00:00"),
+            t("Renamed", "2027-03-05T09:00:00"),
+            t("Standup", "2027-03-06T09:00:00"),
+        ]
+    );
+    assert!(ok(s.check()).is_empty());
+}
+
+#[test]
+fn rdates_move_with_the_series_and_keep_their_deleted_and_changed_occurrences() {
+    let (_d, mut s) = open();
+    let mut e = event("Weekly", "2027-03-01T09:00", "2027-03-01T09:30", "UTC");
+    e.recurrence = Some(RecurrenceInput {
+        rrule: "FREQ=WEEKLY;COUNT=2".into(),
+        exdates: vec![],
+        rdates: vec!["2027-03-03T09:00:00".into(), "2027-03-04T09:00:00".into()],
+    });
+    let id = ok(s.create_event(e, Source::Cli, now())).id;
+    ok(s.delete_event(
+        EventTarget {
+            id: id.clone(),
+            scope: EditScope::Occurrence,
+            original_start: Some("2027-03-03T09:00".into()),
+        },
+        Source::Cli,
+        now(),
+    ));
+    edit_occurrence(
+        &mut s,
+        &id,
+        "2027-03-04T09:00",
+        "Special",
+        "2027-03-04T09:00",
+        "2027-03-04T09:30",
+    );
+    edit_all(&mut s, &id, |i| {
+        i.start = "2027-03-01T10:00".into();
+        i.end = "2027-03-01T10:30".into();
+    });
+    assert_eq!(
+        starts(&mut s, "2027-02-28T00:00:00Z", "2027-03-10T00:00:00Z"),
+        [
+            t3("Weekly", "2027-03-01T10:00:00Z", "2027-03-01T10:30:00Z"),
+            t3("Special", "2027-03-04T10:00:00Z", "2027-03-04T10:30:00Z"),
+            t3("Weekly", "2027-03-08T10:00:00Z", "2027-03-08T10:30:00Z"),
+        ]
+    );
+}
+
+#[test]
+fn an_exception_in_a_folds_second_pass_or_across_a_dst_night_keeps_its_instants() {
+    let (_d, mut s) = open();
+    // Berlin falls back on 31 October 2027: 02:30 comes twice (00:30Z, then 01:30Z).
+    let id = ok(s.create_event(
+        weekly(
+            event(
+                "Late",
+                "2027-10-30T02:30",
+                "2027-10-30T02:45",
+                "Europe/Berlin",
+            ),
+            "FREQ=DAILY;COUNT=3",
+        ),
+        Source::Cli,
+        now(),
+    ))
+    .id;
+    edit_occurrence(
+        &mut s,
+        &id,
+        "2027-10-31T02:30",
+        "Second pass",
+        "2027-10-31T02:30:00+01:00",
+        "2027-10-31T02:45:00+01:00",
+    );
+    edit_all(&mut s, &id, |i| i.location = "Room 2".into());
+    assert_eq!(
+        starts(&mut s, "2027-10-31T00:00:00Z", "2027-10-31T12:00:00Z"),
+        [t3(
+            "Second pass",
+            "2027-10-31T01:30:00Z",
+            "2027-10-31T01:45:00Z"
+        )]
+    );
+
+    // Berlin springs forward on 28 March 2027: the 22:00–06:00 shift of the 27th lasts
+    // 8 h and ends at 07:00 on the wall clock.
+    let night = ok(s.create_event(
+        weekly(
+            event(
+                "Night",
+                "2027-03-26T22:00",
+                "2027-03-27T06:00",
+                "Europe/Berlin",
+            ),
+            "FREQ=DAILY;COUNT=3",
+        ),
+        Source::Cli,
+        now(),
+    ))
+    .id;
+    edit_occurrence(
+        &mut s,
+        &night,
+        "2027-03-27T22:00",
+        "Night (lead)",
+        "2027-03-27T22:00",
+        "2027-03-28T07:00",
+    );
+    let lead = |s: &mut Store| {
+        starts(s, "2027-03-27T12:00:00Z", "2027-03-28T12:00:00Z")
+            .into_iter()
+            .find(|o| o.0 == "Night (lead)")
+    };
+    let before = lead(&mut s);
+    assert_eq!(
+        before,
+        Some(t3(
+            "Night (lead)",
+            "2027-03-27T21:00:00Z",
+            "2027-03-28T05:00:00Z"
+        ))
+    );
+    edit_all(&mut s, &night, |i| i.location = "Depot".into());
+    assert_eq!(lead(&mut s), before, "a series edit left its times alone");
+    // Still the instance's time: it moves with the series.
+    edit_all(&mut s, &night, |i| {
+        i.start = "2027-03-26T23:00".into();
+        i.end = "2027-03-27T07:00".into();
+    });
+    assert_eq!(
+        lead(&mut s),
+        Some(t3(
+            "Night (lead)",
+            "2027-03-27T22:00:00Z",
+            "2027-03-28T06:00:00Z"
+        ))
+    );
+}
+
+#[test]
+fn a_local_series_moved_into_an_accounts_calendar_brings_its_exceptions_along() {
+    let (_d, mut s) = open();
+    let id = series_with_exceptions(&mut s);
+    let account = google_account(&mut s);
+    let listed = ok(s.sync_calendar_list(
+        &account,
+        &[RemoteCalendarRow {
+            remote_id: "primary".into(),
+            name: "Work".into(),
+            color: "#0b8043".into(),
+            can_edit: true,
+            is_primary: true,
+            owner_email: None,
+        }],
+    ));
+    let work = listed.calendars[0].id.clone();
+    edit_all(&mut s, &id, |i| {
+        i.calendar_id = work.clone();
+        i.start = "2027-03-01T10:00".into();
+        i.end = "2027-03-01T10:30".into();
+    });
+    let titles: Vec<String> = march_2027(&mut s).into_iter().map(|o| o.0).collect();
+    assert_eq!(titles, ["Standup", "Moved", "Renamed", "Standup"]);
+}
+
 #[test]
 fn queries_far_from_the_index_window_extend_it() {
     let (_d, mut s) = open();
