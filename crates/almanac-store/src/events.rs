@@ -291,10 +291,10 @@ fn update_event_in(
         (EventKind::Single | EventKind::Master, EditScope::All) => {
             require_editable(tx, &input.calendar_id)?;
             let old_series = row.series()?;
-            if let Some(old) = &old_series {
-                series_edit::shift_dates(&row, old, &mut input)?;
-            }
-            let v = input.validate()?;
+            let v = match &old_series {
+                Some(old) => series_edit::carry_dates(&row, old, input)?,
+                None => input.validate()?,
+            };
             keep_base(tx, &row.id)?;
             if v.input.calendar_id != row.input.calendar_id {
                 change_calendar(tx, &row, now)?;

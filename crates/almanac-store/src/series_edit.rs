@@ -6,12 +6,15 @@
 //! every edited one shows twice — once as the exception under its old key, once as the
 //! series' new instance. So a series edit:
 //!
-//! - shifts the EXDATEs and RDATEs it carries over by the wall-clock distance the
-//!   start moved (new ones the caller added are taken as they are);
+//! - moves the EXDATEs it carries over with the start (new ones the caller added are
+//!   taken as they are): each to the first place the new series has an instance of
+//!   `Frame::candidates` — where it was (a rule that fixes the days keeps them), the
+//!   same day at the new time of day, or as far as the start moved (a weekly series
+//!   moved from Mondays to Tuesdays) — and the RDATEs to the new time of day;
 //! - for a series that was in a calendar kept on this computer, where the store holds
 //!   the only copy of its exceptions (also when it now moves into an account's
-//!   calendar), re-keys each exception the same way, drops the exceptions the new rule
-//!   has no instance for, and lets each exception follow the series in what it did not
+//!   calendar), re-keys each exception the same way, drops the exceptions the new
+//!   series has no instance for at either place, and lets each exception follow the series in what it did not
 //!   change itself: a field that still holds the series' old value takes the new one,
 //!   and an exception that kept its instance's time (its start instant, the series'
 //!   length) moves with the series.
@@ -62,52 +65,89 @@ impl Frame {
         })
     }
 
-    /// `key`, an instance key in `old`, moved as far as the series' start moved, as a
-    /// key in `self`.
-    fn moved(self, old: Frame, key: &str) -> Result<NaiveDateTime> {
+    /// Where the instance keyed `key` (a key in `old`) may be in `self`, most likely
+    /// first: where it was (a rule that fixes the days — `BYDAY=MO,WE,FR` from a Monday,
+    /// then from a Wednesday — or a series that only starts later keeps them); on the
+    /// same day at the series' new time of day (the start moved within the day); moved
+    /// as far as the start moved (a weekly series moved from Mondays to Tuesdays).
+    fn candidates(self, old: Frame, key: &str) -> Result<[NaiveDateTime; 3]> {
         let wall = instance_key("original start", key, old.all_day)
             .map_err(|_| StoreError::Corrupt(format!("bad instance key {key}")))?;
-        let wall = wall + (self.start - old.start);
-        Ok(if self.all_day {
-            wall.date().and_time(NaiveTime::MIN)
-        } else {
-            wall
-        })
+        let moved = self.start - old.start;
+        let in_day = moved - Duration::days(moved.num_days());
+        let as_key = |t: NaiveDateTime| {
+            if self.all_day {
+                t.date().and_time(NaiveTime::MIN)
+            } else {
+                t
+            }
+        };
+        Ok([as_key(wall), as_key(wall + in_day), as_key(wall + moved)])
     }
 }
 
-/// Before `input` (an edit of the series `old_row`) is validated: moves the EXDATEs and
-/// RDATEs it carries over from `old_row` as far as the series' start moves, in the new
-/// series' spelling (a date for all-day series).
-pub(crate) fn shift_dates(
+/// The edit `input` of series `old_row` (whose spec is `old`), validated, with the
+/// EXDATEs and RDATEs it carries over from `old_row` moved along with the series'
+/// start, in the new series' spelling (a date for all-day series): an RDATE keeps its
+/// day and takes the series' new time of day; an EXDATE goes where the instance it
+/// removed now is (the first of [`Frame::candidates`] the new series has). Dates the
+/// caller added are taken as they are.
+pub(crate) fn carry_dates(
     old_row: &EventRow,
     old: &SeriesSpec,
-    input: &mut EventInput,
-) -> Result<()> {
+    mut input: EventInput,
+) -> Result<ValidEvent> {
     let old = Frame::of(old);
-    let Some(new) = Frame::of_input(input) else {
-        return Ok(());
+    let (Some(new), Some(before)) = (Frame::of_input(&input), old_row.input.recurrence.clone())
+    else {
+        return Ok(input.validate()?);
     };
     if new.start == old.start && new.all_day == old.all_day {
-        return Ok(());
+        return Ok(input.validate()?);
     }
-    let Some(before) = old_row.input.recurrence.as_ref() else {
-        return Ok(());
-    };
     let Some(rec) = input.recurrence.as_mut() else {
-        return Ok(());
+        return Ok(input.validate()?);
     };
-    for (dates, had) in [
-        (&mut rec.exdates, &before.exdates),
-        (&mut rec.rdates, &before.rdates),
-    ] {
-        for x in dates.iter_mut() {
-            if had.contains(x) {
-                *x = wall_key(new.moved(old, x)?, new.all_day);
+    // First each on its own day (so the new spelling validates), then the EXDATEs
+    // settled against the new series' instances.
+    let mut carried = Vec::new();
+    for x in rec.rdates.iter_mut().filter(|x| before.rdates.contains(x)) {
+        *x = wall_key(new.candidates(old, x)?[1], new.all_day);
+    }
+    for (i, x) in rec.exdates.iter_mut().enumerate() {
+        if before.exdates.contains(x) {
+            let c = new.candidates(old, x)?;
+            *x = wall_key(c[1], new.all_day);
+            carried.push((i, c));
+        }
+    }
+    let v = input.validate()?;
+    let Some(spec) = &v.series else {
+        return Ok(v);
+    };
+    let mut all = spec.clone();
+    all.exdates.clear();
+    let instances = Instances::of(&all, carried.iter().flat_map(|(_, c)| *c));
+    let mut input = v.input.clone();
+    let mut changed = false;
+    if let Some(rec) = input.recurrence.as_mut() {
+        for (i, c) in &carried {
+            let mut found = None;
+            for k in c {
+                if instances.has(&all, *k)? {
+                    found = Some(*k);
+                    break;
+                }
+            }
+            // One the new series has nowhere stays on its day: it removes nothing.
+            let key = wall_key(found.unwrap_or(c[1]), new.all_day);
+            if rec.exdates[*i] != key {
+                rec.exdates[*i] = key;
+                changed = true;
             }
         }
     }
-    Ok(())
+    Ok(if changed { input.validate()? } else { v })
 }
 
 /// Whether `calendar_id` is kept on this computer only (no account).
@@ -159,20 +199,42 @@ pub(crate) fn follow_series(
         ids.iter().map(|id| load(tx, id)).collect::<Result<_>>()?
     };
     let (from, to) = (Frame::of(old), Frame::of(new_spec));
-    let mut moved = Vec::with_capacity(rows.len());
+    let mut keyed = Vec::with_capacity(rows.len());
     for exc in rows {
         let Some(old_key) = exc.original_start.clone() else {
             continue;
         };
-        let key = to.moved(from, &old_key)?;
-        moved.push((exc, old_key, key));
+        let candidates = to.candidates(from, &old_key)?;
+        keyed.push((exc, old_key, candidates));
     }
-    let instances = Instances::of(new_spec, moved.iter().map(|(_, _, k)| *k));
-    let mut taken = HashSet::new();
-    let mut out = Vec::with_capacity(moved.len());
-    for (exc, old_key, key) in moved {
-        let key_str = wall_key(key, new_spec.all_day);
-        if !instances.has(new_spec, key)? || !taken.insert(key_str.clone()) {
+    let instances = Instances::of(new_spec, keyed.iter().flat_map(|(_, _, c)| *c));
+    // A calendar move changes each exception's row (and index) even where nothing else
+    // does.
+    let calendar_moved = old_row.input.calendar_id != new.input.calendar_id;
+    let mut placed = Vec::with_capacity(keyed.len());
+    for (exc, old_key, candidates) in keyed {
+        let mut key = None;
+        for c in candidates {
+            if instances.has(new_spec, c)? {
+                key = Some((c, wall_key(c, new_spec.all_day)));
+                break;
+            }
+        }
+        placed.push((exc, old_key, key));
+    }
+    // An exception that stays keeps its key; one that moves onto a key taken is dropped.
+    let mut taken: HashSet<String> = placed
+        .iter()
+        .filter(|(_, old_key, key)| key.as_ref().is_some_and(|(_, k)| k == old_key))
+        .map(|(_, old_key, _)| old_key.clone())
+        .collect();
+    let mut out = Vec::with_capacity(placed.len());
+    for (exc, old_key, key) in placed {
+        let Some((key, key_str)) = key else {
+            out.push((exc, Followed::Drop));
+            continue;
+        };
+        if key_str != old_key && !taken.insert(key_str.clone()) {
             out.push((exc, Followed::Drop));
             continue;
         }
@@ -181,7 +243,7 @@ pub(crate) fn follow_series(
         if kept_its_time(&exc, &old_key, old)? {
             set_instance_time(&mut input, key, new_spec, &new.input.time_zone);
         }
-        if key_str == old_key && input == exc.input {
+        if key_str == old_key && input == exc.input && !calendar_moved {
             out.push((exc, Followed::Same));
             continue;
         }

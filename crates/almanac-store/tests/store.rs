@@ -690,27 +690,128 @@ fn t3(a: &str, b: &str, c: &str) -> (String, String, String) {
     (a.to_owned(), b.to_owned(), c.to_owned())
 }
 
+/// The occurrences of March 2027: (title, original start).
+fn keys_in_march(s: &mut Store) -> Vec<(String, String)> {
+    ok(s.list_occurrences(&range("2027-03-01T00:00:00Z", "2027-04-01T00:00:00Z")))
+        .into_iter()
+        .map(|o| (o.title, o.original_start.unwrap_or_default()))
+        .collect()
+}
+
+fn t2(a: &str, b: &str) -> (String, String) {
+    (a.to_owned(), b.to_owned())
+}
+
 #[test]
-fn a_series_moved_by_a_day_re_keys_exceptions_onto_each_others_old_keys() {
+fn a_series_whose_start_moves_keeps_or_moves_its_keys_as_its_instances_do() {
+    // A daily series that only starts a day later: the instances left are where they
+    // were, and so are its deleted and changed ones.
     let (_d, mut s) = open();
     let id = series_with_exceptions(&mut s);
-    // The 3rd's new key is the 4th's old one (and the 4th's the 5th's).
     edit_all(&mut s, &id, |i| {
         i.start = "2027-03-02T09:00".into();
         i.end = "2027-03-02T09:30".into();
     });
-    let titles: Vec<(String, String)> = march_2027(&mut s)
-        .into_iter()
-        .map(|(title, _, key)| (title, key))
-        .collect();
-    let t = |a: &str, b: &str| (a.to_owned(), b.to_owned());
     assert_eq!(
-        titles,
+        keys_in_march(&mut s),
         [
-            t("Standup", "2027-03-02T09:00:00"),
-            t("Moved", "2027-03-04T09:00:00"),
-            t("Renamed", "2027-03-05T09:00:00"),
-            t("Standup", "2027-03-06T09:00:00"),
+            t2("Moved", "2027-03-03T09:00:00"),
+            t2("Renamed", "2027-03-04T09:00:00"),
+            t2("Standup", "2027-03-05T09:00:00"),
+            t2("Standup", "2027-03-06T09:00:00"),
+        ],
+        "the 2nd, deleted, stays deleted though it is the first instance now"
+    );
+
+    // Monday, Wednesday and Friday, first from Monday then from Wednesday: the rule
+    // fixes the days, so nothing moves.
+    let (_d, mut s) = open();
+    let id = ok(s.create_event(
+        weekly(
+            event("MWF", "2027-03-01T09:00", "2027-03-01T09:30", "UTC"),
+            "FREQ=WEEKLY;BYDAY=MO,WE,FR;COUNT=8",
+        ),
+        Source::Cli,
+        now(),
+    ))
+    .id;
+    ok(s.delete_event(
+        EventTarget {
+            id: id.clone(),
+            scope: EditScope::Occurrence,
+            original_start: Some("2027-03-05T09:00".into()),
+        },
+        Source::Cli,
+        now(),
+    ));
+    edit_occurrence(
+        &mut s,
+        &id,
+        "2027-03-08T09:00",
+        "Renamed",
+        "2027-03-08T09:00",
+        "2027-03-08T09:30",
+    );
+    edit_all(&mut s, &id, |i| {
+        i.start = "2027-03-03T09:00".into();
+        i.end = "2027-03-03T09:30".into();
+    });
+    let keys: Vec<String> = keys_in_march(&mut s)
+        .into_iter()
+        .map(|(t, k)| format!("{t} {k}"))
+        .collect();
+    assert_eq!(
+        keys[..3],
+        [
+            "MWF 2027-03-03T09:00:00",
+            "Renamed 2027-03-08T09:00:00",
+            "MWF 2027-03-10T09:00:00",
+        ],
+        "{keys:?}"
+    );
+    assert_eq!(
+        ok(s.get_event(&id)).input.recurrence.map(|r| r.exdates),
+        Some(vec!["2027-03-05T09:00:00".to_string()])
+    );
+
+    // A weekly series moved from Mondays to Tuesdays takes its keys along.
+    let (_d, mut s) = open();
+    let id = ok(s.create_event(
+        weekly(
+            event("Weekly", "2027-03-01T09:00", "2027-03-01T09:30", "UTC"),
+            "FREQ=WEEKLY;COUNT=4",
+        ),
+        Source::Cli,
+        now(),
+    ))
+    .id;
+    ok(s.delete_event(
+        EventTarget {
+            id: id.clone(),
+            scope: EditScope::Occurrence,
+            original_start: Some("2027-03-08T09:00".into()),
+        },
+        Source::Cli,
+        now(),
+    ));
+    edit_occurrence(
+        &mut s,
+        &id,
+        "2027-03-15T09:00",
+        "Renamed",
+        "2027-03-15T09:00",
+        "2027-03-15T09:30",
+    );
+    edit_all(&mut s, &id, |i| {
+        i.start = "2027-03-02T09:00".into();
+        i.end = "2027-03-02T09:30".into();
+    });
+    assert_eq!(
+        keys_in_march(&mut s),
+        [
+            t2("Weekly", "2027-03-02T09:00:00"),
+            t2("Renamed", "2027-03-16T09:00:00"),
+            t2("Weekly", "2027-03-23T09:00:00"),
         ]
     );
     assert!(ok(s.check()).is_empty());
@@ -850,6 +951,12 @@ fn an_exception_in_a_folds_second_pass_or_across_a_dst_night_keeps_its_instants(
 
 #[test]
 fn a_local_series_moved_into_an_accounts_calendar_brings_its_exceptions_along() {
+    for with_new_time in [false, true] {
+        a_local_series_moved_into_an_accounts_calendar(with_new_time);
+    }
+}
+
+fn a_local_series_moved_into_an_accounts_calendar(with_new_time: bool) {
     let (_d, mut s) = open();
     let id = series_with_exceptions(&mut s);
     let account = google_account(&mut s);
@@ -865,13 +972,31 @@ fn a_local_series_moved_into_an_accounts_calendar_brings_its_exceptions_along() 
         }],
     ));
     let work = listed.calendars[0].id.clone();
+    let in_work = |s: &mut Store| -> Vec<String> {
+        let q = RangeQuery {
+            calendar_ids: Some(vec![work.clone()]),
+            ..range("2027-02-28T00:00:00Z", "2027-03-10T00:00:00Z")
+        };
+        ok(s.list_occurrences(&q))
+            .into_iter()
+            .map(|o| o.title)
+            .collect()
+    };
+    // The exceptions are found in the new calendar (and their keys moved along with
+    // a new time), not left behind.
     edit_all(&mut s, &id, |i| {
         i.calendar_id = work.clone();
-        i.start = "2027-03-01T10:00".into();
-        i.end = "2027-03-01T10:30".into();
+        if with_new_time {
+            i.start = "2027-03-01T10:00".into();
+            i.end = "2027-03-01T10:30".into();
+        }
     });
-    let titles: Vec<String> = march_2027(&mut s).into_iter().map(|o| o.0).collect();
-    assert_eq!(titles, ["Standup", "Moved", "Renamed", "Standup"]);
+    assert_eq!(in_work(&mut s), ["Standup", "Moved", "Renamed", "Standup"]);
+    let left_behind = s.list_occurrences(&RangeQuery {
+        calendar_ids: Some(vec!["local".into()]),
+        ..range("2027-02-28T00:00:00Z", "2027-03-10T00:00:00Z")
+    });
+    assert!(ok(left_behind).is_empty());
 }
 
 #[test]
