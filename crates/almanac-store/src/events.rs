@@ -291,9 +291,12 @@ fn update_event_in(
         (EventKind::Single | EventKind::Master, EditScope::All) => {
             require_editable(tx, &input.calendar_id)?;
             let old_series = row.series()?;
-            let v = match &old_series {
-                Some(old) => series_edit::carry_dates(&row, old, input)?,
-                None => input.validate()?,
+            let (v, way) = match &old_series {
+                Some(old) => {
+                    let (v, way) = series_edit::carry_dates(tx, &row, old, input)?;
+                    (v, Some(way))
+                }
+                None => (input.validate()?, None),
             };
             keep_base(tx, &row.id)?;
             if v.input.calendar_id != row.input.calendar_id {
@@ -315,8 +318,8 @@ fn update_event_in(
                 )?;
             }
             write_row(tx, &row.id, kind, None, &v, now, false)?;
-            if let Some(old) = &old_series {
-                let followed = series_edit::follow_series(tx, &row, old, &v)?;
+            if let (Some(old), Some(way)) = (&old_series, way) {
+                let followed = series_edit::follow_series(tx, &row, old, &v, way)?;
                 // A new key may be another exception's old one: the dropped go first,
                 // and each that moves lets go of its key before any takes its new one.
                 let (dropped, kept): (Vec<_>, Vec<_>) = followed

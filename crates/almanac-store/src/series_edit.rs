@@ -6,18 +6,20 @@
 //! every edited one shows twice — once as the exception under its old key, once as the
 //! series' new instance. So a series edit:
 //!
-//! - moves the EXDATEs it carries over with the start (new ones the caller added are
-//!   taken as they are): each to the first place the new series has an instance of
-//!   `Frame::candidates` — where it was (a rule that fixes the days keeps them), the
-//!   same day at the new time of day, or as far as the start moved (a weekly series
-//!   moved from Mondays to Tuesdays) — and the RDATEs to the new time of day;
+//! - carries the EXDATEs it kept (new ones the caller added are taken as they are) and
+//!   its exceptions one way for the whole series (`Carry`): the first of — keys stay
+//!   where they are (a rule that fixes the days, a series that only starts later);
+//!   move as far as a start moved by less than a day; keep their day at the new time
+//!   of day (or a day either side); move as far as the start — that puts every one the
+//!   new series still spans on one of its instances. RDATEs, dates the user named,
+//!   keep their day and take the new time of day;
 //! - for a series that was in a calendar kept on this computer, where the store holds
 //!   the only copy of its exceptions (also when it now moves into an account's
-//!   calendar), re-keys each exception the same way, drops the exceptions the new
-//!   series has no instance for at either place, and lets each exception follow the series in what it did not
-//!   change itself: a field that still holds the series' old value takes the new one,
-//!   and an exception that kept its instance's time (its start instant, the series'
-//!   length) moves with the series.
+//!   calendar), re-keys each exception that way, drops the exceptions the new series
+//!   has no instance for there, and lets each exception follow the series in what it
+//!   did not change itself: a field that still holds the series' old value takes the
+//!   new one, and an exception that kept its instance's time (its start instant, the
+//!   series' length) moves with the series.
 //!
 //! In a calendar of an account the provider owns the exceptions: it decides what
 //! becomes of them when the series changes (Outlook drops them, for one), and the next
@@ -26,7 +28,7 @@
 
 use almanac_model::recurrence::SeriesSpec;
 use almanac_model::time::{parse_date, to_instant, EventTime};
-use almanac_model::{instance_key, EventInput, ValidEvent};
+use almanac_model::{instance_key, EventInput, RecurrenceInput, ValidEvent};
 use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, NaiveDateTime, NaiveTime, Utc};
@@ -64,90 +66,198 @@ impl Frame {
             all_day: input.all_day,
         })
     }
+}
 
-    /// Where the instance keyed `key` (a key in `old`) may be in `self`, most likely
-    /// first: where it was (a rule that fixes the days — `BYDAY=MO,WE,FR` from a Monday,
-    /// then from a Wednesday — or a series that only starts later keeps them); on the
-    /// same day at the series' new time of day (the start moved within the day); moved
-    /// as far as the start moved (a weekly series moved from Mondays to Tuesdays).
-    fn candidates(self, old: Frame, key: &str) -> Result<[NaiveDateTime; 3]> {
-        let wall = instance_key("original start", key, old.all_day)
+/// How the keys of the old series are carried into the new one: each moves by `by`
+/// (and, for an all-day series, then keeps only its date).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Carry {
+    by: Duration,
+    all_day: bool,
+}
+
+impl Carry {
+    fn wall(self, wall: NaiveDateTime) -> NaiveDateTime {
+        let t = wall + self.by;
+        if self.all_day {
+            t.date().and_time(NaiveTime::MIN)
+        } else {
+            t
+        }
+    }
+
+    /// `key`, a key of the old series (all-day or not as `old_all_day`), carried.
+    fn key(self, key: &str, old_all_day: bool) -> Result<NaiveDateTime> {
+        let wall = instance_key("original start", key, old_all_day)
             .map_err(|_| StoreError::Corrupt(format!("bad instance key {key}")))?;
-        let moved = self.start - old.start;
-        let in_day = moved - Duration::days(moved.num_days());
-        let as_key = |t: NaiveDateTime| {
-            if self.all_day {
-                t.date().and_time(NaiveTime::MIN)
-            } else {
-                t
+        Ok(self.wall(wall))
+    }
+
+    /// The ways to carry keys from `old` to `new`, in the order they are tried. Keys
+    /// that stay (a rule that fixes the days — `BYDAY=MO,WE,FR` from a Monday, then
+    /// from a Wednesday — or a series that only starts later); for a start moved by
+    /// less than a day, keys moved as far (09:00 → 10:00, 23:30 → 00:30 the next day);
+    /// keys kept on their day at the new time of day (also one day either side: a
+    /// weekly series moved from Mondays to Tuesdays); keys moved as far as the start.
+    fn tried(old: Frame, new: Frame) -> Vec<Carry> {
+        let moved = new.start - old.start;
+        let time_of_day = new.start.time() - old.start.time();
+        let day = Duration::days(1);
+        let mut by = vec![Duration::zero()];
+        if moved.num_seconds().abs() < day.num_seconds() {
+            by.push(moved);
+        }
+        by.extend([time_of_day, time_of_day + day, time_of_day - day, moved]);
+        let mut out: Vec<Carry> = Vec::new();
+        for by in by {
+            let c = Carry {
+                by,
+                all_day: new.all_day,
+            };
+            if !out.contains(&c) {
+                out.push(c);
             }
+        }
+        out
+    }
+
+    /// Where the carried keys go when nothing tells the ways apart (no EXDATE or
+    /// exception to place): a start moved by less than a day moves them as far,
+    /// otherwise they keep their day and take the new time of day.
+    fn plain(old: Frame, new: Frame) -> Self {
+        let moved = new.start - old.start;
+        let by = if moved.num_seconds().abs() < Duration::days(1).num_seconds() {
+            moved
+        } else {
+            new.start.time() - old.start.time()
         };
-        Ok([as_key(wall), as_key(wall + in_day), as_key(wall + moved)])
+        Self {
+            by,
+            all_day: new.all_day,
+        }
     }
 }
 
 /// The edit `input` of series `old_row` (whose spec is `old`), validated, with the
-/// EXDATEs and RDATEs it carries over from `old_row` moved along with the series'
-/// start, in the new series' spelling (a date for all-day series): an RDATE keeps its
-/// day and takes the series' new time of day; an EXDATE goes where the instance it
-/// removed now is (the first of [`Frame::candidates`] the new series has). Dates the
-/// caller added are taken as they are.
+/// EXDATEs and RDATEs it carries over from `old_row` (dates the caller added are taken
+/// as they are) carried into the new series, and how (for its exceptions, see
+/// [`follow_series`]). The way is chosen once for the whole series: the first of
+/// [`Carry::tried`] that puts every EXDATE and exception the new series still spans on
+/// one of its instances, else the one that puts the most there.
 pub(crate) fn carry_dates(
+    tx: &Transaction<'_>,
     old_row: &EventRow,
     old: &SeriesSpec,
-    mut input: EventInput,
-) -> Result<ValidEvent> {
-    let old = Frame::of(old);
-    let (Some(new), Some(before)) = (Frame::of_input(&input), old_row.input.recurrence.clone())
+    input: EventInput,
+) -> Result<(ValidEvent, Carry)> {
+    let from = Frame::of(old);
+    let unmoved = Carry {
+        by: Duration::zero(),
+        all_day: old.all_day,
+    };
+    let (Some(to), Some(before)) = (Frame::of_input(&input), old_row.input.recurrence.clone())
     else {
-        return Ok(input.validate()?);
+        return Ok((input.validate()?, unmoved));
     };
-    if new.start == old.start && new.all_day == old.all_day {
-        return Ok(input.validate()?);
+    if input.recurrence.is_none() || (to.start == from.start && to.all_day == from.all_day) {
+        return Ok((input.validate()?, unmoved));
     }
-    let Some(rec) = input.recurrence.as_mut() else {
-        return Ok(input.validate()?);
+    let exception_keys: Vec<String> = {
+        let mut st = tx.prepare_cached(
+            "SELECT original_start FROM events WHERE series_id = ?1 AND original_start IS NOT NULL",
+        )?;
+        let keys = st.query_map(params![old_row.id], |r| r.get(0))?;
+        keys.collect::<rusqlite::Result<_>>()?
     };
-    // First each on its own day (so the new spelling validates), then the EXDATEs
-    // settled against the new series' instances.
-    let mut carried = Vec::new();
-    for x in rec.rdates.iter_mut().filter(|x| before.rdates.contains(x)) {
-        *x = wall_key(new.candidates(old, x)?[1], new.all_day);
-    }
-    for (i, x) in rec.exdates.iter_mut().enumerate() {
-        if before.exdates.contains(x) {
-            let c = new.candidates(old, x)?;
-            *x = wall_key(c[1], new.all_day);
-            carried.push((i, c));
+    let carried_exdates: Vec<&String> = input
+        .recurrence
+        .iter()
+        .flat_map(|r| r.exdates.iter())
+        .filter(|x| before.exdates.contains(x))
+        .collect();
+    let keys: Vec<&String> = carried_exdates.into_iter().chain(&exception_keys).collect();
+    // RDATEs are dates the user named: they keep their day (or move with a start moved
+    // by less than a day) whichever way the keys go.
+    let plain = Carry::plain(from, to);
+    let ways = if keys.is_empty() {
+        vec![plain]
+    } else {
+        Carry::tried(from, to)
+    };
+    let mut best: Option<(usize, ValidEvent, Carry)> = None;
+    let mut first_error = None;
+    for way in ways {
+        let v = match carried(&input, &before, way, plain, from.all_day)
+            .and_then(|i| Ok(i.validate()?))
+        {
+            Ok(v) => v,
+            Err(e) => {
+                first_error.get_or_insert(e);
+                continue;
+            }
+        };
+        let Some(spec) = &v.series else {
+            return Ok((v, way));
+        };
+        let mut all = spec.clone();
+        all.exdates.clear();
+        let images = keys
+            .iter()
+            .map(|k| way.key(k, from.all_day))
+            .collect::<Result<Vec<_>>>()?;
+        let instances = Instances::of(&all, images.iter().copied());
+        let (mut placed, mut missed) = (0, 0);
+        for k in &images {
+            if instances.has(&all, *k)? {
+                placed += 1;
+            } else if *k >= all.start && instances.continues_after(*k) {
+                missed += 1;
+            }
+        }
+        if missed == 0 {
+            return Ok((v, way));
+        }
+        if best.as_ref().is_none_or(|(n, _, _)| placed > *n) {
+            best = Some((placed, v, way));
         }
     }
-    let v = input.validate()?;
-    let Some(spec) = &v.series else {
-        return Ok(v);
-    };
-    let mut all = spec.clone();
-    all.exdates.clear();
-    let instances = Instances::of(&all, carried.iter().flat_map(|(_, c)| *c));
-    let mut input = v.input.clone();
-    let mut changed = false;
+    match (best, first_error) {
+        (Some((_, v, way)), _) => Ok((v, way)),
+        (None, Some(e)) => Err(e),
+        (None, None) => Ok((input.validate()?, unmoved)),
+    }
+}
+
+/// `input` with the EXDATEs it kept from `before` carried `way` and the RDATEs
+/// `rdates` (each once).
+fn carried(
+    input: &EventInput,
+    before: &RecurrenceInput,
+    way: Carry,
+    rdates: Carry,
+    old_all_day: bool,
+) -> Result<EventInput> {
+    let mut input = input.clone();
     if let Some(rec) = input.recurrence.as_mut() {
-        for (i, c) in &carried {
-            let mut found = None;
-            for k in c {
-                if instances.has(&all, *k)? {
-                    found = Some(*k);
-                    break;
+        for (dates, had, way) in [
+            (&mut rec.exdates, &before.exdates, way),
+            (&mut rec.rdates, &before.rdates, rdates),
+        ] {
+            let mut out: Vec<String> = Vec::with_capacity(dates.len());
+            for x in dates.iter() {
+                let x = if had.contains(x) {
+                    wall_key(way.key(x, old_all_day)?, way.all_day)
+                } else {
+                    x.clone()
+                };
+                if !out.contains(&x) {
+                    out.push(x);
                 }
             }
-            // One the new series has nowhere stays on its day: it removes nothing.
-            let key = wall_key(found.unwrap_or(c[1]), new.all_day);
-            if rec.exdates[*i] != key {
-                rec.exdates[*i] = key;
-                changed = true;
-            }
+            *dates = out;
         }
     }
-    Ok(if changed { input.validate()? } else { v })
+    Ok(input)
 }
 
 /// Whether `calendar_id` is kept on this computer only (no account).
@@ -172,14 +282,16 @@ pub(crate) enum Followed {
     Same,
 }
 
-/// The exceptions of master `old_row` after it became `new`, in key order (local
-/// calendars only; see the module's comment). The caller writes and drops them; the
-/// keys it writes are distinct, but one may be another's old key.
+/// The exceptions of master `old_row` after it became `new`, carried `way` (see
+/// [`carry_dates`]), in key order (local calendars only; see the module's comment).
+/// The caller writes and drops them; the keys it writes are distinct, but one may be
+/// another's old key.
 pub(crate) fn follow_series(
     tx: &Transaction<'_>,
     old_row: &EventRow,
     old: &SeriesSpec,
     new: &ValidEvent,
+    way: Carry,
 ) -> Result<Vec<(EventRow, Followed)>> {
     let Some(new_spec) = &new.series else {
         return Ok(Vec::new());
@@ -198,28 +310,23 @@ pub(crate) fn follow_series(
         let ids: Vec<String> = ids.collect::<rusqlite::Result<_>>()?;
         ids.iter().map(|id| load(tx, id)).collect::<Result<_>>()?
     };
-    let (from, to) = (Frame::of(old), Frame::of(new_spec));
     let mut keyed = Vec::with_capacity(rows.len());
     for exc in rows {
         let Some(old_key) = exc.original_start.clone() else {
             continue;
         };
-        let candidates = to.candidates(from, &old_key)?;
-        keyed.push((exc, old_key, candidates));
+        let key = way.key(&old_key, old.all_day)?;
+        keyed.push((exc, old_key, key));
     }
-    let instances = Instances::of(new_spec, keyed.iter().flat_map(|(_, _, c)| *c));
+    let instances = Instances::of(new_spec, keyed.iter().map(|(_, _, k)| *k));
     // A calendar move changes each exception's row (and index) even where nothing else
     // does.
     let calendar_moved = old_row.input.calendar_id != new.input.calendar_id;
     let mut placed = Vec::with_capacity(keyed.len());
-    for (exc, old_key, candidates) in keyed {
-        let mut key = None;
-        for c in candidates {
-            if instances.has(new_spec, c)? {
-                key = Some((c, wall_key(c, new_spec.all_day)));
-                break;
-            }
-        }
+    for (exc, old_key, key) in keyed {
+        let key = instances
+            .has(new_spec, key)?
+            .then(|| (key, wall_key(key, new_spec.all_day)));
         placed.push((exc, old_key, key));
     }
     // An exception that stays keeps its key; one that moves onto a key taken is dropped.
@@ -284,6 +391,14 @@ impl Instances {
                 .ok()
                 .map(|f| f.into_iter().map(|i| i.original).collect()),
         )
+    }
+
+    /// Does the series have an instance at or after `key` (as far as known: yes when
+    /// the one expansion could not be made)?
+    fn continues_after(&self, key: NaiveDateTime) -> bool {
+        self.0
+            .as_ref()
+            .is_none_or(|set| set.iter().any(|i| *i >= key))
     }
 
     fn has(&self, spec: &SeriesSpec, key: NaiveDateTime) -> Result<bool> {

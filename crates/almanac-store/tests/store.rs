@@ -817,6 +817,156 @@ fn a_series_whose_start_moves_keeps_or_moves_its_keys_as_its_instances_do() {
     assert!(ok(s.check()).is_empty());
 }
 
+/// A series `rule` from `start` (UTC, 30 minutes, RDATEs `rdates`) with the occurrence
+/// at `deleted` removed and the one at `renamed` renamed "Changed"; then its start
+/// moved to `new_start`. Its occurrences in March–April 2027: (title, original start).
+fn after_moving_start(
+    rule: &str,
+    start: &str,
+    rdates: &[&str],
+    deleted: &str,
+    renamed: &[&str],
+    new_start: &str,
+) -> (Vec<(String, String)>, Vec<String>) {
+    let (_d, mut s) = open();
+    let end = |t: &str| {
+        let t = chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M").unwrap_or_default();
+        (t + chrono::Duration::minutes(30))
+            .format("%Y-%m-%dT%H:%M")
+            .to_string()
+    };
+    let mut e = event("S", start, &end(start), "UTC");
+    e.recurrence = Some(RecurrenceInput {
+        rrule: rule.into(),
+        exdates: vec![],
+        rdates: rdates.iter().map(|d| (*d).to_owned()).collect(),
+    });
+    let id = ok(s.create_event(e, Source::Cli, now())).id;
+    ok(s.delete_event(
+        EventTarget {
+            id: id.clone(),
+            scope: EditScope::Occurrence,
+            original_start: Some(deleted.into()),
+        },
+        Source::Cli,
+        now(),
+    ));
+    for (n, key) in renamed.iter().enumerate() {
+        let title = format!("Changed{n}");
+        edit_occurrence(&mut s, &id, key, &title, key, &end(key));
+    }
+    edit_all(&mut s, &id, |i| {
+        i.start = new_start.into();
+        i.end = end(new_start);
+    });
+    let listed = ok(s.list_occurrences(&range("2027-03-01T00:00:00Z", "2027-05-01T00:00:00Z")))
+        .into_iter()
+        .map(|o| (o.title, o.original_start.unwrap_or_default()))
+        .collect();
+    let exdates = ok(s.get_event(&id))
+        .input
+        .recurrence
+        .map(|r| r.exdates)
+        .unwrap_or_default();
+    assert!(ok(s.check()).is_empty());
+    (listed, exdates)
+}
+
+#[test]
+fn a_series_moved_in_date_and_time_at_once_keeps_every_key_on_its_instance() {
+    // A date later and an hour earlier: each stays on its day at 08:00.
+    let (listed, exdates) = after_moving_start(
+        "FREQ=DAILY;UNTIL=20270420T235959Z",
+        "2027-04-01T09:00",
+        &[],
+        "2027-04-10T09:00",
+        &["2027-04-12T09:00"],
+        "2027-04-08T08:00",
+    );
+    assert_eq!(exdates, ["2027-04-10T08:00:00"]);
+    assert!(
+        listed.contains(&t2("Changed0", "2027-04-12T08:00:00")),
+        "{listed:?}"
+    );
+    assert!(
+        !listed.iter().any(|(_, k)| k.starts_with("2027-04-10")),
+        "{listed:?}"
+    );
+    assert_eq!(listed.len(), 12, "08..20 April less the 10th: {listed:?}");
+
+    // Monday, Wednesday, Friday from a Monday at 09:00, then from a Wednesday at 08:00.
+    let (listed, exdates) = after_moving_start(
+        "FREQ=WEEKLY;BYDAY=MO,WE,FR;COUNT=12",
+        "2027-03-01T09:00",
+        &[],
+        "2027-03-12T09:00",
+        &["2027-03-22T09:00"],
+        "2027-03-03T08:00",
+    );
+    assert_eq!(exdates, ["2027-03-12T08:00:00"]);
+    assert!(
+        listed.contains(&t2("Changed0", "2027-03-22T08:00:00")),
+        "{listed:?}"
+    );
+
+    // Across midnight: Monday 23:30 becomes Tuesday 00:30 on a MO,WE,FR rule, whose
+    // instances are now early on those days.
+    let (listed, exdates) = after_moving_start(
+        "FREQ=WEEKLY;BYDAY=MO,WE,FR;COUNT=9",
+        "2027-03-01T23:30",
+        &[],
+        "2027-03-12T23:30",
+        &["2027-03-08T23:30"],
+        "2027-03-02T00:30",
+    );
+    assert_eq!(exdates, ["2027-03-12T00:30:00"]);
+    assert!(
+        listed.contains(&t2("Changed0", "2027-03-08T00:30:00")),
+        "{listed:?}"
+    );
+
+    // The first day deleted, then the series starts on the second: the changed second
+    // day stays where it is, nothing is pushed along.
+    let (listed, _) = after_moving_start(
+        "FREQ=DAILY;COUNT=5",
+        "2027-03-01T09:00",
+        &[],
+        "2027-03-01T09:00",
+        &["2027-03-02T09:00"],
+        "2027-03-02T09:00",
+    );
+    assert_eq!(
+        listed,
+        [
+            t2("Changed0", "2027-03-02T09:00:00"),
+            t2("S", "2027-03-03T09:00:00"),
+            t2("S", "2027-03-04T09:00:00"),
+            t2("S", "2027-03-05T09:00:00"),
+            t2("S", "2027-03-06T09:00:00"),
+        ]
+    );
+
+    // An extra date an hour after the series' time: a plain 09:00 → 10:00 moves every
+    // key an hour, the extra one's too.
+    let (listed, _) = after_moving_start(
+        "FREQ=DAILY;COUNT=4",
+        "2027-03-01T09:00",
+        &["2027-03-03T10:00:00"],
+        "2027-03-02T09:00",
+        &["2027-03-03T09:00", "2027-03-03T10:00"],
+        "2027-03-01T10:00",
+    );
+    assert!(
+        listed.contains(&t2("Changed0", "2027-03-03T10:00:00")),
+        "{listed:?}"
+    );
+    assert!(
+        listed.contains(&t2("Changed1", "2027-03-03T11:00:00")),
+        "{listed:?}"
+    );
+    assert_eq!(listed.len(), 4, "{listed:?}");
+}
+
 #[test]
 fn rdates_move_with_the_series_and_keep_their_deleted_and_changed_occurrences() {
     let (_d, mut s) = open();
