@@ -6,13 +6,14 @@
 //! every edited one shows twice — once as the exception under its old key, once as the
 //! series' new instance. So a series edit:
 //!
-//! - carries the EXDATEs it kept (new ones the caller added are taken as they are) and
-//!   its exceptions one way for the whole series (`Carry`): the first of — keys stay
-//!   where they are (a rule that fixes the days, a series that only starts later);
-//!   move as far as a start moved by less than a day; keep their day at the new time
-//!   of day (or a day either side); move as far as the start — that puts every one the
-//!   new series still spans on one of its instances. RDATEs, dates the user named,
-//!   keep their day and take the new time of day;
+//! - carries the EXDATEs and RDATEs it kept (new ones the caller added are taken as
+//!   they are) and its exceptions one way for the whole series (`Carry`): a start that
+//!   stays on its day takes every key to the new time of day (09:00 → 10:00: each an
+//!   hour later); a start moved to another day takes the first of — keys stay (a rule
+//!   that fixes the days, a series that only starts later); move as far as a start
+//!   moved within a day; keep their day at the new time (or a day either side); move
+//!   as far as the start — that puts every key the new series still spans on one of
+//!   its instances;
 //! - for a series that was in a calendar kept on this computer, where the store holds
 //!   the only copy of its exceptions (also when it now moves into an account's
 //!   calendar), re-keys each exception that way, drops the exceptions the new series
@@ -93,57 +94,66 @@ impl Carry {
         Ok(self.wall(wall))
     }
 
-    /// The ways to carry keys from `old` to `new`, in the order they are tried. Keys
-    /// that stay (a rule that fixes the days — `BYDAY=MO,WE,FR` from a Monday, then
-    /// from a Wednesday — or a series that only starts later); for a start moved by
-    /// less than a day, keys moved as far (09:00 → 10:00, 23:30 → 00:30 the next day);
-    /// keys kept on their day at the new time of day (also one day either side: a
-    /// weekly series moved from Mondays to Tuesdays); keys moved as far as the start.
-    fn tried(old: Frame, new: Frame) -> Vec<Carry> {
-        let moved = new.start - old.start;
-        let time_of_day = new.start.time() - old.start.time();
-        let day = Duration::days(1);
-        let mut by = vec![Duration::zero()];
-        if moved.num_seconds().abs() < day.num_seconds() {
-            by.push(moved);
-        }
-        by.extend([time_of_day, time_of_day + day, time_of_day - day, moved]);
-        let mut out: Vec<Carry> = Vec::new();
-        for by in by {
-            let c = Carry {
-                by,
-                all_day: new.all_day,
-            };
-            if !out.contains(&c) {
-                out.push(c);
-            }
-        }
-        out
-    }
-
-    /// Where the carried keys go when nothing tells the ways apart (no EXDATE or
-    /// exception to place): a start moved by less than a day moves them as far,
-    /// otherwise they keep their day and take the new time of day.
-    fn plain(old: Frame, new: Frame) -> Self {
-        let moved = new.start - old.start;
-        let by = if moved.num_seconds().abs() < Duration::days(1).num_seconds() {
-            moved
+    /// Keys kept on their day (`days` later) at the new time of day; to an all-day
+    /// series, just their date.
+    fn on_day(old: Frame, new: Frame, days: i64) -> Self {
+        let time = if new.all_day {
+            Duration::zero()
         } else {
             new.start.time() - old.start.time()
         };
         Self {
-            by,
+            by: time + Duration::days(days),
             all_day: new.all_day,
         }
+    }
+
+    /// The ways to carry keys when the start moved to another day, in the order they
+    /// are tried: keys stay (a rule that fixes the days — `BYDAY=MO,WE,FR` from a
+    /// Monday, then from a Wednesday — or a series that only starts later); move as far
+    /// as a start moved by less than a day (23:30 → 00:30 the next day); keep their day
+    /// at the new time of day, or a day either side (a weekly series moved from Mondays
+    /// to Tuesdays); move as far as the start.
+    fn tried(old: Frame, new: Frame) -> Vec<Carry> {
+        let moved = Self {
+            by: new.start - old.start,
+            all_day: new.all_day,
+        };
+        let stay = Self {
+            by: Duration::zero(),
+            all_day: new.all_day,
+        };
+        let mut ways = vec![stay];
+        if moved.by.num_seconds().abs() < Duration::days(1).num_seconds() {
+            ways.push(moved);
+        }
+        ways.extend([
+            Self::on_day(old, new, 0),
+            Self::on_day(old, new, 1),
+            Self::on_day(old, new, -1),
+            moved,
+        ]);
+        let mut out: Vec<Carry> = Vec::new();
+        for w in ways {
+            if !out.contains(&w) {
+                out.push(w);
+            }
+        }
+        out
     }
 }
 
 /// The edit `input` of series `old_row` (whose spec is `old`), validated, with the
 /// EXDATEs and RDATEs it carries over from `old_row` (dates the caller added are taken
 /// as they are) carried into the new series, and how (for its exceptions, see
-/// [`follow_series`]). The way is chosen once for the whole series: the first of
-/// [`Carry::tried`] that puts every EXDATE and exception the new series still spans on
-/// one of its instances, else the one that puts the most there.
+/// [`follow_series`]).
+///
+/// A start that stays on its day (another time, or to or from all-day) carries every
+/// key to the new time of day: 09:00 → 10:00 moves each an hour. A start moved to
+/// another day is ambiguous — the instances may stay on their days or move with it —
+/// so the way is chosen once for the whole series: the first of [`Carry::tried`] that
+/// puts every EXDATE and exception the new series still spans on one of its instances,
+/// else the one that puts the most there (with neither, keys keep their day).
 pub(crate) fn carry_dates(
     tx: &Transaction<'_>,
     old_row: &EventRow,
@@ -162,6 +172,13 @@ pub(crate) fn carry_dates(
     if input.recurrence.is_none() || (to.start == from.start && to.all_day == from.all_day) {
         return Ok((input.validate()?, unmoved));
     }
+    if to.start.date() == from.start.date() {
+        let way = Carry::on_day(from, to, 0);
+        return Ok((
+            carried(&input, &before, way, from.all_day)?.validate()?,
+            way,
+        ));
+    }
     let exception_keys: Vec<String> = {
         let mut st = tx.prepare_cached(
             "SELECT original_start FROM events WHERE series_id = ?1 AND original_start IS NOT NULL",
@@ -176,20 +193,15 @@ pub(crate) fn carry_dates(
         .filter(|x| before.exdates.contains(x))
         .collect();
     let keys: Vec<&String> = carried_exdates.into_iter().chain(&exception_keys).collect();
-    // RDATEs are dates the user named: they keep their day (or move with a start moved
-    // by less than a day) whichever way the keys go.
-    let plain = Carry::plain(from, to);
     let ways = if keys.is_empty() {
-        vec![plain]
+        vec![Carry::on_day(from, to, 0)]
     } else {
         Carry::tried(from, to)
     };
     let mut best: Option<(usize, ValidEvent, Carry)> = None;
     let mut first_error = None;
     for way in ways {
-        let v = match carried(&input, &before, way, plain, from.all_day)
-            .and_then(|i| Ok(i.validate()?))
-        {
+        let v = match carried(&input, &before, way, from.all_day).and_then(|i| Ok(i.validate()?)) {
             Ok(v) => v,
             Err(e) => {
                 first_error.get_or_insert(e);
@@ -210,7 +222,7 @@ pub(crate) fn carry_dates(
         for k in &images {
             if instances.has(&all, *k)? {
                 placed += 1;
-            } else if *k >= all.start && instances.continues_after(*k) {
+            } else if *k >= all.start && continues_after(&all, *k) {
                 missed += 1;
             }
         }
@@ -228,20 +240,29 @@ pub(crate) fn carry_dates(
     }
 }
 
-/// `input` with the EXDATEs it kept from `before` carried `way` and the RDATEs
-/// `rdates` (each once).
+/// Does the series have an instance at or after `key` (within a year and a bit; a
+/// rule that cannot say counts as yes)? A key past its end simply falls away.
+fn continues_after(spec: &SeriesSpec, key: NaiveDateTime) -> bool {
+    let from = key.and_utc() - Duration::days(2);
+    match spec.expand(from, from + Duration::days(400), 1) {
+        Ok(found) => found.iter().any(|i| i.original >= key),
+        Err(_) => true,
+    }
+}
+
+/// `input` with the EXDATEs and RDATEs it kept from `before` carried `way` (each once:
+/// two dates of one day become one date of an all-day series).
 fn carried(
     input: &EventInput,
     before: &RecurrenceInput,
     way: Carry,
-    rdates: Carry,
     old_all_day: bool,
 ) -> Result<EventInput> {
     let mut input = input.clone();
     if let Some(rec) = input.recurrence.as_mut() {
-        for (dates, had, way) in [
-            (&mut rec.exdates, &before.exdates, way),
-            (&mut rec.rdates, &before.rdates, rdates),
+        for (dates, had) in [
+            (&mut rec.exdates, &before.exdates),
+            (&mut rec.rdates, &before.rdates),
         ] {
             let mut out: Vec<String> = Vec::with_capacity(dates.len());
             for x in dates.iter() {
@@ -391,14 +412,6 @@ impl Instances {
                 .ok()
                 .map(|f| f.into_iter().map(|i| i.original).collect()),
         )
-    }
-
-    /// Does the series have an instance at or after `key` (as far as known: yes when
-    /// the one expansion could not be made)?
-    fn continues_after(&self, key: NaiveDateTime) -> bool {
-        self.0
-            .as_ref()
-            .is_none_or(|set| set.iter().any(|i| *i >= key))
     }
 
     fn has(&self, spec: &SeriesSpec, key: NaiveDateTime) -> Result<bool> {

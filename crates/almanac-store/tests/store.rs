@@ -968,6 +968,84 @@ fn a_series_moved_in_date_and_time_at_once_keeps_every_key_on_its_instance() {
 }
 
 #[test]
+fn a_time_change_on_the_same_day_moves_every_key_as_far() {
+    // The first and the last occurrence changed, a weekly one deleted: an hour earlier
+    // or later, each key goes with it (none falls off the series' ends).
+    let t = |a: &str, b: &str| t2(a, b);
+    let (listed, _) = after_moving_start(
+        "FREQ=DAILY;COUNT=4",
+        "2027-03-01T09:00",
+        &[],
+        "2027-03-02T09:00",
+        &["2027-03-01T09:00", "2027-03-04T09:00"],
+        "2027-03-01T10:00",
+    );
+    assert_eq!(
+        listed,
+        [
+            t("Changed0", "2027-03-01T10:00:00"),
+            t("S", "2027-03-03T10:00:00"),
+            t("Changed1", "2027-03-04T10:00:00"),
+        ]
+    );
+    let (listed, exdates) = after_moving_start(
+        "FREQ=WEEKLY;COUNT=4",
+        "2027-03-01T09:00",
+        &[],
+        "2027-03-22T09:00",
+        &["2027-03-15T09:00"],
+        "2027-03-01T08:00",
+    );
+    assert_eq!(exdates, ["2027-03-22T08:00:00"]);
+    assert_eq!(
+        listed,
+        [
+            t("S", "2027-03-01T08:00:00"),
+            t("S", "2027-03-08T08:00:00"),
+            t("Changed0", "2027-03-15T08:00:00"),
+        ]
+    );
+    // An extra date an hour after the series moves with it too: nothing lands on it.
+    let (listed, _) = after_moving_start(
+        "FREQ=DAILY;COUNT=4",
+        "2027-03-01T09:00",
+        &["2027-03-03T10:00:00"],
+        "2027-03-02T09:00",
+        &["2027-03-03T09:00"],
+        "2027-03-01T08:00",
+    );
+    assert!(
+        listed.contains(&t("Changed0", "2027-03-03T08:00:00")),
+        "{listed:?}"
+    );
+    assert!(
+        listed.contains(&t("S", "2027-03-03T09:00:00")),
+        "{listed:?}"
+    );
+    assert_eq!(listed.len(), 4, "{listed:?}");
+
+    // A weekly series moved from Mondays to Tuesdays takes its extra Thursday, and the
+    // change made to it, along to Friday.
+    let (listed, exdates) = after_moving_start(
+        "FREQ=WEEKLY;COUNT=3",
+        "2027-03-01T09:00",
+        &["2027-03-04T09:00:00"],
+        "2027-03-08T09:00",
+        &["2027-03-04T09:00"],
+        "2027-03-02T09:00",
+    );
+    assert_eq!(exdates, ["2027-03-09T09:00:00"]);
+    assert_eq!(
+        listed,
+        [
+            t("S", "2027-03-02T09:00:00"),
+            t("Changed0", "2027-03-05T09:00:00"),
+            t("S", "2027-03-16T09:00:00"),
+        ]
+    );
+}
+
+#[test]
 fn rdates_move_with_the_series_and_keep_their_deleted_and_changed_occurrences() {
     let (_d, mut s) = open();
     let mut e = event("Weekly", "2027-03-01T09:00", "2027-03-01T09:30", "UTC");
