@@ -27,7 +27,7 @@
 //! pull brings its answer; re-keying them here would only turn its answer into
 //! conflicts.
 
-use almanac_model::recurrence::SeriesSpec;
+use almanac_model::recurrence::{SeriesSpec, MAX_PER_YEAR};
 use almanac_model::time::{parse_date, to_instant, EventTime};
 use almanac_model::{instance_key, EventInput, RecurrenceInput, ValidEvent};
 use std::collections::HashSet;
@@ -148,12 +148,14 @@ impl Carry {
 /// as they are) carried into the new series, and how (for its exceptions, see
 /// [`follow_series`]).
 ///
-/// A start that stays on its day (another time, or to or from all-day) carries every
-/// key to the new time of day: 09:00 → 10:00 moves each an hour. A start moved to
-/// another day is ambiguous — the instances may stay on their days or move with it —
-/// so the way is chosen once for the whole series: the first of [`Carry::tried`] that
-/// puts every EXDATE and exception the new series still spans on one of its instances,
-/// else the one that puts the most there (with neither, keys keep their day).
+/// The way is chosen once for the whole series, by where the EXDATEs and exceptions
+/// land: of the ways tried — for a start that stays on its day, the new time of day
+/// (09:00 → 10:00 moves each key an hour), then staying (a rule that pins the hours);
+/// for a start moved to another day, which is ambiguous (the instances may stay on
+/// their days or move with it), those of [`Carry::tried`] — the first that misses
+/// none of the keys the new series spans and places one at least (keys that stay but
+/// all fall before the new start tell nothing); failing that, the one that places the
+/// most. With no such key, keys keep their day.
 pub(crate) fn carry_dates(
     tx: &Transaction<'_>,
     old_row: &EventRow,
@@ -172,13 +174,6 @@ pub(crate) fn carry_dates(
     if input.recurrence.is_none() || (to.start == from.start && to.all_day == from.all_day) {
         return Ok((input.validate()?, unmoved));
     }
-    if to.start.date() == from.start.date() {
-        let way = Carry::on_day(from, to, 0);
-        return Ok((
-            carried(&input, &before, way, from.all_day)?.validate()?,
-            way,
-        ));
-    }
     let exception_keys: Vec<String> = {
         let mut st = tx.prepare_cached(
             "SELECT original_start FROM events WHERE series_id = ?1 AND original_start IS NOT NULL",
@@ -195,10 +190,22 @@ pub(crate) fn carry_dates(
     let keys: Vec<&String> = carried_exdates.into_iter().chain(&exception_keys).collect();
     let ways = if keys.is_empty() {
         vec![Carry::on_day(from, to, 0)]
+    } else if to.start.date() == from.start.date() {
+        // Another time on the same day: the keys go with it, unless the rule pins the
+        // hours (`BYHOUR`) and they stay.
+        vec![
+            Carry::on_day(from, to, 0),
+            Carry {
+                by: Duration::zero(),
+                all_day: to.all_day,
+            },
+        ]
     } else {
         Carry::tried(from, to)
     };
-    let mut best: Option<(usize, ValidEvent, Carry)> = None;
+    // The first way that misses none of the keys the new series spans and places one at
+    // least; failing that, the one that places the most.
+    let mut best: Option<((bool, usize), ValidEvent, Carry)> = None;
     let mut first_error = None;
     for way in ways {
         let v = match carried(&input, &before, way, from.all_day).and_then(|i| Ok(i.validate()?)) {
@@ -226,11 +233,12 @@ pub(crate) fn carry_dates(
                 missed += 1;
             }
         }
-        if missed == 0 {
+        if missed == 0 && placed > 0 {
             return Ok((v, way));
         }
-        if best.as_ref().is_none_or(|(n, _, _)| placed > *n) {
-            best = Some((placed, v, way));
+        let score = (missed == 0, placed);
+        if best.as_ref().is_none_or(|(b, _, _)| score > *b) {
+            best = Some((score, v, way));
         }
     }
     match (best, first_error) {
@@ -244,7 +252,8 @@ pub(crate) fn carry_dates(
 /// rule that cannot say counts as yes)? A key past its end simply falls away.
 fn continues_after(spec: &SeriesSpec, key: NaiveDateTime) -> bool {
     let from = key.and_utc() - Duration::days(2);
-    match spec.expand(from, from + Duration::days(400), 1) {
+    // A year holds at most MAX_PER_YEAR instances of a valid rule.
+    match spec.expand(from, from + Duration::days(400), 4 * MAX_PER_YEAR) {
         Ok(found) => found.iter().any(|i| i.original >= key),
         Err(_) => true,
     }

@@ -1046,6 +1046,52 @@ fn a_time_change_on_the_same_day_moves_every_key_as_far() {
 }
 
 #[test]
+fn a_weekly_series_moved_to_another_weekday_keeps_its_first_changed_occurrence() {
+    let (listed, exdates) = after_moving_start(
+        "FREQ=WEEKLY;COUNT=4",
+        "2027-03-01T09:00",
+        &[],
+        "2027-03-08T09:00",
+        &["2027-03-01T09:00"],
+        "2027-03-02T09:00",
+    );
+    assert_eq!(exdates, ["2027-03-09T09:00:00"]);
+    assert_eq!(
+        listed,
+        [
+            t2("Changed0", "2027-03-02T09:00:00"),
+            t2("S", "2027-03-16T09:00:00"),
+            t2("S", "2027-03-23T09:00:00"),
+        ]
+    );
+}
+
+#[test]
+fn a_series_that_starts_later_and_ends_sooner_keeps_its_keys() {
+    let (listed, exdates) = after_moving_start(
+        "FREQ=DAILY;COUNT=15",
+        "2027-03-01T09:00",
+        &[],
+        "2027-03-05T09:00",
+        &["2027-03-06T09:00", "2027-03-12T09:00"],
+        "2027-03-03T09:00",
+    );
+    assert_eq!(exdates, ["2027-03-05T09:00:00"]);
+    assert!(
+        listed.contains(&t2("Changed0", "2027-03-06T09:00:00")),
+        "{listed:?}"
+    );
+    assert!(
+        listed.contains(&t2("Changed1", "2027-03-12T09:00:00")),
+        "{listed:?}"
+    );
+    assert!(
+        !listed.iter().any(|(_, k)| k.starts_with("2027-03-05")),
+        "{listed:?}"
+    );
+}
+
+#[test]
 fn rdates_move_with_the_series_and_keep_their_deleted_and_changed_occurrences() {
     let (_d, mut s) = open();
     let mut e = event("Weekly", "2027-03-01T09:00", "2027-03-01T09:30", "UTC");
