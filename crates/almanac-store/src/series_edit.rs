@@ -111,9 +111,9 @@ impl Carry {
     /// The ways to carry keys when the start moved to another day, in the order they
     /// are tried: keys stay (a rule that fixes the days — `BYDAY=MO,WE,FR` from a
     /// Monday, then from a Wednesday — or a series that only starts later); move as far
-    /// as a start moved by less than a day (23:30 → 00:30 the next day); keep their day
-    /// at the new time of day, or a day either side (a weekly series moved from Mondays
-    /// to Tuesdays); move as far as the start.
+    /// as the start when that is less than keeping the day (23:30 → 00:30 the next
+    /// day); keep their day at the new time of day, or a day either side (a weekly
+    /// series moved from Mondays to Tuesdays); move as far as the start.
     fn tried(old: Frame, new: Frame) -> Vec<Carry> {
         let moved = Self {
             by: new.start - old.start,
@@ -123,12 +123,15 @@ impl Carry {
             by: Duration::zero(),
             all_day: new.all_day,
         };
+        let same_day = Self::on_day(old, new, 0);
         let mut ways = vec![stay];
-        if moved.by.num_seconds().abs() < Duration::days(1).num_seconds() {
+        // Across midnight (23:30 → 00:30 the next day) moving as far is the smaller
+        // step; a day later an hour earlier, the day kept at the new time is.
+        if moved.by.num_seconds().abs() < same_day.by.num_seconds().abs() {
             ways.push(moved);
         }
         ways.extend([
-            Self::on_day(old, new, 0),
+            same_day,
             Self::on_day(old, new, 1),
             Self::on_day(old, new, -1),
             moved,
@@ -187,7 +190,19 @@ pub(crate) fn carry_dates(
         .flat_map(|r| r.exdates.iter())
         .filter(|x| before.exdates.contains(x))
         .collect();
-    let keys: Vec<&String> = carried_exdates.into_iter().chain(&exception_keys).collect();
+    // Keys on an extra date go with it whichever way: they tell nothing.
+    let on_rdate = |k: &String| {
+        let wall = instance_key("original start", k, from.all_day).ok();
+        before
+            .rdates
+            .iter()
+            .any(|r| instance_key("added date", r, from.all_day).ok() == wall)
+    };
+    let keys: Vec<&String> = carried_exdates
+        .into_iter()
+        .chain(&exception_keys)
+        .filter(|k| !on_rdate(k))
+        .collect();
     let ways = if keys.is_empty() {
         vec![Carry::on_day(from, to, 0)]
     } else if to.start.date() == from.start.date() {

@@ -1067,6 +1067,46 @@ fn a_weekly_series_moved_to_another_weekday_keeps_its_first_changed_occurrence()
 }
 
 #[test]
+fn a_day_later_an_hour_earlier_keeps_every_key_on_its_day() {
+    let (listed, exdates) = after_moving_start(
+        "FREQ=DAILY;COUNT=10",
+        "2027-03-01T09:00",
+        &[],
+        "2027-03-05T09:00",
+        &["2027-03-08T09:00"],
+        "2027-03-02T08:00",
+    );
+    assert_eq!(exdates, ["2027-03-05T08:00:00"]);
+    assert!(
+        listed.contains(&t2("Changed0", "2027-03-08T08:00:00")),
+        "{listed:?}"
+    );
+    assert!(
+        !listed.iter().any(|(_, k)| k.starts_with("2027-03-05")),
+        "{listed:?}"
+    );
+}
+
+#[test]
+fn a_change_on_an_extra_date_does_not_decide_where_the_others_go() {
+    // Weekly on Mondays plus an extra Thursday, both the first Monday and the Thursday
+    // changed; the series moves to Tuesdays: the first change goes to the Tuesday.
+    let (listed, _) = after_moving_start(
+        "FREQ=WEEKLY;COUNT=3",
+        "2027-03-01T09:00",
+        &["2027-03-04T09:00:00"],
+        "2027-03-15T09:00",
+        &["2027-03-01T09:00", "2027-03-04T09:00"],
+        "2027-03-02T09:00",
+    );
+    assert!(
+        listed.contains(&t2("Changed0", "2027-03-02T09:00:00")),
+        "{listed:?}"
+    );
+    assert!(listed.iter().any(|(t, _)| t == "Changed1"), "{listed:?}");
+}
+
+#[test]
 fn a_series_that_starts_later_and_ends_sooner_keeps_its_keys() {
     let (listed, exdates) = after_moving_start(
         "FREQ=DAILY;COUNT=15",
