@@ -126,8 +126,14 @@ impl Carry {
         let same_day = Self::on_day(old, new, 0);
         let mut ways = vec![stay];
         // Across midnight (23:30 → 00:30 the next day) moving as far is the smaller
-        // step; a day later an hour earlier, the day kept at the new time is.
-        if moved.by.num_seconds().abs() < same_day.by.num_seconds().abs() {
+        // step; a day later an hour earlier, the day kept at the new time is. (To an
+        // all-day series, keeping the day is a step back to its midnight.)
+        let keep_day_step = if new.all_day {
+            old.start.time() - NaiveTime::MIN
+        } else {
+            same_day.by
+        };
+        if moved.by.num_seconds().abs() < keep_day_step.num_seconds().abs() {
             ways.push(moved);
         }
         ways.extend([
@@ -157,7 +163,8 @@ impl Carry {
 /// for a start moved to another day, which is ambiguous (the instances may stay on
 /// their days or move with it), those of [`Carry::tried`] — the first that misses
 /// none of the keys the new series spans and places one at least (keys that stay but
-/// all fall before the new start tell nothing); failing that, the one that places the
+/// all fall before the new start tell nothing, unless the new start is one of the old
+/// series' instances: it only starts later); failing that, the one that places the
 /// most. With no such key, keys keep their day.
 pub(crate) fn carry_dates(
     tx: &Transaction<'_>,
@@ -218,6 +225,11 @@ pub(crate) fn carry_dates(
     } else {
         Carry::tried(from, to)
     };
+    let starts_later = to.all_day == from.all_day && {
+        let mut all = old.clone();
+        all.exdates.clear();
+        is_instance(&all, to.start).unwrap_or(false)
+    };
     // The first way that misses none of the keys the new series spans and places one at
     // least; failing that, the one that places the most.
     let mut best: Option<((bool, usize), ValidEvent, Carry)> = None;
@@ -248,7 +260,9 @@ pub(crate) fn carry_dates(
                 missed += 1;
             }
         }
-        if missed == 0 && placed > 0 {
+        // Keys that stay but all fall before the new start tell nothing — unless the
+        // new start is one of the old series' own instances: then it only starts later.
+        if missed == 0 && (placed > 0 || (way.by.is_zero() && starts_later)) {
             return Ok((v, way));
         }
         let score = (missed == 0, placed);

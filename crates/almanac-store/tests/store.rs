@@ -1107,6 +1107,29 @@ fn a_change_on_an_extra_date_does_not_decide_where_the_others_go() {
 }
 
 #[test]
+fn a_series_that_starts_a_week_later_drops_its_deleted_first_week_and_nothing_else() {
+    for (rule, new_start) in [
+        ("FREQ=WEEKLY;COUNT=4", "2027-03-08T09:00"),
+        ("FREQ=DAILY;COUNT=4", "2027-03-02T09:00"),
+    ] {
+        let (listed, _) = after_moving_start(
+            rule,
+            "2027-03-01T09:00",
+            &["2027-03-18T12:00:00"],
+            "2027-03-01T09:00",
+            &["2027-03-18T12:00"],
+            new_start,
+        );
+        let first = format!("{new_start}:00");
+        assert_eq!(listed.first(), Some(&t2("S", &first)), "{rule}: {listed:?}");
+        assert!(
+            listed.contains(&t2("Changed0", "2027-03-18T12:00:00")),
+            "{rule}: {listed:?}"
+        );
+    }
+}
+
+#[test]
 fn a_series_that_starts_later_and_ends_sooner_keeps_its_keys() {
     let (listed, exdates) = after_moving_start(
         "FREQ=DAILY;COUNT=15",
