@@ -225,10 +225,12 @@ pub(crate) fn carry_dates(
     } else {
         Carry::tried(from, to)
     };
+    // On the old rule's own pattern (not a deleted or an extra date of it).
     let starts_later = to.all_day == from.all_day && {
-        let mut all = old.clone();
-        all.exdates.clear();
-        is_instance(&all, to.start).unwrap_or(false)
+        let mut rule = old.clone();
+        rule.exdates.clear();
+        rule.rdates.clear();
+        is_instance(&rule, to.start).unwrap_or(false)
     };
     // The first way that misses none of the keys the new series spans and places one at
     // least; failing that, the one that places the most.

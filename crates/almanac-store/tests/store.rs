@@ -1130,6 +1130,21 @@ fn a_series_that_starts_a_week_later_drops_its_deleted_first_week_and_nothing_el
 }
 
 #[test]
+fn a_start_moved_onto_an_extra_date_is_a_move_not_a_later_start() {
+    // Weekly on Mondays, the first deleted, an extra Thursday; the series moves to that
+    // Thursday: the deletion goes with it.
+    let (listed, exdates) = after_moving_start(
+        "FREQ=WEEKLY;COUNT=4",
+        "2027-03-01T09:00",
+        &["2027-03-04T09:00:00"],
+        "2027-03-01T09:00",
+        &[],
+        "2027-03-04T09:00",
+    );
+    assert_eq!(exdates, ["2027-03-04T09:00:00"], "{listed:?}");
+}
+
+#[test]
 fn a_series_that_starts_later_and_ends_sooner_keeps_its_keys() {
     let (listed, exdates) = after_moving_start(
         "FREQ=DAILY;COUNT=15",
