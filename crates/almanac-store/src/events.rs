@@ -130,9 +130,10 @@ fn occurrence_key(
     Ok(wall_key(wall, master.input.all_day))
 }
 
-fn exception_at(tx: &Transaction<'_>, master_id: &str, key: &str) -> Result<Option<String>> {
+/// The id of the exception of series `master_id` keyed `key`, if it has one.
+fn exception_at(conn: &rusqlite::Connection, master_id: &str, key: &str) -> Result<Option<String>> {
     use rusqlite::OptionalExtension;
-    Ok(tx
+    Ok(conn
         .query_row(
             "SELECT id FROM events WHERE series_id = ?1 AND original_start = ?2",
             params![master_id, key],
@@ -167,16 +168,9 @@ impl Store {
     /// (as stored: `YYYY-MM-DDTHH:MM:SS`, a date for all-day series), wherever it was
     /// moved to; `None` when that instance has none.
     pub fn exception_of(&self, series_id: &str, original_start: &str) -> Result<Option<EventView>> {
-        use rusqlite::OptionalExtension;
-        let id: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT id FROM events WHERE series_id = ?1 AND original_start = ?2",
-                params![series_id, original_start],
-                |r| r.get(0),
-            )
-            .optional()?;
-        id.map(|id| view(&self.conn, &id)).transpose()
+        exception_at(&self.conn, series_id, original_start)?
+            .map(|id| view(&self.conn, &id))
+            .transpose()
     }
 
     /// Creates an event (a series when it has a repeat rule).

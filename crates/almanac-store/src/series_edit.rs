@@ -33,11 +33,12 @@ use almanac_model::{instance_key, EventInput, RecurrenceInput, ValidEvent};
 use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, NaiveDateTime, NaiveTime, Utc};
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, Transaction};
 
 use crate::error::{Result, StoreError};
 use crate::event_rows::{load, wall_key, EventRow};
 use crate::occurrences::is_instance;
+use crate::sync::account_of;
 
 /// Where a series starts and whether it is all-day: the instance keys' frame.
 #[derive(Clone, Copy)]
@@ -321,18 +322,6 @@ fn carried(
     Ok(input)
 }
 
-/// Whether `calendar_id` is kept on this computer only (no account).
-fn is_local(tx: &Transaction<'_>, calendar_id: &str) -> Result<bool> {
-    let account: Option<Option<String>> = tx
-        .query_row(
-            "SELECT account_id FROM calendars WHERE id = ?1",
-            params![calendar_id],
-            |r| r.get(0),
-        )
-        .optional()?;
-    Ok(matches!(account, Some(None)))
-}
-
 /// What became of one exception.
 pub(crate) enum Followed {
     /// Re-keyed and/or changed: write this.
@@ -359,7 +348,7 @@ pub(crate) fn follow_series(
     };
     // The exceptions' calendar until now decides: a local series moved into an
     // account's calendar brings exceptions no provider has seen yet.
-    if !is_local(tx, &old_row.input.calendar_id)? {
+    if account_of(tx, &old_row.input.calendar_id)?.is_some() {
         return Ok(Vec::new());
     }
     let rows: Vec<EventRow> = {

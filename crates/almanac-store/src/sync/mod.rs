@@ -21,7 +21,7 @@ pub(crate) use base::keep_base;
 pub use calendars::{CalendarHold, ListedCalendars, RemoteCalendarRow, SyncCalendar};
 pub use conflicts::{ConflictRecord, NewConflict};
 pub use entries::{EntryState, EntrySync, MasterKey, OpenConflictRow, PendingDelete, SyncEntry};
-pub(crate) use outbox::{track_delete, track_write};
+pub(crate) use outbox::{account_of, track_delete, track_write};
 pub use outbox::{OutboxOp, OutboxRow};
 pub use rows::{CheckedEvent, SyncedEvent};
 pub use runs::{RunOutcome, RunRecord, SyncActionRecord, SyncStatus};

@@ -124,7 +124,7 @@ pub(crate) fn enqueue(
 }
 
 /// The account a calendar belongs to (`None` for local calendars).
-fn account_of(tx: &Transaction<'_>, calendar_id: &str) -> Result<Option<String>> {
+pub(crate) fn account_of(tx: &Transaction<'_>, calendar_id: &str) -> Result<Option<String>> {
     Ok(tx
         .row_cached(
             "SELECT account_id FROM calendars WHERE id = ?1",
