@@ -47,7 +47,11 @@ pub fn export(store: &mut Store, ctx: &Ctx, a: &ExportArgs) -> CliResult<()> {
     }
     let calendars = (!a.calendars.is_empty()).then(|| a.calendars.clone());
     let (events, exceptions) = gather(store, from, to, calendars)?;
-    let text = render(&events, &exceptions, ctx.now)?;
+    let uids = events
+        .iter()
+        .map(|e| Ok((e.id.clone(), store.ical_uid_of(&e.id)?)))
+        .collect::<CliResult<HashMap<_, _>>>()?;
+    let text = render(&events, &exceptions, &uids, ctx.now)?;
     if a.ics.as_os_str() == "-" {
         return output::line(text.trim_end());
     }
@@ -120,9 +124,12 @@ fn gather(
     Ok((events, exceptions))
 }
 
+/// `uids` gives each event's and series' UID by id (its own id when absent): the UID
+/// it came with keeps it one event across files and calendars.
 pub fn render(
     events: &[EventView],
     exceptions: &[Exception],
+    uids: &HashMap<String, String>,
     now: DateTime<Utc>,
 ) -> CliResult<String> {
     let mut out = String::new();
@@ -135,8 +142,9 @@ pub fn render(
         push_line(&mut out, l);
     }
     let masters: HashMap<&str, &EventView> = events.iter().map(|e| (e.id.as_str(), e)).collect();
+    let uid = |id: &str| uids.get(id).map_or(id, String::as_str).to_owned();
     for e in events {
-        vevent(&mut out, e, None, false, now)?;
+        vevent(&mut out, e, &uid(&e.id), None, false, now)?;
     }
     for Exception { view: e, cancelled } in exceptions {
         let master = e
@@ -150,7 +158,7 @@ pub fn render(
                 e.id
             )));
         };
-        vevent(&mut out, e, Some(master), *cancelled, now)?;
+        vevent(&mut out, e, &uid(&master.id), Some(master), *cancelled, now)?;
     }
     push_line(&mut out, "END:VCALENDAR");
     Ok(out)
@@ -262,15 +270,13 @@ fn export_rule(rule: &str, all_day: bool, zone: &str) -> String {
 fn vevent(
     out: &mut String,
     e: &EventView,
+    uid: &str,
     master: Option<&EventView>,
     cancelled: bool,
     now: DateTime<Utc>,
 ) -> CliResult<()> {
     let i = &e.input;
-    let mut lines = vec![
-        "BEGIN:VEVENT".to_owned(),
-        format!("UID:{}", escape(master.map_or(&e.id, |m| &m.id))),
-    ];
+    let mut lines = vec!["BEGIN:VEVENT".to_owned(), format!("UID:{}", escape(uid))];
     lines.push(format!("DTSTAMP:{}", now.format("%Y%m%dT%H%M%SZ")));
     if let Some(t) = utc_stamp(&e.created_at) {
         lines.push(format!("CREATED:{t}"));
@@ -389,7 +395,8 @@ mod tests {
                 cancelled: false,
             },
         ];
-        let text = render(&[master], &exceptions, Utc::now()).unwrap_or_else(|e| panic!("{e:?}"));
+        let text = render(&[master], &exceptions, &HashMap::new(), Utc::now())
+            .unwrap_or_else(|e| panic!("{e:?}"));
         let vevents: Vec<&str> = text.split("BEGIN:VEVENT").skip(1).collect();
         assert_eq!(vevents.len(), 3, "{text}");
         assert!(vevents[1].contains("RECURRENCE-ID;TZID=Europe/Berlin:20260303T090000\r\n"));

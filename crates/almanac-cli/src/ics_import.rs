@@ -18,7 +18,7 @@ use almanac_model::time::{format_date, format_wall_time, to_instant, to_local, E
 use almanac_model::{
     AppError, EditScope, ErrorCode, EventChange, EventInput, Importance, RecurrenceInput, ShowAs,
 };
-use almanac_store::{Source, Store};
+use almanac_store::{Source, Store, MAX_UID_CHARS};
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
 use icalendar::parser::{Component, Property};
@@ -141,14 +141,20 @@ pub fn import(store: &mut Store, ctx: &Ctx, a: &ImportArgs) -> CliResult<()> {
             format!("The calendar \"{}\" is read-only.", calendar.name),
         ));
     }
-    let plan = plan(&text, &a.calendar, local)?;
+    let mut plan = plan(&text, &a.calendar, local)?;
+    let existing = skip_existing(&mut plan, &store.events_by_ical_uid(&a.calendar)?);
     let (created, exceptions) = write(store, ctx, plan.events, plan.exceptions)?;
     if ctx.json {
+        let existing: Vec<_> = existing
+            .iter()
+            .map(|(uid, id)| serde_json::json!({ "uid": uid, "id": id }))
+            .collect();
         return output::json(&serde_json::json!({
             "file": a.ics.display().to_string(),
             "created": created,
             "exceptions": exceptions,
             "skippedCancelled": plan.skipped_cancelled,
+            "skippedExisting": existing,
         }));
     }
     let mut msg = format!(
@@ -157,6 +163,12 @@ pub fn import(store: &mut Store, ctx: &Ctx, a: &ImportArgs) -> CliResult<()> {
         exceptions,
         a.ics.display()
     );
+    if !existing.is_empty() {
+        msg.push_str(&format!(
+            " Skipped {} events already in this calendar (the same UID); to take the file's version of one, delete it here and import again.",
+            existing.len()
+        ));
+    }
     if plan.skipped_cancelled > 0 {
         msg.push_str(&format!(
             " Skipped {} cancelled events.",
@@ -164,6 +176,24 @@ pub fn import(store: &mut Store, ctx: &Ctx, a: &ImportArgs) -> CliResult<()> {
         ));
     }
     output::line(&msg)
+}
+
+/// Takes out of `plan` every event (with its changed occurrences) whose UID an event
+/// of the calendar already has, and answers them as (UID, id of the one kept).
+/// Importing a file again, or an invitation for a meeting already here, then makes no
+/// copies; what is here, edits included, stays as it is (Thunderbird does the same).
+fn skip_existing(plan: &mut Plan, existing: &HashMap<String, String>) -> Vec<(String, String)> {
+    let mut skipped = Vec::new();
+    plan.events.retain(|(uid, _, _)| {
+        let here = uid.as_ref().and_then(|u| existing.get(u).map(|id| (u, id)));
+        if let Some((uid, id)) = here {
+            skipped.push((uid.clone(), id.clone()));
+        }
+        here.is_none()
+    });
+    plan.exceptions
+        .retain(|(uid, _, _, _)| !existing.contains_key(uid));
+    skipped
 }
 
 fn read_bounded(path: &std::path::Path) -> CliResult<String> {
@@ -232,6 +262,16 @@ fn plan(text: &str, calendar_id: &str, local: Tz) -> CliResult<Plan> {
         let uid = first(c, "UID")
             .map(|p| p.val.as_str().trim().to_owned())
             .filter(|u| !u.is_empty());
+        if uid
+            .as_ref()
+            .is_some_and(|u| u.chars().count() > MAX_UID_CHARS)
+        {
+            problems.push(format!(
+                "{}: its UID is longer than {MAX_UID_CHARS} characters.",
+                label(index, uid.as_deref())
+            ));
+            continue;
+        }
         match map_vevent(c, calendar_id, local) {
             Ok((input, recurrence_id, cancelled)) => mapped.push(Mapped {
                 index,
@@ -466,6 +506,7 @@ fn write(
             current = lbl;
             let v = b.create_event(input)?;
             if let Some(uid) = uid {
+                b.keep_ical_uid(&v.id, &uid)?;
                 ids_by_uid.insert(uid, v.id.clone());
             }
             created.push(v.id);

@@ -1138,6 +1138,122 @@ fn import_of_foreign_ics_maps_the_fields() {
 }
 
 #[test]
+fn importing_a_file_again_makes_no_copies() {
+    let d = tempdir();
+    let file = d.path().join("in.ics");
+    write(
+        &file,
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:test\r\n\
+         BEGIN:VEVENT\r\nUID:one-1@example.com\r\nSUMMARY:Kickoff\r\nDTSTART:20260310T140000Z\r\nDURATION:PT45M\r\nEND:VEVENT\r\n\
+         BEGIN:VEVENT\r\nSUMMARY:No UID\r\nDTSTART;VALUE=DATE:20260311\r\nEND:VEVENT\r\n\
+         BEGIN:VEVENT\r\nUID:ser-1@example.com\r\nSUMMARY:Daily\r\nDTSTART;TZID=Europe/Berlin:20260312T080000\r\n\
+         DTEND;TZID=Europe/Berlin:20260312T083000\r\nRRULE:FREQ=DAILY;COUNT=4\r\nEND:VEVENT\r\n\
+         BEGIN:VEVENT\r\nUID:ser-1@example.com\r\nRECURRENCE-ID;TZID=Europe/Berlin:20260314T080000\r\nSUMMARY:Late\r\n\
+         DTSTART;TZID=Europe/Berlin:20260314T180000\r\nDTEND;TZID=Europe/Berlin:20260314T190000\r\nEND:VEVENT\r\n\
+         END:VCALENDAR\r\n",
+    );
+    let file_s = file.to_string_lossy().into_owned();
+    let first = json(d.path(), &["import", "--ics", &file_s]);
+    assert_eq!(
+        first["created"].as_array().map(Vec::len),
+        Some(3),
+        "{first}"
+    );
+    assert_eq!(first["skippedExisting"], serde_json::json!([]));
+    let before = occurrences(d.path(), "2026-03-10", "2026-03-16");
+    assert_eq!(before.len(), 6, "{before:#?}");
+    let series = s(&before[2], "seriesId").to_owned();
+    let kickoff = s(&before[0], "eventId").to_owned();
+    // An edit made here after the import stays.
+    ok(
+        d.path(),
+        &["events", "edit", &series, "--title", "Daily (mine)"],
+    );
+
+    // Again: the events with a UID are already here; only the one without is new.
+    let again = json(d.path(), &["import", "--ics", &file_s]);
+    assert_eq!(
+        again["created"].as_array().map(Vec::len),
+        Some(1),
+        "{again}"
+    );
+    assert_eq!(again["exceptions"], 0);
+    assert_eq!(
+        again["skippedExisting"],
+        serde_json::json!([
+            {"uid": "one-1@example.com", "id": kickoff},
+            {"uid": "ser-1@example.com", "id": series},
+        ])
+    );
+    let after = occurrences(d.path(), "2026-03-10", "2026-03-16");
+    let titles: Vec<&str> = after.iter().map(|o| s(o, "title")).collect();
+    assert_eq!(
+        titles,
+        [
+            "Kickoff",
+            "No UID",
+            "No UID",
+            "Daily (mine)",
+            "Daily (mine)",
+            "Late",
+            "Daily (mine)"
+        ]
+    );
+    let msg = ok(d.path(), &["import", "--ics", &file_s]);
+    assert!(
+        msg.contains("Imported 1 events and 0 changed occurrences")
+            && msg.contains("Skipped 2 events already in this calendar (the same UID)"),
+        "{msg}"
+    );
+
+    // Export keeps the file's UIDs; an event made here goes out under its id. Importing
+    // the export back, here or twice elsewhere, makes no copies either.
+    let out = d.path().join("out.ics");
+    ok(d.path(), &["export", "--ics", &out.to_string_lossy()]);
+    let text = std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        text.matches("UID:one-1@example.com\r\n").count(),
+        1,
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("UID:ser-1@example.com\r\n").count(),
+        2,
+        "{text}"
+    );
+    let out_s = out.to_string_lossy().into_owned();
+    let back = json(d.path(), &["import", "--ics", &out_s]);
+    assert_eq!(back["created"], serde_json::json!([]), "{back}");
+    // (Three events without a UID by now, one per import: each went out under its id.)
+    assert_eq!(back["skippedExisting"].as_array().map(Vec::len), Some(5));
+    let b = tempdir();
+    let once = json(b.path(), &["import", "--ics", &out_s]);
+    assert_eq!(once["created"].as_array().map(Vec::len), Some(5), "{once}");
+    let twice = json(b.path(), &["import", "--ics", &out_s]);
+    assert_eq!(twice["created"], serde_json::json!([]), "{twice}");
+    assert_eq!(
+        comparable(d.path(), "2026-03-01", "2026-03-31"),
+        comparable(b.path(), "2026-03-01", "2026-03-31")
+    );
+
+    // A UID no real producer writes is refused, not kept.
+    let long = d.path().join("long.ics");
+    write(
+        &long,
+        &format!(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:test\r\nBEGIN:VEVENT\r\nUID:{}\r\n\
+             DTSTART:20260310T140000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+            "u".repeat(1025)
+        ),
+    );
+    let err = fails(d.path(), &["import", "--ics", &long.to_string_lossy()]);
+    assert!(
+        err.contains("its UID is longer than 1024 characters"),
+        "{err}"
+    );
+}
+
+#[test]
 fn an_outlook_file_with_windows_zone_names_imports() {
     let d = tempdir();
     let file = d.path().join("outlook.ics");

@@ -478,7 +478,11 @@ pub struct Batch<'a, 'c> {
     now: DateTime<Utc>,
 }
 
-impl Batch<'_, '_> {
+impl<'c> Batch<'_, 'c> {
+    pub(crate) fn tx(&self) -> &Transaction<'c> {
+        self.tx
+    }
+
     pub fn create_event(&mut self, input: EventInput) -> Result<EventView> {
         create_event_in(self.tx, input, self.source, self.now)
     }

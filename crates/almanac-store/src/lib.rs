@@ -11,6 +11,7 @@ mod error;
 mod event_rows;
 mod events;
 mod feed;
+mod ical_uids;
 mod ids;
 #[cfg(test)]
 mod migration_tests;
@@ -24,5 +25,6 @@ pub use data_dir::{DataDir, DB_FILE_NAME};
 pub use error::StoreError;
 pub use events::Batch;
 pub use feed::Source;
+pub use ical_uids::MAX_UID_CHARS;
 pub use occurrences::MAX_QUERY_DAYS;
 pub use sync::*;

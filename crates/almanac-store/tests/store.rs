@@ -2331,3 +2331,54 @@ fn a_listing_begun_from_empty_is_marked_until_it_ends() {
     assert!(failed.is_err());
     assert!(!from_empty(&mut s));
 }
+
+#[test]
+fn an_imported_uid_is_kept_on_this_computer_and_a_providers_is_left_to_it() {
+    let (_d, mut s) = open();
+    let account = google_account(&mut s);
+    let listed = ok(s.sync_calendar_list(
+        &account,
+        &[RemoteCalendarRow {
+            remote_id: "primary".into(),
+            name: "Alex".into(),
+            color: "#0b8043".into(),
+            can_edit: true,
+            is_primary: true,
+            owner_email: None,
+        }],
+    ));
+    let work = listed.calendars[0].id.clone();
+    let at = |calendar: &str| EventInput {
+        calendar_id: calendar.into(),
+        ..event("Imported", "2026-11-24T09:00", "2026-11-24T10:00", "UTC")
+    };
+    let (here, there) = ok(s.batch(Source::Import, now(), |b| {
+        let here = b.create_event(at("local"))?;
+        b.keep_ical_uid(&here.id, "file-uid@example.com")?;
+        let there = b.create_event(at(&work))?;
+        b.keep_ical_uid(&there.id, "file-uid-2@example.com")?;
+        Ok((here.id, there.id))
+    }));
+    let plain = ok(s.create_event(at("local"), Source::Cli, now())).id;
+    assert_eq!(ok(s.ical_uid_of(&here)), "file-uid@example.com");
+    assert_eq!(
+        ok(s.ical_uid_of(&plain)),
+        plain,
+        "no UID of its own: its id"
+    );
+    // The provider names the UIDs of its calendars (the next sync brings its own).
+    assert_eq!(ok(s.ical_uid_of(&there)), there);
+    let by_uid = ok(s.events_by_ical_uid("local"));
+    assert_eq!(by_uid.len(), 2);
+    assert_eq!(by_uid.get("file-uid@example.com"), Some(&here));
+    assert_eq!(by_uid.get(&plain), Some(&plain));
+    // A synced event answers to its provider's iCalUID.
+    let mut row = synced("r1", at(&work));
+    row.ical_uid = Some("provider-uid@google.com".into());
+    let id = ok(s.sync_step(now().timestamp(), |tx| {
+        tx.write_event(None, &row, almanac_store::EntryState::Synced, None, None)
+    }));
+    let by_uid = ok(s.events_by_ical_uid(&work));
+    assert_eq!(by_uid.get("provider-uid@google.com"), Some(&id));
+    assert_eq!(by_uid.get(&there), Some(&there));
+}
