@@ -245,10 +245,13 @@ fn plan(text: &str, calendar_id: &str, local: Tz) -> CliResult<Plan> {
     if normalized.is_empty() {
         return Err(invalid("The file is empty; it is not an iCalendar file."));
     }
-    let calendar =
-        icalendar::parser::read_calendar(&normalized).map_err(|e| parse_error(&e, &normalized))?;
-    let vevents: Vec<&Component<'_>> = calendar
-        .components
+    let mut components = Vec::new();
+    for (first_line, part) in top_level_blocks(&normalized) {
+        let calendar = icalendar::parser::read_calendar(part)
+            .map_err(|e| parse_error(&e, part, first_line))?;
+        components.extend(calendar.components);
+    }
+    let vevents: Vec<&Component<'_>> = components
         .iter()
         .filter(|c| c.name.as_str().eq_ignore_ascii_case("VEVENT"))
         .collect();
@@ -461,8 +464,36 @@ fn normalize(unfolded: &str) -> CliResult<String> {
     Ok(out)
 }
 
-/// The parser's error names a line of the unfolded text: show that line.
-fn parse_error(e: &str, text: &str) -> AppError {
+/// The normalized text cut before each top-level BEGIN, each part with the number of
+/// lines before it: files made by joining exports hold several VCALENDARs one after
+/// another, and the parser reads only the first of them.
+fn top_level_blocks(normalized: &str) -> Vec<(usize, &str)> {
+    let mut parts = Vec::new();
+    let (mut depth, mut part_start, mut part_line) = (0usize, 0usize, 0usize);
+    let mut at = 0;
+    for (line_no, line) in normalized.split_inclusive("\r\n").enumerate() {
+        let starts = |tag: &str| {
+            line.get(..tag.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(tag))
+        };
+        if starts("BEGIN:") {
+            if depth == 0 && at > part_start {
+                parts.push((part_line, &normalized[part_start..at]));
+                (part_start, part_line) = (at, line_no);
+            }
+            depth += 1;
+        } else if starts("END:") {
+            depth = depth.saturating_sub(1);
+        }
+        at += line.len();
+    }
+    parts.push((part_line, &normalized[part_start..]));
+    parts
+}
+
+/// The parser's error names a line of `text`, which starts after `lines_before` lines
+/// of the unfolded file: show that line.
+fn parse_error(e: &str, text: &str, lines_before: usize) -> AppError {
     let line_no = e
         .split("at line ")
         .nth(1)
@@ -470,7 +501,8 @@ fn parse_error(e: &str, text: &str) -> AppError {
         .and_then(|n| n.parse::<usize>().ok());
     let detail = match line_no.and_then(|n| text.lines().nth(n.saturating_sub(1)).map(|l| (n, l))) {
         Some((n, l)) => format!(
-            " (near unfolded line {n}: \"{}\")",
+            " (near unfolded line {}: \"{}\")",
+            n + lines_before,
             l.chars().take(80).collect::<String>()
         ),
         None => String::new(),
@@ -619,12 +651,15 @@ fn when(name: &str, value: &str, p: &Property<'_>) -> Result<When, String> {
     }
 }
 
-/// All values of a multi-valued date property (EXDATE, RDATE) as instance keys.
+/// All values of a multi-valued date property (EXDATE, RDATE) as instance keys. A
+/// date in a timed series (`EXDATE;VALUE=DATE`, as some producers write) names that
+/// day's instance at the series' time of day, `at`.
 fn date_list(
     c: &Component<'_>,
     name: &'static str,
     all_day: bool,
     tz: Tz,
+    at: NaiveTime,
 ) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
     for p in props(c, name) {
@@ -632,10 +667,10 @@ fn date_list(
             // RDATE;VALUE=PERIOD: the start of the period.
             let v = v.split('/').next().unwrap_or(v);
             let w = when(name, v, p)?;
-            out.push(if all_day {
-                format_date(w.date_in(tz))
-            } else {
-                format_wall_time(w.wall_in(tz))
+            out.push(match w {
+                _ if all_day => format_date(w.date_in(tz)),
+                When::Date(d) => format_wall_time(d.and_time(at)),
+                _ => format_wall_time(w.wall_in(tz)),
             });
         }
     }
@@ -716,8 +751,8 @@ fn map_vevent(
     let recurrence = match rules.first() {
         Some(rule) => Some(RecurrenceInput {
             rrule: rule.val.as_str().trim().to_owned(),
-            exdates: date_list(c, "EXDATE", all_day, tz)?,
-            rdates: date_list(c, "RDATE", all_day, tz)?,
+            exdates: date_list(c, "EXDATE", all_day, tz, start_wall.time())?,
+            rdates: date_list(c, "RDATE", all_day, tz, start_wall.time())?,
         }),
         None if first(c, "RDATE").is_some() && first(c, "RECURRENCE-ID").is_none() => {
             return Err("it has RDATE without RRULE, which Almanac does not support.".into())

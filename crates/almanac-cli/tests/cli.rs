@@ -1254,6 +1254,64 @@ fn importing_a_file_again_makes_no_copies() {
 }
 
 #[test]
+fn a_file_of_several_calendars_imports_them_all() {
+    let d = tempdir();
+    let cal = |uid: &str, day: u32| {
+        format!(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:test\r\nBEGIN:VEVENT\r\nUID:{uid}\r\n\
+             SUMMARY:{uid}\r\nDTSTART:202603{day:02}T140000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+        )
+    };
+    // Exports joined with `cat`: the parser alone read only the first calendar.
+    let joined = d.path().join("joined.ics");
+    write(
+        &joined,
+        &format!("{}\r\n{}{}", cal("A", 10), cal("B", 11), cal("C", 12)),
+    );
+    let out = json(d.path(), &["import", "--ics", &joined.to_string_lossy()]);
+    assert_eq!(out["created"].as_array().map(Vec::len), Some(3), "{out}");
+    let titles: Vec<String> = occurrences(d.path(), "2026-03-10", "2026-03-12")
+        .iter()
+        .map(|o| s(o, "title").to_owned())
+        .collect();
+    assert_eq!(titles, ["A", "B", "C"]);
+    // A mistake in a later calendar is named by its line in the whole file.
+    let bad = d.path().join("bad.ics");
+    write(
+        &bad,
+        &format!(
+            "{}{}",
+            cal("D", 13),
+            cal("E", 14).replace("END:VEVENT", "END:VTODO")
+        ),
+    );
+    let err = fails(d.path(), &["import", "--ics", &bad.to_string_lossy()]);
+    assert!(err.contains("near unfolded line 17: \"END:VTODO\""), "{err}");
+    assert_eq!(
+        occurrences(d.path(), "2026-03-13", "2026-03-14"),
+        Vec::<Value>::new()
+    );
+}
+
+#[test]
+fn a_date_exdate_in_a_timed_series_removes_that_days_occurrence() {
+    let d = tempdir();
+    let file = d.path().join("in.ics");
+    write(
+        &file,
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:test\r\nBEGIN:VEVENT\r\nUID:x\r\nSUMMARY:Daily\r\n\
+         DTSTART;TZID=Europe/Berlin:20260310T140000\r\nDTEND;TZID=Europe/Berlin:20260310T150000\r\n\
+         RRULE:FREQ=DAILY;COUNT=4\r\nEXDATE;VALUE=DATE:20260311,20260313\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+    );
+    ok(d.path(), &["import", "--ics", &file.to_string_lossy()]);
+    let keys: Vec<String> = occurrences(d.path(), "2026-03-09", "2026-03-15")
+        .iter()
+        .map(|o| s(o, "originalStart").to_owned())
+        .collect();
+    assert_eq!(keys, ["2026-03-10T14:00:00", "2026-03-12T14:00:00"]);
+}
+
+#[test]
 fn an_outlook_file_with_windows_zone_names_imports() {
     let d = tempdir();
     let file = d.path().join("outlook.ics");
