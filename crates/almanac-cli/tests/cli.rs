@@ -1286,7 +1286,10 @@ fn a_file_of_several_calendars_imports_them_all() {
         ),
     );
     let err = fails(d.path(), &["import", "--ics", &bad.to_string_lossy()]);
-    assert!(err.contains("near unfolded line 17: \"END:VTODO\""), "{err}");
+    assert!(
+        err.contains("near unfolded line 17: \"END:VTODO\""),
+        "{err}"
+    );
     assert_eq!(
         occurrences(d.path(), "2026-03-13", "2026-03-14"),
         Vec::<Value>::new()
