@@ -25,7 +25,17 @@ pub fn keep(store: &mut Store, vault: &Vault, s: &SignedIn, now: i64) -> Result<
         },
         now,
     )?;
-    if let Err(e) = vault.save(&account.id, &s.tokens) {
+    // Signed in again at other endpoints (another cloud, a corrected address): the
+    // calendars' saved links point at the old ones, so they are listed afresh.
+    let moved = vault
+        .destinations(&account.id)
+        .ok()
+        .flatten()
+        .is_some_and(|was| was != s.destinations);
+    let saved = vault
+        .save(&account.id, &s.tokens)
+        .and_then(|()| vault.set_destinations(&account.id, &s.destinations));
+    if let Err(e) = saved {
         if created {
             store.remove_account(&account.id)?;
         } else {
@@ -37,6 +47,9 @@ pub fn keep(store: &mut Store, vault: &Vault, s: &SignedIn, now: i64) -> Result<
             )?;
         }
         return Err(e);
+    }
+    if moved {
+        store.forget_sync_cursors(&account.id)?;
     }
     Ok(account)
 }
@@ -61,11 +74,18 @@ pub async fn disconnect(
             count: pending,
         });
     }
+    // The revocation goes where the token was issued, even if the configuration
+    // names another place now.
+    let issued_at = vault.destinations(account_id)?.map(|d| {
+        d.lines()
+            .find_map(|l| l.strip_prefix("revoke "))
+            .and_then(|u| url::Url::parse(u).ok())
+    });
     let revoked = match vault.refresh_token(account_id)? {
         None => RevokeOutcome::NoToken,
         Some(token) => match config.provider(account.provider) {
-            Ok(cfg) => match &cfg.revoke_url {
-                Some(url) => revoke(cfg, url, &token).await,
+            Ok(cfg) => match issued_at.unwrap_or_else(|| cfg.revoke_url.clone()) {
+                Some(url) => revoke(cfg, &url, &token).await,
                 None => RevokeOutcome::NotSupported,
             },
             // Not configured any more: nowhere to send a revocation.
@@ -79,11 +99,14 @@ pub async fn disconnect(
 
 /// Records what a token failure means for the account: a lost grant puts it in
 /// "Action required" (the caller notifies once when told to); a transient failure
-/// leaves the status alone. Never deletes anything.
+/// (offline, or the provider failing: a 5xx, `temporarily_unavailable`, a captive
+/// portal's page) leaves the status alone. Never deletes anything.
 pub fn record_failure(store: &mut Store, account_id: &str, e: &AuthError) -> Result<StatusChange> {
     let status = match e {
-        AuthError::ActionRequired { .. } | AuthError::NoTokens(_) => AccountStatus::ActionRequired,
-        AuthError::Offline { .. } => {
+        AuthError::ActionRequired { .. }
+        | AuthError::EndpointsChanged { .. }
+        | AuthError::NoTokens(_) => AccountStatus::ActionRequired,
+        AuthError::Offline { .. } | AuthError::Provider { .. } => {
             return Ok(StatusChange {
                 notify_action_required: false,
             })

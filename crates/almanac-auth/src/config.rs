@@ -89,6 +89,21 @@ pub struct ProviderConfig {
     pub redirect: RedirectKind,
 }
 
+impl ProviderConfig {
+    /// Everywhere this configuration sends an account's tokens, one `name URL` per
+    /// line: an account's tokens go only where they were issued ([`crate::Credentials`]).
+    pub fn token_destinations(&self) -> String {
+        let mut out = format!(
+            "authority {}\ntoken {}\napi {}",
+            self.authority, self.token_url, self.api_url
+        );
+        if let Some(revoke) = &self.revoke_url {
+            out.push_str(&format!("\nrevoke {revoke}"));
+        }
+        out
+    }
+}
+
 impl std::fmt::Debug for ProviderConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ProviderConfig")
@@ -143,7 +158,7 @@ impl AuthConfig {
 
     pub fn parse(text: &str, path: &Path) -> Result<Self> {
         let bad = |msg: String| AuthError::Config(format!("{}: {msg}", path.display()));
-        let raw: RawConfig = toml::from_str(text).map_err(|e| bad(e.message().to_string()))?;
+        let raw: RawConfig = toml::from_str(text).map_err(|e| bad(toml_error(&e, text)))?;
         let microsoft = raw.microsoft.map(microsoft).transpose().map_err(bad)?;
         let google = raw.google.map(google).transpose().map_err(bad)?;
         Ok(Self {
@@ -180,6 +195,27 @@ impl AuthConfig {
             .filter(|p| self.provider(*p).is_ok())
             .collect()
     }
+}
+
+/// A TOML error with the line it is about (which names the key), shortened, and
+/// without the names of Almanac's own types.
+fn toml_error(e: &toml::de::Error, text: &str) -> String {
+    let message = e
+        .message()
+        .replace("struct RawConfig", "a configuration file")
+        .replace("struct RawMicrosoft", "a [microsoft] section")
+        .replace("struct RawGoogle", "a [google] section");
+    let Some(at) = e.span().map(|s| s.start.min(text.len())) else {
+        return message;
+    };
+    let line_no = text[..at].matches('\n').count() + 1;
+    let line = text.lines().nth(line_no - 1).unwrap_or("").trim();
+    let mut shown: String = line.chars().take(60).collect();
+    if shown.len() < line.len() {
+        shown.push('…');
+    }
+    let shown: String = shown.chars().filter(|c| !c.is_control()).collect();
+    format!("line {line_no} (`{shown}`): {message}")
 }
 
 fn microsoft(m: RawMicrosoft) -> std::result::Result<ProviderConfig, String> {
@@ -449,6 +485,24 @@ mod tests {
         )
         .contains("redirect"));
         assert!(err("[microsoft\n").contains("/cfg/config.toml"));
+        // TOML's own errors name the line, never Almanac's type names.
+        let e = err("[microsoft]\nclient_id = 5\n");
+        assert!(e.contains("line 2 (`client_id = 5`)"), "{e}");
+        let e = err("microsoft = 1\n");
+        assert!(
+            e.contains("line 1 (`microsoft = 1`)") && e.contains("a [microsoft] section"),
+            "{e}"
+        );
+        assert!(!e.contains("Raw"), "{e}");
+        let e = err("[microsoft]\ntenant = \"x\"\n");
+        assert!(e.contains("client_id") && e.contains("[microsoft]"), "{e}");
+        assert!(err("[google]\n[google]\n").contains("line 2"));
+        // A huge value is not echoed back whole.
+        let e = err(&format!(
+            "[microsoft]\nclient_id = [\"{}\"]\n",
+            "x".repeat(100_000)
+        ));
+        assert!(e.len() < 500, "{} characters", e.len());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 use almanac_model::Provider;
 use oauth2::RefreshToken;
 
-use crate::config::AuthConfig;
+use crate::config::{AuthConfig, ProviderConfig};
 use crate::error::{AuthError, Result};
 use crate::oauth;
 use crate::secret::Secret;
@@ -51,7 +51,8 @@ impl Credentials {
     /// A usable access token for the account. `now` is Unix seconds.
     ///
     /// Errors: [`AuthError::ActionRequired`] when the provider refused the refresh
-    /// token (the caller marks the account and stops; no retry), `Offline` /
+    /// token, [`AuthError::EndpointsChanged`] when the configuration would send the
+    /// tokens elsewhere (the caller marks the account and stops; no retry), `Offline` /
     /// `Provider` for transient failures (retry later), `KeyringUnavailable`.
     pub async fn access_token(
         &self,
@@ -61,6 +62,7 @@ impl Credentials {
     ) -> Result<Secret> {
         let lock = self.lock_for(account_id);
         let _one_at_a_time = lock.lock().await;
+        self.bound(account_id, provider)?;
         // Whoever held the lock before may have refreshed already.
         if let Some((token, expires_at)) = self.vault.access_token(account_id)? {
             if expires_at - REFRESH_AHEAD_SECS > now() {
@@ -88,11 +90,12 @@ impl Credentials {
         provider: Provider,
         now: impl Fn() -> i64,
     ) -> Result<Secret> {
+        let cfg = self.bound(account_id, provider)?;
         let refresh = self
             .vault
             .refresh_token(account_id)?
             .ok_or_else(|| AuthError::NoTokens(account_id.to_string()))?;
-        let client = oauth::client(self.config.provider(provider)?, None)?;
+        let client = oauth::client(cfg, None)?;
         let old = RefreshToken::new(refresh.expose().to_string());
         let response = client
             .exchange_refresh_token(&old)
@@ -110,6 +113,27 @@ impl Credentials {
         Ok(tokens.access_token)
     }
 
+    /// The provider's configuration, if it still sends the account's tokens where they
+    /// were issued. A configuration that names another token endpoint, API or cloud
+    /// (a typo, another national cloud) would hand the tokens to whoever answers there:
+    /// the account needs a new sign-in instead. An account signed in before Almanac
+    /// kept the destinations is bound to the configuration it is first used with.
+    pub fn bound(&self, account_id: &str, provider: Provider) -> Result<&ProviderConfig> {
+        let cfg = self.config.provider(provider)?;
+        let now = cfg.token_destinations();
+        match self.vault.destinations(account_id)? {
+            None => self.vault.set_destinations(account_id, &now)?,
+            Some(was) if was == now => {}
+            Some(was) => {
+                return Err(AuthError::EndpointsChanged {
+                    provider,
+                    reason: moved(&was, &now, &self.config.path),
+                })
+            }
+        }
+        Ok(cfg)
+    }
+
     fn lock_for(&self, account_id: &str) -> Arc<tokio::sync::Mutex<()>> {
         LOCKS
             .lock()
@@ -118,4 +142,42 @@ impl Credentials {
             .or_default()
             .clone()
     }
+}
+
+/// Which destination changed between `was` and `now` (see
+/// [`ProviderConfig::token_destinations`]), in words.
+fn moved(was: &str, now: &str, config: &std::path::Path) -> String {
+    let lines = |t: &str| -> Vec<(String, String)> {
+        t.lines()
+            .filter_map(|l| l.split_once(' '))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
+    };
+    let (was, now) = (lines(was), lines(now));
+    let changed = now
+        .iter()
+        .find(|(k, v)| was.iter().any(|(wk, wv)| wk == k && wv != v))
+        .and_then(|(k, v)| Some((k, v, &was.iter().find(|(wk, _)| wk == k)?.1)));
+    let what = match changed {
+        Some((k, new, old)) => {
+            let name = match k.as_str() {
+                "authority" => "sign-in authority",
+                "token" => "token endpoint",
+                "api" => "API address",
+                _ => "revocation endpoint",
+            };
+            format!(
+                "{} now names {new} as its {name}, not {old} where this account signed in",
+                config.display()
+            )
+        }
+        None => format!(
+            "{} now names other endpoints than this account signed in at",
+            config.display()
+        ),
+    };
+    format!(
+        "{what}. Almanac sends an account's tokens only where they were issued: put the \
+         old setting back, or sign in again to use the new one."
+    )
 }

@@ -15,6 +15,9 @@ pub enum AuthError {
     KeyringUnavailable(String),
     #[error("{provider_name} asks you to sign in again: {reason}", provider_name = .provider.display_name())]
     ActionRequired { provider: Provider, reason: String },
+    /// The configuration names other endpoints than the account's tokens came from.
+    #[error("Sign in to {provider_name} again: {reason}", provider_name = .provider.display_name())]
+    EndpointsChanged { provider: Provider, reason: String },
     #[error("Sign-in did not finish: {0}")]
     SignInFailed(String),
     #[error("Could not reach {provider_name}: {detail}", provider_name = .provider.display_name())]
@@ -40,10 +43,12 @@ impl AuthError {
         match self {
             Self::Config(_) => ErrorCode::Config,
             Self::KeyringUnavailable(_) => ErrorCode::KeyringUnavailable,
-            Self::ActionRequired { .. } | Self::NoTokens(_) => ErrorCode::ActionRequired,
+            Self::ActionRequired { .. } | Self::EndpointsChanged { .. } | Self::NoTokens(_) => {
+                ErrorCode::ActionRequired
+            }
             Self::SignInFailed(_) | Self::Browser(_) => ErrorCode::SignInFailed,
             Self::Offline { .. } => ErrorCode::Offline,
-            Self::Provider { .. } => ErrorCode::SignInFailed,
+            Self::Provider { .. } => ErrorCode::ProviderUnavailable,
             Self::Unpushed { .. } => ErrorCode::Conflict,
             Self::Store(e) => e.code(),
         }

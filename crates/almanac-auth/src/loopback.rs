@@ -4,6 +4,7 @@
 //! ignored, so a wrong state, a stray request or a slow client cannot end the sign-in
 //! or cause a token request.
 
+use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +12,8 @@ use std::time::Duration;
 use almanac_model::Provider;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
 
 use crate::callback::{self, Callback, MAX_QUERY_LEN};
 use crate::error::{AuthError, Result};
@@ -21,7 +23,8 @@ use crate::secret::Secret;
 const MAX_HEAD: usize = MAX_QUERY_LEN + 4 * 1024;
 /// A connection that has not sent its request line and headers by then is dropped.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
-/// Connections handled at once; more are closed immediately.
+/// Connections handled at once. One more closes the oldest: a client that opens
+/// connections and sends nothing cannot keep the browser's answer out.
 const MAX_CONNECTIONS: usize = 16;
 
 #[derive(Debug)]
@@ -57,7 +60,7 @@ impl Loopback {
     /// nothing listening.
     pub async fn wait(self, state: &str, timeout: Duration) -> Result<Secret> {
         let (tx, mut rx) = mpsc::channel::<Outcome>(4);
-        let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+        let mut live: VecDeque<AbortHandle> = VecDeque::new();
         let shared = Arc::new((self.path.clone(), state.to_string()));
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
@@ -65,8 +68,8 @@ impl Loopback {
         let result = loop {
             tokio::select! {
                 _ = &mut deadline => break Err(AuthError::SignInFailed(format!(
-                    "no answer from the browser within {} minutes; try again.",
-                    timeout.as_secs().div_ceil(60)
+                    "no answer from the browser within {}; try again.",
+                    spoken(timeout)
                 ))),
                 Some(outcome) = rx.recv() => match outcome {
                     Outcome::Code(c) => break Ok(c),
@@ -74,14 +77,16 @@ impl Loopback {
                 },
                 accepted = self.listener.accept() => {
                     let Ok((stream, _)) = accepted else { continue };
-                    let Ok(permit) = slots.clone().try_acquire_owned() else {
-                        drop(stream);
-                        continue;
-                    };
+                    while tasks.try_join_next().is_some() {}
+                    live.retain(|h| !h.is_finished());
+                    if live.len() >= MAX_CONNECTIONS {
+                        if let Some(oldest) = live.pop_front() {
+                            oldest.abort();
+                        }
+                    }
                     let tx = tx.clone();
                     let shared = shared.clone();
-                    tasks.spawn(async move {
-                        let _permit = permit;
+                    live.push_back(tasks.spawn(async move {
                         if let Ok(Some(outcome)) = tokio::time::timeout(
                             READ_TIMEOUT,
                             serve(stream, &shared.0, &shared.1),
@@ -90,13 +95,23 @@ impl Loopback {
                         {
                             let _ = tx.send(outcome).await;
                         }
-                    });
+                    }));
                 }
             }
         };
         tasks.abort_all();
         drop(self.listener);
         result
+    }
+}
+
+/// "90 seconds", "1 minute", "5 minutes".
+fn spoken(d: Duration) -> String {
+    match d.as_secs() {
+        60 => "1 minute".into(),
+        s if s % 60 == 0 => format!("{} minutes", s / 60),
+        1 => "1 second".into(),
+        s => format!("{s} seconds"),
     }
 }
 
@@ -228,5 +243,15 @@ mod tests {
         assert_eq!(request_target("GET http://x/a HTTP/1.1\r\n\r\n"), None);
         assert_eq!(request_target("GET /a HTTP/1.1 extra\r\n\r\n"), None);
         assert_eq!(request_target("GET /a\r\n\r\n"), None);
+    }
+
+    #[test]
+    fn the_wait_is_said_as_a_person_would() {
+        let said = |s| spoken(Duration::from_secs(s));
+        assert_eq!(said(5), "5 seconds");
+        assert_eq!(said(1), "1 second");
+        assert_eq!(said(60), "1 minute");
+        assert_eq!(said(61), "61 seconds");
+        assert_eq!(said(300), "5 minutes");
     }
 }

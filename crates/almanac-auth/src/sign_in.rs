@@ -26,6 +26,9 @@ pub struct SignedIn {
     pub identity: Identity,
     pub tokens: TokenSet,
     pub authority: String,
+    /// Where the tokens were issued and may be sent
+    /// ([`ProviderConfig::token_destinations`]).
+    pub destinations: String,
 }
 
 /// Options of one sign-in.
@@ -151,6 +154,7 @@ impl SignIn<'_> {
             identity,
             tokens,
             authority: cfg.authority.clone(),
+            destinations: cfg.token_destinations(),
         })
     }
 }

@@ -7,8 +7,10 @@ use crate::secret::{Secret, TokenSet};
 /// The keyring service name Almanac's entries are filed under.
 pub const SERVICE: &str = "almanac";
 
-/// One account's tokens in the keyring: `<account id>/refresh` and
-/// `<account id>/access` (the access token with its expiry).
+/// One account's tokens in the keyring: `<account id>/refresh`,
+/// `<account id>/access` (the access token with its expiry) and
+/// `<account id>/destinations` (where they may be sent: see
+/// [`crate::config::ProviderConfig::token_destinations`]).
 #[derive(Debug, Clone)]
 pub struct Vault {
     service: String,
@@ -84,9 +86,20 @@ impl Vault {
             .map_err(unavailable)
     }
 
-    /// Deletes both entries; absent entries are fine.
+    /// Where the account's tokens were issued and may be sent.
+    pub fn destinations(&self, account_id: &str) -> Result<Option<String>> {
+        self.get(&format!("{account_id}/destinations"))
+    }
+
+    pub fn set_destinations(&self, account_id: &str, destinations: &str) -> Result<()> {
+        self.entry(&format!("{account_id}/destinations"))?
+            .set_password(destinations)
+            .map_err(unavailable)
+    }
+
+    /// Deletes the account's entries; absent entries are fine.
     pub fn delete(&self, account_id: &str) -> Result<()> {
-        for kind in ["access", "refresh"] {
+        for kind in ["access", "refresh", "destinations"] {
             match self
                 .entry(&format!("{account_id}/{kind}"))?
                 .delete_credential()

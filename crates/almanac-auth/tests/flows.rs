@@ -383,6 +383,14 @@ async fn transient_failures_are_not_lost_grants() {
         .await
         .expect_err("503");
     assert!(matches!(e, AuthError::Provider { .. }), "{e:?}");
+    assert_eq!(e.code(), almanac_model::ErrorCode::ProviderUnavailable);
+    // A provider failing for a moment is no reason to badge the account.
+    let change = accounts::record_failure(&mut store, &account.id, &e).expect("record");
+    assert!(!change.notify_action_required);
+    assert_eq!(
+        store.account(&account.id).expect("a").status,
+        AccountStatus::Connected
+    );
     // The next attempt works with the same refresh token.
     creds
         .access_token(&account.id, Provider::Microsoft, later)
@@ -401,6 +409,134 @@ async fn transient_failures_are_not_lost_grants() {
         store.account(&account.id).expect("a").status,
         AccountStatus::Connected
     );
+}
+
+/// A configuration that now names other endpoints (another cloud, a typo) never gets
+/// the tokens another one issued: the account needs a new sign-in, which starts its
+/// calendars afresh; a revocation still goes where the token came from.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_go_only_where_they_were_issued() {
+    let (a, b) = (cloud().await, cloud().await);
+    let (cfg_a, cfg_b) = (config(&a.base_url()), config(&b.base_url()));
+    let vault = vault();
+    let (_dir, mut store) = store();
+    let mut ids = Vec::new();
+    for provider in [Provider::Microsoft, Provider::Google] {
+        let s = sign_in(&cfg_a, provider, browser).await.expect("sign in");
+        ids.push(
+            accounts::keep(&mut store, &vault, &s, now())
+                .expect("keep")
+                .id,
+        );
+    }
+    let (m, g) = (ids[0].clone(), ids[1].clone());
+    let later = || now() + 2 * 3600;
+    let at_b = Credentials::new(cfg_b.clone(), vault.clone()).expect("creds");
+    for (id, provider) in [(&m, Provider::Microsoft), (&g, Provider::Google)] {
+        // A cached token is not handed out either, nor is a forced refresh sent.
+        for e in [
+            at_b.access_token(id, provider, now).await,
+            at_b.access_token(id, provider, later).await,
+            at_b.refresh(id, provider, now).await,
+        ]
+        .map(|r| r.expect_err("another cloud"))
+        {
+            assert!(matches!(e, AuthError::EndpointsChanged { .. }), "{e:?}");
+            assert_eq!(e.code(), almanac_model::ErrorCode::ActionRequired);
+            let msg = e.to_string();
+            assert!(
+                msg.contains(&b.base_url()) && msg.contains(&a.base_url()),
+                "{msg}"
+            );
+            assert!(msg.contains("sign in again to use the new one"), "{msg}");
+        }
+    }
+    assert_eq!(b.state().stats().total.token.refresh_token, 0);
+    // Only the Graph address changed (spelled differently): the same answer.
+    let graph_moved = AuthConfig::parse(
+        &format!(
+            "[microsoft]\nclient_id = \"{}\"\nauthority = \"{base}\"\ngraph_url = \"{}/v1.0\"\n",
+            almanac_fakecloud::state::DEFAULT_MICROSOFT_CLIENT_ID,
+            a.base_url().replace("127.0.0.1", "localhost"),
+            base = a.base_url(),
+        ),
+        Path::new("moved.toml"),
+    )
+    .expect("config");
+    let e = Credentials::new(graph_moved, vault.clone())
+        .expect("creds")
+        .access_token(&m, Provider::Microsoft, now)
+        .await
+        .expect_err("moved");
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "Sign in to Microsoft 365 again: moved.toml now names {}/v1.0 as its API address, \
+             not {}/v1.0 where this account signed in. Almanac sends an account's tokens only \
+             where they were issued: put the old setting back, or sign in again to use the new one.",
+            a.base_url().replace("127.0.0.1", "localhost"),
+            a.base_url()
+        )
+    );
+    let change = accounts::record_failure(&mut store, &m, &e).expect("record");
+    assert!(change.notify_action_required);
+
+    // Signing in again at B: same account, its calendars listed afresh.
+    store
+        .sync_calendar_list(
+            &m,
+            &[almanac_store::RemoteCalendarRow {
+                remote_id: "cal".into(),
+                name: "Calendar".into(),
+                color: "#0078d4".into(),
+                can_edit: true,
+                is_primary: true,
+                owner_email: None,
+            }],
+        )
+        .expect("calendars");
+    let cal = store.sync_calendars(Some(&m)).expect("cals")[0].id.clone();
+    store
+        .sync_step(now(), |tx| {
+            tx.set_cursor(&cal, Some("https://a.example/delta?token=1"), Some((1, 2)))
+        })
+        .expect("cursor");
+    let s = sign_in(&cfg_b, Provider::Microsoft, browser)
+        .await
+        .expect("sign in");
+    let again = accounts::keep(&mut store, &vault, &s, now()).expect("keep");
+    assert_eq!(again.id, m);
+    assert_eq!(again.status, AccountStatus::Connected);
+    let cals = store.sync_calendars(Some(&m)).expect("cals");
+    assert_eq!((cals[0].cursor.as_deref(), cals[0].window), (None, None));
+    at_b.access_token(&m, Provider::Microsoft, later)
+        .await
+        .expect("B's own tokens");
+    // Signing in again where it was changes nothing else.
+    store
+        .sync_step(now(), |tx| tx.set_cursor(&cal, Some("kept"), None))
+        .expect("cursor");
+    let s = sign_in(&cfg_b, Provider::Microsoft, browser)
+        .await
+        .expect("sign in");
+    accounts::keep(&mut store, &vault, &s, now()).expect("keep");
+    let cals = store.sync_calendars(Some(&m)).expect("cals");
+    assert_eq!(cals[0].cursor.as_deref(), Some("kept"));
+
+    // Google's grant is revoked at A, where it was issued, not at B.
+    let store = std::sync::Mutex::new(store);
+    let done = accounts::disconnect(&store, &cfg_b, &vault, &g, false)
+        .await
+        .expect("disconnect");
+    assert_eq!(done.revoked, RevokeOutcome::Revoked);
+    assert_eq!(
+        (
+            a.state().stats().total.revoke,
+            b.state().stats().total.revoke
+        ),
+        (1, 0)
+    );
+    assert!(vault.destinations(&g).expect("vault").is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -115,6 +115,27 @@ async fn an_error_response_with_our_state_ends_the_sign_in() {
 }
 
 #[tokio::test]
+async fn idle_connections_cannot_keep_the_browser_out() {
+    let l = Loopback::bind(Provider::Microsoft).await.expect("bind");
+    let port = port_of(&l);
+    let waiter = tokio::spawn(l.wait("s", Duration::from_secs(30)));
+    // Far more silent connections than the listener serves at once (16), each held.
+    let mut idle = Vec::new();
+    for _ in 0..40 {
+        idle.push(
+            TcpStream::connect(("127.0.0.1", port))
+                .await
+                .expect("connect"),
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let ok = send(port, &get("/callback/microsoft?code=c&state=s")).await;
+    assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+    assert_eq!(waiter.await.expect("join").expect("code"), Secret::new("c"));
+    drop(idle);
+}
+
+#[tokio::test]
 async fn the_listener_times_out_and_closes() {
     let l = Loopback::bind(Provider::Google).await.expect("bind");
     let port = port_of(&l);

@@ -32,7 +32,11 @@ fn open_browser(url: &str) -> almanac_auth::Result<()> {
     Ok(())
 }
 
-pub fn add(store: &mut Store, ctx: &Ctx, a: &AccountAddArgs) -> CliResult<()> {
+/// Signs in and records the account. `open` opens the store: once before the browser
+/// (no point signing in when the data directory cannot be written: the app holds it),
+/// then again for the account, so the wait for the browser holds nothing.
+pub fn add(open: impl Fn() -> CliResult<Store>, ctx: &Ctx, a: &AccountAddArgs) -> CliResult<()> {
+    drop(open()?);
     let provider = match a.provider {
         ProviderArg::Microsoft => Provider::Microsoft,
         ProviderArg::Google => Provider::Google,
@@ -51,7 +55,7 @@ pub fn add(store: &mut Store, ctx: &Ctx, a: &AccountAddArgs) -> CliResult<()> {
         }
         .run(unix_now),
     )?;
-    let account = accounts::keep(store, &vault, &signed_in, ctx.now.timestamp())?;
+    let account = accounts::keep(&mut open()?, &vault, &signed_in, ctx.now.timestamp())?;
     if ctx.json {
         output::json(&account)?;
     } else {

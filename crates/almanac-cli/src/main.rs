@@ -69,9 +69,15 @@ const LOCK_WAIT: Duration = Duration::from_secs(3);
 fn run(cli: Cli, ctx: &Ctx) -> CliResult<ExitCode> {
     // An explicit but unknown --tz is an error before anything is opened.
     zone::local_zone(ctx.tz.as_deref())?;
+    // A sign-in waits minutes for the browser: it holds the data directory only to
+    // record the account, not while it waits.
+    if let Command::Accounts(AccountsCmd::Add(a)) = &cli.command {
+        accounts_cmd::add(|| open_store(&cli), ctx, a)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut store = open_store(&cli)?;
     match &cli.command {
-        Command::Accounts(AccountsCmd::Add(a)) => accounts_cmd::add(&mut store, ctx, a)?,
+        Command::Accounts(AccountsCmd::Add(_)) => {} // above
         Command::Accounts(AccountsCmd::List) => accounts_cmd::list(&store, ctx)?,
         Command::Accounts(AccountsCmd::Remove(a)) => {
             accounts_cmd::remove(store, ctx, &a.id, a.discard_unpushed)?

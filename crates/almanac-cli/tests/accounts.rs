@@ -187,6 +187,45 @@ fn without_a_keyring_sign_in_stops_before_the_browser_with_a_fix() {
 }
 
 #[test]
+fn a_sign_in_waiting_for_the_browser_holds_nothing() {
+    let env = Env::new(&fake_config("http://127.0.0.1:9"));
+    let marker = env.dir.path().join("browser-opened");
+    let mut c = env.command(&["accounts", "add", "microsoft", "--timeout", "30"]);
+    c.env("BROWSER", format!("touch {}", marker.display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut waiting = c.spawn().expect("spawn");
+    let started = std::time::Instant::now();
+    while !marker.exists() {
+        assert!(started.elapsed().as_secs() < 20, "the browser never opened");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // Other commands use the data directory meanwhile (they waited for the whole
+    // sign-in, up to 5 minutes, and then failed).
+    let listed = env.run(&["accounts", "list"]);
+    let events = env.run(&[
+        "events",
+        "list",
+        "--from",
+        "2026-01-01",
+        "--to",
+        "2026-01-02",
+    ]);
+    let _ = waiting.kill();
+    let _ = waiting.wait();
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    assert!(
+        events.status.success(),
+        "{}",
+        String::from_utf8_lossy(&events.stderr)
+    );
+}
+
+#[test]
 fn configuration_problems_are_explained() {
     let env = Env::new("");
     let o = env.run(&["accounts", "add", "google"]);

@@ -211,4 +211,19 @@ impl Store {
             Ok(Some(hold))
         })
     }
+
+    /// Forgets where each of the account's calendars left off (delta links, sync
+    /// tokens and their windows), so the next run lists them in full. For an account
+    /// signed in again at other endpoints: its saved links point at the old ones.
+    pub fn forget_sync_cursors(&mut self, account_id: &str) -> Result<()> {
+        self.durable(|tx| {
+            tx.execute(
+                "UPDATE calendars SET sync_cursor = NULL, sync_window_start = NULL,
+                     sync_window_end = NULL
+                 WHERE account_id = ?1",
+                params![account_id],
+            )?;
+            Ok(())
+        })
+    }
 }
