@@ -152,8 +152,8 @@ struct Checked {
     error: Option<AppError>,
 }
 
-/// Gets an access token for each account, refreshing as needed, and records what a
-/// failure means for the account.
+/// Asks each account's provider for a fresh access token and records what a failure
+/// means for the account.
 pub fn check(store: &mut Store, ctx: &Ctx, a: &AccountCheckArgs) -> CliResult<bool> {
     let targets = match &a.id {
         Some(id) => vec![store.account(id)?],
@@ -164,7 +164,9 @@ pub fn check(store: &mut Store, ctx: &Ctx, a: &AccountCheckArgs) -> CliResult<bo
     let mut results = Vec::new();
     let mut all_ok = true;
     for account in targets {
-        let got = rt.block_on(creds.access_token(&account.id, account.provider, unix_now));
+        // A fresh token, not the cached one: only the provider can say whether the
+        // grant still holds (a revoked one keeps its access tokens working for a while).
+        let got = rt.block_on(creds.refresh(&account.id, account.provider, unix_now));
         let error = match got {
             Ok(_) => {
                 if account.status != AccountStatus::Connected {
