@@ -1153,6 +1153,49 @@ async fn one_occurrence_changed_or_removed_here_goes_to_both_providers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_moved_to_another_synced_calendar_lands_there() {
+    let s = Sync::google().await;
+    let team = s
+        .state
+        .google_seed_calendar(&s.email, &json!({"summary": "Team"}))
+        .expect("calendar");
+    let team_remote = team["id"].as_str().expect("id").to_owned();
+    s.seed("Move me", 1, 9);
+    assert_eq!(s.sync()["outcome"], "ok");
+    let cals = s.cli(&["calendars", "list"]);
+    let team_local = cals
+        .as_array()
+        .expect("calendars")
+        .iter()
+        .find(|c| c["name"] == "Team")
+        .and_then(|c| c["id"].as_str())
+        .expect("Team here")
+        .to_owned();
+    let id = event_id(&s, "Move me");
+    s.cli(&["events", "edit", &id, "--calendar", &team_local]);
+    // Deleted in the primary calendar, created in Team: before, only the delete went
+    // out, and the event was left on this computer alone, with nothing waiting.
+    let out = s.sync();
+    assert_eq!(out["outcome"], "ok", "{out}");
+    assert!(s.remote_titled("Move me").is_empty());
+    let there: Vec<Value> = s
+        .state
+        .google_events(&s.email, &team_remote)
+        .expect("events")
+        .into_iter()
+        .filter(|e| e["status"] != "cancelled" && e["summary"] == "Move me")
+        .collect();
+    assert_eq!(there.len(), 1, "{there:?}");
+    let status = s.cli(&["status"]);
+    assert_eq!(status[0]["pendingPushes"], 0, "{status}");
+    // And it stays one event, in Team, after the next run.
+    assert_eq!(s.sync()["outcome"], "ok");
+    let here = s.local_titled("Move me");
+    assert_eq!(here.len(), 1);
+    assert_eq!(here[0]["calendarId"], team_local.as_str());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unsent_changes_survive_until_the_user_discards_them() {
     let s = Sync::google().await;
     s.sync();

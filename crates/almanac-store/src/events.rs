@@ -584,6 +584,13 @@ fn change_calendar(tx: &Transaction<'_>, row: &EventRow, now: i64) -> Result<()>
         ));
     }
     track_delete(tx, &row.id, now)?;
+    // The pending delete belongs to the event the old calendar had, not to the row,
+    // which moves on and may need a create in its new calendar: the outbox holds one
+    // pending push per event id, so the delete takes an id of its own.
+    tx.execute(
+        "UPDATE outbox SET event_id = ?2 WHERE event_id = ?1 AND operation = 'delete'",
+        params![row.id, crate::ids::new_event_id()],
+    )?;
     tx.execute(
         "DELETE FROM event_sync WHERE event_id = ?1",
         params![row.id],

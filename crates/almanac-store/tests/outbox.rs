@@ -231,6 +231,99 @@ fn moving_a_synced_event_to_this_computer_deletes_it_there_and_keeps_it_here() {
 }
 
 #[test]
+fn moving_a_synced_event_to_another_synced_calendar_deletes_it_there_and_creates_it_here() {
+    let (_d, mut s, cal, _) = synced();
+    let account = cal.account_id.clone();
+    let team = RemoteCalendarRow {
+        remote_id: "team".into(),
+        name: "Team".into(),
+        color: "#0b8043".into(),
+        can_edit: true,
+        is_primary: false,
+        owner_email: None,
+    };
+    let mut rows: Vec<RemoteCalendarRow> = ok(s.sync_calendars(Some(&account)))
+        .into_iter()
+        .map(|c| RemoteCalendarRow {
+            remote_id: c.remote_id,
+            name: c.name,
+            color: c.color,
+            can_edit: c.can_edit,
+            is_primary: c.is_primary,
+            owner_email: c.owner_email,
+        })
+        .collect();
+    rows.push(team);
+    let listed = ok(s.sync_calendar_list(&account, &rows));
+    let team = listed
+        .calendars
+        .iter()
+        .find(|c| c.remote_id == "team")
+        .expect("team")
+        .clone();
+    let ev = ok(s.create_event(input(&cal.id, "1:1"), Source::Sync, now()));
+    let mut row = ok(s.sync_step(now().timestamp(), |tx| tx.event(&ev.id))).expect("row");
+    row.remote_id = Some("evt9".into());
+    ok(s.sync_step(now().timestamp(), |tx| {
+        tx.write_event(Some(&ev.id), &row, EntryState::Synced, None, Some("\"x\""))?;
+        tx.drop_push(&ev.id)
+    }));
+    let mut moved = ev.input.clone();
+    moved.calendar_id = team.id.clone();
+    ok(s.update_event(
+        EventChange {
+            id: ev.id.clone(),
+            scope: EditScope::All,
+            original_start: None,
+            input: moved.clone(),
+        },
+        Source::UserWindow,
+        now(),
+    ));
+    // Before, the pending delete took the event's id and the create was never queued:
+    // deleted there, never made here, and nothing said so.
+    let pending = ok(s.outbox(None));
+    assert_eq!(pending.len(), 2, "{pending:?}");
+    assert_eq!(
+        (pending[0].op, pending[0].calendar_id.as_str()),
+        (OutboxOp::Delete, cal.id.as_str())
+    );
+    assert_ne!(pending[0].event_id, ev.id);
+    assert_eq!(
+        (
+            pending[1].op,
+            pending[1].calendar_id.as_str(),
+            pending[1].event_id.as_str()
+        ),
+        (OutboxOp::Create, team.id.as_str(), ev.id.as_str())
+    );
+    assert_eq!(ok(s.pending_pushes(&account)), 2);
+    // Each calendar's planner sees its own half.
+    let old: Vec<_> = ok(s.sync_entries(&cal.id));
+    assert!(old
+        .iter()
+        .any(|e| e.state == EntryState::LocallyDeleted && e.remote_id.as_deref() == Some("evt9")));
+    assert!(old.iter().all(|e| e.local_id != ev.id));
+    let new: Vec<_> = ok(s.sync_entries(&team.id));
+    assert!(new.iter().any(|e| e.local_id == ev.id
+        && e.state == EntryState::LocallyCreated
+        && e.remote_id.is_none()));
+    // A later edit folds into the create; the delete stays.
+    moved.location = "Room 2".into();
+    ok(s.update_event(
+        EventChange {
+            id: ev.id.clone(),
+            scope: EditScope::All,
+            original_start: None,
+            input: moved,
+        },
+        Source::UserWindow,
+        now(),
+    ));
+    assert_eq!(ok(s.outbox(None)).len(), 2);
+}
+
+#[test]
 fn a_create_sent_without_an_answer_then_deleted_leaves_a_tombstone_with_its_key() {
     let (_d, mut s, cal, _) = synced();
     let ev = ok(s.create_event(
