@@ -234,6 +234,18 @@ impl EventInput {
                     }
                 };
                 rec.rrule = rec.rrule.trim().to_owned();
+                // Stored as one spelling (`…T08:00` and `…T08:00:00` are one key): a
+                // provider writes them back in full, and two spellings of one date
+                // would read as a change on every sync.
+                let key = |k: &NaiveDateTime| {
+                    if input.all_day {
+                        crate::time::format_date(k.date())
+                    } else {
+                        crate::time::format_wall_time(*k)
+                    }
+                };
+                rec.exdates = exdates.iter().map(key).collect();
+                rec.rdates = rdates.iter().map(key).collect();
                 let spec = SeriesSpec {
                     start: timing.start_wall(),
                     tz: stz,

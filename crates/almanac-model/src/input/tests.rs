@@ -145,3 +145,32 @@ fn ipc_shape_is_camel_case() {
     assert!(json.get("calendarId").is_some());
     assert_eq!(json["showAs"], "busy");
 }
+
+#[test]
+fn removed_and_added_dates_are_kept_in_one_spelling() {
+    let mut i = input();
+    i.recurrence = Some(RecurrenceInput {
+        rrule: " FREQ=DAILY;COUNT=5 ".into(),
+        exdates: vec!["2026-11-25T09:00".into()],
+        rdates: vec!["2026-11-30T09:00:00".into()],
+    });
+    let v = i.validate().unwrap_or_else(|e| panic!("{e}"));
+    let r = v.input.recurrence.unwrap_or_else(|| panic!("a series"));
+    assert_eq!(r.rrule, "FREQ=DAILY;COUNT=5");
+    assert_eq!(r.exdates, ["2026-11-25T09:00:00"]);
+    assert_eq!(r.rdates, ["2026-11-30T09:00:00"]);
+    let mut day = input();
+    day.all_day = true;
+    day.start = "2026-11-23".into();
+    day.end = "2026-11-24".into();
+    day.recurrence = Some(RecurrenceInput {
+        rrule: "FREQ=DAILY".into(),
+        exdates: vec!["2026-11-25".into()],
+        rdates: vec![],
+    });
+    let v = day.validate().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        v.input.recurrence.map(|r| r.exdates),
+        Some(vec!["2026-11-25".to_owned()])
+    );
+}
