@@ -242,7 +242,7 @@ pub async fn sync_account_reporting(
             AppError::new(
                 ErrorCode::Conflict,
                 format!(
-                    "Sync of \"{}\" stopped: it would delete {} of its {} events. Check the calendar at the provider, then confirm with `almanac sync confirm-deletions {}` (or in Settings).",
+                    "Sync of \"{}\" stopped: it would delete {} of its {} events. Check the calendar at the provider, then confirm with `almanac calendars confirm-deletions {}` (or in Settings).",
                     c.name, h.would_delete, h.total, c.calendar_id
                 ),
             )
