@@ -14,16 +14,23 @@ use crate::error::{storage, CliResult};
 /// `text` safe for a terminal: titles, names and messages come from other people
 /// (invitations, shared calendars, providers), and a control character in them —
 /// an escape sequence above all — would act on the user's terminal. Each one but line
-/// breaks (LF, CRLF: an exported calendar's lines end so) and tabs becomes U+FFFD.
+/// breaks (LF, CRLF: an exported calendar's lines end so) and tabs becomes U+FFFD, as
+/// do the bidirectional overrides and isolates, which would reorder the rest of the
+/// line (a title showing another event's time or id).
 pub fn printable(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
         let line_break = c == '\n' || (c == '\r' && chars.peek() == Some(&'\n'));
-        let harmless = !c.is_control() || c == '\t' || line_break;
+        let harmless = (!c.is_control() && !reorders(c)) || c == '\t' || line_break;
         out.push(if harmless { c } else { '\u{FFFD}' });
     }
     out
+}
+
+/// A bidirectional override or isolate: it reorders the text after it.
+fn reorders(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// A field shown inside one line: its line breaks become spaces (and see [`printable`]).
@@ -54,7 +61,7 @@ pub fn json<T: Serialize + ?Sized>(value: &T) -> CliResult<()> {
     // and no longer reach the terminal (the only raw line breaks are the layout's).
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
-        if c.is_control() && c != '\n' {
+        if (c.is_control() && c != '\n') || reorders(c) {
             escaped.push_str(&format!("\\u{:04x}", u32::from(c)));
         } else {
             escaped.push(c);

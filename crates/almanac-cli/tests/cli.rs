@@ -362,7 +362,7 @@ fn all_day_events_are_listed_on_the_local_days_they_name() {
 fn titles_cannot_act_on_the_terminal_or_break_lines() {
     let d = tempdir();
     // As an invitation from someone else could name a meeting.
-    let title = "\u{1b}]0;pwned\u{7}\u{1b}[31mRed\nsecond line\u{9b}2J";
+    let title = "\u{1b}]0;pwned\u{7}\u{1b}[31mRed\nsecond line\u{9b}2J\u{202e}dim\u{2066}";
     let id = add(
         d.path(),
         &[
@@ -391,7 +391,7 @@ fn titles_cannot_act_on_the_terminal_or_break_lines() {
         "{human:?}"
     );
     assert!(
-        human.contains("\u{FFFD}[31mRed second line\u{FFFD}2J"),
+        human.contains("\u{FFFD}[31mRed second line\u{FFFD}2J\u{FFFD}dim\u{FFFD}"),
         "{human:?}"
     );
     // JSON keeps the title as it is, escaped.
