@@ -1153,6 +1153,42 @@ async fn one_occurrence_changed_or_removed_here_goes_to_both_providers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn odd_titles_from_the_provider_are_kept_and_block_nothing() {
+    let s = Sync::google().await;
+    let seeded = s.seed("Review", 1, 9);
+    let long = "L".repeat(1_500);
+    s.seed(&long, 2, 9);
+    let out = s.sync();
+    assert_eq!(out["outcome"], "ok", "{out}");
+    // Kept, cut to the store's limit, and counted as nothing left out.
+    let kept: Vec<Value> = s
+        .local()
+        .into_iter()
+        .filter(|o| o["title"].as_str().is_some_and(|t| t.starts_with("LLL")))
+        .collect();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(
+        kept[0]["title"].as_str().map(|t| t.chars().count()),
+        Some(1_000)
+    );
+    // An edit waits here while another client gives the event a title with a NUL.
+    let id = event_id(&s, "Review");
+    s.cli(&["events", "edit", &id, "--location", "Room 7"]);
+    let remote_id = seeded["id"].as_str().expect("id");
+    s.edit_remote(remote_id, json!({"summary": "Re\u{0}view"}));
+    let out = s.sync();
+    assert_eq!(out["outcome"], "ok", "{out}");
+    let status = s.cli(&["status"]);
+    assert_eq!(status[0]["pendingPushes"], 0, "{status}");
+    let here = s.local_titled("Re\u{FFFD}view");
+    assert_eq!(here.len(), 1, "{:?}", s.local());
+    assert_eq!(here[0]["location"], "Room 7");
+    let there = s.remote_titled("Re\u{FFFD}view");
+    assert_eq!(there.len(), 1, "{:?}", s.remote());
+    assert_eq!(there[0]["location"], "Room 7");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_event_moved_to_another_synced_calendar_lands_there() {
     let s = Sync::google().await;
     let team = s

@@ -12,6 +12,7 @@ use crate::{EditScope, Importance, ShowAs, ValidationError};
 pub const MAX_TITLE_LEN: usize = 1_000;
 pub const MAX_TEXT_LEN: usize = 100_000;
 pub const MAX_CATEGORIES: usize = 50;
+pub const MAX_CATEGORY_LEN: usize = 200;
 const MAX_SPAN_DAYS: i64 = 366 * 5;
 const MAX_DATES: usize = 1_000;
 
@@ -164,7 +165,7 @@ impl EventInput {
             .filter(|c| !c.is_empty())
             .collect();
         for c in &input.categories {
-            check_text("category", c, 200)?;
+            check_text("category", c, MAX_CATEGORY_LEN)?;
         }
         let tz = parse_zone(&input.time_zone)?;
         let timing = if input.all_day {

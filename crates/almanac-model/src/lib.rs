@@ -19,7 +19,7 @@ pub use error::{AppError, ErrorCode, ValidationError};
 pub use event::{EditScope, EventKind, EventView, Importance, Sensitivity, ShowAs};
 pub use input::{
     instance_key, EventChange, EventInput, EventMove, EventTarget, RecurrenceInput, ValidEvent,
-    ValidTiming, MAX_CATEGORIES, MAX_TEXT_LEN, MAX_TITLE_LEN,
+    ValidTiming, MAX_CATEGORIES, MAX_CATEGORY_LEN, MAX_TEXT_LEN, MAX_TITLE_LEN,
 };
 pub use ipc_bindings::{typescript_bindings, BINDINGS_HEADER};
 pub use occurrence::{Occurrence, RangeQuery};

@@ -11,7 +11,10 @@ use almanac_model::time::{
     format_date, format_wall_time, parse_date, parse_wall_time, parse_zone, to_instant, to_local,
     EventTime,
 };
-use almanac_model::{instance_key, EventInput, EventKind, RecurrenceInput};
+use almanac_model::{
+    instance_key, EventInput, EventKind, RecurrenceInput, MAX_CATEGORIES, MAX_CATEGORY_LEN,
+    MAX_TEXT_LEN, MAX_TITLE_LEN,
+};
 use almanac_provider::{
     OriginalStart, RemoteEvent, RemoteKind, RemoteRecurrence, SeriesLink, Timing,
 };
@@ -214,8 +217,10 @@ fn row_from(
     let title = if ev.title.trim().is_empty() {
         "(No title)".to_owned()
     } else {
-        ev.title
+        fit(ev.title, MAX_TITLE_LEN)
     };
+    let mut categories = ev.categories;
+    categories.truncate(MAX_CATEGORIES);
     let input = EventInput {
         calendar_id: calendar_id.to_owned(),
         title,
@@ -224,11 +229,14 @@ fn row_from(
         end,
         time_zone,
         recurrence,
-        location: ev.location,
-        description: ev.body_text,
+        location: fit(ev.location, MAX_TITLE_LEN),
+        description: fit(ev.body_text, MAX_TEXT_LEN),
         show_as: ev.show_as,
         importance: ev.importance,
-        categories: ev.categories,
+        categories: categories
+            .into_iter()
+            .map(|c| fit(c, MAX_CATEGORY_LEN))
+            .collect(),
     };
     // Checked like a user's edit: what the store would keep, and a refusal for what it
     // would not (a provider's event is hostile input too).
@@ -251,6 +259,24 @@ fn row_from(
     }
     .check()
     .map_err(|e| e.to_string())
+}
+
+/// A provider's text as the store keeps it: a NUL (which no calendar means) becomes
+/// U+FFFD and text longer than the store's limit is cut there. Refused instead, one
+/// such event stayed out of the calendar, and with a change of it waiting here it
+/// stopped every push of the calendar.
+fn fit(text: String, max: usize) -> String {
+    let text = if text.contains('\0') {
+        text.replace('\0', "\u{FFFD}")
+    } else {
+        text
+    };
+    if text.len() <= max || text.chars().count() <= max {
+        return text;
+    }
+    let mut cut: String = text.chars().take(max - 1).collect();
+    cut.push('…');
+    cut
 }
 
 /// The provider-neutral version of store row `row`; `master` is its series.
@@ -441,4 +467,32 @@ pub(crate) fn occurrence_of(master: &RemoteEvent, original: &OriginalStart) -> O
         kind: RemoteKind::Exception,
         ..master.clone()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn odd_provider_text_is_kept_fitted_not_refused() {
+        let mut ev = crate::plan::tests::ev("e1", "1");
+        ev.title = format!("a\0b{}", "x".repeat(1_500));
+        ev.location = "Room\0 1".into();
+        ev.body_text = "\0".into();
+        ev.categories = (0..60).map(|i| format!("c{i}\0")).collect();
+        let row = to_row(&ev, "cal", None).unwrap_or_else(|e| panic!("{e}"));
+        let title = &row.input.title;
+        assert!(
+            title.starts_with("a\u{FFFD}bxxx") && title.ends_with('…'),
+            "{title}"
+        );
+        assert_eq!(title.chars().count(), MAX_TITLE_LEN);
+        assert_eq!(row.input.location, "Room\u{FFFD} 1");
+        assert_eq!(row.input.description, "\u{FFFD}");
+        assert_eq!(row.input.categories.len(), MAX_CATEGORIES);
+        assert_eq!(row.input.categories[0], "c0\u{FFFD}");
+        // Compared in that form: normalising it again changes nothing (no push loop).
+        let n = normalise(&ev, "cal", None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(normalise(&n, "cal", None).ok(), Some(n));
+    }
 }

@@ -352,6 +352,7 @@ impl Puller<'_> {
         let guard = self.guard();
         let cal = &self.cal;
         let windowed = self.opts.windowed;
+        let left_out = skipped.len();
         for (remote_id, why) in skipped {
             tx.action(
                 self.run_id,
@@ -426,6 +427,8 @@ impl Puller<'_> {
         let (full_listing, cursor) = (page.full_listing, page.cursor.clone());
         let plan = plan_page(&local.index, page, policy, guard);
         let mut applied = self.carry_out(tx, plan, &local)?;
+        // Left out before planning: counted with what the plan could not keep.
+        applied.skipped += left_out;
         if starts.listing {
             tx.listing_start(&cal.id, from_empty)?;
         }
