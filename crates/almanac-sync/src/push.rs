@@ -549,10 +549,17 @@ impl Pusher<'_> {
             let took_it = same_to_the_user(&base, sent);
             // … and nothing changed here while the request was out.
             let unchanged = took_it && changed_fields(&current, sent).is_empty();
+            let answered = to_row(&base, &self.cal.id, master).map_err(SyncError::Corrupt)?;
             let mut kept = if unchanged {
-                to_row(&base, &self.cal.id, master).map_err(SyncError::Corrupt)?
+                answered
             } else {
-                row.clone()
+                // The provider's own fields come with its answer even so: nothing here
+                // edits them, and a row without them would read as having removed them
+                // (a conflict with the provider's next change of one). Graph answers a
+                // new series before its removed occurrences are cancelled, for one.
+                let mut r = row.clone();
+                r.provider_extra = answered.provider_extra;
+                r
             };
             kept.remote_id = Some(base.remote_id.clone());
             kept.etag = base.etag.clone();
