@@ -1199,6 +1199,97 @@ async fn one_occurrence_changed_or_removed_here_goes_to_both_providers() {
     );
 }
 
+/// An occurrence changed here while Outlook cancelled it: a conflict (it sat in the
+/// outbox for good, "refused", while the status said all was well).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_occurrence_changed_here_and_cancelled_in_outlook_is_a_conflict() {
+    for keep in ["remote", "local"] {
+        let g = GraphSync::start().await;
+        let d = day(1);
+        g.seed(json!({
+            "subject": "Team sync",
+            "start": {"dateTime": format!("{d}T10:00:00"), "timeZone": "UTC"},
+            "end": {"dateTime": format!("{d}T10:30:00"), "timeZone": "UTC"},
+            "recurrence": {
+                "pattern": {"type": "daily", "interval": 1},
+                "range": {"type": "numbered", "startDate": d, "numberOfOccurrences": 4}
+            }
+        }));
+        g.sync();
+        let series = g.local_titled("Team sync")[0]["eventId"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        let d2 = day(2);
+        g.cli(&[
+            "--tz",
+            "UTC",
+            "events",
+            "edit",
+            &series,
+            "--occurrence",
+            &format!("{d2}T10:00"),
+            "--title",
+            "Team sync (demo)",
+        ]);
+        let from = chrono::NaiveDate::parse_from_str(&d2, "%Y-%m-%d")
+            .expect("date")
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight");
+        let instances = g
+            .state
+            .graph_instances(&g.email, from, from + Duration::days(1))
+            .expect("instances");
+        let occurrence = instances["value"][0]["id"].as_str().expect("id").to_owned();
+        let delete = serde_json::from_value(json!({"email": g.email, "id": occurrence}))
+            .expect("delete spec");
+        g.state.graph_delete_event(delete).expect("cancel it there");
+
+        let run = g.sync();
+        assert_eq!(run["conflicts"], 1, "{run}");
+        let open = g.cli(&["conflicts", "list"]);
+        assert_eq!(open[0]["kind"], "edit_delete", "{open}");
+        // The edit is still shown here meanwhile.
+        assert_eq!(g.local_titled("Team sync (demo)").len(), 1);
+        g.cli(&[
+            "conflicts",
+            "resolve",
+            open[0]["id"].as_str().expect("id"),
+            "--keep",
+            keep,
+        ]);
+        let after = g.sync();
+        assert_eq!(
+            (after["outcome"].clone(), after["conflicts"].clone()),
+            (json!("ok"), json!(0))
+        );
+        assert_eq!(g.cli(&["status"])[0]["pendingPushes"], 0);
+        assert_eq!(g.local_titled("Team sync").len(), 3);
+        let kept: Vec<Value> = g
+            .remote()
+            .into_iter()
+            .filter(|e| e["subject"] == "Team sync (demo)")
+            .collect();
+        if keep == "remote" {
+            assert!(g.local_titled("Team sync (demo)").is_empty());
+            assert!(kept.is_empty(), "{kept:?}");
+        } else {
+            // Outlook's series no longer has the occurrence: the edit lives on as an
+            // event of its own, here and there.
+            let here = g.local_titled("Team sync (demo)");
+            assert_eq!(here.len(), 1);
+            assert_eq!(here[0]["recurring"], false, "{here:?}");
+            assert_eq!(kept.len(), 1, "{kept:?}");
+            assert_eq!(kept[0]["type"], "singleInstance");
+        }
+        let quiet = g.sync();
+        assert_eq!(
+            (quiet["pulled"].clone(), quiet["pushed"].clone()),
+            (json!(0), json!(0))
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn odd_titles_from_the_provider_are_kept_and_block_nothing() {
     let s = Sync::google().await;

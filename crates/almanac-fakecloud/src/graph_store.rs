@@ -2690,6 +2690,32 @@ impl SharedState {
         Ok(json!({"value": events}))
     }
 
+    /// Every instance (single event, occurrence, exception) of a mailbox overlapping
+    /// `[from, to)` (UTC), as `calendarView` renders them: how a test finds the id of
+    /// one occurrence of a series.
+    pub fn graph_instances(
+        &self,
+        email: &str,
+        from: NaiveDateTime,
+        to: NaiveDateTime,
+    ) -> Result<Value, ControlError> {
+        let mut state = self.lock();
+        mailbox_of(&mut state, email)
+            .ok_or_else(|| ControlError(format!("no microsoft user {email:?}")))?;
+        let graph = &state.graph;
+        let mailbox = graph.mailbox(email).ok_or_else(|| control(not_found()))?;
+        let calendars: BTreeSet<&String> =
+            mailbox.events.values().map(|e| &e.calendar_id).collect();
+        let prefs = control_prefs();
+        let mut out = Vec::new();
+        for calendar in calendars {
+            for i in graph.instances(email, calendar, from, to) {
+                out.extend(graph.render_item(email, &i.item, &prefs));
+            }
+        }
+        Ok(json!({"value": out}))
+    }
+
     /// Queues Graph faults; see [`GraphFaultsUpdate`].
     pub fn graph_set_faults(&self, update: GraphFaultsUpdate) -> Result<GraphFaults, ControlError> {
         for f in &update.add {

@@ -337,11 +337,12 @@ impl Pusher<'_> {
                 })?;
                 return Ok(Outcome::Done);
             }
+            // The provider cancelled (or its series dropped) the occurrence changed
+            // here: an edit against a deletion, which only the user can settle (a
+            // policy never lets a deletion beat an edit).
             Ok(None) => {
-                return self.refuse(o, out, &ProviderError::new(
-                    ErrorKind::NotFound,
-                    "The provider's series has no occurrence at this time any more; the change stays on this computer.",
-                ))
+                out.conflicts += self.cancelled_there(o, ev)?;
+                return Ok(Outcome::Done);
             }
             Err(e) if passing(&e) => return self.retry_later(o, e),
             Err(e) => return self.refuse(o, out, &e),
@@ -394,6 +395,45 @@ impl Pusher<'_> {
             Err(e) if passing(&e) => self.retry_later(o, e),
             Err(e) => self.refuse(o, out, &e),
         }
+    }
+
+    /// Records that the occurrence `ev` changed here is gone at the provider: an
+    /// edit/delete conflict (before: the occurrence as the series makes it), which holds
+    /// the change until the user decides — keep theirs drops it, keep mine keeps it as
+    /// an event of its own (the provider's series no longer has its occurrence).
+    fn cancelled_there(&self, o: &OutboxRow, ev: &RemoteEvent) -> Result<usize, SyncError> {
+        lock(self.store).sync_step(self.now(), |tx| -> Result<usize, SyncError> {
+            let base = match &ev.series {
+                Some(link) => match tx.local_id_of(&self.cal.id, &link.master_id)? {
+                    Some(id) => tx
+                        .event(&id)?
+                        .and_then(|row| from_row(&row, None).ok())
+                        .and_then(|m| occurrence_of(&m, &link.original_start)),
+                    None => None,
+                },
+                None => None,
+            };
+            let local = load(tx.entries(&self.cal.id)?, &HashMap::new())?;
+            let ctx = Ctx {
+                calendar_id: &self.cal.id,
+                run_id: Some(self.run_id),
+                local: &local,
+            };
+            let plan = crate::plan::Plan {
+                ops: vec![crate::plan::Op::RecordConflict {
+                    local_id: o.event_id.clone(),
+                    kind: crate::ConflictKind::EditDelete,
+                    base,
+                    local: Some(ev.clone()),
+                    remote: None,
+                    fields: Vec::new(),
+                    shown: None,
+                    settled_by: None,
+                }],
+                ..crate::plan::Plan::default()
+            };
+            Ok(apply(tx, &ctx, plan)?.conflicts)
+        })
     }
 
     /// How the provider's `instance` of the occurrence `ev` changes compares with that
