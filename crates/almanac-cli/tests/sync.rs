@@ -1290,6 +1290,60 @@ async fn an_occurrence_changed_here_and_cancelled_in_outlook_is_a_conflict() {
     }
 }
 
+/// A change the provider refuses for good (here a rule Outlook cannot hold) waits
+/// here; each run says so instead of "ok" with a change waiting for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_the_provider_refuses_is_reported_until_it_is_settled() {
+    let g = GraphSync::start().await;
+    g.sync();
+    let cal = g.primary_calendar();
+    let (start, end) = (format!("{}T08:00", day(1)), format!("{}T08:30", day(1)));
+    let id = g.cli(&[
+        "--tz",
+        "UTC",
+        "events",
+        "add",
+        "--calendar",
+        &cal,
+        "--title",
+        "Hourly",
+        "--start",
+        &start,
+        "--end",
+        &end,
+        "--rrule",
+        "FREQ=HOURLY;COUNT=3",
+    ])["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    for _ in 0..2 {
+        let run = g.sync();
+        assert_eq!(run["outcome"], "partial", "{run}");
+        let error = &run["calendars"][0]["error"];
+        assert_eq!(error["code"], "invalid_request", "{run}");
+        let message = error["message"].as_str().unwrap_or("");
+        assert!(
+            message.starts_with("1 change(s) to \"Calendar\" were refused by the provider"),
+            "{message}"
+        );
+        let status = g.cli(&["status"]);
+        assert!(
+            status[0]["lastErrorMessage"]
+                .as_str()
+                .is_some_and(|m| m.contains("were refused")),
+            "{status}"
+        );
+    }
+    g.cli(&["events", "rm", &id]);
+    let run = g.sync();
+    assert_eq!(
+        (run["outcome"].clone(), run["error"].clone()),
+        (json!("ok"), Value::Null),
+        "{run}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn odd_titles_from_the_provider_are_kept_and_block_nothing() {
     let s = Sync::google().await;

@@ -389,6 +389,7 @@ async fn sync_calendar(
         Ok(Ok(p)) => {
             one.pushed = p.sent;
             one.conflicts += p.conflicts;
+            one.error = refused_here(store, cal);
         }
         Ok(Err(e)) => {
             one.error = Some(app_error(&e));
@@ -398,6 +399,44 @@ async fn sync_calendar(
         }
     }
     (one, None)
+}
+
+/// Changes of `cal` the provider refused for good (a rule it cannot hold, no access):
+/// they wait here, tried again once a day, and the run says so — until they go
+/// through, are changed, or are deleted — instead of reading "ok" with changes
+/// waiting for ever.
+fn refused_here(store: &Mutex<Store>, cal: &SyncCalendar) -> Option<AppError> {
+    let waiting = lock(store).outbox(Some(&cal.id)).ok()?;
+    let refused: Vec<_> = waiting
+        .iter()
+        .filter(|o| {
+            o.last_error_code.as_deref().is_some_and(|c| {
+                !matches!(
+                    c,
+                    "throttled"
+                        | "offline"
+                        | "provider_unavailable"
+                        | "auth_expired"
+                        | "action_required"
+                )
+            })
+        })
+        .collect();
+    let first = refused.first()?;
+    let code = match first.last_error_code.as_deref() {
+        Some("forbidden") => ErrorCode::Forbidden,
+        Some("not_found") => ErrorCode::NotFound,
+        _ => ErrorCode::InvalidRequest,
+    };
+    Some(AppError::new(
+        code,
+        format!(
+            "{} change(s) to \"{}\" were refused by the provider and wait here (tried again once a day; change or delete them here, `almanac log` names them): {}",
+            refused.len(),
+            cal.name,
+            first.last_error_message.as_deref().unwrap_or("no reason given")
+        ),
+    ))
 }
 
 fn held(h: CalendarHold) -> Held {
