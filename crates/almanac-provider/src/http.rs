@@ -212,6 +212,9 @@ impl ApiClient {
         let slot = self.slot(mailbox);
         let mut refreshed = false;
         let mut attempt = 0u32;
+        // All of a request's waits together stay under the longest one waited out
+        // in-line: three Retry-After: 120 in a row were six silent minutes of `sync`.
+        let mut waited = Duration::ZERO;
         loop {
             attempt += 1;
             let token = self.tokens.token(false).await?;
@@ -243,8 +246,11 @@ impl ApiClient {
                 .backoff
                 .decide(attempt, err.retry_after, rand::random::<f64>())
             {
-                RetryDecision::RetryAfter(d) => tokio::time::sleep(d).await,
-                RetryDecision::GiveUp => return Err(err),
+                RetryDecision::RetryAfter(d) if waited + d <= self.backoff.max_retry_after => {
+                    waited += d;
+                    tokio::time::sleep(d).await
+                }
+                RetryDecision::RetryAfter(_) | RetryDecision::GiveUp => return Err(err),
             }
         }
     }
@@ -483,18 +489,39 @@ pub(crate) fn classify(
             format!("{name} refused the request (HTTP {}).", status.as_u16()),
         ),
     };
+    let retry_after = retry_after(headers, SystemTime::now());
+    // Said when it is known: "slow down" alone leaves the user guessing how long.
+    let message = match retry_after {
+        Some(d) if kind == ErrorKind::Throttled => {
+            format!("{message} It asks to wait {}.", spoken(d))
+        }
+        _ => message,
+    };
     ProviderError {
         kind,
         message,
         status: Some(status.as_u16()),
         provider_code: code,
-        retry_after: retry_after(headers, SystemTime::now()),
+        retry_after,
         location: headers
             .get(reqwest::header::LOCATION)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
         not_json: false,
     }
+}
+
+/// "45 seconds", "2 minutes", "1 hour".
+fn spoken(d: Duration) -> String {
+    let s = d.as_secs();
+    let (n, unit) = if s >= 3600 && s.is_multiple_of(3600) {
+        (s / 3600, "hour")
+    } else if s >= 120 {
+        (s.div_ceil(60), "minute")
+    } else {
+        (s, "second")
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
 #[cfg(test)]
@@ -613,6 +640,17 @@ mod tests {
         // Hostile codes are trimmed to a short identifier.
         let (_, code) = kind(Dialect::Graph, 400, ms("<script>alert(1)</script>"));
         assert_eq!(code.as_deref(), Some("scriptalert1script"));
+    }
+
+    #[test]
+    fn waits_are_said_in_words() {
+        let said = |s| spoken(Duration::from_secs(s));
+        assert_eq!(said(1), "1 second");
+        assert_eq!(said(45), "45 seconds");
+        assert_eq!(said(120), "2 minutes");
+        assert_eq!(said(150), "3 minutes");
+        assert_eq!(said(3600), "1 hour");
+        assert_eq!(said(7200), "2 hours");
     }
 
     #[test]

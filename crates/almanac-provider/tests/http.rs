@@ -160,6 +160,34 @@ async fn throttling_waits_for_retry_after_then_succeeds() {
 }
 
 #[tokio::test]
+async fn a_requests_waits_together_stay_within_the_in_line_limit() {
+    // Each hint (3 s) is within the limit (5 s), two in a row are not: one wait, then
+    // the error goes to the scheduler, saying how long the provider asked to wait.
+    let throttled = || {
+        let mut r = reply(
+            429,
+            r#"{"error":{"code":"TooManyRequests","message":"slow down"}}"#,
+        );
+        r.headers.push(("retry-after", "3".into()));
+        r
+    };
+    let (script, _, client, base) = setup(
+        Dialect::Graph,
+        vec![throttled(), throttled(), throttled(), reply(200, "{}")],
+    )
+    .await;
+    let t = Instant::now();
+    let e = get(&client, &base).await.expect_err("gives up");
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    assert_eq!(script.hits.load(Ordering::SeqCst), 2);
+    assert_eq!(e.kind, ErrorKind::Throttled);
+    assert_eq!(
+        e.message,
+        "Microsoft 365 asks Almanac to slow down. It asks to wait 3 seconds."
+    );
+}
+
+#[tokio::test]
 async fn server_errors_back_off_and_give_up_after_the_limit() {
     let unavailable = || {
         reply(
