@@ -1345,6 +1345,68 @@ async fn a_change_the_provider_refuses_is_reported_until_it_is_settled() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conflict_resolved_field_by_field_takes_each_side_asked() {
+    let s = Sync::google().await;
+    let seeded = s.seed("Renewal", 1, 9);
+    s.sync();
+    let id = event_id(&s, "Renewal");
+    s.cli(&[
+        "events",
+        "edit",
+        &id,
+        "--title",
+        "Renewal (mine)",
+        "--location",
+        "Room mine",
+    ]);
+    s.edit_remote(
+        seeded["id"].as_str().expect("id"),
+        json!({"summary": "Renewal (theirs)", "location": "Room theirs"}),
+    );
+    assert_eq!(s.sync()["conflicts"], 1);
+    let conflict = s.cli(&["conflicts", "list"])[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    // One answer per field: a second one for the same field is refused, not the
+    // last one silently taken; an unknown field is named.
+    for (args, says) in [
+        (
+            vec!["--field", "title=remote", "--field", "title=local"],
+            "title is chosen more than once",
+        ),
+        (
+            vec!["--field", "titel=remote"],
+            "\"titel=remote\" is not a field choice",
+        ),
+    ] {
+        let mut all = vec!["conflicts", "resolve", &conflict];
+        all.extend(args);
+        let o = tokio::task::block_in_place(|| s.env.run(&all));
+        assert_eq!(o.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(says), "{err}");
+    }
+    s.cli(&[
+        "conflicts",
+        "resolve",
+        &conflict,
+        "--field",
+        "title=remote",
+        "--field",
+        "location=local",
+    ]);
+    assert_eq!(s.sync()["outcome"], "ok");
+    let here = s.local_titled("Renewal (theirs)");
+    assert_eq!(here.len(), 1);
+    assert_eq!(here[0]["location"], "Room mine");
+    let there = s.remote_titled("Renewal (theirs)");
+    assert_eq!(there.len(), 1);
+    assert_eq!(there[0]["location"], "Room mine");
+    assert_eq!(s.cli(&["conflicts", "list"]), json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn odd_titles_from_the_provider_are_kept_and_block_nothing() {
     let s = Sync::google().await;
     let seeded = s.seed("Review", 1, 9);
