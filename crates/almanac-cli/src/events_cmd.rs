@@ -17,8 +17,8 @@ use crate::args::{AddArgs, EditArgs, ImportanceArg, ListArgs, RmArgs, ShowAsArg}
 use crate::error::{invalid, not_found, CliResult};
 use crate::output;
 use crate::zone::{
-    default_end, event_instant, event_time, instant_text, local_zone, range_end, range_start,
-    shift_event_time,
+    default_end, event_instant, event_time, in_years, instant_text, local_zone, range_end,
+    range_start, shift_event_time,
 };
 use crate::Ctx;
 
@@ -61,8 +61,8 @@ pub fn list(store: &mut Store, ctx: &Ctx, a: &ListArgs) -> CliResult<()> {
     let widen = Duration::days(1).min((Duration::days(MAX_QUERY_DAYS) - (to - from)) / 2);
     let widen = widen.max(Duration::zero());
     let query = RangeQuery {
-        from: instant_text(from - widen),
-        to: instant_text(to + widen),
+        from: instant_text(in_years(from - widen)),
+        to: instant_text(in_years(to + widen)),
         calendar_ids: (!a.calendars.is_empty()).then(|| a.calendars.clone()),
     };
     let occurrences: Vec<Occurrence> = store

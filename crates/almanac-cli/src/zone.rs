@@ -3,7 +3,7 @@
 use almanac_model::time::{
     format_instant, parse_date, parse_instant, parse_zone, to_instant, EventTime,
 };
-use chrono::{DateTime, Duration, NaiveTime, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 
 use crate::error::{invalid, CliResult};
@@ -51,9 +51,24 @@ pub fn range_start(value: &str, tz: Tz) -> CliResult<DateTime<Utc>> {
 pub fn range_end(value: &str, tz: Tz) -> CliResult<DateTime<Utc>> {
     if let Some(d) = parse_date(value) {
         let next = d.succ_opt().ok_or_else(|| bad_range(value))?;
-        return Ok(to_instant(next.and_time(NaiveTime::MIN), tz));
+        let end = to_instant(next.and_time(NaiveTime::MIN), tz);
+        return Ok(in_years(end));
     }
     parse_instant(value).ok_or_else(|| bad_range(value))
+}
+
+/// `t` within the years RFC 3339 can write (0001–9999): the end of 9999-12-31 is its
+/// last instant, not one in the year 10000 no query could name.
+pub fn in_years(t: DateTime<Utc>) -> DateTime<Utc> {
+    let at = |y, m, d, h, min, s| {
+        NaiveDate::from_ymd_opt(y, m, d)
+            .and_then(|d| d.and_hms_opt(h, min, s))
+            .map(|t| t.and_utc())
+    };
+    match (at(1, 1, 1, 0, 0, 0), at(9999, 12, 31, 23, 59, 59)) {
+        (Some(first), Some(last)) => t.clamp(first, last),
+        _ => t,
+    }
 }
 
 fn bad_range(value: &str) -> almanac_model::AppError {

@@ -1138,6 +1138,16 @@ fn import_of_foreign_ics_maps_the_fields() {
 }
 
 #[test]
+fn the_last_day_of_9999_can_be_listed() {
+    let d = tempdir();
+    add(d.path(), &["--title", "End", "--start", "9999-12-31T10:00"]);
+    // Its end of day was an instant of the year 10000, which no query can name.
+    let listed = occurrences(d.path(), "9999-12-01", "9999-12-31");
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(s(&listed[0], "title"), "End");
+}
+
+#[test]
 fn importing_a_file_again_makes_no_copies() {
     let d = tempdir();
     let file = d.path().join("in.ics");
