@@ -271,6 +271,14 @@ pub fn conflicts_show(store: &Store, ctx: &Ctx, id: &str) -> CliResult<()> {
         }
     }
     if fields.is_empty() {
+        // A deletion against an edit has no field pairs: show the version that lives.
+        let view = almanac_sync::conflict_view(&c);
+        if let Some(mine) = &view.local_summary {
+            output::line(&format!("this computer: {mine}"))?;
+        }
+        if let Some(theirs) = &view.remote_summary {
+            output::line(&format!("provider:      {theirs}"))?;
+        }
         match c.kind.as_str() {
             "edit_delete" => output::line(
                 "Resolve with --keep local to send your version again, or --keep remote to delete it here too.",

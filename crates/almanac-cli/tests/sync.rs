@@ -1249,8 +1249,17 @@ async fn an_occurrence_changed_here_and_cancelled_in_outlook_is_a_conflict() {
         assert_eq!(run["conflicts"], 1, "{run}");
         let open = g.cli(&["conflicts", "list"]);
         assert_eq!(open[0]["kind"], "edit_delete", "{open}");
-        // The edit is still shown here meanwhile.
+        // The edit is still shown here meanwhile, and `show` says what it is.
         assert_eq!(g.local_titled("Team sync (demo)").len(), 1);
+        let shown = tokio::task::block_in_place(|| {
+            g.env
+                .run(&["conflicts", "show", open[0]["id"].as_str().expect("id")])
+        });
+        let shown = String::from_utf8_lossy(&shown.stdout);
+        assert!(
+            shown.contains(&format!("this computer: Team sync (demo) — {d2} 10:00 UTC")),
+            "{shown}"
+        );
         g.cli(&[
             "conflicts",
             "resolve",
