@@ -415,6 +415,14 @@ pub fn daemon(store: Store, ctx: &Ctx, a: &DaemonArgs) -> CliResult<()> {
     use almanac_sync::{Command, Scheduler, SyncEvent};
 
     let creds = Arc::new(Credentials::new(AuthConfig::load()?, Vault::default())?);
+    // Lines name an account by its address (no account is added while the daemon
+    // holds the data directory).
+    let emails: std::collections::HashMap<String, String> = store
+        .list_accounts()?
+        .into_iter()
+        .map(|a| (a.id, a.email))
+        .collect();
+    let name = move |id: &str| emails.get(id).cloned().unwrap_or_else(|| id.to_owned());
     let store = Arc::new(Mutex::new(store));
     let json = ctx.json;
     let connect_creds = creds.clone();
@@ -427,7 +435,7 @@ pub fn daemon(store: Store, ctx: &Ctx, a: &DaemonArgs) -> CliResult<()> {
             SyncEvent::Finished { summary } => Some(format!(
                 "{} {}: {} — {} pulled, {} pushed, {} conflicts{}",
                 Utc::now().format("%H:%M:%S"),
-                summary.account_id,
+                name(&summary.account_id),
                 summary.outcome,
                 summary.pulled,
                 summary.pushed,
@@ -443,13 +451,14 @@ pub fn daemon(store: Store, ctx: &Ctx, a: &DaemonArgs) -> CliResult<()> {
                     .ok()
             }
             SyncEvent::Failed { account_id, error } => {
-                Some(format!("{account_id}: {}", error.message))
+                Some(format!("{}: {}", name(account_id), error.message))
             }
             SyncEvent::ActionRequired {
                 account_id,
                 notify: true,
             } if !json => Some(format!(
-                "{account_id}: sign in again (`almanac accounts add`); its sync waits until then"
+                "{}: sign in again (`almanac accounts add`); its sync waits until then",
+                name(account_id)
             )),
             SyncEvent::NewConflicts(list) if !json => Some(format!(
                 "{} new conflict{}: `almanac conflicts list`",

@@ -821,7 +821,11 @@ async fn daemon_syncs_backs_off_and_stops_gracefully() {
     s.seed("Onboarding", 1, 10);
     let (out, code) = tokio::task::block_in_place(|| daemon_for(&s, 4));
     assert_eq!(code, Some(0), "{out}");
-    assert!(out.contains(": ok — 1 pulled"), "{out}");
+    // Named by address, not by an id nobody knows.
+    assert!(
+        out.contains(&format!("{}: ok — 1 pulled", s.email)),
+        "{out}"
+    );
     assert_eq!(s.local_titled("Onboarding").len(), 1);
 
     // The provider fails: one attempt, then the loop backs off (the first wait is at
