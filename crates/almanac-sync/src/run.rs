@@ -60,6 +60,9 @@ pub struct CalendarRun {
     pub pushed: usize,
     pub conflicts: usize,
     pub skipped: usize,
+    /// Changes the provider refused for good, waiting here (then `error` says so):
+    /// a problem of those changes, not of the provider, so no reason to sync less.
+    pub refused: usize,
     /// Stopped by the mass-deletion guard: nothing of the listing was applied.
     pub held: Option<Held>,
     pub error: Option<AppError>,
@@ -315,6 +318,7 @@ async fn sync_calendar(
         pushed: 0,
         conflicts: 0,
         skipped: 0,
+        refused: 0,
         held: cal.hold.filter(|h| !h.confirmed).map(held),
         error: None,
     };
@@ -389,7 +393,10 @@ async fn sync_calendar(
         Ok(Ok(p)) => {
             one.pushed = p.sent;
             one.conflicts += p.conflicts;
-            one.error = refused_here(store, cal);
+            if let Some((n, why)) = refused_here(store, cal) {
+                one.refused = n;
+                one.error = Some(why);
+            }
         }
         Ok(Err(e)) => {
             one.error = Some(app_error(&e));
@@ -405,7 +412,7 @@ async fn sync_calendar(
 /// they wait here, tried again once a day, and the run says so — until they go
 /// through, are changed, or are deleted — instead of reading "ok" with changes
 /// waiting for ever.
-fn refused_here(store: &Mutex<Store>, cal: &SyncCalendar) -> Option<AppError> {
+fn refused_here(store: &Mutex<Store>, cal: &SyncCalendar) -> Option<(usize, AppError)> {
     let waiting = lock(store).outbox(Some(&cal.id)).ok()?;
     let refused: Vec<_> = waiting
         .iter()
@@ -428,13 +435,16 @@ fn refused_here(store: &Mutex<Store>, cal: &SyncCalendar) -> Option<AppError> {
         Some("not_found") => ErrorCode::NotFound,
         _ => ErrorCode::InvalidRequest,
     };
-    Some(AppError::new(
-        code,
-        format!(
-            "{} change(s) to \"{}\" were refused by the provider and wait here (tried again once a day; change or delete them here, `almanac log` names them): {}",
-            refused.len(),
-            cal.name,
-            first.last_error_message.as_deref().unwrap_or("no reason given")
+    Some((
+        refused.len(),
+        AppError::new(
+            code,
+            format!(
+                "{} change(s) to \"{}\" were refused by the provider and wait here (tried again once a day, or at the next sync after you change them; `almanac log` names them): {}",
+                refused.len(),
+                cal.name,
+                first.last_error_message.as_deref().unwrap_or("no reason given")
+            ),
         ),
     ))
 }

@@ -290,21 +290,7 @@ impl Loop {
             .copied()
             .unwrap_or(AccountClock::due(now));
         let sample: f64 = rand::random();
-        let outcome = match &result {
-            Ok(summary) => {
-                let err = summary.error.as_ref();
-                match err.map(|e| e.code) {
-                    None if summary.outcome == "ok" => RunResult::Ok,
-                    Some(ErrorCode::Offline) => RunResult::Offline,
-                    Some(ErrorCode::ActionRequired) => RunResult::ActionRequired,
-                    // Some calendars failed or wait for the user: the rest synced.
-                    _ => RunResult::Failed { retry_after: None },
-                }
-            }
-            Err(e) if e.code() == ErrorCode::Offline => RunResult::Offline,
-            Err(e) if e.code() == ErrorCode::ActionRequired => RunResult::ActionRequired,
-            Err(_) => RunResult::Failed { retry_after: None },
-        };
+        let outcome = run_result(&result);
         let next = after_run(prev, outcome, now, self.focused, &self.opts, sample);
         self.clocks.insert(id.to_owned(), next);
         let at = (next.next_at != DateTime::<Utc>::MAX_UTC).then(|| next.next_at.timestamp());
@@ -350,5 +336,73 @@ impl Loop {
         if !new.is_empty() {
             (self.publish)(SyncEvent::NewConflicts(new));
         }
+    }
+}
+
+/// What a run's result means for when the account syncs next.
+fn run_result(result: &Result<RunSummary, SyncError>) -> RunResult {
+    match result {
+        Ok(summary) => {
+            // Only changes the provider refused for good are wrong: syncing less would
+            // not help them, and would slow every other calendar of the account.
+            let only_refused = summary
+                .calendars
+                .iter()
+                .all(|c| c.held.is_none() && (c.error.is_none() || c.refused > 0));
+            match summary.error.as_ref().map(|e| e.code) {
+                None if summary.outcome == "ok" || only_refused => RunResult::Ok,
+                Some(ErrorCode::Offline) => RunResult::Offline,
+                Some(ErrorCode::ActionRequired) => RunResult::ActionRequired,
+                // Some calendars failed or wait for the user: the rest synced.
+                _ => RunResult::Failed { retry_after: None },
+            }
+        }
+        Err(e) if e.code() == ErrorCode::Offline => RunResult::Offline,
+        Err(e) if e.code() == ErrorCode::ActionRequired => RunResult::ActionRequired,
+        Err(_) => RunResult::Failed { retry_after: None },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::CalendarRun;
+    use almanac_model::AppError;
+
+    fn summary(refused: usize, error: Option<ErrorCode>) -> RunSummary {
+        RunSummary {
+            run_id: 1,
+            account_id: "a".into(),
+            outcome: if error.is_some() { "partial" } else { "ok" }.into(),
+            pulled: 0,
+            pushed: 0,
+            conflicts: 0,
+            calendars: vec![CalendarRun {
+                calendar_id: "c".into(),
+                name: "Calendar".into(),
+                pulled: 0,
+                pushed: 0,
+                conflicts: 0,
+                skipped: 0,
+                refused,
+                held: None,
+                error: error.map(|code| AppError::new(code, "why")),
+            }],
+            calendars_changed: false,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn changes_refused_for_good_do_not_slow_the_account_down() {
+        assert_eq!(run_result(&Ok(summary(0, None))), RunResult::Ok);
+        assert_eq!(
+            run_result(&Ok(summary(1, Some(ErrorCode::InvalidRequest)))),
+            RunResult::Ok
+        );
+        assert_eq!(
+            run_result(&Ok(summary(0, Some(ErrorCode::ProviderUnavailable)))),
+            RunResult::Failed { retry_after: None }
+        );
     }
 }

@@ -174,6 +174,15 @@ pub(crate) fn track_write(tx: &Transaction<'_>, event_id: &str, now: i64) -> Res
     };
     if pending_for(tx, event_id)?.is_none() {
         enqueue(tx, event_id, &calendar_id, op, None, now)?;
+    } else {
+        // Changed again: goes out at the next sync, whatever the provider said about
+        // the version before (a rule it could not hold, say).
+        tx.exec_cached(
+            "UPDATE outbox SET next_attempt_at = NULL, last_error_code = NULL,
+                 last_error_message = NULL
+             WHERE event_id = ?1 AND calendar_id = ?2",
+            params![event_id, calendar_id],
+        )?;
     }
     Ok(())
 }
