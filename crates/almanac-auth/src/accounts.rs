@@ -12,9 +12,12 @@ use crate::secret::Secret;
 use crate::sign_in::SignedIn;
 use crate::vault::Vault;
 
-/// Records the account and puts its tokens in the keyring. If the keyring refuses,
-/// a new account is taken out again, so no account exists without its tokens.
+/// Records the account and puts its tokens in the keyring, with the endpoints that
+/// issued them. If the keyring refuses, the account keeps no tokens at all (a half
+/// written set could pair one cloud's tokens with another's endpoints): a new account
+/// is taken out again, a known one needs a new sign-in.
 pub fn keep(store: &mut Store, vault: &Vault, s: &SignedIn, now: i64) -> Result<Account> {
+    let before = store.authority_of(s.provider, &s.identity.subject)?;
     let (account, created) = store.record_sign_in(
         &almanac_store::SignedIn {
             provider: s.provider,
@@ -26,30 +29,31 @@ pub fn keep(store: &mut Store, vault: &Vault, s: &SignedIn, now: i64) -> Result<
         now,
     )?;
     // Signed in again at other endpoints (another cloud, a corrected address): the
-    // calendars' saved links point at the old ones, so they are listed afresh.
-    let moved = vault
-        .destinations(&account.id)
-        .ok()
-        .flatten()
-        .is_some_and(|was| was != s.destinations);
+    // calendars' saved links point at the old ones, so they are listed afresh. (An
+    // account kept before the endpoints were is compared by its authority.)
+    let moved = match vault.destinations(&account.id).ok().flatten() {
+        Some(was) => was != s.destinations,
+        None => !created && before.as_deref() != Some(s.authority.as_str()),
+    };
+    if moved {
+        store.forget_sync_cursors(&account.id)?;
+    }
     let saved = vault
         .save(&account.id, &s.tokens)
         .and_then(|()| vault.set_destinations(&account.id, &s.destinations));
     if let Err(e) = saved {
+        let _ = vault.delete(&account.id);
         if created {
             store.remove_account(&account.id)?;
         } else {
             store.set_account_status(
                 &account.id,
-                AccountStatus::Error,
+                AccountStatus::ActionRequired,
                 Some(e.code().as_str()),
                 Some(&e.to_string()),
             )?;
         }
         return Err(e);
-    }
-    if moved {
-        store.forget_sync_cursors(&account.id)?;
     }
     Ok(account)
 }

@@ -103,6 +103,20 @@ impl Store {
         Ok((self.account(&id)?, created))
     }
 
+    /// The authority the account of `provider` and `subject` last signed in against,
+    /// if it is here.
+    pub fn authority_of(&self, provider: Provider, subject: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT authority FROM accounts WHERE provider = ?1 AND subject = ?2",
+                params![provider.as_str(), subject],
+                |r| r.get::<_, Option<String>>(0),
+            )
+            .optional()?
+            .flatten())
+    }
+
     pub fn list_accounts(&self) -> Result<Vec<Account>> {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {COLUMNS} FROM accounts ORDER BY provider, email, id"
