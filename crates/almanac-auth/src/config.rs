@@ -197,11 +197,28 @@ impl AuthConfig {
     }
 }
 
+/// `text` without its `quoted` parts.
+fn without_quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, part) in text.split('`').enumerate() {
+        if i % 2 == 0 {
+            out.push_str(part);
+        }
+    }
+    out.replace("  ", " ").replace(" ,", ",")
+}
+
 /// A TOML error with the line it is about (which names the key), shortened, and
 /// without the names of Almanac's own types.
 fn toml_error(e: &toml::de::Error, text: &str) -> String {
-    let message = e
-        .message()
+    // "invalid type: integer `123`": the quoted part is the value read; in "missing
+    // field `client_id`" it is a name, which helps.
+    let message = if e.message().starts_with("invalid") {
+        without_quoted(e.message())
+    } else {
+        e.message().to_owned()
+    };
+    let message = message
         .replace("struct RawConfig", "a configuration file")
         .replace("struct RawMicrosoft", "a [microsoft] section")
         .replace("struct RawGoogle", "a [google] section");
@@ -209,7 +226,9 @@ fn toml_error(e: &toml::de::Error, text: &str) -> String {
         return message;
     };
     let line_no = text[..at].matches('\n').count() + 1;
-    let line = text.lines().nth(line_no - 1).unwrap_or("").trim();
+    // The key, not its value (which may be the client secret).
+    let line = text.lines().nth(line_no - 1).unwrap_or("");
+    let line = line.split('=').next().unwrap_or(line).trim();
     let mut shown: String = line.chars().take(60).collect();
     if shown.len() < line.len() {
         shown.push('…');
@@ -487,16 +506,22 @@ mod tests {
         assert!(err("[microsoft\n").contains("/cfg/config.toml"));
         // TOML's own errors name the line, never Almanac's type names.
         let e = err("[microsoft]\nclient_id = 5\n");
-        assert!(e.contains("line 2 (`client_id = 5`)"), "{e}");
+        assert!(e.contains("line 2 (`client_id`)"), "{e}");
         let e = err("microsoft = 1\n");
         assert!(
-            e.contains("line 1 (`microsoft = 1`)") && e.contains("a [microsoft] section"),
+            e.contains("line 1 (`microsoft`)") && e.contains("a [microsoft] section"),
             "{e}"
         );
         assert!(!e.contains("Raw"), "{e}");
         let e = err("[microsoft]\ntenant = \"x\"\n");
         assert!(e.contains("client_id") && e.contains("[microsoft]"), "{e}");
         assert!(err("[google]\n[google]\n").contains("line 2"));
+        // A value is not echoed back (it may be the secret).
+        let e = err("[google]\nclient_id = \"a\"\nclient_secret = 123456789\n");
+        assert!(
+            e.contains("line 3 (`client_secret`)") && !e.contains("123456789"),
+            "{e}"
+        );
         // A huge value is not echoed back whole.
         let e = err(&format!(
             "[microsoft]\nclient_id = [\"{}\"]\n",

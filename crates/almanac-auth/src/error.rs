@@ -24,6 +24,10 @@ pub enum AuthError {
     Offline { provider: Provider, detail: String },
     #[error("{provider_name} answered the token request with an error: {detail}", provider_name = .provider.display_name())]
     Provider { provider: Provider, detail: String },
+    /// The token endpoint refused the request for good (not the grant: that is
+    /// `ActionRequired`).
+    #[error("{provider_name} refused the token request ({code}); check the configuration, or sign in again.", provider_name = .provider.display_name())]
+    Refused { provider: Provider, code: String },
     #[error("Could not open the browser: {0}")]
     Browser(String),
     #[error("Not signed in: no saved sign-in for account {0}; connect it again.")]
@@ -49,6 +53,7 @@ impl AuthError {
             Self::SignInFailed(_) | Self::Browser(_) => ErrorCode::SignInFailed,
             Self::Offline { .. } => ErrorCode::Offline,
             Self::Provider { .. } => ErrorCode::ProviderUnavailable,
+            Self::Refused { .. } => ErrorCode::SignInFailed,
             Self::Unpushed { .. } => ErrorCode::Conflict,
             Self::Store(e) => e.code(),
         }

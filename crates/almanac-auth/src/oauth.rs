@@ -154,9 +154,20 @@ pub(crate) fn classify(provider: Provider, e: TokenError) -> AuthError {
                     provider.as_str()
                 ))
             }
-            other => AuthError::Provider {
+            // Failures of the moment: the same request may work later.
+            BasicErrorResponseType::Extension(x)
+                if matches!(x.as_str(), "temporarily_unavailable" | "server_error") =>
+            {
+                AuthError::Provider {
+                    provider,
+                    detail: format!("{} (try again later).", error_code(r.error())),
+                }
+            }
+            // invalid_request, invalid_scope, unsupported_grant_type, or a code of its
+            // own: asking again will not change the answer.
+            other => AuthError::Refused {
                 provider,
-                detail: format!("{} (try again later).", error_code(other)),
+                code: error_code(other),
             },
         },
         RequestTokenError::Request(HttpClientError::Reqwest(e)) => AuthError::Offline {

@@ -396,6 +396,29 @@ async fn transient_failures_are_not_lost_grants() {
         .access_token(&account.id, Provider::Microsoft, later)
         .await
         .expect("token");
+    // A request the token endpoint refuses for good (invalid_scope) is not transient:
+    // the account shows the error (the grant itself is fine: not Action required).
+    cloud
+        .state()
+        .set_faults(fault(FakeProvider::Microsoft, "invalid_scope", 1))
+        .expect("fault");
+    let e = creds
+        .refresh(&account.id, Provider::Microsoft, later)
+        .await
+        .expect_err("invalid_scope");
+    assert!(matches!(e, AuthError::Refused { .. }), "{e:?}");
+    accounts::record_failure(&mut store, &account.id, &e).expect("record");
+    assert_eq!(
+        store.account(&account.id).expect("a").status,
+        AccountStatus::Error
+    );
+    creds
+        .refresh(&account.id, Provider::Microsoft, later)
+        .await
+        .expect("token");
+    store
+        .set_account_status(&account.id, AccountStatus::Connected, None, None)
+        .expect("status");
     // And an unreachable server is "offline", which leaves the badge alone.
     cloud.stop().await;
     let e = creds
