@@ -32,11 +32,20 @@ fn open_browser(url: &str) -> almanac_auth::Result<()> {
     Ok(())
 }
 
-/// Signs in and records the account. `open` opens the store: once before the browser
-/// (no point signing in when the data directory cannot be written: the app holds it),
-/// then again for the account, so the wait for the browser holds nothing.
-pub fn add(open: impl Fn() -> CliResult<Store>, ctx: &Ctx, a: &AccountAddArgs) -> CliResult<()> {
-    drop(open()?);
+/// How long a finished sign-in waits for the data directory (a command started
+/// meanwhile has it) before its account is given up.
+const KEEP_WAIT: Duration = Duration::from_secs(30);
+
+/// Signs in and records the account. `open` opens the store, waiting at most the
+/// given time for the lock: once before the browser (no point signing in when the
+/// data directory cannot be written: the app holds it), then again for the account,
+/// so the wait for the browser holds nothing.
+pub fn add(
+    open: impl Fn(Duration) -> CliResult<Store>,
+    ctx: &Ctx,
+    a: &AccountAddArgs,
+) -> CliResult<()> {
+    drop(open(Duration::from_secs(3))?);
     let provider = match a.provider {
         ProviderArg::Microsoft => Provider::Microsoft,
         ProviderArg::Google => Provider::Google,
@@ -55,7 +64,16 @@ pub fn add(open: impl Fn() -> CliResult<Store>, ctx: &Ctx, a: &AccountAddArgs) -
         }
         .run(unix_now),
     )?;
-    let account = accounts::keep(&mut open()?, &vault, &signed_in, ctx.now.timestamp())?;
+    let mut store = open(KEEP_WAIT).map_err(|e| {
+        AppError::new(
+            e.code,
+            format!(
+                "Signed in, but the account could not be recorded: {} Connect it where Almanac runs (the app: Settings › Accounts), or stop that and run this again.",
+                e.message
+            ),
+        )
+    })?;
+    let account = accounts::keep(&mut store, &vault, &signed_in, ctx.now.timestamp())?;
     if ctx.json {
         output::json(&account)?;
     } else {

@@ -54,13 +54,17 @@ fn main() -> ExitCode {
 }
 
 fn open_store(cli: &Cli) -> CliResult<Store> {
+    open_store_within(cli, LOCK_WAIT)
+}
+
+fn open_store_within(cli: &Cli, wait: Duration) -> CliResult<Store> {
     let path = match &cli.data_dir {
         Some(p) => p.clone(),
         None => DataDir::default_path()?,
     };
     // A command run alongside another (a script's `&`) waits its turn; one run while
     // the desktop app or the daemon holds the directory is refused after the wait.
-    Ok(Store::open(DataDir::lock_within(&path, LOCK_WAIT)?)?)
+    Ok(Store::open(DataDir::lock_within(&path, wait)?)?)
 }
 
 /// How long a command waits for another process to let go of the data directory.
@@ -72,7 +76,7 @@ fn run(cli: Cli, ctx: &Ctx) -> CliResult<ExitCode> {
     // A sign-in waits minutes for the browser: it holds the data directory only to
     // record the account, not while it waits.
     if let Command::Accounts(AccountsCmd::Add(a)) = &cli.command {
-        accounts_cmd::add(|| open_store(&cli), ctx, a)?;
+        accounts_cmd::add(|wait| open_store_within(&cli, wait), ctx, a)?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut store = open_store(&cli)?;
