@@ -47,13 +47,10 @@ pub fn export(store: &mut Store, ctx: &Ctx, a: &ExportArgs) -> CliResult<()> {
     }
     let calendars = (!a.calendars.is_empty()).then(|| a.calendars.clone());
     let (events, exceptions) = gather(store, from, to, calendars)?;
-    let uids = events
-        .iter()
-        .map(|e| Ok((e.id.clone(), store.ical_uid_of(&e.id)?)))
-        .collect::<CliResult<HashMap<_, _>>>()?;
+    let uids = unique_uids(&events, |id| Ok(store.ical_uid_of(id)?))?;
     let text = render(&events, &exceptions, &uids, ctx.now)?;
     if a.ics.as_os_str() == "-" {
-        return output::line(text.trim_end());
+        return output::document(text.trim_end());
     }
     std::fs::write(&a.ics, text).map_err(|e| file_error(&a.ics, &e))?;
     if ctx.json {
@@ -70,6 +67,27 @@ pub fn export(store: &mut Store, ctx: &Ctx, a: &ExportArgs) -> CliResult<()> {
             a.ics.display()
         ))
     }
+}
+
+/// Each event's UID (`uid_of`), one per event in a file: the same meeting in two
+/// calendars (or one file imported into two) goes out the second time under its
+/// Almanac id, or the file could not be imported again.
+fn unique_uids(
+    events: &[EventView],
+    uid_of: impl Fn(&str) -> CliResult<String>,
+) -> CliResult<HashMap<String, String>> {
+    let mut uids = HashMap::new();
+    let mut taken = HashSet::new();
+    for e in events {
+        let uid = uid_of(&e.id)?;
+        let uid = if taken.insert(uid.clone()) {
+            uid
+        } else {
+            e.id.clone()
+        };
+        uids.insert(e.id.clone(), uid);
+    }
+    Ok(uids)
 }
 
 /// A series' exception as exported.
@@ -380,6 +398,26 @@ mod tests {
             created_at: "2026-03-01T00:00:00Z".into(),
             updated_at: "2026-03-01T00:00:00Z".into(),
         }
+    }
+
+    #[test]
+    fn one_uid_is_written_once() {
+        let events = [
+            view("a", EventKind::Single, None, "2026-03-02T09:00:00"),
+            view("b", EventKind::Single, None, "2026-03-03T09:00:00"),
+            view("c", EventKind::Single, None, "2026-03-04T09:00:00"),
+        ];
+        let uids = unique_uids(&events, |id| {
+            Ok(if id == "c" {
+                id.to_owned()
+            } else {
+                "meeting@example.com".to_owned()
+            })
+        })
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(uids["a"], "meeting@example.com");
+        assert_eq!(uids["b"], "b");
+        assert_eq!(uids["c"], "c");
     }
 
     #[test]

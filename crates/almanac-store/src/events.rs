@@ -294,7 +294,7 @@ fn update_event_in(
             };
             keep_base(tx, &row.id)?;
             if v.input.calendar_id != row.input.calendar_id {
-                change_calendar(tx, &row, now)?;
+                change_calendar(tx, &row, &v.input.calendar_id, now)?;
             }
             forget_stale_html(tx, &row, &v.input.description)?;
             let kind = if v.series.is_some() {
@@ -564,7 +564,7 @@ fn forget_stale_html(tx: &Transaction<'_>, row: &EventRow, description: &str) ->
 /// An event moving to another calendar leaves its old calendar's provider (a pending
 /// delete there) and arrives in the new one as a new event. A series with instances
 /// at a provider would need each instance moved too, so series stay where they are.
-fn change_calendar(tx: &Transaction<'_>, row: &EventRow, now: i64) -> Result<()> {
+fn change_calendar(tx: &Transaction<'_>, row: &EventRow, to: &str, now: i64) -> Result<()> {
     let synced = |id: &str| -> Result<bool> {
         Ok(tx.query_row(
             "SELECT account_id IS NOT NULL FROM calendars WHERE id = ?1",
@@ -574,6 +574,15 @@ fn change_calendar(tx: &Transaction<'_>, row: &EventRow, now: i64) -> Result<()>
     };
     let from_synced = synced(&row.input.calendar_id)?;
     if !from_synced {
+        if synced(to)? {
+            // An imported file's UID would make sync take the create for the
+            // provider's event of that UID (an invitation there already) and send
+            // this copy's fields to it: the provider names the new event's UID.
+            tx.execute(
+                "UPDATE events SET ical_uid = NULL WHERE id = ?1",
+                params![row.id],
+            )?;
+        }
         return Ok(());
     }
     if row.kind == EventKind::Master {

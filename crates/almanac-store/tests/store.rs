@@ -2381,4 +2381,19 @@ fn an_imported_uid_is_kept_on_this_computer_and_a_providers_is_left_to_it() {
     let by_uid = ok(s.events_by_ical_uid(&work));
     assert_eq!(by_uid.get("provider-uid@google.com"), Some(&id));
     assert_eq!(by_uid.get(&there), Some(&there));
+    // Moved into the account's calendar, the imported event leaves its file's UID
+    // behind: sync would otherwise take it for the provider's event of that UID.
+    let mut moved = ok(s.get_event(&here)).input;
+    moved.calendar_id = work.clone();
+    ok(s.update_event(
+        EventChange {
+            id: here.clone(),
+            scope: EditScope::All,
+            original_start: None,
+            input: moved,
+        },
+        Source::Cli,
+        now(),
+    ));
+    assert_eq!(ok(s.ical_uid_of(&here)), here);
 }
