@@ -18,14 +18,26 @@ use crate::error::{storage, CliResult};
 /// do the bidirectional overrides and isolates, which would reorder the rest of the
 /// line (a title showing another event's time or id).
 pub fn printable(text: &str) -> String {
+    cleaned(text, true)
+}
+
+fn cleaned(text: &str, bidi: bool) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
         let line_break = c == '\n' || (c == '\r' && chars.peek() == Some(&'\n'));
-        let harmless = (!c.is_control() && !reorders(c)) || c == '\t' || line_break;
+        let unsafe_char = c.is_control() || (bidi && reorders(c));
+        let harmless = !unsafe_char || c == '\t' || line_break;
         out.push(if harmless { c } else { '\u{FFFD}' });
     }
     out
+}
+
+/// Prints a document (an iCalendar file on stdout): control characters as in
+/// [`printable`], but bidirectional marks kept — in a file they belong to the text
+/// (Arabic, Hebrew), and `> file.ics` must not change it.
+pub fn document(text: &str) -> CliResult<()> {
+    write_line(&cleaned(text, false))
 }
 
 /// A bidirectional override or isolate: it reorders the text after it.
@@ -45,7 +57,10 @@ fn one_line(text: &str) -> Cow<'_, str> {
 /// Prints one line (see [`printable`]). `almanac events list | head` closing the pipe
 /// ends output quietly.
 pub fn line(text: &str) -> CliResult<()> {
-    let text = printable(text);
+    write_line(&printable(text))
+}
+
+fn write_line(text: &str) -> CliResult<()> {
     match writeln!(std::io::stdout().lock(), "{text}") {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),

@@ -394,6 +394,11 @@ fn titles_cannot_act_on_the_terminal_or_break_lines() {
         human.contains("\u{FFFD}[31mRed second line\u{FFFD}2J\u{FFFD}dim\u{FFFD}"),
         "{human:?}"
     );
+    // An iCalendar file written to stdout keeps the bidirectional marks (they belong
+    // to Arabic or Hebrew text), not the control characters.
+    let ics = ok(d.path(), &["export", "--ics", "-"]);
+    assert!(ics.contains("2J\u{202e}dim\u{2066}"), "{ics:?}");
+    assert!(!ics.contains('\u{1b}'), "{ics:?}");
     // JSON keeps the title as it is, escaped.
     let listed = occurrences(d.path(), "2026-11-23", "2026-11-23");
     assert_eq!(s(&listed[0], "title"), title);
