@@ -530,21 +530,8 @@ pub(crate) fn apply_op(
             done.relist |= event.kind == RemoteKind::Master;
         }
         Op::RecreateRemote { local_id, event } => {
-            // An occurrence its series no longer has at the provider (cancelled
-            // there) stays as an event of its own.
-            let detached = matches!(event.kind, RemoteKind::Exception | RemoteKind::Occurrence);
-            let own;
-            let event = if detached {
-                own = RemoteEvent {
-                    kind: RemoteKind::Single,
-                    series: None,
-                    recurrence: None,
-                    ..event.clone()
-                };
-                &own
-            } else {
-                event
-            };
+            // (An occurrence its series no longer has comes as a single event: the
+            // resolution's fresh copy has no series.)
             let row = match to_row(event, cal, None) {
                 Ok(row) => row,
                 Err(why) => return Ok(skip(tx, ctx, Some(local_id), &why, done)?),
@@ -576,11 +563,7 @@ pub(crate) fn apply_op(
                 "pull",
                 "recreated",
                 &[],
-                if detached {
-                    "Cancelled at the provider but changed here: kept as an event of its own."
-                } else {
-                    "Deleted at the provider but changed here: sent again."
-                },
+                "Deleted at the provider but changed here: sent again.",
             )?;
             done.changed += 1;
         }

@@ -63,6 +63,9 @@ pub struct CalendarRun {
     /// Changes the provider refused for good, waiting here (then `error` says so):
     /// a problem of those changes, not of the provider, so no reason to sync less.
     pub refused: usize,
+    /// How long the provider asked Almanac to wait (a throttled request), in seconds:
+    /// the scheduler comes back no sooner.
+    pub retry_after_secs: Option<u64>,
     /// Stopped by the mass-deletion guard: nothing of the listing was applied.
     pub held: Option<Held>,
     pub error: Option<AppError>,
@@ -319,6 +322,7 @@ async fn sync_calendar(
         conflicts: 0,
         skipped: 0,
         refused: 0,
+        retry_after_secs: None,
         held: cal.hold.filter(|h| !h.confirmed).map(held),
         error: None,
     };
@@ -376,6 +380,7 @@ async fn sync_calendar(
         }
         Err(Stop::Failed(e)) => {
             one.error = Some(app_error(&e));
+            one.retry_after_secs = retry_after_of(&e);
             let stop = stops_run(&e);
             return (one, stop.then_some(e));
         }
@@ -400,12 +405,20 @@ async fn sync_calendar(
         }
         Ok(Err(e)) => {
             one.error = Some(app_error(&e));
+            one.retry_after_secs = retry_after_of(&e);
             if stops_run(&e) {
                 return (one, Some(e));
             }
         }
     }
     (one, None)
+}
+
+fn retry_after_of(e: &SyncError) -> Option<u64> {
+    match e {
+        SyncError::Provider(p) => p.retry_after.map(|d| d.as_secs()),
+        _ => None,
+    }
 }
 
 /// Changes of `cal` the provider refused for good (a rule it cannot hold, no access):

@@ -349,16 +349,26 @@ fn run_result(result: &Result<RunSummary, SyncError>) -> RunResult {
                 .calendars
                 .iter()
                 .all(|c| c.held.is_none() && (c.error.is_none() || c.refused > 0));
+            // The longest wait a throttled calendar was asked for.
+            let retry_after = summary
+                .calendars
+                .iter()
+                .filter_map(|c| c.retry_after_secs)
+                .max()
+                .map(Duration::from_secs);
             match summary.error.as_ref().map(|e| e.code) {
                 None if summary.outcome == "ok" || only_refused => RunResult::Ok,
                 Some(ErrorCode::Offline) => RunResult::Offline,
                 Some(ErrorCode::ActionRequired) => RunResult::ActionRequired,
                 // Some calendars failed or wait for the user: the rest synced.
-                _ => RunResult::Failed { retry_after: None },
+                _ => RunResult::Failed { retry_after },
             }
         }
         Err(e) if e.code() == ErrorCode::Offline => RunResult::Offline,
         Err(e) if e.code() == ErrorCode::ActionRequired => RunResult::ActionRequired,
+        Err(SyncError::Provider(p)) => RunResult::Failed {
+            retry_after: p.retry_after,
+        },
         Err(_) => RunResult::Failed { retry_after: None },
     }
 }
@@ -385,6 +395,7 @@ mod tests {
                 conflicts: 0,
                 skipped: 0,
                 refused,
+                retry_after_secs: None,
                 held: None,
                 error: error.map(|code| AppError::new(code, "why")),
             }],
@@ -403,6 +414,18 @@ mod tests {
         assert_eq!(
             run_result(&Ok(summary(0, Some(ErrorCode::ProviderUnavailable)))),
             RunResult::Failed { retry_after: None }
+        );
+    }
+
+    #[test]
+    fn a_providers_retry_after_reaches_the_schedule() {
+        let mut s = summary(0, Some(ErrorCode::Throttled));
+        s.calendars[0].retry_after_secs = Some(3600);
+        assert_eq!(
+            run_result(&Ok(s)),
+            RunResult::Failed {
+                retry_after: Some(Duration::from_secs(3600))
+            }
         );
     }
 }
