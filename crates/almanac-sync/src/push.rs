@@ -337,9 +337,25 @@ impl Pusher<'_> {
                 })?;
                 return Ok(Outcome::Done);
             }
-            // The provider cancelled (or its series dropped) the occurrence changed
-            // here: an edit against a deletion, which only the user can settle (a
-            // policy never lets a deletion beat an edit).
+            // Where a cancelled occurrence is an instance of its own (Google), the
+            // pull brings it and meets the change here as a conflict on it (which
+            // sends the change again); until then it waits, not refused: the
+            // provider's version moved on.
+            Ok(None) if self.provider.exdates_in_rule() => {
+                let next = self.now() + 24 * 3600;
+                lock(self.store).sync_step(self.now(), |tx| {
+                    tx.push_failed(
+                        o.id,
+                        ErrorKind::PreconditionFailed.code().as_str(),
+                        "The provider's series has no occurrence at this time any more; the change waits for the provider's version of it.",
+                        Some(next),
+                    )
+                })?;
+                return Ok(Outcome::Done);
+            }
+            // Graph shows a cancelled occurrence only in its series: the occurrence
+            // changed here is up against a deletion, which only the user can settle
+            // (a policy never lets a deletion beat an edit).
             Ok(None) => {
                 out.conflicts += self.cancelled_there(o, ev)?;
                 return Ok(Outcome::Done);

@@ -438,6 +438,8 @@ fn refused_here(store: &Mutex<Store>, cal: &SyncCalendar) -> Option<(usize, AppE
                         | "provider_unavailable"
                         | "auth_expired"
                         | "action_required"
+                        // waits for the provider's newer version, not refused
+                        | "precondition_failed"
                 )
             })
         })
