@@ -69,7 +69,7 @@ impl Loopback {
             tokio::select! {
                 _ = &mut deadline => break Err(AuthError::SignInFailed(format!(
                     "no answer from the browser within {}; try again.",
-                    spoken(timeout)
+                    almanac_model::time::spoken_wait(timeout)
                 ))),
                 Some(outcome) = rx.recv() => match outcome {
                     Outcome::Code(c) => break Ok(c),
@@ -102,16 +102,6 @@ impl Loopback {
         tasks.abort_all();
         drop(self.listener);
         result
-    }
-}
-
-/// "90 seconds", "1 minute", "5 minutes".
-fn spoken(d: Duration) -> String {
-    match d.as_secs() {
-        60 => "1 minute".into(),
-        s if s % 60 == 0 => format!("{} minutes", s / 60),
-        1 => "1 second".into(),
-        s => format!("{s} seconds"),
     }
 }
 
@@ -243,15 +233,5 @@ mod tests {
         assert_eq!(request_target("GET http://x/a HTTP/1.1\r\n\r\n"), None);
         assert_eq!(request_target("GET /a HTTP/1.1 extra\r\n\r\n"), None);
         assert_eq!(request_target("GET /a\r\n\r\n"), None);
-    }
-
-    #[test]
-    fn the_wait_is_said_as_a_person_would() {
-        let said = |s| spoken(Duration::from_secs(s));
-        assert_eq!(said(5), "5 seconds");
-        assert_eq!(said(1), "1 second");
-        assert_eq!(said(60), "1 minute");
-        assert_eq!(said(61), "61 seconds");
-        assert_eq!(said(300), "5 minutes");
     }
 }

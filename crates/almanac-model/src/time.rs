@@ -122,12 +122,39 @@ pub fn format_instant(t: DateTime<Utc>) -> String {
     )
 }
 
+/// A wait as a person says it, for messages: "45 seconds", "61 seconds", "3 minutes"
+/// (from two minutes, rounded up), "1 hour" (whole hours).
+pub fn spoken_wait(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    let (n, unit) = if s >= 3600 && s.is_multiple_of(3600) {
+        (s / 3600, "hour")
+    } else if s >= 120 || (s >= 60 && s.is_multiple_of(60)) {
+        (s.div_ceil(60), "minute")
+    } else {
+        (s, "second")
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn wall(s: &str) -> NaiveDateTime {
         parse_wall_time(s).unwrap_or_else(|| panic!("bad wall time {s}"))
+    }
+
+    #[test]
+    fn waits_are_said_as_a_person_would() {
+        let said = |s| spoken_wait(std::time::Duration::from_secs(s));
+        assert_eq!(said(1), "1 second");
+        assert_eq!(said(5), "5 seconds");
+        assert_eq!(said(60), "1 minute");
+        assert_eq!(said(61), "61 seconds");
+        assert_eq!(said(150), "3 minutes");
+        assert_eq!(said(300), "5 minutes");
+        assert_eq!(said(3600), "1 hour");
+        assert_eq!(said(7200), "2 hours");
     }
 
     #[test]

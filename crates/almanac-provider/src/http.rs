@@ -493,7 +493,10 @@ pub(crate) fn classify(
     // Said when it is known: "slow down" alone leaves the user guessing how long.
     let message = match retry_after {
         Some(d) if kind == ErrorKind::Throttled => {
-            format!("{message} It asks to wait {}.", spoken(d))
+            format!(
+                "{message} It asks to wait {}.",
+                almanac_model::time::spoken_wait(d)
+            )
         }
         _ => message,
     };
@@ -509,19 +512,6 @@ pub(crate) fn classify(
             .map(str::to_string),
         not_json: false,
     }
-}
-
-/// "45 seconds", "2 minutes", "1 hour".
-fn spoken(d: Duration) -> String {
-    let s = d.as_secs();
-    let (n, unit) = if s >= 3600 && s.is_multiple_of(3600) {
-        (s / 3600, "hour")
-    } else if s >= 120 {
-        (s.div_ceil(60), "minute")
-    } else {
-        (s, "second")
-    };
-    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
 #[cfg(test)]
@@ -640,17 +630,6 @@ mod tests {
         // Hostile codes are trimmed to a short identifier.
         let (_, code) = kind(Dialect::Graph, 400, ms("<script>alert(1)</script>"));
         assert_eq!(code.as_deref(), Some("scriptalert1script"));
-    }
-
-    #[test]
-    fn waits_are_said_in_words() {
-        let said = |s| spoken(Duration::from_secs(s));
-        assert_eq!(said(1), "1 second");
-        assert_eq!(said(45), "45 seconds");
-        assert_eq!(said(120), "2 minutes");
-        assert_eq!(said(150), "3 minutes");
-        assert_eq!(said(3600), "1 hour");
-        assert_eq!(said(7200), "2 hours");
     }
 
     #[test]
