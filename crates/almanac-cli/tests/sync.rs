@@ -638,6 +638,27 @@ impl GraphSync {
         self.state.graph_edit_event(edit).expect("edit");
     }
 
+    /// "Team sync", daily at 10:00 UTC for four days from tomorrow, seeded in Outlook
+    /// and synced: the provider's master and the local series' id.
+    fn team_sync(&self) -> (Value, String) {
+        let d = day(1);
+        let master = self.seed(json!({
+            "subject": "Team sync",
+            "start": {"dateTime": format!("{d}T10:00:00"), "timeZone": "UTC"},
+            "end": {"dateTime": format!("{d}T10:30:00"), "timeZone": "UTC"},
+            "recurrence": {
+                "pattern": {"type": "daily", "interval": 1},
+                "range": {"type": "numbered", "startDate": d, "numberOfOccurrences": 4}
+            }
+        }));
+        self.sync();
+        let series = self.local_titled("Team sync")[0]["eventId"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        (master, series)
+    }
+
     fn remote(&self) -> Vec<Value> {
         self.state.graph_events(&self.email).expect("events")["value"]
             .as_array()
@@ -1104,21 +1125,7 @@ async fn one_occurrence_changed_or_removed_here_goes_to_both_providers() {
 
     // Graph: the occurrence is PATCHed; a removed one is deleted on its own.
     let g = GraphSync::start().await;
-    let gd = day(1);
-    let gseries = g.seed(json!({
-        "subject": "Team sync",
-        "start": {"dateTime": format!("{gd}T10:00:00"), "timeZone": "UTC"},
-        "end": {"dateTime": format!("{gd}T10:30:00"), "timeZone": "UTC"},
-        "recurrence": {
-            "pattern": {"type": "daily", "interval": 1},
-            "range": {"type": "numbered", "startDate": gd, "numberOfOccurrences": 4}
-        }
-    }));
-    g.sync();
-    let local_series = g.local_titled("Team sync")[0]["eventId"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let (gseries, local_series) = g.team_sync();
     g.cli(&[
         "--tz",
         "UTC",
@@ -1209,21 +1216,7 @@ async fn one_occurrence_changed_or_removed_here_goes_to_both_providers() {
 async fn an_occurrence_changed_here_and_cancelled_in_outlook_is_a_conflict() {
     for keep in ["remote", "local"] {
         let g = GraphSync::start().await;
-        let d = day(1);
-        g.seed(json!({
-            "subject": "Team sync",
-            "start": {"dateTime": format!("{d}T10:00:00"), "timeZone": "UTC"},
-            "end": {"dateTime": format!("{d}T10:30:00"), "timeZone": "UTC"},
-            "recurrence": {
-                "pattern": {"type": "daily", "interval": 1},
-                "range": {"type": "numbered", "startDate": d, "numberOfOccurrences": 4}
-            }
-        }));
-        g.sync();
-        let series = g.local_titled("Team sync")[0]["eventId"]
-            .as_str()
-            .expect("id")
-            .to_owned();
+        let (_, series) = g.team_sync();
         let d2 = day(2);
         g.cli(&[
             "--tz",

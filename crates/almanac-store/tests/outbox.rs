@@ -199,28 +199,39 @@ fn local_calendars_never_enter_the_outbox_and_read_only_ones_refuse_edits() {
     assert!(ok(s.outbox(None)).is_empty());
 }
 
-#[test]
-fn moving_a_synced_event_to_this_computer_deletes_it_there_and_keeps_it_here() {
-    let (_d, mut s, cal, _) = synced();
-    let ev = ok(s.create_event(input(&cal.id, "1:1"), Source::Sync, now()));
+/// A synced "1:1" in calendar `cal` with remote id `evt9`.
+fn synced_one_on_one(s: &mut Store, cal: &str) -> almanac_model::EventView {
+    let ev = ok(s.create_event(input(cal, "1:1"), Source::Sync, now()));
     let mut row = ok(s.sync_step(now().timestamp(), |tx| tx.event(&ev.id))).expect("row");
     row.remote_id = Some("evt9".into());
     ok(s.sync_step(now().timestamp(), |tx| {
         tx.write_event(Some(&ev.id), &row, EntryState::Synced, None, Some("\"x\""))?;
         tx.drop_push(&ev.id)
     }));
-    let mut moved = ev.input.clone();
-    moved.calendar_id = "local".into();
+    ev
+}
+
+/// A user's edit of the whole event `id`.
+fn edit_all(s: &mut Store, id: &str, changed: EventInput) {
     ok(s.update_event(
         EventChange {
-            id: ev.id.clone(),
+            id: id.into(),
             scope: EditScope::All,
             original_start: None,
-            input: moved,
+            input: changed,
         },
         Source::UserWindow,
         now(),
     ));
+}
+
+#[test]
+fn moving_a_synced_event_to_this_computer_deletes_it_there_and_keeps_it_here() {
+    let (_d, mut s, cal, _) = synced();
+    let ev = synced_one_on_one(&mut s, &cal.id);
+    let mut moved = ev.input.clone();
+    moved.calendar_id = "local".into();
+    edit_all(&mut s, &ev.id, moved);
     let pending = ok(s.outbox(None));
     assert_eq!((pending.len(), pending[0].op), (1, OutboxOp::Delete));
     assert_eq!(pending[0].calendar_id, cal.id);
@@ -261,25 +272,10 @@ fn moving_a_synced_event_to_another_synced_calendar_deletes_it_there_and_creates
         .find(|c| c.remote_id == "team")
         .expect("team")
         .clone();
-    let ev = ok(s.create_event(input(&cal.id, "1:1"), Source::Sync, now()));
-    let mut row = ok(s.sync_step(now().timestamp(), |tx| tx.event(&ev.id))).expect("row");
-    row.remote_id = Some("evt9".into());
-    ok(s.sync_step(now().timestamp(), |tx| {
-        tx.write_event(Some(&ev.id), &row, EntryState::Synced, None, Some("\"x\""))?;
-        tx.drop_push(&ev.id)
-    }));
+    let ev = synced_one_on_one(&mut s, &cal.id);
     let mut moved = ev.input.clone();
     moved.calendar_id = team.id.clone();
-    ok(s.update_event(
-        EventChange {
-            id: ev.id.clone(),
-            scope: EditScope::All,
-            original_start: None,
-            input: moved.clone(),
-        },
-        Source::UserWindow,
-        now(),
-    ));
+    edit_all(&mut s, &ev.id, moved.clone());
     // Before, the pending delete took the event's id and the create was never queued:
     // deleted there, never made here, and nothing said so.
     let pending = ok(s.outbox(None));
@@ -310,16 +306,7 @@ fn moving_a_synced_event_to_another_synced_calendar_deletes_it_there_and_creates
         && e.remote_id.is_none()));
     // A later edit folds into the create; the delete stays.
     moved.location = "Room 2".into();
-    ok(s.update_event(
-        EventChange {
-            id: ev.id.clone(),
-            scope: EditScope::All,
-            original_start: None,
-            input: moved,
-        },
-        Source::UserWindow,
-        now(),
-    ));
+    edit_all(&mut s, &ev.id, moved);
     assert_eq!(ok(s.outbox(None)).len(), 2);
 }
 

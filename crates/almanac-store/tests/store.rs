@@ -117,6 +117,23 @@ fn google_account(s: &mut Store) -> String {
     account.id
 }
 
+/// The primary calendar of a Google account signed in here; its id.
+fn work_calendar(s: &mut Store) -> String {
+    let account = google_account(s);
+    let listed = ok(s.sync_calendar_list(
+        &account,
+        &[RemoteCalendarRow {
+            remote_id: "primary".into(),
+            name: "Alex".into(),
+            color: "#0b8043".into(),
+            can_edit: true,
+            is_primary: true,
+            owner_email: None,
+        }],
+    ));
+    listed.calendars[0].id.clone()
+}
+
 fn ok<T>(r: Result<T, StoreError>) -> T {
     r.unwrap_or_else(|e| panic!("{e}"))
 }
@@ -1582,19 +1599,7 @@ fn the_next_meeting_is_the_first_timed_occurrence_that_starts_from_now() {
 #[test]
 fn a_range_across_calendars_is_one_list_in_start_order() {
     let (_d, mut s) = open();
-    let account = google_account(&mut s);
-    let listed = ok(s.sync_calendar_list(
-        &account,
-        &[RemoteCalendarRow {
-            remote_id: "primary".into(),
-            name: "Alex".into(),
-            color: "#0b8043".into(),
-            can_edit: true,
-            is_primary: true,
-            owner_email: None,
-        }],
-    ));
-    let work = listed.calendars[0].id.clone();
+    let work = work_calendar(&mut s);
     let at = |title: &str, calendar: &str, hour: u32| EventInput {
         calendar_id: calendar.into(),
         ..event(
@@ -2335,19 +2340,7 @@ fn a_listing_begun_from_empty_is_marked_until_it_ends() {
 #[test]
 fn an_imported_uid_is_kept_on_this_computer_and_a_providers_is_left_to_it() {
     let (_d, mut s) = open();
-    let account = google_account(&mut s);
-    let listed = ok(s.sync_calendar_list(
-        &account,
-        &[RemoteCalendarRow {
-            remote_id: "primary".into(),
-            name: "Alex".into(),
-            color: "#0b8043".into(),
-            can_edit: true,
-            is_primary: true,
-            owner_email: None,
-        }],
-    ));
-    let work = listed.calendars[0].id.clone();
+    let work = work_calendar(&mut s);
     let at = |calendar: &str| EventInput {
         calendar_id: calendar.into(),
         ..event("Imported", "2026-11-24T09:00", "2026-11-24T10:00", "UTC")
