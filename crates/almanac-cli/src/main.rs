@@ -57,14 +57,41 @@ fn open_store(cli: &Cli) -> CliResult<Store> {
     open_store_within(cli, LOCK_WAIT)
 }
 
-fn open_store_within(cli: &Cli, wait: Duration) -> CliResult<Store> {
-    let path = match &cli.data_dir {
+fn data_path(cli: &Cli) -> CliResult<std::path::PathBuf> {
+    Ok(match &cli.data_dir {
         Some(p) => p.clone(),
         None => DataDir::default_path()?,
-    };
+    })
+}
+
+fn open_store_within(cli: &Cli, wait: Duration) -> CliResult<Store> {
     // A command run alongside another (a script's `&`) waits its turn; one run while
     // the desktop app or the daemon holds the directory is refused after the wait.
-    Ok(Store::open(DataDir::lock_within(&path, wait)?)?)
+    Ok(Store::open(DataDir::lock_within(&data_path(cli)?, wait)?)?)
+}
+
+/// For a command that only looks: the data directory as usual, or, while the app or
+/// the daemon holds it, its database read-only beside them.
+fn open_for_reading(cli: &Cli) -> CliResult<Store> {
+    match open_store_within(cli, Duration::ZERO) {
+        Err(e) if e.code == almanac_model::ErrorCode::Locked => Ok(Store::open_read_only(
+            DataDir::for_reading(&data_path(cli)?)?,
+        )?),
+        other => other,
+    }
+}
+
+/// Commands that never write (`events list` may: it extends the occurrence index).
+fn only_reads(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Status
+            | Command::Log(_)
+            | Command::Conflicts(ConflictsCmd::List(_) | ConflictsCmd::Show(_))
+            | Command::Accounts(AccountsCmd::List)
+            | Command::Calendars(CalendarsCmd::List)
+            | Command::Db(DbCmd::Check)
+    )
 }
 
 /// How long a command waits for another process to let go of the data directory.
@@ -79,7 +106,11 @@ fn run(cli: Cli, ctx: &Ctx) -> CliResult<ExitCode> {
         accounts_cmd::add(|wait| open_store_within(&cli, wait), ctx, a)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let mut store = open_store(&cli)?;
+    let mut store = if only_reads(&cli.command) {
+        open_for_reading(&cli)?
+    } else {
+        open_store(&cli)?
+    };
     match &cli.command {
         Command::Accounts(AccountsCmd::Add(_)) => {} // above
         Command::Accounts(AccountsCmd::List) => accounts_cmd::list(&store, ctx)?,

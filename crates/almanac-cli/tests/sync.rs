@@ -836,6 +836,73 @@ fn daemon_for(s: &Sync, secs: u64) -> (String, Option<i32>) {
     )
 }
 
+/// While the daemon holds the data directory, the commands that only look still
+/// work (they read beside it); those that write say who holds it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_log_and_conflicts_read_while_the_daemon_runs() {
+    let s = Sync::google().await;
+    s.seed("Onboarding", 1, 10);
+    let child = s
+        .env
+        .command(&["daemon", "--interval", "10"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start daemon");
+    let run = |args: &[&str]| tokio::task::block_in_place(|| s.env.run(args));
+    let started = std::time::Instant::now();
+    loop {
+        let o = run(&["--json", "status"]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let status: Value = serde_json::from_slice(&o.stdout).expect("json");
+        if status[0]["lastSuccessAt"].is_number() {
+            break;
+        }
+        assert!(started.elapsed().as_secs() < 30, "no run: {status}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    for args in [
+        &["log"][..],
+        &["conflicts", "list"],
+        &["accounts", "list"],
+        &["calendars", "list"],
+        &["db", "check"],
+    ] {
+        let o = run(args);
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let listed = String::from_utf8_lossy(&run(&["log"]).stdout).into_owned();
+    assert!(
+        listed.contains("Onboarding") || listed.contains("created"),
+        "{listed}"
+    );
+    let add = run(&[
+        "events",
+        "add",
+        "--title",
+        "x",
+        "--start",
+        "2026-12-01T09:00",
+    ]);
+    assert_eq!(add.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&add.stderr).contains("already running"),
+        "{}",
+        String::from_utf8_lossy(&add.stderr)
+    );
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(0));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn daemon_syncs_backs_off_and_stops_gracefully() {
     let s = Sync::google().await;

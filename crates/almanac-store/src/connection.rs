@@ -49,8 +49,8 @@ pub const SCHEMA_VERSION: i64 = 14;
 pub struct Store {
     // Fields drop in this order: the checkpoint thread and its connection first, then
     // the writer (whose close, as the last connection, checkpoints the rest), then the
-    // lock on the data directory.
-    checkpoint: Checkpointer,
+    // lock on the data directory. A read-only store has neither thread nor lock.
+    checkpoint: Option<Checkpointer>,
     pub(crate) conn: Connection,
     dir: DataDir,
 }
@@ -96,7 +96,35 @@ impl Store {
         migrate(&mut conn)?;
         let checkpoint = Checkpointer::start(&db)?;
         Ok(Self {
-            checkpoint,
+            checkpoint: Some(checkpoint),
+            conn,
+            dir,
+        })
+    }
+
+    /// Opens the database of a directory another process holds, read-only: for
+    /// commands that only look (status, the log, conflicts) while the app or the
+    /// daemon runs. WAL lets them read beside its writes. Nothing is migrated, so the
+    /// schema must be this build's.
+    pub fn open_read_only(dir: DataDir) -> Result<Self> {
+        let conn = Connection::open_with_flags(
+            dir.db_path(),
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "query_only", "ON")?;
+        let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::TooNew {
+                found,
+                known: SCHEMA_VERSION,
+            });
+        }
+        if found < SCHEMA_VERSION {
+            return Err(StoreError::Locked(dir.path().display().to_string()));
+        }
+        Ok(Self {
+            checkpoint: None,
             conn,
             dir,
         })
@@ -131,7 +159,9 @@ impl Store {
                 .transaction_with_behavior(TransactionBehavior::Immediate)?;
             let v = f(&tx)?;
             tx.commit()?;
-            self.checkpoint.nudge();
+            if let Some(c) = &self.checkpoint {
+                c.nudge();
+            }
             Ok(v)
         })();
         if full {

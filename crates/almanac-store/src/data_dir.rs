@@ -11,11 +11,12 @@ pub const DB_FILE_NAME: &str = "almanac.sqlite3";
 const LOCK_FILE_NAME: &str = "almanac.lock";
 
 /// An exclusively locked data directory. The lock is released on drop (or when the
-/// process dies: it is an OS file lock, never a stale marker file).
+/// process dies: it is an OS file lock, never a stale marker file). A directory opened
+/// for reading only ([`DataDir::for_reading`]) holds no lock.
 #[derive(Debug)]
 pub struct DataDir {
     path: PathBuf,
-    _lock: File,
+    _lock: Option<File>,
 }
 
 impl DataDir {
@@ -72,7 +73,22 @@ impl DataDir {
         writeln!(file, "{}", std::process::id()).map_err(io)?;
         Ok(Self {
             path: path.to_path_buf(),
-            _lock: file,
+            _lock: Some(file),
+        })
+    }
+
+    /// The directory without its lock, for [`crate::Store::open_read_only`]: reading
+    /// while the process that holds it (the app, the daemon) writes. It must exist.
+    pub fn for_reading(path: &Path) -> Result<Self> {
+        if !path.join(DB_FILE_NAME).is_file() {
+            return Err(StoreError::Io {
+                path: path.display().to_string(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no database here"),
+            });
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            _lock: None,
         })
     }
 
