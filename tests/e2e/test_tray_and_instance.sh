@@ -58,10 +58,14 @@ second=$?
 check "second launch on the same data directory exits at once (code $second)" '[ "$second" -eq 0 ]'
 check "first instance keeps running after a second launch" 'kill -0 $app1 2>/dev/null'
 if [ -x "$cli" ]; then
-    "$cli" calendars list >"$log/cli.out" 2>&1
+    "$cli" events add --title "From the CLI" --start 2030-01-02T09:00 >"$log/cli.out" 2>&1
     cli_status=$?
-    check "the CLI is refused with a clear message while the app holds the data directory" \
+    check "a CLI command that writes is refused with a clear message while the app holds the data directory" \
         '[ "$cli_status" -eq 1 ] && grep -q "already running" "$log/cli.out"'
+    "$cli" calendars list >"$log/cli-read.out" 2>&1
+    cli_status=$?
+    check "a CLI command that only looks reads beside the app" \
+        '[ "$cli_status" -eq 0 ] && grep -q "On this computer" "$log/cli-read.out"'
 fi
 
 wait "$watcher"
