@@ -77,6 +77,10 @@ impl AccountClock {
     }
 }
 
+/// The longest `Retry-After` obeyed: a provider's (or a proxy's) hint of years would
+/// silence the account for good, and past chrono's range it would not even compute.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+
 fn delta(d: Duration) -> TimeDelta {
     TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)
 }
@@ -128,7 +132,7 @@ pub fn after_run(
                 .min(opts.backoff_cap);
             // Between half and all of the backoff: spread, never shorter than half.
             let wait = exp.mul_f64(0.5 + 0.5 * sample);
-            let wait = retry_after.map_or(wait, |r| wait.max(r));
+            let wait = retry_after.map_or(wait, |r| wait.max(r.min(MAX_RETRY_AFTER)));
             AccountClock {
                 next_at: now + delta(wait),
                 failures,
@@ -217,6 +221,22 @@ mod tests {
             0.0,
         );
         assert_eq!(secs(&c), 600);
+    }
+
+    #[test]
+    fn an_absurd_retry_after_is_capped_not_a_panic() {
+        let o = ScheduleOptions::default();
+        let c = after_run(
+            AccountClock::due(t0()),
+            RunResult::Failed {
+                retry_after: Some(Duration::from_secs(9_999_999_999_999)),
+            },
+            t0(),
+            false,
+            &o,
+            0.0,
+        );
+        assert_eq!(secs(&c), 24 * 3600);
     }
 
     #[test]

@@ -165,7 +165,9 @@ impl Loop {
                     let soon = now
                         + chrono::TimeDelta::from_std(self.opts.edit_debounce).unwrap_or_default();
                     for c in self.clocks.values_mut() {
-                        if !c.action_required && c.next_at > soon {
+                        // Not past a failing account's backoff (or a provider's
+                        // Retry-After): the edit waits in the outbox meanwhile.
+                        if !c.action_required && c.failures == 0 && c.next_at > soon {
                             c.next_at = soon;
                         }
                     }
