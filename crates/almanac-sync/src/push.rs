@@ -55,6 +55,11 @@ enum Ready {
 
 /// Passing failures stop the calendar's push (the whole run backs off); the rest are
 /// the entry's own and leave it waiting with the reason.
+/// The outbox code of an occurrence's change that found no instance at a provider
+/// that lists cancelled instances: the pull should bring the cancellation (and with
+/// it a conflict) or the series' change; not reported as refused meanwhile.
+pub(crate) const WAITS_FOR_PULL: &str = "waits_for_pull";
+
 fn passing(e: &ProviderError) -> bool {
     matches!(
         e.kind,
@@ -346,8 +351,8 @@ impl Pusher<'_> {
                 lock(self.store).sync_step(self.now(), |tx| {
                     tx.push_failed(
                         o.id,
-                        ErrorKind::PreconditionFailed.code().as_str(),
-                        "The provider's series has no occurrence at this time any more; the change waits for the provider's version of it.",
+                        WAITS_FOR_PULL,
+                        "The provider's series has no occurrence at this time any more.",
                         Some(next),
                     )
                 })?;

@@ -438,8 +438,9 @@ fn refused_here(store: &Mutex<Store>, cal: &SyncCalendar) -> Option<(usize, AppE
                         | "provider_unavailable"
                         | "auth_expired"
                         | "action_required"
-                        // waits for the provider's newer version, not refused
-                        | "precondition_failed"
+                        // waits for the pull to bring the provider's side (which a
+                        // slow listing can take longer than the day between tries)
+                        | crate::push::WAITS_FOR_PULL
                 )
             })
         })
