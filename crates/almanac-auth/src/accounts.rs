@@ -13,9 +13,9 @@ use crate::sign_in::SignedIn;
 use crate::vault::Vault;
 
 /// Records the account and puts its tokens in the keyring, with the endpoints that
-/// issued them. If the keyring refuses, the account keeps no tokens at all (a half
-/// written set could pair one cloud's tokens with another's endpoints): a new account
-/// is taken out again, a known one needs a new sign-in.
+/// issued them. If the keyring refuses, a new account is taken out again; a known one
+/// signed in at other endpoints keeps no tokens at all (a half-written set could pair
+/// one cloud's tokens with another's endpoints) and needs a new sign-in.
 pub fn keep(store: &mut Store, vault: &Vault, s: &SignedIn, now: i64) -> Result<Account> {
     let before = store.authority_of(s.provider, &s.identity.subject)?;
     let (account, created) = store.record_sign_in(
@@ -42,13 +42,23 @@ pub fn keep(store: &mut Store, vault: &Vault, s: &SignedIn, now: i64) -> Result<
         .save(&account.id, &s.tokens)
         .and_then(|()| vault.set_destinations(&account.id, &s.destinations));
     if let Err(e) = saved {
-        let _ = vault.delete(&account.id);
         if created {
+            let _ = vault.delete(&account.id);
             store.remove_account(&account.id)?;
-        } else {
+        } else if moved {
+            // Whatever was written may pair new tokens with the old endpoints.
+            let _ = vault.delete(&account.id);
             store.set_account_status(
                 &account.id,
                 AccountStatus::ActionRequired,
+                Some(e.code().as_str()),
+                Some(&e.to_string()),
+            )?;
+        } else {
+            // Same endpoints: old or new, the tokens there still belong to them.
+            store.set_account_status(
+                &account.id,
+                AccountStatus::Error,
                 Some(e.code().as_str()),
                 Some(&e.to_string()),
             )?;

@@ -197,26 +197,17 @@ impl AuthConfig {
     }
 }
 
-/// `text` without its `quoted` parts.
-fn without_quoted(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for (i, part) in text.split('`').enumerate() {
-        if i % 2 == 0 {
-            out.push_str(part);
-        }
-    }
-    out.replace("  ", " ").replace(" ,", ",")
-}
-
 /// A TOML error with the line it is about (which names the key), shortened, and
 /// without the names of Almanac's own types.
 fn toml_error(e: &toml::de::Error, text: &str) -> String {
-    // "invalid type: integer `123`": the quoted part is the value read; in "missing
-    // field `client_id`" it is a name, which helps.
-    let message = if e.message().starts_with("invalid") {
-        without_quoted(e.message())
-    } else {
+    // In "missing field `client_id`" the quoted part is a name, which helps; in
+    // "invalid type: string \"GOCSPX-…\"" or "unknown variant `x`" it is the value
+    // read, which may be the client secret.
+    let names = ["missing field", "unknown field", "duplicate key"];
+    let message = if names.iter().any(|n| e.message().starts_with(n)) {
         e.message().to_owned()
+    } else {
+        without_quoted(e.message())
     };
     let message = message
         .replace("struct RawConfig", "a configuration file")
@@ -226,15 +217,44 @@ fn toml_error(e: &toml::de::Error, text: &str) -> String {
         return message;
     };
     let line_no = text[..at].matches('\n').count() + 1;
-    // The key, not its value (which may be the client secret).
-    let line = text.lines().nth(line_no - 1).unwrap_or("");
-    let line = line.split('=').next().unwrap_or(line).trim();
-    let mut shown: String = line.chars().take(60).collect();
-    if shown.len() < line.len() {
-        shown.push('…');
+    // A section header or a key, never a value (a line that is neither — a value's
+    // continuation, `client_secret: "…"` — is named by its number alone).
+    let line = text.lines().nth(line_no - 1).unwrap_or("").trim();
+    let bare_key = |k: &str| {
+        !k.is_empty()
+            && k.len() <= 60
+            && k.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    };
+    let shown = match line.split_once('=') {
+        _ if line.starts_with('[') && line.len() <= 60 && line.ends_with(']') => Some(line),
+        Some((key, _)) if bare_key(key.trim()) => Some(key.trim()),
+        _ => None,
+    };
+    match shown {
+        Some(shown) => format!("line {line_no} (`{shown}`): {message}"),
+        None => format!("line {line_no}: {message}"),
     }
-    let shown: String = shown.chars().filter(|c| !c.is_control()).collect();
-    format!("line {line_no} (`{shown}`): {message}")
+}
+
+/// `text` without its first quoted part (in backticks or double quotes): the value
+/// read, where the rest ("expected one of `loopback`, `deep-link`") helps.
+fn without_quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut quote = None;
+    let mut done = false;
+    for c in text.chars() {
+        match (quote, c) {
+            (None, '`' | '"') if !done => quote = Some(c),
+            (Some(q), c) if c == q => {
+                quote = None;
+                done = true;
+            }
+            (None, c) => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("  ", " ").replace(" ,", ",")
 }
 
 fn microsoft(m: RawMicrosoft) -> std::result::Result<ProviderConfig, String> {
@@ -522,6 +542,28 @@ mod tests {
             e.contains("line 3 (`client_secret`)") && !e.contains("123456789"),
             "{e}"
         );
+        // Nor in lines that are not `key = value`, nor as TOML quotes it.
+        for (file, secret) in [
+            (
+                "[google]\nclient_id = \"a\"\nclient_secret: \"GOCSPX-secret1\"\n",
+                "GOCSPX-secret1",
+            ),
+            (
+                "[google]\nclient_id = \"a\"\nclient_secret = [\"GOCSPX-secret2\"]\n",
+                "GOCSPX-secret2",
+            ),
+            (
+                "[microsoft]\nclient_id = \"a\"\nredirect = \"GOCSPX-secret3\"\n",
+                "GOCSPX-secret3",
+            ),
+            ("google = \"GOCSPX-secret4\"\n", "GOCSPX-secret4"),
+        ] {
+            let e = err(file);
+            assert!(!e.contains(secret), "{e}");
+            assert!(e.contains("line "), "{e}");
+        }
+        let e = err("[microsoft]\nclient_id = \"a\"\nredirect = \"x\"\n");
+        assert!(e.contains("`loopback`"), "{e}");
         // A huge value is not echoed back whole.
         let e = err(&format!(
             "[microsoft]\nclient_id = [\"{}\"]\n",

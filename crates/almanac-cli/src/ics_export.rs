@@ -79,12 +79,19 @@ fn unique_uids(
     let mut uids = HashMap::new();
     let mut taken = HashSet::new();
     for e in events {
-        let uid = uid_of(&e.id)?;
-        let uid = if taken.insert(uid.clone()) {
-            uid
-        } else {
-            e.id.clone()
-        };
+        let mut uid = uid_of(&e.id)?;
+        // Taken: the event's id, or (an imported copy of this very export carries the
+        // id as its UID) the id with a number.
+        let mut n = 1;
+        while taken.contains(&uid) {
+            uid = if n == 1 {
+                e.id.clone()
+            } else {
+                format!("{}-{n}", e.id)
+            };
+            n += 1;
+        }
+        taken.insert(uid.clone());
         uids.insert(e.id.clone(), uid);
     }
     Ok(uids)
@@ -418,6 +425,17 @@ mod tests {
         assert_eq!(uids["a"], "meeting@example.com");
         assert_eq!(uids["b"], "b");
         assert_eq!(uids["c"], "c");
+        // A copy imported from an export carries the original's id as its UID; listed
+        // first, it takes it, and the original falls back to its id with a number.
+        let uids = unique_uids(&events, |id| {
+            Ok(if id == "a" {
+                "b".to_owned()
+            } else {
+                id.to_owned()
+            })
+        })
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!((uids["a"].as_str(), uids["b"].as_str()), ("b", "b-2"));
     }
 
     #[test]
