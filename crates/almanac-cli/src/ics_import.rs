@@ -125,9 +125,14 @@ struct Plan {
     skipped_cancelled: usize,
 }
 
-pub fn import(store: &mut Store, ctx: &Ctx, a: &ImportArgs) -> CliResult<()> {
+/// Reads the file, then opens the store with `open` and imports: the data directory
+/// is not held while the file is read, so `almanac export --ics - | almanac import
+/// --ics /dev/stdin` on one directory takes turns instead of blocking itself.
+pub fn import(open: impl FnOnce() -> CliResult<Store>, ctx: &Ctx, a: &ImportArgs) -> CliResult<()> {
     let local = local_zone(ctx.tz.as_deref())?;
     let text = read_bounded(&a.ics)?;
+    let mut store = open()?;
+    let store = &mut store;
     let calendars = store.list_calendars()?;
     let Some(calendar) = calendars.iter().find(|c| c.id == a.calendar) else {
         return Err(not_found(format!(
@@ -158,15 +163,15 @@ pub fn import(store: &mut Store, ctx: &Ctx, a: &ImportArgs) -> CliResult<()> {
         }));
     }
     let mut msg = format!(
-        "Imported {} events and {} changed occurrences from {}.",
-        created.len(),
-        exceptions,
+        "Imported {} and {} from {}.",
+        counted(created.len(), "event", "events"),
+        counted(exceptions, "changed occurrence", "changed occurrences"),
         a.ics.display()
     );
     if !existing.is_empty() {
         msg.push_str(&format!(
-            " Skipped {} events already in this calendar (the same UID); to take the file's version of one, delete it here and import again.",
-            existing.len()
+            " Skipped {} already in this calendar (the same UID); to take the file's version of one, delete it here and import again.",
+            counted(existing.len(), "event", "events")
         ));
     }
     if plan.skipped_cancelled > 0 {
@@ -194,6 +199,11 @@ fn skip_existing(plan: &mut Plan, existing: &HashMap<String, String>) -> Vec<(St
     plan.exceptions
         .retain(|(uid, _, _, _)| !existing.contains_key(uid));
     skipped
+}
+
+/// "1 event", "3 events".
+fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn read_bounded(path: &std::path::Path) -> CliResult<String> {
@@ -262,8 +272,17 @@ fn plan(text: &str, calendar_id: &str, local: Tz) -> CliResult<Plan> {
     let mut problems = Vec::new();
     let mut mapped = Vec::new();
     for (index, c) in vevents.iter().enumerate() {
+        // Control characters have no place in a UID (RFC 5545 TEXT): kept as U+FFFD,
+        // the same in a file and on a terminal, so the UID finds its event again.
         let uid = first(c, "UID")
-            .map(|p| p.val.as_str().trim().to_owned())
+            .map(|p| {
+                p.val
+                    .as_str()
+                    .trim()
+                    .chars()
+                    .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+                    .collect::<String>()
+            })
             .filter(|u| !u.is_empty());
         if uid
             .as_ref()

@@ -106,6 +106,11 @@ fn run(cli: Cli, ctx: &Ctx) -> CliResult<ExitCode> {
         accounts_cmd::add(|wait| open_store_within(&cli, wait), ctx, a)?;
         return Ok(ExitCode::SUCCESS);
     }
+    // Reads its file first: the file may be another command's output on this directory.
+    if let Command::Import(a) = &cli.command {
+        ics_import::import(|| open_store(&cli), ctx, a)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut store = if only_reads(&cli.command) {
         open_for_reading(&cli)?
     } else {
@@ -152,7 +157,7 @@ fn run(cli: Cli, ctx: &Ctx) -> CliResult<ExitCode> {
         Command::Events(EventsCmd::Edit(a)) => events_cmd::edit(&mut store, ctx, a)?,
         Command::Events(EventsCmd::Rm(a)) => events_cmd::rm(&mut store, ctx, a)?,
         Command::Export(a) => ics_export::export(&mut store, ctx, a)?,
-        Command::Import(a) => ics_import::import(&mut store, ctx, a)?,
+        Command::Import(_) => {} // above
         Command::Db(DbCmd::Check) => {
             let problems = store.check()?;
             if ctx.json {

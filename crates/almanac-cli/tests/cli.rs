@@ -898,7 +898,7 @@ fn export_then_import_reproduces_the_occurrences() {
     let b = tempdir();
     let msg = ok(b.path(), &["import", "--ics", &file_s]);
     assert!(
-        msg.contains("Imported 4 events and 1 changed occurrences"),
+        msg.contains("Imported 4 events and 1 changed occurrence from"),
         "{msg}"
     );
     let before = comparable(a.path(), "2026-03-01", "2027-03-31");
@@ -1216,7 +1216,7 @@ fn importing_a_file_again_makes_no_copies() {
     );
     let msg = ok(d.path(), &["import", "--ics", &file_s]);
     assert!(
-        msg.contains("Imported 1 events and 0 changed occurrences")
+        msg.contains("Imported 1 event and 0 changed occurrences")
             && msg.contains("Skipped 2 events already in this calendar (the same UID)"),
         "{msg}"
     );
@@ -1251,6 +1251,36 @@ fn importing_a_file_again_makes_no_copies() {
         comparable(b.path(), "2026-03-01", "2026-03-31")
     );
 
+    // Piped from an export of the same directory: the import reads its input before
+    // it takes the directory (it held it first and the export, blocked, wrote nothing).
+    let mut export = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(d.path())
+        .args(["--tz", "Europe/Berlin", "export", "--ics", "-"])
+        .env_remove("ALMANAC_DATA_DIR")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let piped = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(d.path())
+        .args([
+            "--json",
+            "--tz",
+            "Europe/Berlin",
+            "import",
+            "--ics",
+            "/dev/stdin",
+        ])
+        .env_remove("ALMANAC_DATA_DIR")
+        .stdin(export.stdout.take().unwrap_or_else(|| panic!("stdout")))
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(export.wait().is_ok_and(|s| s.success()));
+    assert!(piped.status.success(), "{}", stderr(&piped));
+    let piped: Value = serde_json::from_slice(&piped.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(piped["created"], serde_json::json!([]), "{piped}");
+
     // A UID no real producer writes is refused, not kept.
     let long = d.path().join("long.ics");
     write(
@@ -1266,6 +1296,28 @@ fn importing_a_file_again_makes_no_copies() {
         err.contains("its UID is longer than 1024 characters"),
         "{err}"
     );
+}
+
+#[test]
+fn a_uid_with_control_characters_is_one_uid_everywhere() {
+    let d = tempdir();
+    let file = d.path().join("ctl.ics");
+    write(
+        &file,
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:test\r\nBEGIN:VEVENT\r\nUID:ctl\u{1}x\r\n\
+         SUMMARY:Ctl\r\nDTSTART:20261110T140000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+    );
+    ok(d.path(), &["import", "--ics", &file.to_string_lossy()]);
+    // Kept as U+FFFD: a file and stdout carry the same UID (a terminal-safe stdout
+    // used to differ from the file, and importing it back made a copy).
+    let out = d.path().join("out.ics");
+    ok(d.path(), &["export", "--ics", &out.to_string_lossy()]);
+    let in_file = std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("{e}"));
+    let on_stdout = ok(d.path(), &["export", "--ics", "-"]);
+    assert!(in_file.contains("UID:ctl\u{FFFD}x\r\n"), "{in_file:?}");
+    assert!(on_stdout.contains("UID:ctl\u{FFFD}x"), "{on_stdout:?}");
+    let again = json(d.path(), &["import", "--ics", &out.to_string_lossy()]);
+    assert_eq!(again["created"], serde_json::json!([]), "{again}");
 }
 
 #[test]

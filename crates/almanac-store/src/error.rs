@@ -11,8 +11,8 @@ pub enum StoreError {
     #[error("{0}")]
     BadRequest(String),
     #[error(
-        "Almanac is already running on the data directory {0} (another window or `almanac` \
-         command holds it). Close it, or point ALMANAC_DATA_DIR at another directory."
+        "Almanac is already running on the data directory {0} (the app, `almanac daemon` or \
+         another `almanac` command holds it). Close it or let it finish, then try again."
     )]
     Locked(String),
     #[error(

@@ -27,14 +27,25 @@ impl Store {
         Ok(uid.unwrap_or_else(|| id.to_owned()))
     }
 
-    /// Every single event and series of calendar `calendar_id` by its UID → its id.
+    /// Every single event and series of calendar `calendar_id` by its UID → its id,
+    /// and by its id as well: an export writes the id for an event whose UID another
+    /// event of the file took.
     pub fn events_by_ical_uid(&self, calendar_id: &str) -> Result<HashMap<String, String>> {
         let mut st = self.conn.prepare(
-            "SELECT COALESCE(ical_uid, id), id FROM events
-             WHERE calendar_id = ?1 AND kind <> 'exception'",
+            "SELECT ical_uid, id FROM events WHERE calendar_id = ?1 AND kind <> 'exception'",
         )?;
-        let rows = st.query_map(params![calendar_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect::<rusqlite::Result<_>>().map_err(Into::into)
+        let rows = st.query_map(params![calendar_id], |r| {
+            Ok((r.get::<_, Option<String>>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut out = HashMap::new();
+        for row in rows {
+            let (uid, id) = row?;
+            if let Some(uid) = uid {
+                out.insert(uid, id.clone());
+            }
+            out.entry(id.clone()).or_insert(id);
+        }
+        Ok(out)
     }
 }
 

@@ -2362,9 +2362,11 @@ fn an_imported_uid_is_kept_on_this_computer_and_a_providers_is_left_to_it() {
     // The provider names the UIDs of its calendars (the next sync brings its own).
     assert_eq!(ok(s.ical_uid_of(&there)), there);
     let by_uid = ok(s.events_by_ical_uid("local"));
-    assert_eq!(by_uid.len(), 2);
+    assert_eq!(by_uid.len(), 3);
     assert_eq!(by_uid.get("file-uid@example.com"), Some(&here));
     assert_eq!(by_uid.get(&plain), Some(&plain));
+    // Also by id: an export writes the id of an event whose UID another event took.
+    assert_eq!(by_uid.get(&here), Some(&here));
     // A synced event answers to its provider's iCalUID.
     let mut row = synced("r1", at(&work));
     row.ical_uid = Some("provider-uid@google.com".into());
