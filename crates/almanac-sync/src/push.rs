@@ -60,15 +60,23 @@ enum Ready {
 /// it a conflict) or the series' change; not reported as refused meanwhile.
 pub(crate) const WAITS_FOR_PULL: &str = "waits_for_pull";
 
+/// Failures that pass: the entry is tried again later, not refused.
+const PASSING: [ErrorKind; 5] = [
+    ErrorKind::AuthExpired,
+    ErrorKind::ActionRequired,
+    ErrorKind::Throttled,
+    ErrorKind::Offline,
+    ErrorKind::ProviderUnavailable,
+];
+
 fn passing(e: &ProviderError) -> bool {
-    matches!(
-        e.kind,
-        ErrorKind::AuthExpired
-            | ErrorKind::ActionRequired
-            | ErrorKind::Throttled
-            | ErrorKind::Offline
-            | ErrorKind::ProviderUnavailable
-    )
+    PASSING.contains(&e.kind)
+}
+
+/// Whether an outbox entry's stored error `code` is a refusal for good: not a failure
+/// that passes, nor a wait for the pull.
+pub(crate) fn refused_for_good(code: &str) -> bool {
+    code != WAITS_FOR_PULL && !PASSING.iter().any(|k| k.code().as_str() == code)
 }
 
 impl Pusher<'_> {

@@ -430,19 +430,9 @@ fn refused_here(store: &Mutex<Store>, cal: &SyncCalendar) -> Option<(usize, AppE
     let refused: Vec<_> = waiting
         .iter()
         .filter(|o| {
-            o.last_error_code.as_deref().is_some_and(|c| {
-                !matches!(
-                    c,
-                    "throttled"
-                        | "offline"
-                        | "provider_unavailable"
-                        | "auth_expired"
-                        | "action_required"
-                        // waits for the pull to bring the provider's side (which a
-                        // slow listing can take longer than the day between tries)
-                        | crate::push::WAITS_FOR_PULL
-                )
-            })
+            o.last_error_code
+                .as_deref()
+                .is_some_and(crate::push::refused_for_good)
         })
         .collect();
     let first = refused.first()?;
