@@ -1363,6 +1363,181 @@ async fn an_occurrence_changed_here_and_cancelled_in_outlook_is_a_conflict() {
     }
 }
 
+/// An occurrence removed here while someone changed it in Outlook: a conflict, not a
+/// silent delete of their change (the series' update used to delete the instance
+/// with the rest of the removed dates).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_occurrence_removed_here_and_changed_in_outlook_is_a_conflict() {
+    for keep in ["remote", "local"] {
+        let g = GraphSync::start().await;
+        let (_, series) = g.team_sync();
+        let d2 = day(2);
+        let from = chrono::NaiveDate::parse_from_str(&d2, "%Y-%m-%d")
+            .expect("date")
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight");
+        let instances = g
+            .state
+            .graph_instances(&g.email, from, from + Duration::days(1))
+            .expect("instances");
+        let occurrence = instances["value"][0]["id"].as_str().expect("id").to_owned();
+        g.edit(&occurrence, json!({"subject": "Team sync (with the CFO)"}));
+        g.cli(&[
+            "--tz",
+            "UTC",
+            "events",
+            "rm",
+            &series,
+            "--occurrence",
+            &format!("{d2}T10:00"),
+        ]);
+
+        let run = g.sync();
+        assert_eq!(run["conflicts"], 1, "{run}");
+        let open = g.cli(&["conflicts", "list"]);
+        assert_eq!(open[0]["kind"], "delete_edit", "{open}");
+        // Their change is still in Outlook while the user decides.
+        let there = |title: &str| {
+            let shown = g
+                .state
+                .graph_instances(&g.email, from - Duration::days(2), from + Duration::days(7))
+                .expect("instances");
+            shown["value"]
+                .as_array()
+                .expect("value")
+                .iter()
+                .filter(|e| e["subject"] == title)
+                .count()
+        };
+        assert_eq!(there("Team sync (with the CFO)"), 1);
+        let shown = tokio::task::block_in_place(|| {
+            g.env
+                .run(&["conflicts", "show", open[0]["id"].as_str().expect("id")])
+        });
+        let shown = String::from_utf8_lossy(&shown.stdout);
+        assert!(shown.contains("Team sync (with the CFO)"), "{shown}");
+        // While the user decides, the occurrence shows here as its series makes it
+        // (the removal waits apart from the series, which went out without it).
+        assert_eq!(g.local_titled("Team sync").len(), 4);
+        g.cli(&[
+            "conflicts",
+            "resolve",
+            open[0]["id"].as_str().expect("id"),
+            "--keep",
+            keep,
+        ]);
+        let after = g.sync();
+        assert_eq!(
+            (after["outcome"].clone(), after["conflicts"].clone()),
+            (json!("ok"), json!(0)),
+            "{after}"
+        );
+        // Hidden again as soon as the provider took the deletion (keep mine), or
+        // their change in its place (keep theirs).
+        assert_eq!(g.local_titled("Team sync").len(), 3);
+        g.sync();
+        assert_eq!(g.cli(&["status"])[0]["pendingPushes"], 0);
+        assert_eq!(g.local_titled("Team sync").len(), 3);
+        if keep == "remote" {
+            let here = g.local_titled("Team sync (with the CFO)");
+            assert_eq!(here.len(), 1, "{here:?}");
+            assert_eq!(here[0]["recurring"], true, "{here:?}");
+            assert_eq!(there("Team sync (with the CFO)"), 1);
+        } else {
+            assert!(g.local_titled("Team sync (with the CFO)").is_empty());
+            assert_eq!(there("Team sync (with the CFO)"), 0);
+        }
+        let quiet = g.sync();
+        assert_eq!(
+            (quiet["pulled"].clone(), quiet["pushed"].clone()),
+            (json!(0), json!(0)),
+            "{quiet}"
+        );
+        assert_eq!(g.cli(&["db", "check"])["ok"], true);
+    }
+}
+
+/// An occurrence changed before (an exception on both sides), deleted here while
+/// Outlook changed it again: the pull meets that as a conflict, and the series' update
+/// must not delete their change while the user decides (it deleted the instance with
+/// the series' other removed dates).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_occurrence_deleted_here_and_changed_in_outlook_waits_for_the_user() {
+    let g = GraphSync::start().await;
+    let (_, series) = g.team_sync();
+    let d2 = day(2);
+    g.cli(&[
+        "--tz",
+        "UTC",
+        "events",
+        "edit",
+        &series,
+        "--occurrence",
+        &format!("{d2}T10:00"),
+        "--title",
+        "Team sync (demo)",
+    ]);
+    g.sync();
+    let from = chrono::NaiveDate::parse_from_str(&d2, "%Y-%m-%d")
+        .expect("date")
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight");
+    let there = |title: &str| {
+        let shown = g
+            .state
+            .graph_instances(&g.email, from - Duration::days(2), from + Duration::days(7))
+            .expect("instances");
+        shown["value"]
+            .as_array()
+            .expect("value")
+            .iter()
+            .filter(|e| e["subject"] == title)
+            .map(|e| e["id"].as_str().expect("id").to_owned())
+            .collect::<Vec<_>>()
+    };
+    let instance = there("Team sync (demo)");
+    assert_eq!(instance.len(), 1, "{instance:?}");
+    g.edit(&instance[0], json!({"subject": "Team sync (with the CFO)"}));
+    let exception = g.local_titled("Team sync (demo)")[0]["eventId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    g.cli(&["events", "rm", &exception]);
+
+    let run = g.sync();
+    assert_eq!(run["conflicts"], 1, "{run}");
+    let open = g.cli(&["conflicts", "list"]);
+    assert_eq!(open[0]["kind"], "delete_edit", "{open}");
+    assert_eq!(there("Team sync (with the CFO)").len(), 1);
+    // Still there on the next run: the conflict holds the deletion.
+    g.sync();
+    assert_eq!(there("Team sync (with the CFO)").len(), 1);
+    g.cli(&[
+        "conflicts",
+        "resolve",
+        open[0]["id"].as_str().expect("id"),
+        "--keep",
+        "remote",
+    ]);
+    let after = g.sync();
+    assert_eq!(
+        (after["outcome"].clone(), after["conflicts"].clone()),
+        (json!("ok"), json!(0)),
+        "{after}"
+    );
+    g.sync();
+    assert_eq!(g.cli(&["status"])[0]["pendingPushes"], 0);
+    assert_eq!(g.local_titled("Team sync").len(), 3);
+    assert_eq!(g.local_titled("Team sync (with the CFO)").len(), 1);
+    assert_eq!(there("Team sync (with the CFO)").len(), 1);
+    let quiet = g.sync();
+    assert_eq!(
+        (quiet["pulled"].clone(), quiet["pushed"].clone()),
+        (json!(0), json!(0)),
+        "{quiet}"
+    );
+}
+
 /// A change the provider refuses for good (here a rule Outlook cannot hold) waits
 /// here; each run says so instead of "ok" with a change waiting for ever.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1678,4 +1853,85 @@ async fn graph_delta_resets_duplicates_and_throttling_neither_lose_nor_double() 
     assert_eq!(last["outcome"], "ok", "{last}");
     all_once(&g);
     assert_eq!(g.cli(&["db", "check"])["ok"], true);
+}
+
+/// The same on Google: an occurrence removed here while changed there is a conflict
+/// (the series' EXDATE hid their change, here and in Google's own apps).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_occurrence_removed_here_and_changed_in_google_is_a_conflict() {
+    for keep in ["remote", "local"] {
+        let s = Sync::google().await;
+        let d = day(1);
+        let master = s
+            .state
+            .google_seed_event(
+                &s.email,
+                "primary",
+                &json!({
+                    "summary": "Office hours",
+                    "start": {"dateTime": format!("{d}T13:00:00Z"), "timeZone": "UTC"},
+                    "end": {"dateTime": format!("{d}T14:00:00Z"), "timeZone": "UTC"},
+                    "recurrence": ["RRULE:FREQ=DAILY;COUNT=4"],
+                }),
+            )
+            .expect("seed");
+        s.sync();
+        let series = s.local_titled("Office hours")[0]["eventId"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        let d2 = day(2);
+        let instance = format!(
+            "{}_{}T130000Z",
+            master["id"].as_str().expect("id"),
+            d2.replace('-', "")
+        );
+        s.edit_remote(&instance, json!({"summary": "Office hours (with the CFO)"}));
+        s.cli(&[
+            "--tz",
+            "UTC",
+            "events",
+            "rm",
+            &series,
+            "--occurrence",
+            &format!("{d2}T13:00"),
+        ]);
+        let run = s.sync();
+        assert_eq!(run["conflicts"], 1, "{run}");
+        let open = s.cli(&["conflicts", "list"]);
+        assert_eq!(open[0]["kind"], "delete_edit", "{open}");
+        // The series went out without the removal: their change stays visible there.
+        let rules = s.remote_titled("Office hours")[0]["recurrence"].to_string();
+        assert!(!rules.contains("EXDATE"), "{rules}");
+        assert_eq!(s.remote_titled("Office hours (with the CFO)").len(), 1);
+        s.cli(&[
+            "conflicts",
+            "resolve",
+            open[0]["id"].as_str().expect("id"),
+            "--keep",
+            keep,
+        ]);
+        let after = s.sync();
+        assert_eq!(
+            (after["outcome"].clone(), after["conflicts"].clone()),
+            (json!("ok"), json!(0)),
+            "{after}"
+        );
+        s.sync();
+        assert_eq!(s.cli(&["status"])[0]["pendingPushes"], 0);
+        assert_eq!(s.local_titled("Office hours").len(), 3);
+        if keep == "remote" {
+            assert_eq!(s.local_titled("Office hours (with the CFO)").len(), 1);
+            assert_eq!(s.remote_titled("Office hours (with the CFO)").len(), 1);
+        } else {
+            assert!(s.local_titled("Office hours (with the CFO)").is_empty());
+            assert!(s.remote_titled("Office hours (with the CFO)").is_empty());
+        }
+        let quiet = s.sync();
+        assert_eq!(
+            (quiet["pulled"].clone(), quiet["pushed"].clone()),
+            (json!(0), json!(0)),
+            "{quiet}"
+        );
+    }
 }

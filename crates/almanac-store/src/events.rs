@@ -8,7 +8,7 @@ use almanac_model::{
     ValidEvent,
 };
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Transaction};
+use rusqlite::{params, OptionalExtension, Transaction};
 
 use crate::calendars::CalendarAccess;
 use crate::error::{Result, StoreError};
@@ -536,10 +536,21 @@ fn add_exdate(
              (SELECT id FROM events WHERE series_id = ?1 AND original_start = ?2)",
         params![master.id, key, now],
     )?;
-    tx.execute(
-        "DELETE FROM events WHERE series_id = ?1 AND original_start = ?2",
-        params![master.id, key],
-    )?;
+    // Its deletion is tracked as any event's: the provider's instance is deleted with
+    // the version this computer last had (`If-Match`), so a change made to it there
+    // meanwhile is met, not removed unseen with the series' EXDATE.
+    let exception: Option<String> = tx
+        .query_row(
+            "SELECT id FROM events WHERE series_id = ?1 AND original_start = ?2",
+            params![master.id, key],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(id) = exception {
+        track_delete(tx, &id, now)?;
+        tx.execute("DELETE FROM events WHERE id = ?1", params![id])?;
+        record(tx, now, source, &id, "delete")?;
+    }
     tx.execute(
         "UPDATE events SET exdates = ?2, updated_at = ?3 WHERE id = ?1",
         params![master.id, to_json(&exdates), now],

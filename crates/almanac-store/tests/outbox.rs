@@ -460,3 +460,130 @@ fn applying_a_calendar_list_says_whether_it_changed_anything() {
     assert_eq!(fewer.calendars.len(), 1);
     assert!(!ok(s.sync_calendar_list(&account, &[row(&rw, "Alex (work)")])).changed);
 }
+
+/// A synced series with one occurrence changed here ("this occurrence"): the series'
+/// id, the occurrence's id, and its key.
+fn series_with_changed_occurrence(s: &mut Store, cal: &str) -> (String, String, String) {
+    let mut weekly = input(cal, "Standup");
+    weekly.recurrence = Some(almanac_model::RecurrenceInput {
+        rrule: "FREQ=WEEKLY;COUNT=4".into(),
+        exdates: vec![],
+        rdates: vec![],
+    });
+    let series = ok(s.create_event(weekly, Source::Sync, now()));
+    let key = "2026-11-30T09:00".to_owned();
+    let mut one = series.input.clone();
+    one.title = "Standup (moved)".into();
+    one.recurrence = None;
+    one.start = "2026-11-30T10:00".into();
+    one.end = "2026-11-30T11:00".into();
+    let occurrence = ok(s.update_event(
+        EventChange {
+            id: series.id.clone(),
+            scope: EditScope::Occurrence,
+            original_start: Some(key.clone()),
+            input: one,
+        },
+        Source::UserWindow,
+        now(),
+    ));
+    (series.id, occurrence.id, key)
+}
+
+#[test]
+fn removing_an_occurrence_changed_before_deletes_its_instance_with_if_match() {
+    // Removed through its series ("delete this occurrence"), an occurrence that has an
+    // instance of its own at the provider goes as any deleted event does: a pending
+    // delete with the version last synced, so a change made there meanwhile is met
+    // (it used to vanish with the series' EXDATE, unseen).
+    let (_d, mut s, cal, _) = synced();
+    let (series, occurrence, key) = series_with_changed_occurrence(&mut s, &cal.id);
+    ok(s.sync_step(now().timestamp(), |tx| {
+        let mut row = tx.event(&occurrence)?.expect("the occurrence");
+        row.remote_id = Some("evt_20261130".into());
+        row.etag = Some("\"e7\"".into());
+        tx.write_event(
+            Some(&occurrence),
+            &row,
+            EntryState::Synced,
+            None,
+            Some("\"e7\""),
+        )?;
+        tx.drop_push(&occurrence)
+    }));
+    ok(s.delete_event(
+        EventTarget {
+            id: series.clone(),
+            scope: EditScope::Occurrence,
+            original_start: Some(key),
+        },
+        Source::UserWindow,
+        now(),
+    ));
+    let pending = ok(s.outbox(Some(&cal.id)));
+    let delete = pending
+        .iter()
+        .find(|o| o.op == OutboxOp::Delete)
+        .expect("a pending delete of the occurrence");
+    let payload: serde_json::Value =
+        serde_json::from_str(delete.payload.as_deref().expect("payload")).expect("json");
+    assert_eq!(payload["remoteId"], "evt_20261130");
+    assert_eq!(payload["etag"], "\"e7\"");
+    // The series' own change (its EXDATE) goes out with it.
+    assert!(pending.iter().any(|o| o.event_id == series));
+    assert_eq!(ok(s.check()), Vec::<String>::new());
+}
+
+#[test]
+fn an_occurrence_change_sent_without_an_answer_then_removed_leaves_a_tombstone_of_it() {
+    // Sent as an update of the series' instance, the change has no create key a
+    // listing could match: its tombstone names the occurrence instead, for the
+    // series' update to recognise, and is left out of the create-key tombstones.
+    let (_d, mut s, cal, _) = synced();
+    let (series, occurrence, key) = series_with_changed_occurrence(&mut s, &cal.id);
+    ok(s.sync_step(now().timestamp(), |tx| {
+        tx.write_event(
+            Some(&series),
+            &tx.event(&series)?
+                .map(|mut r| {
+                    r.remote_id = Some("evt".into());
+                    r
+                })
+                .expect("the series"),
+            EntryState::Synced,
+            None,
+            None,
+        )?;
+        tx.drop_push(&series)
+    }));
+    let create = ok(s.outbox(Some(&cal.id)))
+        .into_iter()
+        .find(|o| o.event_id == occurrence)
+        .expect("the occurrence's pending create");
+    ok(s.sync_step(now().timestamp(), |tx| tx.push_attempted(create.id)));
+    ok(s.delete_event(
+        EventTarget {
+            id: occurrence,
+            scope: EditScope::All,
+            original_start: None,
+        },
+        Source::UserWindow,
+        now(),
+    ));
+    let (tombstones, of_occurrences) = ok(s.sync_step(now().timestamp(), |tx| {
+        Ok::<_, StoreError>((
+            tx.tombstones(&cal.id)?,
+            tx.occurrence_tombstones(&cal.id, &series)?,
+        ))
+    }));
+    assert!(tombstones.is_empty(), "{tombstones:?}");
+    assert_eq!(of_occurrences.len(), 1);
+    assert_eq!(of_occurrences[0].1, format!("{key}:00"));
+    // The series' update goes out; what it removed goes with it.
+    ok(s.sync_step(now().timestamp(), |tx| {
+        tx.drop_occurrence_tombstones(&series)
+    }));
+    assert!(ok(s.outbox(Some(&cal.id)))
+        .iter()
+        .all(|o| o.op != OutboxOp::Delete));
+}

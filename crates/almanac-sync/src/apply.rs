@@ -1,6 +1,6 @@
 //! The executor's inner half: carrying out a [`Plan`]'s ops inside one [`SyncTx`].
 
-use almanac_provider::{RemoteEvent, RemoteKind};
+use almanac_provider::{OriginalStart, RemoteEvent, RemoteKind};
 use almanac_store::{
     CheckedEvent, EntryState, EntrySync, NewConflict, OutboxOp, SyncTx, SyncedEvent,
 };
@@ -509,6 +509,31 @@ pub(crate) fn apply_op(
                 Err(why) => return Ok(skip(tx, ctx, Some(local_id), &why, done)?),
             };
             tx.drop_push(local_id)?;
+            let mut later = changed_since(tx, local_id, &row)?;
+            if let Some((hidden, true)) = &later {
+                // A hidden occurrence's marker: the restored version takes its place.
+                tx.delete_event(hidden)?;
+                later = None;
+            }
+            if let Some((later, _)) = later {
+                // An occurrence removed here, its removal held apart from the series
+                // while the user decided, then changed here all the same: that change
+                // stands for the occurrence now, and goes out to meet theirs (merged,
+                // or a conflict of its own), like any change of an occurrence.
+                log(
+                    tx,
+                    ctx,
+                    Some(&later),
+                    cal,
+                    "pull",
+                    "restored",
+                    &[],
+                    "Deleted here, changed at the provider, then changed here again: \
+                     your later change goes out.",
+                )?;
+                done.changed += 1;
+                return Ok(());
+            }
             tx.write_event(
                 Some(local_id),
                 &row,
@@ -516,6 +541,17 @@ pub(crate) fn apply_op(
                 None,
                 event.etag.as_deref(),
             )?;
+            // Its occurrence is no longer removed: a removal here not yet sent with
+            // the series would hide it again (or delete it, where removals go out as
+            // deletes of instances).
+            if let (Some(series), Some(key)) = (&row.series_id, &row.original_start) {
+                let info = tx.event(series)?.and_then(|m| MasterInfo::of(series, &m));
+                if let Some(info) = info {
+                    if let Ok(original) = crate::convert::original_start_of(key, &info) {
+                        withdraw_removal(tx, &info, &original)?;
+                    }
+                }
+            }
             log(
                 tx,
                 ctx,
@@ -568,6 +604,19 @@ pub(crate) fn apply_op(
             done.changed += 1;
         }
         Op::KeepLocalDeletion { local_id, base } => {
+            // An occurrence's instance whose removal waited apart from its series: the
+            // series takes the removal back now (hidden here at once) — unless the
+            // occurrence was changed here since, which then stands for it.
+            if let Some(link) = base
+                .series
+                .as_ref()
+                .filter(|_| entry.is_some_and(|e| e.current.is_none()))
+            {
+                if removal_back(tx, cal, link, false)? == Back::ChangedSince {
+                    tx.drop_push(local_id)?;
+                    return Ok(());
+                }
+            }
             let payload = serde_json::json!({
                 "remoteId": base.remote_id,
                 "etag": base.etag,
@@ -623,4 +672,156 @@ pub(crate) fn apply_op(
         }
     }
     Ok(())
+}
+
+/// Another row here for the occurrence `row` restores (an exception of the same
+/// series at the same start), and whether it is a cancelled one (the marker of a
+/// hidden occurrence); else a change made here after `local_id`'s deletion.
+fn changed_since(
+    tx: &SyncTx<'_, '_>,
+    local_id: &str,
+    row: &SyncedEvent,
+) -> Result<Option<(String, bool)>, SyncError> {
+    let (Some(series), Some(key)) = (&row.series_id, &row.original_start) else {
+        return Ok(None);
+    };
+    for id in tx.instances_of(series)? {
+        if id == local_id {
+            continue;
+        }
+        if let Some(r) = tx
+            .event(&id)?
+            .filter(|r| r.original_start.as_ref() == Some(key))
+        {
+            return Ok(Some((id, r.cancelled)));
+        }
+    }
+    Ok(None)
+}
+
+/// Takes the removal of the occurrence at `original` out of series `info`'s row, not
+/// yet sent: a pending delete of its instance holds it instead, or the instance is
+/// restored here. The series' sync state and base stay as they are.
+pub(crate) fn withdraw_removal(
+    tx: &mut SyncTx<'_, '_>,
+    info: &MasterInfo,
+    original: &OriginalStart,
+) -> Result<(), SyncError> {
+    let (Some(mut row), Some(stored)) = (tx.event(&info.local_id)?, tx.entry_sync(&info.local_id)?)
+    else {
+        return Ok(());
+    };
+    if stored.state == EntryState::Synced {
+        return Ok(()); // its base is the row itself: nothing of ours to take back
+    }
+    let Some(rule) = row.input.recurrence.as_mut() else {
+        return Ok(());
+    };
+    let before = rule.exdates.len();
+    rule.exdates
+        .retain(|x| !crate::convert::original_start_of(x, info).is_ok_and(|o| &o == original));
+    if rule.exdates.len() == before {
+        return Ok(());
+    }
+    tx.write_event(
+        Some(&info.local_id),
+        &row,
+        stored.state,
+        stored.base.as_deref(),
+        stored.base_etag.as_deref(),
+    )?;
+    Ok(())
+}
+
+/// What [`removal_back`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Back {
+    /// The series has the removal (now, or already).
+    Removed,
+    /// The occurrence was changed here since (an exception row at its start): that
+    /// change stands for it, and the series keeps no removal of it.
+    ChangedSince,
+    /// No such series here (or not a series).
+    NoSeries,
+}
+
+/// Puts the removal of the occurrence `link` names back into its series here: a
+/// deletion of that occurrence's instance is decided (kept by the user or a policy),
+/// after [`withdraw_removal`] took it out of the series while it waited. A series
+/// without it gets it as a change of its own, sent as usual. `into_base`: the
+/// provider's series has the removal already (Graph lists a deleted instance among
+/// the series' `cancelledOccurrences`), so it is no change to send.
+pub(crate) fn removal_back(
+    tx: &mut SyncTx<'_, '_>,
+    calendar_id: &str,
+    link: &almanac_provider::SeriesLink,
+    into_base: bool,
+) -> Result<Back, SyncError> {
+    let Some(series_id) = tx.local_id_of(calendar_id, &link.master_id)? else {
+        return Ok(Back::NoSeries);
+    };
+    let (Some(mut row), Some(stored)) = (tx.event(&series_id)?, tx.entry_sync(&series_id)?) else {
+        return Ok(Back::NoSeries);
+    };
+    let Some(info) = MasterInfo::of(&series_id, &row) else {
+        return Ok(Back::NoSeries);
+    };
+    let Ok(key) = crate::convert::instance_key_of(&link.original_start, &info) else {
+        return Ok(Back::NoSeries);
+    };
+    let has = |exdates: &[String]| {
+        exdates.iter().any(|x| {
+            crate::convert::original_start_of(x, &info).is_ok_and(|s| s == link.original_start)
+        })
+    };
+    for id in tx.instances_of(&series_id)? {
+        let at = tx
+            .event(&id)?
+            .filter(|r| !r.cancelled)
+            .and_then(|r| r.original_start);
+        if at.is_some_and(|k| has(std::slice::from_ref(&k))) {
+            return Ok(Back::ChangedSince);
+        }
+    }
+    let current = from_row(&row, None).ok();
+    let mut base = crate::local::base_of(
+        stored.base.as_deref(),
+        stored.state,
+        current.as_ref(),
+        |_| None,
+    );
+    let Some(rule) = row.input.recurrence.as_mut() else {
+        return Ok(Back::NoSeries);
+    };
+    let in_base = base
+        .as_ref()
+        .and_then(|b| b.recurrence.as_ref())
+        .is_some_and(|r| has(&r.exdates));
+    if has(&rule.exdates) && (in_base || !into_base) {
+        return Ok(Back::Removed);
+    }
+    if !has(&rule.exdates) {
+        rule.exdates.push(key.clone());
+    }
+    let mut state = stored.state;
+    if into_base {
+        if let Some(r) = base.as_mut().and_then(|b| b.recurrence.as_mut()) {
+            if !has(&r.exdates) {
+                r.exdates.push(key);
+            }
+        }
+    } else if state == EntryState::Synced {
+        state = EntryState::LocallyModified;
+    }
+    tx.write_event(
+        Some(&series_id),
+        &row,
+        state,
+        base.as_ref().map(snapshot).as_deref(),
+        stored.base_etag.as_deref(),
+    )?;
+    if state != EntryState::Synced && tx.pending(&series_id)?.is_none() {
+        tx.queue_push(&series_id, calendar_id, OutboxOp::Update, None)?;
+    }
+    Ok(Back::Removed)
 }

@@ -414,7 +414,7 @@ fn local_keys(dates: &[String], all_day: bool) -> Result<Vec<String>, Unfit> {
 
 /// The store's instance key (wall time in the series' zone, or date) of an original
 /// start.
-fn instance_key_of(o: &OriginalStart, m: &MasterInfo) -> Result<String, Unfit> {
+pub(crate) fn instance_key_of(o: &OriginalStart, m: &MasterInfo) -> Result<String, Unfit> {
     Ok(match o {
         OriginalStart::AllDay(d) => format_date(*d),
         OriginalStart::Timed(t) if m.all_day => format_date(t.date_naive()),

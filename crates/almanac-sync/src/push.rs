@@ -11,8 +11,8 @@ use std::sync::Mutex;
 
 use almanac_model::EventKind;
 use almanac_provider::{
-    CalendarProvider, Change, ChangePage, Cursor, ErrorKind, ProviderError, RemoteCalendar,
-    RemoteEvent, Timing,
+    CalendarProvider, Change, ChangePage, Cursor, ErrorKind, OriginalStart, ProviderError,
+    RemoteCalendar, RemoteEvent, SeriesLink, Timing,
 };
 use almanac_store::{EntryState, OutboxOp, OutboxRow, Store, SyncCalendar, SyncTx};
 
@@ -178,7 +178,7 @@ impl Pusher<'_> {
                 }
                 if o.op == OutboxOp::Update && ev.kind == almanac_provider::RemoteKind::Master {
                     let mut removed = Vec::new();
-                    let done = self.remove_instances(o, ev, &mut removed).await;
+                    let done = self.remove_instances(o, ev, &mut removed, out).await?;
                     // Like any delete from here: the round's later pages must not
                     // bring those instances back (see `round_written`).
                     if !removed.is_empty() {
@@ -189,11 +189,12 @@ impl Pusher<'_> {
                             Ok(())
                         })?;
                     }
-                    if let Err(e) = done {
-                        if passing(&e) {
-                            return self.retry_later(o, e);
-                        }
-                        return self.refuse(o, out, &e);
+                    match done {
+                        Ok(Removal::Done) => {}
+                        // The series changed since it was read: read again.
+                        Ok(Removal::Held) => return Ok(Outcome::Remerged),
+                        Err(e) if passing(&e) => return self.retry_later(o, e),
+                        Err(e) => return self.refuse(o, out, &e),
                     }
                 }
                 let sent = match o.op {
@@ -231,6 +232,7 @@ impl Pusher<'_> {
                     tx.push_done(o.id)?;
                     if let Ready::Delete { remote_id, .. } = &ready {
                         tx.round_written_add(&self.cal.id, remote_id)?;
+                        removal_done(tx, &self.cal.id, o, self.provider.exdates_in_rule())?;
                     }
                     tx.action(
                         self.run_id,
@@ -412,6 +414,9 @@ impl Pusher<'_> {
             ..ev.clone()
         };
         let etag = instance.etag.clone().unwrap_or_default();
+        // Counted as sent from here on: a deletion here before the answer comes leaves
+        // a tombstone of it (see `withhold_removal`).
+        lock(self.store).sync_step(self.now(), |tx| tx.push_attempted(o.id))?;
         match self.provider.update(self.remote, &update, &etag).await {
             Ok(answer) => {
                 self.acknowledge(o, &answer, ev, master)?;
@@ -521,20 +526,20 @@ impl Pusher<'_> {
         })
     }
 
-    /// Where the provider keeps no EXDATEs in its rule (Graph), occurrences removed
-    /// here since the base are deleted one by one before the series is updated; the
-    /// ids of those deleted go to `removed`, also when a later one fails.
+    /// Occurrences removed here since the base, before the series is updated: each
+    /// whose instance was changed there since stays out of the update (see
+    /// [`Self::withhold_removal`]). Where the provider keeps no EXDATEs in its rule
+    /// (Graph), the others are deleted one by one; the ids of those deleted go to
+    /// `removed`, also when a later one fails. (Elsewhere the rule removes them.)
     async fn remove_instances(
         &self,
         o: &OutboxRow,
         ev: &RemoteEvent,
         removed: &mut Vec<String>,
-    ) -> Result<(), ProviderError> {
-        if self.provider.exdates_in_rule() {
-            return Ok(());
-        }
+        out: &mut Pushed,
+    ) -> Result<Result<Removal, ProviderError>, SyncError> {
         let Some(rec) = &ev.recurrence else {
-            return Ok(());
+            return Ok(Ok(Removal::Done));
         };
         let base = lock(self.store)
             .sync_step(self.now(), |tx| {
@@ -548,22 +553,152 @@ impl Pusher<'_> {
             .map(|r| r.exdates)
             .unwrap_or_default();
         let info = MasterInfo::of_remote(&o.event_id, ev);
+        let mut done = Removal::Done;
         for key in rec.exdates.iter().filter(|d| !known.contains(d)) {
             let Ok(original) = crate::convert::original_start_of(key, &info) else {
                 continue;
             };
-            if let Some(inst) = self
+            let found = self
                 .provider
                 .instance(self.remote, &ev.remote_id, &original)
+                .await;
+            let inst = match found {
+                // Cancelled there too: nothing of theirs to keep, nothing to delete.
+                Ok(Some(inst)) if !inst.cancelled => inst,
+                Ok(_) => continue,
+                Err(e) => return Ok(Err(e)),
+            };
+            match self
+                .withhold_removal(ev, &info, &original, &inst, out)
                 .await?
             {
-                self.provider
-                    .delete(self.remote, &inst.remote_id, inst.etag.as_deref())
-                    .await?;
-                removed.push(inst.remote_id);
+                Ok(Withheld::No) => {}
+                Ok(Withheld::Yes) => {
+                    done = Removal::Held;
+                    continue;
+                }
+                Ok(Withheld::SeriesChanged) => return Ok(Ok(Removal::Held)),
+                Err(e) => return Ok(Err(e)),
+            }
+            if self.provider.exdates_in_rule() {
+                continue;
+            }
+            if let Err(e) = self
+                .provider
+                .delete(self.remote, &inst.remote_id, inst.etag.as_deref())
+                .await
+            {
+                return Ok(Err(e));
+            }
+            removed.push(inst.remote_id);
+        }
+        Ok(Ok(done))
+    }
+
+    /// Whether the occurrence of series `ev` at `original`, removed here, must not be
+    /// deleted with the series' update: its instance `inst` was changed there since
+    /// (their change against our removal — a delete/edit conflict, settled by the
+    /// calendar's policy or the user), or a deletion here of that instance already
+    /// waits (under a conflict, or to go out with its own `If-Match`). Either way the
+    /// removal leaves the series: it lives on as a pending delete of the instance,
+    /// which keeps it apart from the series' other changes.
+    async fn withhold_removal(
+        &self,
+        ev: &RemoteEvent,
+        info: &MasterInfo,
+        original: &OriginalStart,
+        inst: &RemoteEvent,
+        out: &mut Pushed,
+    ) -> Result<Result<Withheld, ProviderError>, SyncError> {
+        // A change of that occurrence sent from here whose answer was lost, deleted
+        // here since: the instance may be that change of ours, which the removal
+        // takes away as before (no way to tell another client's change from it).
+        let ours = lock(self.store).sync_step(self.now(), |tx| {
+            let mut found = false;
+            for (id, key) in tx.occurrence_tombstones(&self.cal.id, &info.local_id)? {
+                if crate::convert::original_start_of(&key, info).is_ok_and(|o| &o == original) {
+                    tx.push_done(id)?;
+                    found = true;
+                }
+            }
+            Ok::<_, SyncError>(found)
+        })?;
+        if ours {
+            return Ok(Ok(Withheld::No));
+        }
+        let holder = lock(self.store).sync_step(self.now(), |tx| {
+            let entries = tx.entries_for(&self.cal.id, &[inst.remote_id.as_str()])?;
+            Ok::<_, SyncError>(entries.into_iter().find(|e| {
+                e.row.is_none() && e.remote_id.as_deref() == Some(inst.remote_id.as_str())
+            }))
+        })?;
+        if let Some(holder) = holder {
+            if holder.open_conflict.is_some() {
+                lock(self.store).sync_step(self.now(), |tx| {
+                    crate::apply::withdraw_removal(tx, info, original)
+                })?;
+            }
+            return Ok(Ok(Withheld::Yes));
+        }
+        let link = SeriesLink {
+            master_id: ev.remote_id.clone(),
+            original_start: original.clone(),
+        };
+        let Some(occurrence) = occurrence_of(ev, original) else {
+            return Ok(Ok(Withheld::No));
+        };
+        let occurrence = RemoteEvent {
+            series: Some(link.clone()),
+            ..occurrence
+        };
+        let seen = match self.instance_seen(inst, &occurrence, Some(info)).await {
+            Ok(seen) => seen,
+            Err(e) => return Ok(Err(e)),
+        };
+        match seen {
+            Seen::AsKnown => Ok(Ok(Withheld::No)),
+            Seen::SeriesChanged(series) => {
+                out.conflicts += self.remerge_with(&ev.remote_id, series.map(|s| *s))?;
+                Ok(Ok(Withheld::SeriesChanged))
+            }
+            Seen::ChangedThere => {
+                // What was removed here: the occurrence as the series made it when
+                // last synced, under the instance's identity.
+                let synced = lock(self.store).sync_step(self.now(), |tx| {
+                    let stored = tx.entry_sync(&info.local_id)?;
+                    Ok::<_, SyncError>(
+                        stored
+                            .and_then(|s| base_of(s.base.as_deref(), s.state, Some(ev), |_| None)),
+                    )
+                })?;
+                let Some(deleted) = synced
+                    .as_ref()
+                    .and_then(|series| occurrence_of(series, original))
+                else {
+                    return Ok(Ok(Withheld::No));
+                };
+                let deleted = RemoteEvent {
+                    remote_id: inst.remote_id.clone(),
+                    etag: None,
+                    ical_uid: inst.ical_uid.clone(),
+                    series: Some(link.clone()),
+                    extra: inst.extra.clone(),
+                    ..deleted
+                };
+                let theirs = RemoteEvent {
+                    kind: almanac_provider::RemoteKind::Exception,
+                    series: Some(link),
+                    ..inst.clone()
+                };
+                let (cal, remote_id) = (&self.cal.id, &inst.remote_id);
+                out.conflicts += self.remerge_after(remote_id, Some(theirs), |tx| {
+                    crate::apply::withdraw_removal(tx, info, original)?;
+                    tx.queue_instance_delete(cal, remote_id, &snapshot(&deleted))?;
+                    Ok(())
+                })?;
+                Ok(Ok(Withheld::Yes))
             }
         }
-        Ok(())
     }
 
     /// An entry the provider refuses for good: kept, with the plain reason, retried in
@@ -613,6 +748,10 @@ impl Pusher<'_> {
             };
             let current = from_row(&row, master)
                 .map_err(|why| SyncError::Corrupt(format!("event {}: {why}", o.event_id)))?;
+            if row.kind == EventKind::Master {
+                // What the series removed went out with it (see `withhold_removal`).
+                tx.drop_occurrence_tombstones(&o.event_id)?;
+            }
             // The provider has what was sent (a replayed create can answer with an
             // earlier version instead: then ours must go out again) …
             let took_it = same_to_the_user(&base, sent);
@@ -692,6 +831,16 @@ impl Pusher<'_> {
         remote_id: &str,
         current: Option<RemoteEvent>,
     ) -> Result<usize, SyncError> {
+        self.remerge_after(remote_id, current, |_| Ok(()))
+    }
+
+    /// [`Self::remerge_with`], after `first` in the same transaction.
+    fn remerge_after(
+        &self,
+        remote_id: &str,
+        current: Option<RemoteEvent>,
+        first: impl FnOnce(&mut SyncTx<'_, '_>) -> Result<(), SyncError>,
+    ) -> Result<usize, SyncError> {
         let now = self.now();
         let policy = policy_of(&self.cal.conflict_policy);
         let master = match &current {
@@ -722,6 +871,7 @@ impl Pusher<'_> {
         };
         let exists = !matches!(page.changes[0], Change::Removed { .. });
         lock(self.store).sync_step(now, |tx| -> Result<usize, SyncError> {
+            first(tx)?;
             // Newer than what the rest of a round under way can show of it.
             tx.round_written_add(&self.cal.id, remote_id)?;
             if exists {
@@ -745,6 +895,43 @@ impl Pusher<'_> {
 enum Outcome {
     Done,
     Remerged,
+}
+
+/// How removing a series' occurrences at the provider went.
+enum Removal {
+    Done,
+    /// Some removal now waits apart from the series, or the series changed there:
+    /// the series is read again before it goes out.
+    Held,
+}
+
+/// Whether one removed occurrence stays out of the series' update.
+enum Withheld {
+    No,
+    Yes,
+    /// The series changed there: merged again, nothing deleted.
+    SeriesChanged,
+}
+
+/// The instance a pending delete `o` named is gone at the provider: where it was an
+/// occurrence of a series here, the series has that removal (see
+/// [`crate::apply::removal_back`]) — where the provider's series names its removed
+/// occurrences (Graph's `cancelledOccurrences`, `in_rule` false), in its base too.
+fn removal_done(
+    tx: &mut SyncTx<'_, '_>,
+    calendar_id: &str,
+    o: &OutboxRow,
+    in_rule: bool,
+) -> Result<(), SyncError> {
+    let deleted = o
+        .payload
+        .as_deref()
+        .and_then(|p| serde_json::from_str::<almanac_store::PendingDelete>(p).ok())
+        .and_then(|p| crate::local::parse_snapshot(p.base.as_deref()));
+    if let Some(link) = deleted.and_then(|d| d.series) {
+        crate::apply::removal_back(tx, calendar_id, &link, !in_rule)?;
+    }
+    Ok(())
 }
 
 /// The provider's instance of an occurrence changed here, against that occurrence as

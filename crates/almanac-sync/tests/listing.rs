@@ -20,7 +20,7 @@ use almanac_model::{
 };
 use almanac_provider::{CalendarProvider, OriginalStart};
 use almanac_store::{EntryState, Source, Store};
-use almanac_sync::{sync_account, RunSummary, SyncOptions};
+use almanac_sync::{resolve_conflict, sync_account, Choice, RunSummary, SyncOptions};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::json;
 
@@ -326,8 +326,9 @@ fn an_edit_pushed_during_a_listing_is_not_undone_by_it() {
 }
 
 /// And for an occurrence deleted here (Graph keeps no EXDATEs: the engine deletes the
-/// instance before updating the series) that another client had changed meanwhile: the
-/// round's later pages still show that changed instance.
+/// instance before updating the series) that another client had changed meanwhile —
+/// a conflict, the deletion kept by the user: the round's later pages still show that
+/// changed instance.
 #[test]
 fn an_occurrence_deleted_during_a_listing_does_not_come_back() {
     const SERIES: &str = "Daily review";
@@ -407,9 +408,28 @@ fn an_occurrence_deleted_during_a_listing_does_not_come_back() {
             t1,
         )
         .expect("delete the occurrence here");
-    // Deleting the instance changes the series at the provider (Graph lists it among
-    // the master's cancelled occurrences), so the series' update meets a 412, and the
-    // version fetched already says what the update would.
+    // The deletion here meets the phone's change: a conflict (the series' update
+    // used to delete the instance with it), and the round's later pages, showing the
+    // changed instance, neither bring it back as an event of its own nor raise the
+    // conflict again.
+    let s = h.run(t1);
+    assert_eq!(s.conflicts, 1, "{s:?}");
+    assert!(instance(&h).is_some(), "their change waits for the user");
+    for _ in 0..2 {
+        h.run(t1);
+    }
+    assert_eq!(h.titled(CHANGED), []);
+    let open = h
+        .store
+        .lock()
+        .expect("store")
+        .conflicts(true)
+        .expect("conflicts");
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0].kind, "delete_edit");
+    // The user keeps the deletion: it goes out, and the listing under way does not
+    // bring the instance back.
+    resolve_conflict(&h.store, &open[0].id, &Choice::KeepMine, t1).expect("keep mine");
     h.run(t1);
     assert!(
         instance(&h).is_none(),

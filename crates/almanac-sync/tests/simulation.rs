@@ -69,7 +69,7 @@ use almanac_model::{
     EditScope, EventChange, EventInput, EventTarget, Importance, Provider, ShowAs,
 };
 use almanac_model::{EventKind, RangeQuery, RecurrenceInput};
-use almanac_provider::{RemoteEvent, RemoteKind, Timing};
+use almanac_provider::{OriginalStart, RemoteEvent, RemoteKind, SeriesLink, Timing};
 use almanac_store::{ConflictRecord, OutboxOp, SignedIn, Source, Store, StoreError, SyncEntry};
 use almanac_sync::convert::{from_row, MasterInfo};
 use almanac_sync::{
@@ -674,8 +674,8 @@ impl Sim {
                 ),
             )?;
             // Its exception goes with the occurrence: the series' EXDATE carries that
-            // deletion (checked with `exdated`), not a delete of its own; and the
-            // user's deletion answers its open conflicts.
+            // deletion (checked with `exdated`; the instance's own delete only carries
+            // its If-Match); and the user's deletion answers its open conflicts.
             if let Some((local_id, _, _)) = exception {
                 self.user_resolved.extend(open);
                 self.tracked.remove(&local_id);
@@ -741,6 +741,9 @@ impl Sim {
         for (f, v) in &set {
             t.0.insert(*f, v.clone());
         }
+        // Changed again after a removal of it (shown while the removal waited for the
+        // user, see `occurrence_restored`): the occurrence is wanted after all.
+        self.exdated.retain(|x| !(x.master == id && x.at == at));
         self.note(|| {
             format!(
                 "local edit of the occurrence {wall} of {} {:?} ({}) as {}: {set:?}",
@@ -879,6 +882,7 @@ impl Sim {
             if !mine {
                 // Their version of a series: occurrences deleted here may be back.
                 self.exdated.retain(|x| x.master != c.event_id);
+                self.occurrence_restored(&c)?;
                 match c.kind.as_str() {
                     // Their side of the conflicting fields, or their deletion: what was
                     // edited here is knowingly given up.
@@ -1028,6 +1032,36 @@ impl Sim {
 
     // -- invariants -----------------------------------------------------------------
 
+    /// A delete/edit conflict over an occurrence removed here (its removal held apart
+    /// from the series while the user decides), settled for the provider's edit: that
+    /// occurrence is no longer one this computer deleted.
+    fn occurrence_restored(&mut self, c: &ConflictRecord) -> Check {
+        if c.kind != "delete_edit" {
+            return Ok(());
+        }
+        let link = c
+            .remote
+            .as_deref()
+            .and_then(|j| serde_json::from_str::<RemoteEvent>(j).ok())
+            .and_then(|e| e.series);
+        let Some(SeriesLink {
+            master_id,
+            original_start: OriginalStart::Timed(at),
+        }) = link
+        else {
+            return Ok(());
+        };
+        let master = self
+            .entries(MAIN)?
+            .into_iter()
+            .find(|e| e.remote_id.as_deref() == Some(master_id.as_str()))
+            .map(|e| e.local_id);
+        if let Some(master) = master {
+            self.exdated.retain(|x| !(x.master == master && x.at == at));
+        }
+        Ok(())
+    }
+
     fn entries(&self, ci: usize) -> Result<Vec<SyncEntry>, String> {
         match &self.cals[ci] {
             Some(cal) => ok("sync_entries", self.store()?.sync_entries(cal)),
@@ -1134,6 +1168,7 @@ impl Sim {
                 // The provider's edit undoes the deletion made here.
                 ("delete_edit", "keep_remote" | "keep_both") => {
                     self.deleted.retain(|d| d.local_id != c.event_id);
+                    self.occurrence_restored(&c)?;
                 }
                 _ => {}
             }

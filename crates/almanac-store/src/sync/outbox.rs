@@ -67,6 +67,19 @@ pub struct DeletePayload {
     /// A tombstone's create key: the listing that shows the event it made tells its id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_key: Option<String>,
+    /// A tombstone's occurrence, for a change of one occurrence sent as an update of
+    /// its series' instance (no create key tells it apart there): the series' local id
+    /// and the occurrence's instance key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occurrence: Option<OccurrenceKey>,
+}
+
+/// One occurrence of a series here: the series' local id and the instance key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OccurrenceKey {
+    pub series_id: String,
+    pub original_start: String,
 }
 
 pub(crate) const OUTBOX_COLUMNS: &str = "id, event_id, calendar_id, operation, idempotency_key, \
@@ -187,19 +200,31 @@ pub(crate) fn track_write(tx: &Transaction<'_>, event_id: &str, now: i64) -> Res
     Ok(())
 }
 
+/// Drops the tombstones of changes of series `series_id`'s occurrences (see
+/// [`DeletePayload::occurrence`]).
+pub(crate) fn drop_occurrence_tombstones(tx: &Transaction<'_>, series_id: &str) -> Result<()> {
+    tx.exec_cached(
+        "DELETE FROM outbox WHERE operation = 'delete'
+             AND json_extract(payload, '$.occurrence.seriesId') = ?1",
+        params![series_id],
+    )?;
+    Ok(())
+}
+
 /// Before a user's delete of row `event_id`: a synced row leaves a pending delete that
 /// remembers its provider identity and base; a create never sent is simply dropped. A
 /// series takes its instances' pending pushes with it (deleting the series deletes
 /// them at the provider).
 pub(crate) fn track_delete(tx: &Transaction<'_>, event_id: &str, now: i64) -> Result<()> {
-    let row: Option<(String, Option<String>)> = tx
+    type Head = (String, Option<String>, Option<String>, Option<String>);
+    let row: Option<Head> = tx
         .row_cached(
-            "SELECT calendar_id, remote_id FROM events WHERE id = ?1",
+            "SELECT calendar_id, remote_id, series_id, original_start FROM events WHERE id = ?1",
             params![event_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .optional()?;
-    let Some((calendar_id, remote_id)) = row else {
+    let Some((calendar_id, remote_id, series_id, original_start)) = row else {
         return Ok(());
     };
     if account_of(tx, &calendar_id)?.is_none() {
@@ -211,6 +236,7 @@ pub(crate) fn track_delete(tx: &Transaction<'_>, event_id: &str, now: i64) -> Re
         "DELETE FROM outbox WHERE event_id IN (SELECT id FROM events WHERE series_id = ?1)",
         params![event_id],
     )?;
+    drop_occurrence_tombstones(tx, event_id)?;
     tx.exec_cached(
         "UPDATE conflicts SET resolved_at = ?2, resolution = 'keep_local', resolved_by = 'user'
          WHERE resolved_at IS NULL
@@ -241,11 +267,19 @@ pub(crate) fn track_delete(tx: &Transaction<'_>, event_id: &str, now: i64) -> Re
         (None, None) => return Ok(()), // never reached the provider
     };
     let (base, etag) = base.unwrap_or_default();
+    let occurrence = match (&create_key, series_id, original_start) {
+        (Some(_), Some(series_id), Some(original_start)) => Some(OccurrenceKey {
+            series_id,
+            original_start,
+        }),
+        _ => None,
+    };
     let payload = serde_json::to_string(&DeletePayload {
         remote_id,
         etag,
         base,
         create_key,
+        occurrence,
     })
     .ok();
     enqueue(

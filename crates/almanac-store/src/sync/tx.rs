@@ -354,6 +354,7 @@ impl SyncTx<'_, '_> {
                 OR event_id IN (SELECT id FROM events WHERE series_id = ?1)",
             params![local_id],
         )?;
+        crate::sync::outbox::drop_occurrence_tombstones(self.tx, local_id)?;
         self.tx
             .exec_cached("DELETE FROM events WHERE id = ?1", params![local_id])?;
         if let Some(Some(master)) = &master {
@@ -397,6 +398,39 @@ impl SyncTx<'_, '_> {
         }
         self.drop_push(local_id)?;
         enqueue(self.tx, local_id, calendar_id, op, payload, self.now)
+    }
+
+    /// A deletion of the provider's event `remote_id` that no row here stands for — an
+    /// occurrence removed here whose instance was changed there, held as a conflict
+    /// while the user decides: a pending delete under an id of its own, the version
+    /// deleted here as its base (engine JSON). Returns that id. It has no etag: the
+    /// provider's version is not one this computer synced (with its etag the planner
+    /// would take that version for an echo), and the delete gets the etag of the
+    /// version the conflict is settled against.
+    pub fn queue_instance_delete(
+        &mut self,
+        calendar_id: &str,
+        remote_id: &str,
+        base: &str,
+    ) -> Result<String> {
+        let id = crate::ids::new_event_id();
+        let payload = serde_json::to_string(&crate::sync::outbox::DeletePayload {
+            remote_id: remote_id.to_owned(),
+            etag: None,
+            base: Some(base.to_owned()),
+            create_key: None,
+            occurrence: None,
+        })
+        .ok();
+        enqueue(
+            self.tx,
+            &id,
+            calendar_id,
+            OutboxOp::Delete,
+            payload.as_deref(),
+            self.now,
+        )?;
+        Ok(id)
     }
 
     /// The calendar's pending pushes due at `now`, oldest first.
@@ -514,7 +548,8 @@ impl SyncTx<'_, '_> {
     }
 
     /// The calendar's tombstones: (outbox id, create key) of creates deleted here
-    /// before the provider's id was known.
+    /// before the provider's id was known. Not those of one occurrence's change: no
+    /// listing shows those by their key (see [`Self::occurrence_tombstones`]).
     pub fn tombstones(&self, calendar_id: &str) -> Result<Vec<(i64, String)>> {
         let mut stmt = self.tx.prepare_cached(&format!(
             "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE calendar_id = ?1 AND operation = 'delete'"
@@ -527,10 +562,40 @@ impl SyncTx<'_, '_> {
             .filter_map(|o| {
                 let p: crate::sync::outbox::DeletePayload =
                     serde_json::from_str(o.payload.as_deref()?).ok()?;
-                (p.remote_id.is_empty())
+                (p.remote_id.is_empty() && p.occurrence.is_none())
                     .then_some(())
                     .and(p.create_key)
                     .map(|k| (o.id, k))
+            })
+            .collect())
+    }
+
+    /// Drops the tombstones of changes of series `series_id`'s occurrences: the series
+    /// went out (what it removed is settled with it) or is gone.
+    pub fn drop_occurrence_tombstones(&mut self, series_id: &str) -> Result<()> {
+        crate::sync::outbox::drop_occurrence_tombstones(self.tx, series_id)
+    }
+
+    /// The calendar's tombstones (sent, answer lost, deleted here since) of changes
+    /// of one occurrence of series `series_id`: their outbox ids and instance keys.
+    pub fn occurrence_tombstones(
+        &self,
+        calendar_id: &str,
+        series_id: &str,
+    ) -> Result<Vec<(i64, String)>> {
+        let mut stmt = self.tx.prepare_cached(&format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE calendar_id = ?1 AND operation = 'delete'"
+        ))?;
+        let rows: Vec<OutboxRow> = stmt
+            .query_map(params![calendar_id], outbox_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|o| {
+                let p: crate::sync::outbox::DeletePayload =
+                    serde_json::from_str(o.payload.as_deref()?).ok()?;
+                let k = p.occurrence.filter(|k| k.series_id == series_id)?;
+                p.remote_id.is_empty().then_some((o.id, k.original_start))
             })
             .collect())
     }
@@ -547,6 +612,7 @@ impl SyncTx<'_, '_> {
             etag: etag.map(str::to_owned),
             base: None,
             create_key: None,
+            occurrence: None,
         })
         .ok();
         self.tx.exec_cached(
