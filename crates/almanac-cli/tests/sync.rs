@@ -1368,7 +1368,8 @@ async fn an_occurrence_changed_here_and_cancelled_in_outlook_is_a_conflict() {
 /// with the rest of the removed dates).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_occurrence_removed_here_and_changed_in_outlook_is_a_conflict() {
-    for keep in ["remote", "local"] {
+    // "series": the user deletes the whole series instead of answering.
+    for keep in ["remote", "local", "series"] {
         let g = GraphSync::start().await;
         let (_, series) = g.team_sync();
         let d2 = day(2);
@@ -1419,6 +1420,18 @@ async fn an_occurrence_removed_here_and_changed_in_outlook_is_a_conflict() {
         // While the user decides, the occurrence shows here as its series makes it
         // (the removal waits apart from the series, which went out without it).
         assert_eq!(g.local_titled("Team sync").len(), 4);
+        if keep == "series" {
+            // Deleting the series answers the conflict over its occurrence, and its
+            // deletion takes the instance along.
+            g.cli(&["events", "rm", &series]);
+            assert_eq!(g.cli(&["conflicts", "list"]), json!([]));
+            let gone = g.sync();
+            assert_eq!(gone["outcome"], "ok", "{gone}");
+            assert_eq!(g.cli(&["status"])[0]["pendingPushes"], 0);
+            assert!(g.local_titled("Team sync").is_empty());
+            assert_eq!(there("Team sync") + there("Team sync (with the CFO)"), 0);
+            continue;
+        }
         g.cli(&[
             "conflicts",
             "resolve",
@@ -1535,6 +1548,68 @@ async fn a_changed_occurrence_deleted_here_and_changed_in_outlook_waits_for_the_
         (quiet["pulled"].clone(), quiet["pushed"].clone()),
         (json!(0), json!(0)),
         "{quiet}"
+    );
+}
+
+/// An occurrence change whose request never landed (the connection dropped), the
+/// occurrence then deleted here while Outlook changed it: their change is not taken
+/// for ours (a tombstone of the lost request would say so only if the instance were
+/// as ours made it), so it is a conflict, not a silent delete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_that_never_landed_does_not_make_theirs_ours() {
+    let g = GraphSync::start().await;
+    let (_, series) = g.team_sync();
+    let d2 = day(2);
+    let from = chrono::NaiveDate::parse_from_str(&d2, "%Y-%m-%d")
+        .expect("date")
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight");
+    let instances = g
+        .state
+        .graph_instances(&g.email, from, from + Duration::days(1))
+        .expect("instances");
+    let occurrence = instances["value"][0]["id"].as_str().expect("id").to_owned();
+    g.cli(&[
+        "--tz",
+        "UTC",
+        "events",
+        "edit",
+        &series,
+        "--occurrence",
+        &format!("{d2}T10:00"),
+        "--title",
+        "Team sync (demo)",
+    ]);
+    let faults = |f: Value| {
+        let f = serde_json::from_value(f).expect("faults");
+        g.state.graph_set_faults(f).expect("set faults");
+    };
+    faults(json!({"add": [{
+        "kind": "drop_connection",
+        "method": "PATCH",
+        "path_contains": occurrence,
+        "count": 10,
+    }]}));
+    g.sync();
+    faults(json!({"clear": true}));
+    g.edit(&occurrence, json!({"subject": "Team sync (with the CFO)"}));
+    let exception = g.local_titled("Team sync (demo)")[0]["eventId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    g.cli(&["events", "rm", &exception]);
+
+    let run = g.sync();
+    assert_eq!(run["conflicts"], 1, "{run}");
+    let open = g.cli(&["conflicts", "list"]);
+    assert_eq!(open[0]["kind"], "delete_edit", "{open}");
+    let shown = g
+        .state
+        .graph_instances(&g.email, from, from + Duration::days(1))
+        .expect("instances");
+    assert_eq!(
+        shown["value"][0]["subject"], "Team sync (with the CFO)",
+        "{shown}"
     );
 }
 

@@ -578,7 +578,15 @@ fn an_occurrence_change_sent_without_an_answer_then_removed_leaves_a_tombstone_o
     }));
     assert!(tombstones.is_empty(), "{tombstones:?}");
     assert_eq!(of_occurrences.len(), 1);
-    assert_eq!(of_occurrences[0].1, format!("{key}:00"));
+    assert_eq!(of_occurrences[0].1.original_start, format!("{key}:00"));
+    // With the occurrence as it was sent: an instance like it is that change of ours.
+    let last = of_occurrences[0]
+        .1
+        .last
+        .as_deref()
+        .expect("the row as deleted");
+    let row = base_row(last).expect("a row");
+    assert_eq!(row.input.title, "Standup (moved)");
     // The series' update goes out; what it removed goes with it.
     ok(s.sync_step(now().timestamp(), |tx| {
         tx.drop_occurrence_tombstones(&series)
@@ -586,4 +594,23 @@ fn an_occurrence_change_sent_without_an_answer_then_removed_leaves_a_tombstone_o
     assert!(ok(s.outbox(Some(&cal.id)))
         .iter()
         .all(|o| o.op != OutboxOp::Delete));
+}
+
+#[test]
+fn a_series_knows_which_starts_are_its_occurrences() {
+    // What keep-mine asks before it puts a removal back into a series: an EXDATE for
+    // a start the rule no longer makes would never be echoed by the provider.
+    let (_d, mut s, cal, _) = synced();
+    let (series, _, _) = series_with_changed_occurrence(&mut s, &cal.id);
+    let has = |s: &mut Store, key: &str| {
+        ok(s.sync_step(now().timestamp(), |tx| tx.has_occurrence(&series, key)))
+    };
+    assert!(has(&mut s, "2026-11-30T09:00:00"));
+    assert!(has(&mut s, "2026-12-14T09:00:00"));
+    assert!(
+        !has(&mut s, "2026-11-30T10:00:00"),
+        "not on the rule's time"
+    );
+    assert!(!has(&mut s, "2026-12-21T09:00:00"), "after COUNT=4");
+    assert!(!has(&mut s, "not a time"));
 }

@@ -325,6 +325,17 @@ pub(crate) fn apply_op(
     match &op {
         Op::ApplyRemote { .. } => {} // carried out above, by value
         Op::DeleteLocal { local_id } => {
+            // An occurrence deleted here, and there too: where its removal waited apart
+            // from its series, the series has it again.
+            let series = entry
+                .filter(|e| e.current.is_none())
+                .and_then(|e| e.base.as_ref())
+                .and_then(|b| b.series.clone());
+            if let Some(link) = series {
+                if pending_occurrence(tx, local_id)?.is_some() {
+                    removal_back(tx, cal, &link, false)?;
+                }
+            }
             tx.delete_event(local_id)?;
             log(
                 tx,
@@ -604,14 +615,12 @@ pub(crate) fn apply_op(
             done.changed += 1;
         }
         Op::KeepLocalDeletion { local_id, base } => {
-            // An occurrence's instance whose removal waited apart from its series: the
-            // series takes the removal back now (hidden here at once) — unless the
-            // occurrence was changed here since, which then stands for it.
-            if let Some(link) = base
-                .series
-                .as_ref()
-                .filter(|_| entry.is_some_and(|e| e.current.is_none()))
-            {
+            // The deletion of an occurrence (see `DeletePayload::occurrence`): its
+            // series takes the removal back now, if it waited apart from it (hidden
+            // here at once) — unless the occurrence was changed here since, which then
+            // stands for it.
+            let occurrence = pending_occurrence(tx, local_id)?;
+            if let Some(link) = base.series.as_ref().filter(|_| occurrence.is_some()) {
                 if removal_back(tx, cal, link, false)? == Back::ChangedSince {
                     tx.drop_push(local_id)?;
                     return Ok(());
@@ -621,6 +630,7 @@ pub(crate) fn apply_op(
                 "remoteId": base.remote_id,
                 "etag": base.etag,
                 "base": snapshot(base),
+                "occurrence": occurrence,
             })
             .to_string();
             tx.queue_push(local_id, cal, OutboxOp::Delete, Some(&payload))?;
@@ -733,6 +743,20 @@ pub(crate) fn withdraw_removal(
     Ok(())
 }
 
+/// The occurrence a pending delete of `local_id` deletes (see
+/// `DeletePayload::occurrence`).
+fn pending_occurrence(
+    tx: &SyncTx<'_, '_>,
+    local_id: &str,
+) -> Result<Option<almanac_store::OccurrenceKey>, SyncError> {
+    Ok(tx
+        .pending(local_id)?
+        .filter(|o| o.op == OutboxOp::Delete)
+        .and_then(|o| o.payload)
+        .and_then(|p| serde_json::from_str::<almanac_store::PendingDelete>(&p).ok())
+        .and_then(|p| p.occurrence))
+}
+
 /// What [`removal_back`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Back {
@@ -801,6 +825,11 @@ pub(crate) fn removal_back(
         return Ok(Back::Removed);
     }
     if !has(&rule.exdates) {
+        // Not an occurrence of the series any more (its rule changed meanwhile):
+        // nothing to remove, and an EXDATE the provider would never echo.
+        if !tx.has_occurrence(&series_id, &key)? {
+            return Ok(Back::Removed);
+        }
         rule.exdates.push(key.clone());
     }
     let mut state = stored.state;

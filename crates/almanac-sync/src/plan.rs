@@ -666,6 +666,11 @@ impl<'a> Planner<'a> {
             self.stats.echoes += 1; // this version is already in the open conflict
             return;
         }
+        // Cancelled there (an occurrence's deletion, where it is an instance of its
+        // own) and deleted here: gone on both sides, nothing to ask.
+        if remote.cancelled && entry.current.is_none() {
+            return self.removed(entry);
+        }
         let (base, current) = (entry.base.as_ref(), entry.current.as_ref());
         match merge_presence(base, current, Some(remote)) {
             Presence::Merge(m) => match (base, current) {

@@ -110,7 +110,7 @@ impl Pusher<'_> {
         Ok(out)
     }
 
-    fn ready(&self, tx: &SyncTx<'_, '_>, o: &OutboxRow) -> Result<Ready, SyncError> {
+    fn ready(&self, tx: &mut SyncTx<'_, '_>, o: &OutboxRow) -> Result<Ready, SyncError> {
         if tx.open_conflict(&o.event_id)?.is_some() {
             return Ok(Ready::Skip); // held until the user decides (I7)
         }
@@ -122,7 +122,26 @@ impl Pusher<'_> {
                 .ok_or_else(|| {
                     SyncError::Corrupt(format!("outbox entry {} has no target", o.id))
                 })?;
+            if let Some(k) = &p.occurrence {
+                if tx
+                    .pending(&k.series_id)?
+                    .is_some_and(|s| s.op == OutboxOp::Delete)
+                {
+                    // Its series is deleted here: that takes the instance along
+                    // (deleting it first would change the series there, whose own
+                    // deletion would then meet a 412 and become a conflict).
+                    tx.push_done(o.id)?;
+                    return Ok(Ready::Skip);
+                }
+            }
             if p.remote_id.is_empty() {
+                // A change of an occurrence, its answer lost: it serves its series'
+                // next update (see `withhold_removal`), if one is still to go.
+                if let Some(k) = &p.occurrence {
+                    if tx.pending(&k.series_id)?.is_none() {
+                        tx.push_done(o.id)?;
+                    }
+                }
                 return Ok(Ready::Skip); // a tombstone waiting for a listing to show its event
             }
             return Ok(Ready::Delete {
@@ -191,7 +210,8 @@ impl Pusher<'_> {
                     }
                     match done {
                         Ok(Removal::Done) => {}
-                        // The series changed since it was read: read again.
+                        // A removal now waits apart from the series, or the series
+                        // changed there: it goes on a later pass, read again.
                         Ok(Removal::Held) => return Ok(Outcome::Remerged),
                         Err(e) if passing(&e) => return self.retry_later(o, e),
                         Err(e) => return self.refuse(o, out, &e),
@@ -424,8 +444,11 @@ impl Pusher<'_> {
                 Ok(Outcome::Done)
             }
             // Changed there between our read and our write (the occurrence, or its
-            // series): the next pass reads it again and sorts out which.
-            Err(e) if e.kind == ErrorKind::PreconditionFailed => Ok(Outcome::Remerged),
+            // series), or gone since: the next pass reads it again and sorts out
+            // which (a series deleted there is no refusal of this change).
+            Err(e) if matches!(e.kind, ErrorKind::PreconditionFailed | ErrorKind::NotFound) => {
+                Ok(Outcome::Remerged)
+            }
             Err(e) if passing(&e) => self.retry_later(o, e),
             Err(e) => self.refuse(o, out, &e),
         }
@@ -599,9 +622,9 @@ impl Pusher<'_> {
     /// deleted with the series' update: its instance `inst` was changed there since
     /// (their change against our removal — a delete/edit conflict, settled by the
     /// calendar's policy or the user), or a deletion here of that instance already
-    /// waits (under a conflict, or to go out with its own `If-Match`). Either way the
-    /// removal leaves the series: it lives on as a pending delete of the instance,
-    /// which keeps it apart from the series' other changes.
+    /// waits to go out with its own `If-Match` (the series waits for it). Under a
+    /// conflict, or refused, that deletion is held apart: the removal leaves the
+    /// series, whose other changes go out.
     async fn withhold_removal(
         &self,
         ev: &RemoteEvent,
@@ -611,14 +634,24 @@ impl Pusher<'_> {
         out: &mut Pushed,
     ) -> Result<Result<Withheld, ProviderError>, SyncError> {
         // A change of that occurrence sent from here whose answer was lost, deleted
-        // here since: the instance may be that change of ours, which the removal
-        // takes away as before (no way to tell another client's change from it).
+        // here since: an instance as that change made it is ours, and goes with the
+        // removal. (The tombstone stays until the series went out: a later pass may
+        // need it again.)
         let ours = lock(self.store).sync_step(self.now(), |tx| {
             let mut found = false;
-            for (id, key) in tx.occurrence_tombstones(&self.cal.id, &info.local_id)? {
-                if crate::convert::original_start_of(&key, info).is_ok_and(|o| &o == original) {
-                    tx.push_done(id)?;
-                    found = true;
+            for (_, k) in tx.occurrence_tombstones(&self.cal.id, &info.local_id)? {
+                let at = crate::convert::original_start_of(&k.original_start, info);
+                if !at.is_ok_and(|o| &o == original) {
+                    continue;
+                }
+                let mine = k
+                    .last
+                    .as_deref()
+                    .and_then(almanac_store::base_row)
+                    .and_then(|row| from_row(&row, Some(info)).ok());
+                let there = normalise(inst, &self.cal.id, Some(info)).ok();
+                if let (Some(mine), Some(there)) = (mine, there) {
+                    found |= same_to_the_user(&mine, &there);
                 }
             }
             Ok::<_, SyncError>(found)
@@ -633,7 +666,12 @@ impl Pusher<'_> {
             }))
         })?;
         if let Some(holder) = holder {
-            if holder.open_conflict.is_some() {
+            let refused = holder
+                .outbox
+                .as_ref()
+                .and_then(|o| o.last_error_code.as_deref())
+                .is_some_and(refused_for_good);
+            if holder.open_conflict.is_some() || refused {
                 lock(self.store).sync_step(self.now(), |tx| {
                     crate::apply::withdraw_removal(tx, info, original)
                 })?;
@@ -690,10 +728,18 @@ impl Pusher<'_> {
                     series: Some(link),
                     ..inst.clone()
                 };
+                let Ok(key) = crate::convert::instance_key_of(original, info) else {
+                    return Ok(Ok(Withheld::No));
+                };
+                let occurrence = almanac_store::OccurrenceKey {
+                    series_id: info.local_id.clone(),
+                    original_start: key,
+                    last: None,
+                };
                 let (cal, remote_id) = (&self.cal.id, &inst.remote_id);
                 out.conflicts += self.remerge_after(remote_id, Some(theirs), |tx| {
                     crate::apply::withdraw_removal(tx, info, original)?;
-                    tx.queue_instance_delete(cal, remote_id, &snapshot(&deleted))?;
+                    tx.queue_instance_delete(cal, remote_id, &snapshot(&deleted), occurrence)?;
                     Ok(())
                 })?;
                 Ok(Ok(Withheld::Yes))
@@ -855,6 +901,22 @@ impl Pusher<'_> {
             },
             None => None,
         };
+        if current
+            .as_ref()
+            .is_some_and(|ev| ev.series.is_some() && master.is_none())
+        {
+            // An instance of a series no longer here (deleted here, its deletion on
+            // its way, or gone at the provider): nothing of it to merge, and a
+            // deletion of it waiting here goes with its series.
+            return lock(self.store).sync_step(now, |tx| -> Result<usize, SyncError> {
+                for e in tx.entries_for(&self.cal.id, &[remote_id])? {
+                    if e.row.is_none() && e.remote_id.as_deref() == Some(remote_id) {
+                        tx.drop_push(&e.local_id)?;
+                    }
+                }
+                Ok(0)
+            });
+        }
         let change = match current {
             Some(ev) => Change::Upsert(Box::new(
                 normalise(&ev, &self.cal.id, master.as_ref()).map_err(SyncError::Corrupt)?,
@@ -923,11 +985,15 @@ fn removal_done(
     o: &OutboxRow,
     in_rule: bool,
 ) -> Result<(), SyncError> {
-    let deleted = o
+    let Some(p) = o
         .payload
         .as_deref()
         .and_then(|p| serde_json::from_str::<almanac_store::PendingDelete>(p).ok())
-        .and_then(|p| crate::local::parse_snapshot(p.base.as_deref()));
+        .filter(|p| p.occurrence.is_some())
+    else {
+        return Ok(());
+    };
+    let deleted = crate::local::parse_snapshot(p.base.as_deref());
     if let Some(link) = deleted.and_then(|d| d.series) {
         crate::apply::removal_back(tx, calendar_id, &link, !in_rule)?;
     }

@@ -568,11 +568,29 @@ impl Sim {
         } else {
             Vec::new()
         };
-        // Deleting the event (a series with its changed occurrences) answers their
-        // open conflicts: the user's act.
+        // Deleting the event (a series with its changed occurrences, and the deletions
+        // of its occurrences waiting here) answers their open conflicts: the user's act.
+        let held: Vec<String> = if ev.kind == RemoteKind::Master {
+            self.entries(MAIN)?
+                .into_iter()
+                .filter(|e| e.row.is_none())
+                .filter(|e| {
+                    e.outbox
+                        .as_ref()
+                        .and_then(|o| o.payload.as_deref())
+                        .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())
+                        .is_some_and(|p| p["occurrence"]["seriesId"] == id.as_str())
+                })
+                .map(|e| e.local_id)
+                .collect()
+        } else {
+            Vec::new()
+        };
         let open: Vec<String> = ok("conflicts", self.store()?.conflicts(true))?
             .into_iter()
-            .filter(|c| c.event_id == id || exceptions.contains(&c.event_id))
+            .filter(|c| {
+                c.event_id == id || exceptions.contains(&c.event_id) || held.contains(&c.event_id)
+            })
             .map(|c| c.id)
             .collect();
         let now = self.now;
@@ -1377,9 +1395,21 @@ impl Sim {
                             );
                         }
                     }
+                    // An occurrence's instance goes with its series, when that is
+                    // deleted here too.
+                    let series_going = r.split_once('_').is_some_and(|(master, _)| {
+                        outbox.iter().any(|o| {
+                            o.op == OutboxOp::Delete
+                                && o.payload
+                                    .as_deref()
+                                    .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())
+                                    .is_some_and(|p| p["remoteId"] == master)
+                        })
+                    });
                     if !live_there
                         || pending_delete.contains(d.local_id.as_str())
                         || open_by_event.contains_key(d.local_id.as_str())
+                        || series_going
                     {
                         continue;
                     }

@@ -51,6 +51,14 @@ pub(crate) fn keep_base(tx: &Transaction<'_>, event_id: &str) -> Result<()> {
     Ok(())
 }
 
+/// Row `event_id` as [`keep_base`] writes it (readable with [`base_row`]).
+pub(crate) fn row_json(tx: &Transaction<'_>, event_id: &str) -> Result<Option<String>> {
+    let Some(row) = read(tx, event_id)? else {
+        return Ok(None);
+    };
+    Ok(serde_json::to_string(&RowBase { row }).ok())
+}
+
 /// A stored base that is a row kept by [`keep_base`] (`None` for the engine's own
 /// snapshots and for unreadable JSON).
 pub fn base_row(base: &str) -> Option<SyncedEvent> {

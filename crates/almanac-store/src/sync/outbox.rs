@@ -67,19 +67,27 @@ pub struct DeletePayload {
     /// A tombstone's create key: the listing that shows the event it made tells its id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_key: Option<String>,
-    /// A tombstone's occurrence, for a change of one occurrence sent as an update of
-    /// its series' instance (no create key tells it apart there): the series' local id
-    /// and the occurrence's instance key.
+    /// The deletion of one occurrence of a series here: a changed occurrence deleted
+    /// here, or the removal of one held apart from its series while a conflict is
+    /// settled. With an empty `remote_id`, a tombstone of a change of that occurrence
+    /// sent as an update of its series' instance, its answer lost (no create key tells
+    /// it apart there).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub occurrence: Option<OccurrenceKey>,
 }
 
-/// One occurrence of a series here: the series' local id and the instance key.
+/// One occurrence of a series here.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OccurrenceKey {
+    /// The series' local id.
     pub series_id: String,
+    /// The instance key.
     pub original_start: String,
+    /// A tombstone's: the occurrence's row as it was deleted (row JSON, read with
+    /// [`crate::base_row`]): what the provider has, if the change sent landed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last: Option<String>,
 }
 
 pub(crate) const OUTBOX_COLUMNS: &str = "id, event_id, calendar_id, operation, idempotency_key, \
@@ -205,8 +213,24 @@ pub(crate) fn track_write(tx: &Transaction<'_>, event_id: &str, now: i64) -> Res
 pub(crate) fn drop_occurrence_tombstones(tx: &Transaction<'_>, series_id: &str) -> Result<()> {
     tx.exec_cached(
         "DELETE FROM outbox WHERE operation = 'delete'
-             AND json_extract(payload, '$.occurrence.seriesId') = ?1",
+             AND json_extract(payload, '$.occurrence.seriesId') = ?1
+             AND json_extract(payload, '$.remoteId') = ''",
         params![series_id],
+    )?;
+    Ok(())
+}
+
+/// The user deletes series `series_id`: that answers the open conflicts over the
+/// deletions of its occurrences waiting here, as deleting any event answers its own
+/// (those deletions still go out: the series' deletion would take the instances
+/// along, but only once it lands).
+fn answer_occurrence_conflicts(tx: &Transaction<'_>, series_id: &str, now: i64) -> Result<()> {
+    tx.exec_cached(
+        "UPDATE conflicts SET resolved_at = ?2, resolution = 'keep_local', resolved_by = 'user'
+         WHERE resolved_at IS NULL AND event_id IN
+             (SELECT event_id FROM outbox WHERE operation = 'delete'
+                  AND json_extract(payload, '$.occurrence.seriesId') = ?1)",
+        params![series_id, now],
     )?;
     Ok(())
 }
@@ -236,7 +260,7 @@ pub(crate) fn track_delete(tx: &Transaction<'_>, event_id: &str, now: i64) -> Re
         "DELETE FROM outbox WHERE event_id IN (SELECT id FROM events WHERE series_id = ?1)",
         params![event_id],
     )?;
-    drop_occurrence_tombstones(tx, event_id)?;
+    answer_occurrence_conflicts(tx, event_id, now)?;
     tx.exec_cached(
         "UPDATE conflicts SET resolved_at = ?2, resolution = 'keep_local', resolved_by = 'user'
          WHERE resolved_at IS NULL
@@ -267,10 +291,14 @@ pub(crate) fn track_delete(tx: &Transaction<'_>, event_id: &str, now: i64) -> Re
         (None, None) => return Ok(()), // never reached the provider
     };
     let (base, etag) = base.unwrap_or_default();
-    let occurrence = match (&create_key, series_id, original_start) {
-        (Some(_), Some(series_id), Some(original_start)) => Some(OccurrenceKey {
+    let occurrence = match (series_id, original_start) {
+        (Some(series_id), Some(original_start)) => Some(OccurrenceKey {
             series_id,
             original_start,
+            last: match create_key {
+                Some(_) => crate::sync::base::row_json(tx, event_id)?,
+                None => None,
+            },
         }),
         _ => None,
     };

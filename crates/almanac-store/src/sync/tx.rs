@@ -200,6 +200,21 @@ impl SyncTx<'_, '_> {
             .optional()?)
     }
 
+    /// Whether series `series_id`, as its row is, has an occurrence at instance key
+    /// `key` (its rule or RDATEs make one there, and it does not remove it).
+    pub fn has_occurrence(&self, series_id: &str, key: &str) -> Result<bool> {
+        let row = crate::event_rows::load(self.tx, series_id)?;
+        let Some(spec) = row.series()? else {
+            return Ok(false);
+        };
+        let wall = almanac_model::time::parse_wall_time(key)
+            .or_else(|| almanac_model::time::parse_date(key).and_then(|d| d.and_hms_opt(0, 0, 0)));
+        match wall {
+            Some(wall) => crate::occurrences::is_instance(&spec, wall),
+            None => Ok(false),
+        }
+    }
+
     /// The local ids of series `master`'s exceptions (cancelled ones included).
     pub fn instances_of(&self, master: &str) -> Result<Vec<String>> {
         let mut stmt = self
@@ -354,7 +369,6 @@ impl SyncTx<'_, '_> {
                 OR event_id IN (SELECT id FROM events WHERE series_id = ?1)",
             params![local_id],
         )?;
-        crate::sync::outbox::drop_occurrence_tombstones(self.tx, local_id)?;
         self.tx
             .exec_cached("DELETE FROM events WHERE id = ?1", params![local_id])?;
         if let Some(Some(master)) = &master {
@@ -412,6 +426,7 @@ impl SyncTx<'_, '_> {
         calendar_id: &str,
         remote_id: &str,
         base: &str,
+        occurrence: crate::sync::outbox::OccurrenceKey,
     ) -> Result<String> {
         let id = crate::ids::new_event_id();
         let payload = serde_json::to_string(&crate::sync::outbox::DeletePayload {
@@ -419,7 +434,7 @@ impl SyncTx<'_, '_> {
             etag: None,
             base: Some(base.to_owned()),
             create_key: None,
-            occurrence: None,
+            occurrence: Some(occurrence),
         })
         .ok();
         enqueue(
@@ -577,12 +592,12 @@ impl SyncTx<'_, '_> {
     }
 
     /// The calendar's tombstones (sent, answer lost, deleted here since) of changes
-    /// of one occurrence of series `series_id`: their outbox ids and instance keys.
+    /// of one occurrence of series `series_id`: their outbox ids and occurrences.
     pub fn occurrence_tombstones(
         &self,
         calendar_id: &str,
         series_id: &str,
-    ) -> Result<Vec<(i64, String)>> {
+    ) -> Result<Vec<(i64, crate::sync::outbox::OccurrenceKey)>> {
         let mut stmt = self.tx.prepare_cached(&format!(
             "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE calendar_id = ?1 AND operation = 'delete'"
         ))?;
@@ -595,7 +610,7 @@ impl SyncTx<'_, '_> {
                 let p: crate::sync::outbox::DeletePayload =
                     serde_json::from_str(o.payload.as_deref()?).ok()?;
                 let k = p.occurrence.filter(|k| k.series_id == series_id)?;
-                p.remote_id.is_empty().then_some((o.id, k.original_start))
+                p.remote_id.is_empty().then_some((o.id, k))
             })
             .collect())
     }

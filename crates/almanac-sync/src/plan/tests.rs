@@ -492,6 +492,13 @@ fn remote_upserts_of_locally_deleted_events() {
             KeepBoth,
             vec![Settled("A", ConflictKind::DeleteEdit), Restore("A")],
         ),
+        case(
+            "an occurrence cancelled there (Google's deletion of it): gone on both sides",
+            gone(),
+            vec![up("R", "e2", cancelled_instance)],
+            Ask,
+            vec![Delete("A")],
+        ),
     ]);
 }
 
