@@ -124,6 +124,31 @@ impl Sync {
             .expect("seed")
     }
 
+    /// "Office hours", daily at 13:00 UTC for four days from tomorrow, seeded at
+    /// Google and synced: the provider's master and the local series' id.
+    fn office_hours(&self) -> (Value, String) {
+        let d = day(1);
+        let master = self
+            .state
+            .google_seed_event(
+                &self.email,
+                "primary",
+                &json!({
+                    "summary": "Office hours",
+                    "start": {"dateTime": format!("{d}T13:00:00Z"), "timeZone": "UTC"},
+                    "end": {"dateTime": format!("{d}T14:00:00Z"), "timeZone": "UTC"},
+                    "recurrence": ["RRULE:FREQ=DAILY;COUNT=4"],
+                }),
+            )
+            .expect("seed");
+        self.sync();
+        let series = self.local_titled("Office hours")[0]["eventId"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        (master, series)
+    }
+
     fn edit_remote(&self, id: &str, patch: Value) {
         self.state
             .google_edit_event(&self.email, "primary", id, &patch)
@@ -659,6 +684,36 @@ impl GraphSync {
         (master, series)
     }
 
+    /// The id of the instance Outlook shows on day `d` (`YYYY-MM-DD`, UTC).
+    fn instance_on(&self, d: &str) -> String {
+        let from = chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .expect("date")
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight");
+        let shown = self
+            .state
+            .graph_instances(&self.email, from, from + Duration::days(1))
+            .expect("instances");
+        shown["value"][0]["id"].as_str().expect("id").to_owned()
+    }
+
+    /// The ids of the instances titled `title` Outlook shows from yesterday on, for
+    /// ten days.
+    fn shown_titled(&self, title: &str) -> Vec<String> {
+        let from = (Utc::now() - Duration::days(1)).naive_utc();
+        let shown = self
+            .state
+            .graph_instances(&self.email, from, from + Duration::days(10))
+            .expect("instances");
+        shown["value"]
+            .as_array()
+            .expect("value")
+            .iter()
+            .filter(|e| e["subject"] == title)
+            .map(|e| e["id"].as_str().expect("id").to_owned())
+            .collect()
+    }
+
     fn remote(&self) -> Vec<Value> {
         self.state.graph_events(&self.email).expect("events")["value"]
             .as_array()
@@ -1118,25 +1173,7 @@ async fn google_exception_moved_remotely_while_the_series_is_edited_locally() {
 async fn one_occurrence_changed_or_removed_here_goes_to_both_providers() {
     // Google: the instance is updated in place; a removed one becomes an EXDATE.
     let s = Sync::google().await;
-    let d = day(1);
-    let master = s
-        .state
-        .google_seed_event(
-            &s.email,
-            "primary",
-            &json!({
-                "summary": "Office hours",
-                "start": {"dateTime": format!("{d}T13:00:00Z"), "timeZone": "UTC"},
-                "end": {"dateTime": format!("{d}T14:00:00Z"), "timeZone": "UTC"},
-                "recurrence": ["RRULE:FREQ=DAILY;COUNT=4"],
-            }),
-        )
-        .expect("seed");
-    s.sync();
-    let series = s.local_titled("Office hours")[0]["eventId"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let (master, series) = s.office_hours();
     let d2 = day(2);
     let d3 = day(3);
     s.cli(&[
@@ -1296,15 +1333,7 @@ async fn an_occurrence_changed_here_and_cancelled_in_outlook_is_a_conflict() {
             "--title",
             "Team sync (demo)",
         ]);
-        let from = chrono::NaiveDate::parse_from_str(&d2, "%Y-%m-%d")
-            .expect("date")
-            .and_hms_opt(0, 0, 0)
-            .expect("midnight");
-        let instances = g
-            .state
-            .graph_instances(&g.email, from, from + Duration::days(1))
-            .expect("instances");
-        let occurrence = instances["value"][0]["id"].as_str().expect("id").to_owned();
+        let occurrence = g.instance_on(&d2);
         let delete = serde_json::from_value(json!({"email": g.email, "id": occurrence}))
             .expect("delete spec");
         g.state.graph_delete_event(delete).expect("cancel it there");
@@ -1373,15 +1402,7 @@ async fn an_occurrence_removed_here_and_changed_in_outlook_is_a_conflict() {
         let g = GraphSync::start().await;
         let (_, series) = g.team_sync();
         let d2 = day(2);
-        let from = chrono::NaiveDate::parse_from_str(&d2, "%Y-%m-%d")
-            .expect("date")
-            .and_hms_opt(0, 0, 0)
-            .expect("midnight");
-        let instances = g
-            .state
-            .graph_instances(&g.email, from, from + Duration::days(1))
-            .expect("instances");
-        let occurrence = instances["value"][0]["id"].as_str().expect("id").to_owned();
+        let occurrence = g.instance_on(&d2);
         g.edit(&occurrence, json!({"subject": "Team sync (with the CFO)"}));
         g.cli(&[
             "--tz",
@@ -1398,18 +1419,7 @@ async fn an_occurrence_removed_here_and_changed_in_outlook_is_a_conflict() {
         let open = g.cli(&["conflicts", "list"]);
         assert_eq!(open[0]["kind"], "delete_edit", "{open}");
         // Their change is still in Outlook while the user decides.
-        let there = |title: &str| {
-            let shown = g
-                .state
-                .graph_instances(&g.email, from - Duration::days(2), from + Duration::days(7))
-                .expect("instances");
-            shown["value"]
-                .as_array()
-                .expect("value")
-                .iter()
-                .filter(|e| e["subject"] == title)
-                .count()
-        };
+        let there = |title: &str| g.shown_titled(title).len();
         assert_eq!(there("Team sync (with the CFO)"), 1);
         let shown = tokio::task::block_in_place(|| {
             g.env
@@ -1491,23 +1501,7 @@ async fn a_changed_occurrence_deleted_here_and_changed_in_outlook_waits_for_the_
         "Team sync (demo)",
     ]);
     g.sync();
-    let from = chrono::NaiveDate::parse_from_str(&d2, "%Y-%m-%d")
-        .expect("date")
-        .and_hms_opt(0, 0, 0)
-        .expect("midnight");
-    let there = |title: &str| {
-        let shown = g
-            .state
-            .graph_instances(&g.email, from - Duration::days(2), from + Duration::days(7))
-            .expect("instances");
-        shown["value"]
-            .as_array()
-            .expect("value")
-            .iter()
-            .filter(|e| e["subject"] == title)
-            .map(|e| e["id"].as_str().expect("id").to_owned())
-            .collect::<Vec<_>>()
-    };
+    let there = |title: &str| g.shown_titled(title);
     let instance = there("Team sync (demo)");
     assert_eq!(instance.len(), 1, "{instance:?}");
     g.edit(&instance[0], json!({"subject": "Team sync (with the CFO)"}));
@@ -1560,15 +1554,7 @@ async fn a_change_that_never_landed_does_not_make_theirs_ours() {
     let g = GraphSync::start().await;
     let (_, series) = g.team_sync();
     let d2 = day(2);
-    let from = chrono::NaiveDate::parse_from_str(&d2, "%Y-%m-%d")
-        .expect("date")
-        .and_hms_opt(0, 0, 0)
-        .expect("midnight");
-    let instances = g
-        .state
-        .graph_instances(&g.email, from, from + Duration::days(1))
-        .expect("instances");
-    let occurrence = instances["value"][0]["id"].as_str().expect("id").to_owned();
+    let occurrence = g.instance_on(&d2);
     g.cli(&[
         "--tz",
         "UTC",
@@ -1603,14 +1589,7 @@ async fn a_change_that_never_landed_does_not_make_theirs_ours() {
     assert_eq!(run["conflicts"], 1, "{run}");
     let open = g.cli(&["conflicts", "list"]);
     assert_eq!(open[0]["kind"], "delete_edit", "{open}");
-    let shown = g
-        .state
-        .graph_instances(&g.email, from, from + Duration::days(1))
-        .expect("instances");
-    assert_eq!(
-        shown["value"][0]["subject"], "Team sync (with the CFO)",
-        "{shown}"
-    );
+    assert_eq!(g.shown_titled("Team sync (with the CFO)"), [occurrence]);
 }
 
 /// A change the provider refuses for good (here a rule Outlook cannot hold) waits
@@ -1936,25 +1915,7 @@ async fn graph_delta_resets_duplicates_and_throttling_neither_lose_nor_double() 
 async fn an_occurrence_removed_here_and_changed_in_google_is_a_conflict() {
     for keep in ["remote", "local"] {
         let s = Sync::google().await;
-        let d = day(1);
-        let master = s
-            .state
-            .google_seed_event(
-                &s.email,
-                "primary",
-                &json!({
-                    "summary": "Office hours",
-                    "start": {"dateTime": format!("{d}T13:00:00Z"), "timeZone": "UTC"},
-                    "end": {"dateTime": format!("{d}T14:00:00Z"), "timeZone": "UTC"},
-                    "recurrence": ["RRULE:FREQ=DAILY;COUNT=4"],
-                }),
-            )
-            .expect("seed");
-        s.sync();
-        let series = s.local_titled("Office hours")[0]["eventId"]
-            .as_str()
-            .expect("id")
-            .to_owned();
+        let (master, series) = s.office_hours();
         let d2 = day(2);
         let instance = format!(
             "{}_{}T130000Z",

@@ -566,6 +566,23 @@ impl SyncTx<'_, '_> {
     /// before the provider's id was known. Not those of one occurrence's change: no
     /// listing shows those by their key (see [`Self::occurrence_tombstones`]).
     pub fn tombstones(&self, calendar_id: &str) -> Result<Vec<(i64, String)>> {
+        Ok(self
+            .pending_deletes(calendar_id)?
+            .into_iter()
+            .filter_map(|(id, p)| {
+                (p.remote_id.is_empty() && p.occurrence.is_none())
+                    .then_some(())
+                    .and(p.create_key)
+                    .map(|k| (id, k))
+            })
+            .collect())
+    }
+
+    /// The calendar's pending deletes: outbox ids and payloads (unreadable ones left out).
+    fn pending_deletes(
+        &self,
+        calendar_id: &str,
+    ) -> Result<Vec<(i64, crate::sync::outbox::DeletePayload)>> {
         let mut stmt = self.tx.prepare_cached(&format!(
             "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE calendar_id = ?1 AND operation = 'delete'"
         ))?;
@@ -574,14 +591,7 @@ impl SyncTx<'_, '_> {
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows
             .into_iter()
-            .filter_map(|o| {
-                let p: crate::sync::outbox::DeletePayload =
-                    serde_json::from_str(o.payload.as_deref()?).ok()?;
-                (p.remote_id.is_empty() && p.occurrence.is_none())
-                    .then_some(())
-                    .and(p.create_key)
-                    .map(|k| (o.id, k))
-            })
+            .filter_map(|o| Some((o.id, serde_json::from_str(o.payload.as_deref()?).ok()?)))
             .collect())
     }
 
@@ -598,19 +608,12 @@ impl SyncTx<'_, '_> {
         calendar_id: &str,
         series_id: &str,
     ) -> Result<Vec<(i64, crate::sync::outbox::OccurrenceKey)>> {
-        let mut stmt = self.tx.prepare_cached(&format!(
-            "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE calendar_id = ?1 AND operation = 'delete'"
-        ))?;
-        let rows: Vec<OutboxRow> = stmt
-            .query_map(params![calendar_id], outbox_row)?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(rows
+        Ok(self
+            .pending_deletes(calendar_id)?
             .into_iter()
-            .filter_map(|o| {
-                let p: crate::sync::outbox::DeletePayload =
-                    serde_json::from_str(o.payload.as_deref()?).ok()?;
+            .filter_map(|(id, p)| {
                 let k = p.occurrence.filter(|k| k.series_id == series_id)?;
-                p.remote_id.is_empty().then_some((o.id, k))
+                p.remote_id.is_empty().then_some((id, k))
             })
             .collect())
     }
