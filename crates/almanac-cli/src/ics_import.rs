@@ -148,6 +148,12 @@ pub fn import(open: impl FnOnce() -> CliResult<Store>, ctx: &Ctx, a: &ImportArgs
     }
     let mut plan = plan(&text, &a.calendar, local)?;
     let existing = skip_existing(&mut plan, &store.events_by_ical_uid(&a.calendar)?);
+    // Nothing tells such an event apart from the copy an earlier import made.
+    let without_uid = plan
+        .events
+        .iter()
+        .filter(|(uid, _, _)| uid.is_none())
+        .count();
     let (created, exceptions) = write(store, ctx, plan.events, plan.exceptions)?;
     if ctx.json {
         let existing: Vec<_> = existing
@@ -160,6 +166,7 @@ pub fn import(open: impl FnOnce() -> CliResult<Store>, ctx: &Ctx, a: &ImportArgs
             "exceptions": exceptions,
             "skippedCancelled": plan.skipped_cancelled,
             "skippedExisting": existing,
+            "withoutUid": without_uid,
         }));
     }
     let mut msg = format!(
@@ -172,6 +179,16 @@ pub fn import(open: impl FnOnce() -> CliResult<Store>, ctx: &Ctx, a: &ImportArgs
         msg.push_str(&format!(
             " Skipped {} already in this calendar (the same UID); to take the file's version of one, delete it here and import again.",
             counted(existing.len(), "event", "events")
+        ));
+    }
+    if without_uid > 0 {
+        msg.push_str(&format!(
+            " {} no UID: importing this file again will copy {}.",
+            match without_uid {
+                1 => "1 event had".to_owned(),
+                n => format!("{n} events had"),
+            },
+            if without_uid == 1 { "it" } else { "them" }
         ));
     }
     if plan.skipped_cancelled > 0 {

@@ -1175,6 +1175,7 @@ fn importing_a_file_again_makes_no_copies() {
         "{first}"
     );
     assert_eq!(first["skippedExisting"], serde_json::json!([]));
+    assert_eq!(first["withoutUid"], 1, "{first}");
     let before = occurrences(d.path(), "2026-03-10", "2026-03-16");
     assert_eq!(before.len(), 6, "{before:#?}");
     let series = s(&before[2], "seriesId").to_owned();
@@ -1217,7 +1218,8 @@ fn importing_a_file_again_makes_no_copies() {
     let msg = ok(d.path(), &["import", "--ics", &file_s]);
     assert!(
         msg.contains("Imported 1 event and 0 changed occurrences")
-            && msg.contains("Skipped 2 events already in this calendar (the same UID)"),
+            && msg.contains("Skipped 2 events already in this calendar (the same UID)")
+            && msg.contains("1 event had no UID: importing this file again will copy it."),
         "{msg}"
     );
 
