@@ -62,6 +62,16 @@ impl Sync {
         out[0].clone()
     }
 
+    /// One more `almanac sync` that finds nothing to pull or push.
+    fn assert_quiet(&self) {
+        let quiet = self.sync();
+        assert_eq!(
+            (&quiet["pulled"], &quiet["pushed"]),
+            (&json!(0), &json!(0)),
+            "{quiet}"
+        );
+    }
+
     fn cli(&self, args: &[&str]) -> Value {
         tokio::task::block_in_place(|| {
             let mut full = vec!["--json"];
@@ -486,12 +496,7 @@ async fn a_conflict_the_calendar_policy_settles_stays_on_record() {
         .collect();
     assert_eq!(settled.len(), 1, "{all}");
     assert_eq!(settled[0]["resolvedBy"], "policy");
-    let quiet = s.sync();
-    assert_eq!(
-        (&quiet["pulled"], &quiet["pushed"]),
-        (&json!(0), &json!(0)),
-        "{quiet}"
-    );
+    s.assert_quiet();
     s.env.assert_no_leak();
 }
 
@@ -748,12 +753,7 @@ async fn graph_series_and_singles_sync_both_ways() {
     assert_eq!(checkins.len(), 5, "{checkins:?}");
     assert!(checkins.iter().all(|o| o["recurring"] == true));
     assert_eq!(g.local_titled("Renewal call").len(), 1);
-    let quiet = g.sync();
-    assert_eq!(
-        (quiet["pulled"].clone(), quiet["pushed"].clone()),
-        (json!(0), json!(0)),
-        "{quiet}"
-    );
+    g.assert_quiet();
 
     // The series renamed in Outlook: every occurrence follows.
     g.edit(
@@ -1161,12 +1161,7 @@ async fn google_exception_moved_remotely_while_the_series_is_edited_locally() {
             .is_some_and(|t| t.contains("T15:00")),
         "{moved}"
     );
-    let quiet = s.sync();
-    assert_eq!(
-        (quiet["pulled"].clone(), quiet["pushed"].clone()),
-        (json!(0), json!(0)),
-        "{quiet}"
-    );
+    s.assert_quiet();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1218,12 +1213,7 @@ async fn one_occurrence_changed_or_removed_here_goes_to_both_providers() {
         rules.contains("EXDATE") && rules.contains(&d3.replace('-', "")),
         "{rules}"
     );
-    let quiet = s.sync();
-    assert_eq!(
-        (quiet["pulled"].clone(), quiet["pushed"].clone()),
-        (json!(0), json!(0)),
-        "{quiet}"
-    );
+    s.assert_quiet();
     assert_eq!(s.local_titled("Office hours").len(), 2);
     assert_eq!(s.local_titled("Office hours (extended)").len(), 1);
 
@@ -1266,12 +1256,7 @@ async fn one_occurrence_changed_or_removed_here_goes_to_both_providers() {
         Some(1),
         "{remote_master}"
     );
-    let quiet = g.sync();
-    assert_eq!(
-        (quiet["pulled"].clone(), quiet["pushed"].clone()),
-        (json!(0), json!(0)),
-        "{quiet}"
-    );
+    g.assert_quiet();
     assert_eq!(
         g.local_titled("Team sync").len(),
         2,
@@ -1384,11 +1369,7 @@ async fn an_occurrence_changed_here_and_cancelled_in_outlook_is_a_conflict() {
             assert_eq!(kept.len(), 1, "{kept:?}");
             assert_eq!(kept[0]["type"], "singleInstance");
         }
-        let quiet = g.sync();
-        assert_eq!(
-            (quiet["pulled"].clone(), quiet["pushed"].clone()),
-            (json!(0), json!(0))
-        );
+        g.assert_quiet();
     }
 }
 
@@ -1470,12 +1451,7 @@ async fn an_occurrence_removed_here_and_changed_in_outlook_is_a_conflict() {
             assert!(g.local_titled("Team sync (with the CFO)").is_empty());
             assert_eq!(there("Team sync (with the CFO)"), 0);
         }
-        let quiet = g.sync();
-        assert_eq!(
-            (quiet["pulled"].clone(), quiet["pushed"].clone()),
-            (json!(0), json!(0)),
-            "{quiet}"
-        );
+        g.assert_quiet();
         assert_eq!(g.cli(&["db", "check"])["ok"], true);
     }
 }
@@ -1537,12 +1513,7 @@ async fn a_changed_occurrence_deleted_here_and_changed_in_outlook_waits_for_the_
     assert_eq!(g.local_titled("Team sync").len(), 3);
     assert_eq!(g.local_titled("Team sync (with the CFO)").len(), 1);
     assert_eq!(there("Team sync (with the CFO)").len(), 1);
-    let quiet = g.sync();
-    assert_eq!(
-        (quiet["pulled"].clone(), quiet["pushed"].clone()),
-        (json!(0), json!(0)),
-        "{quiet}"
-    );
+    g.assert_quiet();
 }
 
 /// An occurrence change whose request never landed (the connection dropped), the
@@ -1963,11 +1934,6 @@ async fn an_occurrence_removed_here_and_changed_in_google_is_a_conflict() {
             assert!(s.local_titled("Office hours (with the CFO)").is_empty());
             assert!(s.remote_titled("Office hours (with the CFO)").is_empty());
         }
-        let quiet = s.sync();
-        assert_eq!(
-            (quiet["pulled"].clone(), quiet["pushed"].clone()),
-            (json!(0), json!(0)),
-            "{quiet}"
-        );
+        s.assert_quiet();
     }
 }
