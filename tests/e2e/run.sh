@@ -9,20 +9,28 @@ target_dir="${CARGO_TARGET_DIR:-$root/target}"
 app="${1:-$target_dir/debug/almanac-desktop}"
 [ -x "$app" ] || { echo "e2e: app binary $app not found; build it with 'cargo build -p almanac-desktop'" >&2; exit 1; }
 
+. "$root/scripts/secret-service.sh"
 if [ -z "${E2E_INSIDE:-}" ]; then
-    export E2E_INSIDE=1
-    exec xvfb-run -a -s '-screen 0 1280x800x24' dbus-run-session -- "$0" "$app"
+    tmp="$(mktemp -d)"
+    trap 'rm -rf "$tmp"' EXIT
+    # A throwaway, unlocked Secret Service for the account tokens, which the bus
+    # starts again if it stops (reference/tauri-linux.md §9).
+    secret_service_prepare "$tmp/keyring" almanac-e2e
+    export E2E_INSIDE="$tmp"
+    status=0
+    xvfb-run -a -s '-screen 0 1280x800x24' \
+        dbus-run-session --config-file="$tmp/keyring/bus.conf" -- "$0" "$app" || status=$?
+    exit "$status"
 fi
 
-tmp="$(mktemp -d)"
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
+tmp="$E2E_INSIDE"
+trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
 export XDG_DATA_HOME="$tmp/data" XDG_CONFIG_HOME="$tmp/config" XDG_CACHE_HOME="$tmp/cache"
 export ALMANAC_DATA_DIR="$tmp/almanac" ALMANAC_APP="$app"
 export E2E_ARTIFACTS="${E2E_ARTIFACTS:-$root/target/e2e-artifacts}"
 mkdir -p "$XDG_DATA_HOME" "$XDG_CONFIG_HOME" "$XDG_CACHE_HOME" "$E2E_ARTIFACTS"
 
-# A throwaway, unlocked Secret Service for the account tokens (reference/tauri-linux.md §9).
-printf 'almanac-e2e' | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+secret_service_start "$tmp/keyring"
 # A notification server, and a monitor that records every Notify call for the tests.
 export E2E_NOTIFY_LOG="$tmp/notify.log"
 dbus-monitor --session "type='method_call',interface='org.freedesktop.Notifications',member='Notify'" >"$E2E_NOTIFY_LOG" 2>&1 &
@@ -74,5 +82,6 @@ if [ "$status" -ne 0 ]; then
     echo "--- tauri-driver log ---"; tail -n 50 "$tmp/driver.log"
     echo "--- browser log ---"; cat "$tmp/browser.log" 2>/dev/null || true
 fi
+secret_service_report "$tmp/keyring"
 echo "screenshots: $E2E_ARTIFACTS"
 exit "$status"

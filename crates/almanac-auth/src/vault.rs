@@ -38,9 +38,9 @@ impl Vault {
         // One entry per probe: two Almanac processes probing at once (the app and a
         // CLI command) must not delete each other's entry mid-probe.
         let e = self.entry(&format!("probe-{}", uuid::Uuid::new_v4()))?;
-        e.set_password("probe").map_err(unavailable)?;
-        let back = e.get_password().map_err(unavailable)?;
-        e.delete_credential().map_err(unavailable)?;
+        twice(|| e.set_password("probe")).map_err(unavailable)?;
+        let back = twice(|| e.get_password()).map_err(unavailable)?;
+        twice(|| e.delete_credential()).map_err(unavailable)?;
         if back == "probe" {
             Ok(())
         } else {
@@ -66,9 +66,7 @@ impl Vault {
     /// Replaces the refresh token: the new one is stored (and the old one gone)
     /// before anything uses it.
     pub fn set_refresh(&self, account_id: &str, token: &Secret) -> Result<()> {
-        self.entry(&format!("{account_id}/refresh"))?
-            .set_password(token.expose())
-            .map_err(unavailable)
+        self.set(&format!("{account_id}/refresh"), token.expose())
     }
 
     /// The stored access token and its expiry (Unix seconds).
@@ -81,9 +79,10 @@ impl Vault {
     }
 
     pub fn set_access(&self, account_id: &str, token: &Secret, expires_at: i64) -> Result<()> {
-        self.entry(&format!("{account_id}/access"))?
-            .set_password(&format!("{expires_at} {}", token.expose()))
-            .map_err(unavailable)
+        self.set(
+            &format!("{account_id}/access"),
+            &format!("{expires_at} {}", token.expose()),
+        )
     }
 
     /// Where the account's tokens were issued and may be sent.
@@ -92,18 +91,14 @@ impl Vault {
     }
 
     pub fn set_destinations(&self, account_id: &str, destinations: &str) -> Result<()> {
-        self.entry(&format!("{account_id}/destinations"))?
-            .set_password(destinations)
-            .map_err(unavailable)
+        self.set(&format!("{account_id}/destinations"), destinations)
     }
 
     /// Deletes the account's entries; absent entries are fine.
     pub fn delete(&self, account_id: &str) -> Result<()> {
         for kind in ["access", "refresh", "destinations"] {
-            match self
-                .entry(&format!("{account_id}/{kind}"))?
-                .delete_credential()
-            {
+            let entry = self.entry(&format!("{account_id}/{kind}"))?;
+            match twice(|| entry.delete_credential()) {
                 Ok(()) | Err(keyring::Error::NoEntry) => {}
                 Err(e) => return Err(unavailable(e)),
             }
@@ -112,15 +107,39 @@ impl Vault {
     }
 
     fn get(&self, user: &str) -> Result<Option<String>> {
-        match self.entry(user)?.get_password() {
+        let entry = self.entry(user)?;
+        match twice(|| entry.get_password()) {
             Ok(v) => Ok(Some(v)),
             Err(keyring::Error::NoEntry) => Ok(None),
             Err(e) => Err(unavailable(e)),
         }
     }
 
+    fn set(&self, user: &str, value: &str) -> Result<()> {
+        let entry = self.entry(user)?;
+        twice(|| entry.set_password(value)).map_err(unavailable)
+    }
+
     fn entry(&self, user: &str) -> Result<keyring::Entry> {
         keyring::Entry::new(&self.service, user).map_err(unavailable)
+    }
+}
+
+/// How long to wait before trying a dropped call again: time for the bus to see the
+/// old daemon gone and start a new one.
+const RETRY_AFTER: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// One call to the Secret Service, made once more if it failed on the way (the daemon
+/// dropped it: it stopped or restarted, and the bus starts it again for the next call).
+/// A locked keyring or a missing entry is an answer and is not asked again. Every call
+/// here may be repeated: writes replace, deletes of a gone entry say `NoEntry`.
+fn twice<T>(mut call: impl FnMut() -> keyring::Result<T>) -> keyring::Result<T> {
+    match call() {
+        Err(keyring::Error::PlatformFailure(_)) => {
+            std::thread::sleep(RETRY_AFTER);
+            call()
+        }
+        other => other,
     }
 }
 
@@ -132,4 +151,59 @@ fn unavailable(e: keyring::Error) -> AuthError {
         other => other.to_string(),
     };
     AuthError::KeyringUnavailable(why)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    fn dropped() -> keyring::Error {
+        keyring::Error::PlatformFailure("Message recipient disconnected from message bus".into())
+    }
+
+    #[test]
+    fn a_dropped_call_is_made_once_more() {
+        let calls = Cell::new(0);
+        let got = twice(|| {
+            calls.set(calls.get() + 1);
+            if calls.get() == 1 {
+                Err(dropped())
+            } else {
+                Ok(7)
+            }
+        });
+        assert_eq!(got.ok(), Some(7));
+        assert_eq!(calls.get(), 2);
+    }
+
+    #[test]
+    fn a_call_dropped_twice_is_reported() {
+        let calls = Cell::new(0);
+        let got: keyring::Result<()> = twice(|| {
+            calls.set(calls.get() + 1);
+            Err(dropped())
+        });
+        assert!(matches!(got, Err(keyring::Error::PlatformFailure(_))));
+        assert_eq!(calls.get(), 2);
+    }
+
+    #[test]
+    fn a_locked_keyring_or_a_missing_entry_is_an_answer() {
+        for answer in [
+            keyring::Error::NoStorageAccess("locked".into()),
+            keyring::Error::NoEntry,
+        ] {
+            let calls = Cell::new(0);
+            let got: keyring::Result<()> = twice(|| {
+                calls.set(calls.get() + 1);
+                Err(match &answer {
+                    keyring::Error::NoEntry => keyring::Error::NoEntry,
+                    _ => keyring::Error::NoStorageAccess("locked".into()),
+                })
+            });
+            assert!(got.is_err());
+            assert_eq!(calls.get(), 1, "{answer}");
+        }
+    }
 }
