@@ -245,6 +245,8 @@ export default function App() {
 
   const openExisting = async (o: Occurrence) => {
     try {
+      // A drag just dropped is shown moved before it is saved: read it once saved.
+      await moving.current;
       const series = isSeriesInstance(o);
       const ev = await getEvent(series ? seriesIdOf(o) : o.eventId);
       let initial = inputToForm(ev.input);
@@ -328,7 +330,15 @@ export default function App() {
     info.el.setAttribute("data-title", o.title);
   };
 
-  const onMove = async (info: EventDropArg | EventResizeDoneArg) => {
+  // The move or resize being saved, if any (see `openExisting`).
+  const moving = useRef<Promise<void>>(Promise.resolve());
+  const onMove = (info: EventDropArg | EventResizeDoneArg) => {
+    const saved = saveMove(info);
+    moving.current = saved;
+    return saved;
+  };
+
+  const saveMove = async (info: EventDropArg | EventResizeDoneArg) => {
     const o = info.event.extendedProps.occurrence as Occurrence | undefined;
     const start = info.event.start;
     if (!o || !start) return info.revert();
