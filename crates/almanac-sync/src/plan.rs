@@ -553,6 +553,19 @@ fn within(start: DateTime<Utc>, end: DateTime<Utc>, w: Window) -> bool {
     w.start <= start && end <= w.end
 }
 
+/// The base to link our own create with: the provider's version, so what is here wins
+/// (it is what we sent, or changed since) — except an occurrence only the provider
+/// lists as removed. Nothing here removed it (it would be listed here too), so the
+/// provider's series lost it after our create: Graph lists the occurrences deleted
+/// there on the series, and no update can bring one back.
+fn own_create_base(current: &RemoteEvent, remote: &RemoteEvent) -> RemoteEvent {
+    let mut base = remote.clone();
+    if let (Some(b), Some(here)) = (base.recurrence.as_mut(), current.recurrence.as_ref()) {
+        b.exdates.retain(|d| here.exdates.contains(d));
+    }
+    base
+}
+
 /// Same content and identity (the etag aside).
 fn same_version(a: &RemoteEvent, b: &RemoteEvent) -> bool {
     changed_fields(a, b).is_empty()
@@ -735,7 +748,7 @@ impl<'a> Planner<'a> {
         if let Some(base) = self.occurrence_base(current, &remote) {
             return self.link_occurrence(entry, base, remote);
         }
-        let m = crate::merge::merge(&remote, current, &remote);
+        let m = crate::merge::merge(&own_create_base(current, &remote), current, &remote);
         self.stats.echoes += 1;
         self.link(entry, m, remote);
     }

@@ -5,7 +5,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use almanac_provider::{
-    CalendarProvider, Change, ChangePage, Cursor, RemoteCalendar, RemoteEvent, RemoteKind, Window,
+    CalendarProvider, Change, ChangePage, Cursor, OriginalStart, RemoteCalendar, RemoteEvent,
+    RemoteKind, SeriesLink, Window,
 };
 use almanac_store::{CalendarHold, MasterKey, Store, SyncCalendar, SyncTx};
 
@@ -34,6 +35,16 @@ pub(crate) fn split_cursor(stored: Option<&str>) -> (Option<&str>, bool) {
         Some(c) => (Some(c), false),
         None => (None, false),
     }
+}
+
+/// How a round's written set names an occurrence learnt gone from here (its instance's
+/// id unknown: Graph's are opaque), beside the remote ids it holds.
+pub(crate) fn occurrence_written(link: &SeriesLink) -> String {
+    let at = match &link.original_start {
+        OriginalStart::Timed(t) => t.to_rfc3339(),
+        OriginalStart::AllDay(d) => d.to_string(),
+    };
+    format!("occurrence {} {at}", link.master_id)
 }
 
 fn store_cursor(c: &Cursor) -> String {
@@ -373,9 +384,10 @@ impl Puller<'_> {
         } else {
             let written = tx.round_written(&cal.id)?;
             if !written.is_empty() {
-                page.changes.retain(
-                    |c| !matches!(c, Change::Upsert(ev) if written.contains(&ev.remote_id)),
-                );
+                page.changes.retain(|c| {
+                    !matches!(c, Change::Upsert(ev) if written.contains(&ev.remote_id)
+                        || ev.series.as_ref().is_some_and(|l| written.contains(&occurrence_written(l))))
+                });
             }
         }
         // A listing that begins with nothing to reconcile keeps no ids (see

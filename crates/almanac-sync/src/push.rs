@@ -209,10 +209,23 @@ impl Pusher<'_> {
                         })?;
                     }
                     match done {
+                        // Graph: deleting the instances changed the series there, so an
+                        // update now would meet a 412. Read it again instead: merged,
+                        // whatever else changed here goes on the next pass.
+                        Ok(Removal::Done) if !removed.is_empty() => {
+                            out.conflicts += self.remerge(&ev.remote_id).await?;
+                            return Ok(Outcome::Remerged);
+                        }
                         Ok(Removal::Done) => {}
                         // A removal now waits apart from the series, or the series
                         // changed there: it goes on a later pass, read again.
                         Ok(Removal::Held) => return Ok(Outcome::Remerged),
+                        // An instance changed there between our read and its deletion
+                        // (or its series did): read again, like any 412.
+                        Err(e) if e.kind == ErrorKind::PreconditionFailed => {
+                            out.conflicts += self.remerge(&ev.remote_id).await?;
+                            return Ok(Outcome::Remerged);
+                        }
                         Err(e) if passing(&e) => return self.retry_later(o, e),
                         Err(e) => return self.refuse(o, out, &e),
                     }
@@ -269,9 +282,13 @@ impl Pusher<'_> {
                 Ok(Outcome::Done)
             }
             Ok(Some((answer, sent, master))) => {
-                self.acknowledge(o, &answer, &sent, master.as_ref())?;
+                let again = self.acknowledge(o, &answer, &sent, master.as_ref())?;
                 out.sent += 1;
-                Ok(Outcome::Done)
+                Ok(if again {
+                    Outcome::Remerged
+                } else {
+                    Outcome::Done
+                })
             }
             Err(e)
                 if e.kind == ErrorKind::PreconditionFailed
@@ -439,9 +456,13 @@ impl Pusher<'_> {
         lock(self.store).sync_step(self.now(), |tx| tx.push_attempted(o.id))?;
         match self.provider.update(self.remote, &update, &etag).await {
             Ok(answer) => {
-                self.acknowledge(o, &answer, ev, master)?;
+                let again = self.acknowledge(o, &answer, ev, master)?;
                 out.sent += 1;
-                Ok(Outcome::Done)
+                Ok(if again {
+                    Outcome::Remerged
+                } else {
+                    Outcome::Done
+                })
             }
             // Changed there between our read and our write (the occurrence, or its
             // series), or gone since: the next pass reads it again and sorts out
@@ -460,6 +481,10 @@ impl Pusher<'_> {
     /// an event of its own (the provider's series no longer has its occurrence).
     fn cancelled_there(&self, o: &OutboxRow, ev: &RemoteEvent) -> Result<usize, SyncError> {
         lock(self.store).sync_step(self.now(), |tx| -> Result<usize, SyncError> {
+            // The rest of a round under way may still show the instance; it is gone.
+            if let Some(link) = &ev.series {
+                tx.round_written_add(&self.cal.id, &crate::pull::occurrence_written(link))?;
+            }
             let base = match &ev.series {
                 Some(link) => match tx.local_id_of(&self.cal.id, &link.master_id)? {
                     Some(id) => tx
@@ -774,23 +799,25 @@ impl Pusher<'_> {
     }
 
     /// The provider took `sent`: its answer becomes the base. If the row changed while
-    /// the request was out, the entry stays modified and goes out again.
+    /// the request was out, or the provider did not take all of it (Graph makes a
+    /// series whole, its removed occurrences go after), the entry stays modified and
+    /// goes out again, on the next pass (true).
     fn acknowledge(
         &self,
         o: &OutboxRow,
         answer: &RemoteEvent,
         sent: &RemoteEvent,
         master: Option<&MasterInfo>,
-    ) -> Result<(), SyncError> {
+    ) -> Result<bool, SyncError> {
         let base = normalise(answer, &self.cal.id, master).map_err(|why| {
             SyncError::Corrupt(format!("the provider's answer cannot be kept: {why}"))
         })?;
-        lock(self.store).sync_step(self.now(), |tx| -> Result<(), SyncError> {
+        lock(self.store).sync_step(self.now(), |tx| -> Result<bool, SyncError> {
             let Some(row) = tx.event(&o.event_id)? else {
                 // Deleted here meanwhile: the user's delete is queued; give it the
                 // identity it needs.
                 tx.push_done(o.id)?;
-                return Ok(());
+                return Ok(false);
             };
             let current = from_row(&row, master)
                 .map_err(|why| SyncError::Corrupt(format!("event {}: {why}", o.event_id)))?;
@@ -802,7 +829,7 @@ impl Pusher<'_> {
             // earlier version instead: then ours must go out again) …
             let took_it = same_to_the_user(&base, sent);
             // … and nothing changed here while the request was out.
-            let unchanged = took_it && changed_fields(&current, sent).is_empty();
+            let mut unchanged = took_it && changed_fields(&current, sent).is_empty();
             let answered = to_row(&base, &self.cal.id, master).map_err(SyncError::Corrupt)?;
             let mut kept = if unchanged {
                 answered
@@ -812,8 +839,33 @@ impl Pusher<'_> {
                 // (a conflict with the provider's next change of one). Graph answers a
                 // new series before its removed occurrences are cancelled, for one.
                 let mut r = row.clone();
-                r.provider_extra = answered.provider_extra;
-                r
+                r.provider_extra = answered.provider_extra.clone();
+                // So do the occurrences it answers as removed that we did not send:
+                // removed there (Graph lists them on the series; a replayed create
+                // answers with the series as it is now), and nothing here can bring
+                // one back.
+                let sent_removed = to_row(sent, &self.cal.id, master)
+                    .ok()
+                    .and_then(|s| s.input.recurrence)
+                    .map(|r| r.exdates)
+                    .unwrap_or_default();
+                if let (Some(mine), Some(theirs)) = (
+                    r.input.recurrence.as_mut(),
+                    answered.input.recurrence.as_ref(),
+                ) {
+                    for d in &theirs.exdates {
+                        if !sent_removed.contains(d) && !mine.exdates.contains(d) {
+                            mine.exdates.push(d.clone());
+                        }
+                    }
+                }
+                // Nothing of ours may be left to send then.
+                if from_row(&r, master).is_ok_and(|mine| same_to_the_user(&base, &mine)) {
+                    unchanged = true;
+                    answered
+                } else {
+                    r
+                }
             };
             kept.remote_id = Some(base.remote_id.clone());
             kept.etag = base.etag.clone();
@@ -860,7 +912,7 @@ impl Pusher<'_> {
                 &[],
                 "Changed here: sent to the provider.",
             )?;
-            Ok(())
+            Ok(!unchanged)
         })
     }
 

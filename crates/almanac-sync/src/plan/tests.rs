@@ -717,6 +717,65 @@ fn ops_carry_the_versions_the_executor_needs() {
     assert_eq!(base, &ev("R", "e1"));
 }
 
+/// Our own series coming back after another client removed one of its occurrences
+/// (Graph lists that on the series): linked with their removal, ours kept and sent.
+#[test]
+fn our_series_linked_keeps_the_occurrences_removed_there_since() {
+    let series = |id: &str, etag: &str, exdates: &[&str]| {
+        let mut e = ev(id, etag);
+        e.kind = RemoteKind::Master;
+        e.recurrence = Some(RemoteRecurrence {
+            rrule: "FREQ=DAILY;COUNT=5".into(),
+            exdates: exdates.iter().map(|d| d.to_string()).collect(),
+            rdates: vec![],
+        });
+        e.ical_uid = Some("uid-R".into());
+        e
+    };
+    let (ours, theirs) = ("2026-03-11T09:00:00", "2026-03-12T09:00:00");
+    // Sent with no removal: theirs is taken, nothing to send.
+    let mut here = series("", "", &[]);
+    here.etag = None;
+    let index = LocalIndex::new(vec![created("L", here.clone())]);
+    let remote = series("R", "e2", &[theirs]);
+    let plan = plan_page(
+        &index,
+        page(vec![Change::Upsert(Box::new(remote))]),
+        Policy::Ask,
+        None,
+    );
+    let [Op::LinkCreated { event, push, .. }] = plan.ops.as_slice() else {
+        panic!("link: {:?}", plan.ops);
+    };
+    assert_eq!(
+        event.recurrence.as_ref().map(|r| r.exdates.clone()),
+        Some(vec![theirs.to_string()])
+    );
+    assert!(!push, "nothing of ours is missing there");
+
+    // One removed here too (its instance not deleted there yet): both kept, ours sent.
+    here.recurrence.as_mut().expect("rule").exdates = vec![ours.into()];
+    let index = LocalIndex::new(vec![created("L", here)]);
+    let remote = series("R", "e2", &[theirs]);
+    let plan = plan_page(
+        &index,
+        page(vec![Change::Upsert(Box::new(remote))]),
+        Policy::Ask,
+        None,
+    );
+    let [Op::LinkCreated { event, push, .. }] = plan.ops.as_slice() else {
+        panic!("link: {:?}", plan.ops);
+    };
+    let mut both = event
+        .recurrence
+        .as_ref()
+        .map(|r| r.exdates.clone())
+        .unwrap_or_default();
+    both.sort();
+    assert_eq!(both, [ours, theirs]);
+    assert!(push, "our removal goes out");
+}
+
 fn listed(ids: &[&str]) -> BTreeSet<String> {
     ids.iter().map(|s| s.to_string()).collect()
 }

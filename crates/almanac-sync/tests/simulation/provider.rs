@@ -28,6 +28,12 @@
 //!   an instance cancels it; deleting a series removes its instances with it; a
 //!   series updated with new EXDATEs cancels its exceptions at those starts. Series
 //!   keep their times (nobody moves one), so their instances keep their keys.
+//! * With `graph` (every odd seed with series), series as Graph keeps them instead:
+//!   `exdates_in_rule` is false; a removed occurrence is no event but a cancellation
+//!   listed on its series (its EXDATEs here), made only by deleting the instance,
+//!   which changes the series' etag and lists the instance as removed; a series'
+//!   create or update cannot remove occurrences (the EXDATEs sent are ignored); an
+//!   update of a removed occurrence is `NotFound`.
 //!
 //! Faults (per mille, drawn per case): transient errors on any call (throttled with a
 //! `retry_after`, 503, offline), lost answers of writes (the write lands, the call
@@ -310,6 +316,8 @@ pub struct World {
     pub snapshot_rounds: bool,
     /// The other client makes recurring series and changes their instances.
     pub series: bool,
+    /// Series as Graph keeps them (drawn per case with `series`): see the module's notes.
+    pub graph: bool,
     snapshots: Vec<Snapshot>,
     next_id: u64,
     next_etag: u64,
@@ -358,6 +366,7 @@ impl World {
             creates_always_answered: false,
             snapshot_rounds: false,
             series: false,
+            graph: false,
             snapshots: Vec::new(),
             next_id: 0,
             next_etag: 0,
@@ -569,8 +578,12 @@ impl World {
             None => plain_instance(&master, at),
         };
         if self.rng.per_mille(400) {
-            ev.cancelled = true;
-            self.put(ci, ev);
+            if self.graph {
+                self.cancel_on_series(ci, &ev);
+            } else {
+                ev.cancelled = true;
+                self.put(ci, ev);
+            }
             self.note(|| format!("other client cancels instance {id} in {}", CAL_IDS[ci]));
             return true;
         }
@@ -600,14 +613,23 @@ impl World {
         true
     }
 
-    /// Deletes `id` as Google does: an instance of a series stays as a cancelled
-    /// exception (it hides the occurrence), a series goes with its instances. False
-    /// when there was nothing to delete.
+    /// Deletes `id`: an instance of a series (changed or not) stays as a cancelled
+    /// exception that hides the occurrence (Google) or becomes a cancellation on its
+    /// series (Graph); a series goes with its instances. False when there was nothing
+    /// to delete.
     fn erase(&mut self, ci: usize, id: &str) -> bool {
-        let Some(cur) = self.cals[ci].events.get(id).cloned() else {
+        let Some(cur) = self.cals[ci]
+            .events
+            .get(id)
+            .cloned()
+            .or_else(|| self.instance_of(ci, id))
+        else {
             return false;
         };
         match cur.kind {
+            RemoteKind::Exception | RemoteKind::Occurrence if self.graph => {
+                self.cancel_on_series(ci, &cur);
+            }
             RemoteKind::Exception | RemoteKind::Occurrence => {
                 if !cur.cancelled {
                     let mut ev = cur;
@@ -649,6 +671,36 @@ impl World {
         series_starts(master)
             .contains(&at)
             .then(|| plain_instance(master, at))
+    }
+
+    /// Graph: the occurrence `inst` is removed. Its series lists it as cancelled (an
+    /// EXDATE here), which changes the series' etag; a changed occurrence's event goes,
+    /// and the next round lists the occurrence as removed either way, as Graph's delta
+    /// does.
+    fn cancel_on_series(&mut self, ci: usize, inst: &RemoteEvent) {
+        let Some(link) = &inst.series else {
+            return;
+        };
+        if let (Some(mut master), OriginalStart::Timed(at)) = (
+            self.cals[ci].events.get(&link.master_id).cloned(),
+            &link.original_start,
+        ) {
+            let zone = match &master.timing {
+                Timing::Timed { time_zone, .. } => parse_zone(time_zone).ok(),
+                Timing::AllDay { .. } => None,
+            };
+            if let (Some(rec), Some(tz)) = (master.recurrence.as_mut(), zone) {
+                let key = format_wall_time(to_local(*at, tz));
+                if !rec.exdates.contains(&key) {
+                    rec.exdates.push(key);
+                    rec.exdates.sort();
+                }
+                self.put(ci, master);
+            }
+        }
+        if !self.remove(ci, &inst.remote_id) {
+            self.cals[ci].log.push(inst.remote_id.clone());
+        }
     }
 
     /// A series' update took EXDATEs: its exceptions at those starts are cancelled,
@@ -1004,6 +1056,12 @@ impl World {
         let mut ev = ev.clone();
         ev.remote_id = self.new_id();
         ev.ical_uid = Some(format!("uid-{}", ev.remote_id));
+        if self.graph {
+            // Graph makes a series whole: occurrences are removed one by one after.
+            if let Some(rec) = ev.recurrence.as_mut() {
+                rec.exdates.clear();
+            }
+        }
         self.keys.insert(key.to_owned(), (ci, ev.remote_id.clone()));
         self.key_of.insert(ev.remote_id.clone(), key.to_owned());
         let ev = self.put(ci, ev);
@@ -1034,8 +1092,15 @@ impl World {
         if cur.series.is_some() {
             new.recurrence = None;
         }
+        if self.graph {
+            // Graph's series keeps its cancellations: an update cannot remove an
+            // occurrence (deleting the instance does).
+            if let (Some(rec), Some(was)) = (new.recurrence.as_mut(), cur.recurrence.as_ref()) {
+                rec.exdates = was.exdates.clone();
+            }
+        }
         let new = self.put(ci, new);
-        if new.kind == RemoteKind::Master {
+        if new.kind == RemoteKind::Master && !self.graph {
             self.cancel_excluded(ci, &new);
         }
         self.note(|| {
@@ -1056,7 +1121,14 @@ impl World {
     }
 
     fn delete(&mut self, ci: usize, id: &str, etag: Option<&str>) -> Result<()> {
-        let Some(cur) = self.cals[ci].events.get(id).filter(|e| !e.cancelled) else {
+        // An unchanged instance of a series is there to delete too.
+        let Some(cur) = self.cals[ci]
+            .events
+            .get(id)
+            .filter(|e| !e.cancelled)
+            .cloned()
+            .or_else(|| self.instance_of(ci, id))
+        else {
             return Ok(()); // already gone: success
         };
         if etag.is_some() && cur.etag.as_deref() != etag {
@@ -1322,7 +1394,7 @@ impl CalendarProvider for SimProvider {
     }
 
     fn exdates_in_rule(&self) -> bool {
-        true // like Google
+        !self.world().graph
     }
 
     fn creation_key(&self, event: &RemoteEvent) -> Option<String> {
