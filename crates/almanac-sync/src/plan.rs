@@ -131,6 +131,10 @@ pub struct LocalIndex {
     /// Series a windowed listing did not show (it shows a series by its instances)
     /// that the provider, asked, no longer has (see [`LocalIndex::with_gone_series`]).
     gone_series: BTreeSet<String>,
+    /// The provider lists a series' removed occurrences on the series itself and
+    /// removes one only by deleting its instance (Graph; see
+    /// [`LocalIndex::with_removals_on_series`]).
+    removals_on_series: bool,
 }
 
 impl LocalIndex {
@@ -162,6 +166,7 @@ impl LocalIndex {
             listed: 0,
             changed_series,
             gone_series: BTreeSet::new(),
+            removals_on_series: false,
         }
     }
 
@@ -186,6 +191,13 @@ impl LocalIndex {
     /// otherwise stay here for good — a windowed listing never names a series).
     pub fn with_gone_series(mut self, gone: BTreeSet<String>) -> Self {
         self.gone_series = gone;
+        self
+    }
+
+    /// For a provider that lists a series' removed occurrences on the series and can
+    /// remove one only by deleting its instance (Graph: `exdates_in_rule` false).
+    pub fn with_removals_on_series(mut self, on_series: bool) -> Self {
+        self.removals_on_series = on_series;
         self
     }
 
@@ -553,11 +565,12 @@ fn within(start: DateTime<Utc>, end: DateTime<Utc>, w: Window) -> bool {
     w.start <= start && end <= w.end
 }
 
-/// The base to link our own create with: the provider's version, so what is here wins
-/// (it is what we sent, or changed since) — except an occurrence only the provider
-/// lists as removed. Nothing here removed it (it would be listed here too), so the
-/// provider's series lost it after our create: Graph lists the occurrences deleted
-/// there on the series, and no update can bring one back.
+/// The base to link our own create with at Graph: the provider's version, so what is
+/// here wins (it is what we sent, or changed since) — except an occurrence only the
+/// provider lists as removed. A create cannot remove occurrences there (they are
+/// deleted one by one after it), so one removed there that is not removed here was
+/// deleted there after our create, and no update can bring it back. (At Google the
+/// create carries its removals: one there and not here was ours, restored since.)
 fn own_create_base(current: &RemoteEvent, remote: &RemoteEvent) -> RemoteEvent {
     let mut base = remote.clone();
     if let (Some(b), Some(here)) = (base.recurrence.as_mut(), current.recurrence.as_ref()) {
@@ -748,7 +761,11 @@ impl<'a> Planner<'a> {
         if let Some(base) = self.occurrence_base(current, &remote) {
             return self.link_occurrence(entry, base, remote);
         }
-        let m = crate::merge::merge(&own_create_base(current, &remote), current, &remote);
+        let m = if self.index.removals_on_series {
+            crate::merge::merge(&own_create_base(current, &remote), current, &remote)
+        } else {
+            crate::merge::merge(&remote, current, &remote)
+        };
         self.stats.echoes += 1;
         self.link(entry, m, remote);
     }

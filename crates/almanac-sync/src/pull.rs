@@ -426,6 +426,9 @@ impl Puller<'_> {
         });
         let ids: Vec<&str> = page.changes.iter().map(change_id).chain(masters).collect();
         let mut local = load(tx.entries_for(&cal.id, &ids)?, &linked)?;
+        local.index = local
+            .index
+            .with_removals_on_series(!self.provider.exdates_in_rule());
         // The guard's whole matters only to a page that removes something; counting
         // the calendar for every page made a listing quadratic in the calendar's
         // size (Graph's pages hold 100 events).

@@ -219,6 +219,11 @@ impl Pusher<'_> {
                         Ok(Removal::Done) => {}
                         // A removal now waits apart from the series, or the series
                         // changed there: it goes on a later pass, read again.
+                        // Some went before the hold: the series changed there too.
+                        Ok(Removal::Held) if !removed.is_empty() => {
+                            out.conflicts += self.remerge(&ev.remote_id).await?;
+                            return Ok(Outcome::Remerged);
+                        }
                         Ok(Removal::Held) => return Ok(Outcome::Remerged),
                         // An instance changed there between our read and its deletion
                         // (or its series did): read again, like any 412.
@@ -801,7 +806,7 @@ impl Pusher<'_> {
     /// The provider took `sent`: its answer becomes the base. If the row changed while
     /// the request was out, or the provider did not take all of it (Graph makes a
     /// series whole, its removed occurrences go after), the entry stays modified and
-    /// goes out again, on the next pass (true).
+    /// goes out again — a create's on the next pass of this run (true).
     fn acknowledge(
         &self,
         o: &OutboxRow,
@@ -829,7 +834,8 @@ impl Pusher<'_> {
             // earlier version instead: then ours must go out again) …
             let took_it = same_to_the_user(&base, sent);
             // … and nothing changed here while the request was out.
-            let mut unchanged = took_it && changed_fields(&current, sent).is_empty();
+            let still = changed_fields(&current, sent).is_empty();
+            let mut unchanged = took_it && still;
             let answered = to_row(&base, &self.cal.id, master).map_err(SyncError::Corrupt)?;
             let mut kept = if unchanged {
                 answered
@@ -840,27 +846,29 @@ impl Pusher<'_> {
                 // new series before its removed occurrences are cancelled, for one.
                 let mut r = row.clone();
                 r.provider_extra = answered.provider_extra.clone();
-                // So do the occurrences it answers as removed that we did not send:
-                // removed there (Graph lists them on the series; a replayed create
-                // answers with the series as it is now), and nothing here can bring
-                // one back.
-                let sent_removed = to_row(sent, &self.cal.id, master)
-                    .ok()
-                    .and_then(|s| s.input.recurrence)
-                    .map(|r| r.exdates)
-                    .unwrap_or_default();
-                if let (Some(mine), Some(theirs)) = (
-                    r.input.recurrence.as_mut(),
-                    answered.input.recurrence.as_ref(),
-                ) {
-                    for d in &theirs.exdates {
-                        if !sent_removed.contains(d) && !mine.exdates.contains(d) {
-                            mine.exdates.push(d.clone());
+                // At Graph, so do the occurrences it answers as removed that we did
+                // not send: deleted there (a replayed create answers with the series
+                // as it is now), and no update can bring one back.
+                if !self.provider.exdates_in_rule() {
+                    let sent_removed = to_row(sent, &self.cal.id, master)
+                        .ok()
+                        .and_then(|s| s.input.recurrence)
+                        .map(|r| r.exdates)
+                        .unwrap_or_default();
+                    if let (Some(mine), Some(theirs)) = (
+                        r.input.recurrence.as_mut(),
+                        answered.input.recurrence.as_ref(),
+                    ) {
+                        for d in &theirs.exdates {
+                            if !sent_removed.contains(d) && !mine.exdates.contains(d) {
+                                mine.exdates.push(d.clone());
+                            }
                         }
                     }
                 }
-                // Nothing of ours may be left to send then.
-                if from_row(&r, master).is_ok_and(|mine| same_to_the_user(&base, &mine)) {
+                // Nothing of ours may be left to send then (unless the row changed
+                // while the request was out).
+                if still && from_row(&r, master).is_ok_and(|mine| same_to_the_user(&base, &mine)) {
                     unchanged = true;
                     answered
                 } else {
@@ -912,7 +920,9 @@ impl Pusher<'_> {
                 &[],
                 "Changed here: sent to the provider.",
             )?;
-            Ok(!unchanged)
+            // A create's rest (Graph: the series' removed occurrences) goes on the
+            // next pass of this run; an update's waits for the next run.
+            Ok(!unchanged && o.op == OutboxOp::Create)
         })
     }
 
@@ -994,7 +1004,10 @@ impl Pusher<'_> {
                 // our change lands, after the listing began).
                 tx.listing_add(&self.cal.id, [remote_id])?;
             }
-            let local = load(tx.entries(&self.cal.id)?, &HashMap::new())?;
+            let mut local = load(tx.entries(&self.cal.id)?, &HashMap::new())?;
+            local.index = local
+                .index
+                .with_removals_on_series(!self.provider.exdates_in_rule());
             let plan = plan_page(&local.index, page, policy, None);
             let ctx = Ctx {
                 calendar_id: &self.cal.id,

@@ -719,6 +719,7 @@ fn ops_carry_the_versions_the_executor_needs() {
 
 /// Our own series coming back after another client removed one of its occurrences
 /// (Graph lists that on the series): linked with their removal, ours kept and sent.
+/// Not so at Google, whose create took our removals with it.
 #[test]
 fn our_series_linked_keeps_the_occurrences_removed_there_since() {
     let series = |id: &str, etag: &str, exdates: &[&str]| {
@@ -736,7 +737,7 @@ fn our_series_linked_keeps_the_occurrences_removed_there_since() {
     // Sent with no removal: theirs is taken, nothing to send.
     let mut here = series("", "", &[]);
     here.etag = None;
-    let index = LocalIndex::new(vec![created("L", here.clone())]);
+    let index = LocalIndex::new(vec![created("L", here.clone())]).with_removals_on_series(true);
     let remote = series("R", "e2", &[theirs]);
     let plan = plan_page(
         &index,
@@ -755,7 +756,7 @@ fn our_series_linked_keeps_the_occurrences_removed_there_since() {
 
     // One removed here too (its instance not deleted there yet): both kept, ours sent.
     here.recurrence.as_mut().expect("rule").exdates = vec![ours.into()];
-    let index = LocalIndex::new(vec![created("L", here)]);
+    let index = LocalIndex::new(vec![created("L", here.clone())]).with_removals_on_series(true);
     let remote = series("R", "e2", &[theirs]);
     let plan = plan_page(
         &index,
@@ -774,6 +775,23 @@ fn our_series_linked_keeps_the_occurrences_removed_there_since() {
     both.sort();
     assert_eq!(both, [ours, theirs]);
     assert!(push, "our removal goes out");
+
+    // At Google a create carries its removals: one there and not here was ours, and
+    // the user brought that occurrence back since. Theirs is not taken.
+    here.recurrence.as_mut().expect("rule").exdates = vec![];
+    let index = LocalIndex::new(vec![created("L", here)]);
+    let remote = series("R", "e2", &[theirs]);
+    let plan = plan_page(
+        &index,
+        page(vec![Change::Upsert(Box::new(remote))]),
+        Policy::Ask,
+        None,
+    );
+    let [Op::LinkCreated { event, push, .. }] = plan.ops.as_slice() else {
+        panic!("link: {:?}", plan.ops);
+    };
+    assert_eq!(event.recurrence.as_ref().map(|r| r.exdates.len()), Some(0));
+    assert!(push, "the restored occurrence goes out");
 }
 
 fn listed(ids: &[&str]) -> BTreeSet<String> {
