@@ -1728,3 +1728,51 @@ fn export_of_a_window_carries_exceptions_moved_out_of_it() {
     assert_eq!(before, after);
     assert!(!after.iter().any(|o| o["start"] == "2026-03-09T08:00:00Z"));
 }
+
+/// `--exdate` must name an occurrence (as `events list` shows it): a wrong time is
+/// refused with that day's occurrences named, and nothing is written.
+#[test]
+fn a_removed_date_that_is_no_occurrence_is_refused() {
+    let d = tempdir();
+    let series = [
+        "events",
+        "add",
+        "--title",
+        "Standup",
+        "--start",
+        "2026-12-07T09:00",
+        "--end",
+        "2026-12-07T09:15",
+        "--rrule",
+        "FREQ=DAILY;COUNT=5",
+        "--exdate",
+    ];
+    let err = fails(d.path(), &[&series[..], &["2026-12-08T09:30"]].concat());
+    assert!(
+        err.contains("\"2026-12-08T09:30\" is not an occurrence")
+            && err.contains("that day: 2026-12-08T09:00"),
+        "{err}"
+    );
+    assert!(occurrences(d.path(), "2026-12-06", "2026-12-14").is_empty());
+
+    let id = ok(d.path(), &[&series[..], &["2026-12-08T09:00"]].concat());
+    let id = id.trim();
+    let o = run(
+        d.path(),
+        &[
+            "--json",
+            "events",
+            "edit",
+            id,
+            "--exdate",
+            "2026-12-20T09:00",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let e: Value =
+        serde_json::from_str(stderr(&o).trim()).unwrap_or_else(|e| panic!("{e}: {}", stderr(&o)));
+    assert_eq!(e["code"], "invalid_input");
+    assert!(s(&e, "message").contains("no occurrence that day"), "{e}");
+    // Four left: the 8th removed, the refused edit changed nothing.
+    assert_eq!(occurrences(d.path(), "2026-12-06", "2026-12-14").len(), 4);
+}

@@ -129,6 +129,10 @@ pub enum ValidationError {
     },
     #[error("Too many categories ({len}; at most {max}).")]
     TooManyCategories { len: usize, max: usize },
+    #[error(
+        "The removed date \"{value}\" is not an occurrence of the series, so it would remove nothing; give the start of an occurrence as `events list` shows it (occurrence=…){hint}."
+    )]
+    NotAnOccurrence { value: String, hint: String },
 }
 
 impl From<ValidationError> for AppError {

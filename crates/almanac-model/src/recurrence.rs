@@ -133,6 +133,24 @@ impl SeriesSpec {
         Ok(out)
     }
 
+    /// Whether the series has an occurrence at `wall` (its EXDATEs aside): its start,
+    /// an added date, or one its rule makes. False for a rule that does not parse.
+    pub fn produces(&self, wall: NaiveDateTime) -> bool {
+        if wall == self.start || self.rdates.contains(&wall) {
+            return true;
+        }
+        let Ok(set) = self.rule_set() else {
+            return false;
+        };
+        for (i, dt) in (&set).into_iter().enumerate() {
+            let at = dt.naive_utc();
+            if at >= wall || i >= MAX_ITERATIONS {
+                return at == wall;
+            }
+        }
+        false
+    }
+
     fn instant(&self, wall: NaiveDateTime) -> DateTime<Utc> {
         if self.all_day {
             Utc.from_utc_datetime(&wall)

@@ -15,6 +15,7 @@ use crate::error::{Result, StoreError};
 use crate::event_rows::{bounds, importance_str, load, show_as_str, wall_key, EventRow};
 use crate::feed::{record, Source};
 use crate::occurrences::{is_instance, reindex};
+use crate::removals;
 use crate::series_edit::{self, Followed};
 use crate::sync::{keep_base, track_delete, track_write};
 use crate::Store;
@@ -255,7 +256,9 @@ fn create_event_in(
     source: Source,
     now: DateTime<Utc>,
 ) -> Result<EventView> {
+    let added = removals::added(&input, &[]);
     let v = input.validate()?;
+    removals::check(&v, None, &added, source)?;
     let now = now.timestamp();
     require_editable(tx, &v.input.calendar_id)?;
     let id = crate::ids::new_event_id();
@@ -285,6 +288,11 @@ fn update_event_in(
         (EventKind::Single | EventKind::Master, EditScope::All) => {
             require_editable(tx, &input.calendar_id)?;
             let old_series = row.series()?;
+            let stored: Vec<_> = old_series
+                .as_ref()
+                .map(|s| s.exdates.clone())
+                .unwrap_or_default();
+            let added = removals::added(&input, &stored);
             let (v, way) = match &old_series {
                 Some(old) => {
                     let (v, way) = series_edit::carry_dates(tx, &row, old, input)?;
@@ -292,6 +300,7 @@ fn update_event_in(
                 }
                 None => (input.validate()?, None),
             };
+            removals::check(&v, old_series.as_ref(), &added, source)?;
             keep_base(tx, &row.id)?;
             if v.input.calendar_id != row.input.calendar_id {
                 change_calendar(tx, &row, &v.input.calendar_id, now)?;

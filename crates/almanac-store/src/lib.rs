@@ -16,6 +16,7 @@ mod ids;
 #[cfg(test)]
 mod migration_tests;
 mod occurrences;
+mod removals;
 mod series_edit;
 mod sync;
 

@@ -2392,3 +2392,79 @@ fn an_imported_uid_is_kept_on_this_computer_and_a_providers_is_left_to_it() {
     ));
     assert_eq!(ok(s.ical_uid_of(&here)), here);
 }
+
+/// A removed date a person adds must be one of the series' occurrences: one that names
+/// none would remove nothing (the user meant another time). Refused with the day's
+/// occurrences named, nothing written; dates already stored, and imports, are kept.
+#[test]
+fn a_removed_date_must_be_an_occurrence() {
+    let (_dir, mut s) = open();
+    let with_removed = |dates: &[&str]| {
+        let mut e = weekly(
+            event(
+                "Standup",
+                "2027-03-01T09:00",
+                "2027-03-01T09:15",
+                "Europe/Berlin",
+            ),
+            "FREQ=DAILY;COUNT=5",
+        );
+        if let Some(r) = e.recurrence.as_mut() {
+            r.exdates = dates.iter().map(|d| d.to_string()).collect();
+        }
+        e
+    };
+    let week = |s: &mut Store| titles_and_starts(s, "2027-02-28T00:00:00Z", "2027-03-10T00:00:00Z");
+    let err = s
+        .create_event(with_removed(&["2027-03-02T09:30"]), Source::Cli, now())
+        .expect_err("09:30 is no occurrence");
+    let message = err.to_string();
+    assert!(
+        message.contains("\"2027-03-02T09:30\" is not an occurrence")
+            && message.contains("that day: 2027-03-02T09:00"),
+        "{message}"
+    );
+    assert_eq!(err.code(), ErrorCode::InvalidInput);
+    assert!(week(&mut s).is_empty(), "nothing written");
+    let err = s
+        .create_event(
+            with_removed(&["2027-03-09T09:00"]),
+            Source::UserWindow,
+            now(),
+        )
+        .expect_err("past COUNT");
+    assert!(err.to_string().contains("no occurrence that day"), "{err}");
+
+    // An occurrence: fine, in either spelling.
+    let id = ok(s.create_event(with_removed(&["2027-03-02T09:00"]), Source::Cli, now())).id;
+    // Adding a wrong one later is refused and changes nothing …
+    let mut input = ok(s.get_event(&id)).input;
+    if let Some(r) = input.recurrence.as_mut() {
+        r.exdates.push("2027-03-03T10:00".into());
+    }
+    let refused = s.update_event(
+        EventChange {
+            id: id.clone(),
+            scope: EditScope::All,
+            original_start: None,
+            input,
+        },
+        Source::Cli,
+        now(),
+    );
+    assert!(refused.is_err());
+    let exdates = |s: &Store| ok(s.get_event(&id)).input.recurrence.map(|r| r.exdates);
+    assert_eq!(exdates(&s), Some(vec!["2027-03-02T09:00:00".to_string()]));
+    // … while a new rule that no longer has a stored one keeps it, and edits go on.
+    edit_all(&mut s, &id, |i| {
+        if let Some(r) = i.recurrence.as_mut() {
+            r.rrule = "FREQ=WEEKLY;COUNT=3".into();
+        }
+        i.title = "Weekly standup".into();
+    });
+    assert_eq!(exdates(&s), Some(vec!["2027-03-02T09:00:00".to_string()]));
+    edit_all(&mut s, &id, |i| i.location = "Room 2".into());
+
+    // An import keeps what the file says.
+    ok(s.create_event(with_removed(&["2027-03-02T09:30"]), Source::Import, now()));
+}

@@ -185,6 +185,39 @@ fn no_end_rule_is_bounded_by_the_window() {
 }
 
 #[test]
+fn produces_names_the_series_occurrences_only() {
+    let mut s = spec(
+        "2026-06-01T09:00",
+        Tz::UTC,
+        "FREQ=WEEKLY;BYDAY=MO,WE;COUNT=4",
+    );
+    s.rdates = vec![wall("2026-06-20T15:00")];
+    for yes in [
+        "2026-06-01T09:00", // the start
+        "2026-06-03T09:00",
+        "2026-06-10T09:00", // the fourth and last
+        "2026-06-20T15:00", // an added date
+    ] {
+        assert!(s.produces(wall(yes)), "{yes}");
+    }
+    for no in [
+        "2026-06-01T09:30", // the right day, another time
+        "2026-06-02T09:00", // a Tuesday
+        "2026-06-15T09:00", // past COUNT
+        "2026-05-25T09:00", // before the start
+    ] {
+        assert!(!s.produces(wall(no)), "{no}");
+    }
+    // Removed dates are still the series' occurrences (removing one twice is fine).
+    s.exdates = vec![wall("2026-06-03T09:00")];
+    assert!(s.produces(wall("2026-06-03T09:00")));
+    // An endless rule, far ahead.
+    let daily = spec("2026-06-01T09:00", Tz::UTC, "FREQ=DAILY");
+    assert!(daily.produces(wall("2031-06-01T09:00")));
+    assert!(!daily.produces(wall("2031-06-01T09:01")));
+}
+
+#[test]
 fn exdates_remove_and_rdates_add() {
     let mut s = spec("2026-06-01T09:00", Tz::UTC, "FREQ=DAILY;COUNT=3");
     s.exdates = vec![wall("2026-06-02T09:00")];
