@@ -10,7 +10,7 @@
 //!
 //! Step 3 is one store transaction ([`Store::batch`]): if any write fails, none lands.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::Read;
 
 use almanac_model::recurrence::SeriesSpec;
@@ -123,6 +123,8 @@ struct Plan {
     /// (master UID, instance key, changed occurrence, label).
     exceptions: Vec<(String, String, EventInput, String)>,
     skipped_cancelled: usize,
+    /// VEVENTs the file has twice, the same (exports joined that overlap): taken once.
+    duplicates: usize,
 }
 
 /// Reads the file, then opens the store with `open` and imports: the data directory
@@ -165,6 +167,7 @@ pub fn import(open: impl FnOnce() -> CliResult<Store>, ctx: &Ctx, a: &ImportArgs
             "created": created,
             "exceptions": exceptions,
             "skippedCancelled": plan.skipped_cancelled,
+            "duplicatesInFile": plan.duplicates,
             "skippedExisting": existing,
             "withoutUid": without_uid,
         }));
@@ -197,6 +200,12 @@ pub fn import(open: impl FnOnce() -> CliResult<Store>, ctx: &Ctx, a: &ImportArgs
             plan.skipped_cancelled
         ));
     }
+    if plan.duplicates > 0 {
+        msg.push_str(&format!(
+            " {} the file had twice, the same, taken once.",
+            counted(plan.duplicates, "VEVENT", "VEVENTs")
+        ));
+    }
     output::line(&msg)
 }
 
@@ -216,6 +225,28 @@ fn skip_existing(plan: &mut Plan, existing: &HashMap<String, String>) -> Vec<(St
     plan.exceptions
         .retain(|(uid, _, _, _)| !existing.contains_key(uid));
     skipped
+}
+
+/// Whether to take the VEVENT `m`, met under `key` (its UID, or UID and occurrence):
+/// the first is taken; the same again (exports joined that overlap) is counted in
+/// `duplicates` and left out; another is one of the `problems`, `other` saying why.
+fn first_of<'a, K: Eq + std::hash::Hash, S: std::fmt::Display>(
+    firsts: &mut HashMap<K, (&'a EventInput, bool)>,
+    key: K,
+    m: &'a Mapped,
+    duplicates: &mut usize,
+    problems: &mut Vec<String>,
+    other: impl FnOnce() -> S,
+) -> bool {
+    match firsts.get(&key) {
+        Some(first) if *first == (&m.input, m.cancelled) => *duplicates += 1,
+        Some(_) => problems.push(format!("{}: {}.", m.label(), other())),
+        None => {
+            firsts.insert(key, (&m.input, m.cancelled));
+            return true;
+        }
+    }
+    false
 }
 
 /// "1 event", "3 events".
@@ -326,15 +357,21 @@ fn plan(text: &str, calendar_id: &str, local: Tz) -> CliResult<Plan> {
     // Masters and single events, by UID.
     let mut plan = Plan::default();
     let mut by_uid: HashMap<String, usize> = HashMap::new();
-    let mut uids_seen: HashSet<String> = HashSet::new();
+    // The first VEVENT of each UID, to tell a repeat of it from another event.
+    let mut uids_seen: HashMap<String, (&EventInput, bool)> = HashMap::new();
     let mut masters: Vec<(Option<String>, EventInput, Option<SeriesSpec>, String)> = Vec::new();
     for m in mapped.iter().filter(|m| m.recurrence_id.is_none()) {
         if let Some(uid) = &m.uid {
-            if !uids_seen.insert(uid.clone()) {
-                problems.push(format!(
-                    "{}: another VEVENT has the same UID and no RECURRENCE-ID.",
-                    m.label()
-                ));
+            let other =
+                || "another VEVENT has the same UID and no RECURRENCE-ID, with other details";
+            if !first_of(
+                &mut uids_seen,
+                uid.clone(),
+                m,
+                &mut plan.duplicates,
+                &mut problems,
+                other,
+            ) {
                 continue;
             }
         }
@@ -354,7 +391,7 @@ fn plan(text: &str, calendar_id: &str, local: Tz) -> CliResult<Plan> {
     }
 
     // RECURRENCE-ID VEVENTs: occurrence edits (or, cancelled, removals) of a series.
-    let mut keys_seen = HashSet::new();
+    let mut keys_seen: HashMap<(String, String), (&EventInput, bool)> = HashMap::new();
     for m in mapped.iter() {
         let Some(rid) = m.recurrence_id else { continue };
         let Some(uid) = &m.uid else {
@@ -395,11 +432,15 @@ fn plan(text: &str, calendar_id: &str, local: Tz) -> CliResult<Plan> {
             ));
             continue;
         }
-        if !keys_seen.insert((uid.clone(), key.clone())) {
-            problems.push(format!(
-                "{}: another VEVENT already changes the occurrence {key}.",
-                m.label()
-            ));
+        let other = || format!("another VEVENT already changes the occurrence {key}, differently");
+        if !first_of(
+            &mut keys_seen,
+            (uid.clone(), key.clone()),
+            m,
+            &mut plan.duplicates,
+            &mut problems,
+            other,
+        ) {
             continue;
         }
         if m.cancelled {

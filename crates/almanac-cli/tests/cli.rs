@@ -1776,3 +1776,57 @@ fn a_removed_date_that_is_no_occurrence_is_refused() {
     // Four left: the 8th removed, the refused edit changed nothing.
     assert_eq!(occurrences(d.path(), "2026-12-06", "2026-12-14").len(), 4);
 }
+
+/// Exports joined that overlap have some VEVENTs twice: the same ones are taken once
+/// (and said so); two different ones under one UID are still refused, nothing written.
+#[test]
+fn a_file_with_an_event_twice_takes_it_once() {
+    let d = tempdir();
+    let export = |title: &str| {
+        format!(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:test\r\n\
+             BEGIN:VEVENT\r\nUID:one\r\nSUMMARY:One\r\nDTSTART:20260310T140000Z\r\n\
+             DTEND:20260310T150000Z\r\nEND:VEVENT\r\n\
+             BEGIN:VEVENT\r\nUID:daily\r\nSUMMARY:Daily\r\nDTSTART:20260311T090000Z\r\n\
+             DTEND:20260311T093000Z\r\nRRULE:FREQ=DAILY;COUNT=3\r\nEND:VEVENT\r\n\
+             BEGIN:VEVENT\r\nUID:daily\r\nRECURRENCE-ID:20260312T090000Z\r\nSUMMARY:{title}\r\n\
+             DTSTART:20260312T100000Z\r\nDTEND:20260312T103000Z\r\nEND:VEVENT\r\n\
+             END:VCALENDAR\r\n"
+        )
+    };
+    let joined = d.path().join("joined.ics");
+    write(&joined, &format!("{}{}", export("Moved"), export("Moved")));
+    let out = json(d.path(), &["import", "--ics", &joined.to_string_lossy()]);
+    assert_eq!(out["created"].as_array().map(Vec::len), Some(2), "{out}");
+    assert_eq!(out["exceptions"], 1, "{out}");
+    assert_eq!(out["duplicatesInFile"], 3, "{out}");
+    let titles: Vec<String> = occurrences(d.path(), "2026-03-10", "2026-03-13")
+        .iter()
+        .map(|o| s(o, "title").to_owned())
+        .collect();
+    assert_eq!(titles, ["One", "Daily", "Moved", "Daily"]);
+
+    // The human summary says so.
+    let e = tempdir();
+    let said = ok(e.path(), &["import", "--ics", &joined.to_string_lossy()]);
+    assert!(
+        said.contains("3 VEVENTs the file had twice, the same, taken once"),
+        "{said}"
+    );
+
+    // The same occurrence changed two ways: refused, nothing written.
+    let f = tempdir();
+    let clash = f.path().join("clash.ics");
+    write(
+        &clash,
+        &format!("{}{}", export("Moved"), export("Moved again")),
+    );
+    let err = fails(f.path(), &["import", "--ics", &clash.to_string_lossy()]);
+    assert!(
+        err.contains(
+            "another VEVENT already changes the occurrence 2026-03-12T09:00:00, differently"
+        ),
+        "{err}"
+    );
+    assert!(occurrences(f.path(), "2026-03-10", "2026-03-13").is_empty());
+}
