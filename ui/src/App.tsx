@@ -246,8 +246,13 @@ export default function App() {
   const openExisting = async (o: Occurrence) => {
     try {
       // A drag just dropped is shown moved before it is saved: read it once saved.
-      await moving.current;
+      // An occurrence of a series is known by what the view held when it was
+      // clicked, its old times: the refreshed view has it right, so that click waits.
       const series = isSeriesInstance(o);
+      if (movesSaving.current > 0) {
+        await moving.current;
+        if (series) return;
+      }
       const ev = await getEvent(series ? seriesIdOf(o) : o.eventId);
       let initial = inputToForm(ev.input);
       if (series) initial = withOccurrenceTimes(initial, o);
@@ -330,11 +335,15 @@ export default function App() {
     info.el.setAttribute("data-title", o.title);
   };
 
-  // The move or resize being saved, if any (see `openExisting`).
+  // The moves and resizes being saved, if any (see `openExisting`).
   const moving = useRef<Promise<void>>(Promise.resolve());
+  const movesSaving = useRef(0);
   const onMove = (info: EventDropArg | EventResizeDoneArg) => {
-    const saved = saveMove(info);
-    moving.current = saved;
+    movesSaving.current += 1;
+    const saved = saveMove(info).finally(() => {
+      movesSaving.current -= 1;
+    });
+    moving.current = Promise.all([moving.current, saved]).then(() => {});
     return saved;
   };
 

@@ -239,7 +239,10 @@ fn first_of<'a, K: Eq + std::hash::Hash, S: std::fmt::Display>(
     other: impl FnOnce() -> S,
 ) -> bool {
     match firsts.get(&key) {
-        Some(first) if *first == (&m.input, m.cancelled) => *duplicates += 1,
+        // Two cancellations remove the same, whatever else they say.
+        Some(first) if *first == (&m.input, m.cancelled) || (first.1 && m.cancelled) => {
+            *duplicates += 1
+        }
         Some(_) => problems.push(format!("{}: {}.", m.label(), other())),
         None => {
             firsts.insert(key, (&m.input, m.cancelled));

@@ -258,7 +258,7 @@ fn create_event_in(
 ) -> Result<EventView> {
     let added = removals::added(&input, &[]);
     let v = input.validate()?;
-    removals::check(&v, None, &added, source)?;
+    removals::check(&v, &added, source)?;
     let now = now.timestamp();
     require_editable(tx, &v.input.calendar_id)?;
     let id = crate::ids::new_event_id();
@@ -300,7 +300,7 @@ fn update_event_in(
                 }
                 None => (input.validate()?, None),
             };
-            removals::check(&v, old_series.as_ref(), &added, source)?;
+            removals::check(&v, &added, source)?;
             keep_base(tx, &row.id)?;
             if v.input.calendar_id != row.input.calendar_id {
                 change_calendar(tx, &row, &v.input.calendar_id, now)?;

@@ -27,12 +27,12 @@ pub(crate) fn added(input: &EventInput, before: &[NaiveDateTime]) -> Vec<(String
         .collect()
 }
 
-/// Refuses a removal in `added` that is an occurrence neither of the series as edited
-/// (`v`) nor as it was (`old`: an edit that moves the series carries its removals
-/// along). Only for a person's write; imports and sync keep what they are given.
+/// Refuses a removal in `added` that is no occurrence of the series as edited (`v`).
+/// (An edit that moves the series carries the removals already stored along; one typed
+/// with it names an occurrence of the series as it will be.) Only for a person's
+/// write; imports and sync keep what they are given.
 pub(crate) fn check(
     v: &ValidEvent,
-    old: Option<&SeriesSpec>,
     added: &[(String, NaiveDateTime)],
     source: Source,
 ) -> Result<()> {
@@ -43,7 +43,7 @@ pub(crate) fn check(
         return Ok(());
     };
     for (typed, key) in added {
-        if spec.produces(*key) || old.is_some_and(|o| o.produces(*key)) {
+        if spec.produces(*key) {
             continue;
         }
         return Err(ValidationError::NotAnOccurrence {
@@ -60,7 +60,7 @@ fn that_day(spec: &SeriesSpec, key: NaiveDateTime) -> String {
     let day = key.date();
     let from = Utc.from_utc_datetime(&day.and_time(chrono::NaiveTime::MIN));
     let starts: Vec<String> = spec
-        .expand(from - Duration::days(2), from + Duration::days(3), 50)
+        .expand(from - Duration::days(2), from + Duration::days(3), 5_000)
         .unwrap_or_default()
         .into_iter()
         .filter(|i| i.original.date() == day)

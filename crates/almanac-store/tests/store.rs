@@ -2455,6 +2455,30 @@ fn a_removed_date_must_be_an_occurrence() {
     assert!(refused.is_err());
     let exdates = |s: &Store| ok(s.get_event(&id)).input.recurrence.map(|r| r.exdates);
     assert_eq!(exdates(&s), Some(vec!["2027-03-02T09:00:00".to_string()]));
+    // … and so is one typed with a move at the series' old time (it stays where typed:
+    // the move carries only the removals already stored).
+    let mut input = ok(s.get_event(&id)).input;
+    input.start = "2027-03-01T10:00".into();
+    input.end = "2027-03-01T10:15".into();
+    if let Some(r) = input.recurrence.as_mut() {
+        r.exdates.push("2027-03-04T09:00".into());
+    }
+    let refused = s.update_event(
+        EventChange {
+            id: id.clone(),
+            scope: EditScope::All,
+            original_start: None,
+            input,
+        },
+        Source::Cli,
+        now(),
+    );
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("that day: 2027-03-04T10:00")),
+        "{refused:?}"
+    );
     // … while a new rule that no longer has a stored one keeps it, and edits go on.
     edit_all(&mut s, &id, |i| {
         if let Some(r) = i.recurrence.as_mut() {
