@@ -2437,42 +2437,34 @@ fn a_removed_date_must_be_an_occurrence() {
 
     // An occurrence: fine, in either spelling.
     let id = ok(s.create_event(with_removed(&["2027-03-02T09:00"]), Source::Cli, now())).id;
+    // The whole series edited by `change` with `removed` added, as the CLI does.
+    let edit = |s: &mut Store, removed: &str, change: fn(&mut EventInput)| {
+        let mut input = ok(s.get_event(&id)).input;
+        change(&mut input);
+        if let Some(r) = input.recurrence.as_mut() {
+            r.exdates.push(removed.into());
+        }
+        s.update_event(
+            EventChange {
+                id: id.clone(),
+                scope: EditScope::All,
+                original_start: None,
+                input,
+            },
+            Source::Cli,
+            now(),
+        )
+    };
     // Adding a wrong one later is refused and changes nothing …
-    let mut input = ok(s.get_event(&id)).input;
-    if let Some(r) = input.recurrence.as_mut() {
-        r.exdates.push("2027-03-03T10:00".into());
-    }
-    let refused = s.update_event(
-        EventChange {
-            id: id.clone(),
-            scope: EditScope::All,
-            original_start: None,
-            input,
-        },
-        Source::Cli,
-        now(),
-    );
-    assert!(refused.is_err());
+    assert!(edit(&mut s, "2027-03-03T10:00", |_| {}).is_err());
     let exdates = |s: &Store| ok(s.get_event(&id)).input.recurrence.map(|r| r.exdates);
     assert_eq!(exdates(&s), Some(vec!["2027-03-02T09:00:00".to_string()]));
     // … and so is one typed with a move at the series' old time (it stays where typed:
     // the move carries only the removals already stored).
-    let mut input = ok(s.get_event(&id)).input;
-    input.start = "2027-03-01T10:00".into();
-    input.end = "2027-03-01T10:15".into();
-    if let Some(r) = input.recurrence.as_mut() {
-        r.exdates.push("2027-03-04T09:00".into());
-    }
-    let refused = s.update_event(
-        EventChange {
-            id: id.clone(),
-            scope: EditScope::All,
-            original_start: None,
-            input,
-        },
-        Source::Cli,
-        now(),
-    );
+    let refused = edit(&mut s, "2027-03-04T09:00", |i| {
+        i.start = "2027-03-01T10:00".into();
+        i.end = "2027-03-01T10:15".into();
+    });
     assert!(
         refused
             .as_ref()
