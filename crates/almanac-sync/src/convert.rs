@@ -469,6 +469,28 @@ pub(crate) fn occurrence_of(master: &RemoteEvent, original: &OriginalStart) -> O
     })
 }
 
+/// `ev` (in the store's form) without the removed dates that are no occurrence of its
+/// series: they remove nothing, and a provider that names a series' removed
+/// occurrences itself (Graph's `cancelledOccurrences`) has no place for them. A rule
+/// change leaves such dates behind. `ev` as it is when its series cannot be read.
+pub(crate) fn without_idle_removals(ev: &RemoteEvent, calendar_id: &str) -> RemoteEvent {
+    let mut out = ev.clone();
+    let Some(rec) = out.recurrence.as_mut() else {
+        return out;
+    };
+    let Some(spec) = to_row(ev, calendar_id, None)
+        .ok()
+        .and_then(|row| row.input.validate().ok())
+        .and_then(|v| v.series)
+    else {
+        return out;
+    };
+    let all_day = matches!(ev.timing, Timing::AllDay { .. });
+    rec.exdates
+        .retain(|d| instance_key("removed date", d, all_day).map_or(true, |k| spec.produces(k)));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -494,5 +516,32 @@ mod tests {
         // Compared in that form: normalising it again changes nothing (no push loop).
         let n = normalise(&ev, "cal", None).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(normalise(&n, "cal", None).ok(), Some(n));
+    }
+
+    #[test]
+    fn a_removed_date_that_is_no_occurrence_is_idle() {
+        let mut ev = crate::plan::tests::ev("s1", "1");
+        ev.kind = RemoteKind::Master;
+        // From the 10th at 09:00, every other day: the 11th is none, nor is the 12th
+        // at 10:00; the 12th at 09:00 is.
+        ev.recurrence = Some(RemoteRecurrence {
+            rrule: "FREQ=DAILY;INTERVAL=2".into(),
+            exdates: vec![
+                "2026-03-11T09:00:00".into(),
+                "2026-03-12T09:00:00".into(),
+                "2026-03-12T10:00:00".into(),
+            ],
+            rdates: vec![],
+        });
+        let ev = normalise(&ev, "cal", None).unwrap_or_else(|e| panic!("{e}"));
+        let idle = without_idle_removals(&ev, "cal");
+        let kept = idle.recurrence.map(|r| r.exdates).unwrap_or_default();
+        assert_eq!(kept, ["2026-03-12T09:00:00"]);
+        // A single event, or a series whose rule does not parse, is left as it is.
+        let mut bad = ev.clone();
+        if let Some(r) = bad.recurrence.as_mut() {
+            r.rrule = "FREQ=SOMETIMES".into();
+        }
+        assert_eq!(without_idle_removals(&bad, "cal"), bad);
     }
 }

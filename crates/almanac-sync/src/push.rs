@@ -17,7 +17,9 @@ use almanac_provider::{
 use almanac_store::{EntryState, OutboxOp, OutboxRow, Store, SyncCalendar, SyncTx};
 
 use crate::apply::{apply, Ctx};
-use crate::convert::{from_row, normalise, occurrence_of, to_row, MasterInfo};
+use crate::convert::{
+    from_row, normalise, occurrence_of, to_row, without_idle_removals, MasterInfo,
+};
 use crate::error::SyncError;
 use crate::local::{base_of, load, snapshot};
 use crate::merge::changed_fields;
@@ -252,6 +254,14 @@ impl Pusher<'_> {
                         let base = stored.as_ref().and_then(|s| {
                             base_of(s.base.as_deref(), s.state, Some(ev), |_| master.as_ref())
                         });
+                        if let Some(b) = base.as_ref().filter(|b| {
+                            !self.provider.exdates_in_rule()
+                                && same_to_the_user(b, &without_idle_removals(ev, &self.cal.id))
+                        }) {
+                            if self.settle_idle(o, ev, b, master.as_ref())? {
+                                return Ok(Outcome::Done);
+                            }
+                        }
                         let etag = stored
                             .and_then(|s| s.base_etag)
                             .or_else(|| ev.etag.clone())
@@ -643,6 +653,19 @@ impl Pusher<'_> {
             {
                 return Ok(Err(e));
             }
+            // The series is read back, not sent: this is what went out of it.
+            lock(self.store).sync_step(self.now(), |tx| {
+                tx.action(
+                    self.run_id,
+                    Some(&o.event_id),
+                    &self.cal.id,
+                    "push",
+                    "updated",
+                    &["recurrence".to_owned()],
+                    &format!("Occurrence of {key} removed here: deleted at the provider."),
+                )
+            })?;
+            out.sent += 1;
             removed.push(inst.remote_id);
         }
         Ok(Ok(done))
@@ -830,9 +853,27 @@ impl Pusher<'_> {
                 // What the series removed went out with it (see `withhold_removal`).
                 tx.drop_occurrence_tombstones(&o.event_id)?;
             }
+            // The occurrences Graph had cancelled before this update (it drops them
+            // when the series' pattern or times change).
+            let cancelled_before: Vec<String> = if self.provider.exdates_in_rule() {
+                Vec::new()
+            } else {
+                tx.entry_sync(&o.event_id)?
+                    .and_then(|s| base_of(s.base.as_deref(), s.state, Some(sent), |_| master))
+                    .and_then(|b| b.recurrence)
+                    .map(|r| r.exdates)
+                    .unwrap_or_default()
+            };
             // The provider has what was sent (a replayed create can answer with an
             // earlier version instead: then ours must go out again) …
-            let took_it = same_to_the_user(&base, sent);
+            // (At Graph a removed date that is no occurrence cannot be kept: its
+            // answer without one has all that was sent.)
+            let there = if self.provider.exdates_in_rule() {
+                sent.clone()
+            } else {
+                without_idle_removals(sent, &self.cal.id)
+            };
+            let took_it = same_to_the_user(&base, &there);
             // … and nothing changed here while the request was out.
             let still = changed_fields(&current, sent).is_empty();
             let mut unchanged = took_it && still;
@@ -921,8 +962,57 @@ impl Pusher<'_> {
                 "Changed here: sent to the provider.",
             )?;
             // A create's rest (Graph: the series' removed occurrences) goes on the
-            // next pass of this run; an update's waits for the next run.
-            Ok(!unchanged && o.op == OutboxOp::Create)
+            // next pass of this run, as do the removals Graph dropped when an update
+            // changed the series' pattern or times; any other rest of an update waits
+            // for the next run.
+            let dropped = still && removals_dropped(&base, &there, &cancelled_before);
+            Ok(!unchanged && (o.op == OutboxOp::Create || dropped))
+        })
+    }
+
+    /// At Graph, an update `ev` whose only change from its `base` is removed dates
+    /// that are no occurrence of the series (see [`without_idle_removals`]): nothing
+    /// Graph can keep differs, so nothing is sent and the row becomes its base —
+    /// unless it changed meanwhile (false: it goes out as it is).
+    fn settle_idle(
+        &self,
+        o: &OutboxRow,
+        ev: &RemoteEvent,
+        base: &RemoteEvent,
+        master: Option<&MasterInfo>,
+    ) -> Result<bool, SyncError> {
+        lock(self.store).sync_step(self.now(), |tx| -> Result<bool, SyncError> {
+            let Some(row) = tx.event(&o.event_id)? else {
+                return Ok(false);
+            };
+            let current = from_row(&row, master)
+                .map_err(|why| SyncError::Corrupt(format!("event {}: {why}", o.event_id)))?;
+            if !changed_fields(&current, ev).is_empty() {
+                return Ok(false);
+            }
+            let mut kept = to_row(base, &self.cal.id, master).map_err(SyncError::Corrupt)?;
+            kept.remote_id = Some(base.remote_id.clone());
+            kept.etag = base.etag.clone();
+            kept.ical_uid = base.ical_uid.clone();
+            tx.write_event(
+                Some(&o.event_id),
+                &kept,
+                EntryState::Synced,
+                Some(&snapshot(base)),
+                base.etag.as_deref(),
+            )?;
+            tx.push_done(o.id)?;
+            tx.action(
+                self.run_id,
+                Some(&o.event_id),
+                &self.cal.id,
+                "push",
+                "kept",
+                &["recurrence".to_owned()],
+                "Changed here only in removed dates that are no occurrence of the series, \
+                 which the provider has no place for: nothing to send.",
+            )?;
+            Ok(true)
         })
     }
 
@@ -1017,6 +1107,28 @@ impl Pusher<'_> {
             Ok(apply(tx, &ctx, plan)?.conflicts)
         })
     }
+}
+
+/// Whether `base`, Graph's answer to `sent`, lacks removed occurrences it had
+/// cancelled `before` (and no others) and differs in nothing else: the update's new
+/// pattern or times dropped them, and deleting their instances again restores them.
+fn removals_dropped(base: &RemoteEvent, sent: &RemoteEvent, before: &[String]) -> bool {
+    let (Some(theirs), Some(ours)) = (&base.recurrence, &sent.recurrence) else {
+        return false;
+    };
+    let lost: Vec<&String> = ours
+        .exdates
+        .iter()
+        .filter(|d| !theirs.exdates.contains(d))
+        .collect();
+    if lost.is_empty() || lost.iter().any(|d| !before.contains(d)) {
+        return false;
+    }
+    let mut like = sent.clone();
+    if let Some(r) = like.recurrence.as_mut() {
+        r.exdates.clone_from(&theirs.exdates);
+    }
+    same_to_the_user(base, &like)
 }
 
 enum Outcome {
