@@ -910,6 +910,34 @@ fn a_series_with_a_removed_date_settles(s: &Sync, outlook_shows: Option<&dyn Fn(
     if let Some(shown) = outlook_shows {
         assert_eq!(shown(), 2, "the provider shows the series as it is here");
     }
+
+    // New times: the removed occurrence moves with the series (see `series_edit`),
+    // and Outlook, which drops its cancellations again, has it cancelled again in
+    // the same run.
+    let (start, end) = (format!("{}T09:00", day(1)), format!("{}T09:30", day(1)));
+    let moved = s.cli(&[
+        "--tz", "UTC", "events", "edit", &id, "--start", &start, "--end", &end,
+    ]);
+    // (The date that removes nothing is gone from the series at Outlook, which has no
+    // place for it.)
+    assert_eq!(
+        moved["input"]["recurrence"]["exdates"]
+            .as_array()
+            .map(Vec::len),
+        Some(if outlook_shows.is_some() { 1 } else { 2 }),
+        "{moved}"
+    );
+    let mut pushes = Vec::new();
+    for _ in 0..3 {
+        let run = s.sync();
+        assert_eq!(run["conflicts"], 0, "{run}");
+        pushes.push(run["pushed"].as_u64().unwrap_or(99));
+    }
+    assert_eq!(pushes, [expected, 0, 0]);
+    assert_eq!(s.local_titled("Ex").len(), 2);
+    if let Some(shown) = outlook_shows {
+        assert_eq!(shown(), 2, "the provider shows the series as it is here");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -256,7 +256,7 @@ impl Pusher<'_> {
                         });
                         if let Some(b) = base.as_ref().filter(|b| {
                             !self.provider.exdates_in_rule()
-                                && same_to_the_user(b, &without_idle_removals(ev, &self.cal.id))
+                                && only_idle_removals(b, ev, &self.cal.id)
                         }) {
                             if self.settle_idle(o, ev, b, master.as_ref())? {
                                 return Ok(Outcome::Done);
@@ -617,7 +617,13 @@ impl Pusher<'_> {
             .unwrap_or_default();
         let info = MasterInfo::of_remote(&o.event_id, ev);
         let mut done = Removal::Done;
-        for key in rec.exdates.iter().filter(|d| !known.contains(d)) {
+        // At Graph a removed date that is no occurrence has no instance to look for.
+        let occurring = (!self.provider.exdates_in_rule())
+            .then(|| without_idle_removals(ev, &self.cal.id))
+            .and_then(|e| e.recurrence)
+            .map(|r| r.exdates);
+        let removed_dates = occurring.as_ref().unwrap_or(&rec.exdates);
+        for key in removed_dates.iter().filter(|d| !known.contains(d)) {
             let Ok(original) = crate::convert::original_start_of(key, &info) else {
                 continue;
             };
@@ -853,16 +859,13 @@ impl Pusher<'_> {
                 // What the series removed went out with it (see `withhold_removal`).
                 tx.drop_occurrence_tombstones(&o.event_id)?;
             }
-            // The occurrences Graph had cancelled before this update (it drops them
-            // when the series' pattern or times change).
-            let cancelled_before: Vec<String> = if self.provider.exdates_in_rule() {
-                Vec::new()
+            // The series as Graph had it before this update (whose new pattern or
+            // times make it drop its cancellations).
+            let before = if self.provider.exdates_in_rule() || o.op != OutboxOp::Update {
+                None
             } else {
                 tx.entry_sync(&o.event_id)?
                     .and_then(|s| base_of(s.base.as_deref(), s.state, Some(sent), |_| master))
-                    .and_then(|b| b.recurrence)
-                    .map(|r| r.exdates)
-                    .unwrap_or_default()
             };
             // The provider has what was sent (a replayed create can answer with an
             // earlier version instead: then ours must go out again) …
@@ -965,7 +968,7 @@ impl Pusher<'_> {
             // next pass of this run, as do the removals Graph dropped when an update
             // changed the series' pattern or times; any other rest of an update waits
             // for the next run.
-            let dropped = still && removals_dropped(&base, &there, &cancelled_before);
+            let dropped = still && removals_dropped(&base, &there, before.as_ref());
             Ok(!unchanged && (o.op == OutboxOp::Create || dropped))
         })
     }
@@ -1109,19 +1112,33 @@ impl Pusher<'_> {
     }
 }
 
-/// Whether `base`, Graph's answer to `sent`, lacks removed occurrences it had
-/// cancelled `before` (and no others) and differs in nothing else: the update's new
-/// pattern or times dropped them, and deleting their instances again restores them.
-fn removals_dropped(base: &RemoteEvent, sent: &RemoteEvent, before: &[String]) -> bool {
-    let (Some(theirs), Some(ours)) = (&base.recurrence, &sent.recurrence) else {
+/// Whether series `ev` differs from its `base` only in removed dates that are no
+/// occurrence of it (see [`without_idle_removals`]): the same rule, added dates and
+/// everything else, to the field.
+fn only_idle_removals(base: &RemoteEvent, ev: &RemoteEvent, calendar_id: &str) -> bool {
+    let (Some(theirs), Some(ours)) = (&base.recurrence, &ev.recurrence) else {
         return false;
     };
-    let lost: Vec<&String> = ours
-        .exdates
-        .iter()
-        .filter(|d| !theirs.exdates.contains(d))
-        .collect();
-    if lost.is_empty() || lost.iter().any(|d| !before.contains(d)) {
+    let there = without_idle_removals(ev, calendar_id);
+    there.recurrence.as_ref().map(|r| r.exdates.len()) != Some(ours.exdates.len())
+        && theirs.rrule == ours.rrule
+        && theirs.rdates == ours.rdates
+        && changed_fields(base, ev) == [crate::merge::Field::Recurrence]
+        && there.recurrence.as_ref().map(|r| &r.exdates) == Some(&theirs.exdates)
+}
+
+/// Whether `base`, Graph's answer to `sent`, lacks some removed occurrences sent and
+/// differs in nothing else, after an update that changed the series' pattern or times
+/// (from `before`): Graph dropped its cancellations then, and deleting their instances
+/// again restores them. (At most once: the next pass changes neither.)
+fn removals_dropped(base: &RemoteEvent, sent: &RemoteEvent, before: Option<&RemoteEvent>) -> bool {
+    let (Some(theirs), Some(ours), Some(before)) = (&base.recurrence, &sent.recurrence, before)
+    else {
+        return false;
+    };
+    let moved = before.timing != sent.timing
+        || before.recurrence.as_ref().map(|r| &r.rrule) != Some(&ours.rrule);
+    if !moved || ours.exdates.iter().all(|d| theirs.exdates.contains(d)) {
         return false;
     }
     let mut like = sent.clone();
@@ -1231,4 +1248,52 @@ fn user_field(f: &crate::merge::Field) -> bool {
             | Field::Reminder
             | Field::Cancelled
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use almanac_provider::{RemoteKind, RemoteRecurrence, Timing};
+
+    /// A series from the 10th at 09:00, every other day, as Graph has it (no
+    /// removed date), and the same with the 11th removed — no occurrence of it.
+    fn series() -> (RemoteEvent, RemoteEvent) {
+        let mut base = crate::plan::tests::ev("s1", "1");
+        base.kind = RemoteKind::Master;
+        base.recurrence = Some(RemoteRecurrence {
+            rrule: "FREQ=DAILY;INTERVAL=2".into(),
+            exdates: vec![],
+            rdates: vec![],
+        });
+        let base = normalise(&base, "cal", None).unwrap_or_else(|e| panic!("{e}"));
+        let mut ev = base.clone();
+        if let Some(r) = ev.recurrence.as_mut() {
+            r.exdates.push("2026-03-11T09:00:00".into());
+        }
+        (base, ev)
+    }
+
+    #[test]
+    fn only_a_removed_date_that_is_no_occurrence_goes_unsent() {
+        let (base, ev) = series();
+        assert!(only_idle_removals(&base, &ev, "cal"));
+        // Nothing idle: nothing to settle that way.
+        assert!(!only_idle_removals(&base, &base, "cal"));
+        // An occurrence really removed goes out.
+        let mut real = base.clone();
+        if let Some(r) = real.recurrence.as_mut() {
+            r.exdates.push("2026-03-12T09:00:00".into());
+        }
+        assert!(!only_idle_removals(&base, &real, "cal"));
+        // Another zone with the same instants is an edit (its summer times move), and
+        // so is any other field changed with the idle date.
+        let mut zone = ev.clone();
+        if let Timing::Timed { time_zone, .. } = &mut zone.timing {
+            *time_zone = "Africa/Accra".into();
+        }
+        assert!(!only_idle_removals(&base, &zone, "cal"));
+        let mut text = ev.clone();
+        text.body_text = "agenda ".into();
+        assert!(!only_idle_removals(&base, &text, "cal"));
+    }
 }
