@@ -2016,3 +2016,151 @@ async fn an_occurrence_removed_here_and_changed_in_google_is_a_conflict() {
         s.assert_quiet();
     }
 }
+
+/// Occurrences changed and removed here, not sent yet, when the series moves at the
+/// provider: they move with it (the renamed one is the renamed one at the new time,
+/// not a copy at the old time beside the series' own, which could never be sent);
+/// one the series no longer has is a conflict.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_here_follow_a_series_moved_at_the_provider() {
+    let s = Sync::google().await;
+    let (master, series) = s.office_hours();
+    let (d1, d2, d3, d4) = (day(1), day(2), day(3), day(4));
+    let here = |args: &[&str]| {
+        let mut full = vec!["--tz", "UTC", "events"];
+        full.extend_from_slice(args);
+        s.cli(&full)
+    };
+    here(&[
+        "edit",
+        &series,
+        "--occurrence",
+        &format!("{d2}T13:00"),
+        "--title",
+        "Office hours (mine)",
+    ]);
+    here(&["rm", &series, "--occurrence", &format!("{d3}T13:00")]);
+    // Meanwhile the series moves to 15:00 at Google.
+    let id = master["id"].as_str().expect("id");
+    s.edit_remote(
+        id,
+        json!({
+            "start": {"dateTime": format!("{d1}T15:00:00Z"), "timeZone": "UTC"},
+            "end": {"dateTime": format!("{d1}T16:00:00Z"), "timeZone": "UTC"},
+        }),
+    );
+    let run = s.sync();
+    assert_eq!(
+        (&run["outcome"], &run["conflicts"]),
+        (&json!("ok"), &json!(0)),
+        "{run}"
+    );
+    let seen: Vec<(String, String)> = s
+        .local()
+        .iter()
+        .map(|o| {
+            let t = |k: &str| o[k].as_str().unwrap_or_default().to_owned();
+            (t("title"), t("start"))
+        })
+        .collect();
+    let at = |d: &str| format!("{d}T15:00:00Z");
+    assert_eq!(
+        seen,
+        [
+            ("Office hours".to_owned(), at(&d1)),
+            ("Office hours (mine)".to_owned(), at(&d2)),
+            ("Office hours".to_owned(), at(&d4)),
+        ],
+        "{seen:?}"
+    );
+    // Google has both: the renamed instance at 15:00, the removed one excluded.
+    let events = s.state.google_events(&s.email, "primary").expect("events");
+    let renamed = events
+        .iter()
+        .find(|e| e["summary"] == "Office hours (mine)")
+        .expect("the renamed instance");
+    assert_eq!(renamed["start"]["dateTime"], at(&d2), "{renamed}");
+    let m = events.iter().find(|e| e["id"] == id).expect("master");
+    let rules = m["recurrence"].to_string();
+    assert!(
+        rules.contains(&format!("{}T150000", d3.replace('-', ""))),
+        "{rules}"
+    );
+    s.assert_quiet();
+    assert_eq!(s.cli(&["status"])[0]["pendingPushes"], 0);
+
+    // A rule that no longer has the occurrence changed here: a conflict, not a change
+    // that waits for ever.
+    here(&[
+        "edit",
+        &series,
+        "--occurrence",
+        &format!("{d4}T15:00"),
+        "--title",
+        "Office hours (last)",
+    ]);
+    s.edit_remote(id, json!({"recurrence": ["RRULE:FREQ=DAILY;COUNT=2"]}));
+    let run = s.sync();
+    assert_eq!(run["conflicts"], 1, "{run}");
+    let open = s.cli(&["conflicts", "list"]);
+    assert_eq!(open.as_array().map(Vec::len), Some(1), "{open}");
+    assert_eq!(open[0]["kind"], "edit_delete", "{open}");
+}
+
+/// The same at Outlook, which drops a series' changed and cancelled occurrences when
+/// its times change: the changes here, moved along, go out after the new times.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_here_follow_a_series_moved_in_outlook() {
+    let g = GraphSync::start().await;
+    let (master, series) = g.team_sync();
+    let (d1, d2, d3, d4) = (day(1), day(2), day(3), day(4));
+    let here = |args: &[&str]| {
+        let mut full = vec!["--tz", "UTC", "events"];
+        full.extend_from_slice(args);
+        g.cli(&full)
+    };
+    here(&[
+        "edit",
+        &series,
+        "--occurrence",
+        &format!("{d2}T10:00"),
+        "--title",
+        "Team sync (demo)",
+    ]);
+    here(&["rm", &series, "--occurrence", &format!("{d3}T10:00")]);
+    g.edit(
+        master["id"].as_str().expect("id"),
+        json!({
+            "start": {"dateTime": format!("{d1}T12:00:00"), "timeZone": "UTC"},
+            "end": {"dateTime": format!("{d1}T12:30:00"), "timeZone": "UTC"},
+        }),
+    );
+    let run = g.sync();
+    assert_eq!(
+        (&run["outcome"], &run["conflicts"]),
+        (&json!("ok"), &json!(0)),
+        "{run}"
+    );
+    let seen: Vec<(String, String)> = g
+        .local()
+        .iter()
+        .map(|o| {
+            let t = |k: &str| o[k].as_str().unwrap_or_default().to_owned();
+            (t("title"), t("start"))
+        })
+        .collect();
+    let at = |d: &str| format!("{d}T12:00:00Z");
+    assert_eq!(
+        seen,
+        [
+            ("Team sync".to_owned(), at(&d1)),
+            ("Team sync (demo)".to_owned(), at(&d2)),
+            ("Team sync".to_owned(), at(&d4)),
+        ],
+        "{seen:?}"
+    );
+    g.assert_quiet();
+    assert_eq!(g.shown_titled("Team sync").len(), 2);
+    assert_eq!(g.shown_titled("Team sync (demo)").len(), 1);
+    assert_eq!(g.cli(&["status"])[0]["pendingPushes"], 0);
+}

@@ -28,4 +28,5 @@ pub use events::Batch;
 pub use feed::Source;
 pub use ical_uids::MAX_UID_CHARS;
 pub use occurrences::MAX_QUERY_DAYS;
+pub use series_edit::Carry;
 pub use sync::*;

@@ -73,13 +73,39 @@ impl Frame {
 /// How the keys of the old series are carried into the new one: each moves by `by`
 /// (and, for an all-day series, then keeps only its date).
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) struct Carry {
+pub struct Carry {
     by: Duration,
     all_day: bool,
 }
 
 impl Carry {
-    fn wall(self, wall: NaiveDateTime) -> NaiveDateTime {
+    /// The ways the keys of series `old` may go into `new` (its start moved), in the
+    /// order a series edit here tries them; the caller takes the first that puts its
+    /// keys on instances of `new`. The sync engine carries a change made here and not
+    /// yet sent when the provider moves its series.
+    pub fn ways(old: &SeriesSpec, new: &SeriesSpec) -> Vec<Carry> {
+        Self::ways_between(Frame::of(old), Frame::of(new))
+    }
+
+    /// [`Self::ways`] between two frames with keys to carry.
+    fn ways_between(from: Frame, to: Frame) -> Vec<Carry> {
+        if to.start.date() == from.start.date() {
+            // Another time on the same day: the keys go with it, unless the rule pins
+            // the hours (`BYHOUR`) and they stay.
+            vec![
+                Carry::on_day(from, to, 0),
+                Carry {
+                    by: Duration::zero(),
+                    all_day: to.all_day,
+                },
+            ]
+        } else {
+            Carry::tried(from, to)
+        }
+    }
+
+    /// The key `wall` of the old series, carried.
+    pub fn wall(self, wall: NaiveDateTime) -> NaiveDateTime {
         let t = wall + self.by;
         if self.all_day {
             t.date().and_time(NaiveTime::MIN)
@@ -213,18 +239,8 @@ pub(crate) fn carry_dates(
         .collect();
     let ways = if keys.is_empty() {
         vec![Carry::on_day(from, to, 0)]
-    } else if to.start.date() == from.start.date() {
-        // Another time on the same day: the keys go with it, unless the rule pins the
-        // hours (`BYHOUR`) and they stay.
-        vec![
-            Carry::on_day(from, to, 0),
-            Carry {
-                by: Duration::zero(),
-                all_day: to.all_day,
-            },
-        ]
     } else {
-        Carry::tried(from, to)
+        Carry::ways_between(from, to)
     };
     // On the old rule's own pattern (not a deleted or an extra date of it).
     let starts_later = to.all_day == from.all_day && {

@@ -5,10 +5,10 @@ use almanac_store::{
     CheckedEvent, EntryState, EntrySync, NewConflict, OutboxOp, SyncTx, SyncedEvent,
 };
 
-use crate::convert::{from_row, into_row, occurrence_of, to_row, MasterInfo};
+use crate::convert::{from_row, into_row, to_row, MasterInfo};
 use crate::error::SyncError;
 use crate::local::{conflict_kind_str, snapshot, Local};
-use crate::merge::{apply_choice, changed_fields, Choice, ConflictKind, Policy, Resolution};
+use crate::merge::{changed_fields, ConflictKind, Policy};
 use crate::plan::{MergedBy, Op, Plan};
 
 /// What applying a plan did, for the run's counts.
@@ -41,7 +41,7 @@ pub(crate) struct Ctx<'a> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn log(
+pub(crate) fn log(
     tx: &mut SyncTx<'_, '_>,
     ctx: &Ctx<'_>,
     event_id: Option<&str>,
@@ -105,7 +105,7 @@ fn into_row_of(
     Ok(into_row(ev, ctx.calendar_id, master.as_ref()))
 }
 
-fn names(fields: &[crate::merge::Field]) -> Vec<String> {
+pub(crate) fn names(fields: &[crate::merge::Field]) -> Vec<String> {
     fields.iter().map(|f| f.name().into_owned()).collect()
 }
 
@@ -170,74 +170,6 @@ fn apply_remote(
         "Changed at the provider.",
     )?;
     done.changed += 1;
-    Ok(())
-}
-
-/// Series `master` changed at the provider from `old` to `new`. Its occurrences
-/// changed here and not sent yet are copies of the occurrence as `old` made it: what
-/// the user changed in them stays theirs, the rest follows the series (else sending
-/// the copy would undo the series' change on that occurrence).
-fn rebase_unsent_occurrences(
-    tx: &mut SyncTx<'_, '_>,
-    ctx: &Ctx<'_>,
-    master: &str,
-    old: &RemoteEvent,
-    new: &RemoteEvent,
-) -> Result<(), SyncError> {
-    let Some(info) = tx.event(master)?.and_then(|r| MasterInfo::of(master, &r)) else {
-        return Ok(());
-    };
-    for id in tx.instances_of(master)? {
-        let Some(row) = tx.event(&id)? else { continue };
-        let unsent = row.remote_id.is_none()
-            && !row.cancelled
-            && tx
-                .entry_sync(&id)?
-                .is_some_and(|s| s.state == EntryState::LocallyCreated);
-        if !unsent {
-            continue;
-        }
-        let Ok(mine) = from_row(&row, Some(&info)) else {
-            continue;
-        };
-        let Some(link) = &mine.series else { continue };
-        let as_it_was = occurrence_of(old, &link.original_start);
-        let as_it_is = occurrence_of(new, &link.original_start);
-        let (Some(as_it_was), Some(as_it_is)) = (as_it_was, as_it_is) else {
-            continue;
-        };
-        let Resolution::Merged(m) = apply_choice(&as_it_was, &mine, &as_it_is, &Choice::KeepMine)
-        else {
-            continue;
-        };
-        let rebased = RemoteEvent {
-            remote_id: mine.remote_id.clone(),
-            etag: mine.etag.clone(),
-            ical_uid: mine.ical_uid.clone(),
-            kind: mine.kind,
-            series: mine.series.clone(),
-            extra: mine.extra.clone(),
-            ..m.merged
-        };
-        let fields = names(&changed_fields(&mine, &rebased));
-        if fields.is_empty() {
-            continue;
-        }
-        let Ok(row) = to_row(&rebased, ctx.calendar_id, Some(&info)) else {
-            continue;
-        };
-        tx.write_event(Some(&id), &row, EntryState::LocallyCreated, None, None)?;
-        log(
-            tx,
-            ctx,
-            Some(&id),
-            ctx.calendar_id,
-            "pull",
-            "updated",
-            &fields,
-            "Its series changed at the provider: what was not changed here follows it.",
-        )?;
-    }
     Ok(())
 }
 
@@ -316,7 +248,7 @@ pub(crate) fn apply_op(
         Op::ApplyRemote { local_id, event } => {
             apply_remote(tx, ctx, local_id.as_deref(), event, previous, done)?;
             if let Some((id, old, new)) = series_change {
-                rebase_unsent_occurrences(tx, ctx, &id, &old, &new)?;
+                crate::rebase::rebase_unsent_occurrences(tx, ctx, &id, &old, &new, done)?;
             }
             return Ok(());
         }
@@ -405,7 +337,7 @@ pub(crate) fn apply_op(
             )?;
             done.changed += 1;
             if let Some((id, old, new)) = &series_change {
-                rebase_unsent_occurrences(tx, ctx, id, old, new)?;
+                crate::rebase::rebase_unsent_occurrences(tx, ctx, id, old, new, done)?;
             }
         }
         Op::RecordConflict {

@@ -7,6 +7,7 @@
 //! little differently would look like a local edit after every pull and be pushed
 //! back forever (I4).
 
+use almanac_model::recurrence::SeriesSpec;
 use almanac_model::time::{
     format_date, format_wall_time, parse_date, parse_wall_time, parse_zone, to_instant, to_local,
     EventTime,
@@ -19,6 +20,7 @@ use almanac_provider::{
     OriginalStart, RemoteEvent, RemoteKind, RemoteRecurrence, SeriesLink, Timing,
 };
 use almanac_store::{CheckedEvent, MasterKey, SyncedEvent};
+use chrono::NaiveDateTime;
 use serde_json::{Map, Value};
 
 /// The series an instance belongs to, as the store has it.
@@ -403,11 +405,7 @@ fn local_keys(dates: &[String], all_day: bool) -> Result<Vec<String>, Unfit> {
         .iter()
         .map(|d| {
             let t = instance_key("recurrence date", d, all_day).map_err(|e| e.to_string())?;
-            Ok(if all_day {
-                format_date(t.date())
-            } else {
-                format_wall_time(t)
-            })
+            Ok(key_text(t, all_day))
         })
         .collect()
 }
@@ -469,6 +467,26 @@ pub(crate) fn occurrence_of(master: &RemoteEvent, original: &OriginalStart) -> O
     })
 }
 
+/// The series `ev` (in the store's form) makes, as the store expands it; `None` for a
+/// single event or a series that does not validate.
+pub(crate) fn series_spec(ev: &RemoteEvent, calendar_id: &str) -> Option<SeriesSpec> {
+    ev.recurrence.as_ref()?;
+    to_row(ev, calendar_id, None)
+        .ok()
+        .and_then(|row| row.input.validate().ok())
+        .and_then(|v| v.series)
+}
+
+/// A series' instance key (wall time, or a date for an all-day series) as the store
+/// writes it.
+pub(crate) fn key_text(wall: NaiveDateTime, all_day: bool) -> String {
+    if all_day {
+        format_date(wall.date())
+    } else {
+        format_wall_time(wall)
+    }
+}
+
 /// `ev` (in the store's form) without the removed dates that are no occurrence of its
 /// series: they remove nothing, and a provider that names a series' removed
 /// occurrences itself (Graph's `cancelledOccurrences`) has no place for them. A rule
@@ -478,11 +496,7 @@ pub(crate) fn without_idle_removals(ev: &RemoteEvent, calendar_id: &str) -> Remo
     let Some(rec) = out.recurrence.as_mut() else {
         return out;
     };
-    let Some(spec) = to_row(ev, calendar_id, None)
-        .ok()
-        .and_then(|row| row.input.validate().ok())
-        .and_then(|v| v.series)
-    else {
+    let Some(spec) = series_spec(ev, calendar_id) else {
         return out;
     };
     let all_day = matches!(ev.timing, Timing::AllDay { .. });

@@ -18,6 +18,7 @@ pub mod merge;
 pub mod plan;
 mod pull;
 mod push;
+mod rebase;
 mod resolve;
 mod run;
 pub mod schedule;

@@ -1,0 +1,316 @@
+//! What a change of a series at the provider does to the changes made here to its
+//! occurrences and not sent yet.
+//!
+//! Such a change is a copy of the occurrence as the old series made it, keyed by that
+//! occurrence's original start. What the user changed in it stays theirs; the rest
+//! follows the series (else sending the copy would undo the series' change there).
+//! When the series moved (another time, another day), the key moves with it as a
+//! series edit here moves its exceptions ([`Carry`]): the occurrence renamed here is
+//! then the renamed one at the new time, not a copy left at the old time beside the
+//! series' own occurrence — which the provider has no instance for, so it could never
+//! be sent. One the new series has no occurrence for becomes a conflict (changed
+//! here, gone at the provider) for the user to settle. An occurrence removed here and
+//! not sent yet moves the same way, so it stays removed.
+
+use almanac_model::instance_key;
+use almanac_model::recurrence::SeriesSpec;
+use almanac_provider::{RemoteEvent, SeriesLink};
+use almanac_store::{Carry, EntryState, NewConflict, OutboxOp, SyncTx};
+use chrono::NaiveDateTime;
+
+use crate::apply::{log, names, Applied, Ctx};
+use crate::convert::{
+    from_row, key_text, occurrence_of, original_start_of, series_spec, to_row, MasterInfo,
+};
+use crate::error::SyncError;
+use crate::local::{conflict_kind_str, snapshot};
+use crate::merge::{apply_choice, changed_fields, Choice, ConflictKind, Resolution};
+
+/// One occurrence changed here and not sent yet.
+struct Unsent {
+    id: String,
+    mine: RemoteEvent,
+    link: SeriesLink,
+    key: NaiveDateTime,
+}
+
+/// Series `master` changed at the provider from `old` to `new` (both in the store's
+/// form); its row here is already `new`, merged with any change of it made here.
+pub(crate) fn rebase_unsent_occurrences(
+    tx: &mut SyncTx<'_, '_>,
+    ctx: &Ctx<'_>,
+    master: &str,
+    old: &RemoteEvent,
+    new: &RemoteEvent,
+    done: &mut Applied,
+) -> Result<(), SyncError> {
+    let Some(info) = tx.event(master)?.and_then(|r| MasterInfo::of(master, &r)) else {
+        return Ok(());
+    };
+    let specs = series_spec(old, ctx.calendar_id).zip(series_spec(new, ctx.calendar_id));
+    let old_all_day = specs.as_ref().is_some_and(|(o, _)| o.all_day);
+    let mut unsent = Vec::new();
+    for id in tx.instances_of(master)? {
+        let Some(row) = tx.event(&id)? else { continue };
+        let fresh = row.remote_id.is_none()
+            && !row.cancelled
+            && tx
+                .entry_sync(&id)?
+                .is_some_and(|s| s.state == EntryState::LocallyCreated)
+            && tx.open_conflict(&id)?.is_none();
+        if !fresh {
+            continue;
+        }
+        let Ok(mine) = from_row(&row, Some(&info)) else {
+            continue;
+        };
+        let (Some(link), Some(key)) = (mine.series.clone(), row.original_start.as_deref()) else {
+            continue;
+        };
+        let Ok(key) = instance_key("original start", key, old_all_day) else {
+            continue;
+        };
+        unsent.push(Unsent {
+            id,
+            mine,
+            link,
+            key,
+        });
+    }
+    let removed = unsent_removals(tx, master, old, new, old_all_day)?;
+    let Some((old_spec, new_spec)) = specs else {
+        // A series that does not validate: its occurrences keep their keys.
+        for u in unsent {
+            follow(tx, ctx, &info, old, new, u, None)?;
+        }
+        return Ok(());
+    };
+    let keys: Vec<NaiveDateTime> = unsent
+        .iter()
+        .map(|u| u.key)
+        .chain(removed.iter().map(|(_, k)| *k))
+        .collect();
+    let way = carry_way(&old_spec, &new_spec, &keys);
+    let carry = |k: NaiveDateTime| way.map_or(k, |w| w.wall(k));
+    for u in unsent {
+        let to = carry(u.key);
+        if new_spec.produces(to) {
+            let to = key_text(to, new_spec.all_day);
+            follow(tx, ctx, &info, old, new, u, Some(&to))?;
+        } else {
+            gone(tx, ctx, old, u, done)?;
+        }
+    }
+    if way.is_some() && !removed.is_empty() {
+        carry_removals(tx, ctx, master, &new_spec, &removed, carry)?;
+    }
+    Ok(())
+}
+
+/// How the keys go into the new series: `None` when its start did not move; else the
+/// first of [`Carry::ways`] that puts every key on an occurrence of `new`, failing
+/// that the one that puts the most there.
+fn carry_way(old: &SeriesSpec, new: &SeriesSpec, keys: &[NaiveDateTime]) -> Option<Carry> {
+    if old.start == new.start && old.all_day == new.all_day {
+        return None;
+    }
+    let mut best: Option<(usize, Carry)> = None;
+    for way in Carry::ways(old, new) {
+        let placed = keys.iter().filter(|k| new.produces(way.wall(**k))).count();
+        if placed == keys.len() {
+            return Some(way);
+        }
+        if best.is_none_or(|(b, _)| placed > b) {
+            best = Some((placed, way));
+        }
+    }
+    best.map(|(_, way)| way)
+}
+
+/// The occurrence `u` under its key in the new series (`to`; `None`: the one it had),
+/// what the user did not change in it following the series.
+fn follow(
+    tx: &mut SyncTx<'_, '_>,
+    ctx: &Ctx<'_>,
+    info: &MasterInfo,
+    old: &RemoteEvent,
+    new: &RemoteEvent,
+    u: Unsent,
+    to: Option<&str>,
+) -> Result<(), SyncError> {
+    let original = match to {
+        Some(k) => match original_start_of(k, info) {
+            Ok(o) => o,
+            Err(_) => return Ok(()),
+        },
+        None => u.link.original_start.clone(),
+    };
+    let as_it_was = occurrence_of(old, &u.link.original_start);
+    let as_it_is = occurrence_of(new, &original);
+    let (Some(as_it_was), Some(as_it_is)) = (as_it_was, as_it_is) else {
+        return Ok(());
+    };
+    let Resolution::Merged(m) = apply_choice(&as_it_was, &u.mine, &as_it_is, &Choice::KeepMine)
+    else {
+        return Ok(());
+    };
+    let moved = original != u.link.original_start;
+    let rebased = RemoteEvent {
+        remote_id: u.mine.remote_id.clone(),
+        etag: u.mine.etag.clone(),
+        ical_uid: u.mine.ical_uid.clone(),
+        kind: u.mine.kind,
+        series: Some(SeriesLink {
+            master_id: u.link.master_id.clone(),
+            original_start: original,
+        }),
+        extra: u.mine.extra.clone(),
+        ..m.merged
+    };
+    let fields = names(&changed_fields(&u.mine, &rebased));
+    if fields.is_empty() && !moved {
+        return Ok(());
+    }
+    let Ok(row) = to_row(&rebased, ctx.calendar_id, Some(info)) else {
+        return Ok(());
+    };
+    tx.write_event(Some(&u.id), &row, EntryState::LocallyCreated, None, None)?;
+    if moved {
+        // Due now, also if it waited for a pull that would bring this.
+        tx.queue_push(&u.id, ctx.calendar_id, OutboxOp::Create, None)?;
+    }
+    log(
+        tx,
+        ctx,
+        Some(&u.id),
+        ctx.calendar_id,
+        "pull",
+        "updated",
+        &fields,
+        if moved {
+            "Its series moved at the provider: this occurrence moves with it, and what \
+             was not changed here follows the series."
+        } else {
+            "Its series changed at the provider: what was not changed here follows it."
+        },
+    )?;
+    Ok(())
+}
+
+/// The new series has no occurrence for `u`: a conflict (changed here, gone there)
+/// that holds the change until the user decides — keep theirs drops it, keep mine
+/// keeps it as an event of its own.
+fn gone(
+    tx: &mut SyncTx<'_, '_>,
+    ctx: &Ctx<'_>,
+    old: &RemoteEvent,
+    u: Unsent,
+    done: &mut Applied,
+) -> Result<(), SyncError> {
+    let base = occurrence_of(old, &u.link.original_start);
+    tx.record_conflict(&NewConflict {
+        event_id: u.id.clone(),
+        calendar_id: ctx.calendar_id.to_owned(),
+        kind: conflict_kind_str(ConflictKind::EditDelete).to_owned(),
+        base: base.as_ref().map(snapshot),
+        local: Some(snapshot(&u.mine)),
+        remote: None,
+        fields: "[]".into(),
+        settled_by_policy: None,
+    })?;
+    log(
+        tx,
+        ctx,
+        Some(&u.id),
+        ctx.calendar_id,
+        "pull",
+        "conflict",
+        &[],
+        "Changed here; its series changed at the provider and no longer has this \
+         occurrence.",
+    )?;
+    done.conflicts += 1;
+    Ok(())
+}
+
+/// The occurrences removed here and not sent yet: removed dates of the series' row
+/// that neither the old nor the new series has, with their keys.
+fn unsent_removals(
+    tx: &mut SyncTx<'_, '_>,
+    master: &str,
+    old: &RemoteEvent,
+    new: &RemoteEvent,
+    all_day: bool,
+) -> Result<Vec<(String, NaiveDateTime)>, SyncError> {
+    let Some(rec) = tx.event(master)?.and_then(|r| r.input.recurrence) else {
+        return Ok(Vec::new());
+    };
+    let known = |d: &String| {
+        [old, new]
+            .iter()
+            .any(|e| e.recurrence.as_ref().is_some_and(|r| r.exdates.contains(d)))
+    };
+    Ok(rec
+        .exdates
+        .into_iter()
+        .filter(|d| !known(d))
+        .filter_map(|d| {
+            let k = instance_key("removed date", &d, all_day).ok()?;
+            Some((d, k))
+        })
+        .collect())
+}
+
+/// The series' row with its `removed` dates (see [`unsent_removals`]) moved by
+/// `carry` where that lands on an occurrence of `new` (one the new series has no
+/// occurrence for removes nothing either way, and stays as it is).
+fn carry_removals(
+    tx: &mut SyncTx<'_, '_>,
+    ctx: &Ctx<'_>,
+    master: &str,
+    new: &SeriesSpec,
+    removed: &[(String, NaiveDateTime)],
+    carry: impl Fn(NaiveDateTime) -> NaiveDateTime,
+) -> Result<(), SyncError> {
+    let (Some(mut row), Some(sync)) = (tx.event(master)?, tx.entry_sync(master)?) else {
+        return Ok(());
+    };
+    let Some(rec) = row.input.recurrence.as_mut() else {
+        return Ok(());
+    };
+    let mut moved = false;
+    for (text, key) in removed {
+        let to = carry(*key);
+        if to == *key || !new.produces(to) {
+            continue;
+        }
+        let to = key_text(to, new.all_day);
+        if let Some(d) = rec.exdates.iter_mut().find(|d| *d == text) {
+            *d = to;
+            moved = true;
+        }
+    }
+    if !moved {
+        return Ok(());
+    }
+    rec.exdates.sort();
+    rec.exdates.dedup();
+    tx.write_event(
+        Some(master),
+        &row,
+        sync.state,
+        sync.base.as_deref(),
+        sync.base_etag.as_deref(),
+    )?;
+    log(
+        tx,
+        ctx,
+        Some(master),
+        ctx.calendar_id,
+        "pull",
+        "updated",
+        &["recurrence".to_owned()],
+        "Its series moved at the provider: the occurrences removed here move with it.",
+    )?;
+    Ok(())
+}
