@@ -2107,6 +2107,107 @@ async fn changes_here_follow_a_series_moved_at_the_provider() {
     assert_eq!(open[0]["kind"], "edit_delete", "{open}");
 }
 
+/// The series moved at Google and one of its occurrences changed there at the new
+/// time: the change here that would land on it is a conflict (both versions kept),
+/// and the pull goes on. A series whose start moved to another day keeps the
+/// changes here on their days, as a series edit here would.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_here_meet_a_series_moved_and_changed_at_the_provider() {
+    let s = Sync::google().await;
+    let (master, series) = s.office_hours();
+    let (d1, d2, d3) = (day(1), day(2), day(3));
+    let here = |args: &[&str]| {
+        let mut full = vec!["--tz", "UTC", "events"];
+        full.extend_from_slice(args);
+        s.cli(&full)
+    };
+    here(&[
+        "edit",
+        &series,
+        "--occurrence",
+        &format!("{d2}T13:00"),
+        "--title",
+        "Office hours (mine)",
+    ]);
+    let id = master["id"].as_str().expect("id");
+    s.edit_remote(
+        id,
+        json!({
+            "start": {"dateTime": format!("{d1}T15:00:00Z"), "timeZone": "UTC"},
+            "end": {"dateTime": format!("{d1}T16:00:00Z"), "timeZone": "UTC"},
+        }),
+    );
+    let theirs = format!("{id}_{}T150000Z", d2.replace('-', ""));
+    s.edit_remote(&theirs, json!({"summary": "Office hours (theirs)"}));
+    let run = s.sync();
+    assert_eq!(
+        (&run["outcome"], &run["conflicts"]),
+        (&json!("ok"), &json!(1)),
+        "{run}"
+    );
+    let open = s.cli(&["conflicts", "list"]);
+    assert_eq!(open.as_array().map(Vec::len), Some(1), "{open}");
+    let titles: Vec<Value> = s.local().iter().map(|o| o["title"].clone()).collect();
+    assert!(
+        titles.contains(&json!("Office hours (theirs)")),
+        "{titles:?}"
+    );
+    let again = s.sync();
+    assert_eq!(
+        (&again["outcome"], &again["conflicts"]),
+        (&json!("ok"), &json!(0)),
+        "{again}"
+    );
+    assert!(s.remote_titled("Office hours (mine)").is_empty());
+
+    // Another series, daily at 09:00 from tomorrow; two occurrences renamed here, then
+    // it starts a day later at Google: the renamed ones keep their days (as they
+    // would for a series edited here), the one before the new start is a conflict.
+    let t = s.state.google_seed_event(
+        &s.email,
+        "primary",
+        &json!({
+            "summary": "Standup",
+            "start": {"dateTime": format!("{d1}T09:00:00Z"), "timeZone": "UTC"},
+            "end": {"dateTime": format!("{d1}T09:15:00Z"), "timeZone": "UTC"},
+            "recurrence": ["RRULE:FREQ=DAILY;COUNT=6"],
+        }),
+    );
+    let standup = t.expect("seed");
+    s.sync();
+    let local_id = s.local_titled("Standup")[0]["eventId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    for (d, title) in [(&d1, "Standup (Mon)"), (&d3, "Standup (Wed)")] {
+        here(&[
+            "edit",
+            &local_id,
+            "--occurrence",
+            &format!("{d}T09:00"),
+            "--title",
+            title,
+        ]);
+    }
+    s.edit_remote(
+        standup["id"].as_str().expect("id"),
+        json!({
+            "start": {"dateTime": format!("{d2}T09:00:00Z"), "timeZone": "UTC"},
+            "end": {"dateTime": format!("{d2}T09:15:00Z"), "timeZone": "UTC"},
+        }),
+    );
+    let run = s.sync();
+    assert_eq!(
+        (&run["outcome"], &run["conflicts"]),
+        (&json!("ok"), &json!(1)),
+        "{run}"
+    );
+    let wed = s.local_titled("Standup (Wed)");
+    assert_eq!(wed.len(), 1, "{wed:?}");
+    assert_eq!(wed[0]["start"], format!("{d3}T09:00:00Z"));
+    assert_eq!(s.remote_titled("Standup (Wed)").len(), 1);
+}
+
 /// The same at Outlook, which drops a series' changed and cancelled occurrences when
 /// its times change: the changes here, moved along, go out after the new times.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

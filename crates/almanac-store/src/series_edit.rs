@@ -79,12 +79,43 @@ pub struct Carry {
 }
 
 impl Carry {
-    /// The ways the keys of series `old` may go into `new` (its start moved), in the
-    /// order a series edit here tries them; the caller takes the first that puts its
-    /// keys on instances of `new`. The sync engine carries a change made here and not
-    /// yet sent when the provider moves its series.
-    pub fn ways(old: &SeriesSpec, new: &SeriesSpec) -> Vec<Carry> {
-        Self::ways_between(Frame::of(old), Frame::of(new))
+    /// How the keys `keys` of series `old` (walls of its instances) go into `new`,
+    /// chosen as a series edit here chooses (see [`carry_dates`]); `None` when the
+    /// series did not move. The sync engine carries the changes made here and not yet
+    /// sent when the provider moves a series.
+    pub fn choose(old: &SeriesSpec, new: &SeriesSpec, keys: &[NaiveDateTime]) -> Option<Carry> {
+        let (from, to) = (Frame::of(old), Frame::of(new));
+        if from.start == to.start && from.all_day == to.all_day {
+            return None;
+        }
+        // Keys on an extra date go with it whichever way: they tell nothing.
+        let keys: Vec<NaiveDateTime> = keys
+            .iter()
+            .copied()
+            .filter(|k| !old.rdates.contains(k))
+            .collect();
+        let ways = if keys.is_empty() {
+            vec![Carry::on_day(from, to, 0)]
+        } else {
+            Carry::ways_between(from, to)
+        };
+        let later = starts_later(old, to);
+        let mut all = new.clone();
+        all.exdates.clear();
+        let mut best: Option<((bool, usize), Carry)> = None;
+        for way in ways {
+            let Ok((placed, missed)) = placement(&all, &keys, way) else {
+                continue;
+            };
+            if settles(placed, missed, way, later) {
+                return Some(way);
+            }
+            let score = (missed == 0, placed);
+            if best.is_none_or(|(b, _)| score > b) {
+                best = Some((score, way));
+            }
+        }
+        best.map(|(_, way)| way)
     }
 
     /// [`Self::ways`] between two frames with keys to carry.
@@ -232,23 +263,21 @@ pub(crate) fn carry_dates(
             .iter()
             .any(|r| instance_key("added date", r, from.all_day).ok() == wall)
     };
-    let keys: Vec<&String> = carried_exdates
+    let keys: Vec<NaiveDateTime> = carried_exdates
         .into_iter()
         .chain(&exception_keys)
         .filter(|k| !on_rdate(k))
-        .collect();
+        .map(|k| {
+            instance_key("original start", k, from.all_day)
+                .map_err(|_| StoreError::Corrupt(format!("bad instance key {k}")))
+        })
+        .collect::<Result<_>>()?;
     let ways = if keys.is_empty() {
         vec![Carry::on_day(from, to, 0)]
     } else {
         Carry::ways_between(from, to)
     };
-    // On the old rule's own pattern (not a deleted or an extra date of it).
-    let starts_later = to.all_day == from.all_day && {
-        let mut rule = old.clone();
-        rule.exdates.clear();
-        rule.rdates.clear();
-        is_instance(&rule, to.start).unwrap_or(false)
-    };
+    let later = starts_later(old, to);
     // The first way that misses none of the keys the new series spans and places one at
     // least; failing that, the one that places the most.
     let mut best: Option<((bool, usize), ValidEvent, Carry)> = None;
@@ -266,22 +295,8 @@ pub(crate) fn carry_dates(
         };
         let mut all = spec.clone();
         all.exdates.clear();
-        let images = keys
-            .iter()
-            .map(|k| way.key(k, from.all_day))
-            .collect::<Result<Vec<_>>>()?;
-        let instances = Instances::of(&all, images.iter().copied());
-        let (mut placed, mut missed) = (0, 0);
-        for k in &images {
-            if instances.has(&all, *k)? {
-                placed += 1;
-            } else if *k >= all.start && continues_after(&all, *k) {
-                missed += 1;
-            }
-        }
-        // Keys that stay but all fall before the new start tell nothing — unless the
-        // new start is one of the old series' own instances: then it only starts later.
-        if missed == 0 && (placed > 0 || (way.by.is_zero() && starts_later)) {
+        let (placed, missed) = placement(&all, &keys, way)?;
+        if settles(placed, missed, way, later) {
             return Ok((v, way));
         }
         let score = (missed == 0, placed);
@@ -293,6 +308,42 @@ pub(crate) fn carry_dates(
         (Some((_, v, way)), _) => Ok((v, way)),
         (None, Some(e)) => Err(e),
         (None, None) => Ok((input.validate()?, unmoved)),
+    }
+}
+
+/// Where `way` puts `keys` (walls of the old series) in series `all` (its EXDATEs
+/// cleared): how many land on one of its instances, and how many miss one though the
+/// series spans them.
+fn placement(all: &SeriesSpec, keys: &[NaiveDateTime], way: Carry) -> Result<(usize, usize)> {
+    let images: Vec<NaiveDateTime> = keys.iter().map(|k| way.wall(*k)).collect();
+    let instances = Instances::of(all, images.iter().copied());
+    let (mut placed, mut missed) = (0, 0);
+    for k in &images {
+        if instances.has(all, *k)? {
+            placed += 1;
+        } else if *k >= all.start && continues_after(all, *k) {
+            missed += 1;
+        }
+    }
+    Ok((placed, missed))
+}
+
+/// Whether a way that places and misses so many is the one: it misses none and places
+/// one at least. Keys that stay but all fall before the new start tell nothing —
+/// unless the new start is one of the old series' own instances (`later`): then it
+/// only starts later.
+fn settles(placed: usize, missed: usize, way: Carry, later: bool) -> bool {
+    missed == 0 && (placed > 0 || (way.by.is_zero() && later))
+}
+
+/// Whether the series now starting `to` only starts later: `to` is on the old rule's
+/// own pattern (not a deleted or an extra date of it).
+fn starts_later(old: &SeriesSpec, to: Frame) -> bool {
+    to.all_day == old.all_day && {
+        let mut rule = old.clone();
+        rule.exdates.clear();
+        rule.rdates.clear();
+        is_instance(&rule, to.start).unwrap_or(false)
     }
 }
 

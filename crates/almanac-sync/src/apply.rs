@@ -180,10 +180,42 @@ pub(crate) fn apply(
     plan: Plan,
 ) -> Result<Applied, SyncError> {
     let mut done = Applied::default();
+    let mut moved = Vec::new();
     for op in plan.ops {
-        apply_op(tx, ctx, op, &mut done)?;
+        apply_one(tx, ctx, op, &mut done, &mut moved)?;
     }
+    // After the page's instances: an occurrence the provider changed under the new
+    // series is here before the changes made here are carried onto its key.
+    rebase_all(tx, ctx, moved, &mut done)?;
     Ok(done)
+}
+
+/// A series changed at the provider: its local id, the version it changed from, and
+/// the version it is now.
+pub(crate) type SeriesChange = (String, RemoteEvent, RemoteEvent);
+
+fn rebase_all(
+    tx: &mut SyncTx<'_, '_>,
+    ctx: &Ctx<'_>,
+    changes: Vec<SeriesChange>,
+    done: &mut Applied,
+) -> Result<(), SyncError> {
+    for (id, old, new) in changes {
+        crate::rebase::rebase_unsent_occurrences(tx, ctx, &id, &old, &new, done)?;
+    }
+    Ok(())
+}
+
+/// Applies one op in `tx`.
+pub(crate) fn apply_op(
+    tx: &mut SyncTx<'_, '_>,
+    ctx: &Ctx<'_>,
+    op: Op,
+    done: &mut Applied,
+) -> Result<(), SyncError> {
+    let mut moved = Vec::new();
+    apply_one(tx, ctx, op, done, &mut moved)?;
+    rebase_all(tx, ctx, moved, done)
 }
 
 /// How `policy` settled a conflict (`deletion`: edit/delete or delete/edit), for the
@@ -205,11 +237,13 @@ fn settled_text(policy: Policy, deletion: bool) -> &'static str {
 }
 
 /// Carries out one op, which it consumes: the versions it holds move into the rows.
-pub(crate) fn apply_op(
+/// [`apply_op`], the series it changed left in `moved` for [`rebase_all`].
+fn apply_one(
     tx: &mut SyncTx<'_, '_>,
     ctx: &Ctx<'_>,
     op: Op,
     done: &mut Applied,
+    moved: &mut Vec<SeriesChange>,
 ) -> Result<(), SyncError> {
     let cal = ctx.calendar_id;
     let entry = op.local_id().and_then(|id| ctx.local.index.by_local_id(id));
@@ -247,9 +281,7 @@ pub(crate) fn apply_op(
     let op = match op {
         Op::ApplyRemote { local_id, event } => {
             apply_remote(tx, ctx, local_id.as_deref(), event, previous, done)?;
-            if let Some((id, old, new)) = series_change {
-                crate::rebase::rebase_unsent_occurrences(tx, ctx, &id, &old, &new, done)?;
-            }
+            moved.extend(series_change);
             return Ok(());
         }
         op => op,
@@ -336,9 +368,7 @@ pub(crate) fn apply_op(
                 },
             )?;
             done.changed += 1;
-            if let Some((id, old, new)) = &series_change {
-                crate::rebase::rebase_unsent_occurrences(tx, ctx, id, old, new, done)?;
-            }
+            moved.extend(series_change);
         }
         Op::RecordConflict {
             local_id,

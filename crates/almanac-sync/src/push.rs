@@ -1124,7 +1124,15 @@ fn only_idle_removals(base: &RemoteEvent, ev: &RemoteEvent, calendar_id: &str) -
         && theirs.rrule == ours.rrule
         && theirs.rdates == ours.rdates
         && changed_fields(base, ev) == [crate::merge::Field::Recurrence]
-        && there.recurrence.as_ref().map(|r| &r.exdates) == Some(&theirs.exdates)
+        && there
+            .recurrence
+            .is_some_and(|r| same_set(&r.exdates, &theirs.exdates))
+}
+
+fn same_set(a: &[String], b: &[String]) -> bool {
+    let a: std::collections::BTreeSet<&String> = a.iter().collect();
+    let b: std::collections::BTreeSet<&String> = b.iter().collect();
+    a == b
 }
 
 /// Whether `base`, Graph's answer to `sent`, lacks some removed occurrences sent and
@@ -1136,7 +1144,7 @@ fn removals_dropped(base: &RemoteEvent, sent: &RemoteEvent, before: Option<&Remo
     else {
         return false;
     };
-    let moved = before.timing != sent.timing
+    let moved = changed_fields(before, sent).contains(&crate::merge::Field::Timing)
         || before.recurrence.as_ref().map(|r| &r.rrule) != Some(&ours.rrule);
     if !moved || ours.exdates.iter().all(|d| theirs.exdates.contains(d)) {
         return false;

@@ -35,7 +35,9 @@ struct Unsent {
 }
 
 /// Series `master` changed at the provider from `old` to `new` (both in the store's
-/// form); its row here is already `new`, merged with any change of it made here.
+/// form); its row here is already `new`, merged with any change of it made here, and
+/// the rest of the page that brought it is applied (an occurrence the provider changed
+/// under the new series is here).
 pub(crate) fn rebase_unsent_occurrences(
     tx: &mut SyncTx<'_, '_>,
     ctx: &Ctx<'_>,
@@ -47,9 +49,15 @@ pub(crate) fn rebase_unsent_occurrences(
     let Some(info) = tx.event(master)?.and_then(|r| MasterInfo::of(master, &r)) else {
         return Ok(());
     };
+    // The rows' keys are the old series' (its zone, timed or all-day).
+    let was = MasterInfo {
+        remote_id: info.remote_id.clone(),
+        ..MasterInfo::of_remote(master, old)
+    };
     let specs = series_spec(old, ctx.calendar_id).zip(series_spec(new, ctx.calendar_id));
-    let old_all_day = specs.as_ref().is_some_and(|(o, _)| o.all_day);
     let mut unsent = Vec::new();
+    // Keys rows that stay where they are hold.
+    let mut taken = Vec::new();
     for id in tx.instances_of(master)? {
         let Some(row) = tx.event(&id)? else { continue };
         let fresh = row.remote_id.is_none()
@@ -58,16 +66,21 @@ pub(crate) fn rebase_unsent_occurrences(
                 .entry_sync(&id)?
                 .is_some_and(|s| s.state == EntryState::LocallyCreated)
             && tx.open_conflict(&id)?.is_none();
-        if !fresh {
-            continue;
-        }
-        let Ok(mine) = from_row(&row, Some(&info)) else {
+        let parsed = if fresh {
+            from_row(&row, Some(&was)).ok().and_then(|mine| {
+                let k = row.original_start.as_deref()?;
+                let wall = instance_key("original start", k, was.all_day).ok()?;
+                Some((mine, wall))
+            })
+        } else {
+            None
+        };
+        let Some((mine, key)) = parsed else {
+            taken.extend(row.original_start);
             continue;
         };
-        let (Some(link), Some(key)) = (mine.series.clone(), row.original_start.as_deref()) else {
-            continue;
-        };
-        let Ok(key) = instance_key("original start", key, old_all_day) else {
+        let Some(link) = mine.series.clone() else {
+            taken.extend(row.original_start);
             continue;
         };
         unsent.push(Unsent {
@@ -77,27 +90,43 @@ pub(crate) fn rebase_unsent_occurrences(
             key,
         });
     }
-    let removed = unsent_removals(tx, master, old, new, old_all_day)?;
     let Some((old_spec, new_spec)) = specs else {
         // A series that does not validate: its occurrences keep their keys.
         for u in unsent {
-            follow(tx, ctx, &info, old, new, u, None)?;
+            follow(tx, ctx, &info, (old, new), u, None)?;
         }
         return Ok(());
     };
+    let removed = unsent_removals(tx, master, old, new, &old_spec)?;
     let keys: Vec<NaiveDateTime> = unsent
         .iter()
         .map(|u| u.key)
         .chain(removed.iter().map(|(_, k)| *k))
         .collect();
-    let way = carry_way(&old_spec, &new_spec, &keys);
+    let way = Carry::choose(&old_spec, &new_spec, &keys);
     let carry = |k: NaiveDateTime| way.map_or(k, |w| w.wall(k));
+    // Moved one at a time, each onto a key no row holds: those moving later first
+    // (walking against the move), so none lands on a key another still holds.
+    let later = way.is_some_and(|w| w.wall(old_spec.start) > old_spec.start);
+    unsent.sort_by_key(|u| u.key);
+    if later {
+        unsent.reverse();
+    }
+    let mut holding: Vec<String> = unsent
+        .iter()
+        .map(|u| key_text(u.key, old_spec.all_day))
+        .collect();
     for u in unsent {
         let to = carry(u.key);
-        if new_spec.produces(to) {
-            let to = key_text(to, new_spec.all_day);
-            follow(tx, ctx, &info, old, new, u, Some(&to))?;
+        let text = key_text(to, new_spec.all_day);
+        let own = key_text(u.key, old_spec.all_day);
+        holding.retain(|k| *k != own);
+        let free = !taken.contains(&text) && !holding.contains(&text);
+        if new_spec.produces(to) && !new_spec.exdates.contains(&to) && free {
+            follow(tx, ctx, &info, (old, new), u, Some(&text))?;
+            taken.push(text);
         } else {
+            taken.push(own);
             gone(tx, ctx, old, u, done)?;
         }
     }
@@ -107,34 +136,13 @@ pub(crate) fn rebase_unsent_occurrences(
     Ok(())
 }
 
-/// How the keys go into the new series: `None` when its start did not move; else the
-/// first of [`Carry::ways`] that puts every key on an occurrence of `new`, failing
-/// that the one that puts the most there.
-fn carry_way(old: &SeriesSpec, new: &SeriesSpec, keys: &[NaiveDateTime]) -> Option<Carry> {
-    if old.start == new.start && old.all_day == new.all_day {
-        return None;
-    }
-    let mut best: Option<(usize, Carry)> = None;
-    for way in Carry::ways(old, new) {
-        let placed = keys.iter().filter(|k| new.produces(way.wall(**k))).count();
-        if placed == keys.len() {
-            return Some(way);
-        }
-        if best.is_none_or(|(b, _)| placed > b) {
-            best = Some((placed, way));
-        }
-    }
-    best.map(|(_, way)| way)
-}
-
 /// The occurrence `u` under its key in the new series (`to`; `None`: the one it had),
 /// what the user did not change in it following the series.
 fn follow(
     tx: &mut SyncTx<'_, '_>,
     ctx: &Ctx<'_>,
     info: &MasterInfo,
-    old: &RemoteEvent,
-    new: &RemoteEvent,
+    (old, new): (&RemoteEvent, &RemoteEvent),
     u: Unsent,
     to: Option<&str>,
 ) -> Result<(), SyncError> {
@@ -240,7 +248,7 @@ fn unsent_removals(
     master: &str,
     old: &RemoteEvent,
     new: &RemoteEvent,
-    all_day: bool,
+    old_spec: &SeriesSpec,
 ) -> Result<Vec<(String, NaiveDateTime)>, SyncError> {
     let Some(rec) = tx.event(master)?.and_then(|r| r.input.recurrence) else {
         return Ok(Vec::new());
@@ -255,8 +263,9 @@ fn unsent_removals(
         .into_iter()
         .filter(|d| !known(d))
         .filter_map(|d| {
-            let k = instance_key("removed date", &d, all_day).ok()?;
-            Some((d, k))
+            let k = instance_key("removed date", &d, old_spec.all_day).ok()?;
+            // One that removed nothing already has nothing to follow.
+            old_spec.produces(k).then_some((d, k))
         })
         .collect())
 }

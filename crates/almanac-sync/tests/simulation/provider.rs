@@ -138,6 +138,8 @@ pub struct Counts {
     pub replays: u64,
     pub resets: u64,
     pub other_client: u64,
+    /// Series the other client moved (Graph: their changed occurrences dropped).
+    pub series_moved: u64,
     pub precondition_failed: u64,
     pub crashes: u64,
 }
@@ -150,6 +152,7 @@ impl Counts {
         self.duplicates += o.duplicates;
         self.stale += o.stale;
         self.replays += o.replays;
+        self.series_moved += o.series_moved;
         self.resets += o.resets;
         self.other_client += o.other_client;
         self.precondition_failed += o.precondition_failed;
@@ -493,7 +496,9 @@ impl World {
             let id = live[self.rng.below(n)].clone();
             self.erase(ci, &id);
             self.note(|| format!("other client deletes {id} in {}", CAL_IDS[ci]));
-        } else if roll >= 80 && self.series && self.change_instance(ci) {
+        } else if (roll >= 80 && self.series && self.change_instance(ci))
+            || (roll >= 75 && self.graph && self.move_series(ci))
+        {
             // Noted there.
         } else {
             let id = &live[self.rng.below(n)];
@@ -545,6 +550,55 @@ impl World {
             rdates: Vec::new(),
         });
         self.put(ci, ev)
+    }
+
+    /// Graph: the other client moves a series an hour or two later. Outlook then drops
+    /// its changed and cancelled occurrences (the changed ones' events go, as deleted);
+    /// false when the calendar has no series.
+    fn move_series(&mut self, ci: usize) -> bool {
+        let masters: Vec<&RemoteEvent> = self.cals[ci]
+            .events
+            .values()
+            .filter(|e| e.kind == RemoteKind::Master)
+            .collect();
+        if masters.is_empty() {
+            return false;
+        }
+        let mut master = masters[self.rng.below(masters.len())].clone();
+        let by = chrono::Duration::hours(1 + i64::from(self.rng.per_mille(500)));
+        let Timing::Timed { start, end, .. } = &mut master.timing else {
+            return false;
+        };
+        *start += by;
+        *end += by;
+        if let Some(rec) = master.recurrence.as_mut() {
+            rec.exdates.clear();
+        }
+        let changed: Vec<String> = self.cals[ci]
+            .events
+            .values()
+            .filter(|e| {
+                e.series
+                    .as_ref()
+                    .is_some_and(|l| l.master_id == master.remote_id)
+            })
+            .map(|e| e.remote_id.clone())
+            .collect();
+        for id in &changed {
+            self.remove(ci, id);
+        }
+        let master = self.put(ci, master);
+        self.counts.series_moved += 1;
+        self.note(|| {
+            format!(
+                "other client moves series {} to {} (dropping {} changed occurrences) in {}",
+                master.remote_id,
+                timing_key(&master.timing),
+                changed.len(),
+                CAL_IDS[ci]
+            )
+        });
+        true
     }
 
     /// The other client changes or cancels one instance of a series; false when the
