@@ -95,6 +95,35 @@ impl Sync {
         v.as_array().expect("list").clone()
     }
 
+    /// `almanac --json --tz UTC events ARGS…`.
+    fn events(&self, args: &[&str]) -> Value {
+        let mut full = vec!["--tz", "UTC", "events"];
+        full.extend_from_slice(args);
+        self.cli(&full)
+    }
+
+    /// (title, start) of the local occurrences, in order.
+    fn titles_and_starts(&self) -> Vec<(String, String)> {
+        self.local()
+            .iter()
+            .map(|o| {
+                let t = |k: &str| o[k].as_str().unwrap_or_default().to_owned();
+                (t("title"), t("start"))
+            })
+            .collect()
+    }
+
+    /// One sync that ends `ok` with `conflicts` new conflicts.
+    fn sync_ok(&self, conflicts: u64) -> Value {
+        let run = self.sync();
+        assert_eq!(
+            (&run["outcome"], &run["conflicts"]),
+            (&json!("ok"), &json!(conflicts)),
+            "{run}"
+        );
+        run
+    }
+
     fn local_titled(&self, title: &str) -> Vec<Value> {
         self.local()
             .into_iter()
@@ -2026,12 +2055,7 @@ async fn changes_here_follow_a_series_moved_at_the_provider() {
     let s = Sync::google().await;
     let (master, series) = s.office_hours();
     let (d1, d2, d3, d4) = (day(1), day(2), day(3), day(4));
-    let here = |args: &[&str]| {
-        let mut full = vec!["--tz", "UTC", "events"];
-        full.extend_from_slice(args);
-        s.cli(&full)
-    };
-    here(&[
+    s.events(&[
         "edit",
         &series,
         "--occurrence",
@@ -2039,7 +2063,7 @@ async fn changes_here_follow_a_series_moved_at_the_provider() {
         "--title",
         "Office hours (mine)",
     ]);
-    here(&["rm", &series, "--occurrence", &format!("{d3}T13:00")]);
+    s.events(&["rm", &series, "--occurrence", &format!("{d3}T13:00")]);
     // Meanwhile the series moves to 15:00 at Google.
     let id = master["id"].as_str().expect("id");
     s.edit_remote(
@@ -2049,20 +2073,8 @@ async fn changes_here_follow_a_series_moved_at_the_provider() {
             "end": {"dateTime": format!("{d1}T16:00:00Z"), "timeZone": "UTC"},
         }),
     );
-    let run = s.sync();
-    assert_eq!(
-        (&run["outcome"], &run["conflicts"]),
-        (&json!("ok"), &json!(0)),
-        "{run}"
-    );
-    let seen: Vec<(String, String)> = s
-        .local()
-        .iter()
-        .map(|o| {
-            let t = |k: &str| o[k].as_str().unwrap_or_default().to_owned();
-            (t("title"), t("start"))
-        })
-        .collect();
+    s.sync_ok(0);
+    let seen = s.titles_and_starts();
     let at = |d: &str| format!("{d}T15:00:00Z");
     assert_eq!(
         seen,
@@ -2091,7 +2103,7 @@ async fn changes_here_follow_a_series_moved_at_the_provider() {
 
     // A rule that no longer has the occurrence changed here: a conflict, not a change
     // that waits for ever.
-    here(&[
+    s.events(&[
         "edit",
         &series,
         "--occurrence",
@@ -2116,12 +2128,7 @@ async fn changes_here_meet_a_series_moved_and_changed_at_the_provider() {
     let s = Sync::google().await;
     let (master, series) = s.office_hours();
     let (d1, d2, d3) = (day(1), day(2), day(3));
-    let here = |args: &[&str]| {
-        let mut full = vec!["--tz", "UTC", "events"];
-        full.extend_from_slice(args);
-        s.cli(&full)
-    };
-    here(&[
+    s.events(&[
         "edit",
         &series,
         "--occurrence",
@@ -2139,12 +2146,7 @@ async fn changes_here_meet_a_series_moved_and_changed_at_the_provider() {
     );
     let theirs = format!("{id}_{}T150000Z", d2.replace('-', ""));
     s.edit_remote(&theirs, json!({"summary": "Office hours (theirs)"}));
-    let run = s.sync();
-    assert_eq!(
-        (&run["outcome"], &run["conflicts"]),
-        (&json!("ok"), &json!(1)),
-        "{run}"
-    );
+    s.sync_ok(1);
     let open = s.cli(&["conflicts", "list"]);
     assert_eq!(open.as_array().map(Vec::len), Some(1), "{open}");
     let titles: Vec<Value> = s.local().iter().map(|o| o["title"].clone()).collect();
@@ -2152,12 +2154,7 @@ async fn changes_here_meet_a_series_moved_and_changed_at_the_provider() {
         titles.contains(&json!("Office hours (theirs)")),
         "{titles:?}"
     );
-    let again = s.sync();
-    assert_eq!(
-        (&again["outcome"], &again["conflicts"]),
-        (&json!("ok"), &json!(0)),
-        "{again}"
-    );
+    s.sync_ok(0);
     assert!(s.remote_titled("Office hours (mine)").is_empty());
 
     // Another series, daily at 09:00 from tomorrow; two occurrences renamed here, then
@@ -2180,7 +2177,7 @@ async fn changes_here_meet_a_series_moved_and_changed_at_the_provider() {
         .expect("id")
         .to_owned();
     for (d, title) in [(&d1, "Standup (Mon)"), (&d3, "Standup (Wed)")] {
-        here(&[
+        s.events(&[
             "edit",
             &local_id,
             "--occurrence",
@@ -2196,12 +2193,7 @@ async fn changes_here_meet_a_series_moved_and_changed_at_the_provider() {
             "end": {"dateTime": format!("{d2}T09:15:00Z"), "timeZone": "UTC"},
         }),
     );
-    let run = s.sync();
-    assert_eq!(
-        (&run["outcome"], &run["conflicts"]),
-        (&json!("ok"), &json!(1)),
-        "{run}"
-    );
+    s.sync_ok(1);
     let wed = s.local_titled("Standup (Wed)");
     assert_eq!(wed.len(), 1, "{wed:?}");
     assert_eq!(wed[0]["start"], format!("{d3}T09:00:00Z"));
@@ -2215,12 +2207,7 @@ async fn changes_here_follow_a_series_moved_in_outlook() {
     let g = GraphSync::start().await;
     let (master, series) = g.team_sync();
     let (d1, d2, d3, d4) = (day(1), day(2), day(3), day(4));
-    let here = |args: &[&str]| {
-        let mut full = vec!["--tz", "UTC", "events"];
-        full.extend_from_slice(args);
-        g.cli(&full)
-    };
-    here(&[
+    g.events(&[
         "edit",
         &series,
         "--occurrence",
@@ -2228,7 +2215,7 @@ async fn changes_here_follow_a_series_moved_in_outlook() {
         "--title",
         "Team sync (demo)",
     ]);
-    here(&["rm", &series, "--occurrence", &format!("{d3}T10:00")]);
+    g.events(&["rm", &series, "--occurrence", &format!("{d3}T10:00")]);
     g.edit(
         master["id"].as_str().expect("id"),
         json!({
@@ -2236,20 +2223,8 @@ async fn changes_here_follow_a_series_moved_in_outlook() {
             "end": {"dateTime": format!("{d1}T12:30:00"), "timeZone": "UTC"},
         }),
     );
-    let run = g.sync();
-    assert_eq!(
-        (&run["outcome"], &run["conflicts"]),
-        (&json!("ok"), &json!(0)),
-        "{run}"
-    );
-    let seen: Vec<(String, String)> = g
-        .local()
-        .iter()
-        .map(|o| {
-            let t = |k: &str| o[k].as_str().unwrap_or_default().to_owned();
-            (t("title"), t("start"))
-        })
-        .collect();
+    g.sync_ok(0);
+    let seen = g.titles_and_starts();
     let at = |d: &str| format!("{d}T12:00:00Z");
     assert_eq!(
         seen,

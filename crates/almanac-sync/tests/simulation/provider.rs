@@ -552,19 +552,26 @@ impl World {
         self.put(ci, ev)
     }
 
-    /// Graph: the other client moves a series an hour or two later. Outlook then drops
-    /// its changed and cancelled occurrences (the changed ones' events go, as deleted);
-    /// false when the calendar has no series.
-    fn move_series(&mut self, ci: usize) -> bool {
+    /// One of the calendar's series, picked at random.
+    fn any_series(&mut self, ci: usize) -> Option<RemoteEvent> {
         let masters: Vec<&RemoteEvent> = self.cals[ci]
             .events
             .values()
             .filter(|e| e.kind == RemoteKind::Master)
             .collect();
         if masters.is_empty() {
-            return false;
+            return None;
         }
-        let mut master = masters[self.rng.below(masters.len())].clone();
+        Some(masters[self.rng.below(masters.len())].clone())
+    }
+
+    /// Graph: the other client moves a series an hour or two later. Outlook then drops
+    /// its changed and cancelled occurrences (the changed ones' events go, as deleted);
+    /// false when the calendar has no series.
+    fn move_series(&mut self, ci: usize) -> bool {
+        let Some(mut master) = self.any_series(ci) else {
+            return false;
+        };
         let by = chrono::Duration::hours(1 + i64::from(self.rng.per_mille(500)));
         let Timing::Timed { start, end, .. } = &mut master.timing else {
             return false;
@@ -604,15 +611,9 @@ impl World {
     /// The other client changes or cancels one instance of a series; false when the
     /// calendar has no instance to change.
     fn change_instance(&mut self, ci: usize) -> bool {
-        let masters: Vec<&RemoteEvent> = self.cals[ci]
-            .events
-            .values()
-            .filter(|e| e.kind == RemoteKind::Master)
-            .collect();
-        if masters.is_empty() {
+        let Some(master) = self.any_series(ci) else {
             return false;
-        }
-        let master = masters[self.rng.below(masters.len())].clone();
+        };
         let starts: Vec<DateTime<Utc>> = series_starts(&master)
             .into_iter()
             .filter(|at| {
