@@ -2136,6 +2136,7 @@ async fn changes_here_meet_a_series_moved_and_changed_at_the_provider() {
         "--title",
         "Office hours (mine)",
     ]);
+    s.events(&["rm", &series, "--occurrence", &format!("{d3}T13:00")]);
     let id = master["id"].as_str().expect("id");
     s.edit_remote(
         id,
@@ -2144,9 +2145,17 @@ async fn changes_here_meet_a_series_moved_and_changed_at_the_provider() {
             "end": {"dateTime": format!("{d1}T16:00:00Z"), "timeZone": "UTC"},
         }),
     );
-    let theirs = format!("{id}_{}T150000Z", d2.replace('-', ""));
-    s.edit_remote(&theirs, json!({"summary": "Office hours (theirs)"}));
-    s.sync_ok(1);
+    for (d, title) in [
+        (&d2, "Office hours (theirs)"),
+        (&d3, "Office hours (moved)"),
+    ] {
+        let theirs = format!("{id}_{}T150000Z", d.replace('-', ""));
+        s.edit_remote(&theirs, json!({"summary": title}));
+    }
+    let run = s.sync();
+    assert_eq!(run["outcome"], "ok", "{run}");
+    // The renamed occurrence meets theirs: a conflict. The removed one would delete
+    // their change: not carried, their change stays (the log says so).
     let open = s.cli(&["conflicts", "list"]);
     assert_eq!(open.as_array().map(Vec::len), Some(1), "{open}");
     let titles: Vec<Value> = s.local().iter().map(|o| o["title"].clone()).collect();
@@ -2156,6 +2165,51 @@ async fn changes_here_meet_a_series_moved_and_changed_at_the_provider() {
     );
     s.sync_ok(0);
     assert!(s.remote_titled("Office hours (mine)").is_empty());
+    assert_eq!(s.remote_titled("Office hours (moved)").len(), 1);
+
+    // The series moves to another zone at Google (13:00 in Berlin now) and its new
+    // occurrence there is changed, while the same wall time was renamed here: the two
+    // are paired (an edit/edit conflict), not stored twice under one key, and the
+    // pull goes on.
+    let berlin = s.state.google_seed_event(
+        &s.email,
+        "primary",
+        &json!({
+            "summary": "Review",
+            "start": {"dateTime": format!("{d1}T13:00:00Z"), "timeZone": "UTC"},
+            "end": {"dateTime": format!("{d1}T14:00:00Z"), "timeZone": "UTC"},
+            "recurrence": ["RRULE:FREQ=DAILY;COUNT=3"],
+        }),
+    );
+    let berlin = berlin.expect("seed");
+    s.sync();
+    let review = s.local_titled("Review")[0]["eventId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    s.events(&[
+        "edit",
+        &review,
+        "--occurrence",
+        &format!("{d2}T13:00"),
+        "--title",
+        "Review (mine)",
+    ]);
+    let rid = berlin["id"].as_str().expect("id");
+    s.edit_remote(
+        rid,
+        json!({
+            "start": {"dateTime": format!("{d1}T13:00:00"), "timeZone": "Europe/Berlin"},
+            "end": {"dateTime": format!("{d1}T14:00:00"), "timeZone": "Europe/Berlin"},
+        }),
+    );
+    let theirs = format!("{rid}_{}T120000Z", d2.replace('-', ""));
+    s.edit_remote(&theirs, json!({"summary": "Review (theirs)"}));
+    let run = s.sync();
+    assert_eq!(run["outcome"], "ok", "{run}");
+    let open = s.cli(&["conflicts", "list"]);
+    assert_eq!(open.as_array().map(Vec::len), Some(2), "{open}");
+    s.sync_ok(0);
 
     // Another series, daily at 09:00 from tomorrow; two occurrences renamed here, then
     // it starts a day later at Google: the renamed ones keep their days (as they

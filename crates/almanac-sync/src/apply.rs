@@ -140,6 +140,13 @@ fn apply_remote(
     done: &mut Applied,
 ) -> Result<(), SyncError> {
     let cal = ctx.calendar_id;
+    if local_id.is_none() && event.kind == RemoteKind::Exception {
+        // Its key may be held by an occurrence changed here the planner could not pair
+        // with it: paired now, rather than stored twice under one key.
+        if let Some(holder) = crate::rebase::unsent_holder(tx, ctx, &event)? {
+            return crate::rebase::link_to_unsent(tx, ctx, &holder, event, done);
+        }
+    }
     let (action, fields) = match previous {
         Some(p) => ("updated", names(&changed_fields(p, &event))),
         None => ("created", Vec::new()),

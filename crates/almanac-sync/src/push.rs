@@ -1129,6 +1129,22 @@ fn only_idle_removals(base: &RemoteEvent, ev: &RemoteEvent, calendar_id: &str) -
             .is_some_and(|r| same_set(&r.exdates, &theirs.exdates))
 }
 
+/// The same start and end (a zone spelled another way, or another zone with the same
+/// instants, is no new time to Graph's pattern).
+fn same_times(a: &Timing, b: &Timing) -> bool {
+    match (a, b) {
+        (
+            Timing::Timed {
+                start: s1, end: e1, ..
+            },
+            Timing::Timed {
+                start: s2, end: e2, ..
+            },
+        ) => s1 == s2 && e1 == e2,
+        _ => a == b,
+    }
+}
+
 fn same_set(a: &[String], b: &[String]) -> bool {
     let a: std::collections::BTreeSet<&String> = a.iter().collect();
     let b: std::collections::BTreeSet<&String> = b.iter().collect();
@@ -1144,7 +1160,7 @@ fn removals_dropped(base: &RemoteEvent, sent: &RemoteEvent, before: Option<&Remo
     else {
         return false;
     };
-    let moved = changed_fields(before, sent).contains(&crate::merge::Field::Timing)
+    let moved = !same_times(&before.timing, &sent.timing)
         || before.recurrence.as_ref().map(|r| &r.rrule) != Some(&ours.rrule);
     if !moved || ours.exdates.iter().all(|d| theirs.exdates.contains(d)) {
         return false;

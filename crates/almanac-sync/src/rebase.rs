@@ -15,16 +15,18 @@
 use almanac_model::instance_key;
 use almanac_model::recurrence::SeriesSpec;
 use almanac_provider::{RemoteEvent, SeriesLink};
-use almanac_store::{Carry, EntryState, NewConflict, OutboxOp, SyncTx};
+use almanac_store::{Carry, EntryState, NewConflict, OutboxOp, SyncTx, SyncedEvent};
 use chrono::NaiveDateTime;
 
 use crate::apply::{log, names, Applied, Ctx};
 use crate::convert::{
-    from_row, key_text, occurrence_of, original_start_of, series_spec, to_row, MasterInfo,
+    from_row, instance_key_of, key_text, occurrence_of, original_start_of, series_spec, to_row,
+    MasterInfo,
 };
 use crate::error::SyncError;
 use crate::local::{conflict_kind_str, snapshot};
 use crate::merge::{apply_choice, changed_fields, Choice, ConflictKind, Resolution};
+use crate::plan::Op;
 
 /// One occurrence changed here and not sent yet.
 struct Unsent {
@@ -93,7 +95,9 @@ pub(crate) fn rebase_unsent_occurrences(
     let Some((old_spec, new_spec)) = specs else {
         // A series that does not validate: its occurrences keep their keys.
         for u in unsent {
-            follow(tx, ctx, &info, (old, new), u, None)?;
+            if let Some(p) = place(ctx, &info, (old, new), &u, None) {
+                write_placed(tx, ctx, &u.id, p)?;
+            }
         }
         return Ok(());
     };
@@ -118,16 +122,38 @@ pub(crate) fn rebase_unsent_occurrences(
         .collect();
     for u in unsent {
         let to = carry(u.key);
-        let text = key_text(to, new_spec.all_day);
         let own = key_text(u.key, old_spec.all_day);
         holding.retain(|k| *k != own);
-        let free = !taken.contains(&text) && !holding.contains(&text);
-        if new_spec.produces(to) && !new_spec.exdates.contains(&to) && free {
-            follow(tx, ctx, &info, (old, new), u, Some(&text))?;
-            taken.push(text);
-        } else {
-            taken.push(own);
-            gone(tx, ctx, old, u, done)?;
+        let placed = (new_spec.produces(to) && !new_spec.exdates.contains(&to))
+            .then(|| {
+                place(
+                    ctx,
+                    &info,
+                    (old, new),
+                    &u,
+                    Some(&key_text(to, new_spec.all_day)),
+                )
+            })
+            .flatten();
+        // The key it would be written under, as written (a wall time in a DST gap is
+        // spelled as the series expands it).
+        let at = match &placed {
+            Some(Placed::Unchanged) => Some(own.clone()),
+            Some(Placed::Row { row, .. }) => row.original_start.clone(),
+            None => None,
+        };
+        match (placed, at) {
+            (Some(Placed::Unchanged), _) => taken.push(own),
+            (Some(p @ Placed::Row { .. }), Some(at))
+                if !taken.contains(&at) && !holding.contains(&at) =>
+            {
+                write_placed(tx, ctx, &u.id, p)?;
+                taken.push(at);
+            }
+            _ => {
+                taken.push(own);
+                gone(tx, ctx, old, u, done)?;
+            }
         }
     }
     if way.is_some() && !removed.is_empty() {
@@ -136,31 +162,39 @@ pub(crate) fn rebase_unsent_occurrences(
     Ok(())
 }
 
-/// The occurrence `u` under its key in the new series (`to`; `None`: the one it had),
-/// what the user did not change in it following the series.
-fn follow(
-    tx: &mut SyncTx<'_, '_>,
+/// What becomes of the occurrence `u` under the new series.
+// One per occurrence changed here, made and used at once: boxing buys nothing.
+#[allow(clippy::large_enum_variant)]
+enum Placed {
+    /// Nothing: it keeps its key and nothing of the series' change reaches it.
+    Unchanged,
+    /// This row, under its key in the new series: what the user did not change in it
+    /// follows the series.
+    Row {
+        row: SyncedEvent,
+        fields: Vec<String>,
+        moved: bool,
+    },
+}
+
+/// The occurrence `u` under key `to` of the new series (`None`: the one it had);
+/// `None` when it has no place there (the key is not of the series' kind, say).
+fn place(
     ctx: &Ctx<'_>,
     info: &MasterInfo,
     (old, new): (&RemoteEvent, &RemoteEvent),
-    u: Unsent,
+    u: &Unsent,
     to: Option<&str>,
-) -> Result<(), SyncError> {
+) -> Option<Placed> {
     let original = match to {
-        Some(k) => match original_start_of(k, info) {
-            Ok(o) => o,
-            Err(_) => return Ok(()),
-        },
+        Some(k) => original_start_of(k, info).ok()?,
         None => u.link.original_start.clone(),
     };
-    let as_it_was = occurrence_of(old, &u.link.original_start);
-    let as_it_is = occurrence_of(new, &original);
-    let (Some(as_it_was), Some(as_it_is)) = (as_it_was, as_it_is) else {
-        return Ok(());
-    };
+    let as_it_was = occurrence_of(old, &u.link.original_start)?;
+    let as_it_is = occurrence_of(new, &original)?;
     let Resolution::Merged(m) = apply_choice(&as_it_was, &u.mine, &as_it_is, &Choice::KeepMine)
     else {
-        return Ok(());
+        return None;
     };
     let moved = original != u.link.original_start;
     let rebased = RemoteEvent {
@@ -177,20 +211,31 @@ fn follow(
     };
     let fields = names(&changed_fields(&u.mine, &rebased));
     if fields.is_empty() && !moved {
-        return Ok(());
+        return Some(Placed::Unchanged);
     }
-    let Ok(row) = to_row(&rebased, ctx.calendar_id, Some(info)) else {
+    let row = to_row(&rebased, ctx.calendar_id, Some(info)).ok()?;
+    Some(Placed::Row { row, fields, moved })
+}
+
+/// Writes what [`place`] made of occurrence `id`.
+fn write_placed(
+    tx: &mut SyncTx<'_, '_>,
+    ctx: &Ctx<'_>,
+    id: &str,
+    placed: Placed,
+) -> Result<(), SyncError> {
+    let Placed::Row { row, fields, moved } = placed else {
         return Ok(());
     };
-    tx.write_event(Some(&u.id), &row, EntryState::LocallyCreated, None, None)?;
+    tx.write_event(Some(id), &row, EntryState::LocallyCreated, None, None)?;
     if moved {
         // Due now, also if it waited for a pull that would bring this.
-        tx.queue_push(&u.id, ctx.calendar_id, OutboxOp::Create, None)?;
+        tx.queue_push(id, ctx.calendar_id, OutboxOp::Create, None)?;
     }
     log(
         tx,
         ctx,
-        Some(&u.id),
+        Some(id),
         ctx.calendar_id,
         "pull",
         "updated",
@@ -273,6 +318,10 @@ fn unsent_removals(
 /// The series' row with its `removed` dates (see [`unsent_removals`]) moved by
 /// `carry` where that lands on an occurrence of `new` (one the new series has no
 /// occurrence for removes nothing either way, and stays as it is).
+///
+/// One whose new key an occurrence row holds (the provider changed that occurrence
+/// at its new time) is not carried: removing it would delete their change unasked.
+/// It stays where it was, removing nothing, and the log says so.
 fn carry_removals(
     tx: &mut SyncTx<'_, '_>,
     ctx: &Ctx<'_>,
@@ -284,20 +333,44 @@ fn carry_removals(
     let (Some(mut row), Some(sync)) = (tx.event(master)?, tx.entry_sync(master)?) else {
         return Ok(());
     };
+    let mut held = Vec::new();
+    for id in tx.instances_of(master)? {
+        held.extend(tx.event(&id)?.and_then(|r| r.original_start));
+    }
     let Some(rec) = row.input.recurrence.as_mut() else {
         return Ok(());
     };
     let mut moved = false;
+    let mut kept = Vec::new();
     for (text, key) in removed {
         let to = carry(*key);
         if to == *key || !new.produces(to) {
             continue;
         }
         let to = key_text(to, new.all_day);
+        if held.contains(&to) {
+            kept.push(to);
+            continue;
+        }
         if let Some(d) = rec.exdates.iter_mut().find(|d| *d == text) {
             *d = to;
             moved = true;
         }
+    }
+    for at in kept {
+        log(
+            tx,
+            ctx,
+            Some(master),
+            ctx.calendar_id,
+            "pull",
+            "kept",
+            &["recurrence".to_owned()],
+            &format!(
+                "Removed here; its series moved at the provider and the occurrence now \
+                 at {at} was changed there: kept — remove it again if it should go."
+            ),
+        )?;
     }
     if !moved {
         return Ok(());
@@ -322,4 +395,115 @@ fn carry_removals(
         "Its series moved at the provider: the occurrences removed here move with it.",
     )?;
     Ok(())
+}
+
+/// The occurrence changed here and not sent yet that holds the key the provider's
+/// new exception `theirs` would be stored under — met when the planner could not pair
+/// them (the series' zone changed on the same page, so the two original starts name
+/// different instants for one wall time). Its local id.
+pub(crate) fn unsent_holder(
+    tx: &SyncTx<'_, '_>,
+    ctx: &Ctx<'_>,
+    theirs: &RemoteEvent,
+) -> Result<Option<String>, SyncError> {
+    let Some(link) = &theirs.series else {
+        return Ok(None);
+    };
+    let Some(master) = tx.local_id_of(ctx.calendar_id, &link.master_id)? else {
+        return Ok(None);
+    };
+    let Some(info) = tx.event(&master)?.and_then(|r| MasterInfo::of(&master, &r)) else {
+        return Ok(None);
+    };
+    let Ok(key) = instance_key_of(&link.original_start, &info) else {
+        return Ok(None);
+    };
+    for id in tx.instances_of(&master)? {
+        let Some(row) = tx.event(&id)? else { continue };
+        if row.original_start.as_deref() != Some(key.as_str()) {
+            continue;
+        }
+        let unsent = row.remote_id.is_none()
+            && tx
+                .entry_sync(&id)?
+                .is_some_and(|s| s.state == EntryState::LocallyCreated)
+            && ctx.local.index.by_local_id(&id).is_some();
+        return Ok(unsent.then_some(id));
+    }
+    Ok(None)
+}
+
+/// Pairs the occurrence changed here `holder` with the provider's exception `theirs`
+/// for the same occurrence, as the planner pairs them: merged field by field against
+/// the occurrence as the series made it before (both sides' changes kept), or an
+/// edit/edit conflict where both changed a field.
+pub(crate) fn link_to_unsent(
+    tx: &mut SyncTx<'_, '_>,
+    ctx: &Ctx<'_>,
+    holder: &str,
+    theirs: RemoteEvent,
+    done: &mut Applied,
+) -> Result<(), SyncError> {
+    let index = &ctx.local.index;
+    let Some(ours) = index.by_local_id(holder).and_then(|e| e.current.clone()) else {
+        return Ok(());
+    };
+    let before = tx
+        .event(holder)?
+        .and_then(|r| r.series_id)
+        .and_then(|m| index.by_local_id(&m))
+        .and_then(|e| e.base.clone().or_else(|| e.current.clone()));
+    let base = match (&before, &ours.series) {
+        (Some(m), Some(link)) => occurrence_of(m, &link.original_start),
+        _ => None,
+    };
+    let base = base.unwrap_or_else(|| theirs.clone());
+    let identity = |ev: RemoteEvent| RemoteEvent {
+        remote_id: theirs.remote_id.clone(),
+        etag: theirs.etag.clone(),
+        ical_uid: theirs.ical_uid.clone(),
+        kind: theirs.kind,
+        series: theirs.series.clone(),
+        ..ev
+    };
+    let m = crate::merge::merge(&base, &ours, &theirs);
+    if m.conflicts.is_empty() {
+        return crate::apply::apply_op(
+            tx,
+            ctx,
+            Op::LinkCreated {
+                local_id: holder.to_owned(),
+                event: identity(m.merged),
+                base: theirs,
+                push: m.push,
+            },
+            done,
+        );
+    }
+    crate::apply::apply_op(
+        tx,
+        ctx,
+        Op::LinkCreated {
+            local_id: holder.to_owned(),
+            event: identity(ours.clone()),
+            base: base.clone(),
+            push: true,
+        },
+        done,
+    )?;
+    crate::apply::apply_op(
+        tx,
+        ctx,
+        Op::RecordConflict {
+            local_id: holder.to_owned(),
+            kind: ConflictKind::EditEdit,
+            base: Some(base),
+            local: Some(ours),
+            remote: Some(theirs),
+            fields: m.conflicts,
+            shown: None,
+            settled_by: None,
+        },
+        done,
+    )
 }

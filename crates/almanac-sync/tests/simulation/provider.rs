@@ -336,8 +336,19 @@ pub struct World {
     pub crash_at: Option<u64>,
     pub crashed: bool,
     pub counts: Counts,
+    /// Series the other client moved, in order (see [`SeriesMove`]).
+    pub moves: Vec<SeriesMove>,
     pub tracing: bool,
     pub trace: Vec<String>,
+}
+
+/// A series the other client moved (Graph): by how much, and the occurrences Outlook
+/// had cancelled then (and dropped with the move), as instants.
+#[derive(Debug, Clone)]
+pub struct SeriesMove {
+    pub remote_id: String,
+    pub by: TimeDelta,
+    pub cancelled: Vec<DateTime<Utc>>,
 }
 
 impl World {
@@ -381,6 +392,7 @@ impl World {
             crash_at: None,
             crashed: false,
             counts: Counts::default(),
+            moves: Vec::new(),
             tracing,
             trace: Vec::new(),
         }
@@ -573,14 +585,31 @@ impl World {
             return false;
         };
         let by = chrono::Duration::hours(1 + i64::from(self.rng.per_mille(500)));
-        let Timing::Timed { start, end, .. } = &mut master.timing else {
+        let Timing::Timed {
+            start,
+            end,
+            time_zone,
+        } = &mut master.timing
+        else {
             return false;
         };
         *start += by;
         *end += by;
+        let tz = parse_zone(time_zone).ok();
+        let mut cancelled = Vec::new();
         if let Some(rec) = master.recurrence.as_mut() {
-            rec.exdates.clear();
+            for d in rec.exdates.drain(..) {
+                let at = almanac_model::time::parse_wall_time(&d)
+                    .zip(tz)
+                    .map(|(wall, tz)| almanac_model::time::to_instant(wall, tz));
+                cancelled.extend(at);
+            }
         }
+        self.moves.push(SeriesMove {
+            remote_id: master.remote_id.clone(),
+            by,
+            cancelled,
+        });
         let changed: Vec<String> = self.cals[ci]
             .events
             .values()
