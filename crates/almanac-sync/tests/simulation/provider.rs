@@ -577,14 +577,14 @@ impl World {
         Some(masters[self.rng.below(masters.len())].clone())
     }
 
-    /// Graph: the other client moves a series an hour or two later. Outlook then drops
-    /// its changed and cancelled occurrences (the changed ones' events go, as deleted);
-    /// false when the calendar has no series.
+    /// Graph: the other client moves a series an hour earlier, or an hour or two
+    /// later. Outlook then drops its changed and cancelled occurrences (the changed
+    /// ones' events go, as deleted); false when the calendar has no series.
     fn move_series(&mut self, ci: usize) -> bool {
         let Some(mut master) = self.any_series(ci) else {
             return false;
         };
-        let by = chrono::Duration::hours(1 + i64::from(self.rng.per_mille(500)));
+        let by = chrono::Duration::hours(self.rng.pick(&[-1, 1, 2]));
         let Timing::Timed {
             start,
             end,
