@@ -188,6 +188,32 @@ impl Sync {
         (master, series)
     }
 
+    /// [`Self::office_hours`], then here the occurrence of day 2 renamed "Office hours
+    /// (mine)" and that of day 3 removed, neither sent, while the series moves to
+    /// 15:00 at Google: the provider's series id and the local series' id.
+    fn office_hours_moved_under_changes(&self) -> (String, String) {
+        let (master, series) = self.office_hours();
+        let (d1, d2, d3) = (day(1), day(2), day(3));
+        self.events(&[
+            "edit",
+            &series,
+            "--occurrence",
+            &format!("{d2}T13:00"),
+            "--title",
+            "Office hours (mine)",
+        ]);
+        self.events(&["rm", &series, "--occurrence", &format!("{d3}T13:00")]);
+        let id = master["id"].as_str().expect("id").to_owned();
+        self.edit_remote(
+            &id,
+            json!({
+                "start": {"dateTime": format!("{d1}T15:00:00Z"), "timeZone": "UTC"},
+                "end": {"dateTime": format!("{d1}T16:00:00Z"), "timeZone": "UTC"},
+            }),
+        );
+        (id, series)
+    }
+
     fn edit_remote(&self, id: &str, patch: Value) {
         self.state
             .google_edit_event(&self.email, "primary", id, &patch)
@@ -2053,26 +2079,9 @@ async fn an_occurrence_removed_here_and_changed_in_google_is_a_conflict() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changes_here_follow_a_series_moved_at_the_provider() {
     let s = Sync::google().await;
-    let (master, series) = s.office_hours();
+    let (id, series) = s.office_hours_moved_under_changes();
+    let id = id.as_str();
     let (d1, d2, d3, d4) = (day(1), day(2), day(3), day(4));
-    s.events(&[
-        "edit",
-        &series,
-        "--occurrence",
-        &format!("{d2}T13:00"),
-        "--title",
-        "Office hours (mine)",
-    ]);
-    s.events(&["rm", &series, "--occurrence", &format!("{d3}T13:00")]);
-    // Meanwhile the series moves to 15:00 at Google.
-    let id = master["id"].as_str().expect("id");
-    s.edit_remote(
-        id,
-        json!({
-            "start": {"dateTime": format!("{d1}T15:00:00Z"), "timeZone": "UTC"},
-            "end": {"dateTime": format!("{d1}T16:00:00Z"), "timeZone": "UTC"},
-        }),
-    );
     s.sync_ok(0);
     let seen = s.titles_and_starts();
     let at = |d: &str| format!("{d}T15:00:00Z");
@@ -2126,25 +2135,9 @@ async fn changes_here_follow_a_series_moved_at_the_provider() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changes_here_meet_a_series_moved_and_changed_at_the_provider() {
     let s = Sync::google().await;
-    let (master, series) = s.office_hours();
+    let (id, _) = s.office_hours_moved_under_changes();
+    let id = id.as_str();
     let (d1, d2, d3) = (day(1), day(2), day(3));
-    s.events(&[
-        "edit",
-        &series,
-        "--occurrence",
-        &format!("{d2}T13:00"),
-        "--title",
-        "Office hours (mine)",
-    ]);
-    s.events(&["rm", &series, "--occurrence", &format!("{d3}T13:00")]);
-    let id = master["id"].as_str().expect("id");
-    s.edit_remote(
-        id,
-        json!({
-            "start": {"dateTime": format!("{d1}T15:00:00Z"), "timeZone": "UTC"},
-            "end": {"dateTime": format!("{d1}T16:00:00Z"), "timeZone": "UTC"},
-        }),
-    );
     for (d, title) in [
         (&d2, "Office hours (theirs)"),
         (&d3, "Office hours (moved)"),
