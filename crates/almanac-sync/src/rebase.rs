@@ -56,7 +56,6 @@ pub(crate) fn rebase_unsent_occurrences(
         remote_id: info.remote_id.clone(),
         ..MasterInfo::of_remote(master, old)
     };
-    let specs = series_spec(old, ctx.calendar_id).zip(series_spec(new, ctx.calendar_id));
     let mut unsent = Vec::new();
     // Keys rows that stay where they are hold.
     let mut taken = Vec::new();
@@ -92,6 +91,14 @@ pub(crate) fn rebase_unsent_occurrences(
             key,
         });
     }
+    let removals_here = tx
+        .event(master)?
+        .and_then(|r| r.input.recurrence)
+        .is_some_and(|r| r.exdates.iter().any(|d| !known_there(d, old, new)));
+    if unsent.is_empty() && !removals_here {
+        return Ok(()); // nothing of ours to carry (the common case: no rule expanded)
+    }
+    let specs = series_spec(old, ctx.calendar_id).zip(series_spec(new, ctx.calendar_id));
     let Some((old_spec, new_spec)) = specs else {
         // A series that does not validate: its occurrences keep their keys.
         for u in unsent {
@@ -286,6 +293,15 @@ fn gone(
     Ok(())
 }
 
+/// Whether the old or the new series at the provider has the removed date `d`.
+fn known_there(d: &str, old: &RemoteEvent, new: &RemoteEvent) -> bool {
+    [old, new].iter().any(|e| {
+        e.recurrence
+            .as_ref()
+            .is_some_and(|r| r.exdates.iter().any(|x| x == d))
+    })
+}
+
 /// The occurrences removed here and not sent yet: removed dates of the series' row
 /// that neither the old nor the new series has, with their keys.
 fn unsent_removals(
@@ -298,15 +314,10 @@ fn unsent_removals(
     let Some(rec) = tx.event(master)?.and_then(|r| r.input.recurrence) else {
         return Ok(Vec::new());
     };
-    let known = |d: &String| {
-        [old, new]
-            .iter()
-            .any(|e| e.recurrence.as_ref().is_some_and(|r| r.exdates.contains(d)))
-    };
     Ok(rec
         .exdates
         .into_iter()
-        .filter(|d| !known(d))
+        .filter(|d| !known_there(d, old, new))
         .filter_map(|d| {
             let k = instance_key("removed date", &d, old_spec.all_day).ok()?;
             // One that removed nothing already has nothing to follow.
@@ -418,19 +429,15 @@ pub(crate) fn unsent_holder(
     let Ok(key) = instance_key_of(&link.original_start, &info) else {
         return Ok(None);
     };
-    for id in tx.instances_of(&master)? {
-        let Some(row) = tx.event(&id)? else { continue };
-        if row.original_start.as_deref() != Some(key.as_str()) {
-            continue;
-        }
-        let unsent = row.remote_id.is_none()
-            && tx
-                .entry_sync(&id)?
-                .is_some_and(|s| s.state == EntryState::LocallyCreated)
-            && ctx.local.index.by_local_id(&id).is_some();
-        return Ok(unsent.then_some(id));
-    }
-    Ok(None)
+    let Some(id) = tx.exception_at(&master, &key)? else {
+        return Ok(None);
+    };
+    let unsent = tx.event(&id)?.is_some_and(|r| r.remote_id.is_none())
+        && tx
+            .entry_sync(&id)?
+            .is_some_and(|s| s.state == EntryState::LocallyCreated)
+        && ctx.local.index.by_local_id(&id).is_some();
+    Ok(unsent.then_some(id))
 }
 
 /// Pairs the occurrence changed here `holder` with the provider's exception `theirs`

@@ -215,6 +215,16 @@ impl SyncTx<'_, '_> {
         }
     }
 
+    /// The local id of series `master`'s exception at instance key `key`, if any (one
+    /// lookup in the (series, original start) index).
+    pub fn exception_at(&self, master: &str, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT id FROM events WHERE series_id = ?1 AND original_start = ?2")?
+            .query_row(params![master, key], |r| r.get(0))
+            .optional()?)
+    }
+
     /// The local ids of series `master`'s exceptions (cancelled ones included).
     pub fn instances_of(&self, master: &str) -> Result<Vec<String>> {
         let mut stmt = self
