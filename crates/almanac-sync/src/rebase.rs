@@ -8,9 +8,15 @@
 //! series edit here moves its exceptions ([`Carry`]): the occurrence renamed here is
 //! then the renamed one at the new time, not a copy left at the old time beside the
 //! series' own occurrence — which the provider has no instance for, so it could never
-//! be sent. One the new series has no occurrence for becomes a conflict (changed
+//! be sent. One the new series has no occurrence for, or whose new key another row
+//! holds (the provider changed that occurrence too), becomes a conflict (changed
 //! here, gone at the provider) for the user to settle. An occurrence removed here and
-//! not sent yet moves the same way, so it stays removed.
+//! not sent yet moves the same way, so it stays removed — unless the provider changed
+//! the occurrence at its new time: then it is kept, and the log says so.
+//!
+//! The other way round, a provider's exception arriving under a key a change here
+//! holds, which the planner could not pair with it (the series' zone changed on the
+//! same page), is paired here ([`link_to_unsent`]) rather than stored twice.
 
 use almanac_model::instance_key;
 use almanac_model::recurrence::SeriesSpec;
