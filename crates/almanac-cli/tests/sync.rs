@@ -166,6 +166,12 @@ impl Sync {
     /// "Office hours", daily at 13:00 UTC for four days from tomorrow, seeded at
     /// Google and synced: the provider's master and the local series' id.
     fn office_hours(&self) -> (Value, String) {
+        self.series_at_google("Office hours", "13:00", "14:00", "COUNT=4")
+    }
+
+    /// A daily series `title` from tomorrow, `from`–`to` UTC, ending `end` (`COUNT=…`),
+    /// seeded at Google and synced: the provider's master and the local series' id.
+    fn series_at_google(&self, title: &str, from: &str, to: &str, end: &str) -> (Value, String) {
         let d = day(1);
         let master = self
             .state
@@ -173,15 +179,15 @@ impl Sync {
                 &self.email,
                 "primary",
                 &json!({
-                    "summary": "Office hours",
-                    "start": {"dateTime": format!("{d}T13:00:00Z"), "timeZone": "UTC"},
-                    "end": {"dateTime": format!("{d}T14:00:00Z"), "timeZone": "UTC"},
-                    "recurrence": ["RRULE:FREQ=DAILY;COUNT=4"],
+                    "summary": title,
+                    "start": {"dateTime": format!("{d}T{from}:00Z"), "timeZone": "UTC"},
+                    "end": {"dateTime": format!("{d}T{to}:00Z"), "timeZone": "UTC"},
+                    "recurrence": [format!("RRULE:FREQ=DAILY;{end}")],
                 }),
             )
             .expect("seed");
         self.sync();
-        let series = self.local_titled("Office hours")[0]["eventId"]
+        let series = self.local_titled(title)[0]["eventId"]
             .as_str()
             .expect("id")
             .to_owned();
@@ -2164,22 +2170,7 @@ async fn changes_here_meet_a_series_moved_and_changed_at_the_provider() {
     // occurrence there is changed, while the same wall time was renamed here: the two
     // are paired (an edit/edit conflict), not stored twice under one key, and the
     // pull goes on.
-    let berlin = s.state.google_seed_event(
-        &s.email,
-        "primary",
-        &json!({
-            "summary": "Review",
-            "start": {"dateTime": format!("{d1}T13:00:00Z"), "timeZone": "UTC"},
-            "end": {"dateTime": format!("{d1}T14:00:00Z"), "timeZone": "UTC"},
-            "recurrence": ["RRULE:FREQ=DAILY;COUNT=3"],
-        }),
-    );
-    let berlin = berlin.expect("seed");
-    s.sync();
-    let review = s.local_titled("Review")[0]["eventId"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let (berlin, review) = s.series_at_google("Review", "13:00", "14:00", "COUNT=3");
     s.events(&[
         "edit",
         &review,
@@ -2207,22 +2198,7 @@ async fn changes_here_meet_a_series_moved_and_changed_at_the_provider() {
     // Another series, daily at 09:00 from tomorrow; two occurrences renamed here, then
     // it starts a day later at Google: the renamed ones keep their days (as they
     // would for a series edited here), the one before the new start is a conflict.
-    let t = s.state.google_seed_event(
-        &s.email,
-        "primary",
-        &json!({
-            "summary": "Standup",
-            "start": {"dateTime": format!("{d1}T09:00:00Z"), "timeZone": "UTC"},
-            "end": {"dateTime": format!("{d1}T09:15:00Z"), "timeZone": "UTC"},
-            "recurrence": ["RRULE:FREQ=DAILY;COUNT=6"],
-        }),
-    );
-    let standup = t.expect("seed");
-    s.sync();
-    let local_id = s.local_titled("Standup")[0]["eventId"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let (standup, local_id) = s.series_at_google("Standup", "09:00", "09:15", "COUNT=6");
     for (d, title) in [(&d1, "Standup (Mon)"), (&d3, "Standup (Wed)")] {
         s.events(&[
             "edit",
