@@ -1513,6 +1513,64 @@ async fn an_occurrence_changed_here_and_cancelled_in_outlook_is_a_conflict() {
     }
 }
 
+/// The same under a calendar policy that keeps an edit over a deletion (here prefer
+/// this computer): settled at once and on record — the series, read back with the
+/// cancellation, no longer has the occurrence — the edit an event of its own here and
+/// in Outlook.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_keeps_an_occurrence_changed_here_and_cancelled_in_outlook() {
+    let g = GraphSync::start().await;
+    let (_, series) = g.team_sync();
+    let cal = g.primary_calendar();
+    g.cli(&["calendars", "policy", &cal, "prefer-local"]);
+    let d2 = day(2);
+    g.events(&[
+        "edit",
+        &series,
+        "--occurrence",
+        &format!("{d2}T10:00"),
+        "--title",
+        "Team sync (demo)",
+    ]);
+    let occurrence = g.instance_on(&d2);
+    let delete =
+        serde_json::from_value(json!({"email": g.email, "id": occurrence})).expect("delete spec");
+    g.state.graph_delete_event(delete).expect("cancel it there");
+
+    g.sync_ok(0);
+    assert_eq!(g.cli(&["conflicts", "list"]), json!([]));
+    assert_settled_by_policy(&g, "keep_local");
+    let here = g.local_titled("Team sync (demo)");
+    assert_eq!(here.len(), 1, "{here:?}");
+    assert_eq!(here[0]["recurring"], false, "{here:?}");
+    g.sync_ok(0);
+    let kept: Vec<Value> = g
+        .remote()
+        .into_iter()
+        .filter(|e| e["subject"] == "Team sync (demo)")
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(kept[0]["type"], "singleInstance");
+    assert_eq!(g.cli(&["status"])[0]["pendingPushes"], 0);
+    g.assert_quiet();
+}
+
+/// The one conflict on record, settled by the calendar's policy with `resolution`.
+fn assert_settled_by_policy(s: &Sync, resolution: &str) {
+    let all = s.cli(&["conflicts", "list", "--all"]);
+    let settled = all.as_array().expect("list");
+    assert_eq!(settled.len(), 1, "{all}");
+    assert_eq!(
+        (
+            &settled[0]["kind"],
+            &settled[0]["resolution"],
+            &settled[0]["resolvedBy"]
+        ),
+        (&json!("edit_delete"), &json!(resolution), &json!("policy")),
+        "{all}"
+    );
+}
+
 /// An occurrence removed here while someone changed it in Outlook: a conflict, not a
 /// silent delete of their change (the series' update used to delete the instance
 /// with the rest of the removed dates).
@@ -2148,23 +2206,53 @@ async fn changes_here_meet_a_series_moved_and_changed_at_the_provider() {
         (&d2, "Office hours (theirs)"),
         (&d3, "Office hours (moved)"),
     ] {
-        let theirs = format!("{id}_{}T150000Z", d.replace('-', ""));
-        s.edit_remote(&theirs, json!({"summary": title}));
+        s.edit_remote(&moved_instance(id, d), json!({"summary": title}));
     }
     let run = s.sync();
     assert_eq!(run["outcome"], "ok", "{run}");
-    // The renamed occurrence meets theirs: a conflict. The removed one would delete
-    // their change: not carried, their change stays (the log says so).
+    // The renamed occurrence meets theirs: a conflict (changed here, gone there). The
+    // removed one meets their change: a conflict too (deleted here, changed there) —
+    // neither their change deleted unasked nor the removal dropped.
     let open = s.cli(&["conflicts", "list"]);
-    assert_eq!(open.as_array().map(Vec::len), Some(1), "{open}");
+    let mut kinds: Vec<&str> = open
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|c| c["kind"].as_str())
+        .collect();
+    kinds.sort_unstable();
+    assert_eq!(kinds, ["delete_edit", "edit_delete"], "{open}");
     let titles: Vec<Value> = s.local().iter().map(|o| o["title"].clone()).collect();
     assert!(
         titles.contains(&json!("Office hours (theirs)")),
         "{titles:?}"
     );
+    // Until it is settled, the removed occurrence shows as its series makes it, and
+    // their change stays at Google.
+    assert!(
+        s.local_titled("Office hours (moved)").is_empty(),
+        "{titles:?}"
+    );
     s.sync_ok(0);
     assert!(s.remote_titled("Office hours (mine)").is_empty());
     assert_eq!(s.remote_titled("Office hours (moved)").len(), 1);
+    // Keep mine: the occurrence goes, there too.
+    let removal = open
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["kind"] == "delete_edit"))
+        .and_then(|c| c["id"].as_str())
+        .expect("the delete/edit conflict");
+    s.cli(&["conflicts", "resolve", removal, "--keep", "local"]);
+    s.sync_ok(0);
+    assert!(s.remote_titled("Office hours (moved)").is_empty());
+    let on_d3: Vec<(String, String)> = s
+        .titles_and_starts()
+        .into_iter()
+        .filter(|(_, start)| start.starts_with(&d3))
+        .collect();
+    assert!(on_d3.is_empty(), "{on_d3:?}");
+    // Only the renamed occurrence still waits (for its conflict).
+    assert_eq!(s.cli(&["status"])[0]["pendingPushes"], 1);
 
     // The series moves to another zone at Google (13:00 in Berlin now) and its new
     // occurrence there is changed, while the same wall time was renamed here: the two
@@ -2221,6 +2309,157 @@ async fn changes_here_meet_a_series_moved_and_changed_at_the_provider() {
     assert_eq!(wed.len(), 1, "{wed:?}");
     assert_eq!(wed[0]["start"], format!("{d3}T09:00:00Z"));
     assert_eq!(s.remote_titled("Standup (Wed)").len(), 1);
+}
+
+/// The Google instance id of day `d`'s occurrence of series `id` after
+/// [`Sync::office_hours_moved_under_changes`] moved it to 15:00.
+fn moved_instance(id: &str, d: &str) -> String {
+    format!("{id}_{}T150000Z", d.replace('-', ""))
+}
+
+/// A series moved at Google to start a day later, under a calendar policy that keeps
+/// an edit over a deletion: the occurrence renamed here that the series no longer has
+/// is kept as an event of its own (settled, on record), not left as a conflict.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_keeps_a_change_here_its_moved_series_no_longer_has() {
+    let s = Sync::google().await;
+    s.sync();
+    let cal = s.primary_calendar();
+    s.cli(&["calendars", "policy", &cal, "keep-both"]);
+    let (d1, d2) = (day(1), day(2));
+    let (standup, local_id) = s.series_at_google("Standup", "09:00", "09:15", "COUNT=6");
+    s.events(&[
+        "edit",
+        &local_id,
+        "--occurrence",
+        &format!("{d1}T09:00"),
+        "--title",
+        "Standup (Mon)",
+    ]);
+    s.edit_remote(
+        standup["id"].as_str().expect("id"),
+        json!({
+            "start": {"dateTime": format!("{d2}T09:00:00Z"), "timeZone": "UTC"},
+            "end": {"dateTime": format!("{d2}T09:15:00Z"), "timeZone": "UTC"},
+        }),
+    );
+    s.sync_ok(0);
+    assert_eq!(s.cli(&["conflicts", "list"]), json!([]));
+    assert_settled_by_policy(&s, "keep_both");
+    let mon = s.local_titled("Standup (Mon)");
+    assert_eq!(mon.len(), 1, "{mon:?}");
+    assert_eq!(
+        (&mon[0]["start"], &mon[0]["recurring"]),
+        (&json!(format!("{d1}T09:00:00Z")), &json!(false)),
+        "{mon:?}"
+    );
+    let there = s.remote_titled("Standup (Mon)");
+    assert_eq!(there.len(), 1, "{there:?}");
+    assert!(there[0].get("recurringEventId").is_none(), "{there:?}");
+    assert_eq!(s.local_titled("Standup").len(), 6);
+    s.assert_quiet();
+}
+
+/// The same meeting under a policy. The removed occurrence meets their change: keep
+/// both keeps their change (on record, the event as it was), prefer this computer
+/// deletes it there. The renamed one meets their change of the same occurrence: left
+/// to the user under any policy (a policy would split one occurrence into two events).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_settles_a_removal_a_series_moved_and_changed_there_meets() {
+    for (policy, resolution) in [("keep-both", "keep_both"), ("prefer-local", "keep_local")] {
+        let s = Sync::google().await;
+        s.sync();
+        let cal = s.primary_calendar();
+        s.cli(&["calendars", "policy", &cal, policy]);
+        let (id, _) = s.office_hours_moved_under_changes();
+        let (d2, d3) = (day(2), day(3));
+        for (d, title) in [
+            (&d2, "Office hours (theirs)"),
+            (&d3, "Office hours (moved)"),
+        ] {
+            s.edit_remote(&moved_instance(&id, d), json!({"summary": title}));
+        }
+        s.sync_ok(1);
+        let open = s.cli(&["conflicts", "list"]);
+        assert_eq!(open.as_array().map(Vec::len), Some(1), "{open}");
+        assert_eq!(open[0]["kind"], "edit_delete", "{open}");
+        let all = s.cli(&["conflicts", "list", "--all"]);
+        let settled: Vec<(&str, &str)> = all
+            .as_array()
+            .expect("list")
+            .iter()
+            .filter(|c| c["resolvedBy"] == "policy")
+            .filter_map(|c| Some((c["kind"].as_str()?, c["resolution"].as_str()?)))
+            .collect();
+        assert_eq!(settled, [("delete_edit", resolution)], "{policy}: {all}");
+        s.sync_ok(0);
+        let kept = usize::from(policy == "keep-both");
+        assert_eq!(
+            s.local_titled("Office hours (moved)").len(),
+            kept,
+            "{policy}"
+        );
+        assert_eq!(
+            s.remote_titled("Office hours (moved)").len(),
+            kept,
+            "{policy}"
+        );
+        assert_eq!(s.remote_titled("Office hours (theirs)").len(), 1);
+        s.assert_quiet();
+    }
+}
+
+/// An occurrence removed here whose series moved at Google, where the occurrence was
+/// cancelled at its new time too: gone on both sides, no conflict, nothing to send.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removal_here_meets_the_same_removal_at_the_new_time() {
+    let s = Sync::google().await;
+    let (id, _) = s.office_hours_moved_under_changes();
+    let d3 = day(3);
+    s.edit_remote(&moved_instance(&id, &d3), json!({"status": "cancelled"}));
+    s.sync_ok(0);
+    assert_eq!(s.cli(&["conflicts", "list", "--all"]), json!([]));
+    let log = s.cli(&["log", "--limit", "50"]);
+    let said = log
+        .as_array()
+        .expect("log")
+        .iter()
+        .flat_map(|r| r["actions"].as_array().expect("actions"))
+        .filter_map(|a| a["reason"].as_str())
+        .any(|r| r.contains("cancelled an occurrence removed here"));
+    assert!(said, "{log}");
+    let on_d3: Vec<(String, String)> = s
+        .titles_and_starts()
+        .into_iter()
+        .filter(|(_, start)| start.starts_with(&d3))
+        .collect();
+    assert!(on_d3.is_empty(), "{on_d3:?}");
+    assert_eq!(s.cli(&["status"])[0]["pendingPushes"], 0);
+    s.assert_quiet();
+}
+
+/// A change here whose occurrence Google cancelled at the series' new time: the new
+/// series has no such occurrence, so a policy that keeps edits keeps the change as an
+/// event of its own, as when the series' rule no longer has it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_keeps_a_change_here_cancelled_at_the_new_time() {
+    let s = Sync::google().await;
+    s.sync();
+    let cal = s.primary_calendar();
+    s.cli(&["calendars", "policy", &cal, "keep-both"]);
+    let (id, _) = s.office_hours_moved_under_changes();
+    let d2 = day(2);
+    s.edit_remote(&moved_instance(&id, &d2), json!({"status": "cancelled"}));
+    s.sync_ok(0);
+    assert_eq!(s.cli(&["conflicts", "list"]), json!([]));
+    assert_settled_by_policy(&s, "keep_both");
+    let mine = s.local_titled("Office hours (mine)");
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    assert_eq!(mine[0]["recurring"], false, "{mine:?}");
+    let there = s.remote_titled("Office hours (mine)");
+    assert_eq!(there.len(), 1, "{there:?}");
+    assert!(there[0].get("recurringEventId").is_none(), "{there:?}");
+    s.assert_quiet();
 }
 
 /// The same at Outlook, which drops a series' changed and cancelled occurrences when

@@ -8,7 +8,7 @@ use almanac_store::{
 use crate::convert::{from_row, into_row, to_row, MasterInfo};
 use crate::error::SyncError;
 use crate::local::{conflict_kind_str, snapshot, Local};
-use crate::merge::{changed_fields, ConflictKind, Policy};
+use crate::merge::{changed_fields, resolve_deleted, ConflictKind, Policy, Resolution, Side};
 use crate::plan::{MergedBy, Op, Plan};
 
 /// What applying a plan did, for the run's counts.
@@ -38,6 +38,9 @@ pub(crate) struct Ctx<'a> {
     /// conflict itself).
     pub run_id: Option<i64>,
     pub local: &'a Local,
+    /// The calendar's conflict policy, for the conflicts met while applying a series
+    /// changed at the provider to the changes here of its occurrences (rebase.rs).
+    pub policy: Policy,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -241,6 +244,48 @@ fn settled_text(policy: Policy, deletion: bool) -> &'static str {
         }
         (Policy::KeepBoth, true) => "Settled by the calendar's policy (keep both): the edit kept.",
     }
+}
+
+/// The occurrence `local_id`, changed here (`mine`), is gone at the provider (its
+/// series no longer has it) — met after the page's plan: settled by the
+/// calendar's policy as the planner settles an edit/delete. `prefer_local` and
+/// `keep_both` keep the change as an event of its own, sent as new (the series there
+/// has no occurrence to hold it); `ask` and `prefer_remote` (a deletion never beats an
+/// edit by policy) leave it to the user. Whether the policy settled it.
+pub(crate) fn settle_gone_edit(
+    tx: &mut SyncTx<'_, '_>,
+    ctx: &Ctx<'_>,
+    local_id: &str,
+    base: Option<RemoteEvent>,
+    mine: &RemoteEvent,
+    done: &mut Applied,
+) -> Result<bool, SyncError> {
+    let Resolution::Restore {
+        event,
+        on: Side::Remote,
+    } = resolve_deleted(Side::Remote, mine, ctx.policy)
+    else {
+        return Ok(false);
+    };
+    for op in [
+        Op::RecordConflict {
+            local_id: local_id.to_owned(),
+            kind: ConflictKind::EditDelete,
+            base,
+            local: Some(mine.clone()),
+            remote: None,
+            fields: Vec::new(),
+            shown: None,
+            settled_by: Some(ctx.policy),
+        },
+        Op::RecreateRemote {
+            local_id: local_id.to_owned(),
+            event,
+        },
+    ] {
+        apply_op(tx, ctx, op, done)?;
+    }
+    Ok(true)
 }
 
 /// Carries out one op, which it consumes: the versions it holds move into the rows.

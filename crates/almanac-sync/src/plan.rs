@@ -201,6 +201,11 @@ impl LocalIndex {
         self
     }
 
+    /// See [`Self::with_removals_on_series`].
+    pub fn removals_on_series(&self) -> bool {
+        self.removals_on_series
+    }
+
     /// Every entry, by local id.
     pub fn entries(&self) -> &[LocalEntry] {
         &self.entries

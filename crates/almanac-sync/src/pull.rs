@@ -515,6 +515,7 @@ impl Puller<'_> {
             calendar_id: &self.cal.id,
             run_id: Some(self.run_id),
             local,
+            policy: crate::run::policy_of(&self.cal.conflict_policy),
         };
         Ok(apply(tx, &ctx, plan)?)
     }

@@ -493,7 +493,10 @@ impl Pusher<'_> {
     /// Records that the occurrence `ev` changed here is gone at the provider: an
     /// edit/delete conflict (before: the occurrence as the series makes it), which holds
     /// the change until the user decides — keep theirs drops it, keep mine keeps it as
-    /// an event of its own (the provider's series no longer has its occurrence).
+    /// an event of its own (the provider's series no longer has its occurrence). Not
+    /// settled by a policy (unlike the pull's `settle_gone_edit`): no instance at that
+    /// time may also mean the series moved there since this run's pull, and a policy
+    /// would split the change off a series that still has the occurrence.
     fn cancelled_there(&self, o: &OutboxRow, ev: &RemoteEvent) -> Result<usize, SyncError> {
         lock(self.store).sync_step(self.now(), |tx| -> Result<usize, SyncError> {
             // The rest of a round under way may still show the instance; it is gone.
@@ -515,6 +518,7 @@ impl Pusher<'_> {
                 calendar_id: &self.cal.id,
                 run_id: Some(self.run_id),
                 local: &local,
+                policy: policy_of(&self.cal.conflict_policy),
             };
             let plan = crate::plan::Plan {
                 ops: vec![crate::plan::Op::RecordConflict {
@@ -1106,6 +1110,7 @@ impl Pusher<'_> {
                 calendar_id: &self.cal.id,
                 run_id: Some(self.run_id),
                 local: &local,
+                policy,
             };
             Ok(apply(tx, &ctx, plan)?.conflicts)
         })

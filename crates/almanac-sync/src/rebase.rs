@@ -10,29 +10,34 @@
 //! series' own occurrence — which the provider has no instance for, so it could never
 //! be sent. One the new series has no occurrence for, or whose new key another row
 //! holds (the provider changed that occurrence too), becomes a conflict (changed
-//! here, gone at the provider) for the user to settle. An occurrence removed here and
-//! not sent yet moves the same way, so it stays removed — unless the provider changed
-//! the occurrence at its new time: then it is kept, and the log says so.
+//! here, gone at the provider) for the user — or the calendar's policy — to settle.
+//! An occurrence removed here and not sent yet moves the same way, so it stays
+//! removed — unless the provider changed the occurrence at its new time: then the
+//! removal meets their change as a delete/edit conflict.
 //!
 //! The other way round, a provider's exception arriving under a key a change here
 //! holds, which the planner could not pair with it (the series' zone changed on the
 //! same page), is paired here ([`link_to_unsent`]) rather than stored twice.
 
+use std::collections::HashMap;
+
 use almanac_model::instance_key;
 use almanac_model::recurrence::SeriesSpec;
-use almanac_provider::{RemoteEvent, SeriesLink};
+use almanac_provider::{Change, ChangePage, Cursor, RemoteEvent, SeriesLink};
 use almanac_store::{Carry, EntryState, NewConflict, OutboxOp, SyncTx, SyncedEvent};
 use chrono::NaiveDateTime;
 
-use crate::apply::{log, names, Applied, Ctx};
+use crate::apply::{apply, apply_op, log, names, settle_gone_edit, Applied, Ctx};
 use crate::convert::{
     from_row, instance_key_of, key_text, occurrence_of, original_start_of, series_spec, to_row,
     MasterInfo,
 };
 use crate::error::SyncError;
-use crate::local::{conflict_kind_str, snapshot};
-use crate::merge::{apply_choice, changed_fields, Choice, ConflictKind, Resolution};
-use crate::plan::Op;
+use crate::local::{conflict_kind_str, load, snapshot};
+use crate::merge::{
+    apply_choice, changed_fields, resolve_deleted, Choice, ConflictKind, Resolution, Side,
+};
+use crate::plan::{plan_page, Op};
 
 /// One occurrence changed here and not sent yet.
 struct Unsent {
@@ -155,6 +160,14 @@ pub(crate) fn rebase_unsent_occurrences(
             Some(Placed::Row { row, .. }) => row.original_start.clone(),
             None => None,
         };
+        // The new series has the occurrence, but another row holds its key (one the
+        // provider cancelled there holds no occurrence).
+        let held = match (&placed, &at) {
+            (Some(Placed::Row { .. }), Some(at)) => {
+                holding.contains(at) || !cancelled_at(tx, master, at)?
+            }
+            _ => false,
+        };
         match (placed, at) {
             (Some(Placed::Unchanged), _) => taken.push(own),
             (Some(p @ Placed::Row { .. }), Some(at))
@@ -165,14 +178,30 @@ pub(crate) fn rebase_unsent_occurrences(
             }
             _ => {
                 taken.push(own);
-                gone(tx, ctx, old, u, done)?;
+                gone(tx, ctx, old, u, held, done)?;
             }
         }
     }
     if way.is_some() && !removed.is_empty() {
-        carry_removals(tx, ctx, master, &new_spec, &removed, carry)?;
+        carry_removals(
+            tx,
+            ctx,
+            (master, &was, old),
+            &new_spec,
+            &removed,
+            carry,
+            done,
+        )?;
     }
     Ok(())
+}
+
+/// Whether the row at `key` of series `master` is an occurrence the provider cancelled.
+fn cancelled_at(tx: &SyncTx<'_, '_>, master: &str, key: &str) -> Result<bool, SyncError> {
+    Ok(match tx.exception_at(master, key)? {
+        Some(id) => tx.event(&id)?.is_some_and(|r| r.cancelled),
+        None => false,
+    })
 }
 
 /// What becomes of the occurrence `u` under the new series.
@@ -263,17 +292,24 @@ fn write_placed(
     Ok(())
 }
 
-/// The new series has no occurrence for `u`: a conflict (changed here, gone there)
-/// that holds the change until the user decides — keep theirs drops it, keep mine
-/// keeps it as an event of its own.
+/// The new series has no place for `u`: a conflict (changed here, gone there) that
+/// holds the change until the user decides — keep theirs drops it, keep mine keeps it
+/// as an event of its own. Where the new series has no occurrence for it, the
+/// calendar's policy may settle it ([`settle_gone_edit`]); not where the occurrence is
+/// there but `held` under another row (the provider changed it too): that is two
+/// changes of one occurrence, which no policy should split into two events.
 fn gone(
     tx: &mut SyncTx<'_, '_>,
     ctx: &Ctx<'_>,
     old: &RemoteEvent,
     u: Unsent,
+    held: bool,
     done: &mut Applied,
 ) -> Result<(), SyncError> {
     let base = occurrence_of(old, &u.link.original_start);
+    if !held && settle_gone_edit(tx, ctx, &u.id, base.clone(), &u.mine, done)? {
+        return Ok(());
+    }
     tx.record_conflict(&NewConflict {
         event_id: u.id.clone(),
         calendar_id: ctx.calendar_id.to_owned(),
@@ -336,28 +372,29 @@ fn unsent_removals(
 /// `carry` where that lands on an occurrence of `new` (one the new series has no
 /// occurrence for removes nothing either way, and stays as it is).
 ///
-/// One whose new key an occurrence row holds (the provider changed that occurrence
-/// at its new time) is not carried: removing it would delete their change unasked.
-/// It stays where it was, removing nothing, and the log says so.
+/// One whose new key the provider's changed occurrence holds is not carried: removing
+/// it would delete their change unasked. It becomes a delete/edit conflict, as a
+/// removal meeting a change there does at push time ([`removal_meets_change`]); one
+/// the provider cancelled at its new time is gone there already, and is dropped.
 fn carry_removals(
     tx: &mut SyncTx<'_, '_>,
     ctx: &Ctx<'_>,
-    master: &str,
+    (master, was, old): (&str, &MasterInfo, &RemoteEvent),
     new: &SeriesSpec,
     removed: &[(String, NaiveDateTime)],
     carry: impl Fn(NaiveDateTime) -> NaiveDateTime,
+    done: &mut Applied,
 ) -> Result<(), SyncError> {
     let (Some(mut row), Some(sync)) = (tx.event(master)?, tx.entry_sync(master)?) else {
         return Ok(());
     };
-    let mut held = Vec::new();
-    for id in tx.instances_of(master)? {
-        held.extend(tx.event(&id)?.and_then(|r| r.original_start));
-    }
     let Some(rec) = row.input.recurrence.as_mut() else {
         return Ok(());
     };
-    let mut moved = false;
+    let (mut carried, mut cancelled) = (false, false);
+    // (the occurrence removed here as the old series made it, the row holding its new
+    // key, the provider's version there, that key)
+    let mut met = Vec::new();
     let mut kept = Vec::new();
     for (text, key) in removed {
         let to = carry(*key);
@@ -365,31 +402,40 @@ fn carry_removals(
             continue;
         }
         let to = key_text(to, new.all_day);
-        if held.contains(&to) {
-            kept.push(to);
+        if let Some(holder) = tx.exception_at(master, &to)? {
+            let deleted = original_start_of(text, was)
+                .ok()
+                .and_then(|o| occurrence_of(old, &o));
+            match (Holder::of(tx, &holder)?, deleted) {
+                (Holder::Cancelled, _) => cancelled = true,
+                (Holder::Changed(theirs), Some(deleted)) => {
+                    met.push((deleted, holder, theirs, to));
+                }
+                (Holder::Changed(_), None) => {
+                    kept.push((to, "was changed there"));
+                    continue;
+                }
+                (Holder::Other, _) => {
+                    kept.push((to, "has a change not settled yet"));
+                    continue;
+                }
+            }
+            rec.exdates.retain(|d| d != text);
             continue;
         }
         if let Some(d) = rec.exdates.iter_mut().find(|d| *d == text) {
             *d = to;
-            moved = true;
+            carried = true;
         }
     }
-    for at in kept {
-        log(
-            tx,
-            ctx,
-            Some(master),
-            ctx.calendar_id,
-            "pull",
-            "kept",
-            &["recurrence".to_owned()],
-            &format!(
-                "Removed here; its series moved at the provider and the occurrence now \
-                 at {at} was changed there: kept — remove it again if it should go."
-            ),
-        )?;
+    for (at, why) in kept {
+        let reason = format!(
+            "Removed here; its series moved at the provider and the occurrence now at {at} \
+             {why}: kept — remove it again if it should go."
+        );
+        series_log(tx, ctx, master, "kept", &reason)?;
     }
-    if !moved {
+    if !carried && !cancelled && met.is_empty() {
         return Ok(());
     }
     rec.exdates.sort();
@@ -401,16 +447,153 @@ fn carry_removals(
         sync.base.as_deref(),
         sync.base_etag.as_deref(),
     )?;
+    if carried {
+        let reason = "Its series moved at the provider: the occurrences removed here move \
+                      with it.";
+        series_log(tx, ctx, master, "updated", reason)?;
+    }
+    if cancelled {
+        let reason = "Its series moved at the provider, which cancelled an occurrence \
+                      removed here at its new time too.";
+        series_log(tx, ctx, master, "updated", reason)?;
+    }
+    for (deleted, holder, theirs, to) in met {
+        let key = almanac_store::OccurrenceKey {
+            series_id: master.to_owned(),
+            original_start: to,
+            last: None,
+        };
+        removal_meets_change(tx, ctx, &holder, deleted, theirs, key, done)?;
+    }
+    Ok(())
+}
+
+/// Logs what happened to the removed occurrences of series `master`.
+fn series_log(
+    tx: &mut SyncTx<'_, '_>,
+    ctx: &Ctx<'_>,
+    master: &str,
+    action: &str,
+    reason: &str,
+) -> Result<(), SyncError> {
+    let fields = ["recurrence".to_owned()];
     log(
         tx,
         ctx,
         Some(master),
         ctx.calendar_id,
         "pull",
-        "updated",
-        &["recurrence".to_owned()],
-        "Its series moved at the provider: the occurrences removed here move with it.",
+        action,
+        &fields,
+        reason,
     )?;
+    Ok(())
+}
+
+/// The row holding the key a removal here would move to.
+enum Holder {
+    /// The provider cancelled that occurrence: it is gone there already.
+    Cancelled,
+    /// The provider changed that occurrence (its version, synced here, untouched here).
+    Changed(Box<RemoteEvent>),
+    /// A change here, or one waiting for the user: left as it is.
+    Other,
+}
+
+impl Holder {
+    fn of(tx: &SyncTx<'_, '_>, id: &str) -> Result<Self, SyncError> {
+        let Some(row) = tx.event(id)? else {
+            return Ok(Self::Other);
+        };
+        let synced = row.remote_id.is_some()
+            && tx
+                .entry_sync(id)?
+                .is_some_and(|s| s.state == EntryState::Synced)
+            && tx.pending(id)?.is_none()
+            && tx.open_conflict(id)?.is_none();
+        if !synced {
+            return Ok(Self::Other);
+        }
+        if row.cancelled {
+            return Ok(Self::Cancelled);
+        }
+        let master = match row.series_id.as_deref() {
+            Some(m) => tx.event(m)?.and_then(|r| MasterInfo::of(m, &r)),
+            None => None,
+        };
+        Ok(match from_row(&row, master.as_ref()) {
+            Ok(theirs) => Self::Changed(Box::new(theirs)),
+            Err(_) => Self::Other,
+        })
+    }
+}
+
+/// An occurrence removed here (`deleted`: as the old series made it) whose series
+/// moved at the provider, where someone changed it at its new time (`theirs`, stored
+/// here as `holder`): the removal is held as a pending delete of their instance and
+/// met with their version as the planner meets any deletion here of an occurrence
+/// changed there — a delete/edit conflict, or what the calendar's policy makes of it.
+/// Until it is settled the occurrence shows as its series makes it.
+fn removal_meets_change(
+    tx: &mut SyncTx<'_, '_>,
+    ctx: &Ctx<'_>,
+    holder: &str,
+    deleted: RemoteEvent,
+    theirs: Box<RemoteEvent>,
+    key: almanac_store::OccurrenceKey,
+    done: &mut Applied,
+) -> Result<(), SyncError> {
+    let deleted = RemoteEvent {
+        remote_id: theirs.remote_id.clone(),
+        etag: None,
+        ical_uid: theirs.ical_uid.clone(),
+        series: theirs.series.clone(),
+        extra: theirs.extra.clone(),
+        ..deleted
+    };
+    if let Resolution::Restore {
+        on: Side::Local, ..
+    } = resolve_deleted(Side::Local, &theirs, ctx.policy)
+    {
+        // The policy keeps their change, which `holder` already is: only the record.
+        return apply_op(
+            tx,
+            ctx,
+            Op::RecordConflict {
+                local_id: holder.to_owned(),
+                kind: ConflictKind::DeleteEdit,
+                base: Some(deleted),
+                local: None,
+                remote: Some(*theirs),
+                fields: Vec::new(),
+                shown: None,
+                settled_by: Some(ctx.policy),
+            },
+            done,
+        );
+    }
+    let remote_id = theirs.remote_id.clone();
+    tx.delete_event(holder)?;
+    tx.queue_instance_delete(ctx.calendar_id, &remote_id, &snapshot(&deleted), key)?;
+    let mut local = load(
+        tx.entries_for(ctx.calendar_id, &[remote_id.as_str()])?,
+        &HashMap::new(),
+    )?;
+    let page = ChangePage {
+        changes: vec![Change::Upsert(theirs)],
+        cursor: Cursor::More(String::new()),
+        full_listing: false,
+        restarted: false,
+    };
+    local.index = local
+        .index
+        .with_removals_on_series(ctx.local.index.removals_on_series());
+    let plan = plan_page(&local.index, page, ctx.policy, None);
+    let inner = Ctx {
+        local: &local,
+        ..*ctx
+    };
+    *done += apply(tx, &inner, plan)?;
     Ok(())
 }
 
@@ -481,7 +664,7 @@ pub(crate) fn link_to_unsent(
     };
     let m = crate::merge::merge(&base, &ours, &theirs);
     if m.conflicts.is_empty() {
-        return crate::apply::apply_op(
+        return apply_op(
             tx,
             ctx,
             Op::LinkCreated {
@@ -493,7 +676,7 @@ pub(crate) fn link_to_unsent(
             done,
         );
     }
-    crate::apply::apply_op(
+    apply_op(
         tx,
         ctx,
         Op::LinkCreated {
@@ -504,7 +687,7 @@ pub(crate) fn link_to_unsent(
         },
         done,
     )?;
-    crate::apply::apply_op(
+    apply_op(
         tx,
         ctx,
         Op::RecordConflict {

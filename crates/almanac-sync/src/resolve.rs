@@ -82,6 +82,8 @@ pub fn resolve_conflict(
             )));
         }
         let local = load(tx.entries(&c.calendar_id)?, &HashMap::new())?;
+        // For a conflict the resolution itself meets (see `Ctx::policy`).
+        let policy = crate::run::policy_of(&tx.calendar(&c.calendar_id)?.conflict_policy);
         let base = parse_snapshot(c.base.as_deref());
         let remote = parse_snapshot(c.remote.as_deref());
         // The local side as it is now (the user may have edited it since).
@@ -133,6 +135,7 @@ pub fn resolve_conflict(
                         calendar_id: &c.calendar_id,
                         run_id: None,
                         local: &local,
+                        policy,
                     };
                     let mut done = Applied::default();
                     apply_op(
@@ -233,6 +236,7 @@ pub fn resolve_conflict(
             calendar_id: &c.calendar_id,
             run_id: None,
             local: &local,
+            policy,
         };
         let mut done = Applied::default();
         apply_op(tx, &ctx, op, &mut done)?;
