@@ -561,6 +561,34 @@ async fn a_conflict_the_calendar_policy_settles_stays_on_record() {
     s.env.assert_no_leak();
 }
 
+/// An event changed here and changed back before a sync: the provider has this
+/// version already, so nothing is sent (no needless write there, no "updated" mail
+/// to its guests), and the log says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_taken_back_before_a_sync_sends_nothing() {
+    let s = Sync::google().await;
+    let plan = s.seed("Plan", 1, 9);
+    s.sync();
+    let id = event_id(&s, "Plan");
+    s.cli(&["events", "edit", &id, "--title", "Plan B"]);
+    s.cli(&["events", "edit", &id, "--title", "Plan"]);
+    let run = s.sync_ok(0);
+    assert_eq!(run["pushed"], 0, "{run}");
+    let there = s.remote_titled("Plan");
+    assert_eq!(there.len(), 1);
+    assert_eq!(there[0]["etag"], plan["etag"], "written again: {there:?}");
+    assert_eq!(s.cli(&["status"])[0]["pendingPushes"], 0);
+    let log = s.cli(&["log", "--limit", "5"]);
+    let said = log
+        .as_array()
+        .expect("log")
+        .iter()
+        .flat_map(|r| r["actions"].as_array().expect("actions"))
+        .any(|a| a["action"] == "kept" && a["eventId"] == id.as_str());
+    assert!(said, "{log}");
+    s.assert_quiet();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn google_creates_land_once_even_when_the_answer_is_lost() {
     let s = Sync::google().await;

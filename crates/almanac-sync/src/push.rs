@@ -171,7 +171,54 @@ impl Pusher<'_> {
         }
         let ev = from_row(&row, master.as_ref())
             .map_err(|why| SyncError::Corrupt(format!("event {}: {why}", o.event_id)))?;
+        if o.op == OutboxOp::Update && self.nothing_to_send(tx, o, &ev, master.as_ref())? {
+            return Ok(Ready::Skip);
+        }
         Ok(Ready::Send(Box::new(ev), master))
+    }
+
+    /// An update whose event is back to the version the provider has (its base), to the
+    /// field — changed and changed back here: settled without a request, which would
+    /// only make the provider write the same version again (and Google tell its guests
+    /// of an update that changed nothing). Not for a series: its update also settles
+    /// the removals of its occurrences that wait apart from it, and what the provider
+    /// answers with is taken here (the simulation found series that never converged
+    /// without that). A synced entry with an update queued is no such case either: its
+    /// base is the row itself, so what changed is unknown, and it goes out.
+    fn nothing_to_send(
+        &self,
+        tx: &mut SyncTx<'_, '_>,
+        o: &OutboxRow,
+        ev: &RemoteEvent,
+        master: Option<&MasterInfo>,
+    ) -> Result<bool, SyncError> {
+        let Some(stored) = tx.entry_sync(&o.event_id)? else {
+            return Ok(false);
+        };
+        if stored.state == EntryState::Synced || ev.kind == almanac_provider::RemoteKind::Master {
+            return Ok(false);
+        }
+        let base = base_of(stored.base.as_deref(), stored.state, Some(ev), |_| master);
+        if !base.is_some_and(|b| changed_fields(&b, ev).is_empty()) {
+            return Ok(false);
+        }
+        tx.set_sync(
+            &o.event_id,
+            EntryState::Synced,
+            None,
+            stored.base_etag.as_deref(),
+        )?;
+        tx.push_done(o.id)?;
+        tx.action(
+            self.run_id,
+            Some(&o.event_id),
+            &self.cal.id,
+            "push",
+            "kept",
+            &[],
+            "Back to the version the provider has: nothing to send.",
+        )?;
+        Ok(true)
     }
 
     async fn push_one(&self, o: &OutboxRow, out: &mut Pushed) -> Result<Outcome, SyncError> {
