@@ -8,9 +8,11 @@
 //! series edit here moves its exceptions ([`Carry`]): the occurrence renamed here is
 //! then the renamed one at the new time, not a copy left at the old time beside the
 //! series' own occurrence — which the provider has no instance for, so it could never
-//! be sent. One the new series has no occurrence for, or whose new key another row
-//! holds (the provider changed that occurrence too), becomes a conflict (changed
-//! here, gone at the provider) for the user — or the calendar's policy — to settle.
+//! be sent. One whose new key the provider's own change of that occurrence holds
+//! meets it as any occurrence changed on both sides does (merged field by field, the
+//! same field a conflict). One the new series has no occurrence for becomes a
+//! conflict (changed here, gone at the provider) for the user — or the calendar's
+//! policy — to settle.
 //! An occurrence removed here and not sent yet moves the same way, so it stays
 //! removed — unless the provider changed the occurrence at its new time: then the
 //! removal meets their change as a delete/edit conflict.
@@ -21,8 +23,8 @@
 
 use std::collections::HashMap;
 
-use almanac_model::instance_key;
 use almanac_model::recurrence::SeriesSpec;
+use almanac_model::{instance_key, EventKind};
 use almanac_provider::{Change, ChangePage, Cursor, RemoteEvent, SeriesLink};
 use almanac_store::{Carry, EntryState, NewConflict, OutboxOp, SyncTx, SyncedEvent};
 use chrono::NaiveDateTime;
@@ -168,13 +170,29 @@ pub(crate) fn rebase_unsent_occurrences(
             }
             _ => false,
         };
-        match (placed, at) {
-            (Some(Placed::Unchanged), _) => taken.push(own),
-            (Some(p @ Placed::Row { .. }), Some(at))
+        // The provider's change of that occurrence, if that is what holds it.
+        let theirs = match (&placed, &at) {
+            (Some(Placed::Row { .. }), Some(at)) if !holding.contains(at) => {
+                match tx.exception_at(master, at)? {
+                    Some(h) => match Holder::of(tx, &h)? {
+                        Holder::Changed(theirs) => Some((h, theirs)),
+                        _ => None,
+                    },
+                    None => None,
+                }
+            }
+            _ => None,
+        };
+        match (placed, at, theirs) {
+            (Some(Placed::Unchanged), _, _) => taken.push(own),
+            (Some(p @ Placed::Row { .. }), Some(at), _)
                 if !taken.contains(&at) && !holding.contains(&at) =>
             {
                 write_placed(tx, ctx, &u.id, p)?;
                 taken.push(at);
+            }
+            (Some(p @ Placed::Row { .. }), Some(_), Some(theirs)) => {
+                meet_their_change(tx, ctx, &u, p, theirs, done)?;
             }
             _ => {
                 taken.push(own);
@@ -296,8 +314,8 @@ fn write_placed(
 /// holds the change until the user decides — keep theirs drops it, keep mine keeps it
 /// as an event of its own. Where the new series has no occurrence for it, the
 /// calendar's policy may settle it ([`settle_gone_edit`]); not where the occurrence is
-/// there but `held` under another row (the provider changed it too): that is two
-/// changes of one occurrence, which no policy should split into two events.
+/// there but `held` under another row not settled yet: no policy should split one
+/// occurrence into two events.
 fn gone(
     tx: &mut SyncTx<'_, '_>,
     ctx: &Ctx<'_>,
@@ -310,6 +328,7 @@ fn gone(
     if !held && settle_gone_edit(tx, ctx, &u.id, base.clone(), &u.mine, done)? {
         return Ok(());
     }
+    detach_if_unreadable(tx, &u.id)?;
     tx.record_conflict(&NewConflict {
         event_id: u.id.clone(),
         calendar_id: ctx.calendar_id.to_owned(),
@@ -332,6 +351,33 @@ fn gone(
          occurrence.",
     )?;
     done.conflicts += 1;
+    Ok(())
+}
+
+/// Makes occurrence row `id` an event of its own if its key cannot be read under its
+/// series as it is now — one of the old series' kind (a time under a series now
+/// all-day, or a date under one now timed), which names no occurrence of the new one.
+/// Left so, it would stop every later pull of the calendar (no row may be unreadable);
+/// detached, it is what Keep mine makes of it, and its conflict still decides.
+fn detach_if_unreadable(tx: &mut SyncTx<'_, '_>, id: &str) -> Result<(), SyncError> {
+    let Some(mut row) = tx.event(id)? else {
+        return Ok(());
+    };
+    let info = match row.series_id.as_deref() {
+        Some(m) => tx.event(m)?.map(|r| MasterInfo::of_or_unsent(m, &r)),
+        None => None,
+    };
+    let readable = match (&info, row.original_start.as_deref()) {
+        (Some(info), Some(key)) => original_start_of(key, info).is_ok(),
+        _ => true,
+    };
+    if readable {
+        return Ok(());
+    }
+    row.kind = EventKind::Single;
+    row.series_id = None;
+    row.original_start = None;
+    tx.write_event(Some(id), &row, EntryState::LocallyCreated, None, None)?;
     Ok(())
 }
 
@@ -572,13 +618,53 @@ fn removal_meets_change(
             done,
         );
     }
-    let remote_id = theirs.remote_id.clone();
     tx.delete_event(holder)?;
-    tx.queue_instance_delete(ctx.calendar_id, &remote_id, &snapshot(&deleted), key)?;
-    let mut local = load(
-        tx.entries_for(ctx.calendar_id, &[remote_id.as_str()])?,
-        &HashMap::new(),
-    )?;
+    tx.queue_instance_delete(ctx.calendar_id, &theirs.remote_id, &snapshot(&deleted), key)?;
+    replan(tx, ctx, theirs, None, done)
+}
+
+/// The occurrence `u`, changed here and placed under the new series (`placed`), whose
+/// key the provider's changed occurrence `theirs` (row `holder`) holds: one occurrence
+/// changed on both sides. Ours takes the key and is met with theirs as the planner
+/// meets any such pair — merged field by field against the occurrence as the new
+/// series makes it (disjoint changes both kept), the same field changed on both a
+/// conflict or what the calendar's policy makes of it.
+fn meet_their_change(
+    tx: &mut SyncTx<'_, '_>,
+    ctx: &Ctx<'_>,
+    u: &Unsent,
+    placed: Placed,
+    (holder, theirs): (String, Box<RemoteEvent>),
+    done: &mut Applied,
+) -> Result<(), SyncError> {
+    tx.delete_event(&holder)?;
+    write_placed(tx, ctx, &u.id, placed)?;
+    replan(tx, ctx, theirs, Some(&u.id), done)
+}
+
+/// Plans and applies the provider's version `theirs` of one event as a page of its
+/// own, against the entries here as they are now: its own (a pending delete of it),
+/// its series' (an occurrence merges against the occurrence the series makes) and
+/// `ours`, the change here of the same occurrence not sent yet. Only those: other
+/// changes of the series not moved yet may still be keyed as the old series was (a
+/// time under a series now all-day), which cannot be read under the new one.
+fn replan(
+    tx: &mut SyncTx<'_, '_>,
+    ctx: &Ctx<'_>,
+    theirs: Box<RemoteEvent>,
+    ours: Option<&str>,
+    done: &mut Applied,
+) -> Result<(), SyncError> {
+    let series = theirs.series.as_ref().map(|l| l.master_id.as_str());
+    let ids: Vec<&str> = std::iter::once(theirs.remote_id.as_str())
+        .chain(series)
+        .collect();
+    let mut entries = tx.entries_for(ctx.calendar_id, &ids)?;
+    entries.retain(|e| {
+        e.remote_id.as_deref().is_some_and(|r| ids.contains(&r))
+            || ours == Some(e.local_id.as_str())
+    });
+    let mut local = load(entries, &HashMap::new())?;
     let page = ChangePage {
         changes: vec![Change::Upsert(theirs)],
         cursor: Cursor::More(String::new()),
