@@ -208,17 +208,27 @@ impl Pusher<'_> {
             None,
             stored.base_etag.as_deref(),
         )?;
-        tx.push_done(o.id)?;
-        tx.action(
-            self.run_id,
-            Some(&o.event_id),
-            &self.cal.id,
-            "push",
-            "kept",
+        self.sent_nothing(
+            tx,
+            o,
             &[],
             "Back to the version the provider has: nothing to send.",
         )?;
         Ok(true)
+    }
+
+    /// Entry `o` settled here without a request: its push done, and why in the log.
+    fn sent_nothing(
+        &self,
+        tx: &mut SyncTx<'_, '_>,
+        o: &OutboxRow,
+        fields: &[String],
+        reason: &str,
+    ) -> Result<(), SyncError> {
+        tx.push_done(o.id)?;
+        let (run, id) = (self.run_id, Some(o.event_id.as_str()));
+        tx.action(run, id, &self.cal.id, "push", "kept", fields, reason)?;
+        Ok(())
     }
 
     async fn push_one(&self, o: &OutboxRow, out: &mut Pushed) -> Result<Outcome, SyncError> {
@@ -1055,13 +1065,9 @@ impl Pusher<'_> {
                 Some(&snapshot(base)),
                 base.etag.as_deref(),
             )?;
-            tx.push_done(o.id)?;
-            tx.action(
-                self.run_id,
-                Some(&o.event_id),
-                &self.cal.id,
-                "push",
-                "kept",
+            self.sent_nothing(
+                tx,
+                o,
                 &["recurrence".to_owned()],
                 "Changed here only in removed dates that are no occurrence of the series, \
                  which the provider has no place for: nothing to send.",
