@@ -102,6 +102,11 @@ impl Sync {
         self.cli(&full)
     }
 
+    /// Renames the occurrence of `series` at `at` (a wall time in UTC, or a date) here.
+    fn rename_occurrence(&self, series: &str, at: &str, title: &str) {
+        self.events(&["edit", series, "--occurrence", at, "--title", title]);
+    }
+
     /// (title, start) of the local occurrences, in order.
     fn titles_and_starts(&self) -> Vec<(String, String)> {
         self.local()
@@ -200,14 +205,7 @@ impl Sync {
     fn office_hours_moved_under_changes(&self) -> (String, String) {
         let (master, series) = self.office_hours();
         let (d1, d2, d3) = (day(1), day(2), day(3));
-        self.events(&[
-            "edit",
-            &series,
-            "--occurrence",
-            &format!("{d2}T13:00"),
-            "--title",
-            "Office hours (mine)",
-        ]);
+        self.rename_occurrence(&series, &format!("{d2}T13:00"), "Office hours (mine)");
         self.events(&["rm", &series, "--occurrence", &format!("{d3}T13:00")]);
         let id = master["id"].as_str().expect("id").to_owned();
         self.edit_remote(
@@ -1552,14 +1550,7 @@ async fn a_policy_keeps_an_occurrence_changed_here_and_cancelled_in_outlook() {
     let cal = g.primary_calendar();
     g.cli(&["calendars", "policy", &cal, "prefer-local"]);
     let d2 = day(2);
-    g.events(&[
-        "edit",
-        &series,
-        "--occurrence",
-        &format!("{d2}T10:00"),
-        "--title",
-        "Team sync (demo)",
-    ]);
+    g.rename_occurrence(&series, &format!("{d2}T10:00"), "Team sync (demo)");
     let occurrence = g.instance_on(&d2);
     let delete =
         serde_json::from_value(json!({"email": g.email, "id": occurrence})).expect("delete spec");
@@ -2204,14 +2195,7 @@ async fn changes_here_follow_a_series_moved_at_the_provider() {
 
     // A rule that no longer has the occurrence changed here: a conflict, not a change
     // that waits for ever.
-    s.events(&[
-        "edit",
-        &series,
-        "--occurrence",
-        &format!("{d4}T15:00"),
-        "--title",
-        "Office hours (last)",
-    ]);
+    s.rename_occurrence(&series, &format!("{d4}T15:00"), "Office hours (last)");
     s.edit_remote(
         id,
         json!({
@@ -2298,14 +2282,7 @@ async fn changes_here_meet_a_series_moved_and_changed_at_the_provider() {
     // are paired (an edit/edit conflict), not stored twice under one key, and the
     // pull goes on.
     let (berlin, review) = s.series_at_google("Review", "13:00", "14:00", "COUNT=3");
-    s.events(&[
-        "edit",
-        &review,
-        "--occurrence",
-        &format!("{d2}T13:00"),
-        "--title",
-        "Review (mine)",
-    ]);
+    s.rename_occurrence(&review, &format!("{d2}T13:00"), "Review (mine)");
     let rid = berlin["id"].as_str().expect("id");
     s.edit_remote(
         rid,
@@ -2327,14 +2304,7 @@ async fn changes_here_meet_a_series_moved_and_changed_at_the_provider() {
     // would for a series edited here), the one before the new start is a conflict.
     let (standup, local_id) = s.series_at_google("Standup", "09:00", "09:15", "COUNT=6");
     for (d, title) in [(&d1, "Standup (Mon)"), (&d3, "Standup (Wed)")] {
-        s.events(&[
-            "edit",
-            &local_id,
-            "--occurrence",
-            &format!("{d}T09:00"),
-            "--title",
-            title,
-        ]);
+        s.rename_occurrence(&local_id, &format!("{d}T09:00"), title);
     }
     s.edit_remote(
         standup["id"].as_str().expect("id"),
@@ -2367,14 +2337,7 @@ async fn a_policy_keeps_a_change_here_its_moved_series_no_longer_has() {
     s.cli(&["calendars", "policy", &cal, "keep-both"]);
     let (d1, d2) = (day(1), day(2));
     let (standup, local_id) = s.series_at_google("Standup", "09:00", "09:15", "COUNT=6");
-    s.events(&[
-        "edit",
-        &local_id,
-        "--occurrence",
-        &format!("{d1}T09:00"),
-        "--title",
-        "Standup (Mon)",
-    ]);
+    s.rename_occurrence(&local_id, &format!("{d1}T09:00"), "Standup (Mon)");
     s.edit_remote(
         standup["id"].as_str().expect("id"),
         json!({
@@ -2489,14 +2452,7 @@ async fn a_series_made_all_day_there_takes_the_changes_here_along() {
     let id = master["id"].as_str().expect("id");
     let (d1, d2, d3, d4) = (day(1), day(2), day(3), day(4));
     for (d, title) in [(&d2, "Office hours (2)"), (&d4, "Office hours (4)")] {
-        s.events(&[
-            "edit",
-            &series,
-            "--occurrence",
-            &format!("{d}T13:00"),
-            "--title",
-            title,
-        ]);
+        s.rename_occurrence(&series, &format!("{d}T13:00"), title);
     }
     s.edit_remote(
         id,
@@ -2524,14 +2480,7 @@ async fn a_series_made_all_day_there_takes_the_changes_here_along() {
     // was renamed here: a conflict for it (changed here, gone there), held as an event
     // of its own meanwhile, and the next runs are fine.
     let (review, review_id) = s.series_at_google("Review", "10:00", "11:00", "COUNT=4");
-    s.events(&[
-        "edit",
-        &review_id,
-        "--occurrence",
-        &format!("{d3}T10:00"),
-        "--title",
-        "Review (3)",
-    ]);
+    s.rename_occurrence(&review_id, &format!("{d3}T10:00"), "Review (3)");
     s.edit_remote(
         review["id"].as_str().expect("id"),
         json!({
@@ -2610,14 +2559,7 @@ async fn changes_here_follow_a_series_moved_in_outlook() {
     let g = GraphSync::start().await;
     let (master, series) = g.team_sync();
     let (d1, d2, d3, d4) = (day(1), day(2), day(3), day(4));
-    g.events(&[
-        "edit",
-        &series,
-        "--occurrence",
-        &format!("{d2}T10:00"),
-        "--title",
-        "Team sync (demo)",
-    ]);
+    g.rename_occurrence(&series, &format!("{d2}T10:00"), "Team sync (demo)");
     g.events(&["rm", &series, "--occurrence", &format!("{d3}T10:00")]);
     g.edit(
         master["id"].as_str().expect("id"),
