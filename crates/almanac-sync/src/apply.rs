@@ -70,7 +70,7 @@ pub(crate) fn log(
 
 /// The series of `ev` as the store has it now (a master applied earlier in the same
 /// transaction included).
-fn master_of(
+pub(crate) fn master_of(
     tx: &SyncTx<'_, '_>,
     ctx: &Ctx<'_>,
     ev: &RemoteEvent,

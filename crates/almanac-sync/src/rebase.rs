@@ -29,7 +29,7 @@ use almanac_provider::{Change, ChangePage, Cursor, RemoteEvent, SeriesLink};
 use almanac_store::{Carry, EntryState, NewConflict, OutboxOp, SyncTx, SyncedEvent};
 use chrono::NaiveDateTime;
 
-use crate::apply::{apply, apply_op, log, names, settle_gone_edit, Applied, Ctx};
+use crate::apply::{apply, apply_op, log, master_of, names, settle_gone_edit, Applied, Ctx};
 use crate::convert::{
     from_row, instance_key_of, key_text, occurrence_of, original_start_of, series_spec, to_row,
     MasterInfo,
@@ -692,19 +692,13 @@ pub(crate) fn unsent_holder(
     ctx: &Ctx<'_>,
     theirs: &RemoteEvent,
 ) -> Result<Option<String>, SyncError> {
-    let Some(link) = &theirs.series else {
-        return Ok(None);
-    };
-    let Some(master) = tx.local_id_of(ctx.calendar_id, &link.master_id)? else {
-        return Ok(None);
-    };
-    let Some(info) = tx.event(&master)?.and_then(|r| MasterInfo::of(&master, &r)) else {
+    let (Some(link), Some(info)) = (&theirs.series, master_of(tx, ctx, theirs)?) else {
         return Ok(None);
     };
     let Ok(key) = instance_key_of(&link.original_start, &info) else {
         return Ok(None);
     };
-    let Some(id) = tx.exception_at(&master, &key)? else {
+    let Some(id) = tx.exception_at(&info.local_id, &key)? else {
         return Ok(None);
     };
     let unsent = tx.event(&id)?.is_some_and(|r| r.remote_id.is_none())
