@@ -2320,6 +2320,17 @@ async fn changes_here_meet_a_series_moved_and_changed_at_the_provider() {
     assert_eq!(s.remote_titled("Standup (Wed)").len(), 1);
 }
 
+/// The reasons of the actions in the last 50 runs' log, newest first.
+fn log_reasons(s: &Sync) -> Vec<String> {
+    let log = s.cli(&["log", "--limit", "50"]);
+    log.as_array()
+        .expect("log")
+        .iter()
+        .flat_map(|r| r["actions"].as_array().expect("actions"))
+        .filter_map(|a| a["reason"].as_str().map(str::to_owned))
+        .collect()
+}
+
 /// The Google instance id of day `d`'s occurrence of series `id` after
 /// [`Sync::office_hours_moved_under_changes`] moved it to 15:00.
 fn moved_instance(id: &str, d: &str) -> String {
@@ -2397,6 +2408,11 @@ async fn a_policy_settles_what_a_series_moved_and_changed_there_meets() {
             [("delete_edit", resolution), ("edit_edit", resolution)],
             "{policy}: {all}"
         );
+        if policy == "prefer-local" {
+            let reasons = log_reasons(&s);
+            let said = reasons.iter().any(|r| r.contains("meets its removal here"));
+            assert!(said, "{reasons:?}");
+        }
         s.sync_ok(0);
         let kept = usize::from(policy == "keep-both");
         for (title, n) in [
@@ -2437,6 +2453,11 @@ async fn a_change_here_merges_with_theirs_at_the_moved_series_new_time() {
         (&json!(theirs), &json!("Room 9")),
         "{there:?}"
     );
+    let reasons = log_reasons(&s);
+    let said = reasons
+        .iter()
+        .any(|r| r.contains("meets the change here of the same occurrence"));
+    assert!(said, "{reasons:?}");
     s.assert_quiet();
 }
 
@@ -2509,15 +2530,11 @@ async fn a_removal_here_meets_the_same_removal_at_the_new_time() {
     s.edit_remote(&moved_instance(&id, &d3), json!({"status": "cancelled"}));
     s.sync_ok(0);
     assert_eq!(s.cli(&["conflicts", "list", "--all"]), json!([]));
-    let log = s.cli(&["log", "--limit", "50"]);
-    let said = log
-        .as_array()
-        .expect("log")
+    let reasons = log_reasons(&s);
+    let said = reasons
         .iter()
-        .flat_map(|r| r["actions"].as_array().expect("actions"))
-        .filter_map(|a| a["reason"].as_str())
         .any(|r| r.contains("cancelled an occurrence removed here"));
-    assert!(said, "{log}");
+    assert!(said, "{reasons:?}");
     let on_d3: Vec<(String, String)> = s
         .titles_and_starts()
         .into_iter()

@@ -618,9 +618,37 @@ fn removal_meets_change(
             done,
         );
     }
-    tx.delete_event(holder)?;
+    retire_holder(
+        tx,
+        ctx,
+        holder,
+        "Its series moved at the provider: the change there of this occurrence meets its \
+         removal here.",
+    )?;
     tx.queue_instance_delete(ctx.calendar_id, &theirs.remote_id, &snapshot(&deleted), key)?;
     replan(tx, ctx, theirs, None, done)
+}
+
+/// Deletes `holder`, the provider's row of an occurrence met by a change here, with a
+/// line in the log: its history would otherwise end without a word.
+fn retire_holder(
+    tx: &mut SyncTx<'_, '_>,
+    ctx: &Ctx<'_>,
+    holder: &str,
+    reason: &str,
+) -> Result<(), SyncError> {
+    tx.delete_event(holder)?;
+    log(
+        tx,
+        ctx,
+        Some(holder),
+        ctx.calendar_id,
+        "pull",
+        "linked",
+        &[],
+        reason,
+    )?;
+    Ok(())
 }
 
 /// The occurrence `u`, changed here and placed under the new series (`placed`), whose
@@ -637,7 +665,13 @@ fn meet_their_change(
     (holder, theirs): (String, Box<RemoteEvent>),
     done: &mut Applied,
 ) -> Result<(), SyncError> {
-    tx.delete_event(&holder)?;
+    retire_holder(
+        tx,
+        ctx,
+        &holder,
+        "Its series moved at the provider: the change there of this occurrence meets the \
+         change here of the same occurrence, and the two go on as one event.",
+    )?;
     write_placed(tx, ctx, &u.id, placed)?;
     replan(tx, ctx, theirs, Some(&u.id), done)
 }
