@@ -4,13 +4,16 @@
 //! 2. Parse with the icalendar crate and map every VEVENT to an [`EventInput`];
 //!    validate every one (the same `EventInput::validate` the store runs) and check
 //!    that every RECURRENCE-ID names an occurrence of a series with the same UID in
-//!    the file. Every bad VEVENT is reported (index, UID, reason) and nothing is written.
+//!    the file. Of several VEVENTs for one event or one occurrence, the newest is
+//!    taken ([`Version`]). Every bad VEVENT is reported (index, UID, reason) and
+//!    nothing is written.
 //! 3. Write: masters and single events first, then the RECURRENCE-ID VEVENTs as
 //!    occurrence edits of their series.
 //!
 //! Step 3 is one store transaction ([`Store::batch`]): if any write fails, none lands.
 
-use std::collections::HashMap;
+use std::cmp::Ordering;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 
 use almanac_model::recurrence::SeriesSpec;
@@ -96,11 +99,69 @@ struct Mapped {
     recurrence_id: Option<When>,
     cancelled: bool,
     input: EventInput,
+    version: Version,
 }
 
 impl Mapped {
     fn label(&self) -> String {
         label(self.index, self.uid.as_deref())
+    }
+
+    /// The same event as `other` says (exports joined that overlap); two
+    /// cancellations remove the same, whatever else they say.
+    fn same_as(&self, other: &Self) -> bool {
+        (self.input == other.input && self.cancelled == other.cancelled)
+            || (self.cancelled && other.cancelled)
+    }
+}
+
+/// What tells two versions of one VEVENT apart in time, as iTIP orders them (RFC 5546
+/// §2.1.5): the higher SEQUENCE is newer; with equal SEQUENCEs (a title change does
+/// not raise it at Google), the later LAST-MODIFIED, then the later DTSTAMP.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Version {
+    sequence: u32,
+    modified: Option<DateTime<Utc>>,
+    stamp: Option<DateTime<Utc>>,
+}
+
+impl Version {
+    fn of(c: &Component<'_>) -> Result<Self, String> {
+        let sequence = match first(c, "SEQUENCE") {
+            Some(p) => {
+                let v = p.val.as_str().trim();
+                v.parse().map_err(|_| {
+                    format!(
+                        "SEQUENCE \"{}\" is not a whole number.",
+                        v.chars().take(20).collect::<String>()
+                    )
+                })?
+            }
+            None => 0,
+        };
+        // A stamp only orders versions: one that does not parse orders nothing.
+        let instant = |name| {
+            let p = first(c, name)?;
+            match when(name, p.val.as_str(), p).ok()? {
+                When::Date(_) => None,
+                w => Some(w.instant_in(Tz::UTC)),
+            }
+        };
+        Ok(Self {
+            sequence,
+            modified: instant("LAST-MODIFIED"),
+            stamp: instant("DTSTAMP"),
+        })
+    }
+
+    /// How `self` orders against `other`; `None` when nothing in the two tells.
+    fn newer(&self, other: &Self) -> Option<Ordering> {
+        if self.sequence != other.sequence {
+            return Some(self.sequence.cmp(&other.sequence));
+        }
+        [(self.modified, other.modified), (self.stamp, other.stamp)]
+            .into_iter()
+            .find_map(|(a, b)| Some(a?.cmp(&b?)).filter(|o| o.is_ne()))
     }
 }
 
@@ -125,6 +186,8 @@ struct Plan {
     skipped_cancelled: usize,
     /// VEVENTs the file has twice, the same (exports joined that overlap): taken once.
     duplicates: usize,
+    /// Older versions of a VEVENT the file also has a newer version of: left out.
+    superseded: usize,
 }
 
 /// Reads the file, then opens the store with `open` and imports: the data directory
@@ -168,6 +231,7 @@ pub fn import(open: impl FnOnce() -> CliResult<Store>, ctx: &Ctx, a: &ImportArgs
             "exceptions": exceptions,
             "skippedCancelled": plan.skipped_cancelled,
             "duplicatesInFile": plan.duplicates,
+            "olderInFile": plan.superseded,
             "skippedExisting": existing,
             "withoutUid": without_uid,
         }));
@@ -206,6 +270,12 @@ pub fn import(open: impl FnOnce() -> CliResult<Store>, ctx: &Ctx, a: &ImportArgs
             counted(plan.duplicates, "VEVENT", "VEVENTs")
         ));
     }
+    if plan.superseded > 0 {
+        msg.push_str(&format!(
+            " {} the file also has a newer version of (a higher SEQUENCE or a later stamp) left out.",
+            counted(plan.superseded, "older VEVENT", "older VEVENTs")
+        ));
+    }
     output::line(&msg)
 }
 
@@ -227,29 +297,56 @@ fn skip_existing(plan: &mut Plan, existing: &HashMap<String, String>) -> Vec<(St
     skipped
 }
 
-/// Whether to take the VEVENT `m`, met under `key` (its UID, or UID and occurrence):
-/// the first is taken; the same again (exports joined that overlap) is counted in
-/// `duplicates` and left out; another is one of the `problems`, `other` saying why.
-fn first_of<'a, K: Eq + std::hash::Hash, S: std::fmt::Display>(
-    firsts: &mut HashMap<K, (&'a EventInput, bool)>,
-    key: K,
-    m: &'a Mapped,
-    duplicates: &mut usize,
+/// Of the VEVENTs met under one key (a UID, or a UID and an occurrence), in file
+/// order, the one to take: the newest ([`Version`]). One the same as it (exports
+/// joined that overlap) counts in `duplicates`, an older one in `superseded`; one that
+/// differs where nothing tells which is newer is one of the `problems`, `other` saying
+/// why, and then none is taken.
+fn newest<'a>(
+    group: &[&'a Mapped],
+    plan: &mut Plan,
     problems: &mut Vec<String>,
-    other: impl FnOnce() -> S,
-) -> bool {
-    match firsts.get(&key) {
-        // Two cancellations remove the same, whatever else they say.
-        Some(first) if *first == (&m.input, m.cancelled) || (first.1 && m.cancelled) => {
-            *duplicates += 1
-        }
-        Some(_) => problems.push(format!("{}: {}.", m.label(), other())),
-        None => {
-            firsts.insert(key, (&m.input, m.cancelled));
-            return true;
+    other: &str,
+) -> Option<&'a Mapped> {
+    let mut best = *group.first()?;
+    for &m in group {
+        if m.version.newer(&best.version) == Some(Ordering::Greater) {
+            best = m;
         }
     }
-    false
+    let mut clear = true;
+    for &m in group.iter().filter(|m| m.index != best.index) {
+        if m.same_as(best) {
+            plan.duplicates += 1;
+        } else if m.version.newer(&best.version) == Some(Ordering::Less) {
+            plan.superseded += 1;
+        } else {
+            problems.push(format!(
+                "{}: {other}, and neither SEQUENCE, LAST-MODIFIED nor DTSTAMP tells which is newer.",
+                m.label()
+            ));
+            clear = false;
+        }
+    }
+    clear.then_some(best)
+}
+
+/// The groups of `items` by key, in the order each key first appears.
+fn grouped<K: Eq + std::hash::Hash + Clone, T>(
+    items: impl IntoIterator<Item = (K, T)>,
+) -> Vec<(K, Vec<T>)> {
+    let mut groups: Vec<(K, Vec<T>)> = Vec::new();
+    let mut at: HashMap<K, usize> = HashMap::new();
+    for (k, t) in items {
+        match at.get(&k) {
+            Some(&i) => groups[i].1.push(t),
+            None => {
+                at.insert(k.clone(), groups.len());
+                groups.push((k, vec![t]));
+            }
+        }
+    }
+    groups
 }
 
 /// "1 event", "3 events".
@@ -345,41 +442,45 @@ fn plan(text: &str, calendar_id: &str, local: Tz) -> CliResult<Plan> {
             ));
             continue;
         }
-        match map_vevent(c, calendar_id, local) {
-            Ok((input, recurrence_id, cancelled)) => mapped.push(Mapped {
+        match map_vevent(c, calendar_id, local).and_then(|m| Ok((m, Version::of(c)?))) {
+            Ok(((input, recurrence_id, cancelled), version)) => mapped.push(Mapped {
                 index,
                 uid,
                 recurrence_id,
                 cancelled,
                 input,
+                version,
             }),
             Err(reason) => problems.push(format!("{}: {reason}", label(index, uid.as_deref()))),
         }
     }
 
-    // Masters and single events, by UID.
+    // Masters and single events, by UID: of several with one UID, the newest.
     let mut plan = Plan::default();
+    let taken: HashSet<usize> = grouped(
+        mapped
+            .iter()
+            .filter(|m| m.recurrence_id.is_none())
+            .filter_map(|m| Some((m.uid.as_deref()?, m))),
+    )
+    .iter()
+    .filter_map(|(_, group)| {
+        let other = "another VEVENT has the same UID and no RECURRENCE-ID, with other details";
+        newest(group, &mut plan, &mut problems, other)
+    })
+    .map(|m| m.index)
+    .collect();
     let mut by_uid: HashMap<String, usize> = HashMap::new();
-    // The first VEVENT of each UID, to tell a repeat of it from another event.
-    let mut uids_seen: HashMap<String, (&EventInput, bool)> = HashMap::new();
+    // A cancelled series goes with its changed occurrences.
+    let mut cancelled: HashSet<&str> = HashSet::new();
     let mut masters: Vec<(Option<String>, EventInput, Option<SeriesSpec>, String)> = Vec::new();
     for m in mapped.iter().filter(|m| m.recurrence_id.is_none()) {
-        if let Some(uid) = &m.uid {
-            let other =
-                || "another VEVENT has the same UID and no RECURRENCE-ID, with other details";
-            if !first_of(
-                &mut uids_seen,
-                uid.clone(),
-                m,
-                &mut plan.duplicates,
-                &mut problems,
-                other,
-            ) {
-                continue;
-            }
+        if m.uid.is_some() && !taken.contains(&m.index) {
+            continue;
         }
         if m.cancelled {
             plan.skipped_cancelled += 1;
+            cancelled.extend(m.uid.as_deref());
             continue;
         }
         match m.input.clone().validate() {
@@ -393,8 +494,10 @@ fn plan(text: &str, calendar_id: &str, local: Tz) -> CliResult<Plan> {
         }
     }
 
-    // RECURRENCE-ID VEVENTs: occurrence edits (or, cancelled, removals) of a series.
-    let mut keys_seen: HashMap<(String, String), (&EventInput, bool)> = HashMap::new();
+    // RECURRENCE-ID VEVENTs: occurrence edits (or, cancelled, removals) of a series,
+    // by series and occurrence.
+    // (index of the series in `masters`, key): one series has one UID.
+    let mut changes: Vec<((usize, String), &Mapped)> = Vec::new();
     for m in mapped.iter() {
         let Some(rid) = m.recurrence_id else { continue };
         let Some(uid) = &m.uid else {
@@ -405,11 +508,13 @@ fn plan(text: &str, calendar_id: &str, local: Tz) -> CliResult<Plan> {
             continue;
         };
         let Some(&mi) = by_uid.get(uid) else {
+            if cancelled.contains(uid.as_str()) {
+                continue;
+            }
             problems.push(format!("{}: its RECURRENCE-ID refers to a repeating event with this UID, but the file has none (or it is not valid).", m.label()));
             continue;
         };
-        let (master_all_day, master_calendar) =
-            (masters[mi].1.all_day, masters[mi].1.calendar_id.clone());
+        let master_all_day = masters[mi].1.all_day;
         let Some(spec) = masters[mi].2.clone() else {
             problems.push(format!(
                 "{}: its RECURRENCE-ID refers to an event with this UID that does not repeat.",
@@ -435,17 +540,17 @@ fn plan(text: &str, calendar_id: &str, local: Tz) -> CliResult<Plan> {
             ));
             continue;
         }
-        let other = || format!("another VEVENT already changes the occurrence {key}, differently");
-        if !first_of(
-            &mut keys_seen,
-            (uid.clone(), key.clone()),
-            m,
-            &mut plan.duplicates,
-            &mut problems,
-            other,
-        ) {
+        changes.push(((mi, key), m));
+    }
+    for ((mi, key), group) in grouped(changes) {
+        let other = format!("another VEVENT changes the occurrence {key} too, differently");
+        let Some(m) = newest(&group, &mut plan, &mut problems, &other) else {
             continue;
-        }
+        };
+        let (Some(uid), Some(spec)) = (masters[mi].0.clone(), masters[mi].2.clone()) else {
+            continue;
+        };
+        let master_calendar = masters[mi].1.calendar_id.clone();
         if m.cancelled {
             let exdates = &mut masters[mi]
                 .1

@@ -1824,9 +1824,150 @@ fn a_file_with_an_event_twice_takes_it_once() {
     let err = fails(f.path(), &["import", "--ics", &clash.to_string_lossy()]);
     assert!(
         err.contains(
-            "another VEVENT already changes the occurrence 2026-03-12T09:00:00, differently"
+            "another VEVENT changes the occurrence 2026-03-12T09:00:00 too, differently, and \
+             neither SEQUENCE, LAST-MODIFIED nor DTSTAMP tells which is newer"
         ),
         "{err}"
     );
+    assert!(occurrences(f.path(), "2026-03-10", "2026-03-13").is_empty());
+}
+
+/// A file with two versions of one event (an invitation and its update saved into one
+/// file, exports of two days joined): the newest is taken, as iTIP orders them — the
+/// higher SEQUENCE, then the later LAST-MODIFIED, then DTSTAMP — wherever it stands in
+/// the file; an occurrence's versions the same; a series whose newest version cancels
+/// it goes with its changed occurrences. Only versions nothing orders are refused.
+#[test]
+fn a_file_with_two_versions_of_an_event_takes_the_newest() {
+    let d = tempdir();
+    let vevent = |uid: &str, extra: &str, title: &str, start: &str| {
+        format!(
+            "BEGIN:VEVENT\r\nUID:{uid}\r\n{extra}SUMMARY:{title}\r\nDTSTART:{start}\r\n\
+             DURATION:PT30M\r\nEND:VEVENT\r\n"
+        )
+    };
+    let cal = |body: &str| {
+        format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:test\r\n{body}END:VCALENDAR\r\n")
+    };
+    let file = d.path().join("versions.ics");
+    let body = [
+        // The update first, its invitation after: SEQUENCE decides, not the order.
+        vevent("plan", "SEQUENCE:2\r\n", "Plan (moved)", "20260310T150000Z"),
+        vevent("plan", "SEQUENCE:1\r\n", "Plan", "20260310T140000Z"),
+        // One SEQUENCE: the later LAST-MODIFIED, though its DTSTAMP is older.
+        vevent(
+            "review",
+            "LAST-MODIFIED:20260301T100000Z\r\nDTSTAMP:20260305T000000Z\r\n",
+            "Review (old)",
+            "20260311T100000Z",
+        ),
+        vevent(
+            "review",
+            "LAST-MODIFIED:20260302T100000Z\r\nDTSTAMP:20260304T000000Z\r\n",
+            "Review",
+            "20260311T100000Z",
+        ),
+        // A series with two versions of one changed occurrence.
+        vevent(
+            "daily",
+            "RRULE:FREQ=DAILY;COUNT=3\r\n",
+            "Daily",
+            "20260312T090000Z",
+        ),
+        vevent(
+            "daily",
+            "RECURRENCE-ID:20260313T090000Z\r\nSEQUENCE:3\r\n",
+            "Daily (late)",
+            "20260313T110000Z",
+        ),
+        vevent(
+            "daily",
+            "RECURRENCE-ID:20260313T090000Z\r\nSEQUENCE:2\r\n",
+            "Daily (early)",
+            "20260313T080000Z",
+        ),
+        // A series, one changed occurrence, then its cancellation.
+        vevent(
+            "gone",
+            "RRULE:FREQ=DAILY;COUNT=3\r\n",
+            "Gone",
+            "20260312T120000Z",
+        ),
+        vevent(
+            "gone",
+            "RECURRENCE-ID:20260313T120000Z\r\n",
+            "Gone (moved)",
+            "20260313T130000Z",
+        ),
+        vevent(
+            "gone",
+            "RRULE:FREQ=DAILY;COUNT=3\r\nSEQUENCE:1\r\nSTATUS:CANCELLED\r\n",
+            "Gone",
+            "20260312T120000Z",
+        ),
+    ]
+    .concat();
+    write(&file, &cal(&body));
+    let out = json(d.path(), &["import", "--ics", &file.to_string_lossy()]);
+    assert_eq!(out["created"].as_array().map(Vec::len), Some(3), "{out}");
+    assert_eq!(
+        (
+            &out["exceptions"],
+            &out["olderInFile"],
+            &out["skippedCancelled"]
+        ),
+        (
+            &serde_json::json!(1),
+            &serde_json::json!(4),
+            &serde_json::json!(1)
+        ),
+        "{out}"
+    );
+    let seen: Vec<(String, String)> = occurrences(d.path(), "2026-03-10", "2026-03-15")
+        .iter()
+        .map(|o| (s(o, "title").to_owned(), s(o, "start").to_owned()))
+        .collect();
+    let at = |t: &str, start: &str| (t.to_owned(), start.to_owned());
+    assert_eq!(
+        seen,
+        [
+            at("Plan (moved)", "2026-03-10T15:00:00Z"),
+            at("Review", "2026-03-11T10:00:00Z"),
+            at("Daily", "2026-03-12T09:00:00Z"),
+            at("Daily (late)", "2026-03-13T11:00:00Z"),
+            at("Daily", "2026-03-14T09:00:00Z"),
+        ]
+    );
+
+    // The human summary says so.
+    let e = tempdir();
+    let said = ok(e.path(), &["import", "--ics", &file.to_string_lossy()]);
+    assert!(
+        said.contains("4 older VEVENTs the file also has a newer version of"),
+        "{said}"
+    );
+
+    // Two versions with one SEQUENCE and one stamp: nothing tells, nothing written;
+    // a SEQUENCE that is not a number is refused too.
+    let f = tempdir();
+    let tie = f.path().join("tie.ics");
+    let stamp = "DTSTAMP:20260301T000000Z\r\n";
+    write(
+        &tie,
+        &cal(&[
+            vevent("plan", stamp, "Plan", "20260310T140000Z"),
+            vevent("plan", stamp, "Plan (moved)", "20260310T150000Z"),
+            vevent("odd", "SEQUENCE:two\r\n", "Odd", "20260310T160000Z"),
+        ]
+        .concat()),
+    );
+    let err = fails(f.path(), &["import", "--ics", &tie.to_string_lossy()]);
+    for part in [
+        "VEVENT #2 (UID plan): another VEVENT has the same UID and no RECURRENCE-ID, with \
+         other details, and neither SEQUENCE, LAST-MODIFIED nor DTSTAMP tells which is newer.",
+        "VEVENT #3 (UID odd): SEQUENCE \"two\" is not a whole number.",
+    ] {
+        assert!(err.contains(part), "{err}");
+    }
     assert!(occurrences(f.path(), "2026-03-10", "2026-03-13").is_empty());
 }
