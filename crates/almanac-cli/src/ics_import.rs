@@ -115,31 +115,31 @@ impl Mapped {
     }
 }
 
-/// What tells two versions of one VEVENT apart in time, as iTIP orders them (RFC 5546
-/// §2.1.5): the higher SEQUENCE is newer; with equal SEQUENCEs (a title change does
-/// not raise it at Google), the later LAST-MODIFIED, then the later DTSTAMP.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// What orders two versions of one VEVENT in time, as iTIP does (RFC 5546 §2.1.5):
+/// the higher SEQUENCE is newer; with equal SEQUENCEs (a title change does not raise
+/// it at Google), the later DTSTAMP; where DTSTAMP does not tell (exports of one
+/// moment), the later LAST-MODIFIED. A stamp counts only where both versions have one,
+/// so the order is partial: see [`newest`].
+#[derive(Debug, Clone, PartialEq)]
 struct Version {
-    sequence: u32,
-    modified: Option<DateTime<Utc>>,
+    /// No SEQUENCE is 0 (RFC 5545 §3.8.7.4); one that is not a number orders nothing
+    /// (`Err`: its text, for the message).
+    sequence: Result<i64, String>,
     stamp: Option<DateTime<Utc>>,
+    modified: Option<DateTime<Utc>>,
 }
 
 impl Version {
-    fn of(c: &Component<'_>) -> Result<Self, String> {
+    fn of(c: &Component<'_>) -> Self {
         let sequence = match first(c, "SEQUENCE") {
             Some(p) => {
                 let v = p.val.as_str().trim();
-                v.parse().map_err(|_| {
-                    format!(
-                        "SEQUENCE \"{}\" is not a whole number.",
-                        v.chars().take(20).collect::<String>()
-                    )
-                })?
+                v.parse()
+                    .map_err(|_| v.chars().take(20).collect::<String>())
             }
-            None => 0,
+            None => Ok(0),
         };
-        // A stamp only orders versions: one that does not parse orders nothing.
+        // Stamps only order versions: one that does not parse orders nothing.
         let instant = |name| {
             let p = first(c, name)?;
             match when(name, p.val.as_str(), p).ok()? {
@@ -147,22 +147,34 @@ impl Version {
                 w => Some(w.instant_in(Tz::UTC)),
             }
         };
-        Ok(Self {
+        Self {
             sequence,
-            modified: instant("LAST-MODIFIED"),
             stamp: instant("DTSTAMP"),
-        })
+            modified: instant("LAST-MODIFIED"),
+        }
     }
 
     /// How `self` orders against `other`; `None` when nothing in the two tells.
     fn newer(&self, other: &Self) -> Option<Ordering> {
-        if self.sequence != other.sequence {
-            return Some(self.sequence.cmp(&other.sequence));
+        let (Ok(a), Ok(b)) = (&self.sequence, &other.sequence) else {
+            return None;
+        };
+        if a != b {
+            return Some(a.cmp(b));
         }
-        [(self.modified, other.modified), (self.stamp, other.stamp)]
+        [(self.stamp, other.stamp), (self.modified, other.modified)]
             .into_iter()
             .find_map(|(a, b)| Some(a?.cmp(&b?)).filter(|o| o.is_ne()))
     }
+}
+
+/// A master or single event that will be written.
+struct Master {
+    uid: Option<String>,
+    input: EventInput,
+    series: Option<SeriesSpec>,
+    label: String,
+    version: Version,
 }
 
 fn label(index: usize, uid: Option<&str>) -> String {
@@ -185,9 +197,11 @@ struct Plan {
     exceptions: Vec<(String, String, EventInput, String)>,
     skipped_cancelled: usize,
     /// VEVENTs the file has twice, the same (exports joined that overlap): taken once.
-    duplicates: usize,
-    /// Older versions of a VEVENT the file also has a newer version of: left out.
-    superseded: usize,
+    /// By UID, for [`skip_existing`].
+    duplicates: Vec<String>,
+    /// Older versions of a VEVENT the file also has a newer version of: left out. By
+    /// UID, as `duplicates`.
+    superseded: Vec<String>,
 }
 
 /// Reads the file, then opens the store with `open` and imports: the data directory
@@ -230,8 +244,8 @@ pub fn import(open: impl FnOnce() -> CliResult<Store>, ctx: &Ctx, a: &ImportArgs
             "created": created,
             "exceptions": exceptions,
             "skippedCancelled": plan.skipped_cancelled,
-            "duplicatesInFile": plan.duplicates,
-            "olderInFile": plan.superseded,
+            "duplicatesInFile": plan.duplicates.len(),
+            "olderInFile": plan.superseded.len(),
             "skippedExisting": existing,
             "withoutUid": without_uid,
         }));
@@ -264,16 +278,16 @@ pub fn import(open: impl FnOnce() -> CliResult<Store>, ctx: &Ctx, a: &ImportArgs
             plan.skipped_cancelled
         ));
     }
-    if plan.duplicates > 0 {
+    if !plan.duplicates.is_empty() {
         msg.push_str(&format!(
             " {} the file had twice, the same, taken once.",
-            counted(plan.duplicates, "VEVENT", "VEVENTs")
+            counted(plan.duplicates.len(), "VEVENT", "VEVENTs")
         ));
     }
-    if plan.superseded > 0 {
+    if !plan.superseded.is_empty() {
         msg.push_str(&format!(
             " {} the file also has a newer version of (a higher SEQUENCE or a later stamp) left out.",
-            counted(plan.superseded, "older VEVENT", "older VEVENTs")
+            counted(plan.superseded.len(), "older VEVENT", "older VEVENTs")
         ));
     }
     output::line(&msg)
@@ -294,41 +308,51 @@ fn skip_existing(plan: &mut Plan, existing: &HashMap<String, String>) -> Vec<(St
     });
     plan.exceptions
         .retain(|(uid, _, _, _)| !existing.contains_key(uid));
+    // Versions of what is skipped are neither copies taken once nor older ones left.
+    plan.duplicates.retain(|uid| !existing.contains_key(uid));
+    plan.superseded.retain(|uid| !existing.contains_key(uid));
     skipped
 }
 
-/// Of the VEVENTs met under one key (a UID, or a UID and an occurrence), in file
-/// order, the one to take: the newest ([`Version`]). One the same as it (exports
-/// joined that overlap) counts in `duplicates`, an older one in `superseded`; one that
-/// differs where nothing tells which is newer is one of the `problems`, `other` saying
-/// why, and then none is taken.
+/// Of the VEVENTs met under one key (a UID, or a UID and an occurrence), the one to
+/// take: the one every other is the same as (exports joined that overlap: counted in
+/// `duplicates`) or older than ([`Version`]: counted in `superseded`), wherever it
+/// stands in the file. Stamps count only where both versions have one, so "older"
+/// need not be transitive: each is tried. Where none is, every version that differs
+/// from the first is one of the `problems`, `other` saying why, and none is taken.
 fn newest<'a>(
     group: &[&'a Mapped],
     plan: &mut Plan,
     problems: &mut Vec<String>,
     other: &str,
 ) -> Option<&'a Mapped> {
-    let mut best = *group.first()?;
-    for &m in group {
-        if m.version.newer(&best.version) == Some(Ordering::Greater) {
-            best = m;
+    let covers = |w: &Mapped, m: &Mapped| {
+        m.index == w.index || m.same_as(w) || m.version.newer(&w.version) == Some(Ordering::Less)
+    };
+    let Some(best) = group
+        .iter()
+        .copied()
+        .find(|w| group.iter().all(|m| covers(w, m)))
+    else {
+        let first = group.first()?;
+        for m in group.iter().filter(|m| !m.same_as(first)) {
+            let why = match group.iter().find_map(|g| g.version.sequence.as_ref().err()) {
+                Some(bad) => format!("a SEQUENCE (\"{bad}\") is not a whole number, so nothing tells which is newest"),
+                None => "neither SEQUENCE, DTSTAMP nor LAST-MODIFIED tells which is newest".into(),
+            };
+            problems.push(format!("{}: {other}, and {why}.", m.label()));
         }
-    }
-    let mut clear = true;
-    for &m in group.iter().filter(|m| m.index != best.index) {
+        return None;
+    };
+    for m in group.iter().filter(|m| m.index != best.index) {
+        let uid = m.uid.clone().unwrap_or_default();
         if m.same_as(best) {
-            plan.duplicates += 1;
-        } else if m.version.newer(&best.version) == Some(Ordering::Less) {
-            plan.superseded += 1;
+            plan.duplicates.push(uid);
         } else {
-            problems.push(format!(
-                "{}: {other}, and neither SEQUENCE, LAST-MODIFIED nor DTSTAMP tells which is newer.",
-                m.label()
-            ));
-            clear = false;
+            plan.superseded.push(uid);
         }
     }
-    clear.then_some(best)
+    Some(best)
 }
 
 /// The groups of `items` by key, in the order each key first appears.
@@ -442,14 +466,14 @@ fn plan(text: &str, calendar_id: &str, local: Tz) -> CliResult<Plan> {
             ));
             continue;
         }
-        match map_vevent(c, calendar_id, local).and_then(|m| Ok((m, Version::of(c)?))) {
-            Ok(((input, recurrence_id, cancelled), version)) => mapped.push(Mapped {
+        match map_vevent(c, calendar_id, local) {
+            Ok((input, recurrence_id, cancelled)) => mapped.push(Mapped {
                 index,
                 uid,
                 recurrence_id,
                 cancelled,
                 input,
-                version,
+                version: Version::of(c),
             }),
             Err(reason) => problems.push(format!("{}: {reason}", label(index, uid.as_deref()))),
         }
@@ -457,23 +481,24 @@ fn plan(text: &str, calendar_id: &str, local: Tz) -> CliResult<Plan> {
 
     // Masters and single events, by UID: of several with one UID, the newest.
     let mut plan = Plan::default();
-    let taken: HashSet<usize> = grouped(
-        mapped
-            .iter()
-            .filter(|m| m.recurrence_id.is_none())
-            .filter_map(|m| Some((m.uid.as_deref()?, m))),
-    )
-    .iter()
-    .filter_map(|(_, group)| {
+    let mut taken: HashSet<usize> = HashSet::new();
+    // UIDs whose versions nothing orders: their changed occurrences go with them.
+    let mut refused: HashSet<&str> = HashSet::new();
+    let singles = mapped
+        .iter()
+        .filter(|m| m.recurrence_id.is_none())
+        .filter_map(|m| Some((m.uid.as_deref()?, m)));
+    for (uid, group) in grouped(singles) {
         let other = "another VEVENT has the same UID and no RECURRENCE-ID, with other details";
-        newest(group, &mut plan, &mut problems, other)
-    })
-    .map(|m| m.index)
-    .collect();
+        match newest(&group, &mut plan, &mut problems, other) {
+            Some(m) => taken.insert(m.index),
+            None => refused.insert(uid),
+        };
+    }
     let mut by_uid: HashMap<String, usize> = HashMap::new();
     // A cancelled series goes with its changed occurrences.
     let mut cancelled: HashSet<&str> = HashSet::new();
-    let mut masters: Vec<(Option<String>, EventInput, Option<SeriesSpec>, String)> = Vec::new();
+    let mut masters: Vec<Master> = Vec::new();
     for m in mapped.iter().filter(|m| m.recurrence_id.is_none()) {
         if m.uid.is_some() && !taken.contains(&m.index) {
             continue;
@@ -488,7 +513,13 @@ fn plan(text: &str, calendar_id: &str, local: Tz) -> CliResult<Plan> {
                 if let Some(uid) = &m.uid {
                     by_uid.insert(uid.clone(), masters.len());
                 }
-                masters.push((m.uid.clone(), m.input.clone(), v.series, m.label()));
+                masters.push(Master {
+                    uid: m.uid.clone(),
+                    input: m.input.clone(),
+                    series: v.series,
+                    label: m.label(),
+                    version: m.version.clone(),
+                });
             }
             Err(e) => problems.push(format!("{}: {e}", m.label())),
         }
@@ -508,32 +539,42 @@ fn plan(text: &str, calendar_id: &str, local: Tz) -> CliResult<Plan> {
             continue;
         };
         let Some(&mi) = by_uid.get(uid) else {
-            if cancelled.contains(uid.as_str()) {
+            if cancelled.contains(uid.as_str()) || refused.contains(uid.as_str()) {
                 continue;
             }
             problems.push(format!("{}: its RECURRENCE-ID refers to a repeating event with this UID, but the file has none (or it is not valid).", m.label()));
             continue;
         };
-        let master_all_day = masters[mi].1.all_day;
-        let Some(spec) = masters[mi].2.clone() else {
+        let master = &masters[mi];
+        let Some(spec) = master.series.clone() else {
             problems.push(format!(
                 "{}: its RECURRENCE-ID refers to an event with this UID that does not repeat.",
                 m.label()
             ));
             continue;
         };
-        let zone = if master_all_day { Tz::UTC } else { spec.tz };
-        let wall = if master_all_day {
+        let zone = if master.input.all_day {
+            Tz::UTC
+        } else {
+            spec.tz
+        };
+        let wall = if master.input.all_day {
             rid.date_in(local).and_time(NaiveTime::MIN)
         } else {
             rid.wall_in(zone)
         };
-        let key = if master_all_day {
+        let key = if master.input.all_day {
             format_date(wall.date())
         } else {
             format_wall_time(wall)
         };
         if !is_instance(&spec, wall) {
+            // An older version's change of a series moved since (an invitation and
+            // its update): the update replaced it.
+            if m.version.newer(&master.version) == Some(Ordering::Less) {
+                plan.superseded.push(uid.clone());
+                continue;
+            }
             problems.push(format!(
                 "{}: its RECURRENCE-ID {key} is not an occurrence of the series.",
                 m.label()
@@ -547,13 +588,14 @@ fn plan(text: &str, calendar_id: &str, local: Tz) -> CliResult<Plan> {
         let Some(m) = newest(&group, &mut plan, &mut problems, &other) else {
             continue;
         };
-        let (Some(uid), Some(spec)) = (masters[mi].0.clone(), masters[mi].2.clone()) else {
+        let master = &mut masters[mi];
+        let (Some(uid), Some(spec)) = (master.uid.clone(), master.series.clone()) else {
             continue;
         };
-        let master_calendar = masters[mi].1.calendar_id.clone();
+        let master_calendar = master.input.calendar_id.clone();
         if m.cancelled {
-            let exdates = &mut masters[mi]
-                .1
+            let exdates = &mut master
+                .input
                 .recurrence
                 .get_or_insert_with(|| RecurrenceInput {
                     rrule: spec.rrule.clone(),
@@ -570,15 +612,15 @@ fn plan(text: &str, calendar_id: &str, local: Tz) -> CliResult<Plan> {
         input.recurrence = None;
         input.calendar_id = master_calendar;
         match input.clone().validate() {
-            Ok(_) => plan.exceptions.push((uid.clone(), key, input, m.label())),
+            Ok(_) => plan.exceptions.push((uid, key, input, m.label())),
             Err(e) => problems.push(format!("{}: {e}", m.label())),
         }
     }
 
     // Cancelled occurrences became EXDATEs: validate the masters again.
-    for (_, input, _, lbl) in &masters {
-        if let Err(e) = input.clone().validate() {
-            problems.push(format!("{lbl}: {e}"));
+    for master in &masters {
+        if let Err(e) = master.input.clone().validate() {
+            problems.push(format!("{}: {e}", master.label));
         }
     }
     if !problems.is_empty() {
@@ -598,7 +640,7 @@ fn plan(text: &str, calendar_id: &str, local: Tz) -> CliResult<Plan> {
     }
     plan.events = masters
         .into_iter()
-        .map(|(uid, input, _, lbl)| (uid, lbl, input))
+        .map(|m| (m.uid, m.label, m.input))
         .collect();
     Ok(plan)
 }

@@ -1825,7 +1825,7 @@ fn a_file_with_an_event_twice_takes_it_once() {
     assert!(
         err.contains(
             "another VEVENT changes the occurrence 2026-03-12T09:00:00 too, differently, and \
-             neither SEQUENCE, LAST-MODIFIED nor DTSTAMP tells which is newer"
+             neither SEQUENCE, DTSTAMP nor LAST-MODIFIED tells which is newest"
         ),
         "{err}"
     );
@@ -1834,12 +1834,12 @@ fn a_file_with_an_event_twice_takes_it_once() {
 
 /// A file with two versions of one event (an invitation and its update saved into one
 /// file, exports of two days joined): the newest is taken, as iTIP orders them — the
-/// higher SEQUENCE, then the later LAST-MODIFIED, then DTSTAMP — wherever it stands in
-/// the file; an occurrence's versions the same; a series whose newest version cancels
-/// it goes with its changed occurrences. Only versions nothing orders are refused.
+/// higher SEQUENCE, then the later DTSTAMP, then LAST-MODIFIED — wherever it stands in
+/// the file; an occurrence's versions the same; an older version's change of a series
+/// its update moved goes with it; a series whose newest version cancels it goes with
+/// its changed occurrences. Only versions nothing orders are refused.
 #[test]
 fn a_file_with_two_versions_of_an_event_takes_the_newest() {
-    let d = tempdir();
     let vevent = |uid: &str, extra: &str, title: &str, start: &str| {
         format!(
             "BEGIN:VEVENT\r\nUID:{uid}\r\n{extra}SUMMARY:{title}\r\nDTSTART:{start}\r\n\
@@ -1849,23 +1849,35 @@ fn a_file_with_two_versions_of_an_event_takes_the_newest() {
     let cal = |body: &str| {
         format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:test\r\n{body}END:VCALENDAR\r\n")
     };
-    let file = d.path().join("versions.ics");
-    let body = [
+    let parts = [
         // The update first, its invitation after: SEQUENCE decides, not the order.
         vevent("plan", "SEQUENCE:2\r\n", "Plan (moved)", "20260310T150000Z"),
         vevent("plan", "SEQUENCE:1\r\n", "Plan", "20260310T140000Z"),
-        // One SEQUENCE: the later LAST-MODIFIED, though its DTSTAMP is older.
+        // One SEQUENCE: the later DTSTAMP, though its LAST-MODIFIED is older.
         vevent(
             "review",
-            "LAST-MODIFIED:20260301T100000Z\r\nDTSTAMP:20260305T000000Z\r\n",
-            "Review (old)",
+            "DTSTAMP:20260305T000000Z\r\nLAST-MODIFIED:20260301T100000Z\r\n",
+            "Review",
             "20260311T100000Z",
         ),
         vevent(
             "review",
-            "LAST-MODIFIED:20260302T100000Z\r\nDTSTAMP:20260304T000000Z\r\n",
-            "Review",
+            "DTSTAMP:20260304T000000Z\r\nLAST-MODIFIED:20260302T100000Z\r\n",
+            "Review (old)",
             "20260311T100000Z",
+        ),
+        // One SEQUENCE and one DTSTAMP (one export): the later LAST-MODIFIED.
+        vevent(
+            "sync",
+            "DTSTAMP:20260305T000000Z\r\nLAST-MODIFIED:20260301T100000Z\r\n",
+            "Sync (old)",
+            "20260311T120000Z",
+        ),
+        vevent(
+            "sync",
+            "DTSTAMP:20260305T000000Z\r\nLAST-MODIFIED:20260302T100000Z\r\n",
+            "Sync",
+            "20260311T120000Z",
         ),
         // A series with two versions of one changed occurrence.
         vevent(
@@ -1905,69 +1917,160 @@ fn a_file_with_two_versions_of_an_event_takes_the_newest() {
             "Gone",
             "20260312T120000Z",
         ),
-    ]
-    .concat();
-    write(&file, &cal(&body));
-    let out = json(d.path(), &["import", "--ics", &file.to_string_lossy()]);
-    assert_eq!(out["created"].as_array().map(Vec::len), Some(3), "{out}");
-    assert_eq!(
-        (
-            &out["exceptions"],
-            &out["olderInFile"],
-            &out["skippedCancelled"]
+        // An invitation with a changed occurrence, then its update moving the series
+        // an hour later: the old occurrence's change is not one of the new series.
+        vevent(
+            "standup",
+            "RRULE:FREQ=DAILY;COUNT=2\r\n",
+            "Standup",
+            "20260316T090000Z",
         ),
-        (
-            &serde_json::json!(1),
-            &serde_json::json!(4),
-            &serde_json::json!(1)
+        vevent(
+            "standup",
+            "RECURRENCE-ID:20260317T090000Z\r\nSEQUENCE:1\r\n",
+            "Standup (late)",
+            "20260317T093000Z",
         ),
-        "{out}"
-    );
-    let seen: Vec<(String, String)> = occurrences(d.path(), "2026-03-10", "2026-03-15")
-        .iter()
-        .map(|o| (s(o, "title").to_owned(), s(o, "start").to_owned()))
-        .collect();
+        vevent(
+            "standup",
+            "RRULE:FREQ=DAILY;COUNT=2\r\nSEQUENCE:2\r\n",
+            "Standup",
+            "20260316T100000Z",
+        ),
+        // A SEQUENCE that is not a number does not matter where nothing is ordered.
+        vevent("odd", "SEQUENCE:two\r\n", "Odd", "20260310T160000Z"),
+    ];
     let at = |t: &str, start: &str| (t.to_owned(), start.to_owned());
-    assert_eq!(
-        seen,
-        [
-            at("Plan (moved)", "2026-03-10T15:00:00Z"),
-            at("Review", "2026-03-11T10:00:00Z"),
-            at("Daily", "2026-03-12T09:00:00Z"),
-            at("Daily (late)", "2026-03-13T11:00:00Z"),
-            at("Daily", "2026-03-14T09:00:00Z"),
-        ]
-    );
+    let expected = [
+        at("Plan (moved)", "2026-03-10T15:00:00Z"),
+        at("Odd", "2026-03-10T16:00:00Z"),
+        at("Review", "2026-03-11T10:00:00Z"),
+        at("Sync", "2026-03-11T12:00:00Z"),
+        at("Daily", "2026-03-12T09:00:00Z"),
+        at("Daily (late)", "2026-03-13T11:00:00Z"),
+        at("Daily", "2026-03-14T09:00:00Z"),
+        at("Standup", "2026-03-16T10:00:00Z"),
+        at("Standup", "2026-03-17T10:00:00Z"),
+    ];
+    // The file, then the same VEVENTs in reverse order: the same events.
+    let reversed: Vec<String> = parts.iter().rev().cloned().collect();
+    for body in [parts.concat(), reversed.concat()] {
+        let d = tempdir();
+        let file = d.path().join("versions.ics");
+        write(&file, &cal(&body));
+        let out = json(d.path(), &["import", "--ics", &file.to_string_lossy()]);
+        assert_eq!(out["created"].as_array().map(Vec::len), Some(6), "{out}");
+        assert_eq!(
+            (
+                &out["exceptions"],
+                &out["olderInFile"],
+                &out["duplicatesInFile"],
+                &out["skippedCancelled"]
+            ),
+            (
+                &serde_json::json!(1),
+                &serde_json::json!(7),
+                &serde_json::json!(0),
+                &serde_json::json!(1)
+            ),
+            "{out}"
+        );
+        let seen: Vec<(String, String)> = occurrences(d.path(), "2026-03-10", "2026-03-19")
+            .iter()
+            .map(|o| (s(o, "title").to_owned(), s(o, "start").to_owned()))
+            .collect();
+        assert_eq!(seen, expected);
+
+        // Imported again: everything is already here, and only versions of what is
+        // not (the cancelled series, skipped again) are counted.
+        let again = json(d.path(), &["import", "--ics", &file.to_string_lossy()]);
+        assert_eq!(
+            (
+                &again["olderInFile"],
+                &again["duplicatesInFile"],
+                &again["skippedCancelled"]
+            ),
+            (
+                &serde_json::json!(1),
+                &serde_json::json!(0),
+                &serde_json::json!(1)
+            ),
+            "{again}"
+        );
+        assert_eq!(again["skippedExisting"].as_array().map(Vec::len), Some(6));
+    }
 
     // The human summary says so.
     let e = tempdir();
+    let file = e.path().join("versions.ics");
+    write(&file, &cal(&parts.concat()));
     let said = ok(e.path(), &["import", "--ics", &file.to_string_lossy()]);
     assert!(
-        said.contains("4 older VEVENTs the file also has a newer version of"),
+        said.contains("7 older VEVENTs the file also has a newer version of"),
         "{said}"
     );
 
-    // Two versions with one SEQUENCE and one stamp: nothing tells, nothing written;
-    // a SEQUENCE that is not a number is refused too.
+    // Versions nothing orders: one SEQUENCE and one stamp; stamps that contradict one
+    // another (A's DTSTAMP is later than B's, B's LAST-MODIFIED later than C's, C's
+    // than A's, C without DTSTAMP); a SEQUENCE that is not a number. All refused, the
+    // changed occurrence of a refused series with them, nothing written.
     let f = tempdir();
     let tie = f.path().join("tie.ics");
     let stamp = "DTSTAMP:20260301T000000Z\r\n";
     write(
         &tie,
         &cal(&[
-            vevent("plan", stamp, "Plan", "20260310T140000Z"),
-            vevent("plan", stamp, "Plan (moved)", "20260310T150000Z"),
+            vevent(
+                "plan",
+                &format!("{stamp}RRULE:FREQ=DAILY;COUNT=2\r\n"),
+                "Plan",
+                "20260310T140000Z",
+            ),
+            vevent(
+                "plan",
+                &format!("{stamp}RRULE:FREQ=DAILY;COUNT=2\r\n"),
+                "Plan (moved)",
+                "20260310T150000Z",
+            ),
+            vevent(
+                "plan",
+                "RECURRENCE-ID:20260311T150000Z\r\n",
+                "Plan (late)",
+                "20260311T160000Z",
+            ),
+            vevent(
+                "ring",
+                "DTSTAMP:20260302T000000Z\r\nLAST-MODIFIED:20260201T000000Z\r\n",
+                "A",
+                "20260312T090000Z",
+            ),
+            vevent(
+                "ring",
+                "DTSTAMP:20260301T000000Z\r\nLAST-MODIFIED:20260203T000000Z\r\n",
+                "B",
+                "20260312T090000Z",
+            ),
+            vevent(
+                "ring",
+                "LAST-MODIFIED:20260202T000000Z\r\n",
+                "C",
+                "20260312T090000Z",
+            ),
             vevent("odd", "SEQUENCE:two\r\n", "Odd", "20260310T160000Z"),
+            vevent("odd", "SEQUENCE:3\r\n", "Odd (moved)", "20260310T170000Z"),
         ]
         .concat()),
     );
     let err = fails(f.path(), &["import", "--ics", &tie.to_string_lossy()]);
+    let nothing = "neither SEQUENCE, DTSTAMP nor LAST-MODIFIED tells which is newest.";
     for part in [
-        "VEVENT #2 (UID plan): another VEVENT has the same UID and no RECURRENCE-ID, with \
-         other details, and neither SEQUENCE, LAST-MODIFIED nor DTSTAMP tells which is newer.",
-        "VEVENT #3 (UID odd): SEQUENCE \"two\" is not a whole number.",
+        format!("VEVENT #2 (UID plan): another VEVENT has the same UID and no RECURRENCE-ID, with other details, and {nothing}"),
+        format!("VEVENT #5 (UID ring): another VEVENT has the same UID and no RECURRENCE-ID, with other details, and {nothing}"),
+        format!("VEVENT #6 (UID ring): another VEVENT has the same UID and no RECURRENCE-ID, with other details, and {nothing}"),
+        "VEVENT #8 (UID odd): another VEVENT has the same UID and no RECURRENCE-ID, with other details, and a SEQUENCE (\"two\") is not a whole number, so nothing tells which is newest.".to_owned(),
     ] {
-        assert!(err.contains(part), "{err}");
+        assert!(err.contains(&part), "{part}\n{err}");
     }
+    assert!(err.contains("4 of 8 events cannot be imported"), "{err}");
     assert!(occurrences(f.path(), "2026-03-10", "2026-03-13").is_empty());
 }
