@@ -21,6 +21,17 @@ struct Sync {
     _cloud: FakeCloud,
 }
 
+/// Day `d`'s wall time `hm` in Berlin as the instant it is (the offset depends on
+/// the season).
+fn in_berlin(d: &str, hm: &str) -> chrono::DateTime<Utc> {
+    chrono::NaiveDateTime::parse_from_str(&format!("{d}T{hm}"), "%Y-%m-%dT%H:%M")
+        .expect("wall time")
+        .and_local_timezone(chrono_tz::Europe::Berlin)
+        .single()
+        .expect("one instant")
+        .with_timezone(&Utc)
+}
+
 /// A day inside the sync window, as `YYYY-MM-DD`.
 fn day(offset: i64) -> String {
     (Utc::now() + Duration::days(offset))
@@ -2291,7 +2302,7 @@ async fn changes_here_meet_a_series_moved_and_changed_at_the_provider() {
             "end": {"dateTime": format!("{d1}T14:00:00"), "timeZone": "Europe/Berlin"},
         }),
     );
-    let theirs = format!("{rid}_{}T120000Z", d2.replace('-', ""));
+    let theirs = format!("{rid}_{}", in_berlin(&d2, "13:00").format("%Y%m%dT%H%M%SZ"));
     s.edit_remote(&theirs, json!({"summary": "Review (theirs)"}));
     let run = s.sync();
     assert_eq!(run["outcome"], "ok", "{run}");
@@ -2459,6 +2470,108 @@ async fn a_change_here_merges_with_theirs_at_the_moved_series_new_time() {
         .any(|r| r.contains("meets the change here of the same occurrence"));
     assert!(said, "{reasons:?}");
     s.assert_quiet();
+}
+
+/// A series moved to another zone at Google (13:00 UTC to 13:00 in Berlin) while its
+/// occurrence on day 2 was changed here and at Google, a pair the page cannot see
+/// (the two name one wall time in different zones): met as the planner meets any
+/// such pair. Different fields merge (your title, their room); the same field is
+/// settled by the calendar's policy — prefer this computer: ours at Google's
+/// instance; keep both: theirs, and ours as an event of its own — on record, no
+/// conflict left open. Either way the occurrence is at the series' new time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_settles_a_rename_on_both_sides_of_a_series_moved_to_another_zone() {
+    for (policy, resolution) in [
+        ("ask", ""),
+        ("prefer-local", "keep_local"),
+        ("keep-both", "keep_both"),
+    ] {
+        let s = Sync::google().await;
+        s.sync();
+        let cal = s.primary_calendar();
+        s.cli(&["calendars", "policy", &cal, policy]);
+        let (d1, d2) = (day(1), day(2));
+        let (berlin, review) = s.series_at_google("Review", "13:00", "14:00", "COUNT=3");
+        if policy == "ask" {
+            // The series' room changed here too, not sent yet: the occurrence takes it
+            // along, though the provider's series does not have it yet.
+            s.events(&["edit", &review, "--location", "Room 2"]);
+        }
+        s.rename_occurrence(&review, &format!("{d2}T13:00"), "Review (mine)");
+        let rid = berlin["id"].as_str().expect("id");
+        s.edit_remote(
+            rid,
+            json!({
+                "start": {"dateTime": format!("{d1}T13:00:00"), "timeZone": "Europe/Berlin"},
+                "end": {"dateTime": format!("{d1}T14:00:00"), "timeZone": "Europe/Berlin"},
+            }),
+        );
+        let new_time = in_berlin(&d2, "13:00");
+        let theirs = format!("{rid}_{}", new_time.format("%Y%m%dT%H%M%SZ"));
+        // Under "ask", their change is in another field: merged.
+        let their_change = if policy == "ask" {
+            json!({"description": "Agenda"})
+        } else {
+            json!({"summary": "Review (theirs)"})
+        };
+        s.edit_remote(&theirs, their_change);
+        s.sync_ok(0);
+        assert_eq!(s.cli(&["conflicts", "list"]), json!([]), "{policy}");
+        let all = s.cli(&["conflicts", "list", "--all"]);
+        let settled: Vec<(&Value, &Value, &Value, Vec<Value>)> = all
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|c| {
+                let fields: Value = serde_json::from_str(c["fields"].as_str().expect("fields"))
+                    .expect("fields json");
+                let names = fields
+                    .as_array()
+                    .expect("fields")
+                    .iter()
+                    .map(|f| f["field"].clone())
+                    .collect();
+                (&c["kind"], &c["resolution"], &c["resolvedBy"], names)
+            })
+            .collect();
+        let expected = (
+            &json!("edit_edit"),
+            &json!(resolution),
+            &json!("policy"),
+            vec![json!("title")],
+        );
+        let expected = if policy == "ask" {
+            Vec::new()
+        } else {
+            vec![expected]
+        };
+        assert_eq!(settled, expected, "{policy}: {all}");
+        s.sync_ok(0);
+        let keep_both = policy == "keep-both";
+        let mine = s.remote_titled("Review (mine)");
+        assert_eq!(mine.len(), 1, "{policy}: {mine:?}");
+        assert_eq!(
+            mine[0]["id"] == json!(theirs),
+            !keep_both,
+            "{policy}: {mine:?}"
+        );
+        if policy == "ask" {
+            assert_eq!(
+                (&mine[0]["location"], &mine[0]["description"]),
+                (&json!("Room 2"), &json!("Agenda")),
+                "{mine:?}"
+            );
+        }
+        let kept = usize::from(keep_both);
+        assert_eq!(s.remote_titled("Review (theirs)").len(), kept, "{policy}");
+        let at = new_time.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        for (title, n) in [("Review (mine)", 1), ("Review (theirs)", kept)] {
+            let here = s.local_titled(title);
+            assert_eq!(here.len(), n, "{policy}: {title}: {here:?}");
+            assert!(here.iter().all(|o| o["start"] == at), "{policy}: {here:?}");
+        }
+        s.assert_quiet();
+    }
 }
 
 /// A series made all-day at Google while two of its occurrences were renamed here:

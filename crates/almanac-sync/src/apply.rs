@@ -133,13 +133,14 @@ fn skip(
     )
 }
 
-/// A provider's version replacing (or creating) the local row.
+/// A provider's version replacing (or creating) the local row; `moved`: the series
+/// the page changed so far.
 fn apply_remote(
     tx: &mut SyncTx<'_, '_>,
     ctx: &Ctx<'_>,
-    local_id: Option<&str>,
-    event: RemoteEvent,
+    (local_id, event): (Option<&str>, RemoteEvent),
     previous: Option<&RemoteEvent>,
+    moved: &[SeriesChange],
     done: &mut Applied,
 ) -> Result<(), SyncError> {
     let cal = ctx.calendar_id;
@@ -147,7 +148,7 @@ fn apply_remote(
         // Its key may be held by an occurrence changed here the planner could not pair
         // with it: paired now, rather than stored twice under one key.
         if let Some(holder) = crate::rebase::unsent_holder(tx, ctx, &event)? {
-            return crate::rebase::link_to_unsent(tx, ctx, &holder, event, done);
+            return crate::rebase::link_to_unsent(tx, ctx, &holder, event, moved, done);
         }
     }
     let (action, fields) = match previous {
@@ -332,7 +333,7 @@ fn apply_one(
     };
     let op = match op {
         Op::ApplyRemote { local_id, event } => {
-            apply_remote(tx, ctx, local_id.as_deref(), event, previous, done)?;
+            apply_remote(tx, ctx, (local_id.as_deref(), event), previous, moved, done)?;
             moved.extend(series_change);
             return Ok(());
         }

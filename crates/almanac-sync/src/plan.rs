@@ -514,6 +514,46 @@ pub fn plan_reconcile(
     planner.finish(guard, total, listed.is_empty())
 }
 
+/// The occurrence `derived` as its series makes it, as the base both a change here
+/// (`local`) and the provider's (`remote`) of it started from: identity from the
+/// provider's version; the fields this computer cannot edit as it has them (changed
+/// by neither side here).
+fn as_occurrence_base(
+    derived: RemoteEvent,
+    local: &RemoteEvent,
+    remote: &RemoteEvent,
+) -> RemoteEvent {
+    RemoteEvent {
+        remote_id: remote.remote_id.clone(),
+        etag: remote.etag.clone(),
+        ical_uid: remote.ical_uid.clone(),
+        kind: remote.kind,
+        series: remote.series.clone(),
+        extra: local.extra.clone(),
+        ..derived
+    }
+}
+
+/// The ops pairing the occurrence changed here `entry` with the provider's exception
+/// `remote` of it, merged against `occurrence` (as the series makes it) as a page
+/// pairs them (the same field changed on both: `policy`'s answer or a conflict) — for
+/// a pair the page could not see, see [`crate::rebase::link_to_unsent`].
+pub(crate) fn plan_link(
+    local: &LocalIndex,
+    policy: Policy,
+    entry: &LocalEntry,
+    occurrence: RemoteEvent,
+    remote: RemoteEvent,
+) -> Vec<Op> {
+    let Some(current) = &entry.current else {
+        return Vec::new();
+    };
+    let base = as_occurrence_base(occurrence, current, &remote);
+    let mut planner = Planner::new(local, policy, 2);
+    planner.link_occurrence(entry, base, remote);
+    planner.ops
+}
+
 /// The remote id a change is about.
 pub(crate) fn change_id(c: &Change) -> &str {
     match c {
@@ -826,17 +866,7 @@ impl<'a> Planner<'a> {
         let series = self.index.by_remote_id(&link.master_id)?;
         let master = series.base.as_ref().or(series.current.as_ref())?;
         let derived = crate::convert::occurrence_of(master, &link.original_start)?;
-        Some(RemoteEvent {
-            // Identity from the provider's version; fields this computer cannot edit
-            // as it has them (changed by neither side here).
-            remote_id: remote.remote_id.clone(),
-            etag: remote.etag.clone(),
-            ical_uid: remote.ical_uid.clone(),
-            kind: remote.kind,
-            series: remote.series.clone(),
-            extra: local.extra.clone(),
-            ..derived
-        })
+        Some(as_occurrence_base(derived, local, remote))
     }
 
     /// Links an occurrence changed here to the provider's exception of it, merged

@@ -29,7 +29,9 @@ use almanac_provider::{Change, ChangePage, Cursor, RemoteEvent, SeriesLink};
 use almanac_store::{Carry, EntryState, NewConflict, OutboxOp, SyncTx, SyncedEvent};
 use chrono::NaiveDateTime;
 
-use crate::apply::{apply, apply_op, log, master_of, names, settle_gone_edit, Applied, Ctx};
+use crate::apply::{
+    apply, apply_op, log, master_of, names, settle_gone_edit, Applied, Ctx, SeriesChange,
+};
 use crate::convert::{
     from_row, instance_key_of, key_text, occurrence_of, original_start_of, series_spec, to_row,
     MasterInfo,
@@ -39,7 +41,7 @@ use crate::local::{conflict_kind_str, load, snapshot};
 use crate::merge::{
     apply_choice, changed_fields, resolve_deleted, Choice, ConflictKind, Resolution, Side,
 };
-use crate::plan::{plan_page, Op};
+use crate::plan::{plan_link, plan_page, LocalEntry, Op};
 
 /// One occurrence changed here and not sent yet.
 struct Unsent {
@@ -744,76 +746,70 @@ pub(crate) fn unsent_holder(
 }
 
 /// Pairs the occurrence changed here `holder` with the provider's exception `theirs`
-/// for the same occurrence, as the planner pairs them: merged field by field against
-/// the occurrence as the series made it before (both sides' changes kept), or an
-/// edit/edit conflict where both changed a field.
+/// for the same occurrence, as the planner pairs them ([`plan_link`]): where its
+/// series changed at the provider on this page (in `moved`, as [`rebase_unsent_occurrences`]
+/// takes it), ours is first placed under the series as the provider has it now (what
+/// was not changed here follows it, as [`place`] does), then merged field by field
+/// with theirs against the occurrence that series makes (both sides' changes kept);
+/// where both changed a field, the calendar's policy or an edit/edit conflict. A
+/// series whose change waits in a conflict has not moved here: ours stays as it is,
+/// met against the occurrence as the series made it before.
 pub(crate) fn link_to_unsent(
     tx: &mut SyncTx<'_, '_>,
     ctx: &Ctx<'_>,
     holder: &str,
     theirs: RemoteEvent,
+    moved: &[SeriesChange],
     done: &mut Applied,
 ) -> Result<(), SyncError> {
     let index = &ctx.local.index;
-    let Some(ours) = index.by_local_id(holder).and_then(|e| e.current.clone()) else {
+    let Some(entry) = index.by_local_id(holder) else {
         return Ok(());
     };
-    let before = tx
-        .event(holder)?
-        .and_then(|r| r.series_id)
-        .and_then(|m| index.by_local_id(&m))
-        .and_then(|e| e.base.clone().or_else(|| e.current.clone()));
-    let base = match (&before, &ours.series) {
-        (Some(m), Some(link)) => occurrence_of(m, &link.original_start),
-        _ => None,
+    let Some(ours) = &entry.current else {
+        return Ok(());
     };
-    let base = base.unwrap_or_else(|| theirs.clone());
-    let identity = |ev: RemoteEvent| RemoteEvent {
-        remote_id: theirs.remote_id.clone(),
-        etag: theirs.etag.clone(),
-        ical_uid: theirs.ical_uid.clone(),
-        kind: theirs.kind,
-        series: theirs.series.clone(),
-        ..ev
+    let Some(master) = tx.event(holder)?.and_then(|r| r.series_id) else {
+        return Ok(());
     };
-    let m = crate::merge::merge(&base, &ours, &theirs);
-    if m.conflicts.is_empty() {
-        return apply_op(
-            tx,
-            ctx,
-            Op::LinkCreated {
-                local_id: holder.to_owned(),
-                event: identity(m.merged),
-                base: theirs,
-                push: m.push,
-            },
-            done,
-        );
+    let change = moved.iter().rev().find(|(id, _, _)| *id == master);
+    let old = match change {
+        Some((_, old, _)) => Some(old),
+        None => index
+            .by_local_id(&master)
+            .and_then(|e| e.base.as_ref().or(e.current.as_ref())),
+    };
+    let was = old
+        .zip(ours.series.as_ref())
+        .and_then(|(m, link)| occurrence_of(m, &link.original_start));
+    let is = change
+        .zip(theirs.series.as_ref())
+        .and_then(|((_, _, new), link)| occurrence_of(new, &link.original_start));
+    let (occurrence, mine) = match (was, is) {
+        (Some(was), Some(is)) => match apply_choice(&was, ours, &is, &Choice::KeepMine) {
+            Resolution::Merged(m) => {
+                let placed = RemoteEvent {
+                    remote_id: ours.remote_id.clone(),
+                    etag: ours.etag.clone(),
+                    ical_uid: ours.ical_uid.clone(),
+                    kind: ours.kind,
+                    series: theirs.series.clone(),
+                    extra: ours.extra.clone(),
+                    ..m.merged
+                };
+                (is, placed)
+            }
+            // Not produced by keeping mine.
+            _ => (was, ours.clone()),
+        },
+        (was, _) => (was.unwrap_or_else(|| theirs.clone()), ours.clone()),
+    };
+    let entry = LocalEntry {
+        current: Some(mine),
+        ..entry.clone()
+    };
+    for op in plan_link(index, ctx.policy, &entry, occurrence, theirs) {
+        apply_op(tx, ctx, op, done)?;
     }
-    apply_op(
-        tx,
-        ctx,
-        Op::LinkCreated {
-            local_id: holder.to_owned(),
-            event: identity(ours.clone()),
-            base: base.clone(),
-            push: true,
-        },
-        done,
-    )?;
-    apply_op(
-        tx,
-        ctx,
-        Op::RecordConflict {
-            local_id: holder.to_owned(),
-            kind: ConflictKind::EditEdit,
-            base: Some(base),
-            local: Some(ours),
-            remote: Some(theirs),
-            fields: m.conflicts,
-            shown: None,
-            settled_by: None,
-        },
-        done,
-    )
+    Ok(())
 }
