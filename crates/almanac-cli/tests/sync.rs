@@ -2715,3 +2715,121 @@ async fn changes_here_follow_a_series_moved_in_outlook() {
     assert_eq!(g.shown_titled("Team sync (demo)").len(), 1);
     assert_eq!(g.cli(&["status"])[0]["pendingPushes"], 0);
 }
+
+/// One occurrence of a meeting renamed here: at the provider it is still the private
+/// meeting with its people, its reminder and its formatted agenda — only the title
+/// changed. (A new occurrence row lacked what the editor does not show, and the push
+/// sent it as removed: the occurrence public, without reminder or attendees.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renamed_occurrence_keeps_what_the_editor_does_not_show() {
+    let s = Sync::google().await;
+    s.sync();
+    let d = day(1);
+    s.state
+        .google_seed_event(
+            &s.email,
+            "primary",
+            &json!({
+                "summary": "Weekly",
+                "start": {"dateTime": format!("{d}T09:00:00Z"), "timeZone": "UTC"},
+                "end": {"dateTime": format!("{d}T10:00:00Z"), "timeZone": "UTC"},
+                "recurrence": ["RRULE:FREQ=DAILY;COUNT=3"],
+                "attendees": [
+                    {"email": "sam@example.com"},
+                    {"email": s.email.clone(), "self": true, "organizer": true},
+                ],
+                "reminders": {"useDefault": false, "overrides": [{"method": "popup", "minutes": 25}]},
+                "visibility": "private",
+                "description": "<b>Agenda</b> first",
+            }),
+        )
+        .expect("seed");
+    s.sync();
+    let series = s.local_titled("Weekly")[0]["eventId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    s.rename_occurrence(&series, &format!("{}T09:00", day(2)), "Weekly (moved)");
+    s.sync_ok(0);
+    let there = s.remote_titled("Weekly (moved)");
+    assert_eq!(there.len(), 1, "{there:?}");
+    let people: Vec<&Value> = there[0]["attendees"]
+        .as_array()
+        .expect("attendees")
+        .iter()
+        .map(|a| &a["email"])
+        .collect();
+    assert_eq!(
+        people,
+        [&json!("sam@example.com"), &json!(s.email)],
+        "{there:?}"
+    );
+    assert_eq!(
+        (
+            &there[0]["visibility"],
+            &there[0]["reminders"],
+            &there[0]["description"]
+        ),
+        (
+            &json!("private"),
+            &json!({"useDefault": false, "overrides": [{"method": "popup", "minutes": 25}]}),
+            &json!("<b>Agenda</b> first")
+        ),
+        "{there:?}"
+    );
+    s.assert_quiet();
+
+    // The same in Outlook.
+    let g = GraphSync::start().await;
+    let d = day(1);
+    g.seed(json!({
+        "subject": "Weekly",
+        "start": {"dateTime": format!("{d}T09:00:00"), "timeZone": "UTC"},
+        "end": {"dateTime": format!("{d}T10:00:00"), "timeZone": "UTC"},
+        "recurrence": {
+            "pattern": {"type": "daily", "interval": 1},
+            "range": {"type": "numbered", "startDate": d, "numberOfOccurrences": 3}
+        },
+        "sensitivity": "private",
+        "isReminderOn": true,
+        "reminderMinutesBeforeStart": 25,
+        "attendees": [{"emailAddress": {"address": "sam@example.com"}, "type": "required"}],
+        "body": {"contentType": "html", "content": "<b>Agenda</b> first"},
+    }));
+    g.sync();
+    let series = g.local_titled("Weekly")[0]["eventId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let d2 = day(2);
+    g.rename_occurrence(&series, &format!("{d2}T09:00"), "Weekly (moved)");
+    g.sync_ok(0);
+    let from = chrono::NaiveDate::parse_from_str(&d2, "%Y-%m-%d")
+        .expect("date")
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight");
+    let shown = g
+        .state
+        .graph_instances(&g.email, from, from + Duration::days(1))
+        .expect("instances");
+    let moved = &shown["value"][0];
+    assert_eq!(moved["subject"], "Weekly (moved)", "{shown}");
+    assert_eq!(
+        (
+            &moved["sensitivity"],
+            &moved["isReminderOn"],
+            &moved["reminderMinutesBeforeStart"],
+            &moved["attendees"][0]["emailAddress"]["address"],
+            &moved["body"]["contentType"],
+        ),
+        (
+            &json!("private"),
+            &json!(true),
+            &json!(25),
+            &json!("sam@example.com"),
+            &json!("html")
+        ),
+        "{moved}"
+    );
+    g.assert_quiet();
+}

@@ -305,7 +305,7 @@ fn update_event_in(
             if v.input.calendar_id != row.input.calendar_id {
                 change_calendar(tx, &row, &v.input.calendar_id, now)?;
             }
-            forget_stale_html(tx, &row, &v.input.description)?;
+            forget_stale_html(tx, &row.id, &row.input.description, &v.input.description)?;
             let kind = if v.series.is_some() {
                 EventKind::Master
             } else {
@@ -383,6 +383,8 @@ fn update_event_in(
                         now,
                         true,
                     )?;
+                    inherit_from_series(tx, &id, &row)?;
+                    forget_stale_html(tx, &id, &row.input.description, &v.input.description)?;
                     record(tx, now, source, &id, "insert")?;
                     id
                 }
@@ -398,7 +400,7 @@ fn update_event_in(
             input.calendar_id = row.input.calendar_id.clone();
             let v = input.validate()?;
             keep_base(tx, &row.id)?;
-            forget_stale_html(tx, &row, &v.input.description)?;
+            forget_stale_html(tx, &row.id, &row.input.description, &v.input.description)?;
             let series = row.series_id.clone().zip(row.original_start.clone());
             let series = series.as_ref().map(|(s, o)| (s.as_str(), o.as_str()));
             write_row(tx, &row.id, EventKind::Exception, series, &v, now, false)?;
@@ -571,13 +573,31 @@ fn add_exdate(
 }
 
 /// A description edited in Almanac replaces the provider's HTML rendering of it.
-fn forget_stale_html(tx: &Transaction<'_>, row: &EventRow, description: &str) -> Result<()> {
-    if row.input.description != description {
+fn forget_stale_html(tx: &Transaction<'_>, id: &str, was: &str, description: &str) -> Result<()> {
+    if was != description {
         tx.execute(
             "UPDATE events SET body_html = NULL WHERE id = ?1",
-            params![row.id],
+            params![id],
         )?;
     }
+    Ok(())
+}
+
+/// A new occurrence of `series` starts as the series makes it: what the editor does
+/// not show — the reminder, the sensitivity, the formatted description, who it is
+/// with and how to join — is the series', not unset. Unset, the sync would send it as
+/// removed: the occurrence public, without reminder or attendees at the provider.
+fn inherit_from_series(tx: &Transaction<'_>, id: &str, series: &EventRow) -> Result<()> {
+    tx.execute(
+        "UPDATE events SET (body_html, sensitivity, reminder_minutes, organizer_email,
+            organizer_name, online_provider, online_join_url, online_conference_id,
+            online_dial_in, online_pin, attendees) =
+         (SELECT body_html, sensitivity, reminder_minutes, organizer_email, organizer_name,
+            online_provider, online_join_url, online_conference_id, online_dial_in,
+            online_pin, attendees FROM events WHERE id = ?2)
+         WHERE id = ?1",
+        params![id, series.id],
+    )?;
     Ok(())
 }
 
