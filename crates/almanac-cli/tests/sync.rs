@@ -2833,3 +2833,67 @@ async fn a_renamed_occurrence_keeps_what_the_editor_does_not_show() {
     );
     g.assert_quiet();
 }
+
+/// An event added here to an account's calendar gets the reminder a new event gets
+/// there: Google's calendar default, Outlook's 15 minutes. (It was sent as "no
+/// reminder": the user's new meeting never reminded them.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_added_here_gets_the_providers_default_reminder() {
+    let s = Sync::google().await;
+    s.sync();
+    let d = day(4);
+    let add = |s: &Sync, cal: &str| {
+        s.cli(&[
+            "--tz",
+            "UTC",
+            "events",
+            "add",
+            "--calendar",
+            cal,
+            "--title",
+            "Customer call",
+            "--start",
+            &format!("{d}T11:00"),
+            "--end",
+            &format!("{d}T12:00"),
+        ]);
+        s.sync_ok(0);
+    };
+    add(&s, &s.primary_calendar());
+    let there = s.remote_titled("Customer call");
+    assert_eq!(there.len(), 1, "{there:?}");
+    assert_eq!(
+        there[0]["reminders"],
+        json!({"useDefault": true}),
+        "{there:?}"
+    );
+    s.assert_quiet();
+
+    let g = GraphSync::start().await;
+    g.sync();
+    let cals = g.cli(&["calendars", "list"]);
+    let cal = cals
+        .as_array()
+        .expect("calendars")
+        .iter()
+        .find(|c| c["accountId"].is_string())
+        .and_then(|c| c["id"].as_str())
+        .expect("an Outlook calendar")
+        .to_owned();
+    add(&g, &cal);
+    let there: Vec<Value> = g
+        .remote()
+        .into_iter()
+        .filter(|e| e["subject"] == "Customer call")
+        .collect();
+    assert_eq!(there.len(), 1, "{there:?}");
+    assert_eq!(
+        (
+            &there[0]["isReminderOn"],
+            &there[0]["reminderMinutesBeforeStart"]
+        ),
+        (&json!(true), &json!(15)),
+        "{there:?}"
+    );
+    g.assert_quiet();
+}

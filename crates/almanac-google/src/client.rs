@@ -590,6 +590,12 @@ impl GoogleCalendar {
         let mut body = to_google(&ev, &ctx).map_err(write_error)?;
         // Google takes an id or an iCalUID on insert, not both; it derives the UID.
         body.remove("iCalUID");
+        // No reminder chosen here, none known from Google: the calendar's default
+        // reminders, as Google's own apps give a new event (sent as "none", the event
+        // would have no reminder at all).
+        if ev.reminder_minutes.is_none() && !ev.extra.contains_key("reminders") {
+            body.remove("reminders");
+        }
         let url = self.url(
             &["calendars", &calendar.remote_id, "events"],
             &[("conferenceDataVersion", "1")],

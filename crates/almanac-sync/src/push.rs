@@ -932,11 +932,16 @@ impl Pusher<'_> {
             // earlier version instead: then ours must go out again) …
             // (At Graph a removed date that is no occurrence cannot be kept: its
             // answer without one has all that was sent.)
-            let there = if self.provider.exdates_in_rule() {
+            let mut there = if self.provider.exdates_in_rule() {
                 sent.clone()
             } else {
                 without_idle_removals(sent, &self.cal.id)
             };
+            // A new event without a reminder chosen here takes the provider's default
+            // (see the clients' `create`): that is no change of ours to send again.
+            if o.op == OutboxOp::Create && there.reminder_minutes.is_none() {
+                there.reminder_minutes = base.reminder_minutes;
+            }
             let took_it = same_to_the_user(&base, &there);
             // … and nothing changed here while the request was out.
             let still = changed_fields(&current, sent).is_empty();
