@@ -2835,15 +2835,19 @@ async fn a_renamed_occurrence_keeps_what_the_editor_does_not_show() {
 }
 
 /// An event added here to an account's calendar gets the reminder a new event gets
-/// there: Google's calendar default, Outlook's 15 minutes. (It was sent as "no
-/// reminder": the user's new meeting never reminded them.)
+/// there: Google's calendar default, Outlook's. (It was sent as "no reminder": the
+/// user's new meeting never reminded them.) So does one whose create's answer was lost
+/// and that was renamed after, and a series added here whose occurrence was moved
+/// before its first sync: that occurrence keeps the series' default too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_event_added_here_gets_the_providers_default_reminder() {
     let s = Sync::google().await;
     s.sync();
+    let cal = s.primary_calendar();
     let d = day(4);
-    let add = |s: &Sync, cal: &str| {
-        s.cli(&[
+    let add = |s: &Sync, cal: &str, title: &str, rule: Option<&str>| -> Value {
+        let (start, end) = (format!("{d}T11:00"), format!("{d}T12:00"));
+        let mut args = vec![
             "--tz",
             "UTC",
             "events",
@@ -2851,17 +2855,61 @@ async fn an_event_added_here_gets_the_providers_default_reminder() {
             "--calendar",
             cal,
             "--title",
-            "Customer call",
+            title,
             "--start",
-            &format!("{d}T11:00"),
+            &start,
             "--end",
-            &format!("{d}T12:00"),
-        ]);
-        s.sync_ok(0);
+            &end,
+        ];
+        if let Some(rule) = rule {
+            args.extend(["--rrule", rule]);
+        }
+        s.cli(&args)
     };
-    add(&s, &s.primary_calendar());
-    let there = s.remote_titled("Customer call");
-    assert_eq!(there.len(), 1, "{there:?}");
+    add(&s, &cal, "Customer call", None);
+    // The weekly series, one occurrence moved an hour before it was ever sent.
+    let weekly = add(&s, &cal, "Weekly", Some("FREQ=WEEKLY;COUNT=3"));
+    let weekly = weekly["id"].as_str().expect("id");
+    let next_week = (chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").expect("date")
+        + Duration::days(7))
+    .format("%Y-%m-%d")
+    .to_string();
+    s.events(&[
+        "edit",
+        weekly,
+        "--occurrence",
+        &format!("{next_week}T11:00"),
+        "--title",
+        "Weekly (moved)",
+    ]);
+    s.sync_ok(0);
+    for title in ["Customer call", "Weekly", "Weekly (moved)"] {
+        let there = s.remote_titled(title);
+        assert_eq!(there.len(), 1, "{title}: {there:?}");
+        assert_eq!(
+            there[0]["reminders"],
+            json!({"useDefault": true}),
+            "{title}: {there:?}"
+        );
+    }
+    s.assert_quiet();
+
+    // The answer to its create lost (the retry finds Google's copy), then renamed
+    // here: the title goes out, the default reminder stays.
+    add(&s, &cal, "Follow-up", None);
+    s.faults(
+        json!({"add": [{"kind": "drop_connection", "route": "events.insert", "processed": true}]}),
+    );
+    s.sync();
+    let id = s.local_titled("Follow-up")[0]["eventId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    s.cli(&["events", "edit", &id, "--title", "Follow-up (renamed)"]);
+    s.sync();
+    s.sync_ok(0);
+    let there = s.remote_titled("Follow-up (renamed)");
+    assert_eq!(there.len(), 1, "{:?}", s.remote());
     assert_eq!(
         there[0]["reminders"],
         json!({"useDefault": true}),
@@ -2880,7 +2928,8 @@ async fn an_event_added_here_gets_the_providers_default_reminder() {
         .and_then(|c| c["id"].as_str())
         .expect("an Outlook calendar")
         .to_owned();
-    add(&g, &cal);
+    add(&g, &cal, "Customer call", None);
+    g.sync_ok(0);
     let there: Vec<Value> = g
         .remote()
         .into_iter()

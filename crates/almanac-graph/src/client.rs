@@ -676,11 +676,10 @@ impl CalendarProvider for GraphCalendar {
                 mapping::to_graph(event).map_err(|why| bad(ErrorKind::InvalidRequest, why))?;
             // Graph de-duplicates creates that carry the same transactionId.
             body["transactionId"] = json!(idempotency_key);
-            // No reminder chosen here: the mailbox's default, as Outlook gives a new
-            // event (sent as off, the event would have no reminder at all). A copy of
-            // an event whose reminder was off gets one too: one too many beats a
-            // missed meeting.
-            if event.reminder_minutes.is_none() {
+            // No reminder chosen here, nothing known from Outlook: the mailbox's
+            // default, as Outlook gives a new event (sent as off, the event would have
+            // no reminder at all). A copy of an event Outlook had keeps its own.
+            if event.reminder_minutes.is_none() && event.extra.is_empty() {
                 if let Some(fields) = body.as_object_mut() {
                     fields.remove("isReminderOn");
                 }

@@ -360,6 +360,8 @@ fn update_event_in(
             let id = match exception_at(tx, &row.id, &key)? {
                 Some(id) => {
                     keep_base(tx, &id)?;
+                    let was = load(tx, &id)?.input.description;
+                    forget_stale_html(tx, &id, &was, &v.input.description)?;
                     write_row(
                         tx,
                         &id,

@@ -1542,6 +1542,84 @@ fn a_synced_events_view_says_who_it_is_with_and_how_to_join() {
     assert!(!meeting.joinable);
 }
 
+/// One occurrence of a synced series changed here starts as the series has it: what
+/// the editor does not show — the reminder, the sensitivity, the formatted
+/// description, who it is with and how to join — is the series', not unset (unset, a
+/// sync would send it as removed). The formatted description goes once the
+/// description changes here, also on an occurrence changed before.
+#[test]
+fn an_occurrence_changed_here_starts_with_what_its_series_has() {
+    let (_d, mut s) = open();
+    let mut row = synced(
+        "s1",
+        weekly(
+            event("Weekly", "2026-12-01T09:00", "2026-12-01T10:00", "UTC"),
+            "FREQ=WEEKLY;COUNT=3",
+        ),
+    );
+    row.kind = almanac_model::EventKind::Master;
+    row.input.description = "Agenda".into();
+    row.body_html = Some("<p><b>Agenda</b></p>".into());
+    row.sensitivity = almanac_model::Sensitivity::Private;
+    row.reminder_minutes = Some(25);
+    row.organizer = Some(Person {
+        email: "casey@example.com".into(),
+        name: "Casey".into(),
+    });
+    row.attendees = vec![Attendee {
+        person: Person {
+            email: "ana@customer.example".into(),
+            name: "Ana".into(),
+        },
+        kind: AttendeeKind::Required,
+        response: Response::Accepted,
+    }];
+    row.online_meeting = Some(OnlineMeeting {
+        provider: MeetingProvider::Teams,
+        join_url: "https://teams.microsoft.com/l/meetup-join/19%3ameeting".into(),
+        conference_id: None,
+        toll_number: None,
+        pin: None,
+    });
+    let master = ok(s.sync_step(now().timestamp(), |tx| {
+        tx.write_event(None, &row, almanac_store::EntryState::Synced, None, None)
+    }));
+    let change = |s: &mut Store, description: &str| {
+        let mut input = ok(s.get_event(&master)).input;
+        input.title = "Weekly (moved)".into();
+        input.description = description.into();
+        let changed = ok(s.update_event(
+            EventChange {
+                id: master.clone(),
+                scope: EditScope::Occurrence,
+                original_start: Some("2026-12-08T09:00".into()),
+                input,
+            },
+            Source::UserWindow,
+            now(),
+        ));
+        let id = changed.id;
+        let stored = ok(s.sync_step(now().timestamp(), |tx| tx.event(&id)));
+        (id, stored.unwrap_or_else(|| panic!("no row")))
+    };
+    let (id, first) = change(&mut s, "Agenda");
+    let carried = |e: &almanac_store::SyncedEvent| {
+        (
+            e.sensitivity,
+            e.reminder_minutes,
+            e.organizer.clone(),
+            e.attendees.clone(),
+            e.online_meeting.clone(),
+        )
+    };
+    assert_eq!(carried(&first), carried(&row));
+    assert_eq!(first.body_html, row.body_html);
+    let (again, second) = change(&mut s, "New agenda");
+    assert_eq!(again, id);
+    assert_eq!(second.body_html, None);
+    assert_eq!(carried(&second), carried(&row));
+}
+
 #[test]
 fn the_next_meeting_is_the_first_timed_occurrence_that_starts_from_now() {
     let (_d, mut s) = open();

@@ -518,8 +518,19 @@ impl Pusher<'_> {
                 return Ok(Outcome::Remerged);
             }
         }
+        // What Almanac does not edit goes as the provider's instance has it (seen
+        // unchanged just now): the writers render from its own form (`extra`: Google's
+        // kept attendees, reminder overrides, a room's address), and a reminder the
+        // row could not know yet — its series created here took the provider's
+        // default after the row was made — is not sent as none.
         let update = RemoteEvent {
             remote_id: instance.remote_id.clone(),
+            extra: instance.extra.clone(),
+            reminder_minutes: instance.reminder_minutes,
+            sensitivity: instance.sensitivity,
+            attendees: instance.attendees.clone(),
+            organizer: instance.organizer.clone(),
+            online_meeting: instance.online_meeting.clone(),
             ..ev.clone()
         };
         let etag = instance.etag.clone().unwrap_or_default();
@@ -956,6 +967,14 @@ impl Pusher<'_> {
                 // new series before its removed occurrences are cancelled, for one.
                 let mut r = row.clone();
                 r.provider_extra = answered.provider_extra.clone();
+                // So does the default reminder a create without one took (the change
+                // here while it was out is no choice of a reminder).
+                if o.op == OutboxOp::Create
+                    && sent.reminder_minutes.is_none()
+                    && r.reminder_minutes.is_none()
+                {
+                    r.reminder_minutes = answered.reminder_minutes;
+                }
                 // At Graph, so do the occurrences it answers as removed that we did
                 // not send: deleted there (a replayed create answers with the series
                 // as it is now), and no update can bring one back.
