@@ -518,28 +518,53 @@ impl Pusher<'_> {
                 return Ok(Outcome::Remerged);
             }
         }
-        // What Almanac does not edit goes as the provider's instance has it (seen
-        // unchanged just now): the writers render from its own form (`extra`: Google's
-        // kept attendees, reminder overrides, a room's address), and a reminder the
-        // row could not know yet — its series created here took the provider's
-        // default after the row was made — is not sent as none.
+        // An occurrence no provider copy ever filled (made here, by an edit or the
+        // rebase) takes what Almanac does not edit from the provider's instance, seen
+        // unchanged just now: the writers render from its own form (`extra`: Google's
+        // kept attendees and reminder overrides, a room's address), and a reminder
+        // the row could not know — its series created here took the provider's
+        // default after the row was made — is not sent as none. One the provider had
+        // (an exception sent again by "keep mine") keeps its own.
+        let fill = ev.extra.is_empty();
+        let sent = if fill {
+            RemoteEvent {
+                extra: instance.extra.clone(),
+                reminder_minutes: instance.reminder_minutes,
+                sensitivity: instance.sensitivity,
+                attendees: instance.attendees.clone(),
+                organizer: instance.organizer.clone(),
+                online_meeting: instance.online_meeting.clone(),
+                ..ev.clone()
+            }
+        } else {
+            ev.clone()
+        };
         let update = RemoteEvent {
             remote_id: instance.remote_id.clone(),
-            extra: instance.extra.clone(),
-            reminder_minutes: instance.reminder_minutes,
-            sensitivity: instance.sensitivity,
-            attendees: instance.attendees.clone(),
-            organizer: instance.organizer.clone(),
-            online_meeting: instance.online_meeting.clone(),
-            ..ev.clone()
+            ..sent.clone()
         };
         let etag = instance.etag.clone().unwrap_or_default();
         // Counted as sent from here on: a deletion here before the answer comes leaves
         // a tombstone of it (see `withhold_removal`).
-        lock(self.store).sync_step(self.now(), |tx| tx.push_attempted(o.id))?;
+        lock(self.store).sync_step(self.now(), |tx| -> Result<(), SyncError> {
+            if fill {
+                // The row says what goes out: the answer then finds nothing of ours
+                // left to send.
+                let row = to_row(&sent, &self.cal.id, master).map_err(SyncError::Corrupt)?;
+                tx.write_event(
+                    Some(&o.event_id),
+                    &row,
+                    EntryState::LocallyCreated,
+                    None,
+                    None,
+                )?;
+            }
+            tx.push_attempted(o.id)?;
+            Ok(())
+        })?;
         match self.provider.update(self.remote, &update, &etag).await {
             Ok(answer) => {
-                let again = self.acknowledge(o, &answer, ev, master)?;
+                let again = self.acknowledge(o, &answer, &sent, master)?;
                 out.sent += 1;
                 Ok(if again {
                     Outcome::Remerged
@@ -950,7 +975,10 @@ impl Pusher<'_> {
             };
             // A new event without a reminder chosen here takes the provider's default
             // (see the clients' `create`): that is no change of ours to send again.
-            if o.op == OutboxOp::Create && there.reminder_minutes.is_none() {
+            if o.op == OutboxOp::Create
+                && sent.kind != almanac_provider::RemoteKind::Exception
+                && there.reminder_minutes.is_none()
+            {
                 there.reminder_minutes = base.reminder_minutes;
             }
             let took_it = same_to_the_user(&base, &there);
@@ -970,6 +998,7 @@ impl Pusher<'_> {
                 // So does the default reminder a create without one took (the change
                 // here while it was out is no choice of a reminder).
                 if o.op == OutboxOp::Create
+                    && sent.kind != almanac_provider::RemoteKind::Exception
                     && sent.reminder_minutes.is_none()
                     && r.reminder_minutes.is_none()
                 {
