@@ -113,6 +113,27 @@ impl Sync {
         self.cli(&full)
     }
 
+    /// `almanac --json --tz UTC events add` into calendar `cal`, with `more` arguments
+    /// (`--rrule …`); the new event.
+    fn add_event(&self, cal: &str, title: &str, start: &str, end: &str, more: &[&str]) -> Value {
+        let mut args = vec![
+            "--tz",
+            "UTC",
+            "events",
+            "add",
+            "--calendar",
+            cal,
+            "--title",
+            title,
+            "--start",
+            start,
+            "--end",
+            end,
+        ];
+        args.extend_from_slice(more);
+        self.cli(&args)
+    }
+
     /// Renames the occurrence of `series` at `at` (a wall time in UTC, or a date) here.
     fn rename_occurrence(&self, series: &str, at: &str, title: &str) {
         self.events(&["edit", series, "--occurrence", at, "--title", title]);
@@ -604,20 +625,13 @@ async fn google_creates_land_once_even_when_the_answer_is_lost() {
     s.sync();
     let cal = s.primary_calendar();
     let d = day(4);
-    s.cli(&[
-        "--tz",
-        "UTC",
-        "events",
-        "add",
-        "--calendar",
+    s.add_event(
         &cal,
-        "--title",
         "Customer call",
-        "--start",
         &format!("{d}T11:00"),
-        "--end",
         &format!("{d}T12:00"),
-    ]);
+        &[],
+    );
     // The insert takes effect but its answer never arrives.
     s.faults(
         json!({"add": [{"kind": "drop_connection", "route": "events.insert", "processed": true}]}),
@@ -636,20 +650,13 @@ async fn google_creates_land_once_even_when_the_answer_is_lost() {
     assert_eq!(status[0]["pendingPushes"], 0, "{status}");
     // Throttling: a storm of 429s and 503s is waited out, nothing lost or doubled.
     let d2 = day(5);
-    s.cli(&[
-        "--tz",
-        "UTC",
-        "events",
-        "add",
-        "--calendar",
+    s.add_event(
         &cal,
-        "--title",
         "QBR",
-        "--start",
         &format!("{d2}T11:00"),
-        "--end",
         &format!("{d2}T12:00"),
-    ]);
+        &[],
+    );
     s.faults(json!({"add": [
         {"kind": "error", "status": 429, "count": 3, "retry_after_secs": 1},
         {"kind": "error", "status": 503, "count": 2}
@@ -679,20 +686,13 @@ async fn google_empty_listing_stops_and_a_reset_token_relists_without_duplicates
     // A sync token invalidated: the next run re-lists and reconciles by id, keeping an
     // unpushed local create; nothing is duplicated.
     let d = day(6);
-    s.cli(&[
-        "--tz",
-        "UTC",
-        "events",
-        "add",
-        "--calendar",
+    s.add_event(
         &cal,
-        "--title",
         "Offline note",
-        "--start",
         &format!("{d}T07:00"),
-        "--end",
         &format!("{d}T07:30"),
-    ]);
+        &[],
+    );
     s.state
         .google_invalidate_sync_tokens(&s.email, Some("primary"))
         .expect("invalidate");
@@ -929,24 +929,13 @@ fn a_series_with_a_removed_date_settles(s: &Sync, outlook_shows: Option<&dyn Fn(
     let cal = s.primary_calendar();
     let (start, end) = (format!("{}T08:00", day(1)), format!("{}T08:30", day(1)));
     let removed = format!("{}T08:00", day(2));
-    s.cli(&[
-        "--tz",
-        "UTC",
-        "events",
-        "add",
-        "--calendar",
+    s.add_event(
         &cal,
-        "--title",
         "Ex",
-        "--start",
         &start,
-        "--end",
         &end,
-        "--rrule",
-        "FREQ=DAILY;COUNT=5",
-        "--exdate",
-        &removed,
-    ]);
+        &["--rrule", "FREQ=DAILY;COUNT=5", "--exdate", &removed],
+    );
     let mut pushes = Vec::new();
     for _ in 0..4 {
         let run = s.sync();
@@ -1213,20 +1202,13 @@ async fn sigkill_during_a_large_sync_then_restart_converges() {
         if round == 2 {
             let cal = s.primary_calendar();
             let d = day(3);
-            s.cli(&[
-                "--tz",
-                "UTC",
-                "events",
-                "add",
-                "--calendar",
+            s.add_event(
                 &cal,
-                "--title",
                 "Written mid-sync",
-                "--start",
                 &format!("{d}T05:00"),
-                "--end",
                 &format!("{d}T05:30"),
-            ]);
+                &[],
+            );
         }
         let check = s.cli(&["db", "check"]);
         assert_eq!(check["ok"], true, "after kill {round}: {check}");
@@ -1799,22 +1781,13 @@ async fn a_change_the_provider_refuses_is_reported_until_it_is_settled() {
     g.sync();
     let cal = g.primary_calendar();
     let (start, end) = (format!("{}T08:00", day(1)), format!("{}T08:30", day(1)));
-    let id = g.cli(&[
-        "--tz",
-        "UTC",
-        "events",
-        "add",
-        "--calendar",
+    let id = g.add_event(
         &cal,
-        "--title",
         "Hourly",
-        "--start",
         &start,
-        "--end",
         &end,
-        "--rrule",
-        "FREQ=HOURLY;COUNT=3",
-    ])["id"]
+        &["--rrule", "FREQ=HOURLY;COUNT=3"],
+    )["id"]
         .as_str()
         .expect("id")
         .to_owned();
@@ -1994,20 +1967,13 @@ async fn unsent_changes_survive_until_the_user_discards_them() {
     s.sync();
     let cal = s.primary_calendar();
     let d = day(2);
-    s.cli(&[
-        "--tz",
-        "UTC",
-        "events",
-        "add",
-        "--calendar",
+    s.add_event(
         &cal,
-        "--title",
         "Not sent yet",
-        "--start",
         &format!("{d}T09:00"),
-        "--end",
         &format!("{d}T10:00"),
-    ]);
+        &[],
+    );
     let id = s.cli(&["accounts", "list"])[0]["id"]
         .as_str()
         .expect("id")
@@ -2847,24 +2813,8 @@ async fn an_event_added_here_gets_the_providers_default_reminder() {
     let d = day(4);
     let add = |s: &Sync, cal: &str, title: &str, rule: Option<&str>| -> Value {
         let (start, end) = (format!("{d}T11:00"), format!("{d}T12:00"));
-        let mut args = vec![
-            "--tz",
-            "UTC",
-            "events",
-            "add",
-            "--calendar",
-            cal,
-            "--title",
-            title,
-            "--start",
-            &start,
-            "--end",
-            &end,
-        ];
-        if let Some(rule) = rule {
-            args.extend(["--rrule", rule]);
-        }
-        s.cli(&args)
+        let rule: Vec<&str> = rule.map(|r| vec!["--rrule", r]).unwrap_or_default();
+        s.add_event(cal, title, &start, &end, &rule)
     };
     add(&s, &cal, "Customer call", None);
     // The weekly series, one occurrence moved an hour before it was ever sent.
