@@ -975,10 +975,10 @@ impl Pusher<'_> {
             };
             // A new event without a reminder chosen here takes the provider's default
             // (see the clients' `create`): that is no change of ours to send again.
-            if o.op == OutboxOp::Create
+            let took_default = o.op == OutboxOp::Create
                 && sent.kind != almanac_provider::RemoteKind::Exception
-                && there.reminder_minutes.is_none()
-            {
+                && sent.reminder_minutes.is_none();
+            if took_default {
                 there.reminder_minutes = base.reminder_minutes;
             }
             let took_it = same_to_the_user(&base, &there);
@@ -997,11 +997,7 @@ impl Pusher<'_> {
                 r.provider_extra = answered.provider_extra.clone();
                 // So does the default reminder a create without one took (the change
                 // here while it was out is no choice of a reminder).
-                if o.op == OutboxOp::Create
-                    && sent.kind != almanac_provider::RemoteKind::Exception
-                    && sent.reminder_minutes.is_none()
-                    && r.reminder_minutes.is_none()
-                {
+                if took_default && r.reminder_minutes.is_none() {
                     r.reminder_minutes = answered.reminder_minutes;
                 }
                 // At Graph, so do the occurrences it answers as removed that we did
