@@ -25,6 +25,7 @@ use almanac_store::{Source, Store, MAX_UID_CHARS};
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
 use icalendar::parser::{Component, Property};
+use sha2::{Digest, Sha256};
 
 use crate::args::ImportArgs;
 use crate::error::{file_error, invalid, not_found, CliResult};
@@ -95,7 +96,11 @@ impl When {
 #[derive(Debug)]
 struct Mapped {
     index: usize,
+    /// The file's UID or, for an event the file gave none, one made from its details
+    /// ([`uid_from_details`]).
     uid: Option<String>,
+    /// Whether `uid` is the file's.
+    given_uid: bool,
     recurrence_id: Option<When>,
     cancelled: bool,
     input: EventInput,
@@ -104,7 +109,7 @@ struct Mapped {
 
 impl Mapped {
     fn label(&self) -> String {
-        label(self.index, self.uid.as_deref())
+        label(self.index, self.uid.as_deref().filter(|_| self.given_uid))
     }
 
     /// The same event as `other` says (exports joined that overlap); two
@@ -202,6 +207,8 @@ struct Plan {
     /// Older versions of a VEVENT the file also has a newer version of: left out. By
     /// UID, as `duplicates`.
     superseded: Vec<String>,
+    /// The UIDs made for events the file gave none ([`uid_from_details`]).
+    made_uids: HashSet<String>,
 }
 
 /// Reads the file, then opens the store with `open` and imports: the data directory
@@ -227,11 +234,10 @@ pub fn import(open: impl FnOnce() -> CliResult<Store>, ctx: &Ctx, a: &ImportArgs
     }
     let mut plan = plan(&text, &a.calendar, local)?;
     let existing = skip_existing(&mut plan, &store.events_by_ical_uid(&a.calendar)?);
-    // Nothing tells such an event apart from the copy an earlier import made.
     let without_uid = plan
         .events
         .iter()
-        .filter(|(uid, _, _)| uid.is_none())
+        .filter(|(uid, _, _)| uid.as_ref().is_some_and(|u| plan.made_uids.contains(u)))
         .count();
     let (created, exceptions) = write(store, ctx, plan.events, plan.exceptions)?;
     if ctx.json {
@@ -264,12 +270,15 @@ pub fn import(open: impl FnOnce() -> CliResult<Store>, ctx: &Ctx, a: &ImportArgs
     }
     if without_uid > 0 {
         msg.push_str(&format!(
-            " {} no UID: importing this file again will copy {}.",
+            " {} no UID: {} known by {} details instead, so importing this file again skips {} while {} the same.",
             match without_uid {
                 1 => "1 event had".to_owned(),
                 n => format!("{n} events had"),
             },
-            if without_uid == 1 { "it" } else { "them" }
+            if without_uid == 1 { "it is" } else { "they are" },
+            if without_uid == 1 { "its" } else { "their" },
+            if without_uid == 1 { "it" } else { "them" },
+            if without_uid == 1 { "it stays" } else { "they stay" },
         ));
     }
     if plan.skipped_cancelled > 0 {
@@ -469,7 +478,9 @@ fn plan(text: &str, calendar_id: &str, local: Tz) -> CliResult<Plan> {
         match map_vevent(c, calendar_id, local) {
             Ok((input, recurrence_id, cancelled)) => mapped.push(Mapped {
                 index,
-                uid,
+                given_uid: uid.is_some(),
+                // A changed occurrence without a UID names no series: refused below.
+                uid: uid.or_else(|| recurrence_id.is_none().then(|| uid_from_details(c))),
                 recurrence_id,
                 cancelled,
                 input,
@@ -512,6 +523,9 @@ fn plan(text: &str, calendar_id: &str, local: Tz) -> CliResult<Plan> {
             Ok(v) => {
                 if let Some(uid) = &m.uid {
                     by_uid.insert(uid.clone(), masters.len());
+                    if !m.given_uid {
+                        plan.made_uids.insert(uid.clone());
+                    }
                 }
                 masters.push(Master {
                     uid: m.uid.clone(),
@@ -737,6 +751,47 @@ fn parse_error(e: &str, text: &str, lines_before: usize) -> AppError {
     invalid(format!(
         "The file is not valid iCalendar{detail}; expected BEGIN:VCALENDAR … END:VCALENDAR with one property per line."
     ))
+}
+
+/// The UID of a VEVENT the file gave none (RFC 5545 requires one; some exporters
+/// leave it out): a digest of everything it says but its DTSTAMP, which an exporter
+/// sets to the time of the export. Importing the file again, or a later export of the
+/// same events, then finds the event instead of copying it; an event whose details
+/// changed since is a new one (nothing else tells it is the same).
+fn uid_from_details(c: &Component<'_>) -> String {
+    // Every part goes in with its length, so no two different events run together.
+    fn part(hash: &mut Sha256, text: &str) {
+        hash.update((text.len() as u64).to_le_bytes());
+        hash.update(text.as_bytes());
+    }
+    fn feed(hash: &mut Sha256, c: &Component<'_>) {
+        part(hash, &c.name.as_str().to_ascii_uppercase());
+        let said = c
+            .properties
+            .iter()
+            .filter(|p| !p.name.as_str().eq_ignore_ascii_case("DTSTAMP"));
+        hash.update((said.clone().count() as u64).to_le_bytes());
+        for p in said {
+            part(hash, &p.name.as_str().to_ascii_uppercase());
+            hash.update((p.params.len() as u64).to_le_bytes());
+            for x in &p.params {
+                part(hash, &x.key.as_str().to_ascii_uppercase());
+                part(hash, x.val.as_ref().map_or("", |v| v.as_str()));
+            }
+            part(hash, p.val.as_str());
+        }
+        hash.update((c.components.len() as u64).to_le_bytes());
+        for sub in &c.components {
+            feed(hash, sub);
+        }
+    }
+    let mut hash = Sha256::new();
+    feed(&mut hash, c);
+    let digest: String = hash.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("almanac-details-{digest}")
 }
 
 /// Whether `wall` is an instance of the series (EXDATEs excluded), as the store checks it.

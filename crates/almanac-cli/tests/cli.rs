@@ -1186,20 +1186,35 @@ fn importing_a_file_again_makes_no_copies() {
         &["events", "edit", &series, "--title", "Daily (mine)"],
     );
 
-    // Again: the events with a UID are already here; only the one without is new.
+    let no_uid = s(&before[1], "eventId").to_owned();
+    let msg_first = ok(tempdir().path(), &["import", "--ics", &file_s]);
+    assert!(
+        msg_first.contains("1 event had no UID: it is known by its details instead, so importing this file again skips it while it stays the same."),
+        "{msg_first}"
+    );
+
+    // Again: every event is already here, the one without a UID found by its details.
     let again = json(d.path(), &["import", "--ics", &file_s]);
+    assert_eq!(again["created"], serde_json::json!([]), "{again}");
+    assert_eq!(again["exceptions"], 0);
+    assert_eq!(again["withoutUid"], 0, "{again}");
+    let skipped = again["skippedExisting"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(skipped.len(), 3, "{again}");
     assert_eq!(
-        again["created"].as_array().map(Vec::len),
-        Some(1),
+        skipped[0],
+        serde_json::json!({"uid": "one-1@example.com", "id": kickoff})
+    );
+    assert!(
+        s(&skipped[1], "uid").starts_with("almanac-details-"),
         "{again}"
     );
-    assert_eq!(again["exceptions"], 0);
+    assert_eq!(skipped[1]["id"], no_uid.as_str());
     assert_eq!(
-        again["skippedExisting"],
-        serde_json::json!([
-            {"uid": "one-1@example.com", "id": kickoff},
-            {"uid": "ser-1@example.com", "id": series},
-        ])
+        skipped[2],
+        serde_json::json!({"uid": "ser-1@example.com", "id": series})
     );
     let after = occurrences(d.path(), "2026-03-10", "2026-03-16");
     let titles: Vec<&str> = after.iter().map(|o| s(o, "title")).collect();
@@ -1207,7 +1222,6 @@ fn importing_a_file_again_makes_no_copies() {
         titles,
         [
             "Kickoff",
-            "No UID",
             "No UID",
             "Daily (mine)",
             "Daily (mine)",
@@ -1217,11 +1231,39 @@ fn importing_a_file_again_makes_no_copies() {
     );
     let msg = ok(d.path(), &["import", "--ics", &file_s]);
     assert!(
-        msg.contains("Imported 1 event and 0 changed occurrences")
-            && msg.contains("Skipped 2 events already in this calendar (the same UID)")
-            && msg.contains("1 event had no UID: importing this file again will copy it."),
+        msg.contains("Imported 0 events and 0 changed occurrences")
+            && msg.contains("Skipped 3 events already in this calendar (the same UID)")
+            && !msg.contains("no UID"),
         "{msg}"
     );
+
+    // The same event without a UID from a later export (another DTSTAMP, folded
+    // otherwise) is found too; one whose details changed is a new event, and one the
+    // file has twice is taken once.
+    let later = d.path().join("later.ics");
+    write(
+        &later,
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:test\r\n\
+         BEGIN:VEVENT\r\nDTSTAMP:20260401T101010Z\r\nSUMMARY:No \r\n UID\r\nDTSTART;VALUE=DATE:20260311\r\nEND:VEVENT\r\n\
+         BEGIN:VEVENT\r\nSUMMARY:No UID, moved\r\nDTSTART;VALUE=DATE:20260312\r\nEND:VEVENT\r\n\
+         BEGIN:VEVENT\r\nDTSTAMP:20260401T101010Z\r\nSUMMARY:No UID, moved\r\nDTSTART;VALUE=DATE:20260312\r\nEND:VEVENT\r\n\
+         END:VCALENDAR\r\n",
+    );
+    let later = json(d.path(), &["import", "--ics", &later.to_string_lossy()]);
+    assert_eq!(
+        later["created"].as_array().map(Vec::len),
+        Some(1),
+        "{later}"
+    );
+    assert_eq!(later["duplicatesInFile"], 1, "{later}");
+    assert_eq!(later["withoutUid"], 1, "{later}");
+    assert_eq!(
+        later["skippedExisting"][0]["id"],
+        no_uid.as_str(),
+        "{later}"
+    );
+    let moved = later["created"][0].as_str().unwrap_or_default().to_owned();
+    ok(d.path(), &["events", "rm", &moved]);
 
     // Export keeps the file's UIDs; an event made here goes out under its id. Importing
     // the export back, here or twice elsewhere, makes no copies either.
@@ -1238,14 +1280,15 @@ fn importing_a_file_again_makes_no_copies() {
         2,
         "{text}"
     );
+    // The event without one goes out under the UID made for it.
+    assert_eq!(text.matches("UID:almanac-details-").count(), 1, "{text}");
     let out_s = out.to_string_lossy().into_owned();
     let back = json(d.path(), &["import", "--ics", &out_s]);
     assert_eq!(back["created"], serde_json::json!([]), "{back}");
-    // (Three events without a UID by now, one per import: each went out under its id.)
-    assert_eq!(back["skippedExisting"].as_array().map(Vec::len), Some(5));
+    assert_eq!(back["skippedExisting"].as_array().map(Vec::len), Some(3));
     let b = tempdir();
     let once = json(b.path(), &["import", "--ics", &out_s]);
-    assert_eq!(once["created"].as_array().map(Vec::len), Some(5), "{once}");
+    assert_eq!(once["created"].as_array().map(Vec::len), Some(3), "{once}");
     let twice = json(b.path(), &["import", "--ics", &out_s]);
     assert_eq!(twice["created"], serde_json::json!([]), "{twice}");
     assert_eq!(

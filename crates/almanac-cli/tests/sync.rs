@@ -673,6 +673,58 @@ async fn google_creates_land_once_even_when_the_answer_is_lost() {
     assert_eq!(s.local_titled("QBR").len(), 1);
 }
 
+/// The provider names the UID of what is imported into its calendar; the file's UID
+/// (or, for an event without one, its details) still finds the event, before its
+/// first sync and after it, so importing the file again makes no copies there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_imported_twice_into_an_account_calendar_lands_once() {
+    let s = Sync::google().await;
+    s.sync();
+    let cal = s.primary_calendar();
+    let (d1, d2) = (day(2).replace('-', ""), day(3).replace('-', ""));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("invite.ics");
+    std::fs::write(
+        &file,
+        format!(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:test\r\n\
+             BEGIN:VEVENT\r\nUID:renewal-1@example.com\r\nSUMMARY:Renewal\r\n\
+             DTSTART:{d1}T100000Z\r\nDTEND:{d1}T110000Z\r\nEND:VEVENT\r\n\
+             BEGIN:VEVENT\r\nSUMMARY:Site visit\r\nDTSTART:{d2}T090000Z\r\n\
+             DTEND:{d2}T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+        ),
+    )
+    .expect("write");
+    let path = file.to_string_lossy().into_owned();
+    let import = || s.cli(&["import", "--ics", &path, "--calendar", &cal]);
+    let first = import();
+    assert_eq!(
+        first["created"].as_array().map(Vec::len),
+        Some(2),
+        "{first}"
+    );
+    let again = import();
+    assert_eq!(again["created"], json!([]), "{again}");
+    s.sync_ok(0);
+    let renewal = s.remote_titled("Renewal");
+    assert_eq!(renewal.len(), 1, "{:?}", s.remote());
+    assert_ne!(
+        renewal[0]["iCalUID"], "renewal-1@example.com",
+        "{renewal:?}"
+    );
+    let again = import();
+    assert_eq!(again["created"], json!([]), "{again}");
+    assert_eq!(
+        again["skippedExisting"].as_array().map(Vec::len),
+        Some(2),
+        "{again}"
+    );
+    s.assert_quiet();
+    assert_eq!(s.remote().len(), 2, "{:?}", s.remote());
+    assert_eq!(s.local_titled("Renewal").len(), 1);
+    assert_eq!(s.local_titled("Site visit").len(), 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn google_empty_listing_stops_and_a_reset_token_relists_without_duplicates() {
     let s = Sync::google().await;

@@ -1,8 +1,10 @@
 //! Events by their iCalendar UID (RFC 5545 §3.8.4.7), the identity an event keeps
 //! across calendars and files. A synced event carries its provider's iCalUID; an
 //! event imported into a calendar on this computer keeps the file's UID; any other
-//! event's UID is its Almanac id (what `export` writes for it). Importing a file again
-//! finds its events by that UID instead of making copies.
+//! event's UID is its Almanac id (what `export` writes for it). Every imported event
+//! also remembers the file's UID (`imported_uid`), which an account's calendar cannot
+//! keep as its UID. Importing a file again finds its events by these UIDs instead of
+//! making copies.
 
 use std::collections::HashMap;
 
@@ -28,19 +30,24 @@ impl Store {
     }
 
     /// Every single event and series of calendar `calendar_id` by its UID → its id,
-    /// and by its id as well: an export writes the id for an event whose UID another
-    /// event of the file took.
+    /// by the UID of the file it was imported from, and by its id as well: an export
+    /// writes the id for an event whose UID another event of the file took.
     pub fn events_by_ical_uid(&self, calendar_id: &str) -> Result<HashMap<String, String>> {
         let mut st = self.conn.prepare(
-            "SELECT ical_uid, id FROM events WHERE calendar_id = ?1 AND kind <> 'exception'",
+            "SELECT ical_uid, imported_uid, id FROM events
+             WHERE calendar_id = ?1 AND kind <> 'exception'",
         )?;
         let rows = st.query_map(params![calendar_id], |r| {
-            Ok((r.get::<_, Option<String>>(0)?, r.get::<_, String>(1)?))
+            Ok((
+                r.get::<_, Option<String>>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, String>(2)?,
+            ))
         })?;
         let mut out = HashMap::new();
         for row in rows {
-            let (uid, id) = row?;
-            if let Some(uid) = uid {
+            let (uid, imported, id) = row?;
+            for uid in [uid, imported].into_iter().flatten() {
                 out.insert(uid, id.clone());
             }
             out.entry(id.clone()).or_insert(id);
@@ -50,12 +57,16 @@ impl Store {
 }
 
 impl Batch<'_, '_> {
-    /// Keeps `uid` as the UID of event `id` when it lies in a calendar on this computer.
-    /// (In an account's calendar the provider names the UID, and the next sync brings it.)
+    /// Keeps `uid`, the UID of the file event `id` was imported from, and keeps it as
+    /// the event's UID too when it lies in a calendar on this computer. (In an
+    /// account's calendar the provider names the UID, and the next sync brings it.)
     pub fn keep_ical_uid(&mut self, id: &str, uid: &str) -> Result<()> {
         self.tx().execute(
-            "UPDATE events SET ical_uid = ?2
-             WHERE id = ?1 AND calendar_id IN (SELECT id FROM calendars WHERE account_id IS NULL)",
+            "UPDATE events SET imported_uid = ?2,
+                 ical_uid = CASE WHEN calendar_id IN
+                     (SELECT id FROM calendars WHERE account_id IS NULL) THEN ?2
+                     ELSE ical_uid END
+             WHERE id = ?1",
             params![id, uid],
         )?;
         Ok(())

@@ -2454,6 +2454,24 @@ fn an_imported_uid_is_kept_on_this_computer_and_a_providers_is_left_to_it() {
     let by_uid = ok(s.events_by_ical_uid(&work));
     assert_eq!(by_uid.get("provider-uid@google.com"), Some(&id));
     assert_eq!(by_uid.get(&there), Some(&there));
+    // The file's UID still finds what was imported into the account's calendar, also
+    // once sync has written the provider's UID into it: importing it again is no copy.
+    assert_eq!(by_uid.get("file-uid-2@example.com"), Some(&there));
+    let mut answered = synced("r2", at(&work));
+    answered.ical_uid = Some("provider-uid-2@google.com".into());
+    ok(s.sync_step(now().timestamp(), |tx| {
+        tx.write_event(
+            Some(&there),
+            &answered,
+            almanac_store::EntryState::Synced,
+            None,
+            None,
+        )
+    }));
+    let by_uid = ok(s.events_by_ical_uid(&work));
+    assert_eq!(ok(s.ical_uid_of(&there)), "provider-uid-2@google.com");
+    assert_eq!(by_uid.get("file-uid-2@example.com"), Some(&there));
+    assert_eq!(by_uid.get("provider-uid-2@google.com"), Some(&there));
     // Moved into the account's calendar, the imported event leaves its file's UID
     // behind: sync would otherwise take it for the provider's event of that UID.
     let mut moved = ok(s.get_event(&here)).input;
@@ -2469,6 +2487,10 @@ fn an_imported_uid_is_kept_on_this_computer_and_a_providers_is_left_to_it() {
         now(),
     ));
     assert_eq!(ok(s.ical_uid_of(&here)), here);
+    // Its file's UID still finds it there.
+    let by_uid = ok(s.events_by_ical_uid(&work));
+    assert_eq!(by_uid.get("file-uid@example.com"), Some(&here));
+    assert!(!ok(s.events_by_ical_uid("local")).contains_key("file-uid@example.com"));
 }
 
 /// A removed date a person adds must be one of the series' occurrences: one that names
