@@ -487,6 +487,42 @@ impl Pusher<'_> {
             Err(e) if passing(&e) => return self.retry_later(o, e),
             Err(e) => return self.refuse(o, out, &e),
         };
+        // An occurrence no provider copy ever filled (made here, by an edit or the
+        // rebase) takes what Almanac does not edit from the provider's instance: the
+        // writers render from its own form (`extra`: Google's kept attendees and
+        // reminder overrides, a room's address), and a reminder the row could not
+        // know — its series created here took the provider's default after the row
+        // was made — is not sent, nor merged, as none. One the provider had (an
+        // exception sent again by "keep mine") keeps its own.
+        let fill = ev.extra.is_empty();
+        let sent = if fill {
+            RemoteEvent {
+                extra: instance.extra.clone(),
+                reminder_minutes: instance.reminder_minutes,
+                sensitivity: instance.sensitivity,
+                attendees: instance.attendees.clone(),
+                organizer: instance.organizer.clone(),
+                online_meeting: instance.online_meeting.clone(),
+                ..ev.clone()
+            }
+        } else {
+            ev.clone()
+        };
+        // The row says what goes out (or into the merge): the answer then finds
+        // nothing of ours left to send.
+        let write_filled = |tx: &mut SyncTx<'_, '_>| -> Result<(), SyncError> {
+            if fill {
+                let row = to_row(&sent, &self.cal.id, master).map_err(SyncError::Corrupt)?;
+                tx.write_event(
+                    Some(&o.event_id),
+                    &row,
+                    EntryState::LocallyCreated,
+                    None,
+                    None,
+                )?;
+            }
+            Ok(())
+        };
         let seen = match self.instance_seen(&instance, ev, master).await {
             Ok(seen) => seen,
             Err(e) if passing(&e) => return self.retry_later(o, e),
@@ -514,31 +550,10 @@ impl Pusher<'_> {
                     ..instance
                 };
                 let id = instance.remote_id.clone();
-                out.conflicts += self.remerge_with(&id, Some(instance))?;
+                out.conflicts += self.remerge_after(&id, Some(instance), write_filled)?;
                 return Ok(Outcome::Remerged);
             }
         }
-        // An occurrence no provider copy ever filled (made here, by an edit or the
-        // rebase) takes what Almanac does not edit from the provider's instance, seen
-        // unchanged just now: the writers render from its own form (`extra`: Google's
-        // kept attendees and reminder overrides, a room's address), and a reminder
-        // the row could not know — its series created here took the provider's
-        // default after the row was made — is not sent as none. One the provider had
-        // (an exception sent again by "keep mine") keeps its own.
-        let fill = ev.extra.is_empty();
-        let sent = if fill {
-            RemoteEvent {
-                extra: instance.extra.clone(),
-                reminder_minutes: instance.reminder_minutes,
-                sensitivity: instance.sensitivity,
-                attendees: instance.attendees.clone(),
-                organizer: instance.organizer.clone(),
-                online_meeting: instance.online_meeting.clone(),
-                ..ev.clone()
-            }
-        } else {
-            ev.clone()
-        };
         let update = RemoteEvent {
             remote_id: instance.remote_id.clone(),
             ..sent.clone()
@@ -547,18 +562,7 @@ impl Pusher<'_> {
         // Counted as sent from here on: a deletion here before the answer comes leaves
         // a tombstone of it (see `withhold_removal`).
         lock(self.store).sync_step(self.now(), |tx| -> Result<(), SyncError> {
-            if fill {
-                // The row says what goes out: the answer then finds nothing of ours
-                // left to send.
-                let row = to_row(&sent, &self.cal.id, master).map_err(SyncError::Corrupt)?;
-                tx.write_event(
-                    Some(&o.event_id),
-                    &row,
-                    EntryState::LocallyCreated,
-                    None,
-                    None,
-                )?;
-            }
+            write_filled(tx)?;
             tx.push_attempted(o.id)?;
             Ok(())
         })?;

@@ -198,6 +198,50 @@ impl Harness {
         master_remote
     }
 
+    /// A daily series (three times) made here in the primary calendar, not sent yet;
+    /// its id.
+    fn series_made_here(&self) -> String {
+        self.run();
+        let calendar = self
+            .store
+            .lock()
+            .expect("store")
+            .sync_calendars(None)
+            .expect("calendars")
+            .into_iter()
+            .find(|c| c.is_primary)
+            .expect("the primary calendar")
+            .id;
+        let wall = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S").to_string();
+        self.store
+            .lock()
+            .expect("store")
+            .create_event(
+                EventInput {
+                    calendar_id: calendar,
+                    title: SERIES.into(),
+                    all_day: false,
+                    start: wall(self.first),
+                    end: wall(self.first + TimeDelta::minutes(15)),
+                    time_zone: "UTC".into(),
+                    recurrence: Some(RecurrenceInput {
+                        rrule: "FREQ=DAILY;COUNT=3".into(),
+                        exdates: vec![],
+                        rdates: vec![],
+                    }),
+                    location: String::new(),
+                    description: String::new(),
+                    show_as: ShowAs::Busy,
+                    importance: Importance::Normal,
+                    categories: Vec::new(),
+                },
+                Source::Cli,
+                Utc::now(),
+            )
+            .expect("create the series here")
+            .id
+    }
+
     /// A run to take in the echoes of what the last one did, then one that must find
     /// nothing to do.
     fn assert_settles(&self) {
@@ -355,46 +399,7 @@ impl CalendarProvider for Meddled {
 #[test]
 fn an_occurrence_changed_before_its_series_is_pushed_goes_out_after_it() {
     let h = Harness::new();
-    h.run();
-    let calendar = h
-        .store
-        .lock()
-        .expect("store")
-        .sync_calendars(None)
-        .expect("calendars")
-        .into_iter()
-        .find(|c| c.is_primary)
-        .expect("the primary calendar")
-        .id;
-    let wall = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S").to_string();
-    let master = h
-        .store
-        .lock()
-        .expect("store")
-        .create_event(
-            EventInput {
-                calendar_id: calendar,
-                title: SERIES.into(),
-                all_day: false,
-                start: wall(h.first),
-                end: wall(h.first + TimeDelta::minutes(15)),
-                time_zone: "UTC".into(),
-                recurrence: Some(RecurrenceInput {
-                    rrule: "FREQ=DAILY;COUNT=3".into(),
-                    exdates: vec![],
-                    rdates: vec![],
-                }),
-                location: String::new(),
-                description: String::new(),
-                show_as: ShowAs::Busy,
-                importance: Importance::Normal,
-                categories: Vec::new(),
-            },
-            Source::Cli,
-            Utc::now(),
-        )
-        .expect("create the series here")
-        .id;
+    let master = h.series_made_here();
     // Changed before any run: the series has no provider id yet. The pull used to stop
     // here ("its series is not known"), so neither ever went out.
     h.change_second_here(&master);
@@ -403,6 +408,55 @@ fn an_occurrence_changed_before_its_series_is_pushed_goes_out_after_it() {
     assert_eq!((h.there(SERIES), h.there(CHANGED_HERE)), (1, 1));
     h.assert_quiet();
     assert_eq!(h.here(CHANGED_HERE).len(), 1);
+}
+
+/// A series made here takes the provider's default reminder when it lands; its
+/// occurrence changed here before that has no reminder of its own. When the phone
+/// changes that occurrence between the series' push and the occurrence's, the merge
+/// must not read the missing reminder as "removed here" (it was sent as none).
+#[test]
+fn an_occurrence_changed_there_before_ours_reaches_it_keeps_the_series_reminder() {
+    let h = Harness::new();
+    let master = h.series_made_here();
+    h.change_second_here(&master);
+    let state = h.cloud.state.clone();
+    let second = h.first + TimeDelta::days(1);
+    let phone = Meddled {
+        inner: h.cloud.provider(Kind::Google),
+        moment: Moment::BeforeRead,
+        meddle: Mutex::new(Some(Box::new(move || {
+            let series = state
+                .google_events(EMAIL, "primary")
+                .expect("events")
+                .into_iter()
+                .find(|e| e["summary"] == SERIES && e["recurrence"].is_array())
+                .expect("the series landed");
+            let instance = format!(
+                "{}_{}",
+                series["id"].as_str().expect("an id"),
+                second.format("%Y%m%dT%H%M%SZ")
+            );
+            state
+                .google_edit_event(EMAIL, "primary", &instance, &json!({"location": "Room 4"}))
+                .expect("change the occurrence there");
+        }))),
+    };
+    let s = h.run_with(&phone);
+    assert_eq!(s.conflicts, 0, "{s:?}");
+    h.assert_settles();
+    let series = h
+        .cloud
+        .state
+        .google_events(EMAIL, "primary")
+        .expect("events")
+        .into_iter()
+        .find(|e| e["summary"] == SERIES && e["recurrence"].is_array())
+        .expect("the series");
+    let master_remote = series["id"].as_str().expect("an id").to_owned();
+    h.assert_second(&master_remote, CHANGED_HERE, "Room 4");
+    let there = h.second_there(&master_remote);
+    assert_eq!(there["reminders"], json!({"useDefault": true}), "{there}");
+    assert_eq!(there["reminders"], series["reminders"], "{series}");
 }
 
 #[test]
