@@ -518,12 +518,18 @@ pub fn plan_reconcile(
 /// (`local`) and the provider's (`remote`) of it started from: identity from the
 /// provider's version; the fields this computer cannot edit as it has them (changed
 /// by neither side here).
+///
+/// A row no provider copy ever filled (`extra` empty: made here by an edit or the
+/// rebase) may also lack what its series took from the provider after the row was
+/// made — a series created here gets the provider's default reminder — and no one
+/// changed those fields here: the base takes them from the row too, so the merge
+/// takes the provider's and never reads one as removed here.
 fn as_occurrence_base(
     derived: RemoteEvent,
     local: &RemoteEvent,
     remote: &RemoteEvent,
 ) -> RemoteEvent {
-    RemoteEvent {
+    let base = RemoteEvent {
         remote_id: remote.remote_id.clone(),
         etag: remote.etag.clone(),
         ical_uid: remote.ical_uid.clone(),
@@ -531,6 +537,17 @@ fn as_occurrence_base(
         series: remote.series.clone(),
         extra: local.extra.clone(),
         ..derived
+    };
+    if !local.extra.is_empty() {
+        return base;
+    }
+    RemoteEvent {
+        reminder_minutes: local.reminder_minutes,
+        sensitivity: local.sensitivity,
+        attendees: local.attendees.clone(),
+        organizer: local.organizer.clone(),
+        online_meeting: local.online_meeting.clone(),
+        ..base
     }
 }
 

@@ -487,42 +487,6 @@ impl Pusher<'_> {
             Err(e) if passing(&e) => return self.retry_later(o, e),
             Err(e) => return self.refuse(o, out, &e),
         };
-        // An occurrence no provider copy ever filled (made here, by an edit or the
-        // rebase) takes what Almanac does not edit from the provider's instance: the
-        // writers render from its own form (`extra`: Google's kept attendees and
-        // reminder overrides, a room's address), and a reminder the row could not
-        // know — its series created here took the provider's default after the row
-        // was made — is not sent, nor merged, as none. One the provider had (an
-        // exception sent again by "keep mine") keeps its own.
-        let fill = ev.extra.is_empty();
-        let sent = if fill {
-            RemoteEvent {
-                extra: instance.extra.clone(),
-                reminder_minutes: instance.reminder_minutes,
-                sensitivity: instance.sensitivity,
-                attendees: instance.attendees.clone(),
-                organizer: instance.organizer.clone(),
-                online_meeting: instance.online_meeting.clone(),
-                ..ev.clone()
-            }
-        } else {
-            ev.clone()
-        };
-        // The row says what goes out (or into the merge): the answer then finds
-        // nothing of ours left to send.
-        let write_filled = |tx: &mut SyncTx<'_, '_>| -> Result<(), SyncError> {
-            if fill {
-                let row = to_row(&sent, &self.cal.id, master).map_err(SyncError::Corrupt)?;
-                tx.write_event(
-                    Some(&o.event_id),
-                    &row,
-                    EntryState::LocallyCreated,
-                    None,
-                    None,
-                )?;
-            }
-            Ok(())
-        };
         let seen = match self.instance_seen(&instance, ev, master).await {
             Ok(seen) => seen,
             Err(e) if passing(&e) => return self.retry_later(o, e),
@@ -550,10 +514,23 @@ impl Pusher<'_> {
                     ..instance
                 };
                 let id = instance.remote_id.clone();
-                out.conflicts += self.remerge_after(&id, Some(instance), write_filled)?;
+                out.conflicts += self.remerge_with(&id, Some(instance))?;
                 return Ok(Outcome::Remerged);
             }
         }
+        // An occurrence no provider copy ever filled (made here, by an edit or the
+        // rebase) takes what Almanac does not edit from the provider's instance, seen
+        // unchanged just now: the writers render from its own form (`extra`: Google's
+        // kept attendees and reminder overrides, a room's address), and a reminder
+        // the row could not know — its series created here took the provider's
+        // default after the row was made — is not sent as none. One the provider had
+        // (an exception sent again by "keep mine") keeps its own.
+        let fill = ev.extra.is_empty();
+        let sent = if fill {
+            filled(ev, &instance)
+        } else {
+            ev.clone()
+        };
         let update = RemoteEvent {
             remote_id: instance.remote_id.clone(),
             ..sent.clone()
@@ -562,7 +539,9 @@ impl Pusher<'_> {
         // Counted as sent from here on: a deletion here before the answer comes leaves
         // a tombstone of it (see `withhold_removal`).
         lock(self.store).sync_step(self.now(), |tx| -> Result<(), SyncError> {
-            write_filled(tx)?;
+            if fill {
+                self.write_filled(tx, &o.event_id, &instance, master)?;
+            }
             tx.push_attempted(o.id)?;
             Ok(())
         })?;
@@ -585,6 +564,38 @@ impl Pusher<'_> {
             Err(e) if passing(&e) => self.retry_later(o, e),
             Err(e) => self.refuse(o, out, &e),
         }
+    }
+
+    /// Fills the row of occurrence `id` with what Almanac does not edit from the
+    /// provider's `instance` (see [`filled`]), so that the row says what goes out and
+    /// the answer finds nothing of ours left to send. The row is read again: the user
+    /// may have changed or deleted the occurrence while the provider was asked (a
+    /// newer change then goes out after the answer; a deleted one stays deleted).
+    fn write_filled(
+        &self,
+        tx: &mut SyncTx<'_, '_>,
+        id: &str,
+        instance: &RemoteEvent,
+        master: Option<&MasterInfo>,
+    ) -> Result<(), SyncError> {
+        let (Some(row), Some(state)) = (tx.event(id)?, tx.entry_sync(id)?) else {
+            return Ok(());
+        };
+        let now = from_row(&row, master)
+            .map_err(|why| SyncError::Corrupt(format!("event {id}: {why}")))?;
+        if !now.extra.is_empty() {
+            return Ok(());
+        }
+        let row =
+            to_row(&filled(&now, instance), &self.cal.id, master).map_err(SyncError::Corrupt)?;
+        tx.write_event(
+            Some(id),
+            &row,
+            state.state,
+            state.base.as_deref(),
+            state.base_etag.as_deref(),
+        )?;
+        Ok(())
     }
 
     /// Records that the occurrence `ev` changed here is gone at the provider: an
@@ -1327,6 +1338,20 @@ fn removal_done(
         crate::apply::removal_back(tx, calendar_id, &link, !in_rule)?;
     }
     Ok(())
+}
+
+/// `ev` with what Almanac does not edit — reminder, sensitivity, people, meeting
+/// and the provider-only form — as the provider's `instance` has it.
+fn filled(ev: &RemoteEvent, instance: &RemoteEvent) -> RemoteEvent {
+    RemoteEvent {
+        extra: instance.extra.clone(),
+        reminder_minutes: instance.reminder_minutes,
+        sensitivity: instance.sensitivity,
+        attendees: instance.attendees.clone(),
+        organizer: instance.organizer.clone(),
+        online_meeting: instance.online_meeting.clone(),
+        ..ev.clone()
+    }
 }
 
 /// The provider's instance of an occurrence changed here, against that occurrence as

@@ -242,6 +242,66 @@ impl Harness {
             .id
     }
 
+    /// The phone moves the second occurrence of the series made here (at the provider
+    /// by now) to Room 4 at `moment` of this computer's first read of an instance.
+    fn room_of_new_series_second_moved(&self, moment: Moment) -> Meddled<'static> {
+        let state = self.cloud.state.clone();
+        let second = self.first + TimeDelta::days(1);
+        Meddled {
+            inner: self.cloud.provider(Kind::Google),
+            moment,
+            meddle: Mutex::new(Some(Box::new(move || {
+                let series = series_there(&state);
+                let instance = format!(
+                    "{}_{}",
+                    series["id"].as_str().expect("an id"),
+                    second.format("%Y%m%dT%H%M%SZ")
+                );
+                state
+                    .google_edit_event(EMAIL, "primary", &instance, &json!({"location": "Room 4"}))
+                    .expect("change the occurrence there");
+            }))),
+        }
+    }
+
+    /// The second occurrence has our title and time and the phone's room, there and
+    /// here, and the reminder its series has (the provider's default).
+    fn assert_second_merged_with_series_reminder(&self) {
+        let series = series_there(&self.cloud.state);
+        let master_remote = series["id"].as_str().expect("an id").to_owned();
+        self.assert_second(&master_remote, CHANGED_HERE, "Room 4");
+        let there = self.second_there(&master_remote);
+        let moved = self.first + TimeDelta::days(1) + TimeDelta::hours(1);
+        let start = there["start"]["dateTime"].as_str().expect("a start");
+        assert_eq!(
+            DateTime::parse_from_rfc3339(start).map(|t| t.to_utc()),
+            Ok(moved),
+            "{there}"
+        );
+        assert_eq!(there["reminders"], json!({"useDefault": true}), "{there}");
+        assert_eq!(there["reminders"], series["reminders"], "{series}");
+        // Here too: the occurrence's row has its series' reminder.
+        let reminder = |title: &str| {
+            let ids = self.here(title);
+            assert_eq!(ids.len(), 1, "{title}: {ids:?}");
+            let store = self.store.lock().expect("store");
+            store
+                .sync_calendars(None)
+                .expect("calendars")
+                .iter()
+                .flat_map(|c| store.sync_entries(&c.id).expect("entries"))
+                .find(|e| e.local_id == ids[0])
+                .and_then(|e| e.row)
+                .map(|r| r.reminder_minutes)
+        };
+        let series_reminder = reminder(SERIES);
+        assert!(
+            matches!(series_reminder, Some(Some(_))),
+            "{series_reminder:?}"
+        );
+        assert_eq!(reminder(CHANGED_HERE), series_reminder);
+    }
+
     /// A run to take in the echoes of what the last one did, then one that must find
     /// nothing to do.
     fn assert_settles(&self) {
@@ -277,12 +337,12 @@ impl Harness {
     /// The Google provider, with the phone merge-patching event `id` (a series or an
     /// occurrence) by `patch` just before this computer first asks for an instance:
     /// after the run's pull, before its push.
-    fn meddled(&self, id: String, patch: serde_json::Value) -> Meddled {
-        self.meddled_at(Moment::BeforeRead, id, patch)
+    fn meddled(&self, id: String, patch: serde_json::Value) -> Meddled<'static> {
+        self.meddled_at(Moment::Before, id, patch)
     }
 
     /// [`Harness::meddled`], at `moment`.
-    fn meddled_at(&self, moment: Moment, id: String, patch: serde_json::Value) -> Meddled {
+    fn meddled_at(&self, moment: Moment, id: String, patch: serde_json::Value) -> Meddled<'static> {
         let state = self.cloud.state.clone();
         Meddled {
             inner: self.cloud.provider(Kind::Google),
@@ -308,24 +368,26 @@ impl Harness {
     }
 }
 
-type Meddling = Box<dyn FnOnce() + Send>;
+type Meddling<'a> = Box<dyn FnOnce() + Send + 'a>;
 
 /// When, around this computer's first read of an instance, the change lands.
 #[derive(Clone, Copy, PartialEq)]
 enum Moment {
-    BeforeRead,
+    Before,
     /// Between that read and the write that follows it.
-    AfterRead,
+    After,
+    /// Instead of that read, which fails: the provider is unavailable.
+    Instead,
 }
 
 /// A provider through which another client's change lands in the middle of a run.
-struct Meddled {
+struct Meddled<'a> {
     inner: Box<dyn CalendarProvider>,
     moment: Moment,
-    meddle: Mutex<Option<Meddling>>,
+    meddle: Mutex<Option<Meddling<'a>>>,
 }
 
-impl CalendarProvider for Meddled {
+impl CalendarProvider for Meddled<'_> {
     fn list_calendars(&self) -> BoxFuture<'_, almanac_provider::Result<Vec<RemoteCalendar>>> {
         self.inner.list_calendars()
     }
@@ -351,7 +413,16 @@ impl CalendarProvider for Meddled {
         original_start: &'a OriginalStart,
     ) -> BoxFuture<'a, almanac_provider::Result<Option<RemoteEvent>>> {
         let meddle = self.meddle.lock().expect("hook").take();
-        if self.moment == Moment::BeforeRead {
+        if self.moment == Moment::Instead && meddle.is_some() {
+            meddle.into_iter().for_each(|m| m());
+            return Box::pin(async {
+                Err(almanac_provider::ProviderError::new(
+                    almanac_provider::ErrorKind::ProviderUnavailable,
+                    "503 from the test",
+                ))
+            });
+        }
+        if self.moment == Moment::Before {
             meddle.into_iter().for_each(|m| m());
             return self.inner.instance(calendar, master_id, original_start);
         }
@@ -419,44 +490,100 @@ fn an_occurrence_changed_there_before_ours_reaches_it_keeps_the_series_reminder(
     let h = Harness::new();
     let master = h.series_made_here();
     h.change_second_here(&master);
-    let state = h.cloud.state.clone();
-    let second = h.first + TimeDelta::days(1);
-    let phone = Meddled {
-        inner: h.cloud.provider(Kind::Google),
-        moment: Moment::BeforeRead,
-        meddle: Mutex::new(Some(Box::new(move || {
-            let series = state
-                .google_events(EMAIL, "primary")
-                .expect("events")
-                .into_iter()
-                .find(|e| e["summary"] == SERIES && e["recurrence"].is_array())
-                .expect("the series landed");
-            let instance = format!(
-                "{}_{}",
-                series["id"].as_str().expect("an id"),
-                second.format("%Y%m%dT%H%M%SZ")
-            );
-            state
-                .google_edit_event(EMAIL, "primary", &instance, &json!({"location": "Room 4"}))
-                .expect("change the occurrence there");
-        }))),
-    };
+    let phone = h.room_of_new_series_second_moved(Moment::Before);
     let s = h.run_with(&phone);
     assert_eq!(s.conflicts, 0, "{s:?}");
     h.assert_settles();
-    let series = h
-        .cloud
-        .state
-        .google_events(EMAIL, "primary")
-        .expect("events")
-        .into_iter()
-        .find(|e| e["summary"] == SERIES && e["recurrence"].is_array())
-        .expect("the series");
-    let master_remote = series["id"].as_str().expect("an id").to_owned();
-    h.assert_second(&master_remote, CHANGED_HERE, "Room 4");
-    let there = h.second_there(&master_remote);
-    assert_eq!(there["reminders"], json!({"useDefault": true}), "{there}");
-    assert_eq!(there["reminders"], series["reminders"], "{series}");
+    h.assert_second_merged_with_series_reminder();
+}
+
+/// The same when the occurrence's push fails once the series has landed (the provider
+/// is unavailable) and the phone changes the occurrence before the next run: that
+/// run's pull pairs the two and merges them.
+#[test]
+fn an_occurrence_changed_there_before_ours_is_sent_again_keeps_the_series_reminder() {
+    let h = Harness::new();
+    let master = h.series_made_here();
+    h.change_second_here(&master);
+    let phone = h.room_of_new_series_second_moved(Moment::Instead);
+    let failed =
+        h.rt.block_on(sync_account(
+            &h.store,
+            &phone,
+            &h.account,
+            &SyncOptions::default(),
+            &Utc::now,
+        ))
+        .expect("run");
+    assert!(
+        failed.calendars.iter().any(|c| c.error.is_some()),
+        "{failed:?}"
+    );
+    // The series, and the occurrence the phone changed (its title still the series').
+    assert_eq!((h.there(SERIES), h.there(CHANGED_HERE)), (2, 0));
+    let s = h.run();
+    assert_eq!(s.conflicts, 0, "{s:?}");
+    h.assert_settles();
+    h.assert_second_merged_with_series_reminder();
+}
+
+/// The user renames the occurrence again while its first change goes out (between
+/// this computer's read of the instance and its write): the newer name is not
+/// overwritten by the one being sent, and goes out after it.
+#[test]
+fn an_occurrence_renamed_again_while_it_goes_out_keeps_the_newer_name() {
+    const AGAIN: &str = "Stand-up, moved here and renamed";
+    let h = Harness::new();
+    let master_remote = h.series_changed_here();
+    let second = h.first + TimeDelta::days(1);
+    let user = Meddled {
+        inner: h.cloud.provider(Kind::Google),
+        moment: Moment::Before,
+        meddle: Mutex::new(Some(Box::new(|| {
+            let mut store = h.store.lock().expect("store");
+            let id = store
+                .sync_calendars(None)
+                .expect("calendars")
+                .iter()
+                .flat_map(|c| store.sync_entries(&c.id).expect("entries"))
+                .find(|e| {
+                    e.row
+                        .as_ref()
+                        .is_some_and(|r| r.input.title == CHANGED_HERE)
+                })
+                .expect("the occurrence changed here")
+                .local_id;
+            let mut input = store.get_event(&id).expect("the occurrence").input;
+            input.title = AGAIN.into();
+            let wall = second.format("%Y-%m-%dT%H:%M:%S").to_string();
+            let series = store
+                .get_event(&id)
+                .expect("it")
+                .series_id
+                .expect("a series");
+            store
+                .update_event(
+                    EventChange {
+                        id: series,
+                        scope: EditScope::Occurrence,
+                        original_start: Some(wall),
+                        input,
+                    },
+                    Source::Cli,
+                    Utc::now(),
+                )
+                .expect("rename it again");
+        }))),
+    };
+    let s = h.run_with(&user);
+    assert_eq!(s.conflicts, 0, "{s:?}");
+    h.assert_settles();
+    assert_eq!((h.there(CHANGED_HERE), h.there(AGAIN)), (0, 1));
+    assert_eq!(
+        h.second_there(&master_remote)["summary"].as_str(),
+        Some(AGAIN)
+    );
+    assert_eq!((h.here(CHANGED_HERE).len(), h.here(AGAIN).len()), (0, 1));
 }
 
 #[test]
@@ -603,7 +730,7 @@ fn an_occurrence_changed_there_between_our_read_and_our_write_is_merged() {
     // The phone's change lands after the push read the instance: the update is
     // refused (412), read again, merged.
     let phone = h.meddled_at(
-        Moment::AfterRead,
+        Moment::After,
         h.second_id(&master_remote),
         json!({"location": "Room 4"}),
     );
@@ -776,4 +903,14 @@ fn keep_both_by_policy_on_an_occurrence_keeps_theirs_and_a_copy_of_ours() {
         (1, 1)
     );
     h.assert_quiet();
+}
+
+/// The series at the provider (the one event of it with a rule).
+fn series_there(state: &almanac_fakecloud::SharedState) -> serde_json::Value {
+    state
+        .google_events(EMAIL, "primary")
+        .expect("events")
+        .into_iter()
+        .find(|e| e["summary"] == SERIES && e["recurrence"].is_array())
+        .expect("the series is there")
 }
