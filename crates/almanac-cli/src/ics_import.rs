@@ -264,13 +264,13 @@ pub fn import(open: impl FnOnce() -> CliResult<Store>, ctx: &Ctx, a: &ImportArgs
     );
     if !existing.is_empty() {
         msg.push_str(&format!(
-            " Skipped {} already in this calendar (the same UID); to take the file's version of one, delete it here and import again.",
+            " Skipped {} already in this calendar (the same UID or, for one without, the same details); to take the file's version of one, delete it here and import again.",
             counted(existing.len(), "event", "events")
         ));
     }
     if without_uid > 0 {
         msg.push_str(&format!(
-            " {} no UID: {} known by {} details instead, so importing this file again skips {} while {} the same.",
+            " {} no UID: {} known by {} details instead, so importing this file again skips {} while the file's {} the same.",
             match without_uid {
                 1 => "1 event had".to_owned(),
                 n => format!("{n} events had"),
@@ -278,7 +278,7 @@ pub fn import(open: impl FnOnce() -> CliResult<Store>, ctx: &Ctx, a: &ImportArgs
             if without_uid == 1 { "it is" } else { "they are" },
             if without_uid == 1 { "its" } else { "their" },
             if without_uid == 1 { "it" } else { "them" },
-            if without_uid == 1 { "it stays" } else { "they stay" },
+            if without_uid == 1 { "event stays" } else { "events stay" },
         ));
     }
     if plan.skipped_cancelled > 0 {
@@ -754,40 +754,69 @@ fn parse_error(e: &str, text: &str, lines_before: usize) -> AppError {
 }
 
 /// The UID of a VEVENT the file gave none (RFC 5545 requires one; some exporters
-/// leave it out): a digest of everything it says but its DTSTAMP, which an exporter
-/// sets to the time of the export. Importing the file again, or a later export of the
-/// same events, then finds the event instead of copying it; an event whose details
-/// changed since is a new one (nothing else tells it is the same).
+/// leave it out), made from what it says: importing the file again, or a later
+/// export of the same events, then finds the event instead of copying it; an event
+/// whose details changed since is a new one (nothing else tells it is the same).
+///
+/// A digest of its properties in a canonical form — names and parameter names in
+/// upper case, parameters sorted, the properties sorted (their order means nothing,
+/// RFC 5545 §3.6), its alarms the same way — leaving out the stamps an exporter may
+/// set to the time of the export (DTSTAMP, LAST-MODIFIED, CREATED) and SEQUENCE,
+/// which counts changes of something else. The value is stored, so its form must
+/// not change: `a_made_uid_is_stable` pins one.
 fn uid_from_details(c: &Component<'_>) -> String {
+    const STAMPS: [&str; 4] = ["DTSTAMP", "LAST-MODIFIED", "CREATED", "SEQUENCE"];
     // Every part goes in with its length, so no two different events run together.
-    fn part(hash: &mut Sha256, text: &str) {
-        hash.update((text.len() as u64).to_le_bytes());
-        hash.update(text.as_bytes());
+    fn part(out: &mut Vec<u8>, text: &str) {
+        out.extend((text.len() as u64).to_le_bytes());
+        out.extend(text.as_bytes());
     }
-    fn feed(hash: &mut Sha256, c: &Component<'_>) {
-        part(hash, &c.name.as_str().to_ascii_uppercase());
-        let said = c
+    fn canonical(c: &Component<'_>) -> Vec<u8> {
+        let mut said: Vec<Vec<u8>> = c
             .properties
             .iter()
-            .filter(|p| !p.name.as_str().eq_ignore_ascii_case("DTSTAMP"));
-        hash.update((said.clone().count() as u64).to_le_bytes());
-        for p in said {
-            part(hash, &p.name.as_str().to_ascii_uppercase());
-            hash.update((p.params.len() as u64).to_le_bytes());
-            for x in &p.params {
-                part(hash, &x.key.as_str().to_ascii_uppercase());
-                part(hash, x.val.as_ref().map_or("", |v| v.as_str()));
-            }
-            part(hash, p.val.as_str());
+            .filter(|p| {
+                !STAMPS
+                    .iter()
+                    .any(|s| p.name.as_str().eq_ignore_ascii_case(s))
+            })
+            .map(|p| {
+                let mut params: Vec<(String, &str)> = p
+                    .params
+                    .iter()
+                    .map(|x| {
+                        let key = x.key.as_str().to_ascii_uppercase();
+                        (key, x.val.as_ref().map_or("", |v| v.as_str()))
+                    })
+                    .collect();
+                params.sort();
+                let mut out = vec![b'P'];
+                part(&mut out, &p.name.as_str().to_ascii_uppercase());
+                out.extend((params.len() as u64).to_le_bytes());
+                for (key, val) in params {
+                    part(&mut out, &key);
+                    part(&mut out, val);
+                }
+                part(&mut out, p.val.as_str());
+                out
+            })
+            .collect();
+        said.extend(c.components.iter().map(|sub| {
+            let mut out = vec![b'C'];
+            part(&mut out, &sub.name.as_str().to_ascii_uppercase());
+            out.extend(canonical(sub));
+            out
+        }));
+        said.sort();
+        let mut out = Vec::new();
+        out.extend((said.len() as u64).to_le_bytes());
+        for s in said {
+            out.extend((s.len() as u64).to_le_bytes());
+            out.extend(s);
         }
-        hash.update((c.components.len() as u64).to_le_bytes());
-        for sub in &c.components {
-            feed(hash, sub);
-        }
+        out
     }
-    let mut hash = Sha256::new();
-    feed(&mut hash, c);
-    let digest: String = hash.finalize()[..16]
+    let digest: String = Sha256::digest(canonical(c))[..16]
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
@@ -1100,4 +1129,47 @@ fn map_vevent(
             .collect(),
     };
     Ok((input, recurrence_id, cancelled))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The UID made for the one VEVENT of `vevent` (its lines, CRLF-ended).
+    fn made_uid(vevent: &str) -> String {
+        let text =
+            format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:t\r\n{vevent}END:VCALENDAR\r\n");
+        let plan = plan(&text, "local", Tz::UTC).unwrap_or_else(|e| panic!("{}", e.message));
+        assert_eq!(plan.events.len(), 1);
+        let uid = plan.events[0].0.clone().unwrap_or_default();
+        assert!(plan.made_uids.contains(&uid), "{uid}");
+        uid
+    }
+
+    /// A made UID is stored: a later build must make the same one for the same event,
+    /// or importing the file again would copy it. Order, case and stamps do not count.
+    #[test]
+    fn a_made_uid_is_stable() {
+        let uid = made_uid(
+            "BEGIN:VEVENT\r\nDTSTAMP:20260101T000000Z\r\nSUMMARY:Kickoff\\, Acme\r\n\
+             DTSTART;TZID=Europe/Berlin:20260310T140000\r\nDURATION:PT45M\r\n\
+             ATTENDEE;ROLE=REQ-PARTICIPANT;CN=Ana:mailto:ana@example.com\r\n\
+             BEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT15M\r\nEND:VALARM\r\nEND:VEVENT\r\n",
+        );
+        assert_eq!(uid, "almanac-details-f6dc768da488c35b315f6c7d9bcc3c8c");
+        let same = made_uid(
+            "BEGIN:VEVENT\r\nBEGIN:VALARM\r\nTRIGGER:-PT15M\r\nACTION:DISPLAY\r\nEND:VALARM\r\n\
+             ATTENDEE;cn=Ana;ROLE=REQ-PARTICIPANT:mailto:ana@example.com\r\nDURATION:PT45M\r\n\
+             DTSTART;TZID=Europe/Berlin:20260310T140000\r\nSUMMARY:Kickoff\\, Ac\r\n me\r\n\
+             DTSTAMP:20260401T101010Z\r\nLAST-MODIFIED:20260401T101010Z\r\nSEQUENCE:0\r\nEND:VEVENT\r\n",
+        );
+        assert_eq!(same, uid);
+        let other = made_uid(
+            "BEGIN:VEVENT\r\nSUMMARY:Kickoff\\, Acme\r\n\
+             DTSTART;TZID=Europe/Berlin:20260310T150000\r\nDURATION:PT45M\r\n\
+             ATTENDEE;ROLE=REQ-PARTICIPANT;CN=Ana:mailto:ana@example.com\r\n\
+             BEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT15M\r\nEND:VALARM\r\nEND:VEVENT\r\n",
+        );
+        assert_ne!(other, uid, "another time is another event");
+    }
 }

@@ -646,10 +646,13 @@ fn change_calendar(tx: &Transaction<'_>, row: &EventRow, to: &str, now: i64) -> 
         "DELETE FROM event_sync WHERE event_id = ?1",
         params![row.id],
     )?;
+    // Its provider's UID stays behind; in a calendar on this computer an event imported
+    // from a file has that file's UID again (as one imported there has).
     tx.execute(
-        "UPDATE events SET remote_id = NULL, etag = NULL, ical_uid = NULL, provider_extra = NULL
+        "UPDATE events SET remote_id = NULL, etag = NULL, provider_extra = NULL,
+             ical_uid = CASE WHEN ?2 THEN imported_uid END
          WHERE id = ?1",
-        params![row.id],
+        params![row.id, !synced(to)?],
     )?;
     Ok(())
 }

@@ -205,6 +205,45 @@ fn the_writes_sync_repeats_per_event_build_no_temporary_btree() {
     }
 }
 
+/// Migration 0015: what an event of this computer's calendar has as its UID came from
+/// a file, and is kept as the file's; an account's event's UID is its provider's.
+#[test]
+fn migration_15_keeps_the_uids_files_gave() {
+    let mut conn = at_version_8();
+    ok(MIGRATIONS.to_version(&mut conn, 14));
+    ok(conn.execute_batch(
+        "UPDATE events SET ical_uid = 'file@example.com' WHERE id = 'l';
+         UPDATE events SET ical_uid = 'theirs@google.com' WHERE calendar_id = 'c';",
+    ));
+    let before = dump(&conn, "events", "id");
+    ok(migrate(&mut conn));
+    assert_eq!(
+        count(&conn, "SELECT count(*) FROM events"),
+        before.len() as i64
+    );
+    let imported = |id: &str| -> Option<String> {
+        ok(
+            conn.query_row("SELECT imported_uid FROM events WHERE id = ?1", [id], |r| {
+                r.get(0)
+            }),
+        )
+    };
+    let ids: Vec<String> = ok(conn
+        .prepare("SELECT id FROM events ORDER BY id")
+        .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect()));
+    assert!(ids.iter().any(|id| id == "l") && ids.len() > 1, "{ids:?}");
+    for id in &ids {
+        let file = (id == "l").then(|| "file@example.com".to_owned());
+        assert_eq!(imported(id), file, "{id}");
+    }
+    // Every other column as it was.
+    let mut after = dump(&conn, "events", "id");
+    for row in &mut after {
+        row.remove("imported_uid");
+    }
+    assert_eq!(after, before);
+}
+
 /// SQLite's plan for `sql`: the detail column of `EXPLAIN QUERY PLAN`.
 fn plan(conn: &Connection, sql: &str, args: impl rusqlite::Params) -> Vec<String> {
     let mut stmt = ok(conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")));

@@ -2491,6 +2491,24 @@ fn an_imported_uid_is_kept_on_this_computer_and_a_providers_is_left_to_it() {
     let by_uid = ok(s.events_by_ical_uid(&work));
     assert_eq!(by_uid.get("file-uid@example.com"), Some(&here));
     assert!(!ok(s.events_by_ical_uid("local")).contains_key("file-uid@example.com"));
+    // Moved on to this computer, the event imported into the account's calendar has its
+    // file's UID again; the provider's stays behind.
+    let mut back = ok(s.get_event(&there)).input;
+    back.calendar_id = "local".into();
+    ok(s.update_event(
+        EventChange {
+            id: there.clone(),
+            scope: EditScope::All,
+            original_start: None,
+            input: back,
+        },
+        Source::Cli,
+        now(),
+    ));
+    assert_eq!(ok(s.ical_uid_of(&there)), "file-uid-2@example.com");
+    let by_uid = ok(s.events_by_ical_uid("local"));
+    assert_eq!(by_uid.get("file-uid-2@example.com"), Some(&there));
+    assert!(!by_uid.contains_key("provider-uid-2@google.com"));
 }
 
 /// A removed date a person adds must be one of the series' occurrences: one that names
