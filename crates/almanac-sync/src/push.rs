@@ -14,7 +14,7 @@ use almanac_provider::{
     CalendarProvider, Change, ChangePage, Cursor, ErrorKind, OriginalStart, ProviderError,
     RemoteCalendar, RemoteEvent, SeriesLink, Timing,
 };
-use almanac_store::{EntryState, OutboxOp, OutboxRow, Store, SyncCalendar, SyncTx};
+use almanac_store::{EntryState, OutboxOp, OutboxRow, Store, SyncCalendar, SyncTx, SyncedEvent};
 
 use crate::apply::{apply, Ctx};
 use crate::convert::{
@@ -538,13 +538,23 @@ impl Pusher<'_> {
         let etag = instance.etag.clone().unwrap_or_default();
         // Counted as sent from here on: a deletion here before the answer comes leaves
         // a tombstone of it (see `withhold_removal`).
-        lock(self.store).sync_step(self.now(), |tx| -> Result<(), SyncError> {
+        let here = lock(self.store).sync_step(self.now(), |tx| -> Result<bool, SyncError> {
+            let Some(row) = tx.event(&o.event_id)? else {
+                // Deleted here while the provider was asked, before anything went out:
+                // nothing to send (sent, the change would meet its series' removal of
+                // the occurrence as a change there, and could come back).
+                tx.push_done(o.id)?;
+                return Ok(false);
+            };
             if fill {
-                self.write_filled(tx, &o.event_id, &instance, master)?;
+                write_filled(tx, &o.event_id, row, &instance)?;
             }
             tx.push_attempted(o.id)?;
-            Ok(())
+            Ok(true)
         })?;
+        if !here {
+            return Ok(Outcome::Done);
+        }
         match self.provider.update(self.remote, &update, &etag).await {
             Ok(answer) => {
                 let again = self.acknowledge(o, &answer, &sent, master)?;
@@ -564,38 +574,6 @@ impl Pusher<'_> {
             Err(e) if passing(&e) => self.retry_later(o, e),
             Err(e) => self.refuse(o, out, &e),
         }
-    }
-
-    /// Fills the row of occurrence `id` with what Almanac does not edit from the
-    /// provider's `instance` (see [`filled`]), so that the row says what goes out and
-    /// the answer finds nothing of ours left to send. The row is read again: the user
-    /// may have changed or deleted the occurrence while the provider was asked (a
-    /// newer change then goes out after the answer; a deleted one stays deleted).
-    fn write_filled(
-        &self,
-        tx: &mut SyncTx<'_, '_>,
-        id: &str,
-        instance: &RemoteEvent,
-        master: Option<&MasterInfo>,
-    ) -> Result<(), SyncError> {
-        let (Some(row), Some(state)) = (tx.event(id)?, tx.entry_sync(id)?) else {
-            return Ok(());
-        };
-        let now = from_row(&row, master)
-            .map_err(|why| SyncError::Corrupt(format!("event {id}: {why}")))?;
-        if !now.extra.is_empty() {
-            return Ok(());
-        }
-        let row =
-            to_row(&filled(&now, instance), &self.cal.id, master).map_err(SyncError::Corrupt)?;
-        tx.write_event(
-            Some(id),
-            &row,
-            state.state,
-            state.base.as_deref(),
-            state.base_etag.as_deref(),
-        )?;
-        Ok(())
     }
 
     /// Records that the occurrence `ev` changed here is gone at the provider: an
@@ -1352,6 +1330,43 @@ fn filled(ev: &RemoteEvent, instance: &RemoteEvent) -> RemoteEvent {
         online_meeting: instance.online_meeting.clone(),
         ..ev.clone()
     }
+}
+
+/// Fills `row`, occurrence `id` as it is now, with what Almanac does not edit as the
+/// provider's `instance` has it (see [`filled`]), unless a provider copy filled it
+/// already: the row then says what goes out, and the answer finds nothing of ours
+/// left to send. The row is the one in this transaction, not the one the push began
+/// with: the user may have changed it while the provider was asked, and that newer
+/// change goes out after the answer. Only those fields are set (no conversion through
+/// the series, which may have changed here meanwhile too).
+fn write_filled(
+    tx: &mut SyncTx<'_, '_>,
+    id: &str,
+    mut row: SyncedEvent,
+    instance: &RemoteEvent,
+) -> Result<(), SyncError> {
+    let filled_before = row
+        .provider_extra
+        .as_deref()
+        .and_then(|s| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(s).ok())
+        .is_some_and(|m| !m.is_empty());
+    let Some(state) = tx.entry_sync(id)?.filter(|_| !filled_before) else {
+        return Ok(());
+    };
+    row.reminder_minutes = instance.reminder_minutes;
+    row.sensitivity = instance.sensitivity;
+    row.attendees = instance.attendees.clone();
+    row.organizer = instance.organizer.clone();
+    row.online_meeting = instance.online_meeting.clone();
+    row.provider_extra = instance.extra.to_json();
+    tx.write_event(
+        Some(id),
+        &row,
+        state.state,
+        state.base.as_deref(),
+        state.base_etag.as_deref(),
+    )?;
+    Ok(())
 }
 
 /// The provider's instance of an occurrence changed here, against that occurrence as

@@ -11,7 +11,7 @@ mod signed_in;
 use std::sync::Mutex;
 
 use almanac_model::{
-    EditScope, EventChange, EventInput, Importance, Provider, RecurrenceInput, ShowAs,
+    EditScope, EventChange, EventInput, EventTarget, Importance, Provider, RecurrenceInput, ShowAs,
 };
 use almanac_provider::{
     BoxFuture, CalendarProvider, ChangePage, OriginalStart, RemoteCalendar, RemoteEvent, Window,
@@ -302,6 +302,43 @@ impl Harness {
         assert_eq!(reminder(CHANGED_HERE), series_reminder);
     }
 
+    /// The Google provider, with the user doing `act` here to the second occurrence
+    /// (changed here, title [`CHANGED_HERE`]) just before this computer first asks for
+    /// an instance: while that change goes out. `act` gets the store, the occurrence's
+    /// id and the occurrence as "only this occurrence" of its series.
+    fn meanwhile_here<'a>(
+        &'a self,
+        act: impl FnOnce(&mut Store, String, EventTarget) + Send + 'a,
+    ) -> Meddled<'a> {
+        let second = self.first + TimeDelta::days(1);
+        Meddled {
+            inner: self.cloud.provider(Kind::Google),
+            moment: Moment::Before,
+            meddle: Mutex::new(Some(Box::new(move || {
+                let mut store = self.store.lock().expect("store");
+                let id = store
+                    .sync_calendars(None)
+                    .expect("calendars")
+                    .iter()
+                    .flat_map(|c| store.sync_entries(&c.id).expect("entries"))
+                    .find(|e| {
+                        e.row
+                            .as_ref()
+                            .is_some_and(|r| r.input.title == CHANGED_HERE)
+                    })
+                    .expect("the occurrence changed here")
+                    .local_id;
+                let series = store.get_event(&id).expect("it").series_id;
+                let target = EventTarget {
+                    id: series.expect("a series"),
+                    scope: EditScope::Occurrence,
+                    original_start: Some(second.format("%Y-%m-%dT%H:%M:%S").to_string()),
+                };
+                act(&mut store, id, target);
+            }))),
+        }
+    }
+
     /// A run to take in the echoes of what the last one did, then one that must find
     /// nothing to do.
     fn assert_settles(&self) {
@@ -535,46 +572,19 @@ fn an_occurrence_renamed_again_while_it_goes_out_keeps_the_newer_name() {
     const AGAIN: &str = "Stand-up, moved here and renamed";
     let h = Harness::new();
     let master_remote = h.series_changed_here();
-    let second = h.first + TimeDelta::days(1);
-    let user = Meddled {
-        inner: h.cloud.provider(Kind::Google),
-        moment: Moment::Before,
-        meddle: Mutex::new(Some(Box::new(|| {
-            let mut store = h.store.lock().expect("store");
-            let id = store
-                .sync_calendars(None)
-                .expect("calendars")
-                .iter()
-                .flat_map(|c| store.sync_entries(&c.id).expect("entries"))
-                .find(|e| {
-                    e.row
-                        .as_ref()
-                        .is_some_and(|r| r.input.title == CHANGED_HERE)
-                })
-                .expect("the occurrence changed here")
-                .local_id;
-            let mut input = store.get_event(&id).expect("the occurrence").input;
-            input.title = AGAIN.into();
-            let wall = second.format("%Y-%m-%dT%H:%M:%S").to_string();
-            let series = store
-                .get_event(&id)
-                .expect("it")
-                .series_id
-                .expect("a series");
-            store
-                .update_event(
-                    EventChange {
-                        id: series,
-                        scope: EditScope::Occurrence,
-                        original_start: Some(wall),
-                        input,
-                    },
-                    Source::Cli,
-                    Utc::now(),
-                )
-                .expect("rename it again");
-        }))),
-    };
+    let user = h.meanwhile_here(|store, id, target| {
+        let mut input = store.get_event(&id).expect("the occurrence").input;
+        input.title = AGAIN.into();
+        let change = EventChange {
+            id: target.id,
+            scope: target.scope,
+            original_start: target.original_start,
+            input,
+        };
+        store
+            .update_event(change, Source::Cli, Utc::now())
+            .expect("rename it again");
+    });
     let s = h.run_with(&user);
     assert_eq!(s.conflicts, 0, "{s:?}");
     h.assert_settles();
@@ -584,6 +594,50 @@ fn an_occurrence_renamed_again_while_it_goes_out_keeps_the_newer_name() {
         Some(AGAIN)
     );
     assert_eq!((h.here(CHANGED_HERE).len(), h.here(AGAIN).len()), (0, 1));
+}
+
+/// The user deletes the occurrence while its first change goes out: the change is not
+/// sent after all, and the occurrence goes (its series' update removes it there) — no
+/// conflict with the user's own change, and it does not come back.
+#[test]
+fn an_occurrence_deleted_while_its_change_goes_out_stays_deleted() {
+    let h = Harness::new();
+    let master_remote = h.series_changed_here();
+    let user = h.meanwhile_here(|store, _, target| {
+        store
+            .delete_event(target, Source::Cli, Utc::now())
+            .expect("delete it");
+    });
+    let s = h.run_with(&user);
+    assert_eq!(s.conflicts, 0, "{s:?}");
+    h.assert_settles();
+    assert_eq!((h.there(SERIES), h.there(CHANGED_HERE)), (1, 0));
+    // Removed from the series there (an EXDATE), not left as a changed instance.
+    let second = h.second_id(&master_remote);
+    let events = h
+        .cloud
+        .state
+        .google_events(EMAIL, "primary")
+        .expect("events");
+    assert!(
+        !events
+            .iter()
+            .any(|e| e["id"] == second.as_str() && e["status"] != "cancelled"),
+        "{events:?}"
+    );
+    let series = series_there(&h.cloud.state);
+    assert!(
+        series["recurrence"].to_string().contains("EXDATE"),
+        "{series}"
+    );
+    assert!(h.here(CHANGED_HERE).is_empty());
+    let open = h
+        .store
+        .lock()
+        .expect("store")
+        .conflicts(true)
+        .expect("conflicts");
+    assert!(open.is_empty(), "{open:?}");
 }
 
 #[test]
@@ -625,7 +679,7 @@ fn a_series_restored_from_the_provider_comes_back_with_its_changed_occurrences()
         .lock()
         .expect("store")
         .delete_event(
-            almanac_model::EventTarget {
+            EventTarget {
                 id: master[0].clone(),
                 scope: EditScope::All,
                 original_start: None,
@@ -818,7 +872,7 @@ fn a_series_made_again_drops_an_occurrence_hidden_on_both_sides() {
         .lock()
         .expect("store")
         .delete_event(
-            almanac_model::EventTarget {
+            EventTarget {
                 id: master[0].clone(),
                 scope: EditScope::Occurrence,
                 original_start: Some(second.format("%Y-%m-%dT%H:%M:%S").to_string()),

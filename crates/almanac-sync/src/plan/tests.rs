@@ -1427,6 +1427,11 @@ proptest! {
 /// Series "m" (synced) and its occurrence of the 10th changed here with `edit`, not
 /// yet acknowledged (no remote id).
 fn changed_occurrence(edit: Edit) -> LocalIndex {
+    changed_occurrence_of(keep, edit)
+}
+
+/// [`changed_occurrence`], the series as synced changed with `of_series` too.
+fn changed_occurrence_of(of_series: Edit, edit: Edit) -> LocalIndex {
     let mut master = synced("M", "m");
     let series = |e: &mut RemoteEvent| {
         e.kind = RemoteKind::Master;
@@ -1436,8 +1441,8 @@ fn changed_occurrence(edit: Edit) -> LocalIndex {
             rdates: vec![],
         });
     };
-    master.current = master.current.map(|c| edited(c, series));
-    master.base = master.base.map(|c| edited(c, series));
+    master.current = master.current.map(|c| edited(edited(c, series), of_series));
+    master.base = master.base.map(|c| edited(edited(c, series), of_series));
     let mut occurrence = edited(ev("", ""), cancelled_instance);
     occurrence.cancelled = false;
     occurrence.etag = None;
@@ -1450,6 +1455,56 @@ fn listed_occurrence(edit: Edit) -> Change {
     let mut e = edited(ev("m_20260310T090000Z", "e7"), cancelled_instance);
     e.cancelled = false;
     Change::Upsert(Box::new(edited(e, edit)))
+}
+
+/// A series made here took the provider's default reminder when it landed, after its
+/// occurrence changed here was made without one. That row no provider copy filled
+/// (`extra` empty) did not remove the reminder: paired with the provider's exception,
+/// the merge takes the provider's. A row a provider copy filled keeps its own.
+#[test]
+fn an_occurrence_no_provider_filled_takes_the_providers_unedited_fields() {
+    let reminded: Edit = |e| e.reminder_minutes = Some(10);
+    let theirs = listed_occurrence(|e| {
+        room_2(e);
+        e.reminder_minutes = Some(10);
+    });
+    let unfilled: Edit = |e| {
+        title_mine(e);
+        e.reminder_minutes = None;
+    };
+    let plan = plan_page(
+        &changed_occurrence_of(reminded, unfilled),
+        page(vec![theirs.clone()]),
+        Policy::Ask,
+        None,
+    );
+    let [Op::LinkCreated { event, push, .. }] = plan.ops.as_slice() else {
+        panic!("link: {:?}", plan.ops);
+    };
+    assert_eq!(
+        (event.title.as_str(), event.location.as_str()),
+        ("Mine", "Room 2")
+    );
+    assert_eq!((event.reminder_minutes, *push), (Some(10), true));
+
+    // Filled by a provider copy once (an exception sent again by "keep mine"): its
+    // missing reminder is its own, a change here.
+    let filled: Edit = |e| {
+        title_mine(e);
+        e.reminder_minutes = None;
+        e.extra
+            .insert("htmlLink".into(), serde_json::json!("https://x"));
+    };
+    let plan = plan_page(
+        &changed_occurrence_of(reminded, filled),
+        page(vec![theirs]),
+        Policy::Ask,
+        None,
+    );
+    let [Op::LinkCreated { event, .. }] = plan.ops.as_slice() else {
+        panic!("link: {:?}", plan.ops);
+    };
+    assert_eq!(event.reminder_minutes, None);
 }
 
 #[test]
