@@ -113,10 +113,12 @@ impl Mapped {
     }
 
     /// The same event as `other` says (exports joined that overlap); two
-    /// cancellations remove the same, whatever else they say.
+    /// cancellations remove the same, whatever else they say; two the file gave no
+    /// UID whose UIDs made from their details agree say the same in another order.
     fn same_as(&self, other: &Self) -> bool {
         (self.input == other.input && self.cancelled == other.cancelled)
             || (self.cancelled && other.cancelled)
+            || (!self.given_uid && !other.given_uid && self.uid == other.uid)
     }
 }
 
@@ -1171,5 +1173,19 @@ mod tests {
              BEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT15M\r\nEND:VALARM\r\nEND:VEVENT\r\n",
         );
         assert_ne!(other, uid, "another time is another event");
+    }
+
+    /// Two VEVENTs without a UID that say the same in another order are one event,
+    /// taken once, even where the order shows (categories), and nothing orders them.
+    #[test]
+    fn the_same_event_without_a_uid_in_another_order_is_taken_once() {
+        let text = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:t\r\n\
+             BEGIN:VEVENT\r\nSUMMARY:Lunch\r\nDTSTART:20260310T120000Z\r\n\
+             CATEGORIES:Work\r\nCATEGORIES:Blue\r\nEND:VEVENT\r\n\
+             BEGIN:VEVENT\r\nCATEGORIES:Blue\r\nCATEGORIES:Work\r\nSUMMARY:Lunch\r\n\
+             DTSTART:20260310T120000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+        let plan = plan(text, "local", Tz::UTC).unwrap_or_else(|e| panic!("{}", e.message));
+        assert_eq!((plan.events.len(), plan.duplicates.len()), (1, 1));
+        assert_eq!(plan.events[0].2.categories, ["Work", "Blue"]);
     }
 }
