@@ -8,7 +8,9 @@ use almanac_store::{
 use crate::convert::{from_row, into_row, to_row, MasterInfo};
 use crate::error::SyncError;
 use crate::local::{conflict_kind_str, snapshot, Local};
-use crate::merge::{changed_fields, resolve_deleted, ConflictKind, Policy, Resolution, Side};
+use crate::merge::{
+    changed_fields, resolve_deleted, ConflictKind, Field, Policy, Resolution, Side,
+};
 use crate::plan::{MergedBy, Op, Plan};
 
 /// What applying a plan did, for the run's counts.
@@ -108,7 +110,7 @@ fn into_row_of(
     Ok(into_row(ev, ctx.calendar_id, master.as_ref()))
 }
 
-pub(crate) fn names(fields: &[crate::merge::Field]) -> Vec<String> {
+pub(crate) fn names(fields: &[Field]) -> Vec<String> {
     fields.iter().map(|f| f.name().into_owned()).collect()
 }
 
@@ -677,6 +679,30 @@ fn apply_one(
             } else {
                 tx.drop_push(local_id)?;
             }
+            // What the link took from the provider's version into ours (its own
+            // form, `extra`, aside: ours never had one): a change made there to an
+            // occurrence changed here, the reminder its series got there, the
+            // removals Graph answers a new series with — said, not silent.
+            let taken: Vec<Field> = previous
+                .map(|p| changed_fields(p, event))
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|f| !matches!(f, Field::Extra(_)))
+                .collect();
+            let reason = match (event.kind == RemoteKind::Exception, taken.is_empty()) {
+                (true, true) => {
+                    "An occurrence changed here, matched with the provider's instance of it."
+                }
+                (true, false) => {
+                    "An occurrence changed here, matched with the provider's instance of \
+                     it; the fields listed are taken from the provider's version."
+                }
+                (false, true) => "Our own create, seen at the provider.",
+                (false, false) => {
+                    "Our own create, seen at the provider; the fields listed are taken \
+                     from the provider's version."
+                }
+            };
             log(
                 tx,
                 ctx,
@@ -684,12 +710,8 @@ fn apply_one(
                 cal,
                 "pull",
                 "linked",
-                &[],
-                if event.kind == RemoteKind::Exception {
-                    "An occurrence changed here, matched with the provider's instance of it."
-                } else {
-                    "Our own create, seen at the provider."
-                },
+                &names(&taken),
+                reason,
             )?;
         }
         Op::AcknowledgeEcho { local_id, etag } => {

@@ -560,6 +560,23 @@ fn an_occurrence_changed_there_before_ours_is_sent_again_keeps_the_series_remind
     assert_eq!((h.there(SERIES), h.there(CHANGED_HERE)), (2, 0));
     let s = h.run();
     assert_eq!(s.conflicts, 0, "{s:?}");
+    // That run paired the two, and its log says what it took from theirs.
+    let linked: Vec<_> = {
+        let store = h.store.lock().expect("store");
+        store
+            .sync_actions(s.run_id)
+            .expect("actions")
+            .into_iter()
+            .filter(|a| a.direction == "pull" && a.action == "linked")
+            .collect()
+    };
+    assert_eq!(linked.len(), 1, "{linked:?}");
+    let fields: Vec<String> = serde_json::from_str(&linked[0].fields).expect("a list");
+    assert_eq!(fields, ["location", "organizer", "reminder"], "{linked:?}");
+    assert!(
+        linked[0].reason.contains("taken from the provider"),
+        "{linked:?}"
+    );
     h.assert_settles();
     h.assert_second_merged_with_series_reminder();
 }
