@@ -673,6 +673,59 @@ async fn google_creates_land_once_even_when_the_answer_is_lost() {
     assert_eq!(s.local_titled("QBR").len(), 1);
 }
 
+/// A create whose answer never comes, not even on the run's retries, is taken for the
+/// provider's event by the next run's pull. The reminder the event took there (the
+/// calendar's default; Almanac chose none) stays: it was sent back as "none".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_linked_by_the_next_pull_keeps_the_providers_default_reminder() {
+    let s = Sync::google().await;
+    s.sync();
+    let cal = s.primary_calendar();
+    let d = day(4);
+    s.add_event(
+        &cal,
+        "Renewal call",
+        &format!("{d}T11:00"),
+        &format!("{d}T12:00"),
+        &[],
+    );
+    s.faults(json!({"add": [{"kind": "drop_connection", "route": "events.insert", "processed": true, "count": 50}]}));
+    let failed = s.sync();
+    assert_ne!(failed["outcome"], "ok", "{failed}");
+    s.faults(json!({"clear": true}));
+    let there = s.remote_titled("Renewal call");
+    assert_eq!(there.len(), 1, "{:?}", s.remote());
+    assert_eq!(there[0]["reminders"], json!({"useDefault": true}));
+    s.sync_ok(0);
+    s.assert_quiet();
+    let there = s.remote_titled("Renewal call");
+    assert_eq!(there.len(), 1, "{:?}", s.remote());
+    assert_eq!(
+        there[0]["reminders"],
+        json!({"useDefault": true}),
+        "{there:?}"
+    );
+    let here = s.local_titled("Renewal call");
+    assert_eq!(here.len(), 1);
+    assert_eq!(s.cli(&["status"])[0]["pendingPushes"], 0);
+    // The log says the link took the provider's reminder.
+    let log = s.cli(&["log", "--limit", "5"]);
+    let linked: Vec<&Value> = log
+        .as_array()
+        .expect("log")
+        .iter()
+        .flat_map(|r| r["actions"].as_array().expect("actions"))
+        .filter(|a| a["action"] == "linked" && a["eventId"] == here[0]["eventId"])
+        .collect();
+    assert_eq!(linked.len(), 1, "{log}");
+    assert!(
+        linked[0]["fields"]
+            .as_str()
+            .is_some_and(|f| f.contains("\"reminder\"")),
+        "{log}"
+    );
+}
+
 /// The provider names the UID of what is imported into its calendar; the file's UID
 /// (or, for an event without one, its details) still finds the event, before its
 /// first sync and after it, so importing the file again makes no copies there.

@@ -538,6 +538,15 @@ fn as_occurrence_base(
         extra: local.extra.clone(),
         ..derived
     };
+    unedited_as_ours(base, local)
+}
+
+/// `base`, for a `local` row no provider copy ever filled (`extra` empty: made here),
+/// with what Almanac does not edit — reminder, sensitivity, people, meeting — as the
+/// row has it: nobody changed those here, so a merge against it takes the provider's
+/// (its default reminder, the organizer it names) instead of reading the row's
+/// blanks as removals made here.
+fn unedited_as_ours(base: RemoteEvent, local: &RemoteEvent) -> RemoteEvent {
     if !local.extra.is_empty() {
         return base;
     }
@@ -628,7 +637,8 @@ fn within(start: DateTime<Utc>, end: DateTime<Utc>, w: Window) -> bool {
 }
 
 /// The base to link our own create with at Graph: the provider's version, so what is
-/// here wins (it is what we sent, or changed since) — except an occurrence only the
+/// here wins (it is what we sent, or changed since; what Almanac does not edit aside,
+/// see [`unedited_as_ours`]) — except an occurrence only the
 /// provider lists as removed. A create cannot remove occurrences there (they are
 /// deleted one by one after it), so one removed there that is not removed here was
 /// deleted there after our create, and no update can bring it back. (At Google the
@@ -823,11 +833,12 @@ impl<'a> Planner<'a> {
         if let Some(base) = self.occurrence_base(current, &remote) {
             return self.link_occurrence(entry, base, remote);
         }
-        let m = if self.index.removals_on_series {
-            crate::merge::merge(&own_create_base(current, &remote), current, &remote)
+        let base = if self.index.removals_on_series {
+            own_create_base(current, &remote)
         } else {
-            crate::merge::merge(&remote, current, &remote)
+            remote.clone()
         };
+        let m = crate::merge::merge(&unedited_as_ours(base, current), current, &remote);
         self.stats.echoes += 1;
         self.link(entry, m, remote);
     }
