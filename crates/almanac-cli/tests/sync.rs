@@ -696,7 +696,9 @@ async fn a_create_linked_by_the_next_pull_keeps_the_providers_default_reminder()
     let there = s.remote_titled("Renewal call");
     assert_eq!(there.len(), 1, "{:?}", s.remote());
     assert_eq!(there[0]["reminders"], json!({"useDefault": true}));
-    s.sync_ok(0);
+    // Linked: nothing of ours is left to send.
+    let linked = s.sync_ok(0);
+    assert_eq!(linked["pushed"], 0, "{linked}");
     s.assert_quiet();
     let there = s.remote_titled("Renewal call");
     assert_eq!(there.len(), 1, "{:?}", s.remote());

@@ -542,15 +542,16 @@ fn as_occurrence_base(
 }
 
 /// `base`, for a `local` row no provider copy ever filled (`extra` empty: made here),
-/// with what Almanac does not edit — reminder, sensitivity, people, meeting — as the
-/// row has it: nobody changed those here, so a merge against it takes the provider's
-/// (its default reminder, the organizer it names) instead of reading the row's
-/// blanks as removals made here.
+/// with what Almanac does not edit — reminder, sensitivity, people, meeting, the
+/// provider-only form — as the row has it: nobody changed those here, so a merge
+/// against it takes the provider's (its default reminder, the organizer it names,
+/// its own fields) instead of reading the row's blanks as removals made here.
 fn unedited_as_ours(base: RemoteEvent, local: &RemoteEvent) -> RemoteEvent {
     if !local.extra.is_empty() {
         return base;
     }
     RemoteEvent {
+        extra: local.extra.clone(),
         reminder_minutes: local.reminder_minutes,
         sensitivity: local.sensitivity,
         attendees: local.attendees.clone(),
