@@ -608,14 +608,11 @@ async fn an_edit_taken_back_before_a_sync_sends_nothing() {
     assert_eq!(there.len(), 1);
     assert_eq!(there[0]["etag"], plan["etag"], "written again: {there:?}");
     assert_eq!(s.cli(&["status"])[0]["pendingPushes"], 0);
-    let log = s.cli(&["log", "--limit", "5"]);
+    let log = log_actions(&s);
     let said = log
-        .as_array()
-        .expect("log")
         .iter()
-        .flat_map(|r| r["actions"].as_array().expect("actions"))
         .any(|a| a["action"] == "kept" && a["eventId"] == id.as_str());
-    assert!(said, "{log}");
+    assert!(said, "{log:?}");
     s.assert_quiet();
 }
 
@@ -711,20 +708,17 @@ async fn a_create_linked_by_the_next_pull_keeps_the_providers_default_reminder()
     assert_eq!(here.len(), 1);
     assert_eq!(s.cli(&["status"])[0]["pendingPushes"], 0);
     // The log says the link took the provider's reminder.
-    let log = s.cli(&["log", "--limit", "5"]);
+    let log = log_actions(&s);
     let linked: Vec<&Value> = log
-        .as_array()
-        .expect("log")
         .iter()
-        .flat_map(|r| r["actions"].as_array().expect("actions"))
         .filter(|a| a["action"] == "linked" && a["eventId"] == here[0]["eventId"])
         .collect();
-    assert_eq!(linked.len(), 1, "{log}");
+    assert_eq!(linked.len(), 1, "{log:?}");
     assert!(
         linked[0]["fields"]
             .as_str()
             .is_some_and(|f| f.contains("\"reminder\"")),
-        "{log}"
+        "{log:?}"
     );
 }
 
@@ -2404,13 +2398,20 @@ async fn changes_here_meet_a_series_moved_and_changed_at_the_provider() {
     assert_eq!(s.remote_titled("Standup (Wed)").len(), 1);
 }
 
-/// The reasons of the actions in the last 50 runs' log, newest first.
-fn log_reasons(s: &Sync) -> Vec<String> {
+/// The actions in the last 50 runs' log, newest run first.
+fn log_actions(s: &Sync) -> Vec<Value> {
     let log = s.cli(&["log", "--limit", "50"]);
     log.as_array()
         .expect("log")
         .iter()
-        .flat_map(|r| r["actions"].as_array().expect("actions"))
+        .flat_map(|r| r["actions"].as_array().expect("actions").clone())
+        .collect()
+}
+
+/// The reasons of the actions in the last 50 runs' log, newest first.
+fn log_reasons(s: &Sync) -> Vec<String> {
+    log_actions(s)
+        .iter()
         .filter_map(|a| a["reason"].as_str().map(str::to_owned))
         .collect()
 }

@@ -315,19 +315,9 @@ impl Harness {
             inner: self.cloud.provider(Kind::Google),
             moment: Moment::Before,
             meddle: Mutex::new(Some(Box::new(move || {
+                let ids = self.here(CHANGED_HERE);
+                let [id] = <[String; 1]>::try_from(ids).expect("the occurrence changed here");
                 let mut store = self.store.lock().expect("store");
-                let id = store
-                    .sync_calendars(None)
-                    .expect("calendars")
-                    .iter()
-                    .flat_map(|c| store.sync_entries(&c.id).expect("entries"))
-                    .find(|e| {
-                        e.row
-                            .as_ref()
-                            .is_some_and(|r| r.input.title == CHANGED_HERE)
-                    })
-                    .expect("the occurrence changed here")
-                    .local_id;
                 let series = store.get_event(&id).expect("it").series_id;
                 let target = EventTarget {
                     id: series.expect("a series"),
