@@ -286,6 +286,15 @@ pub fn from_row(row: &SyncedEvent, master: Option<&MasterInfo>) -> Result<Remote
     into_remote(row.clone(), master)
 }
 
+/// A row's provider-only fields: empty where it has none, or none that read as an
+/// object (no provider copy ever filled it).
+pub(crate) fn extra_of(row: &SyncedEvent) -> Map<String, Value> {
+    row.provider_extra
+        .as_deref()
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or_default()
+}
+
 /// [`from_row`] of a row the caller gives up: its fields move into the event.
 fn into_remote(row: SyncedEvent, master: Option<&MasterInfo>) -> Result<RemoteEvent, Unfit> {
     let i = &row.input;
@@ -327,11 +336,7 @@ fn into_remote(row: SyncedEvent, master: Option<&MasterInfo>) -> Result<RemoteEv
         EventKind::Master => (RemoteKind::Master, None),
         EventKind::Single => (RemoteKind::Single, None),
     };
-    let extra: Map<String, Value> = row
-        .provider_extra
-        .as_deref()
-        .and_then(|s| serde_json::from_str(s).ok())
-        .unwrap_or_default();
+    let extra = extra_of(&row);
     let input = row.input;
     Ok(RemoteEvent {
         remote_id: row.remote_id.unwrap_or_default(),

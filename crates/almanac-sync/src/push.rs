@@ -1345,11 +1345,7 @@ fn write_filled(
     mut row: SyncedEvent,
     instance: &RemoteEvent,
 ) -> Result<(), SyncError> {
-    let filled_before = row
-        .provider_extra
-        .as_deref()
-        .and_then(|s| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(s).ok())
-        .is_some_and(|m| !m.is_empty());
+    let filled_before = !crate::convert::extra_of(&row).is_empty();
     let Some(state) = tx.entry_sync(id)?.filter(|_| !filled_before) else {
         return Ok(());
     };
