@@ -20,8 +20,8 @@ use crate::dto::{
     FreeBusyResponse,
 };
 use crate::mapping::{
-    dedup_last_wins, from_google, from_google_listed, meet_request, to_google, CalendarContext,
-    MappingError,
+    as_patch, dedup_last_wins, from_google, from_google_listed, meet_request, to_google,
+    CalendarContext, MappingError,
 };
 
 /// Google's production endpoint (the `calendar_url` of a Google account).
@@ -631,7 +631,8 @@ impl GoogleCalendar {
         etag: &str,
     ) -> Result<RemoteEvent> {
         let ctx = CalendarContext::of_calendar(calendar);
-        let body = to_google(event, &ctx).map_err(write_error)?;
+        let mut body = to_google(event, &ctx).map_err(write_error)?;
+        as_patch(&mut body);
         let url = self.event_url(
             calendar,
             &event.remote_id,

@@ -1205,6 +1205,25 @@ fn to_json<T: serde::Serialize>(v: &T) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
+/// `body` (of [`to_google`]) as an `events.patch` body: `start` and `end` name the
+/// members of the other kind `null`. A patch merges objects, so an event made all-day
+/// (or timed) would otherwise keep its old `dateTime` (or `date`) beside the new one,
+/// which Google refuses (400 "Invalid start time").
+pub fn as_patch(body: &mut Map<String, Value>) {
+    for slot in ["start", "end"] {
+        if let Some(Value::Object(m)) = body.get_mut(slot) {
+            let other: &[&str] = if m.contains_key("date") {
+                &["dateTime", "timeZone"]
+            } else {
+                &["date"]
+            };
+            for k in other {
+                m.entry(*k).or_insert(Value::Null);
+            }
+        }
+    }
+}
+
 /// A request for a new Google Meet on an event: put it in a write body as
 /// `conferenceData` (and send `conferenceDataVersion=1`). Google creates the Meet
 /// asynchronously (`status.statusCode` `pending` → `success`); a repeated `request_id`

@@ -329,7 +329,7 @@ fn into_remote(row: SyncedEvent, master: Option<&MasterInfo>) -> Result<RemoteEv
                 RemoteKind::Exception,
                 Some(SeriesLink {
                     master_id: m.remote_id.clone(),
-                    original_start: original_start_of(key, m)?,
+                    original_start: stored_original_start(key, m, &row.input)?,
                 }),
             )
         }
@@ -439,6 +439,33 @@ pub(crate) fn original_start_of(key: &str, m: &MasterInfo) -> Result<OriginalSta
     Ok(OriginalStart::Timed(to_instant(wall, tz)))
 }
 
+/// [`original_start_of`], also for a key of the series' other kind: an occurrence the
+/// series left behind when it became all-day, or stopped being (in an account's
+/// calendar the provider owns those, see `almanac_store::series_edit`), read as the
+/// instance it was. A wall time is read in the zone of the occurrence `row` (its
+/// series' old zone, as the provider keeps it; the all-day series has none). Unreadable,
+/// such a row would stop every later run of its calendar. Callers that test a key
+/// against its series' kind use [`original_start_of`].
+fn stored_original_start(
+    key: &str,
+    m: &MasterInfo,
+    row: &EventInput,
+) -> Result<OriginalStart, Unfit> {
+    original_start_of(key, m).or_else(|why| {
+        let time_zone = if m.all_day && !row.all_day {
+            row.time_zone.clone()
+        } else {
+            m.time_zone.clone()
+        };
+        let other = MasterInfo {
+            all_day: !m.all_day,
+            time_zone,
+            ..m.clone()
+        };
+        original_start_of(key, &other).map_err(|_| why)
+    })
+}
+
 /// The occurrence of series `master` at `original`, as the series makes it: its
 /// fields, at that start for the series' duration. Identity, `extra` and the series
 /// link are the master's; callers set the ones they compare or send. `None` when the
@@ -535,6 +562,61 @@ mod tests {
         // Compared in that form: normalising it again changes nothing (no push loop).
         let n = normalise(&ev, "cal", None).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(normalise(&n, "cal", None).ok(), Some(n));
+    }
+
+    /// An occurrence keyed as its series' other kind reads as the instance it was: a
+    /// time in the occurrence's own zone under a series now all-day, a date under one
+    /// now timed; a key of neither kind is still refused.
+    #[test]
+    fn an_occurrence_left_by_its_series_kind_reads_as_it_was() {
+        let all_day = MasterInfo {
+            local_id: "s".into(),
+            remote_id: "r".into(),
+            time_zone: "UTC".into(),
+            all_day: true,
+        };
+        let mut row = EventInput {
+            calendar_id: "cal".into(),
+            title: "Stand-up".into(),
+            all_day: false,
+            start: "2026-03-12T10:00:00".into(),
+            end: "2026-03-12T10:15:00".into(),
+            time_zone: "Europe/Berlin".into(),
+            recurrence: None,
+            location: String::new(),
+            description: String::new(),
+            show_as: almanac_model::ShowAs::Busy,
+            importance: almanac_model::Importance::Normal,
+            categories: vec![],
+        };
+        let at = |t: &str| {
+            OriginalStart::Timed(
+                chrono::DateTime::parse_from_rfc3339(t)
+                    .expect("a time")
+                    .to_utc(),
+            )
+        };
+        assert_eq!(
+            stored_original_start("2026-03-12T09:00:00", &all_day, &row),
+            Ok(at("2026-03-12T08:00:00Z"))
+        );
+        let timed = MasterInfo {
+            time_zone: "Europe/Berlin".into(),
+            all_day: false,
+            ..all_day.clone()
+        };
+        row.all_day = true;
+        row.start = "2026-03-12".into();
+        row.end = "2026-03-13".into();
+        assert_eq!(
+            stored_original_start("2026-03-12", &timed, &row),
+            Ok(OriginalStart::AllDay(
+                chrono::NaiveDate::from_ymd_opt(2026, 3, 12).expect("a date")
+            ))
+        );
+        assert!(stored_original_start("the 12th", &timed, &row).is_err());
+        // The strict reading still tells the kinds apart.
+        assert!(original_start_of("2026-03-12T09:00:00", &all_day).is_err());
     }
 
     #[test]

@@ -82,7 +82,13 @@ pub(crate) fn rebase_unsent_occurrences(
                 .entry_sync(&id)?
                 .is_some_and(|s| s.state == EntryState::LocallyCreated)
             && tx.open_conflict(&id)?.is_none();
-        let parsed = if fresh {
+        // A key of the other kind (a change made here after the series became all-day
+        // or timed here) is not of the old series: it stays.
+        let of_old_kind = row
+            .original_start
+            .as_deref()
+            .is_some_and(|k| original_start_of(k, &was).is_ok());
+        let parsed = if fresh && of_old_kind {
             from_row(&row, Some(&was)).ok().and_then(|mine| {
                 let k = row.original_start.as_deref()?;
                 let wall = instance_key("original start", k, was.all_day).ok()?;
@@ -359,8 +365,9 @@ fn gone(
 /// Makes occurrence row `id` an event of its own if its key cannot be read under its
 /// series as it is now — one of the old series' kind (a time under a series now
 /// all-day, or a date under one now timed), which names no occurrence of the new one.
-/// Left so, it would stop every later pull of the calendar (no row may be unreadable);
-/// detached, it is what Keep mine makes of it, and its conflict still decides.
+/// Left so, it would go on as an occurrence the series no longer has (read as the
+/// instance it was: `convert::stored_original_start`); detached, it is what Keep mine
+/// makes of it, and its conflict still decides.
 fn detach_if_unreadable(tx: &mut SyncTx<'_, '_>, id: &str) -> Result<(), SyncError> {
     let Some(mut row) = tx.event(id)? else {
         return Ok(());
@@ -683,7 +690,7 @@ fn meet_their_change(
 /// its series' (an occurrence merges against the occurrence the series makes) and
 /// `ours`, the change here of the same occurrence not sent yet. Only those: other
 /// changes of the series not moved yet may still be keyed as the old series was (a
-/// time under a series now all-day), which cannot be read under the new one.
+/// time under a series now all-day), which the new one does not have.
 fn replan(
     tx: &mut SyncTx<'_, '_>,
     ctx: &Ctx<'_>,

@@ -382,6 +382,69 @@ impl Harness {
         }
     }
 
+    /// The one live event titled `title` here is an occurrence of a series (not an
+    /// event of its own).
+    fn assert_occurrence(&self, title: &str) {
+        let [id] = <[String; 1]>::try_from(self.here(title)).expect("one event");
+        let row = self
+            .store
+            .lock()
+            .expect("store")
+            .get_event(&id)
+            .expect("it");
+        assert!(row.series_id.is_some(), "{row:?}");
+    }
+
+    /// Seeds a daily all-day series (three days from the first start's date) at the
+    /// provider, as another client; its id.
+    fn seed_all_day_series(&self) -> String {
+        let event = json!({
+            "summary": SERIES,
+            "start": {"date": self.day(0)},
+            "end": {"date": self.day(1)},
+            "recurrence": ["RRULE:FREQ=DAILY;COUNT=3"],
+        });
+        let made = self
+            .cloud
+            .state
+            .google_seed_event(EMAIL, "primary", &event)
+            .expect("seed the series");
+        made["id"].as_str().expect("an id").to_owned()
+    }
+
+    /// The date `days` after the series' first start (UTC), as `YYYY-MM-DD`.
+    fn day(&self, days: i64) -> String {
+        (self.first + TimeDelta::days(days))
+            .format("%Y-%m-%d")
+            .to_string()
+    }
+
+    /// Makes series `id` all-day (`true`, on its first day) or timed (15 minutes at
+    /// the first start), here, for all occurrences.
+    fn switch_all_day(&self, id: &str, all_day: bool) {
+        let mut store = self.store.lock().expect("store");
+        let mut input = store.get_event(id).expect("the series").input;
+        input.all_day = all_day;
+        if all_day {
+            input.start = self.day(0);
+            input.end = self.day(1);
+        } else {
+            let wall = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S").to_string();
+            input.time_zone = "UTC".into();
+            input.start = wall(self.first);
+            input.end = wall(self.first + TimeDelta::minutes(15));
+        }
+        let change = EventChange {
+            id: id.to_owned(),
+            scope: EditScope::All,
+            original_start: None,
+            input,
+        };
+        store
+            .update_event(change, Source::Cli, Utc::now())
+            .expect("switch the series");
+    }
+
     fn open_conflict(&self) -> (String, String, String) {
         let open = self
             .store
@@ -645,6 +708,85 @@ fn an_occurrence_deleted_while_its_change_goes_out_stays_deleted() {
         .conflicts(true)
         .expect("conflicts");
     assert!(open.is_empty(), "{open:?}");
+}
+
+/// The user moves the whole series an hour later while one occurrence's first change
+/// goes out (between this computer's read of the instance and its write): the run
+/// fails nothing, the occurrence keeps its change at the provider and here, once.
+#[test]
+fn an_occurrence_whose_series_moves_while_it_goes_out_keeps_its_change() {
+    let h = Harness::new();
+    let master_remote = h.series_changed_here();
+    let first = h.first;
+    let user = h.meanwhile_here(move |store, _, target| {
+        let wall = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S").to_string();
+        let mut input = store.get_event(&target.id).expect("the series").input;
+        input.start = wall(first + TimeDelta::hours(1));
+        input.end = wall(first + TimeDelta::hours(1) + TimeDelta::minutes(15));
+        let change = EventChange {
+            id: target.id,
+            scope: EditScope::All,
+            original_start: None,
+            input,
+        };
+        store
+            .update_event(change, Source::Cli, Utc::now())
+            .expect("move the series");
+    });
+    let s = h.run_with(&user);
+    assert_eq!(s.conflicts, 0, "{s:?}");
+    h.assert_settles();
+    let series = series_there(&h.cloud.state);
+    let later = (first + TimeDelta::hours(1)).to_rfc3339();
+    assert_eq!(
+        series["start"]["dateTime"]
+            .as_str()
+            .map(|t| { DateTime::parse_from_rfc3339(t).expect("a time").to_utc() }),
+        Some(
+            DateTime::parse_from_rfc3339(&later)
+                .expect("a time")
+                .to_utc()
+        ),
+        "{series}"
+    );
+    assert_eq!((h.there(SERIES), h.there(CHANGED_HERE)), (1, 1));
+    assert_eq!((h.here(SERIES).len(), h.here(CHANGED_HERE).len()), (1, 1));
+    assert_eq!(
+        h.second_there(&master_remote)["summary"].as_str(),
+        Some(CHANGED_HERE)
+    );
+}
+
+/// The user makes the whole series all-day while one occurrence's first change goes
+/// out: no run fails, and the occurrence, keyed by the time it had, stays.
+#[test]
+fn an_occurrence_whose_series_turns_all_day_while_it_goes_out_fails_no_run() {
+    let h = Harness::new();
+    h.series_changed_here();
+    let first = h.first;
+    let user = h.meanwhile_here(move |store, _, target| {
+        let mut input = store.get_event(&target.id).expect("the series").input;
+        input.all_day = true;
+        input.start = first.format("%Y-%m-%d").to_string();
+        input.end = (first + TimeDelta::days(1)).format("%Y-%m-%d").to_string();
+        let change = EventChange {
+            id: target.id,
+            scope: EditScope::All,
+            original_start: None,
+            input,
+        };
+        store
+            .update_event(change, Source::Cli, Utc::now())
+            .expect("make the series all-day");
+    });
+    let s = h.run_with(&user);
+    assert_eq!(s.conflicts, 0, "{s:?}");
+    h.assert_settles();
+    let series = series_there(&h.cloud.state);
+    assert!(series["start"]["date"].is_string(), "{series}");
+    assert_eq!(h.here(SERIES).len(), 1);
+    h.assert_occurrence(CHANGED_HERE);
+    assert_eq!(h.there(CHANGED_HERE), 1);
 }
 
 #[test]
@@ -974,4 +1116,155 @@ fn series_there(state: &almanac_fakecloud::SharedState) -> serde_json::Value {
         .into_iter()
         .find(|e| e["summary"] == SERIES && e["recurrence"].is_array())
         .expect("the series is there")
+}
+
+/// A series with an occurrence changed (and synced) made all-day here: the occurrence,
+/// keyed by the time it had, stays readable — it stopped every later run of the
+/// calendar ("Stored sync data is damaged") — and the series' update goes out (Google
+/// keeps the old `dateTime` beside a new `date` unless it is sent as `null`). Google
+/// keeps the changed occurrence; so does this computer.
+#[test]
+fn a_series_made_all_day_here_keeps_its_changed_occurrence_and_syncs() {
+    let h = Harness::new();
+    let master_remote = h.series_changed_here();
+    h.run();
+    let [series] = <[String; 1]>::try_from(h.here(SERIES)).expect("the series");
+    h.switch_all_day(&series, true);
+    h.run();
+    h.assert_settles();
+    let there = series_there(&h.cloud.state);
+    assert_eq!(
+        there["start"]["date"].as_str(),
+        Some(h.day(0).as_str()),
+        "{there}"
+    );
+    assert!(there["start"].get("dateTime").is_none(), "{there}");
+    assert_eq!(
+        h.second_there(&master_remote)["summary"].as_str(),
+        Some(CHANGED_HERE)
+    );
+    assert_eq!(h.here(SERIES).len(), 1);
+    h.assert_occurrence(CHANGED_HERE);
+}
+
+/// The other way: an all-day series with an occurrence changed at the provider, made
+/// timed here — the occurrence keyed by its date stays readable, the update goes out.
+#[test]
+fn an_all_day_series_made_timed_here_keeps_its_changed_occurrence_and_syncs() {
+    let h = Harness::new();
+    let master_remote = h.seed_all_day_series();
+    let second = format!("{master_remote}_{}", h.day(1).replace('-', ""));
+    h.cloud
+        .state
+        .google_edit_event(
+            EMAIL,
+            "primary",
+            &second,
+            &json!({"summary": CHANGED_THERE}),
+        )
+        .expect("change the occurrence there");
+    h.run();
+    let [series] = <[String; 1]>::try_from(h.here(SERIES)).expect("the series");
+    h.switch_all_day(&series, false);
+    h.run();
+    h.assert_settles();
+    let there = series_there(&h.cloud.state);
+    assert!(there["start"]["dateTime"].is_string(), "{there}");
+    assert!(there["start"].get("date").is_none(), "{there}");
+    assert_eq!(h.here(SERIES).len(), 1);
+    h.assert_occurrence(CHANGED_THERE);
+    assert_eq!(h.there(CHANGED_THERE), 1);
+}
+
+/// The series made all-day at the provider: its changed occurrence, kept there under
+/// the time it had, can still change there and come here.
+#[test]
+fn a_series_made_all_day_there_keeps_its_changed_occurrence_in_sync() {
+    const AGAIN: &str = "Stand-up, moved on the phone again";
+    let h = Harness::new();
+    let master_remote = h.seed_series_changed_there();
+    let all_day = json!({
+        "start": {"date": h.day(0), "dateTime": null, "timeZone": null},
+        "end": {"date": h.day(1), "dateTime": null, "timeZone": null},
+    });
+    h.cloud
+        .state
+        .google_edit_event(EMAIL, "primary", &master_remote, &all_day)
+        .expect("make it all-day there");
+    h.run();
+    let second = h.second_id(&master_remote);
+    h.cloud
+        .state
+        .google_edit_event(EMAIL, "primary", &second, &json!({"summary": AGAIN}))
+        .expect("change the occurrence there again");
+    h.run();
+    h.assert_settles();
+    assert!(h.here(CHANGED_THERE).is_empty());
+    h.assert_occurrence(AGAIN);
+}
+
+/// An all-day series made timed here, one of its occurrences then changed here, and
+/// the series renamed on the phone before any of it went out: the pull's rebase leaves
+/// the occurrence, keyed as the timed series has it, where it is — no conflict with a
+/// series that "no longer has" it — and it goes out after the series.
+#[test]
+fn an_occurrence_changed_after_its_series_was_made_timed_here_is_no_conflict() {
+    const RENAMED: &str = "Daily stand-up, renamed on the phone";
+    let h = Harness::new();
+    let master_remote = h.seed_all_day_series();
+    h.run();
+    let [series] = <[String; 1]>::try_from(h.here(SERIES)).expect("the series");
+    h.switch_all_day(&series, false);
+    h.change_second_here(&series);
+    h.cloud
+        .state
+        .google_edit_event(
+            EMAIL,
+            "primary",
+            &master_remote,
+            &json!({"summary": RENAMED}),
+        )
+        .expect("rename the series there");
+    let s = h.run();
+    assert_eq!(s.conflicts, 0, "{s:?}");
+    h.assert_settles();
+    let there = h
+        .cloud
+        .state
+        .google_events(EMAIL, "primary")
+        .expect("events")
+        .into_iter()
+        .find(|e| e["id"] == master_remote.as_str())
+        .expect("the series is there");
+    assert_eq!(there["summary"].as_str(), Some(RENAMED), "{there}");
+    assert!(there["start"]["dateTime"].is_string(), "{there}");
+    assert_eq!(
+        h.second_there(&master_remote)["summary"].as_str(),
+        Some(CHANGED_HERE)
+    );
+    h.assert_occurrence(CHANGED_HERE);
+}
+
+/// An occurrence changed here, then its series made all-day here, before either went
+/// out: the occurrence goes out under the time it had, then the series.
+#[test]
+fn an_occurrence_changed_before_its_series_was_made_all_day_here_goes_out_too() {
+    let h = Harness::new();
+    let master_remote = h.series_changed_here();
+    let [series] = <[String; 1]>::try_from(h.here(SERIES)).expect("the series");
+    h.switch_all_day(&series, true);
+    let s = h.run();
+    assert_eq!((s.pushed, s.conflicts), (2, 0), "{s:?}");
+    h.assert_settles();
+    let there = series_there(&h.cloud.state);
+    assert_eq!(
+        there["start"]["date"].as_str(),
+        Some(h.day(0).as_str()),
+        "{there}"
+    );
+    assert_eq!(
+        h.second_there(&master_remote)["summary"].as_str(),
+        Some(CHANGED_HERE)
+    );
+    h.assert_occurrence(CHANGED_HERE);
 }

@@ -303,6 +303,39 @@ fn an_unchanged_event_is_written_back_as_it_was() {
     );
 }
 
+/// A patch's times clear the other kind's members: Google merges `start` and `end`,
+/// and refuses one with both `date` and `dateTime`.
+#[test]
+fn a_patch_clears_the_other_kind_of_time() {
+    let mut ev = upsert(&rich());
+    // Its removed dates are times: the all-day version has none.
+    ev.recurrence = None;
+    let timed = ev.timing.clone();
+    ev.timing = Timing::AllDay {
+        start: NaiveDate::from_ymd_opt(2026, 3, 2).expect("a date"),
+        end: NaiveDate::from_ymd_opt(2026, 3, 3).expect("a date"),
+    };
+    let mut all_day = to_google(&ev, &ctx()).expect("renders");
+    as_patch(&mut all_day);
+    assert_eq!(
+        all_day["start"],
+        json!({"date": "2026-03-02", "dateTime": null, "timeZone": null})
+    );
+    assert_eq!(
+        all_day["end"],
+        json!({"date": "2026-03-03", "dateTime": null, "timeZone": null})
+    );
+    discovery::assert_fits("Event", &Value::Object(all_day));
+    ev.timing = timed;
+    let mut patch = to_google(&ev, &ctx()).expect("renders");
+    as_patch(&mut patch);
+    assert!(patch["start"]["dateTime"].is_string(), "{patch:?}");
+    assert_eq!(patch["start"]["date"], Value::Null);
+    assert!(patch["start"]
+        .as_object()
+        .is_some_and(|m| m.contains_key("date")));
+}
+
 fn fixtures() -> Vec<(&'static str, Value)> {
     vec![
         ("rich", rich()),
