@@ -5,7 +5,7 @@ use almanac_store::{
     CheckedEvent, EntryState, EntrySync, NewConflict, OutboxOp, SyncTx, SyncedEvent,
 };
 
-use crate::convert::{from_row, into_row, to_row, MasterInfo};
+use crate::convert::{from_row, into_row, left_behind_key, to_row, MasterInfo};
 use crate::error::SyncError;
 use crate::local::{conflict_kind_str, snapshot, Local};
 use crate::merge::{
@@ -97,7 +97,15 @@ fn row_of(
     ev: &RemoteEvent,
 ) -> Result<Result<SyncedEvent, String>, SyncError> {
     let master = master_of(tx, ctx, ev)?;
-    Ok(to_row(ev, ctx.calendar_id, master.as_ref()))
+    let left = left_behind_here(tx, ctx, ev, master.as_ref())?;
+    Ok(
+        to_row(ev, ctx.calendar_id, master.as_ref()).and_then(|mut row| {
+            if let Some((m, original)) = left {
+                row.original_start = Some(left_behind_key(&original, &m, &row.input)?);
+            }
+            Ok(row)
+        }),
+    )
 }
 
 /// [`row_of`] of an event the op gives up (a page's thousands of new versions).
@@ -107,7 +115,57 @@ fn into_row_of(
     ev: RemoteEvent,
 ) -> Result<Result<CheckedEvent, String>, SyncError> {
     let master = master_of(tx, ctx, &ev)?;
-    Ok(into_row(ev, ctx.calendar_id, master.as_ref()))
+    let left = left_behind_here(tx, ctx, &ev, master.as_ref())?;
+    let checked = into_row(ev, ctx.calendar_id, master.as_ref());
+    Ok(match (checked, left) {
+        (Ok(checked), Some((m, original))) => left_behind_key(&original, &m, &checked.row().input)
+            .and_then(|key| {
+                if checked.row().original_start.as_deref() == Some(key.as_str()) {
+                    return Ok(checked);
+                }
+                let mut row = checked.into_row();
+                row.original_start = Some(key);
+                row.check().map_err(|e| e.to_string())
+            }),
+        (checked, _) => checked,
+    })
+}
+
+/// Whether `ev` is an occurrence its series left behind by becoming all-day or timed:
+/// its original start of the series' other kind, and its row here (same series) keyed
+/// so too. Then it keeps a key of that kind (`convert::left_behind_key`, in the frame
+/// it is read in): re-keyed in the series' kind — a time as its UTC date — it could
+/// take the key of the day's own changed occurrence (`UNIQUE (series_id,
+/// original_start)`), and every later pull of the page would fail. The series and the
+/// provider's original start when it is.
+fn left_behind_here(
+    tx: &SyncTx<'_, '_>,
+    ctx: &Ctx<'_>,
+    ev: &RemoteEvent,
+    master: Option<&MasterInfo>,
+) -> Result<Option<(MasterInfo, OriginalStart)>, SyncError> {
+    let (Some(m), Some(link)) = (master, &ev.series) else {
+        return Ok(None);
+    };
+    let other_kind = match link.original_start {
+        OriginalStart::Timed(_) => m.all_day,
+        OriginalStart::AllDay(_) => !m.all_day,
+    };
+    if !other_kind || ev.remote_id.is_empty() {
+        return Ok(None);
+    }
+    let Some(id) = tx.local_id_of(ctx.calendar_id, &ev.remote_id)? else {
+        return Ok(None);
+    };
+    let Some(row) = tx.event(&id)? else {
+        return Ok(None);
+    };
+    let left = row.series_id.as_deref() == Some(m.local_id.as_str())
+        && row
+            .original_start
+            .as_deref()
+            .is_some_and(|k| crate::convert::original_start_of(k, m).is_err());
+    Ok(left.then(|| (m.clone(), link.original_start.clone())))
 }
 
 pub(crate) fn names(fields: &[Field]) -> Vec<String> {

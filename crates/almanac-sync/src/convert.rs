@@ -442,28 +442,43 @@ pub(crate) fn original_start_of(key: &str, m: &MasterInfo) -> Result<OriginalSta
 /// [`original_start_of`], also for a key of the series' other kind: an occurrence the
 /// series left behind when it became all-day, or stopped being (in an account's
 /// calendar the provider owns those, see `almanac_store::series_edit`), read as the
-/// instance it was. A wall time is read in the zone of the occurrence `row` (its
-/// series' old zone, as the provider keeps it; the all-day series has none). Unreadable,
-/// such a row would stop every later run of its calendar. Callers that test a key
-/// against its series' kind use [`original_start_of`].
-fn stored_original_start(
+/// instance it was ([`left_behind`]). Unreadable, such a row would stop every later
+/// run of its calendar. Callers that test a key against its series' kind use
+/// [`original_start_of`].
+pub(crate) fn stored_original_start(
     key: &str,
     m: &MasterInfo,
     row: &EventInput,
 ) -> Result<OriginalStart, Unfit> {
-    original_start_of(key, m).or_else(|why| {
-        let time_zone = if m.all_day && !row.all_day {
-            row.time_zone.clone()
-        } else {
-            m.time_zone.clone()
-        };
-        let other = MasterInfo {
-            all_day: !m.all_day,
-            time_zone,
-            ..m.clone()
-        };
-        original_start_of(key, &other).map_err(|_| why)
-    })
+    original_start_of(key, m)
+        .or_else(|why| original_start_of(key, &left_behind(m, row)).map_err(|_| why))
+}
+
+/// The key the occurrence `row` left behind by series `m` (see
+/// [`stored_original_start`]) has for the provider's `original` start: written and
+/// read in one frame, so the two agree.
+pub(crate) fn left_behind_key(
+    original: &OriginalStart,
+    m: &MasterInfo,
+    row: &EventInput,
+) -> Result<String, Unfit> {
+    instance_key_of(original, &left_behind(m, row))
+}
+
+/// The frame of keys of the kind series `m` no longer has: a wall time in the zone of
+/// the occurrence `row` (its series' old zone, as the provider keeps it; an all-day
+/// series has none), or a date.
+fn left_behind(m: &MasterInfo, row: &EventInput) -> MasterInfo {
+    let time_zone = if m.all_day && !row.all_day {
+        row.time_zone.clone()
+    } else {
+        m.time_zone.clone()
+    };
+    MasterInfo {
+        all_day: !m.all_day,
+        time_zone,
+        ..m.clone()
+    }
 }
 
 /// The occurrence of series `master` at `original`, as the series makes it: its

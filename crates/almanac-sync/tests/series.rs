@@ -63,10 +63,15 @@ impl Harness {
 
     /// Seeds the daily series (three times) at the provider, as another client; its id.
     fn seed_series(&self) -> String {
+        self.seed_series_in("UTC")
+    }
+
+    /// [`Harness::seed_series`] with its times in `zone`.
+    fn seed_series_in(&self, zone: &str) -> String {
         let event = json!({
             "summary": SERIES,
-            "start": {"dateTime": self.first.to_rfc3339(), "timeZone": "UTC"},
-            "end": {"dateTime": (self.first + TimeDelta::minutes(15)).to_rfc3339(), "timeZone": "UTC"},
+            "start": {"dateTime": self.first.to_rfc3339(), "timeZone": zone},
+            "end": {"dateTime": (self.first + TimeDelta::minutes(15)).to_rfc3339(), "timeZone": zone},
             "recurrence": ["RRULE:FREQ=DAILY;COUNT=3"],
         });
         let made = self
@@ -80,7 +85,12 @@ impl Harness {
     /// [`Harness::seed_series`], then the phone changes its second occurrence (an
     /// exception at the provider) and a run brings both here; the series' id.
     fn seed_series_changed_there(&self) -> String {
-        let master_remote = self.seed_series();
+        self.seed_series_changed_there_in("UTC")
+    }
+
+    /// [`Harness::seed_series_changed_there`] with the series' times in `zone`.
+    fn seed_series_changed_there_in(&self, zone: &str) -> String {
+        let master_remote = self.seed_series_in(zone);
         let second = self.first + TimeDelta::days(1);
         let instance = format!("{master_remote}_{}", second.format("%Y%m%dT%H%M%SZ"));
         self.cloud
@@ -1267,4 +1277,94 @@ fn an_occurrence_changed_before_its_series_was_made_all_day_here_goes_out_too() 
         Some(CHANGED_HERE)
     );
     h.assert_occurrence(CHANGED_HERE);
+}
+
+/// A series made all-day leaves its changed occurrence (a time) behind at Google; the
+/// same day's all-day occurrence is then changed here too. When the one left behind
+/// changes there again, it keeps a key of its own kind: taken as the day's date, it
+/// collided with the other's (`UNIQUE`), and every later pull of the calendar failed.
+#[test]
+fn an_occurrence_left_behind_by_an_all_day_switch_and_its_days_own_both_sync() {
+    let h = Harness::new();
+    let master_remote = h.seed_series_changed_there();
+    let keys = h.left_behind_and_days_own(&master_remote, &json!({}));
+    let wall = (h.first + TimeDelta::days(1)).format("%Y-%m-%dT%H:%M:%S");
+    assert_eq!(keys, (wall.to_string(), h.day(1)));
+}
+
+/// [`an_occurrence_left_behind_by_an_all_day_switch_and_its_days_own_both_sync`] with
+/// the series in Berlin, and the one left behind made all-day at Google before it
+/// changes again: its key, a wall time, is read and written in one frame, so it stays
+/// its own.
+#[test]
+fn an_occurrence_left_behind_in_another_zone_stays_its_own_when_made_all_day_there() {
+    let h = Harness::new();
+    let master_remote = h.seed_series_changed_there_in("Europe/Berlin");
+    let all_day = json!({
+        "start": {"date": h.day(1), "dateTime": null, "timeZone": null},
+        "end": {"date": h.day(2), "dateTime": null, "timeZone": null},
+    });
+    let (left, days_own) = h.left_behind_and_days_own(&master_remote, &all_day);
+    assert!(left.contains('T'), "{left}");
+    assert_eq!(days_own, h.day(1));
+}
+
+impl Harness {
+    /// The series (with its second occurrence changed there, `master_remote`) made
+    /// all-day here, which leaves that occurrence behind at Google; the day's own
+    /// all-day occurrence then changed here, the one left behind patched by `first`
+    /// there, then renamed there: each step synced, both occurrences end on both sides.
+    /// The keys of the one left behind and of the day's own.
+    fn left_behind_and_days_own(
+        &self,
+        master_remote: &str,
+        first: &serde_json::Value,
+    ) -> (String, String) {
+        const ALL_DAY: &str = "Stand-up, all day, changed here";
+        const AGAIN: &str = "Stand-up, moved on the phone again";
+        let [series] = <[String; 1]>::try_from(self.here(SERIES)).expect("the series");
+        self.switch_all_day(&series, true);
+        self.run();
+        {
+            let mut store = self.store.lock().expect("store");
+            let mut input = store.get_event(&series).expect("the series").input;
+            input.title = ALL_DAY.into();
+            input.start = self.day(1);
+            input.end = self.day(2);
+            input.recurrence = None;
+            let change = EventChange {
+                id: series.clone(),
+                scope: EditScope::Occurrence,
+                original_start: Some(self.day(1)),
+                input,
+            };
+            store
+                .update_event(change, Source::Cli, Utc::now())
+                .expect("change the day's occurrence here");
+        }
+        self.run();
+        let left = self.second_id(master_remote);
+        for patch in [first.clone(), json!({"summary": AGAIN})] {
+            self.cloud
+                .state
+                .google_edit_event(EMAIL, "primary", &left, &patch)
+                .expect("change the one left behind there");
+            self.run();
+        }
+        self.assert_settles();
+        assert_eq!((self.there(ALL_DAY), self.there(AGAIN)), (1, 1));
+        assert!(self.here(CHANGED_THERE).is_empty());
+        let key = |title: &str| {
+            self.assert_occurrence(title);
+            let [id] = <[String; 1]>::try_from(self.here(title)).expect("one");
+            let row = self
+                .store
+                .lock()
+                .expect("store")
+                .get_event(&id)
+                .expect("it");
+            row.original_start.expect("a key")
+        };
+        (key(AGAIN), key(ALL_DAY))
+    }
 }
