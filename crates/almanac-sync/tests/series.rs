@@ -159,7 +159,6 @@ impl Harness {
     /// Changes the series' second occurrence here ("this occurrence").
     fn change_second_here(&self, master: &str) {
         let second = self.first + TimeDelta::days(1);
-        let wall = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S").to_string();
         let mut store = self.store.lock().expect("store");
         let mut input = store.get_event(master).expect("the series").input;
         input.title = CHANGED_HERE.into();
@@ -222,7 +221,6 @@ impl Harness {
             .find(|c| c.is_primary)
             .expect("the primary calendar")
             .id;
-        let wall = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S").to_string();
         self.store
             .lock()
             .expect("store")
@@ -332,7 +330,7 @@ impl Harness {
                 let target = EventTarget {
                     id: series.expect("a series"),
                     scope: EditScope::Occurrence,
-                    original_start: Some(second.format("%Y-%m-%dT%H:%M:%S").to_string()),
+                    original_start: Some(wall(second)),
                 };
                 act(&mut store, id, target);
             }))),
@@ -433,26 +431,17 @@ impl Harness {
     /// the first start), here, for all occurrences.
     fn switch_all_day(&self, id: &str, all_day: bool) {
         let mut store = self.store.lock().expect("store");
-        let mut input = store.get_event(id).expect("the series").input;
-        input.all_day = all_day;
-        if all_day {
-            input.start = self.day(0);
-            input.end = self.day(1);
-        } else {
-            let wall = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S").to_string();
-            input.time_zone = "UTC".into();
-            input.start = wall(self.first);
-            input.end = wall(self.first + TimeDelta::minutes(15));
-        }
-        let change = EventChange {
-            id: id.to_owned(),
-            scope: EditScope::All,
-            original_start: None,
-            input,
-        };
-        store
-            .update_event(change, Source::Cli, Utc::now())
-            .expect("switch the series");
+        change_series(&mut store, id, |input| {
+            input.all_day = all_day;
+            if all_day {
+                input.start = self.day(0);
+                input.end = self.day(1);
+            } else {
+                input.time_zone = "UTC".into();
+                input.start = wall(self.first);
+                input.end = wall(self.first + TimeDelta::minutes(15));
+            }
+        });
     }
 
     fn open_conflict(&self) -> (String, String, String) {
@@ -729,34 +718,21 @@ fn an_occurrence_whose_series_moves_while_it_goes_out_keeps_its_change() {
     let master_remote = h.series_changed_here();
     let first = h.first;
     let user = h.meanwhile_here(move |store, _, target| {
-        let wall = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S").to_string();
-        let mut input = store.get_event(&target.id).expect("the series").input;
-        input.start = wall(first + TimeDelta::hours(1));
-        input.end = wall(first + TimeDelta::hours(1) + TimeDelta::minutes(15));
-        let change = EventChange {
-            id: target.id,
-            scope: EditScope::All,
-            original_start: None,
-            input,
-        };
-        store
-            .update_event(change, Source::Cli, Utc::now())
-            .expect("move the series");
+        change_series(store, &target.id, |input| {
+            input.start = wall(first + TimeDelta::hours(1));
+            input.end = wall(first + TimeDelta::hours(1) + TimeDelta::minutes(15));
+        });
     });
     let s = h.run_with(&user);
     assert_eq!(s.conflicts, 0, "{s:?}");
     h.assert_settles();
     let series = series_there(&h.cloud.state);
-    let later = (first + TimeDelta::hours(1)).to_rfc3339();
+    let start = series["start"]["dateTime"]
+        .as_str()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok());
     assert_eq!(
-        series["start"]["dateTime"]
-            .as_str()
-            .map(|t| { DateTime::parse_from_rfc3339(t).expect("a time").to_utc() }),
-        Some(
-            DateTime::parse_from_rfc3339(&later)
-                .expect("a time")
-                .to_utc()
-        ),
+        start.map(|t| t.to_utc()),
+        Some(first + TimeDelta::hours(1)),
         "{series}"
     );
     assert_eq!((h.there(SERIES), h.there(CHANGED_HERE)), (1, 1));
@@ -775,19 +751,11 @@ fn an_occurrence_whose_series_turns_all_day_while_it_goes_out_fails_no_run() {
     h.series_changed_here();
     let first = h.first;
     let user = h.meanwhile_here(move |store, _, target| {
-        let mut input = store.get_event(&target.id).expect("the series").input;
-        input.all_day = true;
-        input.start = first.format("%Y-%m-%d").to_string();
-        input.end = (first + TimeDelta::days(1)).format("%Y-%m-%d").to_string();
-        let change = EventChange {
-            id: target.id,
-            scope: EditScope::All,
-            original_start: None,
-            input,
-        };
-        store
-            .update_event(change, Source::Cli, Utc::now())
-            .expect("make the series all-day");
+        change_series(store, &target.id, |input| {
+            input.all_day = true;
+            input.start = first.format("%Y-%m-%d").to_string();
+            input.end = (first + TimeDelta::days(1)).format("%Y-%m-%d").to_string();
+        });
     });
     let s = h.run_with(&user);
     assert_eq!(s.conflicts, 0, "{s:?}");
@@ -1034,7 +1002,7 @@ fn a_series_made_again_drops_an_occurrence_hidden_on_both_sides() {
             EventTarget {
                 id: master[0].clone(),
                 scope: EditScope::Occurrence,
-                original_start: Some(second.format("%Y-%m-%dT%H:%M:%S").to_string()),
+                original_start: Some(wall(second)),
             },
             Source::Cli,
             Utc::now(),
@@ -1116,6 +1084,26 @@ fn keep_both_by_policy_on_an_occurrence_keeps_theirs_and_a_copy_of_ours() {
         (1, 1)
     );
     h.assert_quiet();
+}
+
+/// Changes series `id` here, for all occurrences, by `edit`.
+fn change_series(store: &mut Store, id: &str, edit: impl FnOnce(&mut EventInput)) {
+    let mut input = store.get_event(id).expect("the series").input;
+    edit(&mut input);
+    let change = EventChange {
+        id: id.to_owned(),
+        scope: EditScope::All,
+        original_start: None,
+        input,
+    };
+    store
+        .update_event(change, Source::Cli, Utc::now())
+        .expect("change the series");
+}
+
+/// `t` as an event's wall time (UTC).
+fn wall(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S").to_string()
 }
 
 /// The series at the provider (the one event of it with a rule).
@@ -1288,8 +1276,7 @@ fn an_occurrence_left_behind_by_an_all_day_switch_and_its_days_own_both_sync() {
     let h = Harness::new();
     let master_remote = h.seed_series_changed_there();
     let keys = h.left_behind_and_days_own(&master_remote, &json!({}));
-    let wall = (h.first + TimeDelta::days(1)).format("%Y-%m-%dT%H:%M:%S");
-    assert_eq!(keys, (wall.to_string(), h.day(1)));
+    assert_eq!(keys, (wall(h.first + TimeDelta::days(1)), h.day(1)));
 }
 
 /// [`an_occurrence_left_behind_by_an_all_day_switch_and_its_days_own_both_sync`] with
