@@ -117,6 +117,10 @@ fn occurrence_key(
     let raw = original_start.ok_or_else(|| {
         StoreError::BadRequest("Say which occurrence: its original start is missing.".into())
     })?;
+    // An occurrence the series left behind at the provider is named by its own key.
+    if !of_series_kind(raw, master) && exception_at(tx, &master.id, raw)?.is_some() {
+        return Ok(raw.to_owned());
+    }
     let wall = instance_key("original start", raw, master.input.all_day)?;
     let spec = master
         .series()?
@@ -127,8 +131,16 @@ fn occurrence_key(
             master.input.title
         )));
     }
-    let _ = tx;
     Ok(wall_key(wall, master.input.all_day))
+}
+
+/// Whether instance key `key` is of the kind of `master`'s keys (a date for an all-day
+/// series, else a wall time). One of the other kind names an occurrence the series
+/// left behind at the provider by becoming all-day or timed (see `series_edit`): no
+/// day of the series now, so deleting it removes nothing from the series (such a
+/// removed date would also make the provider refuse the series' next update).
+fn of_series_kind(key: &str, master: &EventRow) -> bool {
+    parse_date(key).is_some() == master.input.all_day
 }
 
 /// The id of the exception of series `master_id` keyed `key`, if it has one.
@@ -464,7 +476,14 @@ fn delete_event_in(
         }
         (EventKind::Master, EditScope::Occurrence) => {
             let key = occurrence_key(tx, &row, target.original_start.as_deref())?;
-            add_exdate(tx, &row, &key, now, source)?;
+            match exception_at(tx, &row.id, &key)?.filter(|_| !of_series_kind(&key, &row)) {
+                Some(left_behind) => {
+                    track_delete(tx, &left_behind, now)?;
+                    tx.execute("DELETE FROM events WHERE id = ?1", params![left_behind])?;
+                    record(tx, now, source, &left_behind, "delete")?;
+                }
+                None => add_exdate(tx, &row, &key, now, source)?,
+            }
         }
         (EventKind::Exception, _) => {
             let (Some(master_id), Some(key)) = (&row.series_id, &row.original_start) else {
@@ -477,7 +496,9 @@ fn delete_event_in(
             tx.execute("DELETE FROM events WHERE id = ?1", params![row.id])?;
             record(tx, now, source, &row.id, "delete")?;
             let master = load(tx, master_id)?;
-            add_exdate(tx, &master, key, now, source)?;
+            if of_series_kind(key, &master) {
+                add_exdate(tx, &master, key, now, source)?;
+            }
         }
     }
     Ok(())

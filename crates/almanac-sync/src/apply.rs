@@ -132,12 +132,13 @@ fn into_row_of(
 }
 
 /// Whether `ev` is an occurrence its series left behind by becoming all-day or timed:
-/// its original start of the series' other kind, and its row here (same series) keyed
-/// so too. Then it keeps a key of that kind (`convert::left_behind_key`, in the frame
-/// it is read in): re-keyed in the series' kind — a time as its UTC date — it could
-/// take the key of the day's own changed occurrence (`UNIQUE (series_id,
-/// original_start)`), and every later pull of the page would fail. The series and the
-/// provider's original start when it is.
+/// its original start of the series' other kind, and either Google's (which keeps the
+/// kind the series had when the occurrence changed: [`google_left_behind`]) or its row
+/// here (same series) keyed so too. Then it keeps a key of that kind
+/// (`convert::left_behind_key`, in the frame it is read in): keyed in the series' kind
+/// — a time as its UTC date — it could take the key of the day's own changed
+/// occurrence (`UNIQUE (series_id, original_start)`), and every later pull of the page
+/// would fail. The series and the provider's original start when it is.
 fn left_behind_here(
     tx: &SyncTx<'_, '_>,
     ctx: &Ctx<'_>,
@@ -147,12 +148,12 @@ fn left_behind_here(
     let (Some(m), Some(link)) = (master, &ev.series) else {
         return Ok(None);
     };
-    let other_kind = match link.original_start {
-        OriginalStart::Timed(_) => m.all_day,
-        OriginalStart::AllDay(_) => !m.all_day,
-    };
-    if !other_kind || ev.remote_id.is_empty() {
+    if !other_kind(&link.original_start, m) || ev.remote_id.is_empty() {
         return Ok(None);
+    }
+    let left = Some((m.clone(), link.original_start.clone()));
+    if google_left_behind(tx, ctx.calendar_id, &link.original_start, m)? {
+        return Ok(left);
     }
     let Some(id) = tx.local_id_of(ctx.calendar_id, &ev.remote_id)? else {
         return Ok(None);
@@ -160,12 +161,35 @@ fn left_behind_here(
     let Some(row) = tx.event(&id)? else {
         return Ok(None);
     };
-    let left = row.series_id.as_deref() == Some(m.local_id.as_str())
+    let keyed_so = row.series_id.as_deref() == Some(m.local_id.as_str())
         && row
             .original_start
             .as_deref()
             .is_some_and(|k| crate::convert::original_start_of(k, m).is_err());
-    Ok(left.then(|| (m.clone(), link.original_start.clone())))
+    Ok(if keyed_so { left } else { None })
+}
+
+/// Whether `original` is of the kind series `m` no longer has.
+fn other_kind(original: &OriginalStart, m: &MasterInfo) -> bool {
+    match original {
+        OriginalStart::Timed(_) => m.all_day,
+        OriginalStart::AllDay(_) => !m.all_day,
+    }
+}
+
+/// Whether the occurrence of series `m` at `original` is one the series left behind at
+/// Google: Google's original start keeps the kind the series had when the occurrence
+/// changed, so one of the other kind is no instance of the series as it is now.
+/// (Graph's follows the occurrence's own kind: a timed occurrence of an all-day series
+/// is one of its days.)
+pub(crate) fn google_left_behind(
+    tx: &SyncTx<'_, '_>,
+    calendar_id: &str,
+    original: &OriginalStart,
+    m: &MasterInfo,
+) -> Result<bool, SyncError> {
+    Ok(other_kind(original, m)
+        && tx.calendar_provider(calendar_id)? == Some(almanac_model::Provider::Google))
 }
 
 pub(crate) fn names(fields: &[Field]) -> Vec<String> {
@@ -885,6 +909,10 @@ pub(crate) fn removal_back(
     let Some(info) = MasterInfo::of(&series_id, &row) else {
         return Ok(Back::NoSeries);
     };
+    // One the series left behind is no day of it: its deletion goes alone.
+    if google_left_behind(tx, calendar_id, &link.original_start, &info)? {
+        return Ok(Back::NoSeries);
+    }
     let Ok(key) = crate::convert::instance_key_of(&link.original_start, &info) else {
         return Ok(Back::NoSeries);
     };

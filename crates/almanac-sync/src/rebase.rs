@@ -30,7 +30,8 @@ use almanac_store::{Carry, EntryState, NewConflict, OutboxOp, SyncTx, SyncedEven
 use chrono::NaiveDateTime;
 
 use crate::apply::{
-    apply, apply_op, log, master_of, names, settle_gone_edit, Applied, Ctx, SeriesChange,
+    apply, apply_op, google_left_behind, log, master_of, names, settle_gone_edit, Applied, Ctx,
+    SeriesChange,
 };
 use crate::convert::{
     from_row, instance_key_of, key_text, occurrence_of, original_start_of, series_spec, to_row,
@@ -738,6 +739,10 @@ pub(crate) fn unsent_holder(
     let (Some(link), Some(info)) = (&theirs.series, master_of(tx, ctx, theirs)?) else {
         return Ok(None);
     };
+    // One the series left behind holds no key of its instances.
+    if google_left_behind(tx, ctx.calendar_id, &link.original_start, &info)? {
+        return Ok(None);
+    }
     let Ok(key) = instance_key_of(&link.original_start, &info) else {
         return Ok(None);
     };

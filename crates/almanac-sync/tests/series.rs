@@ -1296,6 +1296,104 @@ fn an_occurrence_left_behind_in_another_zone_stays_its_own_when_made_all_day_the
     assert_eq!(days_own, h.day(1));
 }
 
+/// Another computer first sees the occurrence left behind and the day's own changed
+/// occurrence together: each takes a key of its own kind (Google's original start
+/// tells), as here — taken as its UTC date, the one left behind collided with the
+/// day's own and that computer's pulls of the calendar failed.
+#[test]
+fn another_computer_takes_an_occurrence_left_behind_beside_its_days_own() {
+    let h = Harness::new();
+    let master_remote = h.seed_series_changed_there();
+    let (left, days_own) = h.left_behind_and_days_own(&master_remote, &json!({}));
+    let (_dir, other, account) = signed_in(Provider::Google, EMAIL, Utc::now());
+    let run = || {
+        h.rt.block_on(sync_account(
+            &other,
+            &*h.google,
+            &account,
+            &SyncOptions::default(),
+            &Utc::now,
+        ))
+        .expect("run")
+    };
+    for _ in 0..2 {
+        let s = run();
+        assert!(s.calendars.iter().all(|c| c.error.is_none()), "{s:?}");
+    }
+    let s = run();
+    assert_eq!((s.pulled, s.pushed, s.conflicts), (0, 0, 0), "{s:?}");
+    let store = other.lock().expect("store");
+    let mut keys = Vec::new();
+    for cal in store.sync_calendars(None).expect("calendars") {
+        for e in store.sync_entries(&cal.id).expect("entries") {
+            keys.extend(e.row.and_then(|r| r.original_start));
+        }
+    }
+    keys.sort();
+    let mut want = vec![left, days_own];
+    want.sort();
+    assert_eq!(keys, want);
+}
+
+/// An occurrence left behind can be changed and deleted here as "this occurrence" of
+/// its series, as the window offers it (it was "no occurrence" of the series), and
+/// its deletion removes nothing from the series: a removed time on the all-day series
+/// made Google refuse the series' next update.
+#[test]
+fn an_occurrence_left_behind_is_changed_and_deleted_here_alone() {
+    const MINE: &str = "Stand-up, left behind, renamed here";
+    let h = Harness::new();
+    let master_remote = h.seed_series_changed_there();
+    let (left, _) = h.left_behind_and_days_own(&master_remote, &json!({}));
+    let [series] = <[String; 1]>::try_from(h.here(SERIES)).expect("the series");
+    let target = EventTarget {
+        id: series.clone(),
+        scope: EditScope::Occurrence,
+        original_start: Some(left.clone()),
+    };
+    let [id] = <[String; 1]>::try_from(h.here("Stand-up, moved on the phone again"))
+        .expect("the one left behind");
+    {
+        let mut store = h.store.lock().expect("store");
+        let mut input = store.get_event(&id).expect("it").input;
+        input.title = MINE.into();
+        let change = EventChange {
+            id: target.id.clone(),
+            scope: target.scope,
+            original_start: target.original_start.clone(),
+            input,
+        };
+        store
+            .update_event(change, Source::Cli, Utc::now())
+            .expect("rename the one left behind here");
+    }
+    h.run();
+    h.assert_settles();
+    assert_eq!(h.there(MINE), 1);
+    h.assert_occurrence(MINE);
+    h.store
+        .lock()
+        .expect("store")
+        .delete_event(target, Source::Cli, Utc::now())
+        .expect("delete the one left behind here");
+    h.run();
+    h.assert_settles();
+    assert_eq!(h.there(MINE), 0);
+    assert!(h.here(MINE).is_empty());
+    let there = series_there(&h.cloud.state);
+    assert!(
+        !there["recurrence"].to_string().contains("EXDATE"),
+        "{there}"
+    );
+    let row = h
+        .store
+        .lock()
+        .expect("store")
+        .get_event(&series)
+        .expect("the series");
+    assert_eq!(row.input.recurrence.map(|r| r.exdates), Some(vec![]));
+}
+
 impl Harness {
     /// The series (with its second occurrence changed there, `master_remote`) made
     /// all-day here, which leaves that occurrence behind at Google; the day's own

@@ -1,7 +1,7 @@
 //! [`SyncTx`]: one engine step as one durable transaction.
 
 use crate::cached::{Cached, Held};
-use almanac_model::EventKind;
+use almanac_model::{EventKind, Provider};
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use crate::connection::Durability;
@@ -158,6 +158,24 @@ impl SyncTx<'_, '_> {
         load_calendar(self.tx, id)?.ok_or_else(|| {
             StoreError::NotFound(format!("There is no synced calendar with id \"{id}\"."))
         })
+    }
+
+    /// The provider of calendar `id`'s account (`None` for a calendar on this computer).
+    pub fn calendar_provider(&self, id: &str) -> Result<Option<Provider>> {
+        let name: Option<String> = self
+            .tx
+            .row_cached(
+                "SELECT a.provider FROM calendars c JOIN accounts a ON a.id = c.account_id
+                 WHERE c.id = ?1",
+                params![id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        name.map(|n| {
+            Provider::parse(&n)
+                .ok_or_else(|| StoreError::Corrupt(format!("Unknown provider \"{n}\".")))
+        })
+        .transpose()
     }
 
     pub fn entries(&self, calendar_id: &str) -> Result<Vec<SyncEntry>> {
