@@ -926,6 +926,35 @@ impl GraphSync {
     }
 }
 
+/// Outlook keeps a description written here as HTML, a line break as `<br>` and a
+/// line end: read back, that is the same text, so the event settles after its create
+/// (it went out again on every sync).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_description_of_several_lines_settles_at_outlook() {
+    let g = GraphSync::start().await;
+    g.sync();
+    let cal = g.primary_calendar();
+    let d = day(3);
+    let agenda = ["--description", "Agenda:\nPricing\n\nNext steps"];
+    g.add_event(
+        &cal,
+        "Pricing review",
+        &format!("{d}T10:00"),
+        &format!("{d}T11:00"),
+        &agenda,
+    );
+    let made = g.sync_ok(0);
+    assert_eq!(made["pushed"], 1, "{made}");
+    g.assert_quiet();
+    let there: Vec<Value> = g
+        .remote()
+        .into_iter()
+        .filter(|e| e["subject"] == "Pricing review")
+        .collect();
+    let body = there[0]["body"]["content"].as_str().unwrap_or_default();
+    assert!(body.contains("Pricing<br>"), "{body}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graph_series_and_singles_sync_both_ways() {
     let g = GraphSync::start().await;

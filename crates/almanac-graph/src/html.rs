@@ -21,11 +21,23 @@ pub fn unwrap_document(html: &str) -> String {
 
 /// Text of an HTML fragment: tags dropped (block ends become line breaks), the common
 /// entities decoded, runs of blank lines collapsed. Never interprets anything.
+///
+/// A line end in the source right after such a tag is no second break: Graph keeps a
+/// text body as HTML with `<br>` and a line end for each line break, and its text
+/// must read back as the text written (else it looks changed here on every read).
 pub fn to_text(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
     let mut rest = html;
+    let mut broke = false;
     while let Some(lt) = rest.find('<') {
-        out.push_str(&rest[..lt]);
+        let mut text = &rest[..lt];
+        if broke {
+            text = text
+                .strip_prefix("\r\n")
+                .or_else(|| text.strip_prefix('\n'))
+                .unwrap_or(text);
+        }
+        out.push_str(text);
         let Some(gt) = rest[lt..].find('>') else {
             rest = "";
             break;
@@ -37,13 +49,20 @@ pub fn to_text(html: &str) -> String {
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric())
             .collect();
-        if matches!(
+        broke = matches!(
             name.as_str(),
             "br" | "p" | "div" | "li" | "tr" | "h1" | "h2" | "h3" | "h4"
-        ) {
+        );
+        if broke {
             out.push('\n');
         }
         rest = &rest[lt + gt + 1..];
+    }
+    if broke {
+        rest = rest
+            .strip_prefix("\r\n")
+            .or_else(|| rest.strip_prefix('\n'))
+            .unwrap_or(rest);
     }
     out.push_str(rest);
     let decoded = decode_entities(&out);
@@ -123,6 +142,12 @@ mod tests {
             "Hi & welcome\n\nLine\u{a0}2 <x>"
         );
         assert_eq!(to_text("a<br>b<br/>c"), "a\nb\nc");
+        // As Graph keeps a text body: a break and a line end are one line break.
+        assert_eq!(
+            to_text("Agenda:<br>\r\nPricing<br>\r\n<br>\r\nNext steps"),
+            "Agenda:\nPricing\n\nNext steps"
+        );
+        assert_eq!(to_text("a<br>\nb\r\nc"), "a\nb\nc");
         assert_eq!(to_text("<script>alert(1)</script>ok"), "alert(1)ok");
         for hostile in [
             "<",
