@@ -162,7 +162,13 @@ impl Field {
     fn same(&self, a: &RemoteEvent, b: &RemoteEvent) -> bool {
         match self {
             Field::Title => a.title == b.title,
-            Field::Body => a.body_text == b.body_text && a.body_html == b.body_html,
+            // The text of a formatted body is read from its HTML (and a description
+            // edited here drops the HTML): the same HTML is the same body, whatever
+            // text an older reading of it derived.
+            Field::Body => match (&a.body_html, &b.body_html) {
+                (Some(x), Some(y)) => x == y,
+                (x, y) => x == y && a.body_text == b.body_text,
+            },
             Field::Timing => a.timing == b.timing,
             Field::ShowAs => a.show_as == b.show_as,
             Field::Importance => a.importance == b.importance,

@@ -1377,12 +1377,16 @@ enum Seen {
     SeriesChanged(Option<Box<RemoteEvent>>),
 }
 
-/// Whether `a` and `b` differ in nothing a user edits. The body by its text: a
-/// provider renders plain text as HTML. The times by their instants: Graph can name
-/// the second pass of a DST fold only in UTC, and answers with that zone.
+/// Whether `a` and `b` differ in nothing a user edits. The body by its words: a
+/// provider renders plain text as HTML, and its text read back may space its lines
+/// otherwise. The times by their instants: Graph can name the second pass of a DST
+/// fold only in UTC, and answers with that zone.
 fn same_to_the_user(a: &RemoteEvent, b: &RemoteEvent) -> bool {
     !changed_fields(a, b).iter().any(|f| match f {
-        crate::merge::Field::Body => a.body_text.trim() != b.body_text.trim(),
+        crate::merge::Field::Body => !a
+            .body_text
+            .split_whitespace()
+            .eq(b.body_text.split_whitespace()),
         crate::merge::Field::Timing => !same_instants(&a.timing, &b.timing),
         f => user_field(f),
     })

@@ -157,8 +157,18 @@ cases! {
         |e| e.title = "Mine".into(), |e| e.title = "Theirs".into()
         => |e| e.title = "Theirs".into(), [Field::Title], push false, apply true;
     body_text_and_html_are_one_field:
-        |e| e.body_html = Some("<p>Mine</p>".into()), |e| e.body_text = "Theirs".into()
-        => |e| e.body_text = "Theirs".into(), [Field::Body], push false, apply true;
+        |e| { e.body_text = "Mine".into(); e.body_html = None },
+        |e| { e.body_text = "Theirs".into(); e.body_html = Some("<p>Theirs</p>".into()) }
+        => |e| { e.body_text = "Theirs".into(); e.body_html = Some("<p>Theirs</p>".into()) },
+        [Field::Body], push false, apply true;
+    a_formatted_body_read_again_is_the_same_body:
+        keep, |e| e.body_text = "Agenda\n".into()
+        => keep, [], push false, apply false;
+    a_description_edited_here_replaces_the_formatted_one:
+        |e| { e.body_text = "Agenda, v2".into(); e.body_html = None },
+        |e| e.body_text = "Agenda\n".into()
+        => |e| { e.body_text = "Agenda, v2".into(); e.body_html = None },
+        [], push true, apply false;
     move_made_locally_is_pushed:
         |e| e.timing = Timing::AllDay {
             start: NaiveDate::from_ymd_opt(2026, 3, 3).unwrap_or_default(),
