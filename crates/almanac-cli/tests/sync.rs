@@ -722,6 +722,89 @@ async fn a_create_linked_by_the_next_pull_keeps_the_providers_default_reminder()
     );
 }
 
+/// A create whose answer never came, changed at Google before the next pull found it
+/// there: the pull merges against what was sent, so the change made there is taken
+/// and the one made here since goes out; the same field changed on both sides is a
+/// conflict. Neither side's edit is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_linked_by_the_next_pull_keeps_what_changed_there_since() {
+    let s = Sync::google().await;
+    s.sync();
+    let cal = s.primary_calendar();
+    let d = day(4);
+    // Created here, its answer lost on every attempt of the run; then changed on
+    // both sides before the next run.
+    let lost_create = |title: &str, hour: u32| {
+        s.add_event(
+            &cal,
+            title,
+            &format!("{d}T{hour}:00"),
+            &format!("{d}T{}:00", hour + 1),
+            &[],
+        );
+        s.faults(json!({"add": [{"kind": "drop_connection", "route": "events.insert", "processed": true, "count": 50}]}));
+        let failed = s.sync();
+        assert_ne!(failed["outcome"], "ok", "{failed}");
+        s.faults(json!({"clear": true}));
+        let there = s.remote_titled(title);
+        assert_eq!(there.len(), 1, "{:?}", s.remote());
+        let here = s.local_titled(title)[0]["eventId"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        (there[0]["id"].as_str().expect("id").to_owned(), here)
+    };
+
+    // A room booked there, the title changed here: both kept, on both sides.
+    let (there, here) = lost_create("Renewal call", 11);
+    s.edit_remote(&there, json!({"location": "Room 7"}));
+    s.cli(&["events", "edit", &here, "--title", "Renewal call (Acme)"]);
+    let linked = s.sync_ok(0);
+    assert_eq!(linked["pushed"], 1, "{linked}");
+    let remote = s.remote_titled("Renewal call (Acme)");
+    assert_eq!(remote.len(), 1, "{:?}", s.remote());
+    assert_eq!(remote[0]["location"], "Room 7", "{remote:?}");
+    let local = s.local_titled("Renewal call (Acme)");
+    assert_eq!(local.len(), 1, "{:?}", s.local());
+    assert_eq!(local[0]["location"], "Room 7", "{local:?}");
+    s.assert_quiet();
+
+    // Renamed on both sides: a conflict, theirs kept there until the user decides.
+    let (there, here) = lost_create("Kickoff", 14);
+    s.edit_remote(&there, json!({"summary": "Kickoff (theirs)"}));
+    s.cli(&["events", "edit", &here, "--title", "Kickoff (mine)"]);
+    s.sync_ok(1);
+    assert_eq!(
+        s.remote_titled("Kickoff (theirs)").len(),
+        1,
+        "{:?}",
+        s.remote()
+    );
+    let open = s.cli(&["conflicts", "list"]);
+    assert_eq!(open.as_array().map(Vec::len), Some(1), "{open}");
+    assert_eq!(open[0]["kind"], "edit_edit", "{open}");
+    let shown = s.cli(&["conflicts", "show", open[0]["id"].as_str().expect("id")]);
+    let fields: Value =
+        serde_json::from_str(shown["fields"].as_str().expect("fields")).expect("json");
+    assert_eq!(
+        (&fields[0]["field"], &fields[0]["base"]),
+        (&json!("title"), &json!("Kickoff")),
+        "{fields}"
+    );
+    assert_eq!(fields.as_array().map(Vec::len), Some(1), "{fields}");
+    let id = open[0]["id"].as_str().expect("id");
+    s.cli(&["conflicts", "resolve", id, "--keep", "local"]);
+    s.sync_ok(0);
+    assert_eq!(
+        s.remote_titled("Kickoff (mine)").len(),
+        1,
+        "{:?}",
+        s.remote()
+    );
+    assert_eq!(s.local_titled("Kickoff (mine)").len(), 1);
+    s.assert_quiet();
+}
+
 /// The provider names the UID of what is imported into its calendar; the file's UID
 /// (or, for an event without one, its details) still finds the event, before its
 /// first sync and after it, so importing the file again makes no copies there.
@@ -924,6 +1007,72 @@ impl GraphSync {
             .expect("value")
             .clone()
     }
+}
+
+/// The same at Outlook, which keeps a description as HTML: a create whose answer never
+/// came, a room booked there, the title and the description changed here — all of it
+/// kept, no conflict.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_linked_by_the_next_pull_keeps_what_changed_in_outlook_since() {
+    let g = GraphSync::start().await;
+    g.sync();
+    let cal = g.primary_calendar();
+    let d = day(4);
+    let agenda = ["--description", "Agenda:\nPricing\nNext steps"];
+    g.add_event(
+        &cal,
+        "Contract renewal",
+        &format!("{d}T10:00"),
+        &format!("{d}T11:00"),
+        &agenda,
+    );
+    let faults = |f: Value| {
+        let f = serde_json::from_value(f).expect("faults");
+        g.state.graph_set_faults(f).expect("set faults");
+    };
+    faults(json!({"add": [{
+        "kind": "drop_connection",
+        "method": "POST",
+        "path_contains": "/events",
+        "after_processing": true,
+        "count": 50,
+    }]}));
+    let failed = g.sync();
+    assert_ne!(failed["outcome"], "ok", "{failed}");
+    faults(json!({"clear": true}));
+    let made: Vec<Value> = g
+        .remote()
+        .into_iter()
+        .filter(|e| e["subject"] == "Contract renewal")
+        .collect();
+    assert_eq!(made.len(), 1, "{:?}", g.remote());
+    let id = made[0]["id"].as_str().expect("id");
+    g.edit(id, json!({"location": {"displayName": "Room 7"}}));
+    let here = g.local_titled("Contract renewal");
+    let here = here[0]["eventId"].as_str().expect("id");
+    g.cli(&[
+        "events",
+        "edit",
+        here,
+        "--title",
+        "Contract renewal (Acme)",
+        "--description",
+        "Agenda:\nPricing\nNext steps\nSign-off",
+    ]);
+    g.sync_ok(0);
+    let there: Vec<Value> = g.remote().into_iter().filter(|e| e["id"] == id).collect();
+    assert_eq!(there.len(), 1, "{:?}", g.remote());
+    assert_eq!(
+        (&there[0]["subject"], &there[0]["location"]["displayName"]),
+        (&json!("Contract renewal (Acme)"), &json!("Room 7")),
+        "{there:?}"
+    );
+    let body = there[0]["body"]["content"].as_str().unwrap_or_default();
+    assert!(body.contains("Sign-off"), "{body}");
+    let local = g.local_titled("Contract renewal (Acme)");
+    assert_eq!(local.len(), 1, "{:?}", g.local());
+    assert_eq!(local[0]["location"], "Room 7", "{local:?}");
+    g.assert_quiet();
 }
 
 /// Outlook keeps a description written here as HTML, a line break as `<br>` and a

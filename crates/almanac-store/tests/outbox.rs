@@ -7,8 +7,8 @@ use almanac_model::{
     EditScope, EventChange, EventInput, EventTarget, Importance, Provider, ShowAs,
 };
 use almanac_store::{
-    base_row, EntryState, EntrySync, OutboxOp, RemoteCalendarRow, SignedIn, Source, Store,
-    StoreError, SyncCalendar, SyncedEvent,
+    base_row, CreatePayload, EntryState, EntrySync, OutboxOp, RemoteCalendarRow, SignedIn, Source,
+    Store, StoreError, SyncCalendar, SyncedEvent,
 };
 use chrono::{DateTime, Utc};
 
@@ -335,6 +335,63 @@ fn a_create_sent_without_an_answer_then_deleted_leaves_a_tombstone_with_its_key(
     assert_eq!(tombstones[0].1, create.idempotency_key);
     // Not an event of the calendar for the planner until a listing shows it.
     assert!(ok(s.sync_entries(&cal.id)).is_empty());
+}
+
+/// A create keeps what each attempt sent, through the user's edits between attempts
+/// (the provider holds whichever arrived first); one tried before the outbox kept
+/// versions trusts none of them.
+#[test]
+fn a_create_keeps_what_it_sent_through_edits_between_attempts() {
+    let (_d, mut s, cal, _) = synced();
+    let ev = ok(s.create_event(input(&cal.id, "Kickoff"), Source::UserWindow, now()));
+    let create = ok(s.outbox(Some(&cal.id))).remove(0);
+    let attempt = |s: &mut Store, version: &str| {
+        ok(s.sync_step(now().timestamp(), |tx| {
+            tx.create_sent(create.id, version)?;
+            tx.push_attempted(create.id)
+        }));
+    };
+    let kept = |s: &Store| {
+        let o = ok(s.outbox(Some(&cal.id))).remove(0);
+        (
+            o.idempotency_key.clone(),
+            CreatePayload::of(o.payload.as_deref()),
+        )
+    };
+    attempt(&mut s, "v1");
+    attempt(&mut s, "v1");
+    let mut changed = ev.input.clone();
+    changed.title = "Kickoff (moved)".into();
+    ok(s.update_event(
+        EventChange {
+            id: ev.id.clone(),
+            scope: EditScope::All,
+            original_start: None,
+            input: changed,
+        },
+        Source::UserWindow,
+        now(),
+    ));
+    attempt(&mut s, "v2");
+    let (key, payload) = kept(&s);
+    assert_eq!(key, create.idempotency_key);
+    assert_eq!(payload.sent, ["v1", "v2"]);
+    assert!(!payload.too_many);
+
+    // Tried once before versions were kept: the one it sent then is unknown.
+    let ev = ok(s.create_event(input(&cal.id, "Renewal"), Source::UserWindow, now()));
+    let older = ok(s.outbox(Some(&cal.id)))
+        .into_iter()
+        .find(|o| o.event_id == ev.id)
+        .expect("its create");
+    ok(s.sync_step(now().timestamp(), |tx| tx.push_attempted(older.id)));
+    ok(s.sync_step(now().timestamp(), |tx| tx.create_sent(older.id, "v1")));
+    let o = ok(s.outbox(Some(&cal.id)))
+        .into_iter()
+        .find(|o| o.id == older.id)
+        .expect("its create");
+    let payload = CreatePayload::of(o.payload.as_deref());
+    assert!(payload.too_many && payload.sent.is_empty(), "{payload:?}");
 }
 
 // A synced row is its own base (no second copy stored); a user's edit or delete of it

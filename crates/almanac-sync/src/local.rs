@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use almanac_model::EventKind;
 use almanac_provider::RemoteEvent;
-use almanac_store::{EntryState, EntrySync, OutboxOp, SyncEntry};
+use almanac_store::{CreatePayload, EntryState, EntrySync, OutboxOp, SyncEntry};
 
 use crate::convert::{from_row, MasterInfo};
 use crate::error::SyncError;
@@ -127,6 +127,18 @@ pub(crate) fn load(
             current.as_ref(),
             |id| by_local.get(id),
         );
+        let sent = match e.outbox.as_ref() {
+            // One unreadable, and the provider may hold that one: none is trusted.
+            Some(o) if o.op == OutboxOp::Create && e.remote_id.is_none() => {
+                CreatePayload::of(o.payload.as_deref())
+                    .sent
+                    .iter()
+                    .map(|v| parse_snapshot(Some(v)))
+                    .collect::<Option<Vec<_>>>()
+                    .unwrap_or_default()
+            }
+            _ => Vec::new(),
+        };
         stored.insert(
             e.local_id.clone(),
             EntrySync {
@@ -147,6 +159,7 @@ pub(crate) fn load(
                 kind: conflict_kind(&c.kind),
                 remote_etag: parse_snapshot(c.remote_version.as_deref()).and_then(|r| r.etag),
             }),
+            sent,
         });
     }
     Ok(Local {

@@ -264,6 +264,99 @@ pub fn changed_fields(a: &RemoteEvent, b: &RemoteEvent) -> Vec<Field> {
         .collect()
 }
 
+/// `remote`, our own create as the provider has it, with each field that is none of
+/// the versions `sent` (oldest first) as one sent has it: the base a merge needs to
+/// take a change made there since the create landed (the field is `local`'s as sent),
+/// and to keep ours. The provider holds whichever attempt arrived first, unknown
+/// here: where the versions sent differ on the field, the base is one that `local`
+/// is not, so a change there meets the change here as a conflict, never theirs
+/// taken over ours. A field the provider merely writes its own way (a body as HTML,
+/// times in another zone, a rule with its week start) matches what was sent.
+pub(crate) fn as_sent(
+    remote: RemoteEvent,
+    sent: &[RemoteEvent],
+    local: &RemoteEvent,
+) -> RemoteEvent {
+    let Some(first) = sent.first() else {
+        return remote;
+    };
+    let mut all = vec![&remote];
+    all.extend(sent);
+    let mut base = remote.clone();
+    for f in fields(&all) {
+        if sent.iter().any(|s| landed_as(&f, &remote, s)) {
+            continue;
+        }
+        let agreed = sent.iter().all(|s| f.same(s, first));
+        let from = match agreed {
+            true => first,
+            false => sent.iter().find(|s| !f.same(s, local)).unwrap_or(first),
+        };
+        f.copy(from, &mut base);
+    }
+    base
+}
+
+/// Whether field `f` of `remote` is what `sent` had, as a provider keeps it.
+fn landed_as(f: &Field, remote: &RemoteEvent, sent: &RemoteEvent) -> bool {
+    match f {
+        // Plain text comes back rendered as HTML and read back: its lines and spaces
+        // can change, its words cannot.
+        Field::Body => words(&remote.body_text).eq(words(&sent.body_text)),
+        Field::Timing => match (&remote.timing, &sent.timing) {
+            (
+                Timing::Timed { start, end, .. },
+                Timing::Timed {
+                    start: s2, end: e2, ..
+                },
+            ) => start == s2 && end == e2,
+            (a, b) => a == b,
+        },
+        Field::Recurrence => match (&remote.recurrence, &sent.recurrence) {
+            (Some(a), Some(b)) => {
+                rule_parts(&a.rrule) == rule_parts(&b.rrule)
+                    && set(&a.exdates) == set(&b.exdates)
+                    && set(&a.rdates) == set(&b.rdates)
+            }
+            (a, b) => a.is_none() && b.is_none(),
+        },
+        f => f.same(remote, sent),
+    }
+}
+
+fn words(text: &str) -> impl Iterator<Item = &str> {
+    text.split_whitespace()
+}
+
+/// A rule's parts as a provider may write it back: in any order, its days in any
+/// order, no `INTERVAL=1`, a week start of its own where that changes no date (it
+/// does with an interval or week numbers), its end as a day (Graph ends a series on a
+/// date).
+fn rule_parts(rule: &str) -> BTreeSet<String> {
+    let parts: Vec<(String, String)> = rule
+        .split(';')
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| (k.trim().to_ascii_uppercase(), v.trim().to_ascii_uppercase()))
+        .collect();
+    let week_start_matters = parts
+        .iter()
+        .any(|(k, v)| (k == "INTERVAL" && v != "1") || k == "BYWEEKNO");
+    parts
+        .into_iter()
+        .filter(|(k, v)| !(k == "INTERVAL" && v == "1"))
+        .filter(|(k, _)| k != "WKST" || week_start_matters)
+        .map(|(k, v)| match k.as_str() {
+            "UNTIL" => format!("UNTIL={}", v.get(..8).unwrap_or(&v)),
+            "BYDAY" => {
+                let mut days: Vec<&str> = v.split(',').map(str::trim).collect();
+                days.sort_unstable();
+                format!("BYDAY={}", days.join(","))
+            }
+            _ => format!("{k}={v}"),
+        })
+        .collect()
+}
+
 /// Three-way merge of one event present on all three sides (see the module doc).
 pub fn merge(base: &RemoteEvent, local: &RemoteEvent, remote: &RemoteEvent) -> Merge {
     merge_with(base, local, remote, &|_| None)

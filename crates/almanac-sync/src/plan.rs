@@ -99,6 +99,9 @@ pub struct LocalEntry {
     pub pending_push: bool,
     /// The event's unresolved conflict, if any.
     pub open_conflict: Option<OpenConflict>,
+    /// An unacknowledged create's versions sent so far, oldest first: the provider
+    /// may hold any one of them (see [`almanac_store::CreatePayload`]).
+    pub sent: Vec<RemoteEvent>,
 }
 
 impl LocalEntry {
@@ -577,7 +580,7 @@ pub(crate) fn plan_link(
     };
     let base = as_occurrence_base(occurrence, current, &remote);
     let mut planner = Planner::new(local, policy, 2);
-    planner.link_occurrence(entry, base, remote);
+    planner.link_merged(entry, base, remote);
     planner.ops
 }
 
@@ -637,9 +640,10 @@ fn within(start: DateTime<Utc>, end: DateTime<Utc>, w: Window) -> bool {
     w.start <= start && end <= w.end
 }
 
-/// The base to link our own create with at Graph: the provider's version, so what is
-/// here wins (it is what we sent, or changed since; what Almanac does not edit aside,
-/// see [`unedited_as_ours`]) — except an occurrence only the
+/// The base to link our own create with at Graph, before [`Planner::as_sent`] puts
+/// back what was sent where the provider's version is none of it: the provider's
+/// version, so what is here wins (it is what we sent, or changed since; what Almanac
+/// does not edit aside, see [`unedited_as_ours`]) — except an occurrence only the
 /// provider lists as removed. A create cannot remove occurrences there (they are
 /// deleted one by one after it), so one removed there that is not removed here was
 /// deleted there after our create, and no update can bring it back. (At Google the
@@ -832,16 +836,43 @@ impl<'a> Planner<'a> {
         self.claimed.insert(entry.local_id.clone());
         let current = entry.current.as_ref().unwrap_or(&remote);
         if let Some(base) = self.occurrence_base(current, &remote) {
-            return self.link_occurrence(entry, base, remote);
+            return self.link_merged(entry, base, remote);
         }
         let base = if self.index.removals_on_series {
             own_create_base(current, &remote)
         } else {
             remote.clone()
         };
-        let m = crate::merge::merge(&unedited_as_ours(base, current), current, &remote);
+        let base = unedited_as_ours(self.as_sent(base, &entry.sent, current), current);
+        let m = crate::merge::merge(&base, current, &remote);
+        if !m.conflicts.is_empty() {
+            // Changed there since it landed, and changed here since it was sent.
+            return self.link_merged(entry, base, remote);
+        }
         self.stats.echoes += 1;
         self.link(entry, m, remote);
+    }
+
+    /// The base for our own create found at the provider: what it sent, where the
+    /// provider's copy is none of it (changed there since: theirs is taken, unless
+    /// changed here too), else the provider's copy (ours wins: it is what we sent, or
+    /// changed since). Graph makes a series whole (its removed occurrences are deleted
+    /// after the create), so there what was sent had none.
+    fn as_sent(&self, base: RemoteEvent, sent: &[RemoteEvent], local: &RemoteEvent) -> RemoteEvent {
+        if !self.index.removals_on_series {
+            return crate::merge::as_sent(base, sent, local);
+        }
+        let landed: Vec<RemoteEvent> = sent
+            .iter()
+            .cloned()
+            .map(|mut s| {
+                if let Some(r) = s.recurrence.as_mut() {
+                    r.exdates.clear();
+                }
+                s
+            })
+            .collect();
+        crate::merge::as_sent(base, &landed, local)
     }
 
     /// Links `entry`'s create to `remote`, as `m` merged them.
@@ -898,9 +929,11 @@ impl<'a> Planner<'a> {
         Some(as_occurrence_base(derived, local, remote))
     }
 
-    /// Links an occurrence changed here to the provider's exception of it, merged
-    /// three-way against `base` (see [`Planner::occurrence_base`]).
-    fn link_occurrence(&mut self, entry: &LocalEntry, base: RemoteEvent, remote: RemoteEvent) {
+    /// Links an occurrence changed here to the provider's exception of it, or our
+    /// create to the provider's copy of it, merged three-way against `base` (see
+    /// [`Planner::occurrence_base`], [`Planner::as_sent`]): the same field changed on
+    /// both is the policy's to settle or a conflict, as for any event.
+    fn link_merged(&mut self, entry: &LocalEntry, base: RemoteEvent, remote: RemoteEvent) {
         let Some(local) = entry.current.as_ref() else {
             return;
         };
@@ -958,10 +991,19 @@ impl<'a> Planner<'a> {
         // The base stays what both changes started from (with the provider's etag for
         // the push): a newer version of the occurrence meets the same conflict again,
         // not a "disjoint" change that would settle it behind the user's back.
+        // What the provider fills in, nobody edits here: as the row now has it, so
+        // the provider's next change of one is no change of ours.
+        let stored = RemoteEvent {
+            extra: shown.extra.clone(),
+            organizer: shown.organizer.clone(),
+            attendees: shown.attendees.clone(),
+            online_meeting: shown.online_meeting.clone(),
+            ..base.clone()
+        };
         self.ops.push(Op::LinkCreated {
             local_id: entry.local_id.clone(),
             event: shown,
-            base: base.clone(),
+            base: stored,
             push: true,
         });
         self.ops.push(Op::RecordConflict {

@@ -296,10 +296,13 @@ impl Pusher<'_> {
                 }
                 let sent = match o.op {
                     OutboxOp::Create => {
-                        lock(self.store).sync_step(self.now(), |tx| tx.push_attempted(o.id))?;
                         let mut fresh = ev.clone();
                         fresh.remote_id.clear();
                         fresh.etag = None;
+                        lock(self.store).sync_step(self.now(), |tx| {
+                            tx.create_sent(o.id, &snapshot(&fresh))?;
+                            tx.push_attempted(o.id)
+                        })?;
                         self.provider
                             .create(self.remote, &fresh, &o.idempotency_key)
                             .await

@@ -46,7 +46,9 @@ pub struct OutboxRow {
     /// Graph `transactionId` / the seed of Google's client-chosen id: the same for every
     /// attempt, so a retried create lands once.
     pub idempotency_key: String,
-    /// For a delete: the provider identity and base of the deleted row, as JSON.
+    /// For a delete: the provider identity and base of the deleted row, as JSON
+    /// ([`DeletePayload`]); for a create sent at least once: what it sent
+    /// ([`CreatePayload`]).
     pub payload: Option<String>,
     pub attempts: i64,
     pub next_attempt_at: Option<i64>,
@@ -74,6 +76,50 @@ pub struct DeletePayload {
     /// it apart there).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub occurrence: Option<OccurrenceKey>,
+}
+
+/// What a pending create keeps of the versions it sent. Its answer lost, the
+/// provider may hold any one of them (each attempt carries the same idempotency key,
+/// and the first to arrive is the one kept there), changed there since, perhaps: the
+/// pull that finds it there tells a change made there from ours by them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatePayload {
+    /// The versions sent (engine JSON), oldest first; none twice in a row. Empty
+    /// once `too_many`.
+    pub sent: Vec<String>,
+    /// More versions were sent than are kept, or one was sent before versions were
+    /// kept: which one the provider holds is not known, and the pull trusts our
+    /// version whole, as it does with none recorded.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub too_many: bool,
+}
+
+impl CreatePayload {
+    /// At most this many versions are kept (a create sent this often, its answer
+    /// lost every time and changed between the attempts, is rare; the bound keeps
+    /// the row small whatever happens).
+    pub const MAX_SENT: usize = 8;
+
+    /// The payload of a create's outbox row (`None` or unreadable: nothing sent).
+    pub fn of(payload: Option<&str>) -> Self {
+        payload
+            .and_then(|p| serde_json::from_str(p).ok())
+            .unwrap_or_default()
+    }
+
+    /// Records one more version sent (nothing if it is the last one sent).
+    fn add(&mut self, version: &str) {
+        if self.too_many || self.sent.last().is_some_and(|v| v == version) {
+            return;
+        }
+        if self.sent.len() >= Self::MAX_SENT {
+            self.sent.clear();
+            self.too_many = true;
+            return;
+        }
+        self.sent.push(version.to_owned());
+    }
 }
 
 /// One occurrence of a series here.
@@ -140,6 +186,33 @@ pub(crate) fn enqueue(
             payload,
             now
         ],
+    )?;
+    Ok(())
+}
+
+/// Records `version` (engine JSON) as sent by create `outbox_id`, before it goes
+/// (and before the attempt is counted).
+pub(crate) fn create_sent(tx: &Transaction<'_>, outbox_id: i64, version: &str) -> Result<()> {
+    let row: Option<(Option<String>, i64)> = tx
+        .row_cached(
+            "SELECT payload, attempts FROM outbox WHERE id = ?1 AND operation = 'create'",
+            params![outbox_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((payload, attempts)) = row else {
+        return Ok(());
+    };
+    let mut sent = CreatePayload::of(payload.as_deref());
+    if payload.is_none() && attempts > 0 {
+        sent.too_many = true; // tried before this outbox kept what it sent
+    }
+    sent.add(version);
+    let json =
+        serde_json::to_string(&sent).map_err(|e| crate::StoreError::Corrupt(e.to_string()))?;
+    tx.exec_cached(
+        "UPDATE outbox SET payload = ?2 WHERE id = ?1 AND operation = 'create'",
+        params![outbox_id, json],
     )?;
     Ok(())
 }
@@ -338,5 +411,34 @@ impl crate::Store {
         ))?;
         let rows = stmt.query_map(params![calendar_id], outbox_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CreatePayload;
+
+    #[test]
+    fn a_create_keeps_each_version_it_sent_once_up_to_a_bound() {
+        let mut p = CreatePayload::default();
+        p.add("a");
+        p.add("a");
+        p.add("b");
+        p.add("a");
+        assert_eq!(p.sent, ["a", "b", "a"]);
+        let json = serde_json::to_string(&p).expect("json");
+        assert_eq!(CreatePayload::of(Some(&json)), p);
+        assert_eq!(
+            CreatePayload::of(Some("not json")),
+            CreatePayload::default()
+        );
+        for i in 0..CreatePayload::MAX_SENT {
+            p.add(&i.to_string());
+        }
+        // Which of them the provider holds is no longer known: none is trusted.
+        assert!(p.too_many);
+        assert!(p.sent.is_empty());
+        p.add("c");
+        assert!(p.sent.is_empty());
     }
 }

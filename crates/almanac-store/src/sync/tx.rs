@@ -421,7 +421,8 @@ impl SyncTx<'_, '_> {
     }
 
     /// Makes the entry's pending push `op` (replacing what was there; a create keeps
-    /// its idempotency key when it stays a create). `payload` is a delete's memory.
+    /// its idempotency key, and what it sent, when it stays a create). `payload` is a
+    /// delete's memory.
     pub fn queue_push(
         &mut self,
         local_id: &str,
@@ -432,7 +433,8 @@ impl SyncTx<'_, '_> {
         if let Some(p) = self.pending(local_id)? {
             if p.op == op {
                 self.tx.exec_cached(
-                    "UPDATE outbox SET payload = ?2, next_attempt_at = NULL WHERE id = ?1",
+                    "UPDATE outbox SET payload = COALESCE(?2, payload), next_attempt_at = NULL
+                     WHERE id = ?1",
                     params![p.id, payload],
                 )?;
                 return Ok(());
@@ -518,6 +520,12 @@ impl SyncTx<'_, '_> {
             params![outbox_id],
         )?;
         Ok(())
+    }
+
+    /// Before create `outbox_id` goes, before [`Self::push_attempted`]: `version`
+    /// (engine JSON) is what it sends (see [`crate::CreatePayload`]).
+    pub fn create_sent(&mut self, outbox_id: i64, version: &str) -> Result<()> {
+        crate::sync::outbox::create_sent(self.tx, outbox_id, version)
     }
 
     /// Records (or refreshes) the event's open conflict; returns its id.
@@ -662,7 +670,8 @@ impl SyncTx<'_, '_> {
         })
         .ok();
         self.tx.exec_cached(
-            "UPDATE outbox SET payload = ?2, next_attempt_at = NULL WHERE id = ?1",
+            "UPDATE outbox SET payload = COALESCE(?2, payload), next_attempt_at = NULL
+                     WHERE id = ?1",
             params![outbox_id, payload],
         )?;
         Ok(())

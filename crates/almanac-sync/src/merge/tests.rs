@@ -931,3 +931,51 @@ proptest! {
         }
     }
 }
+
+/// What the provider keeps of our create, field by field: a body in its own
+/// rendering, the same times in another zone, a rule written back with its week start
+/// and its end as a day are what was sent; anything else is a change there.
+#[test]
+fn a_create_as_the_provider_keeps_it_is_what_was_sent() {
+    let mut sent = base();
+    sent.body_html = None;
+    sent.body_text = "Agenda:\nPricing".into();
+    rec(&mut sent).rrule = "FREQ=WEEKLY;BYDAY=TU,MO;UNTIL=20260330T090000Z".into();
+    let mut there = sent.clone();
+    there.body_html = Some("Agenda:<br>\r\nPricing".into());
+    there.body_text = "Agenda:\n\nPricing".into();
+    there.timing = Timing::Timed {
+        start: at(2, 9),
+        end: at(2, 10),
+        time_zone: "UTC".into(),
+    };
+    rec(&mut there).rrule =
+        "FREQ=WEEKLY;INTERVAL=1;BYDAY=MO,TU;WKST=SU;UNTIL=20260330T235959Z".into();
+    there.location = "Room 7".into();
+    let base_of = |there: &RemoteEvent| as_sent(there.clone(), std::slice::from_ref(&sent), &sent);
+    let b = base_of(&there);
+    assert_eq!(changed_fields(&b, &there), vec![Field::Location], "{b:?}");
+    assert_eq!(b.location, "Room 1");
+    // A week start changes the dates of a rule with an interval: a change there.
+    let mut every_other = sent.clone();
+    rec(&mut every_other).rrule = "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO".into();
+    let mut there = every_other.clone();
+    rec(&mut there).rrule = "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO;WKST=SU".into();
+    let b = as_sent(
+        there.clone(),
+        std::slice::from_ref(&every_other),
+        &every_other,
+    );
+    assert_eq!(changed_fields(&b, &there), vec![Field::Recurrence]);
+    // Moved there: a change, whatever zone names it.
+    let mut moved = sent.clone();
+    moved.timing = Timing::Timed {
+        start: at(2, 11),
+        end: at(2, 12),
+        time_zone: "Europe/Paris".into(),
+    };
+    assert_eq!(
+        changed_fields(&base_of(&moved), &moved),
+        vec![Field::Timing]
+    );
+}

@@ -80,6 +80,7 @@ fn entry(local: &str, id: Option<&str>, state: SyncState) -> LocalEntry {
         base,
         pending_push: state != SyncState::Synced,
         open_conflict: None,
+        sent: Vec::new(),
     }
 }
 
@@ -774,6 +775,130 @@ fn our_series_linked_keeps_the_occurrences_removed_there_since() {
     assert_eq!(link(&[], &[theirs], false), (vec![], true));
 }
 
+/// Our create found at the provider by the next pull (its answer lost), changed there
+/// since it landed: what the pull links is merged against what was sent, so their
+/// change is taken and ours is kept; the same field changed on both is a conflict.
+#[test]
+fn our_create_linked_takes_what_changed_there_since_it_was_sent() {
+    // What was sent (the provider's copy shows it under id R).
+    let sent = |edit: Edit| {
+        let mut e = edited(ev("", ""), edit);
+        e.etag = None;
+        e.ical_uid = Some("uid-R".into());
+        e
+    };
+    let link = |sent: Vec<RemoteEvent>, here: Edit, there: Edit, policy: Policy| {
+        let mut entry = uid_create(here);
+        entry.sent = sent;
+        let index = LocalIndex::new(vec![entry]);
+        plan_page(&index, page(vec![up("R", "e2", there)]), policy, None).ops
+    };
+    let linked = |ops: &[Op]| match ops {
+        [Op::LinkCreated { event, push, .. }] => {
+            (event.title.clone(), event.location.clone(), *push)
+        }
+        _ => panic!("one link: {ops:?}"),
+    };
+    let both = |e: &mut RemoteEvent| {
+        title_mine(e);
+        room_2(e);
+    };
+    // The room changed there: taken, nothing of ours left to send.
+    let ops = link(vec![sent(keep)], keep, room_2, Policy::Ask);
+    assert_eq!(linked(&ops), ("Review".into(), "Room 2".into(), false));
+    // Renamed here after the send: both kept, ours sent.
+    let ops = link(vec![sent(keep)], title_mine, room_2, Policy::Ask);
+    assert_eq!(linked(&ops), ("Mine".into(), "Room 2".into(), true));
+    // Renamed here between two attempts; the provider kept the first: ours, sent.
+    let ops = link(
+        vec![sent(keep), sent(title_mine)],
+        title_mine,
+        keep,
+        Policy::Ask,
+    );
+    assert_eq!(linked(&ops), ("Mine".into(), "Room 1".into(), true));
+    // The provider kept the second attempt and changed its room since.
+    let ops = link(
+        vec![sent(keep), sent(title_mine)],
+        title_mine,
+        both,
+        Policy::Ask,
+    );
+    assert_eq!(linked(&ops), ("Mine".into(), "Room 2".into(), false));
+    // Renamed here between two attempts and renamed there: which attempt the
+    // provider holds is not known, so neither rename is taken over the other.
+    let ops = link(
+        vec![sent(keep), sent(title_mine)],
+        title_mine,
+        title_theirs,
+        Policy::Ask,
+    );
+    assert!(
+        matches!(
+            ops.as_slice(),
+            [
+                Op::LinkCreated { push: true, .. },
+                Op::RecordConflict { .. }
+            ]
+        ),
+        "a conflict: {ops:?}"
+    );
+    // Renamed between two attempts and back since, renamed there: the provider may
+    // hold the second attempt, so this too is a conflict, not theirs taken.
+    let ops = link(
+        vec![sent(keep), sent(title_mine)],
+        keep,
+        title_theirs,
+        Policy::Ask,
+    );
+    assert!(
+        matches!(
+            ops.as_slice(),
+            [
+                Op::LinkCreated { push: true, .. },
+                Op::RecordConflict { .. }
+            ]
+        ),
+        "a conflict: {ops:?}"
+    );
+    // Nothing recorded as sent (an outbox written before creates kept what they sent,
+    // or too many versions): ours wins on every field, as before.
+    let ops = link(vec![], keep, room_2, Policy::Ask);
+    assert_eq!(linked(&ops), ("Review".into(), "Room 1".into(), true));
+    // Renamed on both sides: linked as shown here, its push held by the conflict.
+    let ops = link(vec![sent(keep)], title_mine, title_theirs, Policy::Ask);
+    let [Op::LinkCreated {
+        event, push: true, ..
+    }, Op::RecordConflict {
+        kind: ConflictKind::EditEdit,
+        fields,
+        settled_by: None,
+        ..
+    }] = ops.as_slice()
+    else {
+        panic!("linked, and a conflict: {ops:?}");
+    };
+    assert_eq!(event.remote_id, "R");
+    assert_eq!(fields.len(), 1, "{fields:?}");
+    assert_eq!(fields[0].field, crate::merge::Field::Title);
+    assert_eq!(fields[0].base, serde_json::json!("Review"));
+    // A policy settles it.
+    let ops = link(
+        vec![sent(keep)],
+        title_mine,
+        title_theirs,
+        Policy::PreferRemote,
+    );
+    let [Op::RecordConflict {
+        settled_by: Some(Policy::PreferRemote),
+        ..
+    }, Op::LinkCreated { event, push, .. }] = ops.as_slice()
+    else {
+        panic!("settled, linked: {ops:?}");
+    };
+    assert_eq!((event.title.as_str(), *push), ("Theirs", false));
+}
+
 fn listed(ids: &[&str]) -> BTreeSet<String> {
     ids.iter().map(|s| s.to_string()).collect()
 }
@@ -1106,6 +1231,7 @@ fn arb_entry(i: usize) -> impl Strategy<Value = LocalEntry> {
                 base: Some(base.clone()),
                 pending_push: false,
                 open_conflict: None,
+                sent: Vec::new(),
             };
             match state {
                 0 => e.pending_push = flag && title == 1, // now and then an inconsistent row
@@ -1231,6 +1357,7 @@ fn apply(entries: &mut Vec<LocalEntry>, plan: &Plan, next: &mut usize) {
         base_etag: ev.etag.clone(),
         pending_push: false,
         open_conflict: None,
+        sent: Vec::new(),
     };
     let mut fresh = |prefix: &str| {
         *next += 1;
@@ -1302,6 +1429,7 @@ fn apply(entries: &mut Vec<LocalEntry>, plan: &Plan, next: &mut usize) {
                     base_etag: None,
                     pending_push: true,
                     open_conflict: None,
+                    sent: Vec::new(),
                 });
             }
             Op::RestoreLocal { event, .. } => {
