@@ -30,14 +30,7 @@ pub fn to_text(html: &str) -> String {
     let mut rest = html;
     let mut broke = false;
     while let Some(lt) = rest.find('<') {
-        let mut text = &rest[..lt];
-        if broke {
-            text = text
-                .strip_prefix("\r\n")
-                .or_else(|| text.strip_prefix('\n'))
-                .unwrap_or(text);
-        }
-        out.push_str(text);
+        out.push_str(after_break(&rest[..lt], broke));
         let Some(gt) = rest[lt..].find('>') else {
             rest = "";
             break;
@@ -58,13 +51,7 @@ pub fn to_text(html: &str) -> String {
         }
         rest = &rest[lt + gt + 1..];
     }
-    if broke {
-        rest = rest
-            .strip_prefix("\r\n")
-            .or_else(|| rest.strip_prefix('\n'))
-            .unwrap_or(rest);
-    }
-    out.push_str(rest);
+    out.push_str(after_break(rest, broke));
     let decoded = decode_entities(&out);
     let mut lines: Vec<&str> = Vec::new();
     for line in decoded.lines().map(str::trim_end) {
@@ -74,6 +61,16 @@ pub fn to_text(html: &str) -> String {
         lines.push(line);
     }
     lines.join("\n").trim().to_string()
+}
+
+/// `text`, without the line end that follows a tag that broke the line (`broke`).
+fn after_break(text: &str, broke: bool) -> &str {
+    if !broke {
+        return text;
+    }
+    text.strip_prefix("\r\n")
+        .or_else(|| text.strip_prefix('\n'))
+        .unwrap_or(text)
 }
 
 fn decode_entities(s: &str) -> String {
