@@ -188,6 +188,11 @@ fn occurrence_base(
     master: &EventView,
     occurrence: &str,
 ) -> CliResult<EventInput> {
+    // One the series left behind at the provider (a key of the other kind) is named
+    // by its own key: read as one of the series' days, it would take that day's data.
+    if let Some(left) = store.left_behind_of(&master.id, occurrence)? {
+        return Ok(left.input);
+    }
     let m = &master.input;
     let key = instance_key("occurrence", occurrence, m.all_day)?;
     let tz = parse_zone(&m.time_zone)?;

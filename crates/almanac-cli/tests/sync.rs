@@ -2832,6 +2832,46 @@ async fn a_policy_settles_a_rename_on_both_sides_of_a_series_moved_to_another_zo
 /// conflict); one another series made all-day no longer has is a conflict — and the
 /// calendar keeps syncing (a timed key left under an all-day series stopped every
 /// pull).
+/// A series made all-day at Google keeps an occurrence changed there before (at its
+/// time) behind. `events edit SERIES --occurrence TIME` edits that one as it is: read as
+/// one of the series' days, the edit took the data of that day's own changed
+/// occurrence (all day, its title) and wrote it over the one left behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_occurrence_left_behind_is_edited_from_the_command_line_as_it_is() {
+    let s = Sync::google().await;
+    let (master, series) = s.office_hours();
+    let id = master["id"].as_str().expect("id");
+    let (d1, d2) = (day(1), day(2));
+    let instance = format!("{id}_{}T130000Z", d2.replace('-', ""));
+    s.edit_remote(&instance, json!({"summary": "Office hours (moved)"}));
+    s.sync_ok(0);
+    s.edit_remote(
+        id,
+        json!({
+            "start": {"date": d1, "dateTime": null, "timeZone": null},
+            "end": {"date": d2, "dateTime": null, "timeZone": null},
+        }),
+    );
+    s.sync_ok(0);
+    s.rename_occurrence(&series, &d2, "Office hours (all day)");
+    s.sync_ok(0);
+    s.rename_occurrence(&series, &format!("{d2}T13:00"), "Office hours (left)");
+    s.sync_ok(0);
+    s.assert_quiet();
+    let left = s.local_titled("Office hours (left)");
+    assert_eq!(left.len(), 1, "{:?}", s.local());
+    assert_eq!(
+        (&left[0]["allDay"], &left[0]["start"]),
+        (&json!(false), &json!(format!("{d2}T13:00:00Z"))),
+        "{left:?}"
+    );
+    assert_eq!(s.local_titled("Office hours (all day)").len(), 1);
+    let there = s.remote_titled("Office hours (left)");
+    assert_eq!(there.len(), 1, "{:?}", s.remote());
+    assert!(there[0]["start"]["dateTime"].is_string(), "{there:?}");
+    assert_eq!(s.remote_titled("Office hours (all day)").len(), 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_series_made_all_day_there_takes_the_changes_here_along() {
     let s = Sync::google().await;

@@ -118,8 +118,8 @@ fn occurrence_key(
         StoreError::BadRequest("Say which occurrence: its original start is missing.".into())
     })?;
     // An occurrence the series left behind at the provider is named by its own key.
-    if !of_series_kind(raw, master) && exception_at(tx, &master.id, raw)?.is_some() {
-        return Ok(raw.to_owned());
+    if let Some(key) = left_behind_key(tx, master, raw)? {
+        return Ok(key);
     }
     let wall = instance_key("original start", raw, master.input.all_day)?;
     let spec = master
@@ -141,6 +141,24 @@ fn occurrence_key(
 /// removed date would also make the provider refuse the series' next update).
 fn of_series_kind(key: &str, master: &EventRow) -> bool {
     parse_date(key).is_some() == master.input.all_day
+}
+
+/// The key of the occurrence series `master` left behind that `raw` names (a key of
+/// the other kind than the series', as the caller spelled it), if it has one.
+fn left_behind_key(
+    conn: &rusqlite::Connection,
+    master: &EventRow,
+    raw: &str,
+) -> Result<Option<String>> {
+    let all_day = parse_date(raw).is_some();
+    if all_day == master.input.all_day {
+        return Ok(None);
+    }
+    let Ok(wall) = instance_key("original start", raw, all_day) else {
+        return Ok(None);
+    };
+    let key = wall_key(wall, all_day);
+    Ok(exception_at(conn, &master.id, &key)?.map(|_| key))
 }
 
 /// The id of the exception of series `master_id` keyed `key`, if it has one.
@@ -175,6 +193,22 @@ impl Store {
         rows.into_iter()
             .map(|(id, cancelled)| Ok((view(&self.conn, &id)?, cancelled)))
             .collect()
+    }
+
+    /// The occurrence series `series_id` left behind at the provider that
+    /// `original_start` names (a key of the other kind than the series': a time under
+    /// an all-day series, a date under a timed one), if it has one: it is named by its
+    /// own key, not read as one of the series' days.
+    pub fn left_behind_of(
+        &self,
+        series_id: &str,
+        original_start: &str,
+    ) -> Result<Option<EventView>> {
+        let master = load(&self.conn, series_id)?;
+        match left_behind_key(&self.conn, &master, original_start)? {
+            Some(key) => self.exception_of(series_id, &key),
+            None => Ok(None),
+        }
     }
 
     /// The exception of series `series_id` for its instance keyed `original_start`

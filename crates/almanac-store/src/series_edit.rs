@@ -263,9 +263,13 @@ pub(crate) fn carry_dates(
             .iter()
             .any(|r| instance_key("added date", r, from.all_day).ok() == wall)
     };
+    // In an account's calendar, an occurrence of the other kind was left behind at
+    // the provider by an earlier switch to or from all-day: no day of the series, it
+    // tells nothing of how the series moves (and stays where it is).
+    let of_series_kind = |k: &&String| parse_date(k).is_some() == from.all_day;
     let keys: Vec<NaiveDateTime> = carried_exdates
         .into_iter()
-        .chain(&exception_keys)
+        .chain(exception_keys.iter().filter(of_series_kind))
         .filter(|k| !on_rdate(k))
         .map(|k| {
             instance_key("original start", k, from.all_day)

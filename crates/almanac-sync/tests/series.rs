@@ -1153,28 +1153,72 @@ fn a_series_made_all_day_here_keeps_its_changed_occurrence_and_syncs() {
 #[test]
 fn an_all_day_series_made_timed_here_keeps_its_changed_occurrence_and_syncs() {
     let h = Harness::new();
-    let master_remote = h.seed_all_day_series();
-    let second = format!("{master_remote}_{}", h.day(1).replace('-', ""));
-    h.cloud
-        .state
-        .google_edit_event(
-            EMAIL,
-            "primary",
-            &second,
-            &json!({"summary": CHANGED_THERE}),
-        )
-        .expect("change the occurrence there");
-    h.run();
-    let [series] = <[String; 1]>::try_from(h.here(SERIES)).expect("the series");
-    h.switch_all_day(&series, false);
-    h.run();
-    h.assert_settles();
+    h.all_day_series_made_timed_here();
     let there = series_there(&h.cloud.state);
     assert!(there["start"]["dateTime"].is_string(), "{there}");
     assert!(there["start"].get("date").is_none(), "{there}");
     assert_eq!(h.here(SERIES).len(), 1);
     h.assert_occurrence(CHANGED_THERE);
     assert_eq!(h.there(CHANGED_THERE), 1);
+}
+
+/// Moving that series here afterwards (all occurrences, an hour later): the
+/// occurrence it left behind (a date) is no day of it and stays where it is. Its key
+/// was read as one of the series' times, and every such edit failed ("Stored data is
+/// damaged").
+#[test]
+fn a_series_that_left_an_occurrence_behind_can_still_be_moved_here() {
+    let h = Harness::new();
+    let series = h.all_day_series_made_timed_here();
+    let later = h.first + TimeDelta::hours(1);
+    change_series(&mut h.store.lock().expect("store"), &series, |input| {
+        input.start = wall(later);
+        input.end = wall(later + TimeDelta::minutes(15));
+    });
+    h.run();
+    h.assert_settles();
+    let there = series_there(&h.cloud.state);
+    assert_eq!(
+        there["start"]["dateTime"],
+        json!(later.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        "{there}"
+    );
+    h.assert_occurrence(CHANGED_THERE);
+    assert_eq!(h.there(CHANGED_THERE), 1);
+    let [left] = <[String; 1]>::try_from(h.here(CHANGED_THERE)).expect("the one left behind");
+    let key = h
+        .store
+        .lock()
+        .expect("store")
+        .get_event(&left)
+        .expect("it")
+        .original_start;
+    assert_eq!(key, Some(h.day(1)));
+}
+
+impl Harness {
+    /// An all-day series with its second day changed at Google, synced, then made
+    /// timed here and synced: Google keeps that occurrence (a date) behind. The local
+    /// series' id.
+    fn all_day_series_made_timed_here(&self) -> String {
+        let master_remote = self.seed_all_day_series();
+        let second = format!("{master_remote}_{}", self.day(1).replace('-', ""));
+        self.cloud
+            .state
+            .google_edit_event(
+                EMAIL,
+                "primary",
+                &second,
+                &json!({"summary": CHANGED_THERE}),
+            )
+            .expect("change the occurrence there");
+        self.run();
+        let [series] = <[String; 1]>::try_from(self.here(SERIES)).expect("the series");
+        self.switch_all_day(&series, false);
+        self.run();
+        self.assert_settles();
+        series
+    }
 }
 
 /// The series made all-day at the provider: its changed occurrence, kept there under
