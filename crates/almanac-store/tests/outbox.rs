@@ -362,16 +362,7 @@ fn a_create_keeps_what_it_sent_through_edits_between_attempts() {
     attempt(&mut s, "v1");
     let mut changed = ev.input.clone();
     changed.title = "Kickoff (moved)".into();
-    ok(s.update_event(
-        EventChange {
-            id: ev.id.clone(),
-            scope: EditScope::All,
-            original_start: None,
-            input: changed,
-        },
-        Source::UserWindow,
-        now(),
-    ));
+    edit_all(&mut s, &ev.id, changed);
     attempt(&mut s, "v2");
     let (key, payload) = kept(&s);
     assert_eq!(key, create.idempotency_key);

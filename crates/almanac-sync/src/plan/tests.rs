@@ -793,78 +793,84 @@ fn our_create_linked_takes_what_changed_there_since_it_was_sent() {
         let index = LocalIndex::new(vec![entry]);
         plan_page(&index, page(vec![up("R", "e2", there)]), policy, None).ops
     };
-    let linked = |ops: &[Op]| match ops {
-        [Op::LinkCreated { event, push, .. }] => {
-            (event.title.clone(), event.location.clone(), *push)
-        }
-        _ => panic!("one link: {ops:?}"),
-    };
     let both = |e: &mut RemoteEvent| {
         title_mine(e);
         room_2(e);
     };
-    // The room changed there: taken, nothing of ours left to send.
-    let ops = link(vec![sent(keep)], keep, room_2, Policy::Ask);
-    assert_eq!(linked(&ops), ("Review".into(), "Room 2".into(), false));
-    // Renamed here after the send: both kept, ours sent.
-    let ops = link(vec![sent(keep)], title_mine, room_2, Policy::Ask);
-    assert_eq!(linked(&ops), ("Mine".into(), "Room 2".into(), true));
-    // Renamed here between two attempts; the provider kept the first: ours, sent.
-    let ops = link(
-        vec![sent(keep), sent(title_mine)],
-        title_mine,
-        keep,
-        Policy::Ask,
-    );
-    assert_eq!(linked(&ops), ("Mine".into(), "Room 1".into(), true));
-    // The provider kept the second attempt and changed its room since.
-    let ops = link(
-        vec![sent(keep), sent(title_mine)],
-        title_mine,
-        both,
-        Policy::Ask,
-    );
-    assert_eq!(linked(&ops), ("Mine".into(), "Room 2".into(), false));
-    // Renamed here between two attempts and renamed there: which attempt the
-    // provider holds is not known, so neither rename is taken over the other.
-    let ops = link(
-        vec![sent(keep), sent(title_mine)],
-        title_mine,
-        title_theirs,
-        Policy::Ask,
-    );
-    assert!(
-        matches!(
-            ops.as_slice(),
-            [
-                Op::LinkCreated { push: true, .. },
-                Op::RecordConflict { .. }
-            ]
+    let conflict = None;
+    // (what happened, versions sent, the row here, the provider's copy, the link as
+    // (title, room, pushed) — or `conflict`: linked as shown here, held by one).
+    let cases: [(&str, Vec<Edit>, Edit, Edit, Option<(&str, &str, bool)>); 7] = [
+        (
+            "the room changed there: taken, nothing of ours to send",
+            vec![keep],
+            keep,
+            room_2,
+            Some(("Review", "Room 2", false)),
         ),
-        "a conflict: {ops:?}"
-    );
-    // Renamed between two attempts and back since, renamed there: the provider may
-    // hold the second attempt, so this too is a conflict, not theirs taken.
-    let ops = link(
-        vec![sent(keep), sent(title_mine)],
-        keep,
-        title_theirs,
-        Policy::Ask,
-    );
-    assert!(
-        matches!(
-            ops.as_slice(),
-            [
-                Op::LinkCreated { push: true, .. },
-                Op::RecordConflict { .. }
-            ]
+        (
+            "renamed here after the send: both kept, ours sent",
+            vec![keep],
+            title_mine,
+            room_2,
+            Some(("Mine", "Room 2", true)),
         ),
-        "a conflict: {ops:?}"
-    );
-    // Nothing recorded as sent (an outbox written before creates kept what they sent,
-    // or too many versions): ours wins on every field, as before.
-    let ops = link(vec![], keep, room_2, Policy::Ask);
-    assert_eq!(linked(&ops), ("Review".into(), "Room 1".into(), true));
+        (
+            "renamed between two attempts, the provider kept the first: ours, sent",
+            vec![keep, title_mine],
+            title_mine,
+            keep,
+            Some(("Mine", "Room 1", true)),
+        ),
+        (
+            "the provider kept the second attempt and changed its room since",
+            vec![keep, title_mine],
+            title_mine,
+            both,
+            Some(("Mine", "Room 2", false)),
+        ),
+        (
+            "renamed between two attempts and renamed there: which attempt the provider \
+          holds is not known, so neither rename is taken over the other",
+            vec![keep, title_mine],
+            title_mine,
+            title_theirs,
+            conflict,
+        ),
+        (
+            "renamed between two attempts and back since, renamed there: the provider may \
+          hold the second attempt",
+            vec![keep, title_mine],
+            keep,
+            title_theirs,
+            conflict,
+        ),
+        (
+            "nothing recorded as sent (an outbox from before creates kept what they sent, \
+          or too many versions): ours wins on every field, as before",
+            vec![],
+            keep,
+            room_2,
+            Some(("Review", "Room 1", true)),
+        ),
+    ];
+    for (what, versions, here, there, want) in cases {
+        let ops = link(
+            versions.into_iter().map(sent).collect(),
+            here,
+            there,
+            Policy::Ask,
+        );
+        match (want, ops.as_slice()) {
+            (Some(want), [Op::LinkCreated { event, push, .. }]) => assert_eq!(
+                (event.title.as_str(), event.location.as_str(), *push),
+                want,
+                "{what}"
+            ),
+            (None, [Op::LinkCreated { push: true, .. }, Op::RecordConflict { .. }]) => {}
+            _ => panic!("{what}: {ops:?}"),
+        }
+    }
     // Renamed on both sides: linked as shown here, its push held by the conflict.
     let ops = link(vec![sent(keep)], title_mine, title_theirs, Policy::Ask);
     let [Op::LinkCreated {
