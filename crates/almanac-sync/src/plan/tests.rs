@@ -775,6 +775,16 @@ fn our_series_linked_keeps_the_occurrences_removed_there_since() {
     assert_eq!(link(&[], &[theirs], false), (vec![], true));
 }
 
+/// What happened, the versions sent, the row here, the provider's copy, and the link
+/// as (title, room, pushed) — or `None`: linked as shown here, held by a conflict.
+type LinkCase = (
+    &'static str,
+    Vec<Edit>,
+    Edit,
+    Edit,
+    Option<(&'static str, &'static str, bool)>,
+);
+
 /// Our create found at the provider by the next pull (its answer lost), changed there
 /// since it landed: what the pull links is merged against what was sent, so their
 /// change is taken and ours is kept; the same field changed on both is a conflict.
@@ -798,9 +808,7 @@ fn our_create_linked_takes_what_changed_there_since_it_was_sent() {
         room_2(e);
     };
     let conflict = None;
-    // (what happened, versions sent, the row here, the provider's copy, the link as
-    // (title, room, pushed) — or `conflict`: linked as shown here, held by one).
-    let cases: [(&str, Vec<Edit>, Edit, Edit, Option<(&str, &str, bool)>); 7] = [
+    let cases: [LinkCase; 7] = [
         (
             "the room changed there: taken, nothing of ours to send",
             vec![keep],
