@@ -232,6 +232,15 @@ impl Pusher<'_> {
     }
 
     async fn push_one(&self, o: &OutboxRow, out: &mut Pushed) -> Result<Outcome, SyncError> {
+        // The pass's list was read before its earlier entries went: their re-merges can
+        // settle, drop or replace this one (a conflict's policy recreating the event
+        // queues a create under a new key). Sent from the stale row, it could land
+        // twice (I2).
+        let Some(fresh) = lock(self.store).sync_step(self.now(), |tx| tx.outbox_entry(o.id))?
+        else {
+            return Ok(Outcome::Done);
+        };
+        let o = &fresh;
         let ready = lock(self.store).sync_step(self.now(), |tx| self.ready(tx, o))?;
         let result = match &ready {
             Ready::Skip => {

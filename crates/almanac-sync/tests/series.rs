@@ -477,6 +477,8 @@ enum Moment {
     After,
     /// Instead of that read, which fails: the provider is unavailable.
     Instead,
+    /// Just before this computer's first update of an event (not at an instance read).
+    BeforeUpdate,
 }
 
 /// A provider through which another client's change lands in the middle of a run.
@@ -511,6 +513,9 @@ impl CalendarProvider for Meddled<'_> {
         master_id: &'a str,
         original_start: &'a OriginalStart,
     ) -> BoxFuture<'a, almanac_provider::Result<Option<RemoteEvent>>> {
+        if self.moment == Moment::BeforeUpdate {
+            return self.inner.instance(calendar, master_id, original_start);
+        }
         let meddle = self.meddle.lock().expect("hook").take();
         if self.moment == Moment::Instead && meddle.is_some() {
             meddle.into_iter().for_each(|m| m());
@@ -554,6 +559,10 @@ impl CalendarProvider for Meddled<'_> {
         event: &'a RemoteEvent,
         etag: &'a str,
     ) -> BoxFuture<'a, almanac_provider::Result<RemoteEvent>> {
+        if self.moment == Moment::BeforeUpdate {
+            let meddle = self.meddle.lock().expect("hook").take();
+            meddle.into_iter().for_each(|m| m());
+        }
         self.inner.update(calendar, event, etag)
     }
     fn delete<'a>(
@@ -1091,6 +1100,52 @@ fn keep_both_by_policy_on_an_occurrence_keeps_theirs_and_a_copy_of_ours() {
         (1, 1)
     );
     h.assert_quiet();
+}
+
+/// An occurrence changed here whose series the phone changes between this run's pull
+/// and its push, removing that occurrence: the series' update meets a 412, and its
+/// re-merge makes the occurrence an event of its own (the calendar prefers this
+/// computer), with a create under a new key. The occurrence's own entry, listed for
+/// the same pass before the re-merge replaced it, went out too: two events there.
+#[test]
+fn an_occurrence_made_its_own_event_by_a_remerge_is_created_once() {
+    let h = Harness::new();
+    let master_remote = h.seed_series();
+    h.run();
+    {
+        let mut store = h.store.lock().expect("store");
+        let calendar = store
+            .sync_calendars(None)
+            .expect("calendars")
+            .into_iter()
+            .find(|c| c.is_primary)
+            .expect("the primary calendar");
+        store
+            .set_conflict_policy(&calendar.id, "prefer_local")
+            .expect("prefer this computer");
+    }
+    let [master] = <[String; 1]>::try_from(h.here(SERIES)).expect("the series");
+    // Queued first: the series' update; then the occurrence's change.
+    change_series(&mut h.store.lock().expect("store"), &master, |input| {
+        input.location = "Room 1".into();
+    });
+    h.change_second_here(&master);
+    let second = (h.first + TimeDelta::days(1)).format("%Y%m%dT%H%M%SZ");
+    let phone = h.meddled_at(
+        Moment::BeforeUpdate,
+        master_remote.clone(),
+        json!({"recurrence": ["RRULE:FREQ=DAILY;COUNT=3", format!("EXDATE:{second}")]}),
+    );
+    h.run_with(&phone);
+    assert_eq!(
+        h.there(CHANGED_HERE),
+        1,
+        "the occurrence's change landed twice"
+    );
+    assert_eq!(h.here(CHANGED_HERE).len(), 1);
+    h.assert_settles();
+    assert_eq!(h.there(CHANGED_HERE), 1);
+    assert_eq!(series_there(&h.cloud.state)["location"], "Room 1");
 }
 
 /// Changes series `id` here, for all occurrences, by `edit`.

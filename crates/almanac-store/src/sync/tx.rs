@@ -413,6 +413,18 @@ impl SyncTx<'_, '_> {
         crate::sync::outbox::pending_for(self.tx, local_id)
     }
 
+    /// Outbox row `outbox_id` as it is now: `None` once pushed, dropped or replaced.
+    pub fn outbox_entry(&self, outbox_id: i64) -> Result<Option<OutboxRow>> {
+        Ok(self
+            .tx
+            .row_cached(
+                &format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE id = ?1"),
+                params![outbox_id],
+                outbox_row,
+            )
+            .optional()?)
+    }
+
     /// Drops the entry's pending pushes.
     pub fn drop_push(&mut self, local_id: &str) -> Result<()> {
         self.tx
