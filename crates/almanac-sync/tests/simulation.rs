@@ -1386,9 +1386,14 @@ impl Sim {
             for (f, v) in &t.0 {
                 // An edit the provider holds (values are never reused, so nobody else
                 // wrote it) must be what this computer shows too, unless an edit of
-                // it is pending or in conflict: a pull must not undo it.
+                // it is pending or in conflict: a pull must not undo it. A series the
+                // other client moved can come back to a timing by moving again (an
+                // hour later, then an hour earlier): that one is theirs, and may not
+                // have been pulled yet.
+                let moved = |r: &str| w.moves.iter().any(|m| m.remote_id == r);
                 let at_provider = remote_of
                     .get(id.as_str())
+                    .filter(|r| *f != Fld::Timing || !moved(r))
                     .and_then(|r| w.cals[MAIN].events.get(*r))
                     .is_some_and(|ev| value_of(ev, *f) == *v);
                 if at_provider
