@@ -236,12 +236,17 @@ impl Pusher<'_> {
         // settle, drop or replace this one (a conflict's policy recreating the event
         // queues a create under a new key). Sent from the stale row, it could land
         // twice (I2).
-        let Some(fresh) = lock(self.store).sync_step(self.now(), |tx| tx.outbox_entry(o.id))?
-        else {
+        let read = lock(self.store).sync_step(self.now(), |tx| {
+            let Some(entry) = tx.outbox_entry(o.id)? else {
+                return Ok::<_, SyncError>(None);
+            };
+            let ready = self.ready(tx, &entry)?;
+            Ok(Some((entry, ready)))
+        })?;
+        let Some((entry, ready)) = read else {
             return Ok(Outcome::Done);
         };
-        let o = &fresh;
-        let ready = lock(self.store).sync_step(self.now(), |tx| self.ready(tx, o))?;
+        let o = &entry;
         let result = match &ready {
             Ready::Skip => {
                 if o.op != OutboxOp::Delete {
@@ -308,10 +313,19 @@ impl Pusher<'_> {
                         let mut fresh = ev.clone();
                         fresh.remote_id.clear();
                         fresh.etag = None;
-                        lock(self.store).sync_step(self.now(), |tx| {
+                        // Deleted here meanwhile, never tried: it leaves no tombstone,
+                        // so it must not go.
+                        let still = lock(self.store).sync_step(self.now(), |tx| {
+                            if tx.outbox_entry(o.id)?.is_none() {
+                                return Ok::<_, SyncError>(false);
+                            }
                             tx.create_sent(o.id, &snapshot(&fresh))?;
-                            tx.push_attempted(o.id)
+                            tx.push_attempted(o.id)?;
+                            Ok(true)
                         })?;
+                        if !still {
+                            return Ok(Outcome::Done);
+                        }
                         self.provider
                             .create(self.remote, &fresh, &o.idempotency_key)
                             .await

@@ -376,7 +376,8 @@ impl Harness {
         self.meddled_at(Moment::Before, id, patch)
     }
 
-    /// [`Harness::meddled`], at `moment`.
+    /// [`Harness::meddled`], at `moment` (of the first instance read, or of the first
+    /// update for [`Moment::BeforeUpdate`]).
     fn meddled_at(&self, moment: Moment, id: String, patch: serde_json::Value) -> Meddled<'static> {
         let state = self.cloud.state.clone();
         Meddled {
