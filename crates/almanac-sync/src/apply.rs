@@ -433,8 +433,19 @@ fn apply_one(
                 .and_then(|e| e.base.as_ref())
                 .and_then(|b| b.series.clone());
             if let Some(link) = series {
-                if pending_occurrence(tx, local_id)?.is_some() {
-                    removal_back(tx, cal, &link, false)?;
+                match pending_occurrence(tx, local_id)? {
+                    // Graph: its series moved on this page, which dropped the instance
+                    // (see `rebase::hold_again`): the removal moves with the series.
+                    Some(k)
+                        if ctx.local.index.removals_on_series()
+                            && moved.iter().any(|(id, ..)| *id == k.series_id) =>
+                    {
+                        crate::rebase::hold_again(tx, ctx, &k.series_id, &[k.original_start])?;
+                    }
+                    Some(_) => {
+                        removal_back(tx, cal, &link, false)?;
+                    }
+                    None => {}
                 }
             }
             tx.delete_event(local_id)?;

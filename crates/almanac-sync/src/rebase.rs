@@ -117,7 +117,13 @@ pub(crate) fn rebase_unsent_occurrences(
         .event(master)?
         .and_then(|r| r.input.recurrence)
         .is_some_and(|r| r.exdates.iter().any(|d| !known_there(d, old, new)));
-    if unsent.is_empty() && !removals_here {
+    // Graph: see `hold_again`.
+    let held = if ctx.local.index.removals_on_series() {
+        tx.occurrence_deletes(ctx.calendar_id, master)?
+    } else {
+        Vec::new()
+    };
+    if unsent.is_empty() && !removals_here && held.is_empty() {
         return Ok(()); // nothing of ours to carry (the common case: no rule expanded)
     }
     let specs = series_spec(old, ctx.calendar_id).zip(series_spec(new, ctx.calendar_id));
@@ -130,11 +136,13 @@ pub(crate) fn rebase_unsent_occurrences(
         }
         return Ok(());
     };
-    let removed = unsent_removals(tx, master, old, new, &old_spec)?;
+    let mut removed = unsent_removals(tx, master, old, new, &old_spec)?;
+    let held = held_apart(tx, master, old, new, &old_spec, held)?;
     let keys: Vec<NaiveDateTime> = unsent
         .iter()
         .map(|u| u.key)
         .chain(removed.iter().map(|(_, k)| *k))
+        .chain(held.iter().map(|(_, k)| *k))
         .collect();
     let way = Carry::choose(&old_spec, &new_spec, &keys);
     let carry = |k: NaiveDateTime| way.map_or(k, |w| w.wall(k));
@@ -208,6 +216,15 @@ pub(crate) fn rebase_unsent_occurrences(
                 gone(tx, ctx, old, u, held, done)?;
             }
         }
+    }
+    if way.is_some() {
+        let moving: Vec<(String, NaiveDateTime)> = held
+            .into_iter()
+            .filter(|(_, k)| carry(*k) != *k && new_spec.produces(carry(*k)))
+            .collect();
+        let texts: Vec<String> = moving.iter().map(|(d, _)| d.clone()).collect();
+        hold_again(tx, ctx, master, &texts)?;
+        removed.extend(moving);
     }
     if way.is_some() && !removed.is_empty() {
         carry_removals(
@@ -422,6 +439,87 @@ fn unsent_removals(
             old_spec.produces(k).then_some((d, k))
         })
         .collect())
+}
+
+/// The occurrences of series `master` whose removal here waits apart from it, as a
+/// pending delete of their instance (`deletes`: see `SyncTx::occurrence_deletes`),
+/// that its row does not remove, with their keys (see [`unsent_removals`]).
+fn held_apart(
+    tx: &mut SyncTx<'_, '_>,
+    master: &str,
+    old: &RemoteEvent,
+    new: &RemoteEvent,
+    old_spec: &SeriesSpec,
+    deletes: Vec<(i64, almanac_store::OccurrenceKey)>,
+) -> Result<Vec<(String, NaiveDateTime)>, SyncError> {
+    if deletes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let in_row = tx
+        .event(master)?
+        .and_then(|r| r.input.recurrence)
+        .map(|r| r.exdates)
+        .unwrap_or_default();
+    let mut held: Vec<(String, NaiveDateTime)> = deletes
+        .into_iter()
+        .map(|(_, k)| k.original_start)
+        .filter(|d| !in_row.contains(d) && !known_there(d, old, new))
+        .filter_map(|d| {
+            let k = instance_key("removed date", &d, old_spec.all_day).ok()?;
+            old_spec.produces(k).then_some((d, k))
+        })
+        .collect();
+    held.sort();
+    held.dedup();
+    Ok(held)
+}
+
+/// Graph: a series moved there has dropped its changed occurrences (Outlook drops them
+/// with any change of its times or pattern). A removal here held apart from the series
+/// against one of them — their change, met as a delete/edit conflict, or a deletion
+/// the provider refused — has nothing left against it there, and the occurrence is
+/// back at its new time: the removals `held` (keys of the old series) go back into the
+/// series' row, not sent, so that they move with it ([`carry_removals`]) and go out.
+/// (Left apart, the deletion of the dropped instance found nothing, and the occurrence
+/// came back on both sides.) Also when that instance's removal is applied before the
+/// series' rebase, on the same page (`apply`'s `DeleteLocal`).
+pub(crate) fn hold_again(
+    tx: &mut SyncTx<'_, '_>,
+    ctx: &Ctx<'_>,
+    master: &str,
+    held: &[String],
+) -> Result<(), SyncError> {
+    if held.is_empty() {
+        return Ok(());
+    }
+    let (Some(mut row), Some(sync)) = (tx.event(master)?, tx.entry_sync(master)?) else {
+        return Ok(());
+    };
+    let current = from_row(&row, None).ok();
+    let base = crate::local::base_of(sync.base.as_deref(), sync.state, current.as_ref(), |_| None);
+    let Some(rec) = row.input.recurrence.as_mut() else {
+        return Ok(());
+    };
+    let before = rec.exdates.len();
+    for d in held {
+        if !rec.exdates.contains(d) {
+            rec.exdates.push(d.clone());
+        }
+    }
+    if rec.exdates.len() == before {
+        return Ok(());
+    }
+    tx.write_event(
+        Some(master),
+        &row,
+        EntryState::LocallyModified,
+        base.as_ref().map(snapshot).as_deref(),
+        sync.base_etag.as_deref(),
+    )?;
+    if tx.pending(master)?.is_none() {
+        tx.queue_push(master, ctx.calendar_id, OutboxOp::Update, None)?;
+    }
+    Ok(())
 }
 
 /// The series' row with its `removed` dates (see [`unsent_removals`]) moved by

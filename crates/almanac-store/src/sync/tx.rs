@@ -666,6 +666,24 @@ impl SyncTx<'_, '_> {
             .collect())
     }
 
+    /// The pending deletes of series `series_id`'s occurrences aimed at their instances
+    /// at the provider (a changed occurrence deleted here, or a removal held apart from
+    /// the series while a conflict waits): outbox ids and keys.
+    pub fn occurrence_deletes(
+        &self,
+        calendar_id: &str,
+        series_id: &str,
+    ) -> Result<Vec<(i64, crate::sync::outbox::OccurrenceKey)>> {
+        Ok(self
+            .pending_deletes(calendar_id)?
+            .into_iter()
+            .filter_map(|(id, p)| {
+                let k = p.occurrence.filter(|k| k.series_id == series_id)?;
+                (!p.remote_id.is_empty()).then_some((id, k))
+            })
+            .collect())
+    }
+
     /// A tombstone found its event: delete that one.
     pub fn aim_tombstone(
         &mut self,

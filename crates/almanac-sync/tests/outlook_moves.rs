@@ -1,0 +1,236 @@
+//! A series another client moves at Outlook, which drops the series' changed
+//! occurrences with the move (issue 5, I1): what waited here on one of them must not
+//! be lost with it. End to end against the fake cloud's Graph.
+
+#[allow(dead_code)]
+#[path = "../benches/sync/cloud.rs"]
+mod cloud;
+#[path = "common/signed_in.rs"]
+mod signed_in;
+
+use almanac_model::{EditScope, EventTarget, Provider, RangeQuery};
+use almanac_provider::{CalendarProvider, OriginalStart, RemoteCalendar};
+use almanac_store::{Source, Store};
+use almanac_sync::{resolve_conflict, sync_account, Choice, RunSummary};
+use chrono::{DateTime, TimeDelta, Utc};
+use serde_json::json;
+use std::sync::Mutex;
+
+use cloud::{Cloud, Kind, EMAIL};
+use signed_in::signed_in;
+
+const SERIES: &str = "Weekly pipeline review";
+const CHANGED: &str = "Pipeline review, moved to Room 2 on the phone";
+
+/// `t` as a UTC wall time, as Graph's `dateTime` and the store's inputs write it.
+fn wall(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S").to_string()
+}
+
+struct Harness {
+    cloud: Cloud,
+    graph: Box<dyn CalendarProvider>,
+    store: Mutex<Store>,
+    account: String,
+    rt: tokio::runtime::Runtime,
+    /// The series' first start (a whole minute, UTC).
+    first: DateTime<Utc>,
+    _dir: tempfile::TempDir,
+}
+
+impl Harness {
+    /// A daily series of three at Outlook, seeded by another client and synced here.
+    fn new() -> Harness {
+        let cloud = Cloud::start().with_graph_user();
+        let first = Utc::now() + TimeDelta::days(2);
+        let first = DateTime::from_timestamp(first.timestamp() / 60 * 60, 0).expect("a time");
+        let seed = json!({
+            "email": EMAIL,
+            "event": {
+                "subject": SERIES,
+                "start": {"dateTime": wall(first), "timeZone": "UTC"},
+                "end": {"dateTime": wall(first + TimeDelta::minutes(30)), "timeZone": "UTC"},
+                "recurrence": {
+                    "pattern": {"type": "daily", "interval": 1},
+                    "range": {"type": "numbered", "startDate": first.date_naive().to_string(), "numberOfOccurrences": 3},
+                },
+            },
+        });
+        let seed = serde_json::from_value(seed).expect("seed spec");
+        cloud.state.graph_seed_event(seed).expect("seed the series");
+        let graph = cloud.provider(Kind::Graph);
+        let (dir, store, account) = signed_in(Provider::Microsoft, EMAIL, Utc::now());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let h = Harness {
+            cloud,
+            graph,
+            store,
+            account,
+            rt,
+            first,
+            _dir: dir,
+        };
+        h.run();
+        h
+    }
+
+    fn run(&self) -> RunSummary {
+        let s = self
+            .rt
+            .block_on(sync_account(
+                &self.store,
+                &*self.graph,
+                &self.account,
+                &Kind::Graph.options(),
+                &Utc::now,
+            ))
+            .expect("run");
+        assert_eq!(s.outcome, "ok", "{s:?}");
+        s
+    }
+
+    fn calendar(&self) -> RemoteCalendar {
+        self.rt
+            .block_on(self.graph.list_calendars())
+            .expect("calendars")
+            .into_iter()
+            .find(|c| c.is_primary)
+            .expect("the default calendar")
+    }
+
+    /// The series' (local id, provider id).
+    fn series(&self) -> (String, String) {
+        let store = self.store.lock().expect("store");
+        store
+            .sync_calendars(None)
+            .expect("calendars")
+            .iter()
+            .flat_map(|c| store.sync_entries(&c.id).expect("entries"))
+            .find(|e| {
+                e.row
+                    .as_ref()
+                    .is_some_and(|r| r.input.title == SERIES && r.input.recurrence.is_some())
+            })
+            .map(|e| (e.local_id, e.remote_id.expect("synced")))
+            .expect("the series here")
+    }
+
+    /// The starts of the series' live occurrences at the provider.
+    fn starts_there(&self) -> Vec<String> {
+        let from = (self.first - TimeDelta::days(1)).naive_utc();
+        let to = (self.first + TimeDelta::days(5)).naive_utc();
+        let view = self
+            .cloud
+            .state
+            .graph_instances(EMAIL, from, to)
+            .expect("instances");
+        let mut starts: Vec<String> = view["value"]
+            .as_array()
+            .expect("instances")
+            .iter()
+            .filter(|e| e["isCancelled"] != true)
+            .filter_map(|e| e["start"]["dateTime"].as_str())
+            .map(|s| s.chars().take(19).collect())
+            .collect();
+        starts.sort();
+        starts
+    }
+
+    /// The starts of the series' occurrences shown here.
+    fn starts_here(&self) -> Vec<String> {
+        let q = RangeQuery {
+            from: (self.first - TimeDelta::days(1)).to_rfc3339(),
+            to: (self.first + TimeDelta::days(5)).to_rfc3339(),
+            calendar_ids: None,
+        };
+        let mut store = self.store.lock().expect("store");
+        let mut starts: Vec<String> = store
+            .list_occurrences(&q)
+            .expect("range")
+            .into_iter()
+            .filter(|o| o.title == SERIES || o.title == CHANGED)
+            .map(|o| {
+                let at = DateTime::parse_from_rfc3339(&o.start).expect("an instant");
+                wall(at.to_utc())
+            })
+            .collect();
+        starts.sort();
+        starts
+    }
+}
+
+/// An occurrence deleted here that the phone had changed waits as a delete/edit
+/// conflict, its removal kept out of the series' update. The phone then moves the
+/// whole series an hour later; Outlook drops the changed occurrence with the move. The
+/// deletion here has nothing left against it: it moves with the series and goes out —
+/// it used to be lost, the day's occurrence back at its new time on both sides.
+#[test]
+fn an_occurrence_deleted_here_against_a_change_there_stays_deleted_when_the_series_moves() {
+    let h = Harness::new();
+    let (master, master_remote) = h.series();
+    let second = h.first + TimeDelta::days(1);
+    let calendar = h.calendar();
+    let instance =
+        h.rt.block_on(
+            h.graph
+                .instance(&calendar, &master_remote, &OriginalStart::Timed(second)),
+        )
+        .expect("instance")
+        .expect("the second occurrence");
+    let edit = json!({"email": EMAIL, "id": instance.remote_id, "patch": {"subject": CHANGED}});
+    let edit = serde_json::from_value(edit).expect("edit spec");
+    h.cloud
+        .state
+        .graph_edit_event(edit)
+        .expect("change it on the phone");
+    h.store
+        .lock()
+        .expect("store")
+        .delete_event(
+            EventTarget {
+                id: master.clone(),
+                scope: EditScope::Occurrence,
+                original_start: Some(wall(second)),
+            },
+            Source::Cli,
+            Utc::now(),
+        )
+        .expect("delete it here");
+    let s = h.run();
+    assert_eq!(s.conflicts, 1, "{s:?}");
+    // The phone moves the series an hour later.
+    let later = |t: DateTime<Utc>| wall(t + TimeDelta::hours(1));
+    let patch = json!({
+        "start": {"dateTime": later(h.first), "timeZone": "UTC"},
+        "end": {"dateTime": later(h.first + TimeDelta::minutes(30)), "timeZone": "UTC"},
+    });
+    let edit = json!({"email": EMAIL, "id": master_remote, "patch": patch});
+    let edit = serde_json::from_value(edit).expect("edit spec");
+    h.cloud
+        .state
+        .graph_edit_event(edit)
+        .expect("move it on the phone");
+    h.run();
+    // The deletion goes out with the series' next update, in the same run.
+    let kept = vec![later(h.first), later(h.first + TimeDelta::days(2))];
+    assert_eq!(h.starts_there(), kept, "the provider");
+    assert_eq!(h.starts_here(), kept, "here");
+    // The conflict, still open (its versions moot), settles nothing back.
+    let open = h
+        .store
+        .lock()
+        .expect("store")
+        .conflicts(true)
+        .expect("conflicts");
+    for c in open {
+        resolve_conflict(&h.store, &c.id, &Choice::KeepMine, Utc::now()).expect("keep mine");
+    }
+    h.run();
+    assert_eq!(h.starts_there(), kept, "the provider");
+    assert_eq!(h.starts_here(), kept, "here");
+    let s = h.run();
+    assert_eq!((s.pulled, s.pushed, s.conflicts), (0, 0, 0), "{s:?}");
+}
