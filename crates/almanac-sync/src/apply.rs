@@ -435,10 +435,13 @@ fn apply_one(
             if let Some(link) = series {
                 match pending_occurrence(tx, local_id)? {
                     // Graph: its series moved on this page, which dropped the instance
-                    // (see `rebase::hold_again`): the removal moves with the series.
+                    // (see `rebase::hold_again`), and its key names no occurrence of the
+                    // series as it is now: the removal goes back under that key, which
+                    // the series' rebase moves with it.
                     Some(k)
                         if ctx.local.index.removals_on_series()
-                            && moved.iter().any(|(id, ..)| *id == k.series_id) =>
+                            && moved.iter().any(|(id, ..)| *id == k.series_id)
+                            && !tx.has_occurrence(&k.series_id, &k.original_start)? =>
                     {
                         crate::rebase::hold_again(tx, ctx, &k.series_id, &[k.original_start])?;
                     }

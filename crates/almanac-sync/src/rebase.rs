@@ -142,7 +142,7 @@ pub(crate) fn rebase_unsent_occurrences(
         .iter()
         .map(|u| u.key)
         .chain(removed.iter().map(|(_, k)| *k))
-        .chain(held.iter().map(|(_, k)| *k))
+        .chain(held.iter().map(|h| h.key))
         .collect();
     let way = Carry::choose(&old_spec, &new_spec, &keys);
     let carry = |k: NaiveDateTime| way.map_or(k, |w| w.wall(k));
@@ -218,13 +218,20 @@ pub(crate) fn rebase_unsent_occurrences(
         }
     }
     if way.is_some() {
-        let moving: Vec<(String, NaiveDateTime)> = held
-            .into_iter()
-            .filter(|(_, k)| carry(*k) != *k && new_spec.produces(carry(*k)))
+        let moving: Vec<&Held> = held
+            .iter()
+            .filter(|h| carry(h.key) != h.key && new_spec.produces(carry(h.key)))
             .collect();
-        let texts: Vec<String> = moving.iter().map(|(d, _)| d.clone()).collect();
-        hold_again(tx, ctx, master, &texts)?;
-        removed.extend(moving);
+        let texts: Vec<String> = moving.iter().map(|h| h.text.clone()).collect();
+        let again = hold_again(tx, ctx, master, &texts)?;
+        for h in moving.into_iter().filter(|h| again.contains(&h.text)) {
+            // Its instance is gone there: the pending delete has nothing left to
+            // delete (its conflict, if any, stays open with nothing to restore).
+            for id in &h.deletes {
+                tx.push_done(*id)?;
+            }
+            removed.push((h.text.clone(), h.key));
+        }
     }
     if way.is_some() && !removed.is_empty() {
         carry_removals(
@@ -441,9 +448,19 @@ fn unsent_removals(
         .collect())
 }
 
+/// An occurrence of a series whose removal here waits apart from it (see
+/// [`held_apart`]).
+struct Held {
+    /// Its key under the old series, as a removed date is written.
+    text: String,
+    key: NaiveDateTime,
+    /// The outbox ids of its pending deletes.
+    deletes: Vec<i64>,
+}
+
 /// The occurrences of series `master` whose removal here waits apart from it, as a
 /// pending delete of their instance (`deletes`: see `SyncTx::occurrence_deletes`),
-/// that its row does not remove, with their keys (see [`unsent_removals`]).
+/// that its row does not remove (see [`unsent_removals`]).
 fn held_apart(
     tx: &mut SyncTx<'_, '_>,
     master: &str,
@@ -451,7 +468,7 @@ fn held_apart(
     new: &RemoteEvent,
     old_spec: &SeriesSpec,
     deletes: Vec<(i64, almanac_store::OccurrenceKey)>,
-) -> Result<Vec<(String, NaiveDateTime)>, SyncError> {
+) -> Result<Vec<Held>, SyncError> {
     if deletes.is_empty() {
         return Ok(Vec::new());
     }
@@ -460,17 +477,27 @@ fn held_apart(
         .and_then(|r| r.input.recurrence)
         .map(|r| r.exdates)
         .unwrap_or_default();
-    let mut held: Vec<(String, NaiveDateTime)> = deletes
-        .into_iter()
-        .map(|(_, k)| k.original_start)
-        .filter(|d| !in_row.contains(d) && !known_there(d, old, new))
-        .filter_map(|d| {
-            let k = instance_key("removed date", &d, old_spec.all_day).ok()?;
-            old_spec.produces(k).then_some((d, k))
-        })
-        .collect();
-    held.sort();
-    held.dedup();
+    let mut held: Vec<Held> = Vec::new();
+    for (id, k) in deletes {
+        let d = k.original_start;
+        if in_row.contains(&d) || known_there(&d, old, new) {
+            continue;
+        }
+        let Ok(key) = instance_key("removed date", &d, old_spec.all_day) else {
+            continue;
+        };
+        if !old_spec.produces(key) {
+            continue;
+        }
+        match held.iter_mut().find(|h| h.text == d) {
+            Some(h) => h.deletes.push(id),
+            None => held.push(Held {
+                text: d,
+                key,
+                deletes: vec![id],
+            }),
+        }
+    }
     Ok(held)
 }
 
@@ -482,33 +509,41 @@ fn held_apart(
 /// series' row, not sent, so that they move with it ([`carry_removals`]) and go out.
 /// (Left apart, the deletion of the dropped instance found nothing, and the occurrence
 /// came back on both sides.) Also when that instance's removal is applied before the
-/// series' rebase, on the same page (`apply`'s `DeleteLocal`).
+/// series' rebase, on the same page (`apply`'s `DeleteLocal`). One the user changed
+/// here since (an occurrence row at its key) is not removed: that change stands for
+/// it, as in `removal_back`. Returns the removals put back.
 pub(crate) fn hold_again(
     tx: &mut SyncTx<'_, '_>,
     ctx: &Ctx<'_>,
     master: &str,
     held: &[String],
-) -> Result<(), SyncError> {
-    if held.is_empty() {
-        return Ok(());
+) -> Result<Vec<String>, SyncError> {
+    let mut again = Vec::new();
+    for d in held {
+        let changed_since = match tx.exception_at(master, d)? {
+            Some(id) => tx.event(&id)?.is_some_and(|r| !r.cancelled),
+            None => false,
+        };
+        if !changed_since {
+            again.push(d.clone());
+        }
+    }
+    if again.is_empty() {
+        return Ok(again);
     }
     let (Some(mut row), Some(sync)) = (tx.event(master)?, tx.entry_sync(master)?) else {
-        return Ok(());
+        return Ok(Vec::new());
     };
     let current = from_row(&row, None).ok();
     let base = crate::local::base_of(sync.base.as_deref(), sync.state, current.as_ref(), |_| None);
     let Some(rec) = row.input.recurrence.as_mut() else {
-        return Ok(());
+        return Ok(Vec::new());
     };
-    let before = rec.exdates.len();
-    for d in held {
-        if !rec.exdates.contains(d) {
-            rec.exdates.push(d.clone());
-        }
+    again.retain(|d| !rec.exdates.contains(d));
+    if again.is_empty() {
+        return Ok(again);
     }
-    if rec.exdates.len() == before {
-        return Ok(());
-    }
+    rec.exdates.extend(again.iter().cloned());
     tx.write_event(
         Some(master),
         &row,
@@ -519,7 +554,7 @@ pub(crate) fn hold_again(
     if tx.pending(master)?.is_none() {
         tx.queue_push(master, ctx.calendar_id, OutboxOp::Update, None)?;
     }
-    Ok(())
+    Ok(again)
 }
 
 /// The series' row with its `removed` dates (see [`unsent_removals`]) moved by

@@ -8,7 +8,7 @@ mod cloud;
 #[path = "common/signed_in.rs"]
 mod signed_in;
 
-use almanac_model::{EditScope, EventTarget, Provider, RangeQuery};
+use almanac_model::{EditScope, EventChange, EventTarget, Provider, RangeQuery};
 use almanac_provider::{CalendarProvider, OriginalStart, RemoteCalendar};
 use almanac_store::{Source, Store};
 use almanac_sync::{resolve_conflict, sync_account, Choice, RunSummary};
@@ -21,6 +21,7 @@ use signed_in::signed_in;
 
 const SERIES: &str = "Weekly pipeline review";
 const CHANGED: &str = "Pipeline review, moved to Room 2 on the phone";
+const RENAMED: &str = "Pipeline review with the customer";
 
 /// `t` as a UTC wall time, as Graph's `dateTime` and the store's inputs write it.
 fn wall(t: DateTime<Utc>) -> String {
@@ -75,6 +76,44 @@ impl Harness {
         };
         h.run();
         h
+    }
+
+    /// A run that finds nothing to do, after one that takes in the last one's echoes.
+    fn assert_quiet(&self) {
+        self.run();
+        let s = self.run();
+        assert_eq!((s.pulled, s.pushed, s.conflicts), (0, 0, 0), "{s:?}");
+    }
+
+    /// The title of the occurrence on the series' second day here (any time), if any.
+    fn second_day_here(&self) -> Option<String> {
+        let day = self.first + TimeDelta::days(1);
+        let q = RangeQuery {
+            from: (day - TimeDelta::hours(2)).to_rfc3339(),
+            to: (day + TimeDelta::hours(4)).to_rfc3339(),
+            calendar_ids: None,
+        };
+        let mut store = self.store.lock().expect("store");
+        let found = store.list_occurrences(&q).expect("range");
+        assert!(found.len() <= 1, "{found:?}");
+        found.into_iter().next().map(|o| o.title)
+    }
+
+    /// How many live events titled `title` the provider has (series and instances).
+    fn titled(&self, title: &str) -> usize {
+        let from = (self.first - TimeDelta::days(1)).naive_utc();
+        let to = (self.first + TimeDelta::days(5)).naive_utc();
+        let view = self
+            .cloud
+            .state
+            .graph_instances(EMAIL, from, to)
+            .expect("instances");
+        view["value"]
+            .as_array()
+            .expect("instances")
+            .iter()
+            .filter(|e| e["subject"] == title && e["isCancelled"] != true)
+            .count()
     }
 
     fn run(&self) -> RunSummary {
@@ -151,7 +190,7 @@ impl Harness {
             .list_occurrences(&q)
             .expect("range")
             .into_iter()
-            .filter(|o| o.title == SERIES || o.title == CHANGED)
+            .filter(|o| [SERIES, CHANGED, RENAMED].contains(&o.title.as_str()))
             .map(|o| {
                 let at = DateTime::parse_from_rfc3339(&o.start).expect("an instant");
                 wall(at.to_utc())
@@ -162,13 +201,23 @@ impl Harness {
     }
 }
 
-/// An occurrence deleted here that the phone had changed waits as a delete/edit
-/// conflict, its removal kept out of the series' update. The phone then moves the
-/// whole series an hour later; Outlook drops the changed occurrence with the move. The
-/// deletion here has nothing left against it: it moves with the series and goes out —
-/// it used to be lost, the day's occurrence back at its new time on both sides.
-#[test]
-fn an_occurrence_deleted_here_against_a_change_there_stays_deleted_when_the_series_moves() {
+/// What the user does here after deleting the occurrence, before the phone moves the
+/// series.
+#[derive(Clone, Copy, PartialEq)]
+enum Then {
+    Nothing,
+    /// Changes that occurrence (shown as its series makes it while the conflict
+    /// waits): a change that stands for it.
+    Renames,
+}
+
+/// The phone changes the series' second occurrence, the user deletes it here (a
+/// delete/edit conflict, its removal held apart from the series) and does `then`; the
+/// phone moves the whole series an hour later, which makes Outlook drop the changed
+/// occurrence; a run, then `choice` on the conflicts still open, then a run. Returns
+/// the harness and what the series' second day has here after the first run: no
+/// occurrence, or its title.
+fn deleted_against_a_change_then_moved(then: Then, choice: &Choice) -> (Harness, Option<String>) {
     let h = Harness::new();
     let (master, master_remote) = h.series();
     let second = h.first + TimeDelta::days(1);
@@ -186,23 +235,35 @@ fn an_occurrence_deleted_here_against_a_change_there_stays_deleted_when_the_seri
         .state
         .graph_edit_event(edit)
         .expect("change it on the phone");
+    let target = EventTarget {
+        id: master.clone(),
+        scope: EditScope::Occurrence,
+        original_start: Some(wall(second)),
+    };
     h.store
         .lock()
         .expect("store")
-        .delete_event(
-            EventTarget {
-                id: master.clone(),
-                scope: EditScope::Occurrence,
-                original_start: Some(wall(second)),
-            },
-            Source::Cli,
-            Utc::now(),
-        )
+        .delete_event(target, Source::Cli, Utc::now())
         .expect("delete it here");
     let s = h.run();
     assert_eq!(s.conflicts, 1, "{s:?}");
+    if then == Then::Renames {
+        let mut store = h.store.lock().expect("store");
+        let mut input = store.get_event(&master).expect("the series").input;
+        input.title = RENAMED.into();
+        input.start = wall(second);
+        input.end = wall(second + TimeDelta::minutes(30));
+        let change = EventChange {
+            id: master.clone(),
+            scope: EditScope::Occurrence,
+            original_start: Some(wall(second)),
+            input,
+        };
+        store
+            .update_event(change, Source::Cli, Utc::now())
+            .expect("rename it here");
+    }
     // The phone moves the series an hour later.
-    let later = |t: DateTime<Utc>| wall(t + TimeDelta::hours(1));
     let patch = json!({
         "start": {"dateTime": later(h.first), "timeZone": "UTC"},
         "end": {"dateTime": later(h.first + TimeDelta::minutes(30)), "timeZone": "UTC"},
@@ -214,23 +275,64 @@ fn an_occurrence_deleted_here_against_a_change_there_stays_deleted_when_the_seri
         .graph_edit_event(edit)
         .expect("move it on the phone");
     h.run();
-    // The deletion goes out with the series' next update, in the same run.
-    let kept = vec![later(h.first), later(h.first + TimeDelta::days(2))];
-    assert_eq!(h.starts_there(), kept, "the provider");
-    assert_eq!(h.starts_here(), kept, "here");
-    // The conflict, still open (its versions moot), settles nothing back.
+    let day = h.second_day_here();
     let open = h
         .store
         .lock()
         .expect("store")
         .conflicts(true)
         .expect("conflicts");
-    for c in open {
-        resolve_conflict(&h.store, &c.id, &Choice::KeepMine, Utc::now()).expect("keep mine");
-    }
+    // Deleted on both sides now (their change dropped by the move): still listed,
+    // nothing left to restore or delete.
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0].kind, "delete_edit");
+    resolve_conflict(&h.store, &open[0].id, choice, Utc::now()).expect("resolve");
     h.run();
+    (h, day)
+}
+
+/// `t` an hour later, as a wall time: where the phone moves the series.
+fn later(t: DateTime<Utc>) -> String {
+    wall(t + TimeDelta::hours(1))
+}
+
+/// The deletion here has nothing left against it once Outlook dropped their change: it
+/// moves with the series and goes out in the same run. It used to be lost — the day's
+/// occurrence back at its new time on both sides, even after Keep mine.
+#[test]
+fn an_occurrence_deleted_here_against_a_change_there_stays_deleted_when_the_series_moves() {
+    let (h, day) = deleted_against_a_change_then_moved(Then::Nothing, &Choice::KeepMine);
+    assert_eq!(day, None, "gone here after the move's run");
+    let kept = vec![later(h.first), later(h.first + TimeDelta::days(2))];
     assert_eq!(h.starts_there(), kept, "the provider");
     assert_eq!(h.starts_here(), kept, "here");
-    let s = h.run();
-    assert_eq!((s.pulled, s.pushed, s.conflicts), (0, 0, 0), "{s:?}");
+    h.assert_quiet();
+}
+
+/// Keep theirs, once their change is gone, has nothing to bring back.
+#[test]
+fn keep_theirs_after_outlook_dropped_their_change_brings_nothing_back() {
+    let (h, _) = deleted_against_a_change_then_moved(Then::Nothing, &Choice::KeepTheirs);
+    let kept = vec![later(h.first), later(h.first + TimeDelta::days(2))];
+    assert_eq!(h.starts_there(), kept, "the provider");
+    assert_eq!(h.starts_here(), kept, "here");
+    assert_eq!(h.titled(CHANGED), 0);
+    h.assert_quiet();
+}
+
+/// An occurrence changed here again after its deletion stands for it: the move takes
+/// the change along, and the deletion is not put back.
+#[test]
+fn an_occurrence_changed_again_after_its_deletion_keeps_the_change_when_the_series_moves() {
+    let (h, day) = deleted_against_a_change_then_moved(Then::Renames, &Choice::KeepTheirs);
+    assert_eq!(day.as_deref(), Some(RENAMED));
+    let all = vec![
+        later(h.first),
+        later(h.first + TimeDelta::days(1)),
+        later(h.first + TimeDelta::days(2)),
+    ];
+    assert_eq!(h.starts_there(), all, "the provider");
+    assert_eq!(h.starts_here(), all, "here");
+    assert_eq!(h.titled(RENAMED), 1);
+    h.assert_quiet();
 }
