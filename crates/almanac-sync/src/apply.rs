@@ -413,6 +413,24 @@ fn apply_one(
             .and_then(|e| e.base.as_ref().or(e.current.as_ref()))
             .filter(|old| old.kind == RemoteKind::Master)
             .map(|old| (id.clone(), old.clone(), event.clone())),
+        // Our own series found at the provider (its create's answer lost), changed
+        // there since (moved, say) and taken: what was changed here in its occurrences
+        // since it was created follows it as for any series changed there. Its keys are
+        // the row's; none of its removed dates was the provider's (a create at Graph
+        // carries none, and those a create at Google sent it has in its version).
+        Op::LinkCreated {
+            local_id: id,
+            base: event,
+            ..
+        } if event.kind == RemoteKind::Master => previous
+            .filter(|old| old.kind == RemoteKind::Master)
+            .map(|old| {
+                let mut old = old.clone();
+                if let Some(r) = old.recurrence.as_mut() {
+                    r.exdates.clear();
+                }
+                (id.clone(), old, event.clone())
+            }),
         _ => None,
     };
     let op = match op {
@@ -809,6 +827,7 @@ fn apply_one(
                 &names(&taken),
                 reason,
             )?;
+            moved.extend(series_change);
         }
         Op::AcknowledgeEcho { local_id, etag } => {
             tx.set_base_etag(local_id, etag.as_deref())?;

@@ -8,7 +8,10 @@ mod cloud;
 #[path = "common/signed_in.rs"]
 mod signed_in;
 
-use almanac_model::{EditScope, EventChange, EventTarget, Provider, RangeQuery};
+use almanac_model::{
+    EditScope, EventChange, EventInput, EventTarget, Importance, Provider, RangeQuery,
+    RecurrenceInput, ShowAs,
+};
 use almanac_provider::{CalendarProvider, OriginalStart, RemoteCalendar};
 use almanac_store::{Source, Store};
 use almanac_sync::{resolve_conflict, sync_account, Choice, RunSummary};
@@ -22,6 +25,7 @@ use signed_in::signed_in;
 const SERIES: &str = "Weekly pipeline review";
 const CHANGED: &str = "Pipeline review, moved to Room 2 on the phone";
 const RENAMED: &str = "Pipeline review with the customer";
+const MADE_HERE: &str = "Onboarding check-in";
 
 /// `t` as a UTC wall time, as Graph's `dateTime` and the store's inputs write it.
 fn wall(t: DateTime<Utc>) -> String {
@@ -159,6 +163,11 @@ impl Harness {
 
     /// The starts of the series' live occurrences at the provider.
     fn starts_there(&self) -> Vec<String> {
+        self.starts_there_of(&[SERIES, CHANGED, RENAMED])
+    }
+
+    /// The starts of the live instances titled one of `titles` at the provider.
+    fn starts_there_of(&self, titles: &[&str]) -> Vec<String> {
         let from = (self.first - TimeDelta::days(1)).naive_utc();
         let to = (self.first + TimeDelta::days(5)).naive_utc();
         let view = self
@@ -171,6 +180,7 @@ impl Harness {
             .expect("instances")
             .iter()
             .filter(|e| e["isCancelled"] != true)
+            .filter(|e| titles.iter().any(|t| e["subject"] == *t))
             .filter_map(|e| e["start"]["dateTime"].as_str())
             .map(|s| s.chars().take(19).collect())
             .collect();
@@ -180,6 +190,11 @@ impl Harness {
 
     /// The starts of the series' occurrences shown here.
     fn starts_here(&self) -> Vec<String> {
+        self.starts_here_of(&[SERIES, CHANGED, RENAMED])
+    }
+
+    /// The starts of the occurrences titled one of `titles` shown here.
+    fn starts_here_of(&self, titles: &[&str]) -> Vec<String> {
         let q = RangeQuery {
             from: (self.first - TimeDelta::days(1)).to_rfc3339(),
             to: (self.first + TimeDelta::days(5)).to_rfc3339(),
@@ -190,7 +205,7 @@ impl Harness {
             .list_occurrences(&q)
             .expect("range")
             .into_iter()
-            .filter(|o| [SERIES, CHANGED, RENAMED].contains(&o.title.as_str()))
+            .filter(|o| titles.contains(&o.title.as_str()))
             .map(|o| {
                 let at = DateTime::parse_from_rfc3339(&o.start).expect("an instant");
                 wall(at.to_utc())
@@ -334,5 +349,124 @@ fn an_occurrence_changed_again_after_its_deletion_keeps_the_change_when_the_seri
     assert_eq!(h.starts_there(), all, "the provider");
     assert_eq!(h.starts_here(), all, "here");
     assert_eq!(h.titled(RENAMED), 1);
+    h.assert_quiet();
+}
+
+/// A series made here whose create's answer is lost, one of its occurrences deleted
+/// here before the next run, and moved an hour later on the phone meanwhile: the run
+/// that finds it at the provider takes the move (a change made there since it landed)
+/// and the deletion moves with it — it used to stay at the old time, which the moved
+/// series no longer has, and the occurrence stayed (simulation seed 12747).
+#[test]
+fn an_occurrence_deleted_before_our_lost_create_is_found_moved_stays_deleted() {
+    let h = Harness::new();
+    let start = h.first + TimeDelta::hours(3);
+    let calendar = {
+        let store = h.store.lock().expect("store");
+        store
+            .sync_calendars(None)
+            .expect("calendars")
+            .into_iter()
+            .find(|c| c.is_primary)
+            .expect("the default calendar")
+            .id
+    };
+    let id = h
+        .store
+        .lock()
+        .expect("store")
+        .create_event(
+            EventInput {
+                calendar_id: calendar,
+                title: MADE_HERE.into(),
+                all_day: false,
+                start: wall(start),
+                end: wall(start + TimeDelta::minutes(30)),
+                time_zone: "UTC".into(),
+                recurrence: Some(RecurrenceInput {
+                    rrule: "FREQ=DAILY;COUNT=3".into(),
+                    exdates: vec![],
+                    rdates: vec![],
+                }),
+                location: String::new(),
+                description: String::new(),
+                show_as: ShowAs::Busy,
+                importance: Importance::Normal,
+                categories: Vec::new(),
+            },
+            Source::Cli,
+            Utc::now(),
+        )
+        .expect("create the series here")
+        .id;
+    // The create lands; its answer does not come back.
+    let fault = json!({"add": [{
+        "kind": "drop_connection",
+        "method": "POST",
+        "path_contains": "/events",
+        "after_processing": true,
+        "count": 50,
+    }]});
+    h.cloud
+        .state
+        .graph_set_faults(serde_json::from_value(fault).expect("fault"))
+        .expect("set the fault");
+    let s =
+        h.rt.block_on(sync_account(
+            &h.store,
+            &*h.graph,
+            &h.account,
+            &Kind::Graph.options(),
+            &Utc::now,
+        ))
+        .expect("run");
+    assert!(s.calendars.iter().any(|c| c.error.is_some()), "{s:?}");
+    let clear = serde_json::from_value(json!({"clear": true})).expect("clear");
+    h.cloud
+        .state
+        .graph_set_faults(clear)
+        .expect("clear the fault");
+    assert_eq!(
+        h.starts_there_of(&[MADE_HERE]).len(),
+        3,
+        "the create landed"
+    );
+    // Deleted here; moved on the phone.
+    let second = start + TimeDelta::days(1);
+    h.store
+        .lock()
+        .expect("store")
+        .delete_event(
+            EventTarget {
+                id,
+                scope: EditScope::Occurrence,
+                original_start: Some(wall(second)),
+            },
+            Source::Cli,
+            Utc::now(),
+        )
+        .expect("delete it here");
+    let events = h.cloud.state.graph_events(EMAIL).expect("events");
+    let remote = events["value"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .find(|e| e["subject"] == MADE_HERE)
+        .and_then(|e| e["id"].as_str())
+        .expect("the series there")
+        .to_owned();
+    let patch = json!({
+        "start": {"dateTime": later(start), "timeZone": "UTC"},
+        "end": {"dateTime": later(start + TimeDelta::minutes(30)), "timeZone": "UTC"},
+    });
+    let edit = json!({"email": EMAIL, "id": remote, "patch": patch});
+    h.cloud
+        .state
+        .graph_edit_event(serde_json::from_value(edit).expect("edit spec"))
+        .expect("move it on the phone");
+    h.run();
+    let kept = vec![later(start), later(start + TimeDelta::days(2))];
+    assert_eq!(h.starts_there_of(&[MADE_HERE]), kept, "the provider");
+    assert_eq!(h.starts_here_of(&[MADE_HERE]), kept, "here");
     h.assert_quiet();
 }

@@ -86,7 +86,7 @@ const DEFAULT_CASES: u64 = 300;
 /// Seeds outside the usual ranges that once failed (each found a bug since fixed, or,
 /// 350 and 471, a series update skipped as sending nothing): run with every range.
 const REGRESSION_SEEDS: &[u64] = &[
-    350, 471, 535, 2683, 3065, 3181, 3573, 3785, 4131, 5212, 5311, 11827, 12563, 13527,
+    350, 471, 535, 2683, 3065, 3181, 3573, 3785, 4131, 5212, 5311, 11827, 12563, 12747, 13527,
 ];
 
 // ---------------------------------------------------------------------------------
