@@ -296,6 +296,12 @@ fn rebase_all(
     done: &mut Applied,
 ) -> Result<(), SyncError> {
     for (id, old, new) in changes {
+        // A series whose change waits in a conflict (our own create linked against a
+        // change there of the same field) has not moved here: its occurrences keep
+        // their keys until the user decides.
+        if tx.open_conflict(&id)?.is_some() {
+            continue;
+        }
         crate::rebase::rebase_unsent_occurrences(tx, ctx, &id, &old, &new, done)?;
     }
     Ok(())
@@ -415,12 +421,15 @@ fn apply_one(
             .map(|old| (id.clone(), old.clone(), event.clone())),
         // Our own series found at the provider (its create's answer lost), changed
         // there since (moved, say) and taken: what was changed here in its occurrences
-        // since it was created follows it as for any series changed there. Its keys are
-        // the row's; none of its removed dates was the provider's (a create at Graph
-        // carries none, and those a create at Google sent it has in its version).
+        // since it was created follows it as for any series changed there. From the
+        // row as it was (whose keys they are) to the row as linked — where ours won,
+        // nothing moves —, with the provider's removed dates only, so that ours not
+        // sent yet are carried (a create at Graph carries none; those a create at
+        // Google sent, its version has).
         Op::LinkCreated {
             local_id: id,
-            base: event,
+            event,
+            base,
             ..
         } if event.kind == RemoteKind::Master => previous
             .filter(|old| old.kind == RemoteKind::Master)
@@ -429,7 +438,15 @@ fn apply_one(
                 if let Some(r) = old.recurrence.as_mut() {
                     r.exdates.clear();
                 }
-                (id.clone(), old, event.clone())
+                let mut new = event.clone();
+                if let Some(r) = new.recurrence.as_mut() {
+                    r.exdates = base
+                        .recurrence
+                        .as_ref()
+                        .map(|b| b.exdates.clone())
+                        .unwrap_or_default();
+                }
+                (id.clone(), old, new)
             }),
         _ => None,
     };

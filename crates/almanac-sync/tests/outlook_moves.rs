@@ -359,6 +359,27 @@ fn an_occurrence_changed_again_after_its_deletion_keeps_the_change_when_the_seri
 /// series no longer has, and the occurrence stayed (simulation seed 12747).
 #[test]
 fn an_occurrence_deleted_before_our_lost_create_is_found_moved_stays_deleted() {
+    lost_create_then(Moved::There);
+}
+
+/// The same moved here instead (the provider has what was sent): ours wins, and the
+/// deletion stays where the series is here.
+#[test]
+fn an_occurrence_deleted_after_our_lost_create_was_moved_here_stays_deleted() {
+    lost_create_then(Moved::Here);
+}
+
+/// Who moves the series made here an hour later, after its create's answer is lost.
+#[derive(Clone, Copy, PartialEq)]
+enum Moved {
+    Here,
+    There,
+}
+
+/// A series made here, its create's answer lost, moved (`moved`) and its second
+/// occurrence deleted here; a run links it, and both sides keep the first and third
+/// occurrences at the new time.
+fn lost_create_then(moved: Moved) {
     let h = Harness::new();
     let start = h.first + TimeDelta::hours(3);
     let calendar = {
@@ -431,8 +452,28 @@ fn an_occurrence_deleted_before_our_lost_create_is_found_moved_stays_deleted() {
         3,
         "the create landed"
     );
-    // Deleted here; moved on the phone.
-    let second = start + TimeDelta::days(1);
+    // Moved an hour later (here: the whole series, before its occurrence is
+    // deleted), and the second occurrence deleted here.
+    let first_here = match moved {
+        Moved::Here => start + TimeDelta::hours(1),
+        Moved::There => start,
+    };
+    let second = first_here + TimeDelta::days(1);
+    if moved == Moved::Here {
+        let mut store = h.store.lock().expect("store");
+        let mut input = store.get_event(&id).expect("the series").input;
+        input.start = later(start);
+        input.end = later(start + TimeDelta::minutes(30));
+        let change = EventChange {
+            id: id.clone(),
+            scope: EditScope::All,
+            original_start: None,
+            input,
+        };
+        store
+            .update_event(change, Source::Cli, Utc::now())
+            .expect("move it here");
+    }
     h.store
         .lock()
         .expect("store")
@@ -446,24 +487,26 @@ fn an_occurrence_deleted_before_our_lost_create_is_found_moved_stays_deleted() {
             Utc::now(),
         )
         .expect("delete it here");
-    let events = h.cloud.state.graph_events(EMAIL).expect("events");
-    let remote = events["value"]
-        .as_array()
-        .expect("events")
-        .iter()
-        .find(|e| e["subject"] == MADE_HERE)
-        .and_then(|e| e["id"].as_str())
-        .expect("the series there")
-        .to_owned();
-    let patch = json!({
-        "start": {"dateTime": later(start), "timeZone": "UTC"},
-        "end": {"dateTime": later(start + TimeDelta::minutes(30)), "timeZone": "UTC"},
-    });
-    let edit = json!({"email": EMAIL, "id": remote, "patch": patch});
-    h.cloud
-        .state
-        .graph_edit_event(serde_json::from_value(edit).expect("edit spec"))
-        .expect("move it on the phone");
+    if moved == Moved::There {
+        let events = h.cloud.state.graph_events(EMAIL).expect("events");
+        let remote = events["value"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .find(|e| e["subject"] == MADE_HERE)
+            .and_then(|e| e["id"].as_str())
+            .expect("the series there")
+            .to_owned();
+        let patch = json!({
+            "start": {"dateTime": later(start), "timeZone": "UTC"},
+            "end": {"dateTime": later(start + TimeDelta::minutes(30)), "timeZone": "UTC"},
+        });
+        let edit = json!({"email": EMAIL, "id": remote, "patch": patch});
+        h.cloud
+            .state
+            .graph_edit_event(serde_json::from_value(edit).expect("edit spec"))
+            .expect("move it on the phone");
+    }
     h.run();
     let kept = vec![later(start), later(start + TimeDelta::days(2))];
     assert_eq!(h.starts_there_of(&[MADE_HERE]), kept, "the provider");
