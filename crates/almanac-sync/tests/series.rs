@@ -455,6 +455,20 @@ impl Harness {
         });
     }
 
+    /// Sets the primary calendar's conflict policy.
+    fn set_policy(&self, policy: &str) {
+        let mut store = self.store.lock().expect("store");
+        let calendar = store
+            .sync_calendars(None)
+            .expect("calendars")
+            .into_iter()
+            .find(|c| c.is_primary)
+            .expect("the primary calendar");
+        store
+            .set_conflict_policy(&calendar.id, policy)
+            .expect("set the policy");
+    }
+
     fn open_conflict(&self) -> (String, String, String) {
         let open = self
             .store
@@ -1068,18 +1082,7 @@ fn keep_both_by_policy_on_an_occurrence_keeps_theirs_and_a_copy_of_ours() {
     let h = Harness::new();
     let master_remote = h.seed_series();
     h.run();
-    {
-        let mut store = h.store.lock().expect("store");
-        let calendar = store
-            .sync_calendars(None)
-            .expect("calendars")
-            .into_iter()
-            .find(|c| c.is_primary)
-            .expect("the primary calendar");
-        store
-            .set_conflict_policy(&calendar.id, "keep_both")
-            .expect("keep both");
-    }
+    h.set_policy("keep_both");
     let master = h.here(SERIES);
     h.change_second_here(&master[0]);
     h.cloud
@@ -1113,18 +1116,7 @@ fn an_occurrence_made_its_own_event_by_a_remerge_is_created_once() {
     let h = Harness::new();
     let master_remote = h.seed_series();
     h.run();
-    {
-        let mut store = h.store.lock().expect("store");
-        let calendar = store
-            .sync_calendars(None)
-            .expect("calendars")
-            .into_iter()
-            .find(|c| c.is_primary)
-            .expect("the primary calendar");
-        store
-            .set_conflict_policy(&calendar.id, "prefer_local")
-            .expect("prefer this computer");
-    }
+    h.set_policy("prefer_local");
     let [master] = <[String; 1]>::try_from(h.here(SERIES)).expect("the series");
     // Queued first: the series' update; then the occurrence's change.
     change_series(&mut h.store.lock().expect("store"), &master, |input| {

@@ -656,14 +656,7 @@ impl SyncTx<'_, '_> {
         calendar_id: &str,
         series_id: &str,
     ) -> Result<Vec<(i64, crate::sync::outbox::OccurrenceKey)>> {
-        Ok(self
-            .pending_deletes(calendar_id)?
-            .into_iter()
-            .filter_map(|(id, p)| {
-                let k = p.occurrence.filter(|k| k.series_id == series_id)?;
-                p.remote_id.is_empty().then_some((id, k))
-            })
-            .collect())
+        self.occurrence_pending(calendar_id, series_id, true)
     }
 
     /// The pending deletes of series `series_id`'s occurrences aimed at their instances
@@ -674,12 +667,23 @@ impl SyncTx<'_, '_> {
         calendar_id: &str,
         series_id: &str,
     ) -> Result<Vec<(i64, crate::sync::outbox::OccurrenceKey)>> {
+        self.occurrence_pending(calendar_id, series_id, false)
+    }
+
+    /// The pending deletes of series `series_id`'s occurrences: its tombstones (no
+    /// provider id) or the others.
+    fn occurrence_pending(
+        &self,
+        calendar_id: &str,
+        series_id: &str,
+        tombstones: bool,
+    ) -> Result<Vec<(i64, crate::sync::outbox::OccurrenceKey)>> {
         Ok(self
             .pending_deletes(calendar_id)?
             .into_iter()
             .filter_map(|(id, p)| {
                 let k = p.occurrence.filter(|k| k.series_id == series_id)?;
-                (!p.remote_id.is_empty()).then_some((id, k))
+                (p.remote_id.is_empty() == tombstones).then_some((id, k))
             })
             .collect())
     }
