@@ -478,7 +478,10 @@ fn apply_one(
                             && moved.iter().any(|(id, ..)| *id == k.series_id)
                             && !tx.has_occurrence(&k.series_id, &k.original_start)? =>
                     {
-                        crate::rebase::hold_again(tx, ctx, &k.series_id, &[k.original_start])?;
+                        if !crate::rebase::changed_since(tx, &k.series_id, &k.original_start)? {
+                            let key = [k.original_start];
+                            crate::rebase::hold_again(tx, ctx, &k.series_id, &key)?;
+                        }
                     }
                     Some(_) => {
                         removal_back(tx, cal, &link, false)?;

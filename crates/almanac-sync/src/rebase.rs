@@ -480,7 +480,7 @@ fn held_apart(
     let mut held: Vec<Held> = Vec::new();
     for (id, k) in deletes {
         let d = k.original_start;
-        if in_row.contains(&d) || known_there(&d, old, new) {
+        if in_row.contains(&d) || known_there(&d, old, new) || changed_since(tx, master, &d)? {
             continue;
         }
         let Ok(key) = instance_key("removed date", &d, old_spec.all_day) else {
@@ -509,25 +509,16 @@ fn held_apart(
 /// series' row, not sent, so that they move with it ([`carry_removals`]) and go out.
 /// (Left apart, the deletion of the dropped instance found nothing, and the occurrence
 /// came back on both sides.) Also when that instance's removal is applied before the
-/// series' rebase, on the same page (`apply`'s `DeleteLocal`). One the user changed
-/// here since (an occurrence row at its key) is not removed: that change stands for
-/// it, as in `removal_back`. Returns the removals put back.
+/// series' rebase, on the same page (`apply`'s `DeleteLocal`). The callers leave out
+/// one the user changed here since ([`changed_since`]), before the rebase moves the
+/// rows. Returns the removals put back.
 pub(crate) fn hold_again(
     tx: &mut SyncTx<'_, '_>,
     ctx: &Ctx<'_>,
     master: &str,
     held: &[String],
 ) -> Result<Vec<String>, SyncError> {
-    let mut again = Vec::new();
-    for d in held {
-        let changed_since = match tx.exception_at(master, d)? {
-            Some(id) => tx.event(&id)?.is_some_and(|r| !r.cancelled),
-            None => false,
-        };
-        if !changed_since {
-            again.push(d.clone());
-        }
-    }
+    let mut again = held.to_vec();
     if again.is_empty() {
         return Ok(again);
     }
@@ -555,6 +546,20 @@ pub(crate) fn hold_again(
         tx.queue_push(master, ctx.calendar_id, OutboxOp::Update, None)?;
     }
     Ok(again)
+}
+
+/// Whether the occurrence at `key` of series `master` was changed here since its
+/// removal (a live occurrence row at that key): that change stands for it, and no
+/// removal of it is put back (as in `removal_back`).
+pub(crate) fn changed_since(
+    tx: &SyncTx<'_, '_>,
+    master: &str,
+    key: &str,
+) -> Result<bool, SyncError> {
+    Ok(match tx.exception_at(master, key)? {
+        Some(id) => tx.event(&id)?.is_some_and(|r| !r.cancelled),
+        None => false,
+    })
 }
 
 /// The series' row with its `removed` dates (see [`unsent_removals`]) moved by
