@@ -222,15 +222,25 @@ pub(crate) fn rebase_unsent_occurrences(
             .iter()
             .filter(|h| carry(h.key) != h.key && new_spec.produces(carry(h.key)))
             .collect();
-        let texts: Vec<String> = moving.iter().map(|h| h.text.clone()).collect();
+        let texts: Vec<String> = moving
+            .iter()
+            .filter(|h| !h.stands)
+            .map(|h| h.text.clone())
+            .collect();
         let again = hold_again(tx, ctx, master, &texts)?;
-        for h in moving.into_iter().filter(|h| again.contains(&h.text)) {
+        for h in moving {
+            let back = again.contains(&h.text);
+            if !back && !h.stands {
+                continue;
+            }
             // Its instance is gone there: the pending delete has nothing left to
             // delete (its conflict, if any, stays open with nothing to restore).
             for id in &h.deletes {
                 tx.push_done(*id)?;
             }
-            removed.push((h.text.clone(), h.key));
+            if back {
+                removed.push((h.text.clone(), h.key));
+            }
         }
     }
     if way.is_some() && !removed.is_empty() {
@@ -456,13 +466,16 @@ struct Held {
     key: NaiveDateTime,
     /// The outbox ids of its pending deletes.
     deletes: Vec<i64>,
+    /// Changed here since ([`changed_since`]): that change stands for it, and the
+    /// removal is not put back.
+    stands: bool,
 }
 
 /// The occurrences of series `master` whose removal here waits apart from it, as a
 /// pending delete of their instance (`deletes`: see `SyncTx::occurrence_deletes`),
 /// that its row does not remove (see [`unsent_removals`]).
 fn held_apart(
-    tx: &mut SyncTx<'_, '_>,
+    tx: &SyncTx<'_, '_>,
     master: &str,
     old: &RemoteEvent,
     new: &RemoteEvent,
@@ -480,7 +493,7 @@ fn held_apart(
     let mut held: Vec<Held> = Vec::new();
     for (id, k) in deletes {
         let d = k.original_start;
-        if in_row.contains(&d) || known_there(&d, old, new) || changed_since(tx, master, &d)? {
+        if in_row.contains(&d) || known_there(&d, old, new) {
             continue;
         }
         let Ok(key) = instance_key("removed date", &d, old_spec.all_day) else {
@@ -492,6 +505,7 @@ fn held_apart(
         match held.iter_mut().find(|h| h.text == d) {
             Some(h) => h.deletes.push(id),
             None => held.push(Held {
+                stands: changed_since(tx, master, &d)?,
                 text: d,
                 key,
                 deletes: vec![id],
@@ -549,15 +563,18 @@ pub(crate) fn hold_again(
 }
 
 /// Whether the occurrence at `key` of series `master` was changed here since its
-/// removal (a live occurrence row at that key): that change stands for it, and no
-/// removal of it is put back (as in `removal_back`).
+/// removal (a live occurrence row made here at that key, not sent yet — a provider's
+/// row there may be an occurrence of the series as it is now): that change stands for
+/// it, and no removal of it is put back (as in `removal_back`).
 pub(crate) fn changed_since(
     tx: &SyncTx<'_, '_>,
     master: &str,
     key: &str,
 ) -> Result<bool, SyncError> {
     Ok(match tx.exception_at(master, key)? {
-        Some(id) => tx.event(&id)?.is_some_and(|r| !r.cancelled),
+        Some(id) => tx
+            .event(&id)?
+            .is_some_and(|r| !r.cancelled && r.remote_id.is_none()),
         None => false,
     })
 }

@@ -349,6 +349,7 @@ fn an_occurrence_changed_again_after_its_deletion_keeps_the_change_when_the_seri
     assert_eq!(h.starts_there(), all, "the provider");
     assert_eq!(h.starts_here(), all, "here");
     assert_eq!(h.titled(RENAMED), 1);
+    assert_eq!(h.titled(CHANGED), 0);
     h.assert_quiet();
 }
 
