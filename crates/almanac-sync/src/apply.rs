@@ -476,13 +476,18 @@ fn apply_one(
                     Some(k)
                         if ctx.local.index.removals_on_series()
                             && moved.iter().any(|(id, ..)| *id == k.series_id)
-                            && !tx.has_occurrence(&k.series_id, &k.original_start)? =>
+                            && !tx.has_occurrence(&k.series_id, &k.original_start)?
+                            && !crate::rebase::changed_since(
+                                tx,
+                                &k.series_id,
+                                &k.original_start,
+                            )? =>
                     {
-                        if !crate::rebase::changed_since(tx, &k.series_id, &k.original_start)? {
-                            let key = [k.original_start];
-                            crate::rebase::hold_again(tx, ctx, &k.series_id, &key)?;
-                        }
+                        let key = [k.original_start];
+                        crate::rebase::hold_again(tx, ctx, &k.series_id, &key)?;
                     }
+                    // (One changed here since stands for it: `removal_back` finds that
+                    // change and puts nothing back.)
                     Some(_) => {
                         removal_back(tx, cal, &link, false)?;
                     }
