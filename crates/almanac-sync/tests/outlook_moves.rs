@@ -103,8 +103,17 @@ impl Harness {
         found.into_iter().next().map(|o| o.title)
     }
 
-    /// How many live events titled `title` the provider has (series and instances).
+    /// How many live instances titled `title` the provider shows around the series.
     fn titled(&self, title: &str) -> usize {
+        self.live_there()
+            .iter()
+            .filter(|e| e["subject"] == title)
+            .count()
+    }
+
+    /// The live (not cancelled) instances the provider shows around the series, as
+    /// `calendarView` renders them.
+    fn live_there(&self) -> Vec<serde_json::Value> {
         let from = (self.first - TimeDelta::days(1)).naive_utc();
         let to = (self.first + TimeDelta::days(5)).naive_utc();
         let view = self
@@ -116,8 +125,9 @@ impl Harness {
             .as_array()
             .expect("instances")
             .iter()
-            .filter(|e| e["subject"] == title && e["isCancelled"] != true)
-            .count()
+            .filter(|e| e["isCancelled"] != true)
+            .cloned()
+            .collect()
     }
 
     fn run(&self) -> RunSummary {
@@ -168,18 +178,9 @@ impl Harness {
 
     /// The starts of the live instances titled one of `titles` at the provider.
     fn starts_there_of(&self, titles: &[&str]) -> Vec<String> {
-        let from = (self.first - TimeDelta::days(1)).naive_utc();
-        let to = (self.first + TimeDelta::days(5)).naive_utc();
-        let view = self
-            .cloud
-            .state
-            .graph_instances(EMAIL, from, to)
-            .expect("instances");
-        let mut starts: Vec<String> = view["value"]
-            .as_array()
-            .expect("instances")
+        let mut starts: Vec<String> = self
+            .live_there()
             .iter()
-            .filter(|e| e["isCancelled"] != true)
             .filter(|e| titles.iter().any(|t| e["subject"] == *t))
             .filter_map(|e| e["start"]["dateTime"].as_str())
             .map(|s| s.chars().take(19).collect())
