@@ -477,7 +477,7 @@ fn apply_one(
                         if ctx.local.index.removals_on_series()
                             && moved.iter().any(|(id, ..)| *id == k.series_id)
                             && !tx.has_occurrence(&k.series_id, &k.original_start)?
-                            && !crate::rebase::changed_since(
+                            && !crate::rebase::changed_here_since(
                                 tx,
                                 &k.series_id,
                                 &k.original_start,

@@ -466,7 +466,7 @@ struct Held {
     key: NaiveDateTime,
     /// The outbox ids of its pending deletes.
     deletes: Vec<i64>,
-    /// Changed here since ([`changed_since`]): that change stands for it, and the
+    /// Changed here since ([`changed_here_since`]): that change stands for it, and the
     /// removal is not put back.
     stands: bool,
 }
@@ -505,7 +505,7 @@ fn held_apart(
         match held.iter_mut().find(|h| h.text == d) {
             Some(h) => h.deletes.push(id),
             None => held.push(Held {
-                stands: changed_since(tx, master, &d)?,
+                stands: changed_here_since(tx, master, &d)?,
                 text: d,
                 key,
                 deletes: vec![id],
@@ -524,8 +524,8 @@ fn held_apart(
 /// (Left apart, the deletion of the dropped instance found nothing, and the occurrence
 /// came back on both sides.) Also when that instance's removal is applied before the
 /// series' rebase, on the same page (`apply`'s `DeleteLocal`). The callers leave out
-/// one the user changed here since ([`changed_since`]), before the rebase moves the
-/// rows. Returns the removals put back.
+/// one the user changed here since ([`changed_here_since`]), before the rebase moves
+/// the rows. Returns the removals put back.
 pub(crate) fn hold_again(
     tx: &mut SyncTx<'_, '_>,
     ctx: &Ctx<'_>,
@@ -566,7 +566,7 @@ pub(crate) fn hold_again(
 /// removal (a live occurrence row made here at that key, not sent yet — a provider's
 /// row there may be an occurrence of the series as it is now): that change stands for
 /// it, and no removal of it is put back (as in `removal_back`).
-pub(crate) fn changed_since(
+pub(crate) fn changed_here_since(
     tx: &SyncTx<'_, '_>,
     master: &str,
     key: &str,

@@ -705,7 +705,7 @@ impl SyncTx<'_, '_> {
         .ok();
         self.tx.exec_cached(
             "UPDATE outbox SET payload = COALESCE(?2, payload), next_attempt_at = NULL
-                     WHERE id = ?1",
+             WHERE id = ?1",
             params![outbox_id, payload],
         )?;
         Ok(())
