@@ -18,7 +18,7 @@ use std::sync::Mutex;
 use almanac_model::{
     EditScope, EventChange, EventInput, EventTarget, Importance, Provider, ShowAs,
 };
-use almanac_provider::{CalendarProvider, OriginalStart};
+use almanac_provider::{CalendarProvider, OriginalStart, RemoteCalendar, RemoteEvent};
 use almanac_store::{EntryState, Source, Store};
 use almanac_sync::{resolve_conflict, sync_account, Choice, RunSummary, SyncOptions};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -84,23 +84,54 @@ impl Harness {
 
     /// One run at `now`: one page, then the pushes.
     fn run(&self, now: DateTime<Utc>) -> RunSummary {
-        let opts = SyncOptions {
-            windowed: true,
-            max_pages: 1,
-            ..SyncOptions::default()
-        };
-        let s = self
-            .rt
+        let s = self.run_unanswered(now);
+        assert_eq!(s.outcome, "ok", "{s:?}");
+        s
+    }
+
+    /// One run at `now` that may fail: one page, then the pushes.
+    fn run_unanswered(&self, now: DateTime<Utc>) -> RunSummary {
+        self.rt
             .block_on(sync_account(
                 &self.store,
                 &*self.graph,
                 &self.account,
-                &opts,
+                &Self::options(),
                 &move || now,
             ))
-            .expect("run");
-        assert_eq!(s.outcome, "ok", "{s:?}");
+            .expect("run")
+    }
+
+    /// A run at `now` in which every `method` request to an event takes effect and
+    /// its answer is lost (also the client's retries of it).
+    fn run_losing_answers(&self, now: DateTime<Utc>, method: &str) -> RunSummary {
+        let fault = json!({"add": [{
+            "kind": "drop_connection",
+            "method": method,
+            "path_contains": "/events/",
+            "after_processing": true,
+            "count": 50,
+        }]});
+        self.cloud
+            .state
+            .graph_set_faults(serde_json::from_value(fault).expect("fault spec"))
+            .expect("set the fault");
+        let s = self.run_unanswered(now);
+        let clear = serde_json::from_value(json!({"clear": true})).expect("clear");
+        self.cloud
+            .state
+            .graph_set_faults(clear)
+            .expect("clear the fault");
+        assert!(s.calendars.iter().any(|c| c.error.is_some()), "{s:?}");
         s
+    }
+
+    fn options() -> SyncOptions {
+        SyncOptions {
+            windowed: true,
+            max_pages: 1,
+            ..SyncOptions::default()
+        }
     }
 
     fn calendar(&self) -> String {
@@ -325,65 +356,125 @@ fn an_edit_pushed_during_a_listing_is_not_undone_by_it() {
     assert_eq!(h.at_provider(EDITED), 0);
 }
 
+/// A daily series of five, seeded on the listing's last page and synced here.
+struct LastPageSeries {
+    /// Its first start (a whole minute, UTC).
+    first: DateTime<Utc>,
+    local_id: String,
+    remote_id: String,
+    calendar: RemoteCalendar,
+}
+
+impl LastPageSeries {
+    const TITLE: &str = "Daily review";
+
+    /// Seeds it and runs the first listing (three runs at `t0`).
+    fn new(h: &Harness, t0: DateTime<Utc>) -> LastPageSeries {
+        // From just after the 246th event: the series lies on the last page.
+        let first = t0 + TimeDelta::hours(24 + 245) + TimeDelta::minutes(40);
+        // On a whole minute, as the provider keeps it.
+        let first = DateTime::from_timestamp(first.timestamp() / 60 * 60, 0).expect("a time");
+        seed(
+            &h.cloud,
+            json!({
+                "subject": Self::TITLE,
+                "start": {"dateTime": wall(first), "timeZone": "UTC"},
+                "end": {"dateTime": wall(first + TimeDelta::minutes(15)), "timeZone": "UTC"},
+                "recurrence": {
+                    "pattern": {"type": "daily", "interval": 1},
+                    "range": {"type": "numbered", "startDate": first.date_naive().to_string(), "numberOfOccurrences": 5},
+                },
+            }),
+        );
+        for _ in 0..3 {
+            h.run(t0);
+        }
+        let series = h.titled(Self::TITLE);
+        assert_eq!(series.len(), 1, "{series:?}");
+        let here = h.calendar();
+        let (local_id, remote_id) = {
+            let store = h.store.lock().expect("store");
+            let e = store
+                .sync_entries(&here)
+                .expect("entries")
+                .into_iter()
+                .find(|e| e.local_id == series[0].0)
+                .expect("the series");
+            (e.local_id, e.remote_id.expect("a synced series"))
+        };
+        let calendar =
+            h.rt.block_on(h.graph.list_calendars())
+                .expect("calendars")
+                .into_iter()
+                .find(|c| c.is_primary)
+                .expect("the default calendar");
+        LastPageSeries {
+            first,
+            local_id,
+            remote_id,
+            calendar,
+        }
+    }
+
+    /// The start of its third occurrence.
+    fn third(&self) -> DateTime<Utc> {
+        self.first + TimeDelta::days(2)
+    }
+
+    /// Its third occurrence's instance at the provider, if it has one.
+    fn third_there(&self, h: &Harness) -> Option<RemoteEvent> {
+        h.rt.block_on(h.graph.instance(
+            &self.calendar,
+            &self.remote_id,
+            &OriginalStart::Timed(self.third()),
+        ))
+        .expect("instances")
+    }
+
+    /// Deletes its third occurrence here, at `at`.
+    fn delete_third_here(&self, h: &Harness, at: DateTime<Utc>) {
+        h.store
+            .lock()
+            .expect("store")
+            .delete_event(
+                EventTarget {
+                    id: self.local_id.clone(),
+                    scope: EditScope::Occurrence,
+                    original_start: Some(wall(self.third())),
+                },
+                Source::Cli,
+                at,
+            )
+            .expect("delete the occurrence here");
+    }
+
+    /// The series' removed dates here.
+    fn exdates_here(&self, h: &Harness) -> Vec<String> {
+        h.store
+            .lock()
+            .expect("store")
+            .get_event(&self.local_id)
+            .expect("the series")
+            .input
+            .recurrence
+            .expect("a rule")
+            .exdates
+    }
+}
+
 /// And for an occurrence deleted here (Graph keeps no EXDATEs: the engine deletes the
 /// instance before updating the series) that another client had changed meanwhile —
 /// a conflict, the deletion kept by the user: the round's later pages still show that
 /// changed instance.
 #[test]
 fn an_occurrence_deleted_during_a_listing_does_not_come_back() {
-    const SERIES: &str = "Daily review";
     const CHANGED: &str = "Daily review, moved by the phone";
     let t0 = Utc::now();
     let h = Harness::new(t0);
-    // Five days from just after the 246th event: the series lies on the last page.
-    let first = t0 + TimeDelta::hours(24 + 245) + TimeDelta::minutes(40);
-    // On a whole minute, as the provider keeps it.
-    let first = DateTime::from_timestamp(first.timestamp() / 60 * 60, 0).expect("a time");
-    seed(
-        &h.cloud,
-        json!({
-            "subject": SERIES,
-            "start": {"dateTime": wall(first), "timeZone": "UTC"},
-            "end": {"dateTime": wall(first + TimeDelta::minutes(15)), "timeZone": "UTC"},
-            "recurrence": {
-                "pattern": {"type": "daily", "interval": 1},
-                "range": {"type": "numbered", "startDate": first.date_naive().to_string(), "numberOfOccurrences": 5},
-            },
-        }),
-    );
-    for _ in 0..3 {
-        h.run(t0);
-    }
-    let series = h.titled(SERIES);
-    assert_eq!(series.len(), 1, "{series:?}");
-    let calendar = h.calendar();
-    let (master_local, master_remote) = {
-        let store = h.store.lock().expect("store");
-        let e = store
-            .sync_entries(&calendar)
-            .expect("entries")
-            .into_iter()
-            .find(|e| e.local_id == series[0].0)
-            .expect("the series");
-        (e.local_id, e.remote_id.expect("a synced series"))
-    };
+    let series = LastPageSeries::new(&h, t0);
     // The phone changes the third occurrence: an exception at the provider, not seen
     // here yet.
-    let third = first + TimeDelta::days(2);
-    let remote =
-        h.rt.block_on(h.graph.list_calendars())
-            .expect("calendars")
-            .into_iter()
-            .find(|c| c.is_primary)
-            .expect("the default calendar");
-    let instance = |h: &Harness| {
-        h.rt.block_on(
-            h.graph
-                .instance(&remote, &master_remote, &OriginalStart::Timed(third)),
-        )
-        .expect("instances")
-    };
-    let occurrence = instance(&h).expect("the third occurrence");
+    let occurrence = series.third_there(&h).expect("the third occurrence");
     let edit = serde_json::from_value(json!({
         "email": EMAIL,
         "id": occurrence.remote_id,
@@ -395,26 +486,17 @@ fn an_occurrence_deleted_during_a_listing_does_not_come_back() {
     // page); then the user deletes that occurrence here.
     let t1 = t0 + TimeDelta::days(60);
     h.run(t1);
-    h.store
-        .lock()
-        .expect("store")
-        .delete_event(
-            EventTarget {
-                id: master_local.clone(),
-                scope: EditScope::Occurrence,
-                original_start: Some(wall(third)),
-            },
-            Source::Cli,
-            t1,
-        )
-        .expect("delete the occurrence here");
+    series.delete_third_here(&h, t1);
     // The deletion here meets the phone's change: a conflict (the series' update
     // used to delete the instance with it), and the round's later pages, showing the
     // changed instance, neither bring it back as an event of its own nor raise the
     // conflict again.
     let s = h.run(t1);
     assert_eq!(s.conflicts, 1, "{s:?}");
-    assert!(instance(&h).is_some(), "their change waits for the user");
+    assert!(
+        series.third_there(&h).is_some(),
+        "their change waits for the user"
+    );
     for _ in 0..2 {
         h.run(t1);
     }
@@ -432,7 +514,7 @@ fn an_occurrence_deleted_during_a_listing_does_not_come_back() {
     resolve_conflict(&h.store, &open[0].id, &Choice::KeepMine, t1).expect("keep mine");
     h.run(t1);
     assert!(
-        instance(&h).is_none(),
+        series.third_there(&h).is_none(),
         "the occurrence is deleted at the provider"
     );
     let s = h.run(t1);
@@ -445,23 +527,77 @@ fn an_occurrence_deleted_during_a_listing_does_not_come_back() {
         h.run(t1);
     }
     assert_eq!(h.titled(CHANGED), []);
-    assert!(instance(&h).is_none());
-    assert_eq!(h.titled(SERIES).len(), 1);
-    let exdates = h
-        .store
-        .lock()
-        .expect("store")
-        .get_event(&master_local)
-        .expect("the series")
-        .input
-        .recurrence
-        .expect("a rule")
-        .exdates;
+    assert!(series.third_there(&h).is_none());
+    assert_eq!(h.titled(LastPageSeries::TITLE).len(), 1);
     assert_eq!(
-        exdates,
-        [wall(third)],
+        series.exdates_here(&h),
+        [wall(series.third())],
         "the series still skips the occurrence"
     );
+}
+
+/// The same with both answers lost: an occurrence changed here (its update of the
+/// instance lands, the answer does not come back), then deleted here; a new listing
+/// begins (its round shows the instance as changed here), and the instance's delete
+/// lands unanswered too. The series' retry finds no instance and goes out alone, so
+/// nothing else tells the round's last page, which still shows the changed instance,
+/// that it is gone (simulation seed 31369: it came back as an event of its own).
+#[test]
+fn an_occurrence_deleted_during_a_listing_with_its_answers_lost_does_not_come_back() {
+    const CHANGED_HERE: &str = "Daily review, with the customer";
+    let t0 = Utc::now();
+    let h = Harness::new(t0);
+    let series = LastPageSeries::new(&h, t0);
+    {
+        let mut store = h.store.lock().expect("store");
+        let mut input = store.get_event(&series.local_id).expect("the series").input;
+        input.title = CHANGED_HERE.into();
+        input.start = wall(series.third());
+        input.end = wall(series.third() + TimeDelta::minutes(15));
+        let change = EventChange {
+            id: series.local_id.clone(),
+            scope: EditScope::Occurrence,
+            original_start: Some(wall(series.third())),
+            input,
+        };
+        store
+            .update_event(change, Source::Cli, t0)
+            .expect("change the occurrence here");
+    }
+    h.run_losing_answers(t0, "PATCH");
+    let changed = series.third_there(&h).expect("the third occurrence");
+    assert_eq!(changed.title, CHANGED_HERE, "the change landed");
+    series.delete_third_here(&h, t0);
+    // A new listing's first page, then the instance's delete.
+    let t1 = t0 + TimeDelta::days(60);
+    h.run_losing_answers(t1, "DELETE");
+    assert!(series.third_there(&h).is_none(), "the delete landed");
+    // Its second page, once the series is due again: no instance left to delete, its
+    // update meets a 412 (the delete changed the series), and the series read back
+    // has the occurrence cancelled: nothing left to send.
+    let t2 = t1 + TimeDelta::minutes(2);
+    h.run(t2);
+    let pending = h.store.lock().expect("store").outbox(None).expect("outbox");
+    assert_eq!(pending, [], "all settled");
+    // Its last page shows the instance as changed here.
+    let s = h.run(t2);
+    assert_eq!(
+        h.titled(CHANGED_HERE),
+        [],
+        "the deleted occurrence came back ({s:?})"
+    );
+    for _ in 0..2 {
+        h.run(t2);
+    }
+    assert_eq!(h.titled(CHANGED_HERE), []);
+    assert!(series.third_there(&h).is_none());
+    assert_eq!(
+        series.exdates_here(&h),
+        [wall(series.third())],
+        "the series still skips the occurrence"
+    );
+    let s = h.run(t2);
+    assert_eq!((s.pulled, s.pushed, s.conflicts), (0, 0, 0), "{s:?}");
 }
 
 /// A first listing begins with nothing to reconcile: it keeps none of the ids it shows

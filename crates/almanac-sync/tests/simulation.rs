@@ -87,6 +87,7 @@ const DEFAULT_CASES: u64 = 300;
 /// 350 and 471, a series update skipped as sending nothing): run with every range.
 const REGRESSION_SEEDS: &[u64] = &[
     350, 471, 535, 2683, 3065, 3181, 3573, 3785, 4131, 5212, 5311, 11827, 12563, 12747, 13527,
+    31369,
 ];
 
 // ---------------------------------------------------------------------------------
