@@ -225,6 +225,15 @@ pub fn resolve_conflict(
                 }
             }
         };
+        // A series made again at the provider takes its changed occurrences along,
+        // each sent again as an instance of the new series (see `apply`'s
+        // `RecreateRemote`): that is Keep mine on each, so their own conflicts over
+        // the series' deletion are answered with it (as deleting a series here
+        // answers its occurrences').
+        let recreates_series = matches!(
+            &op,
+            Op::RecreateRemote { event, .. } if event.kind == almanac_provider::RemoteKind::Master
+        );
         let pushes = matches!(
             &op,
             Op::Merged { push: true, .. }
@@ -240,6 +249,9 @@ pub fn resolve_conflict(
         };
         let mut done = Applied::default();
         apply_op(tx, &ctx, op, &mut done)?;
+        if recreates_series {
+            tx.resolve_occurrence_conflicts(&id, resolution_name(choice))?;
+        }
         if done.relist {
             tx.set_cursor(&c.calendar_id, None, None)?;
         }

@@ -87,7 +87,7 @@ const DEFAULT_CASES: u64 = 300;
 /// 350 and 471, a series update skipped as sending nothing): run with every range.
 const REGRESSION_SEEDS: &[u64] = &[
     350, 471, 535, 2683, 3065, 3181, 3573, 3785, 4131, 5212, 5311, 11827, 12563, 12747, 13527,
-    31369,
+    25919, 31369,
 ];
 
 // ---------------------------------------------------------------------------------
@@ -957,6 +957,19 @@ impl Sim {
             }
             self.stats.conflicts_resolved += 1;
             self.user_resolved.insert(c.id.clone());
+            if mine && c.kind == "edit_delete" && !instances.is_empty() {
+                // A series made again takes its changed occurrences along: the user's
+                // answer for it answers their conflicts too.
+                let answered = ok("conflicts", self.store()?.conflicts(false))?
+                    .into_iter()
+                    .filter(|o| {
+                        instances.contains(&o.event_id)
+                            && o.resolved_at == Some(now.timestamp())
+                            && o.resolved_by.as_deref() == Some("user")
+                    })
+                    .map(|o| o.id);
+                self.user_resolved.extend(answered);
+            }
             if !mine {
                 // Their version of a series: occurrences deleted here may be back.
                 self.exdated.retain(|x| x.master != c.event_id);

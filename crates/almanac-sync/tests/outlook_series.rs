@@ -1,6 +1,8 @@
-//! A series another client moves at Outlook, which drops the series' changed
-//! occurrences with the move (issue 5, I1): what waited here on one of them must not
-//! be lost with it. End to end against the fake cloud's Graph.
+//! Series at Outlook changed on both sides, end to end against the fake cloud's Graph
+//! (issue 5). A series another client moves, which drops the series' changed
+//! occurrences with the move (I1): what waited here on one of them must not be lost
+//! with it. A series another client deletes while one of its occurrences is changed
+//! here (I7): the user's answer for the series answers the occurrence's conflict.
 
 #[allow(dead_code)]
 #[path = "../benches/sync/cloud.rs"]
@@ -513,5 +515,96 @@ fn lost_create_then(moved: Moved) {
     let kept = vec![later(start), later(start + TimeDelta::days(2))];
     assert_eq!(h.starts_there_of(&[MADE_HERE]), kept, "the provider");
     assert_eq!(h.starts_here_of(&[MADE_HERE]), kept, "here");
+    h.assert_quiet();
+}
+
+/// The phone changes the series' second occurrence, this computer changes it again,
+/// the phone deletes the series: a conflict on the series and one on the occurrence
+/// (Outlook lists the instance's removal too). Keep mine on the series makes it again
+/// with that occurrence as changed here — which is Keep mine on the occurrence, so
+/// its conflict is answered with it; it used to stay listed until a later change
+/// there settled it without the user (simulation seed 25919).
+#[test]
+fn keep_mine_on_a_series_deleted_there_answers_its_changed_occurrence() {
+    let h = Harness::new();
+    let (master, master_remote) = h.series();
+    let second = h.first + TimeDelta::days(1);
+    let instance = h
+        .rt
+        .block_on(
+            h.graph
+                .instance(&h.calendar(), &master_remote, &OriginalStart::Timed(second)),
+        )
+        .expect("instance")
+        .expect("the second occurrence");
+    let edit = json!({"email": EMAIL, "id": instance.remote_id, "patch": {"subject": CHANGED}});
+    h.cloud
+        .state
+        .graph_edit_event(serde_json::from_value(edit).expect("edit spec"))
+        .expect("change it on the phone");
+    h.run();
+    assert_eq!(h.second_day_here().as_deref(), Some(CHANGED));
+    {
+        let mut store = h.store.lock().expect("store");
+        let mut input = store.get_event(&master).expect("the series").input;
+        input.title = RENAMED.into();
+        input.start = wall(second);
+        input.end = wall(second + TimeDelta::minutes(30));
+        let change = EventChange {
+            id: master.clone(),
+            scope: EditScope::Occurrence,
+            original_start: Some(wall(second)),
+            input,
+        };
+        store
+            .update_event(change, Source::Cli, Utc::now())
+            .expect("change it here");
+    }
+    let delete = json!({"email": EMAIL, "id": master_remote});
+    h.cloud
+        .state
+        .graph_delete_event(serde_json::from_value(delete).expect("delete spec"))
+        .expect("delete the series on the phone");
+    let s = h.run();
+    assert_eq!(s.conflicts, 2, "{s:?}");
+    let open = || {
+        h.store
+            .lock()
+            .expect("store")
+            .conflicts(true)
+            .expect("conflicts")
+    };
+    let on_series: Vec<_> = open()
+        .into_iter()
+        .filter(|c| c.event_id == master)
+        .collect();
+    assert_eq!(on_series.len(), 1, "{on_series:?}");
+    assert_eq!(on_series[0].kind, "edit_delete");
+    resolve_conflict(&h.store, &on_series[0].id, &Choice::KeepMine, Utc::now()).expect("keep mine");
+    assert_eq!(open(), [], "the occurrence's conflict is answered with it");
+    let answered = h
+        .store
+        .lock()
+        .expect("store")
+        .conflicts(false)
+        .expect("conflicts");
+    assert!(
+        answered
+            .iter()
+            .all(|c| c.resolution.as_deref() == Some("keep_local")
+                && c.resolved_by.as_deref() == Some("user")),
+        "{answered:?}"
+    );
+    h.run();
+    h.run();
+    let all = vec![
+        wall(h.first),
+        wall(second),
+        wall(h.first + TimeDelta::days(2)),
+    ];
+    assert_eq!(h.starts_there(), all, "the provider");
+    assert_eq!(h.starts_here(), all, "here");
+    assert_eq!(h.titled(RENAMED), 1, "the occurrence as changed here");
+    assert_eq!(h.second_day_here().as_deref(), Some(RENAMED));
     h.assert_quiet();
 }
