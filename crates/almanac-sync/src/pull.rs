@@ -378,7 +378,9 @@ impl Puller<'_> {
         // A round's pages can come from a snapshot of when it began: an event
         // written from here since (created, edited, deleted) is newer than what
         // they show of it, which would undo the write; the next round, begun after
-        // it, shows the event as it is.
+        // it, shows the event as it is. (An instance's delete whose answer was lost
+        // counts too, landed or not: if not, its series' removal still waits, and
+        // its retry reads the instance as it is.)
         if starts.round {
             tx.round_start(&cal.id)?;
         } else {

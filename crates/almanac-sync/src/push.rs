@@ -709,8 +709,8 @@ impl Pusher<'_> {
     /// whose instance was changed there since stays out of the update (see
     /// [`Self::withhold_removal`]). Where the provider keeps no EXDATEs in its rule
     /// (Graph), the others are deleted one by one; the ids of those deleted go to
-    /// `removed`, also when a later one fails, and so does one whose delete failed in
-    /// a way that passes (it may have landed). (Elsewhere the rule removes them.)
+    /// `removed`, also when a later one fails, and so does one whose delete may have
+    /// landed (no connection, a 5xx). (Elsewhere the rule removes them.)
     async fn remove_instances(
         &self,
         o: &OutboxRow,
@@ -774,10 +774,11 @@ impl Pusher<'_> {
                 .delete(self.remote, &inst.remote_id, inst.etag.as_deref())
                 .await
             {
-                // A failure that passes may have landed, its answer lost: the series'
-                // retry then finds no instance and settles the removal with no delete
-                // of its own, so the round's later pages must not bring it back either.
-                if passing(&e) {
+                // No connection or a 5xx may have landed, its answer lost: the
+                // series' retry then finds no instance and settles the removal with no
+                // delete of its own, so the round's later pages must not bring it back
+                // either.
+                if matches!(e.kind, ErrorKind::Offline | ErrorKind::ProviderUnavailable) {
                     removed.push(inst.remote_id);
                 }
                 return Ok(Err(e));

@@ -579,8 +579,11 @@ fn an_occurrence_deleted_during_a_listing_with_its_answers_lost_does_not_come_ba
     h.run(t2);
     let pending = h.store.lock().expect("store").outbox(None).expect("outbox");
     assert_eq!(pending, [], "all settled");
+    let calendar = h.calendar();
+    assert!(h.listing(&calendar).1 > 0, "the listing is under way");
     // Its last page shows the instance as changed here.
     let s = h.run(t2);
+    assert_eq!(h.listing(&calendar), (false, 0), "the listing is over");
     assert_eq!(
         h.titled(CHANGED_HERE),
         [],
