@@ -226,10 +226,10 @@ pub fn resolve_conflict(
             }
         };
         // A series made again at the provider takes its changed occurrences along,
-        // each sent again as an instance of the new series (see `apply`'s
-        // `RecreateRemote`): that is Keep mine on each, so their own conflicts over
-        // the series' deletion are answered with it (as deleting a series here
-        // answers its occurrences').
+        // each sent again as it is here, an occurrence of the new series (see
+        // `apply`'s `RecreateRemote`): their own conflicts over the series' deletion
+        // are answered with it, as keeping ours (as deleting a series here answers
+        // its occurrences').
         let recreates_series = matches!(
             &op,
             Op::RecreateRemote { event, .. } if event.kind == almanac_provider::RemoteKind::Master
@@ -249,8 +249,9 @@ pub fn resolve_conflict(
         };
         let mut done = Applied::default();
         apply_op(tx, &ctx, op, &mut done)?;
-        if recreates_series {
-            tx.resolve_occurrence_conflicts(&id, resolution_name(choice))?;
+        // (Unless the series could not be written: then nothing went again.)
+        if recreates_series && done.skipped == 0 {
+            tx.resolve_occurrence_conflicts(&id, "keep_local")?;
         }
         if done.relist {
             tx.set_cursor(&c.calendar_id, None, None)?;

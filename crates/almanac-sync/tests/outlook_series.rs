@@ -574,29 +574,35 @@ fn keep_mine_on_a_series_deleted_there_answers_its_changed_occurrence() {
             .conflicts(true)
             .expect("conflicts")
     };
-    let on_series: Vec<_> = open()
-        .into_iter()
-        .filter(|c| c.event_id == master)
-        .collect();
+    let (on_series, on_occurrence): (Vec<_>, Vec<_>) =
+        open().into_iter().partition(|c| c.event_id == master);
     assert_eq!(on_series.len(), 1, "{on_series:?}");
     assert_eq!(on_series[0].kind, "edit_delete");
+    assert_eq!(on_occurrence.len(), 1, "{on_occurrence:?}");
+    assert_eq!(on_occurrence[0].kind, "edit_delete");
     resolve_conflict(&h.store, &on_series[0].id, &Choice::KeepMine, Utc::now()).expect("keep mine");
     assert_eq!(open(), [], "the occurrence's conflict is answered with it");
-    let answered = h
-        .store
-        .lock()
-        .expect("store")
-        .conflicts(false)
-        .expect("conflicts");
-    assert!(
-        answered
-            .iter()
-            .all(|c| c.resolution.as_deref() == Some("keep_local")
-                && c.resolved_by.as_deref() == Some("user")),
-        "{answered:?}"
-    );
+    // Answered by the user, as keeping ours — and still so after the runs that send
+    // the occurrence again (a later change there used to settle it instead).
+    let answered = |h: &Harness| {
+        let all = h
+            .store
+            .lock()
+            .expect("store")
+            .conflicts(false)
+            .expect("conflicts");
+        assert_eq!(all.len(), 2, "{all:?}");
+        assert!(
+            all.iter()
+                .all(|c| c.resolution.as_deref() == Some("keep_local")
+                    && c.resolved_by.as_deref() == Some("user")),
+            "{all:?}"
+        );
+    };
+    answered(&h);
     h.run();
     h.run();
+    answered(&h);
     let all = vec![
         wall(h.first),
         wall(second),
