@@ -1,5 +1,7 @@
 //! The executor's inner half: carrying out a [`Plan`]'s ops inside one [`SyncTx`].
 
+use std::collections::HashSet;
+
 use almanac_provider::{OriginalStart, RemoteEvent, RemoteKind};
 use almanac_store::{
     CheckedEvent, EntryState, EntrySync, NewConflict, OutboxOp, SyncTx, SyncedEvent,
@@ -276,13 +278,51 @@ pub(crate) fn apply(
 ) -> Result<Applied, SyncError> {
     let mut done = Applied::default();
     let mut moved = Vec::new();
-    for op in plan.ops {
-        apply_one(tx, ctx, op, &mut done, &mut moved)?;
-    }
+    apply_in_order(tx, ctx, plan.ops, &mut done, &mut moved)?;
     // After the page's instances: an occurrence the provider changed under the new
     // series is here before the changes made here are carried onto its key.
     rebase_all(tx, ctx, moved, &mut done)?;
     Ok(done)
+}
+
+/// Carries out `ops` in order, then rebases the series they changed (as [`apply`]).
+pub(crate) fn apply_ops(
+    tx: &mut SyncTx<'_, '_>,
+    ctx: &Ctx<'_>,
+    ops: Vec<Op>,
+    done: &mut Applied,
+) -> Result<(), SyncError> {
+    let mut moved = Vec::new();
+    apply_in_order(tx, ctx, ops, done, &mut moved)?;
+    rebase_all(tx, ctx, moved, done)
+}
+
+/// Carries out `ops` in order. An event one of them records an open conflict for
+/// keeps the conflict it has open through the ops before that would settle it: a link
+/// or merge that meets a change there again refreshes that conflict (the user still
+/// has to answer it, I7) rather than settling it and opening another.
+fn apply_in_order(
+    tx: &mut SyncTx<'_, '_>,
+    ctx: &Ctx<'_>,
+    ops: Vec<Op>,
+    done: &mut Applied,
+    moved: &mut Vec<SeriesChange>,
+) -> Result<(), SyncError> {
+    let still_open: HashSet<String> = ops
+        .iter()
+        .filter_map(|op| match op {
+            Op::RecordConflict {
+                local_id,
+                settled_by: None,
+                ..
+            } => Some(local_id.clone()),
+            _ => None,
+        })
+        .collect();
+    for op in ops {
+        apply_one(tx, ctx, op, done, moved, &still_open)?;
+    }
+    Ok(())
 }
 
 /// A series changed at the provider: its local id, the version it changed from, and
@@ -315,7 +355,7 @@ pub(crate) fn apply_op(
     done: &mut Applied,
 ) -> Result<(), SyncError> {
     let mut moved = Vec::new();
-    apply_one(tx, ctx, op, done, &mut moved)?;
+    apply_one(tx, ctx, op, done, &mut moved, &HashSet::new())?;
     rebase_all(tx, ctx, moved, done)
 }
 
@@ -387,6 +427,7 @@ fn apply_one(
     op: Op,
     done: &mut Applied,
     moved: &mut Vec<SeriesChange>,
+    still_open: &HashSet<String>,
 ) -> Result<(), SyncError> {
     let cal = ctx.calendar_id;
     let entry = op.local_id().and_then(|id| ctx.local.index.by_local_id(id));
@@ -402,7 +443,7 @@ fn apply_one(
         Op::KeepBoth { local_id, .. } => Some((local_id, "keep_both")),
         _ => None,
     };
-    if let Some((id, resolution)) = settles {
+    if let Some((id, resolution)) = settles.filter(|(id, _)| !still_open.contains(*id)) {
         tx.settle_conflicts(id, resolution)?;
     }
     // A series changed at the provider: the version it changed from, and to.

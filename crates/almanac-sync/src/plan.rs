@@ -707,6 +707,28 @@ impl<'a> Planner<'a> {
                 .is_some_and(|c| c.kind == ConflictKind::EditDelete)
     }
 
+    /// An occurrence changed here whose instance the provider removed with its series
+    /// (Graph lists each changed instance's removal beside the series'): the series'
+    /// edit/delete holds the change — made again, the series takes it along as one of
+    /// its occurrences. Settled on its own, by a policy or the user, it would become an
+    /// event of its own, beside the occurrence the series made again has that day.
+    fn removed_with_series(&self, entry: &LocalEntry) -> bool {
+        let Some(link) = entry
+            .current
+            .as_ref()
+            .filter(|_| entry.has_local_changes())
+            .and_then(|c| c.series.as_ref())
+        else {
+            return false;
+        };
+        self.series_gone.contains(&link.master_id)
+            || self
+                .index
+                .by_remote_id(&link.master_id)
+                .and_then(|m| m.open_conflict.as_ref())
+                .is_some_and(|c| c.kind == ConflictKind::EditDelete)
+    }
+
     fn finish(self, guard: Option<MassDeleteGuard>, total: usize, listed_empty: bool) -> Plan {
         if let Some(g) = guard {
             if g.trips(self.removals, total, listed_empty) {
@@ -1025,6 +1047,10 @@ impl<'a> Planner<'a> {
             .is_some_and(|c| c.kind == ConflictKind::EditDelete)
         {
             self.stats.echoes += 1; // already on record
+            return;
+        }
+        if self.removed_with_series(entry) {
+            self.stats.echoes += 1; // the series' edit/delete carries it
             return;
         }
         // A series deleted there while one of its occurrences was changed here is an

@@ -30,8 +30,8 @@ use almanac_store::{Carry, EntryState, NewConflict, OutboxOp, SyncTx, SyncedEven
 use chrono::NaiveDateTime;
 
 use crate::apply::{
-    apply, apply_op, google_left_behind, log, master_of, names, settle_gone_edit, Applied, Ctx,
-    SeriesChange,
+    apply, apply_op, apply_ops, google_left_behind, log, master_of, names, settle_gone_edit,
+    Applied, Ctx, SeriesChange,
 };
 use crate::convert::{
     from_row, instance_key_of, key_text, occurrence_of, original_start_of, series_spec, to_row,
@@ -975,8 +975,6 @@ pub(crate) fn link_to_unsent(
         current: Some(mine),
         ..entry.clone()
     };
-    for op in plan_link(index, ctx.policy, &entry, occurrence, theirs) {
-        apply_op(tx, ctx, op, done)?;
-    }
-    Ok(())
+    let ops = plan_link(index, ctx.policy, &entry, occurrence, theirs);
+    apply_ops(tx, ctx, ops, done)
 }

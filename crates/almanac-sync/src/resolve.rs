@@ -225,15 +225,6 @@ pub fn resolve_conflict(
                 }
             }
         };
-        // A series made again at the provider takes its changed occurrences along,
-        // each sent again as it is here, an occurrence of the new series (see
-        // `apply`'s `RecreateRemote`): their own conflicts over the series' deletion
-        // are answered with it, as keeping ours (as deleting a series here answers
-        // its occurrences').
-        let recreates_series = matches!(
-            &op,
-            Op::RecreateRemote { event, .. } if event.kind == almanac_provider::RemoteKind::Master
-        );
         let pushes = matches!(
             &op,
             Op::Merged { push: true, .. }
@@ -249,10 +240,6 @@ pub fn resolve_conflict(
         };
         let mut done = Applied::default();
         apply_op(tx, &ctx, op, &mut done)?;
-        // (Unless the series could not be written: then nothing went again.)
-        if recreates_series && done.skipped == 0 {
-            tx.resolve_occurrence_conflicts(&id, "keep_local")?;
-        }
         if done.relist {
             tx.set_cursor(&c.calendar_id, None, None)?;
         }

@@ -518,15 +518,38 @@ fn lost_create_then(moved: Moved) {
     h.assert_quiet();
 }
 
-/// The phone changes the series' second occurrence, this computer changes it again,
-/// the phone deletes the series: a conflict on the series and one on the occurrence
-/// (Outlook lists the instance's removal too). Keep mine on the series makes it again
-/// with that occurrence as changed here — which is Keep mine on the occurrence, so
-/// its conflict is answered with it; it used to stay listed until a later change
-/// there settled it without the user (simulation seed 25919).
-#[test]
-fn keep_mine_on_a_series_deleted_there_answers_its_changed_occurrence() {
+/// How the phone deletes the series whose second occurrence it changed and this
+/// computer changed again.
+#[derive(Clone, Copy, PartialEq)]
+enum Deleted {
+    /// That occurrence first (a run between), then the series.
+    OccurrenceThenSeries,
+    /// The series at once: Outlook lists the changed instance's removal with it.
+    Series,
+}
+
+/// The phone changes the series' second occurrence, a run, this computer changes it
+/// again (to [`RENAMED`]), the phone deletes as `deleted` says, with a run after each
+/// deletion. Returns the harness and the series' local id.
+fn changed_here_then_deleted_there(deleted: Deleted) -> (Harness, String) {
+    changed_here_then_deleted_there_under(deleted, "ask")
+}
+
+/// [`changed_here_then_deleted_there`] with the calendar's conflict policy `policy`.
+fn changed_here_then_deleted_there_under(deleted: Deleted, policy: &str) -> (Harness, String) {
     let h = Harness::new();
+    {
+        let mut store = h.store.lock().expect("store");
+        let calendar = store
+            .sync_calendars(None)
+            .expect("calendars")
+            .into_iter()
+            .find(|c| c.is_primary)
+            .expect("the default calendar");
+        store
+            .set_conflict_policy(&calendar.id, policy)
+            .expect("set the policy");
+    }
     let (master, master_remote) = h.series();
     let second = h.first + TimeDelta::days(1);
     let instance = h
@@ -560,57 +583,212 @@ fn keep_mine_on_a_series_deleted_there_answers_its_changed_occurrence() {
             .update_event(change, Source::Cli, Utc::now())
             .expect("change it here");
     }
-    let delete = json!({"email": EMAIL, "id": master_remote});
-    h.cloud
-        .state
-        .graph_delete_event(serde_json::from_value(delete).expect("delete spec"))
-        .expect("delete the series on the phone");
-    let s = h.run();
-    assert_eq!(s.conflicts, 2, "{s:?}");
-    let open = || {
-        h.store
+    let delete = |id: &str| {
+        let delete = json!({"email": EMAIL, "id": id});
+        h.cloud
+            .state
+            .graph_delete_event(serde_json::from_value(delete).expect("delete spec"))
+            .expect("delete it on the phone");
+    };
+    if deleted == Deleted::OccurrenceThenSeries {
+        delete(&instance.remote_id);
+        h.run();
+    }
+    delete(&master_remote);
+    h.run();
+    (h, master)
+}
+
+impl Harness {
+    /// The series' three occurrences, at the provider and here, the second as changed
+    /// here; then quiet.
+    fn assert_made_again_with_the_change(&self) {
+        let all = vec![
+            wall(self.first),
+            wall(self.first + TimeDelta::days(1)),
+            wall(self.first + TimeDelta::days(2)),
+        ];
+        assert_eq!(self.starts_there(), all, "the provider");
+        assert_eq!(self.starts_here(), all, "here");
+        assert_eq!(self.titled(RENAMED), 1, "the occurrence as changed here");
+        assert_eq!(self.second_day_here().as_deref(), Some(RENAMED));
+        self.assert_quiet();
+    }
+
+    fn open_conflicts(&self) -> Vec<almanac_store::ConflictRecord> {
+        self.store
             .lock()
             .expect("store")
             .conflicts(true)
             .expect("conflicts")
-    };
-    let (on_series, on_occurrence): (Vec<_>, Vec<_>) =
-        open().into_iter().partition(|c| c.event_id == master);
+    }
+}
+
+/// The occurrence's deletion there, then the series': a conflict on each. Keep mine
+/// on the series makes it again as it is here — without that occurrence, which the
+/// phone had cancelled first — and the occurrence's conflict waits for its own answer
+/// (it used to be settled without the user once a change there met it: simulation
+/// seed 25919, whose page listed both removals); Keep mine on it then makes it an
+/// event of its own, as for any occurrence changed here and cancelled there.
+#[test]
+fn an_occurrence_deleted_there_before_its_series_waits_for_its_own_answer() {
+    let (h, master) = changed_here_then_deleted_there(Deleted::OccurrenceThenSeries);
+    let (on_series, on_occurrence): (Vec<_>, Vec<_>) = h
+        .open_conflicts()
+        .into_iter()
+        .partition(|c| c.event_id == master);
     assert_eq!(on_series.len(), 1, "{on_series:?}");
     assert_eq!(on_series[0].kind, "edit_delete");
     assert_eq!(on_occurrence.len(), 1, "{on_occurrence:?}");
     assert_eq!(on_occurrence[0].kind, "edit_delete");
     resolve_conflict(&h.store, &on_series[0].id, &Choice::KeepMine, Utc::now()).expect("keep mine");
-    assert_eq!(open(), [], "the occurrence's conflict is answered with it");
-    // Answered by the user, as keeping ours — and still so after the runs that send
-    // the occurrence again (a later change there used to settle it instead).
-    let answered = |h: &Harness| {
-        let all = h
-            .store
-            .lock()
-            .expect("store")
-            .conflicts(false)
-            .expect("conflicts");
-        assert_eq!(all.len(), 2, "{all:?}");
-        assert!(
-            all.iter()
-                .all(|c| c.resolution.as_deref() == Some("keep_local")
-                    && c.resolved_by.as_deref() == Some("user")),
-            "{all:?}"
-        );
-    };
-    answered(&h);
     h.run();
     h.run();
-    answered(&h);
-    let all = vec![
-        wall(h.first),
-        wall(second),
-        wall(h.first + TimeDelta::days(2)),
-    ];
-    assert_eq!(h.starts_there(), all, "the provider");
-    assert_eq!(h.starts_here(), all, "here");
+    let open = h.open_conflicts();
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(
+        open[0].id, on_occurrence[0].id,
+        "the occurrence's, still open"
+    );
+    resolve_conflict(&h.store, &open[0].id, &Choice::KeepMine, Utc::now()).expect("keep mine");
+    h.run();
+    h.run();
+    let kept = vec![wall(h.first), wall(h.first + TimeDelta::days(2))];
+    assert_eq!(h.starts_there_of(&[SERIES]), kept, "the provider");
+    assert_eq!(h.starts_here_of(&[SERIES]), kept, "here");
     assert_eq!(h.titled(RENAMED), 1, "the occurrence as changed here");
     assert_eq!(h.second_day_here().as_deref(), Some(RENAMED));
+    assert_eq!(h.open_conflicts(), []);
     h.assert_quiet();
+}
+
+/// The series deleted at once: one conflict, on the series, which holds the change
+/// (as at Google, which lists only the series' removal); Keep mine makes it again
+/// with it.
+#[test]
+fn a_series_deleted_there_with_an_occurrence_changed_here_is_one_conflict() {
+    let (h, master) = changed_here_then_deleted_there(Deleted::Series);
+    let open = h.open_conflicts();
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(
+        (open[0].kind.as_str(), &open[0].event_id),
+        ("edit_delete", &master)
+    );
+    assert_eq!(
+        h.second_day_here().as_deref(),
+        Some(RENAMED),
+        "kept meanwhile"
+    );
+    resolve_conflict(&h.store, &open[0].id, &Choice::KeepMine, Utc::now()).expect("keep mine");
+    h.run();
+    h.run();
+    h.assert_made_again_with_the_change();
+}
+
+/// The same under a policy that keeps edits: the series is made again by itself,
+/// and the occurrence changed here is its occurrence that day — not also an event of
+/// its own beside it (two events where the user had one).
+#[test]
+fn a_series_made_again_by_policy_keeps_its_changed_occurrence_once() {
+    for policy in ["prefer_local", "keep_both"] {
+        let (h, _) = changed_here_then_deleted_there_under(Deleted::Series, policy);
+        assert_eq!(h.open_conflicts(), [], "{policy}: settled by the policy");
+        h.run();
+        h.assert_made_again_with_the_change();
+    }
+}
+
+/// An occurrence changed on both sides (an edit/edit conflict waiting for the user)
+/// whose series the phone then deletes; Keep mine on the series makes it again, the
+/// occurrence's change still held by its conflict. When the phone changes that day's
+/// occurrence of the new series, the link to it meets the change again: the same
+/// conflict, still open, now against their new version — it used to be settled
+/// without the user and another one opened (simulation seed 25919).
+#[test]
+fn an_occurrence_in_conflict_keeps_its_conflict_when_its_series_is_made_again() {
+    const PHONE_AGAIN: &str = "Pipeline review, renamed on the phone again";
+    const PHONE_NEW: &str = "Pipeline review, renamed on the phone in the new series";
+    let h = Harness::new();
+    let (master, master_remote) = h.series();
+    let second = h.first + TimeDelta::days(1);
+    let at_second = |h: &Harness, series: &str| {
+        h.rt.block_on(
+            h.graph
+                .instance(&h.calendar(), series, &OriginalStart::Timed(second)),
+        )
+        .expect("instance")
+        .expect("the second occurrence")
+    };
+    let phone_renames = |h: &Harness, id: &str, title: &str| {
+        let edit = json!({"email": EMAIL, "id": id, "patch": {"subject": title}});
+        h.cloud
+            .state
+            .graph_edit_event(serde_json::from_value(edit).expect("edit spec"))
+            .expect("change it on the phone");
+    };
+    let instance = at_second(&h, &master_remote);
+    phone_renames(&h, &instance.remote_id, CHANGED);
+    h.run();
+    {
+        let mut store = h.store.lock().expect("store");
+        let mut input = store.get_event(&master).expect("the series").input;
+        input.title = RENAMED.into();
+        input.start = wall(second);
+        input.end = wall(second + TimeDelta::minutes(30));
+        let change = EventChange {
+            id: master.clone(),
+            scope: EditScope::Occurrence,
+            original_start: Some(wall(second)),
+            input,
+        };
+        store
+            .update_event(change, Source::Cli, Utc::now())
+            .expect("change it here");
+    }
+    phone_renames(&h, &instance.remote_id, PHONE_AGAIN);
+    h.run();
+    let open = h.open_conflicts();
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0].kind, "edit_edit");
+    let on_occurrence = open[0].id.clone();
+    let delete = json!({"email": EMAIL, "id": master_remote});
+    h.cloud
+        .state
+        .graph_delete_event(serde_json::from_value(delete).expect("delete spec"))
+        .expect("delete the series on the phone");
+    h.run();
+    let on_series: Vec<_> = h
+        .open_conflicts()
+        .into_iter()
+        .filter(|c| c.event_id == master)
+        .collect();
+    assert_eq!(on_series.len(), 1, "{on_series:?}");
+    resolve_conflict(&h.store, &on_series[0].id, &Choice::KeepMine, Utc::now()).expect("keep mine");
+    h.run();
+    let (_, new_remote) = h.series();
+    assert_ne!(new_remote, master_remote, "made again");
+    let instance = at_second(&h, &new_remote);
+    phone_renames(&h, &instance.remote_id, PHONE_NEW);
+    h.run();
+    let open = h.open_conflicts();
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0].id, on_occurrence, "the same conflict, still open");
+    assert_eq!(open[0].kind, "edit_edit");
+    let settled = h
+        .store
+        .lock()
+        .expect("store")
+        .conflicts(false)
+        .expect("conflicts");
+    assert!(
+        settled
+            .iter()
+            .all(|c| c.resolved_by.as_deref() != Some("sync")),
+        "{settled:?}"
+    );
+    resolve_conflict(&h.store, &on_occurrence, &Choice::KeepMine, Utc::now()).expect("keep mine");
+    h.run();
+    h.run();
+    h.assert_made_again_with_the_change();
+    assert_eq!(h.titled(PHONE_NEW), 0);
 }

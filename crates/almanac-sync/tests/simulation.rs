@@ -940,17 +940,6 @@ impl Sim {
                 })
                 .map(|e| e.local_id)
                 .collect();
-            // Open conflicts on its occurrences, which Keep mine on a series deleted
-            // there answers.
-            let on_instances: Vec<String> = if mine && c.kind == "edit_delete" {
-                ok("conflicts", self.store()?.conflicts(true))?
-                    .into_iter()
-                    .filter(|o| instances.contains(&o.event_id))
-                    .map(|o| o.id)
-                    .collect()
-            } else {
-                Vec::new()
-            };
             let now = self.now;
             let r = {
                 let store = self
@@ -968,18 +957,6 @@ impl Sim {
             }
             self.stats.conflicts_resolved += 1;
             self.user_resolved.insert(c.id.clone());
-            // A series made again takes its changed occurrences along: the user's
-            // answer for it answers their open conflicts too, as keeping ours.
-            let answered = ok("conflicts", self.store()?.conflicts(false))?
-                .into_iter()
-                .filter(|o| {
-                    on_instances.contains(&o.id)
-                        && o.resolved_at == Some(now.timestamp())
-                        && o.resolved_by.as_deref() == Some("user")
-                        && o.resolution.as_deref() == Some("keep_local")
-                })
-                .map(|o| o.id);
-            self.user_resolved.extend(answered);
             if !mine {
                 // Their version of a series: occurrences deleted here may be back.
                 self.exdated.retain(|x| x.master != c.event_id);

@@ -560,22 +560,6 @@ impl SyncTx<'_, '_> {
         Ok(())
     }
 
-    /// Marks the open conflicts of series `series_id`'s occurrences resolved by the
-    /// user, as `resolution`: the user's answer for the series answered them too.
-    pub fn resolve_occurrence_conflicts(
-        &mut self,
-        series_id: &str,
-        resolution: &str,
-    ) -> Result<()> {
-        self.tx.exec_cached(
-            "UPDATE conflicts SET resolved_at = ?2, resolution = ?3, resolved_by = 'user'
-             WHERE resolved_at IS NULL
-               AND event_id IN (SELECT id FROM events WHERE series_id = ?1)",
-            params![series_id, self.now, resolution],
-        )?;
-        Ok(())
-    }
-
     /// Settles the event's open conflict because the versions it held are moot (both
     /// sides deleted it, or a newer provider version merged cleanly).
     pub fn settle_conflicts(&mut self, event_id: &str, resolution: &str) -> Result<()> {
