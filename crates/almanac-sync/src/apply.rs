@@ -298,7 +298,7 @@ pub(crate) fn apply_ops(
 }
 
 /// Carries out `ops` in order. An event one of them records an open conflict for
-/// keeps the conflict it has open through the ops before that would settle it: a link
+/// keeps the conflict it has open through the other ops that would settle it: a link
 /// or merge that meets a change there again refreshes that conflict (the user still
 /// has to answer it, I7) rather than settling it and opening another.
 fn apply_in_order(

@@ -626,10 +626,9 @@ impl Harness {
 
 /// The occurrence's deletion there, then the series': a conflict on each. Keep mine
 /// on the series makes it again as it is here — without that occurrence, which the
-/// phone had cancelled first — and the occurrence's conflict waits for its own answer
-/// (it used to be settled without the user once a change there met it: simulation
-/// seed 25919, whose page listed both removals); Keep mine on it then makes it an
-/// event of its own, as for any occurrence changed here and cancelled there.
+/// phone had cancelled first — and the occurrence's conflict waits for its own
+/// answer; Keep mine on it then makes it an event of its own, as for any occurrence
+/// changed here and cancelled there.
 #[test]
 fn an_occurrence_deleted_there_before_its_series_waits_for_its_own_answer() {
     let (h, master) = changed_here_then_deleted_there(Deleted::OccurrenceThenSeries);
