@@ -696,15 +696,11 @@ impl<'a> Planner<'a> {
     /// Merged into an occurrence changed here, it would hide that occurrence in the
     /// series "keep mine" makes again.
     fn cancelled_with_series(&self, remote: &RemoteEvent) -> bool {
-        let Some(link) = remote.series.as_ref().filter(|_| remote.cancelled) else {
-            return false;
-        };
-        self.series_gone.contains(&link.master_id)
-            || self
-                .index
-                .by_remote_id(&link.master_id)
-                .and_then(|m| m.open_conflict.as_ref())
-                .is_some_and(|c| c.kind == ConflictKind::EditDelete)
+        remote
+            .series
+            .as_ref()
+            .filter(|_| remote.cancelled)
+            .is_some_and(|link| self.series_going(&link.master_id))
     }
 
     /// An occurrence changed here whose instance the provider removed with its series
@@ -713,18 +709,21 @@ impl<'a> Planner<'a> {
     /// its occurrences. Settled on its own, by a policy or the user, it would become an
     /// event of its own, beside the occurrence the series made again has that day.
     fn removed_with_series(&self, entry: &LocalEntry) -> bool {
-        let Some(link) = entry
+        entry
             .current
             .as_ref()
             .filter(|_| entry.has_local_changes())
             .and_then(|c| c.series.as_ref())
-        else {
-            return false;
-        };
-        self.series_gone.contains(&link.master_id)
+            .is_some_and(|link| self.series_going(&link.master_id))
+    }
+
+    /// Whether series `master_id` (a remote id) is removed on this page, or its
+    /// removal waits for the user (an edit/delete conflict).
+    fn series_going(&self, master_id: &str) -> bool {
+        self.series_gone.contains(master_id)
             || self
                 .index
-                .by_remote_id(&link.master_id)
+                .by_remote_id(master_id)
                 .and_then(|m| m.open_conflict.as_ref())
                 .is_some_and(|c| c.kind == ConflictKind::EditDelete)
     }

@@ -266,20 +266,7 @@ fn deleted_against_a_change_then_moved(then: Then, choice: &Choice) -> (Harness,
     let s = h.run();
     assert_eq!(s.conflicts, 1, "{s:?}");
     if then == Then::Renames {
-        let mut store = h.store.lock().expect("store");
-        let mut input = store.get_event(&master).expect("the series").input;
-        input.title = RENAMED.into();
-        input.start = wall(second);
-        input.end = wall(second + TimeDelta::minutes(30));
-        let change = EventChange {
-            id: master.clone(),
-            scope: EditScope::Occurrence,
-            original_start: Some(wall(second)),
-            input,
-        };
-        store
-            .update_event(change, Source::Cli, Utc::now())
-            .expect("rename it here");
+        h.rename_second_here(&master);
     }
     // The phone moves the series an hour later.
     let patch = json!({
@@ -567,22 +554,7 @@ fn changed_here_then_deleted_there_under(deleted: Deleted, policy: &str) -> (Har
         .expect("change it on the phone");
     h.run();
     assert_eq!(h.second_day_here().as_deref(), Some(CHANGED));
-    {
-        let mut store = h.store.lock().expect("store");
-        let mut input = store.get_event(&master).expect("the series").input;
-        input.title = RENAMED.into();
-        input.start = wall(second);
-        input.end = wall(second + TimeDelta::minutes(30));
-        let change = EventChange {
-            id: master.clone(),
-            scope: EditScope::Occurrence,
-            original_start: Some(wall(second)),
-            input,
-        };
-        store
-            .update_event(change, Source::Cli, Utc::now())
-            .expect("change it here");
-    }
+    h.rename_second_here(&master);
     let delete = |id: &str| {
         let delete = json!({"email": EMAIL, "id": id});
         h.cloud
@@ -613,6 +585,25 @@ impl Harness {
         assert_eq!(self.titled(RENAMED), 1, "the occurrence as changed here");
         assert_eq!(self.second_day_here().as_deref(), Some(RENAMED));
         self.assert_quiet();
+    }
+
+    /// Renames the series' second occurrence here (to [`RENAMED`]), only that one.
+    fn rename_second_here(&self, master: &str) {
+        let second = self.first + TimeDelta::days(1);
+        let mut store = self.store.lock().expect("store");
+        let mut input = store.get_event(master).expect("the series").input;
+        input.title = RENAMED.into();
+        input.start = wall(second);
+        input.end = wall(second + TimeDelta::minutes(30));
+        let change = EventChange {
+            id: master.to_owned(),
+            scope: EditScope::Occurrence,
+            original_start: Some(wall(second)),
+            input,
+        };
+        store
+            .update_event(change, Source::Cli, Utc::now())
+            .expect("rename it here");
     }
 
     fn open_conflicts(&self) -> Vec<almanac_store::ConflictRecord> {
@@ -728,22 +719,7 @@ fn an_occurrence_in_conflict_keeps_its_conflict_when_its_series_is_made_again() 
     let instance = at_second(&h, &master_remote);
     phone_renames(&h, &instance.remote_id, CHANGED);
     h.run();
-    {
-        let mut store = h.store.lock().expect("store");
-        let mut input = store.get_event(&master).expect("the series").input;
-        input.title = RENAMED.into();
-        input.start = wall(second);
-        input.end = wall(second + TimeDelta::minutes(30));
-        let change = EventChange {
-            id: master.clone(),
-            scope: EditScope::Occurrence,
-            original_start: Some(wall(second)),
-            input,
-        };
-        store
-            .update_event(change, Source::Cli, Utc::now())
-            .expect("change it here");
-    }
+    h.rename_second_here(&master);
     phone_renames(&h, &instance.remote_id, PHONE_AGAIN);
     h.run();
     let open = h.open_conflicts();
