@@ -1801,3 +1801,67 @@ fn an_occurrence_deleted_here_does_not_come_back_before_its_series_is_pushed() {
     );
     assert_eq!(plan.ops.len(), 1, "{:?}", plan.ops);
 }
+
+/// An occurrence of series `m` (10th, 09:00) changed here: an exception row with a
+/// provider id, its title edited.
+fn occurrence_changed_here(local: &str, id: &str) -> LocalEntry {
+    let mut e = modified(local, id, title_mine);
+    for ev in [&mut e.base, &mut e.current].into_iter().flatten() {
+        ev.kind = RemoteKind::Exception;
+        ev.series = Some(SeriesLink {
+            master_id: "m".into(),
+            original_start: OriginalStart::Timed(at(10, 9)),
+        });
+    }
+    e
+}
+
+#[test]
+fn an_occurrence_changed_here_removed_with_its_series_is_the_series_conflict() {
+    use Policy::*;
+    use Want::*;
+    let waiting = || LocalEntry {
+        open_conflict: Some(OpenConflict {
+            kind: ConflictKind::EditDelete,
+            remote_etag: None,
+        }),
+        ..master("M", "m")
+    };
+    run(vec![
+        case(
+            "both removed, the occurrence first: one conflict, on the series",
+            vec![master("M", "m"), occurrence_changed_here("O", "m_1")],
+            vec![rm("m_1"), rm("m")],
+            Ask,
+            vec![Conflict("M", ConflictKind::EditDelete)],
+        ),
+        case(
+            "both removed, the series first: the same",
+            vec![master("M", "m"), occurrence_changed_here("O", "m_1")],
+            vec![rm("m"), rm("m_1")],
+            Ask,
+            vec![Conflict("M", ConflictKind::EditDelete)],
+        ),
+        case(
+            "both removed, a policy that keeps edits: the series made again, once",
+            vec![master("M", "m"), occurrence_changed_here("O", "m_1")],
+            vec![rm("m_1"), rm("m")],
+            PreferLocal,
+            vec![Settled("M", ConflictKind::EditDelete), Recreate("M")],
+        ),
+        case(
+            "the occurrence alone (cancelled there): its own conflict",
+            vec![master("M", "m"), occurrence_changed_here("O", "m_1")],
+            vec![rm("m_1")],
+            Ask,
+            vec![Conflict("O", ConflictKind::EditDelete)],
+        ),
+        case(
+            "the occurrence after its series' removal waits for the user: nothing",
+            vec![waiting(), occurrence_changed_here("O", "m_1")],
+            vec![rm("m_1")],
+            Ask,
+            vec![],
+        ),
+    ]);
+}
