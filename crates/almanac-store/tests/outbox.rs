@@ -7,7 +7,7 @@ use almanac_model::{
     EditScope, EventChange, EventInput, EventTarget, Importance, Provider, ShowAs,
 };
 use almanac_store::{
-    base_row, CreatePayload, EntryState, EntrySync, OutboxOp, RemoteCalendarRow, SignedIn, Source,
+    base_row, EntryState, EntrySync, OutboxOp, RemoteCalendarRow, SentPayload, SignedIn, Source,
     Store, StoreError, SyncCalendar, SyncedEvent,
 };
 use chrono::{DateTime, Utc};
@@ -347,7 +347,7 @@ fn a_create_keeps_what_it_sent_through_edits_between_attempts() {
     let create = ok(s.outbox(Some(&cal.id))).remove(0);
     let attempt = |s: &mut Store, version: &str| {
         ok(s.sync_step(now().timestamp(), |tx| {
-            tx.create_sent(create.id, version)?;
+            tx.version_sent(create.id, version)?;
             tx.push_attempted(create.id)
         }));
     };
@@ -355,7 +355,7 @@ fn a_create_keeps_what_it_sent_through_edits_between_attempts() {
         let o = ok(s.outbox(Some(&cal.id))).remove(0);
         (
             o.idempotency_key.clone(),
-            CreatePayload::of(o.payload.as_deref()),
+            SentPayload::of(o.payload.as_deref()),
         )
     };
     attempt(&mut s, "v1");
@@ -382,12 +382,12 @@ fn a_create_keeps_what_it_sent_through_edits_between_attempts() {
         .find(|o| o.event_id == ev.id)
         .expect("its create");
     ok(s.sync_step(now().timestamp(), |tx| tx.push_attempted(older.id)));
-    ok(s.sync_step(now().timestamp(), |tx| tx.create_sent(older.id, "v1")));
+    ok(s.sync_step(now().timestamp(), |tx| tx.version_sent(older.id, "v1")));
     let o = ok(s.outbox(Some(&cal.id)))
         .into_iter()
         .find(|o| o.id == older.id)
         .expect("its create");
-    let payload = CreatePayload::of(o.payload.as_deref());
+    let payload = SentPayload::of(o.payload.as_deref());
     assert!(payload.too_many && payload.sent.is_empty(), "{payload:?}");
 }
 
@@ -667,4 +667,63 @@ fn a_series_knows_which_starts_are_its_occurrences() {
     );
     assert!(!has(&mut s, "2026-12-21T09:00:00"), "after COUNT=4");
     assert!(!has(&mut s, "not a time"));
+}
+
+/// An update keeps what each attempt sent, with the If-Match it went with; one sent
+/// with another starts the list again (those before can no longer land); and a
+/// deletion of the event keeps them for the pending delete.
+#[test]
+fn an_update_keeps_what_it_sent_under_its_etag_and_its_delete_too() {
+    let (_d, mut s, id, _) = pulled(None);
+    edit(&mut s, &id, "Room 7");
+    let update = ok(s.outbox(None))
+        .into_iter()
+        .find(|o| o.event_id == id)
+        .expect("its update");
+    assert_eq!(update.op, OutboxOp::Update);
+    let sent = |s: &mut Store, version: &str| {
+        ok(s.sync_step(now().timestamp(), |tx| tx.version_sent(update.id, version)))
+    };
+    let kept = |s: &Store| {
+        let o = ok(s.outbox(None))
+            .into_iter()
+            .find(|o| o.id == update.id)
+            .expect("the update");
+        SentPayload::of(o.payload.as_deref())
+    };
+    assert!(sent(&mut s, r#"{"etag":"e1","location":"Room 7"}"#));
+    assert!(sent(&mut s, r#"{"etag":"e1","location":"Room 8"}"#));
+    assert_eq!(kept(&s).sent.len(), 2);
+    assert_eq!(kept(&s).etag.as_deref(), Some("e1"));
+    // Sent again against a newer base: the older ones go.
+    assert!(sent(&mut s, r#"{"etag":"e2","location":"Room 8"}"#));
+    assert_eq!(kept(&s).sent, [r#"{"etag":"e2","location":"Room 8"}"#]);
+    // Past the bound, which version landed is unknown until the base moves on.
+    for i in 0..SentPayload::MAX_SENT {
+        sent(&mut s, &format!(r#"{{"etag":"e2","location":"Room {i}"}}"#));
+    }
+    assert!(kept(&s).too_many);
+    sent(&mut s, r#"{"etag":"e3","location":"Room 9"}"#);
+    assert!(!kept(&s).too_many);
+    assert_eq!(kept(&s).sent.len(), 1);
+    // Deleted here: the pending delete carries them.
+    ok(s.delete_event(
+        EventTarget {
+            id: id.clone(),
+            scope: EditScope::All,
+            original_start: None,
+        },
+        Source::UserWindow,
+        now(),
+    ));
+    let delete = ok(s.outbox(None))
+        .into_iter()
+        .find(|o| o.event_id == id)
+        .expect("its delete");
+    assert_eq!(delete.op, OutboxOp::Delete);
+    let p: almanac_store::PendingDelete =
+        serde_json::from_str(delete.payload.as_deref().expect("a payload")).expect("json");
+    assert_eq!(p.sent, [r#"{"etag":"e3","location":"Room 9"}"#]);
+    // Gone, the update records nothing and must not be sent.
+    assert!(!sent(&mut s, r#"{"etag":"e3","location":"Room 1"}"#));
 }

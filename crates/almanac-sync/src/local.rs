@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use almanac_model::EventKind;
 use almanac_provider::RemoteEvent;
-use almanac_store::{CreatePayload, EntryState, EntrySync, OutboxOp, SyncEntry};
+use almanac_store::{EntryState, EntrySync, OutboxOp, PendingDelete, SentPayload, SyncEntry};
 
 use crate::convert::{from_row, MasterInfo};
 use crate::error::SyncError;
@@ -128,17 +128,29 @@ pub(crate) fn load(
             |id| by_local.get(id),
         );
         let sent = match e.outbox.as_ref() {
-            // One unreadable, and the provider may hold that one: none is trusted.
             Some(o) if o.op == OutboxOp::Create && e.remote_id.is_none() => {
-                CreatePayload::of(o.payload.as_deref())
-                    .sent
-                    .iter()
-                    .map(|v| parse_snapshot(Some(v)))
-                    .collect::<Option<Vec<_>>>()
-                    .unwrap_or_default()
+                SentPayload::of(o.payload.as_deref()).sent
             }
+            Some(o) if o.op == OutboxOp::Update => SentPayload::of(o.payload.as_deref()).sent,
+            Some(o) if o.op == OutboxOp::Delete => o
+                .payload
+                .as_deref()
+                .and_then(|p| serde_json::from_str::<PendingDelete>(p).ok())
+                .map(|p| p.sent)
+                .unwrap_or_default(),
             _ => Vec::new(),
         };
+        // One unreadable, and the provider may hold that one: none is trusted.
+        let mut sent = sent
+            .iter()
+            .map(|v| parse_snapshot(Some(v)))
+            .collect::<Option<Vec<_>>>()
+            .unwrap_or_default();
+        // An update's version went with the If-Match it names: sent against an older
+        // base, it can no longer land, and if it did, the base has it since.
+        if e.outbox.as_ref().is_some_and(|o| o.op != OutboxOp::Create) {
+            sent.retain(|v| v.etag.is_some() && v.etag == e.base_etag);
+        }
         stored.insert(
             e.local_id.clone(),
             EntrySync {

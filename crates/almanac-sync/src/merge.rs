@@ -297,6 +297,130 @@ pub(crate) fn as_sent(
     base
 }
 
+/// The keys of `extra` a provider sets anew on every write to an event, whoever
+/// makes it: Google's `sequence` and `updated`, Graph's `lastModifiedDateTime`.
+const WRITE_STAMPS: &[&str] = &["sequence", "updated", "lastModifiedDateTime"];
+
+impl Field {
+    /// The keys of `extra` in which a provider keeps its own form of this field,
+    /// rewritten with it: Google's remembered `transparency`, `visibility`,
+    /// `reminders`, `recurrence`, `conferenceData`, `extendedProperties` (where
+    /// importance, categories, another meeting's link and the rest of show-as and
+    /// sensitivity live); Graph's `location`/`locations`, `onlineMeeting`,
+    /// `cancelledOccurrences` (which a new pattern drops), the original zones; both
+    /// mappings' attendees they cannot render (`almanacAttendees`).
+    fn mirrors(&self) -> &'static [&'static str] {
+        match self {
+            Field::Timing => &["originalStartTimeZone", "originalEndTimeZone"],
+            Field::ShowAs => &["transparency", "extendedProperties"],
+            Field::Sensitivity => &["visibility", "extendedProperties"],
+            Field::Importance | Field::Categories => &["extendedProperties"],
+            Field::Location => &["location", "locations"],
+            Field::Attendees => &["attendees", "almanacAttendees"],
+            Field::Organizer => &["organizer"],
+            Field::OnlineMeeting => &[
+                "conferenceData",
+                "hangoutLink",
+                "extendedProperties",
+                "onlineMeeting",
+            ],
+            Field::Recurrence => &["recurrence", "cancelledOccurrences"],
+            Field::Reminder => &["reminders"],
+            Field::Cancelled => &["status"],
+            _ => &[],
+        }
+    }
+}
+
+/// For an event deleted here: `landed` (what [`as_landed`] made of `before`, the
+/// base) with what the provider rewrote in `extra` along with our landed change —
+/// its stamps, and its own form of each field credited to us — as `remote` has it:
+/// no change made there to hold the deletion against. (A row still here keeps the
+/// old forms: taken into the base they would read as changed here.)
+pub(crate) fn with_landed_extra(
+    before: &RemoteEvent,
+    mut landed: RemoteEvent,
+    remote: &RemoteEvent,
+) -> RemoteEvent {
+    let credited = changed_fields(before, &landed);
+    if credited.is_empty() {
+        return landed;
+    }
+    let keys = WRITE_STAMPS
+        .iter()
+        .chain(credited.iter().flat_map(Field::mirrors));
+    for key in keys {
+        match remote.extra.get(*key) {
+            Some(v) => landed.extra.insert((*key).to_owned(), v.clone()),
+            None => landed.extra.remove(*key),
+        };
+    }
+    landed
+}
+
+/// `base` with each field that an update `sent` (any of its versions) changed and
+/// `remote` has as sent, as `remote` has it: that update landed there, its answer
+/// lost, and the provider's version holds our change, not one made there. Merged
+/// against it, a change here since — an undo to the old value, a newer value, a
+/// deletion — is ours to send rather than up against our own edit, and a field
+/// changed there since is still theirs. A series' removed dates count one by one
+/// (they merge as a set; Graph drops them when a pattern changes), its rule and
+/// added dates apart from them. Other fields are taken whole: a list changed by us
+/// and, since, there too (an invitee's answer) is none of ours landed.
+pub(crate) fn as_landed(
+    base: &RemoteEvent,
+    sent: &[RemoteEvent],
+    remote: &RemoteEvent,
+) -> RemoteEvent {
+    let mut all = vec![base, remote];
+    all.extend(sent);
+    let mut out = base.clone();
+    for f in fields(&all) {
+        if let (Field::Recurrence, Some(b), Some(r)) = (&f, &base.recurrence, &remote.recurrence) {
+            out.recurrence = Some(recurrence_landed(b, sent, r));
+            continue;
+        }
+        if sent
+            .iter()
+            .any(|s| !f.same(s, base) && landed_as(&f, remote, s))
+        {
+            f.copy(remote, &mut out);
+        }
+    }
+    out
+}
+
+/// `base`'s recurrence with what `sent` changed in it and `remote` has as sent (see
+/// [`as_landed`]): the rule and added dates together, each removed date alone.
+fn recurrence_landed(
+    base: &RemoteRecurrence,
+    sent: &[RemoteEvent],
+    remote: &RemoteRecurrence,
+) -> RemoteRecurrence {
+    let same_rule = |a: &RemoteRecurrence, b: &RemoteRecurrence| {
+        rule_parts(&a.rrule) == rule_parts(&b.rrule) && set(&a.rdates) == set(&b.rdates)
+    };
+    let mut out = base.clone();
+    for s in sent.iter().filter_map(|s| s.recurrence.as_ref()) {
+        if !same_rule(base, s) && same_rule(s, remote) {
+            out.rrule.clone_from(&remote.rrule);
+            out.rdates.clone_from(&remote.rdates);
+        }
+        for d in &s.exdates {
+            let added = !base.exdates.contains(d) && remote.exdates.contains(d);
+            if added && !out.exdates.contains(d) {
+                out.exdates.push(d.clone());
+            }
+        }
+        for d in &base.exdates {
+            if !s.exdates.contains(d) && !remote.exdates.contains(d) {
+                out.exdates.retain(|x| x != d);
+            }
+        }
+    }
+    out
+}
+
 /// Whether field `f` of `remote` is what `sent` had, as a provider keeps it.
 fn landed_as(f: &Field, remote: &RemoteEvent, sent: &RemoteEvent) -> bool {
     match f {

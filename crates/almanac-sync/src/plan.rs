@@ -99,8 +99,10 @@ pub struct LocalEntry {
     pub pending_push: bool,
     /// The event's unresolved conflict, if any.
     pub open_conflict: Option<OpenConflict>,
-    /// An unacknowledged create's versions sent so far, oldest first: the provider
-    /// may hold any one of them (see [`almanac_store::CreatePayload`]).
+    /// The versions an unacknowledged create, or an update whose answer was lost,
+    /// sent so far, oldest first (a pending delete keeps those of the update it
+    /// replaced): the provider may hold any one of them (see
+    /// [`almanac_store::SentPayload`]).
     pub sent: Vec<RemoteEvent>,
 }
 
@@ -795,6 +797,21 @@ impl<'a> Planner<'a> {
         if remote.cancelled && entry.current.is_none() {
             return self.removed(entry);
         }
+        let landed;
+        let entry = match entry.base.as_ref().filter(|_| !entry.sent.is_empty()) {
+            Some(b) => {
+                let mut base = crate::merge::as_landed(b, &entry.sent, remote);
+                if entry.current.is_none() {
+                    base = crate::merge::with_landed_extra(b, base, remote);
+                }
+                landed = LocalEntry {
+                    base: Some(base),
+                    ..entry.clone()
+                };
+                &landed
+            }
+            None => entry,
+        };
         let (base, current) = (entry.base.as_ref(), entry.current.as_ref());
         match merge_presence(base, current, Some(remote)) {
             Presence::Merge(m) => match (base, current) {

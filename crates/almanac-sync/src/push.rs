@@ -14,14 +14,16 @@ use almanac_provider::{
     CalendarProvider, Change, ChangePage, Cursor, ErrorKind, OriginalStart, ProviderError,
     RemoteCalendar, RemoteEvent, SeriesLink, Timing,
 };
-use almanac_store::{EntryState, OutboxOp, OutboxRow, Store, SyncCalendar, SyncTx, SyncedEvent};
+use almanac_store::{
+    EntryState, OutboxOp, OutboxRow, SentPayload, Store, SyncCalendar, SyncTx, SyncedEvent,
+};
 
 use crate::apply::{apply, Ctx};
 use crate::convert::{
     from_row, normalise, occurrence_of, to_row, without_idle_removals, MasterInfo,
 };
 use crate::error::SyncError;
-use crate::local::{base_of, load, snapshot};
+use crate::local::{base_of, load, parse_snapshot, snapshot};
 use crate::merge::changed_fields;
 use crate::plan::plan_page;
 use crate::run::{lock, policy_of, Clock};
@@ -178,7 +180,8 @@ impl Pusher<'_> {
     }
 
     /// An update whose event is back to the version the provider has (its base), to the
-    /// field — changed and changed back here: settled without a request, which would
+    /// field — changed and changed back here, no attempt of it sent that may have
+    /// landed unanswered: settled without a request, which would
     /// only make the provider write the same version again (and Google tell its guests
     /// of an update that changed nothing). Not for a series: its update also settles
     /// the removals of its occurrences that wait apart from it, and what the provider
@@ -199,7 +202,10 @@ impl Pusher<'_> {
             return Ok(false);
         }
         let base = base_of(stored.base.as_deref(), stored.state, Some(ev), |_| master);
-        if !base.is_some_and(|b| changed_fields(&b, ev).is_empty()) {
+        let Some(base) = base.filter(|b| changed_fields(b, ev).is_empty()) else {
+            return Ok(false);
+        };
+        if sent_other_than(o, &base, stored.base_etag.as_deref()) {
             return Ok(false);
         }
         tx.set_sync(
@@ -319,7 +325,7 @@ impl Pusher<'_> {
                             if tx.outbox_entry(o.id)?.is_none() {
                                 return Ok::<_, SyncError>(false);
                             }
-                            tx.create_sent(o.id, &snapshot(&fresh))?;
+                            tx.version_sent(o.id, &snapshot(&fresh))?;
                             tx.push_attempted(o.id)?;
                             Ok(true)
                         })?;
@@ -341,7 +347,8 @@ impl Pusher<'_> {
                             !self.provider.exdates_in_rule()
                                 && only_idle_removals(b, ev, &self.cal.id)
                         }) {
-                            if self.settle_idle(o, ev, b, master.as_ref())? {
+                            let etag = stored.as_ref().and_then(|s| s.base_etag.as_deref());
+                            if self.settle_idle(o, ev, b, etag, master.as_ref())? {
                                 return Ok(Outcome::Done);
                             }
                         }
@@ -349,6 +356,19 @@ impl Pusher<'_> {
                             .and_then(|s| s.base_etag)
                             .or_else(|| ev.etag.clone())
                             .unwrap_or_default();
+                        // Its answer lost, the provider may hold this version: kept
+                        // with the If-Match it goes with (see `SentPayload`). Deleted
+                        // or settled meanwhile, it must not go.
+                        let version = RemoteEvent {
+                            etag: Some(etag.clone()),
+                            ..ev.as_ref().clone()
+                        };
+                        let still = lock(self.store).sync_step(self.now(), |tx| {
+                            tx.version_sent(o.id, &snapshot(&version))
+                        })?;
+                        if !still {
+                            return Ok(Outcome::Done);
+                        }
                         self.provider
                             .update_changed(self.remote, ev.as_ref(), &etag, base.as_ref())
                             .await
@@ -1119,8 +1139,12 @@ impl Pusher<'_> {
         o: &OutboxRow,
         ev: &RemoteEvent,
         base: &RemoteEvent,
+        base_etag: Option<&str>,
         master: Option<&MasterInfo>,
     ) -> Result<bool, SyncError> {
+        if sent_other_than(o, base, base_etag) {
+            return Ok(false);
+        }
         lock(self.store).sync_step(self.now(), |tx| -> Result<bool, SyncError> {
             let Some(row) = tx.event(&o.event_id)? else {
                 return Ok(false);
@@ -1246,6 +1270,20 @@ impl Pusher<'_> {
     }
 }
 
+/// Whether an attempt of update `o` may have left the provider with a version other
+/// than `base` (whose etag is `base_etag`) — sent with that If-Match, its answer lost
+/// (see [`SentPayload`]): a change back to `base` then goes out, or the provider's
+/// version would come back over it. One sent against an older base can no longer
+/// land.
+fn sent_other_than(o: &OutboxRow, base: &RemoteEvent, base_etag: Option<&str>) -> bool {
+    let sent = SentPayload::of(o.payload.as_deref());
+    let other = |v: &String| match parse_snapshot(Some(v)) {
+        None => true,
+        Some(s) => s.etag.as_deref() == base_etag && !changed_fields(base, &s).is_empty(),
+    };
+    (sent.too_many && sent.etag.as_deref() == base_etag) || sent.sent.iter().any(other)
+}
+
 /// Whether series `ev` differs from its `base` only in removed dates that are no
 /// occurrence of it (see [`without_idle_removals`]): the same rule, added dates and
 /// everything else, to the field.
@@ -1345,7 +1383,7 @@ fn removal_done(
     else {
         return Ok(());
     };
-    let deleted = crate::local::parse_snapshot(p.base.as_deref());
+    let deleted = parse_snapshot(p.base.as_deref());
     if let Some(link) = deleted.and_then(|d| d.series) {
         crate::apply::removal_back(tx, calendar_id, &link, !in_rule)?;
     }

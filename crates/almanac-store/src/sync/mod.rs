@@ -22,7 +22,7 @@ pub use calendars::{CalendarHold, ListedCalendars, RemoteCalendarRow, SyncCalend
 pub use conflicts::{ConflictRecord, NewConflict};
 pub use entries::{EntryState, EntrySync, MasterKey, OpenConflictRow, PendingDelete, SyncEntry};
 pub(crate) use outbox::{account_of, track_delete, track_write};
-pub use outbox::{CreatePayload, OccurrenceKey, OutboxOp, OutboxRow};
+pub use outbox::{OccurrenceKey, OutboxOp, OutboxRow, SentPayload};
 pub use rows::{CheckedEvent, SyncedEvent};
 pub use runs::{RunOutcome, RunRecord, SyncActionRecord, SyncStatus};
 pub use tx::SyncTx;

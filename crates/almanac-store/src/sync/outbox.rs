@@ -47,8 +47,8 @@ pub struct OutboxRow {
     /// attempt, so a retried create lands once.
     pub idempotency_key: String,
     /// For a delete: the provider identity and base of the deleted row, as JSON
-    /// ([`DeletePayload`]); for a create sent at least once: what it sent
-    /// ([`CreatePayload`]).
+    /// ([`DeletePayload`]); for a create or an update sent at least once: what it
+    /// sent ([`SentPayload`]).
     pub payload: Option<String>,
     pub attempts: i64,
     pub next_attempt_at: Option<i64>,
@@ -69,6 +69,11 @@ pub struct DeletePayload {
     /// A tombstone's create key: the listing that shows the event it made tells its id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_key: Option<String>,
+    /// The versions the update this delete replaced sent, its answer lost (see
+    /// [`SentPayload`]): the provider's copy may be one of them, which is no change
+    /// made there to hold the deletion against.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sent: Vec<String>,
     /// The deletion of one occurrence of a series here: a changed occurrence deleted
     /// here, or the removal of one held apart from its series while a conflict is
     /// settled. With an empty `remote_id`, a tombstone of a change of that occurrence
@@ -78,30 +83,41 @@ pub struct DeletePayload {
     pub occurrence: Option<OccurrenceKey>,
 }
 
-/// What a pending create keeps of the versions it sent. Its answer lost, the
-/// provider may hold any one of them (each attempt carries the same idempotency key,
-/// and the first to arrive is the one kept there), changed there since, perhaps: the
-/// pull that finds it there tells a change made there from ours by them.
+/// What a pending create or update keeps of the versions it sent. Its answer lost,
+/// the provider may hold any one of them (each attempt of a create carries the same
+/// idempotency key, and the first to arrive is the one kept there; an update's
+/// If-Match lets at most one land), changed there since, perhaps: the pull that finds
+/// it there tells a change made there from ours by them. Without that, our own edit
+/// read back would be a change made there: the user's next change of the same field
+/// a conflict with it, an undo lost. An update's version carries, as its etag, the
+/// If-Match it went with: once the base moved on from that etag, the version can no
+/// longer land, and if it did, the base has it (the sync engine then drops it).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CreatePayload {
+pub struct SentPayload {
     /// The versions sent (engine JSON), oldest first; none twice in a row. Empty
     /// once `too_many`.
     pub sent: Vec<String>,
-    /// More versions were sent than are kept, or one was sent before versions were
-    /// kept: which one the provider holds is not known, and the pull trusts our
-    /// version whole, as it does with none recorded.
+    /// More versions were sent than are kept, or (a create) one was sent before
+    /// versions were kept: which one the provider holds is not known. A create's
+    /// pull then trusts our version whole, as it does with none recorded; an update
+    /// is merged against its base as if none had landed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub too_many: bool,
+    /// An update's: the If-Match its versions went with. A version sent with another
+    /// starts the list again: those sent against an older base can no longer land.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
 }
 
-impl CreatePayload {
-    /// At most this many versions are kept (a create sent this often, its answer
-    /// lost every time and changed between the attempts, is rare; the bound keeps
-    /// the row small whatever happens).
+impl SentPayload {
+    /// At most this many versions are kept (a create or update sent this often, its
+    /// answer lost every time and changed between the attempts, is rare; the bound
+    /// keeps the row small whatever happens).
     pub const MAX_SENT: usize = 8;
 
-    /// The payload of a create's outbox row (`None` or unreadable: nothing sent).
+    /// The payload of a create's or update's outbox row (`None` or unreadable:
+    /// nothing sent).
     pub fn of(payload: Option<&str>) -> Self {
         payload
             .and_then(|p| serde_json::from_str(p).ok())
@@ -190,31 +206,46 @@ pub(crate) fn enqueue(
     Ok(())
 }
 
-/// Records `version` (engine JSON) as sent by create `outbox_id`, before it goes
-/// (and before the attempt is counted).
-pub(crate) fn create_sent(tx: &Transaction<'_>, outbox_id: i64, version: &str) -> Result<()> {
-    let row: Option<(Option<String>, i64)> = tx
+/// Records `version` (engine JSON) as sent by create or update `outbox_id`, before
+/// it goes (a create's before its attempt is counted). `false`: the entry is gone
+/// (settled or deleted meanwhile), and nothing may be sent.
+pub(crate) fn version_sent(tx: &Transaction<'_>, outbox_id: i64, version: &str) -> Result<bool> {
+    let row: Option<(Option<String>, i64, String)> = tx
         .row_cached(
-            "SELECT payload, attempts FROM outbox WHERE id = ?1 AND operation = 'create'",
+            "SELECT payload, attempts, operation FROM outbox
+             WHERE id = ?1 AND operation IN ('create', 'update')",
             params![outbox_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?;
-    let Some((payload, attempts)) = row else {
-        return Ok(());
+    let Some((payload, attempts, op)) = row else {
+        return Ok(false);
     };
-    let mut sent = CreatePayload::of(payload.as_deref());
-    if payload.is_none() && attempts > 0 {
-        sent.too_many = true; // tried before this outbox kept what it sent
+    let mut sent = SentPayload::of(payload.as_deref());
+    // A create tried before this outbox kept what it sent. (An update's attempts
+    // also count failures before anything went: a series' instance deletes.)
+    if payload.is_none() && attempts > 0 && op == "create" {
+        sent.too_many = true;
+    }
+    if op == "update" {
+        let etag = serde_json::from_str::<serde_json::Value>(version)
+            .ok()
+            .and_then(|v| v.get("etag").and_then(|e| e.as_str()).map(str::to_owned));
+        if sent.etag != etag {
+            sent = SentPayload {
+                etag,
+                ..SentPayload::default()
+            };
+        }
     }
     sent.add(version);
     let json =
         serde_json::to_string(&sent).map_err(|e| crate::StoreError::Corrupt(e.to_string()))?;
     tx.exec_cached(
-        "UPDATE outbox SET payload = ?2 WHERE id = ?1 AND operation = 'create'",
+        "UPDATE outbox SET payload = ?2 WHERE id = ?1 AND operation IN ('create', 'update')",
         params![outbox_id, json],
     )?;
-    Ok(())
+    Ok(true)
 }
 
 /// The account a calendar belongs to (`None` for local calendars).
@@ -355,6 +386,15 @@ pub(crate) fn track_delete(tx: &Transaction<'_>, event_id: &str, now: i64) -> Re
             |r| r.get(0),
         )
         .optional()?;
+    // An update sent, its answer lost: the provider may hold what it sent.
+    let sent_update: Option<Option<String>> = tx
+        .row_cached(
+            "SELECT payload FROM outbox WHERE event_id = ?1 AND operation = 'update'",
+            params![event_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let sent = SentPayload::of(sent_update.flatten().as_deref()).sent;
     tx.exec_cached("DELETE FROM outbox WHERE event_id = ?1", params![event_id])?;
     let (remote_id, create_key) = match (remote_id, sent_create) {
         (Some(id), _) => (id, None),
@@ -381,6 +421,7 @@ pub(crate) fn track_delete(tx: &Transaction<'_>, event_id: &str, now: i64) -> Re
         base,
         create_key,
         occurrence,
+        sent,
     })
     .ok();
     enqueue(
@@ -416,23 +457,20 @@ impl crate::Store {
 
 #[cfg(test)]
 mod tests {
-    use super::CreatePayload;
+    use super::SentPayload;
 
     #[test]
     fn a_create_keeps_each_version_it_sent_once_up_to_a_bound() {
-        let mut p = CreatePayload::default();
+        let mut p = SentPayload::default();
         p.add("a");
         p.add("a");
         p.add("b");
         p.add("a");
         assert_eq!(p.sent, ["a", "b", "a"]);
         let json = serde_json::to_string(&p).expect("json");
-        assert_eq!(CreatePayload::of(Some(&json)), p);
-        assert_eq!(
-            CreatePayload::of(Some("not json")),
-            CreatePayload::default()
-        );
-        for i in 0..CreatePayload::MAX_SENT {
+        assert_eq!(SentPayload::of(Some(&json)), p);
+        assert_eq!(SentPayload::of(Some("not json")), SentPayload::default());
+        for i in 0..SentPayload::MAX_SENT {
             p.add(&i.to_string());
         }
         // Which of them the provider holds is no longer known: none is trusted.

@@ -477,6 +477,7 @@ impl SyncTx<'_, '_> {
             base: Some(base.to_owned()),
             create_key: None,
             occurrence: Some(occurrence),
+            sent: Vec::new(),
         })
         .ok();
         enqueue(
@@ -534,10 +535,12 @@ impl SyncTx<'_, '_> {
         Ok(())
     }
 
-    /// Before create `outbox_id` goes, before [`Self::push_attempted`]: `version`
-    /// (engine JSON) is what it sends (see [`crate::CreatePayload`]).
-    pub fn create_sent(&mut self, outbox_id: i64, version: &str) -> Result<()> {
-        crate::sync::outbox::create_sent(self.tx, outbox_id, version)
+    /// Before create or update `outbox_id` goes (a create: before
+    /// [`Self::push_attempted`]): `version` (engine JSON) is what it sends (see
+    /// [`crate::SentPayload`]).
+    /// `false`: the entry is gone, and nothing may be sent.
+    pub fn version_sent(&mut self, outbox_id: i64, version: &str) -> Result<bool> {
+        crate::sync::outbox::version_sent(self.tx, outbox_id, version)
     }
 
     /// Records (or refreshes) the event's open conflict; returns its id.
@@ -701,6 +704,7 @@ impl SyncTx<'_, '_> {
             base: None,
             create_key: None,
             occurrence: None,
+            sent: Vec::new(),
         })
         .ok();
         self.tx.exec_cached(

@@ -979,3 +979,75 @@ fn a_create_as_the_provider_keeps_it_is_what_was_sent() {
         vec![Field::Timing]
     );
 }
+
+/// An update that landed unanswered: the provider's version holds our change, which
+/// the base then takes — a change here since goes out against it, unchallenged —,
+/// while a field changed there since, or one our update did not change, stays as it
+/// was, so theirs is still theirs.
+#[test]
+fn an_update_landed_unanswered_is_ours_in_the_base() {
+    let base = base();
+    let mut sent = base.clone();
+    sent.title = "Weekly sync with Acme".into();
+    let mut there = sent.clone();
+    there.location = "Room 7".into();
+    there.etag = Some("e2".into());
+    let b = as_landed(&base, std::slice::from_ref(&sent), &there);
+    assert_eq!(b.title, "Weekly sync with Acme");
+    assert_eq!(b.location, "Room 1");
+    // Undone here since: the undo goes, and their room is taken.
+    let m = merge(&b, &base, &there);
+    assert!(m.conflicts.is_empty(), "{m:?}");
+    assert!(m.push);
+    assert_eq!(
+        (m.merged.title.as_str(), m.merged.location.as_str()),
+        ("Weekly sync", "Room 7")
+    );
+    // Not landed (the provider has another title): no field of ours is in the base,
+    // and the title is a conflict.
+    let mut other = base.clone();
+    other.title = "Weekly sync, moved".into();
+    let b = as_landed(&base, std::slice::from_ref(&sent), &other);
+    assert!(changed_fields(&b, &base).is_empty(), "{b:?}");
+    assert_eq!(merge(&b, &sent, &other).conflicts.len(), 1);
+}
+
+/// A series' removed dates count one by one: our removal landed (the provider has
+/// it) is ours even where another removal there changed the set since; undone here,
+/// the undo goes and theirs stays. And a rule we changed, landed, is ours whatever
+/// removals the provider's version has (Graph drops them when a pattern changes).
+#[test]
+fn a_series_update_landed_unanswered_is_ours_date_by_date() {
+    let base = base();
+    let ours = "2026-03-09T09:00".to_owned();
+    let theirs = "2026-03-16T09:00".to_owned();
+    let mut sent = base.clone();
+    rec(&mut sent).exdates.push(ours.clone());
+    let mut there = sent.clone();
+    rec(&mut there).exdates.push(theirs.clone());
+    let b = as_landed(&base, std::slice::from_ref(&sent), &there);
+    let exdates = &b.recurrence.as_ref().expect("a series").exdates;
+    assert!(
+        exdates.contains(&ours) && !exdates.contains(&theirs),
+        "{exdates:?}"
+    );
+    let m = merge(&b, &base, &there);
+    assert!(m.conflicts.is_empty(), "{m:?}");
+    let merged = &m.merged.recurrence.as_ref().expect("a series").exdates;
+    assert!(
+        !merged.contains(&ours) && merged.contains(&theirs),
+        "{merged:?}"
+    );
+    // A new rule, landed with none of the removals.
+    let mut sent = base.clone();
+    rec(&mut sent).rrule = "FREQ=WEEKLY;BYDAY=TU".into();
+    let mut there = sent.clone();
+    rec(&mut there).exdates.clear();
+    let b = as_landed(&base, std::slice::from_ref(&sent), &there);
+    let r = b.recurrence.as_ref().expect("a series");
+    assert_eq!(r.rrule, "FREQ=WEEKLY;BYDAY=TU");
+    assert_eq!(
+        r.exdates,
+        base.recurrence.as_ref().expect("a series").exdates
+    );
+}

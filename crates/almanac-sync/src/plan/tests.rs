@@ -1865,3 +1865,51 @@ fn an_occurrence_changed_here_removed_with_its_series_is_the_series_conflict() {
         ),
     ]);
 }
+
+/// An update that landed unanswered (its version `sent`), then the event deleted
+/// here: the provider's version is our edit with the stamps every write leaves
+/// (Google's sequence, its time of change) and its own form of what we changed
+/// (Google's `transparency` for show-as), no change made there — the deletion goes.
+/// Anything else changed there since is one: a conflict.
+#[test]
+fn a_deletion_after_an_update_landed_unanswered_goes_unless_changed_there() {
+    use Want::*;
+    let stamp = |e: &mut RemoteEvent, key: &str, v: Value| {
+        e.extra.insert(key.into(), v);
+    };
+    let mut before = ev("R", "e1");
+    stamp(&mut before, "sequence", serde_json::json!(0));
+    let sent = edited(before.clone(), title_mine);
+    let mut landed = sent.clone();
+    landed.etag = Some("e2".into());
+    stamp(&mut landed, "sequence", serde_json::json!(1));
+    let mut coloured = landed.clone();
+    stamp(&mut coloured, "colorId", serde_json::json!("5"));
+    // Shown as free: Google rewrites its own form of it too.
+    let mut free = before.clone();
+    free.show_as = ShowAs::Free;
+    let mut free_there = free.clone();
+    free_there.etag = Some("e2".into());
+    stamp(
+        &mut free_there,
+        "transparency",
+        serde_json::json!("transparent"),
+    );
+    stamp(&mut free_there, "sequence", serde_json::json!(1));
+    for (sent, remote, want) in [
+        (sent.clone(), landed, KeepDeletion("L")),
+        (sent, coloured, Conflict("L", ConflictKind::DeleteEdit)),
+        (free, free_there, KeepDeletion("L")),
+    ] {
+        let entry = LocalEntry {
+            base: Some(before.clone()),
+            sent: vec![sent],
+            ..deleted("L", "R")
+        };
+        let index = LocalIndex::new(vec![entry]);
+        let change = Change::Upsert(Box::new(remote));
+        let plan = plan_page(&index, page(vec![change]), Policy::Ask, None);
+        let got: Vec<Want> = plan.ops.iter().map(shape).collect();
+        assert_eq!(got, [want]);
+    }
+}

@@ -1,0 +1,491 @@
+//! An update that reached the provider but whose answer was lost, followed by another
+//! change here before the update is tried again, end to end against the fake cloud's
+//! Graph and Google (issue 5, I1). The provider holds our first edit under a version
+//! this computer never saw: that edit is ours, not a change made there, so the second
+//! change here — an undo back to the old value, another value, or a deletion — must
+//! reach the provider as it is, with no conflict and without the first edit coming
+//! back here.
+
+#[allow(dead_code)]
+#[path = "../benches/sync/cloud.rs"]
+mod cloud;
+#[path = "common/signed_in.rs"]
+mod signed_in;
+
+use almanac_model::{EditScope, EventChange, EventTarget, RangeQuery, ShowAs};
+use almanac_provider::CalendarProvider;
+use almanac_store::{Source, Store};
+use almanac_sync::{sync_account, RunSummary, SyncOptions};
+use chrono::{DateTime, TimeDelta, Utc};
+use serde_json::json;
+use std::sync::Mutex;
+
+use cloud::{Cloud, Kind, EMAIL};
+use signed_in::signed_in;
+
+const TITLE: &str = "Renewal call with Acme";
+const EDITED: &str = "Renewal call with Acme, moved to video";
+const EDITED_AGAIN: &str = "Renewal call with Acme and their CFO";
+
+/// `t` as a UTC wall time, as Graph's `dateTime` and the store's inputs write it.
+fn wall(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S").to_string()
+}
+
+struct Harness {
+    kind: Kind,
+    cloud: Cloud,
+    provider: Box<dyn CalendarProvider>,
+    store: Mutex<Store>,
+    account: String,
+    rt: tokio::runtime::Runtime,
+    start: DateTime<Utc>,
+    /// The test's clock: a failed push waits a minute before it is tried again.
+    now: Mutex<DateTime<Utc>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Harness {
+    /// One meeting at the provider, made by another client and synced here.
+    fn new(kind: Kind) -> Harness {
+        let cloud = Cloud::start().with_graph_user();
+        let start = Utc::now() + TimeDelta::days(2);
+        let start = DateTime::from_timestamp(start.timestamp() / 60 * 60, 0).expect("a time");
+        let end = start + TimeDelta::minutes(45);
+        match kind {
+            Kind::Graph => {
+                let seed = json!({
+                    "email": EMAIL,
+                    "event": {
+                        "subject": TITLE,
+                        "start": {"dateTime": wall(start), "timeZone": "UTC"},
+                        "end": {"dateTime": wall(end), "timeZone": "UTC"},
+                    },
+                });
+                let seed = serde_json::from_value(seed).expect("seed spec");
+                cloud.state.graph_seed_event(seed).expect("seed");
+            }
+            Kind::Google => {
+                let event = json!({
+                    "summary": TITLE,
+                    "start": {"dateTime": start.to_rfc3339(), "timeZone": "UTC"},
+                    "end": {"dateTime": end.to_rfc3339(), "timeZone": "UTC"},
+                });
+                cloud
+                    .state
+                    .google_seed_event(EMAIL, "primary", &event)
+                    .expect("seed");
+            }
+        }
+        let provider = cloud.provider(kind);
+        let (dir, store, account) = signed_in(kind.provider(), EMAIL, Utc::now());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let h = Harness {
+            kind,
+            cloud,
+            provider,
+            store,
+            account,
+            rt,
+            start,
+            now: Mutex::new(Utc::now()),
+            _dir: dir,
+        };
+        h.run();
+        assert_eq!(h.here(), Some(TITLE.to_owned()));
+        h
+    }
+
+    fn options(&self) -> SyncOptions {
+        self.kind.options()
+    }
+
+    /// One run, a minute after the last (a failed push is due again).
+    fn run_unchecked(&self) -> RunSummary {
+        let now = {
+            let mut now = self.now.lock().expect("clock");
+            *now += TimeDelta::minutes(2);
+            *now
+        };
+        self.rt
+            .block_on(sync_account(
+                &self.store,
+                &*self.provider,
+                &self.account,
+                &self.options(),
+                &move || now,
+            ))
+            .expect("run")
+    }
+
+    fn run(&self) -> RunSummary {
+        let s = self.run_unchecked();
+        assert_eq!(s.outcome, "ok", "{s:?}");
+        s
+    }
+
+    /// A run in which every update of an event takes effect at the provider and its
+    /// answer is lost (the client's retries too).
+    fn run_losing_update_answers(&self) {
+        self.run_dropping_updates(true);
+    }
+
+    /// A run in which every update of an event is cut off unanswered, after it took
+    /// effect if `landed`, else before.
+    fn run_dropping_updates(&self, landed: bool) {
+        match self.kind {
+            Kind::Graph => {
+                let fault = json!({"add": [{
+                    "kind": "drop_connection",
+                    "method": "PATCH",
+                    "path_contains": "/events/",
+                    "after_processing": landed,
+                    "count": 50,
+                }]});
+                let faults = serde_json::from_value(fault).expect("fault spec");
+                self.cloud.state.graph_set_faults(faults).expect("fault");
+            }
+            Kind::Google => {
+                let fault = json!({"add": [{
+                    "kind": "drop_connection",
+                    "route": "events.patch",
+                    "processed": landed,
+                    "count": 50,
+                }]});
+                let faults = serde_json::from_value(fault).expect("fault spec");
+                self.cloud.state.google_set_faults(faults).expect("fault");
+            }
+        }
+        let s = self.run_unchecked();
+        match self.kind {
+            Kind::Graph => {
+                let clear = serde_json::from_value(json!({"clear": true})).expect("clear");
+                self.cloud.state.graph_set_faults(clear).expect("clear");
+            }
+            Kind::Google => {
+                let clear = serde_json::from_value(json!({"clear": true})).expect("clear");
+                self.cloud.state.google_set_faults(clear).expect("clear");
+            }
+        }
+        assert!(s.calendars.iter().any(|c| c.error.is_some()), "{s:?}");
+    }
+
+    /// The meeting's id here.
+    fn id(&self) -> String {
+        self.found().expect("the meeting here").0
+    }
+
+    /// The meeting's title here, if it is here.
+    fn here(&self) -> Option<String> {
+        self.found().map(|(_, title)| title)
+    }
+
+    fn found(&self) -> Option<(String, String)> {
+        let q = RangeQuery {
+            from: (self.start - TimeDelta::hours(1)).to_rfc3339(),
+            to: (self.start + TimeDelta::hours(2)).to_rfc3339(),
+            calendar_ids: None,
+        };
+        let mut store = self.store.lock().expect("store");
+        let found = store.list_occurrences(&q).expect("range");
+        assert!(found.len() <= 1, "{found:?}");
+        found.into_iter().next().map(|o| (o.event_id, o.title))
+    }
+
+    /// The titles of the live events at the provider.
+    fn there(&self) -> Vec<String> {
+        let events = match self.kind {
+            Kind::Graph => self.cloud.state.graph_events(EMAIL).expect("events")["value"]
+                .as_array()
+                .expect("events")
+                .clone(),
+            Kind::Google => self
+                .cloud
+                .state
+                .google_events(EMAIL, "primary")
+                .expect("events")
+                .into_iter()
+                .filter(|e| e["status"] != "cancelled")
+                .collect(),
+        };
+        let key = match self.kind {
+            Kind::Graph => "subject",
+            Kind::Google => "summary",
+        };
+        events
+            .iter()
+            .map(|e| e[key].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    /// The meeting's location at the provider.
+    fn location_there(&self) -> String {
+        let events = match self.kind {
+            Kind::Graph => self.cloud.state.graph_events(EMAIL).expect("events")["value"]
+                .as_array()
+                .expect("events")
+                .clone(),
+            Kind::Google => self
+                .cloud
+                .state
+                .google_events(EMAIL, "primary")
+                .expect("events"),
+        };
+        assert_eq!(events.len(), 1, "{events:?}");
+        match self.kind {
+            Kind::Graph => events[0]["location"]["displayName"].as_str(),
+            Kind::Google => events[0]["location"].as_str(),
+        }
+        .unwrap_or_default()
+        .to_owned()
+    }
+
+    /// The meeting's location here.
+    fn location_here(&self) -> String {
+        let id = self.id();
+        let store = self.store.lock().expect("store");
+        store.get_event(&id).expect("the meeting").input.location
+    }
+
+    /// Another client moves the meeting to `room`.
+    fn phone_sets_room(&self, room: &str) {
+        match self.kind {
+            Kind::Graph => {
+                let id = self.cloud.state.graph_events(EMAIL).expect("events")["value"][0]["id"]
+                    .as_str()
+                    .expect("an id")
+                    .to_owned();
+                let edit =
+                    json!({"email": EMAIL, "id": id, "patch": {"location": {"displayName": room}}});
+                self.cloud
+                    .state
+                    .graph_edit_event(serde_json::from_value(edit).expect("edit spec"))
+                    .expect("edit on the phone");
+            }
+            Kind::Google => {
+                let events = self
+                    .cloud
+                    .state
+                    .google_events(EMAIL, "primary")
+                    .expect("events");
+                let id = events[0]["id"].as_str().expect("an id").to_owned();
+                self.cloud
+                    .state
+                    .google_edit_event(EMAIL, "primary", &id, &json!({"location": room}))
+                    .expect("edit on the phone");
+            }
+        }
+    }
+
+    fn retitle_here(&self, title: &str) {
+        let id = self.id();
+        let mut store = self.store.lock().expect("store");
+        let mut input = store.get_event(&id).expect("the meeting").input;
+        input.title = title.into();
+        let change = EventChange {
+            id,
+            scope: EditScope::All,
+            original_start: None,
+            input,
+        };
+        store
+            .update_event(change, Source::Cli, Utc::now())
+            .expect("retitle it here");
+    }
+
+    fn delete_here(&self) {
+        let id = self.id();
+        let target = EventTarget {
+            id,
+            scope: EditScope::All,
+            original_start: None,
+        };
+        self.store
+            .lock()
+            .expect("store")
+            .delete_event(target, Source::Cli, Utc::now())
+            .expect("delete it here");
+    }
+
+    fn open_conflicts(&self) -> usize {
+        let store = self.store.lock().expect("store");
+        store.conflicts(true).expect("conflicts").len()
+    }
+
+    /// Two runs, then one that finds nothing to do.
+    fn settle(&self) {
+        self.run();
+        self.run();
+        let s = self.run();
+        assert_eq!((s.pulled, s.pushed, s.conflicts), (0, 0, 0), "{s:?}");
+    }
+
+    /// Retitled here, the update's answer lost: the provider has the new title.
+    fn edited_answer_lost(kind: Kind) -> Harness {
+        let h = Harness::new(kind);
+        h.retitle_here(EDITED);
+        h.run_losing_update_answers();
+        assert_eq!(h.there(), [EDITED], "the update landed");
+        h
+    }
+}
+
+fn undone(kind: Kind) {
+    let h = Harness::edited_answer_lost(kind);
+    h.retitle_here(TITLE);
+    h.settle();
+    assert_eq!(h.here(), Some(TITLE.to_owned()), "the undo stays here");
+    assert_eq!(h.there(), [TITLE], "the undo reaches the provider");
+    assert_eq!(h.open_conflicts(), 0);
+}
+
+fn changed_again(kind: Kind) {
+    let h = Harness::edited_answer_lost(kind);
+    h.retitle_here(EDITED_AGAIN);
+    h.settle();
+    assert_eq!(
+        h.open_conflicts(),
+        0,
+        "our own first edit is no change there"
+    );
+    assert_eq!(h.here(), Some(EDITED_AGAIN.to_owned()));
+    assert_eq!(h.there(), [EDITED_AGAIN]);
+}
+
+fn deleted(kind: Kind) {
+    let h = Harness::edited_answer_lost(kind);
+    h.delete_here();
+    h.settle();
+    assert_eq!(h.open_conflicts(), 0, "our own edit is no change there");
+    assert_eq!(h.here(), None);
+    assert!(h.there().is_empty(), "{:?}", h.there());
+}
+
+/// The same with an edit the provider also keeps in a form of its own (Google's
+/// `transparency` for "show as"): that form changed with our edit too.
+fn deleted_after_show_as(kind: Kind) {
+    let h = Harness::new(kind);
+    let id = h.id();
+    {
+        let mut store = h.store.lock().expect("store");
+        let mut input = store.get_event(&id).expect("the meeting").input;
+        input.show_as = ShowAs::Free;
+        let change = EventChange {
+            id: id.clone(),
+            scope: EditScope::All,
+            original_start: None,
+            input,
+        };
+        store
+            .update_event(change, Source::Cli, Utc::now())
+            .expect("show it as free here");
+    }
+    h.run_losing_update_answers();
+    h.delete_here();
+    h.settle();
+    assert_eq!(h.open_conflicts(), 0, "our own edit is no change there");
+    assert_eq!(h.here(), None);
+    assert!(h.there().is_empty(), "{:?}", h.there());
+}
+
+#[test]
+fn an_edit_undone_after_its_answer_was_lost_reaches_outlook() {
+    undone(Kind::Graph);
+}
+
+#[test]
+fn an_edit_undone_after_its_answer_was_lost_reaches_google() {
+    undone(Kind::Google);
+}
+
+#[test]
+fn an_edit_changed_again_after_its_answer_was_lost_is_no_conflict_at_outlook() {
+    changed_again(Kind::Graph);
+}
+
+#[test]
+fn an_edit_changed_again_after_its_answer_was_lost_is_no_conflict_at_google() {
+    changed_again(Kind::Google);
+}
+
+#[test]
+fn an_event_deleted_after_its_edit_answer_was_lost_is_deleted_at_outlook() {
+    deleted(Kind::Graph);
+}
+
+#[test]
+fn an_event_deleted_after_its_edit_answer_was_lost_is_deleted_at_google() {
+    deleted(Kind::Google);
+}
+
+/// Their change between our landed edit and its undo (another field) is theirs: it
+/// stays, and the undo goes.
+fn undone_around_their_change(kind: Kind) {
+    let h = Harness::edited_answer_lost(kind);
+    h.phone_sets_room("Room 7");
+    h.retitle_here(TITLE);
+    h.settle();
+    assert_eq!(h.open_conflicts(), 0);
+    assert_eq!(h.there(), [TITLE], "the undo reaches the provider");
+    assert_eq!(h.location_there(), "Room 7", "their room stays there");
+    assert_eq!(
+        (h.here(), h.location_here()),
+        (Some(TITLE.to_owned()), "Room 7".to_owned())
+    );
+}
+
+/// An update cut off before it reached the provider, then merged with their change of
+/// the room, then sent again and landed unanswered; they set the room back. The first
+/// version, sent against the older base, names their old room — it can no longer have
+/// landed and must not make their room's return read as ours: it stays theirs.
+fn sent_against_an_older_base(kind: Kind) {
+    let h = Harness::new(kind);
+    h.phone_sets_room("Room 1");
+    h.run();
+    h.retitle_here(EDITED);
+    h.run_dropping_updates(false);
+    assert_eq!(h.there(), [TITLE], "nothing landed");
+    h.phone_sets_room("Room 2");
+    h.run_dropping_updates(true);
+    assert_eq!(h.there(), [EDITED], "the second attempt landed");
+    assert_eq!(h.location_there(), "Room 2");
+    h.phone_sets_room("Room 1");
+    h.settle();
+    assert_eq!(h.open_conflicts(), 0);
+    assert_eq!(h.location_there(), "Room 1", "their change stands there");
+    assert_eq!(h.location_here(), "Room 1", "and here");
+    assert_eq!(h.here(), Some(EDITED.to_owned()));
+}
+
+#[test]
+fn their_change_around_an_undone_lost_edit_stays_at_outlook() {
+    undone_around_their_change(Kind::Graph);
+}
+
+#[test]
+fn their_change_around_an_undone_lost_edit_stays_at_google() {
+    undone_around_their_change(Kind::Google);
+}
+
+#[test]
+fn a_version_sent_against_an_older_base_is_not_ours_at_outlook() {
+    sent_against_an_older_base(Kind::Graph);
+}
+
+#[test]
+fn a_version_sent_against_an_older_base_is_not_ours_at_google() {
+    sent_against_an_older_base(Kind::Google);
+}
+
+#[test]
+fn an_event_deleted_after_its_show_as_answer_was_lost_is_deleted_at_outlook() {
+    deleted_after_show_as(Kind::Graph);
+}
+
+#[test]
+fn an_event_deleted_after_its_show_as_answer_was_lost_is_deleted_at_google() {
+    deleted_after_show_as(Kind::Google);
+}
