@@ -133,8 +133,9 @@ pub struct LocalIndex {
     listed: usize,
     /// Remote ids of the series with an occurrence changed here and not yet pushed.
     changed_series: BTreeSet<String>,
-    /// Series a windowed listing did not show (it shows a series by its instances)
-    /// that the provider, asked, no longer has (see [`LocalIndex::with_gone_series`]).
+    /// Series the provider, asked, no longer has: ones a windowed listing did not
+    /// show, and ones whose changed occurrence a page removes before them (see
+    /// [`LocalIndex::with_gone_series`]).
     gone_series: BTreeSet<String>,
     /// The provider lists a series' removed occurrences on the series itself and
     /// removes one only by deleting its instance (Graph; see
@@ -191,9 +192,11 @@ impl LocalIndex {
         self
     }
 
-    /// Series the provider no longer has among those a windowed listing did not show:
-    /// a reconcile removes them (one deleted while the cursor was invalid would
-    /// otherwise stay here for good — a windowed listing never names a series).
+    /// Series the provider no longer has: among those a windowed listing did not
+    /// show, a reconcile removes them (one deleted while the cursor was invalid would
+    /// otherwise stay here for good — a windowed listing never names a series); and
+    /// an occurrence changed here whose removal comes before its series' (on an
+    /// earlier page) is left to the series' edit/delete, as on one page.
     pub fn with_gone_series(mut self, gone: BTreeSet<String>) -> Self {
         self.gone_series = gone;
         self
@@ -501,13 +504,24 @@ pub fn plan_reconcile(
     guard: Option<MassDeleteGuard>,
 ) -> Plan {
     let mut planner = Planner::new(local, policy, 0);
+    // What the listing lacks goes together: an occurrence changed here whose series
+    // goes too is the series' edit/delete, as on a page.
+    let covered = |entry: &LocalEntry, remote_id: &String| {
+        window.is_none_or(|w| surely_inside(entry, w)) || local.gone_series.contains(remote_id)
+    };
+    planner.series_gone = local
+        .entries
+        .iter()
+        .filter_map(|e| e.remote_id.as_ref().map(|id| (e, id)))
+        .filter(|(e, id)| !listed.contains(*id) && covered(e, id))
+        .map(|(_, id)| id.clone())
+        .collect();
     let mut total = 0;
     for entry in &local.entries {
         let Some(remote_id) = &entry.remote_id else {
             continue; // not pushed yet: the outbox survives the reset
         };
-        let gone_series = local.gone_series.contains(remote_id);
-        if window.is_some_and(|w| !surely_inside(entry, w)) && !gone_series {
+        if !covered(entry, remote_id) {
             continue; // the listing did not cover it
         }
         total += usize::from(counts(entry));
@@ -676,7 +690,8 @@ struct Planner<'a> {
     removals: usize,
     /// Local creates linked in this plan.
     claimed: BTreeSet<String>,
-    /// Events the page removes: a series among them takes its instances with it.
+    /// Events the page (or the reconcile) removes: a series among them takes its
+    /// instances with it.
     series_gone: BTreeSet<String>,
 }
 
@@ -719,10 +734,12 @@ impl<'a> Planner<'a> {
             .is_some_and(|link| self.series_going(&link.master_id))
     }
 
-    /// Whether series `master_id` (a remote id) is removed on this page, or its
+    /// Whether series `master_id` (a remote id) is removed on this page (or in this
+    /// reconcile), gone at the provider (see [`LocalIndex::with_gone_series`]), or its
     /// removal waits for the user (an edit/delete conflict).
     fn series_going(&self, master_id: &str) -> bool {
         self.series_gone.contains(master_id)
+            || self.index.gone_series.contains(master_id)
             || self
                 .index
                 .by_remote_id(master_id)

@@ -1,7 +1,7 @@
 //! Pull: a calendar's pages of changes, each applied together with its cursor, the pages
 //! already fetched in one transaction (DESIGN §4 "Pull"; I6, I8).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 
 use almanac_provider::{
@@ -302,6 +302,7 @@ impl Puller<'_> {
         // visits the calendar's events).
         let known = lock(self.store).sync_masters(&self.cal.id)?;
         self.prepare(&mut pages, &known).await?;
+        self.series_gone_with(&mut pages).await?;
         self.normalise(&mut pages, known);
         let now = (self.clock)().timestamp();
         let tombstones = &round.tombstones;
@@ -430,7 +431,8 @@ impl Puller<'_> {
         let mut local = load(tx.entries_for(&cal.id, &ids)?, &linked)?;
         local.index = local
             .index
-            .with_removals_on_series(!self.provider.exdates_in_rule());
+            .with_removals_on_series(!self.provider.exdates_in_rule())
+            .with_gone_series(gone_series.clone());
         // The guard's whole matters only to a page that removes something; counting
         // the calendar for every page made a listing quadratic in the calendar's
         // size (Graph's pages hold 100 events).
@@ -647,6 +649,107 @@ impl Puller<'_> {
         Ok(())
     }
 
+    /// The series gone at the provider whose occurrence changed here a page removes
+    /// without them, added to that page's `gone_series`: the series' edit/delete
+    /// then holds the change, as when the page removes the series too (see the
+    /// planner's `removed_with_series`). Outlook lists a deleted series' instances
+    /// first and the series last, so a series with more instances than a page has
+    /// its changed occurrence's removal a page or more before its own; settled on its
+    /// own, that occurrence became a conflict (or, by a policy, an event) of its own,
+    /// and the series made again had that day twice. Gone: removed on a later page of
+    /// these, or, asked, no longer at the provider (an ask that fails for a while
+    /// fails the pages, to be listed again; one that fails for good: none gone, as
+    /// before).
+    async fn series_gone_with(&self, pages: &mut [Fetched]) -> Result<(), Stop> {
+        // What each page removes (a series only so: a cancelled series at Graph is
+        // a cancelled meeting, not a removal) and cancels (an occurrence at Google).
+        let mut removed: Vec<HashSet<&str>> = Vec::with_capacity(pages.len());
+        let mut ended: Vec<Vec<&str>> = Vec::with_capacity(pages.len());
+        for f in pages.iter() {
+            let mut gone = HashSet::new();
+            let mut all = Vec::new();
+            for c in &f.page.changes {
+                match c {
+                    Change::Removed { remote_id } => {
+                        gone.insert(remote_id.as_str());
+                        all.push(remote_id.as_str());
+                    }
+                    Change::Upsert(ev) if ev.cancelled => all.push(ev.remote_id.as_str()),
+                    Change::Upsert(_) => {}
+                }
+            }
+            removed.push(gone);
+            ended.push(all);
+        }
+        if ended.iter().all(Vec::is_empty) {
+            return Ok(());
+        }
+        let ids: Vec<&str> = ended.iter().flatten().copied().collect();
+        let changed: HashMap<String, String> = lock(self.store)
+            .changed_occurrences(&self.cal.id, &ids)?
+            .into_iter()
+            .collect();
+        if changed.is_empty() {
+            return Ok(());
+        }
+        let removed_after = |i: usize, m: &str| removed[i + 1..].iter().any(|r| r.contains(m));
+        // Per page, the series of its ended changed occurrences it does not remove.
+        let mut wanted: Vec<BTreeSet<String>> = Vec::with_capacity(pages.len());
+        let mut ask: BTreeSet<String> = BTreeSet::new();
+        for (i, here) in ended.iter().enumerate() {
+            let series: BTreeSet<String> = here
+                .iter()
+                .filter_map(|id| changed.get(*id))
+                .filter(|m| !removed[i].contains(m.as_str()))
+                .cloned()
+                .collect();
+            ask.extend(series.iter().filter(|m| !removed_after(i, m)).cloned());
+            wanted.push(series);
+        }
+        // Fetched already this run (`prepare`), or asked now.
+        let mut gone: BTreeSet<String> = BTreeSet::new();
+        ask.retain(|m| match self.masters.get(m) {
+            Some(found) => {
+                if found.is_none() {
+                    gone.insert(m.clone());
+                }
+                false
+            }
+            None => true,
+        });
+        let ask: Vec<String> = ask.into_iter().collect();
+        if !ask.is_empty() {
+            match self.provider.events(self.remote, &ask).await {
+                Ok(found) => gone.extend(
+                    ask.into_iter()
+                        .zip(found)
+                        .filter(|(_, f)| f.is_none())
+                        .map(|(id, _)| id),
+                ),
+                // Not knowing would settle the occurrence on its own for good: a
+                // passing failure fails the pages, listed again from their cursor.
+                Err(e) if crate::push::passing(&e) => return Err(SyncError::from(e).into()),
+                // One that will not pass (a series that cannot be read): as before,
+                // rather than stop the calendar for good.
+                Err(_) => {}
+            }
+        }
+        let marks: Vec<Vec<String>> = wanted
+            .into_iter()
+            .enumerate()
+            .map(|(i, series)| {
+                series
+                    .into_iter()
+                    .filter(|m| gone.contains(m) || removed_after(i, m))
+                    .collect()
+            })
+            .collect();
+        for (f, series) in pages.iter_mut().zip(marks) {
+            f.gone_series.extend(series);
+        }
+        Ok(())
+    }
+
     /// Every version of the prepared pages in the store's form, with the series
     /// masters the store holds (`stored`) and those of the pages before (a master a
     /// page removes is gone for the pages after it). An event the store cannot keep is
@@ -701,8 +804,9 @@ struct Fetched {
     /// The ids it shows, if it is part of a full listing (sorted).
     listed: Vec<String>,
     window: Window,
-    /// Of the last page of a windowed full listing: the series it did not show that
-    /// the provider no longer has.
+    /// Series the provider no longer has: of the last page of a windowed full
+    /// listing, those it did not show; of any page, those whose changed occurrence
+    /// it removes without them (see `Puller::series_gone_with`).
     gone_series: BTreeSet<String>,
     /// Events the store cannot keep (remote id, why), left out by `normalise`.
     skipped: Vec<(String, String)>,

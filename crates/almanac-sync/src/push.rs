@@ -6,7 +6,7 @@
 //! a page, and the merged result (if any) is pushed on the next pass. Nothing is ever
 //! overwritten blindly.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use almanac_model::EventKind;
@@ -73,7 +73,7 @@ const PASSING: [ErrorKind; 5] = [
     ErrorKind::ProviderUnavailable,
 ];
 
-fn passing(e: &ProviderError) -> bool {
+pub(crate) fn passing(e: &ProviderError) -> bool {
     PASSING.contains(&e.kind)
 }
 
@@ -1179,7 +1179,25 @@ impl Pusher<'_> {
     /// The provider's version changed under a push: fetch it and merge it like a page.
     async fn remerge(&self, remote_id: &str) -> Result<usize, SyncError> {
         let current = self.provider.event(self.remote, remote_id).await?;
-        self.remerge_with(remote_id, current)
+        let gone = match current {
+            Some(_) => BTreeSet::new(),
+            None => self.series_gone_with(remote_id).await?,
+        };
+        self.remerge_gone(remote_id, current, gone, |_| Ok(()))
+    }
+
+    /// The series gone at the provider of `remote_id`, an occurrence changed here
+    /// found gone: the series' removal holds the change (see the pull's
+    /// `series_gone_with`; a listing may show it only on a later run).
+    async fn series_gone_with(&self, remote_id: &str) -> Result<BTreeSet<String>, SyncError> {
+        let changed = lock(self.store).changed_occurrences(&self.cal.id, &[remote_id])?;
+        let Some((_, master)) = changed.into_iter().next() else {
+            return Ok(BTreeSet::new());
+        };
+        Ok(match self.provider.event(self.remote, &master).await? {
+            Some(_) => BTreeSet::new(),
+            None => BTreeSet::from([master]),
+        })
     }
 
     /// Merges `current`, the provider's version of `remote_id` (`None`: gone), like
@@ -1189,7 +1207,7 @@ impl Pusher<'_> {
         remote_id: &str,
         current: Option<RemoteEvent>,
     ) -> Result<usize, SyncError> {
-        self.remerge_after(remote_id, current, |_| Ok(()))
+        self.remerge_gone(remote_id, current, BTreeSet::new(), |_| Ok(()))
     }
 
     /// [`Self::remerge_with`], after `first` in the same transaction.
@@ -1197,6 +1215,18 @@ impl Pusher<'_> {
         &self,
         remote_id: &str,
         current: Option<RemoteEvent>,
+        first: impl FnOnce(&mut SyncTx<'_, '_>) -> Result<(), SyncError>,
+    ) -> Result<usize, SyncError> {
+        self.remerge_gone(remote_id, current, BTreeSet::new(), first)
+    }
+
+    /// [`Self::remerge_after`], with the series `gone` at the provider (see
+    /// [`LocalIndex::with_gone_series`](crate::plan::LocalIndex::with_gone_series)).
+    fn remerge_gone(
+        &self,
+        remote_id: &str,
+        current: Option<RemoteEvent>,
+        gone: BTreeSet<String>,
         first: impl FnOnce(&mut SyncTx<'_, '_>) -> Result<(), SyncError>,
     ) -> Result<usize, SyncError> {
         let now = self.now();
@@ -1237,13 +1267,24 @@ impl Pusher<'_> {
                 remote_id: remote_id.to_owned(),
             },
         };
+        let exists = !matches!(change, Change::Removed { .. });
+        // A series gone there goes now, as on a page, before its occurrence: its
+        // edit/delete holds the occurrence's change from here on (waiting for the
+        // series' removal in a later listing, the occurrence's push would meet the
+        // same 404 on every pass).
+        let changes = gone
+            .iter()
+            .map(|id| Change::Removed {
+                remote_id: id.clone(),
+            })
+            .chain([change])
+            .collect();
         let page = ChangePage {
-            changes: vec![change],
+            changes,
             cursor: Cursor::More(String::new()),
             full_listing: false,
             restarted: false,
         };
-        let exists = !matches!(page.changes[0], Change::Removed { .. });
         lock(self.store).sync_step(now, |tx| -> Result<usize, SyncError> {
             first(tx)?;
             // Newer than what the rest of a round under way can show of it.
@@ -1257,7 +1298,8 @@ impl Pusher<'_> {
             let mut local = load(tx.entries(&self.cal.id)?, &HashMap::new())?;
             local.index = local
                 .index
-                .with_removals_on_series(!self.provider.exdates_in_rule());
+                .with_removals_on_series(!self.provider.exdates_in_rule())
+                .with_gone_series(gone.clone());
             let plan = plan_page(&local.index, page, policy, None);
             let ctx = Ctx {
                 calendar_id: &self.cal.id,
@@ -1318,8 +1360,8 @@ fn same_times(a: &Timing, b: &Timing) -> bool {
 }
 
 fn same_set(a: &[String], b: &[String]) -> bool {
-    let a: std::collections::BTreeSet<&String> = a.iter().collect();
-    let b: std::collections::BTreeSet<&String> = b.iter().collect();
+    let a: BTreeSet<&String> = a.iter().collect();
+    let b: BTreeSet<&String> = b.iter().collect();
     a == b
 }
 

@@ -28,6 +28,8 @@ const SERIES: &str = "Weekly pipeline review";
 const CHANGED: &str = "Pipeline review, moved to Room 2 on the phone";
 const RENAMED: &str = "Pipeline review with the customer";
 const MADE_HERE: &str = "Onboarding check-in";
+/// More instances than a page of the Graph client's listing (100).
+const LONG: i64 = 150;
 
 /// `t` as a UTC wall time, as Graph's `dateTime` and the store's inputs write it.
 fn wall(t: DateTime<Utc>) -> String {
@@ -42,12 +44,21 @@ struct Harness {
     rt: tokio::runtime::Runtime,
     /// The series' first start (a whole minute, UTC).
     first: DateTime<Utc>,
+    /// How many days the series has.
+    days: i64,
+    /// The most listing pages a run takes (`None`: the client's default).
+    pages: std::cell::Cell<Option<usize>>,
     _dir: tempfile::TempDir,
 }
 
 impl Harness {
     /// A daily series of three at Outlook, seeded by another client and synced here.
     fn new() -> Harness {
+        Harness::with_days(3)
+    }
+
+    /// A daily series of `days` at Outlook, seeded by another client and synced here.
+    fn with_days(days: i64) -> Harness {
         let cloud = Cloud::start().with_graph_user();
         let first = Utc::now() + TimeDelta::days(2);
         let first = DateTime::from_timestamp(first.timestamp() / 60 * 60, 0).expect("a time");
@@ -59,7 +70,7 @@ impl Harness {
                 "end": {"dateTime": wall(first + TimeDelta::minutes(30)), "timeZone": "UTC"},
                 "recurrence": {
                     "pattern": {"type": "daily", "interval": 1},
-                    "range": {"type": "numbered", "startDate": first.date_naive().to_string(), "numberOfOccurrences": 3},
+                    "range": {"type": "numbered", "startDate": first.date_naive().to_string(), "numberOfOccurrences": days},
                 },
             },
         });
@@ -78,6 +89,8 @@ impl Harness {
             account,
             rt,
             first,
+            days,
+            pages: std::cell::Cell::new(None),
             _dir: dir,
         };
         h.run();
@@ -133,13 +146,17 @@ impl Harness {
     }
 
     fn run(&self) -> RunSummary {
+        let mut options = Kind::Graph.options();
+        if let Some(pages) = self.pages.get() {
+            options.max_pages = pages;
+        }
         let s = self
             .rt
             .block_on(sync_account(
                 &self.store,
                 &*self.graph,
                 &self.account,
-                &Kind::Graph.options(),
+                &options,
                 &Utc::now,
             ))
             .expect("run");
@@ -524,7 +541,15 @@ fn changed_here_then_deleted_there(deleted: Deleted) -> (Harness, String) {
 
 /// [`changed_here_then_deleted_there`] with the calendar's conflict policy `policy`.
 fn changed_here_then_deleted_there_under(deleted: Deleted, policy: &str) -> (Harness, String) {
-    let h = Harness::new();
+    changed_here_then_deleted_there_in(Harness::new(), deleted, policy)
+}
+
+/// [`changed_here_then_deleted_there_under`] with the series of `h`.
+fn changed_here_then_deleted_there_in(
+    h: Harness,
+    deleted: Deleted,
+    policy: &str,
+) -> (Harness, String) {
     {
         let mut store = h.store.lock().expect("store");
         let calendar = store
@@ -572,14 +597,12 @@ fn changed_here_then_deleted_there_under(deleted: Deleted, policy: &str) -> (Har
 }
 
 impl Harness {
-    /// The series' three occurrences, at the provider and here, the second as changed
-    /// here; then quiet.
+    /// The series' occurrences (its first five days at most), at the provider and
+    /// here, the second as changed here; then quiet.
     fn assert_made_again_with_the_change(&self) {
-        let all = vec![
-            wall(self.first),
-            wall(self.first + TimeDelta::days(1)),
-            wall(self.first + TimeDelta::days(2)),
-        ];
+        let all: Vec<String> = (0..self.days.min(5))
+            .map(|d| wall(self.first + TimeDelta::days(d)))
+            .collect();
         assert_eq!(self.starts_there(), all, "the provider");
         assert_eq!(self.starts_here(), all, "here");
         assert_eq!(self.titled(RENAMED), 1, "the occurrence as changed here");
@@ -682,6 +705,70 @@ fn a_series_deleted_there_with_an_occurrence_changed_here_is_one_conflict() {
 fn a_series_made_again_by_policy_keeps_its_changed_occurrence_once() {
     for policy in ["prefer_local", "keep_both"] {
         let (h, _) = changed_here_then_deleted_there_under(Deleted::Series, policy);
+        assert_eq!(h.open_conflicts(), [], "{policy}: settled by the policy");
+        h.run();
+        h.assert_made_again_with_the_change();
+    }
+}
+
+/// A series with more instances than a page of Outlook's listing holds (a daily
+/// stand-up): Outlook lists a deleted series' instances first and the series last,
+/// so the changed occurrence's removal comes a page before the series'. Still one
+/// conflict, on the series, which holds the change; Keep mine makes the series again
+/// with that day once — not also the occurrence as an event of its own beside it.
+#[test]
+fn a_long_series_deleted_there_with_an_occurrence_changed_here_is_one_conflict() {
+    let h = Harness::with_days(LONG);
+    let (h, master) = changed_here_then_deleted_there_in(h, Deleted::Series, "ask");
+    let open = h.open_conflicts();
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(
+        (open[0].kind.as_str(), &open[0].event_id),
+        ("edit_delete", &master)
+    );
+    assert_eq!(h.second_day_here().as_deref(), Some(RENAMED));
+    resolve_conflict(&h.store, &open[0].id, &Choice::KeepMine, Utc::now()).expect("keep mine");
+    h.run();
+    h.run();
+    h.assert_made_again_with_the_change();
+}
+
+/// The same when the series' removal comes a run later (a run takes one page here):
+/// meanwhile the occurrence's pending change finds its instance gone there, and its
+/// series too — the series' conflict opens then, and holds the change; the series'
+/// removal, listed later, finds it on record.
+#[test]
+fn a_long_series_whose_removal_comes_a_run_later_is_one_conflict() {
+    let h = Harness::with_days(LONG);
+    h.pages.set(Some(1));
+    let (h, master) = changed_here_then_deleted_there_in(h, Deleted::Series, "ask");
+    let on_series = |h: &Harness| {
+        let open = h.open_conflicts();
+        assert_eq!(open.len(), 1, "{open:?}");
+        assert_eq!(
+            (open[0].kind.as_str(), &open[0].event_id),
+            ("edit_delete", &master)
+        );
+        open[0].id.clone()
+    };
+    let first = on_series(&h);
+    h.run();
+    h.run();
+    assert_eq!(on_series(&h), first, "the same conflict, still open");
+    h.pages.set(None);
+    resolve_conflict(&h.store, &first, &Choice::KeepMine, Utc::now()).expect("keep mine");
+    h.run();
+    h.run();
+    h.assert_made_again_with_the_change();
+}
+
+/// The same under a policy that keeps edits: the series made again by itself has the
+/// changed occurrence once.
+#[test]
+fn a_long_series_made_again_by_policy_keeps_its_changed_occurrence_once() {
+    for policy in ["prefer_local", "keep_both"] {
+        let h = Harness::with_days(LONG);
+        let (h, _) = changed_here_then_deleted_there_in(h, Deleted::Series, policy);
         assert_eq!(h.open_conflicts(), [], "{policy}: settled by the policy");
         h.run();
         h.assert_made_again_with_the_change();

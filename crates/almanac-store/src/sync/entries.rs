@@ -2,7 +2,7 @@
 //! or is meant to get one, with its sync state, base, pending push and open conflict.
 
 use crate::cached::Cached;
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 
 use crate::error::Result;
 use crate::sync::outbox::{outbox_row, DeletePayload, OutboxRow, OUTBOX_COLUMNS};
@@ -82,7 +82,6 @@ pub struct SyncEntry {
 }
 
 fn open_conflict(conn: &rusqlite::Connection, event_id: &str) -> Result<Option<OpenConflictRow>> {
-    use rusqlite::OptionalExtension;
     Ok(conn
         .row_cached(
             "SELECT id, kind, remote_version FROM conflicts
@@ -133,7 +132,6 @@ pub(crate) fn entries_for(
         let mut stmt =
             conn.prepare_cached("SELECT id FROM events WHERE calendar_id = ?1 AND remote_id = ?2")?;
         for remote_id in remote_ids {
-            use rusqlite::OptionalExtension;
             if let Some(id) = stmt
                 .query_row(params![calendar_id, remote_id], |r| r.get(0))
                 .optional()?
@@ -306,6 +304,38 @@ impl Store {
     /// The planner's view of one synced calendar.
     pub fn sync_entries(&self, calendar_id: &str) -> Result<Vec<SyncEntry>> {
         entries(&self.conn, calendar_id)
+    }
+
+    /// Of the provider's events `remote_ids`, those that are an occurrence changed
+    /// here (not synced, or a push pending) of a series the provider knows: (its
+    /// remote id, its series' remote id). A page that removes one without its series
+    /// asks whether the series is gone too (see `almanac_sync`'s pull).
+    pub fn changed_occurrences(
+        &self,
+        calendar_id: &str,
+        remote_ids: &[&str],
+    ) -> Result<Vec<(String, String)>> {
+        let mut out = Vec::new();
+        for id in remote_ids {
+            let master: Option<String> = self
+                .conn
+                .row_cached(
+                    "SELECT m.remote_id FROM events e
+                     JOIN events m ON m.id = e.series_id
+                     JOIN event_sync s ON s.event_id = e.id
+                     WHERE e.calendar_id = ?1 AND e.remote_id = ?2
+                       AND m.remote_id IS NOT NULL
+                       AND (s.state != 'synced'
+                            OR EXISTS (SELECT 1 FROM outbox o WHERE o.event_id = e.id))",
+                    params![calendar_id, id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(master) = master {
+                out.push(((*id).to_owned(), master));
+            }
+        }
+        Ok(out)
     }
 
     /// The calendar's series masters as their instances need them, read from their

@@ -1866,6 +1866,58 @@ fn an_occurrence_changed_here_removed_with_its_series_is_the_series_conflict() {
     ]);
 }
 
+/// Outlook lists a long series' removed instances pages before the series' own
+/// removal: the page that removes the changed occurrence, told that its series is
+/// gone (see `LocalIndex::with_gone_series`), leaves it to the series' edit/delete,
+/// as when both come on one page; not told, the occurrence has its own conflict.
+#[test]
+fn an_occurrence_changed_here_removed_before_its_gone_series_is_left_to_it() {
+    use Want::*;
+    let entries = || vec![master("M", "m"), occurrence_changed_here("O", "m_1")];
+    for (gone, want) in [
+        (vec!["m"], vec![]),
+        (vec![], vec![Conflict("O", ConflictKind::EditDelete)]),
+    ] {
+        let index = LocalIndex::new(entries())
+            .with_gone_series(gone.iter().map(|s| (*s).to_owned()).collect());
+        let plan = plan_page(&index, page(vec![rm("m_1")]), Policy::Ask, None);
+        let got: Vec<Want> = plan.ops.iter().map(shape).collect();
+        assert_eq!(got, want, "gone: {gone:?}");
+    }
+    // The series' own removal, on the next page: its edit/delete holds the change.
+    let index = LocalIndex::new(entries());
+    let plan = plan_page(&index, page(vec![rm("m")]), Policy::Ask, None);
+    let got: Vec<Want> = plan.ops.iter().map(shape).collect();
+    assert_eq!(got, vec![Conflict("M", ConflictKind::EditDelete)]);
+}
+
+/// A full listing that lacks both a series and its occurrence changed here: one
+/// conflict, on the series, whichever the reconcile meets first (entries go in local
+/// id order).
+#[test]
+fn a_reconcile_that_lacks_a_series_and_its_changed_occurrence_asks_once() {
+    use Want::*;
+    for (entries, series) in [
+        (
+            vec![master("M", "m"), occurrence_changed_here("O", "m_1")],
+            "M",
+        ),
+        (
+            vec![occurrence_changed_here("A", "m_1"), master("Z", "m")],
+            "Z",
+        ),
+    ] {
+        let index = LocalIndex::new(entries);
+        let plan = plan_reconcile(&index, &listed(&[]), None, Policy::Ask, None);
+        let got: Vec<Want> = plan.ops.iter().map(shape).collect();
+        assert_eq!(
+            got,
+            [Conflict(series, ConflictKind::EditDelete)],
+            "{series}"
+        );
+    }
+}
+
 /// An update that landed unanswered (its version `sent`), then the event deleted
 /// here: the provider's version is our edit with the stamps every write leaves
 /// (Google's sequence, its time of change) and its own form of what we changed
