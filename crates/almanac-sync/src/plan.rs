@@ -891,6 +891,9 @@ impl<'a> Planner<'a> {
         self.claimed.insert(entry.local_id.clone());
         let current = entry.current.as_ref().unwrap_or(&remote);
         if let Some(base) = self.occurrence_base(current, &remote) {
+            // Our change of it sent as an update of the instance, its answer lost,
+            // may be what the provider has: ours, not a change made there.
+            let base = crate::merge::as_landed(&base, &entry.sent, &remote);
             return self.link_merged(entry, base, remote);
         }
         let base = if self.index.removals_on_series {

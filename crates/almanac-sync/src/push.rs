@@ -595,6 +595,8 @@ impl Pusher<'_> {
             if fill {
                 write_filled(tx, &o.event_id, row, &instance)?;
             }
+            // Its answer lost, the provider's instance may be this (see `SentPayload`).
+            tx.version_sent(o.id, &snapshot(&sent))?;
             tx.push_attempted(o.id)?;
             Ok(true)
         })?;

@@ -4,7 +4,8 @@
 //! this computer never saw: that edit is ours, not a change made there, so the second
 //! change here — an undo back to the old value, another value, or a deletion — must
 //! reach the provider as it is, with no conflict and without the first edit coming
-//! back here.
+//! back here. The same for an occurrence's first change, which goes out as an update
+//! of the provider's instance.
 
 #[allow(dead_code)]
 #[path = "../benches/sync/cloud.rs"]
@@ -48,6 +49,12 @@ struct Harness {
 impl Harness {
     /// One meeting at the provider, made by another client and synced here.
     fn new(kind: Kind) -> Harness {
+        Harness::seeded(kind, false)
+    }
+
+    /// One meeting at the provider (a daily series of three if `daily`), made by
+    /// another client and synced here.
+    fn seeded(kind: Kind, daily: bool) -> Harness {
         let cloud = Cloud::start().with_graph_user();
         let start = Utc::now() + TimeDelta::days(2);
         let start = DateTime::from_timestamp(start.timestamp() / 60 * 60, 0).expect("a time");
@@ -62,15 +69,25 @@ impl Harness {
                         "end": {"dateTime": wall(end), "timeZone": "UTC"},
                     },
                 });
+                let mut seed = seed;
+                if daily {
+                    seed["event"]["recurrence"] = json!({
+                        "pattern": {"type": "daily", "interval": 1},
+                        "range": {"type": "numbered", "startDate": start.date_naive().to_string(), "numberOfOccurrences": 3},
+                    });
+                }
                 let seed = serde_json::from_value(seed).expect("seed spec");
                 cloud.state.graph_seed_event(seed).expect("seed");
             }
             Kind::Google => {
-                let event = json!({
+                let mut event = json!({
                     "summary": TITLE,
                     "start": {"dateTime": start.to_rfc3339(), "timeZone": "UTC"},
                     "end": {"dateTime": end.to_rfc3339(), "timeZone": "UTC"},
                 });
+                if daily {
+                    event["recurrence"] = json!(["RRULE:FREQ=DAILY;COUNT=3"]);
+                }
                 cloud
                     .state
                     .google_seed_event(EMAIL, "primary", &event)
@@ -488,4 +505,142 @@ fn an_event_deleted_after_its_show_as_answer_was_lost_is_deleted_at_outlook() {
 #[test]
 fn an_event_deleted_after_its_show_as_answer_was_lost_is_deleted_at_google() {
     deleted_after_show_as(Kind::Google);
+}
+
+impl Harness {
+    /// The start of the series' second occurrence.
+    fn second(&self) -> DateTime<Utc> {
+        self.start + TimeDelta::days(1)
+    }
+
+    /// The title of the series' second occurrence here.
+    fn second_here(&self) -> String {
+        let q = RangeQuery {
+            from: (self.second() - TimeDelta::hours(1)).to_rfc3339(),
+            to: (self.second() + TimeDelta::hours(2)).to_rfc3339(),
+            calendar_ids: None,
+        };
+        let mut store = self.store.lock().expect("store");
+        let found = store.list_occurrences(&q).expect("range");
+        assert_eq!(found.len(), 1, "{found:?}");
+        found[0].title.clone()
+    }
+
+    /// The title of the series' second occurrence at the provider.
+    fn second_there(&self) -> String {
+        match self.kind {
+            Kind::Graph => {
+                let from = (self.start - TimeDelta::days(1)).naive_utc();
+                let to = (self.start + TimeDelta::days(5)).naive_utc();
+                let view = self
+                    .cloud
+                    .state
+                    .graph_instances(EMAIL, from, to)
+                    .expect("instances");
+                let on_day: Vec<String> = view["value"]
+                    .as_array()
+                    .expect("instances")
+                    .iter()
+                    .filter(|e| {
+                        e["isCancelled"] != true
+                            && e["start"]["dateTime"]
+                                .as_str()
+                                .is_some_and(|d| d.starts_with(&wall(self.second())))
+                    })
+                    .map(|e| e["subject"].as_str().unwrap_or_default().to_owned())
+                    .collect();
+                assert_eq!(on_day.len(), 1, "{on_day:?}");
+                on_day[0].clone()
+            }
+            Kind::Google => {
+                let events = self
+                    .cloud
+                    .state
+                    .google_events(EMAIL, "primary")
+                    .expect("events");
+                let second = self.second();
+                let exception = events.iter().find(|e| {
+                    e["recurringEventId"].is_string()
+                        && e["originalStartTime"]["dateTime"]
+                            .as_str()
+                            .and_then(|d| DateTime::parse_from_rfc3339(d).ok())
+                            .is_some_and(|d| d == second)
+                });
+                let from = exception.or_else(|| events.iter().find(|e| e["recurrence"].is_array()));
+                from.expect("the series")["summary"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            }
+        }
+    }
+
+    /// Retitles the series' second occurrence here, only that one.
+    fn retitle_second_here(&self, title: &str) {
+        let id = self.id();
+        let mut store = self.store.lock().expect("store");
+        let mut input = store.get_event(&id).expect("the series").input;
+        input.title = title.into();
+        input.start = wall(self.second());
+        input.end = wall(self.second() + TimeDelta::minutes(45));
+        let change = EventChange {
+            id,
+            scope: EditScope::Occurrence,
+            original_start: Some(wall(self.second())),
+            input,
+        };
+        store
+            .update_event(change, Source::Cli, Utc::now())
+            .expect("retitle the occurrence here");
+    }
+}
+
+/// An occurrence's first change goes out as an update of its instance: its answer
+/// lost, then undone here, the undo reaches the provider too.
+fn occurrence_undone(kind: Kind) {
+    let h = Harness::seeded(kind, true);
+    h.retitle_second_here(EDITED);
+    h.run_losing_update_answers();
+    assert_eq!(h.second_there(), EDITED, "the change landed");
+    h.retitle_second_here(TITLE);
+    h.settle();
+    assert_eq!(h.open_conflicts(), 0);
+    assert_eq!(h.second_here(), TITLE, "the undo stays here");
+    assert_eq!(h.second_there(), TITLE, "the undo reaches the provider");
+}
+
+/// The same changed again here: no conflict with our own change.
+fn occurrence_changed_again(kind: Kind) {
+    let h = Harness::seeded(kind, true);
+    h.retitle_second_here(EDITED);
+    h.run_losing_update_answers();
+    h.retitle_second_here(EDITED_AGAIN);
+    h.settle();
+    assert_eq!(
+        h.open_conflicts(),
+        0,
+        "our own first change is no change there"
+    );
+    assert_eq!(h.second_here(), EDITED_AGAIN);
+    assert_eq!(h.second_there(), EDITED_AGAIN);
+}
+
+#[test]
+fn an_occurrence_changed_again_after_its_answer_was_lost_is_no_conflict_at_outlook() {
+    occurrence_changed_again(Kind::Graph);
+}
+
+#[test]
+fn an_occurrence_changed_again_after_its_answer_was_lost_is_no_conflict_at_google() {
+    occurrence_changed_again(Kind::Google);
+}
+
+#[test]
+fn an_occurrence_change_undone_after_its_answer_was_lost_reaches_outlook() {
+    occurrence_undone(Kind::Graph);
+}
+
+#[test]
+fn an_occurrence_change_undone_after_its_answer_was_lost_reaches_google() {
+    occurrence_undone(Kind::Google);
 }
