@@ -727,3 +727,27 @@ fn an_update_keeps_what_it_sent_under_its_etag_and_its_delete_too() {
     // Gone, the update records nothing and must not be sent.
     assert!(!sent(&mut s, r#"{"etag":"e3","location":"Room 1"}"#));
 }
+
+/// A create that failed before it sent anything (an occurrence whose instance could
+/// not be read) keeps the versions it sends later: nothing marks it as tried before
+/// versions were kept.
+#[test]
+fn a_create_that_failed_before_sending_keeps_what_it_sends_later() {
+    let (_d, mut s, cal, _) = synced();
+    let ev = ok(s.create_event(input(&cal.id, "Kickoff"), Source::UserWindow, now()));
+    let create = ok(s.outbox(Some(&cal.id)))
+        .into_iter()
+        .find(|o| o.event_id == ev.id)
+        .expect("its create");
+    ok(s.sync_step(now().timestamp(), |tx| {
+        tx.push_failed(create.id, "provider_unavailable", "try later", None)
+    }));
+    ok(s.sync_step(now().timestamp(), |tx| tx.version_sent(create.id, "v1")));
+    let o = ok(s.outbox(Some(&cal.id)))
+        .into_iter()
+        .find(|o| o.id == create.id)
+        .expect("its create");
+    let payload = SentPayload::of(o.payload.as_deref());
+    assert_eq!(payload.sent, ["v1"]);
+    assert!(!payload.too_many);
+}

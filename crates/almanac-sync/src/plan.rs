@@ -595,6 +595,8 @@ pub(crate) fn plan_link(
         return Vec::new();
     };
     let base = as_occurrence_base(occurrence, current, &remote);
+    // Ours sent, its answer lost, may be what the provider has (see `new_remote`).
+    let base = crate::merge::as_landed(&base, &entry.sent, &remote);
     let mut planner = Planner::new(local, policy, 2);
     planner.link_merged(entry, base, remote);
     planner.ops

@@ -596,7 +596,10 @@ impl Pusher<'_> {
                 write_filled(tx, &o.event_id, row, &instance)?;
             }
             // Its answer lost, the provider's instance may be this (see `SentPayload`).
-            tx.version_sent(o.id, &snapshot(&sent))?;
+            // Settled meanwhile, it must not go.
+            if !tx.version_sent(o.id, &snapshot(&sent))? {
+                return Ok(false);
+            }
             tx.push_attempted(o.id)?;
             Ok(true)
         })?;

@@ -332,8 +332,14 @@ fn write_placed(
     };
     tx.write_event(Some(id), &row, EntryState::LocallyCreated, None, None)?;
     if moved {
-        // Due now, also if it waited for a pull that would bring this.
-        tx.queue_push(id, ctx.calendar_id, OutboxOp::Create, None)?;
+        // Due now, also if it waited for a pull that would bring this. What it sent
+        // under its old key is nothing the new key can hold: forgotten.
+        tx.queue_push(
+            id,
+            ctx.calendar_id,
+            OutboxOp::Create,
+            Some(r#"{"sent":[]}"#),
+        )?;
     }
     log(
         tx,

@@ -13,7 +13,7 @@ mod cloud;
 #[path = "common/signed_in.rs"]
 mod signed_in;
 
-use almanac_model::{EditScope, EventChange, EventTarget, RangeQuery, ShowAs};
+use almanac_model::{EditScope, EventChange, EventInput, EventTarget, RangeQuery, ShowAs};
 use almanac_provider::CalendarProvider;
 use almanac_store::{Source, Store};
 use almanac_sync::{sync_account, RunSummary, SyncOptions};
@@ -153,41 +153,38 @@ impl Harness {
     /// A run in which every update of an event is cut off unanswered, after it took
     /// effect if `landed`, else before.
     fn run_dropping_updates(&self, landed: bool) {
-        match self.kind {
-            Kind::Graph => {
-                let fault = json!({"add": [{
-                    "kind": "drop_connection",
-                    "method": "PATCH",
-                    "path_contains": "/events/",
-                    "after_processing": landed,
-                    "count": 50,
-                }]});
-                let faults = serde_json::from_value(fault).expect("fault spec");
-                self.cloud.state.graph_set_faults(faults).expect("fault");
-            }
-            Kind::Google => {
-                let fault = json!({"add": [{
-                    "kind": "drop_connection",
-                    "route": "events.patch",
-                    "processed": landed,
-                    "count": 50,
-                }]});
-                let faults = serde_json::from_value(fault).expect("fault spec");
-                self.cloud.state.google_set_faults(faults).expect("fault");
-            }
-        }
+        self.set_faults(match self.kind {
+            Kind::Graph => json!({"add": [{
+                "kind": "drop_connection",
+                "method": "PATCH",
+                "path_contains": "/events/",
+                "after_processing": landed,
+                "count": 50,
+            }]}),
+            Kind::Google => json!({"add": [{
+                "kind": "drop_connection",
+                "route": "events.patch",
+                "processed": landed,
+                "count": 50,
+            }]}),
+        });
         let s = self.run_unchecked();
+        self.set_faults(json!({"clear": true}));
+        assert!(s.calendars.iter().any(|c| c.error.is_some()), "{s:?}");
+    }
+
+    /// Sets the provider's faults (its control API's JSON).
+    fn set_faults(&self, spec: serde_json::Value) {
         match self.kind {
             Kind::Graph => {
-                let clear = serde_json::from_value(json!({"clear": true})).expect("clear");
-                self.cloud.state.graph_set_faults(clear).expect("clear");
+                let spec = serde_json::from_value(spec).expect("fault spec");
+                self.cloud.state.graph_set_faults(spec).expect("faults");
             }
             Kind::Google => {
-                let clear = serde_json::from_value(json!({"clear": true})).expect("clear");
-                self.cloud.state.google_set_faults(clear).expect("clear");
+                let spec = serde_json::from_value(spec).expect("fault spec");
+                self.cloud.state.google_set_faults(spec).expect("faults");
             }
         }
-        assert!(s.calendars.iter().any(|c| c.error.is_some()), "{s:?}");
     }
 
     /// The meeting's id here.
@@ -212,9 +209,9 @@ impl Harness {
         found.into_iter().next().map(|o| (o.event_id, o.title))
     }
 
-    /// The titles of the live events at the provider.
-    fn there(&self) -> Vec<String> {
-        let events = match self.kind {
+    /// The live (not cancelled) events at the provider, in its JSON.
+    fn live_there(&self) -> Vec<serde_json::Value> {
+        match self.kind {
             Kind::Graph => self.cloud.state.graph_events(EMAIL).expect("events")["value"]
                 .as_array()
                 .expect("events")
@@ -227,12 +224,16 @@ impl Harness {
                 .into_iter()
                 .filter(|e| e["status"] != "cancelled")
                 .collect(),
-        };
+        }
+    }
+
+    /// The titles of the live events at the provider.
+    fn there(&self) -> Vec<String> {
         let key = match self.kind {
             Kind::Graph => "subject",
             Kind::Google => "summary",
         };
-        events
+        self.live_there()
             .iter()
             .map(|e| e[key].as_str().unwrap_or_default().to_owned())
             .collect()
@@ -240,17 +241,7 @@ impl Harness {
 
     /// The meeting's location at the provider.
     fn location_there(&self) -> String {
-        let events = match self.kind {
-            Kind::Graph => self.cloud.state.graph_events(EMAIL).expect("events")["value"]
-                .as_array()
-                .expect("events")
-                .clone(),
-            Kind::Google => self
-                .cloud
-                .state
-                .google_events(EMAIL, "primary")
-                .expect("events"),
-        };
+        let events = self.live_there();
         assert_eq!(events.len(), 1, "{events:?}");
         match self.kind {
             Kind::Graph => events[0]["location"]["displayName"].as_str(),
@@ -298,10 +289,15 @@ impl Harness {
     }
 
     fn retitle_here(&self, title: &str) {
+        self.edit_here(|input| input.title = title.into());
+    }
+
+    /// Edits the meeting here as `edit` says.
+    fn edit_here(&self, edit: impl FnOnce(&mut EventInput)) {
         let id = self.id();
         let mut store = self.store.lock().expect("store");
         let mut input = store.get_event(&id).expect("the meeting").input;
-        input.title = title.into();
+        edit(&mut input);
         let change = EventChange {
             id,
             scope: EditScope::All,
@@ -310,7 +306,7 @@ impl Harness {
         };
         store
             .update_event(change, Source::Cli, Utc::now())
-            .expect("retitle it here");
+            .expect("edit it here");
     }
 
     fn delete_here(&self) {
@@ -385,21 +381,7 @@ fn deleted(kind: Kind) {
 /// `transparency` for "show as"): that form changed with our edit too.
 fn deleted_after_show_as(kind: Kind) {
     let h = Harness::new(kind);
-    let id = h.id();
-    {
-        let mut store = h.store.lock().expect("store");
-        let mut input = store.get_event(&id).expect("the meeting").input;
-        input.show_as = ShowAs::Free;
-        let change = EventChange {
-            id: id.clone(),
-            scope: EditScope::All,
-            original_start: None,
-            input,
-        };
-        store
-            .update_event(change, Source::Cli, Utc::now())
-            .expect("show it as free here");
-    }
+    h.edit_here(|input| input.show_as = ShowAs::Free);
     h.run_losing_update_answers();
     h.delete_here();
     h.settle();
@@ -566,6 +548,10 @@ impl Harness {
                             .and_then(|d| DateTime::parse_from_rfc3339(d).ok())
                             .is_some_and(|d| d == second)
                 });
+                assert!(
+                    exception.is_none_or(|e| e["status"] != "cancelled"),
+                    "the occurrence is cancelled there: {exception:?}"
+                );
                 let from = exception.or_else(|| events.iter().find(|e| e["recurrence"].is_array()));
                 from.expect("the series")["summary"]
                     .as_str()
@@ -614,6 +600,7 @@ fn occurrence_changed_again(kind: Kind) {
     let h = Harness::seeded(kind, true);
     h.retitle_second_here(EDITED);
     h.run_losing_update_answers();
+    assert_eq!(h.second_there(), EDITED, "the change landed");
     h.retitle_second_here(EDITED_AGAIN);
     h.settle();
     assert_eq!(

@@ -519,7 +519,13 @@ impl SyncTx<'_, '_> {
     ) -> Result<()> {
         self.tx.exec_cached(
             "UPDATE outbox SET attempts = attempts + 1, last_error_code = ?2,
-                last_error_message = ?3, next_attempt_at = ?4 WHERE id = ?1",
+                last_error_message = ?3, next_attempt_at = ?4,
+                -- A create that failed before it sent anything (an occurrence's
+                -- instance not read yet): counted, but nothing sent (see
+                -- `SentPayload::too_many`).
+                payload = CASE WHEN operation = 'create' AND payload IS NULL
+                               THEN '{\"sent\":[]}' ELSE payload END
+             WHERE id = ?1",
             params![outbox_id, code, message, next_attempt_at],
         )?;
         Ok(())
