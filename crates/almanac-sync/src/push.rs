@@ -531,6 +531,27 @@ impl Pusher<'_> {
                 return Ok(Outcome::Done);
             }
             Err(e) if passing(&e) => return self.retry_later(o, e),
+            // Its series gone there, its removal not listed yet (a long series'
+            // comes pages after its instances'): the series' removal, now, holds
+            // this change, as on a page — not a refusal of it.
+            Err(e) if e.kind == ErrorKind::NotFound => {
+                let gone = match &ev.series {
+                    Some(link) => self
+                        .provider
+                        .event(self.remote, &link.master_id)
+                        .await?
+                        .is_none()
+                        .then(|| link.master_id.clone()),
+                    None => None,
+                };
+                return match gone {
+                    Some(master_id) => {
+                        out.conflicts += self.remerge_with(&master_id, None)?;
+                        Ok(Outcome::Remerged)
+                    }
+                    None => self.refuse(o, out, &e),
+                };
+            }
             Err(e) => return self.refuse(o, out, &e),
         };
         let seen = match self.instance_seen(&instance, ev, master).await {

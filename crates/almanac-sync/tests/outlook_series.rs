@@ -146,12 +146,18 @@ impl Harness {
     }
 
     fn run(&self) -> RunSummary {
+        let s = self.run_unchecked();
+        assert_eq!(s.outcome, "ok", "{s:?}");
+        s
+    }
+
+    /// One run, which may fail.
+    fn run_unchecked(&self) -> RunSummary {
         let mut options = Kind::Graph.options();
         if let Some(pages) = self.pages.get() {
             options.max_pages = pages;
         }
-        let s = self
-            .rt
+        self.rt
             .block_on(sync_account(
                 &self.store,
                 &*self.graph,
@@ -159,9 +165,7 @@ impl Harness {
                 &options,
                 &Utc::now,
             ))
-            .expect("run");
-        assert_eq!(s.outcome, "ok", "{s:?}");
-        s
+            .expect("run")
     }
 
     fn calendar(&self) -> RemoteCalendar {
@@ -629,6 +633,15 @@ impl Harness {
             .expect("rename it here");
     }
 
+    /// The phone deletes the event `remote_id` (a whole series, say).
+    fn phone_deletes(&self, remote_id: &str) {
+        let delete = json!({"email": EMAIL, "id": remote_id});
+        self.cloud
+            .state
+            .graph_delete_event(serde_json::from_value(delete).expect("delete spec"))
+            .expect("delete it on the phone");
+    }
+
     fn open_conflicts(&self) -> Vec<almanac_store::ConflictRecord> {
         self.store
             .lock()
@@ -760,6 +773,95 @@ fn a_long_series_whose_removal_comes_a_run_later_is_one_conflict() {
     h.run();
     h.run();
     h.assert_made_again_with_the_change();
+}
+
+/// An occurrence changed here for the first time (no exception there yet) whose
+/// long series the phone deletes, one page per run: the pull cannot tell (nothing
+/// here has the removed instance's id); its change, sent, finds the instance gone
+/// there, and its series too — the series' conflict opens then, which holds the
+/// change, rather than the change being refused as "no longer there".
+#[test]
+fn a_long_series_deleted_under_a_first_occurrence_change_is_one_conflict() {
+    let h = Harness::with_days(LONG);
+    h.pages.set(Some(1));
+    let (master, master_remote) = h.series();
+    h.rename_second_here(&master);
+    h.phone_deletes(&master_remote);
+    let s = h.run();
+    assert_eq!(s.calendars[0].refused, 0, "{s:?}");
+    let open = h.open_conflicts();
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(
+        (open[0].kind.as_str(), &open[0].event_id),
+        ("edit_delete", &master)
+    );
+    assert_eq!(h.second_day_here().as_deref(), Some(RENAMED));
+    h.run();
+    h.pages.set(None);
+    resolve_conflict(&h.store, &open[0].id, &Choice::KeepMine, Utc::now()).expect("keep mine");
+    h.run();
+    h.run();
+    h.assert_made_again_with_the_change();
+}
+
+/// An occurrence changed on the phone and then here whose long series the phone
+/// deletes, one page per run, and the provider cannot be asked for a while whether
+/// the series is gone: the run stops before the page is applied (not knowing would
+/// give the occurrence a conflict of its own for good), and the next lists it again.
+#[test]
+fn a_long_series_whose_ask_fails_for_a_while_is_one_conflict() {
+    let h = Harness::with_days(LONG);
+    h.pages.set(Some(1));
+    let (master, master_remote) = h.series();
+    let second = h.first + TimeDelta::days(1);
+    let instance = h
+        .rt
+        .block_on(
+            h.graph
+                .instance(&h.calendar(), &master_remote, &OriginalStart::Timed(second)),
+        )
+        .expect("instance")
+        .expect("the second occurrence");
+    let edit = json!({"email": EMAIL, "id": instance.remote_id, "patch": {"subject": CHANGED}});
+    h.cloud
+        .state
+        .graph_edit_event(serde_json::from_value(edit).expect("edit spec"))
+        .expect("change it on the phone");
+    h.run();
+    h.rename_second_here(&master);
+    h.phone_deletes(&master_remote);
+    // Asking for the series fails (each read of it, in a batch or alone).
+    let fault = json!({"add": [{
+        "kind": "unavailable",
+        "method": "GET",
+        "path_contains": format!("/events/{master_remote}"),
+        "count": 50,
+    }]});
+    h.cloud
+        .state
+        .graph_set_faults(serde_json::from_value(fault).expect("fault"))
+        .expect("set the fault");
+    let s = h.run_unchecked();
+    let faults = h.cloud.state.graph_faults();
+    let clear = serde_json::from_value(json!({"clear": true})).expect("clear");
+    h.cloud
+        .state
+        .graph_set_faults(clear)
+        .expect("clear the fault");
+    assert!(
+        faults.transient.iter().all(|f| f.count < 50),
+        "asked: {faults:?}"
+    );
+    assert!(s.calendars.iter().any(|c| c.error.is_some()), "{s:?}");
+    assert_eq!(h.open_conflicts(), [], "nothing of it applied yet");
+    h.run();
+    let open = h.open_conflicts();
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(
+        (open[0].kind.as_str(), &open[0].event_id),
+        ("edit_delete", &master)
+    );
+    assert_eq!(h.second_day_here().as_deref(), Some(RENAMED));
 }
 
 /// The same under a policy that keeps edits: the series made again by itself has the
