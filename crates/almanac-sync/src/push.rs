@@ -1324,8 +1324,7 @@ impl Pusher<'_> {
             let mut local = load(tx.entries(&self.cal.id)?, &HashMap::new())?;
             local.index = local
                 .index
-                .with_removals_on_series(!self.provider.exdates_in_rule())
-                .with_gone_series(gone.clone());
+                .with_removals_on_series(!self.provider.exdates_in_rule());
             let plan = plan_page(&local.index, page, policy, None);
             let ctx = Ctx {
                 calendar_id: &self.cal.id,

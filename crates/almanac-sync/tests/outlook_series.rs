@@ -14,7 +14,7 @@ use almanac_model::{
     EditScope, EventChange, EventInput, EventTarget, Importance, Provider, RangeQuery,
     RecurrenceInput, ShowAs,
 };
-use almanac_provider::{CalendarProvider, OriginalStart, RemoteCalendar};
+use almanac_provider::{CalendarProvider, OriginalStart, RemoteCalendar, RemoteEvent};
 use almanac_store::{Source, Store};
 use almanac_sync::{resolve_conflict, sync_account, Choice, RunSummary};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -567,35 +567,15 @@ fn changed_here_then_deleted_there_in(
             .expect("set the policy");
     }
     let (master, master_remote) = h.series();
-    let second = h.first + TimeDelta::days(1);
-    let instance = h
-        .rt
-        .block_on(
-            h.graph
-                .instance(&h.calendar(), &master_remote, &OriginalStart::Timed(second)),
-        )
-        .expect("instance")
-        .expect("the second occurrence");
-    let edit = json!({"email": EMAIL, "id": instance.remote_id, "patch": {"subject": CHANGED}});
-    h.cloud
-        .state
-        .graph_edit_event(serde_json::from_value(edit).expect("edit spec"))
-        .expect("change it on the phone");
+    let instance = h.phone_changes_second(&master_remote);
     h.run();
     assert_eq!(h.second_day_here().as_deref(), Some(CHANGED));
     h.rename_second_here(&master);
-    let delete = |id: &str| {
-        let delete = json!({"email": EMAIL, "id": id});
-        h.cloud
-            .state
-            .graph_delete_event(serde_json::from_value(delete).expect("delete spec"))
-            .expect("delete it on the phone");
-    };
     if deleted == Deleted::OccurrenceThenSeries {
-        delete(&instance.remote_id);
+        h.phone_deletes(&instance.remote_id);
         h.run();
     }
-    delete(&master_remote);
+    h.phone_deletes(&master_remote);
     h.run();
     (h, master)
 }
@@ -631,6 +611,27 @@ impl Harness {
         store
             .update_event(change, Source::Cli, Utc::now())
             .expect("rename it here");
+    }
+
+    /// The phone changes the second occurrence of series `master_remote` (to
+    /// [`CHANGED`]); returns that instance as it was.
+    fn phone_changes_second(&self, master_remote: &str) -> RemoteEvent {
+        let second = self.first + TimeDelta::days(1);
+        let instance = self
+            .rt
+            .block_on(self.graph.instance(
+                &self.calendar(),
+                master_remote,
+                &OriginalStart::Timed(second),
+            ))
+            .expect("instance")
+            .expect("the second occurrence");
+        let edit = json!({"email": EMAIL, "id": instance.remote_id, "patch": {"subject": CHANGED}});
+        self.cloud
+            .state
+            .graph_edit_event(serde_json::from_value(edit).expect("edit spec"))
+            .expect("change it on the phone");
+        instance
     }
 
     /// The phone deletes the event `remote_id` (a whole series, say).
@@ -813,20 +814,7 @@ fn a_long_series_whose_ask_fails_for_a_while_is_one_conflict() {
     let h = Harness::with_days(LONG);
     h.pages.set(Some(1));
     let (master, master_remote) = h.series();
-    let second = h.first + TimeDelta::days(1);
-    let instance = h
-        .rt
-        .block_on(
-            h.graph
-                .instance(&h.calendar(), &master_remote, &OriginalStart::Timed(second)),
-        )
-        .expect("instance")
-        .expect("the second occurrence");
-    let edit = json!({"email": EMAIL, "id": instance.remote_id, "patch": {"subject": CHANGED}});
-    h.cloud
-        .state
-        .graph_edit_event(serde_json::from_value(edit).expect("edit spec"))
-        .expect("change it on the phone");
+    h.phone_changes_second(&master_remote);
     h.run();
     h.rename_second_here(&master);
     h.phone_deletes(&master_remote);
