@@ -1,7 +1,7 @@
 //! The Microsoft Graph calendar client: one account's mailbox (and the calendars
 //! shared with it), as a [`CalendarProvider`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use almanac_provider::header::{HeaderName, IF_MATCH};
@@ -247,11 +247,19 @@ impl GraphCalendar {
         }
         // Graph also lists as removed events outside the window that merely changed
         // (reference B5): a removal is only believed once the event is really gone.
-        for id in removed {
-            if matches!(latest.get(&id), Some(Change::Removed { .. })) {
-                if let Some(still_there) = self.still_there(cal, &id).await? {
-                    latest.insert(id, Change::Upsert(Box::new(still_there)));
-                }
+        // Asked in `$batch`es of 20: a deleted daily series lists every instance.
+        let mut asked = HashSet::new();
+        removed.retain(|id| {
+            matches!(latest.get(id), Some(Change::Removed { .. })) && asked.insert(id.clone())
+        });
+        let found = match removed.as_slice() {
+            [] => Vec::new(),
+            [one] => vec![self.still_there(cal, one).await?],
+            many => self.get_many(cal, many).await?,
+        };
+        for (id, still_there) in removed.into_iter().zip(found) {
+            if let Some(event) = still_there {
+                latest.insert(id, Change::Upsert(Box::new(event)));
             }
         }
         let changes = order
@@ -390,8 +398,8 @@ impl GraphCalendar {
     }
 
     /// Several events by id in `$batch` requests of at most 20 (a first sync of a
-    /// calendar with many series needs each series' master); `None` for one that is
-    /// gone. An inner request that failed for a passing reason is retried on its own.
+    /// calendar with many series needs each series' master; a page of changes, the
+    /// events it lists as removed); `None` for one that is gone. An inner request that failed for a passing reason is retried on its own.
     pub async fn get_many(
         &self,
         cal: &RemoteCalendar,

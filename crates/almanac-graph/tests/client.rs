@@ -616,6 +616,70 @@ async fn me_and_calendars_delegated_by_another_mailbox() {
     assert_eq!(stored["value"][0]["subject"], "Board prep (deck v2)");
 }
 
+/// Each event a page lists as removed is looked up before it is believed (reference
+/// B5) — in `$batch`es of 20, not one request each: a deleted daily series lists
+/// every instance in the window. The gone ones are removals, the one only moved out
+/// of the window is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removals_are_confirmed_in_batches() {
+    let (cloud, graph) = setup().await;
+    let state = cloud.state();
+    let ids: Vec<String> = (0..25)
+        .map(|i| {
+            seed(&state, &format!("Customer call {i}"), i % 20)["id"]
+                .as_str()
+                .expect("id")
+                .to_string()
+        })
+        .collect();
+    let cal = primary(&graph).await;
+    let (_, _, delta, _) = round(&graph, &cal, None).await;
+    for id in &ids[1..] {
+        state
+            .graph_delete_event(
+                serde_json::from_value(json!({"email": ME, "id": id})).expect("delete"),
+            )
+            .expect("delete");
+    }
+    let far = (now() + Days::days(730))
+        .format("%Y-%m-%dT10:00:00")
+        .to_string();
+    let far_end = (now() + Days::days(730))
+        .format("%Y-%m-%dT11:00:00")
+        .to_string();
+    state
+        .graph_edit_event(
+            serde_json::from_value(json!({"email": ME, "id": ids[0], "patch": {
+                "start": {"dateTime": far, "timeZone": "UTC"},
+                "end": {"dateTime": far_end, "timeZone": "UTC"}}}))
+            .expect("edit"),
+        )
+        .expect("edit");
+    let before = state.graph_stats().requests.clone();
+    let (events, mut removed, _, pages) = round(&graph, &cal, Some(delta)).await;
+    let after = state.graph_stats().requests;
+    removed.sort();
+    let mut gone = ids[1..].to_vec();
+    gone.sort();
+    assert_eq!(removed, gone);
+    assert_eq!(
+        events
+            .iter()
+            .map(|e| e.remote_id.as_str())
+            .collect::<Vec<_>>(),
+        vec![ids[0].as_str()]
+    );
+    let batches = |m: &std::collections::BTreeMap<String, u64>| {
+        m.iter()
+            .filter(|(k, _)| k.contains("$batch"))
+            .map(|(_, n)| *n)
+            .sum::<u64>()
+    };
+    // 25 lookups: two batches (20 + 5) on a one-page round.
+    assert_eq!(pages, 1);
+    assert_eq!(batches(&after) - batches(&before), 2, "{after:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_event_moved_out_of_the_window_is_not_a_deletion() {
     let (cloud, graph) = setup().await;
