@@ -527,10 +527,10 @@ fn apply_one(
                         let key = [k.original_start];
                         crate::rebase::hold_again(tx, ctx, &k.series_id, &key)?;
                     }
-                    // (One changed here since stands for it: `removal_back` finds that
-                    // change and puts nothing back.)
-                    Some(_) => {
-                        removal_back(tx, cal, &link, false)?;
+                    // (One changed here since stands for it: `removal_back_of` finds
+                    // that change and puts nothing back.)
+                    Some(k) => {
+                        removal_back_of(tx, cal, &link, Some(&k), false)?;
                     }
                     None => {}
                 }
@@ -712,7 +712,17 @@ fn apply_one(
             done.changed += 1;
         }
         Op::RestoreLocal { local_id, event } => {
-            let row = match row_of(tx, ctx, event)? {
+            let made_again = match &event.series {
+                Some(link) => {
+                    series_made_again(tx, cal, link, pending_occurrence(tx, local_id)?.as_ref())?
+                }
+                None => None,
+            };
+            let row = match &made_again {
+                Some(series) => into_series_made_again(tx, event, cal, series)?,
+                None => row_of(tx, ctx, event)?,
+            };
+            let row = match row {
                 Ok(row) => row,
                 Err(why) => return Ok(skip(tx, ctx, Some(local_id), &why, done)?),
             };
@@ -742,18 +752,27 @@ fn apply_one(
                 done.changed += 1;
                 return Ok(());
             }
-            tx.write_event(
-                Some(local_id),
-                &row,
-                EntryState::Synced,
-                None,
-                event.etag.as_deref(),
-            )?;
+            if made_again.is_some() {
+                // Theirs went with the series deleted there: here it is a change of
+                // that day of the series made again, sent as its first change.
+                tx.write_event(Some(local_id), &row, EntryState::LocallyCreated, None, None)?;
+                tx.queue_push(local_id, cal, OutboxOp::Create, None)?;
+            } else {
+                tx.write_event(
+                    Some(local_id),
+                    &row,
+                    EntryState::Synced,
+                    None,
+                    event.etag.as_deref(),
+                )?;
+            }
             // Its occurrence is no longer removed: a removal here not yet sent with
             // the series would hide it again (or delete it, where removals go out as
             // deletes of instances).
             if let (Some(series), Some(key)) = (&row.series_id, &row.original_start) {
-                let info = tx.event(series)?.and_then(|m| MasterInfo::of(series, &m));
+                let info = tx
+                    .event(series)?
+                    .map(|m| MasterInfo::of_or_unsent(series, &m));
                 if let Some(info) = info {
                     if let Ok(original) = crate::convert::original_start_of(key, &info) {
                         withdraw_removal(tx, &info, &original)?;
@@ -818,6 +837,13 @@ fn apply_one(
             // stands for it.
             let occurrence = pending_occurrence(tx, local_id)?;
             if let Some(link) = base.series.as_ref().filter(|_| occurrence.is_some()) {
+                if let Some(series) = series_made_again(tx, cal, link, occurrence.as_ref())? {
+                    // Its instance went with the series deleted there; the day is the
+                    // series made again here to remove, as a change of its own.
+                    tx.drop_push(local_id)?;
+                    removal_back_into(tx, cal, &series.local_id, &link.original_start, false)?;
+                    return Ok(());
+                }
                 if removal_back(tx, cal, link, false)? == Back::ChangedSince {
                     tx.drop_push(local_id)?;
                     return Ok(());
@@ -975,6 +1001,77 @@ fn pending_occurrence(
         .and_then(|p| p.occurrence))
 }
 
+/// The series the occurrence a pending deletion removes (`key`) belongs to here, when
+/// the provider no longer knows it by the id `link` names: deleted there and made
+/// again here ("keep mine") while the occurrence's conflict waited. The provider's
+/// instance went with the old series; that day is the new series' to keep or remove.
+fn series_made_again(
+    tx: &SyncTx<'_, '_>,
+    calendar_id: &str,
+    link: &almanac_provider::SeriesLink,
+    key: Option<&almanac_store::OccurrenceKey>,
+) -> Result<Option<MasterInfo>, SyncError> {
+    let Some(key) = key else {
+        return Ok(None);
+    };
+    if tx.local_id_of(calendar_id, &link.master_id)?.is_some() {
+        return Ok(None);
+    }
+    Ok(tx
+        .event(&key.series_id)?
+        .filter(|r| {
+            r.input.recurrence.is_some()
+                && r.input.calendar_id == calendar_id
+                && r.remote_id.as_deref() != Some(link.master_id.as_str())
+        })
+        .map(|r| MasterInfo::of_or_unsent(&key.series_id, &r)))
+}
+
+/// The provider's occurrence `ev` of a series deleted there, as the same day of
+/// `series`, made again here. Not at the provider yet: no id, no etag, no iCalendar
+/// UID (the new instance has its own), none of the old event's per-write stamps
+/// (Google refuses a `sequence` below the new instance's); what the provider keeps
+/// of it otherwise (its reminder, its guests) goes along, as it does with the changed
+/// occurrences a series made again carries. Refused where that series no longer has
+/// the day (moved here since): an event of its own would stand beside the series'
+/// occurrence of that day.
+fn into_series_made_again(
+    tx: &SyncTx<'_, '_>,
+    ev: &RemoteEvent,
+    calendar_id: &str,
+    series: &MasterInfo,
+) -> Result<Result<SyncedEvent, String>, SyncError> {
+    let Some(link) = &ev.series else {
+        return Ok(Err("not an occurrence of a series".into()));
+    };
+    let day = crate::convert::instance_key_of(&link.original_start, series).ok();
+    let in_series = match &day {
+        Some(key) => tx.has_occurrence(&series.local_id, key)?,
+        None => false,
+    };
+    if !in_series {
+        return Ok(Err(
+            "the series made again here no longer has that day (it was moved here since)".into(),
+        ));
+    }
+    let mut ev = RemoteEvent {
+        remote_id: String::new(),
+        etag: None,
+        ical_uid: None,
+        series: Some(almanac_provider::SeriesLink {
+            master_id: series.remote_id.clone(),
+            original_start: link.original_start.clone(),
+        }),
+        ..ev.clone()
+    };
+    crate::merge::drop_write_stamps(&mut ev.extra);
+    Ok(to_row(&ev, calendar_id, Some(series)).map(|mut row| {
+        row.remote_id = None;
+        row.etag = None;
+        row
+    }))
+}
+
 /// What [`removal_back`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Back {
@@ -1002,25 +1099,61 @@ pub(crate) fn removal_back(
     let Some(series_id) = tx.local_id_of(calendar_id, &link.master_id)? else {
         return Ok(Back::NoSeries);
     };
-    let (Some(mut row), Some(stored)) = (tx.event(&series_id)?, tx.entry_sync(&series_id)?) else {
+    removal_back_into(tx, calendar_id, &series_id, &link.original_start, into_base)
+}
+
+/// [`removal_back`] of the occurrence the pending deletion `key` names: into the
+/// series made again here since, if it was (see [`series_made_again`]), as a change
+/// of its own — never into its base: the provider's new series has no such removal
+/// (its create, if not sent yet, carries it).
+pub(crate) fn removal_back_of(
+    tx: &mut SyncTx<'_, '_>,
+    calendar_id: &str,
+    link: &almanac_provider::SeriesLink,
+    key: Option<&almanac_store::OccurrenceKey>,
+    into_base: bool,
+) -> Result<Back, SyncError> {
+    match series_made_again(tx, calendar_id, link, key)? {
+        Some(series) => removal_back_into(
+            tx,
+            calendar_id,
+            &series.local_id,
+            &link.original_start,
+            false,
+        ),
+        None => removal_back(tx, calendar_id, link, into_base),
+    }
+}
+
+/// [`removal_back`] into series `series_id` here, of its occurrence at `original`.
+fn removal_back_into(
+    tx: &mut SyncTx<'_, '_>,
+    calendar_id: &str,
+    series_id: &str,
+    original: &OriginalStart,
+    into_base: bool,
+) -> Result<Back, SyncError> {
+    let (Some(mut row), Some(stored)) = (tx.event(series_id)?, tx.entry_sync(series_id)?) else {
         return Ok(Back::NoSeries);
     };
-    let Some(info) = MasterInfo::of(&series_id, &row) else {
-        return Ok(Back::NoSeries);
-    };
-    // One the series left behind is no day of it: its deletion goes alone.
-    if google_left_behind(tx, calendar_id, &link.original_start, &info)? {
+    if row.input.recurrence.is_none() {
         return Ok(Back::NoSeries);
     }
-    let Ok(key) = crate::convert::instance_key_of(&link.original_start, &info) else {
+    // (A series made again here may have no provider id yet: its create carries it.)
+    let info = MasterInfo::of_or_unsent(series_id, &row);
+    // One the series left behind is no day of it: its deletion goes alone.
+    if google_left_behind(tx, calendar_id, original, &info)? {
+        return Ok(Back::NoSeries);
+    }
+    let Ok(key) = crate::convert::instance_key_of(original, &info) else {
         return Ok(Back::NoSeries);
     };
     let has = |exdates: &[String]| {
-        exdates.iter().any(|x| {
-            crate::convert::original_start_of(x, &info).is_ok_and(|s| s == link.original_start)
-        })
+        exdates
+            .iter()
+            .any(|x| crate::convert::original_start_of(x, &info).is_ok_and(|s| s == *original))
     };
-    for id in tx.instances_of(&series_id)? {
+    for id in tx.instances_of(series_id)? {
         let at = tx
             .event(&id)?
             .filter(|r| !r.cancelled)
@@ -1049,7 +1182,7 @@ pub(crate) fn removal_back(
     if !has(&rule.exdates) {
         // Not an occurrence of the series any more (its rule changed meanwhile):
         // nothing to remove, and an EXDATE the provider would never echo.
-        if !tx.has_occurrence(&series_id, &key)? {
+        if !tx.has_occurrence(series_id, &key)? {
             return Ok(Back::Removed);
         }
         rule.exdates.push(key.clone());
@@ -1065,14 +1198,14 @@ pub(crate) fn removal_back(
         state = EntryState::LocallyModified;
     }
     tx.write_event(
-        Some(&series_id),
+        Some(series_id),
         &row,
         state,
         base.as_ref().map(snapshot).as_deref(),
         stored.base_etag.as_deref(),
     )?;
-    if state != EntryState::Synced && tx.pending(&series_id)?.is_none() {
-        tx.queue_push(&series_id, calendar_id, OutboxOp::Update, None)?;
+    if state != EntryState::Synced && tx.pending(series_id)?.is_none() {
+        tx.queue_push(series_id, calendar_id, OutboxOp::Update, None)?;
     }
     Ok(Back::Removed)
 }

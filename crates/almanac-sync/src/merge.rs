@@ -301,6 +301,14 @@ pub(crate) fn as_sent(
 /// makes it: Google's `sequence` and `updated`, Graph's `lastModifiedDateTime`.
 const WRITE_STAMPS: &[&str] = &["sequence", "updated", "lastModifiedDateTime"];
 
+/// Drops the provider's per-write stamps ([`WRITE_STAMPS`]) from `extra`: a version
+/// of one event made into another's (an occurrence of a series made again).
+pub(crate) fn drop_write_stamps(extra: &mut almanac_provider::Extra) {
+    for key in WRITE_STAMPS {
+        extra.remove(*key);
+    }
+}
+
 impl Field {
     /// The keys of `extra` in which a provider keeps its own form of this field,
     /// rewritten with it: Google's remembered `transparency`, `visibility`,

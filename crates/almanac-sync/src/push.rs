@@ -1434,8 +1434,9 @@ enum Withheld {
 
 /// The instance a pending delete `o` named is gone at the provider: where it was an
 /// occurrence of a series here, the series has that removal (see
-/// [`crate::apply::removal_back`]) — where the provider's series names its removed
-/// occurrences (Graph's `cancelledOccurrences`, `in_rule` false), in its base too.
+/// [`crate::apply::removal_back_of`]) — where the provider's series names its removed
+/// occurrences (Graph's `cancelledOccurrences`, `in_rule` false), in its base too,
+/// unless the series was made again here since (then a change to send).
 fn removal_done(
     tx: &mut SyncTx<'_, '_>,
     calendar_id: &str,
@@ -1452,7 +1453,7 @@ fn removal_done(
     };
     let deleted = parse_snapshot(p.base.as_deref());
     if let Some(link) = deleted.and_then(|d| d.series) {
-        crate::apply::removal_back(tx, calendar_id, &link, !in_rule)?;
+        crate::apply::removal_back_of(tx, calendar_id, &link, p.occurrence.as_ref(), !in_rule)?;
     }
     Ok(())
 }

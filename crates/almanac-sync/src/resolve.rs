@@ -232,6 +232,9 @@ pub fn resolve_conflict(
                 | Op::RecreateRemote { .. }
                 | Op::KeepLocalDeletion { .. }
         );
+        // Their occurrence of a series made again here since goes out as a change of
+        // the new series' day (see `apply`'s `into_series_made_again`).
+        let restores = matches!(&op, Op::RestoreLocal { .. });
         let ctx = Ctx {
             calendar_id: &c.calendar_id,
             run_id: None,
@@ -243,6 +246,7 @@ pub fn resolve_conflict(
         if done.relist {
             tx.set_cursor(&c.calendar_id, None, None)?;
         }
+        let pushes = pushes || (restores && tx.pending(&id)?.is_some());
         tx.resolve_conflict(conflict_id, resolution_name(choice))?;
         Ok(Resolved {
             conflict_id: conflict_id.to_owned(),

@@ -1161,13 +1161,15 @@ fn wall(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S").to_string()
 }
 
-/// The series at the provider (the one event of it with a rule).
+/// The series at the provider (the one live event of it with a rule).
 fn series_there(state: &almanac_fakecloud::SharedState) -> serde_json::Value {
     state
         .google_events(EMAIL, "primary")
         .expect("events")
         .into_iter()
-        .find(|e| e["summary"] == SERIES && e["recurrence"].is_array())
+        .find(|e| {
+            e["summary"] == SERIES && e["recurrence"].is_array() && e["status"] != "cancelled"
+        })
         .expect("the series is there")
 }
 
@@ -1539,4 +1541,189 @@ impl Harness {
         };
         (key(AGAIN), key(ALL_DAY))
     }
+}
+
+/// An occurrence deleted here and changed on the phone — a new title and reminder —
+/// (a delete/edit conflict, its removal held apart from the series), then the series
+/// changed here and deleted there, and made again by "keep mine": the occurrence's
+/// conflict still waits, about the old series. With `sent`, a run has made the new
+/// series at the provider (another id there); without, its create is still queued.
+/// The occurrence's conflict.
+fn occurrence_waiting_through_its_series_made_again(h: &Harness, sent: bool) -> String {
+    let master_remote = h.seed_series();
+    h.run();
+    let [master] = <[String; 1]>::try_from(h.here(SERIES)).expect("the series");
+    let second = h.first + TimeDelta::days(1);
+    h.store
+        .lock()
+        .expect("store")
+        .delete_event(
+            EventTarget {
+                id: master.clone(),
+                scope: EditScope::Occurrence,
+                original_start: Some(wall(second)),
+            },
+            Source::Cli,
+            Utc::now(),
+        )
+        .expect("delete the occurrence here");
+    h.cloud
+        .state
+        .google_edit_event(
+            EMAIL,
+            "primary",
+            &h.second_id(&master_remote),
+            &json!({"summary": CHANGED_THERE, "reminders": {"useDefault": false,
+                "overrides": [{"method": "popup", "minutes": 42}]}}),
+        )
+        .expect("change the occurrence there");
+    let s = h.run();
+    assert_eq!(s.conflicts, 1, "{s:?}");
+    let (occurrence_conflict, kind, tombstone) = h.open_conflict();
+    assert_eq!(kind, "delete_edit");
+    {
+        let mut store = h.store.lock().expect("store");
+        change_series(&mut store, &master, |input| {
+            input.location = "Room 9".into()
+        });
+    }
+    h.cloud
+        .state
+        .google_delete_event(EMAIL, "primary", &master_remote)
+        .expect("delete the series there");
+    let s = h.run();
+    assert_eq!(s.conflicts, 1, "{s:?}");
+    let series_conflict = h
+        .store
+        .lock()
+        .expect("store")
+        .conflicts(true)
+        .expect("conflicts")
+        .into_iter()
+        .find(|c| c.event_id == master)
+        .expect("the series' conflict");
+    assert_eq!(series_conflict.kind, "edit_delete");
+    resolve_conflict(&h.store, &series_conflict.id, &Choice::KeepMine, Utc::now())
+        .expect("keep mine on the series");
+    if sent {
+        h.run();
+        let made_again = series_there(&h.cloud.state)["id"].clone();
+        assert_ne!(made_again, master_remote.as_str());
+    }
+    // The removal still waits apart from the series, for the user.
+    let outbox = h.store.lock().expect("store").outbox(None).expect("outbox");
+    assert!(
+        outbox
+            .iter()
+            .any(|o| o.event_id == tombstone && o.op == almanac_store::OutboxOp::Delete),
+        "{outbox:?}"
+    );
+    occurrence_conflict
+}
+
+/// [`occurrence_waiting_through_its_series_made_again`], then the occurrence's
+/// conflict answered with `choice`, which goes to the provider; a few runs settle
+/// it. The new series' id.
+fn occurrence_answered_after_its_series_was_made_again(
+    h: &Harness,
+    choice: &Choice,
+    sent: bool,
+) -> String {
+    let conflict = occurrence_waiting_through_its_series_made_again(h, sent);
+    let answer =
+        resolve_conflict(&h.store, &conflict, choice, Utc::now()).expect("answer the conflict");
+    assert!(answer.pushes, "{answer:?}");
+    h.run();
+    h.run();
+    assert_eq!(h.there(SERIES), 1);
+    h.assert_quiet();
+    series_there(&h.cloud.state)["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned()
+}
+
+/// Keep theirs: the phone's change of that day stands — title and reminder — in the
+/// series made again, there and here, rather than the day as the series makes it.
+fn keep_theirs_after_the_series_was_made_again(sent: bool) {
+    let h = Harness::new();
+    let series = occurrence_answered_after_its_series_was_made_again(&h, &Choice::KeepTheirs, sent);
+    assert_eq!(h.there(CHANGED_THERE), 1);
+    let there = h.second_there(&series);
+    assert_eq!(there["summary"], CHANGED_THERE, "{there}");
+    assert_eq!(there["reminders"]["overrides"][0]["minutes"], 42, "{there}");
+    h.assert_occurrence(CHANGED_THERE);
+    let [id] = <[String; 1]>::try_from(h.here(CHANGED_THERE)).expect("the occurrence");
+    let store = h.store.lock().expect("store");
+    let row = store
+        .sync_calendars(None)
+        .expect("calendars")
+        .iter()
+        .flat_map(|c| store.sync_entries(&c.id).expect("entries"))
+        .find(|e| e.local_id == id)
+        .and_then(|e| e.row)
+        .expect("its row");
+    assert_eq!(row.reminder_minutes, Some(42), "{row:?}");
+}
+
+/// Keep mine: the day deleted here is not in the series made again, there or here.
+fn keep_mine_after_the_series_was_made_again(sent: bool) {
+    let h = Harness::new();
+    let series = occurrence_answered_after_its_series_was_made_again(&h, &Choice::KeepMine, sent);
+    assert_eq!(h.there(CHANGED_THERE), 0);
+    assert!(!second_live_there(&h, &series));
+    let [master] = <[String; 1]>::try_from(h.here(SERIES)).expect("the series");
+    let exdates = h
+        .store
+        .lock()
+        .expect("store")
+        .get_event(&master)
+        .expect("the series")
+        .input
+        .recurrence
+        .expect("a rule")
+        .exdates;
+    assert_eq!(exdates, vec![wall(h.first + TimeDelta::days(1))]);
+}
+
+/// Whether the series' second day is an occurrence there (not cancelled, not removed).
+fn second_live_there(h: &Harness, master_remote: &str) -> bool {
+    let id = h.second_id(master_remote);
+    let events = h
+        .cloud
+        .state
+        .google_events(EMAIL, "primary")
+        .expect("events");
+    if let Some(e) = events.iter().find(|e| e["id"] == id.as_str()) {
+        return e["status"] != "cancelled";
+    }
+    let day = (h.first + TimeDelta::days(1)).format("%Y%m%d").to_string();
+    !series_there(&h.cloud.state)["recurrence"]
+        .as_array()
+        .expect("a rule")
+        .iter()
+        .any(|l| {
+            l.as_str()
+                .is_some_and(|l| l.starts_with("EXDATE") && l.contains(&day))
+        })
+}
+
+#[test]
+fn keep_theirs_on_an_occurrence_after_its_series_was_made_again_keeps_their_change() {
+    keep_theirs_after_the_series_was_made_again(true);
+}
+
+#[test]
+fn keep_theirs_on_an_occurrence_before_its_series_made_again_is_sent_keeps_their_change() {
+    keep_theirs_after_the_series_was_made_again(false);
+}
+
+#[test]
+fn keep_mine_on_an_occurrence_after_its_series_was_made_again_removes_that_day() {
+    keep_mine_after_the_series_was_made_again(true);
+}
+
+#[test]
+fn keep_mine_on_an_occurrence_before_its_series_made_again_is_sent_removes_that_day() {
+    keep_mine_after_the_series_was_made_again(false);
 }

@@ -87,7 +87,7 @@ const DEFAULT_CASES: u64 = 300;
 /// 350 and 471, a series update skipped as sending nothing): run with every range.
 const REGRESSION_SEEDS: &[u64] = &[
     350, 471, 535, 2683, 3065, 3181, 3573, 3785, 4131, 5212, 5311, 11827, 12563, 12747, 13527,
-    25919, 31369,
+    25919, 31369, 33464, 34270,
 ];
 
 // ---------------------------------------------------------------------------------
@@ -124,6 +124,8 @@ struct Deleted {
     title: String,
     /// How many series moves the provider had made then (see [`Deleted::renamed`]).
     moves_seen: usize,
+    /// For a changed occurrence: its series' remote id and its original start.
+    occurrence: Option<(String, DateTime<Utc>)>,
 }
 
 impl Deleted {
@@ -662,11 +664,19 @@ impl Sim {
         }
         let d_id = id.clone();
         let moves_seen = self.provider.world().moves.len();
+        let occurrence = match &ev.series {
+            Some(SeriesLink {
+                master_id,
+                original_start: OriginalStart::Timed(at),
+            }) => Some((master_id.clone(), *at)),
+            _ => None,
+        };
         self.deleted.push(Deleted {
             local_id: id,
             remote_id: Some(ev.remote_id.clone()).filter(|r| !r.is_empty()),
             title: ev.title.clone(),
             moves_seen,
+            occurrence,
         });
         self.note(|| {
             format!(
@@ -821,6 +831,18 @@ impl Sim {
         self.exdated.retain(|x| {
             let now = remote.as_deref().and_then(|r| x.now_at(r, &moves));
             !(x.master == id && (x.at == at || now == Some(at)))
+        });
+        // So is a changed occurrence of that day deleted here (its exception row),
+        // shown again while its delete/edit conflict waits.
+        let waiting: BTreeSet<String> = ok("conflicts", self.store()?.conflicts(true))?
+            .into_iter()
+            .map(|c| c.event_id)
+            .collect();
+        self.deleted.retain(|d| {
+            !(waiting.contains(&d.local_id)
+                && d.occurrence
+                    .as_ref()
+                    .is_some_and(|(series, was)| *series == master.remote_id && *was == at))
         });
         self.note(|| {
             format!(
@@ -1129,11 +1151,19 @@ impl Sim {
         else {
             return Ok(());
         };
-        let master = self
-            .entries(MAIN)?
-            .into_iter()
+        let entries = self.entries(MAIN)?;
+        // (A series made again here since has another id there: the restored row
+        // names it.)
+        let master = entries
+            .iter()
             .find(|e| e.remote_id.as_deref() == Some(master_id.as_str()))
-            .map(|e| e.local_id);
+            .map(|e| e.local_id.clone())
+            .or_else(|| {
+                entries
+                    .iter()
+                    .find(|e| e.local_id == c.event_id)
+                    .and_then(|e| e.row.as_ref()?.series_id.clone())
+            });
         if let Some(master) = master {
             // (At its time then: the provider may have moved the series since.)
             let moves = self.provider.world().moves.clone();
