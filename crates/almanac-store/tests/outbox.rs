@@ -614,7 +614,24 @@ fn an_occurrence_change_sent_without_an_answer_then_removed_leaves_a_tombstone_o
         .into_iter()
         .find(|o| o.event_id == occurrence)
         .expect("the occurrence's pending create");
-    ok(s.sync_step(now().timestamp(), |tx| tx.push_attempted(create.id)));
+    // Sent once (the version recorded first), then changed here again.
+    let version = r#"{"title":"Standup (moved)"}"#;
+    ok(s.sync_step(now().timestamp(), |tx| {
+        assert!(tx.version_sent(create.id, version)?);
+        tx.push_attempted(create.id)
+    }));
+    let mut input = ok(s.get_event(&occurrence)).input;
+    input.title = "Standup (moved again)".into();
+    ok(s.update_event(
+        EventChange {
+            id: occurrence.clone(),
+            scope: EditScope::All,
+            original_start: None,
+            input,
+        },
+        Source::UserWindow,
+        now(),
+    ));
     ok(s.delete_event(
         EventTarget {
             id: occurrence,
@@ -632,15 +649,17 @@ fn an_occurrence_change_sent_without_an_answer_then_removed_leaves_a_tombstone_o
     }));
     assert!(tombstones.is_empty(), "{tombstones:?}");
     assert_eq!(of_occurrences.len(), 1);
-    assert_eq!(of_occurrences[0].1.original_start, format!("{key}:00"));
-    // With the occurrence as it was sent: an instance like it is that change of ours.
+    assert_eq!(of_occurrences[0].0.original_start, format!("{key}:00"));
+    // With the occurrence as it was deleted and each version sent: an instance like
+    // one of them is that change of ours.
     let last = of_occurrences[0]
-        .1
+        .0
         .last
         .as_deref()
         .expect("the row as deleted");
     let row = base_row(last).expect("a row");
-    assert_eq!(row.input.title, "Standup (moved)");
+    assert_eq!(row.input.title, "Standup (moved again)");
+    assert_eq!(of_occurrences[0].1, vec![version.to_owned()]);
     // The series' update goes out; what it removed goes with it.
     ok(s.sync_step(now().timestamp(), |tx| {
         tx.drop_occurrence_tombstones(&series)

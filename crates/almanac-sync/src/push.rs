@@ -868,20 +868,29 @@ impl Pusher<'_> {
         // need it again.)
         let ours = lock(self.store).sync_step(self.now(), |tx| {
             let mut found = false;
-            for (_, k) in tx.occurrence_tombstones(&self.cal.id, &info.local_id)? {
+            let Ok(there) = normalise(inst, &self.cal.id, Some(info)) else {
+                return Ok(false);
+            };
+            for (k, sent) in tx.occurrence_tombstones(&self.cal.id, &info.local_id)? {
                 let at = crate::convert::original_start_of(&k.original_start, info);
                 if !at.is_ok_and(|o| &o == original) {
                     continue;
                 }
-                let mine = k
+                // The row as it was deleted, and each version its changes sent (it
+                // may have changed again since the one that landed).
+                let last = k
                     .last
                     .as_deref()
                     .and_then(almanac_store::base_row)
                     .and_then(|row| from_row(&row, Some(info)).ok());
-                let there = normalise(inst, &self.cal.id, Some(info)).ok();
-                if let (Some(mine), Some(there)) = (mine, there) {
-                    found |= same_to_the_user(&mine, &there);
-                }
+                let sent = sent
+                    .iter()
+                    .filter_map(|v| parse_snapshot(Some(v)))
+                    .filter_map(|v| normalise(&v, &self.cal.id, Some(info)).ok());
+                found |= last
+                    .into_iter()
+                    .chain(sent)
+                    .any(|mine| same_to_the_user(&mine, &there));
             }
             Ok::<_, SyncError>(found)
         })?;

@@ -561,6 +561,76 @@ impl Harness {
         }
     }
 
+    /// Whether the series' second occurrence is one, not cancelled, at the provider.
+    fn second_live_there(&self) -> bool {
+        match self.kind {
+            Kind::Graph => {
+                let from = (self.start - TimeDelta::days(1)).naive_utc();
+                let to = (self.start + TimeDelta::days(5)).naive_utc();
+                let view = self
+                    .cloud
+                    .state
+                    .graph_instances(EMAIL, from, to)
+                    .expect("instances");
+                view["value"]
+                    .as_array()
+                    .expect("instances")
+                    .iter()
+                    .any(|e| {
+                        e["isCancelled"] != true
+                            && e["start"]["dateTime"]
+                                .as_str()
+                                .is_some_and(|d| d.starts_with(&wall(self.second())))
+                    })
+            }
+            Kind::Google => {
+                let events = self
+                    .cloud
+                    .state
+                    .google_events(EMAIL, "primary")
+                    .expect("events");
+                let second = self.second();
+                let exception = events.iter().find(|e| {
+                    e["recurringEventId"].is_string()
+                        && e["originalStartTime"]["dateTime"]
+                            .as_str()
+                            .and_then(|d| DateTime::parse_from_rfc3339(d).ok())
+                            .is_some_and(|d| d == second)
+                });
+                // Removed by the series' EXDATE (which Almanac sends at Google), or
+                // its instance cancelled.
+                let day = second.format("%Y%m%dT%H%M%S").to_string();
+                let series = events
+                    .iter()
+                    .find(|e| e["recurrence"].is_array())
+                    .expect("the series");
+                let removed = series["recurrence"]
+                    .as_array()
+                    .expect("a rule")
+                    .iter()
+                    .any(|l| {
+                        l.as_str()
+                            .is_some_and(|l| l.starts_with("EXDATE") && l.contains(&day))
+                    });
+                !removed && exception.is_none_or(|e| e["status"] != "cancelled")
+            }
+        }
+    }
+
+    /// Deletes the series' second occurrence here, only that one.
+    fn delete_second_here(&self) {
+        let target = EventTarget {
+            id: self.id(),
+            scope: EditScope::Occurrence,
+            original_start: Some(wall(self.second())),
+        };
+        self.store
+            .lock()
+            .expect("store")
+            .delete_event(target, Source::Cli, Utc::now())
+            .expect("delete the occurrence here");
+    }
+
     /// Retitles the series' second occurrence here, only that one.
     fn retitle_second_here(&self, title: &str) {
         let id = self.id();
@@ -630,4 +700,29 @@ fn an_occurrence_change_undone_after_its_answer_was_lost_reaches_outlook() {
 #[test]
 fn an_occurrence_change_undone_after_its_answer_was_lost_reaches_google() {
     occurrence_undone(Kind::Google);
+}
+
+/// Changed again here and then deleted, before the retry: the instance there has our
+/// first change, which is no change made there — the deletion goes, no conflict with
+/// our own edit.
+fn occurrence_changed_again_then_deleted(kind: Kind) {
+    let h = Harness::seeded(kind, true);
+    h.retitle_second_here(EDITED);
+    h.run_losing_update_answers();
+    assert_eq!(h.second_there(), EDITED, "the change landed");
+    h.retitle_second_here(EDITED_AGAIN);
+    h.delete_second_here();
+    h.settle();
+    assert_eq!(h.open_conflicts(), 0, "our own change is no change there");
+    assert!(!h.second_live_there(), "the deletion reaches the provider");
+}
+
+#[test]
+fn an_occurrence_changed_again_and_deleted_after_its_answer_was_lost_is_deleted_at_outlook() {
+    occurrence_changed_again_then_deleted(Kind::Graph);
+}
+
+#[test]
+fn an_occurrence_changed_again_and_deleted_after_its_answer_was_lost_is_deleted_at_google() {
+    occurrence_changed_again_then_deleted(Kind::Google);
 }

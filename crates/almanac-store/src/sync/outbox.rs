@@ -70,8 +70,9 @@ pub struct DeletePayload {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_key: Option<String>,
     /// The versions the update this delete replaced sent, its answer lost (see
-    /// [`SentPayload`]): the provider's copy may be one of them, which is no change
-    /// made there to hold the deletion against.
+    /// [`SentPayload`]), or an occurrence's first change (a create here, sent as an
+    /// update of its instance): the provider's copy may be one of them, which is no
+    /// change made there to hold the deletion against.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sent: Vec<String>,
     /// The deletion of one occurrence of a series here: a changed occurrence deleted
@@ -386,11 +387,13 @@ pub(crate) fn track_delete(tx: &Transaction<'_>, event_id: &str, now: i64) -> Re
             |r| r.get(0),
         )
         .optional()?;
-    // An update sent, its answer lost: the provider may hold what it sent.
+    // An update sent, its answer lost: the provider may hold what it sent. So may an
+    // occurrence's first change, a create here sent as an update of its instance.
     let sent_update: Option<Option<String>> = tx
         .row_cached(
-            "SELECT payload FROM outbox WHERE event_id = ?1 AND operation = 'update'",
-            params![event_id],
+            "SELECT payload FROM outbox WHERE event_id = ?1
+                 AND (operation = 'update' OR (operation = 'create' AND ?2))",
+            params![event_id, series_id.is_some() && sent_create.is_some()],
             |r| r.get(0),
         )
         .optional()?;

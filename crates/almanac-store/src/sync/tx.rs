@@ -659,13 +659,21 @@ impl SyncTx<'_, '_> {
     }
 
     /// The calendar's tombstones (sent, answer lost, deleted here since) of changes
-    /// of one occurrence of series `series_id`: their outbox ids and occurrences.
+    /// of one occurrence of series `series_id`: their occurrences and the versions
+    /// the changes sent (see [`crate::DeletePayload::sent`]).
     pub fn occurrence_tombstones(
         &self,
         calendar_id: &str,
         series_id: &str,
-    ) -> Result<Vec<(i64, crate::sync::outbox::OccurrenceKey)>> {
-        self.occurrence_pending(calendar_id, series_id, true)
+    ) -> Result<Vec<(crate::sync::outbox::OccurrenceKey, Vec<String>)>> {
+        Ok(self
+            .pending_deletes(calendar_id)?
+            .into_iter()
+            .filter_map(|(_, p)| {
+                let k = p.occurrence.filter(|k| k.series_id == series_id)?;
+                p.remote_id.is_empty().then_some((k, p.sent))
+            })
+            .collect())
     }
 
     /// The pending deletes of series `series_id`'s occurrences aimed at their instances
@@ -676,23 +684,12 @@ impl SyncTx<'_, '_> {
         calendar_id: &str,
         series_id: &str,
     ) -> Result<Vec<(i64, crate::sync::outbox::OccurrenceKey)>> {
-        self.occurrence_pending(calendar_id, series_id, false)
-    }
-
-    /// The pending deletes of series `series_id`'s occurrences: its tombstones (no
-    /// provider id) or the others.
-    fn occurrence_pending(
-        &self,
-        calendar_id: &str,
-        series_id: &str,
-        tombstones: bool,
-    ) -> Result<Vec<(i64, crate::sync::outbox::OccurrenceKey)>> {
         Ok(self
             .pending_deletes(calendar_id)?
             .into_iter()
             .filter_map(|(id, p)| {
                 let k = p.occurrence.filter(|k| k.series_id == series_id)?;
-                (p.remote_id.is_empty() == tombstones).then_some((id, k))
+                (!p.remote_id.is_empty()).then_some((id, k))
             })
             .collect())
     }
