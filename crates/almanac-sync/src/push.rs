@@ -756,7 +756,9 @@ impl Pusher<'_> {
     /// [`Self::withhold_removal`]). Where the provider keeps no EXDATEs in its rule
     /// (Graph), the others are deleted one by one; the ids of those deleted go to
     /// `removed`, also when a later one fails, and so does one whose delete may have
-    /// landed (no connection, a 5xx). (Elsewhere the rule removes them.)
+    /// landed (no connection, a 5xx). (Elsewhere the rule removes them; an instance
+    /// with a change of ours that landed unanswered is deleted too: see
+    /// [`Withheld::Ours`].)
     async fn remove_instances(
         &self,
         o: &OutboxRow,
@@ -804,16 +806,14 @@ impl Pusher<'_> {
                 .withhold_removal(ev, &info, &original, &inst, out)
                 .await?
             {
-                Ok(Withheld::No) => {}
+                Ok(Withheld::No) if self.provider.exdates_in_rule() => continue,
+                Ok(Withheld::No | Withheld::Ours) => {}
                 Ok(Withheld::Yes) => {
                     done = Removal::Held;
                     continue;
                 }
                 Ok(Withheld::SeriesChanged) => return Ok(Ok(Removal::Held)),
                 Err(e) => return Ok(Err(e)),
-            }
-            if self.provider.exdates_in_rule() {
-                continue;
             }
             if let Err(e) = self
                 .provider
@@ -863,9 +863,9 @@ impl Pusher<'_> {
         out: &mut Pushed,
     ) -> Result<Result<Withheld, ProviderError>, SyncError> {
         // A change of that occurrence sent from here whose answer was lost, deleted
-        // here since: an instance as that change made it is ours, and goes with the
-        // removal. (The tombstone stays until the series went out: a later pass may
-        // need it again.)
+        // here since: an instance as the row was deleted, or as any version its
+        // changes sent, is ours, and goes with the removal. (The tombstone stays
+        // until the series went out: a later pass may need it again.)
         let ours = lock(self.store).sync_step(self.now(), |tx| {
             let mut found = false;
             let Ok(there) = normalise(inst, &self.cal.id, Some(info)) else {
@@ -895,7 +895,7 @@ impl Pusher<'_> {
             Ok::<_, SyncError>(found)
         })?;
         if ours {
-            return Ok(Ok(Withheld::No));
+            return Ok(Ok(Withheld::Ours));
         }
         let holder = lock(self.store).sync_step(self.now(), |tx| {
             let entries = tx.entries_for(&self.cal.id, &[inst.remote_id.as_str()])?;
@@ -1436,6 +1436,10 @@ enum Removal {
 /// Whether one removed occurrence stays out of the series' update.
 enum Withheld {
     No,
+    /// No, and the instance carries a change of ours that landed unanswered: an
+    /// exception there, which a series' EXDATE may leave standing (Google keeps a
+    /// changed instance as an event of its own, listed as it is): deleted as well.
+    Ours,
     Yes,
     /// The series changed there: merged again, nothing deleted.
     SeriesChanged,

@@ -148,7 +148,8 @@ pub struct OccurrenceKey {
     /// The instance key.
     pub original_start: String,
     /// A tombstone's: the occurrence's row as it was deleted (row JSON, read with
-    /// [`crate::base_row`]): what the provider has, if the change sent landed.
+    /// [`crate::base_row`]): what the provider has if the change sent landed — or
+    /// one of the versions sent ([`DeletePayload::sent`]), changed here again since.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last: Option<String>,
 }
@@ -389,7 +390,7 @@ pub(crate) fn track_delete(tx: &Transaction<'_>, event_id: &str, now: i64) -> Re
         .optional()?;
     // An update sent, its answer lost: the provider may hold what it sent. So may an
     // occurrence's first change, a create here sent as an update of its instance.
-    let sent_update: Option<Option<String>> = tx
+    let sent_payload: Option<Option<String>> = tx
         .row_cached(
             "SELECT payload FROM outbox WHERE event_id = ?1
                  AND (operation = 'update' OR (operation = 'create' AND ?2))",
@@ -397,7 +398,7 @@ pub(crate) fn track_delete(tx: &Transaction<'_>, event_id: &str, now: i64) -> Re
             |r| r.get(0),
         )
         .optional()?;
-    let sent = SentPayload::of(sent_update.flatten().as_deref()).sent;
+    let sent = SentPayload::of(sent_payload.flatten().as_deref()).sent;
     tx.exec_cached("DELETE FROM outbox WHERE event_id = ?1", params![event_id])?;
     let (remote_id, create_key) = match (remote_id, sent_create) {
         (Some(id), _) => (id, None),

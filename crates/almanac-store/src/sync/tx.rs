@@ -660,7 +660,7 @@ impl SyncTx<'_, '_> {
 
     /// The calendar's tombstones (sent, answer lost, deleted here since) of changes
     /// of one occurrence of series `series_id`: their occurrences and the versions
-    /// the changes sent (see [`crate::DeletePayload::sent`]).
+    /// the changes sent (see `DeletePayload::sent`).
     pub fn occurrence_tombstones(
         &self,
         calendar_id: &str,
