@@ -1011,20 +1011,87 @@ fn series_made_again(
     link: &almanac_provider::SeriesLink,
     key: Option<&almanac_store::OccurrenceKey>,
 ) -> Result<Option<MasterInfo>, SyncError> {
-    let Some(key) = key else {
-        return Ok(None);
-    };
+    match key {
+        Some(key) => made_again_as(tx, calendar_id, link, &key.series_id),
+        None => Ok(None),
+    }
+}
+
+/// Series `series_id` here, when it is the one `link` named and the provider no
+/// longer knows it by that id (see [`series_made_again`]).
+fn made_again_as(
+    tx: &SyncTx<'_, '_>,
+    calendar_id: &str,
+    link: &almanac_provider::SeriesLink,
+    series_id: &str,
+) -> Result<Option<MasterInfo>, SyncError> {
     if tx.local_id_of(calendar_id, &link.master_id)?.is_some() {
         return Ok(None);
     }
     Ok(tx
-        .event(&key.series_id)?
+        .event(series_id)?
         .filter(|r| {
             r.input.recurrence.is_some()
                 && r.input.calendar_id == calendar_id
                 && r.remote_id.as_deref() != Some(link.master_id.as_str())
         })
-        .map(|r| MasterInfo::of_or_unsent(&key.series_id, &r)))
+        .map(|r| MasterInfo::of_or_unsent(series_id, &r)))
+}
+
+/// The series occurrence `local_id` — changed here, not at the provider yet —
+/// belongs to, when `theirs`, the provider's version its conflict holds, is an
+/// instance of it the provider no longer knows: the series was deleted there and
+/// made again here ("keep mine") while the occurrence's conflict waited.
+pub(crate) fn occurrence_made_again(
+    tx: &SyncTx<'_, '_>,
+    calendar_id: &str,
+    local_id: &str,
+    theirs: &RemoteEvent,
+) -> Result<Option<MasterInfo>, SyncError> {
+    let Some(link) = &theirs.series else {
+        return Ok(None);
+    };
+    let series = tx
+        .event(local_id)?
+        .filter(|r| r.remote_id.is_none())
+        .and_then(|r| r.series_id);
+    match series {
+        Some(series_id) => made_again_as(tx, calendar_id, link, &series_id),
+        None => Ok(None),
+    }
+}
+
+/// The answer to the conflict of an occurrence whose series was made again since
+/// (see [`occurrence_made_again`]), `version` in the new series' terms: the row takes
+/// it — a change of that day of the new series, its create kept queued, sent as the
+/// day's first change (not marked synced: the provider has none of it yet) — and
+/// `copy` (keep both) becomes an event of its own.
+pub(crate) fn answer_in_series_made_again(
+    tx: &mut SyncTx<'_, '_>,
+    calendar_id: &str,
+    local_id: &str,
+    (version, series): (&RemoteEvent, &MasterInfo),
+    copy: Option<&RemoteEvent>,
+) -> Result<Result<(), String>, SyncError> {
+    let mut version = version.clone();
+    crate::merge::drop_write_stamps(&mut version.extra);
+    let mut row = match to_row(&version, calendar_id, Some(series)) {
+        Ok(row) => row,
+        Err(why) => return Ok(Err(why)),
+    };
+    row.remote_id = None;
+    row.etag = None;
+    tx.write_event(Some(local_id), &row, EntryState::LocallyCreated, None, None)?;
+    tx.queue_push(local_id, calendar_id, OutboxOp::Create, None)?;
+    if let Some(copy) = copy {
+        let copy_row = match to_row(copy, calendar_id, None) {
+            Ok(row) => row,
+            Err(why) => return Ok(Err(why)),
+        };
+        let id = tx.write_event(None, &copy_row, EntryState::LocallyCreated, None, None)?;
+        tx.queue_push(&id, calendar_id, OutboxOp::Create, None)?;
+    }
+    Ok(Ok(()))
 }
 
 /// The provider's occurrence `ev` of a series deleted there, as the same day of

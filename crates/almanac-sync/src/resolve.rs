@@ -160,6 +160,42 @@ pub fn resolve_conflict(
                         "conflict {conflict_id} lacks a version"
                     )));
                 };
+                let made_again =
+                    crate::apply::occurrence_made_again(tx, &c.calendar_id, &id, &remote)?;
+                if let Some(series) = made_again {
+                    // Their versions name the old series' instance: read as that day
+                    // of the new series, ours.
+                    let as_ours = |e: RemoteEvent| RemoteEvent {
+                        remote_id: mine.remote_id.clone(),
+                        etag: None,
+                        ical_uid: mine.ical_uid.clone(),
+                        kind: mine.kind,
+                        series: mine.series.clone(),
+                        ..e
+                    };
+                    let (version, copy) =
+                        match apply_choice(&as_ours(base), &mine, &as_ours(remote), choice) {
+                            Resolution::Merged(m) => (m.merged, None),
+                            Resolution::KeepBoth { remote, copy } => (remote, Some(copy)),
+                            Resolution::Open { conflicts, .. } => {
+                                return Err(still_open(&conflicts))
+                            }
+                            Resolution::Delete | Resolution::Restore { .. } => {
+                                return Err(SyncError::Corrupt("unexpected resolution".into()))
+                            }
+                        };
+                    let answered = crate::apply::answer_in_series_made_again(
+                        tx,
+                        &c.calendar_id,
+                        &id,
+                        (&version, &series),
+                        copy.as_ref(),
+                    )?;
+                    answered.map_err(|why| {
+                        SyncError::BadRequest(format!("This answer cannot be kept: {why}."))
+                    })?;
+                    return mark(tx, true);
+                }
                 match apply_choice(&base, &mine, &remote, choice) {
                     Resolution::Merged(m) => Op::Merged {
                         local_id: id.clone(),
@@ -174,16 +210,7 @@ pub fn resolve_conflict(
                         remote,
                         copy,
                     },
-                    Resolution::Open { conflicts, .. } => {
-                        let left: Vec<String> = conflicts
-                            .iter()
-                            .map(|f| f.field.name().into_owned())
-                            .collect();
-                        return Err(SyncError::BadRequest(format!(
-                            "Pick a side for every conflicting field; still open: {}.",
-                            left.join(", ")
-                        )));
-                    }
+                    Resolution::Open { conflicts, .. } => return Err(still_open(&conflicts)),
                     Resolution::Delete | Resolution::Restore { .. } => {
                         return Err(SyncError::Corrupt("unexpected resolution".into()))
                     }
@@ -255,6 +282,18 @@ pub fn resolve_conflict(
             pushes,
         })
     })
+}
+
+/// The error for per-field picks that leave `conflicts` without a side.
+fn still_open(conflicts: &[crate::merge::FieldConflict]) -> SyncError {
+    let left: Vec<String> = conflicts
+        .iter()
+        .map(|f| f.field.name().into_owned())
+        .collect();
+    SyncError::BadRequest(format!(
+        "Pick a side for every conflicting field; still open: {}.",
+        left.join(", ")
+    ))
 }
 
 /// A per-field choice from picks.

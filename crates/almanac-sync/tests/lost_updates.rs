@@ -561,11 +561,6 @@ impl Harness {
         }
     }
 
-    /// Whether the series' second occurrence is one, not cancelled, at the provider.
-    fn second_live_there(&self) -> bool {
-        self.occurrence_live_there(self.second())
-    }
-
     /// Whether the series' occurrence at `at` is one, not cancelled, at the provider.
     fn occurrence_live_there(&self, at: DateTime<Utc>) -> bool {
         match self.kind {

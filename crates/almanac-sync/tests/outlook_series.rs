@@ -865,39 +865,39 @@ fn a_long_series_made_again_by_policy_keeps_its_changed_occurrence_once() {
     }
 }
 
-/// An occurrence changed on both sides (an edit/edit conflict waiting for the user)
-/// whose series the phone then deletes; Keep mine on the series makes it again, the
-/// occurrence's change still held by its conflict. When the phone changes that day's
-/// occurrence of the new series, the link to it meets the change again: the same
-/// conflict, still open, now against their new version — it used to be settled
-/// without the user and another one opened (simulation seed 25919).
-#[test]
-fn an_occurrence_in_conflict_keeps_its_conflict_when_its_series_is_made_again() {
-    const PHONE_AGAIN: &str = "Pipeline review, renamed on the phone again";
-    const PHONE_NEW: &str = "Pipeline review, renamed on the phone in the new series";
-    let h = Harness::new();
-    let (master, master_remote) = h.series();
+const PHONE_AGAIN: &str = "Pipeline review, renamed on the phone again";
+
+/// The second occurrence's instance of series `series` at the provider.
+fn at_second(h: &Harness, series: &str) -> RemoteEvent {
     let second = h.first + TimeDelta::days(1);
-    let at_second = |h: &Harness, series: &str| {
-        h.rt.block_on(
-            h.graph
-                .instance(&h.calendar(), series, &OriginalStart::Timed(second)),
-        )
-        .expect("instance")
-        .expect("the second occurrence")
-    };
-    let phone_renames = |h: &Harness, id: &str, title: &str| {
-        let edit = json!({"email": EMAIL, "id": id, "patch": {"subject": title}});
-        h.cloud
-            .state
-            .graph_edit_event(serde_json::from_value(edit).expect("edit spec"))
-            .expect("change it on the phone");
-    };
-    let instance = at_second(&h, &master_remote);
-    phone_renames(&h, &instance.remote_id, CHANGED);
+    h.rt.block_on(
+        h.graph
+            .instance(&h.calendar(), series, &OriginalStart::Timed(second)),
+    )
+    .expect("instance")
+    .expect("the second occurrence")
+}
+
+/// The phone renames event `id` (an instance) to `title`.
+fn phone_renames(h: &Harness, id: &str, title: &str) {
+    let edit = json!({"email": EMAIL, "id": id, "patch": {"subject": title}});
+    h.cloud
+        .state
+        .graph_edit_event(serde_json::from_value(edit).expect("edit spec"))
+        .expect("change it on the phone");
+}
+
+/// An occurrence changed on both sides (an edit/edit conflict waiting for the user:
+/// ours [`RENAMED`], theirs [`PHONE_AGAIN`]) whose series the phone then deletes;
+/// Keep mine on the series makes it again, the occurrence's change still held by its
+/// conflict. The occurrence's conflict and the new series' id.
+fn occurrence_in_conflict_through_its_series_made_again(h: &Harness) -> (String, String) {
+    let (master, master_remote) = h.series();
+    let instance = at_second(h, &master_remote);
+    phone_renames(h, &instance.remote_id, CHANGED);
     h.run();
     h.rename_second_here(&master);
-    phone_renames(&h, &instance.remote_id, PHONE_AGAIN);
+    phone_renames(h, &instance.remote_id, PHONE_AGAIN);
     h.run();
     let open = h.open_conflicts();
     assert_eq!(open.len(), 1, "{open:?}");
@@ -919,6 +919,18 @@ fn an_occurrence_in_conflict_keeps_its_conflict_when_its_series_is_made_again() 
     h.run();
     let (_, new_remote) = h.series();
     assert_ne!(new_remote, master_remote, "made again");
+    (on_occurrence, new_remote)
+}
+
+/// [`occurrence_in_conflict_through_its_series_made_again`]; when the phone changes
+/// that day's occurrence of the new series, the link to it meets the change again:
+/// the same conflict, still open, now against their new version — it used to be
+/// settled without the user and another one opened (simulation seed 25919).
+#[test]
+fn an_occurrence_in_conflict_keeps_its_conflict_when_its_series_is_made_again() {
+    const PHONE_NEW: &str = "Pipeline review, renamed on the phone in the new series";
+    let h = Harness::new();
+    let (on_occurrence, new_remote) = occurrence_in_conflict_through_its_series_made_again(&h);
     let instance = at_second(&h, &new_remote);
     phone_renames(&h, &instance.remote_id, PHONE_NEW);
     h.run();
@@ -943,4 +955,41 @@ fn an_occurrence_in_conflict_keeps_its_conflict_when_its_series_is_made_again() 
     h.run();
     h.assert_made_again_with_the_change();
     assert_eq!(h.titled(PHONE_NEW), 0);
+}
+
+/// [`occurrence_in_conflict_through_its_series_made_again`], answered before the phone
+/// changes that day of the new series: Keep theirs puts their title (from the old
+/// series) on that day of the new one, there and here; Keep mine ours. It used to be
+/// recorded as answered with nothing done: ours went out either way.
+#[test]
+fn an_occurrence_in_conflict_answered_after_its_series_is_made_again_is_carried_out() {
+    for (choice, title) in [
+        (Choice::KeepTheirs, PHONE_AGAIN),
+        (Choice::KeepMine, RENAMED),
+    ] {
+        let h = Harness::new();
+        let (on_occurrence, _) = occurrence_in_conflict_through_its_series_made_again(&h);
+        let answer = resolve_conflict(&h.store, &on_occurrence, &choice, Utc::now())
+            .expect("answer the conflict");
+        assert!(answer.pushes, "{choice:?}: {answer:?}");
+        h.run();
+        h.run();
+        h.assert_quiet();
+        assert_eq!(h.open_conflicts(), [], "{choice:?}");
+        assert_eq!(h.titled(title), 1, "{choice:?}: there");
+        assert_eq!(
+            h.second_day_here().as_deref(),
+            Some(title),
+            "{choice:?}: here"
+        );
+        let all: Vec<String> = (0..h.days.min(5))
+            .map(|d| wall(h.first + TimeDelta::days(d)))
+            .collect();
+        assert_eq!(
+            h.starts_there_of(&[SERIES, title]),
+            all,
+            "{choice:?}: there"
+        );
+        assert_eq!(h.starts_here_of(&[SERIES, title]), all, "{choice:?}: here");
+    }
 }
