@@ -1075,19 +1075,32 @@ pub(crate) fn answer_in_series_made_again(
 ) -> Result<Result<(), String>, SyncError> {
     let mut version = version.clone();
     crate::merge::drop_write_stamps(&mut version.extra);
+    let day = version
+        .series
+        .as_ref()
+        .and_then(|link| crate::convert::instance_key_of(&link.original_start, series).ok());
+    let in_series = match &day {
+        Some(key) => tx.has_occurrence(&series.local_id, key)?,
+        None => false,
+    };
+    if !in_series {
+        return Ok(Err(
+            "the series made again here no longer has that day".into()
+        ));
+    }
     let mut row = match to_row(&version, calendar_id, Some(series)) {
         Ok(row) => row,
         Err(why) => return Ok(Err(why)),
     };
     row.remote_id = None;
     row.etag = None;
+    let copy_row = match copy.map(|c| to_row(c, calendar_id, None)).transpose() {
+        Ok(row) => row,
+        Err(why) => return Ok(Err(why)),
+    };
     tx.write_event(Some(local_id), &row, EntryState::LocallyCreated, None, None)?;
     tx.queue_push(local_id, calendar_id, OutboxOp::Create, None)?;
-    if let Some(copy) = copy {
-        let copy_row = match to_row(copy, calendar_id, None) {
-            Ok(row) => row,
-            Err(why) => return Ok(Err(why)),
-        };
+    if let Some(copy_row) = copy_row {
         let id = tx.write_event(None, &copy_row, EntryState::LocallyCreated, None, None)?;
         tx.queue_push(&id, calendar_id, OutboxOp::Create, None)?;
     }

@@ -290,8 +290,12 @@ impl Pusher<'_> {
                     match done {
                         // Graph: deleting the instances changed the series there, so an
                         // update now would meet a 412. Read it again instead: merged,
-                        // whatever else changed here goes on the next pass.
-                        Ok(Removal::Done) if !removed.is_empty() => {
+                        // whatever else changed here goes on the next pass. (At Google
+                        // an instance deleted with its removal carried our change, and
+                        // the series' update, which removes the day, still goes.)
+                        Ok(Removal::Done)
+                            if !removed.is_empty() && !self.provider.exdates_in_rule() =>
+                        {
                             out.conflicts += self.remerge(&ev.remote_id).await?;
                             return Ok(Outcome::Remerged);
                         }
@@ -829,16 +833,33 @@ impl Pusher<'_> {
                 }
                 return Ok(Err(e));
             }
-            // The series is read back, not sent: this is what went out of it.
+            // Graph: the series is read back, not sent: this is what went out of it.
+            // Google: the series' update removes the day; this was our change of it.
+            let (action, fields, why) = if self.provider.exdates_in_rule() {
+                (
+                    "deleted",
+                    Vec::new(),
+                    format!(
+                        "Occurrence of {key} removed here, with the change of it sent from \
+                         here (its answer lost): deleted at the provider."
+                    ),
+                )
+            } else {
+                (
+                    "updated",
+                    vec!["recurrence".to_owned()],
+                    format!("Occurrence of {key} removed here: deleted at the provider."),
+                )
+            };
             lock(self.store).sync_step(self.now(), |tx| {
                 tx.action(
                     self.run_id,
                     Some(&o.event_id),
                     &self.cal.id,
                     "push",
-                    "updated",
-                    &["recurrence".to_owned()],
-                    &format!("Occurrence of {key} removed here: deleted at the provider."),
+                    action,
+                    &fields,
+                    &why,
                 )
             })?;
             out.sent += 1;

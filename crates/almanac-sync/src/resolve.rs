@@ -168,7 +168,8 @@ pub fn resolve_conflict(
                     let as_ours = |e: RemoteEvent| RemoteEvent {
                         remote_id: mine.remote_id.clone(),
                         etag: None,
-                        ical_uid: mine.ical_uid.clone(),
+                        // (The old series' UID: the new instance has its own.)
+                        ical_uid: None,
                         kind: mine.kind,
                         series: mine.series.clone(),
                         ..e
