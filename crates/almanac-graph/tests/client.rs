@@ -126,6 +126,15 @@ async fn round(
     }
 }
 
+/// How many `$batch` requests the fake cloud counted.
+fn batches(requests: &std::collections::BTreeMap<String, u64>) -> u64 {
+    requests
+        .iter()
+        .filter(|(k, _)| k.contains("$batch"))
+        .map(|(_, n)| *n)
+        .sum()
+}
+
 fn faults(state: &SharedState, v: Value) {
     let update: GraphFaultsUpdate = serde_json::from_value(v).expect("faults");
     state.graph_set_faults(update).expect("set faults");
@@ -553,12 +562,6 @@ async fn batched_gets_fetch_many_events_in_one_round_trip_and_retry_throttled_on
         }
     }
     let after = state.graph_stats().requests;
-    let batches = |m: &std::collections::BTreeMap<String, u64>| {
-        m.iter()
-            .filter(|(k, _)| k.contains("$batch"))
-            .map(|(_, n)| *n)
-            .sum::<u64>()
-    };
     // 25 events in two batches (20 + 5), plus the one throttled item fetched alone.
     assert_eq!(batches(&after) - batches(&before), 2, "{after:?}");
 }
@@ -669,12 +672,6 @@ async fn removals_are_confirmed_in_batches() {
             .collect::<Vec<_>>(),
         vec![ids[0].as_str()]
     );
-    let batches = |m: &std::collections::BTreeMap<String, u64>| {
-        m.iter()
-            .filter(|(k, _)| k.contains("$batch"))
-            .map(|(_, n)| *n)
-            .sum::<u64>()
-    };
     // 25 lookups: two batches (20 + 5) on a one-page round.
     assert_eq!(pages, 1);
     assert_eq!(batches(&after) - batches(&before), 2, "{after:?}");

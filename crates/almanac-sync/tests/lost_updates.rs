@@ -33,6 +33,20 @@ fn wall(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S").to_string()
 }
 
+/// Google's changed instance (an event of its own) of the series' occurrence at `at`.
+fn google_exception_at(
+    events: &[serde_json::Value],
+    at: DateTime<Utc>,
+) -> Option<&serde_json::Value> {
+    events.iter().find(|e| {
+        e["recurringEventId"].is_string()
+            && e["originalStartTime"]["dateTime"]
+                .as_str()
+                .and_then(|d| DateTime::parse_from_rfc3339(d).ok())
+                .is_some_and(|d| d == at)
+    })
+}
+
 struct Harness {
     kind: Kind,
     cloud: Cloud,
@@ -512,42 +526,17 @@ impl Harness {
     fn second_there(&self) -> String {
         match self.kind {
             Kind::Graph => {
-                let from = (self.start - TimeDelta::days(1)).naive_utc();
-                let to = (self.start + TimeDelta::days(5)).naive_utc();
-                let view = self
-                    .cloud
-                    .state
-                    .graph_instances(EMAIL, from, to)
-                    .expect("instances");
-                let on_day: Vec<String> = view["value"]
-                    .as_array()
-                    .expect("instances")
+                let on_day: Vec<String> = self
+                    .graph_live_at(self.second())
                     .iter()
-                    .filter(|e| {
-                        e["isCancelled"] != true
-                            && e["start"]["dateTime"]
-                                .as_str()
-                                .is_some_and(|d| d.starts_with(&wall(self.second())))
-                    })
                     .map(|e| e["subject"].as_str().unwrap_or_default().to_owned())
                     .collect();
                 assert_eq!(on_day.len(), 1, "{on_day:?}");
                 on_day[0].clone()
             }
             Kind::Google => {
-                let events = self
-                    .cloud
-                    .state
-                    .google_events(EMAIL, "primary")
-                    .expect("events");
-                let second = self.second();
-                let exception = events.iter().find(|e| {
-                    e["recurringEventId"].is_string()
-                        && e["originalStartTime"]["dateTime"]
-                            .as_str()
-                            .and_then(|d| DateTime::parse_from_rfc3339(d).ok())
-                            .is_some_and(|d| d == second)
-                });
+                let events = self.google_all();
+                let exception = google_exception_at(&events, self.second());
                 assert!(
                     exception.is_none_or(|e| e["status"] != "cancelled"),
                     "the occurrence is cancelled there: {exception:?}"
@@ -564,42 +553,12 @@ impl Harness {
     /// Whether the series' occurrence at `at` is one, not cancelled, at the provider.
     fn occurrence_live_there(&self, at: DateTime<Utc>) -> bool {
         match self.kind {
-            Kind::Graph => {
-                let from = (self.start - TimeDelta::days(1)).naive_utc();
-                let to = (self.start + TimeDelta::days(5)).naive_utc();
-                let view = self
-                    .cloud
-                    .state
-                    .graph_instances(EMAIL, from, to)
-                    .expect("instances");
-                view["value"]
-                    .as_array()
-                    .expect("instances")
-                    .iter()
-                    .any(|e| {
-                        e["isCancelled"] != true
-                            && e["start"]["dateTime"]
-                                .as_str()
-                                .is_some_and(|d| d.starts_with(&wall(at)))
-                    })
-            }
+            Kind::Graph => !self.graph_live_at(at).is_empty(),
             Kind::Google => {
-                let events = self
-                    .cloud
-                    .state
-                    .google_events(EMAIL, "primary")
-                    .expect("events");
-                let second = at;
-                let exception = events.iter().find(|e| {
-                    e["recurringEventId"].is_string()
-                        && e["originalStartTime"]["dateTime"]
-                            .as_str()
-                            .and_then(|d| DateTime::parse_from_rfc3339(d).ok())
-                            .is_some_and(|d| d == second)
-                });
+                let events = self.google_all();
                 // Removed by the series' EXDATE (which Almanac sends at Google), or
                 // its instance cancelled.
-                let day = second.format("%Y%m%dT%H%M%S").to_string();
+                let day = at.format("%Y%m%dT%H%M%S").to_string();
                 let series = events
                     .iter()
                     .find(|e| e["recurrence"].is_array())
@@ -614,9 +573,40 @@ impl Harness {
                     });
                 // (A changed instance Google keeps as an event of its own, listed
                 // as it is, whatever the rule says.)
-                exception.map_or(!removed, |e| e["status"] != "cancelled")
+                google_exception_at(&events, at).map_or(!removed, |e| e["status"] != "cancelled")
             }
         }
+    }
+
+    /// Graph's live (not cancelled) instances that start at `at`.
+    fn graph_live_at(&self, at: DateTime<Utc>) -> Vec<serde_json::Value> {
+        let from = (self.start - TimeDelta::days(1)).naive_utc();
+        let to = (self.start + TimeDelta::days(5)).naive_utc();
+        let view = self
+            .cloud
+            .state
+            .graph_instances(EMAIL, from, to)
+            .expect("instances");
+        view["value"]
+            .as_array()
+            .expect("instances")
+            .iter()
+            .filter(|e| {
+                e["isCancelled"] != true
+                    && e["start"]["dateTime"]
+                        .as_str()
+                        .is_some_and(|d| d.starts_with(&wall(at)))
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Every event Google stores in the calendar, cancelled ones included.
+    fn google_all(&self) -> Vec<serde_json::Value> {
+        self.cloud
+            .state
+            .google_events(EMAIL, "primary")
+            .expect("events")
     }
 
     /// How many occurrences of the series start at `at` here.

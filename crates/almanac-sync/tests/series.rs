@@ -178,6 +178,24 @@ impl Harness {
             .expect("change the occurrence here");
     }
 
+    /// Deletes series `master`'s second occurrence here ("this occurrence").
+    fn delete_second_here(&self, master: &str) {
+        let second = self.first + TimeDelta::days(1);
+        self.store
+            .lock()
+            .expect("store")
+            .delete_event(
+                EventTarget {
+                    id: master.to_owned(),
+                    scope: EditScope::Occurrence,
+                    original_start: Some(wall(second)),
+                },
+                Source::Cli,
+                Utc::now(),
+            )
+            .expect("delete the occurrence here");
+    }
+
     /// The provider's id of the series' second occurrence.
     fn second_id(&self, master_remote: &str) -> String {
         let second = self.first + TimeDelta::days(1);
@@ -1025,20 +1043,7 @@ fn a_series_made_again_drops_an_occurrence_hidden_on_both_sides() {
         .state
         .google_delete_event(EMAIL, "primary", &h.second_id(&master_remote))
         .expect("cancel the occurrence there");
-    let second = h.first + TimeDelta::days(1);
-    h.store
-        .lock()
-        .expect("store")
-        .delete_event(
-            EventTarget {
-                id: master[0].clone(),
-                scope: EditScope::Occurrence,
-                original_start: Some(wall(second)),
-            },
-            Source::Cli,
-            Utc::now(),
-        )
-        .expect("delete the occurrence here");
+    h.delete_second_here(&master[0]);
     h.run();
     // Then the series is renamed here and deleted there; "keep mine" makes it again,
     // without that occurrence.
@@ -1553,20 +1558,7 @@ fn occurrence_waiting_through_its_series_made_again(h: &Harness, sent: bool) -> 
     let master_remote = h.seed_series();
     h.run();
     let [master] = <[String; 1]>::try_from(h.here(SERIES)).expect("the series");
-    let second = h.first + TimeDelta::days(1);
-    h.store
-        .lock()
-        .expect("store")
-        .delete_event(
-            EventTarget {
-                id: master.clone(),
-                scope: EditScope::Occurrence,
-                original_start: Some(wall(second)),
-            },
-            Source::Cli,
-            Utc::now(),
-        )
-        .expect("delete the occurrence here");
+    h.delete_second_here(&master);
     h.cloud
         .state
         .google_edit_event(
