@@ -1075,12 +1075,8 @@ pub(crate) fn answer_in_series_made_again(
 ) -> Result<Result<(), String>, SyncError> {
     let mut version = version.clone();
     crate::merge::drop_write_stamps(&mut version.extra);
-    let day = version
-        .series
-        .as_ref()
-        .and_then(|link| crate::convert::instance_key_of(&link.original_start, series).ok());
-    let in_series = match &day {
-        Some(key) => tx.has_occurrence(&series.local_id, key)?,
+    let in_series = match &version.series {
+        Some(link) => has_day(tx, series, &link.original_start)?,
         None => false,
     };
     if !in_series {
@@ -1124,12 +1120,7 @@ fn into_series_made_again(
     let Some(link) = &ev.series else {
         return Ok(Err("not an occurrence of a series".into()));
     };
-    let day = crate::convert::instance_key_of(&link.original_start, series).ok();
-    let in_series = match &day {
-        Some(key) => tx.has_occurrence(&series.local_id, key)?,
-        None => false,
-    };
-    if !in_series {
+    if !has_day(tx, series, &link.original_start)? {
         return Ok(Err(
             "the series made again here no longer has that day (it was moved here since)".into(),
         ));
@@ -1150,6 +1141,18 @@ fn into_series_made_again(
         row.etag = None;
         row
     }))
+}
+
+/// Whether `series` here has an occurrence on the day `original` names.
+fn has_day(
+    tx: &SyncTx<'_, '_>,
+    series: &MasterInfo,
+    original: &OriginalStart,
+) -> Result<bool, SyncError> {
+    match crate::convert::instance_key_of(original, series) {
+        Ok(key) => Ok(tx.has_occurrence(&series.local_id, &key)?),
+        Err(_) => Ok(false),
+    }
 }
 
 /// What [`removal_back`] found.
