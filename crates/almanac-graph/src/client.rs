@@ -399,7 +399,8 @@ impl GraphCalendar {
 
     /// Several events by id in `$batch` requests of at most 20 (a first sync of a
     /// calendar with many series needs each series' master; a page of changes, the
-    /// events it lists as removed); `None` for one that is gone. An inner request that failed for a passing reason is retried on its own.
+    /// events it lists as removed); `None` for one that is gone. An inner request that
+    /// failed for a passing reason is retried on its own.
     pub async fn get_many(
         &self,
         cal: &RemoteCalendar,

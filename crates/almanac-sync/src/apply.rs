@@ -1073,23 +1073,10 @@ pub(crate) fn answer_in_series_made_again(
     (version, series): (&RemoteEvent, &MasterInfo),
     copy: Option<&RemoteEvent>,
 ) -> Result<Result<(), String>, SyncError> {
-    let mut version = version.clone();
-    crate::merge::drop_write_stamps(&mut version.extra);
-    let in_series = match &version.series {
-        Some(link) => has_day(tx, series, &link.original_start)?,
-        None => false,
-    };
-    if !in_series {
-        return Ok(Err(
-            "the series made again here no longer has that day".into()
-        ));
-    }
-    let mut row = match to_row(&version, calendar_id, Some(series)) {
+    let row = match into_series_made_again(tx, version, calendar_id, series)? {
         Ok(row) => row,
         Err(why) => return Ok(Err(why)),
     };
-    row.remote_id = None;
-    row.etag = None;
     let copy_row = match copy.map(|c| to_row(c, calendar_id, None)).transpose() {
         Ok(row) => row,
         Err(why) => return Ok(Err(why)),
@@ -1103,14 +1090,14 @@ pub(crate) fn answer_in_series_made_again(
     Ok(Ok(()))
 }
 
-/// The provider's occurrence `ev` of a series deleted there, as the same day of
-/// `series`, made again here. Not at the provider yet: no id, no etag, no iCalendar
-/// UID (the new instance has its own), none of the old event's per-write stamps
-/// (Google refuses a `sequence` below the new instance's); what the provider keeps
-/// of it otherwise (its reminder, its guests) goes along, as it does with the changed
-/// occurrences a series made again carries. Refused where that series no longer has
-/// the day (moved here since): an event of its own would stand beside the series'
-/// occurrence of that day.
+/// The provider's occurrence `ev` of a series deleted there (or a conflict's answer
+/// made of it), as the same day of `series`, made again here. Not at the provider
+/// yet: no id, no etag, no iCalendar UID (the new instance has its own), none of the
+/// old event's per-write stamps (Google refuses a `sequence` below the new
+/// instance's); what the provider keeps of it otherwise (its reminder, its guests)
+/// goes along, as it does with the changed occurrences a series made again carries.
+/// Refused where that series no longer has the day (moved here since): an event of
+/// its own would stand beside the series' occurrence of that day.
 fn into_series_made_again(
     tx: &SyncTx<'_, '_>,
     ev: &RemoteEvent,

@@ -667,12 +667,10 @@ impl SyncTx<'_, '_> {
         series_id: &str,
     ) -> Result<Vec<(crate::sync::outbox::OccurrenceKey, Vec<String>)>> {
         Ok(self
-            .pending_deletes(calendar_id)?
+            .occurrence_pending(calendar_id, series_id)?
             .into_iter()
-            .filter_map(|(_, p)| {
-                let k = p.occurrence.filter(|k| k.series_id == series_id)?;
-                p.remote_id.is_empty().then_some((k, p.sent))
-            })
+            .filter(|(_, _, p)| p.remote_id.is_empty())
+            .map(|(_, k, p)| (k, p.sent))
             .collect())
     }
 
@@ -685,11 +683,32 @@ impl SyncTx<'_, '_> {
         series_id: &str,
     ) -> Result<Vec<(i64, crate::sync::outbox::OccurrenceKey)>> {
         Ok(self
+            .occurrence_pending(calendar_id, series_id)?
+            .into_iter()
+            .filter(|(_, _, p)| !p.remote_id.is_empty())
+            .map(|(id, k, _)| (id, k))
+            .collect())
+    }
+
+    /// The pending deletes of series `series_id`'s occurrences (tombstones, with no
+    /// provider id, and the others): outbox ids, occurrences and payloads.
+    fn occurrence_pending(
+        &self,
+        calendar_id: &str,
+        series_id: &str,
+    ) -> Result<
+        Vec<(
+            i64,
+            crate::sync::outbox::OccurrenceKey,
+            crate::sync::outbox::DeletePayload,
+        )>,
+    > {
+        Ok(self
             .pending_deletes(calendar_id)?
             .into_iter()
-            .filter_map(|(id, p)| {
-                let k = p.occurrence.filter(|k| k.series_id == series_id)?;
-                (!p.remote_id.is_empty()).then_some((id, k))
+            .filter_map(|(id, mut p)| {
+                let k = p.occurrence.take().filter(|k| k.series_id == series_id)?;
+                Some((id, k, p))
             })
             .collect())
     }
