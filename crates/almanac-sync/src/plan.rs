@@ -814,7 +814,14 @@ impl<'a> Planner<'a> {
         // Cancelled there (an occurrence's deletion, where it is an instance of its
         // own) and deleted here: gone on both sides, nothing to ask.
         if remote.cancelled && entry.current.is_none() {
-            return self.removed(entry);
+            self.removed(entry);
+            // That day changed here since (an exception made after the deletion, its
+            // create not acknowledged): the deletion there is up against that change
+            // now, as for any occurrence changed here and cancelled there.
+            if self.index.create_of(remote, &self.claimed).is_some() {
+                self.new_remote(remote.clone());
+            }
+            return;
         }
         let landed;
         let entry = match entry.base.as_ref().filter(|_| !entry.sent.is_empty()) {

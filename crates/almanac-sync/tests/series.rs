@@ -1613,3 +1613,75 @@ fn keep_mine_on_an_occurrence_after_its_series_was_made_again_removes_that_day()
 fn keep_mine_on_an_occurrence_before_its_series_made_again_is_sent_removes_that_day() {
     keep_mine_after_the_series_was_made_again(false);
 }
+
+/// An occurrence deleted here and changed on the phone (a delete/edit conflict), then
+/// changed here again — the day is shown while that conflict waits — and deleted on
+/// the phone. The phone's deletion meets the change here as a conflict of its own
+/// (seed 38542: its create waited for good for a pull that had come already), which
+/// is answered with `choice`; the first conflict, moot now, is answered "keep
+/// theirs". The series' provider id.
+fn changed_again_here_and_deleted_there(h: &Harness, choice: &Choice) -> String {
+    let master_remote = h.seed_series();
+    h.run();
+    let [master] = <[String; 1]>::try_from(h.here(SERIES)).expect("the series");
+    h.delete_second_here(&master);
+    h.cloud
+        .state
+        .google_edit_event(
+            EMAIL,
+            "primary",
+            &h.second_id(&master_remote),
+            &json!({"summary": CHANGED_THERE}),
+        )
+        .expect("change the occurrence there");
+    let s = h.run();
+    assert_eq!(s.conflicts, 1, "{s:?}");
+    let (first, ..) = h.open_conflict();
+    h.change_second_here(&master);
+    h.cloud
+        .state
+        .google_delete_event(EMAIL, "primary", &h.second_id(&master_remote))
+        .expect("delete the occurrence there");
+    let s = h.run();
+    assert_eq!(s.conflicts, 1, "{s:?}");
+    let open = h
+        .store
+        .lock()
+        .expect("store")
+        .conflicts(true)
+        .expect("conflicts");
+    let second = open
+        .iter()
+        .find(|c| c.id != first)
+        .expect("the second conflict");
+    let [changed] = <[String; 1]>::try_from(h.here(CHANGED_HERE)).expect("the change");
+    assert_eq!(second.event_id, changed);
+    resolve_conflict(&h.store, &first, &Choice::KeepTheirs, Utc::now()).expect("answer");
+    resolve_conflict(&h.store, &second.id, choice, Utc::now()).expect("answer");
+    h.run();
+    h.assert_settles();
+    let outbox = h.store.lock().expect("store").outbox(None).expect("outbox");
+    assert!(outbox.is_empty(), "{outbox:?}");
+    master_remote
+}
+
+#[test]
+fn keep_mine_on_a_day_changed_here_again_and_deleted_there_brings_it_back_there() {
+    let h = Harness::new();
+    let master_remote = changed_again_here_and_deleted_there(&h, &Choice::KeepMine);
+    let there = h.second_there(&master_remote);
+    assert_eq!(there["status"], "confirmed", "{there}");
+    assert_eq!(there["summary"], CHANGED_HERE, "{there}");
+    h.assert_occurrence(CHANGED_HERE);
+    assert_eq!(h.there(SERIES), 1);
+}
+
+#[test]
+fn keep_theirs_on_a_day_changed_here_again_and_deleted_there_removes_it_here() {
+    let h = Harness::new();
+    let master_remote = changed_again_here_and_deleted_there(&h, &Choice::KeepTheirs);
+    assert!(!second_live_there(&h, &master_remote));
+    assert!(h.here(CHANGED_HERE).is_empty());
+    assert_eq!(h.there(CHANGED_HERE), 0);
+    assert_eq!(h.there(SERIES), 1);
+}
