@@ -773,16 +773,19 @@ impl Pusher<'_> {
         let Some(rec) = &ev.recurrence else {
             return Ok(Ok(Removal::Done));
         };
-        let base = lock(self.store)
+        let stored = lock(self.store)
             .sync_step(self.now(), |tx| {
                 Ok::<_, SyncError>(tx.entry_sync(&o.event_id)?)
             })
             .ok()
-            .flatten()
+            .flatten();
+        let base = stored
+            .as_ref()
             .and_then(|s| base_of(s.base.as_deref(), s.state, Some(ev), |_| None));
         let known: Vec<String> = base
-            .and_then(|b| b.recurrence)
-            .map(|r| r.exdates)
+            .as_ref()
+            .and_then(|b| b.recurrence.as_ref())
+            .map(|r| r.exdates.clone())
             .unwrap_or_default();
         let info = MasterInfo::of_remote(&o.event_id, ev);
         let mut done = Removal::Done;
@@ -792,6 +795,12 @@ impl Pusher<'_> {
             .and_then(|e| e.recurrence)
             .map(|r| r.exdates);
         let removed_dates = occurring.as_ref().unwrap_or(&rec.exdates);
+        // Graph: each instance deleted changes the series there (its removed dates,
+        // its stamps). What it becomes is recorded as a version of the series' update
+        // sent, before the first delete goes: read back — a later delete failed, an
+        // answer was lost, the series was deleted here meanwhile — our removals are
+        // told from a change made there, each date alone (see `merge::as_landed`).
+        let mut recorded = self.provider.exdates_in_rule();
         for key in removed_dates.iter().filter(|d| !known.contains(d)) {
             let Ok(original) = crate::convert::original_start_of(key, &info) else {
                 continue;
@@ -818,6 +827,27 @@ impl Pusher<'_> {
                 }
                 Ok(Withheld::SeriesChanged) => return Ok(Ok(Removal::Held)),
                 Err(e) => return Ok(Err(e)),
+            }
+            let version = (!recorded).then(|| base.clone()).flatten().map(|mut v| {
+                v.etag = stored.as_ref().and_then(|s| s.base_etag.clone());
+                if let Some(r) = v.recurrence.as_mut() {
+                    for d in removed_dates {
+                        if !r.exdates.contains(d) {
+                            r.exdates.push(d.clone());
+                        }
+                    }
+                }
+                v
+            });
+            recorded = true;
+            // The series deleted or settled here meanwhile: its removals must not go
+            // (its deletion, or what settled it, goes on the next pass instead).
+            let still = lock(self.store).sync_step(self.now(), |tx| match &version {
+                Some(v) => tx.version_sent(o.id, &snapshot(v)),
+                None => Ok(tx.outbox_entry(o.id)?.is_some()),
+            })?;
+            if !still {
+                return Ok(Ok(Removal::Held));
             }
             if let Err(e) = self
                 .provider

@@ -7,6 +7,9 @@
 #[allow(dead_code)]
 #[path = "../benches/sync/cloud.rs"]
 mod cloud;
+#[allow(dead_code)]
+#[path = "common/meddled.rs"]
+mod meddled;
 #[path = "common/signed_in.rs"]
 mod signed_in;
 
@@ -22,6 +25,7 @@ use serde_json::json;
 use std::sync::Mutex;
 
 use cloud::{Cloud, Kind, EMAIL};
+use meddled::{Meddled, Moment};
 use signed_in::signed_in;
 
 const SERIES: &str = "Weekly pipeline review";
@@ -145,6 +149,11 @@ impl Harness {
             .collect()
     }
 
+    /// See [`delete_here`].
+    fn delete_here(&self, id: &str, original_start: Option<String>) {
+        delete_here(&self.store, id, original_start);
+    }
+
     fn run(&self) -> RunSummary {
         let s = self.run_unchecked();
         assert_eq!(s.outcome, "ok", "{s:?}");
@@ -153,6 +162,11 @@ impl Harness {
 
     /// One run, which may fail.
     fn run_unchecked(&self) -> RunSummary {
+        self.run_with(&*self.graph)
+    }
+
+    /// One run through `provider`, which may fail.
+    fn run_with(&self, provider: &dyn CalendarProvider) -> RunSummary {
         let mut options = Kind::Graph.options();
         if let Some(pages) = self.pages.get() {
             options.max_pages = pages;
@@ -160,7 +174,7 @@ impl Harness {
         self.rt
             .block_on(sync_account(
                 &self.store,
-                &*self.graph,
+                provider,
                 &self.account,
                 &options,
                 &Utc::now,
@@ -238,6 +252,25 @@ impl Harness {
         starts.sort();
         starts
     }
+}
+
+/// Deletes event `id` here: the occurrence at `original_start` of it, or (`None`) all
+/// of it.
+fn delete_here(store: &Mutex<Store>, id: &str, original_start: Option<String>) {
+    let scope = match original_start {
+        Some(_) => EditScope::Occurrence,
+        None => EditScope::All,
+    };
+    let target = EventTarget {
+        id: id.to_owned(),
+        scope,
+        original_start,
+    };
+    store
+        .lock()
+        .expect("store")
+        .delete_event(target, Source::Cli, Utc::now())
+        .expect("delete here");
 }
 
 /// What the user does here after deleting the occurrence, before the phone moves the
@@ -996,4 +1029,131 @@ fn an_occurrence_in_conflict_answered_after_its_series_is_made_again_is_carried_
         );
         assert_eq!(h.starts_here_of(&[SERIES, title]), all, "{choice:?}: here");
     }
+}
+
+/// How the push of two occurrences deleted here stops after the first instance's
+/// delete went out.
+#[derive(Clone, Copy)]
+enum Stopped {
+    /// The second instance's delete fails (503).
+    SecondRefused,
+    /// The first one's answer is lost (it landed).
+    FirstAnswerLost,
+}
+
+/// Two occurrences deleted here; the first one's instance is deleted at Outlook (which
+/// changes the series there), and the push stops as `stopped` says. The series' local
+/// id.
+fn some_removals_went_out(h: &Harness, stopped: Stopped) -> String {
+    let (master, _) = h.series();
+    let instance_id = |day: i64| {
+        let start = wall(h.first + TimeDelta::days(day));
+        h.live_there()
+            .into_iter()
+            .find(|e| {
+                e["start"]["dateTime"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with(&start))
+            })
+            .and_then(|e| e["id"].as_str().map(str::to_owned))
+            .expect("the instance")
+    };
+    let fault = match stopped {
+        Stopped::SecondRefused => json!({
+            "kind": "unavailable", "method": "DELETE", "path_contains": instance_id(2),
+            "count": 20,
+        }),
+        Stopped::FirstAnswerLost => json!({
+            "kind": "drop_connection", "method": "DELETE", "path_contains": instance_id(1),
+            "after_processing": true, "count": 20,
+        }),
+    };
+    h.delete_here(&master, Some(wall(h.first + TimeDelta::days(1))));
+    h.delete_here(&master, Some(wall(h.first + TimeDelta::days(2))));
+    h.cloud
+        .state
+        .graph_set_faults(serde_json::from_value(json!({"add": [fault]})).expect("fault"))
+        .expect("set the fault");
+    let s = h.run_unchecked();
+    assert_eq!(s.outcome, "partial", "{s:?}");
+    assert_eq!(h.live_there().len(), 2);
+    master
+}
+
+/// [`some_removals_went_out`], then the user deletes the whole series. The series'
+/// change there is that deletion of ours, not the phone's: the series' deletion goes
+/// out, no delete/edit conflict (seed 35753: one was raised, and a policy that prefers
+/// the provider brought the series back with the second day the user had deleted).
+fn series_deleted_after_some_of_its_removals_went_out(stopped: Stopped) {
+    let h = Harness::new();
+    let master = some_removals_went_out(&h, stopped);
+    h.delete_here(&master, None);
+    let s = h.run();
+    assert_eq!(s.conflicts, 0, "{s:?}");
+    assert!(h.live_there().is_empty(), "{:?}", h.live_there());
+    assert!(h.starts_here().is_empty(), "{:?}", h.starts_here());
+    h.assert_quiet();
+}
+
+/// [`some_removals_went_out`], then the phone renames the series and the user deletes
+/// it here: their change is not ours, and meets the deletion as a conflict.
+#[test]
+fn a_series_renamed_there_after_some_removals_went_out_and_deleted_here_is_a_conflict() {
+    let h = Harness::new();
+    let master = some_removals_went_out(&h, Stopped::SecondRefused);
+    let (_, master_remote) = h.series();
+    phone_renames(&h, &master_remote, RENAMED);
+    h.delete_here(&master, None);
+    let s = h.run();
+    assert_eq!(s.conflicts, 1, "{s:?}");
+    let open = h.open_conflicts();
+    assert_eq!(
+        (open.len(), open[0].kind.as_str(), open[0].event_id.as_str()),
+        (1, "delete_edit", master.as_str()),
+        "{open:?}"
+    );
+    assert_eq!(h.titled(RENAMED), 2);
+}
+
+#[test]
+fn a_series_deleted_after_one_of_its_removals_went_out_is_deleted_there() {
+    series_deleted_after_some_of_its_removals_went_out(Stopped::SecondRefused);
+}
+
+#[test]
+fn a_series_deleted_after_a_removal_whose_answer_was_lost_is_deleted_there() {
+    series_deleted_after_some_of_its_removals_went_out(Stopped::FirstAnswerLost);
+}
+
+/// Two occurrences deleted here, and the whole series deleted here while the push
+/// takes them out, at `moment`: before the first instance's delete is decided (its
+/// read), it does not go — the series there would change under the deletion's
+/// If-Match, read back as a change made there, a conflict —; just before it goes, it
+/// goes as ours. Either way the series' deletion goes, with no conflict.
+fn series_deleted_here_while_its_removals_go_out(moment: Moment) {
+    let h = Harness::new();
+    let (master, _) = h.series();
+    h.delete_here(&master, Some(wall(h.first + TimeDelta::days(1))));
+    h.delete_here(&master, Some(wall(h.first + TimeDelta::days(2))));
+    let meddled = Meddled {
+        inner: h.cloud.provider(Kind::Graph),
+        moment,
+        meddle: Mutex::new(Some(Box::new(|| delete_here(&h.store, &master, None)))),
+    };
+    let s = h.run_with(&meddled);
+    assert_eq!((s.outcome.as_str(), s.conflicts), ("ok", 0), "{s:?}");
+    assert!(meddled.meddle.lock().expect("hook").is_none(), "deleted");
+    assert!(h.live_there().is_empty(), "{:?}", h.live_there());
+    assert!(h.starts_here().is_empty(), "{:?}", h.starts_here());
+    h.assert_quiet();
+}
+
+#[test]
+fn a_series_deleted_here_before_its_removals_go_out_is_deleted_there() {
+    series_deleted_here_while_its_removals_go_out(Moment::Before);
+}
+
+#[test]
+fn a_series_deleted_here_as_its_removals_go_out_is_deleted_there() {
+    series_deleted_here_while_its_removals_go_out(Moment::BeforeDelete);
 }
