@@ -224,9 +224,15 @@ pub fn resolve_conflict(
                     )));
                 };
                 match apply_deleted_choice(Side::Remote, &mine, choice) {
-                    Resolution::Delete => Op::DeleteLocal {
-                        local_id: id.clone(),
-                    },
+                    Resolution::Delete => {
+                        // A series goes with its occurrences: their conflicts too.
+                        if mine.recurrence.is_some() {
+                            tx.resolve_occurrence_conflicts(&id, resolution_name(choice))?;
+                        }
+                        Op::DeleteLocal {
+                            local_id: id.clone(),
+                        }
+                    }
                     Resolution::Restore { event, .. } => Op::RecreateRemote {
                         local_id: id.clone(),
                         event,

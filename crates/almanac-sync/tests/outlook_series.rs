@@ -685,6 +685,39 @@ impl Harness {
     }
 }
 
+/// The occurrence's deletion there, then the series': a conflict on each. Keep theirs
+/// on the series deletes it here with its occurrences, that one too: its own conflict
+/// is answered with it, not left open to ask about a day that is gone.
+#[test]
+fn keep_theirs_on_a_series_answers_its_occurrences_conflicts() {
+    let (h, master) = changed_here_then_deleted_there(Deleted::OccurrenceThenSeries);
+    let open = h.open_conflicts();
+    assert_eq!(open.len(), 2, "{open:?}");
+    let on_series = open
+        .iter()
+        .find(|c| c.event_id == master)
+        .expect("the series'");
+    resolve_conflict(&h.store, &on_series.id, &Choice::KeepTheirs, Utc::now())
+        .expect("keep theirs");
+    assert!(h.open_conflicts().is_empty(), "{:?}", h.open_conflicts());
+    let on_occurrence = open.iter().find(|c| c.event_id != master).expect("its own");
+    let record = h
+        .store
+        .lock()
+        .expect("store")
+        .conflict(&on_occurrence.id)
+        .expect("on record");
+    assert_eq!(
+        (record.resolution.as_deref(), record.resolved_by.as_deref()),
+        (Some("keep_remote"), Some("user"))
+    );
+    h.run();
+    assert!(h.starts_there().is_empty(), "{:?}", h.starts_there());
+    assert!(h.starts_here().is_empty(), "{:?}", h.starts_here());
+    assert_eq!(h.titled(RENAMED), 0);
+    h.assert_quiet();
+}
+
 /// The occurrence's deletion there, then the series': a conflict on each. Keep mine
 /// on the series makes it again as it is here — without that occurrence, which the
 /// phone had cancelled first — and the occurrence's conflict waits for its own

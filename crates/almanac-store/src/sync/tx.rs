@@ -569,6 +569,27 @@ impl SyncTx<'_, '_> {
         Ok(())
     }
 
+    /// The user's answer `resolution` for series `series_id`, which deletes it here
+    /// with its occurrences, answers their own open conflicts too: those of its
+    /// occurrence rows and of its occurrences' deletions waiting here. (Left open,
+    /// each would ask again about a day that is gone.)
+    pub fn resolve_occurrence_conflicts(
+        &mut self,
+        series_id: &str,
+        resolution: &str,
+    ) -> Result<()> {
+        self.tx.exec_cached(
+            "UPDATE conflicts SET resolved_at = ?2, resolution = ?3, resolved_by = 'user'
+             WHERE resolved_at IS NULL AND event_id IN (
+                 SELECT id FROM events WHERE series_id = ?1
+                 UNION
+                 SELECT event_id FROM outbox WHERE operation = 'delete'
+                     AND json_extract(payload, '$.occurrence.seriesId') = ?1)",
+            params![series_id, self.now, resolution],
+        )?;
+        Ok(())
+    }
+
     /// Settles the event's open conflict because the versions it held are moot (both
     /// sides deleted it, or a newer provider version merged cleanly).
     pub fn settle_conflicts(&mut self, event_id: &str, resolution: &str) -> Result<()> {
