@@ -1064,6 +1064,42 @@ fn an_occurrence_in_conflict_answered_after_its_series_is_made_again_is_carried_
     }
 }
 
+/// [`occurrence_in_conflict_through_its_series_made_again`], answered "keep both":
+/// that day of the new series has their title, and ours is an event of its own at
+/// the same time, there and here, once each.
+#[test]
+fn keep_both_on_an_occurrence_in_conflict_after_its_series_is_made_again_keeps_both() {
+    let h = Harness::new();
+    let (on_occurrence, _) = occurrence_in_conflict_through_its_series_made_again(&h);
+    let answer = resolve_conflict(&h.store, &on_occurrence, &Choice::KeepBoth, Utc::now())
+        .expect("answer the conflict");
+    assert!(answer.pushes, "{answer:?}");
+    h.run();
+    h.run();
+    h.assert_quiet();
+    assert_eq!(h.open_conflicts(), []);
+    let all: Vec<String> = (0..h.days.min(5))
+        .map(|d| wall(h.first + TimeDelta::days(d)))
+        .collect();
+    assert_eq!(h.starts_there_of(&[SERIES, PHONE_AGAIN]), all, "there");
+    assert_eq!(h.starts_here_of(&[SERIES, PHONE_AGAIN]), all, "here");
+    assert_eq!((h.titled(PHONE_AGAIN), h.titled(RENAMED)), (1, 1), "there");
+    let second = vec![wall(h.first + TimeDelta::days(1))];
+    assert_eq!(h.starts_there_of(&[RENAMED]), second, "the copy there");
+    assert_eq!(h.starts_here_of(&[RENAMED]), second, "the copy here");
+    let (series, _) = h.series();
+    let store = h.store.lock().expect("store");
+    let copy = store
+        .sync_calendars(None)
+        .expect("calendars")
+        .iter()
+        .flat_map(|c| store.sync_entries(&c.id).expect("entries"))
+        .find(|e| e.row.as_ref().is_some_and(|r| r.input.title == RENAMED))
+        .and_then(|e| e.row)
+        .expect("the copy");
+    assert_ne!(copy.series_id.as_deref(), Some(series.as_str()), "{copy:?}");
+}
+
 /// How the push of two occurrences deleted here stops after the first instance's
 /// delete went out.
 #[derive(Clone, Copy)]
