@@ -368,6 +368,7 @@ fn update_event_in(
             }
             write_row(tx, &row.id, kind, None, &v, now, false)?;
             if let (Some(old), Some(way)) = (&old_series, way) {
+                series_edit::carry_pending_removals(tx, &row.id, old, way)?;
                 let followed = series_edit::follow_series(tx, &row, old, &v, way)?;
                 // A new key may be another exception's old one: the dropped go first,
                 // and each that moves lets go of its key before any takes its new one.

@@ -249,6 +249,7 @@ pub(crate) fn carry_dates(
         let keys = st.query_map(params![old_row.id], |r| r.get(0))?;
         keys.collect::<rusqlite::Result<_>>()?
     };
+    let held = held_removals(tx, &old_row.id)?;
     let carried_exdates: Vec<&String> = input
         .recurrence
         .iter()
@@ -270,6 +271,7 @@ pub(crate) fn carry_dates(
     let keys: Vec<NaiveDateTime> = carried_exdates
         .into_iter()
         .chain(exception_keys.iter().filter(of_series_kind))
+        .chain(held.iter().map(|(_, k)| k).filter(of_series_kind))
         .filter(|k| !on_rdate(k))
         .map(|k| {
             instance_key("original start", k, from.all_day)
@@ -391,6 +393,56 @@ fn carried(
         }
     }
     Ok(input)
+}
+
+/// The pending deletes at the provider of series `series_id`'s occurrences (a changed
+/// occurrence deleted here, or a removal held apart from the series while its
+/// delete/edit conflict waits: `DeletePayload::occurrence`), as (outbox id, key).
+fn held_removals(tx: &Transaction<'_>, series_id: &str) -> Result<Vec<(i64, String)>> {
+    let mut st = tx.prepare_cached(
+        "SELECT id, json_extract(payload, '$.occurrence.originalStart') FROM outbox
+         WHERE operation = 'delete' AND json_extract(payload, '$.occurrence.seriesId') = ?1",
+    )?;
+    let rows = st.query_map(params![series_id], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        if let (id, Some(key)) = row? {
+            out.push((id, key));
+        }
+    }
+    Ok(out)
+}
+
+/// The keys of series `series_id`'s pending occurrence deletes ([`held_removals`])
+/// carried `way`, as its EXDATEs are: a removal held apart goes back into the series
+/// under its key once its deletion is kept, and the key must name the day as the
+/// series has it then. One of the other kind (left behind by an all-day switch) or
+/// one that does not parse stays.
+pub(crate) fn carry_pending_removals(
+    tx: &Transaction<'_>,
+    series_id: &str,
+    old: &SeriesSpec,
+    way: Carry,
+) -> Result<()> {
+    for (id, key) in held_removals(tx, series_id)? {
+        if parse_date(&key).is_some() != old.all_day {
+            continue;
+        }
+        let Ok(to) = way.key(&key, old.all_day) else {
+            continue;
+        };
+        let to = wall_key(to, way.all_day);
+        if to != key {
+            tx.execute(
+                "UPDATE outbox SET payload = json_set(payload, '$.occurrence.originalStart', ?2)
+                 WHERE id = ?1",
+                params![id, to],
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// What became of one exception.

@@ -837,14 +837,11 @@ fn apply_one(
             // stands for it.
             let occurrence = pending_occurrence(tx, local_id)?;
             if let Some(link) = base.series.as_ref().filter(|_| occurrence.is_some()) {
-                if let Some(series) = series_made_again(tx, cal, link, occurrence.as_ref())? {
-                    // Its instance went with the series deleted there; the day is the
-                    // series made again here to remove, as a change of its own.
-                    tx.drop_push(local_id)?;
-                    removal_back_into(tx, cal, &series.local_id, &link.original_start, false)?;
-                    return Ok(());
-                }
-                if removal_back(tx, cal, link, false)? == Back::ChangedSince {
+                // Its instance gone with the series deleted there, the day is the series
+                // made again here to remove, as a change of its own.
+                let made_again = series_made_again(tx, cal, link, occurrence.as_ref())?.is_some();
+                let back = removal_back_of(tx, cal, link, occurrence.as_ref(), false)?;
+                if made_again || back == Back::ChangedSince {
                     tx.drop_push(local_id)?;
                     return Ok(());
                 }
@@ -1172,10 +1169,11 @@ pub(crate) fn removal_back(
     removal_back_into(tx, calendar_id, &series_id, &link.original_start, into_base)
 }
 
-/// [`removal_back`] of the occurrence the pending deletion `key` names: into the
-/// series made again here since, if it was (see [`series_made_again`]), as a change
-/// of its own — never into its base: the provider's new series has no such removal
-/// (its create, if not sent yet, carries it).
+/// [`removal_back`] of the occurrence the pending deletion `key` names, under `key`'s
+/// day (carried by the user's moves of the series here): into the series made again
+/// here since, if it was (see [`series_made_again`]), or into the series here moved
+/// since, as a change of its own — never into its base: the provider's series has no
+/// such removal (a create, or the move's update, if not sent yet, carries it).
 pub(crate) fn removal_back_of(
     tx: &mut SyncTx<'_, '_>,
     calendar_id: &str,
@@ -1183,16 +1181,58 @@ pub(crate) fn removal_back_of(
     key: Option<&almanac_store::OccurrenceKey>,
     into_base: bool,
 ) -> Result<Back, SyncError> {
-    match series_made_again(tx, calendar_id, link, key)? {
-        Some(series) => removal_back_into(
-            tx,
-            calendar_id,
-            &series.local_id,
-            &link.original_start,
-            false,
-        ),
-        None => removal_back(tx, calendar_id, link, into_base),
+    // The day as the series here has it: a series edit here carries its occurrences'
+    // pending deletes' keys with it, as its EXDATEs (the store's
+    // `carry_pending_removals`), and the provider's original start may name no day of
+    // it any more.
+    let held_at = |info: &MasterInfo| {
+        key.and_then(|k| crate::convert::original_start_of(&k.original_start, info).ok())
+    };
+    // (A change of that day here since keeps the key it had: in an account's calendar
+    // the provider owns the exceptions, and a series edit leaves their keys.)
+    let moved_back = |tx: &mut SyncTx<'_, '_>, info: &MasterInfo, original: &OriginalStart| {
+        if *original != link.original_start && changed_at(tx, info, &link.original_start)? {
+            return Ok(Back::ChangedSince);
+        }
+        removal_back_into(tx, calendar_id, &info.local_id, original, false)
+    };
+    if let Some(series) = series_made_again(tx, calendar_id, link, key)? {
+        let original = held_at(&series).unwrap_or_else(|| link.original_start.clone());
+        return moved_back(tx, &series, &original);
     }
+    let here = tx.local_id_of(calendar_id, &link.master_id)?;
+    if let Some(k) = key.filter(|k| here.as_deref() == Some(k.series_id.as_str())) {
+        if let Some(row) = tx.event(&k.series_id)? {
+            let info = MasterInfo::of_or_unsent(&k.series_id, &row);
+            // Carried away from it, the removal is no longer the provider's: a change
+            // of the series to send, never its base.
+            if let Some(original) = held_at(&info).filter(|o| *o != link.original_start) {
+                return moved_back(tx, &info, &original);
+            }
+        }
+    }
+    removal_back(tx, calendar_id, link, into_base)
+}
+
+/// Whether series `info` here has a live row at its occurrence `original`: changed
+/// here since (see [`Back::ChangedSince`]).
+fn changed_at(
+    tx: &SyncTx<'_, '_>,
+    info: &MasterInfo,
+    original: &OriginalStart,
+) -> Result<bool, SyncError> {
+    for id in tx.instances_of(&info.local_id)? {
+        let at = tx
+            .event(&id)?
+            .filter(|r| !r.cancelled)
+            .and_then(|r| r.original_start);
+        if at.is_some_and(|k| {
+            crate::convert::original_start_of(&k, info).is_ok_and(|s| s == *original)
+        }) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// [`removal_back`] into series `series_id` here, of its occurrence at `original`.
@@ -1223,14 +1263,8 @@ fn removal_back_into(
             .iter()
             .any(|x| crate::convert::original_start_of(x, &info).is_ok_and(|s| s == *original))
     };
-    for id in tx.instances_of(series_id)? {
-        let at = tx
-            .event(&id)?
-            .filter(|r| !r.cancelled)
-            .and_then(|r| r.original_start);
-        if at.is_some_and(|k| has(std::slice::from_ref(&k))) {
-            return Ok(Back::ChangedSince);
-        }
+    if changed_at(tx, &info, original)? {
+        return Ok(Back::ChangedSince);
     }
     let current = from_row(&row, None).ok();
     let mut base = crate::local::base_of(

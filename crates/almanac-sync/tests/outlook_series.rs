@@ -1226,3 +1226,62 @@ fn a_series_deleted_here_before_its_removals_go_out_is_deleted_there() {
 fn a_series_deleted_here_as_its_removals_go_out_is_deleted_there() {
     series_deleted_here_while_its_removals_go_out(Moment::BeforeDelete);
 }
+
+/// The phone changes the series' second occurrence, the user deletes it here (a
+/// delete/edit conflict, its removal held apart from the series) and moves the whole
+/// series an hour later here — the move sent before the answer if `pushed` —; Keep
+/// mine: that day is gone at its new time, there and here. (The held removal kept the
+/// day's old time, which the moved series has no occurrence at: the day stayed — I1.)
+fn keep_mine_after_the_series_moved_here(pushed: bool) {
+    let h = Harness::new();
+    let (master, master_remote) = h.series();
+    let instance = at_second(&h, &master_remote);
+    phone_renames(&h, &instance.remote_id, CHANGED);
+    h.delete_here(&master, Some(wall(h.first + TimeDelta::days(1))));
+    h.run();
+    let open = h.open_conflicts();
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0].kind, "delete_edit");
+    {
+        let mut store = h.store.lock().expect("store");
+        let mut input = store.get_event(&master).expect("the series").input;
+        input.start = later(h.first);
+        input.end = later(h.first + TimeDelta::minutes(30));
+        let change = EventChange {
+            id: master.clone(),
+            scope: EditScope::All,
+            original_start: None,
+            input,
+        };
+        store
+            .update_event(change, Source::Cli, Utc::now())
+            .expect("move the series here");
+    }
+    if pushed {
+        h.run();
+    }
+    // Pushed, the move made Outlook drop their change: the next pull finds the
+    // instance gone on both sides, and the removal goes back into the series then
+    // (its conflict stays for the user, answered with nothing left). Not pushed, Keep
+    // mine puts it back.
+    let open = h.open_conflicts();
+    assert_eq!(open.len(), 1, "{open:?}");
+    resolve_conflict(&h.store, &open[0].id, &Choice::KeepMine, Utc::now()).expect("keep mine");
+    h.run();
+    h.run();
+    h.assert_quiet();
+    let kept = vec![later(h.first), later(h.first + TimeDelta::days(2))];
+    assert_eq!(h.starts_there(), kept, "the provider");
+    assert_eq!(h.starts_here(), kept, "here");
+    assert_eq!(h.titled(CHANGED), 0);
+}
+
+#[test]
+fn keep_mine_on_an_occurrence_whose_series_moved_here_since_removes_that_day() {
+    keep_mine_after_the_series_moved_here(true);
+}
+
+#[test]
+fn keep_mine_on_an_occurrence_whose_series_move_waits_removes_that_day() {
+    keep_mine_after_the_series_moved_here(false);
+}

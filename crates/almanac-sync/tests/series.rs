@@ -1449,6 +1449,18 @@ impl Harness {
 /// series at the provider (another id there); without, its create is still queued.
 /// The occurrence's conflict.
 fn occurrence_waiting_through_its_series_made_again(h: &Harness, sent: bool) -> String {
+    occurrence_waiting_through_its_series_changed_and_made_again(h, sent, |input| {
+        input.location = "Room 9".into()
+    })
+}
+
+/// [`occurrence_waiting_through_its_series_made_again`], the series changed here by
+/// `edit`.
+fn occurrence_waiting_through_its_series_changed_and_made_again(
+    h: &Harness,
+    sent: bool,
+    edit: impl FnOnce(&mut EventInput),
+) -> String {
     let master_remote = h.seed_series();
     h.run();
     let [master] = <[String; 1]>::try_from(h.here(SERIES)).expect("the series");
@@ -1469,9 +1481,7 @@ fn occurrence_waiting_through_its_series_made_again(h: &Harness, sent: bool) -> 
     assert_eq!(kind, "delete_edit");
     {
         let mut store = h.store.lock().expect("store");
-        change_series(&mut store, &master, |input| {
-            input.location = "Room 9".into()
-        });
+        change_series(&mut store, &master, edit);
     }
     h.cloud
         .state
@@ -1684,4 +1694,164 @@ fn keep_theirs_on_a_day_changed_here_again_and_deleted_there_removes_it_here() {
     assert!(h.here(CHANGED_HERE).is_empty());
     assert_eq!(h.there(CHANGED_HERE), 0);
     assert_eq!(h.there(SERIES), 1);
+}
+
+/// An occurrence deleted here that the phone changed (a delete/edit conflict, its
+/// removal held apart from the series), then the whole series moved an hour later
+/// here — the move sent before the answer if `pushed` — and the conflict answered
+/// Keep mine: that day is gone at its new time, there and here, with the phone's
+/// change. (The held removal kept the day's old time, which the moved series has
+/// no occurrence at: nothing was removed, and the day stayed — I1.)
+fn keep_mine_after_the_series_moved_here(pushed: bool) {
+    let h = Harness::new();
+    let master_remote = h.seed_series();
+    h.run();
+    let [master] = <[String; 1]>::try_from(h.here(SERIES)).expect("the series");
+    h.delete_second_here(&master);
+    h.cloud
+        .state
+        .google_edit_event(
+            EMAIL,
+            "primary",
+            &h.second_id(&master_remote),
+            &json!({"summary": CHANGED_THERE}),
+        )
+        .expect("change the occurrence there");
+    let s = h.run();
+    assert_eq!(s.conflicts, 1, "{s:?}");
+    let (conflict, kind, _) = h.open_conflict();
+    assert_eq!(kind, "delete_edit");
+    {
+        let mut store = h.store.lock().expect("store");
+        change_series(&mut store, &master, |input| {
+            input.start = wall(h.first + TimeDelta::hours(1));
+            input.end = wall(h.first + TimeDelta::hours(1) + TimeDelta::minutes(15));
+        });
+    }
+    if pushed {
+        h.run();
+    }
+    resolve_conflict(&h.store, &conflict, &Choice::KeepMine, Utc::now()).expect("keep mine");
+    h.run();
+    h.run();
+    h.assert_quiet();
+    let at = |days: i64| h.first + TimeDelta::days(days) + TimeDelta::hours(1);
+    let q = almanac_model::RangeQuery {
+        from: (h.first - TimeDelta::hours(1)).to_rfc3339(),
+        to: (h.first + TimeDelta::days(3)).to_rfc3339(),
+        calendar_ids: None,
+    };
+    let here: Vec<String> = h
+        .store
+        .lock()
+        .expect("store")
+        .list_occurrences(&q)
+        .expect("range")
+        .into_iter()
+        .map(|o| o.start)
+        .collect();
+    let rfc = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    assert_eq!(here, vec![rfc(at(0)), rfc(at(2))], "here");
+    assert_eq!(h.there(CHANGED_THERE), 0);
+    let rule = series_there(&h.cloud.state)["recurrence"].to_string();
+    let day = at(1).format("%Y%m%dT%H%M%S").to_string();
+    assert!(rule.contains(&day), "{rule}");
+}
+
+#[test]
+fn keep_mine_on_an_occurrence_whose_series_moved_here_since_removes_that_day() {
+    keep_mine_after_the_series_moved_here(true);
+}
+
+#[test]
+fn keep_mine_on_an_occurrence_whose_series_move_waits_removes_that_day() {
+    keep_mine_after_the_series_moved_here(false);
+}
+
+/// An occurrence deleted here that the phone changed (a delete/edit conflict), changed
+/// here again while that waits, then the whole series moved here; Keep mine: the
+/// change made since stands for the day, as without the move — the deletion is
+/// dropped, not sent as a removal of the day at its new time.
+#[test]
+fn keep_mine_after_the_day_changed_again_and_the_series_moved_here_keeps_the_change() {
+    let h = Harness::new();
+    let master_remote = h.seed_series();
+    h.run();
+    let [master] = <[String; 1]>::try_from(h.here(SERIES)).expect("the series");
+    h.delete_second_here(&master);
+    h.cloud
+        .state
+        .google_edit_event(
+            EMAIL,
+            "primary",
+            &h.second_id(&master_remote),
+            &json!({"summary": CHANGED_THERE}),
+        )
+        .expect("change the occurrence there");
+    let s = h.run();
+    assert_eq!(s.conflicts, 1, "{s:?}");
+    let (conflict, ..) = h.open_conflict();
+    h.change_second_here(&master);
+    {
+        let mut store = h.store.lock().expect("store");
+        change_series(&mut store, &master, |input| {
+            input.start = wall(h.first + TimeDelta::hours(3));
+            input.end = wall(h.first + TimeDelta::hours(3) + TimeDelta::minutes(15));
+        });
+    }
+    resolve_conflict(&h.store, &conflict, &Choice::KeepMine, Utc::now()).expect("keep mine");
+    let rule = |h: &Harness| {
+        h.store
+            .lock()
+            .expect("store")
+            .get_event(&master)
+            .expect("the series")
+            .input
+            .recurrence
+            .expect("a rule")
+    };
+    assert_eq!(rule(&h).exdates, Vec::<String>::new());
+    h.run();
+    h.run();
+    assert_eq!(rule(&h).exdates, Vec::<String>::new());
+    assert_eq!(h.here(CHANGED_HERE).len(), 1);
+    let there = series_there(&h.cloud.state)["recurrence"].to_string();
+    assert!(!there.contains("EXDATE"), "{there}");
+}
+
+/// [`occurrence_waiting_through_its_series_changed_and_made_again`], the series moved
+/// an hour later here; Keep mine on the occurrence removes that day, at its new time,
+/// from the series made again, there and here.
+#[test]
+fn keep_mine_on_an_occurrence_after_its_series_was_moved_and_made_again_removes_that_day() {
+    for sent in [true, false] {
+        let h = Harness::new();
+        let conflict =
+            occurrence_waiting_through_its_series_changed_and_made_again(&h, sent, |input| {
+                input.start = wall(h.first + TimeDelta::hours(1));
+                input.end = wall(h.first + TimeDelta::hours(1) + TimeDelta::minutes(15));
+            });
+        resolve_conflict(&h.store, &conflict, &Choice::KeepMine, Utc::now()).expect("keep mine");
+        h.run();
+        h.run();
+        assert_eq!(h.there(SERIES), 1);
+        h.assert_quiet();
+        let [master] = <[String; 1]>::try_from(h.here(SERIES)).expect("the series");
+        let exdates = h
+            .store
+            .lock()
+            .expect("store")
+            .get_event(&master)
+            .expect("the series")
+            .input
+            .recurrence
+            .expect("a rule")
+            .exdates;
+        let moved = h.first + TimeDelta::days(1) + TimeDelta::hours(1);
+        assert_eq!(exdates, vec![wall(moved)], "sent: {sent}");
+        let rule = series_there(&h.cloud.state)["recurrence"].to_string();
+        let day = moved.format("%Y%m%dT%H%M%S").to_string();
+        assert!(rule.contains(&day), "sent: {sent}: {rule}");
+        assert_eq!(h.there(CHANGED_THERE), 0, "sent: {sent}");
+    }
 }
