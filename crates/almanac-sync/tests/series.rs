@@ -489,6 +489,39 @@ impl Harness {
             .expect("set the policy");
     }
 
+    /// The seeded series synced, its second occurrence deleted here while the phone
+    /// changes it by `patch`: a run meets the two as a delete/edit conflict, the
+    /// removal held apart from the series. The series' (provider id, local id) and the
+    /// conflict's (id, tombstone's local id).
+    fn deleted_here_changed_there(&self, patch: serde_json::Value) -> [String; 4] {
+        let master_remote = self.seed_series();
+        self.run();
+        let [master] = <[String; 1]>::try_from(self.here(SERIES)).expect("the series");
+        self.delete_second_here(&master);
+        self.cloud
+            .state
+            .google_edit_event(EMAIL, "primary", &self.second_id(&master_remote), &patch)
+            .expect("change the occurrence there");
+        let s = self.run();
+        assert_eq!(s.conflicts, 1, "{s:?}");
+        let (conflict, kind, tombstone) = self.open_conflict();
+        assert_eq!(kind, "delete_edit");
+        [master_remote, master, conflict, tombstone]
+    }
+
+    /// Series `master`'s removed dates here.
+    fn exdates_here(&self, master: &str) -> Vec<String> {
+        self.store
+            .lock()
+            .expect("store")
+            .get_event(master)
+            .expect("the series")
+            .input
+            .recurrence
+            .expect("a rule")
+            .exdates
+    }
+
     fn open_conflict(&self) -> (String, String, String) {
         let open = self
             .store
@@ -1461,24 +1494,9 @@ fn occurrence_waiting_through_its_series_changed_and_made_again(
     sent: bool,
     edit: impl FnOnce(&mut EventInput),
 ) -> String {
-    let master_remote = h.seed_series();
-    h.run();
-    let [master] = <[String; 1]>::try_from(h.here(SERIES)).expect("the series");
-    h.delete_second_here(&master);
-    h.cloud
-        .state
-        .google_edit_event(
-            EMAIL,
-            "primary",
-            &h.second_id(&master_remote),
-            &json!({"summary": CHANGED_THERE, "reminders": {"useDefault": false,
-                "overrides": [{"method": "popup", "minutes": 42}]}}),
-        )
-        .expect("change the occurrence there");
-    let s = h.run();
-    assert_eq!(s.conflicts, 1, "{s:?}");
-    let (occurrence_conflict, kind, tombstone) = h.open_conflict();
-    assert_eq!(kind, "delete_edit");
+    let [master_remote, master, occurrence_conflict, tombstone] =
+        h.deleted_here_changed_there(json!({"summary": CHANGED_THERE,
+            "reminders": {"useDefault": false, "overrides": [{"method": "popup", "minutes": 42}]}}));
     {
         let mut store = h.store.lock().expect("store");
         change_series(&mut store, &master, edit);
@@ -1569,17 +1587,10 @@ fn keep_mine_after_the_series_was_made_again(sent: bool) {
     assert_eq!(h.there(CHANGED_THERE), 0);
     assert!(!second_live_there(&h, &series));
     let [master] = <[String; 1]>::try_from(h.here(SERIES)).expect("the series");
-    let exdates = h
-        .store
-        .lock()
-        .expect("store")
-        .get_event(&master)
-        .expect("the series")
-        .input
-        .recurrence
-        .expect("a rule")
-        .exdates;
-    assert_eq!(exdates, vec![wall(h.first + TimeDelta::days(1))]);
+    assert_eq!(
+        h.exdates_here(&master),
+        vec![wall(h.first + TimeDelta::days(1))]
+    );
 }
 
 /// Whether the series' second day is an occurrence there (not cancelled, not removed).
@@ -1631,22 +1642,8 @@ fn keep_mine_on_an_occurrence_before_its_series_made_again_is_sent_removes_that_
 /// is answered with `choice`; the first conflict, moot now, is answered "keep
 /// theirs". The series' provider id.
 fn changed_again_here_and_deleted_there(h: &Harness, choice: &Choice) -> String {
-    let master_remote = h.seed_series();
-    h.run();
-    let [master] = <[String; 1]>::try_from(h.here(SERIES)).expect("the series");
-    h.delete_second_here(&master);
-    h.cloud
-        .state
-        .google_edit_event(
-            EMAIL,
-            "primary",
-            &h.second_id(&master_remote),
-            &json!({"summary": CHANGED_THERE}),
-        )
-        .expect("change the occurrence there");
-    let s = h.run();
-    assert_eq!(s.conflicts, 1, "{s:?}");
-    let (first, ..) = h.open_conflict();
+    let [master_remote, master, first, _] =
+        h.deleted_here_changed_there(json!({"summary": CHANGED_THERE}));
     h.change_second_here(&master);
     h.cloud
         .state
@@ -1704,23 +1701,7 @@ fn keep_theirs_on_a_day_changed_here_again_and_deleted_there_removes_it_here() {
 /// no occurrence at: nothing was removed, and the day stayed — I1.)
 fn keep_mine_after_the_series_moved_here(pushed: bool) {
     let h = Harness::new();
-    let master_remote = h.seed_series();
-    h.run();
-    let [master] = <[String; 1]>::try_from(h.here(SERIES)).expect("the series");
-    h.delete_second_here(&master);
-    h.cloud
-        .state
-        .google_edit_event(
-            EMAIL,
-            "primary",
-            &h.second_id(&master_remote),
-            &json!({"summary": CHANGED_THERE}),
-        )
-        .expect("change the occurrence there");
-    let s = h.run();
-    assert_eq!(s.conflicts, 1, "{s:?}");
-    let (conflict, kind, _) = h.open_conflict();
-    assert_eq!(kind, "delete_edit");
+    let [_, master, conflict, _] = h.deleted_here_changed_there(json!({"summary": CHANGED_THERE}));
     {
         let mut store = h.store.lock().expect("store");
         change_series(&mut store, &master, |input| {
@@ -1775,22 +1756,7 @@ fn keep_mine_on_an_occurrence_whose_series_move_waits_removes_that_day() {
 #[test]
 fn keep_mine_after_the_day_changed_again_and_the_series_moved_here_keeps_the_change() {
     let h = Harness::new();
-    let master_remote = h.seed_series();
-    h.run();
-    let [master] = <[String; 1]>::try_from(h.here(SERIES)).expect("the series");
-    h.delete_second_here(&master);
-    h.cloud
-        .state
-        .google_edit_event(
-            EMAIL,
-            "primary",
-            &h.second_id(&master_remote),
-            &json!({"summary": CHANGED_THERE}),
-        )
-        .expect("change the occurrence there");
-    let s = h.run();
-    assert_eq!(s.conflicts, 1, "{s:?}");
-    let (conflict, ..) = h.open_conflict();
+    let [_, master, conflict, _] = h.deleted_here_changed_there(json!({"summary": CHANGED_THERE}));
     h.change_second_here(&master);
     {
         let mut store = h.store.lock().expect("store");
@@ -1800,20 +1766,10 @@ fn keep_mine_after_the_day_changed_again_and_the_series_moved_here_keeps_the_cha
         });
     }
     resolve_conflict(&h.store, &conflict, &Choice::KeepMine, Utc::now()).expect("keep mine");
-    let rule = |h: &Harness| {
-        h.store
-            .lock()
-            .expect("store")
-            .get_event(&master)
-            .expect("the series")
-            .input
-            .recurrence
-            .expect("a rule")
-    };
-    assert_eq!(rule(&h).exdates, Vec::<String>::new());
+    assert_eq!(h.exdates_here(&master), Vec::<String>::new());
     h.run();
     h.run();
-    assert_eq!(rule(&h).exdates, Vec::<String>::new());
+    assert_eq!(h.exdates_here(&master), Vec::<String>::new());
     assert_eq!(h.here(CHANGED_HERE).len(), 1);
     let there = series_there(&h.cloud.state)["recurrence"].to_string();
     assert!(!there.contains("EXDATE"), "{there}");
@@ -1837,18 +1793,8 @@ fn keep_mine_on_an_occurrence_after_its_series_was_moved_and_made_again_removes_
         assert_eq!(h.there(SERIES), 1);
         h.assert_quiet();
         let [master] = <[String; 1]>::try_from(h.here(SERIES)).expect("the series");
-        let exdates = h
-            .store
-            .lock()
-            .expect("store")
-            .get_event(&master)
-            .expect("the series")
-            .input
-            .recurrence
-            .expect("a rule")
-            .exdates;
         let moved = h.first + TimeDelta::days(1) + TimeDelta::hours(1);
-        assert_eq!(exdates, vec![wall(moved)], "sent: {sent}");
+        assert_eq!(h.exdates_here(&master), vec![wall(moved)], "sent: {sent}");
         let rule = series_there(&h.cloud.state)["recurrence"].to_string();
         let day = moved.format("%Y%m%dT%H%M%S").to_string();
         assert!(rule.contains(&day), "sent: {sent}: {rule}");
