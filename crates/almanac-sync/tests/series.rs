@@ -1801,3 +1801,78 @@ fn keep_mine_on_an_occurrence_after_its_series_was_moved_and_made_again_removes_
         assert_eq!(h.there(CHANGED_THERE), 0, "sent: {sent}");
     }
 }
+
+/// The second occurrence changed on both sides (an edit/edit conflict on its title),
+/// then the phone deletes the series and Keep mine on the series makes it again (a
+/// new id there); the occurrence's conflict, answered `choice` after that, is
+/// carried out on that day of the new series, there and here: `title`.
+fn occurrence_in_conflict_answered_after_its_series_was_made_again(choice: &Choice, title: &str) {
+    let h = Harness::new();
+    let master_remote = h.series_changed_here();
+    h.cloud
+        .state
+        .google_edit_event(
+            EMAIL,
+            "primary",
+            &h.second_id(&master_remote),
+            &json!({"summary": CHANGED_THERE}),
+        )
+        .expect("change the occurrence there");
+    let s = h.run();
+    assert_eq!(s.conflicts, 1, "{s:?}");
+    let (on_occurrence, kind, _) = h.open_conflict();
+    assert_eq!(kind, "edit_edit");
+    h.cloud
+        .state
+        .google_delete_event(EMAIL, "primary", &master_remote)
+        .expect("delete the series there");
+    h.run();
+    let open = h
+        .store
+        .lock()
+        .expect("store")
+        .conflicts(true)
+        .expect("conflicts");
+    let on_series = open
+        .iter()
+        .find(|c| c.id != on_occurrence)
+        .expect("the series' conflict");
+    assert_eq!(on_series.kind, "edit_delete");
+    resolve_conflict(&h.store, &on_series.id, &Choice::KeepMine, Utc::now()).expect("keep mine");
+    h.run();
+    let made_again = series_there(&h.cloud.state)["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    assert_ne!(made_again, master_remote);
+    let answer = resolve_conflict(&h.store, &on_occurrence, choice, Utc::now()).expect("answer it");
+    assert!(answer.pushes, "{answer:?}");
+    h.run();
+    h.run();
+    h.assert_quiet();
+    let other = if title == CHANGED_HERE {
+        CHANGED_THERE
+    } else {
+        CHANGED_HERE
+    };
+    assert_eq!((h.there(title), h.there(other)), (1, 0), "there");
+    assert_eq!(h.second_there(&made_again)["summary"], title);
+    h.assert_occurrence(title);
+    assert!(h.here(other).is_empty(), "here");
+}
+
+#[test]
+fn keep_theirs_on_an_occurrence_in_conflict_after_its_series_was_made_again() {
+    occurrence_in_conflict_answered_after_its_series_was_made_again(
+        &Choice::KeepTheirs,
+        CHANGED_THERE,
+    );
+}
+
+#[test]
+fn keep_mine_on_an_occurrence_in_conflict_after_its_series_was_made_again() {
+    occurrence_in_conflict_answered_after_its_series_was_made_again(
+        &Choice::KeepMine,
+        CHANGED_HERE,
+    );
+}
