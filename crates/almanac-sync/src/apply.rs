@@ -726,6 +726,7 @@ fn apply_one(
                 Ok(row) => row,
                 Err(why) => return Ok(skip(tx, ctx, Some(local_id), &why, done)?),
             };
+            let last = pending_delete(tx, local_id)?.and_then(|p| p.last);
             tx.drop_push(local_id)?;
             let mut later = changed_since(tx, local_id, &row)?;
             if let Some((hidden, true)) = &later {
@@ -765,6 +766,23 @@ fn apply_one(
                     None,
                     event.etag.as_deref(),
                 )?;
+                let base = entry.and_then(|e| e.base.as_ref());
+                let kept = removals_kept(tx, cal, local_id, last.as_deref(), base)?;
+                if kept > 0 {
+                    log(
+                        tx,
+                        ctx,
+                        Some(local_id),
+                        cal,
+                        "pull",
+                        "updated",
+                        &["recurrence".to_owned()],
+                        &format!(
+                            "Brought back from the provider without the {kept} \
+                             occurrence(s) removed here before its deletion."
+                        ),
+                    )?;
+                }
             }
             // Its occurrence is no longer removed: a removal here not yet sent with
             // the series would hide it again (or delete it, where removals go out as
@@ -846,11 +864,13 @@ fn apply_one(
                     return Ok(());
                 }
             }
+            let last = pending_delete(tx, local_id)?.and_then(|p| p.last);
             let payload = serde_json::json!({
                 "remoteId": base.remote_id,
                 "etag": base.etag,
                 "base": snapshot(base),
                 "occurrence": occurrence,
+                "last": last,
             })
             .to_string();
             tx.queue_push(local_id, cal, OutboxOp::Delete, Some(&payload))?;
@@ -984,18 +1004,90 @@ pub(crate) fn withdraw_removal(
     Ok(())
 }
 
+/// What the pending delete of `local_id` keeps of the row it deleted, if any.
+fn pending_delete(
+    tx: &SyncTx<'_, '_>,
+    local_id: &str,
+) -> Result<Option<almanac_store::PendingDelete>, SyncError> {
+    Ok(tx
+        .pending(local_id)?
+        .filter(|o| o.op == OutboxOp::Delete)
+        .and_then(|o| o.payload)
+        .and_then(|p| serde_json::from_str::<almanac_store::PendingDelete>(&p).ok()))
+}
+
 /// The occurrence a pending delete of `local_id` deletes (see
 /// `DeletePayload::occurrence`).
 fn pending_occurrence(
     tx: &SyncTx<'_, '_>,
     local_id: &str,
 ) -> Result<Option<almanac_store::OccurrenceKey>, SyncError> {
-    Ok(tx
-        .pending(local_id)?
-        .filter(|o| o.op == OutboxOp::Delete)
-        .and_then(|o| o.payload)
-        .and_then(|p| serde_json::from_str::<almanac_store::PendingDelete>(&p).ok())
-        .and_then(|p| p.occurrence))
+    Ok(pending_delete(tx, local_id)?.and_then(|p| p.occurrence))
+}
+
+/// Series `local_id`, brought back from the provider after its deletion here (its row
+/// now the provider's version): the occurrences removed in it here and not sent before
+/// the deletion (`last`, the row as it was deleted, against `base`, the version it was
+/// deleted from) stay removed, as changes of it to send — the series' deletion did not
+/// undo them, and bringing it back must not either (I1). Moved since (there, or here
+/// before the deletion), each goes the way a series edit would carry it. How many.
+fn removals_kept(
+    tx: &mut SyncTx<'_, '_>,
+    calendar_id: &str,
+    local_id: &str,
+    last: Option<&str>,
+    base: Option<&RemoteEvent>,
+) -> Result<usize, SyncError> {
+    let Some(last) = last.and_then(almanac_store::base_row) else {
+        return Ok(0);
+    };
+    let Some(row) = tx.event(local_id)? else {
+        return Ok(0);
+    };
+    let (Ok(was), Ok(now)) = (from_row(&last, None), from_row(&row, None)) else {
+        return Ok(0);
+    };
+    let specs = crate::convert::series_spec(&was, calendar_id)
+        .zip(crate::convert::series_spec(&now, calendar_id));
+    let Some((old_spec, new_spec)) = specs else {
+        return Ok(0);
+    };
+    let before = MasterInfo::of_or_unsent(local_id, &last);
+    let sent: Vec<OriginalStart> = base
+        .and_then(|b| b.recurrence.as_ref().map(|r| (b, r)))
+        .map(|(b, r)| {
+            let info = MasterInfo::of_remote(local_id, b);
+            r.exdates
+                .iter()
+                .filter_map(|x| crate::convert::original_start_of(x, &info).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let removed: Vec<_> = was
+        .recurrence
+        .iter()
+        .flat_map(|r| r.exdates.iter())
+        .filter(|d| crate::convert::original_start_of(d, &before).is_ok_and(|o| !sent.contains(&o)))
+        .filter_map(|d| almanac_model::instance_key("removed date", d, old_spec.all_day).ok())
+        .collect();
+    let way = almanac_store::Carry::choose(&old_spec, &new_spec, &removed);
+    let info = MasterInfo::of_or_unsent(local_id, &row);
+    let count = |tx: &SyncTx<'_, '_>| -> Result<usize, SyncError> {
+        Ok(tx
+            .event(local_id)?
+            .and_then(|r| r.input.recurrence)
+            .map_or(0, |r| r.exdates.len()))
+    };
+    let had = count(tx)?;
+    for key in removed {
+        let to = way.map_or(key, |w| w.wall(key));
+        let text = crate::convert::key_text(to, new_spec.all_day);
+        // (One the series has no occurrence for any more removes nothing.)
+        if let Ok(original) = crate::convert::original_start_of(&text, &info) {
+            removal_back_into(tx, calendar_id, local_id, &original, false)?;
+        }
+    }
+    Ok(count(tx)?.saturating_sub(had))
 }
 
 /// The series the occurrence a pending deletion removes (`key`) belongs to here, when

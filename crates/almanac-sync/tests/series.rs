@@ -1876,3 +1876,83 @@ fn keep_mine_on_an_occurrence_in_conflict_after_its_series_was_made_again() {
         CHANGED_HERE,
     );
 }
+
+/// The series' second occurrence deleted here, then the whole series, before either
+/// went out; the phone gives the series a room meanwhile (or, `moved`, moves it an
+/// hour later too): a delete/edit conflict on the series. Brought back — Keep theirs,
+/// or a policy that prefers the provider — it has their change and still not that day
+/// (at its new time), there and here: the series' deletion did not undo the day's
+/// (simulation seed 22649: it came back with it, I1).
+fn series_brought_back_keeps_a_day_removed_before(policy: Option<&str>, moved: bool) {
+    let h = Harness::new();
+    let master_remote = h.seed_series();
+    h.run();
+    if let Some(policy) = policy {
+        h.set_policy(policy);
+    }
+    let [master] = <[String; 1]>::try_from(h.here(SERIES)).expect("the series");
+    h.delete_second_here(&master);
+    h.store
+        .lock()
+        .expect("store")
+        .delete_event(
+            EventTarget {
+                id: master.clone(),
+                scope: EditScope::All,
+                original_start: None,
+            },
+            Source::Cli,
+            Utc::now(),
+        )
+        .expect("delete the series here");
+    let by = TimeDelta::hours(i64::from(moved));
+    let change = json!({
+        "location": "Room 9",
+        "start": {"dateTime": (h.first + by).to_rfc3339(), "timeZone": "UTC"},
+        "end": {"dateTime": (h.first + by + TimeDelta::minutes(15)).to_rfc3339(), "timeZone": "UTC"},
+    });
+    h.cloud
+        .state
+        .google_edit_event(EMAIL, "primary", &master_remote, &change)
+        .expect("change the series there");
+    let s = h.run();
+    // (A conflict the policy settles is on record, not counted as open.)
+    assert_eq!(s.conflicts, usize::from(policy.is_none()), "{s:?}");
+    if policy.is_none() {
+        let (conflict, kind, _) = h.open_conflict();
+        assert_eq!(kind, "delete_edit");
+        resolve_conflict(&h.store, &conflict, &Choice::KeepTheirs, Utc::now())
+            .expect("keep theirs");
+    }
+    h.run();
+    h.run();
+    h.assert_quiet();
+    let [master] = <[String; 1]>::try_from(h.here(SERIES)).expect("the series, back");
+    let day = h.first + TimeDelta::days(1) + by;
+    assert_eq!(h.exdates_here(&master), vec![wall(day)]);
+    let series = series_there(&h.cloud.state);
+    assert_eq!(series["location"], "Room 9", "{series}");
+    let rule = series["recurrence"].to_string();
+    assert!(
+        rule.contains(&day.format("%Y%m%dT%H%M%S").to_string()),
+        "{rule}"
+    );
+    if !moved {
+        assert!(!second_live_there(&h, &master_remote), "{series}");
+    }
+}
+
+#[test]
+fn keep_theirs_on_a_series_deleted_here_keeps_a_day_removed_before() {
+    series_brought_back_keeps_a_day_removed_before(None, false);
+}
+
+#[test]
+fn keep_theirs_on_a_series_deleted_here_and_moved_there_keeps_a_day_removed_before() {
+    series_brought_back_keeps_a_day_removed_before(None, true);
+}
+
+#[test]
+fn a_series_brought_back_by_policy_keeps_a_day_removed_before() {
+    series_brought_back_keeps_a_day_removed_before(Some("prefer_remote"), false);
+}

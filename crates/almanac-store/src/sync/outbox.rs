@@ -82,6 +82,12 @@ pub struct DeletePayload {
     /// it apart there).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub occurrence: Option<OccurrenceKey>,
+    /// A series': its row as it was deleted here (row JSON, read with
+    /// [`crate::base_row`]). Should a conflict bring the series back (changed at the
+    /// provider meanwhile), the occurrences removed in it and not sent yet stay
+    /// removed: a deletion of the whole series does not undo them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last: Option<String>,
 }
 
 /// What a pending create or update keeps of the versions it sent. Its answer lost,
@@ -346,15 +352,16 @@ fn answer_occurrence_conflicts(tx: &Transaction<'_>, series_id: &str, now: i64) 
 /// series takes its instances' pending pushes with it (deleting the series deletes
 /// them at the provider).
 pub(crate) fn track_delete(tx: &Transaction<'_>, event_id: &str, now: i64) -> Result<()> {
-    type Head = (String, Option<String>, Option<String>, Option<String>);
+    type Head = (String, Option<String>, Option<String>, Option<String>, bool);
     let row: Option<Head> = tx
         .row_cached(
-            "SELECT calendar_id, remote_id, series_id, original_start FROM events WHERE id = ?1",
+            "SELECT calendar_id, remote_id, series_id, original_start, kind = 'master'
+             FROM events WHERE id = ?1",
             params![event_id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )
         .optional()?;
-    let Some((calendar_id, remote_id, series_id, original_start)) = row else {
+    let Some((calendar_id, remote_id, series_id, original_start, master)) = row else {
         return Ok(());
     };
     if account_of(tx, &calendar_id)?.is_none() {
@@ -408,6 +415,10 @@ pub(crate) fn track_delete(tx: &Transaction<'_>, event_id: &str, now: i64) -> Re
         (None, None) => return Ok(()), // never reached the provider
     };
     let (base, etag) = base.unwrap_or_default();
+    let last = match master {
+        true => crate::sync::base::row_json(tx, event_id)?,
+        false => None,
+    };
     let occurrence = match (series_id, original_start) {
         (Some(series_id), Some(original_start)) => Some(OccurrenceKey {
             series_id,
@@ -426,6 +437,7 @@ pub(crate) fn track_delete(tx: &Transaction<'_>, event_id: &str, now: i64) -> Re
         create_key,
         occurrence,
         sent,
+        last,
     })
     .ok();
     enqueue(

@@ -478,6 +478,7 @@ impl SyncTx<'_, '_> {
             create_key: None,
             occurrence: Some(occurrence),
             sent: Vec::new(),
+            last: None,
         })
         .ok();
         enqueue(
@@ -741,6 +742,12 @@ impl SyncTx<'_, '_> {
         remote_id: &str,
         etag: Option<&str>,
     ) -> Result<()> {
+        // (A series' row as it was deleted stays: see `DeletePayload::last`.)
+        let last = self
+            .outbox_entry(outbox_id)?
+            .and_then(|o| o.payload)
+            .and_then(|p| serde_json::from_str::<crate::sync::outbox::DeletePayload>(&p).ok())
+            .and_then(|p| p.last);
         let payload = serde_json::to_string(&crate::sync::outbox::DeletePayload {
             remote_id: remote_id.to_owned(),
             etag: etag.map(str::to_owned),
@@ -748,6 +755,7 @@ impl SyncTx<'_, '_> {
             create_key: None,
             occurrence: None,
             sent: Vec::new(),
+            last,
         })
         .ok();
         self.tx.exec_cached(
