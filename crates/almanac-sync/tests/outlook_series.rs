@@ -1285,3 +1285,30 @@ fn keep_mine_on_an_occurrence_whose_series_moved_here_since_removes_that_day() {
 fn keep_mine_on_an_occurrence_whose_series_move_waits_removes_that_day() {
     keep_mine_after_the_series_moved_here(false);
 }
+
+/// The series' second occurrence deleted here, then the whole series, before either
+/// went out; the phone renames the series meanwhile. Keep theirs brings it back with
+/// their title and still without that day, there and here.
+#[test]
+fn keep_theirs_on_a_series_deleted_here_keeps_a_day_removed_before() {
+    let h = Harness::new();
+    let (master, master_remote) = h.series();
+    h.delete_here(&master, Some(wall(h.first + TimeDelta::days(1))));
+    h.delete_here(&master, None);
+    phone_renames(&h, &master_remote, RENAMED);
+    let s = h.run();
+    assert_eq!(s.conflicts, 1, "{s:?}");
+    let open = h.open_conflicts();
+    assert_eq!(
+        (open.len(), open[0].kind.as_str()),
+        (1, "delete_edit"),
+        "{open:?}"
+    );
+    resolve_conflict(&h.store, &open[0].id, &Choice::KeepTheirs, Utc::now()).expect("keep theirs");
+    h.run();
+    h.run();
+    h.assert_quiet();
+    let kept = vec![wall(h.first), wall(h.first + TimeDelta::days(2))];
+    assert_eq!(h.starts_there_of(&[RENAMED]), kept, "the provider");
+    assert_eq!(h.starts_here_of(&[RENAMED]), kept, "here");
+}
