@@ -1312,3 +1312,50 @@ fn keep_theirs_on_a_series_deleted_here_keeps_a_day_removed_before() {
     assert_eq!(h.starts_there_of(&[RENAMED]), kept, "the provider");
     assert_eq!(h.starts_here_of(&[RENAMED]), kept, "here");
 }
+
+/// The phone changes the series' second occurrence, the user deletes it here (a
+/// delete/edit conflict), renames that day here while the conflict waits, and the
+/// phone then deletes that instance: the rename meets the deletion as a conflict of
+/// its own; Keep mine keeps it as an event of its own (Outlook cannot bring a
+/// cancelled occurrence back), Keep theirs drops it. Nothing waits for good (the
+/// simulation's seed 38542 at Google).
+#[test]
+fn a_day_renamed_here_again_and_deleted_there_is_a_conflict_of_its_own() {
+    for (choice, renamed) in [(Choice::KeepMine, 1), (Choice::KeepTheirs, 0)] {
+        let h = Harness::new();
+        let (master, master_remote) = h.series();
+        let instance = at_second(&h, &master_remote);
+        phone_renames(&h, &instance.remote_id, CHANGED);
+        h.delete_here(&master, Some(wall(h.first + TimeDelta::days(1))));
+        h.run();
+        let first = h.open_conflicts();
+        assert_eq!(first.len(), 1, "{first:?}");
+        h.rename_second_here(&master);
+        h.phone_deletes(&instance.remote_id);
+        h.run();
+        h.run();
+        let open: Vec<_> = h
+            .open_conflicts()
+            .into_iter()
+            .filter(|c| c.id != first[0].id)
+            .collect();
+        assert_eq!(open.len(), 1, "{choice:?}: {open:?}");
+        resolve_conflict(&h.store, &first[0].id, &Choice::KeepTheirs, Utc::now()).expect("answer");
+        resolve_conflict(&h.store, &open[0].id, &choice, Utc::now()).expect("answer");
+        h.run();
+        h.run();
+        h.assert_quiet();
+        let outbox = h.store.lock().expect("store").outbox(None).expect("outbox");
+        assert!(outbox.is_empty(), "{choice:?}: {outbox:?}");
+        assert_eq!(h.titled(RENAMED), renamed, "{choice:?}: there");
+        assert_eq!(h.titled(CHANGED), 0, "{choice:?}: there");
+        let there = vec![wall(h.first), wall(h.first + TimeDelta::days(2))];
+        assert_eq!(h.starts_there_of(&[SERIES]), there, "{choice:?}");
+        assert_eq!(h.starts_here_of(&[SERIES]), there, "{choice:?}");
+        assert_eq!(
+            h.starts_here_of(&[RENAMED]).len(),
+            renamed,
+            "{choice:?}: here"
+        );
+    }
+}
