@@ -620,18 +620,7 @@ impl Sim {
         // Deleting the event (a series with its changed occurrences, and the deletions
         // of its occurrences waiting here) answers their open conflicts: the user's act.
         let held: Vec<String> = if ev.kind == RemoteKind::Master {
-            self.entries(MAIN)?
-                .into_iter()
-                .filter(|e| e.row.is_none())
-                .filter(|e| {
-                    e.outbox
-                        .as_ref()
-                        .and_then(|o| o.payload.as_deref())
-                        .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())
-                        .is_some_and(|p| p["occurrence"]["seriesId"] == id.as_str())
-                })
-                .map(|e| e.local_id)
-                .collect()
+            self.held_deletes(&id)?
         } else {
             Vec::new()
         };
@@ -962,6 +951,20 @@ impl Sim {
                 })
                 .map(|e| e.local_id)
                 .collect();
+            // Keep theirs on a series deleted there answers its occurrences' own
+            // conflicts with it (those of its changed occurrences and of the
+            // deletions of its occurrences waiting here): the user's act.
+            let answered_too: Vec<String> = if !mine && c.kind == "edit_delete" {
+                let held = self.held_deletes(&c.event_id)?;
+                ok("conflicts", self.store()?.conflicts(true))?
+                    .into_iter()
+                    .filter(|o| o.id != c.id)
+                    .filter(|o| instances.contains(&o.event_id) || held.contains(&o.event_id))
+                    .map(|o| o.id)
+                    .collect()
+            } else {
+                Vec::new()
+            };
             let now = self.now;
             let r = {
                 let store = self
@@ -979,6 +982,7 @@ impl Sim {
             }
             self.stats.conflicts_resolved += 1;
             self.user_resolved.insert(c.id.clone());
+            self.user_resolved.extend(answered_too);
             if !mine {
                 // Their version of a series: occurrences deleted here may be back —
                 // unless it is brought back after its deletion here: the occurrences
@@ -1290,6 +1294,24 @@ impl Sim {
             }
         }
         Ok(())
+    }
+
+    /// The local ids of the deletions of series `series_id`'s occurrences waiting here
+    /// (tombstones whose pending delete names the series).
+    fn held_deletes(&mut self, series_id: &str) -> Result<Vec<String>, String> {
+        Ok(self
+            .entries(MAIN)?
+            .into_iter()
+            .filter(|e| e.row.is_none())
+            .filter(|e| {
+                e.outbox
+                    .as_ref()
+                    .and_then(|o| o.payload.as_deref())
+                    .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())
+                    .is_some_and(|p| p["occurrence"]["seriesId"] == series_id)
+            })
+            .map(|e| e.local_id)
+            .collect())
     }
 
     fn check(&mut self) -> Check {
