@@ -221,6 +221,35 @@ fn skip(
 
 /// A provider's version replacing (or creating) the local row; `moved`: the series
 /// the page changed so far.
+/// Occurrence `local_id`, changed here before, is Graph's unchanged instance now,
+/// with nothing of ours left to send: its row goes, and its series shows the day
+/// again. (Outlook drops a series' changed occurrences when the series' times change,
+/// and lists their instances as unchanged under the same ids when the series moved
+/// back, or only its end changed: kept, the row would hide the series' later changes
+/// of that day for good.)
+fn plain_again(
+    tx: &mut SyncTx<'_, '_>,
+    ctx: &Ctx<'_>,
+    local_id: &str,
+    done: &mut Applied,
+) -> Result<(), SyncError> {
+    tx.drop_push(local_id)?;
+    tx.delete_event(local_id)?;
+    log(
+        tx,
+        ctx,
+        Some(local_id),
+        ctx.calendar_id,
+        "pull",
+        "deleted",
+        &[],
+        "The provider has this occurrence as its series makes it again (the series' \
+         times changed there): the change of it is gone.",
+    )?;
+    done.changed += 1;
+    Ok(())
+}
+
 fn apply_remote(
     tx: &mut SyncTx<'_, '_>,
     ctx: &Ctx<'_>,
@@ -230,6 +259,12 @@ fn apply_remote(
     done: &mut Applied,
 ) -> Result<(), SyncError> {
     let cal = ctx.calendar_id;
+    if event.kind == RemoteKind::Occurrence {
+        return match local_id {
+            Some(id) => plain_again(tx, ctx, id, done),
+            None => Ok(()), // its series makes it
+        };
+    }
     if local_id.is_none() && event.kind == RemoteKind::Exception {
         // Its key may be held by an occurrence changed here the planner could not pair
         // with it: paired now, rather than stored twice under one key.
@@ -561,6 +596,9 @@ fn apply_one(
             } else {
                 EntryState::Synced
             };
+            if *apply_locally && !*push && merged.kind == RemoteKind::Occurrence {
+                return plain_again(tx, ctx, local_id, done);
+            }
             let base_json = snapshot(base);
             if *apply_locally {
                 let row = match row_of(tx, ctx, merged)? {

@@ -774,6 +774,10 @@ impl<'a> Planner<'a> {
             return;
         }
         let Some(entry) = self.index.by_remote_id(&remote.remote_id) else {
+            if remote.kind == RemoteKind::Occurrence {
+                self.stats.echoes += 1; // its series makes it here: no row of its own
+                return;
+            }
             return self.new_remote(remote);
         };
         let local_id = entry.local_id.clone();

@@ -300,8 +300,22 @@ impl Puller<'_> {
         round.pending_events = 0;
         // The series masters the store holds, for both (read once: finding them
         // visits the calendar's events).
-        let known = lock(self.store).sync_masters(&self.cal.id)?;
-        self.prepare(&mut pages, &known).await?;
+        let plain = pages.iter().any(|f| {
+            f.page
+                .changes
+                .iter()
+                .any(|c| matches!(c, Change::Upsert(ev) if ev.kind == RemoteKind::Occurrence))
+        });
+        let (known, exceptions) = {
+            let store = lock(self.store);
+            let known = store.sync_masters(&self.cal.id)?;
+            let exceptions = match plain {
+                true => store.sync_exception_ids(&self.cal.id)?,
+                false => HashSet::new(),
+            };
+            (known, exceptions)
+        };
+        self.prepare(&mut pages, &known, &exceptions).await?;
         self.series_gone_with(&mut pages).await?;
         self.normalise(&mut pages, known);
         let now = (self.clock)().timestamp();
@@ -581,7 +595,18 @@ impl Puller<'_> {
     /// them first (Graph never lists masters in a calendar view; Google may list an
     /// instance before its series) — and unmodified instances dropped (the local
     /// expansion makes them).
-    async fn prepare(&mut self, pages: &mut [Fetched], stored: &[MasterKey]) -> Result<(), Stop> {
+    ///
+    /// Kept is an unmodified instance under the id of an occurrence changed here
+    /// (`exceptions`): that change is gone there. Outlook drops a series' changed
+    /// occurrences when the series' times change, and a series moved back, or given
+    /// another end, lists its instances under the same ids; merged like any version
+    /// of the occurrence, it takes the row away where nothing of ours is left.
+    async fn prepare(
+        &mut self,
+        pages: &mut [Fetched],
+        stored: &[MasterKey],
+        exceptions: &HashSet<String>,
+    ) -> Result<(), Stop> {
         let mut known: BTreeSet<String> =
             stored.iter().filter_map(|m| m.remote_id.clone()).collect();
         // Masters to fetch, per page: every series with a listed plain occurrence (Graph
@@ -643,7 +668,10 @@ impl Puller<'_> {
                 .map(|m| Change::Upsert(Box::new(m)))
                 .chain(page_masters)
                 .chain(rest)
-                .filter(|c| !matches!(c, Change::Upsert(ev) if ev.kind == RemoteKind::Occurrence))
+                .filter(|c| {
+                    !matches!(c, Change::Upsert(ev) if ev.kind == RemoteKind::Occurrence
+                        && !exceptions.contains(&ev.remote_id))
+                })
                 .collect();
         }
         Ok(())

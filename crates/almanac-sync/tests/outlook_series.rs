@@ -1359,3 +1359,154 @@ fn a_day_renamed_here_again_and_deleted_there_is_a_conflict_of_its_own() {
         );
     }
 }
+
+/// An occurrence changed here (to [`RENAMED`]) and sent, then changed again (to
+/// [`CHANGED`]); the phone moves the series an hour later and back, which drops our
+/// change there while the instance keeps its id. The change waiting here meets the
+/// series' plain occurrence as an edit/edit conflict (the title: ours against the
+/// series'). Returns the series' local and provider ids and the conflict.
+fn changed_again_and_dropped_there(h: &Harness) -> (String, String, String) {
+    let (master, master_remote) = h.series();
+    let second = h.first + TimeDelta::days(1);
+    h.rename_second_here(&master);
+    h.run();
+    assert_eq!(h.titled(RENAMED), 1);
+    {
+        let mut store = h.store.lock().expect("store");
+        let mut input = store.get_event(&master).expect("the series").input;
+        input.title = CHANGED.into();
+        input.start = wall(second);
+        input.end = wall(second + TimeDelta::minutes(30));
+        let change = EventChange {
+            id: master.clone(),
+            scope: EditScope::Occurrence,
+            original_start: Some(wall(second)),
+            input,
+        };
+        store
+            .update_event(change, Source::Cli, Utc::now())
+            .expect("rename it again here");
+    }
+    h.phone_retimes(&master_remote, Retimed::MovedAndBack);
+    h.run();
+    let open = h.open_conflicts();
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0].kind, "edit_edit", "{open:?}");
+    assert_eq!(h.titled(RENAMED) + h.titled(CHANGED), 0, "dropped there");
+    (master, master_remote, open[0].id.clone())
+}
+
+/// Keep mine makes our change that day's again; Keep theirs leaves the day to its
+/// series — here too, so that a later change of the series reaches it (an exception
+/// row kept with the series' values would hide it for good).
+#[test]
+fn a_change_outlook_dropped_while_changed_again_is_the_users_to_answer() {
+    for (choice, title) in [(Choice::KeepMine, CHANGED), (Choice::KeepTheirs, SERIES)] {
+        let h = Harness::new();
+        let (master, master_remote, conflict) = changed_again_and_dropped_there(&h);
+        resolve_conflict(&h.store, &conflict, &choice, Utc::now()).expect("answer");
+        h.run();
+        h.assert_quiet();
+        assert_eq!(
+            h.second_day_here().as_deref(),
+            Some(title),
+            "{choice:?}: here"
+        );
+        let own = usize::from(choice == Choice::KeepMine);
+        assert_eq!(h.exceptions_here(&master), own, "{choice:?}");
+        let second = at_second(&h, &master_remote);
+        assert_eq!(second.title, title, "{choice:?}: there");
+        let all: Vec<String> = (0..3).map(|d| wall(h.first + TimeDelta::days(d))).collect();
+        assert_eq!(h.starts_here_of(&[SERIES, CHANGED]), all, "{choice:?}");
+        // The phone renames the series: the second day follows unless it is ours.
+        phone_renames(&h, &master_remote, RENAMED);
+        h.run();
+        let now = if choice == Choice::KeepMine {
+            CHANGED
+        } else {
+            RENAMED
+        };
+        assert_eq!(
+            h.second_day_here().as_deref(),
+            Some(now),
+            "{choice:?}: renamed"
+        );
+        h.assert_quiet();
+    }
+}
+
+/// How the phone changes the series' times, which makes Outlook drop its changed
+/// occurrences while their instances keep their ids.
+#[derive(Clone, Copy, Debug)]
+enum Retimed {
+    /// An hour later, then back.
+    MovedAndBack,
+    /// Half an hour longer.
+    Longer,
+}
+
+impl Harness {
+    /// How many occurrences of series `master` (local id) have a row of their own here.
+    fn exceptions_here(&self, master: &str) -> usize {
+        let store = self.store.lock().expect("store");
+        store
+            .sync_calendars(None)
+            .expect("calendars")
+            .iter()
+            .flat_map(|c| store.sync_entries(&c.id).expect("entries"))
+            .filter(|e| {
+                e.row
+                    .as_ref()
+                    .is_some_and(|r| r.series_id.as_deref() == Some(master))
+            })
+            .count()
+    }
+
+    /// The phone changes series `master_remote`'s times as `how` says.
+    fn phone_retimes(&self, master_remote: &str, how: Retimed) {
+        let times = match how {
+            Retimed::MovedAndBack => vec![(TimeDelta::hours(1), 30), (TimeDelta::zero(), 30)],
+            Retimed::Longer => vec![(TimeDelta::zero(), 60)],
+        };
+        for (by, minutes) in times {
+            let start = self.first + by;
+            let patch = json!({
+                "start": {"dateTime": wall(start), "timeZone": "UTC"},
+                "end": {"dateTime": wall(start + TimeDelta::minutes(minutes)), "timeZone": "UTC"},
+            });
+            let edit = json!({"email": EMAIL, "id": master_remote, "patch": patch});
+            self.cloud
+                .state
+                .graph_edit_event(serde_json::from_value(edit).expect("edit spec"))
+                .expect("change its times on the phone");
+        }
+    }
+}
+
+/// An occurrence changed here and synced; the phone changes the series' times so
+/// that Outlook drops that change while the instance keeps its id (listed now as the
+/// series' plain occurrence): the change goes here too. It used to stay here for good,
+/// shown on a day the provider has as the series makes it.
+#[test]
+fn a_change_outlook_drops_under_the_same_instance_id_goes_here_too() {
+    for how in [Retimed::MovedAndBack, Retimed::Longer] {
+        let h = Harness::new();
+        let (master, master_remote) = h.series();
+        h.rename_second_here(&master);
+        h.run();
+        assert_eq!(h.titled(RENAMED), 1, "{how:?}");
+        h.phone_retimes(&master_remote, how);
+        let s = h.run();
+        assert_eq!(s.conflicts, 0, "{how:?}: {s:?}");
+        assert_eq!(h.titled(RENAMED), 0, "{how:?}: there");
+        assert_eq!(
+            h.second_day_here().as_deref(),
+            Some(SERIES),
+            "{how:?}: here"
+        );
+        assert_eq!(h.exceptions_here(&master), 0, "{how:?}");
+        let all: Vec<String> = (0..3).map(|d| wall(h.first + TimeDelta::days(d))).collect();
+        assert_eq!(h.starts_here(), all, "{how:?}");
+        h.assert_quiet();
+    }
+}

@@ -1,6 +1,8 @@
 //! What the planner reads: every event of a synced calendar that has a provider copy
 //! or is meant to get one, with its sync state, base, pending push and open conflict.
 
+use std::collections::HashSet;
+
 use crate::cached::Cached;
 use rusqlite::{params, OptionalExtension};
 
@@ -166,7 +168,7 @@ pub(crate) fn entries_for(
         .query_map(params![calendar_id, wanted], head)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let out = complete(conn, ids)?;
-    let set: std::collections::HashSet<&str> = remote_ids.iter().copied().collect();
+    let set: HashSet<&str> = remote_ids.iter().copied().collect();
     with_pending_deletes(conn, calendar_id, out, |remote_id| set.contains(remote_id))
 }
 
@@ -199,7 +201,7 @@ pub(crate) fn unlisted(conn: &rusqlite::Connection, calendar_id: &str) -> Result
         .query_map(params![calendar_id], head)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let out = complete(conn, ids)?;
-    let listed: std::collections::HashSet<String> = conn
+    let listed: HashSet<String> = conn
         .prepare_cached("SELECT remote_id FROM listing_seen WHERE calendar_id = ?1")?
         .query_map(params![calendar_id], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
@@ -336,6 +338,21 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// The provider ids of the calendar's occurrences changed here (exception rows)
+    /// that have one. Graph lists an unchanged instance for its series only; under
+    /// one of these ids it says that change is gone there (see `almanac_sync`'s
+    /// pull). Read through the index of exceptions, which holds only them: by
+    /// calendar, SQLite would visit every event of it.
+    pub fn sync_exception_ids(&self, calendar_id: &str) -> Result<HashSet<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT remote_id FROM events INDEXED BY events_instance
+             WHERE series_id IS NOT NULL AND kind = 'exception' AND calendar_id = ?1
+               AND remote_id IS NOT NULL",
+        )?;
+        let rows = stmt.query_map(params![calendar_id], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// The calendar's series masters as their instances need them, read from their

@@ -580,6 +580,51 @@ fn remote_removals() {
     ]);
 }
 
+/// Graph's unchanged instance of a series (`type: occurrence`).
+fn plain_occurrence(e: &mut RemoteEvent) {
+    e.kind = RemoteKind::Occurrence;
+    e.series = Some(SeriesLink {
+        master_id: "m".into(),
+        original_start: OriginalStart::Timed(at(10, 9)),
+    });
+}
+
+/// Outlook drops a series' changed occurrences when the series' times change and
+/// lists their instances, under the same ids, as plain occurrences: merged like any
+/// version of them (applied, a plain one takes the row away); one with no row here is
+/// its series' to show.
+#[test]
+fn plain_occurrences_under_the_ids_of_changed_ones() {
+    use Policy::Ask;
+    use Want::*;
+    run(vec![
+        case(
+            "of no row here: nothing (its series makes it)",
+            vec![],
+            vec![up("R", "e2", plain_occurrence)],
+            Ask,
+            vec![],
+        ),
+        case(
+            "of a change synced: applied",
+            vec![synced("A", "R")],
+            vec![up("R", "e2", plain_occurrence)],
+            Ask,
+            vec![Apply(Some("A"))],
+        ),
+        case(
+            "of a change waiting here, the same field changed there: a conflict",
+            vec![modified("A", "R", title_mine)],
+            vec![up("R", "e2", |e| {
+                plain_occurrence(e);
+                title_theirs(e);
+            })],
+            Ask,
+            vec![Conflict("A", ConflictKind::EditEdit)],
+        ),
+    ]);
+}
+
 #[test]
 fn the_last_change_of_a_remote_id_wins() {
     use Policy::Ask;
