@@ -265,11 +265,22 @@ impl Pusher<'_> {
                 }
                 return Ok(Outcome::Done);
             }
-            Ready::Delete { remote_id, etag } => self
-                .provider
-                .delete(self.remote, remote_id, etag.as_deref())
-                .await
-                .map(|()| None),
+            Ready::Delete { remote_id, etag } => {
+                match self
+                    .provider
+                    .delete(self.remote, remote_id, etag.as_deref())
+                    .await
+                {
+                    Err(e) if e.kind == ErrorKind::PreconditionFailed => {
+                        match self.delete_plain_instance(remote_id, out).await? {
+                            Retried::No => Err(e),
+                            Retried::Sent(r) => r.map(|()| None),
+                            Retried::Remerged => return Ok(Outcome::Remerged),
+                        }
+                    }
+                    r => r.map(|()| None),
+                }
+            }
             Ready::Send(ev, master) => {
                 if o.op == OutboxOp::Create && ev.kind == almanac_provider::RemoteKind::Exception {
                     return self.send_occurrence(o, ev, master.as_ref(), out).await;
@@ -697,6 +708,61 @@ impl Pusher<'_> {
             };
             Ok(apply(tx, &ctx, plan)?.conflicts)
         })
+    }
+
+    /// A deletion of an occurrence's exception met a 412, and the provider has an
+    /// unchanged instance under that id: the exception is gone there (Outlook drops a
+    /// series' exceptions when its times change, and a move back names the new
+    /// instance as the old), the day is not. Deleted in turn (with its own If-Match)
+    /// when it is the occurrence as the series was last synced — a plain instance
+    /// carries no change of its own —; merged first when the series changed there.
+    /// Its series in conflict, the 412 stands (merged as before).
+    async fn delete_plain_instance(
+        &self,
+        remote_id: &str,
+        out: &mut Pushed,
+    ) -> Result<Retried, SyncError> {
+        if self.provider.exdates_in_rule() {
+            return Ok(Retried::No); // Google names no instance plain
+        }
+        let inst = match self.provider.event(self.remote, remote_id).await {
+            Ok(Some(inst))
+                if inst.kind == almanac_provider::RemoteKind::Occurrence && !inst.cancelled =>
+            {
+                inst
+            }
+            Err(e) if passing(&e) => return Ok(Retried::Sent(Err(e))),
+            _ => return Ok(Retried::No),
+        };
+        let Some(link) = inst.series.clone() else {
+            return Ok(Retried::No);
+        };
+        let master = lock(self.store).sync_step(self.now(), |tx| -> Result<_, SyncError> {
+            let Some(id) = tx.local_id_of(&self.cal.id, &link.master_id)? else {
+                return Ok(None);
+            };
+            if tx.open_conflict(&id)?.is_some() {
+                return Ok(None);
+            }
+            Ok(tx.event(&id)?.and_then(|r| MasterInfo::of(&id, &r)))
+        })?;
+        let Some(master) = master else {
+            return Ok(Retried::No);
+        };
+        match self.instance_seen(&inst, &inst, Some(&master)).await {
+            Ok(Seen::AsKnown) => {}
+            Ok(Seen::SeriesChanged(series)) => {
+                out.conflicts += self.remerge_with(&link.master_id, series.map(|s| *s))?;
+                return Ok(Retried::Remerged);
+            }
+            Err(e) if passing(&e) => return Ok(Retried::Sent(Err(e))),
+            Ok(Seen::ChangedThere) | Err(_) => return Ok(Retried::No),
+        }
+        Ok(Retried::Sent(
+            self.provider
+                .delete(self.remote, remote_id, inst.etag.as_deref())
+                .await,
+        ))
     }
 
     /// How the provider's `instance` of the occurrence `ev` changes compares with that
@@ -1473,6 +1539,17 @@ fn removals_dropped(base: &RemoteEvent, sent: &RemoteEvent, before: Option<&Remo
 
 enum Outcome {
     Done,
+    Remerged,
+}
+
+/// How a deletion met by a 412 was tried again (see
+/// [`Pusher::delete_plain_instance`]).
+enum Retried {
+    /// Not tried again: the 412 stands, and the provider's version is merged.
+    No,
+    /// Sent again, with this answer (or failed on the way, for a while).
+    Sent(Result<(), ProviderError>),
+    /// Its series changed there: merged, the deletion goes on a later pass.
     Remerged,
 }
 

@@ -1396,6 +1396,27 @@ fn changed_again_and_dropped_there(h: &Harness) -> (String, String, String) {
     (master, master_remote, open[0].id.clone())
 }
 
+/// That conflict, then the user deletes the day here: the instance now under the
+/// exception's id is the series' plain occurrence, which is deleted, with nothing left
+/// to ask. The deletion's 412 used to merge it as a change made there (a delete/edit
+/// conflict), and Keep theirs kept an exception the provider lacks (simulation seed
+/// 43109).
+#[test]
+fn a_day_deleted_here_after_outlook_dropped_its_exception_goes() {
+    let h = Harness::new();
+    let (master, _, _) = changed_again_and_dropped_there(&h);
+    h.delete_here(&master, Some(wall(h.first + TimeDelta::days(1))));
+    h.run();
+    assert_eq!(h.open_conflicts(), vec![], "nothing to ask");
+    h.assert_quiet();
+    let outbox = h.store.lock().expect("store").outbox(None).expect("outbox");
+    assert!(outbox.is_empty(), "{outbox:?}");
+    let kept = vec![wall(h.first), wall(h.first + TimeDelta::days(2))];
+    assert_eq!(h.starts_there(), kept, "the provider");
+    assert_eq!(h.starts_here(), kept, "here");
+    assert_eq!(h.titled(CHANGED) + h.titled(RENAMED), 0);
+}
+
 /// Keep mine makes our change that day's again; Keep theirs leaves the day to its
 /// series — here too, so that a later change of the series reaches it (an exception
 /// row kept with the series' values would hide it for good).

@@ -752,9 +752,13 @@ impl World {
             .ok()?
             .and_utc();
         let master = c.events.get(master_id)?;
-        series_starts(master)
+        let mut plain = series_starts(master)
             .contains(&at)
-            .then(|| plain_instance(master, at))
+            .then(|| plain_instance(master, at))?;
+        if self.graph {
+            plain.kind = RemoteKind::Occurrence; // Graph's `type`; Google has none
+        }
+        Some(plain)
     }
 
     /// Graph: the occurrence `inst` is removed. Its series lists it as cancelled (an
@@ -1171,7 +1175,10 @@ impl World {
         }
         let mut new = ev.clone();
         new.ical_uid = cur.ical_uid.clone();
-        new.kind = cur.kind;
+        new.kind = match cur.kind {
+            RemoteKind::Occurrence => RemoteKind::Exception, // changed, it is one
+            kind => kind,
+        };
         new.series = cur.series.clone();
         if cur.series.is_some() {
             new.recurrence = None;
