@@ -133,8 +133,10 @@ impl Pusher<'_> {
                 {
                     // Its series is deleted here: that takes the instance along
                     // (deleting it first would change the series there, whose own
-                    // deletion would then meet a 412 and become a conflict).
-                    tx.push_done(o.id)?;
+                    // deletion would then meet a 412 and become a conflict). It
+                    // waits for the series' deletion to land: brought back instead
+                    // (Keep theirs on its conflict), the series keeps this
+                    // deletion, with the version the user deleted.
                     return Ok(Ready::Skip);
                 }
             }
@@ -399,6 +401,11 @@ impl Pusher<'_> {
                     if let Ready::Delete { remote_id, .. } = &ready {
                         tx.round_written_add(&self.cal.id, remote_id)?;
                         removal_done(tx, &self.cal.id, o, self.provider.exdates_in_rule())?;
+                        // A series: the deletions of its instances that waited for
+                        // it went with it.
+                        for (id, _) in tx.occurrence_deletes(&self.cal.id, &o.event_id)? {
+                            tx.push_done(id)?;
+                        }
                     }
                     tx.action(
                         self.run_id,

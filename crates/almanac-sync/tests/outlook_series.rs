@@ -1531,3 +1531,42 @@ fn a_change_outlook_drops_under_the_same_instance_id_goes_here_too() {
         h.assert_quiet();
     }
 }
+
+/// The phone changes the series' second occurrence and the change comes here; the
+/// user deletes that occurrence, then the whole series, while the phone renames the
+/// series: the series' deletion is a delete/edit conflict. Keep theirs brings the
+/// series back without the day the user deleted (its deletion waited for the
+/// series', with the version the user saw); Keep mine deletes the series there, and
+/// the day's deletion goes with it. The day's deletion used to be dropped as soon as
+/// the series' deletion was queued, and Keep theirs then made it a conflict of its
+/// own about a change the user had seen (simulation seed 47777).
+#[test]
+fn a_day_deleted_before_its_series_stays_deleted_when_the_series_comes_back() {
+    for choice in [Choice::KeepTheirs, Choice::KeepMine] {
+        let h = Harness::new();
+        let (master, master_remote) = h.series();
+        h.phone_changes_second(&master_remote);
+        h.run();
+        assert_eq!(h.second_day_here().as_deref(), Some(CHANGED), "{choice:?}");
+        h.delete_here(&master, Some(wall(h.first + TimeDelta::days(1))));
+        h.delete_here(&master, None);
+        phone_renames(&h, &master_remote, RENAMED);
+        h.run();
+        let open = h.open_conflicts();
+        assert_eq!(open.len(), 1, "{choice:?}: {open:?}");
+        assert_eq!(open[0].kind, "delete_edit", "{choice:?}");
+        resolve_conflict(&h.store, &open[0].id, &choice, Utc::now()).expect("answer");
+        h.run();
+        h.assert_quiet();
+        assert_eq!(h.open_conflicts(), vec![], "{choice:?}");
+        let outbox = h.store.lock().expect("store").outbox(None).expect("outbox");
+        assert!(outbox.is_empty(), "{choice:?}: {outbox:?}");
+        let kept = match choice {
+            Choice::KeepTheirs => vec![wall(h.first), wall(h.first + TimeDelta::days(2))],
+            _ => vec![],
+        };
+        assert_eq!(h.starts_there(), kept, "{choice:?}: the provider");
+        assert_eq!(h.starts_here(), kept, "{choice:?}: here");
+        assert_eq!(h.titled(CHANGED), 0, "{choice:?}");
+    }
+}
