@@ -1465,7 +1465,13 @@ impl Pusher<'_> {
                 local: &local,
                 policy,
             };
-            Ok(apply(tx, &ctx, plan)?.conflicts)
+            let applied = apply(tx, &ctx, plan)?;
+            // A series brought back (a policy's answer to its deletion here): its
+            // changed occurrences come with the calendar listed again, as on a pull.
+            if applied.relist {
+                tx.set_cursor(&self.cal.id, None, None)?;
+            }
+            Ok(applied.conflicts)
         })
     }
 }

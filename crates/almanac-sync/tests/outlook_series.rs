@@ -1570,3 +1570,50 @@ fn a_day_deleted_before_its_series_stays_deleted_when_the_series_comes_back() {
         assert_eq!(h.titled(CHANGED), 0, "{choice:?}");
     }
 }
+
+/// A series with an occurrence the phone changed, deleted here, in a calendar whose
+/// policy keeps both; the phone renames the series just before the deletion goes
+/// out. The deletion's 412 brings the series back by the policy, with that occurrence
+/// as the provider has it. It used to come back without it — shown as the series
+/// makes it — until something listed the calendar again (simulation seed 52166).
+#[test]
+fn a_series_a_policy_brings_back_keeps_its_changed_occurrence() {
+    let h = Harness::new();
+    {
+        let mut store = h.store.lock().expect("store");
+        let calendar = store
+            .sync_calendars(None)
+            .expect("calendars")
+            .into_iter()
+            .find(|c| c.is_primary)
+            .expect("the default calendar");
+        store
+            .set_conflict_policy(&calendar.id, "keep_both")
+            .expect("set the policy");
+    }
+    let (master, master_remote) = h.series();
+    h.phone_changes_second(&master_remote);
+    h.run();
+    assert_eq!(h.second_day_here().as_deref(), Some(CHANGED));
+    h.delete_here(&master, None);
+    let (state, id) = (&h.cloud.state, master_remote.clone());
+    let meddled = Meddled {
+        inner: h.cloud.provider(Kind::Graph),
+        moment: Moment::BeforeDelete,
+        meddle: Mutex::new(Some(Box::new(move || {
+            let edit = json!({"email": EMAIL, "id": id, "patch": {"subject": RENAMED}});
+            state
+                .graph_edit_event(serde_json::from_value(edit).expect("edit spec"))
+                .expect("rename it on the phone");
+        }))),
+    };
+    let s = h.run_with(&meddled);
+    assert_eq!(s.outcome, "ok", "{s:?}");
+    assert!(meddled.meddle.lock().expect("hook").is_none(), "renamed");
+    h.run();
+    h.assert_quiet();
+    assert_eq!(h.second_day_here().as_deref(), Some(CHANGED), "here");
+    let all: Vec<String> = (0..3).map(|d| wall(h.first + TimeDelta::days(d))).collect();
+    assert_eq!(h.starts_here_of(&[RENAMED, CHANGED]), all, "here");
+    assert_eq!(h.starts_there_of(&[RENAMED, CHANGED]), all, "the provider");
+}
