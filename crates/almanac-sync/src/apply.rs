@@ -571,6 +571,14 @@ fn apply_one(
                 }
             }
             tx.delete_event(local_id)?;
+            // A series: the deletions of its instances waiting for its own (see the
+            // pusher's `ready`) went with it.
+            let series = entry
+                .and_then(|e| e.current.as_ref().or(e.base.as_ref()))
+                .is_some_and(|e| e.kind == RemoteKind::Master);
+            if series {
+                tx.drop_occurrence_deletes(local_id)?;
+            }
             log(
                 tx,
                 ctx,

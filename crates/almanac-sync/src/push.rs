@@ -133,10 +133,14 @@ impl Pusher<'_> {
                 {
                     // Its series is deleted here: that takes the instance along
                     // (deleting it first would change the series there, whose own
-                    // deletion would then meet a 412 and become a conflict). It
-                    // waits for the series' deletion to land: brought back instead
-                    // (Keep theirs on its conflict), the series keeps this
-                    // deletion, with the version the user deleted.
+                    // deletion would then meet a 412 and become a conflict). One
+                    // with the version the user deleted waits for the series'
+                    // deletion: brought back instead (Keep theirs on its conflict),
+                    // the series keeps it. (A removal held apart has none to go
+                    // with: the series' deletion answered its conflict.)
+                    if p.etag.is_none() || p.remote_id.is_empty() {
+                        tx.push_done(o.id)?;
+                    }
                     return Ok(Ready::Skip);
                 }
             }
@@ -401,10 +405,11 @@ impl Pusher<'_> {
                     if let Ready::Delete { remote_id, .. } = &ready {
                         tx.round_written_add(&self.cal.id, remote_id)?;
                         removal_done(tx, &self.cal.id, o, self.provider.exdates_in_rule())?;
-                        // A series: the deletions of its instances that waited for
-                        // it went with it.
-                        for (id, _) in tx.occurrence_deletes(&self.cal.id, &o.event_id)? {
-                            tx.push_done(id)?;
+                        // A series (the only deletion that keeps its row as it
+                        // was): the deletions of its instances waiting for it went
+                        // with it.
+                        if pending_delete(o).is_some_and(|p| p.last.is_some()) {
+                            tx.drop_occurrence_deletes(&o.event_id)?;
                         }
                     }
                     tx.action(
@@ -1586,6 +1591,13 @@ enum Withheld {
     SeriesChanged,
 }
 
+/// What pending delete `o` keeps of the row it deleted.
+fn pending_delete(o: &OutboxRow) -> Option<almanac_store::PendingDelete> {
+    o.payload
+        .as_deref()
+        .and_then(|p| serde_json::from_str(p).ok())
+}
+
 /// The instance a pending delete `o` named is gone at the provider: where it was an
 /// occurrence of a series here, the series has that removal (see
 /// [`crate::apply::removal_back_of`]) — where the provider's series names its removed
@@ -1597,12 +1609,7 @@ fn removal_done(
     o: &OutboxRow,
     in_rule: bool,
 ) -> Result<(), SyncError> {
-    let Some(p) = o
-        .payload
-        .as_deref()
-        .and_then(|p| serde_json::from_str::<almanac_store::PendingDelete>(p).ok())
-        .filter(|p| p.occurrence.is_some())
-    else {
+    let Some(p) = pending_delete(o).filter(|p| p.occurrence.is_some()) else {
         return Ok(());
     };
     let deleted = parse_snapshot(p.base.as_deref());

@@ -1617,3 +1617,24 @@ fn a_series_a_policy_brings_back_keeps_its_changed_occurrence() {
     assert_eq!(h.starts_here_of(&[RENAMED, CHANGED]), all, "here");
     assert_eq!(h.starts_there_of(&[RENAMED, CHANGED]), all, "the provider");
 }
+
+/// The same day and series deleted here, and the series deleted on the phone before
+/// either goes out: gone on both sides, the series takes the day's waiting deletion
+/// along — no request goes for it, nothing waits.
+#[test]
+fn a_day_deleted_before_its_series_goes_with_the_series_deleted_on_both_sides() {
+    let h = Harness::new();
+    let (master, master_remote) = h.series();
+    h.phone_changes_second(&master_remote);
+    h.run();
+    h.delete_here(&master, Some(wall(h.first + TimeDelta::days(1))));
+    h.delete_here(&master, None);
+    h.phone_deletes(&master_remote);
+    let s = h.run();
+    assert_eq!((s.pushed, s.conflicts), (0, 0), "{s:?}");
+    let outbox = h.store.lock().expect("store").outbox(None).expect("outbox");
+    assert!(outbox.is_empty(), "{outbox:?}");
+    assert_eq!(h.open_conflicts(), vec![]);
+    h.assert_quiet();
+    assert!(h.starts_here().is_empty());
+}

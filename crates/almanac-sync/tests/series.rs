@@ -1956,3 +1956,39 @@ fn keep_theirs_on_a_series_deleted_here_and_moved_there_keeps_a_day_removed_befo
 fn a_series_brought_back_by_policy_keeps_a_day_removed_before() {
     series_brought_back_keeps_a_day_removed_before(Some("prefer_remote"), false);
 }
+
+/// A changed occurrence and then its whole series deleted here, and the series
+/// deleted on the phone before either goes out: gone on both sides, the series takes
+/// the occurrence's waiting deletion along (Google lists the instance cancelled with
+/// its series, which settles nothing of its own) — no request goes for it, nothing
+/// waits.
+#[test]
+fn a_changed_day_deleted_before_its_series_goes_with_the_series_deleted_on_both_sides() {
+    let h = Harness::new();
+    let master_remote = h.seed_series_changed_there();
+    let [master] = <[String; 1]>::try_from(h.here(SERIES)).expect("the series");
+    h.delete_second_here(&master);
+    h.store
+        .lock()
+        .expect("store")
+        .delete_event(
+            EventTarget {
+                id: master.clone(),
+                scope: EditScope::All,
+                original_start: None,
+            },
+            Source::Cli,
+            Utc::now(),
+        )
+        .expect("delete the series here");
+    h.cloud
+        .state
+        .google_delete_event(EMAIL, "primary", &master_remote)
+        .expect("delete the series there");
+    let s = h.run();
+    assert_eq!((s.pushed, s.conflicts), (0, 0), "{s:?}");
+    let outbox = h.store.lock().expect("store").outbox(None).expect("outbox");
+    assert!(outbox.is_empty(), "{outbox:?}");
+    h.assert_quiet();
+    assert!(h.here(SERIES).is_empty());
+}

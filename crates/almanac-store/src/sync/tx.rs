@@ -735,6 +735,17 @@ impl SyncTx<'_, '_> {
             .collect())
     }
 
+    /// Drops the pending deletes of series `series_id`'s occurrences (its local id),
+    /// of every kind: the series' own deletion takes their instances along.
+    pub fn drop_occurrence_deletes(&mut self, series_id: &str) -> Result<()> {
+        self.tx.exec_cached(
+            "DELETE FROM outbox WHERE operation = 'delete'
+               AND json_extract(payload, '$.occurrence.seriesId') = ?1",
+            params![series_id],
+        )?;
+        Ok(())
+    }
+
     /// A tombstone found its event: delete that one.
     pub fn aim_tombstone(
         &mut self,
