@@ -677,7 +677,21 @@ fn apply_one(
                     (None, EntryState::Synced) => entry.and_then(|e| e.base.as_ref()).map(snapshot),
                     (b, _) => b.clone(),
                 };
-                if let Ok(row) = row_of(tx, ctx, shown)? {
+                if *kind == ConflictKind::EditDelete {
+                    // The row as it is (`shown` is how the plan found it): an op
+                    // before this one may have changed it since — a removal put back
+                    // into this series by its occurrence's deletion on the same page —,
+                    // which wrote its base and state too.
+                    let now = tx.entry_sync(local_id)?;
+                    if now.is_some_and(|s| s.state == kept.state && s.base == kept.base) {
+                        tx.set_sync(
+                            local_id,
+                            kept.state,
+                            kept_base.as_deref(),
+                            kept.base_etag.as_deref(),
+                        )?;
+                    }
+                } else if let Ok(row) = row_of(tx, ctx, shown)? {
                     tx.write_event(
                         Some(local_id),
                         &row,

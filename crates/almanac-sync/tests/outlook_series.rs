@@ -1618,6 +1618,56 @@ fn a_series_a_policy_brings_back_keeps_its_changed_occurrence() {
     assert_eq!(h.starts_there_of(&[RENAMED, CHANGED]), all, "the provider");
 }
 
+/// An occurrence deleted here that the phone changed (a delete/edit conflict, its
+/// removal held apart from the series), the series changed here, then the phone
+/// deletes the whole series: Outlook lists the changed instance's removal before the
+/// series', so the day, gone on both sides, goes back into the series here on the same
+/// page as the series' edit/delete conflict, which must not undo it. Keep mine makes
+/// the series again without that day. It came back with it (simulation seed 42240,
+/// I1): recording the conflict rewrote the series' row as the page's plan had found it.
+#[test]
+fn keep_mine_on_a_series_deleted_there_leaves_out_the_day_deleted_here() {
+    let h = Harness::new();
+    let (master, master_remote) = h.series();
+    let second = h.first + TimeDelta::days(1);
+    h.delete_here(&master, Some(wall(second)));
+    h.phone_changes_second(&master_remote);
+    h.run();
+    assert_eq!(h.open_conflicts().len(), 1);
+    {
+        let mut store = h.store.lock().expect("store");
+        let mut input = store.get_event(&master).expect("the series").input;
+        input.location = "Room 9".into();
+        let change = EventChange {
+            id: master.clone(),
+            scope: EditScope::All,
+            original_start: None,
+            input,
+        };
+        store
+            .update_event(change, Source::Cli, Utc::now())
+            .expect("change the series here");
+    }
+    h.phone_deletes(&master_remote);
+    h.run();
+    let open = h.open_conflicts();
+    let series = open
+        .iter()
+        .find(|c| c.event_id == master)
+        .expect("the series' conflict");
+    assert_eq!(series.kind, "edit_delete", "{open:?}");
+    for c in &open {
+        resolve_conflict(&h.store, &c.id, &Choice::KeepMine, Utc::now()).expect("keep mine");
+    }
+    h.run();
+    h.run();
+    h.assert_quiet();
+    let kept = vec![wall(h.first), wall(h.first + TimeDelta::days(2))];
+    assert_eq!(h.starts_there(), kept, "the provider");
+    assert_eq!(h.starts_here(), kept, "here");
+    assert_eq!(h.titled(CHANGED), 0);
+}
+
 /// The same day and series deleted here, and the series deleted on the phone before
 /// either goes out: gone on both sides, the series takes the day's waiting deletion
 /// along — no request goes for it, nothing waits.
