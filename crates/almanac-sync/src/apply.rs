@@ -572,11 +572,12 @@ fn apply_one(
             }
             tx.delete_event(local_id)?;
             // A series: the deletions of its instances waiting for its own (see the
-            // pusher's `ready`) went with it.
-            let series = entry
+            // pusher's `ready`) went with it. (A tombstone may know nothing of its
+            // kind: only an occurrence is sure to have none.)
+            let occurrence = entry
                 .and_then(|e| e.current.as_ref().or(e.base.as_ref()))
-                .is_some_and(|e| e.kind == RemoteKind::Master);
-            if series {
+                .is_some_and(|e| e.series.is_some());
+            if !occurrence {
                 tx.drop_occurrence_deletes(local_id)?;
             }
             log(

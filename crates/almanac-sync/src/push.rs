@@ -405,10 +405,9 @@ impl Pusher<'_> {
                     if let Ready::Delete { remote_id, .. } = &ready {
                         tx.round_written_add(&self.cal.id, remote_id)?;
                         removal_done(tx, &self.cal.id, o, self.provider.exdates_in_rule())?;
-                        // A series (the only deletion that keeps its row as it
-                        // was): the deletions of its instances waiting for it went
-                        // with it.
-                        if pending_delete(o).is_some_and(|p| p.last.is_some()) {
+                        // A series: the deletions of its instances waiting for it
+                        // went with it. (None of an occurrence's own.)
+                        if pending_delete(o).is_none_or(|p| p.occurrence.is_none()) {
                             tx.drop_occurrence_deletes(&o.event_id)?;
                         }
                     }

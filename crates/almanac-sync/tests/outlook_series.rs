@@ -1688,3 +1688,37 @@ fn a_day_deleted_before_its_series_goes_with_the_series_deleted_on_both_sides() 
     h.assert_quiet();
     assert!(h.starts_here().is_empty());
 }
+
+/// An occurrence deleted here that the phone changed (a delete/edit conflict, its
+/// removal held apart from the series with no version to delete), then the whole
+/// series deleted here while the phone renames it; Keep theirs brings the series back.
+/// The held removal went with the series' deletion at once — the user's deletion of
+/// the series answered its conflict —, so it can never go out without `If-Match` and
+/// delete their change unseen: that change stays, there and here.
+#[test]
+fn a_removal_held_apart_goes_with_its_series_deleted_here_at_once() {
+    let h = Harness::new();
+    let (master, master_remote) = h.series();
+    h.delete_here(&master, Some(wall(h.first + TimeDelta::days(1))));
+    h.phone_changes_second(&master_remote);
+    h.run();
+    assert_eq!(h.open_conflicts().len(), 1);
+    h.delete_here(&master, None);
+    let outbox = h.store.lock().expect("store").outbox(None).expect("outbox");
+    assert_eq!(
+        outbox.len(),
+        1,
+        "only the series' deletion waits: {outbox:?}"
+    );
+    assert_eq!(outbox[0].event_id, master);
+    phone_renames(&h, &master_remote, RENAMED);
+    h.run();
+    let open = h.open_conflicts();
+    assert_eq!(open.len(), 1, "{open:?}");
+    resolve_conflict(&h.store, &open[0].id, &Choice::KeepTheirs, Utc::now()).expect("answer");
+    h.run();
+    h.run();
+    h.assert_quiet();
+    assert_eq!(h.titled(CHANGED), 1, "their change, there");
+    assert_eq!(h.second_day_here().as_deref(), Some(CHANGED), "here");
+}

@@ -374,6 +374,16 @@ pub(crate) fn track_delete(tx: &Transaction<'_>, event_id: &str, now: i64) -> Re
         params![event_id],
     )?;
     answer_occurrence_conflicts(tx, event_id, now)?;
+    // Of its occurrences' deletions, one with the version the user deleted waits for
+    // the series' (brought back, the series keeps it); a removal held apart has none:
+    // sent later, it would delete without `If-Match`.
+    tx.exec_cached(
+        "DELETE FROM outbox WHERE operation = 'delete'
+           AND json_extract(payload, '$.occurrence.seriesId') = ?1
+           AND (json_extract(payload, '$.etag') IS NULL
+                OR json_extract(payload, '$.remoteId') = '')",
+        params![event_id],
+    )?;
     tx.exec_cached(
         "UPDATE conflicts SET resolved_at = ?2, resolution = 'keep_local', resolved_by = 'user'
          WHERE resolved_at IS NULL
