@@ -1992,3 +1992,49 @@ fn a_changed_day_deleted_before_its_series_goes_with_the_series_deleted_on_both_
     h.assert_quiet();
     assert!(h.here(SERIES).is_empty());
 }
+
+/// An occurrence the phone changed, deleted here, then its whole series, while the
+/// phone renames the series just before the series' deletion goes out (a delete/edit
+/// conflict); Keep theirs brings the series back without that day, there and here:
+/// the day's deletion waited for the series', with the version the user had seen.
+#[test]
+fn a_changed_day_deleted_before_its_series_stays_deleted_when_the_series_comes_back() {
+    let h = Harness::new();
+    let master_remote = h.seed_series_changed_there();
+    let [master] = <[String; 1]>::try_from(h.here(SERIES)).expect("the series");
+    h.delete_second_here(&master);
+    h.store
+        .lock()
+        .expect("store")
+        .delete_event(
+            EventTarget {
+                id: master.clone(),
+                scope: EditScope::All,
+                original_start: None,
+            },
+            Source::Cli,
+            Utc::now(),
+        )
+        .expect("delete the series here");
+    let meddled = h.meddled_at(
+        Moment::BeforeDelete,
+        master_remote.clone(),
+        json!({"summary": "Daily stand-up, renamed on the phone"}),
+    );
+    h.run_with(&meddled);
+    assert!(meddled.meddle.lock().expect("hook").is_none(), "renamed");
+    let (conflict, kind, _) = h.open_conflict();
+    assert_eq!(kind, "delete_edit");
+    resolve_conflict(&h.store, &conflict, &Choice::KeepTheirs, Utc::now()).expect("answer");
+    h.run();
+    h.run();
+    h.assert_quiet();
+    assert!(!second_live_there(&h, &master_remote), "the provider");
+    assert_eq!(h.there(CHANGED_THERE), 0);
+    let [master] = <[String; 1]>::try_from(h.here("Daily stand-up, renamed on the phone"))
+        .expect("the series here");
+    assert_eq!(
+        h.exdates_here(&master),
+        vec![wall(h.first + TimeDelta::days(1))]
+    );
+}
