@@ -744,18 +744,25 @@ fn apply_one(
             remote,
             copy,
         } => {
-            let row = match row_of(tx, ctx, remote)? {
-                Ok(row) => row,
-                Err(why) => return Ok(skip(tx, ctx, Some(local_id), &why, done)?),
-            };
-            tx.write_event(
-                Some(local_id),
-                &row,
-                EntryState::Synced,
-                None,
-                remote.etag.as_deref(),
-            )?;
-            tx.drop_push(local_id)?;
+            if remote.kind == RemoteKind::Occurrence {
+                // Theirs is the series' own occurrence again: its row goes (see
+                // `plain_again`), ours stays as the copy.
+                plain_again(tx, ctx, local_id, done)?;
+            } else {
+                let row = match row_of(tx, ctx, remote)? {
+                    Ok(row) => row,
+                    Err(why) => return Ok(skip(tx, ctx, Some(local_id), &why, done)?),
+                };
+                tx.write_event(
+                    Some(local_id),
+                    &row,
+                    EntryState::Synced,
+                    None,
+                    remote.etag.as_deref(),
+                )?;
+                tx.drop_push(local_id)?;
+                done.changed += 1;
+            }
             if let Ok(copy_row) = to_row(copy, cal, None) {
                 let id = tx.write_event(None, &copy_row, EntryState::LocallyCreated, None, None)?;
                 tx.queue_push(&id, cal, OutboxOp::Create, None)?;
@@ -770,7 +777,6 @@ fn apply_one(
                     "Your version kept as a copy.",
                 )?;
             }
-            done.changed += 1;
         }
         Op::RestoreLocal { local_id, event } => {
             let made_again = match &event.series {

@@ -1456,6 +1456,33 @@ fn a_change_outlook_dropped_while_changed_again_is_the_users_to_answer() {
     }
 }
 
+/// Keep both on that conflict: the day goes back to its series (here and there) and
+/// our change stays as an event of its own — not also an exception row here with the
+/// series' values, which the provider lacks.
+#[test]
+fn keep_both_on_a_change_outlook_dropped_keeps_ours_as_a_copy() {
+    let h = Harness::new();
+    let (master, _, conflict) = changed_again_and_dropped_there(&h);
+    resolve_conflict(&h.store, &conflict, &Choice::KeepBoth, Utc::now()).expect("answer");
+    h.run();
+    h.assert_quiet();
+    assert_eq!(h.exceptions_here(&master), 0);
+    let second = wall(h.first + TimeDelta::days(1));
+    assert_eq!(
+        h.starts_here_of(&[CHANGED]),
+        vec![second.clone()],
+        "the copy here"
+    );
+    assert_eq!(
+        h.starts_there_of(&[CHANGED]),
+        vec![second],
+        "the copy there"
+    );
+    let all: Vec<String> = (0..3).map(|d| wall(h.first + TimeDelta::days(d))).collect();
+    assert_eq!(h.starts_here_of(&[SERIES]), all, "here");
+    assert_eq!(h.starts_there_of(&[SERIES]), all, "the provider");
+}
+
 /// How the phone changes the series' times, which makes Outlook drop its changed
 /// occurrences while their instances keep their ids.
 #[derive(Clone, Copy, Debug)]
