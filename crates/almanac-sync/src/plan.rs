@@ -780,6 +780,13 @@ impl<'a> Planner<'a> {
             }
             return self.new_remote(remote);
         };
+        // Graph's unchanged instance where an occurrence deleted here had a change
+        // there (ours or theirs): that change is gone there, the deletion stands as
+        // for one gone on both sides — its removal goes back into the series, which
+        // sends it (see `apply::removal_back_of`).
+        if remote.kind == RemoteKind::Occurrence && entry.current.is_none() {
+            return self.removed(entry);
+        }
         let local_id = entry.local_id.clone();
         let known_etag = |etag: &Option<String>| remote.etag.is_some() && remote.etag == *etag;
         if known_etag(&entry.base_etag) {

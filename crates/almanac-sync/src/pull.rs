@@ -596,11 +596,12 @@ impl Puller<'_> {
     /// instance before its series) — and unmodified instances dropped (the local
     /// expansion makes them).
     ///
-    /// Kept is an unmodified instance under the id of an occurrence changed here
-    /// (`exceptions`): that change is gone there. Outlook drops a series' changed
-    /// occurrences when the series' times change, and a series moved back, or given
-    /// another end, lists its instances under the same ids; merged like any version
-    /// of the occurrence, it takes the row away where nothing of ours is left.
+    /// Kept is an unmodified instance under the id of an occurrence changed here, or
+    /// deleted here (`exceptions`): that change is gone there. Outlook drops a
+    /// series' changed occurrences when the series' times change, and a series moved
+    /// back, or given another end, lists its instances under the same ids; merged like
+    /// any version of the occurrence, it takes the row away where nothing of ours is
+    /// left, and a deletion here stands.
     async fn prepare(
         &mut self,
         pages: &mut [Fetched],

@@ -1749,3 +1749,32 @@ fn a_removal_held_apart_goes_with_its_series_deleted_here_at_once() {
     assert_eq!(h.titled(CHANGED), 1, "their change, there");
     assert_eq!(h.second_day_here().as_deref(), Some(CHANGED), "here");
 }
+
+/// An occurrence deleted here while the phone changed it (a delete/edit conflict, its
+/// removal held apart from the series); then the phone makes the series longer,
+/// which makes Outlook drop their change while the instance keeps its id. Their
+/// change gone, the deletion stands and goes out, as when the series moves to other
+/// times; the conflict, still listed, has nothing left to restore. It used to wait
+/// for an answer about a change that was gone, and Keep theirs brought it back here
+/// only (an exception the provider lacks).
+#[test]
+fn a_deletion_waiting_on_a_change_outlook_drops_under_the_same_id_goes_out() {
+    let h = Harness::new();
+    let (master, master_remote) = h.series();
+    h.delete_here(&master, Some(wall(h.first + TimeDelta::days(1))));
+    h.phone_changes_second(&master_remote);
+    h.run();
+    let open = h.open_conflicts();
+    assert_eq!(open.len(), 1, "{open:?}");
+    h.phone_retimes(&master_remote, Retimed::Longer);
+    h.run();
+    let kept = vec![wall(h.first), wall(h.first + TimeDelta::days(2))];
+    assert_eq!(h.starts_there(), kept, "the provider");
+    assert_eq!(h.starts_here(), kept, "here");
+    resolve_conflict(&h.store, &open[0].id, &Choice::KeepTheirs, Utc::now()).expect("answer");
+    h.run();
+    h.assert_quiet();
+    assert_eq!(h.starts_there(), kept, "the provider, answered");
+    assert_eq!(h.starts_here(), kept, "here, answered");
+    assert_eq!(h.exceptions_here(&master), 0);
+}

@@ -341,15 +341,21 @@ impl Store {
     }
 
     /// The provider ids of the calendar's occurrences changed here (exception rows)
-    /// that have one. Graph lists an unchanged instance for its series only; under
-    /// one of these ids it says that change is gone there (see `almanac_sync`'s
-    /// pull). Read through the index of exceptions, which holds only them: by
-    /// calendar, SQLite would visit every event of it.
+    /// that have one, and of its occurrences' pending deletes. Graph lists an
+    /// unchanged instance for its series only; under one of these ids it says that
+    /// change is gone there (see `almanac_sync`'s pull). Rows are read through the
+    /// index of exceptions, which holds only them: by calendar, SQLite would visit
+    /// every event of it.
     pub fn sync_exception_ids(&self, calendar_id: &str) -> Result<HashSet<String>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT remote_id FROM events INDEXED BY events_instance
              WHERE series_id IS NOT NULL AND kind = 'exception' AND calendar_id = ?1
-               AND remote_id IS NOT NULL",
+               AND remote_id IS NOT NULL
+             UNION
+             SELECT json_extract(payload, '$.remoteId') FROM outbox
+             WHERE calendar_id = ?1 AND operation = 'delete'
+               AND json_extract(payload, '$.occurrence') IS NOT NULL
+               AND json_extract(payload, '$.remoteId') != ''",
         )?;
         let rows = stmt.query_map(params![calendar_id], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -591,8 +591,8 @@ fn plain_occurrence(e: &mut RemoteEvent) {
 
 /// Outlook drops a series' changed occurrences when the series' times change and
 /// lists their instances, under the same ids, as plain occurrences: merged like any
-/// version of them (applied, a plain one takes the row away); one with no row here is
-/// its series' to show.
+/// version of them (applied, a plain one takes the row away); one deleted here is gone
+/// on both sides; one with no row here is its series' to show.
 #[test]
 fn plain_occurrences_under_the_ids_of_changed_ones() {
     use Policy::Ask;
@@ -621,6 +621,13 @@ fn plain_occurrences_under_the_ids_of_changed_ones() {
             })],
             Ask,
             vec![Conflict("A", ConflictKind::EditEdit)],
+        ),
+        case(
+            "of an occurrence deleted here: deleted on both sides",
+            vec![deleted("A", "R")],
+            vec![up("R", "e2", plain_occurrence)],
+            Ask,
+            vec![Delete("A")],
         ),
     ]);
 }
