@@ -783,9 +783,19 @@ impl<'a> Planner<'a> {
         // Graph's unchanged instance where an occurrence deleted here had a change
         // there (ours or theirs): that change is gone there, the deletion stands as
         // for one gone on both sides — its removal goes back into the series, which
-        // sends it (see `apply::removal_back_of`).
+        // sends it (see `apply::removal_back_of`). Not while the series is deleted
+        // here: the deletion waits for the series' (brought back, the series keeps it).
         if remote.kind == RemoteKind::Occurrence && entry.current.is_none() {
-            return self.removed(entry);
+            let series_here = remote
+                .series
+                .as_ref()
+                .and_then(|l| self.index.by_remote_id(&l.master_id))
+                .is_some_and(|m| m.current.is_some());
+            if series_here {
+                return self.removed(entry);
+            }
+            self.stats.echoes += 1;
+            return;
         }
         let local_id = entry.local_id.clone();
         let known_etag = |etag: &Option<String>| remote.etag.is_some() && remote.etag == *etag;

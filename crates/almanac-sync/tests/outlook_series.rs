@@ -1778,3 +1778,37 @@ fn a_deletion_waiting_on_a_change_outlook_drops_under_the_same_id_goes_out() {
     assert_eq!(h.starts_here(), kept, "here, answered");
     assert_eq!(h.exceptions_here(&master), 0);
 }
+
+/// A changed occurrence deleted here while the phone changed it again (its deletion
+/// met a 412: a delete/edit conflict), then the whole series deleted here while the
+/// phone makes it longer — Outlook drops their change and lists the day as the series
+/// makes it, under the same id. Keep theirs on the series brings it back without
+/// that day: the day's deletion waited for the series' rather than going with a
+/// series that was not here any more.
+#[test]
+fn a_day_deleted_before_its_series_stays_deleted_through_a_retime_and_keep_theirs() {
+    let h = Harness::new();
+    let (master, master_remote) = h.series();
+    let instance = h.phone_changes_second(&master_remote);
+    h.run();
+    h.delete_here(&master, Some(wall(h.first + TimeDelta::days(1))));
+    phone_renames(&h, &instance.remote_id, RENAMED);
+    h.run();
+    assert_eq!(h.open_conflicts().len(), 1);
+    h.delete_here(&master, None);
+    h.phone_retimes(&master_remote, Retimed::Longer);
+    h.run();
+    let open = h.open_conflicts();
+    let series = open
+        .iter()
+        .find(|c| c.event_id == master)
+        .expect("the series' conflict");
+    assert_eq!(series.kind, "delete_edit", "{open:?}");
+    resolve_conflict(&h.store, &series.id, &Choice::KeepTheirs, Utc::now()).expect("answer");
+    h.run();
+    h.run();
+    h.assert_quiet();
+    let kept = vec![wall(h.first), wall(h.first + TimeDelta::days(2))];
+    assert_eq!(h.starts_there(), kept, "the provider");
+    assert_eq!(h.starts_here(), kept, "here");
+}

@@ -624,10 +624,17 @@ fn plain_occurrences_under_the_ids_of_changed_ones() {
         ),
         case(
             "of an occurrence deleted here: deleted on both sides",
-            vec![deleted("A", "R")],
+            vec![synced("S", "m"), deleted("A", "R")],
             vec![up("R", "e2", plain_occurrence)],
             Ask,
             vec![Delete("A")],
+        ),
+        case(
+            "of an occurrence deleted here, its series too: it waits for the series'",
+            vec![deleted("S", "m"), deleted("A", "R")],
+            vec![up("R", "e2", plain_occurrence)],
+            Ask,
+            vec![],
         ),
     ]);
 }
