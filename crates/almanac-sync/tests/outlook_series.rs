@@ -587,18 +587,7 @@ fn changed_here_then_deleted_there_in(
     deleted: Deleted,
     policy: &str,
 ) -> (Harness, String) {
-    {
-        let mut store = h.store.lock().expect("store");
-        let calendar = store
-            .sync_calendars(None)
-            .expect("calendars")
-            .into_iter()
-            .find(|c| c.is_primary)
-            .expect("the default calendar");
-        store
-            .set_conflict_policy(&calendar.id, policy)
-            .expect("set the policy");
-    }
+    h.set_policy(policy);
     let (master, master_remote) = h.series();
     let instance = h.phone_changes_second(&master_remote);
     h.run();
@@ -1494,6 +1483,20 @@ enum Retimed {
 }
 
 impl Harness {
+    /// Sets the default calendar's conflict policy.
+    fn set_policy(&self, policy: &str) {
+        let mut store = self.store.lock().expect("store");
+        let calendar = store
+            .sync_calendars(None)
+            .expect("calendars")
+            .into_iter()
+            .find(|c| c.is_primary)
+            .expect("the default calendar");
+        store
+            .set_conflict_policy(&calendar.id, policy)
+            .expect("set the policy");
+    }
+
     /// How many occurrences of series `master` (local id) have a row of their own here.
     fn exceptions_here(&self, master: &str) -> usize {
         let store = self.store.lock().expect("store");
@@ -1606,18 +1609,7 @@ fn a_day_deleted_before_its_series_stays_deleted_when_the_series_comes_back() {
 #[test]
 fn a_series_a_policy_brings_back_keeps_its_changed_occurrence() {
     let h = Harness::new();
-    {
-        let mut store = h.store.lock().expect("store");
-        let calendar = store
-            .sync_calendars(None)
-            .expect("calendars")
-            .into_iter()
-            .find(|c| c.is_primary)
-            .expect("the default calendar");
-        store
-            .set_conflict_policy(&calendar.id, "keep_both")
-            .expect("set the policy");
-    }
+    h.set_policy("keep_both");
     let (master, master_remote) = h.series();
     h.phone_changes_second(&master_remote);
     h.run();

@@ -180,6 +180,23 @@ impl Harness {
             .expect("change the occurrence here");
     }
 
+    /// Deletes series `master` here, all of it.
+    fn delete_series_here(&self, master: &str) {
+        self.store
+            .lock()
+            .expect("store")
+            .delete_event(
+                EventTarget {
+                    id: master.to_owned(),
+                    scope: EditScope::All,
+                    original_start: None,
+                },
+                Source::Cli,
+                Utc::now(),
+            )
+            .expect("delete the series here");
+    }
+
     /// Deletes series `master`'s second occurrence here ("this occurrence").
     fn delete_second_here(&self, master: &str) {
         let second = self.first + TimeDelta::days(1);
@@ -1892,19 +1909,7 @@ fn series_brought_back_keeps_a_day_removed_before(policy: Option<&str>, moved: b
     }
     let [master] = <[String; 1]>::try_from(h.here(SERIES)).expect("the series");
     h.delete_second_here(&master);
-    h.store
-        .lock()
-        .expect("store")
-        .delete_event(
-            EventTarget {
-                id: master.clone(),
-                scope: EditScope::All,
-                original_start: None,
-            },
-            Source::Cli,
-            Utc::now(),
-        )
-        .expect("delete the series here");
+    h.delete_series_here(&master);
     let by = TimeDelta::hours(i64::from(moved));
     let change = json!({
         "location": "Room 9",
@@ -1957,6 +1962,16 @@ fn a_series_brought_back_by_policy_keeps_a_day_removed_before() {
     series_brought_back_keeps_a_day_removed_before(Some("prefer_remote"), false);
 }
 
+/// A series whose second occurrence the phone changed, synced; then that occurrence
+/// and the whole series deleted here. The series' provider id.
+fn changed_day_and_series_deleted_here(h: &Harness) -> String {
+    let master_remote = h.seed_series_changed_there();
+    let [master] = <[String; 1]>::try_from(h.here(SERIES)).expect("the series");
+    h.delete_second_here(&master);
+    h.delete_series_here(&master);
+    master_remote
+}
+
 /// A changed occurrence and then its whole series deleted here, and the series
 /// deleted on the phone before either goes out: gone on both sides, the series takes
 /// the occurrence's waiting deletion along (Google lists the instance cancelled with
@@ -1965,22 +1980,7 @@ fn a_series_brought_back_by_policy_keeps_a_day_removed_before() {
 #[test]
 fn a_changed_day_deleted_before_its_series_goes_with_the_series_deleted_on_both_sides() {
     let h = Harness::new();
-    let master_remote = h.seed_series_changed_there();
-    let [master] = <[String; 1]>::try_from(h.here(SERIES)).expect("the series");
-    h.delete_second_here(&master);
-    h.store
-        .lock()
-        .expect("store")
-        .delete_event(
-            EventTarget {
-                id: master.clone(),
-                scope: EditScope::All,
-                original_start: None,
-            },
-            Source::Cli,
-            Utc::now(),
-        )
-        .expect("delete the series here");
+    let master_remote = changed_day_and_series_deleted_here(&h);
     h.cloud
         .state
         .google_delete_event(EMAIL, "primary", &master_remote)
@@ -2000,22 +2000,7 @@ fn a_changed_day_deleted_before_its_series_goes_with_the_series_deleted_on_both_
 #[test]
 fn a_changed_day_deleted_before_its_series_stays_deleted_when_the_series_comes_back() {
     let h = Harness::new();
-    let master_remote = h.seed_series_changed_there();
-    let [master] = <[String; 1]>::try_from(h.here(SERIES)).expect("the series");
-    h.delete_second_here(&master);
-    h.store
-        .lock()
-        .expect("store")
-        .delete_event(
-            EventTarget {
-                id: master.clone(),
-                scope: EditScope::All,
-                original_start: None,
-            },
-            Source::Cli,
-            Utc::now(),
-        )
-        .expect("delete the series here");
+    let master_remote = changed_day_and_series_deleted_here(&h);
     let meddled = h.meddled_at(
         Moment::BeforeDelete,
         master_remote.clone(),
