@@ -924,6 +924,11 @@ impl Sim {
             self.rng.below(open.len())
         };
         for c in open.into_iter().skip(skip).take(n) {
+            // Answered meanwhile by an answer before it (Keep theirs on a series
+            // answers its occurrences' conflicts): no longer listed for the user.
+            if self.user_resolved.contains(&c.id) {
+                continue;
+            }
             let mut mine = self.rng.per_mille(500);
             if !mine && c.kind == "delete_edit" && narrowed("stale-conflict") {
                 // Narrowed mix: never restore a version the provider deleted since.
