@@ -863,7 +863,7 @@ impl<'a> Planner<'a> {
         match merge_presence(base, current, Some(remote)) {
             Presence::Merge(m) => match (base, current) {
                 (Some(b), Some(l)) if !m.conflicts.is_empty() => {
-                    let resolution = resolve(&m, b, l, remote, self.policy);
+                    let resolution = resolve(&m, b, l, remote, self.policy_for(entry));
                     self.settle_edit(entry, resolution, remote, m.conflicts);
                 }
                 _ => self.merged(local_id, m, remote, MergedBy::Clean),
@@ -1030,7 +1030,7 @@ impl<'a> Planner<'a> {
         let resolution = if conflicts.is_empty() {
             Resolution::Merged(m)
         } else {
-            resolve(&m, &base, local, &remote, self.policy)
+            resolve(&m, &base, local, &remote, self.policy_for(entry))
         };
         let by_policy = |planner: &mut Self, remote: &RemoteEvent| {
             planner.settled_by_policy(
@@ -1153,6 +1153,17 @@ impl<'a> Planner<'a> {
         });
     }
 
+    /// The policy for a new conflict of `entry`: none while the user has one of its
+    /// conflicts to answer — the new versions refresh that one (I7); a policy settling
+    /// them would answer the user's question behind their back.
+    fn policy_for(&self, entry: &LocalEntry) -> Policy {
+        if entry.open_conflict.is_some() {
+            Policy::Ask
+        } else {
+            self.policy
+        }
+    }
+
     /// Records a conflict the policy settles (the op carrying that out follows).
     fn settled_by_policy(
         &mut self,
@@ -1235,7 +1246,7 @@ impl<'a> Planner<'a> {
             Side::Remote => ConflictKind::EditDelete,
             Side::Local => ConflictKind::DeleteEdit,
         };
-        let resolution = resolve_deleted(deleted_on, edited, self.policy);
+        let resolution = resolve_deleted(deleted_on, edited, self.policy_for(entry));
         let settled = match (&resolution, remote) {
             (Resolution::Restore { .. }, _) => true,
             (Resolution::Delete, Some(_)) => deleted_on == Side::Local,

@@ -1534,6 +1534,58 @@ impl Harness {
     }
 }
 
+/// An occurrence changed here whose series the phone moves an hour later while the
+/// change goes out: no instance at its time, an edit/delete conflict left to the user
+/// whatever the policy (the series may have moved only for now). The phone moves it
+/// back and changes that day too. Under a policy that prefers this computer, their
+/// change refreshes the user's open conflict (edit/edit now), which stays open: the
+/// policy settled the new one and, with it, the user's question behind their back (I7).
+#[test]
+fn an_open_conflict_stays_open_when_a_policy_could_settle_a_newer_version() {
+    let h = Harness::new();
+    let (master, master_remote) = h.series();
+    h.set_policy("prefer_local");
+    h.rename_second_here(&master);
+    let state = h.cloud.state.clone();
+    let id = master_remote.clone();
+    let first = h.first;
+    let meddled = Meddled {
+        inner: h.cloud.provider(Kind::Graph),
+        moment: Moment::Before,
+        meddle: Mutex::new(Some(Box::new(move || {
+            let start = first + TimeDelta::hours(1);
+            let patch = json!({
+                "start": {"dateTime": wall(start), "timeZone": "UTC"},
+                "end": {"dateTime": wall(start + TimeDelta::minutes(30)), "timeZone": "UTC"},
+            });
+            let edit = json!({"email": EMAIL, "id": id, "patch": patch});
+            state
+                .graph_edit_event(serde_json::from_value(edit).expect("edit spec"))
+                .expect("move it on the phone");
+        }))),
+    };
+    let s = h.run_with(&meddled);
+    assert_eq!(s.conflicts, 1, "{s:?}");
+    let open = h.open_conflicts();
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0].kind, "edit_delete");
+    h.phone_retimes(&master_remote, Retimed::Longer);
+    h.phone_changes_second(&master_remote);
+    h.run();
+    h.run();
+    let now = h.open_conflicts();
+    assert_eq!(now.len(), 1, "{now:?}");
+    assert_eq!(
+        (&now[0].id, now[0].kind.as_str()),
+        (&open[0].id, "edit_edit")
+    );
+    assert_eq!(
+        h.titled(CHANGED),
+        1,
+        "their change stays there until answered"
+    );
+}
+
 /// An occurrence changed here and synced; the phone changes the series' times so
 /// that Outlook drops that change while the instance keeps its id (listed now as the
 /// series' plain occurrence): the change goes here too. It used to stay here for good,
