@@ -136,8 +136,8 @@ impl Pusher<'_> {
                     // deletion would then meet a 412 and become a conflict). One
                     // with the version the user deleted waits for the series'
                     // deletion: brought back instead (Keep theirs on its conflict),
-                    // the series keeps it. (A removal held apart has none to go
-                    // with: the series' deletion answered its conflict.)
+                    // the series keeps it. (A removal held apart got the version
+                    // its conflict showed when the series' deletion answered it.)
                     if p.etag.is_none() || p.remote_id.is_empty() {
                         tx.push_done(o.id)?;
                     }

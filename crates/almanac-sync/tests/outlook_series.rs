@@ -1761,37 +1761,112 @@ fn a_day_deleted_before_its_series_goes_with_the_series_deleted_on_both_sides() 
 }
 
 /// An occurrence deleted here that the phone changed (a delete/edit conflict, its
-/// removal held apart from the series with no version to delete), then the whole
-/// series deleted here while the phone renames it; Keep theirs brings the series back.
-/// The held removal went with the series' deletion at once — the user's deletion of
-/// the series answered its conflict —, so it can never go out without `If-Match` and
-/// delete their change unseen: that change stays, there and here.
-#[test]
-fn a_removal_held_apart_goes_with_its_series_deleted_here_at_once() {
-    let h = Harness::new();
+/// removal held apart from the series), then the whole series deleted here; returns
+/// the series (local and provider ids) and the day's instance as the phone changed it.
+/// Deleting the series answers the day's conflict (on record as Keep mine), against
+/// the version that conflict showed: the day's deletion waits for the series' with
+/// that version as its `If-Match` — never without one, nor with an older one. If
+/// `changed_first`, the day was changed here and synced before its deletion (which
+/// then carried the version the user had deleted).
+fn day_in_conflict_then_series_deleted_here(
+    h: &Harness,
+    changed_first: bool,
+) -> (String, String, RemoteEvent) {
     let (master, master_remote) = h.series();
+    if changed_first {
+        h.rename_second_here(&master);
+        h.run();
+    }
     h.delete_here(&master, Some(wall(h.first + TimeDelta::days(1))));
     h.phone_changes_second(&master_remote);
     h.run();
-    assert_eq!(h.open_conflicts().len(), 1);
+    let open = h.open_conflicts();
+    assert_eq!(open.len(), 1, "{open:?}");
+    let shown: RemoteEvent =
+        serde_json::from_str(open[0].remote.as_deref().expect("theirs")).expect("their version");
+    assert_eq!(shown.title, CHANGED);
     h.delete_here(&master, None);
-    let outbox = h.store.lock().expect("store").outbox(None).expect("outbox");
     assert_eq!(
-        outbox.len(),
-        1,
-        "only the series' deletion waits: {outbox:?}"
+        h.open_conflicts(),
+        vec![],
+        "answered by the series' deletion"
     );
-    assert_eq!(outbox[0].event_id, master);
+    let outbox = h.store.lock().expect("store").outbox(None).expect("outbox");
+    assert_eq!(outbox.len(), 2, "{outbox:?}");
+    let day = outbox
+        .iter()
+        .find(|o| o.event_id != master)
+        .expect("the day's deletion");
+    let payload: serde_json::Value =
+        serde_json::from_str(day.payload.as_deref().expect("payload")).expect("json");
+    assert_eq!(payload["remoteId"], shown.remote_id.as_str());
+    assert_eq!(
+        payload["etag"].as_str(),
+        shown.etag.as_deref(),
+        "the version the conflict showed"
+    );
+    (master, master_remote, shown)
+}
+
+/// … and Keep theirs on the series' conflict (the phone renamed it) brings the series
+/// back: the day's deletion goes out then, as answered. It went with the series'
+/// deletion before — which left their change of a day the user had deleted, and
+/// whose conflict is on record as answered for the deletion.
+/// The same for a day changed here and synced before, whose deletion went with the
+/// version the user deleted: it goes with the one the conflict showed, not into a
+/// 412 and a new conflict about the change the user answered.
+#[test]
+fn a_removal_held_apart_goes_out_after_its_series_comes_back() {
+    for changed_first in [false, true] {
+        let h = Harness::new();
+        let (_, master_remote, _) = day_in_conflict_then_series_deleted_here(&h, changed_first);
+        phone_renames(&h, &master_remote, RENAMED);
+        h.run();
+        let open = h.open_conflicts();
+        assert_eq!(open.len(), 1, "{open:?}");
+        resolve_conflict(&h.store, &open[0].id, &Choice::KeepTheirs, Utc::now()).expect("answer");
+        h.run();
+        h.run();
+        h.assert_quiet();
+        assert_eq!(h.titled(CHANGED), 0, "the day deleted there");
+        assert_eq!(h.second_day_here(), None, "and here");
+        let rest = h.days.min(5) as usize - 1;
+        assert_eq!(h.titled(RENAMED), rest, "the rest, theirs");
+        assert_eq!(h.open_conflicts(), vec![], "changed first: {changed_first}");
+    }
+}
+
+/// … the same, the phone changing that day again meanwhile: the newer change, which
+/// the user has not seen, is a conflict of its own with the day's deletion, which
+/// waits for the answer — not sent, whatever the answer on the series.
+#[test]
+fn a_removal_held_apart_meets_a_newer_change_of_its_day_as_a_conflict() {
+    const AGAIN: &str = "Pipeline review, moved again on the phone";
+    let h = Harness::new();
+    let (master, master_remote, shown) = day_in_conflict_then_series_deleted_here(&h, false);
+    let edit = json!({"email": EMAIL, "id": shown.remote_id, "patch": {"subject": AGAIN}});
+    h.cloud
+        .state
+        .graph_edit_event(serde_json::from_value(edit).expect("edit spec"))
+        .expect("change it again on the phone");
     phone_renames(&h, &master_remote, RENAMED);
     h.run();
     let open = h.open_conflicts();
+    assert_eq!(open.len(), 2, "the series' and the day's: {open:?}");
+    let on_series = open
+        .iter()
+        .find(|c| c.event_id == master)
+        .expect("the series'");
+    resolve_conflict(&h.store, &on_series.id, &Choice::KeepTheirs, Utc::now()).expect("answer");
+    h.run();
+    h.run();
+    assert_eq!(h.titled(AGAIN), 1, "their newer change stays there");
+    let open = h.open_conflicts();
     assert_eq!(open.len(), 1, "{open:?}");
-    resolve_conflict(&h.store, &open[0].id, &Choice::KeepTheirs, Utc::now()).expect("answer");
-    h.run();
-    h.run();
-    h.assert_quiet();
-    assert_eq!(h.titled(CHANGED), 1, "their change, there");
-    assert_eq!(h.second_day_here().as_deref(), Some(CHANGED), "here");
+    assert_eq!(open[0].kind, "delete_edit");
+    let theirs: RemoteEvent =
+        serde_json::from_str(open[0].remote.as_deref().expect("theirs")).expect("json");
+    assert_eq!(theirs.title, AGAIN);
 }
 
 /// An occurrence deleted here while the phone changed it (a delete/edit conflict, its

@@ -373,10 +373,29 @@ pub(crate) fn track_delete(tx: &Transaction<'_>, event_id: &str, now: i64) -> Re
         "DELETE FROM outbox WHERE event_id IN (SELECT id FROM events WHERE series_id = ?1)",
         params![event_id],
     )?;
+    // An occurrence's deletion whose conflict with the other client's change of that
+    // day waits (a removal held apart from the series has no version to delete):
+    // deleting the series answers that conflict for the deletion, against the
+    // version the conflict showed — which the deletion now carries, as its base and
+    // its `If-Match`, as Keep mine would have.
+    tx.exec_cached(
+        "UPDATE outbox SET payload = json_set(outbox.payload,
+                 '$.etag', json_extract(c.remote_version, '$.etag'),
+                 '$.base', c.remote_version)
+           FROM conflicts c
+          WHERE outbox.operation = 'delete'
+            AND json_extract(outbox.payload, '$.occurrence.seriesId') = ?1
+            AND json_extract(outbox.payload, '$.remoteId') != ''
+            AND c.event_id = outbox.event_id AND c.resolved_at IS NULL
+            AND json_extract(c.remote_version, '$.remoteId')
+                = json_extract(outbox.payload, '$.remoteId')
+            AND json_extract(c.remote_version, '$.etag') IS NOT NULL",
+        params![event_id],
+    )?;
     answer_occurrence_conflicts(tx, event_id, now)?;
     // Of its occurrences' deletions, one with the version the user deleted waits for
-    // the series' (brought back, the series keeps it); a removal held apart has none:
-    // sent later, it would delete without `If-Match`.
+    // the series' (brought back, the series keeps it); one with none to go with
+    // (its conflict showed none) would delete without `If-Match` if sent later.
     tx.exec_cached(
         "DELETE FROM outbox WHERE operation = 'delete'
            AND json_extract(payload, '$.occurrence.seriesId') = ?1
