@@ -150,6 +150,19 @@ impl Pusher<'_> {
                 if let Some(k) = &p.occurrence {
                     if tx.pending(&k.series_id)?.is_none() {
                         tx.push_done(o.id)?;
+                        // Its series no longer removes the day here (the provider's
+                        // series was taken instead, keep both say): that update will
+                        // never go. The change may have landed, and the pull that
+                        // listed it left it to that update (`occurrence_deleted_here`):
+                        // listed again, the provider's copy comes back here (I3).
+                        let removed = tx.event(&k.series_id)?.is_none_or(|s| {
+                            s.input
+                                .recurrence
+                                .is_some_and(|r| r.exdates.contains(&k.original_start))
+                        });
+                        if !removed {
+                            tx.set_cursor(&self.cal.id, None, None)?;
+                        }
                     }
                 }
                 return Ok(Ready::Skip); // a tombstone waiting for a listing to show its event

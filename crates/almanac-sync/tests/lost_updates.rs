@@ -740,3 +740,88 @@ fn an_occurrence_changed_again_and_deleted_after_its_answer_was_lost_is_deleted_
 fn an_occurrence_changed_again_and_deleted_after_its_answer_was_lost_is_deleted_at_google() {
     occurrence_changed_again_then_deleted(Kind::Google);
 }
+
+/// An occurrence's change whose answer was lost, deleted here since (its series'
+/// update would remove that day there); then this computer and the phone move the
+/// series to different rooms and the calendar keeps both: the provider's series stays
+/// the event, ours becomes a copy (without that day). The series' update never goes,
+/// so the provider keeps our landed change of that day: the calendar is listed again
+/// and it comes here too. It used to stay at the provider only (I3).
+fn occurrence_deleted_then_series_kept_both(kind: Kind) {
+    let h = Harness::seeded(kind, true);
+    {
+        let mut store = h.store.lock().expect("store");
+        let calendar = store
+            .sync_calendars(None)
+            .expect("calendars")
+            .into_iter()
+            .find(|c| c.is_primary)
+            .expect("the primary calendar");
+        store
+            .set_conflict_policy(&calendar.id, "keep_both")
+            .expect("keep both");
+    }
+    h.retitle_second_here(EDITED);
+    h.run_losing_update_answers();
+    assert_eq!(h.second_there(), EDITED, "the change landed");
+    h.delete_second_here();
+    h.edit_here(|input| input.location = "Room here".into());
+    h.phone_sets_series_room("Room there");
+    h.settle();
+    assert_eq!(h.open_conflicts(), 0, "settled by the policy");
+    assert_eq!(h.second_there(), EDITED, "their series keeps the day");
+    let days = [h.start, h.second(), h.second() + TimeDelta::days(1)];
+    assert_eq!(
+        days.map(|d| h.count_here(d)),
+        [2, 1, 2],
+        "the series as the provider has it, and our copy without the day"
+    );
+    assert_eq!(h.second_here(), EDITED, "here too");
+}
+
+#[test]
+fn a_deleted_occurrence_whose_series_is_kept_both_stays_as_outlook_has_it() {
+    occurrence_deleted_then_series_kept_both(Kind::Graph);
+}
+
+#[test]
+fn a_deleted_occurrence_whose_series_is_kept_both_stays_as_google_has_it() {
+    occurrence_deleted_then_series_kept_both(Kind::Google);
+}
+
+impl Harness {
+    /// Another client moves the whole series to `room`.
+    fn phone_sets_series_room(&self, room: &str) {
+        match self.kind {
+            Kind::Graph => {
+                let events = self.cloud.state.graph_events(EMAIL).expect("events");
+                let id = events["value"]
+                    .as_array()
+                    .expect("events")
+                    .iter()
+                    .find(|e| e["type"] == "seriesMaster")
+                    .and_then(|e| e["id"].as_str())
+                    .expect("the series")
+                    .to_owned();
+                let edit =
+                    json!({"email": EMAIL, "id": id, "patch": {"location": {"displayName": room}}});
+                self.cloud
+                    .state
+                    .graph_edit_event(serde_json::from_value(edit).expect("edit spec"))
+                    .expect("edit on the phone");
+            }
+            Kind::Google => {
+                let id = self
+                    .google_all()
+                    .into_iter()
+                    .find(|e| e["recurrence"].is_array())
+                    .and_then(|e| e["id"].as_str().map(str::to_owned))
+                    .expect("the series");
+                self.cloud
+                    .state
+                    .google_edit_event(EMAIL, "primary", &id, &json!({"location": room}))
+                    .expect("edit on the phone");
+            }
+        }
+    }
+}
