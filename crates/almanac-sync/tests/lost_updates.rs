@@ -274,12 +274,23 @@ impl Harness {
 
     /// Another client moves the meeting to `room`.
     fn phone_sets_room(&self, room: &str) {
+        self.phone_sets_room_of(room, |_| true);
+    }
+
+    /// Another client moves the first event `pick` chooses to `room`.
+    fn phone_sets_room_of(&self, room: &str, pick: impl Fn(&serde_json::Value) -> bool) {
+        let id_of = |events: &[serde_json::Value]| {
+            events
+                .iter()
+                .find(|e| pick(e))
+                .and_then(|e| e["id"].as_str())
+                .expect("the event")
+                .to_owned()
+        };
         match self.kind {
             Kind::Graph => {
-                let id = self.cloud.state.graph_events(EMAIL).expect("events")["value"][0]["id"]
-                    .as_str()
-                    .expect("an id")
-                    .to_owned();
+                let events = self.cloud.state.graph_events(EMAIL).expect("events");
+                let id = id_of(events["value"].as_array().expect("events"));
                 let edit =
                     json!({"email": EMAIL, "id": id, "patch": {"location": {"displayName": room}}});
                 self.cloud
@@ -288,12 +299,7 @@ impl Harness {
                     .expect("edit on the phone");
             }
             Kind::Google => {
-                let events = self
-                    .cloud
-                    .state
-                    .google_events(EMAIL, "primary")
-                    .expect("events");
-                let id = events[0]["id"].as_str().expect("an id").to_owned();
+                let id = id_of(&self.google_all());
                 self.cloud
                     .state
                     .google_edit_event(EMAIL, "primary", &id, &json!({"location": room}))
@@ -792,36 +798,8 @@ fn a_deleted_occurrence_whose_series_is_kept_both_stays_as_google_has_it() {
 impl Harness {
     /// Another client moves the whole series to `room`.
     fn phone_sets_series_room(&self, room: &str) {
-        match self.kind {
-            Kind::Graph => {
-                let events = self.cloud.state.graph_events(EMAIL).expect("events");
-                let id = events["value"]
-                    .as_array()
-                    .expect("events")
-                    .iter()
-                    .find(|e| e["type"] == "seriesMaster")
-                    .and_then(|e| e["id"].as_str())
-                    .expect("the series")
-                    .to_owned();
-                let edit =
-                    json!({"email": EMAIL, "id": id, "patch": {"location": {"displayName": room}}});
-                self.cloud
-                    .state
-                    .graph_edit_event(serde_json::from_value(edit).expect("edit spec"))
-                    .expect("edit on the phone");
-            }
-            Kind::Google => {
-                let id = self
-                    .google_all()
-                    .into_iter()
-                    .find(|e| e["recurrence"].is_array())
-                    .and_then(|e| e["id"].as_str().map(str::to_owned))
-                    .expect("the series");
-                self.cloud
-                    .state
-                    .google_edit_event(EMAIL, "primary", &id, &json!({"location": room}))
-                    .expect("edit on the phone");
-            }
-        }
+        self.phone_sets_room_of(room, |e| {
+            e["type"] == "seriesMaster" || e["recurrence"].is_array()
+        });
     }
 }
