@@ -136,9 +136,11 @@ impl Pusher<'_> {
                     // deletion would then meet a 412 and become a conflict). One
                     // with the version the user deleted waits for the series'
                     // deletion: brought back instead (Keep theirs on its conflict),
-                    // the series keeps it. (A removal held apart got the version
-                    // its conflict showed when the series' deletion answered it.)
-                    if p.etag.is_none() || p.remote_id.is_empty() {
+                    // the series keeps it; so does a tombstone of a change of it
+                    // (the series brought back tells its instance as ours by it).
+                    // (A removal held apart got the version its conflict showed
+                    // when the series' deletion answered it.)
+                    if p.etag.is_none() && !p.remote_id.is_empty() {
                         tx.push_done(o.id)?;
                     }
                     return Ok(Ready::Skip);

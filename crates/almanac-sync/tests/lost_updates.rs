@@ -16,7 +16,7 @@ mod signed_in;
 use almanac_model::{EditScope, EventChange, EventInput, EventTarget, RangeQuery, ShowAs};
 use almanac_provider::CalendarProvider;
 use almanac_store::{Source, Store};
-use almanac_sync::{sync_account, RunSummary, SyncOptions};
+use almanac_sync::{resolve_conflict, sync_account, Choice, RunSummary, SyncOptions};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::json;
 use std::sync::Mutex;
@@ -793,6 +793,48 @@ fn a_deleted_occurrence_whose_series_is_kept_both_stays_as_outlook_has_it() {
 #[test]
 fn a_deleted_occurrence_whose_series_is_kept_both_stays_as_google_has_it() {
     occurrence_deleted_then_series_kept_both(Kind::Google);
+}
+
+/// An occurrence's change whose answer was lost, deleted here; then the whole series
+/// deleted here while the phone moves it to another room: Keep theirs brings the
+/// series back without that day. The instance our change made is ours — its
+/// tombstone waited with the series' deletion and tells the series brought back so —
+/// and goes too, with no question. The tombstone went with the series' deletion
+/// before: the instance then came back as "deleted here, changed at the provider",
+/// and Keep theirs on that brought back the occurrence the user had deleted
+/// (simulation seed 87355).
+fn occurrence_deleted_then_series_kept_theirs(kind: Kind) {
+    let h = Harness::seeded(kind, true);
+    h.retitle_second_here(EDITED);
+    h.run_losing_update_answers();
+    assert_eq!(h.second_there(), EDITED, "the change landed");
+    h.delete_second_here();
+    h.delete_here();
+    h.phone_sets_series_room("Room there");
+    h.run();
+    let open = h
+        .store
+        .lock()
+        .expect("store")
+        .conflicts(true)
+        .expect("conflicts");
+    assert_eq!(open.len(), 1, "the series': {open:?}");
+    resolve_conflict(&h.store, &open[0].id, &Choice::KeepTheirs, Utc::now()).expect("answer");
+    h.settle();
+    assert_eq!(h.open_conflicts(), 0, "nothing asked about our own change");
+    let days = [h.start, h.second(), h.second() + TimeDelta::days(1)];
+    let state = |h: &Harness| days.map(|d| (h.count_here(d), h.occurrence_live_there(d)));
+    assert_eq!(state(&h), [(1, true), (0, false), (1, true)]);
+}
+
+#[test]
+fn a_deleted_occurrence_stays_deleted_when_outlook_s_series_comes_back() {
+    occurrence_deleted_then_series_kept_theirs(Kind::Graph);
+}
+
+#[test]
+fn a_deleted_occurrence_stays_deleted_when_google_s_series_comes_back() {
+    occurrence_deleted_then_series_kept_theirs(Kind::Google);
 }
 
 impl Harness {

@@ -394,13 +394,15 @@ pub(crate) fn track_delete(tx: &Transaction<'_>, event_id: &str, now: i64) -> Re
     )?;
     answer_occurrence_conflicts(tx, event_id, now)?;
     // Of its occurrences' deletions, one with the version the user deleted waits for
-    // the series' (brought back, the series keeps it); one with none to go with
+    // the series' (brought back, the series keeps it), and so does a tombstone of a
+    // change of one (it goes only once a listing shows what it made, and tells the
+    // series brought back that the instance is ours); one with no version to go with
     // (its conflict showed none) would delete without `If-Match` if sent later.
     tx.exec_cached(
         "DELETE FROM outbox WHERE operation = 'delete'
            AND json_extract(payload, '$.occurrence.seriesId') = ?1
-           AND (json_extract(payload, '$.etag') IS NULL
-                OR json_extract(payload, '$.remoteId') = '')",
+           AND json_extract(payload, '$.etag') IS NULL
+           AND json_extract(payload, '$.remoteId') != ''",
         params![event_id],
     )?;
     tx.exec_cached(
