@@ -589,6 +589,50 @@ fn removing_an_occurrence_changed_before_deletes_its_instance_with_if_match() {
 }
 
 #[test]
+fn a_page_that_removes_a_deleted_occurrence_reads_its_series_too() {
+    // The pending deletion's base is the row as it was deleted, which is read with its
+    // series' row: a page naming only the occurrence (a Graph `@removed`) must bring
+    // that row, or the deletion reads as no occurrence of any series.
+    let (_d, mut s, cal, _) = synced();
+    let (series, occurrence, key) = series_with_changed_occurrence(&mut s, &cal.id);
+    ok(s.sync_step(now().timestamp(), |tx| {
+        for (id, remote) in [(&series, "evt"), (&occurrence, "evt_20261130")] {
+            let mut row = tx.event(id)?.expect("the row");
+            row.remote_id = Some(remote.into());
+            row.etag = Some("\"e7\"".into());
+            tx.write_event(Some(id), &row, EntryState::Synced, None, Some("\"e7\""))?;
+            tx.drop_push(id)?;
+        }
+        Ok::<_, StoreError>(())
+    }));
+    ok(s.delete_event(
+        EventTarget {
+            id: series.clone(),
+            scope: EditScope::Occurrence,
+            original_start: Some(key),
+        },
+        Source::UserWindow,
+        now(),
+    ));
+    let page = ok(s.sync_step(now().timestamp(), |tx| {
+        tx.entries_for(&cal.id, &["evt_20261130"])
+    }));
+    let deleted = page
+        .iter()
+        .find(|e| e.local_id == occurrence)
+        .expect("the pending deletion");
+    assert_eq!(deleted.state, EntryState::LocallyDeleted);
+    let base = base_row(deleted.base_snapshot.as_deref().expect("a base")).expect("a row");
+    assert_eq!(base.series_id.as_deref(), Some(series.as_str()));
+    let master = page
+        .iter()
+        .find(|e| e.local_id == series)
+        .expect("the series' row, read with the page");
+    assert_eq!(master.remote_id.as_deref(), Some("evt"));
+    assert_eq!(page.len(), 2, "nothing else of the calendar");
+}
+
+#[test]
 fn an_occurrence_change_sent_without_an_answer_then_removed_leaves_a_tombstone_of_it() {
     // Sent as an update of the series' instance, the change has no create key a
     // listing could match: its tombstone names the occurrence instead, for the

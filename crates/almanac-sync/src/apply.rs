@@ -540,13 +540,11 @@ fn apply_one(
             // An occurrence deleted here, and there too: where its removal waited apart
             // from its series, the series has it again.
             let deleted_here = entry.filter(|e| e.current.is_none());
-            let series = match deleted_here.and_then(|e| e.base.as_ref()) {
-                Some(base) if base.series.is_some() => base.series.clone(),
-                // A base read without its series' row (a page that lists neither the
-                // series nor a live row of it) names no series: the deletion's key does.
-                _ if deleted_here.is_some() => link_of_pending(tx, local_id)?,
-                _ => None,
-            };
+            // (Its base is read with its series' row: the store loads that row with
+            // every pending deletion of an occurrence.)
+            let series = deleted_here
+                .and_then(|e| e.base.as_ref())
+                .and_then(|base| base.series.clone());
             if let Some(link) = series {
                 match pending_occurrence(tx, local_id)? {
                     // Graph: its series moved on this page, which dropped the instance
@@ -1094,39 +1092,6 @@ fn pending_occurrence(
     local_id: &str,
 ) -> Result<Option<almanac_store::OccurrenceKey>, SyncError> {
     Ok(pending_delete(tx, local_id)?.and_then(|p| p.occurrence))
-}
-
-/// The provider's link of the occurrence the pending deletion of `local_id` names: its
-/// base read as the page would have read it with its series' row (the day as it was
-/// deleted), else from the deletion's key. `None` when it names none, or the series
-/// here is gone or was never at the provider.
-fn link_of_pending(
-    tx: &SyncTx<'_, '_>,
-    local_id: &str,
-) -> Result<Option<almanac_provider::SeriesLink>, SyncError> {
-    let Some(p) = pending_delete(tx, local_id)? else {
-        return Ok(None);
-    };
-    let Some(k) = p.occurrence else {
-        return Ok(None);
-    };
-    let Some(info) = tx
-        .event(&k.series_id)?
-        .and_then(|row| MasterInfo::of(&k.series_id, &row))
-    else {
-        return Ok(None);
-    };
-    let series = |id: &str| (id == k.series_id).then_some(&info);
-    let base = crate::local::base_of(p.base.as_deref(), EntryState::LocallyDeleted, None, series);
-    if let Some(link) = base.and_then(|b| b.series) {
-        return Ok(Some(link));
-    }
-    Ok(crate::convert::original_start_of(&k.original_start, &info)
-        .ok()
-        .map(|original_start| almanac_provider::SeriesLink {
-            master_id: info.remote_id.clone(),
-            original_start,
-        }))
 }
 
 /// Series `local_id`, brought back from the provider after its deletion here (its row

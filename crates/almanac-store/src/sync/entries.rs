@@ -119,7 +119,7 @@ pub(crate) fn entries(conn: &rusqlite::Connection, calendar_id: &str) -> Result<
 /// provider has not acknowledged (a listing may show it under a new id), the series
 /// masters of those entries (an instance is read with its master), the occurrences
 /// changed here of the series among them (a series deleted there must not take such a
-/// change with it), and pending deletes of those ids. Reading the whole calendar per page would make a first sync quadratic
+/// change with it), and pending deletes of those ids (with their series' rows). Reading the whole calendar per page would make a first sync quadratic
 /// in the calendar's size, and so would every master of it.
 pub(crate) fn entries_for(
     conn: &rusqlite::Connection,
@@ -260,7 +260,10 @@ fn complete(conn: &rusqlite::Connection, ids: Vec<Head>) -> Result<Vec<SyncEntry
     Ok(out)
 }
 
-/// Adds the calendar's pending deletes whose remote id `keep` accepts.
+/// Adds the calendar's pending deletes whose remote id `keep` accepts, with the
+/// series row of each that deleted an occurrence: its base, the row as it was deleted,
+/// is read with that row (as an instance is read with its master), whatever else the
+/// page lists.
 fn with_pending_deletes(
     conn: &rusqlite::Connection,
     calendar_id: &str,
@@ -299,6 +302,24 @@ fn with_pending_deletes(
             outbox: Some(d),
         });
     }
+    let series: Vec<String> = out
+        .iter()
+        .filter(|e| e.state == EntryState::LocallyDeleted && e.row.is_none())
+        .filter_map(|e| e.base_snapshot.as_deref().and_then(crate::sync::base_row))
+        .filter_map(|row| row.series_id)
+        .filter(|id| !out.iter().any(|e| e.local_id == *id))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut stmt = conn.prepare_cached(
+        "SELECT e.id, s.state, s.base_snapshot, s.base_etag
+         FROM events e JOIN event_sync s ON s.event_id = e.id WHERE e.id = ?1",
+    )?;
+    let mut heads = Vec::with_capacity(series.len());
+    for id in series {
+        heads.extend(stmt.query_row(params![id], head).optional()?);
+    }
+    out.extend(complete(conn, heads)?);
     Ok(out)
 }
 
