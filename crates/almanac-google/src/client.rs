@@ -8,7 +8,8 @@ use almanac_provider::header::IF_MATCH;
 use almanac_provider::Method;
 use almanac_provider::{
     ApiClient, ApiRequest, ApiResponse, BodyRead, BoxFuture, CalendarProvider, Change, ChangePage,
-    Cursor, ErrorKind, OriginalStart, ProviderError, RemoteCalendar, RemoteEvent, Result, Window,
+    Cursor, Deleted, ErrorKind, OriginalStart, ProviderError, RemoteCalendar, RemoteEvent, Result,
+    Window,
 };
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
@@ -650,20 +651,24 @@ impl GoogleCalendar {
         calendar: &RemoteCalendar,
         remote_id: &str,
         etag: Option<&str>,
-    ) -> Result<()> {
+    ) -> Result<Deleted> {
         let url = self.event_url(calendar, remote_id, &[])?;
         match self.send(Method::DELETE, url, None, etag).await {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(Deleted::Now),
             // 410 `deleted` and 404: already gone, which is what was asked.
-            Err(e) if matches!(e.kind, ErrorKind::Gone | ErrorKind::NotFound) => Ok(()),
+            Err(e) if matches!(e.kind, ErrorKind::Gone | ErrorKind::NotFound) => {
+                Ok(Deleted::AlreadyGone)
+            }
             // The etag no longer matches: because someone changed the event (report
             // it), or because it is deleted already — by us, when an earlier attempt
             // landed and its answer was lost (done).
             Err(e) if e.kind == ErrorKind::PreconditionFailed => {
                 match self.get_event(calendar, remote_id).await {
-                    Ok(Change::Removed { .. }) => Ok(()),
-                    Ok(Change::Upsert(ev)) if ev.cancelled => Ok(()),
-                    Err(g) if matches!(g.kind, ErrorKind::Gone | ErrorKind::NotFound) => Ok(()),
+                    Ok(Change::Removed { .. }) => Ok(Deleted::AlreadyGone),
+                    Ok(Change::Upsert(ev)) if ev.cancelled => Ok(Deleted::AlreadyGone),
+                    Err(g) if matches!(g.kind, ErrorKind::Gone | ErrorKind::NotFound) => {
+                        Ok(Deleted::AlreadyGone)
+                    }
                     _ => Err(e),
                 }
             }
@@ -760,7 +765,7 @@ impl CalendarProvider for GoogleCalendar {
         calendar: &'a RemoteCalendar,
         remote_id: &'a str,
         etag: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<()>> {
+    ) -> BoxFuture<'a, Result<Deleted>> {
         Box::pin(self.delete_impl(calendar, remote_id, etag))
     }
 }

@@ -17,9 +17,9 @@ use almanac_model::{
     Sensitivity, ShowAs,
 };
 use almanac_provider::{
-    ApiClient, Backoff, CalendarProvider, Change, Cursor, Dialect, ErrorKind, OriginalStart,
-    ProviderError, RemoteCalendar, RemoteEvent, RemoteKind, RemoteRecurrence, Result, Timing,
-    TokenSource, Window,
+    ApiClient, Backoff, CalendarProvider, Change, Cursor, Deleted, Dialect, ErrorKind,
+    OriginalStart, ProviderError, RemoteCalendar, RemoteEvent, RemoteKind, RemoteRecurrence,
+    Result, Timing, TokenSource, Window,
 };
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -706,24 +706,33 @@ async fn deleting_twice_is_success_and_a_stale_etag_is_refused() {
         panic!("still there");
     };
     let etag = current.etag.clone().expect("etag");
-    env.google
+    let first = env
+        .google
         .delete(&cal, &created.remote_id, Some(&etag))
         .await
         .expect("delete");
-    // Again, with the same (now stale) etag, and without one: both success (410 deleted).
-    env.google
+    assert_eq!(first, Deleted::Now);
+    // Again, with the same (now stale) etag, and without one: both success (410
+    // deleted), and told apart from a delete that found the event.
+    let again = env
+        .google
         .delete(&cal, &created.remote_id, Some(&etag))
         .await
         .expect("delete again with etag");
-    env.google
+    assert_eq!(again, Deleted::AlreadyGone);
+    let again = env
+        .google
         .delete(&cal, &created.remote_id, None)
         .await
         .expect("delete again");
+    assert_eq!(again, Deleted::AlreadyGone);
     // Never existed: 404, also success.
-    env.google
+    let never = env
+        .google
         .delete(&cal, "neverexisted1", None)
         .await
         .expect("404 is success");
+    assert_eq!(never, Deleted::AlreadyGone);
     assert!(matches!(
         env.google.get_event(&cal, &created.remote_id).await,
         Ok(Change::Removed { .. })

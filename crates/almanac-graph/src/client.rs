@@ -9,7 +9,7 @@ use almanac_provider::raw::RawObject;
 use almanac_provider::Method;
 use almanac_provider::{
     ApiClient, ApiRequest, BodyRead, BoxFuture, CalendarProvider, Change, ChangePage, Cursor,
-    ErrorKind, OriginalStart, ProviderError, RemoteCalendar, RemoteEvent, Result, Window,
+    Deleted, ErrorKind, OriginalStart, ProviderError, RemoteCalendar, RemoteEvent, Result, Window,
 };
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
@@ -384,7 +384,9 @@ impl GraphCalendar {
                         if let Some(wait) = e.retry_after.filter(|w| *w <= MAX_INNER_RETRY_AFTER) {
                             tokio::time::sleep(wait).await;
                         }
-                        self.delete_one(&scope, id, etag.as_deref()).await
+                        self.delete_one(&scope, id, etag.as_deref())
+                            .await
+                            .map(|_| ())
                     }
                     other => other,
                 };
@@ -452,7 +454,7 @@ impl GraphCalendar {
         scope: &(String, String),
         remote_id: &str,
         etag: Option<&str>,
-    ) -> Result<()> {
+    ) -> Result<Deleted> {
         let mut req = self.request(
             Method::DELETE,
             self.url(&format!("{}/events/{}", scope.0, urlencode(remote_id))),
@@ -461,9 +463,11 @@ impl GraphCalendar {
             req.headers.push((IF_MATCH, etag.to_string()));
         }
         match self.api.send(&scope.1, req).await {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(Deleted::Now),
             // Already gone is what we wanted.
-            Err(e) if matches!(e.kind, ErrorKind::NotFound | ErrorKind::Gone) => Ok(()),
+            Err(e) if matches!(e.kind, ErrorKind::NotFound | ErrorKind::Gone) => {
+                Ok(Deleted::AlreadyGone)
+            }
             Err(e) => Err(e),
         }
     }
@@ -760,7 +764,7 @@ impl CalendarProvider for GraphCalendar {
         cal: &'a RemoteCalendar,
         remote_id: &'a str,
         etag: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<()>> {
+    ) -> BoxFuture<'a, Result<Deleted>> {
         Box::pin(async move { self.delete_one(&self.scope(cal), remote_id, etag).await })
     }
 }

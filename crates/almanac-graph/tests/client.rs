@@ -336,14 +336,20 @@ async fn updates_need_the_current_etag_and_deletes_are_idempotent() {
         .await
         .expect_err("stale etag");
     assert_eq!(err.kind, ErrorKind::PreconditionFailed);
-    graph
+    let first = graph
         .delete(&cal, &e.remote_id, updated.etag.as_deref())
         .await
         .expect("delete");
-    graph
+    assert_eq!(first, almanac_provider::Deleted::Now);
+    let again = graph
         .delete(&cal, &e.remote_id, None)
         .await
         .expect("deleting again is done");
+    assert_eq!(
+        again,
+        almanac_provider::Deleted::AlreadyGone,
+        "a 404 is no news"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

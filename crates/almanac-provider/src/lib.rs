@@ -22,7 +22,7 @@ pub use http::{
     TokenSource, GRAPH_CONCURRENCY_PER_MAILBOX,
 };
 pub use provider::{
-    BoxFuture, CalendarProvider, Change, ChangePage, Cursor, RemoteCalendar, Window,
+    BoxFuture, CalendarProvider, Change, ChangePage, Cursor, Deleted, RemoteCalendar, Window,
 };
 
 /// The HTTP types of [`ApiRequest`], so clients need no HTTP crate of their own.

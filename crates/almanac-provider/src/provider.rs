@@ -37,6 +37,19 @@ pub enum Change {
     Removed { remote_id: String },
 }
 
+/// What a delete found: an event already gone is success too, but not the same news.
+/// At Outlook an occurrence's instance deleted now is among its series'
+/// cancellations there; one already gone may have gone with a move of its series,
+/// which brought the day back at the new time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deleted {
+    /// The provider had it and deleted it.
+    Now,
+    /// The provider had no such event (404, 410), or it was deleted already — maybe
+    /// by an earlier attempt of ours whose answer was lost.
+    AlreadyGone,
+}
+
 /// Where listing goes on from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cursor {
@@ -161,11 +174,11 @@ pub trait CalendarProvider: Send + Sync {
         self.update(calendar, event, etag)
     }
 
-    /// Deletes; an already deleted event is success.
+    /// Deletes; an already deleted event is success ([`Deleted::AlreadyGone`]).
     fn delete<'a>(
         &'a self,
         calendar: &'a RemoteCalendar,
         remote_id: &'a str,
         etag: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<()>>;
+    ) -> BoxFuture<'a, Result<Deleted>>;
 }

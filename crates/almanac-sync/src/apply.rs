@@ -1437,11 +1437,11 @@ fn removal_back_into(
     let Some(rule) = row.input.recurrence.as_mut() else {
         return Ok(Back::NoSeries);
     };
-    let in_base = base
-        .as_ref()
-        .and_then(|b| b.recurrence.as_ref())
-        .is_some_and(|r| has(&r.exdates));
-    if has(&rule.exdates) && (in_base || !into_base) {
+    // A series here that removes the day already does so as its own: synced, or a
+    // change that goes out (written into its base, the removal would read as undone
+    // there should the provider's series come back without it — at Outlook, moved by
+    // another client before our update lands).
+    if has(&rule.exdates) {
         return Ok(Back::Removed);
     }
     if !has(&rule.exdates) {

@@ -11,7 +11,7 @@ use std::sync::Mutex;
 
 use almanac_model::EventKind;
 use almanac_provider::{
-    CalendarProvider, Change, ChangePage, Cursor, ErrorKind, OriginalStart, ProviderError,
+    CalendarProvider, Change, ChangePage, Cursor, Deleted, ErrorKind, OriginalStart, ProviderError,
     RemoteCalendar, RemoteEvent, SeriesLink, Timing,
 };
 use almanac_store::{
@@ -274,6 +274,7 @@ impl Pusher<'_> {
             return Ok(Outcome::Done);
         };
         let o = &entry;
+        let mut deleted = None;
         let result = match &ready {
             Ready::Skip => {
                 if o.op != OutboxOp::Delete {
@@ -295,11 +296,17 @@ impl Pusher<'_> {
                     Err(e) if e.kind == ErrorKind::PreconditionFailed => {
                         match self.delete_plain_instance(remote_id, out).await? {
                             Retried::No => Err(e),
-                            Retried::Sent(r) => r.map(|()| None),
+                            Retried::Sent(r) => r.map(|d| {
+                                deleted = Some(d);
+                                None
+                            }),
                             Retried::Remerged => return Ok(Outcome::Remerged),
                         }
                     }
-                    r => r.map(|()| None),
+                    r => r.map(|d| {
+                        deleted = Some(d);
+                        None
+                    }),
                 }
             }
             Ready::Send(ev, master) => {
@@ -419,7 +426,12 @@ impl Pusher<'_> {
                     tx.push_done(o.id)?;
                     if let Ready::Delete { remote_id, .. } = &ready {
                         tx.round_written_add(&self.cal.id, remote_id)?;
-                        removal_done(tx, &self.cal.id, o, self.provider.exdates_in_rule())?;
+                        // Only an instance Graph had is among its series'
+                        // cancellations there now: one already gone may have gone
+                        // with a move of its series, the day back at the new time.
+                        let into_base =
+                            !self.provider.exdates_in_rule() && deleted == Some(Deleted::Now);
+                        removal_done(tx, &self.cal.id, o, into_base)?;
                         // A series: the deletions of its instances waiting for it
                         // went with it. (None of an occurrence's own.)
                         if pending_delete(o).is_none_or(|p| p.occurrence.is_none()) {
@@ -1580,7 +1592,7 @@ enum Retried {
     /// Not tried again: the 412 stands, and the provider's version is merged.
     No,
     /// Sent again, with this answer (or failed on the way, for a while).
-    Sent(Result<(), ProviderError>),
+    Sent(Result<Deleted, ProviderError>),
     /// Its series changed there: merged, the deletion goes on a later pass.
     Remerged,
 }
@@ -1614,23 +1626,44 @@ fn pending_delete(o: &OutboxRow) -> Option<almanac_store::PendingDelete> {
 
 /// The instance a pending delete `o` named is gone at the provider: where it was an
 /// occurrence of a series here, the series has that removal (see
-/// [`crate::apply::removal_back_of`]) — where the provider's series names its removed
-/// occurrences (Graph's `cancelledOccurrences`, `in_rule` false), in its base too,
-/// unless the series was made again here since (then a change to send).
+/// [`crate::apply::removal_back_of`]) — `into_base`: the provider's series names it
+/// among its removed occurrences (Graph's `cancelledOccurrences`, after a delete that
+/// found the instance), so in its base too, unless the series was made again here
+/// since (then a change to send).
 fn removal_done(
     tx: &mut SyncTx<'_, '_>,
     calendar_id: &str,
     o: &OutboxRow,
-    in_rule: bool,
+    into_base: bool,
 ) -> Result<(), SyncError> {
     let Some(p) = pending_delete(o).filter(|p| p.occurrence.is_some()) else {
         return Ok(());
     };
-    let deleted = parse_snapshot(p.base.as_deref());
-    if let Some(link) = deleted.and_then(|d| d.series) {
-        crate::apply::removal_back_of(tx, calendar_id, &link, p.occurrence.as_ref(), !in_rule)?;
+    if let Some(link) = deleted_as(tx, &p)?.and_then(|d| d.series) {
+        crate::apply::removal_back_of(tx, calendar_id, &link, p.occurrence.as_ref(), into_base)?;
     }
     Ok(())
+}
+
+/// The row pending delete `p` deleted, as the provider's event: its base, read with
+/// its series' row as it is now where it is the row as it was deleted (an
+/// occurrence's row names its series by local id only).
+fn deleted_as(
+    tx: &SyncTx<'_, '_>,
+    p: &almanac_store::PendingDelete,
+) -> Result<Option<RemoteEvent>, SyncError> {
+    let row = p.base.as_deref().and_then(almanac_store::base_row);
+    let series = match row.and_then(|r| r.series_id) {
+        Some(id) => tx.event(&id)?.and_then(|row| MasterInfo::of(&id, &row)),
+        None => None,
+    };
+    let of = |id: &str| series.as_ref().filter(|m| m.local_id == id);
+    Ok(base_of(
+        p.base.as_deref(),
+        EntryState::LocallyDeleted,
+        None,
+        of,
+    ))
 }
 
 /// `ev` with what Almanac does not edit — reminder, sensitivity, people, meeting

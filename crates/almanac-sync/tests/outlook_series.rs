@@ -1931,3 +1931,63 @@ fn a_day_deleted_before_its_series_stays_deleted_through_a_retime_and_keep_their
     assert_eq!(h.starts_there(), kept, "the provider");
     assert_eq!(h.starts_here(), kept, "here");
 }
+
+/// A changed occurrence synced here (changed on the phone, or here and sent: its
+/// deletion's base is then the row itself, or the engine's copy), deleted here; the
+/// phone moves the series an hour later while that goes out — before the instance's
+/// delete, which then finds nothing (a 404, success) while the series has that day
+/// again at its new time; or before the series' update that removes the day, after
+/// the delete landed. Outlook's move drops its cancellation either way. The day's
+/// removal stays the series' change here, moves with it and goes out. It used to be
+/// taken for one of the series' cancellations there (written into its base), and the
+/// series' move then read as undoing it: the day back on both sides (simulation seed
+/// 86559, I1).
+#[test]
+fn a_day_deleted_here_stays_deleted_when_its_series_moves_as_the_deletion_goes() {
+    for moment in [Moment::BeforeDelete, Moment::BeforeUpdate] {
+        for changed_here in [false, true] {
+            day_deleted_as_its_series_moves(moment, changed_here);
+        }
+    }
+}
+
+fn day_deleted_as_its_series_moves(moment: Moment, changed_here: bool) {
+    let case = format!("{moment:?}, changed here: {changed_here}");
+    let h = Harness::new();
+    let (master, master_remote) = h.series();
+    if changed_here {
+        h.rename_second_here(&master);
+    } else {
+        h.phone_changes_second(&master_remote);
+    }
+    h.run();
+    assert!(h.second_day_here().is_some_and(|t| t != SERIES), "{case}");
+    h.delete_here(&master, Some(wall(h.first + TimeDelta::days(1))));
+    let (state, id, first) = (&h.cloud.state, master_remote.clone(), h.first);
+    let meddled = Meddled {
+        inner: h.cloud.provider(Kind::Graph),
+        moment,
+        meddle: Mutex::new(Some(Box::new(move || {
+            let patch = json!({
+                "start": {"dateTime": later(first), "timeZone": "UTC"},
+                "end": {"dateTime": later(first + TimeDelta::minutes(30)), "timeZone": "UTC"},
+            });
+            let edit = json!({"email": EMAIL, "id": id, "patch": patch});
+            state
+                .graph_edit_event(serde_json::from_value(edit).expect("edit spec"))
+                .expect("move it on the phone");
+        }))),
+    };
+    let s = h.run_with(&meddled);
+    assert_eq!(s.outcome, "ok", "{case}: {s:?}");
+    assert!(
+        meddled.meddle.lock().expect("hook").is_none(),
+        "{case}: moved"
+    );
+    h.run();
+    h.assert_quiet();
+    assert_eq!(h.open_conflicts(), vec![], "{case}");
+    let kept = vec![later(h.first), later(h.first + TimeDelta::days(2))];
+    assert_eq!(h.starts_there(), kept, "{case}: the provider");
+    assert_eq!(h.starts_here(), kept, "{case}: here");
+}

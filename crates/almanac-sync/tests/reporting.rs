@@ -127,7 +127,7 @@ impl CalendarProvider for Failing {
         calendar: &'a RemoteCalendar,
         remote_id: &'a str,
         etag: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<()>> {
+    ) -> BoxFuture<'a, Result<almanac_provider::Deleted>> {
         self.inner.delete(calendar, remote_id, etag)
     }
 }

@@ -64,7 +64,8 @@ pub struct DeletePayload {
     /// here before the provider's id was known.
     pub remote_id: String,
     pub etag: Option<String>,
-    /// The base snapshot (engine JSON) of the deleted row.
+    /// The base of the deleted row: engine JSON, or the row itself as `keep_base`
+    /// kept it (see [`crate::base_row`]).
     pub base: Option<String>,
     /// A tombstone's create key: the listing that shows the event it made tells its id.
     #[serde(default, skip_serializing_if = "Option::is_none")]

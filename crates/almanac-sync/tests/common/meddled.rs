@@ -10,7 +10,7 @@ use almanac_provider::{
 pub type Meddling<'a> = Box<dyn FnOnce() + Send + 'a>;
 
 /// When, around this computer's first read of an instance, the change lands.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Moment {
     Before,
     /// Between that read and the write that follows it.
@@ -112,7 +112,7 @@ impl CalendarProvider for Meddled<'_> {
         calendar: &'a RemoteCalendar,
         remote_id: &'a str,
         etag: Option<&'a str>,
-    ) -> BoxFuture<'a, almanac_provider::Result<()>> {
+    ) -> BoxFuture<'a, almanac_provider::Result<almanac_provider::Deleted>> {
         if self.moment == Moment::BeforeDelete {
             let meddle = self.meddle.lock().expect("hook").take();
             meddle.into_iter().for_each(|m| m());

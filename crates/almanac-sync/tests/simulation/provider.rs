@@ -50,7 +50,7 @@ use std::time::Duration;
 use almanac_model::time::{format_wall_time, parse_zone, to_local};
 use almanac_model::{Importance, Sensitivity, ShowAs};
 use almanac_provider::{
-    BoxFuture, CalendarProvider, Change, ChangePage, Cursor, ErrorKind, OriginalStart,
+    BoxFuture, CalendarProvider, Change, ChangePage, Cursor, Deleted, ErrorKind, OriginalStart,
     ProviderError, RemoteCalendar, RemoteEvent, RemoteKind, RemoteRecurrence, Result, SeriesLink,
     Timing, Window,
 };
@@ -1211,7 +1211,7 @@ impl World {
         Ok(new)
     }
 
-    fn delete(&mut self, ci: usize, id: &str, etag: Option<&str>) -> Result<()> {
+    fn delete(&mut self, ci: usize, id: &str, etag: Option<&str>) -> Result<Deleted> {
         // An unchanged instance of a series is there to delete too.
         let Some(cur) = self.cals[ci]
             .events
@@ -1220,7 +1220,7 @@ impl World {
             .cloned()
             .or_else(|| self.instance_of(ci, id))
         else {
-            return Ok(()); // already gone: success
+            return Ok(Deleted::AlreadyGone); // success
         };
         if etag.is_some() && cur.etag.as_deref() != etag {
             let mut e = ProviderError::new(ErrorKind::PreconditionFailed, "The event changed.");
@@ -1229,7 +1229,7 @@ impl World {
         }
         self.erase(ci, id);
         self.note(|| format!("delete {id}"));
-        Ok(())
+        Ok(Deleted::Now)
     }
 
     /// A write request of the engine: counted, and refused on the read-only calendar.
@@ -1525,7 +1525,7 @@ impl CalendarProvider for SimProvider {
         calendar: &'a RemoteCalendar,
         remote_id: &'a str,
         etag: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<()>> {
+    ) -> BoxFuture<'a, Result<Deleted>> {
         let a = self.world().call("delete", true, |w| {
             let ci = World::cal_index(calendar)?;
             w.writable(ci, "delete")?;
