@@ -10,6 +10,8 @@
 #[allow(dead_code)]
 #[path = "../benches/sync/cloud.rs"]
 mod cloud;
+#[path = "common/policy.rs"]
+mod policy;
 #[path = "common/signed_in.rs"]
 mod signed_in;
 
@@ -22,6 +24,7 @@ use serde_json::json;
 use std::sync::Mutex;
 
 use cloud::{Cloud, Kind, EMAIL};
+use policy::set_primary_policy;
 use signed_in::signed_in;
 
 const TITLE: &str = "Renewal call with Acme";
@@ -755,18 +758,7 @@ fn an_occurrence_changed_again_and_deleted_after_its_answer_was_lost_is_deleted_
 /// and it comes here too. It used to stay at the provider only (I3).
 fn occurrence_deleted_then_series_kept_both(kind: Kind) {
     let h = Harness::seeded(kind, true);
-    {
-        let mut store = h.store.lock().expect("store");
-        let calendar = store
-            .sync_calendars(None)
-            .expect("calendars")
-            .into_iter()
-            .find(|c| c.is_primary)
-            .expect("the primary calendar");
-        store
-            .set_conflict_policy(&calendar.id, "keep_both")
-            .expect("keep both");
-    }
+    set_primary_policy(&h.store, "keep_both");
     h.retitle_second_here(EDITED);
     h.run_losing_update_answers();
     assert_eq!(h.second_there(), EDITED, "the change landed");

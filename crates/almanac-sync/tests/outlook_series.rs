@@ -10,6 +10,8 @@ mod cloud;
 #[allow(dead_code)]
 #[path = "common/meddled.rs"]
 mod meddled;
+#[path = "common/policy.rs"]
+mod policy;
 #[path = "common/signed_in.rs"]
 mod signed_in;
 
@@ -26,6 +28,7 @@ use std::sync::Mutex;
 
 use cloud::{Cloud, Kind, EMAIL};
 use meddled::{Meddled, Moment};
+use policy::set_primary_policy;
 use signed_in::signed_in;
 
 const SERIES: &str = "Weekly pipeline review";
@@ -1485,16 +1488,7 @@ enum Retimed {
 impl Harness {
     /// Sets the default calendar's conflict policy.
     fn set_policy(&self, policy: &str) {
-        let mut store = self.store.lock().expect("store");
-        let calendar = store
-            .sync_calendars(None)
-            .expect("calendars")
-            .into_iter()
-            .find(|c| c.is_primary)
-            .expect("the default calendar");
-        store
-            .set_conflict_policy(&calendar.id, policy)
-            .expect("set the policy");
+        set_primary_policy(&self.store, policy);
     }
 
     /// How many occurrences of series `master` (local id) have a row of their own here.

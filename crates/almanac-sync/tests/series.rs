@@ -8,6 +8,8 @@ mod cloud;
 #[allow(dead_code)]
 #[path = "common/meddled.rs"]
 mod meddled;
+#[path = "common/policy.rs"]
+mod policy;
 #[path = "common/signed_in.rs"]
 mod signed_in;
 
@@ -24,6 +26,7 @@ use serde_json::json;
 
 use cloud::{Cloud, Kind, EMAIL};
 use meddled::{Meddled, Moment};
+use policy::set_primary_policy;
 use signed_in::signed_in;
 
 const SERIES: &str = "Daily stand-up";
@@ -494,16 +497,7 @@ impl Harness {
 
     /// Sets the primary calendar's conflict policy.
     fn set_policy(&self, policy: &str) {
-        let mut store = self.store.lock().expect("store");
-        let calendar = store
-            .sync_calendars(None)
-            .expect("calendars")
-            .into_iter()
-            .find(|c| c.is_primary)
-            .expect("the primary calendar");
-        store
-            .set_conflict_policy(&calendar.id, policy)
-            .expect("set the policy");
+        set_primary_policy(&self.store, policy);
     }
 
     /// The seeded series synced, its second occurrence deleted here while the phone
