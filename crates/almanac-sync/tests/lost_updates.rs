@@ -829,6 +829,44 @@ fn a_deleted_occurrence_stays_deleted_when_google_s_series_comes_back() {
     occurrence_deleted_then_series_kept_theirs(Kind::Google);
 }
 
+/// An occurrence's change whose answer was lost, deleted here; then the day given back
+/// to the series here (its removed dates cleared in the editor, its description
+/// changed) before anything goes. The series no longer removes the day, so the pull
+/// that lists our landed change of it takes it here rather than leave it to the
+/// series' update; that update, which no longer removes the day, lands and drops the
+/// tombstone: the day as the provider keeps it, on both sides (I3).
+fn occurrence_deleted_then_given_back_to_its_series(kind: Kind) {
+    let h = Harness::seeded(kind, true);
+    h.retitle_second_here(EDITED);
+    h.run_losing_update_answers();
+    assert_eq!(h.second_there(), EDITED, "the change landed");
+    h.delete_second_here();
+    h.edit_here(|input| {
+        if let Some(r) = input.recurrence.as_mut() {
+            r.exdates.clear();
+        }
+        input.description = "Agenda: renewals".into();
+    });
+    h.settle();
+    assert_eq!(h.open_conflicts(), 0);
+    assert_eq!(
+        h.second_there(),
+        EDITED,
+        "the provider keeps the day as changed"
+    );
+    assert_eq!(h.second_here(), EDITED, "here too");
+}
+
+#[test]
+fn a_deleted_occurrence_given_back_to_its_series_is_as_outlook_has_it() {
+    occurrence_deleted_then_given_back_to_its_series(Kind::Graph);
+}
+
+#[test]
+fn a_deleted_occurrence_given_back_to_its_series_is_as_google_has_it() {
+    occurrence_deleted_then_given_back_to_its_series(Kind::Google);
+}
+
 impl Harness {
     /// Another client moves the whole series to `room`.
     fn phone_sets_series_room(&self, room: &str) {
