@@ -726,7 +726,7 @@ fn merge_attendee(
 }
 
 /// Rule and RDATEs: the part of a recurrence that merges whole.
-fn same_rule(a: &RemoteRecurrence, b: &RemoteRecurrence) -> bool {
+pub(crate) fn same_rule(a: &RemoteRecurrence, b: &RemoteRecurrence) -> bool {
     a.rrule == b.rrule && set(&a.rdates) == set(&b.rdates)
 }
 

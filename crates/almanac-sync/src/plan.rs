@@ -19,7 +19,8 @@
 //!   ([`merge`](crate::merge::merge), three-way), settled by the calendar's
 //!   [`Policy`], or recorded as a conflict — never given an
 //!   [`Op::ApplyRemote`] or an [`Op::DeleteLocal`], except a local deletion meeting a
-//!   remote one.
+//!   remote one, and a series whose only change here removes some of its days (its
+//!   deletion there takes those along: nothing of the user's is lost).
 //! * **A remote deletion never beats a local edit by policy**: `prefer_remote` on
 //!   edit/delete would leave an edit the UI reported saved nowhere (I1), so it stays an
 //!   open conflict like `ask`; `prefer_local` and `keep_both` recreate the event
@@ -1125,8 +1126,11 @@ impl<'a> Planner<'a> {
             .remote_id
             .as_ref()
             .is_some_and(|r| self.index.changed_series.contains(r));
+        // A series whose only change here removes some of its days has nothing its
+        // deletion there would lose: no edit to ask about or to make it again for.
+        let changed_here = entry.has_local_changes() && !only_removes_days(entry);
         match &entry.current {
-            Some(edited) if entry.has_local_changes() || occurrence_changed => {
+            Some(edited) if changed_here || occurrence_changed => {
                 self.removals += 1;
                 self.settle_deletion(entry, Side::Remote, edited, None);
             }
@@ -1321,4 +1325,20 @@ impl<'a> Planner<'a> {
             settled_by: None,
         });
     }
+}
+
+/// Whether series `entry` differs here from its base only in days removed (the same
+/// rule and added dates, every removed date of the base still removed), with no
+/// conflict open (one stays the user's, refreshed as an edit/delete).
+fn only_removes_days(entry: &LocalEntry) -> bool {
+    let (Some(base), Some(current)) = (&entry.base, &entry.current) else {
+        return false;
+    };
+    let (Some(was), Some(now)) = (&base.recurrence, &current.recurrence) else {
+        return false;
+    };
+    entry.open_conflict.is_none()
+        && crate::merge::same_rule(was, now)
+        && was.exdates.iter().all(|d| now.exdates.contains(d))
+        && changed_fields(base, current) == [crate::merge::Field::Recurrence]
 }

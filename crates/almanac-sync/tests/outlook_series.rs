@@ -1985,3 +1985,31 @@ fn day_deleted_as_its_series_moves(moment: Moment, changed_here: bool) {
     assert_eq!(h.starts_there(), kept, "{case}: the provider");
     assert_eq!(h.starts_here(), kept, "{case}: here");
 }
+
+/// A day of a series deleted here (a plain occurrence: the series' only change here),
+/// the whole series deleted on the phone before that goes out: the series' deletion
+/// takes the day's with it — nothing to ask, nothing to send. It used to be an
+/// edit/delete conflict on the series, and a policy keeping edits made the series again
+/// at the provider (without that day).
+#[test]
+fn a_series_deleted_there_after_a_day_of_it_was_deleted_here_is_simply_gone() {
+    for policy in ["ask", "prefer_local", "keep_both"] {
+        let h = Harness::new();
+        h.set_policy(policy);
+        let (master, master_remote) = h.series();
+        h.delete_here(&master, Some(wall(h.first + TimeDelta::days(1))));
+        h.phone_deletes(&master_remote);
+        let s = h.run();
+        assert_eq!((s.pushed, s.conflicts), (0, 0), "{policy}: {s:?}");
+        assert_eq!(h.open_conflicts(), vec![], "{policy}");
+        let outbox = h.store.lock().expect("store").outbox(None).expect("outbox");
+        assert!(outbox.is_empty(), "{policy}: {outbox:?}");
+        h.assert_quiet();
+        assert_eq!(
+            h.starts_there(),
+            Vec::<String>::new(),
+            "{policy}: the provider"
+        );
+        assert_eq!(h.starts_here(), Vec::<String>::new(), "{policy}: here");
+    }
+}

@@ -781,6 +781,33 @@ fn a_series_deleted_there_does_not_take_an_occurrence_changed_here_with_it() {
     h.assert_quiet();
 }
 
+/// A day of a series deleted here (the series' only change here: an EXDATE), the whole
+/// series deleted on the phone before that goes out: gone on both sides, with nothing
+/// to ask whatever the policy. It used to be an edit/delete conflict on the series, and
+/// a policy keeping edits made the series again at the provider without that day.
+#[test]
+fn a_series_deleted_there_after_a_day_of_it_was_deleted_here_is_simply_gone() {
+    for policy in ["ask", "prefer_local", "keep_both"] {
+        let h = Harness::new();
+        let master_remote = h.seed_series();
+        h.run();
+        h.set_policy(policy);
+        let master = h.here(SERIES).pop().expect("the series here");
+        h.delete_second_here(&master);
+        h.cloud
+            .state
+            .google_delete_event(EMAIL, "primary", &master_remote)
+            .expect("delete the series there");
+        let s = h.run();
+        assert_eq!((s.pushed, s.conflicts), (0, 0), "{policy}: {s:?}");
+        let outbox = h.store.lock().expect("store").outbox(None).expect("outbox");
+        assert!(outbox.is_empty(), "{policy}: {outbox:?}");
+        h.assert_quiet();
+        assert_eq!(h.here(SERIES), Vec::<String>::new(), "{policy}: here");
+        assert_eq!(h.there(SERIES), 0, "{policy}: the provider");
+    }
+}
+
 #[test]
 fn a_series_restored_from_the_provider_comes_back_with_its_changed_occurrences() {
     let h = Harness::new();

@@ -544,6 +544,82 @@ fn remote_removals() {
             vec![Settled("A", ConflictKind::EditDelete), Recreate("A")],
         ),
         case(
+            "of a series changed here only by a removed day: deleted, nothing to ask",
+            vec![series_day_removed("A", "R", keep)],
+            vec![rm("R")],
+            Ask,
+            vec![Delete("A")],
+        ),
+        case(
+            "of a series changed here only by a removed day, prefer local: not made again",
+            vec![series_day_removed("A", "R", keep)],
+            vec![rm("R")],
+            PreferLocal,
+            vec![Delete("A")],
+        ),
+        case(
+            "of a series changed here only by a removed day, keep both: not copied",
+            vec![series_day_removed("A", "R", keep)],
+            vec![rm("R")],
+            KeepBoth,
+            vec![Delete("A")],
+        ),
+        case(
+            "of a series with a removed day and an edit: edit/delete conflict",
+            vec![series_day_removed("A", "R", title_mine)],
+            vec![rm("R")],
+            Ask,
+            vec![Conflict("A", ConflictKind::EditDelete)],
+        ),
+        case(
+            "of a series with a removed day and a new rule: edit/delete conflict",
+            vec![series_day_removed("A", "R", |e| {
+                if let Some(r) = e.recurrence.as_mut() {
+                    r.rrule = "FREQ=DAILY;COUNT=5".into();
+                }
+            })],
+            vec![rm("R")],
+            Ask,
+            vec![Conflict("A", ConflictKind::EditDelete)],
+        ),
+        case(
+            "of a series with a removed day and an added date: edit/delete conflict",
+            vec![series_day_removed("A", "R", |e| {
+                if let Some(r) = e.recurrence.as_mut() {
+                    r.rdates.push("2026-11-20T09:00:00".into());
+                }
+            })],
+            vec![rm("R")],
+            Ask,
+            vec![Conflict("A", ConflictKind::EditDelete)],
+        ),
+        case(
+            "of a series with a day removed and another given back: edit/delete conflict",
+            vec![{
+                let mut e = series_day_removed("A", "R", keep);
+                if let Some(r) = e.base.as_mut().and_then(|b| b.recurrence.as_mut()) {
+                    r.exdates.push("2026-11-12T09:00:00".into());
+                }
+                e
+            }],
+            vec![rm("R")],
+            Ask,
+            vec![Conflict("A", ConflictKind::EditDelete)],
+        ),
+        case(
+            "of a series with a removed day and an open conflict: the conflict is refreshed",
+            vec![LocalEntry {
+                open_conflict: Some(OpenConflict {
+                    kind: ConflictKind::EditEdit,
+                    remote_etag: None,
+                }),
+                ..series_day_removed("A", "R", keep)
+            }],
+            vec![rm("R")],
+            Ask,
+            vec![Conflict("A", ConflictKind::EditDelete)],
+        ),
+        case(
             "of a local deletion: both deleted",
             vec![deleted("A", "R")],
             vec![rm("R")],
@@ -1020,6 +1096,20 @@ fn master(local: &str, id: &str) -> LocalEntry {
     e
 }
 
+/// Series `local` (`id` there) changed here by removing one of its days, and `edit`.
+fn series_day_removed(local: &str, id: &str, edit: Edit) -> LocalEntry {
+    let mut e = master(local, id);
+    e.state = SyncState::LocallyModified;
+    e.pending_push = true;
+    if let Some(c) = e.current.as_mut() {
+        edit(c);
+        if let Some(r) = c.recurrence.as_mut() {
+            r.exdates.push("2026-11-11T09:00:00".into());
+        }
+    }
+    e
+}
+
 #[test]
 fn reconcile_after_a_full_listing() {
     use Want::*;
@@ -1058,6 +1148,16 @@ fn reconcile_after_a_full_listing() {
                 Conflict("C", ConflictKind::EditDelete),
                 Delete("D"),
             ],
+        },
+        R {
+            name: "unlisted series changed here only by a removed day: deleted",
+            entries: vec![
+                series_day_removed("A", "R", keep),
+                series_day_removed("B", "S", room_2),
+            ],
+            listed: vec![],
+            window: None,
+            want: vec![Delete("A"), Conflict("B", ConflictKind::EditDelete)],
         },
         R {
             name: "windowed: only events surely inside the window count",
