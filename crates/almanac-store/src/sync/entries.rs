@@ -119,8 +119,9 @@ pub(crate) fn entries(conn: &rusqlite::Connection, calendar_id: &str) -> Result<
 /// provider has not acknowledged (a listing may show it under a new id), the series
 /// masters of those entries (an instance is read with its master), the occurrences
 /// changed here of the series among them (a series deleted there must not take such a
-/// change with it), and pending deletes of those ids (with their series' rows). Reading the whole calendar per page would make a first sync quadratic
-/// in the calendar's size, and so would every master of it.
+/// change with it), and pending deletes of those ids (with their series' rows).
+/// Reading the whole calendar per page would make a first sync quadratic in the
+/// calendar's size, and so would every master of it.
 pub(crate) fn entries_for(
     conn: &rusqlite::Connection,
     calendar_id: &str,
