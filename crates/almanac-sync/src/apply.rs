@@ -1098,7 +1098,8 @@ fn pending_occurrence(
 /// now the provider's version): the occurrences removed in it here and not sent before
 /// the deletion (`last`, the row as it was deleted, against `base`, the version it was
 /// deleted from) stay removed, as changes of it to send — the series' deletion did not
-/// undo them, and bringing it back must not either (I1). Moved since (there, or here
+/// undo them, and bringing it back must not either (I1). So do the days whose
+/// deletion waits apart from it (keyed as in `last`). Moved since (there, or here
 /// before the deletion), each goes the way a series edit would carry it. How many.
 fn removals_kept(
     tx: &mut SyncTx<'_, '_>,
@@ -1132,13 +1133,24 @@ fn removals_kept(
                 .collect()
         })
         .unwrap_or_default();
-    let removed: Vec<_> = was
+    // The days whose deletion waits apart: their instances may be gone there already
+    // (Outlook drops changed occurrences with a move, perhaps listed later on this
+    // page), and while not, their own deletes go first (`Pusher::withhold_removal`).
+    let held: Vec<String> = tx
+        .occurrence_deletes(calendar_id, local_id)?
+        .into_iter()
+        .map(|(_, k)| k.original_start)
+        .collect();
+    let mut removed: Vec<_> = was
         .recurrence
         .iter()
         .flat_map(|r| r.exdates.iter())
         .filter(|d| crate::convert::original_start_of(d, &before).is_ok_and(|o| !sent.contains(&o)))
+        .chain(held.iter())
         .filter_map(|d| almanac_model::instance_key("removed date", d, old_spec.all_day).ok())
         .collect();
+    removed.sort();
+    removed.dedup();
     let way = almanac_store::Carry::choose(&old_spec, &new_spec, &removed);
     let info = MasterInfo::of_or_unsent(local_id, &row);
     let count = |tx: &SyncTx<'_, '_>| -> Result<usize, SyncError> {
@@ -1303,7 +1315,7 @@ fn has_day(
 /// What [`removal_back`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Back {
-    /// The series has the removal (now, or already).
+    /// The series has the removal (now, or already; or its row as deleted here).
     Removed,
     /// The occurrence was changed here since (an exception row at its start): that
     /// change stands for it, and the series keeps no removal of it.
@@ -1334,7 +1346,8 @@ pub(crate) fn removal_back(
 /// day (carried by the user's moves of the series here): into the series made again
 /// here since, if it was (see [`series_made_again`]), or into the series here moved
 /// since, as a change of its own — never into its base: the provider's series has no
-/// such removal (a create, or the move's update, if not sent yet, carries it).
+/// such removal (a create, or the move's update, if not sent yet, carries it); or into
+/// the series' row as it was deleted here, its deletion not sent yet.
 pub(crate) fn removal_back_of(
     tx: &mut SyncTx<'_, '_>,
     calendar_id: &str,
@@ -1360,6 +1373,16 @@ pub(crate) fn removal_back_of(
     if let Some(series) = series_made_again(tx, calendar_id, link, key)? {
         let original = held_at(&series).unwrap_or_else(|| link.original_start.clone());
         return moved_back(tx, &series, &original);
+    }
+    // The series deleted here since, its deletion not sent yet: the day goes into the
+    // row as it was deleted, so that the series brought back (Keep theirs, a policy)
+    // stays without it (see `removals_kept`) — its pending delete may be gone by then.
+    if let Some(k) = key {
+        if tx.event(&k.series_id)?.is_none()
+            && tx.remove_from_deleted_series(&k.series_id, &k.original_start)?
+        {
+            return Ok(Back::Removed);
+        }
     }
     let here = tx.local_id_of(calendar_id, &link.master_id)?;
     if let Some(k) = key.filter(|k| here.as_deref() == Some(k.series_id.as_str())) {

@@ -1479,6 +1479,8 @@ fn keep_both_on_a_change_outlook_dropped_keeps_ours_as_a_copy() {
 /// occurrences while their instances keep their ids.
 #[derive(Clone, Copy, Debug)]
 enum Retimed {
+    /// An hour later (see [`later`]).
+    Later,
     /// An hour later, then back.
     MovedAndBack,
     /// Half an hour longer.
@@ -1510,6 +1512,7 @@ impl Harness {
     /// The phone changes series `master_remote`'s times as `how` says.
     fn phone_retimes(&self, master_remote: &str, how: Retimed) {
         let times = match how {
+            Retimed::Later => vec![(TimeDelta::hours(1), 30)],
             Retimed::MovedAndBack => vec![(TimeDelta::hours(1), 30), (TimeDelta::zero(), 30)],
             Retimed::Longer => vec![(TimeDelta::zero(), 60)],
         };
@@ -1924,6 +1927,63 @@ fn a_day_deleted_before_its_series_stays_deleted_through_a_retime_and_keep_their
     let kept = vec![wall(h.first), wall(h.first + TimeDelta::days(2))];
     assert_eq!(h.starts_there(), kept, "the provider");
     assert_eq!(h.starts_here(), kept, "here");
+}
+
+/// A day deleted here against the phone's change of it (its removal held apart from
+/// the series; the day changed here and synced first, or not), then the whole series
+/// deleted here; the phone moves the series an hour later, which drops their change:
+/// the day's instance is gone from the listing. Keep theirs on the series' conflict,
+/// or a policy that prefers the provider's version (chosen after the day's conflict,
+/// which the user answered), brings the series back at its new time without that day,
+/// as it does a day removed before the deletion; Keep mine deletes it there. The day
+/// came back with the series: its deletion, done there, was remembered nowhere
+/// (simulation seed 110033, I1), or — the policy bringing the series back before the
+/// same page's removal of the instance — was looked for at the series' old time.
+#[test]
+fn a_series_brought_back_after_a_move_there_keeps_out_a_day_whose_removal_was_held_apart() {
+    for answer in ["keep theirs", "prefer_remote", "keep mine"] {
+        for changed_first in [false, true] {
+            let case = format!("{answer}, changed first: {changed_first}");
+            let h = Harness::new();
+            let (master, master_remote, _) =
+                day_in_conflict_then_series_deleted_here(&h, changed_first);
+            if answer == "prefer_remote" {
+                h.set_policy(answer);
+            }
+            h.phone_retimes(&master_remote, Retimed::Later);
+            h.run();
+            if answer != "prefer_remote" {
+                let open = h.open_conflicts();
+                let series = open
+                    .iter()
+                    .find(|c| c.event_id == master)
+                    .expect("the series' conflict");
+                assert_eq!(
+                    (open.len(), series.kind.as_str()),
+                    (1, "delete_edit"),
+                    "{case}: {open:?}"
+                );
+                let choice = match answer {
+                    "keep mine" => Choice::KeepMine,
+                    _ => Choice::KeepTheirs,
+                };
+                resolve_conflict(&h.store, &series.id, &choice, Utc::now()).expect("answer");
+            }
+            h.run();
+            h.run();
+            h.assert_quiet();
+            assert_eq!(h.open_conflicts(), vec![], "{case}");
+            let outbox = h.store.lock().expect("store").outbox(None).expect("outbox");
+            assert!(outbox.is_empty(), "{case}: {outbox:?}");
+            assert_eq!(h.titled(CHANGED), 0, "{case}: their change, dropped");
+            let kept = match answer {
+                "keep mine" => vec![],
+                _ => vec![later(h.first), later(h.first + TimeDelta::days(2))],
+            };
+            assert_eq!(h.starts_there(), kept, "{case}: the provider");
+            assert_eq!(h.starts_here(), kept, "{case}: here");
+        }
+    }
 }
 
 /// A changed occurrence synced here (changed on the phone, or here and sent: its

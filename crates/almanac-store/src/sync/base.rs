@@ -53,10 +53,12 @@ pub(crate) fn keep_base(tx: &Transaction<'_>, event_id: &str) -> Result<()> {
 
 /// Row `event_id` as [`keep_base`] writes it (readable with [`base_row`]).
 pub(crate) fn row_json(tx: &Transaction<'_>, event_id: &str) -> Result<Option<String>> {
-    let Some(row) = read(tx, event_id)? else {
-        return Ok(None);
-    };
-    Ok(serde_json::to_string(&RowBase { row }).ok())
+    Ok(read(tx, event_id)?.and_then(row_base_json))
+}
+
+/// `row` as [`keep_base`] writes a row (readable with [`base_row`]).
+pub(crate) fn row_base_json(row: SyncedEvent) -> Option<String> {
+    serde_json::to_string(&RowBase { row }).ok()
 }
 
 /// A stored base that is a row kept by [`keep_base`] (`None` for the engine's own

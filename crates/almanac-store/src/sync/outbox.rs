@@ -86,7 +86,9 @@ pub struct DeletePayload {
     /// A series': its row as it was deleted here (row JSON, read with
     /// [`crate::base_row`]). Should a conflict bring the series back (changed at the
     /// provider meanwhile), the occurrences removed in it and not sent yet stay
-    /// removed: a deletion of the whole series does not undo them.
+    /// removed: a deletion of the whole series does not undo them. A day whose removal
+    /// was held apart from the series then is added once its deletion is decided
+    /// (`SyncTx::remove_from_deleted_series`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last: Option<String>,
 }

@@ -735,6 +735,44 @@ impl SyncTx<'_, '_> {
             .collect())
     }
 
+    /// Series `series_id`, deleted here and its deletion not sent yet, removes its
+    /// occurrence at `key` (an instance key as its EXDATEs are written) in the row as
+    /// it was deleted (`DeletePayload::last`): the deletion of that day, held apart from
+    /// the series while the series was here, is decided (done there, or kept by the
+    /// user), and should a conflict bring the series back, the day stays removed with
+    /// those removed before. Whether there was such a row.
+    pub fn remove_from_deleted_series(&mut self, series_id: &str, key: &str) -> Result<bool> {
+        let Some(pending) = self.pending(series_id)? else {
+            return Ok(false);
+        };
+        let payload = pending
+            .payload
+            .filter(|_| pending.op == OutboxOp::Delete)
+            .and_then(|p| serde_json::from_str::<crate::sync::outbox::DeletePayload>(&p).ok());
+        let Some(mut payload) = payload else {
+            return Ok(false);
+        };
+        let Some(mut row) = payload.last.as_deref().and_then(crate::base_row) else {
+            return Ok(false);
+        };
+        let Some(rule) = row.input.recurrence.as_mut() else {
+            return Ok(false);
+        };
+        if !rule.exdates.iter().any(|d| d == key) {
+            rule.exdates.push(key.to_owned());
+            rule.exdates.sort();
+        }
+        payload.last = crate::sync::base::row_base_json(row);
+        let json = serde_json::to_string(&payload).map_err(|e| {
+            StoreError::Corrupt(format!("the deletion of {series_id} cannot be kept: {e}"))
+        })?;
+        self.tx.exec_cached(
+            "UPDATE outbox SET payload = ?2 WHERE id = ?1",
+            params![pending.id, json],
+        )?;
+        Ok(true)
+    }
+
     /// Drops the pending deletes of series `series_id`'s occurrences (its local id),
     /// of every kind: the series' own deletion takes their instances along.
     pub fn drop_occurrence_deletes(&mut self, series_id: &str) -> Result<()> {
