@@ -1477,8 +1477,12 @@ impl Pusher<'_> {
         };
         lock(self.store).sync_step(now, |tx| -> Result<usize, SyncError> {
             first(tx)?;
-            // Newer than what the rest of a round under way can show of it.
-            tx.round_written_add(&self.cal.id, remote_id)?;
+            // Newer than what the rest of a round under way can show of it (and of a
+            // series found gone: made again here, it has a new id, and the old one
+            // listed would come here as an event of its own).
+            for id in gone.iter().map(String::as_str).chain([remote_id]) {
+                tx.round_written_add(&self.cal.id, id)?;
+            }
             if exists {
                 // Seen now, so a full listing under way does not take it for gone
                 // (an occurrence's instance becomes an event of its own only when
