@@ -19,8 +19,9 @@
 //!   ([`merge`](crate::merge::merge), three-way), settled by the calendar's
 //!   [`Policy`], or recorded as a conflict — never given an
 //!   [`Op::ApplyRemote`] or an [`Op::DeleteLocal`], except a local deletion meeting a
-//!   remote one, and a series whose only change here removes some of its days (its
-//!   deletion there takes those along: nothing of the user's is lost).
+//!   remote one, a change here that changes nothing (an edit undone), and a series
+//!   whose only change here removes some of its days (its deletion there takes those
+//!   along: nothing of the user's is lost).
 //! * **A remote deletion never beats a local edit by policy**: `prefer_remote` on
 //!   edit/delete would leave an edit the UI reported saved nowhere (I1), so it stays an
 //!   open conflict like `ask`; `prefer_local` and `keep_both` recreate the event
@@ -1126,9 +1127,10 @@ impl<'a> Planner<'a> {
             .remote_id
             .as_ref()
             .is_some_and(|r| self.index.changed_series.contains(r));
-        // A series whose only change here removes some of its days has nothing its
-        // deletion there would lose: no edit to ask about or to make it again for.
-        let changed_here = entry.has_local_changes() && !only_removes_days(entry);
+        // A change here that is none (an edit undone), or a series' whose only change
+        // removes some of its days, has nothing its deletion there would lose: no edit
+        // to ask about or to make it again for.
+        let changed_here = entry.has_local_changes() && !nothing_to_lose(entry);
         match &entry.current {
             Some(edited) if changed_here || occurrence_changed => {
                 self.removals += 1;
@@ -1327,18 +1329,27 @@ impl<'a> Planner<'a> {
     }
 }
 
-/// Whether series `entry` differs here from its base only in days removed (the same
-/// rule and added dates, every removed date of the base still removed), with no
-/// conflict open (one stays the user's, refreshed as an edit/delete).
-fn only_removes_days(entry: &LocalEntry) -> bool {
+/// Whether `entry`, marked changed here, differs from its base in nothing (an edit
+/// of a synced row, undone: its base is the row as it was before), or — a series —
+/// only in days removed (the same rule and added dates, every removed date of the
+/// base still removed); with no conflict open (one stays the user's, refreshed as an
+/// edit/delete). (A synced row with a pending push has no base of its own, so its
+/// change is unknown: not this.)
+fn nothing_to_lose(entry: &LocalEntry) -> bool {
     let (Some(base), Some(current)) = (&entry.base, &entry.current) else {
         return false;
     };
+    if entry.open_conflict.is_some() {
+        return false;
+    }
+    let changed = changed_fields(base, current);
+    if changed.is_empty() {
+        return entry.state == SyncState::LocallyModified;
+    }
     let (Some(was), Some(now)) = (&base.recurrence, &current.recurrence) else {
         return false;
     };
-    entry.open_conflict.is_none()
-        && crate::merge::same_rule(was, now)
+    crate::merge::same_rule(was, now)
         && was.exdates.iter().all(|d| now.exdates.contains(d))
-        && changed_fields(base, current) == [crate::merge::Field::Recurrence]
+        && changed == [crate::merge::Field::Recurrence]
 }

@@ -787,13 +787,34 @@ fn a_series_deleted_there_does_not_take_an_occurrence_changed_here_with_it() {
 /// a policy keeping edits made the series again at the provider without that day.
 #[test]
 fn a_series_deleted_there_after_a_day_of_it_was_deleted_here_is_simply_gone() {
+    simply_gone_after(|h, master| h.delete_second_here(master));
+}
+
+/// A series renamed here and renamed back before that went out (marked changed, but
+/// no different from the provider's), deleted on the phone meanwhile: the same. It was
+/// an edit/delete conflict about no edit, and a policy keeping edits made the series
+/// again there.
+#[test]
+fn a_series_deleted_there_after_its_change_here_was_undone_is_simply_gone() {
+    simply_gone_after(|h, master| {
+        for title in ["Daily stand-up, renamed", SERIES] {
+            let mut store = h.store.lock().expect("store");
+            change_series(&mut store, master, |i| i.title = title.into());
+        }
+    });
+}
+
+/// The series seeded and synced, changed here by `change` (its local id), then deleted
+/// on the phone before that goes out: gone on both sides, nothing sent and nothing
+/// asked, whatever the policy.
+fn simply_gone_after(change: impl Fn(&Harness, &str)) {
     for policy in ["ask", "prefer_local", "keep_both"] {
         let h = Harness::new();
         let master_remote = h.seed_series();
         h.run();
         h.set_policy(policy);
         let master = h.here(SERIES).pop().expect("the series here");
-        h.delete_second_here(&master);
+        change(&h, &master);
         h.cloud
             .state
             .google_delete_event(EMAIL, "primary", &master_remote)

@@ -544,6 +544,54 @@ fn remote_removals() {
             vec![Settled("A", ConflictKind::EditDelete), Recreate("A")],
         ),
         case(
+            "of an edit undone (marked changed, equal to its base): deleted, nothing to ask",
+            vec![modified("A", "R", keep)],
+            vec![rm("R")],
+            Ask,
+            vec![Delete("A")],
+        ),
+        case(
+            "of an edit undone, prefer local: not made again",
+            vec![modified("A", "R", keep)],
+            vec![rm("R")],
+            PreferLocal,
+            vec![Delete("A")],
+        ),
+        case(
+            "of a series whose change was undone, keep both: not copied",
+            vec![{
+                let mut e = series_day_removed("A", "R", keep);
+                e.current.clone_from(&e.base);
+                e
+            }],
+            vec![rm("R")],
+            KeepBoth,
+            vec![Delete("A")],
+        ),
+        case(
+            "of a synced row with a pending push (its change unknown): a conflict",
+            vec![LocalEntry {
+                pending_push: true,
+                ..synced("A", "R")
+            }],
+            vec![rm("R")],
+            Ask,
+            vec![Conflict("A", ConflictKind::EditDelete)],
+        ),
+        case(
+            "of an edit undone with a conflict open: the conflict is refreshed",
+            vec![LocalEntry {
+                open_conflict: Some(OpenConflict {
+                    kind: ConflictKind::EditEdit,
+                    remote_etag: None,
+                }),
+                ..modified("A", "R", keep)
+            }],
+            vec![rm("R")],
+            Ask,
+            vec![Conflict("A", ConflictKind::EditDelete)],
+        ),
+        case(
             "of a series changed here only by a removed day: deleted, nothing to ask",
             vec![series_day_removed("A", "R", keep)],
             vec![rm("R")],
@@ -1504,8 +1552,17 @@ fn check_plan(index: &LocalIndex, plan: &Plan) -> Result<(), TestCaseError> {
         );
         let target = index.by_local_id(id).expect("ops target known entries");
         match op {
+            // (An edit undone has nothing the provider's deletion loses.)
             Op::DeleteLocal { .. } => prop_assert!(
-                target.state == SyncState::LocallyDeleted || !target.has_local_changes(),
+                target.state == SyncState::LocallyDeleted
+                    || !target.has_local_changes()
+                    || (target.state == SyncState::LocallyModified
+                        && target.open_conflict.is_none()
+                        && target
+                            .base
+                            .as_ref()
+                            .zip(target.current.as_ref())
+                            .is_some_and(|(b, c)| changed_fields(b, c).is_empty())),
                 "an edit deleted: {target:?}"
             ),
             Op::ApplyRemote { .. } | Op::AcknowledgeEcho { .. } => prop_assert!(
