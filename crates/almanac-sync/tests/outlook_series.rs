@@ -15,6 +15,7 @@ mod policy;
 #[path = "common/signed_in.rs"]
 mod signed_in;
 
+use almanac_fakecloud::SharedState;
 use almanac_model::{
     EditScope, EventChange, EventInput, EventTarget, Importance, Provider, RangeQuery,
     RecurrenceInput, ShowAs,
@@ -1511,23 +1512,41 @@ impl Harness {
 
     /// The phone changes series `master_remote`'s times as `how` says.
     fn phone_retimes(&self, master_remote: &str, how: Retimed) {
-        let times = match how {
-            Retimed::Later => vec![(TimeDelta::hours(1), 30)],
-            Retimed::MovedAndBack => vec![(TimeDelta::hours(1), 30), (TimeDelta::zero(), 30)],
-            Retimed::Longer => vec![(TimeDelta::zero(), 60)],
-        };
-        for (by, minutes) in times {
-            let start = self.first + by;
-            let patch = json!({
-                "start": {"dateTime": wall(start), "timeZone": "UTC"},
-                "end": {"dateTime": wall(start + TimeDelta::minutes(minutes)), "timeZone": "UTC"},
-            });
-            let edit = json!({"email": EMAIL, "id": master_remote, "patch": patch});
-            self.cloud
-                .state
-                .graph_edit_event(serde_json::from_value(edit).expect("edit spec"))
-                .expect("change its times on the phone");
+        retime(&self.cloud.state, self.first, master_remote, how);
+    }
+
+    /// Graph, through which the phone moves series `master_remote` an hour later at
+    /// `moment` of the run it serves.
+    fn moved_later_at(&self, moment: Moment, master_remote: &str) -> Meddled<'_> {
+        let (state, first, id) = (&self.cloud.state, self.first, master_remote.to_owned());
+        Meddled {
+            inner: self.cloud.provider(Kind::Graph),
+            moment,
+            meddle: Mutex::new(Some(Box::new(move || {
+                retime(state, first, &id, Retimed::Later);
+            }))),
         }
+    }
+}
+
+/// The phone changes series `master_remote`'s times (its first start `first`) as `how`
+/// says.
+fn retime(state: &SharedState, first: DateTime<Utc>, master_remote: &str, how: Retimed) {
+    let times = match how {
+        Retimed::Later => vec![(TimeDelta::hours(1), 30)],
+        Retimed::MovedAndBack => vec![(TimeDelta::hours(1), 30), (TimeDelta::zero(), 30)],
+        Retimed::Longer => vec![(TimeDelta::zero(), 60)],
+    };
+    for (by, minutes) in times {
+        let start = first + by;
+        let patch = json!({
+            "start": {"dateTime": wall(start), "timeZone": "UTC"},
+            "end": {"dateTime": wall(start + TimeDelta::minutes(minutes)), "timeZone": "UTC"},
+        });
+        let edit = json!({"email": EMAIL, "id": master_remote, "patch": patch});
+        state
+            .graph_edit_event(serde_json::from_value(edit).expect("edit spec"))
+            .expect("change its times on the phone");
     }
 }
 
@@ -1543,24 +1562,7 @@ fn an_open_conflict_stays_open_when_a_policy_could_settle_a_newer_version() {
     let (master, master_remote) = h.series();
     h.set_policy("prefer_local");
     h.rename_second_here(&master);
-    let state = h.cloud.state.clone();
-    let id = master_remote.clone();
-    let first = h.first;
-    let meddled = Meddled {
-        inner: h.cloud.provider(Kind::Graph),
-        moment: Moment::Before,
-        meddle: Mutex::new(Some(Box::new(move || {
-            let start = first + TimeDelta::hours(1);
-            let patch = json!({
-                "start": {"dateTime": wall(start), "timeZone": "UTC"},
-                "end": {"dateTime": wall(start + TimeDelta::minutes(30)), "timeZone": "UTC"},
-            });
-            let edit = json!({"email": EMAIL, "id": id, "patch": patch});
-            state
-                .graph_edit_event(serde_json::from_value(edit).expect("edit spec"))
-                .expect("move it on the phone");
-        }))),
-    };
+    let meddled = h.moved_later_at(Moment::Before, &master_remote);
     let s = h.run_with(&meddled);
     assert_eq!(s.conflicts, 1, "{s:?}");
     let open = h.open_conflicts();
@@ -2017,21 +2019,7 @@ fn day_deleted_as_its_series_moves(moment: Moment, changed_here: bool) {
     h.run();
     assert!(h.second_day_here().is_some_and(|t| t != SERIES), "{case}");
     h.delete_here(&master, Some(wall(h.first + TimeDelta::days(1))));
-    let (state, id, first) = (&h.cloud.state, master_remote.clone(), h.first);
-    let meddled = Meddled {
-        inner: h.cloud.provider(Kind::Graph),
-        moment,
-        meddle: Mutex::new(Some(Box::new(move || {
-            let patch = json!({
-                "start": {"dateTime": later(first), "timeZone": "UTC"},
-                "end": {"dateTime": later(first + TimeDelta::minutes(30)), "timeZone": "UTC"},
-            });
-            let edit = json!({"email": EMAIL, "id": id, "patch": patch});
-            state
-                .graph_edit_event(serde_json::from_value(edit).expect("edit spec"))
-                .expect("move it on the phone");
-        }))),
-    };
+    let meddled = h.moved_later_at(moment, &master_remote);
     let s = h.run_with(&meddled);
     assert_eq!(s.outcome, "ok", "{case}: {s:?}");
     assert!(
