@@ -1467,14 +1467,12 @@ fn removal_back_into(
     if has(&rule.exdates) {
         return Ok(Back::Removed);
     }
-    if !has(&rule.exdates) {
-        // Not an occurrence of the series any more (its rule changed meanwhile):
-        // nothing to remove, and an EXDATE the provider would never echo.
-        if !tx.has_occurrence(series_id, &key)? {
-            return Ok(Back::Removed);
-        }
-        rule.exdates.push(key.clone());
+    // Not an occurrence of the series any more (its rule changed meanwhile): nothing
+    // to remove, and an EXDATE the provider would never echo.
+    if !tx.has_occurrence(series_id, &key)? {
+        return Ok(Back::Removed);
     }
+    rule.exdates.push(key.clone());
     let mut state = stored.state;
     if into_base {
         if let Some(r) = base.as_mut().and_then(|b| b.recurrence.as_mut()) {
