@@ -47,6 +47,13 @@ pub(crate) fn occurrence_written(link: &SeriesLink) -> String {
     format!("occurrence {} {at}", link.master_id)
 }
 
+/// How `round_written` names our create with idempotency key `key` whose copy the
+/// provider had and deleted since (a push learned it): a round under way may still
+/// show that copy, under an id this computer never learned.
+pub(crate) fn create_gone(key: &str) -> String {
+    format!("create gone {key}")
+}
+
 fn store_cursor(c: &Cursor) -> String {
     match c {
         Cursor::More(s) => format!("{MORE}{s}"),
@@ -401,9 +408,15 @@ impl Puller<'_> {
         } else {
             let written = tx.round_written(&cal.id)?;
             if !written.is_empty() {
+                // (A create key costs a read of the provider's form: only when needed.)
+                let creates_gone = written.iter().any(|w| w.starts_with(&create_gone("")));
+                let provider = self.provider;
                 page.changes.retain(|c| {
                     !matches!(c, Change::Upsert(ev) if written.contains(&ev.remote_id)
-                        || ev.series.as_ref().is_some_and(|l| written.contains(&occurrence_written(l))))
+                        || ev.series.as_ref().is_some_and(|l| written.contains(&occurrence_written(l)))
+                        || (creates_gone && provider
+                            .creation_key(ev)
+                            .is_some_and(|k| written.contains(&create_gone(&k)))))
                 });
             }
         }

@@ -481,6 +481,10 @@ impl Pusher<'_> {
                     return self.refuse(o, out, &e);
                 };
                 lock(self.store).sync_step(self.now(), |tx| -> Result<(), SyncError> {
+                    // Newer than what the rest of a round under way can show of it: a
+                    // snapshot of before the deletion would link it, settling this.
+                    let gone = crate::pull::create_gone(&o.idempotency_key);
+                    tx.round_written_add(&self.cal.id, &gone)?;
                     tx.record_conflict(&almanac_store::NewConflict {
                         event_id: o.event_id.clone(),
                         calendar_id: self.cal.id.clone(),
