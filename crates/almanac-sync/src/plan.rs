@@ -1127,7 +1127,7 @@ impl<'a> Planner<'a> {
             .remote_id
             .as_ref()
             .is_some_and(|r| self.index.changed_series.contains(r));
-        // A change here that is none (an edit undone), or a series' whose only change
+        // A change here that is none (an edit undone), or a series' change that only
         // removes some of its days, has nothing its deletion there would lose: no edit
         // to ask about or to make it again for.
         let changed_here = entry.has_local_changes() && !nothing_to_lose(entry);
