@@ -803,6 +803,84 @@ async fn a_create_linked_by_the_next_pull_keeps_what_changed_there_since() {
     );
     assert_eq!(s.local_titled("Kickoff (mine)").len(), 1);
     s.assert_quiet();
+
+    // Deleted there, changed here, before the next pull: the retried insert meets
+    // Google's `duplicate` for an event since deleted. Kept here; the user decides.
+    let (there, here) = lost_create("Onboarding", 16);
+    s.state
+        .google_delete_event(&s.email, "primary", &there)
+        .expect("delete");
+    s.cli(&["events", "edit", &here, "--location", "Room 9"]);
+    s.sync_ok(1);
+    let open = s.cli(&["conflicts", "list"]);
+    assert_eq!(open.as_array().map(Vec::len), Some(1), "{open}");
+    assert_eq!(
+        (&open[0]["kind"], &open[0]["eventId"]),
+        (&json!("edit_delete"), &json!(here)),
+        "{open}"
+    );
+    assert_eq!(s.local_titled("Onboarding").len(), 1);
+    assert!(s.remote_titled("Onboarding").is_empty(), "{:?}", s.remote());
+    let id = open[0]["id"].as_str().expect("id");
+    s.cli(&["conflicts", "resolve", id, "--keep", "local"]);
+    s.sync_ok(0);
+    let remote = s.remote_titled("Onboarding");
+    assert_eq!(remote.len(), 1, "{:?}", s.remote());
+    assert_eq!(remote[0]["location"], "Room 9", "{remote:?}");
+    assert_eq!(s.local_titled("Onboarding").len(), 1);
+    s.assert_quiet();
+}
+
+/// A 409 on a create that is not Google's `duplicate` (its `conflict`, for one) says
+/// nothing of a copy deleted there: the create is refused and reported, kept here
+/// and sent again once changed, never turned into a question about a deletion.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn google_another_409_on_a_create_is_a_refusal_not_a_deletion() {
+    let s = Sync::google().await;
+    s.sync();
+    let cal = s.primary_calendar();
+    let d = day(4);
+    let id = s.add_event(
+        &cal,
+        "QBR",
+        &format!("{d}T11:00"),
+        &format!("{d}T12:00"),
+        &[],
+    )["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    s.faults(json!({"add": [{"kind": "error", "route": "events.insert", "status": 409, "reason": "conflict", "count": 1}]}));
+    let run = s.sync();
+    assert_eq!(
+        (&run["outcome"], &run["conflicts"]),
+        (&json!("partial"), &json!(0)),
+        "{run}"
+    );
+    assert!(
+        run["calendars"][0]["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.ends_with(
+                "Google refused the change as conflicting with the item's current state."
+            )),
+        "{run}"
+    );
+    assert!(s
+        .cli(&["conflicts", "list"])
+        .as_array()
+        .expect("list")
+        .is_empty());
+    assert_eq!(s.local_titled("QBR").len(), 1);
+    assert!(s.remote_titled("QBR").is_empty(), "{:?}", s.remote());
+    assert_eq!(s.cli(&["status"])[0]["pendingPushes"], 1);
+    s.faults(json!({"clear": true}));
+    s.cli(&["events", "edit", &id, "--location", "Room 7"]);
+    let sent = s.sync_ok(0);
+    assert_eq!(sent["pushed"], 1, "{sent}");
+    let there = s.remote_titled("QBR");
+    assert_eq!(there.len(), 1, "{:?}", s.remote());
+    assert_eq!(there[0]["location"], "Room 7", "{there:?}");
+    s.assert_quiet();
 }
 
 /// The provider names the UID of what is imported into its calendar; the file's UID

@@ -456,9 +456,13 @@ pub(crate) fn classify(
             ErrorKind::NotFound,
             format!("{name} no longer has this item."),
         ),
-        409 => (
+        409 if dialect == Dialect::Google && code.as_deref() == Some("duplicate") => (
             ErrorKind::Conflict,
             format!("{name} already has this item."),
+        ),
+        409 => (
+            ErrorKind::Conflict,
+            format!("{name} refused the change as conflicting with the item's current state."),
         ),
         410 if dialect == Dialect::Google && code.as_deref() == Some("deleted") => (
             ErrorKind::Gone,
@@ -584,6 +588,7 @@ mod tests {
             (Dialect::Google, 410, g("updatedMinTooLongAgo"), SyncReset),
             (Dialect::Google, 410, g("deleted"), Gone),
             (Dialect::Google, 409, g("duplicate"), Conflict),
+            (Dialect::Google, 409, g("conflict"), Conflict),
             (
                 Dialect::Google,
                 412,

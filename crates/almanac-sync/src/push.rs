@@ -476,7 +476,12 @@ impl Pusher<'_> {
             Err(e) if passing(&e) => self.retry_later(o, e),
             // The provider had this create (an earlier attempt landed) and it was
             // deleted there since: changed here, deleted there — the user decides.
-            Err(e) if e.kind == ErrorKind::Conflict && o.op == OutboxOp::Create => {
+            // Only Google's `duplicate` says so; another 409 is refused below.
+            Err(e)
+                if e.kind == ErrorKind::Conflict
+                    && e.provider_code.as_deref() == Some("duplicate")
+                    && o.op == OutboxOp::Create =>
+            {
                 let Ready::Send(ev, _) = &ready else {
                     return self.refuse(o, out, &e);
                 };
