@@ -1245,7 +1245,7 @@ impl Sim {
                         // A value that reached the provider, changed there since, was
                         // not given up by the policy (as in `check`'s I1).
                         if self.provider.world().cals[MAIN]
-                            .history
+                            .given_up
                             .contains(&(f, v.clone()))
                         {
                             continue;
@@ -1449,7 +1449,7 @@ impl Sim {
             .filter(|o| o.op == OutboxOp::Delete)
             .map(|o| o.event_id.as_str())
             .collect();
-        let history = &w.cals[MAIN].history;
+        let given_up = &w.cals[MAIN].given_up;
         let remote_of: BTreeMap<&str, &str> = main_by_remote
             .iter()
             .map(|(r, l)| (l.as_str(), r.as_str()))
@@ -1477,7 +1477,13 @@ impl Sim {
                         "I1: the local edit {f:?} = {v:?} of event {id} is on the provider but was undone here by a pull"
                     );
                 }
-                if history.contains(&(*f, v.clone())) {
+                // Replaced there by the other client (values are never reused), or
+                // what the provider's copy of this event holds.
+                let on_its_copy = remote_of
+                    .get(id.as_str())
+                    .and_then(|r| w.cals[MAIN].events.get(*r))
+                    .is_some_and(|ev| !ev.cancelled && value_of(ev, *f) == *v);
+                if given_up.contains(&(*f, v.clone())) || on_its_copy {
                     continue;
                 }
                 let row = rows[MAIN].get(id);

@@ -234,8 +234,10 @@ pub struct Cal {
     pub epoch: u64,
     /// Earlier versions of each event (for stale-version faults).
     pub older: BTreeMap<String, Vec<RemoteEvent>>,
-    /// Every (field, value) any version of any event here ever had.
-    pub history: BTreeSet<(Fld, String)>,
+    /// Every (field, value) a write of the other client replaced, or took away with
+    /// the event it deleted or cancelled: a value of ours given up for theirs. (Not
+    /// the engine's own writes: a value of ours it overwrote is lost.)
+    pub given_up: BTreeSet<(Fld, String)>,
 }
 
 /// What a round listed when it began (`snapshot_rounds`), paged out as it was.
@@ -330,6 +332,8 @@ pub struct World {
     key_of: BTreeMap<String, String>,
     /// Create / update / delete requests the engine sent.
     pub engine_writes: u64,
+    /// A write request of the engine is being carried out (not the other client's).
+    engine_writing: bool,
     /// Writes the engine attempted on the read-only calendar (I5).
     pub readonly_writes: Vec<String>,
     /// Crash when the call with this number comes (counted in `counts.calls`).
@@ -368,7 +372,7 @@ impl World {
             log: Vec::new(),
             epoch: 0,
             older: BTreeMap::new(),
-            history: BTreeSet::new(),
+            given_up: BTreeSet::new(),
         };
         Self {
             cals: vec![cal(MAIN, "Work", true), cal(SHARED, "Boss", false)],
@@ -388,6 +392,7 @@ impl World {
             keys: BTreeMap::new(),
             key_of: BTreeMap::new(),
             engine_writes: 0,
+            engine_writing: false,
             readonly_writes: Vec::new(),
             crash_at: None,
             crashed: false,
@@ -416,8 +421,13 @@ impl World {
         self.next_etag += 1;
         ev.etag = Some(format!("\"etag-{}\"", self.next_etag));
         let c = &mut self.cals[ci];
-        for f in [Fld::Title, Fld::Location, Fld::Timing] {
-            c.history.insert((f, value_of(&ev, f)));
+        if let Some(old) = c.events.get(&ev.remote_id).filter(|_| !self.engine_writing) {
+            for f in [Fld::Title, Fld::Location, Fld::Timing] {
+                let was = value_of(old, f);
+                if was != value_of(&ev, f) || (ev.cancelled && !old.cancelled) {
+                    c.given_up.insert((f, was));
+                }
+            }
         }
         if let Some(old) = c.events.insert(ev.remote_id.clone(), ev.clone()) {
             c.older.entry(ev.remote_id.clone()).or_default().push(old);
@@ -430,6 +440,11 @@ impl World {
         let c = &mut self.cals[ci];
         match c.events.remove(id) {
             Some(old) => {
+                if !self.engine_writing && !old.cancelled {
+                    for f in [Fld::Title, Fld::Location, Fld::Timing] {
+                        c.given_up.insert((f, value_of(&old, f)));
+                    }
+                }
                 c.older.entry(id.to_owned()).or_default().push(old);
                 c.log.push(id.to_owned());
                 true
@@ -862,7 +877,9 @@ impl World {
             self.counts.crashes += 1;
             let lands = write && !(what == "create" && self.creates_always_answered);
             if lands && self.rng.per_mille(500) {
+                self.engine_writing = write;
                 let landed = effect(self).is_ok();
+                self.engine_writing = false;
                 self.note(|| format!("CRASH during {what} (the write landed: {landed})"));
             } else {
                 self.note(|| format!("CRASH before {what}"));
@@ -875,7 +892,9 @@ impl World {
         if self.rng.per_mille(self.faults.error) {
             return Answer::Now(Err(self.transient(what)));
         }
+        self.engine_writing = write;
         let out = effect(self);
+        self.engine_writing = false;
         if let Err(e) = &out {
             if e.kind == ErrorKind::PreconditionFailed {
                 self.counts.precondition_failed += 1;
