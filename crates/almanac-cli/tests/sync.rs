@@ -821,6 +821,16 @@ async fn a_create_linked_by_the_next_pull_keeps_what_changed_there_since() {
     );
     assert_eq!(s.local_titled("Onboarding").len(), 1);
     assert!(s.remote_titled("Onboarding").is_empty(), "{:?}", s.remote());
+    let log = s.cli(&["log", "--limit", "1"]);
+    assert!(
+        log[0]["actions"]
+            .as_array()
+            .expect("actions")
+            .iter()
+            .any(|a| a["action"] == "conflict"
+                && a["reason"] == "Created here, but the provider's copy was deleted since."),
+        "{log}"
+    );
     let id = open[0]["id"].as_str().expect("id");
     s.cli(&["conflicts", "resolve", id, "--keep", "local"]);
     s.sync_ok(0);
