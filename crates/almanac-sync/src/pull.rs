@@ -47,11 +47,12 @@ pub(crate) fn occurrence_written(link: &SeriesLink) -> String {
     format!("occurrence {} {at}", link.master_id)
 }
 
-/// How `round_written` names our create with idempotency key `key` whose copy the
-/// provider had and deleted since (a push learned it): a round under way may still
-/// show that copy, under an id this computer never learned.
-pub(crate) fn create_gone(key: &str) -> String {
-    format!("create gone {key}")
+/// How `round_written` names our create with idempotency key `key`, landed or found
+/// deleted there by a push: a round under way may still show a copy the provider had
+/// and deleted since, under an id this computer never learned (Google answers the
+/// retry with `duplicate`; Outlook makes the event again, under a new id).
+pub(crate) fn create_written(key: &str) -> String {
+    format!("create {key}")
 }
 
 fn store_cursor(c: &Cursor) -> String {
@@ -409,14 +410,14 @@ impl Puller<'_> {
             let written = tx.round_written(&cal.id)?;
             if !written.is_empty() {
                 // (A create key costs a read of the provider's form: only when needed.)
-                let creates_gone = written.iter().any(|w| w.starts_with(&create_gone("")));
+                let creates = written.iter().any(|w| w.starts_with(&create_written("")));
                 let provider = self.provider;
                 page.changes.retain(|c| {
                     !matches!(c, Change::Upsert(ev) if written.contains(&ev.remote_id)
                         || ev.series.as_ref().is_some_and(|l| written.contains(&occurrence_written(l)))
-                        || (creates_gone && provider
+                        || (creates && provider
                             .creation_key(ev)
-                            .is_some_and(|k| written.contains(&create_gone(&k)))))
+                            .is_some_and(|k| written.contains(&create_written(&k)))))
                 });
             }
         }

@@ -488,7 +488,7 @@ impl Pusher<'_> {
                 lock(self.store).sync_step(self.now(), |tx| -> Result<(), SyncError> {
                     // Newer than what the rest of a round under way can show of it: a
                     // snapshot of before the deletion would link it, settling this.
-                    let gone = crate::pull::create_gone(&o.idempotency_key);
+                    let gone = crate::pull::create_written(&o.idempotency_key);
                     tx.round_written_add(&self.cal.id, &gone)?;
                     tx.record_conflict(&almanac_store::NewConflict {
                         event_id: o.event_id.clone(),
@@ -1307,6 +1307,11 @@ impl Pusher<'_> {
             }
             // The rest of a round under way may show the event as it was before.
             tx.round_written_add(&self.cal.id, &base.remote_id)?;
+            if o.op == OutboxOp::Create {
+                // ... or an earlier copy of it, deleted there since (see `create_written`).
+                let key = crate::pull::create_written(&o.idempotency_key);
+                tx.round_written_add(&self.cal.id, &key)?;
+            }
             tx.action(
                 self.run_id,
                 Some(&o.event_id),

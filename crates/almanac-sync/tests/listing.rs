@@ -105,10 +105,14 @@ impl Harness {
     /// A run at `now` in which every `method` request to an event takes effect and
     /// its answer is lost (also the client's retries of it).
     fn run_losing_answers(&self, now: DateTime<Utc>, method: &str) -> RunSummary {
+        self.losing_answers(now, method, "/events/")
+    }
+
+    fn losing_answers(&self, now: DateTime<Utc>, method: &str, path: &str) -> RunSummary {
         let fault = json!({"add": [{
             "kind": "drop_connection",
             "method": method,
-            "path_contains": "/events/",
+            "path_contains": path,
             "after_processing": true,
             "count": 50,
         }]});
@@ -175,6 +179,39 @@ impl Harness {
             .expect("listing state")
     }
 
+    /// Makes the event [`MADE_HERE`] in the default calendar on `at`'s day, 07:00–07:45.
+    fn create_here(&self, at: DateTime<Utc>) {
+        let day = at.date_naive();
+        let calendar_id = self.calendar();
+        self.store
+            .lock()
+            .expect("store")
+            .create_event(
+                EventInput {
+                    calendar_id,
+                    title: MADE_HERE.into(),
+                    all_day: false,
+                    start: format!("{day}T07:00:00"),
+                    end: format!("{day}T07:45:00"),
+                    time_zone: "UTC".into(),
+                    recurrence: None,
+                    location: String::new(),
+                    description: String::new(),
+                    show_as: ShowAs::Busy,
+                    importance: Importance::Normal,
+                    categories: Vec::new(),
+                },
+                Source::Cli,
+                Utc::now(),
+            )
+            .expect("create here");
+    }
+
+    /// A run at `now` in which every create takes effect and its answer is lost.
+    fn run_losing_creates(&self, now: DateTime<Utc>) -> RunSummary {
+        self.losing_answers(now, "POST", "/events")
+    }
+
     /// How many events titled `title` the provider has.
     fn at_provider(&self, title: &str) -> usize {
         let events = self.cloud.state.graph_events(EMAIL).expect("events");
@@ -197,30 +234,7 @@ fn a_create_pushed_during_a_listing_is_not_taken_for_a_deletion() {
     // then, in the calendar the listing is under way for.
     let s = run();
     assert_eq!(s.pulled, 100, "{s:?}");
-    let calendar = h.calendar();
-    let day = (t0 + TimeDelta::days(2)).date_naive();
-    h.store
-        .lock()
-        .expect("store")
-        .create_event(
-            EventInput {
-                calendar_id: calendar,
-                title: MADE_HERE.into(),
-                all_day: false,
-                start: format!("{day}T07:00:00"),
-                end: format!("{day}T07:45:00"),
-                time_zone: "UTC".into(),
-                recurrence: None,
-                location: String::new(),
-                description: String::new(),
-                show_as: ShowAs::Busy,
-                importance: Importance::Normal,
-                categories: Vec::new(),
-            },
-            Source::Cli,
-            Utc::now(),
-        )
-        .expect("create here");
+    h.create_here(t0 + TimeDelta::days(2));
 
     // The second run lists the second page and pushes the create: the listing is not
     // over, and its last page comes from the round that began before the create.
@@ -683,4 +697,59 @@ fn only_a_listing_of_a_calendar_with_events_keeps_the_ids_it_showed() {
         "the listing's end removes what it did not show"
     );
     assert_eq!(h.listing(&calendar), (false, 0));
+}
+
+/// Our create landed with its answer lost, the event deleted in Outlook before the
+/// retry, which makes it again there under a new id (Graph's `transactionId` names no
+/// event any more): the rest of a listing begun before the deletion still shows the
+/// first copy, with our create's key. It is not taken for an event of its own.
+#[test]
+fn a_create_made_again_in_outlook_is_not_taken_twice_from_a_listing() {
+    let t0 = Utc::now();
+    let h = Harness::new(t0);
+    for _ in 0..3 {
+        h.run(t0);
+    }
+    h.create_here(t0 + TimeDelta::days(12));
+    h.run_losing_creates(t0);
+    // A new listing begins, showing the first copy on its last page; the retry's
+    // answer is lost too (Outlook answers with that copy).
+    h.cloud
+        .state
+        .graph_set_faults(
+            serde_json::from_value(json!({"invalidate_delta": {"email": EMAIL, "mode": "gone"}}))
+                .expect("fault spec"),
+        )
+        .expect("invalidate the token");
+    h.run_losing_creates(t0 + TimeDelta::minutes(2));
+    let copies = h.cloud.state.graph_events(EMAIL).expect("events");
+    let first: Vec<&str> = copies["value"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["subject"] == MADE_HERE)
+        .filter_map(|e| e["id"].as_str())
+        .collect();
+    assert_eq!(first.len(), 1, "{copies}");
+    h.cloud
+        .state
+        .graph_delete_event(
+            serde_json::from_value(json!({"email": EMAIL, "id": first[0]})).expect("delete spec"),
+        )
+        .expect("delete there");
+    let t1 = t0 + TimeDelta::minutes(4);
+    let s = h.run(t1);
+    assert_eq!(s.pushed, 1, "made again: {s:?}");
+    assert_eq!(h.at_provider(MADE_HERE), 1);
+    let s = h.run(t1);
+    assert_eq!(
+        h.titled(MADE_HERE).len(),
+        1,
+        "the first copy was taken for an event of its own ({s:?})"
+    );
+    for _ in 0..2 {
+        h.run(t1);
+    }
+    assert_eq!(h.titled(MADE_HERE).len(), 1);
+    assert_eq!(h.at_provider(MADE_HERE), 1);
 }

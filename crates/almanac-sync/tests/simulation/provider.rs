@@ -18,7 +18,8 @@
 //!   `PreconditionFailed`; `update` of a missing event → `NotFound`; `delete` of a
 //!   missing event → `Ok`. `create` is idempotent per key: a second create with a
 //!   known key answers with the event as it is now (or, like Google, `Conflict` when it
-//!   was deleted since); `creation_key` reads the key back from a side map.
+//!   was deleted since; in Graph mode, as the fake cloud's Graph, a new event then);
+//!   `creation_key` reads the key back from a side map.
 //! * Writes to the read-only calendar are refused (`Forbidden`) and counted: I5.
 //! * With `series` (drawn per case), recurring series as Google keeps them: a master
 //!   with a daily rule and EXDATEs in it; an instance changed or cancelled is an event
@@ -1149,6 +1150,11 @@ impl World {
         if let Some((kc, id)) = self.keys.get(key).cloned() {
             return match self.cals[kc].events.get(&id) {
                 Some(e) => Ok(e.clone()),
+                // Graph's `transactionId` names no event any more: it makes one.
+                None if self.graph => {
+                    self.keys.remove(key);
+                    self.create(ci, ev, key)
+                }
                 None => {
                     let mut e = ProviderError::new(
                         ErrorKind::Conflict,
