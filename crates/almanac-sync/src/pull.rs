@@ -50,7 +50,8 @@ pub(crate) fn occurrence_written(link: &SeriesLink) -> String {
 /// How `round_written` names our create with idempotency key `key`, landed or found
 /// deleted there by a push: a round under way may still show a copy the provider had
 /// and deleted since, under an id this computer never learned (Google answers the
-/// retry with `duplicate`; Outlook makes the event again, under a new id).
+/// retry with `duplicate`; Outlook makes the event again, under a new id). Only an
+/// event or a series carries the key a create sent, not an occurrence of it.
 pub(crate) fn create_written(key: &str) -> String {
     format!("create {key}")
 }
@@ -415,7 +416,7 @@ impl Puller<'_> {
                 page.changes.retain(|c| {
                     !matches!(c, Change::Upsert(ev) if written.contains(&ev.remote_id)
                         || ev.series.as_ref().is_some_and(|l| written.contains(&occurrence_written(l)))
-                        || (creates && provider
+                        || (creates && ev.series.is_none() && provider
                             .creation_key(ev)
                             .is_some_and(|k| written.contains(&create_written(&k)))))
                 });

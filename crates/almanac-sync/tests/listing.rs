@@ -741,6 +741,8 @@ fn a_create_made_again_in_outlook_is_not_taken_twice_from_a_listing() {
     let s = h.run(t1);
     assert_eq!(s.pushed, 1, "made again: {s:?}");
     assert_eq!(h.at_provider(MADE_HERE), 1);
+    // The assert that tells: taken, the first copy would go again with the next
+    // round, which lists its deletion.
     let s = h.run(t1);
     assert_eq!(
         h.titled(MADE_HERE).len(),

@@ -920,7 +920,9 @@ impl SyncTx<'_, '_> {
     /// The provider took our write of `remote_id` (a create, an edit or a delete), or
     /// we read its current version: newer than anything the rest of a round under way
     /// can show of it. (Also an instance's delete whose answer was lost: see the
-    /// sync engine's `remove_instances`.)
+    /// sync engine's `remove_instances`; and names the engine makes for what has no
+    /// id here, an occurrence or a create's key: its `occurrence_written`,
+    /// `create_written`.)
     pub fn round_written_add(&mut self, calendar_id: &str, remote_id: &str) -> Result<()> {
         self.tx.exec_cached(
             "INSERT OR IGNORE INTO round_written (calendar_id, remote_id) VALUES (?1, ?2)",
