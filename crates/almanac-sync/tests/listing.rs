@@ -207,6 +207,15 @@ impl Harness {
             .expect("create here");
     }
 
+    /// The mailbox's delta token is lost: the next run lists the calendar again.
+    fn invalidate_delta(&self) {
+        let fault = json!({"invalidate_delta": {"email": EMAIL, "mode": "gone"}});
+        self.cloud
+            .state
+            .graph_set_faults(serde_json::from_value(fault).expect("fault spec"))
+            .expect("invalidate the token");
+    }
+
     /// A run at `now` in which every create takes effect and its answer is lost.
     fn run_losing_creates(&self, now: DateTime<Utc>) -> RunSummary {
         self.losing_answers(now, "POST", "/events")
@@ -668,13 +677,7 @@ fn only_a_listing_of_a_calendar_with_events_keeps_the_ids_it_showed() {
             serde_json::from_value(json!({"email": EMAIL, "id": remote})).expect("delete spec"),
         )
         .expect("delete there");
-    h.cloud
-        .state
-        .graph_set_faults(
-            serde_json::from_value(json!({"invalidate_delta": {"email": EMAIL, "mode": "gone"}}))
-                .expect("fault spec"),
-        )
-        .expect("invalidate the token");
+    h.invalidate_delta();
     let t1 = t0 + TimeDelta::minutes(5);
     let s = h.run(t1);
     assert_eq!(
@@ -714,13 +717,7 @@ fn a_create_made_again_in_outlook_is_not_taken_twice_from_a_listing() {
     h.run_losing_creates(t0);
     // A new listing begins, showing the first copy on its last page; the retry's
     // answer is lost too (Outlook answers with that copy).
-    h.cloud
-        .state
-        .graph_set_faults(
-            serde_json::from_value(json!({"invalidate_delta": {"email": EMAIL, "mode": "gone"}}))
-                .expect("fault spec"),
-        )
-        .expect("invalidate the token");
+    h.invalidate_delta();
     h.run_losing_creates(t0 + TimeDelta::minutes(2));
     let copies = h.cloud.state.graph_events(EMAIL).expect("events");
     let first: Vec<&str> = copies["value"]
