@@ -18,14 +18,16 @@
 //! id, no title — every create and edit writes a fresh one — on two live events,
 //! locally or at the provider), I1 (the latest local value of every field edited
 //! here, and every local deletion, is on the provider, in the outbox, or in an open
-//! conflict; and once on the provider, no pull undoes it here: an edit the provider
-//! holds is shown here, an event deleted on both sides stays deleted), I5 (nothing
-//! sent to the read-only calendar, and the store refuses local edits there) and I7
-//! (an open conflict stays until the user resolves it). The editable calendar's
-//! conflict policy is drawn too (ask, or prefer local / prefer remote / keep both);
-//! for I1 a local value a policy gives up must be in the conflict record it settled
-//! (which the user can read), and a keep-both copy carries the edits on as an event
-//! of its own (the one way a title shows twice). At the end the faults stop, open conflicts are resolved (keep mine /
+//! conflict — or was replaced or deleted by the other client on that event's own
+//! copy there, given up for theirs; and once on the provider, no pull undoes it
+//! here: an edit the provider holds is shown here, an event deleted on both sides
+//! stays deleted), I5 (nothing sent to the read-only calendar, and the store refuses
+//! local edits there) and I7 (an open conflict stays until the user resolves it).
+//! The editable calendar's conflict policy is drawn too (ask, or prefer local /
+//! prefer remote / keep both); for I1 a local value a policy gives up must be in the
+//! conflict record it settled (which the user can read), and a keep-both copy
+//! carries the edits on as an event of its own (the one way a title shows twice).
+//! At the end the faults stop, open conflicts are resolved (keep mine /
 //! keep theirs by the seed), held calendars confirmed, and clean runs must converge
 //! (I3: both sides equal field by field, and this computer's calendar view equal to
 //! the provider's occurrence by occurrence — no phantom or lost instance; every
@@ -236,6 +238,10 @@ struct Sim {
     exdated: Vec<Exdated>,
     /// The idempotency keys each local event's creates carried (seen in the outbox).
     create_keys: BTreeMap<String, BTreeSet<String>>,
+    /// Every remote id each local event of the editable calendar had at a check.
+    remote_ids: BTreeMap<String, BTreeSet<String>>,
+    /// The series of each occurrence changed here, by local id.
+    series_of: BTreeMap<String, String>,
     open_conflicts: BTreeSet<String>,
     user_resolved: BTreeSet<String>,
     /// Conflicts the calendar's policy settled, already followed up.
@@ -366,6 +372,8 @@ impl Sim {
             deleted: Vec::new(),
             exdated: Vec::new(),
             create_keys: BTreeMap::new(),
+            remote_ids: BTreeMap::new(),
+            series_of: BTreeMap::new(),
             open_conflicts: BTreeSet::new(),
             user_resolved: BTreeSet::new(),
             policy_settled: BTreeSet::new(),
@@ -811,6 +819,7 @@ impl Sim {
         for (f, v) in &set {
             t.0.insert(*f, v.clone());
         }
+        self.series_of.insert(view.id.clone(), id.clone());
         // Changed again after a removal of it (shown while the removal waited for the
         // user, see `occurrence_restored`): the occurrence is wanted after all.
         let remote = self
@@ -1038,6 +1047,45 @@ impl Sim {
         Ok(())
     }
 
+    /// Notes the remote ids the editable calendar's local events have now.
+    fn note_remote_ids<'a>(&mut self, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) {
+        for (local, remote) in pairs {
+            let ids = self.remote_ids.entry(local.to_owned()).or_default();
+            if !ids.contains(remote) {
+                ids.insert(remote.to_owned());
+            }
+        }
+    }
+
+    /// Whether the other client gave up `v` of local event `id`'s field `f` for
+    /// theirs, on an event at the provider that was `id`'s copy at a check or was
+    /// created for it — or, for an occurrence changed here, on an occurrence of its
+    /// series' copy: a value replaced on another event (a Google exception repeats
+    /// its series' title) is no excuse.
+    fn given_up(&self, w: &World, id: &str, f: Fld, v: &str) -> bool {
+        let cal = &w.cals[MAIN];
+        let key = |r: &String| (r.clone(), f, v.to_owned());
+        self.copies_of(w, id)
+            .any(|r| cal.given_up.contains(&key(r)))
+            || self.series_of.get(id).is_some_and(|s| {
+                self.copies_of(w, s)
+                    .any(|r| cal.given_up_in_series.contains(&key(r)))
+            })
+    }
+
+    /// The remote ids local event `id` had at a check, and those made by its creates.
+    fn copies_of<'a>(&'a self, w: &'a World, id: &str) -> impl Iterator<Item = &'a String> {
+        let created = self
+            .create_keys
+            .get(id)
+            .into_iter()
+            .flatten()
+            .filter_map(|k| w.created_by(k))
+            .filter(|(ci, _)| *ci == MAIN)
+            .map(|(_, r)| r);
+        self.remote_ids.get(id).into_iter().flatten().chain(created)
+    }
+
     /// One run. `None`: it crashed (and the store was opened again).
     fn sync(&mut self, faulty: bool) -> Result<Option<RunSummary>, String> {
         self.stats.runs += 1;
@@ -1212,6 +1260,14 @@ impl Sim {
             .filter(|c| c.resolved_by.as_deref() == Some("policy"))
             .filter(|c| !self.policy_settled.contains(&c.id))
             .collect();
+        if !settled.is_empty() {
+            let entries = self.entries(MAIN)?;
+            self.note_remote_ids(
+                entries
+                    .iter()
+                    .filter_map(|e| Some((e.local_id.as_str(), e.remote_id.as_deref()?))),
+            );
+        }
         for c in settled {
             self.policy_settled.insert(c.id.clone());
             self.stats.policy_settled += 1;
@@ -1249,10 +1305,7 @@ impl Sim {
                         }
                         // A value that reached the provider, changed there since, was
                         // not given up by the policy (as in `check`'s I1).
-                        if self.provider.world().cals[MAIN]
-                            .given_up
-                            .contains(&(f, v.clone()))
-                        {
+                        if self.given_up(&self.provider.world(), &c.event_id, f, &v) {
                             continue;
                         }
                         if local.as_ref().map(|l| value_of(l, f)) != Some(v.clone()) {
@@ -1296,7 +1349,10 @@ impl Sim {
                             local.title
                         );
                     };
-                    if let Some(t) = self.tracked.remove(&c.event_id) {
+                    // The copy carries on the edits the local version holds; one it
+                    // does not hold was given up before (or I1 failed already).
+                    if let Some(mut t) = self.tracked.remove(&c.event_id) {
+                        t.0.retain(|f, v| value_of(&local, *f) == *v);
                         self.tracked.insert(copy.clone(), t);
                     }
                     for x in self.exdated.iter_mut().filter(|x| x.master == c.event_id) {
@@ -1406,6 +1462,7 @@ impl Sim {
                 main_by_remote = by_remote;
             }
         }
+        self.note_remote_ids(main_by_remote.iter().map(|(r, l)| (l.as_str(), r.as_str())));
         let w = self.provider.world();
         if !w.readonly_writes.is_empty() {
             fail!(
@@ -1454,7 +1511,6 @@ impl Sim {
             .filter(|o| o.op == OutboxOp::Delete)
             .map(|o| o.event_id.as_str())
             .collect();
-        let given_up = &w.cals[MAIN].given_up;
         let remote_of: BTreeMap<&str, &str> = main_by_remote
             .iter()
             .map(|(r, l)| (l.as_str(), r.as_str()))
@@ -1488,7 +1544,7 @@ impl Sim {
                     .get(id.as_str())
                     .and_then(|r| w.cals[MAIN].events.get(*r))
                     .is_some_and(|ev| !ev.cancelled && value_of(ev, *f) == *v);
-                if given_up.contains(&(*f, v.clone())) || on_its_copy {
+                if on_its_copy || self.given_up(&w, id, *f, v) {
                     continue;
                 }
                 let row = rows[MAIN].get(id);

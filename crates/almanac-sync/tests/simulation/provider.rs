@@ -235,10 +235,14 @@ pub struct Cal {
     pub epoch: u64,
     /// Earlier versions of each event (for stale-version faults).
     pub older: BTreeMap<String, Vec<RemoteEvent>>,
-    /// Every (field, value) a write of the other client replaced, or took away with
-    /// the event it deleted or cancelled: a value of ours given up for theirs. (Not
-    /// the engine's own writes: a value of ours it overwrote is lost.)
-    pub given_up: BTreeSet<(Fld, String)>,
+    /// Every (remote id, field, value) a write of the other client replaced, or took
+    /// away with the event it deleted or cancelled: a value of ours given up for
+    /// theirs, on that event only. (Not the engine's own writes: a value of ours it
+    /// overwrote is lost.)
+    pub given_up: BTreeSet<(String, Fld, String)>,
+    /// The same for occurrences, by their series' remote id: an occurrence's instance
+    /// id may be learnt and lost here within one run (its series deleted there).
+    pub given_up_in_series: BTreeSet<(String, Fld, String)>,
 }
 
 /// What a round listed when it began (`snapshot_rounds`), paged out as it was.
@@ -374,6 +378,7 @@ impl World {
             epoch: 0,
             older: BTreeMap::new(),
             given_up: BTreeSet::new(),
+            given_up_in_series: BTreeSet::new(),
         };
         Self {
             cals: vec![cal(MAIN, "Work", true), cal(SHARED, "Boss", false)],
@@ -426,7 +431,11 @@ impl World {
             for f in [Fld::Title, Fld::Location, Fld::Timing] {
                 let was = value_of(old, f);
                 if was != value_of(&ev, f) || (ev.cancelled && !old.cancelled) {
-                    c.given_up.insert((f, was));
+                    if let Some(link) = &old.series {
+                        c.given_up_in_series
+                            .insert((link.master_id.clone(), f, was.clone()));
+                    }
+                    c.given_up.insert((ev.remote_id.clone(), f, was));
                 }
             }
         }
@@ -443,7 +452,14 @@ impl World {
             Some(old) => {
                 if !self.engine_writing && !old.cancelled {
                     for f in [Fld::Title, Fld::Location, Fld::Timing] {
-                        c.given_up.insert((f, value_of(&old, f)));
+                        if let Some(link) = &old.series {
+                            c.given_up_in_series.insert((
+                                link.master_id.clone(),
+                                f,
+                                value_of(&old, f),
+                            ));
+                        }
+                        c.given_up.insert((id.to_owned(), f, value_of(&old, f)));
                     }
                 }
                 c.older.entry(id.to_owned()).or_default().push(old);
