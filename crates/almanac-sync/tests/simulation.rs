@@ -19,10 +19,11 @@
 //! locally or at the provider), I1 (the latest local value of every field edited
 //! here, and every local deletion, is on the provider, in the outbox, or in an open
 //! conflict — or was replaced or deleted by the other client on that event's own
-//! copy there, given up for theirs; and once on the provider, no pull undoes it
-//! here: an edit the provider holds is shown here, an event deleted on both sides
-//! stays deleted), I5 (nothing sent to the read-only calendar, and the store refuses
-//! local edits there) and I7 (an open conflict stays until the user resolves it).
+//! copy there (for an occurrence, on one of its series), given up for theirs; and
+//! once on the provider, no pull undoes it here: an edit the provider holds is
+//! shown here, an event deleted on both sides stays deleted), I5 (nothing sent to
+//! the read-only calendar, and the store refuses local edits there) and I7 (an open
+//! conflict stays until the user resolves it).
 //! The editable calendar's conflict policy is drawn too (ask, or prefer local /
 //! prefer remote / keep both); for I1 a local value a policy gives up must be in the
 //! conflict record it settled (which the user can read), and a keep-both copy
@@ -240,7 +241,7 @@ struct Sim {
     create_keys: BTreeMap<String, BTreeSet<String>>,
     /// Every remote id each local event of the editable calendar had at a check.
     remote_ids: BTreeMap<String, BTreeSet<String>>,
-    /// The series of each occurrence changed here, by local id.
+    /// The series of each occurrence changed here or seen at a check, by local id.
     series_of: BTreeMap<String, String>,
     open_conflicts: BTreeSet<String>,
     user_resolved: BTreeSet<String>,
@@ -1350,8 +1351,20 @@ impl Sim {
                         );
                     };
                     // The copy carries on the edits the local version holds; one it
-                    // does not hold was given up before (or I1 failed already).
+                    // does not hold must have been given up for theirs before.
                     if let Some(mut t) = self.tracked.remove(&c.event_id) {
+                        let w = self.provider.world();
+                        for (f, v) in &t.0 {
+                            if value_of(&local, *f) != *v && !self.given_up(&w, &c.event_id, *f, v)
+                            {
+                                fail!(
+                                    "I1: the keep-both policy settled conflict {} on event {} whose local version lacks the local edit {f:?} = {v:?}",
+                                    c.id,
+                                    c.event_id
+                                );
+                            }
+                        }
+                        drop(w);
                         t.0.retain(|f, v| value_of(&local, *f) == *v);
                         self.tracked.insert(copy.clone(), t);
                     }
@@ -1416,6 +1429,8 @@ impl Sim {
         let mut rows: [BTreeMap<String, RemoteEvent>; 2] = [BTreeMap::new(), BTreeMap::new()];
         // The editable calendar's local events by remote id.
         let mut main_by_remote: BTreeMap<String, String> = BTreeMap::new();
+        // The editable calendar's occurrences by local id, with their series'.
+        let mut series_of: Vec<(String, String)> = Vec::new();
         for ci in [MAIN, SHARED] {
             let mut by_remote: BTreeMap<String, String> = BTreeMap::new();
             let mut titles: BTreeMap<String, String> = BTreeMap::new();
@@ -1460,9 +1475,15 @@ impl Sim {
             }
             if ci == MAIN {
                 main_by_remote = by_remote;
+                for e in &entries {
+                    if let Some(series) = e.row.as_ref().and_then(|r| r.series_id.clone()) {
+                        series_of.push((e.local_id.clone(), series));
+                    }
+                }
             }
         }
         self.note_remote_ids(main_by_remote.iter().map(|(r, l)| (l.as_str(), r.as_str())));
+        self.series_of.extend(series_of);
         let w = self.provider.world();
         if !w.readonly_writes.is_empty() {
             fail!(
