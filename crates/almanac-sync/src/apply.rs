@@ -313,6 +313,9 @@ pub(crate) fn apply(
 ) -> Result<Applied, SyncError> {
     let mut done = Applied::default();
     let mut moved = Vec::new();
+    for id in &plan.cancelled {
+        tx.round_written_add(ctx.calendar_id, id)?;
+    }
     apply_in_order(tx, ctx, plan.ops, &mut done, &mut moved)?;
     // After the page's instances: an occurrence the provider changed under the new
     // series is here before the changes made here are carried onto its key.

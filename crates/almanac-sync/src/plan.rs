@@ -53,7 +53,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use almanac_provider::{Change, ChangePage, RemoteEvent, RemoteKind, Timing, Window};
+use almanac_provider::{
+    Change, ChangePage, OriginalStart, RemoteEvent, RemoteKind, Timing, Window,
+};
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
 use serde_json::Value;
 
@@ -434,6 +436,10 @@ pub struct Plan {
     /// Set when the mass-deletion guard tripped: `ops` is then empty and the executor
     /// must commit nothing of the page, cursor included.
     pub guard: Option<GuardTrip>,
+    /// Remote ids of the exceptions the plan takes with their series' cancelled days
+    /// (see `Planner::exceptions_cancelled`): newer than what the rest of a round under
+    /// way may show of them (a push's re-merge reads the series after it began).
+    pub cancelled: Vec<String>,
 }
 
 /// Plans one page of remote changes of a calendar. `guard: None` turns the
@@ -697,6 +703,11 @@ struct Planner<'a> {
     /// Events the page (or the reconcile) removes: a series among them takes its
     /// instances with it.
     series_gone: BTreeSet<String>,
+    /// Local ids this plan already removed (an exception its series' cancellation
+    /// took may also be named by its own removal).
+    taken: BTreeSet<String>,
+    /// See [`Plan::cancelled`].
+    cancelled: Vec<String>,
 }
 
 impl<'a> Planner<'a> {
@@ -709,6 +720,8 @@ impl<'a> Planner<'a> {
             removals: 0,
             claimed: BTreeSet::new(),
             series_gone: BTreeSet::new(),
+            taken: BTreeSet::new(),
+            cancelled: Vec::new(),
         }
     }
 
@@ -767,6 +780,7 @@ impl<'a> Planner<'a> {
             ops: self.ops,
             stats: self.stats,
             guard: None,
+            cancelled: self.cancelled,
         }
     }
 
@@ -799,11 +813,18 @@ impl<'a> Planner<'a> {
             self.stats.echoes += 1;
             return;
         }
+        if self.taken.contains(&entry.local_id) {
+            self.stats.echoes += 1; // its series' cancellation took it
+            return;
+        }
         let local_id = entry.local_id.clone();
         let known_etag = |etag: &Option<String>| remote.etag.is_some() && remote.etag == *etag;
         if known_etag(&entry.base_etag) {
             self.stats.echoes += 1; // our own write, or a replay; a pending push goes out
             return;
+        }
+        if remote.kind == RemoteKind::Master {
+            self.exceptions_cancelled(entry, &remote);
         }
         if !entry.has_local_changes() {
             if entry
@@ -1108,7 +1129,70 @@ impl<'a> Planner<'a> {
         });
     }
 
+    /// Graph: the days series `remote` lists as cancelled that its base did not
+    /// (deleted there since) take their exceptions here along, as the instances' own
+    /// removals would — a full listing names no removal, and a series read back after
+    /// a push comes alone. Left, the exception shows a day its series removes here;
+    /// changed then, it came back there with the series made again, whose removal of
+    /// that day then deleted the change with no question (simulation seed 85401). An
+    /// exception changed here meets the deletion as an edit/delete, as always. A series
+    /// moved there is left to the rebase (its cancellations are keyed by old times), one
+    /// whose rule changed too (those days then wait for their instances' removals).
+    fn exceptions_cancelled(&mut self, entry: &LocalEntry, remote: &RemoteEvent) {
+        let Some(base) = entry
+            .base
+            .as_ref()
+            .filter(|_| self.index.removals_on_series)
+        else {
+            return;
+        };
+        let (Some(was), Some(now)) = (&base.recurrence, &remote.recurrence) else {
+            return;
+        };
+        if !same_days(&base.timing, &remote.timing) || !crate::merge::same_rule(was, now) {
+            return;
+        }
+        let info = crate::convert::MasterInfo::of_remote(&entry.local_id, remote);
+        let starts = |dates: &[String]| -> Vec<OriginalStart> {
+            dates
+                .iter()
+                .filter_map(|d| crate::convert::original_start_of(d, &info).ok())
+                .collect()
+        };
+        let known = starts(&was.exdates);
+        let mut cancelled = starts(&now.exdates);
+        cancelled.retain(|o| !known.contains(o));
+        if cancelled.is_empty() {
+            return;
+        }
+        let index = self.index;
+        // (One not linked yet meets the deletion when its update goes out.)
+        let exceptions = index
+            .entries
+            .iter()
+            .filter(|e| e.remote_id.is_some())
+            .filter(|e| {
+                e.current
+                    .as_ref()
+                    .and_then(|c| c.series.as_ref())
+                    .is_some_and(|l| {
+                        l.master_id == remote.remote_id && cancelled.contains(&l.original_start)
+                    })
+            });
+        for e in exceptions {
+            // Named day by day by the series, as an EXDATE's occurrences are: no
+            // absence read as a deletion, nothing for the mass-deletion guard.
+            let counted = self.removals;
+            self.removed(e);
+            self.removals = counted;
+            self.cancelled.extend(e.remote_id.clone());
+        }
+    }
+
     fn removed(&mut self, entry: &LocalEntry) {
+        if !self.taken.insert(entry.local_id.clone()) {
+            return; // already removed by this plan
+        }
         if entry
             .open_conflict
             .as_ref()
@@ -1326,6 +1410,27 @@ impl<'a> Planner<'a> {
             shown,
             settled_by: None,
         });
+    }
+}
+
+/// The same first start, in the same zone (all-day: the same first day): the series'
+/// days keep their keys, whatever its length.
+fn same_days(a: &Timing, b: &Timing) -> bool {
+    match (a, b) {
+        (
+            Timing::Timed {
+                start: s1,
+                time_zone: z1,
+                ..
+            },
+            Timing::Timed {
+                start: s2,
+                time_zone: z2,
+                ..
+            },
+        ) => s1 == s2 && z1 == z2,
+        (Timing::AllDay { start: s1, .. }, Timing::AllDay { start: s2, .. }) => s1 == s2,
+        _ => false,
     }
 }
 

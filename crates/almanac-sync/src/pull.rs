@@ -458,6 +458,26 @@ impl Puller<'_> {
         });
         let ids: Vec<&str> = page.changes.iter().map(change_id).chain(masters).collect();
         let mut local = load(tx.entries_for(&cal.id, &ids)?, &linked)?;
+        // Outlook: a series listed with days cancelled since its base takes their
+        // exceptions along (`Planner::exceptions_cancelled`), synced ones too, which
+        // the page's entries lack (read only then: a long series is listed with every
+        // page of its instances).
+        let cancelling = if self.provider.exdates_in_rule() {
+            Vec::new()
+        } else {
+            newly_cancelling(&page, &local)
+        };
+        if !cancelling.is_empty() {
+            let more: Vec<_> = tx
+                .linked_exceptions(&cal.id, &cancelling)?
+                .into_iter()
+                .filter(|e| local.index.by_local_id(&e.local_id).is_none())
+                .collect();
+            if !more.is_empty() {
+                let entries = tx.entries_for(&cal.id, &ids)?.into_iter().chain(more);
+                local = load(entries.collect(), &linked)?;
+            }
+        }
         local.index = local
             .index
             .with_removals_on_series(!self.provider.exdates_in_rule())
@@ -930,6 +950,30 @@ fn hold_of(trip: crate::plan::GuardTrip) -> CalendarHold {
         total: trip.total,
         confirmed: false,
     }
+}
+
+/// The series `page` lists with a cancelled day its base here lacks (as text: the
+/// planner compares the days themselves).
+fn newly_cancelling<'p>(page: &'p ChangePage, local: &Local) -> Vec<&'p str> {
+    page.changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::Upsert(ev) if ev.kind == RemoteKind::Master => Some(ev),
+            _ => None,
+        })
+        .filter(|ev| {
+            let Some(now) = &ev.recurrence else {
+                return false;
+            };
+            let known = local
+                .index
+                .by_remote_id(&ev.remote_id)
+                .and_then(|e| e.base.as_ref())
+                .and_then(|b| b.recurrence.as_ref());
+            known.is_some_and(|was| now.exdates.iter().any(|d| !was.exdates.contains(d)))
+        })
+        .map(|ev| ev.remote_id.as_str())
+        .collect()
 }
 
 #[cfg(test)]

@@ -114,7 +114,12 @@ impl Harness {
 
     /// The title of the occurrence on the series' second day here (any time), if any.
     fn second_day_here(&self) -> Option<String> {
-        let day = self.first + TimeDelta::days(1);
+        self.day_here(1)
+    }
+
+    /// The title of the occurrence on the series' day `n` (from 0) here, if any.
+    fn day_here(&self, n: i64) -> Option<String> {
+        let day = self.first + TimeDelta::days(n);
         let q = RangeQuery {
             from: (day - TimeDelta::hours(2)).to_rfc3339(),
             to: (day + TimeDelta::hours(4)).to_rfc3339(),
@@ -2060,4 +2065,155 @@ fn a_series_deleted_there_after_a_day_of_it_was_deleted_here_is_simply_gone() {
         );
         assert_eq!(h.starts_here(), Vec::<String>::new(), "{policy}: here");
     }
+}
+
+/// The phone changes the series' second occurrence (synced here as an exception), the
+/// user deletes the third here, and as that deletion goes out the phone deletes the
+/// second: the series read back after our delete lists the second day cancelled, and
+/// its exception goes here too — unchanged here, simply; changed here (renamed, its
+/// update queued after the series'), as an edit/delete conflict that keeps the change.
+/// The exception used to stay here, shown on a day its series here removes, until a
+/// later listing named the instance's removal; changed in between, Keep mine on its
+/// series (deleted there next) made the day again, and the series' removal of it then
+/// deleted our own change there with no question (simulation seed 85401, I1). (The
+/// changed half held before too — the occurrence's update met the deletion as it went
+/// out —: it checks that the earlier answer changes nothing of that.)
+#[test]
+fn an_exception_cancelled_there_as_a_removal_goes_out_goes_here_too() {
+    for changed_here in [false, true] {
+        let case = format!("changed here: {changed_here}");
+        let h = Harness::new();
+        let (master, master_remote) = h.series();
+        let instance = h.phone_changes_second(&master_remote);
+        h.run();
+        assert_eq!(h.second_day_here().as_deref(), Some(CHANGED), "{case}");
+        h.delete_here(&master, Some(wall(h.first + TimeDelta::days(2))));
+        if changed_here {
+            h.rename_second_here(&master);
+        }
+        let (state, id) = (&h.cloud.state, instance.remote_id.clone());
+        let meddled = Meddled {
+            inner: h.cloud.provider(Kind::Graph),
+            moment: Moment::BeforeDelete,
+            meddle: Mutex::new(Some(Box::new(move || {
+                let delete = json!({"email": EMAIL, "id": id});
+                state
+                    .graph_delete_event(serde_json::from_value(delete).expect("delete spec"))
+                    .expect("delete it on the phone");
+            }))),
+        };
+        let s = h.run_with(&meddled);
+        assert_eq!(s.outcome, "ok", "{case}: {s:?}");
+        assert!(
+            meddled.meddle.lock().expect("hook").is_none(),
+            "{case}: deleted"
+        );
+        assert_eq!(
+            h.starts_there(),
+            vec![wall(h.first)],
+            "{case}: the provider"
+        );
+        let open = h.open_conflicts();
+        if !changed_here {
+            assert_eq!(h.second_day_here(), None, "{case}: gone here as there");
+            assert_eq!(h.exceptions_here(&master), 0, "{case}");
+            assert_eq!(h.starts_here(), vec![wall(h.first)], "{case}: here");
+            assert_eq!(open, vec![], "{case}");
+            h.assert_quiet();
+            continue;
+        }
+        assert_eq!(
+            h.second_day_here().as_deref(),
+            Some(RENAMED),
+            "{case}: the change waits for the user"
+        );
+        assert_eq!(open.len(), 1, "{case}: {open:?}");
+        assert_eq!(open[0].kind.as_str(), "edit_delete", "{case}");
+        h.assert_quiet();
+        assert_eq!(h.open_conflicts().len(), 1, "{case}");
+    }
+}
+
+/// A long series' changed occurrence deleted on the phone while this computer's delta
+/// token is lost: the full listing that follows spans runs (one page each), and its
+/// first page, which lists the series with that day cancelled (not the instance's
+/// removal: a full listing names none), takes the occurrence here along rather than
+/// leaving it shown until the listing's end.
+#[test]
+fn an_exception_cancelled_there_goes_with_the_first_page_of_a_full_listing() {
+    let h = Harness::with_days(LONG);
+    let (master, master_remote) = h.series();
+    let instance = h.phone_changes_second(&master_remote);
+    h.run();
+    assert_eq!(h.second_day_here().as_deref(), Some(CHANGED));
+    assert_eq!(h.exceptions_here(&master), 1);
+    h.phone_deletes(&instance.remote_id);
+    let fault = json!({"invalidate_delta": {"email": EMAIL, "mode": "gone"}});
+    h.cloud
+        .state
+        .graph_set_faults(serde_json::from_value(fault).expect("fault spec"))
+        .expect("invalidate the token");
+    h.pages.set(Some(1));
+    let s = h.run();
+    assert_eq!(s.conflicts, 0, "{s:?}");
+    assert_eq!(h.second_day_here(), None, "gone with the first page");
+    assert_eq!(h.exceptions_here(&master), 0);
+    h.pages.set(None);
+    h.run();
+    h.assert_quiet();
+    assert_eq!(h.second_day_here(), None);
+    assert_eq!(h.open_conflicts(), vec![]);
+}
+
+/// The phone changes a long series' 121st occurrence (on the second page of a listing),
+/// synced here; the delta token is lost, and a full listing begins, one page per run.
+/// The user deletes the third day here; as that goes out, the phone deletes the 121st:
+/// the series read back takes it here along. The listing's next page, from when its
+/// round began, still shows that occurrence as changed: it must not come back.
+#[test]
+fn an_exception_cancelled_there_stays_gone_through_the_rest_of_a_listing() {
+    let h = Harness::with_days(LONG);
+    let (master, master_remote) = h.series();
+    let far = h.first + TimeDelta::days(120);
+    let instance =
+        h.rt.block_on(
+            h.graph
+                .instance(&h.calendar(), &master_remote, &OriginalStart::Timed(far)),
+        )
+        .expect("instance")
+        .expect("the 121st occurrence");
+    phone_renames(&h, &instance.remote_id, CHANGED);
+    h.run();
+    assert_eq!(h.day_here(120).as_deref(), Some(CHANGED));
+    let fault = json!({"invalidate_delta": {"email": EMAIL, "mode": "gone"}});
+    h.cloud
+        .state
+        .graph_set_faults(serde_json::from_value(fault).expect("fault spec"))
+        .expect("invalidate the token");
+    h.pages.set(Some(1));
+    h.delete_here(&master, Some(wall(h.first + TimeDelta::days(2))));
+    let (state, id) = (&h.cloud.state, instance.remote_id.clone());
+    let meddled = Meddled {
+        inner: h.cloud.provider(Kind::Graph),
+        moment: Moment::BeforeDelete,
+        meddle: Mutex::new(Some(Box::new(move || {
+            let delete = json!({"email": EMAIL, "id": id});
+            state
+                .graph_delete_event(serde_json::from_value(delete).expect("delete spec"))
+                .expect("delete it on the phone");
+        }))),
+    };
+    let s = h.run_with(&meddled);
+    assert_eq!(s.outcome, "ok", "{s:?}");
+    assert!(meddled.meddle.lock().expect("hook").is_none(), "deleted");
+    assert_eq!(h.day_here(120), None, "taken with the series read back");
+    h.run();
+    assert_eq!(h.day_here(120), None, "not brought back by the listing");
+    assert_eq!(h.exceptions_here(&master), 0);
+    h.pages.set(None);
+    h.run();
+    h.assert_quiet();
+    assert_eq!(h.day_here(120), None);
+    assert_eq!(h.day_here(2), None);
+    assert_eq!(h.open_conflicts(), vec![]);
 }

@@ -173,6 +173,32 @@ pub(crate) fn entries_for(
     with_pending_deletes(conn, calendar_id, out, |remote_id| set.contains(remote_id))
 }
 
+/// The linked exceptions (changed occurrences with a provider copy) of the series with
+/// `master_ids` (remote ids), synced or not. A page at Outlook reads them for a series
+/// it lists with cancelled days (`entries_for` reads only those changed here): an
+/// exception on such a day goes with it.
+pub(crate) fn linked_exceptions(
+    conn: &rusqlite::Connection,
+    calendar_id: &str,
+    master_ids: &[&str],
+) -> Result<Vec<SyncEntry>> {
+    let mut ids = Vec::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT e.id, s.state, s.base_snapshot, s.base_etag
+         FROM events m JOIN events e ON e.series_id = m.id
+         JOIN event_sync s ON s.event_id = e.id
+         WHERE m.calendar_id = ?1 AND m.remote_id = ?2 AND e.remote_id IS NOT NULL
+         ORDER BY e.id",
+    )?;
+    for master in master_ids {
+        let found = stmt
+            .query_map(params![calendar_id, master], head)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        ids.extend(found);
+    }
+    complete(conn, ids)
+}
+
 /// The entries with a provider copy that the calendar's full listing so far
 /// (`listing_seen`) did not show: all a reconcile at its end can delete; with the
 /// series masters of those (an instance is read with its master, listed or not) and

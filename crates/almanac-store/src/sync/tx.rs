@@ -187,6 +187,15 @@ impl SyncTx<'_, '_> {
         crate::sync::entries::entries_for(self.tx, calendar_id, remote_ids)
     }
 
+    /// The linked exceptions of the series with `master_ids` (see `linked_exceptions`).
+    pub fn linked_exceptions(
+        &self,
+        calendar_id: &str,
+        master_ids: &[&str],
+    ) -> Result<Vec<SyncEntry>> {
+        crate::sync::entries::linked_exceptions(self.tx, calendar_id, master_ids)
+    }
+
     /// The entries the calendar's full listing so far did not show (see `unlisted`).
     pub fn unlisted_entries(&self, calendar_id: &str) -> Result<Vec<SyncEntry>> {
         crate::sync::entries::unlisted(self.tx, calendar_id)
