@@ -1515,6 +1515,31 @@ impl Harness {
             .count()
     }
 
+    /// Graph, through which the phone deletes event `remote_id` just before this
+    /// computer's first delete of an event in the run it serves.
+    fn deleted_before_our_delete(&self, remote_id: &str) -> Meddled<'_> {
+        let (state, id) = (&self.cloud.state, remote_id.to_owned());
+        Meddled {
+            inner: self.cloud.provider(Kind::Graph),
+            moment: Moment::BeforeDelete,
+            meddle: Mutex::new(Some(Box::new(move || {
+                let delete = json!({"email": EMAIL, "id": id});
+                state
+                    .graph_delete_event(serde_json::from_value(delete).expect("delete spec"))
+                    .expect("delete it on the phone");
+            }))),
+        }
+    }
+
+    /// The mailbox's delta token is lost: the next run lists the calendar again.
+    fn lose_delta_token(&self) {
+        let fault = json!({"invalidate_delta": {"email": EMAIL, "mode": "gone"}});
+        self.cloud
+            .state
+            .graph_set_faults(serde_json::from_value(fault).expect("fault spec"))
+            .expect("invalidate the token");
+    }
+
     /// The phone changes series `master_remote`'s times as `how` says.
     fn phone_retimes(&self, master_remote: &str, how: Retimed) {
         retime(&self.cloud.state, self.first, master_remote, how);
@@ -2091,17 +2116,7 @@ fn an_exception_cancelled_there_as_a_removal_goes_out_goes_here_too() {
         if changed_here {
             h.rename_second_here(&master);
         }
-        let (state, id) = (&h.cloud.state, instance.remote_id.clone());
-        let meddled = Meddled {
-            inner: h.cloud.provider(Kind::Graph),
-            moment: Moment::BeforeDelete,
-            meddle: Mutex::new(Some(Box::new(move || {
-                let delete = json!({"email": EMAIL, "id": id});
-                state
-                    .graph_delete_event(serde_json::from_value(delete).expect("delete spec"))
-                    .expect("delete it on the phone");
-            }))),
-        };
+        let meddled = h.deleted_before_our_delete(&instance.remote_id);
         let s = h.run_with(&meddled);
         assert_eq!(s.outcome, "ok", "{case}: {s:?}");
         assert!(
@@ -2148,11 +2163,7 @@ fn an_exception_cancelled_there_goes_with_the_first_page_of_a_full_listing() {
     assert_eq!(h.second_day_here().as_deref(), Some(CHANGED));
     assert_eq!(h.exceptions_here(&master), 1);
     h.phone_deletes(&instance.remote_id);
-    let fault = json!({"invalidate_delta": {"email": EMAIL, "mode": "gone"}});
-    h.cloud
-        .state
-        .graph_set_faults(serde_json::from_value(fault).expect("fault spec"))
-        .expect("invalidate the token");
+    h.lose_delta_token();
     h.pages.set(Some(1));
     let s = h.run();
     assert_eq!(s.conflicts, 0, "{s:?}");
@@ -2185,24 +2196,10 @@ fn an_exception_cancelled_there_stays_gone_through_the_rest_of_a_listing() {
     phone_renames(&h, &instance.remote_id, CHANGED);
     h.run();
     assert_eq!(h.day_here(120).as_deref(), Some(CHANGED));
-    let fault = json!({"invalidate_delta": {"email": EMAIL, "mode": "gone"}});
-    h.cloud
-        .state
-        .graph_set_faults(serde_json::from_value(fault).expect("fault spec"))
-        .expect("invalidate the token");
+    h.lose_delta_token();
     h.pages.set(Some(1));
     h.delete_here(&master, Some(wall(h.first + TimeDelta::days(2))));
-    let (state, id) = (&h.cloud.state, instance.remote_id.clone());
-    let meddled = Meddled {
-        inner: h.cloud.provider(Kind::Graph),
-        moment: Moment::BeforeDelete,
-        meddle: Mutex::new(Some(Box::new(move || {
-            let delete = json!({"email": EMAIL, "id": id});
-            state
-                .graph_delete_event(serde_json::from_value(delete).expect("delete spec"))
-                .expect("delete it on the phone");
-        }))),
-    };
+    let meddled = h.deleted_before_our_delete(&instance.remote_id);
     let s = h.run_with(&meddled);
     assert_eq!(s.outcome, "ok", "{s:?}");
     assert!(meddled.meddle.lock().expect("hook").is_none(), "deleted");
