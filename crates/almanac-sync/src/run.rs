@@ -95,6 +95,10 @@ pub struct RunSummary {
     pub calendars_changed: bool,
     /// What stopped the whole run (listing the calendars failed, or sign-in is needed).
     pub error: Option<AppError>,
+    /// How long the provider asked Almanac to wait when it refused to list the
+    /// calendars (throttled), in seconds; a calendar's own wait is in its
+    /// [`CalendarRun::retry_after_secs`].
+    pub retry_after_secs: Option<u64>,
 }
 
 /// One calendar's pull and push; `None` when the run stopped before it began.
@@ -153,11 +157,14 @@ pub async fn sync_account_reporting(
         calendars: Vec::new(),
         calendars_changed: false,
         error: None,
+        retry_after_secs: None,
     };
     let listed = match provider.list_calendars().await {
         Ok(l) => Some(l),
         Err(e) => {
-            summary.error = Some(app_error(&e.into()));
+            let e = SyncError::from(e);
+            summary.retry_after_secs = retry_after_of(&e);
+            summary.error = Some(app_error(&e));
             None
         }
     };

@@ -22,8 +22,8 @@ pub struct ScheduleOptions {
     pub backoff_cap: Duration,
     /// How often to try while the network is down (no error shown meanwhile).
     pub offline_probe: Duration,
-    /// A local edit is pushed this long after the last edit (edits in a burst go
-    /// together).
+    /// A local edit is pushed this long after it (the edits made meanwhile go
+    /// with it).
     pub edit_debounce: Duration,
 }
 
@@ -63,6 +63,9 @@ pub struct AccountClock {
     pub failures: u32,
     pub offline: bool,
     pub action_required: bool,
+    /// The end of the wait a provider asked for (`Retry-After`): nothing brings a
+    /// run of this account before it but the user asking for one.
+    pub not_before: Option<DateTime<Utc>>,
 }
 
 impl AccountClock {
@@ -73,6 +76,20 @@ impl AccountClock {
             failures: 0,
             offline: false,
             action_required: false,
+            not_before: None,
+        }
+    }
+
+    /// Due at `now` (the network or the machine came back) — not before the wait a
+    /// provider asked for, and not at all while sign-in is needed.
+    pub fn brought_forward(self, now: DateTime<Utc>) -> Self {
+        if self.action_required {
+            return self;
+        }
+        let at = self.not_before.map_or(now, |t| t.max(now));
+        Self {
+            next_at: self.next_at.min(at),
+            ..self
         }
     }
 }
@@ -110,19 +127,27 @@ pub fn after_run(
                 failures: 0,
                 offline: false,
                 action_required: false,
+                not_before: None,
             }
         }
-        RunResult::Offline => AccountClock {
-            next_at: now + delta(opts.offline_probe),
-            failures: prev.failures,
-            offline: true,
-            action_required: false,
-        },
+        RunResult::Offline => {
+            // Nothing reached the provider: a wait it asked for before still holds.
+            let not_before = prev.not_before.filter(|t| *t > now);
+            let probe = now + delta(opts.offline_probe);
+            AccountClock {
+                next_at: not_before.map_or(probe, |t| t.max(probe)),
+                failures: prev.failures,
+                offline: true,
+                action_required: false,
+                not_before,
+            }
+        }
         RunResult::ActionRequired => AccountClock {
             next_at: DateTime::<Utc>::MAX_UTC,
             failures: prev.failures.saturating_add(1),
             offline: false,
             action_required: true,
+            not_before: None,
         },
         RunResult::Failed { retry_after } => {
             let failures = prev.failures.saturating_add(1);
@@ -132,12 +157,14 @@ pub fn after_run(
                 .min(opts.backoff_cap);
             // Between half and all of the backoff: spread, never shorter than half.
             let wait = exp.mul_f64(0.5 + 0.5 * sample);
-            let wait = retry_after.map_or(wait, |r| wait.max(r.min(MAX_RETRY_AFTER)));
+            let asked = retry_after.map(|r| r.min(MAX_RETRY_AFTER));
+            let wait = asked.map_or(wait, |r| wait.max(r));
             AccountClock {
                 next_at: now + delta(wait),
                 failures,
                 offline: false,
                 action_required: false,
+                not_before: asked.map(|r| now + delta(r)),
             }
         }
     }
@@ -221,6 +248,49 @@ mod tests {
             0.0,
         );
         assert_eq!(secs(&c), 600);
+    }
+
+    #[test]
+    fn a_comeback_brings_runs_forward_but_not_past_a_retry_after() {
+        let o = ScheduleOptions::default();
+        let at = |c: AccountClock| (c.next_at - t0()).num_seconds();
+        let later = t0() + TimeDelta::seconds(100);
+        // Backing off (no Retry-After): due at once.
+        let backing_off = after_run(
+            AccountClock::due(t0()),
+            RunResult::Failed { retry_after: None },
+            t0(),
+            false,
+            &o,
+            0.5,
+        );
+        assert_eq!(at(backing_off.brought_forward(t0())), 0);
+        // Asked to wait 600 s: not before then, also after going offline meanwhile.
+        let throttled = after_run(
+            AccountClock::due(t0()),
+            RunResult::Failed {
+                retry_after: Some(Duration::from_secs(600)),
+            },
+            t0(),
+            false,
+            &o,
+            0.0,
+        );
+        assert_eq!(at(throttled.brought_forward(later)), 600);
+        let offline = after_run(throttled, RunResult::Offline, later, false, &o, 0.0);
+        assert_eq!(at(offline), 600);
+        assert_eq!(at(offline.brought_forward(later)), 600);
+        // Past the wait: due at once; a healthy account's next run too.
+        let past = t0() + TimeDelta::seconds(700);
+        assert!(throttled.brought_forward(past).next_at <= past);
+        let ok = after_run(throttled, RunResult::Ok, later, false, &o, 0.5);
+        assert_eq!((ok.not_before, at(ok.brought_forward(later))), (None, 100));
+        // Needing sign-in: nothing brings it forward.
+        let signed_out = after_run(ok, RunResult::ActionRequired, later, false, &o, 0.5);
+        assert_eq!(
+            signed_out.brought_forward(later).next_at,
+            DateTime::<Utc>::MAX_UTC
+        );
     }
 
     #[test]

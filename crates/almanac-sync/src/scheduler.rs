@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use almanac_model::{Account, AccountStatus, AppError, ErrorCode};
 use almanac_provider::CalendarProvider;
-use almanac_store::{ConflictRecord, Store};
+use almanac_store::{ConflictRecord, RunOutcome, RunRecord, Store};
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
@@ -120,43 +120,55 @@ struct Loop {
     focused: bool,
 }
 
-/// The longest the loop sleeps at once: it notices a suspended machine (the wall
-/// clock jumped past what it slept) within this.
+/// The longest the loop sleeps at once: it notices a suspended machine within this
+/// of waking up.
 const TICK: Duration = Duration::from_secs(15);
+
+/// How far the wall clock may run ahead of a sleep before the loop takes it for a
+/// suspended machine (a clock set forward by hand or NTP reads the same: harmless).
+const SUSPENDED: Duration = Duration::from_secs(60);
 
 impl Loop {
     async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Command>) {
-        let mut last_tick = (self.now)();
         loop {
             if !self.paused {
                 for id in self.due() {
                     self.run_account(&id).await;
                 }
             }
-            let wait = self.until_next().min(TICK);
+            // Paused, nothing is due however late it is: wait for a command (a clock
+            // in the past would make every sleep a zero one).
+            let wait = if self.paused {
+                TICK
+            } else {
+                self.until_next().min(TICK)
+            };
+            let (wall, slept) = ((self.now)(), tokio::time::Instant::now());
             let (cmd, closed) = tokio::select! {
                 c = rx.recv() => (c.clone(), c.is_none()),
                 () = tokio::time::sleep(wait) => (None, false),
             };
             let now = (self.now)();
-            // Slept far longer than asked: the machine was suspended. Run everyone.
-            if now - last_tick
-                > chrono::TimeDelta::from_std(wait + Duration::from_secs(60)).unwrap_or_default()
-            {
+            // The sleep's clock stands still while the machine is suspended, the wall
+            // clock does not: far more wall time than slept means it was. Measured
+            // over the sleep alone: a long run before it is no suspension.
+            let slept = chrono::TimeDelta::from_std(slept.elapsed()).unwrap_or_default();
+            if now - wall - slept > chrono::TimeDelta::from_std(SUSPENDED).unwrap_or_default() {
                 self.everyone_due(now);
             }
-            last_tick = now;
             match cmd {
                 None if closed => break,
                 None => {}
                 Some(Command::Stop) => break,
                 Some(Command::SyncNow(Some(id))) => {
-                    self.clocks.insert(id.clone(), AccountClock::due(now));
-                    // Asked for explicitly: even while paused or needing sign-in.
+                    // Asked for explicitly: even while paused, backing off or needing
+                    // sign-in; its clock (failures in a row) is kept for the next.
                     self.run_account(&id).await;
                 }
                 Some(Command::SyncNow(None)) => {
-                    let ids: Vec<String> = self.accounts().into_iter().map(|a| a.id).collect();
+                    let ids: Vec<String> = (self.accounts().unwrap_or_default().into_iter())
+                        .map(|a| a.id)
+                        .collect();
                     for id in ids {
                         self.run_account(&id).await;
                     }
@@ -201,22 +213,25 @@ impl Loop {
         (self.publish)(SyncEvent::Stopped);
     }
 
-    fn accounts(&self) -> Vec<Account> {
-        lock(&self.store).list_accounts().unwrap_or_default()
+    /// `None` when the store cannot list them (the clocks are kept meanwhile).
+    fn accounts(&self) -> Option<Vec<Account>> {
+        lock(&self.store).list_accounts().ok()
     }
 
+    /// The network or the machine is back: every account due now — but not before a
+    /// provider's `Retry-After`, nor while it needs sign-in.
     fn everyone_due(&mut self, now: DateTime<Utc>) {
         for c in self.clocks.values_mut() {
-            if !c.action_required {
-                c.next_at = now;
-            }
+            *c = c.brought_forward(now);
         }
     }
 
     /// Accounts due now (new accounts are due at once; those needing sign-in wait).
     fn due(&mut self) -> Vec<String> {
         let now = (self.now)();
-        let accounts = self.accounts();
+        let Some(accounts) = self.accounts() else {
+            return Vec::new();
+        };
         let known: BTreeSet<String> = accounts.iter().map(|a| a.id.clone()).collect();
         self.clocks.retain(|id, _| known.contains(id));
         let mut due = Vec::new();
@@ -283,7 +298,30 @@ impl Loop {
                 )
                 .await
             }
-            Err(e) => Err(e),
+            Err(e) => {
+                // No run began (the account's sign-in settings or keyring): still its
+                // last attempt and error, for the status to show.
+                let at = (self.now)().timestamp();
+                let mut store = lock(&self.store);
+                if let Ok(run_id) = store.start_run(id, at) {
+                    let _ = store.finish_run(
+                        &RunRecord {
+                            id: run_id,
+                            account_id: Some(id.to_owned()),
+                            started_at: at,
+                            finished_at: Some(at),
+                            outcome: None,
+                            pulled: 0,
+                            pushed: 0,
+                            conflicts: 0,
+                            error_code: Some(e.code().as_str().to_owned()),
+                            error_message: Some(e.to_string()),
+                        },
+                        RunOutcome::Failed,
+                    );
+                }
+                Err(e)
+            }
         };
         let now = (self.now)();
         let prev = self
@@ -345,21 +383,23 @@ impl Loop {
 fn run_result(result: &Result<RunSummary, SyncError>) -> RunResult {
     match result {
         Ok(summary) => {
-            // Only changes the provider refused for good are wrong: syncing less would
-            // not help them, and would slow every other calendar of the account.
-            let only_refused = summary
-                .calendars
-                .iter()
-                .all(|c| c.held.is_none() && (c.error.is_none() || c.refused > 0));
-            // The longest wait a throttled calendar was asked for.
-            let retry_after = summary
-                .calendars
-                .iter()
+            // Calendars that syncing less cannot help — changes the provider refused
+            // for good, a calendar it no longer lets us read, one the mass-deletion
+            // guard holds for the user — must not slow the account's other calendars,
+            // nor the user's edits, which wait for a backing-off account.
+            let only_lasting = summary.calendars.iter().all(|c| {
+                c.error
+                    .as_ref()
+                    .is_none_or(|e| c.refused > 0 || !passes_with_time(e.code))
+            });
+            // The longest wait the provider asked for, of the run or a calendar.
+            let retry_after = (summary.calendars.iter())
                 .filter_map(|c| c.retry_after_secs)
+                .chain(summary.retry_after_secs)
                 .max()
                 .map(Duration::from_secs);
             match summary.error.as_ref().map(|e| e.code) {
-                None if summary.outcome == "ok" || only_refused => RunResult::Ok,
+                None if summary.outcome == "ok" || only_lasting => RunResult::Ok,
                 Some(ErrorCode::Offline) => RunResult::Offline,
                 Some(ErrorCode::ActionRequired) => RunResult::ActionRequired,
                 // Some calendars failed or wait for the user: the rest synced.
@@ -373,6 +413,21 @@ fn run_result(result: &Result<RunSummary, SyncError>) -> RunResult {
         },
         Err(_) => RunResult::Failed { retry_after: None },
     }
+}
+
+/// Whether an error of a calendar may go away by itself soon (the provider busy or
+/// down, the network, a busy store), so the account backs off; the others (no access,
+/// gone, refused as malformed) stay until someone changes something.
+fn passes_with_time(code: ErrorCode) -> bool {
+    !matches!(
+        code,
+        ErrorCode::Forbidden
+            | ErrorCode::NotFound
+            | ErrorCode::InvalidRequest
+            | ErrorCode::InvalidInput
+            | ErrorCode::ReadOnly
+            | ErrorCode::Config
+    )
 }
 
 #[cfg(test)]
@@ -403,6 +458,7 @@ mod tests {
             }],
             calendars_changed: false,
             error: None,
+            retry_after_secs: None,
         }
     }
 
@@ -420,6 +476,45 @@ mod tests {
     }
 
     #[test]
+    fn calendars_that_time_cannot_mend_do_not_slow_the_account() {
+        // Held by the mass-deletion guard, waiting for the user.
+        let mut held = summary(0, None);
+        held.outcome = "partial".into();
+        held.calendars[0].held = Some(crate::run::Held {
+            would_delete: 40,
+            total: 40,
+        });
+        assert_eq!(run_result(&Ok(held)), RunResult::Ok);
+        // No access any more, or gone: the next run finds it so again.
+        for code in [ErrorCode::Forbidden, ErrorCode::NotFound] {
+            assert_eq!(run_result(&Ok(summary(0, Some(code)))), RunResult::Ok);
+        }
+        // Beside a calendar the provider is throttling, the account backs off.
+        let mut both = summary(0, Some(ErrorCode::Forbidden));
+        both.calendars
+            .push(summary(0, Some(ErrorCode::Throttled)).calendars[0].clone());
+        assert_eq!(
+            run_result(&Ok(both)),
+            RunResult::Failed { retry_after: None }
+        );
+    }
+
+    #[test]
+    fn a_retry_after_on_the_calendar_list_reaches_the_schedule() {
+        let mut s = summary(0, None);
+        s.calendars.clear();
+        s.outcome = "failed".into();
+        s.error = Some(AppError::new(ErrorCode::Throttled, "slow down"));
+        s.retry_after_secs = Some(300);
+        assert_eq!(
+            run_result(&Ok(s)),
+            RunResult::Failed {
+                retry_after: Some(Duration::from_secs(300))
+            }
+        );
+    }
+
+    #[test]
     fn a_providers_retry_after_reaches_the_schedule() {
         let mut s = summary(0, Some(ErrorCode::Throttled));
         s.calendars[0].retry_after_secs = Some(3600);
@@ -431,3 +526,7 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+#[path = "scheduler_loop_tests.rs"]
+mod the_loop;

@@ -1,0 +1,321 @@
+//! The scheduler's loop on tokio's paused clock: its sleeps take no real time, and
+//! the wall clock it is given is that virtual time plus `jump` (a suspended machine).
+
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+
+use almanac_model::Provider;
+use almanac_provider::{
+    BoxFuture, ChangePage, Deleted, ErrorKind, OriginalStart, ProviderError, RemoteCalendar,
+    RemoteEvent, Window,
+};
+use almanac_store::SignedIn;
+
+use super::*;
+use crate::run::SyncOptions;
+
+/// An account's provider: listing its calendars takes `takes`, then answers
+/// none, or fails as `fails` says (with its `Retry-After`).
+struct Listing {
+    takes: Duration,
+    fails: Option<(ErrorKind, Option<Duration>)>,
+}
+
+fn not_here<T>() -> almanac_provider::Result<T> {
+    Err(ProviderError::new(
+        ErrorKind::InvalidRequest,
+        "no calendar is listed",
+    ))
+}
+
+impl CalendarProvider for Listing {
+    fn list_calendars(&self) -> BoxFuture<'_, almanac_provider::Result<Vec<RemoteCalendar>>> {
+        Box::pin(async move {
+            tokio::time::sleep(self.takes).await;
+            match self.fails {
+                None => Ok(Vec::new()),
+                Some((kind, retry_after)) => Err(ProviderError {
+                    retry_after,
+                    ..ProviderError::new(kind, "listing the calendars failed")
+                }),
+            }
+        })
+    }
+    fn changes<'a>(
+        &'a self,
+        _: &'a RemoteCalendar,
+        _: Option<&'a str>,
+        _: Window,
+    ) -> BoxFuture<'a, almanac_provider::Result<ChangePage>> {
+        Box::pin(async { not_here() })
+    }
+    fn event<'a>(
+        &'a self,
+        _: &'a RemoteCalendar,
+        _: &'a str,
+    ) -> BoxFuture<'a, almanac_provider::Result<Option<RemoteEvent>>> {
+        Box::pin(async { not_here() })
+    }
+    fn instance<'a>(
+        &'a self,
+        _: &'a RemoteCalendar,
+        _: &'a str,
+        _: &'a OriginalStart,
+    ) -> BoxFuture<'a, almanac_provider::Result<Option<RemoteEvent>>> {
+        Box::pin(async { not_here() })
+    }
+    fn exdates_in_rule(&self) -> bool {
+        true
+    }
+    fn creation_key(&self, _: &RemoteEvent) -> Option<String> {
+        None
+    }
+    fn create<'a>(
+        &'a self,
+        _: &'a RemoteCalendar,
+        _: &'a RemoteEvent,
+        _: &'a str,
+    ) -> BoxFuture<'a, almanac_provider::Result<RemoteEvent>> {
+        Box::pin(async { not_here() })
+    }
+    fn update<'a>(
+        &'a self,
+        _: &'a RemoteCalendar,
+        _: &'a RemoteEvent,
+        _: &'a str,
+    ) -> BoxFuture<'a, almanac_provider::Result<RemoteEvent>> {
+        Box::pin(async { not_here() })
+    }
+    fn delete<'a>(
+        &'a self,
+        _: &'a RemoteCalendar,
+        _: &'a str,
+        _: Option<&'a str>,
+    ) -> BoxFuture<'a, almanac_provider::Result<Deleted>> {
+        Box::pin(async { not_here() })
+    }
+}
+
+/// What each account's runs meet: `None` makes connecting fail.
+type Plan = HashMap<String, Option<Listing>>;
+
+struct World {
+    _dir: tempfile::TempDir,
+    store: Arc<Mutex<Store>>,
+    scheduler: Scheduler,
+    /// Runs begun (connects), per account.
+    runs: Arc<Mutex<HashMap<String, usize>>>,
+    /// Times the loop read the clock.
+    reads: Arc<AtomicUsize>,
+    /// Seconds the wall clock is ahead of the loop's sleeps.
+    jump: Arc<AtomicI64>,
+    ids: Vec<String>,
+}
+
+fn t0() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_800_000_000, 0).expect("time")
+}
+
+/// A store with `accounts` signed in, and the loop started over them, each
+/// account meeting what `plan(index)` says.
+fn world(accounts: usize, opts: ScheduleOptions, plan: impl Fn(usize) -> Option<Listing>) -> World {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut store = Store::open_at(dir.path()).expect("store");
+    let mut ids = Vec::new();
+    let mut plans = Plan::new();
+    for n in 0..accounts {
+        let (account, _) = store
+            .record_sign_in(
+                &SignedIn {
+                    provider: Provider::Google,
+                    subject: format!("https://accounts.google.com/{n}"),
+                    email: format!("user{n}@example.com"),
+                    display_name: format!("User {n}"),
+                    authority: "https://accounts.google.com".into(),
+                },
+                t0().timestamp(),
+            )
+            .expect("sign in");
+        plans.insert(account.id.clone(), plan(n));
+        ids.push(account.id);
+    }
+    let store = Arc::new(Mutex::new(store));
+    let runs = Arc::new(Mutex::new(HashMap::<String, usize>::new()));
+    let plans = Arc::new(plans);
+    let connect: Arc<Connect> = {
+        let runs = runs.clone();
+        Arc::new(move |a: &Account| {
+            *runs.lock().expect("runs").entry(a.id.clone()).or_default() += 1;
+            match plans.get(&a.id).and_then(Option::as_ref) {
+                Some(l) => Ok((
+                    Box::new(Listing {
+                        takes: l.takes,
+                        fails: l.fails,
+                    }) as Box<dyn CalendarProvider>,
+                    SyncOptions::default(),
+                )),
+                None => Err(SyncError::Config(
+                    "no client id for this provider in auth.toml".into(),
+                )),
+            }
+        })
+    };
+    let reads = Arc::new(AtomicUsize::new(0));
+    let jump = Arc::new(AtomicI64::new(0));
+    let start = tokio::time::Instant::now();
+    let now: Arc<Now> = {
+        let (reads, jump) = (reads.clone(), jump.clone());
+        Arc::new(move || {
+            // A loop that spins would never let virtual time pass: stop it
+            // here, so the test fails instead of hanging.
+            let n = reads.fetch_add(1, Ordering::SeqCst);
+            assert!(n < 100_000, "the loop spins: {n} clock reads");
+            t0() + chrono::TimeDelta::from_std(start.elapsed()).expect("elapsed")
+                + chrono::TimeDelta::seconds(jump.load(Ordering::SeqCst))
+        })
+    };
+    let publish: Arc<Publish> = Arc::new(|_| {});
+    let (scheduler, _task) = Scheduler::spawn(store.clone(), connect, publish, opts, now);
+    World {
+        _dir: dir,
+        store,
+        scheduler,
+        runs,
+        reads,
+        jump,
+        ids,
+    }
+}
+
+impl World {
+    fn runs(&self, n: usize) -> usize {
+        let runs = self.runs.lock().expect("runs");
+        runs.get(&self.ids[n]).copied().unwrap_or(0)
+    }
+
+    fn status(&self, n: usize) -> almanac_store::SyncStatus {
+        let all = lock(&self.store).sync_status().expect("status");
+        all.into_iter()
+            .find(|s| s.account_id == self.ids[n])
+            .expect("the account's status")
+    }
+}
+
+/// An hour between runs, no jitter: any earlier run is the loop's doing.
+fn hourly() -> ScheduleOptions {
+    ScheduleOptions {
+        interval: Duration::from_secs(3600),
+        focused_interval: Duration::from_secs(3600),
+        jitter: 0.0,
+        ..ScheduleOptions::default()
+    }
+}
+
+async fn after(secs: u64) {
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_long_run_is_not_taken_for_a_suspended_machine() {
+    let w = world(1, hourly(), |_| {
+        Some(Listing {
+            takes: Duration::from_secs(90),
+            fails: None,
+        })
+    });
+    after(300).await;
+    // Before: the run's 90 s counted as sleep, read as a suspension, and
+    // every account ran again at once.
+    assert_eq!(w.runs(0), 1, "one run in the first hour");
+}
+
+#[tokio::test(start_paused = true)]
+async fn waking_up_runs_everyone_but_not_before_a_retry_after() {
+    let w = world(2, hourly(), |n| {
+        Some(Listing {
+            takes: Duration::from_secs(1),
+            fails: (n == 1).then_some((ErrorKind::Throttled, Some(Duration::from_secs(600)))),
+        })
+    });
+    after(5).await;
+    assert_eq!((w.runs(0), w.runs(1)), (1, 1));
+    // The machine sleeps two minutes: the wall clock moves, the loop's
+    // sleep does not.
+    w.jump.store(120, Ordering::SeqCst);
+    after(20).await;
+    assert_eq!(w.runs(0), 2, "the healthy account runs on waking up");
+    assert_eq!(w.runs(1), 1, "the throttled one waits out its 600 s");
+    // The network comes back: the same.
+    assert!(w.scheduler.send(Command::NetworkUp));
+    after(1).await;
+    assert_eq!((w.runs(0), w.runs(1)), (3, 1));
+    // Its Retry-After over (600 s of wall time after its run), it runs.
+    after(480).await;
+    assert_eq!(w.runs(1), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_paused_loop_waits_without_spinning_and_resumes() {
+    let opts = ScheduleOptions {
+        interval: Duration::from_secs(60),
+        jitter: 0.0,
+        ..ScheduleOptions::default()
+    };
+    let w = world(1, opts, |_| {
+        Some(Listing {
+            takes: Duration::ZERO,
+            fails: None,
+        })
+    });
+    after(1).await;
+    assert!(w.scheduler.send(Command::Pause));
+    after(1).await;
+    let (runs, reads) = (w.runs(0), w.reads.load(Ordering::SeqCst));
+    // Ten minutes paused: the account was due nine times over.
+    after(600).await;
+    assert_eq!(w.runs(0), runs, "nothing runs while paused");
+    let woke = w.reads.load(Ordering::SeqCst) - reads;
+    assert!(woke < 200, "the paused loop read the clock {woke} times");
+    assert!(w.scheduler.send(Command::Resume));
+    after(1).await;
+    assert_eq!(w.runs(0), runs + 1, "resumed: the overdue run goes at once");
+}
+
+#[tokio::test(start_paused = true)]
+async fn sync_now_runs_a_backing_off_account_and_keeps_its_backoff() {
+    let opts = ScheduleOptions {
+        backoff_base: Duration::from_secs(100),
+        ..hourly()
+    };
+    let w = world(1, opts, |_| {
+        Some(Listing {
+            takes: Duration::ZERO,
+            fails: Some((ErrorKind::ProviderUnavailable, None)),
+        })
+    });
+    after(1).await;
+    assert_eq!((w.runs(0), w.status(0).failures), (1, 1));
+    assert!(w.scheduler.send(Command::SyncNow(Some(w.ids[0].clone()))));
+    after(1).await;
+    let s = w.status(0);
+    assert_eq!((w.runs(0), s.failures), (2, 2));
+    // The second failure in a row waits 100–200 s, not the first's 50–100.
+    let wait = s.next_sync_at.expect("next run") - s.last_attempt_at.expect("tried");
+    assert!(wait >= 100, "next run {wait} s after the second failure");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_account_that_cannot_connect_shows_why() {
+    let w = world(1, hourly(), |_| None);
+    after(1).await;
+    assert_eq!(w.runs(0), 1);
+    let s = w.status(0);
+    assert_eq!(s.last_error_code.as_deref(), Some("config"));
+    assert!(
+        s.last_error_message
+            .as_deref()
+            .is_some_and(|m| m.contains("no client id")),
+        "{s:?}"
+    );
+    assert_eq!(s.last_attempt_at, Some(t0().timestamp()));
+    assert_eq!(s.failures, 1);
+}
