@@ -13,7 +13,7 @@ use crate::args::{
     CalendarPolicyArgs, ConflictListArgs, ConflictResolveArgs, DaemonArgs, KeepArg, LogArgs,
     PolicyArg, SyncArgs,
 };
-use crate::error::{invalid, CliResult};
+use crate::error::CliResult;
 use crate::{output, Ctx};
 
 /// Two workers, as the daemon: the next page's request proceeds while a page is
@@ -308,16 +308,7 @@ pub fn conflicts_resolve(store: Store, ctx: &Ctx, a: &ConflictResolveArgs) -> Cl
                 .iter()
                 .map(|f| parse_pick(f))
                 .collect::<Result<Vec<_>, _>>()?;
-            // The last of two answers for one field silently won before.
-            for (i, (field, _)) in picks.iter().enumerate() {
-                if picks[..i].iter().any(|(f, _)| f == field) {
-                    return Err(invalid(format!(
-                        "{} is chosen more than once; give one --field per field.",
-                        field.name()
-                    )));
-                }
-            }
-            per_field(picks)
+            per_field(picks)?
         }
     };
     let store = Mutex::new(store);

@@ -419,6 +419,20 @@ async fn google_two_way_sync_merges_conflicts_and_converges() {
     );
     let c = s.cli(&["conflicts", "list"]);
     assert_eq!(c[0]["kind"], "edit_delete", "{c}");
+    // An edit against a deletion has no fields to pick: refused, nothing changed.
+    let picked = tokio::task::block_in_place(|| {
+        s.env.run(&[
+            "conflicts",
+            "resolve",
+            c[0]["id"].as_str().expect("id"),
+            "--field",
+            "location=local",
+        ])
+    });
+    assert_eq!(picked.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&picked.stderr);
+    assert!(err.contains("no fields to pick"), "{err}");
+    assert_eq!(s.cli(&["conflicts", "list"]), c);
     s.cli(&[
         "conflicts",
         "resolve",
@@ -1539,7 +1553,9 @@ async fn daemon_syncs_backs_off_and_stops_gracefully() {
     assert!(status[0]["failures"].as_i64() >= Some(1), "{status}");
     // The loop said when it comes back: backing off, at least 15 s after it tried.
     let next = status[0]["nextSyncAt"].as_i64().expect("next run recorded");
-    let tried = status[0]["lastAttemptAt"].as_i64().expect("attempt recorded");
+    let tried = status[0]["lastAttemptAt"]
+        .as_i64()
+        .expect("attempt recorded");
     assert!(next >= tried + 15, "{status}");
 }
 
@@ -2214,8 +2230,20 @@ async fn a_conflict_resolved_field_by_field_takes_each_side_asked() {
         .expect("id")
         .to_owned();
     // One answer per field: a second one for the same field is refused, not the
-    // last one silently taken; an unknown field is named.
+    // last one silently taken; an unknown field is named, and so is one that is not
+    // in conflict (its pick would do nothing).
     for (args, says) in [
+        (
+            vec![
+                "--field",
+                "title=remote",
+                "--field",
+                "location=local",
+                "--field",
+                "showAs=remote",
+            ],
+            "showAs is not in conflict here; pick a side for: location, title.",
+        ),
         (
             vec!["--field", "title=remote", "--field", "title=local"],
             "title is chosen more than once",
@@ -2231,6 +2259,9 @@ async fn a_conflict_resolved_field_by_field_takes_each_side_asked() {
         assert_eq!(o.status.code(), Some(1));
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains(says), "{err}");
+        // Nothing of it was carried out.
+        assert_eq!(s.cli(&["conflicts", "list"])[0]["id"], conflict.as_str());
+        assert_eq!(s.local_titled("Renewal (mine)").len(), 1);
     }
     s.cli(&[
         "conflicts",

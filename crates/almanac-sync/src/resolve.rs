@@ -14,7 +14,8 @@ use crate::convert::{from_row, MasterInfo};
 use crate::error::SyncError;
 use crate::local::{conflict_kind, load, parse_snapshot};
 use crate::merge::{
-    apply_choice, apply_deleted_choice, Choice, ConflictKind, Field, Resolution, Side,
+    apply_choice, apply_deleted_choice, merge, Choice, ConflictKind, Field, FieldConflict,
+    Resolution, Side,
 };
 use crate::plan::{MergedBy, Op};
 use crate::run::lock;
@@ -79,6 +80,13 @@ pub fn resolve_conflict(
             return Err(SyncError::BadRequest(format!(
                 "Conflict {conflict_id} was already resolved ({}).",
                 c.resolution.as_deref().unwrap_or("resolved")
+            )));
+        }
+        if matches!(choice, Choice::PerField(_)) && conflict_kind(&c.kind) != ConflictKind::EditEdit
+        {
+            return Err(SyncError::BadRequest(format!(
+                "Conflict {conflict_id} is a change against a deletion: there are no fields to \
+                 pick. Keep local, remote or both."
             )));
         }
         let local = load(tx.entries(&c.calendar_id)?, &HashMap::new())?;
@@ -160,6 +168,13 @@ pub fn resolve_conflict(
                         "conflict {conflict_id} lacks a version"
                     )));
                 };
+                if let Choice::PerField(picks) = choice {
+                    // As recorded, or as they stand now (the user may have edited since).
+                    let recorded =
+                        serde_json::from_str::<Vec<FieldConflict>>(&c.fields).unwrap_or_default();
+                    let now = merge(&base, &mine, &remote).conflicts;
+                    picks_in_conflict(picks, recorded.iter().chain(&now))?;
+                }
                 let made_again =
                     crate::apply::occurrence_made_again(tx, &c.calendar_id, &id, &remote)?;
                 if let Some(series) = made_again {
@@ -292,7 +307,7 @@ pub fn resolve_conflict(
 }
 
 /// The error for per-field picks that leave `conflicts` without a side.
-fn still_open(conflicts: &[crate::merge::FieldConflict]) -> SyncError {
+fn still_open(conflicts: &[FieldConflict]) -> SyncError {
     let left: Vec<String> = conflicts
         .iter()
         .map(|f| f.field.name().into_owned())
@@ -303,7 +318,38 @@ fn still_open(conflicts: &[crate::merge::FieldConflict]) -> SyncError {
     ))
 }
 
-/// A per-field choice from picks.
-pub fn per_field(picks: impl IntoIterator<Item = (Field, Side)>) -> Choice {
-    Choice::PerField(picks.into_iter().collect::<BTreeMap<_, _>>())
+/// Refuses a pick of a field that is not in conflict: it would silently do nothing.
+fn picks_in_conflict<'a>(
+    picks: &BTreeMap<Field, Side>,
+    conflicts: impl Iterator<Item = &'a FieldConflict>,
+) -> Result<(), SyncError> {
+    let mut names: Vec<String> = conflicts.map(|f| f.field.name().into_owned()).collect();
+    names.sort();
+    names.dedup();
+    match picks
+        .keys()
+        .find(|f| !names.contains(&f.name().into_owned()))
+    {
+        None => Ok(()),
+        Some(f) => Err(SyncError::BadRequest(format!(
+            "{} is not in conflict here; pick a side for: {}.",
+            f.name(),
+            names.join(", ")
+        ))),
+    }
+}
+
+/// A per-field choice from picks; one pick per field (of two, the last would
+/// silently win).
+pub fn per_field(picks: impl IntoIterator<Item = (Field, Side)>) -> Result<Choice, SyncError> {
+    let mut chosen = BTreeMap::new();
+    for (field, side) in picks {
+        if chosen.insert(field.clone(), side).is_some() {
+            return Err(SyncError::BadRequest(format!(
+                "{} is chosen more than once; choose one side per field.",
+                field.name()
+            )));
+        }
+    }
+    Ok(Choice::PerField(chosen))
 }

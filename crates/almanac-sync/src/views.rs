@@ -235,6 +235,11 @@ pub fn settled_by_policy(store: &Store, limit: usize) -> Result<Vec<SettledConfl
 
 /// The window's answer as the engine's choice.
 pub fn choice_of(a: &ConflictAnswer) -> Result<Choice, SyncError> {
+    if a.keep.is_some() && !a.fields.is_empty() {
+        return Err(SyncError::BadRequest(
+            "Choose one version to keep, or a side for each field — not both.".into(),
+        ));
+    }
     match a.keep {
         Some(KeepSide::Local) => Ok(Choice::KeepMine),
         Some(KeepSide::Remote) => Ok(Choice::KeepTheirs),
@@ -254,14 +259,50 @@ pub fn choice_of(a: &ConflictAnswer) -> Result<Choice, SyncError> {
                     parse_pick(&format!("{}={side}", p.field))
                 })
                 .collect::<Result<Vec<(crate::merge::Field, Side)>, _>>()?;
-            Ok(per_field(picks))
+            per_field(picks)
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::label;
+    use super::{choice_of, label};
+    use almanac_model::{ConflictAnswer, FieldPick, FieldSide, KeepSide};
+
+    #[test]
+    fn an_answer_from_the_window_is_one_choice_or_refused() {
+        let pick = |field: &str, side| FieldPick {
+            field: field.into(),
+            side,
+        };
+        let answer = |keep, fields| ConflictAnswer {
+            conflict_id: "c".into(),
+            keep,
+            fields,
+        };
+        let refused = |a: &ConflictAnswer| match choice_of(a) {
+            Err(e) => e.to_string(),
+            Ok(c) => panic!("taken as {c:?}"),
+        };
+        // A side for everything and per field at once: which did the user mean?
+        let both = answer(
+            Some(KeepSide::Local),
+            vec![pick("title", FieldSide::Remote)],
+        );
+        assert!(refused(&both).contains("not both"), "{}", refused(&both));
+        // Two sides for one field: the last would win unseen.
+        let twice = answer(
+            None,
+            vec![
+                pick("title", FieldSide::Remote),
+                pick("title", FieldSide::Local),
+            ],
+        );
+        assert!(refused(&twice).contains("title is chosen more than once"));
+        assert!(refused(&answer(None, Vec::new())).contains("Choose which version"));
+        assert!(refused(&answer(None, vec![pick("titel", FieldSide::Local)])).contains("titel"));
+        assert!(choice_of(&answer(None, vec![pick("title", FieldSide::Local)])).is_ok());
+    }
 
     #[test]
     fn provider_fields_are_named_for_a_person() {
