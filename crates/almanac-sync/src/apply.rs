@@ -16,11 +16,13 @@ use crate::merge::{
 use crate::plan::{MergedBy, Op, Plan};
 
 /// What applying a plan did, for the run's counts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Applied {
     pub changed: usize,
     pub conflicts: usize,
     pub skipped: usize,
+    /// Why the first op skipped was not kept (see [`apply_answer`]).
+    pub skipped_why: Option<String>,
     /// A series came back here from the provider: its changed occurrences went with
     /// its local deletion and no later round lists them, so the calendar must be
     /// listed again (its cursor dropped).
@@ -32,6 +34,7 @@ impl std::ops::AddAssign for Applied {
         self.changed += more.changed;
         self.conflicts += more.conflicts;
         self.skipped += more.skipped;
+        self.skipped_why = self.skipped_why.take().or(more.skipped_why);
         self.relist |= more.relist;
     }
 }
@@ -207,6 +210,7 @@ fn skip(
     done: &mut Applied,
 ) -> Result<(), almanac_store::StoreError> {
     done.skipped += 1;
+    done.skipped_why.get_or_insert_with(|| why.to_owned());
     log(
         tx,
         ctx,
@@ -395,6 +399,27 @@ pub(crate) fn apply_op(
     let mut moved = Vec::new();
     apply_one(tx, ctx, op, done, &mut moved, &HashSet::new())?;
     rebase_all(tx, ctx, moved, done)
+}
+
+/// A user's answer to a conflict: [`apply_op`], but `Err(why)`, before anything more,
+/// when the answer's own event cannot be kept here (not valid: a rule that ends
+/// before the start picked, say) — the caller fails the transaction, so nothing
+/// changes. (The occurrences a series' answer carries along may still be skipped
+/// one by one, each logged, as in a pull.)
+pub(crate) fn apply_answer(
+    tx: &mut SyncTx<'_, '_>,
+    ctx: &Ctx<'_>,
+    op: Op,
+    done: &mut Applied,
+) -> Result<Result<(), String>, SyncError> {
+    let mut moved = Vec::new();
+    done.skipped_why = None;
+    apply_one(tx, ctx, op, done, &mut moved, &HashSet::new())?;
+    if let Some(why) = done.skipped_why.take() {
+        return Ok(Err(why));
+    }
+    rebase_all(tx, ctx, moved, done)?;
+    Ok(Ok(()))
 }
 
 /// How `policy` settled a conflict (`deletion`: edit/delete or delete/edit), for the
@@ -749,6 +774,12 @@ fn apply_one(
             remote,
             copy,
         } => {
+            // Ours first: replacing the row with theirs and then failing to keep the
+            // copy would lose it.
+            let copy_row = match to_row(copy, cal, None) {
+                Ok(row) => row,
+                Err(why) => return Ok(skip(tx, ctx, Some(local_id), &why, done)?),
+            };
             if remote.kind == RemoteKind::Occurrence {
                 // Theirs is the series' own occurrence again: its row goes (see
                 // `plain_again`), ours stays as the copy.
@@ -768,20 +799,18 @@ fn apply_one(
                 tx.drop_push(local_id)?;
                 done.changed += 1;
             }
-            if let Ok(copy_row) = to_row(copy, cal, None) {
-                let id = tx.write_event(None, &copy_row, EntryState::LocallyCreated, None, None)?;
-                tx.queue_push(&id, cal, OutboxOp::Create, None)?;
-                log(
-                    tx,
-                    ctx,
-                    Some(&id),
-                    cal,
-                    "pull",
-                    "kept both",
-                    &[],
-                    "Your version kept as a copy.",
-                )?;
-            }
+            let id = tx.write_event(None, &copy_row, EntryState::LocallyCreated, None, None)?;
+            tx.queue_push(&id, cal, OutboxOp::Create, None)?;
+            log(
+                tx,
+                ctx,
+                Some(&id),
+                cal,
+                "pull",
+                "kept both",
+                &[],
+                "Your version kept as a copy.",
+            )?;
         }
         Op::RestoreLocal { local_id, event } => {
             let made_again = match &event.series {

@@ -349,8 +349,9 @@ impl Puller<'_> {
                         Err(stop) => return Ok((total, Some(stop))),
                     }
                 };
+                let relist = applied.relist;
                 total += applied;
-                if applied.relist {
+                if relist {
                     stored = (None, None);
                     break;
                 }
@@ -359,10 +360,11 @@ impl Puller<'_> {
             Ok((total, None))
         })?;
         round.stored = stored;
+        let relist = applied.relist;
         self.applied += applied;
         match stop {
             Some(stop) => Err(stop),
-            None => Ok(!applied.relist),
+            None => Ok(!relist),
         }
     }
 

@@ -9,7 +9,7 @@ use almanac_provider::RemoteEvent;
 use almanac_store::Store;
 use chrono::{DateTime, Utc};
 
-use crate::apply::{apply_op, Applied, Ctx};
+use crate::apply::{apply_answer, Applied, Ctx};
 use crate::convert::{from_row, MasterInfo};
 use crate::error::SyncError;
 use crate::local::{conflict_kind, load, parse_snapshot};
@@ -146,15 +146,11 @@ pub fn resolve_conflict(
                         policy,
                     };
                     let mut done = Applied::default();
-                    apply_op(
-                        tx,
-                        &ctx,
-                        Op::ApplyRemote {
-                            local_id: Some(id.clone()),
-                            event: base,
-                        },
-                        &mut done,
-                    )?;
+                    let op = Op::ApplyRemote {
+                        local_id: Some(id.clone()),
+                        event: base,
+                    };
+                    apply_answer(tx, &ctx, op, &mut done)?.map_err(cannot_keep)?;
                     return mark(tx, false);
                 }
                 return mark(tx, e.pending_push);
@@ -291,7 +287,7 @@ pub fn resolve_conflict(
             policy,
         };
         let mut done = Applied::default();
-        apply_op(tx, &ctx, op, &mut done)?;
+        apply_answer(tx, &ctx, op, &mut done)?.map_err(cannot_keep)?;
         if done.relist {
             tx.set_cursor(&c.calendar_id, None, None)?;
         }
@@ -304,6 +300,16 @@ pub fn resolve_conflict(
             pushes,
         })
     })
+}
+
+/// An answer the store cannot keep (its rule ends before the start the user picked,
+/// say) fails the transaction: nothing changes and the conflict stays open for another
+/// answer. (Marked resolved with nothing written, the change held here would meet the
+/// same conflict again.)
+fn cannot_keep(why: String) -> SyncError {
+    SyncError::BadRequest(format!(
+        "This answer cannot be kept: {why}. Nothing was changed; choose another."
+    ))
 }
 
 /// The error for per-field picks that leave `conflicts` without a side.

@@ -20,7 +20,9 @@ use almanac_model::{
 };
 use almanac_provider::CalendarProvider;
 use almanac_store::{Source, Store};
-use almanac_sync::{resolve_conflict, sync_account, Choice, RunSummary, SyncOptions};
+use almanac_sync::{
+    parse_pick, per_field, resolve_conflict, sync_account, Choice, RunSummary, SyncOptions,
+};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::json;
 
@@ -1066,6 +1068,80 @@ fn a_series_made_again_drops_an_occurrence_hidden_on_both_sides() {
     let outbox = h.store.lock().expect("store").outbox(None).expect("outbox");
     assert!(outbox.is_empty(), "{outbox:?}");
     h.assert_quiet();
+}
+
+#[test]
+fn an_answer_that_makes_no_event_is_refused_and_changes_nothing() {
+    let h = Harness::new();
+    let master_remote = h.seed_series();
+    h.run();
+    let [master] = <[String; 1]>::try_from(h.here(SERIES)).expect("the series");
+    // Here: five days later, ten times.
+    let later = h.first + TimeDelta::days(5);
+    change_series(&mut h.store.lock().expect("store"), &master, |input| {
+        input.start = wall(later);
+        input.end = wall(later + TimeDelta::minutes(15));
+        if let Some(rule) = input.recurrence.as_mut() {
+            rule.rrule = "FREQ=DAILY;COUNT=10".into();
+        }
+    });
+    // There: an hour later, until the second day.
+    let hour = h.first + TimeDelta::hours(1);
+    let until = (h.first + TimeDelta::days(1) + TimeDelta::hours(2)).format("%Y%m%dT%H%M%SZ");
+    h.cloud
+        .state
+        .google_edit_event(
+            EMAIL,
+            "primary",
+            &master_remote,
+            &json!({
+                "start": {"dateTime": hour.to_rfc3339(), "timeZone": "UTC"},
+                "end": {"dateTime": (hour + TimeDelta::minutes(15)).to_rfc3339(), "timeZone": "UTC"},
+                "recurrence": [format!("RRULE:FREQ=DAILY;UNTIL={until}")],
+            }),
+        )
+        .expect("change the series there");
+    let s = h.run();
+    assert_eq!(s.conflicts, 1, "{s:?}");
+    let (conflict, kind, _) = h.open_conflict();
+    assert_eq!(kind, "edit_edit");
+    // Our start, their end: a series that ends before it starts.
+    let picks = ["timing=local", "recurrence=remote"].map(|p| parse_pick(p).expect("a pick"));
+    let refused = resolve_conflict(
+        &h.store,
+        &conflict,
+        &per_field(picks).expect("one pick per field"),
+        Utc::now(),
+    )
+    .expect_err("no such series");
+    let said = refused.to_string();
+    assert!(said.contains("This answer cannot be kept"), "{said}");
+    assert!(
+        said.contains("ends (UNTIL) before the event starts"),
+        "{said}"
+    );
+    // Nothing changed: the conflict still asks, ours is as it was, nothing was logged
+    // as resolved.
+    assert_eq!(h.open_conflict().0, conflict);
+    let ours = h
+        .store
+        .lock()
+        .expect("store")
+        .get_event(&master)
+        .expect("ours");
+    assert_eq!(ours.input.start, wall(later));
+    let rule = ours.input.recurrence.expect("a rule");
+    assert_eq!(rule.rrule, "FREQ=DAILY;COUNT=10");
+    // Another answer still goes.
+    resolve_conflict(&h.store, &conflict, &Choice::KeepMine, Utc::now()).expect("keep mine");
+    h.run();
+    let there = series_there(&h.cloud.state);
+    assert_eq!(
+        there["recurrence"],
+        json!(["RRULE:FREQ=DAILY;COUNT=10"]),
+        "{there}"
+    );
+    h.assert_settles();
 }
 
 #[test]
