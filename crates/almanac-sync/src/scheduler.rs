@@ -151,9 +151,13 @@ impl Loop {
             let now = (self.now)();
             // The sleep's clock stands still while the machine is suspended, the wall
             // clock does not: far more wall time than slept means it was. Measured
-            // over the sleep alone: a long run before it is no suspension.
+            // over the sleep alone: a long run before it is no suspension. Far less
+            // means the wall clock was set back: runs planned by it would wait that
+            // much longer.
             let slept = chrono::TimeDelta::from_std(slept.elapsed()).unwrap_or_default();
-            if now - wall - slept > chrono::TimeDelta::from_std(SUSPENDED).unwrap_or_default() {
+            let drift = now - wall - slept;
+            let limit = chrono::TimeDelta::from_std(SUSPENDED).unwrap_or_default();
+            if drift > limit || drift < -limit {
                 self.everyone_due(now);
             }
             match cmd {
@@ -176,13 +180,7 @@ impl Loop {
                 Some(Command::LocalEdit) => {
                     let soon = now
                         + chrono::TimeDelta::from_std(self.opts.edit_debounce).unwrap_or_default();
-                    for c in self.clocks.values_mut() {
-                        // Not past a failing account's backoff (or a provider's
-                        // Retry-After): the edit waits in the outbox meanwhile.
-                        if !c.action_required && c.failures == 0 && c.next_at > soon {
-                            c.next_at = soon;
-                        }
-                    }
+                    self.healthy_by(soon);
                 }
                 Some(Command::Pause) => {
                     self.paused = true;
@@ -200,11 +198,7 @@ impl Loop {
                         let soon = now
                             + chrono::TimeDelta::from_std(self.opts.focused_interval)
                                 .unwrap_or_default();
-                        for c in self.clocks.values_mut() {
-                            if c.failures == 0 && !c.action_required && c.next_at > soon {
-                                c.next_at = soon;
-                            }
-                        }
+                        self.healthy_by(soon);
                     }
                 }
                 Some(Command::NetworkUp) => self.everyone_due(now),
@@ -223,6 +217,28 @@ impl Loop {
     fn everyone_due(&mut self, now: DateTime<Utc>) {
         for c in self.clocks.values_mut() {
             *c = c.brought_forward(now);
+        }
+        self.record_next_runs();
+    }
+
+    /// Healthy accounts run by `at` (a local edit to push, the window in front). Not
+    /// a failing account, past its backoff or a provider's `Retry-After`: an edit
+    /// waits in the outbox meanwhile.
+    fn healthy_by(&mut self, at: DateTime<Utc>) {
+        for c in self.clocks.values_mut() {
+            if !c.action_required && c.failures == 0 && c.next_at > at {
+                c.next_at = at;
+            }
+        }
+        self.record_next_runs();
+    }
+
+    /// Each account's next run as the status shows it.
+    fn record_next_runs(&self) {
+        let mut store = lock(&self.store);
+        for (id, c) in &self.clocks {
+            let at = (c.next_at != DateTime::<Utc>::MAX_UTC).then(|| c.next_at.timestamp());
+            let _ = store.set_next_sync(id, at);
         }
     }
 

@@ -254,6 +254,44 @@ async fn waking_up_runs_everyone_but_not_before_a_retry_after() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_clock_set_back_does_not_hold_the_schedule_back() {
+    let w = world(1, hourly(), |_| {
+        Some(Listing {
+            takes: Duration::ZERO,
+            fails: None,
+        })
+    });
+    after(5).await;
+    assert_eq!(w.runs(0), 1);
+    // Set back a day: the next run, an hour away by the old clock, would be 25.
+    w.jump.store(-24 * 3600, Ordering::SeqCst);
+    after(20).await;
+    assert_eq!(w.runs(0), 2, "runs again at once, planned by the new clock");
+    let s = w.status(0);
+    let next = s.next_sync_at.expect("next run") - s.last_attempt_at.expect("tried");
+    assert_eq!(next, 3600, "{s:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_status_shows_when_an_edit_goes_out() {
+    let w = world(1, hourly(), |_| {
+        Some(Listing {
+            takes: Duration::ZERO,
+            fails: None,
+        })
+    });
+    after(5).await;
+    let planned = w.status(0).next_sync_at.expect("next run");
+    assert_eq!(planned, t0().timestamp() + 3600);
+    assert!(w.scheduler.send(Command::LocalEdit));
+    after(1).await;
+    // 2 s after the edit (made at 5 s), not in an hour.
+    assert_eq!(w.status(0).next_sync_at, Some(t0().timestamp() + 7));
+    after(5).await;
+    assert_eq!(w.runs(0), 2);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_paused_loop_waits_without_spinning_and_resumes() {
     let opts = ScheduleOptions {
         interval: Duration::from_secs(60),
