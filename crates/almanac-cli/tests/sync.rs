@@ -2283,6 +2283,49 @@ async fn a_conflict_resolved_field_by_field_takes_each_side_asked() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conflict_in_a_calendar_made_read_only_can_only_keep_theirs() {
+    let s = Sync::google().await;
+    let seeded = s.seed("Handover", 1, 9);
+    s.sync();
+    let id = event_id(&s, "Handover");
+    s.cli(&["events", "edit", &id, "--title", "Handover (mine)"]);
+    s.edit_remote(
+        seeded["id"].as_str().expect("id"),
+        json!({"summary": "Handover (theirs)"}),
+    );
+    assert_eq!(s.sync()["conflicts"], 1);
+    // The calendar's owner takes write access back.
+    s.state
+        .google_seed_calendar(&s.email, &json!({"id": "primary", "accessRole": "reader"}))
+        .expect("read-only");
+    s.sync();
+    let conflict = s.cli(&["conflicts", "list"])[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    // Mine, both or a field of mine could never reach the provider: refused.
+    for args in [
+        vec!["--keep", "local"],
+        vec!["--keep", "both"],
+        vec!["--field", "title=local"],
+    ] {
+        let mut all = vec!["conflicts", "resolve", &conflict];
+        all.extend(args);
+        let o = tokio::task::block_in_place(|| s.env.run(&all));
+        assert_eq!(o.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("is read-only now"), "{err}");
+        assert_eq!(s.cli(&["conflicts", "list"])[0]["id"], conflict.as_str());
+    }
+    s.cli(&["conflicts", "resolve", &conflict, "--keep", "remote"]);
+    assert_eq!(s.local_titled("Handover (theirs)").len(), 1);
+    assert!(s.local_titled("Handover (mine)").is_empty());
+    assert_eq!(s.cli(&["conflicts", "list"]), json!([]));
+    let status = s.cli(&["status"]);
+    assert_eq!(status[0]["pendingPushes"], 0, "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn odd_titles_from_the_provider_are_kept_and_block_nothing() {
     let s = Sync::google().await;
     let seeded = s.seed("Review", 1, 9);

@@ -89,9 +89,20 @@ pub fn resolve_conflict(
                  pick. Keep local, remote or both."
             )));
         }
+        let calendar = tx.calendar(&c.calendar_id)?;
+        if !calendar.can_edit && *choice != Choice::KeepTheirs {
+            // Anything else would wait in the outbox for good (nothing is sent to a
+            // read-only calendar), and a copy could not even be deleted here.
+            return Err(SyncError::BadRequest(format!(
+                "\"{}\" is read-only now: the provider no longer lets you change it, so \
+                 only Keep theirs can be carried out (your version stays in this \
+                 conflict's record).",
+                calendar.name
+            )));
+        }
         let local = load(tx.entries(&c.calendar_id)?, &HashMap::new())?;
         // For a conflict the resolution itself meets (see `Ctx::policy`).
-        let policy = crate::run::policy_of(&tx.calendar(&c.calendar_id)?.conflict_policy);
+        let policy = crate::run::policy_of(&calendar.conflict_policy);
         let base = parse_snapshot(c.base.as_deref());
         let remote = parse_snapshot(c.remote.as_deref());
         // The local side as it is now (the user may have edited it since).
