@@ -2,8 +2,10 @@
 //! the desktop app and `almanac daemon`. It runs each account when
 //! [`crate::schedule`] says it is due, on "sync now", shortly after a local edit, and
 //! at once when the network or the machine comes back; it can be paused; it stops
-//! gracefully (a run in flight finishes first). What happens is published as
-//! [`SyncEvent`]s for the host to show.
+//! gracefully (the runs in flight finish first). Each account's run is a task of its
+//! own, so one slow provider holds no other account back, and commands are heard
+//! while runs are under way. What happens is published as [`SyncEvent`]s for the
+//! host to show.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -14,6 +16,7 @@ use almanac_provider::CalendarProvider;
 use almanac_store::{ConflictRecord, RunOutcome, RunRecord, Store};
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 
 use crate::error::SyncError;
 use crate::run::{lock, sync_account_reporting, CalendarRun, RunSummary, SyncOptions};
@@ -32,7 +35,7 @@ pub enum Command {
     Focus(bool),
     /// The network (or the machine, after sleep) is back: run every account now.
     NetworkUp,
-    /// Finish the run in flight, then end the loop.
+    /// Start no run; end the loop once the runs in flight finish.
     Stop,
 }
 
@@ -91,12 +94,15 @@ impl Scheduler {
     ) -> (Self, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let lp = Loop {
-            store,
-            connect,
-            publish,
+            runner: Arc::new(Runner {
+                store,
+                connect,
+                publish,
+                now,
+            }),
             opts,
-            now,
             clocks: HashMap::new(),
+            running: HashMap::new(),
             paused: false,
             focused: false,
         };
@@ -109,15 +115,40 @@ impl Scheduler {
     }
 }
 
-struct Loop {
+/// What a run of one account needs, shared with the task it runs in.
+struct Runner {
     store: Arc<Mutex<Store>>,
     connect: Arc<Connect>,
     publish: Arc<Publish>,
-    opts: ScheduleOptions,
     now: Arc<Now>,
+}
+
+struct Loop {
+    runner: Arc<Runner>,
+    opts: ScheduleOptions,
     clocks: HashMap<String, AccountClock>,
+    /// Accounts whose run is under way — each in a task of its own, so a slow or
+    /// hanging provider holds no other account back, and commands are read
+    /// meanwhile — and what was asked of each while it ran.
+    running: HashMap<String, Asked>,
     paused: bool,
     focused: bool,
+}
+
+/// Asked of an account while its run was under way, for when it ends.
+#[derive(Debug, Default)]
+struct Asked {
+    /// "Sync now": run again at once (the run under way may have passed the change).
+    again: bool,
+    /// A local edit or the window in front: run by then if healthy.
+    by: Option<DateTime<Utc>>,
+}
+
+/// What woke the loop.
+enum Woke {
+    Command(Option<Command>),
+    Finished(Result<(tokio::task::Id, RunResult), tokio::task::JoinError>),
+    Slept,
 }
 
 /// The longest the loop sleeps at once: it notices a suspended machine within this
@@ -130,25 +161,33 @@ const SUSPENDED: Duration = Duration::from_secs(60);
 
 impl Loop {
     async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Command>) {
+        let mut runs: JoinSet<RunResult> = JoinSet::new();
+        let mut tasks: HashMap<tokio::task::Id, String> = HashMap::new();
+        // Stop asked (or every handle dropped): no new run; those under way finish.
+        let mut stopping = false;
         loop {
-            if !self.paused {
+            if !self.paused && !stopping {
                 for id in self.due() {
-                    self.run_account(&id).await;
+                    self.start(&mut runs, &mut tasks, id);
                 }
+            }
+            if stopping && runs.is_empty() {
+                break;
             }
             // Paused, nothing is due however late it is: wait for a command (a clock
             // in the past would make every sleep a zero one).
-            let wait = if self.paused {
+            let wait = if self.paused || stopping {
                 TICK
             } else {
                 self.until_next().min(TICK)
             };
-            let (wall, slept) = ((self.now)(), tokio::time::Instant::now());
-            let (cmd, closed) = tokio::select! {
-                c = rx.recv() => (c.clone(), c.is_none()),
-                () = tokio::time::sleep(wait) => (None, false),
+            let (wall, slept) = ((self.runner.now)(), tokio::time::Instant::now());
+            let woke = tokio::select! {
+                c = rx.recv(), if !stopping => Woke::Command(c),
+                Some(done) = runs.join_next_with_id(), if !runs.is_empty() => Woke::Finished(done),
+                () = tokio::time::sleep(wait) => Woke::Slept,
             };
-            let now = (self.now)();
+            let now = (self.runner.now)();
             // The sleep's clock stands still while the machine is suspended, the wall
             // clock does not: far more wall time than slept means it was. Measured
             // over the sleep alone: a long run before it is no suspension. Far less
@@ -160,37 +199,45 @@ impl Loop {
             if drift > limit || drift < -limit {
                 self.everyone_due(now);
             }
-            match cmd {
-                None if closed => break,
-                None => {}
-                Some(Command::Stop) => break,
-                Some(Command::SyncNow(Some(id))) => {
-                    // Asked for explicitly: even while paused, backing off or needing
-                    // sign-in; its clock (failures in a row) is kept for the next.
-                    self.run_account(&id).await;
-                }
-                Some(Command::SyncNow(None)) => {
-                    let ids: Vec<String> = (self.accounts().unwrap_or_default().into_iter())
-                        .map(|a| a.id)
-                        .collect();
-                    for id in ids {
-                        self.run_account(&id).await;
+            match woke {
+                Woke::Slept => {}
+                Woke::Finished(Ok((task, outcome))) => {
+                    if let Some(id) = tasks.remove(&task) {
+                        self.finished(&id, outcome, now);
                     }
                 }
-                Some(Command::LocalEdit) => {
+                Woke::Finished(Err(e)) => {
+                    // The run's task panicked: back off as after a failure.
+                    if let Some(id) = tasks.remove(&e.id()) {
+                        eprintln!("almanac: the sync of account {id} stopped: {e}");
+                        self.finished(&id, RunResult::Failed { retry_after: None }, now);
+                    }
+                }
+                Woke::Command(None | Some(Command::Stop)) => stopping = true,
+                Woke::Command(Some(Command::SyncNow(Some(id)))) => {
+                    // Asked for explicitly: even while paused, backing off or needing
+                    // sign-in; its clock (failures in a row) is kept for the next.
+                    self.start(&mut runs, &mut tasks, id);
+                }
+                Woke::Command(Some(Command::SyncNow(None))) => {
+                    for a in self.accounts().unwrap_or_default() {
+                        self.start(&mut runs, &mut tasks, a.id);
+                    }
+                }
+                Woke::Command(Some(Command::LocalEdit)) => {
                     let soon = now
                         + chrono::TimeDelta::from_std(self.opts.edit_debounce).unwrap_or_default();
                     self.healthy_by(soon);
                 }
-                Some(Command::Pause) => {
+                Woke::Command(Some(Command::Pause)) => {
                     self.paused = true;
-                    (self.publish)(SyncEvent::Paused(true));
+                    (self.runner.publish)(SyncEvent::Paused(true));
                 }
-                Some(Command::Resume) => {
+                Woke::Command(Some(Command::Resume)) => {
                     self.paused = false;
-                    (self.publish)(SyncEvent::Paused(false));
+                    (self.runner.publish)(SyncEvent::Paused(false));
                 }
-                Some(Command::Focus(f)) => {
+                Woke::Command(Some(Command::Focus(f))) => {
                     self.focused = f;
                     if f {
                         // Coming to the front: bring the next run forward to the
@@ -201,19 +248,59 @@ impl Loop {
                         self.healthy_by(soon);
                     }
                 }
-                Some(Command::NetworkUp) => self.everyone_due(now),
+                Woke::Command(Some(Command::NetworkUp)) => self.everyone_due(now),
             }
         }
-        (self.publish)(SyncEvent::Stopped);
+        (self.runner.publish)(SyncEvent::Stopped);
+    }
+
+    /// Starts a run of account `id` — or, one under way, asks for another after it.
+    fn start(
+        &mut self,
+        runs: &mut JoinSet<RunResult>,
+        tasks: &mut HashMap<tokio::task::Id, String>,
+        id: String,
+    ) {
+        if let Some(asked) = self.running.get_mut(&id) {
+            asked.again = true;
+            return;
+        }
+        self.running.insert(id.clone(), Asked::default());
+        let runner = self.runner.clone();
+        let task = runs.spawn({
+            let id = id.clone();
+            async move { runner.run(&id).await }
+        });
+        tasks.insert(task.id(), id);
+    }
+
+    /// Account `id`'s run ended with `outcome`: when it runs next.
+    fn finished(&mut self, id: &str, outcome: RunResult, now: DateTime<Utc>) {
+        let asked = self.running.remove(id).unwrap_or_default();
+        let prev = self
+            .clocks
+            .get(id)
+            .copied()
+            .unwrap_or(AccountClock::due(now));
+        let sample: f64 = rand::random();
+        let mut next = after_run(prev, outcome, now, self.focused, &self.opts, sample);
+        if asked.again {
+            next.next_at = now;
+        } else if let Some(by) = asked.by {
+            next = healthy_by(next, by);
+        }
+        self.clocks.insert(id.to_owned(), next);
+        self.record_next_runs();
     }
 
     /// `None` when the store cannot list them (the clocks are kept meanwhile).
     fn accounts(&self) -> Option<Vec<Account>> {
-        lock(&self.store).list_accounts().ok()
+        lock(&self.runner.store).list_accounts().ok()
     }
 
     /// The network or the machine is back: every account due now — but not before a
-    /// provider's `Retry-After`, nor while it needs sign-in.
+    /// provider's `Retry-After`, nor while it needs sign-in. (One under way: its run
+    /// decides.)
     fn everyone_due(&mut self, now: DateTime<Utc>) {
         for c in self.clocks.values_mut() {
             *c = c.brought_forward(now);
@@ -221,13 +308,13 @@ impl Loop {
         self.record_next_runs();
     }
 
-    /// Healthy accounts run by `at` (a local edit to push, the window in front). Not
-    /// a failing account, past its backoff or a provider's `Retry-After`: an edit
-    /// waits in the outbox meanwhile.
+    /// Healthy accounts run by `at` (a local edit to push, the window in front); one
+    /// under way, by then after its run, which may have passed the edit.
     fn healthy_by(&mut self, at: DateTime<Utc>) {
-        for c in self.clocks.values_mut() {
-            if !c.action_required && c.failures == 0 && c.next_at > at {
-                c.next_at = at;
+        for (id, c) in &mut self.clocks {
+            *c = healthy_by(*c, at);
+            if let Some(asked) = self.running.get_mut(id) {
+                asked.by = Some(asked.by.map_or(at, |by| by.min(at)));
             }
         }
         self.record_next_runs();
@@ -235,16 +322,17 @@ impl Loop {
 
     /// Each account's next run as the status shows it.
     fn record_next_runs(&self) {
-        let mut store = lock(&self.store);
+        let mut store = lock(&self.runner.store);
         for (id, c) in &self.clocks {
             let at = (c.next_at != DateTime::<Utc>::MAX_UTC).then(|| c.next_at.timestamp());
             let _ = store.set_next_sync(id, at);
         }
     }
 
-    /// Accounts due now (new accounts are due at once; those needing sign-in wait).
+    /// Accounts due now and not under way (new accounts are due at once; those
+    /// needing sign-in wait).
     fn due(&mut self) -> Vec<String> {
-        let now = (self.now)();
+        let now = (self.runner.now)();
         let Some(accounts) = self.accounts() else {
             return Vec::new();
         };
@@ -264,34 +352,60 @@ impl Loop {
             if clock.action_required && a.status != AccountStatus::ActionRequired {
                 *clock = AccountClock::due(now);
             }
-            if clock.next_at <= now {
+            if clock.next_at <= now && !self.running.contains_key(&a.id) {
                 due.push(a.id);
             }
         }
         due
     }
 
+    /// Until the next account not under way is due.
     fn until_next(&self) -> Duration {
-        let now = (self.now)();
+        let now = (self.runner.now)();
         self.clocks
-            .values()
-            .map(|c| (c.next_at - now).to_std().unwrap_or(Duration::ZERO))
+            .iter()
+            .filter(|(id, _)| !self.running.contains_key(*id))
+            .map(|(_, c)| (c.next_at - now).to_std().unwrap_or(Duration::ZERO))
             .min()
             .unwrap_or(TICK)
     }
+}
 
-    async fn run_account(&mut self, id: &str) {
+/// `c`, run by `at` if healthy. Not a failing account, past its backoff or a
+/// provider's `Retry-After`, nor one needing sign-in: an edit waits in the outbox
+/// meanwhile.
+fn healthy_by(c: AccountClock, at: DateTime<Utc>) -> AccountClock {
+    if !c.action_required && c.failures == 0 && c.next_at > at {
+        AccountClock { next_at: at, ..c }
+    } else {
+        c
+    }
+}
+
+impl Runner {
+    /// One run of account `id`, its events published; what it means for the schedule.
+    async fn run(&self, id: &str) -> RunResult {
         let account = match lock(&self.store).account(id) {
             Ok(a) => a,
-            Err(_) => return, // removed meanwhile
+            // Removed meanwhile: the next look at the accounts drops its clock.
+            Err(_) => return RunResult::Ok,
         };
         (self.publish)(SyncEvent::Started {
             account_id: id.to_owned(),
         });
-        let open_before: BTreeSet<String> = lock(&self.store)
-            .conflicts(true)
-            .map(|l| l.into_iter().map(|c| c.id).collect())
-            .unwrap_or_default();
+        // This account's: another's run may record conflicts meanwhile.
+        let open = || -> BTreeSet<String> {
+            lock(&self.store)
+                .conflicts(true)
+                .map(|l| {
+                    l.into_iter()
+                        .filter(|c| c.account_id.as_deref() == Some(id))
+                        .map(|c| c.id)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let open_before = open();
         let result = match (self.connect)(&account) {
             Ok((provider, sync_opts)) => {
                 let now = self.now.clone();
@@ -339,18 +453,7 @@ impl Loop {
                 Err(e)
             }
         };
-        let now = (self.now)();
-        let prev = self
-            .clocks
-            .get(id)
-            .copied()
-            .unwrap_or(AccountClock::due(now));
-        let sample: f64 = rand::random();
         let outcome = run_result(&result);
-        let next = after_run(prev, outcome, now, self.focused, &self.opts, sample);
-        self.clocks.insert(id.to_owned(), next);
-        let at = (next.next_at != DateTime::<Utc>::MAX_UTC).then(|| next.next_at.timestamp());
-        let _ = lock(&self.store).set_next_sync(id, at);
         if outcome == RunResult::ActionRequired {
             let message = match &result {
                 Ok(s) => s.error.as_ref().map(|e| e.message.clone()),
@@ -381,17 +484,15 @@ impl Loop {
                 error: AppError::new(e.code(), e.to_string()),
             }),
         }
+        let opened: Vec<String> = open().difference(&open_before).cloned().collect();
         let new: Vec<ConflictRecord> = lock(&self.store)
             .conflicts(true)
-            .map(|l| {
-                l.into_iter()
-                    .filter(|c| !open_before.contains(&c.id))
-                    .collect()
-            })
+            .map(|l| l.into_iter().filter(|c| opened.contains(&c.id)).collect())
             .unwrap_or_default();
         if !new.is_empty() {
             (self.publish)(SyncEvent::NewConflicts(new));
         }
+        outcome
     }
 }
 

@@ -108,6 +108,8 @@ struct World {
     reads: Arc<AtomicUsize>,
     /// Seconds the wall clock is ahead of the loop's sleeps.
     jump: Arc<AtomicI64>,
+    /// What the loop published.
+    events: Arc<Mutex<Vec<SyncEvent>>>,
     ids: Vec<String>,
 }
 
@@ -173,7 +175,11 @@ fn world(accounts: usize, opts: ScheduleOptions, plan: impl Fn(usize) -> Option<
                 + chrono::TimeDelta::seconds(jump.load(Ordering::SeqCst))
         })
     };
-    let publish: Arc<Publish> = Arc::new(|_| {});
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let publish: Arc<Publish> = {
+        let events = events.clone();
+        Arc::new(move |e| events.lock().expect("events").push(e))
+    };
     let (scheduler, _task) = Scheduler::spawn(store.clone(), connect, publish, opts, now);
     World {
         _dir: dir,
@@ -182,6 +188,7 @@ fn world(accounts: usize, opts: ScheduleOptions, plan: impl Fn(usize) -> Option<
         runs,
         reads,
         jump,
+        events,
         ids,
     }
 }
@@ -190,6 +197,19 @@ impl World {
     fn runs(&self, n: usize) -> usize {
         let runs = self.runs.lock().expect("runs");
         runs.get(&self.ids[n]).copied().unwrap_or(0)
+    }
+
+    /// Runs of account `n` that ended.
+    fn ended(&self, n: usize) -> usize {
+        let events = self.events.lock().expect("events");
+        (events.iter())
+            .filter(|e| matches!(e, SyncEvent::Finished { summary } if summary.account_id == self.ids[n]))
+            .count()
+    }
+
+    fn stopped(&self) -> bool {
+        let events = self.events.lock().expect("events");
+        events.contains(&SyncEvent::Stopped)
     }
 
     fn status(&self, n: usize) -> almanac_store::SyncStatus {
@@ -356,4 +376,84 @@ async fn an_account_that_cannot_connect_shows_why() {
     );
     assert_eq!(s.last_attempt_at, Some(t0().timestamp()));
     assert_eq!(s.failures, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_account_holds_no_other_back() {
+    let opts = ScheduleOptions {
+        interval: Duration::from_secs(60),
+        jitter: 0.0,
+        ..ScheduleOptions::default()
+    };
+    // The first account's provider takes ten minutes to answer (a hanging
+    // connection, its retries).
+    let w = world(2, opts, |n| {
+        Some(Listing {
+            takes: Duration::from_secs(if n == 0 { 600 } else { 0 }),
+            fails: None,
+        })
+    });
+    after(300).await;
+    assert_eq!((w.runs(0), w.ended(0)), (1, 0));
+    assert!(w.runs(1) >= 5, "{} runs of the other account", w.runs(1));
+    // Pausing is heard at once, though a run is under way.
+    assert!(w.scheduler.send(Command::Pause));
+    after(1).await;
+    let during = w.runs(1);
+    after(600).await;
+    assert_eq!(w.runs(1), during, "nothing starts while paused");
+    assert_eq!(w.ended(0), 1, "the run under way finished");
+}
+
+#[tokio::test(start_paused = true)]
+async fn stop_lets_the_runs_under_way_finish_and_starts_none() {
+    let w = world(2, hourly(), |n| {
+        Some(Listing {
+            takes: Duration::from_secs(if n == 0 { 100 } else { 0 }),
+            fails: None,
+        })
+    });
+    after(10).await;
+    assert!(w.scheduler.send(Command::Stop));
+    // "Sync now" after Stop is not heard (the loop stops listening).
+    let _ = w.scheduler.send(Command::SyncNow(None));
+    after(50).await;
+    assert!(!w.stopped(), "stopped with a run under way");
+    after(60).await;
+    assert!(w.stopped(), "the loop ended once the run finished");
+    assert_eq!((w.ended(0), w.runs(0), w.runs(1)), (1, 1, 1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn sync_now_during_a_run_runs_again_after_it_not_beside_it() {
+    let w = world(1, hourly(), |_| {
+        Some(Listing {
+            takes: Duration::from_secs(50),
+            fails: None,
+        })
+    });
+    after(10).await;
+    assert!(w.scheduler.send(Command::SyncNow(None)));
+    assert!(w.scheduler.send(Command::SyncNow(Some(w.ids[0].clone()))));
+    after(20).await;
+    assert_eq!(w.runs(0), 1, "one run of an account at a time");
+    after(30).await;
+    assert_eq!(w.runs(0), 2, "again at once after it (asked twice: once)");
+    after(100).await;
+    assert_eq!((w.runs(0), w.ended(0)), (2, 2));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_edit_made_during_a_run_goes_out_right_after_it() {
+    let w = world(1, hourly(), |_| {
+        Some(Listing {
+            takes: Duration::from_secs(50),
+            fails: None,
+        })
+    });
+    after(10).await;
+    assert!(w.scheduler.send(Command::LocalEdit));
+    after(45).await;
+    // The run ended at 50 s; the edit (which it may have missed) goes at once.
+    assert_eq!(w.runs(0), 2);
 }
