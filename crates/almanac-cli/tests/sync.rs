@@ -2381,6 +2381,37 @@ async fn an_event_moved_to_another_synced_calendar_lands_there() {
         .expect("Team here")
         .to_owned();
     let id = event_id(&s, "Move me");
+    // Not while a conflict on it waits for an answer: that names the event here.
+    s.cli(&["events", "edit", &id, "--title", "Move me (mine)"]);
+    let seeded = s.remote_titled("Move me")[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    s.edit_remote(&seeded, json!({"summary": "Move me (theirs)"}));
+    assert_eq!(s.sync()["conflicts"], 1);
+    let moved = tokio::task::block_in_place(|| {
+        s.env
+            .run(&["events", "edit", &id, "--calendar", &team_local])
+    });
+    assert_eq!(moved.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&moved.stderr);
+    assert!(err.contains("resolve it"), "{err}");
+    let here = s.local_titled("Move me (mine)");
+    assert_eq!(here.len(), 1, "{:?}", s.local());
+    assert_ne!(
+        here[0]["calendarId"],
+        team_local.as_str(),
+        "moved all the same"
+    );
+    let conflict = s.cli(&["conflicts", "list"])[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    s.cli(&["conflicts", "resolve", &conflict, "--keep", "remote"]);
+    assert_eq!(s.sync()["outcome"], "ok");
+    let id = event_id(&s, "Move me (theirs)");
+    s.edit_remote(&seeded, json!({"summary": "Move me"}));
+    assert_eq!(s.sync()["outcome"], "ok");
     s.cli(&["events", "edit", &id, "--calendar", &team_local]);
     // Deleted in the primary calendar, created in Team: before, only the delete went
     // out, and the event was left on this computer alone, with nothing waiting.

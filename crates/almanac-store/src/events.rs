@@ -690,6 +690,20 @@ fn change_calendar(tx: &Transaction<'_>, row: &EventRow, to: &str, now: i64) -> 
                 .into(),
         ));
     }
+    // Its conflict names this calendar's event, which the move deletes there; an
+    // answer afterwards would write the row back here, under an id going away.
+    let conflicted: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM conflicts WHERE event_id = ?1 AND resolved_at IS NULL)",
+        params![row.id],
+        |r| r.get(0),
+    )?;
+    if conflicted {
+        return Err(StoreError::BadRequest(
+            "This event has a sync conflict waiting for your answer: resolve it (Conflicts, or \
+             `almanac conflicts list`) before moving the event to another calendar."
+                .into(),
+        ));
+    }
     track_delete(tx, &row.id, now)?;
     // The pending delete belongs to the event the old calendar had, not to the row,
     // which moves on and may need a create in its new calendar: the outbox holds one
