@@ -151,9 +151,11 @@ fn on_event(app: &AppHandle, e: SyncEvent) {
             if let Ok(mut r) = host.running.lock() {
                 r.remove(&summary.account_id);
             }
-            if summary.pulled + summary.pushed > 0 || summary.calendars_changed {
+            if summary.pulled + summary.pushed + summary.conflicts > 0 || summary.calendars_changed
+            {
                 // The window reads its calendars and their events again on this (an
-                // account's first run brings its calendars, often before any event).
+                // account's first run brings its calendars, often before any event; a
+                // conflict still writes the fields that merged, a moved time say).
                 let _ = app.emit("events-changed", ());
                 crate::next_meeting::refresh_soon(app);
             }

@@ -142,12 +142,22 @@ struct Asked {
     again: bool,
     /// A local edit or the window in front: run by then if healthy.
     by: Option<DateTime<Utc>>,
+    /// The network or the machine came back: due at once (its run may have met the
+    /// network still down).
+    comeback: bool,
+}
+
+/// How a run ended: what it means for the schedule, and the events it publishes
+/// once the loop has planned the next run (the host shows that next run).
+struct Ended {
+    outcome: RunResult,
+    events: Vec<SyncEvent>,
 }
 
 /// What woke the loop.
 enum Woke {
     Command(Option<Command>),
-    Finished(Result<(tokio::task::Id, RunResult), tokio::task::JoinError>),
+    Finished(Result<(tokio::task::Id, Ended), tokio::task::JoinError>),
     Slept,
 }
 
@@ -161,14 +171,22 @@ const SUSPENDED: Duration = Duration::from_secs(60);
 
 impl Loop {
     async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Command>) {
-        let mut runs: JoinSet<RunResult> = JoinSet::new();
+        let mut runs: JoinSet<Ended> = JoinSet::new();
         let mut tasks: HashMap<tokio::task::Id, String> = HashMap::new();
         // Stop asked (or every handle dropped): no new run; those under way finish.
         let mut stopping = false;
         loop {
+            // The accounts could not be listed (the store failing): their clocks are
+            // kept, and waited on as while paused.
+            let mut listed = true;
             if !self.paused && !stopping {
-                for id in self.due() {
-                    self.start(&mut runs, &mut tasks, id);
+                match self.due() {
+                    Some(due) => {
+                        for id in due {
+                            self.start(&mut runs, &mut tasks, id);
+                        }
+                    }
+                    None => listed = false,
                 }
             }
             if stopping && runs.is_empty() {
@@ -176,7 +194,7 @@ impl Loop {
             }
             // Paused, nothing is due however late it is: wait for a command (a clock
             // in the past would make every sleep a zero one).
-            let wait = if self.paused || stopping {
+            let wait = if self.paused || stopping || !listed {
                 TICK
             } else {
                 self.until_next().min(TICK)
@@ -196,21 +214,44 @@ impl Loop {
             let slept = chrono::TimeDelta::from_std(slept.elapsed()).unwrap_or_default();
             let drift = now - wall - slept;
             let limit = chrono::TimeDelta::from_std(SUSPENDED).unwrap_or_default();
+            if drift < -limit {
+                // A Retry-After's end, a wall-clock time too, moves back with it.
+                for c in self.clocks.values_mut() {
+                    c.not_before = c.not_before.map(|t| t + drift);
+                }
+            }
             if drift > limit || drift < -limit {
                 self.everyone_due(now);
             }
             match woke {
                 Woke::Slept => {}
-                Woke::Finished(Ok((task, outcome))) => {
-                    if let Some(id) = tasks.remove(&task) {
-                        self.finished(&id, outcome, now);
-                    }
-                }
-                Woke::Finished(Err(e)) => {
-                    // The run's task panicked: back off as after a failure.
-                    if let Some(id) = tasks.remove(&e.id()) {
+                Woke::Finished(done) => {
+                    let task = done.as_ref().map_or_else(|e| e.id(), |(task, _)| *task);
+                    let Some(id) = tasks.remove(&task) else {
+                        continue;
+                    };
+                    let ended = done.map(|(_, ended)| ended).unwrap_or_else(|e| {
+                        // The run's task panicked: back off as after a failure.
                         eprintln!("almanac: the sync of account {id} stopped: {e}");
-                        self.finished(&id, RunResult::Failed { retry_after: None }, now);
+                        Ended {
+                            outcome: RunResult::Failed { retry_after: None },
+                            events: vec![SyncEvent::Failed {
+                                account_id: id.clone(),
+                                error: AppError::new(
+                                    ErrorCode::Internal,
+                                    "The sync of this account stopped unexpectedly; it is \
+                                     tried again later.",
+                                ),
+                            }],
+                        }
+                    });
+                    let again = self.finished(&id, ended.outcome, now);
+                    for e in ended.events {
+                        (self.runner.publish)(e);
+                    }
+                    // Asked for explicitly while it ran: at once, even while paused.
+                    if again && !stopping {
+                        self.start(&mut runs, &mut tasks, id);
                     }
                 }
                 Woke::Command(None | Some(Command::Stop)) => stopping = true,
@@ -257,7 +298,7 @@ impl Loop {
     /// Starts a run of account `id` — or, one under way, asks for another after it.
     fn start(
         &mut self,
-        runs: &mut JoinSet<RunResult>,
+        runs: &mut JoinSet<Ended>,
         tasks: &mut HashMap<tokio::task::Id, String>,
         id: String,
     ) {
@@ -274,8 +315,9 @@ impl Loop {
         tasks.insert(task.id(), id);
     }
 
-    /// Account `id`'s run ended with `outcome`: when it runs next.
-    fn finished(&mut self, id: &str, outcome: RunResult, now: DateTime<Utc>) {
+    /// Account `id`'s run ended with `outcome`: when it runs next. Whether it was asked
+    /// to run again meanwhile ("Sync now").
+    fn finished(&mut self, id: &str, outcome: RunResult, now: DateTime<Utc>) -> bool {
         let asked = self.running.remove(id).unwrap_or_default();
         let prev = self
             .clocks
@@ -284,13 +326,15 @@ impl Loop {
             .unwrap_or(AccountClock::due(now));
         let sample: f64 = rand::random();
         let mut next = after_run(prev, outcome, now, self.focused, &self.opts, sample);
-        if asked.again {
-            next.next_at = now;
-        } else if let Some(by) = asked.by {
+        if asked.comeback {
+            next = next.brought_forward(now);
+        }
+        if let Some(by) = asked.by {
             next = healthy_by(next, by);
         }
         self.clocks.insert(id.to_owned(), next);
         self.record_next_runs();
+        asked.again
     }
 
     /// `None` when the store cannot list them (the clocks are kept meanwhile).
@@ -304,6 +348,9 @@ impl Loop {
     fn everyone_due(&mut self, now: DateTime<Utc>) {
         for c in self.clocks.values_mut() {
             *c = c.brought_forward(now);
+        }
+        for asked in self.running.values_mut() {
+            asked.comeback = true;
         }
         self.record_next_runs();
     }
@@ -330,12 +377,10 @@ impl Loop {
     }
 
     /// Accounts due now and not under way (new accounts are due at once; those
-    /// needing sign-in wait).
-    fn due(&mut self) -> Vec<String> {
+    /// needing sign-in wait); `None` when the accounts could not be listed.
+    fn due(&mut self) -> Option<Vec<String>> {
         let now = (self.runner.now)();
-        let Some(accounts) = self.accounts() else {
-            return Vec::new();
-        };
+        let accounts = self.accounts()?;
         let known: BTreeSet<String> = accounts.iter().map(|a| a.id.clone()).collect();
         self.clocks.retain(|id, _| known.contains(id));
         let mut due = Vec::new();
@@ -356,7 +401,7 @@ impl Loop {
                 due.push(a.id);
             }
         }
-        due
+        Some(due)
     }
 
     /// Until the next account not under way is due.
@@ -383,12 +428,18 @@ fn healthy_by(c: AccountClock, at: DateTime<Utc>) -> AccountClock {
 }
 
 impl Runner {
-    /// One run of account `id`, its events published; what it means for the schedule.
-    async fn run(&self, id: &str) -> RunResult {
+    /// One run of account `id` (its start and progress published as they come).
+    async fn run(&self, id: &str) -> Ended {
         let account = match lock(&self.store).account(id) {
             Ok(a) => a,
-            // Removed meanwhile: the next look at the accounts drops its clock.
-            Err(_) => return RunResult::Ok,
+            // Removed meanwhile (the next look at the accounts drops its clock), or the
+            // store failing: tried again as after a failure.
+            Err(_) => {
+                return Ended {
+                    outcome: RunResult::Failed { retry_after: None },
+                    events: Vec::new(),
+                }
+            }
         };
         (self.publish)(SyncEvent::Started {
             account_id: id.to_owned(),
@@ -454,6 +505,7 @@ impl Runner {
             }
         };
         let outcome = run_result(&result);
+        let mut events = Vec::new();
         if outcome == RunResult::ActionRequired {
             let message = match &result {
                 Ok(s) => s.error.as_ref().map(|e| e.message.clone()),
@@ -472,27 +524,27 @@ impl Runner {
                 )
                 .map(|c| c.notify_action_required)
                 .unwrap_or(false);
-            (self.publish)(SyncEvent::ActionRequired {
+            events.push(SyncEvent::ActionRequired {
                 account_id: id.to_owned(),
                 notify,
             });
         }
-        match result {
-            Ok(summary) => (self.publish)(SyncEvent::Finished { summary }),
-            Err(e) => (self.publish)(SyncEvent::Failed {
+        events.push(match result {
+            Ok(summary) => SyncEvent::Finished { summary },
+            Err(e) => SyncEvent::Failed {
                 account_id: id.to_owned(),
                 error: AppError::new(e.code(), e.to_string()),
-            }),
-        }
+            },
+        });
         let opened: Vec<String> = open().difference(&open_before).cloned().collect();
         let new: Vec<ConflictRecord> = lock(&self.store)
             .conflicts(true)
             .map(|l| l.into_iter().filter(|c| opened.contains(&c.id)).collect())
             .unwrap_or_default();
         if !new.is_empty() {
-            (self.publish)(SyncEvent::NewConflicts(new));
+            events.push(SyncEvent::NewConflicts(new));
         }
-        outcome
+        Ended { outcome, events }
     }
 }
 

@@ -15,9 +15,12 @@ use crate::run::SyncOptions;
 
 /// An account's provider: listing its calendars takes `takes`, then answers
 /// none, or fails as `fails` says (with its `Retry-After`).
+#[derive(Clone, Copy)]
 struct Listing {
     takes: Duration,
     fails: Option<(ErrorKind, Option<Duration>)>,
+    /// The run's task panics instead (a bug in the engine).
+    panics: bool,
 }
 
 fn not_here<T>() -> almanac_provider::Result<T> {
@@ -31,6 +34,7 @@ impl CalendarProvider for Listing {
     fn list_calendars(&self) -> BoxFuture<'_, almanac_provider::Result<Vec<RemoteCalendar>>> {
         Box::pin(async move {
             tokio::time::sleep(self.takes).await;
+            assert!(!self.panics, "a bug in the engine");
             match self.fails {
                 None => Ok(Vec::new()),
                 Some((kind, retry_after)) => Err(ProviderError {
@@ -110,6 +114,8 @@ struct World {
     jump: Arc<AtomicI64>,
     /// What the loop published.
     events: Arc<Mutex<Vec<SyncEvent>>>,
+    /// The next run the store showed as each run's end was published.
+    next_when_told: Arc<Mutex<Vec<Option<i64>>>>,
     ids: Vec<String>,
 }
 
@@ -149,10 +155,7 @@ fn world(accounts: usize, opts: ScheduleOptions, plan: impl Fn(usize) -> Option<
             *runs.lock().expect("runs").entry(a.id.clone()).or_default() += 1;
             match plans.get(&a.id).and_then(Option::as_ref) {
                 Some(l) => Ok((
-                    Box::new(Listing {
-                        takes: l.takes,
-                        fails: l.fails,
-                    }) as Box<dyn CalendarProvider>,
+                    Box::new(*l) as Box<dyn CalendarProvider>,
                     SyncOptions::default(),
                 )),
                 None => Err(SyncError::Config(
@@ -176,9 +179,20 @@ fn world(accounts: usize, opts: ScheduleOptions, plan: impl Fn(usize) -> Option<
         })
     };
     let events = Arc::new(Mutex::new(Vec::new()));
+    let next_when_told = Arc::new(Mutex::new(Vec::new()));
     let publish: Arc<Publish> = {
-        let events = events.clone();
-        Arc::new(move |e| events.lock().expect("events").push(e))
+        let (events, store, told) = (events.clone(), store.clone(), next_when_told.clone());
+        Arc::new(move |e| {
+            // What the host reads when told a run ended: the next run it shows.
+            if let SyncEvent::Finished { summary } = &e {
+                let all = lock(&store).sync_status().expect("status");
+                let next = all.into_iter().find(|s| s.account_id == summary.account_id);
+                told.lock()
+                    .expect("told")
+                    .push(next.and_then(|s| s.next_sync_at));
+            }
+            events.lock().expect("events").push(e);
+        })
     };
     let (scheduler, _task) = Scheduler::spawn(store.clone(), connect, publish, opts, now);
     World {
@@ -189,6 +203,7 @@ fn world(accounts: usize, opts: ScheduleOptions, plan: impl Fn(usize) -> Option<
         reads,
         jump,
         events,
+        next_when_told,
         ids,
     }
 }
@@ -240,6 +255,7 @@ async fn a_long_run_is_not_taken_for_a_suspended_machine() {
         Some(Listing {
             takes: Duration::from_secs(90),
             fails: None,
+            panics: false,
         })
     });
     after(300).await;
@@ -254,6 +270,7 @@ async fn waking_up_runs_everyone_but_not_before_a_retry_after() {
         Some(Listing {
             takes: Duration::from_secs(1),
             fails: (n == 1).then_some((ErrorKind::Throttled, Some(Duration::from_secs(600)))),
+            panics: false,
         })
     });
     after(5).await;
@@ -279,6 +296,7 @@ async fn a_clock_set_back_does_not_hold_the_schedule_back() {
         Some(Listing {
             takes: Duration::ZERO,
             fails: None,
+            panics: false,
         })
     });
     after(5).await;
@@ -298,6 +316,7 @@ async fn the_status_shows_when_an_edit_goes_out() {
         Some(Listing {
             takes: Duration::ZERO,
             fails: None,
+            panics: false,
         })
     });
     after(5).await;
@@ -322,6 +341,7 @@ async fn a_paused_loop_waits_without_spinning_and_resumes() {
         Some(Listing {
             takes: Duration::ZERO,
             fails: None,
+            panics: false,
         })
     });
     after(1).await;
@@ -348,6 +368,7 @@ async fn sync_now_runs_a_backing_off_account_and_keeps_its_backoff() {
         Some(Listing {
             takes: Duration::ZERO,
             fails: Some((ErrorKind::ProviderUnavailable, None)),
+            panics: false,
         })
     });
     after(1).await;
@@ -391,6 +412,7 @@ async fn a_slow_account_holds_no_other_back() {
         Some(Listing {
             takes: Duration::from_secs(if n == 0 { 600 } else { 0 }),
             fails: None,
+            panics: false,
         })
     });
     after(300).await;
@@ -411,6 +433,7 @@ async fn stop_lets_the_runs_under_way_finish_and_starts_none() {
         Some(Listing {
             takes: Duration::from_secs(if n == 0 { 100 } else { 0 }),
             fails: None,
+            panics: false,
         })
     });
     after(10).await;
@@ -430,6 +453,7 @@ async fn sync_now_during_a_run_runs_again_after_it_not_beside_it() {
         Some(Listing {
             takes: Duration::from_secs(50),
             fails: None,
+            panics: false,
         })
     });
     after(10).await;
@@ -449,6 +473,7 @@ async fn an_edit_made_during_a_run_goes_out_right_after_it() {
         Some(Listing {
             takes: Duration::from_secs(50),
             fails: None,
+            panics: false,
         })
     });
     after(10).await;
@@ -456,4 +481,97 @@ async fn an_edit_made_during_a_run_goes_out_right_after_it() {
     after(45).await;
     // The run ended at 50 s; the edit (which it may have missed) goes at once.
     assert_eq!(w.runs(0), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_run_is_told_ended_with_the_next_run_planned() {
+    let w = world(1, hourly(), |_| {
+        Some(Listing {
+            takes: Duration::from_secs(10),
+            fails: None,
+            panics: false,
+        })
+    });
+    after(15).await;
+    assert_eq!(w.ended(0), 1);
+    // Planned before the host was told (it shows the next run from the store).
+    let told = w.next_when_told.lock().expect("told").clone();
+    assert_eq!(told, vec![Some(t0().timestamp() + 10 + 3600)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_run_that_panics_is_reported_and_tried_again_later() {
+    let w = world(1, hourly(), |_| {
+        Some(Listing {
+            takes: Duration::ZERO,
+            fails: None,
+            panics: true,
+        })
+    });
+    after(1).await;
+    let failed = |w: &World| {
+        let events = w.events.lock().expect("events");
+        (events.iter())
+            .filter(|e| matches!(e, SyncEvent::Failed { error, .. } if error.code == ErrorCode::Internal))
+            .count()
+    };
+    // Told (a host showing "Syncing…" would otherwise show it for good).
+    assert_eq!((w.runs(0), failed(&w)), (1, 1));
+    // Backing off: 15–30 s, not at once and not in an hour.
+    after(10).await;
+    assert_eq!(w.runs(0), 1);
+    after(25).await;
+    assert_eq!((w.runs(0), failed(&w)), (2, 2));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_network_back_during_a_run_runs_it_again_after_it() {
+    let w = world(1, hourly(), |_| {
+        Some(Listing {
+            takes: Duration::from_secs(50),
+            fails: Some((ErrorKind::Offline, None)),
+            panics: false,
+        })
+    });
+    after(10).await;
+    assert!(w.scheduler.send(Command::NetworkUp));
+    // The run met the network down (ended at 50 s); the network is back since: at
+    // once, not after the minute's probe.
+    after(45).await;
+    assert_eq!(w.runs(0), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn sync_now_during_a_run_while_paused_runs_it_again_at_once() {
+    let w = world(1, hourly(), |_| {
+        Some(Listing {
+            takes: Duration::from_secs(50),
+            fails: None,
+            panics: false,
+        })
+    });
+    after(5).await;
+    assert!(w.scheduler.send(Command::Pause));
+    assert!(w.scheduler.send(Command::SyncNow(Some(w.ids[0].clone()))));
+    after(50).await;
+    assert_eq!(w.runs(0), 2, "asked for explicitly: not held until Resume");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_clock_set_back_moves_a_retry_after_back_with_it() {
+    let w = world(1, hourly(), |_| {
+        Some(Listing {
+            takes: Duration::ZERO,
+            fails: Some((ErrorKind::Throttled, Some(Duration::from_secs(600)))),
+            panics: false,
+        })
+    });
+    after(5).await;
+    assert_eq!(w.runs(0), 1);
+    // Set back three hours: the 600 s asked for still end 600 s after the run.
+    w.jump.store(-3 * 3600, Ordering::SeqCst);
+    after(300).await;
+    assert_eq!(w.runs(0), 1, "not before the wait asked for");
+    after(320).await;
+    assert_eq!(w.runs(0), 2, "not three hours later either");
 }
