@@ -159,7 +159,13 @@ pub async fn check_access(
     now: impl Fn() -> i64,
 ) -> Result<AccessChecked> {
     let before = vault.refresh_token(&account.id).ok().flatten();
-    let outcome = creds.access_token(&account.id, account.provider, now).await;
+    // Back from "Action required" (or an error) only by a refresh that works: a kept
+    // access token proves nothing of the grant.
+    let outcome = if account.status == AccountStatus::Connected {
+        creds.access_token(&account.id, account.provider, now).await
+    } else {
+        creds.refresh(&account.id, account.provider, now).await
+    };
     let mut store = lock(store);
     match outcome {
         Ok(_) if account.status == AccountStatus::Connected => Ok(AccessChecked::default()),

@@ -97,11 +97,23 @@ impl Credentials {
             .ok_or_else(|| AuthError::NoTokens(account_id.to_string()))?;
         let client = oauth::client(cfg, None)?;
         let old = RefreshToken::new(refresh.expose().to_string());
-        let response = client
+        let response = match client
             .exchange_refresh_token(&old)
             .request_async(&self.http)
             .await
-            .map_err(|e| oauth::classify(provider, e))?;
+        {
+            Ok(r) => r,
+            Err(e) => {
+                let e = oauth::classify(provider, e);
+                if matches!(e, AuthError::ActionRequired { .. }) {
+                    // The grant is gone: its access token, still "fresh" by its expiry,
+                    // must not pass for a working sign-in (a check at the next start
+                    // would take the account back to connected, and notify again).
+                    self.vault.forget_access(account_id)?;
+                }
+                return Err(e);
+            }
+        };
         let tokens = oauth::token_set(&response, now());
         // A rotated refresh token replaces the old one before anything uses it; if
         // the keyring fails here the old one stays and still works at Microsoft.

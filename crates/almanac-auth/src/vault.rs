@@ -85,6 +85,15 @@ impl Vault {
         )
     }
 
+    /// Forgets the access token (its grant is gone); absent is fine.
+    pub fn forget_access(&self, account_id: &str) -> Result<()> {
+        let entry = self.entry(&format!("{account_id}/access"))?;
+        match twice(|| entry.delete_credential()) {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
     /// Where the account's tokens were issued and may be sent.
     pub fn destinations(&self, account_id: &str) -> Result<Option<String>> {
         self.get(&format!("{account_id}/destinations"))

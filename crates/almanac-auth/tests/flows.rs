@@ -614,6 +614,70 @@ async fn disconnect_revokes_at_google_and_deletes_keyring_entries_and_mirror() {
         .is_empty());
 }
 
+/// A grant revoked at the provider (the user removed Almanac from their account): the
+/// refresh after the API's 401 fails and the account needs a sign-in, notified once.
+/// Its access token, unexpired by the clock, must not take it back to connected at the
+/// next start (which then notified again on the next run's 401, at every start).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_grant_stays_action_required_across_a_restart() {
+    let cloud = cloud().await;
+    let cfg = config(&cloud.base_url());
+    let vault = vault();
+    let (_dir, mut store) = store();
+    let signed = sign_in(&cfg, Provider::Google, browser)
+        .await
+        .expect("sign in");
+    let account = accounts::keep(&mut store, &vault, &signed, now()).expect("keep");
+    assert_eq!(
+        cloud
+            .state()
+            .revoke_all(FakeProvider::Google, &account.email),
+        1
+    );
+    let creds = Credentials::new(cfg.clone(), vault.clone()).expect("creds");
+    let e = creds
+        .refresh(&account.id, Provider::Google, now)
+        .await
+        .expect_err("revoked");
+    let first = accounts::record_failure(&mut store, &account.id, &e).expect("record");
+    assert!(first.notify_action_required);
+    assert!(vault.access_token(&account.id).expect("vault").is_none());
+    // The next start.
+    let store = std::sync::Mutex::new(store);
+    let account = store
+        .lock()
+        .expect("store")
+        .account(&account.id)
+        .expect("a");
+    assert_eq!(account.status, AccountStatus::ActionRequired);
+    let creds = Credentials::new(cfg.clone(), vault.clone()).expect("creds");
+    let checked = accounts::check_access(&store, &vault, &creds, &account, now)
+        .await
+        .expect("check");
+    assert!(!checked.notify_action_required, "{checked:?}");
+    let a = store
+        .lock()
+        .expect("store")
+        .account(&account.id)
+        .expect("a");
+    assert_eq!(a.status, AccountStatus::ActionRequired);
+    // Even with an access token left by an older build: only a working refresh
+    // brings the account back.
+    vault
+        .set_access(&account.id, &signed.tokens.access_token, now() + 3000)
+        .expect("vault");
+    let checked = accounts::check_access(&store, &vault, &creds, &account, now)
+        .await
+        .expect("check");
+    assert!(!checked.notify_action_required, "{checked:?}");
+    let a = store
+        .lock()
+        .expect("store")
+        .account(&account.id)
+        .expect("a");
+    assert_eq!(a.status, AccountStatus::ActionRequired);
+}
+
 /// The check at start waits on a dead grant while the user signs in again (Reconnect):
 /// its failure is about the old grant and must not mark the new one. Seen in CI as a
 /// Reconnect that did not stick, when the sign-in finished between the failure and the
