@@ -402,10 +402,12 @@ pub(crate) fn apply_op(
 }
 
 /// A user's answer to a conflict: [`apply_op`], but `Err(why)`, before anything more,
-/// when the answer's own event cannot be kept here (not valid: a rule that ends
-/// before the start picked, say) — the caller fails the transaction, so nothing
-/// changes. (The occurrences a series' answer carries along may still be skipped
-/// one by one, each logged, as in a pull.)
+/// when the event the answer makes of both sides (merged, or theirs and a copy of
+/// ours) cannot be kept here (not valid: a rule that ends before the start picked,
+/// say) — the caller fails the transaction, so nothing changes. One side kept whole
+/// is skipped as in a pull when it cannot be kept yet (an occurrence whose series
+/// has not come here: the series brings it). (The occurrences a series' answer
+/// carries along may be skipped one by one too, each logged.)
 pub(crate) fn apply_answer(
     tx: &mut SyncTx<'_, '_>,
     ctx: &Ctx<'_>,
@@ -413,9 +415,10 @@ pub(crate) fn apply_answer(
     done: &mut Applied,
 ) -> Result<Result<(), String>, SyncError> {
     let mut moved = Vec::new();
+    let combined = matches!(op, Op::Merged { .. } | Op::KeepBoth { .. });
     done.skipped_why = None;
     apply_one(tx, ctx, op, done, &mut moved, &HashSet::new())?;
-    if let Some(why) = done.skipped_why.take() {
+    if let Some(why) = done.skipped_why.take().filter(|_| combined) {
         return Ok(Err(why));
     }
     rebase_all(tx, ctx, moved, done)?;
