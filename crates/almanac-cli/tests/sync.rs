@@ -2326,6 +2326,31 @@ async fn a_conflict_in_a_calendar_made_read_only_can_only_keep_theirs() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_calendar_that_fails_is_named_in_the_accounts_status() {
+    let s = Sync::google().await;
+    s.seed("Kickoff", 1, 9);
+    assert_eq!(s.sync()["outcome"], "ok");
+    // The provider stops letting Almanac read the calendar's events.
+    s.faults(json!({"add": [{
+        "kind": "error", "status": 403, "reason": "forbidden", "count": 100,
+        "route": "events.list"
+    }]}));
+    let run = s.sync();
+    assert_eq!(run["outcome"], "partial", "{run}");
+    let name = run["calendars"][0]["name"]
+        .as_str()
+        .expect("name")
+        .to_owned();
+    let status = s.cli(&["status"]);
+    let message = status[0]["lastErrorMessage"].as_str().unwrap_or("");
+    // The status line shows the message alone: which calendar it is about is in it.
+    assert!(
+        message.starts_with(&format!("\"{name}\": ")) && message.contains("does not allow"),
+        "{status}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn odd_titles_from_the_provider_are_kept_and_block_nothing() {
     let s = Sync::google().await;
     let seeded = s.seed("Review", 1, 9);

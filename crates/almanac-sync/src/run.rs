@@ -246,10 +246,17 @@ pub async fn sync_account_reporting(
         RunOutcome::Ok
     };
     summary.outcome = outcome.as_str().to_owned();
-    let first_error = summary
-        .error
-        .clone()
-        .or_else(|| summary.calendars.iter().find_map(|c| c.error.clone()));
+    // A calendar's error names the calendar (the account's status shows it alone).
+    let first_error = summary.error.clone().or_else(|| {
+        summary.calendars.iter().find_map(|c| {
+            let e = c.error.as_ref()?;
+            let name = format!("\"{}\"", c.name);
+            Some(match e.message.contains(&name) {
+                true => e.clone(),
+                false => AppError::new(e.code, format!("{name}: {}", e.message)),
+            })
+        })
+    });
     let held_note = summary.calendars.iter().find_map(|c| {
         c.held.map(|h| {
             AppError::new(
