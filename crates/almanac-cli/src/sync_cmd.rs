@@ -231,14 +231,6 @@ pub fn conflicts_list(store: &Store, ctx: &Ctx, a: &ConflictListArgs) -> CliResu
     Ok(())
 }
 
-fn show_value(v: &Value) -> String {
-    match v {
-        Value::Null => "(none)".into(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
 pub fn conflicts_show(store: &Store, ctx: &Ctx, id: &str) -> CliResult<()> {
     let c = store.conflict(id)?;
     if ctx.json {
@@ -254,25 +246,17 @@ pub fn conflicts_show(store: &Store, ctx: &Ctx, id: &str) -> CliResult<()> {
     if let Some(text) = resolved_text(&c) {
         output::line(&format!("{text} {}", when(c.resolved_at)))?;
     }
-    let fields: Vec<Value> = serde_json::from_str(&c.fields).unwrap_or_default();
-    for f in &fields {
-        let name = f.get("field").map(show_value).unwrap_or_default();
-        output::line(&format!("{name}:"))?;
-        for side in ["base", "local", "remote"] {
-            let label = match side {
-                "base" => "  before:     ",
-                "local" => "  this computer:",
-                _ => "  provider:   ",
-            };
-            output::line(&format!(
-                "{label} {}",
-                show_value(f.get(side).unwrap_or(&Value::Null))
-            ))?;
-        }
+    // As the Conflicts panel reads them: times in the event's zone, and so on.
+    let view = almanac_sync::conflict_view(&c);
+    for f in &view.fields {
+        // The name to answer with, and what it is.
+        output::line(&format!("{} ({}):", f.field, f.label))?;
+        output::line(&format!("  before:        {}", f.base))?;
+        output::line(&format!("  this computer: {}", f.local))?;
+        output::line(&format!("  provider:      {}", f.remote))?;
     }
-    if fields.is_empty() {
+    if view.fields.is_empty() {
         // A deletion against an edit has no field pairs: show the version that lives.
-        let view = almanac_sync::conflict_view(&c);
         if let Some(mine) = &view.local_summary {
             output::line(&format!("this computer: {mine}"))?;
         }

@@ -1878,8 +1878,12 @@ async fn an_occurrence_changed_here_and_cancelled_in_outlook_is_a_conflict() {
                 .run(&["conflicts", "show", open[0]["id"].as_str().expect("id")])
         });
         let shown = String::from_utf8_lossy(&shown.stdout);
+        let day = chrono::NaiveDate::parse_from_str(&d2, "%Y-%m-%d").expect("a day");
         assert!(
-            shown.contains(&format!("this computer: Team sync (demo) — {d2} 10:00 UTC")),
+            shown.contains(&format!(
+                "this computer: Team sync (demo) — {}, 10:00 (UTC)",
+                day.format("%a %-d %b %Y")
+            )),
             "{shown}"
         );
         g.cli(&[

@@ -90,6 +90,79 @@ fn label(field: &str) -> String {
     }
 }
 
+/// Field `field`'s value (as [`crate::merge::Field::value`] writes it) as a person reads
+/// it: a time in the event's own zone (stored in UTC), an all-day span to its last day
+/// (the stored end is the day after), a reminder in minutes before.
+fn field_text(field: &str, v: &Value) -> String {
+    let read = match (field, v) {
+        ("timing", Value::Object(o)) => timing_text(o),
+        ("reminder", Value::Number(n)) => n.as_i64().map(|m| match m {
+            0 => "at the start".to_owned(),
+            1 => "1 minute before".to_owned(),
+            m => format!("{m} minutes before"),
+        }),
+        ("recurrence", Value::Object(o)) => o.get("rrule").and_then(Value::as_str).map(|rule| {
+            let dates = |key: &str| {
+                o.get(key)
+                    .and_then(Value::as_array)
+                    .filter(|a| !a.is_empty())
+                    .map(|a| text(&Value::Array(a.clone())))
+            };
+            let mut out = rule.to_owned();
+            if let Some(x) = dates("exdates") {
+                out.push_str(&format!("; except {x}"));
+            }
+            if let Some(r) = dates("rdates") {
+                out.push_str(&format!("; also {r}"));
+            }
+            out
+        }),
+        _ => None,
+    };
+    read.unwrap_or_else(|| text(v))
+}
+
+/// A day as the panel shows it: `Wed 18 Jun 2025`.
+const DAY: &str = "%a %-d %b %Y";
+
+fn timing_text(o: &serde_json::Map<String, Value>) -> Option<String> {
+    let str_of = |k: &str| o.get(k).and_then(Value::as_str);
+    if let (Some(s), Some(e)) = (str_of("startDate"), str_of("endDate")) {
+        let first = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+        let end = chrono::NaiveDate::parse_from_str(e, "%Y-%m-%d").ok()?;
+        let last = end.pred_opt()?.max(first);
+        return Some(match last == first {
+            true => format!("{} (all day)", first.format(DAY)),
+            false => format!("{} – {} (all day)", first.format(DAY), last.format(DAY)),
+        });
+    }
+    let zone = str_of("timeZone")?;
+    let tz = almanac_model::time::parse_zone(zone).ok()?;
+    let at = |k: &str| {
+        Some(
+            DateTime::parse_from_rfc3339(str_of(k)?)
+                .ok()?
+                .with_timezone(&tz),
+        )
+    };
+    let (start, end) = (at("start")?, at("end")?);
+    Some(match start.date_naive() == end.date_naive() {
+        true => format!(
+            "{}, {}–{} ({zone})",
+            start.format(DAY),
+            start.format("%H:%M"),
+            end.format("%H:%M")
+        ),
+        false => format!(
+            "{}, {} – {}, {} ({zone})",
+            start.format(DAY),
+            start.format("%H:%M"),
+            end.format(DAY),
+            end.format("%H:%M")
+        ),
+    })
+}
+
 /// A field value as text a person reads.
 fn text(v: &Value) -> String {
     match v {
@@ -139,8 +212,18 @@ fn summary(ev: &RemoteEvent) -> String {
     let when = match &ev.timing {
         Timing::Timed {
             start, time_zone, ..
-        } => format!("{} ({time_zone})", start.format("%Y-%m-%d %H:%M UTC")),
-        Timing::AllDay { start, .. } => format!("{start} (all day)"),
+        } => match almanac_model::time::parse_zone(time_zone) {
+            Ok(tz) => {
+                let here = start.with_timezone(&tz);
+                format!(
+                    "{}, {} ({time_zone})",
+                    here.format(DAY),
+                    here.format("%H:%M")
+                )
+            }
+            Err(_) => format!("{}, {} UTC", start.format(DAY), start.format("%H:%M")),
+        },
+        Timing::AllDay { start, .. } => format!("{} (all day)", start.format(DAY)),
     };
     if ev.location.is_empty() {
         format!("{} — {when}", ev.title)
@@ -179,10 +262,10 @@ pub fn conflict_view(c: &ConflictRecord) -> ConflictView {
                 let name = field_name(f.get("field").unwrap_or(&Value::Null));
                 ConflictField {
                     label: label(&name),
+                    base: field_text(&name, f.get("base").unwrap_or(&Value::Null)),
+                    local: field_text(&name, f.get("local").unwrap_or(&Value::Null)),
+                    remote: field_text(&name, f.get("remote").unwrap_or(&Value::Null)),
                     field: name,
-                    base: text(f.get("base").unwrap_or(&Value::Null)),
-                    local: text(f.get("local").unwrap_or(&Value::Null)),
-                    remote: text(f.get("remote").unwrap_or(&Value::Null)),
                 }
             })
             .collect(),
@@ -266,8 +349,61 @@ pub fn choice_of(a: &ConflictAnswer) -> Result<Choice, SyncError> {
 
 #[cfg(test)]
 mod tests {
-    use super::{choice_of, label};
+    use super::{choice_of, field_text, label};
     use almanac_model::{ConflictAnswer, FieldPick, FieldSide, KeepSide};
+    use serde_json::json;
+
+    #[test]
+    fn conflicting_values_read_as_a_person_would() {
+        // 07:00 UTC is 09:00 in Berlin, in summer.
+        let berlin = json!({
+            "start": "2025-06-18T07:00:00+00:00",
+            "end": "2025-06-18T08:30:00+00:00",
+            "timeZone": "Europe/Berlin"
+        });
+        assert_eq!(
+            field_text("timing", &berlin),
+            "Wed 18 Jun 2025, 09:00–10:30 (Europe/Berlin)"
+        );
+        let overnight = json!({
+            "start": "2025-06-18T21:00:00+00:00",
+            "end": "2025-06-19T01:00:00+00:00",
+            "timeZone": "America/New_York"
+        });
+        assert_eq!(
+            field_text("timing", &overnight),
+            "Wed 18 Jun 2025, 17:00–21:00 (America/New_York)"
+        );
+        let late = json!({
+            "start": "2025-06-18T21:00:00+00:00",
+            "end": "2025-06-18T23:00:00+00:00",
+            "timeZone": "Europe/Berlin"
+        });
+        assert_eq!(
+            field_text("timing", &late),
+            "Wed 18 Jun 2025, 23:00 – Thu 19 Jun 2025, 01:00 (Europe/Berlin)"
+        );
+        // All day: to the last day, not the day after.
+        let one = json!({"startDate": "2025-06-18", "endDate": "2025-06-19"});
+        assert_eq!(field_text("timing", &one), "Wed 18 Jun 2025 (all day)");
+        let three = json!({"startDate": "2025-06-18", "endDate": "2025-06-21"});
+        assert_eq!(
+            field_text("timing", &three),
+            "Wed 18 Jun 2025 – Fri 20 Jun 2025 (all day)"
+        );
+        assert_eq!(field_text("reminder", &json!(15)), "15 minutes before");
+        assert_eq!(field_text("reminder", &json!(0)), "at the start");
+        assert_eq!(field_text("reminder", &json!(null)), "(none)");
+        let rule = json!({"rrule": "FREQ=WEEKLY;BYDAY=MO", "exdates": ["2025-06-23T09:00:00"], "rdates": []});
+        assert_eq!(
+            field_text("recurrence", &rule),
+            "FREQ=WEEKLY;BYDAY=MO; except 2025-06-23T09:00:00"
+        );
+        // Anything else as before; an unknown zone falls back to the values.
+        assert_eq!(field_text("title", &json!("Renewal")), "Renewal");
+        let odd = json!({"start": "2025-06-18T07:00:00+00:00", "end": "2025-06-18T08:00:00+00:00", "timeZone": "Mars/Olympus"});
+        assert!(field_text("timing", &odd).contains("2025-06-18T07:00:00+00:00"));
+    }
 
     #[test]
     fn an_answer_from_the_window_is_one_choice_or_refused() {
