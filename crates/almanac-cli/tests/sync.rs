@@ -456,6 +456,20 @@ async fn google_two_way_sync_merges_conflicts_and_converges() {
     assert!(actions.iter().any(|a| a["action"] == "merged"));
     assert!(actions.iter().any(|a| a["action"] == "conflict"));
     assert!(actions.iter().any(|a| a["direction"] == "push"));
+    // Each update sent names what it changed ("Retro (mine)" kept: the title).
+    let sent: Vec<Vec<String>> = actions
+        .iter()
+        .filter(|a| a["direction"] == "push" && a["action"] == "updated")
+        .map(|a| serde_json::from_str(a["fields"].as_str().unwrap_or("[]")).expect("fields"))
+        .collect();
+    assert!(
+        !sent.is_empty() && sent.iter().all(|f| !f.is_empty()),
+        "{sent:?}"
+    );
+    assert!(
+        sent.iter().any(|f| f.contains(&"title".to_owned())),
+        "{sent:?}"
+    );
     let status = s.cli(&["status"]);
     assert!(status[0]["lastSuccessAt"].is_number(), "{status}");
     assert_eq!(status[0]["pendingPushes"], 0, "{status}");
@@ -1479,10 +1493,8 @@ async fn status_log_and_conflicts_read_while_the_daemon_runs() {
         );
     }
     let listed = String::from_utf8_lossy(&run(&["log"]).stdout).into_owned();
-    assert!(
-        listed.contains("Onboarding") || listed.contains("created"),
-        "{listed}"
-    );
+    // The daemon's first run brought "Onboarding" here: read beside it.
+    assert!(listed.contains("  pull created "), "{listed}");
     let add = run(&[
         "events",
         "add",

@@ -1202,14 +1202,20 @@ impl Pusher<'_> {
                 // What the series removed went out with it (see `withhold_removal`).
                 tx.drop_occurrence_tombstones(&o.event_id)?;
             }
-            // The series as Graph had it before this update (whose new pattern or
-            // times make it drop its cancellations).
-            let before = if self.provider.exdates_in_rule() || o.op != OutboxOp::Update {
-                None
-            } else {
-                tx.entry_sync(&o.event_id)?
-                    .and_then(|s| base_of(s.base.as_deref(), s.state, Some(sent), |_| master))
+            // The event as the provider had it before this update: what the update
+            // changed, for the log; at Graph, the series whose new pattern or times
+            // make it drop its cancellations.
+            let prior = match o.op {
+                OutboxOp::Update => tx
+                    .entry_sync(&o.event_id)?
+                    .and_then(|s| base_of(s.base.as_deref(), s.state, Some(sent), |_| master)),
+                _ => None,
             };
+            let sent_fields = prior
+                .as_ref()
+                .map(|p| crate::apply::names(&changed_fields(p, sent)))
+                .unwrap_or_default();
+            let before = prior.filter(|_| !self.provider.exdates_in_rule());
             // The provider has what was sent (a replayed create can answer with an
             // earlier version instead: then ours must go out again) …
             // (At Graph a removed date that is no occurrence cannot be kept: its
@@ -1322,7 +1328,7 @@ impl Pusher<'_> {
                 } else {
                     "updated"
                 },
-                &[],
+                &sent_fields,
                 "Changed here: sent to the provider.",
             )?;
             // A create's rest (Graph: the series' removed occurrences) goes on the
