@@ -183,8 +183,9 @@ fn on_event(app: &AppHandle, e: SyncEvent) {
             }
         }
         SyncEvent::NewConflicts(list) => {
-            for c in &list {
-                notify::conflict(&almanac_sync::conflict_view(c));
+            let views: Vec<_> = list.iter().map(almanac_sync::conflict_view).collect();
+            for n in almanac_sync::conflict_notices(&views) {
+                notify::show(&n);
             }
         }
         SyncEvent::Progress {

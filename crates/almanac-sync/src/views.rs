@@ -65,6 +65,50 @@ pub fn overview(
     })
 }
 
+/// An OS notification's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub summary: String,
+    pub body: String,
+}
+
+/// New conflicts told one by one up to this many at once; more are told in one
+/// notification (a week offline can bring dozens: never a storm).
+pub const CONFLICT_NOTICES_AT_ONCE: usize = 3;
+
+/// What to tell the user of the conflicts a run recorded.
+pub fn conflict_notices(new: &[ConflictView]) -> Vec<Notice> {
+    if new.len() > CONFLICT_NOTICES_AT_ONCE {
+        let calendars: BTreeSet<&str> = new.iter().map(|c| c.calendar_name.as_str()).collect();
+        return vec![Notice {
+            summary: format!("Almanac: {} sync conflicts", new.len()),
+            body: format!(
+                "{} events in {} were changed or deleted both here and at the provider. \
+                 Open Almanac → Conflicts to choose which versions to keep.",
+                new.len(),
+                calendars.into_iter().collect::<Vec<_>>().join(", ")
+            ),
+        }];
+    }
+    new.iter()
+        .map(|c| {
+            let what = match c.kind {
+                ConflictKindView::EditEdit => "was changed here and at the provider",
+                ConflictKindView::EditDelete => "was changed here but deleted at the provider",
+                ConflictKindView::DeleteEdit => "was deleted here but changed at the provider",
+            };
+            Notice {
+                summary: "Almanac: a sync conflict".into(),
+                body: format!(
+                    "\"{}\" ({}) {what}. Open Almanac → Conflicts to choose which version \
+                     to keep.",
+                    c.title, c.calendar_name
+                ),
+            }
+        })
+        .collect()
+}
+
 fn label(field: &str) -> String {
     match field {
         "title" => "Title".into(),
@@ -349,9 +393,53 @@ pub fn choice_of(a: &ConflictAnswer) -> Result<Choice, SyncError> {
 
 #[cfg(test)]
 mod tests {
-    use super::{choice_of, field_text, label};
+    use super::{choice_of, conflict_notices, field_text, label};
     use almanac_model::{ConflictAnswer, FieldPick, FieldSide, KeepSide};
     use serde_json::json;
+
+    #[test]
+    fn many_new_conflicts_are_told_in_one_notification() {
+        let record = |n: usize, calendar: &str| almanac_store::ConflictRecord {
+            id: format!("c{n}"),
+            event_id: format!("e{n}"),
+            calendar_id: "cal".into(),
+            calendar_name: calendar.into(),
+            account_id: Some("a".into()),
+            kind: "edit_edit".into(),
+            base: None,
+            local: None,
+            remote: None,
+            fields: "[]".into(),
+            detected_at: 0,
+            resolved_at: None,
+            resolution: None,
+            resolved_by: None,
+        };
+        let views = |n: usize| -> Vec<_> {
+            (0..n)
+                .map(|i| super::conflict_view(&record(i, if i % 2 == 0 { "Work" } else { "Team" })))
+                .collect()
+        };
+        let few = conflict_notices(&views(3));
+        assert_eq!(few.len(), 3);
+        assert!(few.iter().all(|n| n.summary == "Almanac: a sync conflict"));
+        assert!(
+            few[0]
+                .body
+                .contains("(Work) was changed here and at the provider"),
+            "{few:?}"
+        );
+        let many = conflict_notices(&views(30));
+        assert_eq!(many.len(), 1, "{many:?}");
+        assert_eq!(many[0].summary, "Almanac: 30 sync conflicts");
+        assert!(
+            many[0]
+                .body
+                .starts_with("30 events in Team, Work were changed"),
+            "{many:?}"
+        );
+        assert!(conflict_notices(&[]).is_empty());
+    }
 
     #[test]
     fn conflicting_values_read_as_a_person_would() {
