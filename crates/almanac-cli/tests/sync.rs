@@ -2304,7 +2304,16 @@ async fn a_conflict_in_a_calendar_made_read_only_can_only_keep_theirs() {
     let seeded = s.seed("Handover", 1, 9);
     s.sync();
     let id = event_id(&s, "Handover");
-    s.cli(&["events", "edit", &id, "--title", "Handover (mine)"]);
+    // The title on both sides, the room only here.
+    s.cli(&[
+        "events",
+        "edit",
+        &id,
+        "--title",
+        "Handover (mine)",
+        "--location",
+        "Room mine",
+    ]);
     s.edit_remote(
         seeded["id"].as_str().expect("id"),
         json!({"summary": "Handover (theirs)"}),
@@ -2333,8 +2342,12 @@ async fn a_conflict_in_a_calendar_made_read_only_can_only_keep_theirs() {
         assert!(err.contains("is read-only now"), "{err}");
         assert_eq!(s.cli(&["conflicts", "list"])[0]["id"], conflict.as_str());
     }
-    s.cli(&["conflicts", "resolve", &conflict, "--keep", "remote"]);
-    assert_eq!(s.local_titled("Handover (theirs)").len(), 1);
+    // Theirs whole: our room could not go out either.
+    let done = s.cli(&["conflicts", "resolve", &conflict, "--keep", "remote"]);
+    assert_eq!(done["pushes"], false, "{done}");
+    let here = s.local_titled("Handover (theirs)");
+    assert_eq!(here.len(), 1);
+    assert_ne!(here[0]["location"], "Room mine", "{here:?}");
     assert!(s.local_titled("Handover (mine)").is_empty());
     assert_eq!(s.cli(&["conflicts", "list"]), json!([]));
     let status = s.cli(&["status"]);

@@ -105,6 +105,17 @@ pub fn resolve_conflict(
         let policy = crate::run::policy_of(&calendar.conflict_policy);
         let base = parse_snapshot(c.base.as_deref());
         let remote = parse_snapshot(c.remote.as_deref());
+        // Keep theirs on a change against a change is theirs merged with what only we
+        // changed; where that cannot go out (the calendar is read-only now) or cannot
+        // be kept (their rule with our start, say), theirs whole: the answer the
+        // user gave, nothing of ours left to send.
+        let theirs_whole = match (conflict_kind(&c.kind), choice, &remote) {
+            (ConflictKind::EditEdit, Choice::KeepTheirs, Some(r)) => Some(Op::ApplyRemote {
+                local_id: Some(c.event_id.clone()),
+                event: r.clone(),
+            }),
+            _ => None,
+        };
         // The local side as it is now (the user may have edited it since).
         let mine: Option<RemoteEvent> = match tx.event(&c.event_id)? {
             Some(row) => {
@@ -281,7 +292,11 @@ pub fn resolve_conflict(
                 }
             }
         };
-        let pushes = matches!(
+        let op = match (&theirs_whole, calendar.can_edit) {
+            (Some(whole), false) => whole.clone(),
+            _ => op,
+        };
+        let mut pushes = matches!(
             &op,
             Op::Merged { push: true, .. }
                 | Op::KeepBoth { .. }
@@ -298,7 +313,12 @@ pub fn resolve_conflict(
             policy,
         };
         let mut done = Applied::default();
-        apply_answer(tx, &ctx, op, &mut done)?.map_err(cannot_keep)?;
+        if let Err(why) = apply_answer(tx, &ctx, op, &mut done)? {
+            // Nothing of it was written (see `apply_answer`).
+            let whole = theirs_whole.ok_or_else(|| cannot_keep(why))?;
+            pushes = false;
+            apply_answer(tx, &ctx, whole, &mut done)?.map_err(cannot_keep)?;
+        }
         if done.relist {
             tx.set_cursor(&c.calendar_id, None, None)?;
         }

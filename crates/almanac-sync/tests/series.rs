@@ -1145,6 +1145,53 @@ fn an_answer_that_makes_no_event_is_refused_and_changes_nothing() {
 }
 
 #[test]
+fn keep_theirs_that_cannot_be_merged_with_ours_takes_theirs_whole() {
+    let h = Harness::new();
+    let master_remote = h.seed_series();
+    h.run();
+    let [master] = <[String; 1]>::try_from(h.here(SERIES)).expect("the series");
+    // Here: renamed, and five days later (a field only we changed).
+    let later = h.first + TimeDelta::days(5);
+    change_series(&mut h.store.lock().expect("store"), &master, |input| {
+        input.title = "Stand-up (mine)".into();
+        input.start = wall(later);
+        input.end = wall(later + TimeDelta::minutes(15));
+    });
+    // There: renamed, and until the second day (a field only they changed).
+    let until = (h.first + TimeDelta::days(1)).format("%Y%m%dT%H%M%SZ");
+    h.cloud
+        .state
+        .google_edit_event(
+            EMAIL,
+            "primary",
+            &master_remote,
+            &json!({
+                "summary": "Stand-up (theirs)",
+                "recurrence": [format!("RRULE:FREQ=DAILY;UNTIL={until}")],
+            }),
+        )
+        .expect("change the series there");
+    let s = h.run();
+    assert_eq!(s.conflicts, 1, "{s:?}");
+    let (conflict, kind, _) = h.open_conflict();
+    assert_eq!(kind, "edit_edit");
+    // Theirs merged with our start would end before it starts: theirs whole.
+    let done = resolve_conflict(&h.store, &conflict, &Choice::KeepTheirs, Utc::now())
+        .expect("keep theirs");
+    assert!(!done.pushes, "{done:?}");
+    let ours = h
+        .store
+        .lock()
+        .expect("store")
+        .get_event(&master)
+        .expect("ours");
+    assert_eq!(ours.input.title, "Stand-up (theirs)");
+    assert_eq!(ours.input.start, wall(h.first));
+    h.run();
+    h.assert_settles();
+}
+
+#[test]
 fn keep_both_by_policy_on_an_occurrence_keeps_theirs_and_a_copy_of_ours() {
     let h = Harness::new();
     let master_remote = h.seed_series();
