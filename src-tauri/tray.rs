@@ -116,7 +116,14 @@ pub fn status_line(o: &SyncOverview) -> String {
         .filter_map(|a| a.last_success_at.as_deref())
         .min()
     {
-        Some(t) => format!("Sync: up to date ({} UTC)", t.get(11..16).unwrap_or(t)),
+        // Stored in UTC; the tray reads the time of this computer.
+        Some(t) => match chrono::DateTime::parse_from_rfc3339(t) {
+            Ok(at) => format!(
+                "Sync: up to date ({})",
+                at.with_timezone(&chrono::Local).format("%H:%M")
+            ),
+            Err(_) => format!("Sync: up to date ({t})"),
+        },
         None => "Sync: not synced yet".into(),
     }
 }

@@ -109,7 +109,10 @@ impl Credentials {
                     // The grant is gone: its access token, still "fresh" by its expiry,
                     // must not pass for a working sign-in (a check at the next start
                     // would take the account back to connected, and notify again).
-                    self.vault.forget_access(account_id)?;
+                    // A keyring failing here must not hide that the user is needed.
+                    if let Err(k) = self.vault.forget_access(account_id) {
+                        eprintln!("almanac: could not forget a dead access token: {k}");
+                    }
                 }
                 return Err(e);
             }

@@ -262,7 +262,7 @@ pub async fn sync_account_reporting(
             AppError::new(
                 ErrorCode::Conflict,
                 format!(
-                    "Sync of \"{}\" stopped: it would delete {} of its {} events. Check the calendar at the provider, then confirm with `almanac calendars confirm-deletions {}` (or in Settings).",
+                    "Sync of \"{}\" stopped: it would delete {} of its {} events. Check the calendar at the provider, then confirm with `almanac calendars confirm-deletions {}` (in the window: Confirm deletions, beside the sync status).",
                     c.name, h.would_delete, h.total, c.calendar_id
                 ),
             )

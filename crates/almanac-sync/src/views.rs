@@ -267,7 +267,13 @@ fn summary(ev: &RemoteEvent) -> String {
             }
             Err(_) => format!("{}, {} UTC", start.format(DAY), start.format("%H:%M")),
         },
-        Timing::AllDay { start, .. } => format!("{} (all day)", start.format(DAY)),
+        Timing::AllDay { start, end } => {
+            let last = end.pred_opt().unwrap_or(*end).max(*start);
+            match last == *start {
+                true => format!("{} (all day)", start.format(DAY)),
+                false => format!("{} – {} (all day)", start.format(DAY), last.format(DAY)),
+            }
+        }
     };
     if ev.location.is_empty() {
         format!("{} — {when}", ev.title)
