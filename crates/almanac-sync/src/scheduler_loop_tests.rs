@@ -99,6 +99,15 @@ impl CalendarProvider for Listing {
     }
 }
 
+/// A provider answering after `secs` seconds, as `fails` says.
+fn answering(secs: u64, fails: Option<(ErrorKind, Option<Duration>)>) -> Option<Listing> {
+    Some(Listing {
+        takes: Duration::from_secs(secs),
+        fails,
+        panics: false,
+    })
+}
+
 /// What each account's runs meet: `None` makes connecting fail.
 type Plan = HashMap<String, Option<Listing>>;
 
@@ -251,13 +260,7 @@ async fn after(secs: u64) {
 
 #[tokio::test(start_paused = true)]
 async fn a_long_run_is_not_taken_for_a_suspended_machine() {
-    let w = world(1, hourly(), |_| {
-        Some(Listing {
-            takes: Duration::from_secs(90),
-            fails: None,
-            panics: false,
-        })
-    });
+    let w = world(1, hourly(), |_| answering(90, None));
     after(300).await;
     // Before: the run's 90 s counted as sleep, read as a suspension, and
     // every account ran again at once.
@@ -267,11 +270,8 @@ async fn a_long_run_is_not_taken_for_a_suspended_machine() {
 #[tokio::test(start_paused = true)]
 async fn waking_up_runs_everyone_but_not_before_a_retry_after() {
     let w = world(2, hourly(), |n| {
-        Some(Listing {
-            takes: Duration::from_secs(1),
-            fails: (n == 1).then_some((ErrorKind::Throttled, Some(Duration::from_secs(600)))),
-            panics: false,
-        })
+        let throttled = (ErrorKind::Throttled, Some(Duration::from_secs(600)));
+        answering(1, (n == 1).then_some(throttled))
     });
     after(5).await;
     assert_eq!((w.runs(0), w.runs(1)), (1, 1));
@@ -292,13 +292,7 @@ async fn waking_up_runs_everyone_but_not_before_a_retry_after() {
 
 #[tokio::test(start_paused = true)]
 async fn a_clock_set_back_does_not_hold_the_schedule_back() {
-    let w = world(1, hourly(), |_| {
-        Some(Listing {
-            takes: Duration::ZERO,
-            fails: None,
-            panics: false,
-        })
-    });
+    let w = world(1, hourly(), |_| answering(0, None));
     after(5).await;
     assert_eq!(w.runs(0), 1);
     // Set back a day: the next run, an hour away by the old clock, would be 25.
@@ -312,13 +306,7 @@ async fn a_clock_set_back_does_not_hold_the_schedule_back() {
 
 #[tokio::test(start_paused = true)]
 async fn the_status_shows_when_an_edit_goes_out() {
-    let w = world(1, hourly(), |_| {
-        Some(Listing {
-            takes: Duration::ZERO,
-            fails: None,
-            panics: false,
-        })
-    });
+    let w = world(1, hourly(), |_| answering(0, None));
     after(5).await;
     let planned = w.status(0).next_sync_at.expect("next run");
     assert_eq!(planned, t0().timestamp() + 3600);
@@ -337,13 +325,7 @@ async fn a_paused_loop_waits_without_spinning_and_resumes() {
         jitter: 0.0,
         ..ScheduleOptions::default()
     };
-    let w = world(1, opts, |_| {
-        Some(Listing {
-            takes: Duration::ZERO,
-            fails: None,
-            panics: false,
-        })
-    });
+    let w = world(1, opts, |_| answering(0, None));
     after(1).await;
     assert!(w.scheduler.send(Command::Pause));
     after(1).await;
@@ -365,11 +347,7 @@ async fn sync_now_runs_a_backing_off_account_and_keeps_its_backoff() {
         ..hourly()
     };
     let w = world(1, opts, |_| {
-        Some(Listing {
-            takes: Duration::ZERO,
-            fails: Some((ErrorKind::ProviderUnavailable, None)),
-            panics: false,
-        })
+        answering(0, Some((ErrorKind::ProviderUnavailable, None)))
     });
     after(1).await;
     assert_eq!((w.runs(0), w.status(0).failures), (1, 1));
@@ -408,13 +386,7 @@ async fn a_slow_account_holds_no_other_back() {
     };
     // The first account's provider takes ten minutes to answer (a hanging
     // connection, its retries).
-    let w = world(2, opts, |n| {
-        Some(Listing {
-            takes: Duration::from_secs(if n == 0 { 600 } else { 0 }),
-            fails: None,
-            panics: false,
-        })
-    });
+    let w = world(2, opts, |n| answering(if n == 0 { 600 } else { 0 }, None));
     after(300).await;
     assert_eq!((w.runs(0), w.ended(0)), (1, 0));
     assert!(w.runs(1) >= 5, "{} runs of the other account", w.runs(1));
@@ -430,11 +402,7 @@ async fn a_slow_account_holds_no_other_back() {
 #[tokio::test(start_paused = true)]
 async fn stop_lets_the_runs_under_way_finish_and_starts_none() {
     let w = world(2, hourly(), |n| {
-        Some(Listing {
-            takes: Duration::from_secs(if n == 0 { 100 } else { 0 }),
-            fails: None,
-            panics: false,
-        })
+        answering(if n == 0 { 100 } else { 0 }, None)
     });
     after(10).await;
     assert!(w.scheduler.send(Command::Stop));
@@ -449,13 +417,7 @@ async fn stop_lets_the_runs_under_way_finish_and_starts_none() {
 
 #[tokio::test(start_paused = true)]
 async fn sync_now_during_a_run_runs_again_after_it_not_beside_it() {
-    let w = world(1, hourly(), |_| {
-        Some(Listing {
-            takes: Duration::from_secs(50),
-            fails: None,
-            panics: false,
-        })
-    });
+    let w = world(1, hourly(), |_| answering(50, None));
     after(10).await;
     assert!(w.scheduler.send(Command::SyncNow(None)));
     assert!(w.scheduler.send(Command::SyncNow(Some(w.ids[0].clone()))));
@@ -469,13 +431,7 @@ async fn sync_now_during_a_run_runs_again_after_it_not_beside_it() {
 
 #[tokio::test(start_paused = true)]
 async fn an_edit_made_during_a_run_goes_out_right_after_it() {
-    let w = world(1, hourly(), |_| {
-        Some(Listing {
-            takes: Duration::from_secs(50),
-            fails: None,
-            panics: false,
-        })
-    });
+    let w = world(1, hourly(), |_| answering(50, None));
     after(10).await;
     assert!(w.scheduler.send(Command::LocalEdit));
     after(45).await;
@@ -485,13 +441,7 @@ async fn an_edit_made_during_a_run_goes_out_right_after_it() {
 
 #[tokio::test(start_paused = true)]
 async fn a_run_is_told_ended_with_the_next_run_planned() {
-    let w = world(1, hourly(), |_| {
-        Some(Listing {
-            takes: Duration::from_secs(10),
-            fails: None,
-            panics: false,
-        })
-    });
+    let w = world(1, hourly(), |_| answering(10, None));
     after(15).await;
     assert_eq!(w.ended(0), 1);
     // Planned before the host was told (it shows the next run from the store).
@@ -527,11 +477,7 @@ async fn a_run_that_panics_is_reported_and_tried_again_later() {
 #[tokio::test(start_paused = true)]
 async fn the_network_back_during_a_run_runs_it_again_after_it() {
     let w = world(1, hourly(), |_| {
-        Some(Listing {
-            takes: Duration::from_secs(50),
-            fails: Some((ErrorKind::Offline, None)),
-            panics: false,
-        })
+        answering(50, Some((ErrorKind::Offline, None)))
     });
     after(10).await;
     assert!(w.scheduler.send(Command::NetworkUp));
@@ -543,13 +489,7 @@ async fn the_network_back_during_a_run_runs_it_again_after_it() {
 
 #[tokio::test(start_paused = true)]
 async fn sync_now_during_a_run_while_paused_runs_it_again_at_once() {
-    let w = world(1, hourly(), |_| {
-        Some(Listing {
-            takes: Duration::from_secs(50),
-            fails: None,
-            panics: false,
-        })
-    });
+    let w = world(1, hourly(), |_| answering(50, None));
     after(5).await;
     assert!(w.scheduler.send(Command::Pause));
     assert!(w.scheduler.send(Command::SyncNow(Some(w.ids[0].clone()))));
@@ -560,11 +500,10 @@ async fn sync_now_during_a_run_while_paused_runs_it_again_at_once() {
 #[tokio::test(start_paused = true)]
 async fn a_clock_set_back_moves_a_retry_after_back_with_it() {
     let w = world(1, hourly(), |_| {
-        Some(Listing {
-            takes: Duration::ZERO,
-            fails: Some((ErrorKind::Throttled, Some(Duration::from_secs(600)))),
-            panics: false,
-        })
+        answering(
+            0,
+            Some((ErrorKind::Throttled, Some(Duration::from_secs(600)))),
+        )
     });
     after(5).await;
     assert_eq!(w.runs(0), 1);
