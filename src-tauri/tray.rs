@@ -100,15 +100,17 @@ pub fn status_line(o: &SyncOverview) -> String {
     if o.running {
         return "Sync: syncing…".into();
     }
+    // A failing sync before open conflicts, as in the window: one unanswered conflict
+    // must not hide a sync that has been failing for days.
+    if o.accounts.iter().any(|a| a.last_error.is_some()) {
+        return "Sync: failing — open Almanac for details".into();
+    }
     if o.open_conflicts > 0 {
         return format!(
             "Sync: {} conflict{} to resolve",
             o.open_conflicts,
             if o.open_conflicts == 1 { "" } else { "s" }
         );
-    }
-    if o.accounts.iter().any(|a| a.last_error.is_some()) {
-        return "Sync: failing — open Almanac for details".into();
     }
     match o
         .accounts

@@ -108,8 +108,13 @@ describe("syncStatus", () => {
     expect(syncStatus(o, NOW)).toEqual({ kind: "syncing", text: "Syncing…" });
   });
   it("says Paused", () => {
-    const o = ov([acct({ status: "action_required" })], { paused: true, openConflicts: 2 });
+    const err = { code: "offline" as const, message: "No connection" };
+    const o = ov([acct({ lastError: err })], { paused: true, openConflicts: 2 });
     expect(syncStatus(o, NOW)).toEqual({ kind: "paused", text: "Paused" });
+  });
+  it("asks for a new sign-in even while paused (only the user can mend it)", () => {
+    const o = ov([acct({ status: "action_required" })], { paused: true, openConflicts: 2 });
+    expect(syncStatus(o, NOW)).toEqual({ kind: "action", text: "Action required: sign in again to ann@example.com" });
   });
   it("asks for a new sign-in, naming the accounts", () => {
     const err = { code: "auth_expired" as const, message: "Expired" };
@@ -124,19 +129,35 @@ describe("syncStatus", () => {
     ).toBe("Action required: sign in again to a@x.com and b@y.com");
   });
   it("counts open conflicts", () => {
-    const err = { code: "offline" as const, message: "No connection" };
-    expect(syncStatus(ov([acct({ lastError: err })], { openConflicts: 1 }), NOW)).toEqual({
+    expect(syncStatus(ov([acct()], { openConflicts: 1 }), NOW)).toEqual({
       kind: "conflicts",
       text: "1 conflict to resolve",
     });
     expect(syncStatusText(ov([acct()], { openConflicts: 3 }), NOW)).toBe("3 conflicts to resolve");
   });
-  it("shows the last error", () => {
+  it("shows the last error, naming the account among several, and when it last synced", () => {
     const o = ov([
       acct({ lastSuccessAt: "2025-06-18T10:00:00Z" }),
-      acct({ accountId: "a2", lastError: { code: "offline", message: "The provider could not be reached." } }),
+      acct({
+        accountId: "a2",
+        email: "bo@gmail.com",
+        lastSuccessAt: new Date(NOW.getTime() - 10 * 60_000).toISOString(),
+        lastError: { code: "offline", message: "The provider could not be reached." },
+      }),
     ]);
-    expect(syncStatus(o, NOW)).toEqual({ kind: "error", text: "Sync failed: The provider could not be reached." });
+    expect(syncStatus(o, NOW)).toEqual({
+      kind: "error",
+      text: "Sync failed for bo@gmail.com: The provider could not be reached. (last synced 10 minutes ago)",
+    });
+    const alone = ov([acct({ lastError: { code: "offline", message: "No connection" } })]);
+    expect(syncStatusText(alone, NOW)).toBe("Sync failed: No connection");
+  });
+  it("shows a failing sync before open conflicts, which keep their own button", () => {
+    const err = { code: "offline" as const, message: "No connection" };
+    expect(syncStatus(ov([acct({ lastError: err })], { openConflicts: 1 }), NOW)).toEqual({
+      kind: "error",
+      text: "Sync failed: No connection",
+    });
   });
   it("says when the oldest account last synced", () => {
     const recent = new Date(NOW.getTime() - 2 * 60_000).toISOString();

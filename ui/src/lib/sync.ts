@@ -76,18 +76,25 @@ export function oldestSuccess(accounts: readonly AccountSync[]): string | null {
 export type SyncStatusKind = "none" | "syncing" | "paused" | "action" | "conflicts" | "error" | "synced" | "never";
 
 /**
- * The one-line status, most pressing first: syncing, paused, an account that needs a new
- * sign-in, open conflicts, the last error, else when the oldest account last synced.
+ * The one-line status, most pressing first: syncing, an account that needs a new sign-in
+ * (also while paused: only the user can mend it), paused, the last error (with the
+ * account, when there are several, and when it last synced), open conflicts (which keep
+ * their own button, so a failing sync is not hidden behind one), else when the oldest
+ * account last synced.
  */
 export function syncStatus(o: SyncOverview | null | undefined, now: Date, locale?: string): { kind: SyncStatusKind; text: string } {
   if (!hasSyncAccounts(o)) return { kind: "none", text: "" };
   if (o.running) return { kind: "syncing", text: "Syncing…" };
-  if (o.paused) return { kind: "paused", text: "Paused" };
   const signIn = o.accounts.filter((a) => a.status === "action_required").map((a) => a.email);
   if (signIn.length > 0) return { kind: "action", text: `Action required: sign in again to ${joinList(signIn)}` };
-  if (o.openConflicts > 0) return { kind: "conflicts", text: `${plural(o.openConflicts, "conflict", "conflicts")} to resolve` };
+  if (o.paused) return { kind: "paused", text: "Paused" };
   const failed = o.accounts.find((a) => a.lastError);
-  if (failed?.lastError) return { kind: "error", text: `Sync failed: ${failed.lastError.message || failed.lastError.code}` };
+  if (failed?.lastError) {
+    const who = o.accounts.length > 1 ? ` for ${failed.email}` : "";
+    const since = failed.lastSuccessAt ? ` (last synced ${syncedWhen(failed.lastSuccessAt, now, locale)})` : "";
+    return { kind: "error", text: `Sync failed${who}: ${failed.lastError.message || failed.lastError.code}${since}` };
+  }
+  if (o.openConflicts > 0) return { kind: "conflicts", text: `${plural(o.openConflicts, "conflict", "conflicts")} to resolve` };
   const last = oldestSuccess(o.accounts);
   if (last) return { kind: "synced", text: `Synced ${syncedWhen(last, now, locale)}` };
   return { kind: "never", text: "Not synced yet" };
