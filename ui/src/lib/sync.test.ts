@@ -147,7 +147,7 @@ describe("syncStatus", () => {
     ]);
     expect(syncStatus(o, NOW)).toEqual({
       kind: "error",
-      text: "Sync failed for bo@gmail.com: The provider could not be reached. (last synced 10 minutes ago)",
+      text: "Sync failed for bo@gmail.com: The provider could not be reached. (last complete sync 10 minutes ago)",
     });
     const alone = ov([acct({ lastError: { code: "offline", message: "No connection" } })]);
     expect(syncStatusText(alone, NOW)).toBe("Sync failed: No connection");

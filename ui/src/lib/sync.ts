@@ -78,7 +78,8 @@ export type SyncStatusKind = "none" | "syncing" | "paused" | "action" | "conflic
 /**
  * The one-line status, most pressing first: syncing, an account that needs a new sign-in
  * (also while paused: only the user can mend it), paused, the last error (with the
- * account, when there are several, and when it last synced), open conflicts (which keep
+ * account, when there are several, and its last complete sync: a run where one calendar
+ * failed is not one), open conflicts (which keep
  * their own button, so a failing sync is not hidden behind one), else when the oldest
  * account last synced.
  */
@@ -91,7 +92,7 @@ export function syncStatus(o: SyncOverview | null | undefined, now: Date, locale
   const failed = o.accounts.find((a) => a.lastError);
   if (failed?.lastError) {
     const who = o.accounts.length > 1 ? ` for ${failed.email}` : "";
-    const since = failed.lastSuccessAt ? ` (last synced ${syncedWhen(failed.lastSuccessAt, now, locale)})` : "";
+    const since = failed.lastSuccessAt ? ` (last complete sync ${syncedWhen(failed.lastSuccessAt, now, locale)})` : "";
     return { kind: "error", text: `Sync failed${who}: ${failed.lastError.message || failed.lastError.code}${since}` };
   }
   if (o.openConflicts > 0) return { kind: "conflicts", text: `${plural(o.openConflicts, "conflict", "conflicts")} to resolve` };
