@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(
     name = "almanac",
     version,
-    about = "Almanac from the command line: list, add, edit and remove events; import and export iCalendar files.",
+    about = "Almanac from the command line: list, add, edit and remove events; import and export iCalendar files; connect Microsoft 365 and Google accounts, sync them, see their status and log, and answer conflicts.",
     propagate_version = true,
     args_override_self = true
 )]

@@ -31,7 +31,8 @@ pub fn file_error(path: &std::path::Path, e: &std::io::Error) -> AppError {
 pub fn report(e: &AppError, json: bool) {
     use std::io::Write;
     let text = if json {
-        serde_json::to_string(e).unwrap_or_else(|_| format!("{{\"code\":\"{}\"}}", e.code.as_str()))
+        crate::output::json_line(e)
+            .unwrap_or_else(|| format!("{{\"code\":\"{}\"}}", e.code.as_str()))
     } else {
         format!("almanac: {}", crate::output::printable(&e.message))
     };

@@ -45,8 +45,9 @@ fn reorders(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
-/// A field shown inside one line: its line breaks become spaces (and see [`printable`]).
-fn one_line(text: &str) -> Cow<'_, str> {
+/// A field shown inside one line: its line breaks become spaces (and see [`printable`]),
+/// so a title cannot forge a line of its own (another conflict, another run).
+pub fn one_line(text: &str) -> Cow<'_, str> {
     if text.contains(['\n', '\r']) {
         Cow::Owned(text.replace("\r\n", " ").replace(['\n', '\r'], " "))
     } else {
@@ -72,8 +73,21 @@ fn write_line(text: &str) -> CliResult<()> {
 pub fn json<T: Serialize + ?Sized>(value: &T) -> CliResult<()> {
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| storage(format!("Could not encode the output as JSON: {e}")))?;
-    // serde_json leaves DEL and the C1 controls raw; escaped, they are the same JSON
-    // and no longer reach the terminal (the only raw line breaks are the layout's).
+    line(&terminal_safe_json(&text))
+}
+
+/// A value as JSON on one line (the daemon's events, errors on stderr), escaped as
+/// [`json`] does.
+pub fn json_line<T: Serialize + ?Sized>(value: &T) -> Option<String> {
+    serde_json::to_string(value)
+        .ok()
+        .map(|t| terminal_safe_json(&t))
+}
+
+/// serde_json leaves DEL and the C1 controls raw, and the bidirectional marks; escaped,
+/// they are the same JSON and no longer reach the terminal (the only raw line breaks
+/// are the layout's).
+fn terminal_safe_json(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
         if (c.is_control() && c != '\n') || reorders(c) {
@@ -82,7 +96,17 @@ pub fn json<T: Serialize + ?Sized>(value: &T) -> CliResult<()> {
             escaped.push(c);
         }
     }
-    line(&escaped)
+    escaped
+}
+
+/// `text` of several lines under a label: each line after the first indented by
+/// `indent`, so a description's lines cannot pass for lines of their own.
+pub fn indented(text: &str, indent: &str) -> String {
+    let lines: Vec<&str> = text
+        .split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .collect();
+    lines.join(&format!("\n{indent}"))
 }
 
 pub fn calendar_line(c: &Calendar) -> String {

@@ -57,14 +57,19 @@ pub fn sync(store: Store, ctx: &Ctx, a: &SyncArgs) -> CliResult<bool> {
     let mut summaries = Vec::new();
     let mut all_ok = true;
     for account in accounts {
-        let (provider, opts) = provider_for(&account, creds.config(), creds.clone())?;
-        let summary = rt.block_on(almanac_sync::sync_account(
-            &store,
-            provider.as_ref(),
-            &account.id,
-            &opts,
-            &clock,
-        ))?;
+        // An account whose client cannot be made (its provider's section missing from
+        // the settings, say) fails alone, on record as the daemon records it: the
+        // others still sync, and `--json` still prints every summary.
+        let summary = match provider_for(&account, creds.config(), creds.clone()) {
+            Ok((provider, opts)) => rt.block_on(almanac_sync::sync_account(
+                &store,
+                provider.as_ref(),
+                &account.id,
+                &opts,
+                &clock,
+            ))?,
+            Err(e) => almanac_sync::record_unstarted(&store, &account.id, clock(), &e)?,
+        };
         if let Some(e) = &summary.error {
             if e.code == ErrorCode::ActionRequired {
                 let mut s = store.lock().unwrap_or_else(|p| p.into_inner());
@@ -78,7 +83,9 @@ pub fn sync(store: Store, ctx: &Ctx, a: &SyncArgs) -> CliResult<bool> {
         }
         all_ok &= summary.outcome == "ok";
         if !ctx.json {
-            print_summary(&account.email, &summary)?;
+            for l in summary_lines(&account.email, &summary) {
+                output::line(&l)?;
+            }
         }
         summaries.push(summary);
     }
@@ -88,27 +95,29 @@ pub fn sync(store: Store, ctx: &Ctx, a: &SyncArgs) -> CliResult<bool> {
     Ok(all_ok)
 }
 
-fn print_summary(email: &str, s: &RunSummary) -> CliResult<()> {
-    output::line(&format!(
+/// A run's summary in words: the account's line, then one per calendar with news.
+fn summary_lines(email: &str, s: &RunSummary) -> Vec<String> {
+    let mut lines = vec![format!(
         "{email}: {} — {} pulled, {} pushed, {} conflict{}",
         s.outcome,
         s.pulled,
         s.pushed,
         s.conflicts,
         if s.conflicts == 1 { "" } else { "s" }
-    ))?;
+    )];
     for c in &s.calendars {
+        // Names come from the provider: one line each, whatever they hold.
+        let name = output::one_line(&c.name);
         if let Some(h) = c.held {
-            output::line(&format!(
-                "  {}: stopped — the provider's listing would delete {} of its {} events. Check the calendar at the provider, then run `almanac calendars confirm-deletions {}`.",
-                c.name, h.would_delete, h.total, c.calendar_id
-            ))?;
+            lines.push(format!(
+                "  {name}: stopped — the provider's listing would delete {} of its {} events. Check the calendar at the provider, then run `almanac calendars confirm-deletions {}`.",
+                h.would_delete, h.total, c.calendar_id
+            ));
         } else if let Some(e) = &c.error {
-            output::line(&format!("  {}: {}", c.name, e.message))?;
+            lines.push(format!("  {name}: {}", output::one_line(&e.message)));
         } else if c.pulled + c.pushed + c.conflicts + c.skipped > 0 {
-            output::line(&format!(
-                "  {}: {} pulled, {} pushed, {} conflicts{}",
-                c.name,
+            lines.push(format!(
+                "  {name}: {} pulled, {} pushed, {} conflicts{}",
                 c.pulled,
                 c.pushed,
                 c.conflicts,
@@ -117,13 +126,13 @@ fn print_summary(email: &str, s: &RunSummary) -> CliResult<()> {
                 } else {
                     String::new()
                 }
-            ))?;
+            ));
         }
     }
     if let Some(e) = &s.error {
-        output::line(&format!("  {}", e.message))?;
+        lines.push(format!("  {}", output::one_line(&e.message)));
     }
-    Ok(())
+    lines
 }
 
 pub fn status(store: &Store, ctx: &Ctx) -> CliResult<()> {
@@ -150,14 +159,19 @@ pub fn status(store: &Store, ctx: &Ctx) -> CliResult<()> {
             "  last successful sync: {}; last attempt: {}{}",
             when(s.last_success_at),
             when(s.last_attempt_at),
-            s.next_sync_at
-                .map(|t| format!("; next (daemon): {}", when(Some(t))))
-                .unwrap_or_default()
+            // A next run is planned only while a loop runs: the desktop app or the
+            // daemon holds the data directory; one that has ended leaves its plan.
+            match s.next_sync_at {
+                Some(t) if store.beside_holder() => format!("; next: {}", when(Some(t))),
+                _ if store.beside_holder() => String::new(),
+                _ => "; no daemon or desktop app is running to sync".to_owned(),
+            }
         ))?;
         if let Some(m) = &s.last_error_message {
             output::line(&format!(
-                "  last error ({}): {m}",
-                s.last_error_code.as_deref().unwrap_or("error")
+                "  last error ({}): {}",
+                s.last_error_code.as_deref().unwrap_or("error"),
+                output::one_line(m)
             ))?;
         }
         output::line(&format!(
@@ -167,7 +181,7 @@ pub fn status(store: &Store, ctx: &Ctx) -> CliResult<()> {
         for c in &s.held_calendars {
             output::line(&format!(
                 "  {} stopped: it would delete {} of {} events; `almanac calendars confirm-deletions {}` once checked",
-                c.name, c.would_delete, c.total, c.calendar_id
+                output::one_line(&c.name), c.would_delete, c.total, c.calendar_id
             ))?;
         }
     }
@@ -213,18 +227,28 @@ pub fn conflicts_list(store: &Store, ctx: &Ctx, a: &ConflictListArgs) -> CliResu
         return output::json(&list);
     }
     if list.is_empty() {
-        return output::line("No open conflicts.");
+        return output::line(if a.all {
+            "No conflicts."
+        } else {
+            "No open conflicts."
+        });
     }
     for c in &list {
         let state = match resolved_text(c) {
             Some(text) => format!("  [{text}]"),
             None => String::new(),
         };
+        // The version that lives, with its time: five "Standup"s are five days.
+        let view = almanac_sync::conflict_view(c);
+        let what = match view.local_summary.or(view.remote_summary) {
+            Some(summary) => summary,
+            None => format!("\"{}\"", conflict_title(c)),
+        };
         output::line(&format!(
-            "{}  \"{}\" in {} — {}{state}",
+            "{}  {}  in {} — {}{state}",
             c.id,
-            conflict_title(c),
-            c.calendar_name,
+            output::one_line(&what),
+            output::one_line(&c.calendar_name),
             kind_text(&c.kind)
         ))?;
     }
@@ -238,12 +262,13 @@ pub fn conflicts_show(store: &Store, ctx: &Ctx, id: &str) -> CliResult<()> {
     }
     output::line(&format!(
         "\"{}\" in {} — {}",
-        conflict_title(&c),
-        c.calendar_name,
+        output::one_line(&conflict_title(&c)),
+        output::one_line(&c.calendar_name),
         kind_text(&c.kind)
     ))?;
     output::line(&format!("detected {}", when(Some(c.detected_at))))?;
-    if let Some(text) = resolved_text(&c) {
+    let resolved = resolved_text(&c);
+    if let Some(text) = &resolved {
         output::line(&format!("{text} {}", when(c.resolved_at)))?;
     }
     // As the Conflicts panel reads them: times in the event's zone, and so on.
@@ -251,18 +276,45 @@ pub fn conflicts_show(store: &Store, ctx: &Ctx, id: &str) -> CliResult<()> {
     for f in &view.fields {
         // The name to answer with, and what it is.
         output::line(&format!("{} ({}):", f.field, f.label))?;
-        output::line(&format!("  before:        {}", f.base))?;
-        output::line(&format!("  this computer: {}", f.local))?;
-        output::line(&format!("  provider:      {}", f.remote))?;
+        // A description's lines stay under their label.
+        const UNDER: &str = "                 ";
+        output::line(&format!(
+            "  before:        {}",
+            output::indented(&f.base, UNDER)
+        ))?;
+        output::line(&format!(
+            "  this computer: {}",
+            output::indented(&f.local, UNDER)
+        ))?;
+        output::line(&format!(
+            "  provider:      {}",
+            output::indented(&f.remote, UNDER)
+        ))?;
     }
     if view.fields.is_empty() {
         // A deletion against an edit has no field pairs: show the version that lives.
         if let Some(mine) = &view.local_summary {
-            output::line(&format!("this computer: {mine}"))?;
+            output::line(&format!("this computer: {}", output::one_line(mine)))?;
         }
         if let Some(theirs) = &view.remote_summary {
-            output::line(&format!("provider:      {theirs}"))?;
+            output::line(&format!("provider:      {}", output::one_line(theirs)))?;
         }
+    }
+    if resolved.is_some() {
+        return Ok(());
+    }
+    let writable = store
+        .list_calendars()?
+        .iter()
+        .find(|cal| cal.id == c.calendar_id)
+        .is_none_or(|cal| cal.can_edit);
+    if !writable {
+        // `resolve` refuses the rest there: nothing can go to a read-only calendar.
+        output::line(&format!(
+            "The calendar is read-only now: only `almanac conflicts resolve {} --keep remote` can be carried out (your version stays on record).",
+            c.id
+        ))?;
+    } else if view.fields.is_empty() {
         match c.kind.as_str() {
             "edit_delete" => output::line(
                 "Resolve with --keep local to send your version again, or --keep remote to delete it here too.",
@@ -295,13 +347,22 @@ pub fn conflicts_resolve(store: Store, ctx: &Ctx, a: &ConflictResolveArgs) -> Cl
             per_field(picks)?
         }
     };
+    // Named in the answer: which event this was is not in its id.
+    let named = store.conflict(&a.id).map(|c| {
+        format!(
+            " \"{}\" in {}",
+            output::one_line(&conflict_title(&c)),
+            output::one_line(&c.calendar_name)
+        )
+    });
     let store = Mutex::new(store);
     let done = resolve_conflict(&store, &a.id, &choice, ctx.now)?;
     if ctx.json {
         return output::json(&done);
     }
     output::line(&format!(
-        "Resolved ({}).{}",
+        "Resolved{} ({}).{}",
+        named.unwrap_or_default(),
         done.resolution,
         if done.pushes {
             " The result goes to the provider on the next sync."
@@ -312,6 +373,10 @@ pub fn conflicts_resolve(store: Store, ctx: &Ctx, a: &ConflictResolveArgs) -> Cl
 }
 
 pub fn log(store: &Store, ctx: &Ctx, a: &LogArgs) -> CliResult<()> {
+    if let Some(id) = &a.account {
+        // An id mistyped would read as "no runs yet".
+        store.account(id)?;
+    }
     let runs = store.sync_runs(a.account.as_deref(), a.limit as usize)?;
     if ctx.json {
         let mut out = Vec::new();
@@ -334,7 +399,7 @@ pub fn log(store: &Store, ctx: &Ctx, a: &LogArgs) -> CliResult<()> {
             r.conflicts,
             r.error_message
                 .as_deref()
-                .map(|m| format!(" ({m})"))
+                .map(|m| format!(" ({})", output::one_line(m)))
                 .unwrap_or_default()
         ))?;
         for act in store.sync_actions(r.id)? {
@@ -349,7 +414,7 @@ pub fn log(store: &Store, ctx: &Ctx, a: &LogArgs) -> CliResult<()> {
                 } else {
                     format!(" [{}]", fields.join(", "))
                 },
-                act.reason
+                output::one_line(&act.reason)
             ))?;
         }
     }
@@ -390,6 +455,14 @@ pub fn daemon(store: Store, ctx: &Ctx, a: &DaemonArgs) -> CliResult<()> {
     use almanac_sync::{Command, Scheduler, SyncEvent};
 
     let creds = Arc::new(Credentials::new(AuthConfig::load()?, Vault::default())?);
+    // Times as the user reads a clock (`--tz`, else this computer's zone), zone named.
+    let tz = crate::zone::local_zone(ctx.tz.as_deref())?;
+    let stamp = move || {
+        Utc::now()
+            .with_timezone(&tz)
+            .format("%H:%M:%S %Z")
+            .to_string()
+    };
     // Lines name an account by its address (no account is added while the daemon
     // holds the data directory).
     let emails: std::collections::HashMap<String, String> = store
@@ -406,37 +479,43 @@ pub fn daemon(store: Store, ctx: &Ctx, a: &DaemonArgs) -> CliResult<()> {
     });
     let publish: Arc<almanac_sync::Publish> = Arc::new(move |e: SyncEvent| {
         let line = match &e {
-            SyncEvent::Finished { summary } if json => serde_json::to_string(summary).ok(),
-            SyncEvent::Finished { summary } => Some(format!(
-                "{} {}: {} — {} pulled, {} pushed, {} conflicts{}",
-                Utc::now().format("%H:%M:%S"),
-                name(&summary.account_id),
-                summary.outcome,
-                summary.pulled,
-                summary.pushed,
-                summary.conflicts,
-                summary
-                    .error
-                    .as_ref()
-                    .map(|e| format!(" ({})", e.message))
-                    .unwrap_or_default()
-            )),
+            SyncEvent::Finished { summary } if json => output::json_line(summary),
+            SyncEvent::Finished { summary } => {
+                // As `almanac sync` tells it: a calendar stopped or failing says why.
+                let lines = summary_lines(&name(&summary.account_id), summary);
+                Some(format!("{} {}", stamp(), lines.join("\n")))
+            }
             SyncEvent::Failed { account_id, error } if json => {
-                serde_json::to_string(&serde_json::json!({"accountId": account_id, "error": error}))
-                    .ok()
+                output::json_line(&serde_json::json!({"accountId": account_id, "error": error}))
             }
-            SyncEvent::Failed { account_id, error } => {
-                Some(format!("{}: {}", name(account_id), error.message))
-            }
+            SyncEvent::Failed { account_id, error } => Some(format!(
+                "{} {}: {}",
+                stamp(),
+                name(account_id),
+                output::one_line(&error.message)
+            )),
+            // Once per account, as the notification (not once per run).
             SyncEvent::ActionRequired {
                 account_id,
                 notify: true,
-            } if !json => Some(format!(
-                "{}: sign in again (`almanac accounts add`); its sync waits until then",
+            } if json => output::json_line(
+                &serde_json::json!({"accountId": account_id, "actionRequired": true}),
+            ),
+            SyncEvent::ActionRequired {
+                account_id,
+                notify: true,
+            } => Some(format!(
+                "{} {}: sign in again (`almanac accounts add`); its sync waits until then",
+                stamp(),
                 name(account_id)
             )),
-            SyncEvent::NewConflicts(list) if !json => Some(format!(
-                "{} new conflict{}: `almanac conflicts list`",
+            SyncEvent::NewConflicts(list) if json => {
+                let ids: Vec<&str> = list.iter().map(|c| c.id.as_str()).collect();
+                output::json_line(&serde_json::json!({"newConflicts": ids}))
+            }
+            SyncEvent::NewConflicts(list) => Some(format!(
+                "{} {} new conflict{}: `almanac conflicts list` (answer them once the daemon is stopped, or in the desktop app)",
+                stamp(),
                 list.len(),
                 if list.len() == 1 { "" } else { "s" }
             )),

@@ -83,6 +83,15 @@ impl Sync {
         );
     }
 
+    /// `almanac ARGS…` without `--json`: (stdout, exit code).
+    fn human(&self, args: &[&str]) -> (String, Option<i32>) {
+        let o = tokio::task::block_in_place(|| self.env.run(args));
+        (
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            o.status.code(),
+        )
+    }
+
     fn cli(&self, args: &[&str]) -> Value {
         tokio::task::block_in_place(|| {
             let mut full = vec!["--json"];
@@ -1495,6 +1504,9 @@ async fn status_log_and_conflicts_read_while_the_daemon_runs() {
     let listed = String::from_utf8_lossy(&run(&["log"]).stdout).into_owned();
     // The daemon's first run brought "Onboarding" here: read beside it.
     assert!(listed.contains("  pull created "), "{listed}");
+    // Its next run is planned, and said.
+    let status = String::from_utf8_lossy(&run(&["status"]).stdout).into_owned();
+    assert!(status.contains("; next: "), "{status}");
     let add = run(&[
         "events",
         "add",
@@ -1569,6 +1581,37 @@ async fn daemon_syncs_backs_off_and_stops_gracefully() {
         .as_i64()
         .expect("attempt recorded");
     assert!(next >= tried + 15, "{status}");
+}
+
+/// The daemon says why a calendar stopped, and what to do, as `almanac sync` does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_says_why_a_calendar_stopped() {
+    let s = Sync::google().await;
+    // Enough for the guard (at least 10, more than half of the calendar).
+    let seeded: Vec<Value> = (0..12)
+        .map(|i| s.seed(&format!("Visit {i}"), 1 + i64::from(i % 3), 8 + i % 4))
+        .collect();
+    s.sync();
+    for e in &seeded {
+        s.state
+            .google_delete_event(&s.email, "primary", e["id"].as_str().expect("id"))
+            .expect("delete");
+    }
+    let (out, code) = tokio::task::block_in_place(|| daemon_for(&s, 4));
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("partial"), "{out}");
+    assert!(
+        out.contains("would delete 12 of its 12 events")
+            && out.contains("almanac calendars confirm-deletions"),
+        "{out}"
+    );
+    assert_eq!(s.local().len(), 12, "the guard let deletions through");
+    // The daemon has ended: no next run is shown as if one were planned.
+    let (status, _) = s.human(&["status"]);
+    assert!(
+        !status.contains("next:") && status.contains("no daemon or desktop app is running"),
+        "{status}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -2377,6 +2420,131 @@ async fn a_calendar_that_fails_is_named_in_the_accounts_status() {
         message.starts_with(&format!("\"{name}\": ")) && message.contains("does not allow"),
         "{status}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_that_cannot_connect_fails_alone() {
+    let s = Sync::google().await;
+    s.seed("Kickoff", 1, 9);
+    let outlook = s.cli(&["accounts", "add", "microsoft", "--timeout", "60"]);
+    // Microsoft's section goes from the settings: that account's client cannot be made.
+    let full = fake_config(&s._cloud.base_url());
+    let google_only = &full[full.find("[google]").expect("google section")..];
+    std::fs::write(&s.env.config, google_only).expect("config");
+    let o = tokio::task::block_in_place(|| s.env.run(&["--json", "sync"]));
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "a failed account is a failed command"
+    );
+    let runs: Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|_| panic!("no summaries: {}", String::from_utf8_lossy(&o.stderr)));
+    let of = |id: &str| {
+        runs.as_array()
+            .expect("summaries")
+            .iter()
+            .find(|r| r["accountId"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("no summary of {id}: {runs}"))
+    };
+    let google_id = s
+        .cli(&["accounts", "list"])
+        .as_array()
+        .expect("accounts")
+        .iter()
+        .find(|a| a["provider"] == "google")
+        .and_then(|a| a["id"].as_str())
+        .expect("google account")
+        .to_owned();
+    // The other account synced all the same.
+    assert_eq!(of(&google_id)["outcome"], "ok", "{runs}");
+    assert_eq!(s.local_titled("Kickoff").len(), 1);
+    let outlook_id = outlook["id"].as_str().expect("id");
+    let failed = of(outlook_id);
+    assert_eq!(failed["outcome"], "failed", "{runs}");
+    assert_eq!(failed["error"]["code"], "config", "{runs}");
+    // On record: `status` says why, as for the daemon.
+    let status = s.cli(&["status"]);
+    let row = status
+        .as_array()
+        .expect("status")
+        .iter()
+        .find(|a| a["accountId"] == outlook_id)
+        .cloned()
+        .expect("outlook's status");
+    assert!(
+        row["lastErrorMessage"]
+            .as_str()
+            .is_some_and(|m| m.contains("[microsoft]")),
+        "{status}"
+    );
+    assert!(row["lastAttemptAt"].is_number(), "{status}");
+}
+
+/// Calendar names, titles and descriptions come from other people: in human output
+/// none of them can make a line that reads as one of Almanac's own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_from_the_provider_cannot_forge_lines_of_the_output() {
+    let s = Sync::google().await;
+    let seeded = s.seed("Renewal", 1, 9);
+    s.sync();
+    let id = event_id(&s, "Renewal");
+    s.cli(&["events", "edit", &id, "--description", "Agenda"]);
+    s.edit_remote(
+        seeded["id"].as_str().expect("id"),
+        json!({"description": "Notes\n  provider:      forged"}),
+    );
+    s.state
+        .google_seed_calendar(
+            &s.email,
+            &json!({"id": "primary", "summary": "Team\nabc  \"Board\" in Team — changed on both sides"}),
+        )
+        .expect("rename");
+    assert_eq!(s.sync()["conflicts"], 1);
+    let conflict = s.cli(&["conflicts", "list"])[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let (listed, _) = s.human(&["conflicts", "list"]);
+    assert_eq!(listed.lines().count(), 1, "{listed}");
+    assert!(listed.contains("in Team abc  \"Board\""), "{listed}");
+    // The conflict's line names its time: five "Renewal"s would be five days.
+    let d = chrono::NaiveDate::parse_from_str(&day(1), "%Y-%m-%d").expect("day");
+    assert!(
+        listed.contains(&format!(
+            "Renewal — {}, 09:00 (UTC)",
+            d.format("%a %-d %b %Y")
+        )),
+        "{listed}"
+    );
+    let (shown, _) = s.human(&["conflicts", "show", &conflict]);
+    // One "provider:" line per field in conflict: the description's second line
+    // stays under its label.
+    let labels = shown
+        .lines()
+        .filter(|l| l.starts_with("  provider:"))
+        .count();
+    assert_eq!(labels, 1, "{shown}");
+    assert!(
+        shown.contains("\n                   provider:      forged"),
+        "{shown}"
+    );
+    assert_eq!(
+        shown.lines().next().map(|l| l.contains("Team abc")),
+        Some(true),
+        "{shown}"
+    );
+    let (done, _) = s.human(&["conflicts", "resolve", &conflict, "--keep", "local"]);
+    assert!(
+        done.starts_with("Resolved \"Renewal\" in Team abc"),
+        "{done}"
+    );
+    // Answered: nothing left to answer with.
+    let (shown, _) = s.human(&["conflicts", "show", &conflict]);
+    assert!(!shown.contains("Resolve with"), "{shown}");
+    // The log of an account that does not exist is refused, not "no runs yet".
+    let (_, code) = s.human(&["log", "--account", "nope"]);
+    assert_eq!(code, Some(1));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

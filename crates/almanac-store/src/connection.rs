@@ -103,6 +103,12 @@ impl Store {
         })
     }
 
+    /// Opened beside another process that holds the data directory (the desktop app or
+    /// the daemon, whose sync loop then runs), by [`Store::open_read_only`].
+    pub fn beside_holder(&self) -> bool {
+        self.checkpoint.is_none()
+    }
+
     /// Opens the database of a directory another process holds, read-only: for
     /// commands that only look (status, the log, conflicts) while the app or the
     /// daemon runs. WAL lets them read beside its writes. Nothing is migrated, so the

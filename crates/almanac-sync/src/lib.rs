@@ -38,7 +38,8 @@ pub use plan::{
 };
 pub use resolve::{parse_pick, per_field, resolve_conflict, Resolved};
 pub use run::{
-    sync_account, sync_account_reporting, CalendarRun, Clock, Held, RunSummary, SyncOptions,
+    record_unstarted, sync_account, sync_account_reporting, CalendarRun, Clock, Held, RunSummary,
+    SyncOptions,
 };
 pub use scheduler::{Command, Connect, Now, Publish, Scheduler, SyncEvent};
 pub use views::{

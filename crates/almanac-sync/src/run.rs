@@ -126,6 +126,47 @@ fn stops_run(e: &SyncError) -> bool {
     matches!(e, SyncError::Provider(p) if matches!(p.kind, ErrorKind::AuthExpired | ErrorKind::ActionRequired | ErrorKind::Offline))
 }
 
+/// A run of `account_id` that could not begin (its sign-in settings or the keyring
+/// failed before any request): recorded as a failed run all the same, so the status
+/// shows its last attempt and why, and returned as such a run's summary.
+pub fn record_unstarted(
+    store: &Mutex<Store>,
+    account_id: &str,
+    at: DateTime<Utc>,
+    e: &SyncError,
+) -> Result<RunSummary, SyncError> {
+    let error = app_error(e);
+    let mut store = lock(store);
+    let run_id = store.start_run(account_id, at.timestamp())?;
+    store.finish_run(
+        &RunRecord {
+            id: run_id,
+            account_id: Some(account_id.to_owned()),
+            started_at: at.timestamp(),
+            finished_at: Some(at.timestamp()),
+            outcome: None,
+            pulled: 0,
+            pushed: 0,
+            conflicts: 0,
+            error_code: Some(error.code.as_str().to_owned()),
+            error_message: Some(error.message.clone()),
+        },
+        RunOutcome::Failed,
+    )?;
+    Ok(RunSummary {
+        run_id,
+        account_id: account_id.to_owned(),
+        outcome: "failed".to_owned(),
+        pulled: 0,
+        pushed: 0,
+        conflicts: 0,
+        calendars: Vec::new(),
+        calendars_changed: false,
+        error: Some(error),
+        retry_after_secs: None,
+    })
+}
+
 /// Runs one sync of `account_id` through `provider`.
 pub async fn sync_account(
     store: &Mutex<Store>,

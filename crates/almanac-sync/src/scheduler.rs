@@ -13,13 +13,15 @@ use std::time::Duration;
 
 use almanac_model::{Account, AccountStatus, AppError, ErrorCode};
 use almanac_provider::CalendarProvider;
-use almanac_store::{ConflictRecord, RunOutcome, RunRecord, Store};
+use almanac_store::{ConflictRecord, Store};
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::error::SyncError;
-use crate::run::{lock, sync_account_reporting, CalendarRun, RunSummary, SyncOptions};
+use crate::run::{
+    lock, record_unstarted, sync_account_reporting, CalendarRun, RunSummary, SyncOptions,
+};
 use crate::schedule::{after_run, AccountClock, RunResult, ScheduleOptions};
 
 /// What the host can ask of the loop.
@@ -482,25 +484,7 @@ impl Runner {
             Err(e) => {
                 // No run began (the account's sign-in settings or keyring): still its
                 // last attempt and error, for the status to show.
-                let at = (self.now)().timestamp();
-                let mut store = lock(&self.store);
-                if let Ok(run_id) = store.start_run(id, at) {
-                    let _ = store.finish_run(
-                        &RunRecord {
-                            id: run_id,
-                            account_id: Some(id.to_owned()),
-                            started_at: at,
-                            finished_at: Some(at),
-                            outcome: None,
-                            pulled: 0,
-                            pushed: 0,
-                            conflicts: 0,
-                            error_code: Some(e.code().as_str().to_owned()),
-                            error_message: Some(e.to_string()),
-                        },
-                        RunOutcome::Failed,
-                    );
-                }
+                let _ = record_unstarted(&self.store, id, (self.now)(), &e);
                 Err(e)
             }
         };
