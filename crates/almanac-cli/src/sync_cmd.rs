@@ -146,13 +146,23 @@ pub fn status(store: &Store, ctx: &Ctx) -> CliResult<()> {
         );
     }
     for s in &list {
-        let state = match s.status.as_str() {
-            "action_required" => {
-                "Action required — sign in again (`almanac accounts add`)".to_owned()
+        // What the user has to do, if anything, first; an error time mends last.
+        let code = s.last_error_code.as_deref().map(|c| {
+            serde_json::from_value::<ErrorCode>(Value::from(c)).unwrap_or(ErrorCode::Internal)
+        });
+        let state = match (s.status.as_str(), code) {
+            ("action_required", _) => "Action required — sign in again (`almanac accounts add`)",
+            ("paused", _) => "Paused",
+            _ if !s.held_calendars.is_empty() => {
+                "Stopped — a calendar waits for you to confirm its deletions (below)"
             }
-            _ if s.last_error_message.is_some() => "Sync failing".to_owned(),
-            "connected" => "OK".to_owned(),
-            other => other.to_owned(),
+            (_, Some(ErrorCode::Offline)) => "Offline — syncs again when the network is back",
+            (_, Some(c)) if !almanac_sync::passes_with_time(c) => {
+                "Needs your attention — syncing again will not mend it (below)"
+            }
+            (_, Some(_)) => "Sync failing — tried again by itself (below)",
+            _ if s.last_success_at.is_none() => "Not synced yet",
+            _ => "OK",
         };
         output::line(&format!("{} ({}): {state}", s.email, s.provider))?;
         output::line(&format!(

@@ -1575,6 +1575,11 @@ async fn daemon_syncs_backs_off_and_stops_gracefully() {
     let status = s.cli(&["status"]);
     assert!(status[0]["lastErrorMessage"].is_string(), "{status}");
     assert!(status[0]["failures"].as_i64() >= Some(1), "{status}");
+    let (said, _) = s.human(&["status"]);
+    assert!(
+        said.contains(": Sync failing — tried again by itself"),
+        "{said}"
+    );
     // The loop said when it comes back: backing off, at least 15 s after it tried.
     let next = status[0]["nextSyncAt"].as_i64().expect("next run recorded");
     let tried = status[0]["lastAttemptAt"]
@@ -1606,10 +1611,15 @@ async fn the_daemon_says_why_a_calendar_stopped() {
         "{out}"
     );
     assert_eq!(s.local().len(), 12, "the guard let deletions through");
-    // The daemon has ended: no next run is shown as if one were planned.
+    // The daemon has ended: no next run is shown as if one were planned. The
+    // account waits for the user, not for time.
     let (status, _) = s.human(&["status"]);
     assert!(
         !status.contains("next:") && status.contains("no daemon or desktop app is running"),
+        "{status}"
+    );
+    assert!(
+        status.contains("Stopped — a calendar waits for you"),
         "{status}"
     );
 }
@@ -2427,6 +2437,8 @@ async fn an_account_that_cannot_connect_fails_alone() {
     let s = Sync::google().await;
     s.seed("Kickoff", 1, 9);
     let outlook = s.cli(&["accounts", "add", "microsoft", "--timeout", "60"]);
+    let (status, _) = s.human(&["status"]);
+    assert_eq!(status.matches(": Not synced yet").count(), 2, "{status}");
     // Microsoft's section goes from the settings: that account's client cannot be made.
     let full = fake_config(&s._cloud.base_url());
     let google_only = &full[full.find("[google]").expect("google section")..];
@@ -2479,6 +2491,13 @@ async fn an_account_that_cannot_connect_fails_alone() {
         "{status}"
     );
     assert!(row["lastAttemptAt"].is_number(), "{status}");
+    // Read as what it is: syncing again will not mend a missing setting.
+    let (status, _) = s.human(&["status"]);
+    assert!(
+        status.contains(&format!("{} (google): OK", s.email))
+            && status.contains("(microsoft): Needs your attention"),
+        "{status}"
+    );
 }
 
 /// Calendar names, titles and descriptions come from other people: in human output

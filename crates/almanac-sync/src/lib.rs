@@ -41,7 +41,7 @@ pub use run::{
     record_unstarted, sync_account, sync_account_reporting, CalendarRun, Clock, Held, RunSummary,
     SyncOptions,
 };
-pub use scheduler::{Command, Connect, Now, Publish, Scheduler, SyncEvent};
+pub use scheduler::{passes_with_time, Command, Connect, Now, Publish, Scheduler, SyncEvent};
 pub use views::{
     choice_of, conflict_notices, conflict_view, open_conflicts, overview, settled_by_policy,
     Notice, CONFLICT_NOTICES_AT_ONCE,

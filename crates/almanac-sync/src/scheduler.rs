@@ -571,7 +571,7 @@ fn run_result(result: &Result<RunSummary, SyncError>) -> RunResult {
 /// Whether an error of a calendar may go away by itself soon (the provider busy or
 /// down, the network, a busy store), so the account backs off; the others (no access,
 /// gone, refused as malformed) stay until someone changes something.
-fn passes_with_time(code: ErrorCode) -> bool {
+pub fn passes_with_time(code: ErrorCode) -> bool {
     !matches!(
         code,
         ErrorCode::Forbidden
