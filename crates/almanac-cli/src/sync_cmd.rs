@@ -398,9 +398,19 @@ pub fn log(store: &Store, ctx: &Ctx, a: &LogArgs) -> CliResult<()> {
     if runs.is_empty() {
         return output::line("No sync runs yet.");
     }
+    let emails: std::collections::HashMap<String, String> = store
+        .list_accounts()?
+        .into_iter()
+        .map(|a| (a.id, a.email))
+        .collect();
     for r in &runs {
+        let account = r
+            .account_id
+            .as_ref()
+            .map(|id| format!(" {}", emails.get(id).unwrap_or(id)))
+            .unwrap_or_default();
         output::line(&format!(
-            "run {} at {}: {} — {} pulled, {} pushed, {} conflicts{}",
+            "run {} at {}{account}: {} — {} pulled, {} pushed, {} conflicts{}",
             r.id,
             when(Some(r.started_at)),
             r.outcome.as_deref().unwrap_or("unfinished"),
@@ -414,11 +424,15 @@ pub fn log(store: &Store, ctx: &Ctx, a: &LogArgs) -> CliResult<()> {
         ))?;
         for act in store.sync_actions(r.id)? {
             let fields: Vec<String> = serde_json::from_str(&act.fields).unwrap_or_default();
+            let event = match (&act.title, &act.event_id) {
+                (Some(t), Some(id)) => format!("\"{}\" {id}", output::one_line(t)),
+                (None, Some(id)) => id.clone(),
+                (_, None) => "-".to_owned(),
+            };
             output::line(&format!(
-                "  {} {} {}{} — {}",
+                "  {} {} {event}{} — {}",
                 act.direction,
                 act.action,
-                act.event_id.as_deref().unwrap_or("-"),
                 if fields.is_empty() {
                     String::new()
                 } else {

@@ -1502,8 +1502,13 @@ async fn status_log_and_conflicts_read_while_the_daemon_runs() {
         );
     }
     let listed = String::from_utf8_lossy(&run(&["log"]).stdout).into_owned();
-    // The daemon's first run brought "Onboarding" here: read beside it.
-    assert!(listed.contains("  pull created "), "{listed}");
+    // The daemon's first run brought "Onboarding" here: read beside it, the run
+    // naming its account and the change its event.
+    assert!(
+        listed.contains("  pull created \"Onboarding\" "),
+        "{listed}"
+    );
+    assert!(listed.contains(&format!(" {}: ok — ", s.email)), "{listed}");
     // Its next run is planned, and said.
     let status = String::from_utf8_lossy(&run(&["status"]).stdout).into_owned();
     assert!(status.contains("; next: "), "{status}");

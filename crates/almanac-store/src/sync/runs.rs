@@ -55,6 +55,9 @@ pub struct SyncActionRecord {
     pub fields: String,
     pub reason: String,
     pub at: i64,
+    /// The event's title as it is now (`None` once its row is gone): the log names
+    /// what changed, not only an id.
+    pub title: Option<String>,
 }
 
 /// An account's sync health, for `almanac status` and the status area.
@@ -174,8 +177,10 @@ impl Store {
     /// The changes a run applied, in order.
     pub fn sync_actions(&self, run_id: i64) -> Result<Vec<SyncActionRecord>> {
         let mut stmt = self.conn.prepare(
-            "SELECT run_id, event_id, calendar_id, direction, action, fields, reason, at
-             FROM sync_actions WHERE run_id = ?1 ORDER BY id",
+            "SELECT a.run_id, a.event_id, a.calendar_id, a.direction, a.action, a.fields,
+                    a.reason, a.at, e.title
+             FROM sync_actions a LEFT JOIN events e ON e.id = a.event_id
+             WHERE a.run_id = ?1 ORDER BY a.id",
         )?;
         let rows = stmt.query_map(params![run_id], |r| {
             Ok(SyncActionRecord {
@@ -187,6 +192,7 @@ impl Store {
                 fields: r.get(5)?,
                 reason: r.get(6)?,
                 at: r.get(7)?,
+                title: r.get(8)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
