@@ -38,7 +38,7 @@
 
 use std::collections::HashMap;
 
-use almanac_model::time::{parse_wall_time, to_instant, to_local};
+use almanac_model::time::{in_years, parse_wall_time, to_instant, to_local};
 use almanac_model::{
     Attendee, AttendeeKind, Importance, MeetingProvider, OnlineMeeting, Person, Response,
     Sensitivity, ShowAs,
@@ -412,17 +412,24 @@ fn tz_of(name: &str) -> Tz {
 }
 
 fn parse_date(s: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| s.to_owned())
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .ok()
+        .filter(|d| in_years(*d))
+        .ok_or_else(|| s.to_owned())
 }
 
 /// RFC 3339 with an offset, or a wall time in `zone` when the offset is missing (Google
 /// allows that when `timeZone` is given).
 fn parse_instant(s: &str, zone: &str) -> Result<DateTime<Utc>, String> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s.trim()) {
-        return Ok(t.with_timezone(&Utc));
+        return Some(t.with_timezone(&Utc))
+            .filter(|t| in_years(t.date_naive()))
+            .ok_or_else(|| s.to_owned());
     }
     let wall = NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M:%S%.f")
-        .map_err(|_| s.to_owned())?;
+        .ok()
+        .filter(|t| in_years(t.date()))
+        .ok_or_else(|| s.to_owned())?;
     Ok(to_instant(wall, tz_of(zone)))
 }
 
@@ -1028,7 +1035,9 @@ fn line_dates(
             if !all_day {
                 return None;
             }
-            let d = NaiveDate::parse_from_str(v, "%Y%m%d").ok()?;
+            let d = NaiveDate::parse_from_str(v, "%Y%m%d")
+                .ok()
+                .filter(|d| in_years(*d))?;
             out.push(d.format("%Y-%m-%d").to_string());
             continue;
         }
@@ -1036,10 +1045,14 @@ fn line_dates(
             return None;
         }
         let wall = if let Some(utc) = v.strip_suffix('Z') {
-            let t = NaiveDateTime::parse_from_str(utc, "%Y%m%dT%H%M%S").ok()?;
+            let t = NaiveDateTime::parse_from_str(utc, "%Y%m%dT%H%M%S")
+                .ok()
+                .filter(|t| in_years(t.date()))?;
             to_local(Utc.from_utc_datetime(&t), zone)
         } else {
-            let t = NaiveDateTime::parse_from_str(v, "%Y%m%dT%H%M%S").ok()?;
+            let t = NaiveDateTime::parse_from_str(v, "%Y%m%dT%H%M%S")
+                .ok()
+                .filter(|t| in_years(t.date()))?;
             match tzid {
                 Some(name) => {
                     let other: Tz = name.parse().ok()?;
@@ -1128,7 +1141,10 @@ fn render_dates(
     let mut values = Vec::new();
     for d in dates {
         if all_day {
-            let date = NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").map_err(|_| bad(d))?;
+            let date = NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
+                .ok()
+                .filter(|d| in_years(*d))
+                .ok_or_else(|| bad(d))?;
             values.push(date.format("%Y%m%d").to_string());
         } else {
             let wall = parse_wall_time(d).ok_or_else(|| bad(d))?;

@@ -10,7 +10,7 @@
 //! months as `BYMONTHDAY` does, and a relative pattern with several days means "the
 //! i-th day of the month that is in the set" (`BYDAY=MO,TU,WE,TH,FR;BYSETPOS=2`).
 
-use almanac_model::time::{to_instant, to_local};
+use almanac_model::time::{in_years, to_instant, to_local};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc, Weekday};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
@@ -245,6 +245,9 @@ fn convert_to_rrule(rec: &PatternedRecurrence, all_day: bool) -> Result<RruleTex
     let start = range
         .start_date
         .ok_or(MappingError::Missing("range.startDate"))?;
+    if !in_years(start) {
+        return Err(invalid("range.startDate", "is outside the years 1–9999"));
+    }
     let first = start
         .iter_days()
         .take(MAX_SEARCH_DAYS)
@@ -270,6 +273,9 @@ fn convert_to_rrule(rec: &PatternedRecurrence, all_day: bool) -> Result<RruleTex
                 .ok_or(MappingError::Missing("range.endDate"))?;
             if end < first {
                 return Err(invalid("range.endDate", "is before the first occurrence"));
+            }
+            if !in_years(end) {
+                return Err(invalid("range.endDate", "is outside the years 1–9999"));
             }
             Some(format!("UNTIL={}", until_value(end, range, all_day)?))
         }
@@ -668,7 +674,10 @@ fn convert_from_rrule(
 /// all at the series' time of day, so the last included day is UNTIL's day in `tz` if
 /// that time of day is not later than UNTIL's, else the day before.
 fn end_date(until: &str, tz: Tz, start_time: Option<NaiveTime>) -> Result<NaiveDate, String> {
-    if let Ok(d) = NaiveDate::parse_from_str(until, "%Y%m%d") {
+    if let Some(d) = NaiveDate::parse_from_str(until, "%Y%m%d")
+        .ok()
+        .filter(|d| in_years(*d))
+    {
         return Ok(d);
     }
     let wall = match until.strip_suffix('Z') {
@@ -676,7 +685,9 @@ fn end_date(until: &str, tz: Tz, start_time: Option<NaiveTime>) -> Result<NaiveD
             .map(|t| to_local(DateTime::<Utc>::from_naive_utc_and_offset(t, Utc), tz)),
         None => NaiveDateTime::parse_from_str(until, "%Y%m%dT%H%M%S"),
     }
-    .map_err(|_| format!("UNTIL={until} is not a valid date or date-time"))?;
+    .ok()
+    .filter(|t| in_years(t.date()))
+    .ok_or_else(|| format!("UNTIL={until} is not a valid date or date-time"))?;
     let end_of_day = NaiveTime::from_hms_opt(23, 59, 59).expect("valid constant time");
     let day = wall.date();
     match start_time {

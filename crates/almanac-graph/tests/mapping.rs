@@ -352,6 +352,39 @@ fn hostile_events_are_errors_not_panics() {
     }
 }
 
+/// chrono reads signed years out to ±262,142, where adding an hour or a day panics: a
+/// page that came back on every run would have been a crash at every run.
+#[test]
+fn dates_beyond_the_years_almanac_reads_are_errors_not_panics() {
+    let timed = |start: &str, zone: &str| {
+        json!({"id": "x", "start": {"dateTime": start, "timeZone": zone},
+               "end": {"dateTime": start, "timeZone": zone}})
+    };
+    let weekly_from = |start_date: &str| {
+        json!({"id": "x", "type": "seriesMaster",
+               "start": {"dateTime": "2026-01-05T09:00:00", "timeZone": "UTC"},
+               "end": {"dateTime": "2026-01-05T10:00:00", "timeZone": "UTC"},
+               "recurrence": {
+                   "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["monday"], "firstDayOfWeek": "sunday"},
+                   "range": {"type": "noEnd", "startDate": start_date, "recurrenceTimeZone": "UTC"}}})
+    };
+    for v in [
+        timed("+262142-12-31T23:30:00", "Pacific Standard Time"),
+        timed("-262143-01-01T00:30:00", "Tokyo Standard Time"),
+        timed("+10000-01-01T00:00:00", "UTC"),
+        weekly_from("-262143-01-01"),
+        weekly_from("+262142-12-31"),
+        json!({"id": "x", "isAllDay": true,
+               "start": {"dateTime": "+262142-12-31T00:00:00", "timeZone": "UTC"},
+               "end": {"dateTime": "+262142-12-31T00:00:00", "timeZone": "UTC"}}),
+    ] {
+        assert!(from_graph(&v, "UTC").is_err(), "{v}");
+    }
+    // The years' ends themselves are read.
+    assert!(from_graph(&timed("9999-12-31T22:00:00", "UTC"), "UTC").is_ok());
+    assert!(from_graph(&timed("0001-01-01T02:00:00", "UTC"), "UTC").is_ok());
+}
+
 #[test]
 fn attendees_are_kept_only_where_a_write_cannot_render_them() {
     let listed = meeting()["attendees"].clone();

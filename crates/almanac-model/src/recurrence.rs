@@ -226,6 +226,10 @@ fn floating_rule(rule: &str, tz: Tz, all_day: bool) -> Result<String, Validation
 }
 
 fn parse_until(value: &str, tz: Tz, all_day: bool) -> Option<NaiveDateTime> {
+    parse_until_any(value, tz, all_day).filter(|t| crate::time::in_years(t.date()))
+}
+
+fn parse_until_any(value: &str, tz: Tz, all_day: bool) -> Option<NaiveDateTime> {
     if let Some(utc) = value.strip_suffix('Z') {
         let t = NaiveDateTime::parse_from_str(utc, "%Y%m%dT%H%M%S").ok()?;
         if all_day {

@@ -5,7 +5,7 @@
 //! 03:30. A local time that exists twice (fall-back fold) means the *first* one.
 //! chrono leaves both cases to the caller; every conversion in Almanac goes through here.
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use crate::ValidationError;
@@ -73,22 +73,32 @@ pub fn to_local(instant: DateTime<Utc>, tz: Tz) -> NaiveDateTime {
     instant.with_timezone(&tz).naive_local()
 }
 
+/// Whether `d` is in the years Almanac reads, 1–9999 (ISO 8601's four digits). chrono
+/// also takes signed years out to ±262,142, where adding an hour or a day panics: a
+/// date from a provider or a file beyond these is unreadable, never computed with.
+pub fn in_years(d: NaiveDate) -> bool {
+    (1..=9999).contains(&d.year())
+}
+
 /// Parses `YYYY-MM-DDTHH:MM[:SS]` (a wall time, no offset).
 pub fn parse_wall_time(s: &str) -> Option<NaiveDateTime> {
     let s = s.trim();
-    if let Some(t) = text::parse_wall_time(s) {
-        return Some(t);
-    }
-    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S")
-        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M"))
-        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M"))
-        .ok()
+    text::parse_wall_time(s)
+        .or_else(|| {
+            NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S")
+                .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M"))
+                .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M"))
+                .ok()
+        })
+        .filter(|t| in_years(t.date()))
 }
 
 /// Parses `YYYY-MM-DD`.
 pub fn parse_date(s: &str) -> Option<NaiveDate> {
     let s = s.trim();
-    text::parse_date(s).or_else(|| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+    text::parse_date(s)
+        .or_else(|| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+        .filter(|d| in_years(*d))
 }
 
 /// Parses an RFC 3339 instant.
@@ -96,6 +106,7 @@ pub fn parse_instant(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s.trim())
         .ok()
         .map(|t| t.with_timezone(&Utc))
+        .filter(|t| in_years(t.date_naive()))
 }
 
 pub fn format_wall_time(t: NaiveDateTime) -> String {

@@ -1379,3 +1379,23 @@ proptest! {
         prop_assert_eq!(body(&back), b);
     }
 }
+
+/// chrono reads signed years out to ±262,142, where adding a day panics: such a date is
+/// an unreadable event, not a crash at every run.
+#[test]
+fn dates_beyond_the_years_almanac_reads_are_errors_not_panics() {
+    for v in [
+        json!({"id": "x", "start": {"date": "+262142-12-31"}, "end": {"date": "+262142-12-31"}}),
+        json!({"id": "x", "start": {"date": "-262143-01-01"}, "end": {"date": "-262143-01-01"}}),
+        json!({"id": "x", "start": {"dateTime": "+262142-12-31T23:30:00", "timeZone": "America/Los_Angeles"},
+               "end": {"dateTime": "+262142-12-31T23:45:00", "timeZone": "America/Los_Angeles"}}),
+        json!({"id": "x", "start": {"date": "2026-01-05"}, "end": {"date": "2026-01-06"},
+               "recurrence": ["RRULE:FREQ=DAILY", "EXDATE;VALUE=DATE:+2621421231"]}),
+    ] {
+        // Refused, or read without the impossible date: never computed with.
+        if let Ok(Change::Upsert(e)) = from_google_json(v.clone(), &ctx()) {
+            let text = format!("{:?} {:?}", e.timing, e.recurrence);
+            assert!(!text.contains("26214"), "{v} read as {text}");
+        }
+    }
+}

@@ -7,6 +7,7 @@
 
 use std::borrow::Cow;
 
+use almanac_model::time::in_years;
 use almanac_model::{
     Attendee, AttendeeKind, Importance, MeetingProvider, OnlineMeeting, Person, Response,
     Sensitivity, ShowAs,
@@ -115,7 +116,9 @@ impl<'a> Read<'a> {
 
 /// `2026-11-23T08:00:00.0000000` (Graph: no offset, up to 7 fractional digits).
 fn parse_wall(v: &str) -> Option<NaiveDateTime> {
-    NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S%.f").ok()
+    NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S%.f")
+        .ok()
+        .filter(|t| in_years(t.date()))
 }
 
 /// A `dateTimeTimeZone` as an instant.
@@ -521,7 +524,9 @@ fn cancelled_exdates(list: Option<Vec<&RawValue>>, timing: &Timing, zone: &str) 
         .filter_map(raw::text)
         .filter_map(|s| {
             let date = s.rsplit('.').next()?;
-            NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()
+            NaiveDate::parse_from_str(date, "%Y-%m-%d")
+                .ok()
+                .filter(|d| in_years(*d))
         })
         .map(|date| match timing {
             Timing::AllDay { .. } => date.format("%Y-%m-%d").to_string(),
