@@ -810,7 +810,10 @@ fn inner_result(answer: Option<&Value>) -> Result<Value> {
             "Microsoft 365 left a request of a batch unanswered.",
         ));
     };
-    let status = a.get("status").and_then(Value::as_u64).unwrap_or(502) as u16;
+    // (A status beyond u16 is no status: not read as a wrapped-around 200.)
+    let status = (a.get("status").and_then(Value::as_u64))
+        .and_then(|s| u16::try_from(s).ok())
+        .unwrap_or(502);
     if (200..300).contains(&status) {
         return Ok(a.get("body").cloned().unwrap_or(Value::Null));
     }

@@ -187,7 +187,22 @@ impl ApiClient {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(15))
             .timeout(Duration::from_secs(60))
-            .redirect(reqwest::redirect::Policy::limited(3))
+            // A redirect may stay on the API's origin only: reqwest keeps the bearer
+            // token across a change of scheme (https → http on the same host), and
+            // another host's JSON is no provider data.
+            .redirect(reqwest::redirect::Policy::custom(|attempt| {
+                let same_origin = attempt
+                    .previous()
+                    .first()
+                    .is_some_and(|first| first.origin() == attempt.url().origin());
+                if attempt.previous().len() > 3 {
+                    attempt.error("too many redirects")
+                } else if same_origin {
+                    attempt.follow()
+                } else {
+                    attempt.stop()
+                }
+            }))
             .gzip(true)
             .build()
             .map_err(|e| {
@@ -380,14 +395,21 @@ pub fn classify_inner(
     classify(dialect, status, &headers, body)
 }
 
-/// Seconds (`Retry-After: 7`) or an HTTP date.
+/// The longest wait a `Retry-After` is taken for: the scheduler waits no longer, and a
+/// hostile value (`u64::MAX` seconds) must not overflow the times computed from it.
+pub const LONGEST_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Seconds (`Retry-After: 7`) or an HTTP date, at most [`LONGEST_RETRY_AFTER`].
 pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let v = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(secs) = v.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = httpdate::parse_http_date(v).ok()?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+    let wait = match v.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => {
+            let at = httpdate::parse_http_date(v).ok()?;
+            at.duration_since(now).unwrap_or(Duration::ZERO)
+        }
+    };
+    Some(wait.min(LONGEST_RETRY_AFTER))
 }
 
 /// Maps an error answer to a kind, by status and the provider's own code — never by
@@ -650,6 +672,16 @@ mod tests {
             Some(Duration::from_secs(30))
         );
         assert_eq!(retry_after(&h(&[("retry-after", "soon")]), now), None);
+        // A hostile wait is a day at most: no time computed from it overflows.
+        assert_eq!(
+            retry_after(&h(&[("retry-after", "18446744073709551615")]), now),
+            Some(LONGEST_RETRY_AFTER)
+        );
+        let far = httpdate::fmt_http_date(now + Duration::from_secs(9_000_000_000));
+        assert_eq!(
+            retry_after(&h(&[("retry-after", &far)]), now),
+            Some(LONGEST_RETRY_AFTER)
+        );
         let e = classify(
             Dialect::Graph,
             StatusCode::GONE,

@@ -489,3 +489,27 @@ async fn at_most_four_requests_per_graph_mailbox_at_once() {
         "{both} in flight for two mailboxes"
     );
 }
+
+/// A redirect to another origin is not followed (the token must not go there, and its
+/// JSON is no provider data); one on the API's own origin is.
+#[tokio::test]
+async fn a_redirect_leaves_the_apis_origin_never() {
+    let elsewhere = Arc::new(Script::default());
+    let other = serve(elsewhere.clone()).await;
+    let mut away = reply(302, "");
+    away.headers
+        .push(("location", format!("{other}/v1.0/me/events")));
+    let (script, _, client, base) = setup(Dialect::Graph, vec![away]).await;
+    let answer = get(&client, &base).await;
+    assert!(answer.is_err(), "{answer:?}");
+    assert_eq!(elsewhere.hits.load(Ordering::SeqCst), 0);
+    assert_eq!(script.hits.load(Ordering::SeqCst), 1);
+
+    let mut here = reply(302, "");
+    here.headers
+        .push(("location", format!("{base}/v1.0/me/events?moved=1")));
+    script.replies.lock().expect("lock").push_back(here);
+    let answer = get(&client, &base).await;
+    assert!(answer.is_ok(), "{answer:?}");
+    assert_eq!(script.hits.load(Ordering::SeqCst), 3);
+}

@@ -521,7 +521,10 @@ impl Pusher<'_> {
     /// A passing failure: the entry waits (the server's hint, else a minute) and the
     /// calendar's push stops here; the run reports the error.
     fn retry_later(&self, o: &OutboxRow, e: ProviderError) -> Result<Outcome, SyncError> {
-        let next = self.now() + e.retry_after.map_or(60, |d| d.as_secs() as i64);
+        let wait = e
+            .retry_after
+            .map_or(60, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        let next = self.now().saturating_add(wait);
         lock(self.store).sync_step(self.now(), |tx| {
             tx.push_failed(o.id, e.kind.code().as_str(), &e.message, Some(next))
         })?;
