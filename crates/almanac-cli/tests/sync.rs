@@ -2505,6 +2505,54 @@ async fn an_account_that_cannot_connect_fails_alone() {
     );
 }
 
+/// Keep both on a meeting: the copy of mine is the user's own, with nobody invited —
+/// created with the attendees, it would invite them all again to a duplicate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keep_both_on_a_meeting_invites_nobody_to_the_copy() {
+    let s = Sync::google().await;
+    let d = day(1);
+    let seeded = s
+        .state
+        .google_seed_event(
+            &s.email,
+            "primary",
+            &json!({
+                "summary": "Renewal",
+                "start": {"dateTime": format!("{d}T09:00:00Z"), "timeZone": "UTC"},
+                "end": {"dateTime": format!("{d}T10:00:00Z"), "timeZone": "UTC"},
+                "attendees": [
+                    {"email": "ceo@customer.example", "responseStatus": "accepted"},
+                    {"email": "cfo@customer.example", "responseStatus": "needsAction"}
+                ],
+            }),
+        )
+        .expect("seed");
+    s.sync();
+    let id = event_id(&s, "Renewal");
+    s.cli(&["events", "edit", &id, "--title", "Renewal (mine)"]);
+    s.edit_remote(
+        seeded["id"].as_str().expect("id"),
+        json!({"summary": "Renewal (theirs)"}),
+    );
+    assert_eq!(s.sync()["conflicts"], 1);
+    let conflict = s.cli(&["conflicts", "list"])[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    s.cli(&["conflicts", "resolve", &conflict, "--keep", "both"]);
+    assert_eq!(s.sync()["outcome"], "ok");
+    let theirs = s.remote_titled("Renewal (theirs)");
+    assert_eq!(theirs.len(), 1, "{:?}", s.remote());
+    assert_eq!(theirs[0]["attendees"].as_array().map(Vec::len), Some(2));
+    let copy = s.remote_titled("Renewal (mine)");
+    assert_eq!(copy.len(), 1, "{:?}", s.remote());
+    assert!(
+        copy[0]["attendees"].as_array().is_none_or(Vec::is_empty),
+        "the copy invites: {}",
+        copy[0]
+    );
+}
+
 /// Calendar names, titles and descriptions come from other people: in human output
 /// none of them can make a line that reads as one of Almanac's own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -965,7 +965,7 @@ pub fn apply_choice(
             } else {
                 Resolution::KeepBoth {
                     remote: remote.clone(),
-                    copy: fresh_copy(local),
+                    copy: private_copy(local),
                 }
             }
         }
@@ -1017,6 +1017,20 @@ fn policy_choice(policy: Policy) -> Option<Choice> {
         Policy::PreferLocal => Some(Choice::KeepMine),
         Policy::PreferRemote => Some(Choice::KeepTheirs),
         Policy::KeepBoth => Some(Choice::KeepBoth),
+    }
+}
+
+/// `ev` as the copy Keep both makes of it: a new event of the user's alone. Its
+/// attendees, organizer and online meeting stay with the meeting: created with them,
+/// the copy would invite every attendee again (Outlook sends the invitations) to a
+/// duplicate with a new meeting link — the duplicate-meeting storm Almanac exists to
+/// prevent. The rest, notes and room included, is kept for the user to compare.
+fn private_copy(ev: &RemoteEvent) -> RemoteEvent {
+    RemoteEvent {
+        attendees: Vec::new(),
+        organizer: None,
+        online_meeting: None,
+        ..fresh_copy(ev)
     }
 }
 

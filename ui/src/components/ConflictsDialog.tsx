@@ -165,7 +165,7 @@ function ConflictDetail(props: { conflict: ConflictView } & Omit<ConflictsPanelP
             id="keep-both"
             type="button"
             disabled={props.busy}
-            title="The provider's version stays; yours is kept as a copy"
+            title="The provider's version stays; yours is kept as a copy of your own, with no attendees (nobody is invited again)"
             onClick={() => answer("both")}
           >
             Keep both

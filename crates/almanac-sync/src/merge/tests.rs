@@ -556,7 +556,14 @@ fn keep_both_keeps_theirs_as_the_event_and_mine_as_a_new_event() {
         panic!("expected keep both");
     };
     assert_eq!(remote, r);
-    assert_eq!(changed_fields(&copy, &l), vec![]);
+    // Everything of mine but the meeting's people: a copy invites nobody again.
+    assert!(!l.attendees.is_empty() && l.organizer.is_some());
+    assert_eq!(
+        changed_fields(&copy, &l),
+        vec![Field::Attendees, Field::Organizer]
+    );
+    assert!(copy.attendees.is_empty() && copy.organizer.is_none());
+    assert!(copy.online_meeting.is_none());
     assert_eq!(
         (
             copy.remote_id.as_str(),
