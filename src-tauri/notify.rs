@@ -7,23 +7,15 @@ use almanac_sync::Notice;
 
 /// "Action required": the account's access was lost and the user must sign in again.
 pub fn action_required(account: &Account, reason: &str) {
-    let body = format!(
-        "{} ({}): {reason}\nOpen Almanac → Settings → Accounts and choose Reconnect.",
-        account.email,
-        account.provider.display_name()
-    );
-    let sent = notify_rust::Notification::new()
-        .appname("Almanac")
-        .summary("Almanac: sign in again")
-        .body(&body)
-        .show();
-    if let Err(e) = sent {
-        eprintln!("almanac: could not show a notification: {e}");
-    }
+    show(&almanac_sync::action_required_notice(
+        &account.email,
+        account.provider.display_name(),
+        reason,
+    ));
 }
 
-/// New conflicts, as `almanac_sync::conflict_notices` words them (one each, or one
-/// for many).
+/// A notice as the core words it (new conflicts: `almanac_sync::conflict_notices`,
+/// one each or one for many; action required).
 pub fn show(n: &Notice) {
     let sent = notify_rust::Notification::new()
         .appname("Almanac")

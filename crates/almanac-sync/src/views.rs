@@ -76,10 +76,48 @@ pub struct Notice {
 /// notification (a week offline can bring dozens: never a storm).
 pub const CONFLICT_NOTICES_AT_ONCE: usize = 3;
 
+/// Longest title or name quoted in a notification, in characters.
+const NOTICE_QUOTE_CHARS: usize = 100;
+
+/// `text` from others (a title, a calendar's name, an address) as a notification quotes
+/// it: one line, cut to [`NOTICE_QUOTE_CHARS`], and with `&`, `<`, `>` escaped — the
+/// freedesktop servers of GNOME and KDE read a body's `<a>`, `<img>` and `<b>` as
+/// markup, and anyone who sends the user an invitation chooses its title.
+pub fn notice_quote(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars().map(|c| if c.is_control() { ' ' } else { c });
+    for c in chars.by_ref().take(NOTICE_QUOTE_CHARS) {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    if chars.next().is_some() {
+        out.push('…');
+    }
+    out
+}
+
+/// "Action required": the account `email` of `provider` lost its access (`reason`, in
+/// Almanac's words) and the user must sign in again.
+pub fn action_required_notice(email: &str, provider: &str, reason: &str) -> Notice {
+    Notice {
+        summary: "Almanac: sign in again".into(),
+        body: format!(
+            "{} ({provider}): {}\nOpen Almanac → Settings → Accounts and choose Reconnect.",
+            notice_quote(email),
+            notice_quote(reason)
+        ),
+    }
+}
+
 /// What to tell the user of the conflicts a run recorded.
 pub fn conflict_notices(new: &[ConflictView]) -> Vec<Notice> {
     if new.len() > CONFLICT_NOTICES_AT_ONCE {
-        let calendars: BTreeSet<&str> = new.iter().map(|c| c.calendar_name.as_str()).collect();
+        let calendars: BTreeSet<String> =
+            new.iter().map(|c| notice_quote(&c.calendar_name)).collect();
         return vec![Notice {
             summary: format!("Almanac: {} sync conflicts", new.len()),
             body: format!(
@@ -102,7 +140,8 @@ pub fn conflict_notices(new: &[ConflictView]) -> Vec<Notice> {
                 body: format!(
                     "\"{}\" ({}) {what}. Open Almanac → Conflicts to choose which version \
                      to keep.",
-                    c.title, c.calendar_name
+                    notice_quote(&c.title),
+                    notice_quote(&c.calendar_name)
                 ),
             }
         })
@@ -399,7 +438,9 @@ pub fn choice_of(a: &ConflictAnswer) -> Result<Choice, SyncError> {
 
 #[cfg(test)]
 mod tests {
-    use super::{choice_of, conflict_notices, field_text, label};
+    use super::{
+        action_required_notice, choice_of, conflict_notices, field_text, label, notice_quote,
+    };
     use almanac_model::{ConflictAnswer, FieldPick, FieldSide, KeepSide};
     use serde_json::json;
 
@@ -445,6 +486,22 @@ mod tests {
             "{many:?}"
         );
         assert!(conflict_notices(&[]).is_empty());
+    }
+
+    #[test]
+    fn notifications_quote_others_text_as_text() {
+        assert_eq!(
+            notice_quote("<a href=\"https://x\">Reconnect</a> & <img src=y>\nline"),
+            "&lt;a href=\"https://x\"&gt;Reconnect&lt;/a&gt; &amp; &lt;img src=y&gt; line"
+        );
+        let long = "é".repeat(150);
+        assert_eq!(notice_quote(&long), format!("{}…", "é".repeat(100)));
+        let n = action_required_notice("<b>ann</b>@x.example", "Google", "Access was revoked.");
+        assert!(
+            n.body
+                .starts_with("&lt;b&gt;ann&lt;/b&gt;@x.example (Google): Access was revoked."),
+            "{n:?}"
+        );
     }
 
     #[test]
