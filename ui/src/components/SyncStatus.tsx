@@ -39,7 +39,7 @@ export function SyncStatus(props: { sync: SyncModel; onOpenConflicts: () => void
       {o.running && <span id="sync-progress" className="sync-progress" role="progressbar" aria-label="Syncing" />}
       <span id="sync-status-text" className="sync-status-text" role="status" aria-live="polite" title={[status.text, nextSyncText(o)].filter(Boolean).join(" · ")}>
         {status.text}
-        {o.running && sync.progress && (
+        {status.kind === "syncing" && sync.progress && (
           <span id="sync-progress-text" className="sync-progress-text">
             {" "}
             ({progressText(sync.progress)})

@@ -104,8 +104,13 @@ describe("syncStatus", () => {
     expect(syncStatusText(null, NOW)).toBe("");
   });
   it("says Syncing… while a run is in flight", () => {
-    const o = ov([acct({ running: true, status: "action_required" })], { running: true, paused: true, openConflicts: 2 });
+    const err = { code: "offline" as const, message: "No connection" };
+    const o = ov([acct({ running: true, lastError: err })], { running: true, paused: true, openConflicts: 2 });
     expect(syncStatus(o, NOW)).toEqual({ kind: "syncing", text: "Syncing…" });
+  });
+  it("keeps asking for a new sign-in while another account syncs", () => {
+    const o = ov([acct({ status: "action_required" }), acct({ email: "bo@gmail.com", running: true })], { running: true });
+    expect(syncStatus(o, NOW)).toEqual({ kind: "action", text: "Action required: sign in again to ann@example.com" });
   });
   it("says Paused", () => {
     const err = { code: "offline" as const, message: "No connection" };
@@ -175,7 +180,8 @@ describe("buttons", () => {
   it("offers Sync now only when idle and not paused", () => {
     expect(canSyncNow(ov([acct()]))).toBe(true);
     expect(canSyncNow(ov([acct()], { running: true }))).toBe(false);
-    expect(canSyncNow(ov([acct()], { paused: true }))).toBe(false);
+    // As the tray offers it: one run on request, paused again after it.
+    expect(canSyncNow(ov([acct()], { paused: true }))).toBe(true);
   });
   it("labels Pause/Resume and Conflicts", () => {
     expect(pauseButtonText(false)).toBe("Pause");

@@ -76,8 +76,10 @@ export function oldestSuccess(accounts: readonly AccountSync[]): string | null {
 export type SyncStatusKind = "none" | "syncing" | "paused" | "action" | "conflicts" | "error" | "synced" | "never";
 
 /**
- * The one-line status, most pressing first: syncing, an account that needs a new sign-in
- * (also while paused: only the user can mend it), paused, the last error (with the
+ * The one-line status, most pressing first: an account that needs a new sign-in (also
+ * while paused, and while the others sync — the progress bar says that: only the user
+ * can mend it, and its Sign in again button must not come and go with every run),
+ * syncing, paused, the last error (with the
  * account, when there are several, and its last complete sync: a run where one calendar
  * failed is not one), open conflicts (which keep
  * their own button, so a failing sync is not hidden behind one), else when the oldest
@@ -85,9 +87,9 @@ export type SyncStatusKind = "none" | "syncing" | "paused" | "action" | "conflic
  */
 export function syncStatus(o: SyncOverview | null | undefined, now: Date, locale?: string): { kind: SyncStatusKind; text: string } {
   if (!hasSyncAccounts(o)) return { kind: "none", text: "" };
-  if (o.running) return { kind: "syncing", text: "Syncing…" };
   const signIn = o.accounts.filter((a) => a.status === "action_required").map((a) => a.email);
   if (signIn.length > 0) return { kind: "action", text: `Action required: sign in again to ${joinList(signIn)}` };
+  if (o.running) return { kind: "syncing", text: "Syncing…" };
   if (o.paused) return { kind: "paused", text: "Paused" };
   const failed = o.accounts.find((a) => a.lastError);
   if (failed?.lastError) {
@@ -105,9 +107,12 @@ export function syncStatusText(o: SyncOverview | null | undefined, now: Date, lo
   return syncStatus(o, now, locale).text;
 }
 
-/** Sync now is offered only when no run is in flight and sync is not paused. */
+/**
+ * Sync now is offered whenever no run is in flight — also while paused, as in the
+ * tray: asked for explicitly, the loop runs everyone once and stays paused.
+ */
 export function canSyncNow(o: SyncOverview): boolean {
-  return !o.running && !o.paused;
+  return !o.running;
 }
 
 export function pauseButtonText(paused: boolean): string {
