@@ -39,6 +39,7 @@ const render = (over: Partial<ConflictsPanelProps> = {}) => {
     busy: false,
     error: "",
     providerOf: () => "microsoft",
+    readOnly: () => false,
     now: new Date("2025-06-18T12:00:00Z"),
     onSelect: noop,
     onPick: noop,
@@ -101,6 +102,19 @@ describe("ConflictsPanel", () => {
     const all = render({ picks: { k1: { title: "remote", "extra.sensitivity": "local" } } });
     expect(all.disabled("keep-picked")).toBe(false);
     expect(render({ picks: { k1: { title: "remote", "extra.sensitivity": "local" } }, busy: true }).disabled("keep-picked")).toBe(true);
+  });
+
+  it("in a calendar made read-only offers only Keep theirs, and says why", () => {
+    const picks = { k1: { title: "remote" as const, "extra.sensitivity": "local" as const } };
+    const r = render({ readOnly: (id) => id === "cal-work", picks });
+    expect(r.has("conflict-read-only")).toBe(true);
+    expect(r.disabled("keep-local")).toBe(true);
+    expect(r.disabled("keep-both")).toBe(true);
+    expect(r.disabled("keep-picked")).toBe(true);
+    expect(r.disabled("keep-remote")).toBe(false);
+    // No field picks offered either: none could be carried out.
+    expect(r.has("pick-title-local")).toBe(false);
+    expect(render().has("conflict-read-only")).toBe(false);
   });
 
   it("delete kinds: the two summaries, no Keep both or picks", () => {

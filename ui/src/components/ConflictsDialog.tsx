@@ -40,6 +40,8 @@ export type ConflictsPanelProps = {
   busy: boolean;
   error: string;
   providerOf: (calendarId: string) => Provider | null;
+  /** The provider no longer lets the user change this calendar: only Keep theirs can go. */
+  readOnly: (calendarId: string) => boolean;
   now: Date;
   onSelect: (conflictId: string) => void;
   onPick: (conflictId: string, field: string, side: FieldSide) => void;
@@ -99,7 +101,8 @@ function FieldsTable(props: { conflict: ConflictView; picks: Picks; disabled: bo
 function ConflictDetail(props: { conflict: ConflictView } & Omit<ConflictsPanelProps, "list" | "selectedId" | "error" | "onSelect" | "onClose">) {
   const { conflict: c } = props;
   const picks = props.picks[c.id] ?? {};
-  const pickable = canPickFields(c);
+  const readOnly = props.readOnly(c.calendarId);
+  const pickable = canPickFields(c) && !readOnly;
   const answer = (keep: KeepSide) => props.onResolve(keepAnswer(c.id, keep));
   const usePicked = () => {
     const a = pickedAnswer(c, picks);
@@ -141,11 +144,16 @@ function ConflictDetail(props: { conflict: ConflictView } & Omit<ConflictsPanelP
         </dl>
       )}
 
+      {readOnly && (
+        <p id="conflict-read-only" className="conflict-help">
+          The provider no longer lets you change this calendar: only Keep theirs can be carried out. Your version stays in the conflict's record.
+        </p>
+      )}
       <div className="dialog-buttons conflict-actions">
         <button
           id="keep-local"
           type="button"
-          disabled={props.busy}
+          disabled={props.busy || readOnly}
           title={c.kind === "deleteEdit" ? "Delete the event at the provider too" : "Send this computer's version to the provider"}
           onClick={() => answer("local")}
         >
@@ -164,7 +172,7 @@ function ConflictDetail(props: { conflict: ConflictView } & Omit<ConflictsPanelP
           <button
             id="keep-both"
             type="button"
-            disabled={props.busy}
+            disabled={props.busy || readOnly}
             title="The provider's version stays; yours is kept as a copy of your own, with no attendees (nobody is invited again)"
             onClick={() => answer("both")}
           >
@@ -176,7 +184,7 @@ function ConflictDetail(props: { conflict: ConflictView } & Omit<ConflictsPanelP
             id="keep-picked"
             type="button"
             className="primary"
-            disabled={props.busy || !allFieldsPicked(c, picks)}
+            disabled={props.busy || readOnly || !allFieldsPicked(c, picks)}
             title={allFieldsPicked(c, picks) ? "Keep the version you chose for each line" : "Choose a version on every line first"}
             onClick={usePicked}
           >
@@ -234,6 +242,7 @@ export function ConflictsPanel(props: ConflictsPanelProps) {
               picks={props.picks}
               busy={props.busy}
               providerOf={props.providerOf}
+              readOnly={props.readOnly}
               now={props.now}
               onPick={props.onPick}
               onResolve={props.onResolve}
@@ -314,6 +323,7 @@ export function ConflictsDialog(props: { sync: SyncModel; calendars: Calendar[];
       busy={busy}
       error={error}
       providerOf={providerOf}
+      readOnly={(calendarId) => props.calendars.find((cal) => cal.id === calendarId)?.canEdit === false}
       now={new Date()}
       onSelect={(id) => {
         setSelectedId(id);
