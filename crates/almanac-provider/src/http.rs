@@ -288,10 +288,7 @@ impl ApiClient {
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|ct| ct.to_ascii_lowercase().contains("json"));
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| transport(self.dialect, &e))?;
+        let bytes = read_capped(resp, self.dialect).await?;
         if status.is_success() {
             if bytes.is_empty()
                 && (status == StatusCode::NO_CONTENT || status == StatusCode::ACCEPTED)
@@ -320,7 +317,7 @@ impl ApiClient {
                 {
                     return Err(not_json(self.dialect, status));
                 }
-                BodyRead::Checked | BodyRead::Borrowed => (Vec::from(bytes), None),
+                BodyRead::Checked | BodyRead::Borrowed => (bytes, None),
             };
             return Ok(ApiResponse {
                 status,
@@ -346,6 +343,41 @@ impl ApiClient {
             .or_insert_with(|| Arc::new(Semaphore::new(self.per_mailbox)))
             .clone()
     }
+}
+
+/// The largest answer read, after decompression: a page of 2,500 Google events is a
+/// few MB. A longer one — a gzip bomb, a server gone wrong — stops here, before it can
+/// take the machine's memory.
+pub const LONGEST_ANSWER: usize = 64 * 1024 * 1024;
+
+/// The answer's body, read a chunk at a time up to [`LONGEST_ANSWER`] (counted as
+/// decompressed: reqwest inflates gzip as it goes).
+async fn read_capped(mut resp: reqwest::Response, dialect: Dialect) -> Result<Vec<u8>> {
+    let expected = resp
+        .content_length()
+        .unwrap_or(0)
+        .min(LONGEST_ANSWER as u64);
+    let mut out = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
+    while let Some(chunk) = resp.chunk().await.map_err(|e| transport(dialect, &e))? {
+        if out.len() + chunk.len() > LONGEST_ANSWER {
+            return Err(ProviderError {
+                status: Some(resp.status().as_u16()),
+                // Not asked again: the same request would bring the same answer.
+                not_json: true,
+                ..ProviderError::new(
+                    ErrorKind::ProviderUnavailable,
+                    format!(
+                        "{} answered with more than {} MB; it was not read and nothing was \
+                         changed.",
+                        dialect.name(),
+                        LONGEST_ANSWER / (1024 * 1024)
+                    ),
+                )
+            });
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
 }
 
 fn transport(dialect: Dialect, e: &reqwest::Error) -> ProviderError {

@@ -19,7 +19,7 @@ pub use event::{OriginalStart, RemoteEvent, RemoteKind, RemoteRecurrence, Series
 pub use extra::Extra;
 pub use http::{
     classify_inner, AccountTokens, ApiClient, ApiRequest, ApiResponse, BodyRead, Dialect,
-    TokenSource, GRAPH_CONCURRENCY_PER_MAILBOX,
+    TokenSource, GRAPH_CONCURRENCY_PER_MAILBOX, LONGEST_ANSWER, LONGEST_RETRY_AFTER,
 };
 pub use provider::{
     BoxFuture, CalendarProvider, Change, ChangePage, Cursor, Deleted, RemoteCalendar, Window,

@@ -513,3 +513,16 @@ async fn a_redirect_leaves_the_apis_origin_never() {
     assert!(answer.is_ok(), "{answer:?}");
     assert_eq!(script.hits.load(Ordering::SeqCst), 3);
 }
+
+/// An answer past the size the client reads (a gzip bomb, a server gone wrong) is an
+/// error, not the machine's memory, and is not asked for again.
+#[tokio::test]
+async fn an_answer_too_large_is_refused_not_read() {
+    let mut huge = reply(200, "");
+    huge.body = format!("[{}]", " ".repeat(almanac_provider::LONGEST_ANSWER));
+    let (script, _, client, base) = setup(Dialect::Google, vec![huge]).await;
+    let e = get(&client, &base).await.expect_err("too large");
+    assert_eq!(e.kind, ErrorKind::ProviderUnavailable, "{e:?}");
+    assert!(e.message.contains("more than 64 MB"), "{}", e.message);
+    assert_eq!(script.hits.load(Ordering::SeqCst), 1);
+}
