@@ -2553,6 +2553,38 @@ async fn keep_both_on_a_meeting_invites_nobody_to_the_copy() {
     );
 }
 
+/// An event the provider lists that Almanac cannot read is skipped and logged: it
+/// neither stops its calendar at every run nor, left out of a full listing, reads as
+/// deleted here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_event_is_skipped_not_a_stuck_calendar() {
+    let s = Sync::google().await;
+    s.seed("Kickoff", 1, 9);
+    s.seed("Review", 2, 9);
+    assert_eq!(s.sync()["outcome"], "ok");
+    // The sync token is lost, so the next run lists the calendar whole — and the
+    // provider's pages carry, in their first event, what its own schema forbids (a
+    // reminder at a fraction of a minute).
+    s.state
+        .google_invalidate_sync_tokens(&s.email, Some("primary"))
+        .expect("invalidate");
+    s.seed("Retro", 3, 9);
+    s.faults(json!({"add": [{"kind": "malformed_event", "count": 100, "route": "events.list"}]}));
+    for _ in 0..2 {
+        let run = s.sync();
+        assert_eq!(run["outcome"], "ok", "{run}");
+    }
+    // The rest synced; the unreadable one stays here as it was, not deleted.
+    assert_eq!(s.local_titled("Retro").len(), 1);
+    assert_eq!(s.local_titled("Review").len(), 1);
+    assert_eq!(s.local_titled("Kickoff").len(), 1);
+    let reasons = log_reasons(&s);
+    assert!(
+        reasons.iter().any(|r| r.contains("not kept locally")),
+        "{reasons:?}"
+    );
+}
+
 /// Calendar names, titles and descriptions come from other people: in human output
 /// none of them can make a line that reads as one of Almanac's own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -214,7 +214,7 @@ async fn begin(
                 }
                 drop_after = true;
             }
-            GoogleFaultKind::EmptyPages => {}
+            GoogleFaultKind::EmptyPages | GoogleFaultKind::MalformedEvent => {}
         }
     }
     let Some((email, client_id)) = auth else {
@@ -679,7 +679,15 @@ async fn events_list(
             force_empty: store.take_empty_page(ROUTE, &caller.email),
             ..query
         };
-        let page = store.list_events(&caller.email, &calendar_id, &query)?;
+        let mut page = store.list_events(&caller.email, &calendar_id, &query)?;
+        if store.take_malformed_event(ROUTE, &caller.email) {
+            if let Some(first) = page["items"].get_mut(0) {
+                first["reminders"] = serde_json::json!({
+                    "useDefault": false,
+                    "overrides": [{"method": "popup", "minutes": 10.5}]
+                });
+            }
+        }
         Ok((page, store.list_latency()))
     })();
     let result = match result {

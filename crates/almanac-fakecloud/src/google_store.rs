@@ -1115,6 +1115,18 @@ pub enum GoogleFaultKind {
     DropConnection,
     /// Serve list pages with no items but a `nextPageToken` (each counts once).
     EmptyPages,
+    /// Serve `events.list` pages whose first event carries what Google's own schema
+    /// forbids (a reminder at 10.5 minutes): a provider answer gone wrong, for the
+    /// client's handling of hostile input (each page counts once).
+    MalformedEvent,
+}
+
+impl GoogleFaultKind {
+    /// Changes what a list page holds, taken where the page is made (not at the
+    /// request's start).
+    fn shapes_pages(&self) -> bool {
+        matches!(self, Self::EmptyPages | Self::MalformedEvent)
+    }
 }
 
 /// One pending fault: the next `count` matching requests get it.
@@ -1489,7 +1501,7 @@ impl GoogleStore {
         let pending = &mut self.faults.pending;
         let index = pending
             .iter()
-            .position(|f| f.kind != GoogleFaultKind::EmptyPages && f.matches(route, user))?;
+            .position(|f| !f.kind.shapes_pages() && f.matches(route, user))?;
         let fault = pending[index].clone();
         pending[index].count -= 1;
         if pending[index].count == 0 {
@@ -1501,10 +1513,19 @@ impl GoogleStore {
 
     /// Takes one use of a pending `empty_pages` fault, if one applies.
     pub(crate) fn take_empty_page(&mut self, route: &str, user: &str) -> bool {
+        self.take_page_fault(GoogleFaultKind::EmptyPages, route, user)
+    }
+
+    /// Takes one use of a pending `malformed_event` fault, if one applies.
+    pub(crate) fn take_malformed_event(&mut self, route: &str, user: &str) -> bool {
+        self.take_page_fault(GoogleFaultKind::MalformedEvent, route, user)
+    }
+
+    fn take_page_fault(&mut self, kind: GoogleFaultKind, route: &str, user: &str) -> bool {
         let pending = &mut self.faults.pending;
         let Some(index) = pending
             .iter()
-            .position(|f| f.kind == GoogleFaultKind::EmptyPages && f.matches(route, Some(user)))
+            .position(|f| f.kind == kind && f.matches(route, Some(user)))
         else {
             return false;
         };

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use almanac_provider::header::IF_MATCH;
+use almanac_provider::unreadable_reason;
 use almanac_provider::Method;
 use almanac_provider::{
     ApiClient, ApiRequest, ApiResponse, BodyRead, BoxFuture, CalendarProvider, Change, ChangePage,
@@ -566,14 +567,25 @@ impl GoogleCalendar {
             }
         };
         let mut changes = Vec::with_capacity(page.items.len());
+        let mut unreadable = Vec::new();
         for item in &page.items {
-            changes.push(from_google_listed(item, &ctx).map_err(mapping_error)?);
+            match from_google_listed(item, &ctx) {
+                Ok(change) => changes.push(change),
+                // One event that does not read is skipped and logged: failing the page
+                // would stop the calendar at every run.
+                Err(e) => unreadable.push((
+                    item.str("id")
+                        .map_or_else(String::new, |id| id.into_owned()),
+                    unreadable_reason(&e.to_string()),
+                )),
+            }
         }
         Ok(ChangePage {
             changes: dedup_last_wins(changes),
             cursor: next,
             full_listing: state.full,
             restarted: cursor.is_none(),
+            unreadable,
         })
     }
 

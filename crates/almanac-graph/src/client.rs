@@ -6,6 +6,7 @@ use std::sync::Mutex;
 
 use almanac_provider::header::{HeaderName, IF_MATCH};
 use almanac_provider::raw::RawObject;
+use almanac_provider::unreadable_reason;
 use almanac_provider::Method;
 use almanac_provider::{
     ApiClient, ApiRequest, BodyRead, BoxFuture, CalendarProvider, Change, ChangePage, Cursor,
@@ -229,6 +230,7 @@ impl GraphCalendar {
         let mut removed: Vec<String> = Vec::new();
         let mut order: Vec<String> = Vec::new();
         let mut latest: HashMap<String, Change> = HashMap::new();
+        let mut unreadable = Vec::new();
         for item in &page.value {
             let Some(id) = item.str("id") else {
                 continue;
@@ -239,7 +241,15 @@ impl GraphCalendar {
                     remote_id: id.to_string(),
                 }
             } else {
-                Change::Upsert(Box::new(self.read_listed(item)?))
+                match self.read_listed(item) {
+                    Ok(ev) => Change::Upsert(Box::new(ev)),
+                    // One event that does not read is skipped and logged: failing the
+                    // page would stop the calendar at every run.
+                    Err(e) => {
+                        unreadable.push((id.to_string(), unreadable_reason(&e.message)));
+                        continue;
+                    }
+                }
             };
             if latest.insert(id.to_string(), change).is_none() {
                 order.push(id.into_owned());
@@ -297,6 +307,7 @@ impl GraphCalendar {
             cursor,
             full_listing,
             restarted: cursor_in.is_none(),
+            unreadable,
         })
     }
 

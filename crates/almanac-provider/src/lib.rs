@@ -22,7 +22,8 @@ pub use http::{
     TokenSource, GRAPH_CONCURRENCY_PER_MAILBOX, LONGEST_ANSWER, LONGEST_RETRY_AFTER,
 };
 pub use provider::{
-    BoxFuture, CalendarProvider, Change, ChangePage, Cursor, Deleted, RemoteCalendar, Window,
+    unreadable_reason, BoxFuture, CalendarProvider, Change, ChangePage, Cursor, Deleted,
+    RemoteCalendar, Window, UNREADABLE_REASON_CHARS,
 };
 
 /// The HTTP types of [`ApiRequest`], so clients need no HTTP crate of their own.

@@ -77,6 +77,27 @@ pub struct ChangePage {
     /// invalidated the cursor, possibly in the middle of another listing): ids
     /// collected for an earlier listing no longer count.
     pub restarted: bool,
+    /// Events the page lists that could not be read (remote id, why — cut to
+    /// [`UNREADABLE_REASON_CHARS`]): skipped and logged, counted as listed, so that one
+    /// malformed event neither stops its calendar at every run nor reads as deleted.
+    pub unreadable: Vec<(String, String)>,
+}
+
+/// Longest reason kept for an unreadable event, in characters: it may quote the
+/// provider's text (a zone name, a value), which is not the user's log to fill.
+pub const UNREADABLE_REASON_CHARS: usize = 200;
+
+/// `reason` cut to [`UNREADABLE_REASON_CHARS`], one line.
+pub fn unreadable_reason(reason: &str) -> String {
+    let mut out: String = reason
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(UNREADABLE_REASON_CHARS)
+        .collect();
+    if reason.chars().nth(UNREADABLE_REASON_CHARS).is_some() {
+        out.push('…');
+    }
+    out
 }
 
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;

@@ -211,7 +211,7 @@ impl Puller<'_> {
         let mut previous_full = resumed.then_some(true);
         let mut next: Option<Ask<'_>> = None;
         for n in 0..self.opts.max_pages {
-            let page = match next.take() {
+            let mut page = match next.take() {
                 Some(Ask::Pending(f)) => f.await,
                 Some(Ask::Ready(r)) => r,
                 None => {
@@ -237,8 +237,11 @@ impl Puller<'_> {
             // A windowed listing shows a series by its instances: it counts as shown.
             let listed: Vec<String> = if page.full_listing {
                 let series = self.opts.windowed.then(|| series_ids(&page));
+                // An event listed but unreadable is there all the same: not deleted.
+                let unreadable = page.unreadable.iter().map(|(id, _)| id.as_str());
                 let mut ids: Vec<String> = listed_ids(&page)
                     .chain(series.into_iter().flatten())
+                    .chain(unreadable.filter(|id| !id.is_empty()))
                     .map(str::to_owned)
                     .collect();
                 ids.sort_unstable();
@@ -264,13 +267,15 @@ impl Puller<'_> {
                 BTreeSet::new()
             };
             round.pending_events += page.changes.len();
+            // Logged with the page, as the events the store cannot keep.
+            let skipped = std::mem::take(&mut page.unreadable);
             round.pending.push(Fetched {
                 page,
                 starts,
                 listed,
                 window,
                 gone_series,
-                skipped: Vec::new(),
+                skipped,
             });
             let last = matches!(page_cursor, Cursor::Done(_)) || n + 1 == self.opts.max_pages;
             if (last || round.pending_events >= PENDING_EVENTS || !arrived(&mut next).await)

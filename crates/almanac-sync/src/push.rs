@@ -1497,6 +1497,7 @@ impl Pusher<'_> {
             cursor: Cursor::More(String::new()),
             full_listing: false,
             restarted: false,
+            unreadable: Vec::new(),
         };
         lock(self.store).sync_step(now, |tx| -> Result<usize, SyncError> {
             first(tx)?;

@@ -875,6 +875,7 @@ fn replan(
         cursor: Cursor::More(String::new()),
         full_listing: false,
         restarted: false,
+        unreadable: Vec::new(),
     };
     local.index = local
         .index

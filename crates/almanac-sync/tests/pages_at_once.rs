@@ -132,6 +132,7 @@ impl Harness {
                 cursor,
                 full_listing: false,
                 restarted: false,
+                unreadable: Vec::new(),
             })
             .collect();
         let mut replayed = self.replay.pages.lock().expect("pages");

@@ -125,6 +125,7 @@ fn page(changes: Vec<Change>) -> ChangePage {
         cursor: Cursor::Done("token".into()),
         full_listing: false,
         restarted: false,
+        unreadable: Vec::new(),
     }
 }
 

@@ -1024,6 +1024,7 @@ impl World {
             cursor: next,
             full_listing: full,
             restarted,
+            unreadable: Vec::new(),
         })
     }
 
