@@ -274,8 +274,12 @@ fn typed_fields<'a>(item: &'a RawObject<'_>) -> serde_json::Result<(Event, Vec<&
         };
         typed?;
         // Sent twice, the last value decides (a `null` then a value keeps the value).
+        // (Each name once: a field sent null over and over must not grow the list
+        // every later field is looked up in.)
         if v.get() == "null" {
-            nulls.push(name);
+            if !nulls.contains(&name) {
+                nulls.push(name);
+            }
         } else {
             nulls.retain(|n| *n != name);
         }
@@ -871,11 +875,13 @@ const HTML_TAGS: &[&str] = &[
 
 /// The name of the tag that starts at `s` (after `<`), lowercased, if `s` starts one.
 fn tag_name(s: &str) -> Option<(String, bool, usize)> {
-    let close = s.find('>')?;
-    let inner = &s[..close];
-    if inner.contains('<') {
+    // Up to the first `>` or `<`, whichever comes first: searching on for a `>` from
+    // every `<` of a text with many and none would be quadratic.
+    let close = s.find(['>', '<'])?;
+    if s.as_bytes()[close] == b'<' {
         return None;
     }
+    let inner = &s[..close];
     let (closing, rest) = match inner.strip_prefix('/') {
         Some(r) => (true, r),
         None => (false, inner),
@@ -948,6 +954,11 @@ pub fn html_to_text(html: &str) -> String {
     text.trim().to_owned()
 }
 
+/// The index of the first `;` in `s` at most `n` bytes in (ASCII: a char boundary).
+fn semicolon_within(s: &str, n: usize) -> Option<usize> {
+    s.as_bytes().iter().take(n + 1).position(|&b| b == b';')
+}
+
 fn decode_entities(s: &str) -> String {
     if !s.contains('&') {
         return s.to_owned();
@@ -957,7 +968,9 @@ fn decode_entities(s: &str) -> String {
     while let Some(i) = rest.find('&') {
         out.push_str(&rest[..i]);
         let after = &rest[i + 1..];
-        let entity = after.find(';').filter(|&j| j <= 10).map(|j| &after[..j]);
+        // An entity is short: look for its `;` nearby only (a text of `&`s with no `;`
+        // searched to its end from each one would be quadratic).
+        let entity = semicolon_within(after, 10).map(|j| &after[..j]);
         let decoded = entity.and_then(|e| match e {
             "amp" => Some('&'),
             "lt" => Some('<'),

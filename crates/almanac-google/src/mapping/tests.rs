@@ -1399,3 +1399,14 @@ fn dates_beyond_the_years_almanac_reads_are_errors_not_panics() {
         }
     }
 }
+
+/// A description of 400k `&` or `<` with no `;` or `>`: each is looked at once (searched
+/// to the end from each one, this took seconds, growing with the square of the
+/// length), and the text comes out whole.
+#[test]
+fn a_description_of_ampersands_or_brackets_reads_in_one_pass() {
+    let amps = "&".repeat(400_000);
+    assert_eq!(html_to_text(&amps).len(), 400_000);
+    let brackets = "<".repeat(400_000);
+    assert_eq!(html_to_text(&brackets).len(), 400_000);
+}
