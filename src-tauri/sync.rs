@@ -283,13 +283,7 @@ pub async fn resolve_conflict(
     state: State<'_, AppState>,
     answer: ConflictAnswer,
 ) -> CmdResult<()> {
-    let choice = almanac_sync::choice_of(&answer)?;
-    almanac_sync::resolve_conflict(
-        &state.store,
-        &answer.conflict_id,
-        &choice,
-        chrono::Utc::now(),
-    )?;
+    almanac_sync::answer_conflict(&state.store, &answer, chrono::Utc::now())?;
     let _ = app.emit("events-changed", ());
     send(&app, Command::LocalEdit);
     changed(&app);

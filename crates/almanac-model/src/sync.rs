@@ -134,6 +134,10 @@ pub struct ConflictAnswer {
     pub conflict_id: String,
     pub keep: Option<KeepSide>,
     pub fields: Vec<FieldPick>,
+    /// The conflict's `detectedAt` as the user saw it: a newer version from the
+    /// provider since (it refreshes the conflict) refuses the answer, nothing changed,
+    /// rather than keep a version the user never saw. `None`: not checked.
+    pub detected_at: Option<String>,
 }
 
 /// One calendar of a run in flight is done: the `sync-progress` event's payload.

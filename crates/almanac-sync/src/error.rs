@@ -16,6 +16,10 @@ pub enum SyncError {
     BadRequest(String),
     #[error("{0}")]
     Config(String),
+    /// What the user answered about changed meanwhile (a conflict refreshed by a
+    /// newer version from the provider): look again, then answer.
+    #[error("{0}")]
+    Stale(String),
 }
 
 impl SyncError {
@@ -26,6 +30,7 @@ impl SyncError {
             Self::Corrupt(_) => ErrorCode::Storage,
             Self::BadRequest(_) => ErrorCode::InvalidInput,
             Self::Config(_) => ErrorCode::Config,
+            Self::Stale(_) => ErrorCode::Conflict,
         }
     }
 }

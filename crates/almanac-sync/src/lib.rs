@@ -36,7 +36,7 @@ pub use plan::{
     listed_ids, plan_page, plan_reconcile, GuardTrip, LocalEntry, LocalIndex, MassDeleteGuard, Op,
     OpenConflict, Plan, PlanStats, SyncState,
 };
-pub use resolve::{parse_pick, per_field, resolve_conflict, Resolved};
+pub use resolve::{answer_conflict, parse_pick, per_field, resolve_conflict, Resolved};
 pub use run::{
     record_unstarted, sync_account, sync_account_reporting, CalendarRun, Clock, Held, RunSummary,
     SyncOptions,

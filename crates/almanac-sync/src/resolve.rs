@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
+use almanac_model::ConflictAnswer;
 use almanac_provider::RemoteEvent;
 use almanac_store::Store;
 use chrono::{DateTime, Utc};
@@ -67,6 +68,29 @@ pub fn parse_pick(s: &str) -> Result<(Field, Side), SyncError> {
     Ok((field, side))
 }
 
+/// Carries out the user's `answer` from the Conflicts panel: as
+/// [`resolve_conflict`], but refused, nothing changed, if the conflict was refreshed
+/// (a newer version from the provider) since the versions the answer was given on
+/// (`answer.detected_at`) — in the same transaction, so no run can slip in between.
+pub fn answer_conflict(
+    store: &Mutex<Store>,
+    answer: &ConflictAnswer,
+    now: DateTime<Utc>,
+) -> Result<Resolved, SyncError> {
+    let choice = crate::views::choice_of(answer)?;
+    let seen = match answer.detected_at.as_deref() {
+        None => None,
+        Some(t) => Some(
+            almanac_model::time::parse_instant(t)
+                .ok_or_else(|| {
+                    SyncError::BadRequest(format!("\"{t}\" is not the time of a conflict."))
+                })?
+                .timestamp(),
+        ),
+    };
+    resolve_seen(store, &answer.conflict_id, &choice, seen, now)
+}
+
 /// Carries out `choice` for conflict `conflict_id`.
 pub fn resolve_conflict(
     store: &Mutex<Store>,
@@ -74,8 +98,25 @@ pub fn resolve_conflict(
     choice: &Choice,
     now: DateTime<Utc>,
 ) -> Result<Resolved, SyncError> {
+    resolve_seen(store, conflict_id, choice, None, now)
+}
+
+fn resolve_seen(
+    store: &Mutex<Store>,
+    conflict_id: &str,
+    choice: &Choice,
+    seen: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<Resolved, SyncError> {
     lock(store).sync_step(now.timestamp(), |tx| -> Result<Resolved, SyncError> {
         let c = tx.conflict(conflict_id)?;
+        if seen.is_some_and(|s| s != c.detected_at) && c.resolved_at.is_none() {
+            return Err(SyncError::Stale(
+                "The provider sent a newer version of this event since you looked: check \
+                 the versions again, then choose."
+                    .into(),
+            ));
+        }
         if c.resolved_at.is_some() {
             return Err(SyncError::BadRequest(format!(
                 "Conflict {conflict_id} was already resolved ({}).",

@@ -566,6 +566,7 @@ mod tests {
             conflict_id: "c".into(),
             keep,
             fields,
+            detected_at: None,
         };
         let refused = |a: &ConflictAnswer| match choice_of(a) {
             Err(e) => e.to_string(),

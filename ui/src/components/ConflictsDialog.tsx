@@ -15,6 +15,7 @@ import {
   canKeepBoth,
   canPickFields,
   conflictKindText,
+  freshPicks,
   keepAnswer,
   pickedAnswer,
   providerOfCalendar,
@@ -103,7 +104,7 @@ function ConflictDetail(props: { conflict: ConflictView } & Omit<ConflictsPanelP
   const picks = props.picks[c.id] ?? {};
   const readOnly = props.readOnly(c.calendarId);
   const pickable = canPickFields(c) && !readOnly;
-  const answer = (keep: KeepSide) => props.onResolve(keepAnswer(c.id, keep));
+  const answer = (keep: KeepSide) => props.onResolve(keepAnswer(c, keep));
   const usePicked = () => {
     const a = pickedAnswer(c, picks);
     if (a) props.onResolve(a);
@@ -262,12 +263,18 @@ export function ConflictsDialog(props: { sync: SyncModel; calendars: Calendar[];
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState("");
   const seq = useRef(0);
+  const shown = useRef<ConflictView[] | null>(null);
 
   const load = useCallback(async () => {
     const n = ++seq.current;
     try {
       const l = await listConflicts();
-      if (n === seq.current) setList(l);
+      if (n !== seq.current) return;
+      // A conflict refreshed by a newer version from the provider loses its picks.
+      const before = shown.current;
+      shown.current = l;
+      setPicks((p) => freshPicks(before, l, p));
+      setList(l);
     } catch (e) {
       if (n === seq.current) setError(toAppError(e).message);
     }
@@ -310,7 +317,7 @@ export function ConflictsDialog(props: { sync: SyncModel; calendars: Calendar[];
       })
       .catch((e) => {
         setError(toAppError(e).message);
-        void load(); // it may have been resolved elsewhere meanwhile
+        void load(); // it may have been resolved or refreshed meanwhile
       })
       .finally(() => setBusy(false));
   };

@@ -11,6 +11,7 @@ import {
   hasSyncAccounts,
   heldCalendarText,
   heldCalendars,
+  freshPicks,
   keepAnswer,
   nextSyncText,
   progressText,
@@ -260,10 +261,12 @@ describe("conflict texts", () => {
 });
 
 describe("answers", () => {
+  // The versions an answer was given on: the back end refuses it once they changed.
+  const SEEN = "2025-06-18T10:00:00Z";
   it("keeps one side", () => {
-    expect(keepAnswer("k1", "local")).toEqual({ conflictId: "k1", keep: "local", fields: [] });
-    expect(keepAnswer("k1", "remote")).toEqual({ conflictId: "k1", keep: "remote", fields: [] });
-    expect(keepAnswer("k1", "both")).toEqual({ conflictId: "k1", keep: "both", fields: [] });
+    expect(keepAnswer({ id: "k1", detectedAt: SEEN }, "local")).toEqual({ conflictId: "k1", keep: "local", fields: [], detectedAt: SEEN });
+    expect(keepAnswer({ id: "k1", detectedAt: SEEN }, "remote")).toEqual({ conflictId: "k1", keep: "remote", fields: [], detectedAt: SEEN });
+    expect(keepAnswer({ id: "k1", detectedAt: SEEN }, "both")).toEqual({ conflictId: "k1", keep: "both", fields: [], detectedAt: SEEN });
   });
   it("knows when every field has a pick", () => {
     const c = conflict();
@@ -277,6 +280,14 @@ describe("answers", () => {
     // Nothing to pick: never complete.
     expect(allFieldsPicked(conflict({ fields: [] }), {})).toBe(false);
     expect(allFieldsPicked(conflict({ kind: "editDelete" }), both)).toBe(false);
+  });
+  it("drops the picks of a conflict refreshed or gone since, keeps the rest", () => {
+    const a = { id: "a", detectedAt: "2025-06-18T10:00:00Z" };
+    const b = { id: "b", detectedAt: "2025-06-18T10:00:00Z" };
+    const picks = { a: { title: "remote" as const }, b: { title: "local" as const }, c: { title: "local" as const } };
+    const newer = { ...b, detectedAt: "2025-06-18T10:05:00Z" };
+    expect(freshPicks([a, b], [a, newer], picks)).toEqual({ a: { title: "remote" } });
+    expect(freshPicks(null, [a], picks)).toEqual({});
   });
   it("withPick replaces an earlier pick without touching the old object", () => {
     const a = withPick({}, "title", "local");
@@ -294,6 +305,7 @@ describe("answers", () => {
         { field: "title", side: "local" },
         { field: "extra.sensitivity", side: "remote" },
       ],
+      detectedAt: "2025-06-18T10:00:00Z",
     });
   });
 });

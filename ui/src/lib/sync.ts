@@ -198,15 +198,38 @@ export function allFieldsPicked(c: Pick<ConflictView, "kind" | "fields">, picks:
   return canPickFields(c) && c.fields.every((f) => picks[f.field] === "local" || picks[f.field] === "remote");
 }
 
-/** Answer: one side for everything. */
-export function keepAnswer(conflictId: string, keep: KeepSide): ConflictAnswer {
-  return { conflictId, keep, fields: [] };
+/**
+ * Answer: one side for everything. It names the versions it was given on (the
+ * conflict's `detectedAt`): refreshed since by a newer version from the provider, the
+ * back end refuses it rather than keep a version the user never saw.
+ */
+export function keepAnswer(c: Pick<ConflictView, "id" | "detectedAt">, keep: KeepSide): ConflictAnswer {
+  return { conflictId: c.id, keep, fields: [], detectedAt: c.detectedAt };
+}
+
+/**
+ * The picks still valid once the conflicts are read again: those of a conflict a newer
+ * provider version refreshed (its `detectedAt` moved), or that is gone, are dropped —
+ * a pick of "Provider" meant the version shown then.
+ */
+export function freshPicks(
+  before: readonly Pick<ConflictView, "id" | "detectedAt">[] | null,
+  now: readonly Pick<ConflictView, "id" | "detectedAt">[],
+  picks: Readonly<Record<string, Picks>>,
+): Record<string, Picks> {
+  const seen = new Map((before ?? []).map((c) => [c.id, c.detectedAt]));
+  const out: Record<string, Picks> = {};
+  for (const c of now) {
+    const p = picks[c.id];
+    if (p && seen.get(c.id) === c.detectedAt) out[c.id] = p;
+  }
+  return out;
 }
 
 /** Answer: a side per field, in the conflict's field order; null until every field is picked. */
-export function pickedAnswer(c: Pick<ConflictView, "id" | "kind" | "fields">, picks: Picks): ConflictAnswer | null {
+export function pickedAnswer(c: Pick<ConflictView, "id" | "kind" | "fields" | "detectedAt">, picks: Picks): ConflictAnswer | null {
   if (!allFieldsPicked(c, picks)) return null;
-  return { conflictId: c.id, keep: null, fields: c.fields.map((f) => ({ field: f.field, side: picks[f.field] })) };
+  return { conflictId: c.id, keep: null, fields: c.fields.map((f) => ({ field: f.field, side: picks[f.field] })), detectedAt: c.detectedAt };
 }
 
 /** "Next sync at 14:05" from the earliest scheduled run ("" when none is scheduled). */

@@ -182,4 +182,10 @@ export type KeepSide = "local" | "remote" | "both";
 export type SettledConflict = { conflict: ConflictView, kept: KeepSide, settledAt: string, };
 export type FieldSide = "local" | "remote";
 export type FieldPick = { field: string, side: FieldSide, };
-export type ConflictAnswer = { conflictId: string, keep: KeepSide | null, fields: Array<FieldPick>, };
+export type ConflictAnswer = { conflictId: string, keep: KeepSide | null, fields: Array<FieldPick>, 
+/**
+ * The conflict's `detectedAt` as the user saw it: a newer version from the
+ * provider since (it refreshes the conflict) refuses the answer, nothing changed,
+ * rather than keep a version the user never saw. `None`: not checked.
+ */
+detectedAt: string | null, };
