@@ -80,7 +80,8 @@ describe("ConflictsPanel", () => {
   it("edit/edit: a row per field with two radios, all four buttons", () => {
     const r = render();
     expect(r.html).toMatch(/<th scope="col">Before<\/th><th scope="col">This computer<\/th><th scope="col">Provider<\/th>/);
-    for (const f of ["title", "extra.sensitivity"]) {
+    // Ids safe for CSS selectors: the dot of `extra.sensitivity` becomes `_`.
+    for (const f of ["title", "extra_sensitivity"]) {
       expect(r.tag(`conflict-field-${f}`)).toMatch(/^<tr/);
       expect(r.tag(`pick-${f}-local`)).toMatch(/type="radio"/);
       expect(r.tag(`pick-${f}-remote`)).toMatch(/type="radio"/);

@@ -25,6 +25,7 @@ import {
   type Picks,
 } from "../lib/sync";
 import type { SyncModel } from "./useSync";
+import { sanitizeId } from "../lib/ids";
 
 /** Focus `el` if it is still in the page and can take focus, else `fallback`. */
 function refocus(el: Element | null, fallback: string) {
@@ -72,7 +73,7 @@ function FieldsTable(props: { conflict: ConflictView; picks: Picks; disabled: bo
               <label className="conflict-pick">
                 <input
                   type="radio"
-                  id={`pick-${f.field}-${side}`}
+                  id={sanitizeId(`pick-${f.field}-${side}`)}
                   name={name}
                   value={side}
                   checked={picks[f.field] === side}
@@ -84,7 +85,7 @@ function FieldsTable(props: { conflict: ConflictView; picks: Picks; disabled: bo
             </td>
           );
           return (
-            <tr key={f.field} id={`conflict-field-${f.field}`}>
+            <tr key={f.field} id={sanitizeId(`conflict-field-${f.field}`)}>
               <th scope="row">{f.label}</th>
               <td className="conflict-base">
                 <span className="conflict-value">{f.base}</span>
