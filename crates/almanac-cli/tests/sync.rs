@@ -2798,6 +2798,40 @@ async fn unsent_changes_survive_until_the_user_discards_them() {
     assert!(s.remote_titled("Not sent yet").is_empty());
 }
 
+/// The same at Outlook: an event of a delta page that does not read (a zone Graph never
+/// sends) is skipped and logged; the rest of the page syncs, and the calendar with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graph_an_unreadable_event_is_skipped_not_a_stuck_calendar() {
+    let g = GraphSync::start().await;
+    for (i, subject) in ["Kickoff", "Review"].iter().enumerate() {
+        let d = day(1 + i as i64);
+        g.seed(json!({
+            "subject": subject,
+            "start": {"dateTime": format!("{d}T09:00:00"), "timeZone": "UTC"},
+            "end": {"dateTime": format!("{d}T10:00:00"), "timeZone": "UTC"},
+        }));
+    }
+    let faults = serde_json::from_value(json!({"add": [{
+        "kind": "malformed_event", "path_contains": "calendarView/delta", "count": 100
+    }]}))
+    .expect("faults");
+    g.state.graph_set_faults(faults).expect("set faults");
+    for _ in 0..2 {
+        let run = g.sync();
+        assert_eq!(run["outcome"], "ok", "{run}");
+    }
+    // One of the two was unreadable in every listing; the other is here.
+    let here = g.local_titled("Kickoff").len() + g.local_titled("Review").len();
+    assert_eq!(here, 1, "{:?}", g.local());
+    let reasons = log_reasons(&g);
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("not kept locally") && r.contains("Mars Standard Time")),
+        "{reasons:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graph_delta_resets_duplicates_and_throttling_neither_lose_nor_double() {
     let g = GraphSync::start().await;

@@ -445,8 +445,10 @@ async fn dispatch(
         ((email, name), slot, fault)
     };
     let mut drop_after = false;
+    let mut malformed = false;
     if let Some(fault) = fault {
         match fault.kind {
+            GraphFaultKind::MalformedEvent => malformed = true,
             GraphFaultKind::Throttle => {
                 let secs = fault.retry_after_secs.unwrap_or(2);
                 let e = gerr(
@@ -517,6 +519,13 @@ async fn dispatch(
             .flatten();
         (execute(&mut state, &ctx, &route, body.as_deref()), latency)
     };
+    let mut result = result;
+    if let (true, Ok((_, Some(page), _))) = (malformed, &mut result) {
+        let listed = page["value"].as_array_mut().into_iter().flatten();
+        if let Some(first) = listed.into_iter().find(|e| e.get("@removed").is_none()) {
+            first["start"]["timeZone"] = Value::from("Mars Standard Time");
+        }
+    }
     // A delta page comes as late as the latency model says; it holds its concurrency
     // slot meanwhile, as a request still in flight at Graph does.
     if let (Some(latency), Ok((_, Some(page), _))) = (latency, &result) {
