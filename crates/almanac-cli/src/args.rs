@@ -90,6 +90,12 @@ pub struct LogArgs {
     /// Only this account.
     #[arg(long, value_name = "ID")]
     pub account: Option<String>,
+    /// Changes shown per run; the rest are counted (`--run` shows them all).
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub changes: u32,
+    /// Only this run (its number in the log), with every change.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["account", "limit"])]
+    pub run: Option<i64>,
 }
 
 #[derive(Debug, Subcommand)]

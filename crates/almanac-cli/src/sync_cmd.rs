@@ -387,7 +387,19 @@ pub fn log(store: &Store, ctx: &Ctx, a: &LogArgs) -> CliResult<()> {
         // An id mistyped would read as "no runs yet".
         store.account(id)?;
     }
-    let runs = store.sync_runs(a.account.as_deref(), a.limit as usize)?;
+    let runs = match a.run {
+        Some(id) => vec![store.sync_run(id)?.ok_or_else(|| {
+            crate::error::not_found(format!(
+                "There is no sync run {id}; `almanac log` lists them."
+            ))
+        })?],
+        None => store.sync_runs(a.account.as_deref(), a.limit as usize)?,
+    };
+    // A first sync applies thousands of changes: a run shows its first few unless asked.
+    let shown = match a.run {
+        Some(_) => usize::MAX,
+        None => a.changes as usize,
+    };
     if ctx.json {
         let mut out = Vec::new();
         for r in &runs {
@@ -422,7 +434,15 @@ pub fn log(store: &Store, ctx: &Ctx, a: &LogArgs) -> CliResult<()> {
                 .map(|m| format!(" ({})", output::one_line(m)))
                 .unwrap_or_default()
         ))?;
-        for act in store.sync_actions(r.id)? {
+        let actions = store.sync_actions(r.id)?;
+        if actions.len() > shown {
+            output::line(&format!(
+                "  ({} changes; the first {shown}: `almanac log --run {}` shows them all)",
+                actions.len(),
+                r.id
+            ))?;
+        }
+        for act in actions.into_iter().take(shown) {
             let fields: Vec<String> = serde_json::from_str(&act.fields).unwrap_or_default();
             let event = match (&act.title, &act.event_id) {
                 (Some(t), Some(id)) => format!("\"{}\" {id}", output::one_line(t)),

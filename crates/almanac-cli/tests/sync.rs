@@ -990,6 +990,25 @@ async fn google_empty_listing_stops_and_a_reset_token_relists_without_duplicates
         .collect();
     let first = s.sync();
     assert_eq!(first["pulled"], 12, "{first}");
+    // The log shows a run's first changes and says how to see them all.
+    let (log, _) = s.human(&["log", "--limit", "1", "--changes", "5"]);
+    let created = |text: &str| {
+        text.lines()
+            .filter(|l| l.starts_with("  pull created"))
+            .count()
+    };
+    assert_eq!(created(&log), 5, "{log}");
+    let run_id = s.cli(&["log", "--limit", "1"])[0]["run"]["id"].to_string();
+    assert!(
+        log.contains(&format!(
+            "(12 changes; the first 5: `almanac log --run {run_id}`"
+        )),
+        "{log}"
+    );
+    let (whole, _) = s.human(&["log", "--run", &run_id]);
+    assert_eq!(created(&whole), 12, "{whole}");
+    let (_, code) = s.human(&["log", "--run", "999999"]);
+    assert_eq!(code, Some(1));
     let cal = s.primary_calendar();
 
     // A sync token invalidated: the next run re-lists and reconciles by id, keeping an

@@ -1,7 +1,7 @@
 //! The audit trail: one `sync_runs` row per run, one `sync_actions` row per applied
 //! change, and each account's sync status.
 
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 
 use crate::error::Result;
 use crate::Store;
@@ -172,6 +172,20 @@ impl Store {
         )?;
         let rows = stmt.query_map(params![account_id, limit as i64], run_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Run `id`, if there is one.
+    pub fn sync_run(&self, id: i64) -> Result<Option<RunRecord>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, account_id, started_at, finished_at, outcome, pulled, pushed,
+                    conflicts, error_code, error_message
+                 FROM sync_runs WHERE id = ?1",
+                params![id],
+                run_row,
+            )
+            .optional()?)
     }
 
     /// The changes a run applied, in order.
