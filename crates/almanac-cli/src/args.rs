@@ -54,7 +54,7 @@ pub enum Command {
     Sync(SyncArgs),
     /// Each account's sync health: last success, last attempt, errors, pending pushes,
     /// open conflicts, calendars stopped by the deletion guard.
-    Status,
+    Status(StatusArgs),
     /// Events changed on both sides: list, show, resolve.
     #[command(subcommand)]
     Conflicts(ConflictsCmd),
@@ -79,6 +79,14 @@ pub struct SyncArgs {
     /// Only this account (default: every account).
     #[arg(long, value_name = "ID")]
     pub account: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Exit code 1 when an account needs you or its sync is failing (for scripts and
+    /// monitoring; reads only what the last runs recorded, no network).
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[derive(Debug, Args)]

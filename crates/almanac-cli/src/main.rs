@@ -85,7 +85,7 @@ fn open_for_reading(cli: &Cli) -> CliResult<Store> {
 fn only_reads(command: &Command) -> bool {
     matches!(
         command,
-        Command::Status
+        Command::Status(_)
             | Command::Log(_)
             | Command::Conflicts(ConflictsCmd::List(_) | ConflictsCmd::Show(_))
             | Command::Accounts(AccountsCmd::List)
@@ -146,7 +146,11 @@ fn run(cli: Cli, ctx: &Ctx) -> CliResult<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             }
         }
-        Command::Status => sync_cmd::status(&store, ctx)?,
+        Command::Status(a) => {
+            if !sync_cmd::status(&store, ctx)? && a.check {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
         Command::Conflicts(ConflictsCmd::List(a)) => sync_cmd::conflicts_list(&store, ctx, a)?,
         Command::Conflicts(ConflictsCmd::Show(a)) => sync_cmd::conflicts_show(&store, ctx, &a.id)?,
         Command::Conflicts(ConflictsCmd::Resolve(a)) => sync_cmd::conflicts_resolve(store, ctx, a)?,

@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use almanac_auth::{AuthConfig, Credentials, Vault};
 use almanac_model::{AccountStatus, AppError, ErrorCode};
-use almanac_store::{ConflictRecord, Store};
+use almanac_store::{ConflictRecord, Store, SyncStatus};
 use almanac_sync::{parse_pick, per_field, provider_for, resolve_conflict, Choice, RunSummary};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -135,35 +135,47 @@ fn summary_lines(email: &str, s: &RunSummary) -> Vec<String> {
     lines
 }
 
-pub fn status(store: &Store, ctx: &Ctx) -> CliResult<()> {
+/// An account's state in words, what the user has to do first, an error time mends
+/// last; and whether it is well (nothing failing, nobody needed).
+fn account_state(s: &SyncStatus) -> (&'static str, bool) {
+    let code = s.last_error_code.as_deref().map(|c| {
+        serde_json::from_value::<ErrorCode>(Value::from(c)).unwrap_or(ErrorCode::Internal)
+    });
+    match (s.status.as_str(), code) {
+        ("action_required", _) => (
+            "Action required — sign in again (`almanac accounts add`)",
+            false,
+        ),
+        ("paused", _) => ("Paused", true),
+        _ if !s.held_calendars.is_empty() => (
+            "Stopped — a calendar waits for you to confirm its deletions (below)",
+            false,
+        ),
+        (_, Some(ErrorCode::Offline)) => ("Offline — syncs again when the network is back", false),
+        (_, Some(c)) if !almanac_sync::passes_with_time(c) => (
+            "Needs your attention — syncing again will not mend it (below)",
+            false,
+        ),
+        (_, Some(_)) => ("Sync failing — tried again by itself (below)", false),
+        _ if s.last_success_at.is_none() => ("Not synced yet", true),
+        _ => ("OK", true),
+    }
+}
+
+/// Prints each account's sync health; false if one is not well (for `--check`).
+pub fn status(store: &Store, ctx: &Ctx) -> CliResult<bool> {
     let list = store.sync_status()?;
+    let well = list.iter().all(|s| account_state(s).1);
     if ctx.json {
-        return output::json(&list);
+        output::json(&list)?;
+        return Ok(well);
     }
     if list.is_empty() {
-        return output::line(
-            "No accounts. Connect one with `almanac accounts add microsoft|google`.",
-        );
+        output::line("No accounts. Connect one with `almanac accounts add microsoft|google`.")?;
+        return Ok(true);
     }
     for s in &list {
-        // What the user has to do, if anything, first; an error time mends last.
-        let code = s.last_error_code.as_deref().map(|c| {
-            serde_json::from_value::<ErrorCode>(Value::from(c)).unwrap_or(ErrorCode::Internal)
-        });
-        let state = match (s.status.as_str(), code) {
-            ("action_required", _) => "Action required — sign in again (`almanac accounts add`)",
-            ("paused", _) => "Paused",
-            _ if !s.held_calendars.is_empty() => {
-                "Stopped — a calendar waits for you to confirm its deletions (below)"
-            }
-            (_, Some(ErrorCode::Offline)) => "Offline — syncs again when the network is back",
-            (_, Some(c)) if !almanac_sync::passes_with_time(c) => {
-                "Needs your attention — syncing again will not mend it (below)"
-            }
-            (_, Some(_)) => "Sync failing — tried again by itself (below)",
-            _ if s.last_success_at.is_none() => "Not synced yet",
-            _ => "OK",
-        };
+        let (state, _) = account_state(s);
         output::line(&format!("{} ({}): {state}", s.email, s.provider))?;
         output::line(&format!(
             "  last successful sync: {}; last attempt: {}{}",
@@ -195,7 +207,7 @@ pub fn status(store: &Store, ctx: &Ctx) -> CliResult<()> {
             ))?;
         }
     }
-    Ok(())
+    Ok(well)
 }
 
 fn title_of(version: Option<&str>) -> Option<String> {

@@ -2463,6 +2463,8 @@ async fn an_account_that_cannot_connect_fails_alone() {
     let outlook = s.cli(&["accounts", "add", "microsoft", "--timeout", "60"]);
     let (status, _) = s.human(&["status"]);
     assert_eq!(status.matches(": Not synced yet").count(), 2, "{status}");
+    // Nothing is wrong yet: a health check passes.
+    assert_eq!(s.human(&["status", "--check"]).1, Some(0));
     // Microsoft's section goes from the settings: that account's client cannot be made.
     let full = fake_config(&s._cloud.base_url());
     let google_only = &full[full.find("[google]").expect("google section")..];
@@ -2522,6 +2524,9 @@ async fn an_account_that_cannot_connect_fails_alone() {
             && status.contains("(microsoft): Needs your attention"),
         "{status}"
     );
+    // A health check says so by its exit code; `status` alone still exits 0.
+    assert_eq!(s.human(&["status", "--check"]).1, Some(1));
+    assert_eq!(s.human(&["status"]).1, Some(0));
 }
 
 /// Keep both on a meeting: the copy of mine is the user's own, with nobody invited —
