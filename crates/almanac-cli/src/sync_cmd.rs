@@ -83,7 +83,7 @@ pub fn sync(store: Store, ctx: &Ctx, a: &SyncArgs) -> CliResult<bool> {
         }
         all_ok &= summary.outcome == "ok";
         if !ctx.json {
-            for l in summary_lines(&account.email, &summary) {
+            for l in summary_lines(&account_name(&account), &summary) {
                 output::line(&l)?;
             }
         }
@@ -93,6 +93,12 @@ pub fn sync(store: Store, ctx: &Ctx, a: &SyncArgs) -> CliResult<bool> {
         output::json(&summaries)?;
     }
     Ok(all_ok)
+}
+
+/// An account as lines name it: its address and provider (one address can be both a
+/// Microsoft 365 and a Google account).
+fn account_name(a: &almanac_model::Account) -> String {
+    format!("{} ({})", a.email, a.provider.display_name())
 }
 
 /// A run's summary in words: the account's line, then one per calendar with news.
@@ -425,7 +431,7 @@ pub fn log(store: &Store, ctx: &Ctx, a: &LogArgs) -> CliResult<()> {
     let emails: std::collections::HashMap<String, String> = store
         .list_accounts()?
         .into_iter()
-        .map(|a| (a.id, a.email))
+        .map(|a| (a.id.clone(), account_name(&a)))
         .collect();
     for r in &runs {
         let account = r
@@ -519,12 +525,12 @@ pub fn daemon(store: Store, ctx: &Ctx, a: &DaemonArgs) -> CliResult<()> {
             .format("%H:%M:%S %Z")
             .to_string()
     };
-    // Lines name an account by its address (no account is added while the daemon
-    // holds the data directory).
+    // Lines name an account by its address and provider (no account is added while
+    // the daemon holds the data directory).
     let emails: std::collections::HashMap<String, String> = store
         .list_accounts()?
         .into_iter()
-        .map(|a| (a.id, a.email))
+        .map(|a| (a.id.clone(), account_name(&a)))
         .collect();
     let name = move |id: &str| emails.get(id).cloned().unwrap_or_else(|| id.to_owned());
     let store = Arc::new(Mutex::new(store));

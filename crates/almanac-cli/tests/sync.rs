@@ -1527,7 +1527,10 @@ async fn status_log_and_conflicts_read_while_the_daemon_runs() {
         listed.contains("  pull created \"Onboarding\" "),
         "{listed}"
     );
-    assert!(listed.contains(&format!(" {}: ok — ", s.email)), "{listed}");
+    assert!(
+        listed.contains(&format!(" {} (Google): ok — ", s.email)),
+        "{listed}"
+    );
     // Its next run is planned, and said.
     let status = String::from_utf8_lossy(&run(&["status"]).stdout).into_owned();
     assert!(status.contains("; next: "), "{status}");
@@ -1562,7 +1565,7 @@ async fn daemon_syncs_backs_off_and_stops_gracefully() {
     assert_eq!(code, Some(0), "{out}");
     // Named by address, not by an id nobody knows.
     assert!(
-        out.contains(&format!("{}: ok — 1 pulled", s.email)),
+        out.contains(&format!("{} (Google): ok — 1 pulled", s.email)),
         "{out}"
     );
     assert_eq!(s.local_titled("Onboarding").len(), 1);
