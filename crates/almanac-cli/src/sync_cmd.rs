@@ -267,7 +267,7 @@ pub fn conflicts_list(store: &Store, ctx: &Ctx, a: &ConflictListArgs) -> CliResu
             None => String::new(),
         };
         // The version that lives, with its time: five "Standup"s are five days.
-        let view = almanac_sync::conflict_view(c);
+        let view = almanac_sync::conflict_view_now(store, c)?;
         let what = match view.local_summary.or(view.remote_summary) {
             Some(summary) => summary,
             None => format!("\"{}\"", conflict_title(c)),
@@ -300,7 +300,7 @@ pub fn conflicts_show(store: &Store, ctx: &Ctx, id: &str) -> CliResult<()> {
         output::line(&format!("{text} {}", when(c.resolved_at)))?;
     }
     // As the Conflicts panel reads them: times in the event's zone, and so on.
-    let view = almanac_sync::conflict_view(&c);
+    let view = almanac_sync::conflict_view_now(store, &c)?;
     for f in &view.fields {
         // The name to answer with, and what it is.
         output::line(&format!("{} ({}):", f.field, f.label))?;

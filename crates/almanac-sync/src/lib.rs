@@ -43,6 +43,6 @@ pub use run::{
 };
 pub use scheduler::{passes_with_time, Command, Connect, Now, Publish, Scheduler, SyncEvent};
 pub use views::{
-    action_required_notice, choice_of, conflict_notices, conflict_view, notice_quote,
-    open_conflicts, overview, settled_by_policy, Notice, CONFLICT_NOTICES_AT_ONCE,
+    action_required_notice, choice_of, conflict_notices, conflict_view, conflict_view_now,
+    notice_quote, open_conflicts, overview, settled_by_policy, Notice, CONFLICT_NOTICES_AT_ONCE,
 };

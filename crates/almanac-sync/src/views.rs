@@ -12,9 +12,10 @@ use almanac_store::{ConflictRecord, Store};
 use chrono::DateTime;
 use serde_json::Value;
 
+use crate::convert::{from_row, MasterInfo};
 use crate::error::SyncError;
-use crate::local::{conflict_kind, parse_snapshot};
-use crate::merge::{Choice, ConflictKind, Side};
+use crate::local::{conflict_kind, parse_snapshot, snapshot};
+use crate::merge::{merge, Choice, ConflictKind, Side};
 use crate::resolve::{parse_pick, per_field};
 
 fn rfc3339(t: Option<i64>) -> Option<String> {
@@ -371,7 +372,58 @@ pub fn conflict_view(c: &ConflictRecord) -> ConflictView {
 
 /// The open conflicts, newest first.
 pub fn open_conflicts(store: &Store) -> Result<Vec<ConflictView>, SyncError> {
-    Ok(store.conflicts(true)?.iter().map(conflict_view).collect())
+    store
+        .conflicts(true)?
+        .iter()
+        .map(|c| conflict_view_now(store, c))
+        .collect()
+}
+
+/// [`conflict_view`] of `c` with this computer's side as the event is now (see
+/// [`as_now`]): what the panel and `almanac conflicts show` present.
+pub fn conflict_view_now(store: &Store, c: &ConflictRecord) -> Result<ConflictView, SyncError> {
+    Ok(conflict_view(&as_now(store, c)?))
+}
+
+/// Conflict `c` with this computer's side as the event is now: the user may have
+/// edited it since (its push waits for the answer), and that is what Keep mine sends
+/// and what per-field picks are taken against (`resolve.rs` reads it the same way).
+/// A row that no longer reads as an event leaves the record as it is.
+fn as_now(store: &Store, c: &ConflictRecord) -> Result<ConflictRecord, SyncError> {
+    let kind = conflict_kind(&c.kind);
+    // An answered conflict keeps the versions it was answered on.
+    if kind == ConflictKind::DeleteEdit || c.resolved_at.is_some() {
+        return Ok(c.clone());
+    }
+    let Some(row) = store.synced_event(&c.event_id)? else {
+        return Ok(c.clone());
+    };
+    let master = match &row.series_id {
+        Some(m) => store
+            .synced_event(m)?
+            .map(|r| MasterInfo::of_or_unsent(m, &r)),
+        None => None,
+    };
+    let Ok(mine) = from_row(&row, master.as_ref()) else {
+        return Ok(c.clone());
+    };
+    let mut now = c.clone();
+    if kind == ConflictKind::EditEdit {
+        let (Some(base), Some(remote)) = (
+            parse_snapshot(c.base.as_deref()),
+            parse_snapshot(c.remote.as_deref()),
+        ) else {
+            return Ok(c.clone());
+        };
+        let fields = merge(&base, &mine, &remote).conflicts;
+        // Edited to agree with theirs on every field: the record's fields still say
+        // what the conflict was about.
+        if !fields.is_empty() {
+            now.fields = serde_json::to_string(&fields).unwrap_or(now.fields);
+        }
+    }
+    now.local = Some(snapshot(&mine));
+    Ok(now)
 }
 
 /// The conflicts calendars' policies settled by themselves, newest first, at most

@@ -356,6 +356,12 @@ impl Store {
         entries(&self.conn, calendar_id)
     }
 
+    /// Event `id` as the sync engine reads it, outside a sync step (a read-only store
+    /// can: the Conflicts panel beside the app).
+    pub fn synced_event(&self, id: &str) -> Result<Option<SyncedEvent>> {
+        read(&self.conn, id)
+    }
+
     /// Of the provider's events `remote_ids`, those that are an occurrence changed
     /// here (not synced, or a push pending) of a series the provider knows: (its
     /// remote id, its series' remote id). A page that removes one without its series
