@@ -5,8 +5,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 
 use almanac_provider::{
-    CalendarProvider, Change, ChangePage, Cursor, ErrorKind, OriginalStart, ProviderError,
-    RemoteCalendar, RemoteEvent, RemoteKind, SeriesLink, Window,
+    CalendarProvider, Change, ChangePage, Cursor, OriginalStart, RemoteCalendar, RemoteEvent,
+    RemoteKind, SeriesLink, Window,
 };
 use almanac_store::{CalendarHold, MasterKey, Store, SyncCalendar, SyncTx};
 
@@ -221,17 +221,10 @@ impl Puller<'_> {
                 }
             }
             .map_err(SyncError::from)?;
-            // A provider whose next page is the page just read would be asked for it
-            // up to the run's page bound at every run, reported as success: this page
-            // is applied, then the calendar stops with the reason.
-            let stuck =
-                matches!(&page.cursor, Cursor::More(c) if cursor.as_deref() == Some(c.as_str()));
             // Ask for the next page now: the provider prepares it while this one is
             // stored (with a multi-threaded runtime the request is on its way; a page
             // that never comes, or a page this run will not store, costs a read).
-            if let (Cursor::More(c), true, false) =
-                (&page.cursor, n + 1 < self.opts.max_pages, stuck)
-            {
+            if let (Cursor::More(c), true) = (&page.cursor, n + 1 < self.opts.max_pages) {
                 next = Some(ask(self.provider, self.remote, c.clone(), window).await);
             }
             // A full listing starts here (the first one, or the provider reset the
@@ -284,23 +277,11 @@ impl Puller<'_> {
                 gone_series,
                 skipped,
             });
-            let last =
-                matches!(page_cursor, Cursor::Done(_)) || n + 1 == self.opts.max_pages || stuck;
+            let last = matches!(page_cursor, Cursor::Done(_)) || n + 1 == self.opts.max_pages;
             if (last || round.pending_events >= PENDING_EVENTS || !arrived(&mut next).await)
                 && !self.flush(round).await?
             {
                 return Ok(()); // its cursor is dropped: the next run lists it again
-            }
-            if stuck {
-                return Err(Stop::Failed(SyncError::Provider(ProviderError::new(
-                    ErrorKind::ProviderUnavailable,
-                    format!(
-                        "The provider's listing of \"{}\" does not advance: its next page is \
-                         the page just read. What it listed is kept; Almanac asks again next \
-                         time.",
-                        self.cal.name
-                    ),
-                ))));
             }
             match page_cursor {
                 Cursor::More(c) => cursor = Some(c),

@@ -191,24 +191,3 @@ fn pages_here_before_one_that_fails_are_applied_with_their_cursor() {
     assert_eq!(h.singles(), singles[2..].to_vec());
     assert_eq!(h.stored().cursor.as_deref(), Some("more:after-second"));
 }
-
-/// A provider whose next page is the page just read (a `nextLink` to itself) would be
-/// asked for it up to the run's page bound at every run, reported as success: the
-/// page is applied, and the calendar stops with the reason.
-#[test]
-fn a_listing_that_does_not_advance_stops_with_the_reason() {
-    let h = Harness::synced();
-    let singles = h.singles();
-    h.replay(vec![
-        (vec![singles[0].clone()], more("loop")),
-        (vec![singles[1].clone()], more("loop")),
-        (vec![singles[2].clone()], more("loop")),
-    ]);
-    let run = h.run();
-    let cal = h.calendar_run(&run);
-    let error = (cal.error.as_ref()).unwrap_or_else(|| panic!("not told: {run:?}"));
-    assert!(error.message.contains("does not advance"), "{error:?}");
-    // Both pages read were applied; the third was never asked for.
-    assert_eq!(cal.pulled, 2, "{run:?}");
-    assert_eq!(h.singles(), singles[2..].to_vec());
-}
