@@ -425,10 +425,9 @@ fn parse_date(s: &str) -> Result<NaiveDate, String> {
 /// RFC 3339 with an offset, or a wall time in `zone` when the offset is missing (Google
 /// allows that when `timeZone` is given).
 fn parse_instant(s: &str, zone: &str) -> Result<DateTime<Utc>, String> {
+    // RFC 3339 has four-digit years: no year check needed (see `time::parse_instant`).
     if let Ok(t) = DateTime::parse_from_rfc3339(s.trim()) {
-        return Some(t.with_timezone(&Utc))
-            .filter(|t| in_years(t.date_naive()))
-            .ok_or_else(|| s.to_owned());
+        return Ok(t.with_timezone(&Utc));
     }
     let wall = NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M:%S%.f")
         .ok()

@@ -680,14 +680,20 @@ fn end_date(until: &str, tz: Tz, start_time: Option<NaiveTime>) -> Result<NaiveD
     {
         return Ok(d);
     }
+    // The years as written, before any conversion (see `time::in_years`).
+    let invalid = || format!("UNTIL={until} is not a valid date or date-time");
+    let parsed = |v: &str| {
+        NaiveDateTime::parse_from_str(v, "%Y%m%dT%H%M%S")
+            .ok()
+            .filter(|t| in_years(t.date()))
+    };
     let wall = match until.strip_suffix('Z') {
-        Some(utc) => NaiveDateTime::parse_from_str(utc, "%Y%m%dT%H%M%S")
-            .map(|t| to_local(DateTime::<Utc>::from_naive_utc_and_offset(t, Utc), tz)),
-        None => NaiveDateTime::parse_from_str(until, "%Y%m%dT%H%M%S"),
+        Some(utc) => {
+            parsed(utc).map(|t| to_local(DateTime::<Utc>::from_naive_utc_and_offset(t, Utc), tz))
+        }
+        None => parsed(until),
     }
-    .ok()
-    .filter(|t| in_years(t.date()))
-    .ok_or_else(|| format!("UNTIL={until} is not a valid date or date-time"))?;
+    .ok_or_else(invalid)?;
     let end_of_day = NaiveTime::from_hms_opt(23, 59, 59).expect("valid constant time");
     let day = wall.date();
     match start_time {

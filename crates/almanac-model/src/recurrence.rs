@@ -225,24 +225,30 @@ fn floating_rule(rule: &str, tz: Tz, all_day: bool) -> Result<String, Validation
     Ok(parts.join(";"))
 }
 
+/// UNTIL as a wall time in `tz`. Its years are checked as written (see
+/// [`crate::time::in_years`]), before any conversion, which may cross into the year
+/// 10000 (and stays far inside chrono's range).
 fn parse_until(value: &str, tz: Tz, all_day: bool) -> Option<NaiveDateTime> {
-    parse_until_any(value, tz, all_day).filter(|t| crate::time::in_years(t.date()))
-}
-
-fn parse_until_any(value: &str, tz: Tz, all_day: bool) -> Option<NaiveDateTime> {
+    let written = |t: &NaiveDateTime| crate::time::in_years(t.date());
     if let Some(utc) = value.strip_suffix('Z') {
-        let t = NaiveDateTime::parse_from_str(utc, "%Y%m%dT%H%M%S").ok()?;
+        let t = NaiveDateTime::parse_from_str(utc, "%Y%m%dT%H%M%S")
+            .ok()
+            .filter(written)?;
         if all_day {
             return Some(t);
         }
         return Some(to_local(Utc.from_utc_datetime(&t), tz));
     }
-    if let Ok(t) = NaiveDateTime::parse_from_str(value, "%Y%m%dT%H%M%S") {
+    if let Some(t) = NaiveDateTime::parse_from_str(value, "%Y%m%dT%H%M%S")
+        .ok()
+        .filter(written)
+    {
         return Some(t);
     }
     // A date UNTIL includes that whole day.
     chrono::NaiveDate::parse_from_str(value, "%Y%m%d")
-        .ok()?
+        .ok()
+        .filter(|d| crate::time::in_years(*d))?
         .and_hms_opt(23, 59, 59)
 }
 

@@ -1398,6 +1398,14 @@ fn dates_beyond_the_years_almanac_reads_are_errors_not_panics() {
             assert!(!text.contains("26214"), "{v} read as {text}");
         }
     }
+    // The years' end as written reads, though in UTC it is the year 10000.
+    let late = json!({"id": "y",
+        "start": {"dateTime": "9999-12-31T20:00:00-05:00"},
+        "end": {"dateTime": "9999-12-31T21:00:00-05:00"}});
+    assert!(
+        matches!(from_google_json(late, &ctx()), Ok(Change::Upsert(_))),
+        "refused"
+    );
 }
 
 /// A description of 400k `&` or `<` with no `;` or `>`: each is looked at once (searched
