@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::convert::{from_row, MasterInfo};
 use crate::error::SyncError;
 use crate::local::{conflict_kind, parse_snapshot, snapshot};
-use crate::merge::{merge, Choice, ConflictKind, Side};
+use crate::merge::{merge, Choice, ConflictKind, FieldConflict, Side};
 use crate::resolve::{parse_pick, per_field};
 
 fn rfc3339(t: Option<i64>) -> Option<String> {
@@ -415,9 +415,15 @@ fn as_now(store: &Store, c: &ConflictRecord) -> Result<ConflictRecord, SyncError
         ) else {
             return Ok(c.clone());
         };
-        let fields = merge(&base, &mine, &remote).conflicts;
-        // Edited to agree with theirs on every field: the record's fields still say
-        // what the conflict was about.
+        let mut fields = merge(&base, &mine, &remote).conflicts;
+        if fields.is_empty() {
+            // Edited to agree with theirs on every field: the recorded fields still say
+            // what the conflict was about, with this computer's values as they are now.
+            fields = serde_json::from_str::<Vec<FieldConflict>>(&c.fields).unwrap_or_default();
+            for f in &mut fields {
+                f.local = f.field.value(&mine);
+            }
+        }
         if !fields.is_empty() {
             now.fields = serde_json::to_string(&fields).unwrap_or(now.fields);
         }

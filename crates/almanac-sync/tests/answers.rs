@@ -235,3 +235,20 @@ fn the_panel_shows_this_computers_side_as_edited_since() {
         ("Plan (theirs)", "Room 3")
     );
 }
+
+/// Edited here to agree with theirs on the field in conflict, the conflict still names
+/// that field, with this computer's value as it is now, not as recorded.
+#[test]
+fn a_field_edited_here_to_theirs_shows_its_value_now() {
+    let p = Planned::new();
+    p.edit_here(|i| i.title = "Plan (mine)".into());
+    p.edit_there(json!({"summary": "Plan (theirs)"}));
+    p.run_at(2);
+    p.edit_here(|i| i.title = "Plan (theirs)".into());
+    let shown = p.shown();
+    let f = &shown[0].fields[0];
+    assert_eq!(
+        (f.field.as_str(), f.local.as_str(), f.remote.as_str()),
+        ("title", "Plan (theirs)", "Plan (theirs)")
+    );
+}
