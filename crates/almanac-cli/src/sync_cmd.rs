@@ -101,6 +101,15 @@ fn account_name(a: &almanac_model::Account) -> String {
     format!("{} ({})", a.email, a.provider.display_name())
 }
 
+/// Every account's [`account_name`], by id.
+fn account_names(store: &Store) -> CliResult<std::collections::HashMap<String, String>> {
+    Ok(store
+        .list_accounts()?
+        .into_iter()
+        .map(|a| (a.id.clone(), account_name(&a)))
+        .collect())
+}
+
 /// A run's summary in words: the account's line, then one per calendar with news.
 fn summary_lines(email: &str, s: &RunSummary) -> Vec<String> {
     let mut lines = vec![format!(
@@ -428,11 +437,7 @@ pub fn log(store: &Store, ctx: &Ctx, a: &LogArgs) -> CliResult<()> {
     if runs.is_empty() {
         return output::line("No sync runs yet.");
     }
-    let emails: std::collections::HashMap<String, String> = store
-        .list_accounts()?
-        .into_iter()
-        .map(|a| (a.id.clone(), account_name(&a)))
-        .collect();
+    let emails = account_names(store)?;
     for r in &runs {
         let account = r
             .account_id
@@ -527,11 +532,7 @@ pub fn daemon(store: Store, ctx: &Ctx, a: &DaemonArgs) -> CliResult<()> {
     };
     // Lines name an account by its address and provider (no account is added while
     // the daemon holds the data directory).
-    let emails: std::collections::HashMap<String, String> = store
-        .list_accounts()?
-        .into_iter()
-        .map(|a| (a.id.clone(), account_name(&a)))
-        .collect();
+    let emails = account_names(&store)?;
     let name = move |id: &str| emails.get(id).cloned().unwrap_or_else(|| id.to_owned());
     let store = Arc::new(Mutex::new(store));
     let json = ctx.json;

@@ -353,10 +353,8 @@ pub const LONGEST_ANSWER: usize = 64 * 1024 * 1024;
 /// The answer's body, read a chunk at a time up to [`LONGEST_ANSWER`] (counted as
 /// decompressed: reqwest inflates gzip as it goes).
 async fn read_capped(mut resp: reqwest::Response, dialect: Dialect) -> Result<Vec<u8>> {
-    let expected = resp
-        .content_length()
-        .unwrap_or(0)
-        .min(LONGEST_ANSWER as u64);
+    // The length a server claims is no reason to reserve much up front.
+    let expected = resp.content_length().unwrap_or(0).min(4 * 1024 * 1024);
     let mut out = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
     while let Some(chunk) = resp.chunk().await.map_err(|e| transport(dialect, &e))? {
         if out.len() + chunk.len() > LONGEST_ANSWER {

@@ -281,6 +281,25 @@ fn fit(text: String, max: usize) -> String {
     cut
 }
 
+/// Event `id` as it is here now, in the provider's terms, its series read with it (a
+/// series made again here has no remote id until it is sent); `read` reads a row.
+/// `None`: no such row; a row that does not convert is `SyncError::Corrupt`.
+pub(crate) fn current_version(
+    id: &str,
+    read: impl Fn(&str) -> Result<Option<SyncedEvent>, almanac_store::StoreError>,
+) -> Result<Option<RemoteEvent>, crate::error::SyncError> {
+    let Some(row) = read(id)? else {
+        return Ok(None);
+    };
+    let master = match &row.series_id {
+        Some(m) => read(m)?.map(|r| MasterInfo::of_or_unsent(m, &r)),
+        None => None,
+    };
+    from_row(&row, master.as_ref())
+        .map(Some)
+        .map_err(crate::error::SyncError::Corrupt)
+}
+
 /// The provider-neutral version of store row `row`; `master` is its series.
 pub fn from_row(row: &SyncedEvent, master: Option<&MasterInfo>) -> Result<RemoteEvent, Unfit> {
     into_remote(row.clone(), master)

@@ -11,7 +11,7 @@ use almanac_store::Store;
 use chrono::{DateTime, Utc};
 
 use crate::apply::{apply_answer, Applied, Ctx};
-use crate::convert::{from_row, MasterInfo};
+use crate::convert::current_version;
 use crate::error::SyncError;
 use crate::local::{conflict_kind, load, parse_snapshot};
 use crate::merge::{
@@ -158,17 +158,7 @@ fn resolve_seen(
             _ => None,
         };
         // The local side as it is now (the user may have edited it since).
-        let mine: Option<RemoteEvent> = match tx.event(&c.event_id)? {
-            Some(row) => {
-                // A series made again ("keep mine") has no remote id until it is.
-                let master = match &row.series_id {
-                    Some(m) => tx.event(m)?.map(|r| MasterInfo::of_or_unsent(m, &r)),
-                    None => None,
-                };
-                Some(from_row(&row, master.as_ref()).map_err(SyncError::Corrupt)?)
-            }
-            None => None,
-        };
+        let mine: Option<RemoteEvent> = current_version(&c.event_id, |id| tx.event(id))?;
         let id = c.event_id.clone();
         // Re-read against the event as it is now: the versions the conflict holds may
         // be moot (deleted on both sides since, or back at the provider).

@@ -12,7 +12,7 @@ use almanac_store::{ConflictRecord, Store};
 use chrono::DateTime;
 use serde_json::Value;
 
-use crate::convert::{from_row, MasterInfo};
+use crate::convert::current_version;
 use crate::error::SyncError;
 use crate::local::{conflict_kind, parse_snapshot, snapshot};
 use crate::merge::{merge, Choice, ConflictKind, FieldConflict, Side};
@@ -395,17 +395,11 @@ fn as_now(store: &Store, c: &ConflictRecord) -> Result<ConflictRecord, SyncError
     if kind == ConflictKind::DeleteEdit || c.resolved_at.is_some() {
         return Ok(c.clone());
     }
-    let Some(row) = store.synced_event(&c.event_id)? else {
-        return Ok(c.clone());
-    };
-    let master = match &row.series_id {
-        Some(m) => store
-            .synced_event(m)?
-            .map(|r| MasterInfo::of_or_unsent(m, &r)),
-        None => None,
-    };
-    let Ok(mine) = from_row(&row, master.as_ref()) else {
-        return Ok(c.clone());
+    // Read as `resolve` reads it.
+    let mine = match current_version(&c.event_id, |id| store.synced_event(id)) {
+        Ok(Some(mine)) => mine,
+        Ok(None) | Err(SyncError::Corrupt(_)) => return Ok(c.clone()),
+        Err(e) => return Err(e),
     };
     let mut now = c.clone();
     if kind == ConflictKind::EditEdit {
