@@ -682,10 +682,7 @@ async fn events_list(
         let mut page = store.list_events(&caller.email, &calendar_id, &query)?;
         if store.take_malformed_event(ROUTE, &caller.email) {
             if let Some(first) = page["items"].get_mut(0) {
-                first["reminders"] = serde_json::json!({
-                    "useDefault": false,
-                    "overrides": [{"method": "popup", "minutes": 10.5}]
-                });
+                malform(first);
             }
         }
         Ok((page, store.list_latency()))
@@ -713,12 +710,24 @@ async fn events_get(
         Err(r) => return r,
     };
     let result = Query::parse(raw.as_deref(), GET_PARAMS).and_then(|_| {
-        shared
-            .lock()
-            .google_calendar
-            .get_event(&caller.email, &calendar_id, &event_id)
+        let mut state = shared.lock();
+        let store = &mut state.google_calendar;
+        let mut event = store.get_event(&caller.email, &calendar_id, &event_id)?;
+        if store.take_malformed_event("events.get", &caller.email) {
+            malform(&mut event);
+        }
+        Ok(event)
     });
     caller.finish(json_result(result))
+}
+
+/// The `malformed_event` fault: what Google's own schema forbids (a reminder at
+/// 10.5 minutes).
+fn malform(event: &mut Value) {
+    event["reminders"] = serde_json::json!({
+        "useDefault": false,
+        "overrides": [{"method": "popup", "minutes": 10.5}]
+    });
 }
 
 async fn events_instances(

@@ -1115,9 +1115,10 @@ pub enum GoogleFaultKind {
     DropConnection,
     /// Serve list pages with no items but a `nextPageToken` (each counts once).
     EmptyPages,
-    /// Serve `events.list` pages whose first event carries what Google's own schema
-    /// forbids (a reminder at 10.5 minutes): a provider answer gone wrong, for the
-    /// client's handling of hostile input (each page counts once).
+    /// Serve `events.list` pages whose first event, or an `events.get` whose event,
+    /// carries what Google's own schema forbids (a reminder at 10.5 minutes): a
+    /// provider answer gone wrong, for the client's handling of hostile input (each
+    /// answer counts once).
     MalformedEvent,
 }
 

@@ -520,11 +520,8 @@ async fn dispatch(
         (execute(&mut state, &ctx, &route, body.as_deref()), latency)
     };
     let mut result = result;
-    if let (true, Ok((_, Some(page), _))) = (malformed, &mut result) {
-        let listed = page["value"].as_array_mut().into_iter().flatten();
-        if let Some(first) = listed.into_iter().find(|e| e.get("@removed").is_none()) {
-            first["start"]["timeZone"] = Value::from("Mars Standard Time");
-        }
+    if let (true, Ok((_, Some(answer), _))) = (malformed, &mut result) {
+        malform_first_event(answer);
     }
     // A delta page comes as late as the latency model says; it holds its concurrency
     // slot meanwhile, as a request still in flight at Graph does.
@@ -568,6 +565,20 @@ async fn dispatch(
             }
             response
         }
+    }
+}
+
+/// The `malformed_event` fault: the first event of the answer — of a listing (not a
+/// removal), or the one event asked for (also inside a `$batch`) — gets a start zone
+/// Graph never sends.
+fn malform_first_event(answer: &mut Value) {
+    let first = if let Some(listed) = answer.get_mut("value").and_then(Value::as_array_mut) {
+        listed.iter_mut().find(|e| e.get("@removed").is_none())
+    } else {
+        Some(answer).filter(|e| e.get("start").is_some())
+    };
+    if let Some(event) = first {
+        event["start"]["timeZone"] = Value::from("Mars Standard Time");
     }
 }
 

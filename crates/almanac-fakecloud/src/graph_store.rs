@@ -1103,9 +1103,10 @@ pub enum GraphFaultKind {
     Delay,
     /// Closes the connection unanswered (after processing if `after_processing`).
     DropConnection,
-    /// Answers normally, but the first event of a listing (`value`, not a removal)
-    /// carries a start zone Graph never sends (`Mars Standard Time`): a provider
-    /// answer gone wrong, for the client's handling of hostile input.
+    /// Answers normally, but the first event of the answer (of a listing's `value`,
+    /// not a removal; or the one event asked for, also inside a `$batch`) carries a
+    /// start zone Graph never sends (`Mars Standard Time`): a provider answer gone
+    /// wrong, for the client's handling of hostile input.
     MalformedEvent,
 }
 

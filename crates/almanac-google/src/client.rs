@@ -9,8 +9,8 @@ use almanac_provider::unreadable_reason;
 use almanac_provider::Method;
 use almanac_provider::{
     ApiClient, ApiRequest, ApiResponse, BodyRead, BoxFuture, CalendarProvider, Change, ChangePage,
-    Cursor, Deleted, ErrorKind, OriginalStart, ProviderError, RemoteCalendar, RemoteEvent, Result,
-    Window,
+    Cursor, Deleted, ErrorKind, Lookup, OriginalStart, ProviderError, RemoteCalendar, RemoteEvent,
+    Result, Window,
 };
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
@@ -120,9 +120,13 @@ fn unreadable(what: &str) -> ProviderError {
 }
 
 fn mapping_error(e: MappingError) -> ProviderError {
+    unreadable_event(&e.to_string())
+}
+
+fn unreadable_event(why: &str) -> ProviderError {
     ProviderError::new(
         ErrorKind::ProviderUnavailable,
-        format!("Google sent an event Almanac cannot read ({e}); nothing was changed."),
+        format!("Google sent an event Almanac cannot read ({why}); nothing was changed."),
     )
 }
 
@@ -376,18 +380,34 @@ impl GoogleCalendar {
     }
 
     /// `events.get`: the event as Google holds it now (a deleted one is `Removed`).
-    pub async fn get_event(&self, calendar: &RemoteCalendar, event_id: &str) -> Result<Change> {
+    pub async fn get_event(&self, calendar: &RemoteCalendar, event_id: &str) -> Result<Lookup> {
         let ctx = CalendarContext::of_calendar(calendar);
-        let resp = self
+        let sent = self
             .send(
                 Method::GET,
                 self.event_url(calendar, event_id, &[])?,
                 None,
                 None,
             )
-            .await?;
-        let ev: Event = parse(resp, "an event")?;
-        from_google(ev, &ctx).map_err(mapping_error)
+            .await;
+        let resp = match sent {
+            Ok(resp) => resp,
+            Err(e) if matches!(e.kind, ErrorKind::NotFound | ErrorKind::Gone) => {
+                return Ok(Lookup::Gone)
+            }
+            Err(e) => return Err(e),
+        };
+        // Not JSON at all is an answer gone wrong; JSON that is not an event Almanac
+        // can read is that event's.
+        let body: Value = parse(resp, "an event")?;
+        let read = serde_json::from_value::<Event>(body)
+            .map_err(|e| e.to_string())
+            .and_then(|ev| from_google(ev, &ctx).map_err(|e| e.to_string()));
+        Ok(match read {
+            Ok(Change::Upsert(ev)) => Lookup::Found(ev),
+            Ok(Change::Removed { .. }) => Lookup::Gone,
+            Err(why) => Lookup::Unreadable(unreadable_reason(&why)),
+        })
     }
 
     /// `freeBusy.query` for `calendars` over `window`. Google's per-calendar errors are
@@ -624,8 +644,9 @@ impl GoogleCalendar {
                     && e.provider_code.as_deref() == Some("duplicate") =>
             {
                 match self.get_event(calendar, &id).await? {
-                    Change::Upsert(existing) => Ok(*existing),
-                    Change::Removed { .. } => Err(ProviderError {
+                    Lookup::Found(existing) => Ok(*existing),
+                    Lookup::Unreadable(why) => Err(unreadable_event(&why)),
+                    Lookup::Gone => Err(ProviderError {
                         message: "Google already had this event and it has since been \
                                   deleted."
                             .into(),
@@ -676,11 +697,8 @@ impl GoogleCalendar {
             // landed and its answer was lost (done).
             Err(e) if e.kind == ErrorKind::PreconditionFailed => {
                 match self.get_event(calendar, remote_id).await {
-                    Ok(Change::Removed { .. }) => Ok(Deleted::AlreadyGone),
-                    Ok(Change::Upsert(ev)) if ev.cancelled => Ok(Deleted::AlreadyGone),
-                    Err(g) if matches!(g.kind, ErrorKind::Gone | ErrorKind::NotFound) => {
-                        Ok(Deleted::AlreadyGone)
-                    }
+                    Ok(Lookup::Gone) => Ok(Deleted::AlreadyGone),
+                    Ok(Lookup::Found(ev)) if ev.cancelled => Ok(Deleted::AlreadyGone),
                     _ => Err(e),
                 }
             }
@@ -718,12 +736,25 @@ impl CalendarProvider for GoogleCalendar {
         remote_id: &'a str,
     ) -> BoxFuture<'a, Result<Option<RemoteEvent>>> {
         Box::pin(async move {
-            match self.get_event(calendar, remote_id).await {
-                Ok(Change::Upsert(ev)) => Ok(Some(*ev)),
-                Ok(Change::Removed { .. }) => Ok(None),
-                Err(e) if matches!(e.kind, ErrorKind::NotFound | ErrorKind::Gone) => Ok(None),
-                Err(e) => Err(e),
+            match self.get_event(calendar, remote_id).await? {
+                Lookup::Found(ev) => Ok(Some(*ev)),
+                Lookup::Gone => Ok(None),
+                Lookup::Unreadable(why) => Err(unreadable_event(&why)),
             }
+        })
+    }
+
+    fn events<'a>(
+        &'a self,
+        calendar: &'a RemoteCalendar,
+        ids: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<Lookup>>> {
+        Box::pin(async move {
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                out.push(self.get_event(calendar, id).await?);
+            }
+            Ok(out)
         })
     }
 

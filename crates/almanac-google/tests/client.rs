@@ -17,7 +17,7 @@ use almanac_model::{
     Sensitivity, ShowAs,
 };
 use almanac_provider::{
-    ApiClient, Backoff, CalendarProvider, Change, Cursor, Deleted, Dialect, ErrorKind,
+    ApiClient, Backoff, CalendarProvider, Change, Cursor, Deleted, Dialect, ErrorKind, Lookup,
     OriginalStart, ProviderError, RemoteCalendar, RemoteEvent, RemoteKind, RemoteRecurrence,
     Result, Timing, TokenSource, Window,
 };
@@ -697,7 +697,7 @@ async fn deleting_twice_is_success_and_a_stale_etag_is_refused() {
         .expect_err("stale");
     assert_eq!(err.kind, ErrorKind::PreconditionFailed);
 
-    let Change::Upsert(current) = env
+    let Lookup::Found(current) = env
         .google
         .get_event(&cal, &created.remote_id)
         .await
@@ -735,8 +735,51 @@ async fn deleting_twice_is_success_and_a_stale_etag_is_refused() {
     assert_eq!(never, Deleted::AlreadyGone);
     assert!(matches!(
         env.google.get_event(&cal, &created.remote_id).await,
-        Ok(Change::Removed { .. })
+        Ok(Lookup::Gone)
     ));
+}
+
+#[tokio::test]
+async fn an_event_asked_for_that_cannot_be_read_is_neither_gone_nor_a_failure_of_the_others() {
+    let env = env().await;
+    let cal = env.primary().await;
+    let mut ids = Vec::new();
+    for title in ["Series 0", "Series 1", "Series 2"] {
+        let ev = env
+            .google
+            .create(&cal, &new_event(title), &format!("key-{title}"))
+            .await
+            .expect("create");
+        ids.push(ev.remote_id);
+    }
+    env.google
+        .delete(&cal, &ids[2], None)
+        .await
+        .expect("delete");
+    let malformed = json!({"add": [{"kind": "malformed_event", "route": "events.get"}]});
+    env.faults(malformed.clone());
+    let got = env.google.events(&cal, &ids).await.expect("events");
+    assert!(
+        matches!(&got[0], Lookup::Unreadable(why) if why.contains("10.5")),
+        "{:?}",
+        got[0]
+    );
+    assert_eq!(
+        got[1].clone().found().map(|e| e.title).as_deref(),
+        Some("Series 1")
+    );
+    assert!(got[2].is_gone(), "{:?}", got[2]);
+    // Asked for alone, it fails the request: the caller cannot go on with it.
+    env.faults(malformed);
+    let one = env
+        .google
+        .event(&cal, &ids[0])
+        .await
+        .expect_err("unreadable");
+    assert_eq!(one.kind, ErrorKind::ProviderUnavailable);
+    assert!(one.message.contains("cannot read"), "{}", one.message);
+    let again = env.google.event(&cal, &ids[0]).await.expect("read");
+    assert_eq!(again.map(|e| e.title).as_deref(), Some("Series 0"));
 }
 
 #[tokio::test]
@@ -918,7 +961,7 @@ async fn meet_is_requested_and_arrives_later() {
     assert_eq!(pending.provider, MeetingProvider::Meet);
     assert!(pending.join_url.is_empty(), "created asynchronously");
 
-    let Change::Upsert(later) = env
+    let Lookup::Found(later) = env
         .google
         .get_event(&cal, &created.remote_id)
         .await
@@ -963,7 +1006,7 @@ async fn meet_is_requested_and_arrives_later() {
         asked.online_meeting.as_ref().map(|m| m.join_url.as_str()),
         Some("")
     );
-    let Change::Upsert(with_meet) = env
+    let Lookup::Found(with_meet) = env
         .google
         .get_event(&cal, &plain.remote_id)
         .await

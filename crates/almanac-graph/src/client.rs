@@ -10,7 +10,8 @@ use almanac_provider::unreadable_reason;
 use almanac_provider::Method;
 use almanac_provider::{
     ApiClient, ApiRequest, BodyRead, BoxFuture, CalendarProvider, Change, ChangePage, Cursor,
-    Deleted, ErrorKind, OriginalStart, ProviderError, RemoteCalendar, RemoteEvent, Result, Window,
+    Deleted, ErrorKind, Lookup, OriginalStart, ProviderError, RemoteCalendar, RemoteEvent, Result,
+    Window,
 };
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
@@ -264,12 +265,20 @@ impl GraphCalendar {
         });
         let found = match removed.as_slice() {
             [] => Vec::new(),
-            [one] => vec![self.still_there(cal, one).await?],
+            [one] => vec![self.look_up(cal, one).await?],
             many => self.get_many(cal, many).await?,
         };
-        for (id, still_there) in removed.into_iter().zip(found) {
-            if let Some(event) = still_there {
-                latest.insert(id, Change::Upsert(Box::new(event)));
+        for (id, now) in removed.into_iter().zip(found) {
+            match now {
+                Lookup::Found(event) => {
+                    latest.insert(id, Change::Upsert(event));
+                }
+                Lookup::Gone => {}
+                // Still there: not a removal, and skipped like any unreadable event.
+                Lookup::Unreadable(why) => {
+                    latest.remove(&id);
+                    unreadable.push((id, why));
+                }
             }
         }
         let changes = order
@@ -324,22 +333,39 @@ impl GraphCalendar {
             .map_err(|e| bad(ErrorKind::ProviderUnavailable, e.to_string()))
     }
 
-    /// The event, if it still exists (a delta `@removed` for an event that only moved
-    /// out of the window, or changed there); `None` when it is really gone.
-    async fn still_there(
-        &self,
-        cal: &RemoteCalendar,
-        remote_id: &str,
-    ) -> Result<Option<RemoteEvent>> {
+    /// The event as Graph holds it now (a delta `@removed` for an event that only
+    /// moved out of the window, or changed there, is still there).
+    async fn look_up(&self, cal: &RemoteCalendar, remote_id: &str) -> Result<Lookup> {
         let (scope, mailbox) = self.scope(cal);
         let req = self.request(
             Method::GET,
             self.url(&format!("{scope}/events/{}", urlencode(remote_id))),
         );
         match self.api.send(&mailbox, req).await {
-            Ok(r) => self.read_event(&r.into_value()).map(Some),
-            Err(e) if matches!(e.kind, ErrorKind::NotFound | ErrorKind::Gone) => Ok(None),
+            Ok(r) => Ok(self.lookup_of(&r.into_value())),
+            Err(e) if matches!(e.kind, ErrorKind::NotFound | ErrorKind::Gone) => Ok(Lookup::Gone),
             Err(e) => Err(e),
+        }
+    }
+
+    /// An event Graph sent for an id asked for, read.
+    fn lookup_of(&self, v: &Value) -> Lookup {
+        match mapping::from_graph(v, &self.fallback_zone) {
+            Ok(ev) => Lookup::Found(Box::new(ev)),
+            Err(e) => Lookup::Unreadable(unreadable_reason(&e.to_string())),
+        }
+    }
+
+    /// [`Self::look_up`] where an event that cannot be read fails the request.
+    async fn still_there(
+        &self,
+        cal: &RemoteCalendar,
+        remote_id: &str,
+    ) -> Result<Option<RemoteEvent>> {
+        match self.look_up(cal, remote_id).await? {
+            Lookup::Found(ev) => Ok(Some(*ev)),
+            Lookup::Gone => Ok(None),
+            Lookup::Unreadable(why) => Err(bad(ErrorKind::ProviderUnavailable, why)),
         }
     }
 
@@ -412,13 +438,9 @@ impl GraphCalendar {
 
     /// Several events by id in `$batch` requests of at most 20 (a first sync of a
     /// calendar with many series needs each series' master; a page of changes, the
-    /// events it lists as removed); `None` for one that is gone. An inner request that
-    /// failed for a passing reason is retried on its own.
-    pub async fn get_many(
-        &self,
-        cal: &RemoteCalendar,
-        ids: &[String],
-    ) -> Result<Vec<Option<RemoteEvent>>> {
+    /// events it lists as removed). An inner request that failed for a passing reason
+    /// is retried on its own.
+    pub async fn get_many(&self, cal: &RemoteCalendar, ids: &[String]) -> Result<Vec<Lookup>> {
         let scope = self.scope(cal);
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(BATCH_LIMIT) {
@@ -444,13 +466,15 @@ impl GraphCalendar {
                     .iter()
                     .find(|r| r.get("id").and_then(Value::as_str) == Some(&i.to_string()));
                 let got = match inner_result(answer) {
-                    Ok(body) => Some(self.read_event(&body)?),
-                    Err(e) if matches!(e.kind, ErrorKind::NotFound | ErrorKind::Gone) => None,
+                    Ok(body) => self.lookup_of(&body),
+                    Err(e) if matches!(e.kind, ErrorKind::NotFound | ErrorKind::Gone) => {
+                        Lookup::Gone
+                    }
                     Err(e) if e.kind.retryable() => {
                         if let Some(wait) = e.retry_after.filter(|w| *w <= MAX_INNER_RETRY_AFTER) {
                             tokio::time::sleep(wait).await;
                         }
-                        self.still_there(cal, id).await?
+                        self.look_up(cal, id).await?
                     }
                     Err(e) => return Err(e),
                 };
@@ -677,7 +701,7 @@ impl CalendarProvider for GraphCalendar {
         &'a self,
         cal: &'a RemoteCalendar,
         ids: &'a [String],
-    ) -> BoxFuture<'a, Result<Vec<Option<RemoteEvent>>>> {
+    ) -> BoxFuture<'a, Result<Vec<Lookup>>> {
         Box::pin(self.get_many(cal, ids))
     }
 

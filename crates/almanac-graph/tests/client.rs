@@ -14,8 +14,8 @@ use almanac_fakecloud::{FakeCloud, Provider as FakeProvider, SharedState};
 use almanac_graph::mapping::KEPT_ATTENDEES;
 use almanac_graph::GraphCalendar;
 use almanac_provider::{
-    ApiClient, Backoff, CalendarProvider, Change, Cursor, Dialect, ErrorKind, RemoteCalendar,
-    RemoteEvent, Timing, TokenSource, Window,
+    ApiClient, Backoff, CalendarProvider, Change, Cursor, Dialect, ErrorKind, Lookup,
+    RemoteCalendar, RemoteEvent, Timing, TokenSource, Window,
 };
 use chrono::{DateTime, Duration as Days, Utc};
 use serde_json::{json, Value};
@@ -560,16 +560,55 @@ async fn batched_gets_fetch_many_events_in_one_round_trip_and_retry_throttled_on
     assert_eq!(got.len(), 25);
     for (i, ev) in got.iter().enumerate() {
         match i {
-            7 => assert!(ev.is_none(), "{i} is gone"),
+            7 => assert!(ev.is_gone(), "{i} is gone"),
             _ => assert_eq!(
-                ev.as_ref().map(|e| e.title.as_str()),
-                Some(format!("Series {i}").as_str())
+                ev.clone().found().map(|e| e.title),
+                Some(format!("Series {i}"))
             ),
         }
     }
     let after = state.graph_stats().requests;
     // 25 events in two batches (20 + 5), plus the one throttled item fetched alone.
     assert_eq!(batches(&after) - batches(&before), 2, "{after:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_asked_for_that_cannot_be_read_is_neither_gone_nor_a_failure_of_the_others() {
+    let (cloud, graph) = setup().await;
+    let state = cloud.state();
+    let ids: Vec<String> = (0..3)
+        .map(|i| {
+            seed(&state, &format!("Series {i}"), i)["id"]
+                .as_str()
+                .expect("id")
+                .to_string()
+        })
+        .collect();
+    state
+        .graph_delete_event(
+            serde_json::from_value(json!({"email": ME, "id": ids[2]})).expect("delete"),
+        )
+        .expect("delete");
+    let malformed = || json!({"add": [{"kind": "malformed_event", "count": 1, "method": "GET"}]});
+    let cal = primary(&graph).await;
+    faults(&state, malformed());
+    let got = graph.get_many(&cal, &ids).await.expect("events");
+    assert!(
+        matches!(&got[0], Lookup::Unreadable(why) if why.contains("Mars Standard Time")),
+        "{:?}",
+        got[0]
+    );
+    assert_eq!(
+        got[1].clone().found().map(|e| e.title).as_deref(),
+        Some("Series 1")
+    );
+    assert!(got[2].is_gone(), "{:?}", got[2]);
+    // Asked for alone, it fails the request: the caller cannot go on with it.
+    faults(&state, malformed());
+    let one = graph.event(&cal, &ids[0]).await.expect_err("unreadable");
+    assert_eq!(one.kind, ErrorKind::ProviderUnavailable);
+    let again = graph.event(&cal, &ids[0]).await.expect("read");
+    assert_eq!(again.map(|e| e.title).as_deref(), Some("Series 0"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -718,6 +757,43 @@ async fn an_event_moved_out_of_the_window_is_not_a_deletion() {
         .find(|e| e.remote_id == id)
         .expect("the moved event, as it is now");
     assert!(matches!(moved.timing, Timing::Timed { start, .. } if start > now() + Days::days(700)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removal_whose_event_is_there_but_cannot_be_read_is_unreadable_not_removed() {
+    let (cloud, graph) = setup().await;
+    let state = cloud.state();
+    let id = seed(&state, "Renewal", 3)["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let cal = primary(&graph).await;
+    let (_, _, delta, _) = round(&graph, &cal, None).await;
+    let far = (now() + Days::days(730))
+        .format("%Y-%m-%dT10:00:00")
+        .to_string();
+    state
+        .graph_edit_event(
+            serde_json::from_value(json!({"email": ME, "id": id, "patch": {
+                "start": {"dateTime": far, "timeZone": "UTC"},
+                "end": {"dateTime": far, "timeZone": "UTC"}}}))
+            .expect("edit"),
+        )
+        .expect("edit");
+    // The delta lists it as removed; the client asks for it, and it comes unreadable.
+    faults(
+        &state,
+        json!({"add": [{"kind": "malformed_event", "count": 1, "method": "GET",
+                        "path_contains": "/events/"}]}),
+    );
+    let page = graph
+        .changes(&cal, Some(&delta), window())
+        .await
+        .expect("page");
+    assert!(page.changes.is_empty(), "{:?}", page.changes);
+    assert_eq!(page.unreadable.len(), 1, "{:?}", page.unreadable);
+    assert_eq!(page.unreadable[0].0, id);
+    assert!(page.unreadable[0].1.contains("Mars Standard Time"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -22,7 +22,7 @@ pub use http::{
     TokenSource, GRAPH_CONCURRENCY_PER_MAILBOX, LONGEST_ANSWER, LONGEST_RETRY_AFTER,
 };
 pub use provider::{
-    unreadable_reason, BoxFuture, CalendarProvider, Change, ChangePage, Cursor, Deleted,
+    unreadable_reason, BoxFuture, CalendarProvider, Change, ChangePage, Cursor, Deleted, Lookup,
     RemoteCalendar, Window, UNREADABLE_REASON_CHARS,
 };
 

@@ -50,6 +50,31 @@ pub enum Deleted {
     AlreadyGone,
 }
 
+/// What the provider answered for one event asked for by id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    Found(Box<RemoteEvent>),
+    /// The provider has no such event (404, 410, or deleted).
+    Gone,
+    /// The provider has it, but sent what Almanac cannot read (why — cut to
+    /// [`UNREADABLE_REASON_CHARS`]): neither gone nor usable.
+    Unreadable(String),
+}
+
+impl Lookup {
+    pub fn is_gone(&self) -> bool {
+        matches!(self, Self::Gone)
+    }
+
+    /// The event, when it was found and read.
+    pub fn found(self) -> Option<RemoteEvent> {
+        match self {
+            Self::Found(ev) => Some(*ev),
+            Self::Gone | Self::Unreadable(_) => None,
+        }
+    }
+}
+
 /// Where listing goes on from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cursor {
@@ -142,17 +167,23 @@ pub trait CalendarProvider: Send + Sync {
     fn exdates_in_rule(&self) -> bool;
 
     /// Several events at once (series masters for a page's instances), in the order
-    /// of `ids`; `None` for one that is gone. Where the provider can batch (Graph
-    /// `$batch`) this saves round trips; the default asks one by one.
+    /// of `ids`. One the provider sent but that cannot be read is
+    /// [`Lookup::Unreadable`], so that it neither fails the others nor reads as gone
+    /// (a client whose [`Self::event`] cannot tell it apart from a failure overrides
+    /// this). Where the provider can batch (Graph `$batch`) this saves round trips; the
+    /// default asks one by one.
     fn events<'a>(
         &'a self,
         calendar: &'a RemoteCalendar,
         ids: &'a [String],
-    ) -> BoxFuture<'a, Result<Vec<Option<RemoteEvent>>>> {
+    ) -> BoxFuture<'a, Result<Vec<Lookup>>> {
         Box::pin(async move {
             let mut out = Vec::with_capacity(ids.len());
             for id in ids {
-                out.push(self.event(calendar, id).await?);
+                out.push(match self.event(calendar, id).await? {
+                    Some(ev) => Lookup::Found(Box::new(ev)),
+                    None => Lookup::Gone,
+                });
             }
             Ok(out)
         })

@@ -5,8 +5,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 
 use almanac_provider::{
-    CalendarProvider, Change, ChangePage, Cursor, OriginalStart, RemoteCalendar, RemoteEvent,
-    RemoteKind, SeriesLink, Window,
+    CalendarProvider, Change, ChangePage, Cursor, Lookup, OriginalStart, RemoteCalendar,
+    RemoteEvent, RemoteKind, SeriesLink, Window,
 };
 use almanac_store::{CalendarHold, MasterKey, Store, SyncCalendar, SyncTx};
 
@@ -112,8 +112,8 @@ pub(crate) struct Puller<'a> {
     pub opts: &'a SyncOptions,
     pub clock: &'a Clock<'a>,
     pub run_id: i64,
-    /// Series masters fetched this run (`None`: gone).
-    pub masters: HashMap<String, Option<RemoteEvent>>,
+    /// Series masters fetched this run.
+    pub masters: HashMap<String, Lookup>,
     /// What the pages committed so far applied — also when a later page fails, so the
     /// run reports what is in the store.
     pub applied: Applied,
@@ -611,7 +611,7 @@ impl Puller<'_> {
             Ok(found) => unshown
                 .into_iter()
                 .zip(found)
-                .filter(|(_, f)| f.is_none())
+                .filter(|(_, f)| f.is_gone())
                 .map(|(id, _)| id)
                 .collect(),
             Err(_) => BTreeSet::new(),
@@ -650,8 +650,8 @@ impl Puller<'_> {
         stored: &[MasterKey],
         exceptions: &HashSet<String>,
     ) -> Result<(), Stop> {
-        let mut known: BTreeSet<String> =
-            stored.iter().filter_map(|m| m.remote_id.clone()).collect();
+        let stored: BTreeSet<String> = stored.iter().filter_map(|m| m.remote_id.clone()).collect();
+        let mut known = stored.clone();
         // Masters to fetch, per page: every series with a listed plain occurrence (Graph
         // lists the occurrences of a series that changed, never the master), and any
         // unknown one — not one fetched already this run, or for a page before.
@@ -698,10 +698,21 @@ impl Puller<'_> {
                 self.masters.insert(id, ev);
             }
         }
+        let unreadable = self
+            .masters
+            .values()
+            .any(|m| matches!(m, Lookup::Unreadable(_)));
+        let mut listed_masters: HashSet<String> = HashSet::new();
         for (f, here) in pages.iter_mut().zip(wanted) {
+            // A series asked for and sent unreadable: its new version is not kept.
+            for id in &here {
+                if let Some(Lookup::Unreadable(why)) = self.masters.get(id) {
+                    f.skipped.push((id.clone(), why.clone()));
+                }
+            }
             let fetched: Vec<RemoteEvent> = here
                 .iter()
-                .filter_map(|id| self.masters.get(id).cloned().flatten())
+                .filter_map(|id| self.masters.get(id).cloned().and_then(Lookup::found))
                 .filter(|m| m.kind == RemoteKind::Master)
                 .collect();
             let listed = std::mem::take(&mut f.page.changes);
@@ -716,8 +727,52 @@ impl Puller<'_> {
                         && !exceptions.contains(&ev.remote_id))
                 })
                 .collect();
+            if unreadable {
+                listed_masters.extend(f.page.changes.iter().filter_map(|c| match c {
+                    Change::Upsert(ev) if ev.kind == RemoteKind::Master => {
+                        Some(ev.remote_id.clone())
+                    }
+                    _ => None,
+                }));
+                let known = |id: &str| stored.contains(id) || listed_masters.contains(id);
+                self.leave_out_unreadable_series(&mut f.page.changes, &mut f.skipped, known);
+            }
         }
         Ok(())
+    }
+
+    /// Leaves out of `listed` the instances of a series the provider has but sent in a
+    /// form Almanac cannot read, and that is not `known` (held here, or listed readable
+    /// in this page or one before), adding them to `skipped`: without their series they
+    /// cannot be placed, and an unreadable series is not a gone one. Like any
+    /// unreadable event they count as listed (the caller collected the listing's ids
+    /// before), so a full listing deletes nothing. The instances of a series held here
+    /// are applied to it, as when their series is not asked for.
+    fn leave_out_unreadable_series(
+        &self,
+        listed: &mut Vec<Change>,
+        skipped: &mut Vec<(String, String)>,
+        known: impl Fn(&str) -> bool,
+    ) {
+        let unreadable = |id: &str| match self.masters.get(id) {
+            Some(Lookup::Unreadable(why)) => Some(why.clone()),
+            _ => None,
+        };
+        listed.retain(|c| {
+            let Change::Upsert(ev) = c else { return true };
+            let Some(link) = &ev.series else { return true };
+            if known(&link.master_id) {
+                return true;
+            }
+            match unreadable(&link.master_id) {
+                Some(why) => {
+                    let why = format!("its series {} cannot be read ({why})", link.master_id);
+                    skipped.push((ev.remote_id.clone(), why));
+                    false
+                }
+                None => true,
+            }
+        });
     }
 
     /// The series gone at the provider whose occurrence changed here a page removes
@@ -781,7 +836,7 @@ impl Puller<'_> {
         let mut gone: BTreeSet<String> = BTreeSet::new();
         ask.retain(|m| match self.masters.get(m) {
             Some(found) => {
-                if found.is_none() {
+                if found.is_gone() {
                     gone.insert(m.clone());
                 }
                 false
@@ -794,7 +849,7 @@ impl Puller<'_> {
                 Ok(found) => gone.extend(
                     ask.into_iter()
                         .zip(found)
-                        .filter(|(_, f)| f.is_none())
+                        .filter(|(_, f)| f.is_gone())
                         .map(|(id, _)| id),
                 ),
                 // Not knowing would settle the occurrence on its own for good: a

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use almanac_provider::{
-    BoxFuture, CalendarProvider, ChangePage, ErrorKind, OriginalStart, ProviderError,
+    BoxFuture, CalendarProvider, ChangePage, ErrorKind, Lookup, OriginalStart, ProviderError,
     RemoteCalendar, RemoteEvent, Result, Window,
 };
 
@@ -60,7 +60,7 @@ impl CalendarProvider for Replay {
         &'a self,
         calendar: &'a RemoteCalendar,
         ids: &'a [String],
-    ) -> BoxFuture<'a, Result<Vec<Option<RemoteEvent>>>> {
+    ) -> BoxFuture<'a, Result<Vec<Lookup>>> {
         self.inner.events(calendar, ids)
     }
 
