@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use almanac_provider::header::IF_MATCH;
-use almanac_provider::unreadable_reason;
 use almanac_provider::Method;
+use almanac_provider::{last_of_each, unreadable_reason};
 use almanac_provider::{
     ApiClient, ApiRequest, ApiResponse, BodyRead, BoxFuture, CalendarProvider, Change, ChangePage,
     Cursor, Deleted, ErrorKind, Lookup, OriginalStart, ProviderError, RemoteCalendar, RemoteEvent,
@@ -22,8 +22,8 @@ use crate::dto::{
     FreeBusyResponse,
 };
 use crate::mapping::{
-    as_patch, dedup_last_wins, from_google, from_google_listed, meet_request, to_google,
-    CalendarContext, MappingError,
+    as_patch, from_google, from_google_listed, meet_request, to_google, CalendarContext,
+    MappingError,
 };
 
 /// Google's production endpoint (the `calendar_url` of a Google account).
@@ -586,22 +586,25 @@ impl GoogleCalendar {
                 ))
             }
         };
-        let mut changes = Vec::with_capacity(page.items.len());
-        let mut unreadable = Vec::new();
-        for item in &page.items {
-            match from_google_listed(item, &ctx) {
-                Ok(change) => changes.push(change),
-                // One event that does not read is skipped and logged: failing the page
-                // would stop the calendar at every run.
-                Err(e) => unreadable.push((
-                    item.str("id")
-                        .map_or_else(String::new, |id| id.into_owned()),
-                    unreadable_reason(&e.to_string()),
-                )),
-            }
-        }
+        // One event that does not read is skipped and logged: failing the page would
+        // stop the calendar at every run.
+        let read = page
+            .items
+            .iter()
+            .map(|item| {
+                let id = item
+                    .str("id")
+                    .map_or_else(String::new, |id| id.into_owned());
+                let got =
+                    from_google_listed(item, &ctx).map_err(|e| unreadable_reason(&e.to_string()));
+                (id, got)
+            })
+            .collect();
+        // Google may repeat an item within a page when it changed while the page was
+        // built: the last one wins.
+        let (changes, unreadable) = last_of_each(read);
         Ok(ChangePage {
-            changes: dedup_last_wins(changes),
+            changes,
             cursor: next,
             full_listing: state.full,
             restarted: cursor.is_none(),

@@ -36,8 +36,6 @@
 //! A PATCH leaves out fields it does not name, so a write names every field Almanac
 //! changed, clearing with `""`, `[]` or `null` (`null` deletes an extended property).
 
-use std::collections::HashMap;
-
 use almanac_model::time::{in_years, parse_wall_time, to_instant, to_local};
 use almanac_model::{
     Attendee, AttendeeKind, Importance, MeetingProvider, OnlineMeeting, Person, Response,
@@ -1658,25 +1656,6 @@ fn render_reminders(minutes: Option<u32>, old: Option<&Reminders>) -> Reminders 
         overrides: Some(overrides),
         extra: old.extra,
     }
-}
-
-/// De-duplicates one page by id, the last occurrence winning (Google may repeat an
-/// item within a page when it changed while the page was built).
-pub fn dedup_last_wins(changes: Vec<Change>) -> Vec<Change> {
-    let id = |c: &Change| match c {
-        Change::Upsert(e) => e.remote_id.clone(),
-        Change::Removed { remote_id } => remote_id.clone(),
-    };
-    let mut last: HashMap<String, usize> = HashMap::new();
-    for (i, c) in changes.iter().enumerate() {
-        last.insert(id(c), i);
-    }
-    changes
-        .into_iter()
-        .enumerate()
-        .filter(|(i, c)| last.get(&id(c)) == Some(i))
-        .map(|(_, c)| c)
-        .collect()
 }
 
 #[cfg(test)]

@@ -1,13 +1,13 @@
 //! The Microsoft Graph calendar client: one account's mailbox (and the calendars
 //! shared with it), as a [`CalendarProvider`].
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use almanac_provider::header::{HeaderName, IF_MATCH};
 use almanac_provider::raw::RawObject;
-use almanac_provider::unreadable_reason;
 use almanac_provider::Method;
+use almanac_provider::{last_of_each, unreadable_reason};
 use almanac_provider::{
     ApiClient, ApiRequest, BodyRead, BoxFuture, CalendarProvider, Change, ChangePage, Cursor,
     Deleted, ErrorKind, Lookup, OriginalStart, ProviderError, RemoteCalendar, RemoteEvent, Result,
@@ -227,64 +227,58 @@ impl GraphCalendar {
         req.read = BodyRead::Borrowed;
         let answer = self.api.send(&self.scope(cal).1, req).await?;
         let page: RawPage = answer.json_borrowed()?;
-        // The same event can appear more than once in a round: the last one wins.
-        let mut removed: Vec<String> = Vec::new();
-        let mut order: Vec<String> = Vec::new();
-        let mut latest: HashMap<String, Change> = HashMap::new();
-        let mut unreadable = Vec::new();
-        for item in &page.value {
-            let Some(id) = item.str("id") else {
-                continue;
-            };
-            let change = if item.get("@removed").is_some() {
-                removed.push(id.to_string());
-                Change::Removed {
-                    remote_id: id.to_string(),
-                }
-            } else {
-                match self.read_listed(item) {
-                    Ok(ev) => Change::Upsert(Box::new(ev)),
-                    // One event that does not read is skipped and logged: failing the
-                    // page would stop the calendar at every run.
-                    Err(e) => {
-                        unreadable.push((id.to_string(), unreadable_reason(&e.message)));
-                        continue;
-                    }
-                }
-            };
-            if latest.insert(id.to_string(), change).is_none() {
-                order.push(id.into_owned());
-            }
-        }
+        // The same event can appear more than once in a page: the last one wins. One
+        // that does not read is skipped and logged: failing the page would stop the
+        // calendar at every run.
+        let read = page
+            .value
+            .iter()
+            .filter_map(|item| {
+                let id = item.str("id")?;
+                let got = if item.get("@removed").is_some() {
+                    Ok(Change::Removed {
+                        remote_id: id.to_string(),
+                    })
+                } else {
+                    self.read_listed(item)
+                        .map(|ev| Change::Upsert(Box::new(ev)))
+                        .map_err(|e| unreadable_reason(&e.message))
+                };
+                Some((id.into_owned(), got))
+            })
+            .collect();
+        let (mut changes, mut unreadable) = last_of_each(read);
         // Graph also lists as removed events outside the window that merely changed
         // (reference B5): a removal is only believed once the event is really gone.
         // Asked in `$batch`es of 20: a deleted daily series lists every instance.
-        let mut asked = HashSet::new();
-        removed.retain(|id| {
-            matches!(latest.get(id), Some(Change::Removed { .. })) && asked.insert(id.clone())
-        });
+        let removed: Vec<String> = changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::Removed { remote_id } => Some(remote_id.clone()),
+                Change::Upsert(_) => None,
+            })
+            .collect();
         let found = match removed.as_slice() {
             [] => Vec::new(),
             [one] => vec![self.look_up(cal, one).await?],
             many => self.get_many(cal, many).await?,
         };
-        for (id, now) in removed.into_iter().zip(found) {
-            match now {
-                Lookup::Found(event) => {
-                    latest.insert(id, Change::Upsert(event));
-                }
-                Lookup::Gone => {}
+        let mut now: HashMap<String, Lookup> = removed.into_iter().zip(found).collect();
+        changes.retain_mut(|c| {
+            let Change::Removed { remote_id } = c else {
+                return true;
+            };
+            match now.remove(remote_id.as_str()) {
+                Some(Lookup::Found(event)) => *c = Change::Upsert(event),
                 // Still there: not a removal, and skipped like any unreadable event.
-                Lookup::Unreadable(why) => {
-                    latest.remove(&id);
-                    unreadable.push((id, why));
+                Some(Lookup::Unreadable(why)) => {
+                    unreadable.push((remote_id.clone(), why));
+                    return false;
                 }
+                Some(Lookup::Gone) | None => {}
             }
-        }
-        let changes = order
-            .into_iter()
-            .filter_map(|id| latest.remove(&id))
-            .collect();
+            true
+        });
         let (next, delta) = (page.next_link.as_deref(), page.delta_link.as_deref());
         let cursor = match (next, delta) {
                 (Some(n), _) => Cursor::More(self.trusted_link(n)?),

@@ -22,8 +22,8 @@ pub use http::{
     TokenSource, GRAPH_CONCURRENCY_PER_MAILBOX, LONGEST_ANSWER, LONGEST_RETRY_AFTER,
 };
 pub use provider::{
-    unreadable_reason, BoxFuture, CalendarProvider, Change, ChangePage, Cursor, Deleted, Lookup,
-    RemoteCalendar, Window, UNREADABLE_REASON_CHARS,
+    last_of_each, unreadable_reason, BoxFuture, CalendarProvider, Change, ChangePage, Cursor,
+    Deleted, Lookup, RemoteCalendar, Window, UNREADABLE_REASON_CHARS,
 };
 
 /// The HTTP types of [`ApiRequest`], so clients need no HTTP crate of their own.

@@ -125,6 +125,33 @@ pub fn unreadable_reason(reason: &str) -> String {
     out
 }
 
+/// A page's events as read, in page order, the last of each id winning whether it
+/// read or not (a provider may list an event twice in a page when it changed while
+/// the page was made): the changes, and the events that could not be read (id, why).
+/// An older version is never applied when a newer one could not be read. Unreadable
+/// events with no id are all kept.
+pub fn last_of_each(
+    read: Vec<(String, std::result::Result<Change, String>)>,
+) -> (Vec<Change>, Vec<(String, String)>) {
+    let mut last: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (i, (id, _)) in read.iter().enumerate() {
+        last.insert(id.as_str(), i);
+    }
+    let last: Vec<bool> = (0..read.len())
+        .map(|i| read[i].0.is_empty() || last.get(read[i].0.as_str()) == Some(&i))
+        .collect();
+    let mut changes = Vec::with_capacity(read.len());
+    let mut unreadable = Vec::new();
+    for ((id, got), last) in read.into_iter().zip(last) {
+        match (got, last) {
+            (_, false) => {}
+            (Ok(change), true) => changes.push(change),
+            (Err(why), true) => unreadable.push((id, why)),
+        }
+    }
+    (changes, unreadable)
+}
+
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 /// A provider client for one account. Every method is one logical request (with the
@@ -233,4 +260,39 @@ pub trait CalendarProvider: Send + Sync {
         remote_id: &'a str,
         etag: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Deleted>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn removed(id: &str) -> Change {
+        Change::Removed {
+            remote_id: id.to_owned(),
+        }
+    }
+
+    #[test]
+    fn the_last_of_each_id_wins_read_or_not() {
+        let read = vec![
+            ("a".to_owned(), Ok(removed("a"))),
+            ("b".to_owned(), Ok(removed("b"))),
+            ("a".to_owned(), Err("bad zone".to_owned())),
+            ("c".to_owned(), Err("bad date".to_owned())),
+            ("c".to_owned(), Ok(removed("c"))),
+            (String::new(), Err("no id".to_owned())),
+            (String::new(), Err("no id either".to_owned())),
+        ];
+        let (changes, unreadable) = last_of_each(read);
+        // `a`'s older version is not applied: its newer one could not be read.
+        assert_eq!(changes, vec![removed("b"), removed("c")]);
+        assert_eq!(
+            unreadable,
+            vec![
+                ("a".to_owned(), "bad zone".to_owned()),
+                (String::new(), "no id".to_owned()),
+                (String::new(), "no id either".to_owned()),
+            ]
+        );
+    }
 }

@@ -1020,17 +1020,6 @@ fn recurrence_dates_in_other_zones_and_unmappable_lines() {
     assert_eq!(p.unmapped.len(), 1);
 }
 
-#[test]
-fn a_page_is_deduplicated_last_wins() {
-    let a1 = read(&json!({"id": "a", "summary": "one", "start": {"date": "2025-01-01"}}));
-    let b = read(&json!({"id": "b", "summary": "b", "start": {"date": "2025-01-01"}}));
-    let a2 = read(&json!({"id": "a", "status": "cancelled"}));
-    assert_eq!(
-        dedup_last_wins(vec![a1, b.clone(), a2.clone()]),
-        vec![b, a2]
-    );
-}
-
 // ---------------------------------------------------------------------------------
 // RemoteEvent → JSON → RemoteEvent, for generated events.
 
