@@ -24,16 +24,39 @@ use crate::run::{lock, Clock, SyncOptions};
 const WINDOW_SLACK_DAYS: i64 = 30;
 
 /// Stored cursors say whether their round is complete, so a run that resumes a
-/// full listing half-way knows it did not see the whole listing.
+/// full listing half-way knows it did not see the whole listing; one in the middle of
+/// a round also says how many pages the round has had (`more#N:`; `more:` from before
+/// they were counted), so a round that never ends is told across runs.
 const MORE: &str = "more:";
+const MORE_COUNTED: &str = "more#";
 const DONE: &str = "done:";
 
-pub(crate) fn split_cursor(stored: Option<&str>) -> (Option<&str>, bool) {
-    match stored {
-        Some(c) if c.starts_with(MORE) => (Some(&c[MORE.len()..]), true),
-        Some(c) if c.starts_with(DONE) => (Some(&c[DONE.len()..]), false),
-        Some(c) => (Some(c), false),
-        None => (None, false),
+/// A stored cursor read: where to go on from, whether in the middle of a round, and
+/// how many pages that round has had.
+pub(crate) struct StoredCursor<'a> {
+    pub cursor: Option<&'a str>,
+    pub resumed: bool,
+    pub pages: usize,
+}
+
+pub(crate) fn split_cursor(stored: Option<&str>) -> StoredCursor<'_> {
+    let counted = stored
+        .and_then(|c| c.strip_prefix(MORE_COUNTED))
+        .and_then(|c| c.split_once(':'))
+        .and_then(|(n, c)| Some((n.parse::<usize>().ok()?, c)));
+    let (cursor, resumed, pages) = match (stored, counted) {
+        (_, Some((pages, c))) => (Some(c), true, pages),
+        (Some(c), None) => match (c.strip_prefix(MORE), c.strip_prefix(DONE)) {
+            (Some(more), _) => (Some(more), true, 0),
+            (None, Some(done)) => (Some(done), false, 0),
+            (None, None) => (Some(c), false, 0),
+        },
+        (None, None) => (None, false, 0),
+    };
+    StoredCursor {
+        cursor,
+        resumed,
+        pages,
     }
 }
 
@@ -56,9 +79,10 @@ pub(crate) fn create_written(key: &str) -> String {
     format!("create {key}")
 }
 
-fn store_cursor(c: &Cursor) -> String {
+/// `c` as stored, `pages` into its round.
+fn store_cursor(c: &Cursor, pages: usize) -> String {
     match c {
-        Cursor::More(s) => format!("{MORE}{s}"),
+        Cursor::More(s) => format!("{MORE_COUNTED}{pages}:{s}"),
         Cursor::Done(s) => format!("{DONE}{s}"),
     }
 }
@@ -117,6 +141,9 @@ pub(crate) struct Puller<'a> {
     /// What the pages committed so far applied — also when a later page fails, so the
     /// run reports what is in the store.
     pub applied: Applied,
+    /// Why the round was given up, if it was: its listing did not end
+    /// (`give_up_round`).
+    pub gave_up: Option<String>,
 }
 
 impl Puller<'_> {
@@ -160,9 +187,13 @@ impl Puller<'_> {
     /// Pulls one round (to the provider's `Done` cursor), adding what each committed
     /// page applied to [`Self::applied`].
     pub async fn pull(&mut self) -> Result<(), Stop> {
-        let (mut cursor, resumed) = {
-            let (c, more) = split_cursor(self.cal.cursor.as_deref());
-            (c.map(str::to_owned), more)
+        let (mut cursor, resumed, pages_before) = {
+            let stored = split_cursor(self.cal.cursor.as_deref());
+            (
+                stored.cursor.map(str::to_owned),
+                stored.resumed,
+                stored.pages,
+            )
         };
         // The window stays the lineage's: the provider restarts a listing with the
         // window it is given, and reconciling against another one would count events
@@ -191,7 +222,10 @@ impl Puller<'_> {
             pending: Vec::new(),
             pending_events: 0,
         };
-        let pulled = self.pages(cursor, resumed, window, &mut round).await;
+        let before = if resumed { pages_before } else { 0 };
+        let pulled = self
+            .pages(cursor, resumed, before, window, &mut round)
+            .await;
         // Pages fetched before one failed are applied, as they were page by page.
         let applied = self.flush(&mut round).await;
         applied.and(pulled)
@@ -203,6 +237,7 @@ impl Puller<'_> {
         &mut self,
         mut cursor: Option<String>,
         resumed: bool,
+        mut round_pages: usize,
         window: Window,
         round: &mut Round,
     ) -> Result<(), Stop> {
@@ -221,10 +256,16 @@ impl Puller<'_> {
                 }
             }
             .map_err(SyncError::from)?;
+            round_pages = if page.restarted { 1 } else { round_pages + 1 };
+            // A round this long is not a calendar's (5,000 pages are half a million
+            // events at Outlook's page size): the provider's listing goes round.
+            let endless =
+                matches!(page.cursor, Cursor::More(_)) && round_pages >= self.opts.longest_round;
             // Ask for the next page now: the provider prepares it while this one is
             // stored (with a multi-threaded runtime the request is on its way; a page
             // that never comes, or a page this run will not store, costs a read).
-            if let (Cursor::More(c), true) = (&page.cursor, n + 1 < self.opts.max_pages) {
+            if let (Cursor::More(c), true) = (&page.cursor, n + 1 < self.opts.max_pages && !endless)
+            {
                 next = Some(ask(self.provider, self.remote, c.clone(), window).await);
             }
             // A full listing starts here (the first one, or the provider reset the
@@ -271,17 +312,22 @@ impl Puller<'_> {
             let skipped = std::mem::take(&mut page.unreadable);
             round.pending.push(Fetched {
                 page,
+                round_pages,
                 starts,
                 listed,
                 window,
                 gone_series,
                 skipped,
             });
-            let last = matches!(page_cursor, Cursor::Done(_)) || n + 1 == self.opts.max_pages;
+            let last =
+                matches!(page_cursor, Cursor::Done(_)) || n + 1 == self.opts.max_pages || endless;
             if (last || round.pending_events >= PENDING_EVENTS || !arrived(&mut next).await)
                 && !self.flush(round).await?
             {
                 return Ok(()); // its cursor is dropped: the next run lists it again
+            }
+            if endless {
+                return self.give_up_round(round, round_pages);
             }
             match page_cursor {
                 Cursor::More(c) => cursor = Some(c),
@@ -290,6 +336,35 @@ impl Puller<'_> {
         }
         // A provider that never ends its round: what was applied stays, with its
         // cursor; the next run goes on from there.
+        Ok(())
+    }
+
+    /// Ends a round that has gone on for `pages` pages without ending (its pages so far
+    /// applied): its cursor is dropped, so the next run lists the calendar from the
+    /// start, and the run says so ([`Self::gave_up`]) — read as a success, it would
+    /// cost [`SyncOptions::max_pages`] requests at every run, for ever. The push goes
+    /// on: nothing the listing showed is read as deleted.
+    fn give_up_round(&mut self, round: &mut Round, pages: usize) -> Result<(), Stop> {
+        let why = format!(
+            "The provider listed {pages} pages of changes of \"{}\" without ending the list; \
+             Almanac stopped reading it and lists the calendar again from the start at the \
+             next sync.",
+            self.cal.name
+        );
+        lock(self.store).sync_step((self.clock)().timestamp(), |tx| {
+            tx.set_cursor(&self.cal.id, None, None)?;
+            tx.action(
+                self.run_id,
+                None,
+                &self.cal.id,
+                "pull",
+                "stopped",
+                &[],
+                &why,
+            )
+        })?;
+        round.stored = (None, None);
+        self.gave_up = Some(why);
         Ok(())
     }
 
@@ -342,7 +417,7 @@ impl Puller<'_> {
                     fetched.window.start.timestamp(),
                     fetched.window.end.timestamp(),
                 ));
-                let cursor = store_cursor(&fetched.page.cursor);
+                let cursor = store_cursor(&fetched.page.cursor, fetched.round_pages);
                 // The first page fails with the whole step (nothing came before it);
                 // only the pages after it need to be parts, which cost: SQLite keeps
                 // a copy of each database page a part changes, to undo it.
@@ -384,6 +459,7 @@ impl Puller<'_> {
     ) -> Result<Applied, Stop> {
         let Fetched {
             mut page,
+            round_pages,
             starts,
             listed,
             window,
@@ -548,7 +624,7 @@ impl Puller<'_> {
                 }
             }
         }
-        let stored_form = store_cursor(&cursor);
+        let stored_form = store_cursor(&cursor, round_pages);
         let span = Some((window.start.timestamp(), window.end.timestamp()));
         if applied.relist {
             tx.set_cursor(&cal.id, None, None)?;
@@ -926,6 +1002,8 @@ impl Puller<'_> {
 /// A page fetched, waiting to be prepared and applied with the pages fetched with it.
 struct Fetched {
     page: ChangePage,
+    /// How many pages its round has had, this one included.
+    round_pages: usize,
     starts: Starts,
     /// The ids it shows, if it is part of a full listing (sorted).
     listed: Vec<String>,
@@ -1059,6 +1137,24 @@ mod tests {
                 (change_id(c).to_owned(), kind)
             })
             .collect()
+    }
+
+    #[test]
+    fn stored_cursors_read_with_the_pages_of_their_round() {
+        let read = |c: Option<&str>| {
+            let s = split_cursor(c);
+            (s.cursor.map(str::to_owned), s.resumed, s.pages)
+        };
+        let some = |c: &str| Some(c.to_owned());
+        let link = "https://graph.microsoft.com/v1.0/me/delta?$skiptoken=a:b";
+        let counted = store_cursor(&Cursor::More(link.into()), 12);
+        assert_eq!(read(Some(&counted)), (some(link), true, 12));
+        // Stored before rounds were counted.
+        assert_eq!(read(Some("more:abc")), (some("abc"), true, 0));
+        let done = store_cursor(&Cursor::Done("tok".into()), 7);
+        assert_eq!(read(Some(&done)), (some("tok"), false, 0));
+        assert_eq!(read(Some("tok")), (some("tok"), false, 0));
+        assert_eq!(read(None), (None, false, 0));
     }
 
     #[test]

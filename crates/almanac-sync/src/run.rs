@@ -36,6 +36,9 @@ pub struct SyncOptions {
     pub windowed: bool,
     /// Pages per calendar per run, a bound against a provider that never ends a round.
     pub max_pages: usize,
+    /// Pages of one round (across runs) after which it is given up as one that never
+    /// ends: the calendar is listed again from the start, and the run says so.
+    pub longest_round: usize,
 }
 
 impl Default for SyncOptions {
@@ -46,6 +49,7 @@ impl Default for SyncOptions {
             guard: MassDeleteGuard::default(),
             windowed: false,
             max_pages: 500,
+            longest_round: 5_000,
         }
     }
 }
@@ -394,6 +398,7 @@ async fn sync_calendar(
         run_id,
         masters: HashMap::new(),
         applied: Applied::default(),
+        gave_up: None,
     };
     let pulled = unless_stopped(puller.pull(), stopped).await;
     // Pages committed before a failure, a hold or a stop stay applied: they count.
@@ -408,7 +413,13 @@ async fn sync_calendar(
         }
     };
     match pulled {
-        Ok(()) => {}
+        // Told, and the push goes on.
+        Ok(()) => {
+            one.error = puller
+                .gave_up
+                .take()
+                .map(|why| AppError::new(ErrorCode::ProviderUnavailable, why));
+        }
         Err(Stop::Held(h)) => {
             let now = clock().timestamp();
             let kept = lock(store).sync_step(now, |tx| -> Result<(), SyncError> {

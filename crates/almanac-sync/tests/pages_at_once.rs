@@ -17,9 +17,10 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use almanac_model::EventKind;
+use almanac_model::{EventInput, Importance, ShowAs};
 use almanac_provider::{Change, ChangePage, Cursor, ErrorKind};
-use almanac_store::{Store, SyncCalendar};
-use almanac_sync::{sync_account, CalendarRun, RunSummary};
+use almanac_store::{Source, Store, SyncCalendar};
+use almanac_sync::{sync_account, CalendarRun, RunSummary, SyncOptions};
 use chrono::{DateTime, Utc};
 
 use cloud::{Cloud, Kind};
@@ -68,6 +69,10 @@ impl Harness {
     }
 
     fn run(&self) -> RunSummary {
+        self.run_with(&Kind::Graph.options())
+    }
+
+    fn run_with(&self, options: &SyncOptions) -> RunSummary {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -76,7 +81,7 @@ impl Harness {
             &self.store,
             &self.replay,
             &self.account,
-            &Kind::Graph.options(),
+            options,
             &now,
         ))
         .expect("run")
@@ -169,7 +174,7 @@ fn a_page_the_guard_stops_keeps_the_pages_before_it_applied() {
     let stored = h.stored();
     assert_eq!(
         stored.cursor.as_deref(),
-        Some("more:after-first"),
+        Some("more#1:after-first"),
         "the first page's cursor, with it"
     );
     assert!(stored.hold.is_some(), "the calendar waits for the user");
@@ -189,5 +194,95 @@ fn pages_here_before_one_that_fails_are_applied_with_their_cursor() {
     assert!(cal.error.is_some(), "the third page failed: {run:?}");
     assert_eq!(cal.pulled, 2, "{run:?}");
     assert_eq!(h.singles(), singles[2..].to_vec());
-    assert_eq!(h.stored().cursor.as_deref(), Some("more:after-second"));
+    assert_eq!(h.stored().cursor.as_deref(), Some("more#2:after-second"));
+}
+
+/// A provider whose round never ends (its next page always another): each run read
+/// `max_pages` of it and said "ok", for ever. Past `longest_round` pages, counted
+/// across runs, the round is given up — its pages applied, its cursor dropped so the
+/// next run lists the calendar from the start — and the run says so; the push still
+/// goes.
+#[test]
+fn a_round_that_never_ends_is_given_up_and_told_and_the_push_still_goes() {
+    let mut h = Harness::synced();
+    let singles = h.singles();
+    let options = SyncOptions {
+        max_pages: 3,
+        longest_round: 5,
+        ..Kind::Graph.options()
+    };
+    // Page 2 removes an event; the others are empty, and none ends the round.
+    h.replay(
+        (0..8)
+            .map(|i| {
+                let gone = if i == 1 {
+                    vec![singles[0].clone()]
+                } else {
+                    Vec::new()
+                };
+                (gone, more(&format!("page-{i}")))
+            })
+            .collect(),
+    );
+    h.replay.then = Some(ErrorKind::ProviderUnavailable);
+    let first = h.run_with(&options);
+    assert_eq!(
+        first.outcome, "ok",
+        "three pages of a long round: {first:?}"
+    );
+    assert_eq!(h.stored().cursor.as_deref(), Some("more#3:page-2"));
+    assert_eq!(h.singles(), singles[1..].to_vec(), "its pages are applied");
+    // Made here before the run that gives the round up: it goes all the same.
+    let calendar_id = h.stored().id;
+    let day = now().date_naive() + chrono::Days::new(3);
+    h.store
+        .lock()
+        .expect("store")
+        .create_event(
+            EventInput {
+                calendar_id,
+                title: "Made here".into(),
+                all_day: false,
+                start: format!("{day}T07:00:00"),
+                end: format!("{day}T07:45:00"),
+                time_zone: "UTC".into(),
+                recurrence: None,
+                location: String::new(),
+                description: String::new(),
+                show_as: ShowAs::Busy,
+                importance: Importance::Normal,
+                categories: Vec::new(),
+            },
+            Source::Cli,
+            now(),
+        )
+        .expect("create here");
+    let second = h.run_with(&options);
+    let cal = h.calendar_run(&second);
+    let error = cal
+        .error
+        .clone()
+        .expect("the run says the round was given up");
+    assert_eq!(error.code, almanac_model::ErrorCode::ProviderUnavailable);
+    assert!(error.message.contains("5 pages"), "{error:?}");
+    assert!(error.message.contains("from the start"), "{error:?}");
+    assert_eq!(second.outcome, "partial", "{second:?}");
+    assert_eq!(cal.pushed, 1, "the push went: {second:?}");
+    assert_eq!(h.stored().cursor, None, "listed again from the start");
+    // Only pages 4 and 5 were asked for: the round ended there.
+    let left = h.replay.pages.lock().expect("pages")[&h.calendar].len();
+    assert_eq!(left, 3, "no page asked for past the fifth");
+    // The next run lists the calendar again (the real provider), and ends.
+    h.replay.then = None;
+    h.replay.pages.lock().expect("pages").clear();
+    let third = h.run_with(&options);
+    assert_eq!(third.outcome, "ok", "{third:?}");
+    assert!(
+        h.stored()
+            .cursor
+            .as_deref()
+            .is_some_and(|c| c.starts_with("done:")),
+        "{:?}",
+        h.stored().cursor
+    );
 }
