@@ -140,6 +140,8 @@ struct Loop {
 /// Asked of an account while its run was under way, for when it ends.
 #[derive(Debug, Default)]
 struct Asked {
+    /// When the run under way began.
+    began: Option<tokio::time::Instant>,
     /// "Sync now": run again at once (the run under way may have passed the change).
     again: bool,
     /// A local edit or the window in front: run by then if healthy.
@@ -170,6 +172,11 @@ const TICK: Duration = Duration::from_secs(15);
 /// How far the wall clock may run ahead of a sleep before the loop takes it for a
 /// suspended machine (a clock set forward by hand or NTP reads the same: harmless).
 const SUSPENDED: Duration = Duration::from_secs(60);
+
+/// A "Sync now" this soon after its account's run began is answered by that run: a
+/// double click, or the window's and the tray's at once, is one request, not a second
+/// run queued after the first.
+const JUST_BEGUN: Duration = Duration::from_secs(2);
 
 impl Loop {
     async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Command>) {
@@ -260,11 +267,11 @@ impl Loop {
                 Woke::Command(Some(Command::SyncNow(Some(id)))) => {
                     // Asked for explicitly: even while paused, backing off or needing
                     // sign-in; its clock (failures in a row) is kept for the next.
-                    self.start(&mut runs, &mut tasks, id);
+                    self.sync_now(&mut runs, &mut tasks, id);
                 }
                 Woke::Command(Some(Command::SyncNow(None))) => {
                     for a in self.accounts().unwrap_or_default() {
-                        self.start(&mut runs, &mut tasks, a.id);
+                        self.sync_now(&mut runs, &mut tasks, a.id);
                     }
                 }
                 Woke::Command(Some(Command::LocalEdit)) => {
@@ -297,6 +304,21 @@ impl Loop {
         (self.runner.publish)(SyncEvent::Stopped);
     }
 
+    /// "Sync now" of account `id`: [`Self::start`], unless its run under way has
+    /// [`JUST_BEGUN`].
+    fn sync_now(
+        &mut self,
+        runs: &mut JoinSet<Ended>,
+        tasks: &mut HashMap<tokio::task::Id, String>,
+        id: String,
+    ) {
+        let began = self.running.get(&id).and_then(|a| a.began);
+        if began.is_some_and(|t| t.elapsed() < JUST_BEGUN) {
+            return;
+        }
+        self.start(runs, tasks, id);
+    }
+
     /// Starts a run of account `id` — or, one under way, asks for another after it.
     fn start(
         &mut self,
@@ -308,7 +330,11 @@ impl Loop {
             asked.again = true;
             return;
         }
-        self.running.insert(id.clone(), Asked::default());
+        let asked = Asked {
+            began: Some(tokio::time::Instant::now()),
+            ..Asked::default()
+        };
+        self.running.insert(id.clone(), asked);
         let runner = self.runner.clone();
         let task = runs.spawn({
             let id = id.clone();

@@ -430,6 +430,25 @@ async fn sync_now_during_a_run_runs_again_after_it_not_beside_it() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn sync_now_twice_at_once_is_one_request() {
+    let w = world(1, hourly(), |_| answering(10, None));
+    after(15).await;
+    assert_eq!(w.runs(0), 1);
+    // A double click, or the window's and the tray's at once: one run.
+    assert!(w.scheduler.send(Command::SyncNow(Some(w.ids[0].clone()))));
+    after(1).await;
+    assert!(w.scheduler.send(Command::SyncNow(None)));
+    after(30).await;
+    assert_eq!((w.runs(0), w.ended(0)), (2, 2));
+    // Asked again once the run is under way: again after it.
+    assert!(w.scheduler.send(Command::SyncNow(None)));
+    after(3).await;
+    assert!(w.scheduler.send(Command::SyncNow(None)));
+    after(30).await;
+    assert_eq!((w.runs(0), w.ended(0)), (4, 4));
+}
+
+#[tokio::test(start_paused = true)]
 async fn an_edit_made_during_a_run_goes_out_right_after_it() {
     let w = world(1, hourly(), |_| answering(50, None));
     after(10).await;
