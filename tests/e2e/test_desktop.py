@@ -6,7 +6,8 @@ it again; checks that a bad edit shows its error and keeps the dialog; creates a
 by drag-selecting a range, then moves and resizes it with the mouse; edits one
 occurrence of a series ("only this occurrence") and then deletes the whole series;
 edits an event in the repeated hour of a DST fall-back (seeded with the CLI) and checks
-it kept its time.
+it kept its time; Tabs through the editor and back without leaving it, and gets focus
+back where it was when it closes.
 Screenshots go to tests/e2e/artifacts/.
 """
 import json
@@ -296,6 +297,41 @@ def test_an_event_in_the_repeated_hour_keeps_its_time_through_the_editor():
     listed = json.loads(cli("--json", "events", "list", "--from", "2027-10-31", "--to", "2027-10-31"))
     got = [(o["start"], o["end"]) for o in listed if o["title"] == renamed]
     assert got == [("2027-10-31T01:10:00Z", "2027-10-31T01:40:00Z")], f"saved: {listed}"
+
+
+TAB, SHIFT, ENTER, ESCAPE = "\ue004", "\ue008", "\ue007", "\ue00c"
+FOCUS_IN = "const a = document.activeElement; return !!a && !!a.closest(arguments[0])"
+FOCUSED = "const a = document.activeElement; return a ? (a.id || a.outerHTML.slice(0, 120)) : null"
+
+
+def test_tab_stays_in_a_dialog_and_focus_comes_back_when_it_closes():
+    s = launch()
+    try:
+        s.wait_for("#btn-new-event")
+        s.execute("document.getElementById('btn-new-event').focus()")
+        s.press(ENTER)
+        s.wait_for("#event-editor")
+        assert s.execute(FOCUS_IN, "#event-editor"), f"opened with focus on {s.execute(FOCUSED)}"
+        seen = set()
+        # Round the whole form twice, forwards, then back: never out into the page.
+        for i in range(60):
+            s.press(TAB)
+            assert s.execute(FOCUS_IN, "#event-editor"), f"Tab {i + 1} left the editor for {s.execute(FOCUSED)}"
+            seen.add(s.execute(FOCUSED))
+        for i in range(10):
+            s.press(SHIFT, TAB)
+            assert s.execute(FOCUS_IN, "#event-editor"), f"Shift+Tab {i + 1} left the editor for {s.execute(FOCUSED)}"
+        assert len(seen) >= 8, f"Tab went round the form: {sorted(seen)}"
+        s.screenshot(os.path.join(ART, "10-focus-kept-in-editor.png"))
+        s.press(ESCAPE)
+        s.wait_gone("#event-editor")
+        assert s.execute(FOCUSED) == "btn-new-event", f"focus went back to {s.execute(FOCUSED)}"
+        # The page is usable again: Tab moves on from the New button.
+        s.press(TAB)
+        assert s.execute(FOCUSED) != "btn-new-event", "focus moves on in the page"
+    finally:
+        s.quit()
+    time.sleep(1.5)
 
 
 def main():

@@ -110,6 +110,15 @@ class Session:
                                                    "actions": [{"type": "pointerMove", "duration": 100, "origin": "viewport",
                                                                 "x": round(x), "y": round(y)}]}]})
 
+    def press(self, *keys):
+        """Presses `keys` together (WebDriver key codes: "\ue004" Tab, "\ue008" Shift,
+        "\ue007" Enter, "\ue00c" Escape) and releases them: real key events, which move
+        focus as a user's do (a dispatched KeyboardEvent does not)."""
+        acts = [{"type": "keyDown", "value": k} for k in keys]
+        acts += [{"type": "keyUp", "value": k} for k in reversed(keys)]
+        self.cmd("POST", "/actions", {"actions": [{"type": "key", "id": "keyboard", "actions": acts}]})
+        self.cmd("DELETE", "/actions")
+
     def screenshot(self, path, settle=1.0):
         # WebKit's screenshot can lag the DOM right after a change: let it paint.
         time.sleep(settle)

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useRef, useState, type Ref } from "react";
 import {
   listConflicts,
   resolveConflict,
@@ -26,6 +26,7 @@ import {
 } from "../lib/sync";
 import type { SyncModel } from "./useSync";
 import { sanitizeId } from "../lib/ids";
+import { useModal } from "./useModal";
 
 /** Focus `el` if it is still in the page and can take focus, else `fallback`. */
 function refocus(el: Element | null, fallback: string) {
@@ -49,6 +50,8 @@ export type ConflictsPanelProps = {
   onPick: (conflictId: string, field: string, side: FieldSide) => void;
   onResolve: (answer: ConflictAnswer) => void;
   onClose: () => void;
+  /** The backdrop, for the container to make the page behind it inert. */
+  backdropRef?: Ref<HTMLDivElement>;
 };
 
 function FieldsTable(props: { conflict: ConflictView; picks: Picks; disabled: boolean; onPick: ConflictsPanelProps["onPick"] }) {
@@ -203,7 +206,7 @@ export function ConflictsPanel(props: ConflictsPanelProps) {
   const { list } = props;
   const selected = list ? selectedConflict(list, props.selectedId) : null;
   return (
-    <div className="modal-backdrop">
+    <div className="modal-backdrop" ref={props.backdropRef}>
       <div id="conflicts-dialog" className="dialog conflicts" role="dialog" aria-modal="true" aria-labelledby="conflicts-heading">
         <div className="settings-header">
           <h2 id="conflicts-heading">Conflicts</h2>
@@ -258,6 +261,8 @@ export function ConflictsPanel(props: ConflictsPanelProps) {
 
 /** The Conflicts dialog: loads the open conflicts, reloads on every `sync-changed`, resolves them. */
 export function ConflictsDialog(props: { sync: SyncModel; calendars: Calendar[]; onClose: () => void }) {
+  const backdrop = useRef<HTMLDivElement>(null);
+  useModal(backdrop);
   const [list, setList] = useState<ConflictView[] | null>(null);
   const [selectedId, setSelectedId] = useState<string | null>(null);
   const [picks, setPicks] = useState<Record<string, Picks>>({});
@@ -340,6 +345,7 @@ export function ConflictsDialog(props: { sync: SyncModel; calendars: Calendar[];
       onPick={(id, field, side) => setPicks((p) => ({ ...p, [id]: withPick(p[id] ?? {}, field, side) }))}
       onResolve={onResolve}
       onClose={props.onClose}
+      backdropRef={backdrop}
     />
   );
 }

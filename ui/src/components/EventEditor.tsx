@@ -4,6 +4,7 @@ import { keptOffsets, REPEAT_OPTIONS, repeatFromRrule, rruleForRepeat, type Form
 import { calendarGroups, type AccountName } from "../lib/calendars";
 import { hasMeeting } from "../lib/meeting";
 import { MeetingDetails } from "./MeetingDetails";
+import { useModal } from "./useModal";
 
 const SHOW_AS: ReadonlyArray<[ShowAs, string]> = [
   ["busy", "Busy"],
@@ -37,6 +38,8 @@ export type EditorProps = {
 };
 
 export function EventEditor(props: EditorProps) {
+  const backdrop = useRef<HTMLDivElement>(null);
+  useModal(backdrop, true);
   const [form, setForm] = useState<FormState>(props.initial);
   const [error, setError] = useState<string>("");
   const [busy, setBusy] = useState(false);
@@ -61,7 +64,7 @@ export function EventEditor(props: EditorProps) {
   const calendarOptions = props.calendars.filter((c) => c.canEdit || c.id === form.calendarId);
 
   return (
-    <div className="modal-backdrop">
+    <div className="modal-backdrop" ref={backdrop}>
       <form
         id="event-editor"
         className="dialog editor"

@@ -1,5 +1,6 @@
 import { useEffect, useRef } from "react";
 import type { EditScope } from "../platform";
+import { useModal } from "./useModal";
 
 export type ScopeAction = "save" | "delete" | "move";
 
@@ -10,10 +11,12 @@ const TITLES: Record<ScopeAction, string> = {
 };
 
 export function ScopeDialog(props: { action: ScopeAction; onChoose: (scope: EditScope | null) => void }) {
+  const backdrop = useRef<HTMLDivElement>(null);
+  useModal(backdrop, true);
   const first = useRef<HTMLButtonElement>(null);
   useEffect(() => first.current?.focus(), []);
   return (
-    <div className="modal-backdrop scope-backdrop">
+    <div className="modal-backdrop scope-backdrop" ref={backdrop}>
       <div id="scope-dialog" className="dialog scope" role="dialog" aria-modal="true" aria-labelledby="scope-title">
         <h2 id="scope-title">{TITLES[props.action]}</h2>
         <p>Apply this change to:</p>

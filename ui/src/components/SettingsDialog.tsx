@@ -4,6 +4,7 @@ import { disconnectQuestion } from "../lib/accounts";
 import { AccountsPanel } from "./AccountsPanel";
 import { PoliciesPanel } from "./PoliciesPanel";
 import type { AccountsModel } from "./useAccounts";
+import { useModal } from "./useModal";
 
 /** Settings sections, in tab order. Add new ones here (id: settings-tab-<key>, settings-panel-<key>). */
 const SECTIONS = [
@@ -19,6 +20,8 @@ function refocus(el: Element | null, fallback: string) {
 }
 
 function ConfirmDisconnect(props: { account: Account; unsent: number; onOk: (discardUnpushed: boolean) => void; onCancel: () => void }) {
+  const backdrop = useRef<HTMLDivElement>(null);
+  useModal(backdrop);
   const cancel = useRef<HTMLButtonElement>(null);
   useEffect(() => {
     const before = document.activeElement;
@@ -26,7 +29,7 @@ function ConfirmDisconnect(props: { account: Account; unsent: number; onOk: (dis
     return () => refocus(before, "settings-close");
   }, []);
   return (
-    <div className="modal-backdrop confirm-backdrop">
+    <div className="modal-backdrop confirm-backdrop" ref={backdrop}>
       <div
         id="confirm-disconnect"
         className="dialog confirm"
@@ -62,6 +65,8 @@ export function SettingsDialog(props: {
   loadSettled: () => Promise<SettledConflict[]>;
   onClose: () => void;
 }) {
+  const backdrop = useRef<HTMLDivElement>(null);
+  useModal(backdrop);
   const [section, setSection] = useState<SectionKey>("accounts");
   const firstTab = useRef<HTMLButtonElement>(null);
   useEffect(() => {
@@ -73,7 +78,7 @@ export function SettingsDialog(props: {
 
   return (
     <>
-      <div className="modal-backdrop">
+      <div className="modal-backdrop" ref={backdrop}>
         <div id="settings-dialog" className="dialog settings" role="dialog" aria-modal="true" aria-labelledby="settings-heading">
           <div className="settings-header">
             <h2 id="settings-heading">Settings</h2>
