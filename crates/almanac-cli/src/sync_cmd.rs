@@ -83,7 +83,7 @@ pub fn sync(store: Store, ctx: &Ctx, a: &SyncArgs) -> CliResult<bool> {
         }
         all_ok &= summary.outcome == "ok";
         if !ctx.json {
-            for l in summary_lines(&account_name(&account), &summary) {
+            for l in summary_lines(&account.label(), &summary) {
                 output::line(&l)?;
             }
         }
@@ -95,18 +95,12 @@ pub fn sync(store: Store, ctx: &Ctx, a: &SyncArgs) -> CliResult<bool> {
     Ok(all_ok)
 }
 
-/// An account as lines name it: its address and provider (one address can be both a
-/// Microsoft 365 and a Google account).
-fn account_name(a: &almanac_model::Account) -> String {
-    format!("{} ({})", a.email, a.provider.display_name())
-}
-
-/// Every account's [`account_name`], by id.
+/// Every account's [`almanac_model::Account::label`], by id.
 fn account_names(store: &Store) -> CliResult<std::collections::HashMap<String, String>> {
     Ok(store
         .list_accounts()?
         .into_iter()
-        .map(|a| (a.id.clone(), account_name(&a)))
+        .map(|a| (a.id.clone(), a.label()))
         .collect())
 }
 

@@ -92,6 +92,14 @@ pub struct Account {
     pub created_at: i64,
 }
 
+impl Account {
+    /// The account as messages name it: its address and provider (one address can be
+    /// both a Microsoft 365 and a Google account).
+    pub fn label(&self) -> String {
+        format!("{} ({})", self.email, self.provider.display_name())
+    }
+}
+
 /// What happened to the provider-side grant when an account was disconnected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]

@@ -241,7 +241,10 @@ impl Loop {
                     };
                     let ended = done.map(|(_, ended)| ended).unwrap_or_else(|e| {
                         // The run's task panicked: back off as after a failure.
-                        eprintln!("almanac: the sync of account {id} stopped: {e}");
+                        eprintln!(
+                            "almanac: the sync of {} stopped: {e}",
+                            self.runner.label(&id)
+                        );
                         Ended {
                             outcome: RunResult::Failed { retry_after: None },
                             events: vec![SyncEvent::Failed {
@@ -456,6 +459,13 @@ fn healthy_by(c: AccountClock, at: DateTime<Utc>) -> AccountClock {
 }
 
 impl Runner {
+    /// Account `id` as messages name it (its id, if the store cannot say).
+    fn label(&self, id: &str) -> String {
+        lock(&self.store)
+            .account(id)
+            .map_or_else(|_| format!("account {id}"), |a| a.label())
+    }
+
     /// One run of account `id` (its start and progress published as they come).
     async fn run(&self, id: &str) -> Ended {
         let account = match lock(&self.store).account(id) {
@@ -522,7 +532,8 @@ impl Runner {
                 Err(e) => Some(e.to_string()),
             };
             eprintln!(
-                "almanac: account {id} needs a new sign-in: {}",
+                "almanac: {} needs a new sign-in: {}",
+                account.label(),
                 message.as_deref().unwrap_or("sign in again")
             );
             let notify = lock(&self.store)
