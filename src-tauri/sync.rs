@@ -240,8 +240,8 @@ pub async fn sync_overview(app: AppHandle) -> CmdResult<SyncOverview> {
     overview_of(&app)
 }
 
-/// Runs every account now (the loop ignores it while a run is in flight: the button
-/// is disabled meanwhile).
+/// Runs every account now (during a run, another after it — unless a Sync now began
+/// that run just now: a double click is one request).
 #[tauri::command]
 pub async fn sync_now(app: AppHandle, state: State<'_, AppState>) -> CmdResult<()> {
     let host = state.sync.get().ok_or_else(not_started)?;

@@ -140,8 +140,8 @@ struct Loop {
 /// Asked of an account while its run was under way, for when it ends.
 #[derive(Debug, Default)]
 struct Asked {
-    /// When the run under way began.
-    began: Option<tokio::time::Instant>,
+    /// When a "Sync now" began the run under way (not one the schedule began).
+    by_sync_now: Option<tokio::time::Instant>,
     /// "Sync now": run again at once (the run under way may have passed the change).
     again: bool,
     /// A local edit or the window in front: run by then if healthy.
@@ -173,9 +173,11 @@ const TICK: Duration = Duration::from_secs(15);
 /// suspended machine (a clock set forward by hand or NTP reads the same: harmless).
 const SUSPENDED: Duration = Duration::from_secs(60);
 
-/// A "Sync now" this soon after its account's run began is answered by that run: a
-/// double click, or the window's and the tray's at once, is one request, not a second
-/// run queued after the first.
+/// A "Sync now" this soon after a "Sync now" began its account's run is answered by
+/// that run: a double click, or the window's and the tray's at once, is one request,
+/// not a second run queued after the first. (After a run the schedule began, it asks
+/// for another after it, as any Sync now during a run: the user may know of a change
+/// the run has passed.)
 const JUST_BEGUN: Duration = Duration::from_secs(2);
 
 impl Loop {
@@ -307,19 +309,24 @@ impl Loop {
         (self.runner.publish)(SyncEvent::Stopped);
     }
 
-    /// "Sync now" of account `id`: [`Self::start`], unless its run under way has
-    /// [`JUST_BEGUN`].
+    /// "Sync now" of account `id`: [`Self::start`], unless a Sync now began its run
+    /// under way [`JUST_BEGUN`].
     fn sync_now(
         &mut self,
         runs: &mut JoinSet<Ended>,
         tasks: &mut HashMap<tokio::task::Id, String>,
         id: String,
     ) {
-        let began = self.running.get(&id).and_then(|a| a.began);
-        if began.is_some_and(|t| t.elapsed() < JUST_BEGUN) {
-            return;
+        match self.running.get(&id).map(|a| a.by_sync_now) {
+            Some(Some(at)) if at.elapsed() < JUST_BEGUN => {}
+            Some(_) => self.start(runs, tasks, id),
+            None => {
+                self.start(runs, tasks, id.clone());
+                if let Some(asked) = self.running.get_mut(&id) {
+                    asked.by_sync_now = Some(tokio::time::Instant::now());
+                }
+            }
         }
-        self.start(runs, tasks, id);
     }
 
     /// Starts a run of account `id` — or, one under way, asks for another after it.
@@ -333,11 +340,7 @@ impl Loop {
             asked.again = true;
             return;
         }
-        let asked = Asked {
-            began: Some(tokio::time::Instant::now()),
-            ..Asked::default()
-        };
-        self.running.insert(id.clone(), asked);
+        self.running.insert(id.clone(), Asked::default());
         let runner = self.runner.clone();
         let task = runs.spawn({
             let id = id.clone();
