@@ -22,9 +22,10 @@ use crate::page::RawPage;
 
 /// Events per delta page we ask for (Graph may send more for recurring series).
 pub const PAGE_SIZE: u32 = 100;
-/// Pages after which a delta round is abandoned: Graph has been seen to loop through
-/// nextLinks forever (reference F.2).
-pub const MAX_PAGES_PER_ROUND: usize = 500;
+/// Pages after which the calendar list is abandoned: Graph has been seen to loop
+/// through nextLinks forever (reference F.2). A round of changes that never ends the
+/// sync engine bounds itself, across runs (`SyncOptions::longest_round`).
+pub const MAX_LIST_PAGES: usize = 500;
 /// Requests per `$batch` (Graph's limit).
 pub const BATCH_LIMIT: usize = 20;
 /// Longest inner `Retry-After` waited out before retrying a batched request alone.
@@ -44,7 +45,6 @@ pub struct GraphCalendar {
     /// Mailboxes whose calendars are shared with or delegated to the user
     /// (`Calendars.ReadWrite.Shared`), read through `/users/{owner}/…`.
     delegates: Vec<String>,
-    pages: Mutex<HashMap<String, usize>>,
     /// Calendars whose current round is a full listing (started without a cursor).
     full_rounds: Mutex<HashMap<String, bool>>,
 }
@@ -74,7 +74,6 @@ impl GraphCalendar {
             mailbox: mailbox.to_ascii_lowercase(),
             fallback_zone: fallback_zone.to_string(),
             delegates: Vec::new(),
-            pages: Mutex::new(HashMap::new()),
             full_rounds: Mutex::new(HashMap::new()),
         }
     }
@@ -153,27 +152,10 @@ impl GraphCalendar {
             .into_value())
     }
 
-    fn count_page(&self, calendar: &str, first: bool) -> Result<()> {
-        let mut pages = self.pages.lock().unwrap_or_else(|p| p.into_inner());
-        let n = pages.entry(calendar.to_string()).or_insert(0);
-        *n = if first { 1 } else { *n + 1 };
-        if *n > MAX_PAGES_PER_ROUND {
-            *n = 0;
-            return Err(bad(
-                ErrorKind::ProviderUnavailable,
-                format!(
-                    "Microsoft 365 kept sending pages ({MAX_PAGES_PER_ROUND}) without finishing \
-                     the listing; Almanac stopped and will start over later."
-                ),
-            ));
-        }
-        Ok(())
-    }
-
     async fn calendars_of(&self, scope: &str, mailbox: &str) -> Result<Vec<RemoteCalendar>> {
         let mut out = Vec::new();
         let mut url = self.url(&format!("{scope}/calendars"));
-        for _ in 0..MAX_PAGES_PER_ROUND {
+        for _ in 0..MAX_LIST_PAGES {
             let page = self
                 .api
                 .send(mailbox, self.request(Method::GET, url))
@@ -219,7 +201,6 @@ impl GraphCalendar {
                 u.to_string()
             }
         };
-        self.count_page(&cal.remote_id, cursor.is_none())?;
         let mut req = self.request(Method::GET, url);
         req.headers
             .push((PREFER.clone(), format!("odata.maxpagesize={PAGE_SIZE}")));
@@ -336,18 +317,26 @@ impl GraphCalendar {
             self.url(&format!("{scope}/events/{}", urlencode(remote_id))),
         );
         match self.api.send(&mailbox, req).await {
-            Ok(r) => Ok(self.lookup_of(&r.into_value())),
+            Ok(r) => self.lookup_of(&r.into_value()),
             Err(e) if matches!(e.kind, ErrorKind::NotFound | ErrorKind::Gone) => Ok(Lookup::Gone),
             Err(e) => Err(e),
         }
     }
 
     /// An event Graph sent for an id asked for, read.
-    fn lookup_of(&self, v: &Value) -> Lookup {
-        match mapping::from_graph(v, &self.fallback_zone) {
+    /// An answer that is no JSON object at all (an empty body) is the answer gone
+    /// wrong, not the event: it fails the request, as one that is not JSON does.
+    fn lookup_of(&self, v: &Value) -> Result<Lookup> {
+        if !v.is_object() {
+            return Err(bad(
+                ErrorKind::ProviderUnavailable,
+                "Microsoft 365 answered with no event where one was asked for; nothing was changed.",
+            ));
+        }
+        Ok(match mapping::from_graph(v, &self.fallback_zone) {
             Ok(ev) => Lookup::Found(Box::new(ev)),
             Err(e) => Lookup::Unreadable(unreadable_reason(&e.to_string())),
-        }
+        })
     }
 
     /// [`Self::look_up`] where an event that cannot be read fails the request.
@@ -460,7 +449,7 @@ impl GraphCalendar {
                     .iter()
                     .find(|r| r.get("id").and_then(Value::as_str) == Some(&i.to_string()));
                 let got = match inner_result(answer) {
-                    Ok(body) => self.lookup_of(&body),
+                    Ok(body) => self.lookup_of(&body)?,
                     Err(e) if matches!(e.kind, ErrorKind::NotFound | ErrorKind::Gone) => {
                         Lookup::Gone
                     }
@@ -883,27 +872,6 @@ mod tests {
         fn token(&self, _: bool) -> BoxFuture<'_, Result<almanac_auth::Secret>> {
             Box::pin(async { Err(bad(ErrorKind::ActionRequired, "none")) })
         }
-    }
-
-    #[test]
-    fn a_round_that_never_ends_is_abandoned() {
-        let api =
-            ApiClient::new(Dialect::Graph, Arc::new(NoTokens), Backoff::default()).expect("api");
-        let g = GraphCalendar::new(
-            api,
-            Url::parse("https://graph.example/v1.0").expect("url"),
-            "a@b.c",
-            "UTC",
-        );
-        g.count_page("cal", true).expect("first page");
-        for _ in 1..MAX_PAGES_PER_ROUND {
-            g.count_page("cal", false).expect("within the bound");
-        }
-        let e = g.count_page("cal", false).expect_err("one page too many");
-        assert_eq!(e.kind, ErrorKind::ProviderUnavailable);
-        // Another calendar, and a new round, start counting afresh.
-        g.count_page("other", false).expect("other calendar");
-        g.count_page("cal", true).expect("new round");
     }
 
     #[test]

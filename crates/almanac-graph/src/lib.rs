@@ -11,4 +11,4 @@ pub mod recurrence;
 mod series;
 pub mod windows_zones;
 
-pub use client::{GraphCalendar, Me, BATCH_LIMIT, MAX_PAGES_PER_ROUND, PAGE_SIZE};
+pub use client::{GraphCalendar, Me, BATCH_LIMIT, MAX_LIST_PAGES, PAGE_SIZE};

@@ -27,6 +27,7 @@ pub(crate) static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("migrations/0013_listing_from_empty.sql")),
         M::up(include_str!("migrations/0014_occurrences_by_calendar.sql")),
         M::up(include_str!("migrations/0015_imported_uid.sql")),
+        M::up(include_str!("migrations/0016_left_out_series.sql")),
     ])
 });
 
@@ -43,7 +44,7 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
 }
 
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 15;
+pub const SCHEMA_VERSION: i64 = 16;
 
 /// The store: the one writer connection of a locked data directory.
 #[derive(Debug)]

@@ -318,6 +318,7 @@ impl Puller<'_> {
                 window,
                 gone_series,
                 skipped,
+                unreadable_series: Vec::new(),
             });
             let last =
                 matches!(page_cursor, Cursor::Done(_)) || n + 1 == self.opts.max_pages || endless;
@@ -341,9 +342,9 @@ impl Puller<'_> {
 
     /// Ends a round that has gone on for `pages` pages without ending (its pages so far
     /// applied): its cursor is dropped, so the next run lists the calendar from the
-    /// start, and the run says so ([`Self::gave_up`]) — read as a success, it would
-    /// cost [`SyncOptions::max_pages`] requests at every run, for ever. The push goes
-    /// on: nothing the listing showed is read as deleted.
+    /// start, and the run says so ([`Self::gave_up`]) — unbounded, it was read
+    /// [`SyncOptions::max_pages`] pages at every run, each run "ok". The push goes on:
+    /// nothing the listing showed is read as deleted.
     fn give_up_round(&mut self, round: &mut Round, pages: usize) -> Result<(), Stop> {
         let why = format!(
             "The provider listed {pages} pages of changes of \"{}\" without ending the list; \
@@ -465,6 +466,7 @@ impl Puller<'_> {
             window,
             gone_series,
             skipped,
+            unreadable_series,
         } = fetched;
         let policy = crate::run::policy_of(&self.cal.conflict_policy);
         let guard = self.guard();
@@ -576,10 +578,31 @@ impl Puller<'_> {
             local.index = local.index.with_total(tx.counted(&cal.id)?);
         }
         let (full_listing, cursor) = (page.full_listing, page.cursor.clone());
+        let read_again = series_read_again(tx, &cal.id, &page.changes)?;
         let plan = plan_page(&local.index, page, policy, guard);
         let mut applied = self.carry_out(tx, plan, &local)?;
         // Left out before planning: counted with what the plan could not keep.
         applied.skipped += left_out;
+        tx.left_out_series_add(&cal.id, &unreadable_series)?;
+        if !read_again.is_empty() {
+            // A later round lists only what changes after it: the instances left out
+            // with these series come with a listing from the start.
+            tx.left_out_series_read(&cal.id, &read_again)?;
+            tx.action(
+                self.run_id,
+                None,
+                &cal.id,
+                "pull",
+                "relisted",
+                &[],
+                &format!(
+                    "Series {} reads again: the calendar is listed again from the start, for \
+                     its changes left out while it could not be read.",
+                    read_again.join(", ")
+                ),
+            )?;
+            applied.relist = true;
+        }
         if starts.listing {
             tx.listing_start(&cal.id, from_empty)?;
         }
@@ -783,7 +806,11 @@ impl Puller<'_> {
             // A series asked for and sent unreadable: its new version is not kept.
             for id in &here {
                 if let Some(Lookup::Unreadable(why)) = self.masters.get(id) {
-                    f.skipped.push((id.clone(), why.clone()));
+                    let why = match stored.contains(id) {
+                        true => format!("{why}; the series stays as it was here"),
+                        false => why.clone(),
+                    };
+                    f.skipped.push((id.clone(), why));
                 }
             }
             let fetched: Vec<RemoteEvent> = here
@@ -811,7 +838,8 @@ impl Puller<'_> {
                     _ => None,
                 }));
                 let known = |id: &str| stored.contains(id) || listed_masters.contains(id);
-                self.leave_out_unreadable_series(&mut f.page.changes, &mut f.skipped, known);
+                f.unreadable_series =
+                    self.leave_out_unreadable_series(&mut f.page.changes, &mut f.skipped, known);
             }
         }
         Ok(())
@@ -823,13 +851,15 @@ impl Puller<'_> {
     /// cannot be placed, and an unreadable series is not a gone one. Like any
     /// unreadable event they count as listed (the caller collected the listing's ids
     /// before), so a full listing deletes nothing. The instances of a series held here
-    /// are applied to it, as when their series is not asked for.
+    /// are applied to it, as when their series is not asked for. Returns the series
+    /// whose instances it left out.
     fn leave_out_unreadable_series(
         &self,
         listed: &mut Vec<Change>,
         skipped: &mut Vec<(String, String)>,
         known: impl Fn(&str) -> bool,
-    ) {
+    ) -> Vec<String> {
+        let mut series: Vec<String> = Vec::new();
         let unreadable = |id: &str| match self.masters.get(id) {
             Some(Lookup::Unreadable(why)) => Some(why.clone()),
             _ => None,
@@ -844,11 +874,15 @@ impl Puller<'_> {
                 Some(why) => {
                     let why = format!("its series {} cannot be read ({why})", link.master_id);
                     skipped.push((ev.remote_id.clone(), why));
+                    if !series.contains(&link.master_id) {
+                        series.push(link.master_id.clone());
+                    }
                     false
                 }
                 None => true,
             }
         });
+        series
     }
 
     /// The series gone at the provider whose occurrence changed here a page removes
@@ -931,8 +965,8 @@ impl Puller<'_> {
                 // Not knowing would settle the occurrence on its own for good: a
                 // passing failure fails the pages, listed again from their cursor.
                 Err(e) if crate::push::passing(&e) => return Err(SyncError::from(e).into()),
-                // One that will not pass (a series that cannot be read): as before,
-                // rather than stop the calendar for good.
+                // One that will not pass (no access to it, say): as before, rather
+                // than stop the calendar for good.
                 Err(_) => {}
             }
         }
@@ -999,6 +1033,31 @@ impl Puller<'_> {
     }
 }
 
+/// The series `changes` hold, readable, that a pull left instances of out while they
+/// could not be read (see the store's `left_out_series`).
+fn series_read_again(
+    tx: &SyncTx<'_, '_>,
+    calendar_id: &str,
+    changes: &[Change],
+) -> Result<Vec<String>, SyncError> {
+    let mut masters = changes.iter().filter_map(|c| match c {
+        Change::Upsert(ev) if ev.kind == RemoteKind::Master => Some(ev.remote_id.as_str()),
+        _ => None,
+    });
+    let Some(first) = masters.next() else {
+        return Ok(Vec::new());
+    };
+    let left_out = tx.left_out_series(calendar_id)?;
+    if left_out.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(std::iter::once(first)
+        .chain(masters)
+        .filter(|id| left_out.iter().any(|l| l == id))
+        .map(str::to_owned)
+        .collect())
+}
+
 /// A page fetched, waiting to be prepared and applied with the pages fetched with it.
 struct Fetched {
     page: ChangePage,
@@ -1014,6 +1073,8 @@ struct Fetched {
     gone_series: BTreeSet<String>,
     /// Events the store cannot keep (remote id, why), left out by `normalise`.
     skipped: Vec<(String, String)>,
+    /// Series unreadable and not held here whose instances `prepare` left out.
+    unreadable_series: Vec<String>,
 }
 
 /// A round being pulled.

@@ -865,6 +865,40 @@ impl SyncTx<'_, '_> {
         Ok(())
     }
 
+    /// Series of the calendar whose changed instances a pull left out, the series
+    /// unreadable and not held here (see the `left_out_series` table).
+    pub fn left_out_series(&self, calendar_id: &str) -> Result<Vec<String>> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT remote_id FROM left_out_series WHERE calendar_id = ?1")?;
+        let ids = stmt
+            .query_map(params![calendar_id], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        Ok(ids)
+    }
+
+    /// Adds series to [`Self::left_out_series`].
+    pub fn left_out_series_add(&mut self, calendar_id: &str, ids: &[String]) -> Result<()> {
+        for id in ids {
+            self.tx.exec_cached(
+                "INSERT OR IGNORE INTO left_out_series (calendar_id, remote_id) VALUES (?1, ?2)",
+                params![calendar_id, id],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Takes series off [`Self::left_out_series`]: they read again.
+    pub fn left_out_series_read(&mut self, calendar_id: &str, ids: &[String]) -> Result<()> {
+        for id in ids {
+            self.tx.exec_cached(
+                "DELETE FROM left_out_series WHERE calendar_id = ?1 AND remote_id = ?2",
+                params![calendar_id, id],
+            )?;
+        }
+        Ok(())
+    }
+
     /// Whether the calendar's full listing under way began from empty (see
     /// [`Self::listing_start`]).
     pub fn listing_from_empty(&self, calendar_id: &str) -> Result<bool> {
