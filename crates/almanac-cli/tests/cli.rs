@@ -1481,10 +1481,16 @@ fn import_with_a_bad_vevent_writes_nothing_and_names_it() {
          BEGIN:VEVENT\r\nUID:bad-2\r\nSUMMARY:Nowhere\r\nDTSTART;TZID=Mars/Olympus:20260310T100000\r\nEND:VEVENT\r\n\
          BEGIN:VEVENT\r\nUID:bad-3\r\nRECURRENCE-ID:20260310T090000Z\r\nDTSTART:20260310T090000Z\r\nEND:VEVENT\r\n\
          BEGIN:VEVENT\r\nUID:good-2\r\nDTSTART:20260311T090000Z\r\nRRULE:FREQ=SECONDLY\r\nEND:VEVENT\r\n\
+         BEGIN:VEVENT\r\nUID:old\r\nDTSTART:14000101T090000Z\r\nDURATION:PT1H\r\nRRULE:FREQ=DAILY\r\nEND:VEVENT\r\n\
          END:VCALENDAR\r\n",
     );
     let err = fails(d.path(), &["import", "--ics", &file.to_string_lossy()]);
-    assert!(err.contains("Nothing was imported: 4 of 5 events"), "{err}");
+    assert!(err.contains("Nothing was imported: 5 of 6 events"), "{err}");
+    // Daily from the year 1400: stored, it failed every listing of every calendar.
+    assert!(
+        err.contains("VEVENT #6 (UID old): The repeat rule \"FREQ=DAILY\" from 1400-01-01 repeats too often for so long"),
+        "{err}"
+    );
     assert!(
         err.contains("VEVENT #2 (UID bad-1): The event ends before it starts."),
         "{err}"

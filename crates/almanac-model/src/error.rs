@@ -127,6 +127,14 @@ pub enum ValidationError {
         count: usize,
         max: usize,
     },
+    #[error(
+        "The repeat rule \"{rule}\" from {start} repeats too often for so long: listing its occurrences of the years ahead would take over {steps} steps from its start. Start the series later (at the first occurrence you need)."
+    )]
+    TooFarToList {
+        rule: String,
+        start: String,
+        steps: usize,
+    },
     #[error("Too many categories ({len}; at most {max}).")]
     TooManyCategories { len: usize, max: usize },
     #[error(

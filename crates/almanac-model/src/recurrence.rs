@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use rrule::{RRule, RRuleSet, Unvalidated};
 
@@ -20,6 +20,12 @@ pub const MAX_PER_YEAR: usize = 1_000;
 
 /// Hard cap on rule iterations in one expansion, whatever the window.
 const MAX_ITERATIONS: usize = 200_000;
+
+/// A series must reach this year within [`MAX_ITERATIONS`] (the expansion walks from
+/// its first instance): a daily one from the year 1400 cannot list this year's
+/// occurrences, and once stored it failed every listing of every calendar. A fixed
+/// year, not today: validation reads no clock.
+const MUST_REACH_YEAR: i32 = 2100;
 
 /// What is needed to expand a series.
 #[derive(Debug, Clone)]
@@ -73,6 +79,39 @@ impl SeriesSpec {
                     rule: self.rrule.clone(),
                     count,
                     max: MAX_PER_YEAR,
+                });
+            }
+        }
+        self.reaches_the_years_ahead(&set, count)
+    }
+
+    /// Whether expanding the series from its start reaches [`MUST_REACH_YEAR`] (or its
+    /// end) within [`MAX_ITERATIONS`]. `first_year` instances in its first year bound
+    /// each later year's (a rule repeats in periods of a year at most), so most
+    /// series need no walk; one that might is walked, at most that far.
+    fn reaches_the_years_ahead(
+        &self,
+        set: &RRuleSet,
+        first_year: usize,
+    ) -> Result<(), ValidationError> {
+        let Some(reach) = chrono::NaiveDate::from_ymd_opt(MUST_REACH_YEAR, 1, 1)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+        else {
+            return Ok(());
+        };
+        let years = usize::try_from(reach.year() - self.start.year()).unwrap_or(0);
+        if first_year.max(1).saturating_mul(years + 1) <= MAX_ITERATIONS {
+            return Ok(());
+        }
+        for (i, dt) in set.into_iter().enumerate() {
+            if dt.naive_utc() >= reach {
+                return Ok(());
+            }
+            if i >= MAX_ITERATIONS {
+                return Err(ValidationError::TooFarToList {
+                    rule: self.rrule.clone(),
+                    start: self.start.date().to_string(),
+                    steps: MAX_ITERATIONS,
                 });
             }
         }

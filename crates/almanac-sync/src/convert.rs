@@ -598,6 +598,31 @@ mod tests {
         assert_eq!(normalise(&n, "cal", None).ok(), Some(n));
     }
 
+    /// A provider's series that could never list this year's occurrences (daily from
+    /// the year 1400) is refused, to be skipped and logged: stored, it failed every
+    /// listing of every calendar.
+    #[test]
+    fn a_provider_series_too_old_to_list_is_refused() {
+        let mut ev = crate::plan::tests::ev("s1", "1");
+        let start = chrono::NaiveDate::from_ymd_opt(1400, 1, 1)
+            .and_then(|d| d.and_hms_opt(9, 0, 0))
+            .map(|t| t.and_utc())
+            .expect("start");
+        ev.kind = RemoteKind::Master;
+        ev.timing = Timing::Timed {
+            start,
+            end: start + chrono::TimeDelta::hours(1),
+            time_zone: "UTC".into(),
+        };
+        ev.recurrence = Some(almanac_provider::RemoteRecurrence {
+            rrule: "FREQ=DAILY".into(),
+            exdates: vec![],
+            rdates: vec![],
+        });
+        let why = to_row(&ev, "cal", None).expect_err("refused");
+        assert!(why.contains("repeats too often for so long"), "{why}");
+    }
+
     /// An occurrence keyed as its series' other kind reads as the instance it was: a
     /// time in the occurrence's own zone under a series now all-day, a date under one
     /// now timed; a key of neither kind is still refused.

@@ -253,6 +253,32 @@ fn all_day_series_are_floating_dates() {
 }
 
 #[test]
+fn a_series_that_cannot_reach_the_years_ahead_is_refused() {
+    // Daily from the year 1400: over 200,000 steps before this year's occurrences.
+    let e = spec("1400-01-01T09:00", Tz::UTC, "FREQ=DAILY").validate();
+    assert!(
+        matches!(&e, Err(ValidationError::TooFarToList { start, .. }) if start == "1400-01-01"),
+        "{e:?}"
+    );
+    let message = e.expect_err("refused").to_string();
+    assert!(message.contains("Start the series later"), "{message}");
+    // The same start, ending within reach, or repeating less often, is kept.
+    for rule in [
+        "FREQ=DAILY;COUNT=1000",
+        "FREQ=DAILY;UNTIL=14100101T000000Z",
+        "FREQ=WEEKLY",
+        "FREQ=YEARLY",
+    ] {
+        let kept = spec("1400-01-01T09:00", Tz::UTC, rule).validate();
+        assert!(kept.is_ok(), "{rule}: {kept:?}");
+    }
+    // A daily series of this century is far from the bound.
+    assert!(spec("2001-01-01T09:00", Tz::UTC, "FREQ=DAILY")
+        .validate()
+        .is_ok());
+}
+
+#[test]
 fn overlong_and_malformed_rules_are_refused() {
     for rule in ["FREQ=MINUTELY", "FREQ=HOURLY", "FREQ=SECONDLY;INTERVAL=1"] {
         let e = spec("2026-01-01T00:00", Tz::UTC, rule).validate();
