@@ -211,6 +211,16 @@ struct Plan {
     superseded: Vec<String>,
     /// The UIDs made for events the file gave none ([`uid_from_details`]).
     made_uids: HashSet<String>,
+    /// The names of the calendar's components that are no events (VTODO, VJOURNAL),
+    /// left out.
+    other: Vec<String>,
+}
+
+/// Whether `c` holds a VEVENT among its components, at any depth.
+fn holds_an_event(c: &Component<'_>) -> bool {
+    c.components
+        .iter()
+        .any(|sub| sub.name.as_str().eq_ignore_ascii_case("VEVENT") || holds_an_event(sub))
 }
 
 /// Reads the file, then opens the store with `open` and imports: the data directory
@@ -256,6 +266,7 @@ pub fn import(open: impl FnOnce() -> CliResult<Store>, ctx: &Ctx, a: &ImportArgs
             "olderInFile": plan.superseded.len(),
             "skippedExisting": existing,
             "withoutUid": without_uid,
+            "skippedOther": plan.other.len(),
         }));
     }
     let mut msg = format!(
@@ -281,6 +292,21 @@ pub fn import(open: impl FnOnce() -> CliResult<Store>, ctx: &Ctx, a: &ImportArgs
             if without_uid == 1 { "its" } else { "their" },
             if without_uid == 1 { "it" } else { "them" },
             if without_uid == 1 { "event stays" } else { "events stay" },
+        ));
+    }
+    if !plan.other.is_empty() {
+        let mut kinds = plan.other.clone();
+        kinds.sort();
+        kinds.dedup();
+        msg.push_str(&format!(
+            " Left out {} that {} ({}): Almanac keeps events only.",
+            counted(plan.other.len(), "component", "components"),
+            if plan.other.len() == 1 {
+                "is not an event"
+            } else {
+                "are not events"
+            },
+            kinds.join(", ")
         ));
     }
     if plan.skipped_cancelled > 0 {
@@ -440,13 +466,40 @@ fn plan(text: &str, calendar_id: &str, local: Tz) -> CliResult<Plan> {
     }
     let mut components = Vec::new();
     for (first_line, part) in top_level_blocks(&normalized) {
+        // The parser reads any block as a calendar: a vCard would import nothing, "ok".
+        let begin = part.lines().next().unwrap_or_default();
+        let begin = begin.trim_start_matches('\u{feff}').trim();
+        if !begin.eq_ignore_ascii_case("BEGIN:VCALENDAR") {
+            let shown: String = begin.chars().take(60).collect();
+            return Err(invalid(format!(
+                "The file is not valid iCalendar: at unfolded line {} it has \"{}\" where \
+                 BEGIN:VCALENDAR was expected. Nothing was imported.",
+                first_line + 1,
+                output::one_line(&shown)
+            )));
+        }
         let calendar = icalendar::parser::read_calendar(part)
             .map_err(|e| parse_error(&e, part, first_line))?;
         components.extend(calendar.components);
     }
-    let vevents: Vec<&Component<'_>> = components
+    let is = |c: &Component<'_>, name: &str| c.name.as_str().eq_ignore_ascii_case(name);
+    // An event inside anything but the calendar is no event of it: said, not dropped.
+    if let Some(outer) = components
         .iter()
-        .filter(|c| c.name.as_str().eq_ignore_ascii_case("VEVENT"))
+        .find(|c| !is(c, "VEVENT") && holds_an_event(c))
+    {
+        return Err(invalid(format!(
+            "The file has a VEVENT inside a {}, where iCalendar has none. Nothing was \
+             imported.",
+            output::one_line(outer.name.as_str())
+        )));
+    }
+    let vevents: Vec<&Component<'_>> = components.iter().filter(|c| is(c, "VEVENT")).collect();
+    // To-dos, journal entries, free/busy: not events, left out and said so.
+    let other: Vec<String> = components
+        .iter()
+        .filter(|c| !is(c, "VEVENT") && !is(c, "VTIMEZONE"))
+        .map(|c| c.name.as_str().to_ascii_uppercase())
         .collect();
     if vevents.len() > MAX_EVENTS {
         return Err(too_many(vevents.len()));
@@ -477,6 +530,13 @@ fn plan(text: &str, calendar_id: &str, local: Tz) -> CliResult<Plan> {
             ));
             continue;
         }
+        if holds_an_event(c) {
+            problems.push(format!(
+                "{}: it holds another VEVENT (in itself or an alarm), where iCalendar has none.",
+                label(index, uid.as_deref())
+            ));
+            continue;
+        }
         match map_vevent(c, calendar_id, local) {
             Ok((input, recurrence_id, cancelled)) => mapped.push(Mapped {
                 index,
@@ -493,7 +553,10 @@ fn plan(text: &str, calendar_id: &str, local: Tz) -> CliResult<Plan> {
     }
 
     // Masters and single events, by UID: of several with one UID, the newest.
-    let mut plan = Plan::default();
+    let mut plan = Plan {
+        other,
+        ..Plan::default()
+    };
     let mut taken: HashSet<usize> = HashSet::new();
     // UIDs whose versions nothing orders: their changed occurrences go with them.
     let mut refused: HashSet<&str> = HashSet::new();

@@ -1526,6 +1526,63 @@ fn import_with_a_bad_vevent_writes_nothing_and_names_it() {
 }
 
 #[test]
+fn import_says_what_it_leaves_out_and_refuses_what_is_no_calendar() {
+    let d = tempdir();
+    let event = "BEGIN:VEVENT\r\nUID:e1\r\nSUMMARY:Kickoff\r\nDTSTART:20260310T090000Z\r\nDTEND:20260310T100000Z\r\nEND:VEVENT\r\n";
+    let todo = "BEGIN:VTODO\r\nUID:t1\r\nSUMMARY:Send notes\r\nEND:VTODO\r\n";
+    let journal = "BEGIN:VJOURNAL\r\nUID:j1\r\nSUMMARY:Notes\r\nEND:VJOURNAL\r\n";
+    let cal = |body: &str| {
+        format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:t\r\n{body}END:VCALENDAR\r\n")
+    };
+    let file = |name: &str, text: &str| {
+        let f = d.path().join(name);
+        write(&f, text);
+        f.to_string_lossy().into_owned()
+    };
+    // A vCard, or an event with no calendar around it: nothing to import, said so.
+    let vcard = file(
+        "card.ics",
+        "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Ann\r\nEND:VCARD\r\n",
+    );
+    let err = fails(d.path(), &["import", "--ics", &vcard]);
+    assert!(
+        err.contains("not valid iCalendar") && err.contains("BEGIN:VCARD"),
+        "{err}"
+    );
+    let bare = file("bare.ics", event);
+    let err = fails(d.path(), &["import", "--ics", &bare]);
+    assert!(err.contains("where BEGIN:VCALENDAR was expected"), "{err}");
+    // An event inside another, or inside a time zone: refused, not dropped.
+    let nested = event.replace(
+        "END:VEVENT\r\n",
+        &format!("{}END:VEVENT\r\n", event.replace("e1", "e2")),
+    );
+    let err = fails(
+        d.path(),
+        &["import", "--ics", &file("nested.ics", &cal(&nested))],
+    );
+    assert!(
+        err.contains("VEVENT #1 (UID e1): it holds another VEVENT"),
+        "{err}"
+    );
+    let in_zone = format!("BEGIN:VTIMEZONE\r\nTZID:X\r\n{event}END:VTIMEZONE\r\n");
+    let err = fails(
+        d.path(),
+        &["import", "--ics", &file("inzone.ics", &cal(&in_zone))],
+    );
+    assert!(err.contains("a VEVENT inside a VTIMEZONE"), "{err}");
+    assert!(occurrences(d.path(), "2026-03-01", "2026-03-31").is_empty());
+    // To-dos and journal entries are left out, and the summary says so.
+    let mixed = file("mixed.ics", &cal(&format!("{todo}{event}{journal}")));
+    let out = ok(d.path(), &["import", "--ics", &mixed]);
+    assert!(
+        out.contains("Left out 2 components that are not events (VJOURNAL, VTODO)"),
+        "{out}"
+    );
+    assert_eq!(occurrences(d.path(), "2026-03-01", "2026-03-31").len(), 1);
+}
+
+#[test]
 fn oversize_and_overfull_files_are_refused() {
     let d = tempdir();
     let big = d.path().join("big.ics");
