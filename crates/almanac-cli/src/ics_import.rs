@@ -1021,8 +1021,16 @@ fn when(name: &str, value: &str, p: &Property<'_>) -> Result<When, String> {
         return parse_ics_wall(utc).map(When::Utc).ok_or_else(bad);
     }
     let t = parse_ics_wall(v).ok_or_else(bad)?;
-    match param(p, "TZID") {
+    // `TZID=` with nothing after it names no zone: not a floating time.
+    let tzid_given = p
+        .params
+        .iter()
+        .any(|x| x.key.as_str().eq_ignore_ascii_case("TZID"));
+    match param(p, "TZID").filter(|z| !z.is_empty()) {
         Some(tzid) => Ok(When::Zoned(t, zone(tzid)?)),
+        None if tzid_given => Err(format!(
+            "{name} has an empty TZID, which names no time zone."
+        )),
         None => Ok(When::Floating(t)),
     }
 }

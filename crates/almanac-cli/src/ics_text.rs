@@ -92,14 +92,31 @@ pub fn ics_wall(t: NaiveDateTime) -> String {
     t.format("%Y%m%dT%H%M%S").to_string()
 }
 
-pub fn parse_ics_date(v: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(v.trim(), "%Y%m%d").ok()
+/// Whether `s` is exactly `n` ASCII digits: chrono reads `2026031` as the first of
+/// March, a day short of a date.
+fn digits(s: &str, n: usize) -> bool {
+    s.len() == n && s.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// `YYYYMMDDTHHMMSS` (the caller strips a trailing `Z`).
+/// `YYYYMMDD`.
+pub fn parse_ics_date(v: &str) -> Option<NaiveDate> {
+    let v = v.trim();
+    if !digits(v, 8) {
+        return None;
+    }
+    NaiveDate::parse_from_str(v, "%Y%m%d").ok()
+}
+
+/// `YYYYMMDDTHHMMSS`, or without the seconds (the caller strips a trailing `Z`).
+/// A second of 60 is refused: a leap second names no wall time Almanac can keep.
 pub fn parse_ics_wall(v: &str) -> Option<NaiveDateTime> {
-    NaiveDateTime::parse_from_str(v.trim(), "%Y%m%dT%H%M%S")
-        .or_else(|_| NaiveDateTime::parse_from_str(v.trim(), "%Y%m%dT%H%M"))
+    let v = v.trim();
+    let (date, time) = v.split_once('T')?;
+    if !digits(date, 8) || !(digits(time, 6) || digits(time, 4)) || time.get(4..) == Some("60") {
+        return None;
+    }
+    NaiveDateTime::parse_from_str(v, "%Y%m%dT%H%M%S")
+        .or_else(|_| NaiveDateTime::parse_from_str(v, "%Y%m%dT%H%M"))
         .ok()
 }
 
@@ -149,6 +166,33 @@ pub fn parse_duration_parts(v: &str) -> Option<(i64, i64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_and_times_are_read_whole_or_not_at_all() {
+        let wall = |s: &str| parse_ics_wall(s).map(|t| t.to_string());
+        assert_eq!(
+            wall("20260310T090000").as_deref(),
+            Some("2026-03-10 09:00:00")
+        );
+        assert_eq!(
+            wall("20260310T0900").as_deref(),
+            Some("2026-03-10 09:00:00")
+        );
+        // A digit short, a leap second, a day out of the month: none is a time.
+        for bad in [
+            "2026031T090000",
+            "20260310T90000",
+            "20260310T090060",
+            "20260230T090000",
+            "+2026031T090000",
+        ] {
+            assert_eq!(wall(bad), None, "{bad}");
+        }
+        assert!(parse_ics_date("20260310").is_some());
+        for bad in ["2026031", "202603100", "2026-3-1", "+2026031"] {
+            assert_eq!(parse_ics_date(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn escape_and_split_round_trip() {

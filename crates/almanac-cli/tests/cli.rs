@@ -1482,10 +1482,24 @@ fn import_with_a_bad_vevent_writes_nothing_and_names_it() {
          BEGIN:VEVENT\r\nUID:bad-3\r\nRECURRENCE-ID:20260310T090000Z\r\nDTSTART:20260310T090000Z\r\nEND:VEVENT\r\n\
          BEGIN:VEVENT\r\nUID:good-2\r\nDTSTART:20260311T090000Z\r\nRRULE:FREQ=SECONDLY\r\nEND:VEVENT\r\n\
          BEGIN:VEVENT\r\nUID:old\r\nDTSTART:14000101T090000Z\r\nDURATION:PT1H\r\nRRULE:FREQ=DAILY\r\nEND:VEVENT\r\n\
+         BEGIN:VEVENT\r\nUID:short\r\nDTSTART:2026031T090000Z\r\nEND:VEVENT\r\n\
+         BEGIN:VEVENT\r\nUID:nozone\r\nDTSTART;TZID=:20260310T090000\r\nEND:VEVENT\r\n\
          END:VCALENDAR\r\n",
     );
     let err = fails(d.path(), &["import", "--ics", &file.to_string_lossy()]);
-    assert!(err.contains("Nothing was imported: 5 of 6 events"), "{err}");
+    assert!(err.contains("Nothing was imported: 7 of 8 events"), "{err}");
+    // A date a digit short is no date (it read as the first of March), and an empty
+    // TZID no zone (it read as a floating time).
+    assert!(
+        err.contains(
+            "VEVENT #7 (UID short): DTSTART \"2026031T090000Z\" is not a date or date-time."
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("VEVENT #8 (UID nozone): DTSTART has an empty TZID"),
+        "{err}"
+    );
     // Daily from the year 1400: stored, it failed every listing of every calendar.
     assert!(
         err.contains("VEVENT #6 (UID old): The repeat rule \"FREQ=DAILY\" from 1400-01-01 repeats too often for so long"),
