@@ -207,6 +207,10 @@ impl SeriesSpec {
         let rule: RRule<Unvalidated> = floating
             .parse()
             .map_err(|e: rrule::RRuleError| bad(e.to_string()))?;
+        // The expander takes INTERVAL=0 for a rule with no repeats: a series of one.
+        if rule.get_interval() == 0 {
+            return Err(bad("its INTERVAL is 0; it must be 1 or more".into()));
+        }
         let start = rrule::Tz::UTC.from_utc_datetime(&self.start);
         let set = rule.build(start).map_err(|e| match e {
             rrule::RRuleError::ValidationError(rrule::ValidationError::UntilBeforeStart {

@@ -295,6 +295,7 @@ fn overlong_and_malformed_rules_are_refused() {
         "FREQ=DAILY\nRDATE:20260101T000000Z",
         "FREQ=DAILY;DTSTART=20260101",
         "FREQ=DAILY;UNTIL=tomorrow",
+        "FREQ=DAILY;INTERVAL=0",
     ] {
         let e = spec("2026-01-01T00:00", Tz::UTC, rule).validate();
         assert!(
