@@ -608,6 +608,7 @@ fn plan(text: &str, calendar_id: &str, local: Tz) -> CliResult<Plan> {
     // by series and occurrence.
     // (index of the series in `masters`, key): one series has one UID.
     let mut changes: Vec<((usize, String), &Mapped)> = Vec::new();
+    let mut occurrences = Occurrences::default();
     for m in mapped.iter() {
         let Some(rid) = m.recurrence_id else { continue };
         let Some(uid) = &m.uid else {
@@ -647,7 +648,7 @@ fn plan(text: &str, calendar_id: &str, local: Tz) -> CliResult<Plan> {
         } else {
             format_wall_time(wall)
         };
-        if !is_instance(&spec, wall) {
+        if !occurrences.has(mi, &spec, wall) {
             // An older version's change of a series moved since (an invitation and
             // its update): the update replaced it.
             if m.version.newer(&master.version) == Some(Ordering::Less) {
@@ -886,6 +887,39 @@ fn uid_from_details(c: &Component<'_>) -> String {
         .map(|b| format!("{b:02x}"))
         .collect();
     format!("almanac-details-{digest}")
+}
+
+/// The occurrences of each series (by its index among the file's masters), expanded
+/// once up to a year past the latest one asked about: expanded for each
+/// RECURRENCE-ID, the rule was walked from the series' start each time (thousands of
+/// changed occurrences took minutes).
+#[derive(Default)]
+struct Occurrences {
+    by_series: HashMap<usize, (NaiveDateTime, HashSet<NaiveDateTime>)>,
+}
+
+impl Occurrences {
+    /// [`is_instance`], from the series' expansion.
+    fn has(&mut self, series: usize, spec: &SeriesSpec, wall: NaiveDateTime) -> bool {
+        if let Some((upto, walls)) = self.by_series.get(&series) {
+            if wall <= *upto {
+                return walls.contains(&wall);
+            }
+        }
+        let upto = wall + Duration::days(366);
+        let first = spec.rdates.iter().copied().chain([spec.start]).min();
+        let from = first.unwrap_or(spec.start).and_utc() - Duration::days(2);
+        match spec.expand(from, upto.and_utc() + Duration::days(2), 200_000) {
+            Ok(found) => {
+                let walls: HashSet<NaiveDateTime> = found.into_iter().map(|i| i.original).collect();
+                let has = walls.contains(&wall);
+                self.by_series.insert(series, (upto, walls));
+                has
+            }
+            // Too many to hold: asked on its own, as before.
+            Err(_) => is_instance(spec, wall),
+        }
+    }
 }
 
 /// Whether `wall` is an instance of the series (EXDATEs excluded), as the store checks it.

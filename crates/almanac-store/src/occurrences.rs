@@ -78,6 +78,16 @@ pub(crate) fn is_instance(spec: &SeriesSpec, wall: NaiveDateTime) -> Result<bool
     Ok(found.iter().any(|i| i.original == wall))
 }
 
+/// Takes the index row of series `id`'s occurrence at `key` away: an exception holds
+/// that slot now (as [`reindex`] of the series would leave it).
+pub(crate) fn drop_slot(conn: &Connection, id: &str, key: &str) -> Result<()> {
+    conn.exec_cached(
+        "DELETE FROM occurrences WHERE event_id = ?1 AND original_start = ?2",
+        params![id, key],
+    )?;
+    Ok(())
+}
+
 /// Rebuilds the index rows of one event (for a master: within the current window).
 pub(crate) fn reindex(conn: &Connection, id: &str) -> Result<()> {
     conn.exec_cached("DELETE FROM occurrences WHERE event_id = ?1", params![id])?;
