@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
-use rrule::{RRule, RRuleSet, Unvalidated};
+use rrule::{Frequency, NWeekday, RRule, RRuleSet, Unvalidated};
 
 use crate::time::{resolve, to_local};
 use crate::ValidationError;
@@ -63,8 +63,10 @@ pub enum ExpandError {
 }
 
 impl SeriesSpec {
-    /// Checks the rule parses and stays within [`MAX_PER_YEAR`].
+    /// Checks the rule parses, is one RFC 5545 allows, and stays within
+    /// [`MAX_PER_YEAR`].
     pub fn validate(&self) -> Result<(), ValidationError> {
+        self.as_written()?;
         let set = self.rule_set()?;
         let first = Utc.from_utc_datetime(&self.start);
         let horizon = first + Duration::days(366);
@@ -83,6 +85,38 @@ impl SeriesSpec {
             }
         }
         self.reaches_the_years_ahead(&set, count)
+    }
+
+    /// Refuses what RFC 5545 does not allow in a rule and the expander would read as
+    /// something else: INTERVAL=0 and COUNT=0 as a series of one, BYMONTHDAY=0 as no
+    /// such part, a numbered weekday in a DAILY or WEEKLY rule (`BYDAY=5MO`) as every
+    /// day. Checked on rules given (validation), not on stored ones, which expand as
+    /// they always did.
+    fn as_written(&self) -> Result<(), ValidationError> {
+        let floating = floating_rule(&self.rrule, self.tz, self.all_day)?;
+        let bad = |reason: &str| ValidationError::BadRecurrence {
+            rule: self.rrule.clone(),
+            reason: reason.to_owned(),
+        };
+        let rule: RRule<Unvalidated> = floating
+            .parse()
+            .map_err(|e: rrule::RRuleError| bad(&e.to_string()))?;
+        if rule.get_interval() == 0 {
+            return Err(bad("its INTERVAL is 0; it must be 1 or more"));
+        }
+        if rule.get_count() == Some(0) {
+            return Err(bad("its COUNT is 0; it must be 1 or more"));
+        }
+        if rule.get_by_month_day().contains(&0) {
+            return Err(bad("BYMONTHDAY=0 names no day of the month"));
+        }
+        let numbered = (rule.get_by_weekday().iter()).any(|d| matches!(d, NWeekday::Nth(..)));
+        if numbered && !matches!(rule.get_freq(), Frequency::Monthly | Frequency::Yearly) {
+            return Err(bad(
+                "a numbered weekday (BYDAY=1MO, -1FR) needs FREQ=MONTHLY or FREQ=YEARLY",
+            ));
+        }
+        Ok(())
     }
 
     /// Whether expanding the series from its start reaches [`MUST_REACH_YEAR`] (or its
@@ -207,10 +241,6 @@ impl SeriesSpec {
         let rule: RRule<Unvalidated> = floating
             .parse()
             .map_err(|e: rrule::RRuleError| bad(e.to_string()))?;
-        // The expander takes INTERVAL=0 for a rule with no repeats: a series of one.
-        if rule.get_interval() == 0 {
-            return Err(bad("its INTERVAL is 0; it must be 1 or more".into()));
-        }
         let start = rrule::Tz::UTC.from_utc_datetime(&self.start);
         let set = rule.build(start).map_err(|e| match e {
             rrule::RRuleError::ValidationError(rrule::ValidationError::UntilBeforeStart {

@@ -296,6 +296,10 @@ fn overlong_and_malformed_rules_are_refused() {
         "FREQ=DAILY;DTSTART=20260101",
         "FREQ=DAILY;UNTIL=tomorrow",
         "FREQ=DAILY;INTERVAL=0",
+        "FREQ=DAILY;COUNT=0",
+        "FREQ=MONTHLY;BYMONTHDAY=0",
+        "FREQ=WEEKLY;BYDAY=5MO;COUNT=5",
+        "FREQ=DAILY;BYDAY=2TU",
     ] {
         let e = spec("2026-01-01T00:00", Tz::UTC, rule).validate();
         assert!(
@@ -308,6 +312,22 @@ fn overlong_and_malformed_rules_are_refused() {
             .validate()
             .is_ok()
     );
+    // Numbered weekdays belong to monthly and yearly rules.
+    for rule in [
+        "FREQ=MONTHLY;BYDAY=-1FR",
+        "FREQ=YEARLY;BYMONTH=11;BYDAY=4TH",
+    ] {
+        let kept = spec("2026-01-01T00:00", Tz::UTC, rule).validate();
+        assert!(kept.is_ok(), "{rule}: {kept:?}");
+    }
+    // A series stored before such rules were refused still lists (as it did).
+    let stored = spec("2026-01-01T00:00", Tz::UTC, "FREQ=DAILY;INTERVAL=0");
+    let listed = stored.expand(
+        utc("2026-01-01T00:00:00Z"),
+        utc("2026-02-01T00:00:00Z"),
+        100,
+    );
+    assert_eq!(listed.map(|l| l.len()), Ok(1));
 }
 
 fn zones() -> impl Strategy<Value = Tz> {
