@@ -38,7 +38,10 @@ pub struct Ctx {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
     let ctx = Ctx {
         json: cli.json,
         tz: cli.tz.clone(),
@@ -51,6 +54,35 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A command line clap refuses: with `--json` anywhere in it, as `{code, message}` on
+/// stderr like every other error (a script reading stderr as JSON got clap's text);
+/// else clap's own text. Exit code 2 either way; help and version as clap prints them.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let wants_json = std::env::args_os().skip(1).any(|a| a == "--json");
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) || !wants_json {
+        let _ = e.print();
+        return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+    }
+    // clap's words up to its usage lines: the error and what it names.
+    let text = e.render().to_string();
+    let said: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.is_empty() && !l.starts_with("Usage:"))
+        .collect();
+    let joined = said.join(" ");
+    let message = joined.strip_prefix("error: ").unwrap_or(&joined);
+    error::report(
+        &almanac_model::AppError::new(
+            almanac_model::ErrorCode::InvalidInput,
+            format!("{message} (see `almanac --help`)"),
+        ),
+        true,
+    );
+    ExitCode::from(2)
 }
 
 fn open_store(cli: &Cli) -> CliResult<Store> {

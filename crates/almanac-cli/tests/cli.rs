@@ -1597,6 +1597,26 @@ fn import_says_what_it_leaves_out_and_refuses_what_is_no_calendar() {
 }
 
 #[test]
+fn a_usage_error_with_json_is_a_json_error() {
+    let d = tempdir();
+    let o = run(d.path(), &["--json", "events", "add", "--title", "x"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err: Value = serde_json::from_slice(&o.stderr)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+    assert_eq!(err["code"], "invalid_input", "{err}");
+    assert!(
+        err["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("--start")),
+        "{err}"
+    );
+    // Without --json, clap's own words, the same exit code.
+    let o = run(d.path(), &["events", "add", "--title", "x"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--start"));
+}
+
+#[test]
 fn oversize_and_overfull_files_are_refused() {
     let d = tempdir();
     let big = d.path().join("big.ics");
