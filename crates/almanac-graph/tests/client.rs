@@ -722,6 +722,23 @@ async fn removals_are_confirmed_in_batches() {
     assert_eq!(batches(&after) - batches(&before), 2, "{after:?}");
 }
 
+/// Another client moves event `id` two years ahead, far outside the sync window.
+fn move_out_of_the_window(state: &SharedState, id: &str) {
+    let at = |hour: u32| {
+        (now() + Days::days(730))
+            .format(&format!("%Y-%m-%dT{hour:02}:00:00"))
+            .to_string()
+    };
+    state
+        .graph_edit_event(
+            serde_json::from_value(json!({"email": ME, "id": id, "patch": {
+                "start": {"dateTime": at(10), "timeZone": "UTC"},
+                "end": {"dateTime": at(11), "timeZone": "UTC"}}}))
+            .expect("edit"),
+        )
+        .expect("edit");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_event_moved_out_of_the_window_is_not_a_deletion() {
     let (cloud, graph) = setup().await;
@@ -732,21 +749,7 @@ async fn an_event_moved_out_of_the_window_is_not_a_deletion() {
         .to_string();
     let cal = primary(&graph).await;
     let (_, _, delta, _) = round(&graph, &cal, None).await;
-    // Another client moves it two years ahead, far outside the sync window.
-    let far = (now() + Days::days(730))
-        .format("%Y-%m-%dT10:00:00")
-        .to_string();
-    let far_end = (now() + Days::days(730))
-        .format("%Y-%m-%dT11:00:00")
-        .to_string();
-    state
-        .graph_edit_event(
-            serde_json::from_value(json!({"email": ME, "id": id, "patch": {
-                "start": {"dateTime": far, "timeZone": "UTC"},
-                "end": {"dateTime": far_end, "timeZone": "UTC"}}}))
-            .expect("edit"),
-        )
-        .expect("edit");
+    move_out_of_the_window(&state, &id);
     let (events, removed, _, _) = round(&graph, &cal, Some(delta)).await;
     assert!(
         removed.is_empty(),
@@ -769,17 +772,7 @@ async fn a_removal_whose_event_is_there_but_cannot_be_read_is_unreadable_not_rem
         .to_string();
     let cal = primary(&graph).await;
     let (_, _, delta, _) = round(&graph, &cal, None).await;
-    let far = (now() + Days::days(730))
-        .format("%Y-%m-%dT10:00:00")
-        .to_string();
-    state
-        .graph_edit_event(
-            serde_json::from_value(json!({"email": ME, "id": id, "patch": {
-                "start": {"dateTime": far, "timeZone": "UTC"},
-                "end": {"dateTime": far, "timeZone": "UTC"}}}))
-            .expect("edit"),
-        )
-        .expect("edit");
+    move_out_of_the_window(&state, &id);
     // The delta lists it as removed; the client asks for it, and it comes unreadable.
     faults(
         &state,
