@@ -614,7 +614,7 @@ mod tests {
             end: start + chrono::TimeDelta::hours(1),
             time_zone: "UTC".into(),
         };
-        ev.recurrence = Some(almanac_provider::RemoteRecurrence {
+        ev.recurrence = Some(RemoteRecurrence {
             rrule: "FREQ=DAILY".into(),
             exdates: vec![],
             rdates: vec![],
