@@ -3,16 +3,22 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 
-/// Escapes a TEXT value (§3.3.11).
+/// Escapes a TEXT value (§3.3.11). A line break of any form (LF, CRLF, a lone CR) is
+/// `\n`; other control characters, which TEXT does not allow (a title from an
+/// invitation may hold an escape sequence), are written as U+FFFD, the tab kept.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
         match c {
             '\\' => out.push_str("\\\\"),
             ';' => out.push_str("\\;"),
             ',' => out.push_str("\\,"),
             '\n' => out.push_str("\\n"),
-            '\r' => {}
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\r' => out.push_str("\\n"),
+            '\t' => out.push(c),
+            c if c.is_control() => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }
@@ -197,6 +203,11 @@ mod tests {
     #[test]
     fn escape_and_split_round_trip() {
         assert_eq!(escape("a,b;c\\d\ne"), "a\\,b\\;c\\\\d\\ne");
+        // Every line break a break; other controls, which TEXT forbids, replaced.
+        assert_eq!(
+            escape("a\rb\r\nc\u{1b}[2Jd\te\u{7f}"),
+            "a\\nb\\nc\u{FFFD}[2Jd\te\u{FFFD}"
+        );
         assert_eq!(split_text_list("A\\,B,C , ,D\\;"), vec!["A,B", "C", "D;"]);
     }
 
