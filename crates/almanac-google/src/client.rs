@@ -747,18 +747,12 @@ impl CalendarProvider for GoogleCalendar {
         })
     }
 
-    fn events<'a>(
+    fn lookup<'a>(
         &'a self,
         calendar: &'a RemoteCalendar,
-        ids: &'a [String],
-    ) -> BoxFuture<'a, Result<Vec<Lookup>>> {
-        Box::pin(async move {
-            let mut out = Vec::with_capacity(ids.len());
-            for id in ids {
-                out.push(self.get_event(calendar, id).await?);
-            }
-            Ok(out)
-        })
+        remote_id: &'a str,
+    ) -> BoxFuture<'a, Result<Lookup>> {
+        Box::pin(self.get_event(calendar, remote_id))
     }
 
     fn creation_key(&self, event: &RemoteEvent) -> Option<String> {

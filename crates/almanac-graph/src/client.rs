@@ -680,6 +680,14 @@ impl CalendarProvider for GraphCalendar {
         false
     }
 
+    fn lookup<'a>(
+        &'a self,
+        cal: &'a RemoteCalendar,
+        remote_id: &'a str,
+    ) -> BoxFuture<'a, Result<Lookup>> {
+        Box::pin(self.look_up(cal, remote_id))
+    }
+
     fn events<'a>(
         &'a self,
         cal: &'a RemoteCalendar,

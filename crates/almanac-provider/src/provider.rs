@@ -193,12 +193,26 @@ pub trait CalendarProvider: Send + Sync {
     /// delete of that instance.
     fn exdates_in_rule(&self) -> bool;
 
+    /// [`Self::event`], where one the provider sent but that cannot be read is
+    /// [`Lookup::Unreadable`] rather than a failure, so that it neither fails a
+    /// listing nor reads as gone. The default cannot tell it apart: a client that can
+    /// overrides this.
+    fn lookup<'a>(
+        &'a self,
+        calendar: &'a RemoteCalendar,
+        remote_id: &'a str,
+    ) -> BoxFuture<'a, Result<Lookup>> {
+        Box::pin(async move {
+            Ok(match self.event(calendar, remote_id).await? {
+                Some(ev) => Lookup::Found(Box::new(ev)),
+                None => Lookup::Gone,
+            })
+        })
+    }
+
     /// Several events at once (series masters for a page's instances), in the order
-    /// of `ids`. One the provider sent but that cannot be read is
-    /// [`Lookup::Unreadable`], so that it neither fails the others nor reads as gone
-    /// (a client whose [`Self::event`] cannot tell it apart from a failure overrides
-    /// this). Where the provider can batch (Graph `$batch`) this saves round trips; the
-    /// default asks one by one.
+    /// of `ids`, each a [`Self::lookup`]. Where the provider can batch (Graph
+    /// `$batch`) this saves round trips; the default asks one by one.
     fn events<'a>(
         &'a self,
         calendar: &'a RemoteCalendar,
@@ -207,10 +221,7 @@ pub trait CalendarProvider: Send + Sync {
         Box::pin(async move {
             let mut out = Vec::with_capacity(ids.len());
             for id in ids {
-                out.push(match self.event(calendar, id).await? {
-                    Some(ev) => Lookup::Found(Box::new(ev)),
-                    None => Lookup::Gone,
-                });
+                out.push(self.lookup(calendar, id).await?);
             }
             Ok(out)
         })

@@ -56,6 +56,14 @@ impl CalendarProvider for Replay {
         self.inner.event(calendar, remote_id)
     }
 
+    fn lookup<'a>(
+        &'a self,
+        calendar: &'a RemoteCalendar,
+        remote_id: &'a str,
+    ) -> BoxFuture<'a, Result<Lookup>> {
+        self.inner.lookup(calendar, remote_id)
+    }
+
     fn events<'a>(
         &'a self,
         calendar: &'a RemoteCalendar,
