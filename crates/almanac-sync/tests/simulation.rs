@@ -158,6 +158,9 @@ struct Exdated {
     /// How many series moves the provider had made when it was deleted: a later move
     /// takes it along (see [`Exdated::now_at`]).
     moves_seen: usize,
+    /// The series' remote id then: its moves count after the series is made anew
+    /// under another id (a "keep mine" of its deletion there).
+    remote_then: String,
 }
 
 impl Exdated {
@@ -167,7 +170,7 @@ impl Exdated {
     fn now_at(&self, remote: &str, moves: &[SeriesMove]) -> Option<DateTime<Utc>> {
         let mut at = self.at;
         for m in moves.iter().skip(self.moves_seen) {
-            if m.remote_id != remote {
+            if m.remote_id != remote && m.remote_id != self.remote_then {
                 continue;
             }
             if m.cancelled.contains(&at) {
@@ -763,6 +766,7 @@ impl Sim {
                 master: id.clone(),
                 at,
                 moves_seen,
+                remote_then: master.remote_id.clone(),
             });
             self.note(|| {
                 format!(

@@ -34,7 +34,8 @@
 //!   listed on its series (its EXDATEs here), made only by deleting the instance,
 //!   which changes the series' etag and lists the instance as removed; a series'
 //!   create or update cannot remove occurrences (the EXDATEs sent are ignored); an
-//!   update of a removed occurrence is `NotFound`.
+//!   update that moves a series or changes its rule drops its changed and cancelled
+//!   occurrences, as Outlook does; an update of a removed occurrence is `NotFound`.
 //!
 //! Faults (per mille, drawn per case): transient errors on any call (throttled with a
 //! `retry_after`, 503, offline), lost answers of writes (the write lands, the call
@@ -1225,12 +1226,32 @@ impl World {
         if cur.series.is_some() {
             new.recurrence = None;
         }
+        let mut dropped = Vec::new();
         if self.graph {
             // Graph's series keeps its cancellations: an update cannot remove an
-            // occurrence (deleting the instance does).
+            // occurrence (deleting the instance does) …
             if let (Some(rec), Some(was)) = (new.recurrence.as_mut(), cur.recurrence.as_ref()) {
                 rec.exdates = was.exdates.clone();
+                // … unless it moves the series or changes its pattern: Outlook then
+                // drops its changed and cancelled occurrences, as for another client
+                // (`move_series`; the fake cloud's Graph does the same).
+                if rec.rrule != was.rrule || !same_instants(&new.timing, &cur.timing) {
+                    rec.exdates.clear();
+                    dropped = self.cals[ci]
+                        .events
+                        .values()
+                        .filter(|e| {
+                            e.series
+                                .as_ref()
+                                .is_some_and(|l| l.master_id == cur.remote_id)
+                        })
+                        .map(|e| e.remote_id.clone())
+                        .collect();
+                }
             }
+        }
+        for id in &dropped {
+            self.remove(ci, id);
         }
         let new = self.put(ci, new);
         if new.kind == RemoteKind::Master && !self.graph {
@@ -1238,7 +1259,7 @@ impl World {
         }
         self.note(|| {
             format!(
-                "update {} → {:?} / {:?} / {}{} ({})",
+                "update {} → {:?} / {:?} / {}{} ({}){}",
                 new.remote_id,
                 new.title,
                 new.location,
@@ -1247,7 +1268,12 @@ impl World {
                     .as_ref()
                     .map(|r| format!(" {} EXDATE {:?}", r.rrule, r.exdates))
                     .unwrap_or_default(),
-                new.etag.as_deref().unwrap_or("")
+                new.etag.as_deref().unwrap_or(""),
+                if dropped.is_empty() {
+                    String::new()
+                } else {
+                    format!(" dropping {} changed occurrences", dropped.len())
+                }
             )
         });
         Ok(new)
@@ -1574,5 +1600,19 @@ impl CalendarProvider for SimProvider {
             w.delete(ci, remote_id, etag)
         });
         answer(a)
+    }
+}
+
+/// Whether two timings start and end at the same instants (Outlook's test of a moved
+/// series: a zone spelled otherwise moves nothing).
+fn same_instants(a: &Timing, b: &Timing) -> bool {
+    match (a, b) {
+        (
+            Timing::Timed { start, end, .. },
+            Timing::Timed {
+                start: s2, end: e2, ..
+            },
+        ) => start == s2 && end == e2,
+        _ => a == b,
     }
 }
