@@ -460,17 +460,17 @@ async fn sync_calendar(
         run_id,
     };
     match unless_stopped(pusher.push(), stopped).await {
-        Err(why) => one.error = Some(why),
+        Err(why) => told_too(&mut one.error, why),
         Ok(Ok(p)) => {
             one.pushed = p.sent;
             one.conflicts += p.conflicts;
             if let Some((n, why)) = refused_here(store, cal) {
                 one.refused = n;
-                one.error = Some(why);
+                told_too(&mut one.error, why);
             }
         }
         Ok(Err(e)) => {
-            one.error = Some(app_error(&e));
+            told_too(&mut one.error, app_error(&e));
             one.retry_after_secs = retry_after_of(&e);
             if stops_run(&e) {
                 return (one, Some(e));
@@ -478,6 +478,19 @@ async fn sync_calendar(
         }
     }
     (one, None)
+}
+
+/// The push's error `now` after the pull's (a listing given up): the push's code
+/// (what to do next: sign in again, wait), and both messages — the given-up listing
+/// is not to go unsaid because a push failed after it.
+fn told_too(error: &mut Option<AppError>, now: AppError) {
+    *error = Some(match error.take() {
+        None => now,
+        Some(before) => AppError::new(
+            now.code,
+            format!("{} Also: {}", now.message, before.message),
+        ),
+    });
 }
 
 fn retry_after_of(e: &SyncError) -> Option<u64> {

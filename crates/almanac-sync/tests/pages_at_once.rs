@@ -31,7 +31,7 @@ use signed_in::signed_in;
 const SEEDED: usize = 30;
 
 struct Harness {
-    _cloud: Cloud,
+    cloud: Cloud,
     replay: Replay,
     store: Mutex<Store>,
     account: String,
@@ -57,7 +57,7 @@ impl Harness {
                 pages: Mutex::new(HashMap::new()),
                 then: None,
             },
-            _cloud: cloud,
+            cloud,
             store,
             account,
             calendar,
@@ -147,6 +147,72 @@ impl Harness {
 
 fn more(c: &str) -> Cursor {
     Cursor::More(c.into())
+}
+
+/// A given-up round is still told when the push after it fails: the push's error
+/// (what to do now) says it too.
+#[test]
+fn a_round_given_up_is_told_when_the_push_after_it_fails_too() {
+    let mut h = Harness::synced();
+    let options = SyncOptions {
+        max_pages: 10,
+        longest_round: 5,
+        ..Kind::Graph.options()
+    };
+    h.replay(
+        (0..8)
+            .map(|i| (Vec::new(), more(&format!("page-{i}"))))
+            .collect(),
+    );
+    h.replay.then = Some(ErrorKind::ProviderUnavailable);
+    let calendar_id = h.stored().id;
+    let day = now().date_naive() + chrono::Days::new(3);
+    h.store
+        .lock()
+        .expect("store")
+        .create_event(
+            EventInput {
+                calendar_id,
+                title: "Made here".into(),
+                all_day: false,
+                start: format!("{day}T07:00:00"),
+                end: format!("{day}T07:45:00"),
+                time_zone: "UTC".into(),
+                recurrence: None,
+                location: String::new(),
+                description: String::new(),
+                show_as: ShowAs::Busy,
+                importance: Importance::Normal,
+                categories: Vec::new(),
+            },
+            Source::Cli,
+            now(),
+        )
+        .expect("create here");
+    // The create meets a captive portal's page, not Graph.
+    let faults = serde_json::json!({"add": [{
+        "kind": "captive_portal",
+        "method": "POST",
+        "path_contains": "/events",
+        "count": 5,
+    }]});
+    h.cloud
+        .state
+        .graph_set_faults(serde_json::from_value(faults).expect("faults"))
+        .expect("set faults");
+    let run = h.run_with(&options);
+    let cal = h.calendar_run(&run);
+    assert_eq!(cal.pushed, 0, "{run:?}");
+    let error = cal.error.clone().expect("the run has an error");
+    assert!(
+        error
+            .message
+            .starts_with("Microsoft 365 answered with something that is not"),
+        "the push's error leads: {error:?}"
+    );
+    assert!(error.message.contains("5 pages"), "{error:?}");
+    assert!(error.message.contains("from the start"), "{error:?}");
+    assert_eq!(h.stored().cursor, None, "listed again from the start");
 }
 
 #[test]
