@@ -754,6 +754,14 @@ fn normalize(unfolded: &str) -> CliResult<String> {
         } else {
             line
         };
+        if !begin && !end {
+            if let Some(why) = not_a_property_line(line) {
+                return Err(invalid(format!(
+                    "The file is not valid iCalendar (near unfolded line {line_no}: \"{}\"): {why}. Nothing was imported.",
+                    output::one_line(&line.chars().take(80).collect::<String>())
+                )));
+            }
+        }
         if begin {
             depth += 1;
             if depth > MAX_NESTING {
@@ -817,6 +825,45 @@ fn parse_error(e: &str, text: &str, lines_before: usize) -> AppError {
     invalid(format!(
         "The file is not valid iCalendar{detail}; expected BEGIN:VCALENDAR … END:VCALENDAR with one property per line."
     ))
+}
+
+/// What makes `line` (unfolded) no iCalendar content line, if anything: RFC 5545
+/// §3.1 `name *(";" param) ":" value`, a parameter value that may be quoted (and hold
+/// ':' and ';' then). The parser reads more as a property — a name alone, a line
+/// without ':' cut where it stops making sense — and then a start time so written
+/// (`DTSTART;TZID=Europe/Berlin 20261210T090000`) was imported as none, or the second
+/// line of a badly folded description as a property of its own, its text dropped. A
+/// name may hold '.', ',', '/' and '_' as well, as the parser allows: files it read
+/// are not refused for them now.
+fn not_a_property_line(line: &str) -> Option<String> {
+    let in_name = |c: char| c.is_alphanumeric() || matches!(c, '.' | ',' | '/' | '_' | '-');
+    let name_end = line.find(|c: char| !in_name(c)).unwrap_or(line.len());
+    let rest = &line[name_end..];
+    match rest.chars().next() {
+        Some(';' | ':') if name_end == 0 => {
+            return Some("the line has no property name before its ':' or ';'".into());
+        }
+        Some(';' | ':') => {}
+        Some(c) if line.contains(':') => {
+            return Some(format!(
+                "{c:?} in the property name, which holds letters, digits and '-'"
+            ));
+        }
+        _ => return Some("the line has no ':' (every property is NAME:value)".into()),
+    }
+    let mut quoted = false;
+    for c in rest.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ':' if !quoted => return None,
+            _ => {}
+        }
+    }
+    Some(if quoted {
+        "a parameter's quote is never closed, so its ':' is never reached".into()
+    } else {
+        "the line has no ':' (every property is NAME:value)".into()
+    })
 }
 
 /// The UID of a VEVENT the file gave none (RFC 5545 requires one; some exporters

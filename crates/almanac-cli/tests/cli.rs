@@ -1539,6 +1539,57 @@ fn import_with_a_bad_vevent_writes_nothing_and_names_it() {
     assert!(err.contains("missing.ics"), "{err}");
 }
 
+/// A line that is no property (`NAME;PARAMS:value`) is named, and nothing imported:
+/// the parser read such a DTSTART as none (the event imported with no length), and
+/// the second line of a badly folded description as a property of its own.
+#[test]
+fn import_names_a_line_that_is_no_property() {
+    let d = tempdir();
+    let file = |name: &str, bad: &str| {
+        let f = d.path().join(name);
+        write(
+            &f,
+            &format!(
+                "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:t\r\nBEGIN:VEVENT\r\nUID:e1\r\n\
+                 SUMMARY:Kickoff\r\n{bad}\r\nDTEND:20260310T100000Z\r\nEND:VEVENT\r\n\
+                 END:VCALENDAR\r\n"
+            ),
+        );
+        f.to_string_lossy().into_owned()
+    };
+    for (name, bad, why) in [
+        (
+            "start.ics",
+            "DTSTART;TZID=Europe/Berlin 20260310T090000",
+            "the line has no ':'",
+        ),
+        (
+            "folded.ics",
+            "DTSTART:20260310T090000Z\r\nDESCRIPTION:Agenda\r\nPricing",
+            "the line has no ':'",
+        ),
+        (
+            "quote.ics",
+            "DTSTART:20260310T090000Z\r\nATTENDEE;CN=\"Doe:mailto:ann@example.com",
+            "quote is never closed",
+        ),
+        (
+            "name.ics",
+            "DTSTART:20260310T090000Z\r\n:no name",
+            "no property name",
+        ),
+    ] {
+        let err = fails(d.path(), &["import", "--ics", &file(name, bad)]);
+        let last = bad.rsplit("\r\n").next().expect("a line");
+        let line = 7 + bad.matches("\r\n").count();
+        assert!(
+            err.contains(&format!("near unfolded line {line}: \"{last}\"")) && err.contains(why),
+            "{name}: {err}"
+        );
+    }
+    assert!(occurrences(d.path(), "2026-03-01", "2026-03-31").is_empty());
+}
+
 #[test]
 fn import_says_what_it_leaves_out_and_refuses_what_is_no_calendar() {
     let d = tempdir();
