@@ -27,6 +27,12 @@ const MAX_ITERATIONS: usize = 200_000;
 /// year, not today: validation reads no clock.
 const MUST_REACH_YEAR: i32 = 2100;
 
+/// How far past an UNTIL in UTC, read as a wall time, the rule is expanded before
+/// each instance is compared with UNTIL as the instant it is: at a fold a wall time
+/// later than UNTIL's own may start before it (02:30 on the night Berlin's clocks go
+/// back starts before 01:00Z, which reads as 02:00). A fold is at most a day.
+const UNTIL_SLACK: Duration = Duration::hours(26);
+
 /// What is needed to expand a series.
 #[derive(Debug, Clone)]
 pub struct SeriesSpec {
@@ -160,6 +166,7 @@ impl SeriesSpec {
         max: usize,
     ) -> Result<Vec<Instance>, ExpandError> {
         let set = self.rule_set()?;
+        let until = self.until();
         // Wall times differ from instants by at most ±26 h; widen by a day each side
         // plus the instance length, then filter on exact instants.
         let lo = (from - self.duration.max(Duration::zero()) - Duration::days(2)).naive_utc();
@@ -178,7 +185,7 @@ impl SeriesSpec {
             if wall > hi {
                 break;
             }
-            if wall >= lo {
+            if wall >= lo && until.is_none_or(|u| self.instant(wall) <= u) {
                 walls.insert(wall);
                 if walls.len() > max.saturating_add(self.rdates.len() + 1) {
                     return Err(ExpandError::TooMany(max));
@@ -218,10 +225,26 @@ impl SeriesSpec {
         for (i, dt) in (&set).into_iter().enumerate() {
             let at = dt.naive_utc();
             if at >= wall || i >= MAX_ITERATIONS {
-                return at == wall;
+                return at == wall && self.until().is_none_or(|u| self.instant(wall) <= u);
             }
         }
         false
+    }
+
+    /// The rule's UNTIL as the instant it names, for a timed series whose UNTIL is in
+    /// UTC (see [`UNTIL_SLACK`]); a floating or date UNTIL is a wall time already.
+    fn until(&self) -> Option<DateTime<Utc>> {
+        if self.all_day {
+            return None;
+        }
+        let body = self.rrule.trim().to_ascii_uppercase();
+        let value = body
+            .split(';')
+            .find_map(|p| p.trim_start_matches("RRULE:").strip_prefix("UNTIL="))?;
+        let utc = value.strip_suffix('Z')?;
+        NaiveDateTime::parse_from_str(utc, "%Y%m%dT%H%M%S")
+            .ok()
+            .map(|t| Utc.from_utc_datetime(&t))
     }
 
     fn instant(&self, wall: NaiveDateTime) -> DateTime<Utc> {
@@ -241,6 +264,9 @@ impl SeriesSpec {
         let rule: RRule<Unvalidated> = floating
             .parse()
             .map_err(|e: rrule::RRuleError| bad(e.to_string()))?;
+        if self.until().is_some_and(|u| u < self.instant(self.start)) {
+            return Err(bad("it ends (UNTIL) before the event starts".into()));
+        }
         let start = rrule::Tz::UTC.from_utc_datetime(&self.start);
         let set = rule.build(start).map_err(|e| match e {
             rrule::RRuleError::ValidationError(rrule::ValidationError::UntilBeforeStart {
@@ -253,7 +279,8 @@ impl SeriesSpec {
 }
 
 /// Rewrites the user's rule for floating expansion: `UNTIL` becomes a wall time in the
-/// event's zone written with `Z`. Also the first line of defence against hostile input:
+/// event's zone written with `Z` (one in UTC [`UNTIL_SLACK`] later, compared as an
+/// instant after expansion). Also the first line of defence against hostile input:
 /// one line, RRULE grammar characters only.
 fn floating_rule(rule: &str, tz: Tz, all_day: bool) -> Result<String, ValidationError> {
     let bad = |reason: &str| ValidationError::BadRecurrence {
@@ -287,9 +314,12 @@ fn floating_rule(rule: &str, tz: Tz, all_day: bool) -> Result<String, Validation
             return Err(bad("DTSTART belongs to the event, not the rule"));
         }
         if key == "UNTIL" {
-            let wall = parse_until(value, tz, all_day).ok_or_else(|| {
+            let mut wall = parse_until(value, tz, all_day).ok_or_else(|| {
                 bad("UNTIL must be YYYYMMDD, YYYYMMDDTHHMMSS or YYYYMMDDTHHMMSSZ")
             })?;
+            if value.ends_with('Z') && !all_day {
+                wall += UNTIL_SLACK;
+            }
             parts.push(format!("UNTIL={}Z", wall.format("%Y%m%dT%H%M%S")));
         } else {
             parts.push(part.to_owned());

@@ -395,3 +395,35 @@ fn a_rule_that_ends_before_its_start_says_so() {
         other => panic!("{other:?}"),
     }
 }
+
+/// An UNTIL in UTC is an instant: at a fold, an instance whose wall time comes after
+/// UNTIL's own wall time (read in the later pass) may still start before it.
+#[test]
+fn until_in_utc_at_a_fold_compares_instants() {
+    // Berlin, 25 Oct 2026: 02:30 is first 00:30Z (CEST), then 01:30Z (CET). UNTIL
+    // 01:00Z reads as 02:00 (CET); the 02:30 instance starts at 00:30Z, before it.
+    let s = spec(
+        "2026-10-23T02:30",
+        Tz::Europe__Berlin,
+        "FREQ=DAILY;UNTIL=20261025T010000Z",
+    );
+    let got = walls(&s, "2026-10-20T00:00:00Z", "2026-11-01T00:00:00Z");
+    assert_eq!(
+        got,
+        [
+            "2026-10-23T02:30:00",
+            "2026-10-24T02:30:00",
+            "2026-10-25T02:30:00"
+        ]
+    );
+    // And one that starts after UNTIL is left out, though its wall time is earlier
+    // than UNTIL's own: 01:30Z reads as 02:30 CET; a 02:45 series' instance that day
+    // starts at 00:45Z, inside; UNTIL 00:40Z (02:40 CEST) leaves it out.
+    let s = spec(
+        "2026-10-23T02:45",
+        Tz::Europe__Berlin,
+        "FREQ=DAILY;UNTIL=20261025T004000Z",
+    );
+    let got = walls(&s, "2026-10-20T00:00:00Z", "2026-11-01T00:00:00Z");
+    assert_eq!(got, ["2026-10-23T02:45:00", "2026-10-24T02:45:00"]);
+}
