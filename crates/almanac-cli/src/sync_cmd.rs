@@ -392,9 +392,13 @@ pub fn conflicts_resolve(store: Store, ctx: &Ctx, a: &ConflictResolveArgs) -> Cl
         return output::json(&done);
     }
     output::line(&format!(
-        "Resolved{} ({}).{}",
+        "Resolved{} ({}).{}{}",
         named.unwrap_or_default(),
         done.resolution,
+        done.copy_id
+            .as_ref()
+            .map(|id| format!(" Your version is kept as event {id}."))
+            .unwrap_or_default(),
         if done.pushes {
             " The result goes to the provider on the next sync."
         } else {

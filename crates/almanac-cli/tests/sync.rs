@@ -2566,7 +2566,12 @@ async fn keep_both_on_a_meeting_invites_nobody_to_the_copy() {
         .as_str()
         .expect("id")
         .to_owned();
-    s.cli(&["conflicts", "resolve", &conflict, "--keep", "both"]);
+    let done = s.cli(&["conflicts", "resolve", &conflict, "--keep", "both"]);
+    // The answer names the copy: the event of this computer's version.
+    let mine_here = s.local_titled("Renewal (mine)");
+    assert_eq!(mine_here.len(), 1, "{:?}", s.local());
+    assert_eq!(done["copyId"], mine_here[0]["eventId"], "{done}");
+    assert_ne!(done["copyId"], done["eventId"], "{done}");
     assert_eq!(s.sync()["outcome"], "ok");
     let theirs = s.remote_titled("Renewal (theirs)");
     assert_eq!(theirs.len(), 1, "{:?}", s.remote());

@@ -27,6 +27,8 @@ pub(crate) struct Applied {
     /// its local deletion and no later round lists them, so the calendar must be
     /// listed again (its cursor dropped).
     pub relist: bool,
+    /// The copy a "keep both" made of this computer's version (its local id).
+    pub copy: Option<String>,
 }
 
 impl std::ops::AddAssign for Applied {
@@ -36,6 +38,7 @@ impl std::ops::AddAssign for Applied {
         self.skipped += more.skipped;
         self.skipped_why = self.skipped_why.take().or(more.skipped_why);
         self.relist |= more.relist;
+        self.copy = self.copy.take().or(more.copy);
     }
 }
 
@@ -804,6 +807,7 @@ fn apply_one(
             }
             let id = tx.write_event(None, &copy_row, EntryState::LocallyCreated, None, None)?;
             tx.queue_push(&id, cal, OutboxOp::Create, None)?;
+            done.copy = Some(id.clone());
             log(
                 tx,
                 ctx,
@@ -1270,14 +1274,14 @@ pub(crate) fn occurrence_made_again(
 /// (see [`occurrence_made_again`]), `version` in the new series' terms: the row takes
 /// it — a change of that day of the new series, its create kept queued, sent as the
 /// day's first change (not marked synced: the provider has none of it yet) — and
-/// `copy` (keep both) becomes an event of its own.
+/// `copy` (keep both) becomes an event of its own, whose id it returns.
 pub(crate) fn answer_in_series_made_again(
     tx: &mut SyncTx<'_, '_>,
     calendar_id: &str,
     local_id: &str,
     (version, series): (&RemoteEvent, &MasterInfo),
     copy: Option<&RemoteEvent>,
-) -> Result<Result<(), String>, SyncError> {
+) -> Result<Result<Option<String>, String>, SyncError> {
     let row = match into_series_made_again(tx, version, calendar_id, series)? {
         Ok(row) => row,
         Err(why) => return Ok(Err(why)),
@@ -1288,11 +1292,13 @@ pub(crate) fn answer_in_series_made_again(
     };
     tx.write_event(Some(local_id), &row, EntryState::LocallyCreated, None, None)?;
     tx.queue_push(local_id, calendar_id, OutboxOp::Create, None)?;
+    let mut copy_id = None;
     if let Some(copy_row) = copy_row {
         let id = tx.write_event(None, &copy_row, EntryState::LocallyCreated, None, None)?;
         tx.queue_push(&id, calendar_id, OutboxOp::Create, None)?;
+        copy_id = Some(id);
     }
-    Ok(Ok(()))
+    Ok(Ok(copy_id))
 }
 
 /// The provider's occurrence `ev` of a series deleted there (or a conflict's answer

@@ -31,6 +31,9 @@ pub struct Resolved {
     pub resolution: String,
     /// Something goes to the provider on the next sync.
     pub pushes: bool,
+    /// Keep both: the event made of this computer's version (the conflict's event
+    /// holds the provider's).
+    pub copy_id: Option<String>,
 }
 
 fn resolution_name(c: &Choice) -> &'static str {
@@ -163,25 +166,29 @@ fn resolve_seen(
         // Re-read against the event as it is now: the versions the conflict holds may
         // be moot (deleted on both sides since, or back at the provider).
         let entry = local.index.by_local_id(&id).cloned();
-        let mark = |tx: &mut almanac_store::SyncTx<'_, '_>, pushes: bool| {
-            tx.resolve_conflict(conflict_id, resolution_name(choice))?;
-            Ok::<_, SyncError>(Resolved {
-                conflict_id: conflict_id.to_owned(),
-                event_id: id.clone(),
-                resolution: resolution_name(choice).to_owned(),
-                pushes,
-            })
-        };
+        let mark =
+            |tx: &mut almanac_store::SyncTx<'_, '_>, pushes: bool, copy_id: Option<String>| {
+                tx.resolve_conflict(conflict_id, resolution_name(choice))?;
+                Ok::<_, SyncError>(Resolved {
+                    conflict_id: conflict_id.to_owned(),
+                    event_id: id.clone(),
+                    resolution: resolution_name(choice).to_owned(),
+                    pushes,
+                    copy_id,
+                })
+            };
         match (conflict_kind(&c.kind), &entry) {
             // Changed on both sides — and deleted here since (with its series, say):
             // nothing is left to settle.
-            (ConflictKind::EditEdit, _) if mine.is_none() => return mark(tx, false),
+            (ConflictKind::EditEdit, _) if mine.is_none() => return mark(tx, false, None),
             // Deleted here, changed there — and deleted there since: nothing is left
             // to restore or delete.
-            (ConflictKind::DeleteEdit, None) => return mark(tx, false),
+            (ConflictKind::DeleteEdit, None) => return mark(tx, false, None),
             // Changed here, deleted there — and deleted here since, or unchanged here.
-            (ConflictKind::EditDelete, None) => return mark(tx, false),
-            (ConflictKind::EditDelete, Some(e)) if e.current.is_none() => return mark(tx, false),
+            (ConflictKind::EditDelete, None) => return mark(tx, false, None),
+            (ConflictKind::EditDelete, Some(e)) if e.current.is_none() => {
+                return mark(tx, false, None)
+            }
             // Changed here, deleted there — and back at the provider since (merged):
             // keep mine lets the held push go; keep theirs takes the provider's.
             // (The entry's base moved past the one the conflict recorded: a newer
@@ -204,9 +211,9 @@ fn resolve_seen(
                         event: base,
                     };
                     apply_answer(tx, &ctx, op, &mut done)?.map_err(cannot_keep)?;
-                    return mark(tx, false);
+                    return mark(tx, false, None);
                 }
-                return mark(tx, e.pending_push);
+                return mark(tx, e.pending_push, None);
             }
             _ => {}
         }
@@ -256,10 +263,10 @@ fn resolve_seen(
                         (&version, &series),
                         copy.as_ref(),
                     )?;
-                    answered.map_err(|why| {
+                    let copy_id = answered.map_err(|why| {
                         SyncError::BadRequest(format!("This answer cannot be kept: {why}."))
                     })?;
-                    return mark(tx, true);
+                    return mark(tx, true, copy_id);
                 }
                 match apply_choice(&base, &mine, &remote, choice) {
                     Resolution::Merged(m) => Op::Merged {
@@ -348,6 +355,7 @@ fn resolve_seen(
             // Nothing of it was written (see `apply_answer`).
             let whole = theirs_whole.ok_or_else(|| cannot_keep(why))?;
             pushes = false;
+            done.copy = None;
             apply_answer(tx, &ctx, whole, &mut done)?.map_err(cannot_keep)?;
         }
         if done.relist {
@@ -360,6 +368,7 @@ fn resolve_seen(
             event_id: id,
             resolution: resolution_name(choice).to_owned(),
             pushes,
+            copy_id: done.copy,
         })
     })
 }
