@@ -250,6 +250,21 @@ fn person_address(id: &str) -> bool {
     }
 }
 
+/// The calendars of one page of `calendarList.list`. An empty page may leave its
+/// items out; an answer that is no list (an error object, a proxy's JSON), read as an
+/// empty one, would remove every calendar here not on it.
+fn calendars_on(
+    items: Option<Vec<CalendarListEntry>>,
+    kind: Option<&str>,
+) -> Result<Vec<RemoteCalendar>> {
+    let items = match items {
+        Some(items) => items,
+        None if kind == Some("calendar#calendarList") => Vec::new(),
+        None => return Err(unreadable("a calendar list without its items")),
+    };
+    Ok(items.into_iter().filter_map(calendar_of).collect())
+}
+
 fn calendar_of(entry: CalendarListEntry) -> Option<RemoteCalendar> {
     if entry.deleted == Some(true) {
         return None;
@@ -508,7 +523,7 @@ impl GoogleCalendar {
             let url = self.url(&["users", "me", "calendarList"], &query)?;
             let resp = self.send(Method::GET, url, None, None).await?;
             let page: CalendarList = parse(resp, "a calendar list")?;
-            out.extend(page.items.into_iter().filter_map(calendar_of));
+            out.extend(calendars_on(page.items, page.kind.as_deref())?);
             match page.next_page_token {
                 Some(t) if !t.is_empty() => page_token = Some(t),
                 _ => return Ok(out),
@@ -812,6 +827,30 @@ impl CalendarProvider for GoogleCalendar {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_answer_that_is_no_calendar_list_is_an_error_not_an_empty_list() {
+        let page = |text: &str| -> CalendarList { serde_json::from_str(text).expect("json") };
+        for not_a_list in [
+            r#"{}"#,
+            r#"{"error": {"code": 500, "message": "Backend Error"}}"#,
+        ] {
+            let p = page(not_a_list);
+            let err = calendars_on(p.items, p.kind.as_deref()).expect_err(not_a_list);
+            assert_eq!(err.kind, ErrorKind::ProviderUnavailable);
+        }
+        let p = page(r#"{"kind": "calendar#calendarList"}"#);
+        assert_eq!(
+            calendars_on(p.items, p.kind.as_deref()).expect("empty page"),
+            vec![]
+        );
+        let p = page(
+            r#"{"kind": "calendar#calendarList", "items": [{"id": "primary@example.com", "summary": "Me", "accessRole": "owner", "primary": true}]}"#,
+        );
+        let cals = calendars_on(p.items, p.kind.as_deref()).expect("a list");
+        assert_eq!(cals.len(), 1);
+        assert_eq!(cals[0].remote_id, "primary@example.com");
+    }
+
     use super::*;
 
     #[test]

@@ -279,8 +279,13 @@ pub struct CalendarListEntry {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CalendarList {
-    #[serde(default)]
-    pub items: Vec<CalendarListEntry>,
+    /// `calendar#calendarList`: with `items` missing too, the answer is no list (an
+    /// error object, a proxy's JSON), which read as an empty one would remove every
+    /// calendar here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<CalendarListEntry>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_page_token: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -310,6 +310,7 @@ fn apply_throughput(b: &mut Bench, kind: Kind, size: usize, runs: usize) {
         inner: client,
         pages: Mutex::new(HashMap::new()),
         then: None,
+        calendars: None,
     };
     let before = cloud.requests(kind);
     let mut rates = Vec::new();

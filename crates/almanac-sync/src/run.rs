@@ -205,6 +205,19 @@ pub async fn sync_account_reporting(
         retry_after_secs: None,
     };
     let listed = match provider.list_calendars().await {
+        // Every account has its own calendar (Google's primary, Outlook's default): a
+        // list without any is an answer gone wrong — a proxy's, an error object read
+        // as a list — not every calendar removed, which would delete them all here
+        // with their events.
+        Ok(l) if l.is_empty() => {
+            summary.error = Some(AppError::new(
+                ErrorCode::ProviderUnavailable,
+                "The provider listed no calendars at all for this account, though every \
+                 account has its own; nothing was removed here, and the next sync asks \
+                 again.",
+            ));
+            None
+        }
         Ok(l) => Some(l),
         Err(e) => {
             let e = SyncError::from(e);

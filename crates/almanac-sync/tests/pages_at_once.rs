@@ -56,6 +56,7 @@ impl Harness {
                 inner: cloud.provider(Kind::Graph),
                 pages: Mutex::new(HashMap::new()),
                 then: None,
+                calendars: None,
             },
             cloud,
             store,
@@ -147,6 +148,23 @@ impl Harness {
 
 fn more(c: &str) -> Cursor {
     Cursor::More(c.into())
+}
+
+/// A calendar list with no calendar in it (every account has its own) is an answer
+/// gone wrong: the run fails and says so, and nothing is removed here.
+#[test]
+fn a_calendar_list_without_calendars_removes_nothing() {
+    let mut h = Harness::synced();
+    let singles = h.singles();
+    h.replay.calendars = Some(Vec::new());
+    let run = h.run();
+    assert_eq!(run.outcome, "failed", "{run:?}");
+    let error = run.error.clone().expect("the run says why");
+    assert!(error.message.contains("no calendars"), "{error:?}");
+    assert_eq!(h.singles(), singles, "the calendar and its events stay");
+    // The next list is the real one again: the calendar syncs as before.
+    h.replay.calendars = None;
+    assert_eq!(h.run().outcome, "ok");
 }
 
 /// A given-up round is still told when the push after it fails: the push's error

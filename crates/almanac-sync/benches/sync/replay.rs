@@ -17,11 +17,19 @@ pub struct Replay {
     /// What a calendar whose pages are used up is answered: this error, or (`None`)
     /// what the real provider says.
     pub then: Option<ErrorKind>,
+    /// What `list_calendars` answers instead of the real provider (`None`: its answer).
+    pub calendars: Option<Vec<RemoteCalendar>>,
 }
 
 impl CalendarProvider for Replay {
     fn list_calendars(&self) -> BoxFuture<'_, Result<Vec<RemoteCalendar>>> {
-        self.inner.list_calendars()
+        match &self.calendars {
+            Some(list) => {
+                let list = list.clone();
+                Box::pin(async move { Ok(list) })
+            }
+            None => self.inner.list_calendars(),
+        }
     }
 
     fn changes<'a>(
