@@ -231,6 +231,57 @@ fn an_edited_location_replaces_the_old_object() {
     assert_valid("event", &out);
 }
 
+/// An all-day instance's `originalStart` is the instant its day began where the
+/// series is kept: in Berlin, 5 June begins on 4 June at 22:00Z. Read as its UTC date
+/// it named the day before, and an edit of it here edited the wrong day there.
+#[test]
+fn an_all_day_original_start_is_the_day_it_began_where_the_series_is() {
+    let instance = |kind: &str, original: &str, zone: &str, start: &str| {
+        let v = json!({
+            "id": "x", "subject": "Offsite", "isAllDay": true, "type": kind,
+            "seriesMasterId": "m", "originalStart": original,
+            "originalStartTimeZone": zone,
+            "start": {"dateTime": format!("{start}T00:00:00.0000000"), "timeZone": "UTC"},
+            "end": {"dateTime": "2018-06-09T00:00:00.0000000", "timeZone": "UTC"},
+        });
+        match from_graph(&v, "UTC")
+            .expect("maps")
+            .series
+            .map(|l| l.original_start)
+        {
+            Some(OriginalStart::AllDay(d)) => d.to_string(),
+            other => panic!("{other:?}"),
+        }
+    };
+    // A changed occurrence moved to another day: only `originalStart` tells its day.
+    let moved = |original, zone| instance("exception", original, zone, "2018-06-08");
+    assert_eq!(
+        moved("2018-06-04T22:00:00Z", "W. Europe Standard Time"),
+        "2018-06-05"
+    );
+    assert_eq!(
+        moved("2018-06-05T07:00:00Z", "Pacific Standard Time"),
+        "2018-06-05"
+    );
+    assert_eq!(
+        moved("2018-06-04T12:00:00Z", "New Zealand Standard Time"),
+        "2018-06-05"
+    );
+    // Named UTC though it is not midnight there (seen at Graph): the nearest midnight.
+    assert_eq!(moved("2018-06-05T07:00:00Z", "UTC"), "2018-06-05");
+    assert_eq!(moved("2018-06-04T22:00:00Z", "UTC"), "2018-06-05");
+    // Midnight UTC is that day.
+    assert_eq!(
+        moved("2018-06-05T00:00:00Z", "Pacific Standard Time"),
+        "2018-06-05"
+    );
+    // An occurrence as the series made it is on its own day.
+    assert_eq!(
+        instance("occurrence", "2018-06-04T10:00:00Z", "UTC", "2018-06-05"),
+        "2018-06-05"
+    );
+}
+
 #[test]
 fn all_day_events_are_civil_dates_with_an_exclusive_end() {
     let v = json!({

@@ -145,6 +145,26 @@ fn instant(dttz: &RawObject<'_>) -> Result<DateTime<Utc>, BadEvent> {
         .ok_or_else(|| BadEvent("start or end does not exist in its time zone".into()))
 }
 
+/// The day an all-day occurrence had in its series, from `originalStart`: the
+/// instant its day began where the series is kept — 2018-06-05 in Seattle comes as
+/// `2018-06-05T07:00:00Z`, in Berlin as `2018-06-04T22:00:00Z`, whose UTC date is the
+/// day before. So: a UTC midnight is its own day (a zone at UTC+0); else the day the
+/// event's zone begins at that instant; else (Graph has been seen to name UTC with
+/// such an instant) the nearest midnight, right for offsets within ±12 h.
+fn original_day(t: DateTime<Utc>, zone: &str) -> NaiveDate {
+    let midnight = |w: NaiveDateTime| w.time() == chrono::NaiveTime::MIN;
+    if midnight(t.naive_utc()) {
+        return t.date_naive();
+    }
+    if let Ok(tz) = almanac_model::time::parse_zone(zone) {
+        let local = almanac_model::time::to_local(t, tz);
+        if midnight(local) {
+            return local.date();
+        }
+    }
+    (t + chrono::TimeDelta::hours(12)).date_naive()
+}
+
 fn date_part(dttz: &RawObject<'_>) -> Result<NaiveDate, BadEvent> {
     dttz.str("dateTime")
         .as_deref()
@@ -407,7 +427,10 @@ pub fn from_raw(event: &RawObject<'_>, fallback_zone: &str) -> Result<RemoteEven
             Some(SeriesLink {
                 master_id: master.into_owned(),
                 original_start: if all_day {
-                    OriginalStart::AllDay(t.date_naive())
+                    let own_day = (kind == RemoteKind::Occurrence)
+                        .then(|| date_part(&start).ok())
+                        .flatten();
+                    OriginalStart::AllDay(own_day.unwrap_or_else(|| original_day(t, &zone)))
                 } else {
                     OriginalStart::Timed(t)
                 },
