@@ -467,6 +467,9 @@ async fn dispatch(
                 return with_retry_after(error_response(&e), fault.retry_after_secs);
             }
             GraphFaultKind::CaptivePortal => return captive_portal(),
+            GraphFaultKind::EmptyObject => {
+                return (StatusCode::OK, Json(json!({}))).into_response()
+            }
             GraphFaultKind::Delay => {
                 tokio::time::sleep(StdDuration::from_millis(fault.delay_ms.unwrap_or(0))).await;
             }

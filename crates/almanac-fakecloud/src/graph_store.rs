@@ -1099,6 +1099,9 @@ pub enum GraphFaultKind {
     Unavailable,
     /// 200 with an HTML sign-in page (a captive portal).
     CaptivePortal,
+    /// 200 with a JSON object that is not the answer asked for (`{}`: no `value`, no
+    /// event): what a proxy or a broken gateway may send.
+    EmptyObject,
     /// Waits `delay_ms` before answering normally.
     Delay,
     /// Closes the connection unanswered (after processing if `after_processing`).

@@ -643,19 +643,31 @@ impl CalendarProvider for GraphCalendar {
             let mut pages = 0;
             while let Some(url) = next.take() {
                 pages += 1;
+                // Four days of one series: more pages than that is no answer to
+                // trust, and "no such instance" would delete or hide it here.
                 if pages > 20 {
-                    break;
+                    return Err(bad(
+                        ErrorKind::ProviderUnavailable,
+                        "Outlook listed a series' instances without end; nothing was changed.",
+                    ));
                 }
                 let page = self
                     .api
                     .send(&mailbox, self.request(Method::GET, url))
                     .await?
                     .into_value();
+                // A page without its list (an error object in a 200) is a failure,
+                // not a series without that instance.
                 let items = page
                     .get("value")
                     .and_then(Value::as_array)
                     .cloned()
-                    .unwrap_or_default();
+                    .ok_or_else(|| {
+                        bad(
+                            ErrorKind::ProviderUnavailable,
+                            "Outlook answered a series' instances without a list; nothing was changed.",
+                        )
+                    })?;
                 for item in &items {
                     let ev = self.read_event(item)?;
                     if ev

@@ -292,6 +292,34 @@ enum Then {
     Renames,
 }
 
+/// An answer to a series' instances that is no list (an error object in a 200) is a
+/// failure, not "the series has no such instance": read as that, the pusher deleted
+/// what it held of it here, or met a cancellation nobody made.
+#[test]
+fn instances_answered_without_a_list_are_a_failure_not_no_instance() {
+    let h = Harness::new();
+    let (_, master_remote) = h.series();
+    let second = h.first + TimeDelta::days(1);
+    let calendar = h.calendar();
+    let fault = json!({"add": [{"kind": "empty_object", "path_contains": "/instances"}]});
+    h.cloud
+        .state
+        .graph_set_faults(serde_json::from_value(fault).expect("fault"))
+        .expect("set the fault");
+    let ask = || {
+        h.rt.block_on(
+            h.graph
+                .instance(&calendar, &master_remote, &OriginalStart::Timed(second)),
+        )
+    };
+    let err = ask().expect_err("no list is no answer");
+    assert_eq!(err.kind, almanac_provider::ErrorKind::ProviderUnavailable);
+    assert!(
+        ask().expect("asked again").is_some(),
+        "the instance is there"
+    );
+}
+
 /// The phone changes the series' second occurrence, the user deletes it here (a
 /// delete/edit conflict, its removal held apart from the series) and does `then`; the
 /// phone moves the whole series an hour later, which makes Outlook drop the changed
