@@ -16,6 +16,7 @@ use oauth2::{
 use serde::{Deserialize, Serialize};
 
 use crate::config::ProviderConfig;
+use crate::credentials::REFRESH_AHEAD_SECS;
 use crate::error::{AuthError, Result};
 use crate::secret::{Secret, TokenSet};
 
@@ -109,10 +110,18 @@ pub(crate) fn token_set(r: &TokenResponse, now: i64) -> TokenSet {
         .expires_in()
         .map(|d| d.as_secs().min(24 * 3600) as i64)
         .unwrap_or(3600);
+    // A token is refreshed REFRESH_AHEAD_SECS before it expires; one that lives less
+    // than twice that at half its life instead (else every request refreshed it:
+    // 16 API requests, 16 refreshes, for a 60-second token).
+    let use_for = (lifetime - REFRESH_AHEAD_SECS).max(lifetime / 2);
     TokenSet {
         access_token: Secret::new(r.access_token().secret().clone()),
-        expires_at: now + lifetime,
-        refresh_token: r.refresh_token().map(|t| Secret::new(t.secret().clone())),
+        expires_at: now + use_for + REFRESH_AHEAD_SECS,
+        // An empty one is none: stored, it would replace the working one.
+        refresh_token: r
+            .refresh_token()
+            .filter(|t| !t.secret().is_empty())
+            .map(|t| Secret::new(t.secret().clone())),
     }
 }
 
@@ -207,5 +216,44 @@ fn transport(e: &reqwest::Error) -> String {
         "could not connect (are you offline?).".into()
     } else {
         "the connection failed.".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oauth2::{AccessToken, RefreshToken};
+
+    fn response(lifetime: u64, refresh: Option<&str>) -> TokenResponse {
+        let mut r = TokenResponse::new(
+            AccessToken::new("access".into()),
+            BasicTokenType::Bearer,
+            IdTokenField::default(),
+        );
+        r.set_expires_in(Some(&Duration::from_secs(lifetime)));
+        r.set_refresh_token(refresh.map(|t| RefreshToken::new(t.into())));
+        r
+    }
+
+    /// The refresh-ahead check (`expires_at - REFRESH_AHEAD_SECS > now`) of a token
+    /// used `after` seconds after it came.
+    fn still_used(lifetime: u64, after: i64) -> bool {
+        token_set(&response(lifetime, None), 1_000).expires_at - REFRESH_AHEAD_SECS > 1_000 + after
+    }
+
+    #[test]
+    fn a_short_lived_token_is_used_for_half_its_life() {
+        assert!(still_used(3600, 3299) && !still_used(3600, 3300));
+        assert!(still_used(60, 29) && !still_used(60, 30));
+        assert!(!still_used(0, 0));
+    }
+
+    #[test]
+    fn an_empty_refresh_token_is_none() {
+        assert!(token_set(&response(3600, Some("")), 0)
+            .refresh_token
+            .is_none());
+        let kept = token_set(&response(3600, Some("r")), 0).refresh_token;
+        assert_eq!(kept.map(|t| t.expose().to_owned()).as_deref(), Some("r"));
     }
 }
