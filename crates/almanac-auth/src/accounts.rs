@@ -81,13 +81,10 @@ pub async fn disconnect(
     discard_unpushed: bool,
 ) -> Result<Disconnected> {
     let account = lock(store).account(account_id)?;
-    let pending = lock(store).pending_pushes(account_id)?;
-    if pending > 0 && !discard_unpushed {
-        return Err(AuthError::Unpushed {
-            email: account.email,
-            count: pending,
-        });
-    }
+    // No refresh of this account meanwhile: one under way when the keyring is cleared
+    // would write its tokens back, a working grant left behind for good.
+    let refreshes = crate::credentials::account_lock(account_id);
+    let _no_refresh = refreshes.lock().await;
     // The revocation goes where the token was issued, even if the configuration
     // names another place now.
     let issued_at = vault.destinations(account_id)?.map(|d| {
@@ -95,7 +92,22 @@ pub async fn disconnect(
             .find_map(|l| l.strip_prefix("revoke "))
             .and_then(|u| url::Url::parse(u).ok())
     });
-    let revoked = match vault.refresh_token(account_id)? {
+    let token = vault.refresh_token(account_id)?;
+    // Counted and removed in one step: a change made here while a revocation was out
+    // went with the account unseen. The keyring first: if it fails, nothing is gone.
+    let account = {
+        let mut store = lock(store);
+        let pending = store.pending_pushes(account_id)?;
+        if pending > 0 && !discard_unpushed {
+            return Err(AuthError::Unpushed {
+                email: account.email,
+                count: pending,
+            });
+        }
+        vault.delete(account_id)?;
+        store.remove_account(account_id)?
+    };
+    let revoked = match token {
         None => RevokeOutcome::NoToken,
         Some(token) => match config.provider(account.provider) {
             Ok(cfg) => match issued_at.unwrap_or_else(|| cfg.revoke_url.clone()) {
@@ -106,8 +118,6 @@ pub async fn disconnect(
             Err(_) => RevokeOutcome::Failed,
         },
     };
-    vault.delete(account_id)?;
-    let account = lock(store).remove_account(account_id)?;
     Ok(Disconnected { account, revoked })
 }
 

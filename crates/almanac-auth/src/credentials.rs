@@ -137,6 +137,8 @@ impl Credentials {
         let cfg = self.config.provider(provider)?;
         let now = cfg.token_destinations();
         match self.vault.destinations(account_id)? {
+            // (An account signed out has no tokens left to bind: nothing written.)
+            None if self.vault.refresh_token(account_id)?.is_none() => {}
             None => self.vault.set_destinations(account_id, &now)?,
             Some(was) if was == now => {}
             Some(was) => {
@@ -150,13 +152,19 @@ impl Credentials {
     }
 
     fn lock_for(&self, account_id: &str) -> Arc<tokio::sync::Mutex<()>> {
-        LOCKS
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(account_id.to_string())
-            .or_default()
-            .clone()
+        account_lock(account_id)
     }
+}
+
+/// The account's lock against concurrent refreshes ([`LOCKS`]); a sign-out holds it
+/// too, so that no refresh under way writes tokens back after the keyring is cleared.
+pub(crate) fn account_lock(account_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+    LOCKS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .entry(account_id.to_string())
+        .or_default()
+        .clone()
 }
 
 /// Which destination changed between `was` and `now` (see

@@ -614,6 +614,47 @@ async fn disconnect_revokes_at_google_and_deletes_keyring_entries_and_mirror() {
         .is_empty());
 }
 
+/// A sign-out while a refresh is out (a slow token endpoint, the sync loop asking):
+/// the refresh, answered after the keyring was cleared, wrote the tokens back — a
+/// working grant left in the keyring that nothing would ever delete. The sign-out
+/// now waits for it and leaves nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_out_during_a_refresh_leaves_no_tokens_behind() {
+    let cloud = cloud().await;
+    let cfg = config(&cloud.base_url());
+    let vault = vault();
+    let (_dir, mut store) = store();
+    let m = sign_in(&cfg, Provider::Microsoft, browser)
+        .await
+        .expect("sign in");
+    let m = accounts::keep(&mut store, &vault, &m, now()).expect("keep");
+    let store = std::sync::Mutex::new(store);
+    cloud
+        .state()
+        .update_config(ConfigUpdate {
+            token_delay_ms: Some(800),
+            ..ConfigUpdate::default()
+        })
+        .expect("config");
+    let creds = Credentials::new(cfg.clone(), vault.clone()).expect("creds");
+    let later = || now() + 2 * 3600;
+    let refresh = creds.access_token(&m.id, Provider::Microsoft, later);
+    let sign_out = async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        accounts::disconnect(&store, &cfg, &vault, &m.id, false).await
+    };
+    let (_, done) = tokio::join!(refresh, sign_out);
+    done.expect("disconnect");
+    assert_eq!(cloud.state().stats().total.token.refresh_token, 1);
+    assert!(vault.refresh_token(&m.id).expect("vault").is_none());
+    assert!(vault.access_token(&m.id).expect("vault").is_none());
+    assert!(vault.destinations(&m.id).expect("vault").is_none());
+    // A run still holding the account asks again: nothing is written either.
+    let again = creds.access_token(&m.id, Provider::Microsoft, later).await;
+    assert!(again.is_err());
+    assert!(vault.destinations(&m.id).expect("vault").is_none());
+}
+
 /// A grant revoked at the provider (the user removed Almanac from their account): the
 /// refresh after the API's 401 fails and the account needs a sign-in, notified once.
 /// Its access token, unexpired by the clock, must not take it back to connected at the
