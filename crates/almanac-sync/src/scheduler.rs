@@ -286,6 +286,12 @@ impl Loop {
                 }
                 Woke::Command(Some(Command::Pause)) => {
                     self.paused = true;
+                    // A Sync now asked for before the Pause is answered by the run
+                    // under way: Pause is the later word (a Sync now after it still
+                    // runs, see `sync_now`).
+                    for asked in self.running.values_mut() {
+                        asked.again = false;
+                    }
                     (self.runner.publish)(SyncEvent::Paused(true));
                 }
                 Woke::Command(Some(Command::Resume)) => {

@@ -13,8 +13,9 @@ use almanac_store::SignedIn;
 use super::*;
 use crate::run::SyncOptions;
 
-/// An account's provider: listing its calendars takes `takes`, then answers
-/// none, or fails as `fails` says (with its `Retry-After`).
+/// An account's provider: listing its calendars takes `takes`, then answers its
+/// one calendar, empty (every account has one: a list with none is a failed run), or
+/// fails as `fails` says (with its `Retry-After`).
 #[derive(Clone, Copy)]
 struct Listing {
     takes: Duration,
@@ -36,7 +37,16 @@ impl CalendarProvider for Listing {
             tokio::time::sleep(self.takes).await;
             assert!(!self.panics, "a bug in the engine");
             match self.fails {
-                None => Ok(Vec::new()),
+                None => Ok(vec![RemoteCalendar {
+                    remote_id: "primary".into(),
+                    name: "Calendar".into(),
+                    color: "#3366cc".into(),
+                    can_edit: true,
+                    is_primary: true,
+                    owner_email: None,
+                    time_zone: None,
+                    extra: serde_json::Map::new(),
+                }]),
                 Some((kind, retry_after)) => Err(ProviderError {
                     retry_after,
                     ..ProviderError::new(kind, "listing the calendars failed")
@@ -50,7 +60,15 @@ impl CalendarProvider for Listing {
         _: Option<&'a str>,
         _: Window,
     ) -> BoxFuture<'a, almanac_provider::Result<ChangePage>> {
-        Box::pin(async { not_here() })
+        Box::pin(async {
+            Ok(ChangePage {
+                changes: Vec::new(),
+                cursor: almanac_provider::Cursor::Done("empty".into()),
+                full_listing: true,
+                restarted: false,
+                unreadable: Vec::new(),
+            })
+        })
     }
     fn event<'a>(
         &'a self,
@@ -520,6 +538,23 @@ async fn sync_now_during_a_run_while_paused_runs_it_again_at_once() {
     assert!(w.scheduler.send(Command::SyncNow(Some(w.ids[0].clone()))));
     after(50).await;
     assert_eq!(w.runs(0), 2, "asked for explicitly: not held until Resume");
+}
+
+/// The other order: Sync now during a run, then Pause. The run under way answers the
+/// Sync now; none follows it while paused.
+#[tokio::test(start_paused = true)]
+async fn pause_after_a_sync_now_during_a_run_starts_no_other() {
+    let w = world(1, hourly(), |_| answering(50, None));
+    after(5).await;
+    assert!(w.scheduler.send(Command::SyncNow(Some(w.ids[0].clone()))));
+    after(1).await;
+    assert!(w.scheduler.send(Command::Pause));
+    after(200).await;
+    assert_eq!(w.runs(0), 1, "paused: no run after the one under way");
+    assert!(w.scheduler.send(Command::Resume));
+    assert!(w.scheduler.send(Command::SyncNow(Some(w.ids[0].clone()))));
+    after(100).await;
+    assert_eq!(w.runs(0), 2);
 }
 
 #[tokio::test(start_paused = true)]
