@@ -58,7 +58,14 @@ fn store_error() -> AppError {
 fn overview_of(app: &AppHandle) -> CmdResult<SyncOverview> {
     let state = app.state::<AppState>();
     let host = state.sync.get().ok_or_else(not_started)?;
-    let store = state.store.lock().map_err(|_| store_error())?;
+    // As the engine takes it (`run.rs`'s `lock`): a run that panicked inside a
+    // transaction poisons the lock but leaves the database as it was (the transaction
+    // rolled back); refused here, the window would keep the "Syncing…" it was last
+    // sent, Sync now disabled, until a restart.
+    let store = state
+        .store
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     Ok(almanac_sync::overview(
         &store,
         &host.running(),

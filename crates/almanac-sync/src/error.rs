@@ -20,6 +20,9 @@ pub enum SyncError {
     /// newer version from the provider): look again, then answer.
     #[error("{0}")]
     Stale(String),
+    /// A bug: a run's task that panicked, say.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl SyncError {
@@ -31,6 +34,7 @@ impl SyncError {
             Self::BadRequest(_) => ErrorCode::InvalidInput,
             Self::Config(_) => ErrorCode::Config,
             Self::Stale(_) => ErrorCode::Conflict,
+            Self::Internal(_) => ErrorCode::Internal,
         }
     }
 }

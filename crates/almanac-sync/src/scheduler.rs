@@ -180,6 +180,10 @@ const SUSPENDED: Duration = Duration::from_secs(60);
 /// the run has passed.)
 const JUST_BEGUN: Duration = Duration::from_secs(2);
 
+/// What the status says of a run whose task panicked.
+const STOPPED_UNEXPECTEDLY: &str =
+    "The sync of this account stopped unexpectedly; it is tried again later.";
+
 impl Loop {
     async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Command>) {
         let mut runs: JoinSet<Ended> = JoinSet::new();
@@ -242,20 +246,23 @@ impl Loop {
                         continue;
                     };
                     let ended = done.map(|(_, ended)| ended).unwrap_or_else(|e| {
-                        // The run's task panicked: back off as after a failure.
+                        // The run's task panicked: back off as after a failure, and
+                        // record it for the status (no run row says so otherwise).
                         eprintln!(
                             "almanac: the sync of {} stopped: {e}",
                             self.runner.label(&id)
+                        );
+                        let _ = record_unstarted(
+                            &self.runner.store,
+                            &id,
+                            now,
+                            &SyncError::Internal(STOPPED_UNEXPECTEDLY.into()),
                         );
                         Ended {
                             outcome: RunResult::Failed { retry_after: None },
                             events: vec![SyncEvent::Failed {
                                 account_id: id.clone(),
-                                error: AppError::new(
-                                    ErrorCode::Internal,
-                                    "The sync of this account stopped unexpectedly; it is \
-                                     tried again later.",
-                                ),
+                                error: AppError::new(ErrorCode::Internal, STOPPED_UNEXPECTEDLY),
                             }],
                         }
                     });
@@ -526,13 +533,15 @@ impl Runner {
                 )
                 .await
             }
-            Err(e) => {
-                // No run began (the account's sign-in settings or keyring): still its
-                // last attempt and error, for the status to show.
-                let _ = record_unstarted(&self.store, id, (self.now)(), &e);
-                Err(e)
-            }
+            Err(e) => Err(e),
         };
+        if let Err(e) = &result {
+            // No run began (the account's sign-in settings or keyring), or it could not
+            // be recorded (the store failing): still its last attempt and error, for
+            // the status to show — else it kept "synced 3 hours ago" while every run
+            // failed.
+            let _ = record_unstarted(&self.store, id, (self.now)(), e);
+        }
         let outcome = run_result(&result);
         let mut events = Vec::new();
         if outcome == RunResult::ActionRequired {

@@ -508,8 +508,16 @@ async fn a_run_that_panics_is_reported_and_tried_again_later() {
             .filter(|e| matches!(e, SyncEvent::Failed { error, .. } if error.code == ErrorCode::Internal))
             .count()
     };
-    // Told (a host showing "Syncing…" would otherwise show it for good).
+    // Told (a host showing "Syncing…" would otherwise show it for good), and
+    // recorded: the status says so, not the last run that went well.
     assert_eq!((w.runs(0), failed(&w)), (1, 1));
+    let status = w.status(0);
+    assert_eq!(
+        status.last_error_code.as_deref(),
+        Some("internal"),
+        "{status:?}"
+    );
+    assert!(status.last_attempt_at.is_some(), "{status:?}");
     // Backing off: 15–30 s, not at once and not in an hour.
     after(10).await;
     assert_eq!(w.runs(0), 1);
