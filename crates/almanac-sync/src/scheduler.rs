@@ -289,7 +289,12 @@ impl Loop {
                 Woke::Command(Some(Command::LocalEdit)) => {
                     let soon = now
                         + chrono::TimeDelta::from_std(self.opts.edit_debounce).unwrap_or_default();
-                    self.healthy_by(soon);
+                    // Only the accounts with a change to send: an edit of a calendar
+                    // kept on this computer (a drag, say) ran every account.
+                    match self.with_changes_to_send() {
+                        Some(ids) => self.healthy_by_only(soon, &ids),
+                        None => self.healthy_by(soon),
+                    }
                 }
                 Woke::Command(Some(Command::Pause)) => {
                     self.paused = true;
@@ -405,13 +410,30 @@ impl Loop {
     /// Healthy accounts run by `at` (a local edit to push, the window in front); one
     /// under way, by then after its run, which may have passed the edit.
     fn healthy_by(&mut self, at: DateTime<Utc>) {
-        for (id, c) in &mut self.clocks {
+        let all: BTreeSet<String> = self.clocks.keys().cloned().collect();
+        self.healthy_by_only(at, &all);
+    }
+
+    /// [`Self::healthy_by`] for the accounts `ids` only.
+    fn healthy_by_only(&mut self, at: DateTime<Utc>, ids: &BTreeSet<String>) {
+        for (id, c) in self.clocks.iter_mut().filter(|(id, _)| ids.contains(*id)) {
             *c = healthy_by(*c, at);
             if let Some(asked) = self.running.get_mut(id) {
                 asked.by = Some(asked.by.map_or(at, |by| by.min(at)));
             }
         }
         self.record_next_runs();
+    }
+
+    /// The accounts with changes waiting to be sent (`None`: the store cannot say).
+    fn with_changes_to_send(&self) -> Option<BTreeSet<String>> {
+        let all = lock(&self.runner.store).sync_status().ok()?;
+        Some(
+            all.into_iter()
+                .filter(|s| s.pending_pushes > 0)
+                .map(|s| s.account_id)
+                .collect(),
+        )
     }
 
     /// Each account's next run as the status shows it.

@@ -254,6 +254,35 @@ impl World {
         events.contains(&SyncEvent::Stopped)
     }
 
+    /// The user makes an event in account `n`'s calendar (listed by its first run):
+    /// a change to send.
+    fn edit(&self, n: usize) {
+        let mut store = lock(&self.store);
+        let calendar = store
+            .sync_calendars(Some(&self.ids[n]))
+            .expect("calendars")
+            .into_iter()
+            .next()
+            .expect("the account's calendar, listed by its first run");
+        let input = almanac_model::EventInput {
+            calendar_id: calendar.id,
+            title: "Made here".into(),
+            all_day: false,
+            start: "2027-01-04T09:00:00".into(),
+            end: "2027-01-04T10:00:00".into(),
+            time_zone: "UTC".into(),
+            recurrence: None,
+            location: String::new(),
+            description: String::new(),
+            show_as: almanac_model::ShowAs::Busy,
+            importance: almanac_model::Importance::Normal,
+            categories: Vec::new(),
+        };
+        store
+            .create_event(input, almanac_store::Source::UserWindow, t0())
+            .expect("made here");
+    }
+
     fn status(&self, n: usize) -> almanac_store::SyncStatus {
         let all = lock(&self.store).sync_status().expect("status");
         all.into_iter()
@@ -328,12 +357,29 @@ async fn the_status_shows_when_an_edit_goes_out() {
     after(5).await;
     let planned = w.status(0).next_sync_at.expect("next run");
     assert_eq!(planned, t0().timestamp() + 3600);
+    w.edit(0);
     assert!(w.scheduler.send(Command::LocalEdit));
     after(1).await;
     // 2 s after the edit (made at 5 s), not in an hour.
     assert_eq!(w.status(0).next_sync_at, Some(t0().timestamp() + 7));
     after(5).await;
     assert_eq!(w.runs(0), 2);
+}
+
+/// An edit with nothing to send (a calendar kept on this computer), or only for one
+/// account, runs no other account.
+#[tokio::test(start_paused = true)]
+async fn an_edit_runs_only_the_account_it_is_for() {
+    let w = world(2, hourly(), |_| answering(0, None));
+    after(5).await;
+    assert_eq!((w.runs(0), w.runs(1)), (1, 1));
+    assert!(w.scheduler.send(Command::LocalEdit));
+    after(10).await;
+    assert_eq!((w.runs(0), w.runs(1)), (1, 1), "nothing to send");
+    w.edit(1);
+    assert!(w.scheduler.send(Command::LocalEdit));
+    after(10).await;
+    assert_eq!((w.runs(0), w.runs(1)), (1, 2));
 }
 
 #[tokio::test(start_paused = true)]
@@ -475,11 +521,15 @@ async fn sync_now_twice_at_once_is_one_request() {
 #[tokio::test(start_paused = true)]
 async fn an_edit_made_during_a_run_goes_out_right_after_it() {
     let w = world(1, hourly(), |_| answering(50, None));
+    after(55).await;
+    assert!(w.scheduler.send(Command::SyncNow(None)));
     after(10).await;
+    w.edit(0);
     assert!(w.scheduler.send(Command::LocalEdit));
     after(45).await;
-    // The run ended at 50 s; the edit (which it may have missed) goes at once.
-    assert_eq!(w.runs(0), 2);
+    // The second run (listing the calendar the edit is in) ended at 105 s; the edit
+    // (which it may have missed) goes at once.
+    assert_eq!(w.runs(0), 3);
 }
 
 #[tokio::test(start_paused = true)]
