@@ -90,6 +90,7 @@ pub async fn disconnect_account(
     )
     .await?;
     let _ = app.emit(ACCOUNTS_CHANGED, ());
+    crate::sync::changed(&app);
     Ok(done)
 }
 
@@ -132,6 +133,7 @@ pub fn check_at_start(app: &AppHandle) {
         }
         if changed {
             let _ = app.emit(ACCOUNTS_CHANGED, ());
+            crate::sync::changed(&app);
         }
     });
 }

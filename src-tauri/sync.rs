@@ -80,8 +80,10 @@ fn not_started() -> AppError {
     )
 }
 
-/// Tells the window (and the tray's status line) what sync is doing now.
-fn changed(app: &AppHandle) {
+/// Tells the window (and the tray's status line) what sync is doing now — also after
+/// an account is removed or found to need a sign-in outside a run, which no sync
+/// event follows.
+pub(crate) fn changed(app: &AppHandle) {
     if let Ok(o) = overview_of(app) {
         tray::set_sync_status(app, &o);
         let _ = app.emit(SYNC_CHANGED, o);
