@@ -65,9 +65,15 @@ pub fn run() -> i32 {
             // command line that is exactly `almanac <link>` carries a link, and only a
             // sign-in waiting for its state takes it; anything else just shows the window.
             if let Some(link) = deep_link::from_args(&argv) {
-                let state = app.state::<AppState>();
-                if let Err(why) = state.deep_links.deliver(link) {
-                    eprintln!("almanac: ignored a deep link ({why:?})");
+                // Before set-up has opened the store there is no state, and no sign-in
+                // waiting for a link either (`state` would panic the D-Bus handler).
+                match app.try_state::<AppState>() {
+                    Some(state) => {
+                        if let Err(why) = state.deep_links.deliver(link) {
+                            eprintln!("almanac: ignored a deep link ({why:?})");
+                        }
+                    }
+                    None => eprintln!("almanac: ignored a deep link (still starting)"),
                 }
             }
             show_main_window(app);
