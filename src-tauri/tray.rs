@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use almanac_model::{AccountStatus, SyncOverview};
+use almanac_model::{AccountStatus, AccountSync, ErrorCode, SyncOverview};
 use almanac_sync::Command;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
@@ -102,8 +102,21 @@ pub fn status_line(o: &SyncOverview) -> String {
     }
     // A failing sync before open conflicts, as in the window: one unanswered conflict
     // must not hide a sync that has been failing for days.
-    if o.accounts.iter().any(|a| a.last_error.is_some()) {
+    // No connection is no failure of sync but a wait: the loop probes quietly and
+    // runs at once when the network is back.
+    let offline = |a: &&AccountSync| {
+        a.last_error
+            .as_ref()
+            .is_some_and(|e| e.code == ErrorCode::Offline)
+    };
+    if o.accounts
+        .iter()
+        .any(|a| a.last_error.is_some() && !offline(&a))
+    {
         return "Sync: failing — open Almanac for details".into();
+    }
+    if o.accounts.iter().any(|a| offline(&a)) {
+        return "Sync: offline — changes wait until the connection is back".into();
     }
     if o.open_conflicts > 0 {
         return format!(
@@ -154,4 +167,51 @@ pub fn set_next_meeting(app: &AppHandle, text: &str, any: bool, join: &(String, 
     let _ = items.next.set_enabled(any);
     let _ = items.join.set_text(&join.0);
     let _ = items.join.set_enabled(join.1);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use almanac_model::{AppError, Provider};
+
+    fn account(id: &str, error: Option<ErrorCode>) -> AccountSync {
+        AccountSync {
+            account_id: id.into(),
+            email: format!("{id}@example.com"),
+            provider: Provider::Google,
+            status: AccountStatus::Connected,
+            running: false,
+            last_success_at: Some("2026-12-07T08:00:00Z".into()),
+            last_attempt_at: None,
+            next_sync_at: None,
+            last_error: error.map(|c| AppError::new(c, "why")),
+            pending_pushes: 0,
+            open_conflicts: 0,
+            held_calendars: Vec::new(),
+        }
+    }
+
+    fn line(accounts: Vec<AccountSync>) -> String {
+        status_line(&SyncOverview {
+            accounts,
+            running: false,
+            paused: false,
+            open_conflicts: 0,
+        })
+    }
+
+    #[test]
+    fn offline_is_a_wait_and_a_real_failure_comes_first() {
+        assert_eq!(
+            line(vec![account("a", Some(ErrorCode::Offline))]),
+            "Sync: offline — changes wait until the connection is back"
+        );
+        assert_eq!(
+            line(vec![
+                account("a", Some(ErrorCode::Offline)),
+                account("b", Some(ErrorCode::Forbidden)),
+            ]),
+            "Sync: failing — open Almanac for details"
+        );
+    }
 }

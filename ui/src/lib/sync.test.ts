@@ -148,22 +148,32 @@ describe("syncStatus", () => {
         accountId: "a2",
         email: "bo@gmail.com",
         lastSuccessAt: new Date(NOW.getTime() - 10 * 60_000).toISOString(),
-        lastError: { code: "offline", message: "The provider could not be reached." },
+        lastError: { code: "provider_unavailable", message: "The provider could not be reached." },
       }),
     ]);
     expect(syncStatus(o, NOW)).toEqual({
       kind: "error",
       text: "Sync failed for bo@gmail.com: The provider could not be reached. (last complete sync 10 minutes ago)",
     });
-    const alone = ov([acct({ lastError: { code: "offline", message: "No connection" } })]);
-    expect(syncStatusText(alone, NOW)).toBe("Sync failed: No connection");
+    const alone = ov([acct({ lastError: { code: "throttled", message: "Too many requests" } })]);
+    expect(syncStatusText(alone, NOW)).toBe("Sync failed: Too many requests");
   });
   it("shows a failing sync before open conflicts, which keep their own button", () => {
-    const err = { code: "offline" as const, message: "No connection" };
+    const err = { code: "provider_unavailable" as const, message: "Service unavailable" };
     expect(syncStatus(ov([acct({ lastError: err })], { openConflicts: 1 }), NOW)).toEqual({
       kind: "error",
-      text: "Sync failed: No connection",
+      text: "Sync failed: Service unavailable",
     });
+  });
+  it("says offline is a wait, not a failure, after any real failure", () => {
+    const away = new Date(NOW.getTime() - 10 * 60_000).toISOString();
+    const offline = { code: "offline" as const, message: "No connection" };
+    expect(syncStatus(ov([acct({ lastSuccessAt: away, lastError: offline })], { openConflicts: 1 }), NOW)).toEqual({
+      kind: "offline",
+      text: "Offline: changes wait here until the connection is back (last synced 10 minutes ago)",
+    });
+    const failing = acct({ accountId: "a2", email: "bo@gmail.com", lastError: { code: "forbidden", message: "No access" } });
+    expect(syncStatus(ov([acct({ lastError: offline }), failing]), NOW).kind).toBe("error");
   });
   it("says when the oldest account last synced", () => {
     const recent = new Date(NOW.getTime() - 2 * 60_000).toISOString();

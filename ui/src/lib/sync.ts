@@ -73,7 +73,7 @@ export function oldestSuccess(accounts: readonly AccountSync[]): string | null {
   return best;
 }
 
-export type SyncStatusKind = "none" | "syncing" | "paused" | "action" | "conflicts" | "error" | "synced" | "never";
+export type SyncStatusKind = "none" | "syncing" | "paused" | "action" | "conflicts" | "offline" | "error" | "synced" | "never";
 
 /**
  * The one-line status, most pressing first: an account that needs a new sign-in (also
@@ -81,7 +81,8 @@ export type SyncStatusKind = "none" | "syncing" | "paused" | "action" | "conflic
  * can mend it, and its Sign in again button must not come and go with every run),
  * syncing, paused, the last error (with the
  * account, when there are several, and its last complete sync: a run where one calendar
- * failed is not one), open conflicts (which keep
+ * failed is not one) — no connection being no failure of sync, but a wait (the
+ * scheduler probes quietly, and runs at once when the network is back) —, open conflicts (which keep
  * their own button, so a failing sync is not hidden behind one), else when the oldest
  * account last synced.
  */
@@ -91,11 +92,17 @@ export function syncStatus(o: SyncOverview | null | undefined, now: Date, locale
   if (signIn.length > 0) return { kind: "action", text: `Action required: sign in again to ${joinList(signIn)}` };
   if (o.running) return { kind: "syncing", text: "Syncing…" };
   if (o.paused) return { kind: "paused", text: "Paused" };
-  const failed = o.accounts.find((a) => a.lastError);
+  const failed = o.accounts.find((a) => a.lastError && a.lastError.code !== "offline");
   if (failed?.lastError) {
     const who = o.accounts.length > 1 ? ` for ${failed.email}` : "";
     const since = failed.lastSuccessAt ? ` (last complete sync ${syncedWhen(failed.lastSuccessAt, now, locale)})` : "";
     return { kind: "error", text: `Sync failed${who}: ${failed.lastError.message || failed.lastError.code}${since}` };
+  }
+  const offline = o.accounts.filter((a) => a.lastError?.code === "offline");
+  if (offline.length > 0) {
+    const last = oldestSuccess(offline);
+    const since = last ? ` (last synced ${syncedWhen(last, now, locale)})` : "";
+    return { kind: "offline", text: `Offline: changes wait here until the connection is back${since}` };
   }
   if (o.openConflicts > 0) return { kind: "conflicts", text: `${plural(o.openConflicts, "conflict", "conflicts")} to resolve` };
   const last = oldestSuccess(o.accounts);
