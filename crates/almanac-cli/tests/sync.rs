@@ -1249,6 +1249,91 @@ async fn a_description_of_several_lines_settles_at_outlook() {
     assert!(body.contains("Pricing<br>"), "{body}");
 }
 
+/// An all-day series kept in Berlin: Outlook gives each day's `originalStart` as the
+/// instant that day began there (the evening before, in UTC). A day renamed in
+/// Outlook comes here on its own day, and a day renamed here goes to that day's
+/// instance there — read as their UTC dates, each was the day before: the renamed
+/// day showed beside its series' own, and an edit here changed the next day.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graph_an_all_day_series_in_berlin_keeps_each_change_on_its_day() {
+    let g = GraphSync::start().await;
+    let (d1, d2, d3, d4) = (day(1), day(2), day(3), day(4));
+    let berlin = "W. Europe Standard Time";
+    g.seed(json!({
+        "subject": "Offsite",
+        "isAllDay": true,
+        "start": {"dateTime": format!("{d1}T00:00:00"), "timeZone": berlin},
+        "end": {"dateTime": format!("{d2}T00:00:00"), "timeZone": berlin},
+        "recurrence": {
+            "pattern": {"type": "daily", "interval": 1},
+            "range": {"type": "numbered", "startDate": d1, "numberOfOccurrences": 3,
+                      "recurrenceTimeZone": berlin}
+        }
+    }));
+    g.sync_ok(0);
+    let series = g.local_titled("Offsite")[0]["eventId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    // Outlook's instances, by the day each starts on.
+    let there = || -> Vec<(String, String, String)> {
+        let from = chrono::NaiveDate::parse_from_str(&d1, "%Y-%m-%d")
+            .expect("date")
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight")
+            - Duration::days(1);
+        let shown = g
+            .state
+            .graph_instances(&g.email, from, from + Duration::days(6))
+            .expect("instances");
+        let mut out: Vec<(String, String, String)> = shown["value"]
+            .as_array()
+            .expect("value")
+            .iter()
+            .map(|e| {
+                let s = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+                let start = s(&e["start"]["dateTime"]);
+                (start[..10].to_owned(), s(&e["subject"]), s(&e["id"]))
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    let second = there()
+        .into_iter()
+        .find(|(d, ..)| *d == d2)
+        .expect("the second day there")
+        .2;
+    g.edit(&second, json!({"subject": "Offsite (Outlook)"}));
+    g.sync_ok(0);
+    let here = |title: &str| -> Vec<String> {
+        g.local_titled(title)
+            .iter()
+            .map(|o| o["start"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        here("Offsite (Outlook)"),
+        vec![d2.clone()],
+        "{:?}",
+        g.local()
+    );
+    assert_eq!(here("Offsite"), [d1.clone(), d3.clone()], "{:?}", g.local());
+    g.rename_occurrence(&series, &d3, "Offsite (here)");
+    g.sync_ok(0);
+    let titles: Vec<(String, String)> = there().into_iter().map(|(d, t, _)| (d, t)).collect();
+    assert_eq!(
+        titles,
+        [
+            (d1.clone(), "Offsite".to_owned()),
+            (d2.clone(), "Offsite (Outlook)".to_owned()),
+            (d3.clone(), "Offsite (here)".to_owned()),
+        ],
+        "(no {d4})"
+    );
+    g.assert_quiet();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graph_series_and_singles_sync_both_ways() {
     let g = GraphSync::start().await;

@@ -2507,10 +2507,14 @@ fn render_event(
         }
         if let Some((o, _, _)) = occurrence {
             if let Some(t) = DateTime::from_timestamp(o, 0) {
-                object.insert(
-                    "originalStart".into(),
-                    json!(format_utc_seconds(t.naive_utc())),
-                );
+                // An all-day series keys its days by date (their UTC midnight here);
+                // Graph gives the instant the day began in the series' zone
+                // (2018-06-05 in Berlin: 2018-06-04T22:00:00Z).
+                let t = match resolve_zone(&event.start.zone) {
+                    Some(tz) if event.all_day => local_to_utc(tz, t.naive_utc()),
+                    _ => t.naive_utc(),
+                };
+                object.insert("originalStart".into(), json!(format_utc_seconds(t)));
             }
         }
         if event.recurrence.is_some() && occurrence.is_none() {
