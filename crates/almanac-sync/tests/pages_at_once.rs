@@ -100,6 +100,34 @@ impl Harness {
     }
 
     /// What `run` did in the seeded calendar.
+    /// The user makes an event in the calendar: a create to push.
+    fn make_here(&self) {
+        let calendar_id = self.stored().id;
+        let day = now().date_naive() + chrono::Days::new(3);
+        self.store
+            .lock()
+            .expect("store")
+            .create_event(
+                EventInput {
+                    calendar_id,
+                    title: "Made here".into(),
+                    all_day: false,
+                    start: format!("{day}T07:00:00"),
+                    end: format!("{day}T07:45:00"),
+                    time_zone: "UTC".into(),
+                    recurrence: None,
+                    location: String::new(),
+                    description: String::new(),
+                    show_as: ShowAs::Busy,
+                    importance: Importance::Normal,
+                    categories: Vec::new(),
+                },
+                Source::Cli,
+                now(),
+            )
+            .expect("create here");
+    }
+
     fn calendar_run(&self, run: &RunSummary) -> CalendarRun {
         let id = self.stored().id;
         run.calendars
@@ -183,30 +211,7 @@ fn a_round_given_up_is_told_when_the_push_after_it_fails_too() {
             .collect(),
     );
     h.replay.then = Some(ErrorKind::ProviderUnavailable);
-    let calendar_id = h.stored().id;
-    let day = now().date_naive() + chrono::Days::new(3);
-    h.store
-        .lock()
-        .expect("store")
-        .create_event(
-            EventInput {
-                calendar_id,
-                title: "Made here".into(),
-                all_day: false,
-                start: format!("{day}T07:00:00"),
-                end: format!("{day}T07:45:00"),
-                time_zone: "UTC".into(),
-                recurrence: None,
-                location: String::new(),
-                description: String::new(),
-                show_as: ShowAs::Busy,
-                importance: Importance::Normal,
-                categories: Vec::new(),
-            },
-            Source::Cli,
-            now(),
-        )
-        .expect("create here");
+    h.make_here();
     // The create meets a captive portal's page, not Graph.
     let faults = serde_json::json!({"add": [{
         "kind": "captive_portal",
@@ -317,30 +322,7 @@ fn a_round_that_never_ends_is_given_up_and_told_and_the_push_still_goes() {
     assert_eq!(h.stored().cursor.as_deref(), Some("more#3:page-2"));
     assert_eq!(h.singles(), singles[1..].to_vec(), "its pages are applied");
     // Made here before the run that gives the round up: it goes all the same.
-    let calendar_id = h.stored().id;
-    let day = now().date_naive() + chrono::Days::new(3);
-    h.store
-        .lock()
-        .expect("store")
-        .create_event(
-            EventInput {
-                calendar_id,
-                title: "Made here".into(),
-                all_day: false,
-                start: format!("{day}T07:00:00"),
-                end: format!("{day}T07:45:00"),
-                time_zone: "UTC".into(),
-                recurrence: None,
-                location: String::new(),
-                description: String::new(),
-                show_as: ShowAs::Busy,
-                importance: Importance::Normal,
-                categories: Vec::new(),
-            },
-            Source::Cli,
-            now(),
-        )
-        .expect("create here");
+    h.make_here();
     let second = h.run_with(&options);
     let cal = h.calendar_run(&second);
     let error = cal
