@@ -104,19 +104,24 @@ pub fn start(app: &AppHandle, store: Arc<Mutex<Store>>) {
     });
     let handle = app.clone();
     let publish: Arc<almanac_sync::Publish> = Arc::new(move |e| on_event(&handle, e));
+    // Paused when the app last ran: still paused (the tooltip promises "until you
+    // resume").
+    let paused = store
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .sync_paused()
+        .unwrap_or(false);
+    let opts = ScheduleOptions {
+        start_paused: paused,
+        ..ScheduleOptions::default()
+    };
     let (scheduler, _task) = tauri::async_runtime::block_on(async move {
-        Scheduler::spawn(
-            store,
-            connect,
-            publish,
-            ScheduleOptions::default(),
-            Arc::new(chrono::Utc::now),
-        )
+        Scheduler::spawn(store, connect, publish, opts, Arc::new(chrono::Utc::now))
     });
     let _ = state.sync.set(SyncHost {
         scheduler,
         running: Mutex::new(BTreeSet::new()),
-        paused: AtomicBool::new(false),
+        paused: AtomicBool::new(paused),
     });
     // The tray's status line says how things stand from the start, not from the first
     // run's end: with no account there is no run, and it said "starting…" for good.
@@ -260,8 +265,20 @@ pub async fn sync_now(app: AppHandle, state: State<'_, AppState>) -> CmdResult<(
 }
 
 #[tauri::command]
-pub async fn set_sync_paused(state: State<'_, AppState>, paused: bool) -> CmdResult<()> {
+pub async fn set_sync_paused(app: AppHandle, paused: bool) -> CmdResult<()> {
+    set_paused(&app, paused)
+}
+
+/// Pauses or resumes the loop (the window's button, the tray's item), and keeps the
+/// choice for the next start.
+pub fn set_paused(app: &AppHandle, paused: bool) -> CmdResult<()> {
+    let state = app.state::<AppState>();
     let host = state.sync.get().ok_or_else(not_started)?;
+    state
+        .store
+        .lock()
+        .map_err(|_| store_error())?
+        .set_sync_paused(paused)?;
     host.send(if paused {
         Command::Pause
     } else {

@@ -54,14 +54,9 @@ pub fn build(app: &AppHandle) -> tauri::Result<()> {
                     .sync
                     .get()
                     .is_some_and(|h| h.paused());
-                crate::sync::send(
-                    app,
-                    if paused {
-                        Command::Resume
-                    } else {
-                        Command::Pause
-                    },
-                );
+                if let Err(e) = crate::sync::set_paused(app, !paused) {
+                    eprintln!("almanac: could not pause or resume sync: {}", e.message);
+                }
             }
             "quit" => app.exit(0),
             _ => {}

@@ -2602,3 +2602,17 @@ fn a_removed_date_must_be_an_occurrence() {
     // An import keeps what the file says.
     ok(s.create_event(with_removed(&["2027-03-02T09:30"]), Source::Import, now()));
 }
+
+/// The desktop app's Pause is kept in the database, for its next start.
+#[test]
+fn a_pause_is_kept_across_a_reopen() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut s = Store::open_at(dir.path()).expect("open");
+    assert!(!s.sync_paused().expect("read"));
+    s.set_sync_paused(true).expect("pause");
+    drop(s);
+    let mut s = Store::open_at(dir.path()).expect("reopen");
+    assert!(s.sync_paused().expect("read"));
+    s.set_sync_paused(false).expect("resume");
+    assert!(!s.sync_paused().expect("read"));
+}

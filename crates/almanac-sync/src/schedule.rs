@@ -25,6 +25,9 @@ pub struct ScheduleOptions {
     /// A local edit is pushed this long after it (the edits made meanwhile go
     /// with it).
     pub edit_debounce: Duration,
+    /// The loop begins paused: the desktop app keeps the user's Pause across a
+    /// restart (a Pause sent after the start would come after the first runs).
+    pub start_paused: bool,
 }
 
 impl Default for ScheduleOptions {
@@ -37,6 +40,7 @@ impl Default for ScheduleOptions {
             backoff_cap: Duration::from_secs(30 * 60),
             offline_probe: Duration::from_secs(60),
             edit_debounce: Duration::from_secs(2),
+            start_paused: false,
         }
     }
 }

@@ -105,7 +105,7 @@ impl Scheduler {
             opts,
             clocks: HashMap::new(),
             running: HashMap::new(),
-            paused: false,
+            paused: opts.start_paused,
             focused: false,
         };
         (Self { tx }, tokio::spawn(lp.run(rx)))

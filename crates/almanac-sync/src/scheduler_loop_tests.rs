@@ -404,6 +404,22 @@ async fn a_paused_loop_waits_without_spinning_and_resumes() {
     assert_eq!(w.runs(0), runs + 1, "resumed: the overdue run goes at once");
 }
 
+/// Started paused (the desktop app paused when it last ran): not even the first run
+/// goes until Resume.
+#[tokio::test(start_paused = true)]
+async fn a_loop_started_paused_runs_nothing_until_resume() {
+    let opts = ScheduleOptions {
+        start_paused: true,
+        ..hourly()
+    };
+    let w = world(1, opts, |_| answering(0, None));
+    after(600).await;
+    assert_eq!(w.runs(0), 0, "paused from the start");
+    assert!(w.scheduler.send(Command::Resume));
+    after(1).await;
+    assert_eq!(w.runs(0), 1);
+}
+
 #[tokio::test(start_paused = true)]
 async fn sync_now_runs_a_backing_off_account_and_keeps_its_backoff() {
     let opts = ScheduleOptions {

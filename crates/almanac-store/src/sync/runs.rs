@@ -6,6 +6,31 @@ use rusqlite::{params, OptionalExtension};
 use crate::error::Result;
 use crate::Store;
 
+impl Store {
+    /// Whether the user paused sync in the desktop app (kept across its restarts;
+    /// `almanac daemon`, which has no Pause, does not read it).
+    pub fn sync_paused(&self) -> Result<bool> {
+        let v: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT value FROM store_meta WHERE key = 'sync_paused'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(v == Some(1))
+    }
+
+    pub fn set_sync_paused(&mut self, paused: bool) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO store_meta (key, value) VALUES ('sync_paused', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![i64::from(paused)],
+        )?;
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunOutcome {
     Ok,
