@@ -737,7 +737,8 @@ fn normalize(unfolded: &str) -> CliResult<String> {
     let mut depth = 0usize;
     let mut line_no = 0usize;
     for line in unfolded.lines() {
-        let line = line.trim_end_matches('\r');
+        // A byte-order mark begins each file of exports joined with `cat`.
+        let line = line.trim_end_matches('\r').trim_start_matches('\u{feff}');
         if line.trim().is_empty() {
             continue;
         }
