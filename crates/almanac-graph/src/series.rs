@@ -13,11 +13,13 @@ pub fn from_graph(r: &Value, timing: &Timing, zone: &str) -> Result<RemoteRecurr
         serde_json::from_value(r.clone()).map_err(|e| format!("recurrence is malformed: {e}"))?;
     if let Some(range) = p.range.as_mut() {
         // The end date is a date in the recurrence's zone; Graph usually names it,
-        // else it is the event's zone.
+        // else it is the event's zone. A zone with no name (a legacy custom zone,
+        // `tzone://Microsoft/Custom`) is read in the event's zone too: close, where
+        // refusing it would leave the whole series unread.
         if range
             .recurrence_time_zone
             .as_deref()
-            .is_none_or(str::is_empty)
+            .is_none_or(|z| windows_zones::parse(z).is_none())
         {
             range.recurrence_time_zone = Some(zone.to_string());
         }

@@ -692,6 +692,40 @@ fn a_transaction_id_is_kept_for_recognising_a_create_of_ours() {
         .is_none());
 }
 
+/// Desktop Outlook's legacy custom zones (`tzone://Microsoft/Custom`) name no zone: a
+/// series made in one was expanded in UTC, every occurrence an hour off Outlook's for
+/// half the year, and one with an end date was not read at all.
+#[test]
+fn a_series_in_a_custom_zone_is_read_in_its_series_zone() {
+    let custom = "tzone://Microsoft/Custom";
+    let weekly = |recurrence_zone: &str| {
+        json!({"id": "M", "type": "seriesMaster", "subject": "Weekly with Dana",
+               "originalStartTimeZone": custom, "originalEndTimeZone": custom,
+               "start": {"dateTime": "2026-01-05T08:00:00.0000000", "timeZone": "UTC"},
+               "end": {"dateTime": "2026-01-05T09:00:00.0000000", "timeZone": "UTC"},
+               "recurrence": {
+                   "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["monday"],
+                               "firstDayOfWeek": "sunday"},
+                   "range": {"type": "endDate", "startDate": "2026-01-05",
+                             "endDate": "2026-06-29", "recurrenceTimeZone": recurrence_zone}}})
+    };
+    // 09:00 in Berlin every Monday: 08:00Z in winter, 07:00Z in summer.
+    let e = from_graph(&weekly("W. Europe Standard Time"), "UTC").expect("maps");
+    let Timing::Timed { time_zone, .. } = &e.timing else {
+        panic!("timed")
+    };
+    assert_eq!(time_zone, "Europe/Berlin");
+    let rule = e.recurrence.as_ref().expect("a series").rrule.clone();
+    // The last day ends at midnight in Berlin, in summer time.
+    assert!(rule.contains("UNTIL=20260629T215959Z"), "{rule}");
+    // Custom everywhere: read in the fallback zone, the end date with it, not refused.
+    let e = from_graph(&weekly(custom), "Europe/Paris").expect("maps");
+    assert!(matches!(&e.timing, Timing::Timed { time_zone, .. } if time_zone == "Europe/Paris"));
+    let rule = e.recurrence.as_ref().expect("a series").rrule.clone();
+    assert!(rule.contains("UNTIL=20260629T215959Z"), "{rule}");
+    assert_eq!(e.extra.get("originalStartTimeZone"), Some(&json!(custom)));
+}
+
 #[test]
 fn zone_names_and_change_keys_are_kept_only_when_they_say_more() {
     let zoned = |start: &str, end: &str| {
@@ -709,12 +743,25 @@ fn zone_names_and_change_keys_are_kept_only_when_they_say_more() {
     assert!(matches!(&e.timing, Timing::Timed { time_zone, .. } if time_zone == "Europe/Berlin"));
     assert!(!e.extra.contains_key("originalStartTimeZone"));
     assert!(!e.extra.contains_key("originalEndTimeZone"));
-    // A custom zone CLDR does not know is read in the fallback zone and kept; an end in
-    // another zone than the start is kept.
+    // A custom zone CLDR does not know is kept; the event is read in its end's zone
+    // when that has a name, else in the fallback zone.
     let custom = "Customized Time Zone 1";
     let e = from_graph(&zoned(custom, "Pacific Standard Time"), "Europe/Paris").expect("maps");
-    assert!(matches!(&e.timing, Timing::Timed { time_zone, .. } if time_zone == "Europe/Paris"));
+    assert!(
+        matches!(&e.timing, Timing::Timed { time_zone, .. } if time_zone == "America/Los_Angeles")
+    );
     assert_eq!(e.extra.get("originalStartTimeZone"), Some(&json!(custom)));
+    assert!(!e.extra.contains_key("originalEndTimeZone"));
+    let e = from_graph(&zoned(custom, custom), "Europe/Paris").expect("maps");
+    assert!(matches!(&e.timing, Timing::Timed { time_zone, .. } if time_zone == "Europe/Paris"));
+    assert_eq!(e.extra.get("originalEndTimeZone"), Some(&json!(custom)));
+    // An end in another zone than the start is kept.
+    let e = from_graph(
+        &zoned("W. Europe Standard Time", "Pacific Standard Time"),
+        "UTC",
+    )
+    .expect("maps");
+    assert!(matches!(&e.timing, Timing::Timed { time_zone, .. } if time_zone == "Europe/Berlin"));
     assert_eq!(
         e.extra.get("originalEndTimeZone"),
         Some(&json!("Pacific Standard Time"))

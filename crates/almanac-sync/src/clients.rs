@@ -34,7 +34,7 @@ pub fn provider_for(
     let base = cfg.api_url.clone();
     Ok(match account.provider {
         Provider::Microsoft => (
-            Box::new(GraphCalendar::new(api, base, &account.email, "UTC")),
+            Box::new(GraphCalendar::new(api, base, &account.email, &own_zone())),
             SyncOptions {
                 windowed: true,
                 ..SyncOptions::default()
@@ -45,4 +45,14 @@ pub fn provider_for(
             SyncOptions::default(),
         ),
     })
+}
+
+/// The zone an Outlook event is read in when none it names has a name (a legacy
+/// custom zone from desktop Outlook, and its series' and end's too): this computer's,
+/// where the user most likely made it, else UTC.
+fn own_zone() -> String {
+    iana_time_zone::get_timezone()
+        .ok()
+        .filter(|z| almanac_model::time::parse_zone(z).is_ok())
+        .unwrap_or_else(|| "UTC".to_owned())
 }

@@ -319,7 +319,8 @@ fn plain_location(location: Option<&RawValue>, locations: Option<&RawValue>) -> 
 }
 
 /// Reads one event (an answer's JSON tree). `fallback_zone` is the IANA zone to use when
-/// the event's own (`originalStartTimeZone`) cannot be mapped, e.g. a legacy custom zone.
+/// no zone the event names (`originalStartTimeZone`, its series'
+/// `recurrenceTimeZone`, `originalEndTimeZone`) can be mapped, e.g. a legacy custom zone.
 pub fn from_graph(v: &Value, fallback_zone: &str) -> Result<RemoteEvent, BadEvent> {
     let text = v.to_string();
     let event: RawObject =
@@ -380,9 +381,29 @@ pub fn from_raw(event: &RawObject<'_>, fallback_zone: &str) -> Result<RemoteEven
         Some("exception") => RemoteKind::Exception,
         _ => RemoteKind::Single,
     };
+    // A series' pattern (masters only, a few in a hundred events) is read as a tree.
+    let pattern = v
+        .get(Prop::Recurrence)
+        .and_then(|r| serde_json::from_str::<Value>(r.get()).ok())
+        .filter(|r| !r.is_null());
+    // The zone the event was made in. A legacy custom zone from desktop Outlook
+    // (`tzone://Microsoft/Custom`) names none; the series' own zone or the end's is
+    // then the event's far more often than the fallback, and a series expanded in
+    // the wrong zone moves by an hour at every change of clocks.
     let zone = v
         .str(Prop::OriginalStartTimeZone)
         .and_then(|z| windows_zones::to_iana(&z))
+        .or_else(|| {
+            let z = pattern
+                .as_ref()?
+                .pointer("/range/recurrenceTimeZone")?
+                .as_str()?;
+            windows_zones::to_iana(z)
+        })
+        .or_else(|| {
+            v.str(Prop::OriginalEndTimeZone)
+                .and_then(|z| windows_zones::to_iana(&z))
+        })
         .unwrap_or(fallback_zone)
         .to_string();
     // Read-only (never written back): kept only when one names a zone other than the
@@ -464,12 +485,7 @@ pub fn from_raw(event: &RawObject<'_>, fallback_zone: &str) -> Result<RemoteEven
         toll_number: m.str("tollNumber").map(Cow::into_owned),
         pin: None,
     });
-    // A series' pattern (masters only, a few in a hundred events) is read as a tree.
-    let recurrence = match v
-        .get(Prop::Recurrence)
-        .and_then(|r| serde_json::from_str::<Value>(r.get()).ok())
-        .filter(|r| !r.is_null())
-    {
+    let recurrence = match pattern {
         Some(r) => {
             let mut rec = series::from_graph(&r, &timing, &zone).map_err(BadEvent)?;
             rec.exdates = cancelled_exdates(v.array(Prop::CancelledOccurrences), &timing, &zone);
