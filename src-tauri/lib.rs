@@ -143,7 +143,20 @@ pub fn run() -> i32 {
             }
             _ => {}
         })
-        .run(tauri::generate_context!());
+        .build(tauri::generate_context!())
+        .map(|app| {
+            app.run(|app, event| {
+                // The user asked to exit (the last window closed with no tray): sync
+                // stops first. `quit` then exits with a code, which goes through.
+                if let tauri::RunEvent::ExitRequested {
+                    code: None, api, ..
+                } = event
+                {
+                    api.prevent_exit();
+                    sync::quit(app);
+                }
+            });
+        });
     match result {
         Ok(()) => 0,
         Err(e) => {

@@ -15,14 +15,19 @@ pub fn action_required(account: &Account, reason: &str) {
 }
 
 /// A notice as the core words it (new conflicts: `almanac_sync::conflict_notices`,
-/// one each or one for many; action required).
+/// one each or one for many; action required). Sent on a thread of its own: the call
+/// waits for the notification server's answer (up to D-Bus's 25 s when it hangs),
+/// and the callers are the sync loop's tasks.
 pub fn show(n: &Notice) {
-    let sent = notify_rust::Notification::new()
-        .appname("Almanac")
-        .summary(&n.summary)
-        .body(&n.body)
-        .show();
-    if let Err(e) = sent {
-        eprintln!("almanac: could not show a notification: {e}");
-    }
+    let (summary, body) = (n.summary.clone(), n.body.clone());
+    std::thread::spawn(move || {
+        let sent = notify_rust::Notification::new()
+            .appname("Almanac")
+            .summary(&summary)
+            .body(&body)
+            .show();
+        if let Err(e) = sent {
+            eprintln!("almanac: could not show a notification: {e}");
+        }
+    });
 }

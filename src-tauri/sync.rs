@@ -30,6 +30,8 @@ pub const SYNC_PROGRESS: &str = "sync-progress";
 #[derive(Debug)]
 pub struct SyncHost {
     scheduler: Scheduler,
+    /// The loop's task, taken by [`quit`] to wait for it.
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     running: Mutex<BTreeSet<String>>,
     paused: AtomicBool,
 }
@@ -84,6 +86,14 @@ fn not_started() -> AppError {
 /// an account is removed or found to need a sign-in outside a run, which no sync
 /// event follows.
 pub(crate) fn changed(app: &AppHandle) {
+    // Called from the loop's tasks (one per account run), commands and threads at
+    // once: a snapshot taken before another but sent after it would leave the window
+    // on the older one — "Syncing…" after the run ended, Sync now disabled. So the
+    // snapshot and its sending go together, one caller at a time.
+    static IN_ORDER: Mutex<()> = Mutex::new(());
+    let _turn = IN_ORDER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Ok(o) = overview_of(app) {
         tray::set_sync_status(app, &o);
         let _ = app.emit(SYNC_CHANGED, o);
@@ -115,11 +125,12 @@ pub fn start(app: &AppHandle, store: Arc<Mutex<Store>>) {
         start_paused: paused,
         ..ScheduleOptions::default()
     };
-    let (scheduler, _task) = tauri::async_runtime::block_on(async move {
+    let (scheduler, task) = tauri::async_runtime::block_on(async move {
         Scheduler::spawn(store, connect, publish, opts, Arc::new(chrono::Utc::now))
     });
     let _ = state.sync.set(SyncHost {
         scheduler,
+        task: Mutex::new(Some(task)),
         running: Mutex::new(BTreeSet::new()),
         paused: AtomicBool::new(paused),
     });
@@ -127,6 +138,45 @@ pub fn start(app: &AppHandle, store: Arc<Mutex<Store>>) {
     // run's end: with no account there is no run, and it said "starting…" for good.
     let handle = app.clone();
     std::thread::spawn(move || changed(&handle));
+}
+
+/// How long Quit waits for a run under way to finish. Longer would keep a window the
+/// user closed alive; a run cut short is safe (each page is written with its cursor in
+/// one transaction, each create carries its idempotency key) and goes on next time.
+const QUIT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Quits the app: the loop stops first — no new run, a run under way finishes (up to
+/// [`QUIT_WAIT`]) — then the app exits. From the tray's Quit and any exit the user asks
+/// for; asked twice, the second does nothing.
+pub fn quit(app: &AppHandle) {
+    static QUITTING: AtomicBool = AtomicBool::new(false);
+    if QUITTING.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let handle = app.clone();
+    // Not on the caller's thread: the tray's and the event loop's must stay free while
+    // the run's last events are delivered.
+    std::thread::spawn(move || {
+        let state = handle.state::<AppState>();
+        if let Some(host) = state.sync.get() {
+            host.send(Command::Stop);
+            let task = host.task.lock().ok().and_then(|mut t| t.take());
+            if let Some(task) = task {
+                // (The timer is made inside the runtime: it needs its clock.)
+                let waited = tauri::async_runtime::block_on(async move {
+                    tokio::time::timeout(QUIT_WAIT, task).await
+                });
+                match waited {
+                    Ok(_) => eprintln!("almanac: sync stopped; quitting"),
+                    Err(_) => eprintln!(
+                        "almanac: a sync run was still under way after {} s; quitting (it goes on at the next start)",
+                        QUIT_WAIT.as_secs()
+                    ),
+                }
+            }
+        }
+        handle.exit(0);
+    });
 }
 
 /// Runs every account as soon as the network comes back (GLib's network monitor:

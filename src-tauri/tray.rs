@@ -58,7 +58,7 @@ pub fn build(app: &AppHandle) -> tauri::Result<()> {
                     eprintln!("almanac: could not pause or resume sync: {}", e.message);
                 }
             }
-            "quit" => app.exit(0),
+            "quit" => crate::sync::quit(app),
             _ => {}
         });
     if let Some(icon) = app.default_window_icon() {

@@ -78,6 +78,7 @@ if [ -n "$want_next" ]; then
 fi
 for _ in $(seq 1 50); do kill -0 $app1 2>/dev/null || break; sleep 0.2; done
 check "Quit in the tray ends the app" '! kill -0 $app1 2>/dev/null'
+check "Quit stops the sync loop before the app exits" 'grep -qF "sync stopped; quitting" "$log/app1.out"'
 kill $app1 2>/dev/null || true
 [ "$fail" -eq 0 ] || { echo "--- watcher ---"; cat "$log/watcher.out"; echo "--- app ---"; tail -n 20 "$log/app1.out"; }
 echo "tray: $pass passed, $fail failed"
