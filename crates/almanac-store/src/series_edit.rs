@@ -13,7 +13,8 @@
 //!   that fixes the days, a series that only starts later); move as far as a start
 //!   moved within a day; keep their day at the new time (or a day either side); move
 //!   as far as the start — that puts every key the new series still spans on one of
-//!   its instances;
+//!   its instances; its rule's `UNTIL`, the last instance's start, goes the same way
+//!   (and into the series' new zone and form: a date, an instant);
 //! - for a series that was in a calendar kept on this computer, where the store holds
 //!   the only copy of its exceptions (also when it now moves into an account's
 //!   calendar), re-keys each exception that way, drops the exceptions the new series
@@ -28,11 +29,11 @@
 //! conflicts.
 
 use almanac_model::recurrence::{SeriesSpec, MAX_PER_YEAR};
-use almanac_model::time::{parse_date, to_instant, EventTime};
+use almanac_model::time::{parse_date, parse_zone, to_instant, to_local, EventTime};
 use almanac_model::{instance_key, EventInput, RecurrenceInput, ValidEvent};
 use std::collections::HashSet;
 
-use chrono::{DateTime, Duration, NaiveDateTime, NaiveTime, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use rusqlite::{params, Transaction};
 
 use crate::error::{Result, StoreError};
@@ -240,6 +241,9 @@ pub(crate) fn carry_dates(
         return Ok((input.validate()?, unmoved));
     };
     if input.recurrence.is_none() || (to.start == from.start && to.all_day == from.all_day) {
+        // The start's wall stays; its zone may not, and an UNTIL in UTC with it.
+        let zone = (old_row.input.time_zone.as_str(), from.all_day);
+        let input = with_until_carried(input, &before, unmoved, zone)?;
         return Ok((input.validate()?, unmoved));
     }
     let exception_keys: Vec<String> = {
@@ -289,7 +293,8 @@ pub(crate) fn carry_dates(
     let mut best: Option<((bool, usize), ValidEvent, Carry)> = None;
     let mut first_error = None;
     for way in ways {
-        let v = match carried(&input, &before, way, from.all_day).and_then(|i| Ok(i.validate()?)) {
+        let zone = (old_row.input.time_zone.as_str(), from.all_day);
+        let v = match carried(&input, &before, way, zone).and_then(|i| Ok(i.validate()?)) {
             Ok(v) => v,
             Err(e) => {
                 first_error.get_or_insert(e);
@@ -365,14 +370,17 @@ fn continues_after(spec: &SeriesSpec, key: NaiveDateTime) -> bool {
 }
 
 /// `input` with the EXDATEs and RDATEs it kept from `before` carried `way` (each once:
-/// two dates of one day become one date of an all-day series).
+/// two dates of one day become one date of an all-day series), and its rule's end
+/// (see [`with_until_carried`]). `old` is the old series' zone and whether it was
+/// all-day.
 fn carried(
     input: &EventInput,
     before: &RecurrenceInput,
     way: Carry,
-    old_all_day: bool,
+    old: (&str, bool),
 ) -> Result<EventInput> {
-    let mut input = input.clone();
+    let old_all_day = old.1;
+    let mut input = with_until_carried(input.clone(), before, way, old)?;
     if let Some(rec) = input.recurrence.as_mut() {
         for (dates, had) in [
             (&mut rec.exdates, &before.exdates),
@@ -391,6 +399,85 @@ fn carried(
             }
             *dates = out;
         }
+    }
+    Ok(input)
+}
+
+/// `input` with its rule's `UNTIL` carried `way` into its zone, when the rule is the
+/// old one (`before`'s, unchanged by the caller). An `UNTIL` names the last instance's
+/// start, as an instant (`…Z`), a wall time or a date: left as it was, a series moved
+/// an hour later, into a zone further west, or made all-day east of UTC lost its last
+/// instance — and an edit of that instance with it — and one made all-day west of UTC
+/// gained a day. So its wall in the old series goes where the keys go, and is written
+/// in the new series' form (a date for an all-day series, else an instant in UTC, or a
+/// wall time as it was).
+fn with_until_carried(
+    mut input: EventInput,
+    before: &RecurrenceInput,
+    way: Carry,
+    (old_zone, old_all_day): (&str, bool),
+) -> Result<EventInput> {
+    let Some(rec) = input.recurrence.as_mut() else {
+        return Ok(input);
+    };
+    let stays = way.by.is_zero() && way.all_day == old_all_day && input.time_zone == old_zone;
+    if rec.rrule != before.rrule || stays {
+        return Ok(input);
+    }
+    let (Ok(old_tz), Ok(new_tz)) = (parse_zone(old_zone), parse_zone(&input.time_zone)) else {
+        return Ok(input); // validation says why
+    };
+    let mut changed = false;
+    let parts: Vec<String> = rec
+        .rrule
+        .split(';')
+        .map(|part| {
+            let Some((name, value)) = part.split_once('=') else {
+                return part.to_owned();
+            };
+            if !name.trim().eq_ignore_ascii_case("UNTIL") {
+                return part.to_owned();
+            }
+            let value = value.trim();
+            let in_utc = value.ends_with('Z');
+            let wall = if let Some(utc) = value.strip_suffix('Z') {
+                // (An all-day series reads an UNTIL in UTC as its wall time.)
+                NaiveDateTime::parse_from_str(utc, "%Y%m%dT%H%M%S")
+                    .ok()
+                    .map(|t| {
+                        if old_all_day {
+                            t
+                        } else {
+                            to_local(t.and_utc(), old_tz)
+                        }
+                    })
+            } else if let Ok(t) = NaiveDateTime::parse_from_str(value, "%Y%m%dT%H%M%S") {
+                Some(t)
+            } else {
+                NaiveDate::parse_from_str(value, "%Y%m%d")
+                    .ok()
+                    .map(|d| d.and_time(NaiveTime::MIN))
+            };
+            let Some(wall) = wall else {
+                return part.to_owned(); // validation says why
+            };
+            let to = way.wall(wall);
+            let written = if way.all_day {
+                to.date().format("%Y%m%d").to_string()
+            } else if in_utc || old_all_day {
+                to_instant(to, new_tz).format("%Y%m%dT%H%M%SZ").to_string()
+            } else {
+                to.format("%Y%m%dT%H%M%S").to_string()
+            };
+            if written == value {
+                return part.to_owned();
+            }
+            changed = true;
+            format!("{name}={written}")
+        })
+        .collect();
+    if changed {
+        rec.rrule = parts.join(";");
     }
     Ok(input)
 }

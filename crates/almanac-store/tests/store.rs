@@ -2616,3 +2616,103 @@ fn a_pause_is_kept_across_a_reopen() {
     s.set_sync_paused(false).expect("resume");
     assert!(!s.sync_paused().expect("read"));
 }
+
+/// The occurrences of 2–9 March 2026: (title, original start).
+fn early_march_2026(s: &mut Store) -> Vec<(String, String)> {
+    ok(s.list_occurrences(&range("2026-03-01T00:00:00Z", "2026-03-10T00:00:00Z")))
+        .into_iter()
+        .map(|o| (o.title, o.original_start.unwrap_or_default()))
+        .collect()
+}
+
+/// An `UNTIL` names the last instance's start. Left as it was, a series moved an hour
+/// later, into a zone further west, or made all-day east of UTC lost its last day —
+/// and the edit of that day with it; one made all-day west of UTC gained a day.
+#[test]
+fn a_series_end_moves_with_the_series() {
+    let daily = |s: &mut Store, start: &str, end: &str, zone: &str, until: &str| {
+        let e = event("Daily", start, end, zone);
+        let rule = format!("FREQ=DAILY;UNTIL={until}");
+        ok(s.create_event(weekly(e, &rule), Source::Cli, now())).id
+    };
+    let days = |s: &mut Store| -> Vec<String> {
+        early_march_2026(s)
+            .into_iter()
+            .map(|(_, key)| key[..10].to_owned())
+            .collect()
+    };
+    let four = ["2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05"];
+
+    // An hour later, the last day edited first: four days, the edit kept.
+    let (_d, mut s) = open();
+    let id = daily(
+        &mut s,
+        "2026-03-02T09:00",
+        "2026-03-02T09:30",
+        "Europe/Berlin",
+        "20260305T080000Z",
+    );
+    edit_occurrence(
+        &mut s,
+        &id,
+        "2026-03-05T09:00",
+        "Last day (edited)",
+        "2026-03-05T09:00",
+        "2026-03-05T09:30",
+    );
+    edit_all(&mut s, &id, |i| {
+        i.start = "2026-03-02T10:00".into();
+        i.end = "2026-03-02T10:30".into();
+    });
+    assert_eq!(days(&mut s), four);
+    assert_eq!(
+        early_march_2026(&mut s)[3],
+        t2("Last day (edited)", "2026-03-05T10:00:00")
+    );
+    let rule = ok(s.get_event(&id)).input.recurrence.map(|r| r.rrule);
+    assert_eq!(rule.as_deref(), Some("FREQ=DAILY;UNTIL=20260305T090000Z"));
+    // Into another zone at the same wall time: still four days.
+    edit_all(&mut s, &id, |i| i.time_zone = "America/New_York".into());
+    assert_eq!(days(&mut s), four);
+    // Only a title: the rule is as it was.
+    edit_all(&mut s, &id, |i| i.title = "Daily call".into());
+    let rule = ok(s.get_event(&id)).input.recurrence.map(|r| r.rrule);
+    assert_eq!(rule.as_deref(), Some("FREQ=DAILY;UNTIL=20260305T150000Z"));
+    assert!(ok(s.check()).is_empty());
+
+    // All-day east of UTC (the last start, 07:00 in Tokyo, is 22:00Z the day before)
+    // and west of it (20:00 in Los Angeles is 04:00Z the day after).
+    for (start, end, zone, until, want) in [
+        (
+            "2026-03-02T07:00",
+            "2026-03-02T08:00",
+            "Asia/Tokyo",
+            "20260304T220000Z",
+            &four[..],
+        ),
+        (
+            "2026-03-02T20:00",
+            "2026-03-02T21:00",
+            "America/Los_Angeles",
+            "20260305T040000Z",
+            &four[..3],
+        ),
+    ] {
+        let (_d, mut s) = open();
+        let id = daily(&mut s, start, end, zone, until);
+        assert_eq!(days(&mut s), want, "{zone}, timed");
+        edit_all(&mut s, &id, |i| {
+            i.all_day = true;
+            i.start = "2026-03-02".into();
+            i.end = "2026-03-03".into();
+        });
+        assert_eq!(days(&mut s), want, "{zone}, all-day");
+        // And back, at 09:00: the same days.
+        edit_all(&mut s, &id, |i| {
+            i.all_day = false;
+            i.start = "2026-03-02T09:00".into();
+            i.end = "2026-03-02T10:00".into();
+        });
+        assert_eq!(days(&mut s), want, "{zone}, timed again");
+    }
+}
