@@ -47,17 +47,17 @@ pub async fn connect_account(
     state: State<'_, AppState>,
     provider: Provider,
 ) -> CmdResult<Account> {
-    let cfg = config(&state)?.provider(provider)?;
-    // Before the browser: no point signing in if the tokens cannot be kept.
-    state.vault.probe()?;
-    let signed_in = SignIn {
-        config: cfg,
-        timeout: almanac_auth::DEFAULT_TIMEOUT,
-        deep_links: Some(&state.deep_links),
-        open: almanac_auth::browser::open,
+    // The user who closed the browser's tab cancels rather than wait out the timeout.
+    // Listened for first: the window offers Cancel as soon as it has asked.
+    let (cancel, cancelled) = tokio::sync::oneshot::channel::<()>();
+    if let Ok(mut slot) = state.sign_in_cancel.lock() {
+        *slot = Some(cancel);
     }
-    .run(unix_now)
-    .await?;
+    let signed_in = signed_in_unless_cancelled(&state, provider, cancelled).await;
+    if let Ok(mut slot) = state.sign_in_cancel.lock() {
+        slot.take();
+    }
+    let signed_in = signed_in?;
     let account = {
         let mut store = state.store.lock().map_err(|_| store_error())?;
         accounts::keep(&mut store, &state.vault, &signed_in, unix_now())?
@@ -69,6 +69,34 @@ pub async fn connect_account(
     );
     crate::show_main_window(&app);
     Ok(account)
+}
+
+async fn signed_in_unless_cancelled(
+    state: &AppState,
+    provider: Provider,
+    cancelled: tokio::sync::oneshot::Receiver<()>,
+) -> CmdResult<almanac_auth::SignedIn> {
+    let cfg = config(state)?.provider(provider)?;
+    // Before the browser: no point signing in if the tokens cannot be kept.
+    state.vault.probe()?;
+    Ok(SignIn {
+        config: cfg,
+        timeout: almanac_auth::DEFAULT_TIMEOUT,
+        deep_links: Some(&state.deep_links),
+        open: almanac_auth::browser::open,
+    }
+    .run_until(unix_now, async {
+        let _ = cancelled.await;
+    })
+    .await?)
+}
+
+/// Ends the sign-in waiting for the browser, if there is one: its `connect_account`
+/// fails at once with "Sign-in cancelled.". Answers whether one was waiting.
+#[tauri::command]
+pub async fn cancel_sign_in(state: State<'_, AppState>) -> CmdResult<bool> {
+    let waiting = state.sign_in_cancel.lock().ok().and_then(|mut s| s.take());
+    Ok(waiting.is_some_and(|c| c.send(()).is_ok()))
 }
 
 #[tauri::command]

@@ -20,6 +20,7 @@ const COMMANDS: &[&str] = &[
     "list_accounts",
     "configured_providers",
     "connect_account",
+    "cancel_sign_in",
     "disconnect_account",
     "sync_overview",
     "sync_now",

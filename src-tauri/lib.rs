@@ -27,6 +27,8 @@ pub struct AppState {
     config: Result<AuthConfig, AppError>,
     vault: Vault,
     deep_links: DeepLinks,
+    /// Ends the sign-in waiting for the browser (`accounts::cancel_sign_in`).
+    sign_in_cancel: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
 }
 
 pub(crate) fn show_main_window(app: &tauri::AppHandle) {
@@ -94,6 +96,7 @@ pub fn run() -> i32 {
             accounts::list_accounts,
             accounts::configured_providers,
             accounts::connect_account,
+            accounts::cancel_sign_in,
             accounts::disconnect_account,
             sync::sync_overview,
             sync::sync_now,
@@ -121,6 +124,7 @@ pub fn run() -> i32 {
                 config: AuthConfig::load().map_err(AppError::from),
                 vault: Vault::default(),
                 deep_links: DeepLinks::new(),
+                sign_in_cancel: Mutex::new(None),
             });
             register_deep_link(app);
             app.manage(next_meeting::JoinTarget::default());

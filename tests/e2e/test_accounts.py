@@ -91,6 +91,20 @@ def scenario():
     try:
         open_settings(s)
         s.wait_for("#accounts-empty")
+        # The user closes the sign-in tab and cancels: no waiting out the timeout.
+        closed_tab = os.environ["BROWSER_LOG"] + ".closed-tab"
+        open(closed_tab, "w").close()
+        try:
+            s.click("#connect-google")
+            s.click("#accounts-cancel-sign-in")
+            s.wait_gone("#accounts-cancel-sign-in")
+            assert "Sign-in cancelled." in s.text("#accounts-notice"), s.text("#accounts-notice")
+            assert s.text("#accounts-error") == "", s.text("#accounts-error")
+            s.wait_for("#accounts-empty")
+            assert control("stats")["token"]["authorization_code"] == 0
+        finally:
+            os.remove(closed_tab)
+        print("ok   a sign-in left in the browser is cancelled at once; no account", flush=True)
         s.click("#connect-google")
         wait_badges(s, [(GOOGLE, "connected")])
         s.screenshot(os.path.join(ART, "accounts-01-google-connected.png"))

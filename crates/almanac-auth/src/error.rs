@@ -20,6 +20,9 @@ pub enum AuthError {
     EndpointsChanged { provider: Provider, reason: String },
     #[error("Sign-in did not finish: {0}")]
     SignInFailed(String),
+    /// The user cancelled the sign-in before the browser came back.
+    #[error("Sign-in cancelled.")]
+    SignInCancelled,
     #[error("Could not reach {provider_name}: {detail}", provider_name = .provider.display_name())]
     Offline { provider: Provider, detail: String },
     #[error("{provider_name} answered the token request with an error: {detail}", provider_name = .provider.display_name())]
@@ -50,7 +53,9 @@ impl AuthError {
             Self::ActionRequired { .. } | Self::EndpointsChanged { .. } | Self::NoTokens(_) => {
                 ErrorCode::ActionRequired
             }
-            Self::SignInFailed(_) | Self::Browser(_) => ErrorCode::SignInFailed,
+            Self::SignInFailed(_) | Self::SignInCancelled | Self::Browser(_) => {
+                ErrorCode::SignInFailed
+            }
             Self::Offline { .. } => ErrorCode::Offline,
             Self::Provider { .. } => ErrorCode::ProviderUnavailable,
             Self::Refused { .. } => ErrorCode::SignInFailed,

@@ -48,7 +48,35 @@ enum Redirect {
     DeepLink(DeepLinks),
 }
 
+/// Forgets a deep-link sign-in's state however its wait ends — also when the sign-in
+/// is dropped, cancelled: a link arriving later finds nobody waiting.
+struct Expecting<'a> {
+    links: &'a DeepLinks,
+    state: &'a str,
+}
+
+impl Drop for Expecting<'_> {
+    fn drop(&mut self) {
+        self.links.forget(self.state);
+    }
+}
+
 impl SignIn<'_> {
+    /// Runs the flow until it ends or `cancel` completes (the user's Cancel), then
+    /// ends at once with [`AuthError::SignInCancelled`]: its loopback port closed, its
+    /// deep-link state forgotten, no token asked for. Otherwise the user who closed
+    /// the browser's tab waits out the whole [`SignIn::timeout`].
+    pub async fn run_until(
+        &self,
+        now: impl Fn() -> i64,
+        cancel: impl std::future::Future<Output = ()>,
+    ) -> Result<SignedIn> {
+        tokio::select! {
+            done = self.run(now) => done,
+            () = cancel => Err(AuthError::SignInCancelled),
+        }
+    }
+
     /// Runs the flow. `now` gives Unix seconds, read when the tokens arrive.
     pub async fn run(&self, now: impl Fn() -> i64) -> Result<SignedIn> {
         let cfg = self.config;
@@ -91,15 +119,13 @@ impl SignIn<'_> {
             }
             Redirect::DeepLink(links) => {
                 let rx = links.expect(&state);
-                let opened = (self.open)(url.as_str());
-                let outcome = match opened {
-                    Ok(()) => tokio::time::timeout(self.timeout, rx).await,
-                    Err(e) => {
-                        links.forget(&state);
-                        return Err(e);
-                    }
+                let expecting = Expecting {
+                    links: &links,
+                    state: &state,
                 };
-                links.forget(&state);
+                (self.open)(url.as_str())?;
+                let outcome = tokio::time::timeout(self.timeout, rx).await;
+                drop(expecting);
                 let query = match outcome {
                     Ok(Ok(q)) => q,
                     _ => {

@@ -785,3 +785,118 @@ async fn a_check_on_a_replaced_grant_does_not_undo_a_reconnect() {
         "the new grant's refresh token is kept"
     );
 }
+
+/// The URLs `closed_tab` was given: a browser whose tab the user closes.
+static OPENED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+fn closed_tab(url: &str) -> almanac_auth::Result<()> {
+    OPENED.lock().expect("opened").push(url.to_string());
+    Ok(())
+}
+
+/// Waits until `closed_tab` has opened a URL for `provider`'s client id.
+async fn opened_for(client_id: &str) -> String {
+    for _ in 0..200 {
+        let found = OPENED
+            .lock()
+            .expect("opened")
+            .iter()
+            .find(|u| u.contains(client_id))
+            .cloned();
+        if let Some(url) = found {
+            return url;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the browser was never opened");
+}
+
+/// The user closed the browser's tab and cancels: the sign-in ends at once, not after
+/// its timeout, with nothing left listening for an answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_sign_in_ends_at_once_and_waits_for_nothing_more() {
+    let cloud = cloud().await;
+    let cfg = config(&cloud.base_url());
+    let long = Duration::from_secs(300);
+
+    // Google, over the loopback redirect.
+    let google = cfg.provider(Provider::Google).expect("google");
+    let sign_in = SignIn {
+        config: google,
+        timeout: long,
+        deep_links: None,
+        open: closed_tab,
+    };
+    let (cancel, cancelled) = tokio::sync::oneshot::channel::<()>();
+    let started = std::time::Instant::now();
+    let (outcome, url) = tokio::join!(
+        sign_in.run_until(now, async {
+            let _ = cancelled.await;
+        }),
+        async {
+            let url = opened_for(&google.client_id).await;
+            cancel.send(()).expect("cancel");
+            url
+        }
+    );
+    assert!(
+        matches!(outcome, Err(AuthError::SignInCancelled)),
+        "{outcome:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+    let redirect = url::Url::parse(&url)
+        .expect("url")
+        .query_pairs()
+        .find(|(k, _)| k == "redirect_uri")
+        .map(|(_, v)| v.into_owned())
+        .expect("redirect_uri");
+    let port = url::Url::parse(&redirect)
+        .expect("redirect")
+        .port()
+        .expect("port");
+    assert!(
+        tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err(),
+        "the loopback listener still listens"
+    );
+
+    // Microsoft, over the deep link.
+    let mut microsoft = cfg
+        .provider(Provider::Microsoft)
+        .expect("microsoft")
+        .clone();
+    microsoft.redirect = almanac_auth::RedirectKind::DeepLink;
+    let links = almanac_auth::DeepLinks::new();
+    let sign_in = SignIn {
+        config: &microsoft,
+        timeout: long,
+        deep_links: Some(&links),
+        open: closed_tab,
+    };
+    let (cancel, cancelled) = tokio::sync::oneshot::channel::<()>();
+    let (outcome, url) = tokio::join!(
+        sign_in.run_until(now, async {
+            let _ = cancelled.await;
+        }),
+        async {
+            let url = opened_for(&microsoft.client_id).await;
+            cancel.send(()).expect("cancel");
+            url
+        }
+    );
+    assert!(
+        matches!(outcome, Err(AuthError::SignInCancelled)),
+        "{outcome:?}"
+    );
+    assert_eq!(links.waiting(), 0, "the sign-in's state is still expected");
+    let state = url::Url::parse(&url)
+        .expect("url")
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
+        .expect("state");
+    assert!(links
+        .deliver(&format!("almanac://auth/callback?code=late&state={state}"))
+        .is_err());
+}

@@ -73,7 +73,14 @@ export function AccountsPanel(props: { model: AccountsModel }) {
         {m.error}
       </div>
       <div id="accounts-pending" className="pending" role="status" aria-live="polite" hidden={!busy}>
-        {m.connecting && <div>{pendingConnectText(m.connecting.provider)}</div>}
+        {m.connecting && (
+          <div>
+            {pendingConnectText(m.connecting.provider)}{" "}
+            <button id="accounts-cancel-sign-in" type="button" onClick={m.cancelConnect}>
+              Cancel
+            </button>
+          </div>
+        )}
         {m.disconnecting && <div>{`Disconnecting ${m.disconnecting.email}…`}</div>}
       </div>
       <div id="accounts-notice" className="notice" role="status" aria-live="polite" hidden={!m.notice}>

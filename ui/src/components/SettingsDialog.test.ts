@@ -27,6 +27,7 @@ const model = (over: Partial<AccountsModel> = {}): AccountsModel => ({
   error: "",
   notice: "",
   connect: noop,
+  cancelConnect: noop,
   askDisconnect: noop,
   cancelDisconnect: noop,
   confirmDisconnect: noop,
@@ -128,6 +129,13 @@ describe("SettingsDialog", () => {
     expect(doc.disabled("connect-google")).toBe(true);
     expect(doc.disabled("account-a1-reconnect")).toBe(true);
     expect(doc.disabled("account-a1-disconnect")).toBe(false);
+    // The user who closed the browser's tab is not left waiting out the timeout.
+    expect(doc.has("accounts-cancel-sign-in")).toBe(true);
+    expect(doc.disabled("accounts-cancel-sign-in")).toBe(false);
+  });
+
+  it("offers Cancel only while a sign-in waits", () => {
+    expect(render(model()).doc.has("accounts-cancel-sign-in")).toBe(false);
   });
 
   it("shows errors, notices and the disconnect confirmation", () => {

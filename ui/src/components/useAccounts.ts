@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import {
+  cancelSignIn,
   configuredProviders,
   connectAccount,
   disconnectAccount,
@@ -26,6 +27,8 @@ export type AccountsModel = {
   error: string;
   notice: string;
   connect: (provider: Provider, accountId?: string | null) => void;
+  /** Ends the sign-in waiting for the browser (the user closed its tab, say). */
+  cancelConnect: () => void;
   askDisconnect: (account: Account) => void;
   cancelDisconnect: () => void;
   /** `discardUnpushed`: the confirmation told the user about unsent changes. */
@@ -59,6 +62,8 @@ export function useAccounts(active: boolean, onAltered: () => void): AccountsMod
   alteredRef.current = onAltered;
   const loadSeq = useRef(0);
   const busyRef = useRef({ connecting: false, disconnecting: false });
+  /** The user cancelled the sign-in now in flight: its failure is no error. */
+  const cancelledRef = useRef(false);
 
   const reload = useCallback(async () => {
     const n = ++loadSeq.current;
@@ -100,6 +105,7 @@ export function useAccounts(active: boolean, onAltered: () => void): AccountsMod
     (provider: Provider, accountId: string | null = null) => {
       if (busyRef.current.connecting || busyRef.current.disconnecting) return;
       busyRef.current.connecting = true;
+      cancelledRef.current = false;
       setConnecting({ provider, accountId });
       setError("");
       setNotice("");
@@ -108,7 +114,10 @@ export function useAccounts(active: boolean, onAltered: () => void): AccountsMod
           setNotice(connectedNotice(a));
           alteredRef.current();
         })
-        .catch((e) => setError(errorText(`Could not connect ${providerName(provider)}`, e)))
+        .catch((e) => {
+          if (cancelledRef.current) setNotice("Sign-in cancelled.");
+          else setError(errorText(`Could not connect ${providerName(provider)}`, e));
+        })
         .finally(() => {
           busyRef.current.connecting = false;
           setConnecting(null);
@@ -117,6 +126,24 @@ export function useAccounts(active: boolean, onAltered: () => void): AccountsMod
     },
     [reload],
   );
+
+  const cancelConnect = useCallback(() => {
+    if (!busyRef.current.connecting) return;
+    cancelledRef.current = true;
+    // A sign-in only just asked for may not be listening for Cancel yet: ask again
+    // until it is, or it has ended.
+    const ask = (tries: number) => {
+      cancelSignIn()
+        .then((heard) => {
+          if (!heard && tries > 0 && busyRef.current.connecting) setTimeout(() => ask(tries - 1), 200);
+        })
+        .catch((e) => {
+          cancelledRef.current = false;
+          setError(errorText("Could not cancel the sign-in", e));
+        });
+    };
+    ask(25);
+  }, []);
 
   const askDisconnect = useCallback((account: Account) => setConfirm(account), []);
   const cancelDisconnect = useCallback(() => setConfirm(null), []);
@@ -152,6 +179,7 @@ export function useAccounts(active: boolean, onAltered: () => void): AccountsMod
     error,
     notice,
     connect,
+    cancelConnect,
     askDisconnect,
     cancelDisconnect,
     confirmDisconnect,

@@ -255,11 +255,22 @@ function configuredProviders(): Provider[] {
   return raw.split(",").map((p) => p.trim()).filter((p): p is Provider => p === "microsoft" || p === "google");
 }
 
+/** Ends the sign-in "in the browser" (cancel_sign_in), if one is waiting. */
+let cancelWaiting: (() => void) | null = null;
+
 async function connect(provider: Provider): Promise<Account> {
   if (provider !== "microsoft" && provider !== "google") fail("invalid_input", `Unknown provider ${String(provider)}.`);
   if (!configuredProviders().includes(provider)) fail("config", `There is no [${provider}] section in config.toml.`);
   // Pretend the user takes a few seconds in the browser.
-  await new Promise((r) => setTimeout(r, 4000));
+  const finished = await new Promise<boolean>((resolve) => {
+    const t = setTimeout(() => resolve(true), 4000);
+    cancelWaiting = () => {
+      clearTimeout(t);
+      resolve(false);
+    };
+  });
+  cancelWaiting = null;
+  if (!finished) fail("sign_in_failed", "Sign-in cancelled.");
   const existing = accounts.find((a) => a.provider === provider);
   if (existing) {
     existing.status = "connected";
@@ -502,6 +513,11 @@ export async function devInvoke(cmd: string, args: Record<string, unknown>): Pro
       syncChanged();
       syncNow();
       return a;
+    }
+    case "cancel_sign_in": {
+      const waiting = cancelWaiting;
+      waiting?.();
+      return waiting !== null;
     }
     case "disconnect_account": {
       const d = clone(disconnect(args.accountId as string));

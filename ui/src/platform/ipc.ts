@@ -91,6 +91,8 @@ export const listAccounts = () => call<Account[]>("list_accounts");
 export const configuredProviders = () => call<Provider[]>("configured_providers");
 /** Opens the system browser; resolves only when the sign-in has finished (may take minutes). */
 export const connectAccount = (provider: Provider) => call<Account>("connect_account", { provider });
+/** Ends the sign-in waiting for the browser; its connectAccount rejects at once. */
+export const cancelSignIn = () => call<boolean>("cancel_sign_in");
 /** `discardUnpushed`: the user was told about changes not sent yet and chose to drop them. */
 export const disconnectAccount = (accountId: string, discardUnpushed = false) =>
   call<Disconnected>("disconnect_account", { accountId, discardUnpushed });
