@@ -706,8 +706,23 @@ fn expand(
         }
         let set: rrule::RRuleSet = text.parse().map_err(|e: rrule::RRuleError| e.to_string())?;
         let set = set.limit();
+        // The start counts as the first of COUNT also where the rule does not make it
+        // (RFC 5545 §3.3.10): the rule then makes one fewer.
+        let count = match rules.as_slice() {
+            [rule] => rule
+                .split(';')
+                .find_map(|p| p.strip_prefix("COUNT="))
+                .and_then(|n| n.parse::<usize>().ok()),
+            _ => None,
+        };
+        let rule_count = match count {
+            Some(n) if (&set).into_iter().next().map(|t| t.naive_utc()) != Some(wall0) => {
+                Some(n.saturating_sub(1))
+            }
+            other => other,
+        };
         for (i, t) in (&set).into_iter().enumerate() {
-            if i > 200_000 {
+            if i > 200_000 || rule_count.is_some_and(|n| i >= n) {
                 break;
             }
             let wall = t.naive_utc();

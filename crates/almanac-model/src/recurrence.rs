@@ -268,13 +268,29 @@ impl SeriesSpec {
             return Err(bad("it ends (UNTIL) before the event starts".into()));
         }
         let start = rrule::Tz::UTC.from_utc_datetime(&self.start);
-        let set = rule.build(start).map_err(|e| match e {
-            rrule::RRuleError::ValidationError(rrule::ValidationError::UntilBeforeStart {
-                ..
-            }) => bad("it ends (UNTIL) before the event starts".into()),
-            e => bad(e.to_string()),
-        })?;
-        Ok(set.limit())
+        let count = rule.get_count();
+        let build = |rule: RRule<Unvalidated>| {
+            rule.build(start).map_err(|e| match e {
+                rrule::RRuleError::ValidationError(rrule::ValidationError::UntilBeforeStart {
+                    ..
+                }) => bad("it ends (UNTIL) before the event starts".into()),
+                e => bad(e.to_string()),
+            })
+        };
+        let set = build(rule.clone())?.limit();
+        // DTSTART counts as the first of COUNT occurrences also where the rule would
+        // not make it (RFC 5545 §3.3.10; `expand` adds it): the rule then makes one
+        // fewer — "Mondays, 3 times" from a Tuesday is that Tuesday and two Mondays.
+        match count {
+            Some(n) if (&set).into_iter().next().map(|t| t.naive_utc()) != Some(self.start) => {
+                if n <= 1 {
+                    Ok(RRuleSet::new(start).limit())
+                } else {
+                    Ok(build(rule.count(n - 1))?.limit())
+                }
+            }
+            _ => Ok(set),
+        }
     }
 }
 

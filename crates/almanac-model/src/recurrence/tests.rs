@@ -427,3 +427,39 @@ fn until_in_utc_at_a_fold_compares_instants() {
     let got = walls(&s, "2026-10-20T00:00:00Z", "2026-11-01T00:00:00Z");
     assert_eq!(got, ["2026-10-23T02:45:00", "2026-10-24T02:45:00"]);
 }
+
+/// RFC 5545 §3.3.10: DTSTART always counts as the first of COUNT occurrences, also when
+/// the rule would not make it ("Mondays, 3 times" from a Tuesday: that Tuesday and two
+/// Mondays). It was one more: the start on top of COUNT Mondays.
+#[test]
+fn count_includes_a_start_the_rule_does_not_make() {
+    let from = "2026-03-01T00:00:00Z";
+    let to = "2026-05-01T00:00:00Z";
+    let tz = Tz::Europe__Berlin;
+    let mondays =
+        |start: &str, count: u32| spec(start, tz, &format!("FREQ=WEEKLY;BYDAY=MO;COUNT={count}"));
+    assert_eq!(
+        walls(&mondays("2026-03-03T09:00", 3), from, to),
+        [
+            "2026-03-03T09:00:00",
+            "2026-03-09T09:00:00",
+            "2026-03-16T09:00:00"
+        ]
+    );
+    assert_eq!(
+        walls(&mondays("2026-03-03T09:00", 1), from, to),
+        ["2026-03-03T09:00:00"]
+    );
+    // A start the rule makes counts once.
+    assert_eq!(
+        walls(&mondays("2026-03-02T09:00", 3), from, to),
+        [
+            "2026-03-02T09:00:00",
+            "2026-03-09T09:00:00",
+            "2026-03-16T09:00:00"
+        ]
+    );
+    let odd = mondays("2026-03-03T09:00", 3);
+    assert!(odd.produces(wall("2026-03-16T09:00")));
+    assert!(!odd.produces(wall("2026-03-23T09:00")));
+}
