@@ -34,6 +34,14 @@ def remote_titles():
     return sorted(e.get("summary", "") for e in events if e.get("status") != "cancelled")
 
 
+def remote_locations():
+    q = urllib.parse.urlencode({"user": GOOGLE, "calendarId": "primary"})
+    events = control(f"google/events?{q}")
+    if isinstance(events, dict):
+        events = events.get("items") or events.get("events") or []
+    return sorted(e.get("location", "") for e in events if e.get("status") != "cancelled")
+
+
 def wait_until(what, check, timeout=40):
     deadline = time.monotonic() + timeout
     last = None
@@ -250,6 +258,29 @@ def scenario():
         s.screenshot(os.path.join(ART, "sync-05-settled-by-policy.png"))
         close_settings(s)
         print("ok   Settings › Sync lists the settled conflict with the title given up", flush=True)
+
+        # The editor stays open while a sync brings Google's new title; the user then
+        # changes only the place. Saving must not undo the title, here or at Google.
+        s.click("#" + event_dom_id(s, "Kickoff (online)"))
+        s.wait_for("#ev-title")
+        control("google/events/patch", {
+            "user": GOOGLE, "calendarId": "primary", "eventId": seeded["id"],
+            "patch": {"summary": "Kickoff (renamed online)"},
+        })
+        # Sync now, as the tray would: the editor covers the toolbar.
+        s.execute("window.__TAURI_INTERNALS__.invoke('sync_now'); return true;")
+        wait_until("the new title pulled behind the editor",
+                   lambda: event_dom_id(s, "Kickoff (renamed online)"), timeout=60)
+        assert s.execute("return document.getElementById('ev-title').value") == "Kickoff (online)"
+        s.set_value("#ev-location", "Room 7")
+        s.click("#ev-save")
+        s.wait_gone("#ev-title")
+        s.click("#sync-now")
+        wait_until("Google to have the new place", lambda: remote_locations() == ["Room 7"], timeout=60)
+        assert remote_titles() == ["Kickoff (renamed online)"], remote_titles()
+        assert event_dom_id(s, "Kickoff (renamed online)"), "the new title is not shown here"
+        assert not s.execute("return !!document.querySelector('#open-conflicts')"), "a conflict was left open"
+        print("ok   an editor open across a sync saves only what the user changed", flush=True)
     finally:
         s.quit()
 

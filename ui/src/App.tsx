@@ -49,6 +49,7 @@ import {
   blankForm,
   formToInput,
   inputToForm,
+  mergeWithFresh,
   occurrenceWallRange,
   rebaseOnSeries,
   withOccurrenceTimes,
@@ -264,12 +265,31 @@ export default function App() {
 
   const closeEditor = () => setEditor(null);
 
-  const saveEditor = async (form: FormState) => {
+  const saveEditor = async (mine: FormState) => {
     if (!editor) return;
-    const { view: ev, occurrence: o } = editor;
-    if (!ev) {
-      await createEvent(formToInput(form, null));
-    } else if (o && isSeriesInstance(o)) {
+    const { view: opened, occurrence: o } = editor;
+    if (!opened) {
+      await createEvent(formToInput(mine, null));
+      setEditor(null);
+      refetch();
+      return;
+    }
+    // The event as it is now: a sync may have brought a change since the editor
+    // opened, which saving the opening copy whole would undo (here and online).
+    const series = o !== null && isSeriesInstance(o);
+    const ev = await getEvent(opened.id);
+    let fresh = inputToForm(ev.input);
+    if (series && o) fresh = withOccurrenceTimes(fresh, o);
+    const { form, clashes } = mergeWithFresh(editor.initial, mine, fresh);
+    if (clashes.length > 0) {
+      // Asked once: the next Save keeps the user's version of those fields.
+      setEditor({ ...editor, initial: fresh, view: ev });
+      throw new Error(
+        `While you were editing, this event's ${clashes.join(", ")} changed elsewhere ` +
+          `(by a sync). Save again to keep yours, or Cancel to keep the new version.`,
+      );
+    }
+    if (o && series) {
       const input = formToInput(form, ev.input.recurrence);
       const scope = await askScope("save");
       if (!scope) return; // keep the editor open with the user's input

@@ -5,6 +5,7 @@ import {
   formToInput,
   inputToForm,
   keptOffsets,
+  mergeWithFresh,
   parseCategories,
   rebaseOnSeries,
   repeatFromRrule,
@@ -129,5 +130,31 @@ describe("rebaseOnSeries", () => {
     expect(rebaseOnSeries(s, "2025-03-17", "2025-03-18", "2025-03-18", "2025-03-20", true)).toEqual({
       start: "2025-03-11", end: "2025-03-13",
     });
+  });
+});
+
+describe("saving over a change made meanwhile", () => {
+  const opened = inputToForm(input());
+  it("takes the fields the user did not touch from the event as it is now", () => {
+    const mine = { ...opened, location: "Room 9" };
+    const fresh = inputToForm(input({ title: "Standup (moved)", start: "2025-03-10T10:00", end: "2025-03-10T10:15" }));
+    const { form, clashes } = mergeWithFresh(opened, mine, fresh);
+    expect(clashes).toEqual([]);
+    expect(formToInput(form, null)).toEqual(
+      input({ title: "Standup (moved)", start: "2025-03-10T10:00", end: "2025-03-10T10:15", location: "Room 9" }),
+    );
+  });
+  it("names a field changed on both sides, differently", () => {
+    const mine = { ...opened, title: "Mine" };
+    const fresh = inputToForm(input({ title: "Theirs" }));
+    const { form, clashes } = mergeWithFresh(opened, mine, fresh);
+    expect(clashes).toEqual(["title"]);
+    expect(form.title).toBe("Mine");
+    // The same change on both sides is no clash.
+    expect(mergeWithFresh(opened, mine, { ...fresh, title: "Mine" }).clashes).toEqual([]);
+  });
+  it("changes nothing when nothing changed meanwhile", () => {
+    const mine = { ...opened, description: "New agenda", categories: "a" };
+    expect(mergeWithFresh(opened, mine, opened)).toEqual({ form: mine, clashes: [] });
   });
 });

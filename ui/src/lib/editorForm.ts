@@ -140,6 +140,47 @@ export function formToInput(f: FormState, base: RecurrenceInput | null): EventIn
   };
 }
 
+/** The form's fields as the user names them, each with the state it is made of. */
+const FIELD_GROUPS: ReadonlyArray<[string, ReadonlyArray<keyof FormState>]> = [
+  ["title", ["title"]],
+  ["time", ["allDay", "startDate", "startTime", "endDate", "endTime", "timeZone", "exact"]],
+  ["calendar", ["calendarId"]],
+  ["repeat", ["repeat", "rrule"]],
+  ["location", ["location"]],
+  ["description", ["description"]],
+  ["show as", ["showAs"]],
+  ["importance", ["importance"]],
+  ["categories", ["categories"]],
+];
+
+const sameIn = (a: FormState, b: FormState, keys: ReadonlyArray<keyof FormState>) =>
+  keys.every((k) => JSON.stringify(a[k]) === JSON.stringify(b[k]));
+
+/**
+ * The form to save when the event may have changed since the editor opened (a sync
+ * brought someone's change): a field the user left as it opened takes `fresh`, the
+ * event as it is now; one the user changed keeps the user's. Sent whole from the
+ * opening copy instead, the editor undid the other change — at the provider too, as
+ * a change made here. `clashes` names the fields changed on both sides, differently:
+ * the caller asks before overwriting them.
+ */
+export function mergeWithFresh(
+  initial: FormState,
+  mine: FormState,
+  fresh: FormState,
+): { form: FormState; clashes: string[] } {
+  const form = { ...mine };
+  const clashes: string[] = [];
+  for (const [name, keys] of FIELD_GROUPS) {
+    if (sameIn(mine, initial, keys)) {
+      for (const k of keys) (form as Record<string, unknown>)[k] = fresh[k];
+    } else if (!sameIn(fresh, initial, keys) && !sameIn(fresh, mine, keys)) {
+      clashes.push(name);
+    }
+  }
+  return { form, clashes };
+}
+
 /** A new-event form for the range [start, end) (end exclusive, as FullCalendar gives it). */
 export function blankForm(opts: {
   start: Date;
