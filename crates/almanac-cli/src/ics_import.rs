@@ -90,6 +90,16 @@ impl When {
             other => other.wall_in(zone).date(),
         }
     }
+
+    /// The date as written, whatever zone it names: what a date-time removing or
+    /// changing a day of an all-day series means (`EXDATE:20260324T000000Z` is the
+    /// 24th, also in New York, where that instant is still the 23rd).
+    fn written_date(self) -> NaiveDate {
+        match self {
+            Self::Date(d) => d,
+            Self::Floating(t) | Self::Utc(t) | Self::Zoned(t, _) => t.date(),
+        }
+    }
 }
 
 /// One VEVENT after mapping.
@@ -435,13 +445,45 @@ fn read_bounded(path: &std::path::Path) -> CliResult<String> {
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(too_big());
     }
-    let text = String::from_utf8(bytes).map_err(|_| {
-        invalid(format!(
-            "The file {} is not UTF-8 text, so it is not an iCalendar file.",
-            path.display()
-        ))
-    })?;
+    let text = String::from_utf8(bytes)
+        .or_else(|e| String::from_utf8(mend_split_characters(e.as_bytes())))
+        .map_err(|_| {
+            invalid(format!(
+                "The file {} is not UTF-8 text, so it is not an iCalendar file.",
+                path.display()
+            ))
+        })?;
     Ok(text.trim_start_matches('\u{feff}').to_owned())
+}
+
+/// `bytes` with the characters a fold split (RFC 5545 §3.1 only says a writer SHOULD
+/// NOT) whole again: the continuation bytes after a fold's line break and space go
+/// before it. The lines stay as many, so errors still name the file's own lines.
+fn mend_split_characters(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let rest = &bytes[i..];
+        let fold = [&b"\r\n "[..], b"\r\n\t", b"\n ", b"\n\t"]
+            .into_iter()
+            .find(|f| rest.starts_with(f))
+            .map_or(0, <[u8]>::len);
+        if fold == 0 {
+            out.push(bytes[i]);
+            i += 1;
+            continue;
+        }
+        let after = i + fold;
+        let continuation = bytes[after..]
+            .iter()
+            .take(3)
+            .take_while(|b| (0x80..=0xBF).contains(*b))
+            .count();
+        out.extend_from_slice(&bytes[after..after + continuation]);
+        out.extend_from_slice(&bytes[i..after]);
+        i = after + continuation;
+    }
+    out
 }
 
 fn too_many(n: usize) -> AppError {
@@ -639,7 +681,7 @@ fn plan(text: &str, calendar_id: &str, local: Tz) -> CliResult<Plan> {
             spec.tz
         };
         let wall = if master.input.all_day {
-            rid.date_in(local).and_time(NaiveTime::MIN)
+            rid.written_date().and_time(NaiveTime::MIN)
         } else {
             rid.wall_in(zone)
         };
@@ -648,6 +690,12 @@ fn plan(text: &str, calendar_id: &str, local: Tz) -> CliResult<Plan> {
         } else {
             format_wall_time(wall)
         };
+        // A cancellation of a day the series already removes (an invitation joined
+        // with its later cancellation) says nothing new.
+        let removed = (master.input.recurrence.as_ref()).is_some_and(|r| r.exdates.contains(&key));
+        if m.cancelled && removed {
+            continue;
+        }
         if !occurrences.has(mi, &spec, wall) {
             // An older version's change of a series moved since (an invitation and
             // its update): the update replaced it.
@@ -1134,7 +1182,7 @@ fn date_list(
             let v = v.split('/').next().unwrap_or(v);
             let w = when(name, v, p)?;
             out.push(match w {
-                _ if all_day => format_date(w.date_in(tz)),
+                _ if all_day => format_date(w.written_date()),
                 When::Date(d) => format_wall_time(d.and_time(at)),
                 _ => format_wall_time(w.wall_in(tz)),
             });

@@ -2271,3 +2271,84 @@ fn a_file_with_two_versions_of_an_event_takes_the_newest() {
     assert!(err.contains("4 of 8 events cannot be imported"), "{err}");
     assert!(occurrences(f.path(), "2026-03-10", "2026-03-13").is_empty());
 }
+
+/// `almanac --data-dir DIR --tz ZONE ARGS…`, required to succeed; its stdout.
+fn ok_in(dir: &Path, zone: &str, args: &[&str]) -> String {
+    let o = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["--tz", zone])
+        .args(args)
+        .env_remove("ALMANAC_DATA_DIR")
+        .env("TZ", "UTC")
+        .output()
+        .unwrap_or_else(|e| panic!("running almanac: {e}"));
+    assert!(o.status.success(), "almanac {args:?}: {}", stderr(&o));
+    stdout(&o)
+}
+
+/// An all-day series' day named by a date-time (`EXDATE:20260324T000000Z`) is the day
+/// written: west of UTC it removed, and its change replaced, the day before. A
+/// cancellation of a day the series already removes says nothing new (it refused the
+/// file). A character a fold splits is read whole (it refused the file as not UTF-8).
+#[test]
+fn import_reads_days_as_written_and_what_other_writers_fold() {
+    let d = tempdir();
+    let f = d.path().join("days.ics");
+    let mut text = String::from(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:t\r\n\
+         BEGIN:VEVENT\r\nUID:s1\r\nSUMMARY:Site week\r\nDTSTART;VALUE=DATE:20260323\r\n\
+         DTEND;VALUE=DATE:20260324\r\nRRULE:FREQ=DAILY;COUNT=5\r\n\
+         EXDATE:20260324T000000Z\r\nEXDATE;TZID=Europe/Berlin:20260327T090000\r\nEND:VEVENT\r\n\
+         BEGIN:VEVENT\r\nUID:s1\r\nRECURRENCE-ID:20260326T000000Z\r\nSUMMARY:Site week (audit)\r\n\
+         DTSTART;VALUE=DATE:20260326\r\nDTEND;VALUE=DATE:20260327\r\nEND:VEVENT\r\n\
+         BEGIN:VEVENT\r\nUID:s1\r\nRECURRENCE-ID;VALUE=DATE:20260327\r\nSTATUS:CANCELLED\r\n\
+         DTSTART;VALUE=DATE:20260327\r\nDTEND;VALUE=DATE:20260328\r\nEND:VEVENT\r\n\
+         BEGIN:VEVENT\r\nUID:k1\r\nSUMMARY:K",
+    );
+    text.push_str("\u{e4}se tasting\r\nDTSTART:20260330T160000Z\r\nDTEND:20260330T170000Z\r\n");
+    text.push_str("END:VEVENT\r\nEND:VCALENDAR\r\n");
+    // "Kä" with the ä's two bytes either side of a fold.
+    let mut bytes = text.into_bytes();
+    let at = bytes
+        .windows(2)
+        .position(|w| w == [0xC3, 0xA4])
+        .expect("an ä");
+    bytes.splice(at + 1..at + 1, *b"\r\n ");
+    std::fs::write(&f, &bytes).expect("write");
+    ok_in(
+        d.path(),
+        "America/New_York",
+        &["import", "--ics", &f.to_string_lossy()],
+    );
+    let listed: Value = serde_json::from_str(&ok_in(
+        d.path(),
+        "America/New_York",
+        &[
+            "--json",
+            "events",
+            "list",
+            "--from",
+            "2026-03-20",
+            "--to",
+            "2026-04-01",
+        ],
+    ))
+    .expect("json");
+    let seen: Vec<(String, String)> = listed
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|o| (s(o, "title").to_owned(), s(o, "start")[..10].to_owned()))
+        .collect();
+    let t = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+    assert_eq!(
+        seen,
+        [
+            t("Site week", "2026-03-23"),
+            t("Site week", "2026-03-25"),
+            t("Site week (audit)", "2026-03-26"),
+            t("Käse tasting", "2026-03-30"),
+        ]
+    );
+}
