@@ -78,157 +78,163 @@ export function EventEditor(props: EditorProps) {
       >
         <h2 id="ev-heading">{props.mode === "create" ? "New event" : props.readOnly ? "Event (read-only)" : "Edit event"}</h2>
 
-        <label className="field wide">
-          <span>Title</span>
-          <input id="ev-title" ref={titleRef} value={form.title} onChange={(e) => set("title", e.target.value)} placeholder="Add title" />
-        </label>
+        <fieldset className="editor-fields" disabled={props.readOnly}>
+          <label className="field wide">
+            <span>Title</span>
+            <input id="ev-title" ref={titleRef} value={form.title} onChange={(e) => set("title", e.target.value)} placeholder="Add title" />
+          </label>
 
-        <label className="field checkbox">
-          <input id="ev-all-day" type="checkbox" checked={form.allDay} onChange={(e) => set("allDay", e.target.checked)} />
-          <span>All day</span>
-        </label>
+          <label className="field checkbox">
+            <input id="ev-all-day" type="checkbox" checked={form.allDay} onChange={(e) => set("allDay", e.target.checked)} />
+            <span>All day</span>
+          </label>
 
-        <div className="row">
-          <label className="field">
-            <span>Start</span>
-            <input id="ev-start-date" value={form.startDate} onChange={(e) => set("startDate", e.target.value)} placeholder="YYYY-MM-DD" inputMode="numeric" />
-          </label>
-          <label className="field time" hidden={form.allDay}>
-            <span>&nbsp;</span>
-            <input id="ev-start-time" value={form.startTime} onChange={(e) => set("startTime", e.target.value)} placeholder="HH:MM" inputMode="numeric" />
-          </label>
-          <label className="field">
-            <span>{form.allDay ? "End (last day)" : "End"}</span>
-            <input id="ev-end-date" value={form.endDate} onChange={(e) => set("endDate", e.target.value)} placeholder="YYYY-MM-DD" inputMode="numeric" />
-          </label>
-          <label className="field time" hidden={form.allDay}>
-            <span>&nbsp;</span>
-            <input id="ev-end-time" value={form.endTime} onChange={(e) => set("endTime", e.target.value)} placeholder="HH:MM" inputMode="numeric" />
-          </label>
-        </div>
-        {foldNote(form)}
+          <div className="row">
+            <label className="field">
+              <span>Start</span>
+              <input id="ev-start-date" value={form.startDate} onChange={(e) => set("startDate", e.target.value)} placeholder="YYYY-MM-DD" inputMode="numeric" />
+            </label>
+            <label className="field time" hidden={form.allDay}>
+              <span>&nbsp;</span>
+              <input id="ev-start-time" value={form.startTime} onChange={(e) => set("startTime", e.target.value)} placeholder="HH:MM" inputMode="numeric" />
+            </label>
+            <label className="field">
+              <span>{form.allDay ? "End (last day)" : "End"}</span>
+              <input id="ev-end-date" value={form.endDate} onChange={(e) => set("endDate", e.target.value)} placeholder="YYYY-MM-DD" inputMode="numeric" />
+            </label>
+            <label className="field time" hidden={form.allDay}>
+              <span>&nbsp;</span>
+              <input id="ev-end-time" value={form.endTime} onChange={(e) => set("endTime", e.target.value)} placeholder="HH:MM" inputMode="numeric" />
+            </label>
+          </div>
+          {foldNote(form)}
 
-        <div className="row">
-          <label className="field">
-            <span>Time zone</span>
-            <input id="ev-time-zone" list="ev-time-zone-list" value={form.timeZone} onChange={(e) => set("timeZone", e.target.value)} autoComplete="off" />
-            <datalist id="ev-time-zone-list">
-              {props.timeZones.map((z) => (
-                <option key={z} value={z} />
-              ))}
-            </datalist>
-          </label>
-          <label className="field grow">
-            <span>Calendar</span>
-            <select id="ev-calendar" value={form.calendarId} onChange={(e) => set("calendarId", e.target.value)}>
-              {calendarGroups(calendarOptions, props.accounts).map((g) => {
-                const options = g.calendars.map((c) => (
-                  <option key={c.id} value={c.id} disabled={!c.canEdit}>
-                    {c.name}
+          <div className="row">
+            <label className="field">
+              <span>Time zone</span>
+              <input id="ev-time-zone" list="ev-time-zone-list" value={form.timeZone} onChange={(e) => set("timeZone", e.target.value)} autoComplete="off" />
+              <datalist id="ev-time-zone-list">
+                {props.timeZones.map((z) => (
+                  <option key={z} value={z} />
+                ))}
+              </datalist>
+            </label>
+            <label className="field grow">
+              <span>Calendar</span>
+              <select id="ev-calendar" value={form.calendarId} onChange={(e) => set("calendarId", e.target.value)}>
+                {calendarGroups(calendarOptions, props.accounts).map((g) => {
+                  const options = g.calendars.map((c) => (
+                    <option key={c.id} value={c.id} disabled={!c.canEdit}>
+                      {c.name}
+                    </option>
+                  ));
+                  return g.heading === null ? (
+                    options
+                  ) : (
+                    <optgroup key={g.key} label={g.heading}>
+                      {options}
+                    </optgroup>
+                  );
+                })}
+              </select>
+            </label>
+          </div>
+
+          <div className="row">
+            <label className="field repeat">
+              <span>Repeat</span>
+              <select
+                id="ev-repeat"
+                value={form.repeat}
+                onChange={(e) => {
+                  const repeat = e.target.value as Repeat;
+                  setForm((f) => ({ ...f, repeat, rrule: rruleForRepeat(repeat, f.rrule) }));
+                }}
+              >
+                {REPEAT_OPTIONS.map(([v, label]) => (
+                  <option key={v} value={v}>
+                    {label}
                   </option>
-                ));
-                return g.heading === null ? (
-                  options
-                ) : (
-                  <optgroup key={g.key} label={g.heading}>
-                    {options}
-                  </optgroup>
-                );
-              })}
-            </select>
-          </label>
-        </div>
-
-        <div className="row">
-          <label className="field repeat">
-            <span>Repeat</span>
-            <select
-              id="ev-repeat"
-              value={form.repeat}
-              onChange={(e) => {
-                const repeat = e.target.value as Repeat;
-                setForm((f) => ({ ...f, repeat, rrule: rruleForRepeat(repeat, f.rrule) }));
-              }}
-            >
-              {REPEAT_OPTIONS.map(([v, label]) => (
-                <option key={v} value={v}>
-                  {label}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label className="field grow">
-            <span>Recurrence rule (RRULE)</span>
-            <input
-              id="ev-rrule"
-              value={form.rrule}
-              placeholder="e.g. FREQ=WEEKLY;BYDAY=MO"
-              spellCheck={false}
-              onChange={(e) => {
-                const rrule = e.target.value;
-                // Keep "custom" while the user is typing into an empty rule.
-                setForm((f) => ({ ...f, rrule, repeat: rrule.trim() ? repeatFromRrule(rrule) : f.repeat === "custom" ? "custom" : "none" }));
-              }}
-            />
-          </label>
-        </div>
+                ))}
+              </select>
+            </label>
+            <label className="field grow">
+              <span>Recurrence rule (RRULE)</span>
+              <input
+                id="ev-rrule"
+                value={form.rrule}
+                placeholder="e.g. FREQ=WEEKLY;BYDAY=MO"
+                spellCheck={false}
+                onChange={(e) => {
+                  const rrule = e.target.value;
+                  // Keep "custom" while the user is typing into an empty rule.
+                  setForm((f) => ({ ...f, rrule, repeat: rrule.trim() ? repeatFromRrule(rrule) : f.repeat === "custom" ? "custom" : "none" }));
+                }}
+              />
+            </label>
+          </div>
+        </fieldset>
 
         {hasMeeting(props.meeting) && <MeetingDetails meeting={props.meeting} onJoin={() => run(props.onJoin)} />}
 
-        <label className="field wide">
-          <span>Location</span>
-          <input id="ev-location" value={form.location} onChange={(e) => set("location", e.target.value)} />
-        </label>
+        <fieldset className="editor-fields" disabled={props.readOnly}>
+          <label className="field wide">
+            <span>Location</span>
+            <input id="ev-location" value={form.location} onChange={(e) => set("location", e.target.value)} />
+          </label>
 
-        <label className="field wide">
-          <span>Description</span>
-          <textarea id="ev-description" rows={4} value={form.description} onChange={(e) => set("description", e.target.value)} />
-        </label>
+          <label className="field wide">
+            <span>Description</span>
+            <textarea id="ev-description" rows={4} value={form.description} onChange={(e) => set("description", e.target.value)} />
+          </label>
 
-        <div className="row">
-          <label className="field">
-            <span>Show as</span>
-            <select id="ev-show-as" value={form.showAs} onChange={(e) => set("showAs", e.target.value as ShowAs)}>
-              {SHOW_AS.map(([v, label]) => (
-                <option key={v} value={v}>
-                  {label}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label className="field">
-            <span>Importance</span>
-            <select id="ev-importance" value={form.importance} onChange={(e) => set("importance", e.target.value as Importance)}>
-              {IMPORTANCE.map(([v, label]) => (
-                <option key={v} value={v}>
-                  {label}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label className="field grow">
-            <span>Categories</span>
-            <input id="ev-categories" value={form.categories} onChange={(e) => set("categories", e.target.value)} placeholder="comma, separated" />
-          </label>
-        </div>
+          <div className="row">
+            <label className="field">
+              <span>Show as</span>
+              <select id="ev-show-as" value={form.showAs} onChange={(e) => set("showAs", e.target.value as ShowAs)}>
+                {SHOW_AS.map(([v, label]) => (
+                  <option key={v} value={v}>
+                    {label}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label className="field">
+              <span>Importance</span>
+              <select id="ev-importance" value={form.importance} onChange={(e) => set("importance", e.target.value as Importance)}>
+                {IMPORTANCE.map(([v, label]) => (
+                  <option key={v} value={v}>
+                    {label}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label className="field grow">
+              <span>Categories</span>
+              <input id="ev-categories" value={form.categories} onChange={(e) => set("categories", e.target.value)} placeholder="comma, separated" />
+            </label>
+          </div>
+        </fieldset>
 
         <div id="ev-error" className="error" role="alert" hidden={!error}>
           {error}
         </div>
 
         <div className="dialog-buttons">
-          {props.mode === "edit" && (
+          {props.mode === "edit" && !props.readOnly && (
             <button id="ev-delete" type="button" className="danger" disabled={busy} onClick={() => void run(props.onDelete)}>
               Delete
             </button>
           )}
           <span className="spacer" />
           <button id="ev-cancel" type="button" className="secondary" onClick={props.onCancel}>
-            Cancel
+            {props.readOnly ? "Close" : "Cancel"}
           </button>
-          <button id="ev-save" type="submit" className="primary" disabled={busy}>
-            Save
-          </button>
+          {!props.readOnly && (
+            <button id="ev-save" type="submit" className="primary" disabled={busy}>
+              Save
+            </button>
+          )}
         </div>
       </form>
     </div>

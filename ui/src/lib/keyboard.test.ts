@@ -37,4 +37,10 @@ describe("shortcutFor", () => {
     expect(isTypingTarget(null)).toBe(false);
     expect(isTypingTarget(undefined)).toBe(false);
   });
+  it("leaves Escape to an input method composing, and to a handler that took it", () => {
+    const input = { tagName: "INPUT" };
+    expect(shortcutFor({ key: "Escape", target: input, isComposing: true }, true)).toBeNull();
+    expect(shortcutFor({ key: "Escape", target: input, defaultPrevented: true }, true)).toBeNull();
+    expect(shortcutFor({ key: "Escape", target: input }, true)).toBe("escape");
+  });
 });

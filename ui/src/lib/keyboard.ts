@@ -6,6 +6,10 @@ export type KeyLike = {
   metaKey?: boolean;
   altKey?: boolean;
   target?: unknown;
+  /** An input method is composing (CJK and others): its keys are its own. */
+  isComposing?: boolean;
+  /** Something on the page already handled the key (a list's own Escape). */
+  defaultPrevented?: boolean;
 };
 
 /** Is the element something the user types into? */
@@ -18,9 +22,12 @@ export function isTypingTarget(target: unknown): boolean {
 
 /**
  * Map a key press to an app shortcut, or null when it must be ignored:
- * while typing in a form field or while a dialog is open (Escape always works).
+ * while typing in a form field or while a dialog is open (Escape always works), and
+ * never while an input method composes: its Escape cancels the composition, which
+ * closing the editor would take the whole form with.
  */
 export function shortcutFor(e: KeyLike, dialogOpen: boolean): ShortcutAction | null {
+  if (e.isComposing || e.defaultPrevented) return null;
   if (e.key === "Escape") return "escape";
   if (dialogOpen) return null;
   if (e.ctrlKey || e.metaKey || e.altKey) return null;
