@@ -534,6 +534,7 @@ export default function App() {
           timeZones={timeZones}
           readOnly={editorReadOnly}
           meeting={editor.view?.meeting}
+          formattedDescription={editor.view?.formattedDescription ?? false}
           onJoin={async () => {
             if (editor.view) await joinMeeting(editor.view.id);
           }}

@@ -402,6 +402,7 @@ mod tests {
                 categories: Vec::new(),
             },
             meeting: Default::default(),
+            formatted_description: false,
             created_at: "2026-03-01T00:00:00Z".into(),
             updated_at: "2026-03-01T00:00:00Z".into(),
         }

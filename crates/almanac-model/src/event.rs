@@ -77,6 +77,11 @@ pub struct EventView {
     /// Organizer, attendees and online meeting of a synced event (read-only).
     #[serde(default)]
     pub meeting: EventMeeting,
+    /// The provider keeps the description formatted (HTML: links, tables, a meeting's
+    /// join details), which `input.description` gives as text only. An edit of the
+    /// description replaces it with that text, for everyone the event is shared with.
+    #[serde(default)]
+    pub formatted_description: bool,
     /// RFC 3339 UTC.
     pub created_at: String,
     pub updated_at: String,

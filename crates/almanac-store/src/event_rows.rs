@@ -138,6 +138,7 @@ impl EventRow {
             original_start: self.original_start.clone(),
             input: self.input.clone(),
             meeting: EventMeeting::default(),
+            formatted_description: false,
             created_at: format_instant(instant(self.created_at)),
             updated_at: format_instant(instant(self.updated_at)),
         }

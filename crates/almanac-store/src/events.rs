@@ -105,6 +105,11 @@ fn write_row(
 fn view(conn: &rusqlite::Connection, id: &str) -> Result<EventView> {
     let mut view = load(conn, id)?.view();
     view.meeting = crate::sync::rows::meeting(conn, id)?;
+    view.formatted_description = conn.query_row(
+        "SELECT body_html IS NOT NULL FROM events WHERE id = ?1",
+        params![id],
+        |r| r.get(0),
+    )?;
     Ok(view)
 }
 

@@ -1614,9 +1614,13 @@ fn an_occurrence_changed_here_starts_with_what_its_series_has() {
     };
     assert_eq!(carried(&first), carried(&row));
     assert_eq!(first.body_html, row.body_html);
+    // The editor is told, so it can say what an edit of the description does.
+    assert!(ok(s.get_event(&master)).formatted_description);
+    assert!(ok(s.get_event(&id)).formatted_description);
     let (again, second) = change(&mut s, "New agenda");
     assert_eq!(again, id);
     assert_eq!(second.body_html, None);
+    assert!(!ok(s.get_event(&id)).formatted_description);
     assert_eq!(carried(&second), carried(&row));
 }
 

@@ -11,11 +11,12 @@ const initial = inputToForm({
   importance: "normal", categories: [],
 });
 
-const render = (readOnly: boolean) =>
+const render = (readOnly: boolean, formattedDescription = false) =>
   renderToStaticMarkup(
     createElement(EventEditor, {
       mode: "edit",
       initial,
+      formattedDescription,
       calendars: [],
       accounts: [],
       timeZones: ["Europe/Berlin"],
@@ -43,5 +44,14 @@ describe("EventEditor", () => {
     expect(html).toContain('id="ev-save"');
     expect(html).toContain('id="ev-delete"');
     expect(html).toMatch(/id="ev-cancel"[^>]*>Cancel</);
+  });
+  it("shows a formatted description as text, edited only when the user says so", () => {
+    const html = render(false, true);
+    expect(html).toMatch(/<textarea[^>]*id="ev-description"[^>]*readOnly=""/i);
+    expect(html).toContain('id="ev-description-edit"');
+    expect(html).toContain("shown here as text");
+    const plain = render(false, false);
+    expect(plain).not.toMatch(/<textarea[^>]*readOnly/i);
+    expect(plain).not.toContain('id="ev-description-edit"');
   });
 });

@@ -29,6 +29,11 @@ export type EditorProps = {
   readOnly: boolean;
   /** A synced event's organizer, attendees and online meeting, shown read-only. */
   meeting?: EventMeeting;
+  /**
+   * The provider keeps the description formatted (links, tables, join details); the
+   * editor shows its text, and an edit sends that text in its place to everyone.
+   */
+  formattedDescription?: boolean;
   /** Opens the online meeting; rejects with an error shown in ev-error. */
   onJoin: () => Promise<void>;
   /** Resolves when done; rejects with an error whose message is shown in ev-error. */
@@ -43,6 +48,10 @@ export function EventEditor(props: EditorProps) {
   const [form, setForm] = useState<FormState>(props.initial);
   const [error, setError] = useState<string>("");
   const [busy, setBusy] = useState(false);
+  // A formatted description is edited only once the user says so: a typo fixed here
+  // replaces the invitation's links, tables and join details with plain text.
+  const [plainEdit, setPlainEdit] = useState(false);
+  const descriptionLocked = props.formattedDescription === true && !plainEdit;
   const titleRef = useRef<HTMLInputElement>(null);
 
   useEffect(() => titleRef.current?.focus(), []);
@@ -185,8 +194,29 @@ export function EventEditor(props: EditorProps) {
 
           <label className="field wide">
             <span>Description</span>
-            <textarea id="ev-description" rows={4} value={form.description} onChange={(e) => set("description", e.target.value)} />
+            <textarea
+              id="ev-description"
+              rows={4}
+              value={form.description}
+              readOnly={descriptionLocked}
+              aria-describedby={props.formattedDescription ? "ev-description-note" : undefined}
+              onChange={(e) => set("description", e.target.value)}
+            />
           </label>
+          {props.formattedDescription && (
+            <div className="field-note">
+              <span id="ev-description-note">
+                {descriptionLocked
+                  ? "This description is formatted (links, tables, joining details); it is shown here as text."
+                  : "Saved as plain text: the formatting goes, for everyone the event is shared with."}
+              </span>{" "}
+              {descriptionLocked && (
+                <button id="ev-description-edit" type="button" className="link" onClick={() => setPlainEdit(true)}>
+                  Edit as plain text
+                </button>
+              )}
+            </div>
+          )}
 
           <div className="row">
             <label className="field">

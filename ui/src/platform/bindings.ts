@@ -90,6 +90,12 @@ originalStart: string | null, input: EventInput,
  */
 meeting: EventMeeting, 
 /**
+ * The provider keeps the description formatted (HTML: links, tables, a meeting's
+ * join details), which `input.description` gives as text only. An edit of the
+ * description replaces it with that text, for everyone the event is shared with.
+ */
+formattedDescription: boolean, 
+/**
  * RFC 3339 UTC.
  */
 createdAt: string, updatedAt: string, };
