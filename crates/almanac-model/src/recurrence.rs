@@ -77,8 +77,10 @@ impl SeriesSpec {
         let first = Utc.from_utc_datetime(&self.start);
         let horizon = first + Duration::days(366);
         let mut count = 0usize;
+        let mut beyond = false;
         for dt in &set {
             if dt.with_timezone(&Utc) >= horizon {
+                beyond = true;
                 break;
             }
             count += 1;
@@ -90,7 +92,26 @@ impl SeriesSpec {
                 });
             }
         }
+        // A rule without an end whose walk ran out with nothing made (30 February,
+        // the 29th of a February no year of it has) makes no occurrence ever: each
+        // listing would walk it out again (a second or so apiece), for the start alone.
+        if count == 0 && !beyond && !self.ends() {
+            return Err(ValidationError::BadRecurrence {
+                rule: self.rrule.clone(),
+                reason: "no date matches all its parts (such as 30 February), so it makes \
+                         no occurrence"
+                    .to_owned(),
+            });
+        }
         self.reaches_the_years_ahead(&set, count)
+    }
+
+    /// Whether the rule ends by itself (COUNT or UNTIL).
+    pub fn ends(&self) -> bool {
+        let body = self.rrule.trim().to_ascii_uppercase();
+        body.trim_start_matches("RRULE:")
+            .split(';')
+            .any(|p| p.trim().starts_with("COUNT=") || p.trim().starts_with("UNTIL="))
     }
 
     /// Refuses what RFC 5545 does not allow in a rule and the expander would read as

@@ -463,3 +463,28 @@ fn count_includes_a_start_the_rule_does_not_make() {
     assert!(odd.produces(wall("2026-03-16T09:00")));
     assert!(!odd.produces(wall("2026-03-23T09:00")));
 }
+
+/// A rule no date matches walked the expander's whole step budget at every listing (a
+/// second or so in a debug build), for nothing: refused when given.
+#[test]
+fn a_rule_that_makes_no_occurrence_is_refused() {
+    for rule in [
+        "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30",
+        "FREQ=YEARLY;INTERVAL=4;BYMONTH=2;BYMONTHDAY=29",
+    ] {
+        let s = spec("2025-01-10T09:00", Tz::Europe__Berlin, rule);
+        match s.validate() {
+            Err(ValidationError::BadRecurrence { reason, .. }) => {
+                assert!(reason.contains("no occurrence"), "{rule}: {reason}")
+            }
+            other => panic!("{rule}: {other:?}"),
+        }
+    }
+    // Rare is not never: the next 29 February is three years on.
+    let leap = spec(
+        "2025-03-01T09:00",
+        Tz::Europe__Berlin,
+        "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29",
+    );
+    assert_eq!(leap.validate(), Ok(()));
+}
