@@ -525,7 +525,10 @@ fn delete_event_in(
                     tx.execute("DELETE FROM events WHERE id = ?1", params![left_behind])?;
                     record(tx, now, source, &left_behind, "delete")?;
                 }
-                None => add_exdate(tx, &row, &key, now, source)?,
+                None => {
+                    add_exdate(tx, &row, &key, now, source)?;
+                    delete_if_emptied(tx, &row.id, now, source)?;
+                }
             }
         }
         (EventKind::Exception, _) => {
@@ -541,9 +544,50 @@ fn delete_event_in(
             let master = load(tx, master_id)?;
             if of_series_kind(key, &master) {
                 add_exdate(tx, &master, key, now, source)?;
+                delete_if_emptied(tx, &master.id, now, source)?;
             }
         }
     }
+    Ok(())
+}
+
+/// Deletes series `master_id` once the user has deleted every occurrence it has: an
+/// ending rule all of whose days are removed, and no changed occurrence left. Kept, it
+/// was an event no view lists — nothing to open and delete — and, in an account's
+/// calendar, a series with no day sent to the provider. Outlook and Google delete it.
+fn delete_if_emptied(
+    tx: &Transaction<'_>,
+    master_id: &str,
+    now: i64,
+    source: Source,
+) -> Result<()> {
+    let master = load(tx, master_id)?;
+    let Some(spec) = master.series()? else {
+        return Ok(());
+    };
+    let changed: i64 = tx.query_row(
+        "SELECT count(*) FROM events WHERE series_id = ?1",
+        params![master_id],
+        |r| r.get(0),
+    )?;
+    if changed > 0 || !spec.ends() {
+        return Ok(());
+    }
+    let from = spec.start.and_utc() - chrono::Duration::days(2);
+    let to = DateTime::parse_from_rfc3339("9999-12-30T00:00:00Z")
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    // An ending rule stops the walk by itself; a long one (more than the cap) is not
+    // empty.
+    if !spec
+        .expand(from, to, 10_000)
+        .is_ok_and(|left| left.is_empty())
+    {
+        return Ok(());
+    }
+    track_delete(tx, master_id, now)?;
+    tx.execute("DELETE FROM events WHERE id = ?1", params![master_id])?;
+    record(tx, now, source, master_id, "delete")?;
     Ok(())
 }
 

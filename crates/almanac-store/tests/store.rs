@@ -2720,3 +2720,63 @@ fn a_series_end_moves_with_the_series() {
         assert_eq!(days(&mut s), want, "{zone}, timed again");
     }
 }
+
+/// Deleting every occurrence of an ending series one by one deletes the series: kept,
+/// it was an event no view lists, with nothing to open and delete it from.
+#[test]
+fn deleting_the_last_occurrence_deletes_the_series() {
+    let (_d, mut s) = open();
+    let two = |s: &mut Store| {
+        let e = event(
+            "Two",
+            "2026-03-02T09:00",
+            "2026-03-02T09:30",
+            "Europe/Berlin",
+        );
+        ok(s.create_event(weekly(e, "FREQ=DAILY;COUNT=2"), Source::Cli, now())).id
+    };
+    let rm = |s: &mut Store, id: &str, key: &str| {
+        ok(s.delete_event(
+            EventTarget {
+                id: id.into(),
+                scope: EditScope::Occurrence,
+                original_start: Some(key.into()),
+            },
+            Source::Cli,
+            now(),
+        ))
+    };
+    let id = two(&mut s);
+    rm(&mut s, &id, "2026-03-02T09:00");
+    assert!(s.get_event(&id).is_ok(), "one day is left");
+    rm(&mut s, &id, "2026-03-03T09:00");
+    assert!(matches!(s.get_event(&id), Err(StoreError::NotFound(_))));
+    assert_eq!(count(&s, "events"), 0);
+
+    // A changed occurrence left keeps it; deleting that one too deletes it.
+    let id = two(&mut s);
+    edit_occurrence(
+        &mut s,
+        &id,
+        "2026-03-03T09:00",
+        "Two (moved)",
+        "2026-03-03T11:00",
+        "2026-03-03T11:30",
+    );
+    rm(&mut s, &id, "2026-03-02T09:00");
+    assert!(s.get_event(&id).is_ok(), "the changed day is left");
+    rm(&mut s, &id, "2026-03-03T09:00");
+    assert!(matches!(s.get_event(&id), Err(StoreError::NotFound(_))));
+
+    // A rule without an end is never emptied by removed days.
+    let e = event(
+        "Open",
+        "2026-03-02T09:00",
+        "2026-03-02T09:30",
+        "Europe/Berlin",
+    );
+    let open_ended = ok(s.create_event(weekly(e, "FREQ=WEEKLY"), Source::Cli, now())).id;
+    rm(&mut s, &open_ended, "2026-03-02T09:00");
+    assert!(s.get_event(&open_ended).is_ok());
+    assert!(ok(s.check()).is_empty());
+}
