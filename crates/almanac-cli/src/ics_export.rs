@@ -314,10 +314,14 @@ fn vevent(
             .original_start
             .clone()
             .ok_or_else(|| damaged(e, "original start"))?;
+        // Keyed as its own kind: an occurrence a provider's series left behind when it
+        // became all-day or timed keeps a key of the other kind (a date under a timed
+        // series), which read as the series' kind failed the whole export.
+        let key_all_day = parse_date(&key).is_some();
         lines.push(time_prop(
             "RECURRENCE-ID",
             &[key],
-            m.input.all_day,
+            key_all_day,
             &m.input.time_zone,
             e,
         )?);
@@ -459,5 +463,22 @@ mod tests {
         assert!(vevents[1].contains("RECURRENCE-ID;TZID=Europe/Berlin:20260303T090000\r\n"));
         assert!(vevents[1].contains("STATUS:CANCELLED\r\n"), "{text}");
         assert!(!vevents[0].contains("\nSTATUS:") && !vevents[2].contains("\nSTATUS:"));
+    }
+
+    #[test]
+    fn an_occurrence_left_behind_by_an_all_day_switch_is_exported() {
+        let master = view("m", EventKind::Master, None, "2026-03-02T09:00:00");
+        let mut left = view("x", EventKind::Exception, Some("m"), "2026-03-03T09:00:00");
+        left.original_start = Some("2026-03-03".into());
+        let exceptions = [Exception {
+            view: left,
+            cancelled: false,
+        }];
+        let text = render(&[master], &exceptions, &HashMap::new(), Utc::now())
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(
+            text.contains("RECURRENCE-ID;VALUE=DATE:20260303\r\n"),
+            "{text}"
+        );
     }
 }
