@@ -507,6 +507,9 @@ fn plan(text: &str, calendar_id: &str, local: Tz) -> CliResult<Plan> {
         return Err(invalid("The file is empty; it is not an iCalendar file."));
     }
     let mut components = Vec::new();
+    // Per component: its calendar is a cancellation (`METHOD:CANCEL`, RFC 5546): each
+    // of its events is one cancelled, whatever its own STATUS says.
+    let mut cancelling = Vec::new();
     for (first_line, part) in top_level_blocks(&normalized) {
         // The parser reads any block as a calendar: a vCard would import nothing, "ok".
         let begin = part.lines().next().unwrap_or_default();
@@ -522,6 +525,11 @@ fn plan(text: &str, calendar_id: &str, local: Tz) -> CliResult<Plan> {
         }
         let calendar = icalendar::parser::read_calendar(part)
             .map_err(|e| parse_error(&e, part, first_line))?;
+        let cancels = calendar.properties.iter().any(|p| {
+            p.name.as_str().eq_ignore_ascii_case("METHOD")
+                && p.val.as_str().trim().eq_ignore_ascii_case("CANCEL")
+        });
+        cancelling.extend(std::iter::repeat_n(cancels, calendar.components.len()));
         components.extend(calendar.components);
     }
     let is = |c: &Component<'_>, name: &str| c.name.as_str().eq_ignore_ascii_case(name);
@@ -536,7 +544,9 @@ fn plan(text: &str, calendar_id: &str, local: Tz) -> CliResult<Plan> {
             output::one_line(outer.name.as_str())
         )));
     }
-    let vevents: Vec<&Component<'_>> = components.iter().filter(|c| is(c, "VEVENT")).collect();
+    let vevents: Vec<(&Component<'_>, bool)> = (components.iter().zip(cancelling))
+        .filter(|(c, _)| is(c, "VEVENT"))
+        .collect();
     // To-dos, journal entries, free/busy: not events, left out and said so.
     let other: Vec<String> = components
         .iter()
@@ -549,7 +559,7 @@ fn plan(text: &str, calendar_id: &str, local: Tz) -> CliResult<Plan> {
 
     let mut problems = Vec::new();
     let mut mapped = Vec::new();
-    for (index, c) in vevents.iter().enumerate() {
+    for (index, &(c, by_method)) in vevents.iter().enumerate() {
         // Control characters have no place in a UID (RFC 5545 TEXT): kept as U+FFFD,
         // the same in a file and on a terminal, so the UID finds its event again.
         let uid = first(c, "UID")
@@ -586,7 +596,7 @@ fn plan(text: &str, calendar_id: &str, local: Tz) -> CliResult<Plan> {
                 // A changed occurrence without a UID names no series: refused below.
                 uid: uid.or_else(|| recurrence_id.is_none().then(|| uid_from_details(c))),
                 recurrence_id,
-                cancelled,
+                cancelled: cancelled || by_method,
                 input,
                 version: Version::of(c),
             }),

@@ -2352,3 +2352,23 @@ fn import_reads_days_as_written_and_what_other_writers_fold() {
         ]
     );
 }
+
+/// A calendar whose METHOD is CANCEL (RFC 5546: what a cancelled invitation carries)
+/// cancels each of its events, whatever their own STATUS: it added them as new events.
+#[test]
+fn a_cancellation_file_adds_no_events() {
+    let d = tempdir();
+    let f = d.path().join("cancel.ics");
+    write(
+        &f,
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:t\r\nMETHOD:CANCEL\r\n\
+         BEGIN:VEVENT\r\nUID:m1\r\nSEQUENCE:1\r\nSUMMARY:Renewal call\r\n\
+         DTSTART:20260310T090000Z\r\nDTEND:20260310T100000Z\r\nEND:VEVENT\r\n\
+         BEGIN:VEVENT\r\nUID:m2\r\nSUMMARY:QBR\r\n\
+         DTSTART:20260311T090000Z\r\nDTEND:20260311T100000Z\r\nEND:VEVENT\r\n\
+         END:VCALENDAR\r\n",
+    );
+    let out = ok(d.path(), &["import", "--ics", &f.to_string_lossy()]);
+    assert!(out.contains("Skipped 2 cancelled events"), "{out}");
+    assert!(occurrences(d.path(), "2026-03-01", "2026-03-31").is_empty());
+}
