@@ -10,6 +10,7 @@ it kept its time; Tabs through the editor and back without leaving it, and gets 
 back where it was when it closes.
 Screenshots go to tests/e2e/artifacts/.
 """
+import datetime
 import json
 import os
 import subprocess
@@ -150,6 +151,62 @@ def test_series_this_occurrence_then_all():
         s.wait_gone("#event-editor")
         wait_count(s, sel, 0)
         wait_count(s, moved_sel, 0)
+    finally:
+        s.quit()
+    time.sleep(1.5)
+
+
+def test_a_weekly_series_moved_to_another_day_moves_every_week():
+    # "All occurrences" of a Monday meeting moved to Tuesday: every week moves, with no
+    # stray day left on the old weekday (the rule's BYDAY moves with the series).
+    tag = uuid.uuid4().hex[:6]
+    title = f"E2E weekly {tag}"
+    sel = f'[data-title="{title}"]'
+    days_js = ("return [...document.querySelectorAll(arguments[0])]"
+               ".map(e => e.closest('[data-date]').dataset.date)")
+    s = launch()
+    try:
+        header = s.execute("return [...document.querySelectorAll('.fc-col-header-cell[data-date]')]"
+                           ".map(c => c.dataset.date)")
+        day1, day2 = header[1], header[2]
+        weekday = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"][
+            datetime.date.fromisoformat(day1).weekday()]
+        s.click("#btn-new-event")
+        s.wait_for("#event-editor")
+        s.set_value("#ev-title", title)
+        s.set_value("#ev-start-date", day1)
+        s.set_value("#ev-start-time", "10:00")
+        s.set_value("#ev-end-date", day1)
+        s.set_value("#ev-end-time", "11:00")
+        s.set_value("#ev-rrule", f"FREQ=WEEKLY;BYDAY={weekday};COUNT=3")
+        s.click("#ev-save")
+        s.wait_gone("#event-editor")
+        wait_count(s, sel, 1)
+
+        s.execute("document.querySelector(arguments[0]).click()", sel)
+        s.wait_for("#event-editor")
+        s.set_value("#ev-start-date", day2)
+        s.set_value("#ev-end-date", day2)
+        s.click("#ev-save")
+        s.wait_for("#scope-dialog")
+        s.click("#scope-all")
+        s.wait_gone("#event-editor")
+        deadline = time.monotonic() + 15
+        while s.execute(days_js, sel) != [day2] and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert s.execute(days_js, sel) == [day2], s.execute(days_js, sel)
+        one_day = datetime.timedelta(days=7)
+        for week in (1, 2):
+            s.click("#btn-next")
+            want = (datetime.date.fromisoformat(day2) + week * one_day).isoformat()
+            deadline = time.monotonic() + 15
+            while s.execute(days_js, sel) != [want] and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert s.execute(days_js, sel) == [want], (week, s.execute(days_js, sel))
+        # Three in all: none in the fourth week.
+        s.click("#btn-next")
+        time.sleep(1)
+        assert s.execute(days_js, sel) == [], s.execute(days_js, sel)
     finally:
         s.quit()
     time.sleep(1.5)

@@ -48,10 +48,12 @@ import { shortcutFor } from "./lib/keyboard";
 import {
   blankForm,
   formToInput,
+  dayShift,
   inputToForm,
   mergeWithFresh,
   occurrenceWallRange,
   rebaseOnSeries,
+  shiftRuleByDays,
   withOccurrenceTimes,
   type FormState,
 } from "./lib/editorForm";
@@ -298,7 +300,13 @@ export default function App() {
       } else {
         const occ = occurrenceWallRange(o, ev.input.timeZone);
         const r = rebaseOnSeries(ev.input, occ.start, occ.end, input.start, input.end, input.allDay);
-        await updateEvent({ id: seriesIdOf(o), scope, originalStart: null, input: { ...input, ...r } });
+        // The rule as it was moves with the series' days; one the user rewrote is theirs.
+        const rule = ev.input.recurrence?.rrule;
+        const recurrence =
+          input.recurrence && rule !== undefined && input.recurrence.rrule === rule.trim()
+            ? { ...input.recurrence, rrule: shiftRuleByDays(rule, dayShift(occ.start, input.start)) }
+            : input.recurrence;
+        await updateEvent({ id: seriesIdOf(o), scope, originalStart: null, input: { ...input, ...r, recurrence } });
       }
     } else {
       await updateEvent({ id: ev.id, scope: "all", originalStart: null, input: formToInput(form, ev.input.recurrence) });
@@ -389,8 +397,16 @@ export default function App() {
             ? { start: localDateString(start), end: localDateString(end) }
             : { start: instantToWall(start, tz), end: instantToWall(end, tz) };
           const r = rebaseOnSeries(master.input, old.start, old.end, nw.start, nw.end, allDay);
-          const toWire = (w: string) => (allDay ? w.slice(0, 10) : wallToInstant(w, tz).toISOString());
-          await moveEvent({ id: seriesIdOf(o), scope, originalStart: null, allDay, start: toWire(r.start), end: toWire(r.end) });
+          const rec = master.input.recurrence;
+          const rule = rec ? shiftRuleByDays(rec.rrule, dayShift(old.start, nw.start)) : null;
+          if (rec && rule !== null && rule !== rec.rrule) {
+            // Moved to other days: the rule's days move with it (shiftRuleByDays).
+            const input = { ...master.input, allDay, start: r.start, end: r.end, recurrence: { ...rec, rrule: rule } };
+            await updateEvent({ id: seriesIdOf(o), scope, originalStart: null, input });
+          } else {
+            const toWire = (w: string) => (allDay ? w.slice(0, 10) : wallToInstant(w, tz).toISOString());
+            await moveEvent({ id: seriesIdOf(o), scope, originalStart: null, allDay, start: toWire(r.start), end: toWire(r.end) });
+          }
         }
       } else {
         await moveEvent({ id: o.eventId, scope: "all", originalStart: null, allDay, start: fmt(start), end: fmt(end) });

@@ -9,6 +9,7 @@ import {
   parseCategories,
   rebaseOnSeries,
   repeatFromRrule,
+  shiftRuleByDays,
   rruleForRepeat,
   withOccurrenceTimes,
 } from "./editorForm";
@@ -156,5 +157,24 @@ describe("saving over a change made meanwhile", () => {
   it("changes nothing when nothing changed meanwhile", () => {
     const mine = { ...opened, description: "New agenda", categories: "a" };
     expect(mergeWithFresh(opened, mine, opened)).toEqual({ form: mine, clashes: [] });
+  });
+});
+
+describe("shiftRuleByDays", () => {
+  it("moves the weekdays, days of the month and end with the series", () => {
+    expect(shiftRuleByDays("FREQ=WEEKLY;BYDAY=MO,WE;WKST=MO", 1)).toBe("FREQ=WEEKLY;BYDAY=TU,TH;WKST=MO");
+    expect(shiftRuleByDays("RRULE:FREQ=WEEKLY;BYDAY=MO", -1)).toBe("FREQ=WEEKLY;BYDAY=SU");
+    expect(shiftRuleByDays("FREQ=MONTHLY;BYMONTHDAY=15", 2)).toBe("FREQ=MONTHLY;BYMONTHDAY=17");
+    expect(shiftRuleByDays("FREQ=WEEKLY;BYDAY=FR;UNTIL=20260626T070000Z", 3)).toBe(
+      "FREQ=WEEKLY;BYDAY=MO;UNTIL=20260629T070000Z",
+    );
+    expect(shiftRuleByDays("FREQ=DAILY;COUNT=5", 2)).toBe("FREQ=DAILY;COUNT=5");
+    expect(shiftRuleByDays("FREQ=WEEKLY;BYDAY=MO", 0)).toBe("FREQ=WEEKLY;BYDAY=MO");
+  });
+  it("refuses days that cannot simply move, saying why", () => {
+    expect(() => shiftRuleByDays("FREQ=MONTHLY;BYDAY=2TU", 1)).toThrow(/numbered weekday/);
+    expect(() => shiftRuleByDays("FREQ=MONTHLY;BYMONTHDAY=28", 1)).toThrow(/day 28 of the month/);
+    expect(() => shiftRuleByDays("FREQ=MONTHLY;BYMONTHDAY=-1", 1)).toThrow(/repeat rule/);
+    expect(() => shiftRuleByDays("FREQ=MONTHLY;BYDAY=MO,TU;BYSETPOS=1", 1)).toThrow(/BYSETPOS/);
   });
 });

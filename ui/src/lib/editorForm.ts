@@ -260,3 +260,68 @@ export function rebaseOnSeries(
   const start = `${startDate}T${timePart(newStart, "09:00")}`;
   return { start, end: shiftWall(start, wallDiffMinutes(newStart, newEnd)) };
 }
+
+/** Whole days from the date of `from` to the date of `to` (wall times or dates). */
+export function dayShift(from: string, to: string): number {
+  return Math.round(wallDiffMinutes(datePart(from), datePart(to)) / 1440);
+}
+
+const WEEKDAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
+
+/**
+ * A series' rule for all its occurrences moved `days` days ("All occurrences" of a
+ * Monday dragged to Tuesday): the weekdays and days of the month it names, and its
+ * UNTIL, move too. Left as it was, the rule kept making Mondays and the new start
+ * became one extra Tuesday (RFC 5545: the start is always an occurrence). A rule
+ * whose days cannot move so (a numbered weekday, a day near a month's end, BYSETPOS,
+ * BYYEARDAY, BYWEEKNO) is refused with the reason: its repeat rule is the place.
+ */
+export function shiftRuleByDays(rrule: string, days: number): string {
+  if (days === 0) return rrule;
+  const refuse = (why: string) =>
+    new Error(
+      `The series repeats ${why}, which cannot simply move ${Math.abs(days)} day(s); change its repeat rule in the editor instead.`,
+    );
+  const body = rrule.trim().replace(/^RRULE:/i, "");
+  const parts = body.split(";").map((part) => {
+    const eq = part.indexOf("=");
+    if (eq < 0) return part;
+    const key = part.slice(0, eq).trim().toUpperCase();
+    const value = part.slice(eq + 1).trim();
+    switch (key) {
+      case "BYDAY":
+        return `${key}=${value
+          .split(",")
+          .map((d) => {
+            const m = /^([+-]?\d+)?(MO|TU|WE|TH|FR|SA|SU)$/i.exec(d.trim());
+            if (!m) throw refuse(`on "${d}"`);
+            if (m[1]) throw refuse(`on a numbered weekday (${d})`);
+            const i = WEEKDAYS.indexOf(m[2].toUpperCase());
+            return WEEKDAYS[(((i + days) % 7) + 7) % 7];
+          })
+          .join(",")}`;
+      case "BYMONTHDAY":
+        return `${key}=${value
+          .split(",")
+          .map((d) => {
+            const n = Number(d);
+            if (!Number.isInteger(n) || n < 1 || n + days < 1 || n + days > 28) throw refuse(`on day ${d} of the month`);
+            return String(n + days);
+          })
+          .join(",")}`;
+      case "BYSETPOS":
+      case "BYYEARDAY":
+      case "BYWEEKNO":
+        throw refuse(`by ${key}`);
+      case "UNTIL": {
+        const m = /^(\d{4})(\d{2})(\d{2})(.*)$/.exec(value);
+        if (!m) return part;
+        const date = addDays(`${m[1]}-${m[2]}-${m[3]}`, days).replaceAll("-", "");
+        return `${key}=${date}${m[4]}`;
+      }
+      default:
+        return part;
+    }
+  });
+  return parts.join(";");
+}
