@@ -9,19 +9,21 @@
 //! its original occurrence back): `Store::exceptions_of`. A removed instance a provider
 //! keeps as a cancelled exception goes out as `STATUS:CANCELLED`.
 //!
-//! TZID parameters carry IANA names without VTIMEZONE components, as Google and
-//! Outlook accept (and as Almanac's import expects).
+//! TZID parameters carry IANA names, each with its VTIMEZONE (RFC 5545 requires one;
+//! Outlook reads a TZID without one an hour off): `ics_zones.rs`. Almanac's import
+//! reads the TZID's name.
 
 use std::collections::{HashMap, HashSet};
 
 use almanac_model::time::{parse_date, parse_instant, parse_zone, to_instant, EventTime};
 use almanac_model::{EventKind, EventView, Importance, RangeQuery, ShowAs};
 use almanac_store::Store;
-use chrono::{DateTime, Duration, NaiveTime, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveTime, Utc};
 
 use crate::args::ExportArgs;
 use crate::error::{file_error, invalid, storage, CliResult};
 use crate::ics_text::{escape, ics_date, ics_wall, push_line};
+use crate::ics_zones;
 use crate::output;
 use crate::zone::{instant_text, local_zone, range_end, range_start};
 use crate::Ctx;
@@ -166,6 +168,9 @@ pub fn render(
     ] {
         push_line(&mut out, l);
     }
+    for line in vtimezones(events, exceptions, now) {
+        push_line(&mut out, &line);
+    }
     let masters: HashMap<&str, &EventView> = events.iter().map(|e| (e.id.as_str(), e)).collect();
     let uid = |id: &str| uids.get(id).map_or(id, String::as_str).to_owned();
     for e in events {
@@ -187,6 +192,33 @@ pub fn render(
     }
     push_line(&mut out, "END:VCALENDAR");
     Ok(out)
+}
+
+/// A VTIMEZONE for each zone a TZID names (every timed event's zone that is not UTC),
+/// over the years from the first event's to a year past the last one's, or now's.
+fn vtimezones(events: &[EventView], exceptions: &[Exception], now: DateTime<Utc>) -> Vec<String> {
+    let all = || events.iter().chain(exceptions.iter().map(|x| &x.view));
+    let year = |e: &EventView| e.input.start.get(..4).and_then(|y| y.parse::<i32>().ok());
+    let Some(first) = all().filter_map(year).min() else {
+        return Vec::new();
+    };
+    let last = all()
+        .filter_map(year)
+        .max()
+        .unwrap_or(first)
+        .max(now.year())
+        + 1;
+    let mut zones: Vec<&str> = all()
+        .filter(|e| !e.input.all_day && !is_utc(&e.input.time_zone))
+        .map(|e| e.input.time_zone.as_str())
+        .collect();
+    zones.sort_unstable();
+    zones.dedup();
+    zones
+        .into_iter()
+        .filter_map(|z| parse_zone(z).ok())
+        .flat_map(|tz| ics_zones::vtimezone(tz, first, last.max(first + 2)))
+        .collect()
 }
 
 fn is_utc(zone: &str) -> bool {
