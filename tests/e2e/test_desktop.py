@@ -156,6 +156,65 @@ def test_series_this_occurrence_then_all():
     time.sleep(1.5)
 
 
+def test_a_changed_occurrence_can_take_its_whole_series_with_it():
+    # An occurrence changed before still belongs to its series: Delete asks, and
+    # "All occurrences" deletes the series from it.
+    tag = uuid.uuid4().hex[:6]
+    title, changed = f"E2E series {tag}", f"E2E series changed {tag}"
+    sel, changed_sel = f'[data-title="{title}"]', f'[data-title="{changed}"]'
+    s = launch()
+    try:
+        first = s.execute(
+            "return document.querySelector('.fc-col-header-cell[data-date]').dataset.date")
+        s.click("#btn-new-event")
+        s.wait_for("#event-editor")
+        s.set_value("#ev-title", title)
+        s.set_value("#ev-start-date", first)
+        s.set_value("#ev-start-time", "13:00")
+        s.set_value("#ev-end-date", first)
+        s.set_value("#ev-end-time", "13:30")
+        s.set_value("#ev-rrule", "FREQ=DAILY;COUNT=3")
+        s.click("#ev-save")
+        s.wait_gone("#event-editor")
+        wait_count(s, sel, 3)
+        s.execute("document.querySelectorAll(arguments[0])[1].click()", sel)
+        s.wait_for("#event-editor")
+        s.set_value("#ev-title", changed)
+        s.click("#ev-save")
+        s.wait_for("#scope-dialog")
+        s.click("#scope-occurrence")
+        s.wait_gone("#event-editor")
+        wait_count(s, changed_sel, 1)
+
+        # One occurrence cannot move to another calendar or rule on its own: said.
+        s.execute("document.querySelector(arguments[0]).click()", sel)
+        s.wait_for("#event-editor")
+        s.set_value("#ev-rrule", "FREQ=DAILY;COUNT=5")
+        s.click("#ev-save")
+        s.wait_for("#scope-dialog")
+        s.click("#scope-occurrence")
+        s.wait_for("#ev-error")
+        deadline = time.monotonic() + 5
+        while "belong to the whole series" not in s.text("#ev-error") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert "belong to the whole series" in s.text("#ev-error"), s.text("#ev-error")
+        s.click("#ev-cancel")
+        s.wait_gone("#event-editor")
+        wait_count(s, sel, 2)
+
+        s.execute("document.querySelector(arguments[0]).click()", changed_sel)
+        s.wait_for("#event-editor")
+        s.click("#ev-delete")
+        s.wait_for("#scope-dialog")
+        s.click("#scope-all")
+        s.wait_gone("#event-editor")
+        wait_count(s, sel, 0)
+        wait_count(s, changed_sel, 0)
+    finally:
+        s.quit()
+    time.sleep(1.5)
+
+
 def test_a_weekly_series_moved_to_another_day_moves_every_week():
     # "All occurrences" of a Monday meeting moved to Tuesday: every week moves, with no
     # stray day left on the old weekday (the rule's BYDAY moves with the series).

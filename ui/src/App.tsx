@@ -296,6 +296,13 @@ export default function App() {
       const scope = await askScope("save");
       if (!scope) return; // keep the editor open with the user's input
       if (scope === "occurrence") {
+        // One occurrence has no calendar or rule of its own: the store would keep the
+        // series' and say "saved".
+        if (form.calendarId !== editor.initial.calendarId || form.rrule.trim() !== editor.initial.rrule.trim()) {
+          throw new Error(
+            "The calendar and the repeat rule belong to the whole series: save with All occurrences to change them.",
+          );
+        }
         await updateEvent({ id: seriesIdOf(o), scope, originalStart: o.originalStart, input: { ...input, recurrence: null } });
       } else {
         const occ = occurrenceWallRange(o, ev.input.timeZone);
@@ -322,6 +329,16 @@ export default function App() {
       const scope = await askScope("delete");
       if (!scope) return;
       await deleteEvent({ id: seriesIdOf(o), scope, originalStart: scope === "occurrence" ? o.originalStart : null });
+    } else if (o && o.exception && o.seriesId) {
+      // An occurrence changed before is still one of its series': the whole series can
+      // go from it too.
+      const scope = await askScope("delete");
+      if (!scope) return;
+      await deleteEvent(
+        scope === "occurrence"
+          ? { id: ev.id, scope: "all", originalStart: null }
+          : { id: o.seriesId, scope: "all", originalStart: null },
+      );
     } else {
       await deleteEvent({ id: ev.id, scope: "all", originalStart: null });
     }
