@@ -32,6 +32,7 @@ use crate::error::{file_error, invalid, not_found, CliResult};
 use crate::ics_text::{
     parse_duration, parse_duration_parts, parse_ics_date, parse_ics_wall, split_text_list, unescape,
 };
+use crate::ics_vtimezone::Declared;
 use crate::output;
 use crate::zone::local_zone;
 use crate::Ctx;
@@ -147,7 +148,7 @@ struct Version {
 }
 
 impl Version {
-    fn of(c: &Component<'_>) -> Self {
+    fn of(c: &Component<'_>, declared: &Declared) -> Self {
         let sequence = match first(c, "SEQUENCE") {
             Some(p) => {
                 let v = p.val.as_str().trim();
@@ -159,7 +160,7 @@ impl Version {
         // Stamps only order versions: one that does not parse orders nothing.
         let instant = |name| {
             let p = first(c, name)?;
-            match when(name, p.val.as_str(), p).ok()? {
+            match when(name, p.val.as_str(), p, declared).ok()? {
                 When::Date(_) => None,
                 w => Some(w.instant_in(Tz::UTC)),
             }
@@ -544,6 +545,8 @@ fn plan(text: &str, calendar_id: &str, local: Tz) -> CliResult<Plan> {
             output::one_line(outer.name.as_str())
         )));
     }
+    // The zones the file's own VTIMEZONEs define (a TZID is only a label).
+    let declared = Declared::read(&components, zone, local);
     let vevents: Vec<(&Component<'_>, bool)> = (components.iter().zip(cancelling))
         .filter(|(c, _)| is(c, "VEVENT"))
         .collect();
@@ -589,7 +592,7 @@ fn plan(text: &str, calendar_id: &str, local: Tz) -> CliResult<Plan> {
             ));
             continue;
         }
-        match map_vevent(c, calendar_id, local) {
+        match map_vevent(c, calendar_id, local, &declared) {
             Ok((input, recurrence_id, cancelled)) => mapped.push(Mapped {
                 index,
                 given_uid: uid.is_some(),
@@ -598,7 +601,7 @@ fn plan(text: &str, calendar_id: &str, local: Tz) -> CliResult<Plan> {
                 recurrence_id,
                 cancelled: cancelled || by_method,
                 input,
-                version: Version::of(c),
+                version: Version::of(c, &declared),
             }),
             Err(reason) => problems.push(format!("{}: {reason}", label(index, uid.as_deref()))),
         }
@@ -1144,7 +1147,7 @@ fn zone(tzid: &str) -> Result<Tz, String> {
 }
 
 /// One date or date-time value with the property's VALUE and TZID parameters.
-fn when(name: &str, value: &str, p: &Property<'_>) -> Result<When, String> {
+fn when(name: &str, value: &str, p: &Property<'_>, declared: &Declared) -> Result<When, String> {
     let v = value.trim();
     let bad = || {
         format!(
@@ -1167,7 +1170,10 @@ fn when(name: &str, value: &str, p: &Property<'_>) -> Result<When, String> {
         .iter()
         .any(|x| x.key.as_str().eq_ignore_ascii_case("TZID"));
     match param(p, "TZID").filter(|z| !z.is_empty()) {
-        Some(tzid) => Ok(When::Zoned(t, zone(tzid)?)),
+        Some(tzid) => Ok(When::Zoned(
+            t,
+            declared.get(tzid).unwrap_or_else(|| zone(tzid))?,
+        )),
         None if tzid_given => Err(format!(
             "{name} has an empty TZID, which names no time zone."
         )),
@@ -1184,13 +1190,14 @@ fn date_list(
     all_day: bool,
     tz: Tz,
     at: NaiveTime,
+    declared: &Declared,
 ) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
     for p in props(c, name) {
         for v in p.val.as_str().split(',').filter(|v| !v.trim().is_empty()) {
             // RDATE;VALUE=PERIOD: the start of the period.
             let v = v.split('/').next().unwrap_or(v);
-            let w = when(name, v, p)?;
+            let w = when(name, v, p, declared)?;
             out.push(match w {
                 _ if all_day => format_date(w.written_date()),
                 When::Date(d) => format_wall_time(d.and_time(at)),
@@ -1220,9 +1227,10 @@ fn map_vevent(
     c: &Component<'_>,
     calendar_id: &str,
     local: Tz,
+    declared: &Declared,
 ) -> Result<(EventInput, Option<When>, bool), String> {
     let dtstart = first(c, "DTSTART").ok_or("it has no DTSTART.")?;
-    let start = when("DTSTART", dtstart.val.as_str(), dtstart)?;
+    let start = when("DTSTART", dtstart.val.as_str(), dtstart, declared)?;
     let rules: Vec<&Property<'_>> = props(c, "RRULE").collect();
     if rules.len() > 1 {
         return Err("it has more than one RRULE, which Almanac does not support.".into());
@@ -1239,7 +1247,7 @@ fn map_vevent(
     let (start_text, end_text) = if all_day {
         let s = start_wall.date();
         let end = if let Some(p) = first(c, "DTEND") {
-            when("DTEND", p.val.as_str(), p)?.date_in(tz)
+            when("DTEND", p.val.as_str(), p, declared)?.date_in(tz)
         } else if let Some(p) = first(c, "DURATION") {
             let bad = || format!("DURATION \"{}\" is not valid.", p.val.as_str());
             let secs = parse_duration(p.val.as_str()).ok_or_else(bad)?;
@@ -1258,7 +1266,7 @@ fn map_vevent(
         (format_date(s), format_date(end))
     } else {
         let end = if let Some(p) = first(c, "DTEND") {
-            match when("DTEND", p.val.as_str(), p)? {
+            match when("DTEND", p.val.as_str(), p, declared)? {
                 When::Date(_) => return Err("DTEND is a date but DTSTART is a date-time.".into()),
                 w => w.event_time_in(tz),
             }
@@ -1275,8 +1283,8 @@ fn map_vevent(
     let recurrence = match rules.first() {
         Some(rule) => Some(RecurrenceInput {
             rrule: rule.val.as_str().trim().to_owned(),
-            exdates: date_list(c, "EXDATE", all_day, tz, start_wall.time())?,
-            rdates: date_list(c, "RDATE", all_day, tz, start_wall.time())?,
+            exdates: date_list(c, "EXDATE", all_day, tz, start_wall.time(), declared)?,
+            rdates: date_list(c, "RDATE", all_day, tz, start_wall.time(), declared)?,
         }),
         None if first(c, "RDATE").is_some() && first(c, "RECURRENCE-ID").is_none() => {
             return Err("it has RDATE without RRULE, which Almanac does not support.".into())
@@ -1288,7 +1296,7 @@ fn map_vevent(
             if param(p, "RANGE").is_some_and(|r| r.eq_ignore_ascii_case("THISANDFUTURE")) {
                 return Err("RECURRENCE-ID with RANGE=THISANDFUTURE is not supported.".into());
             }
-            Some(when("RECURRENCE-ID", p.val.as_str(), p)?)
+            Some(when("RECURRENCE-ID", p.val.as_str(), p, declared)?)
         }
         None => None,
     };

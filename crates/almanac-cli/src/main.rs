@@ -8,6 +8,7 @@ mod events_cmd;
 mod ics_export;
 mod ics_import;
 mod ics_text;
+mod ics_vtimezone;
 mod ics_zones;
 mod output;
 mod sync_cmd;

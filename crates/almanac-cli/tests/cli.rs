@@ -2372,3 +2372,128 @@ fn a_cancellation_file_adds_no_events() {
     assert!(out.contains("Skipped 2 cancelled events"), "{out}");
     assert!(occurrences(d.path(), "2026-03-01", "2026-03-31").is_empty());
 }
+
+/// A TZID is a label; the file's VTIMEZONE says what it means. Read by its name alone,
+/// `TZID:GMT` defined as the UK's GMT/BST put summer events an hour late, and
+/// Outlook's `Customized Time Zone` refused the file.
+#[test]
+fn import_reads_a_tzid_by_its_vtimezone() {
+    let file = |d: &Path, name: &str, vtimezone: &str, tzid: &str| {
+        let f = d.join(name);
+        write(
+            &f,
+            &format!(
+                "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:t\r\n{vtimezone}\
+                 BEGIN:VEVENT\r\nUID:{name}\r\nSUMMARY:Talk\r\n\
+                 DTSTART;TZID=\"{tzid}\":20260723T102000\r\n\
+                 DTEND;TZID=\"{tzid}\":20260723T105000\r\nEND:VEVENT\r\n\
+                 BEGIN:VEVENT\r\nUID:{name}-winter\r\nSUMMARY:Talk\r\n\
+                 DTSTART;TZID=\"{tzid}\":20261203T102000\r\n\
+                 DTEND;TZID=\"{tzid}\":20261203T105000\r\nEND:VEVENT\r\n\
+                 END:VCALENDAR\r\n"
+            ),
+        );
+        f.to_string_lossy().into_owned()
+    };
+    let observances = |std_from: &str, std_to: &str, name: &str| {
+        format!(
+            "BEGIN:VTIMEZONE\r\nTZID:{name}\r\n\
+             BEGIN:STANDARD\r\nDTSTART:16011028T030000\r\n\
+             RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10\r\n\
+             TZOFFSETFROM:{std_to}\r\nTZOFFSETTO:{std_from}\r\nEND:STANDARD\r\n\
+             BEGIN:DAYLIGHT\r\nDTSTART:16010325T020000\r\n\
+             RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3\r\n\
+             TZOFFSETFROM:{std_from}\r\nTZOFFSETTO:{std_to}\r\nEND:DAYLIGHT\r\n\
+             END:VTIMEZONE\r\n"
+        )
+    };
+    let starts = |d: &Path| -> Vec<(String, String)> {
+        let listed: Value = serde_json::from_str(&ok_in(
+            d,
+            "America/New_York",
+            &[
+                "--json",
+                "events",
+                "list",
+                "--from",
+                "2026-07-01",
+                "--to",
+                "2026-12-31",
+            ],
+        ))
+        .expect("json");
+        listed
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|o| (s(o, "start").to_owned(), s(o, "timeZone").to_owned()))
+            .collect()
+    };
+    let t = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+
+    // GMT that keeps British summer time.
+    let d = tempdir();
+    let f = file(
+        d.path(),
+        "gmt.ics",
+        &observances("+0000", "+0100", "GMT"),
+        "GMT",
+    );
+    ok_in(d.path(), "America/New_York", &["import", "--ics", &f]);
+    assert_eq!(
+        starts(d.path()),
+        [
+            t("2026-07-23T09:20:00Z", "Europe/London"),
+            t("2026-12-03T10:20:00Z", "Europe/London")
+        ]
+    );
+
+    // Outlook's custom zone with Central European rules, imported in New York: the
+    // main zone of those rules, not the first alphabetically (Africa/Ceuta).
+    let d = tempdir();
+    let custom = "Customized Time Zone";
+    let f = file(
+        d.path(),
+        "custom.ics",
+        &observances("+0100", "+0200", custom),
+        custom,
+    );
+    ok_in(d.path(), "America/New_York", &["import", "--ics", &f]);
+    assert_eq!(
+        starts(d.path()),
+        [
+            t("2026-07-23T08:20:00Z", "Europe/Berlin"),
+            t("2026-12-03T09:20:00Z", "Europe/Berlin")
+        ]
+    );
+
+    // A definition cut short (no daylight time) of a zone that has it: the name wins.
+    let d = tempdir();
+    let short = "BEGIN:VTIMEZONE\r\nTZID:America/New_York\r\nBEGIN:STANDARD\r\n\
+                 DTSTART:19700101T000000\r\nTZOFFSETFROM:-0500\r\nTZOFFSETTO:-0500\r\n\
+                 END:STANDARD\r\nEND:VTIMEZONE\r\n";
+    let f = file(d.path(), "short.ics", short, "America/New_York");
+    ok_in(d.path(), "Europe/Berlin", &["import", "--ics", &f]);
+    assert_eq!(
+        starts(d.path()),
+        [
+            t("2026-07-23T14:20:00Z", "America/New_York"),
+            t("2026-12-03T15:20:00Z", "America/New_York")
+        ]
+    );
+
+    // Offsets no zone has: refused by name, nothing imported.
+    let d = tempdir();
+    let f = file(
+        d.path(),
+        "odd.ics",
+        &observances("+0317", "+0417", "Odd"),
+        "Odd",
+    );
+    let err = fails(d.path(), &["import", "--ics", &f]);
+    assert!(
+        err.contains("\"Odd\" (TZID): its VTIMEZONE gives offsets no known time zone has"),
+        "{err}"
+    );
+    assert!(occurrences(d.path(), "2026-07-01", "2026-12-31").is_empty());
+}
