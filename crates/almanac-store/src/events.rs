@@ -551,10 +551,11 @@ fn delete_event_in(
     Ok(())
 }
 
-/// Deletes series `master_id` once the user has deleted every occurrence it has: an
-/// ending rule all of whose days are removed, and no changed occurrence left. Kept, it
-/// was an event no view lists — nothing to open and delete — and, in an account's
-/// calendar, a series with no day sent to the provider. Outlook and Google delete it.
+/// Deletes series `master_id` of a calendar on this computer once the user has
+/// deleted every occurrence it has: an ending rule all of whose days are removed, and
+/// no changed occurrence left. Kept, it was an event no view lists, with nothing to
+/// open and delete it from. In an account's calendar the provider keeps such a series
+/// as it likes (and another client may still add a day to it): left as it is.
 fn delete_if_emptied(
     tx: &Transaction<'_>,
     master_id: &str,
@@ -562,6 +563,9 @@ fn delete_if_emptied(
     source: Source,
 ) -> Result<()> {
     let master = load(tx, master_id)?;
+    if crate::sync::account_of(tx, &master.input.calendar_id)?.is_some() {
+        return Ok(());
+    }
     let Some(spec) = master.series()? else {
         return Ok(());
     };
