@@ -266,10 +266,11 @@ fn time_prop(
 
 /// DTSTART or DTEND. A time in the second pass of a DST fold (written with its
 /// offset, see [`EventTime`]) goes out in UTC: with a TZID it would read as the first
-/// pass. A series keeps its TZID (its rule repeats wall times in that zone).
+/// pass. A series' DTSTART keeps its TZID (its rule repeats wall times in that zone);
+/// its DTEND only sets the length, which a UTC end keeps.
 fn bound_prop(name: &str, value: &str, e: &EventView) -> CliResult<String> {
     let i = &e.input;
-    if !i.all_day && i.recurrence.is_none() {
+    if !i.all_day && (i.recurrence.is_none() || name == "DTEND") {
         let t = EventTime::parse(value).ok_or_else(|| damaged(e, name))?;
         if t.offset.is_some() {
             let tz = parse_zone(&i.time_zone).map_err(|_| damaged(e, "time zone"))?;

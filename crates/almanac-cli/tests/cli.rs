@@ -2497,3 +2497,30 @@ fn import_reads_a_tzid_by_its_vtimezone() {
     );
     assert!(occurrences(d.path(), "2026-07-01", "2026-12-31").is_empty());
 }
+
+/// A series whose first end falls in the second pass of a fall-back night: its export
+/// wrote that end with the TZID, read back as the first pass — each occurrence an hour
+/// shorter, or (an end before the first pass's start) a file its own import refused.
+#[test]
+fn a_series_ending_in_the_repeated_hour_keeps_its_length_through_export() {
+    let d = tempdir();
+    let f = d.path().join("fold-series.ics");
+    write(
+        &f,
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:t\r\n\
+         BEGIN:VEVENT\r\nUID:fold-a\r\nSUMMARY:Night shift\r\n\
+         DTSTART;TZID=Europe/Berlin:20261025T013000\r\nDTEND:20261025T013000Z\r\n\
+         RRULE:FREQ=WEEKLY;COUNT=2\r\nEND:VEVENT\r\n\
+         BEGIN:VEVENT\r\nUID:fold-b\r\nSUMMARY:Short\r\n\
+         DTSTART;TZID=Europe/Berlin:20261025T023000\r\nDTEND:20261025T011500Z\r\n\
+         RRULE:FREQ=WEEKLY;COUNT=2\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+    );
+    ok(d.path(), &["import", "--ics", &f.to_string_lossy()]);
+    let before = comparable(d.path(), "2026-10-20", "2026-11-05");
+    assert_eq!(before.len(), 4, "{before:?}");
+    let out = d.path().join("out.ics");
+    ok(d.path(), &["export", "--ics", &out.to_string_lossy()]);
+    let b = tempdir();
+    ok(b.path(), &["import", "--ics", &out.to_string_lossy()]);
+    assert_eq!(comparable(b.path(), "2026-10-20", "2026-11-05"), before);
+}
