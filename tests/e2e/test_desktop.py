@@ -215,6 +215,36 @@ def test_a_changed_occurrence_can_take_its_whole_series_with_it():
     time.sleep(1.5)
 
 
+def test_an_event_across_midnight_has_one_id():
+    # FullCalendar draws it in two columns; every id in the window stays unique.
+    tag = uuid.uuid4().hex[:6]
+    title = f"E2E late {tag}"
+    s = launch()
+    try:
+        header = s.execute("return [...document.querySelectorAll('.fc-col-header-cell[data-date]')]"
+                           ".map(c => c.dataset.date)")
+        s.click("#btn-new-event")
+        s.wait_for("#event-editor")
+        s.set_value("#ev-title", title)
+        s.set_value("#ev-start-date", header[2])
+        s.set_value("#ev-start-time", "22:00")
+        s.set_value("#ev-end-date", header[3])
+        s.set_value("#ev-end-time", "02:00")
+        s.click("#ev-save")
+        s.wait_gone("#event-editor")
+        wait_count(s, f'[data-title="{title}"]', 2)
+        ids = s.execute("return [...document.querySelectorAll('[id]')].map(e => e.id)")
+        dups = sorted({i for i in ids if ids.count(i) > 1})
+        assert dups == [], dups
+        shown = s.execute("return [...document.querySelectorAll(arguments[0])]"
+                          ".map(e => e.dataset.occurrence)", f'[data-title="{title}"]')
+        assert len(set(shown)) == 1 and shown[0], shown
+        assert s.execute("return !!document.getElementById(arguments[0])", shown[0])
+    finally:
+        s.quit()
+    time.sleep(1.5)
+
+
 def test_a_weekly_series_moved_to_another_day_moves_every_week():
     # "All occurrences" of a Monday meeting moved to Tuesday: every week moves, with no
     # stray day left on the old weekday (the rule's BYDAY moves with the series).

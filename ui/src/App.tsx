@@ -73,6 +73,16 @@ const CALENDAR_PLUGINS = [dayGridPlugin, timeGridPlugin, listPlugin, interaction
 const isSeriesInstance = (o: Occurrence) => o.recurring && !o.exception;
 const seriesIdOf = (o: Occurrence) => o.seriesId ?? o.eventId;
 
+/** The IANA zone the web view draws the grid in, if it names a real one. */
+const gridZone = (): string | null => {
+  const z = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  try {
+    return z && new Intl.DateTimeFormat("en", { timeZone: z }) ? z : null;
+  } catch {
+    return null;
+  }
+};
+
 export default function App() {
   const calRef = useRef<FullCalendar>(null);
   const api = () => calRef.current?.getApi();
@@ -152,7 +162,10 @@ export default function App() {
         if (cancelled) return;
         applyCalendars(cals);
         loadedRef.current = true;
-        setDefaultTz(tz);
+        // The zone the grid is drawn in (the web view's) wins: a new event must keep
+        // the times clicked. The back end's reading of the system zone (which can
+        // differ from $TZ, and falls back to UTC) is the fallback.
+        setDefaultTz(gridZone() ?? tz);
         if (missedRef.current) {
           missedRef.current = false;
           reloadCalendars();
@@ -376,7 +389,12 @@ export default function App() {
   const onEventDidMount = (info: EventMountArg) => {
     const o = info.event.extendedProps.occurrence as Occurrence | undefined;
     if (!o) return;
-    info.el.id = occurrenceDomId(o.eventId, o.originalStart);
+    const id = occurrenceDomId(o.eventId, o.originalStart);
+    // One element per occurrence has its id: FullCalendar mounts an event once per
+    // segment (across midnight, a week's end), again in a "+N more" list and as the
+    // drag's mirror. Every one says which occurrence it shows.
+    info.el.setAttribute("data-occurrence", id);
+    if (info.isStart && !info.isMirror && !info.el.closest(".fc-popover")) info.el.id = id;
     info.el.setAttribute("data-title", o.title);
   };
 
@@ -397,7 +415,14 @@ export default function App() {
     const start = info.event.start;
     if (!o || !start) return info.revert();
     const allDay = info.event.allDay;
-    const end = info.event.end ?? (allDay ? new Date(start.getFullYear(), start.getMonth(), start.getDate() + 1) : new Date(start.getTime() + 3600000));
+    // FullCalendar drops the end of an event without length: it keeps its length (none),
+    // not an hour.
+    const length = Date.parse(o.end) - Date.parse(o.start);
+    const end =
+      info.event.end ??
+      (allDay
+        ? new Date(start.getFullYear(), start.getMonth(), start.getDate() + 1)
+        : new Date(start.getTime() + (Number.isFinite(length) && length >= 0 ? length : 3600000)));
     const fmt = (d: Date) => (allDay ? localDateString(d) : d.toISOString());
     try {
       if (isSeriesInstance(o)) {

@@ -58,8 +58,9 @@ export function MeetingDetails(props: { meeting: EventMeeting; onJoin: () => Pro
             <span className="meeting-label">Attendees</span> {answersText(people) || `${people.length} rooms or resources`}
           </summary>
           <ul id="ev-attendees" className="meeting-attendees">
-            {people.map((a) => (
-              <li key={a.person.email} data-response={a.response}>
+            {people.map((a, i) => (
+              // Two attendees may share an address, or have none: the place keys them.
+              <li key={`${i}:${a.person.email}`} data-response={a.response}>
                 <span className="meeting-person">{personText(a.person)}</span>
                 <span className="meeting-response">
                   {a.kind === "resource" ? "Room / resource" : a.kind === "optional" ? `Optional · ${responseText(a.response)}` : responseText(a.response)}
