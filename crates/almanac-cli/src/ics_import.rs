@@ -63,6 +63,21 @@ impl When {
         }
     }
 
+    /// The wall time of the series' instance (at `at` each day, in `zone`) this names:
+    /// an instant names an instance in a DST gap by the time after the gap (02:30 on
+    /// Berlin's spring night is 01:30Z, read there as 03:30), which is no key of the
+    /// series, whose instance is 02:30.
+    fn instance_wall(self, zone: Tz, at: NaiveTime) -> NaiveDateTime {
+        let wall = self.wall_in(zone);
+        if matches!(self, Self::Utc(_) | Self::Zoned(..)) && wall.time() != at {
+            let gap = wall.date().and_time(at);
+            if to_instant(gap, zone) == self.instant_in(zone) {
+                return gap;
+            }
+        }
+        wall
+    }
+
     /// The instant (floating times are read in `zone`; dates are their midnight).
     fn instant_in(self, zone: Tz) -> DateTime<Utc> {
         match self {
@@ -696,7 +711,7 @@ fn plan(text: &str, calendar_id: &str, local: Tz) -> CliResult<Plan> {
         let wall = if master.input.all_day {
             rid.written_date().and_time(NaiveTime::MIN)
         } else {
-            rid.wall_in(zone)
+            rid.instance_wall(zone, spec.start.time())
         };
         let key = if master.input.all_day {
             format_date(wall.date())
@@ -1201,7 +1216,7 @@ fn date_list(
             out.push(match w {
                 _ if all_day => format_date(w.written_date()),
                 When::Date(d) => format_wall_time(d.and_time(at)),
-                _ => format_wall_time(w.wall_in(tz)),
+                _ => format_wall_time(w.instance_wall(tz, at)),
             });
         }
     }

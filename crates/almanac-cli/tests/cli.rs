@@ -2524,3 +2524,51 @@ fn a_series_ending_in_the_repeated_hour_keeps_its_length_through_export() {
     ok(b.path(), &["import", "--ics", &out.to_string_lossy()]);
     assert_eq!(comparable(b.path(), "2026-10-20", "2026-11-05"), before);
 }
+
+/// An instant names an occurrence in a DST gap by the time after the gap (Berlin's
+/// 02:30 on the spring night is 01:30Z, 03:30 there): as an EXDATE it matched nothing
+/// and the day stayed; as a RECURRENCE-ID the file was refused.
+#[test]
+fn import_finds_an_occurrence_in_a_dst_gap_by_its_instant() {
+    let d = tempdir();
+    let f = d.path().join("gap-series.ics");
+    write(
+        &f,
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:t\r\n\
+         BEGIN:VEVENT\r\nUID:night\r\nSUMMARY:Night check\r\n\
+         DTSTART;TZID=Europe/Berlin:20260327T023000\r\nDTEND;TZID=Europe/Berlin:20260327T030000\r\n\
+         RRULE:FREQ=DAILY;COUNT=4\r\nEXDATE:20260329T013000Z\r\nEND:VEVENT\r\n\
+         BEGIN:VEVENT\r\nUID:day\r\nSUMMARY:Early call\r\n\
+         DTSTART;TZID=Europe/Berlin:20260327T023000\r\nDTEND;TZID=Europe/Berlin:20260327T030000\r\n\
+         RRULE:FREQ=DAILY;COUNT=4\r\nEND:VEVENT\r\n\
+         BEGIN:VEVENT\r\nUID:day\r\nRECURRENCE-ID:20260329T013000Z\r\nSUMMARY:Early call (moved)\r\n\
+         DTSTART;TZID=Europe/Berlin:20260329T080000\r\nDTEND;TZID=Europe/Berlin:20260329T083000\r\n\
+         END:VEVENT\r\nEND:VCALENDAR\r\n",
+    );
+    ok(d.path(), &["import", "--ics", &f.to_string_lossy()]);
+    let seen: Vec<(String, String)> = occurrences(d.path(), "2026-03-27", "2026-03-31")
+        .iter()
+        .map(|o| (s(o, "title").to_owned(), s(o, "start").to_owned()))
+        .collect();
+    let night: Vec<&str> = seen
+        .iter()
+        .filter(|(t, _)| t == "Night check")
+        .map(|(_, s)| &s[..10])
+        .collect();
+    assert_eq!(
+        night,
+        ["2026-03-27", "2026-03-28", "2026-03-30"],
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .any(|(t, s)| t == "Early call (moved)" && s == "2026-03-29T06:00:00Z"),
+        "{seen:?}"
+    );
+    assert!(
+        !seen
+            .iter()
+            .any(|(t, s)| t == "Early call" && s.starts_with("2026-03-29")),
+        "{seen:?}"
+    );
+}
