@@ -7,6 +7,7 @@ use std::process::Command;
 /// Every IPC command of the app; `capabilities/main.json` grants these to the window.
 const COMMANDS: &[&str] = &[
     "list_calendars",
+    "set_calendar_visible",
     "list_occurrences",
     "get_event",
     "create_event",

@@ -30,6 +30,20 @@ pub async fn list_calendars(state: State<'_, AppState>) -> CmdResult<Vec<Calenda
     with_store(&state, |s| s.list_calendars())
 }
 
+/// Shows or hides a calendar; kept across restarts, and the tray's next meeting
+/// follows (it lists shown calendars only).
+#[tauri::command]
+pub async fn set_calendar_visible(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    calendar_id: String,
+    visible: bool,
+) -> CmdResult<()> {
+    with_store(&state, |s| s.set_calendar_visible(&calendar_id, visible))?;
+    crate::next_meeting::refresh_soon(&app);
+    Ok(())
+}
+
 #[tauri::command]
 pub async fn list_occurrences(
     state: State<'_, AppState>,

@@ -83,6 +83,7 @@ pub fn run() -> i32 {
         .plugin(tauri_plugin_deep_link::init())
         .invoke_handler(tauri::generate_handler![
             commands::list_calendars,
+            commands::set_calendar_visible,
             commands::list_occurrences,
             commands::get_event,
             commands::create_event,

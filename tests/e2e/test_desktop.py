@@ -245,6 +245,35 @@ def test_an_event_across_midnight_has_one_id():
     time.sleep(1.5)
 
 
+def test_a_hidden_calendar_stays_hidden_after_a_restart():
+    title = f"E2E hidden {uuid.uuid4().hex[:6]}"
+    sel = f'[data-title="{title}"]'
+    checked = "return document.getElementById('cal-visible-local').checked"
+    s = launch()
+    try:
+        day = s.execute(TODAY_JS)
+        create_event(s, title, day, "15:00", "15:30")
+        s.wait_gone("#event-editor")
+        s.wait_for(sel)
+        s.click("#cal-visible-local")
+        s.wait_gone(sel)
+        assert s.execute(checked) is False
+    finally:
+        s.quit()
+    time.sleep(1.5)
+    s = launch()
+    try:
+        s.wait_for("#cal-visible-local")
+        time.sleep(1)
+        assert s.execute(checked) is False, "the calendar is shown again after a restart"
+        assert not s.find(sel), "its event is shown again after a restart"
+        s.click("#cal-visible-local")
+        s.wait_for(sel)
+    finally:
+        s.quit()
+    time.sleep(1.5)
+
+
 def test_a_weekly_series_moved_to_another_day_moves_every_week():
     # "All occurrences" of a Monday meeting moved to Tuesday: every week moves, with no
     # stray day left on the old weekday (the rule's BYDAY moves with the series).

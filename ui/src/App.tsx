@@ -25,6 +25,7 @@ import {
   listTimeZones,
   moveEvent,
   reportReady,
+  setCalendarVisible,
   setConflictPolicy,
   toAppError,
   updateEvent,
@@ -227,6 +228,14 @@ export default function App() {
     visibleRef.current = { ...visibleRef.current, [id]: on };
     setVisible(visibleRef.current);
     refetch();
+    // Kept for the next start (and the tray's next meeting); shown at once, put back
+    // if it cannot be kept.
+    setCalendarVisible(id, on).catch((e) => {
+      visibleRef.current = { ...visibleRef.current, [id]: !on };
+      setVisible(visibleRef.current);
+      refetch();
+      showToast(e);
+    });
   };
 
   // ----- scope prompt -----

@@ -34,6 +34,23 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Shows or hides a calendar in the window (and so in the tray's next meeting,
+    /// which lists shown calendars only). Kept across restarts.
+    pub fn set_calendar_visible(&mut self, id: &str, visible: bool) -> Result<()> {
+        self.durable(|tx| {
+            let n = tx.execute(
+                "UPDATE calendars SET visible = ?2 WHERE id = ?1",
+                params![id, visible],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NotFound(format!(
+                    "There is no calendar with id \"{id}\"."
+                )));
+            }
+            Ok(())
+        })
+    }
+
     pub(crate) fn calendar_access(conn: &rusqlite::Connection, id: &str) -> Result<CalendarAccess> {
         conn.query_row(
             "SELECT can_edit FROM calendars WHERE id = ?1",

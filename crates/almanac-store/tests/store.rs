@@ -2780,3 +2780,31 @@ fn deleting_the_last_occurrence_deletes_the_series() {
     assert!(s.get_event(&open_ended).is_ok());
     assert!(ok(s.check()).is_empty());
 }
+
+/// Hiding a calendar is kept (the window's sidebar, the tray's next meeting).
+#[test]
+fn a_hidden_calendar_is_kept_hidden_and_left_out_of_the_next_meeting() {
+    let (dir, mut s) = open();
+    let e = event("Kickoff", "2026-03-02T09:00", "2026-03-02T10:00", "UTC");
+    ok(s.create_event(e, Source::Cli, now()));
+    let from = DateTime::parse_from_rfc3339("2026-03-01T00:00:00Z")
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let until = from + chrono::Duration::days(7);
+    assert!(ok(s.next_occurrence(from, until)).is_some());
+    ok(s.set_calendar_visible("local", false));
+    assert!(ok(s.next_occurrence(from, until)).is_none());
+    drop(s);
+    let mut s = Store::open_at(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let local = ok(s.list_calendars())
+        .into_iter()
+        .find(|c| c.id == "local")
+        .unwrap_or_else(|| panic!("no local calendar"));
+    assert!(!local.visible);
+    ok(s.set_calendar_visible("local", true));
+    assert!(ok(s.next_occurrence(from, until)).is_some());
+    assert!(matches!(
+        s.set_calendar_visible("nope", false),
+        Err(StoreError::NotFound(_))
+    ));
+}

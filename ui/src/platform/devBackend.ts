@@ -477,6 +477,12 @@ export async function devInvoke(cmd: string, args: Record<string, unknown>): Pro
   switch (cmd) {
     case "list_calendars":
       return clone(calendars);
+    case "set_calendar_visible": {
+      const c = calendars.find((x) => x.id === args.calendarId);
+      if (!c) fail("not_found", `There is no calendar with id "${String(args.calendarId)}".`);
+      else c.visible = args.visible === true;
+      return null;
+    }
     case "list_occurrences":
       return clone(listOccurrences(args.query as RangeQuery));
     case "get_event":

@@ -72,6 +72,9 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 }
 
 export const listCalendars = () => call<Calendar[]>("list_calendars");
+/** Shows or hides a calendar; kept across restarts (the tray's next meeting follows). */
+export const setCalendarVisible = (calendarId: string, visible: boolean) =>
+  call<null>("set_calendar_visible", { calendarId, visible });
 export const listOccurrences = (query: RangeQuery) => call<Occurrence[]>("list_occurrences", { query });
 export const getEvent = (id: string) => call<EventView>("get_event", { id });
 export const createEvent = (input: EventInput) => call<EventView>("create_event", { input });
