@@ -19,7 +19,8 @@ use std::io::Read;
 use almanac_model::recurrence::SeriesSpec;
 use almanac_model::time::{format_date, format_wall_time, to_instant, to_local, EventTime};
 use almanac_model::{
-    AppError, EditScope, ErrorCode, EventChange, EventInput, Importance, RecurrenceInput, ShowAs,
+    AppError, EditScope, ErrorCode, EventChange, EventInput, Importance, RecurrenceInput,
+    Sensitivity, ShowAs,
 };
 use almanac_store::{Source, Store, MAX_UID_CHARS};
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
@@ -130,6 +131,8 @@ struct Mapped {
     recurrence_id: Option<When>,
     cancelled: bool,
     input: EventInput,
+    /// `CLASS`: who may see it (not part of the editor's input).
+    sensitivity: Sensitivity,
     version: Version,
 }
 
@@ -228,6 +231,9 @@ struct Plan {
     events: Vec<(Option<String>, String, EventInput)>,
     /// (master UID, instance key, changed occurrence, label).
     exceptions: Vec<(String, String, EventInput, String)>,
+    /// The events not public (`CLASS:PRIVATE`, `CONFIDENTIAL`), by label: imported into
+    /// an account's calendar, one read as public would go out so.
+    sensitivity: HashMap<String, Sensitivity>,
     skipped_cancelled: usize,
     /// VEVENTs the file has twice, the same (exports joined that overlap): taken once.
     /// By UID, for [`skip_existing`].
@@ -277,7 +283,7 @@ pub fn import(open: impl FnOnce() -> CliResult<Store>, ctx: &Ctx, a: &ImportArgs
         .iter()
         .filter(|(uid, _, _)| uid.as_ref().is_some_and(|u| plan.made_uids.contains(u)))
         .count();
-    let (created, exceptions) = write(store, ctx, plan.events, plan.exceptions)?;
+    let (created, exceptions) = write(store, ctx, plan.events, plan.exceptions, &plan.sensitivity)?;
     if ctx.json {
         let existing: Vec<_> = existing
             .iter()
@@ -608,7 +614,7 @@ fn plan(text: &str, calendar_id: &str, local: Tz) -> CliResult<Plan> {
             continue;
         }
         match map_vevent(c, calendar_id, local, &declared) {
-            Ok((input, recurrence_id, cancelled)) => mapped.push(Mapped {
+            Ok((input, recurrence_id, cancelled, sensitivity)) => mapped.push(Mapped {
                 index,
                 given_uid: uid.is_some(),
                 // A changed occurrence without a UID names no series: refused below.
@@ -616,6 +622,7 @@ fn plan(text: &str, calendar_id: &str, local: Tz) -> CliResult<Plan> {
                 recurrence_id,
                 cancelled: cancelled || by_method,
                 input,
+                sensitivity,
                 version: Version::of(c, &declared),
             }),
             Err(reason) => problems.push(format!("{}: {reason}", label(index, uid.as_deref()))),
@@ -661,6 +668,9 @@ fn plan(text: &str, calendar_id: &str, local: Tz) -> CliResult<Plan> {
                     if !m.given_uid {
                         plan.made_uids.insert(uid.clone());
                     }
+                }
+                if m.sensitivity != Sensitivity::Normal {
+                    plan.sensitivity.insert(m.label(), m.sensitivity);
                 }
                 masters.push(Master {
                     uid: m.uid.clone(),
@@ -768,7 +778,12 @@ fn plan(text: &str, calendar_id: &str, local: Tz) -> CliResult<Plan> {
         input.recurrence = None;
         input.calendar_id = master_calendar;
         match input.clone().validate() {
-            Ok(_) => plan.exceptions.push((uid, key, input, m.label())),
+            Ok(_) => {
+                if m.sensitivity != Sensitivity::Normal {
+                    plan.sensitivity.insert(m.label(), m.sensitivity);
+                }
+                plan.exceptions.push((uid, key, input, m.label()));
+            }
             Err(e) => problems.push(format!("{}: {e}", m.label())),
         }
     }
@@ -1061,6 +1076,7 @@ fn write(
     ctx: &Ctx,
     events: Vec<(Option<String>, String, EventInput)>,
     exceptions: Vec<(String, String, EventInput, String)>,
+    sensitivity: &HashMap<String, Sensitivity>,
 ) -> CliResult<(Vec<String>, usize)> {
     let count = exceptions.len();
     // The label of the VEVENT being written, for the error message.
@@ -1071,6 +1087,9 @@ fn write(
         for (uid, lbl, input) in events {
             current = lbl;
             let v = b.create_event(input)?;
+            if let Some(s) = sensitivity.get(&current) {
+                b.set_sensitivity(&v.id, *s)?;
+            }
             if let Some(uid) = uid {
                 b.keep_ical_uid(&v.id, &uid)?;
                 ids_by_uid.insert(uid, v.id.clone());
@@ -1084,12 +1103,15 @@ fn write(
                     "its series was not created".into(),
                 ));
             };
-            b.update_event(EventChange {
+            let v = b.update_event(EventChange {
                 id: master,
                 scope: EditScope::Occurrence,
                 original_start: Some(key),
                 input,
             })?;
+            if let Some(s) = sensitivity.get(&current) {
+                b.set_sensitivity(&v.id, *s)?;
+            }
         }
         Ok(created)
     });
@@ -1243,7 +1265,7 @@ fn map_vevent(
     calendar_id: &str,
     local: Tz,
     declared: &Declared,
-) -> Result<(EventInput, Option<When>, bool), String> {
+) -> Result<(EventInput, Option<When>, bool, Sensitivity), String> {
     let dtstart = first(c, "DTSTART").ok_or("it has no DTSTART.")?;
     let start = when("DTSTART", dtstart.val.as_str(), dtstart, declared)?;
     let rules: Vec<&Property<'_>> = props(c, "RRULE").collect();
@@ -1364,7 +1386,12 @@ fn map_vevent(
             .flat_map(|p| split_text_list(p.val.as_str()))
             .collect(),
     };
-    Ok((input, recurrence_id, cancelled))
+    let sensitivity = match first(c, "CLASS").map(|p| p.val.as_str().trim().to_ascii_uppercase()) {
+        Some(class) if class == "PRIVATE" => Sensitivity::Private,
+        Some(class) if class == "CONFIDENTIAL" => Sensitivity::Confidential,
+        _ => Sensitivity::Normal,
+    };
+    Ok((input, recurrence_id, cancelled, sensitivity))
 }
 
 #[cfg(test)]

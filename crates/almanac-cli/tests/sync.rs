@@ -982,6 +982,37 @@ async fn a_file_imported_twice_into_an_account_calendar_lands_once() {
     assert_eq!(s.local_titled("Site visit").len(), 1);
 }
 
+/// A file's `CLASS:PRIVATE` event imported into an account's calendar goes out
+/// private: read as public, it was shown to everyone the calendar is shared with.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_event_imported_into_an_account_calendar_stays_private() {
+    let s = Sync::google().await;
+    s.sync();
+    let cal = s.primary_calendar();
+    let d1 = day(2).replace('-', "");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("private.ics");
+    std::fs::write(
+        &file,
+        format!(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:test\r\n\
+             BEGIN:VEVENT\r\nUID:doctor-1@example.com\r\nSUMMARY:Doctor\r\nCLASS:PRIVATE\r\n\
+             DTSTART:{d1}T100000Z\r\nDTEND:{d1}T110000Z\r\nEND:VEVENT\r\n\
+             BEGIN:VEVENT\r\nUID:review-1@example.com\r\nSUMMARY:Review\r\nCLASS:PUBLIC\r\n\
+             DTSTART:{d1}T120000Z\r\nDTEND:{d1}T130000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+        ),
+    )
+    .expect("write");
+    let path = file.to_string_lossy().into_owned();
+    s.cli(&["import", "--ics", &path, "--calendar", &cal]);
+    s.sync_ok(0);
+    let doctor = s.remote_titled("Doctor");
+    assert_eq!(doctor.len(), 1, "{:?}", s.remote());
+    assert_eq!(doctor[0]["visibility"], "private", "{doctor:?}");
+    let review = s.remote_titled("Review");
+    assert_ne!(review[0]["visibility"], "private", "{review:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn google_empty_listing_stops_and_a_reset_token_relists_without_duplicates() {
     let s = Sync::google().await;

@@ -5,7 +5,7 @@
 use almanac_model::time::{format_date, parse_date, parse_instant, parse_zone, EventTime};
 use almanac_model::{
     instance_key, EditScope, EventChange, EventInput, EventKind, EventMove, EventTarget, EventView,
-    ValidEvent,
+    Sensitivity, ValidEvent,
 };
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Transaction};
@@ -614,6 +614,16 @@ impl<'c> Batch<'_, 'c> {
 
     pub fn update_event(&mut self, change: EventChange) -> Result<EventView> {
         update_event_in(self.tx, change, self.source, self.now)
+    }
+
+    /// Who may see event `id` (`CLASS` in a file): not part of the editor's input. In
+    /// the same transaction as the event's creation, its create carries it.
+    pub fn set_sensitivity(&mut self, id: &str, sensitivity: Sensitivity) -> Result<()> {
+        self.tx().execute(
+            "UPDATE events SET sensitivity = ?2 WHERE id = ?1",
+            params![id, crate::sync::rows::sensitivity_str(sensitivity)],
+        )?;
+        Ok(())
     }
 
     pub fn delete_event(&mut self, target: EventTarget) -> Result<()> {
