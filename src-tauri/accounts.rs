@@ -104,7 +104,8 @@ pub async fn disconnect_account(
     app: AppHandle,
     state: State<'_, AppState>,
     account_id: String,
-    discard_unpushed: Option<bool>,
+    // How many changes not yet sent the user was told of and chose to discard.
+    discard_unpushed: Option<i64>,
 ) -> CmdResult<Disconnected> {
     let empty = AuthConfig::default();
     // A broken config file must not keep the user from disconnecting.
@@ -114,7 +115,7 @@ pub async fn disconnect_account(
         cfg,
         &state.vault,
         &account_id,
-        discard_unpushed.unwrap_or(false),
+        discard_unpushed.unwrap_or(0),
     )
     .await?;
     let _ = app.emit(ACCOUNTS_CHANGED, ());

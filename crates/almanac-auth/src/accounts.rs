@@ -71,14 +71,15 @@ pub fn keep(store: &mut Store, vault: &Vault, s: &SignedIn, now: i64) -> Result<
 /// Revokes the grant where the provider supports it (Microsoft offers public clients
 /// no revocation; a failed Google revocation is reported, not fatal), deletes the keyring entries and
 /// the account's local mirror. Never touches remote events. Changes made here and not
-/// yet sent are never dropped silently: with any pending, nothing happens unless
-/// `discard_unpushed` says the user chose to discard them.
+/// yet sent are never dropped silently: with more pending than `discard_up_to` — the
+/// number the user was told of and chose to discard (0: none; the CLI's
+/// `--discard-unpushed` says all) — nothing happens, and the error says how many.
 pub async fn disconnect(
     store: &std::sync::Mutex<Store>,
     config: &AuthConfig,
     vault: &Vault,
     account_id: &str,
-    discard_unpushed: bool,
+    discard_up_to: i64,
 ) -> Result<Disconnected> {
     let account = lock(store).account(account_id)?;
     // No refresh of this account meanwhile: one under way when the keyring is cleared
@@ -98,7 +99,8 @@ pub async fn disconnect(
     let account = {
         let mut store = lock(store);
         let pending = store.pending_pushes(account_id)?;
-        if pending > 0 && !discard_unpushed {
+        // A change made since the user was asked is not among those agreed to.
+        if pending > discard_up_to.max(0) {
             return Err(AuthError::Unpushed {
                 email: account.email,
                 count: pending,

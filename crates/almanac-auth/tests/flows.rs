@@ -548,7 +548,7 @@ async fn tokens_go_only_where_they_were_issued() {
 
     // Google's grant is revoked at A, where it was issued, not at B.
     let store = std::sync::Mutex::new(store);
-    let done = accounts::disconnect(&store, &cfg_b, &vault, &g, false)
+    let done = accounts::disconnect(&store, &cfg_b, &vault, &g, 0)
         .await
         .expect("disconnect");
     assert_eq!(done.revoked, RevokeOutcome::Revoked);
@@ -579,7 +579,7 @@ async fn disconnect_revokes_at_google_and_deletes_keyring_entries_and_mirror() {
     let google_refresh = vault.refresh_token(&g.id).expect("vault").expect("rt");
     let store = std::sync::Mutex::new(store);
 
-    let done = accounts::disconnect(&store, &cfg, &vault, &g.id, false)
+    let done = accounts::disconnect(&store, &cfg, &vault, &g.id, 0)
         .await
         .expect("disconnect");
     assert_eq!(done.revoked, RevokeOutcome::Revoked);
@@ -601,7 +601,7 @@ async fn disconnect_revokes_at_google_and_deletes_keyring_entries_and_mirror() {
         .expect("token");
     assert_eq!(r.status(), 400);
 
-    let done = accounts::disconnect(&store, &cfg, &vault, &m.id, false)
+    let done = accounts::disconnect(&store, &cfg, &vault, &m.id, 0)
         .await
         .expect("disconnect");
     assert_eq!(done.revoked, RevokeOutcome::NotSupported);
@@ -641,7 +641,7 @@ async fn a_sign_out_during_a_refresh_leaves_no_tokens_behind() {
     let refresh = creds.access_token(&m.id, Provider::Microsoft, later);
     let sign_out = async {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        accounts::disconnect(&store, &cfg, &vault, &m.id, false).await
+        accounts::disconnect(&store, &cfg, &vault, &m.id, 0).await
     };
     let (_, done) = tokio::join!(refresh, sign_out);
     done.expect("disconnect");
@@ -899,4 +899,68 @@ async fn a_cancelled_sign_in_ends_at_once_and_waits_for_nothing_more() {
     assert!(links
         .deliver(&format!("almanac://auth/callback?code=late&state={state}"))
         .is_err());
+}
+
+/// The sign-out discards only as many unsent changes as the user was told of: one
+/// made between the question and the answer is not among them, and stops it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_out_discards_no_more_unsent_changes_than_the_user_agreed_to() {
+    let cloud = cloud().await;
+    let cfg = config(&cloud.base_url());
+    let vault = vault();
+    let (_dir, mut store) = store();
+    let g = sign_in(&cfg, Provider::Google, browser)
+        .await
+        .expect("sign in");
+    let g = accounts::keep(&mut store, &vault, &g, now()).expect("keep");
+    let listed = store
+        .sync_calendar_list(
+            &g.id,
+            &[almanac_store::RemoteCalendarRow {
+                remote_id: "primary".into(),
+                name: "Alex".into(),
+                color: "#0b8043".into(),
+                can_edit: true,
+                is_primary: true,
+                owner_email: None,
+            }],
+        )
+        .expect("calendars");
+    let cal = listed.calendars[0].id.clone();
+    let add = |store: &mut Store, title: &str| {
+        store
+            .create_event(
+                almanac_model::EventInput {
+                    calendar_id: cal.clone(),
+                    title: title.into(),
+                    all_day: false,
+                    start: "2026-12-10T09:00".into(),
+                    end: "2026-12-10T10:00".into(),
+                    time_zone: "UTC".into(),
+                    recurrence: None,
+                    location: String::new(),
+                    description: String::new(),
+                    show_as: almanac_model::ShowAs::Busy,
+                    importance: almanac_model::Importance::Normal,
+                    categories: Vec::new(),
+                },
+                almanac_store::Source::Cli,
+                std::time::SystemTime::now().into(),
+            )
+            .expect("create");
+    };
+    add(&mut store, "Told of");
+    let store = std::sync::Mutex::new(store);
+    // Told of one; a second is made before the answer.
+    add(&mut store.lock().expect("store"), "Made meanwhile");
+    match accounts::disconnect(&store, &cfg, &vault, &g.id, 1).await {
+        Err(AuthError::Unpushed { count: 2, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(store.lock().expect("store").account(&g.id).is_ok());
+    assert!(vault.refresh_token(&g.id).expect("vault").is_some());
+    accounts::disconnect(&store, &cfg, &vault, &g.id, 2)
+        .await
+        .expect("both discarded, as agreed");
+    assert!(store.lock().expect("store").account(&g.id).is_err());
 }

@@ -133,7 +133,7 @@ pub fn remove(store: Store, ctx: &Ctx, id: &str, discard_unpushed: bool) -> CliR
         &config,
         &vault,
         id,
-        discard_unpushed,
+        if discard_unpushed { i64::MAX } else { 0 },
     ))?;
     if ctx.json {
         return output::json(&done);

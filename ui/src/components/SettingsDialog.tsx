@@ -19,7 +19,7 @@ function refocus(el: Element | null, fallback: string) {
   (usable ? el : document.getElementById(fallback))?.focus();
 }
 
-function ConfirmDisconnect(props: { account: Account; unsent: number; onOk: (discardUnpushed: boolean) => void; onCancel: () => void }) {
+function ConfirmDisconnect(props: { account: Account; unsent: number; onOk: (discardUnpushed: number) => void; onCancel: () => void }) {
   const backdrop = useRef<HTMLDivElement>(null);
   useModal(backdrop);
   const cancel = useRef<HTMLButtonElement>(null);
@@ -45,7 +45,7 @@ function ConfirmDisconnect(props: { account: Account; unsent: number; onOk: (dis
           <button id="confirm-disconnect-cancel" type="button" ref={cancel} className="secondary" onClick={props.onCancel}>
             Cancel
           </button>
-          <button id="confirm-disconnect-ok" type="button" className="danger" onClick={() => props.onOk(props.unsent > 0)}>
+          <button id="confirm-disconnect-ok" type="button" className="danger" onClick={() => props.onOk(Math.max(0, props.unsent))}>
             {props.unsent > 0 ? "Disconnect and discard" : "Disconnect"}
           </button>
         </div>

@@ -31,8 +31,8 @@ export type AccountsModel = {
   cancelConnect: () => void;
   askDisconnect: (account: Account) => void;
   cancelDisconnect: () => void;
-  /** `discardUnpushed`: the confirmation told the user about unsent changes. */
-  confirmDisconnect: (discardUnpushed?: boolean) => void;
+  /** `discardUnpushed`: how many unsent changes the confirmation told the user of. */
+  confirmDisconnect: (discardUnpushed?: number) => void;
 };
 
 const errorText = (prefix: string, e: unknown) => {
@@ -148,7 +148,7 @@ export function useAccounts(active: boolean, onAltered: () => void): AccountsMod
   const askDisconnect = useCallback((account: Account) => setConfirm(account), []);
   const cancelDisconnect = useCallback(() => setConfirm(null), []);
 
-  const confirmDisconnect = useCallback((discardUnpushed = false) => {
+  const confirmDisconnect = useCallback((discardUnpushed = 0) => {
     const account = confirm;
     setConfirm(null);
     if (!account || busyRef.current.disconnecting) return;

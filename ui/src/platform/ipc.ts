@@ -96,8 +96,11 @@ export const configuredProviders = () => call<Provider[]>("configured_providers"
 export const connectAccount = (provider: Provider) => call<Account>("connect_account", { provider });
 /** Ends the sign-in waiting for the browser; its connectAccount rejects at once. */
 export const cancelSignIn = () => call<boolean>("cancel_sign_in");
-/** `discardUnpushed`: the user was told about changes not sent yet and chose to drop them. */
-export const disconnectAccount = (accountId: string, discardUnpushed = false) =>
+/**
+ * `discardUnpushed`: how many changes not sent yet the user was told of and chose to
+ * drop; with more pending (made since), nothing is removed and the error says so.
+ */
+export const disconnectAccount = (accountId: string, discardUnpushed = 0) =>
   call<Disconnected>("disconnect_account", { accountId, discardUnpushed });
 
 /**
