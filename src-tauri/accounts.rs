@@ -14,6 +14,26 @@ type CmdResult<T> = Result<T, AppError>;
 
 /// Emitted (no payload) whenever an account is added, removed or changes status.
 pub const ACCOUNTS_CHANGED: &str = "accounts-changed";
+/// Emitted with the address a sign-in opened in the browser, so that the window can
+/// offer it when no browser appears.
+pub const SIGN_IN_URL: &str = "sign-in-url";
+
+/// The app, for `open_and_offer` (a plain function, as `SignIn::open` takes).
+static APP: std::sync::OnceLock<AppHandle> = std::sync::OnceLock::new();
+
+/// Opens the sign-in page in the browser and hands its address to the window. A
+/// browser that cannot be opened does not end the sign-in (as in the CLI, which prints
+/// the address): the window shows the address to open by hand, and Cancel.
+fn open_and_offer(url: &str) -> almanac_auth::Result<()> {
+    let opened = almanac_auth::browser::open(url);
+    if let Some(app) = APP.get() {
+        let _ = app.emit(SIGN_IN_URL, url.to_owned());
+    }
+    if let Err(e) = opened {
+        eprintln!("almanac: {e}; the window offers the sign-in address instead");
+    }
+    Ok(())
+}
 
 fn unix_now() -> i64 {
     chrono::Utc::now().timestamp()
@@ -47,6 +67,7 @@ pub async fn connect_account(
     state: State<'_, AppState>,
     provider: Provider,
 ) -> CmdResult<Account> {
+    let _ = APP.set(app.clone());
     // The user who closed the browser's tab cancels rather than wait out the timeout.
     // Listened for first: the window offers Cancel as soon as it has asked.
     let (cancel, cancelled) = tokio::sync::oneshot::channel::<()>();
@@ -83,7 +104,7 @@ async fn signed_in_unless_cancelled(
         config: cfg,
         timeout: almanac_auth::DEFAULT_TIMEOUT,
         deep_links: Some(&state.deep_links),
-        open: almanac_auth::browser::open,
+        open: open_and_offer,
     }
     .run_until(unix_now, async {
         let _ = cancelled.await;

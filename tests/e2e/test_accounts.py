@@ -96,6 +96,11 @@ def scenario():
         open(closed_tab, "w").close()
         try:
             s.click("#connect-google")
+            # No browser came up: the window offers the address to open by hand.
+            s.wait_for("#accounts-sign-in-url")
+            offered = s.execute("return document.getElementById('accounts-sign-in-url').value")
+            assert offered.startswith(os.environ["E2E_FAKECLOUD"] + "/o/oauth2/v2/auth?"), offered
+            assert "code_challenge=" in offered and "state=" in offered, offered
             s.click("#accounts-cancel-sign-in")
             s.wait_gone("#accounts-cancel-sign-in")
             assert "Sign-in cancelled." in s.text("#accounts-notice"), s.text("#accounts-notice")
@@ -104,7 +109,7 @@ def scenario():
             assert control("stats")["token"]["authorization_code"] == 0
         finally:
             os.remove(closed_tab)
-        print("ok   a sign-in left in the browser is cancelled at once; no account", flush=True)
+        print("ok   a sign-in left in the browser offers its address, and is cancelled at once; no account", flush=True)
         s.click("#connect-google")
         wait_badges(s, [(GOOGLE, "connected")])
         s.screenshot(os.path.join(ART, "accounts-01-google-connected.png"))

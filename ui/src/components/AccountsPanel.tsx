@@ -79,6 +79,17 @@ export function AccountsPanel(props: { model: AccountsModel }) {
             <button id="accounts-cancel-sign-in" type="button" onClick={m.cancelConnect}>
               Cancel
             </button>
+            {m.signInUrl && (
+              <label className="sign-in-url">
+                <span>No browser opened? Open this address in one:</span>
+                <input
+                  id="accounts-sign-in-url"
+                  readOnly
+                  value={m.signInUrl}
+                  onFocus={(e) => e.currentTarget.select()}
+                />
+              </label>
+            )}
           </div>
         )}
         {m.disconnecting && <div>{`Disconnecting ${m.disconnecting.email}…`}</div>}

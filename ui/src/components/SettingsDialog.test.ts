@@ -22,6 +22,7 @@ const model = (over: Partial<AccountsModel> = {}): AccountsModel => ({
   loaded: true,
   configured: ["microsoft", "google"],
   connecting: null,
+  signInUrl: null,
   disconnecting: null,
   confirm: null,
   error: "",
@@ -136,6 +137,15 @@ describe("SettingsDialog", () => {
 
   it("offers Cancel only while a sign-in waits", () => {
     expect(render(model()).doc.has("accounts-cancel-sign-in")).toBe(false);
+  });
+
+  it("offers the sign-in address to open by hand once the sign-in has one", () => {
+    const waiting = { provider: "google" as const, accountId: null };
+    expect(render(model({ connecting: waiting })).doc.has("accounts-sign-in-url")).toBe(false);
+    const url = "https://accounts.google.com/o/oauth2/v2/auth?client_id=x&state=s";
+    const { doc, html } = render(model({ connecting: waiting, signInUrl: url }));
+    expect(doc.tag("accounts-sign-in-url")).toContain("readOnly");
+    expect(html).toContain(url.replace(/&/g, "&amp;"));
   });
 
   it("shows errors, notices and the disconnect confirmation", () => {

@@ -6,6 +6,7 @@ import {
   disconnectAccount,
   listAccounts,
   onAccountsChanged,
+  onSignInUrl,
   toAppError,
   type Account,
   type Provider,
@@ -20,6 +21,8 @@ export type AccountsModel = {
   configured: Provider[] | null;
   /** A connect_account in flight (accountId set for a Reconnect). */
   connecting: { provider: Provider; accountId: string | null } | null;
+  /** The address the sign-in in flight opened in the browser, to open by hand. */
+  signInUrl: string | null;
   /** A disconnect_account in flight. */
   disconnecting: Account | null;
   /** The account whose disconnect is waiting for confirmation. */
@@ -51,6 +54,7 @@ export function useAccounts(active: boolean, onAltered: () => void): AccountsMod
   const [loaded, setLoaded] = useState(false);
   const [configured, setConfigured] = useState<Provider[] | null>(null);
   const [connecting, setConnecting] = useState<AccountsModel["connecting"]>(null);
+  const [signInUrl, setSignInUrl] = useState<string | null>(null);
   const [disconnecting, setDisconnecting] = useState<Account | null>(null);
   const [confirm, setConfirm] = useState<Account | null>(null);
   const [error, setError] = useState("");
@@ -101,6 +105,21 @@ export function useAccounts(active: boolean, onAltered: () => void): AccountsMod
     };
   }, [active, reload]);
 
+  // Listened to from the start: the address comes while connect_account is pending.
+  useEffect(() => {
+    let gone = false;
+    let unsub: (() => void) | undefined;
+    onSignInUrl((url) => {
+      if (busyRef.current.connecting) setSignInUrl(url);
+    })
+      .then((u) => (gone ? u() : (unsub = u)))
+      .catch((e) => console.warn("sign-in-url subscription failed:", toAppError(e).message));
+    return () => {
+      gone = true;
+      unsub?.();
+    };
+  }, []);
+
   const connect = useCallback(
     (provider: Provider, accountId: string | null = null) => {
       if (busyRef.current.connecting || busyRef.current.disconnecting) return;
@@ -121,6 +140,7 @@ export function useAccounts(active: boolean, onAltered: () => void): AccountsMod
         .finally(() => {
           busyRef.current.connecting = false;
           setConnecting(null);
+          setSignInUrl(null);
           if (activeRef.current) void reload();
         });
     },
@@ -174,6 +194,7 @@ export function useAccounts(active: boolean, onAltered: () => void): AccountsMod
     loaded,
     configured,
     connecting,
+    signInUrl,
     disconnecting,
     confirm,
     error,

@@ -117,6 +117,19 @@ export async function onAccountsChanged(cb: () => void): Promise<() => void> {
   }
 }
 
+/**
+ * Calls `cb` with the address a sign-in opened in the browser (event `sign-in-url`),
+ * to offer when no browser appears. Resolves to an unsubscribe function.
+ */
+export async function onSignInUrl(cb: (url: string) => void): Promise<() => void> {
+  if (!inTauri()) return () => {};
+  try {
+    return await listen<string>("sign-in-url", (e) => cb(e.payload));
+  } catch (e) {
+    throw toAppError(e);
+  }
+}
+
 // ----- sync -----
 export const syncOverview = () => call<SyncOverview>("sync_overview");
 /** Runs every account now (ignored while a run is in flight). */
