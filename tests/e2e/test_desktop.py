@@ -29,14 +29,16 @@ return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
 """
 
 
-def create_event(s, title, day, start, end):
+def create_event(s, title, day, start, end, rule=None, end_day=None):
     s.click("#btn-new-event")
     s.wait_for("#event-editor")
     s.set_value("#ev-title", title)
     s.set_value("#ev-start-date", day)
     s.set_value("#ev-start-time", start)
-    s.set_value("#ev-end-date", day)
+    s.set_value("#ev-end-date", end_day or day)
     s.set_value("#ev-end-time", end)
+    if rule:
+        s.set_value("#ev-rrule", rule)
     s.click("#ev-save")
 
 
@@ -166,15 +168,7 @@ def test_a_changed_occurrence_can_take_its_whole_series_with_it():
     try:
         first = s.execute(
             "return document.querySelector('.fc-col-header-cell[data-date]').dataset.date")
-        s.click("#btn-new-event")
-        s.wait_for("#event-editor")
-        s.set_value("#ev-title", title)
-        s.set_value("#ev-start-date", first)
-        s.set_value("#ev-start-time", "13:00")
-        s.set_value("#ev-end-date", first)
-        s.set_value("#ev-end-time", "13:30")
-        s.set_value("#ev-rrule", "FREQ=DAILY;COUNT=3")
-        s.click("#ev-save")
+        create_event(s, title, first, "13:00", "13:30", rule="FREQ=DAILY;COUNT=3")
         s.wait_gone("#event-editor")
         wait_count(s, sel, 3)
         s.execute("document.querySelectorAll(arguments[0])[1].click()", sel)
@@ -223,14 +217,7 @@ def test_an_event_across_midnight_has_one_id():
     try:
         header = s.execute("return [...document.querySelectorAll('.fc-col-header-cell[data-date]')]"
                            ".map(c => c.dataset.date)")
-        s.click("#btn-new-event")
-        s.wait_for("#event-editor")
-        s.set_value("#ev-title", title)
-        s.set_value("#ev-start-date", header[2])
-        s.set_value("#ev-start-time", "22:00")
-        s.set_value("#ev-end-date", header[3])
-        s.set_value("#ev-end-time", "02:00")
-        s.click("#ev-save")
+        create_event(s, title, header[2], "22:00", "02:00", end_day=header[3])
         s.wait_gone("#event-editor")
         wait_count(s, f'[data-title="{title}"]', 2)
         ids = s.execute("return [...document.querySelectorAll('[id]')].map(e => e.id)")
@@ -289,15 +276,7 @@ def test_a_weekly_series_moved_to_another_day_moves_every_week():
         day1, day2 = header[1], header[2]
         weekday = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"][
             datetime.date.fromisoformat(day1).weekday()]
-        s.click("#btn-new-event")
-        s.wait_for("#event-editor")
-        s.set_value("#ev-title", title)
-        s.set_value("#ev-start-date", day1)
-        s.set_value("#ev-start-time", "10:00")
-        s.set_value("#ev-end-date", day1)
-        s.set_value("#ev-end-time", "11:00")
-        s.set_value("#ev-rrule", f"FREQ=WEEKLY;BYDAY={weekday};COUNT=3")
-        s.click("#ev-save")
+        create_event(s, title, day1, "10:00", "11:00", rule=f"FREQ=WEEKLY;BYDAY={weekday};COUNT=3")
         s.wait_gone("#event-editor")
         wait_count(s, sel, 1)
 

@@ -827,30 +827,10 @@ async fn a_cancelled_sign_in_ends_at_once_and_waits_for_nothing_more() {
         deep_links: None,
         open: closed_tab,
     };
-    let (cancel, cancelled) = tokio::sync::oneshot::channel::<()>();
     let started = std::time::Instant::now();
-    let (outcome, url) = tokio::join!(
-        sign_in.run_until(now, async {
-            let _ = cancelled.await;
-        }),
-        async {
-            let url = opened_for(&google.client_id).await;
-            cancel.send(()).expect("cancel");
-            url
-        }
-    );
-    assert!(
-        matches!(outcome, Err(AuthError::SignInCancelled)),
-        "{outcome:?}"
-    );
+    let url = cancelled_once_opened(&sign_in).await;
     assert!(started.elapsed() < Duration::from_secs(20));
-    let redirect = url::Url::parse(&url)
-        .expect("url")
-        .query_pairs()
-        .find(|(k, _)| k == "redirect_uri")
-        .map(|(_, v)| v.into_owned())
-        .expect("redirect_uri");
-    let port = url::Url::parse(&redirect)
+    let port = url::Url::parse(&query_value(&url, "redirect_uri"))
         .expect("redirect")
         .port()
         .expect("port");
@@ -874,13 +854,24 @@ async fn a_cancelled_sign_in_ends_at_once_and_waits_for_nothing_more() {
         deep_links: Some(&links),
         open: closed_tab,
     };
+    let url = cancelled_once_opened(&sign_in).await;
+    assert_eq!(links.waiting(), 0, "the sign-in's state is still expected");
+    let state = query_value(&url, "state");
+    assert!(links
+        .deliver(&format!("almanac://auth/callback?code=late&state={state}"))
+        .is_err());
+}
+
+/// Runs `sign_in` and cancels it once its browser is opened (`closed_tab`); requires it
+/// to end cancelled, and returns the address it opened.
+async fn cancelled_once_opened(sign_in: &SignIn<'_>) -> String {
     let (cancel, cancelled) = tokio::sync::oneshot::channel::<()>();
     let (outcome, url) = tokio::join!(
         sign_in.run_until(now, async {
             let _ = cancelled.await;
         }),
         async {
-            let url = opened_for(&microsoft.client_id).await;
+            let url = opened_for(&sign_in.config.client_id).await;
             cancel.send(()).expect("cancel");
             url
         }
@@ -889,16 +880,16 @@ async fn a_cancelled_sign_in_ends_at_once_and_waits_for_nothing_more() {
         matches!(outcome, Err(AuthError::SignInCancelled)),
         "{outcome:?}"
     );
-    assert_eq!(links.waiting(), 0, "the sign-in's state is still expected");
-    let state = url::Url::parse(&url)
+    url
+}
+
+fn query_value(url: &str, key: &str) -> String {
+    url::Url::parse(url)
         .expect("url")
         .query_pairs()
-        .find(|(k, _)| k == "state")
+        .find(|(k, _)| k == key)
         .map(|(_, v)| v.into_owned())
-        .expect("state");
-    assert!(links
-        .deliver(&format!("almanac://auth/callback?code=late&state={state}"))
-        .is_err());
+        .unwrap_or_else(|| panic!("no {key} in {url}"))
 }
 
 /// The sign-out discards only as many unsent changes as the user was told of: one
