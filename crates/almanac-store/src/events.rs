@@ -255,7 +255,19 @@ impl Store {
     ) -> Result<EventView> {
         let row = load(&self.conn, &mv.id)?;
         let mut input = if mv.scope == EditScope::Occurrence && row.kind == EventKind::Master {
-            let mut i = row.input.clone();
+            // An occurrence changed before moves as it is now, not as its series has it:
+            // its own title, place and the rest stay.
+            let changed = match mv.original_start.as_deref() {
+                Some(raw) => {
+                    let wall = instance_key("original start", raw, row.input.all_day)?;
+                    exception_at(&self.conn, &row.id, &wall_key(wall, row.input.all_day))?
+                }
+                None => None,
+            };
+            let mut i = match changed {
+                Some(id) => load(&self.conn, &id)?.input,
+                None => row.input.clone(),
+            };
             i.recurrence = None;
             i
         } else {

@@ -2808,3 +2808,42 @@ fn a_hidden_calendar_is_kept_hidden_and_left_out_of_the_next_meeting() {
         Err(StoreError::NotFound(_))
     ));
 }
+
+/// Moving one occurrence changed before keeps what was changed in it: it started from
+/// the series' fields, so its own title and place went back to the series'.
+#[test]
+fn moving_a_changed_occurrence_keeps_its_own_fields() {
+    let (_d, mut s) = open();
+    let e = event("Standup", "2027-03-01T09:00", "2027-03-01T09:30", "UTC");
+    let id = ok(s.create_event(weekly(e, "FREQ=DAILY;COUNT=3"), Source::Cli, now())).id;
+    edit_occurrence(
+        &mut s,
+        &id,
+        "2027-03-02T09:00",
+        "Standup with Dana",
+        "2027-03-02T09:00",
+        "2027-03-02T09:30",
+    );
+    let moved = ok(s.move_event(
+        EventMove {
+            id: id.clone(),
+            scope: EditScope::Occurrence,
+            original_start: Some("2027-03-02T09:00".into()),
+            all_day: false,
+            start: "2027-03-02T11:00:00Z".into(),
+            end: "2027-03-02T11:30:00Z".into(),
+        },
+        Source::UserWindow,
+        now(),
+    ));
+    assert_eq!(moved.input.title, "Standup with Dana");
+    assert_eq!(moved.input.start, "2027-03-02T11:00:00");
+    assert_eq!(
+        starts(&mut s, "2027-03-02T00:00:00Z", "2027-03-03T00:00:00Z"),
+        [t3(
+            "Standup with Dana",
+            "2027-03-02T11:00:00Z",
+            "2027-03-02T11:30:00Z"
+        )]
+    );
+}
