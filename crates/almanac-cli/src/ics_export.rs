@@ -22,6 +22,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveTime, Utc};
 
 use crate::args::ExportArgs;
 use crate::error::{file_error, invalid, storage, CliResult};
+use crate::ics_people;
 use crate::ics_text::{escape, ics_date, ics_wall, push_line};
 use crate::ics_zones;
 use crate::output;
@@ -368,6 +369,7 @@ fn vevent(
     }
     lines.push(bound_prop("DTSTART", &i.start, e)?);
     lines.push(bound_prop("DTEND", &i.end, e)?);
+    lines.extend(ics_people::lines(&e.meeting));
     if let (Some(r), None) = (&i.recurrence, master) {
         lines.push(format!(
             "RRULE:{}",

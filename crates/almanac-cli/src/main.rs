@@ -7,6 +7,7 @@ mod error;
 mod events_cmd;
 mod ics_export;
 mod ics_import;
+mod ics_people;
 mod ics_text;
 mod ics_vtimezone;
 mod ics_zones;

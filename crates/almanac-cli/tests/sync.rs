@@ -2650,6 +2650,64 @@ async fn an_account_that_cannot_connect_fails_alone() {
 
 /// Keep both on a meeting: the copy of mine is the user's own, with nobody invited —
 /// created with the attendees, it would invite them all again to a duplicate.
+/// The export keeps who a meeting is with and how to join it (an export kept as a
+/// backup, or opened elsewhere, lost both); the import reads such a file, and takes
+/// no attendee from it (pushed to an account, they would be invited).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exported_meeting_keeps_its_people_and_link() {
+    let s = Sync::google().await;
+    let d = day(1);
+    s.state
+        .google_seed_event(
+            &s.email,
+            "primary",
+            &json!({
+                "summary": "QBR",
+                "start": {"dateTime": format!("{d}T09:00:00Z"), "timeZone": "UTC"},
+                "end": {"dateTime": format!("{d}T10:00:00Z"), "timeZone": "UTC"},
+                "attendees": [
+                    {"email": "ceo@customer.example", "displayName": "Dana Lee",
+                     "responseStatus": "accepted"},
+                    {"email": "room-7@resource.example", "displayName": "Room 7",
+                     "resource": true, "responseStatus": "tentative"}
+                ],
+                "conferenceData": {
+                    "conferenceId": "abc-defg-hij",
+                    "conferenceSolution": {"key": {"type": "hangoutsMeet"}, "name": "Google Meet"},
+                    "entryPoints": [{"entryPointType": "video",
+                                     "uri": "https://meet.google.com/abc-defg-hij"}]
+                },
+            }),
+        )
+        .expect("seed");
+    s.sync();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("out.ics");
+    let path = file.to_string_lossy().into_owned();
+    s.cli(&["export", "--ics", &path]);
+    // Unfolded: lines are folded at 75 octets.
+    let text = std::fs::read_to_string(&file)
+        .expect("export")
+        .replace("\r\n ", "");
+    for line in [
+        "ATTENDEE;CN=\"Dana Lee\";ROLE=REQ-PARTICIPANT;PARTSTAT=ACCEPTED:mailto:ceo@customer.example\r\n",
+        "ATTENDEE;CN=\"Room 7\";CUTYPE=RESOURCE;PARTSTAT=TENTATIVE:mailto:room-7@resource.example\r\n",
+        "CONFERENCE;VALUE=URI;FEATURE=VIDEO;LABEL=\"Google Meet\":https://meet.google.com/abc-defg-hij\r\n",
+    ] {
+        assert!(text.contains(line), "{line:?} in {text}");
+    }
+    assert!(text.contains("ORGANIZER"), "{text}");
+    let imported = s.cli(&["import", "--ics", &path, "--calendar", "local"]);
+    assert_eq!(
+        imported["created"].as_array().map(Vec::len),
+        Some(1),
+        "{imported}"
+    );
+    let copy = imported["created"][0].as_str().expect("id").to_owned();
+    let shown = s.cli(&["events", "edit", &copy, "--title", "QBR (copy)"]);
+    assert_eq!(shown["meeting"]["attendees"], json!([]), "{shown}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keep_both_on_a_meeting_invites_nobody_to_the_copy() {
     let s = Sync::google().await;
