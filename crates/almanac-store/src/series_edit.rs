@@ -17,13 +17,14 @@
 //!   (and into the series' new zone and form: a date, an instant);
 //! - for a series that was in a calendar kept on this computer, where the store holds
 //!   the only copy of its exceptions (also when it now moves into an account's
-//!   calendar), re-keys each exception that way, drops the exceptions the new series
+//!   calendar), or in an account's calendar but not sent yet (no provider id: made
+//!   offline), re-keys each exception that way, drops the exceptions the new series
 //!   has no instance for there, and lets each exception follow the series in what it
 //!   did not change itself: a field that still holds the series' old value takes the
 //!   new one, and an exception that kept its instance's time (its start instant, the
 //!   series' length) moves with the series.
 //!
-//! In a calendar of an account the provider owns the exceptions: it decides what
+//! In a calendar of an account the provider owns the exceptions of a series it has: it decides what
 //! becomes of them when the series changes (Outlook drops them, for one), and the next
 //! pull brings its answer; re-keying them here would only turn its answer into
 //! conflicts.
@@ -557,8 +558,16 @@ pub(crate) fn follow_series(
         return Ok(Vec::new());
     };
     // The exceptions' calendar until now decides: a local series moved into an
-    // account's calendar brings exceptions no provider has seen yet.
-    if account_of(tx, &old_row.input.calendar_id)?.is_some() {
+    // account's calendar brings exceptions no provider has seen yet. So does a series
+    // of an account's calendar no provider has an id for yet (made offline): its
+    // changed occurrences cannot have gone out before it, and left under their old
+    // keys they showed twice, then went out as changes of instances it does not have.
+    let seen = tx.query_row(
+        "SELECT remote_id IS NOT NULL FROM events WHERE id = ?1",
+        params![old_row.id],
+        |r| r.get::<_, bool>(0),
+    )?;
+    if seen && account_of(tx, &old_row.input.calendar_id)?.is_some() {
         return Ok(Vec::new());
     }
     let rows: Vec<EventRow> = {

@@ -2847,3 +2847,37 @@ fn moving_a_changed_occurrence_keeps_its_own_fields() {
         )]
     );
 }
+
+/// A series made offline in an account's calendar (no provider id yet) carries its
+/// changed occurrences when it moves, as a local one does: left under their old keys,
+/// a changed day showed twice, then went out as a change of an instance the series
+/// does not have.
+#[test]
+fn a_series_not_sent_yet_carries_its_changed_occurrences() {
+    let (_d, mut s) = open();
+    let cal = work_calendar(&mut s);
+    let mut e = event("Onboarding", "2027-03-01T09:00", "2027-03-01T09:30", "UTC");
+    e.calendar_id = cal;
+    let id = ok(s.create_event(weekly(e, "FREQ=DAILY;COUNT=3"), Source::Cli, now())).id;
+    edit_occurrence(
+        &mut s,
+        &id,
+        "2027-03-02T09:00",
+        "Onboarding (with IT)",
+        "2027-03-02T09:00",
+        "2027-03-02T09:30",
+    );
+    edit_all(&mut s, &id, |i| {
+        i.start = "2027-03-01T10:00".into();
+        i.end = "2027-03-01T10:30".into();
+    });
+    assert_eq!(
+        starts(&mut s, "2027-03-02T00:00:00Z", "2027-03-03T00:00:00Z"),
+        [t3(
+            "Onboarding (with IT)",
+            "2027-03-02T10:00:00Z",
+            "2027-03-02T10:30:00Z"
+        )]
+    );
+    assert!(ok(s.check()).is_empty());
+}
