@@ -2572,3 +2572,35 @@ fn import_finds_an_occurrence_in_a_dst_gap_by_its_instant() {
         "{seen:?}"
     );
 }
+
+/// A series starting in the second pass of a fall-back night (02:30 CET, 01:30Z, on
+/// Berlin's 25 October) listed its first occurrence at the first pass, an hour early.
+#[test]
+fn a_series_starting_in_the_repeated_hour_starts_when_it_was_given() {
+    let d = tempdir();
+    add(
+        d.path(),
+        &[
+            "--title",
+            "Night shift",
+            "--start",
+            "2026-10-25T01:30:00Z",
+            "--end",
+            "2026-10-25T02:00:00Z",
+            "--rrule",
+            "FREQ=DAILY;COUNT=2",
+        ],
+    );
+    let seen: Vec<(String, String)> = occurrences(d.path(), "2026-10-24", "2026-10-27")
+        .iter()
+        .map(|o| (s(o, "start").to_owned(), s(o, "end").to_owned()))
+        .collect();
+    let t = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+    assert_eq!(
+        seen,
+        [
+            t("2026-10-25T01:30:00Z", "2026-10-25T02:00:00Z"),
+            t("2026-10-26T01:30:00Z", "2026-10-26T02:00:00Z")
+        ]
+    );
+}

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::recurrence::SeriesSpec;
-use crate::time::{parse_date, parse_wall_time, parse_zone, EventTime};
+use crate::time::{parse_date, parse_wall_time, parse_zone, resolve, EventTime};
 use crate::{EditScope, Importance, ShowAs, ValidationError};
 
 pub const MAX_TITLE_LEN: usize = 1_000;
@@ -125,6 +125,7 @@ impl PartialEq for SeriesSpec {
             && self.rrule == other.rrule
             && self.exdates == other.exdates
             && self.rdates == other.rdates
+            && self.first == other.first
     }
 }
 
@@ -247,7 +248,15 @@ impl EventInput {
                 };
                 rec.exdates = exdates.iter().map(key).collect();
                 rec.rdates = rdates.iter().map(key).collect();
+                // A start in a fold's second pass keeps its instant (see the field).
+                let first = match timing {
+                    ValidTiming::Timed {
+                        start, start_local, ..
+                    } if resolve(start_local, stz).instant() != start => Some(start),
+                    _ => None,
+                };
                 let spec = SeriesSpec {
+                    first,
                     start: timing.start_wall(),
                     tz: stz,
                     all_day: input.all_day,

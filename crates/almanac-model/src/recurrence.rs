@@ -49,6 +49,9 @@ pub struct SeriesSpec {
     pub exdates: Vec<NaiveDateTime>,
     /// Wall times added to the set.
     pub rdates: Vec<NaiveDateTime>,
+    /// The first instance's exact start when its wall time is the second of two (a DST
+    /// fold's second pass): the wall time alone reads as the first, an hour early.
+    pub first: Option<DateTime<Utc>>,
 }
 
 /// One expanded instance.
@@ -218,7 +221,10 @@ impl SeriesSpec {
             if wall < lo || wall > hi || exdates.contains(&wall) {
                 continue;
             }
-            let start = self.instant(wall);
+            let start = match self.first {
+                Some(first) if wall == self.start => first,
+                _ => self.instant(wall),
+            };
             let end = start + self.duration;
             if start < to && (end > from || (start == end && start >= from)) {
                 if out.len() >= max {

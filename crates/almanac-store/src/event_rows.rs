@@ -155,6 +155,7 @@ impl EventRow {
             almanac_model::instance_key("date", s, all_day)
                 .map_err(|_| corrupt("bad date in series"))
         };
+        let mut first = None;
         let (start, tz, duration) = if all_day {
             let s = parse_date(&self.input.start).ok_or_else(|| corrupt("bad start date"))?;
             let e = parse_date(&self.input.end).ok_or_else(|| corrupt("bad end date"))?;
@@ -164,13 +165,17 @@ impl EventRow {
                 Duration::days((e - s).num_days()),
             )
         } else {
-            let s = EventTime::parse(&self.input.start)
-                .ok_or_else(|| corrupt("bad start"))?
-                .wall;
+            let t = EventTime::parse(&self.input.start).ok_or_else(|| corrupt("bad start"))?;
+            // Written with its offset: the second pass of a fold (see `SeriesSpec::first`).
+            if t.offset.is_some() {
+                first = Some(instant(self.start_utc));
+            }
+            let s = t.wall;
             let tz = parse_zone(&self.input.time_zone).map_err(|_| corrupt("bad zone"))?;
             (s, tz, Duration::seconds(self.end_utc - self.start_utc))
         };
         Ok(Some(SeriesSpec {
+            first,
             start,
             tz,
             all_day,

@@ -385,6 +385,7 @@ fn d1_rows_map_exactly_both_ways() {
 /// Expands a rule with the model (09:00 Berlin) over three years.
 fn expand(rrule: &str, start: NaiveDate) -> Vec<NaiveDateTime> {
     let spec = SeriesSpec {
+        first: None,
         start: start.and_hms_opt(9, 0, 0).expect("valid time"),
         tz: chrono_tz::Europe::Berlin,
         all_day: false,
@@ -767,6 +768,7 @@ fn until_includes_a_late_occurrence_on_the_end_date_in_the_model() {
     // Daily at 23:30 in Los Angeles until 2026-03-31: the last instance is 03-31 23:30.
     let out = rrule_of(&end_date_rec("2026-03-31", "Pacific Standard Time"));
     let spec = SeriesSpec {
+        first: None,
         start: date("2026-03-25").and_hms_opt(23, 30, 0).expect("valid"),
         tz: chrono_tz::America::Los_Angeles,
         all_day: false,

@@ -15,6 +15,7 @@ fn utc(s: &str) -> DateTime<Utc> {
 
 fn spec(start: &str, tz: Tz, rule: &str) -> SeriesSpec {
     SeriesSpec {
+        first: None,
         start: wall(start),
         tz,
         all_day: false,
@@ -236,6 +237,7 @@ fn exdates_remove_and_rdates_add() {
 #[test]
 fn all_day_series_are_floating_dates() {
     let s = SeriesSpec {
+        first: None,
         start: wall("2026-12-24T00:00"),
         tz: Tz::UTC,
         all_day: true,
@@ -357,7 +359,8 @@ proptest! {
     ) {
         let base = wall("2020-01-01T00:00") + Duration::days(day);
         let start = base.with_hour(hour).and_then(|t| t.with_minute(minute)).unwrap_or(base);
-        let s = SeriesSpec { start, tz, all_day: false, duration: Duration::minutes(len_min),
+        let s = SeriesSpec {
+        first: None, start, tz, all_day: false, duration: Duration::minutes(len_min),
             rrule: "FREQ=DAILY".into(), exdates: vec![], rdates: vec![] };
         let from = Utc.from_utc_datetime(&(start + Duration::days(3)));
         let to = from + Duration::days(window_days);
