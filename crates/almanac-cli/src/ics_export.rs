@@ -16,7 +16,7 @@
 use std::collections::{HashMap, HashSet};
 
 use almanac_model::time::{parse_date, parse_instant, parse_zone, to_instant, EventTime};
-use almanac_model::{EventKind, EventView, Importance, RangeQuery, ShowAs};
+use almanac_model::{EventKind, EventView, Importance, RangeQuery, Sensitivity, ShowAs};
 use almanac_store::Store;
 use chrono::{DateTime, Datelike, Duration, NaiveTime, Utc};
 
@@ -370,6 +370,12 @@ fn vevent(
     lines.push(bound_prop("DTSTART", &i.start, e)?);
     lines.push(bound_prop("DTEND", &i.end, e)?);
     lines.extend(ics_people::lines(&e.meeting));
+    // Who may see it: left out, a private appointment read back anywhere is public.
+    match e.sensitivity {
+        Sensitivity::Private | Sensitivity::Personal => lines.push("CLASS:PRIVATE".to_owned()),
+        Sensitivity::Confidential => lines.push("CLASS:CONFIDENTIAL".to_owned()),
+        Sensitivity::Normal => {}
+    }
     if let (Some(r), None) = (&i.recurrence, master) {
         lines.push(format!(
             "RRULE:{}",
@@ -442,6 +448,7 @@ mod tests {
             },
             meeting: Default::default(),
             formatted_description: false,
+            sensitivity: Default::default(),
             created_at: "2026-03-01T00:00:00Z".into(),
             updated_at: "2026-03-01T00:00:00Z".into(),
         }

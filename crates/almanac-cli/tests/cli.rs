@@ -2604,3 +2604,50 @@ fn a_series_starting_in_the_repeated_hour_starts_when_it_was_given() {
         ]
     );
 }
+
+/// Who may see an event goes out with it: a private appointment exported and read
+/// back anywhere was public.
+#[test]
+fn an_export_keeps_who_may_see_an_event() {
+    let d = tempdir();
+    let f = d.path().join("class.ics");
+    write(
+        &f,
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:t\r\n\
+         BEGIN:VEVENT\r\nUID:c1\r\nSUMMARY:Doctor\r\nCLASS:PRIVATE\r\n\
+         DTSTART:20260310T090000Z\r\nDTEND:20260310T100000Z\r\nEND:VEVENT\r\n\
+         BEGIN:VEVENT\r\nUID:c2\r\nSUMMARY:Board\r\nCLASS:CONFIDENTIAL\r\n\
+         DTSTART:20260311T090000Z\r\nDTEND:20260311T100000Z\r\nEND:VEVENT\r\n\
+         BEGIN:VEVENT\r\nUID:c3\r\nSUMMARY:Standup\r\n\
+         DTSTART:20260312T090000Z\r\nDTEND:20260312T100000Z\r\nEND:VEVENT\r\n\
+         END:VCALENDAR\r\n",
+    );
+    ok(d.path(), &["import", "--ics", &f.to_string_lossy()]);
+    let out = d.path().join("out.ics");
+    ok(
+        d.path(),
+        &[
+            "export",
+            "--ics",
+            &out.to_string_lossy(),
+            "--from",
+            "2026-03-01",
+            "--to",
+            "2026-03-31",
+        ],
+    );
+    let text = std::fs::read_to_string(&out).expect("export");
+    let class_of = |uid: &str| {
+        let event = text
+            .split("BEGIN:VEVENT")
+            .find(|v| v.contains(&format!("UID:{uid}\r\n")))
+            .unwrap_or_else(|| panic!("{uid} in {text}"));
+        event
+            .lines()
+            .find_map(|l| l.strip_prefix("CLASS:"))
+            .map(str::to_owned)
+    };
+    assert_eq!(class_of("c1").as_deref(), Some("PRIVATE"));
+    assert_eq!(class_of("c2").as_deref(), Some("CONFIDENTIAL"));
+    assert_eq!(class_of("c3"), None);
+}

@@ -82,6 +82,10 @@ pub struct EventView {
     /// description replaces it with that text, for everyone the event is shared with.
     #[serde(default)]
     pub formatted_description: bool,
+    /// Who may see it (a provider's, or a file's `CLASS`); not part of the editor's
+    /// input, and kept by its edits.
+    #[serde(default)]
+    pub sensitivity: Sensitivity,
     /// RFC 3339 UTC.
     pub created_at: String,
     pub updated_at: String,

@@ -19,6 +19,7 @@ pub fn typescript_bindings() -> String {
         AppError::decl(&cfg),
         ShowAs::decl(&cfg),
         Importance::decl(&cfg),
+        Sensitivity::decl(&cfg),
         EditScope::decl(&cfg),
         EventKind::decl(&cfg),
         ConflictPolicy::decl(&cfg),

@@ -139,6 +139,7 @@ impl EventRow {
             input: self.input.clone(),
             meeting: EventMeeting::default(),
             formatted_description: false,
+            sensitivity: almanac_model::Sensitivity::Normal,
             created_at: format_instant(instant(self.created_at)),
             updated_at: format_instant(instant(self.updated_at)),
         }

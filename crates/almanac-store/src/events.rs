@@ -105,11 +105,13 @@ fn write_row(
 fn view(conn: &rusqlite::Connection, id: &str) -> Result<EventView> {
     let mut view = load(conn, id)?.view();
     view.meeting = crate::sync::rows::meeting(conn, id)?;
-    view.formatted_description = conn.query_row(
-        "SELECT body_html IS NOT NULL FROM events WHERE id = ?1",
+    let (formatted, sensitivity) = conn.query_row(
+        "SELECT body_html IS NOT NULL, sensitivity FROM events WHERE id = ?1",
         params![id],
-        |r| r.get(0),
+        |r| Ok((r.get(0)?, r.get::<_, String>(1)?)),
     )?;
+    view.formatted_description = formatted;
+    view.sensitivity = crate::sync::rows::parse_sensitivity(&sensitivity);
     Ok(view)
 }
 

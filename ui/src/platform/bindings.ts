@@ -3,6 +3,7 @@ export type ErrorCode = "invalid_input" | "not_found" | "read_only" | "conflict"
 export type AppErrorPayload = { code: ErrorCode, message: string, };
 export type ShowAs = "free" | "tentative" | "busy" | "oof" | "workingElsewhere";
 export type Importance = "low" | "normal" | "high";
+export type Sensitivity = "normal" | "personal" | "private" | "confidential";
 export type EditScope = "occurrence" | "all";
 export type EventKind = "single" | "master" | "exception";
 export type ConflictPolicy = "ask" | "prefer_local" | "prefer_remote" | "keep_both";
@@ -95,6 +96,11 @@ meeting: EventMeeting,
  * description replaces it with that text, for everyone the event is shared with.
  */
 formattedDescription: boolean, 
+/**
+ * Who may see it (a provider's, or a file's `CLASS`); not part of the editor's
+ * input, and kept by its edits.
+ */
+sensitivity: Sensitivity, 
 /**
  * RFC 3339 UTC.
  */

@@ -60,7 +60,7 @@ function base(over: Partial<EventInput>): EventInput {
 function insert(input: EventInput, kind: Row["kind"] = "single", seriesId: string | null = null, originalStart: string | null = null): Row {
   const id = `ev${seq++}`;
   const meeting = { organizer: null, attendees: [], onlineMeeting: null, joinable: false };
-  const row: Row = { id, kind: input.recurrence ? "master" : kind, seriesId, originalStart, input, meeting, formattedDescription: false, createdAt: now(), updatedAt: now() };
+  const row: Row = { id, kind: input.recurrence ? "master" : kind, seriesId, originalStart, input, meeting, formattedDescription: false, sensitivity: "normal", createdAt: now(), updatedAt: now() };
   rows.set(id, row);
   return row;
 }

@@ -47,7 +47,7 @@ pub(crate) fn sensitivity_str(s: Sensitivity) -> &'static str {
     }
 }
 
-fn parse_sensitivity(s: &str) -> Sensitivity {
+pub(crate) fn parse_sensitivity(s: &str) -> Sensitivity {
     match s {
         "personal" => Sensitivity::Personal,
         "private" => Sensitivity::Private,
